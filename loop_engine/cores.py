@@ -1,0 +1,196 @@
+"""Async cores: the per-request greenlets of a worker, and how a core suspends and resumes.
+
+A *core* is a slot for one in-flight request (uWSGI's ``--tornado N`` gives N of them).
+Each request runs in a fresh :class:`CoreGreenlet` whose parent is the *hub*, the
+greenlet that runs the IOLoop.  Suspending a core means switching to the hub; resuming
+it means a loop callback switching back into the core's greenlet.  That is exactly what
+the seed pattern does by hand::
+
+    me = greenlet.getcurrent()
+    IOLoop.current().add_future(fut, lambda f: me.switch())
+    me.parent.switch()          # me.parent is the hub
+
+A fresh greenlet per request (as uWSGI's greenlet plugin does) means a stray
+``me.switch()`` left behind by a finished request lands on a dead greenlet, which
+greenlet turns into a harmless no-op, instead of waking up an unrelated request.
+
+:class:`Waiter` is the one primitive every suspending call is built on: a one-shot
+event a core waits on, fired from the loop, with an optional timeout.  It survives
+spurious resumes (a stray ``switch()`` into a core that waits on something else):
+the core just goes back to sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+import greenlet
+
+from loop_engine.errors import CoreTimeout, NotInCore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from loop_engine.engine import Engine
+
+getcurrent = greenlet.getcurrent
+
+
+class Core:
+    """One async core: its id, counters and the request it runs (if any)."""
+
+    __slots__ = (
+        "id",
+        "engine",
+        "greenlet",
+        "requests",
+        "switches",
+        "exceptions",
+        "in_request",
+        "request_start",
+        "info",
+    )
+
+    def __init__(self, core_id: int, engine: "Engine") -> None:
+        self.id = core_id
+        self.engine = engine
+        self.greenlet: Optional[CoreGreenlet] = None
+        self.requests = 0
+        self.switches = 0
+        self.exceptions = 0
+        self.in_request = False
+        self.request_start = 0.0
+        #: Free slot for the server: what this core is doing (e.g. the environ), for stats.
+        self.info: Any = None
+
+    def __repr__(self) -> str:
+        state = "busy" if self.in_request else "idle"
+        return "<Core %d %s requests=%d>" % (self.id, state, self.requests)
+
+
+class CoreGreenlet(greenlet.greenlet):
+    """The greenlet of one request on one core.  ``parent`` is the hub."""
+
+    __slots__ = ("core",)
+
+    def __init__(self, run: Any, parent: greenlet.greenlet, core: Core) -> None:
+        super().__init__(run, parent)
+        self.core = core
+
+
+def current_core() -> Optional[Core]:
+    """The core the caller runs in, or None outside any core (e.g. in a loop callback)."""
+    g = getcurrent()
+    return g.core if isinstance(g, CoreGreenlet) else None
+
+
+def in_core() -> bool:
+    """True when called from inside an async core, i.e. where suspending is allowed."""
+    return isinstance(getcurrent(), CoreGreenlet)
+
+
+def _require_core(what: str) -> CoreGreenlet:
+    g = getcurrent()
+    if not isinstance(g, CoreGreenlet):
+        raise NotInCore(
+            "%s must be called from an async core (inside a request); "
+            "loop callbacks and coroutines should await instead" % what
+        )
+    return g
+
+
+class Waiter:
+    """A one-shot event that suspends the current core until :meth:`fire` or a timeout.
+
+    Create it in the core, hand ``fire`` (or ``throw``) to whatever will complete it
+    (a loop callback, a future's done callback, a protocol's ``data_received``), then
+    call :meth:`wait`.  ``fire`` may be called before ``wait``; the value is kept.
+    Firing from the hub switches into the core at once (no extra loop iteration);
+    firing from another core schedules the switch on the loop.
+    """
+
+    __slots__ = ("_g", "_done", "_value", "_exc", "_waiting")
+
+    def __init__(self) -> None:
+        self._g = _require_core("a Waiter")
+        self._done = False
+        self._value: Any = None
+        self._exc: Optional[BaseException] = None
+        self._waiting = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def fire(self, value: Any = None) -> None:
+        """Complete the wait with ``value``.  Later calls are ignored."""
+        if self._done:
+            return
+        self._done = True
+        self._value = value
+        if self._waiting:
+            self._resume()
+
+    def throw(self, exc: BaseException) -> None:
+        """Complete the wait by raising ``exc`` in the core.  Later calls are ignored."""
+        if self._done:
+            return
+        self._done = True
+        self._exc = exc
+        if self._waiting:
+            self._resume()
+
+    def _resume(self) -> None:
+        g = self._g
+        cur = getcurrent()
+        if cur is g.parent:
+            g.switch(self)
+        else:
+            g.core.engine.asyncio_loop.call_soon(g.switch, self)
+
+    def wait(self, timeout: Optional[float] = None) -> Any:
+        """Suspend until fired; return the value, raise the thrown exception or CoreTimeout."""
+        if not self._done:
+            g = self._g
+            if getcurrent() is not g:
+                raise RuntimeError("Waiter.wait() called from another greenlet than its creator")
+            handle = None
+            if timeout is not None:
+                handle = g.core.engine.asyncio_loop.call_later(
+                    max(timeout, 0.0), self.throw, CoreTimeout("timed out after %.3gs" % timeout)
+                )
+            self._waiting = True
+            hub_switch = g.parent.switch
+            try:
+                while hub_switch() is not self:
+                    # A stray switch() into this core (e.g. an app callback left behind):
+                    # we are still waiting, go back to sleep.
+                    if self._done:
+                        break
+            finally:
+                self._waiting = False
+                if handle is not None:
+                    handle.cancel()
+        if self._exc is not None:
+            raise self._exc
+        return self._value
+
+
+def sleep(seconds: float) -> None:
+    """Suspend the current core for ``seconds``; other cores and callbacks keep running."""
+    w = Waiter()
+    handle = w._g.core.engine.asyncio_loop.call_later(max(seconds, 0.0), w.fire)
+    try:
+        w.wait()
+    finally:
+        handle.cancel()
+
+
+def schedule() -> None:
+    """Yield one IOLoop iteration: let other cores and callbacks run, then continue."""
+    w = Waiter()
+    w._g.core.engine.asyncio_loop.call_soon(w.fire)
+    w.wait()
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,265 @@
+"""The Tornado loop engine: N greenlet async cores on one IOLoop, and the accept policy.
+
+This mirrors uWSGI's ``--tornado N --greenlet`` (``plugins/tornado/tornado.c`` with the
+greenlet suspend engine) without its defects:
+
+* Every listening socket is an IOLoop read handler; every request runs in a core
+  (a greenlet whose parent is the loop's greenlet, the *hub*).
+* When all N cores are busy the engine **stops accepting** (the listening fds are
+  removed from the loop, so nothing spins) and logs one line; when a core frees, the
+  oldest queued piece of work gets it first, then accepting resumes.  uWSGI busy-spins
+  at 100 % CPU here (issue #723).
+* ``schedule_fix`` is called in the core after every chunk a WSGI generator yields.
+  The default re-queues the core as a loop callback and switches to the hub, so
+  generators interleave with other cores and callbacks, exactly like uWSGI's tornado
+  hook.  It is a plain attribute: assign another ``hook(core)`` to change the policy.
+
+The engine never imports the server: work is any callable, listeners hand accepted
+sockets to any callback.  One engine per worker process, created after fork on the
+worker's own fresh IOLoop.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import logging
+import socket
+from typing import Any, Callable, Deque, List, Optional, Tuple
+
+import greenlet
+from tornado.ioloop import IOLoop
+
+from loop_engine.cores import Core, CoreGreenlet, Waiter, getcurrent
+
+log = logging.getLogger("loop_engine")
+
+#: Accept at most this many connections per readiness event, so one busy listener
+#: cannot starve the loop.
+ACCEPT_BATCH = 64
+#: The "all cores busy" line is logged at most once per this many seconds.
+FULL_LOG_INTERVAL = 10.0
+_ACCEPT_RETRY = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EPROTO, errno.EINTR)
+_ACCEPT_BACKOFF = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+def default_schedule_fix(core: Core) -> None:
+    """uWSGI's tornado ``schedule_fix``: ``add_callback(core.switch)``, then switch to the loop.
+
+    ``asyncio_loop.call_soon`` is used rather than ``IOLoop.add_callback``: same
+    semantics on the loop's own thread, without the thread-safe wakeup write.
+    """
+    g = core.greenlet
+    assert g is not None
+    w = Waiter()
+    core.engine.asyncio_loop.call_soon(w.fire)
+    w.wait()
+
+
+class _Listener:
+    __slots__ = ("sock", "fd", "on_accept", "active", "backoff")
+
+    def __init__(self, sock: socket.socket, on_accept: Callable[[socket.socket, Any], None]) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.on_accept = on_accept
+        self.active = False
+        self.backoff = 0.0
+
+
+class Engine:
+    """N async cores on ``io_loop`` (the current IOLoop by default).
+
+    ::
+
+        engine = Engine(100)
+        engine.add_listener(sock, on_accept)      # accept policy follows free cores
+        engine.submit(handle_request, conn, req)   # runs now on a free core, or queued
+        IOLoop.current().start()
+    """
+
+    def __init__(self, cores: int, io_loop: Optional[IOLoop] = None) -> None:
+        if cores < 1:
+            raise ValueError("an engine needs at least one core, got %r" % (cores,))
+        self.io_loop = io_loop or IOLoop.current()
+        self.asyncio_loop = self.io_loop.asyncio_loop  # type: ignore[attr-defined]
+        self.cores: List[Core] = [Core(i, self) for i in range(cores)]
+        # LIFO stack as in uWSGI: a lone client keeps reusing core N-1.
+        self._free: List[Core] = list(self.cores)
+        self._queue: Deque[Tuple[Callable[..., Any], tuple]] = collections.deque()
+        self._listeners: List[_Listener] = []
+        self._accept_paused = False
+        self._drain_scheduled = False
+        self._last_full_log = float("-inf")
+        self.hub: Optional[greenlet.greenlet] = None
+        #: Called in the core after each chunk of a WSGI generator; see module docstring.
+        self.schedule_fix: Callable[[Core], None] = default_schedule_fix
+        #: Total pieces of work run (requests), for ``uwsgi.total_requests()`` and stats.
+        self.total_requests = 0
+        self.stopped = False
+
+    # -- cores -------------------------------------------------------------------
+
+    @property
+    def free_cores(self) -> int:
+        return len(self._free)
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def submit(self, func: Callable[..., Any], *args: Any) -> bool:
+        """Run ``func(*args)`` on a free core now (True), or queue it FIFO (False).
+
+        Must be called from the hub (a loop callback).  ``func`` owns its errors: an
+        exception escaping it is logged on the ``loop_engine`` logger and the core
+        is released all the same.
+        """
+        free = self._free
+        if free and not self._queue:
+            self._start(free.pop(), func, args)
+            if not free:
+                self._pause_accepting()
+            return True
+        self._queue.append((func, args))
+        self._pause_accepting()
+        return False
+
+    def _start(self, core: Core, func: Callable[..., Any], args: tuple) -> None:
+        hub = getcurrent()
+        if isinstance(hub, CoreGreenlet):  # called from a core: parent must still be the hub
+            hub = hub.parent
+        self.hub = hub
+        g = CoreGreenlet(self._drive, hub, core)
+        core.greenlet = g
+        core.in_request = True
+        g.switch(core, func, args)
+
+    def _drive(self, core: Core, func: Callable[..., Any], args: tuple) -> None:
+        try:
+            core.requests += 1
+            self.total_requests += 1
+            func(*args)
+        except greenlet.GreenletExit:
+            pass
+        except BaseException:
+            core.exceptions += 1
+            log.exception("unhandled exception in async core %d", core.id)
+        finally:
+            core.in_request = False
+            core.greenlet = None
+            core.info = None
+            self._free.append(core)
+            if (self._queue or self._accept_paused) and not self._drain_scheduled:
+                # Start queued work from the hub, not from this dying greenlet.
+                self._drain_scheduled = True
+                self.asyncio_loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        free, queue = self._free, self._queue
+        while free and queue:
+            func, args = queue.popleft()
+            self._start(free.pop(), func, args)
+        if free and not queue:
+            self._resume_accepting()
+
+    # -- listeners -------------------------------------------------------------------
+
+    def add_listener(self, sock: socket.socket, on_accept: Callable[[socket.socket, Any], None]) -> Callable[[], None]:
+        """Accept connections on ``sock`` while a core is free; returns the undo callable.
+
+        ``on_accept(conn, address)`` runs in the hub for each accepted connection.
+        """
+        sock.setblocking(False)
+        lst = _Listener(sock, on_accept)
+        self._listeners.append(lst)
+        if not self._accept_paused:
+            self._activate(lst)
+
+        def remove() -> None:
+            if lst in self._listeners:
+                self._listeners.remove(lst)
+                self._deactivate(lst)
+
+        return remove
+
+    def _activate(self, lst: _Listener) -> None:
+        if not lst.active:
+            self.io_loop.add_handler(lst.fd, lambda fd, events: self._accept(lst), IOLoop.READ)
+            lst.active = True
+
+    def _deactivate(self, lst: _Listener) -> None:
+        if lst.active:
+            self.io_loop.remove_handler(lst.fd)
+            lst.active = False
+
+    def _accept(self, lst: _Listener) -> None:
+        accept = lst.sock.accept
+        on_accept = lst.on_accept
+        for _ in range(ACCEPT_BATCH):
+            if self._accept_paused:
+                return
+            try:
+                conn, addr = accept()
+            except OSError as e:
+                if e.errno in _ACCEPT_RETRY:
+                    return
+                if e.errno in _ACCEPT_BACKOFF:
+                    self._backoff(lst, e)
+                    return
+                raise
+            lst.backoff = 0.0
+            try:
+                on_accept(conn, addr)
+            except Exception:
+                log.exception("error setting up an accepted connection")
+                conn.close()
+
+    def _backoff(self, lst: _Listener, exc: OSError) -> None:
+        # Out of fds: stop polling this listener for a while (10 ms doubling to 1 s)
+        # instead of spinning on a readable socket we cannot accept from.
+        lst.backoff = min(max(lst.backoff * 2, 0.01), 1.0)
+        log.warning("accept() failed: %s; retrying in %.2fs", exc, lst.backoff)
+        self._deactivate(lst)
+
+        def retry() -> None:
+            if lst in self._listeners and not self._accept_paused:
+                self._activate(lst)
+
+        self.io_loop.call_later(lst.backoff, retry)
+
+    def _pause_accepting(self) -> None:
+        if self._accept_paused:
+            return
+        self._accept_paused = True
+        for lst in self._listeners:
+            self._deactivate(lst)
+        now = self.io_loop.time()
+        if self._listeners and now - self._last_full_log >= FULL_LOG_INTERVAL:
+            self._last_full_log = now
+            log.warning(
+                "*** all %d async cores are busy: not accepting new connections until one frees ***",
+                len(self.cores),
+            )
+
+    def _resume_accepting(self) -> None:
+        if not self._accept_paused:
+            return
+        self._accept_paused = False
+        for lst in self._listeners:
+            self._activate(lst)
+
+    @property
+    def accepting(self) -> bool:
+        return not self._accept_paused
+
+    # -- shutdown ----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop accepting and drop queued work; running cores finish on their own."""
+        self.stopped = True
+        for lst in list(self._listeners):
+            self._deactivate(lst)
+        self._listeners.clear()
+        self._queue.clear()
