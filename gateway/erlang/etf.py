@@ -1,0 +1,1297 @@
+"""Erlang External Term Format (ETF): Python values to bytes and back, sans-IO.
+
+The distribution layer speaks ETF for every control message and every message
+body; uWSGI's Erlang API hands those terms to Python code.  No codec on PyPI
+gives the mapping uWSGI needs (binaries as ``bytes``, a real atom type, pids
+and refs that keep their creation, decoding at an offset for the two terms of
+a pass-through ``p`` packet) at a useful speed, so this module is our own
+(see ``shared/reference/erlang.md`` section 3).  It only turns bytes into
+values and values into bytes: no sockets, no logging.
+
+Mapping (Python -> Erlang -> Python):
+
+==================  =========================  ==================================
+Python              Erlang                     decoded back as
+==================  =========================  ==================================
+``bytes`` (also     binary                     ``bytes``
+bytearray,
+memoryview)
+``str``             binary (UTF-8)             ``bytes`` (use :func:`to_str`)
+:class:`Atom`       atom (UTF-8 tags)          :class:`Atom` (tags 100/115 are
+                                               Latin-1, 118/119 UTF-8)
+``True/False``      ``true`` / ``false``       ``True`` / ``False``
+``None``            ``undefined``              ``None``
+``int``             integer / bignum           ``int``
+``float``           float (finite only)        ``float``
+``list``            list                       ``list`` (a STRING_EXT too)
+:class:`ImproperList`  improper list           :class:`ImproperList`
+``tuple``           tuple                      ``tuple``
+``dict``            map                        ``dict`` (see :class:`MapKey`)
+:class:`Pid`,       pid, reference, port       same
+:class:`Reference`,
+:class:`Port`
+:class:`BitBinary`  bitstring                  :class:`BitBinary` (``bytes`` when
+                                               it is a whole number of bytes)
+:class:`Export`     ``fun M:F/A``              :class:`Export`
+:class:`Fun`        local fun (opaque)         :class:`Fun`
+==================  =========================  ==================================
+
+:class:`Atom` subclasses ``str`` (so ``Atom("rex") == "rex"`` and atoms work as
+keys of ``str``-keyed registries), but the encoder dispatches on the exact type
+and checks ``Atom`` before ``str``: an ``Atom`` always becomes an atom, a plain
+``str`` always a binary.  The price: in a Python dict ``Atom("a")`` and ``"a"``
+are the same key.  Decoded maps never meet this (binaries decode to ``bytes``).
+
+Decoding is bounded for input from a hostile node: new atoms count against an
+:class:`AtomTable` (``max_atoms``), nesting against ``max_depth``, a compressed
+term against ``max_size``; every length field is checked against the bytes that
+are really there before anything is allocated; and :func:`decode` raises only
+:class:`ETFError` (with the offset of the fault) on any input.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any, Iterable
+
+__all__ = [
+    "encode",
+    "decode",
+    "decode_from",
+    "Atom",
+    "Pid",
+    "Reference",
+    "Port",
+    "BitBinary",
+    "ImproperList",
+    "Export",
+    "Fun",
+    "MapKey",
+    "AtomTable",
+    "ETFError",
+    "AtomLimitError",
+    "to_str",
+    "MAX_DEPTH",
+    "MAX_ATOMS",
+    "MAX_ATOM_CHARS",
+    "MAX_REF_WORDS",
+    "MAX_UNCOMPRESSED_SIZE",
+    "VERSION",
+]
+
+#: The version byte every encoded term starts with.
+VERSION = 131
+#: Deepest nesting of tuples/lists/maps accepted when decoding or encoding.
+MAX_DEPTH = 512
+#: Default size of an :class:`AtomTable` (distinct atom names it will hold).
+MAX_ATOMS = 1048576
+#: Erlang's own limit on the length of an atom, in characters.
+MAX_ATOM_CHARS = 255
+#: Most ID words a reference may carry (OTP 26+ sends up to 5).
+MAX_REF_WORDS = 5
+#: Largest ``UncompressedSize`` of a compressed term (tag 80) we inflate.
+MAX_UNCOMPRESSED_SIZE = 64 * 1024 * 1024
+#: How many atom encodings :func:`encode` remembers.
+ATOM_ENCODE_CACHE_SIZE = 65536
+
+
+class ETFError(ValueError):
+    """A term could not be decoded (the sender broke ETF) or encoded (the caller gave
+    a value ETF cannot represent).  The message says which, and where."""
+
+
+class AtomLimitError(ETFError):
+    """Decoding would create more distinct atoms than the :class:`AtomTable` allows."""
+
+
+# --------------------------------------------------------------------------- values
+
+
+class Atom(str):
+    """An Erlang atom: a ``str`` subclass, encoded as an atom rather than a binary.
+
+    ``Atom("ok") == "ok"`` holds (it is a ``str``); :func:`encode` still tells them
+    apart.  Atoms decoded from the wire are interned in an :class:`AtomTable`.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Atom({str.__repr__(self)})"
+
+
+class _Frozen:
+    """Base of the immutable value classes: attributes are set once, in ``__init__``."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+_set = object.__setattr__
+
+
+def _as_atom(name: Any, what: str) -> Atom:
+    if name.__class__ is Atom:
+        return name
+    if isinstance(name, str):
+        return Atom(name)
+    raise TypeError(f"{what} must be an atom name (str), not {type(name).__name__}")
+
+
+class Pid(_Frozen):
+    """An Erlang process identifier: ``node``, ``id``, ``serial`` and ``creation``.
+
+    Equal pids have equal fields; ``creation`` tells incarnations of a node apart.
+    """
+
+    __slots__ = ("node", "id", "serial", "creation", "_etf")
+
+    node: Atom
+    id: int
+    serial: int
+    creation: int
+
+    def __init__(self, node: str, id: int, serial: int = 0, creation: int = 0) -> None:
+        _set(self, "node", _as_atom(node, "Pid node"))
+        _set(self, "id", id)
+        _set(self, "serial", serial)
+        _set(self, "creation", creation)
+        _set(self, "_etf", None)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Pid:
+            return NotImplemented
+        return (
+            self.id == other.id  # type: ignore[attr-defined]
+            and self.serial == other.serial  # type: ignore[attr-defined]
+            and self.node == other.node  # type: ignore[attr-defined]
+            and self.creation == other.creation  # type: ignore[attr-defined]
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.node, self.id, self.serial, self.creation))
+
+    def __repr__(self) -> str:
+        return f"<{self.node}.{self.id}.{self.serial}>"
+
+    def __reduce__(self) -> tuple:
+        return (Pid, (self.node, self.id, self.serial, self.creation))
+
+
+class Reference(_Frozen):
+    """An Erlang reference: ``node``, ``creation`` and 1 to 5 32-bit ``ids`` words
+    (wire order: the first word is the one Erlang prints last)."""
+
+    __slots__ = ("node", "creation", "ids")
+
+    node: Atom
+    creation: int
+    ids: tuple[int, ...]
+
+    def __init__(self, node: str, creation: int, ids: Iterable[int]) -> None:
+        _set(self, "node", _as_atom(node, "Reference node"))
+        _set(self, "creation", creation)
+        _set(self, "ids", tuple(ids))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Reference:
+            return NotImplemented
+        return (
+            self.ids == other.ids  # type: ignore[attr-defined]
+            and self.node == other.node  # type: ignore[attr-defined]
+            and self.creation == other.creation  # type: ignore[attr-defined]
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.node, self.creation, self.ids))
+
+    def __repr__(self) -> str:
+        return "#Ref<%s>" % ".".join([str(self.node), *map(str, reversed(self.ids))])
+
+    def __reduce__(self) -> tuple:
+        return (Reference, (self.node, self.creation, self.ids))
+
+
+class Port(_Frozen):
+    """An Erlang port identifier: ``node``, ``id`` (up to 64 bits) and ``creation``."""
+
+    __slots__ = ("node", "id", "creation")
+
+    node: Atom
+    id: int
+    creation: int
+
+    def __init__(self, node: str, id: int, creation: int = 0) -> None:
+        _set(self, "node", _as_atom(node, "Port node"))
+        _set(self, "id", id)
+        _set(self, "creation", creation)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Port:
+            return NotImplemented
+        return (
+            self.id == other.id  # type: ignore[attr-defined]
+            and self.node == other.node  # type: ignore[attr-defined]
+            and self.creation == other.creation  # type: ignore[attr-defined]
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.node, self.id, self.creation))
+
+    def __repr__(self) -> str:
+        return f"#Port<{self.node}.{self.id}>"
+
+    def __reduce__(self) -> tuple:
+        return (Port, (self.node, self.id, self.creation))
+
+
+class BitBinary(_Frozen):
+    """A bitstring whose length is not a whole number of bytes.
+
+    ``data`` holds the bytes; only the ``bits`` (1..8) most significant bits of the
+    last byte belong to the value (the others are cleared, as Erlang ignores them).
+    """
+
+    __slots__ = ("data", "bits")
+
+    data: bytes
+    bits: int
+
+    def __init__(self, data: bytes, bits: int) -> None:
+        data = bytes(data)
+        if not data:
+            raise ValueError("BitBinary needs at least one byte (use b'' for an empty binary)")
+        if not 1 <= bits <= 8:
+            raise ValueError(f"BitBinary bits must be 1..8 (bits used in the last byte), not {bits}")
+        if bits != 8:
+            data = data[:-1] + bytes((data[-1] & (0xFF00 >> bits) & 0xFF,))
+        _set(self, "data", data)
+        _set(self, "bits", bits)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not BitBinary:
+            return NotImplemented
+        return self.bits == other.bits and self.data == other.data  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((BitBinary, self.data, self.bits))
+
+    def __repr__(self) -> str:
+        return f"BitBinary({self.data!r}, {self.bits})"
+
+    def __reduce__(self) -> tuple:
+        return (BitBinary, (self.data, self.bits))
+
+
+class Export(_Frozen):
+    """An external fun ``fun Module:Function/Arity``."""
+
+    __slots__ = ("module", "function", "arity")
+
+    module: Atom
+    function: Atom
+    arity: int
+
+    def __init__(self, module: str, function: str, arity: int) -> None:
+        _set(self, "module", _as_atom(module, "Export module"))
+        _set(self, "function", _as_atom(function, "Export function"))
+        _set(self, "arity", arity)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Export:
+            return NotImplemented
+        return (
+            self.module == other.module  # type: ignore[attr-defined]
+            and self.function == other.function  # type: ignore[attr-defined]
+            and self.arity == other.arity  # type: ignore[attr-defined]
+        )
+
+    def __hash__(self) -> int:
+        return hash((Export, self.module, self.function, self.arity))
+
+    def __repr__(self) -> str:
+        return f"fun {self.module}:{self.function}/{self.arity}"
+
+    def __reduce__(self) -> tuple:
+        return (Export, (self.module, self.function, self.arity))
+
+
+class Fun(_Frozen):
+    """A local fun, kept opaque: ``raw`` is its whole NEW_FUN_EXT encoding (from the
+    tag byte 112 on, without the version byte), re-emitted verbatim by :func:`encode`.
+    Only the node that created it can call it."""
+
+    __slots__ = ("raw",)
+
+    raw: bytes
+
+    def __init__(self, raw: bytes) -> None:
+        raw = bytes(raw)
+        if len(raw) < 5 or raw[0] != 112 or _U32(raw, 1)[0] != len(raw) - 1:
+            raise ValueError("Fun.raw must be a complete NEW_FUN_EXT (tag 112, Size, ...)")
+        _set(self, "raw", raw)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Fun:
+            return NotImplemented
+        return self.raw == other.raw  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((Fun, self.raw))
+
+    def __repr__(self) -> str:
+        return f"Fun({self.raw!r})"
+
+    def __reduce__(self) -> tuple:
+        return (Fun, (self.raw,))
+
+
+class ImproperList:
+    """A list whose tail is not ``[]``: ``[1, 2 | tail]`` is ``ImproperList([1, 2], tail)``.
+
+    ``items`` is never empty and ``tail`` is never a list (those would be a proper
+    list, or just the tail).  Like ``list`` it is mutable and unhashable.
+    """
+
+    __slots__ = ("items", "tail")
+
+    def __init__(self, items: Iterable[Any], tail: Any) -> None:
+        items = list(items)
+        if not items:
+            raise ValueError("ImproperList needs at least one item ([] | T is just T)")
+        if isinstance(tail, (list, ImproperList)):
+            raise ValueError("ImproperList tail must not be a list (that is a longer list)")
+        self.items = items
+        self.tail = tail
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not ImproperList:
+            return NotImplemented
+        return self.items == other.items and self.tail == other.tail  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ImproperList({self.items!r}, {self.tail!r})"
+
+
+class MapKey:
+    """A map key Python cannot use as a dict key as it is, wrapped to be one.
+
+    The decoder wraps a key in ``MapKey`` when it is unhashable (a list, a map, a
+    tuple holding one) or when it equals, in Python, a different key of the same
+    map (``1``, ``1.0`` and ``true`` are three keys in Erlang but one in Python).
+    ``MapKey(t)`` equals only another ``MapKey`` of an exactly equal term (Erlang's
+    ``=:=``: ``1`` and ``1.0`` differ).  :func:`encode` writes ``t`` itself, so a
+    ``MapKey`` may also be used to build such maps::
+
+        decode(encode({MapKey([1, 2]): b"v"})) == {MapKey([1, 2]): b"v"}
+    """
+
+    __slots__ = ("term", "_frozen", "_hash")
+
+    def __init__(self, term: Any) -> None:
+        self.term = term
+        self._frozen = _freeze(term, MAX_DEPTH)
+        self._hash = hash(self._frozen)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not MapKey:
+            return NotImplemented
+        return self._frozen == other._frozen  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"MapKey({self.term!r})"
+
+
+def _freeze(term: Any, depth: int) -> Any:
+    """A hashable form of ``term`` whose equality is Erlang's exact ``=:=``."""
+    if depth <= 0:
+        raise ETFError(f"map key nested deeper than {MAX_DEPTH}")
+    cls = term.__class__
+    if cls is bool or term is None:
+        return ("a", _SPECIAL_NAMES[term])
+    if cls is Atom:
+        return ("a", str(term))
+    if cls is int:
+        return ("i", term)
+    if cls is float:
+        return ("f", term)
+    if cls is bytes or cls is str or cls is bytearray or cls is memoryview:
+        return ("b", term.encode("utf-8") if cls is str else bytes(term))
+    if cls is MapKey:
+        return term._frozen
+    if cls is list:
+        return ("l", tuple([_freeze(x, depth - 1) for x in term]))
+    if cls is tuple:
+        return ("t", tuple([_freeze(x, depth - 1) for x in term]))
+    if cls is ImproperList:
+        return ("l", tuple([_freeze(x, depth - 1) for x in term.items]), _freeze(term.tail, depth - 1))
+    if cls is dict:
+        return ("m", frozenset([(_freeze(k, depth - 1), _freeze(v, depth - 1)) for k, v in term.items()]))
+    if isinstance(term, (Pid, Reference, Port, BitBinary, Export, Fun)):
+        return ("o", term)
+    raise ETFError(f"cannot use {type(term).__name__} as an Erlang term")
+
+
+_SPECIAL_NAMES = {True: "true", False: "false", None: "undefined"}
+_SPECIAL_VALUES = {"true": True, "false": False, "undefined": None}
+_SPECIAL_ATOMS = {True: Atom("true"), False: Atom("false"), None: Atom("undefined")}
+
+
+def to_str(value: Any) -> str:
+    """An Erlang string as ``str``: a list of code points (STRING_EXT decodes to a list
+    of ints), a binary (UTF-8), or an atom.  Raises :class:`ETFError` otherwise."""
+    cls = value.__class__
+    if cls is list:
+        try:
+            return "".join(map(chr, value))
+        except (TypeError, ValueError, OverflowError):
+            raise ETFError("to_str: the list is not a list of Unicode code points") from None
+    if cls is bytes or cls is bytearray or cls is memoryview:
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ETFError(f"to_str: the binary is not UTF-8 ({exc.reason} at {exc.start})") from None
+    if isinstance(value, str):
+        return str(value)
+    raise ETFError(f"to_str: {type(value).__name__} is not an Erlang string")
+
+
+# --------------------------------------------------------------------------- atoms
+
+
+class AtomTable:
+    """Interns the atoms decoded from remote input, up to ``max_atoms`` distinct names.
+
+    Erlang atoms are never freed, and neither are ours: a hostile node could
+    otherwise make us grow without bound by sending new atom names.  Once the table
+    is full, decoding a *new* atom raises :class:`AtomLimitError`; atoms already
+    known keep decoding.  Decoding uses a module-wide table unless given another.
+    """
+
+    __slots__ = ("max_atoms", "_names", "_utf8", "_latin1")
+
+    def __init__(self, max_atoms: int = MAX_ATOMS) -> None:
+        self.max_atoms = max_atoms
+        self._names: dict[str, Atom] = {}
+        # raw bytes from the wire -> decoded value (an Atom, or True/False/None)
+        self._utf8: dict[bytes, Any] = {}
+        self._latin1: dict[bytes, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def intern(self, name: str) -> Atom:
+        """The table's ``Atom`` for ``name``, adding it if new (and if there is room)."""
+        atom = self._names.get(name)
+        if atom is None:
+            if len(name) > MAX_ATOM_CHARS:
+                raise ETFError(f"atom of {len(name)} characters (Erlang allows {MAX_ATOM_CHARS})")
+            if len(self._names) >= self.max_atoms:
+                raise AtomLimitError(f"atom table full ({self.max_atoms} atoms): refusing new atom {name[:40]!r}")
+            atom = self._names[name] = Atom(name)
+        return atom
+
+    def _add(self, raw: bytes, utf8: bool, offset: int) -> Any:
+        """Slow path of the decoder: a byte string not seen before in this encoding."""
+        try:
+            name = raw.decode("utf-8" if utf8 else "latin-1")
+        except UnicodeDecodeError as exc:
+            raise ETFError(f"atom at offset {offset} is not valid UTF-8 ({exc.reason})") from None
+        if len(name) > MAX_ATOM_CHARS:
+            raise ETFError(f"atom at offset {offset} has {len(name)} characters (Erlang allows {MAX_ATOM_CHARS})")
+        atom = self.intern(name)
+        value = _SPECIAL_VALUES.get(name, atom)
+        (self._utf8 if utf8 else self._latin1)[raw] = value
+        return value
+
+
+_default_atoms = AtomTable()
+
+
+# --------------------------------------------------------------------------- decoding
+
+_U8 = struct.Struct(">B").unpack_from
+_U16 = struct.Struct(">H").unpack_from
+_U32 = struct.Struct(">I").unpack_from
+_I32 = struct.Struct(">i").unpack_from
+_U64 = struct.Struct(">Q").unpack_from
+_F64 = struct.Struct(">d").unpack_from
+_U32U8 = struct.Struct(">IB").unpack_from
+_U32U32 = struct.Struct(">II").unpack_from
+_U64U32 = struct.Struct(">QI").unpack_from
+_U32X3 = struct.Struct(">III").unpack_from
+_U32U32U8 = struct.Struct(">IIB").unpack_from
+_WORDS = [struct.Struct(">%dI" % n).unpack_from for n in range(MAX_REF_WORDS + 1)]
+_INF = float("inf")
+
+
+# The handlers below take (data, pos just past the tag, depth left, atom table)
+# and return (term, pos just past the term).  ``_DEC[tag]`` picks one.
+_Ctx = AtomTable
+
+
+def _truncated(data: bytes, pos: int) -> ETFError:
+    tag = data[pos] if pos < len(data) else None
+    what = f"term (tag {tag}) at offset {pos}" if tag is not None else f"term expected at offset {pos}"
+    return ETFError(f"truncated input: {what} runs past the end ({len(data)} bytes)")
+
+
+def _too_long(what: str, n: int, pos: int, data: bytes) -> ETFError:
+    return ETFError(
+        f"{what} at offset {pos} claims {n} but only {len(data) - pos} bytes remain"
+    )
+
+
+def _too_deep(pos: int) -> ETFError:
+    return ETFError(f"term at offset {pos} is nested deeper than max_depth")
+
+
+def _bad_tag(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    tag = data[pos - 1]
+    if tag == 80:
+        raise ETFError(f"compressed term (tag 80) at offset {pos - 1}: only allowed right after the version byte")
+    if tag == 82:
+        raise ETFError(f"atom cache reference (tag 82) at offset {pos - 1}: no distribution header in use")
+    raise ETFError(f"unknown term tag {tag} at offset {pos - 1}")
+
+
+def _small_int(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    return data[pos], pos + 1
+
+
+def _int(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    return _I32(data, pos)[0], pos + 4
+
+
+def _small_big(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n = data[pos]
+    sign = data[pos + 1]
+    start = pos + 2
+    end = start + n
+    if end > len(data):
+        raise _too_long("SMALL_BIG_EXT length", n, start, data)
+    value = int.from_bytes(data[start:end], "little")
+    return (-value if sign else value), end
+
+
+def _large_big(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n, sign = _U32U8(data, pos)
+    start = pos + 5
+    end = start + n
+    if end > len(data):
+        raise _too_long("LARGE_BIG_EXT length", n, start, data)
+    value = int.from_bytes(data[start:end], "little")
+    return (-value if sign else value), end
+
+
+def _new_float(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    value = _F64(data, pos)[0]
+    if value - value != 0.0:  # nan or +-inf: Erlang has neither
+        raise ETFError(f"float at offset {pos - 1} is not finite")
+    return value, pos + 8
+
+
+def _old_float(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    end = pos + 31
+    if end > len(data):
+        raise _truncated(data, pos - 1)
+    text = data[pos:end].rstrip(b"\x00")
+    try:
+        value = float(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise ETFError(f"FLOAT_EXT at offset {pos - 1} is not a number: {text[:31]!r}") from None
+    if value - value != 0.0:
+        raise ETFError(f"float at offset {pos - 1} is not finite")
+    return value, end
+
+
+def _atom_utf8_small(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    end = pos + 1 + data[pos]
+    if end > len(data):
+        raise _truncated(data, pos - 1)
+    raw = data[pos + 1 : end]
+    try:
+        return ctx._utf8[raw], end
+    except KeyError:
+        return ctx._add(raw, True, pos - 1), end
+
+
+def _atom_utf8(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    end = pos + 2 + _U16(data, pos)[0]
+    if end > len(data):
+        raise _truncated(data, pos - 1)
+    raw = data[pos + 2 : end]
+    try:
+        return ctx._utf8[raw], end
+    except KeyError:
+        return ctx._add(raw, True, pos - 1), end
+
+
+def _atom_latin1_small(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    end = pos + 1 + data[pos]
+    if end > len(data):
+        raise _truncated(data, pos - 1)
+    raw = data[pos + 1 : end]
+    try:
+        return ctx._latin1[raw], end
+    except KeyError:
+        return ctx._add(raw, False, pos - 1), end
+
+
+def _atom_latin1(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    end = pos + 2 + _U16(data, pos)[0]
+    if end > len(data):
+        raise _truncated(data, pos - 1)
+    raw = data[pos + 2 : end]
+    try:
+        return ctx._latin1[raw], end
+    except KeyError:
+        return ctx._add(raw, False, pos - 1), end
+
+
+_ATOM_DEC = {
+    119: _atom_utf8_small,
+    118: _atom_utf8,
+    115: _atom_latin1_small,
+    100: _atom_latin1,
+}
+
+
+def _atom_field(data: bytes, pos: int, ctx: _Ctx, what: str) -> tuple[Atom, int]:
+    """An atom inside a pid/ref/port/export: always an ``Atom``, never True/None."""
+    handler = _ATOM_DEC.get(data[pos])
+    if handler is None:
+        raise ETFError(f"{what} at offset {pos} must be an atom, found tag {data[pos]}")
+    value, pos = handler(data, pos + 1, 0, ctx)
+    if value.__class__ is not Atom:
+        value = _SPECIAL_ATOMS[value]
+    return value, pos
+
+
+def _nil(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    return [], pos
+
+
+def _string(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    end = pos + 2 + _U16(data, pos)[0]
+    if end > len(data):
+        raise _too_long("STRING_EXT length", end - pos - 2, pos + 2, data)
+    return list(data[pos + 2 : end]), end
+
+
+def _binary(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n = _U32(data, pos)[0]
+    start = pos + 4
+    end = start + n
+    if end > len(data):
+        raise _too_long("BINARY_EXT length", n, start, data)
+    return data[start:end], end
+
+
+def _bit_binary(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n, bits = _U32U8(data, pos)
+    start = pos + 5
+    end = start + n
+    if end > len(data):
+        raise _too_long("BIT_BINARY_EXT length", n, start, data)
+    if n == 0:
+        if bits != 0:
+            raise ETFError(f"BIT_BINARY_EXT at offset {pos - 1}: empty, yet {bits} bits in its last byte")
+        return b"", end
+    if not 1 <= bits <= 8:
+        raise ETFError(f"BIT_BINARY_EXT at offset {pos - 1}: {bits} bits in the last byte (must be 1..8)")
+    if bits == 8:
+        return data[start:end], end
+    return BitBinary(data[start:end], bits), end
+
+
+def _small_tuple(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n = data[pos]
+    pos += 1
+    if not depth:
+        raise _too_deep(pos - 2)
+    depth -= 1
+    items = []
+    append = items.append
+    dec = _DEC
+    try:
+        for _ in range(n):
+            item, pos = dec[data[pos]](data, pos + 1, depth, ctx)
+            append(item)
+    except (IndexError, struct.error):
+        raise _truncated(data, pos) from None
+    return tuple(items), pos
+
+
+def _large_tuple(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n = _U32(data, pos)[0]
+    pos += 4
+    if n > len(data) - pos:
+        raise _too_long("LARGE_TUPLE_EXT arity", n, pos, data)
+    if not depth:
+        raise _too_deep(pos - 5)
+    depth -= 1
+    items = []
+    append = items.append
+    dec = _DEC
+    try:
+        for _ in range(n):
+            item, pos = dec[data[pos]](data, pos + 1, depth, ctx)
+            append(item)
+    except (IndexError, struct.error):
+        raise _truncated(data, pos) from None
+    return tuple(items), pos
+
+
+def _list(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n = _U32(data, pos)[0]
+    pos += 4
+    if n >= len(data) - pos:  # n elements and a tail, each at least one byte
+        raise _too_long("LIST_EXT length", n, pos, data)
+    if not depth:
+        raise _too_deep(pos - 5)
+    depth -= 1
+    items = []
+    append = items.append
+    dec = _DEC
+    try:
+        for _ in range(n):
+            item, pos = dec[data[pos]](data, pos + 1, depth, ctx)
+            append(item)
+        if data[pos] == 106:
+            return items, pos + 1
+        tail, pos = dec[data[pos]](data, pos + 1, depth, ctx)
+    except (IndexError, struct.error):
+        raise _truncated(data, pos) from None
+    cls = tail.__class__
+    if cls is list:  # [a | [b]] is [a, b]: Erlang never sends it, but it is valid
+        items.extend(tail)
+        return items, pos
+    if cls is ImproperList:
+        items.extend(tail.items)
+        tail = tail.tail
+    if not items:  # [] ++ T is T
+        return tail, pos
+    improper = ImproperList.__new__(ImproperList)
+    improper.items = items
+    improper.tail = tail
+    return improper, pos
+
+
+def _map(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n = _U32(data, pos)[0]
+    start = pos - 1
+    pos += 4
+    if n > (len(data) - pos) // 2:
+        raise _too_long("MAP_EXT arity", n, pos, data)
+    if not depth:
+        raise _too_deep(start)
+    depth -= 1
+    flat = []
+    append = flat.append
+    dec = _DEC
+    try:
+        for _ in range(n + n):
+            item, pos = dec[data[pos]](data, pos + 1, depth, ctx)
+            append(item)
+    except (IndexError, struct.error):
+        raise _truncated(data, pos) from None
+    try:
+        result = dict(zip(flat[::2], flat[1::2]))
+        if len(result) == n:
+            return result, pos
+    except TypeError:
+        pass
+    return _map_slow(flat, start), pos
+
+
+def _map_slow(flat: list, offset: int) -> dict:
+    """Build a map whose keys are unhashable or collide in Python (see MapKey)."""
+    result: dict = {}
+    seen = set()
+    for i in range(0, len(flat), 2):
+        key = flat[i]
+        frozen = _freeze(key, MAX_DEPTH)
+        if frozen in seen:
+            raise ETFError(f"map at offset {offset} has the key {key!r} twice")
+        seen.add(frozen)
+        try:
+            if key in result:
+                key = MapKey(key)
+        except TypeError:
+            key = MapKey(key)
+        result[key] = flat[i + 1]
+    return result
+
+
+def _new_pid(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    node, pos = _atom_field(data, pos, ctx, "pid node")
+    pid_id, serial, creation = _U32X3(data, pos)
+    pid = _new_instance(Pid)
+    _set(pid, "node", node)
+    _set(pid, "id", pid_id)
+    _set(pid, "serial", serial)
+    _set(pid, "creation", creation)
+    _set(pid, "_etf", None)
+    return pid, pos + 12
+
+
+def _old_pid(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    node, pos = _atom_field(data, pos, ctx, "pid node")
+    pid_id, serial, creation = _U32U32U8(data, pos)
+    return Pid(node, pid_id, serial, creation), pos + 9
+
+
+def _ref_words(data: bytes, pos: int, n: int) -> tuple[int, ...]:
+    return _WORDS[n](data, pos)
+
+
+def _newer_ref(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n = _U16(data, pos)[0]
+    if n > MAX_REF_WORDS:
+        raise ETFError(f"reference at offset {pos - 1} has {n} ID words (at most {MAX_REF_WORDS})")
+    node, pos = _atom_field(data, pos + 2, ctx, "reference node")
+    creation = _U32(data, pos)[0]
+    ids = _WORDS[n](data, pos + 4)
+    return Reference(node, creation, ids), pos + 4 + 4 * n
+
+
+def _new_ref(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    n = _U16(data, pos)[0]
+    if n > MAX_REF_WORDS:
+        raise ETFError(f"reference at offset {pos - 1} has {n} ID words (at most {MAX_REF_WORDS})")
+    node, pos = _atom_field(data, pos + 2, ctx, "reference node")
+    creation = data[pos]
+    ids = _WORDS[n](data, pos + 1)
+    return Reference(node, creation, ids), pos + 1 + 4 * n
+
+
+def _old_ref(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    node, pos = _atom_field(data, pos, ctx, "reference node")
+    ref_id, creation = _U32U8(data, pos)
+    return Reference(node, creation, (ref_id,)), pos + 5
+
+
+def _new_port(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    node, pos = _atom_field(data, pos, ctx, "port node")
+    port_id, creation = _U32U32(data, pos)
+    return Port(node, port_id, creation), pos + 8
+
+
+def _v4_port(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    node, pos = _atom_field(data, pos, ctx, "port node")
+    port_id, creation = _U64U32(data, pos)
+    return Port(node, port_id, creation), pos + 12
+
+
+def _old_port(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    node, pos = _atom_field(data, pos, ctx, "port node")
+    port_id, creation = _U32U8(data, pos)
+    return Port(node, port_id, creation), pos + 5
+
+
+def _export(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    module, pos = _atom_field(data, pos, ctx, "export module")
+    function, pos = _atom_field(data, pos, ctx, "export function")
+    tag = data[pos]
+    if tag == 97:
+        arity = data[pos + 1]
+        pos += 2
+    elif tag == 98:
+        arity = _I32(data, pos + 1)[0]
+        pos += 5
+    else:
+        raise ETFError(f"export arity at offset {pos} must be an integer, found tag {tag}")
+    if not 0 <= arity <= 255:
+        raise ETFError(f"export arity at offset {pos} is {arity} (must be 0..255)")
+    return Export(module, function, arity), pos
+
+
+def _new_fun(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    size = _U32(data, pos)[0]
+    end = pos + size
+    if size < 4 or end > len(data):
+        raise _too_long("NEW_FUN_EXT size", size, pos, data)
+    fun = _new_instance(Fun)
+    _set(fun, "raw", data[pos - 1 : end])
+    return fun, end
+
+
+_new_instance = object.__new__
+
+_DEC: list = [_bad_tag] * 256
+for _tag, _handler in {
+    97: _small_int,
+    98: _int,
+    110: _small_big,
+    111: _large_big,
+    70: _new_float,
+    99: _old_float,
+    119: _atom_utf8_small,
+    118: _atom_utf8,
+    115: _atom_latin1_small,
+    100: _atom_latin1,
+    104: _small_tuple,
+    105: _large_tuple,
+    106: _nil,
+    107: _string,
+    108: _list,
+    109: _binary,
+    77: _bit_binary,
+    116: _map,
+    88: _new_pid,
+    103: _old_pid,
+    90: _newer_ref,
+    114: _new_ref,
+    101: _old_ref,
+    89: _new_port,
+    120: _v4_port,
+    102: _old_port,
+    113: _export,
+    112: _new_fun,
+}.items():
+    _DEC[_tag] = _handler
+del _tag, _handler
+
+
+def decode_from(
+    data: bytes,
+    offset: int = 0,
+    *,
+    atoms: AtomTable | None = None,
+    max_depth: int = MAX_DEPTH,
+    max_size: int = MAX_UNCOMPRESSED_SIZE,
+) -> tuple[Any, int]:
+    """Decode the term that starts at ``data[offset]`` (the version byte 131).
+
+    Returns ``(term, end)`` where ``end`` is the offset just past the term, so
+    several terms can be read from one buffer (a ``p`` packet holds two).
+    ``atoms`` interns new atoms (the module-wide table by default); ``max_depth``
+    bounds nesting and ``max_size`` the inflated size of a compressed term.
+    Raises :class:`ETFError`, and nothing else, on any malformed input.
+    """
+    if data.__class__ is not bytes:
+        data = bytes(data)
+    ctx = atoms if atoms is not None else _default_atoms
+    try:
+        if data[offset] != VERSION:
+            raise ETFError(f"expected the version byte 131 at offset {offset}, found {data[offset]}")
+        pos = offset + 1
+        if data[pos] == 80:
+            return _compressed(data, pos, max_depth, max_size, ctx)
+        return _DEC[data[pos]](data, pos + 1, max_depth, ctx)
+    except (IndexError, struct.error):
+        raise _truncated(data, offset if offset >= len(data) else offset + 1) from None
+    except RecursionError:
+        raise ETFError(f"term at offset {offset} is nested too deeply for the Python stack") from None
+
+
+def _compressed(data: bytes, pos: int, max_depth: int, max_size: int, ctx: _Ctx) -> tuple[Any, int]:
+    size = _U32(data, pos + 1)[0]
+    if not 0 < size <= max_size:
+        raise ETFError(f"compressed term at offset {pos} declares {size} inflated bytes (must be 1..{max_size})")
+    start = pos + 5
+    inflater = zlib.decompressobj()
+    try:
+        inner = inflater.decompress(memoryview(data)[start:], size)
+        if not inflater.eof and inflater.decompress(inflater.unconsumed_tail, 1):
+            raise ETFError(f"compressed term at offset {pos} inflates to more than its declared {size} bytes")
+    except zlib.error as exc:
+        raise ETFError(f"compressed term at offset {pos}: {exc}") from None
+    if not inflater.eof:
+        raise ETFError(f"compressed term at offset {pos}: truncated zlib stream")
+    if len(inner) != size:
+        raise ETFError(f"compressed term at offset {pos} inflates to {len(inner)} bytes, not the declared {size}")
+    end = len(data) - len(inflater.unused_data)
+    try:
+        term, used = _DEC[inner[0]](inner, 1, max_depth, ctx)
+    except (IndexError, struct.error):
+        raise ETFError(f"compressed term at offset {pos}: inflated term is truncated") from None
+    except ETFError as exc:
+        raise ETFError(f"compressed term at offset {pos}: inside it, {exc}") from None
+    if used != size:
+        raise ETFError(f"compressed term at offset {pos}: {size - used} stray bytes after the inflated term")
+    return term, end
+
+
+def decode(
+    data: bytes,
+    *,
+    atoms: AtomTable | None = None,
+    max_depth: int = MAX_DEPTH,
+    max_size: int = MAX_UNCOMPRESSED_SIZE,
+) -> Any:
+    """Decode one whole term (version byte included); trailing bytes are an error."""
+    term, end = decode_from(data, 0, atoms=atoms, max_depth=max_depth, max_size=max_size)
+    if end != len(data):
+        raise ETFError(f"{len(data) - end} trailing bytes after the term (term ends at offset {end})")
+    return term
+
+
+# --------------------------------------------------------------------------- encoding
+
+_P_INT = struct.Struct(">Bi").pack
+_P_TAG32 = struct.Struct(">BI").pack
+_P_TAG16 = struct.Struct(">BH").pack
+_P_FLOAT = struct.Struct(">Bd").pack
+_P_BIG = struct.Struct(">BIB").pack
+_P_U32X3 = struct.Struct(">III").pack
+_P_U32X2 = struct.Struct(">II").pack
+_P_U64U32 = struct.Struct(">QI").pack
+_P_REF_HEAD = struct.Struct(">BH").pack
+_P_BITS = struct.Struct(">BIB").pack
+
+_SMALL_INTS = [bytes((97, n)) for n in range(256)]
+_SMALL_TUPLES = [bytes((104, n)) for n in range(256)]
+_TRUE = b"w\x04true"
+_FALSE = b"w\x05false"
+_UNDEFINED = b"w\x09undefined"
+_atom_cache: dict[str, bytes] = {}
+
+
+def _atom_bytes(name: str) -> bytes:
+    cached = _atom_cache.get(name)
+    if cached is not None:
+        return cached
+    if len(name) > MAX_ATOM_CHARS:
+        raise ETFError(f"cannot encode an atom of {len(name)} characters (Erlang allows {MAX_ATOM_CHARS})")
+    try:
+        raw = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ETFError(f"cannot encode atom {name!r}: not valid Unicode") from None
+    n = len(raw)
+    encoded = (bytes((119, n)) if n < 256 else _P_TAG16(118, n)) + raw
+    if len(_atom_cache) < ATOM_ENCODE_CACHE_SIZE:
+        _atom_cache[name] = encoded
+    return encoded
+
+
+def _enc_atom(term: Atom, out: list, depth: int) -> None:
+    out.append(_atom_cache.get(term) or _atom_bytes(term))
+
+
+def _enc_int(term: int, out: list, depth: int) -> None:
+    if 0 <= term < 256:
+        out.append(_SMALL_INTS[term])
+    elif -2147483648 <= term <= 2147483647:
+        out.append(_P_INT(98, term))
+    else:
+        magnitude = -term if term < 0 else term
+        n = (magnitude.bit_length() + 7) >> 3
+        digits = magnitude.to_bytes(n, "little")
+        if n < 256:
+            out.append(bytes((110, n, term < 0)))
+        elif n < 4294967296:
+            out.append(_P_BIG(111, n, term < 0))
+        else:
+            raise ETFError("cannot encode an integer of 2**32 bytes or more")
+        out.append(digits)
+
+
+def _enc_float(term: float, out: list, depth: int) -> None:
+    if term - term != 0.0:
+        raise ETFError(f"cannot encode {term!r}: Erlang floats are finite")
+    out.append(_P_FLOAT(70, term))
+
+
+def _enc_bool(term: bool, out: list, depth: int) -> None:
+    out.append(_TRUE if term else _FALSE)
+
+
+def _enc_none(term: None, out: list, depth: int) -> None:
+    out.append(_UNDEFINED)
+
+
+def _enc_bytes(term: bytes, out: list, depth: int) -> None:
+    out.append(_P_TAG32(109, len(term)))
+    out.append(term)
+
+
+def _enc_buffer(term: Any, out: list, depth: int) -> None:
+    _enc_bytes(bytes(term), out, depth)
+
+
+def _enc_str(term: str, out: list, depth: int) -> None:
+    try:
+        raw = term.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ETFError(f"cannot encode str {term[:40]!r}...: not valid Unicode (lone surrogate)") from None
+    out.append(_P_TAG32(109, len(raw)))
+    out.append(raw)
+
+
+def _enc_tuple(term: tuple, out: list, depth: int) -> None:
+    if not depth:
+        raise ETFError("term nested deeper than max_depth (or it contains itself)")
+    depth -= 1
+    n = len(term)
+    out.append(_SMALL_TUPLES[n] if n < 256 else _P_TAG32(105, n))
+    get = _ENC.get
+    for item in term:
+        (get(item.__class__) or _enc_other)(item, out, depth)
+
+
+def _enc_list(term: list, out: list, depth: int) -> None:
+    if not term:
+        out.append(b"j")
+        return
+    if not depth:
+        raise ETFError("term nested deeper than max_depth (or it contains itself)")
+    depth -= 1
+    out.append(_P_TAG32(108, len(term)))
+    get = _ENC.get
+    for item in term:
+        (get(item.__class__) or _enc_other)(item, out, depth)
+    out.append(b"j")
+
+
+def _enc_improper(term: ImproperList, out: list, depth: int) -> None:
+    if not depth:
+        raise ETFError("term nested deeper than max_depth (or it contains itself)")
+    depth -= 1
+    items, tail = term.items, term.tail
+    if not items or isinstance(tail, (list, ImproperList)):
+        raise ETFError("cannot encode an ImproperList with no items or with a list as its tail")
+    out.append(_P_TAG32(108, len(items)))
+    get = _ENC.get
+    for item in items:
+        (get(item.__class__) or _enc_other)(item, out, depth)
+    (get(tail.__class__) or _enc_other)(tail, out, depth)
+
+
+def _enc_dict(term: dict, out: list, depth: int) -> None:
+    if not depth:
+        raise ETFError("term nested deeper than max_depth (or it contains itself)")
+    depth -= 1
+    out.append(_P_TAG32(116, len(term)))
+    get = _ENC.get
+    for key, value in term.items():
+        (get(key.__class__) or _enc_other)(key, out, depth)
+        (get(value.__class__) or _enc_other)(value, out, depth)
+
+
+def _enc_map_key(term: MapKey, out: list, depth: int) -> None:
+    item = term.term
+    (_ENC.get(item.__class__) or _enc_other)(item, out, depth)
+
+
+def _enc_pid(term: Pid, out: list, depth: int) -> None:
+    cached = term._etf
+    if cached is None:
+        try:
+            cached = b"X" + _atom_bytes(term.node) + _P_U32X3(term.id, term.serial, term.creation)
+        except (struct.error, TypeError):
+            raise ETFError(f"cannot encode {term!r}: id, serial and creation must be 32-bit unsigned") from None
+        _set(term, "_etf", cached)
+    out.append(cached)
+
+
+def _enc_ref(term: Reference, out: list, depth: int) -> None:
+    ids = term.ids
+    n = len(ids)
+    if n > MAX_REF_WORDS:
+        raise ETFError(f"cannot encode {term!r}: {n} ID words (at most {MAX_REF_WORDS})")
+    try:
+        out.append(_P_REF_HEAD(90, n) + _atom_bytes(term.node) + struct.pack(">%dI" % (n + 1), term.creation, *ids))
+    except (struct.error, TypeError):
+        raise ETFError(f"cannot encode {term!r}: creation and ids must be 32-bit unsigned") from None
+
+
+def _enc_port(term: Port, out: list, depth: int) -> None:
+    try:
+        if 0 <= term.id < 4294967296:
+            out.append(b"Y" + _atom_bytes(term.node) + _P_U32X2(term.id, term.creation))
+        else:
+            out.append(b"x" + _atom_bytes(term.node) + _P_U64U32(term.id, term.creation))
+    except (struct.error, TypeError):
+        raise ETFError(f"cannot encode {term!r}: id must be 64-bit and creation 32-bit unsigned") from None
+
+
+def _enc_bit_binary(term: BitBinary, out: list, depth: int) -> None:
+    out.append(_P_BITS(77, len(term.data), term.bits))
+    out.append(term.data)
+
+
+def _enc_export(term: Export, out: list, depth: int) -> None:
+    if not 0 <= term.arity <= 255:
+        raise ETFError(f"cannot encode {term!r}: arity must be 0..255")
+    out.append(b"q" + _atom_bytes(term.module) + _atom_bytes(term.function) + _SMALL_INTS[term.arity])
+
+
+def _enc_fun(term: Fun, out: list, depth: int) -> None:
+    out.append(term.raw)
+
+
+def _enc_other(term: Any, out: list, depth: int) -> None:
+    """Subclasses of the supported types (IntEnum, namedtuple, OrderedDict, ...)."""
+    if isinstance(term, Atom):
+        return _enc_atom(term, out, depth)
+    for base, handler in _BASES:
+        if isinstance(term, base):
+            return handler(term, out, depth)
+    raise ETFError(f"cannot encode a {type(term).__name__} as an Erlang term")
+
+
+_ENC: dict[type, Any] = {
+    Atom: _enc_atom,
+    int: _enc_int,
+    bytes: _enc_bytes,
+    str: _enc_str,
+    tuple: _enc_tuple,
+    list: _enc_list,
+    dict: _enc_dict,
+    float: _enc_float,
+    bool: _enc_bool,
+    type(None): _enc_none,
+    Pid: _enc_pid,
+    Reference: _enc_ref,
+    Port: _enc_port,
+    BitBinary: _enc_bit_binary,
+    ImproperList: _enc_improper,
+    Export: _enc_export,
+    Fun: _enc_fun,
+    MapKey: _enc_map_key,
+    bytearray: _enc_buffer,
+    memoryview: _enc_buffer,
+}
+
+# Order matters: a subclass is encoded as its first matching base.
+_BASES: list[tuple[type, Any]] = [
+    (str, _enc_str),
+    (int, _enc_int),
+    (float, _enc_float),
+    (bytes, _enc_buffer),
+    (bytearray, _enc_buffer),
+    (tuple, _enc_tuple),
+    (list, _enc_list),
+    (dict, _enc_dict),
+]
+
+
+def encode(term: Any, *, max_depth: int = MAX_DEPTH) -> bytes:
+    """Encode ``term`` as ETF, version byte 131 included.
+
+    Raises :class:`ETFError` for values ETF cannot hold (unknown types, non-finite
+    floats, atoms over 255 characters, nesting deeper than ``max_depth``, which
+    includes self-referencing containers).
+    """
+    out = [b"\x83"]
+    try:
+        (_ENC.get(term.__class__) or _enc_other)(term, out, max_depth)
+    except RecursionError:
+        raise ETFError("term nested too deeply for the Python stack") from None
+    return b"".join(out)
