@@ -2,7 +2,7 @@
 # Set up the benchmark environment in bench/.venv (idempotent; prints what it did).
 #
 #   bench/setup.sh            # venv + tornado/greenlet + real uWSGI (tornado,greenlet plugins) + gateway (-e)
-#   NO_UVLOOP=1 bench/setup.sh   # skip the optional uvloop
+#   NO_UVLOOP=1 bench/setup.sh   # skip the optional uvloop (NO_PYSPY=1: skip the optional py-spy)
 #   FORCE_UWSGI=1 bench/setup.sh # rebuild uWSGI even if one with the tornado plugin is already there
 #
 # uWSGI is compiled from the PyPI sdist (~1 min).  Its tornado plugin includes "greenlet/greenlet.h",
@@ -83,10 +83,19 @@ else
   "${PIP[@]}" install -q uvloop || say "uvloop not installed (optional; the uvloop variant will be skipped)"
 fi
 
+if [ -n "${NO_PYSPY:-}" ]; then
+  say "py-spy skipped (NO_PYSPY set)"
+elif [ -x "$VENV/bin/py-spy" ]; then
+  say "py-spy already installed (for bench/profile.sh)"
+else
+  say "installing optional py-spy (for bench/profile.sh)"
+  "${PIP[@]}" install -q py-spy || say "py-spy not installed (optional; bench/profile.sh needs it)"
+fi
+
 say "versions:"
 "$PY" - <<'PYEOF'
 from importlib.metadata import version, PackageNotFoundError
-for m in ("tornado", "greenlet", "uWSGI", "gateway", "uvloop"):
+for m in ("tornado", "greenlet", "uWSGI", "gateway", "uvloop", "py-spy"):
     try:
         print("  %-9s %s" % (m, version(m)))
     except PackageNotFoundError:
