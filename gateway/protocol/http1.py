@@ -1,0 +1,828 @@
+"""Sans-IO HTTP/1.x request parser: bytes in, request events out.
+
+This is the server's hot path and a security boundary, so it is written for
+both: the common request costs a handful of C-level scans over the head (find
+the blank line, check every byte at once with ``bytes.translate``, split into
+lines) and a few string operations per header, with no per-byte Python loop
+and no regex on the common path.  Every limit is a constructor parameter.
+
+Use it the way you would use h11, server side only::
+
+    p = RequestParser(max_head=4096, max_headers=100, max_body=0)
+    p.receive_data(sock_bytes)          # b"" means EOF
+    while True:
+        ev = p.next_event()
+        if ev is NEED_DATA:             # read more, call receive_data, loop
+            ...
+        elif type(ev) is Request:       # then Data* then EndOfMessage
+            ...
+        elif ev is PAUSED:              # EndOfMessage was returned: respond,
+            p.start_next_request()      # then go on with pipelined bytes
+
+``next_event()`` returns :class:`Request`, :class:`Data`, :class:`EndOfMessage`,
+:class:`ConnectionClosed` or one of the sentinels :data:`NEED_DATA` and
+:data:`PAUSED`; it raises :class:`~gateway.protocol.errors.RemoteProtocolError`
+(with ``status_hint``) when the client breaks the protocol.  After an error
+every further call raises it again: answer ``status_hint`` and close.
+
+Decisions (RFC 9112 unless said otherwise):
+
+* **Line endings**: CRLF, and a bare LF is accepted as a line terminator
+  anywhere in a head, a chunk-size line or trailers (§2.2 "MAY"; h11, nginx and
+  curl's server tests do the same).  A bare CR anywhere is rejected (400): it
+  is the ambiguity request smuggling feeds on.
+* **Leading empty lines** before a request line are skipped, at most
+  ``max_leading_empty_lines`` of them (§2.2).
+* **Request line**: exactly ``method SP target SP version``.  Method must be a
+  token; ``CONNECT`` gets 501 (we are a gateway for applications, not a
+  tunnel).  Version ``HTTP/1.1`` or ``HTTP/1.0``; any other ``HTTP/x.y`` gets
+  505, anything else 400.  Targets: origin-form (``/p?q``), absolute-form
+  (``http://host/p?q``: ``path="/p"``, ``query="q"``, ``host="host"``, the Host
+  header is then ignored as §3.2.2 says) and ``*`` for ``OPTIONS`` only.
+  Userinfo in an absolute-form target is refused.  Bytes >= 0x80 are allowed
+  in the target (clients send raw UTF-8); CTLs, spaces and tabs are not.
+* **Header fields**: the name must be a token, with no whitespace before the
+  colon (§5.1); obs-fold continuation lines are refused (§5.2); values may hold
+  visible ASCII, SP, HTAB and obs-text, with surrounding SP/HTAB stripped.
+  More than one ``Host`` is refused; a missing ``Host`` in HTTP/1.1 is only
+  refused with ``require_host=True`` (RFC 9112 §3.2 says MUST, uWSGI does not
+  care; the default follows uWSGI).
+* **Body framing** (§6.3): ``Transfer-Encoding`` together with
+  ``Content-Length`` is 400; ``Transfer-Encoding`` in HTTP/1.0 is 400; a
+  coding list whose final coding is not ``chunked``, that holds an empty
+  element (``,chunked``) or applies ``chunked`` twice is 400 (the length cannot
+  be determined); a known-good list with other codings before ``chunked``
+  (``gzip, chunked``) is 501 (§6.1: a coding we do not implement).
+  ``Content-Length`` must be decimal digits; duplicates (or a list such as
+  ``5, 5``) are merged when identical, else 400; values above
+  ``MAX_CONTENT_LENGTH`` are 400.  No ``Content-Length`` and no
+  ``Transfer-Encoding``: no body.
+* **Chunked bodies**: at most ``max_chunk_size_digits`` hex digits, chunk
+  extensions at most ``max_chunk_ext`` bytes (checked for bad bytes, then
+  ignored).  Trailer fields are validated like header fields, bounded by
+  ``max_head``/``max_headers``, and exposed as ``EndOfMessage.trailers``;
+  never merge them into the request headers (they arrive after the app
+  started and are a smuggling vector).
+* **Body limit**: ``max_body`` (> 0) gives 413, from ``Content-Length`` up
+  front and from the running sum of chunk sizes while de-chunking.
+* **EOF**: before any byte of a request, :class:`ConnectionClosed`; inside a
+  head or a body, 400 saying it was truncated.
+* **Streaming**: :class:`Data` hands out body bytes as soon as they arrive, so
+  the split of the body into ``Data`` events depends on how bytes arrived.
+* **Pipelining**: after :class:`EndOfMessage`, ``next_event()`` returns
+  :data:`PAUSED` until :meth:`RequestParser.start_next_request`; bytes already
+  received for the next request stay in the buffer (stop reading from the
+  socket meanwhile: the parser cannot bound what you feed it while paused).
+
+Headers are *not* mapped to CGI/WSGI names here; :class:`Request` carries the
+raw ``(name, value)`` list plus what the server needs without a second pass
+(``keep_alive``, ``content_length``, ``chunked``, ``expect_continue``,
+``host``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import NamedTuple, Union
+
+from .errors import LocalProtocolError, RemoteProtocolError
+
+__all__ = [
+    "RequestParser",
+    "Request",
+    "Data",
+    "EndOfMessage",
+    "ConnectionClosed",
+    "Event",
+    "NEED_DATA",
+    "PAUSED",
+    "MAX_CONTENT_LENGTH",
+]
+
+
+class Request(NamedTuple):
+    """A request head.  Strings are latin-1 decodings of the bytes on the wire."""
+
+    method: str
+    #: the request-target exactly as sent
+    target: str
+    #: the target up to ``?``, still percent-encoded (``"*"`` for ``OPTIONS *``)
+    path: str
+    #: what follows ``?``, raw; ``""`` when there is none
+    query: str
+    #: ``"HTTP/1.1"`` or ``"HTTP/1.0"``
+    version: str
+    #: ``(name, value)`` in arrival order, names as sent, values stripped
+    headers: list[tuple[str, str]]
+    #: may the connection carry another request after this one?
+    keep_alive: bool
+    #: the Content-Length header's value, ``None`` when absent
+    content_length: int | None
+    #: is the body chunked?  (There is a body iff ``chunked or content_length``.)
+    chunked: bool
+    #: HTTP/1.1, ``Expect: 100-continue`` and a body announced
+    expect_continue: bool
+    #: bytes of the head: request line, header lines and the blank line
+    head_size: int
+    #: the authority of an absolute-form target, else the Host header, else None
+    host: str | None
+
+
+class Data(NamedTuple):
+    """Some bytes of the request body (never empty)."""
+
+    data: bytes
+
+
+class EndOfMessage(NamedTuple):
+    """The request body is complete; ``trailers`` are the chunked trailer fields."""
+
+    trailers: tuple[tuple[str, str], ...] = ()
+
+
+class ConnectionClosed(NamedTuple):
+    """The client closed the connection cleanly, between two requests."""
+
+
+class Sentinel(enum.Enum):
+    """What ``next_event()`` returns when it has no event to give."""
+
+    NEED_DATA = "NEED_DATA"
+    PAUSED = "PAUSED"
+
+    def __repr__(self) -> str:
+        return self.value
+
+
+#: more bytes are needed: call ``receive_data()``
+NEED_DATA = Sentinel.NEED_DATA
+#: a request is complete: call ``start_next_request()`` to parse the next one
+PAUSED = Sentinel.PAUSED
+
+Event = Union[Request, Data, EndOfMessage, ConnectionClosed, Sentinel]
+
+#: Content-Length values above this are refused (400) whatever ``max_body`` is.
+MAX_CONTENT_LENGTH = 2**63 - 1
+
+# Bytes that may appear inside a head line: HTAB, SP..~, obs-text.  Deleting
+# them from a head leaves only the CR/LF of line ends and forbidden bytes, so
+# one C-level translate() both validates every byte and counts the lines.
+_PLAIN = bytes([9]) + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+_HEX = b"0123456789abcdefABCDEF"
+# Slow path only: find the offending character to name it in the error.
+_BAD_CHAR = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")
+_ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)(.*)", re.S)
+
+_KNOWN_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE")
+)
+
+# Header kinds the parser acts on; every other name is kind 0.
+_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _EXPECT, _HOST = 1, 2, 3, 4, 5
+_SPECIAL = {
+    "content-length": _CONTENT_LENGTH,
+    "transfer-encoding": _TRANSFER_ENCODING,
+    "connection": _CONNECTION,
+    "expect": _EXPECT,
+    "host": _HOST,
+}
+#: How many distinct valid header names (as spelled on the wire) are remembered.
+#: A hit skips the token check and the lower-casing; when full, new names are
+#: still accepted, only checked each time.
+NAME_CACHE_SIZE = 4096
+_name_kind: dict[str, int] = {}
+
+_END_OF_MESSAGE = EndOfMessage()
+_CLOSED = ConnectionClosed()
+_new = tuple.__new__
+
+
+def _show(data: str | bytes | bytearray, limit: int = 48) -> str:
+    """A short, log-safe rendering of client bytes for an error message."""
+    if isinstance(data, bytearray):
+        data = bytes(data)
+    shown = repr(data[:limit])
+    return shown + "..." if len(data) > limit else shown
+
+
+def _field_kind(name: str, sep: str, line: str) -> int:
+    """Validate a header/trailer line whose name is not in the cache; learn it."""
+    if line[0] in " \t":
+        raise RemoteProtocolError(
+            f"client sent a folded header line (obs-fold, RFC 9112 §5.2): {_show(line)}"
+        )
+    if not sep:
+        raise RemoteProtocolError(f"client sent a header line without a colon: {_show(line)}")
+    if not name:
+        raise RemoteProtocolError(f"client sent a header line with an empty name: {_show(line)}")
+    if name[-1] in " \t":
+        raise RemoteProtocolError(
+            f"client sent whitespace between a header name and the colon: {_show(line)}"
+        )
+    if _TOKEN.fullmatch(name) is None:
+        raise RemoteProtocolError(f"client sent an invalid header name: {_show(name)}")
+    kind = _SPECIAL.get(name.lower(), 0)
+    if len(_name_kind) < NAME_CACHE_SIZE:
+        _name_kind[name] = kind
+    return kind
+
+
+def _find_blank_line(buf: bytes | bytearray, start: int, limit: int) -> int:
+    """Index just past the first empty line (LF or CRLF) that starts after a line end.
+
+    Searches ``buf[start:limit]``; returns -1 when there is none yet.
+    """
+    crlf = buf.find(b"\n\r\n", start, limit)
+    lf = buf.find(b"\n\n", start, crlf + 1 if crlf >= 0 else limit)
+    if lf >= 0:
+        return lf + 2
+    if crlf >= 0:
+        return crlf + 3
+    return -1
+
+
+def _split_block(block: bytes | bytearray, what: str) -> list[str]:
+    """Validate every byte of a head or trailer block and split it into lines.
+
+    ``block`` ends with its blank line; the returned lines do not include it.
+    Accepts CRLF and bare LF line ends; a bare CR or a control character is a
+    400 naming the line.
+    """
+    residue = block.translate(None, _PLAIN)
+    text = block.decode("latin-1")
+    if residue.count(b"\r\n") * 2 == len(residue):
+        lines = text.split("\r\n")
+    else:
+        lines = text.replace("\r\n", "\n").split("\n")
+        if residue.replace(b"\r\n", b"").strip(b"\n"):
+            for number, line in enumerate(lines, 1):
+                bad = _BAD_CHAR.search(line)
+                if bad is None:
+                    continue
+                if bad.group() == "\r":
+                    raise RemoteProtocolError(
+                        f"client sent a bare CR in line {number} of the {what}: {_show(line)}"
+                    )
+                raise RemoteProtocolError(
+                    f"client sent a control character {bad.group()!r} in line {number}"
+                    f" of the {what}: {_show(line)}"
+                )
+    del lines[-2:]
+    return lines
+
+
+def _content_length(value: str, previous: int | None) -> int:
+    """Parse one Content-Length field value, merged with an earlier one."""
+    if value.isdecimal() and len(value) <= 19:
+        # isdecimal() on a latin-1 string means ASCII 0-9 only.
+        length = int(value)
+    else:
+        elements = {e.strip(" \t") for e in value.split(",")}
+        if len(elements) != 1:
+            raise RemoteProtocolError(f"client sent conflicting Content-Length values: {_show(value)}")
+        element = elements.pop()
+        if not (element.isdecimal() and len(element) <= 19):
+            raise RemoteProtocolError(f"client sent an invalid Content-Length: {_show(value)}")
+        length = int(element)
+    if length > MAX_CONTENT_LENGTH:
+        raise RemoteProtocolError(f"client sent a Content-Length too large to be real: {_show(value)}")
+    if previous is not None and previous != length:
+        raise RemoteProtocolError(
+            f"client sent conflicting Content-Length headers: {previous} and {length}"
+        )
+    return length
+
+
+def _check_transfer_encoding(te: str, content_length: int | None, http11: bool) -> None:
+    """Accept exactly ``chunked`` (case-insensitive), or raise per RFC 9112 §6."""
+    if content_length is not None:
+        raise RemoteProtocolError(
+            "client sent both Transfer-Encoding and Content-Length (RFC 9112 §6.3)"
+        )
+    if not http11:
+        raise RemoteProtocolError("client sent Transfer-Encoding in an HTTP/1.0 request")
+    codings = [c.strip(" \t").lower() for c in te.split(",")]
+    if codings == ["chunked"]:
+        return
+    if "" in codings:
+        raise RemoteProtocolError(f"client sent a malformed Transfer-Encoding: {_show(te)}")
+    if codings[-1] != "chunked" or codings.count("chunked") > 1:
+        raise RemoteProtocolError(
+            f"client sent a Transfer-Encoding whose final coding is not a single chunked: {_show(te)}"
+        )
+    raise RemoteProtocolError(
+        f"client sent a transfer coding we do not implement: {_show(te)}", 501
+    )
+
+
+def _bad_request_line(line: str) -> RemoteProtocolError:
+    parts = line.split(" ")
+    if len(parts) == 3:
+        method, target, version = parts
+        if _VERSION.fullmatch(version):
+            return RemoteProtocolError(f"client sent an unsupported HTTP version: {_show(version)}", 505)
+        return RemoteProtocolError(f"client sent an invalid HTTP version: {_show(version)}")
+    return RemoteProtocolError(f"client sent a malformed request line: {_show(line)}")
+
+
+def _check_method(method: str) -> None:
+    if method == "CONNECT":
+        raise RemoteProtocolError("client sent CONNECT: tunnelling is not supported", 501)
+    if _TOKEN.fullmatch(method) is None:
+        raise RemoteProtocolError(f"client sent an invalid request method: {_show(method)}")
+
+
+def _split_other_target(method: str, target: str) -> tuple[str, str, str | None]:
+    """(path, query, authority) of a target that is not a plain origin-form one."""
+    if "\t" in target:
+        raise RemoteProtocolError(f"client sent a tab in the request target: {_show(target)}")
+    if target[:1] == "/":
+        path, _, query = target.partition("?")
+        return path, query, None
+    if target == "*":
+        if method != "OPTIONS":
+            raise RemoteProtocolError(f"client sent the '*' target with method {_show(method)}")
+        return "*", "", None
+    absolute = _ABSOLUTE.fullmatch(target)
+    if absolute is None:
+        raise RemoteProtocolError(
+            f"client sent a request target that is neither origin-form, absolute-form"
+            f" nor '*': {_show(target)}"
+        )
+    _, authority, rest = absolute.groups()
+    if not authority or "@" in authority:
+        raise RemoteProtocolError(
+            f"client sent an absolute-form target without a valid authority: {_show(target)}"
+        )
+    path, _, query = rest.partition("?")
+    if path[:1] != "/":
+        path = "/" + path
+    return path, query, authority
+
+
+class RequestParser:
+    """Server-side HTTP/1.x parser: feed bytes, pull events.
+
+    ``max_head``: bytes of the request line + headers + blank line (431, or 414
+    when the request line alone does not fit); also bounds chunked trailers.
+    ``max_headers``: header lines (431).  ``max_body``: body bytes, 0 for no
+    limit (413).  ``max_leading_empty_lines``: CRLFs tolerated before a request
+    line.  ``max_chunk_size_digits`` and ``max_chunk_ext``: bounds of a chunk
+    size line.  ``require_host``: refuse HTTP/1.1 requests without ``Host``.
+
+    >>> p = RequestParser()
+    >>> p.receive_data(b"GET /a?b HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+    >>> req = p.next_event()
+    >>> req.path, req.query, req.keep_alive
+    ('/a', 'b', True)
+    >>> p.next_event(), p.next_event()
+    (EndOfMessage(trailers=()), PAUSED)
+    """
+
+    def __init__(
+        self,
+        max_head: int = 4096,
+        max_headers: int = 100,
+        max_body: int = 0,
+        *,
+        max_leading_empty_lines: int = 8,
+        max_chunk_size_digits: int = 16,
+        max_chunk_ext: int = 1024,
+        require_host: bool = False,
+    ) -> None:
+        if max_head < 16:
+            raise ValueError("max_head must be at least 16 bytes")
+        self._max_head = max_head
+        self._max_headers = max_headers
+        self._max_body = max_body
+        self._max_empty_lines = max_leading_empty_lines
+        self._max_size_digits = max_chunk_size_digits
+        self._max_chunk_ext = max_chunk_ext
+        self._chunk_line_limit = max_chunk_size_digits + max_chunk_ext + 2
+        self._require_host = require_host
+        self._buf: bytes | bytearray = b""
+        self._pos = 0  # bytes of _buf already consumed
+        self._eof = False
+        # The current state is the function that produces the next event.  A
+        # plain function (not a bound method) so that `is` compares states and
+        # the parser holds no reference cycle.
+        self._reader = RequestParser._read_head
+        self._scanned = 0  # bytes after _pos already searched for a blank line
+        self._empty_lines = 0
+        self._remaining = 0  # body bytes left (Content-Length or current chunk)
+        self._body_total = 0  # de-chunked bytes so far, for max_body
+        self._error: RemoteProtocolError | None = None
+
+    # -- public API -------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Add bytes received from the client; ``b""`` means the client sent EOF."""
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise LocalProtocolError("receive_data() called with data after EOF")
+        buf = self._buf
+        pos = self._pos
+        if pos >= len(buf):
+            # Everything consumed: adopt the new bytes without copying.
+            self._buf = data if type(data) is bytes else bytes(data)
+            self._pos = 0
+        elif type(buf) is bytearray:
+            if pos:
+                del buf[:pos]  # O(1) amortised at the front of a bytearray
+                self._pos = 0
+            buf += data
+        else:
+            # Accumulating a partial message: switch to a growable buffer so a
+            # client trickling bytes costs linear, not quadratic, copying.
+            grown = bytearray(buf)
+            del grown[:pos]
+            grown += data
+            self._buf = grown
+            self._pos = 0
+
+    def next_event(self) -> Event:
+        """The next event, :data:`NEED_DATA` or :data:`PAUSED`; see the module doc."""
+        try:
+            return self._reader(self)
+        except RemoteProtocolError as exc:
+            self._error = exc
+            self._reader = RequestParser._failed
+            raise
+
+    def start_next_request(self) -> None:
+        """Leave the :data:`PAUSED` state after a complete request and parse the next."""
+        if self._reader is not RequestParser._paused:
+            raise LocalProtocolError(
+                f"start_next_request() called in state {self.state}, not after EndOfMessage"
+            )
+        self._reader = RequestParser._read_head
+        self._scanned = 0
+        self._empty_lines = 0
+
+    @property
+    def trailing_data(self) -> tuple[bytes, bool]:
+        """``(bytes received but not consumed, whether EOF was received)``."""
+        return bytes(self._buf[self._pos :]), self._eof
+
+    @property
+    def state(self) -> str:
+        """``"HEAD"``, ``"BODY"``, ``"DONE"`` (paused), ``"CLOSED"`` or ``"ERROR"``."""
+        return _STATE_NAMES.get(self._reader, "BODY")
+
+    # -- states -----------------------------------------------------------
+
+    def _read_head(self) -> Event:
+        buf = self._buf
+        pos = self._pos
+        size = len(buf)
+        if pos < size and (buf[pos] == 13 or buf[pos] == 10):
+            pos = self._skip_empty_lines()
+        if pos >= size or (buf[pos] == 13 and pos + 1 == size):
+            # Nothing of a request yet (a lone CR may still become an empty line).
+            if self._eof:
+                self._reader = RequestParser._closed
+                return _CLOSED
+            return NEED_DATA
+
+        limit = pos + self._max_head
+        start = pos + self._scanned - 3 if self._scanned > 3 else pos
+        end = buf.find(b"\r\n\r\n", start, limit)
+        lines = None
+        if end >= 0:
+            end += 4
+            head = buf[pos:end]
+            residue = head.translate(None, _PLAIN)
+            if residue.count(b"\r\n") * 2 == len(residue):
+                # Fast path: CRLF line ends only, every byte allowed.
+                lines = head.decode("latin-1").split("\r\n")
+                del lines[-2:]
+        if lines is None:
+            # A bare LF or a bad byte somewhere, or the head is not complete.
+            end = _find_blank_line(buf, start, limit)
+            if end < 0:
+                return self._head_incomplete(pos)
+            lines = _split_block(buf[pos:end], "request head")
+
+        if len(lines) - 1 > self._max_headers:
+            raise RemoteProtocolError(
+                f"client sent more than {self._max_headers} header lines", 431
+            )
+        self._pos = end
+        self._scanned = 0
+
+        # Request line.
+        parts = lines[0].split(" ")
+        if len(parts) != 3:
+            raise _bad_request_line(lines[0])
+        method, target, version = parts
+        if version == "HTTP/1.1":
+            http11 = True
+        elif version == "HTTP/1.0":
+            http11 = False
+        else:
+            raise _bad_request_line(lines[0])
+        if method not in _KNOWN_METHODS:
+            _check_method(method)
+        if target[:1] == "/" and "\t" not in target:
+            path, _, query = target.partition("?")
+            authority = None
+        else:
+            path, query, authority = _split_other_target(method, target)
+
+        # Header fields.
+        headers = []
+        append = headers.append
+        kinds = _name_kind
+        content_length = te = host = None
+        hosts = 0
+        close = keep_alive = expect = False
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            kind = kinds.get(name)
+            if kind is None or not sep:
+                kind = _field_kind(name, sep, line)
+            value = value.strip(" \t")
+            append((name, value))
+            if kind:
+                if kind == _CONTENT_LENGTH:
+                    content_length = _content_length(value, content_length)
+                elif kind == _TRANSFER_ENCODING:
+                    te = value if te is None else te + "," + value
+                elif kind == _CONNECTION:
+                    token = value.lower()
+                    if token == "keep-alive":
+                        keep_alive = True
+                    elif token == "close":
+                        close = True
+                    else:
+                        for token in token.split(","):
+                            token = token.strip(" \t")
+                            if token == "close":
+                                close = True
+                            elif token == "keep-alive":
+                                keep_alive = True
+                elif kind == _EXPECT:
+                    expect = value.lower() == "100-continue"
+                else:
+                    hosts += 1
+                    host = value
+
+        # Framing.
+        chunked = False
+        if te is not None:
+            _check_transfer_encoding(te, content_length, http11)
+            chunked = True
+            self._body_total = 0
+            self._reader = RequestParser._read_chunk_size
+        elif content_length:
+            if self._max_body and content_length > self._max_body:
+                raise RemoteProtocolError(
+                    f"client announced a body of {content_length} bytes,"
+                    f" more than the limit of {self._max_body}",
+                    413,
+                )
+            self._remaining = content_length
+            self._reader = RequestParser._read_body
+        else:
+            self._reader = RequestParser._end_of_message
+        if hosts > 1:
+            raise RemoteProtocolError("client sent more than one Host header")
+        if authority is not None:
+            host = authority
+        elif host is None and http11 and self._require_host:
+            raise RemoteProtocolError("client sent an HTTP/1.1 request without a Host header")
+
+        return _new(
+            Request,
+            (
+                method,
+                target,
+                path,
+                query,
+                version,
+                headers,
+                not close and (http11 or keep_alive),
+                content_length,
+                chunked,
+                expect and http11 and (chunked or bool(content_length)),
+                end - pos,
+                host,
+            ),
+        )
+
+    def _skip_empty_lines(self) -> int:
+        buf = self._buf
+        pos = self._pos
+        size = len(buf)
+        count = self._empty_lines
+        while pos < size:
+            byte = buf[pos]
+            if byte == 10:
+                pos += 1
+            elif byte == 13:
+                if pos + 1 == size:
+                    break
+                if buf[pos + 1] != 10:
+                    raise RemoteProtocolError("client sent a bare CR before the request line")
+                pos += 2
+            else:
+                break
+            count += 1
+            if count > self._max_empty_lines:
+                raise RemoteProtocolError(
+                    f"client sent more than {self._max_empty_lines} empty lines"
+                    " before a request line"
+                )
+        self._pos = pos
+        self._empty_lines = count
+        return pos
+
+    def _head_incomplete(self, pos: int) -> Event:
+        buf = self._buf
+        available = len(buf) - pos
+        if available >= self._max_head:
+            if buf.find(b"\n", pos, pos + self._max_head) < 0:
+                raise RemoteProtocolError(
+                    f"client sent a request line longer than {self._max_head} bytes", 414
+                )
+            raise RemoteProtocolError(
+                f"client sent a request head longer than {self._max_head} bytes", 431
+            )
+        if self._eof:
+            raise RemoteProtocolError(
+                f"client closed the connection in the middle of a request head"
+                f" (truncated after {available} bytes)"
+            )
+        self._scanned = available
+        return NEED_DATA
+
+    def _end_of_message(self) -> Event:
+        self._reader = RequestParser._paused
+        return _END_OF_MESSAGE
+
+    def _read_body(self) -> Event:
+        buf = self._buf
+        pos = self._pos
+        available = len(buf) - pos
+        if not available:
+            if self._eof:
+                raise RemoteProtocolError(
+                    f"client closed the connection in the middle of a request body"
+                    f" (truncated, {self._remaining} bytes missing)"
+                )
+            return NEED_DATA
+        remaining = self._remaining
+        if available >= remaining:
+            self._reader = RequestParser._end_of_message
+            available = remaining
+        self._remaining = remaining - available
+        self._pos = pos + available
+        data = buf[pos : pos + available]
+        return _new(Data, (data if type(data) is bytes else bytes(data),))
+
+    def _read_chunk_size(self) -> Event:
+        buf = self._buf
+        pos = self._pos
+        window = self._chunk_line_limit
+        newline = buf.find(b"\n", pos, pos + window)
+        if newline < 0:
+            if len(buf) - pos >= window:
+                raise RemoteProtocolError(
+                    f"client sent a chunk size line longer than {window} bytes:"
+                    f" {_show(buf[pos : pos + 32])}"
+                )
+            return self._need_body_data()
+        line = buf[pos:newline]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        size_part, semicolon, extension = line.partition(b";")
+        if semicolon:
+            size_part = size_part.rstrip(b" \t")
+            if len(extension) >= self._max_chunk_ext:
+                raise RemoteProtocolError(
+                    f"client sent a chunk extension longer than {self._max_chunk_ext} bytes"
+                )
+            if extension.translate(None, _PLAIN):
+                raise RemoteProtocolError(
+                    f"client sent a bad byte in a chunk extension: {_show(extension)}"
+                )
+        if (
+            not size_part
+            or len(size_part) > self._max_size_digits
+            or size_part.translate(None, _HEX)
+        ):
+            raise RemoteProtocolError(f"client sent an invalid chunk size line: {_show(line)}")
+        size = int(size_part, 16)
+        self._pos = newline + 1
+        if size == 0:
+            self._reader = RequestParser._read_trailers
+            self._scanned = 0
+            return self._read_trailers()
+        self._body_total += size
+        if self._max_body and self._body_total > self._max_body:
+            raise RemoteProtocolError(
+                f"client sent a chunked body of more than {self._max_body} bytes", 413
+            )
+        self._remaining = size
+        self._reader = RequestParser._read_chunk_data
+        return self._read_chunk_data()
+
+    def _read_chunk_data(self) -> Event:
+        buf = self._buf
+        pos = self._pos
+        available = len(buf) - pos
+        if not available:
+            return self._need_body_data()
+        remaining = self._remaining
+        if available >= remaining:
+            self._reader = RequestParser._read_chunk_end
+            available = remaining
+        self._remaining = remaining - available
+        self._pos = pos + available
+        data = buf[pos : pos + available]
+        return _new(Data, (data if type(data) is bytes else bytes(data),))
+
+    def _read_chunk_end(self) -> Event:
+        buf = self._buf
+        pos = self._pos
+        end = buf[pos : pos + 2]
+        if end == b"\r\n":
+            self._pos = pos + 2
+        elif end[:1] == b"\n":
+            self._pos = pos + 1
+        elif end == b"\r" or not end:
+            return self._need_body_data()
+        else:
+            raise RemoteProtocolError(
+                f"client sent chunk data not followed by CRLF: {_show(buf[pos : pos + 16])}"
+            )
+        self._reader = RequestParser._read_chunk_size
+        return self._read_chunk_size()
+
+    def _read_trailers(self) -> Event:
+        buf = self._buf
+        pos = self._pos
+        first = buf[pos : pos + 2]
+        if first == b"\r\n" or first[:1] == b"\n":
+            # No trailer fields: the common "0\r\n\r\n" end.
+            self._pos = pos + len(first) if first == b"\r\n" else pos + 1
+            self._reader = RequestParser._paused
+            return _END_OF_MESSAGE
+        if first == b"\r" or not first:
+            return self._need_body_data()
+        limit = pos + self._max_head
+        start = pos + self._scanned - 3 if self._scanned > 3 else pos
+        end = _find_blank_line(buf, start, limit)
+        if end < 0:
+            available = len(buf) - pos
+            if available >= self._max_head:
+                raise RemoteProtocolError(
+                    f"client sent chunked trailers longer than {self._max_head} bytes", 431
+                )
+            self._scanned = available
+            return self._need_body_data()
+        lines = _split_block(buf[pos:end], "chunked trailers")
+        if len(lines) > self._max_headers:
+            raise RemoteProtocolError(
+                f"client sent more than {self._max_headers} trailer lines", 431
+            )
+        trailers = []
+        for line in lines:
+            name, sep, value = line.partition(":")
+            if name not in _name_kind or not sep:
+                _field_kind(name, sep, line)
+            trailers.append((name, value.strip(" \t")))
+        self._pos = end
+        self._reader = RequestParser._paused
+        return _new(EndOfMessage, (tuple(trailers),))
+
+    def _need_body_data(self) -> Event:
+        if self._eof:
+            raise RemoteProtocolError(
+                "client closed the connection in the middle of a chunked request body (truncated)"
+            )
+        return NEED_DATA
+
+    def _paused(self) -> Event:
+        return PAUSED
+
+    def _closed(self) -> Event:
+        return _CLOSED
+
+    def _failed(self) -> Event:
+        error = self._error
+        assert error is not None
+        raise RemoteProtocolError(error.args[0], error.status_hint)
+
+
+_STATE_NAMES = {
+    RequestParser._read_head: "HEAD",
+    RequestParser._paused: "DONE",
+    RequestParser._closed: "CLOSED",
+    RequestParser._failed: "ERROR",
+}
