@@ -208,8 +208,8 @@ class DistReader:
     def _decode(self, packet: bytes) -> Event:
         atoms = self.atoms
         try:
-            control, end = etf.decode_from(packet, 0, atoms)
-        except (etf.ETFError, ValueError, IndexError, struct.error) as e:
+            control, end = etf.decode_from(packet, 0, atoms=atoms)
+        except etf.ETFError as e:
             return BadMessage("%s sent an undecodable control term: %s" % (self.peer, e))
         if type(control) is not tuple or not control or type(control[0]) is not int:
             return BadMessage("%s sent a control message that is not a tuple with an operation: %r" % (self.peer, control))
@@ -218,8 +218,8 @@ class DistReader:
                 return BadMessage("%s sent operation %d without its message" % (self.peer, control[0]), control)
             return Message(control)
         try:
-            payload, end2 = etf.decode_from(packet, end, atoms)
-        except (etf.ETFError, ValueError, IndexError, struct.error) as e:
+            payload, end2 = etf.decode_from(packet, end, atoms=atoms)
+        except etf.ETFError as e:
             return BadMessage("%s sent an undecodable message: %s" % (self.peer, e), control)
         if end2 != len(packet):
             return BadMessage("%s sent %d trailing bytes after the message" % (self.peer, len(packet) - end2), control)

@@ -1,0 +1,1106 @@
+"""The Erlang C-node on the worker's IOLoop: EPMD, listener, peers, ticks, processes.
+
+One :class:`Node` per worker process.  Everything here runs on the loop's thread;
+the sans-IO machines (:mod:`.epmd`, :mod:`.handshake`, :mod:`.dist`) do the
+protocol work and this module only moves bytes and keeps state:
+
+* **EPMD**: ``start()`` opens a listening socket on an ephemeral port, registers it
+  with the local EPMD (ALIVE2) and *keeps that connection open* for the node's life
+  (closing it unregisters the name).  The creation EPMD returns goes into every pid
+  and reference we make.
+* **Peers**: one :class:`Connection` (an ``asyncio.Protocol`` on the IOLoop's own
+  asyncio loop, which costs less per packet than ``IOStream``'s future-per-read) per
+  peer node, accepted or dialled on demand (PORT_PLEASE2 to the peer host's EPMD).
+  Concurrent connects to one node share one attempt; two nodes dialling each other
+  at once follow Erlang's rule (the greater name keeps its own attempt).
+* **Ticks**: every received tick is answered; a tick is sent after ``net_ticktime/4``
+  seconds of write silence; a peer silent for ``net_ticktime`` is dropped
+  (``noconnection``: its pending calls fail with :class:`~.errors.NodeDown`).
+* **Processes**: each connection has its own pid (the ``from`` of what Python
+  sends, the address of its mailbox); ``rex`` and ``net_kernel`` answer as on an
+  Erlang node; names registered with :meth:`Node.register_process` are Python
+  callables.  Monitors and links are minimal but correct: unknown targets answer
+  ``noproc`` at once, ``UNLINK_ID`` is acknowledged, and Python pids ignore exit
+  signals.
+* **Calling Python code**: callables run in a bounded thread pool
+  (``rpc_threads``), so a blocking function never stalls the loop or the ticks.
+
+Python calling Erlang goes through the coroutines :meth:`Node.rpc`,
+:meth:`Node.send`, :meth:`Node.recv`; :mod:`.api` wraps them for WSGI code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import os
+import secrets
+import socket
+import sys
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple, Union
+
+from . import dist, epmd, etf
+from . import flags as dflags
+from . import handshake as hs
+from . import names as nodenames
+from .dist import NO_PAYLOAD
+from .errors import (
+    AuthenticationFailed,
+    BadRPC,
+    ConnectionRejected,
+    EPMDError,
+    ErlangError,
+    ErlangProtocolError,
+    ErlangTimeout,
+    NodeDown,
+)
+from ..logs import app_log, gen_log
+
+Atom = etf.Atom
+Pid = etf.Pid
+Reference = etf.Reference
+
+#: Defaults of the named limits (the CLI exposes them as ``--erlang-*`` options).
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_NET_TICKTIME = 60.0
+DEFAULT_MAX_MAILBOX = 10000
+DEFAULT_MAX_PENDING = 1024
+DEFAULT_RPC_THREADS = 8
+
+A_EMPTY = Atom("")
+A_REX = Atom("rex")
+A_NET_KERNEL = Atom("net_kernel")
+A_USER = Atom("user")
+A_CALL = Atom("call")
+A_GEN_CALL = Atom("$gen_call")
+A_BADRPC = Atom("badrpc")
+A_NOPROC = Atom("noproc")
+A_NOCONNECTION = Atom("noconnection")
+A_NORMAL = Atom("normal")
+
+_CALLBACK_ERRORS = (Exception,)
+
+
+def _now(loop: asyncio.AbstractEventLoop) -> float:
+    return loop.time()
+
+
+class _EpmdClient(asyncio.Protocol):
+    """One EPMD exchange: send a request, collect the reply, parse it incrementally."""
+
+    def __init__(self, request: bytes, parse: Callable[[bytes], Any], keep_open: bool) -> None:
+        self.request = request
+        self.parse = parse
+        self.keep_open = keep_open
+        self.buf = b""
+        self.result: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
+        self.transport: Optional[asyncio.Transport] = None
+        self.on_lost: Optional[Callable[[Optional[BaseException]], None]] = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        if self.result.done():
+            return
+        self.buf += data
+        try:
+            parsed = self.parse(self.buf)
+        except ErlangError as e:
+            self.result.set_exception(e)
+            return
+        if parsed is not None:
+            self.result.set_result(parsed)
+            if not self.keep_open and self.transport is not None:
+                self.transport.close()
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        if not self.result.done():
+            if self.buf:
+                try:
+                    parsed = self.parse(self.buf)
+                except ErlangError as e:
+                    self.result.set_exception(e)
+                    return
+                if parsed is not None:
+                    self.result.set_result(parsed)
+                    return
+            self.result.set_exception(
+                ErlangProtocolError("EPMD closed the connection before answering (%d bytes)" % len(self.buf), "epmd")
+            )
+        elif self.on_lost is not None:
+            self.on_lost(exc)
+
+
+class _Spawned:
+    """An Erlang-spawned "process" running a Python function for an rpc."""
+
+    __slots__ = ("pid", "req_id", "requester", "monitor", "link")
+
+    def __init__(self, pid: Pid, req_id: Any, requester: Pid, monitor: bool, link: bool) -> None:
+        self.pid = pid
+        self.req_id = req_id
+        self.requester = requester
+        self.monitor = monitor
+        self.link = link
+
+
+class Connection(asyncio.Protocol):
+    """One distribution connection (either role) and its per-peer state."""
+
+    def __init__(self, node: "Node", role: hs.Role, expected_peer: Optional[str] = None) -> None:
+        self.node = node
+        self.loop = node.loop
+        self.role = role
+        self.transport: Optional[asyncio.Transport] = None
+        self.peer_name: Optional[str] = expected_peer
+        self.peer_atom: Optional[Atom] = None
+        self.peer_flags = 0
+        self.peer_creation = 0
+        self.established = False
+        self.closed = False
+        self.close_reason: Optional[BaseException] = None
+        self.handshake = hs.Handshake(
+            role,
+            node.full,
+            node.cookie,
+            node.flags,
+            node.creation,
+            expected_peer=expected_peer,
+            status_policy=node._status_for,
+            max_packet=hs.DEFAULT_MAX_PACKET,
+        )
+        self.reader: Optional[dist.DistReader] = None
+        self.handshake_done: "asyncio.Future[Connection]" = self.loop.create_future()
+        self.last_read = self.last_write = self.loop.time()
+        self.pid = node.new_pid()
+        # Python -> Erlang calls waiting for {Ref, Result}: ref -> future
+        self.calls: Dict[Reference, "asyncio.Future[Any]"] = {}
+        self.mailbox: Deque[Any] = collections.deque()
+        self.receivers: Deque["asyncio.Future[Any]"] = collections.deque()
+        # remote monitors of our processes: ref -> (watcher pid, target pid or name)
+        self.monitors: Dict[Any, Tuple[Pid, Any]] = {}
+        # links between remote pids and ours: (remote, ours)
+        self.links: Set[Tuple[Pid, Pid]] = set()
+        # rpc functions Erlang spawned on us, by their pid and by the spawn ReqId
+        self.spawned: Dict[Pid, _Spawned] = {}
+        self.spawned_by_req: Dict[Any, _Spawned] = {}
+        self.handles = 0
+        self._send_sender = True
+        self._exit_payload = True
+        self._ctrl_cache: Dict[Any, bytes] = {}
+
+    # ---- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.node._all.add(self)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        if self.role is hs.Role.INITIATOR:
+            self.write(self.handshake.initiate())
+
+    def data_received(self, data: bytes) -> None:
+        self.last_read = self.loop.time()
+        reader = self.reader
+        if reader is None:
+            self._handshake_data(data)
+            return
+        try:
+            events = reader.receive_data(data)
+        except ErlangProtocolError as e:
+            gen_log.info("erlang: closing the connection to %s: %s", self.peer_name, e)
+            self.abort(e)
+            return
+        dispatch = self.node._dispatch
+        for ev in events:
+            if ev.__class__ is dist.Message:
+                try:
+                    dispatch(self, ev)
+                except Exception as e:  # a bug or a term of an unexpected shape: one message lost
+                    gen_log.info("erlang: could not handle %r from %s: %s", ev.control, self.peer_name, e, exc_info=True)
+            elif ev is dist.TICK:
+                self.write(dist.TICK_BYTES)
+            else:
+                self.node._bad_message(self, ev)
+            if self.closed:
+                return
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.closed = True
+        reason = self.close_reason
+        if reason is None:
+            if not self.established:
+                try:
+                    self.handshake.receive_data(b"")
+                except ErlangError as e:
+                    reason = e
+                except RuntimeError:
+                    pass
+            if reason is None:
+                reason = NodeDown("connection to %s lost%s" % (self.peer_name, ": %s" % exc if exc else ""))
+        self.close_reason = reason
+        if not self.handshake_done.done():
+            self.handshake_done.set_exception(reason)
+            self.handshake_done.exception()  # retrieved: the connect() waiter may be gone
+        self.node._connection_lost(self, reason)
+
+    # ---- handshake
+
+    def _handshake_data(self, data: bytes) -> None:
+        try:
+            out, events = self.handshake.receive_data(data)
+        except ErlangError as e:
+            self.abort(e)
+            return
+        except RuntimeError:
+            return
+        if out:
+            self.write(out)
+        for ev in events:
+            if isinstance(ev, hs.Established):
+                self._on_established(ev)
+            elif isinstance(ev, hs.Rejected):
+                self.close_reason = ConnectionRejected(
+                    "we refused %s: %s (%s)" % (ev.peer_name, ev.status, ev.reason), ev.status
+                )
+                if ev.status == "not_allowed":
+                    gen_log.info("erlang: refused node %s: %s", ev.peer_name, ev.reason)
+                if self.transport is not None:
+                    self.transport.close()
+                return
+
+    def _on_established(self, ev: hs.Established) -> None:
+        self.peer_name = ev.peer_name
+        self.peer_atom = Atom(ev.peer_name)
+        self.peer_flags = ev.peer_flags
+        self.peer_creation = ev.peer_creation
+        self._send_sender = bool(ev.peer_flags & dflags.SEND_SENDER)
+        self._exit_payload = bool(ev.peer_flags & dflags.EXIT_PAYLOAD)
+        self.reader = dist.DistReader(self.node.max_packet, self.node.atoms, ev.peer_name)
+        self.established = True
+        if not self.node._connection_established(self):
+            return
+        if not self.handshake_done.done():
+            self.handshake_done.set_result(self)
+        leftover = self.handshake.leftover
+        if leftover:
+            self.data_received(leftover)
+
+    # ---- output
+
+    def write(self, data: bytes) -> None:
+        if self.closed or self.transport is None:
+            raise NodeDown("not connected to %s" % self.peer_name)
+        self.last_write = self.loop.time()
+        self.transport.write(data)
+
+    def abort(self, reason: BaseException) -> None:
+        if self.close_reason is None:
+            self.close_reason = reason
+        if self.transport is not None:
+            self.transport.abort()
+
+    def close(self, reason: Optional[BaseException] = None) -> None:
+        if self.close_reason is None:
+            self.close_reason = reason or NodeDown("connection to %s closed by us" % self.peer_name)
+        if self.transport is not None:
+            self.transport.close()
+
+    def send_ctrl(self, control: tuple, payload: Any = NO_PAYLOAD) -> None:
+        self.write(dist.encode_message(control, payload))
+
+    def send_to_pid(self, sender: Pid, to: Pid, msg: Any) -> None:
+        """``to ! msg`` from our process ``sender``."""
+        if self._send_sender:
+            key = (sender, to)
+            ctrl = self._ctrl_cache.get(key)
+            if ctrl is None:
+                ctrl = etf.encode((dist.SEND_SENDER, sender, to))
+                if len(self._ctrl_cache) > 256:
+                    self._ctrl_cache.clear()
+                self._ctrl_cache[key] = ctrl
+            self.write(dist.encode_prefixed(ctrl, msg))
+        else:
+            self.send_ctrl((dist.SEND, A_EMPTY, to), msg)
+
+    def send_to_name(self, sender: Pid, name: Atom, msg: Any) -> None:
+        """``{name, Peer} ! msg`` from our process ``sender``."""
+        key = (sender, name, 6)
+        ctrl = self._ctrl_cache.get(key)
+        if ctrl is None:
+            ctrl = etf.encode((dist.REG_SEND, sender, A_EMPTY, name))
+            if len(self._ctrl_cache) > 256:
+                self._ctrl_cache.clear()
+            self._ctrl_cache[key] = ctrl
+        self.write(dist.encode_prefixed(ctrl, msg))
+
+    def send_exit(self, sender: Pid, to: Pid, reason: Any) -> None:
+        """A link broke: our ``sender`` died with ``reason``."""
+        if self._exit_payload:
+            self.send_ctrl((dist.PAYLOAD_EXIT, sender, to), reason)
+        else:
+            self.send_ctrl((dist.EXIT, sender, to, reason))
+
+    def send_monitor_exit(self, target: Any, watcher: Pid, ref: Any, reason: Any) -> None:
+        """The process ``target`` (pid or name) that ``watcher`` monitors with ``ref`` is gone."""
+        if self._exit_payload:
+            self.send_ctrl((dist.PAYLOAD_MONITOR_P_EXIT, target, watcher, ref), reason)
+        else:
+            self.send_ctrl((dist.MONITOR_P_EXIT, target, watcher, ref, reason))
+
+    # ---- mailbox
+
+    def deliver(self, msg: Any) -> None:
+        receivers = self.receivers
+        while receivers:
+            fut = receivers.popleft()
+            if not fut.done():
+                fut.set_result(msg)
+                return
+        if len(self.mailbox) >= self.node.max_mailbox:
+            gen_log.warning(
+                "erlang: mailbox for %s is full (%d messages, see erlang_max_mailbox): dropping a message",
+                self.peer_name,
+                len(self.mailbox),
+            )
+            return
+        self.mailbox.append(msg)
+
+
+class Node:
+    """A hidden (by default) Erlang node living on ``io_loop``.
+
+    ``name`` is ``alive``, ``alive@host`` or ``alive@ip`` (see :mod:`.names`);
+    ``cookie`` the shared secret.  The limits are named parameters:
+    ``max_atoms`` (atoms decoded from peers), ``max_packet`` (bytes of one
+    received packet), ``rpc_threads`` (threads running Python callables; 0 runs
+    them on the loop, only for functions that never block), ``max_pending``
+    (Python callables queued or running at once), ``max_mailbox`` (messages kept
+    per connection for :meth:`recv`), ``timeout`` (default per-call timeout,
+    seconds) and ``net_ticktime`` (as Erlang's kernel parameter).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        cookie: Union[str, bytes],
+        *,
+        io_loop: Any = None,
+        hidden: bool = True,
+        bind_address: Optional[str] = None,
+        epmd_host: str = "127.0.0.1",
+        epmd_port: Optional[int] = None,
+        hostname: Optional[str] = None,
+        max_atoms: int = etf.MAX_ATOMS,
+        max_packet: int = dist.DEFAULT_MAX_PACKET,
+        rpc_threads: int = DEFAULT_RPC_THREADS,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        max_mailbox: int = DEFAULT_MAX_MAILBOX,
+        timeout: float = DEFAULT_TIMEOUT,
+        net_ticktime: float = DEFAULT_NET_TICKTIME,
+    ) -> None:
+        self.name = nodenames.parse(name, hostname or socket.gethostname())
+        self.full = self.name.full
+        self.atom = Atom(self.full)
+        self.cookie = cookie.encode("utf-8") if isinstance(cookie, str) else bytes(cookie)
+        self.hidden = hidden
+        self.flags = dflags.our_flags(visible=not hidden)
+        if io_loop is not None:
+            self.loop: asyncio.AbstractEventLoop = getattr(io_loop, "asyncio_loop", io_loop)
+        else:
+            self.loop = asyncio.get_event_loop()
+        self.bind_address = bind_address
+        self.epmd_host = epmd_host
+        self.epmd_port = epmd_port or int(os.environ.get("ERL_EPMD_PORT", epmd.DEFAULT_PORT))
+        self.atoms = etf.AtomTable(max_atoms)
+        self.max_packet = max_packet
+        self.rpc_threads = rpc_threads
+        self.max_pending = max_pending
+        self.max_mailbox = max_mailbox
+        self.timeout = timeout
+        self.net_ticktime = net_ticktime
+        self.creation = 0
+        self.port = 0
+        self.running = False
+        self._server: Optional[asyncio.AbstractServer] = None
+        self._epmd: Optional[_EpmdClient] = None
+        self._connections: Dict[str, Connection] = {}
+        self._dialing: Dict[str, Connection] = {}
+        self._connecting: Dict[str, "asyncio.Future[Connection]"] = {}
+        self._all: Set[Connection] = set()
+        self._processes: Dict[str, Callable[[Any], Any]] = {}
+        self._process_pids: Dict[str, Pid] = {}
+        self._pid_names: Dict[Pid, str] = {}
+        self._pid_id = 0
+        self._pid_serial = 0
+        self._ref_id = 0
+        self._ref_base = secrets.randbits(32)
+        self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._pending = 0
+        self._tick_handle: Optional[asyncio.TimerHandle] = None
+        self._thread_id: Optional[int] = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> "Node":
+        """Listen, register with EPMD (connection kept open) and start ticking."""
+        import threading
+
+        self._thread_id = threading.get_ident()
+        loop = self.loop
+        addr = self.bind_address or self._default_bind_address()
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((addr, 0))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        self._server = await loop.create_server(lambda: Connection(self, hs.Role.ACCEPTOR), sock=sock)
+        try:
+            client = _EpmdClient(
+                epmd.encode_alive2_req(self.port, self.name.alive, hidden=self.hidden),
+                epmd.parse_alive2_response,
+                keep_open=True,
+            )
+            try:
+                await asyncio.wait_for(
+                    loop.create_connection(lambda: client, self.epmd_host, self.epmd_port), self.timeout
+                )
+            except (OSError, asyncio.TimeoutError) as e:
+                raise EPMDError(
+                    "cannot reach EPMD at %s:%d to register %s: %s (is epmd running? `epmd -daemon`)"
+                    % (self.epmd_host, self.epmd_port, self.full, e or "timeout")
+                ) from None
+            resp = await asyncio.wait_for(client.result, self.timeout)
+            if resp.result != 0:
+                if client.transport is not None:
+                    client.transport.close()
+                raise EPMDError(
+                    "EPMD refused to register %s (result %d): the name is already in use" % (self.full, resp.result)
+                )
+        except BaseException:
+            self._server.close()
+            self._server = None
+            raise
+        self._epmd = client
+        client.on_lost = self._epmd_lost
+        self.creation = resp.creation or (secrets.randbits(32) | 1)
+        self.running = True
+        if self.rpc_threads > 0:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.rpc_threads, thread_name_prefix="erlang-rpc"
+            )
+        self._schedule_ticks()
+        return self
+
+    def _default_bind_address(self) -> str:
+        host = self.name.host
+        if nodenames.is_ip(host):
+            return host
+        if host == "localhost":
+            return "127.0.0.1"
+        return "0.0.0.0"
+
+    def _epmd_lost(self, exc: Optional[BaseException]) -> None:
+        if self.running:
+            gen_log.error(
+                "erlang: the EPMD connection of %s was lost%s: peers can no longer find this node by name",
+                self.full,
+                " (%s)" % exc if exc else "",
+            )
+
+    async def stop(self) -> None:
+        """Unregister from EPMD, close every connection and the listener."""
+        self.running = False
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
+        if self._epmd is not None and self._epmd.transport is not None:
+            self._epmd.transport.close()
+        self._epmd = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for conn in list(self._all):
+            conn.close(NodeDown("node %s is stopping" % self.full))
+        for fut in self._connecting.values():
+            if not fut.done():
+                fut.set_exception(NodeDown("node %s is stopping" % self.full))
+                fut.exception()
+        self._connecting.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+        await asyncio.sleep(0)
+
+    # ------------------------------------------------------------------ identifiers
+
+    def new_pid(self) -> Pid:
+        """A fresh pid of ours (id < 2^15, serial < 2^13: valid without V4_NC too)."""
+        self._pid_id += 1
+        if self._pid_id >= 0x8000:
+            self._pid_id = 1
+            self._pid_serial = (self._pid_serial + 1) & 0x1FFF
+        return Pid(self.atom, self._pid_id, self._pid_serial, self.creation)
+
+    def new_ref(self) -> Reference:
+        """A fresh reference of ours (3 words, the first < 2^18, like OTP's)."""
+        n = self._ref_id = self._ref_id + 1
+        return Reference(self.atom, self.creation, (n & 0x3FFFF, (n >> 18) & 0xFFFFFFFF, self._ref_base))
+
+    def is_ours(self, term: Any) -> bool:
+        """A pid/ref naming this incarnation of this node."""
+        return term.node == self.full and term.creation == self.creation
+
+    # ------------------------------------------------------------------ connections
+
+    def _status_for(self, peer_name: str) -> str:
+        if not self.running:
+            return "not_allowed"
+        if peer_name == self.full:
+            return "not_allowed"
+        try:
+            peer = nodenames.parse(peer_name)
+        except ValueError:
+            return "not_allowed"
+        if peer.long != self.name.long:
+            return "not_allowed"
+        if peer_name in self._connections:
+            return "alive"
+        dialing = self._dialing.get(peer_name)
+        if dialing is not None and not dialing.established:
+            status = hs.simultaneous_status(self.full, peer_name)
+            if status == "ok_simultaneous":
+                # The peer's attempt wins: drop ours; connect() waits for this one.
+                self._dialing.pop(peer_name, None)
+                dialing.close(ConnectionRejected("simultaneous connect: %s keeps its own" % peer_name, "nok"))
+            return status
+        return "ok"
+
+    def _connection_established(self, conn: Connection) -> bool:
+        name = conn.peer_name
+        assert name is not None
+        old = self._connections.get(name)
+        if old is not None and old is not conn:
+            old.close(NodeDown("connection to %s replaced by a new one" % name))
+        self._connections[name] = conn
+        if self._dialing.get(name) is conn:
+            del self._dialing[name]
+        fut = self._connecting.pop(name, None)
+        if fut is not None and not fut.done():
+            fut.set_result(conn)
+        return True
+
+    def _connection_lost(self, conn: Connection, reason: BaseException) -> None:
+        self._all.discard(conn)
+        name = conn.peer_name
+        if name is not None:
+            if self._connections.get(name) is conn:
+                del self._connections[name]
+            if self._dialing.get(name) is conn:
+                del self._dialing[name]
+        if not conn.established:
+            return
+        err = reason if isinstance(reason, ErlangError) else NodeDown(str(reason))
+        if not isinstance(err, NodeDown) and not isinstance(err, ErlangProtocolError):
+            err = NodeDown("connection to %s lost: %s" % (name, err))
+        for fut in conn.calls.values():
+            if not fut.done():
+                fut.set_exception(err)
+        conn.calls.clear()
+        while conn.receivers:
+            fut = conn.receivers.popleft()
+            if not fut.done():
+                fut.set_exception(err)
+        conn.spawned.clear()
+        conn.spawned_by_req.clear()
+
+    async def connect(self, peer: str, timeout: Optional[float] = None) -> Connection:
+        """The connection to ``peer`` (a full node name), dialling it if needed."""
+        conn = self._connections.get(peer)
+        if conn is not None and not conn.closed:
+            return conn
+        if not self.running:
+            raise NodeDown("node %s is not running" % (self.full,))
+        fut = self._connecting.get(peer)
+        if fut is None:
+            fut = self.loop.create_future()
+            self._connecting[peer] = fut
+            self.loop.create_task(self._dial(peer, fut))
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except asyncio.TimeoutError:
+            raise ErlangTimeout("connecting to %s took more than %.3gs" % (peer, timeout)) from None
+
+    async def _dial(self, peer: str, fut: "asyncio.Future[Connection]") -> None:
+        conn: Optional[Connection] = None
+        try:
+            try:
+                target = nodenames.parse(peer)
+            except ValueError as e:
+                raise NodeDown("cannot connect to %r: %s" % (peer, e)) from None
+            if "@" not in peer:
+                raise NodeDown("cannot connect to %r: a full node name (name@host) is needed" % peer)
+            if target.long != self.name.long:
+                raise NodeDown(
+                    "cannot connect to %s: it is a %s name and we (%s) use %s names"
+                    % (peer, "long" if target.long else "short", self.full, "long" if self.name.long else "short")
+                )
+            host = target.host
+            try:
+                client = _EpmdClient(epmd.encode_port_please2_req(target.alive), epmd.parse_port2_response, False)
+                await self.loop.create_connection(lambda: client, host, self.epmd_port)
+                resp = await client.result
+            except OSError as e:
+                raise NodeDown("cannot reach EPMD on %s to find %s: %s" % (host, peer, e)) from None
+            if resp.result != 0:
+                raise NodeDown("node %s is not registered in EPMD on %s" % (peer, host))
+            conn = Connection(self, hs.Role.INITIATOR, expected_peer=peer)
+            self._dialing[peer] = conn
+            self._all.add(conn)
+            try:
+                await self.loop.create_connection(lambda: conn, host, resp.port)
+            except OSError as e:
+                self._all.discard(conn)
+                raise NodeDown("cannot connect to %s at %s:%d: %s" % (peer, host, resp.port, e)) from None
+            await conn.handshake_done
+        except ConnectionRejected as e:
+            if e.status == "nok" or (conn is not None and isinstance(conn.close_reason, ConnectionRejected)):
+                # Simultaneous connect: the peer's own attempt will complete fut.
+                return
+            self._fail_connect(peer, fut, e)
+        except (AuthenticationFailed, ErlangError) as e:
+            self._fail_connect(peer, fut, e)
+        except Exception as e:  # pragma: no cover - unexpected
+            self._fail_connect(peer, fut, NodeDown("cannot connect to %s: %s" % (peer, e)))
+
+    def _fail_connect(self, peer: str, fut: "asyncio.Future[Connection]", err: BaseException) -> None:
+        if self._connecting.get(peer) is fut:
+            del self._connecting[peer]
+        if not fut.done():
+            fut.set_exception(err)
+            fut.exception()
+
+    def disconnect(self, peer: str) -> None:
+        conn = self._connections.get(peer)
+        if conn is not None:
+            conn.close(NodeDown("connection to %s closed by erlang_close()" % peer))
+
+    def connected_nodes(self) -> List[str]:
+        return [name for name, c in self._connections.items() if c.established and not c.closed]
+
+    # ------------------------------------------------------------------ ticks
+
+    def _schedule_ticks(self) -> None:
+        interval = max(self.net_ticktime / 8.0, 0.05)
+        self._tick_handle = self.loop.call_later(interval, self._on_tick_timer)
+
+    def _on_tick_timer(self) -> None:
+        if not self.running:
+            return
+        now = self.loop.time()
+        quarter = self.net_ticktime / 4.0
+        for conn in list(self._connections.values()):
+            if conn.closed:
+                continue
+            if now - conn.last_read > self.net_ticktime:
+                gen_log.info("erlang: %s did not tick for %.1fs: disconnecting", conn.peer_name, now - conn.last_read)
+                conn.abort(NodeDown("%s stopped answering (net_ticktime %.3gs)" % (conn.peer_name, self.net_ticktime)))
+                continue
+            if now - conn.last_write >= quarter:
+                try:
+                    conn.write(dist.TICK_BYTES)
+                except NodeDown:
+                    pass
+        self._schedule_ticks()
+
+    # ------------------------------------------------------------------ processes
+
+    def register_process(self, name: str, func: Callable[[Any], Any]) -> Pid:
+        """Make ``{name, ThisNode} ! Msg`` call ``func(Msg)`` (in the thread pool).
+
+        A ``gen_server:call({name, ThisNode}, Req)`` calls ``func(Req)`` and replies
+        with its return value.  Returns the pid standing for the name.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError("Erlang process name must be a non-empty str")
+        if len(name) > etf.MAX_ATOM_CHARS:
+            raise ValueError("Erlang process name longer than %d characters" % etf.MAX_ATOM_CHARS)
+        if name in ("rex", "net_kernel"):
+            raise ValueError("%r is served by the node itself and cannot be registered" % name)
+        if not callable(func):
+            raise TypeError("erlang_register_process(%r): %r is not callable" % (name, func))
+        self._processes[name] = func
+        pid = self._process_pids.get(name)
+        if pid is None:
+            pid = self._process_pids[name] = self.new_pid()
+            self._pid_names[pid] = name
+        return pid
+
+    def unregister_process(self, name: str) -> bool:
+        if self._processes.pop(name, None) is None:
+            return False
+        pid = self._process_pids.pop(name, None)
+        if pid is not None:
+            self._pid_names.pop(pid, None)
+        for conn in list(self._connections.values()):
+            for ref, (watcher, target) in list(conn.monitors.items()):
+                if target == name or target == pid:
+                    del conn.monitors[ref]
+                    try:
+                        conn.send_monitor_exit(target, watcher, ref, A_NOPROC)
+                    except NodeDown:
+                        pass
+        return True
+
+    def registered_names(self) -> List[str]:
+        return list(self._processes)
+
+    def _alive(self, conn: Connection, target: Any) -> bool:
+        if target.__class__ is Pid:
+            if not self.is_ours(target):
+                return False
+            return target == conn.pid or target in self._pid_names or target in conn.spawned
+        return target in ("rex", "net_kernel") or target in self._processes
+
+    # ------------------------------------------------------------------ thread pool
+
+    def call_python(
+        self,
+        func: Callable[..., Any],
+        args: Tuple[Any, ...],
+        on_done: Callable[[bool, Any], None],
+    ) -> bool:
+        """Run ``func(*args)`` off the loop; ``on_done(ok, value_or_exc)`` runs on the loop.
+
+        Returns False (and calls nothing) when ``max_pending`` calls are already queued
+        or running.  Exceptions are logged once to ``gateway.app``.
+        """
+        if self._pending >= self.max_pending:
+            return False
+        executor = self._executor
+        if executor is None:
+            try:
+                value = func(*args)
+            except Exception as e:
+                app_log.error("erlang: %s raised", _describe(func), exc_info=True)
+                on_done(False, e)
+            else:
+                on_done(True, value)
+            return True
+        self._pending += 1
+        loop = self.loop
+
+        def run() -> None:
+            try:
+                value = func(*args)
+            except Exception as e:
+                app_log.error("erlang: %s raised", _describe(func), exc_info=True)
+                ok, value = False, e
+            else:
+                ok = True
+            try:
+                loop.call_soon_threadsafe(finish, ok, value)
+            except RuntimeError:  # loop closed while we ran
+                pass
+
+        def finish(ok: bool, value: Any) -> None:
+            self._pending -= 1
+            try:
+                on_done(ok, value)
+            except Exception:
+                gen_log.error("erlang: failed to deliver the result of %s", _describe(func), exc_info=True)
+
+        try:
+            executor.submit(run)
+        except RuntimeError:  # shut down
+            self._pending -= 1
+            return False
+        return True
+
+    # ------------------------------------------------------------------ incoming
+
+    def _bad_message(self, conn: Connection, ev: dist.BadMessage) -> None:
+        gen_log.info("erlang: dropped a message from %s: %s", conn.peer_name, ev.reason)
+        ctrl = ev.control
+        if ctrl and ctrl[0] in (dist.SEND_SENDER, dist.SEND) and len(ctrl) >= 3:
+            to = ctrl[2]
+            if to == conn.pid and len(conn.calls) == 1:
+                # only one call can be the addressee: fail it rather than let it time out
+                ref, fut = conn.calls.popitem()
+                if not fut.done():
+                    fut.set_exception(ErlangProtocolError(ev.reason))
+
+    def _dispatch(self, conn: Connection, msg: dist.Message) -> None:
+        ctrl = msg.control
+        op = ctrl[0]
+        if op == dist.SEND_SENDER:
+            self._deliver(conn, ctrl[2], msg.payload)
+        elif op == dist.REG_SEND:
+            self._reg_send(conn, ctrl[1], ctrl[3], msg.payload)
+        elif op == dist.SEND:
+            self._deliver(conn, ctrl[2], msg.payload)
+        elif op == dist.ALIAS_SEND:
+            self._deliver_alias(conn, ctrl[2], msg.payload)
+        elif op == dist.SPAWN_REQUEST:
+            from . import rex
+
+            rex.spawn_request(self, conn, ctrl, msg.payload)
+        elif op == dist.MONITOR_P:
+            self._monitor(conn, ctrl[1], ctrl[2], ctrl[3])
+        elif op == dist.DEMONITOR_P:
+            ref = ctrl[3]
+            conn.monitors.pop(ref, None)
+            spawned = conn.spawned_by_req.get(ref)
+            if spawned is not None:
+                spawned.monitor = False
+        elif op == dist.LINK:
+            self._link(conn, ctrl[1], ctrl[2])
+        elif op == dist.UNLINK_ID:
+            _, uid, frm, to = ctrl
+            conn.links.discard((frm, to))
+            conn.send_ctrl((dist.UNLINK_ID_ACK, uid, to, frm))
+        elif op == dist.UNLINK:
+            conn.links.discard((ctrl[1], ctrl[2]))
+        elif op in dist.TRACE_TOKEN_OPS:
+            plain = dist.TRACE_TOKEN_OPS[op]
+            self._dispatch(conn, dist.Message((plain,) + tuple(ctrl[1:-1]), msg.payload))
+        elif op in (dist.EXIT, dist.EXIT2, dist.PAYLOAD_EXIT, dist.PAYLOAD_EXIT2):
+            # Python processes ignore exit signals; a broken link is forgotten.
+            conn.links.discard((ctrl[1], ctrl[2]))
+        # MONITOR_P_EXIT, SPAWN_REPLY, UNLINK_ID_ACK, GROUP_LEADER, NODE_LINK: nothing to do
+
+    def _deliver(self, conn: Connection, to: Any, payload: Any) -> None:
+        if to == conn.pid:
+            if payload.__class__ is tuple and len(payload) == 2:
+                fut = conn.calls.pop(payload[0], None) if payload[0].__class__ is Reference else None
+                if fut is not None:
+                    if not fut.done():
+                        fut.set_result(payload[1])
+                    return
+            conn.deliver(payload)
+            return
+        if to.__class__ is not Pid or not self.is_ours(to):
+            return  # another incarnation of ours (or garbage): dropped, as Erlang does
+        name = self._pid_names.get(to)
+        if name is not None:
+            self._to_process(conn, name, None, payload)
+            return
+        conn.deliver(payload)
+
+    def _deliver_alias(self, conn: Connection, alias: Any, payload: Any) -> None:
+        fut = conn.calls.pop(alias, None)
+        if fut is not None:
+            if not fut.done() and payload.__class__ is tuple and len(payload) == 2:
+                fut.set_result(payload[1])
+            return
+        conn.deliver(payload)
+
+    def _reg_send(self, conn: Connection, frm: Any, name: Any, payload: Any) -> None:
+        if name == "rex":
+            from . import rex
+
+            rex.rex_message(self, conn, frm, payload)
+        elif name == "net_kernel":
+            self._net_kernel(conn, payload)
+        elif name in self._processes:
+            self._to_process(conn, name, frm, payload)
+        else:
+            self._unregistered(conn, frm, name, payload)
+
+    def _net_kernel(self, conn: Connection, payload: Any) -> None:
+        # net_adm:ping/1: {'$gen_call', {From, Tag}, {is_auth, Node}} -> yes (pong)
+        if payload.__class__ is tuple and len(payload) == 3 and payload[0] == "$gen_call":
+            frm = payload[1]
+            req = payload[2]
+            if frm.__class__ is tuple and len(frm) == 2 and req.__class__ is tuple and req and req[0] == "is_auth":
+                conn.send_to_pid(conn.pid, frm[0], (frm[1], Atom("yes")))
+
+    def _to_process(self, conn: Connection, name: str, frm: Any, payload: Any) -> None:
+        func = self._processes.get(name)
+        if func is None:
+            return
+        sender = self._process_pids.get(name, conn.pid)
+        gen_call = _as_gen_call(payload)
+        if gen_call is not None:
+            (to, tag), request = gen_call
+
+            def reply(ok: bool, value: Any) -> None:
+                if not ok:
+                    value = (Atom("error"), _exception_term(value))
+                _safe_send(conn, sender, to, (tag, value), lambda e: (tag, (Atom("error"), _exception_term(e))))
+
+            if not self.call_python(func, (request,), reply):
+                gen_log.warning("erlang: too many Python calls pending (max %d): dropped a call to %s", self.max_pending, name)
+            return
+        if not self.call_python(func, (payload,), _ignore_result):
+            gen_log.warning("erlang: too many Python calls pending (max %d): dropped a message to %s", self.max_pending, name)
+
+    def _unregistered(self, conn: Connection, frm: Any, name: Any, payload: Any) -> None:
+        """A message for a name nobody registered: ``uwsgi.erlang_func`` if the app
+        set one (its non-None result goes back to the sender, as uWSGI 0.9 did),
+        else the connection's mailbox."""
+        legacy = getattr(sys.modules.get("uwsgi"), "erlang_func", None)
+        if legacy is None or not callable(legacy):
+            conn.deliver(payload)
+            return
+
+        def done(ok: bool, value: Any) -> None:
+            if ok and value is not None and frm.__class__ is Pid:
+                _safe_send(conn, conn.pid, frm, value)
+
+        if not self.call_python(legacy, (payload,), done):
+            gen_log.warning("erlang: too many Python calls pending (max %d): dropped a message to %s", self.max_pending, name)
+
+    def _monitor(self, conn: Connection, watcher: Pid, target: Any, ref: Any) -> None:
+        if self._alive(conn, target):
+            conn.monitors[ref] = (watcher, target)
+        else:
+            conn.send_monitor_exit(target, watcher, ref, A_NOPROC)
+
+    def _link(self, conn: Connection, frm: Pid, to: Any) -> None:
+        if self._alive(conn, to):
+            conn.links.add((frm, to))
+        else:
+            conn.send_exit(to, frm, A_NOPROC)
+
+    # ------------------------------------------------------------------ Python -> Erlang
+
+    async def rpc(
+        self,
+        peer: str,
+        module: str,
+        function: str,
+        args: Union[list, tuple] = (),
+        timeout: Optional[float] = None,
+    ) -> Any:
+        """``rpc:call(peer, module, function, args)`` through the peer's ``rex``.
+
+        Raises :class:`BadRPC` for ``{badrpc, Reason}``, :class:`ErlangTimeout`,
+        :class:`NodeDown`, :class:`AuthenticationFailed`.
+        """
+        if not isinstance(args, (list, tuple)):
+            raise TypeError("erlang_rpc args must be a list (the function's arguments), not %s" % type(args).__name__)
+        timeout = self.timeout if timeout is None else timeout
+        loop = self.loop
+        deadline = loop.time() + timeout
+        conn = self._connections.get(peer)
+        if conn is None or conn.closed:
+            conn = await self.connect(peer, timeout)
+        ref = self.new_ref()
+        request = (A_GEN_CALL, (conn.pid, ref), (A_CALL, _atom(module), _atom(function), list(args), A_USER))
+        fut = loop.create_future()
+        conn.send_to_name(conn.pid, A_REX, request)
+        conn.calls[ref] = fut
+        handle = loop.call_at(deadline, _expire, conn, ref, fut, peer, module, function, timeout)
+        try:
+            result = await fut
+        finally:
+            handle.cancel()
+        if result.__class__ is tuple and len(result) == 2 and result[0] == "badrpc":
+            raise BadRPC(result[1])
+        return result
+
+    async def send(self, peer: str, dest: Any, msg: Any, timeout: Optional[float] = None) -> None:
+        """Send ``msg`` to ``dest`` on ``peer``: a registered name (str/Atom), a
+        :class:`~.etf.Pid`, or a uWSGI-style ``(id, serial, creation)`` tuple."""
+        conn = self._connections.get(peer)
+        if conn is None or conn.closed:
+            conn = await self.connect(peer, timeout)
+        if dest.__class__ is Pid:
+            conn.send_to_pid(conn.pid, dest, msg)
+        elif isinstance(dest, str):
+            conn.send_to_name(conn.pid, _atom(dest), msg)
+        elif isinstance(dest, tuple) and len(dest) == 3 and all(isinstance(x, int) for x in dest):
+            conn.send_to_pid(conn.pid, Pid(conn.peer_atom or Atom(peer), dest[0], dest[1], dest[2]), msg)
+        else:
+            raise TypeError("destination must be a process name, a Pid or an (id, serial, creation) tuple, not %r" % (dest,))
+
+    async def recv(self, peer: str, timeout: Optional[float] = None) -> Any:
+        """The next message queued on the connection to ``peer`` (waiting up to ``timeout``)."""
+        conn = self._connections.get(peer)
+        if conn is None or conn.closed:
+            conn = await self.connect(peer, timeout)
+        if conn.mailbox:
+            return conn.mailbox.popleft()
+        timeout = self.timeout if timeout is None else timeout
+        fut = self.loop.create_future()
+        conn.receivers.append(fut)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except asyncio.TimeoutError:
+            raise ErlangTimeout("no message from %s within %.3gs" % (peer, timeout)) from None
+
+    def self_pid(self, peer: str) -> Optional[Pid]:
+        """The pid our messages to ``peer`` come from (None if not connected)."""
+        conn = self._connections.get(peer)
+        return conn.pid if conn is not None else None
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _expire(conn: Connection, ref: Any, fut: "asyncio.Future[Any]", peer: str, module: str, function: str, timeout: float) -> None:
+    conn.calls.pop(ref, None)
+    if not fut.done():
+        fut.set_exception(ErlangTimeout("rpc %s:%s on %s: no answer within %.3gs" % (module, function, peer, timeout)))
+
+
+def _atom(name: Any) -> Atom:
+    if name.__class__ is Atom:
+        return name
+    if isinstance(name, bytes):
+        name = name.decode("utf-8")
+    if not isinstance(name, str):
+        raise TypeError("expected an atom name (str), got %r" % (name,))
+    return Atom(name)
+
+
+def _as_gen_call(payload: Any) -> Optional[Tuple[Tuple[Any, Any], Any]]:
+    """``{'$gen_call', {From, Tag}, Request}`` -> ((From, Tag), Request), else None."""
+    if payload.__class__ is tuple and len(payload) == 3 and payload[0] == "$gen_call":
+        frm = payload[1]
+        if frm.__class__ is tuple and len(frm) == 2 and frm[0].__class__ is Pid:
+            return frm, payload[2]
+    return None
+
+
+def _exception_term(exc: BaseException) -> tuple:
+    """A Python exception as an Erlang term: ``{python, <<"Class">>, <<"message">>}``."""
+    return (Atom("python"), type(exc).__name__, str(exc))
+
+
+def _safe_send(conn: Connection, sender: Pid, to: Pid, msg: Any, fallback: Any = None) -> None:
+    """Send a reply; if it cannot be encoded, log it and send ``fallback`` instead."""
+    try:
+        conn.send_to_pid(sender, to, msg)
+    except NodeDown:
+        pass
+    except (etf.ETFError, TypeError, ValueError) as e:
+        app_log.error("erlang: cannot encode the reply to %r: %s", to, e)
+        if fallback is not None:
+            try:
+                conn.send_to_pid(sender, to, fallback(e))
+            except ErlangError:
+                pass
+
+
+def _ignore_result(ok: bool, value: Any) -> None:
+    pass
+
+
+def _describe(func: Any) -> str:
+    return getattr(func, "__qualname__", None) or repr(func)

@@ -1,0 +1,233 @@
+"""Erlang calling Python: ``rpc:call(ThisNode, AnyModule, name, Args)`` -> ``register_rpc``.
+
+The function name is looked up in :data:`gateway.rpc.registry` (the module is
+ignored, as uWSGI did) and the function runs in the node's thread pool, so a
+blocking function never stalls the loop or the ticks.  Two wire paths reach us:
+
+* **erpc** (every ``rpc:call``/``erpc:call``/``rpc:cast`` from OTP 25+): a
+  ``SPAWN_REQUEST`` for ``erpc:execute_call/4`` (args ``[ResRef, M, F, A]``) or
+  ``erpc:execute_cast/3`` (args ``[M, F, A]``).  We answer ``SPAWN_REPLY`` with a
+  fresh pid, run the function, then signal the monitor with the reason Erlang's
+  ``erpc`` expects: ``{ResRef, return, Value}`` on success,
+  ``{ResRef, error, Reason, Stack}`` on failure, so ``rpc:call`` returns ``Value``
+  or ``{badrpc, {'EXIT', {Reason, Stack}}}`` exactly as against an Erlang node.  An
+  unknown name is Erlang's ``undef``: ``{badrpc, {'EXIT', {undef, [{M, F, A, []}]}}}``.
+* **rex** (``rpc:block_call``, OTP <= 24 callers, C nodes): ``REG_SEND`` to ``rex``
+  of ``{'$gen_call', {From, Tag}, {call | block_call, M, F, A, GL}}`` (answered
+  ``{Tag, Result}``), the C-node form ``{From, {call, M, F, A, GL}}`` (answered
+  ``{rex, Result}``), ``{'$gen_cast', {cast, M, F, A, GL}}`` and
+  ``{From, features_request}`` (answered ``{features_reply, Node, [erpc]}``).
+  Failures come back as ``{badrpc, {'EXIT', ...}}``.
+
+A Python exception becomes the reason ``{python, <<"ExceptionClass">>,
+<<"message">>}`` with the stack ``[{M, F, Arity, []}]``; it is logged once, with
+its traceback, on ``gateway.app``.  When ``max_pending`` functions are already
+queued the call fails at once with reason ``system_limit``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from . import dist, etf
+from .errors import NodeDown
+from ..logs import app_log, gen_log
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .node import Connection, Node
+
+Atom = etf.Atom
+Pid = etf.Pid
+
+A_ERPC = Atom("erpc")
+A_EXECUTE_CALL = Atom("execute_call")
+A_EXECUTE_CAST = Atom("execute_cast")
+A_RETURN = Atom("return")
+A_ERROR = Atom("error")
+A_UNDEF = Atom("undef")
+A_EXIT_TAG = Atom("EXIT")
+A_BADRPC = Atom("badrpc")
+A_REX = Atom("rex")
+A_NORMAL = Atom("normal")
+A_PYTHON = Atom("python")
+A_SYSTEM_LIMIT = Atom("system_limit")
+A_MONITOR = Atom("monitor")
+A_LINK = Atom("link")
+A_FEATURES_REPLY = Atom("features_reply")
+A_GEN_CALL = Atom("$gen_call")
+A_GEN_CAST = Atom("$gen_cast")
+CALL_OPS = ("call", "block_call")
+
+
+def lookup(name: Any) -> Optional[Callable[..., Any]]:
+    """The ``register_rpc`` function for an Erlang function name (atom or string)."""
+    from ..rpc import registry
+
+    if isinstance(name, list):  # a string sent as a list of character codes
+        try:
+            name = etf.to_str(name)
+        except Exception:
+            return None
+    if not isinstance(name, (str, bytes)):
+        return None
+    try:
+        return registry.lookup(name)
+    except (TypeError, ValueError):
+        return None
+
+
+def exception_reason(exc: BaseException) -> tuple:
+    return (A_PYTHON, type(exc).__name__, str(exc))
+
+
+def _stack(module: Any, function: Any, args: Any) -> list:
+    arity = len(args) if isinstance(args, list) else 0
+    return [(module, function, arity, [])]
+
+
+# ---------------------------------------------------------------------- erpc (SPAWN_REQUEST)
+
+
+def spawn_request(node: "Node", conn: "Connection", ctrl: tuple, args: Any) -> None:
+    """``{29, ReqId, From, GroupLeader, {M, F, Arity}, Opts}`` + argument list."""
+    from .node import _Spawned
+
+    _, req_id, frm, _gl, mfa, opts = ctrl[:6]
+    opts = opts if isinstance(opts, list) else []
+    monitor = A_MONITOR in opts
+    link = A_LINK in opts
+    pid = node.new_pid()
+    flags = (1 if link else 0) | (2 if monitor else 0)
+    conn.send_ctrl((dist.SPAWN_REPLY, req_id, frm, flags, pid))
+    spawned = _Spawned(pid, req_id, frm, monitor, link)
+    conn.spawned[pid] = spawned
+    conn.spawned_by_req[req_id] = spawned
+
+    if mfa == (A_ERPC, A_EXECUTE_CALL, 4) and isinstance(args, list) and len(args) == 4:
+        res_ref, m, f, a = args
+        func = lookup(f)
+        if func is None or not isinstance(a, list):
+            _finish(conn, spawned, (res_ref, A_ERROR, A_UNDEF, [(m, f, a, [])]))
+            return
+
+        def done(ok: bool, value: Any) -> None:
+            if ok:
+                reason = (res_ref, A_RETURN, value)
+                fallback = lambda e: (res_ref, A_ERROR, exception_reason(e), _stack(m, f, a))  # noqa: E731
+            else:
+                reason = (res_ref, A_ERROR, exception_reason(value), _stack(m, f, a))
+                fallback = None
+            _finish(conn, spawned, reason, fallback)
+
+        if not node.call_python(func, tuple(a), done):
+            _overloaded(node, f)
+            _finish(conn, spawned, (res_ref, A_ERROR, A_SYSTEM_LIMIT, _stack(m, f, a)))
+        return
+
+    if mfa == (A_ERPC, A_EXECUTE_CAST, 3) and isinstance(args, list) and len(args) == 3:
+        m, f, a = args
+        func = lookup(f)
+        if func is None or not isinstance(a, list):
+            _finish(conn, spawned, (A_UNDEF, [(m, f, a, [])]))
+            return
+        if not node.call_python(func, tuple(a), lambda ok, value: _finish(conn, spawned, A_NORMAL)):
+            _overloaded(node, f)
+            _finish(conn, spawned, A_SYSTEM_LIMIT)
+        return
+
+    # Anything else: Erlang would spawn a process that dies with undef.
+    if isinstance(mfa, tuple) and len(mfa) == 3:
+        m, f = mfa[0], mfa[1]
+    else:
+        m, f = A_ERPC, A_UNDEF
+    _finish(conn, spawned, (A_UNDEF, [(m, f, args, [])]))
+
+
+def _finish(conn: "Connection", spawned: Any, reason: Any, fallback: Optional[Callable[[BaseException], Any]] = None) -> None:
+    """The spawned "process" ends with ``reason``: tell its monitor and link."""
+    conn.spawned.pop(spawned.pid, None)
+    conn.spawned_by_req.pop(spawned.req_id, None)
+    if conn.closed:
+        return
+    try:
+        if spawned.monitor:
+            try:
+                conn.send_monitor_exit(spawned.pid, spawned.requester, spawned.req_id, reason)
+            except (etf.ETFError, TypeError, ValueError) as e:
+                if fallback is None:
+                    raise
+                app_log.error("erlang: cannot encode the result for %r: %s", spawned.requester, e)
+                conn.send_monitor_exit(spawned.pid, spawned.requester, spawned.req_id, fallback(e))
+        if spawned.link and reason != A_NORMAL:
+            try:
+                conn.send_exit(spawned.pid, spawned.requester, reason)
+            except (etf.ETFError, TypeError, ValueError) as e:
+                if fallback is None:
+                    raise
+                conn.send_exit(spawned.pid, spawned.requester, fallback(e))
+    except NodeDown:
+        pass
+
+
+def _overloaded(node: "Node", f: Any) -> None:
+    gen_log.warning(
+        "erlang: %d Python calls already pending (erlang max_pending): refusing rpc %r", node.max_pending, f
+    )
+
+
+# ---------------------------------------------------------------------- rex (REG_SEND)
+
+
+def rex_message(node: "Node", conn: "Connection", frm: Any, msg: Any) -> None:
+    """A message to our ``rex``: gen_server calls/casts and the C-node forms."""
+    if msg.__class__ is not tuple:
+        return
+    if len(msg) == 3 and msg[0] == A_GEN_CALL:
+        caller = msg[1]
+        if caller.__class__ is tuple and len(caller) == 2 and caller[0].__class__ is Pid:
+            to, tag = caller
+            _rex_call(node, conn, msg[2], lambda result: _reply(conn, to, (tag, result), lambda e: (tag, _badrpc_exc(e))))
+        return
+    if len(msg) == 2 and msg[0] == A_GEN_CAST:
+        req = msg[1]
+        if req.__class__ is tuple and len(req) >= 4 and req[0] == "cast":
+            _rex_call(node, conn, (Atom("call"),) + req[1:], lambda result: None)
+        return
+    if len(msg) == 2 and msg[0].__class__ is Pid:
+        to, req = msg
+        if req == "features_request":
+            _reply(conn, to, (A_FEATURES_REPLY, node.atom, [A_ERPC]))
+            return
+        _rex_call(node, conn, req, lambda result: _reply(conn, to, (A_REX, result), lambda e: (A_REX, _badrpc_exc(e))))
+
+
+def _rex_call(node: "Node", conn: "Connection", req: Any, reply: Callable[[Any], None]) -> None:
+    if req.__class__ is not tuple or len(req) < 4 or req[0] not in CALL_OPS:
+        if req.__class__ is tuple and req:
+            gen_log.info("erlang: rex request %r from %s is not supported", req[0], conn.peer_name)
+        return
+    m, f, a = req[1], req[2], req[3]
+    func = lookup(f)
+    if func is None or not isinstance(a, list):
+        reply((A_BADRPC, (A_EXIT_TAG, (A_UNDEF, [(m, f, a, [])]))))
+        return
+
+    def done(ok: bool, value: Any) -> None:
+        if ok:
+            reply(value)
+        else:
+            reply((A_BADRPC, (A_EXIT_TAG, (exception_reason(value), _stack(m, f, a)))))
+
+    if not node.call_python(func, tuple(a), done):
+        _overloaded(node, f)
+        reply((A_BADRPC, (A_EXIT_TAG, (A_SYSTEM_LIMIT, _stack(m, f, a)))))
+
+
+def _badrpc_exc(exc: BaseException) -> tuple:
+    return (A_BADRPC, (A_EXIT_TAG, exception_reason(exc)))
+
+
+def _reply(conn: "Connection", to: Pid, msg: Any, fallback: Optional[Callable[[BaseException], Any]] = None) -> None:
+    from .node import _safe_send
+
+    _safe_send(conn, conn.pid, to, msg, fallback)
