@@ -15,7 +15,7 @@ A blocking call (``time.sleep``, a blocking socket, a CPU-bound loop) inside a c
 blocks the whole worker: every core shares the one thread and the one IOLoop.
 """
 
-from loop_engine.cores import Core, CoreGreenlet, Waiter, current_core, in_core, schedule, sleep
+from loop_engine.cores import Core, CoreGreenlet, Waiter, current_core, in_core, schedule, sleep, suspend
 from loop_engine.engine import Engine, default_schedule_fix
 from loop_engine.errors import CoreTimeout, EngineStopped, NotInCore
 from loop_engine.waits import wait, wait_fd_read, wait_fd_write
@@ -33,6 +33,7 @@ __all__ = [
     "in_core",
     "schedule",
     "sleep",
+    "suspend",
     "wait",
     "wait_fd_read",
     "wait_fd_write",

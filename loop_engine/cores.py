@@ -22,7 +22,6 @@ the core just goes back to sleep.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Optional
 
 import greenlet
@@ -48,6 +47,8 @@ class Core:
         "in_request",
         "request_start",
         "info",
+        "pending",
+        "ready_fd",
     )
 
     def __init__(self, core_id: int, engine: "Engine") -> None:
@@ -61,6 +62,11 @@ class Core:
         self.request_start = 0.0
         #: Free slot for the server: what this core is doing (e.g. the environ), for stats.
         self.info: Any = None
+        #: A wait registered for the next suspension point (uWSGI's ``async_sleep`` /
+        #: ``wait_fd_read`` then ``suspend()`` or ``yield``); see :func:`suspend`.
+        self.pending: Any = None
+        #: The fd that woke this core from its last fd wait, -1 after a timeout.
+        self.ready_fd = -1
 
     def __repr__(self) -> str:
         state = "busy" if self.in_request else "idle"
@@ -192,5 +198,17 @@ def schedule() -> None:
     w.wait()
 
 
-def monotonic() -> float:
-    return time.monotonic()
+def suspend() -> None:
+    """Give up the core at a suspension point.
+
+    Runs the wait registered in ``core.pending`` (if any), else yields one loop
+    iteration.  Unlike uWSGI's tornado engine, a bare suspend never hangs the core.
+    """
+    g = _require_core("suspend()")
+    core = g.core
+    pending = core.pending
+    if pending is not None:
+        core.pending = None
+        pending()
+    else:
+        schedule()

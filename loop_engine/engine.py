@@ -49,8 +49,11 @@ def default_schedule_fix(core: Core) -> None:
     ``asyncio_loop.call_soon`` is used rather than ``IOLoop.add_callback``: same
     semantics on the loop's own thread, without the thread-safe wakeup write.
     """
-    g = core.greenlet
-    assert g is not None
+    pending = core.pending
+    if pending is not None:  # `yield uwsgi.async_sleep(1)` style: honour the registration
+        core.pending = None
+        pending()
+        return
     w = Waiter()
     core.engine.asyncio_loop.call_soon(w.fire)
     w.wait()
@@ -149,6 +152,7 @@ class Engine:
             core.in_request = False
             core.greenlet = None
             core.info = None
+            core.pending = None
             self._free.append(core)
             if (self._queue or self._accept_paused) and not self._drain_scheduled:
                 # Start queued work from the hub, not from this dying greenlet.

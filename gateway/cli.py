@@ -1,0 +1,109 @@
+"""The ``gateway`` command: options in, a serving worker out.  The only place that exits.
+
+::
+
+    gateway --http-socket :9090 --wsgi-file app.py --tornado 100 --greenlet
+    gateway app.ini                     # or --ini app.ini[:section]
+    UWSGI_PROCESSES=1 gateway ...       # UWSGI_* environment variables are options too
+
+Every failure before serving (a bad option, a socket that cannot be bound, an app
+that cannot be loaded) prints one ``gateway: ...`` message and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import site
+import sys
+from typing import List, Optional
+
+from gateway import __version__, logs
+from gateway.app_loader import AppLoadError
+from gateway.config import ConfigError, format_help, load
+from gateway.server.listeners import ListenError, bind_tcp
+
+
+def _fail(message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+    sys.stderr.write("gateway: %s\n" % message)
+    sys.stderr.flush()
+    sys.exit(1)
+
+
+def apply_environment(cfg) -> None:
+    """``--env``, ``--virtualenv``, ``--chdir``, ``--pythonpath``, in uWSGI's order."""
+    for item in cfg.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail("option '--env' expects KEY=VALUE, got %r" % item)
+        os.environ[key] = value
+    if cfg.virtualenv:
+        _activate_virtualenv(cfg.virtualenv)
+    if cfg.chdir:
+        try:
+            os.chdir(cfg.chdir)
+        except OSError as e:
+            _fail("--chdir %s: %s" % (cfg.chdir, e.strerror or e))
+    for entry in reversed(cfg.pythonpath):
+        matches = sorted(glob.glob(entry)) or [entry]
+        for path in reversed(matches):
+            path = os.path.abspath(path)
+            if path not in sys.path:
+                sys.path.insert(0, path)
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        # uWSGI imports --module relative to the working directory.
+        sys.path.insert(0, os.getcwd())
+
+
+def _activate_virtualenv(path: str) -> None:
+    home = os.path.abspath(path)
+    if not os.path.isdir(home):
+        _fail("--virtualenv %s: no such directory" % path)
+    pattern = os.path.join(home, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+    found = glob.glob(pattern)
+    if not found:
+        _fail(
+            "--virtualenv %s: no lib/python%d.%d/site-packages inside (was it made with another Python?)"
+            % (path, sys.version_info[0], sys.version_info[1])
+        )
+    # Put the virtualenv's packages first, as running its own interpreter would.
+    before = list(sys.path)
+    site.addsitedir(found[0])
+    added = [p for p in sys.path if p not in before]
+    sys.path[:] = added + before
+    os.environ["VIRTUAL_ENV"] = home
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        cfg = load(argv, os.environ)
+    except ConfigError as e:
+        _fail(str(e))
+    if cfg.help:
+        sys.stdout.write(format_help())
+        sys.exit(0)
+    if cfg.version:
+        sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, "2.0.31"))
+        sys.exit(0)
+    logs.setup()
+    apply_environment(cfg)
+    if not cfg.http_socket:
+        _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090)")
+    if not cfg.wsgi_file and not cfg.module:
+        _fail("no app given: use --wsgi-file FILE or --module MODULE[:CALLABLE]")
+    sockets = []
+    try:
+        for spec in cfg.http_socket:
+            sockets.append(bind_tcp(spec, cfg.listen))
+    except ListenError as e:
+        _fail(str(e))
+
+    from gateway.process.worker import Worker
+
+    worker = Worker(cfg, sockets, worker_id=1)
+    try:
+        code = worker.run()
+    except AppLoadError as e:
+        _fail(str(e))
+    sys.exit(code)

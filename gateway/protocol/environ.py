@@ -1,0 +1,128 @@
+"""PEP 3333 environ building: a pure function from a parsed HTTP request head to a dict.
+
+Rules that new servers get wrong, applied here once (style.md, pitfalls 9 and 10):
+
+* every CGI value is a native ``str``; bytes are tunnelled as latin-1;
+* ``PATH_INFO`` is percent-decoded bytes as latin-1, ``QUERY_STRING`` stays raw,
+  ``REQUEST_URI`` is the raw request target (uWSGI sets it; many apps read it);
+* ``SERVER_PORT`` and ``REMOTE_PORT`` are strings;
+* header names containing ``_`` are dropped (``X-Auth_User`` must not spoof
+  ``X-Auth-User``; nginx drops them too);
+* repeated ``Cookie`` headers are joined with ``"; "``, other repeats with ``","``;
+* ``Content-Type`` / ``Content-Length`` map to ``CONTENT_TYPE`` / ``CONTENT_LENGTH``.
+
+The static part of every environ (``wsgi.*``, server name and port, ``uwsgi.*``) is
+built once per listener by :func:`base_environ` and copied per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Optional, Tuple
+from urllib.parse import unquote_to_bytes
+
+#: Header name -> environ key, filled on first sight.  Bounded: a client sending
+#: thousands of distinct header names must not grow it without limit.
+_KEY_CACHE: Dict[str, Optional[str]] = {
+    "Content-Type": "CONTENT_TYPE",
+    "Content-Length": "CONTENT_LENGTH",
+    "content-type": "CONTENT_TYPE",
+    "content-length": "CONTENT_LENGTH",
+}
+_KEY_CACHE_MAX = 2048
+
+
+def header_key(name: str) -> Optional[str]:
+    """The environ key for a header name, or None if the header must be dropped."""
+    key = _KEY_CACHE.get(name)
+    if key is not None or name in _KEY_CACHE:
+        return key
+    if "_" in name:
+        key = None
+    else:
+        upper = name.upper().replace("-", "_")
+        if upper in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = upper
+        else:
+            key = "HTTP_" + upper
+    if len(_KEY_CACHE) < _KEY_CACHE_MAX:
+        _KEY_CACHE[name] = key
+    return key
+
+
+def decode_path(path: str) -> str:
+    """Percent-decode a request path into PEP 3333's latin-1 tunnelled ``str``."""
+    if "%" not in path:
+        return path
+    return unquote_to_bytes(path).decode("latin-1")
+
+
+def base_environ(
+    server_name: str,
+    server_port: str,
+    *,
+    multithread: bool,
+    multiprocess: bool,
+    errors: Any,
+    file_wrapper: Any,
+    extra: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
+    """The per-listener constant part of every environ."""
+    env: Dict[str, Any] = {
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": server_port,
+        "SCRIPT_NAME": "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": errors,
+        "wsgi.multithread": multithread,
+        "wsgi.multiprocess": multiprocess,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+        "wsgi.file_wrapper": file_wrapper,
+    }
+    if extra:
+        env.update(extra)
+    return env
+
+
+def request_environ(
+    base: Dict[str, Any],
+    method: str,
+    target: str,
+    path: str,
+    query: str,
+    version: str,
+    headers: Iterable[Tuple[str, str]],
+    remote_addr: str,
+    remote_port: str,
+) -> Dict[str, Any]:
+    """A fresh environ for one request (``wsgi.input`` is added by the caller)."""
+    env = base.copy()
+    env["REQUEST_METHOD"] = method
+    env["REQUEST_URI"] = target
+    env["PATH_INFO"] = path if "%" not in path else unquote_to_bytes(path).decode("latin-1")
+    env["QUERY_STRING"] = query
+    env["SERVER_PROTOCOL"] = version
+    env["REMOTE_ADDR"] = remote_addr
+    env["REMOTE_PORT"] = remote_port
+    cache = _KEY_CACHE
+    for name, value in headers:
+        key = cache.get(name, "")
+        if key == "":
+            key = header_key(name)
+        if key is None:
+            continue
+        old = env.get(key)
+        if old is None:
+            env[key] = value
+        elif key == "HTTP_COOKIE":
+            env[key] = old + "; " + value
+        else:
+            env[key] = old + "," + value
+    scheme = env.get("HTTP_X_FORWARDED_PROTO")
+    if scheme is not None:
+        # uWSGI maps X-Forwarded-Proto to wsgi.url_scheme; only the two sane values.
+        scheme = scheme.split(",", 1)[0].strip().lower()
+        if scheme in ("http", "https"):
+            env["wsgi.url_scheme"] = scheme
+    return env

@@ -1,0 +1,755 @@
+"""``--http-socket``: HTTP/1.0 and 1.1 connections served by WSGI apps in async cores.
+
+One :class:`HTTPConnection` (an asyncio protocol on the IOLoop's own asyncio loop) per
+client connection.  The request head is parsed in the loop, by the sans-IO
+:class:`~gateway.protocol.http1.RequestParser`, *before* a core is taken: a slow or
+malicious client that dribbles its head never pins a core (uWSGI's tornado engine has
+no head timeout at all).  A complete head is submitted to the engine; the app then
+runs in a core, reading the body through :class:`~gateway.server.wsgi_input.WSGIInput`
+and writing through the transport.
+
+Framing of responses: the app's Content-Length if it gave one (surplus bytes are cut
+and logged once; a short body closes the connection); otherwise, for a single-chunk
+list, the length is computed; otherwise chunked on HTTP/1.1, close-delimited on 1.0.
+Keep-alive and pipelining follow RFC 9112; bytes of a pipelined request wait in the
+parser until the previous response is complete.
+
+Timeouts, all from options: the head of a request must arrive within
+``--socket-timeout`` of its first byte (408 otherwise), an idle keep-alive connection
+is closed after ``--http-keepalive`` seconds, and each wait for body bytes or for the
+client to drain our writes is bounded by ``--socket-timeout``.  They are checked by
+one sweep per second over all connections, so the request path arms no timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Set
+
+from loop_engine import CoreTimeout, Engine, Waiter, current_core
+
+from gateway.logs import access_log, app_log, gen_log
+from gateway.protocol.environ import request_environ
+from gateway.protocol.errors import RemoteProtocolError
+from gateway.protocol.http1 import (
+    NEED_DATA,
+    PAUSED,
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    Request,
+    RequestParser,
+)
+from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
+from gateway.server.wsgi_input import BodyError, WSGIInput
+
+_REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+}
+
+# Connection states, for the timeout sweep.
+IDLE = 0  # between requests: keep-alive timeout
+HEAD = 1  # some bytes of a request head arrived: head timeout
+BUSY = 2  # a request is queued or running in a core: core-level timeouts apply
+CLOSED = 3
+
+_CRLF = b"\r\n"
+
+
+class ClientDisconnected(OSError):
+    """The client went away while the app was still producing its response."""
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: iterate a file-like object in blocks, close it with the response."""
+
+    def __init__(self, filelike: Any, blksize: int = 65536) -> None:
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self) -> "FileWrapper":
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+
+class ServerSettings:
+    """What connections need from the configuration, resolved once per worker."""
+
+    def __init__(
+        self,
+        app: Callable,
+        engine: Engine,
+        *,
+        max_head: int = 4096,
+        max_headers: int = 100,
+        max_body: int = 0,
+        socket_timeout: float = 4.0,
+        keepalive_timeout: float = 15.0,
+        log_requests: bool = True,
+        log_micros: bool = False,
+        stats: Any = None,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.max_head = max_head
+        self.max_headers = max_headers
+        self.max_body = max_body
+        self.socket_timeout = socket_timeout
+        self.keepalive_timeout = keepalive_timeout
+        self.log_requests = log_requests
+        self.log_micros = log_micros
+        #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
+        self.stats = stats if stats is not None else RequestStats()
+
+
+class RequestStats:
+    __slots__ = ("requests", "app_requests", "exceptions", "tx")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.app_requests = 0
+        self.exceptions = 0
+        self.tx = 0
+
+
+class HTTPServer:
+    """All HTTP connections of one worker on one listening socket, and their timeout sweep."""
+
+    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
+        self.settings = settings
+        self.base_environ = base_environ
+        self.engine = settings.engine
+        self.loop = self.engine.asyncio_loop
+        self.connections: Set[HTTPConnection] = set()
+        self._sweeper: Optional[asyncio.TimerHandle] = None
+        self._date = b""
+        self._date_second = -1
+
+    def start(self, sock: socket.socket) -> Callable[[], None]:
+        """Serve ``sock`` (a bound, listening socket); returns the undo callable."""
+        remove = self.engine.add_listener(sock, self._on_accept)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(1.0, self._sweep)
+        return remove
+
+    def _on_accept(self, conn: socket.socket, addr: Any) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        protocol = HTTPConnection(self, addr)
+        transport = _make_transport(self.loop, conn, protocol)
+        if transport is None:  # no private fast path on this loop: the public coroutine
+            asyncio.ensure_future(self.loop.connect_accepted_socket(lambda: protocol, sock=conn))
+
+    def date_header(self) -> bytes:
+        """``Date: ...\\r\\n`` (RFC 9110 §6.6.1), formatted at most once per second."""
+        now = int(time.time())
+        if now != self._date_second:
+            self._date_second = now
+            self._date = b"Date: " + _http_date(now) + _CRLF
+        return self._date
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for conn in list(self.connections):
+            if conn.state != BUSY and conn.deadline and now > conn.deadline:
+                conn.on_timeout()
+        self._sweeper = self.loop.call_later(1.0, self._sweep)
+
+    def close_all(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.close()
+
+
+def _make_transport(loop: Any, sock: socket.socket, protocol: asyncio.Protocol) -> Any:
+    """Wrap an accepted socket in a transport without a task per connection, when possible.
+
+    asyncio's selector loops expose ``_make_socket_transport`` (what their own
+    ``create_server`` uses); uvloop and others get the public coroutine instead.
+    """
+    make = getattr(loop, "_make_socket_transport", None)
+    if make is None:
+        return None
+    return make(sock, protocol)
+
+
+_WEEKDAYS = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
+_MONTHS = (b"", b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+
+
+def _http_date(ts: int) -> bytes:
+    t = time.gmtime(ts)
+    return b"%s, %02d %s %04d %02d:%02d:%02d GMT" % (
+        _WEEKDAYS[t.tm_wday], t.tm_mday, _MONTHS[t.tm_mon], t.tm_year, t.tm_hour, t.tm_min, t.tm_sec,
+    )
+
+
+class HTTPConnection(asyncio.Protocol):
+    """One client connection: parse in the loop, run each request in a core."""
+
+    def __init__(self, server: HTTPServer, addr: Any) -> None:
+        self.server = server
+        self.settings = server.settings
+        s = self.settings
+        self.parser = RequestParser(max_head=s.max_head, max_headers=s.max_headers, max_body=s.max_body)
+        self.transport: Optional[asyncio.Transport] = None
+        if isinstance(addr, tuple):
+            self.remote_addr = addr[0]
+            self.remote_port = str(addr[1])
+        else:
+            self.remote_addr = ""
+            self.remote_port = "0"
+        self.state = IDLE
+        self.deadline = 0.0
+        self._processing = False  # inside _process(): a finishing request must not re-enter it
+        self._reading_paused = False
+        self._write_paused = False
+        self._drain_waiter: Optional[Waiter] = None
+        self._body_waiter: Optional[Waiter] = None
+        self._eof = False
+        self._closed = False
+        self._close_after = False
+        self._request: Optional[Request] = None
+        self._input: Optional[WSGIInput] = None
+        self._continue_pending = False
+        self._body_done = True
+        self._eom_seen = True
+
+    # -- asyncio.Protocol -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.server.connections.add(self)
+        self.deadline = self.server.loop.time() + self.settings.socket_timeout
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.receive_data(data)
+        if self.state == BUSY:
+            waiter = self._body_waiter
+            if waiter is not None:
+                self._body_waiter = None
+                waiter.fire()
+            elif len(self.parser.trailing_data[0]) > self.settings.max_head + 65536:
+                # Pipelined bytes piling up behind a running request: stop reading.
+                self._pause_reading()
+            return
+        if self.state == IDLE:
+            self.state = HEAD
+            self.deadline = self.server.loop.time() + self.settings.socket_timeout
+        self._process()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self.parser.receive_data(b"")
+        if self.state == BUSY:
+            waiter = self._body_waiter
+            if waiter is not None:
+                self._body_waiter = None
+                waiter.fire()
+            return True  # half-close: still write the response
+        self._process()
+        return True
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self._closed = True
+        self.state = CLOSED
+        self.server.connections.discard(self)
+        for attr in ("_body_waiter", "_drain_waiter"):
+            waiter = getattr(self, attr)
+            if waiter is not None:
+                setattr(self, attr, None)
+                waiter.throw(ClientDisconnected("client disconnected"))
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            waiter.fire()
+
+    # -- request dispatch (hub) ------------------------------------------------------
+
+    def _process(self) -> None:
+        """Parse buffered bytes and start the next request, if complete."""
+        if self._processing or self._closed:
+            return
+        self._processing = True
+        try:
+            while self.state != BUSY and not self._closed:
+                try:
+                    event = self.parser.next_event()
+                except RemoteProtocolError as e:
+                    self._protocol_error(e)
+                    return
+                if type(event) is Request:
+                    self._dispatch(event)
+                    # A request that never suspended is already done: loop for the
+                    # next pipelined one.  Otherwise _finish_request resumes us.
+                    continue
+                if event is NEED_DATA:
+                    if self._reading_paused:
+                        self._resume_reading()
+                    return
+                if type(event) is ConnectionClosed or event is PAUSED:
+                    self._close()
+                    return
+                # Stray Data/EndOfMessage cannot happen outside a request.
+                self._close()
+                return
+        finally:
+            self._processing = False
+
+    def _dispatch(self, req: Request) -> None:
+        self.state = BUSY
+        self.deadline = 0.0
+        self._request = req
+        has_body = req.chunked or bool(req.content_length)
+        self._body_done = not has_body
+        self._eom_seen = False
+        self._continue_pending = req.expect_continue and has_body
+        if not self.server.engine.submit(self._run, req):
+            self._pause_reading()
+
+    def _finish_request(self, keep_alive: bool) -> None:
+        """Called in the core when a response is complete."""
+        self._request = None
+        self._input = None
+        if self._closed:
+            return
+        if not keep_alive or not self._drain_body():
+            self._close()
+            return
+        self.parser.start_next_request()
+        self.state = IDLE
+        self.deadline = self.server.loop.time() + self.settings.keepalive_timeout
+        if self._processing:
+            return  # we are nested in _process's dispatch: it continues the loop
+        if self.parser.trailing_data[0] or self._eof or self._reading_paused:
+            self.server.loop.call_soon(self._process)
+
+    def _drain_body(self) -> bool:
+        """Discard what is left of a request body if it is already buffered; else give up.
+
+        Also consumes the parser's EndOfMessage, which bodiless requests still have.
+        """
+        if self._eom_seen:
+            return True
+        parser = self.parser
+        while True:
+            try:
+                event = parser.next_event()
+            except RemoteProtocolError:
+                return False
+            if type(event) is Data:
+                continue
+            if type(event) is EndOfMessage:
+                self._body_done = True
+                self._eom_seen = True
+                return True
+            # Body still on the wire: closing is cheaper and safer than reading it.
+            return False
+
+    # -- timeouts, errors, flow control ----------------------------------------------
+
+    def on_timeout(self) -> None:
+        if self.state == HEAD:
+            gen_log.info("request head from %s not complete after %ss: 408", self.remote_addr, self.settings.socket_timeout)
+            self._send_error(408, "request head not received in time")
+        else:
+            self._close()
+
+    def _protocol_error(self, e: RemoteProtocolError) -> None:
+        gen_log.info("malformed HTTP request from %s: %s", self.remote_addr, e.args[0] if e.args else e)
+        self._send_error(e.status_hint or 400, str(e.args[0] if e.args else "bad request"))
+
+    def _send_error(self, status: int, message: str) -> None:
+        if self._closed or self.transport is None:
+            return
+        body = (message + "\n").encode("latin-1", "replace")
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+            % (status, _REASONS.get(status, "Error").encode(), len(body), body)
+        )
+        self._close()
+
+    def _close(self) -> None:
+        if not self._closed and self.transport is not None:
+            self._closed = True
+            self.state = CLOSED
+            self.transport.close()
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None and not self._closed:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and self.transport is not None and not self._closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    # -- used by the core ------------------------------------------------------------
+
+    def read_body_chunk(self, want: int) -> Optional[bytes]:
+        """Next body bytes (suspending the core as needed), or None at the end of the body."""
+        if self._body_done:
+            return None
+        if self._continue_pending:
+            self._continue_pending = False
+            if not self._closed:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # type: ignore[union-attr]
+        parser = self.parser
+        while True:
+            try:
+                event = parser.next_event()
+            except RemoteProtocolError as e:
+                self._close_after = True
+                raise BodyError(str(e.args[0] if e.args else e), e.status_hint or 400) from None
+            if type(event) is Data:
+                return event.data
+            if type(event) is EndOfMessage:
+                self._body_done = True
+                self._eom_seen = True
+                return None
+            if event is NEED_DATA:
+                if self._closed:
+                    raise BodyError("client disconnected while sending the request body")
+                self._resume_reading()
+                waiter = Waiter()
+                self._body_waiter = waiter
+                try:
+                    waiter.wait(self.settings.socket_timeout)
+                except CoreTimeout:
+                    self._body_waiter = None
+                    self._close_after = True
+                    gen_log.info(
+                        "[body-read] timeout reading the request body from %s after %ss",
+                        self.remote_addr, self.settings.socket_timeout,
+                    )
+                    raise BodyError("timeout during read(%d) on wsgi.input" % want, 408) from None
+                except ClientDisconnected:
+                    raise BodyError("client disconnected while sending the request body") from None
+                continue
+            # ConnectionClosed / PAUSED inside a body: the parser reports truncation as errors.
+            self._close_after = True
+            raise BodyError("request body ended unexpectedly")
+
+    def write(self, data: bytes) -> None:
+        """Write to the client, suspending the core while the transport is over its high-water mark."""
+        if self._closed:
+            raise ClientDisconnected("client disconnected")
+        self.transport.write(data)  # type: ignore[union-attr]
+        if self._write_paused:
+            waiter = Waiter()
+            self._drain_waiter = waiter
+            try:
+                waiter.wait(self.settings.socket_timeout)
+            except CoreTimeout:
+                self._drain_waiter = None
+                gen_log.info("client %s did not read the response for %ss: closing", self.remote_addr, self.settings.socket_timeout)
+                self.transport.abort()  # type: ignore[union-attr]
+                raise ClientDisconnected("timeout writing the response") from None
+
+    # -- the request, inside a core ---------------------------------------------------
+
+    def _run(self, req: Request) -> None:
+        settings = self.settings
+        start = time.time()
+        inp = WSGIInput(self, self._body_done)
+        self._input = inp
+        environ = request_environ(
+            self.server.base_environ,
+            req.method, req.target, req.path, req.query, req.version, req.headers,
+            self.remote_addr, self.remote_port,
+        )
+        environ["wsgi.input"] = inp
+        core = current_core()
+        if core is not None:
+            environ["uwsgi.core"] = core.id
+            core.info = environ
+            core.request_start = start
+        response = WSGIResponse(self, req, environ)
+        keep_alive = response.run(settings.app)
+        stats = settings.stats
+        stats.requests += 1
+        stats.app_requests += 1
+        stats.tx += response.body_bytes
+        if settings.log_requests:
+            _log_request(self, req, environ, response, start, core)
+        self._finish_request(keep_alive and not self._close_after)
+
+
+class WSGIResponse:
+    """One WSGI call: ``start_response``, ``write``, the iterable, ``close()``, errors."""
+
+    __slots__ = (
+        "conn", "req", "environ", "status", "code", "head", "headers_count", "content_length",
+        "headers_sent", "chunked", "body_bytes", "keep_alive", "send_body", "head_bytes",
+        "switches", "_truncated_warned",
+    )
+
+    def __init__(self, conn: HTTPConnection, req: Request, environ: Dict[str, Any]) -> None:
+        self.conn = conn
+        self.req = req
+        self.environ = environ
+        self.status: Optional[str] = None
+        self.code = 0
+        self.head = b""
+        self.headers_count = 0
+        self.content_length: Optional[int] = None
+        self.headers_sent = False
+        self.chunked = False
+        self.body_bytes = 0
+        self.head_bytes = 0
+        self.keep_alive = req.keep_alive
+        self.send_body = True
+        self.switches = 0
+        self._truncated_warned = False
+
+    def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
+        if exc_info is not None:
+            try:
+                if self.headers_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response() called twice without exc_info (PEP 3333)")
+        code = status_code(status)
+        head, content_length, count = serialize_headers(headers)
+        try:
+            status_bytes = status.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError("WSGI status %r must be latin-1 encodable" % (status,)) from None
+        self.status = status
+        self.code = code
+        self.head = status_bytes + _CRLF + head
+        self.headers_count = count
+        self.content_length = content_length
+        self.send_body = body_allowed(code, self.req.method)
+        return self.write
+
+    def _send_headers(self, first: bytes, final: bool) -> None:
+        """Send status line + headers (+ ``first`` body bytes) in one write."""
+        req = self.req
+        conn = self.conn
+        version = req.version
+        extra = conn.server.date_header()
+        cl = self.content_length
+        if not self.send_body:
+            # HEAD of a `return [body]` app: the same Content-Length a GET would get.
+            if cl is None and final and first and self.code >= 200 and self.code not in (204, 304):
+                self.content_length = len(first)
+                extra += b"Content-Length: %d\r\n" % len(first)
+        elif cl is None:
+            if final:
+                cl = len(first)
+                self.content_length = cl
+                extra += b"Content-Length: %d\r\n" % cl
+            elif version == "HTTP/1.1":
+                self.chunked = True
+                extra += b"Transfer-Encoding: chunked\r\n"
+            else:
+                self.keep_alive = False
+        if self.keep_alive and conn._close_after:
+            self.keep_alive = False
+        if version == "HTTP/1.1":
+            if not self.keep_alive:
+                extra += b"Connection: close\r\n"
+        elif self.keep_alive:
+            extra += b"Connection: keep-alive\r\n"
+        head = b"%s %s%s\r\n" % (version.encode(), self.head, extra)
+        self.head_bytes = len(head)
+        self.headers_sent = True
+        if not self.send_body:
+            conn.write(head)
+            return
+        if first:
+            first = self._clip(first)
+            self.body_bytes += len(first)
+            if self.chunked:
+                conn.write(head + b"%x\r\n" % len(first) + first + _CRLF)
+            else:
+                conn.write(head + first)
+        else:
+            conn.write(head)
+
+    def _clip(self, data: bytes) -> bytes:
+        cl = self.content_length
+        if cl is not None and self.body_bytes + len(data) > cl:
+            data = data[: max(cl - self.body_bytes, 0)]
+            if not self._truncated_warned:
+                self._truncated_warned = True
+                app_log.warning(
+                    "%s %s: the app sent more than its Content-Length (%d); extra bytes dropped",
+                    self.req.method, self.req.target, cl,
+                )
+        return data
+
+    def write(self, data: bytes) -> None:
+        """The ``write()`` callable of PEP 3333 (also used for every iterable chunk)."""
+        if self.status is None:
+            raise AssertionError("write() before start_response()")
+        if type(data) is not bytes:
+            if isinstance(data, (bytearray, memoryview)):
+                data = bytes(data)
+            else:
+                raise TypeError("WSGI body chunks must be bytes, not %s" % type(data).__name__)
+        if not self.headers_sent:
+            if not data:
+                return
+            self._send_headers(data, False)
+            return
+        if not data or not self.send_body:
+            return
+        data = self._clip(data)
+        if not data:
+            return
+        self.body_bytes += len(data)
+        if self.chunked:
+            self.conn.write(b"%x\r\n" % len(data) + data + _CRLF)
+        else:
+            self.conn.write(data)
+
+    def run(self, app: Callable) -> bool:
+        """Call the app and send its response; return whether the connection may be kept."""
+        conn = self.conn
+        result = None
+        try:
+            result = app(self.environ, self.start_response)
+            if type(result) is list and len(result) == 1 and not self.headers_sent:
+                # The common `return [body]`: one write with an exact Content-Length.
+                if self.status is None:
+                    raise AssertionError("the app returned without calling start_response()")
+                body = result[0]
+                if type(body) is not bytes:
+                    if isinstance(body, (bytearray, memoryview)):
+                        body = bytes(body)
+                    else:
+                        raise TypeError("WSGI body chunks must be bytes, not %s" % type(body).__name__)
+                self._send_headers(body, True)
+            else:
+                self._iterate(result)
+            self._finish()
+        except ClientDisconnected:
+            conn._close_after = True
+            return False
+        except BodyError as e:
+            self._fail(e, e.status, log=False)
+            return False
+        except Exception as e:
+            self._fail(e, 500, log=True)
+            return False
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    app_log.exception("error in close() of the WSGI response iterable")
+        if self.content_length is not None and self.send_body and self.body_bytes < self.content_length:
+            # Fewer bytes than promised: the client can only notice by the close.
+            return False
+        return self.keep_alive
+
+    def _iterate(self, result: Any) -> None:
+        if isinstance(result, (list, tuple)):
+            for chunk in result:
+                self.write(chunk)
+            return
+        it = iter(result)
+        engine = self.conn.server.engine
+        core = current_core()
+        for chunk in it:
+            self.write(chunk)
+            if core is not None:
+                # schedule_fix: let other cores and callbacks run between chunks.
+                self.switches += 1
+                engine.schedule_fix(core)
+            if self.conn._closed:
+                raise ClientDisconnected("client disconnected")
+
+    def _finish(self) -> None:
+        if self.status is None:
+            raise AssertionError("the app returned without calling start_response()")
+        if not self.headers_sent:
+            self._send_headers(b"", True)
+            return
+        if self.chunked:
+            self.conn.write(b"0\r\n\r\n")
+
+    def _fail(self, exc: BaseException, status: int, log: bool) -> None:
+        conn = self.conn
+        conn._close_after = True
+        if log:
+            conn.settings.stats.exceptions += 1
+            app_log.error(
+                "error in the WSGI app for %s %s", self.req.method, self.req.target, exc_info=exc
+            )
+        if self.headers_sent or conn._closed:
+            # Bytes are out: all we can do is abort, without the final chunk, so the
+            # client sees a truncated response rather than a complete wrong one.
+            if conn.transport is not None:
+                conn.transport.close()
+            conn._closed = True
+            return
+        body = (_REASONS.get(status, "Error") + "\n").encode()
+        self.status = "%d %s" % (status, _REASONS.get(status, "Error"))
+        self.code = status
+        conn.write(
+            b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n%s"
+            % (self.req.version.encode(), status, _REASONS.get(status, "Error").encode(), len(body),
+               conn.server.date_header(), body if self.req.method != "HEAD" else b"")
+        )
+        self.headers_sent = True
+        self.body_bytes = len(body)
+
+
+_PID = os.getpid()
+
+
+def _log_request(conn: HTTPConnection, req: Request, environ: Dict[str, Any], resp: WSGIResponse,
+                 start: float, core: Any) -> None:
+    """uWSGI's default request log line (core/logging.c)."""
+    stats = conn.settings.stats
+    elapsed = time.time() - start
+    if conn.settings.log_micros:
+        took = "%d micros" % int(elapsed * 1e6)
+    else:
+        took = "%d msecs" % int(elapsed * 1000)
+    nvars = 0
+    vsize = 0
+    for k, v in environ.items():
+        if type(v) is str:
+            nvars += 1
+            vsize += len(k) + len(v) + 4
+    access_log.info(
+        "[pid: %d|app: 0|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s (%s %d) %d headers in %d bytes (%d switches on core %d)",
+        os.getpid(), stats.app_requests, stats.requests, conn.remote_addr, environ.get("REMOTE_USER", ""),
+        nvars * 2, vsize, time.ctime(start), req.method, req.target, resp.body_bytes, took,
+        req.version, resp.code, resp.headers_count, resp.head_bytes, resp.switches + 1,
+        core.id if core is not None else 0,
+    )

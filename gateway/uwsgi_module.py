@@ -1,0 +1,353 @@
+"""The ``uwsgi`` module hosted apps import: uWSGI's embedded Python API, as far as implemented.
+
+Inside the server this module object is installed as ``sys.modules["uwsgi"]`` (and
+:mod:`gateway.uwsgidecorators` as ``sys.modules["uwsgidecorators"]``) before the app
+is loaded, so ``import uwsgi`` and ``from uwsgidecorators import postfork`` work
+unchanged.  Nothing is installed under those names in site-packages: outside the
+server they do not shadow a real ``uwsgi`` package.
+
+Types follow uWSGI on Python 3 (``version``, ``hostname``, ``opt`` values and
+``rpc_list()`` items are bytes; see reference/uwsgi.md §6) with one deliberate
+relaxation: RPC names and arguments may be ``str`` or ``bytes`` (uWSGI issue #959).
+
+The async calls work under the tornado engine, unlike in uWSGI (§3.7 there):
+``async_sleep``/``wait_fd_read``/``wait_fd_write`` register a wait that the next
+``suspend()`` (or ``yield`` of a WSGI generator) performs, ``ready_fd()`` reports
+what woke the core, and a bare ``suspend()`` yields one loop iteration instead of
+hanging the core forever.
+
+Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``version``,
+``started_on``, ``total_requests``, ``workers``, ``mem``...), RPC (``register_rpc``,
+``rpc``/``call`` for local functions, ``rpc_list``), suspension, logging, the
+Erlang functions (``erlang_*``, when ``gateway.erlang`` is available) and the hooks
+``post_fork_hook`` / ``atexit``.  Everything else uWSGI has is absent (``hasattr``
+tells the truth) until implemented.
+"""
+
+from __future__ import annotations
+
+import os
+import socket as _socket
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import loop_engine
+
+from gateway import UWSGI_COMPAT_VERSION, __version__
+from gateway.logs import gen_log
+from gateway.rpc import registry as _rpc_registry
+
+version = UWSGI_COMPAT_VERSION.encode()
+version_info = tuple(int(x) for x in UWSGI_COMPAT_VERSION.split(".")) + (0, b"")
+#: The implementation behind this module (uWSGI has no such attribute).
+gateway_version = __version__
+hostname = _socket.gethostname().encode()
+numproc = 1
+cores = 1
+has_threads = True
+loop: Optional[bytes] = None
+opt: Dict[str, Any] = {}
+sockets: List[int] = []
+buffer_size = 4096
+started_on = int(time.time())
+is_a_reload = False
+unbit = None
+magic_table: Dict[bytes, bytes] = {}
+applications = None
+SPOOL_OK = -2
+SPOOL_RETRY = -1
+SPOOL_IGNORE = 0
+
+#: Hooks an app may set (uWSGI reads them too).
+post_fork_hook: Optional[Callable[[], Any]] = None
+atexit: Optional[Callable[[], Any]] = None
+
+
+class _Runtime:
+    """What the worker tells this module about itself (set by the worker before app load)."""
+
+    worker_id = 0
+    engine: Any = None
+    stats: Any = None
+    masterpid = 0
+
+
+_runtime = _Runtime()
+
+
+def _configure(
+    *,
+    worker_id: int,
+    processes: int,
+    cores_per_worker: int,
+    options: Dict[str, Any],
+    engine: Any,
+    stats: Any,
+    socket_fds: List[int],
+    buffer: int,
+    loop_name: Optional[bytes] = b"tornado",
+) -> None:
+    """Called by the worker before the app is loaded."""
+    global numproc, cores, opt, sockets, buffer_size, loop, started_on
+    _runtime.worker_id = worker_id
+    _runtime.engine = engine
+    _runtime.stats = stats
+    numproc = processes
+    cores = cores_per_worker
+    opt = options
+    sockets = list(socket_fds)
+    buffer_size = buffer
+    loop = loop_name
+    started_on = int(time.time())
+
+
+# -- identity -----------------------------------------------------------------------------
+
+
+def worker_id() -> int:
+    """This worker's id (1-based; 0 would be the master)."""
+    return _runtime.worker_id
+
+
+def mule_id() -> int:
+    return 0
+
+
+def masterpid() -> int:
+    """The master's pid; 0 while gateway runs without a master (single worker)."""
+    return _runtime.masterpid
+
+
+def total_requests() -> int:
+    """Requests served by this instance so far."""
+    stats = _runtime.stats
+    return stats.requests if stats is not None else 0
+
+
+def request_id() -> int:
+    """Requests served so far by the calling core (uWSGI's per-core counter)."""
+    core = loop_engine.current_core()
+    return core.requests if core is not None else 0
+
+
+def micros() -> int:
+    return int(time.time() * 1_000_000)
+
+
+def mem() -> Tuple[int, int]:
+    """(rss, vsz) of this process in bytes, from /proc."""
+    try:
+        with open("/proc/self/statm") as f:
+            vsz_pages, rss_pages = (int(x) for x in f.read().split()[:2])
+        page = os.sysconf("SC_PAGE_SIZE")
+        return rss_pages * page, vsz_pages * page
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def workers() -> Tuple[Dict[str, Any], ...]:
+    """One dict per worker (only this one while there is no master)."""
+    stats = _runtime.stats
+    engine = _runtime.engine
+    rss, vsz = mem()
+    busy = engine is not None and engine.free_cores < len(engine.cores)
+    return (
+        {
+            "id": _runtime.worker_id,
+            "pid": os.getpid(),
+            "requests": stats.requests if stats else 0,
+            "delta_requests": stats.requests if stats else 0,
+            "signals": 0,
+            "exceptions": stats.exceptions if stats else 0,
+            "status": b"busy" if busy else b"idle",
+            "rss": rss,
+            "vsz": vsz,
+            "running_time": 0,
+            "last_spawn": started_on,
+            "respawn_count": 1,
+            "tx": stats.tx if stats else 0,
+            "avg_rt": 0,
+            "apps": (),
+        },
+    )
+
+
+def accepting(flag: Optional[int] = None) -> bool:
+    engine = _runtime.engine
+    return bool(engine.accepting) if engine is not None else False
+
+
+def log(message: Union[str, bytes]) -> bool:
+    """Write a line to the server log (uWSGI's ``uwsgi.log``)."""
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    gen_log.warning("%s", message)
+    return True
+
+
+def setprocname(name: str) -> None:
+    """Accepted for compatibility; the process title is not changed (no compiled helper)."""
+
+
+# -- RPC ----------------------------------------------------------------------------------
+
+
+def register_rpc(name: Union[str, bytes], func: Callable[..., Any], argc: int = 0) -> bool:
+    """Register ``func`` as RPC function ``name`` (local to this worker)."""
+    _rpc_registry.register(name, func, argc)
+    return True
+
+
+def rpc_list() -> Tuple[bytes, ...]:
+    return _rpc_registry.names()
+
+
+def call(func: Union[str, bytes], *args: Any) -> Optional[bytes]:
+    """Call a registered RPC function in this process; ``None`` when it does not exist
+    or does not return non-empty bytes (uWSGI semantics)."""
+    f = _rpc_registry.lookup(func)
+    if f is None:
+        return None
+    try:
+        result = f(*args)
+    except Exception:
+        from gateway.logs import app_log
+
+        app_log.exception("error in RPC function %r", func)
+        return None
+    if isinstance(result, str):
+        result = result.encode("utf-8")
+    if not isinstance(result, (bytes, bytearray)) or not result:
+        return None
+    return bytes(result)
+
+
+def rpc(node: Union[str, bytes, None], func: Union[str, bytes], *args: Any) -> Optional[bytes]:
+    """uWSGI RPC.  ``node`` None or empty calls locally (the same as :func:`call`).
+
+    Remote nodes (``host:port``) are not supported yet: that raises NotImplementedError
+    rather than pretending.
+    """
+    if not node:
+        return call(func, *args)
+    raise NotImplementedError("uwsgi.rpc() to a remote node is not supported yet by gateway")
+
+
+# -- suspension (tornado engine) ---------------------------------------------------------
+
+
+def suspend() -> bool:
+    """Give up this core: perform the wait registered by ``async_sleep``/``wait_fd_*``,
+    or else yield one IOLoop iteration (never hangs, unlike uWSGI's tornado engine)."""
+    loop_engine.suspend()
+    return True
+
+
+green_schedule = suspend
+
+
+def async_sleep(seconds: float) -> bytes:
+    """Register a sleep for the next ``suspend()`` / ``yield``; returns ``b""``."""
+    core = _core("async_sleep")
+    core.pending = lambda: loop_engine.sleep(float(seconds))
+    return b""
+
+
+def _fd_pending(core: Any, fd: int, timeout: float, reader: bool) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            (loop_engine.wait_fd_read if reader else loop_engine.wait_fd_write)(fd, timeout or None)
+            core.ready_fd = fd
+        except loop_engine.CoreTimeout:
+            core.ready_fd = -1
+
+    return run
+
+
+def wait_fd_read(fd: int, timeout: float = 0) -> bytes:
+    """Register a wait for ``fd`` readable (performed by the next ``suspend()``/``yield``)."""
+    core = _core("wait_fd_read")
+    core.ready_fd = -1
+    core.pending = _fd_pending(core, fd, timeout, True)
+    return b""
+
+
+def wait_fd_write(fd: int, timeout: float = 0) -> bytes:
+    """Register a wait for ``fd`` writable (performed by the next ``suspend()``/``yield``)."""
+    core = _core("wait_fd_write")
+    core.ready_fd = -1
+    core.pending = _fd_pending(core, fd, timeout, False)
+    return b""
+
+
+def ready_fd() -> int:
+    """The fd that woke this core from its last fd wait, or -1 (timeout / none)."""
+    core = loop_engine.current_core()
+    return core.ready_fd if core is not None else -1
+
+
+def _core(what: str) -> Any:
+    core = loop_engine.current_core()
+    if core is None:
+        raise loop_engine.NotInCore("uwsgi.%s() must be called from a request (an async core)" % what)
+    return core
+
+
+# -- Erlang (gateway.erlang.api; imported on first use) -------------------------------------
+
+
+def _erlang_api():
+    from gateway.erlang import api
+
+    return api
+
+
+def erlang_connect(node: Any, *args: Any, **kw: Any) -> Any:
+    return _erlang_api().erlang_connect(node, *args, **kw)
+
+
+def erlang_close(handle: Any) -> Any:
+    return _erlang_api().erlang_close(handle)
+
+
+def erlang_rpc(node: Any, module: Any, function: Any, args: Any = (), timeout: Optional[float] = None) -> Any:
+    return _erlang_api().erlang_rpc(node, module, function, args, timeout=timeout)
+
+
+def erlang_send_message(node: Any, name_or_pid: Any, message: Any) -> Any:
+    return _erlang_api().erlang_send_message(node, name_or_pid, message)
+
+
+def erlang_recv_message(node: Any, timeout: Optional[float] = None) -> Any:
+    return _erlang_api().erlang_recv_message(node, timeout=timeout)
+
+
+def erlang_register_process(name: Any, func: Callable[..., Any]) -> Any:
+    return _erlang_api().erlang_register_process(name, func)
+
+
+def install() -> None:
+    """Make ``import uwsgi`` / ``import uwsgidecorators`` resolve to gateway's modules."""
+    sys.modules["uwsgi"] = sys.modules[__name__]
+    from gateway import uwsgidecorators
+
+    sys.modules["uwsgidecorators"] = uwsgidecorators
+
+
+def run_postfork_hooks() -> None:
+    """Run ``uwsgi.post_fork_hook`` (which ``uwsgidecorators`` points at its chain)."""
+    hook = getattr(sys.modules[__name__], "post_fork_hook", None)
+    if hook is not None:
+        hook()
+
+
+def run_atexit() -> None:
+    hook = getattr(sys.modules[__name__], "atexit", None)
+    if hook is not None:
+        try:
+            hook()
+        except Exception:
+            from gateway.logs import app_log
+
+            app_log.exception("error in uwsgi.atexit")
