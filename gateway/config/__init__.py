@@ -1,0 +1,104 @@
+"""Configuration: uWSGI command lines, ini files and ``UWSGI_*`` variables → :class:`Config`.
+
+``load(sys.argv[1:], os.environ)`` is the whole interface::
+
+    from gateway.config import ConfigError, load
+
+    try:
+        config = load(["--http-socket", ":9090", "--wsgi-file", "app.py",
+                       "--tornado", "10", "--greenlet"], {})
+    except ConfigError as exc:
+        print(f"gateway: {exc}")        # names the option, the value, the source
+    config.http_socket                  # [':9090']
+    config.socket_timeout               # 30: raised by --tornado, as uWSGI does
+    config.given("socket-timeout")      # False
+    config.uwsgi_opt()                  # what uwsgi.opt shows to the application
+
+How it works, in the order uWSGI itself does it:
+
+1. sources become an ordered list of entries (``environ.py`` for ``UWSGI_*``
+   variables, ``argv.py`` for the command line; ``sources.py`` follows ``ini``
+   includes (``ini.py`` reads a file, magic variables applied) and ``set``);
+2. ``$(ENV)``, ``@(file)`` and ``%(placeholder)`` are expanded over the whole list
+   (``expand.py``);
+3. each value is converted by its option in the table (``options.py``), the
+   last one winning for single values, and cross-option rules are checked
+   (``resolve.py``).
+
+``--help`` and ``--version`` on the command line stop everything else: the
+returned config has ``help`` or ``version`` set and default values otherwise.
+The package imports only the standard library; apart from reading ini files (and
+files named in ``@(...)``) it does no I/O.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Mapping
+
+from gateway.config.argv import tokenize
+from gateway.config.environ import entries_from
+from gateway.config.errors import ConfigError
+from gateway.config.expand import DEFAULT_MAX_SUBSTITUTIONS, expand_entries
+from gateway.config.help import format_help
+from gateway.config.ini import MagicContext, read_text
+from gateway.config.model import Config, Entry
+from gateway.config.options import OPTIONS, Option, find
+from gateway.config.resolve import resolve
+from gateway.config.sources import DEFAULT_MAX_INCLUDE_DEPTH, assemble
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Entry",
+    "MagicContext",
+    "OPTIONS",
+    "Option",
+    "find",
+    "format_help",
+    "load",
+]
+
+
+def load(
+    argv: list[str],
+    environ: Mapping[str, str],
+    *,
+    context: MagicContext | None = None,
+    read_file: Callable[[str], str] = read_text,
+    max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
+    max_substitutions: int = DEFAULT_MAX_SUBSTITUTIONS,
+) -> Config:
+    """Build the configuration from ``argv`` (without the program name) and ``environ``.
+
+    ``context`` supplies what magic variables refer to (working directory,
+    hostname, ...); by default it is read from the running process.
+    ``read_file`` reads ini files and ``@(file)`` references.  The two limits
+    bound ini nesting and placeholder substitutions per value.  Raises
+    :class:`ConfigError` with a message for the user.
+    """
+    argv_entries = tokenize(list(argv))
+    stoppers = [entry for entry in argv_entries if _is_stopper(entry)]
+    if stoppers:
+        return resolve(stoppers)
+    context = context or MagicContext.from_system()
+    cwd = context.cwd
+    entries, warnings = assemble(
+        entries_from(environ),
+        argv_entries,
+        context,
+        environ=environ,
+        read_file=read_file,
+        max_include_depth=max_include_depth,
+        max_substitutions=max_substitutions,
+    )
+    entries, more_warnings, referenced = expand_entries(
+        entries, environ, lambda path: read_file(os.path.join(cwd, path)),
+        max_substitutions=max_substitutions,
+    )
+    return resolve(entries, warnings=[*warnings, *more_warnings], referenced=referenced)
+
+
+def _is_stopper(entry: Entry) -> bool:
+    option = find(entry.key)
+    return option is not None and option.name in ("help", "version")

@@ -1,0 +1,129 @@
+"""uWSGI-style command-line tokenizer: argv → ordered :class:`~gateway.config.model.Entry` list.
+
+uWSGI parses its command line with GNU ``getopt_long`` over its option table;
+this module reproduces the parts users rely on, driven by
+:data:`~gateway.config.options.OPTIONS`:
+
+* ``--opt value`` and ``--opt=value``; a value-taking option consumes the next
+  argument whatever it looks like (``--chdir --x`` sets chdir to ``--x``), as
+  getopt does;
+* bare flags (``--master``); ``--master=1`` is refused ("does not take a value");
+* repeated options, kept in order (the resolver decides: last wins, or a list);
+* short forms ``-p 4`` and ``-p4``, and bundled short flags ``-ML`` (getopt
+  semantics: in ``-Lp4`` the flag ``-L`` is followed by ``-p`` with value ``4``);
+* ``--`` ends the options;
+* positional arguments: ``file.ini`` (or ``file.ini:section``) means
+  ``--ini file.ini``.  getopt permutes arguments, so uWSGI loads such files
+  *after* every option on the command line, wherever they appear; so do we.
+  ``.xml/.yaml/.yml/.json/.js`` config files are refused as not supported yet,
+  any other positional argument is an error naming it.
+
+Long options must be spelled exactly: getopt's unambiguous-prefix matching
+(``--proc``) is not reproduced, and an unknown option gets a "did you mean"
+suggestion.  ``--help``/``--version`` stop tokenizing, as uWSGI's immediate
+``--help`` exits before later arguments are looked at.
+"""
+
+from __future__ import annotations
+
+from gateway.config.errors import ConfigError
+from gateway.config.model import Entry
+from gateway.config.options import OPTIONS_BY_SHORT, Option, find, short_key, suggest
+
+ORIGIN = "command line"
+_OTHER_CONFIG_FORMATS = {".xml": "XML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".js": "JSON"}
+_STOPPERS = ("help", "version")
+
+
+def tokenize(argv: list[str]) -> list[Entry]:
+    """Split ``argv`` (without the program name) into entries, in application order.
+
+    Values are raw text; a bare flag has the value ``True``.  Raises
+    :class:`ConfigError` for unknown options, missing or unexpected values and
+    unusable positional arguments.
+    """
+    entries: list[Entry] = []
+    positional: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--":
+            positional.extend(argv[i:])
+            break
+        if arg.startswith("--"):
+            name, eq, inline = arg[2:].partition("=")
+            option = find(name)
+            if option is None:
+                raise ConfigError(_unrecognized(f"--{name}", name))
+            if option.flag:
+                if eq:
+                    raise ConfigError(f"option '--{name}' does not take a value")
+                entries.append(Entry(name, True, ORIGIN))
+            elif eq:
+                entries.append(Entry(name, inline, ORIGIN))
+            elif i < len(argv):
+                entries.append(Entry(name, argv[i], ORIGIN))
+                i += 1
+            else:
+                raise ConfigError(_missing_value(option, f"--{name}"))
+            if option.name in _STOPPERS:
+                return entries
+        elif arg.startswith("-") and arg != "-":
+            j = 1
+            while j < len(arg):
+                letter = arg[j]
+                option = OPTIONS_BY_SHORT.get(letter)
+                if option is None:
+                    raise ConfigError(_unrecognized(f"-{letter}", None))
+                key = short_key(option)
+                if option.flag:
+                    entries.append(Entry(key, True, ORIGIN))
+                    j += 1
+                    if option.name in _STOPPERS:
+                        return entries
+                    continue
+                rest = arg[j + 1 :]
+                if rest:
+                    entries.append(Entry(key, rest, ORIGIN))
+                elif i < len(argv):
+                    entries.append(Entry(key, argv[i], ORIGIN))
+                    i += 1
+                else:
+                    raise ConfigError(_missing_value(option, f"-{letter}"))
+                break
+        else:
+            positional.append(arg)
+    for arg in positional:
+        entries.append(_positional(arg))
+    return entries
+
+
+def _positional(arg: str) -> Entry:
+    file_part = arg.rpartition(":")[0] if ":" in arg and not arg.endswith(".ini") else arg
+    lowered = file_part.lower()
+    if lowered.endswith(".ini"):
+        return Entry("ini", arg, f"{ORIGIN} (config file argument)", exported=False)
+    for extension, kind in _OTHER_CONFIG_FORMATS.items():
+        if lowered.endswith(extension):
+            raise ConfigError(
+                f"config file '{arg}': {kind} configuration is not supported yet by gateway "
+                "(use an ini file)"
+            )
+    raise ConfigError(
+        f"unexpected argument '{arg}' (gateway takes options, and config files ending in .ini)"
+    )
+
+
+def _unrecognized(spelled: str, name: str | None) -> str:
+    message = f"unrecognized option '{spelled}'"
+    close = suggest(name) if name else None
+    if close:
+        message += f" (did you mean '--{close}'?)"
+    return message
+
+
+def _missing_value(option: Option, spelled: str) -> str:
+    if not option.supported:
+        return f"option '{spelled}' is not supported yet by gateway"
+    return f"option '{spelled}' requires a value"

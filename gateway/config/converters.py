@@ -1,0 +1,203 @@
+"""Converters from raw option text to typed values, one small function per option type.
+
+Each converter takes the raw text (from argv, an ini file or a ``UWSGI_*``
+variable) and returns the value or raises :class:`~gateway.config.errors.Invalid`
+naming what was expected.  They are stricter than uWSGI where uWSGI silently
+accepts garbage: uWSGI 2.0 parses numbers with ``atoi``/``strtoul``, so
+``--processes 4x`` is 4 and ``--buffer-size 32k`` is 32; here both are errors.
+uWSGI 2.0 has no size suffixes (``32k``) on any option we declare, so none are
+accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from gateway.config.errors import Invalid
+
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def integer(raw: str) -> int:
+    """A decimal integer, optional sign, surrounding blanks ignored."""
+    text = raw.strip()
+    if not _INT.fullmatch(text):
+        raise Invalid("an integer")
+    return int(text)
+
+
+def number(raw: str) -> float:
+    """A finite decimal number (``30``, ``2.5``)."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise Invalid("a number") from None
+    if not math.isfinite(value):
+        raise Invalid("a finite number")
+    return value
+
+
+def seconds(raw: str) -> float:
+    """A duration in seconds, above zero (``30``, ``0.5``)."""
+    try:
+        value = number(raw)
+    except Invalid:
+        raise Invalid("a number of seconds above 0") from None
+    if value <= 0:
+        raise Invalid("a number of seconds above 0")
+    return value
+
+
+def text(raw: str) -> str:
+    """Any non-empty text, kept verbatim."""
+    if raw == "":
+        raise Invalid("a value")
+    return raw
+
+
+def path(raw: str) -> str:
+    """A filesystem path (not checked for existence here: its user reports that)."""
+    if raw == "":
+        raise Invalid("a path")
+    return raw
+
+
+_TRUE = {"", "1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def boolean(raw: str) -> bool:
+    """A flag value from an ini file or the environment.
+
+    Empty (``master =`` or a bare ``master`` line) means true, as in uWSGI.
+    uWSGI treats every other word as true too; we accept only the usual
+    spellings so that ``master = flase`` is an error rather than a surprise.
+    """
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise Invalid("true/false, yes/no, on/off or 1/0")
+
+
+def key_value(raw: str) -> tuple[str, str]:
+    """``KEY=VALUE`` (``--env``); the value may be empty, the key may not."""
+    key, sep, value = raw.partition("=")
+    if not sep or not key:
+        raise Invalid("KEY=VALUE")
+    return key, value
+
+
+def parse_address(raw: str) -> tuple[str, int]:
+    """Split a TCP socket address as uWSGI writes it: ``host:port``, ``:port``, ``[v6]:port``.
+
+    An empty host means every IPv4 interface (uWSGI binds ``0.0.0.0`` for
+    ``:port``).  Raises :class:`Invalid` for UNIX paths and shared-socket
+    references (``=0``), which gateway does not support yet.
+    """
+    if raw.startswith("="):
+        raise Invalid("host:port", "shared sockets (=N) are not supported yet by gateway")
+    if raw.startswith("["):
+        end = raw.find("]")
+        if end < 0 or raw[end + 1 : end + 2] != ":":
+            raise Invalid("host:port, :port or [ipv6]:port")
+        host, port_text = raw[1:end], raw[end + 2 :]
+    else:
+        if ":" not in raw:
+            raise Invalid(
+                "host:port or :port",
+                f"'{raw}' looks like a UNIX socket path; UNIX sockets are not supported yet by gateway"
+                " (use host:port or :port)",
+            )
+        host, _, port_text = raw.rpartition(":")
+        if ":" in host:
+            raise Invalid("host:port, :port or [ipv6]:port")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise Invalid("host:port or :port with a port from 0 to 65535")
+    return (host or "0.0.0.0"), int(port_text)
+
+
+def address(raw: str) -> str:
+    """A TCP socket address, validated with :func:`parse_address` and kept as written."""
+    parse_address(raw)
+    return raw
+
+
+#: Plugin names gateway "has built in": uWSGI users write ``plugins = python3``
+#: (distro packages) or ``plugin = python3,http``; those are accepted no-ops.
+BUILTIN_PLUGINS = ("python", "python3", "python3X", "tornado", "greenlet", "http")
+_PYTHON_PLUGIN = re.compile(r"python(3[0-9]*)?")
+
+
+def plugin_list(raw: str) -> list[str]:
+    """A comma-separated list of plugin names gateway has built in (see :data:`BUILTIN_PLUGINS`)."""
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    if not names:
+        raise Invalid("a comma-separated list of plugin names")
+    for name in names:
+        if not (_PYTHON_PLUGIN.fullmatch(name) or name in ("tornado", "greenlet", "http")):
+            raise Invalid(
+                "plugin names",
+                f"plugin '{name}' is not available in gateway "
+                "(built in: python, python3, python3X, tornado, greenlet, http)",
+            )
+    return names
+
+
+_ALIVE = re.compile(r"[A-Za-z0-9_-]+")
+_HOST = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def erlang_node(raw: str) -> str:
+    """An Erlang node name: ``name``, ``name@host`` or ``name@ip``."""
+    alive, sep, host = raw.partition("@")
+    if not _ALIVE.fullmatch(alive) or (sep and not _HOST.fullmatch(host)):
+        raise Invalid("name, name@host or name@ip")
+    return raw
+
+
+#: ``--loop`` values: "" (auto: uvloop when installed, else asyncio), or one of these.
+LOOPS = ("asyncio", "uvloop")
+
+
+def loop_name(raw: str) -> str:
+    """The asyncio loop under Tornado's IOLoop: ``asyncio``, ``uvloop``, or empty for auto.
+
+    uWSGI's ``--loop`` selects a loop *engine*; ``tornado`` is the only one
+    gateway has, so ``loop = tornado`` (and ``auto``) mean the default.
+    """
+    word = raw.strip().lower()
+    if word in ("", "auto", "tornado"):
+        return ""
+    if word not in LOOPS:
+        raise Invalid("asyncio or uvloop (or empty for auto)")
+    return word
+
+
+def placeholder_assignment(raw: str) -> tuple[str, str]:
+    """``name=value`` for ``--set`` and ``--set-placeholder``."""
+    key, sep, value = raw.partition("=")
+    if not sep or not key.strip():
+        raise Invalid("name=value")
+    return key.strip(), value
+
+
+def ini_spec(raw: str) -> str:
+    """``file.ini`` or ``file.ini:section`` (``:section`` reuses the previous file)."""
+    if raw == "":
+        raise Invalid("an ini file (file.ini or file.ini:section)")
+    return raw
+
+
+def describe(value: Any) -> str:
+    """How a default looks in ``--help``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None or value == "":
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

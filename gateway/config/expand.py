@@ -1,0 +1,189 @@
+"""Placeholder expansion over the assembled configuration: ``$(ENV)``, ``@(file)``, ``%(name)``.
+
+uWSGI expands these after every source has been read, in three passes over all
+entries in order (``core/utils.c``, ``uwsgi_apply_config_pass``):
+
+1. ``$(NAME)`` → the environment variable NAME (``$(NAME:-default)`` when unset
+   or empty, ``$(NAME-default)`` when unset, as documented since uWSGI 2.0.18);
+2. ``@(path)`` → the content of a file, without its final newline;
+3. ``%(name)`` → the value of the **first** entry with that key, an option or a
+   placeholder (so ``%(socket)`` works too).  Entries earlier in the order are
+   already expanded; after a substitution the value is scanned again, so a
+   placeholder may refer to placeholders defined later.
+
+A reference that cannot be resolved is left verbatim (and reported as a
+warning here); parentheses may nest inside the reference.  Values of
+"immediate" options (``ini``, ``set``, ...) are not expanded by these passes,
+as in uWSGI: they were acted on while the sources were read.  Expansion is
+bounded by ``max_substitutions`` per value so that ``a = %(b)`` / ``b = %(a)``
+is an error instead of uWSGI's endless loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Mapping, Sequence
+
+from gateway.config.errors import ConfigError
+from gateway.config.model import Entry
+
+#: Keys acted on while reading the sources, whose values the passes leave alone.
+IMMEDIATE = frozenset({"ini", "set", "set-placeholder", "set-ph", "strict", "help", "usage", "version"})
+
+DEFAULT_MAX_SUBSTITUTIONS = 100
+
+Resolver = Callable[[str], "str | None"]
+
+
+def find_reference(value: str, symbol: str, start: int) -> tuple[int, int] | None:
+    """The next ``S(...)`` at or after ``start``: (index of S, index of the closing paren)."""
+    opener = symbol + "("
+    position = value.find(opener, start)
+    while position >= 0:
+        depth = 0
+        for index in range(position + 2, len(value)):
+            char = value[index]
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                if depth == 0:
+                    if index > position + 2:  # ``S()`` is not a reference
+                        return position, index
+                    break
+                depth -= 1
+        else:
+            return None  # unbalanced: nothing more to find
+        position = value.find(opener, position + 2)
+    return None
+
+
+def expand_text(
+    value: str,
+    symbol: str,
+    resolve: Resolver,
+    *,
+    what: str,
+    max_substitutions: int = DEFAULT_MAX_SUBSTITUTIONS,
+    unresolved: list[str] | None = None,
+) -> str:
+    """Replace every resolvable ``symbol(key)`` in ``value``; rescan after each substitution."""
+    count = 0
+    start = 0
+    seen_unresolved: list[str] = []
+    while True:
+        found = find_reference(value, symbol, start)
+        if found is None:
+            break
+        begin, end = found
+        key = value[begin + 2 : end]
+        replacement = resolve(key)
+        if replacement is None:
+            seen_unresolved.append(f"{symbol}({key})")
+            start = end + 1
+            continue
+        value = value[:begin] + replacement + value[end + 1 :]
+        count += 1
+        if count > max_substitutions:
+            raise ConfigError(
+                f"expanding {what} does not terminate (more than {max_substitutions} "
+                "substitutions; do two placeholders refer to each other?)"
+            )
+        start = 0
+        seen_unresolved.clear()
+    if unresolved is not None:
+        unresolved.extend(dict.fromkeys(seen_unresolved))
+    return value
+
+
+def environment_resolver(environ: Mapping[str, str]) -> Resolver:
+    """``$(NAME)``, ``$(NAME:-default)`` (unset or empty) and ``$(NAME-default)`` (unset)."""
+
+    def resolve(key: str) -> str | None:
+        if ":-" in key:
+            name, _, default = key.partition(":-")
+            return environ.get(name) or default
+        if "-" in key:
+            name, _, default = key.partition("-")
+            return environ.get(name, default)
+        return environ.get(key)
+
+    return resolve
+
+
+def file_resolver(read_file: Callable[[str], str], what: Callable[[], str]) -> Resolver:
+    """``@(path)``: the file's content without one trailing newline."""
+
+    def resolve(key: str) -> str | None:
+        try:
+            content = read_file(key)
+        except OSError as exc:
+            raise ConfigError(f"cannot read file '{key}' referenced as @({key}) in {what()}: "
+                              f"{exc.strerror or exc}") from None
+        if content.endswith("\r\n"):
+            return content[:-2]
+        return content[:-1] if content.endswith("\n") else content
+
+    return resolve
+
+
+def entries_resolver(entries: Sequence[Entry]) -> Resolver:
+    """``%(name)``: the current value of the first entry keyed ``name`` (flags given bare have none)."""
+
+    def resolve(key: str) -> str | None:
+        for entry in entries:
+            if entry.key == key:
+                return entry.value if isinstance(entry.value, str) else None
+        return None
+
+    return resolve
+
+
+def describe(entry: Entry) -> str:
+    return f"'{entry.key}' ({entry.origin})"
+
+
+def expand_entries(
+    entries: Sequence[Entry],
+    environ: Mapping[str, str],
+    read_file: Callable[[str], str],
+    *,
+    max_substitutions: int = DEFAULT_MAX_SUBSTITUTIONS,
+) -> tuple[list[Entry], list[str], set[str]]:
+    """Run the ``$``, ``@`` and ``%`` passes; return the new entries, warnings, and the
+    keys that ``%(...)`` references resolved (to tell placeholders in use from typos)."""
+    current = list(entries)
+    referenced: set[str] = set()
+    unresolved: dict[int, list[str]] = {}
+
+    for symbol in ("$", "@", "%"):
+        for index, entry in enumerate(current):
+            if entry.key in IMMEDIATE or not isinstance(entry.value, str) or symbol + "(" not in entry.value:
+                continue
+            if symbol == "$":
+                resolve = environment_resolver(environ)
+            elif symbol == "@":
+                resolve = file_resolver(read_file, lambda entry=entry: describe(entry))
+            else:
+                lookup = entries_resolver(current)
+
+                def resolve(key: str, lookup: Resolver = lookup) -> str | None:
+                    value = lookup(key)
+                    if value is not None:
+                        referenced.add(key)
+                    return value
+
+            missing: list[str] = []
+            value = expand_text(entry.value, symbol, resolve, what=describe(entry),
+                                max_substitutions=max_substitutions, unresolved=missing)
+            if missing:
+                unresolved.setdefault(index, []).extend(missing)
+            if value != entry.value:
+                current[index] = replace(entry, value=value)
+
+    warnings = []
+    for index, names in unresolved.items():
+        entry = current[index]
+        still = [name for name in dict.fromkeys(names) if name in str(entry.value)]
+        for name in still:
+            warnings.append(f"{name} in {describe(entry)} is not defined; kept verbatim")
+    return current, warnings, referenced

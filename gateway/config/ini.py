@@ -1,0 +1,222 @@
+"""uWSGI ini files: the ``[uwsgi]`` section as ordered entries, with magic variables.
+
+What uWSGI 2.0's ini reader does, and so what this one does:
+
+* only lines of the selected section count (``[uwsgi]`` by default;
+  ``file.ini:section`` selects another; ``:section`` reuses the previous file);
+* a line is ``key = value``; surrounding blanks are stripped; a line without
+  ``=`` is a key with an empty value (``master`` alone turns a flag on);
+* a line starting with ``;`` or ``#`` is a comment.  There are **no** inline
+  comments: ``processes = 4 ; four`` has the value ``4 ; four`` (and is then
+  refused as not an integer);
+* repeated keys are all kept, in file order;
+* keys that are not options are placeholders, usable as ``%(name)`` (expansion
+  happens later, over the whole assembled configuration: ``expand.py``);
+* ``ini = other.ini`` includes another file at that point (done by
+  ``sources.py``, which also handles includes from argv and the environment);
+* magic variables are replaced in the whole file as it is read, before
+  anything else: ``%d`` (directory of the file, **with** trailing slash), ``%p``
+  (absolute path), ``%s`` (file name), ``%n`` (name without extension), ``%e``
+  (extension), ``%c`` (name of the directory), ``%o`` (path as given), ``%x``
+  (section), ``%0``..``%9`` (components of ``%d``), ``%h`` (hostname), ``%k``
+  (CPU count), ``%v`` (working directory), ``%V`` (uWSGI version emulated),
+  ``%t``/``%T`` (start time in s/µs), ``%u``/``%U``/``%g``/``%G`` (uid, user,
+  gid, group) and ``%%`` (a literal ``%``).  ``%(`` is left for placeholders.
+  uWSGI replaces an unknown ``%X`` with nothing; here it is kept verbatim.
+
+A section missing from the file is a warning, not an error, as in uWSGI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from gateway.config.errors import ConfigError
+from gateway.config.model import Entry
+
+DEFAULT_SECTION = "uwsgi"
+
+#: The uWSGI version gateway emulates (``%V``); ``gateway.UWSGI_COMPAT_VERSION`` says the same.
+UWSGI_COMPAT_VERSION = "2.0.31"
+
+ReadFile = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class MagicContext:
+    """The process facts magic variables refer to, gathered once per load."""
+
+    cwd: str
+    hostname: str = "localhost"
+    cpu_count: int = 1
+    uwsgi_version: str = UWSGI_COMPAT_VERSION
+    uid: int = 0
+    gid: int = 0
+    user: str = ""
+    group: str = ""
+    now: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_system(cls, cwd: str | None = None) -> "MagicContext":
+        """Read the facts from the running process (``os`` calls only, no sockets)."""
+        uid, gid = os.getuid(), os.getgid()
+        try:
+            import pwd
+
+            user = pwd.getpwuid(uid).pw_name
+        except (ImportError, KeyError):
+            user = str(uid)
+        try:
+            import grp
+
+            group = grp.getgrgid(gid).gr_name
+        except (ImportError, KeyError):
+            group = str(gid)
+        return cls(
+            cwd=cwd or os.getcwd(),
+            hostname=os.uname().nodename,
+            cpu_count=os.cpu_count() or 1,
+            uid=uid,
+            gid=gid,
+            user=user,
+            group=group,
+        )
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``file.ini:section`` → (``file.ini``, ``section``); the last ``:`` splits, as in uWSGI."""
+    file, sep, section = spec.rpartition(":")
+    if not sep:
+        return spec, None
+    return file, (section or None)
+
+
+def magic_variables(given: str, absolute: str, section: str, context: MagicContext) -> dict[str, str]:
+    """The magic-variable table of one config file (keys are the letters after ``%``)."""
+    directory, name = os.path.split(absolute)
+    directory = directory.rstrip("/") + "/"
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    components = [part for part in directory.split("/") if part]
+    table = {
+        "o": given,
+        "p": absolute,
+        "s": name,
+        "d": directory,
+        "c": components[-1] if components else "",
+        "e": extension,
+        "n": stem,
+        "x": section,
+        "h": context.hostname,
+        "k": str(context.cpu_count),
+        "v": context.cwd,
+        "V": context.uwsgi_version,
+        "t": str(int(context.now)),
+        "T": str(int(context.now * 1_000_000)),
+        "u": str(context.uid),
+        "U": context.user,
+        "g": str(context.gid),
+        "G": context.group,
+        "%": "%",
+    }
+    for index in range(10):
+        table[str(index)] = components[index] if index < len(components) else ""
+    return table
+
+
+_MAGIC = re.compile(r"%(.)", re.DOTALL)
+
+
+def substitute_magic(text: str, table: dict[str, str]) -> str:
+    """Replace ``%X`` for every ``X`` in ``table``; leave ``%(`` and unknown letters alone."""
+    return _MAGIC.sub(lambda m: table.get(m.group(1), m.group(0)), text)
+
+
+def parse_ini(text: str, section: str = DEFAULT_SECTION, name: str = "<ini>") -> tuple[list[Entry], bool]:
+    """The ``key = value`` entries of ``section`` in ``text``, and whether the section exists.
+
+    Pure: no file access, no magic variables (apply :func:`substitute_magic` first).
+    """
+    entries: list[Entry] = []
+    current = ""
+    found = False
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip(" \t\r")
+        if not line:
+            continue
+        if line[0] == "[":
+            if not line.endswith("]"):
+                raise ConfigError(f"{name} line {lineno}: malformed section header '{line}'")
+            current = line[1:-1]
+            found = found or current == section
+            continue
+        if line[0] in ";#" or current != section:
+            continue
+        key, _, value = line.partition("=")
+        key = key.rstrip(" \t\r")
+        if not key:
+            raise ConfigError(f"{name} line {lineno}: a key is missing before '='")
+        entries.append(Entry(key, value.strip(" \t\r"), f"{name} line {lineno}"))
+    return entries, found
+
+
+def read_text(path: str) -> str:
+    """Read a config file as text; undecodable bytes survive (surrogateescape) into ``uwsgi.opt``."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8", "surrogateescape")
+
+
+def absolute_path(file: str, cwd: str) -> str:
+    """``%p``: the real path of ``file`` (a symlink itself is kept, not resolved, as in uWSGI)."""
+    joined = os.path.join(cwd, file)
+    if os.path.islink(joined):
+        return os.path.normpath(joined)
+    return os.path.realpath(joined)
+
+
+@dataclass
+class IniFile:
+    """What one ini file contributed: its entries, the file it was, and warnings."""
+
+    path: str
+    section: str
+    entries: list[Entry]
+    warnings: list[str]
+
+
+def read_ini(
+    spec: str,
+    context: MagicContext,
+    *,
+    last_file: str | None = None,
+    read_file: ReadFile = read_text,
+) -> IniFile:
+    """Read ``file.ini[:section]`` (relative to ``context.cwd``) into entries, magic applied.
+
+    Includes (``ini = ...`` lines) are returned as ordinary entries; following
+    them is the caller's job.
+    """
+    file, section = split_spec(spec)
+    if not file:
+        if last_file is None:
+            raise ConfigError(f"ini '{spec}' names only a section, and no ini file was read before")
+        file = last_file
+    section = section or DEFAULT_SECTION
+    if "://" in file:
+        raise ConfigError(f"ini '{file}': loading configuration from a URL is not supported yet by gateway")
+    try:
+        text = read_file(os.path.join(context.cwd, file))
+    except OSError as exc:
+        raise ConfigError(f"cannot read ini file '{file}': {exc.strerror or exc}") from None
+    table = magic_variables(file, absolute_path(file, context.cwd), section, context)
+    entries, found = parse_ini(substitute_magic(text, table), section, file)
+    warnings = [] if found else [f"section [{section}] not found in ini file '{file}'"]
+    return IniFile(file, section, entries, warnings)

@@ -1,0 +1,462 @@
+"""THE option table: every option gateway knows, declared once, as data.
+
+The command-line tokenizer, the ini reader, the ``UWSGI_*`` environment source,
+``--help`` and :class:`~gateway.config.model.Config` are all driven by
+:data:`OPTIONS`; nothing else declares an option.  Spellings follow uWSGI 2.0
+(``/work/shared/reference/uwsgi.md`` §5) so that uWSGI command lines and ini
+files keep working.
+
+Three kinds of entries:
+
+* **supported** options, with a type, a default and help;
+* **accepted no-ops** (``noop=True``): spellings uWSGI users write that need no
+  action here (``--enable-threads``, a no-op in uWSGI too since 2.0.27;
+  ``--need-app``, which gateway always honours; ``--plugins python3``).  Each one
+  says why in its help;
+* **known but not supported yet** (``supported=False``): uWSGI options gateway
+  refuses with "option '--X' is not supported yet by gateway" rather than
+  ignoring them.  Setting one to its default ("off", ``0``) is accepted, since
+  there is then nothing to do: ``master = false`` and ``harakiri = 0`` load.
+
+Options are looked up by exact spelling.  GNU ``getopt_long`` (which uWSGI uses)
+also accepts unambiguous prefixes such as ``--proc``; with uWSGI's ~900 options
+most prefixes are ambiguous there, and here they are refused with a
+"did you mean" suggestion instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from gateway.config import converters as conv
+from gateway.config.errors import Invalid
+
+# Sections, in the order ``--help`` prints them.
+SOCKETS = "Sockets"
+APP = "Application loading"
+ENGINE = "Engine (Tornado IOLoop, greenlet cores)"
+HTTP = "HTTP and limits"
+LOGGING = "Logging"
+RPC = "RPC"
+ERLANG = "Erlang C-node"
+PROCESSES = "Processes, master and stats"
+CONFIG = "Configuration sources"
+OTHER = "Other uWSGI options (recognised, not supported yet)"
+
+SECTIONS = (SOCKETS, APP, ENGINE, HTTP, LOGGING, RPC, ERLANG, PROCESSES, CONFIG, OTHER)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its uWSGI spellings, how to convert its text, its default and help.
+
+    ``flag`` options take no value on the command line (``--master``); in ini
+    files and the environment they take a boolean word.  ``repeatable`` options
+    accumulate into a list; others keep the last value given.  ``minimum`` and
+    ``maximum`` bound numeric values (``clamp`` lowers a too-large value to the
+    maximum, as uWSGI does for ``--buffer-size``).  ``short_key`` is the spelling
+    uWSGI records in ``uwsgi.opt`` for the short form when it is not ``name``
+    (``-H`` is recorded as ``home``).
+    """
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    short: str | None = None
+    type: Callable[[str], Any] = conv.text
+    default: Any = None
+    repeatable: bool = False
+    flag: bool = False
+    help: str = ""
+    section: str = OTHER
+    supported: bool = True
+    metavar: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    clamp: bool = False
+    noop: bool = False
+    hint: str = ""
+    short_key: str | None = None
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    @property
+    def attribute(self) -> str:
+        """The :class:`~gateway.config.model.Config` attribute: dashes as underscores."""
+        return self.name.replace("-", "_")
+
+    @property
+    def empty(self) -> Any:
+        """The value when the option is absent: the default, or ``[]`` / ``False``."""
+        if self.repeatable:
+            return []
+        if self.flag:
+            return bool(self.default)
+        return self.default
+
+    def convert(self, raw: str | bool) -> Any:
+        """Convert raw text (or ``True`` for a bare command-line flag) to this option's value.
+
+        Raises :class:`Invalid` when the text is not of the option's type or is
+        below ``minimum`` (and above ``maximum`` unless ``clamp``).
+        """
+        if self.flag:
+            return True if raw is True else conv.boolean(str(raw))
+        if raw is True:  # cannot happen from the sources, which require values
+            raise Invalid("a value")
+        value = self.type(raw)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            low, high = self.minimum, None if self.clamp else self.maximum
+            kind = "an integer" if isinstance(value, int) else "a number"
+            if low is not None and high is not None and not low <= value <= high:
+                raise Invalid(f"{kind} from {_num(low)} to {_num(high)}")
+            if low is not None and value < low:
+                raise Invalid(f"{kind} of at least {_num(low)}")
+            if high is not None and value > high:
+                raise Invalid(f"{kind} of at most {_num(high)}")
+        return value
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _unsupported(name: str, *aliases: str, flag: bool = False, short: str | None = None,
+                 repeatable: bool = False, hint: str = "") -> Option:
+    """A uWSGI option from the long tail, recognised so it is refused, never ignored."""
+    return Option(name, aliases, short=short, flag=flag, repeatable=repeatable, supported=False,
+                  section=OTHER, hint=hint, metavar=None if flag else "VALUE",
+                  help="uWSGI option, not supported yet by gateway")
+
+
+_ASYNC_HINT = "gateway's concurrency is --tornado N --greenlet"
+_MASTER_HINT = "gateway runs a single worker without a master for now"
+
+OPTIONS: tuple[Option, ...] = (
+    # -- sockets ------------------------------------------------------------------
+    Option("http-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
+           help="bind ADDR (host:port, :port or [ipv6]:port) and speak HTTP/1.x to clients; "
+                "repeat for several addresses"),
+    Option("socket", ("uwsgi-socket",), short="s", repeatable=True, type=conv.address,
+           section=SOCKETS, metavar="ADDR", supported=False,
+           hint="use --http-socket for now",
+           help="bind ADDR and speak the uwsgi protocol (nginx uwsgi_pass)"),
+    Option("http", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
+           hint="use --http-socket: gateway speaks HTTP itself, without a router process",
+           help="spawn uWSGI's separate HTTP router process on ADDR"),
+    Option("https", repeatable=True, section=SOCKETS, metavar="ADDR,CERT,KEY", supported=False,
+           help="HTTPS router on ADDR"),
+    Option("http11-socket", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
+           hint="use --http-socket: it keeps connections alive (see --http-keepalive)",
+           help="HTTP/1.1 socket with keep-alive"),
+    Option("shared-socket", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
+           help="socket bound by the master and referenced as =N"),
+
+    # -- application loading --------------------------------------------------------
+    Option("wsgi-file", ("file",), type=conv.path, section=APP, metavar="FILE",
+           help="load the WSGI application from FILE, run as a module; "
+                "its callable is --callable"),
+    Option("module", ("wsgi",), short="w", section=APP, metavar="MODULE[:CALLABLE]",
+           help="import MODULE and use CALLABLE (default: --callable); "
+                "MODULE:factory() calls a zero-argument factory"),
+    Option("callable", default="application", section=APP, metavar="NAME",
+           help="name of the WSGI callable in --wsgi-file or --module"),
+    Option("chdir", type=conv.path, section=APP, metavar="DIR",
+           help="change to DIR before loading the application"),
+    Option("pythonpath", ("python-path", "pp"), repeatable=True, type=conv.path, section=APP,
+           metavar="DIR", help="add DIR (a glob pattern is allowed) to sys.path; repeatable"),
+    Option("env", repeatable=True, type=conv.key_value, section=APP, metavar="KEY=VALUE",
+           help="set an environment variable before loading the application; repeatable"),
+    Option("virtualenv", ("home", "venv", "pyhome"), short="H", short_key="home", type=conv.path,
+           section=APP, metavar="DIR", help="use the Python virtualenv in DIR"),
+    Option("lazy-apps", flag=True, section=APP,
+           help="load the application in each worker after fork, not before"),
+    Option("need-app", flag=True, noop=True, section=APP,
+           help="accepted for uWSGI compatibility: gateway always exits with an error "
+                "when no application can be loaded"),
+    Option("plugins", ("plugin",), repeatable=True, type=conv.plugin_list, noop=True, section=APP,
+           metavar="NAMES",
+           help="accepted for uWSGI compatibility: python, python3, python3X, tornado, "
+                "greenlet and http are built in; any other plugin name is refused"),
+    Option("mount", repeatable=True, section=APP, metavar="MOUNTPOINT=APP", supported=False,
+           help="mount an application under a URL prefix (SCRIPT_NAME)"),
+
+    # -- engine ---------------------------------------------------------------------
+    Option("tornado", type=conv.integer, minimum=1, section=ENGINE, metavar="N",
+           help="run the Tornado loop engine with N async cores (greenlets) per worker; "
+                "needs --greenlet.  Raises --socket-timeout to 30 unless it was given"),
+    Option("greenlet", flag=True, section=ENGINE,
+           help="use greenlet as the suspend engine (required by --tornado)"),
+    Option("loop", type=conv.loop_name, default="", section=ENGINE, metavar="NAME",
+           help="asyncio loop under Tornado's IOLoop: asyncio or uvloop; empty or 'auto' "
+                "uses uvloop when installed.  uWSGI's 'tornado' loop engine means auto"),
+    Option("async", type=conv.integer, default=1, section=ENGINE, metavar="N", supported=False,
+           hint=_ASYNC_HINT, help="uWSGI's generic async loop with N cores"),
+    Option("threads", type=conv.integer, default=1, section=ENGINE, metavar="N", supported=False,
+           hint=_ASYNC_HINT, help="N threads per worker"),
+    Option("enable-threads", short="T", flag=True, noop=True, section=ENGINE,
+           help="accepted for uWSGI compatibility: Python threads are always enabled "
+                "(a no-op in uWSGI too since 2.0.27)"),
+
+    # -- HTTP and limits --------------------------------------------------------------
+    Option("buffer-size", short="b", type=conv.integer, default=4096, minimum=1, maximum=65535,
+           clamp=True, section=HTTP, metavar="BYTES",
+           help="maximum size in bytes of a request head (HTTP request line and headers, "
+                "or a uwsgi vars block); larger values are lowered to 65535, as uWSGI does"),
+    Option("limit-post", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="BYTES",
+           help="maximum request body size in bytes; 0 means unlimited"),
+    Option("socket-timeout", short="z", type=conv.integer, default=4, minimum=1, section=HTTP,
+           metavar="SECONDS",
+           help="seconds to wait on a client or an RPC peer.  --tornado raises the default "
+                "to 30; a value given explicitly always wins (uWSGI also raises a value given "
+                "before --tornado on the command line)"),
+    Option("listen", short="l", type=conv.integer, default=100, minimum=1, section=HTTP,
+           metavar="N", help="listen backlog of each socket"),
+    Option("http-keepalive", type=conv.integer, default=15, minimum=0, section=HTTP,
+           metavar="SECONDS",
+           help="seconds an idle keep-alive HTTP connection is kept open; 0 closes it after "
+                "each response.  Unlike uWSGI's option of this name (for its HTTP router "
+                "process), the value is a duration"),
+    Option("http-max-headers", type=conv.integer, default=100, minimum=1, section=HTTP,
+           metavar="N", help="maximum number of headers in a request"),
+
+    # -- logging ----------------------------------------------------------------------
+    Option("disable-logging", short="L", flag=True, section=LOGGING,
+           help="do not log a line per request (errors are still logged)"),
+    Option("log-micros", flag=True, section=LOGGING,
+           help="report request times in microseconds instead of milliseconds"),
+
+    # -- RPC ----------------------------------------------------------------------------
+    Option("rpc-max", type=conv.integer, default=64, minimum=1, section=RPC, metavar="N",
+           help="maximum number of registered RPC functions"),
+
+    # -- Erlang -----------------------------------------------------------------------
+    Option("erlang", type=conv.erlang_node, section=ERLANG, metavar="NODE",
+           help="run an Erlang C-node named NODE (name, name@host or name@ip), "
+                "published with EPMD"),
+    Option("erlang-cookie", section=ERLANG, metavar="COOKIE",
+           help="Erlang distribution cookie (default: ~/.erlang.cookie)"),
+    Option("erlang-visible", flag=True, section=ERLANG,
+           help="connect as a visible node (hidden by default)"),
+    Option("erlang-max-atoms", type=conv.integer, default=1048576, minimum=1, section=ERLANG,
+           metavar="N", help="maximum number of atoms created from remote input"),
+    Option("erlang-max-packet", type=conv.integer, default=67108864, minimum=1, section=ERLANG,
+           metavar="BYTES", help="maximum size of a distribution packet in bytes"),
+    Option("erlang-rpc-threads", type=conv.integer, default=8, minimum=1, section=ERLANG,
+           metavar="N", help="threads that run RPC functions called from Erlang"),
+    Option("erlang-timeout", type=conv.seconds, default=30.0, section=ERLANG, metavar="SECONDS",
+           help="default timeout in seconds of uwsgi.erlang_rpc() and of connecting to a node"),
+
+    # -- processes, master, stats (mostly later) -----------------------------------------
+    Option("processes", ("workers",), short="p", type=conv.integer, default=1, minimum=1,
+           section=PROCESSES, metavar="N",
+           help="number of worker processes; only 1 is supported for now"),
+    Option("master", short="M", flag=True, section=PROCESSES, supported=False, hint=_MASTER_HINT,
+           help="run a master process"),
+    Option("cheaper", type=conv.integer, default=0, section=PROCESSES, metavar="N",
+           supported=False, help="adaptive process spawning"),
+    Option("harakiri", short="t", type=conv.integer, default=0, section=PROCESSES,
+           metavar="SECONDS", supported=False, help="kill a worker stuck in a request"),
+    Option("max-requests", short="R", type=conv.integer, default=0, section=PROCESSES,
+           metavar="N", supported=False, help="recycle a worker after N requests"),
+    Option("reload-on-rss", type=conv.integer, default=0, section=PROCESSES, metavar="MB",
+           supported=False, help="recycle a worker above this resident memory"),
+    Option("die-on-term", flag=True, section=PROCESSES, supported=False,
+           help="shut down (instead of reloading) on SIGTERM"),
+    Option("uid", section=PROCESSES, metavar="USER", supported=False,
+           help="drop privileges to USER"),
+    Option("gid", section=PROCESSES, metavar="GROUP", supported=False,
+           help="drop privileges to GROUP"),
+    Option("daemonize", short="d", type=conv.path, section=PROCESSES, metavar="LOGFILE",
+           supported=False, help="detach and log to LOGFILE"),
+    Option("pidfile", type=conv.path, section=PROCESSES, metavar="FILE", supported=False,
+           help="write the master's pid to FILE"),
+    Option("vacuum", flag=True, noop=True, section=PROCESSES,
+           help="accepted: gateway creates no UNIX sockets or pidfiles yet, so there is "
+                "nothing to remove at exit"),
+    Option("thunder-lock", flag=True, noop=True, section=PROCESSES,
+           help="accepted: with a single worker there are no concurrent accept() calls "
+                "to serialise"),
+    Option("stats", ("stats-server",), section=PROCESSES, metavar="ADDR", supported=False,
+           help="serve uWSGI-compatible JSON stats on ADDR"),
+    Option("stats-http", flag=True, section=PROCESSES, supported=False,
+           help="prefix the stats document with HTTP headers"),
+    Option("stats-minified", ("stats-min",), flag=True, section=PROCESSES, supported=False,
+           help="minify the stats document"),
+    Option("offload-threads", type=conv.integer, default=0, section=PROCESSES, metavar="N",
+           supported=False, help="threads that offload static transfers"),
+    Option("spooler", short="Q", repeatable=True, type=conv.path, section=PROCESSES,
+           metavar="DIR", supported=False, help="run a spooler on DIR"),
+    Option("mule", repeatable=True, section=PROCESSES, metavar="SCRIPT", supported=False,
+           help="add a mule process"),
+    Option("cache2", repeatable=True, section=PROCESSES, metavar="KEYVAL", supported=False,
+           help="create a shared cache"),
+    Option("route", repeatable=True, section=PROCESSES, metavar="RULE", supported=False,
+           help="internal routing rule"),
+
+    # -- configuration sources -------------------------------------------------------------
+    Option("ini", repeatable=True, type=conv.ini_spec, section=CONFIG, metavar="FILE[:SECTION]",
+           help="load options from the [uwsgi] section (or SECTION) of an ini file; "
+                "a lone FILE.ini argument does the same"),
+    Option("set", short="S", repeatable=True, type=conv.placeholder_assignment, section=CONFIG,
+           metavar="NAME=VALUE", help="set an option, or a placeholder usable as %(NAME)"),
+    Option("set-placeholder", ("set-ph",), repeatable=True, type=conv.placeholder_assignment,
+           section=CONFIG, metavar="NAME=VALUE", help="set a placeholder usable as %(NAME)"),
+    Option("strict", flag=True, section=CONFIG,
+           help="refuse keys that are not options in ini files and UWSGI_* variables "
+                "(by default they are placeholders, as in uWSGI)"),
+    Option("help", ("usage",), short="h", flag=True, section=CONFIG, help="show this help"),
+    Option("version", flag=True, section=CONFIG, help="print the version"),
+
+    # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
+    _unsupported("single-interpreter", flag=True, short="i"),
+    _unsupported("memory-report", flag=True, short="m"),
+    _unsupported("harakiri-verbose", flag=True),
+    _unsupported("harakiri-graceful-timeout"),
+    _unsupported("harakiri-graceful-signal"),
+    _unsupported("max-requests-delta"),
+    _unsupported("min-worker-lifetime"),
+    _unsupported("max-worker-lifetime"),
+    _unsupported("worker-reload-mercy"),
+    _unsupported("reload-mercy"),
+    _unsupported("evil-reload-on-rss"),
+    _unsupported("reload-on-as"),
+    _unsupported("limit-as"),
+    _unsupported("max-fd"),
+    _unsupported("cheaper-algo"),
+    _unsupported("cheaper-initial"),
+    _unsupported("cheaper-step"),
+    _unsupported("cheaper-overload"),
+    _unsupported("idle"),
+    _unsupported("die-on-idle", flag=True),
+    _unsupported("lazy", flag=True, hint="use --lazy-apps"),
+    _unsupported("auto-procname", flag=True),
+    _unsupported("procname-prefix"),
+    _unsupported("procname-prefix-spaced"),
+    _unsupported("procname"),
+    _unsupported("procname-master"),
+    _unsupported("no-orphans", flag=True),
+    _unsupported("honour-stdin", flag=True),
+    _unsupported("manage-script-name", flag=True),
+    _unsupported("no-default-app", flag=True),
+    _unsupported("catch-exceptions", flag=True),
+    _unsupported("reload-on-exception", flag=True),
+    _unsupported("ignore-sigpipe", flag=True),
+    _unsupported("ignore-write-errors", flag=True),
+    _unsupported("disable-write-exception", flag=True),
+    _unsupported("wsgi-disable-file-wrapper", flag=True),
+    _unsupported("py-call-osafterfork", flag=True),
+    _unsupported("post-buffering"),
+    _unsupported("chmod-socket", "chmod"),
+    _unsupported("chown-socket"),
+    _unsupported("umask"),
+    _unsupported("so-keepalive", flag=True),
+    _unsupported("tcp-nodelay", flag=True),
+    _unsupported("protocol", "socket-protocol"),
+    _unsupported("fastcgi-socket", repeatable=True),
+    _unsupported("scgi-socket", repeatable=True),
+    _unsupported("http-timeout"),
+    _unsupported("http-to", repeatable=True),
+    _unsupported("http-processes", "http-workers"),
+    _unsupported("http-auto-chunked", flag=True),
+    _unsupported("logto"),
+    _unsupported("logto2"),
+    _unsupported("log-format", "logformat"),
+    _unsupported("logdate", "log-date"),
+    _unsupported("log-maxsize"),
+    _unsupported("log-reopen", flag=True),
+    _unsupported("log-4xx", flag=True),
+    _unsupported("log-5xx", flag=True),
+    _unsupported("log-slow"),
+    _unsupported("log-big"),
+    _unsupported("log-x-forwarded-for", flag=True),
+    _unsupported("log-master", flag=True),
+    _unsupported("threaded-logger", flag=True),
+    _unsupported("req-logger", "logger-req", repeatable=True),
+    _unsupported("logger", repeatable=True),
+    _unsupported("static-map", repeatable=True),
+    _unsupported("static-expires", repeatable=True),
+    _unsupported("static-skip-ext", repeatable=True),
+    _unsupported("static-index", repeatable=True),
+    _unsupported("check-static", repeatable=True),
+    _unsupported("touch-reload", repeatable=True),
+    _unsupported("touch-chain-reload", repeatable=True),
+    _unsupported("py-autoreload", "python-autoreload"),
+    _unsupported("attach-daemon", repeatable=True),
+    _unsupported("smart-attach-daemon", repeatable=True),
+    _unsupported("cron", repeatable=True),
+    _unsupported("exec-asap", repeatable=True),
+    _unsupported("exec-pre-app", repeatable=True),
+    _unsupported("exec-post-app", repeatable=True),
+    _unsupported("hook-asap", repeatable=True),
+    _unsupported("master-fifo", repeatable=True),
+    _unsupported("pidfile2"),
+    _unsupported("daemonize2"),
+    _unsupported("chdir2"),
+    _unsupported("add-header", repeatable=True),
+    _unsupported("route-run", repeatable=True),
+    _unsupported("response-route", repeatable=True),
+    _unsupported("unenv", repeatable=True),
+    _unsupported("import", "pyimport", "py-import", "python-import", repeatable=True),
+    _unsupported("pyargv"),
+    _unsupported("eval"),
+    _unsupported("paste"),
+    _unsupported("ini-paste"),
+    _unsupported("cpu-affinity"),
+    _unsupported("sharedarea"),
+    _unsupported("cache"),
+    _unsupported("queue"),
+    _unsupported("mules"),
+    _unsupported("farm", repeatable=True),
+    _unsupported("locks"),
+    _unsupported("enable-metrics", flag=True),
+    _unsupported("inherit", repeatable=True, hint="use ini = FILE"),
+    _unsupported("include", repeatable=True, hint="use ini = FILE"),
+    _unsupported("xml", "xmlconfig", repeatable=True, hint="use an ini file"),
+    _unsupported("yaml", "yml", repeatable=True, hint="use an ini file"),
+    _unsupported("json", "js", repeatable=True, hint="use an ini file"),
+    _unsupported("plugins-dir", "plugin-dir"),
+    _unsupported("need-plugin", "need-plugins"),
+    _unsupported("gevent", hint=_ASYNC_HINT),
+    _unsupported("asyncio", hint=_ASYNC_HINT),
+    _unsupported("ugreen", flag=True, hint=_ASYNC_HINT),
+    _unsupported("emperor", repeatable=True),
+)
+
+
+def _index() -> tuple[dict[str, Option], dict[str, Option]]:
+    by_spelling: dict[str, Option] = {}
+    by_short: dict[str, Option] = {}
+    for option in OPTIONS:
+        for spelling in option.spellings:
+            if spelling in by_spelling:
+                raise RuntimeError(f"option spelling {spelling!r} is declared twice")
+            by_spelling[spelling] = option
+        if option.short:
+            if option.short in by_short:
+                raise RuntimeError(f"short option -{option.short} is declared twice")
+            by_short[option.short] = option
+    return by_spelling, by_short
+
+
+#: Every spelling (name or alias) → its option.
+OPTIONS_BY_SPELLING, OPTIONS_BY_SHORT = _index()
+
+
+def find(spelling: str) -> Option | None:
+    """The option spelled ``spelling`` (a name or an alias, without dashes), or None."""
+    return OPTIONS_BY_SPELLING.get(spelling)
+
+
+def suggest(spelling: str) -> str | None:
+    """The known spelling closest to a misspelled one, for "did you mean" messages."""
+    close = difflib.get_close_matches(spelling, list(OPTIONS_BY_SPELLING), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def short_key(option: Option) -> str:
+    """The key uWSGI records for the short form of ``option`` (``-H`` → ``home``)."""
+    return option.short_key or option.name

@@ -1,0 +1,145 @@
+"""Assemble every configuration source into one ordered entry list, as uWSGI does.
+
+The order is uWSGI's: ``UWSGI_*`` variables first, then the command line, then
+config files given as positional arguments.  Immediate keys act while the list is
+built, at their position ("top-bottom, expand asap" in uWSGI's docs):
+
+* ``ini = file[:section]`` inserts that file's entries right after itself (its
+  own ``ini`` lines recurse).  Paths are relative to the working directory, not
+  to the including file; use ``%d`` for that, as with uWSGI.  ``$(ENV)`` and
+  ``%(name)`` (from entries read so far) are expanded in the path first, which
+  uWSGI does not do; the usual magic variables work as in uWSGI;
+* ``set = name=value`` / ``set-placeholder = name=value`` add an entry ``name``;
+* ``strict`` makes later keys that are not options an error.
+
+Include cycles and excessive nesting (``max_include_depth``) are errors; uWSGI
+would loop until it runs out of memory.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Mapping, Sequence
+
+from gateway.config import converters as conv
+from gateway.config.errors import ConfigError, Invalid
+from gateway.config.expand import (
+    DEFAULT_MAX_SUBSTITUTIONS,
+    entries_resolver,
+    environment_resolver,
+    expand_text,
+)
+from gateway.config.ini import MagicContext, read_ini, read_text
+from gateway.config.model import Entry
+from gateway.config.options import find, suggest
+
+DEFAULT_MAX_INCLUDE_DEPTH = 16
+
+#: ``set``-style keys → whether the name must be a placeholder (not an option).
+_SETTERS = {"set": False, "set-placeholder": True, "set-ph": True}
+
+
+def where(entry: Entry) -> str:
+    """`` (from app.ini line 3)`` for error messages; nothing for the command line."""
+    return "" if entry.origin == "command line" else f" (from {entry.origin})"
+
+
+def spelled(key: str, entry: Entry) -> str:
+    """How to name an option in a message: ``--key`` on the command line, ``key`` elsewhere."""
+    return f"--{key}" if entry.origin.startswith("command line") else key
+
+
+class _Assembler:
+    def __init__(
+        self,
+        context: MagicContext,
+        environ: Mapping[str, str],
+        read_file: Callable[[str], str],
+        max_include_depth: int,
+        max_substitutions: int,
+    ) -> None:
+        self.context = context
+        self.environ = environ
+        self.read_file = read_file
+        self.max_include_depth = max_include_depth
+        self.max_substitutions = max_substitutions
+        self.out: list[Entry] = []
+        self.warnings: list[str] = []
+        self.last_file: str | None = None
+        self.strict = False
+
+    def add(self, entry: Entry, stack: tuple[str, ...] = ()) -> None:
+        key = entry.key
+        option = find(key)
+        if option is None and self.strict and not entry.origin.endswith("(via set)"):
+            close = suggest(key)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            raise ConfigError(f"unknown option '{key}'{hint}{where(entry)}; "
+                              "--strict forbids placeholders")
+        self.out.append(entry)
+        if option is None or not isinstance(entry.value, str):
+            if option is not None and option.name == "strict":
+                self.strict = True
+            return
+        if option.name == "strict":
+            try:
+                self.strict = conv.boolean(entry.value)
+            except Invalid:
+                pass  # the resolver reports the bad value
+        elif option.name == "ini":
+            self.include(entry, stack)
+        elif key in _SETTERS:
+            self.setter(entry, placeholder_only=_SETTERS[key])
+
+    def include(self, entry: Entry, stack: tuple[str, ...]) -> None:
+        spec = self.expand_now(entry)
+        if not spec:
+            raise ConfigError(f"option '{spelled(entry.key, entry)}' expects an ini file "
+                              f"(file.ini or file.ini:section), got ''{where(entry)}")
+        if len(stack) >= self.max_include_depth:
+            raise ConfigError(f"ini files nested more than {self.max_include_depth} deep "
+                              f"at '{spec}'{where(entry)}")
+        ini = read_ini(spec, self.context, last_file=self.last_file, read_file=self.read_file)
+        identity = f"{os.path.realpath(os.path.join(self.context.cwd, ini.path))}:{ini.section}"
+        if identity in stack:
+            chain = " -> ".join(s.rsplit(":", 1)[0] for s in (*stack, identity))
+            raise ConfigError(f"ini include cycle: {chain}")
+        self.last_file = ini.path
+        self.warnings.extend(ini.warnings)
+        for child in ini.entries:
+            self.add(child, (*stack, identity))
+
+    def setter(self, entry: Entry, placeholder_only: bool) -> None:
+        try:
+            name, value = conv.placeholder_assignment(entry.value)  # type: ignore[arg-type]
+        except Invalid as exc:
+            raise ConfigError(f"option '{spelled(entry.key, entry)}' expects {exc.expected}, "
+                              f"got '{entry.value}'{where(entry)}") from None
+        if placeholder_only and find(name) is not None:
+            raise ConfigError(f"'{name}' cannot be a placeholder: it is an option{where(entry)}")
+        self.add(Entry(name, value, f"{entry.origin} (via set)", entry.exported))
+
+    def expand_now(self, entry: Entry) -> str:
+        value = str(entry.value)
+        what = f"'{entry.key}' ({entry.origin})"
+        value = expand_text(value, "$", environment_resolver(self.environ), what=what,
+                            max_substitutions=self.max_substitutions)
+        return expand_text(value, "%", entries_resolver(self.out), what=what,
+                           max_substitutions=self.max_substitutions)
+
+
+def assemble(
+    env_entries: Sequence[Entry],
+    argv_entries: Sequence[Entry],
+    context: MagicContext,
+    *,
+    environ: Mapping[str, str],
+    read_file: Callable[[str], str] = read_text,
+    max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
+    max_substitutions: int = DEFAULT_MAX_SUBSTITUTIONS,
+) -> tuple[list[Entry], list[str]]:
+    """All entries in application order with includes and ``set`` followed; plus warnings."""
+    assembler = _Assembler(context, environ, read_file, max_include_depth, max_substitutions)
+    for entry in (*env_entries, *argv_entries):
+        assembler.add(entry)
+    return assembler.out, assembler.warnings
