@@ -1,0 +1,1 @@
+"""Test helpers: raw HTTP client, in-thread server, subprocess server."""
