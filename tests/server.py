@@ -1,0 +1,123 @@
+"""Start the real ``gateway`` CLI as a subprocess for integration tests.
+
+::
+
+    with run_server(["--wsgi-file", "tests/apps/hello.py", "--tornado", "10", "--greenlet"]) as srv:
+        srv.port, srv.pid, srv.erlang_node, srv.output()
+
+``--http-socket 127.0.0.1:0`` is added unless the args already bind something.
+Readiness is the server's one machine-readable stderr line
+``gateway ready: pid=<pid> http-socket=<addr> [erlang=<node>]``, awaited with a
+deadline (no fixed sleeps).  Teardown sends SIGTERM to that pid only, then SIGKILL
+after a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+READY = re.compile(r"gateway ready: pid=(\d+) http-socket=(\S+)(?: erlang=(\S+))?")
+
+
+class ServerProcess:
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+        self.lines: List[str] = []
+        self.port = 0
+        self.addresses: List[str] = []
+        self.erlang_node: Optional[str] = None
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            m = READY.search(line)
+            if m and not self._ready.is_set():
+                self.addresses = m.group(2).split(",")
+                self.port = int(self.addresses[0].rsplit(":", 1)[1])
+                self.erlang_node = m.group(3)
+                self._ready.set()
+        self._ready.set()
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self._ready.wait(timeout) or not self.port:
+            self.stop()
+            raise AssertionError("server did not become ready in %.0fs; output:\n%s" % (timeout, self.output()))
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, pattern: str, timeout: float = 5.0) -> str:
+        rx = re.compile(pattern)
+        end = time.time() + timeout
+        while time.time() < end:
+            for line in list(self.lines):
+                if rx.search(line):
+                    return line
+            time.sleep(0.02)
+        raise AssertionError("no line matching %r in %.1fs; output:\n%s" % (pattern, timeout, self.output()))
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self._reader.join(2)
+        return self.proc.returncode
+
+
+def gateway_command(args: List[str]) -> List[str]:
+    return [sys.executable, "-m", "gateway"] + list(args)
+
+
+def spawn(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None) -> subprocess.Popen:
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.pop("UWSGI_PROCESSES", None)
+    if env:
+        full_env.update(env)
+    return subprocess.Popen(
+        gateway_command(args), cwd=cwd or ROOT, env=full_env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
+    )
+
+
+@contextmanager
+def run_server(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None,
+               ready_timeout: float = 20.0) -> Iterator[ServerProcess]:
+    args = list(args)
+    if not any(a.startswith("--http-socket") for a in args) and not any(a.endswith(".ini") for a in args):
+        args = ["--http-socket", "127.0.0.1:0"] + args
+    srv = ServerProcess(spawn(args, env, cwd))
+    try:
+        srv.wait_ready(ready_timeout)
+        yield srv
+    finally:
+        srv.stop()
+
+
+def run_cli(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None,
+            timeout: float = 20.0) -> subprocess.CompletedProcess:
+    """Run the CLI to completion (for commands that must fail or print and exit)."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+    if env:
+        full_env.update(env)
+    return subprocess.run(gateway_command(args), cwd=cwd or ROOT, env=full_env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
