@@ -195,6 +195,10 @@ _SPECIAL = {
 NAME_CACHE_SIZE = 4096
 _name_kind: dict[str, int] = {}
 
+_CR_LF = (13, 10)
+# residue of a valid head with n lines -> b"\r\n" * n (see _PLAIN)
+_CRLF_RUNS = {2 * n: b"\r\n" * n for n in range(2, 1026)}
+
 _END_OF_MESSAGE = EndOfMessage()
 _CLOSED = ConnectionClosed()
 _new = tuple.__new__
@@ -479,15 +483,12 @@ class RequestParser:
     def _read_head(self) -> Event:
         buf = self._buf
         pos = self._pos
-        size = len(buf)
-        if pos < size and (buf[pos] == 13 or buf[pos] == 10):
-            pos = self._skip_empty_lines()
-        if pos >= size or (buf[pos] == 13 and pos + 1 == size):
-            # Nothing of a request yet (a lone CR may still become an empty line).
-            if self._eof:
-                self._reader = RequestParser._closed
-                return _CLOSED
-            return NEED_DATA
+        if pos >= len(buf) or buf[pos] in _CR_LF:
+            # No byte yet, or empty lines before the request line (rare).
+            waiting = self._before_request_line()
+            if waiting is not None:
+                return waiting
+            pos = self._pos
 
         limit = pos + self._max_head
         start = pos + self._scanned - 3 if self._scanned > 3 else pos
@@ -497,7 +498,7 @@ class RequestParser:
             end += 4
             head = buf[pos:end]
             residue = head.translate(None, _PLAIN)
-            if residue.count(b"\r\n") * 2 == len(residue):
+            if residue == _CRLF_RUNS.get(len(residue)):
                 # Fast path: CRLF line ends only, every byte allowed.
                 lines = head.decode("latin-1").split("\r\n")
                 del lines[-2:]
@@ -615,7 +616,8 @@ class RequestParser:
             ),
         )
 
-    def _skip_empty_lines(self) -> int:
+    def _before_request_line(self) -> Event | None:
+        """Skip empty lines before a request line; None once a request byte is next."""
         buf = self._buf
         pos = self._pos
         size = len(buf)
@@ -640,7 +642,13 @@ class RequestParser:
                 )
         self._pos = pos
         self._empty_lines = count
-        return pos
+        if pos < size and buf[pos] != 13:
+            return None
+        # Nothing of a request yet (a lone CR may still become an empty line).
+        if self._eof:
+            self._reader = RequestParser._closed
+            return _CLOSED
+        return NEED_DATA
 
     def _head_incomplete(self, pos: int) -> Event:
         buf = self._buf
@@ -694,7 +702,7 @@ class RequestParser:
             if len(buf) - pos >= window:
                 raise RemoteProtocolError(
                     f"client sent a chunk size line longer than {window} bytes:"
-                    f" {_show(buf[pos : pos + 32])}"
+                    f" {_show(buf[pos : pos + min(window, 32)])}"
                 )
             return self._need_body_data()
         line = buf[pos:newline]
@@ -703,7 +711,7 @@ class RequestParser:
         size_part, semicolon, extension = line.partition(b";")
         if semicolon:
             size_part = size_part.rstrip(b" \t")
-            if len(extension) >= self._max_chunk_ext:
+            if len(extension) > self._max_chunk_ext:
                 raise RemoteProtocolError(
                     f"client sent a chunk extension longer than {self._max_chunk_ext} bytes"
                 )
@@ -759,7 +767,7 @@ class RequestParser:
             return self._need_body_data()
         else:
             raise RemoteProtocolError(
-                f"client sent chunk data not followed by CRLF: {_show(buf[pos : pos + 16])}"
+                f"client sent chunk data not followed by CRLF: {_show(end if end[0] == 13 else end[:1])}"
             )
         self._reader = RequestParser._read_chunk_size
         return self._read_chunk_size()
