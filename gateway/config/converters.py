@@ -83,12 +83,12 @@ def boolean(raw: str) -> bool:
     raise Invalid("true/false, yes/no, on/off or 1/0")
 
 
-def key_value(raw: str) -> tuple[str, str]:
-    """``KEY=VALUE`` (``--env``); the value may be empty, the key may not."""
-    key, sep, value = raw.partition("=")
+def key_value(raw: str) -> str:
+    """``KEY=VALUE`` (``--env``), kept as written; the value may be empty, the key may not."""
+    key, sep, _ = raw.partition("=")
     if not sep or not key:
         raise Invalid("KEY=VALUE")
-    return key, value
+    return raw
 
 
 def parse_address(raw: str) -> tuple[str, int]:

@@ -88,11 +88,18 @@ class MagicContext:
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
-    """``file.ini:section`` → (``file.ini``, ``section``); the last ``:`` splits, as in uWSGI."""
-    file, sep, section = spec.rpartition(":")
+    """``file.ini:section`` → (``file.ini``, ``section``); the last ``:`` splits, as in uWSGI.
+
+    With a scheme (``http://host/app.ini:dev``) only a colon after the last ``/`` counts.
+    """
+    head, tail = "", spec
+    if "://" in spec:
+        slash = spec.rfind("/")
+        head, tail = spec[: slash + 1], spec[slash + 1 :]
+    file, sep, section = tail.rpartition(":")
     if not sep:
         return spec, None
-    return file, (section or None)
+    return head + file, (section or None)
 
 
 def magic_variables(given: str, absolute: str, section: str, context: MagicContext) -> dict[str, str]:
