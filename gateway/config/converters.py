@@ -98,6 +98,8 @@ def parse_address(raw: str) -> tuple[str, int]:
     ``:port``).  Raises :class:`Invalid` for UNIX paths and shared-socket
     references (``=0``), which gateway does not support yet.
     """
+    if not raw:
+        raise Invalid("host:port or :port")
     if raw.startswith("="):
         raise Invalid("host:port", "shared sockets (=N) are not supported yet by gateway")
     if raw.startswith("["):

@@ -91,8 +91,8 @@ class Config:
         return option.name
 
     def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__"):
-            raise AttributeError(attr)
+        if attr.startswith("_"):  # private or dunder: never an option (and no recursion
+            raise AttributeError(attr)  # while copy/pickle probe a half-built instance)
         canonical = self._canonical(attr)
         value = self._values[canonical]
         return list(value) if isinstance(value, list) else value
@@ -100,12 +100,15 @@ class Config:
     def __setattr__(self, attr: str, value: Any) -> None:
         raise AttributeError("Config is immutable")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Config, (self._values, self._given, self.sources, self.placeholders, self.warnings))
+
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | {n.replace("-", "_") for n in self._values})
 
     def get(self, name: str) -> Any:
         """The value of option ``name`` (any spelling: ``wsgi-file``, ``file``, ``wsgi_file``)."""
-        return getattr(self, name) if not name.startswith("__") else None
+        return getattr(self, self._canonical(name).replace("-", "_"))
 
     def given(self, name: str) -> bool:
         """True when ``name`` (any spelling) was set explicitly by some source."""

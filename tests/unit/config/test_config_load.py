@@ -403,3 +403,20 @@ def test_sources_record_every_entry_with_its_origin(run, write):
         ("ini", "app.ini", "command line"),
         ("listen", "7", "app.ini line 2"),
     ]
+
+
+def test_config_survives_pickle_and_copy(run):
+    import copy
+    import pickle
+
+    config = run("--http-socket", ":1", "--set-ph", "x=1", *APP)
+    for clone in (pickle.loads(pickle.dumps(config)), copy.copy(config), copy.deepcopy(config)):
+        assert clone.http_socket == [":1"] and clone.tornado == 10
+        assert clone.given("tornado") and not clone.given("listen")
+        assert clone.uwsgi_opt() == config.uwsgi_opt()
+        assert clone.placeholders == {"x": "1"}
+
+
+def test_empty_socket_address(run):
+    with pytest.raises(ConfigError, match=r"^option '--http-socket' expects host:port or :port, got ''$"):
+        run("--http-socket=")
