@@ -22,7 +22,7 @@ from tornado import gen
 from tornado.ioloop import IOLoop
 
 from loop_engine.cores import Waiter, _require_core
-from loop_engine.errors import CoreTimeout
+from loop_engine.errors import CoreTimeout, NotInCore
 
 
 def wait(awaitable: Any, timeout: Optional[float] = None) -> Any:
@@ -33,7 +33,12 @@ def wait(awaitable: Any, timeout: Optional[float] = None) -> Any:
     ``TimeoutError``); a coroutine we wrapped in a task is then cancelled, a future
     the caller handed in is left alone (it may be shared).
     """
-    g = _require_core("loop_engine.wait()")
+    try:
+        g = _require_core("loop_engine.wait()")
+    except NotInCore:
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()  # never awaited by anyone: do not leak a warning
+        raise
     created = asyncio.iscoroutine(awaitable)
     if isinstance(awaitable, concurrent.futures.Future):
         # Completed on another thread: hop onto the loop before touching the core.

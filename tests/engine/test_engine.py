@@ -1,0 +1,224 @@
+"""The loop engine on its own (pytest-tornado): cores, waits, the seed's patterns, schedule_fix."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+
+import greenlet
+import pytest
+import tornado.web
+from tornado.httpclient import AsyncHTTPClient
+from tornado.ioloop import IOLoop
+from tornado.testing import bind_unused_port
+
+import loop_engine
+from loop_engine import CoreTimeout, Engine, NotInCore
+
+
+def run_in_core(engine: Engine, func, *args) -> asyncio.Future:
+    """Submit ``func`` to a core; the returned future gets its result or exception."""
+    fut = asyncio.get_event_loop().create_future()
+
+    def body():
+        try:
+            fut.set_result(func(*args))
+        except BaseException as e:  # noqa: BLE001 - handed to the test
+            fut.set_exception(e)
+
+    engine.submit(body)
+    return fut
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_wait_returns_results_raises_errors_and_times_out(io_loop):
+    engine = Engine(4, io_loop)
+
+    async def coro(v):
+        await asyncio.sleep(0.01)
+        return v * 2
+
+    async def failing():
+        await asyncio.sleep(0.01)
+        raise KeyError("nope")
+
+    def body():
+        out = [loop_engine.wait(coro(21))]
+        fut = asyncio.get_event_loop().create_future()
+        io_loop.call_later(0.01, fut.set_result, "tornado-future")
+        out.append(loop_engine.wait(fut))
+        try:
+            loop_engine.wait(failing())
+        except KeyError as e:
+            out.append(("raised", e.args[0]))
+        t0 = time.monotonic()
+        try:
+            loop_engine.wait(asyncio.sleep(5), timeout=0.05)
+        except CoreTimeout:
+            out.append(("timeout", round(time.monotonic() - t0, 1)))
+        return out
+
+    result = yield run_in_core(engine, body)
+    assert result[3][0] == "timeout" and 0.0 <= result[3][1] <= 0.5
+    assert result[:3] == [42, "tornado-future", ("raised", "nope")]
+    assert engine.free_cores == 4
+
+
+def test_suspending_outside_a_core_is_a_clear_error():
+    with pytest.raises(NotInCore):
+        loop_engine.wait(asyncio.sleep(0))
+    with pytest.raises(NotInCore):
+        loop_engine.sleep(0.1)
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_seed_pattern_asynchttpclient_with_add_future(io_loop):
+    """The seed's Tornado-6 form: fetch() future + add_future(me.switch) + me.parent.switch()."""
+
+    class Handler(tornado.web.RequestHandler):
+        async def get(self):
+            await asyncio.sleep(0.05)
+            self.write("from tornado")
+
+    sock, port = bind_unused_port()
+    server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/", Handler)]))
+    server.add_sockets([sock])
+    engine = Engine(10, io_loop)
+
+    def app_code():
+        me = greenlet.getcurrent()
+        fut = AsyncHTTPClient().fetch("http://127.0.0.1:%d/" % port)
+        IOLoop.current().add_future(fut, lambda f: me.switch())
+        me.parent.switch()
+        return fut.result().body
+
+    results = yield [run_in_core(engine, app_code) for _ in range(5)]
+    assert results == [b"from tornado"] * 5
+    server.stop()
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_seed_pattern_chained_timer(io_loop):
+    """``io_loop.add_timeout(time.time() + 10, functools.partial(sleeper, me))``, scaled to 0.1 s."""
+    engine = Engine(2, io_loop)
+    trail = []
+
+    def sleeper(me):
+        trail.append("timer fired")
+        me.switch()
+
+    def app_code():
+        me = greenlet.getcurrent()
+        t0 = time.time()
+        IOLoop.current().add_timeout(time.time() + 0.1, functools.partial(sleeper, me))
+        me.parent.switch()
+        trail.append("resumed")
+        return time.time() - t0
+
+    elapsed = yield run_in_core(engine, app_code)
+    assert trail == ["timer fired", "resumed"]
+    assert 0.09 <= elapsed < 1.0
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_cores_are_lifo_and_work_queues_when_all_are_busy(io_loop):
+    engine = Engine(3, io_loop)
+    seen = []
+
+    def job(i):
+        seen.append((i, loop_engine.current_core().id))
+        loop_engine.sleep(0.05)
+        return i
+
+    futs = [run_in_core(engine, job, i) for i in range(5)]
+    assert engine.free_cores == 0 and engine.queued == 2
+    results = yield futs
+    assert results == [0, 1, 2, 3, 4]
+    assert [c for _, c in seen[:3]] == [2, 1, 0]  # core N-1 first, as in uWSGI
+    assert engine.free_cores == 3 and engine.queued == 0
+    assert engine.total_requests == 5
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_schedule_fix_is_replaceable(io_loop):
+    engine = Engine(2, io_loop)
+    calls = []
+
+    def my_fix(core):
+        calls.append(core.id)
+        loop_engine.schedule()
+
+    engine.schedule_fix = my_fix
+
+    def job():
+        core = loop_engine.current_core()
+        for _ in range(3):
+            engine.schedule_fix(core)
+        return len(calls)
+
+    n = yield run_in_core(engine, job)
+    assert n == 3 and calls == [1, 1, 1]
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_stray_switch_into_a_waiting_core_does_not_wake_it(io_loop):
+    engine = Engine(1, io_loop)
+
+    def job():
+        me = greenlet.getcurrent()
+        io_loop.call_later(0.01, me.switch)  # a leftover callback, not ours
+        t0 = time.monotonic()
+        loop_engine.sleep(0.1)
+        return time.monotonic() - t0
+
+    elapsed = yield run_in_core(engine, job)
+    assert elapsed >= 0.09
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_suspend_runs_a_registered_wait_or_yields_once(io_loop):
+    engine = Engine(2, io_loop)
+    order = []
+
+    def sleeper():
+        core = loop_engine.current_core()
+        core.pending = lambda: loop_engine.sleep(0.05)
+        t0 = time.monotonic()
+        loop_engine.suspend()
+        order.append("sleeper")
+        return time.monotonic() - t0
+
+    def yielder():
+        loop_engine.suspend()  # nothing registered: one loop iteration, never a hang
+        order.append("yielder")
+
+    f1 = run_in_core(engine, sleeper)
+    f2 = run_in_core(engine, yielder)
+    elapsed, _ = yield [f1, f2]
+    assert elapsed >= 0.045
+    assert order == ["yielder", "sleeper"]
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_wait_fd_read_resumes_on_data_and_times_out(io_loop):
+    import socket
+
+    engine = Engine(1, io_loop)
+    a, b = socket.socketpair()
+    a.setblocking(False)
+
+    def job():
+        try:
+            loop_engine.wait_fd_read(a, timeout=0.05)
+            first = "ready"
+        except CoreTimeout:
+            first = "timeout"
+        io_loop.call_later(0.02, b.send, b"x")
+        loop_engine.wait_fd_read(a, timeout=2)
+        return first, a.recv(10)
+
+    result = yield run_in_core(engine, job)
+    assert result == ("timeout", b"x")
+    a.close()
+    b.close()
