@@ -155,7 +155,7 @@ class Worker:
             self.config, self.io_loop, self.worker_id, self.config.processes or 1
         )
         node = self.io_loop.run_sync(lambda: fut, timeout=float(self.config.erlang_timeout or 30))
-        return str(getattr(node, "name", node))
+        return node.full
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop accepting, finish the requests in flight (bounded), then stop the loop."""
@@ -191,7 +191,7 @@ class Worker:
                 try:
                     from gateway.erlang import api as erlang_api
 
-                    erlang_api.stop()
+                    self.io_loop.run_sync(erlang_api.stop, timeout=5)
                 except Exception:
                     gen_log.exception("error stopping the Erlang node")
             uwsgi_module.run_atexit()
