@@ -257,23 +257,23 @@ def _split_block(block: bytes | bytearray, what: str) -> list[str]:
     """
     residue = block.translate(None, _PLAIN)
     text = block.decode("latin-1")
-    if residue.count(b"\r\n") * 2 == len(residue):
-        lines = text.split("\r\n")
-    else:
+    lines = text.split("\r\n")
+    if len(residue) != 2 * len(lines) - 2 or residue.count(b"\r\n") != len(lines) - 1:
+        # Not just CRLFs: bare LFs, a bare CR or a control character.  (The
+        # residue alone cannot tell "\r...\n" from "\r\n": count the split too.)
         lines = text.replace("\r\n", "\n").split("\n")
-        if residue.replace(b"\r\n", b"").strip(b"\n"):
-            for number, line in enumerate(lines, 1):
-                bad = _BAD_CHAR.search(line)
-                if bad is None:
-                    continue
-                if bad.group() == "\r":
-                    raise RemoteProtocolError(
-                        f"client sent a bare CR in line {number} of the {what}: {_show(line)}"
-                    )
+        for number, line in enumerate(lines, 1):
+            bad = _BAD_CHAR.search(line)
+            if bad is None:
+                continue
+            if bad.group() == "\r":
                 raise RemoteProtocolError(
-                    f"client sent a control character {bad.group()!r} in line {number}"
-                    f" of the {what}: {_show(line)}"
+                    f"client sent a bare CR in line {number} of the {what}: {_show(line)}"
                 )
+            raise RemoteProtocolError(
+                f"client sent a control character {bad.group()!r} in line {number}"
+                f" of the {what}: {_show(line)}"
+            )
     del lines[-2:]
     return lines
 
@@ -498,10 +498,14 @@ class RequestParser:
             end += 4
             head = buf[pos:end]
             residue = head.translate(None, _PLAIN)
-            if residue == _CRLF_RUNS.get(len(residue)):
-                # Fast path: CRLF line ends only, every byte allowed.
-                lines = head.decode("latin-1").split("\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            if len(residue) == 2 * len(lines) - 2 and residue == _CRLF_RUNS.get(len(residue)):
+                # Fast path: every byte allowed, and the residue's CR/LF pairs
+                # are real CRLFs (as many as the split found), so no bare CR
+                # or LF hides anywhere.
                 del lines[-2:]
+            else:
+                lines = None
         if lines is None:
             # A bare LF or a bad byte somewhere, or the head is not complete.
             end = _find_blank_line(buf, start, limit)

@@ -64,6 +64,8 @@ def run(pieces: list[bytes], *, eof: bool = True, **parser_kwargs: Any) -> Outco
 
     try:
         for piece in pieces:
+            if not piece:
+                continue  # b"" would mean EOF
             parser.receive_data(piece)
             if not stopped:
                 stopped = pump()
