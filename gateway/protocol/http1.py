@@ -189,15 +189,16 @@ _SPECIAL = {
     "expect": _EXPECT,
     "host": _HOST,
 }
-#: How many distinct valid header names (as spelled on the wire) are remembered.
-#: A hit skips the token check and the lower-casing; when full, new names are
-#: still accepted, only checked each time.
+#: How many distinct valid header names (as spelled on the wire, at most
+#: ``NAME_CACHE_MAX_LENGTH`` characters) are remembered, process-wide.  A hit
+#: skips the token check and the lower-casing; other names are still accepted,
+#: only checked each time.  Bounds the cache to a few hundred kB whatever
+#: clients send.
 NAME_CACHE_SIZE = 4096
+NAME_CACHE_MAX_LENGTH = 64
 _name_kind: dict[str, int] = {}
 
 _CR_LF = (13, 10)
-# residue of a valid head with n lines -> b"\r\n" * n (see _PLAIN)
-_CRLF_RUNS = {2 * n: b"\r\n" * n for n in range(2, 1026)}
 
 _END_OF_MESSAGE = EndOfMessage()
 _CLOSED = ConnectionClosed()
@@ -229,7 +230,7 @@ def _field_kind(name: str, sep: str, line: str) -> int:
     if _TOKEN.fullmatch(name) is None:
         raise RemoteProtocolError(f"client sent an invalid header name: {_show(name)}")
     kind = _SPECIAL.get(name.lower(), 0)
-    if len(_name_kind) < NAME_CACHE_SIZE:
+    if len(_name_kind) < NAME_CACHE_SIZE and len(name) <= NAME_CACHE_MAX_LENGTH:
         _name_kind[name] = kind
     return kind
 
@@ -499,7 +500,8 @@ class RequestParser:
             head = buf[pos:end]
             residue = head.translate(None, _PLAIN)
             lines = head.decode("latin-1").split("\r\n")
-            if len(residue) == 2 * len(lines) - 2 and residue == _CRLF_RUNS.get(len(residue)):
+            crlfs = len(lines) - 1
+            if len(residue) == 2 * crlfs and residue.count(b"\r\n") == crlfs:
                 # Fast path: every byte allowed, and the residue's CR/LF pairs
                 # are real CRLFs (as many as the split found), so no bare CR
                 # or LF hides anywhere.
@@ -782,7 +784,7 @@ class RequestParser:
         first = buf[pos : pos + 2]
         if first == b"\r\n" or first[:1] == b"\n":
             # No trailer fields: the common "0\r\n\r\n" end.
-            self._pos = pos + len(first) if first == b"\r\n" else pos + 1
+            self._pos = pos + 2 if first == b"\r\n" else pos + 1
             self._reader = RequestParser._paused
             return _END_OF_MESSAGE
         if first == b"\r" or not first:
