@@ -424,6 +424,26 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("asyncio", hint=_ASYNC_HINT),
     _unsupported("ugreen", flag=True, hint=_ASYNC_HINT),
     _unsupported("emperor", repeatable=True),
+    _unsupported("max-vars", short="v"),
+    _unsupported("optimize", short="O"),
+    _unsupported("touch-workers-reload", repeatable=True),
+    _unsupported("stats-push", repeatable=True),
+    _unsupported("wsgi-env-behaviour", "wsgi-env-behavior"),
+    _unsupported("http-modifier1"),
+    _unsupported("vhost", flag=True),
+    _unsupported("print", repeatable=True),
+    _unsupported("declare-option", repeatable=True),
+    _unsupported("fallback-config"),
+    _unsupported("config", repeatable=True, hint="use ini = FILE"),
+    # uWSGI's configuration logic.  Left unknown, these would become placeholders and
+    # the lines of an ``if-env`` block would apply unconditionally: refuse them instead.
+    _unsupported("if-env", "ifenv", "if-not-env", "if-exists", "ifexists", "if-not-exists",
+                  "if-file", "if-not-file", "if-dir", "ifdir", "if-directory", "if-not-dir",
+                  "if-opt", "if-not-opt", "if-plugin", "ifplugin", "if-not-plugin",
+                  "if-hostname", "if-not-hostname", repeatable=True),
+    _unsupported("if-reload", "if-not-reload", flag=True),
+    _unsupported("for", "for-glob", "for-times", "for-readline", repeatable=True),
+    _unsupported("endif", "end-if", "endfor", "end-for", "end", repeatable=True),
 )
 
 

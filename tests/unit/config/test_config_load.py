@@ -420,3 +420,10 @@ def test_config_survives_pickle_and_copy(run):
 def test_empty_socket_address(run):
     with pytest.raises(ConfigError, match=r"^option '--http-socket' expects host:port or :port, got ''$"):
         run("--http-socket=")
+
+
+def test_uwsgi_config_logic_is_refused_not_silently_applied(run, write):
+    write("app.ini", "[uwsgi]\nif-env = PORT\nhttp-socket = :$(PORT)\nendif =\n")
+    with pytest.raises(ConfigError) as info:
+        run("app.ini")
+    assert str(info.value) == "option 'if-env' is not supported yet by gateway (from app.ini line 2)"
