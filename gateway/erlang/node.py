@@ -137,7 +137,7 @@ class _EpmdClient(asyncio.Protocol):
 class _Spawned:
     """An Erlang-spawned "process" running a Python function for an rpc."""
 
-    __slots__ = ("pid", "req_id", "requester", "monitor", "link")
+    __slots__ = ("pid", "req_id", "requester", "monitor", "link", "reply", "timer")
 
     def __init__(self, pid: Pid, req_id: Any, requester: Pid, monitor: bool, link: bool) -> None:
         self.pid = pid
@@ -145,6 +145,9 @@ class _Spawned:
         self.requester = requester
         self.monitor = monitor
         self.link = link
+        # the SPAWN_REPLY packet while it is held back (see rex.spawn_request)
+        self.reply: Optional[bytes] = None
+        self.timer: Optional[asyncio.TimerHandle] = None
 
 
 class Connection(asyncio.Protocol):
@@ -341,19 +344,24 @@ class Connection(asyncio.Protocol):
             self._ctrl_cache[key] = ctrl
         self.write(dist.encode_prefixed(ctrl, msg))
 
-    def send_exit(self, sender: Pid, to: Pid, reason: Any) -> None:
+    def send_exit(self, sender: Pid, to: Pid, reason: Any, prefix: bytes = b"") -> None:
         """A link broke: our ``sender`` died with ``reason``."""
         if self._exit_payload:
-            self.send_ctrl((dist.PAYLOAD_EXIT, sender, to), reason)
+            data = dist.encode_message((dist.PAYLOAD_EXIT, sender, to), reason)
         else:
-            self.send_ctrl((dist.EXIT, sender, to, reason))
+            data = dist.encode_message((dist.EXIT, sender, to, reason))
+        self.write(prefix + data if prefix else data)
 
-    def send_monitor_exit(self, target: Any, watcher: Pid, ref: Any, reason: Any) -> None:
-        """The process ``target`` (pid or name) that ``watcher`` monitors with ``ref`` is gone."""
+    def send_monitor_exit(self, target: Any, watcher: Pid, ref: Any, reason: Any, prefix: bytes = b"") -> None:
+        """The process ``target`` (pid or name) that ``watcher`` monitors with ``ref`` is gone.
+
+        ``prefix``: packets to write in the same call (one syscall instead of two).
+        """
         if self._exit_payload:
-            self.send_ctrl((dist.PAYLOAD_MONITOR_P_EXIT, target, watcher, ref), reason)
+            data = dist.encode_message((dist.PAYLOAD_MONITOR_P_EXIT, target, watcher, ref), reason)
         else:
-            self.send_ctrl((dist.MONITOR_P_EXIT, target, watcher, ref, reason))
+            data = dist.encode_message((dist.MONITOR_P_EXIT, target, watcher, ref, reason))
+        self.write(prefix + data if prefix else data)
 
     # ---- mailbox
 

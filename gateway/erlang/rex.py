@@ -57,6 +57,8 @@ A_FEATURES_REPLY = Atom("features_reply")
 A_GEN_CALL = Atom("$gen_call")
 A_GEN_CAST = Atom("$gen_cast")
 CALL_OPS = ("call", "block_call")
+#: Seconds a SPAWN_REPLY may wait to share a write with the function's result.
+SPAWN_REPLY_DELAY = 0.002
 
 
 def lookup(name: Any) -> Optional[Callable[..., Any]]:
@@ -98,10 +100,13 @@ def spawn_request(node: "Node", conn: "Connection", ctrl: tuple, args: Any) -> N
     link = A_LINK in opts
     pid = node.new_pid()
     flags = (1 if link else 0) | (2 if monitor else 0)
-    conn.send_ctrl((dist.SPAWN_REPLY, req_id, frm, flags, pid))
     spawned = _Spawned(pid, req_id, frm, monitor, link)
     conn.spawned[pid] = spawned
     conn.spawned_by_req[req_id] = spawned
+    # Hold SPAWN_REPLY back for a moment: most functions finish at once, and the
+    # reply then shares one write (one syscall, ~40 us on loopback) with the result.
+    spawned.reply = dist.encode_message((dist.SPAWN_REPLY, req_id, frm, flags, pid))
+    spawned.timer = node.loop.call_later(SPAWN_REPLY_DELAY, _send_spawn_reply, conn, spawned)
 
     if mfa == (A_ERPC, A_EXECUTE_CALL, 4) and isinstance(args, list) and len(args) == 4:
         res_ref, m, f, a = args
@@ -143,21 +148,39 @@ def spawn_request(node: "Node", conn: "Connection", ctrl: tuple, args: Any) -> N
     _finish(conn, spawned, (A_UNDEF, [(m, f, args, [])]))
 
 
+def _send_spawn_reply(conn: "Connection", spawned: Any) -> None:
+    spawned.timer = None
+    reply, spawned.reply = spawned.reply, None
+    if reply and not conn.closed:
+        try:
+            conn.write(reply)
+        except NodeDown:
+            pass
+
+
 def _finish(conn: "Connection", spawned: Any, reason: Any, fallback: Optional[Callable[[BaseException], Any]] = None) -> None:
     """The spawned "process" ends with ``reason``: tell its monitor and link."""
     conn.spawned.pop(spawned.pid, None)
     conn.spawned_by_req.pop(spawned.req_id, None)
+    if spawned.timer is not None:
+        spawned.timer.cancel()
+        spawned.timer = None
+    prefix, spawned.reply = spawned.reply or b"", None
     if conn.closed:
         return
     try:
         if spawned.monitor:
             try:
-                conn.send_monitor_exit(spawned.pid, spawned.requester, spawned.req_id, reason)
+                conn.send_monitor_exit(spawned.pid, spawned.requester, spawned.req_id, reason, prefix)
             except (etf.ETFError, TypeError, ValueError) as e:
                 if fallback is None:
                     raise
                 app_log.error("erlang: cannot encode the result for %r: %s", spawned.requester, e)
-                conn.send_monitor_exit(spawned.pid, spawned.requester, spawned.req_id, fallback(e))
+                conn.send_monitor_exit(spawned.pid, spawned.requester, spawned.req_id, fallback(e), prefix)
+            prefix = b""
+        elif prefix:
+            conn.write(prefix)
+            prefix = b""
         if spawned.link and reason != A_NORMAL:
             try:
                 conn.send_exit(spawned.pid, spawned.requester, reason)
