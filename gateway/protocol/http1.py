@@ -28,9 +28,9 @@ every further call raises it again: answer ``status_hint`` and close.
 Decisions (RFC 9112 unless said otherwise):
 
 * **Line endings**: CRLF, and a bare LF is accepted as a line terminator
-  anywhere in a head, a chunk-size line or trailers (§2.2 "MAY"; h11, nginx and
-  curl's server tests do the same).  A bare CR anywhere is rejected (400): it
-  is the ambiguity request smuggling feeds on.
+  anywhere in a head, a chunk-size line or trailers (§2.2 "MAY"; h11 and nginx
+  do the same).  A bare CR anywhere is rejected (400): it is the ambiguity
+  request smuggling feeds on.
 * **Leading empty lines** before a request line are skipped, at most
   ``max_leading_empty_lines`` of them (§2.2).
 * **Request line**: exactly ``method SP target SP version``.  Method must be a
