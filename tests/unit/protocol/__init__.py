@@ -1,0 +1,1 @@
+"""Unit tests of the sans-IO protocol machines in gateway.protocol."""
