@@ -1,0 +1,10 @@
+SECRET_KEY = "gateway-tests-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "djangoproj.urls"
+INSTALLED_APPS = []
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+DATABASES = {}
+USE_TZ = True
+TIME_ZONE = "UTC"
+WSGI_APPLICATION = "djangoproj.wsgi.application"

@@ -1,0 +1,3 @@
+"""``application`` exists but is not callable."""
+
+application = 42
