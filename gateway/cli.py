@@ -18,7 +18,7 @@ import site
 import sys
 from typing import List, Optional
 
-from gateway import __version__, logs
+from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import ConfigError, format_help, load
 from gateway.server.listeners import ListenError, bind_tcp
@@ -84,9 +84,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.stdout.write(format_help())
         sys.exit(0)
     if cfg.version:
-        sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, "2.0.31"))
+        sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, UWSGI_COMPAT_VERSION))
         sys.exit(0)
     logs.setup()
+    for warning in cfg.warnings:
+        logs.gen_log.warning("gateway: %s", warning)
     apply_environment(cfg)
     if not cfg.http_socket:
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090)")
