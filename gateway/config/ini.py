@@ -40,8 +40,8 @@ from gateway.config.model import Entry
 
 DEFAULT_SECTION = "uwsgi"
 
-#: The uWSGI version gateway emulates (``%V``); ``gateway.UWSGI_COMPAT_VERSION`` says the same.
-UWSGI_COMPAT_VERSION = "2.0.31"
+# The uWSGI version gateway emulates (``%V``): one constant for the whole package.
+from gateway import UWSGI_COMPAT_VERSION  # noqa: E402  (the package root imports only the stdlib)
 
 ReadFile = Callable[[str], str]
 
