@@ -94,6 +94,9 @@ MAX_REF_WORDS = 5
 MAX_UNCOMPRESSED_SIZE = 64 * 1024 * 1024
 #: How many atom encodings :func:`encode` remembers.
 ATOM_ENCODE_CACHE_SIZE = 65536
+#: How many decoded pids an :class:`AtomTable` remembers (by their bytes), so the
+#: pids of a busy conversation are not rebuilt for every message.
+PID_CACHE_SIZE = 4096
 
 
 class ETFError(ValueError):
@@ -479,10 +482,13 @@ class AtomTable:
     known keep decoding.  Decoding uses a module-wide table unless given another.
     """
 
-    __slots__ = ("max_atoms", "_names", "_utf8", "_latin1")
+    __slots__ = ("max_atoms", "max_cached_pids", "_names", "_utf8", "_latin1", "_pids")
 
-    def __init__(self, max_atoms: int = MAX_ATOMS) -> None:
+    def __init__(self, max_atoms: int = MAX_ATOMS, max_cached_pids: int = PID_CACHE_SIZE) -> None:
         self.max_atoms = max_atoms
+        self.max_cached_pids = max_cached_pids
+        # NEW_PID_EXT bytes (tag included) -> Pid; pids are immutable, so shared
+        self._pids: dict[bytes, Pid] = {}
         self._names: dict[str, Atom] = {}
         # raw bytes from the wire -> decoded value (an Atom, or True/False/None)
         self._utf8: dict[bytes, Any] = {}
@@ -719,19 +725,28 @@ def _bit_binary(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]
     return BitBinary(data[start:end], bits), end
 
 
+# The containers below repeat the same item loop rather than share a helper: one
+# Python frame per nesting level keeps MAX_DEPTH well inside the recursion limit.
+
+
 def _small_tuple(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     n = data[pos]
     pos += 1
     if not depth:
         raise _too_deep(pos - 2)
     depth -= 1
-    items = []
+    items: list = []
     append = items.append
     dec = _DEC
     try:
         for _ in range(n):
-            item, pos = dec[data[pos]](data, pos + 1, depth, ctx)
-            append(item)
+            tag = data[pos]
+            if tag == 97:  # small integers skip a call
+                append(data[pos + 1])
+                pos += 2
+            else:
+                item, pos = dec[tag](data, pos + 1, depth, ctx)
+                append(item)
     except (IndexError, struct.error):
         raise _truncated(data, pos) from None
     return tuple(items), pos
@@ -745,13 +760,18 @@ def _large_tuple(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int
     if not depth:
         raise _too_deep(pos - 5)
     depth -= 1
-    items = []
+    items: list = []
     append = items.append
     dec = _DEC
     try:
         for _ in range(n):
-            item, pos = dec[data[pos]](data, pos + 1, depth, ctx)
-            append(item)
+            tag = data[pos]
+            if tag == 97:  # small integers skip a call
+                append(data[pos + 1])
+                pos += 2
+            else:
+                item, pos = dec[tag](data, pos + 1, depth, ctx)
+                append(item)
     except (IndexError, struct.error):
         raise _truncated(data, pos) from None
     return tuple(items), pos
@@ -765,13 +785,18 @@ def _list(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     if not depth:
         raise _too_deep(pos - 5)
     depth -= 1
-    items = []
+    items: list = []
     append = items.append
     dec = _DEC
     try:
         for _ in range(n):
-            item, pos = dec[data[pos]](data, pos + 1, depth, ctx)
-            append(item)
+            tag = data[pos]
+            if tag == 97:  # small integers skip a call
+                append(data[pos + 1])
+                pos += 2
+            else:
+                item, pos = dec[tag](data, pos + 1, depth, ctx)
+                append(item)
         if data[pos] == 106:
             return items, pos + 1
         tail, pos = dec[data[pos]](data, pos + 1, depth, ctx)
@@ -801,22 +826,27 @@ def _map(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     if not depth:
         raise _too_deep(start)
     depth -= 1
-    flat = []
-    append = flat.append
+    items: list = []
+    append = items.append
     dec = _DEC
     try:
         for _ in range(n + n):
-            item, pos = dec[data[pos]](data, pos + 1, depth, ctx)
-            append(item)
+            tag = data[pos]
+            if tag == 97:  # small integers skip a call
+                append(data[pos + 1])
+                pos += 2
+            else:
+                item, pos = dec[tag](data, pos + 1, depth, ctx)
+                append(item)
     except (IndexError, struct.error):
         raise _truncated(data, pos) from None
     try:
-        result = dict(zip(flat[::2], flat[1::2]))
+        result = dict(zip(items[::2], items[1::2]))
         if len(result) == n:
             return result, pos
     except TypeError:
         pass
-    return _map_slow(flat, start), pos
+    return _map_slow(items, start), pos
 
 
 def _map_slow(flat: list, offset: int) -> dict:
@@ -839,6 +869,16 @@ def _map_slow(flat: list, offset: int) -> dict:
 
 
 def _new_pid(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+    atom_tag = data[pos]
+    if atom_tag == 119 or atom_tag == 115:
+        end = pos + 14 + data[pos + 1]
+    else:
+        end = pos + 15 + _U16(data, pos + 1)[0]
+    if end <= len(data):
+        raw = data[pos - 1 : end]
+        pid = ctx._pids.get(raw)
+        if pid is not None:
+            return pid, end
     node, pos = _atom_field(data, pos, ctx, "pid node")
     pid_id, serial, creation = _U32X3(data, pos)
     pid = _new_instance(Pid)
@@ -846,7 +886,12 @@ def _new_pid(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     _set(pid, "id", pid_id)
     _set(pid, "serial", serial)
     _set(pid, "creation", creation)
-    _set(pid, "_etf", None)
+    # The bytes are what encode() would write when the node atom is SMALL_ATOM_UTF8.
+    _set(pid, "_etf", raw if atom_tag == 119 else None)
+    pids = ctx._pids
+    if len(pids) >= ctx.max_cached_pids:
+        pids.clear()
+    pids[raw] = pid
     return pid, pos + 12
 
 
@@ -856,18 +901,17 @@ def _old_pid(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     return Pid(node, pid_id, serial, creation), pos + 9
 
 
-def _ref_words(data: bytes, pos: int, n: int) -> tuple[int, ...]:
-    return _WORDS[n](data, pos)
-
-
 def _newer_ref(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     n = _U16(data, pos)[0]
     if n > MAX_REF_WORDS:
         raise ETFError(f"reference at offset {pos - 1} has {n} ID words (at most {MAX_REF_WORDS})")
     node, pos = _atom_field(data, pos + 2, ctx, "reference node")
     creation = _U32(data, pos)[0]
-    ids = _WORDS[n](data, pos + 4)
-    return Reference(node, creation, ids), pos + 4 + 4 * n
+    ref = _new_instance(Reference)
+    _set(ref, "node", node)
+    _set(ref, "creation", creation)
+    _set(ref, "ids", _WORDS[n](data, pos + 4))
+    return ref, pos + 4 + 4 * n
 
 
 def _new_ref(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
@@ -1134,15 +1178,24 @@ def _enc_str(term: str, out: list, depth: int) -> None:
     out.append(raw)
 
 
+# As in the decoder, containers repeat their item loop: one frame per nesting level.
+
+
 def _enc_tuple(term: tuple, out: list, depth: int) -> None:
     if not depth:
         raise ETFError("term nested deeper than max_depth (or it contains itself)")
     depth -= 1
     n = len(term)
     out.append(_SMALL_TUPLES[n] if n < 256 else _P_TAG32(105, n))
+    append = out.append
     get = _ENC.get
+    small = _SMALL_INTS
     for item in term:
-        (get(item.__class__) or _enc_other)(item, out, depth)
+        cls = item.__class__
+        if cls is int and 0 <= item < 256:  # small integers skip a call
+            append(small[item])
+        else:
+            (get(cls) or _enc_other)(item, out, depth)
 
 
 def _enc_list(term: list, out: list, depth: int) -> None:
@@ -1153,10 +1206,16 @@ def _enc_list(term: list, out: list, depth: int) -> None:
         raise ETFError("term nested deeper than max_depth (or it contains itself)")
     depth -= 1
     out.append(_P_TAG32(108, len(term)))
+    append = out.append
     get = _ENC.get
+    small = _SMALL_INTS
     for item in term:
-        (get(item.__class__) or _enc_other)(item, out, depth)
-    out.append(b"j")
+        cls = item.__class__
+        if cls is int and 0 <= item < 256:  # small integers skip a call
+            append(small[item])
+        else:
+            (get(cls) or _enc_other)(item, out, depth)
+    append(b"j")
 
 
 def _enc_improper(term: ImproperList, out: list, depth: int) -> None:
@@ -1167,9 +1226,15 @@ def _enc_improper(term: ImproperList, out: list, depth: int) -> None:
     if not items or isinstance(tail, (list, ImproperList)):
         raise ETFError("cannot encode an ImproperList with no items or with a list as its tail")
     out.append(_P_TAG32(108, len(items)))
+    append = out.append
     get = _ENC.get
+    small = _SMALL_INTS
     for item in items:
-        (get(item.__class__) or _enc_other)(item, out, depth)
+        cls = item.__class__
+        if cls is int and 0 <= item < 256:  # small integers skip a call
+            append(small[item])
+        else:
+            (get(cls) or _enc_other)(item, out, depth)
     (get(tail.__class__) or _enc_other)(tail, out, depth)
 
 
@@ -1294,4 +1359,6 @@ def encode(term: Any, *, max_depth: int = MAX_DEPTH) -> bytes:
         (_ENC.get(term.__class__) or _enc_other)(term, out, max_depth)
     except RecursionError:
         raise ETFError("term nested too deeply for the Python stack") from None
+    except struct.error as exc:  # a length beyond 32 bits: a 4 GB binary, say
+        raise ETFError(f"cannot encode: a size does not fit its field ({exc})") from None
     return b"".join(out)
