@@ -336,10 +336,19 @@ def install() -> None:
 
 
 def run_postfork_hooks() -> None:
-    """Run ``uwsgi.post_fork_hook`` (which ``uwsgidecorators`` points at its chain)."""
+    """Run ``uwsgi.post_fork_hook`` (which ``uwsgidecorators`` points at its chain).
+
+    A hook that raises is logged on ``gateway.app`` and the worker goes on serving,
+    as uWSGI does (it prints the exception and clears it).
+    """
     hook = getattr(sys.modules[__name__], "post_fork_hook", None)
     if hook is not None:
-        hook()
+        try:
+            hook()
+        except Exception:
+            from gateway.logs import app_log
+
+            app_log.exception("error in a postfork hook")
 
 
 def run_atexit() -> None:

@@ -10,6 +10,7 @@ locks) are absent rather than silently inert.
 
 from __future__ import annotations
 
+import traceback
 from typing import Any, Callable, List, Optional, Tuple
 
 import uwsgi  # resolved to gateway.uwsgi_module inside the server
@@ -22,7 +23,11 @@ def _run_postfork_chain() -> None:
     me = uwsgi.worker_id()
     for func, only in list(postfork_chain):
         if only == 0 or only == me:
-            func()
+            try:
+                func()
+            except Exception:
+                # One broken hook must not keep the others from running.
+                uwsgi.log("error in postfork hook %s:\n%s" % (getattr(func, "__name__", func), traceback.format_exc()))
 
 
 uwsgi.post_fork_hook = _run_postfork_chain

@@ -30,6 +30,7 @@ from gateway import uwsgi_module
 from gateway.app_loader import load_app
 from gateway.logs import gen_log
 from gateway.protocol.environ import base_environ
+from gateway.rpc import registry as _rpc_registry
 from gateway.server.http import FileWrapper, HTTPServer, ServerSettings
 from gateway.server.listeners import bound_address
 
@@ -98,6 +99,7 @@ class Worker:
             buffer=cfg.buffer_size,
         )
         uwsgi_module.install()
+        _rpc_registry.max_functions = cfg.rpc_max or _rpc_registry.max_functions
         app = load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
         self.settings = ServerSettings(
             app,

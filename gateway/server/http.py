@@ -651,6 +651,7 @@ class WSGIResponse:
                     else:
                         raise TypeError("WSGI body chunks must be bytes, not %s" % type(body).__name__)
                 self._send_headers(body, True)
+                self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
             else:
                 self._iterate(result)
             self._finish()
@@ -679,6 +680,7 @@ class WSGIResponse:
         if isinstance(result, (list, tuple)):
             for chunk in result:
                 self.write(chunk)
+            self.switches = len(result)
             return
         it = iter(result)
         engine = self.conn.server.engine

@@ -172,8 +172,6 @@ def test_ini_bad_value_names_file_and_line(tmp_path):
     assert_one_error(result, "option 'tornado' expects an integer, got 'many'", "line 3")
 
 
-@pytest.mark.xfail(strict=True, reason="gateway/cli.py main() never prints Config.warnings: a typo'd ini "
-                                       "key, a clamped value or an undefined %(name) pass in silence")
 def test_ini_typo_and_clamped_value_are_reported_at_startup(tmp_path):
     ini = tmp_path / "typo.ini"
     ini.write_text("[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = %s\ntornado = 2\ngreenlet = true\n"
@@ -388,9 +386,6 @@ def test_request_log_one_line_per_request_in_uwsgi_format():
     assert abs(time.mktime(time.strptime(when)) - time.time()) < 60
 
 
-@pytest.mark.xfail(strict=True, reason="`return [body]` is logged as 1 switch; uWSGI logs 2 "
-                                       "(reference/uwsgi.md §3.6): gateway/server/http.py fast path "
-                                       "for a one-item list never counts the iterator switch")
 def test_request_log_switch_count_of_a_one_item_list_matches_uwsgi():
     with run_server(["--wsgi-file", "tests/apps/logging_probe.py"] + ENGINE) as srv:
         request(srv.port, "/one")

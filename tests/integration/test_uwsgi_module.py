@@ -98,9 +98,6 @@ def test_postfork_hooks_run_once_before_the_first_request(tmp_path):
     assert "postfork2" not in second  # @postfork(2) is for worker 2 only
 
 
-@pytest.mark.xfail(strict=True, reason="a raising @postfork hook crashes the server with an uncaught "
-                                       "traceback (gateway/uwsgi_module.py run_postfork_hooks); uWSGI "
-                                       "prints the exception and the worker serves")
 def test_raising_postfork_hook_is_logged_and_the_worker_serves():
     with run_server(["--wsgi-file", "tests/apps/postfork_raises.py"] + ENGINE) as srv:
         assert request(srv.port, "/").body == b"served"
@@ -157,8 +154,6 @@ def test_rpc_table_is_bounded_by_default_at_64():
     assert "the table is full (64 functions, see --rpc-max)" in rep["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="--rpc-max is accepted but never applied: gateway/rpc.py's registry "
-                                       "keeps MAX_FUNCTIONS=64 (nothing passes cfg.rpc_max to it)")
 @pytest.mark.parametrize("limit", [3, 100])
 def test_rpc_max_sets_the_table_size(limit):
     with run_server(["--wsgi-file", "tests/apps/rpc_capacity.py", "--rpc-max", str(limit)] + ENGINE) as srv:
