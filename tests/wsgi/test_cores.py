@@ -161,7 +161,7 @@ def test_access_log_line_in_uwsgi_format(gateway_errors):
 
     assert re.match(
         r"\[pid: \d+\|app: 0\|req: 1/1\] 127\.0\.0\.1 \(\) \{\d+ vars in \d+ bytes\} \[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\] "
-        r"GET /some/path\?x=1 => generated 3 bytes in \d+ msecs \(HTTP/1\.1 200\) 1 headers in \d+ bytes \(1 switches on core 2\)$",
+        r"GET /some/path\?x=1 => generated 3 bytes in \d+ msecs \(HTTP/1\.1 200\) 1 headers in \d+ bytes \(2 switches on core 2\)$",
         lines[0],
     ), lines[0]
 
