@@ -1030,6 +1030,8 @@ def decode_from(
     """
     if data.__class__ is not bytes:
         data = bytes(data)
+    if offset < 0:
+        raise ETFError(f"negative offset {offset}")
     ctx = atoms if atoms is not None else _default_atoms
     try:
         if data[offset] != VERSION:
@@ -1065,8 +1067,8 @@ def _compressed(data: bytes, pos: int, max_depth: int, max_size: int, ctx: _Ctx)
         term, used = _DEC[inner[0]](inner, 1, max_depth, ctx)
     except (IndexError, struct.error):
         raise ETFError(f"compressed term at offset {pos}: inflated term is truncated") from None
-    except ETFError as exc:
-        raise ETFError(f"compressed term at offset {pos}: inside it, {exc}") from None
+    except ETFError as exc:  # keep the class: an AtomLimitError stays one
+        raise type(exc)(f"compressed term at offset {pos}: inside it, {exc}") from None
     if used != size:
         raise ETFError(f"compressed term at offset {pos}: {size - used} stray bytes after the inflated term")
     return term, end

@@ -1003,3 +1003,15 @@ def test_round_trips_through_real_erlang(tmp_path):
                 failures.append(f"{label}: Erlang's {how} encoding decodes to {decode(blob)!r}, want {want!r}")
     assert pos == len(out)
     assert not failures, "\n".join(failures[:20])
+
+
+def test_atom_limit_inside_a_compressed_term_is_still_an_atom_limit_error():
+    inner = encode([Atom("z1"), Atom("z2")])[1:]
+    data = b"\x83P" + struct.pack(">I", len(inner)) + zlib.compress(inner)
+    with pytest.raises(AtomLimitError, match="compressed term at offset 1"):
+        decode(data, atoms=AtomTable(max_atoms=1))
+
+
+def test_decode_from_refuses_a_negative_offset():
+    with pytest.raises(ETFError, match="negative offset"):
+        decode_from(b"\x83j", -2)
