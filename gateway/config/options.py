@@ -172,8 +172,10 @@ OPTIONS: tuple[Option, ...] = (
            help="set an environment variable before loading the application; repeatable"),
     Option("virtualenv", ("home", "venv", "pyhome"), short="H", short_key="home", type=conv.path,
            section=APP, metavar="DIR", help="use the Python virtualenv in DIR"),
-    Option("lazy-apps", flag=True, section=APP,
-           help="load the application in each worker after fork, not before"),
+    Option("lazy-apps", flag=True, noop=True, section=APP,
+           help="accepted: with a single worker (no master yet) the application is always "
+                "loaded in the worker, after its own IOLoop exists, which is what --lazy-apps "
+                "guarantees in uWSGI"),
     Option("need-app", flag=True, noop=True, section=APP,
            help="accepted for uWSGI compatibility: gateway always exits with an error "
                 "when no application can be loaded"),
