@@ -81,6 +81,8 @@ NOT_CANONICAL = {
     "ref_old_tag101": "old REFERENCE_EXT is re-encoded as NEWER_REFERENCE_EXT",
     "ref_new_tag114": "NEW_REFERENCE_EXT is re-encoded as NEWER_REFERENCE_EXT",
     "port_old_tag102": "old PORT_EXT is re-encoded as NEW_PORT_EXT",
+    "otp28_mixed_default": '"str" is a STRING_EXT in Erlang\'s encoding',
+    "otp28_port_v4": "OTP 28 writes V4_PORT_EXT for every port; we write NEW_PORT_EXT while the id fits 32 bits",
     "compressed_repr": "we never compress",
     "compressed_big_list": "we never compress",
 }
