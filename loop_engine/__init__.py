@@ -16,7 +16,7 @@ blocks the whole worker: every core shares the one thread and the one IOLoop.
 """
 
 from loop_engine.cores import Core, CoreGreenlet, Waiter, current_core, in_core, schedule, sleep, suspend
-from loop_engine.engine import Engine, default_schedule_fix
+from loop_engine.engine import Engine, default_schedule_fix, set_schedule_fix
 from loop_engine.errors import CoreTimeout, EngineStopped, NotInCore
 from loop_engine.waits import wait, wait_fd_read, wait_fd_write
 
@@ -32,6 +32,7 @@ __all__ = [
     "default_schedule_fix",
     "in_core",
     "schedule",
+    "set_schedule_fix",
     "sleep",
     "suspend",
     "wait",

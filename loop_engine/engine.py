@@ -25,6 +25,7 @@ import collections
 import errno
 import logging
 import socket
+import weakref
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
 import greenlet
@@ -57,6 +58,25 @@ def default_schedule_fix(core: Core) -> None:
     w = Waiter()
     core.engine.asyncio_loop.call_soon(w.fire)
     w.wait()
+
+
+_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_schedule_fix: List[Callable[[Core], None]] = [default_schedule_fix]
+
+
+def set_schedule_fix(hook: Optional[Callable[[Core], None]]) -> None:
+    """Replace ``schedule_fix`` in every engine of this process, current and future.
+
+    Apps call this at import time (the worker's engine already exists then)::
+
+        loop_engine.set_schedule_fix(lambda core: None)   # never yield between chunks
+
+    ``None`` restores :func:`default_schedule_fix`.
+    """
+    hook = hook or default_schedule_fix
+    _schedule_fix[0] = hook
+    for engine in list(_engines):
+        engine.schedule_fix = hook
 
 
 class _Listener:
@@ -95,11 +115,13 @@ class Engine:
         self._drain_scheduled = False
         self._last_full_log = float("-inf")
         self.hub: Optional[greenlet.greenlet] = None
-        #: Called in the core after each chunk of a WSGI generator; see module docstring.
-        self.schedule_fix: Callable[[Core], None] = default_schedule_fix
+        #: Called in the core after each chunk of a WSGI generator; see module docstring
+        #: and :func:`set_schedule_fix`.
+        self.schedule_fix: Callable[[Core], None] = _schedule_fix[0]
         #: Total pieces of work run (requests), for ``uwsgi.total_requests()`` and stats.
         self.total_requests = 0
         self.stopped = False
+        _engines.add(self)
 
     # -- cores -------------------------------------------------------------------
 

@@ -222,3 +222,18 @@ def test_wait_fd_read_resumes_on_data_and_times_out(io_loop):
     assert result == ("timeout", b"x")
     a.close()
     b.close()
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_set_schedule_fix_reaches_existing_and_future_engines(io_loop):
+    calls = []
+    existing = Engine(1, io_loop)
+    try:
+        loop_engine.set_schedule_fix(lambda core: calls.append(core.id))
+        later = Engine(1, io_loop)
+        assert existing.schedule_fix is later.schedule_fix
+        yield run_in_core(later, lambda: later.schedule_fix(loop_engine.current_core()))
+        assert calls == [0]
+    finally:
+        loop_engine.set_schedule_fix(None)
+    assert Engine(1, io_loop).schedule_fix is loop_engine.default_schedule_fix
