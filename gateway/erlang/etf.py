@@ -8,33 +8,30 @@ a pass-through ``p`` packet) at a useful speed, so this module is our own
 (see ``shared/reference/erlang.md`` section 3).  It only turns bytes into
 values and values into bytes: no sockets, no logging.
 
-Mapping (Python -> Erlang -> Python):
+Mapping (Python value -> Erlang term -> decoded back as):
 
-==================  =========================  ==================================
-Python              Erlang                     decoded back as
-==================  =========================  ==================================
-``bytes`` (also     binary                     ``bytes``
-bytearray,
-memoryview)
-``str``             binary (UTF-8)             ``bytes`` (use :func:`to_str`)
-:class:`Atom`       atom (UTF-8 tags)          :class:`Atom` (tags 100/115 are
-                                               Latin-1, 118/119 UTF-8)
-``True/False``      ``true`` / ``false``       ``True`` / ``False``
-``None``            ``undefined``              ``None``
-``int``             integer / bignum           ``int``
-``float``           float (finite only)        ``float``
-``list``            list                       ``list`` (a STRING_EXT too)
-:class:`ImproperList`  improper list           :class:`ImproperList`
-``tuple``           tuple                      ``tuple``
-``dict``            map                        ``dict`` (see :class:`MapKey`)
-:class:`Pid`,       pid, reference, port       same
-:class:`Reference`,
-:class:`Port`
-:class:`BitBinary`  bitstring                  :class:`BitBinary` (``bytes`` when
-                                               it is a whole number of bytes)
-:class:`Export`     ``fun M:F/A``              :class:`Export`
-:class:`Fun`        local fun (opaque)         :class:`Fun`
-==================  =========================  ==================================
+* ``bytes`` (also ``bytearray``, ``memoryview``) -> binary -> ``bytes``
+* ``str`` -> binary (UTF-8) -> ``bytes`` (:func:`to_str` turns it back)
+* :class:`Atom` -> atom (always the UTF-8 tags 119/118) -> :class:`Atom`
+  (tags 100/115 are read as Latin-1, 118/119 as UTF-8)
+* ``True``, ``False``, ``None`` -> ``true``, ``false``, ``undefined`` -> the same
+  constants (so ``Atom("true")`` encodes as ``true`` and comes back as ``True``)
+* ``int`` of any size -> integer or bignum -> ``int``
+* ``float`` (finite only, as in Erlang) -> NEW_FLOAT -> ``float`` (FLOAT_EXT read too)
+* ``list`` -> list -> ``list``; a STRING_EXT is read as a list of ints
+* :class:`ImproperList` -> list with a non-``[]`` tail -> :class:`ImproperList`
+* ``tuple`` -> tuple -> ``tuple``
+* ``dict`` -> map -> ``dict``; keys Python cannot hold as they are come wrapped
+  in :class:`MapKey`
+* :class:`Pid`, :class:`Reference`, :class:`Port` -> pid, reference, port -> the
+  same classes (old and new tags read; NEW_PID, NEWER_REFERENCE, NEW_PORT or
+  V4_PORT written)
+* :class:`BitBinary` -> bitstring -> :class:`BitBinary` (``bytes`` when it turns
+  out to be a whole number of bytes)
+* :class:`Export` -> ``fun M:F/A`` -> :class:`Export`
+* :class:`Fun` -> local fun -> :class:`Fun`, opaque: its bytes are kept and written
+  back verbatim, and two funs are equal when their bytes are
+* a compressed term (tag 80) is read, never written
 
 :class:`Atom` subclasses ``str`` (so ``Atom("rex") == "rex"`` and atoms work as
 keys of ``str``-keyed registries), but the encoder dispatches on the exact type
@@ -47,6 +44,11 @@ Decoding is bounded for input from a hostile node: new atoms count against an
 term against ``max_size``; every length field is checked against the bytes that
 are really there before anything is allocated; and :func:`decode` raises only
 :class:`ETFError` (with the offset of the fault) on any input.
+
+Speed: one handler per tag in a table indexed by the tag byte, precompiled
+``struct`` formats, cached atom and pid encodings, and decoded pids shared
+through the atom table (a conversation repeats the same few pids).  See
+``bench/etf_bench.py``.
 """
 
 from __future__ import annotations

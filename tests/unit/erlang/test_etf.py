@@ -366,8 +366,27 @@ def test_pid_value_semantics():
     with pytest.raises(AttributeError):
         del p.node
     assert pickle.loads(pickle.dumps(p)) == p
-    assert encode(p) == encode(p)  # cached encoding stays right
+    wire = b"\x83Xw\x03a@h" + struct.pack(">III", 1, 2, 3)
+    assert encode(p) == wire and encode(p) == wire  # the second time from the cache
     assert_same(decode(encode(p)), p)
+
+
+def test_decoded_pids_are_shared_and_the_cache_is_bounded():
+    table = AtomTable(max_cached_pids=3)
+    pids = [Pid("n@h", i, 0, 1) for i in range(10)]
+    for _ in range(2):
+        for pid in pids:
+            got = decode(encode(pid), atoms=table)
+            assert_same(got, pid)
+            assert len(table._pids) <= 3
+    data = encode((pids[0], pids[0]))
+    first, second = decode(data, atoms=table)
+    assert first is second
+    # a pid read with a Latin-1 node atom still encodes with the UTF-8 tag
+    latin1 = b"\x83Xd\x00\x03n@h" + struct.pack(">III", 7, 0, 1)
+    pid = decode(latin1, atoms=table)
+    assert encode(pid) == encode(Pid("n@h", 7, 0, 1)) != latin1
+    assert decode(latin1, atoms=table) is pid
 
 
 def test_pid_fields_must_fit():
@@ -732,7 +751,7 @@ def random_float(rng: random.Random) -> float:
     while True:
         f = struct.unpack(">d", rng.getrandbits(64).to_bytes(8, "big"))[0]
         if math.isfinite(f):
-            return rng.choice([f, rng.uniform(-1e6, 1e6), 0.5, -0.0 * 0 + 0.0])
+            return rng.choice([f, rng.uniform(-1e6, 1e6), 0.5, 0.0])
 
 
 def random_int(rng: random.Random) -> int:
@@ -950,7 +969,7 @@ def hand_picked_terms() -> list:
         Reference("a@h", 5, (1, 2, 3, 4, 5)),
         Port("a@h", 2**40, 2),
         Export("lists", "map", 2),
-        -0.0 + 0.0,
+        0.0,
         1.7976931348623157e308,
         5e-324,
     ]
