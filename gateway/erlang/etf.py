@@ -163,11 +163,11 @@ class Pid(_Frozen):
     creation: int
 
     def __init__(self, node: str, id: int, serial: int = 0, creation: int = 0) -> None:
-        _set(self, "node", _as_atom(node, "Pid node"))
-        _set(self, "id", id)
-        _set(self, "serial", serial)
-        _set(self, "creation", creation)
-        _set(self, "_etf", None)
+        _pid_node(self, node if node.__class__ is Atom else _as_atom(node, "Pid node"))
+        _pid_id(self, id)
+        _pid_serial(self, serial)
+        _pid_creation(self, creation)
+        _pid_etf(self, None)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not Pid:
@@ -200,9 +200,9 @@ class Reference(_Frozen):
     ids: tuple[int, ...]
 
     def __init__(self, node: str, creation: int, ids: Iterable[int]) -> None:
-        _set(self, "node", _as_atom(node, "Reference node"))
-        _set(self, "creation", creation)
-        _set(self, "ids", tuple(ids))
+        _ref_node(self, node if node.__class__ is Atom else _as_atom(node, "Reference node"))
+        _ref_creation(self, creation)
+        _ref_ids(self, tuple(ids))
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not Reference:
@@ -532,11 +532,9 @@ _default_atoms = AtomTable()
 
 # --------------------------------------------------------------------------- decoding
 
-_U8 = struct.Struct(">B").unpack_from
 _U16 = struct.Struct(">H").unpack_from
 _U32 = struct.Struct(">I").unpack_from
 _I32 = struct.Struct(">i").unpack_from
-_U64 = struct.Struct(">Q").unpack_from
 _F64 = struct.Struct(">d").unpack_from
 _U32U8 = struct.Struct(">IB").unpack_from
 _U32U32 = struct.Struct(">II").unpack_from
@@ -544,7 +542,7 @@ _U64U32 = struct.Struct(">QI").unpack_from
 _U32X3 = struct.Struct(">III").unpack_from
 _U32U32U8 = struct.Struct(">IIB").unpack_from
 _WORDS = [struct.Struct(">%dI" % n).unpack_from for n in range(MAX_REF_WORDS + 1)]
-_INF = float("inf")
+_CREATION_WORDS = [struct.Struct(">%dI" % (n + 1)).unpack_from for n in range(MAX_REF_WORDS + 1)]
 
 
 # The handlers below take (data, pos just past the tag, depth left, atom table)
@@ -884,12 +882,12 @@ def _new_pid(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     node, pos = _atom_field(data, pos, ctx, "pid node")
     pid_id, serial, creation = _U32X3(data, pos)
     pid = _new_instance(Pid)
-    _set(pid, "node", node)
-    _set(pid, "id", pid_id)
-    _set(pid, "serial", serial)
-    _set(pid, "creation", creation)
+    _pid_node(pid, node)
+    _pid_id(pid, pid_id)
+    _pid_serial(pid, serial)
+    _pid_creation(pid, creation)
     # The bytes are what encode() would write when the node atom is SMALL_ATOM_UTF8.
-    _set(pid, "_etf", raw if atom_tag == 119 else None)
+    _pid_etf(pid, raw if atom_tag == 119 else None)
     pids = ctx._pids
     if len(pids) >= ctx.max_cached_pids:
         pids.clear()
@@ -908,11 +906,11 @@ def _newer_ref(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     if n > MAX_REF_WORDS:
         raise ETFError(f"reference at offset {pos - 1} has {n} ID words (at most {MAX_REF_WORDS})")
     node, pos = _atom_field(data, pos + 2, ctx, "reference node")
-    creation = _U32(data, pos)[0]
+    words = _CREATION_WORDS[n](data, pos)
     ref = _new_instance(Reference)
-    _set(ref, "node", node)
-    _set(ref, "creation", creation)
-    _set(ref, "ids", _WORDS[n](data, pos + 4))
+    _ref_node(ref, node)
+    _ref_creation(ref, words[0])
+    _ref_ids(ref, words[1:])
     return ref, pos + 4 + 4 * n
 
 
@@ -978,6 +976,16 @@ def _new_fun(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
 
 
 _new_instance = object.__new__
+# The slots' own setters: the decoder fills new instances without going through
+# the classes' refusing __setattr__ (and faster than object.__setattr__).
+_pid_node = Pid.node.__set__  # type: ignore[attr-defined]
+_pid_id = Pid.id.__set__  # type: ignore[attr-defined]
+_pid_serial = Pid.serial.__set__  # type: ignore[attr-defined]
+_pid_creation = Pid.creation.__set__  # type: ignore[attr-defined]
+_pid_etf = Pid._etf.__set__  # type: ignore[attr-defined]
+_ref_node = Reference.node.__set__  # type: ignore[attr-defined]
+_ref_creation = Reference.creation.__set__  # type: ignore[attr-defined]
+_ref_ids = Reference.ids.__set__  # type: ignore[attr-defined]
 
 _DEC: list = [_bad_tag] * 256
 for _tag, _handler in {
