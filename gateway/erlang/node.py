@@ -38,6 +38,8 @@ import os
 import secrets
 import socket
 import sys
+import threading
+import time
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple, Union
 
 from . import dist, epmd, etf
@@ -80,6 +82,9 @@ A_NOCONNECTION = Atom("noconnection")
 A_NORMAL = Atom("normal")
 
 _CALLBACK_ERRORS = (Exception,)
+#: Bytes asked of the kernel per read.
+READ_SIZE = 256 * 1024
+_monotonic = time.monotonic
 
 
 def _now(loop: asyncio.AbstractEventLoop) -> float:
@@ -150,14 +155,38 @@ class _Spawned:
         self.timer: Optional[asyncio.TimerHandle] = None
 
 
-class Connection(asyncio.Protocol):
-    """One distribution connection (either role) and its per-peer state."""
+class Connection:
+    """One distribution connection (either role) and its per-peer state.
+
+    The connection drives its non-blocking socket itself (a reader on the loop, a
+    writer only while output is pending) rather than through an asyncio transport,
+    because more than the loop thread writes to it:
+
+    * every write goes through :meth:`write`, which holds ``wlock`` while it sends
+      (or, when the kernel takes only part, queues the rest in ``_wbuf``, later
+      packets behind it, until the loop's writer drains it), so packets never
+      interleave, whoever writes;
+    * other threads use :meth:`write` too: the synchronous API sends its request
+      itself (see :meth:`Node.rpc_blocking`) instead of hopping to the loop first;
+    * the tick watchdog (:class:`_TickWatchdog`) ticks from its own thread while the
+      loop is blocked: under ``wlock`` it pushes out what ``_wbuf`` holds and adds
+      the 4 zero bytes only when nothing is left there, i.e. on a packet boundary.
+    """
 
     def __init__(self, node: "Node", role: hs.Role, expected_peer: Optional[str] = None) -> None:
         self.node = node
         self.loop = node.loop
         self.role = role
-        self.transport: Optional[asyncio.Transport] = None
+        self.sock: Optional[socket.socket] = None
+        self.fd = -1
+        # Serialises every send on the socket and every change of _wbuf / sock / closed.
+        self.wlock = threading.Lock()
+        # Bytes the kernel has not taken yet (whole packets, the first one maybe
+        # partly sent); while it is non-empty every write queues behind it.
+        self._wbuf: Deque[bytes] = collections.deque()
+        self._writing = False  # the loop's writer is registered (loop thread only)
+        self._closing = False  # close once _wbuf is drained
+        self._lost_scheduled = False
         self.peer_name: Optional[str] = expected_peer
         self.peer_atom: Optional[Atom] = None
         self.peer_flags = 0
@@ -177,7 +206,7 @@ class Connection(asyncio.Protocol):
         )
         self.reader: Optional[dist.DistReader] = None
         self.handshake_done: "asyncio.Future[Connection]" = self.loop.create_future()
-        self.last_read = self.last_write = self.loop.time()
+        self.last_read = self.last_write = _monotonic()
         self.pid = node.new_pid()
         # Python -> Erlang calls waiting for {Ref, Result}: ref -> future
         self.calls: Dict[Reference, "asyncio.Future[Any]"] = {}
@@ -195,22 +224,60 @@ class Connection(asyncio.Protocol):
         self._exit_payload = True
         self._ctrl_cache: Dict[Any, bytes] = {}
 
-    # ---- asyncio.Protocol
+    # ---- socket
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    def attach(self, sock: socket.socket) -> None:
+        """Start driving ``sock`` (connected; either role).  Loop thread."""
+        sock.setblocking(False)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        self.sock = sock
+        self.fd = sock.fileno()
         self.node._all.add(self)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
+        self.loop.add_reader(self.fd, self._on_readable)
         if self.role is hs.Role.INITIATOR:
-            self.write(self.handshake.initiate())
+            try:
+                self.write(self.handshake.initiate())
+            except NodeDown:
+                pass
+
+    def _on_readable(self) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        try:
+            data = sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self._close_now(e)
+            return
+        if not data:
+            self._close_now(None)
+            return
+        self.data_received(data)
+
+    def _close_now(self, exc: Optional[BaseException]) -> None:
+        """Close the socket at once (pending output dropped); ``connection_lost``
+        follows in a later loop iteration, as with a transport.  Loop thread."""
+        with self.wlock:
+            sock, self.sock = self.sock, None
+            self.closed = True
+            self._wbuf.clear()
+        if sock is not None:
+            self.loop.remove_reader(self.fd)
+            if self._writing:
+                self._writing = False
+                self.loop.remove_writer(self.fd)
+            sock.close()
+        if not self._lost_scheduled:
+            self._lost_scheduled = True
+            self.loop.call_soon(self.connection_lost, exc)
 
     def data_received(self, data: bytes) -> None:
-        self.last_read = self.loop.time()
+        self.last_read = _monotonic()
         reader = self.reader
         if reader is None:
             self._handshake_data(data)
@@ -275,8 +342,7 @@ class Connection(asyncio.Protocol):
                 )
                 if ev.status == "not_allowed":
                     gen_log.info("erlang: refused node %s: %s", ev.peer_name, ev.reason)
-                if self.transport is not None:
-                    self.transport.close()
+                self.close(self.close_reason)
                 return
 
     def _on_established(self, ev: hs.Established) -> None:
@@ -299,22 +365,125 @@ class Connection(asyncio.Protocol):
     # ---- output
 
     def write(self, data: bytes) -> None:
-        if self.closed or self.transport is None:
-            raise NodeDown("not connected to %s" % self.peer_name)
-        self.last_write = self.loop.time()
-        self.transport.write(data)
+        """Send ``data`` (whole packets) now, or queue it behind pending output.
+
+        Any thread may call it.  Raises :class:`NodeDown` once the connection closed.
+        """
+        with self.wlock:
+            sock = self.sock
+            if sock is None:
+                raise NodeDown("not connected to %s" % self.peer_name)
+            self.last_write = _monotonic()
+            if self._wbuf:
+                self._wbuf.append(data)
+                return
+            try:
+                n = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError as e:
+                # broken: the reader closes it (on the loop); drop this packet
+                self.loop.call_soon_threadsafe(self._write_failed, e)
+                return
+            if n == len(data):
+                return
+            self._wbuf.append(data[n:] if n else data)
+        if threading.get_ident() == self.node._thread_id:
+            self._start_writer()
+        else:
+            self.loop.call_soon_threadsafe(self._start_writer)
+
+    def _write_failed(self, exc: BaseException) -> None:
+        if not self.closed:
+            self._close_now(exc)
+
+    def _start_writer(self) -> None:
+        if not self._writing and self.sock is not None and self._wbuf:
+            self._writing = True
+            self.loop.add_writer(self.fd, self._on_writable)
+
+    def _flush_locked(self) -> Optional[BaseException]:
+        """Push ``_wbuf`` into the kernel as far as it goes (``wlock`` held)."""
+        wbuf = self._wbuf
+        sock = self.sock
+        while wbuf and sock is not None:
+            if len(wbuf) > 1:
+                data = b"".join(wbuf)
+                wbuf.clear()
+                wbuf.append(data)
+            data = wbuf[0]
+            try:
+                n = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                return None
+            except OSError as e:
+                return e
+            if n == len(data):
+                wbuf.popleft()
+            else:
+                wbuf[0] = data[n:]
+                return None
+        return None
+
+    def _on_writable(self) -> None:
+        with self.wlock:
+            err = self._flush_locked()
+            drained = not self._wbuf
+        if err is not None:
+            self._close_now(err)
+            return
+        if drained:
+            if self._writing:
+                self._writing = False
+                self.loop.remove_writer(self.fd)
+            if self._closing:
+                self._close_now(None)
+
+    def watchdog_tick(self) -> bool:
+        """From the watchdog thread: push out pending output, then send a tick if the
+        stream is on a packet boundary.  True if something went out."""
+        with self.wlock:
+            sock = self.sock
+            if sock is None:
+                return False
+            if self._wbuf:
+                before = sum(len(b) for b in self._wbuf)
+                if self._flush_locked() is not None:
+                    return False
+                if self._wbuf:  # still mid-packet: no room for a tick, but bytes moved
+                    moved = sum(len(b) for b in self._wbuf) < before
+                    if moved:
+                        self.last_write = _monotonic()
+                    return moved
+            try:
+                n = sock.send(dist.TICK_BYTES)
+            except OSError:
+                return False
+            self.last_write = _monotonic()
+            if n == 4:
+                return True
+            # the kernel took part of the tick: the rest goes next, before anything else
+            self._wbuf.append(dist.TICK_BYTES[n:])
+        self.loop.call_soon_threadsafe(self._start_writer)
+        return True
 
     def abort(self, reason: BaseException) -> None:
         if self.close_reason is None:
             self.close_reason = reason
-        if self.transport is not None:
-            self.transport.abort()
+        if not self.closed:
+            self._close_now(None)
 
     def close(self, reason: Optional[BaseException] = None) -> None:
+        """Close once pending output went out.  Loop thread."""
         if self.close_reason is None:
             self.close_reason = reason or NodeDown("connection to %s closed by us" % self.peer_name)
-        if self.transport is not None:
-            self.transport.close()
+        if self.closed:
+            return
+        if self._wbuf:
+            self._closing = True
+            self._start_writer()
+        else:
+            self._close_now(None)
 
     def send_ctrl(self, control: tuple, payload: Any = NO_PAYLOAD) -> None:
         self.write(dist.encode_message(control, payload))
@@ -437,7 +606,7 @@ class Node:
         self.creation = 0
         self.port = 0
         self.running = False
-        self._server: Optional[asyncio.AbstractServer] = None
+        self._listener: Optional[socket.socket] = None
         self._epmd: Optional[_EpmdClient] = None
         self._connections: Dict[str, Connection] = {}
         self._dialing: Dict[str, Connection] = {}
@@ -453,6 +622,7 @@ class Node:
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._pending = 0
         self._tick_handle: Optional[asyncio.TimerHandle] = None
+        self._tick_due = 0.0
         self._thread_id: Optional[int] = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -475,7 +645,8 @@ class Node:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
-        self._server = await loop.create_server(lambda: Connection(self, hs.Role.ACCEPTOR), sock=sock)
+        self._listener = sock
+        loop.add_reader(sock.fileno(), self._accept)
         try:
             client = _EpmdClient(
                 epmd.encode_alive2_req(self.port, self.name.alive, hidden=self.hidden),
@@ -499,8 +670,7 @@ class Node:
                     "EPMD refused to register %s (result %d): the name is already in use" % (self.full, resp.result)
                 )
         except BaseException:
-            self._server.close()
-            self._server = None
+            self._close_listener()
             raise
         self._epmd = client
         client.on_lost = self._epmd_lost
@@ -512,6 +682,26 @@ class Node:
             )
         self._schedule_ticks()
         return self
+
+    def _accept(self) -> None:
+        listener = self._listener
+        for _ in range(16):
+            if listener is None:
+                return
+            try:
+                sock, _addr = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:  # EMFILE and friends: try again on the next readiness
+                gen_log.warning("erlang: accept() failed: %s", e)
+                return
+            Connection(self, hs.Role.ACCEPTOR).attach(sock)
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            self.loop.remove_reader(listener.fileno())
+            listener.close()
 
     def _default_bind_address(self) -> str:
         host = self.name.host
@@ -538,9 +728,7 @@ class Node:
         if self._epmd is not None and self._epmd.transport is not None:
             self._epmd.transport.close()
         self._epmd = None
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        self._close_listener()
         for conn in list(self._all):
             conn.close(NodeDown("node %s is stopping" % self.full))
         for fut in self._connecting.values():
@@ -680,10 +868,17 @@ class Node:
             self._dialing[peer] = conn
             self._all.add(conn)
             try:
-                await self.loop.create_connection(lambda: conn, host, resp.port)
+                sock = await self._open(host, resp.port)
             except OSError as e:
                 self._all.discard(conn)
+                if self._dialing.get(peer) is conn:
+                    del self._dialing[peer]
                 raise NodeDown("cannot connect to %s at %s:%d: %s" % (peer, host, resp.port, e)) from None
+            if conn.closed:  # dropped meanwhile (simultaneous connect, stop())
+                sock.close()
+                self._all.discard(conn)
+                raise ConnectionRejected("connection to %s dropped while dialling" % peer, "nok")
+            conn.attach(sock)
             await conn.handshake_done
         except ConnectionRejected as e:
             if e.status == "nok" or (conn is not None and isinstance(conn.close_reason, ConnectionRejected)):
@@ -694,6 +889,25 @@ class Node:
             self._fail_connect(peer, fut, e)
         except Exception as e:  # pragma: no cover - unexpected
             self._fail_connect(peer, fut, NodeDown("cannot connect to %s: %s" % (peer, e)))
+
+    async def _open(self, host: str, port: int) -> socket.socket:
+        """A connected non-blocking TCP socket to ``host:port`` (each address in turn)."""
+        infos = await self.loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        err: Optional[OSError] = None
+        for family, type_, proto, _, addr in infos:
+            sock = socket.socket(family, type_, proto)
+            sock.setblocking(False)
+            try:
+                await self.loop.sock_connect(sock, addr)
+            except OSError as e:
+                sock.close()
+                err = e
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+        raise err or OSError("no address for %s" % host)
 
     def _fail_connect(self, peer: str, fut: "asyncio.Future[Connection]", err: BaseException) -> None:
         if self._connecting.get(peer) is fut:
@@ -714,13 +928,20 @@ class Node:
 
     def _schedule_ticks(self) -> None:
         interval = max(self.net_ticktime / 8.0, 0.05)
+        self._tick_due = _monotonic() + interval
         self._tick_handle = self.loop.call_later(interval, self._on_tick_timer)
 
     def _on_tick_timer(self) -> None:
         if not self.running:
             return
-        now = self.loop.time()
+        now = _monotonic()
         quarter = self.net_ticktime / 4.0
+        late = now - self._tick_due
+        if late > max(quarter, 1.0):
+            # The loop itself was blocked: nothing could be read meanwhile, so the
+            # silence says nothing about the peers.  Give them a fresh period.
+            for conn in self._connections.values():
+                conn.last_read = max(conn.last_read, now - quarter)
         for conn in list(self._connections.values()):
             if conn.closed:
                 continue
