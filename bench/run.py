@@ -169,16 +169,18 @@ def status_kb(pid, key):
     return 0
 
 
-def cpu_ticks(pids):
-    total = 0
+def cpu_ticks(pids, split=False):
+    """utime+stime of the processes, in clock ticks; with split=True, (utime, stime)."""
+    user = system = 0
     for p in pids:
         try:
             with open("/proc/%d/stat" % p) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            user += int(fields[11])
+            system += int(fields[12])
         except (OSError, IndexError):
             pass
-    return total
+    return (user, system) if split else user + system
 
 
 def core_times():
@@ -443,16 +445,18 @@ def run_wrk(ctx, port, conns, duration, headers=(), timeout_s=None):
 def measure(ctx, server, port, conns, duration, headers=(), timeout_s=None):
     waited = wait_quiet(ctx.quiet_wait)
     tree = proc_tree(server.pid)
-    c0, t0, a0 = core_times(), cpu_ticks(tree), all_proc_ticks()
+    c0, (u0, s0), a0 = core_times(), cpu_ticks(tree, True), all_proc_ticks()
     r = run_wrk(ctx, port, conns, duration, headers, timeout_s)
     tree = proc_tree(server.pid)
-    c1, t1, a1 = core_times(), cpu_ticks(tree), all_proc_ticks()
+    c1, (u1, s1), a1 = core_times(), cpu_ticks(tree, True), all_proc_ticks()
     if r is None:
         return None
     secs = r["duration_us"] / 1e6
     ours = set(tree) | {os.getpid(), ctx.client_pid}
     foreign = sum(v - a0.get(p, 0) for p, v in a1.items() if p not in ours)
-    r["server_cpu_pct"] = round(100.0 * (t1 - t0) / CLK_TCK / secs, 1)
+    r["server_cpu_pct"] = round(100.0 * (u1 - u0 + s1 - s0) / CLK_TCK / secs, 1)
+    # kernel share of the server's CPU (syscalls, and on loopback the TCP work for the peer too)
+    r["server_sys_pct"] = round(100.0 * (s1 - s0) / CLK_TCK / secs, 1)
     r["foreign_cpu_pct"] = round(100.0 * foreign / CLK_TCK / secs, 1)
     r["core_server_busy_pct"] = core_busy(c0, c1, SERVER_CPU)
     r["core_client_busy_pct"] = core_busy(c0, c1, CLIENT_CPU)
@@ -524,9 +528,9 @@ def run_scenario(ctx, scenario, servers, runs, results, dur_scale):
                              nprocs=len(proc_tree(srv.pid)))
                     results.append(r)
                     log("  %-12s %-18s run %d: %9.1f req/s  p50 %7.2f ms  p99 %8.2f ms  err c/r/w/t %d/%d/%d/%d  "
-                        "non2xx %d  cpu srv %5.1f%% wrk %5.1f%% other %5.1f%%  hwm %6.1f MB" % (
+                        "non2xx %d  cpu srv %5.1f%% (sys %4.1f%%) wrk %5.1f%% other %5.1f%%  hwm %6.1f MB" % (
                             mode, name, run, r["rps"], r["lat_p50"] / 1000, r["lat_p99"] / 1000, r["connect"],
-                            r["read"], r["write"], r["timeout"], r["status"], r["server_cpu_pct"],
+                            r["read"], r["write"], r["timeout"], r["status"], r["server_cpu_pct"], r["server_sys_pct"],
                             r["client_cpu_pct"], r["foreign_cpu_pct"], r["hwm_kb"] / 1024))
                 finally:
                     srv.stop()
@@ -555,9 +559,11 @@ def aggregate(results):
         a = {"rps": m, "runs": rps, "failed": len(rs) - len(ok),
              "spread_pct": round(100.0 * (max(rps) - min(rps)) / m, 1) if m else None}
         for k in ("lat_p50", "lat_p99", "status", "connect", "read", "write", "timeout", "server_cpu_pct",
+                  "server_sys_pct",
                   "client_cpu_pct", "foreign_cpu_pct", "hwm_kb", "rss_start_kb", "requests"):
             a[k] = med([r.get(k) for r in ok])
         a["cpu_us_per_req"] = (a["server_cpu_pct"] / 100.0 / m * 1e6) if m and a["server_cpu_pct"] else None
+        a["sys_us_per_req"] = (a["server_sys_pct"] / 100.0 / m * 1e6) if m and a["server_sys_pct"] is not None else None
         # req/s per core of server CPU: robust to the server being preempted by other processes on its core
         a["rps_per_core"] = med([r["rps"] * 100.0 / r["server_cpu_pct"] for r in ok if r.get("server_cpu_pct")])
         a["loop"] = ok[0].get("loop")
@@ -592,7 +598,7 @@ def render_tables(agg, servers):
         uref = uwsgi_ref(mode)
         lines += ["", "### %s" % MODE_TITLES[mode], ""]
         cols = ["server", "req/s (median)", "runs", "p50 ms", "p99 ms", "non-2xx", "sock err c/r/w/t",
-                "srv CPU %", "wrk CPU %", "other CPU %", "CPU µs/req", "req/s per srv core", "peak RSS MB",
+                "srv CPU %", "wrk CPU %", "other CPU %", "CPU µs/req (kernel)", "req/s per srv core", "peak RSS MB",
                 "check", "÷ %s" % uref, "÷ tornado-raw", "per core ÷ %s" % uref, "per core ÷ tornado-raw"]
         lines.append("| " + " | ".join(cols) + " |")
         lines.append("|---|" + "|".join("---" if c in ("runs", "sock err c/r/w/t", "check") else "---:"
@@ -611,7 +617,7 @@ def render_tables(agg, servers):
                     (" (+%d failed)" % a["failed"] if a["failed"] else ""),
                     fmt(a["lat_p50"] / 1000, 2), fmt(a["lat_p99"] / 1000, 2), str(int(a["status"])), errs,
                     fmt(a["server_cpu_pct"]), fmt(a["client_cpu_pct"]), fmt(a["foreign_cpu_pct"]),
-                    fmt(a["cpu_us_per_req"], 0), fmt(a["rps_per_core"], 0),
+                    "%s (%s)" % (fmt(a["cpu_us_per_req"], 0), fmt(a["sys_us_per_req"], 0)), fmt(a["rps_per_core"], 0),
                     fmt(a["hwm_kb"] / 1024 if a["hwm_kb"] else None), check,
                     fmt(ratio(agg, mode, s, uref), 2), fmt(ratio(agg, mode, s, "tornado-raw"), 2),
                     fmt(ratio(agg, mode, s, uref, "rps_per_core"), 2),
