@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, Optional, Union
 
 from . import etf
 from .errors import ErlangError, ErlangTimeout, NodeNotRunning
-from .node import DEFAULT_RPC_THREADS, DEFAULT_TIMEOUT, Node
+from .node import DEFAULT_CALL_MODE, DEFAULT_RPC_THREADS, DEFAULT_TIMEOUT, Node
 from . import names as nodenames
 from ..logs import gen_log
 
@@ -107,8 +107,9 @@ def start(
 
     ``config`` provides ``erlang``, ``erlang_cookie``, ``erlang_visible``,
     ``erlang_max_atoms``, ``erlang_max_packet``, ``erlang_rpc_threads``,
-    ``erlang_timeout`` and ``processes``; keyword arguments (``name``, ``cookie``,
-    ``visible``, ``max_atoms``, ``max_packet``, ``rpc_threads``, ``timeout``, and
+    ``erlang_call_mode``, ``erlang_timeout`` and ``processes``; keyword arguments
+    (``name``, ``cookie``, ``visible``, ``max_atoms``, ``max_packet``,
+    ``rpc_threads``, ``call_mode``, ``timeout``, and
     any other :class:`~.node.Node` parameter such as ``net_ticktime``) override it,
     so tests can start a node without the CLI.  Without a name the future resolves
     to None.
@@ -121,6 +122,7 @@ def start(
         "max_atoms": getattr(config, "erlang_max_atoms", None) or etf.MAX_ATOMS,
         "max_packet": getattr(config, "erlang_max_packet", None) or 64 * 1024 * 1024,
         "rpc_threads": getattr(config, "erlang_rpc_threads", DEFAULT_RPC_THREADS),
+        "call_mode": getattr(config, "erlang_call_mode", None) or DEFAULT_CALL_MODE,
         "timeout": getattr(config, "erlang_timeout", None) or DEFAULT_TIMEOUT,
     }
     if opts["rpc_threads"] is None:
@@ -263,6 +265,12 @@ def _sync(make: Callable[[Node], Any], timeout: Optional[float]) -> Any:
         raise ErlangTimeout("no answer from the Erlang node's loop within %.3gs" % limit) from None
 
 
+def _in_core() -> bool:
+    import loop_engine
+
+    return loop_engine.in_core()
+
+
 def erlang_connect(node: str, timeout: Optional[float] = None) -> ErlangHandle:
     """Connect to ``node`` (``name@host``) and return a handle for reuse."""
     peer = _peer(node)
@@ -312,6 +320,13 @@ def erlang_rpc(
     ``AuthenticationFailed``.  ``timeout`` defaults to ``--erlang-timeout``.
     """
     peer = _peer(node)
+    n = _require()
+    conn = n.ready(peer)
+    if conn is not None:  # the fast paths: no coroutine, no task, no hop
+        if threading.get_ident() != n._thread_id:
+            return n.rpc_blocking(conn, module, function, args, timeout)
+        if _in_core():
+            return n.rpc_in_core(conn, module, function, args, timeout)
     return _sync(lambda n: n.rpc(peer, module, function, args, timeout), timeout)
 
 
@@ -319,6 +334,11 @@ def erlang_send_message(node: NodeOrHandle, dest: Any, msg: Any) -> None:
     """Send ``msg`` to ``dest`` on ``node``: a registered name, a Pid, or a
     uWSGI-style ``(id, serial, creation)`` tuple (a pid on that node)."""
     peer = _peer(node)
+    n = _require()
+    conn = n.ready(peer)
+    if conn is not None:  # connected: a send never waits, from any thread
+        n.send_now(conn, dest, msg)
+        return
     _sync(lambda n: n.send(peer, dest, msg), None)
 
 

@@ -33,14 +33,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
+import itertools
 import os
+import queue
 import secrets
 import socket
 import sys
 import threading
 import time
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple, Union
+
+from greenlet import getcurrent
+from loop_engine import Core, CoreGreenlet, CoreTimeout, Waiter
 
 from . import dist, epmd, etf
 from . import flags as dflags
@@ -69,6 +73,11 @@ DEFAULT_NET_TICKTIME = 60.0
 DEFAULT_MAX_MAILBOX = 10000
 DEFAULT_MAX_PENDING = 1024
 DEFAULT_RPC_THREADS = 8
+#: How Python callables (rpc functions, registered processes) run: "inline" in a
+#: greenlet core on the loop (a tick watchdog thread keeps the connections alive
+#: while one blocks) or in "threads" (a pool of ``rpc_threads``).
+CALL_MODES = ("inline", "threads")
+DEFAULT_CALL_MODE = "inline"
 
 A_EMPTY = Atom("")
 A_REX = Atom("rex")
@@ -142,7 +151,7 @@ class _EpmdClient(asyncio.Protocol):
 class _Spawned:
     """An Erlang-spawned "process" running a Python function for an rpc."""
 
-    __slots__ = ("pid", "req_id", "requester", "monitor", "link", "reply", "timer")
+    __slots__ = ("pid", "req_id", "requester", "monitor", "link", "reply")
 
     def __init__(self, pid: Pid, req_id: Any, requester: Pid, monitor: bool, link: bool) -> None:
         self.pid = pid
@@ -152,7 +161,6 @@ class _Spawned:
         self.link = link
         # the SPAWN_REPLY packet while it is held back (see rex.spawn_request)
         self.reply: Optional[bytes] = None
-        self.timer: Optional[asyncio.TimerHandle] = None
 
 
 class Connection:
@@ -370,24 +378,45 @@ class Connection:
         Any thread may call it.  Raises :class:`NodeDown` once the connection closed.
         """
         with self.wlock:
-            sock = self.sock
-            if sock is None:
-                raise NodeDown("not connected to %s" % self.peer_name)
-            self.last_write = _monotonic()
-            if self._wbuf:
-                self._wbuf.append(data)
+            if not self._send_locked(data):
                 return
-            try:
-                n = sock.send(data)
-            except (BlockingIOError, InterruptedError):
-                n = 0
-            except OSError as e:
-                # broken: the reader closes it (on the loop); drop this packet
-                self.loop.call_soon_threadsafe(self._write_failed, e)
+        self._want_writer()
+
+    def write_spawned(self, spawned: "_Spawned", data: bytes = b"") -> None:
+        """Write ``data`` (an rpc's end), preceded by its SPAWN_REPLY if that is still
+        held: taken and written under ``wlock``, so the reply always goes first."""
+        with self.wlock:
+            reply = spawned.reply
+            if reply is not None:
+                spawned.reply = None
+                data = reply + data
+            if not data or not self._send_locked(data):
                 return
-            if n == len(data):
-                return
-            self._wbuf.append(data[n:] if n else data)
+        self._want_writer()
+
+    def _send_locked(self, data: bytes) -> bool:
+        """Send or queue ``data`` (``wlock`` held); True if the loop's writer is needed."""
+        sock = self.sock
+        if sock is None:
+            raise NodeDown("not connected to %s" % self.peer_name)
+        self.last_write = _monotonic()
+        if self._wbuf:
+            self._wbuf.append(data)
+            return False
+        try:
+            n = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError as e:
+            # broken: the loop closes it; this packet is lost with the connection
+            self.loop.call_soon_threadsafe(self._write_failed, e)
+            return False
+        if n == len(data):
+            return False
+        self._wbuf.append(data[n:] if n else data)
+        return True
+
+    def _want_writer(self) -> None:
         if threading.get_ident() == self.node._thread_id:
             self._start_writer()
         else:
@@ -504,6 +533,9 @@ class Connection:
 
     def send_to_name(self, sender: Pid, name: Atom, msg: Any) -> None:
         """``{name, Peer} ! msg`` from our process ``sender``."""
+        self.write(self.encode_to_name(sender, name, msg))
+
+    def encode_to_name(self, sender: Pid, name: Atom, msg: Any) -> bytes:
         key = (sender, name, 6)
         ctrl = self._ctrl_cache.get(key)
         if ctrl is None:
@@ -511,26 +543,25 @@ class Connection:
             if len(self._ctrl_cache) > 256:
                 self._ctrl_cache.clear()
             self._ctrl_cache[key] = ctrl
-        self.write(dist.encode_prefixed(ctrl, msg))
+        return dist.encode_prefixed(ctrl, msg)
 
-    def send_exit(self, sender: Pid, to: Pid, reason: Any, prefix: bytes = b"") -> None:
+    def encode_exit(self, sender: Pid, to: Pid, reason: Any) -> bytes:
         """A link broke: our ``sender`` died with ``reason``."""
         if self._exit_payload:
-            data = dist.encode_message((dist.PAYLOAD_EXIT, sender, to), reason)
-        else:
-            data = dist.encode_message((dist.EXIT, sender, to, reason))
-        self.write(prefix + data if prefix else data)
+            return dist.encode_message((dist.PAYLOAD_EXIT, sender, to), reason)
+        return dist.encode_message((dist.EXIT, sender, to, reason))
 
-    def send_monitor_exit(self, target: Any, watcher: Pid, ref: Any, reason: Any, prefix: bytes = b"") -> None:
-        """The process ``target`` (pid or name) that ``watcher`` monitors with ``ref`` is gone.
-
-        ``prefix``: packets to write in the same call (one syscall instead of two).
-        """
+    def encode_monitor_exit(self, target: Any, watcher: Pid, ref: Any, reason: Any) -> bytes:
+        """The process ``target`` (pid or name) that ``watcher`` monitors with ``ref`` is gone."""
         if self._exit_payload:
-            data = dist.encode_message((dist.PAYLOAD_MONITOR_P_EXIT, target, watcher, ref), reason)
-        else:
-            data = dist.encode_message((dist.MONITOR_P_EXIT, target, watcher, ref, reason))
-        self.write(prefix + data if prefix else data)
+            return dist.encode_message((dist.PAYLOAD_MONITOR_P_EXIT, target, watcher, ref), reason)
+        return dist.encode_message((dist.MONITOR_P_EXIT, target, watcher, ref, reason))
+
+    def send_exit(self, sender: Pid, to: Pid, reason: Any) -> None:
+        self.write(self.encode_exit(sender, to, reason))
+
+    def send_monitor_exit(self, target: Any, watcher: Pid, ref: Any, reason: Any) -> None:
+        self.write(self.encode_monitor_exit(target, watcher, ref, reason))
 
     # ---- mailbox
 
@@ -549,6 +580,101 @@ class Connection:
             )
             return
         self.mailbox.append(msg)
+
+
+class _CoreEngine:
+    """What a :class:`loop_engine.Core` needs of an engine to suspend and resume."""
+
+    __slots__ = ("asyncio_loop",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.asyncio_loop = loop
+
+
+class _WorkerPool:
+    """``call_mode="threads"``: ``size`` daemon threads taking jobs from a SimpleQueue.
+
+    A job's ``on_done`` runs in the worker (it writes the reply to the connection
+    itself, which is thread-safe), so finishing a call costs no hop back to the loop.
+    """
+
+    def __init__(self, node: "Node", size: int) -> None:
+        self.jobs: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self.closed = False
+        self.threads = [
+            threading.Thread(target=self._work, args=(node._run_call,), name="erlang-rpc-%d" % i, daemon=True)
+            for i in range(size)
+        ]
+        for t in self.threads:
+            t.start()
+
+    def _work(self, run: Callable[..., None]) -> None:
+        get = self.jobs.get
+        while True:
+            job = get()
+            if job is None:
+                return
+            run(*job)
+
+    def close(self) -> None:
+        self.closed = True
+        for _ in self.threads:
+            self.jobs.put(None)
+
+
+class _TickWatchdog(threading.Thread):
+    """Keeps the distribution connections ticking while the loop thread is blocked.
+
+    Every ``net_ticktime/8`` it looks at each connection's last write.  The loop
+    itself ticks a connection after ``net_ticktime/4`` of silence (checked every
+    ``net_ticktime/8``), so a connection silent for ``3/8`` of it means the loop is
+    stuck (a blocking function called inline, a blocking WSGI app in a core): the
+    watchdog then writes the tick itself (:meth:`Connection.watchdog_tick`, under
+    the connection's write lock, only on a packet boundary).  Erlang drops a peer
+    silent for 3/4..5/4 of ``net_ticktime``; our silence stays under 1/2 of it.
+
+    It needs the GIL to run, which a blocked thread releases (sleeping, waiting on
+    I/O or a lock) and pure-Python code yields every switch interval; a C extension
+    holding the GIL for longer than ``net_ticktime`` would starve it (as it would
+    starve any thread).
+    """
+
+    def __init__(self, node: "Node") -> None:
+        super().__init__(name="erlang-ticks", daemon=True)
+        self.node = node
+        self.stopped = threading.Event()
+        self.ticks = 0  # ticks sent by the watchdog (for tests and logs)
+
+    def run(self) -> None:
+        node = self.node
+        interval = max(node.net_ticktime / 8.0, 0.05)
+        limit = node.net_ticktime * 3.0 / 8.0
+        stalled_since = 0.0
+        while not self.stopped.wait(interval):
+            now = _monotonic()
+            sent = 0
+            for conn in list(node._connections.values()):
+                if conn.established and not conn.closed and now - conn.last_write >= limit:
+                    if conn.watchdog_tick():
+                        sent += 1
+            self.ticks += sent
+            late = now - node._tick_due
+            if late > limit and sent:
+                if not stalled_since:
+                    stalled_since = node._tick_due
+                    gen_log.warning(
+                        "erlang: the loop of %s has been blocked for %.1fs (a Python function running inline?); "
+                        "ticking its %d connection(s) from the watchdog thread",
+                        node.full,
+                        late,
+                        sent,
+                    )
+            elif late <= limit and stalled_since:
+                gen_log.info("erlang: the loop of %s was blocked for %.1fs", node.full, now - stalled_since)
+                stalled_since = 0.0
+
+    def stop(self) -> None:
+        self.stopped.set()
 
 
 class Node:
@@ -578,6 +704,7 @@ class Node:
         max_atoms: int = etf.MAX_ATOMS,
         max_packet: int = dist.DEFAULT_MAX_PACKET,
         rpc_threads: int = DEFAULT_RPC_THREADS,
+        call_mode: str = DEFAULT_CALL_MODE,
         max_pending: int = DEFAULT_MAX_PENDING,
         max_mailbox: int = DEFAULT_MAX_MAILBOX,
         timeout: float = DEFAULT_TIMEOUT,
@@ -599,6 +726,10 @@ class Node:
         self.atoms = etf.AtomTable(max_atoms)
         self.max_packet = max_packet
         self.rpc_threads = rpc_threads
+        if call_mode not in CALL_MODES:
+            raise ValueError("call_mode must be one of %s, not %r" % (", ".join(CALL_MODES), call_mode))
+        #: rpc_threads=0 meant "on the loop" before call_mode existed: it still does
+        self.call_mode = "inline" if rpc_threads <= 0 else call_mode
         self.max_pending = max_pending
         self.max_mailbox = max_mailbox
         self.timeout = timeout
@@ -617,10 +748,13 @@ class Node:
         self._pid_names: Dict[Pid, str] = {}
         self._pid_id = 0
         self._pid_serial = 0
-        self._ref_id = 0
         self._ref_base = secrets.randbits(32)
-        self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._pool: Optional[_WorkerPool] = None
         self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._core_engine = _CoreEngine(self.loop)
+        self._watchdog: Optional[_TickWatchdog] = None
+        self._ref_ids = itertools.count(1)
         self._tick_handle: Optional[asyncio.TimerHandle] = None
         self._tick_due = 0.0
         self._thread_id: Optional[int] = None
@@ -676,11 +810,11 @@ class Node:
         client.on_lost = self._epmd_lost
         self.creation = resp.creation or (secrets.randbits(32) | 1)
         self.running = True
-        if self.rpc_threads > 0:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self.rpc_threads, thread_name_prefix="erlang-rpc"
-            )
+        if self.call_mode == "threads":
+            self._pool = _WorkerPool(self, self.rpc_threads)
         self._schedule_ticks()
+        self._watchdog = _TickWatchdog(self)
+        self._watchdog.start()
         return self
 
     def _accept(self) -> None:
@@ -736,9 +870,12 @@ class Node:
                 fut.set_exception(NodeDown("node %s is stopping" % self.full))
                 fut.exception()
         self._connecting.clear()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        if self._watchdog is not None:
+            self._watchdog.stop()
+            self._watchdog = None
         await asyncio.sleep(0)
 
     # ------------------------------------------------------------------ identifiers
@@ -753,7 +890,7 @@ class Node:
 
     def new_ref(self) -> Reference:
         """A fresh reference of ours (3 words, the first < 2^18, like OTP's)."""
-        n = self._ref_id = self._ref_id + 1
+        n = next(self._ref_ids)  # atomic: threads make refs too
         return Reference(self.atom, self.creation, (n & 0x3FFFF, (n >> 18) & 0xFFFFFFFF, self._ref_base))
 
     def is_ours(self, term: Any) -> bool:
@@ -812,10 +949,10 @@ class Node:
         err = reason if isinstance(reason, ErlangError) else NodeDown(str(reason))
         if not isinstance(err, NodeDown) and not isinstance(err, ErlangProtocolError):
             err = NodeDown("connection to %s lost: %s" % (name, err))
-        for fut in conn.calls.values():
+        calls, conn.calls = conn.calls, {}
+        for fut in list(calls.values()):
             if not fut.done():
                 fut.set_exception(err)
-        conn.calls.clear()
         while conn.receivers:
             fut = conn.receivers.popleft()
             if not fut.done():
@@ -1013,52 +1150,50 @@ class Node:
         args: Tuple[Any, ...],
         on_done: Callable[[bool, Any], None],
     ) -> bool:
-        """Run ``func(*args)`` off the loop; ``on_done(ok, value_or_exc)`` runs on the loop.
+        """Run ``func(*args)``, then ``on_done(ok, value_or_exc)``.
 
-        Returns False (and calls nothing) when ``max_pending`` calls are already queued
-        or running.  Exceptions are logged once to ``gateway.app``.
+        ``call_mode`` "inline": in a fresh greenlet core on the loop thread, at once
+        (``on_done`` runs in that greenlet, maybe after the function waited with
+        ``loop_engine.wait``).  "threads": in the worker pool, and ``on_done`` runs in
+        the worker thread too, so it may only write to connections (thread-safe) and
+        pop from dicts.  Returns False (and calls nothing) when ``max_pending`` calls
+        are already running.  Exceptions are logged once to ``gateway.app``.
         """
         if self._pending >= self.max_pending:
             return False
-        executor = self._executor
-        if executor is None:
-            try:
-                value = func(*args)
-            except Exception as e:
-                app_log.error("erlang: %s raised", _describe(func), exc_info=True)
-                on_done(False, e)
-            else:
-                on_done(True, value)
+        pool = self._pool
+        if pool is None:
+            with self._pending_lock:
+                self._pending += 1
+            parent = getcurrent()
+            if parent.__class__ is CoreGreenlet:
+                parent = parent.parent
+            g = CoreGreenlet(self._run_call, parent, Core(0, self._core_engine))
+            g.switch(func, args, on_done)
             return True
-        self._pending += 1
-        loop = self.loop
-
-        def run() -> None:
-            try:
-                value = func(*args)
-            except Exception as e:
-                app_log.error("erlang: %s raised", _describe(func), exc_info=True)
-                ok, value = False, e
-            else:
-                ok = True
-            try:
-                loop.call_soon_threadsafe(finish, ok, value)
-            except RuntimeError:  # loop closed while we ran
-                pass
-
-        def finish(ok: bool, value: Any) -> None:
-            self._pending -= 1
-            try:
-                on_done(ok, value)
-            except Exception:
-                gen_log.error("erlang: failed to deliver the result of %s", _describe(func), exc_info=True)
-
-        try:
-            executor.submit(run)
-        except RuntimeError:  # shut down
-            self._pending -= 1
+        if pool.closed:
             return False
+        with self._pending_lock:
+            self._pending += 1
+        pool.jobs.put((func, args, on_done))
         return True
+
+    def _run_call(self, func: Callable[..., Any], args: Tuple[Any, ...], on_done: Callable[[bool, Any], None]) -> None:
+        """Body of a call (greenlet or worker thread)."""
+        try:
+            value = func(*args)
+        except Exception as e:
+            app_log.error("erlang: %s raised", _describe(func), exc_info=True)
+            ok, value = False, e
+        else:
+            ok = True
+        with self._pending_lock:
+            self._pending -= 1
+        try:
+            on_done(ok, value)
+        except Exception:
+            gen_log.error("erlang: failed to deliver the result of %s", _describe(func), exc_info=True)
+
 
     # ------------------------------------------------------------------ incoming
 
@@ -1229,11 +1364,8 @@ class Node:
         conn = self._connections.get(peer)
         if conn is None or conn.closed:
             conn = await self.connect(peer, timeout)
-        ref = self.new_ref()
-        request = (A_GEN_CALL, (conn.pid, ref), (A_CALL, _atom(module), _atom(function), list(args), A_USER))
         fut = loop.create_future()
-        conn.send_to_name(conn.pid, A_REX, request)
-        conn.calls[ref] = fut
+        ref = self._rex_call(conn, module, function, args, fut)
         handle = loop.call_at(deadline, _expire, conn, ref, fut, peer, module, function, timeout)
         try:
             result = await fut
@@ -1243,20 +1375,86 @@ class Node:
             raise BadRPC(result[1])
         return result
 
+    def _rex_call(self, conn: Connection, module: Any, function: Any, args: Any, waiter: Any) -> Reference:
+        """Send ``{'$gen_call', {Self, Ref}, {call, M, F, A, user}}`` to the peer's rex;
+        ``waiter`` (anything with ``done``/``set_result``/``set_exception``) gets the
+        answer.  Any thread (refs are atomic, writes locked)."""
+        ref = self.new_ref()
+        pid = conn.pid
+        data = conn.encode_to_name(
+            pid, A_REX, (A_GEN_CALL, (pid, ref), (A_CALL, _atom(module), _atom(function), list(args), A_USER))
+        )
+        conn.calls[ref] = waiter
+        try:
+            conn.write(data)
+        except BaseException:
+            conn.calls.pop(ref, None)
+            raise
+        return ref
+
+    def ready(self, peer: str) -> Optional[Connection]:
+        """The established connection to ``peer``, or None (then connect first)."""
+        conn = self._connections.get(peer)
+        if conn is None or conn.closed or not conn.established:
+            return None
+        return conn
+
+    def rpc_blocking(
+        self, conn: Connection, module: str, function: str, args: Union[list, tuple] = (), timeout: Optional[float] = None
+    ) -> Any:
+        """:meth:`rpc` for a thread other than the loop's, on an established ``conn``.
+
+        The calling thread encodes and writes the request itself and sleeps on a
+        lock the loop releases when the answer arrives: no task, no hop to the loop.
+        """
+        if not isinstance(args, (list, tuple)):
+            raise TypeError("erlang_rpc args must be a list (the function's arguments), not %s" % type(args).__name__)
+        timeout = self.timeout if timeout is None else timeout
+        call = _BlockingCall()
+        ref = self._rex_call(conn, module, function, args, call)
+        if not call.lock.acquire(True, max(timeout, 0.0)):
+            conn.calls.pop(ref, None)
+            if not call.finished:
+                raise ErlangTimeout("rpc %s:%s on %s: no answer within %.3gs" % (module, function, conn.peer_name, timeout))
+        return _rpc_result(call.result())
+
+    def rpc_in_core(
+        self, conn: Connection, module: str, function: str, args: Union[list, tuple] = (), timeout: Optional[float] = None
+    ) -> Any:
+        """:meth:`rpc` for an async core (a request, an inline call) on an established
+        ``conn``: the core sleeps on a :class:`loop_engine.Waiter` the answer fires."""
+        if not isinstance(args, (list, tuple)):
+            raise TypeError("erlang_rpc args must be a list (the function's arguments), not %s" % type(args).__name__)
+        timeout = self.timeout if timeout is None else timeout
+        call = _CoreCall()
+        ref = self._rex_call(conn, module, function, args, call)
+        try:
+            result = call.waiter.wait(max(timeout, 0.0))
+        except CoreTimeout:
+            conn.calls.pop(ref, None)
+            raise ErlangTimeout(
+                "rpc %s:%s on %s: no answer within %.3gs" % (module, function, conn.peer_name, timeout)
+            ) from None
+        return _rpc_result(result)
+
+    def send_now(self, conn: Connection, dest: Any, msg: Any) -> None:
+        """:meth:`send` on an established ``conn``, from any thread, without waiting."""
+        if dest.__class__ is Pid:
+            conn.send_to_pid(conn.pid, dest, msg)
+        elif isinstance(dest, str):
+            conn.send_to_name(conn.pid, _atom(dest), msg)
+        elif isinstance(dest, tuple) and len(dest) == 3 and all(isinstance(x, int) for x in dest):
+            conn.send_to_pid(conn.pid, Pid(conn.peer_atom or Atom(conn.peer_name or ""), dest[0], dest[1], dest[2]), msg)
+        else:
+            raise TypeError("destination must be a process name, a Pid or an (id, serial, creation) tuple, not %r" % (dest,))
+
     async def send(self, peer: str, dest: Any, msg: Any, timeout: Optional[float] = None) -> None:
         """Send ``msg`` to ``dest`` on ``peer``: a registered name (str/Atom), a
         :class:`~.etf.Pid`, or a uWSGI-style ``(id, serial, creation)`` tuple."""
         conn = self._connections.get(peer)
         if conn is None or conn.closed:
             conn = await self.connect(peer, timeout)
-        if dest.__class__ is Pid:
-            conn.send_to_pid(conn.pid, dest, msg)
-        elif isinstance(dest, str):
-            conn.send_to_name(conn.pid, _atom(dest), msg)
-        elif isinstance(dest, tuple) and len(dest) == 3 and all(isinstance(x, int) for x in dest):
-            conn.send_to_pid(conn.pid, Pid(conn.peer_atom or Atom(peer), dest[0], dest[1], dest[2]), msg)
-        else:
-            raise TypeError("destination must be a process name, a Pid or an (id, serial, creation) tuple, not %r" % (dest,))
+        self.send_now(conn, dest, msg)
 
     async def recv(self, peer: str, timeout: Optional[float] = None) -> Any:
         """The next message queued on the connection to ``peer`` (waiting up to ``timeout``)."""
@@ -1286,6 +1484,61 @@ def _expire(conn: Connection, ref: Any, fut: "asyncio.Future[Any]", peer: str, m
     conn.calls.pop(ref, None)
     if not fut.done():
         fut.set_exception(ErlangTimeout("rpc %s:%s on %s: no answer within %.3gs" % (module, function, peer, timeout)))
+
+
+class _BlockingCall:
+    """A call waited for by a thread: the loop releases ``lock`` with the answer."""
+
+    __slots__ = ("lock", "finished", "value", "exc")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.finished = False
+        self.value: Any = None
+        self.exc: Optional[BaseException] = None
+
+    def done(self) -> bool:
+        return self.finished
+
+    def set_result(self, value: Any) -> None:
+        self.value = value
+        self.finished = True
+        self.lock.release()
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.exc = exc
+        self.finished = True
+        self.lock.release()
+
+    def result(self) -> Any:
+        if self.exc is not None:
+            raise self.exc
+        return self.value
+
+
+class _CoreCall:
+    """A call waited for by an async core (a :class:`loop_engine.Waiter`)."""
+
+    __slots__ = ("waiter",)
+
+    def __init__(self) -> None:
+        self.waiter = Waiter()
+
+    def done(self) -> bool:
+        return self.waiter.done
+
+    def set_result(self, value: Any) -> None:
+        self.waiter.fire(value)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.waiter.throw(exc)
+
+
+def _rpc_result(result: Any) -> Any:
+    if result.__class__ is tuple and len(result) == 2 and result[0] == "badrpc":
+        raise BadRPC(result[1])
+    return result
 
 
 def _atom(name: Any) -> Atom:
