@@ -16,7 +16,7 @@ import glob
 import os
 import site
 import sys
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
@@ -24,7 +24,7 @@ from gateway.config import ConfigError, format_help, load
 from gateway.server.listeners import ListenError, bind_tcp
 
 
-def _fail(message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+def _fail(message: str) -> NoReturn:
     sys.stderr.write("gateway: %s\n" % message)
     sys.stderr.flush()
     sys.exit(1)

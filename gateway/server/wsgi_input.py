@@ -27,6 +27,10 @@ class BodyError(OSError):
         self.status = status
 
 
+class ClientDisconnected(OSError):
+    """The client went away while the app was still reading or producing a response."""
+
+
 class WSGIInput:
     """File-like, read-only view of one request body (PEP 3333 ``wsgi.input``)."""
 
