@@ -31,7 +31,7 @@ from gateway.app_loader import load_app
 from gateway.logs import gen_log
 from gateway.protocol.environ import base_environ
 from gateway.rpc import registry as _rpc_registry
-from gateway.server.http import FileWrapper, HTTPServer, ServerSettings
+from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import bound_address
 
 #: Seconds a stopping worker waits for requests in flight.
@@ -84,9 +84,6 @@ class Worker:
         self.io_loop = IOLoop.current()
         engine = Engine(cfg.tornado or 1, self.io_loop)
         self.engine = engine
-        settings_stats = None
-        from gateway.server.http import RequestStats
-
         settings_stats = RequestStats()
         uwsgi_module._configure(
             worker_id=self.worker_id,
