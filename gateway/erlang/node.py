@@ -470,7 +470,7 @@ class Connection:
 
     def watchdog_tick(self) -> bool:
         """From the watchdog thread: push out pending output, then send a tick if the
-        stream is on a packet boundary.  True if something went out."""
+        stream is then on a packet boundary.  True if a tick went out (or is queued)."""
         with self.wlock:
             sock = self.sock
             if sock is None:
@@ -479,11 +479,10 @@ class Connection:
                 before = sum(len(b) for b in self._wbuf)
                 if self._flush_locked() is not None:
                     return False
-                if self._wbuf:  # still mid-packet: no room for a tick, but bytes moved
-                    moved = sum(len(b) for b in self._wbuf) < before
-                    if moved:
+                if self._wbuf:  # still mid-packet: no tick can go in (bytes that moved count as traffic)
+                    if sum(len(b) for b in self._wbuf) < before:
                         self.last_write = _monotonic()
-                    return moved
+                    return False
             try:
                 n = sock.send(dist.TICK_BYTES)
             except OSError:

@@ -52,9 +52,19 @@ def loop_thread():
 
 
 @pytest.fixture
-def py(loop_thread, cookie):
+def call_mode():
+    """How our node runs Python callables; tests parametrize it to cover both."""
+    return "inline"
+
+
+BOTH_MODES = pytest.mark.parametrize("call_mode", ["inline", "threads"])
+
+
+@pytest.fixture
+def py(loop_thread, cookie, call_mode):
     """Our node (the process-wide one of gateway.erlang.api), hidden, on the loop thread."""
-    node = start_api_node(loop_thread, unique("py") + "@localhost", cookie, rpc_threads=4)
+    node = start_api_node(loop_thread, unique("py") + "@localhost", cookie, rpc_threads=4, call_mode=call_mode)
+    assert node.call_mode == call_mode
     return node
 
 
@@ -153,6 +163,7 @@ def test_mnesia_read_write_via_rpc(erl, py):
 # ---------------------------------------------------------------- Erlang -> Python
 
 
+@BOTH_MODES
 def test_rpc_call_from_erlang_into_register_rpc(erl, py, rpc_functions):
     rpc_functions("myfunction", lambda *args: (b"py_got", list(args)))
     got = api.erlang_rpc(erl.name, "uwsgitest", "rpc_to", [py.atom, A("anymodule"), A("myfunction"), [b"arg", 42]])
@@ -170,6 +181,7 @@ def test_rpc_call_unknown_function_is_undef_exactly(erl, py):
     assert e.value.reason == (A("EXIT"), (A("undef"), [(A("anymod"), A("nosuch"), [b"a"], [])]))
 
 
+@BOTH_MODES
 def test_rpc_call_python_exception_maps_to_badrpc_exit(erl, py, rpc_functions, gateway_errors):
     def boom(x):
         raise ValueError("bad %r" % (x,))
@@ -184,6 +196,7 @@ def test_rpc_call_python_exception_maps_to_badrpc_exit(erl, py, rpc_functions, g
     assert any(r.name == "gateway.app" and r.exc_info for r in gateway_errors.records)
 
 
+@BOTH_MODES
 def test_rpc_cast_and_block_call(erl, py, rpc_functions):
     hits = []
     rpc_functions("note", lambda *a: hits.append(a) or b"noted")
@@ -201,6 +214,7 @@ def test_net_adm_ping_pong(erl, py):
     assert api.erlang_rpc(erl.name, "net_adm", "ping", [py.atom]) == A("pong")
 
 
+@BOTH_MODES
 def test_registered_process_receives_erlang_send(erl, py):
     got = []
     event = threading.Event()
@@ -219,6 +233,7 @@ def test_registered_process_receives_erlang_send(erl, py):
         api.erlang_unregister_process("myprocess")
 
 
+@BOTH_MODES
 def test_gen_server_call_to_registered_process(erl, py):
     api.erlang_register_process("mygen", lambda req: (A("reply"), req))
     try:
@@ -235,6 +250,7 @@ def test_gen_server_call_to_registered_process(erl, py):
         api.erlang_unregister_process("mygen")
 
 
+@BOTH_MODES
 def test_legacy_erlang_func(erl, py, monkeypatch):
     import sys
     import types
@@ -293,21 +309,57 @@ def test_peer_killed_mid_call_then_reconnect(otp, cookie, py, loop_thread):
         erl2.stop()
 
 
-def test_blocking_function_does_not_stall_ticks(otp, cookie, loop_thread, rpc_functions):
+@BOTH_MODES
+def test_blocking_function_does_not_stall_ticks(otp, cookie, loop_thread, rpc_functions, call_mode):
     erl = start_erl_or_skip(pytest, unique("tick"), cookie, otp, "-kernel net_ticktime 2")
     try:
-        py = start_api_node(loop_thread, unique("py") + "@localhost", cookie, net_ticktime=2, rpc_threads=2)
+        py = start_api_node(
+            loop_thread, unique("py") + "@localhost", cookie, net_ticktime=2, rpc_threads=2, call_mode=call_mode
+        )
         rpc_functions("slow", lambda: time.sleep(5) or b"slept")
         t = time.monotonic()
         assert api.erlang_rpc(erl.name, "uwsgitest", "rpc_to", [py.atom, A("m"), A("slow"), [], 15000], timeout=20) == b"slept"
         assert time.monotonic() - t >= 5
         # the connection survived 2.5 net_ticktimes of a busy function
         assert erl.name in py.connected_nodes()
+        if call_mode == "inline":
+            # the loop thread slept in the function: the watchdog thread did the ticking
+            assert py._watchdog.ticks >= 4
         # and an idle connection stays up across several ticktimes
         time.sleep(5)
         assert api.erlang_rpc(erl.name, "erlang", "nodes", [A("hidden")]) == [py.atom]
     finally:
         erl.stop()
+
+
+@BOTH_MODES
+def test_python_function_waits_for_erlang_without_blocking_other_calls(erl, py, rpc_functions, loop_thread, call_mode):
+    """A function that calls back into Erlang (inline: its core suspends on the loop;
+    threads: its worker sleeps) while other rpc:calls into Python go on."""
+    rpc_functions("waiter", lambda ms: (b"waited", api.erlang_rpc(erl.name, "timer", "sleep", [ms])))
+    rpc_functions("quick", lambda: b"quick")
+    slow = loop_thread.submit(api.rpc(erl.name, "uwsgitest", "rpc_to", [py.atom, A("m"), A("waiter"), [1500]], 10))
+    time.sleep(0.3)
+    t = time.monotonic()
+    for _ in range(5):
+        assert api.erlang_rpc(erl.name, "uwsgitest", "rpc_to", [py.atom, A("m"), A("quick"), []]) == b"quick"
+    assert time.monotonic() - t < 1.0
+    assert not slow.done()
+    assert slow.result(10) == (b"waited", A("ok"))
+
+
+def test_sync_api_fast_paths_report_errors(erl, py, loop_thread):
+    """The thread fast path (request written by the caller, answer on a lock)."""
+    assert api.erlang_rpc(erl.name, "erlang", "node", []) == A(erl.name)
+    with pytest.raises(BadRPC):
+        api.erlang_rpc(erl.name, "nosuchmodule", "f", [])
+    with pytest.raises(ErlangTimeout):
+        api.erlang_rpc(erl.name, "timer", "sleep", [2000], timeout=0.3)
+    # the late answer to the timed-out call is dropped; the connection still works
+    time.sleep(2)
+    assert api.erlang_rpc(erl.name, "uwsgitest", "echo", [[1, 2]]) == [1, 2]
+    with pytest.raises(TypeError):
+        api.erlang_rpc(erl.name, "erlang", "node", 5)
 
 
 def test_api_without_node_raises():
