@@ -505,7 +505,16 @@ def run_scenario(ctx, scenario, servers, runs, results, dur_scale):
                     continue
                 srv = Server(ctx, name, cmd, sig)  # fresh process for every measured run
                 try:
-                    if not wait_ready(port, srv.proc, ctx.ready_timeout):
+                    ready = wait_ready(port, srv.proc, ctx.ready_timeout)
+                    if not ready and srv.proc.poll() is not None:
+                        # The checkout is shared with people editing it: an import error can be transient.
+                        log("  %-12s %-18s run %d: exited at startup, trying once more in 5 s:\n%s" % (
+                            mode, name, run, srv.tail(6)))
+                        srv.stop()
+                        time.sleep(5)
+                        srv = Server(ctx, name, cmd, sig)
+                        ready = wait_ready(port, srv.proc, ctx.ready_timeout)
+                    if not ready:
                         log("  %-12s %-18s run %d: NOT READY (alive: %s); cmd: %s\n%s" % (
                             mode, name, run, srv.proc.poll() is None, shlex.join(cmd), srv.tail()))
                         results.append(dict(base, error="not ready", log_tail=srv.tail()))
