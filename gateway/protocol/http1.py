@@ -469,6 +469,10 @@ class RequestParser:
         self._scanned = 0
         self._empty_lines = 0
 
+    def has_input(self) -> bool:
+        """Whether unparsed bytes (or an EOF) are waiting: cheap, for the idle fast path."""
+        return self._pos < len(self._buf) or self._eof
+
     @property
     def trailing_data(self) -> tuple[bytes, bool]:
         """``(bytes received but not consumed, whether EOF was received)``."""

@@ -32,8 +32,14 @@ _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABC
 _VALID_NAMES: dict = {}
 
 
+_STATUS_CODES: dict = {}
+
+
 def status_code(status: str) -> int:
     """Validate a WSGI status string (``"200 OK"``) and return its code."""
+    code = _STATUS_CODES.get(status) if type(status) is str else None
+    if code is not None:
+        return code
     if type(status) is not str:
         raise TypeError("WSGI status must be a str, not %s" % type(status).__name__)
     if len(status) < 4 or status[3] != " " or not status[:3].isdigit():
@@ -44,6 +50,8 @@ def status_code(status: str) -> int:
     code = int(status[:3])
     if code < 100:
         raise ValueError("WSGI status %r: the code must be >= 100" % (status,))
+    if len(_STATUS_CODES) < 512:  # apps use a handful of distinct status lines
+        _STATUS_CODES[status] = code
     return code
 
 

@@ -274,7 +274,12 @@ class HTTPConnection(asyncio.Protocol):
                 if type(event) is Request:
                     self._dispatch(event)
                     # A request that never suspended is already done: loop for the
-                    # next pipelined one.  Otherwise _finish_request resumes us.
+                    # next pipelined one, if any bytes wait.  Otherwise
+                    # _finish_request resumes us.
+                    if self.state != BUSY and not self.parser.has_input():
+                        if self._reading_paused:
+                            self._resume_reading()
+                        return
                     continue
                 if event is NEED_DATA:
                     if self._reading_paused:
