@@ -1,0 +1,83 @@
+"""Sans-IO WSGI pieces: environ building and start_response validation, bytes/values only."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.protocol.environ import base_environ, decode_path, header_key, request_environ
+from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
+
+
+def test_header_keys_follow_cgi_and_drop_underscores():
+    assert header_key("Host") == "HTTP_HOST"
+    assert header_key("x-forwarded-for") == "HTTP_X_FORWARDED_FOR"
+    assert header_key("Content-Type") == "CONTENT_TYPE"
+    assert header_key("CONTENT-LENGTH") == "CONTENT_LENGTH"
+    assert header_key("X-Auth_User") is None
+
+
+def test_decode_path_tunnels_bytes_as_latin1():
+    assert decode_path("/plain") == "/plain"
+    assert decode_path("/%E6%BC%A2%20x").encode("latin-1").decode("utf-8") == "/\u6f22 x"
+    assert decode_path("/a%2Fb") == "/a/b"
+
+
+def test_request_environ_types_and_joining():
+    base = base_environ("h", "80", multithread=True, multiprocess=False, errors=None, file_wrapper=None)
+    env = request_environ(
+        base, "GET", "/p?q=1", "/p", "q=1", "HTTP/1.1",
+        [("Cookie", "a=1"), ("cookie", "b=2"), ("X-A", "1"), ("X-A", "2"), ("X_Bad", "z"),
+         ("X-Forwarded-Proto", "https, http")],
+        "10.0.0.1", "5555",
+    )
+    assert env["HTTP_COOKIE"] == "a=1; b=2"
+    assert env["HTTP_X_A"] == "1,2"
+    assert "HTTP_X_BAD" not in env
+    assert env["wsgi.url_scheme"] == "https"
+    assert all(type(v) is str for k, v in env.items() if k.isupper())
+    assert "HTTP_COOKIE" not in base  # the base is copied, never mutated
+
+
+@pytest.mark.parametrize("status, code", [("200 OK", 200), ("404 Not Found", 404), ("599 Custom", 599), ("204", 204)])
+def test_status_code_accepts(status, code):
+    assert status_code(status) == code
+
+
+@pytest.mark.parametrize("status", ["OK 200", "20 OK", "200OK", "200 OK\r\nX: y", b"200 OK", "099 Low", ""])
+def test_status_code_refuses(status):
+    with pytest.raises((TypeError, ValueError)):
+        status_code(status)
+
+
+def test_serialize_headers_block_and_content_length():
+    block, cl, n = serialize_headers([("Content-Type", "text/plain"), ("Content-Length", " 13 ")])
+    assert block == b"Content-Type: text/plain\r\nContent-Length:  13 \r\n"
+    assert cl == 13 and n == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("X", "a\nb")],
+        [("X", "a\x00")],
+        [(b"X", "v")],
+        [("X", b"v")],
+        [("Bad Name", "v")],
+        [("Transfer-Encoding", "chunked")],
+        [("Keep-Alive", "5")],
+        [("X", "\u20ac")],
+        [("Content-Length", "-1")],
+        [("Content-Length", "1"), ("Content-Length", "2")],
+        [("X", "v", "extra")],
+        "not a list",
+    ],
+)
+def test_serialize_headers_refuses(headers):
+    with pytest.raises((TypeError, ValueError)):
+        serialize_headers(headers)
+
+
+def test_body_allowed():
+    assert body_allowed(200, "GET")
+    assert not body_allowed(200, "HEAD")
+    assert not body_allowed(204, "GET") and not body_allowed(304, "GET") and not body_allowed(101, "GET")
