@@ -7,15 +7,18 @@ the :class:`~.node.Node` once EPMD registered it.
 The functions below are what hosted code sees in the ``uwsgi`` module.  They are
 synchronous, and work from three places:
 
-* inside an async core (a WSGI request): they suspend only that core
-  (``loop_engine.wait``), the worker keeps serving;
-* from another thread (an RPC function or a registered process running in the
-  node's thread pool): they hand the work to the loop thread-safely and block that
-  thread only;
+* inside an async core (a WSGI request, or an RPC function / registered process
+  running inline, the default ``call_mode``): they suspend only that core, the
+  worker keeps serving;
+* from another thread (e.g. a function in the ``threads`` call mode's pool): on an
+  established connection the thread writes its request itself and sleeps on a
+  lock the loop releases with the answer; otherwise (connecting first) they hand
+  the work to the loop thread-safely.  Either way only that thread blocks;
 * on the loop thread outside a core (a loop callback) they cannot wait without
   stopping the worker, so they raise ``loop_engine.NotInCore``; coroutines use the
   ``async`` variants (:func:`rpc`, :func:`connect`, :func:`send_message`,
-  :func:`recv_message`) instead.
+  :func:`recv_message`) instead.  ``erlang_send_message`` on an established
+  connection never waits, so it works anywhere.
 
 Failures are distinct exceptions (:mod:`.errors`): ``NodeDown``,
 ``AuthenticationFailed``, ``ErlangTimeout`` (a ``TimeoutError``), ``BadRPC``
@@ -350,7 +353,8 @@ def erlang_recv_message(node: NodeOrHandle, timeout: Optional[float] = None) -> 
 
 
 def erlang_register_process(name: str, func: Callable[[Any], Any]) -> None:
-    """Make ``{name, ThisNode} ! Msg`` call ``func(Msg)`` in the thread pool; a
+    """Make ``{name, ThisNode} ! Msg`` call ``func(Msg)`` (inline in a greenlet core,
+    or in the thread pool, as ``--erlang-call-mode`` says); a
     ``gen_server:call({name, ThisNode}, Req)`` gets ``func(Req)`` as its reply."""
     if not isinstance(name, str) or not name:
         raise ValueError("Erlang process name must be a non-empty str")

@@ -226,6 +226,28 @@ class DistReader:
         return Message(control, payload)
 
 
+_PACK_LEN = struct.Struct(">I").pack
+#: 'p' 131 SMALL_TUPLE(5) SMALL_INT(31): the head of a SPAWN_REPLY packet's control
+_SPAWN_REPLY_HEAD = b"p\x83h\x05a\x1f"
+#: 'p' 131 SMALL_TUPLE(4) SMALL_INT(28): PAYLOAD_MONITOR_P_EXIT
+_PAYLOAD_MONITOR_P_EXIT_HEAD = b"p\x83h\x04a\x1c"
+
+
+def encode_spawn_reply(req_id: Any, to: Any, flags: int, result: Any) -> bytes:
+    """The packet ``{SPAWN_REPLY, ReqId, To, Flags, Result}`` (Result: the new pid or an
+    error atom): the hot path of every ``rpc:call`` into us, spliced by hand."""
+    enc = etf.encode_body
+    body = b"".join((_SPAWN_REPLY_HEAD, enc(req_id), enc(to), etf.encode_body(flags), enc(result)))
+    return _PACK_LEN(len(body)) + body
+
+
+def encode_payload_monitor_exit(target: Any, watcher: Any, ref: Any, reason: Any) -> bytes:
+    """The packet ``{PAYLOAD_MONITOR_P_EXIT, Target, Watcher, Ref}`` + ``Reason``."""
+    enc = etf.encode_body
+    body = b"".join((_PAYLOAD_MONITOR_P_EXIT_HEAD, enc(target), enc(watcher), enc(ref), etf.encode(reason)))
+    return _PACK_LEN(len(body)) + body
+
+
 def frame(body: bytes) -> bytes:
     """``[len:u32] body``."""
     return struct.pack(">I", len(body)) + body

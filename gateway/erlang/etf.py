@@ -59,6 +59,7 @@ from typing import Any, Iterable
 
 __all__ = [
     "encode",
+    "encode_body",
     "decode",
     "decode_from",
     "Atom",
@@ -1109,6 +1110,7 @@ _P_U32X3 = struct.Struct(">III").pack
 _P_U32X2 = struct.Struct(">II").pack
 _P_U64U32 = struct.Struct(">QI").pack
 _P_REF_HEAD = struct.Struct(">BH").pack
+_P_REF_WORDS = [struct.Struct(">%dI" % (n + 1)).pack for n in range(MAX_REF_WORDS + 1)]
 _P_BITS = struct.Struct(">BIB").pack
 
 _SMALL_INTS = [bytes((97, n)) for n in range(256)]
@@ -1283,7 +1285,7 @@ def _enc_ref(term: Reference, out: list, depth: int) -> None:
     if n > MAX_REF_WORDS:
         raise ETFError(f"cannot encode {term!r}: {n} ID words (at most {MAX_REF_WORDS})")
     try:
-        out.append(_P_REF_HEAD(90, n) + _atom_bytes(term.node) + struct.pack(">%dI" % (n + 1), term.creation, *ids))
+        out.append(_P_REF_HEAD(90, n) + _atom_bytes(term.node) + _P_REF_WORDS[n](term.creation, *ids))
     except (struct.error, TypeError):
         raise ETFError(f"cannot encode {term!r}: creation and ids must be 32-bit unsigned") from None
 
@@ -1357,6 +1359,23 @@ _BASES: list[tuple[type, Any]] = [
     (list, _enc_list),
     (dict, _enc_dict),
 ]
+
+
+def encode_body(term: Any) -> bytes:
+    """:func:`encode` without the version byte: to splice terms into a bigger one
+    (the distribution layer builds its fixed-shape control messages this way)."""
+    if term.__class__ is Pid:
+        cached = term._etf
+        if cached is not None:
+            return cached
+    out: list = []
+    try:
+        (_ENC.get(term.__class__) or _enc_other)(term, out, MAX_DEPTH)
+    except RecursionError:
+        raise ETFError("term nested too deeply for the Python stack") from None
+    except struct.error as exc:
+        raise ETFError(f"cannot encode: a size does not fit its field ({exc})") from None
+    return b"".join(out)
 
 
 def encode(term: Any, *, max_depth: int = MAX_DEPTH) -> bytes:

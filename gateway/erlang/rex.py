@@ -1,8 +1,9 @@
 """Erlang calling Python: ``rpc:call(ThisNode, AnyModule, name, Args)`` -> ``register_rpc``.
 
 The function name is looked up in :data:`gateway.rpc.registry` (the module is
-ignored, as uWSGI did) and the function runs in the node's thread pool, so a
-blocking function never stalls the loop or the ticks.  Two wire paths reach us:
+ignored, as uWSGI did) and the function runs as the node's ``call_mode`` says:
+inline in a greenlet core (the default; a blocking function stalls the loop but
+the tick watchdog keeps the connections alive) or in the thread pool.  Two wire paths reach us:
 
 * **erpc** (every ``rpc:call``/``erpc:call``/``rpc:cast`` from OTP 25+): a
   ``SPAWN_REQUEST`` for ``erpc:execute_call/4`` (args ``[ResRef, M, F, A]``) or
@@ -61,8 +62,12 @@ CALL_OPS = ("call", "block_call")
 
 def lookup(name: Any) -> Optional[Callable[..., Any]]:
     """The ``register_rpc`` function for an Erlang function name (atom or string)."""
-    from ..rpc import registry
+    global _registry
+    registry = _registry
+    if registry is None:
+        from ..rpc import registry
 
+        _registry = registry
     if isinstance(name, list):  # a string sent as a list of character codes
         try:
             name = etf.to_str(name)
@@ -74,6 +79,9 @@ def lookup(name: Any) -> Optional[Callable[..., Any]]:
         return registry.lookup(name)
     except (TypeError, ValueError):
         return None
+
+
+_registry: Any = None
 
 
 def exception_reason(exc: BaseException) -> tuple:
@@ -104,7 +112,7 @@ def spawn_request(node: "Node", conn: "Connection", ctrl: tuple, args: Any) -> N
     # SPAWN_REPLY is held while the function runs: a function that finishes at once
     # (inline, without waiting) sends it in the same write as its result (one
     # syscall instead of two); else it goes out as soon as call_python returns.
-    spawned.reply = dist.encode_message((dist.SPAWN_REPLY, req_id, frm, flags, pid))
+    spawned.reply = dist.encode_spawn_reply(req_id, frm, flags, pid)
 
     if mfa == (A_ERPC, A_EXECUTE_CALL, 4) and isinstance(args, list) and len(args) == 4:
         res_ref, m, f, a = args

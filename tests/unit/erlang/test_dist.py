@@ -105,3 +105,21 @@ def test_trace_token_table_maps_to_plain_ops():
     assert dist.TRACE_TOKEN_OPS[dist.REG_SEND_TT] == dist.REG_SEND
     assert dist.TRACE_TOKEN_OPS[dist.SEND_SENDER_TT] == dist.SEND_SENDER
     assert dist.TRACE_TOKEN_OPS[dist.SPAWN_REQUEST_TT] == dist.SPAWN_REQUEST
+
+
+def test_hand_spliced_packets_equal_the_generic_encoding():
+    from gateway.erlang import dist as d, etf as e
+
+    atom = e.Atom
+    frm = e.Pid(atom("erl@localhost"), 77, 0, 3)
+    pid = e.Pid(atom("py@localhost"), 5, 1, 0xFFFFFFFF)
+    for ids in [(1, 2, 3), (1, 2, 3, 4, 5), (7,)]:
+        ref = e.Reference(atom("erl@localhost"), 3, ids)
+        for flags in (0, 1, 2, 3):
+            assert d.encode_spawn_reply(ref, frm, flags, pid) == d.encode_message((d.SPAWN_REPLY, ref, frm, flags, pid))
+        for reason in [atom("normal"), (ref, atom("return"), b"ok"), (ref, atom("error"), (atom("python"), "X", "y"), [])]:
+            assert d.encode_payload_monitor_exit(pid, frm, ref, reason) == d.encode_message(
+                (d.PAYLOAD_MONITOR_P_EXIT, pid, frm, ref), reason
+            )
+        assert e.encode_body(ref) == e.encode(ref)[1:]
+    assert e.encode_body(pid) == e.encode(pid)[1:]
