@@ -35,7 +35,7 @@ from typing import Any, Callable, Dict, Optional, Union
 
 from . import etf
 from .errors import ErlangError, ErlangTimeout, NodeNotRunning
-from .node import DEFAULT_CALL_MODE, DEFAULT_RPC_THREADS, DEFAULT_TIMEOUT, Node
+from .node import DEFAULT_BUSY_POLL, DEFAULT_CALL_MODE, DEFAULT_RPC_THREADS, DEFAULT_TIMEOUT, Node
 from . import names as nodenames
 from ..logs import gen_log
 
@@ -86,6 +86,13 @@ NodeOrHandle = Union[str, ErlangHandle]
 # ---------------------------------------------------------------------- lifecycle
 
 
+def _busy_poll_seconds(micros: Any) -> float:
+    """``--erlang-busy-poll`` is in microseconds; None (not configured) is the default."""
+    if micros is None:
+        return DEFAULT_BUSY_POLL
+    return max(float(micros), 0.0) / 1e6
+
+
 def read_cookie(path: Optional[str] = None) -> str:
     """``~/.erlang.cookie`` without surrounding whitespace (what ``erl`` uses)."""
     path = path or os.path.join(os.path.expanduser("~"), ".erlang.cookie")
@@ -110,9 +117,10 @@ def start(
 
     ``config`` provides ``erlang``, ``erlang_cookie``, ``erlang_visible``,
     ``erlang_max_atoms``, ``erlang_max_packet``, ``erlang_rpc_threads``,
-    ``erlang_call_mode``, ``erlang_timeout`` and ``processes``; keyword arguments
-    (``name``, ``cookie``, ``visible``, ``max_atoms``, ``max_packet``,
-    ``rpc_threads``, ``call_mode``, ``timeout``, and
+    ``erlang_call_mode``, ``erlang_busy_poll`` (microseconds), ``erlang_timeout`` and
+    ``processes``; keyword arguments (``name``, ``cookie``, ``visible``,
+    ``max_atoms``, ``max_packet``, ``rpc_threads``, ``call_mode``, ``busy_poll``
+    (seconds), ``timeout``, and
     any other :class:`~.node.Node` parameter such as ``net_ticktime``) override it,
     so tests can start a node without the CLI.  Without a name the future resolves
     to None.
@@ -126,6 +134,7 @@ def start(
         "max_packet": getattr(config, "erlang_max_packet", None) or 64 * 1024 * 1024,
         "rpc_threads": getattr(config, "erlang_rpc_threads", DEFAULT_RPC_THREADS),
         "call_mode": getattr(config, "erlang_call_mode", None) or DEFAULT_CALL_MODE,
+        "busy_poll": _busy_poll_seconds(getattr(config, "erlang_busy_poll", None)),
         "timeout": getattr(config, "erlang_timeout", None) or DEFAULT_TIMEOUT,
     }
     if opts["rpc_threads"] is None:
@@ -349,6 +358,13 @@ def erlang_recv_message(node: NodeOrHandle, timeout: Optional[float] = None) -> 
     """The next message for our connection to ``node`` (sent to its pid, or to an
     unregistered name); raises ``ErlangTimeout`` after ``timeout`` seconds."""
     peer = _peer(node)
+    n = _require()
+    conn = n.ready(peer)
+    if conn is not None:
+        if threading.get_ident() != n._thread_id:
+            return n.recv_blocking(conn, timeout)
+        if _in_core():
+            return n.recv_in_core(conn, timeout)
     return _sync(lambda n: n.recv(peer, timeout), timeout)
 
 

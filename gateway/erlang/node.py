@@ -88,6 +88,11 @@ DEFAULT_RPC_THREADS = 8
 #: while one blocks) or in "threads" (a pool of ``rpc_threads``).
 CALL_MODES = ("inline", "threads")
 DEFAULT_CALL_MODE = "inline"
+#: Seconds to poll a connection for the peer's next packet before the loop sleeps,
+#: after we answered it or sent it a call (0: never).  Like BEAM's scheduler
+#: busy-wait: a sleep and wake-up through epoll costs about as much as a loopback
+#: round trip, and a request/answer loop's next packet comes within tens of us.
+DEFAULT_BUSY_POLL = 50e-6
 
 A_EMPTY = Atom("")
 A_REX = Atom("rex")
@@ -105,6 +110,8 @@ _CALLBACK_ERRORS = (Exception,)
 #: bytes first, and past glibc's mmap threshold (128 KiB) that costs an
 #: mmap/munmap pair per read (measured 10 us per recv of 256 KiB, 1 us of 64 KiB).
 READ_SIZE = 64 * 1024
+#: Reads one busy poll may handle before the loop gets its turn again.
+BUSY_POLL_ROUNDS = 64
 _monotonic = time.monotonic
 
 
@@ -207,6 +214,8 @@ class Connection:
         self._writing = False  # the loop's writer is registered (loop thread only)
         self._closing = False  # close once _wbuf is drained
         self._lost_scheduled = False
+        self._woke = False  # a read completed a local call / fed a mailbox (busy poll)
+        self._stash: Optional[bytes] = None  # read by poll_answer, not yet handled
         self.peer_name: Optional[str] = expected_peer
         self.peer_atom: Optional[Atom] = None
         self.peer_flags = 0
@@ -264,6 +273,8 @@ class Connection:
                 pass
 
     def _on_readable(self) -> None:
+        if self._stash is not None:
+            self._drain_stash()
         sock = self.sock
         if sock is None:
             return
@@ -277,7 +288,80 @@ class Connection:
         if not data:
             self._close_now(None)
             return
+        if not self.node.busy_poll:
+            self.data_received(data)
+            return
+        wrote = self.last_write
+        self._woke = False
         self.data_received(data)
+        if self.last_write != wrote and not self._woke and self.node._pool is None:
+            self._busy_poll(sock)
+
+    def poll_answer(self) -> None:
+        """We (a coroutine or core on the loop thread) just sent a request: poll the
+        socket for up to ``busy_poll`` seconds.  What arrives is kept in ``_stash``
+        and handed to :meth:`data_received` by a loop callback (in order: the reader
+        drains the stash first), so the loop does not sleep in epoll and get woken
+        up for the answer; the caller then waits as usual."""
+        sock = self.sock
+        if sock is None or self._stash is not None:
+            return
+        recv = sock.recv
+        end = _monotonic() + self.node.busy_poll
+        while True:
+            try:
+                data = recv(READ_SIZE)
+                break
+            except (BlockingIOError, InterruptedError):
+                if _monotonic() >= end:
+                    return
+            except OSError as e:
+                self.loop.call_soon(self._write_failed, e)
+                return
+        self._stash = data
+        self.loop.call_soon(self._drain_stash)
+
+    def _drain_stash(self) -> None:
+        data, self._stash = self._stash, None
+        if data is None or self.sock is None:
+            return
+        if not data:
+            self._close_now(None)
+            return
+        self.data_received(data)
+
+    def _busy_poll(self, sock: socket.socket) -> None:
+        """We just answered the peer and woke nobody here: it is likely to send again
+        within microseconds (an rpc:call loop, a ping-pong), so poll the socket for
+        up to ``busy_poll`` seconds before going back to sleep in the loop, as BEAM's
+        schedulers busy-wait.  A sleep/wake-up through epoll costs more than the
+        round trip itself on loopback.  Bounded: at most ``BUSY_POLL_ROUNDS`` reads,
+        then the loop gets its turn; never after a read that woke a local waiter
+        (its coroutine or core must run now), never in the threads call mode."""
+        budget = self.node.busy_poll
+        recv = sock.recv
+        end = _monotonic() + budget
+        for _ in range(BUSY_POLL_ROUNDS):
+            while True:
+                try:
+                    data = recv(READ_SIZE)
+                    break
+                except (BlockingIOError, InterruptedError):
+                    if _monotonic() >= end:
+                        return
+                except OSError as e:
+                    self._close_now(e)
+                    return
+            if not data:
+                self._close_now(None)
+                return
+            self.last_read = _monotonic()
+            wrote = self.last_write
+            self._woke = False
+            self.data_received(data)
+            if self.sock is None or self.last_write == wrote or self._woke:
+                return
+            end = _monotonic() + budget
 
     def _close_now(self, exc: Optional[BaseException]) -> None:
         """Close the socket at once (pending output dropped); ``connection_lost``
@@ -577,11 +661,11 @@ class Connection:
     # ---- mailbox
 
     def deliver(self, msg: Any) -> None:
+        self._woke = True
         receivers = self.receivers
         while receivers:
             fut = receivers.popleft()
-            if not fut.done():
-                fut.set_result(msg)
+            if not fut.done() and fut.set_result(msg) is not False:  # False: a thread gave up
                 return
         if len(self.mailbox) >= self.node.max_mailbox:
             gen_log.warning(
@@ -710,7 +794,9 @@ class Node:
     ``max_atoms`` (atoms decoded from peers), ``max_packet`` (bytes of one
     received packet), ``call_mode`` ("inline" or "threads", see the module
     docstring), ``rpc_threads`` (the pool's threads in "threads" mode; 0 means
-    "inline", as it did before ``call_mode``), ``max_pending``
+    "inline", as it did before ``call_mode``), ``busy_poll`` (seconds a connection is polled
+    after we answered it, before the loop sleeps: see :meth:`Connection._busy_poll`;
+    0 turns it off), ``max_pending``
     (Python callables queued or running at once), ``max_mailbox`` (messages kept
     per connection for :meth:`recv`), ``timeout`` (default per-call timeout,
     seconds) and ``net_ticktime`` (as Erlang's kernel parameter).
@@ -731,6 +817,7 @@ class Node:
         max_packet: int = dist.DEFAULT_MAX_PACKET,
         rpc_threads: int = DEFAULT_RPC_THREADS,
         call_mode: str = DEFAULT_CALL_MODE,
+        busy_poll: float = DEFAULT_BUSY_POLL,
         max_pending: int = DEFAULT_MAX_PENDING,
         max_mailbox: int = DEFAULT_MAX_MAILBOX,
         timeout: float = DEFAULT_TIMEOUT,
@@ -756,6 +843,7 @@ class Node:
             raise ValueError("call_mode must be one of %s, not %r" % (", ".join(CALL_MODES), call_mode))
         #: rpc_threads=0 meant "on the loop" before call_mode existed: it still does
         self.call_mode = "inline" if rpc_threads <= 0 else call_mode
+        self.busy_poll = max(float(busy_poll or 0.0), 0.0)
         self.max_pending = max_pending
         self.max_mailbox = max_mailbox
         self.timeout = timeout
@@ -1308,6 +1396,7 @@ class Node:
             if payload.__class__ is tuple and len(payload) == 2:
                 fut = conn.calls.pop(payload[0], None) if payload[0].__class__ is Reference else None
                 if fut is not None:
+                    conn._woke = True
                     if not fut.done():
                         fut.set_result(payload[1])
                     return
@@ -1324,6 +1413,7 @@ class Node:
     def _deliver_alias(self, conn: Connection, alias: Any, payload: Any) -> None:
         fut = conn.calls.pop(alias, None)
         if fut is not None:
+            conn._woke = True
             if not fut.done() and payload.__class__ is tuple and len(payload) == 2:
                 fut.set_result(payload[1])
             return
@@ -1420,6 +1510,8 @@ class Node:
             conn = await self.connect(peer, timeout)
         fut = loop.create_future()
         ref = self._rex_call(conn, module, function, args, fut)
+        if self.busy_poll:
+            conn.poll_answer()
         handle = loop.call_at(deadline, _expire, conn, ref, fut, peer, module, function, timeout)
         try:
             result = await fut
@@ -1468,7 +1560,7 @@ class Node:
         ref = self._rex_call(conn, module, function, args, call)
         if not call.lock.acquire(True, max(timeout, 0.0)):
             conn.calls.pop(ref, None)
-            if not call.finished:
+            if call.give_up():
                 raise ErlangTimeout("rpc %s:%s on %s: no answer within %.3gs" % (module, function, conn.peer_name, timeout))
         return _rpc_result(call.result())
 
@@ -1482,6 +1574,8 @@ class Node:
         timeout = self.timeout if timeout is None else timeout
         call = _CoreCall()
         ref = self._rex_call(conn, module, function, args, call)
+        if self.busy_poll:
+            conn.poll_answer()
         try:
             result = call.waiter.wait(max(timeout, 0.0))
         except CoreTimeout:
@@ -1520,10 +1614,53 @@ class Node:
         timeout = self.timeout if timeout is None else timeout
         fut = self.loop.create_future()
         conn.receivers.append(fut)
+        if self.busy_poll:
+            conn.poll_answer()
+        handle = self.loop.call_later(max(timeout, 0.0), _expire_recv, conn, fut, peer, timeout)
         try:
-            return await asyncio.wait_for(fut, timeout)
-        except asyncio.TimeoutError:
-            raise ErlangTimeout("no message from %s within %.3gs" % (peer, timeout)) from None
+            return await fut
+        finally:
+            handle.cancel()
+
+    def recv_blocking(self, conn: Connection, timeout: Optional[float] = None) -> Any:
+        """:meth:`recv` for another thread than the loop's, on an established ``conn``."""
+        mailbox = conn.mailbox
+        try:
+            return mailbox.popleft()
+        except IndexError:
+            pass
+        timeout = self.timeout if timeout is None else timeout
+        call = _BlockingCall()
+        conn.receivers.append(call)
+        # a message may have been queued between our look and our registration
+        if mailbox and not call.finished:
+            self.loop.call_soon_threadsafe(_feed_receivers, conn)
+        if not call.lock.acquire(True, max(timeout, 0.0)):
+            try:
+                conn.receivers.remove(call)
+            except ValueError:
+                pass
+            if call.give_up():
+                raise ErlangTimeout("no message from %s within %.3gs" % (conn.peer_name, timeout))
+        return call.result()
+
+    def recv_in_core(self, conn: Connection, timeout: Optional[float] = None) -> Any:
+        """:meth:`recv` for an async core, on an established ``conn``."""
+        if conn.mailbox:
+            return conn.mailbox.popleft()
+        timeout = self.timeout if timeout is None else timeout
+        call = _CoreCall()
+        conn.receivers.append(call)
+        if self.busy_poll:
+            conn.poll_answer()
+        try:
+            return call.waiter.wait(max(timeout, 0.0))
+        except CoreTimeout:
+            try:
+                conn.receivers.remove(call)
+            except ValueError:
+                pass
+            raise ErlangTimeout("no message from %s within %.3gs" % (conn.peer_name, timeout)) from None
 
     def self_pid(self, peer: str) -> Optional[Pid]:
         """The pid our messages to ``peer`` come from (None if not connected)."""
@@ -1541,29 +1678,51 @@ def _expire(conn: Connection, ref: Any, fut: "asyncio.Future[Any]", peer: str, m
 
 
 class _BlockingCall:
-    """A call waited for by a thread: the loop releases ``lock`` with the answer."""
+    """A call waited for by a thread: the loop releases ``lock`` with the answer.
 
-    __slots__ = ("lock", "finished", "value", "exc")
+    ``set_result`` returns False if the thread gave up (timed out) first, so a
+    message offered to it can go to the next receiver instead of being lost.
+    """
+
+    __slots__ = ("lock", "state", "finished", "abandoned", "value", "exc")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.lock.acquire()
+        self.state = threading.Lock()
         self.finished = False
+        self.abandoned = False
         self.value: Any = None
         self.exc: Optional[BaseException] = None
 
     def done(self) -> bool:
-        return self.finished
+        return self.finished or self.abandoned
 
-    def set_result(self, value: Any) -> None:
-        self.value = value
-        self.finished = True
+    def set_result(self, value: Any) -> bool:
+        with self.state:
+            if self.finished or self.abandoned:
+                return False
+            self.value = value
+            self.finished = True
         self.lock.release()
+        return True
 
-    def set_exception(self, exc: BaseException) -> None:
-        self.exc = exc
-        self.finished = True
+    def set_exception(self, exc: BaseException) -> bool:
+        with self.state:
+            if self.finished or self.abandoned:
+                return False
+            self.exc = exc
+            self.finished = True
         self.lock.release()
+        return True
+
+    def give_up(self) -> bool:
+        """The waiting thread timed out: True unless the answer came first."""
+        with self.state:
+            if self.finished:
+                return False
+            self.abandoned = True
+            return True
 
     def result(self) -> Any:
         if self.exc is not None:
@@ -1587,6 +1746,24 @@ class _CoreCall:
 
     def set_exception(self, exc: BaseException) -> None:
         self.waiter.throw(exc)
+
+
+def _expire_recv(conn: Connection, fut: "asyncio.Future[Any]", peer: str, timeout: float) -> None:
+    try:
+        conn.receivers.remove(fut)
+    except ValueError:
+        pass
+    if not fut.done():
+        fut.set_exception(ErlangTimeout("no message from %s within %.3gs" % (peer, timeout)))
+
+
+def _feed_receivers(conn: Connection) -> None:
+    """Hand queued messages to waiting receivers (after a race with a thread)."""
+    mailbox, receivers = conn.mailbox, conn.receivers
+    while mailbox and receivers:
+        fut = receivers.popleft()
+        if not fut.done() and fut.set_result(mailbox[0]) is not False:
+            mailbox.popleft()
 
 
 def _rpc_result(result: Any) -> Any:

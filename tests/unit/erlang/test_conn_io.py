@@ -169,3 +169,26 @@ def test_write_after_close_is_nodedown(conn_pair):
     with pytest.raises(NodeDown):
         conn.write(b"\0\0\0\0")
     assert conn.watchdog_tick() is False
+
+
+def test_what_poll_answer_read_is_handled_before_later_reads(conn_pair):
+    """poll_answer() (a caller waiting for its answer on the loop thread) keeps what it
+    read for a loop callback; a reader event in between must handle it first."""
+    loop, node, conn, peer = conn_pair
+    node.busy_poll = 0.5
+    seen = []
+    conn.data_received = seen.append
+    peer.sendall(b"first")
+    conn.poll_answer()
+    assert conn._stash == b"first" and not seen
+    peer.sendall(b"second")
+    time.sleep(0.05)
+    conn._on_readable()  # the reader fires before the stash callback ran
+    assert seen == [b"first", b"second"]
+    _pump(loop)  # the stash callback finds nothing left
+    assert seen == [b"first", b"second"]
+    # nothing to read within the budget: poll_answer gives up, nothing is kept
+    node.busy_poll = 0.01
+    t = time.monotonic()
+    conn.poll_answer()
+    assert conn._stash is None and time.monotonic() - t < 0.5
