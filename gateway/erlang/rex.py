@@ -113,6 +113,10 @@ def spawn_request(node: "Node", conn: "Connection", ctrl: tuple, args: Any) -> N
     # (inline, without waiting) sends it in the same write as its result (one
     # syscall instead of two); else it goes out as soon as call_python returns.
     spawned.reply = dist.encode_spawn_reply(req_id, frm, flags, pid)
+    if node._pool is not None:
+        # threads mode: send it before the hand-off, or the loop's write would fight
+        # the worker for the GIL (measured: ~15% fewer calls/s)
+        _send_spawn_reply(conn, spawned)
 
     if mfa == (A_ERPC, A_EXECUTE_CALL, 4) and isinstance(args, list) and len(args) == 4:
         res_ref, m, f, a = args
