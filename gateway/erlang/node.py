@@ -342,6 +342,10 @@ class Connection:
         recv = sock.recv
         end = _monotonic() + budget
         for _ in range(BUSY_POLL_ROUNDS):
+            if self._stash is not None:
+                # a core waiting inside what we just handled read ahead (poll_answer):
+                # that data must be handled first, by the loop
+                return
             while True:
                 try:
                     data = recv(READ_SIZE)
@@ -742,10 +746,28 @@ class _TickWatchdog(threading.Thread):
     the connection's write lock, only on a packet boundary).  Erlang drops a peer
     silent for 3/4..5/4 of ``net_ticktime``; our silence stays under 1/2 of it.
 
+    Why a tick from this thread cannot corrupt the stream:
+
+    1. every send on a connection's socket happens under its ``wlock``: the loop's
+       and other threads' :meth:`Connection.write`, the loop's writer callback, and
+       this watchdog.  Nothing else touches the socket for writing;
+    2. ``_wbuf`` holds the unsent end of the stream (its first item may be a packet
+       partly taken by the kernel, the others are whole packets) and while it is not
+       empty every writer appends to it instead of sending, so bytes leave in the
+       order they were written;
+    3. the watchdog sends the 4 zero bytes only once ``_wbuf`` is empty *after* it
+       flushed it under the lock, i.e. when the kernel holds every byte of every
+       packet written so far: the next byte starts a packet.  If the kernel takes
+       only part of the tick, the rest goes into ``_wbuf``, so (2) still holds;
+    4. the socket is closed (``sock`` set to None) under ``wlock`` too, so no thread
+       can send on a closed (or reused) descriptor.
+
     It needs the GIL to run, which a blocked thread releases (sleeping, waiting on
     I/O or a lock) and pure-Python code yields every switch interval; a C extension
     holding the GIL for longer than ``net_ticktime`` would starve it (as it would
-    starve any thread).
+    starve any thread).  Reading is the loop's alone: a blocked loop reads nothing,
+    so when it resumes its tick timer gives every peer a fresh ``net_ticktime``
+    before judging silence.
     """
 
     def __init__(self, node: "Node") -> None:

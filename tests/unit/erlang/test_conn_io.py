@@ -192,3 +192,31 @@ def test_what_poll_answer_read_is_handled_before_later_reads(conn_pair):
     t = time.monotonic()
     conn.poll_answer()
     assert conn._stash is None and time.monotonic() - t < 0.5
+
+
+def test_busy_poll_never_overtakes_data_read_ahead(conn_pair):
+    """A core waiting inside a handled packet read ahead (poll_answer); the reader's
+    busy poll that follows must leave the socket alone until that data is handled."""
+    loop, node, conn, peer = conn_pair
+    node.busy_poll = 0.2
+    seen = []
+
+    def received(data):
+        seen.append(data)
+        if data == b"one":
+            peer.sendall(b"two")
+            time.sleep(0.05)
+            conn.poll_answer()  # e.g. an inline function's erlang_rpc, then it suspends
+            peer.sendall(b"three")
+            time.sleep(0.05)
+            conn.last_write += 1  # it wrote (its request): the reader would busy-poll now
+
+    conn.data_received = received
+    peer.sendall(b"one")
+    time.sleep(0.05)
+    conn._on_readable()
+    assert seen == [b"one"]
+    _pump(loop)  # the loop hands the read-ahead over (and its reader may read on)
+    if seen == [b"one", b"two"]:
+        conn._on_readable()
+    assert seen == [b"one", b"two", b"three"]
