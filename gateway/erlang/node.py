@@ -48,6 +48,7 @@ import os
 import queue
 import secrets
 import socket
+import struct
 import sys
 import threading
 import time
@@ -635,6 +636,7 @@ class Connection:
         self.write(self.encode_to_name(sender, name, msg))
 
     def encode_to_name(self, sender: Pid, name: Atom, msg: Any) -> bytes:
+        """The packet of ``{name, Peer} ! msg`` (``msg`` may be a :class:`_RawTerm`)."""
         key = (sender, name, 6)
         ctrl = self._ctrl_cache.get(key)
         if ctrl is None:
@@ -642,6 +644,9 @@ class Connection:
             if len(self._ctrl_cache) > 256:
                 self._ctrl_cache.clear()
             self._ctrl_cache[key] = ctrl
+        if msg.__class__ is _RawTerm:
+            body = b"p" + ctrl + msg
+            return _PACK_LEN(len(body)) + body
         return dist.encode_prefixed(ctrl, msg)
 
     def encode_exit(self, sender: Pid, to: Pid, reason: Any) -> bytes:
@@ -1549,9 +1554,7 @@ class Node:
         answer.  Any thread (refs are atomic, writes locked)."""
         ref = self.new_ref()
         pid = conn.pid
-        data = conn.encode_to_name(
-            pid, A_REX, (A_GEN_CALL, (pid, ref), (A_CALL, _atom(module), _atom(function), list(args), A_USER))
-        )
+        data = conn.encode_to_name(pid, A_REX, _RawTerm(encode_rex_call(pid, ref, module, function, args)))
         conn.calls[ref] = waiter
         try:
             conn.write(data)
@@ -1786,6 +1789,34 @@ def _feed_receivers(conn: Connection) -> None:
         fut = receivers.popleft()
         if not fut.done() and fut.set_result(mailbox[0]) is not False:
             mailbox.popleft()
+
+
+class _RawTerm(bytes):
+    """An already encoded term (version byte included)."""
+
+    __slots__ = ()
+
+
+_PACK_LEN = struct.Struct(">I").pack
+_GEN_CALL_HEAD = b"\x83h\x03" + etf.encode_body(A_GEN_CALL) + b"h\x02"
+_CALL_HEAD = b"h\x05" + etf.encode_body(A_CALL)
+_USER_TAIL = etf.encode_body(A_USER)
+_MF_CACHE: Dict[Tuple[Any, Any], bytes] = {}
+
+
+def encode_rex_call(pid: Pid, ref: Reference, module: Any, function: Any, args: Any) -> bytes:
+    """``{'$gen_call', {Pid, Ref}, {call, M, F, Args, user}}`` encoded (131 included),
+    spliced from cached pieces: what every ``erlang_rpc`` sends."""
+    key = (module, function)
+    mf = _MF_CACHE.get(key)
+    if mf is None:
+        mf = etf.encode_body(_atom(module)) + etf.encode_body(_atom(function))
+        if len(_MF_CACHE) < 4096:
+            _MF_CACHE[key] = mf
+    enc = etf.encode_body
+    return b"".join(
+        (_GEN_CALL_HEAD, enc(pid), enc(ref), _CALL_HEAD, mf, enc(args if args.__class__ is list else list(args)), _USER_TAIL)
+    )
 
 
 def _rpc_result(result: Any) -> Any:

@@ -220,3 +220,17 @@ def test_busy_poll_never_overtakes_data_read_ahead(conn_pair):
     if seen == [b"one", b"two"]:
         conn._on_readable()
     assert seen == [b"one", b"two", b"three"]
+
+
+def test_spliced_rex_call_equals_the_generic_encoding():
+    from gateway.erlang import etf
+    from gateway.erlang.node import A_CALL, A_GEN_CALL, A_USER, encode_rex_call
+
+    atom = etf.Atom
+    pid = etf.Pid(atom("py@localhost"), 5, 0, 7)
+    ref = etf.Reference(atom("py@localhost"), 7, (1, 2, 3))
+    for m, f, a in [("erlang", "node", []), (b"mod", atom("fun"), (1, b"x", [2])), ("m", "f", [atom("a"), {1: 2}])]:
+        expected = etf.encode((A_GEN_CALL, (pid, ref), (A_CALL, atom(etf.to_str(m) if isinstance(m, bytes) else m), atom(f), list(a), A_USER)))
+        assert encode_rex_call(pid, ref, m, f, a) == expected
+    with pytest.raises(TypeError):
+        encode_rex_call(pid, ref, 5, "f", [])
