@@ -52,7 +52,7 @@ import struct
 import sys
 import threading
 import time
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple, Union
 
 from greenlet import getcurrent
 from loop_engine import Core, CoreGreenlet, CoreTimeout, Waiter
