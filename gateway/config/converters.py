@@ -179,6 +179,18 @@ def loop_name(raw: str) -> str:
     return word
 
 
+#: ``--erlang-call-mode`` values.
+CALL_MODES = ("inline", "threads")
+
+
+def call_mode(raw: str) -> str:
+    """How functions called from Erlang run: ``inline`` (a greenlet core) or ``threads``."""
+    word = raw.strip().lower()
+    if word not in CALL_MODES:
+        raise Invalid("inline or threads")
+    return word
+
+
 def placeholder_assignment(raw: str) -> tuple[str, str]:
     """``name=value`` for ``--set`` and ``--set-placeholder``."""
     key, sep, value = raw.partition("=")

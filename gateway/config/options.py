@@ -247,8 +247,21 @@ OPTIONS: tuple[Option, ...] = (
            metavar="N", help="maximum number of atoms created from remote input"),
     Option("erlang-max-packet", type=conv.integer, default=67108864, minimum=1, section=ERLANG,
            metavar="BYTES", help="maximum size of a distribution packet in bytes"),
+    Option("erlang-call-mode", type=conv.call_mode, default="inline", section=ERLANG, metavar="MODE",
+           help="how functions called from Erlang (register_rpc functions, registered processes) "
+                "run: 'inline' in a greenlet core on the worker's loop (fastest; they may wait "
+                "with uwsgi.erlang_* or loop_engine.wait; a blocking one stalls the worker's "
+                "HTTP serving, but the Erlang connections keep ticking), or 'threads' in "
+                "--erlang-rpc-threads threads (a blocking function stalls nothing)"),
     Option("erlang-rpc-threads", type=conv.integer, default=8, minimum=1, section=ERLANG,
-           metavar="N", help="threads that run RPC functions called from Erlang"),
+           metavar="N", help="threads that run functions called from Erlang with "
+                             "--erlang-call-mode threads"),
+    Option("erlang-busy-poll", type=conv.integer, default=50, minimum=0, section=ERLANG,
+           metavar="MICROSECONDS",
+           help="microseconds the Erlang node polls a connection for the peer's next packet "
+                "before its loop sleeps (after answering it or sending it a call); 0 = off. "
+                "Saves an epoll sleep and wake-up per exchange, costs up to that much CPU when "
+                "nothing comes"),
     Option("erlang-timeout", type=conv.seconds, default=30.0, section=ERLANG, metavar="SECONDS",
            help="default timeout in seconds of uwsgi.erlang_rpc() and of connecting to a node"),
 
