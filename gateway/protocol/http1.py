@@ -473,6 +473,10 @@ class RequestParser:
         """Whether unparsed bytes (or an EOF) are waiting: cheap, for the idle fast path."""
         return self._pos < len(self._buf) or self._eof
 
+    def buffered(self) -> int:
+        """How many received bytes are not parsed yet (no copy, unlike ``trailing_data``)."""
+        return len(self._buf) - self._pos
+
     @property
     def trailing_data(self) -> tuple[bytes, bool]:
         """``(bytes received but not consumed, whether EOF was received)``."""

@@ -216,7 +216,7 @@ class HTTPConnection(asyncio.Protocol):
             if waiter is not None:
                 self._body_waiter = None
                 waiter.fire()
-            elif len(self.parser.trailing_data[0]) > self.settings.max_head + 65536:
+            elif self.parser.buffered() > self.settings.max_head + 65536:
                 # Pipelined bytes piling up behind a running request: stop reading.
                 self._pause_reading()
             return
@@ -319,7 +319,7 @@ class HTTPConnection(asyncio.Protocol):
         self.deadline = self.server.loop.time() + self.settings.keepalive_timeout
         if self._processing:
             return  # we are nested in _process's dispatch: it continues the loop
-        if self.parser.trailing_data[0] or self._eof or self._reading_paused:
+        if self.parser.has_input() or self._reading_paused:
             self.server.loop.call_soon(self._process)
 
     def _drain_body(self) -> bool:
