@@ -304,6 +304,8 @@ class HTTPConnection(asyncio.Protocol):
         self._continue_pending = req.expect_continue and has_body
         if not self.server.engine.submit(self._run, req):
             self._pause_reading()
+        elif self.state == BUSY and self.parser.buffered() > self.settings.max_head + 65536:
+            self._pause_reading()  # pipelined bytes arrived with the request: hold the rest
 
     def _finish_request(self, keep_alive: bool) -> None:
         """Called in the core when a response is complete."""

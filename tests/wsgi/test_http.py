@@ -523,3 +523,34 @@ def test_client_disconnect_mid_request_leaves_the_worker_serving(hello):
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
         s.close()
     assert request(hello.port).body == b"Hello, World!"
+
+
+def test_pipelined_bytes_behind_a_running_request_stay_bounded():
+    """A client flooding pipelined bytes while its request runs is not buffered without limit."""
+    import loop_engine
+
+    def app(environ, start_response):
+        loop_engine.sleep(0.5)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"done"]
+
+    with ThreadServer(app, max_head=4096) as srv:
+        c = Conn(srv.port, timeout=10)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        flood = (b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n") * 200000  # ~6 MB of pipelined requests
+        sender = threading.Thread(target=lambda: _try_sendall(c.sock, flood), daemon=True)
+        sender.start()
+        time.sleep(0.3)
+        held = srv.call(lambda: max(conn.parser.buffered() for conn in srv.server.connections))
+        # The read that crosses the limit may add one socket read (asyncio reads up to 256 KiB).
+        assert held <= 4096 + 65536 + 262144, held
+        assert c.read_response().body == b"done"
+        c.close()
+
+
+def _try_sendall(sock, data):
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
