@@ -237,3 +237,37 @@ def test_set_schedule_fix_reaches_existing_and_future_engines(io_loop):
     finally:
         loop_engine.set_schedule_fix(None)
     assert Engine(1, io_loop).schedule_fix is loop_engine.default_schedule_fix
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_accept_backs_off_when_out_of_fds_then_recovers(io_loop, caplog):
+    """EMFILE on accept: stop polling the listener for 10 ms (doubling), never spin, then go on."""
+    import errno
+    import socket
+
+    class FlakySocket(socket.socket):
+        failures = 2
+        calls = 0
+
+        def accept(self):
+            FlakySocket.calls += 1
+            if FlakySocket.failures:
+                FlakySocket.failures -= 1
+                raise OSError(errno.EMFILE, "Too many open files")
+            return super().accept()
+
+    lsock = FlakySocket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+    engine = Engine(2, io_loop)
+    accepted = []
+    engine.add_listener(lsock, lambda conn, addr: accepted.append(conn))
+    client = socket.create_connection(lsock.getsockname())
+    deadline = time.monotonic() + 3
+    while not accepted and time.monotonic() < deadline:
+        yield asyncio.sleep(0.01)
+    assert len(accepted) == 1
+    assert FlakySocket.calls <= 6, "accept() was retried in a tight loop"
+    assert any("accept() failed" in r.getMessage() for r in caplog.records)
+    for s in accepted + [client, lsock]:
+        s.close()
