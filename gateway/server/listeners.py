@@ -11,25 +11,25 @@ from __future__ import annotations
 import socket
 from typing import Tuple
 
+from gateway.config.converters import parse_address as _parse_address
+from gateway.config.errors import Invalid
+
 
 class ListenError(Exception):
     """A socket spec is malformed or cannot be bound; ``str()`` names the spec."""
 
 
 def parse_address(spec: str) -> Tuple[str, int]:
-    """``"127.0.0.1:9090"`` -> (host, port); ``":9090"`` binds every interface."""
-    host, sep, port = spec.rpartition(":")
-    if not sep:
-        raise ListenError("socket address %r: expected host:port or :port (UNIX sockets are not supported yet)" % spec)
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
+    """``"127.0.0.1:9090"`` -> (host, port); ``":9090"`` binds every interface.
+
+    The syntax is the config layer's (one parser for both); here a bad spec
+    becomes a :class:`ListenError` naming it.
+    """
     try:
-        port_no = int(port)
-    except ValueError:
-        raise ListenError("socket address %r: port %r is not a number" % (spec, port)) from None
-    if not 0 <= port_no <= 65535:
-        raise ListenError("socket address %r: port %d out of range" % (spec, port_no))
-    return host or "0.0.0.0", port_no
+        return _parse_address(spec)
+    except Invalid as e:
+        reason = e.detail or "expected " + e.expected
+        raise ListenError("socket address %r: %s" % (spec, reason)) from None
 
 
 def somaxconn() -> int:
