@@ -31,7 +31,7 @@ from typing import Any, Callable, Deque, List, Optional, Tuple
 import greenlet
 from tornado.ioloop import IOLoop
 
-from loop_engine.cores import Core, CoreGreenlet, Waiter, getcurrent
+from loop_engine.cores import Core, CoreGreenlet, getcurrent, suspend
 
 log = logging.getLogger("loop_engine")
 
@@ -50,14 +50,9 @@ def default_schedule_fix(core: Core) -> None:
     ``asyncio_loop.call_soon`` is used rather than ``IOLoop.add_callback``: same
     semantics on the loop's own thread, without the thread-safe wakeup write.
     """
-    pending = core.pending
-    if pending is not None:  # `yield uwsgi.async_sleep(1)` style: honour the registration
-        core.pending = None
-        pending()
-        return
-    w = Waiter()
-    core.engine.asyncio_loop.call_soon(w.fire)
-    w.wait()
+    # A wait registered for this suspension point (`yield uwsgi.async_sleep(1)` style)
+    # runs instead; otherwise one loop iteration: exactly what suspend() does.
+    suspend()
 
 
 _engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
