@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 __all__ = [
     "encode",
@@ -626,48 +626,28 @@ def _old_float(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
     return value, end
 
 
-def _atom_utf8_small(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
-    end = pos + 1 + data[pos]
-    if end > len(data):
-        raise _truncated(data, pos - 1)
-    raw = data[pos + 1 : end]
-    try:
-        return ctx._utf8[raw], end
-    except KeyError:
-        return ctx._add(raw, True, pos - 1), end
+def _atom_decoder(width: int, utf8: bool) -> Callable[..., tuple[Any, int]]:
+    """Decoder of one atom tag: a ``width``-byte length (1 or 2), then the name bytes,
+    interned in the context's UTF-8 or Latin-1 table (one closure per tag, no branch)."""
+
+    def decode(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
+        start = pos + width
+        end = start + (data[pos] if width == 1 else _U16(data, pos)[0])
+        if end > len(data):
+            raise _truncated(data, pos - 1)
+        raw = data[start:end]
+        try:
+            return (ctx._utf8 if utf8 else ctx._latin1)[raw], end
+        except KeyError:
+            return ctx._add(raw, utf8, pos - 1), end
+
+    return decode
 
 
-def _atom_utf8(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
-    end = pos + 2 + _U16(data, pos)[0]
-    if end > len(data):
-        raise _truncated(data, pos - 1)
-    raw = data[pos + 2 : end]
-    try:
-        return ctx._utf8[raw], end
-    except KeyError:
-        return ctx._add(raw, True, pos - 1), end
-
-
-def _atom_latin1_small(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
-    end = pos + 1 + data[pos]
-    if end > len(data):
-        raise _truncated(data, pos - 1)
-    raw = data[pos + 1 : end]
-    try:
-        return ctx._latin1[raw], end
-    except KeyError:
-        return ctx._add(raw, False, pos - 1), end
-
-
-def _atom_latin1(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
-    end = pos + 2 + _U16(data, pos)[0]
-    if end > len(data):
-        raise _truncated(data, pos - 1)
-    raw = data[pos + 2 : end]
-    try:
-        return ctx._latin1[raw], end
-    except KeyError:
-        return ctx._add(raw, False, pos - 1), end
+_atom_utf8_small = _atom_decoder(1, True)
+_atom_utf8 = _atom_decoder(2, True)
+_atom_latin1_small = _atom_decoder(1, False)
+_atom_latin1 = _atom_decoder(2, False)
 
 
 _ATOM_DEC = {
