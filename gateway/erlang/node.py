@@ -120,6 +120,19 @@ def _now(loop: asyncio.AbstractEventLoop) -> float:
     return loop.time()
 
 
+
+def _poll_recv(recv: Callable[[int], bytes], end: float) -> Optional[bytes]:
+    """Spin on a non-blocking ``recv`` until data (b"" = EOF) or ``end`` (then None).
+
+    The busy poll of :meth:`Connection.poll_answer` and ``_busy_poll``; other
+    ``OSError`` propagate."""
+    while True:
+        try:
+            return recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            if _monotonic() >= end:
+                return None
+
 class _EpmdClient(asyncio.Protocol):
     """One EPMD exchange: send a request, collect the reply, parse it incrementally."""
 
@@ -307,18 +320,13 @@ class Connection:
         sock = self.sock
         if sock is None or self._stash is not None:
             return
-        recv = sock.recv
-        end = _monotonic() + self.node.busy_poll
-        while True:
-            try:
-                data = recv(READ_SIZE)
-                break
-            except (BlockingIOError, InterruptedError):
-                if _monotonic() >= end:
-                    return
-            except OSError as e:
-                self.loop.call_soon(self._write_failed, e)
-                return
+        try:
+            data = _poll_recv(sock.recv, _monotonic() + self.node.busy_poll)
+        except OSError as e:
+            self.loop.call_soon(self._write_failed, e)
+            return
+        if data is None:
+            return
         self._stash = data
         self.loop.call_soon(self._drain_stash)
 
@@ -347,16 +355,13 @@ class Connection:
                 # a core waiting inside what we just handled read ahead (poll_answer):
                 # that data must be handled first, by the loop
                 return
-            while True:
-                try:
-                    data = recv(READ_SIZE)
-                    break
-                except (BlockingIOError, InterruptedError):
-                    if _monotonic() >= end:
-                        return
-                except OSError as e:
-                    self._close_now(e)
-                    return
+            try:
+                data = _poll_recv(recv, end)
+            except OSError as e:
+                self._close_now(e)
+                return
+            if data is None:
+                return
             if not data:
                 self._close_now(None)
                 return
