@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from typing import Optional
 
 import pytest
@@ -44,3 +45,47 @@ def require_module(name: str):
         if in_ci():
             pytest.fail(message + " and CI=true", pytrace=False)
         pytest.skip(message)
+
+
+def uwsgi_venv() -> str:
+    """Where ``tests/support/build_uwsgi.sh`` caches its real uWSGI build (per Python version)."""
+    override = os.environ.get("GATEWAY_UWSGI_VENV")
+    if override:
+        return override
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "gateway-tests", "uwsgi-py%d.%d" % sys.version_info[:2])
+
+
+def find_uwsgi() -> Optional[str]:
+    """The real uWSGI 2.0.x (tornado + greenlet plugins) the tests compare against, or None.
+
+    ``$GATEWAY_UWSGI`` (a binary) wins; else the cached build of ``tests/support/build_uwsgi.sh``
+    (complete builds only); else, outside CI, the bench's ``bench/.venv/bin/uwsgi``.
+    """
+    override = os.environ.get("GATEWAY_UWSGI")
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    venv = uwsgi_venv()
+    binary = os.path.join(venv, "bin", "uwsgi")
+    if os.access(binary, os.X_OK) and os.path.exists(os.path.join(venv, ".built")):
+        return binary
+    if not in_ci():
+        bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", ".venv", "bin", "uwsgi")
+        if os.access(bench, os.X_OK):
+            return bench
+    return None
+
+
+def require_uwsgi() -> str:
+    """The real uWSGI binary; skip the test (fail under CI=true) when it is not built.
+
+    Build it once with ``tests/support/build_uwsgi.sh`` (``.ci/run`` does).
+    """
+    path = find_uwsgi()
+    if path:
+        return path
+    message = "real uWSGI is not built (run tests/support/build_uwsgi.sh; cache: %s)" % uwsgi_venv()
+    if in_ci():
+        pytest.fail(message + " and CI=true: peers must be installed in CI", pytrace=False)
+    pytest.skip(message)
+    raise AssertionError("unreachable")
