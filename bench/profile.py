@@ -26,6 +26,7 @@ import argparse
 import collections
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import run as harness  # noqa: E402  (bench/run.py)
+import run as harness  # noqa: E402  (bench/run.py: its servers and modes)
+from lib.httpclient import wait_ready  # noqa: E402
+from lib.procfs import CLK_TCK, cpu_ticks, proc_tree  # noqa: E402
+from lib.servers import CLIENT_CPU, VENV, Ctx, Server  # noqa: E402
+from lib.wrk import parse_wrkjson, run_wrk, wrk_cmd  # noqa: E402
 
 FRAME_RE = re.compile(r"^(?P<func>.*?) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")
 
@@ -93,25 +98,16 @@ def summarize(raw_path, top):
 
 
 def run_cprofile(args):
-    import json
     import pstats
     import signal
 
-    class A:
-        keep_logs = False
-        base_port = args.base_port
-        quiet_wait = 5.0
-        noisy_threshold = 25.0
-        noisy_retries = 0
-        ready_timeout = 30.0
-
-    ctx = harness.Ctx(A)
+    ctx = Ctx(base_port=args.base_port, quiet_wait=5.0, noisy_retries=0, ready_timeout=30.0)
     scenario, conns, _, headers, wto = harness.MODES[args.mode]
     label, scen, builder, sig, _ = harness.SERVERS[args.server]
     if scenario not in scen:
         print("%s does not run scenario %s" % (args.server, scenario), file=sys.stderr)
         return 2
-    port = harness.alloc_port(ctx)
+    port = ctx.alloc_port()
     cmd = builder(ctx, scenario, scenario, port)
     if cmd[0] != ctx.python:
         print("--cprofile needs a Python server (not %s)" % cmd[0], file=sys.stderr)
@@ -120,12 +116,12 @@ def run_cprofile(args):
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     prof = os.path.join(args.out, "cprofile-%s-%s-%s.prof" % (args.server, args.mode, stamp))
     cmd = [cmd[0], "-m", "cProfile", "-o", prof] + cmd[1:]
-    srv = harness.Server(ctx, args.server, cmd, signal.SIGINT)  # SIGINT: clean exit, so cProfile writes
+    srv = Server(ctx, args.server, cmd, signal.SIGINT)  # SIGINT: clean exit, so cProfile writes
     try:
-        if not harness.wait_ready(port, srv.proc, 30.0):
+        if not wait_ready(port, srv.proc, 30.0):
             print("server not ready:\n" + srv.tail(), file=sys.stderr)
             return 1
-        wr = harness.run_wrk(ctx, port, conns, args.seconds, headers, wto)
+        wr = run_wrk(ctx, port, conns, args.seconds, headers, wto)
     finally:
         srv.stop()
     if not wr or not os.path.exists(prof):
@@ -144,7 +140,7 @@ def run_cprofile(args):
         total += tt
         rows.append((tt, nc, name))
     rows.sort(reverse=True)
-    print("## cProfile: %s, %s  (%s)" % (args.server, args.mode, harness.shlex.join(cmd)))
+    print("## cProfile: %s, %s  (%s)" % (args.server, args.mode, shlex.join(cmd)))
     print()
     print("wrk under cProfile: %.0f req/s for %d s, %d requests. Own time outside the poller: %.1f µs/request "
           "(profiled; about 3x the real pure-Python cost); waiting in epoll: %.2f s. Profile: %s" % (
@@ -174,49 +170,37 @@ def main():
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     args = p.parse_args()
 
-    pyspy = shutil.which("py-spy") or os.path.join(harness.VENV, "bin", "py-spy")
+    pyspy = shutil.which("py-spy") or os.path.join(VENV, "bin", "py-spy")
     if args.cprofile:
         return run_cprofile(args)
     if not os.access(pyspy, os.X_OK):
         print("py-spy not found: bench/.venv/bin/pip install py-spy", file=sys.stderr)
         return 2
 
-    class A:
-        keep_logs = False
-        base_port = args.base_port
-        quiet_wait = 5.0
-        noisy_threshold = 25.0
-        noisy_retries = 0
-        ready_timeout = 20.0
-
-    ctx = harness.Ctx(A)
+    ctx = Ctx(base_port=args.base_port, quiet_wait=5.0, noisy_retries=0, ready_timeout=20.0)
     scenario, conns, _, headers, wto = harness.MODES[args.mode]
     label, scen, builder, sig, _ = harness.SERVERS[args.server]
     if scenario not in scen:
         print("%s does not run scenario %s" % (args.server, scenario), file=sys.stderr)
         return 2
-    port = harness.alloc_port(ctx)
+    port = ctx.alloc_port()
     cmd = builder(ctx, scenario, scenario, port)
     os.makedirs(args.out, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     raw = os.path.join(args.out, "profile-%s-%s-%s.txt" % (args.server, args.mode, stamp))
-    srv = harness.Server(ctx, args.server, cmd, sig)
+    srv = Server(ctx, args.server, cmd, sig)
     try:
-        if not harness.wait_ready(port, srv.proc, 20.0):
+        if not wait_ready(port, srv.proc, 20.0):
             print("server not ready:\n" + srv.tail(), file=sys.stderr)
             return 1
-        harness.run_wrk(ctx, port, 50, 1, headers, wto)  # warm-up
+        run_wrk(ctx, port, 50, 1, headers, wto)  # warm-up
         wrk_secs = args.seconds + 3
-        wcmd = ["taskset", "-c", harness.CLIENT_CPU, ctx.wrk, "-t1", "-c%d" % conns, "-d%ds" % wrk_secs,
-                "-s", os.path.join(HERE, "report.lua")] + (["--timeout", "%ds" % wto] if wto else [])
-        for h in headers:
-            wcmd += ["-H", h]
-        wcmd.append("http://%s:%d/" % (harness.HOST, port))
+        wcmd = wrk_cmd(ctx, port, conns, wrk_secs, headers, wto)
         wrk = subprocess.Popen(wcmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         time.sleep(1.0)  # let the load settle
-        tree = harness.proc_tree(srv.pid)
-        t0 = harness.cpu_ticks(tree)
-        pcmd = ["taskset", "-c", harness.CLIENT_CPU, pyspy, "record", "--pid", str(srv.pid), "--rate",
+        tree = proc_tree(srv.pid)
+        t0 = cpu_ticks(tree)
+        pcmd = ["taskset", "-c", CLIENT_CPU, pyspy, "record", "--pid", str(srv.pid), "--rate",
                 str(args.rate), "--duration", str(args.seconds), "--format", "raw", "--idle", "--output", raw]
         if args.native:
             pcmd.append("--native")
@@ -227,24 +211,20 @@ def main():
         # requests per second: wrk's overall rate (wrk runs 1 s before and ~2 s after the sampling window)
         ps = subprocess.run(pcmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             timeout=args.seconds + 60)
-        t1 = harness.cpu_ticks(harness.proc_tree(srv.pid))
+        t1 = cpu_ticks(proc_tree(srv.pid))
         out, _ = wrk.communicate(timeout=wrk_secs + 30)
     finally:
         srv.stop()
-    wr = None
-    for line in out.splitlines():
-        if line.startswith("WRKJSON "):
-            import json
-            wr = json.loads(line[8:])
+    wr = parse_wrkjson(out)
     if ps.returncode != 0 or not os.path.exists(raw):
         print("py-spy failed:\n" + ps.stdout, file=sys.stderr)
         return 1
     total, idle, self_fn, incl_fn, self_file = summarize(raw, args.top)
     busy = max(1, total - idle)
-    cpu_s = (t1 - t0) / harness.CLK_TCK
+    cpu_s = (t1 - t0) / CLK_TCK
     rps = wr["requests"] / (wr["duration_us"] / 1e6) if wr else None
     us_per_req = (cpu_s / args.seconds) / rps * 1e6 if rps else None
-    print("## profile: %s, %s  (%s)" % (args.server, args.mode, harness.shlex.join(cmd)))
+    print("## profile: %s, %s  (%s)" % (args.server, args.mode, shlex.join(cmd)))
     print()
     print("wrk: %s req/s over %d s (with py-spy %s attached); server CPU while sampling: %.0f %%; "
           "CPU per request: %s µs" % (

@@ -10,27 +10,18 @@ Adapted from the team's anchors harness (shared/bench/anchors/bench.py).
 """
 
 import argparse
-import json
-import os
-import re
-import resource
 import shlex
-import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-HOST = "127.0.0.1"
-SERVER_CPU = os.environ.get("SERVER_CPU", "0")
-CLIENT_CPU = os.environ.get("CLIENT_CPU", "1")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-VENV = os.environ.get("BENCH_VENV") or os.path.join(HERE, ".venv")
+from lib import report
+from lib.httpclient import probe, wait_ready
+from lib.procfs import proc_tree
+from lib.report import fmt, med
+from lib.servers import CLIENT_CPU, SERVER_CPU, Ctx, Server, add_args, gateway_cmd, log, uwsgi_cmd
+from lib.wrk import measure_retry, run_wrk
 
 EXPECTED_BODY = {"hello": b"Hello, World!", "stream": b"onetwothree", "sleep": b"Hello, World!"}
 
@@ -51,56 +42,18 @@ MODE_TITLES = {
 SLEEP_S = 0.1
 
 
-# --------------------------------------------------------------------------- tools
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def find_tool(name, env):
-    path = os.environ.get(env)
-    if path:
-        return path
-    venv_bin = os.path.join(VENV, "bin", name)
-    if os.access(venv_bin, os.X_OK):
-        return venv_bin
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
-
-
-class Ctx:
-    def __init__(self, args):
-        venv_py = os.path.join(VENV, "bin", "python")
-        self.python = os.environ.get("PYTHON") or (venv_py if os.access(venv_py, os.X_OK) else sys.executable)
-        self.uwsgi = find_tool("uwsgi", "UWSGI")
-        self.wrk = find_tool("wrk", "WRK")
-        self.tmp = tempfile.mkdtemp(prefix="gateway-bench-")
-        self.keep_logs = args.keep_logs
-        self.next_port = args.base_port
-        self.quiet_wait = args.quiet_wait
-        self.noisy_threshold = args.noisy_threshold
-        self.noisy_retries = args.noisy_retries
-        self.ready_timeout = args.ready_timeout
-        self.client_pid = -1
-
-
 # --------------------------------------------------------------------------- servers
 
 def gateway(cores_by_scenario, extra=()):
     """`python -m gateway` with the uWSGI-style flags; cores_by_scenario: scenario -> --tornado N."""
     def build(ctx, scenario, app, port):
-        return [ctx.python, "-m", "gateway", "--http-socket", "%s:%d" % (HOST, port),
-                "--wsgi-file", "bench/apps/%s.py" % app, "--tornado", str(cores_by_scenario[scenario]),
-                "--greenlet", "--disable-logging", "--listen", "2048"] + list(extra)
+        return gateway_cmd(ctx, port, "bench/apps/%s.py" % app, cores_by_scenario[scenario], extra)
     return build
 
 
 def uwsgi(cores_by_scenario):
     def build(ctx, scenario, app, port):
-        if not ctx.uwsgi:
-            return None
-        return [ctx.uwsgi, "--http-socket", "%s:%d" % (HOST, port), "--wsgi-file", "bench/apps/%s.py" % app,
-                "--tornado", str(cores_by_scenario[scenario]), "--greenlet", "--disable-logging",
-                "--listen", "2048", "--need-app"]
+        return uwsgi_cmd(ctx, port, "bench/apps/%s.py" % app, cores_by_scenario[scenario])
     return build
 
 
@@ -137,355 +90,6 @@ def uwsgi_ref(mode):
     return "uwsgi-tornado-1k" if mode == "sleep" else "uwsgi-tornado"
 
 
-# --------------------------------------------------------------------------- /proc helpers
-
-def descendants(pid):
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for tid in os.listdir("/proc/%d/task" % p):
-                with open("/proc/%d/task/%s/children" % (p, tid)) as f:
-                    kids = [int(x) for x in f.read().split()]
-                out.extend(kids)
-                todo.extend(kids)
-        except OSError:
-            pass
-    return out
-
-
-def proc_tree(pid):
-    return [pid] + descendants(pid)
-
-
-def status_kb(pid, key):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def cpu_ticks(pids, split=False):
-    """utime+stime of the processes, in clock ticks; with split=True, (utime, stime)."""
-    user = system = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            user += int(fields[11])
-            system += int(fields[12])
-        except (OSError, IndexError):
-            pass
-    return (user, system) if split else user + system
-
-
-def core_times():
-    res = {}
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("cpu") and line[3].isdigit():
-                parts = line.split()
-                vals = [int(x) for x in parts[1:]]
-                res[parts[0]] = (sum(vals), vals[3] + vals[4])
-    return res
-
-
-def core_busy(before, after, cpu):
-    key = "cpu%s" % cpu
-    if key not in before or key not in after:
-        return None
-    dt = after[key][0] - before[key][0]
-    di = after[key][1] - before[key][1]
-    return round(100.0 * (dt - di) / dt, 1) if dt > 0 else None
-
-
-def all_proc_ticks():
-    """utime+stime of every user-space process (kernel threads excluded)."""
-    res = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if d == "2" or rest[1] == "2":
-            continue
-        res[int(d)] = int(rest[11]) + int(rest[12])
-    return res
-
-
-def wait_quiet(max_wait, threshold=20.0):
-    """Wait (bounded) until the machine is nearly idle: other engineers share it.  Returns seconds waited."""
-    t0 = time.time()
-    while time.time() - t0 < max_wait:
-        c0 = core_times()
-        time.sleep(0.5)
-        c1 = core_times()
-        if sum(core_busy(c0, c1, k[3:]) or 0 for k in c1) <= threshold:
-            break
-    return round(time.time() - t0, 1)
-
-
-# --------------------------------------------------------------------------- ports / HTTP probes
-
-def port_free(port):
-    s = socket.socket()
-    try:
-        s.bind((HOST, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def alloc_port(ctx):
-    while True:
-        port = ctx.next_port
-        ctx.next_port += 1
-        if port_free(port):
-            return port
-
-
-class Reader:
-    def __init__(self, sock):
-        self.sock, self.buf, self.eof = sock, b"", False
-
-    def fill(self):
-        d = self.sock.recv(65536)
-        if not d:
-            self.eof = True
-        self.buf += d
-        return bool(d)
-
-    def until(self, sep):
-        while sep not in self.buf:
-            if not self.fill():
-                raise EOFError("closed before %r" % sep)
-        head, self.buf = self.buf.split(sep, 1)
-        return head
-
-    def exactly(self, n):
-        while len(self.buf) < n:
-            if not self.fill():
-                raise EOFError("closed with %d/%d bytes" % (len(self.buf), n))
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def rest(self):
-        while self.fill():
-            pass
-        out, self.buf = self.buf, b""
-        return out
-
-
-def read_response(rd):
-    """Parse one HTTP/1.x response; returns (status line, headers dict (lowercase), body, framing)."""
-    head = rd.until(b"\r\n\r\n").decode("latin-1")
-    lines = head.split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = b""
-        while True:
-            size = int(rd.until(b"\r\n").split(b";")[0], 16)
-            if size == 0:
-                rd.until(b"\r\n")  # no trailers expected
-                break
-            body += rd.exactly(size)
-            rd.exactly(2)
-        return lines[0], headers, body, "chunked"
-    if "content-length" in headers:
-        return lines[0], headers, rd.exactly(int(headers["content-length"])), "content-length"
-    return lines[0], headers, rd.rest(), "close"
-
-
-def probe(port, scenario, timeout=3.0):
-    """Correctness check before the load: body, framing, and whether a 2nd request on the connection works."""
-    req = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
-    res = {"ok": False}
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout) as s:
-            rd = Reader(s)
-            s.sendall(req)
-            status, headers, body, framing = read_response(rd)
-            res.update(status=status, framing=framing, body_ok=body == EXPECTED_BODY[scenario],
-                       ok=" 200 " in status + " " and body == EXPECTED_BODY[scenario])
-            if not res["body_ok"]:
-                res["body"] = body[:80].decode("latin-1")
-            if framing == "close" or headers.get("connection", "").lower() == "close":
-                res["keepalive"] = False
-            else:
-                try:
-                    s.sendall(req)
-                    status2, _, body2, _ = read_response(rd)
-                    res["keepalive"] = " 200 " in status2 + " " and body2 == EXPECTED_BODY[scenario]
-                except (OSError, EOFError, ValueError):
-                    res["keepalive"] = False
-    except (OSError, EOFError, ValueError) as e:
-        res["error"] = repr(e)
-    return res
-
-
-def http_ok(port, timeout=2.0):
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            first = Reader(s).until(b"\r\n")
-        return b" 200 " in first + b" "
-    except (OSError, EOFError):
-        return False
-
-
-def wait_ready(port, proc, deadline_s):
-    """Poll an HTTP GET until it answers 200, the process dies, or the deadline passes (no fixed sleeps)."""
-    t0 = time.time()
-    while time.time() - t0 < deadline_s:
-        if proc.poll() is not None:
-            return False
-        if http_ok(port):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-# --------------------------------------------------------------------------- server process
-
-class Server:
-    def __init__(self, ctx, name, cmd, stop_sig):
-        self.ctx, self.name, self.stop_sig, self.cmd = ctx, name, stop_sig, cmd
-        self.log_path = os.path.join(ctx.tmp, "%s-%d.log" % (name, int(time.time() * 1000)))
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + cmd, cwd=REPO, stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        self.pid = self.proc.pid  # taskset execs the server: same pid
-
-    def tail(self, n=15):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-n:]).decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def loop_name(self):
-        """The asyncio loop gateway says it runs on ("*** running tornado loop engine with N async cores (X) ***")."""
-        try:
-            with open(self.log_path, "rb") as f:
-                m = re.search(rb"async cores \((\w+)\)", f.read(65536))
-            return m.group(1).decode() if m else None
-        except OSError:
-            return None
-
-    def stop(self):
-        tree = proc_tree(self.pid)
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.pid, self.stop_sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log("  %s did not stop on %s within 5 s: SIGKILL" % (self.name, signal.Signals(self.stop_sig).name))
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        for p in tree[1:]:  # children the server started (worker processes), by pid
-            for _ in range(20):
-                if not os.path.exists("/proc/%d" % p):
-                    break
-                time.sleep(0.1)
-            else:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        self.log.close()
-
-
-# --------------------------------------------------------------------------- wrk
-
-def run_wrk(ctx, port, conns, duration, headers=(), timeout_s=None):
-    cmd = ["taskset", "-c", CLIENT_CPU, ctx.wrk, "-t1", "-c%d" % conns, "-d%ds" % duration,
-           "-s", os.path.join(HERE, "report.lua")]
-    if timeout_s:
-        cmd += ["--timeout", "%ds" % timeout_s]
-    for h in headers:
-        cmd += ["-H", h]
-    cmd.append("http://%s:%d/" % (HOST, port))
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                            text=True)
-    ctx.client_pid = proc.pid
-    try:
-        out, _ = proc.communicate(timeout=duration + 30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return None
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    for line in out.splitlines():
-        if line.startswith("WRKJSON "):
-            r = json.loads(line[8:])
-            secs = r["duration_us"] / 1e6
-            r["rps"] = round(r["requests"] / secs, 1)
-            used = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-            r["client_cpu_pct"] = round(100.0 * used / secs, 1)
-            return r
-    return None
-
-
-def measure(ctx, server, port, conns, duration, headers=(), timeout_s=None):
-    waited = wait_quiet(ctx.quiet_wait)
-    tree = proc_tree(server.pid)
-    c0, (u0, s0), a0 = core_times(), cpu_ticks(tree, True), all_proc_ticks()
-    r = run_wrk(ctx, port, conns, duration, headers, timeout_s)
-    tree = proc_tree(server.pid)
-    c1, (u1, s1), a1 = core_times(), cpu_ticks(tree, True), all_proc_ticks()
-    if r is None:
-        return None
-    secs = r["duration_us"] / 1e6
-    ours = set(tree) | {os.getpid(), ctx.client_pid}
-    foreign = sum(v - a0.get(p, 0) for p, v in a1.items() if p not in ours)
-    r["server_cpu_pct"] = round(100.0 * (u1 - u0 + s1 - s0) / CLK_TCK / secs, 1)
-    # kernel share of the server's CPU (syscalls, and on loopback the TCP work for the peer too)
-    r["server_sys_pct"] = round(100.0 * (s1 - s0) / CLK_TCK / secs, 1)
-    r["foreign_cpu_pct"] = round(100.0 * foreign / CLK_TCK / secs, 1)
-    r["core_server_busy_pct"] = core_busy(c0, c1, SERVER_CPU)
-    r["core_client_busy_pct"] = core_busy(c0, c1, CLIENT_CPU)
-    r["quiet_wait_s"] = waited
-    r["t"] = round(time.time(), 1)
-    return r
-
-
-def measure_retry(ctx, server, port, conns, duration, headers=(), timeout_s=None):
-    """Measure; if other processes used a lot of CPU meanwhile, measure again (bounded) and keep the quietest."""
-    best = None
-    for attempt in range(1 + ctx.noisy_retries):
-        r = measure(ctx, server, port, conns, duration, headers, timeout_s)
-        if r is None:
-            return best
-        r["attempts"] = attempt + 1
-        if best is None or r["foreign_cpu_pct"] < best["foreign_cpu_pct"]:
-            best = r
-        if r["foreign_cpu_pct"] <= ctx.noisy_threshold:
-            break
-        if attempt == ctx.noisy_retries:
-            log("    noisy run (other processes used %.0f%% of a core); keeping the quietest of %d attempts" % (
-                r["foreign_cpu_pct"], attempt + 1))
-            break
-        log("    noisy run (other processes used %.0f%% of a core), measuring again" % r["foreign_cpu_pct"])
-        time.sleep(1.0)
-    return best
-
-
 # --------------------------------------------------------------------------- scenarios
 
 def run_scenario(ctx, scenario, servers, runs, results, dur_scale):
@@ -497,7 +101,7 @@ def run_scenario(ctx, scenario, servers, runs, results, dur_scale):
                 _, conns, dur, headers, wto = MODES[mode]
                 dur = max(1, int(round(dur * dur_scale)))
                 base = {"scenario": scenario, "mode": mode, "server": name, "run": run}
-                port = alloc_port(ctx)
+                port = ctx.alloc_port()
                 cmd = builder(ctx, scenario, scenario, port)
                 if cmd is None:
                     log("  skip %s: tool not found" % name)
@@ -519,8 +123,8 @@ def run_scenario(ctx, scenario, servers, runs, results, dur_scale):
                             mode, name, run, srv.proc.poll() is None, shlex.join(cmd), srv.tail()))
                         results.append(dict(base, error="not ready", log_tail=srv.tail()))
                         continue
-                    rss_start = sum(status_kb(p, "VmRSS") for p in proc_tree(srv.pid))
-                    chk = probe(port, scenario)
+                    rss_start = srv.rss_kb()
+                    chk = probe(port, EXPECTED_BODY[scenario])
                     if not chk["ok"]:
                         log("  %-12s %-18s run %d: bad response to a plain GET: %s" % (mode, name, run, chk))
                     # warm-up, not recorded (c=50 warms the code paths without leaving a backlog behind)
@@ -533,7 +137,7 @@ def run_scenario(ctx, scenario, servers, runs, results, dur_scale):
                         results.append(dict(base, error="wrk failed or server died", log_tail=srv.tail()))
                         continue
                     r.update(base, cmd=shlex.join(cmd), probe=chk, rss_start_kb=rss_start, loop=srv.loop_name(),
-                             hwm_kb=sum(status_kb(p, "VmHWM") for p in proc_tree(srv.pid)),
+                             hwm_kb=srv.hwm_kb(),
                              nprocs=len(proc_tree(srv.pid)))
                     results.append(r)
                     log("  %-12s %-18s run %d: %9.1f req/s  p50 %7.2f ms  p99 %8.2f ms  err c/r/w/t %d/%d/%d/%d  "
@@ -547,11 +151,6 @@ def run_scenario(ctx, scenario, servers, runs, results, dur_scale):
 
 
 # --------------------------------------------------------------------------- reporting
-
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
 
 def aggregate(results):
     groups = {}
@@ -582,14 +181,6 @@ def aggregate(results):
         a["framing"] = probes[0].get("framing")
         agg[key] = a
     return agg
-
-
-def fmt(x, nd=1):
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return ("%%.%df" % nd) % x
-    return str(x)
 
 
 def ratio(agg, mode, a, b, key="rps"):
@@ -681,31 +272,6 @@ def verdicts(agg, servers):
 DEFAULT_SCENARIOS = ["hello", "stream", "sleep"]
 
 
-def versions(ctx):
-    v = {"python": sys.version.split()[0]}
-    try:
-        v["server_python"] = subprocess.run(
-            [ctx.python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True,
-            timeout=20).stdout.strip()
-        code = ("from importlib.metadata import version\n"
-                "for m in ('tornado', 'greenlet', 'gateway', 'uvloop'):\n"
-                "    try: print(m, version(m))\n"
-                "    except Exception: pass\n")
-        out = subprocess.run([ctx.python, "-c", code], capture_output=True, text=True, timeout=20).stdout
-        for line in out.splitlines():
-            k, _, val = line.partition(" ")
-            v[k] = val
-        if ctx.uwsgi:
-            v["uwsgi"] = subprocess.run([ctx.uwsgi, "--version"], capture_output=True, text=True,
-                                        timeout=20).stdout.strip()
-        v["wrk"] = subprocess.run([ctx.wrk, "-v"], capture_output=True, text=True, timeout=20).stdout.splitlines()[0]
-        v["gateway_commit"] = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                                             capture_output=True, text=True, timeout=20).stdout.strip()
-    except Exception as e:  # informative only
-        v["error"] = repr(e)
-    return v
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
@@ -715,15 +281,7 @@ def main():
                        ",".join(SERVERS), ",".join(s for s in SERVERS if SERVERS[s][4])))
     p.add_argument("--runs", type=int, default=1, help="runs per server and mode (fresh process each); median shown")
     p.add_argument("--duration-scale", type=float, default=1.0, help="scale wrk durations (smoke test: 0.2)")
-    p.add_argument("--base-port", type=int, default=int(os.environ.get("BASE_PORT", "19600")))
-    p.add_argument("--out", default=os.path.join(HERE, "results"), help="directory for JSON + Markdown results")
-    p.add_argument("--quiet-wait", type=float, default=10.0,
-                   help="before each measurement, wait up to this many seconds for the machine to be idle")
-    p.add_argument("--noisy-threshold", type=float, default=25.0,
-                   help="measure again when other processes used more than this %% of a core during a run")
-    p.add_argument("--noisy-retries", type=int, default=2)
-    p.add_argument("--ready-timeout", type=float, default=20.0, help="seconds a server gets to answer its first GET")
-    p.add_argument("--keep-logs", action="store_true", help="keep server logs (temp dir printed at the end)")
+    add_args(p)  # --base-port, --out, --quiet-wait, --noisy-*, --ready-timeout, --keep-logs
     p.add_argument("--list", action="store_true", help="list servers and exit")
     args = p.parse_args()
 
@@ -732,7 +290,7 @@ def main():
             print("%-17s %-42s %-20s %s" % (n, label, ",".join(scen), "" if dflt else "(extra)"))
         return 0
 
-    ctx = Ctx(args)
+    ctx = Ctx.from_args(args)
     if not ctx.wrk:
         log("wrk not found (install it or set WRK)")
         return 2
@@ -753,14 +311,11 @@ def main():
         log("unknown: %s (see --list)" % ", ".join(unknown))
         return 2
 
-    with open("/proc/loadavg") as f:
-        load0 = f.read().split()[:3]
     command = "bench/run.sh " + shlex.join(sys.argv[1:])
-    meta = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command,
-            "loadavg_start": load0, "server_cpu": SERVER_CPU, "client_cpu": CLIENT_CPU, "runs": args.runs,
-            "scenarios": scenarios, "servers": servers, "ncpu": os.cpu_count(),
-            "duration_scale": args.duration_scale, "fd_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
-            "versions": versions(ctx)}
+    meta = report.machine_meta(command)
+    load0 = meta["loadavg_start"]
+    meta.update(runs=args.runs, scenarios=scenarios, servers=servers, duration_scale=args.duration_scale,
+                versions=report.versions(ctx))
     log("bench: %s  (server cpu %s, wrk cpu %s, loadavg %s)" % (command, SERVER_CPU, CLIENT_CPU, " ".join(load0)))
     if meta["fd_limit"] < 4096:
         log("warning: fd limit %d is too low for c=1000 (use bench/run.sh)" % meta["fd_limit"])
@@ -774,8 +329,7 @@ def main():
     except KeyboardInterrupt:
         log("interrupted: reporting what was measured")
     meta["elapsed_s"] = round(time.time() - t_start, 1)
-    with open("/proc/loadavg") as f:
-        meta["loadavg_end"] = f.read().split()[:3]
+    meta["loadavg_end"] = report.loadavg()
 
     agg = aggregate(results)
     header = ["## gateway bench %s" % meta["started"], "",
@@ -786,19 +340,9 @@ def main():
     text = "\n".join(header + render_tables(agg, servers) + verdicts(agg, servers))
     print(text)
 
-    os.makedirs(args.out, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    base = os.path.join(args.out, "bench-%s" % stamp)
-    with open(base + ".json", "w") as f:
-        json.dump({"meta": meta, "results": results,
-                   "aggregate": [dict(mode=k[0], server=k[1], **v) for k, v in agg.items()]}, f, indent=1)
-    with open(base + ".md", "w") as f:
-        f.write(text + "\n")
-    log("results: %s.{json,md}" % os.path.relpath(base, os.getcwd()))
-    if ctx.keep_logs:
-        log("server logs kept in %s" % ctx.tmp)
-    else:
-        shutil.rmtree(ctx.tmp, ignore_errors=True)
+    report.save(args.out, "bench", {"meta": meta, "results": results,
+                                    "aggregate": [dict(mode=k[0], server=k[1], **v) for k, v in agg.items()]}, text)
+    ctx.cleanup()
     return 0
 
 
