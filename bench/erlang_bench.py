@@ -51,11 +51,10 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
-from integration.erlang_support import ErlNode, LoopThread, start_api_node, stop_api_node, unique  # noqa: E402
-
 from gateway.erlang import api, etf  # noqa: E402
 from gateway.erlang.node import _WorkerPool  # noqa: E402
 from gateway.rpc import registry  # noqa: E402
+from integration.erlang_support import ErlNode, LoopThread, start_api_node, stop_api_node, unique  # noqa: E402
 
 A = etf.Atom
 PYRLANG_PING_PONG = 5000.0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.erlang.etf import Atom, Pid, Reference, decode, decode_from, encode  # noqa: E402
+from gateway.erlang.etf import Atom, Pid, Reference, decode, decode_from, encode
 
 
 def cases() -> dict[str, object]:
@@ -53,8 +53,8 @@ def main() -> None:
         data = encode(term)
         assert decode(data) == term
         number = args.number if len(data) < 500 else max(args.number // 20, 100)
-        enc = best(lambda: encode(term), number, args.repeat)
-        dec = best(lambda: decode(data), number, args.repeat)
+        enc = best(lambda term=term: encode(term), number, args.repeat)
+        dec = best(lambda data=data: decode(data), number, args.repeat)
         print(f"{name:55} {len(data):6} {enc:10.2f} {dec:10.2f} {enc + dec:8.2f}")
 
     # A whole pass-through packet: 'p', control tuple, message (what the node parses).

@@ -14,10 +14,9 @@ import time
 
 from tornado.ioloop import IOLoop
 
-from loop_engine import Engine
-
 from gateway.protocol.environ import base_environ
 from gateway.server.http import FileWrapper, HTTPConnection, HTTPServer, ServerSettings
+from loop_engine import Engine
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n\r\n"
 

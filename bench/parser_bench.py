@@ -22,7 +22,7 @@ import timeit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from gateway.protocol.http1 import EndOfMessage, RequestParser  # noqa: E402
+from gateway.protocol.http1 import EndOfMessage, RequestParser
 
 REQUESTS = {
     "wrk": b"GET / HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n\r\n",

@@ -132,7 +132,7 @@ def run_cprofile(args):
     rows = []
     idle = 0.0
     total = 0.0
-    for (path, line, func), (cc, nc, tt, ct, callers) in st.stats.items():
+    for (path, line, func), (_cc, nc, tt, _ct, _callers) in st.stats.items():
         name = "%s (%s:%d)" % (func, short_path(path), line) if path != "~" else func
         if func in ("<method 'poll' of 'select.epoll' objects>", "<method 'select' of 'select.epoll' objects>"):
             idle += tt

@@ -14,7 +14,8 @@ import importlib.util
 import os
 import sys
 import traceback
-from typing import Any, Callable, Optional
+import types
+from typing import Any, Callable, Optional, Tuple
 
 
 class AppLoadError(Exception):
@@ -58,7 +59,7 @@ def load_app(
     return app
 
 
-def _split_module_spec(spec: str, default_callable: str):
+def _split_module_spec(spec: str, default_callable: str) -> Tuple[str, str, bool]:
     """``mod``, ``mod:attr``, ``mod:factory()``; uWSGI's ``mod.py`` form is accepted too."""
     modname, sep, attr = spec.partition(":")
     call = False
@@ -77,7 +78,7 @@ def _split_module_spec(spec: str, default_callable: str):
     return modname, attr, call
 
 
-def _import(modname: str):
+def _import(modname: str) -> types.ModuleType:
     try:
         return importlib.import_module(modname)
     except ModuleNotFoundError as e:
@@ -90,7 +91,7 @@ def _import(modname: str):
         raise AppLoadError("importing module %r failed:\n%s" % (modname, traceback.format_exc())) from None
 
 
-def _exec_file(path: str):
+def _exec_file(path: str) -> types.ModuleType:
     full = os.path.abspath(path)
     if not os.path.isfile(full):
         raise AppLoadError("--wsgi-file %s: no such file (cwd: %s)" % (path, os.getcwd()))

@@ -20,7 +20,7 @@ from typing import List, NoReturn, Optional
 
 from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
-from gateway.config import ConfigError, format_help, load
+from gateway.config import Config, ConfigError, format_help, load
 from gateway.server.listeners import ListenError, bind_tcp
 
 
@@ -30,7 +30,7 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def apply_environment(cfg) -> None:
+def apply_environment(cfg: Config) -> None:
     """``--env``, ``--virtualenv``, ``--chdir``, ``--pythonpath``, in uWSGI's order."""
     for item in cfg.env:
         key, sep, value = item.partition("=")

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Optional, TextIO
 
 access_log = logging.getLogger("gateway.access")
 app_log = logging.getLogger("gateway.app")
 gen_log = logging.getLogger("gateway.error")
 
 
-def setup(level: int = logging.INFO, stream=None) -> None:
+def setup(level: int = logging.INFO, stream: Optional[TextIO] = None) -> None:
     """Send the three loggers to ``stream`` (stderr by default), uWSGI style: bare lines.
 
     Called once by the CLI; tests and embedders may configure logging themselves.

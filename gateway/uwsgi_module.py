@@ -30,10 +30,10 @@ import os
 import socket as _socket
 import sys
 import time
+import types
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import loop_engine
-
 from gateway import UWSGI_COMPAT_VERSION, __version__
 from gateway.logs import gen_log
 from gateway.rpc import registry as _rpc_registry
@@ -297,7 +297,7 @@ def _core(what: str) -> Any:
 # -- Erlang (gateway.erlang.api; imported on first use) -------------------------------------
 
 
-def _erlang_api():
+def _erlang_api() -> types.ModuleType:
     from gateway.erlang import api
 
     return api

@@ -73,7 +73,7 @@ class Core:
         return "<Core %d %s requests=%d>" % (self.id, state, self.requests)
 
 
-class CoreGreenlet(greenlet.greenlet):
+class CoreGreenlet(greenlet.greenlet):  # type: ignore[misc]  # greenlet ships no type information
     """The greenlet of one request on one core.  ``parent`` is the hub."""
 
     __slots__ = ("core",)

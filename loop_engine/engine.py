@@ -104,7 +104,7 @@ class Engine:
         self.cores: List[Core] = [Core(i, self) for i in range(cores)]
         # LIFO stack as in uWSGI: a lone client keeps reusing core N-1.
         self._free: List[Core] = list(self.cores)
-        self._queue: Deque[Tuple[Callable[..., Any], tuple]] = collections.deque()
+        self._queue: Deque[Tuple[Callable[..., Any], Tuple[Any, ...]]] = collections.deque()
         self._listeners: List[_Listener] = []
         self._accept_paused = False
         self._drain_scheduled = False
@@ -145,7 +145,7 @@ class Engine:
         self._pause_accepting()
         return False
 
-    def _start(self, core: Core, func: Callable[..., Any], args: tuple) -> None:
+    def _start(self, core: Core, func: Callable[..., Any], args: Tuple[Any, ...]) -> None:
         hub = getcurrent()
         if isinstance(hub, CoreGreenlet):  # called from a core: parent must still be the hub
             hub = hub.parent
@@ -155,7 +155,7 @@ class Engine:
         core.in_request = True
         g.switch(core, func, args)
 
-    def _drive(self, core: Core, func: Callable[..., Any], args: tuple) -> None:
+    def _drive(self, core: Core, func: Callable[..., Any], args: Tuple[Any, ...]) -> None:
         try:
             core.requests += 1
             self.total_requests += 1

@@ -21,6 +21,7 @@ is an error instead of uWSGI's endless loop.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
@@ -162,7 +163,7 @@ def expand_entries(
             if symbol == "$":
                 resolve = environment_resolver(environ)
             elif symbol == "@":
-                resolve = file_resolver(read_file, lambda entry=entry: describe(entry))
+                resolve = file_resolver(read_file, functools.partial(describe, entry))
             else:
                 lookup = entries_resolver(current)
 

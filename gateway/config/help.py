@@ -72,7 +72,7 @@ def format_help(width: int = WIDTH) -> str:
         if not options:
             continue
         if section == OTHER:
-            names = []
+            names: list[str] = []
             for option in options:
                 names.extend(f"--{spelling}" for spelling in option.spellings)
             body = textwrap.fill(

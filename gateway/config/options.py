@@ -105,7 +105,7 @@ class Option:
         """
         if self.flag:
             return True if raw is True else conv.boolean(str(raw))
-        if raw is True:  # cannot happen from the sources, which require values
+        if not isinstance(raw, str):  # cannot happen from the sources, which require values
             raise Invalid("a value")
         value = self.type(raw)
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -24,8 +24,6 @@ from typing import Any, List, Optional
 
 from tornado.ioloop import IOLoop
 
-from loop_engine import Engine
-
 from gateway import uwsgi_module
 from gateway.app_loader import load_app
 from gateway.logs import gen_log
@@ -33,6 +31,7 @@ from gateway.protocol.environ import base_environ
 from gateway.rpc import registry as _rpc_registry
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import bound_address
+from loop_engine import Engine
 
 #: Seconds a stopping worker waits for requests in flight.
 GRACEFUL_TIMEOUT = 10.0
@@ -150,6 +149,8 @@ class Worker:
     def _start_erlang(self) -> str:
         from gateway.erlang import api as erlang_api
 
+        assert self.io_loop is not None
+
         fut = erlang_api.start(
             self.config, self.io_loop, self.worker_id, self.config.processes or 1
         )
@@ -164,20 +165,21 @@ class Worker:
             self.io_loop.stop()
             return
         self._stopping = True
+        io_loop, engine = self.io_loop, self.engine
         gen_log.info("%s received: stopping worker %d (pid: %d)", signal.Signals(sig).name, self.worker_id, os.getpid())
         self.engine.stop()
-        deadline = self.io_loop.time() + GRACEFUL_TIMEOUT
+        deadline = io_loop.time() + GRACEFUL_TIMEOUT
 
         def check() -> None:
-            busy = len(self.engine.cores) - self.engine.free_cores
-            if busy == 0 or self.io_loop.time() > deadline:
+            busy = len(engine.cores) - engine.free_cores
+            if busy == 0 or io_loop.time() > deadline:
                 if busy:
                     gen_log.warning("%d requests still running after %ss: exiting anyway", busy, GRACEFUL_TIMEOUT)
                 for server in self.servers:
                     server.close_all()
-                self.io_loop.stop()
+                io_loop.stop()
             else:
-                self.io_loop.call_later(0.05, check)
+                io_loop.call_later(0.05, check)
 
         check()
 
@@ -190,6 +192,7 @@ class Worker:
                 try:
                     from gateway.erlang import api as erlang_api
 
+                    assert self.io_loop is not None
                     self.io_loop.run_sync(erlang_api.stop, timeout=5)
                 except Exception:
                     gen_log.exception("error stopping the Erlang node")

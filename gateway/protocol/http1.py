@@ -84,7 +84,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import NamedTuple, Union
+from typing import List, NamedTuple, Tuple, Union
 
 from .errors import LocalProtocolError, RemoteProtocolError
 
@@ -550,7 +550,7 @@ class RequestParser:
             path, query, authority = _split_other_target(method, target)
 
         # Header fields.
-        headers = []
+        headers: List[Tuple[str, str]] = []
         append = headers.append
         kinds = _name_kind
         content_length = te = host = None
@@ -575,11 +575,11 @@ class RequestParser:
                     elif token == "close":
                         close = True
                     else:
-                        for token in token.split(","):
-                            token = token.strip(" \t")
-                            if token == "close":
+                        for item in token.split(","):
+                            item = item.strip(" \t")
+                            if item == "close":
                                 close = True
-                            elif token == "keep-alive":
+                            elif item == "keep-alive":
                                 keep_alive = True
                 elif kind == _EXPECT:
                     expect = value.lower() == "100-continue"

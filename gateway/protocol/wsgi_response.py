@@ -13,7 +13,7 @@ server needs for framing: the declared Content-Length, if any.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 HOP_BY_HOP = frozenset(
     (
@@ -29,10 +29,10 @@ HOP_BY_HOP = frozenset(
 )
 
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_VALID_NAMES: dict = {}
+_VALID_NAMES: Dict[str, str] = {}
 
 
-_STATUS_CODES: dict = {}
+_STATUS_CODES: Dict[str, int] = {}
 
 
 def status_code(status: str) -> int:

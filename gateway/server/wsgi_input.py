@@ -106,7 +106,7 @@ class WSGIInput:
                 return self._take(self._available())
 
     def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
-        lines = []
+        lines: List[bytes] = []
         total = 0
         while True:
             line = self.readline()

@@ -13,9 +13,8 @@ Each answer is a Python literal (``ast.literal_eval``) with ``elapsed`` seconds.
 import os
 import time
 
-from tornado.ioloop import IOLoop
-
 import uwsgi
+from tornado.ioloop import IOLoop
 
 
 def respond(start_response, report):

@@ -4,8 +4,9 @@ Logs ``slow: started <path>`` (``uwsgi.log``) when the request begins, then slee
 ``?S`` seconds (0.5 by default) and answers ``slow done``.
 """
 
-import loop_engine
 import uwsgi
+
+import loop_engine
 
 
 def application(environ, start_response):

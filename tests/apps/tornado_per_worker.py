@@ -10,11 +10,11 @@ import os
 
 import tornado.httpclient
 import tornado.web
+import uwsgi
 from tornado.ioloop import IOLoop
+from uwsgidecorators import postfork
 
 import loop_engine
-import uwsgi
-from uwsgidecorators import postfork
 
 BASE = int(os.environ["TORNADO_BASE_PORT"])
 

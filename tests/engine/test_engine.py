@@ -24,7 +24,7 @@ def run_in_core(engine: Engine, func, *args) -> asyncio.Future:
     def body():
         try:
             fut.set_result(func(*args))
-        except BaseException as e:  # noqa: BLE001 - handed to the test
+        except BaseException as e:
             fut.set_exception(e)
 
     engine.submit(body)

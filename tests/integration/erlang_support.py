@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import threading
-from typing import Any, Dict, Optional
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

@@ -46,7 +46,9 @@ class Conn:
         try:
             d = self.sock.recv(65536)
         except socket.timeout:
-            raise AssertionError("server sent nothing for %.1fs (buffer: %r)" % (self.timeout, self.buf[:200]))
+            raise AssertionError(
+                "server sent nothing for %.1fs (buffer: %r)" % (self.timeout, self.buf[:200])
+            ) from None
         except ConnectionResetError:
             d = b""
         if not d:

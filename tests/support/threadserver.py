@@ -8,18 +8,16 @@ in the thread, exactly as in a worker.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from typing import Any, Callable, Optional
 
 from tornado.ioloop import IOLoop
 
-from loop_engine import Engine
-
 from gateway.process.worker import _ErrorsStream
 from gateway.protocol.environ import base_environ
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import bind_tcp
+from loop_engine import Engine
 
 
 class ThreadServer:

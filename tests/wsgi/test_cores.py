@@ -6,11 +6,11 @@ import threading
 import time
 
 import greenlet
-from support.httpclient import request
-from support.threadserver import ThreadServer
 from tornado.ioloop import IOLoop
 
 import loop_engine
+from support.httpclient import request
+from support.threadserver import ThreadServer
 
 
 def parked_app(environ, start_response):
@@ -29,7 +29,7 @@ def _concurrent(port, n, path="/"):
     def one(i):
         try:
             results[i] = request(port, path, timeout=10)
-        except Exception as e:  # noqa: BLE001 - collected for the assertion
+        except Exception as e:
             errors.append(e)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
@@ -96,7 +96,7 @@ def _concurrent_paths(port, paths):
     def one(i):
         try:
             results[i] = request(port, paths[i], timeout=10)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             errors.append(e)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(len(paths))]

@@ -13,6 +13,7 @@ import time
 from wsgiref.validate import validator
 
 import pytest
+
 from support.httpclient import Conn, request
 from support.threadserver import ThreadServer
 
