@@ -102,7 +102,7 @@ class Message:
         self.data = data
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Message and other.opcode == self.opcode and other.data == self.data  # type: ignore[attr-defined]
+        return type(other) is Message and other.opcode == self.opcode and other.data == self.data
 
     def __repr__(self) -> str:
         return "Message(%s, %r)" % ("TEXT" if self.opcode == TEXT else "BINARY", self.data[:40])
@@ -117,7 +117,7 @@ class Ping:
         self.payload = payload
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Ping and other.payload == self.payload  # type: ignore[attr-defined]
+        return type(other) is Ping and other.payload == self.payload
 
     def __repr__(self) -> str:
         return "Ping(%r)" % (self.payload,)
@@ -132,7 +132,7 @@ class Pong:
         self.payload = payload
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Pong and other.payload == self.payload  # type: ignore[attr-defined]
+        return type(other) is Pong and other.payload == self.payload
 
     def __repr__(self) -> str:
         return "Pong(%r)" % (self.payload,)
@@ -148,7 +148,7 @@ class Close:
         self.reason = reason
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Close and other.code == self.code and other.reason == self.reason  # type: ignore[attr-defined]
+        return type(other) is Close and other.code == self.code and other.reason == self.reason
 
     def __repr__(self) -> str:
         return "Close(%d, %r)" % (self.code, self.reason)

@@ -198,7 +198,7 @@ def test_reply_parser_reads_real_uwsgi_server_replies_in_any_split(name):
     reply = unpack(SERVER[name]["reply"])
     expected = b"".join(rpc.encode_reply(parse_reply(reply, [len(reply)])[1]))
     assert expected == reply
-    for seed, splits in enumerate(all_splits(reply, 7)):
+    for splits in all_splits(reply, 7):
         assert parse_reply(reply, splits)[0] == "ok"
 
 
