@@ -42,7 +42,8 @@ from gateway.protocol.http1 import (
     Request,
     RequestParser,
 )
-from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, log_request
+from gateway.server.settings import RequestStats, ServerSettings
+from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, ClientDisconnected, WSGIInput
 
 __all__ = ["FileWrapper", "HTTPConnection", "HTTPServer", "RequestStats", "ServerSettings"]
@@ -55,46 +56,6 @@ BUSY = 2  # a request is queued or running in a core: core-level timeouts apply
 CLOSED = 3
 
 _CRLF = b"\r\n"
-
-
-class ServerSettings:
-    """What connections need from the configuration, resolved once per worker."""
-
-    def __init__(
-        self,
-        app: Callable,
-        engine: Engine,
-        *,
-        max_head: int = 4096,
-        max_headers: int = 100,
-        max_body: int = 0,
-        socket_timeout: float = 4.0,
-        keepalive_timeout: float = 15.0,
-        log_requests: bool = True,
-        log_micros: bool = False,
-        stats: Any = None,
-    ) -> None:
-        self.app = app
-        self.engine = engine
-        self.max_head = max_head
-        self.max_headers = max_headers
-        self.max_body = max_body
-        self.socket_timeout = socket_timeout
-        self.keepalive_timeout = keepalive_timeout
-        self.log_requests = log_requests
-        self.log_micros = log_micros
-        #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
-        self.stats = stats if stats is not None else RequestStats()
-
-
-class RequestStats:
-    __slots__ = ("requests", "app_requests", "exceptions", "tx")
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self.app_requests = 0
-        self.exceptions = 0
-        self.tx = 0
 
 
 class HTTPServer:
@@ -194,13 +155,15 @@ class HTTPConnection(asyncio.Protocol):
         self._drain_waiter: Optional[Waiter] = None
         self._body_waiter: Optional[Waiter] = None
         self._eof = False
-        self._closed = False
+        self.closed = False
         self._close_after = False
         self._request: Optional[Request] = None
         self._input: Optional[WSGIInput] = None
         self._continue_pending = False
         self._body_done = True
         self._eom_seen = True
+        self._keep_alive = True
+        self._chunked = False
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -238,7 +201,7 @@ class HTTPConnection(asyncio.Protocol):
         return True
 
     def connection_lost(self, exc: Optional[BaseException]) -> None:
-        self._closed = True
+        self.closed = True
         self.state = CLOSED
         self.server.connections.discard(self)
         for attr in ("_body_waiter", "_drain_waiter"):
@@ -261,11 +224,11 @@ class HTTPConnection(asyncio.Protocol):
 
     def _process(self) -> None:
         """Parse buffered bytes and start the next request, if complete."""
-        if self._processing or self._closed:
+        if self._processing or self.closed:
             return
         self._processing = True
         try:
-            while self.state != BUSY and not self._closed:
+            while self.state != BUSY and not self.closed:
                 try:
                     event = self.parser.next_event()
                 except RemoteProtocolError as e:
@@ -311,7 +274,7 @@ class HTTPConnection(asyncio.Protocol):
         """Called in the core when a response is complete."""
         self._request = None
         self._input = None
-        if self._closed:
+        if self.closed:
             return
         if not keep_alive or not self._drain_body():
             self._close()
@@ -360,7 +323,7 @@ class HTTPConnection(asyncio.Protocol):
         self._send_error(e.status_hint or 400, str(e.args[0] if e.args else "bad request"))
 
     def _send_error(self, status: int, message: str) -> None:
-        if self._closed or self.transport is None:
+        if self.closed or self.transport is None:
             return
         body = (message + "\n").encode("latin-1", "replace")
         self.transport.write(
@@ -370,18 +333,18 @@ class HTTPConnection(asyncio.Protocol):
         self._close()
 
     def _close(self) -> None:
-        if not self._closed and self.transport is not None:
-            self._closed = True
+        if not self.closed and self.transport is not None:
+            self.closed = True
             self.state = CLOSED
             self.transport.close()
 
     def _pause_reading(self) -> None:
-        if not self._reading_paused and self.transport is not None and not self._closed:
+        if not self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = True
             self.transport.pause_reading()
 
     def _resume_reading(self) -> None:
-        if self._reading_paused and self.transport is not None and not self._closed:
+        if self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = False
             self.transport.resume_reading()
 
@@ -393,7 +356,7 @@ class HTTPConnection(asyncio.Protocol):
             return None
         if self._continue_pending:
             self._continue_pending = False
-            if not self._closed:
+            if not self.closed:
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # type: ignore[union-attr]
         parser = self.parser
         while True:
@@ -409,7 +372,7 @@ class HTTPConnection(asyncio.Protocol):
                 self._eom_seen = True
                 return None
             if event is NEED_DATA:
-                if self._closed:
+                if self.closed:
                     raise BodyError("client disconnected while sending the request body")
                 self._resume_reading()
                 waiter = Waiter()
@@ -433,7 +396,7 @@ class HTTPConnection(asyncio.Protocol):
 
     def write(self, data: bytes) -> None:
         """Write to the client, suspending the core while the transport is over its high-water mark."""
-        if self._closed:
+        if self.closed:
             raise ClientDisconnected("client disconnected")
         self.transport.write(data)  # type: ignore[union-attr]
         if self._write_paused:
@@ -450,29 +413,82 @@ class HTTPConnection(asyncio.Protocol):
     # -- the request, inside a core ---------------------------------------------------
 
     def _run(self, req: Request) -> None:
-        settings = self.settings
-        start = time.time()
         inp = WSGIInput(self, self._body_done)
         self._input = inp
+        self._keep_alive = req.keep_alive
+        self._chunked = False
         environ = request_environ(
             self.server.base_environ,
             req.method, req.target, req.path, req.query, req.version, req.headers,
             self.remote_addr, self.remote_port,
         )
         environ["wsgi.input"] = inp
-        core = current_core()
-        if core is not None:
-            environ["uwsgi.core"] = core.id
-            core.info = environ
-            core.request_start = start
-        response = WSGIResponse(self, req, environ)
-        keep_alive = response.run(settings.app)
-        stats = settings.stats
-        stats.requests += 1
-        stats.app_requests += 1
-        stats.tx += response.body_bytes
-        if settings.log_requests:
-            log_request(self, req, environ, response, start, core)
-        self._finish_request(keep_alive and not self._close_after)
+        run_request(self.settings, self, environ)
 
+    # -- ResponseSink (gateway.server.sink): HTTP/1.x framing -------------------------
 
+    def send_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
+        version = self._request.version  # type: ignore[union-attr]
+        extra = self.server.date_header()
+        if not resp.send_body:
+            # HEAD of a `return [body]` app: the same Content-Length a GET would get.
+            if resp.content_length is None and final and first and resp.code >= 200 and resp.code not in (204, 304):
+                extra += b"Content-Length: %d\r\n" % len(first)
+        elif resp.content_length is None:
+            if final:
+                extra += b"Content-Length: %d\r\n" % len(first)
+            elif version == "HTTP/1.1":
+                self._chunked = True
+                extra += b"Transfer-Encoding: chunked\r\n"
+            else:
+                self._keep_alive = False
+        if self._keep_alive and self._close_after:
+            self._keep_alive = False
+        if version == "HTTP/1.1":
+            if not self._keep_alive:
+                extra += b"Connection: close\r\n"
+        elif self._keep_alive:
+            extra += b"Connection: keep-alive\r\n"
+        head = b"%s %s%s\r\n" % (version.encode(), resp.head, extra)
+        if not resp.send_body or not first:
+            self.write(head)
+        elif self._chunked:
+            self.write(head + b"%x\r\n" % len(first) + first + _CRLF)
+        else:
+            self.write(head + first)
+        return len(head)
+
+    def send_body(self, data: bytes) -> None:
+        if self._chunked:
+            self.write(b"%x\r\n" % len(data) + data + _CRLF)
+        else:
+            self.write(data)
+
+    def finish(self) -> None:
+        if self._chunked:
+            self.write(b"0\r\n\r\n")
+
+    def send_error(self, status: int, reason: str) -> int:
+        self._close_after = True
+        req = self._request
+        body = (reason + "\n").encode()
+        self.write(
+            b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n%s"
+            % (req.version.encode(), status, reason.encode(), len(body),  # type: ignore[union-attr]
+               self.server.date_header(), body if req.method != "HEAD" else b"")  # type: ignore[union-attr]
+        )
+        return len(body)
+
+    def abort(self) -> None:
+        self._close_after = True
+        if self.transport is not None:
+            self.transport.close()
+        self.closed = True
+
+    def detach(self) -> Any:
+        self._close_after = True
+        self.state = BUSY  # no more parsing or timeouts for this connection
+        return self.transport
+
+    def request_done(self, ok: bool) -> None:
+        self._finish_request(ok and self._keep_alive and not self._close_after)

@@ -1,16 +1,23 @@
-"""One WSGI call inside an async core: ``start_response``, ``write``, the iterable, ``close()``.
+"""The one WSGI path: every protocol's requests run through :func:`run_request`.
 
-:class:`WSGIResponse` applies PEP 3333 to one request (validation comes from the sans-IO
-:mod:`gateway.protocol.wsgi_response`) and turns what the app produces into bytes on
-its connection: headers delayed until the first non-empty chunk (or the end), the
-framing choice (the app's Content-Length, a computed one for ``return [body]``,
-chunked on HTTP/1.1, close-delimited on 1.0), ``schedule_fix`` between generator
-chunks, truncation of surplus bytes, and the error paths: a 500 while nothing is sent
-yet, an abort (no final chunk) once bytes are out.  ``close()`` on the iterable is
-called on every path.
+A protocol parses a request head in the loop, builds the PEP 3333 environ from it
+(``wsgi.input`` included), and submits ``run_request(settings, sink, environ)`` to a
+core.  This module then does everything that is the same whichever protocol carries
+the request, and nothing that is not:
 
-The connection it writes to is duck-typed (``write``, ``server.date_header()``,
-``settings``, ``transport``...): see :class:`gateway.server.http.HTTPConnection`.
+* the WSGI call (:class:`WSGIResponse`): ``start_response`` validated by the sans-IO
+  :mod:`gateway.protocol.wsgi_response`, headers delayed until the first non-empty
+  chunk (or the end), ``write()``, the iterable with ``schedule_fix`` between generator
+  chunks, surplus bytes cut to the app's Content-Length (one warning), ``close()`` on
+  every path, a 500 while nothing is sent yet or an abort once bytes are out;
+* per-core bookkeeping (``uwsgi.core``, ``core.info``, ``core.request_start``), the
+  worker's stats, the hooks of :class:`~gateway.server.settings.ServerSettings`, and
+  uWSGI's request log line, computed from the environ (so ``REMOTE_ADDR`` is the
+  client nginx saw, not nginx).
+
+Bytes reach the peer only through the protocol's
+:class:`~gateway.server.sink.ResponseSink`: framing, keep-alive and connection
+management are the sink's business, never the runner's.
 """
 
 from __future__ import annotations
@@ -22,8 +29,8 @@ from typing import Any, Callable, Dict, List, Optional
 from loop_engine import current_core
 
 from gateway.logs import access_log, app_log
-from gateway.protocol.http1 import Request
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
+from gateway.server.sink import ResponseSink
 from gateway.server.wsgi_input import BodyError, ClientDisconnected
 
 _CRLF = b"\r\n"
@@ -59,32 +66,62 @@ class FileWrapper:
         raise StopIteration
 
 
+def run_request(settings: Any, sink: ResponseSink, environ: Dict[str, Any]) -> None:
+    """Run ``settings.app`` for one request, in the current core; never raises.
+
+    ``environ`` is complete (``wsgi.input`` included).  Ends with ``sink.request_done``.
+    """
+    start = time.time()
+    core = current_core()
+    if core is not None:
+        environ["uwsgi.core"] = core.id
+        core.info = environ
+        core.request_start = start
+    for hook in settings.request_start_hooks:
+        hook(core, environ)
+    response = WSGIResponse(sink, environ, settings)
+    environ["gateway.response"] = response  # for protocol take-overs (websocket)
+    ok = response.run(settings.app)
+    stats = settings.stats
+    stats.requests += 1
+    stats.app_requests += 1
+    stats.tx += response.body_bytes
+    for hook in settings.request_end_hooks:
+        hook(core, environ, response)
+    if settings.log_requests:
+        log_request(settings, environ, response, start, core)
+    sink.request_done(ok)
+
 
 class WSGIResponse:
-    """One WSGI call: ``start_response``, ``write``, the iterable, ``close()``, errors."""
+    """One WSGI call: ``start_response``, ``write``, the iterable, ``close()``, errors.
+
+    What the sink may read: ``head`` (``b"200 OK\\r\\n"`` + the app's header lines),
+    ``code``, ``content_length`` (the app's, or None), ``send_body`` (False for HEAD,
+    1xx, 204, 304), ``environ``.
+    """
 
     __slots__ = (
-        "conn", "req", "environ", "status", "code", "head", "headers_count", "content_length",
-        "headers_sent", "chunked", "body_bytes", "keep_alive", "send_body", "head_bytes",
-        "switches", "_truncated_warned",
+        "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
+        "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
+        "_truncated_warned",
     )
 
-    def __init__(self, conn: Any, req: Request, environ: Dict[str, Any]) -> None:
-        self.conn = conn
-        self.req = req
+    def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: Any) -> None:
+        self.sink = sink
         self.environ = environ
+        self.settings = settings
         self.status: Optional[str] = None
         self.code = 0
         self.head = b""
         self.headers_count = 0
         self.content_length: Optional[int] = None
         self.headers_sent = False
-        self.chunked = False
         self.body_bytes = 0
         self.head_bytes = 0
-        self.keep_alive = req.keep_alive
         self.send_body = True
         self.switches = 0
+        self.detached = False
         self._truncated_warned = False
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
@@ -107,53 +144,17 @@ class WSGIResponse:
         self.head = status_bytes + _CRLF + head
         self.headers_count = count
         self.content_length = content_length
-        self.send_body = body_allowed(code, self.req.method)
+        self.send_body = body_allowed(code, self.environ["REQUEST_METHOD"])
         return self.write
 
     def _send_headers(self, first: bytes, final: bool) -> None:
-        """Send status line + headers (+ ``first`` body bytes) in one write."""
-        req = self.req
-        conn = self.conn
-        version = req.version
-        extra = conn.server.date_header()
-        cl = self.content_length
-        if not self.send_body:
-            # HEAD of a `return [body]` app: the same Content-Length a GET would get.
-            if cl is None and final and first and self.code >= 200 and self.code not in (204, 304):
-                self.content_length = len(first)
-                extra += b"Content-Length: %d\r\n" % len(first)
-        elif cl is None:
-            if final:
-                cl = len(first)
-                self.content_length = cl
-                extra += b"Content-Length: %d\r\n" % cl
-            elif version == "HTTP/1.1":
-                self.chunked = True
-                extra += b"Transfer-Encoding: chunked\r\n"
-            else:
-                self.keep_alive = False
-        if self.keep_alive and conn._close_after:
-            self.keep_alive = False
-        if version == "HTTP/1.1":
-            if not self.keep_alive:
-                extra += b"Connection: close\r\n"
-        elif self.keep_alive:
-            extra += b"Connection: keep-alive\r\n"
-        head = b"%s %s%s\r\n" % (version.encode(), self.head, extra)
-        self.head_bytes = len(head)
-        self.headers_sent = True
-        if not self.send_body:
-            conn.write(head)
-            return
-        if first:
-            first = self._clip(first)
+        """Status line + headers (+ ``first`` body bytes), in one write by the sink."""
+        if first and self.send_body:
+            if self.content_length is not None:
+                first = self._clip(first)
             self.body_bytes += len(first)
-            if self.chunked:
-                conn.write(head + b"%x\r\n" % len(first) + first + _CRLF)
-            else:
-                conn.write(head + first)
-        else:
-            conn.write(head)
+        self.headers_sent = True
+        self.head_bytes = self.sink.send_head(self, first, final)
 
     def _clip(self, data: bytes) -> bytes:
         cl = self.content_length
@@ -163,7 +164,7 @@ class WSGIResponse:
                 self._truncated_warned = True
                 app_log.warning(
                     "%s %s: the app sent more than its Content-Length (%d); extra bytes dropped",
-                    self.req.method, self.req.target, cl,
+                    self.environ.get("REQUEST_METHOD"), self.environ.get("REQUEST_URI"), cl,
                 )
         return data
 
@@ -181,20 +182,29 @@ class WSGIResponse:
                 return
             self._send_headers(data, False)
             return
-        if not data or not self.send_body:
+        if not data or not self.send_body or self.detached:
             return
         data = self._clip(data)
         if not data:
             return
         self.body_bytes += len(data)
-        if self.chunked:
-            self.conn.write(b"%x\r\n" % len(data) + data + _CRLF)
-        else:
-            self.conn.write(data)
+        self.sink.send_body(data)
+
+    def detach(self) -> Any:
+        """Take the connection away from HTTP/uwsgi framing (a websocket handshake).
+
+        Nothing more is written for this response; returns the sink's transport.
+        """
+        self.detached = True
+        self.headers_sent = True
+        if self.status is None:
+            self.status = "101 Switching Protocols"
+            self.code = 101
+        return self.sink.detach()
 
     def run(self, app: Callable) -> bool:
-        """Call the app and send its response; return whether the connection may be kept."""
-        conn = self.conn
+        """Call the app and send its response; return whether it went out complete."""
+        sink = self.sink
         result = None
         try:
             result = app(self.environ, self.start_response)
@@ -212,9 +222,15 @@ class WSGIResponse:
                 self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
             else:
                 self._iterate(result)
-            self._finish()
+                if self.detached:
+                    return False
+                if self.status is None:
+                    raise AssertionError("the app returned without calling start_response()")
+                if not self.headers_sent:
+                    self._send_headers(b"", True)
+            sink.finish()
         except ClientDisconnected:
-            conn._close_after = True
+            sink.abort()
             return False
         except BodyError as e:
             self._fail(e, e.status, log=False)
@@ -232,7 +248,7 @@ class WSGIResponse:
         if self.content_length is not None and self.send_body and self.body_bytes < self.content_length:
             # Fewer bytes than promised: the client can only notice by the close.
             return False
-        return self.keep_alive
+        return True
 
     def _iterate(self, result: Any) -> None:
         if isinstance(result, (list, tuple)):
@@ -241,59 +257,44 @@ class WSGIResponse:
             self.switches = len(result)
             return
         it = iter(result)
-        engine = self.conn.server.engine
+        engine = self.settings.engine
         core = current_core()
+        sink = self.sink
         for chunk in it:
             self.write(chunk)
             if core is not None:
                 # schedule_fix: let other cores and callbacks run between chunks.
                 self.switches += 1
                 engine.schedule_fix(core)
-            if self.conn._closed:
+            if sink.closed:
                 raise ClientDisconnected("client disconnected")
 
-    def _finish(self) -> None:
-        if self.status is None:
-            raise AssertionError("the app returned without calling start_response()")
-        if not self.headers_sent:
-            self._send_headers(b"", True)
-            return
-        if self.chunked:
-            self.conn.write(b"0\r\n\r\n")
-
     def _fail(self, exc: BaseException, status: int, log: bool) -> None:
-        conn = self.conn
-        conn._close_after = True
+        sink = self.sink
         if log:
-            conn.settings.stats.exceptions += 1
+            self.settings.stats.exceptions += 1
             app_log.error(
-                "error in the WSGI app for %s %s", self.req.method, self.req.target, exc_info=exc
+                "error in the WSGI app for %s %s",
+                self.environ.get("REQUEST_METHOD"), self.environ.get("REQUEST_URI"), exc_info=exc,
             )
-        if self.headers_sent or conn._closed:
-            # Bytes are out: all we can do is abort, without the final chunk, so the
-            # client sees a truncated response rather than a complete wrong one.
-            if conn.transport is not None:
-                conn.transport.close()
-            conn._closed = True
+        if self.headers_sent or sink.closed:
+            # Bytes are out: all we can do is abort, so the peer sees a truncated
+            # response rather than a complete wrong one.
+            if not self.detached:
+                sink.abort()
             return
-        body = (REASONS.get(status, "Error") + "\n").encode()
-        self.status = "%d %s" % (status, REASONS.get(status, "Error"))
+        reason = REASONS.get(status, "Error")
+        self.status = "%d %s" % (status, reason)
         self.code = status
-        conn.write(
-            b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n%s"
-            % (self.req.version.encode(), status, REASONS.get(status, "Error").encode(), len(body),
-               conn.server.date_header(), body if self.req.method != "HEAD" else b"")
-        )
         self.headers_sent = True
-        self.body_bytes = len(body)
+        self.body_bytes = sink.send_error(status, reason)
 
 
-def log_request(conn: Any, req: Request, environ: Dict[str, Any], resp: WSGIResponse,
-                 start: float, core: Any) -> None:
-    """uWSGI's default request log line (core/logging.c)."""
-    stats = conn.settings.stats
+def log_request(settings: Any, environ: Dict[str, Any], resp: WSGIResponse, start: float, core: Any) -> None:
+    """uWSGI's default request log line (core/logging.c), from the environ."""
+    stats = settings.stats
     elapsed = time.time() - start
-    if conn.settings.log_micros:
+    if settings.log_micros:
         took = "%d micros" % int(elapsed * 1e6)
     else:
         took = "%d msecs" % int(elapsed * 1000)
@@ -303,10 +304,11 @@ def log_request(conn: Any, req: Request, environ: Dict[str, Any], resp: WSGIResp
         if type(v) is str:
             nvars += 1
             vsize += len(k) + len(v) + 4
+    get = environ.get
     access_log.info(
-        "[pid: %d|app: 0|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s (%s %d) %d headers in %d bytes (%d switches on core %d)",
-        os.getpid(), stats.app_requests, stats.requests, conn.remote_addr, environ.get("REMOTE_USER", ""),
-        nvars * 2, vsize, time.ctime(start), req.method, req.target, resp.body_bytes, took,
-        req.version, resp.code, resp.headers_count, resp.head_bytes, resp.switches + 1,
-        core.id if core is not None else 0,
+        "[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s (%s %d) %d headers in %d bytes (%d switches on core %d)",
+        os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.requests, get("REMOTE_ADDR", ""),
+        get("REMOTE_USER", ""), nvars * 2, vsize, time.ctime(start), get("REQUEST_METHOD", ""),
+        get("REQUEST_URI", ""), resp.body_bytes, took, get("SERVER_PROTOCOL", ""), resp.code,
+        resp.headers_count, resp.head_bytes, resp.switches + 1, core.id if core is not None else 0,
     )

@@ -13,10 +13,15 @@ for it never sends a body the app does not want (gevent's design).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, List, Optional
+from typing import Iterator, List, Optional, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from gateway.server.http import HTTPConnection
+
+class BodySource(Protocol):
+    """What a protocol's connection offers :class:`WSGIInput` (HTTP and uwsgi alike)."""
+
+    def read_body_chunk(self, want: int) -> Optional[bytes]:
+        """The next body bytes, suspending the current core while none are buffered;
+        None at the end of the body.  Raises :class:`BodyError` on timeout or truncation."""
 
 
 class BodyError(OSError):
@@ -36,7 +41,7 @@ class WSGIInput:
 
     __slots__ = ("_conn", "_buf", "_pos", "_eof", "consumed")
 
-    def __init__(self, conn: "HTTPConnection", eof: bool) -> None:
+    def __init__(self, conn: BodySource, eof: bool) -> None:
         self._conn = conn
         self._buf = b""
         self._pos = 0

@@ -1,0 +1,65 @@
+"""What every protocol's connections and the shared WSGI runner need, resolved once per worker.
+
+:class:`ServerSettings` carries the app, the engine, the limits and timeouts, the log
+switches, the worker's :class:`RequestStats`, and the runner's hook lists: code that
+must see every request whatever protocol carries it (a scoreboard, ``--threads``
+bookkeeping) appends to ``request_start_hooks`` / ``request_end_hooks`` instead of
+patching a protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List
+
+from loop_engine import Engine
+
+
+class RequestStats:
+    """Per-worker counters shared with the ``uwsgi`` module and the stats server."""
+
+    __slots__ = ("requests", "app_requests", "exceptions", "tx")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.app_requests = 0
+        self.exceptions = 0
+        self.tx = 0
+
+
+class ServerSettings:
+    """``ServerSettings(app, engine, socket_timeout=30)``: one per worker, shared by its listeners."""
+
+    def __init__(
+        self,
+        app: Callable,
+        engine: Engine,
+        *,
+        max_head: int = 4096,
+        max_headers: int = 100,
+        max_body: int = 0,
+        max_vars: int = 128,
+        socket_timeout: float = 4.0,
+        keepalive_timeout: float = 15.0,
+        log_requests: bool = True,
+        log_micros: bool = False,
+        stats: Any = None,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        #: --buffer-size: an HTTP request head, or a uwsgi vars block.
+        self.max_head = max_head
+        self.max_headers = max_headers
+        self.max_body = max_body
+        #: --max-vars: key/value pairs in a uwsgi vars block.
+        self.max_vars = max_vars
+        self.socket_timeout = socket_timeout
+        self.keepalive_timeout = keepalive_timeout
+        self.log_requests = log_requests
+        self.log_micros = log_micros
+        #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
+        self.stats = stats if stats is not None else RequestStats()
+        #: ``hook(core, environ)`` before the app is called (in the request's core; ``core``
+        #: is None outside one).  Must not raise.
+        self.request_start_hooks: List[Callable[[Any, dict], None]] = []
+        #: ``hook(core, environ, resp)`` after the response, before the log line.
+        self.request_end_hooks: List[Callable[[Any, dict, Any], None]] = []

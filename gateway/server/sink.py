@@ -1,0 +1,70 @@
+"""The response-sink interface: what a protocol gives the one shared WSGI runner.
+
+:func:`gateway.server.wsgi_call.run_request` runs a WSGI app for *any* protocol.  It
+decides what the app said (status, headers, body chunks, errors, ``close()``) and
+hands bytes to a :class:`ResponseSink`; the sink alone decides how they travel:
+
+* the HTTP sink (:class:`gateway.server.http.HTTPConnection`) writes the status line
+  from the request's version, adds ``Date`` and the framing (the app's
+  Content-Length, a computed one for ``return [body]``, chunked on HTTP/1.1,
+  close-delimited on 1.0) and keeps the connection alive when it can;
+* the uwsgi sink (:class:`gateway.server.uwsgi.UwsgiConnection`) writes
+  ``SERVER_PROTOCOL status`` and the app's headers verbatim (as uWSGI does, nothing
+  added), never chunks, and ends the body by closing the connection.
+
+The runner never looks inside a sink, and a sink never calls the app: the whole
+contract is the methods below, called in this order from the request's core::
+
+    send_head(resp, first, final)      once: status + headers (+ the first body bytes)
+    send_body(data)                    0..n times
+    finish()                           the body is complete      } exactly one
+    send_error(status, reason) / abort()   the app failed        } of these
+    request_done(ok)                   after stats and the log line: reuse or close
+
+Any of them may suspend the current core (back-pressure) and may raise
+:class:`~gateway.server.wsgi_input.ClientDisconnected`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gateway.server.wsgi_call import WSGIResponse
+
+
+class ResponseSink(Protocol):
+    """The protocol side of one request (see the module docstring for the call order)."""
+
+    #: True once the peer is gone: the runner stops iterating the app's generator.
+    closed: bool
+
+    def send_head(self, resp: "WSGIResponse", first: bytes, final: bool) -> int:
+        """Send the status line and headers of ``resp`` (``resp.head`` is
+        ``b"200 OK\\r\\n"`` + the app's header lines), followed by ``first``, the first
+        body bytes (already cut to the app's Content-Length), when ``resp.send_body``.
+        ``final`` means ``first`` is the whole body (``return [body]``, or an empty
+        response at the end).  Return the size of the head written, for the log line.
+        """
+
+    def send_body(self, data: bytes) -> None:
+        """Send more body bytes (never empty; already cut to the Content-Length)."""
+
+    def finish(self) -> None:
+        """The body is complete (HTTP: the last chunk; uwsgi: close the connection)."""
+
+    def send_error(self, status: int, reason: str) -> int:
+        """Nothing was sent yet and the request failed: answer ``status`` and end the
+        connection after it.  Return the size of the error body."""
+
+    def abort(self) -> None:
+        """The response failed after bytes went out: cut the connection so the peer sees
+        a truncated response rather than a complete wrong one."""
+
+    def detach(self) -> Any:
+        """Hand the connection over (websocket upgrade): the protocol stops parsing and
+        framing; return its transport.  ``request_done`` still runs at the end."""
+
+    def request_done(self, ok: bool) -> None:
+        """The request is over (``ok``: the response went out complete and correct):
+        keep the connection for the next request, or close it."""

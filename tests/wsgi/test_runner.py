@@ -1,0 +1,213 @@
+"""The shared WSGI runner against a recording sink: the contract every protocol relies on.
+
+The runner must not know which protocol carries a request: these tests drive it
+with a sink that only records the calls (no wire format involved), outside any core,
+and check the order of calls, the bytes handed over, ``close()`` and the stats.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+
+from gateway.server.settings import ServerSettings
+from gateway.server.wsgi_call import run_request
+from gateway.server.wsgi_input import ClientDisconnected
+
+
+class RecordingSink:
+    def __init__(self, fail_on_body: bool = False) -> None:
+        self.closed = False
+        self.calls: list = []
+        self.fail_on_body = fail_on_body
+
+    def send_head(self, resp, first, final):
+        self.calls.append(("head", resp.head, first, final, resp.send_body))
+        return 17
+
+    def send_body(self, data):
+        if self.fail_on_body:
+            self.closed = True
+            raise ClientDisconnected("gone")
+        self.calls.append(("body", data))
+
+    def finish(self):
+        self.calls.append(("finish",))
+
+    def send_error(self, status, reason):
+        self.calls.append(("error", status, reason))
+        return 22
+
+    def abort(self):
+        self.calls.append(("abort",))
+
+    def detach(self):
+        self.calls.append(("detach",))
+        return "transport"
+
+    def request_done(self, ok):
+        self.calls.append(("done", ok))
+
+
+class Closing:
+    def __init__(self, items, raise_at=None):
+        self.items = items
+        self.raise_at = raise_at
+        self.closed = 0
+
+    def __iter__(self):
+        for i, item in enumerate(self.items):
+            if i == self.raise_at:
+                raise RuntimeError("boom")
+            yield item
+
+    def close(self):
+        self.closed += 1
+
+
+class FakeEngine:
+    def schedule_fix(self, core):  # never called outside a core
+        raise AssertionError("schedule_fix outside a core")
+
+
+def run(app, sink=None, method="GET"):
+    settings = ServerSettings(app, FakeEngine(), log_requests=False)  # type: ignore[arg-type]
+    sink = sink or RecordingSink()
+    environ = {"REQUEST_METHOD": method, "REQUEST_URI": "/x", "SERVER_PROTOCOL": "HTTP/1.0",
+               "REMOTE_ADDR": "10.1.2.3"}
+    run_request(settings, sink, environ)
+    return sink, settings
+
+
+def test_single_body_list_is_one_final_head_write():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    sink, settings = run(app)
+    assert sink.calls == [
+        ("head", b"200 OK\r\nContent-Type: text/plain\r\n", b"hello", True, True),
+        ("finish",),
+        ("done", True),
+    ]
+    assert settings.stats.requests == 1 and settings.stats.tx == 5
+
+
+def test_iterable_head_with_first_chunk_then_body_then_finish_and_close():
+    body = Closing([b"", b"a", b"bc"])
+
+    def app(environ, start_response):
+        start_response("201 Created", [("Content-Length", "3")])
+        return body
+
+    sink, _ = run(app)
+    assert sink.calls == [
+        ("head", b"201 Created\r\nContent-Length: 3\r\n", b"a", False, True),
+        ("body", b"bc"),
+        ("finish",),
+        ("done", True),
+    ]
+    assert body.closed == 1
+
+
+def test_surplus_bytes_are_cut_to_the_content_length_before_the_sink():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return Closing([b"abc", b"def"])
+
+    sink, settings = run(app)
+    assert sink.calls[0][2] == b"ab"
+    assert [c for c in sink.calls if c[0] == "body"] == []
+    assert settings.stats.tx == 2
+
+
+def test_short_body_is_not_ok():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "10")])
+        return Closing([b"abc"])
+
+    sink, _ = run(app)
+    assert sink.calls[-1] == ("done", False)
+
+
+def test_head_request_sends_no_body_but_gives_the_sink_the_first_bytes():
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [b"12345"]
+
+    sink, settings = run(app, method="HEAD")
+    assert sink.calls[0] == ("head", b"200 OK\r\n", b"12345", True, False)
+    assert settings.stats.tx == 0
+
+
+def test_exception_before_headers_is_a_500_from_the_sink_and_close_is_called():
+    body = Closing([b"x"], raise_at=0)
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return body
+
+    sink, settings = run(app)
+    assert sink.calls == [("error", 500, "Internal Server Error"), ("done", False)]
+    assert body.closed == 1 and settings.stats.exceptions == 1
+
+
+def test_exception_after_headers_aborts():
+    body = Closing([b"x", b"y"], raise_at=1)
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return body
+
+    sink, _ = run(app)
+    assert [c[0] for c in sink.calls] == ["head", "abort", "done"]
+    assert sink.calls[-1] == ("done", False)
+    assert body.closed == 1
+
+
+def test_peer_gone_mid_body_aborts_and_closes_the_iterable():
+    body = Closing([b"x", b"y", b"z"])
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return body
+
+    sink, settings = run(app, sink=RecordingSink(fail_on_body=True))
+    assert [c[0] for c in sink.calls] == ["head", "abort", "done"]
+    assert body.closed == 1 and settings.stats.exceptions == 0
+
+
+def test_detach_hands_over_the_transport_and_nothing_more_is_written():
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(environ["gateway.response"].detach())
+        return [b"ignored"]
+
+    sink = RecordingSink()
+    settings = ServerSettings(app, FakeEngine(), log_requests=False)  # type: ignore[arg-type]
+    run_request(settings, sink, {"REQUEST_METHOD": "GET"})
+    assert seen == ["transport"]
+    assert sink.calls == [("detach",), ("done", False)]
+
+
+def test_hooks_see_every_request():
+    events = []
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return []
+
+    settings = ServerSettings(app, FakeEngine(), log_requests=False)  # type: ignore[arg-type]
+    settings.request_start_hooks.append(lambda core, env: events.append(("start", env["REQUEST_METHOD"])))
+    settings.request_end_hooks.append(lambda core, env, resp: events.append(("end", resp.code)))
+    run_request(settings, RecordingSink(), {"REQUEST_METHOD": "GET"})
+    assert events == [("start", "GET"), ("end", 200)]
+
+
+def test_the_runner_imports_no_protocol_server():
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "..", "gateway", "server", "wsgi_call.py")
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not names & {"gateway.server.http", "gateway.server.uwsgi", "gateway.protocol.http1"}, names
