@@ -77,8 +77,9 @@ def run_request(settings: Any, sink: ResponseSink, environ: Dict[str, Any]) -> N
         environ["uwsgi.core"] = core.id
         core.info = environ
         core.request_start = start
-    for hook in settings.request_start_hooks:
-        hook(core, environ)
+    if settings.request_start_hooks:
+        for hook in settings.request_start_hooks:
+            hook(core, environ)
     response = WSGIResponse(sink, environ, settings)
     environ["gateway.response"] = response  # for protocol take-overs (websocket)
     ok = response.run(settings.app)
@@ -86,8 +87,9 @@ def run_request(settings: Any, sink: ResponseSink, environ: Dict[str, Any]) -> N
     stats.requests += 1
     stats.app_requests += 1
     stats.tx += response.body_bytes
-    for hook in settings.request_end_hooks:
-        hook(core, environ, response)
+    if settings.request_end_hooks:
+        for hook in settings.request_end_hooks:
+            hook(core, environ, response)
     if settings.log_requests:
         log_request(settings, environ, response, start, core)
     sink.request_done(ok)
@@ -182,7 +184,7 @@ class WSGIResponse:
                 return
             self._send_headers(data, False)
             return
-        if not data or not self.send_body or self.detached:
+        if not data or not self.send_body:
             return
         data = self._clip(data)
         if not data:
@@ -197,6 +199,7 @@ class WSGIResponse:
         """
         self.detached = True
         self.headers_sent = True
+        self.send_body = False
         if self.status is None:
             self.status = "101 Switching Protocols"
             self.code = 101
@@ -218,7 +221,13 @@ class WSGIResponse:
                         body = bytes(body)
                     else:
                         raise TypeError("WSGI body chunks must be bytes, not %s" % type(body).__name__)
-                self._send_headers(body, True)
+                # (_send_headers, inlined: this is the hot path)
+                if self.send_body:
+                    if self.content_length is not None:
+                        body = self._clip(body)
+                    self.body_bytes = len(body)
+                self.headers_sent = True
+                self.head_bytes = sink.send_head(self, body, True)
                 self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
             else:
                 self._iterate(result)
