@@ -28,7 +28,7 @@ import socket
 import time
 from typing import Any, Callable, Dict, Optional, Set
 
-from loop_engine import CoreTimeout, Engine, Waiter, current_core
+from loop_engine import CoreTimeout, Waiter
 
 from gateway.logs import gen_log
 from gateway.protocol.environ import request_environ
