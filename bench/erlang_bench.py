@@ -52,7 +52,6 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from gateway.erlang import api, etf  # noqa: E402
-from gateway.erlang.node import _WorkerPool  # noqa: E402
 from gateway.rpc import registry  # noqa: E402
 from integration.erlang_support import ErlNode, LoopThread, start_api_node, stop_api_node, unique  # noqa: E402
 
@@ -83,12 +82,7 @@ def new_loop_factory(kind: str):
 
 def set_call_mode(py, mode: str, threads: int = 8) -> None:
     """Switch the running node between inline and a worker pool (bench only)."""
-    if py._pool is not None:
-        py._pool.close()
-        py._pool = None
-    py.call_mode = mode
-    if mode == "threads":
-        py._pool = _WorkerPool(py, threads)
+    py.calls.set_mode(mode, threads)
 
 
 def main() -> None:

@@ -28,46 +28,66 @@ queued the call fails at once with reason ``system_limit``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol, Tuple
 
 from . import dist, etf
+from .connection import Spawned
 from .errors import NodeDown
+from .terms import (
+    A_BADRPC,
+    A_CALL,
+    A_ERROR,
+    A_GEN_CALL,
+    A_GEN_CAST,
+    A_NORMAL,
+    A_REX,
+    A_USER,
+    exception_reason,
+    to_atom,
+)
+from .. import rpc
 from ..logs import app_log, gen_log
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .node import Connection, Node
+    from .connection import Connection
+
+
+class NodeLike(Protocol):
+    """What rex needs of the node (:class:`~.node.Node` is one): rex never imports it."""
+
+    atom: etf.Atom
+
+    @property
+    def max_pending(self) -> int: ...
+
+    @property
+    def threaded(self) -> bool: ...
+
+    def new_pid(self) -> etf.Pid: ...
+
+    def call_python(self, func: Callable[..., Any], args: Tuple[Any, ...], on_done: Callable[[bool, Any], None]) -> bool: ...
+
 
 Atom = etf.Atom
 Pid = etf.Pid
+Reference = etf.Reference
 
+# rex's own atoms (the ones other modules speak too are in .terms)
 A_ERPC = Atom("erpc")
 A_EXECUTE_CALL = Atom("execute_call")
 A_EXECUTE_CAST = Atom("execute_cast")
 A_RETURN = Atom("return")
-A_ERROR = Atom("error")
 A_UNDEF = Atom("undef")
 A_EXIT_TAG = Atom("EXIT")
-A_BADRPC = Atom("badrpc")
-A_REX = Atom("rex")
-A_NORMAL = Atom("normal")
-A_PYTHON = Atom("python")
 A_SYSTEM_LIMIT = Atom("system_limit")
 A_MONITOR = Atom("monitor")
 A_LINK = Atom("link")
 A_FEATURES_REPLY = Atom("features_reply")
-A_GEN_CALL = Atom("$gen_call")
-A_GEN_CAST = Atom("$gen_cast")
 CALL_OPS = ("call", "block_call")
 
 
 def lookup(name: Any) -> Optional[Callable[..., Any]]:
     """The ``register_rpc`` function for an Erlang function name (atom or string)."""
-    global _registry
-    registry = _registry
-    if registry is None:
-        from ..rpc import registry
-
-        _registry = registry
     if isinstance(name, list):  # a string sent as a list of character codes
         try:
             name = etf.to_str(name)
@@ -76,16 +96,9 @@ def lookup(name: Any) -> Optional[Callable[..., Any]]:
     if not isinstance(name, (str, bytes)):
         return None
     try:
-        return registry.lookup(name)
+        return rpc.registry.lookup(name)  # read each time: the registry is per worker
     except (TypeError, ValueError):
         return None
-
-
-_registry: Any = None
-
-
-def exception_reason(exc: BaseException) -> tuple:
-    return (A_PYTHON, type(exc).__name__, str(exc))
 
 
 def _stack(module: Any, function: Any, args: Any) -> list:
@@ -96,24 +109,22 @@ def _stack(module: Any, function: Any, args: Any) -> list:
 # ---------------------------------------------------------------------- erpc (SPAWN_REQUEST)
 
 
-def spawn_request(node: "Node", conn: "Connection", ctrl: tuple, args: Any) -> None:
+def spawn_request(node: "NodeLike", conn: "Connection", ctrl: tuple, args: Any) -> None:
     """``{29, ReqId, From, GroupLeader, {M, F, Arity}, Opts}`` + argument list."""
-    from .node import _Spawned
-
     _, req_id, frm, _gl, mfa, opts = ctrl[:6]
     opts = opts if isinstance(opts, list) else []
     monitor = A_MONITOR in opts
     link = A_LINK in opts
     pid = node.new_pid()
     flags = (1 if link else 0) | (2 if monitor else 0)
-    spawned = _Spawned(pid, req_id, frm, monitor, link)
+    spawned = Spawned(pid, req_id, frm, monitor, link)
     conn.spawned[pid] = spawned
     conn.spawned_by_req[req_id] = spawned
     # SPAWN_REPLY is held while the function runs: a function that finishes at once
     # (inline, without waiting) sends it in the same write as its result (one
     # syscall instead of two); else it goes out as soon as call_python returns.
     spawned.reply = dist.encode_spawn_reply(req_id, frm, flags, pid)
-    if node._pool is not None:
+    if node.threaded:
         # threads mode: send it before the hand-off, or the loop's write would fight
         # the worker for the GIL (measured: ~15% fewer calls/s)
         _send_spawn_reply(conn, spawned)
@@ -162,14 +173,14 @@ def spawn_request(node: "Node", conn: "Connection", ctrl: tuple, args: Any) -> N
     _finish(conn, spawned, (A_UNDEF, [(m, f, args, [])]))
 
 
-def _send_spawn_reply(conn: "Connection", spawned: Any) -> None:
+def _send_spawn_reply(conn: "Connection", spawned: Spawned) -> None:
     try:
         conn.write_spawned(spawned)
     except NodeDown:
         pass
 
 
-def _finish(conn: "Connection", spawned: Any, reason: Any, fallback: Optional[Callable[[BaseException], Any]] = None) -> None:
+def _finish(conn: "Connection", spawned: Spawned, reason: Any, fallback: Optional[Callable[[BaseException], Any]] = None) -> None:
     """The spawned "process" ends with ``reason``: tell its monitor and link.
 
     Runs on the loop or in a worker thread (``call_mode="threads"``): it only pops
@@ -201,7 +212,7 @@ def _finish(conn: "Connection", spawned: Any, reason: Any, fallback: Optional[Ca
         pass
 
 
-def _overloaded(node: "Node", f: Any) -> None:
+def _overloaded(node: "NodeLike", f: Any) -> None:
     gen_log.warning(
         "erlang: %d Python calls already pending (erlang max_pending): refusing rpc %r", node.max_pending, f
     )
@@ -210,7 +221,7 @@ def _overloaded(node: "Node", f: Any) -> None:
 # ---------------------------------------------------------------------- rex (REG_SEND)
 
 
-def rex_message(node: "Node", conn: "Connection", frm: Any, msg: Any) -> None:
+def rex_message(node: "NodeLike", conn: "Connection", frm: Any, msg: Any) -> None:
     """A message to our ``rex``: gen_server calls/casts and the C-node forms."""
     if msg.__class__ is not tuple:
         return
@@ -223,7 +234,7 @@ def rex_message(node: "Node", conn: "Connection", frm: Any, msg: Any) -> None:
     if len(msg) == 2 and msg[0] == A_GEN_CAST:
         req = msg[1]
         if req.__class__ is tuple and len(req) >= 4 and req[0] == "cast":
-            _rex_call(node, conn, (Atom("call"),) + req[1:], lambda result: None)
+            _rex_call(node, conn, (A_CALL,) + req[1:], lambda result: None)
         return
     if len(msg) == 2 and msg[0].__class__ is Pid:
         to, req = msg
@@ -233,7 +244,7 @@ def rex_message(node: "Node", conn: "Connection", frm: Any, msg: Any) -> None:
         _rex_call(node, conn, req, lambda result: _reply(conn, to, (A_REX, result), lambda e: (A_REX, _badrpc_exc(e))))
 
 
-def _rex_call(node: "Node", conn: "Connection", req: Any, reply: Callable[[Any], None]) -> None:
+def _rex_call(node: "NodeLike", conn: "Connection", req: Any, reply: Callable[[Any], None]) -> None:
     if req.__class__ is not tuple or len(req) < 4 or req[0] not in CALL_OPS:
         if req.__class__ is tuple and req:
             gen_log.info("erlang: rex request %r from %s is not supported", req[0], conn.peer_name)
@@ -260,6 +271,28 @@ def _badrpc_exc(exc: BaseException) -> tuple:
 
 
 def _reply(conn: "Connection", to: Pid, msg: Any, fallback: Optional[Callable[[BaseException], Any]] = None) -> None:
-    from .node import _safe_send
+    conn.reply(conn.pid, to, msg, fallback)
 
-    _safe_send(conn, conn.pid, to, msg, fallback)
+
+# ---------------------------------------------------------------------- Python -> Erlang rex
+
+
+_GEN_CALL_HEAD = b"\x83h\x03" + etf.encode_body(A_GEN_CALL) + b"h\x02"
+_CALL_HEAD = b"h\x05" + etf.encode_body(A_CALL)
+_USER_TAIL = etf.encode_body(A_USER)
+_MF_CACHE: Dict[Tuple[Any, Any], bytes] = {}
+
+
+def encode_rex_call(pid: Pid, ref: Reference, module: Any, function: Any, args: Any) -> bytes:
+    """``{'$gen_call', {Pid, Ref}, {call, M, F, Args, user}}`` encoded (131 included),
+    spliced from cached pieces: what every ``erlang_rpc`` sends to a peer's rex."""
+    key = (module, function)
+    mf = _MF_CACHE.get(key)
+    if mf is None:
+        mf = etf.encode_body(to_atom(module)) + etf.encode_body(to_atom(function))
+        if len(_MF_CACHE) < 4096:
+            _MF_CACHE[key] = mf
+    enc = etf.encode_body
+    return b"".join(
+        (_GEN_CALL_HEAD, enc(pid), enc(ref), _CALL_HEAD, mf, enc(args if args.__class__ is list else list(args)), _USER_TAIL)
+    )

@@ -373,7 +373,7 @@ def test_blocking_function_does_not_stall_ticks(otp, cookie, loop_thread, rpc_fu
         assert erl.name in py.connected_nodes()
         if call_mode == "inline":
             # the loop thread slept in the function: the watchdog thread did the ticking
-            assert py._watchdog.ticks >= 4
+            assert py.ticks.watchdog.ticks >= 4
         # and an idle connection stays up across several ticktimes
         time.sleep(5)
         assert api.erlang_rpc(erl.name, "erlang", "nodes", [A("hidden")]) == [py.atom]

@@ -224,7 +224,8 @@ def test_busy_poll_never_overtakes_data_read_ahead(conn_pair):
 
 def test_spliced_rex_call_equals_the_generic_encoding():
     from gateway.erlang import etf
-    from gateway.erlang.node import A_CALL, A_GEN_CALL, A_USER, encode_rex_call
+    from gateway.erlang.rex import encode_rex_call
+    from gateway.erlang.terms import A_CALL, A_GEN_CALL, A_USER
 
     atom = etf.Atom
     pid = etf.Pid(atom("py@localhost"), 5, 0, 7)

@@ -1,0 +1,194 @@
+"""The incoming-message router: each decoded distribution message to its handler.
+
+:meth:`Router.dispatch` runs on the loop for every message a connection decodes.
+Answers to our own calls complete their waiters; messages to a connection's pid
+fill its mailbox; ``rex`` and ``SPAWN_REQUEST`` go to :mod:`.rex`; ``net_kernel``
+answers ``net_adm:ping``; registered names run their Python callables; monitors
+and links get Erlang's answers (``noproc`` for what does not exist).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from . import dist, etf, rex
+from .errors import ErlangProtocolError
+from .terms import A_ERROR, A_NOPROC, A_YES, NODE_PROCESSES, as_gen_call, exception_reason
+from ..logs import gen_log
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .connection import Connection
+    from .node import Node
+
+Pid = etf.Pid
+Reference = etf.Reference
+
+
+class Router:
+    """Routes the messages of every connection of ``node``."""
+
+    def __init__(self, node: "Node") -> None:
+        self.node = node
+
+    def bad_message(self, conn: "Connection", ev: dist.BadMessage) -> None:
+        gen_log.info("erlang: dropped a message from %s: %s", conn.peer_name, ev.reason)
+        ctrl = ev.control
+        if ctrl and ctrl[0] in (dist.SEND_SENDER, dist.SEND) and len(ctrl) >= 3:
+            to = ctrl[2]
+            if to == conn.pid and len(conn.calls) == 1:
+                # only one call can be the addressee: fail it rather than let it time out
+                ref, fut = conn.calls.popitem()
+                if not fut.done():
+                    fut.set_exception(ErlangProtocolError(ev.reason))
+
+    def dispatch(self, conn: "Connection", msg: dist.Message) -> None:
+        ctrl = msg.control
+        op = ctrl[0]
+        if op == dist.SEND_SENDER:
+            self._deliver(conn, ctrl[2], msg.payload)
+        elif op == dist.REG_SEND:
+            self._reg_send(conn, ctrl[1], ctrl[3], msg.payload)
+        elif op == dist.SEND:
+            self._deliver(conn, ctrl[2], msg.payload)
+        elif op == dist.ALIAS_SEND:
+            self._deliver_alias(conn, ctrl[2], msg.payload)
+        elif op == dist.SPAWN_REQUEST:
+            rex.spawn_request(self.node, conn, ctrl, msg.payload)
+        elif op == dist.MONITOR_P:
+            self._monitor(conn, ctrl[1], ctrl[2], ctrl[3])
+        elif op == dist.DEMONITOR_P:
+            ref = ctrl[3]
+            conn.monitors.pop(ref, None)
+            spawned = conn.spawned_by_req.get(ref)
+            if spawned is not None:
+                spawned.monitor = False
+        elif op == dist.LINK:
+            self._link(conn, ctrl[1], ctrl[2])
+        elif op == dist.UNLINK_ID:
+            _, uid, frm, to = ctrl
+            conn.links.discard((frm, to))
+            conn.send_ctrl((dist.UNLINK_ID_ACK, uid, to, frm))
+        elif op == dist.UNLINK:
+            conn.links.discard((ctrl[1], ctrl[2]))
+        elif op in dist.TRACE_TOKEN_OPS:
+            plain = dist.TRACE_TOKEN_OPS[op]
+            self.dispatch(conn, dist.Message((plain,) + tuple(ctrl[1:-1]), msg.payload))
+        elif op in (dist.EXIT, dist.EXIT2, dist.PAYLOAD_EXIT, dist.PAYLOAD_EXIT2):
+            # Python processes ignore exit signals; a broken link is forgotten.
+            conn.links.discard((ctrl[1], ctrl[2]))
+        # MONITOR_P_EXIT, SPAWN_REPLY, UNLINK_ID_ACK, GROUP_LEADER, NODE_LINK: nothing to do
+
+    def _deliver(self, conn: "Connection", to: Any, payload: Any) -> None:
+        if to == conn.pid:
+            if payload.__class__ is tuple and len(payload) == 2:
+                fut = conn.calls.pop(payload[0], None) if payload[0].__class__ is Reference else None
+                if fut is not None:
+                    conn._woke = True
+                    if not fut.done():
+                        fut.set_result(payload[1])
+                    return
+            conn.deliver(payload)
+            return
+        if to.__class__ is not Pid or not self.node.is_ours(to):
+            return  # another incarnation of ours (or garbage): dropped, as Erlang does
+        name = self.node._pid_names.get(to)
+        if name is not None:
+            self._to_process(conn, name, None, payload)
+            return
+        conn.deliver(payload)
+
+    def _deliver_alias(self, conn: "Connection", alias: Any, payload: Any) -> None:
+        fut = conn.calls.pop(alias, None)
+        if fut is not None:
+            conn._woke = True
+            if not fut.done() and payload.__class__ is tuple and len(payload) == 2:
+                fut.set_result(payload[1])
+            return
+        conn.deliver(payload)
+
+    def _reg_send(self, conn: "Connection", frm: Any, name: Any, payload: Any) -> None:
+        if name == "rex":
+            rex.rex_message(self.node, conn, frm, payload)
+        elif name == "net_kernel":
+            self._net_kernel(conn, payload)
+        elif name in self.node._processes:
+            self._to_process(conn, name, frm, payload)
+        else:
+            self._unregistered(conn, frm, name, payload)
+
+    def _net_kernel(self, conn: "Connection", payload: Any) -> None:
+        # net_adm:ping/1: {'$gen_call', {From, Tag}, {is_auth, Node}} -> yes (pong)
+        if payload.__class__ is tuple and len(payload) == 3 and payload[0] == "$gen_call":
+            frm = payload[1]
+            req = payload[2]
+            if frm.__class__ is tuple and len(frm) == 2 and req.__class__ is tuple and req and req[0] == "is_auth":
+                conn.send_to_pid(conn.pid, frm[0], (frm[1], A_YES))
+
+    def _to_process(self, conn: "Connection", name: str, frm: Any, payload: Any) -> None:
+        func = self.node._processes.get(name)
+        if func is None:
+            return
+        sender = self.node._process_pids.get(name, conn.pid)
+        gen_call = as_gen_call(payload)
+        if gen_call is not None:
+            (to, tag), request = gen_call
+
+            def reply(ok: bool, value: Any) -> None:
+                if not ok:
+                    value = (A_ERROR, exception_reason(value))
+                conn.reply(sender, to, (tag, value), lambda e: (tag, (A_ERROR, exception_reason(e))))
+
+            if not self.node.call_python(func, (request,), reply):
+                self._overloaded("a call", name)
+            return
+        if not self.node.call_python(func, (payload,), _ignore_result):
+            self._overloaded("a message", name)
+
+    def _unregistered(self, conn: "Connection", frm: Any, name: Any, payload: Any) -> None:
+        """A message for a name nobody registered: ``uwsgi.erlang_func`` if the app
+        set one (its non-None result goes back to the sender, as uWSGI 0.9 did),
+        else the connection's mailbox."""
+        legacy = getattr(sys.modules.get("uwsgi"), "erlang_func", None)
+        if legacy is None or not callable(legacy):
+            conn.deliver(payload)
+            return
+
+        def done(ok: bool, value: Any) -> None:
+            if ok and value is not None and frm.__class__ is Pid:
+                conn.reply(conn.pid, frm, value)
+
+        if not self.node.call_python(legacy, (payload,), done):
+            self._overloaded("a message", name)
+
+    def _monitor(self, conn: "Connection", watcher: Pid, target: Any, ref: Any) -> None:
+        if self._alive(conn, target):
+            conn.monitors[ref] = (watcher, target)
+        else:
+            conn.send_monitor_exit(target, watcher, ref, A_NOPROC)
+
+    def _link(self, conn: "Connection", frm: Pid, to: Any) -> None:
+        if self._alive(conn, to):
+            conn.links.add((frm, to))
+        else:
+            conn.send_exit(to, frm, A_NOPROC)
+
+    def _alive(self, conn: "Connection", target: Any) -> bool:
+        node = self.node
+        if target.__class__ is Pid:
+            if not node.is_ours(target):
+                return False
+            return target == conn.pid or target in node._pid_names or target in conn.spawned
+        return target in NODE_PROCESSES or target in node._processes
+
+    def _overloaded(self, what: str, name: Any) -> None:
+        gen_log.warning(
+            "erlang: too many Python calls pending (erlang max_pending %d): dropped %s to %s",
+            self.node.max_pending,
+            what,
+            name,
+        )
+
+
+def _ignore_result(ok: bool, value: Any) -> None:
+    pass
