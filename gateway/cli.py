@@ -102,6 +102,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         _fail(str(e))
 
     from gateway.process.worker import Worker
+    from gateway.subsystems import Subsystems, SubsystemsConfigError
+
+    try:
+        # shared memory (caches, locks, metrics, signal table) exists before any fork
+        Subsystems.create(cfg, workers=1, master=False)
+    except (SubsystemsConfigError, OSError) as e:
+        _fail(str(e))
 
     worker = Worker(cfg, sockets, worker_id=1)
     try:

@@ -19,7 +19,8 @@ hanging the core forever.
 Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``version``,
 ``started_on``, ``total_requests``, ``workers``, ``mem``...), RPC (``register_rpc``,
 ``rpc``/``call`` for local functions, ``rpc_list``), suspension, logging, the
-Erlang functions (``erlang_*``, when ``gateway.erlang`` is available) and the hooks
+Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
+locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`) and the hooks
 ``post_fork_hook`` / ``atexit``.  Everything else uWSGI has is absent (``hasattr``
 tells the truth) until implemented.
 """
@@ -37,6 +38,40 @@ import loop_engine
 from gateway import UWSGI_COMPAT_VERSION, __version__
 from gateway.logs import gen_log
 from gateway.rpc import registry as _rpc_registry
+from gateway.subsystems.api import (  # noqa: F401  (caches, locks, metrics, signals: the module's API)
+    add_cron,
+    add_file_monitor,
+    add_rb_timer,
+    add_timer,
+    cache_clear,
+    cache_dec,
+    cache_del,
+    cache_div,
+    cache_exists,
+    cache_get,
+    cache_inc,
+    cache_keys,
+    cache_mul,
+    cache_num,
+    cache_set,
+    cache_update,
+    is_locked,
+    lock,
+    metric_dec,
+    metric_div,
+    metric_get,
+    metric_inc,
+    metric_mul,
+    metric_set,
+    metric_set_max,
+    metric_set_min,
+    register_signal,
+    signal,
+    signal_received,
+    signal_registered,
+    signal_wait,
+    unlock,
+)
 
 version = UWSGI_COMPAT_VERSION.encode()
 version_info = tuple(int(x) for x in UWSGI_COMPAT_VERSION.split(".")) + (0, b"")

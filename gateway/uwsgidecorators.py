@@ -1,15 +1,22 @@
-"""``uwsgidecorators`` for hosted apps: ``@postfork``, ``@rpc`` and ``@erlang`` so far.
+"""``uwsgidecorators`` for hosted apps: ``@postfork``, ``@rpc``, ``@erlang``, the signal
+family (``@signal``, ``@timer``, ``@rbtimer``, ``@cron``, ``@filemon``), ``@lock`` and
+``@thread``.
 
 Installed as ``sys.modules["uwsgidecorators"]`` inside the server.  Unlike uWSGI's
 module it does not demand a master process at import: with a single worker (no master)
 ``@postfork`` functions run once, in the worker, before it serves its first request —
 so the seed's per-worker ``t_application.listen(8000 + uwsgi.worker_id())`` works.
-Decorators for subsystems gateway does not have yet (signals, timers, spooler, mules,
-locks) are absent rather than silently inert.
+Every worker imports the app itself, so every worker applies ``@timer`` & co.; the
+shared signal table adds an identical timer only once (see :mod:`gateway.usignals.table`).
+``@spool``, ``@spoolraw``, ``@spoolforever``, ``@mulefunc``, ``@mule``, ``@muleloop``,
+``@mulemsg``, ``@farm`` and ``@harakiri`` raise ``NotImplementedError`` when applied:
+gateway has no spooler or mules (yet), and a decorated function must never be silently
+inert.
 """
 
 from __future__ import annotations
 
+import threading
 import traceback
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -77,3 +84,128 @@ class erlang:
     def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
         uwsgi.erlang_register_process(self.name, f)
         return f
+
+
+# -- uWSGI signals, timers, cron, file monitors -------------------------------------------
+
+
+def get_free_signal() -> int:
+    """The first signal number this worker has no handler for."""
+    for signum in range(256):
+        if not uwsgi.signal_registered(signum):
+            return signum
+    raise Exception("No free uwsgi signal available")
+
+
+class signal:
+    """``@signal(num, target="")``: run the function (with the signal number) when
+    signal ``num`` is raised."""
+
+    def __init__(self, num: int, **kwargs: Any) -> None:
+        self.num = num
+        self.target = kwargs.get("target", "")
+
+    def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        uwsgi.register_signal(self.num, self.target, f)
+        return f
+
+
+class timer:
+    """``@timer(secs, signum=free, target="")``: run the function every ``secs`` seconds."""
+
+    def __init__(self, secs: int, **kwargs: Any) -> None:
+        self.num = kwargs["signum"] if "signum" in kwargs else get_free_signal()
+        self.secs = secs
+        self.target = kwargs.get("target", "")
+
+    def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        uwsgi.register_signal(self.num, self.target, f)
+        uwsgi.add_timer(self.num, self.secs)
+        return f
+
+
+class rbtimer(timer):
+    """``@rbtimer(secs, ...)``: like ``@timer`` (uWSGI's red-black-tree timer)."""
+
+    def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        uwsgi.register_signal(self.num, self.target, f)
+        uwsgi.add_rb_timer(self.num, self.secs)
+        return f
+
+
+class cron:
+    """``@cron(minute, hour, day, month, weekday, signum=free, target="")`` (-1 = any,
+    -N = every N)."""
+
+    def __init__(self, minute: int, hour: int, day: int, month: int, dayweek: int, **kwargs: Any) -> None:
+        self.num = kwargs["signum"] if "signum" in kwargs else get_free_signal()
+        self.fields = (minute, hour, day, month, dayweek)
+        self.target = kwargs.get("target", "")
+
+    def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        uwsgi.register_signal(self.num, self.target, f)
+        uwsgi.add_cron(self.num, *self.fields)
+        return f
+
+
+class filemon:
+    """``@filemon(path, signum=free, target="")``: run the function when ``path`` changes."""
+
+    def __init__(self, fsobj: str, **kwargs: Any) -> None:
+        self.num = kwargs["signum"] if "signum" in kwargs else get_free_signal()
+        self.fsobj = fsobj
+        self.target = kwargs.get("target", "")
+
+    def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        uwsgi.register_signal(self.num, self.target, f)
+        uwsgi.add_file_monitor(self.num, self.fsobj)
+        return f
+
+
+class lock:
+    """``@lock``: run the function holding user lock 0 (shared by every worker)."""
+
+    def __init__(self, f: Callable[..., Any]) -> None:
+        self.f = f
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        uwsgi.lock()
+        try:
+            return self.f(*args, **kwargs)
+        finally:
+            uwsgi.unlock()
+
+
+class thread:
+    """``@thread``: each call runs the function in a new daemon thread."""
+
+    def __init__(self, f: Callable[..., Any]) -> None:
+        self.f = f
+
+    def __call__(self, *args: Any) -> Callable[..., Any]:
+        t = threading.Thread(target=self.f, args=args)
+        t.daemon = True
+        t.start()
+        return self.f
+
+
+# -- refused: subsystems gateway does not have ------------------------------------------
+
+
+def _not_supported(name: str, what: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("@%s is not supported by gateway: it has no %s" % (name, what))
+
+    refuse.__name__ = name
+    return refuse
+
+
+spool = _not_supported("spool", "spooler")
+spoolraw = _not_supported("spoolraw", "spooler")
+spoolforever = _not_supported("spoolforever", "spooler")
+mulefunc = _not_supported("mulefunc", "mules")
+mule = _not_supported("mule", "mules")
+muleloop = _not_supported("muleloop", "mules")
+mulemsg = _not_supported("mulemsg", "mules")
+farm = _not_supported("farm", "mules (farms)")
+harakiri = _not_supported("harakiri", "uwsgi.set_user_harakiri() yet")

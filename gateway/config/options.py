@@ -42,10 +42,11 @@ LOGGING = "Logging"
 RPC = "RPC"
 ERLANG = "Erlang C-node"
 PROCESSES = "Processes, master and stats"
+SUBSYSTEMS = "Caches, locks, metrics, signals"
 CONFIG = "Configuration sources"
 OTHER = "Other uWSGI options (recognised, not supported yet)"
 
-SECTIONS = (SOCKETS, APP, ENGINE, HTTP, LOGGING, RPC, ERLANG, PROCESSES, CONFIG, OTHER)
+SECTIONS = (SOCKETS, APP, ENGINE, HTTP, LOGGING, RPC, ERLANG, PROCESSES, SUBSYSTEMS, CONFIG, OTHER)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,26 @@ def _unsupported(name: str, *aliases: str, flag: bool = False, short: str | None
     return Option(name, aliases, short=short, flag=flag, repeatable=repeatable, supported=False,
                   section=OTHER, hint=hint, metavar=None if flag else "VALUE",
                   help="uWSGI option, not supported yet by gateway")
+
+
+def _cache_spec(raw: str) -> str:
+    from gateway.sharedmem.cache import CacheConfigError, CacheSpec
+
+    try:
+        CacheSpec.parse(raw)
+    except CacheConfigError as e:
+        raise Invalid("name=NAME,items=N[,...]", str(e)) from None
+    return raw.strip()
+
+
+def _metric_spec(raw: str) -> str:
+    from gateway.sharedmem.metrics import MetricConfigError, MetricSpec
+
+    try:
+        MetricSpec.parse(raw)
+    except MetricConfigError as e:
+        raise Invalid("name=NAME[,type=...]", str(e)) from None
+    return raw.strip()
 
 
 _ASYNC_HINT = "gateway's concurrency is --tornado N --greenlet"
@@ -307,10 +328,28 @@ OPTIONS: tuple[Option, ...] = (
            metavar="DIR", supported=False, help="run a spooler on DIR"),
     Option("mule", repeatable=True, section=PROCESSES, metavar="SCRIPT", supported=False,
            help="add a mule process"),
-    Option("cache2", repeatable=True, section=PROCESSES, metavar="KEYVAL", supported=False,
-           help="create a shared cache"),
     Option("route", repeatable=True, section=PROCESSES, metavar="RULE", supported=False,
            help="internal routing rule"),
+
+    # -- caches, locks, metrics, signals (gateway/sharedmem, gateway/usignals) ---------------
+    Option("cache2", repeatable=True, type=_cache_spec, section=SUBSYSTEMS, metavar="KEYVAL",
+           help="create a cache shared by all workers: name=NAME,items=N[,blocksize=BYTES (65536)]"
+                "[,keysize=BYTES (2048)][,hashsize=N (65536)][,math_initial=N][,ignore_full=1][,no_expire=1]"),
+    Option("cache", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS, metavar="N",
+           help="create the legacy cache \"default\" with N items (uWSGI 1.x style; --cache2 is better)"),
+    Option("cache-blocksize", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS, metavar="BYTES",
+           help="block (maximum value) size of the --cache cache; 0 = 65536"),
+    Option("cache-expire-freq", type=conv.integer, default=3, minimum=1, section=SUBSYSTEMS,
+           metavar="SECONDS", help="how often the sweeper removes expired cache items"),
+    Option("locks", type=conv.integer, default=0, minimum=0, maximum=1024, section=SUBSYSTEMS, metavar="N",
+           help="user locks 1..N for uwsgi.lock(n) (lock 0 always exists)"),
+    Option("metric", repeatable=True, type=_metric_spec, section=SUBSYSTEMS, metavar="KEYVAL",
+           help="declare a metric shared by all workers: name=NAME[,type=counter|gauge|absolute]"
+                "[,initial_value=N][,oid=OID]"),
+    Option("enable-metrics", flag=True, section=SUBSYSTEMS,
+           help="enable the metrics subsystem (implied by --metric and --metrics-dir)"),
+    Option("metrics-dir", type=conv.path, section=SUBSYSTEMS, metavar="DIR",
+           help="keep one file per metric in DIR holding its value as text (refreshed every second)"),
 
     # -- configuration sources -------------------------------------------------------------
     Option("ini", repeatable=True, type=conv.ini_spec, section=CONFIG, metavar="FILE[:SECTION]",
@@ -422,12 +461,9 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("ini-paste"),
     _unsupported("cpu-affinity"),
     _unsupported("sharedarea"),
-    _unsupported("cache"),
     _unsupported("queue"),
     _unsupported("mules"),
     _unsupported("farm", repeatable=True),
-    _unsupported("locks"),
-    _unsupported("enable-metrics", flag=True),
     _unsupported("inherit", repeatable=True, hint="use ini = FILE"),
     _unsupported("include", repeatable=True, hint="use ini = FILE"),
     _unsupported("xml", "xmlconfig", repeatable=True, hint="use an ini file"),

@@ -95,6 +95,11 @@ class Worker:
             buffer=cfg.buffer_size,
         )
         uwsgi_module.install()
+        from gateway import subsystems
+
+        if subsystems.current is not None:
+            # per-worker side of caches, locks, metrics, signals (created before fork)
+            subsystems.current.attach_worker(self.worker_id, self.io_loop, engine)
         _rpc_registry.max_functions = cfg.rpc_max or _rpc_registry.max_functions
         app = load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
         self.settings = ServerSettings(

@@ -88,7 +88,7 @@ def test_unsupported_options_are_marked_and_known():
     for name in ("socket", "http", "https", "shared-socket", "http11-socket", "mount", "async",
                  "threads", "master", "cheaper", "harakiri", "max-requests", "reload-on-rss",
                  "stats", "stats-http", "stats-minified", "die-on-term", "uid", "gid",
-                 "daemonize", "pidfile", "offload-threads", "spooler", "mule", "cache2", "route"):
+                 "daemonize", "pidfile", "offload-threads", "spooler", "mule", "route"):
         assert find(name).supported is False, name
     for name in ("enable-threads", "need-app", "plugins", "vacuum", "thunder-lock"):
         assert find(name).supported and find(name).noop, name

@@ -1,0 +1,646 @@
+"""uWSGI caches (``--cache2``, ``--cache``) in shared memory, with uWSGI's semantics.
+
+One cache is one :class:`~gateway.sharedmem.region.Region` laid out like uWSGI's
+(``core/cache.c``): a hash table of item indexes, ``items`` fixed item headers
+(item 0 is never used, so ``items=N`` holds ``N - 1`` keys, as in uWSGI), a stack of
+free items, and one ``blocksize`` data block per item::
+
+    header | journal | per-process hits/miss | hash table | free stack | items | blocks
+
+Semantics copied from uWSGI 2.0 (and checked against it): ``set`` never overwrites
+(``None`` when the key exists, the cache is full, the key is longer than
+``keysize``, the value is empty or longer than ``blocksize``); ``update`` upserts;
+``inc``/``dec``/``mul``/``div`` work on an 8-byte native integer, creating it from
+``math_initial`` (0) and keeping an existing item's expiry; division by zero gives
+0; expired items stay readable until the sweeper (every ``--cache-expire-freq``
+seconds, 3 by default) removes them.
+
+Concurrency: writers hold the cache's :class:`~gateway.sharedmem.region.ShortLock`
+and journal every store (:mod:`gateway.sharedmem.journal`), so a worker killed
+mid-write is rolled back by the next holder.  Readers take no lock: a generation
+word (odd while a write is in progress) is read before and after the lookup and the
+read is retried when it moved (a seqlock); after a few failed tries the reader
+takes the lock, which also repairs a dead writer's leftovers.  This relies on the
+stores of one process being seen in order by the others (x86 and other TSO
+machines); elsewhere every read takes the lock.
+"""
+
+from __future__ import annotations
+
+import platform
+import struct
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from gateway.logs import gen_log
+from gateway.sharedmem.journal import Journal
+from gateway.sharedmem.region import Region, ShortLock
+
+_MAGIC = 0x43574147  # "GAWC"
+# header: magic, flags(clearing), gen, n_items, free_count, next_scan, last_modified, full
+_HDR = struct.Struct("<IIQQQQQQ")
+_GEN_OFF = 8
+_NITEMS_OFF = 16
+_FREE_OFF = 24
+_NEXT_SCAN_OFF = 32
+_LASTMOD_OFF = 40
+_FULL_OFF = 48
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+_I64 = struct.Struct("<q")
+_HITS = struct.Struct("<QQ")
+# item: hash, keysize, flags, valsize, expires, prev, next
+_ITEM = struct.Struct("<IHHQQII")
+_ITEM_VALSIZE = 8
+_ITEM_EXPIRES = 16
+_ITEM_PREV = 24
+_ITEM_NEXT = 28
+_PAIR = struct.Struct("<II")
+
+_LOCKFREE_READS = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+
+UNSUPPORTED_KEYS = {
+    "store", "store_sync", "storesync", "store_delete", "storedelete", "node", "nodes", "sync",
+    "udp", "udp_servers", "udp_server", "udpservers", "udpserver", "bitmap", "purge_lru", "lru",
+    "lazy_expire", "lazy", "sweep_on_full", "clear_on_full", "lastmod", "hash", "oid",
+}
+
+
+class CacheConfigError(ValueError):
+    pass
+
+
+def _number(text: str, what: str, name: str) -> int:
+    t = text.strip().lower()
+    mult = 1
+    if t and t[-1] in "kmg":
+        mult = {"k": 1024, "m": 1024 * 1024, "g": 1024 ** 3}[t[-1]]
+        t = t[:-1]
+    try:
+        value = int(t) * mult
+    except ValueError:
+        raise CacheConfigError("cache %r: %s must be a number, got %r" % (name, what, text)) from None
+    return value
+
+
+@dataclass
+class CacheSpec:
+    """One ``--cache2`` definition (or the legacy ``--cache N``)."""
+
+    name: str
+    max_items: int
+    blocksize: int = 65536
+    keysize: int = 2048
+    hashsize: int = 65536
+    blocks: int = 0
+    math_initial: int = 0
+    ignore_full: bool = False
+    no_expire: bool = False
+    extra: Dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> "CacheSpec":
+        """Parse ``name=NAME,items=N[,blocksize=B][,keysize=K][,hashsize=H]...``."""
+        kv: Dict[str, str] = {}
+        for part in text.split(","):
+            if not part.strip():
+                continue
+            k, sep, v = part.partition("=")
+            if not sep:
+                raise CacheConfigError("unable to parse cache definition %r (expected key=value,...)" % text)
+            kv[k.strip()] = v.strip()
+        name = kv.pop("name", "")
+        if not name:
+            raise CacheConfigError("cache definition %r: you have to specify a cache name" % text)
+        items = kv.pop("items", None) or kv.pop("max_items", None) or kv.pop("maxitems", None)
+        if not items or _number(items, "items", name) <= 0:
+            raise CacheConfigError("cache %r: you have to specify the maximum number of cache items" % name)
+        spec = cls(name=name, max_items=_number(items, "items", name))
+        for key, attr in (("blocksize", "blocksize"), ("keysize", "keysize"), ("key_size", "keysize"),
+                          ("hashsize", "hashsize"), ("hash_size", "hashsize"), ("blocks", "blocks")):
+            if key in kv:
+                setattr(spec, attr, _number(kv.pop(key), key, name))
+        if "math_initial" in kv:
+            spec.math_initial = _number(kv.pop("math_initial"), "math_initial", name)
+        if "ignore_full" in kv:
+            kv.pop("ignore_full")
+            spec.ignore_full = True
+        if "no_expire" in kv:
+            kv.pop("no_expire")
+            spec.no_expire = True
+        for key in kv:
+            if key in UNSUPPORTED_KEYS:
+                raise CacheConfigError("cache %r: %r is not supported by gateway" % (name, key))
+            raise CacheConfigError("cache %r: unknown key %r" % (name, key))
+        spec.validate()
+        return spec
+
+    def validate(self) -> None:
+        if self.blocksize <= 0:
+            raise CacheConfigError('invalid cache blocksize for "%s"' % self.name)
+        if not 0 < self.keysize < 65535:
+            raise CacheConfigError('invalid cache keysize for "%s"' % self.name)
+        if self.hashsize <= 0:
+            raise CacheConfigError('invalid cache hashsize for "%s"' % self.name)
+        if self.blocks and self.blocks < self.max_items:
+            raise CacheConfigError('invalid number of cache blocks for "%s", must be higher than max_items (%d)'
+                                   % (self.name, self.max_items))
+        if self.max_items >= 2 ** 32:
+            raise CacheConfigError('cache "%s": too many items' % self.name)
+
+
+class SharedCache:
+    """One cache.  Create it before fork; every process then uses the same object
+    (after fork each worker calls :meth:`after_fork` with its slot number)."""
+
+    def __init__(self, spec: CacheSpec, slots: int = 1) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.max_items = n = spec.max_items
+        self.blocksize = bs = spec.blocksize
+        self.keysize = spec.keysize
+        self.hashsize = spec.hashsize
+        self.itemsize = (_ITEM.size + spec.keysize + 7) & ~7
+        self.slots = slots
+        journal_cap = 4096 + ((max(bs, spec.keysize) + 7) & ~7)
+        off = 64
+        self.journal_off = off
+        off += (Journal.size_for(journal_cap) + 7) & ~7
+        self.hits_off = off
+        off += _HITS.size * slots
+        self.hash_off = off
+        off += 4 * spec.hashsize
+        off = (off + 7) & ~7
+        self.free_off = off
+        off += 4 * n
+        off = (off + 7) & ~7
+        self.items_off = off
+        off += self.itemsize * n
+        off = (off + 4095) & ~4095
+        self.data_off = off
+        off += bs * n
+        self.region = Region("cache-" + spec.name, off)
+        self.buf = self.region.buf
+        self.journal = Journal(self.buf, self.journal_off, journal_cap)
+        self.lock = ShortLock(self.region, 0, "cache_" + spec.name)
+        self.lock.on_acquire = self._recover
+        self._slot_off = self.hits_off
+        self._init_table()
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _init_table(self) -> None:
+        _HDR.pack_into(self.buf, 0, _MAGIC, 0, 0, 0, 0, 0, 0, 0)
+        self._rebuild_free_stack()
+
+    def _rebuild_free_stack(self) -> None:
+        # items 1 .. max_items-1 are usable; the last pushed is popped first (as uWSGI)
+        buf = self.buf
+        count = 0
+        for i in range(1, self.max_items):
+            if _ITEM.unpack_from(buf, self.items_off + i * self.itemsize)[1] == 0:
+                _U32.pack_into(buf, self.free_off + 4 * count, i)
+                count += 1
+        _U64.pack_into(buf, _FREE_OFF, count)
+
+    def after_fork(self, slot: int) -> None:
+        """Per-process state of a freshly forked worker (``slot`` < ``slots``)."""
+        self.lock.after_fork()
+        self._slot_off = self.hits_off + _HITS.size * (slot % self.slots)
+
+    # -- recovery ---------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        buf = self.buf
+        clearing = _U32.unpack_from(buf, 4)[0]
+        undone = self.journal.recover() if self.journal.pending() else 0
+        if clearing:
+            self._clear_locked()
+            gen_log.warning('cache "%s": finished a clear interrupted by the death of its process', self.name)
+        elif undone:
+            gen_log.warning('cache "%s": rolled back a write interrupted by the death of its process '
+                            '(%d stores undone)', self.name, undone)
+        gen = _U64.unpack_from(buf, _GEN_OFF)[0]
+        if gen & 1:
+            _U64.pack_into(buf, _GEN_OFF, gen + 1)
+
+    # -- transactions -----------------------------------------------------------------
+
+    def _begin(self) -> None:
+        gen = _U64.unpack_from(self.buf, _GEN_OFF)[0]
+        _U64.pack_into(self.buf, _GEN_OFF, gen | 1)
+
+    def _end(self) -> None:
+        self.journal.commit()
+        gen = _U64.unpack_from(self.buf, _GEN_OFF)[0]
+        _U64.pack_into(self.buf, _GEN_OFF, (gen | 1) + 1)
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def _index(self, key: bytes, h: int) -> int:
+        """Item index of ``key`` (0: absent).  Bounded walk: safe on a torn table."""
+        buf = self.buf
+        items_off = self.items_off
+        itemsize = self.itemsize
+        max_items = self.max_items
+        klen = len(key)
+        idx = _U32.unpack_from(buf, self.hash_off + 4 * (h % self.hashsize))[0]
+        steps = 0
+        while idx:
+            if idx >= max_items or steps > max_items:
+                return 0
+            off = items_off + idx * itemsize
+            ih, ks, _, _, _, _, nxt = _ITEM.unpack_from(buf, off)
+            if ih == h and ks == klen and buf[off + 32: off + 32 + klen] == key:
+                return idx
+            idx = nxt
+            steps += 1
+        return 0
+
+    def _count(self, hit: bool) -> None:
+        off = self._slot_off + (0 if hit else 8)
+        buf = self.buf
+        _U64.pack_into(buf, off, _U64.unpack_from(buf, off)[0] + 1)
+
+    def get(self, key: bytes) -> Optional[bytes]:
+        """The value of ``key``, or None."""
+        h = zlib.crc32(key)
+        buf = self.buf
+        if _LOCKFREE_READS:
+            for _ in range(4):
+                g1 = _U64.unpack_from(buf, _GEN_OFF)[0]
+                if g1 & 1:
+                    continue
+                try:
+                    idx = self._index(key, h)
+                    value = None
+                    if idx:
+                        vs = _U64.unpack_from(buf, self.items_off + idx * self.itemsize + _ITEM_VALSIZE)[0]
+                        if vs <= self.blocksize:
+                            start = self.data_off + idx * self.blocksize
+                            value = buf[start: start + vs]
+                except struct.error:
+                    continue
+                if _U64.unpack_from(buf, _GEN_OFF)[0] == g1:
+                    self._count(value is not None)
+                    return value
+        with self.lock:
+            idx = self._index(key, h)
+            value = None
+            if idx:
+                vs = _U64.unpack_from(buf, self.items_off + idx * self.itemsize + _ITEM_VALSIZE)[0]
+                start = self.data_off + idx * self.blocksize
+                value = buf[start: start + vs]
+        self._count(value is not None)
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        h = zlib.crc32(key)
+        if _LOCKFREE_READS:
+            for _ in range(4):
+                g1 = _U64.unpack_from(self.buf, _GEN_OFF)[0]
+                if g1 & 1:
+                    continue
+                try:
+                    idx = self._index(key, h)
+                except struct.error:
+                    continue
+                if _U64.unpack_from(self.buf, _GEN_OFF)[0] == g1:
+                    return idx != 0
+        with self.lock:
+            return self._index(key, h) != 0
+
+    def num(self, key: bytes) -> int:
+        value = self.get(key)
+        if value is None or len(value) != 8:
+            return 0
+        return _I64.unpack(value)[0]
+
+    def keys(self) -> List[bytes]:
+        """Every key, in hash-table order (as uWSGI walks it)."""
+        buf = self.buf
+        out = []
+        with self.lock:
+            hashes = memoryview(buf)[self.hash_off: self.hash_off + 4 * self.hashsize].cast("I")
+            try:
+                for pos in range(self.hashsize):
+                    idx = hashes[pos]
+                    steps = 0
+                    while idx and steps <= self.max_items:
+                        off = self.items_off + idx * self.itemsize
+                        _, ks, _, _, _, _, nxt = _ITEM.unpack_from(buf, off)
+                        out.append(bytes(buf[off + 32: off + 32 + ks]))
+                        idx = nxt
+                        steps += 1
+            finally:
+                hashes.release()
+        return out
+
+    def items_count(self) -> int:
+        return _U64.unpack_from(self.buf, _NITEMS_OFF)[0]
+
+    # -- writes (lock held) -----------------------------------------------------------
+
+    def _full(self) -> None:
+        buf = self.buf
+        _U64.pack_into(buf, _FULL_OFF, _U64.unpack_from(buf, _FULL_OFF)[0] + 1)
+        if not self.spec.ignore_full:
+            gen_log.warning('*** DANGER cache "%s" is FULL !!! ***', self.name)
+
+    def _set_locked(self, key: bytes, value: bytes, expires: int, update: bool,
+                    math: Optional[str] = None) -> bool:
+        buf = self.buf
+        j = self.journal
+        klen = len(key)
+        vlen = len(value)
+        if not klen or not vlen or klen > self.keysize or vlen > self.blocksize:
+            return False
+        if math is not None and vlen != 8:
+            return False
+        h = zlib.crc32(key)
+        idx = self._index(key, h)
+        now = int(time.time())
+        if not idx:
+            free_count = _U64.unpack_from(buf, _FREE_OFF)[0]
+            if not free_count:
+                self._full()
+                return False
+            self._begin()
+            idx = _U32.unpack_from(buf, self.free_off + 4 * (free_count - 1))[0]
+            j.pack(_U64, _FREE_OFF, free_count - 1)
+            if expires:
+                expires += now
+                next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
+                if not next_scan or next_scan > expires:
+                    j.pack(_U64, _NEXT_SCAN_OFF, expires)
+            off = self.items_off + idx * self.itemsize
+            # key and value go to a free item nobody can reach yet: no journal needed
+            buf[off + 32: off + 32 + klen] = key
+            start = self.data_off + idx * self.blocksize
+            if math is None:
+                buf[start: start + vlen] = value
+            else:
+                buf[start: start + 8] = _I64.pack(_math(math, self.spec.math_initial, _I64.unpack(value)[0]))
+            slot_off = self.hash_off + 4 * (h % self.hashsize)
+            last = _U32.unpack_from(buf, slot_off)[0]
+            prev = 0
+            if last:
+                steps = 0
+                while True:
+                    nxt = _U32.unpack_from(buf, self.items_off + last * self.itemsize + _ITEM_NEXT)[0]
+                    if not nxt or steps > self.max_items:
+                        break
+                    last = nxt
+                    steps += 1
+                prev = last
+            j.pack(_ITEM, off, h, klen, 0, vlen, expires, prev, 0)
+            if prev:
+                j.pack(_U32, self.items_off + prev * self.itemsize + _ITEM_NEXT, idx)
+            else:
+                j.pack(_U32, slot_off, idx)
+            j.pack(_U64, _NITEMS_OFF, _U64.unpack_from(buf, _NITEMS_OFF)[0] + 1)
+        elif update:
+            self._begin()
+            off = self.items_off + idx * self.itemsize
+            if math is None:
+                if expires:
+                    expires += now
+                    next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
+                    if not next_scan or next_scan > expires:
+                        j.pack(_U64, _NEXT_SCAN_OFF, expires)
+                j.pack(_U64, off + _ITEM_EXPIRES, expires)
+                j.write(self.data_off + idx * self.blocksize, value)
+            else:
+                start = self.data_off + idx * self.blocksize
+                current = _I64.unpack_from(buf, start)[0]
+                j.pack(_I64, start, _math(math, current, _I64.unpack(value)[0]))
+            j.pack(_U64, off + _ITEM_VALSIZE, vlen)
+        else:
+            return False
+        j.pack(_U64, _LASTMOD_OFF, now)
+        self._end()
+        return True
+
+    def _del_index_locked(self, idx: int) -> None:
+        buf = self.buf
+        j = self.journal
+        off = self.items_off + idx * self.itemsize
+        h, ks, _, _, _, prev, nxt = _ITEM.unpack_from(buf, off)
+        if not ks:
+            return
+        free_count = _U64.unpack_from(buf, _FREE_OFF)[0]
+        j.pack(_U32, self.free_off + 4 * free_count, idx)
+        j.pack(_U64, _FREE_OFF, free_count + 1)
+        if prev:
+            j.pack(_U32, self.items_off + prev * self.itemsize + _ITEM_NEXT, nxt)
+        else:
+            j.pack(_U32, self.hash_off + 4 * (h % self.hashsize), nxt)
+        if nxt:
+            j.pack(_U32, self.items_off + nxt * self.itemsize + _ITEM_PREV, prev)
+        j.pack(_U64, _NITEMS_OFF, _U64.unpack_from(buf, _NITEMS_OFF)[0] - 1)
+        j.pack(_ITEM, off, 0, 0, 0, 0, 0, 0, 0)
+
+    def set(self, key: bytes, value: bytes, expires: int = 0) -> bool:
+        with self.lock:
+            return self._set_locked(key, value, expires, False)
+
+    def update(self, key: bytes, value: bytes, expires: int = 0) -> bool:
+        with self.lock:
+            return self._set_locked(key, value, expires, True)
+
+    def math(self, op: str, key: bytes, amount: int, expires: int = 0) -> bool:
+        try:
+            delta = _I64.pack(amount)
+        except struct.error:
+            raise OverflowError("cache_%s: amount out of the 64-bit range" % op) from None
+        with self.lock:
+            return self._set_locked(key, delta, expires, True, op)
+
+    def delete(self, key: bytes) -> bool:
+        with self.lock:
+            idx = self._index(key, zlib.crc32(key))
+            if not idx:
+                return False
+            self._begin()
+            self._del_index_locked(idx)
+            self.journal.pack(_U64, _LASTMOD_OFF, int(time.time()))
+            self._end()
+            return True
+
+    def _clear_locked(self) -> None:
+        buf = self.buf
+        _U32.pack_into(buf, 4, 1)
+        buf[self.hash_off: self.hash_off + 4 * self.hashsize] = bytes(4 * self.hashsize)
+        zero = bytes(_ITEM.size)
+        for i in range(1, self.max_items):
+            buf[self.items_off + i * self.itemsize: self.items_off + i * self.itemsize + _ITEM.size] = zero
+        _U64.pack_into(buf, _NITEMS_OFF, 0)
+        self._rebuild_free_stack()
+        _U32.pack_into(buf, 4, 0)
+
+    def clear(self) -> bool:
+        with self.lock:
+            self._begin()
+            self._clear_locked()
+            self._end()
+        return True
+
+    def sweep(self, now: Optional[float] = None) -> int:
+        """Delete expired items (the sweeper); returns how many."""
+        if self.spec.no_expire:
+            return 0
+        now = int(time.time() if now is None else now)
+        buf = self.buf
+        next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
+        if not next_scan or next_scan > now:
+            return 0
+        freed = 0
+        with self.lock:
+            new_next = 0
+            self._begin()
+            for i in range(1, self.max_items):
+                off = self.items_off + i * self.itemsize
+                _, ks, _, _, exp, _, _ = _ITEM.unpack_from(buf, off)
+                if not ks or not exp:
+                    continue
+                if exp <= now:
+                    self._del_index_locked(i)
+                    self.journal.commit()
+                    freed += 1
+                elif not new_next or new_next > exp:
+                    new_next = exp
+            _U64.pack_into(buf, _NEXT_SCAN_OFF, new_next)
+            self._end()
+        return freed
+
+    def check(self) -> List[str]:
+        """Invariant violations of the table (empty when consistent); for tests."""
+        problems: List[str] = []
+        buf = self.buf
+        with self.lock:
+            linked = set()
+            for pos in range(self.hashsize):
+                idx = _U32.unpack_from(buf, self.hash_off + 4 * pos)[0]
+                prev = 0
+                while idx:
+                    if idx in linked or idx >= self.max_items:
+                        problems.append("slot %d: bad or repeated item %d" % (pos, idx))
+                        break
+                    linked.add(idx)
+                    h, ks, _, vs, _, p, nxt = _ITEM.unpack_from(buf, self.items_off + idx * self.itemsize)
+                    if not ks or h % self.hashsize != pos or p != prev or vs > self.blocksize:
+                        problems.append("item %d: hash/keysize/prev/valsize inconsistent" % idx)
+                    prev = idx
+                    idx = nxt
+            n_items = _U64.unpack_from(buf, _NITEMS_OFF)[0]
+            if n_items != len(linked):
+                problems.append("n_items %d but %d items linked" % (n_items, len(linked)))
+            free_count = _U64.unpack_from(buf, _FREE_OFF)[0]
+            free = [_U32.unpack_from(buf, self.free_off + 4 * i)[0] for i in range(free_count)]
+            if set(free) & linked or len(set(free)) != len(free):
+                problems.append("free stack overlaps linked items or repeats")
+            if len(free) + len(linked) != self.max_items - 1:
+                problems.append("%d free + %d linked != %d" % (len(free), len(linked), self.max_items - 1))
+            if _U64.unpack_from(buf, _GEN_OFF)[0] & 1:
+                problems.append("generation odd after recovery")
+        return problems
+
+    # -- stats ------------------------------------------------------------------------
+
+    def stats(self) -> Dict[str, object]:
+        """The entry of this cache in the stats JSON (uWSGI's keys, in its order)."""
+        buf = self.buf
+        _, _, _, n_items, _, _, last_mod, full = _HDR.unpack_from(buf, 0)
+        hits = miss = 0
+        for s in range(self.slots):
+            hh, mm = _HITS.unpack_from(buf, self.hits_off + _HITS.size * s)
+            hits += hh
+            miss += mm
+        return {
+            "name": self.name,
+            "hash": "crc32",
+            "hashsize": self.hashsize,
+            "keysize": self.keysize,
+            "max_items": self.max_items,
+            "blocks": self.spec.blocks or self.max_items,
+            "blocksize": self.blocksize,
+            "items": n_items,
+            "hits": hits,
+            "miss": miss,
+            "full": full,
+            "last_modified_at": 0,
+        }
+
+    def close(self) -> None:
+        self.region.close()
+
+
+def _math(op: str, current: int, delta: int) -> int:
+    if op == "inc":
+        r = current + delta
+    elif op == "dec":
+        r = current - delta
+    elif op == "mul":
+        r = current * delta
+    elif op == "div":
+        if delta == 0:
+            return 0
+        q = abs(current) // abs(delta)  # C division truncates toward zero
+        r = q if (current >= 0) == (delta >= 0) else -q
+    else:
+        raise ValueError(op)
+    # wrap around like int64_t arithmetic
+    r &= 0xFFFFFFFFFFFFFFFF
+    return r - (1 << 64) if r >= 1 << 63 else r
+
+
+class Caches:
+    """Every cache of the instance, by name; the first one is the default
+    (``cache=None``), as in uWSGI (the legacy ``--cache`` one comes first)."""
+
+    def __init__(self, specs: List[CacheSpec], slots: int = 1) -> None:
+        seen = set()
+        for s in specs:
+            if s.name in seen:
+                raise CacheConfigError('cache "%s" defined twice' % s.name)
+            seen.add(s.name)
+        self.caches: List[SharedCache] = [SharedCache(s, slots) for s in specs]
+        self.by_name: Dict[str, SharedCache] = {c.name: c for c in self.caches}
+        for c in self.caches:
+            gen_log.info('*** Cache "%s" initialized: %dMB (key: %d bytes, keys: %d bytes, data: %d bytes) preallocated ***',
+                         c.name, c.region.size // (1024 * 1024), c.itemsize, c.itemsize * c.max_items,
+                         c.blocksize * c.max_items)
+
+    def get(self, name: Optional[str]) -> Optional[SharedCache]:
+        if not name:
+            return self.caches[0] if self.caches else None
+        return self.by_name.get(name)
+
+    def after_fork(self, slot: int) -> None:
+        for c in self.caches:
+            c.after_fork(slot)
+
+    def sweep(self) -> int:
+        return sum(c.sweep() for c in self.caches)
+
+    def stats(self) -> List[Dict[str, object]]:
+        return [c.stats() for c in self.caches]
+
+    def lock_stats(self) -> List[Tuple[str, int]]:
+        return [(c.lock.name, c.lock.holder()) for c in self.caches]
+
+    def close(self) -> None:
+        for c in self.caches:
+            c.close()
+
+
+def specs_from_config(cache2: List[str], legacy_items: int, legacy_blocksize: int) -> List[CacheSpec]:
+    """``--cache N`` (the "default" cache, first) then every ``--cache2``."""
+    specs = []
+    if legacy_items:
+        specs.append(CacheSpec(name="default", max_items=legacy_items, blocksize=legacy_blocksize or 65536))
+    for text in cache2:
+        specs.append(CacheSpec.parse(text))
+    return specs

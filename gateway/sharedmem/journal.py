@@ -1,0 +1,91 @@
+"""An undo journal inside a shared mapping: multi-word writes that a killed writer
+cannot leave half done.
+
+A writer holding the region's lock calls :meth:`Journal.write` for every store that
+other processes could observe; each call first appends ``(offset, old bytes)`` to
+the journal, then publishes the entry (one aligned 8-byte store of the entry count
+and the bytes used), then performs the store.  :meth:`commit` empties the journal.
+Whoever takes the lock next calls :meth:`recover`: a non-empty journal means the
+previous holder died mid-transaction (the kernel released its record lock), and the
+old bytes are put back in reverse order, so the table is exactly as it was before
+that transaction began.
+
+Layout at ``base``: ``u32 count, u32 used`` then entries
+``u64 offset, u32 length, u32 pad, bytes[length]``.
+"""
+
+from __future__ import annotations
+
+import struct
+
+_COUNTS = struct.Struct("<II")
+_ENTRY = struct.Struct("<QII")
+HEADER = _COUNTS.size
+
+
+class JournalFull(RuntimeError):
+    pass
+
+
+class Journal:
+    """Undo journal of ``capacity`` bytes at ``base`` in ``buf``."""
+
+    __slots__ = ("buf", "base", "capacity", "_count", "_used")
+
+    def __init__(self, buf, base: int, capacity: int) -> None:
+        self.buf = buf
+        self.base = base
+        self.capacity = capacity
+        self._count = 0
+        self._used = 0
+
+    @staticmethod
+    def size_for(capacity: int) -> int:
+        return HEADER + capacity
+
+    def write(self, offset: int, data: bytes) -> None:
+        """Store ``data`` at ``offset``, journaling the bytes it replaces."""
+        buf = self.buf
+        n = len(data)
+        need = _ENTRY.size + n
+        if self._used + need > self.capacity:
+            raise JournalFull("journal of %d bytes is full" % self.capacity)
+        pos = self.base + HEADER + self._used
+        _ENTRY.pack_into(buf, pos, offset, n, 0)
+        buf[pos + _ENTRY.size: pos + need] = buf[offset: offset + n]
+        self._count += 1
+        self._used += need
+        _COUNTS.pack_into(buf, self.base, self._count, self._used)
+        buf[offset: offset + n] = data
+
+    def pack(self, st: struct.Struct, offset: int, *values) -> None:
+        self.write(offset, st.pack(*values))
+
+    def commit(self) -> None:
+        _COUNTS.pack_into(self.buf, self.base, 0, 0)
+        self._count = 0
+        self._used = 0
+
+    def pending(self) -> int:
+        return _COUNTS.unpack_from(self.buf, self.base)[0]
+
+    def recover(self) -> int:
+        """Undo an interrupted transaction; returns how many stores were undone."""
+        buf = self.buf
+        count, used = _COUNTS.unpack_from(buf, self.base)
+        if not count:
+            self._count = self._used = 0
+            return 0
+        entries = []
+        pos = self.base + HEADER
+        end = pos + min(used, self.capacity)
+        for _ in range(count):
+            if pos + _ENTRY.size > end:
+                break
+            offset, n, _ = _ENTRY.unpack_from(buf, pos)
+            entries.append((offset, bytes(buf[pos + _ENTRY.size: pos + _ENTRY.size + n])))
+            pos += _ENTRY.size + n
+        for offset, old in reversed(entries):
+            buf[offset: offset + len(old)] = old
+        self.commit()
+        return len(entries)

@@ -1,0 +1,165 @@
+"""uWSGI metrics (``--metric``, ``uwsgi.metric_*``): 64-bit integers in shared memory.
+
+Each ``--metric name=N[,type=counter|gauge|absolute][,initial_value=V][,oid=O]`` gets
+one signed 64-bit slot of a shared mapping created before fork, so every worker
+reads and updates the same value.  Updates are read-modify-write under one
+:class:`~gateway.sharedmem.region.ShortLock` (microseconds; a dead holder's lock is
+released by the kernel); reads are single aligned loads and take no lock.
+
+Return values follow uWSGI: ``metric_inc/dec/mul/div/set`` give ``True``, or
+``None`` for an unknown metric (and ``metric_div`` by 0); ``metric_get`` gives 0 for
+an unknown one.  ``--metrics-dir DIR`` keeps one file per metric holding its value
+as text (what uWSGI's collector writes), refreshed by the master once a second.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from gateway.sharedmem.region import Region, ShortLock
+
+COUNTER, GAUGE, ABSOLUTE, ALIAS = 0, 1, 2, 3
+_TYPES = {"counter": COUNTER, "gauge": GAUGE, "absolute": ABSOLUTE}
+_I64 = struct.Struct("<q")
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+class MetricConfigError(ValueError):
+    pass
+
+
+@dataclass
+class MetricSpec:
+    name: str
+    type: int = COUNTER
+    oid: str = ""
+    initial_value: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> "MetricSpec":
+        if "=" not in text:
+            spec = cls(name=text.strip())
+        else:
+            kv = {}
+            for part in text.split(","):
+                if not part.strip():
+                    continue
+                k, sep, v = part.partition("=")
+                if not sep:
+                    raise MetricConfigError("invalid metric keyval syntax: %s" % text)
+                kv[k.strip()] = v.strip()
+            if not kv.get("name"):
+                raise MetricConfigError("you need to specify a metric name: %s" % text)
+            spec = cls(name=kv.pop("name"))
+            t = kv.pop("type", "counter")
+            if t not in _TYPES:
+                raise MetricConfigError("metric %r: type must be counter, gauge or absolute, got %r" % (spec.name, t))
+            spec.type = _TYPES[t]
+            spec.oid = kv.pop("oid", "")
+            if "initial_value" in kv:
+                try:
+                    spec.initial_value = int(kv.pop("initial_value"))
+                except ValueError:
+                    raise MetricConfigError("metric %r: initial_value must be an integer" % spec.name) from None
+            for k in kv:
+                raise MetricConfigError("metric %r: %r is not supported by gateway" % (spec.name, k))
+        if not _NAME.match(spec.name):
+            raise MetricConfigError("invalid metric name: %s" % spec.name)
+        return spec
+
+
+def _wrap(v: int) -> int:
+    v &= 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+class Metrics:
+    """Every metric of the instance, in declaration order."""
+
+    def __init__(self, specs: List[MetricSpec], metrics_dir: Optional[str] = None) -> None:
+        self.specs = []
+        seen = set()
+        for s in specs:
+            if s.name in seen:
+                continue
+            seen.add(s.name)
+            self.specs.append(s)
+        self.index: Dict[str, int] = {s.name: i for i, s in enumerate(self.specs)}
+        self.region = Region("metrics", 8 * max(1, len(self.specs)))
+        self.buf = self.region.buf
+        self.lock = ShortLock(self.region, 0, "metrics")
+        self.metrics_dir = os.path.realpath(metrics_dir) if metrics_dir else None
+        self._written: Dict[str, Optional[int]] = {}
+        for i, s in enumerate(self.specs):
+            _I64.pack_into(self.buf, 8 * i, s.initial_value)
+        if self.metrics_dir:
+            os.makedirs(self.metrics_dir, exist_ok=True)
+            self.write_dir()
+
+    def after_fork(self) -> None:
+        self.lock.after_fork()
+
+    def get(self, name: str) -> int:
+        i = self.index.get(name)
+        return 0 if i is None else _I64.unpack_from(self.buf, 8 * i)[0]
+
+    def op(self, name: str, op: str, value: int) -> bool:
+        i = self.index.get(name)
+        if i is None:
+            return False
+        if op == "div" and value == 0:
+            return False
+        off = 8 * i
+        with self.lock:
+            cur = _I64.unpack_from(self.buf, off)[0]
+            if op == "set":
+                new = value
+            elif op == "inc":
+                new = cur + value
+            elif op == "dec":
+                new = cur - value
+            elif op == "mul":
+                new = cur * value
+            elif op == "div":
+                q = abs(cur) // abs(value)
+                new = q if (cur >= 0) == (value >= 0) else -q
+            elif op == "set_max":
+                new = value if value > cur else cur
+            elif op == "set_min":
+                new = value if value < cur else cur
+            else:
+                raise ValueError(op)
+            _I64.pack_into(self.buf, off, _wrap(new))
+        return True
+
+    def stats(self) -> Dict[str, Dict[str, object]]:
+        """The stats JSON ``metrics`` object: ``{name: {type, oid, value}}``."""
+        return {
+            s.name: {"type": s.type, "oid": s.oid, "value": _I64.unpack_from(self.buf, 8 * i)[0]}
+            for i, s in enumerate(self.specs)
+        }
+
+    def write_dir(self) -> None:
+        """Refresh ``--metrics-dir`` files whose value changed (called once a second)."""
+        if not self.metrics_dir:
+            return
+        for i, s in enumerate(self.specs):
+            value = _I64.unpack_from(self.buf, 8 * i)[0]
+            if self._written.get(s.name) == value:
+                continue
+            path = os.path.join(self.metrics_dir, s.name)
+            tmp = path + ".tmp"
+            try:
+                with open(tmp, "w") as f:
+                    f.write("%d\n" % value)
+                os.replace(tmp, path)
+                self._written[s.name] = value
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.region.close()

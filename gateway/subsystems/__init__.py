@@ -1,0 +1,212 @@
+"""Caches, user locks, metrics and uWSGI signals, wired to the process model.
+
+:class:`Subsystems` is created once, **before the first fork** (by the master, or by
+the CLI when there is no master), and then:
+
+* in the master's ``selectors`` loop: :meth:`master_fds` + :meth:`on_master_readable`
+  (signals raised by workers), :meth:`next_timeout` + :meth:`master_tick` (timers,
+  crons, file monitors, the cache sweeper, ``--metrics-dir``), :meth:`worker_died`;
+* in each worker right after fork: :meth:`attach_worker` (per-process state; the
+  worker's end of its signal socketpair joins its IOLoop);
+* by the stats server: :meth:`stats_locks`, :meth:`stats_caches`, :meth:`stats_metrics`.
+
+The mappings live as long as this object: a graceful reload that keeps the master
+(and this object) keeps every cache and metric.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from gateway.logs import gen_log
+from gateway.sharedmem.cache import CacheConfigError, Caches, specs_from_config
+from gateway.sharedmem.locks import UserLocks
+from gateway.sharedmem.metrics import MetricConfigError, Metrics, MetricSpec
+from gateway.usignals.receiver import SignalReceiver
+from gateway.usignals.router import SignalRouter
+from gateway.usignals.table import SignalTable
+
+#: the Subsystems of this process (set by create(); the uwsgi module API uses it)
+current: Optional["Subsystems"] = None
+
+HOUSEKEEPING_INTERVAL = 1.0
+
+
+class SubsystemsConfigError(ValueError):
+    """A bad ``--cache2`` / ``--metric`` / ``--locks`` value (the CLI prints it and exits)."""
+
+
+def _opt(cfg: Any, name: str, default: Any) -> Any:
+    value = getattr(cfg, name, default)
+    return default if value is None else value
+
+
+class Subsystems:
+    """See the module docstring."""
+
+    def __init__(self, cfg: Any, workers: int, master: bool) -> None:
+        self.workers = max(1, workers)
+        self.master = master
+        try:
+            specs = specs_from_config(list(_opt(cfg, "cache2", [])), int(_opt(cfg, "cache", 0)),
+                                      int(_opt(cfg, "cache_blocksize", 0)))
+            metric_specs = [MetricSpec.parse(m) for m in _opt(cfg, "metric", [])]
+        except (CacheConfigError, MetricConfigError) as e:
+            raise SubsystemsConfigError(str(e)) from None
+        self.caches = Caches(specs, slots=self.workers + 1)
+        self.cache_expire_freq = float(_opt(cfg, "cache_expire_freq", 3) or 3)
+        self.locks = UserLocks(int(_opt(cfg, "locks", 0)))
+        self.metrics_enabled = bool(metric_specs) or bool(_opt(cfg, "enable_metrics", False)) \
+            or bool(_opt(cfg, "metrics_dir", None))
+        self.metrics = Metrics(metric_specs, _opt(cfg, "metrics_dir", None) or None)
+        self.table = SignalTable(self.workers + 1)
+        self.pairs: Dict[int, Tuple[socket.socket, socket.socket]] = {}
+        self._by_master_fd: Dict[int, int] = {}
+        if master:
+            for wid in range(1, self.workers + 1):
+                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                a.setblocking(False)
+                b.setblocking(False)
+                self.pairs[wid] = (a, b)
+                self._by_master_fd[a.fileno()] = wid
+        self.router = SignalRouter(self.table, self.workers, self._deliver_to_worker)
+        self.receiver: Optional[SignalReceiver] = None
+        self.wid = 0
+        self._next_sweep = time.monotonic() + self.cache_expire_freq
+        self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
+
+    @classmethod
+    def create(cls, cfg: Any, workers: int, master: bool = True) -> "Subsystems":
+        """Create everything shared; call before forking any worker."""
+        global current
+        current = cls(cfg, workers, master)
+        return current
+
+    # -- master side ------------------------------------------------------------------
+
+    def master_fds(self) -> List[int]:
+        return list(self._by_master_fd)
+
+    def on_master_readable(self, fd: int) -> None:
+        """A worker asked for signals to be routed (``uwsgi.signal(n)``)."""
+        try:
+            data = os.read(fd, 4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            gen_log.warning("[uwsgi-signal] read(): %s", e.strerror or e)
+            return
+        for sig in data:
+            self.router.route(sig)
+
+    def _deliver_to_worker(self, wid: int, sig: int) -> bool:
+        pair = self.pairs.get(wid)
+        if pair is None:
+            if not self.master and self.receiver is not None and wid == self.wid:
+                return self.receiver.deliver(sig)
+            return False
+        try:
+            return pair[0].send(bytes((sig,))) == 1
+        except BlockingIOError:
+            gen_log.warning("*** SIGNAL QUEUE IS FULL for worker %d: signal %d dropped ***", wid, sig)
+            return False
+        except OSError:
+            return False
+
+    def next_timeout(self) -> float:
+        """Seconds the owner's loop may sleep before calling :meth:`master_tick`."""
+        now = time.monotonic()
+        t = self.router.next_timeout()
+        limit = min(self._next_sweep, self._next_housekeeping) - now
+        return max(0.0, min(limit, t) if t is not None else limit)
+
+    def master_tick(self) -> None:
+        """Fire due timers/crons/file monitors; sweep expired cache items; metrics dir."""
+        self.router.tick()
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.cache_expire_freq
+            try:
+                self.caches.sweep()
+            except Exception:
+                gen_log.exception("cache sweeper failed")
+        if now >= self._next_housekeeping:
+            self._next_housekeeping = now + HOUSEKEEPING_INTERVAL
+            self.metrics.write_dir()
+
+    def worker_died(self, wid: int) -> None:
+        """Forget worker ``wid``'s handler registrations (its respawn registers again)."""
+        self.table.forget_worker(wid)
+
+    # -- worker side ------------------------------------------------------------------
+
+    def attach_worker(self, wid: int, io_loop: Any, engine: Any) -> None:
+        """In worker ``wid`` right after fork (before the app is loaded)."""
+        global current
+        current = self
+        self.wid = wid
+        self.caches.after_fork(wid)
+        self.locks.after_fork()
+        self.metrics.after_fork()
+        self.table.after_fork()
+        receiver = self.receiver or SignalReceiver(self.table)
+        self.receiver = receiver
+        if self.master:
+            for other, (m, w) in list(self.pairs.items()):
+                m.close()
+                if other != wid:
+                    w.close()
+            fd = self.pairs[wid][1].fileno()
+            self._by_master_fd = {}
+            receiver.attach(wid, io_loop, engine, fd)
+        else:
+            receiver.attach(wid, io_loop, engine, None, local_route=self.router.route)
+            self._drive_locally(io_loop)
+
+    def _drive_locally(self, io_loop: Any) -> None:
+        """No master: this worker's IOLoop runs the timers, crons and sweeper."""
+
+        def tick() -> None:
+            try:
+                self.master_tick()
+            except Exception:
+                gen_log.exception("signal/timer housekeeping failed")
+            io_loop.call_later(min(self.next_timeout(), HOUSEKEEPING_INTERVAL), tick)
+
+        io_loop.call_later(min(self.next_timeout(), HOUSEKEEPING_INTERVAL), tick)
+
+    # -- stats --------------------------------------------------------------------------
+
+    def stats_locks(self) -> List[Dict[str, int]]:
+        """The stats JSON ``locks`` list, uWSGI's entries and order."""
+        out: List[Dict[str, int]] = [{lk.name: lk.holder()} for lk in self.locks.locks]
+        sig = self.table.lock_holder()
+        out += [{"signal": sig}, {"filemon": 0}, {"timer": 0}, {"rbtimer": 0}, {"cron": 0}, {"rpc": 0}, {"snmp": 0}]
+        out += [{name: pid} for name, pid in self.caches.lock_stats()]
+        if self.metrics_enabled:
+            out.append({"metrics": self.metrics.lock.holder()})
+        return out
+
+    def stats_caches(self) -> Optional[List[Dict[str, object]]]:
+        """The ``caches`` list, or None when there is no cache (uWSGI omits the key)."""
+        return self.caches.stats() if self.caches.caches else None
+
+    def stats_metrics(self) -> Optional[Dict[str, Dict[str, object]]]:
+        """The ``metrics`` object, or None when metrics are off (uWSGI omits the key)."""
+        return self.metrics.stats() if self.metrics_enabled else None
+
+    def worker_signals(self, wid: int) -> int:
+        """Signals handled by worker ``wid`` (the stats' per-worker ``signals``)."""
+        return self.table.handled(wid)
+
+    def close(self) -> None:
+        for a, b in self.pairs.values():
+            a.close()
+            b.close()
+        self.caches.close()
+        self.locks.close()
+        self.metrics.close()
+        self.table.close()

@@ -1,0 +1,286 @@
+"""The ``uwsgi`` module's cache, lock, metric and signal functions.
+
+Argument and return conventions are uWSGI 2.0's (``plugins/python/uwsgi_pymodule.c``):
+keys and values may be ``str`` (UTF-8) or bytes-like; results are ``True`` or
+``None`` (never ``False``), values are ``bytes``.  Every function works without the
+matching option too (no cache: ``None``; no metric: ``None``/0), as in uWSGI.
+Remote caches and signals (``cache="name@host:port"``, ``signal(n, "host:port")``)
+are not supported yet and raise ``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Union
+
+import loop_engine
+
+import gateway.subsystems as _subs
+from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, TableFull
+
+Key = Union[str, bytes, bytearray, memoryview]
+
+
+def _b(value: Any, what: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError("%s: a bytes-like object or str is required, not '%s'" % (what, type(value).__name__))
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            return value.__index__()
+        except AttributeError:
+            raise TypeError("%s: an integer is required, not '%s'" % (what, type(value).__name__)) from None
+    return value
+
+
+def _cache(name: Optional[Any], what: str):
+    s = _subs.current
+    if name is not None and not isinstance(name, str):
+        if isinstance(name, (bytes, bytearray)):
+            name = bytes(name).decode("utf-8")
+        else:
+            raise TypeError("%s: the cache name must be str, not '%s'" % (what, type(name).__name__))
+    if name and "@" in name:
+        raise NotImplementedError("%s: remote caches (%r) are not supported yet by gateway" % (what, name))
+    if s is None:
+        return None
+    return s.caches.get(name)
+
+
+def _ok(flag: bool) -> Optional[bool]:
+    return True if flag else None
+
+
+# -- caches ---------------------------------------------------------------------------
+
+
+def cache_get(key: Key, cache: Optional[str] = None) -> Optional[bytes]:
+    """The value of ``key`` (bytes), or None."""
+    k = _b(key, "cache_get")
+    c = _cache(cache, "cache_get")
+    return None if c is None else c.get(k)
+
+
+def cache_exists(key: Key, cache: Optional[str] = None) -> Optional[bool]:
+    k = _b(key, "cache_exists")
+    c = _cache(cache, "cache_exists")
+    return None if c is None else _ok(c.exists(k))
+
+
+def cache_set(key: Key, value: Key, expires: int = 0, cache: Optional[str] = None) -> Optional[bool]:
+    """Store ``value`` unless ``key`` exists (then None, the old value stays)."""
+    k = _b(key, "cache_set")
+    v = _b(value, "cache_set")
+    e = _int(expires, "cache_set")
+    c = _cache(cache, "cache_set")
+    return None if c is None else _ok(c.set(k, v, e))
+
+
+def cache_update(key: Key, value: Key, expires: int = 0, cache: Optional[str] = None) -> Optional[bool]:
+    """Store ``value``, replacing an existing one."""
+    k = _b(key, "cache_update")
+    v = _b(value, "cache_update")
+    e = _int(expires, "cache_update")
+    c = _cache(cache, "cache_update")
+    return None if c is None else _ok(c.update(k, v, e))
+
+
+def cache_del(key: Key, cache: Optional[str] = None) -> Optional[bool]:
+    k = _b(key, "cache_del")
+    c = _cache(cache, "cache_del")
+    return None if c is None else _ok(c.delete(k))
+
+
+def cache_clear(cache: Optional[str] = None) -> Optional[bool]:
+    c = _cache(cache, "cache_clear")
+    return None if c is None else _ok(c.clear())
+
+
+def cache_keys(cache: Optional[str] = None) -> List[bytes]:
+    c = _cache(cache, "cache_keys")
+    if c is None:
+        raise ValueError("no local uWSGI cache available")
+    return c.keys()
+
+
+def _math(op: str, default: int):
+    def f(key: Key, value: int = default, expires: int = 0, cache: Optional[str] = None) -> Optional[bool]:
+        k = _b(key, "cache_" + op)
+        v = _int(value, "cache_" + op)
+        e = _int(expires, "cache_" + op)
+        c = _cache(cache, "cache_" + op)
+        return None if c is None else _ok(c.math(op, k, v, e))
+
+    f.__name__ = "cache_" + op
+    f.__doc__ = "uWSGI cache_%s: 64-bit integer arithmetic on an 8-byte value (created from 0)." % op
+    return f
+
+
+cache_inc = _math("inc", 1)
+cache_dec = _math("dec", 1)
+cache_mul = _math("mul", 2)
+cache_div = _math("div", 2)
+
+
+def cache_num(key: Key, cache: Optional[str] = None) -> int:
+    """The 8-byte integer stored at ``key`` (0 if absent or not 8 bytes)."""
+    k = _b(key, "cache_num")
+    c = _cache(cache, "cache_num")
+    return 0 if c is None else c.num(k)
+
+
+# -- locks ----------------------------------------------------------------------------
+
+
+def _lock(n: Any, what: str):
+    s = _subs.current
+    n = _int(n, what)
+    if s is None:
+        if n != 0:
+            raise ValueError("Invalid lock number")
+        raise RuntimeError("uwsgi.%s(): the server's locks are not set up in this process" % what)
+    return s.locks.get(n)
+
+
+def lock(n: int = 0) -> None:
+    """Take user lock ``n`` (suspends only the calling core while another holds it)."""
+    _lock(n, "lock").acquire()
+
+
+def unlock(n: int = 0) -> None:
+    _lock(n, "unlock").release()
+
+
+def is_locked(n: int = 0) -> bool:
+    return _lock(n, "is_locked").locked()
+
+
+# -- metrics --------------------------------------------------------------------------
+
+
+def _metric_op(op: str):
+    def f(key: str, value: int = 1) -> Optional[bool]:
+        if not isinstance(key, str):
+            raise TypeError("metric_%s: the metric name must be str" % op)
+        v = _int(value, "metric_" + op)
+        s = _subs.current
+        return None if s is None else _ok(s.metrics.op(key, op, v))
+
+    f.__name__ = "metric_" + op
+    f.__doc__ = "uWSGI metric_%s: True, or None for an unknown metric." % op
+    return f
+
+
+metric_inc = _metric_op("inc")
+metric_dec = _metric_op("dec")
+metric_mul = _metric_op("mul")
+metric_div = _metric_op("div")
+metric_set = _metric_op("set")
+metric_set_max = _metric_op("set_max")
+metric_set_min = _metric_op("set_min")
+
+
+def metric_get(key: str) -> int:
+    if not isinstance(key, str):
+        raise TypeError("metric_get: the metric name must be str")
+    s = _subs.current
+    return 0 if s is None else s.metrics.get(key)
+
+
+# -- signals --------------------------------------------------------------------------
+
+
+def _receiver(what: str):
+    s = _subs.current
+    if s is None or s.receiver is None:
+        raise ValueError("uwsgi.%s(): signals are available inside a worker only" % what)
+    return s
+
+
+def _sig(n: Any) -> int:
+    return _int(n, "signal") & 0xFF  # uWSGI parses it as an unsigned char
+
+
+def register_signal(num: int, target: str, handler: Any) -> None:
+    """Register ``handler(signum)`` for signal ``num``; ``target`` says which workers run it."""
+    if not isinstance(target, str):
+        raise TypeError("register_signal: target must be str")
+    if len(target.encode()) > 63:
+        raise ValueError("unable to register signal")
+    _receiver("register_signal").receiver.register(_sig(num), target, handler)
+
+
+def signal_registered(num: int) -> Optional[bool]:
+    s = _subs.current
+    if s is None or s.receiver is None:
+        return None
+    return _ok(s.receiver.registered(_sig(num)))
+
+
+def signal(num: int, remote: Optional[str] = None) -> None:
+    """Raise signal ``num``: the master routes it to its target workers."""
+    if remote:
+        raise NotImplementedError("uwsgi.signal() to a remote node is not supported yet by gateway")
+    _receiver("signal").receiver.raise_signal(_sig(num))
+
+
+def _add_source(kind: int, what: str, num: int, fields=(0, 0, 0, 0, 0), path: bytes = b"") -> None:
+    s = _receiver(what)
+    try:
+        s.table.add_source(kind, _sig(num), tuple(fields), path)
+    except TableFull as e:
+        from gateway.logs import gen_log
+
+        gen_log.warning("%s", e)
+        raise ValueError("unable to %s" % what.replace("_", " ")) from None
+
+
+def add_timer(num: int, seconds: int) -> None:
+    _add_source(TIMER, "add_timer", num, (_int(seconds, "add_timer"), 0, 0, 0, 0))
+
+
+def add_rb_timer(num: int, seconds: int, iterations: int = 0) -> None:
+    _add_source(RB_TIMER, "add_rb_timer", num, (_int(seconds, "add_rb_timer"), _int(iterations, "add_rb_timer"), 0, 0, 0))
+
+
+def add_cron(num: int, minute: int, hour: int, day: int, month: int, weekday: int) -> bool:
+    fields = tuple(_int(x, "add_cron") for x in (minute, hour, day, month, weekday))
+    _add_source(CRON, "add_cron", num, fields)
+    return True
+
+
+def add_file_monitor(num: int, path: str) -> None:
+    if not isinstance(path, str):
+        raise TypeError("add_file_monitor: path must be str")
+    _add_source(FILEMON, "add_file_monitor", num, path=path.encode())
+
+
+def signal_wait(num: Optional[int] = None) -> bytes:
+    """Suspend this core until the worker handles a signal (``num`` only, if given)."""
+    s = _receiver("signal_wait")
+    w = loop_engine.Waiter()
+    s.receiver.waiters.append((None if num is None else _sig(num), w))
+    w.wait()
+    return b""
+
+
+def signal_received() -> int:
+    s = _subs.current
+    if s is None or s.receiver is None:
+        return -1
+    return s.receiver.last_received
+
+
+__all__ = [
+    "cache_get", "cache_exists", "cache_set", "cache_update", "cache_del", "cache_clear", "cache_keys",
+    "cache_inc", "cache_dec", "cache_mul", "cache_div", "cache_num",
+    "lock", "unlock", "is_locked",
+    "metric_inc", "metric_dec", "metric_mul", "metric_div", "metric_set", "metric_set_max",
+    "metric_set_min", "metric_get",
+    "register_signal", "signal_registered", "signal", "add_timer", "add_rb_timer", "add_cron",
+    "add_file_monitor", "signal_wait", "signal_received",
+]

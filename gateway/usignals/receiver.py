@@ -1,0 +1,129 @@
+"""The worker side of uWSGI signals: handlers, and running them in async cores.
+
+Handlers live in the worker that registered them (``uwsgi.register_signal`` also
+records the target and "worker N has a handler" in the shared table, for the
+master's routing).  A signal arriving from the master (or from the local router
+without a master) is handed to :meth:`loop_engine.Engine.submit`: the handler runs
+in a core on the worker's IOLoop, queued like a request when every core is busy, so
+it may itself wait (``loop_engine.wait``, ``uwsgi.lock``...) without blocking
+anything.  A handler that raises is logged on ``gateway.app`` and the worker serves
+on.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from gateway.logs import app_log, gen_log
+from gateway.usignals.table import SignalTable
+
+
+class SignalReceiver:
+    """One per worker process (created after fork by :meth:`attach`)."""
+
+    def __init__(self, table: SignalTable) -> None:
+        self.table = table
+        self.wid = 0
+        self.handlers: Dict[int, Tuple[str, Callable[[int], Any]]] = {}
+        self.engine: Any = None
+        self.io_loop: Any = None
+        self.fd: Optional[int] = None
+        self.local_route: Optional[Callable[[int], Any]] = None
+        self.waiters: List[Any] = []
+        self.last_received = -1
+
+    def attach(self, wid: int, io_loop: Any, engine: Any, fd: Optional[int],
+               local_route: Optional[Callable[[int], Any]] = None) -> None:
+        """Start receiving: ``fd`` is this worker's end of its signal socketpair (None
+        without a master, where ``local_route`` routes raised signals in-process)."""
+        self.wid = wid
+        self.io_loop = io_loop
+        self.engine = engine
+        self.fd = fd
+        self.local_route = local_route
+        for sig, (target, _) in self.handlers.items():  # registered before attach (at import)
+            self.table.register(sig, target, wid)
+        if fd is not None:
+            os.set_blocking(fd, False)
+            io_loop.add_handler(fd, self._on_readable, io_loop.READ)
+
+    def detach(self) -> None:
+        if self.fd is not None and self.io_loop is not None:
+            try:
+                self.io_loop.remove_handler(self.fd)
+            except Exception:
+                pass
+
+    # -- registration -----------------------------------------------------------------
+
+    def register(self, sig: int, target: str, handler: Callable[[int], Any]) -> None:
+        sig &= 0xFF
+        self.handlers[sig] = (target, handler)
+        if self.wid:
+            self.table.register(sig, target, self.wid)
+        gen_log.info("[uwsgi-signal] signum %d registered (wid: %d modifier1: 0 target: %s)",
+                     sig, self.wid, target or "default, any worker")
+
+    def registered(self, sig: int) -> bool:
+        return (sig & 0xFF) in self.handlers
+
+    # -- raising ------------------------------------------------------------------------
+
+    def raise_signal(self, sig: int) -> None:
+        """``uwsgi.signal(n)``: ask the master to route it (or route it here)."""
+        sig &= 0xFF
+        if self.fd is not None:
+            try:
+                os.write(self.fd, bytes((sig,)))
+            except BlockingIOError:
+                gen_log.warning("*** SIGNAL QUEUE IS FULL: signal %d dropped ***", sig)
+            except OSError as e:
+                gen_log.warning("could not send signal %d to the master: %s", sig, e.strerror or e)
+        elif self.local_route is not None and self.io_loop is not None:
+            self.io_loop.add_callback(self.local_route, sig)
+        else:
+            gen_log.warning("signal %d raised before the worker started: dropped", sig)
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def _on_readable(self, fd: int, events: int) -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno != errno.EINTR:
+                gen_log.warning("[uwsgi-signal] read(): %s", e.strerror or e)
+            return
+        if not data:
+            self.detach()
+            return
+        for sig in data:
+            self.deliver(sig)
+
+    def deliver(self, sig: int) -> bool:
+        """Run the handler of ``sig`` in a core (from the IOLoop)."""
+        if sig not in self.handlers:
+            gen_log.warning("error managing signal %d on worker %d: no handler registered", sig, self.wid)
+            return False
+        self.engine.submit(self._run, sig)
+        return True
+
+    def _run(self, sig: int) -> None:
+        entry = self.handlers.get(sig)
+        if entry is None:
+            return
+        self.table.count_handled(self.wid)
+        self.last_received = sig
+        try:
+            entry[1](sig)
+        except Exception:
+            app_log.exception("error in the handler of uWSGI signal %d (worker %d)", sig, self.wid)
+        waiters, self.waiters = self.waiters, []
+        for want, w in waiters:
+            if want is None or want == sig:
+                w.fire(sig)
+            else:
+                self.waiters.append((want, w))
