@@ -17,6 +17,7 @@ Layout at ``base``: ``u32 count, u32 used`` then entries
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 _COUNTS = struct.Struct("<II")
 _ENTRY = struct.Struct("<QII")
@@ -32,7 +33,7 @@ class Journal:
 
     __slots__ = ("buf", "base", "capacity", "_count", "_used")
 
-    def __init__(self, buf, base: int, capacity: int) -> None:
+    def __init__(self, buf: Any, base: int, capacity: int) -> None:
         self.buf = buf
         self.base = base
         self.capacity = capacity
@@ -58,7 +59,7 @@ class Journal:
         _COUNTS.pack_into(buf, self.base, self._count, self._used)
         buf[offset: offset + n] = data
 
-    def pack(self, st: struct.Struct, offset: int, *values) -> None:
+    def pack(self, st: struct.Struct, offset: int, *values: Any) -> None:
         self.write(offset, st.pack(*values))
 
     def commit(self) -> None:

@@ -25,7 +25,6 @@ from collections import deque
 from typing import Any, Deque, List, Optional, Tuple
 
 import loop_engine
-
 from gateway.sharedmem.region import Region, record_holder, record_lock, record_unlock
 
 _executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
@@ -96,8 +95,12 @@ class UserLock:
             loop_engine.wait(fut)
         except BaseException:
             # the core was killed while waiting: release whatever the thread gets
-            fut.add_done_callback(lambda f: f.exception() is None and self._release_record_and_pass())
+            fut.add_done_callback(self._release_if_acquired)
             raise
+
+    def _release_if_acquired(self, fut: Any) -> None:
+        if not fut.cancelled() and fut.exception() is None:
+            self._release_record_and_pass()
 
     def _abandon(self, me: Any, waiter: Any) -> None:
         with self._mutex:

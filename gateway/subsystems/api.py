@@ -10,11 +10,10 @@ are not supported yet and raise ``NotImplementedError``.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Union
-
-import loop_engine
+from typing import Any, Callable, List, Optional, Union
 
 import gateway.subsystems as _subs
+import loop_engine
 from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, TableFull
 
 Key = Union[str, bytes, bytearray, memoryview]
@@ -37,7 +36,7 @@ def _int(value: Any, what: str) -> int:
     return value
 
 
-def _cache(name: Optional[Any], what: str):
+def _cache(name: Optional[Any], what: str) -> Any:
     s = _subs.current
     if name is not None and not isinstance(name, str):
         if isinstance(name, (bytes, bytearray)):
@@ -107,7 +106,7 @@ def cache_keys(cache: Optional[str] = None) -> List[bytes]:
     return c.keys()
 
 
-def _math(op: str, default: int):
+def _math(op: str, default: int) -> Callable[..., Optional[bool]]:
     def f(key: Key, value: int = default, expires: int = 0, cache: Optional[str] = None) -> Optional[bool]:
         k = _b(key, "cache_" + op)
         v = _int(value, "cache_" + op)
@@ -136,7 +135,7 @@ def cache_num(key: Key, cache: Optional[str] = None) -> int:
 # -- locks ----------------------------------------------------------------------------
 
 
-def _lock(n: Any, what: str):
+def _lock(n: Any, what: str) -> Any:
     s = _subs.current
     n = _int(n, what)
     if s is None:
@@ -162,7 +161,7 @@ def is_locked(n: int = 0) -> bool:
 # -- metrics --------------------------------------------------------------------------
 
 
-def _metric_op(op: str):
+def _metric_op(op: str) -> Callable[..., Optional[bool]]:
     def f(key: str, value: int = 1) -> Optional[bool]:
         if not isinstance(key, str):
             raise TypeError("metric_%s: the metric name must be str" % op)
@@ -194,7 +193,7 @@ def metric_get(key: str) -> int:
 # -- signals --------------------------------------------------------------------------
 
 
-def _receiver(what: str):
+def _receiver(what: str) -> Any:
     s = _subs.current
     if s is None or s.receiver is None:
         raise ValueError("uwsgi.%s(): signals are available inside a worker only" % what)
@@ -228,7 +227,7 @@ def signal(num: int, remote: Optional[str] = None) -> None:
     _receiver("signal").receiver.raise_signal(_sig(num))
 
 
-def _add_source(kind: int, what: str, num: int, fields=(0, 0, 0, 0, 0), path: bytes = b"") -> None:
+def _add_source(kind: int, what: str, num: int, fields: Any = (0, 0, 0, 0, 0), path: bytes = b"") -> None:
     s = _receiver(what)
     try:
         s.table.add_source(kind, _sig(num), tuple(fields), path)

@@ -151,7 +151,9 @@ class SignalRouter:
                     a.deadline = now + a.interval
             elif a.kind == CRON:
                 wall = self.wall()
-                if cron_matches(a.fields, time.localtime(wall)) and (a.last is None or wall - a.last >= 60):  # type: ignore[operator]
+                fields = (a.fields[0], a.fields[1], a.fields[2], a.fields[3], a.fields[4])
+                last = a.last
+                if cron_matches(fields, time.localtime(wall)) and (not isinstance(last, float) or wall - last >= 60):
                     gen_log.info("[uwsgi-cron] routing signal %d", a.sig)
                     self.route(a.sig)
                     fired += 1

@@ -19,7 +19,7 @@ timer; gateway too).
 from __future__ import annotations
 
 import struct
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from gateway.sharedmem.region import Region, ShortLock
 

@@ -9,9 +9,10 @@ import json
 import os
 from urllib.parse import parse_qs
 
-import loop_engine
 import uwsgi
 from uwsgidecorators import lock, signal, timer
+
+import loop_engine
 
 TICKS = []
 SIGNALS = []

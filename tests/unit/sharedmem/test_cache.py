@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from gateway.sharedmem.cache import CacheConfigError, CacheSpec, Caches, SharedCache
+from gateway.sharedmem.cache import CacheConfigError, Caches, CacheSpec, SharedCache
 
 
 def make(spec="name=c1,items=3,blocksize=64,keysize=32", slots=2):
