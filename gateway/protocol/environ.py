@@ -50,10 +50,16 @@ def header_key(name: str) -> Optional[str]:
 
 
 def decode_path(path: str) -> str:
-    """Percent-decode a request path into PEP 3333's latin-1 tunnelled ``str``."""
+    """Percent-decode a request path into PEP 3333's latin-1 tunnelled ``str``.
+
+    ``path`` is itself the latin-1 decoding of the bytes on the wire, raw non-ASCII bytes
+    included (``/\xc3\xa0%20k``): it goes back to those bytes before the escapes are
+    decoded.  (``unquote_to_bytes`` given a ``str`` encodes it as UTF-8 first, which would
+    decode the raw bytes a second time: ``'/Ã\x83Â\xa0 k'`` instead of ``'/Ã\xa0 k'``.)
+    """
     if "%" not in path:
         return path
-    return unquote_to_bytes(path).decode("latin-1")
+    return unquote_to_bytes(path.encode("latin-1")).decode("latin-1")
 
 
 def base_environ(
@@ -100,7 +106,7 @@ def request_environ(
     env = base.copy()
     env["REQUEST_METHOD"] = method
     env["REQUEST_URI"] = target
-    env["PATH_INFO"] = path if "%" not in path else unquote_to_bytes(path).decode("latin-1")
+    env["PATH_INFO"] = path if "%" not in path else decode_path(path)
     env["QUERY_STRING"] = query
     env["SERVER_PROTOCOL"] = version
     env["REMOTE_ADDR"] = remote_addr

@@ -39,12 +39,20 @@ Decisions (RFC 9112 unless said otherwise):
   505, anything else 400.  Targets: origin-form (``/p?q``), absolute-form
   (``http://host/p?q``: ``path="/p"``, ``query="q"``, ``host="host"``, the Host
   header is then ignored as §3.2.2 says) and ``*`` for ``OPTIONS`` only.
-  Userinfo in an absolute-form target is refused.  Bytes >= 0x80 are allowed
-  in the target (clients send raw UTF-8); CTLs, spaces and tabs are not.
+  Userinfo in an absolute-form target is refused, and so is an authority that
+  is not ``host[:port]`` (RFC 3986 §3.2: a reg-name, an IPv4 address or a
+  bracketed IP literal, e.g. ``s://]ufd/`` or an unterminated ``http://[::1``),
+  whatever the scheme.  A ``#fragment`` (which RFC 9112 §3.2 does not allow in
+  any form: fragments never leave the client) is cut from ``path`` and
+  ``query`` and kept in ``target``, as nginx does (uWSGI passes it on in
+  ``QUERY_STRING``).  Bytes >= 0x80 are allowed in the target (clients send
+  raw UTF-8); CTLs, spaces and tabs are not.
 * **Header fields**: the name must be a token, with no whitespace before the
   colon (§5.1); obs-fold continuation lines are refused (§5.2); values may hold
   visible ASCII, SP, HTAB and obs-text, with surrounding SP/HTAB stripped.
-  More than one ``Host`` is refused; a missing ``Host`` in HTTP/1.1 is only
+  More than one ``Host`` or ``Content-Type`` is refused (a second
+  ``Content-Type`` cannot be merged into a list: which one is the body?); a
+  missing ``Host`` in HTTP/1.1 is only
   refused with ``require_host=True`` (RFC 9112 §3.2 says MUST, uWSGI does not
   care; the default follows uWSGI).
 * **Body framing** (§6.3): ``Transfer-Encoding`` together with
@@ -54,7 +62,9 @@ Decisions (RFC 9112 unless said otherwise):
   be determined); a known-good list with other codings before ``chunked``
   (``gzip, chunked``) is 501 (§6.1: a coding we do not implement).
   ``Content-Length`` must be decimal digits; duplicates (or a list such as
-  ``5, 5``) are merged when identical, else 400; values above
+  ``5, 5``) are merged when identical, else 400 (RFC 9110 §8.6), and the
+  merged value is what ``headers`` then carries, once (``Content-Length: 5``),
+  so an app reading ``CONTENT_LENGTH`` sees one number; values above
   ``MAX_CONTENT_LENGTH`` are 400.  No ``Content-Length`` and no
   ``Transfer-Encoding``: no body.
 * **Chunked bodies**: at most ``max_chunk_size_digits`` hex digits, chunk
@@ -83,6 +93,7 @@ raw ``(name, value)`` list plus what the server needs without a second pass
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from typing import List, NamedTuple, Tuple, Union
 
@@ -107,13 +118,14 @@ class Request(NamedTuple):
     method: str
     #: the request-target exactly as sent
     target: str
-    #: the target up to ``?``, still percent-encoded (``"*"`` for ``OPTIONS *``)
+    #: the target up to ``?`` (or ``#``), still percent-encoded (``"*"`` for ``OPTIONS *``)
     path: str
-    #: what follows ``?``, raw; ``""`` when there is none
+    #: what follows ``?`` up to a ``#``, raw; ``""`` when there is none
     query: str
     #: ``"HTTP/1.1"`` or ``"HTTP/1.0"``
     version: str
-    #: ``(name, value)`` in arrival order, names as sent, values stripped
+    #: ``(name, value)`` in arrival order, names as sent, values stripped; at most one
+    #: ``Content-Length``, holding the merged decimal value
     headers: list[tuple[str, str]]
     #: may the connection carry another request after this one?
     keep_alive: bool
@@ -175,19 +187,23 @@ _BAD_CHAR = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")
 _ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)(.*)", re.S)
+# RFC 3986 §3.2.2-3.2.3 authority without userinfo: host [":" port], host being a
+# bracketed IP literal (checked further by _valid_ip_literal) or a reg-name.
+_AUTHORITY = re.compile(r"(\[[^\]]*\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?")
 
 _KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE")
 )
 
 # Header kinds the parser acts on; every other name is kind 0.
-_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _EXPECT, _HOST = 1, 2, 3, 4, 5
+_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _EXPECT, _HOST, _CONTENT_TYPE = 1, 2, 3, 4, 5, 6
 _SPECIAL = {
     "content-length": _CONTENT_LENGTH,
     "transfer-encoding": _TRANSFER_ENCODING,
     "connection": _CONNECTION,
     "expect": _EXPECT,
     "host": _HOST,
+    "content-type": _CONTENT_TYPE,
 }
 #: How many distinct valid header names (as spelled on the wire, at most
 #: ``NAME_CACHE_MAX_LENGTH`` characters) are remembered, process-wide.  A hit
@@ -301,6 +317,20 @@ def _content_length(value: str, previous: int | None) -> int:
     return length
 
 
+def _merge_content_length(headers: List[Tuple[str, str]], length: int | None) -> List[Tuple[str, str]]:
+    """The fields with every Content-Length replaced by one holding the merged ``length``, in place
+    of the first: the framing the parser decided on is the only one the app can see."""
+    merged: List[Tuple[str, str]] = []
+    for name, value in headers:
+        if len(name) == 14 and name.lower() == "content-length":
+            if length is None:
+                continue
+            value = str(length)
+            length = None
+        merged.append((name, value))
+    return merged
+
+
 def _check_transfer_encoding(te: str, content_length: int | None, http11: bool) -> None:
     """Accept exactly ``chunked`` (case-insensitive), or raise per RFC 9112 §6."""
     if content_length is not None:
@@ -345,7 +375,7 @@ def _split_other_target(method: str, target: str) -> tuple[str, str, str | None]
     if "\t" in target:
         raise RemoteProtocolError(f"client sent a tab in the request target: {_show(target)}")
     if target[:1] == "/":
-        path, _, query = target.partition("?")
+        path, _, query = target.partition("#")[0].partition("?")
         return path, query, None
     if target == "*":
         if method != "OPTIONS":
@@ -358,14 +388,26 @@ def _split_other_target(method: str, target: str) -> tuple[str, str, str | None]
             f" nor '*': {_show(target)}"
         )
     _, authority, rest = absolute.groups()
-    if not authority or "@" in authority:
+    match = _AUTHORITY.fullmatch(authority)
+    if match is None or (match.group(1)[0] == "[" and not _valid_ip_literal(match.group(1)[1:-1])):
         raise RemoteProtocolError(
             f"client sent an absolute-form target without a valid authority: {_show(target)}"
         )
-    path, _, query = rest.partition("?")
+    path, _, query = rest.partition("#")[0].partition("?")
     if path[:1] != "/":
         path = "/" + path
     return path, query, authority
+
+
+def _valid_ip_literal(inside: str) -> bool:
+    """The inside of ``[...]`` in an authority: an IPv6 address or an IPvFuture (RFC 3986 §3.2.2)."""
+    if inside[:1] in ("v", "V"):
+        return re.fullmatch(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+", inside) is not None
+    try:
+        ipaddress.IPv6Address(inside)
+    except ValueError:
+        return False
+    return True
 
 
 class RequestParser:
@@ -543,7 +585,7 @@ class RequestParser:
             raise _bad_request_line(lines[0])
         if method not in _KNOWN_METHODS:
             _check_method(method)
-        if target[:1] == "/" and "\t" not in target:
+        if target[:1] == "/" and "\t" not in target and "#" not in target:
             path, _, query = target.partition("?")
             authority = None
         else:
@@ -554,8 +596,8 @@ class RequestParser:
         append = headers.append
         kinds = _name_kind
         content_length = te = host = None
-        hosts = 0
-        close = keep_alive = expect = False
+        hosts = content_types = 0
+        close = keep_alive = expect = merge_lengths = False
         for line in lines[1:]:
             name, sep, value = line.partition(":")
             kind = kinds.get(name)
@@ -565,7 +607,11 @@ class RequestParser:
             append((name, value))
             if kind:
                 if kind == _CONTENT_LENGTH:
+                    if content_length is not None or not value.isdecimal():
+                        merge_lengths = True  # a repeat or a list: the app must see one number
                     content_length = _content_length(value, content_length)
+                elif kind == _CONTENT_TYPE:
+                    content_types += 1
                 elif kind == _TRANSFER_ENCODING:
                     te = value if te is None else te + "," + value
                 elif kind == _CONNECTION:
@@ -605,8 +651,12 @@ class RequestParser:
             self._reader = RequestParser._read_body
         else:
             self._reader = RequestParser._end_of_message
-        if hosts > 1:
-            raise RemoteProtocolError("client sent more than one Host header")
+        if hosts > 1 or content_types > 1 or merge_lengths:  # rare: one test on the common path
+            if hosts > 1:
+                raise RemoteProtocolError("client sent more than one Host header")
+            if content_types > 1:
+                raise RemoteProtocolError("client sent more than one Content-Type header")
+            headers = _merge_content_length(headers, content_length)
         if authority is not None:
             host = authority
         elif host is None and http11 and self._require_host:

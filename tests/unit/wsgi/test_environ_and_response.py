@@ -22,6 +22,16 @@ def test_decode_path_tunnels_bytes_as_latin1():
     assert decode_path("/a%2Fb") == "/a/b"
 
 
+def test_raw_non_ascii_and_escapes_in_one_path_are_decoded_once():
+    # Issue 9.3: the parser gives the wire bytes as latin-1; only the %-escapes are decoded.
+    wire = b"/\xc3\xa0%20k"
+    assert decode_path(wire.decode("latin-1")) == "/\xc3\xa0 k" == "/Ã\xa0 k"
+    assert decode_path(wire.decode("latin-1")).encode("latin-1").decode("utf-8") == "/\u00e0 k"
+    base = base_environ("h", "80", multithread=False, multiprocess=False, errors=None, file_wrapper=None)
+    env = request_environ(base, "GET", wire.decode("latin-1"), wire.decode("latin-1"), "", "HTTP/1.1", [], "a", "1")
+    assert env["PATH_INFO"] == "/Ã\xa0 k" and env["REQUEST_URI"] == "/Ã\xa0%20k"
+
+
 def test_request_environ_types_and_joining():
     base = base_environ("h", "80", multithread=True, multiprocess=False, errors=None, file_wrapper=None)
     env = request_environ(
