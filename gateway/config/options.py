@@ -285,6 +285,17 @@ OPTIONS: tuple[Option, ...] = (
                 "nothing comes"),
     Option("erlang-timeout", type=conv.seconds, default=30.0, section=ERLANG, metavar="SECONDS",
            help="default timeout in seconds of uwsgi.erlang_rpc() and of connecting to a node"),
+    Option("erlang-max-calls", type=conv.integer, default=10000, minimum=1, section=ERLANG,
+           metavar="N", help="Python calls from Erlang (rpc:call into register_rpc functions) "
+                             "running or waiting at once; past it an rpc:call gets "
+                             "{badrpc, {'EXIT', system_limit}} at once (messages to registered "
+                             "processes are queued, never refused)"),
+    Option("erlang-handshake-timeout", type=conv.seconds, default=7.0, section=ERLANG,
+           metavar="SECONDS", help="seconds a distribution connection may take to finish its "
+                                   "handshake before it is closed (Erlang's net_setuptime)"),
+    Option("erlang-max-handshakes", type=conv.integer, default=64, minimum=1, section=ERLANG,
+           metavar="N", help="connections to the distribution port still in their handshake "
+                             "at once; more are closed at accept"),
 
     # -- processes, master, stats (mostly later) -----------------------------------------
     Option("processes", ("workers",), short="p", type=conv.integer, default=1, minimum=1,

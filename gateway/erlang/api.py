@@ -35,7 +35,16 @@ from typing import Any, Callable, Dict, Optional, Union
 
 from . import etf
 from .errors import ErlangError, ErlangTimeout, NodeNotRunning
-from .node import DEFAULT_BUSY_POLL, DEFAULT_CALL_MODE, DEFAULT_RPC_THREADS, DEFAULT_TIMEOUT, Node
+from .node import (
+    DEFAULT_BUSY_POLL,
+    DEFAULT_CALL_MODE,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_CALLS,
+    DEFAULT_MAX_HANDSHAKES,
+    DEFAULT_RPC_THREADS,
+    DEFAULT_TIMEOUT,
+    Node,
+)
 from . import names as nodenames
 from ..logs import gen_log
 
@@ -117,7 +126,8 @@ def start(
 
     ``config`` provides ``erlang``, ``erlang_cookie``, ``erlang_visible``,
     ``erlang_max_atoms``, ``erlang_max_packet``, ``erlang_rpc_threads``,
-    ``erlang_call_mode``, ``erlang_busy_poll`` (microseconds), ``erlang_timeout`` and
+    ``erlang_call_mode``, ``erlang_busy_poll`` (microseconds), ``erlang_timeout``,
+    ``erlang_max_calls``, ``erlang_handshake_timeout``, ``erlang_max_handshakes`` and
     ``processes``; keyword arguments (``name``, ``cookie``, ``visible``,
     ``max_atoms``, ``max_packet``, ``rpc_threads``, ``call_mode``, ``busy_poll``
     (seconds), ``timeout``, and
@@ -136,6 +146,9 @@ def start(
         "call_mode": getattr(config, "erlang_call_mode", None) or DEFAULT_CALL_MODE,
         "busy_poll": _busy_poll_seconds(getattr(config, "erlang_busy_poll", None)),
         "timeout": getattr(config, "erlang_timeout", None) or DEFAULT_TIMEOUT,
+        "max_pending": getattr(config, "erlang_max_calls", None) or DEFAULT_MAX_CALLS,
+        "handshake_timeout": getattr(config, "erlang_handshake_timeout", None) or DEFAULT_HANDSHAKE_TIMEOUT,
+        "max_handshakes": getattr(config, "erlang_max_handshakes", None) or DEFAULT_MAX_HANDSHAKES,
     }
     if opts["rpc_threads"] is None:
         opts["rpc_threads"] = DEFAULT_RPC_THREADS

@@ -43,7 +43,7 @@ DEFAULT_CALL_MODE = "inline"
 DEFAULT_RPC_THREADS = 8
 #: Python calls from Erlang running or waiting at once (``--erlang-max-calls``);
 #: past it an rpc answers ``system_limit`` at once.
-DEFAULT_MAX_CALLS = 1024
+DEFAULT_MAX_CALLS = 10000
 
 OnDone = Callable[[bool, Any], None]
 
@@ -143,7 +143,7 @@ class PythonCalls:
         self.mode, self.threads = mode, threads
         self.start()
 
-    def call(self, func: Callable[..., Any], args: Tuple[Any, ...], on_done: OnDone) -> bool:
+    def call(self, func: Callable[..., Any], args: Tuple[Any, ...], on_done: OnDone, bounded: bool = True) -> bool:
         """Run ``func(*args)``, then ``on_done(ok, value_or_exc)``.
 
         "inline": in a fresh greenlet core on the loop thread, at once (``on_done``
@@ -151,9 +151,11 @@ class PythonCalls:
         ``loop_engine.wait``).  "threads": in the worker pool, and ``on_done`` runs in
         the worker thread too, so it may only write to connections (thread-safe) and
         pop from dicts.  Returns False (and calls nothing) when ``max_pending`` calls
-        are already running.  Exceptions are logged once to ``gateway.app``.
+        are already running, unless ``bounded`` is False (a registered process's
+        handler: its mailbox already bounds it to one call).  Exceptions are logged
+        once to ``gateway.app``.
         """
-        if self.pending >= self.max_pending:
+        if bounded and self.pending >= self.max_pending:
             return False
         pool = self._pool
         if pool is None:

@@ -23,7 +23,7 @@ from . import dist, etf
 from . import flags as dflags
 from . import handshake as hs
 from .dist import NO_PAYLOAD
-from .errors import ConnectionRejected, ErlangError, ErlangProtocolError, NodeDown
+from .errors import AuthenticationFailed, ConnectionRejected, ErlangError, ErlangProtocolError, NodeDown
 from .terms import A_EMPTY, RawTerm
 from ..logs import app_log, gen_log
 
@@ -125,6 +125,7 @@ class Connection:
         )
         self.reader: Optional[dist.DistReader] = None
         self.handshake_done: "asyncio.Future[Connection]" = self.loop.create_future()
+        self._setup_timer: Optional[asyncio.TimerHandle] = None
         self.last_read = self.last_write = _monotonic()
         self.pid = node.new_pid()
         # Python -> Erlang calls waiting for {Ref, Result}: ref -> future
@@ -156,6 +157,7 @@ class Connection:
         self.fd = sock.fileno()
         self.node._all.add(self)
         self.loop.add_reader(self.fd, self._on_readable)
+        self._setup_timer = self.loop.call_later(self.node.handshake_timeout, self._handshake_expired)
         if self.role is hs.Role.INITIATOR:
             try:
                 self.write(self.handshake.initiate())
@@ -163,7 +165,9 @@ class Connection:
                 pass
 
     def _on_readable(self) -> None:
-        if self._stash is not None:
+        # Handling a read-ahead may read ahead again (a core's poll_answer): every
+        # stashed byte goes before what the socket holds now, or packets reorder.
+        while self._stash is not None:
             self._drain_stash()
         sock = self.sock
         if sock is None:
@@ -256,6 +260,9 @@ class Connection:
             sock, self.sock = self.sock, None
             self.closed = True
             self._wbuf.clear()
+        if self._setup_timer is not None:
+            self._setup_timer.cancel()
+            self._setup_timer = None
         if sock is not None:
             self.loop.remove_reader(self.fd)
             if self._writing:
@@ -313,10 +320,33 @@ class Connection:
 
     # ---- handshake
 
+    def _handshake_expired(self) -> None:
+        self._setup_timer = None
+        if not self.established and not self.closed:
+            gen_log.info(
+                "erlang: closing a connection %s %s: no handshake within %.3gs (erlang handshake_timeout)",
+                "to" if self.role is hs.Role.INITIATOR else "from",
+                self.peer_name or self._address(),
+                self.node.handshake_timeout,
+            )
+            self.abort(NodeDown("handshake with %s timed out" % (self.peer_name or self._address())))
+
+    def _address(self) -> str:
+        try:
+            return "%s:%d" % self.sock.getpeername()[:2]  # type: ignore[union-attr]
+        except (OSError, AttributeError, TypeError):
+            return "an unknown address"
+
     def _handshake_data(self, data: bytes) -> None:
         try:
             out, events = self.handshake.receive_data(data)
         except ErlangError as e:
+            if isinstance(e, AuthenticationFailed) and self.role is hs.Role.ACCEPTOR:
+                # what Erlang's dist_util logs for a wrong cookie
+                gen_log.error(
+                    "erlang: ** Connection attempt from node %s rejected. Invalid challenge reply. **",
+                    self.handshake.peer_name,
+                )
             self.abort(e)
             return
         except RuntimeError:
@@ -344,6 +374,9 @@ class Connection:
         self._exit_payload = bool(ev.peer_flags & dflags.EXIT_PAYLOAD)
         self.reader = dist.DistReader(self.node.max_packet, self.node.atoms, ev.peer_name)
         self.established = True
+        if self._setup_timer is not None:
+            self._setup_timer.cancel()
+            self._setup_timer = None
         if not self.node._connection_established(self):
             return
         if not self.handshake_done.done():

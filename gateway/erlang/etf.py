@@ -53,6 +53,7 @@ through the atom table (a conversation repeats the same few pids).  See
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from typing import Any, Callable, Iterable
@@ -431,7 +432,8 @@ def _freeze(term: Any, depth: int) -> Any:
     if cls is int:
         return ("i", term)
     if cls is float:
-        return ("f", term)
+        # 0.0 and -0.0 are two terms (and two map keys) since OTP 27: keep the sign
+        return ("f", term, math.copysign(1.0, term))
     if cls is bytes or cls is str or cls is bytearray or cls is memoryview:
         return ("b", term.encode("utf-8") if cls is str else bytes(term))
     if cls is MapKey:

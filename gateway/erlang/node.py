@@ -67,7 +67,7 @@ from .errors import (
     ErlangTimeout,
     NodeDown,
 )
-from .router import Router
+from .router import Process, Router
 from .terms import A_NOPROC, A_REX, NODE_PROCESSES, RawTerm, rpc_result, to_atom
 from .watchdog import Ticks
 from ..logs import gen_log
@@ -83,6 +83,10 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_NET_TICKTIME = 60.0
 DEFAULT_MAX_MAILBOX = 10000
 DEFAULT_MAX_PENDING = DEFAULT_MAX_CALLS
+#: Seconds a connection may spend in its handshake (Erlang's ``net_setuptime``, 7 s).
+DEFAULT_HANDSHAKE_TIMEOUT = 7.0
+#: Connections still in their handshake at once; more are closed at accept.
+DEFAULT_MAX_HANDSHAKES = 64
 #: Seconds to poll a connection for the peer's next packet before the loop sleeps,
 #: after we answered it or sent it a call (0: never).  Like BEAM's scheduler
 #: busy-wait: a sleep and wake-up through epoll costs about as much as a loopback
@@ -103,7 +107,9 @@ class Node:
     0 turns it off), ``max_pending``
     (Python callables queued or running at once), ``max_mailbox`` (messages kept
     per connection for :meth:`recv`), ``timeout`` (default per-call timeout,
-    seconds) and ``net_ticktime`` (as Erlang's kernel parameter).
+    seconds), ``net_ticktime`` (as Erlang's kernel parameter), ``handshake_timeout``
+    (seconds a connection may spend in its handshake) and ``max_handshakes``
+    (accepted connections in their handshake at once).
     """
 
     def __init__(
@@ -126,6 +132,8 @@ class Node:
         max_mailbox: int = DEFAULT_MAX_MAILBOX,
         timeout: float = DEFAULT_TIMEOUT,
         net_ticktime: float = DEFAULT_NET_TICKTIME,
+        handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        max_handshakes: int = DEFAULT_MAX_HANDSHAKES,
     ) -> None:
         self.name = nodenames.parse(name, hostname or socket.gethostname())
         self.full = self.name.full
@@ -149,6 +157,9 @@ class Node:
         self.max_mailbox = max_mailbox
         self.timeout = timeout
         self.net_ticktime = net_ticktime
+        self.handshake_timeout = handshake_timeout
+        self.max_handshakes = max_handshakes
+        self._refusing = False  # accept() is closing connections past max_handshakes
         self.creation = 0
         self.port = 0
         self.running = False
@@ -158,8 +169,7 @@ class Node:
         self._dialing: Dict[str, Connection] = {}
         self._connecting: Dict[str, "asyncio.Future[Connection]"] = {}
         self._all: Set[Connection] = set()
-        self._processes: Dict[str, Callable[[Any], Any]] = {}
-        self._process_pids: Dict[str, Pid] = {}
+        self._processes: Dict[str, Process] = {}
         self._pid_names: Dict[Pid, str] = {}
         self._pid_id = 0
         self._pid_serial = 0
@@ -216,7 +226,22 @@ class Node:
             except OSError as e:  # EMFILE and friends: try again on the next readiness
                 gen_log.warning("erlang: accept() failed: %s", e)
                 return
+            if self._handshaking() >= self.max_handshakes:
+                sock.close()
+                if not self._refusing:
+                    self._refusing = True
+                    gen_log.warning(
+                        "erlang: %d connections of %s are still in their handshake (erlang max_handshakes): "
+                        "closing new ones until one finishes or times out",
+                        self.max_handshakes,
+                        self.full,
+                    )
+                continue
+            self._refusing = False
             Connection(self, hs.Role.ACCEPTOR).attach(sock)
+
+    def _handshaking(self) -> int:
+        return sum(1 for c in self._all if not c.established and not c.closed and c.role is hs.Role.ACCEPTOR)
 
     def _close_listener(self) -> None:
         listener, self._listener = self._listener, None
@@ -472,19 +497,20 @@ class Node:
             raise ValueError("%r is served by the node itself and cannot be registered" % name)
         if not callable(func):
             raise TypeError("erlang_register_process(%r): %r is not callable" % (name, func))
-        self._processes[name] = func
-        pid = self._process_pids.get(name)
-        if pid is None:
-            pid = self._process_pids[name] = self.new_pid()
-            self._pid_names[pid] = name
-        return pid
+        proc = self._processes.get(name)
+        if proc is None:
+            proc = self._processes[name] = Process(name, func, self.new_pid())
+            self._pid_names[proc.pid] = name
+        proc.func = func
+        return proc.pid
 
     def unregister_process(self, name: str) -> bool:
-        if self._processes.pop(name, None) is None:
+        proc = self._processes.pop(name, None)
+        if proc is None:
             return False
-        pid = self._process_pids.pop(name, None)
-        if pid is not None:
-            self._pid_names.pop(pid, None)
+        proc.mailbox.clear()  # the process is gone, and its messages with it
+        pid = proc.pid
+        self._pid_names.pop(pid, None)
         for conn in list(self._connections.values()):
             for ref, (watcher, target) in list(conn.monitors.items()):
                 if target == name or target == pid:

@@ -9,8 +9,10 @@ and links get Erlang's answers (``noproc`` for what does not exist).
 
 from __future__ import annotations
 
+import collections
 import sys
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Deque, Tuple
 
 from . import dist, etf, rex
 from .errors import ErlangProtocolError
@@ -23,6 +25,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Pid = etf.Pid
 Reference = etf.Reference
+
+
+class Process:
+    """A registered name served by a Python callable, and its mailbox.
+
+    ``mailbox`` holds ``(connection, message)`` pairs not handled yet; ``running``
+    is True while a handler runs (or waits) for one of them."""
+
+    __slots__ = ("name", "func", "pid", "mailbox", "running", "pumping")
+
+    def __init__(self, name: str, func: Callable[[Any], Any], pid: Pid) -> None:
+        self.name = name
+        self.func = func
+        self.pid = pid
+        self.mailbox: Deque[Tuple["Connection", Any]] = collections.deque()
+        self.running = False
+        self.pumping = False  # Router._pump is on the stack (loop thread)
 
 
 class Router:
@@ -126,24 +145,69 @@ class Router:
                 conn.send_to_pid(conn.pid, frm[0], (frm[1], A_YES))
 
     def _to_process(self, conn: "Connection", name: str, frm: Any, payload: Any) -> None:
-        func = self.node._processes.get(name)
-        if func is None:
-            return
-        sender = self.node._process_pids.get(name, conn.pid)
-        gen_call = as_gen_call(payload)
-        if gen_call is not None:
-            (to, tag), request = gen_call
+        """Queue a message for a registered process and run its handler if idle.
 
-            def reply(ok: bool, value: Any) -> None:
-                if not ok:
-                    value = (A_ERROR, exception_reason(value))
-                conn.reply(sender, to, (tag, value), lambda e: (tag, (A_ERROR, exception_reason(e))))
-
-            if not self.node.call_python(func, (request,), reply):
-                self._overloaded("a call", name)
+        Erlang mailbox semantics: each process handles its messages one at a time,
+        in arrival order; they are queued (never dropped) while it is busy."""
+        proc = self.node._processes.get(name)
+        if proc is None:
             return
-        if not self.node.call_python(func, (payload,), _ignore_result):
-            self._overloaded("a message", name)
+        proc.mailbox.append((conn, payload))
+        if not proc.running:
+            self._pump(proc)
+
+    def _pump(self, proc: "Process") -> None:
+        """Start handlers for ``proc``'s queued messages, one at a time (loop thread).
+
+        A handler that finishes at once (inline, not waiting) lets the loop go on
+        with the next message; one that waits (or runs in a thread) calls back here
+        through the loop when it is done."""
+        calls = self.node.calls
+        mailbox = proc.mailbox
+        proc.pumping = True
+        try:
+            while mailbox and not proc.running:
+                conn, payload = mailbox.popleft()
+                proc.running = True
+                gen_call = as_gen_call(payload)
+                if gen_call is not None:
+                    args = (gen_call[1],)
+                    done = self._gen_call_done(proc, conn, gen_call[0])
+                else:
+                    args = (payload,)
+                    done = self._message_done(proc)
+                if not calls.call(proc.func, args, done, bounded=False):  # the node is stopping
+                    proc.running = False
+                    mailbox.clear()
+        finally:
+            proc.pumping = False
+
+    def _finished(self, proc: "Process") -> None:
+        """A handler of ``proc`` returned (any thread): the next message may run."""
+        proc.running = False
+        if not proc.mailbox:
+            return
+        if threading.get_ident() != self.node._thread_id:
+            self.node.loop.call_soon_threadsafe(self._pump, proc)
+        elif not proc.pumping:  # else the pump on the stack goes on with the next one
+            self.node.loop.call_soon(self._pump, proc)
+
+    def _message_done(self, proc: "Process") -> Callable[[bool, Any], None]:
+        def done(ok: bool, value: Any) -> None:
+            self._finished(proc)
+
+        return done
+
+    def _gen_call_done(self, proc: "Process", conn: "Connection", frm: Any) -> Callable[[bool, Any], None]:
+        to, tag = frm
+
+        def done(ok: bool, value: Any) -> None:
+            if not ok:
+                value = (A_ERROR, exception_reason(value))
+            conn.reply(proc.pid, to, (tag, value), lambda e: (tag, (A_ERROR, exception_reason(e))))
+            self._finished(proc)
+
+        return done
 
     def _unregistered(self, conn: "Connection", frm: Any, name: Any, payload: Any) -> None:
         """A message for a name nobody registered: ``uwsgi.erlang_func`` if the app
@@ -188,7 +252,3 @@ class Router:
             what,
             name,
         )
-
-
-def _ignore_result(ok: bool, value: Any) -> None:
-    pass

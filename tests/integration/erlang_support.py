@@ -125,6 +125,25 @@ def stop_api_node(lt: LoopThread) -> None:
     lt.call(go())
 
 
+#: The registered processes ``uwsgitest:start()`` runs on a test node.
+TEST_PROCESSES = ("echoer", "ponger", "collector")
+
+
+def reset_test_node(erl: ErlNode) -> None:
+    """Make a shared test node as good as new for the next test, through the
+    process-wide node of :mod:`gateway.erlang.api`: its test processes must be
+    alive (a test that killed one fails here), the collector is emptied and the
+    echoer's target cleared."""
+    from gateway.erlang import api, etf
+
+    atom = etf.Atom
+    for name in TEST_PROCESSES:
+        if api.erlang_rpc(erl.name, "erlang", "whereis", [atom(name)]) == atom("undefined"):
+            raise RuntimeError("the shared test node %s lost its %s process" % (erl.name, name))
+    api.erlang_send_message(erl.name, "echoer", (atom("set_target"), atom("undefined")))
+    assert api.erlang_rpc(erl.name, "uwsgitest", "clear_collected", []) == atom("ok")
+
+
 def otp_params() -> list:
     return ["system", "28"]
 

@@ -1,8 +1,10 @@
 """The Erlang C-node against real OTP nodes (the system OTP 25 and OTP 28).
 
-Each test starts its own Erlang test node (``shared/tools/erl-test-node``) and our
-node in-process on a loop thread; Erlang-side actions go through the test node's
-``uwsgitest`` module, called from our node.  Skipped when ``erl`` is missing,
+One Erlang test node (``shared/tools/erl-test-node``) per release serves the whole
+module, reset before each test (``reset_test_node``); each test starts its own node
+in-process on a loop thread, under a fresh name.  Tests that need a node of their
+own (other kernel options, a node they kill) start it themselves.  Erlang-side
+actions go through the test node's ``uwsgitest`` module, called from our node.  Skipped when ``erl`` is missing,
 failed instead when ``CI=true``.
 """
 
@@ -15,7 +17,15 @@ import time
 
 import pytest
 
-from integration.erlang_support import LoopThread, otp_bindir, start_api_node, start_erl_or_skip, stop_api_node, unique
+from integration.erlang_support import (
+    LoopThread,
+    otp_bindir,
+    reset_test_node,
+    start_api_node,
+    start_erl_or_skip,
+    stop_api_node,
+    unique,
+)
 from gateway.erlang import api, etf
 from gateway.erlang.errors import AuthenticationFailed, BadRPC, ErlangTimeout, NodeDown, NodeNotRunning
 from gateway.rpc import registry
@@ -24,21 +34,34 @@ A = etf.Atom
 pytestmark = [pytest.mark.needs("erl"), pytest.mark.timeout(120)]
 
 
-@pytest.fixture(params=["system", "28"])
+@pytest.fixture(scope="module", params=["system", "28"])
 def otp(request):
     return request.param
 
 
-@pytest.fixture
-def cookie():
+@pytest.fixture(scope="module")
+def cookie(otp):
     return unique("cookie")
 
 
-@pytest.fixture
-def erl(otp, cookie):
+@pytest.fixture(scope="module")
+def shared_erl(otp, cookie):
+    """One Erlang test node per module and release (starting one costs ~1 s)."""
     node = start_erl_or_skip(pytest, unique("erl"), cookie, otp)
     yield node
     node.stop()
+
+
+@pytest.fixture
+def erl(shared_erl, request):
+    """The shared test node, reset for this test through this test's own node
+    ``py`` (a fresh name each test, so no connection, pid or registration survives
+    from an earlier test): test processes alive, collector emptied, echoer's
+    target cleared."""
+    if "py" in request.fixturenames:
+        request.getfixturevalue("py")
+        reset_test_node(shared_erl)
+    return shared_erl
 
 
 @pytest.fixture

@@ -48,11 +48,13 @@ APP = textwrap.dedent(
 )
 
 
-@pytest.fixture(params=["system", "28"])
-def setup(request, tmp_path):
+@pytest.fixture(scope="module", params=["system", "28"])
+def setup(request, tmp_path_factory):
+    """One Erlang test node and one server per release for the module: the app is
+    stateless and every test uses its own requests (and probe node)."""
     cookie = unique("httpcookie")
     erl = start_erl_or_skip(pytest, unique("httperl"), cookie, request.param)
-    app = tmp_path / "erlapp.py"
+    app = tmp_path_factory.mktemp("erlapp") / "erlapp.py"
     app.write_text(APP)
     name = unique("gw") + "@localhost"
     try:

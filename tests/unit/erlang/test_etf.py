@@ -1036,3 +1036,16 @@ def test_atom_limit_inside_a_compressed_term_is_still_an_atom_limit_error():
 def test_decode_from_refuses_a_negative_offset():
     with pytest.raises(ETFError, match="negative offset"):
         decode_from(b"\x83j", -2)
+
+
+def test_zero_and_minus_zero_are_two_map_keys():
+    """OTP 27+ keeps 0.0 and -0.0 apart (two keys): both decode, and encode back."""
+    wire = bytes.fromhex("8374000000024600000000000000007703706f7346800000000000000077036e6567")
+    m = etf.decode(wire)
+    assert len(m) == 2
+    assert m[0.0] == etf.Atom("pos")
+    assert m[etf.MapKey(-0.0)] == etf.Atom("neg")
+    assert etf.MapKey(0.0) != etf.MapKey(-0.0)
+    assert etf.encode(m) == wire
+    with pytest.raises(etf.ETFError):  # a real duplicate is still refused
+        etf.decode(bytes.fromhex("837400000002460000000000000000770170460000000000000000770171"))
