@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 import site
 import sys
 from typing import List, NoReturn, Optional
@@ -90,15 +91,23 @@ def main(argv: Optional[List[str]] = None) -> None:
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
     apply_environment(cfg)
-    if not cfg.http_socket:
-        _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090)")
-    if not cfg.wsgi_file and not cfg.module:
+    routing = bool(cfg.http or cfg.https)
+    if not cfg.http_socket and not routing:
+        _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090) or --http ADDR")
+    has_app = bool(cfg.wsgi_file or cfg.module)
+    if not has_app and not (routing and cfg.http_to):
         _fail("no app given: use --wsgi-file FILE or --module MODULE[:CALLABLE]")
+    router_pid = 0
+    if routing:
+        router_pid = _start_router(cfg)
+        if not has_app or not cfg.http_socket:
+            sys.exit(_wait_router(router_pid))
     sockets = []
     try:
         for spec in cfg.http_socket:
             sockets.append(bind_tcp(spec, cfg.listen))
     except ListenError as e:
+        _stop_router(router_pid)
         _fail(str(e))
 
     from gateway.process.worker import Worker
@@ -114,5 +123,68 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         code = worker.run()
     except AppLoadError as e:
+        _stop_router(router_pid)
         _fail(str(e))
+    _stop_router(router_pid)
     sys.exit(code)
+
+
+# -- the HTTP router process ------------------------------------------------------------
+# TEMPORARY until the master (gateway/process/master.py) lands: the master will spawn
+# and respawn the router child through its generic facility.  Until then the CLI forks
+# it here and stops it when the worker exits.
+
+
+def _start_router(cfg) -> int:
+    from gateway.router.main import RouterError, bind_router_sockets, run_router
+
+    upstreams = list(cfg.http_to)
+    if not upstreams:
+        _fail("--http/--https need --http-to ADDR (a uwsgi socket) until --socket lands")
+    try:
+        listeners = bind_router_sockets(cfg)
+    except RouterError as e:
+        _fail(str(e))
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = run_router(cfg, listeners, upstreams)
+        except BaseException:
+            logs.gen_log.exception("the HTTP router failed")
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    for listener in listeners:
+        listener.sock.close()
+    return pid
+
+
+def _stop_router(pid: int) -> None:
+    if pid:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def _wait_router(pid: int) -> int:
+    """Only a router runs here (``--http-to`` without an app): forward stop signals, reap it."""
+    def forward(sig, _frame):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 0
+        return os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8

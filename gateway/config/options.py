@@ -165,11 +165,17 @@ OPTIONS: tuple[Option, ...] = (
            section=SOCKETS, metavar="ADDR", supported=False,
            hint="use --http-socket for now",
            help="bind ADDR and speak the uwsgi protocol (nginx uwsgi_pass)"),
-    Option("http", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
-           hint="use --http-socket: gateway speaks HTTP itself, without a router process",
-           help="spawn uWSGI's separate HTTP router process on ADDR"),
-    Option("https", repeatable=True, section=SOCKETS, metavar="ADDR,CERT,KEY", supported=False,
-           help="HTTPS router on ADDR"),
+    Option("http", ("httprouter",), repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
+           help="run uWSGI's HTTP router: a separate process on ADDR that speaks HTTP/1.1 to "
+                "clients and forwards each request over the uwsgi protocol to the workers "
+                "(--http-to, else the first --socket, else an internal UNIX socket)"),
+    Option("https", repeatable=True, section=SOCKETS, metavar="ADDR,CERT,KEY[,CIPHERS[,CA]]",
+           help="the HTTP router on ADDR behind TLS (certificate and key files in PEM; an "
+                "optional OpenSSL cipher string and a client CA file, '!CA' for optional "
+                "client certificates).  The worker sees HTTPS=on"),
+    Option("http-to", repeatable=True, section=SOCKETS, metavar="ADDR",
+           help="the uwsgi address (host:port, a UNIX path or @abstract) the HTTP router "
+                "forwards to; repeat for round-robin with failover to the next on refusal"),
     Option("http11-socket", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
            hint="use --http-socket: it keeps connections alive (see --http-keepalive)",
            help="HTTP/1.1 socket with keep-alive"),
@@ -245,6 +251,23 @@ OPTIONS: tuple[Option, ...] = (
                 "process), the value is a duration"),
     Option("http-max-headers", type=conv.integer, default=100, minimum=1, section=HTTP,
            metavar="N", help="maximum number of headers in a request"),
+    Option("http-timeout", type=conv.integer, default=60, minimum=1, section=HTTP, metavar="SECONDS",
+           help="HTTP router: seconds without a byte from the worker (or in a tunnel, either "
+                "way) before the request is given up: 504 before the response head, else "
+                "the client connection is closed"),
+    Option("http-connect-timeout", type=conv.integer, default=0, minimum=0, section=HTTP,
+           metavar="SECONDS",
+           help="HTTP router: seconds to establish a connection to a worker before answering "
+                "502; 0 means --http-timeout"),
+    Option("http-max-response-head", type=conv.integer, default=65536, minimum=256, section=HTTP,
+           metavar="BYTES",
+           help="HTTP router: maximum size of a response head from a worker (larger: 502)"),
+    Option("http-modifier1", type=conv.integer, default=0, minimum=0, maximum=255, section=HTTP,
+           metavar="N", help="HTTP router: modifier1 of the uwsgi packets it sends"),
+    Option("http-modifier2", type=conv.integer, default=0, minimum=0, maximum=255, section=HTTP,
+           metavar="N", help="HTTP router: modifier2 of the uwsgi packets it sends"),
+    Option("http-var", repeatable=True, section=HTTP, metavar="KEY=VALUE",
+           help="HTTP router: add KEY=VALUE to every uwsgi packet it sends"),
 
     # -- logging ----------------------------------------------------------------------
     Option("disable-logging", short="L", flag=True, section=LOGGING,
@@ -423,8 +446,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),
     _unsupported("scgi-socket", repeatable=True),
-    _unsupported("http-timeout"),
-    _unsupported("http-to", repeatable=True),
     _unsupported("http-processes", "http-workers"),
     _unsupported("http-auto-chunked", flag=True),
     _unsupported("logto"),
@@ -491,7 +512,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("touch-workers-reload", repeatable=True),
     _unsupported("stats-push", repeatable=True),
     _unsupported("wsgi-env-behaviour", "wsgi-env-behavior"),
-    _unsupported("http-modifier1"),
     _unsupported("vhost", flag=True),
     _unsupported("print", repeatable=True),
     _unsupported("declare-option", repeatable=True),

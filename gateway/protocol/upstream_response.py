@@ -1,0 +1,175 @@
+"""Sans-IO parser of the HTTP response head a worker sends back over the uwsgi protocol.
+
+A worker answers a uwsgi request with raw HTTP (uWSGI's wire format, see
+``../shared/reference/uwsgi.md`` §1.4): a status line built from the request's
+``SERVER_PROTOCOL``, the app's headers verbatim, a blank line, the body, then it
+closes the connection.  The HTTP router relays that to clients that keep their
+connections alive, so it must know where the body ends and how to frame it; this
+module reads the head and says what the router needs, without doing any I/O::
+
+    head = parse_response_head(buf, max_size=65536)   # None: need more bytes
+    head.status, head.content_length, head.chunked, head.size
+    out = head.rebuild(extra)                           # the head to send on
+
+Only CRLF line ends are accepted (our worker and uWSGI's write them); a status
+line that is not ``HTTP/1.x NNN reason`` or a head over ``max_size`` raises
+:class:`UpstreamProtocolError`: the router answers 502.  The worker is trusted
+less than a library but more than a client: conflicting ``Content-Length``
+values, bad digits and control characters are refused all the same.
+
+Hop-by-hop headers the router owns (``Connection``, ``Keep-Alive``,
+``Transfer-Encoding`` unless the worker chunked the body itself) are dropped by
+:meth:`ResponseHead.rebuild`; everything else goes through verbatim, in order.
+"""
+
+from __future__ import annotations
+
+from typing import List, NamedTuple, Optional, Tuple, Union
+
+__all__ = ["ResponseHead", "UpstreamProtocolError", "parse_response_head"]
+
+Buffer = Union[bytes, bytearray]
+
+
+class UpstreamProtocolError(Exception):
+    """The worker's response head is malformed or too large (the router answers 502)."""
+
+
+# Header names (lower case, with the leading CRLF and the colon) that make the fast
+# path give way to a line-by-line look.
+_HOP = (b"\r\nconnection:", b"\r\nkeep-alive:", b"\r\ntransfer-encoding:", b"\r\nupgrade:")
+_CL = b"\r\ncontent-length:"
+_DATE = b"\r\ndate:"
+# Bytes allowed in a head line besides the CRLFs: HTAB, SP..~, obs-text.
+_PLAIN = bytes([9]) + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+_DROP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection"))
+
+
+class ResponseHead(NamedTuple):
+    """What the router needs to know about a worker's response head."""
+
+    #: the status code, e.g. 200
+    status: int
+    #: the status line as sent, without its CRLF (``b"HTTP/1.1 200 OK"``)
+    status_line: bytes
+    #: the header lines to pass on, each without its CRLF, in order
+    lines: Tuple[bytes, ...]
+    #: the Content-Length value, None when absent
+    content_length: Optional[int]
+    #: the worker sent ``Transfer-Encoding: chunked`` (its body frames itself)
+    chunked: bool
+    #: a ``Date`` header is present
+    has_date: bool
+    #: the ``Upgrade`` header's value (for 101), else None
+    upgrade: Optional[bytes]
+    #: bytes of the head, blank line included: the body starts there
+    size: int
+
+    def rebuild(self, extra: bytes = b"") -> bytes:
+        """The head to send to the client: status line, kept lines, ``extra``, blank line.
+
+        ``extra`` is pre-formatted header lines, each ending in CRLF.
+        """
+        if self.lines:
+            return b"\r\n".join((self.status_line, *self.lines)) + b"\r\n" + extra + b"\r\n"
+        return self.status_line + b"\r\n" + extra + b"\r\n"
+
+
+def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[ResponseHead]:
+    """Parse the head at the start of ``buf``; None while it is incomplete.
+
+    Raises :class:`UpstreamProtocolError` when it is malformed or longer than
+    ``max_size`` bytes.
+    """
+    end = buf.find(b"\r\n\r\n", 0, max_size + 4)
+    if end < 0:
+        if len(buf) >= max_size:
+            raise UpstreamProtocolError("response head longer than %d bytes" % max_size)
+        if buf[:1] and buf[:1] != b"H":
+            raise UpstreamProtocolError("response does not start with an HTTP status line: %r" % bytes(buf[:32]))
+        return None
+    size = end + 4
+    if size > max_size:
+        raise UpstreamProtocolError("response head longer than %d bytes" % max_size)
+    head = bytes(buf[:end])
+    residue = head.translate(None, _PLAIN)
+    crlfs = head.count(b"\r\n")
+    if len(residue) != 2 * crlfs or residue.count(b"\r\n") != crlfs:
+        raise UpstreamProtocolError("response head holds a bare CR/LF or a control character")
+    first = head.find(b"\r\n")
+    status_line = head if first < 0 else head[:first]
+    status = _status(status_line)
+    lowered = head.lower()
+    content_length: Optional[int] = None
+    pos = lowered.find(_CL)
+    if pos >= 0:
+        content_length = _content_length(head, lowered, pos)
+    has_date = lowered.find(_DATE) >= 0
+    if first < 0 or not any(lowered.find(h) >= 0 for h in _HOP):
+        # The common case: nothing hop-by-hop, every header line goes on as is.
+        lines: Tuple[bytes, ...] = tuple(head[first + 2 :].split(b"\r\n")) if first >= 0 else ()
+        return ResponseHead(status, status_line, lines, content_length, False, has_date, None, size)
+    kept: List[bytes] = []
+    chunked = False
+    upgrade = None
+    for line in head[first + 2 :].split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        key = name.lower()
+        if not sep or not name or name[-1:] in b" \t":
+            raise UpstreamProtocolError("malformed response header line: %r" % line[:48])
+        if key == b"transfer-encoding":
+            codings = [c.strip(b" \t").lower() for c in value.split(b",")]
+            if codings[-1] != b"chunked":
+                raise UpstreamProtocolError("response Transfer-Encoding not ending in chunked: %r" % value[:48])
+            chunked = True
+            kept.append(line)
+            continue
+        if key == b"upgrade":
+            upgrade = value.strip(b" \t")
+            kept.append(line)
+            continue
+        if key in _DROP:
+            continue
+        kept.append(line)
+    if chunked and content_length is not None:
+        raise UpstreamProtocolError("response has both Transfer-Encoding and Content-Length")
+    if not chunked:
+        # Without chunking there is nothing left for a Transfer-Encoding line to say.
+        kept = [k for k in kept if k.partition(b":")[0].lower() != b"transfer-encoding"]
+    return ResponseHead(status, status_line, tuple(kept), content_length, chunked, has_date, upgrade, size)
+
+
+def _status(line: bytes) -> int:
+    version, _, rest = line.partition(b" ")
+    code = rest[:3]
+    if (
+        version not in (b"HTTP/1.1", b"HTTP/1.0")
+        or len(code) != 3
+        or not code.isdigit()
+        or rest[3:4] not in (b"", b" ")
+    ):
+        raise UpstreamProtocolError("malformed response status line: %r" % line[:48])
+    status = int(code)
+    if status < 100:
+        raise UpstreamProtocolError("response status below 100: %r" % line[:48])
+    return status
+
+
+def _content_length(head: bytes, lowered: bytes, pos: int) -> int:
+    """The Content-Length value(s) from ``pos`` on: all equal, else an error."""
+    value: Optional[int] = None
+    while pos >= 0:
+        start = pos + len(_CL)
+        stop = lowered.find(b"\r\n", start)
+        raw = head[start : stop if stop >= 0 else len(head)]
+        for element in raw.split(b","):
+            element = element.strip(b" \t")
+            if not element.isdigit() or len(element) > 19:
+                raise UpstreamProtocolError("invalid response Content-Length: %r" % raw[:32])
+            number = int(element)
+            if value is not None and value != number:
+                raise UpstreamProtocolError("conflicting response Content-Length values")
+            value = number
+        pos = lowered.find(_CL, start)
+    assert value is not None
+    return value

@@ -1,0 +1,595 @@
+"""The router's client side: one HTTP/1.x connection, each request relayed to a worker.
+
+:class:`RouterConnection` is an asyncio protocol (created by the loop's own
+``create_server``, TLS included).  Requests are parsed by the same sans-IO
+:class:`~gateway.protocol.http1.RequestParser`, with the same limits, as on
+``--http-socket``; each one becomes a uwsgi packet (:mod:`gateway.router.vars`) on
+a fresh connection to a worker (:class:`~gateway.router.upstream.Upstream`).
+Everything is callbacks: no coroutine per request or per chunk.
+
+**Request bodies** stream as they arrive (``Content-Length`` passed through, a
+chunked body re-chunked for the worker); when the worker does not take bytes as
+fast as the client sends them, the client's transport stops reading until the
+queued bytes are sent.  ``Expect: 100-continue`` is answered once a worker is
+connected.
+
+**Responses.**  A worker writes raw HTTP and closes (uWSGI's wire format); the
+router reads the head (:mod:`gateway.protocol.upstream_response`) and frames the
+body for the client: the worker's ``Content-Length`` passed through (the
+connection stays alive); else chunked for HTTP/1.1 clients; else close-delimited.
+No body on ``HEAD``, 1xx, 204 and 304.  A ``Date`` header is added when the app
+gave none.  When the client reads slower than the worker writes, the router stops
+reading from the worker (the worker's own send then blocks, parking only its
+core).
+
+**Upgrades.**  A ``101 Switching Protocols`` from the worker is passed through
+verbatim and the connection becomes a raw two-way tunnel (websockets).
+
+**Failures.**  No worker reachable (refused, missing socket, connect timeout), or
+a worker that closes before a complete response head: ``502 Bad Gateway``.  No
+response head within ``--http-timeout``: ``504 Gateway Timeout``.  A worker lost
+in the middle of a body: the client connection is aborted, so the client sees a
+truncated response rather than a wrong one.  One line on ``gateway.error`` per
+failure, at most one per second per kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any, Optional
+
+from gateway.logs import gen_log
+from gateway.protocol.errors import RemoteProtocolError
+from gateway.protocol.http1 import (
+    NEED_DATA,
+    PAUSED,
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    Request,
+    RequestParser,
+)
+from gateway.protocol.upstream_response import UpstreamProtocolError, parse_response_head
+from gateway.router.upstream import Upstream
+from gateway.router.vars import LAST_CHUNK, VarsTooLarge
+
+__all__ = ["RouterConnection"]
+
+# Connection states (for the timeout sweep).
+IDLE = 0    # between requests: keep-alive timeout
+HEAD = 1    # a request head is arriving: --socket-timeout
+BUSY = 2    # a request is being relayed: --http-timeout of inactivity
+TUNNEL = 3  # after a 101: raw bytes both ways, --http-timeout of inactivity
+CLOSED = 4
+
+# Response framing modes.
+AWAIT_HEAD = 0  # reading the worker's response head
+LENGTH = 1      # relaying Content-Length bytes
+CHUNKING = 2    # chunk-framing a body that ends at the worker's close
+TO_CLOSE = 3    # relaying until the worker closes, then closing the client (HTTP/1.0, or a pre-chunked body)
+RAW = 4         # tunnel
+DONE = 5
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_LOG_INTERVAL = 1.0
+
+
+class _Date:
+    """``Date: ...\\r\\n``, formatted at most once per second."""
+
+    second = -1
+    line = b""
+
+    @classmethod
+    def header(cls) -> bytes:
+        now = int(time.time())
+        if now != cls.second:
+            cls.second = now
+            cls.line = b"Date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
+        return cls.line
+
+
+_last_logged = {}
+
+
+def _log_limited(kind: str, message: str, *args: Any) -> None:
+    """One line on ``gateway.error`` per ``kind`` per second: a dead worker under load must not flood the log."""
+    now = time.monotonic()
+    if now - _last_logged.get(kind, -10.0) >= _LOG_INTERVAL:
+        _last_logged[kind] = now
+        gen_log.error(message, *args)
+
+
+class RouterConnection(asyncio.Protocol):
+    """One client connection of the HTTP router (see the module docstring)."""
+
+    def __init__(self, router: Any, vars_builder: Any) -> None:
+        self.router = router
+        self.settings = s = router.settings
+        self.vars = vars_builder
+        self.loop = router.loop
+        self.parser = RequestParser(max_head=s.max_head, max_headers=s.max_headers, max_body=s.max_body)
+        self.transport: Optional[asyncio.Transport] = None
+        self.remote_addr = ""
+        self.remote_port = "0"
+        self.state = IDLE
+        self.deadline = 0.0
+        self.activity = 0.0
+        self.upstream: Optional[Upstream] = None
+        self._req: Optional[Request] = None
+        self._packet = b""
+        self._attempts = 0
+        self._spec = ""
+        self._mode = DONE
+        self._head = bytearray()
+        self._remaining = 0
+        self._keep_alive = False
+        self._head_sent = False
+        self._body_pending = False
+        self._chunked_body = False
+        self._sent_continue = False
+        self._reading_paused = False
+        self._client_eof = False
+        self._processing = False
+
+    # -- asyncio.Protocol (client side) -------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.remote_addr = peer[0]
+            self.remote_port = str(peer[1])
+        self.router.connections.add(self)
+        self.deadline = self.loop.time() + self.settings.keepalive_timeout
+
+    def data_received(self, data: bytes) -> None:
+        state = self.state
+        if state == TUNNEL:
+            self.activity = self.loop.time()
+            if not self.upstream.write(data):  # type: ignore[union-attr]
+                self._pause_reading()
+            return
+        self.parser.receive_data(data)
+        if state == BUSY:
+            self.activity = self.loop.time()
+            if self._body_pending:
+                self._pump_body()
+            elif self.parser.buffered() > self.settings.max_head + 65536:
+                self._pause_reading()  # pipelined bytes piling up behind this request
+            return
+        if state == IDLE:
+            self.state = HEAD
+            self.deadline = self.loop.time() + self.settings.socket_timeout
+        self._process()
+
+    def eof_received(self) -> bool:
+        self._client_eof = True
+        if self.state == TUNNEL:
+            if self.upstream is not None:
+                self.upstream.shutdown_write()
+            return True
+        self.parser.receive_data(b"")
+        if self.state == BUSY:
+            if self._body_pending:
+                self._pump_body()
+            return True  # half-close: the response still goes out
+        self._process()
+        return True
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.state = CLOSED
+        self.router.connections.discard(self)
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+
+    def pause_writing(self) -> None:
+        if self.upstream is not None:
+            self.upstream.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.upstream is not None:
+            self.upstream.resume_reading()
+
+    # -- requests -------------------------------------------------------------------
+
+    def _process(self) -> None:
+        """Parse buffered bytes and forward the next complete request."""
+        if self._processing:
+            return
+        self._processing = True
+        try:
+            while self.state in (IDLE, HEAD):
+                try:
+                    event = self.parser.next_event()
+                except RemoteProtocolError as e:
+                    gen_log.info("malformed HTTP request from %s: %s", self.remote_addr, e.args[0] if e.args else e)
+                    self._send_error(e.status_hint or 400, str(e.args[0] if e.args else "bad request"))
+                    return
+                if type(event) is Request:
+                    self._forward(event)
+                elif event is NEED_DATA:
+                    self._resume_reading()
+                    return
+                else:  # ConnectionClosed, or PAUSED after an error
+                    self._close()
+                    return
+        finally:
+            self._processing = False
+
+    def _forward(self, req: Request) -> None:
+        self.state = BUSY
+        self.deadline = 0.0
+        self.activity = self.loop.time()
+        self._req = req
+        try:
+            self._packet = self.vars.build(req, self.remote_addr, self.remote_port)
+        except VarsTooLarge as e:
+            gen_log.info("request from %s refused: %s", self.remote_addr, e)
+            self._send_error(431, str(e))
+            return
+        self._chunked_body = req.chunked
+        self._body_pending = req.chunked or bool(req.content_length)
+        if not self._body_pending:
+            self.parser.next_event()  # the EndOfMessage of a bodiless request
+        self._sent_continue = False
+        self._mode = AWAIT_HEAD
+        self._head = bytearray()
+        self._head_sent = False
+        self._attempts = 0
+        self._connect()
+
+    def _connect(self) -> None:
+        family, address, self._spec = self.router.next_upstream()
+        self._attempts += 1
+        upstream = Upstream(self.loop, self, family, address, self.settings.connect_timeout)
+        self.upstream = upstream
+        upstream.connect()
+
+    # -- Upstream callbacks ---------------------------------------------------------
+
+    def upstream_connected(self) -> None:
+        upstream = self.upstream
+        assert upstream is not None
+        if not upstream.write(self._packet):
+            self._pause_reading()
+        self._packet = b""
+        if self._body_pending:
+            req = self._req
+            if req is not None and req.expect_continue and self.transport is not None:
+                self._sent_continue = True
+                self.transport.write(_CONTINUE)
+            self._pump_body()
+
+    def upstream_drained(self) -> None:
+        if self.state == TUNNEL:
+            self._resume_reading()
+        elif self._body_pending:
+            self._pump_body()
+        elif self.state == BUSY and self.parser.buffered() <= self.settings.max_head + 65536:
+            self._resume_reading()
+
+    def _pump_body(self) -> None:
+        """Move the request body from the parser to the worker, as far as both allow."""
+        upstream = self.upstream
+        if upstream is None or not upstream.connected or upstream.write_pending:
+            return
+        parser = self.parser
+        chunked = self._chunked_body
+        while True:
+            try:
+                event = parser.next_event()
+            except RemoteProtocolError as e:
+                gen_log.info("malformed request body from %s: %s", self.remote_addr, e.args[0] if e.args else e)
+                self._body_pending = False
+                if self._head_sent:
+                    self._abort()
+                else:
+                    self._send_error(e.status_hint or 400, str(e.args[0] if e.args else "bad request body"))
+                return
+            if type(event) is Data:
+                data = event.data
+                if chunked:
+                    data = b"%x\r\n%b\r\n" % (len(data), data)
+                if not upstream.write(data):
+                    self._pause_reading()
+                    return
+            elif type(event) is EndOfMessage:
+                self._body_pending = False
+                if chunked:
+                    upstream.write(LAST_CHUNK)
+                if parser.buffered() <= self.settings.max_head + 65536:
+                    self._resume_reading()
+                return
+            else:
+                if event is NEED_DATA:
+                    self._resume_reading()
+                return
+
+    def upstream_data(self, data: bytes) -> None:
+        self.activity = self.loop.time()
+        mode = self._mode
+        transport = self.transport
+        if transport is None or self.state == CLOSED:
+            return
+        if mode == LENGTH:
+            remaining = self._remaining
+            if len(data) < remaining:
+                self._remaining = remaining - len(data)
+                transport.write(data)
+                return
+            transport.write(data[:remaining] if len(data) > remaining else data)
+            self._remaining = 0
+            self._response_done()
+        elif mode == CHUNKING:
+            transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        elif mode == AWAIT_HEAD:
+            self._head += data
+            self._read_head()
+        elif mode != DONE:
+            transport.write(data)
+
+    def _read_head(self) -> None:
+        while True:
+            buf = self._head
+            try:
+                head = parse_response_head(buf, self.settings.max_response_head)
+            except UpstreamProtocolError as e:
+                _log_limited("bad-response", "[router] invalid response from worker %s: %s (502)", self._spec, e)
+                self._gateway_error(502, "the worker sent an invalid response")
+                return
+            if head is None:
+                return
+            status = head.status
+            rest = bytes(buf[head.size :])
+            if status == 101:
+                self._start_tunnel(bytes(buf[: head.size]), rest)
+                return
+            if status < 200:
+                # Interim responses: pass on to HTTP/1.1 clients (ours already got a 100).
+                req = self._req
+                if req is not None and req.version == "HTTP/1.1" and not (status == 100 and self._sent_continue):
+                    self.transport.write(bytes(buf[: head.size]))  # type: ignore[union-attr]
+                self._head = bytearray(rest)
+                if not rest:
+                    return
+                continue
+            break
+        self._head = bytearray()
+        req = self._req
+        assert req is not None
+        keep_alive = req.keep_alive and not self._client_eof
+        http11 = req.version == "HTTP/1.1"
+        if req.method == "HEAD" or status in (204, 304):
+            mode = DONE
+        elif head.chunked:
+            mode = TO_CLOSE
+            keep_alive = False
+        elif head.content_length is not None:
+            mode = LENGTH
+            self._remaining = head.content_length
+            if not head.content_length:
+                mode = DONE
+        elif http11:
+            mode = CHUNKING
+        else:
+            mode = TO_CLOSE
+            keep_alive = False
+        self._keep_alive = keep_alive
+        extra = b"" if head.has_date else _Date.header()
+        if mode == CHUNKING:
+            extra += b"Transfer-Encoding: chunked\r\n"
+        if http11:
+            if not keep_alive:
+                extra += b"Connection: close\r\n"
+        elif keep_alive:
+            extra += b"Connection: keep-alive\r\n"
+        out = head.rebuild(extra)
+        self._mode = mode
+        self._head_sent = True
+        if mode == DONE:
+            self.transport.write(out)  # type: ignore[union-attr]
+            self._response_done()
+        elif rest:
+            if mode == LENGTH and len(rest) >= self._remaining:
+                self.transport.write(out + rest[: self._remaining])  # type: ignore[union-attr]
+                self._remaining = 0
+                self._response_done()
+            elif mode == LENGTH:
+                self._remaining -= len(rest)
+                self.transport.write(out + rest)  # type: ignore[union-attr]
+            elif mode == CHUNKING:
+                self.transport.write(out + b"%x\r\n%b\r\n" % (len(rest), rest))  # type: ignore[union-attr]
+            else:
+                self.transport.write(out + rest)  # type: ignore[union-attr]
+        else:
+            self.transport.write(out)  # type: ignore[union-attr]
+
+    def upstream_eof(self) -> None:
+        mode = self._mode
+        if mode == AWAIT_HEAD:
+            if self._head:
+                _log_limited("short-head", "[router] worker %s closed in the middle of a response head (502)", self._spec)
+            else:
+                _log_limited("no-response", "[router] worker %s closed the connection without a response (502)", self._spec)
+            self._gateway_error(502, "the worker closed the connection without a complete response")
+        elif mode == LENGTH:
+            _log_limited("short-body", "[router] worker %s closed %d bytes before the end of a response body",
+                         self._spec, self._remaining)
+            self._abort()
+        elif mode == CHUNKING:
+            self.transport.write(LAST_CHUNK)  # type: ignore[union-attr]
+            self._response_done()
+        elif mode == TO_CLOSE:
+            self._keep_alive = False
+            self._response_done()
+        elif mode == RAW:
+            transport = self.transport
+            if self._client_eof or transport is None or not transport.can_write_eof():
+                self._close()
+            else:
+                transport.write_eof()
+
+    def upstream_failed(self, message: str, before_connect: bool) -> None:
+        spec = self._spec
+        self.upstream = None
+        if before_connect:
+            if self._attempts < self.router.upstream_count:
+                _log_limited("connect-" + spec, "[router] cannot connect to worker %s: %s (trying the next one)", spec, message)
+                self._connect()
+                return
+            _log_limited("connect", "[router] cannot connect to worker %s: %s (502)", spec, message)
+            self._gateway_error(502, "no worker is reachable")
+            return
+        _log_limited("io", "[router] lost the connection to worker %s: %s", spec, message)
+        if self._mode == AWAIT_HEAD:
+            self._gateway_error(502, "the connection to the worker was lost")
+        else:
+            self._abort()
+
+    # -- ends -----------------------------------------------------------------------
+
+    def _response_done(self) -> None:
+        self._mode = DONE
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+        self._req = None
+        if not self._keep_alive or self.state == CLOSED:
+            self._close()
+            return
+        if self._body_pending and not self._drain_body():
+            self._close()
+            return
+        self.parser.start_next_request()
+        self.state = IDLE
+        self.deadline = self.loop.time() + self.settings.keepalive_timeout
+        if self.parser.has_input():
+            self._process()
+        else:
+            self._resume_reading()
+
+    def _drain_body(self) -> bool:
+        """Discard the rest of a request body the worker did not read, if it is all buffered."""
+        while True:
+            try:
+                event = self.parser.next_event()
+            except RemoteProtocolError:
+                return False
+            if type(event) is Data:
+                continue
+            self._body_pending = False
+            return type(event) is EndOfMessage
+
+    def _start_tunnel(self, head: bytes, rest: bytes) -> None:
+        self.state = TUNNEL
+        self._mode = RAW
+        self._head = bytearray()
+        self._head_sent = True
+        self._body_pending = False
+        self.transport.write(head + rest if rest else head)  # type: ignore[union-attr]
+        pending, _eof = self.parser.trailing_data
+        if pending and self.upstream is not None and not self.upstream.write(pending):
+            self._pause_reading()
+            return
+        if self._client_eof and self.upstream is not None:
+            self.upstream.shutdown_write()
+        self._resume_reading()
+
+    def _gateway_error(self, status: int, message: str) -> None:
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+        if self._head_sent:
+            self._abort()
+            return
+        req = self._req
+        keep = req is not None and req.keep_alive and not self._body_pending and not self._client_eof
+        self._mode = DONE
+        self._write_error(status, message, keep)
+        if keep:
+            self._keep_alive = True
+            self._response_done()
+        else:
+            self._close()
+
+    def on_timeout(self, now: float) -> None:
+        """Called by the router's once-a-second sweep."""
+        state = self.state
+        if state == HEAD and now > self.deadline:
+            gen_log.info("request head from %s not complete after %ss: 408", self.remote_addr, self.settings.socket_timeout)
+            self._send_error(408, "request head not received in time")
+        elif state == IDLE and now > self.deadline:
+            self._close()
+        elif state in (BUSY, TUNNEL):
+            upstream = self.upstream
+            if upstream is not None and upstream.connect_overdue(now):
+                upstream.close()
+                self.upstream_failed("connect timeout", True)
+            elif now - self.activity > self.settings.http_timeout:
+                if state == BUSY and not self._head_sent:
+                    _log_limited("timeout", "[router] no response from worker %s in %ss (504)",
+                                 self._spec, self.settings.http_timeout)
+                    self._gateway_error(504, "the worker did not answer in time")
+                else:
+                    self._abort(hard=True)
+
+    def _write_error(self, status: int, message: str, keep_alive: bool) -> None:
+        transport = self.transport
+        if transport is None or self.state == CLOSED:
+            return
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+        body = ("%d %s: %s\n" % (status, reason, message)).encode("latin-1", "replace")
+        transport.write(
+            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s%s\r\n%s"
+            % (status, reason.encode(), len(body), _Date.header(),
+               b"" if keep_alive else b"Connection: close\r\n", body)
+        )
+
+    def _send_error(self, status: int, message: str) -> None:
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+        self._write_error(status, message, False)
+        self._close()
+
+    def _close(self) -> None:
+        if self.state != CLOSED and self.transport is not None:
+            self.state = CLOSED
+            self.transport.close()
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+
+    def _abort(self, hard: bool = False) -> None:
+        """End the client connection without completing the response (it must see a truncation).
+
+        What was already written is flushed first, unless ``hard`` (a client that
+        does not read).
+        """
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+        if self.state != CLOSED and self.transport is not None:
+            self.state = CLOSED
+            if hard:
+                self.transport.abort()
+            else:
+                self.transport.close()
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None and self.state != CLOSED:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and self.transport is not None and self.state != CLOSED:
+            self._reading_paused = False
+            self.transport.resume_reading()

@@ -1,0 +1,153 @@
+"""The HTTP router process: bind in the parent, serve in a child.
+
+uWSGI's ``--http ADDR`` runs a separate router process ("uWSGI http 1") in front
+of the workers: the one process clients see.  Here:
+
+* :func:`bind_router_sockets` runs in the parent, before any fork: it binds every
+  ``--http``/``--https`` address and builds the TLS contexts, so a port in use or
+  an unreadable certificate fails at startup with one line, and a respawned router
+  serves the very same sockets;
+* :func:`run_router` runs in the child: a fresh event loop (uvloop when
+  installed; never one inherited across ``fork``), no app, no Tornado, no
+  greenlets; it serves until SIGINT/SIGTERM/SIGQUIT (stop accepting, let requests
+  in flight finish for up to ``GRACEFUL_TIMEOUT`` seconds) or until its parent
+  dies (checked once a second: the router never outlives its instance).
+
+When ready it prints one machine-readable line::
+
+    gateway router ready: pid=1234 http=0.0.0.0:9090 https=0.0.0.0:9443
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from typing import Any, List, Optional
+
+from gateway.logs import gen_log
+from gateway.router.server import Listener, Router, RouterSettings
+from gateway.router.tls import TLSConfigError, parse_https, server_context
+from gateway.server.listeners import ListenError, bind_tcp, bound_address
+
+__all__ = ["RouterError", "bind_router_sockets", "run_router", "router_settings", "GRACEFUL_TIMEOUT"]
+
+#: Seconds a stopping router waits for requests in flight.
+GRACEFUL_TIMEOUT = 10.0
+
+
+class RouterError(Exception):
+    """A router option cannot be honoured (bad address, certificate...); ``str()`` says why."""
+
+
+def bind_router_sockets(cfg: Any) -> List[Listener]:
+    """Bind every ``--http`` and ``--https`` address (call before forking)."""
+    listeners: List[Listener] = []
+    try:
+        for spec in cfg.http:
+            listeners.append(Listener(bind_tcp(spec, cfg.listen)))
+        for value in cfg.https:
+            https = parse_https(value)
+            ctx = server_context(https)
+            listeners.append(Listener(bind_tcp(https.address, cfg.listen), ctx))
+    except (ListenError, TLSConfigError) as e:
+        for listener in listeners:
+            listener.sock.close()
+        raise RouterError(str(e)) from None
+    return listeners
+
+
+def router_settings(cfg: Any, upstreams: List[str]) -> RouterSettings:
+    extra = []
+    for item in getattr(cfg, "http_var", None) or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise RouterError("--http-var expects KEY=VALUE, got %r" % item)
+        extra.append((key, value))
+    return RouterSettings(
+        upstreams,
+        max_head=cfg.buffer_size,
+        max_headers=cfg.http_max_headers,
+        max_body=cfg.limit_post or 0,
+        socket_timeout=float(cfg.socket_timeout),
+        keepalive_timeout=float(cfg.http_keepalive),
+        http_timeout=float(cfg.http_timeout),
+        connect_timeout=float(cfg.http_connect_timeout or 0),
+        max_response_head=cfg.http_max_response_head,
+        max_vars=cfg.buffer_size,
+        modifier1=cfg.http_modifier1 or 0,
+        modifier2=cfg.http_modifier2 or 0,
+        extra_vars=tuple(extra),
+        backlog=cfg.listen,
+    )
+
+
+def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
+    from gateway.process.worker import new_event_loop
+
+    return new_event_loop(kind)
+
+
+def run_router(cfg: Any, listeners: List[Listener], upstreams: List[str]) -> int:
+    """Serve until stopped (call in the router process, after fork); returns the exit status."""
+    settings = router_settings(cfg, upstreams)
+    loop = _new_loop(getattr(cfg, "loop", "") or "")
+    asyncio.set_event_loop(loop)
+    router = Router(settings, loop)
+    parent = os.getppid()
+    stopping: List[bool] = []
+
+    def stop(sig: Optional[int] = None) -> None:
+        if stopping:
+            if sig is not None:
+                gen_log.warning("[router] second signal: exiting now")
+                loop.stop()
+            return
+        stopping.append(True)
+        if sig is not None:
+            gen_log.info("[router] %s received: stopping the HTTP router (pid: %d)", signal.Signals(sig).name, os.getpid())
+        router.stop_accepting()
+        router.close_idle()
+        deadline = loop.time() + GRACEFUL_TIMEOUT
+
+        def check() -> None:
+            busy = router.busy()
+            if busy == 0 or loop.time() > deadline:
+                if busy:
+                    gen_log.warning("[router] %d requests still in flight after %ss: exiting anyway", busy, GRACEFUL_TIMEOUT)
+                router.close_all()
+                loop.stop()
+            else:
+                loop.call_later(0.05, check)
+
+        check()
+
+    def watch_parent() -> None:
+        if os.getppid() != parent and not stopping:
+            gen_log.warning("[router] the parent process %d is gone: stopping", parent)
+            stop()
+
+    router.on_sweep = watch_parent
+    loop.run_until_complete(router.start(listeners))
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+        loop.add_signal_handler(sig, stop, sig)
+    http = ",".join(bound_address(l.sock) for l in listeners if l.ssl is None)
+    https = ",".join(bound_address(l.sock) for l in listeners if l.ssl is not None)
+    line = "gateway router ready: pid=%d" % os.getpid()
+    if http:
+        line += " http=" + http
+    if https:
+        line += " https=" + https
+    gen_log.info(
+        "*** HTTP router (%s) forwarding to %s ***", type(loop).__module__.split(".")[0], ", ".join(upstreams)
+    )
+    sys.stderr.write(line + " upstream=" + ",".join(upstreams) + "\n")
+    sys.stderr.flush()
+    try:
+        loop.run_forever()
+    finally:
+        router.close_all()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+    return 0

@@ -1,0 +1,147 @@
+"""The HTTP router's listeners, its connections, the worker addresses and the timeout sweep.
+
+One :class:`Router` per router process.  It serves every ``--http``/``--https``
+listener with the loop's own ``create_server`` (TLS handshakes included, bounded
+by ``--socket-timeout``), hands each connection a
+:class:`~gateway.router.http_front.RouterConnection`, and picks the worker address
+for each request round-robin over the configured ones (one address, the workers'
+socket, in the common case; ``--http-to`` may give several, and a refused
+connection moves on to the next).  Deadlines are checked by one sweep per second
+over all connections, so no timer is armed per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from typing import Any, Callable, List, NamedTuple, Optional, Set, Tuple
+
+from gateway.router.http_front import BUSY, TUNNEL, RouterConnection
+from gateway.router.upstream import parse_upstream
+from gateway.router.vars import VarsBuilder
+
+__all__ = ["Listener", "Router", "RouterSettings"]
+
+
+class Listener(NamedTuple):
+    """A bound, listening socket of the router; ``ssl`` is set for ``--https``."""
+
+    sock: socket.socket
+    ssl: Optional[ssl.SSLContext] = None
+
+
+class RouterSettings:
+    """What the router needs from the configuration, resolved once."""
+
+    def __init__(
+        self,
+        upstreams: List[str],
+        *,
+        max_head: int = 4096,
+        max_headers: int = 100,
+        max_body: int = 0,
+        socket_timeout: float = 4.0,
+        keepalive_timeout: float = 15.0,
+        http_timeout: float = 60.0,
+        connect_timeout: float = 0.0,
+        max_response_head: int = 65536,
+        max_vars: int = 4096,
+        modifier1: int = 0,
+        modifier2: int = 0,
+        extra_vars: Tuple[Tuple[str, str], ...] = (),
+        backlog: int = 100,
+    ) -> None:
+        if not upstreams:
+            raise ValueError("the router needs at least one worker address")
+        self.upstreams = upstreams
+        self.max_head = max_head
+        self.max_headers = max_headers
+        self.max_body = max_body
+        self.socket_timeout = socket_timeout
+        self.keepalive_timeout = keepalive_timeout
+        self.http_timeout = http_timeout
+        self.connect_timeout = connect_timeout or http_timeout
+        self.max_response_head = max_response_head
+        self.max_vars = max_vars
+        self.modifier1 = modifier1
+        self.modifier2 = modifier2
+        self.extra_vars = extra_vars
+        self.backlog = backlog
+
+
+class Router:
+    """All client connections of one router process (see the module docstring)."""
+
+    def __init__(self, settings: RouterSettings, loop: asyncio.AbstractEventLoop) -> None:
+        self.settings = settings
+        self.loop = loop
+        self.connections: Set[RouterConnection] = set()
+        self._upstreams = [(*parse_upstream(spec), spec) for spec in settings.upstreams]
+        self.upstream_count = len(self._upstreams)
+        self._next = 0
+        self._servers: List[Any] = []
+        self._sweeper: Optional[asyncio.TimerHandle] = None
+        #: called once a second by the sweep (the router process checks its parent there)
+        self.on_sweep: Optional[Callable[[], None]] = None
+
+    def next_upstream(self) -> Tuple[int, Any, str]:
+        """``(family, address, spec)`` of the worker address for the next request."""
+        upstreams = self._upstreams
+        if len(upstreams) == 1:
+            return upstreams[0]
+        index = self._next
+        self._next = (index + 1) % len(upstreams)
+        return upstreams[index]
+
+    async def start(self, listeners: List[Listener]) -> None:
+        """Serve every listener (their sockets are already bound and listening)."""
+        s = self.settings
+        for listener in listeners:
+            port = str(listener.sock.getsockname()[1])
+            builder = VarsBuilder(
+                port,
+                https=listener.ssl is not None,
+                modifier1=s.modifier1,
+                modifier2=s.modifier2,
+                max_size=s.max_vars,
+                extra_vars=s.extra_vars,
+            )
+            kwargs: dict = {"sock": listener.sock, "backlog": s.backlog}
+            if listener.ssl is not None:
+                kwargs["ssl"] = listener.ssl
+                kwargs["ssl_handshake_timeout"] = s.socket_timeout
+            server = await self.loop.create_server(lambda b=builder: RouterConnection(self, b), **kwargs)
+            self._servers.append(server)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(1.0, self._sweep)
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for conn in list(self.connections):
+            conn.on_timeout(now)
+        if self.on_sweep is not None:
+            self.on_sweep()
+        self._sweeper = self.loop.call_later(1.0, self._sweep)
+
+    def stop_accepting(self) -> None:
+        for server in self._servers:
+            server.close()
+        self._servers = []
+
+    def busy(self) -> int:
+        """Connections with a request or a tunnel in flight."""
+        return sum(1 for c in self.connections if c.state in (BUSY, TUNNEL))
+
+    def close_idle(self) -> None:
+        for conn in list(self.connections):
+            if conn.state not in (BUSY, TUNNEL):
+                conn._close()
+
+    def close_all(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        self.stop_accepting()
+        for conn in list(self.connections):
+            conn._close()

@@ -1,0 +1,73 @@
+"""``--https ADDR,CERT,KEY[,CIPHERS[,CA]]``: the spec and the server TLS context (stdlib ``ssl``).
+
+The syntax is uWSGI's (``plugins/http/https.c``): comma-separated address,
+certificate file, key file, then optionally an OpenSSL cipher string and a CA
+file.  With a CA file, clients must present a certificate signed by it
+(uWSGI's ``client_ca``; its ``!`` prefix for "optional" is honoured too).
+
+The context is built in the parent before the router process starts, so a
+missing or mismatched certificate fails at startup with one clear line, not in
+the first handshake.  Defaults are the ``ssl`` module's server defaults
+(TLS 1.2+, the system's cipher list); HTTP/1.1 is announced through ALPN.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import NamedTuple, Optional
+
+__all__ = ["HTTPSSpec", "TLSConfigError", "parse_https", "server_context"]
+
+
+class TLSConfigError(Exception):
+    """An ``--https`` value that is malformed or names unusable files; ``str()`` says which."""
+
+
+class HTTPSSpec(NamedTuple):
+    address: str
+    cert: str
+    key: str
+    ciphers: Optional[str] = None
+    client_ca: Optional[str] = None
+
+
+def parse_https(value: str) -> HTTPSSpec:
+    """Split ``ADDR,CERT,KEY[,CIPHERS[,CA]]``."""
+    parts = value.split(",")
+    if len(parts) < 3 or not all(parts[:3]):
+        raise TLSConfigError("--https %s: expected ADDR,CERT,KEY[,CIPHERS[,CA]]" % value)
+    if len(parts) > 5:
+        raise TLSConfigError("--https %s: too many comma-separated items (ADDR,CERT,KEY[,CIPHERS[,CA]])" % value)
+    address, cert, key = parts[:3]
+    ciphers = parts[3] if len(parts) > 3 and parts[3] else None
+    ca = parts[4] if len(parts) > 4 and parts[4] else None
+    return HTTPSSpec(address, cert, key, ciphers, ca)
+
+
+def server_context(spec: HTTPSSpec) -> ssl.SSLContext:
+    """A server-side context for ``spec``; raises :class:`TLSConfigError` with the reason."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.options |= ssl.OP_NO_COMPRESSION
+    try:
+        ctx.load_cert_chain(spec.cert, spec.key)
+    except FileNotFoundError as e:
+        raise TLSConfigError("--https %s: %s: no such file" % (spec.address, e.filename or spec.cert)) from None
+    except (ssl.SSLError, OSError) as e:
+        raise TLSConfigError(
+            "--https %s: cannot load certificate %s with key %s: %s" % (spec.address, spec.cert, spec.key, e)
+        ) from None
+    if spec.ciphers:
+        try:
+            ctx.set_ciphers(spec.ciphers)
+        except ssl.SSLError:
+            raise TLSConfigError("--https %s: no usable cipher in %r" % (spec.address, spec.ciphers)) from None
+    if spec.client_ca:
+        optional = spec.client_ca.startswith("!")
+        ca = spec.client_ca[1:] if optional else spec.client_ca
+        try:
+            ctx.load_verify_locations(ca)
+        except (ssl.SSLError, OSError) as e:
+            raise TLSConfigError("--https %s: cannot load client CA %s: %s" % (spec.address, ca, e)) from None
+        ctx.verify_mode = ssl.CERT_OPTIONAL if optional else ssl.CERT_REQUIRED
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx

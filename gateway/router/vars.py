@@ -1,0 +1,166 @@
+"""The uwsgi request packet the HTTP router sends to a worker for one client request.
+
+Mirrors what uWSGI's own router sends (``../shared/reference/uwsgi.md`` §1.8 and
+``plugins/http/http.c``), in its order: ``REQUEST_METHOD``, ``PATH_INFO``
+(percent-decoded), ``REQUEST_URI``, ``QUERY_STRING``, ``SERVER_PROTOCOL``,
+``SCRIPT_NAME`` (empty), ``SERVER_NAME`` (the host name), ``SERVER_PORT`` (the
+router's), ``UWSGI_ROUTER`` (``http``), ``HTTPS`` (``on`` behind ``--https``),
+``REMOTE_ADDR`` and ``REMOTE_PORT`` (the client's), then one ``HTTP_*`` var per
+request header and ``CONTENT_LENGTH``/``CONTENT_TYPE`` without the prefix.
+
+Where we differ from uWSGI, on purpose:
+
+* header names containing ``_`` are dropped (as ``--http-socket`` does: they
+  would spoof the dashed name once mapped to CGI);
+* repeated headers are merged as ``--http-socket`` merges them (``Cookie`` with
+  ``"; "``, others with ``","``), so the worker's environ is the same whichever
+  door the request came through;
+* ``Expect`` is not forwarded: the router answers ``100 Continue`` itself once a
+  worker is connected;
+* a chunked body is forwarded without ``CONTENT_LENGTH`` and with
+  ``HTTP_TRANSFER_ENCODING: chunked``, re-chunked canonically (see
+  :func:`chunk`); the worker de-chunks it.  uWSGI's router cannot forward
+  chunked bodies at all unless ``--http-chunked-input`` puts it in raw mode.
+
+The packet header and vars are encoded by :mod:`gateway.protocol.uwsgi`'s
+codec when it is available.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Dict, List, Optional, Tuple
+
+from gateway.protocol.environ import decode_path, header_key
+from gateway.protocol.http1 import Request
+
+__all__ = ["VarsBuilder", "VarsTooLarge", "chunk", "LAST_CHUNK"]
+
+_u16 = struct.Struct("<H").pack
+_header = struct.Struct("<BHB").pack
+
+#: The end of a chunked body, as the router forwards it.
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+class VarsTooLarge(Exception):
+    """The vars block would exceed the worker's ``--buffer-size`` (or 65535)."""
+
+
+def _pair(key: bytes, value: bytes) -> bytes:
+    return _u16(len(key)) + key + _u16(len(value)) + value
+
+
+def chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+# Header name (as sent) -> encoded ``u16 len + key`` of its var, or None (dropped).
+_KEY_BYTES: Dict[str, Optional[bytes]] = {}
+_KEY_BYTES_MAX = 2048
+#: Vars the router writes itself from the parsed request, never from the header.
+_OWN = ("HTTP_EXPECT", "CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING")
+_COOKIE = _u16(11) + b"HTTP_COOKIE"
+
+
+def _key_bytes(name: str) -> Optional[bytes]:
+    key = _KEY_BYTES.get(name, b"")
+    if key != b"":
+        return key
+    cgi = header_key(name)
+    if cgi is None or cgi in _OWN:
+        encoded = None
+    else:
+        raw = cgi.encode("latin-1")
+        encoded = _u16(len(raw)) + raw
+    if len(_KEY_BYTES) < _KEY_BYTES_MAX:
+        _KEY_BYTES[name] = encoded
+    return encoded
+
+
+class VarsBuilder:
+    """Builds request packets for one listener: the constant vars are encoded once.
+
+    ``max_size`` bounds the vars block (the worker's ``--buffer-size``; a bigger
+    block would be refused there, and the client would see a 502 without a reason).
+    """
+
+    def __init__(
+        self,
+        server_port: str,
+        *,
+        https: bool = False,
+        server_name: Optional[str] = None,
+        modifier1: int = 0,
+        modifier2: int = 0,
+        max_size: int = 65535,
+        extra_vars: Tuple[Tuple[str, str], ...] = (),
+    ) -> None:
+        name = server_name if server_name is not None else socket.gethostname()
+        static = [
+            _pair(b"SCRIPT_NAME", b""),
+            _pair(b"SERVER_NAME", name.encode("latin-1", "replace")),
+            _pair(b"SERVER_PORT", server_port.encode("latin-1")),
+            _pair(b"UWSGI_ROUTER", b"http"),
+        ]
+        if https:
+            static.append(_pair(b"HTTPS", b"on"))
+        self._static = b"".join(static)
+        self._extra = b"".join(_pair(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra_vars)
+        self.modifier1 = modifier1
+        self.modifier2 = modifier2
+        self.max_size = min(max_size, 65535)
+
+    def build(self, req: Request, remote_addr: str, remote_port: str) -> bytes:
+        """The 4-byte header and the vars block for ``req`` (its body follows unframed)."""
+        enc = "latin-1"
+        path = req.path
+        if "%" in path:
+            path = decode_path(path)
+        parts: List[bytes] = [
+            _pair(b"REQUEST_METHOD", req.method.encode(enc)),
+            _pair(b"PATH_INFO", path.encode(enc)),
+            _pair(b"REQUEST_URI", req.target.encode(enc)),
+            _pair(b"QUERY_STRING", req.query.encode(enc)),
+            _pair(b"SERVER_PROTOCOL", req.version.encode(enc)),
+            self._static,
+            _pair(b"REMOTE_ADDR", remote_addr.encode(enc)),
+            _pair(b"REMOTE_PORT", remote_port.encode(enc)),
+        ]
+        fields: List[bytes] = []  # key, value, key, value...
+        seen: Dict[bytes, int] = {}
+        cache = _KEY_BYTES
+        for name, value in req.headers:
+            key = cache.get(name, b"")
+            if key == b"":
+                key = _key_bytes(name)
+            if key is None:
+                continue
+            index = seen.get(key)
+            if index is None:
+                seen[key] = len(fields)
+                fields.append(key)
+                fields.append(value.encode(enc))
+            else:
+                sep = b"; " if key == _COOKIE else b","
+                fields[index + 1] += sep + value.encode(enc)
+        for i in range(1, len(fields), 2):
+            value = fields[i]
+            fields[i] = _u16(len(value)) + value
+        parts += fields
+        if req.content_length is not None:
+            parts.append(_pair(b"CONTENT_LENGTH", b"%d" % req.content_length))
+        elif req.chunked:
+            parts.append(_pair(b"HTTP_TRANSFER_ENCODING", b"chunked"))
+        if self._extra:
+            parts.append(self._extra)
+        body = b"".join(parts)
+        size = len(body)
+        if size > self.max_size:
+            raise VarsTooLarge(
+                "the request's uwsgi vars block would be %d bytes, more than the worker's"
+                " --buffer-size %d" % (size, self.max_size)
+            )
+        return _header(self.modifier1, size, self.modifier2) + body

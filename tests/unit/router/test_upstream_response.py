@@ -1,0 +1,111 @@
+"""The sans-IO reader of a worker's response head (byte fixtures, splits, fuzz)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.protocol.upstream_response import UpstreamProtocolError, parse_response_head
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "router")
+
+
+def fixture(name: str) -> bytes:
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
+def test_content_length_response():
+    raw = fixture("ok_length.http")
+    head = parse_response_head(raw)
+    assert head is not None
+    assert (head.status, head.content_length, head.chunked, head.has_date) == (200, 5, False, False)
+    assert raw[head.size :] == b"hello"
+    assert head.rebuild(b"Date: x\r\n") == raw[: head.size - 2] + b"Date: x\r\n\r\n"
+
+
+def test_no_length_and_bodyless_status():
+    head = parse_response_head(fixture("ok_no_length.http"))
+    assert head is not None and head.content_length is None and not head.chunked
+    head = parse_response_head(fixture("not_modified.http"))
+    assert head is not None and head.status == 304 and head.lines == (b'ETag: "x"',)
+
+
+def test_hop_by_hop_headers_are_dropped_but_a_worker_chunked_body_is_kept_as_is():
+    raw = fixture("prechunked.http")
+    head = parse_response_head(raw)
+    assert head is not None and head.chunked and head.content_length is None
+    assert head.lines == (b"Transfer-Encoding: chunked",)
+    assert raw[head.size :] == b"5\r\nhello\r\n0\r\n\r\n"
+
+
+def test_switching_protocols_reports_the_upgrade():
+    raw = fixture("switching.http")
+    head = parse_response_head(raw)
+    assert head is not None and head.status == 101 and head.upgrade == b"websocket"
+    assert raw[head.size :] == b"\x81\x02hi"
+
+
+def test_interim_response_then_final():
+    raw = fixture("early_hints.http")
+    first = parse_response_head(raw)
+    assert first is not None and first.status == 103
+    second = parse_response_head(raw[first.size :])
+    assert second is not None and second.status == 200 and second.content_length == 2
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(FIXTURES) if n.startswith("bad_")))
+def test_malformed_heads_are_errors(name):
+    with pytest.raises(UpstreamProtocolError):
+        parse_response_head(fixture(name))
+
+
+def test_incomplete_head_needs_more_and_oversized_head_is_an_error():
+    raw = fixture("ok_length.http")
+    for cut in range(0, raw.index(b"\r\n\r\n") + 3):
+        assert parse_response_head(raw[:cut]) is None
+    with pytest.raises(UpstreamProtocolError, match="longer than 300"):
+        parse_response_head(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 400, max_size=300)
+    with pytest.raises(UpstreamProtocolError, match="longer than 300"):
+        parse_response_head(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 400 + b"\r\n\r\n", max_size=300)
+
+
+def test_bytearray_input_gives_the_same_head():
+    raw = fixture("prechunked.http")
+    assert parse_response_head(bytearray(raw)) == parse_response_head(raw)
+
+
+FUZZ_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "3000"))
+CORPUS = [fixture(n) for n in sorted(os.listdir(FIXTURES)) if n.endswith(".http")]
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(st.sampled_from(CORPUS), st.data())
+def test_fuzz_only_heads_or_upstream_errors(raw, data):
+    """Mutated heads give a head, None (incomplete) or UpstreamProtocolError, and never more than asked."""
+    buf = bytearray(raw)
+    for _ in range(data.draw(st.integers(0, 4))):
+        op = data.draw(st.integers(0, 2))
+        at = data.draw(st.integers(0, len(buf)))
+        if op == 0 and buf:
+            buf[min(at, len(buf) - 1)] = data.draw(st.integers(0, 255))
+        elif op == 1:
+            buf[at:at] = data.draw(st.sampled_from([b"\r", b"\n", b"\r\n", b":", b",", b" ", b"\x00", b"9" * 20,
+                                                    b"Content-Length: 3\r\n", b"Transfer-Encoding: gzip\r\n"]))
+        else:
+            del buf[at : at + data.draw(st.integers(1, 8))]
+    try:
+        head = parse_response_head(bytes(buf), max_size=512)
+    except UpstreamProtocolError:
+        return
+    if head is None:
+        assert b"\r\n\r\n" not in bytes(buf[:516])
+        return
+    assert 100 <= head.status <= 999 and head.size <= 512
+    assert head.content_length is None or head.content_length >= 0
+    assert not (head.chunked and head.content_length is not None)
+    out = head.rebuild()
+    assert out.endswith(b"\r\n\r\n") and out.startswith(head.status_line)
