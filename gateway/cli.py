@@ -17,7 +17,7 @@ import os
 import signal
 import site
 import sys
-from typing import List, NoReturn, Optional
+from typing import Any, List, NoReturn, Optional
 
 from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
@@ -135,7 +135,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 # it here and stops it when the worker exits.
 
 
-def _start_router(cfg) -> int:
+def _start_router(cfg: Any) -> int:
     from gateway.router.main import RouterError, bind_router_sockets, run_router
 
     upstreams = list(cfg.http_to)
@@ -172,7 +172,7 @@ def _stop_router(pid: int) -> None:
 
 def _wait_router(pid: int) -> int:
     """Only a router runs here (``--http-to`` without an app): forward stop signals, reap it."""
-    def forward(sig, _frame):
+    def forward(sig: int, _frame: Any) -> None:
         try:
             os.kill(pid, sig)
         except ProcessLookupError:

@@ -39,14 +39,12 @@ import asyncio
 import time
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from gateway.logs import gen_log
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import (
     NEED_DATA,
-    PAUSED,
-    ConnectionClosed,
     Data,
     EndOfMessage,
     Request,
@@ -92,7 +90,7 @@ class _Date:
         return cls.line
 
 
-_last_logged = {}
+_last_logged: Dict[str, float] = {}
 
 
 def _log_limited(kind: str, message: str, *args: Any) -> None:

@@ -132,8 +132,8 @@ def run_router(cfg: Any, listeners: List[Listener], upstreams: List[str]) -> int
     loop.run_until_complete(router.start(listeners))
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
         loop.add_signal_handler(sig, stop, sig)
-    http = ",".join(bound_address(l.sock) for l in listeners if l.ssl is None)
-    https = ",".join(bound_address(l.sock) for l in listeners if l.ssl is not None)
+    http = ",".join(bound_address(x.sock) for x in listeners if x.ssl is None)
+    https = ",".join(bound_address(x.sock) for x in listeners if x.ssl is not None)
     line = "gateway router ready: pid=%d" % os.getpid()
     if http:
         line += " http=" + http

@@ -13,6 +13,7 @@ over all connections, so no timer is armed per request.
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import ssl
 from typing import Any, Callable, List, NamedTuple, Optional, Set, Tuple
@@ -111,7 +112,7 @@ class Router:
             if listener.ssl is not None:
                 kwargs["ssl"] = listener.ssl
                 kwargs["ssl_handshake_timeout"] = s.socket_timeout
-            server = await self.loop.create_server(lambda b=builder: RouterConnection(self, b), **kwargs)
+            server = await self.loop.create_server(functools.partial(RouterConnection, self, builder), **kwargs)
             self._servers.append(server)
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)

@@ -147,8 +147,8 @@ class VarsBuilder:
                 sep = b"; " if key == _COOKIE else b","
                 fields[index + 1] += sep + value.encode(enc)
         for i in range(1, len(fields), 2):
-            value = fields[i]
-            fields[i] = _u16(len(value)) + value
+            encoded = fields[i]
+            fields[i] = _u16(len(encoded)) + encoded
         parts += fields
         if req.content_length is not None:
             parts.append(_pair(b"CONTENT_LENGTH", b"%d" % req.content_length))
