@@ -287,7 +287,7 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
     (["--socket", "127.0.0.1:0"], "--socket"),
     (["-s", "127.0.0.1:0"], "--socket"),
     (["--uwsgi-socket", "127.0.0.1:0"], "--uwsgi-socket"),
-    (["--http", "127.0.0.1:0"], "--http"),
+    (["--http-processes", "2"], "--http-processes"),
     (["--threads", "4"], "--threads"),
     (["--harakiri", "30"], "--harakiri"),
     (["--stats", "127.0.0.1:0"], "--stats"),

@@ -85,7 +85,7 @@ def test_defaults_match_the_brief_and_uwsgi():
 
 
 def test_unsupported_options_are_marked_and_known():
-    for name in ("socket", "http", "https", "shared-socket", "http11-socket", "mount", "async",
+    for name in ("socket", "http-processes", "shared-socket", "http11-socket", "mount", "async",
                  "threads", "master", "cheaper", "harakiri", "max-requests", "reload-on-rss",
                  "stats", "stats-http", "stats-minified", "die-on-term", "uid", "gid",
                  "daemonize", "pidfile", "offload-threads", "spooler", "mule", "route"):
