@@ -18,7 +18,7 @@ hanging the core forever.
 
 Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``version``,
 ``started_on``, ``total_requests``, ``workers``, ``mem``...), RPC (``register_rpc``,
-``rpc``/``call`` for local functions, ``rpc_list``), suspension, logging, the
+``rpc`` local and remote, ``call``, ``rpc_list``; see :mod:`gateway.rpc`), suspension, logging, the
 Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
 locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`) and the hooks
 ``post_fork_hook`` / ``atexit``.  Everything else uWSGI has is absent (``hasattr``
@@ -37,6 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import loop_engine
 from gateway import UWSGI_COMPAT_VERSION, __version__
 from gateway.logs import gen_log
+from gateway import rpc as _rpc
 from gateway.rpc import registry as _rpc_registry
 from gateway.subsystems.api import (  # noqa: F401  (caches, locks, metrics, signals: the module's API)
     add_cron,
@@ -239,34 +240,22 @@ def rpc_list() -> Tuple[bytes, ...]:
 
 
 def call(func: Union[str, bytes], *args: Any) -> Optional[bytes]:
-    """Call a registered RPC function in this process; ``None`` when it does not exist
-    or does not return non-empty bytes (uWSGI semantics)."""
-    f = _rpc_registry.lookup(func)
-    if f is None:
-        return None
-    try:
-        result = f(*args)
-    except Exception:
-        from gateway.logs import app_log
-
-        app_log.exception("error in RPC function %r", func)
-        return None
-    if isinstance(result, str):
-        result = result.encode("utf-8")
-    if not isinstance(result, (bytes, bytearray)) or not result:
-        return None
-    return bytes(result)
+    """Call a registered RPC function in this process: its bytes result, or None for
+    "no result".  An unknown function or an exception raises (``gateway.rpc.RPCError``
+    subclasses) unless ``--rpc-none-on-failure`` asks for uWSGI's None."""
+    return _rpc.uwsgi_call(func, *args)
 
 
 def rpc(node: Union[str, bytes, None], func: Union[str, bytes], *args: Any) -> Optional[bytes]:
-    """uWSGI RPC.  ``node`` None or empty calls locally (the same as :func:`call`).
+    """uWSGI RPC: ``node`` None or empty calls locally (as :func:`call`), else ``host:port``
+    or a UNIX socket path over the uwsgi protocol (modifier1 173).
 
-    Remote nodes (``host:port``) are not supported yet: that raises NotImplementedError
-    rather than pretending.
+    From a request only the calling core waits; from a plain thread, only that thread;
+    on the IOLoop itself it raises ``gateway.rpc.RPCWouldBlock`` (``await
+    gateway.rpc.call_async(...)`` there).  Failures raise distinct ``gateway.rpc.RPCError``
+    subclasses unless ``--rpc-none-on-failure`` asks for uWSGI's None.
     """
-    if not node:
-        return call(func, *args)
-    raise NotImplementedError("uwsgi.rpc() to a remote node is not supported yet by gateway")
+    return _rpc.uwsgi_rpc(node, func, *args)
 
 
 # -- suspension (tornado engine) ---------------------------------------------------------

@@ -278,6 +278,14 @@ OPTIONS: tuple[Option, ...] = (
     # -- RPC ----------------------------------------------------------------------------
     Option("rpc-max", type=conv.integer, default=64, minimum=1, section=RPC, metavar="N",
            help="maximum number of registered RPC functions"),
+    Option("rpc-none-on-failure", flag=True, section=RPC,
+           help="uwsgi.rpc() and uwsgi.call() return None on every failure (unknown function, "
+                "exception, refused connection, timeout, no reply), as uWSGI does, instead of "
+                "raising a gateway.rpc.RPCError subclass"),
+    Option("rpc-max-reply", type=conv.integer, default=64 * 1024 * 1024, minimum=1, section=RPC,
+           metavar="BYTES",
+           help="largest result a remote uwsgi.rpc() accepts (a bigger reply raises "
+                "RPCProtocolError)"),
 
     # -- Erlang -----------------------------------------------------------------------
     Option("erlang", type=conv.erlang_node, section=ERLANG, metavar="NODE",

@@ -24,7 +24,7 @@ from typing import Any, List, Optional
 
 from tornado.ioloop import IOLoop
 
-from gateway import uwsgi_module
+from gateway import rpc, uwsgi_module
 from gateway.app_loader import load_app
 from gateway.logs import gen_log
 from gateway.protocol.environ import base_environ
@@ -101,6 +101,8 @@ class Worker:
             # per-worker side of caches, locks, metrics, signals (created before fork)
             subsystems.current.attach_worker(self.worker_id, self.io_loop, engine)
         _rpc_registry.max_functions = cfg.rpc_max or _rpc_registry.max_functions
+        rpc.configure(timeout=cfg.socket_timeout, none_on_failure=bool(cfg.rpc_none_on_failure),
+                      max_reply=cfg.rpc_max_reply)
         app = load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
         self.settings = ServerSettings(
             app,

@@ -19,9 +19,21 @@ def shout(arg):
     return arg.upper()
 
 
+@rpc("raises")
+def raises():
+    raise ValueError("boom")
+
+
 @rpc("nothing")
 def nothing():
     return b""
+
+
+def failure(f, *args):
+    try:
+        return f(*args)
+    except Exception as e:
+        return type(e).__name__
 
 
 def application(environ, start_response):
@@ -31,7 +43,9 @@ def application(environ, start_response):
         "call_bytes": uwsgi.call(b"hello", b"c"),
         "decorated": uwsgi.call("shout", b"quiet"),
         "local_rpc": uwsgi.rpc(None, "shout", b"x"),
-        "missing": uwsgi.call("no-such-function"),
+        "missing": failure(uwsgi.call, "no-such-function"),
+        "missing_rpc": failure(uwsgi.rpc, "", b"no-such-function"),
+        "raises": failure(uwsgi.call, "raises"),
         "empty": uwsgi.call("nothing"),
     }
     body = repr(report).encode()

@@ -137,14 +137,23 @@ def test_register_rpc_call_and_rpc_list():
     with run_server(["--wsgi-file", "tests/apps/rpc_functions.py"] + ENGINE) as srv:
         rep = literal(srv.port)
     assert rep == {
-        "list": [b"hello", b"nothing", b"shout"],
+        "list": [b"hello", b"nothing", b"raises", b"shout"],
         "call_str": b"hello(a,b)",
         "call_bytes": b"hello(c)",
         "decorated": b"QUIET",
         "local_rpc": b"X",
-        "missing": None,
+        "missing": "RPCUnknownFunction",  # failures raise (uWSGI: None)
+        "missing_rpc": "RPCUnknownFunction",
+        "raises": "RPCFunctionError",
         "empty": None,  # an empty result is None, as in uWSGI
     }
+
+
+def test_rpc_none_on_failure_restores_uwsgis_none():
+    with run_server(["--wsgi-file", "tests/apps/rpc_functions.py", "--rpc-none-on-failure"] + ENGINE) as srv:
+        rep = literal(srv.port)
+    assert rep["missing"] is None and rep["missing_rpc"] is None and rep["raises"] is None
+    assert rep["call_str"] == b"hello(a,b)"
 
 
 def test_rpc_table_is_bounded_by_default_at_64():
