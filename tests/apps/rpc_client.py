@@ -11,13 +11,12 @@ import concurrent.futures
 import threading
 import urllib.parse
 
-import loop_engine
+import uwsgi
+from rpc_peer import hello  # noqa: F401  (also registers rpc_peer's functions here)
 from tornado.ioloop import IOLoop
 
-import uwsgi
+import loop_engine
 from gateway import rpc
-
-from rpc_peer import hello  # noqa: F401  (also registers rpc_peer's functions here)
 
 
 def outcome(f):

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
+import time
+import urllib.parse
+
+import pytest
 
 from tests.peers import require_uwsgi
+from tests.server import ROOT, run_server
+from tests.support.httpclient import request
 
 
 def test_the_real_uwsgi_peer_has_the_tornado_and_greenlet_plugins():
@@ -16,17 +24,6 @@ def test_the_real_uwsgi_peer_has_the_tornado_and_greenlet_plugins():
 
 
 # -- our node calls a real uWSGI node's functions ----------------------------------------------
-
-import os  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-
-import pytest  # noqa: E402
-
-from tests.server import ROOT, run_server  # noqa: E402
-from tests.support.httpclient import request  # noqa: E402
 
 ENGINE = ["--tornado", "4", "--greenlet"]
 
