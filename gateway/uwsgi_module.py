@@ -36,8 +36,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import loop_engine
 from gateway import UWSGI_COMPAT_VERSION, __version__
-from gateway.logs import gen_log
 from gateway import rpc as _rpc
+from gateway.logs import gen_log
 from gateway.rpc import registry as _rpc_registry
 from gateway.subsystems.api import (  # noqa: F401  (caches, locks, metrics, signals: the module's API)
     add_cron,
