@@ -20,7 +20,8 @@ Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``ver
 ``started_on``, ``total_requests``, ``workers``, ``mem``...), RPC (``register_rpc``,
 ``rpc`` local and remote, ``call``, ``rpc_list``; see :mod:`gateway.rpc`), suspension, logging, the
 Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
-locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`) and the hooks
+locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`), the websocket
+functions (``websocket_*``, :mod:`gateway.server.websocket`) and the hooks
 ``post_fork_hook`` / ``atexit``.  Everything else uWSGI has is absent (``hasattr``
 tells the truth) until implemented.
 """
@@ -39,6 +40,11 @@ from gateway import UWSGI_COMPAT_VERSION, __version__
 from gateway import rpc as _rpc
 from gateway.logs import gen_log
 from gateway.rpc import registry as _rpc_registry
+from gateway.server.websocket import websocket_handshake as websocket_handshake  # README "WebSockets"
+from gateway.server.websocket import websocket_recv as websocket_recv
+from gateway.server.websocket import websocket_recv_nb as websocket_recv_nb
+from gateway.server.websocket import websocket_send as websocket_send
+from gateway.server.websocket import websocket_send_binary as websocket_send_binary
 from gateway.subsystems.api import (  # noqa: F401  (caches, locks, metrics, signals: the module's API)
     add_cron,
     add_file_monitor,

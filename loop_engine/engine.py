@@ -31,7 +31,7 @@ from typing import Any, Callable, Deque, List, Optional, Tuple
 import greenlet
 from tornado.ioloop import IOLoop
 
-from loop_engine.cores import Core, CoreGreenlet, getcurrent, suspend
+from loop_engine.cores import Core, CoreGreenlet, Waiter, getcurrent, suspend
 
 log = logging.getLogger("loop_engine")
 
@@ -54,6 +54,10 @@ def default_schedule_fix(core: Core) -> None:
     # runs instead; otherwise one loop iteration: exactly what suspend() does.
     suspend()
 
+
+def _RESUME(waiter: Waiter) -> None:
+    """Queue marker: "a parked greenlet wants a core back" (see Engine.wait_parked)."""
+    raise AssertionError("_RESUME is a queue marker")
 
 _engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _schedule_fix: List[Callable[[Core], None]] = [default_schedule_fix]
@@ -115,6 +119,8 @@ class Engine:
         self.schedule_fix: Callable[[Core], None] = _schedule_fix[0]
         #: Total pieces of work run (requests), for ``uwsgi.total_requests()`` and stats.
         self.total_requests = 0
+        #: Greenlets waiting in :meth:`wait_parked`: alive, but holding no core.
+        self.parked = 0
         self.stopped = False
         _engines.add(self)
 
@@ -156,6 +162,8 @@ class Engine:
         g.switch(core, func, args)
 
     def _drive(self, core: Core, func: Callable[..., Any], args: Tuple[Any, ...]) -> None:
+        g = core.greenlet
+        assert g is not None
         try:
             core.requests += 1
             self.total_requests += 1
@@ -163,27 +171,93 @@ class Engine:
         except greenlet.GreenletExit:
             pass
         except BaseException:
+            core = g.core
             core.exceptions += 1
             log.exception("unhandled exception in async core %d", core.id)
         finally:
-            core.in_request = False
-            core.greenlet = None
-            core.info = None
-            core.pending = None
-            self._free.append(core)
-            if (self._queue or self._accept_paused) and not self._drain_scheduled:
-                # Start queued work from the hub, not from this dying greenlet.
-                self._drain_scheduled = True
-                self.asyncio_loop.call_soon(self._drain)
+            # The greenlet may have moved to another core while parked (wait_parked).
+            core = g.core
+            if core.id >= 0:
+                self._release(core)
+
+    def _release(self, core: Core) -> None:
+        """Give ``core`` back to the pool; queued work gets it from the hub."""
+        core.in_request = False
+        core.greenlet = None
+        core.info = None
+        core.pending = None
+        self._free.append(core)
+        if (self._queue or self._accept_paused) and not self._drain_scheduled:
+            # Start queued work from the hub, not from this (possibly dying) greenlet.
+            self._drain_scheduled = True
+            self.asyncio_loop.call_soon(self._drain)
 
     def _drain(self) -> None:
         self._drain_scheduled = False
         free, queue = self._free, self._queue
         while free and queue:
             func, args = queue.popleft()
-            self._start(free.pop(), func, args)
+            if func is _RESUME:
+                args[0].fire(free.pop())  # a parked greenlet takes the core back
+            else:
+                self._start(free.pop(), func, args)
         if free and not queue:
             self._resume_accepting()
+
+    # -- parking -------------------------------------------------------------------
+
+    def wait_parked(self, waiter: Waiter, timeout: Optional[float] = None) -> Any:
+        """``waiter.wait(timeout)`` without holding a core while waiting.
+
+        For waits that may last for ever and cost nothing meanwhile (a websocket
+        waiting for its client's next message): the calling greenlet gives its core
+        back to the pool, so N cores can serve other requests while any number of
+        greenlets are parked, and takes a core again (the first free one, queued FIFO
+        behind pending work when there is none) before returning or raising.  While
+        parked, ``current_core()`` is a placeholder with ``id == -1``; after, the core
+        may be another one than before.  ``engine.parked`` counts parked greenlets.
+        """
+        g = getcurrent()
+        if not isinstance(g, CoreGreenlet) or g.core.engine is not self or g.core.id < 0:
+            return waiter.wait(timeout)
+        held = g.core
+        spot = Core(-1, self)
+        spot.greenlet = g
+        spot.in_request = True
+        spot.info = held.info
+        spot.request_start = held.request_start
+        g.core = spot
+        self._release(held)
+        self.parked += 1
+        try:
+            value = waiter.wait(timeout)
+        except greenlet.GreenletExit:
+            self.parked -= 1  # being killed: unwind on no core (_drive frees nothing)
+            raise
+        except BaseException:
+            self.parked -= 1
+            self._unpark(g, spot)
+            raise
+        self.parked -= 1
+        self._unpark(g, spot)
+        return value
+
+    def _unpark(self, g: CoreGreenlet, spot: Core) -> None:
+        free = self._free
+        if free and not self._queue:
+            core = free.pop()
+        else:
+            w = Waiter()
+            self._queue.append((_RESUME, (w,)))
+            self._pause_accepting()
+            core = w.wait()
+        core.greenlet = g
+        core.in_request = True
+        core.info = spot.info
+        core.request_start = spot.request_start
+        g.core = core
+        if not free:
+            self._pause_accepting()
 
     # -- listeners -------------------------------------------------------------------
 
@@ -283,4 +357,7 @@ class Engine:
         for lst in list(self._listeners):
             self._deactivate(lst)
         self._listeners.clear()
+        # Queued requests are dropped; parked greenlets waiting for a core keep their turn.
+        kept = [entry for entry in self._queue if entry[0] is _RESUME]
         self._queue.clear()
+        self._queue.extend(kept)

@@ -268,6 +268,17 @@ OPTIONS: tuple[Option, ...] = (
            metavar="N", help="HTTP router: modifier2 of the uwsgi packets it sends"),
     Option("http-var", repeatable=True, section=HTTP, metavar="KEY=VALUE",
            help="HTTP router: add KEY=VALUE to every uwsgi packet it sends"),
+    Option("websockets-max-size", ("websocket-max-size",), type=conv.integer, default=1024,
+           minimum=1, section=HTTP, metavar="KBYTES",
+           help="maximum size of a received websocket message in Kbytes (uWSGI's unit; default "
+                "1024 = 1 MiB); a larger one closes that websocket with status 1009"),
+    Option("websockets-ping-freq", ("websocket-ping-freq",), type=conv.integer, default=30,
+           minimum=1, section=HTTP, metavar="SECONDS",
+           help="send a PING to every open websocket this often"),
+    Option("websockets-pong-tolerance", ("websocket-pong-tolerance",), type=conv.integer,
+           default=3, minimum=1, section=HTTP, metavar="SECONDS",
+           help="close a websocket whose PONG has not arrived this long after our PING (a dead "
+                "peer); its core then gets IOError from websocket_recv()"),
 
     # -- logging ----------------------------------------------------------------------
     Option("disable-logging", short="L", flag=True, section=LOGGING,

@@ -29,6 +29,7 @@ from gateway.app_loader import load_app
 from gateway.logs import gen_log
 from gateway.protocol.environ import base_environ
 from gateway.rpc import registry as _rpc_registry
+from gateway.server import websocket as websocket_server
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import bound_address
 from loop_engine import Engine
@@ -116,6 +117,14 @@ class Worker:
             log_micros=bool(getattr(cfg, "log_micros", False)),
             stats=settings_stats,
         )
+        websocket_server.configure(websocket_server.WebSocketHub(
+            engine,
+            max_size=cfg.websockets_max_size * 1024,
+            ping_freq=float(cfg.websockets_ping_freq),
+            pong_tolerance=float(cfg.websockets_pong_tolerance),
+            send_timeout=float(cfg.socket_timeout),
+            stats=settings_stats,
+        ))
         uwsgi_module.run_postfork_hooks()
 
     def _base_environ(self, sock: socket.socket) -> dict:
@@ -175,6 +184,8 @@ class Worker:
         io_loop, engine = self.io_loop, self.engine
         gen_log.info("%s received: stopping worker %d (pid: %d)", signal.Signals(sig).name, self.worker_id, os.getpid())
         self.engine.stop()
+        if websocket_server._hub is not None:
+            websocket_server._hub.close_all()  # CLOSE 1001: their cores then unwind
         deadline = io_loop.time() + GRACEFUL_TIMEOUT
 
         def check() -> None:

@@ -486,9 +486,14 @@ class HTTPConnection(asyncio.Protocol):
         self.closed = True
 
     def detach(self) -> Any:
+        """Hand the connection over (websocket): ``(transport, unparsed bytes)``.  From
+        now on this object neither parses, times out, writes nor closes it."""
         self._close_after = True
         self.state = BUSY  # no more parsing or timeouts for this connection
-        return self.transport
+        self.closed = True
+        self.server.connections.discard(self)
+        leftover = self.parser.trailing_data[0] if self.parser.buffered() else b""
+        return self.transport, leftover
 
     def request_done(self, ok: bool) -> None:
         self._finish_request(ok and self._keep_alive and not self._close_after)

@@ -106,7 +106,7 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "_truncated_warned",
+        "on_app_return", "_truncated_warned",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: Any) -> None:
@@ -124,6 +124,7 @@ class WSGIResponse:
         self.send_body = True
         self.switches = 0
         self.detached = False
+        self.on_app_return: Optional[Callable[[Optional[BaseException]], None]] = None
         self._truncated_warned = False
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
@@ -192,12 +193,17 @@ class WSGIResponse:
         self.body_bytes += len(data)
         self.sink.send_body(data)
 
-    def detach(self) -> Any:
+    def detach(self, on_app_return: Optional[Callable[[Optional[BaseException]], None]] = None) -> Any:
         """Take the connection away from HTTP/uwsgi framing (a websocket handshake).
 
-        Nothing more is written for this response; returns the sink's transport.
+        Nothing more is written for this response; returns the sink's
+        ``(transport, bytes received after the request and not parsed)``.  The new
+        owner is told when the app is over: ``on_app_return(exc)`` runs after the
+        app returned (``exc`` None) or raised (``exc``, which the runner then neither
+        logs nor answers: the connection is no longer HTTP, its owner decides).
         """
         self.detached = True
+        self.on_app_return = on_app_return
         self.headers_sent = True
         self.send_body = False
         if self.status is None:
@@ -209,6 +215,7 @@ class WSGIResponse:
         """Call the app and send its response; return whether it went out complete."""
         sink = self.sink
         result = None
+        escaped: Optional[BaseException] = None
         try:
             result = app(self.environ, self.start_response)
             if type(result) is list and len(result) == 1 and not self.headers_sent:
@@ -245,8 +252,10 @@ class WSGIResponse:
             self._fail(e, e.status, log=False)
             return False
         except Exception as e:
-            self._fail(e, 500, log=True)
-            return False
+            if self.on_app_return is None:
+                self._fail(e, 500, log=True)
+                return False
+            escaped = e  # detached: reported by the connection's new owner
         finally:
             close = getattr(result, "close", None)
             if close is not None:
@@ -254,6 +263,10 @@ class WSGIResponse:
                     close()
                 except Exception:
                     app_log.exception("error in close() of the WSGI response iterable")
+            if self.on_app_return is not None:
+                self.on_app_return(escaped)
+        if self.detached:
+            return False
         if self.content_length is not None and self.send_body and self.body_bytes < self.content_length:
             # Fewer bytes than promised: the client can only notice by the close.
             return False

@@ -1,0 +1,441 @@
+"""WebSockets on any protocol: the takeover after the ``101``, and uWSGI's ``websocket_*`` API.
+
+``uwsgi.websocket_handshake()`` (in the app's core) writes the ``101`` response and takes
+the connection away from the protocol that carried the request, whichever it is
+(``--http-socket``, ``--socket`` behind nginx, the ``--http`` router): the runner's
+:meth:`~gateway.server.wsgi_call.WSGIResponse.detach` hands over the transport and the
+bytes already received, and a :class:`WebSocket` becomes the transport's protocol.
+From then on frames are parsed in the loop by the sans-IO
+:class:`~gateway.protocol.websocket.FrameReader`, as they arrive:
+
+* PING is answered with a PONG at once, a CLOSE with a CLOSE (then the connection is
+  closed), a protocol error with a CLOSE carrying its status (1002, 1007, or 1009 for
+  ``--websockets-max-size``) and one INFO line;
+* complete messages queue in an inbox (bounded: reading pauses while the app has more
+  than ``--websockets-max-size`` bytes unread) until the app's core asks for them.
+
+``websocket_recv()`` **parks** its greenlet while the inbox is empty
+(:meth:`loop_engine.Engine.wait_parked`): the core goes back to the pool, so
+``--tornado 100`` serves plain requests while any number of websockets wait, and the
+greenlet takes a core again when a message (or the end) arrives.
+
+One :class:`WebSocketHub` per worker (created after fork, by the worker) holds the
+options and the open websockets, and runs one sweep per second: a PING to every
+websocket every ``--websockets-ping-freq`` seconds, and a websocket whose PONG is more
+than ``--websockets-pong-tolerance`` seconds late is closed as a dead peer (its core
+then gets ``IOError`` from ``websocket_recv()``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Any, Deque, Dict, Optional, Set, Union
+
+import loop_engine
+from gateway.logs import app_log, gen_log
+from gateway.protocol import websocket as wsproto
+from gateway.protocol.websocket import NEED_DATA, Close, FrameReader, Message, Ping, Pong, WebSocketError
+from loop_engine import CoreTimeout, Waiter
+
+__all__ = [
+    "WebSocket",
+    "WebSocketHub",
+    "configure",
+    "websocket_handshake",
+    "websocket_recv",
+    "websocket_recv_nb",
+    "websocket_send",
+    "websocket_send_binary",
+]
+
+_PONG_EMPTY = wsproto.build_frame(wsproto.PONG, b"")
+_PING_EMPTY = wsproto.build_frame(wsproto.PING, b"")
+
+
+class WebSocketHub:
+    """The websockets of one worker: options, the open connections, the ping sweep."""
+
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        max_size: int = 1 << 20,
+        ping_freq: float = 30.0,
+        pong_tolerance: float = 3.0,
+        send_timeout: float = 30.0,
+        stats: Any = None,
+    ) -> None:
+        self.engine = engine
+        #: The worker's request stats (``exceptions`` counts apps that raised).
+        self.stats = stats
+        self.loop = engine.asyncio_loop
+        self.max_size = max_size
+        self.ping_freq = ping_freq
+        self.pong_tolerance = pong_tolerance
+        self.send_timeout = send_timeout
+        self.open: Set[WebSocket] = set()
+        self._sweeper: Optional[asyncio.TimerHandle] = None
+
+    def add(self, ws: "WebSocket") -> None:
+        self.open.add(ws)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(1.0, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        now = self.loop.time()
+        for ws in list(self.open):
+            ws.check_liveness(now)
+        if self.open:
+            self._sweeper = self.loop.call_later(1.0, self._sweep)
+
+    def close_all(self, code: int = wsproto.GOING_AWAY) -> None:
+        """Close every websocket of this worker (shutdown): CLOSE ``code``, then the socket."""
+        for ws in list(self.open):
+            ws.close(code, "server shutting down")
+
+
+_hub: Optional[WebSocketHub] = None
+
+
+def configure(hub: Optional[WebSocketHub]) -> None:
+    """Install this worker's hub (called by the worker after fork, before serving)."""
+    global _hub
+    _hub = hub
+
+
+def _get_hub() -> WebSocketHub:
+    global _hub
+    if _hub is None:
+        core = loop_engine.current_core()
+        _hub = WebSocketHub(core.engine)  # type: ignore[union-attr]
+    return _hub
+
+
+class WebSocket(asyncio.Protocol):
+    """One upgraded connection: the transport's protocol after the ``101``."""
+
+    def __init__(self, hub: WebSocketHub, transport: Any, environ: Dict[str, Any]) -> None:
+        self.hub = hub
+        self.transport = transport
+        self.peer = environ.get("REMOTE_ADDR", "")
+        self.what = "%s %s" % (environ.get("REQUEST_METHOD", "GET"), environ.get("REQUEST_URI", ""))
+        self.reader = FrameReader(max_size=hub.max_size)
+        self.inbox: Deque[bytes] = collections.deque()
+        self.inbox_bytes = 0
+        #: No more messages will arrive (CLOSE received, error, EOF, dead peer).
+        self.closed = False
+        #: We sent our CLOSE (or the connection is gone): nothing more may be sent.
+        self.close_sent = False
+        self.waiter: Optional[Waiter] = None
+        self._drain_waiter: Optional[Waiter] = None
+        self._write_paused = False
+        self._reading_paused = False
+        now = hub.loop.time()
+        self.last_ping = now
+        self.ping_outstanding = False
+
+    def start(self, leftover: bytes) -> None:
+        """Become the transport's protocol; parse what the previous protocol had buffered."""
+        self.hub.add(self)
+        self.transport.set_protocol(self)
+        try:
+            self.transport.resume_reading()  # the HTTP side may have paused it
+        except (AttributeError, RuntimeError):
+            pass
+        if leftover:
+            self.data_received(leftover)
+
+    # -- asyncio.Protocol (in the loop) ------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        reader = self.reader
+        reader.receive_data(data)
+        try:
+            while True:
+                event = reader.next_event()
+                if event is NEED_DATA:
+                    break
+                kind = type(event)
+                if kind is Message:
+                    self.inbox.append(event.data)  # type: ignore[union-attr]
+                    self.inbox_bytes += len(event.data)  # type: ignore[union-attr]
+                elif kind is Ping:
+                    payload = event.payload  # type: ignore[union-attr]
+                    self._write(wsproto.build_frame(wsproto.PONG, payload) if payload else _PONG_EMPTY)
+                elif kind is Pong:
+                    self.ping_outstanding = False
+                elif kind is Close:
+                    self._peer_closed(event)  # type: ignore[arg-type]
+                    break
+        except WebSocketError as e:
+            gen_log.info("websocket %s from %s: %s: closing with status %d", self.what, self.peer, e.args[0], e.code)
+            self.close(e.code, "")
+        if self.inbox_bytes > self.hub.max_size and not self._reading_paused and not self.closed:
+            # The app reads slower than the peer sends: stop reading until it catches up.
+            self._reading_paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._set_closed()
+        return False  # let the transport close
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.close_sent = True
+        self._set_closed()
+        self.hub.open.discard(self)
+        w = self._drain_waiter
+        if w is not None:
+            self._drain_waiter = None
+            w.fire()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        w = self._drain_waiter
+        if w is not None:
+            self._drain_waiter = None
+            w.fire()
+
+    # -- closing -------------------------------------------------------------------
+
+    def _peer_closed(self, event: Close) -> None:
+        if not self.close_sent:
+            # Echo the status (RFC 6455 §5.5.1); a CLOSE without one gets an empty CLOSE.
+            code = None if event.code == wsproto.NO_STATUS else event.code
+            self._write(wsproto.close_frame(code))
+            self.close_sent = True
+        self._set_closed()
+        self.transport.close()
+
+    def close(self, code: int = wsproto.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Send CLOSE ``code`` (if not sent yet) and close the connection."""
+        if not self.close_sent:
+            self.close_sent = True
+            self._write(wsproto.close_frame(code, reason))
+        self._set_closed()
+        self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection without a CLOSE (a dead peer would never read it)."""
+        self.close_sent = True
+        self._set_closed()
+        self.transport.abort()
+
+    def _set_closed(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.hub.open.discard(self)
+            self._wake()
+
+    def _wake(self) -> None:
+        w = self.waiter
+        if w is not None and (self.inbox or self.closed):
+            self.waiter = None
+            w.fire()
+
+    def check_liveness(self, now: float) -> None:
+        """From the hub's sweep: PING every ``ping_freq`` s; a missing PONG means a dead peer."""
+        hub = self.hub
+        if self.closed:
+            return
+        if self.ping_outstanding:
+            if now - self.last_ping > hub.pong_tolerance:
+                gen_log.warning(
+                    '[uwsgi-websocket] "%s" (%s) no PONG received in %g seconds: closing',
+                    self.what, self.peer, hub.pong_tolerance,
+                )
+                self.abort()
+        elif now - self.last_ping >= hub.ping_freq:
+            self.last_ping = now
+            self.ping_outstanding = True
+            self._write(_PING_EMPTY)
+
+    def app_returned(self, exc: Optional[BaseException]) -> None:
+        """The app that owned this websocket returned (or raised ``exc``): say goodbye.
+
+        CLOSE 1000 after a return, 1011 after an exception.  The ``IOError`` our own
+        ``websocket_recv``/``send`` raise once the websocket is over is how uWSGI apps
+        leave their loop: it is not logged (uWSGI prints its traceback).
+        """
+        if exc is not None and not (isinstance(exc, OSError) and self.closed):
+            app_log.error("error in the WSGI app for websocket %s", self.what, exc_info=exc)
+            stats = self.hub.stats
+            if stats is not None:
+                stats.exceptions += 1
+        if not self.close_sent:
+            self.close(wsproto.NORMAL_CLOSURE if exc is None else wsproto.INTERNAL_ERROR)
+        else:
+            self._set_closed()
+            self.transport.close()
+
+    def _write(self, data: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(data)
+
+    # -- the app's side (in its core) -----------------------------------------------------
+
+    def recv(self, nb: bool) -> bytes:
+        while True:
+            inbox = self.inbox
+            if inbox:
+                data = inbox.popleft()
+                self.inbox_bytes -= len(data)
+                if self._reading_paused and self.inbox_bytes <= self.hub.max_size and not self.closed:
+                    self._reading_paused = False
+                    self.transport.resume_reading()
+                return data
+            if self.closed:
+                raise OSError("unable to receive websocket message")
+            if nb:
+                return b""
+            w = Waiter()
+            self.waiter = w
+            try:
+                self.hub.engine.wait_parked(w)
+            finally:
+                if self.waiter is w:
+                    self.waiter = None
+
+    def send(self, data: bytes, opcode: int, what: str) -> None:
+        if self.close_sent or self.transport.is_closing():
+            raise OSError("unable to send websocket %s" % what)
+        self.transport.write(wsproto.build_frame(opcode, data))
+        if self._write_paused:
+            w = Waiter()
+            self._drain_waiter = w
+            try:
+                w.wait(self.hub.send_timeout)
+            except CoreTimeout:
+                self._drain_waiter = None
+                gen_log.info(
+                    "websocket %s from %s: client did not read for %ss: closing",
+                    self.what, self.peer, self.hub.send_timeout,
+                )
+                self.abort()
+                raise OSError("unable to send websocket %s" % what) from None
+            if self.transport.is_closing() and self._write_paused:
+                raise OSError("unable to send websocket %s" % what)
+
+
+# -- the uwsgi module's functions ------------------------------------------------------------
+
+def _environ(what: str) -> Dict[str, Any]:
+    core = loop_engine.current_core()
+    environ = core.info if core is not None else None
+    if not isinstance(environ, dict):
+        raise OSError("%s: no request in this core (call it from inside a request)" % what)
+    return environ
+
+
+def _current(what: str) -> WebSocket:
+    ws = _environ(what).get("gateway.websocket")
+    if ws is None:
+        raise OSError("%s: no websocket handshake in this request" % what)
+    return ws
+
+
+def _text(value: Union[str, bytes, None], name: str) -> Optional[bytes]:
+    if not value:
+        return None
+    if isinstance(value, str):
+        value = value.encode("latin-1")
+    elif isinstance(value, (bytearray, memoryview)):
+        value = bytes(value)
+    elif not isinstance(value, bytes):
+        raise TypeError("websocket_handshake() argument %s must be str or bytes, not %s" % (name, type(value).__name__))
+    if b"\r" in value or b"\n" in value or b"\0" in value:
+        raise ValueError("websocket_handshake() argument %s contains CR, LF or NUL" % name)
+    return value
+
+
+def _header(environ: Dict[str, Any], key: str) -> Optional[bytes]:
+    value = environ.get(key)
+    return value.encode("latin-1") if value else None
+
+
+def websocket_handshake(key: Union[str, bytes, None] = None, origin: Union[str, bytes, None] = None,
+                        proto: Union[str, bytes, None] = None) -> None:
+    """Answer the upgrade with ``101`` and turn this request's connection into a websocket.
+
+    ``key`` defaults to the request's ``Sec-WebSocket-Key``, ``origin`` to its
+    ``Origin`` (``*`` when absent), ``proto`` to its ``Sec-WebSocket-Protocol`` when
+    the client offered exactly one.  Returns None; raises ``IOError`` ("unable to
+    complete websocket handshake") without a key, after a response was started, or
+    for a second handshake, as uWSGI does.
+    """
+    environ = _environ("websocket_handshake()")
+    key_b = _text(key, "key")
+    origin_b = _text(origin, "origin")
+    proto_b = _text(proto, "proto")
+    response = environ.get("gateway.response")
+    key_b = key_b or _header(environ, "HTTP_SEC_WEBSOCKET_KEY")
+    if (key_b is None or response is None or response.headers_sent or response.status is not None
+            or "gateway.websocket" in environ):
+        raise OSError("unable to complete websocket handshake")
+    origin_b = origin_b or _header(environ, "HTTP_ORIGIN") or b"*"
+    if proto_b is None:
+        offered = _header(environ, "HTTP_SEC_WEBSOCKET_PROTOCOL")
+        if offered and b"," not in offered:
+            proto_b = offered.strip()
+    head = [
+        environ.get("SERVER_PROTOCOL", "HTTP/1.1").encode("latin-1"), b" 101 Web Socket Protocol Handshake\r\n",
+        b"Upgrade: WebSocket\r\nConnection: Upgrade\r\nSec-WebSocket-Origin: ", origin_b, b"\r\n",
+    ]
+    if proto_b:
+        head += [b"Sec-WebSocket-Protocol: ", proto_b, b"\r\n"]
+    head += [b"Sec-WebSocket-Accept: ", wsproto.accept_key(key_b).encode(), b"\r\n\r\n"]
+    hub = _get_hub()
+    holder: list = []
+    transport, leftover = response.detach(lambda exc: holder[0].app_returned(exc) if holder else None)
+    if transport is None or transport.is_closing():
+        raise OSError("unable to complete websocket handshake")
+    ws = WebSocket(hub, transport, environ)
+    holder.append(ws)
+    environ["gateway.websocket"] = ws
+    transport.write(b"".join(head))
+    ws.start(leftover)
+
+
+def websocket_recv() -> bytes:
+    """The next message (bytes; fragments reassembled), suspending only this request.
+
+    While nothing is pending the greenlet is parked and holds no core.  Raises
+    ``IOError`` ("unable to receive websocket message") once the peer closed, broke
+    the protocol, sent a message over ``--websockets-max-size`` or stopped answering
+    PINGs, as uWSGI does.
+    """
+    return _current("websocket_recv()").recv(False)
+
+
+def websocket_recv_nb() -> bytes:
+    """The next message if one is pending, else ``b""``; ``IOError`` after the end."""
+    return _current("websocket_recv_nb()").recv(True)
+
+
+def _payload(message: Any, what: str) -> bytes:
+    if isinstance(message, bytes):
+        return message
+    if isinstance(message, str):
+        return message.encode("utf-8")
+    if isinstance(message, (bytearray, memoryview)):
+        return bytes(message)
+    raise TypeError("%s() argument must be str or bytes, not %s" % (what, type(message).__name__))
+
+
+def websocket_send(message: Union[str, bytes]) -> None:
+    """Send a TEXT message (str is UTF-8 encoded); ``IOError`` if the websocket is closed."""
+    _current("websocket_send()").send(_payload(message, "websocket_send"), wsproto.TEXT, "message")
+
+
+def websocket_send_binary(message: Union[str, bytes]) -> None:
+    """Send a BINARY message; ``IOError`` if the websocket is closed."""
+    _current("websocket_send_binary()").send(
+        _payload(message, "websocket_send_binary"), wsproto.BINARY, "binary message"
+    )
