@@ -177,18 +177,34 @@ def test_peer_gone_mid_body_aborts_and_closes_the_iterable():
     assert body.closed == 1 and settings.stats.exceptions == 0
 
 
-def test_detach_hands_over_the_transport_and_nothing_more_is_written():
+def test_detach_hands_over_the_transport_and_the_new_owner_gets_the_app_outcome():
     seen = []
 
     def app(environ, start_response):
-        seen.append(environ["gateway.response"].detach())
-        return [b"ignored"]
+        seen.append(environ["gateway.response"].detach(lambda exc: seen.append(("returned", exc))))
+        return [b"ignored", b"also ignored"]
+
+    sink = RecordingSink()
+    sink.detach = lambda: (sink.calls.append(("detach",)), setattr(sink, "closed", True))[0] or ("transport", b"left")
+    settings = ServerSettings(app, FakeEngine(), log_requests=False)  # type: ignore[arg-type]
+    run_request(settings, sink, {"REQUEST_METHOD": "GET"})
+    assert seen == [("transport", b"left"), ("returned", None)]
+    assert sink.calls == [("detach",), ("done", False)]
+
+
+def test_an_exception_after_detach_goes_to_the_new_owner_not_to_a_500():
+    seen = []
+
+    def app(environ, start_response):
+        environ["gateway.response"].detach(seen.append)
+        raise OSError("websocket closed")
 
     sink = RecordingSink()
     settings = ServerSettings(app, FakeEngine(), log_requests=False)  # type: ignore[arg-type]
     run_request(settings, sink, {"REQUEST_METHOD": "GET"})
-    assert seen == ["transport"]
+    assert [type(e).__name__ for e in seen] == ["OSError"]
     assert sink.calls == [("detach",), ("done", False)]
+    assert settings.stats.exceptions == 0
 
 
 def test_hooks_see_every_request():
