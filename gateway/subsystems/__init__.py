@@ -135,6 +135,7 @@ class Subsystems:
                 gen_log.exception("cache sweeper failed")
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_INTERVAL
+            self.caches.flush_counters()
             self.metrics.write_dir()
 
     def worker_died(self, wid: int) -> None:
@@ -154,6 +155,11 @@ class Subsystems:
         self.table.after_fork()
         receiver = self.receiver or SignalReceiver(self.table)
         self.receiver = receiver
+        from tornado.ioloop import PeriodicCallback
+
+        # publish this worker's cache hit/miss counters once a second
+        self._flusher = PeriodicCallback(self.caches.flush_counters, HOUSEKEEPING_INTERVAL * 1000)
+        self._flusher.start()
         if self.master:
             for other, (m, w) in list(self.pairs.items()):
                 m.close()

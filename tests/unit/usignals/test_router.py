@@ -1,0 +1,127 @@
+"""Signal routing, timers, rb-timers, crons and file monitors with a fake clock, and
+uWSGI's cron matching rules."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gateway.usignals.cron import cron_matches
+from gateway.usignals.router import SignalRouter
+from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, SignalTable, TableFull
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make(workers=2):
+    table = SignalTable(workers + 1)
+    sent = []
+    clock = Clock()
+    router = SignalRouter(table, workers, lambda wid, sig: sent.append((wid, sig)) or True, clock=clock,
+                          wall=lambda: 1_700_000_000.0 + clock.t)
+    return table, router, sent, clock
+
+
+def test_targets():
+    table, router, sent, _ = make(3)
+    table.register(1, "", 2)
+    table.register(1, "", 3)
+    for _ in range(4):
+        router.route(1)
+    assert sent == [(2, 1), (3, 1), (2, 1), (3, 1)]  # one registered worker at a time, round robin
+    sent.clear()
+    table.register(2, "workers", 1)
+    router.route(2)
+    assert sent == [(1, 2), (2, 2), (3, 2)]
+    sent.clear()
+    table.register(3, "worker2", 1)
+    router.route(3)
+    assert sent == [(2, 3)]
+    sent.clear()
+    table.register(4, "worker9", 1)
+    table.register(5, "mule1", 1)
+    assert router.route(4) == 0 and router.route(5) == 0 and sent == []
+    router.route(300)  # like uWSGI's unsigned char: 300 is signal 44
+    assert sent == [(1, 44)]
+    table.forget_worker(2)
+    assert table.target(1) == ("", [3])
+
+
+def test_timers_rb_timers_and_duplicates():
+    table, router, sent, clock = make(1)
+    table.register(7, "", 1)
+    table.register(8, "", 1)
+    assert table.add_source(TIMER, 7, (2, 0, 0, 0, 0)) is True
+    assert table.add_source(TIMER, 7, (2, 0, 0, 0, 0)) is False  # every worker adds the same @timer once
+    table.add_source(RB_TIMER, 8, (1, 2, 0, 0, 0))  # 2 iterations
+    assert router.next_timeout() == pytest.approx(1.0)
+    for _ in range(6):
+        clock.t += 1.0
+        router.tick()
+    assert sent.count((1, 7)) == 3 and sent.count((1, 8)) == 2
+    clock.t += 100  # a stalled loop does not cause a burst
+    router.tick()
+    assert sent.count((1, 7)) == 4
+
+
+def test_sixty_five_timers_are_refused():
+    table, _, _, _ = make(1)
+    for i in range(64):
+        table.add_source(TIMER, i, (i + 1, 0, 0, 0, 0))
+    with pytest.raises(TableFull, match="max 64 timers"):
+        table.add_source(TIMER, 0, (99, 0, 0, 0, 0))
+    table.add_source(CRON, 1, (-1, -1, -1, -1, -1))  # other kinds have their own 64
+
+
+def test_cron_fires_once_per_matching_minute():
+    table, router, sent, clock = make(1)
+    table.register(9, "", 1)
+    table.add_source(CRON, 9, (-1, -1, -1, -1, -1))
+    router.tick()
+    assert sent == [(1, 9)]
+    clock.t += 10
+    router.tick()
+    assert sent == [(1, 9)]
+    clock.t += router.next_timeout() or 0
+    router.tick()
+    assert sent == [(1, 9), (1, 9)]
+
+
+def test_file_monitor(tmp_path):
+    table, router, sent, clock = make(1)
+    f = tmp_path / "watched"
+    f.write_text("a")
+    table.register(3, "", 1)
+    table.add_source(FILEMON, 3, path=str(f).encode())
+    router.tick()
+    clock.t += 1.5
+    router.tick()
+    assert sent == []
+    f.write_text("changed!")
+    clock.t += 1.5
+    router.tick()
+    assert sent == [(1, 3)]
+
+
+def tm(y, mo, d, h, mi):
+    return time.localtime(time.mktime((y, mo, d, h, mi, 0, 0, 0, -1)))
+
+
+def test_cron_rules():
+    t = tm(2026, 12, 4, 10, 15)  # a Friday
+    assert cron_matches((-1, -1, -1, -1, -1), t)
+    assert cron_matches((15, 10, -1, -1, -1), t)
+    assert not cron_matches((16, 10, -1, -1, -1), t)
+    assert cron_matches((-5, -1, -1, -1, -1), t)  # */5
+    assert not cron_matches((-7, -1, -1, -1, -1), t)
+    assert cron_matches((15, 10, -1, 12, 5), t)  # month 1..12, Friday = 5
+    assert cron_matches((15, 10, 1, -1, 5), t)  # day and weekday are ORed
+    assert not cron_matches((15, 10, 1, -1, 0), t)
+    assert cron_matches((15, 10, -1, -1, 7), tm(2026, 12, 6, 10, 15))  # 7 = Sunday
