@@ -22,23 +22,19 @@ Where we differ from uWSGI, on purpose:
   :func:`chunk`); the worker de-chunks it.  uWSGI's router cannot forward
   chunked bodies at all unless ``--http-chunked-input`` puts it in raw mode.
 
-The packet header and vars are encoded by :mod:`gateway.protocol.uwsgi`'s
-codec when it is available.
+The packet header and vars are encoded by :mod:`gateway.protocol.uwsgi`'s codec.
 """
 
 from __future__ import annotations
 
 import socket
-import struct
 from typing import Dict, List, Optional, Tuple
 
 from gateway.protocol.environ import decode_path, header_key
 from gateway.protocol.http1 import Request
+from gateway.protocol.uwsgi import encode_header, encode_vars
 
 __all__ = ["VarsBuilder", "VarsTooLarge", "chunk", "LAST_CHUNK"]
-
-_u16 = struct.Struct("<H").pack
-_header = struct.Struct("<BHB").pack
 
 #: The end of a chunked body, as the router forwards it.
 LAST_CHUNK = b"0\r\n\r\n"
@@ -48,21 +44,16 @@ class VarsTooLarge(Exception):
     """The vars block would exceed the worker's ``--buffer-size`` (or 65535)."""
 
 
-def _pair(key: bytes, value: bytes) -> bytes:
-    return _u16(len(key)) + key + _u16(len(value)) + value
-
-
 def chunk(data: bytes) -> bytes:
     """One chunk of a chunked body."""
     return b"%x\r\n%b\r\n" % (len(data), data)
 
 
-# Header name (as sent) -> encoded ``u16 len + key`` of its var, or None (dropped).
+# Header name (as sent) -> its var name as bytes, or None (dropped).
 _KEY_BYTES: Dict[str, Optional[bytes]] = {}
 _KEY_BYTES_MAX = 2048
 #: Vars the router writes itself from the parsed request, never from the header.
 _OWN = ("HTTP_EXPECT", "CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING")
-_COOKIE = _u16(11) + b"HTTP_COOKIE"
 
 
 def _key_bytes(name: str) -> Optional[bytes]:
@@ -70,11 +61,7 @@ def _key_bytes(name: str) -> Optional[bytes]:
     if key != b"":
         return key
     cgi = header_key(name)
-    if cgi is None or cgi in _OWN:
-        encoded = None
-    else:
-        raw = cgi.encode("latin-1")
-        encoded = _u16(len(raw)) + raw
+    encoded = None if cgi is None or cgi in _OWN else cgi.encode("latin-1")
     if len(_KEY_BYTES) < _KEY_BYTES_MAX:
         _KEY_BYTES[name] = encoded
     return encoded
@@ -100,15 +87,15 @@ class VarsBuilder:
     ) -> None:
         name = server_name if server_name is not None else socket.gethostname()
         static = [
-            _pair(b"SCRIPT_NAME", b""),
-            _pair(b"SERVER_NAME", name.encode("latin-1", "replace")),
-            _pair(b"SERVER_PORT", server_port.encode("latin-1")),
-            _pair(b"UWSGI_ROUTER", b"http"),
+            (b"SCRIPT_NAME", b""),
+            (b"SERVER_NAME", name.encode("latin-1", "replace")),
+            (b"SERVER_PORT", server_port.encode("latin-1")),
+            (b"UWSGI_ROUTER", b"http"),
         ]
         if https:
-            static.append(_pair(b"HTTPS", b"on"))
-        self._static = b"".join(static)
-        self._extra = b"".join(_pair(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra_vars)
+            static.append((b"HTTPS", b"on"))
+        self._static = encode_vars(static)
+        self._extra = encode_vars(extra_vars)
         self.modifier1 = modifier1
         self.modifier2 = modifier2
         self.max_size = min(max_size, 65535)
@@ -119,17 +106,14 @@ class VarsBuilder:
         path = req.path
         if "%" in path:
             path = decode_path(path)
-        parts: List[bytes] = [
-            _pair(b"REQUEST_METHOD", req.method.encode(enc)),
-            _pair(b"PATH_INFO", path.encode(enc)),
-            _pair(b"REQUEST_URI", req.target.encode(enc)),
-            _pair(b"QUERY_STRING", req.query.encode(enc)),
-            _pair(b"SERVER_PROTOCOL", req.version.encode(enc)),
-            self._static,
-            _pair(b"REMOTE_ADDR", remote_addr.encode(enc)),
-            _pair(b"REMOTE_PORT", remote_port.encode(enc)),
+        pairs: List[Tuple[bytes, bytes]] = [
+            (b"REQUEST_METHOD", req.method.encode(enc)),
+            (b"PATH_INFO", path.encode(enc)),
+            (b"REQUEST_URI", req.target.encode(enc)),
+            (b"QUERY_STRING", req.query.encode(enc)),
+            (b"SERVER_PROTOCOL", req.version.encode(enc)),
         ]
-        fields: List[bytes] = []  # key, value, key, value...
+        client = [(b"REMOTE_ADDR", remote_addr.encode(enc)), (b"REMOTE_PORT", remote_port.encode(enc))]
         seen: Dict[bytes, int] = {}
         cache = _KEY_BYTES
         for name, value in req.headers:
@@ -140,22 +124,16 @@ class VarsBuilder:
                 continue
             index = seen.get(key)
             if index is None:
-                seen[key] = len(fields)
-                fields.append(key)
-                fields.append(value.encode(enc))
+                seen[key] = len(client)
+                client.append((key, value.encode(enc)))
             else:
-                sep = b"; " if key == _COOKIE else b","
-                fields[index + 1] += sep + value.encode(enc)
-        for i in range(1, len(fields), 2):
-            encoded = fields[i]
-            fields[i] = _u16(len(encoded)) + encoded
-        parts += fields
+                sep = b"; " if key == b"HTTP_COOKIE" else b","
+                client[index] = (key, client[index][1] + sep + value.encode(enc))
         if req.content_length is not None:
-            parts.append(_pair(b"CONTENT_LENGTH", b"%d" % req.content_length))
+            client.append((b"CONTENT_LENGTH", b"%d" % req.content_length))
         elif req.chunked:
-            parts.append(_pair(b"HTTP_TRANSFER_ENCODING", b"chunked"))
-        if self._extra:
-            parts.append(self._extra)
+            client.append((b"HTTP_TRANSFER_ENCODING", b"chunked"))
+        parts = [encode_vars(pairs), self._static, encode_vars(client), self._extra]
         body = b"".join(parts)
         size = len(body)
         if size > self.max_size:
@@ -163,4 +141,4 @@ class VarsBuilder:
                 "the request's uwsgi vars block would be %d bytes, more than the worker's"
                 " --buffer-size %d" % (size, self.max_size)
             )
-        return _header(self.modifier1, size, self.modifier2) + body
+        return encode_header(self.modifier1, size, self.modifier2) + body

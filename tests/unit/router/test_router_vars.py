@@ -9,11 +9,11 @@ order, with the documented differences only.
 from __future__ import annotations
 
 import os
-import struct
 
 import pytest
 
 from gateway.protocol.http1 import Request, RequestParser
+from gateway.protocol.uwsgi import decode_header, decode_vars
 from gateway.router.vars import VarsBuilder, VarsTooLarge
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "router")
@@ -25,19 +25,9 @@ REQUEST = (
 
 
 def decode(packet: bytes):
-    """(modifier1, modifier2, [(key, value)], rest) of a uwsgi packet: a reader for tests."""
-    mod1, size, mod2 = struct.unpack("<BHB", packet[:4])
-    block, rest = packet[4 : 4 + size], packet[4 + size :]
-    pairs, pos = [], 0
-    while pos < len(block):
-        (klen,) = struct.unpack("<H", block[pos : pos + 2])
-        key = block[pos + 2 : pos + 2 + klen]
-        pos += 2 + klen
-        (vlen,) = struct.unpack("<H", block[pos : pos + 2])
-        pairs.append((key.decode("latin-1"), block[pos + 2 : pos + 2 + vlen].decode("latin-1")))
-        pos += 2 + vlen
-    assert pos == len(block)
-    return mod1, mod2, pairs, rest
+    """(modifier1, modifier2, [(key, value)], rest) of a uwsgi packet, with the protocol's codec."""
+    mod1, size, mod2 = decode_header(packet[:4])
+    return mod1, mod2, decode_vars(packet[4 : 4 + size], max_vars=1000, text=True), packet[4 + size :]
 
 
 def parse(raw: bytes, **limits) -> Request:

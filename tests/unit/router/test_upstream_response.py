@@ -78,7 +78,7 @@ def test_bytearray_input_gives_the_same_head():
     assert parse_response_head(bytearray(raw)) == parse_response_head(raw)
 
 
-FUZZ_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "3000"))
+FUZZ_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "1500"))
 CORPUS = [fixture(n) for n in sorted(os.listdir(FIXTURES)) if n.endswith(".http")]
 
 
