@@ -15,6 +15,16 @@ ENV_KEYS = ("REMOTE_ADDR", "REMOTE_PORT", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWAR
 
 def application(environ, start_response):
     path = environ["PATH_INFO"]
+    if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+        import uwsgi
+
+        uwsgi.websocket_handshake(environ["HTTP_SEC_WEBSOCKET_KEY"], environ.get("HTTP_ORIGIN", ""))
+        while True:
+            try:
+                msg = uwsgi.websocket_recv()
+            except OSError:  # the client closed
+                return []
+            uwsgi.websocket_send(b"echo:" + msg)
     if path == "/env":
         body = json.dumps({k: environ.get(k) for k in ENV_KEYS}).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

@@ -248,6 +248,24 @@ def test_https_with_curl(router, tls_files):
     assert out.stdout.startswith("hello{") and '"HTTPS": "on"' in out.stdout
 
 
+def test_websocket_upgrade_is_tunnelled_both_ways(router):
+    websockets_sync = pytest.importorskip("websockets.sync.client")
+    with websockets_sync.connect("ws://127.0.0.1:%d/ws" % router.port, open_timeout=10, close_timeout=5) as ws:
+        def recv() -> bytes:  # uWSGI answers text frames, gateway binary ones: compare bytes
+            msg = ws.recv(timeout=5)
+            return msg.encode() if isinstance(msg, str) else msg
+
+        for i in range(3):
+            ws.send("hello%d" % i)
+            assert recv() == b"echo:hello%d" % i
+        big = os.urandom(100_000).hex().encode()
+        ws.send(big)
+        assert recv() == b"echo:" + big
+    with Conn(router.port) as c:  # the router serves on after the tunnel closed
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert c.read_response().body == b"hello"
+
+
 def test_bad_certificate_fails_at_startup(tmp_path):
     missing = str(tmp_path / "nope.pem")
     from server import run_cli
