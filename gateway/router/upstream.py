@@ -20,6 +20,7 @@ socket path, or ``@name`` for a Linux abstract socket.
 
 from __future__ import annotations
 
+import _socket
 import errno
 import socket
 from typing import Any, List, Tuple
@@ -31,6 +32,8 @@ READ_SIZE = 65536
 
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK)
 _RETRY_DELAY = 0.005
+_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+_STREAM = socket.SOCK_STREAM | _NONBLOCK | getattr(socket, "SOCK_CLOEXEC", 0)
 
 
 def parse_upstream(spec: str) -> Tuple[int, Any]:
@@ -66,8 +69,11 @@ class Upstream:
         self._retry: Any = None
         self._address = address
         self._connect_deadline = loop.time() + connect_timeout
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
+        # The C-level socket (no Python wrapper to build and close per request), created
+        # non-blocking and close-on-exec in the one socket() call.
+        sock = _socket.socket(family, _STREAM)
+        if not _NONBLOCK:
+            sock.setblocking(False)
         if family != socket.AF_UNIX:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
