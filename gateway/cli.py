@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import glob
 import os
-import signal
 import site
 import sys
 from typing import Any, List, NoReturn, Optional
@@ -97,18 +96,21 @@ def main(argv: Optional[List[str]] = None) -> None:
     has_app = bool(cfg.wsgi_file or cfg.module)
     if not has_app and not (routing and cfg.http_to):
         _fail("no app given: use --wsgi-file FILE or --module MODULE[:CALLABLE]")
-    router_pid = 0
+    # Extra processes the master spawns and respawns: the --http/--https router.
+    children: List[Any] = []
     if routing:
-        router_pid = _start_router(cfg)
+        children.append(_router_child(cfg))
         if not has_app or not cfg.http_socket:
-            sys.exit(_wait_router(router_pid))
+            sys.exit(_run_master(cfg, [], children, workers=0))
     sockets = []
     try:
         for spec in cfg.http_socket:
             sockets.append(bind_tcp(spec, cfg.listen))
     except ListenError as e:
-        _stop_router(router_pid)
         _fail(str(e))
+
+    if cfg.master or (cfg.processes or 1) > 1 or cfg.stats or children:
+        sys.exit(_run_master(cfg, sockets, children))
 
     from gateway.process.worker import Worker
     from gateway.subsystems import Subsystems, SubsystemsConfigError
@@ -123,19 +125,45 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         code = worker.run()
     except AppLoadError as e:
-        _stop_router(router_pid)
         _fail(str(e))
-    _stop_router(router_pid)
     sys.exit(code)
 
 
-# -- the HTTP router process ------------------------------------------------------------
-# TEMPORARY until the master (gateway/process/master.py) lands: the master will spawn
-# and respawn the router child through its generic facility.  Until then the CLI forks
-# it here and stops it when the worker exits.
+def _run_master(cfg: Any, sockets: List[Any], children: List[Any], workers: Optional[int] = None) -> int:
+    """Load the app in the master (unless ``--lazy-apps``), then fork and supervise.
+
+    A master also runs without ``--master`` when there are several workers or extra
+    children (the router), as uWSGI spawns its router without a master too.
+    """
+    from gateway.process.master import AppReloader, Master
+    from gateway.subsystems import Subsystems, SubsystemsConfigError
+
+    numproc = (cfg.processes or 1) if workers is None else workers
+    try:
+        # shared memory (caches, locks, metrics, signal table) exists before any fork
+        Subsystems.create(cfg, workers=max(numproc, 1), master=True)
+    except (SubsystemsConfigError, OSError) as e:
+        _fail(str(e))
+    app = None
+    reloader = None
+    if not cfg.lazy_apps and numproc:
+        reloader = AppReloader(cfg, sockets)
+        try:
+            app = reloader.load()
+        except AppLoadError as e:
+            _fail(str(e))
+    try:
+        master = Master(cfg, sockets, app=app, app_loader=reloader.reload if reloader else None,
+                        children=children, workers=numproc)
+    except ListenError as e:
+        _fail(str(e))
+    return master.run()
 
 
-def _start_router(cfg: Any) -> int:
+def _router_child(cfg: Any) -> Any:
+    """The HTTP router as an extra child of the master; its sockets are bound here, before
+    any fork, so a respawned router reuses them and a bad certificate fails at startup."""
+    from gateway.process.master import ChildSpec
     from gateway.router.main import RouterError, bind_router_sockets, run_router
 
     upstreams = list(cfg.http_to)
@@ -145,46 +173,4 @@ def _start_router(cfg: Any) -> int:
         listeners = bind_router_sockets(cfg)
     except RouterError as e:
         _fail(str(e))
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            code = run_router(cfg, listeners, upstreams)
-        except BaseException:
-            logs.gen_log.exception("the HTTP router failed")
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    for listener in listeners:
-        listener.sock.close()
-    return pid
-
-
-def _stop_router(pid: int) -> None:
-    if pid:
-        try:
-            os.kill(pid, signal.SIGTERM)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-
-
-def _wait_router(pid: int) -> int:
-    """Only a router runs here (``--http-to`` without an app): forward stop signals, reap it."""
-    def forward(sig: int, _frame: Any) -> None:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
-        signal.signal(sig, forward)
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            return 0
-        return os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8
+    return ChildSpec("uWSGI http 1", lambda: run_router(cfg, listeners, upstreams))

@@ -113,6 +113,8 @@ class _Runtime:
     engine: Any = None
     stats: Any = None
     masterpid = 0
+    #: Under a master: a callable returning every worker's dict (from the scoreboard).
+    workers: Any = None
 
 
 _runtime = _Runtime()
@@ -129,10 +131,15 @@ def _configure(
     socket_fds: List[int],
     buffer: int,
     loop_name: Optional[bytes] = b"tornado",
+    masterpid: int = 0,
+    workers: Optional[Callable[[], Tuple[Dict[str, Any], ...]]] = None,
 ) -> None:
-    """Called by the worker before the app is loaded."""
+    """Called by the worker (after fork) before the app is loaded, and by the master
+    (``worker_id=0``) before it loads the app it shares with its workers."""
     global numproc, cores, opt, sockets, buffer_size, loop, started_on
     _runtime.worker_id = worker_id
+    _runtime.masterpid = masterpid
+    _runtime.workers = workers
     _runtime.engine = engine
     _runtime.stats = stats
     numproc = processes
@@ -189,7 +196,10 @@ def mem() -> Tuple[int, int]:
 
 
 def workers() -> Tuple[Dict[str, Any], ...]:
-    """One dict per worker (only this one while there is no master)."""
+    """One dict per worker: every worker's, from the shared scoreboard, under a master;
+    only this one without."""
+    if _runtime.workers is not None:
+        return _runtime.workers()
     stats = _runtime.stats
     engine = _runtime.engine
     rss, vsz = mem()

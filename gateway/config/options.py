@@ -199,10 +199,10 @@ OPTIONS: tuple[Option, ...] = (
            help="set an environment variable before loading the application; repeatable"),
     Option("virtualenv", ("home", "venv", "pyhome"), short="H", short_key="home", type=conv.path,
            section=APP, metavar="DIR", help="use the Python virtualenv in DIR"),
-    Option("lazy-apps", flag=True, noop=True, section=APP,
-           help="accepted: with a single worker (no master yet) the application is always "
-                "loaded in the worker, after its own IOLoop exists, which is what --lazy-apps "
-                "guarantees in uWSGI"),
+    Option("lazy-apps", flag=True, section=APP,
+           help="load the application in each worker after fork, after the worker's own IOLoop "
+                "exists, instead of once in the master (uWSGI's default).  Without a master the "
+                "application is always loaded in the worker"),
     Option("need-app", flag=True, noop=True, section=APP,
            help="accepted for uWSGI compatibility: gateway always exits with an error "
                 "when no application can be loaded"),
@@ -342,19 +342,35 @@ OPTIONS: tuple[Option, ...] = (
     # -- processes, master, stats (mostly later) -----------------------------------------
     Option("processes", ("workers",), short="p", type=conv.integer, default=1, minimum=1,
            section=PROCESSES, metavar="N",
-           help="number of worker processes; only 1 is supported for now"),
-    Option("master", short="M", flag=True, section=PROCESSES, supported=False, hint=_MASTER_HINT,
-           help="run a master process"),
+           help="number of worker processes, forked by a master (above 1 a master runs even "
+                "without --master)"),
+    Option("master", short="M", flag=True, section=PROCESSES,
+           help="run a master process: it binds the sockets, forks the workers, respawns them, "
+                "reloads on SIGHUP, enforces --harakiri and serves --stats"),
     Option("cheaper", type=conv.integer, default=0, section=PROCESSES, metavar="N",
            supported=False, help="adaptive process spawning"),
-    Option("harakiri", short="t", type=conv.integer, default=0, section=PROCESSES,
-           metavar="SECONDS", supported=False, help="kill a worker stuck in a request"),
-    Option("max-requests", short="R", type=conv.integer, default=0, section=PROCESSES,
-           metavar="N", supported=False, help="recycle a worker after N requests"),
-    Option("reload-on-rss", type=conv.integer, default=0, section=PROCESSES, metavar="MB",
-           supported=False, help="recycle a worker above this resident memory"),
-    Option("die-on-term", flag=True, section=PROCESSES, supported=False,
-           help="shut down (instead of reloading) on SIGTERM"),
+    Option("harakiri", short="t", type=conv.number, default=0, minimum=0, section=PROCESSES,
+           metavar="SECONDS",
+           help="per request, per core: a request running longer is logged with its URI, "
+                "worker and core; suspended on the loop it is cancelled in its core, stuck in "
+                "blocking code its worker is killed and respawned by the master (0 = off)"),
+    Option("harakiri-verbose", flag=True, section=PROCESSES,
+           help="log the stack of a request hit by --harakiri"),
+    Option("max-requests", short="R", type=conv.integer, default=0, minimum=0, section=PROCESSES,
+           metavar="N", help="recycle a worker (gracefully) after N requests (0 = never)"),
+    Option("reload-on-rss", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
+           help="recycle a worker (gracefully) when its resident memory exceeds MB (0 = never)"),
+    Option("min-worker-lifetime", type=conv.number, default=10, minimum=0, section=PROCESSES,
+           metavar="SECONDS",
+           help="a worker lives at least this long before --max-requests or --reload-on-rss "
+                "recycle it (uWSGI's default: 10)"),
+    Option("worker-reload-mercy", type=conv.number, default=60, minimum=0, section=PROCESSES,
+           metavar="SECONDS",
+           help="seconds a stopping or reloading worker may take to finish its requests "
+                "before the master kills it"),
+    Option("die-on-term", flag=True, noop=True, section=PROCESSES,
+           help="accepted: SIGTERM always shuts gateway down gracefully (uWSGI 2.0 reloads on "
+                "SIGTERM unless --die-on-term; uWSGI 2.1 behaves like gateway)"),
     Option("uid", section=PROCESSES, metavar="USER", supported=False,
            help="drop privileges to USER"),
     Option("gid", section=PROCESSES, metavar="GROUP", supported=False,
@@ -369,11 +385,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("thunder-lock", flag=True, noop=True, section=PROCESSES,
            help="accepted: with a single worker there are no concurrent accept() calls "
                 "to serialise"),
-    Option("stats", ("stats-server",), section=PROCESSES, metavar="ADDR", supported=False,
-           help="serve uWSGI-compatible JSON stats on ADDR"),
-    Option("stats-http", flag=True, section=PROCESSES, supported=False,
+    Option("stats", ("stats-server",), section=PROCESSES, metavar="ADDR",
+           help="serve uWSGI-compatible JSON stats from the master on ADDR (host:port or a "
+                "UNIX socket path; implies a master); uwsgitop reads it"),
+    Option("stats-http", flag=True, section=PROCESSES,
            help="prefix the stats document with HTTP headers"),
-    Option("stats-minified", ("stats-min",), flag=True, section=PROCESSES, supported=False,
+    Option("stats-minified", ("stats-min",), flag=True, section=PROCESSES,
            help="minify the stats document"),
     Option("offload-threads", type=conv.integer, default=0, section=PROCESSES, metavar="N",
            supported=False, help="threads that offload static transfers"),
@@ -421,13 +438,10 @@ OPTIONS: tuple[Option, ...] = (
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("single-interpreter", flag=True, short="i"),
     _unsupported("memory-report", flag=True, short="m"),
-    _unsupported("harakiri-verbose", flag=True),
     _unsupported("harakiri-graceful-timeout"),
     _unsupported("harakiri-graceful-signal"),
     _unsupported("max-requests-delta"),
-    _unsupported("min-worker-lifetime"),
     _unsupported("max-worker-lifetime"),
-    _unsupported("worker-reload-mercy"),
     _unsupported("reload-mercy"),
     _unsupported("evil-reload-on-rss"),
     _unsupported("reload-on-as"),

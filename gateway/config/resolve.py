@@ -10,7 +10,6 @@ checks that involve several options (what uWSGI does in its option handlers and
   first request in that mode;
 * ``--greenlet`` without ``--tornado``: refused with uWSGI's own message;
 * ``--tornado`` raises ``socket-timeout`` to 30 when it was not given;
-* ``--processes`` above 1: not supported yet (single worker);
 * an option that is not supported yet is refused unless it is set to its
   default (``master = false``, ``harakiri = 0``), which asks for nothing.
 
@@ -99,9 +98,6 @@ def resolve(
         given[option.name] = entry.origin
 
     _check_engine(values, given)
-    if values["processes"] > 1:
-        raise ConfigError("option '--processes' above 1 is not supported yet by gateway "
-                          "(a single worker for now)" + _from(given, "processes"))
     if values["tornado"] is not None and "socket-timeout" not in given:
         values["socket-timeout"] = max(values["socket-timeout"], TORNADO_SOCKET_TIMEOUT)
 

@@ -11,16 +11,30 @@ print the readiness line::
 SIGINT, SIGTERM and SIGQUIT stop the worker gracefully: it stops accepting, lets the
 requests in flight finish for up to ``GRACEFUL_TIMEOUT`` seconds, runs
 ``uwsgi.atexit`` and exits 0.
+
+Under a master (:mod:`gateway.process.master`) the worker is forked with the app
+already loaded (unless ``--lazy-apps``), its scoreboard slot and its channel to the
+master.  Then SIGHUP, SIGTERM and SIGINT stop it gracefully (bounded by
+``--worker-reload-mercy``), SIGQUIT ends it at once, SIGUSR2 dumps every thread's
+stack (``faulthandler``: works while the loop is blocked, for
+``--harakiri-verbose``), and instead of printing the readiness line it tells the
+master ``ready``.  A heartbeat every ``HEARTBEAT`` seconds stamps the scoreboard
+(the master's harakiri sees a blocked loop by its age), cancels requests suspended
+past ``--harakiri`` in their core, and retires the worker after
+``--max-requests`` or above ``--reload-on-rss``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import signal
 import socket
 import sys
-from typing import Any, List, Optional
+import time
+import traceback
+from typing import Any, Callable, List, Optional
 
 from tornado.ioloop import IOLoop
 
@@ -34,8 +48,19 @@ from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSet
 from gateway.server.listeners import bound_address
 from loop_engine import Engine
 
-#: Seconds a stopping worker waits for requests in flight.
+#: Seconds a stopping worker waits for requests in flight (without a master).
 GRACEFUL_TIMEOUT = 10.0
+#: Seconds between two heartbeats of a worker under a master.
+HEARTBEAT = 0.25
+
+#: Functions ``hook(worker)`` run in each worker after fork, once its IOLoop and engine
+#: exist and before the app is loaded (lazy) or the postfork hooks run: per-worker
+#: state of subsystems attaches here.
+worker_hooks: List[Callable[["Worker"], None]] = []
+
+
+class HarakiriTimeout(Exception):
+    """Thrown into a core whose request ran past ``--harakiri`` while suspended on the loop."""
 
 
 class _ErrorsStream:
@@ -67,14 +92,30 @@ def new_event_loop(kind: str = "") -> asyncio.AbstractEventLoop:
 class Worker:
     """One worker: ``Worker(config, sockets, worker_id=1).run()`` serves until stopped."""
 
-    def __init__(self, config: Any, sockets: List[socket.socket], worker_id: int = 1) -> None:
+    def __init__(self, config: Any, sockets: List[socket.socket], worker_id: int = 1, *,
+                 app: Any = None, board: Any = None, channel: Any = None, masterpid: int = 0,
+                 scoreboard: Any = None, slots: Optional[Callable[[], List[int]]] = None) -> None:
         self.config = config
         self.sockets = sockets
         self.worker_id = worker_id
+        self.app = app
+        #: Our scoreboard slot (a :class:`~gateway.process.scoreboard.WorkerBoard`) under a master.
+        self.board = board
+        self.channel = channel
+        self.masterpid = masterpid
+        self.scoreboard = scoreboard
+        self.slots = slots
         self.io_loop: Optional[IOLoop] = None
         self.engine: Optional[Engine] = None
         self.servers: List[HTTPServer] = []
         self._stopping = False
+        self._spawned = time.monotonic()
+        self.harakiri = float(getattr(config, "harakiri", 0) or 0)
+        self.max_requests = int(getattr(config, "max_requests", 0) or 0)
+        self.reload_on_rss = int(getattr(config, "reload_on_rss", 0) or 0) * 1024 * 1024
+        self.min_lifetime = float(getattr(config, "min_worker_lifetime", 10) if getattr(config, "min_worker_lifetime", None) is not None else 10)
+        self.graceful_timeout = float(getattr(config, "worker_reload_mercy", None) or (60 if board is not None else GRACEFUL_TIMEOUT))
+        self._beats = 0
 
     def setup(self) -> None:
         """Everything up to (not including) serving; raises on a bad app."""
@@ -84,7 +125,7 @@ class Worker:
         self.io_loop = IOLoop.current()
         engine = Engine(cfg.tornado or 1, self.io_loop)
         self.engine = engine
-        settings_stats = RequestStats()
+        settings_stats = self.board if self.board is not None else RequestStats()
         uwsgi_module._configure(
             worker_id=self.worker_id,
             processes=cfg.processes or 1,
@@ -94,6 +135,8 @@ class Worker:
             stats=settings_stats,
             socket_fds=[s.fileno() for s in self.sockets],
             buffer=cfg.buffer_size,
+            masterpid=self.masterpid,
+            workers=self._workers_info if self.scoreboard is not None else None,
         )
         uwsgi_module.install()
         from gateway import subsystems
@@ -104,7 +147,12 @@ class Worker:
         _rpc_registry.max_functions = cfg.rpc_max or _rpc_registry.max_functions
         rpc.configure(timeout=cfg.socket_timeout, none_on_failure=bool(cfg.rpc_none_on_failure),
                       max_reply=cfg.rpc_max_reply)
-        app = load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
+        for hook in list(worker_hooks):
+            hook(self)
+        app = self.app
+        if app is None:
+            app = load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
+            self.app = app
         self.settings = ServerSettings(
             app,
             engine,
@@ -147,25 +195,122 @@ class Worker:
             server = HTTPServer(self.settings, self._base_environ(sock))
             server.start(sock)
             self.servers.append(server)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
-            loop.add_signal_handler(sig, self.stop, sig)
-        extra = ""
+        if self.board is None:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+                loop.add_signal_handler(sig, self.stop, sig)
+        else:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.stop, sig)
+            loop.add_signal_handler(signal.SIGQUIT, self._exit_now)
+            faulthandler.register(signal.SIGUSR2, all_threads=True, chain=False)
+        node_name = ""
         if getattr(self.config, "erlang", None):
             node_name = self._start_erlang()
-            extra = " erlang=%s" % node_name
-        addrs = ",".join(bound_address(s) for s in self.sockets)
         gen_log.info(
             "*** running tornado loop engine with %d async cores (%s) ***",
             len(self.engine.cores), type(loop).__module__.split(".")[0],
         )
-        sys.stderr.write("gateway ready: pid=%d http-socket=%s%s\n" % (os.getpid(), addrs, extra))
-        sys.stderr.flush()
+        if self.board is None:
+            addrs = ",".join(bound_address(s) for s in self.sockets)
+            extra = " erlang=%s" % node_name if node_name else ""
+            sys.stderr.write("gateway ready: pid=%d http-socket=%s%s\n" % (os.getpid(), addrs, extra))
+            sys.stderr.flush()
+        else:
+            from gateway.process.scoreboard import ST_IDLE
+
+            self.board.set_status(ST_IDLE)
+            self.board.set_accepting(True)
+            self._heartbeat()
+            if self.channel is not None:
+                self.channel.on_master_gone = self._master_gone
+                self.channel.on("harakiri", lambda payload: None)
+                self.channel.attach(self.io_loop)
+                self.channel.send("ready", node_name.encode())
         self.io_loop.start()
+
+    # -- under a master ----------------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        """Stamp the scoreboard, cancel expired suspended requests, retire when due."""
+        board = self.board
+        if board is None or self.io_loop is None:
+            return
+        self._beats += 1
+        if self._beats % 4 == 1:
+            rss, vsz = uwsgi_module.mem()
+            board.heartbeat(rss, vsz)
+        else:
+            board.heartbeat()
+        if self.harakiri > 0:
+            self._cancel_expired()
+        if not self._stopping:
+            reason = self._retire_reason()
+            if reason:
+                gen_log.info("%s ...The work of process %d is done. Seeya!", reason, os.getpid())
+                self.stop(signal.SIGTERM, quiet=True)
+        self.io_loop.call_later(HEARTBEAT, self._heartbeat)
+
+    def _retire_reason(self) -> str:
+        if time.monotonic() - self._spawned < self.min_lifetime:
+            return ""
+        if self.max_requests and self.board.delta_requests >= self.max_requests:
+            return "worker %d reached max-requests (%d)" % (self.worker_id, self.max_requests)
+        if self.reload_on_rss:
+            rss = uwsgi_module.mem()[0]
+            if rss > self.reload_on_rss:
+                return "worker %d rss %d MB above reload-on-rss (%d MB)" % (
+                    self.worker_id, rss >> 20, self.reload_on_rss >> 20)
+        return ""
+
+    def _cancel_expired(self) -> None:
+        from gateway.process.policy import expired_cores
+        from gateway.process.scoreboard import now_us
+
+        engine = self.engine
+        starts = [(core.id, int(core.request_start * 1_000_000)) for core in engine.cores
+                  if core.in_request and core.greenlet is not None and core.request_start]
+        for core_id in expired_cores(self.harakiri, now_us(), starts):
+            core = engine.cores[core_id]
+            g = core.greenlet
+            if g is None or getattr(core, "_harakiri_sent", None) is g:
+                continue
+            info = core.info if isinstance(core.info, dict) else {}
+            gen_log.error(
+                "HARAKIRI ON WORKER %d core %d (pid: %d): %s %s running for more than %ss: cancelled",
+                self.worker_id, core.id, os.getpid(), info.get("REQUEST_METHOD", ""),
+                info.get("REQUEST_URI", ""), _num(self.harakiri),
+            )
+            if getattr(self.config, "harakiri_verbose", False) and g.gr_frame is not None:
+                gen_log.error("HARAKIRI stack of core %d:\n%s", core.id, "".join(traceback.format_stack(g.gr_frame)))
+            from gateway.process.scoreboard import W_HARAKIRI_COUNT
+
+            self.board.add(W_HARAKIRI_COUNT)
+            g.throw(HarakiriTimeout("harakiri: request ran for more than %ss" % _num(self.harakiri)))
+
+    def _master_gone(self) -> None:
+        if not self._stopping:
+            gen_log.warning("worker %d (pid: %d): the master is gone, stopping", self.worker_id, os.getpid())
+            self.stop(signal.SIGTERM, quiet=True)
+
+    def _exit_now(self) -> None:
+        sys.stderr.flush()
+        os._exit(0)
+
+    def _workers_info(self) -> tuple:
+        board = self.scoreboard
+        slots = self.slots() if self.slots is not None else []
+        out = []
+        for slot in slots:
+            snap = board.snapshot(slot)
+            snap["id"] = (slot - 1) % max(board.workers // 2, 1) + 1
+            snap["status"] = snap["status"].encode()
+            snap.pop("cores", None)
+            snap["apps"] = ()
+            out.append(snap)
+        return tuple(out)
 
     def _start_erlang(self) -> str:
         from gateway.erlang import api as erlang_api
-
-        assert self.io_loop is not None
 
         fut = erlang_api.start(
             self.config, self.io_loop, self.worker_id, self.config.processes or 1
@@ -173,31 +318,43 @@ class Worker:
         node = self.io_loop.run_sync(lambda: fut, timeout=float(self.config.erlang_timeout or 30))
         return node.full
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
+    def stop(self, sig: int = signal.SIGTERM, quiet: bool = False) -> None:
         """Stop accepting, finish the requests in flight (bounded), then stop the loop."""
         assert self.io_loop is not None and self.engine is not None
         if self._stopping:
-            gen_log.warning("second signal: exiting now")
-            self.io_loop.stop()
+            if sig != signal.SIGHUP:
+                gen_log.warning("second signal: exiting now")
+                self.io_loop.stop()
             return
         self._stopping = True
-        io_loop, engine = self.io_loop, self.engine
-        gen_log.info("%s received: stopping worker %d (pid: %d)", signal.Signals(sig).name, self.worker_id, os.getpid())
+        if not quiet:
+            gen_log.info("%s received: stopping worker %d (pid: %d)", signal.Signals(sig).name, self.worker_id, os.getpid())
         self.engine.stop()
         if websocket_server._hub is not None:
             websocket_server._hub.close_all()  # CLOSE 1001: their cores then unwind
-        deadline = io_loop.time() + GRACEFUL_TIMEOUT
+        if self.board is not None:
+            from gateway.process.scoreboard import ST_STOPPING
+
+            self.board.set_accepting(False)
+            self.board.set_status(ST_STOPPING)
+        timeout = self.graceful_timeout
+        deadline = self.io_loop.time() + timeout
+        for server in self.servers:
+            server.begin_drain()
 
         def check() -> None:
-            busy = len(engine.cores) - engine.free_cores
-            if busy == 0 or io_loop.time() > deadline:
+            busy = len(self.engine.cores) - self.engine.free_cores
+            # Connections accepted before the stop are owed their answer.
+            busy += sum(len(server.connections) for server in self.servers)
+            if busy == 0 or self.io_loop.time() > deadline:
                 if busy:
-                    gen_log.warning("%d requests still running after %ss: exiting anyway", busy, GRACEFUL_TIMEOUT)
+                    gen_log.warning("%d requests or connections still open after %ss: exiting anyway",
+                                    busy, _num(timeout))
                 for server in self.servers:
                     server.close_all()
-                io_loop.stop()
+                self.io_loop.stop()
             else:
-                io_loop.call_later(0.05, check)
+                self.io_loop.call_later(0.05, check)
 
         check()
 
@@ -210,9 +367,12 @@ class Worker:
                 try:
                     from gateway.erlang import api as erlang_api
 
-                    assert self.io_loop is not None
                     self.io_loop.run_sync(erlang_api.stop, timeout=5)
                 except Exception:
                     gen_log.exception("error stopping the Erlang node")
             uwsgi_module.run_atexit()
         return 0
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)

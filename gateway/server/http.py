@@ -100,6 +100,17 @@ class HTTPServer:
                 conn.on_timeout()
         self._sweeper = self.loop.call_later(1.0, self._sweep)
 
+    def begin_drain(self) -> None:
+        """Graceful stop: close idle keep-alive connections now; every other one closes
+        after its current or first request (``Connection: close``).  A connection
+        accepted before the stop is owed an answer: the worker waits until
+        :attr:`connections` is empty (bounded by its mercy) before exiting."""
+        for conn in list(self.connections):
+            conn._close_after = True
+            if conn.state == IDLE and conn.served:
+                conn._close()
+                self.connections.discard(conn)
+
     def close_all(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -164,6 +175,8 @@ class HTTPConnection(asyncio.Protocol):
         self._eom_seen = True
         self._keep_alive = True
         self._chunked = False
+        #: Requests dispatched on this connection (0: freshly accepted).
+        self.served = 0
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -258,6 +271,7 @@ class HTTPConnection(asyncio.Protocol):
             self._processing = False
 
     def _dispatch(self, req: Request) -> None:
+        self.served += 1
         self.state = BUSY
         self.deadline = 0.0
         self._request = req

@@ -277,14 +277,13 @@ def test_flag_words_in_ini(run, write, word, expected):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--master"], "option '--master' is not supported yet by gateway "
-                   "(gateway runs a single worker without a master for now)"),
-    (["-M"], "option '--master' is not supported yet by gateway "
-             "(gateway runs a single worker without a master for now)"),
+    (["--async", "10"], "option '--async' is not supported yet by gateway "
+                        "(gateway's concurrency is --tornado N --greenlet)"),
+    (["--daemonize", "/tmp/x.log"], "option '--daemonize' is not supported yet by gateway"),
     (["--socket", ":3031"], "option '--socket' is not supported yet by gateway (use --http-socket for now)"),
-    (["--harakiri", "30"], "option '--harakiri' is not supported yet by gateway"),
+    (["--cheaper", "2"], "option '--cheaper' is not supported yet by gateway"),
     (["--logto", "/tmp/x.log"], "option '--logto' is not supported yet by gateway"),
-    (["--stats", ":1717"], "option '--stats' is not supported yet by gateway"),
+    (["--pidfile", "/tmp/x.pid"], "option '--pidfile' is not supported yet by gateway"),
     (["--threads", "4"], "option '--threads' is not supported yet by gateway "
                          "(gateway's concurrency is --tornado N --greenlet)"),
 ])
@@ -295,18 +294,18 @@ def test_unsupported_options_are_refused(run, argv, message):
 
 
 def test_unsupported_option_from_ini_says_where(run, write):
-    write("app.ini", "[uwsgi]\nmaster = true\n")
+    write("app.ini", "[uwsgi]\nasync = 8\n")
     with pytest.raises(ConfigError) as info:
         run("app.ini")
-    assert str(info.value) == ("option 'master' is not supported yet by gateway (gateway runs a "
-                               "single worker without a master for now) (from app.ini line 2)")
+    assert str(info.value) == ("option 'async' is not supported yet by gateway (gateway's concurrency "
+                               "is --tornado N --greenlet) (from app.ini line 2)")
 
 
 def test_unsupported_options_set_to_their_default_are_accepted(run, write):
-    write("app.ini", "[uwsgi]\nmaster = false\nharakiri = 0\nthreads = 1\ndie-on-term = off\n")
+    write("app.ini", "[uwsgi]\ncheaper = 0\nasync = 1\nthreads = 1\ndie-on-term = off\n")
     config = run("app.ini")
-    assert config.master is False and config.harakiri == 0 and config.threads == 1
-    assert not config.given("master")
+    assert config.cheaper == 0 and config.threads == 1
+    assert not config.given("cheaper")
 
 
 def test_accepted_no_ops(run):
@@ -347,10 +346,11 @@ def test_tornado_raises_socket_timeout_unless_given(run):
     assert not run(*APP).given("socket-timeout")
 
 
-def test_more_than_one_process_is_not_supported_yet(run):
+def test_processes_and_master_options(run):
     assert run("--processes", "1").processes == 1
-    with pytest.raises(ConfigError, match=r"^option '--processes' above 1 is not supported yet by gateway"):
-        run("-p", "4")
+    config = run("-p", "4", "-M", "--harakiri", "2.5", "--stats", "127.0.0.1:9191")
+    assert config.processes == 4 and config.master is True
+    assert config.harakiri == 2.5 and config.stats == "127.0.0.1:9191"
 
 
 def test_buffer_size_above_65535_is_lowered_like_uwsgi(run):

@@ -86,11 +86,10 @@ def test_defaults_match_the_brief_and_uwsgi():
 
 def test_unsupported_options_are_marked_and_known():
     for name in ("socket", "http-processes", "shared-socket", "http11-socket", "mount", "async",
-                 "threads", "master", "cheaper", "harakiri", "max-requests", "reload-on-rss",
-                 "stats", "stats-http", "stats-minified", "die-on-term", "uid", "gid",
+                 "threads", "cheaper", "uid", "gid",
                  "daemonize", "pidfile", "offload-threads", "spooler", "mule", "route"):
         assert find(name).supported is False, name
-    for name in ("enable-threads", "need-app", "plugins", "vacuum", "thunder-lock"):
+    for name in ("enable-threads", "need-app", "plugins", "vacuum", "thunder-lock", "die-on-term"):
         assert find(name).supported and find(name).noop, name
 
 

@@ -1,0 +1,674 @@
+"""The master: forks the workers, respawns them, reloads, shuts down, enforces harakiri.
+
+The master is a small ``selectors`` loop and nothing else: no IOLoop, no thread, no
+Erlang node (an IOLoop created before ``fork`` is shared by the children's epoll:
+uWSGI's workers crash-loop on exactly that).  What it watches:
+
+* the signal pipe (:mod:`gateway.process.signals`): SIGHUP reloads, SIGTERM/SIGINT
+  shut down gracefully, SIGQUIT immediately, SIGCHLD reaps;
+* one :mod:`~gateway.process.channel` socket per child (``ready`` from workers,
+  messages for subsystems);
+* the stats server's sockets (:mod:`gateway.stats`), if ``--stats``;
+* a tick (``TICK`` s): harakiri and mercy deadlines from the shared
+  :mod:`~gateway.process.scoreboard`, delayed respawns.
+
+Sockets are bound before the master starts (by the CLI), so every worker inherits
+them, ``=N`` shared sockets and privileged ports work, and a reload never closes a
+listening socket: connections arriving while workers change wait in the backlog.
+
+Extra children (uWSGI's ``--http`` router, mules...) are :class:`ChildSpec` s: the
+master forks them after the workers and respawns them when they die::
+
+    master = Master(config, sockets, app=app)
+    master.add_child(ChildSpec("uWSGI http 1", run_router))   # run_router() -> exit status
+    master.on_message("signal", lambda worker_id, payload: ...)
+    sys.exit(master.run())
+
+Lifecycle lines follow uWSGI's wording (``spawned uWSGI worker 1 (pid: 123, cores:
+100)``, ``DAMN ! worker 2 (pid: 456) died, killed by signal 9 (SIGKILL) :( trying
+respawn ...``), so what operators grep for keeps working.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from gateway.logs import gen_log
+from gateway.process import channel as _channel
+from gateway.process import policy
+from gateway.process.scoreboard import (
+    C_IN_REQUEST,
+    C_REQUEST_START,
+    ST_STOPPING,
+    W_HARAKIRI_COUNT,
+    W_HEARTBEAT,
+    W_STATUS,
+    Scoreboard,
+    now_us,
+)
+from gateway.process.signals import SignalQueue, describe_status
+
+#: Seconds between two checks of the scoreboard (harakiri, mercy, delayed respawns).
+TICK = 0.25
+#: uWSGI's default ``--worker-reload-mercy``.
+DEFAULT_MERCY = 60
+
+#: Functions ``hook(master)`` called when a master starts, before it forks (how
+#: subsystems attach master-side timers or message handlers without editing this file).
+master_hooks: List[Callable[["Master"], None]] = []
+
+
+class AppReloader:
+    """The app, loaded in the master (uWSGI's default), and loaded again on reload.
+
+    A reload forgets the modules the previous load imported (so the new workers run
+    the code now on disk) and what the app registered at import (RPC functions,
+    ``@postfork`` hooks, ``uwsgi.atexit``, Erlang processes), then imports it again.
+    """
+
+    def __init__(self, config: Any, sockets: List[socket.socket]) -> None:
+        self.config = config
+        self.sockets = sockets
+        self.added: List[str] = []
+
+    def load(self) -> Any:
+        from gateway import uwsgi_module
+        from gateway.app_loader import load_app
+
+        cfg = self.config
+        uwsgi_module._configure(
+            worker_id=0,
+            processes=cfg.processes or 1,
+            cores_per_worker=cfg.tornado or 1,
+            options=cfg.uwsgi_opt(),
+            engine=None,
+            stats=None,
+            socket_fds=[s.fileno() for s in self.sockets],
+            buffer=cfg.buffer_size,
+            masterpid=os.getpid() if getattr(cfg, "master", False) else 0,
+        )
+        uwsgi_module.install()
+        before = set(sys.modules)
+        try:
+            return load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
+        finally:
+            self.added = [name for name in sys.modules if name not in before]
+            _warn_loop_in_master()
+
+    def reload(self) -> Any:
+        from gateway import uwsgi_module, uwsgidecorators
+        from gateway.rpc import registry
+
+        for name in self.added:
+            sys.modules.pop(name, None)
+        registry.clear()
+        del uwsgidecorators.postfork_chain[:]
+        uwsgi_module.atexit = None  # type: ignore[assignment]
+        erlang_api = sys.modules.get("gateway.erlang.api")
+        if erlang_api is not None:
+            getattr(erlang_api, "_registered", {}).clear()
+        return self.load()
+
+
+def _warn_loop_in_master() -> None:
+    """An app that created an event loop at import time shares it with every worker."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_event_loop_policy()._local._loop  # type: ignore[attr-defined]
+    except AttributeError:
+        return
+    if loop is not None:
+        gen_log.warning(
+            "the app created an event loop (IOLoop) while loading in the master: each worker "
+            "runs its own fresh loop, so objects bound to that one will not work there; "
+            "create them in a @postfork hook or use --lazy-apps")
+
+
+class ChildSpec:
+    """An extra process the master forks and respawns: ``target()`` returns its exit status.
+
+    ``target`` runs in the child after fork, with the master's signal handlers reset
+    to their defaults; the child is sent SIGTERM at shutdown.  The child's channel is
+    :func:`gateway.process.channel.current` (a :class:`~channel.WorkerChannel` it may
+    ``attach`` to its own loop).
+    """
+
+    def __init__(self, name: str, target: Callable[[], int], respawn: bool = True) -> None:
+        self.name = name
+        self.target = target
+        self.respawn = respawn
+
+
+class Proc:
+    """A child the master knows: a worker (``worker_id`` > 0) or an extra child."""
+
+    def __init__(self, kind: str, ident: int, generation: int, spec: Optional[ChildSpec] = None) -> None:
+        self.kind = kind  # "worker" | "child"
+        self.ident = ident
+        self.generation = generation
+        self.spec = spec
+        self.pid = 0
+        self.sock: Optional[socket.socket] = None
+        self.spawned_at = 0.0
+        self.ready = False
+        self.retiring = False
+        self.kill_at = 0.0  # mercy deadline once retiring
+        self.fast_deaths = 0
+        self.respawn_at = 0.0
+
+    @property
+    def label(self) -> str:
+        return "worker %d" % self.ident if self.kind == "worker" else self.spec.name  # type: ignore[union-attr]
+
+
+class Master:
+    """Runs ``config.processes`` workers serving ``sockets``; see the module docstring."""
+
+    def __init__(self, config: Any, sockets: List[socket.socket], *, app: Any = None,
+                 app_loader: Optional[Callable[[], Any]] = None,
+                 children: Any = (), workers: Optional[int] = None) -> None:
+        self.config = config
+        self.sockets = sockets
+        self.app = app
+        self.app_loader = app_loader
+        self.numproc = max(int(getattr(config, "processes", 1) or 1), 1) if workers is None else workers
+        self.cores = max(int(getattr(config, "tornado", None) or 1), int(getattr(config, "threads", 1) or 1))
+        self.mercy = float(getattr(config, "worker_reload_mercy", None) or DEFAULT_MERCY)
+        self.harakiri = float(getattr(config, "harakiri", 0) or 0)
+        self.harakiri_verbose = bool(getattr(config, "harakiri_verbose", False))
+        self.pid = os.getpid()
+        # Two slots per worker id: during a reload the old and the new process of the
+        # same id write their own counters.
+        self.board = Scoreboard(2 * max(self.numproc, 1), self.cores)
+        self.generation = 0
+        self.workers: Dict[int, Proc] = {}        # id -> current process
+        self.retiring: List[Proc] = []            # old processes finishing their requests
+        self.children: List[Proc] = []
+        self.by_pid: Dict[int, Proc] = {}
+        self._handlers: Dict[str, Callable[[int, bytes], None]] = {}
+        self._timers: List[Any] = []
+        self.sel = selectors.DefaultSelector()
+        self.signals = SignalQueue()
+        self.state = "starting"  # running | stopping
+        self.stop_deadline = 0.0
+        self.exit_code = 0
+        self.ready_announced = False
+        self.erlang_nodes: Dict[int, str] = {}
+        self.stats_server: Any = None
+        self.subsystems: Any = None
+        self._pending_kill: List[Any] = []
+        for spec in children:
+            self.add_child(spec)
+        self.on_message("ready", self._on_ready)
+        self._start_stats()
+
+    # -- public interface for subsystems --------------------------------------------------
+
+    def add_child(self, spec: ChildSpec) -> None:
+        self.children.append(Proc("child", len(self.children) + 1, 0, spec))
+
+    def on_message(self, kind: str, handler: Callable[[int, bytes], None]) -> None:
+        """``handler(worker_id, payload)`` for messages of ``kind`` from workers
+        (extra children report ``-n`` for the n-th child)."""
+        self._handlers[kind] = handler
+
+    def send(self, worker_id: int, kind: str, payload: bytes = b"") -> bool:
+        proc = self.workers.get(worker_id)
+        if proc is None or proc.sock is None:
+            return False
+        return _channel.send(proc.sock, kind, payload)
+
+    def broadcast(self, kind: str, payload: bytes = b"") -> None:
+        for proc in list(self.workers.values()):
+            if proc.sock is not None and proc.pid:
+                _channel.send(proc.sock, kind, payload)
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` in the master loop after ``delay`` seconds (tick precision)."""
+        self._timers.append((time.monotonic() + delay, callback))
+
+    def add_reader(self, fd: Any, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` in the master loop whenever ``fd`` is readable."""
+        self.sel.register(fd, selectors.EVENT_READ, ("reader", callback))
+
+    def remove_reader(self, fd: Any) -> None:
+        self.sel.unregister(fd)
+
+    def slot(self, worker_id: int, generation: int) -> int:
+        """Scoreboard slot of worker ``worker_id`` in reload generation ``generation``."""
+        return worker_id + self.numproc * (generation % 2)
+
+    def current_slots(self) -> List[int]:
+        return [self.slot(wid, proc.generation) for wid, proc in sorted(self.workers.items())]
+
+    # -- main loop ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.board.ints[1] = self.pid
+        self.signals.install()
+        self.sel.register(self.signals.fd, selectors.EVENT_READ, ("signals", None))
+        gen_log.info("spawned uWSGI master process (pid: %d)", self.pid)
+        from gateway import subsystems
+
+        self.subsystems = subsystems.current
+        if self.subsystems is not None:
+            for fd in self.subsystems.master_fds():
+                self.sel.register(fd, selectors.EVENT_READ,
+                                  ("reader", lambda fd=fd: self.subsystems.on_master_readable(fd)))
+        for hook in list(master_hooks):
+            hook(self)
+        if self.stats_server is not None:
+            self.stats_server.attach(self.sel)
+        for wid in range(1, self.numproc + 1):
+            proc = Proc("worker", wid, self.generation)
+            self.workers[wid] = proc
+            self._spawn(proc)
+        for proc in self.children:
+            self._spawn(proc)
+        self.state = "running"
+        subs = self.subsystems
+        while True:
+            timeout = TICK if subs is None else min(TICK, subs.next_timeout())
+            for key, _ in self.sel.select(timeout):
+                kind, obj = key.data
+                if kind == "signals":
+                    for sig in self.signals.drain():
+                        self._dispatch_signal(sig)
+                elif kind == "channel":
+                    self._read_channel(obj)
+                elif kind == "reader":
+                    obj()
+            self._reap()
+            self._tick()
+            if subs is not None:
+                try:
+                    subs.master_tick()
+                except Exception:
+                    gen_log.exception("error in the subsystems' master tick")
+            if self.state == "stopping" and not self.by_pid:
+                break
+        self._finish()
+        return self.exit_code
+
+    def _finish(self) -> None:
+        if self.stats_server is not None:
+            self.stats_server.close()
+        gen_log.info("goodbye to uWSGI.")
+
+    # -- spawning ---------------------------------------------------------------------------
+
+    def _spawn(self, proc: Proc) -> None:
+        master_end, child_end = _channel.pair()
+        if proc.kind == "worker":
+            self.board.spawned(self.slot(proc.ident, proc.generation), 0, proc.generation)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                master_end.close()
+                code = self._child_main(proc, child_end)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except BaseException:
+                gen_log.exception("%s failed", proc.label)
+                code = 1
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        child_end.close()
+        proc.pid = pid
+        proc.sock = master_end
+        proc.spawned_at = time.monotonic()
+        proc.ready = False
+        self.by_pid[pid] = proc
+        self.sel.register(master_end, selectors.EVENT_READ, ("channel", proc))
+        if proc.kind == "worker":
+            self.board.ints[self.board.wbase(self.slot(proc.ident, proc.generation))] = pid
+            gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
+        else:
+            gen_log.info("spawned %s (pid: %d)", proc.label, pid)
+
+    def _child_main(self, proc: Proc, sock: socket.socket) -> int:
+        """In the child: drop the master's state, then become a worker or run the target."""
+        self.signals.close_in_child()
+        try:
+            self.sel.close()
+        except OSError:
+            pass
+        for other in list(self.by_pid.values()):
+            if other.sock is not None:
+                other.sock.close()
+        if self.stats_server is not None:
+            self.stats_server.close_in_child()
+        ch = _channel.WorkerChannel(sock)
+        _channel._set_current(ch)
+        if proc.kind == "child":
+            return int(proc.spec.target() or 0)  # type: ignore[union-attr]
+        from gateway.process.scoreboard import WorkerBoard
+        from gateway.process.worker import Worker
+
+        board = WorkerBoard(self.board, self.slot(proc.ident, proc.generation))
+        worker = Worker(
+            self.config, self.sockets, worker_id=proc.ident, app=self.app, board=board, channel=ch,
+            masterpid=self.pid if getattr(self.config, "master", False) else 0,
+            scoreboard=self.board, slots=self.board.current_slots,
+        )
+        return worker.run()
+
+    # -- channel ------------------------------------------------------------------------------
+
+    def _read_channel(self, proc: Proc) -> None:
+        sock = proc.sock
+        if sock is None:
+            return
+        while True:
+            try:
+                data = sock.recv(_channel.MAX_PACKET)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._close_channel(proc)
+                return
+            kind, payload = _channel.decode(data)
+            handler = self._handlers.get(kind)
+            ident = proc.ident if proc.kind == "worker" else -proc.ident
+            if handler is None:
+                gen_log.warning("message %r from %s: no handler in the master", kind, proc.label)
+                continue
+            try:
+                handler(ident, payload)
+            except Exception:
+                gen_log.exception("error handling message %r from %s", kind, proc.label)
+
+    def _close_channel(self, proc: Proc) -> None:
+        if proc.sock is not None:
+            try:
+                self.sel.unregister(proc.sock)
+            except (KeyError, ValueError):
+                pass
+            proc.sock.close()
+            proc.sock = None
+
+    def _on_ready(self, worker_id: int, payload: bytes) -> None:
+        proc = self.workers.get(worker_id)
+        if proc is None:
+            return
+        proc.ready = True
+        proc.fast_deaths = 0
+        if payload:
+            self.erlang_nodes[worker_id] = payload.decode("utf-8", "replace")
+        if not self.ready_announced and all(p.ready for p in self.workers.values()):
+            self.ready_announced = True
+            self._announce_ready()
+
+    def _announce_ready(self) -> None:
+        from gateway.server.listeners import bound_address
+
+        addrs = ",".join(bound_address(s) for s in self.sockets)
+        extra = ""
+        if self.erlang_nodes:
+            extra = " erlang=" + ",".join(self.erlang_nodes[k] for k in sorted(self.erlang_nodes))
+        if self.stats_server is not None:
+            extra += " stats=" + self.stats_server.address
+        sys.stderr.write("gateway ready: pid=%d http-socket=%s%s\n" % (self.pid, addrs, extra))
+        sys.stderr.flush()
+
+    # -- reaping and respawning -----------------------------------------------------------------
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return
+            proc = self.by_pid.pop(pid, None)
+            if proc is None:
+                continue
+            self._close_channel(proc)
+            self._on_death(proc, status)
+
+    def _on_death(self, proc: Proc, status: int) -> None:
+        lifetime = time.monotonic() - proc.spawned_at
+        how = describe_status(status)
+        if proc.kind == "worker":
+            self.board.died(self.slot(proc.ident, proc.generation))
+            if self.subsystems is not None and not proc.retiring:
+                self.subsystems.worker_died(proc.ident)
+        if proc.retiring or self.state == "stopping":
+            if proc in self.retiring:
+                self.retiring.remove(proc)
+            gen_log.info("%s buried after %d seconds (pid: %d, %s)", proc.label, max(int(lifetime), 1) if lifetime >= 1 else 0, proc.pid, how)
+            proc.pid = 0
+            return
+        if proc.kind == "child" and not proc.spec.respawn:  # type: ignore[union-attr]
+            gen_log.info("%s (pid: %d) exited, %s", proc.label, proc.pid, how)
+            return
+        clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        if clean and proc.kind == "worker":
+            gen_log.info("worker %d (pid: %d) exited (%s): respawning", proc.ident, proc.pid, how)
+        else:
+            gen_log.warning("DAMN ! %s (pid: %d) died, %s :( trying respawn ...", proc.label, proc.pid, how)
+        proc.fast_deaths = policy.next_fast_deaths(proc.fast_deaths, lifetime) if not clean else 0
+        delay = policy.respawn_delay(proc.fast_deaths)
+        proc.pid = 0
+        if delay:
+            gen_log.warning("%s respawning too fast !!! i have to sleep a bit (%.1f seconds)...", proc.label, delay)
+            proc.respawn_at = time.monotonic() + delay
+        else:
+            self._respawn(proc)
+
+    def _respawn(self, proc: Proc) -> None:
+        proc.respawn_at = 0.0
+        if self.state == "stopping":
+            return
+        self._spawn(proc)
+        if proc.kind == "worker":
+            gen_log.info("Respawned uWSGI worker %d (new pid: %d)", proc.ident, proc.pid)
+
+    # -- periodic checks --------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        mono = time.monotonic()
+        if self._timers:
+            due = [t for t in self._timers if t[0] <= mono]
+            if due:
+                self._timers = [t for t in self._timers if t[0] > mono]
+                for _, callback in due:
+                    try:
+                        callback()
+                    except Exception:
+                        gen_log.exception("error in a master timer")
+        for proc in list(self.workers.values()) + self.children:
+            if proc.respawn_at and mono >= proc.respawn_at and not proc.pid:
+                self._respawn(proc)
+        for proc in list(self.retiring):
+            if proc.pid and proc.kill_at and mono >= proc.kill_at:
+                gen_log.warning("worker %d (pid: %d) still running after %ds of mercy: killing it",
+                                proc.ident, proc.pid, int(self.mercy))
+                proc.kill_at = 0.0
+                self._kill(proc.pid, signal.SIGKILL)
+        if self.state == "stopping" and self.stop_deadline and mono >= self.stop_deadline:
+            self.stop_deadline = 0.0
+            for pid, proc in list(self.by_pid.items()):
+                gen_log.warning("%s (pid: %d) still running after %ds: killing it", proc.label, pid, int(self.mercy))
+                self._kill(pid, signal.SIGKILL)
+        if self.harakiri > 0:
+            self._check_harakiri()
+        if self._pending_kill:
+            keep = []
+            for at, pid in self._pending_kill:
+                if mono >= at:
+                    self._kill(pid, signal.SIGKILL)
+                else:
+                    keep.append((at, pid))
+            self._pending_kill = keep
+
+    def _check_harakiri(self) -> None:
+        board = self.board
+        ints = board.ints
+        now = now_us()
+        for proc in list(self.workers.values()) + list(self.retiring):
+            if not proc.pid or getattr(proc, "harakiri_fired", False):
+                continue
+            slot = self.slot(proc.ident, proc.generation)
+            starts = []
+            for core in range(board.cores):
+                c = board.cbase(slot, core)
+                if ints[c + C_IN_REQUEST]:
+                    starts.append((core, ints[c + C_REQUEST_START]))
+            blamed = policy.harakiri_verdict(self.harakiri, now, board.get(slot, W_HEARTBEAT), starts)
+            if blamed:
+                self._harakiri(proc, slot, blamed)
+
+    def _harakiri(self, proc: Proc, slot: int, blamed: List[int]) -> None:
+        board = self.board
+        proc.harakiri_fired = True  # type: ignore[attr-defined]
+        board.ints[board.wbase(slot) + W_HARAKIRI_COUNT] += 1
+        gen_log.error("*** HARAKIRI ON WORKER %d (pid: %d, try: 1) ***", proc.ident, proc.pid)
+        for core in blamed:
+            vars_ = dict(v.split("=", 1) for v in board.core_vars(slot, core) if "=" in v)
+            start = board.core_get(slot, core, C_REQUEST_START) / 1e6
+            gen_log.error("HARAKIRI [core %d] %s - %s %s since %d", core, vars_.get("REMOTE_ADDR", ""),
+                          vars_.get("REQUEST_METHOD", ""), vars_.get("REQUEST_URI", ""), int(start))
+        gen_log.error("HARAKIRI triggered by worker %d core %d !!!", proc.ident, blamed[0])
+        if self.harakiri_verbose:
+            # The worker dumps every thread's stack from its SIGUSR2 handler (faulthandler:
+            # works while its loop is blocked), then dies.
+            self._kill(proc.pid, signal.SIGUSR2)
+            self._pending_kill.append((time.monotonic() + 0.3, proc.pid))
+        else:
+            self._kill(proc.pid, signal.SIGKILL)
+
+    def _kill(self, pid: int, sig: int) -> None:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+        except OSError as e:
+            if e.errno != errno.ESRCH:
+                gen_log.warning("kill(%d, %d): %s", pid, sig, e)
+
+    # -- signals ------------------------------------------------------------------------------------
+
+    def _dispatch_signal(self, sig: int) -> None:
+        if sig == signal.SIGCHLD:
+            return  # the loop reaps after every wake-up
+        name = signal.Signals(sig).name.lower()
+        handler = getattr(self, "handle_" + name, None)
+        if handler is not None:
+            handler()
+
+    def handle_sighup(self) -> None:
+        self.reload()
+
+    def handle_sigterm(self) -> None:
+        self.shutdown(graceful=True, why="SIGTERM")
+
+    def handle_sigint(self) -> None:
+        self.shutdown(graceful=True, why="SIGINT")
+
+    def handle_sigquit(self) -> None:
+        self.shutdown(graceful=False, why="SIGQUIT")
+
+    def handle_sigusr1(self) -> None:
+        if self.stats_server is not None:
+            gen_log.info("%s", self.stats_server.render().decode("utf-8", "replace"))
+
+    def shutdown(self, graceful: bool, why: str) -> None:
+        if self.state == "stopping":
+            if graceful:
+                gen_log.warning("%s received again: killing workers now", why)
+            graceful = False
+        self.state = "stopping"
+        for proc in list(self.workers.values()) + self.children:
+            proc.respawn_at = 0.0
+        if graceful:
+            gen_log.info("%s received...gracefully killing workers (mercy: %ds)...", why, int(self.mercy))
+            self.stop_deadline = time.monotonic() + self.mercy
+            for pid in list(self.by_pid):
+                self._kill(pid, signal.SIGTERM)
+        else:
+            gen_log.info("%s received...brutally killing workers...", why)
+            for pid in list(self.by_pid):
+                self._kill(pid, signal.SIGKILL)
+
+    def reload(self) -> None:
+        """Graceful reload: new workers (re-importing the app) take over, old ones finish."""
+        if self.state != "running":
+            return
+        if self.retiring:
+            gen_log.warning("reload requested while the previous one is still draining %d workers: "
+                            "ignored", len(self.retiring))
+            return
+        gen_log.info("...gracefully killing workers...")
+        if self.app_loader is not None and self.app is not None:
+            try:
+                self.app = self.app_loader()
+            except BaseException as e:  # an app that no longer imports keeps the old workers
+                gen_log.error("reload aborted: the app failed to load again (%s); the running "
+                              "workers keep serving", e)
+                return
+        self.generation += 1
+        mono = time.monotonic()
+        for wid in sorted(self.workers):
+            old = self.workers[wid]
+            new = Proc("worker", wid, self.generation)
+            new.fast_deaths = 0
+            if old.pid:
+                old.retiring = True
+                old.kill_at = mono + self.mercy
+                self.retiring.append(old)
+                self._copy_counters(old, new)
+                gen_log.info("Gracefully killing worker %d (pid: %d)...", wid, old.pid)
+                self._kill(old.pid, signal.SIGHUP)
+            self.workers[wid] = new
+            self._spawn(new)
+        gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
+
+    def _copy_counters(self, old: Proc, new: Proc) -> None:
+        from gateway.process import scoreboard as sb
+
+        src = self.board.wbase(self.slot(old.ident, old.generation))
+        dst = self.board.wbase(self.slot(new.ident, new.generation))
+        ints = self.board.ints
+        for field in (sb.W_REQUESTS, sb.W_EXCEPTIONS, sb.W_HARAKIRI_COUNT, sb.W_TX, sb.W_RUNNING_TIME,
+                      sb.W_RESPAWN_COUNT, sb.W_AVG_RT, sb.W_APP_REQUESTS):
+            ints[dst + field] = ints[src + field]
+
+    # -- stats -----------------------------------------------------------------------------------------
+
+    def _start_stats(self) -> None:
+        addr = getattr(self.config, "stats", None)
+        if not addr:
+            return
+        from gateway.stats import StatsServer
+
+        self.stats_server = StatsServer(self, addr, http=bool(getattr(self.config, "stats_http", False)),
+                                        minified=bool(getattr(self.config, "stats_minified", False)),
+                                        timeout=float(getattr(self.config, "socket_timeout", 4) or 4))
+
+
+def stopping_status() -> int:
+    return ST_STOPPING
+
+
+__all__ = ["ChildSpec", "Master", "master_hooks", "W_STATUS"]

@@ -1,0 +1,68 @@
+"""Pure decisions of the master: respawn back-off and harakiri, from numbers to verdicts.
+
+No I/O, no clock of its own: the master passes ``now`` and what the scoreboard says,
+so these rules are tested as plain functions.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+#: A worker that dies sooner than this after its spawn counts as dying "at start".
+FAST_DEATH = 2.0
+#: Back-off for workers that keep dying at start: 0.1 s doubling up to this.
+MAX_RESPAWN_DELAY = 8.0
+
+
+def respawn_delay(fast_deaths: int) -> float:
+    """Seconds to wait before respawning a worker that died ``fast_deaths`` times in a row
+    right after its spawn (0 for the first death: a crash in service is respawned at once)."""
+    if fast_deaths <= 1:
+        return 0.0
+    return min(0.1 * (2 ** (fast_deaths - 1)), MAX_RESPAWN_DELAY)
+
+
+def next_fast_deaths(previous: int, lifetime: float) -> int:
+    """Count of consecutive deaths at start, after a death ``lifetime`` seconds after spawn."""
+    return previous + 1 if lifetime < FAST_DEATH else 0
+
+
+#: How long past its harakiri deadline a core may stay in its request before the master
+#: kills the worker: the worker cancels a core suspended on its loop itself within
+#: about one heartbeat; a core still busy after this grace is stuck in blocking code
+#: (or in an OS thread, or it swallowed the cancellation).
+HARAKIRI_GRACE = 1.5
+
+
+def harakiri_verdict(
+    harakiri: float,
+    now_us: int,
+    heartbeat_us: int,
+    core_starts_us: Sequence[Tuple[int, int]],
+) -> Optional[List[int]]:
+    """Should the master kill this worker?  ``core_starts_us``: ``(core, request start)``
+    of its cores in a request.  Returns the cores to blame (non-empty) or None.
+
+    Two cases: the worker's loop has not turned for more than ``harakiri`` seconds while
+    requests are in flight (the request blocking it has run that long at least), or a
+    core is still in its request ``HARAKIRI_GRACE`` seconds after its deadline.
+    """
+    if harakiri <= 0 or not core_starts_us:
+        return None
+    limit = int(harakiri * 1_000_000)
+    stalled_since = heartbeat_us
+    if now_us - stalled_since > limit:
+        blamed = [core for core, start in core_starts_us if start <= stalled_since]
+        if blamed:
+            return blamed
+    grace = int((harakiri + HARAKIRI_GRACE) * 1_000_000)
+    late = [core for core, start in core_starts_us if now_us - start > grace]
+    return late or None
+
+
+def expired_cores(harakiri: float, now_us: int, core_starts_us: Sequence[Tuple[int, int]]) -> List[int]:
+    """Cores whose request has run longer than ``harakiri`` seconds (the worker cancels them)."""
+    if harakiri <= 0:
+        return []
+    limit = int(harakiri * 1_000_000)
+    return [core for core, start in core_starts_us if now_us - start > limit]

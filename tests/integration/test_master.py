@@ -1,0 +1,289 @@
+"""The master and its workers, as a real CLI subprocess: ids, respawn, back-off, reload,
+shutdown, harakiri, --max-requests.  Short harakiri and mercy values keep it fast;
+every wait is for an event (a log line, an answer), never a fixed sleep."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from server import ServerProcess, run_server, spawn
+from support.httpclient import request
+
+pytestmark = pytest.mark.timeout(90)
+
+PROBE = ["--wsgi-file", "tests/apps/process_probe.py", "--tornado", "4", "--greenlet"]
+
+
+def probe(port: int, path: str = "/", timeout: float = 10.0) -> dict:
+    r = request(port, path, timeout=timeout)
+    assert r.status == 200, r
+    return ast.literal_eval(r.body.decode())
+
+
+def pids_by_worker(port: int, want: int, deadline: float = 10.0) -> dict:
+    """worker id -> pid, asking until ``want`` distinct workers answered."""
+    seen: dict = {}
+    end = time.time() + deadline
+    while len(seen) < want and time.time() < end:
+        rep = probe(port)
+        seen[rep["worker_id"]] = rep["pid"]
+    assert len(seen) == want, seen
+    return seen
+
+
+def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_workers_know_who_they_are_and_share_the_socket():
+    with run_server(PROBE + ["--master", "--processes", "2"]) as srv:
+        pids = pids_by_worker(srv.port, 2)
+        rep = probe(srv.port)
+        assert rep["masterpid"] == srv.pid
+        assert rep["numproc"] == 2
+        assert rep["workers"] == sorted(pids.items())
+        assert srv.pid not in pids.values()
+        out = srv.output()
+    assert out.count("gateway ready:") == 1
+    assert "spawned uWSGI master process (pid: %d)" % srv.pid in out
+    for wid, pid in pids.items():
+        assert "spawned uWSGI worker %d (pid: %d, cores: 4)" % (wid, pid) in out
+
+
+def test_processes_without_master_report_masterpid_zero():
+    with run_server(PROBE + ["--processes", "2"]) as srv:
+        assert probe(srv.port)["masterpid"] == 0
+        assert probe(srv.port)["numproc"] == 2
+
+
+def test_killed_worker_is_respawned_with_its_id_and_only_its_requests_fail():
+    with run_server(PROBE + ["--master", "--processes", "2"]) as srv:
+        pids = pids_by_worker(srv.port, 2)
+        victim = pids[1]
+        results = {"ok": 0, "failed": 0}
+        stop = threading.Event()
+
+        def load():
+            while not stop.is_set():
+                try:
+                    request(srv.port, "/", timeout=5)
+                    results["ok"] += 1
+                except Exception:
+                    results["failed"] += 1
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: results["ok"] > 20, what="load")
+        os.kill(victim, signal.SIGKILL)
+        line = srv.wait_for_line(r"DAMN ! worker 1 \(pid: %d\) died, killed by signal 9" % victim)
+        srv.wait_for_line(r"Respawned uWSGI worker 1 \(new pid: \d+\)")
+        before = results["ok"]
+        wait_until(lambda: results["ok"] > before + 20, what="more load")
+        stop.set()
+        for t in threads:
+            t.join(10)
+        new = pids_by_worker(srv.port, 2)
+        assert new[1] != victim and new[2] == pids[2]
+    # at most the 4 requests in flight on the victim (one per client thread) may fail
+    assert results["failed"] <= 4, (results, line)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_postfork_tornado_ports_per_worker_survive_a_respawn():
+    base = free_port() + 10
+    with run_server(["--wsgi-file", "tests/apps/tornado_per_worker.py", "--tornado", "2", "--greenlet",
+                     "--master", "--processes", "2"], env={"TORNADO_BASE_PORT": str(base)}) as srv:
+        texts = {}
+        for wid in (1, 2):
+            r = request(base + wid, "/")
+            assert r.status == 200, r
+            texts[wid] = r.body.decode()
+            assert texts[wid].startswith("tornado worker=%d pid=" % wid)
+        old_pid = int(re.search(r"pid=(\d+)", texts[2]).group(1))
+        os.kill(old_pid, signal.SIGKILL)
+        srv.wait_for_line(r"Respawned uWSGI worker 2")
+
+        def answered():
+            try:
+                r = request(base + 2, "/", timeout=2)
+            except OSError:
+                return None
+            return r.body.decode() if r.status == 200 else None
+
+        text = wait_until(answered, what="worker 2's tornado port")
+        assert text.startswith("tornado worker=2 pid=")
+        assert int(re.search(r"pid=(\d+)", text).group(1)) != old_pid
+        # the WSGI side of each worker still reaches its own Tornado app on its own loop
+        for _ in range(6):
+            via = request(srv.port, "/via-tornado")
+            assert via.status == 200 and b"got: tornado worker=" in via.body, via
+
+
+def test_a_broken_lazy_app_is_respawned_with_back_off_not_a_fork_bomb():
+    proc = spawn(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/import_raises.py",
+                  "--master", "--processes", "2", "--lazy-apps"])
+    srv = ServerProcess(proc)
+    try:
+        srv.wait_for_line(r"respawning too fast !!! i have to sleep a bit", timeout=20)
+        t0 = time.time()
+        time.sleep(2.0)  # observing a rate: count spawns over a fixed window
+        spawned = [line for line in srv.lines if line.startswith("spawned uWSGI worker")]
+        assert len(spawned) < 30, len(spawned)
+        assert time.time() - t0 < 10
+    finally:
+        assert srv.stop() == 0
+
+
+def stats(srv) -> dict:
+    """The stats document of a server started with ``--stats 127.0.0.1:0``."""
+    import json
+
+    port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data)
+
+
+def in_flight(srv, uri: str) -> bool:
+    return any(uri + "" in v for w in stats(srv)["workers"] for c in w["cores"] for v in c["vars"])
+
+
+def test_sigterm_lets_a_request_in_flight_finish():
+    with run_server(PROBE + ["--master", "--processes", "2", "--stats", "127.0.0.1:0"]) as srv:
+        result = {}
+
+        def slow():
+            result["r"] = request(srv.port, "/hold?1.5", timeout=10)
+
+        t = threading.Thread(target=slow)
+        t.start()
+        wait_until(lambda: in_flight(srv, "REQUEST_URI=/hold?1.5"), what="request in flight")
+        os.kill(srv.pid, signal.SIGTERM)
+        t.join(10)
+        assert srv.proc.wait(15) == 0
+    assert result["r"].status == 200
+    assert "goodbye to uWSGI." in srv.output()
+
+
+def test_sigquit_stops_at_once():
+    with run_server(PROBE + ["--master", "--processes", "2", "--stats", "127.0.0.1:0"]) as srv:
+        t = threading.Thread(target=lambda: _quiet(request, srv.port, "/hold?30", timeout=30))
+        t.start()
+        wait_until(lambda: in_flight(srv, "REQUEST_URI=/hold?30"), what="request in flight")
+        start = time.time()
+        os.kill(srv.pid, signal.SIGQUIT)
+        assert srv.proc.wait(10) == 0
+        assert time.time() - start < 5
+        t.join(5)
+
+
+def _quiet(f, *args, **kw):
+    try:
+        f(*args, **kw)
+    except Exception:
+        pass
+
+
+def test_sighup_reloads_with_zero_failed_requests_under_load(tmp_path):
+    version = tmp_path / "version"
+    version.write_text("one")
+    with run_server(PROBE + ["--master", "--processes", "2", "--worker-reload-mercy", "10"],
+                    env={"PROBE_VERSION_FILE": str(version)}) as srv:
+        old = pids_by_worker(srv.port, 2)
+        assert probe(srv.port)["version"] == "one"
+        results = {"ok": 0, "failed": [], "versions": set()}
+        stop = threading.Event()
+
+        def load(path):
+            while not stop.is_set():
+                try:
+                    rep = probe(srv.port, path)
+                    results["ok"] += 1
+                    results["versions"].add(rep["version"])
+                except Exception as e:  # any refused, reset or truncated request
+                    results["failed"].append(repr(e))
+
+        threads = [threading.Thread(target=load, args=("/",)) for _ in range(4)]
+        threads += [threading.Thread(target=load, args=("/hold?0.3",)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: results["ok"] > 30, what="load")
+        version.write_text("two")
+        os.kill(srv.pid, signal.SIGHUP)
+        srv.wait_for_line(r"gracefully \(RE\)spawned uWSGI master process")
+        for wid, pid in old.items():
+            srv.wait_for_line(r"worker %d buried after .*pid: %d" % (wid, pid))
+        wait_until(lambda: "two" in results["versions"], what="new code serving")
+        before = results["ok"]
+        wait_until(lambda: results["ok"] > before + 30, what="load after reload")
+        stop.set()
+        for t in threads:
+            t.join(10)
+        new = pids_by_worker(srv.port, 2)
+    assert not results["failed"], results["failed"][:5]
+    assert set(new.values()).isdisjoint(old.values())
+
+
+def test_harakiri_cancels_a_parked_request_and_kills_a_blocked_worker():
+    with run_server(PROBE + ["--master", "--processes", "2", "--harakiri", "1"]) as srv:
+        pids = pids_by_worker(srv.port, 2)
+        # a request parked on the loop is cancelled in its core; the worker serves on
+        parked = request(srv.port, "/park?30", timeout=10)
+        assert parked.status == 500
+        line = srv.wait_for_line(r"HARAKIRI ON WORKER \d core \d \(pid: \d+\): GET /park\?30")
+        wid = int(re.search(r"WORKER (\d)", line).group(1))
+        assert probe(srv.port)["pid"] in pids.values()
+        # a request blocking its worker's loop gets the worker killed and respawned;
+        # the other worker serves meanwhile
+        result = {}
+
+        def blocked():
+            try:
+                result["r"] = request(srv.port, "/block?30", timeout=15)
+            except Exception as e:
+                result["e"] = e
+
+        t = threading.Thread(target=blocked)
+        t.start()
+        srv.wait_for_line(r"HARAKIRI \[core \d\] 127.0.0.1 - GET /block\?30", timeout=10)
+        srv.wait_for_line(r"DAMN ! worker \d \(pid: \d+\) died, killed by signal 9")
+        t.join(15)
+        assert "e" in result or result["r"].status != 200
+        pids_by_worker(srv.port, 2)
+        assert wid in (1, 2)
+
+
+def test_max_requests_recycles_the_worker():
+    with run_server(PROBE + ["--master", "--processes", "1", "--max-requests", "5",
+                             "--min-worker-lifetime", "0"]) as srv:
+        first = probe(srv.port)["pid"]
+        for _ in range(5):
+            probe(srv.port)
+        srv.wait_for_line(r"The work of process %d is done. Seeya!" % first)
+        srv.wait_for_line(r"Respawned uWSGI worker 1|worker 1 \(pid: %d\) exited" % first)
+        assert wait_until(lambda: probe(srv.port)["pid"] != first, what="a new worker")
