@@ -110,7 +110,7 @@ class AppReloader:
             sys.modules.pop(name, None)
         registry.clear()
         del uwsgidecorators.postfork_chain[:]
-        uwsgi_module.atexit = None  # type: ignore[assignment]
+        uwsgi_module.atexit = None
         erlang_api = sys.modules.get("gateway.erlang.api")
         if erlang_api is not None:
             getattr(erlang_api, "_registered", {}).clear()

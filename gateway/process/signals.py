@@ -23,7 +23,7 @@ from typing import Deque, Iterable, List, Optional
 MASTER_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD,
                   signal.SIGUSR1)
 
-NAMES = {s: s.name for s in signal.Signals}
+NAMES = {int(s): s.name for s in signal.Signals}
 
 
 class SignalQueue:

@@ -173,6 +173,19 @@ class Worker:
             send_timeout=float(cfg.socket_timeout),
             stats=settings_stats,
         ))
+        board = self.board
+        if board is not None:
+            # The master sees every request in every core through the scoreboard.
+            def started(core: Any, environ: dict) -> None:
+                if core is not None:
+                    board.begin(core.id, environ, core.request_start)
+
+            def ended(core: Any, environ: dict, response: Any) -> None:
+                if core is not None:
+                    board.end(core.id, core.request_start)
+
+            self.settings.request_start_hooks.append(started)
+            self.settings.request_end_hooks.append(ended)
         uwsgi_module.run_postfork_hooks()
 
     def _base_environ(self, sock: socket.socket) -> dict:
@@ -267,6 +280,7 @@ class Worker:
         from gateway.process.scoreboard import now_us
 
         engine = self.engine
+        assert engine is not None and self.board is not None
         starts = [(core.id, int(core.request_start * 1_000_000)) for core in engine.cores
                   if core.in_request and core.greenlet is not None and core.request_start]
         for core_id in expired_cores(self.harakiri, now_us(), starts):
@@ -312,6 +326,7 @@ class Worker:
     def _start_erlang(self) -> str:
         from gateway.erlang import api as erlang_api
 
+        assert self.io_loop is not None
         fut = erlang_api.start(
             self.config, self.io_loop, self.worker_id, self.config.processes or 1
         )
@@ -337,24 +352,25 @@ class Worker:
 
             self.board.set_accepting(False)
             self.board.set_status(ST_STOPPING)
+        io_loop, engine = self.io_loop, self.engine
         timeout = self.graceful_timeout
-        deadline = self.io_loop.time() + timeout
+        deadline = io_loop.time() + timeout
         for server in self.servers:
             server.begin_drain()
 
         def check() -> None:
-            busy = len(self.engine.cores) - self.engine.free_cores
+            busy = len(engine.cores) - engine.free_cores
             # Connections accepted before the stop are owed their answer.
             busy += sum(len(server.connections) for server in self.servers)
-            if busy == 0 or self.io_loop.time() > deadline:
+            if busy == 0 or io_loop.time() > deadline:
                 if busy:
                     gen_log.warning("%d requests or connections still open after %ss: exiting anyway",
                                     busy, _num(timeout))
                 for server in self.servers:
                     server.close_all()
-                self.io_loop.stop()
+                io_loop.stop()
             else:
-                self.io_loop.call_later(0.05, check)
+                io_loop.call_later(0.05, check)
 
         check()
 
@@ -367,6 +383,7 @@ class Worker:
                 try:
                     from gateway.erlang import api as erlang_api
 
+                    assert self.io_loop is not None
                     self.io_loop.run_sync(erlang_api.stop, timeout=5)
                 except Exception:
                     gen_log.exception("error stopping the Erlang node")

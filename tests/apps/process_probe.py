@@ -9,8 +9,9 @@ loop for S seconds (``time.sleep``); ``/park?S`` suspends only its core
 import os
 import time
 
-import loop_engine
 import uwsgi
+
+import loop_engine
 
 LOADED_AT = time.time()
 _version_file = os.environ.get("PROBE_VERSION_FILE")
