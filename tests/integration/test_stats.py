@@ -1,0 +1,151 @@
+"""``--stats``: uWSGI's JSON document from the master, over TCP, UNIX and HTTP, rendered by the
+real ``uwsgitop`` on a pseudo-terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+
+import pytest
+
+from server import run_server
+from support.httpclient import request
+
+pytestmark = pytest.mark.timeout(60)
+
+PROBE = ["--wsgi-file", "tests/apps/process_probe.py", "--tornado", "3", "--greenlet", "--master",
+         "--processes", "2"]
+
+
+def read_all(sock: socket.socket) -> bytes:
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def stats_port(srv) -> int:
+    return int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
+
+
+def fetch(port: int) -> dict:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        return json.loads(read_all(s))
+
+
+def wait_until(predicate, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_document_has_uwsgis_shape_and_shows_the_request_in_a_core():
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference",
+                           "uwsgi-stats-sample.json")) as f:
+        sample = json.load(f)
+    with run_server(PROBE + ["--stats", "127.0.0.1:0"]) as srv:
+        port = stats_port(srv)
+        for _ in range(4):
+            request(srv.port, "/")
+        # counted just after the response went out
+        wait_until(lambda: sum(w["requests"] for w in fetch(port)["workers"]) >= 4)
+        t = threading.Thread(target=lambda: request(srv.port, "/hold?1", timeout=10))
+        t.start()
+
+        def busy():
+            doc = fetch(port)
+            cores = [c for w in doc["workers"] for c in w["cores"] if c["in_request"]]
+            return (doc, cores[0]) if cores else None
+
+        doc, core = wait_until(busy)
+        t.join(10)
+    top = [k for k in sample if k in doc]
+    assert top == [k for k in doc if k in sample]  # same keys, same order
+    assert set(sample) - {"daemons"} <= set(doc)
+    assert doc["pid"] == srv.pid and len(doc["workers"]) == 2
+    worker = doc["workers"][0]
+    assert set(sample["workers"][0]) <= set(worker)
+    assert set(sample["workers"][0]["cores"][0]) <= set(core)
+    assert sum(w["requests"] for w in doc["workers"]) >= 4
+    assert all(w["rss"] > 0 and w["respawn_count"] == 1 for w in doc["workers"])
+    assert "REQUEST_URI=/hold?1" in core["vars"] and core["vars"][-1] == ""
+    assert core["req_info"]["request_start"] <= time.time()
+    sock = doc["sockets"][0]
+    assert sock["name"] == "127.0.0.1:%d" % srv.port and sock["proto"] == "http" and sock["max_queue"] == 100
+
+
+def test_unix_socket_and_http_mode(tmp_path):
+    path = str(tmp_path / "stats.sock")
+    with run_server(PROBE + ["--stats", path, "--stats-http"]) as srv:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(path)
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            raw = read_all(s)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200 OK") and b"Content-Type: application/json" in head
+    assert json.loads(body)["pid"] == srv.pid
+    assert not os.path.exists(path)  # removed at exit
+
+
+def test_binding_beyond_loopback_warns():
+    with run_server(PROBE + ["--stats", "0.0.0.0:0"]) as srv:
+        assert "reachable beyond this machine" in srv.output()
+
+
+def test_uwsgitop_renders_our_stats_on_a_pty():
+    uwsgitop = shutil.which("uwsgitop") or os.path.join(os.path.dirname(sys.executable), "uwsgitop")
+    if not os.path.exists(uwsgitop):
+        pytest.skip("uwsgitop is not installed (pip install -e '.[test]')")
+    with run_server(PROBE + ["--stats", "127.0.0.1:0"]) as srv:
+        port = stats_port(srv)
+        for _ in range(3):
+            request(srv.port, "/")
+        pids = [w["pid"] for w in fetch(port)["workers"]]
+        pid, fd = pty.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os.environ["TERM"] = "xterm"
+            os.execv(uwsgitop, [uwsgitop, "127.0.0.1:%d" % port])
+        screen = b""
+        try:
+            end = time.time() + 15
+            while time.time() < end:
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if r:
+                    try:
+                        screen += os.read(fd, 65536)
+                    except OSError:
+                        break
+                text = screen.decode("latin-1")
+                if all(str(p) in text for p in pids) and "WID" in text:
+                    break
+            os.write(fd, b"q")
+        finally:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            os.close(fd)
+    text = screen.decode("latin-1")
+    assert "uwsgi-2.0.31" in text and "WID" in text, text[-2000:]
+    for p in pids:
+        assert str(p) in text, text[-2000:]
+    assert "Traceback" not in text
+
+
