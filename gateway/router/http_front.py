@@ -131,6 +131,8 @@ class RouterConnection(asyncio.Protocol):
         self._sent_continue = False
         self._reading_paused = False
         self._client_eof = False
+        self._upstream_eof = False
+        self._write_paused = False
         self._processing = False
 
     # -- asyncio.Protocol (client side) -------------------------------------------
@@ -167,7 +169,9 @@ class RouterConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         self._client_eof = True
         if self.state == TUNNEL:
-            if self.upstream is not None:
+            if self._upstream_eof or self.upstream is None:
+                self._close()  # both directions are done
+            else:
                 self.upstream.shutdown_write()
             return True
         self.parser.receive_data(b"")
@@ -186,10 +190,12 @@ class RouterConnection(asyncio.Protocol):
             self.upstream = None
 
     def pause_writing(self) -> None:
+        self._write_paused = True
         if self.upstream is not None:
             self.upstream.pause_reading()
 
     def resume_writing(self) -> None:
+        self._write_paused = False
         if self.upstream is not None:
             self.upstream.resume_reading()
 
@@ -246,6 +252,9 @@ class RouterConnection(asyncio.Protocol):
         self._attempts += 1
         upstream = Upstream(self.loop, self, family, address, self.settings.connect_timeout)
         self.upstream = upstream
+        if self._write_paused:
+            # the client has not drained the previous response yet: read nothing until it has
+            upstream.pause_reading()
         upstream.connect()
 
     # -- Upstream callbacks ---------------------------------------------------------
@@ -426,6 +435,7 @@ class RouterConnection(asyncio.Protocol):
             self._keep_alive = False
             self._response_done()
         elif mode == RAW:
+            self._upstream_eof = True
             transport = self.transport
             if self._client_eof or transport is None or not transport.can_write_eof():
                 self._close()

@@ -115,8 +115,9 @@ class Upstream:
 
     def _on_connected(self) -> None:
         self.connected = True
-        self._reading = True
-        self.loop.add_reader(self.fd, self._on_readable)
+        if not self._paused:
+            self._reading = True
+            self.loop.add_reader(self.fd, self._on_readable)
         self.owner.upstream_connected()
 
     def connect_overdue(self, now: float) -> bool:

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""The HTTP router's cost: ``--http`` (router + one worker) against ``--http-socket`` alone and uWSGI ``--http``.
+
+Three servers on the same app, measured in the same run, each with one worker ``--tornado 100 --greenlet``:
+
+* ``gateway --http-socket``: the worker speaks HTTP itself (the baseline);
+* ``gateway --http``: our router process in front of one worker, over the internal uwsgi socket;
+* ``uwsgi --http --http-keepalive``: real uWSGI 2.0.31's C router in front of one tornado worker.
+
+Placement: the worker is pinned to ``SERVER_CPU`` as in ``run.py``; a router process (ours or uWSGI's
+"uWSGI http 1") is moved to ``CLIENT_CPU``, where it shares the core with ``wrk -t1``: on two cores the
+router cannot have a core of its own, and both routers get the same deal.  (``--router-cpu server``
+puts the router on the worker's core instead.)
+
+Targets (issue 6): our router costs at most 35 % of the throughput of ``--http-socket`` alone
+(``http ÷ http-socket ≥ 0.65``), and ``gateway --http ÷ uwsgi --http ≥ 1.3``.
+
+    bench/.venv/bin/python bench/router_bench.py --runs 3
+"""
+
+import argparse
+import os
+import re
+import sys
+import time
+
+from lib import report
+from lib.httpclient import probe, wait_ready
+from lib.procfs import proc_tree
+from lib.report import fmt, med
+from lib.servers import CLIENT_CPU, SERVER_CPU, Ctx, Server, add_args, log
+from lib.wrk import measure_retry
+
+APP = "bench/apps/hello.py"
+BODY = b"Hello, World!"
+MODES = {
+    "hello-ka": ("/", ()),
+    "hello-close": ("/", ("Connection: close",)),
+}
+
+
+def commands(ctx, port):
+    gw = [ctx.python, "-m", "gateway", "--wsgi-file", APP, "--tornado", "100", "--greenlet", "--disable-logging",
+          "--listen", "2048"]
+    out = {
+        "gateway --http-socket": (gw + ["--http-socket", "127.0.0.1:%d" % port], None),
+        "gateway --http": (gw + ["--http", "127.0.0.1:%d" % port], rb"gateway router ready: pid=(\d+)"),
+    }
+    if ctx.uwsgi:
+        out["uwsgi --http"] = ([ctx.uwsgi, "--http", "127.0.0.1:%d" % port, "--http-keepalive", "--wsgi-file", APP,
+                                "--tornado", "100", "--greenlet", "--disable-logging", "--listen", "2048",
+                                "--need-app"], rb"spawned uWSGI http 1 \(pid: (\d+)\)")
+    return out
+
+
+def router_pid(srv, pattern, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        with open(srv.log_path, "rb") as f:
+            m = re.search(pattern, f.read())
+        if m:
+            return int(m.group(1))
+        time.sleep(0.05)
+    return None
+
+
+def run_one(ctx, name, cmd, pattern, args):
+    port = int(cmd[cmd.index("--http" if "--http" in cmd else "--http-socket") + 1].rsplit(":", 1)[1])
+    results = {}
+    with Server(ctx, name, cmd) as srv:
+        if not wait_ready(port, srv.proc, ctx.ready_timeout):
+            log("  %s did not start:\n%s" % (name, srv.tail()))
+            return None
+        if pattern is not None:
+            pid = router_pid(srv, pattern)
+            if pid is None:
+                log("  %s: router pid not found in its log" % name)
+                return None
+            cpu = CLIENT_CPU if args.router_cpu == "client" else SERVER_CPU
+            os.sched_setaffinity(pid, {int(cpu)})
+            log("  %s: router pid %d on cpu %s, worker(s) on cpu %s" % (name, pid, cpu, SERVER_CPU))
+        check = probe(port, BODY)
+        if not check.get("ok"):
+            log("  %s: wrong answer %r" % (name, check))
+            return None
+        for mode, (path, headers) in MODES.items():
+            r = measure_retry(ctx, srv, port, args.conns, args.duration, headers, path=path)
+            if r is not None:
+                # CPU of the whole tree (router + worker), not only the pid we started
+                r["procs"] = len(proc_tree(srv.pid))
+                results[mode] = r
+                log("    %-12s %9.0f req/s  errors %s" % (mode, r["rps"], r.get("errors", {})))
+    return results
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_args(p)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--conns", type=int, default=50)
+    p.add_argument("--duration", type=int, default=5)
+    p.add_argument("--router-cpu", choices=("client", "server"), default="client")
+    args = p.parse_args()
+    ctx = Ctx.from_args(args)
+    runs = {}
+    for i in range(args.runs):
+        log("run %d/%d" % (i + 1, args.runs))
+        for name, (cmd, pattern) in commands(ctx, ctx.alloc_port()).items():
+            log("  %s" % name)
+            res = run_one(ctx, name, cmd, pattern, args)
+            for mode, r in (res or {}).items():
+                runs.setdefault((name, mode), []).append(r)
+    names = list(commands(ctx, 1))
+    rows = []
+    agg = {}
+    for mode in MODES:
+        for name in names:
+            rps = med([r["rps"] for r in runs.get((name, mode), [])])
+            agg[(name, mode)] = rps
+        base, ours, theirs = (agg.get((n, mode)) for n in ("gateway --http-socket", "gateway --http", "uwsgi --http"))
+        rows.append([mode, fmt(base, 0), fmt(ours, 0), fmt(theirs, 0),
+                     fmt(ours / base, 2) if ours and base else "-",
+                     fmt(ours / theirs, 2) if ours and theirs else "-"])
+    lines = report.table(["mode", "gateway --http-socket", "gateway --http", "uwsgi --http",
+                          "http ÷ http-socket (≥ 0.65)", "http ÷ uwsgi --http (≥ 1.3)"], rows, left=["mode"])
+    text = "\n".join(["# router bench (medians of %d runs, req/s; router on cpu %s)" % (
+        args.runs, CLIENT_CPU if args.router_cpu == "client" else SERVER_CPU), ""] + lines)
+    print(text)
+    data = {"meta": report.machine_meta(" ".join(sys.argv)), "runs": {"%s|%s" % k: v for k, v in runs.items()}}
+    path = report.save(ctx.out_dir, "router", data, text)
+    log("saved %s" % path)
+
+
+if __name__ == "__main__":
+    main()
