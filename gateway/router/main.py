@@ -21,17 +21,22 @@ When ready it prints one machine-readable line::
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
+import socket
 import sys
-from typing import Any, List, Optional
+import tempfile
+from typing import Any, List, Optional, Tuple
 
 from gateway.logs import gen_log
 from gateway.router.server import Listener, Router, RouterSettings
 from gateway.router.tls import TLSConfigError, parse_https, server_context
 from gateway.server.listeners import ListenError, bind_tcp, bound_address
 
-__all__ = ["RouterError", "bind_router_sockets", "run_router", "router_settings", "GRACEFUL_TIMEOUT"]
+__all__ = [
+    "RouterError", "bind_router_sockets", "run_router", "router_settings", "worker_addresses", "GRACEFUL_TIMEOUT",
+]
 
 #: Seconds a stopping router waits for requests in flight.
 GRACEFUL_TIMEOUT = 10.0
@@ -56,6 +61,43 @@ def bind_router_sockets(cfg: Any) -> List[Listener]:
             listener.sock.close()
         raise RouterError(str(e)) from None
     return listeners
+
+
+def worker_addresses(cfg: Any) -> Tuple[List[str], Optional[socket.socket]]:
+    """Where the router forwards, as uWSGI decides: ``--http-to``, else the first ``--socket``.
+
+    With neither, an internal UNIX socket is created (uWSGI binds ``127.0.0.1:0``
+    instead): bound and listening in a fresh private directory (mode 0700), removed
+    when the process that created it exits.  It is returned so that the caller hands
+    it to the workers, which must serve the uwsgi protocol on it.  Call before forking.
+    """
+    if cfg.http_to:
+        return list(cfg.http_to), None
+    sockets = getattr(cfg, "socket", None) or []
+    if sockets:
+        return [sockets[0]], None
+    directory = tempfile.mkdtemp(prefix="gateway-router-")
+    path = os.path.join(directory, "workers.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.listen(cfg.listen)
+    except OSError as e:
+        sock.close()
+        raise RouterError("cannot bind the internal worker socket %s: %s" % (path, e.strerror or e)) from None
+    sock.setblocking(False)
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:  # not in forked children, which run atexit too
+            for cleanup in (lambda: os.unlink(path), lambda: os.rmdir(directory)):
+                try:
+                    cleanup()
+                except OSError:
+                    pass
+
+    atexit.register(remove)
+    return [path], sock
 
 
 def router_settings(cfg: Any, upstreams: List[str]) -> RouterSettings:
