@@ -370,6 +370,7 @@ def _socket(address: Address) -> socket.socket:
 
 
 _READ, _WRITE = "read", "write"
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
 _REFUSED = (errno.ECONNREFUSED, errno.ENOENT)
 
@@ -383,6 +384,11 @@ def _exchange(sock: socket.socket, address: Address, request: bytes) -> Generato
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     if err:
         raise _connect_error(err, address)
+    # A uWSGI server writes the reply header and the result in two sends: with Nagle on its
+    # side and delayed ACKs on ours, the result would wait ~40 ms for our ACK of the header.
+    quickack = _QUICKACK is not None and address[0] != socket.AF_UNIX
+    if quickack:
+        sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
     view = memoryview(request)
     while view:
         try:
@@ -394,6 +400,8 @@ def _exchange(sock: socket.socket, address: Address, request: bytes) -> Generato
     parser = wire.ReplyParser(settings.max_reply)
     recv = sock.recv
     while True:
+        if quickack:
+            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)  # Linux clears it as it goes
         try:
             chunk = recv(262144)
         except BlockingIOError:
