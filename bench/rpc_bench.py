@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from lib import httpclient, procfs, report, servers, wrk  # noqa: E402
+from lib import httpclient, procfs, report, servers, wrk
 
 HOST = "127.0.0.1"
 

@@ -370,7 +370,7 @@ def _socket(address: Address) -> socket.socket:
 
 
 _READ, _WRITE = "read", "write"
-_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+_QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)  # Linux only
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
 _REFUSED = (errno.ECONNREFUSED, errno.ENOENT)
 
@@ -386,7 +386,7 @@ def _exchange(sock: socket.socket, address: Address, request: bytes) -> Generato
         raise _connect_error(err, address)
     # A uWSGI server writes the reply header and the result in two sends: with Nagle on its
     # side and delayed ACKs on ours, the result would wait ~40 ms for our ACK of the header.
-    quickack = _QUICKACK is not None and address[0] != socket.AF_UNIX
+    quickack = bool(_QUICKACK) and address[0] != socket.AF_UNIX
     if quickack:
         sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
     view = memoryview(request)
