@@ -291,3 +291,16 @@ def test_502_while_no_worker_is_reachable_then_recovery():
             assert c.read_response().status == 502
         r.wait_for_line(r"cannot connect to worker 127\.0\.0\.1:%d: ECONNREFUSED" % port)
         assert r.proc.poll() is None
+
+
+def test_the_master_respawns_a_dead_router_on_the_same_sockets(backend):
+    with run_router(["--http", "127.0.0.1:0", "--http-to", backend]) as r:
+        first = r.router_pid
+        os.kill(first, signal.SIGKILL)
+        end = time.time() + 20
+        while r.ready_count < 2 and time.time() < end:
+            time.sleep(0.05)
+        assert r.ready_count == 2 and r.router_pid != first, r.output()
+        with Conn(r.port) as c:  # the same port: the listening socket outlived the router
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert c.read_response().body == b"hello"
