@@ -7,8 +7,9 @@
 a fresh connection to a worker (:class:`~gateway.router.upstream.Upstream`).
 Everything is callbacks: no coroutine per request or per chunk.
 
-**Request bodies** stream as they arrive (``Content-Length`` passed through, a
-chunked body re-chunked for the worker); when the worker does not take bytes as
+**Request bodies** stream as they arrive (``Content-Length`` passed through; a
+chunked body is de-chunked and ends with the router's half-close of the worker
+connection); when the worker does not take bytes as
 fast as the client sends them, the client's transport stops reading until the
 queued bytes are sent.  ``Expect: 100-continue`` is answered once a worker is
 connected.
@@ -52,7 +53,7 @@ from gateway.protocol.http1 import (
 )
 from gateway.protocol.upstream_response import UpstreamProtocolError, parse_response_head
 from gateway.router.upstream import Upstream
-from gateway.router.vars import LAST_CHUNK, VarsTooLarge
+from gateway.router.vars import VarsTooLarge
 
 __all__ = ["RouterConnection"]
 
@@ -72,6 +73,7 @@ RAW = 4         # tunnel
 DONE = 5
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+LAST_CHUNK = b"0\r\n\r\n"
 _LOG_INTERVAL = 1.0
 
 
@@ -299,16 +301,13 @@ class RouterConnection(asyncio.Protocol):
                     self._send_error(e.status_hint or 400, str(e.args[0] if e.args else "bad request body"))
                 return
             if type(event) is Data:
-                data = event.data
-                if chunked:
-                    data = b"%x\r\n%b\r\n" % (len(data), data)
-                if not upstream.write(data):
+                if not upstream.write(event.data):
                     self._pause_reading()
                     return
             elif type(event) is EndOfMessage:
                 self._body_pending = False
                 if chunked:
-                    upstream.write(LAST_CHUNK)
+                    upstream.shutdown_write()  # the end of a body without CONTENT_LENGTH
                 if parser.buffered() <= self.settings.max_head + 65536:
                     self._resume_reading()
                 return

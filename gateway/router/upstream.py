@@ -54,7 +54,7 @@ class Upstream:
 
     __slots__ = (
         "loop", "owner", "sock", "fd", "connected", "closed", "_pending", "_writing",
-        "_reading", "_paused", "_connect_deadline", "_address", "_retry",
+        "_reading", "_paused", "_connect_deadline", "_address", "_retry", "_shutdown",
     )
 
     def __init__(self, loop: Any, owner: Any, family: int, address: Any, connect_timeout: float) -> None:
@@ -67,6 +67,7 @@ class Upstream:
         self._reading = False
         self._paused = False
         self._retry: Any = None
+        self._shutdown = False
         self._address = address
         self._connect_deadline = loop.time() + connect_timeout
         # The C-level socket (no Python wrapper to build and close per request), created
@@ -200,6 +201,9 @@ class Upstream:
             pending.pop(0)
         self.loop.remove_writer(self.fd)
         self._writing = False
+        if self._shutdown:
+            self._shutdown = False
+            self.shutdown_write()
         self.owner.upstream_drained()
 
     @property
@@ -207,12 +211,20 @@ class Upstream:
         return bool(self._pending)
 
     def shutdown_write(self) -> None:
-        """Half-close towards the worker (a tunnel whose client finished sending)."""
-        if not self.closed and not self._pending:
-            try:
-                self.sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
+        """Half-close towards the worker once every queued byte is sent.
+
+        Ends a body delimited by the connection (a de-chunked upload) or a tunnel
+        whose client finished sending.
+        """
+        if self.closed:
+            return
+        if self._pending:
+            self._shutdown = True
+            return
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
     # -- ending -------------------------------------------------------------------
 

@@ -17,10 +17,11 @@ Where we differ from uWSGI, on purpose:
   door the request came through;
 * ``Expect`` is not forwarded: the router answers ``100 Continue`` itself once a
   worker is connected;
-* a chunked body is forwarded without ``CONTENT_LENGTH`` and with
-  ``HTTP_TRANSFER_ENCODING: chunked``, re-chunked canonically (see
-  :func:`chunk`); the worker de-chunks it.  uWSGI's router cannot forward
-  chunked bodies at all unless ``--http-chunked-input`` puts it in raw mode.
+* a chunked body is forwarded de-chunked, without ``CONTENT_LENGTH`` and with
+  ``HTTP_TRANSFER_ENCODING: chunked``: the body ends where the router half-closes
+  the connection (``shutdown(SHUT_WR)``), and the worker reads it to EOF.  uWSGI's
+  router cannot forward chunked bodies unless ``--http-chunked-input`` puts the
+  session in raw mode (the app then de-chunks with ``uwsgi.chunked_read()``).
 
 The packet header and vars are encoded by :mod:`gateway.protocol.uwsgi`'s codec.
 """
@@ -34,19 +35,10 @@ from gateway.protocol.environ import decode_path, header_key
 from gateway.protocol.http1 import Request
 from gateway.protocol.uwsgi import encode_header, encode_vars
 
-__all__ = ["VarsBuilder", "VarsTooLarge", "chunk", "LAST_CHUNK"]
-
-#: The end of a chunked body, as the router forwards it.
-LAST_CHUNK = b"0\r\n\r\n"
-
+__all__ = ["VarsBuilder", "VarsTooLarge"]
 
 class VarsTooLarge(Exception):
     """The vars block would exceed the worker's ``--buffer-size`` (or 65535)."""
-
-
-def chunk(data: bytes) -> bytes:
-    """One chunk of a chunked body."""
-    return b"%x\r\n%b\r\n" % (len(data), data)
 
 
 # Header name (as sent) -> its var name as bytes, or None (dropped).
