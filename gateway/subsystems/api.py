@@ -215,9 +215,16 @@ def metric_get(key: str) -> int:
 
 
 def _receiver(what: str) -> Any:
+    """The Subsystems of this process, with a signal receiver: in the master (the app
+    is imported there before fork unless --lazy-apps) registrations go to a receiver
+    every worker inherits, and that worker records them as its own when it attaches."""
     s = _subs.current
-    if s is None or s.receiver is None:
-        raise ValueError("uwsgi.%s(): signals are available inside a worker only" % what)
+    if s is None:
+        raise ValueError("uwsgi.%s(): signals are not available in this process" % what)
+    if s.receiver is None:
+        from gateway.usignals.receiver import SignalReceiver
+
+        s.receiver = SignalReceiver(s.table)
     return s
 
 

@@ -1,0 +1,157 @@
+"""Caches, locks, metrics and signals across workers: the real CLI under
+``--master --processes 2 --tornado 10 --greenlet`` (tests/apps/subsystems_app.py),
+one server for the module; the stats JSON and real ``uwsgitop``."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import socket
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from server import run_server
+from support.httpclient import request
+
+pytestmark = pytest.mark.timeout(120)
+
+ARGS = ["--wsgi-file", "tests/apps/subsystems_app.py", "--master", "--processes", "2", "--tornado", "10",
+        "--greenlet", "--cache2", "name=c,items=100,blocksize=64", "--metric", "name=m1,type=gauge",
+        "--metric", "name=hits", "--locks", "2", "--stats", "127.0.0.1:0"]
+
+
+def call(port: int, path: str):
+    r = request(port, path)
+    assert r.status == 200, (r, r.body)
+    return json.loads(r.body)
+
+
+def get(port: int, path: str):
+    return call(port, path)["out"]
+
+
+def from_worker(port: int, wid: int, path: str, tries: int = 200):
+    """``path`` answered by worker ``wid`` (the kernel picks who accepts: retry)."""
+    for _ in range(tries):
+        doc = call(port, path)
+        if doc["wid"] == wid:
+            return doc["out"]
+    raise AssertionError("worker %d never answered %s" % (wid, path))
+
+
+def stats(srv) -> dict:
+    port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return json.loads(data)
+            data += chunk
+
+
+def wait_for(fn, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def srv():
+    with run_server(ARGS) as s:
+        yield s
+
+
+def test_a_value_set_in_one_worker_is_read_in_the_other(srv):
+    assert from_worker(srv.port, 1, "/update?k=shared&v=from-1") is True
+    assert from_worker(srv.port, 2, "/get?k=shared") == "from-1"
+    assert from_worker(srv.port, 2, "/set?k=shared&v=nope") is None  # set keeps the old value
+    assert from_worker(srv.port, 2, "/update?k=shared&v=from-2") is True
+    assert from_worker(srv.port, 1, "/get?k=shared") == "from-2"
+
+
+def test_two_hundred_lock_protected_increments_across_both_workers(srv):
+    before = get(srv.port, "/num?k=counter")
+    with ThreadPoolExecutor(40) as pool:
+        wids = list(pool.map(lambda _: call(srv.port, "/incr?lock=2")["wid"], range(200)))
+    assert set(wids) == {1, 2}, "both workers must take part"
+    assert get(srv.port, "/num?k=counter") == before + 200
+
+
+def test_timer_runs_about_once_a_second_in_its_target_only(srv):
+    first = get(srv.port, "/num?k=ticks-1")
+    t0 = time.monotonic()
+    assert wait_for(lambda: get(srv.port, "/num?k=ticks-1") >= first + 3)
+    assert 1.5 < time.monotonic() - t0 < 8
+    assert get(srv.port, "/num?k=ticks-2") == 0  # @timer(1, target="worker1")
+
+
+def test_a_signal_for_all_workers_runs_in_both(srv):
+    get(srv.port, "/signal?n=17")
+    assert wait_for(lambda: get(srv.port, "/num?k=sig17-1") >= 1 and get(srv.port, "/num?k=sig17-2") >= 1)
+    get(srv.port, "/signal?n=18")  # its handler raises: logged, the worker serves on
+    srv.wait_for_line("error in the handler of uWSGI signal 18", timeout=10)
+    assert get(srv.port, "/get?k=shared")
+
+
+def test_metrics_caches_locks_and_signals_in_the_stats_json(srv):
+    assert from_worker(srv.port, 1, "/metric?name=m1&op=set&v=40") is True
+    assert from_worker(srv.port, 2, "/metric?name=m1&op=inc&v=2") is True
+    assert from_worker(srv.port, 1, "/metric?name=m1&op=get") == 42
+    doc = stats(srv)
+    assert doc["metrics"] == {"m1": {"type": 1, "oid": "", "value": 42}, "hits": {"type": 0, "oid": "", "value": 0}}
+    (cache,) = doc["caches"]
+    assert cache["name"] == "c" and cache["max_items"] == 100 and cache["blocksize"] == 64
+    assert cache["items"] >= 2
+    names = [next(iter(d)) for d in doc["locks"]]
+    assert names[:4] == ["user 0", "user 1", "user 2", "signal"] and "cache_c" in names
+    keys = list(doc)
+    assert keys.index("locks") < keys.index("caches") < keys.index("metrics") < keys.index("workers")
+    by_wid = {w["id"]: w for w in doc["workers"]}
+    assert by_wid[1]["signals"] >= 3  # the timer's ticks
+
+
+def test_uwsgitop_shows_the_workers_signals(srv):
+    uwsgitop = shutil.which("uwsgitop") or os.path.join(os.path.dirname(sys.executable), "uwsgitop")
+    if not os.path.exists(uwsgitop):
+        pytest.skip("uwsgitop is not installed (pip install -e '.[test]')")
+    port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
+    sigs = {w["id"]: w["signals"] for w in stats(srv)["workers"]}
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.environ["TERM"] = "xterm"
+        os.execv(uwsgitop, [uwsgitop, "127.0.0.1:%d" % port])
+    screen = b""
+    try:
+        end = time.time() + 15
+        while time.time() < end:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    screen += os.read(fd, 65536)
+                except OSError:
+                    break
+            if b"SIG" in screen and b"WID" in screen and screen.count(b"\n") > 4:
+                break
+        os.write(fd, b"q")
+    finally:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    text = screen.decode("latin-1")
+    assert "SIG" in text and "Traceback" not in text, text[-2000:]
+    assert sigs[1] >= 3
