@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any, Deque, Dict, Optional, Set, Union
+from typing import Any, Deque, Dict, Optional, Set, Tuple, Union
 
 import loop_engine
 from gateway.logs import app_log, gen_log
@@ -48,6 +48,9 @@ __all__ = [
     "websocket_send",
     "websocket_send_binary",
 ]
+
+#: Seconds we wait for the peer to close its side after our CLOSE and half-close.
+DRAIN_TIMEOUT = 2.0
 
 _PONG_EMPTY = wsproto.build_frame(wsproto.PONG, b"")
 _PING_EMPTY = wsproto.build_frame(wsproto.PING, b"")
@@ -135,6 +138,11 @@ class WebSocket(asyncio.Protocol):
         now = hub.loop.time()
         self.last_ping = now
         self.ping_outstanding = False
+        #: Our CLOSE, held back until the app has read what arrived before the end.
+        self.pending_close: Optional[Tuple[Optional[int]]] = None
+        self.pending_since = 0.0
+        #: When our CLOSE went out with a half-close (we then wait for the peer's EOF).
+        self.draining_since = 0.0
 
     def start(self, leftover: bytes) -> None:
         """Become the transport's protocol; parse what the previous protocol had buffered."""
@@ -169,11 +177,13 @@ class WebSocket(asyncio.Protocol):
                 elif kind is Pong:
                     self.ping_outstanding = False
                 elif kind is Close:
-                    self._peer_closed(event)  # type: ignore[arg-type]
+                    # Echo the status (RFC 6455 §5.5.1); no status -> an empty CLOSE.
+                    code = event.code  # type: ignore[union-attr]
+                    self._end(None if code == wsproto.NO_STATUS else code)
                     break
         except WebSocketError as e:
             gen_log.info("websocket %s from %s: %s: closing with status %d", self.what, self.peer, e.args[0], e.code)
-            self.close(e.code, "")
+            self._end(e.code)
         if self.inbox_bytes > self.hub.max_size and not self._reading_paused and not self.closed:
             # The app reads slower than the peer sends: stop reading until it catches up.
             self._reading_paused = True
@@ -205,33 +215,55 @@ class WebSocket(asyncio.Protocol):
 
     # -- closing -------------------------------------------------------------------
 
-    def _peer_closed(self, event: Close) -> None:
-        if not self.close_sent:
-            # Echo the status (RFC 6455 §5.5.1); a CLOSE without one gets an empty CLOSE.
-            code = None if event.code == wsproto.NO_STATUS else event.code
-            self._write(wsproto.close_frame(code))
-            self.close_sent = True
-        self._set_closed()
-        self.transport.close()
+    def _end(self, code: Optional[int]) -> None:
+        """Nothing more will be received; our CLOSE (``code``) goes out once the app has
+        had the messages that arrived before the end (their echoes precede the CLOSE,
+        as Autobahn's strict cases expect), at the latest one sweep later."""
+        self.pending_close = (code,)
+        self.pending_since = self.hub.loop.time()
+        if not self.inbox:
+            self._finish_close()
+        else:
+            self._set_closed()
 
-    def close(self, code: int = wsproto.NORMAL_CLOSURE, reason: str = "") -> None:
-        """Send CLOSE ``code`` (if not sent yet) and close the connection."""
+    def _finish_close(self) -> None:
+        pending = self.pending_close
+        if pending is not None:
+            self.pending_close = None
+            self.close(pending[0])
+
+    def close(self, code: Optional[int] = wsproto.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Send CLOSE ``code`` (if not sent yet; None: no status) and close the connection."""
         if not self.close_sent:
             self.close_sent = True
             self._write(wsproto.close_frame(code, reason))
         self._set_closed()
-        self.transport.close()
+        transport = self.transport
+        if self.draining_since or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            # Half-close and read (and drop) until the peer closes too, at most
+            # DRAIN_TIMEOUT: closing a socket with unread input sends a RST, which may
+            # destroy our CLOSE frame before the peer reads it.
+            self.draining_since = self.hub.loop.time()
+            transport.write_eof()
+            if self._reading_paused:
+                self._reading_paused = False
+                transport.resume_reading()
+        else:
+            self.hub.open.discard(self)
+            transport.close()
 
     def abort(self) -> None:
         """Drop the connection without a CLOSE (a dead peer would never read it)."""
         self.close_sent = True
         self._set_closed()
+        self.hub.open.discard(self)
         self.transport.abort()
 
     def _set_closed(self) -> None:
         if not self.closed:
             self.closed = True
-            self.hub.open.discard(self)
             self._wake()
 
     def _wake(self) -> None:
@@ -244,6 +276,11 @@ class WebSocket(asyncio.Protocol):
         """From the hub's sweep: PING every ``ping_freq`` s; a missing PONG means a dead peer."""
         hub = self.hub
         if self.closed:
+            if self.pending_close is not None and now - self.pending_since >= 1.0:
+                self._finish_close()  # the app did not come for its messages in time
+            elif self.draining_since and now - self.draining_since >= DRAIN_TIMEOUT:
+                self.hub.open.discard(self)
+                self.transport.abort()
             return
         if self.ping_outstanding:
             if now - self.last_ping > hub.pong_tolerance:
@@ -264,15 +301,19 @@ class WebSocket(asyncio.Protocol):
         ``websocket_recv``/``send`` raise once the websocket is over is how uWSGI apps
         leave their loop: it is not logged (uWSGI prints its traceback).
         """
-        if exc is not None and not (isinstance(exc, OSError) and self.closed):
+        if self.pending_close is not None:
+            self._finish_close()  # the peer's CLOSE or its protocol error decides the status
+        failed = exc is not None and not (isinstance(exc, OSError) and self.closed)
+        if failed:
             app_log.error("error in the WSGI app for websocket %s", self.what, exc_info=exc)
             stats = self.hub.stats
             if stats is not None:
                 stats.exceptions += 1
         if not self.close_sent:
-            self.close(wsproto.NORMAL_CLOSURE if exc is None else wsproto.INTERNAL_ERROR)
+            self.close(wsproto.INTERNAL_ERROR if failed else wsproto.NORMAL_CLOSURE)
         else:
             self._set_closed()
+            self.hub.open.discard(self)
             self.transport.close()
 
     def _write(self, data: bytes) -> None:
@@ -292,6 +333,7 @@ class WebSocket(asyncio.Protocol):
                     self.transport.resume_reading()
                 return data
             if self.closed:
+                self._finish_close()
                 raise OSError("unable to receive websocket message")
             if nb:
                 return b""

@@ -47,15 +47,23 @@ class WSClient:
         self.reader = FrameReader(max_size=1 << 62, require_mask=False)
         self.reader.receive_data(rest)
         self.eof = False
+        self.send_failed = False
 
     def send_raw(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        """Send bytes; after the server closed, further sends are dropped (as a real
+        client's would fail) and remembered in ``send_failed``."""
+        if self.send_failed:
+            return
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.send_failed = True
 
     def frame(self, opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0) -> bytes:
         return ws.build_frame(opcode, payload, fin=fin, mask=os.urandom(4), rsv=rsv)
 
     def send(self, opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0) -> None:
-        self.sock.sendall(self.frame(opcode, payload, fin, rsv))
+        self.send_raw(self.frame(opcode, payload, fin, rsv))
 
     def event(self, timeout: Optional[float] = None):
         """The next event from the server, or "EOF" when it closed the TCP connection."""
