@@ -21,10 +21,9 @@ from typing import Callable, List, Tuple
 
 import pytest
 
-from server import run_server
-from support.wsclient import Close, Message, Ping, Pong, WSClient
-
 from gateway.protocol import websocket as wsproto
+from server import run_server
+from support.wsclient import Close, Message, Pong, WSClient
 
 T, B, C, PING, PONG, CONT = wsproto.TEXT, wsproto.BINARY, wsproto.CLOSE, wsproto.PING, wsproto.PONG, 0
 MiB = 1 << 20
