@@ -22,6 +22,7 @@ the core just goes back to sleep.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, Optional
 
 import greenlet
@@ -111,7 +112,10 @@ class Waiter:
     (a loop callback, a future's done callback, a protocol's ``data_received``), then
     call :meth:`wait`.  ``fire`` may be called before ``wait``; the value is kept.
     Firing from the hub switches into the core at once (no extra loop iteration);
-    firing from another core schedules the switch on the loop.
+    firing from another core schedules the switch on the loop.  Firing from another
+    OS thread (a thread pool, ``--threads``) goes through the loop's thread-safe
+    ``call_soon_threadsafe`` and completes on the loop, so the waiter's state is only
+    ever touched by the loop's thread.
     """
 
     __slots__ = ("_g", "_done", "_value", "_exc", "_waiting")
@@ -129,6 +133,10 @@ class Waiter:
 
     def fire(self, value: Any = None) -> None:
         """Complete the wait with ``value``.  Later calls are ignored."""
+        g = self._g
+        if getcurrent() is not g.parent and threading.get_ident() != g.core.engine.thread_id:
+            g.core.engine.asyncio_loop.call_soon_threadsafe(self.fire, value)
+            return
         if self._done:
             return
         self._done = True
@@ -138,6 +146,10 @@ class Waiter:
 
     def throw(self, exc: BaseException) -> None:
         """Complete the wait by raising ``exc`` in the core.  Later calls are ignored."""
+        g = self._g
+        if getcurrent() is not g.parent and threading.get_ident() != g.core.engine.thread_id:
+            g.core.engine.asyncio_loop.call_soon_threadsafe(self.throw, exc)
+            return
         if self._done:
             return
         self._done = True

@@ -25,6 +25,7 @@ import collections
 import errno
 import logging
 import socket
+import threading
 import weakref
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
@@ -122,6 +123,8 @@ class Engine:
         #: Greenlets waiting in :meth:`wait_parked`: alive, but holding no core.
         self.parked = 0
         self.stopped = False
+        #: The thread running the loop (Waiters fired from any other thread hop onto it).
+        self.thread_id = threading.get_ident()
         _engines.add(self)
 
     # -- cores -------------------------------------------------------------------

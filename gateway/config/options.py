@@ -224,8 +224,10 @@ OPTIONS: tuple[Option, ...] = (
                 "uses uvloop when installed.  uWSGI's 'tornado' loop engine means auto"),
     Option("async", type=conv.integer, default=1, section=ENGINE, metavar="N", supported=False,
            hint=_ASYNC_HINT, help="uWSGI's generic async loop with N cores"),
-    Option("threads", type=conv.integer, default=1, section=ENGINE, metavar="N", supported=False,
-           hint=_ASYNC_HINT, help="N threads per worker"),
+    Option("threads", type=conv.integer, default=1, minimum=1, section=ENGINE, metavar="N",
+           help="run the WSGI app in N OS threads per worker (blocking apps), while the "
+                "worker's loop does all the socket I/O; without --tornado each thread gets one "
+                "async core; with --tornado N the N cores share the N threads"),
     Option("enable-threads", short="T", flag=True, noop=True, section=ENGINE,
            help="accepted for uWSGI compatibility: Python threads are always enabled "
                 "(a no-op in uWSGI too since 2.0.27)"),

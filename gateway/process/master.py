@@ -86,7 +86,7 @@ class AppReloader:
         uwsgi_module._configure(
             worker_id=0,
             processes=cfg.processes or 1,
-            cores_per_worker=cfg.tornado or 1,
+            cores_per_worker=int(cfg.tornado or cfg.threads or 1),
             options=cfg.uwsgi_opt(),
             engine=None,
             stats=None,
@@ -180,7 +180,7 @@ class Master:
         self.app = app
         self.app_loader = app_loader
         self.numproc = max(int(getattr(config, "processes", 1) or 1), 1) if workers is None else workers
-        self.cores = max(int(getattr(config, "tornado", None) or 1), int(getattr(config, "threads", 1) or 1))
+        self.cores = int(getattr(config, "tornado", None) or getattr(config, "threads", 1) or 1)
         self.mercy = float(getattr(config, "worker_reload_mercy", None) or DEFAULT_MERCY)
         self.harakiri = float(getattr(config, "harakiri", 0) or 0)
         self.harakiri_verbose = bool(getattr(config, "harakiri_verbose", False))

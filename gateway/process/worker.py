@@ -44,6 +44,7 @@ from gateway.logs import gen_log
 from gateway.protocol.environ import base_environ
 from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as websocket_server
+from gateway.server.app_threads import ThreadedApp
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import bound_address
 from loop_engine import Engine
@@ -57,6 +58,11 @@ HEARTBEAT = 0.25
 #: exist and before the app is loaded (lazy) or the postfork hooks run: per-worker
 #: state of subsystems attaches here.
 worker_hooks: List[Callable[["Worker"], None]] = []
+
+
+def cores_per_worker(cfg: Any) -> int:
+    """Async cores of a worker: ``--tornado N``, else one per ``--threads`` thread."""
+    return int(cfg.tornado or getattr(cfg, "threads", 1) or 1)
 
 
 class HarakiriTimeout(Exception):
@@ -116,6 +122,7 @@ class Worker:
         self.min_lifetime = float(getattr(config, "min_worker_lifetime", 10) if getattr(config, "min_worker_lifetime", None) is not None else 10)
         self.graceful_timeout = float(getattr(config, "worker_reload_mercy", None) or (60 if board is not None else GRACEFUL_TIMEOUT))
         self._beats = 0
+        self.threaded: Optional[ThreadedApp] = None
 
     def setup(self) -> None:
         """Everything up to (not including) serving; raises on a bad app."""
@@ -123,13 +130,13 @@ class Worker:
         loop = new_event_loop(getattr(cfg, "loop", "") or "")
         asyncio.set_event_loop(loop)
         self.io_loop = IOLoop.current()
-        engine = Engine(cfg.tornado or 1, self.io_loop)
+        engine = Engine(cores_per_worker(cfg), self.io_loop)
         self.engine = engine
         settings_stats = self.board if self.board is not None else RequestStats()
         uwsgi_module._configure(
             worker_id=self.worker_id,
             processes=cfg.processes or 1,
-            cores_per_worker=cfg.tornado or 1,
+            cores_per_worker=cores_per_worker(cfg),
             options=cfg.uwsgi_opt(),
             engine=engine,
             stats=settings_stats,
@@ -153,6 +160,9 @@ class Worker:
         if app is None:
             app = load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
             self.app = app
+        if (cfg.threads or 1) > 1:
+            # --threads M: the app runs in M OS threads, the loop keeps the I/O.
+            self.threaded = app = ThreadedApp(app, cfg.threads)
         self.settings = ServerSettings(
             app,
             engine,
@@ -194,7 +204,7 @@ class Worker:
         return base_environ(
             socket.gethostname() if host in ("0.0.0.0", "::") else host,
             str(port),
-            multithread=(cfg.tornado or 1) > 1,
+            multithread=cores_per_worker(cfg) > 1 or (cfg.threads or 1) > 1,
             multiprocess=(cfg.processes or 1) > 1,
             errors=_ErrorsStream(),
             file_wrapper=FileWrapper,
@@ -220,8 +230,9 @@ class Worker:
         if getattr(self.config, "erlang", None):
             node_name = self._start_erlang()
         gen_log.info(
-            "*** running tornado loop engine with %d async cores (%s) ***",
+            "*** running tornado loop engine with %d async cores (%s)%s ***",
             len(self.engine.cores), type(loop).__module__.split(".")[0],
+            ", the app in %d threads" % self.threaded.threads if self.threaded is not None else "",
         )
         if self.board is None:
             addrs = ",".join(bound_address(s) for s in self.sockets)
@@ -281,8 +292,11 @@ class Worker:
 
         engine = self.engine
         assert engine is not None and self.board is not None
+        in_threads = self.threaded.busy_cores if self.threaded is not None else ()
+        # A core whose request runs in a thread cannot be cancelled: the master recycles the worker.
         starts = [(core.id, int(core.request_start * 1_000_000)) for core in engine.cores
-                  if core.in_request and core.greenlet is not None and core.request_start]
+                  if core.in_request and core.greenlet is not None and core.request_start
+                  and core.id not in in_threads]
         for core_id in expired_cores(self.harakiri, now_us(), starts):
             core = engine.cores[core_id]
             g = core.greenlet

@@ -287,7 +287,6 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
     (["-s", "127.0.0.1:0"], "--socket"),
     (["--uwsgi-socket", "127.0.0.1:0"], "--uwsgi-socket"),
     (["--http-processes", "2"], "--http-processes"),
-    (["--threads", "4"], "--threads"),
     (["--pidfile", "/tmp/gateway-test.pid"], "--pidfile"),
     (["--logto", "/tmp/gateway-test.log"], "--logto"),
 ])

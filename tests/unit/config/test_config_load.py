@@ -284,8 +284,6 @@ def test_flag_words_in_ini(run, write, word, expected):
     (["--cheaper", "2"], "option '--cheaper' is not supported yet by gateway"),
     (["--logto", "/tmp/x.log"], "option '--logto' is not supported yet by gateway"),
     (["--pidfile", "/tmp/x.pid"], "option '--pidfile' is not supported yet by gateway"),
-    (["--threads", "4"], "option '--threads' is not supported yet by gateway "
-                         "(gateway's concurrency is --tornado N --greenlet)"),
 ])
 def test_unsupported_options_are_refused(run, argv, message):
     with pytest.raises(ConfigError) as info:

@@ -1,0 +1,246 @@
+"""``--threads M``: the WSGI app runs in one of M OS threads; the loop keeps all the I/O.
+
+What a request looks like with threads: the connection parses the request on the
+loop and runs it in an async core, as always; the core calls :class:`ThreadedApp`
+instead of the app.  That hands the app call to a thread of the worker's pool and
+suspends the core (not the loop) until the thread has something for it.  Everything
+that touches a socket still happens in the core, on the loop's thread:
+
+* ``start_response`` is validated in the thread (so errors raise inside the app) —
+  it only records the status and headers;
+* ``write(data)`` and every chunk of the app's iterable travel to the core, which
+  writes them with the usual back-pressure; the thread waits for each to be handed
+  over before it produces the next (the app never runs ahead of a slow client);
+* ``wsgi.input`` reads are requests to the core, which reads from the connection and
+  answers;
+* ``return [body]`` is handed over whole, so the response keeps its exact
+  Content-Length; a generator is iterated, and closed, in the thread.
+
+Messages from the thread reach the loop only through ``call_soon_threadsafe``; the
+thread waits on a lock.  A blocking app (a ``time.sleep``, a blocking driver) thus
+blocks one thread, never the loop nor the other requests of the worker.
+
+A request whose thread is stuck cannot be cancelled (Python cannot stop a thread):
+``--harakiri`` then recycles the worker (the master sees the core still busy after
+its deadline).  Inside the app, ``loop_engine.wait()`` raises ``NotInCore`` (it needs
+a core); use ``asyncio.run_coroutine_threadsafe(coro, loop).result()`` instead.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
+
+from loop_engine import Waiter, current_core
+
+_ASKS = ("write", "input", "chunk")
+
+
+class RequestGone(OSError):
+    """Raised in the app's thread when its request is over (client gone, harakiri)."""
+
+
+class _Bridge:
+    """One request's hand-off between its core (on the loop) and its thread."""
+
+    __slots__ = ("loop", "inbox", "waiter", "reply", "reply_lock", "stop")
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self.inbox: Deque[Tuple[str, Any]] = collections.deque()
+        self.waiter: Optional[Waiter] = None
+        self.reply: Any = None
+        self.reply_lock = threading.Lock()
+        self.reply_lock.acquire()
+        self.stop = False
+
+    # -- thread side ------------------------------------------------------------------
+
+    def post(self, kind: str, value: Any) -> None:
+        """From the thread: give the core a message (no wait)."""
+        self.loop.call_soon_threadsafe(self._deliver, kind, value)
+
+    def ask(self, kind: str, value: Any) -> Any:
+        """From the thread: give the core a message and wait for its answer."""
+        if self.stop:
+            raise RequestGone("the request is over")
+        self.post(kind, value)
+        self.reply_lock.acquire()
+        reply, self.reply = self.reply, None
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+    # -- loop side -----------------------------------------------------------------------
+
+    def _deliver(self, kind: str, value: Any) -> None:
+        if self.stop:
+            if kind in _ASKS:
+                self.answer(RequestGone("the request is over"))
+            return
+        self.inbox.append((kind, value))
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            waiter.fire()
+
+    def answer(self, value: Any) -> None:
+        self.reply = value
+        self.reply_lock.release()
+
+    def close(self) -> None:
+        """The core is done with this request: release a thread waiting for an answer."""
+        self.stop = True
+        while self.inbox:
+            kind, _ = self.inbox.popleft()
+            if kind in _ASKS:
+                self.answer(RequestGone("the request is over"))
+
+    def next_message(self) -> Tuple[str, Any]:
+        """In the core: the thread's next message, suspending the core until one comes."""
+        while not self.inbox:
+            self.waiter = Waiter()
+            self.waiter.wait()
+        return self.inbox.popleft()
+
+
+class _ThreadInput:
+    """``wsgi.input`` as the thread sees it: each read is done by the core."""
+
+    def __init__(self, bridge: _Bridge, real: Any) -> None:
+        self._bridge = bridge
+        self._real = real
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        return self._bridge.ask("input", ("read", (size,)))
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        return self._bridge.ask("input", ("readline", (size,)))
+
+    def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
+        return self._bridge.ask("input", ("readlines", (hint,)))
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+
+class ThreadedApp:
+    """Wrap ``app`` so that each call runs in one of ``threads`` OS threads.
+
+    ``ThreadedApp(app, 4)(environ, start_response)`` must be called in an async core
+    (the shared WSGI runner does); :attr:`busy_cores` are the cores whose request is
+    running in a thread (harakiri cannot cancel those).
+    """
+
+    def __init__(self, app: Callable, threads: int) -> None:
+        self.app = app
+        self.threads = threads
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+        self.busy_cores: Set[int] = set()
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False)
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Any:
+        core = current_core()
+        if core is None:  # not in a core (tests calling the app directly): just call it
+            return self.app(environ, start_response)
+        bridge = _Bridge(core.engine.asyncio_loop)
+        real_input = environ.get("wsgi.input")
+        environ["wsgi.input"] = _ThreadInput(bridge, real_input)
+        real_write: List[Callable[[bytes], None]] = []
+
+        def thread_start_response(status: str, headers: List, exc_info: Any = None) -> Callable:
+            real_write[:] = [start_response(status, headers, exc_info)]
+            return thread_write
+
+        def thread_write(data: bytes) -> None:
+            bridge.ask("write", data)
+
+        self.busy_cores.add(core.id)
+        self.pool.submit(self._run, bridge, environ, thread_start_response)
+        handed_over = False
+        try:
+            while True:
+                kind, value = bridge.next_message()
+                if kind == "list":
+                    return value
+                if kind == "iter":
+                    handed_over = True
+                    return self._relay(bridge, core.id, real_input, real_write)
+                if kind == "error":
+                    raise value[1].with_traceback(value[2])
+                self._serve(bridge, kind, value, real_input, real_write)
+        finally:
+            if not handed_over:
+                bridge.close()
+                self.busy_cores.discard(core.id)
+
+    @staticmethod
+    def _serve(bridge: _Bridge, kind: str, value: Any, real_input: Any, real_write: List[Callable]) -> None:
+        """Do, in the core, what the thread asked for, and answer it."""
+        try:
+            if kind == "write":
+                result = real_write[0](value)
+            else:
+                method, args = value
+                result = getattr(real_input, method)(*args)
+        except BaseException as e:  # handed to the thread, raised there, inside the app
+            bridge.answer(e)
+            return
+        bridge.answer(result)
+
+    def _relay(self, bridge: _Bridge, core_id: int, real_input: Any, real_write: List[Callable]) -> Iterator[bytes]:
+        """The iterable the runner sees: chunks produced by the app in its thread."""
+        try:
+            while True:
+                kind, value = bridge.next_message()
+                if kind == "chunk":
+                    bridge.answer(None)  # the thread may produce the next one meanwhile
+                    yield value
+                elif kind == "end":
+                    return
+                elif kind == "error":
+                    raise value[1].with_traceback(value[2])
+                else:
+                    self._serve(bridge, kind, value, real_input, real_write)
+        finally:
+            bridge.close()
+            self.busy_cores.discard(core_id)
+
+    # -- in the thread ---------------------------------------------------------------------
+
+    def _run(self, bridge: _Bridge, environ: Dict[str, Any], start_response: Callable) -> None:
+        result = None
+        try:
+            result = self.app(environ, start_response)
+            if type(result) is list:
+                bridge.post("list", result)
+                result = None  # the runner closes nothing for a list
+                return
+            bridge.post("iter", None)
+            for chunk in result:
+                if bridge.stop:
+                    break
+                bridge.ask("chunk", chunk)
+                if bridge.stop:
+                    break
+            bridge.post("end", None)
+        except BaseException:
+            bridge.post("error", sys.exc_info())
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    from gateway.logs import app_log
+
+                    app_log.exception("error in close() of the WSGI response iterable")

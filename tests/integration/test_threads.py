@@ -1,0 +1,71 @@
+"""``--threads M``: blocking apps run in M OS threads per worker while the loop does the I/O."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from server import run_server
+from support.httpclient import Conn, request
+
+pytestmark = pytest.mark.timeout(60)
+
+APP = ["--wsgi-file", "tests/apps/blocking.py"]
+
+
+def concurrently(port: int, paths):
+    results = [None] * len(paths)
+
+    def one(i, path):
+        try:
+            results[i] = request(port, path, timeout=15)
+        except Exception as e:  # reported by the assertion below
+            results[i] = e
+
+    threads = [threading.Thread(target=one, args=(i, p)) for i, p in enumerate(paths)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    return results
+
+
+def test_blocking_requests_run_at_the_same_time_in_threads():
+    with run_server(APP + ["--threads", "3"]) as srv:
+        results = concurrently(srv.port, ["/barrier"] * 3)
+        assert [getattr(r, "body", r) for r in results] == [b"met"] * 3
+        # and a request still gets served while threads block
+        r = request(srv.port, "/")
+        assert r.body.startswith(b"wsgi_") and r.body.endswith(b"True"), r.body  # wsgi.multithread
+
+
+def test_threads_with_a_master_and_several_workers():
+    with run_server(APP + ["--master", "--processes", "2", "--threads", "3"]) as srv:
+        results = concurrently(srv.port, ["/sleep?0.2"] * 6 + ["/", "/gen?2"] * 3)
+        assert all(getattr(r, "status", None) == 200 for r in results), results
+        names = {request(srv.port, "/").body.split()[0] for _ in range(6)}
+        assert all(n.startswith(b"wsgi_") for n in names)
+
+
+def test_body_streaming_write_errors_and_close_through_the_thread():
+    with run_server(APP + ["--threads", "2"]) as srv:
+        r = request(srv.port, "/echo", method="POST", body=b"line1\nthe rest")
+        assert r.body == b"line1\nthe rest"
+        r = request(srv.port, "/gen?3")
+        assert r.body == b"chunk0\nchunk1\nchunk2\n"
+        assert request(srv.port, "/closed").body == b"1"  # close() called once, in the thread
+        assert request(srv.port, "/write").body == b"written returned"
+        r = request(srv.port, "/error")
+        assert r.status == 500
+        with Conn(srv.port) as c:  # keep-alive across thread handoffs
+            for _ in range(3):
+                c.send(b"GET /gen?2 HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert c.read_response("GET").body == b"chunk0\nchunk1\n"
+        assert "RuntimeError: boom in a thread" in srv.output()
+
+
+def test_tornado_cores_share_the_threads():
+    with run_server(APP + ["--tornado", "6", "--greenlet", "--threads", "3"]) as srv:
+        results = concurrently(srv.port, ["/barrier"] * 3 + ["/"] * 3)
+        assert all(getattr(r, "status", None) == 200 for r in results), results
