@@ -21,7 +21,7 @@ from typing import Any, List, NoReturn, Optional
 from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
-from gateway.server.listeners import ListenError, bind_tcp
+from gateway.server.listeners import ListenError, bind_socket
 
 
 def _fail(message: str) -> NoReturn:
@@ -91,8 +91,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         logs.gen_log.warning("gateway: %s", warning)
     apply_environment(cfg)
     routing = bool(cfg.http or cfg.https)
-    if not cfg.http_socket and not routing:
-        _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090) or --http ADDR")
+    if not cfg.http_socket and not cfg.socket and not routing:
+        _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
     has_app = bool(cfg.wsgi_file or cfg.module)
     if not has_app and not (routing and cfg.http_to):
         _fail("no app given: use --wsgi-file FILE or --module MODULE[:CALLABLE]")
@@ -100,12 +100,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     children: List[Any] = []
     if routing:
         children.append(_router_child(cfg))
-        if not has_app or not cfg.http_socket:
+        if not has_app or not (cfg.http_socket or cfg.socket):
             sys.exit(_run_master(cfg, [], children, workers=0))
     sockets = []
     try:
         for spec in cfg.http_socket:
-            sockets.append(bind_tcp(spec, cfg.listen))
+            sockets.append(bind_socket(spec, cfg.listen, "http"))
+        for spec in cfg.socket:
+            sockets.append(bind_socket(spec, cfg.listen, "uwsgi"))
     except ListenError as e:
         _fail(str(e))
 

@@ -7,7 +7,7 @@
 
 ``--http-socket 127.0.0.1:0`` is added unless the args already bind something.
 Readiness is the server's one machine-readable stderr line
-``gateway ready: pid=<pid> http-socket=<addr> [erlang=<node>]``, awaited with a
+``gateway ready: pid=<pid> [http-socket=<addr>] [socket=<addr>] [erlang=<node>]``, awaited with a
 deadline (no fixed sleeps).  Teardown sends SIGTERM to that pid only, then SIGKILL
 after a timeout.
 """
@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-READY = re.compile(r"gateway ready: pid=(\d+) http-socket=(\S+)(?: erlang=(\S+))?")
+READY = re.compile(r"gateway ready: pid=(\d+)((?: [a-z-]+=\S+)*)")
 
 
 class ServerProcess:
@@ -35,6 +35,9 @@ class ServerProcess:
         self.lines: List[str] = []
         self.port = 0
         self.addresses: List[str] = []
+        #: ``--socket`` (uwsgi protocol) addresses and the first one's TCP port (0 if UNIX)
+        self.uwsgi_addresses: List[str] = []
+        self.uwsgi_port = 0
         self.erlang_node: Optional[str] = None
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -46,9 +49,17 @@ class ServerProcess:
             self.lines.append(line.rstrip("\n"))
             m = READY.search(line)
             if m and not self._ready.is_set():
-                self.addresses = m.group(2).split(",")
-                self.port = int(self.addresses[0].rsplit(":", 1)[1])
-                self.erlang_node = m.group(3)
+                fields = dict(f.split("=", 1) for f in m.group(2).split())
+                self.addresses = fields["http-socket"].split(",") if "http-socket" in fields else []
+                self.uwsgi_addresses = fields["socket"].split(",") if "socket" in fields else []
+                first = self.uwsgi_addresses[0] if self.uwsgi_addresses else ""
+                if ":" in first and "/" not in first:
+                    self.uwsgi_port = int(first.rsplit(":", 1)[1])
+                if self.addresses:
+                    self.port = int(self.addresses[0].rsplit(":", 1)[1])
+                else:
+                    self.port = self.uwsgi_port or -1
+                self.erlang_node = fields.get("erlang")
                 self._ready.set()
         self._ready.set()
 
@@ -102,7 +113,9 @@ def spawn(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[s
 def run_server(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None,
                ready_timeout: float = 20.0) -> Iterator[ServerProcess]:
     args = list(args)
-    if not any(a.startswith("--http-socket") for a in args) and not any(a.endswith(".ini") for a in args):
+    binds = ("--http-socket", "--socket", "--uwsgi-socket", "-s")
+    if not any(a in binds or a.startswith(tuple(b + "=" for b in binds)) for a in args) \
+            and not any(a.endswith(".ini") for a in args):
         args = ["--http-socket", "127.0.0.1:0"] + args
     srv = ServerProcess(spawn(args, env, cwd))
     try:

@@ -128,6 +128,19 @@ def address(raw: str) -> str:
     return raw
 
 
+def socket_address(raw: str) -> str:
+    """A uwsgi socket: a TCP address (see :func:`parse_address`) or a UNIX socket path
+    (anything with a ``/`` or without a ``:``; ``@name`` is a Linux abstract socket)."""
+    if not raw:
+        raise Invalid("host:port, :port or a UNIX socket path")
+    if raw.startswith("="):
+        raise Invalid("host:port", "shared sockets (=N) are not supported yet by gateway")
+    if "/" in raw or ":" not in raw:
+        return raw
+    parse_address(raw)
+    return raw
+
+
 #: Plugin names gateway "has built in": uWSGI users write ``plugins = python3``
 #: (distro packages) or ``plugin = python3,http``; those are accepted no-ops.
 BUILTIN_PLUGINS = ("python", "python3", "python3X", "tornado", "greenlet", "http")

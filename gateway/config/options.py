@@ -161,10 +161,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("http-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
            help="bind ADDR (host:port, :port or [ipv6]:port) and speak HTTP/1.x to clients; "
                 "repeat for several addresses"),
-    Option("socket", ("uwsgi-socket",), short="s", repeatable=True, type=conv.address,
-           section=SOCKETS, metavar="ADDR", supported=False,
-           hint="use --http-socket for now",
-           help="bind ADDR and speak the uwsgi protocol (nginx uwsgi_pass)"),
+    Option("socket", ("uwsgi-socket",), short="s", repeatable=True, type=conv.socket_address,
+           section=SOCKETS, metavar="ADDR",
+           help="bind ADDR (host:port, :port, [ipv6]:port or a UNIX socket path) and speak "
+                "the uwsgi protocol (nginx uwsgi_pass); repeat for several addresses"),
     Option("http", ("httprouter",), repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
            help="run uWSGI's HTTP router: a separate process on ADDR that speaks HTTP/1.1 to "
                 "clients and forwards each request over the uwsgi protocol to the workers "
@@ -542,7 +542,10 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("asyncio", hint=_ASYNC_HINT),
     _unsupported("ugreen", flag=True, hint=_ASYNC_HINT),
     _unsupported("emperor", repeatable=True),
-    _unsupported("max-vars", short="v"),
+    Option("max-vars", short="v", type=conv.integer, default=64, minimum=1, maximum=16384,
+           section=HTTP, metavar="N",
+           help="a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the "
+                "option: the default 64 allows 128 pairs); more is refused"),
     _unsupported("optimize", short="O"),
     _unsupported("touch-workers-reload", repeatable=True),
     _unsupported("stats-push", repeatable=True),

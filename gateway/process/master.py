@@ -417,15 +417,15 @@ class Master:
             self._announce_ready()
 
     def _announce_ready(self) -> None:
-        from gateway.server.listeners import bound_address
+        from gateway.server.listeners import ready_addresses
 
-        addrs = ",".join(bound_address(s) for s in self.sockets)
+        addrs = ready_addresses(self.sockets)
         extra = ""
         if self.erlang_nodes:
             extra = " erlang=" + ",".join(self.erlang_nodes[k] for k in sorted(self.erlang_nodes))
         if self.stats_server is not None:
             extra += " stats=" + self.stats_server.address
-        sys.stderr.write("gateway ready: pid=%d http-socket=%s%s\n" % (self.pid, addrs, extra))
+        sys.stderr.write("gateway ready: pid=%d %s%s\n" % (self.pid, addrs, extra))
         sys.stderr.flush()
 
     # -- reaping and respawning -----------------------------------------------------------------

@@ -6,7 +6,7 @@ shared across fork crash-loops uWSGI's workers), install the ``uwsgi`` module, l
 the app, run the ``postfork`` hooks, start the Erlang node if asked, then serve and
 print the readiness line::
 
-    gateway ready: pid=1234 http-socket=127.0.0.1:9090 [erlang=gw@localhost]
+    gateway ready: pid=1234 [http-socket=127.0.0.1:9090] [socket=127.0.0.1:3031] [erlang=gw@localhost]
 
 SIGINT, SIGTERM and SIGQUIT stop the worker gracefully: it stops accepting, lets the
 requests in flight finish for up to ``GRACEFUL_TIMEOUT`` seconds, runs
@@ -46,7 +46,8 @@ from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as websocket_server
 from gateway.server.app_threads import ThreadedApp
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
-from gateway.server.listeners import bound_address
+from gateway.server.listeners import ready_addresses, socket_protocol
+from gateway.server.uwsgi import UwsgiServer
 from loop_engine import Engine
 
 #: Seconds a stopping worker waits for requests in flight (without a master).
@@ -113,7 +114,7 @@ class Worker:
         self.slots = slots
         self.io_loop: Optional[IOLoop] = None
         self.engine: Optional[Engine] = None
-        self.servers: List[HTTPServer] = []
+        self.servers: List[Any] = []
         self._stopping = False
         self._spawned = time.monotonic()
         self.harakiri = float(getattr(config, "harakiri", 0) or 0)
@@ -169,6 +170,7 @@ class Worker:
             max_head=cfg.buffer_size,
             max_headers=cfg.http_max_headers,
             max_body=cfg.limit_post or 0,
+            max_vars=2 * (cfg.max_vars or 64),
             socket_timeout=float(cfg.socket_timeout),
             keepalive_timeout=float(cfg.http_keepalive),
             log_requests=not cfg.disable_logging,
@@ -199,7 +201,10 @@ class Worker:
         uwsgi_module.run_postfork_hooks()
 
     def _base_environ(self, sock: socket.socket) -> dict:
-        host, port = sock.getsockname()[:2]
+        if sock.family == socket.AF_UNIX:
+            host, port = "0.0.0.0", ""  # nginx sends SERVER_NAME/SERVER_PORT anyway
+        else:
+            host, port = sock.getsockname()[:2]
         cfg = self.config
         return base_environ(
             socket.gethostname() if host in ("0.0.0.0", "::") else host,
@@ -215,7 +220,8 @@ class Worker:
         assert self.io_loop is not None and self.engine is not None
         loop = self.io_loop.asyncio_loop  # type: ignore[attr-defined]
         for sock in self.sockets:
-            server = HTTPServer(self.settings, self._base_environ(sock))
+            kind = UwsgiServer if socket_protocol(sock) == "uwsgi" else HTTPServer
+            server = kind(self.settings, self._base_environ(sock))
             server.start(sock)
             self.servers.append(server)
         if self.board is None:
@@ -235,9 +241,9 @@ class Worker:
             ", the app in %d threads" % self.threaded.threads if self.threaded is not None else "",
         )
         if self.board is None:
-            addrs = ",".join(bound_address(s) for s in self.sockets)
+            addrs = ready_addresses(self.sockets)
             extra = " erlang=%s" % node_name if node_name else ""
-            sys.stderr.write("gateway ready: pid=%d http-socket=%s%s\n" % (os.getpid(), addrs, extra))
+            sys.stderr.write("gateway ready: pid=%d %s%s\n" % (os.getpid(), addrs, extra))
             sys.stderr.flush()
         else:
             from gateway.process.scoreboard import ST_IDLE

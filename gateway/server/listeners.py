@@ -1,4 +1,9 @@
-"""Listening sockets from uWSGI address specs: ``host:port``, ``:port``, ``[v6]:port``.
+"""Listening sockets from uWSGI address specs: ``host:port``, ``:port``, ``[v6]:port``, UNIX paths.
+
+Each bound socket remembers the protocol it speaks (``"http"`` for ``--http-socket``,
+``"uwsgi"`` for ``--socket``): :func:`socket_protocol` tells it to the worker, which
+serves it accordingly, and :func:`ready_addresses` renders the machine-readable part
+of the readiness line (``http-socket=A,B socket=C``).
 
 Sockets are bound before the app is loaded (as uWSGI does), non-blocking, with
 ``SO_REUSEADDR`` and the ``--listen`` backlog.  On Linux a backlog above
@@ -8,8 +13,11 @@ silently clipped by the kernel.
 
 from __future__ import annotations
 
+import os
 import socket
-from typing import Tuple
+import stat
+import weakref
+from typing import Iterable, List, Tuple
 
 from gateway.config.converters import parse_address as _parse_address
 from gateway.config.errors import Invalid
@@ -67,3 +75,81 @@ def bound_address(sock: socket.socket) -> str:
     if ":" in host:
         host = "[%s]" % host
     return "%s:%d" % (host, port)
+
+
+#: the protocol each listening socket speaks (kept across fork: same objects)
+_PROTOCOLS: "weakref.WeakKeyDictionary[socket.socket, str]" = weakref.WeakKeyDictionary()
+#: readiness-line key per protocol (uWSGI's option names)
+READY_KEYS = {"http": "http-socket", "uwsgi": "socket"}
+
+
+def is_unix_spec(spec: str) -> bool:
+    return "/" in spec or ":" not in spec
+
+
+def bind_unix(path: str, backlog: int = 100) -> socket.socket:
+    """Bind a UNIX stream socket (``@name``: Linux abstract namespace).  A stale socket
+    file left by a previous run is replaced; any other existing file is refused."""
+    address = "\0" + path[1:] if path.startswith("@") else path
+    if not path.startswith("@"):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise ListenError("cannot bind %s: %s" % (path, e.strerror or e)) from None
+        else:
+            if not stat.S_ISSOCK(st.st_mode):
+                raise ListenError("cannot bind %s: a file that is not a socket is in the way" % path)
+            os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError as e:
+        sock.close()
+        raise ListenError("cannot bind %s: %s" % (path, e.strerror or e)) from None
+    sock.setblocking(False)
+    return sock
+
+
+def bind_socket(spec: str, backlog: int = 100, protocol: str = "http") -> socket.socket:
+    """Bind ``spec`` (TCP, or a UNIX path for ``uwsgi``) for ``protocol``."""
+    if protocol == "uwsgi" and is_unix_spec(spec):
+        sock = bind_unix(spec, backlog)
+    else:
+        sock = bind_tcp(spec, backlog)
+    _PROTOCOLS[sock] = protocol
+    return sock
+
+
+def socket_protocol(sock: socket.socket) -> str:
+    """``"http"`` or ``"uwsgi"``; sockets bound elsewhere (``bind_tcp``) speak HTTP."""
+    return _PROTOCOLS.get(sock, "http")
+
+
+def set_socket_protocol(sock: socket.socket, protocol: str) -> None:
+    """Mark a socket bound elsewhere (e.g. inherited) as speaking ``protocol``."""
+    _PROTOCOLS[sock] = protocol
+
+
+def listen_address(sock: socket.socket) -> str:
+    """``host:port`` or the UNIX path (``@name`` for an abstract socket)."""
+    if sock.family == socket.AF_UNIX:
+        name = sock.getsockname()
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "replace")
+        return "@" + name[1:] if name.startswith("\0") else name
+    return bound_address(sock)
+
+
+def ready_addresses(sockets: Iterable[socket.socket]) -> str:
+    """``http-socket=A,B socket=C``: the listeners of the readiness line, by protocol."""
+    groups: dict = {}
+    for sock in sockets:
+        groups.setdefault(socket_protocol(sock), []).append(listen_address(sock))
+    parts: List[str] = []
+    for proto, key in READY_KEYS.items():
+        if proto in groups:
+            parts.append("%s=%s" % (key, ",".join(groups[proto])))
+    return " ".join(parts)

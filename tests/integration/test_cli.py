@@ -283,9 +283,6 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
 
 @pytest.mark.parametrize("args, name", [
     (["--cheaper", "1"], "--cheaper"),
-    (["--socket", "127.0.0.1:0"], "--socket"),
-    (["-s", "127.0.0.1:0"], "--socket"),
-    (["--uwsgi-socket", "127.0.0.1:0"], "--uwsgi-socket"),
     (["--http-processes", "2"], "--http-processes"),
     (["--pidfile", "/tmp/gateway-test.pid"], "--pidfile"),
     (["--logto", "/tmp/gateway-test.log"], "--logto"),

@@ -280,7 +280,6 @@ def test_flag_words_in_ini(run, write, word, expected):
     (["--async", "10"], "option '--async' is not supported yet by gateway "
                         "(gateway's concurrency is --tornado N --greenlet)"),
     (["--daemonize", "/tmp/x.log"], "option '--daemonize' is not supported yet by gateway"),
-    (["--socket", ":3031"], "option '--socket' is not supported yet by gateway (use --http-socket for now)"),
     (["--cheaper", "2"], "option '--cheaper' is not supported yet by gateway"),
     (["--logto", "/tmp/x.log"], "option '--logto' is not supported yet by gateway"),
     (["--pidfile", "/tmp/x.pid"], "option '--pidfile' is not supported yet by gateway"),
@@ -425,3 +424,21 @@ def test_uwsgi_config_logic_is_refused_not_silently_applied(run, write):
     with pytest.raises(ConfigError) as info:
         run("app.ini")
     assert str(info.value) == "option 'if-env' is not supported yet by gateway (from app.ini line 2)"
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:3031", ":3031", "[::1]:3031", "/run/app.sock", "app.sock", "@abstract"])
+def test_socket_accepts_tcp_and_unix_addresses(run, value):
+    assert run("--socket", value).socket == [value]
+
+
+def test_socket_refuses_shared_socket_references_for_now(run):
+    with pytest.raises(ConfigError) as info:
+        run("--socket", "=0")
+    assert "shared sockets (=N) are not supported yet" in str(info.value)
+
+
+def test_max_vars_default_and_bounds(run):
+    assert run().max_vars == 64
+    assert run("--max-vars", "10").max_vars == 10
+    with pytest.raises(ConfigError):
+        run("--max-vars", "0")

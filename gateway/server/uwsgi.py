@@ -1,0 +1,396 @@
+"""``--socket``: the uwsgi protocol (nginx ``uwsgi_pass``), served by the one WSGI runner.
+
+One :class:`UwsgiConnection` (an asyncio protocol on the IOLoop's own loop) per
+connection, one request per connection, as nginx and uWSGI use it.  The packet is
+parsed in the loop by the sans-IO :class:`~gateway.protocol.uwsgi.PacketParser` before
+a core is taken (a peer dribbling its packet never pins a core; it must arrive within
+``--socket-timeout`` of the connection, which uWSGI's tornado engine does not check).
+Then, by modifier1:
+
+* 0 and 30 (WSGI): the vars block becomes the environ and the request runs in a core
+  through :func:`~gateway.server.wsgi_call.run_request`, exactly as an HTTP request;
+  this connection is its :class:`~gateway.server.sink.ResponseSink`: the status line
+  is ``SERVER_PROTOCOL`` (``HTTP/1.0`` when absent) + the app's status, then the app's
+  headers verbatim (nothing added, no chunking, as uWSGI), and the end of the body is
+  the close of the connection.  modifier1 30 strips ``SCRIPT_NAME`` from the front of
+  ``PATH_INFO`` (real uWSGI 2.0.31 fails to on Python 3).  ``wsgi.input`` streams the
+  body by ``CONTENT_LENGTH`` and parks only the current core.
+* 100 (ping): answered ``64 00 00 01`` from the loop, then closed.
+* any modifier1 with a handler in :data:`HANDLERS` (173: RPC, :mod:`gateway.server.uwsgi_rpc`):
+  ``handler(modifier2, payload, peer) -> [bytes]`` runs in a core (counted as a
+  request, not access-logged), its buffers are written, then the connection closes.
+* anything else: ``-- unavailable modifier requested: N --`` and close, as uWSGI.
+
+Malformed packets are logged on ``gateway.error`` at INFO with uWSGI's wording
+(``invalid request block size: 4248 (max 4096)...skip`` for a vars block over
+``--buffer-size``) and the connection is closed without a byte (nginx answers 502);
+the worker goes on.
+
+Deliberate difference: an app exception before the response started is answered
+with a ``500`` (uWSGI closes without a byte, which nginx turns into a 502).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from typing import Any, Callable, Dict, List, Optional, Set
+
+from gateway.logs import gen_log
+from gateway.protocol import uwsgi as wire
+from gateway.protocol.uwsgi import NEED_DATA, Data, EndOfMessage, Packet, PacketParser, Request
+from gateway.server.http import _make_transport
+from gateway.server.settings import ServerSettings
+from gateway.server.wsgi_call import WSGIResponse, run_request
+from gateway.server.wsgi_input import BodyError, ClientDisconnected, WSGIInput
+from loop_engine import CoreTimeout, Waiter
+
+__all__ = ["HANDLERS", "UwsgiConnection", "UwsgiServer", "register_handler"]
+
+#: modifier1 -> ``handler(modifier2, payload, peer) -> list of bytes to write``.
+#: Runs in a core; must not raise (log and return ``[]`` to close without a byte).
+HANDLERS: Dict[int, Callable[[int, bytes, str], List[bytes]]] = {}
+
+
+def register_handler(modifier1: int, handler: Callable[[int, bytes, str], List[bytes]]) -> Callable[[], None]:
+    """Answer packets of ``modifier1`` with ``handler``; returns the undo callable."""
+    if modifier1 in wire.VARS_MODIFIERS or modifier1 == wire.MOD1_PING:
+        raise ValueError("modifier1 %d is served by the uwsgi server itself" % modifier1)
+    HANDLERS[modifier1] = handler
+
+    def remove() -> None:
+        if HANDLERS.get(modifier1) is handler:
+            del HANDLERS[modifier1]
+
+    return remove
+
+
+def _rpc_handler(modifier2: int, payload: bytes, peer: str) -> List[bytes]:
+    from gateway.server.uwsgi_rpc import answer
+
+    return answer(modifier2, payload, peer)
+
+
+HANDLERS[wire.MOD1_RPC] = _rpc_handler
+
+_HTTPS_ON = ("on", "1", "ON", "On")
+_LINGER_RST = struct.pack("ii", 1, 0)
+
+
+class UwsgiServer:
+    """All uwsgi connections of one worker on one listening socket, and their timeout sweep."""
+
+    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
+        self.settings = settings
+        self.base_environ = base_environ
+        self.engine = settings.engine
+        self.loop = self.engine.asyncio_loop
+        self.connections: Set[UwsgiConnection] = set()
+        self._sweeper: Optional[asyncio.TimerHandle] = None
+        self._accepting: Set[Any] = set()
+
+    def start(self, sock: socket.socket) -> Callable[[], None]:
+        """Serve ``sock`` (bound, listening; TCP or UNIX); returns the undo callable."""
+        remove = self.engine.add_listener(sock, self._on_accept)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(1.0, self._sweep)
+        return remove
+
+    def _on_accept(self, conn: socket.socket, addr: Any) -> None:
+        if conn.family != socket.AF_UNIX:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        protocol = UwsgiConnection(self, addr)
+        transport = _make_transport(self.loop, conn, protocol)
+        if transport is None:  # no private fast path on this loop: the public coroutine
+            task = asyncio.ensure_future(self.loop.connect_accepted_socket(lambda: protocol, sock=conn))
+            self._accepting.add(task)
+            task.add_done_callback(self._accepting.discard)
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for conn in list(self.connections):
+            if conn.deadline and now > conn.deadline:
+                conn.on_timeout()
+        self._sweeper = self.loop.call_later(1.0, self._sweep)
+
+    def close_all(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.close()
+
+
+class UwsgiConnection(asyncio.Protocol):
+    """One uwsgi connection: one packet, one answer, close.  Also the request's sink."""
+
+    def __init__(self, server: UwsgiServer, addr: Any) -> None:
+        self.server = server
+        self.settings = s = server.settings
+        self.parser = PacketParser(max_size=s.max_head, max_vars=s.max_vars, max_body=s.max_body)
+        self.transport: Optional[asyncio.Transport] = None
+        self.peer = "%s:%s" % addr[:2] if isinstance(addr, tuple) else (addr or "unix")
+        self.deadline = 0.0
+        self.busy = False
+        self.closed = False
+        self._write_paused = False
+        self._drain_waiter: Optional[Waiter] = None
+        self._body_waiter: Optional[Waiter] = None
+        self._body_done = True
+        self._request: Optional[Request] = None
+        self._protocol = b"HTTP/1.0"
+
+    # -- asyncio.Protocol -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.server.connections.add(self)
+        self.deadline = self.server.loop.time() + self.settings.socket_timeout
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.receive_data(data)
+        if self.busy:
+            waiter = self._body_waiter
+            if waiter is not None:
+                self._body_waiter = None
+                waiter.fire()
+            elif self.parser.buffered() > 65536 and self.transport is not None:
+                self.transport.pause_reading()  # body bytes the app does not read yet
+            return
+        self._process()
+
+    def eof_received(self) -> bool:
+        self.parser.receive_data(b"")
+        if self.busy:
+            waiter = self._body_waiter
+            if waiter is not None:
+                self._body_waiter = None
+                waiter.fire()
+            return True  # half-close: still write the response
+        self._process()
+        return True
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        for attr in ("_body_waiter", "_drain_waiter"):
+            waiter = getattr(self, attr)
+            if waiter is not None:
+                setattr(self, attr, None)
+                waiter.throw(ClientDisconnected("peer disconnected"))
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            waiter.fire()
+
+    # -- the packet, in the loop ------------------------------------------------------
+
+    def _process(self) -> None:
+        if self.closed:
+            return
+        try:
+            event = self.parser.next_event()
+        except wire.PacketTooLarge as e:
+            gen_log.info("%s (from %s)", e.args[0] + "...skip", self.peer)
+            self._close(abort=True)
+            return
+        except wire.UwsgiError as e:
+            gen_log.info("invalid uwsgi request from %s: %s. skip.", self.peer, e.args[0])
+            self._close(abort=True)
+            return
+        if event is NEED_DATA:
+            return
+        self.deadline = 0.0
+        self.busy = True
+        if type(event) is Request:
+            self._request = event
+            self._body_done = event.content_length == 0
+            if not self.server.engine.submit(self._run, event) and self.transport is not None:
+                self.transport.pause_reading()
+            return
+        if type(event) is Packet:
+            self._packet(event)
+            return
+        self._close()  # ConnectionClosed: the peer went away before a packet
+
+    def _packet(self, pkt: Packet) -> None:
+        if pkt.modifier1 == wire.MOD1_PING:
+            gen_log.debug("PING from %s", self.peer)
+            if self.transport is not None:
+                self.transport.write(wire.PING_REPLY)
+            self._close()
+            return
+        handler = HANDLERS.get(pkt.modifier1)
+        if handler is None:
+            gen_log.info("-- unavailable modifier requested: %d -- (from %s)", pkt.modifier1, self.peer)
+            self._close(abort=True)
+            return
+        self.server.engine.submit(self._run_packet, handler, pkt)
+
+    def on_timeout(self) -> None:
+        gen_log.info("uwsgi packet from %s not complete after %ss: closing", self.peer, self.settings.socket_timeout)
+        self._close(abort=True)
+
+    def _close(self, abort: bool = False) -> None:
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.deadline = 0.0
+            if abort:
+                self.transport.abort()
+            else:
+                self.transport.close()
+
+    # -- in a core ------------------------------------------------------------------------
+
+    def _run_packet(self, handler: Callable[[int, bytes, str], List[bytes]], pkt: Packet) -> None:
+        try:
+            for buf in handler(pkt.modifier2, pkt.payload, self.peer):
+                self.write(buf)
+        except ClientDisconnected:
+            pass
+        except Exception:
+            gen_log.exception("error in the handler of modifier1 %d", pkt.modifier1)
+        finally:
+            self.settings.stats.requests += 1
+            self._close()
+
+    def _run(self, req: Request) -> None:
+        environ = self.server.base_environ.copy()
+        environ.update(req.vars)  # duplicate keys: the last one wins, as in uWSGI
+        environ.setdefault("REQUEST_METHOD", "GET")
+        environ.setdefault("QUERY_STRING", "")
+        path = environ.setdefault("PATH_INFO", "")
+        proto = environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0")
+        self._protocol = proto.encode("latin-1")
+        if req.modifier1 == wire.MOD1_WSGI_STRIP:
+            script = environ.get("SCRIPT_NAME", "")
+            if script and path.startswith(script) and path[len(script):len(script) + 1] in ("", "/"):
+                environ["PATH_INFO"] = path[len(script):]
+        scheme = environ.get("UWSGI_SCHEME")
+        if scheme is None:
+            if environ.get("HTTPS") in _HTTPS_ON:
+                scheme = "https"
+            else:
+                fwd = environ.get("HTTP_X_FORWARDED_PROTO")
+                if fwd is not None:
+                    fwd = fwd.split(",", 1)[0].strip().lower()
+                    if fwd in ("http", "https"):
+                        scheme = fwd
+        if scheme is not None:
+            environ["wsgi.url_scheme"] = scheme
+        environ["wsgi.input"] = WSGIInput(self, self._body_done)
+        run_request(self.settings, self, environ)
+
+    def read_body_chunk(self, want: int) -> Optional[bytes]:
+        """Next body bytes (suspending the core as needed), or None at the end of the body."""
+        if self._body_done:
+            return None
+        parser = self.parser
+        while True:
+            try:
+                event = parser.next_event()
+            except wire.UwsgiError as e:
+                raise BodyError(str(e.args[0] if e.args else e), e.status_hint or 400) from None
+            if type(event) is Data:
+                return event.data
+            if type(event) is EndOfMessage:
+                self._body_done = True
+                return None
+            if event is NEED_DATA:
+                if self.closed:
+                    raise BodyError("peer disconnected while sending the request body")
+                if self.transport is not None:
+                    self.transport.resume_reading()
+                waiter = Waiter()
+                self._body_waiter = waiter
+                try:
+                    waiter.wait(self.settings.socket_timeout)
+                except CoreTimeout:
+                    self._body_waiter = None
+                    req = self._request
+                    gen_log.info(
+                        "[uwsgi-body-read] Timeout reading %d bytes from %s. Content-Length: %d",
+                        want, self.peer, req.content_length if req is not None else 0,
+                    )
+                    raise BodyError("timeout during read(%d) on wsgi.input" % want, 408) from None
+                except ClientDisconnected:
+                    raise BodyError("peer disconnected while sending the request body") from None
+                continue
+            raise BodyError("request body ended unexpectedly")
+
+    def write(self, data: bytes) -> None:
+        """Write to the peer, suspending the core while the transport is over its high-water mark."""
+        if self.closed:
+            raise ClientDisconnected("peer disconnected")
+        self.transport.write(data)  # type: ignore[union-attr]
+        if self._write_paused:
+            waiter = Waiter()
+            self._drain_waiter = waiter
+            try:
+                waiter.wait(self.settings.socket_timeout)
+            except CoreTimeout:
+                self._drain_waiter = None
+                gen_log.info("%s did not read the response for %ss: closing", self.peer, self.settings.socket_timeout)
+                self._close(abort=True)
+                raise ClientDisconnected("timeout writing the response") from None
+
+    # -- ResponseSink (gateway.server.sink): raw HTTP, end = close --------------------------
+
+    def send_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
+        head = b"%s %s\r\n" % (self._protocol, resp.head)
+        if first and resp.send_body:
+            self.write(head + first)
+        else:
+            self.write(head)
+        return len(head)
+
+    def send_body(self, data: bytes) -> None:
+        self.write(data)
+
+    def finish(self) -> None:
+        self._close()
+
+    def send_error(self, status: int, reason: str) -> int:
+        body = (reason + "\n").encode()
+        req = self._request
+        head_only = req is not None and dict(req.vars).get("REQUEST_METHOD") == "HEAD"
+        self.write(
+            b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+            % (self._protocol, status, reason.encode(), len(body), b"" if head_only else body)
+        )
+        self._close()
+        return len(body)
+
+    def abort(self) -> None:
+        # An RST (SO_LINGER 0), not a FIN: with no Content-Length the end of the body is
+        # the close, so a FIN would make a truncated response look complete to nginx.
+        if not self.closed and self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+                except OSError:
+                    pass
+        self._close(abort=True)
+
+    def detach(self) -> Any:
+        self.closed = True
+        self.deadline = 0.0
+        self.server.connections.discard(self)
+        leftover = b""
+        if self.parser.buffered():
+            leftover = self.parser._buf
+            self.parser._buf = b""
+        return self.transport, leftover
+
+    def request_done(self, ok: bool) -> None:
+        self._request = None
+        self._close()

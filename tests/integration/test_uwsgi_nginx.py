@@ -1,0 +1,235 @@
+"""``--socket`` behind a real nginx (``uwsgi_pass``): one nginx and two gateways per module.
+
+nginx is Debian's (``require("nginx")``: skipped locally when missing, a failure under
+``CI=true``), started by ``tests/support/nginx.py`` with its own prefix on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from server import run_server
+from support.nginx import Nginx
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ENGINE = ["--tornado", "4", "--greenlet"]
+
+
+def cpu_seconds(pid: int) -> float:
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+CONFIG = """
+    upstream gw { server %(main)s; }
+    server {
+        listen {listen};
+        server_name localhost;
+        client_max_body_size 8m;
+        location / { include uwsgi_params; uwsgi_pass gw; }
+        location /unbuf/ {
+            include uwsgi_params; uwsgi_pass gw;
+            uwsgi_buffering off; uwsgi_request_buffering off;
+        }
+        location /app/ {
+            include uwsgi_params; uwsgi_param SCRIPT_NAME /app; uwsgi_modifier1 30;
+            uwsgi_pass gw;
+        }
+        location /nostrip/ {
+            include uwsgi_params; uwsgi_param SCRIPT_NAME /nostrip; uwsgi_pass gw;
+        }
+        location /tls/ { include uwsgi_params; uwsgi_param HTTPS on; uwsgi_pass gw; }
+        location /fwd/ {
+            include uwsgi_params; uwsgi_param REMOTE_ADDR $http_x_client; uwsgi_pass gw;
+        }
+        location /unix/ { include uwsgi_params; uwsgi_pass unix:%(unix)s; }
+        location /small/ { include uwsgi_params; uwsgi_pass %(small)s; }
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    unix = str(tmp_path_factory.mktemp("uwsgi") / "gw.sock")
+    args = ["--socket", "127.0.0.1:0", "--socket", unix, "--wsgi-file", "tests/apps/uwsgi_probe.py"] + ENGINE
+    small_args = ["--socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/park.py", "--tornado", "2", "--greenlet", "-L"]
+    with run_server(args) as main, run_server(small_args) as small:
+        assert main.uwsgi_addresses[1] == unix
+        config = CONFIG % {"main": main.uwsgi_addresses[0], "unix": unix, "small": small.uwsgi_addresses[0]}
+        with Nginx(config) as ngx:
+            yield ngx, main, small
+
+
+def get(ngx, path, method="GET", body=None, headers=None, timeout=10):
+    c = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        c.close()
+
+
+def env(ngx, path, **kw):
+    status, _, body = get(ngx, path, **kw)
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_the_ready_line_names_both_sockets(stack):
+    _, main, _ = stack
+    line = main.wait_for_line(r"gateway ready: ")
+    assert " socket=127.0.0.1:" in line and main.uwsgi_addresses[1] in line
+    assert "http-socket=" not in line
+
+
+def test_get(stack):
+    ngx, _, _ = stack
+    status, headers, body = get(ngx, "/")
+    assert (status, body, headers["Content-Length"]) == (200, b"hello", "5")
+
+
+def test_environ_from_nginx_uwsgi_params(stack):
+    ngx, _, _ = stack
+    e = env(ngx, "/a%20b/env?x=%41&y=1", headers={"X-Custom": "yes", "Cookie": "a=1"})
+    assert e["REQUEST_METHOD"] == "GET"
+    assert e["REQUEST_URI"] == "/a%20b/env?x=%41&y=1"
+    assert e["PATH_INFO"] == "/a b/env"
+    assert e["QUERY_STRING"] == "x=%41&y=1"
+    assert e["SCRIPT_NAME"] == ""
+    assert e["SERVER_PROTOCOL"] == "HTTP/1.1"
+    assert e["REMOTE_ADDR"] == "127.0.0.1"
+    assert e["SERVER_PORT"] == str(ngx.port)
+    assert e["HTTP_X_CUSTOM"] == "yes" and e["HTTP_COOKIE"] == "a=1"
+    assert e["wsgi.url_scheme"] == "http" and "HTTPS" not in e
+
+
+def test_https_var_sets_the_url_scheme(stack):
+    ngx, _, _ = stack
+    e = env(ngx, "/tls/env")
+    assert e["HTTPS"] == "on" and e["wsgi.url_scheme"] == "https"
+
+
+def test_modifier1_30_strips_script_name_from_path_info(stack):
+    ngx, _, _ = stack
+    e = env(ngx, "/app/sub/env?q")
+    assert (e["SCRIPT_NAME"], e["PATH_INFO"], e["REQUEST_URI"]) == ("/app", "/sub/env", "/app/sub/env?q")
+    # without modifier1 30 the vars are passed as nginx sent them
+    e = env(ngx, "/nostrip/env")
+    assert (e["SCRIPT_NAME"], e["PATH_INFO"]) == ("/nostrip", "/nostrip/env")
+
+
+def test_post_1_mib_buffered_and_unbuffered(stack):
+    ngx, _, _ = stack
+    data = os.urandom(1 << 20)
+    expected = b"%d %s" % (len(data), hashlib.sha256(data).hexdigest().encode())
+    for path in ("/echo", "/unbuf/echo"):
+        status, _, body = get(ngx, path, method="POST", body=data, headers={"Content-Type": "application/octet-stream"})
+        assert (status, body) == (200, expected), path
+
+
+def test_chunked_upload_by_the_client(stack):
+    ngx, _, _ = stack
+    parts = [os.urandom(n) for n in (1, 1000, 70000, 3)]
+    data = b"".join(parts)
+    expected = b"%d %s" % (len(data), hashlib.sha256(data).hexdigest().encode())
+    for path in ("/echo", "/unbuf/echo"):
+        c = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=10)
+        c.request("POST", path, body=iter(parts), encode_chunked=True)
+        r = c.getresponse()
+        assert (r.status, r.read()) == (200, expected), path
+        c.close()
+
+
+def test_streaming_unbuffered_delivers_the_first_chunk_before_the_app_finishes(stack):
+    ngx, _, _ = stack
+    c = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=10)
+    c.request("GET", "/unbuf/stream")
+    r = c.getresponse()
+    assert r.status == 200
+    # The app is parked until /release: this line can only arrive if it was streamed.
+    assert r.readline() == b"first\n"
+    assert get(ngx, "/release")[2] == b"released 1"
+    assert r.read() == b"second\n"
+    c.close()
+
+
+def test_head(stack):
+    ngx, _, _ = stack
+    status, headers, body = get(ngx, "/", method="HEAD")
+    assert (status, body, headers.get("Content-Length")) == (200, b"", "5")
+
+
+def test_app_error_before_the_response_is_a_500_and_the_worker_lives_on(stack):
+    ngx, main, _ = stack
+    status, _, body = get(ngx, "/boom")
+    assert status == 500 and body == b"Internal Server Error\n"
+    main.wait_for_line(r"RuntimeError: boom before the response")
+    assert get(ngx, "/")[0] == 200
+
+
+def test_app_error_mid_body_truncates_the_response(stack):
+    ngx, main, _ = stack
+    c = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=10)
+    c.request("GET", "/unbuf/boom-late")
+    r = c.getresponse()
+    assert r.status == 200
+    with pytest.raises(http.client.IncompleteRead) as e:
+        r.read()
+    assert e.value.partial == b"partial"
+    c.close()
+    main.wait_for_line(r"RuntimeError: boom after the first chunk")
+    assert get(ngx, "/")[0] == 200
+
+
+def test_the_log_line_shows_the_client_from_the_environ(stack):
+    ngx, main, _ = stack
+    assert get(ngx, "/fwd/hello", headers={"X-Client": "203.0.113.9"})[0] == 200
+    line = main.wait_for_line(r"\] 203\.0\.113\.9 \(\) \{\d+ vars in \d+ bytes\}")
+    assert "GET /fwd/hello => generated 5 bytes" in line and "(HTTP/1.1 200)" in line
+
+
+def test_unix_socket(stack):
+    ngx, _, _ = stack
+    e = env(ngx, "/unix/env")
+    assert e["REQUEST_URI"] == "/unix/env"
+
+
+def test_oversized_vars_block_is_refused_logged_and_the_worker_lives_on(stack):
+    ngx, main, _ = stack
+    status, _, _ = get(ngx, "/big", headers={"X-Big": "b" * 5000})
+    assert status == 502
+    main.wait_for_line(r"invalid request block size: \d{4} \(max 4096\)\.\.\.skip")
+    assert "upstream prematurely closed" in ngx.error_log() or "reset by peer" in ngx.error_log()
+    assert get(ngx, "/")[0] == 200
+
+
+def test_all_cores_busy_stops_accepting_without_spinning(stack):
+    ngx, _, small = stack
+    assert get(ngx, "/small/?s=0")[0] == 200  # warm up
+    results = []
+
+    def one():
+        results.append(get(ngx, "/small/?s=1", timeout=20))
+
+    before = cpu_seconds(small.pid)
+    t0 = time.time()
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    elapsed = time.time() - t0
+    used = cpu_seconds(small.pid) - before
+    assert [r[0] for r in results] == [200] * 6
+    assert 2.5 < elapsed < 10, "6 requests of 1 s on 2 cores take 3 waves"
+    assert used < 0.5, "worker used %.2fs CPU while its cores were parked" % used
+    small.wait_for_line(r"all 2 async cores are busy")
