@@ -4,12 +4,14 @@ Argument and return conventions are uWSGI 2.0's (``plugins/python/uwsgi_pymodule
 keys and values may be ``str`` (UTF-8) or bytes-like; results are ``True`` or
 ``None`` (never ``False``), values are ``bytes``.  Every function works without the
 matching option too (no cache: ``None``; no metric: ``None``/0), as in uWSGI.
-Remote caches and signals (``cache="name@host:port"``, ``signal(n, "host:port")``)
+Remote caches (``cache="name@host:port"``) go over the uwsgi protocol
+(:mod:`gateway.subsystems.remote_cache`); remote signals (``signal(n, "host:port")``)
 are not supported yet and raise ``NotImplementedError``.
 """
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Callable, List, Optional, Union
 
 import gateway.subsystems as _subs
@@ -46,7 +48,7 @@ def _cache(name: Optional[Any], what: str) -> Any:
         else:
             raise TypeError("%s: the cache name must be str, not '%s'" % (what, type(name).__name__))
     if name and "@" in name:
-        raise NotImplementedError("%s: remote caches (%r) are not supported yet by gateway" % (what, name))
+        return _Remote(name, what)
     if s is None:
         return None
     return s.caches.get(name)
@@ -54,6 +56,52 @@ def _cache(name: Optional[Any], what: str) -> Any:
 
 def _ok(flag: bool) -> Optional[bool]:
     return True if flag else None
+
+
+class _Remote:
+    """A remote cache (``name@host:port``) with the local cache's method names."""
+
+    def __init__(self, cache: str, what: str) -> None:
+        self.cache = cache
+        self.what = what
+
+    def _do(self, cmd: str, key: bytes = b"", value: Optional[bytes] = None, expires: int = 0) -> Any:
+        from gateway.subsystems import remote_cache
+
+        return remote_cache.request(self.what, self.cache, cmd, key, value, expires)
+
+    def get_memo(self, key: Any) -> Optional[bytes]:
+        return self.get(_b(key, self.what))
+
+    def get(self, key: bytes) -> Optional[bytes]:
+        status, value = self._do("get", key)
+        return value if status == "ok" else None
+
+    def exists(self, key: bytes) -> bool:
+        return self._do("exists", key)[0] == "ok"
+
+    def set(self, key: bytes, value: bytes, expires: int = 0) -> bool:
+        return self._do("set", key, value, expires)[0] == "ok"
+
+    def update(self, key: bytes, value: bytes, expires: int = 0) -> bool:
+        return self._do("update", key, value, expires)[0] == "ok"
+
+    def delete(self, key: bytes) -> bool:
+        return self._do("del", key)[0] == "ok"
+
+    def clear(self) -> bool:
+        return self._do("clear")[0] == "ok"
+
+    def math(self, op: str, key: bytes, amount: int, expires: int = 0) -> bool:
+        # uWSGI sends the 8-byte operand as an "update" (the remote side does no arithmetic)
+        return self._do("update", key, struct.pack("<q", amount), expires)[0] == "ok"
+
+    def num(self, key: bytes) -> int:
+        value = self.get(key)
+        return struct.unpack("<q", value)[0] if value is not None and len(value) == 8 else 0
+
+    def keys(self) -> List[bytes]:
+        raise ValueError("no local uWSGI cache available")
 
 
 # -- caches ---------------------------------------------------------------------------
@@ -71,6 +119,8 @@ def cache_get(key: Key, cache: Optional[str] = None) -> Optional[bytes]:
     c = s.caches.default if cache is None else (s.caches.by_name.get(cache) or _cache(cache, "cache_get"))
     if c is None:
         return None
+    if type(c) is _Remote:
+        return c.get_memo(key)
     if _gen_of(c.buf, _GEN_OFF)[0] == c.memo_gen:
         try:
             value = c.memo[key]

@@ -73,6 +73,18 @@ def application(environ, start_response):
         out = SIGNALS
     elif path == "/signal":
         out = uwsgi.signal(int(q["n"]))
+    elif path == "/remote":
+        # uwsgi.cache_<op>(args..., cache) against a remote cache "name@host:port"
+        op, c = q["op"], q["cache"]
+        args = {"get": (q.get("k"),), "exists": (q.get("k"),), "del": (q.get("k"),), "num": (q.get("k"),),
+                "set": (q.get("k"), q.get("v"), 0), "update": (q.get("k"), q.get("v"), 0),
+                "inc": (q.get("k"), 1, 0), "clear": (), "keys": ()}[op]
+        try:
+            out = getattr(uwsgi, "cache_" + op)(*args, c)
+        except ValueError as e:
+            out = "ValueError: %s" % e
+        if isinstance(out, bytes):
+            out = out.decode("latin-1")
     elif path == "/wid":
         out = uwsgi.worker_id()
     elif path == "/pid":

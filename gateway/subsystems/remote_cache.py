@@ -1,0 +1,134 @@
+"""The client of remote caches: ``uwsgi.cache_*(..., cache="name@host:port")``.
+
+One connection per operation (uWSGI servers close after answering), the request of
+:mod:`gateway.protocol.uwsgi_cache`, each wait bounded by ``--socket-timeout``:
+
+* from an async core only that core is suspended (the socket waits on the IOLoop);
+* from a plain thread that thread blocks (``poll``);
+* from the IOLoop itself (a callback or coroutine) it raises ``RuntimeError``: waiting
+  there would stall every core.
+
+As in uWSGI every failure (refused, timeout, the server closing without an answer,
+a malformed reply) gives ``None`` to the caller; one line on ``gateway.error`` says
+why.  A value larger than ``--rpc-max-reply`` is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import select
+import socket
+from typing import Any, Generator, Optional, Tuple
+
+from gateway import rpc
+from gateway.logs import gen_log
+from gateway.protocol import uwsgi_cache as wire
+
+_READ, _WRITE = "read", "write"
+_IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
+
+Outcome = Tuple[str, Optional[bytes]]
+
+
+def split(cache: str) -> Tuple[Optional[bytes], str]:
+    """``"name@host:port"`` -> (b"name" or None, "host:port")."""
+    name, _, server = cache.partition("@")
+    return (name.encode() if name else None), server
+
+
+def _exchange(sock: socket.socket, address: Any, request: bytes) -> Generator[str, None, Outcome]:
+    err = sock.connect_ex(address[1])
+    if err in _IN_PROGRESS:
+        yield _WRITE
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise ConnectionError("cannot connect to %s: %s" % (address[2], errno.errorcode.get(err, err)))
+    view = memoryview(request)
+    while view:
+        try:
+            view = view[sock.send(view):]
+        except BlockingIOError:
+            yield _WRITE
+    parser = wire.ReplyParser(rpc.settings.max_reply)
+    while True:
+        try:
+            chunk = sock.recv(262144)
+        except BlockingIOError:
+            yield _READ
+            continue
+        except ConnectionResetError:
+            chunk = b""
+        out = parser.receive_data(chunk)
+        if out is not None:
+            return out
+
+
+def _socket(address: Any) -> socket.socket:
+    sock = socket.socket(address[0], socket.SOCK_STREAM)
+    sock.setblocking(False)
+    return sock
+
+
+def _drive_in_core(core: Any, sock: socket.socket, steps: Generator[str, None, Outcome], wait: float) -> Outcome:
+    from loop_engine import CoreTimeout
+    from loop_engine.cores import Waiter
+
+    loop = core.engine.asyncio_loop
+    fd = sock.fileno()
+    event = next(steps)
+    while True:
+        w = Waiter()
+        (loop.add_reader if event is _READ else loop.add_writer)(fd, w.fire)
+        try:
+            w.wait(wait)
+        except CoreTimeout:
+            raise TimeoutError("timed out after %gs" % wait) from None
+        finally:
+            (loop.remove_reader if event is _READ else loop.remove_writer)(fd)
+        event = steps.send(None)
+
+
+def _drive_blocking(sock: socket.socket, steps: Generator[str, None, Outcome], wait: float) -> Outcome:
+    event = next(steps)
+    while True:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN if event is _READ else select.POLLOUT)
+        if not poller.poll(wait * 1000):
+            raise TimeoutError("timed out after %gs" % wait)
+        event = steps.send(None)
+
+
+def request(what: str, cache: str, cmd: str, key: bytes = b"", value: Optional[bytes] = None,
+            expires: int = 0) -> Outcome:
+    """Run ``cmd`` on the remote cache ``cache`` (``name@host:port``): ("ok", value or
+    None) or ("failed", None)."""
+    from loop_engine import current_core
+
+    name, server = split(cache)
+    core = current_core()
+    if core is None and asyncio._get_running_loop() is not None:
+        raise RuntimeError("uwsgi.%s(cache=%r) called from the IOLoop (a callback or coroutine): "
+                           "it would stall every core; call it from a request" % (what, cache))
+    try:
+        address = rpc.node_address(server)
+        payload = wire.encode_request(cmd, key, name, value, expires)
+    except (rpc.RPCError, ValueError) as e:
+        gen_log.warning("uwsgi.%s: remote cache %r: %s", what, cache, e)
+        return ("failed", None)
+    sock = _socket(address)
+    wait = rpc.settings.timeout
+    try:
+        steps = _exchange(sock, address, payload)
+        if core is not None:
+            _drive_in_core(core, sock, steps, wait)
+        else:
+            _drive_blocking(sock, steps, wait)
+    except StopIteration as stop:
+        out: Outcome = stop.value
+    except (OSError, wire.CacheWireError) as e:
+        gen_log.warning("uwsgi.%s: remote cache %r: %s", what, cache, e)
+        return ("failed", None)
+    finally:
+        sock.close()
+    return out if out[0] == "ok" else ("failed", None)

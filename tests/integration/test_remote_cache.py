@@ -1,0 +1,64 @@
+"""Remote caches (modifier1 111) against a real uWSGI 2.0.31 node: our
+``uwsgi.cache_*(..., "name@host:port")`` from a request, its answers and failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
+from tests.server import run_server
+from tests.support.httpclient import request
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(scope="module")
+def uwsgi_cache_node():
+    port = free_port()
+    node = RealUWSGI(["--socket", "127.0.0.1:%d" % port, "--wsgi-file", "tests/apps/rpc_peer.py",
+                      "--cache2", "name=c1,items=10,blocksize=64"])
+    try:
+        wait_listening(port, node.proc)
+        yield "127.0.0.1:%d" % port
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def gw():
+    with run_server(["--wsgi-file", "tests/apps/subsystems_app.py", "--tornado", "4", "--greenlet",
+                     "--socket-timeout", "2"]) as s:
+        yield s
+
+
+def remote(gw, op, cache, **kw):
+    qs = "&".join("%s=%s" % kv for kv in dict(op=op, cache=cache, **kw).items())
+    r = request(gw.port, "/remote?" + qs)
+    assert r.status == 200, (r, r.body)
+    return json.loads(r.body)["out"]
+
+
+def test_remote_cache_operations_on_a_real_uwsgi(uwsgi_cache_node, gw):
+    c = "c1@" + uwsgi_cache_node
+    assert remote(gw, "set", c, k="k", v="hello") is True
+    assert remote(gw, "set", c, k="k", v="again") is None  # uWSGI's set keeps the old value
+    assert remote(gw, "get", c, k="k") == "hello"
+    assert remote(gw, "update", c, k="k", v="v2") is True
+    assert remote(gw, "get", c, k="k") == "v2"
+    assert remote(gw, "exists", c, k="k") is True
+    assert remote(gw, "exists", c, k="zz") is None
+    assert remote(gw, "get", c, k="zz") is None
+    assert remote(gw, "del", c, k="k") is True
+    assert remote(gw, "del", c, k="k") is None
+    assert remote(gw, "set", c, k="n", v="x") is True
+    assert remote(gw, "clear", c) is True
+    assert remote(gw, "get", c, k="n") is None
+    assert remote(gw, "keys", c).startswith("ValueError")
+    assert remote(gw, "get", "nope@" + uwsgi_cache_node, k="k") is None  # unknown remote cache name
+
+
+def test_unreachable_remote_cache_gives_none(gw):
+    assert remote(gw, "get", "c1@127.0.0.1:%d" % free_port(), k="k") is None
+    gw.wait_for_line("remote cache", timeout=5)
