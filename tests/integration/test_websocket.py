@@ -222,3 +222,31 @@ def test_open_websockets_do_not_hold_cores(srv):
     run(go())
     # The busy-cores line would mean a websocket held a core while waiting.
     assert not [line for line in srv.lines if "async cores are busy" in line]
+
+
+def test_under_master_with_two_workers():
+    """The issue's configuration: --master --processes 2 --tornado 10 --greenlet.
+
+    8 open websockets (spread over both workers by the kernel) echo 1 B / 64 KiB / 1 MiB
+    text and binary, and a plain request still answers while they are all open.
+    """
+    with run_server(["--wsgi-file", "tests/apps/websocket_echo.py", "--master", "--processes", "2",
+                     "--tornado", "10", "--greenlet", "-L"]) as srv:
+        async def go():
+            socks = []
+            try:
+                for i in range(8):
+                    socks.append(await websockets.connect(url(srv, "/echo-binary" if i % 2 else "/echo"),
+                                                          max_size=None))
+                for i, ws in enumerate(socks):
+                    for size in (1, 64 * 1024, MiB):
+                        msg = os.urandom(size) if i % 2 else "t" * size
+                        await ws.send(msg)
+                        assert await ws.recv() == msg
+                r = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: request(srv.port, "/", timeout=10))
+                assert r.status == 200 and r.body == b"plain"
+            finally:
+                for ws in socks:
+                    await ws.close()
+        run(go())
