@@ -123,6 +123,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
 
+    _drop_privileges(cfg)
     worker = Worker(cfg, sockets, worker_id=1)
     try:
         code = worker.run()
@@ -146,20 +147,29 @@ def _run_master(cfg: Any, sockets: List[Any], children: List[Any], workers: Opti
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
-    app = None
-    reloader = None
+    try:
+        master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
+    except ListenError as e:
+        _fail(str(e))
+    _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:
         reloader = AppReloader(cfg, sockets)
         try:
-            app = reloader.load()
+            master.app = reloader.load()
         except AppLoadError as e:
             _fail(str(e))
-    try:
-        master = Master(cfg, sockets, app=app, app_loader=reloader.reload if reloader else None,
-                        children=children, workers=numproc)
-    except ListenError as e:
-        _fail(str(e))
+        master.app_loader = reloader.reload
     return master.run()
+
+
+def _drop_privileges(cfg: Any) -> None:
+    """``--uid``/``--gid``: after every socket is bound, before the app is loaded."""
+    from gateway.process.privileges import PrivilegeError, drop
+
+    try:
+        drop(cfg.uid, cfg.gid, logs.gen_log)
+    except PrivilegeError as e:
+        _fail(str(e))
 
 
 def _router_child(cfg: Any) -> Any:

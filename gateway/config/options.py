@@ -373,10 +373,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("die-on-term", flag=True, noop=True, section=PROCESSES,
            help="accepted: SIGTERM always shuts gateway down gracefully (uWSGI 2.0 reloads on "
                 "SIGTERM unless --die-on-term; uWSGI 2.1 behaves like gateway)"),
-    Option("uid", section=PROCESSES, metavar="USER", supported=False,
-           help="drop privileges to USER"),
-    Option("gid", section=PROCESSES, metavar="GROUP", supported=False,
-           help="drop privileges to GROUP"),
+    Option("uid", section=PROCESSES, metavar="USER",
+           help="drop privileges to USER (a name or a number) once every socket is bound, "
+                "before the application is loaded"),
+    Option("gid", section=PROCESSES, metavar="GROUP",
+           help="drop privileges to GROUP (a name or a number; default: USER's group)"),
     Option("daemonize", short="d", type=conv.path, section=PROCESSES, metavar="LOGFILE",
            supported=False, help="detach and log to LOGFILE"),
     Option("pidfile", type=conv.path, section=PROCESSES, metavar="FILE", supported=False,

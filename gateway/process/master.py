@@ -256,6 +256,9 @@ class Master:
         self.signals.install()
         self.sel.register(self.signals.fd, selectors.EVENT_READ, ("signals", None))
         gen_log.info("spawned uWSGI master process (pid: %d)", self.pid)
+        from gateway.process.privileges import warn_if_root
+
+        warn_if_root(self.config, gen_log)
         from gateway import subsystems
 
         self.subsystems = subsystems.current

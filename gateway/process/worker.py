@@ -241,6 +241,9 @@ class Worker:
             ", the app in %d threads" % self.threaded.threads if self.threaded is not None else "",
         )
         if self.board is None:
+            from gateway.process.privileges import warn_if_root
+
+            warn_if_root(self.config, gen_log)
             addrs = ready_addresses(self.sockets)
             extra = " erlang=%s" % node_name if node_name else ""
             sys.stderr.write("gateway ready: pid=%d %s%s\n" % (os.getpid(), addrs, extra))
