@@ -379,7 +379,9 @@ class Worker:
         timeout = self.graceful_timeout
         deadline = io_loop.time() + timeout
         for server in self.servers:
-            server.begin_drain()
+            drain = getattr(server, "begin_drain", None)  # keep-alive protocols close idle connections
+            if drain is not None:
+                drain()
 
         def check() -> None:
             busy = len(engine.cores) - engine.free_cores
