@@ -100,7 +100,8 @@ def test_unix_socket_and_http_mode(tmp_path):
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.0 200 OK") and b"Content-Type: application/json" in head
     assert json.loads(body)["pid"] == srv.pid
-    assert not os.path.exists(path)  # removed at exit
+    assert srv.proc.returncode == 0, srv.output()
+    assert not os.path.exists(path), srv.output()  # removed at exit
 
 
 def test_binding_beyond_loopback_warns():
