@@ -9,7 +9,11 @@ The wire format (reference/uwsgi.md §1, fixtures in ``tests/fixtures/uwsgi/``):
   ``u16le keylen, key, u16le vallen, value`` repeated (nginx's ``uwsgi_params`` and one
   ``HTTP_*`` per request header);
 * the request **body** follows the packet unframed; its length is ``CONTENT_LENGTH``
-  (leading decimal digits, as uWSGI parses it; absent means no body).
+  (leading decimal digits, as uWSGI parses it; absent means no body).  One extension:
+  a request *without* ``CONTENT_LENGTH`` whose ``HTTP_TRANSFER_ENCODING`` is ``chunked``
+  (what gateway's ``--http`` router sends for a chunked upload it streams) has a
+  chunked body, de-chunked here by the HTTP parser's own chunked reader, with its
+  limits.  nginx always de-chunks and sends ``CONTENT_LENGTH``, which then wins.
 
 Use it like :mod:`gateway.protocol.http1`::
 
@@ -40,13 +44,21 @@ import struct
 from typing import Any, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from gateway.protocol.errors import LocalProtocolError, RemoteProtocolError
-from gateway.protocol.http1 import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Sentinel
+from gateway.protocol.http1 import (
+    NEED_DATA,
+    PAUSED,
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    RequestParser,
+    Sentinel,
+)
 
 __all__ = [
     "HEADER_SIZE", "MAX_PACKET", "MOD1_WSGI", "MOD1_WSGI_STRIP", "MOD1_PING", "MOD1_RPC",
     "PING_REQUEST", "PING_REPLY", "VARS_MODIFIERS",
     "UwsgiError", "PacketTooLarge", "TooManyVars", "NullKey", "TruncatedVars", "EmptyRequest",
-    "BodyTooLarge", "TruncatedPacket", "TruncatedBody",
+    "BodyTooLarge", "TruncatedPacket", "TruncatedBody", "BadChunkedBody",
     "encode_header", "decode_header", "encode_vars", "decode_vars", "encode_packet", "encode_request",
     "content_length", "PacketParser", "Request", "Packet", "Data", "EndOfMessage", "ConnectionClosed",
     "NEED_DATA", "PAUSED",
@@ -113,6 +125,11 @@ class TruncatedBody(UwsgiError):
     """EOF before ``CONTENT_LENGTH`` body bytes arrived."""
 
 
+class BadChunkedBody(UwsgiError):
+    """A chunked body (no ``CONTENT_LENGTH``, ``HTTP_TRANSFER_ENCODING: chunked``) that
+    the chunked reader refuses: bad framing, truncation, or over ``max_body``."""
+
+
 # -- events ----------------------------------------------------------------------------
 
 
@@ -128,6 +145,8 @@ class Request(NamedTuple):
     content_length: int
     #: bytes of the packet: header + vars block
     size: int
+    #: the body is chunked (no CONTENT_LENGTH, HTTP_TRANSFER_ENCODING: chunked)
+    chunked: bool = False
 
 
 class Packet(NamedTuple):
@@ -256,7 +275,9 @@ def content_length(value: Optional[str]) -> int:
 
 # -- the incremental parser --------------------------------------------------------------
 
-_HEAD, _PAYLOAD, _BODY, _DONE, _ERROR = range(5)
+_HEAD, _PAYLOAD, _BODY, _DONE, _ERROR, _CHUNKED = range(6)
+#: what the chunked reader of the HTTP parser is primed with
+_CHUNKED_HEAD = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 
 class PacketParser:
@@ -286,6 +307,7 @@ class PacketParser:
         self._mod2 = 0
         self._size = 0
         self._body_left = 0
+        self._dechunker: Optional[RequestParser] = None
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the peer; ``b""`` means EOF."""
@@ -318,6 +340,8 @@ class PacketParser:
     def _next(self) -> Event:
         state = self._state
         buf = self._buf
+        if state == _CHUNKED:
+            return self._next_chunked()
         if state == _BODY:
             left = self._body_left
             if left == 0:
@@ -365,11 +389,44 @@ class PacketParser:
             raise EmptyRequest("empty uwsgi request (modifier1 %d, no vars)" % mod1)
         pairs = decode_vars(payload, self.max_vars, text=True)
         cl = 0
+        has_cl = False
+        te = ""
         for key, value in pairs:
             if key == "CONTENT_LENGTH":
                 cl = content_length(value)  # the last one wins, as in the environ
+                has_cl = True
+            elif key == "HTTP_TRANSFER_ENCODING":
+                te = value
+        if not has_cl and te.strip().lower() == "chunked":
+            dechunker = RequestParser(max_body=self.max_body)
+            dechunker.receive_data(_CHUNKED_HEAD)
+            dechunker.next_event()  # the primed Request
+            self._dechunker = dechunker
+            self._state = _CHUNKED
+            return Request(mod1, self._mod2, pairs, 0, end, True)
         if self.max_body and cl > self.max_body:
             raise BodyTooLarge("uwsgi request: CONTENT_LENGTH %d over the limit %d" % (cl, self.max_body), 413)
         self._body_left = cl
         self._state = _BODY
         return Request(mod1, self._mod2, pairs, cl, end)
+
+    def _next_chunked(self) -> Event:
+        d = self._dechunker
+        assert d is not None
+        if self._buf:
+            d.receive_data(self._buf)
+            self._buf = b""
+        try:
+            ev = d.next_event()
+            if ev is NEED_DATA and self._eof:
+                d.receive_data(b"")
+                ev = d.next_event()
+        except RemoteProtocolError as e:
+            raise BadChunkedBody("chunked request body: %s" % e.args[0], e.status_hint) from None
+        if type(ev) is EndOfMessage:
+            self._state = _DONE
+            self._dechunker = None
+            return EndOfMessage()
+        if type(ev) is Data or ev is NEED_DATA:
+            return ev
+        raise BadChunkedBody("chunked request body: unexpected %r" % (ev,))

@@ -114,6 +114,11 @@ class UwsgiServer:
                 conn.on_timeout()
         self._sweeper = self.loop.call_later(1.0, self._sweep)
 
+    def begin_drain(self) -> None:
+        """Graceful stop: nothing to do.  Every uwsgi connection carries one request and
+        closes after its answer; one that never sends its packet is closed by the
+        ``--socket-timeout`` sweep, so :attr:`connections` empties on its own."""
+
     def close_all(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -212,7 +217,7 @@ class UwsgiConnection(asyncio.Protocol):
         self.busy = True
         if type(event) is Request:
             self._request = event
-            self._body_done = event.content_length == 0
+            self._body_done = event.content_length == 0 and not event.chunked
             if not self.server.engine.submit(self._run, event) and self.transport is not None:
                 self.transport.pause_reading()
             return

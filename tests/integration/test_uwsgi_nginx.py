@@ -10,11 +10,13 @@ import hashlib
 import http.client
 import json
 import os
+import socket
 import threading
 import time
 
 import pytest
 
+from gateway.protocol import uwsgi as uwsgi_wire
 from server import run_server
 from support.nginx import Nginx
 
@@ -233,3 +235,42 @@ def test_all_cores_busy_stops_accepting_without_spinning(stack):
     assert 2.5 < elapsed < 10, "6 requests of 1 s on 2 cores take 3 waves"
     assert used < 0.5, "worker used %.2fs CPU while its cores were parked" % used
     small.wait_for_line(r"all 2 async cores are busy")
+
+
+def raw_uwsgi(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out
+            out += b
+
+
+def test_chunked_body_without_content_length_as_the_router_sends_it(stack):
+    _, main, _ = stack
+    body = os.urandom(100000)
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 30000]), body[i:i + 30000]) for i in range(0, len(body), 30000))
+    packet = uwsgi_wire.encode_request([
+        ("REQUEST_METHOD", "POST"), ("PATH_INFO", "/echo"), ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("HTTP_TRANSFER_ENCODING", "chunked"),
+    ]) + chunked + b"0\r\n\r\n"
+    reply = raw_uwsgi(main.uwsgi_port, packet)
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert reply.endswith(b"\r\n\r\n%d %s" % (len(body), hashlib.sha256(body).hexdigest().encode()))
+
+
+def test_ping_and_unknown_modifier(stack):
+    _, main, _ = stack
+    assert raw_uwsgi(main.uwsgi_port, uwsgi_wire.PING_REQUEST) == uwsgi_wire.PING_REPLY
+    assert raw_uwsgi(main.uwsgi_port, b"\x05\x00\x00\x00") == b""
+    main.wait_for_line(r"-- unavailable modifier requested: 5 --")
+
+
+def test_graceful_stop_with_a_uwsgi_socket():
+    with run_server(["--socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/uwsgi_probe.py"] + ENGINE) as srv:
+        assert raw_uwsgi(srv.uwsgi_port, uwsgi_wire.PING_REQUEST) == uwsgi_wire.PING_REPLY
+        t0 = time.monotonic()
+        assert srv.stop() == 0
+        assert time.monotonic() - t0 < 5, srv.output()

@@ -301,3 +301,33 @@ def test_fuzz_mutated_captures_fail_only_with_uwsgi_errors_the_same_in_any_split
     rng = random.Random(seed)
     for parts in random_splits(data, rng, n=3):
         assert outcome(parts, max_size=65535) == whole
+
+
+# -- chunked bodies (gateway's --http router streams chunked uploads) ------------------
+
+CHUNKED_BODY = b"5\r\nhello\r\n1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\n\r\n"
+
+
+def test_chunked_body_without_content_length_is_dechunked():
+    data = U.encode_request([("REQUEST_METHOD", "POST"), ("HTTP_TRANSFER_ENCODING", "chunked")]) + CHUNKED_BODY
+    result = all_splits_agree(data)
+    assert result[0] == "ok"
+    req, body, eom, paused = result[1]
+    assert req.chunked and req.content_length == 0
+    assert body == U.Data(b"hello world!") and eom == U.EndOfMessage() and paused is U.PAUSED
+
+
+def test_content_length_wins_over_transfer_encoding_as_nginx_sends_both():
+    data = U.encode_request([("CONTENT_LENGTH", "3"), ("HTTP_TRANSFER_ENCODING", "chunked")]) + b"abc"
+    evs = events([data])
+    assert not evs[0].chunked and evs[1] == U.Data(b"abc")
+
+
+@pytest.mark.parametrize("body,kw", [
+    (b"5\r\nhel", {}),                      # truncated
+    (b"zz\r\nhello\r\n0\r\n\r\n", {}),      # bad size line
+    (b"5\r\nhello\r\n0\r\n\r\n", {"max_body": 4}),  # over the limit
+], ids=["truncated", "bad_size", "over_limit"])
+def test_bad_chunked_bodies(body, kw):
+    data = U.encode_request([("HTTP_TRANSFER_ENCODING", "chunked")]) + body
+    assert all_splits_agree(data, **kw)[:2] == ("error", "BadChunkedBody")
