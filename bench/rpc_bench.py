@@ -77,9 +77,9 @@ def main() -> None:
                     servers.log("skipped %s→%s (uWSGI not built: bench/setup.sh)" % pair)
                     continue
                 results[pair].append(r)
-                servers.log("run %d %s→%s: %.0f req/s, A cpu %.0f%%, B cpu %.0f%%, B %.0f calls/s per core, errors %d" % (
+                servers.log("run %d %s→%s: %.0f req/s, A cpu %.0f%%, B cpu %.0f%%, B %.0f calls/s per core, errors %d, other processes %.0f%%, core busy %s/%s%%" % (
                     run + 1, pair[0], pair[1], r["rps"], r["server_cpu_pct"], r["b_cpu_pct"], r["b_per_core"] or 0,
-                    r["errors"]))
+                    r["errors"], r["foreign_cpu_pct"], r["core_server_busy_pct"], r["core_client_busy_pct"]))
                 time.sleep(1)
     finally:
         ctx.cleanup()

@@ -362,13 +362,11 @@ def node_address(node: Union[str, bytes]) -> Address:
 
 
 def _socket(address: Address) -> socket.socket:
-    sock = socket.socket(address[0], socket.SOCK_STREAM)
-    sock.setblocking(False)
-    if address[0] != socket.AF_UNIX:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+    """A non-blocking stream socket in one syscall (no ``setblocking`` ioctl)."""
+    return socket.socket(address[0], _STREAM)
 
 
+_STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0) | getattr(socket, "SOCK_CLOEXEC", 0)
 _READ, _WRITE = "read", "write"
 _QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)  # Linux only
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
@@ -377,18 +375,18 @@ _REFUSED = (errno.ECONNREFUSED, errno.ENOENT)
 
 def _exchange(sock: socket.socket, address: Address, request: bytes) -> Generator[str, None, Tuple[str, Any]]:
     """Connect, send ``request``, read the reply; yields ``_READ``/``_WRITE`` to wait for
-    the socket (each driver waits its own way) and returns :meth:`ReplyParser.result`."""
+    the socket (each driver waits its own way) and returns :meth:`ReplyParser.result`.
+
+    Syscalls are what an RPC costs, so: no wait for the connect to complete before the
+    first ``send`` (on loopback it has, and a ``send`` that cannot go yet says so), and no
+    ``recv`` before the first wait for the reply.  The request is one ``send``, so Nagle
+    never holds it and ``TCP_NODELAY`` is not needed.
+    """
+    if sock.family == socket.AF_UNIX:
+        sock.setblocking(False)  # SOCK_NONBLOCK is not honoured by every platform for AF_UNIX
     err = sock.connect_ex(address[1])
-    if err in _IN_PROGRESS:
-        yield _WRITE
-        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    if err:
+    if err and err not in _IN_PROGRESS:
         raise _connect_error(err, address)
-    # A uWSGI server writes the reply header and the result in two sends: with Nagle on its
-    # side and delayed ACKs on ours, the result would wait ~40 ms for our ACK of the header.
-    quickack = bool(_QUICKACK) and address[0] != socket.AF_UNIX
-    if quickack:
-        sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
     view = memoryview(request)
     while view:
         try:
@@ -396,20 +394,33 @@ def _exchange(sock: socket.socket, address: Address, request: bytes) -> Generato
         except BlockingIOError:
             yield _WRITE
         except OSError as e:
+            so_error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or e.errno or 0
+            if so_error in _REFUSED or so_error == errno.ECONNRESET and err:
+                raise _connect_error(so_error, address) from None
+            if so_error in (errno.ENOTCONN, errno.EPIPE) and err:
+                yield _WRITE  # still connecting
+                err = 0
+                continue
             raise RPCConnectionError("uwsgi.rpc: sending to %s failed: %s" % (address[2], e)) from None
+    # A uWSGI server writes the reply header and the result in two sends: with Nagle on its
+    # side and delayed ACKs on ours, the result would wait ~40 ms for our ACK of the header.
+    quickack = bool(_QUICKACK) and sock.family != socket.AF_UNIX
     parser = wire.ReplyParser(settings.max_reply)
     recv = sock.recv
     while True:
         if quickack:
             sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)  # Linux clears it as it goes
+        yield _READ
         try:
             chunk = recv(262144)
         except BlockingIOError:
-            yield _READ
             continue
         except ConnectionResetError:
             chunk = b""  # a uWSGI server that closes with our bytes unread sends RST
         except OSError as e:
+            so_error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or e.errno or 0
+            if so_error in _REFUSED:
+                raise _connect_error(so_error, address) from None
             raise RPCConnectionError("uwsgi.rpc: reading from %s failed: %s" % (address[2], e)) from None
         try:
             out = parser.receive_data(chunk)
