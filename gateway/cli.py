@@ -21,7 +21,7 @@ from typing import Any, List, NoReturn, Optional
 from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
-from gateway.server.listeners import ListenError, bind_socket
+from gateway.server.listeners import ListenError, bind_shared, bind_socket
 
 
 def _fail(message: str) -> NoReturn:
@@ -98,6 +98,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         _fail("no app given: use --wsgi-file FILE or --module MODULE[:CALLABLE]")
     # Extra processes the master spawns and respawns: the --http/--https router.
     children: List[Any] = []
+    try:
+        for spec in cfg.shared_socket:
+            bind_shared(spec, cfg.listen)
+    except ListenError as e:
+        _fail(str(e))
     if routing:
         children.append(_router_child(cfg))
         if not has_app or not (cfg.http_socket or cfg.socket):

@@ -237,11 +237,11 @@ class StatsServer:
             except Exception:
                 gen_log.exception("error in a stats hook")
         backlog = int(getattr(master.config, "listen", 100) or 100)
-        from gateway.server.listeners import listen_address, socket_protocol
+        from gateway.server.listeners import SHARED, listen_address, socket_protocol
 
         doc["sockets"] = [
             {"name": listen_address(s), "proto": socket_protocol(s), "queue": q, "max_queue": backlog,
-             "shared": 0, "can_offload": 0}
+             "shared": 1 if s in SHARED else 0, "can_offload": 0}
             for s, q in zip(sockets, queues)
         ]
         workers = []

@@ -122,8 +122,20 @@ def parse_address(raw: str) -> tuple[str, int]:
     return (host or "0.0.0.0"), int(port_text)
 
 
+def shared_reference(raw: str) -> bool:
+    """``=N``: the N-th ``--shared-socket`` (0-based), bound by the master."""
+    if raw.startswith("="):
+        if not raw[1:].isdigit():
+            raise Invalid("=N", f"'{raw}': a shared socket reference is = followed by its index (=0)")
+        return True
+    return False
+
+
 def address(raw: str) -> str:
-    """A TCP socket address, validated with :func:`parse_address` and kept as written."""
+    """A TCP socket address (or ``=N``, a shared socket), validated with
+    :func:`parse_address` and kept as written."""
+    if shared_reference(raw):
+        return raw
     parse_address(raw)
     return raw
 
@@ -133,8 +145,8 @@ def socket_address(raw: str) -> str:
     (anything with a ``/`` or without a ``:``; ``@name`` is a Linux abstract socket)."""
     if not raw:
         raise Invalid("host:port, :port or a UNIX socket path")
-    if raw.startswith("="):
-        raise Invalid("host:port", "shared sockets (=N) are not supported yet by gateway")
+    if shared_reference(raw):
+        return raw
     if "/" in raw or ":" not in raw:
         return raw
     parse_address(raw)

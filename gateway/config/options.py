@@ -179,8 +179,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("http11-socket", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
            hint="use --http-socket: it keeps connections alive (see --http-keepalive)",
            help="HTTP/1.1 socket with keep-alive"),
-    Option("shared-socket", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
-           help="socket bound by the master and referenced as =N"),
+    Option("shared-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
+           help="bind ADDR in the master before privileges are dropped, to be served by "
+                "--http-socket =N or --socket =N (N: its 0-based index among the shared sockets)"),
 
     # -- application loading --------------------------------------------------------
     Option("wsgi-file", ("file",), type=conv.path, section=APP, metavar="FILE",

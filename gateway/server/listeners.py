@@ -113,8 +113,33 @@ def bind_unix(path: str, backlog: int = 100) -> socket.socket:
     return sock
 
 
+#: ``--shared-socket`` sockets, bound first, in order: ``=N`` refers to ``SHARED[N]``.
+SHARED: List[socket.socket] = []
+
+
+def bind_shared(spec: str, backlog: int = 100) -> socket.socket:
+    """Bind a ``--shared-socket`` (before privileges are dropped) and remember it."""
+    sock = bind_tcp(spec, backlog)
+    SHARED.append(sock)
+    return sock
+
+
+def shared_socket(spec: str) -> socket.socket:
+    """The socket ``=N`` refers to; :class:`ListenError` if there is no such shared socket."""
+    index = int(spec[1:])
+    if index >= len(SHARED):
+        raise ListenError("%s: there is no shared socket %d (%d --shared-socket given)"
+                          % (spec, index, len(SHARED)))
+    return SHARED[index]
+
+
 def bind_socket(spec: str, backlog: int = 100, protocol: str = "http") -> socket.socket:
-    """Bind ``spec`` (TCP, or a UNIX path for ``uwsgi``) for ``protocol``."""
+    """Bind ``spec`` (TCP, or a UNIX path for ``uwsgi``) for ``protocol``; ``=N`` is the
+    N-th shared socket, already bound."""
+    if spec.startswith("="):
+        sock = shared_socket(spec)
+        _PROTOCOLS[sock] = protocol
+        return sock
     if protocol == "uwsgi" and is_unix_spec(spec):
         sock = bind_unix(spec, backlog)
     else:

@@ -44,6 +44,20 @@ def test_single_worker_with_a_numeric_uid_and_a_group_name():
         assert request(srv.port, "/").body.startswith(b"uid=65534 gid=65534")
 
 
+def test_shared_socket_bound_as_root_served_by_nobody_workers():
+    needs_root()
+    with run_server(APP + ["--shared-socket", "127.0.0.1:0", "--http-socket", "=0", "--master",
+                           "--processes", "2", "--uid", "nobody"]) as srv:
+        assert request(srv.port, "/").body.startswith(b"uid=65534")
+        assert srv.addresses == ["127.0.0.1:%d" % srv.port]
+
+
+def test_a_reference_to_a_missing_shared_socket_is_one_clear_error():
+    result = run_cli(APP + ["--shared-socket", "127.0.0.1:0", "--http-socket", "=1"])
+    assert result.returncode == 1
+    assert "gateway: =1: there is no shared socket 1 (1 --shared-socket given)" in result.stderr
+
+
 def test_serving_as_root_warns():
     needs_root()
     with run_server(APP) as srv:

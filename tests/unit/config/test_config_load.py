@@ -431,10 +431,12 @@ def test_socket_accepts_tcp_and_unix_addresses(run, value):
     assert run("--socket", value).socket == [value]
 
 
-def test_socket_refuses_shared_socket_references_for_now(run):
+def test_shared_socket_references(run):
+    config = run("--shared-socket", ":443", "--socket", "=0", "--http-socket", "=1")
+    assert config.shared_socket == [":443"] and config.socket == ["=0"] and config.http_socket == ["=1"]
     with pytest.raises(ConfigError) as info:
-        run("--socket", "=0")
-    assert "shared sockets (=N) are not supported yet" in str(info.value)
+        run("--socket", "=x")
+    assert "a shared socket reference is = followed by its index" in str(info.value)
 
 
 def test_max_vars_default_and_bounds(run):
