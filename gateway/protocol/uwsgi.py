@@ -331,6 +331,23 @@ class PacketParser:
             self._error = e
             raise
 
+    def take(self, n: int) -> bytes:
+        """Up to ``n`` raw bytes received after a complete :class:`Packet` (a payload that
+        follows it unframed, e.g. a remote cache value); ``b""`` when none are buffered."""
+        if self._state != _DONE:
+            raise LocalProtocolError("take() is for bytes after a complete packet")
+        buf = self._buf
+        if len(buf) <= n:
+            self._buf = b""
+            return buf
+        self._buf = buf[n:]
+        return buf[:n]
+
+    @property
+    def eof(self) -> bool:
+        """EOF was received."""
+        return self._eof
+
     def start_next(self) -> None:
         """Leave :data:`PAUSED` after a complete packet and parse the next one."""
         if self._state != _DONE:

@@ -19,6 +19,9 @@ Then, by modifier1:
 * any modifier1 with a handler in :data:`HANDLERS` (173: RPC, :mod:`gateway.server.uwsgi_rpc`):
   ``handler(modifier2, payload, peer) -> [bytes]`` runs in a core (counted as a
   request, not access-logged), its buffers are written, then the connection closes.
+  A handler registered with ``wants_body=True`` also gets ``read(n)``, which returns
+  the next ``n`` raw bytes after the packet (parking the core; ``BodyError`` on
+  timeout or EOF), for packets followed by a payload (remote cache values).
 * anything else: ``-- unavailable modifier requested: N --`` and close, as uWSGI.
 
 Malformed packets are logged on ``gateway.error`` at INFO with uWSGI's wording
@@ -42,37 +45,40 @@ from gateway.protocol import uwsgi as wire
 from gateway.protocol.uwsgi import NEED_DATA, Data, EndOfMessage, Packet, PacketParser, Request
 from gateway.server.http import _make_transport
 from gateway.server.settings import ServerSettings
+from gateway.server.uwsgi_rpc import answer as rpc_answer
 from gateway.server.wsgi_call import WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, ClientDisconnected, WSGIInput
 from loop_engine import CoreTimeout, Waiter
 
-__all__ = ["HANDLERS", "UwsgiConnection", "UwsgiServer", "register_handler"]
+__all__ = ["HANDLERS", "WANTS_BODY", "UwsgiConnection", "UwsgiServer", "register_handler"]
 
 #: modifier1 -> ``handler(modifier2, payload, peer) -> list of bytes to write``.
 #: Runs in a core; must not raise (log and return ``[]`` to close without a byte).
-HANDLERS: Dict[int, Callable[[int, bytes, str], List[bytes]]] = {}
+HANDLERS: Dict[int, Callable[..., List[bytes]]] = {}
+#: modifier1 values whose handler also takes ``read(n)`` (see the module docstring).
+WANTS_BODY: Set[int] = set()
 
 
-def register_handler(modifier1: int, handler: Callable[[int, bytes, str], List[bytes]]) -> Callable[[], None]:
-    """Answer packets of ``modifier1`` with ``handler``; returns the undo callable."""
+def register_handler(modifier1: int, handler: Callable[..., List[bytes]], wants_body: bool = False) -> Callable[[], None]:
+    """Answer packets of ``modifier1`` with ``handler(modifier2, payload, peer[, read])``;
+    returns the undo callable."""
     if modifier1 in wire.VARS_MODIFIERS or modifier1 == wire.MOD1_PING:
         raise ValueError("modifier1 %d is served by the uwsgi server itself" % modifier1)
     HANDLERS[modifier1] = handler
+    if wants_body:
+        WANTS_BODY.add(modifier1)
+    else:
+        WANTS_BODY.discard(modifier1)
 
     def remove() -> None:
         if HANDLERS.get(modifier1) is handler:
             del HANDLERS[modifier1]
+            WANTS_BODY.discard(modifier1)
 
     return remove
 
 
-def _rpc_handler(modifier2: int, payload: bytes, peer: str) -> List[bytes]:
-    from gateway.server.uwsgi_rpc import answer
-
-    return answer(modifier2, payload, peer)
-
-
-HANDLERS[wire.MOD1_RPC] = _rpc_handler
+HANDLERS[wire.MOD1_RPC] = rpc_answer
 
 _HTTPS_ON = ("on", "1", "ON", "On")
 _LINGER_RST = struct.pack("ii", 1, 0)
@@ -255,11 +261,15 @@ class UwsgiConnection(asyncio.Protocol):
 
     # -- in a core ------------------------------------------------------------------------
 
-    def _run_packet(self, handler: Callable[[int, bytes, str], List[bytes]], pkt: Packet) -> None:
+    def _run_packet(self, handler: Callable[..., List[bytes]], pkt: Packet) -> None:
         try:
-            for buf in handler(pkt.modifier2, pkt.payload, self.peer):
+            if pkt.modifier1 in WANTS_BODY:
+                bufs = handler(pkt.modifier2, pkt.payload, self.peer, self.read_raw)
+            else:
+                bufs = handler(pkt.modifier2, pkt.payload, self.peer)
+            for buf in bufs:
                 self.write(buf)
-        except ClientDisconnected:
+        except (ClientDisconnected, BodyError):
             pass
         except Exception:
             gen_log.exception("error in the handler of modifier1 %d", pkt.modifier1)
@@ -293,6 +303,31 @@ class UwsgiConnection(asyncio.Protocol):
             environ["wsgi.url_scheme"] = scheme
         environ["wsgi.input"] = WSGIInput(self, self._body_done)
         run_request(self.settings, self, environ)
+
+    def read_raw(self, n: int) -> bytes:
+        """Exactly ``n`` raw bytes after a packet, parking the core while they arrive."""
+        parts: List[bytes] = []
+        left = n
+        while left:
+            data = self.parser.take(left)
+            if data:
+                parts.append(data)
+                left -= len(data)
+                continue
+            if self.closed or self.parser.eof:
+                raise BodyError("peer closed with %d of %d bytes after the packet missing" % (left, n))
+            if self.transport is not None:
+                self.transport.resume_reading()
+            waiter = Waiter()
+            self._body_waiter = waiter
+            try:
+                waiter.wait(self.settings.socket_timeout)
+            except CoreTimeout:
+                self._body_waiter = None
+                raise BodyError("timeout reading %d bytes after the packet from %s" % (n, self.peer), 408) from None
+            except ClientDisconnected:
+                raise BodyError("peer disconnected") from None
+        return b"".join(parts)
 
     def read_body_chunk(self, want: int) -> Optional[bytes]:
         """Next body bytes (suspending the core as needed), or None at the end of the body."""

@@ -6,6 +6,9 @@
   yields ``second`` (proves unbuffered streaming without timing);
 * ``.../boom``: raises before ``start_response``; ``.../boom-late``: after a first chunk;
 * anything else: ``hello``.
+
+Also registers a modifier1 222 handler with ``wants_body``: the payload is a decimal
+length N; it reads the N raw bytes after the packet and answers ``got N: <bytes>``.
 """
 
 import hashlib
@@ -14,8 +17,17 @@ import json
 from tornado.ioloop import IOLoop
 
 import loop_engine
+from gateway.server.uwsgi import register_handler
 
 _waiting = []
+
+
+def _raw_echo(modifier2, payload, peer, read):
+    n = int(payload)
+    return [b"got %d: " % n, read(n)]
+
+
+register_handler(222, _raw_echo, wants_body=True)
 
 
 def application(environ, start_response):

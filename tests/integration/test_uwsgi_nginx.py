@@ -274,3 +274,10 @@ def test_graceful_stop_with_a_uwsgi_socket():
         t0 = time.monotonic()
         assert srv.stop() == 0
         assert time.monotonic() - t0 < 5, srv.output()
+
+
+def test_a_registered_handler_reads_the_bytes_after_its_packet(stack):
+    _, main, _ = stack
+    payload = os.urandom(70000)
+    packet = uwsgi_wire.encode_packet(222, b"70000") + payload
+    assert raw_uwsgi(main.uwsgi_port, packet) == b"got 70000: " + payload
