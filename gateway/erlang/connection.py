@@ -367,7 +367,10 @@ class Connection:
 
     def _on_established(self, ev: hs.Established) -> None:
         self.peer_name = ev.peer_name
-        self.peer_atom = Atom(ev.peer_name)
+        try:
+            self.peer_atom = self.node.atoms.pin(ev.peer_name)  # its pids always decode
+        except etf.ETFError:
+            self.peer_atom = Atom(ev.peer_name)
         self.peer_flags = ev.peer_flags
         self.peer_creation = ev.peer_creation
         self._send_sender = bool(ev.peer_flags & dflags.SEND_SENDER)

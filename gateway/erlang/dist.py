@@ -138,11 +138,15 @@ class BadMessage(NamedTuple):
     """A packet that framed correctly but did not decode.
 
     ``control`` is the control tuple when only the payload was broken (so the
-    receiver can fail the one call it belonged to), else None.
+    receiver can answer whoever waits for it), else None; then ``packet`` holds
+    the packet and ``offset`` where its payload starts (for
+    :func:`~.etf.decode_shallow`).
     """
 
     reason: str
     control: Optional[tuple] = None
+    packet: bytes = b""
+    offset: int = 0
 
 
 Event = Union[Tick, Message, BadMessage]
@@ -220,7 +224,7 @@ class DistReader:
         try:
             payload, end2 = etf.decode_from(packet, end, atoms=atoms)
         except etf.ETFError as e:
-            return BadMessage("%s sent an undecodable message: %s" % (self.peer, e), control)
+            return BadMessage("%s sent an undecodable message: %s" % (self.peer, e), control, packet, end)
         if end2 != len(packet):
             return BadMessage("%s sent %d trailing bytes after the message" % (self.peer, len(packet) - end2), control)
         return Message(control, payload)

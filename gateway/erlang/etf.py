@@ -53,6 +53,7 @@ through the atom table (a conversation repeats the same few pids).  See
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 import zlib
@@ -78,6 +79,8 @@ __all__ = [
     "to_str",
     "MAX_DEPTH",
     "MAX_ATOMS",
+    "UNDECODED",
+    "decode_shallow",
     "MAX_ATOM_CHARS",
     "MAX_REF_WORDS",
     "MAX_UNCOMPRESSED_SIZE",
@@ -86,8 +89,15 @@ __all__ = [
 
 #: The version byte every encoded term starts with.
 VERSION = 131
-#: Deepest nesting of tuples/lists/maps accepted when decoding or encoding.
-MAX_DEPTH = 512
+#: Deepest nesting of tuples/lists/maps accepted when decoding or encoding
+#: (real Erlang echoes a 10,000-deep list; a term is also bounded by its bytes).
+MAX_DEPTH = 100_000
+#: Nesting the recursive (fast) paths handle; deeper terms are decoded and encoded
+#: again by the iterative paths (:func:`_decode_deep`, :func:`_encode_deep`), so
+#: no depth up to ``max_depth`` ever meets Python's recursion limit.
+RECURSION_DEPTH = 256
+#: Deepest nesting of a map key that is not hashable in Python (see :class:`MapKey`).
+MAX_KEY_DEPTH = 512
 #: Default size of an :class:`AtomTable` (distinct atom names it will hold).
 MAX_ATOMS = 1048576
 #: Erlang's own limit on the length of an atom, in characters.
@@ -405,7 +415,7 @@ class MapKey:
 
     def __init__(self, term: Any) -> None:
         self.term = term
-        self._frozen = _freeze(term, MAX_DEPTH)
+        self._frozen = _freeze(term, MAX_KEY_DEPTH)
         self._hash = hash(self._frozen)
 
     def __eq__(self, other: object) -> bool:
@@ -423,7 +433,7 @@ class MapKey:
 def _freeze(term: Any, depth: int) -> Any:
     """A hashable form of ``term`` whose equality is Erlang's exact ``=:=``."""
     if depth <= 0:
-        raise ETFError(f"map key nested deeper than {MAX_DEPTH}")
+        raise ETFError(f"map key nested deeper than {MAX_KEY_DEPTH}")
     cls = term.__class__
     if cls is bool or term is None:
         return ("a", _SPECIAL_NAMES[term])
@@ -516,6 +526,17 @@ class AtomTable:
             atom = self._names[name] = Atom(name)
         return atom
 
+    def pin(self, name: str) -> Atom:
+        """Intern ``name`` even when the table is full: an atom the node itself knows
+        or serves (its name, its peers', registered names, protocol atoms) must
+        always decode, whatever a hostile peer filled the table with."""
+        atom = self._names.get(name)
+        if atom is None:
+            if len(name) > MAX_ATOM_CHARS:
+                raise ETFError(f"atom of {len(name)} characters (Erlang allows {MAX_ATOM_CHARS})")
+            atom = self._names[name] = Atom(name)
+        return atom
+
     def _add(self, raw: bytes, utf8: bool, offset: int) -> Any:
         """Slow path of the decoder: a byte string not seen before in this encoding."""
         try:
@@ -565,8 +586,13 @@ def _too_long(what: str, n: int, pos: int, data: bytes) -> ETFError:
     )
 
 
+class _TooDeep(ETFError):
+    """The recursive path reached its depth: the iterative one takes over (or, at
+    ``max_depth``, the message tells the caller)."""
+
+
 def _too_deep(pos: int) -> ETFError:
-    return ETFError(f"term at offset {pos} is nested deeper than max_depth")
+    return _TooDeep(f"term at offset {pos} is nested deeper than max_depth")
 
 
 def _bad_tag(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
@@ -838,7 +864,7 @@ def _map_slow(flat: list, offset: int) -> dict:
     seen = set()
     for i in range(0, len(flat), 2):
         key = flat[i]
-        frozen = _freeze(key, MAX_DEPTH)
+        frozen = _freeze(key, MAX_KEY_DEPTH)
         if frozen in seen:
             raise ETFError(f"map at offset {offset} has the key {key!r} twice")
         seen.add(frozen)
@@ -1032,10 +1058,17 @@ def decode_from(
         pos = offset + 1
         if data[pos] == 80:
             return _compressed(data, pos, max_depth, max_size, ctx)
-        return _DEC[data[pos]](data, pos + 1, max_depth, ctx)
+        return _DEC[data[pos]](data, pos + 1, max_depth if max_depth < RECURSION_DEPTH else RECURSION_DEPTH, ctx)
     except (IndexError, struct.error):
         raise _truncated(data, offset if offset >= len(data) else offset + 1) from None
-    except RecursionError:
+    except (_TooDeep, RecursionError) as exc:
+        if max_depth <= RECURSION_DEPTH and exc.__class__ is _TooDeep:
+            raise
+    try:
+        return _decode_deep(data, offset + 1, max_depth, ctx)
+    except (IndexError, struct.error):
+        raise _truncated(data, offset + 1) from None
+    except RecursionError:  # pragma: no cover - only a fun's environment recurses here
         raise ETFError(f"term at offset {offset} is nested too deeply for the Python stack") from None
 
 
@@ -1057,7 +1090,12 @@ def _compressed(data: bytes, pos: int, max_depth: int, max_size: int, ctx: _Ctx)
         raise ETFError(f"compressed term at offset {pos} inflates to {len(inner)} bytes, not the declared {size}")
     end = len(data) - len(inflater.unused_data)
     try:
-        term, used = _DEC[inner[0]](inner, 1, max_depth, ctx)
+        try:
+            term, used = _DEC[inner[0]](inner, 1, max_depth if max_depth < RECURSION_DEPTH else RECURSION_DEPTH, ctx)
+        except (_TooDeep, RecursionError) as exc:
+            if max_depth <= RECURSION_DEPTH and exc.__class__ is _TooDeep:
+                raise
+            term, used = _decode_deep(inner, 0, max_depth, ctx)
     except (IndexError, struct.error):
         raise ETFError(f"compressed term at offset {pos}: inflated term is truncated") from None
     except ETFError as exc:  # keep the class: an AtomLimitError stays one
@@ -1065,6 +1103,160 @@ def _compressed(data: bytes, pos: int, max_depth: int, max_size: int, ctx: _Ctx)
     if used != size:
         raise ETFError(f"compressed term at offset {pos}: {size - used} stray bytes after the inflated term")
     return term, end
+
+
+def _decode_deep(data: bytes, pos: int, max_depth: int, ctx: _Ctx, lenient: bool = False) -> tuple[Any, int]:
+    """Decode the term whose tag is ``data[pos]`` without recursion: a stack of the
+    open tuples, lists and maps (other terms go through the recursive handlers).
+
+    The slow path for terms nested deeper than :data:`RECURSION_DEPTH` (up to
+    ``max_depth``); it builds exactly what the recursive path builds.  ``lenient``
+    (:func:`decode_shallow`): a container past ``max_depth`` is skipped and
+    becomes :data:`UNDECODED` instead of failing."""
+    stack: list = []  # open containers: [tag, items, items still expected, offset]
+    dec = _DEC
+    while True:
+        tag = data[pos]
+        if tag == 104 or tag == 105 or tag == 108 or tag == 116:
+            start = pos
+            if tag == 104:
+                count = data[pos + 1]
+                pos += 2
+            else:
+                n = _U32(data, pos + 1)[0]
+                pos += 5
+                if tag == 105:
+                    if n > len(data) - pos:
+                        raise _too_long("LARGE_TUPLE_EXT arity", n, pos, data)
+                    count = n
+                elif tag == 108:
+                    if n >= len(data) - pos:
+                        raise _too_long("LIST_EXT length", n, pos, data)
+                    count = n + 1  # and the tail
+                else:
+                    if n > (len(data) - pos) // 2:
+                        raise _too_long("MAP_EXT arity", n, pos, data)
+                    count = n + n
+            if len(stack) >= max_depth:
+                if not lenient:
+                    raise _too_deep(start)
+                value: Any = UNDECODED
+                pos = _skip(data, start, ctx)
+            elif count:
+                stack.append([tag, [], count, start])
+                continue
+            else:
+                value = {} if tag == 116 else ()
+        else:
+            value, pos = dec[tag](data, pos + 1, RECURSION_DEPTH, ctx)
+        while stack:
+            frame = stack[-1]
+            frame[1].append(value)
+            frame[2] -= 1
+            if frame[2]:
+                break
+            stack.pop()
+            value = _close_container(frame[0], frame[1], frame[3])
+        else:
+            return value, pos
+
+
+def _close_container(tag: int, items: list, start: int) -> Any:
+    """The term of a container :func:`_decode_deep` has read all the items of."""
+    if tag == 116:
+        try:
+            result = dict(zip(items[::2], items[1::2]))
+            if len(result) * 2 == len(items):
+                return result
+        except TypeError:
+            pass
+        return _map_slow(items, start)
+    if tag != 108:
+        return tuple(items)
+    tail = items.pop()
+    cls = tail.__class__
+    if cls is list:
+        items.extend(tail)
+        return items
+    if cls is ImproperList:
+        items.extend(tail.items)
+        tail = tail.tail
+    if not items:
+        return tail
+    improper = ImproperList.__new__(ImproperList)
+    improper.items = items
+    improper.tail = tail
+    return improper
+
+
+#: What :func:`decode_shallow` puts in place of a container nested too deep or an
+#: atom the table refused.
+UNDECODED = Atom("$undecoded")
+
+
+class _LenientAtoms(AtomTable):
+    """An atom table view for :func:`decode_shallow`: known atoms as usual, a refused
+    one as :data:`UNDECODED` (nothing is added past the limit)."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: AtomTable) -> None:
+        self._table = table
+        self.max_atoms = table.max_atoms
+        self.max_cached_pids = 0
+        self._pids = table._pids
+        self._names = table._names
+        self._utf8 = table._utf8
+        self._latin1 = table._latin1
+
+    def _add(self, raw: bytes, utf8: bool, offset: int) -> Any:
+        try:
+            return self._table._add(raw, utf8, offset)
+        except ETFError:
+            return UNDECODED
+
+
+def decode_shallow(data: bytes, offset: int = 0, *, atoms: AtomTable | None = None, max_depth: int = 8) -> Any:
+    """The top ``max_depth`` levels of the term at ``data[offset]`` (version byte
+    included), for a term that did not decode: deeper containers and refused atoms
+    become :data:`UNDECODED`, so the receiver can still find whom to answer (a
+    ``{From, Tag}``, a call's reference).  Raises :class:`ETFError` if even that fails."""
+    ctx = _LenientAtoms(atoms if atoms is not None else _default_atoms)
+    try:
+        if data[offset] != VERSION:
+            raise ETFError(f"expected the version byte 131 at offset {offset}, found {data[offset]}")
+        if data[offset + 1] == 80:
+            raise ETFError("a compressed term is not decoded shallowly")
+        return _decode_deep(data, offset + 1, max_depth, ctx, lenient=True)[0]
+    except (IndexError, struct.error, RecursionError):
+        raise ETFError(f"truncated or unreadable term at offset {offset}") from None
+
+
+def _skip(data: bytes, pos: int, ctx: _Ctx) -> int:
+    """The offset just past the term whose tag is ``data[pos]``, without building
+    its containers (iterative)."""
+    remaining = 1
+    while remaining:
+        remaining -= 1
+        tag = data[pos]
+        if tag == 104:
+            remaining += data[pos + 1]
+            pos += 2
+        elif tag == 105 or tag == 108 or tag == 116:
+            n = _U32(data, pos + 1)[0]
+            remaining += n + 1 if tag == 108 else (n + n if tag == 116 else n)
+            pos += 5
+        elif tag == 106:
+            pos += 1
+        elif tag == 97:
+            pos += 2
+        else:
+            pos = dec_end = _DEC[tag](data, pos + 1, RECURSION_DEPTH, ctx)[1]
+            if dec_end > len(data):
+                raise IndexError
+    if pos > len(data):
+        raise IndexError
+    return pos
 
 
 def decode(
@@ -1179,7 +1371,7 @@ def _enc_str(term: str, out: list, depth: int) -> None:
 
 def _enc_tuple(term: tuple, out: list, depth: int) -> None:
     if not depth:
-        raise ETFError("term nested deeper than max_depth (or it contains itself)")
+        raise _TooDeep("term nested deeper than max_depth (or it contains itself)")
     depth -= 1
     n = len(term)
     out.append(_SMALL_TUPLES[n] if n < 256 else _P_TAG32(105, n))
@@ -1199,7 +1391,7 @@ def _enc_list(term: list, out: list, depth: int) -> None:
         out.append(b"j")
         return
     if not depth:
-        raise ETFError("term nested deeper than max_depth (or it contains itself)")
+        raise _TooDeep("term nested deeper than max_depth (or it contains itself)")
     depth -= 1
     out.append(_P_TAG32(108, len(term)))
     append = out.append
@@ -1216,7 +1408,7 @@ def _enc_list(term: list, out: list, depth: int) -> None:
 
 def _enc_improper(term: ImproperList, out: list, depth: int) -> None:
     if not depth:
-        raise ETFError("term nested deeper than max_depth (or it contains itself)")
+        raise _TooDeep("term nested deeper than max_depth (or it contains itself)")
     depth -= 1
     items, tail = term.items, term.tail
     if not items or isinstance(tail, (list, ImproperList)):
@@ -1236,7 +1428,7 @@ def _enc_improper(term: ImproperList, out: list, depth: int) -> None:
 
 def _enc_dict(term: dict, out: list, depth: int) -> None:
     if not depth:
-        raise ETFError("term nested deeper than max_depth (or it contains itself)")
+        raise _TooDeep("term nested deeper than max_depth (or it contains itself)")
     depth -= 1
     out.append(_P_TAG32(116, len(term)))
     get = _ENC.get
@@ -1351,12 +1543,7 @@ def encode_body(term: Any) -> bytes:
         if cached is not None:
             return cached
     out: list = []
-    try:
-        (_ENC.get(term.__class__) or _enc_other)(term, out, MAX_DEPTH)
-    except RecursionError:
-        raise ETFError("term nested too deeply for the Python stack") from None
-    except struct.error as exc:
-        raise ETFError(f"cannot encode: a size does not fit its field ({exc})") from None
+    _encode_into(term, out, MAX_DEPTH)
     return b"".join(out)
 
 
@@ -1368,10 +1555,75 @@ def encode(term: Any, *, max_depth: int = MAX_DEPTH) -> bytes:
     includes self-referencing containers).
     """
     out = [b"\x83"]
+    _encode_into(term, out, max_depth)
+    return b"".join(out)
+
+
+def _encode_into(term: Any, out: list, max_depth: int) -> None:
+    """The recursive encoder up to :data:`RECURSION_DEPTH`, else the iterative one."""
+    mark = len(out)
     try:
-        (_ENC.get(term.__class__) or _enc_other)(term, out, max_depth)
-    except RecursionError:
+        try:
+            (_ENC.get(term.__class__) or _enc_other)(
+                term, out, max_depth if max_depth < RECURSION_DEPTH else RECURSION_DEPTH
+            )
+            return
+        except (_TooDeep, RecursionError) as exc:
+            if max_depth <= RECURSION_DEPTH and exc.__class__ is _TooDeep:
+                raise
+        del out[mark:]
+        _encode_deep(term, out, max_depth)
+    except RecursionError:  # pragma: no cover - only a fun's environment recurses there
         raise ETFError("term nested too deeply for the Python stack") from None
     except struct.error as exc:  # a length beyond 32 bits: a 4 GB binary, say
         raise ETFError(f"cannot encode: a size does not fit its field ({exc})") from None
-    return b"".join(out)
+
+
+def _encode_deep(term: Any, out: list, max_depth: int) -> None:
+    """Encode ``term`` without recursion: a stack of the open containers' item
+    iterators (other terms go through the recursive handlers).
+
+    The slow path for terms nested deeper than :data:`RECURSION_DEPTH` (up to
+    ``max_depth``); it writes exactly what the recursive path writes, and refuses a
+    container that contains itself."""
+    append = out.append
+    get = _ENC.get
+    on_path: set = set()
+    # (items to encode, id of their container or 0, bytes to write after them)
+    stack: list = [(iter((term,)), 0, b"")]
+    while stack:
+        items, _, _ = stack[-1]
+        for item in items:
+            cls = item.__class__
+            while cls is MapKey:
+                item = item.term
+                cls = item.__class__
+            if cls is tuple or cls is dict or cls is ImproperList or (cls is list and item):
+                if len(stack) > max_depth:
+                    raise _too_deep(0)
+                key = id(item)
+                if key in on_path:
+                    raise ETFError("cannot encode a container that contains itself")
+                on_path.add(key)
+                if cls is tuple:
+                    n = len(item)
+                    append(_SMALL_TUPLES[n] if n < 256 else _P_TAG32(105, n))
+                    stack.append((iter(item), key, b""))
+                elif cls is list:
+                    append(_P_TAG32(108, len(item)))
+                    stack.append((iter(item), key, b"j"))
+                elif cls is dict:
+                    append(_P_TAG32(116, len(item)))
+                    stack.append((itertools.chain.from_iterable(item.items()), key, b""))
+                else:
+                    if not item.items or isinstance(item.tail, (list, ImproperList)):
+                        raise ETFError("cannot encode an ImproperList with no items or with a list as its tail")
+                    append(_P_TAG32(108, len(item.items)))
+                    stack.append((itertools.chain(item.items, (item.tail,)), key, b""))
+                break
+            (get(cls) or _enc_other)(item, out, RECURSION_DEPTH)
+        else:
+            _, key, trailer = stack.pop()
+            if trailer:
+                append(trailer)
+            on_path.discard(key)

@@ -68,8 +68,9 @@ from .errors import (
     NodeDown,
 )
 from .router import Process, Router
-from .terms import A_NOPROC, A_REX, NODE_PROCESSES, RawTerm, rpc_result, to_atom
+from .terms import A_NOPROC, A_REX, NODE_PROCESSES, PROTOCOL_ATOMS, RawTerm, rpc_result, to_atom
 from .watchdog import Ticks
+from .. import rpc
 from ..logs import gen_log
 
 Atom = etf.Atom
@@ -149,6 +150,8 @@ class Node:
         self.epmd_host = epmd_host
         self.epmd_port = epmd_port or int(os.environ.get("ERL_EPMD_PORT", epmd.DEFAULT_PORT))
         self.atoms = etf.AtomTable(max_atoms)
+        for known in PROTOCOL_ATOMS + (self.full,):
+            self.atoms.pin(known)
         self.max_packet = max_packet
         self.rpc_threads = rpc_threads
         #: runs the Python callables Erlang calls (call_mode, rpc_threads, max_pending)
@@ -210,6 +213,11 @@ class Node:
         client.on_lost = self._epmd_lost
         self.creation = creation or (secrets.randbits(32) | 1)
         self.running = True
+        for served in rpc.registry.names():  # the register_rpc names Erlang calls
+            try:
+                self.atoms.pin(served.decode("utf-8"))
+            except (UnicodeDecodeError, etf.ETFError):
+                pass
         self.calls.start()
         self.ticks.start()
         return self
@@ -497,6 +505,7 @@ class Node:
             raise ValueError("%r is served by the node itself and cannot be registered" % name)
         if not callable(func):
             raise TypeError("erlang_register_process(%r): %r is not callable" % (name, func))
+        self.atoms.pin(name)
         proc = self._processes.get(name)
         if proc is None:
             proc = self._processes[name] = Process(name, func, self.new_pid())

@@ -41,6 +41,7 @@ from .terms import (
     A_GEN_CAST,
     A_NORMAL,
     A_REX,
+    A_SYSTEM_LIMIT,
     A_USER,
     exception_reason,
     to_atom,
@@ -79,7 +80,6 @@ A_EXECUTE_CAST = Atom("execute_cast")
 A_RETURN = Atom("return")
 A_UNDEF = Atom("undef")
 A_EXIT_TAG = Atom("EXIT")
-A_SYSTEM_LIMIT = Atom("system_limit")
 A_MONITOR = Atom("monitor")
 A_LINK = Atom("link")
 A_FEATURES_REPLY = Atom("features_reply")
@@ -264,6 +264,20 @@ def _rex_call(node: "NodeLike", conn: "Connection", req: Any, reply: Callable[[A
     if not node.call_python(func, tuple(a), done):
         _overloaded(node, f)
         reply((A_BADRPC, (A_EXIT_TAG, (A_SYSTEM_LIMIT, _stack(m, f, a)))))
+
+
+def refuse(conn: "Connection", msg: Any) -> None:
+    """A rex request whose arguments did not decode (too deep, a refused atom):
+    answer ``{badrpc, {'EXIT', system_limit}}`` to whoever the readable part names."""
+    if msg.__class__ is not tuple:
+        return
+    answer = (A_BADRPC, (A_EXIT_TAG, A_SYSTEM_LIMIT))
+    if len(msg) == 3 and msg[0] == A_GEN_CALL:
+        caller = msg[1]
+        if caller.__class__ is tuple and len(caller) == 2 and caller[0].__class__ is Pid:
+            _reply(conn, caller[0], (caller[1], answer))
+    elif len(msg) == 2 and msg[0].__class__ is Pid:
+        _reply(conn, msg[0], (A_REX, answer))
 
 
 def _badrpc_exc(exc: BaseException) -> tuple:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Deque, Tuple
 
 from . import dist, etf, rex
 from .errors import ErlangProtocolError
-from .terms import A_ERROR, A_NOPROC, A_YES, NODE_PROCESSES, as_gen_call, exception_reason
+from .terms import A_ERROR, A_NOPROC, A_SYSTEM_LIMIT, A_YES, NODE_PROCESSES, as_gen_call, exception_reason
 from ..logs import gen_log
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,15 +51,51 @@ class Router:
         self.node = node
 
     def bad_message(self, conn: "Connection", ev: dist.BadMessage) -> None:
+        """A message whose payload did not decode (nested past ``max_depth``, an atom
+        the full table refused, garbage): answer whoever waits for it at once, with
+        an error, as far as the decodable part tells who that is."""
         gen_log.info("erlang: dropped a message from %s: %s", conn.peer_name, ev.reason)
         ctrl = ev.control
-        if ctrl and ctrl[0] in (dist.SEND_SENDER, dist.SEND) and len(ctrl) >= 3:
-            to = ctrl[2]
-            if to == conn.pid and len(conn.calls) == 1:
+        if not ctrl:
+            return
+        op = dist.TRACE_TOKEN_OPS.get(ctrl[0], ctrl[0])
+        if op == dist.SPAWN_REQUEST and len(ctrl) >= 3:
+            # rpc:call/erpc: the spawn failed; the caller gets {badrpc, ...} / an erpc error
+            conn.write(dist.encode_spawn_reply(ctrl[1], ctrl[2], 0, A_SYSTEM_LIMIT))
+            return
+        try:
+            payload = etf.decode_shallow(ev.packet, ev.offset, atoms=self.node.atoms)
+        except etf.ETFError:
+            payload = None
+        if op in (dist.SEND_SENDER, dist.SEND, dist.ALIAS_SEND) and len(ctrl) >= 3:
+            if self._fail_call(conn, ctrl[2] if op == dist.ALIAS_SEND else payload, ev.reason):
+                return
+            if ctrl[2] == conn.pid and len(conn.calls) == 1:
                 # only one call can be the addressee: fail it rather than let it time out
-                ref, fut = conn.calls.popitem()
-                if not fut.done():
-                    fut.set_exception(ErlangProtocolError(ev.reason))
+                self._fail_call(conn, next(iter(conn.calls)), ev.reason)
+            return
+        if op == dist.REG_SEND and len(ctrl) >= 4 and payload is not None:
+            name = ctrl[3]
+            if name == "rex":
+                rex.refuse(conn, payload)
+            elif name in self.node._processes:
+                gen_call = as_gen_call(payload)
+                if gen_call is not None:
+                    (to, tag), _ = gen_call
+                    conn.reply(self.node._processes[name].pid, to, (tag, (A_ERROR, A_SYSTEM_LIMIT)))
+
+    def _fail_call(self, conn: "Connection", key: Any, reason: str) -> bool:
+        """Fail our call waiting on ``key`` (a reference, or an ``{Ref, _}`` answer)."""
+        if key.__class__ is tuple and len(key) == 2:
+            key = key[0]
+        if key.__class__ is not Reference:
+            return False
+        fut = conn.calls.pop(key, None)
+        if fut is None:
+            return False
+        if not fut.done():
+            fut.set_exception(ErlangProtocolError(reason))
+        return True
 
     def dispatch(self, conn: "Connection", msg: dist.Message) -> None:
         ctrl = msg.control

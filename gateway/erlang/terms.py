@@ -29,9 +29,20 @@ A_NORMAL = Atom("normal")
 A_ERROR = Atom("error")
 A_PYTHON = Atom("python")
 A_YES = Atom("yes")
+A_SYSTEM_LIMIT = Atom("system_limit")
 
 #: Names the node serves itself: never registrable, always alive.
 NODE_PROCESSES = ("rex", "net_kernel")
+
+#: Atoms the node must always decode, however full a hostile peer made its atom
+#: table: what the control messages, rpc, erpc, gen_server calls and
+#: ``net_adm:ping`` it serves are made of (pinned in the table at start).
+PROTOCOL_ATOMS = NODE_PROCESSES + (
+    "", "true", "false", "undefined", "ok", "error", "yes", "no", "normal", "noproc", "noconnection",
+    "$gen_call", "$gen_cast", "call", "block_call", "cast", "user", "is_auth", "features_request",
+    "erpc", "execute_call", "execute_cast", "monitor", "link", "alias", "reply", "error_only",
+    "badrpc", "EXIT", "undef", "return", "throw", "exit", "system_limit",
+)
 
 
 class RawTerm(bytes):

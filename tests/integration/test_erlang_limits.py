@@ -28,6 +28,7 @@ from integration.erlang_support import (
     unique,
 )
 from gateway.erlang import api, etf
+from gateway.erlang.errors import ErlangError
 from gateway.rpc import registry
 
 A = etf.Atom
@@ -92,14 +93,15 @@ def rpc_functions():
 
 
 def _erl_eval(erl, expr: str, timeout: float = 60) -> str:
-    """Run an Erlang expression on a fresh hidden probe node; its printed result."""
+    """Run an Erlang expression on a fresh hidden probe node; its printed result
+    without whitespace (``~p`` wraps long terms)."""
     bindir = otp_bindir(erl.otp)
     out = subprocess.run(
         [os.path.join(bindir, "erl"), "-sname", unique("probe") + "@localhost", "-setcookie", erl.cookie, "-hidden",
          "-noshell", "-eval", "io:format(\"~p~n\", [begin %s end]), halt()." % expr],
         capture_output=True, text=True, timeout=timeout,
     )
-    return out.stdout.strip()
+    return "".join(out.stdout.split())
 
 
 # ---------------------------------------------------------------- item 9: calls and mailboxes
@@ -225,3 +227,74 @@ def test_zero_and_minus_zero_map_keys_round_trip(erl, py):
     # and encoded back as two keys: Erlang sees the same map
     assert api.erlang_rpc(erl.name, "maps", "size", [built]) == 2
     assert api.erlang_rpc(erl.name, "erlang", "=:=", [built, api.erlang_rpc(erl.name, "maps", "from_list", [pairs])]) is True
+
+
+# ---------------------------------------------------------------- item 7: deep terms
+
+
+def _nested(depth):
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_a_10000_deep_list_goes_through_both_ways(erl, py, rpc_functions):
+    """Real Erlang echoes a 10,000-deep list; so do we (Erlang -> Python -> Erlang)."""
+    rpc_functions("echo", lambda x: x)
+    deep = _nested(10000)
+    back = api.erlang_rpc(erl.name, "uwsgitest", "rpc_to", [py.atom, A("m"), A("echo"), [deep], 20000], timeout=30)
+    assert etf.encode(back) == etf.encode(deep)  # (== on such lists recurses in C)
+
+
+def test_terms_past_the_depth_limit_are_answered_at_once(erl, py, rpc_functions):
+    """Deeper than max_depth (100,000): rpc:call, rex and gen_server:call callers
+    get an error at once instead of waiting for their timeout."""
+    rpc_functions("echo", lambda x: x)
+    api.erlang_register_process("deepbox", lambda req: req)
+    try:
+        expr = (
+            "Py = '%s', Deep = lists:foldl(fun(_, Acc) -> [Acc] end, [], lists:seq(1, %d)), "
+            "T = erlang:monotonic_time(millisecond), "
+            "R = {rpc:call(Py, m, echo, [Deep], 30000), rpc:block_call(Py, m, echo, [Deep], 30000), "
+            "(catch gen_server:call({deepbox, Py}, Deep, 30000))}, "
+            "{R, erlang:monotonic_time(millisecond) - T < 10000}" % (py.full, etf.MAX_DEPTH + 1)
+        )
+        out = _erl_eval(erl, expr)
+        assert out.startswith("{{{badrpc,"), out
+        assert "{badrpc,{'EXIT',system_limit}}" in out, out
+        assert "{error,system_limit}" in out, out
+        assert out.endswith("true}"), out  # answered at once, not after the 30 s timeouts
+    finally:
+        api.erlang_unregister_process("deepbox")
+
+
+# ---------------------------------------------------------------- item 11: a full atom table
+
+
+@pytest.fixture
+def early_rpc():
+    """An rpc function registered before the node starts (its name is pinned)."""
+    registry.register("pinned_fn", lambda *a: (b"got", list(a)))
+    yield
+    registry._table.pop("pinned_fn", None)
+
+
+@pytest.mark.parametrize("node_options", [{"max_atoms": 1}])
+def test_a_full_atom_table_never_locks_the_node_out(early_rpc, shared_erl, py, node_options):
+    """Every new atom is refused; what the node knows and serves still works, and a
+    term with a refused atom gets an error answer, never silence."""
+    expr = (
+        "Py = '%s', T = erlang:monotonic_time(millisecond), "
+        "R = {net_adm:ping(Py), rpc:call(Py, erpc, pinned_fn, [1], 20000), "
+        "rpc:call(Py, erpc, pinned_fn, [a_brand_new_atom], 20000), rpc:call(Py, nomod_new, pinned_fn, [], 20000)}, "
+        "{R, erlang:monotonic_time(millisecond) - T < 10000}" % py.full
+    )
+    out = _erl_eval(shared_erl, expr)
+    assert out.startswith("{{pong,{<<\"got\">>,[1]},{badrpc,"), out
+    assert out.count("badrpc") == 2 and out.endswith("true}"), out
+    # our own call whose answer holds a refused atom fails at once too
+    t = time.monotonic()
+    with pytest.raises(ErlangError):
+        api.erlang_rpc(shared_erl.name, "uwsgitest", "hello", [], timeout=20)
+    assert time.monotonic() - t < 5
