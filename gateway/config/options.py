@@ -245,6 +245,14 @@ OPTIONS: tuple[Option, ...] = (
            help="seconds to wait on a client or an RPC peer.  --tornado raises the default "
                 "to 30; a value given explicitly always wins (uWSGI also raises a value given "
                 "before --tornado on the command line)"),
+    Option("body-timeout", type=conv.number, default=30, minimum=0, section=HTTP, metavar="SECONDS",
+           help="seconds a request body may take from the app's first read, plus one per "
+                "--body-min-rate bytes received; past it the read fails with a 408 and the "
+                "connection closes (a client trickling bytes cannot hold a core).  0: no "
+                "deadline (only --socket-timeout per wait, as uWSGI).  gateway only"),
+    Option("body-min-rate", type=conv.integer, default=500, minimum=0, section=HTTP,
+           metavar="BYTES", help="bytes per second that extend the --body-timeout deadline "
+                                 "by one second each; 0: the deadline is fixed.  gateway only"),
     Option("listen", short="l", type=conv.integer, default=100, minimum=1, section=HTTP,
            metavar="N", help="listen backlog of each socket"),
     Option("http-keepalive", type=conv.integer, default=15, minimum=0, section=HTTP,

@@ -172,6 +172,8 @@ class Worker:
             max_body=cfg.limit_post or 0,
             max_vars=2 * (cfg.max_vars or 64),
             socket_timeout=float(cfg.socket_timeout),
+            body_timeout=float(cfg.body_timeout),
+            body_min_rate=cfg.body_min_rate,
             keepalive_timeout=float(cfg.http_keepalive),
             log_requests=not cfg.disable_logging,
             log_micros=bool(getattr(cfg, "log_micros", False)),

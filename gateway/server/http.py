@@ -44,7 +44,7 @@ from gateway.protocol.http1 import (
 )
 from gateway.server.settings import RequestStats, ServerSettings
 from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
-from gateway.server.wsgi_input import BodyError, ClientDisconnected, WSGIInput
+from gateway.server.wsgi_input import BodyError, BodyTimeout, ClientDisconnected, WSGIInput
 
 __all__ = ["FileWrapper", "HTTPConnection", "HTTPServer", "RequestStats", "ServerSettings"]
 
@@ -364,8 +364,8 @@ class HTTPConnection(asyncio.Protocol):
 
     # -- used by the core ------------------------------------------------------------
 
-    def read_body_chunk(self, want: int) -> Optional[bytes]:
-        """Next body bytes (suspending the core as needed), or None at the end of the body."""
+    def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
+        """Next body bytes (suspending the core at most ``timeout`` s per wait), or None at the end."""
         if self._body_done:
             return None
         if self._continue_pending:
@@ -392,15 +392,11 @@ class HTTPConnection(asyncio.Protocol):
                 waiter = Waiter()
                 self._body_waiter = waiter
                 try:
-                    waiter.wait(self.settings.socket_timeout)
+                    waiter.wait(timeout)
                 except CoreTimeout:
                     self._body_waiter = None
                     self._close_after = True
-                    gen_log.info(
-                        "[body-read] timeout reading the request body from %s after %ss",
-                        self.remote_addr, self.settings.socket_timeout,
-                    )
-                    raise BodyError("timeout during read(%d) on wsgi.input" % want, 408) from None
+                    raise BodyTimeout("timeout during read(%d) on wsgi.input" % want) from None
                 except ClientDisconnected:
                     raise BodyError("client disconnected while sending the request body") from None
                 continue
@@ -427,7 +423,7 @@ class HTTPConnection(asyncio.Protocol):
     # -- the request, inside a core ---------------------------------------------------
 
     def _run(self, req: Request) -> None:
-        inp = WSGIInput(self, self._body_done)
+        inp = WSGIInput(self, self._body_done, self.settings)
         self._input = inp
         self._keep_alive = req.keep_alive
         self._chunked = False

@@ -39,6 +39,8 @@ class ServerSettings:
         max_body: int = 0,
         max_vars: int = 128,
         socket_timeout: float = 4.0,
+        body_timeout: float = 30.0,
+        body_min_rate: int = 500,
         keepalive_timeout: float = 15.0,
         log_requests: bool = True,
         log_micros: bool = False,
@@ -53,6 +55,9 @@ class ServerSettings:
         #: --max-vars: key/value pairs in a uwsgi vars block.
         self.max_vars = max_vars
         self.socket_timeout = socket_timeout
+        #: --body-timeout / --body-min-rate: the whole body's deadline (wsgi_input.BodyDeadline).
+        self.body_timeout = body_timeout
+        self.body_min_rate = body_min_rate
         self.keepalive_timeout = keepalive_timeout
         self.log_requests = log_requests
         self.log_micros = log_micros

@@ -7,21 +7,41 @@ a stalled client then gets ``OSError("timeout during read(N) on wsgi.input")`` i
 app, the same message uWSGI raises.  Every read stops at the end of the body
 (Content-Length or the chunked terminator), so ``read()`` with no size is safe.
 
+A per-wait bound alone lets a client that sends one byte every few seconds hold a core
+for as long as it likes, so the whole body has a deadline too (:class:`BodyDeadline`,
+the idea of Apache's ``mod_reqtimeout``): ``--body-timeout`` seconds from the app's first
+read, plus one second per ``--body-min-rate`` bytes received.  Past it the app gets the
+same ``OSError`` (a ``BodyError`` with status 408, which the runner answers when the app
+lets it through) and the connection is closed.  This lives here, not in a protocol, so
+every protocol's ``wsgi.input`` (HTTP, uwsgi) has the same bounds: a connection only
+implements :class:`BodySource`.
+
 ``Expect: 100-continue`` is answered lazily, on the first read, so a client waiting
 for it never sends a body the app does not want (gevent's design).
 """
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Protocol
+import time
+from typing import TYPE_CHECKING, Iterator, List, Optional, Protocol
+
+from gateway.logs import gen_log
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gateway.server.settings import ServerSettings
 
 
 class BodySource(Protocol):
     """What a protocol's connection offers :class:`WSGIInput` (HTTP and uwsgi alike)."""
 
-    def read_body_chunk(self, want: int) -> Optional[bytes]:
-        """The next body bytes, suspending the current core while none are buffered;
-        None at the end of the body.  Raises :class:`BodyError` on timeout or truncation."""
+    #: the peer, for log lines
+    remote_addr: str
+
+    def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
+        """The next body bytes, suspending the current core at most ``timeout`` seconds
+        while none are buffered; None at the end of the body.  Raises :class:`BodyTimeout`
+        when the wait times out (without logging: the caller knows which bound it was) and
+        :class:`BodyError` on truncation or a protocol error."""
 
 
 class BodyError(OSError):
@@ -32,6 +52,40 @@ class BodyError(OSError):
         self.status = status
 
 
+class BodyTimeout(BodyError):
+    """A wait for body bytes timed out (408)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 408)
+
+
+class BodyDeadline:
+    """How long a request body may take: ``allowance`` seconds plus one per ``min_rate`` bytes.
+
+    ``BodyDeadline(now, allowance=30, min_rate=500)``: at ``now + 30 s`` the body must be
+    complete unless bytes came in, each 500 bytes buying one more second (so a client that
+    keeps sending at 500 bytes/s or more is never cut, and one sending 1 byte/s is cut
+    after about 30 s).  ``allowance`` 0 disables the deadline; ``min_rate`` 0 makes it a
+    fixed total.  Pure (``now`` is passed in): the caller owns the clock.
+    """
+
+    __slots__ = ("start", "allowance", "min_rate")
+
+    def __init__(self, now: float, allowance: float, min_rate: int) -> None:
+        self.start = now
+        self.allowance = allowance
+        self.min_rate = min_rate
+
+    def remaining(self, now: float, received: int) -> Optional[float]:
+        """Seconds left after ``received`` bytes (negative when past it); None: no deadline."""
+        if self.allowance <= 0:
+            return None
+        limit = self.start + self.allowance
+        if self.min_rate > 0:
+            limit += received / self.min_rate
+        return limit - now
+
+
 class ClientDisconnected(OSError):
     """The client went away while the app was still reading or producing a response."""
 
@@ -39,10 +93,13 @@ class ClientDisconnected(OSError):
 class WSGIInput:
     """File-like, read-only view of one request body (PEP 3333 ``wsgi.input``)."""
 
-    __slots__ = ("_conn", "_buf", "_pos", "_eof", "consumed")
+    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed")
 
-    def __init__(self, conn: BodySource, eof: bool) -> None:
+    def __init__(self, conn: BodySource, eof: bool, settings: "ServerSettings") -> None:
         self._conn = conn
+        self._settings = settings
+        self._deadline: Optional[BodyDeadline] = None  # started by the first read
+        self._received = 0  # body bytes pulled from the connection
         self._buf = b""
         self._pos = 0
         self._eof = eof
@@ -55,10 +112,33 @@ class WSGIInput:
         """Append the next body bytes to the buffer; False at the end of the body."""
         if self._eof:
             return False
-        data = self._conn.read_body_chunk(want)
+        settings = self._settings
+        timeout = stall = settings.socket_timeout
+        now = time.monotonic()
+        deadline = self._deadline
+        if deadline is None:
+            deadline = self._deadline = BodyDeadline(now, settings.body_timeout, settings.body_min_rate)
+        remaining = deadline.remaining(now, self._received)
+        if remaining is not None and remaining < stall:
+            timeout = max(remaining, 0.0)
+        try:
+            data = self._conn.read_body_chunk(want, timeout)
+        except BodyTimeout:
+            peer = self._conn.remote_addr
+            if timeout < stall:
+                gen_log.info(
+                    "[body-read] request body from %s too slow: %d bytes in %.1fs (--body-timeout %s"
+                    " + 1 s per --body-min-rate %d bytes): 408",
+                    peer, self._received, time.monotonic() - deadline.start, settings.body_timeout,
+                    settings.body_min_rate,
+                )
+            else:
+                gen_log.info("[body-read] timeout reading the request body from %s after %ss", peer, stall)
+            raise
         if data is None:
             self._eof = True
             return False
+        self._received += len(data)
         if self._pos:
             self._buf = self._buf[self._pos :] + data
             self._pos = 0

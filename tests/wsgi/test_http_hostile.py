@@ -6,8 +6,11 @@ gets and what the app saw.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from gateway.server.wsgi_input import BodyDeadline
 from support.httpclient import Conn, request
 from support.threadserver import ThreadServer
 
@@ -92,3 +95,58 @@ def test_a_fragment_never_reaches_path_info_or_query_string(env_server, target, 
     assert r.status == 200
     assert (env_server.seen["PATH_INFO"], env_server.seen["QUERY_STRING"]) == (path, query)
     assert env_server.seen["REQUEST_URI"] == target.decode("latin-1")
+
+
+# -- 9.1: a request body has a deadline, not only a per-read timeout -----------------------------------------------
+
+
+def _read_all_app(environ, start_response):
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_a_trickling_body_is_cut_with_408_at_its_deadline_and_frees_the_core(gateway_errors):
+    """9.1: one byte every 0.1 s never trips the 5 s per-read timeout, but the body deadline (1 s + 1 s per
+    1000 bytes) cuts it: 408, the connection closes, and the core serves the next request."""
+    with ThreadServer(_read_all_app, cores=1, socket_timeout=5, body_timeout=1, body_min_rate=1000) as srv:
+        with Conn(srv.port) as c:
+            c.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+            t0 = time.monotonic()
+            cut = None
+            while time.monotonic() - t0 < 4:
+                try:
+                    c.sock.sendall(b"x")
+                except OSError:  # the server closed: read its answer
+                    break
+                if c.at_eof(0.1) or c.buf:
+                    break
+            r = c.read_response()
+            cut = time.monotonic() - t0
+            assert r.status == 408 and r.header("Connection") == "close"
+            assert 0.9 < cut < 2.5
+        assert request(srv.port, "/", method="POST", body=b"next").body == b"next"  # the only core is free
+    assert any("too slow" in rec.getMessage() and "--body-timeout" in rec.getMessage()
+               for rec in gateway_errors.records)
+
+
+def test_a_body_sent_at_the_minimum_rate_is_never_cut():
+    """Every --body-min-rate bytes buy a second: 0.5 s allowance, 100 B/s minimum, the client sends 1,000 B/s
+    for 1.5 s: three times the allowance, and the body arrives whole."""
+    with ThreadServer(_read_all_app, socket_timeout=5, body_timeout=0.5, body_min_rate=100) as srv, \
+            Conn(srv.port) as c:
+        c.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1500\r\n\r\n")
+        for _ in range(15):
+            c.send(b"y" * 100)
+            time.sleep(0.1)  # the pace is what is being tested: a client sending at 1,000 B/s
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"y" * 1500
+
+
+def test_body_deadline_arithmetic():
+    d = BodyDeadline(100.0, allowance=30, min_rate=500)
+    assert d.remaining(100.0, 0) == 30
+    assert d.remaining(130.0, 1000) == 2  # 1,000 bytes bought 2 s
+    assert d.remaining(140.0, 0) == -10
+    assert BodyDeadline(0.0, allowance=0, min_rate=500).remaining(1e9, 0) is None  # off
+    assert BodyDeadline(0.0, allowance=5, min_rate=0).remaining(2.0, 10**9) == 3  # fixed total
