@@ -253,6 +253,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("body-min-rate", type=conv.integer, default=500, minimum=0, section=HTTP,
            metavar="BYTES", help="bytes per second that extend the --body-timeout deadline "
                                  "by one second each; 0: the deadline is fixed.  gateway only"),
+    Option("heap-trim-interval", type=conv.number, default=5, minimum=0, section=HTTP, metavar="SECONDS",
+           help="every SECONDS a worker gives free heap memory back to the kernel (glibc "
+                "malloc_trim) when more than 1 MiB is free, so RSS returns to its baseline after a "
+                "burst of large requests; 0: never.  gateway only"),
     Option("listen", short="l", type=conv.integer, default=100, minimum=1, section=HTTP,
            metavar="N", help="listen backlog of each socket"),
     Option("http-keepalive", type=conv.integer, default=15, minimum=0, section=HTTP,

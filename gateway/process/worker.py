@@ -41,6 +41,7 @@ from tornado.ioloop import IOLoop
 from gateway import rpc, uwsgi_module
 from gateway.app_loader import load_app
 from gateway.logs import gen_log
+from gateway.process import heap_trim
 from gateway.protocol.environ import base_environ
 from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as websocket_server
@@ -133,6 +134,7 @@ class Worker:
         self.io_loop = IOLoop.current()
         engine = Engine(cores_per_worker(cfg), self.io_loop)
         self.engine = engine
+        heap_trim.start(self.io_loop, float(cfg.heap_trim_interval))
         settings_stats = self.board if self.board is not None else RequestStats()
         uwsgi_module._configure(
             worker_id=self.worker_id,

@@ -497,7 +497,9 @@ class RequestParser:
         try:
             return self._reader(self)
         except RemoteProtocolError as exc:
-            self._error = exc
+            # A copy without the traceback: the raised one's frames reference our caller
+            # (the connection), a cycle that would keep its buffers until a full gc pass.
+            self._error = RemoteProtocolError(exc.args[0], exc.status_hint)
             self._reader = RequestParser._failed
             raise
 

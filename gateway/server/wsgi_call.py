@@ -92,6 +92,9 @@ def run_request(settings: Any, sink: ResponseSink, environ: Dict[str, Any]) -> N
             hook(core, environ, response)
     if settings.log_requests:
         log_request(settings, environ, response, start, core)
+    # environ <-> response is a reference cycle: break it, or each connection (its parser and
+    # buffers, up to --buffer-size + a read) lives until a full gc pass (issue 9.2).
+    environ.pop("gateway.response", None)
     sink.request_done(ok)
 
 
