@@ -158,6 +158,7 @@ class HTTPConnection(asyncio.Protocol):
         else:
             self.remote_addr = ""
             self.remote_port = "0"
+        self.peer = self.remote_addr  # wsgi_input.BodySource: for log lines
         self.state = IDLE
         self.deadline = 0.0
         self._processing = False  # inside _process(): a finishing request must not re-enter it

@@ -47,7 +47,7 @@ from gateway.server.http import _make_transport
 from gateway.server.settings import ServerSettings
 from gateway.server.uwsgi_rpc import answer as rpc_answer
 from gateway.server.wsgi_call import WSGIResponse, run_request
-from gateway.server.wsgi_input import BodyError, ClientDisconnected, WSGIInput
+from gateway.server.wsgi_input import BodyError, BodyTimeout, ClientDisconnected, WSGIInput
 from loop_engine import CoreTimeout, Waiter
 
 __all__ = ["HANDLERS", "WANTS_BODY", "UwsgiConnection", "UwsgiServer", "register_handler"]
@@ -301,7 +301,7 @@ class UwsgiConnection(asyncio.Protocol):
                         scheme = fwd
         if scheme is not None:
             environ["wsgi.url_scheme"] = scheme
-        environ["wsgi.input"] = WSGIInput(self, self._body_done)
+        environ["wsgi.input"] = WSGIInput(self, self._body_done, self.settings)
         run_request(self.settings, self, environ)
 
     def read_raw(self, n: int) -> bytes:
@@ -329,8 +329,8 @@ class UwsgiConnection(asyncio.Protocol):
                 raise BodyError("peer disconnected") from None
         return b"".join(parts)
 
-    def read_body_chunk(self, want: int) -> Optional[bytes]:
-        """Next body bytes (suspending the core as needed), or None at the end of the body."""
+    def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
+        """Next body bytes (suspending the core at most ``timeout`` s per wait), or None at the end."""
         if self._body_done:
             return None
         parser = self.parser
@@ -352,15 +352,10 @@ class UwsgiConnection(asyncio.Protocol):
                 waiter = Waiter()
                 self._body_waiter = waiter
                 try:
-                    waiter.wait(self.settings.socket_timeout)
+                    waiter.wait(timeout)
                 except CoreTimeout:
                     self._body_waiter = None
-                    req = self._request
-                    gen_log.info(
-                        "[uwsgi-body-read] Timeout reading %d bytes from %s. Content-Length: %d",
-                        want, self.peer, req.content_length if req is not None else 0,
-                    )
-                    raise BodyError("timeout during read(%d) on wsgi.input" % want, 408) from None
+                    raise BodyTimeout("timeout during read(%d) on wsgi.input" % want) from None
                 except ClientDisconnected:
                     raise BodyError("peer disconnected while sending the request body") from None
                 continue

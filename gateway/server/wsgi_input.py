@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 class BodySource(Protocol):
     """What a protocol's connection offers :class:`WSGIInput` (HTTP and uwsgi alike)."""
 
-    #: the peer, for log lines
-    remote_addr: str
+    #: who is on the other side, for log lines (``127.0.0.1``, ``127.0.0.1:41000``, ``unix``)
+    peer: str
 
     def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
         """The next body bytes, suspending the current core at most ``timeout`` seconds
@@ -124,7 +124,7 @@ class WSGIInput:
         try:
             data = self._conn.read_body_chunk(want, timeout)
         except BodyTimeout:
-            peer = self._conn.remote_addr
+            peer = self._conn.peer
             if timeout < stall:
                 gen_log.info(
                     "[body-read] request body from %s too slow: %d bytes in %.1fs (--body-timeout %s"
@@ -133,7 +133,8 @@ class WSGIInput:
                     settings.body_min_rate,
                 )
             else:
-                gen_log.info("[body-read] timeout reading the request body from %s after %ss", peer, stall)
+                gen_log.info("[body-read] timeout reading %d bytes of the request body from %s after %ss",
+                             want, peer, stall)
             raise
         if data is None:
             self._eof = True

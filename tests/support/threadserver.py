@@ -23,8 +23,9 @@ from loop_engine import Engine
 class ThreadServer:
     """``with ThreadServer(app, cores=4, socket_timeout=1) as srv: srv.port``"""
 
-    def __init__(self, app: Callable, cores: int = 10, **settings: Any) -> None:
+    def __init__(self, app: Callable, cores: int = 10, server_class: Any = HTTPServer, **settings: Any) -> None:
         self.app = app
+        self.server_class = server_class  # HTTPServer, or gateway.server.uwsgi.UwsgiServer for --socket
         self.cores = cores
         self.settings_kw = settings
         self.port = 0
@@ -48,7 +49,7 @@ class ThreadServer:
                 "127.0.0.1", str(self.port), multithread=self.cores > 1, multiprocess=False,
                 errors=_ErrorsStream(), file_wrapper=FileWrapper,
             )
-            self.server = HTTPServer(settings, env)
+            self.server = self.server_class(settings, env)
             self.server.start(sock)
             self.sock = sock
         except BaseException as e:  # pragma: no cover - reported by __enter__

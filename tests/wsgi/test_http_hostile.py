@@ -13,6 +13,8 @@ import weakref
 import pytest
 
 from gateway.process import heap_trim
+from gateway.protocol import uwsgi as uwsgi_wire
+from gateway.server.uwsgi import UwsgiServer
 from gateway.server.wsgi_input import BodyDeadline
 from support.httpclient import Conn, request
 from support.threadserver import ThreadServer
@@ -131,6 +133,37 @@ def test_a_trickling_body_is_cut_with_408_at_its_deadline_and_frees_the_core(gat
         assert request(srv.port, "/", method="POST", body=b"next").body == b"next"  # the only core is free
     assert any("too slow" in rec.getMessage() and "--body-timeout" in rec.getMessage()
                for rec in gateway_errors.records)
+
+
+def test_the_body_deadline_holds_for_the_uwsgi_protocol_too(gateway_errors):
+    """The deadline lives in wsgi.input, not in a protocol: a uwsgi packet's trickling body is cut the same way
+    (uWSGI closes the connection; the app saw the OSError)."""
+    seen = []
+
+    def app(environ, start_response):
+        try:
+            environ["wsgi.input"].read()
+        except OSError as e:
+            seen.append(str(e))
+            raise
+        start_response("200 OK", [])
+        return [b"unreachable"]
+
+    with ThreadServer(app, server_class=UwsgiServer, socket_timeout=5, body_timeout=1, body_min_rate=1000) as srv, \
+            Conn(srv.port) as c:
+        c.send(uwsgi_wire.encode_request([("REQUEST_METHOD", "POST"), ("PATH_INFO", "/"),
+                                          ("CONTENT_LENGTH", "1000"), ("SERVER_PROTOCOL", "HTTP/1.1")]))
+        t0 = time.monotonic()
+        while not c.buf and time.monotonic() - t0 < 4:
+            try:
+                c.sock.sendall(b"x")
+            except OSError:
+                break
+            if c.at_eof(0.1):
+                break
+        assert 0.9 < time.monotonic() - t0 < 2.5
+        assert seen and "timeout during read" in seen[0]
+    assert any("too slow" in rec.getMessage() for rec in gateway_errors.records)
 
 
 def test_a_body_sent_at_the_minimum_rate_is_never_cut():
