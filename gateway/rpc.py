@@ -194,15 +194,16 @@ registry = RPCRegistry()
 # ------------------------------------------------------------------------------ invocation
 
 
-def apply(func: Callable[..., Any], args: Sequence[Any], name: Any = None) -> Any:
+def apply(func: Callable[..., Any], args: Sequence[Any], label: Optional[str] = None) -> Any:
     """Call ``func(*args)``; an exception is logged once on ``gateway.app`` and re-raised.
 
-    The one place every caller (local, uwsgi protocol, Erlang) runs a registered function.
+    The one place every caller (local, uwsgi protocol, Erlang) runs a registered function;
+    ``label`` names it in the log line (``"<label> raised"``, default the function's name).
     """
     try:
         return func(*args)
     except Exception:
-        app_log.error("RPC function %s raised", _describe(func, name), exc_info=True)
+        app_log.error("%s raised", label or _describe(func, None), exc_info=True)
         raise
 
 
@@ -232,7 +233,7 @@ def invoke(name: Name, args: Sequence[Any]) -> Optional[bytes]:
     if func is None:
         raise RPCUnknownFunction("RPC function %s is not registered" % _name(name))
     try:
-        value = apply(func, args, name)
+        value = apply(func, args, "RPC function %s" % _name(name))
     except Exception as e:
         raise RPCFunctionError("RPC function %s raised %s: %s" % (_name(name), type(e).__name__, e)) from e
     return to_result(value, name)
@@ -247,7 +248,7 @@ def _name(name: Any) -> str:
 def _describe(func: Callable[..., Any], name: Any) -> str:
     if name is not None:
         return _name(name)
-    return getattr(func, "__qualname__", None) or repr(func)
+    return "RPC function %s" % (getattr(func, "__qualname__", None) or repr(func))
 
 
 # ------------------------------------------------------------------------------ remote calls

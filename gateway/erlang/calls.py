@@ -29,7 +29,8 @@ from loop_engine import Core, CoreGreenlet, CoreTimeout, Waiter
 
 from .errors import ErlangTimeout
 from .terms import rpc_result
-from ..logs import app_log, gen_log
+from ..logs import gen_log
+from ..rpc import apply as rpc_apply
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
@@ -208,9 +209,8 @@ class PythonCalls:
     def _run_call(self, func: Callable[..., Any], args: Tuple[Any, ...], on_done: OnDone) -> None:
         """Body of a call (greenlet or worker thread)."""
         try:
-            value = func(*args)
+            value = rpc_apply(func, args, "erlang: %s" % describe(func))  # the one invocation path (gateway.rpc)
         except Exception as e:
-            app_log.error("erlang: %s raised", describe(func), exc_info=True)
             ok, value = False, e
         else:
             ok = True
