@@ -16,12 +16,12 @@ import glob
 import os
 import site
 import sys
-from typing import Any, List, NoReturn, Optional
+from typing import Any, List, NoReturn, Optional, Tuple
 
 from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
-from gateway.server.listeners import ListenError, bind_shared, bind_socket
+from gateway.server.listeners import ListenError, bind_shared, bind_socket, set_socket_protocol
 
 
 def _fail(message: str) -> NoReturn:
@@ -103,9 +103,11 @@ def main(argv: Optional[List[str]] = None) -> None:
             bind_shared(spec, cfg.listen)
     except ListenError as e:
         _fail(str(e))
+    internal = None
     if routing:
-        children.append(_router_child(cfg))
-        if not has_app or not (cfg.http_socket or cfg.socket):
+        router, internal = _router_child(cfg)
+        children.append(router)
+        if not has_app or (cfg.http_to and not (cfg.http_socket or cfg.socket)):
             sys.exit(_run_master(cfg, [], children, workers=0))
     sockets = []
     try:
@@ -115,6 +117,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             sockets.append(bind_socket(spec, cfg.listen, "uwsgi"))
     except ListenError as e:
         _fail(str(e))
+    if internal is not None:
+        # --http without --socket/--http-to: the workers serve the router on this one
+        set_socket_protocol(internal, "uwsgi")
+        sockets.append(internal)
 
     if cfg.master or (cfg.processes or 1) > 1 or cfg.stats or children:
         sys.exit(_run_master(cfg, sockets, children))
@@ -177,17 +183,16 @@ def _drop_privileges(cfg: Any) -> None:
         _fail(str(e))
 
 
-def _router_child(cfg: Any) -> Any:
-    """The HTTP router as an extra child of the master; its sockets are bound here, before
-    any fork, so a respawned router reuses them and a bad certificate fails at startup."""
+def _router_child(cfg: Any) -> Tuple[Any, Optional[Any]]:
+    """The HTTP router as an extra child of the master, and the internal worker socket if one
+    was made (``--http`` without ``--http-to`` or ``--socket``).  Every socket is bound here,
+    before any fork, so a respawned router reuses them and a bad certificate fails at startup."""
     from gateway.process.master import ChildSpec
-    from gateway.router.main import RouterError, bind_router_sockets, run_router
+    from gateway.router.main import RouterError, bind_router_sockets, run_router, worker_addresses
 
-    upstreams = list(cfg.http_to)
-    if not upstreams:
-        _fail("--http/--https need --http-to ADDR (a uwsgi socket) until --socket lands")
     try:
         listeners = bind_router_sockets(cfg)
+        upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
-    return ChildSpec("uWSGI http 1", lambda: run_router(cfg, listeners, upstreams))
+    return ChildSpec("uWSGI http 1", lambda: run_router(cfg, listeners, upstreams)), internal

@@ -57,6 +57,8 @@ def application(environ, start_response):
     if path == "/length":
         start_response("200 OK", [("Content-Length", "11")])
         return [b"hello ", b"world"]
+    if path == "/die":
+        os._exit(3)  # the worker dies in the middle of a request
     if path == "/crash":
         raise RuntimeError("crash before start_response")
     body = b"hello"

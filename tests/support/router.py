@@ -27,6 +27,7 @@ ROUTER_READY = re.compile(r"gateway router ready: pid=(\d+)(?: http=(\S+))?(?: h
 
 class RouterProcess(ServerProcess):
     def __init__(self, proc: subprocess.Popen) -> None:
+        self.kind = ""
         self.router_pid = 0
         self.https_port = 0
         self.ready_count = 0
@@ -55,8 +56,8 @@ class RouterProcess(ServerProcess):
 
 
 @contextmanager
-def run_router(args: List[str], ready_timeout: float = 20.0) -> Iterator[RouterProcess]:
-    r = RouterProcess(spawn(args))
+def run_router(args: List[str], ready_timeout: float = 20.0, cwd: Optional[str] = None) -> Iterator[RouterProcess]:
+    r = RouterProcess(spawn(args, cwd=cwd))
     try:
         r.wait_ready(ready_timeout)
         yield r
