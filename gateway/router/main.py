@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -67,37 +68,46 @@ def worker_addresses(cfg: Any) -> Tuple[List[str], Optional[socket.socket]]:
     """Where the router forwards, as uWSGI decides: ``--http-to``, else the first ``--socket``.
 
     With neither, an internal UNIX socket is created (uWSGI binds ``127.0.0.1:0``
-    instead): bound and listening in a fresh private directory (mode 0700), removed
-    when the process that created it exits.  It is returned so that the caller hands
-    it to the workers, which must serve the uwsgi protocol on it.  Call before forking.
+    instead) and returned, bound and listening, for the caller to hand to the
+    workers, which serve the uwsgi protocol on it.  On Linux it is an abstract socket
+    (``@gateway-<pid>-<random>``): nothing on disk to clean up after a crash, and no
+    directory permission to get wrong after ``--uid``/``--gid``; elsewhere a file in
+    a fresh private directory, removed when its creator exits.  Call before forking.
     """
     if cfg.http_to:
         return list(cfg.http_to), None
     sockets = getattr(cfg, "socket", None) or []
     if sockets:
         return [sockets[0]], None
-    directory = tempfile.mkdtemp(prefix="gateway-router-")
-    path = os.path.join(directory, "workers.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if sys.platform.startswith("linux"):
+        name = "@gateway-%d-%s" % (os.getpid(), secrets.token_hex(6))
+        address = "\0" + name[1:]
+        cleanup = None
+    else:
+        directory = tempfile.mkdtemp(prefix="gateway-router-")
+        name = address = os.path.join(directory, "workers.sock")
+        cleanup = directory
     try:
-        sock.bind(path)
+        sock.bind(address)
         sock.listen(cfg.listen)
     except OSError as e:
         sock.close()
-        raise RouterError("cannot bind the internal worker socket %s: %s" % (path, e.strerror or e)) from None
+        raise RouterError("cannot bind the internal worker socket %s: %s" % (name, e.strerror or e)) from None
     sock.setblocking(False)
-    owner = os.getpid()
+    if cleanup is not None:
+        owner = os.getpid()
 
-    def remove() -> None:
-        if os.getpid() == owner:  # not in forked children, which run atexit too
-            for cleanup in (lambda: os.unlink(path), lambda: os.rmdir(directory)):
-                try:
-                    cleanup()
-                except OSError:
-                    pass
+        def remove() -> None:
+            if os.getpid() == owner:  # not in forked children, which run atexit too
+                for step in (lambda: os.unlink(name), lambda: os.rmdir(cleanup)):
+                    try:
+                        step()
+                    except OSError:
+                        pass
 
-    atexit.register(remove)
-    return [path], sock
+        atexit.register(remove)
+    return [name], sock
 
 
 def router_settings(cfg: Any, upstreams: List[str]) -> RouterSettings:
