@@ -8,8 +8,7 @@ a fresh connection to a worker (:class:`~gateway.router.upstream.Upstream`).
 Everything is callbacks: no coroutine per request or per chunk.
 
 **Request bodies** stream as they arrive (``Content-Length`` passed through; a
-chunked body is de-chunked and ends with the router's half-close of the worker
-connection); when the worker does not take bytes as
+chunked body re-chunked canonically: trailers and chunk extensions dropped); when the worker does not take bytes as
 fast as the client sends them, the client's transport stops reading until the
 queued bytes are sent.  ``Expect: 100-continue`` is answered once a worker is
 connected.
@@ -301,13 +300,16 @@ class RouterConnection(asyncio.Protocol):
                     self._send_error(e.status_hint or 400, str(e.args[0] if e.args else "bad request body"))
                 return
             if type(event) is Data:
-                if not upstream.write(event.data):
+                data = event.data
+                if chunked:
+                    data = b"%x\r\n%b\r\n" % (len(data), data)
+                if not upstream.write(data):
                     self._pause_reading()
                     return
             elif type(event) is EndOfMessage:
                 self._body_pending = False
                 if chunked:
-                    upstream.shutdown_write()  # the end of a body without CONTENT_LENGTH
+                    upstream.write(LAST_CHUNK)
                 if parser.buffered() <= self.settings.max_head + 65536:
                     self._resume_reading()
                 return

@@ -17,11 +17,12 @@ Where we differ from uWSGI, on purpose:
   door the request came through;
 * ``Expect`` is not forwarded: the router answers ``100 Continue`` itself once a
   worker is connected;
-* a chunked body is forwarded de-chunked, without ``CONTENT_LENGTH`` and with
-  ``HTTP_TRANSFER_ENCODING: chunked``: the body ends where the router half-closes
-  the connection (``shutdown(SHUT_WR)``), and the worker reads it to EOF.  uWSGI's
-  router cannot forward chunked bodies unless ``--http-chunked-input`` puts the
-  session in raw mode (the app then de-chunks with ``uwsgi.chunked_read()``).
+* a chunked body is forwarded chunked (re-framed canonically by the router),
+  without ``CONTENT_LENGTH`` and with ``HTTP_TRANSFER_ENCODING: chunked``; the
+  worker de-chunks it (nginx always sends ``CONTENT_LENGTH``, so nothing changes
+  for it).  uWSGI's router cannot forward chunked bodies unless
+  ``--http-chunked-input`` puts the session in raw mode (the app then de-chunks
+  with ``uwsgi.chunked_read()``).
 
 The packet header and vars are encoded by :mod:`gateway.protocol.uwsgi`'s codec.
 """
