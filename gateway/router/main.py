@@ -33,7 +33,7 @@ from typing import Any, List, Optional, Tuple
 from gateway.logs import gen_log
 from gateway.router.server import Listener, Router, RouterSettings
 from gateway.router.tls import TLSConfigError, parse_https, server_context
-from gateway.server.listeners import ListenError, bind_tcp, bound_address
+from gateway.server.listeners import ListenError, bind_tcp, bound_address, shared_socket
 
 __all__ = [
     "RouterError", "bind_router_sockets", "run_router", "router_settings", "worker_addresses", "GRACEFUL_TIMEOUT",
@@ -47,16 +47,29 @@ class RouterError(Exception):
     """A router option cannot be honoured (bad address, certificate...); ``str()`` says why."""
 
 
+def _listen(spec: str, backlog: int) -> socket.socket:
+    """``=N``: the N-th ``--shared-socket`` (bound by the CLI first); else bind ``spec``."""
+    if spec.startswith("="):
+        if not spec[1:].isdigit():
+            raise ListenError("%s: a shared socket reference is =N, N a number" % spec)
+        return shared_socket(spec)
+    return bind_tcp(spec, backlog)
+
+
 def bind_router_sockets(cfg: Any) -> List[Listener]:
-    """Bind every ``--http`` and ``--https`` address (call before forking)."""
+    """Bind every ``--http`` and ``--https`` address (call before forking).
+
+    ``=N`` names the N-th ``--shared-socket``, as in uWSGI's
+    ``https = =0,foobar.crt,foobar.key`` (a privileged port bound before ``--uid``).
+    """
     listeners: List[Listener] = []
     try:
         for spec in cfg.http:
-            listeners.append(Listener(bind_tcp(spec, cfg.listen)))
+            listeners.append(Listener(_listen(spec, cfg.listen)))
         for value in cfg.https:
             https = parse_https(value)
             ctx = server_context(https)
-            listeners.append(Listener(bind_tcp(https.address, cfg.listen), ctx))
+            listeners.append(Listener(_listen(https.address, cfg.listen), ctx))
     except (ListenError, TLSConfigError) as e:
         for listener in listeners:
             listener.sock.close()

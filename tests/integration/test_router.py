@@ -361,3 +361,22 @@ def test_a_worker_dying_mid_request_is_a_502_and_the_next_request_is_served(rout
         c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # waits in the socket's backlog for the new worker
         assert c.read_response().body == b"hello"
     router.wait_for_line(r"worker 1 .*died|DAMN", timeout=5)
+
+
+def test_quickstart_https_ini_on_a_shared_socket(tmp_path, tls_files):
+    """The quickstart's HTTPS ini: ``shared-socket`` bound first, ``https = =0,crt,key``, a master, 2 workers."""
+    port = free_port()
+    ini = tmp_path / "https.ini"
+    ini.write_text(
+        "[uwsgi]\nshared-socket = 127.0.0.1:%d\nhttps = =0,%s,%s\nwsgi-file = %s\nmaster = true\nprocesses = 2\n"
+        % (port, tls_files[0], tls_files[1], APP)
+    )
+    with run_router([str(ini)]) as r:
+        assert r.https_port == port
+        ctx = ssl.create_default_context(cafile=tls_files[0])
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+        for _ in range(3):
+            conn.request("GET", "/env")
+            env = json.loads(conn.getresponse().read())
+            assert env["HTTPS"] == "on" and env["wsgi.url_scheme"] == "https"
+        conn.close()
