@@ -41,6 +41,12 @@ _PACK_LEN = struct.Struct(">I").pack
 READ_SIZE = 64 * 1024
 #: Reads one busy poll may handle before the loop gets its turn again.
 BUSY_POLL_ROUNDS = 64
+#: Seconds one busy poll may take in all (spinning and handling what it read):
+#: then HTTP and the other connections get their turn.
+BUSY_POLL_BUDGET = 1e-3
+#: Messages handled per loop turn and connection; the rest waits for the next
+#: turn (reading pauses meanwhile), so a flood of calls cannot starve HTTP.
+MAX_EVENTS_PER_TURN = 32
 _monotonic = time.monotonic
 
 
@@ -106,6 +112,10 @@ class Connection:
         self._lost_scheduled = False
         self._woke = False  # a read completed a local call / fed a mailbox (busy poll)
         self._stash: Optional[bytes] = None  # read by poll_answer, not yet handled
+        # messages read but left for later loop turns (MAX_EVENTS_PER_TURN); reading
+        # is paused while there are some
+        self._backlog: Optional[Deque[Any]] = None
+        self._paused = False
         self.peer_name: Optional[str] = expected_peer
         self.peer_atom: Optional[Atom] = None
         self.peer_flags = 0
@@ -198,7 +208,7 @@ class Connection:
         drains the stash first), so the loop does not sleep in epoll and get woken
         up for the answer; the caller then waits as usual."""
         sock = self.sock
-        if sock is None or self._stash is not None:
+        if sock is None or self._stash is not None or self._backlog is not None:
             return
         try:
             data = _poll_recv(sock.recv, _monotonic() + self.node.busy_poll)
@@ -230,7 +240,10 @@ class Connection:
         budget = self.node.busy_poll
         recv = sock.recv
         end = _monotonic() + budget
+        stop = end - budget + BUSY_POLL_BUDGET
         for _ in range(BUSY_POLL_ROUNDS):
+            if self._backlog is not None or _monotonic() >= stop:
+                return  # enough for this turn: the loop (HTTP included) goes first
             if self._stash is not None:
                 # a core waiting inside what we just handled read ahead (poll_answer):
                 # that data must be handled first, by the loop
@@ -285,6 +298,43 @@ class Connection:
             gen_log.info("erlang: closing the connection to %s: %s", self.peer_name, e)
             self.abort(e)
             return
+        if self._backlog is not None:  # behind what earlier turns left
+            self._backlog.extend(events)
+            return
+        if len(events) > MAX_EVENTS_PER_TURN:
+            self._backlog = collections.deque(events)
+            self._pause_reading()
+            self._handle_backlog()
+            return
+        self._handle(events)
+
+    def _handle_backlog(self) -> None:
+        """Handle the next ``MAX_EVENTS_PER_TURN`` messages of the backlog; the
+        loop runs everything else ready (HTTP included) before the next batch."""
+        backlog = self._backlog
+        if backlog is None or self.closed:
+            self._backlog = None
+            return
+        popleft = backlog.popleft
+        self._handle([popleft() for _ in range(min(MAX_EVENTS_PER_TURN, len(backlog)))])
+        if backlog and not self.closed:
+            self.loop.call_soon(self._handle_backlog)
+            return
+        self._backlog = None
+        if not self.closed:
+            self._resume_reading()
+
+    def _pause_reading(self) -> None:
+        if not self._paused and self.sock is not None:
+            self._paused = True
+            self.loop.remove_reader(self.fd)
+
+    def _resume_reading(self) -> None:
+        if self._paused and self.sock is not None:
+            self._paused = False
+            self.loop.add_reader(self.fd, self._on_readable)
+
+    def _handle(self, events: Any) -> None:
         dispatch = self.node.router.dispatch
         for ev in events:
             if ev.__class__ is dist.Message:
