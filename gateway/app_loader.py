@@ -59,6 +59,30 @@ def load_app(
     return app
 
 
+def load_apps(cfg: Any) -> Callable[..., Any]:
+    """The worker's WSGI callable from the config: ``--wsgi-file``/``--module``, plus the
+    ``--mount`` apps (then a :class:`gateway.mounts.Mounts` dispatching between them)."""
+    mounts = list(getattr(cfg, "mount", None) or [])
+    callable_name = cfg.callable or "application"
+    if not mounts:
+        return load_app(cfg.wsgi_file, cfg.module, callable_name)
+    from gateway.mounts import Mounts, split_mount
+
+    default = load_app(cfg.wsgi_file, cfg.module, callable_name) if (cfg.wsgi_file or cfg.module) else None
+    apps = []
+    for spec in mounts:
+        try:
+            mountpoint, target = split_mount(spec)
+        except ValueError as e:
+            raise AppLoadError(str(e)) from None
+        if target.endswith((".py", ".wsgi")) or "/" in target:
+            app = load_app(wsgi_file=target, callable_name=callable_name)
+        else:
+            app = load_app(module=target, callable_name=callable_name)
+        apps.append((mountpoint, app))
+    return Mounts(apps, default=default, manage_script_name=bool(getattr(cfg, "manage_script_name", False)))
+
+
 def _split_module_spec(spec: str, default_callable: str) -> Tuple[str, str, bool]:
     """``mod``, ``mod:attr``, ``mod:factory()``; uWSGI's ``mod.py`` form is accepted too."""
     modname, sep, attr = spec.partition(":")

@@ -93,7 +93,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     routing = bool(cfg.http or cfg.https)
     if not cfg.http_socket and not cfg.socket and not routing:
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
-    has_app = bool(cfg.wsgi_file or cfg.module)
+    has_app = bool(cfg.wsgi_file or cfg.module or cfg.mount)
     if not has_app and not (routing and cfg.http_to):
         _fail("no app given: use --wsgi-file FILE or --module MODULE[:CALLABLE]")
     # Extra processes the master spawns and respawns: the --http/--https router.

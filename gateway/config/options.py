@@ -211,8 +211,13 @@ OPTIONS: tuple[Option, ...] = (
            metavar="NAMES",
            help="accepted for uWSGI compatibility: python, python3, python3X, tornado, "
                 "greenlet and http are built in; any other plugin name is refused"),
-    Option("mount", repeatable=True, section=APP, metavar="MOUNTPOINT=APP", supported=False,
-           help="mount an application under a URL prefix (SCRIPT_NAME)"),
+    Option("mount", repeatable=True, section=APP, metavar="MOUNTPOINT=APP",
+           help="load APP (a file ending in .py/.wsgi or containing /, else MODULE[:CALLABLE]) "
+                "and serve it for requests whose SCRIPT_NAME is MOUNTPOINT; repeatable "
+                "(several apps in one worker; see --manage-script-name)"),
+    Option("manage-script-name", flag=True, section=APP,
+           help="pick the --mount app by the longest mountpoint prefixing PATH_INFO, "
+                "and move that prefix from PATH_INFO to SCRIPT_NAME"),
 
     # -- engine ---------------------------------------------------------------------
     Option("tornado", type=conv.integer, minimum=1, section=ENGINE, metavar="N",
@@ -477,7 +482,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("procname-master"),
     _unsupported("no-orphans", flag=True),
     _unsupported("honour-stdin", flag=True),
-    _unsupported("manage-script-name", flag=True),
     _unsupported("no-default-app", flag=True),
     _unsupported("catch-exceptions", flag=True),
     _unsupported("reload-on-exception", flag=True),

@@ -80,7 +80,7 @@ class AppReloader:
 
     def load(self) -> Any:
         from gateway import uwsgi_module
-        from gateway.app_loader import load_app
+        from gateway.app_loader import load_apps
 
         cfg = self.config
         uwsgi_module._configure(
@@ -97,7 +97,7 @@ class AppReloader:
         uwsgi_module.install()
         before = set(sys.modules)
         try:
-            return load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
+            return load_apps(cfg)
         finally:
             self.added = [name for name in sys.modules if name not in before]
             _warn_loop_in_master()

@@ -39,7 +39,7 @@ from typing import Any, Callable, List, Optional
 from tornado.ioloop import IOLoop
 
 from gateway import rpc, uwsgi_module
-from gateway.app_loader import load_app
+from gateway.app_loader import load_apps
 from gateway.logs import gen_log
 from gateway.process import heap_trim
 from gateway.protocol.environ import base_environ
@@ -161,7 +161,7 @@ class Worker:
             hook(self)
         app = self.app
         if app is None:
-            app = load_app(cfg.wsgi_file, cfg.module, cfg.callable or "application")
+            app = load_apps(cfg)
             self.app = app
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.

@@ -281,3 +281,21 @@ def test_a_registered_handler_reads_the_bytes_after_its_packet(stack):
     payload = os.urandom(70000)
     packet = uwsgi_wire.encode_packet(222, b"70000") + payload
     assert raw_uwsgi(main.uwsgi_port, packet) == b"got 70000: " + payload
+
+
+def test_mount_and_manage_script_name_on_both_protocols():
+    args = ["--http-socket", "127.0.0.1:0", "--socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py",
+            "--mount", "/a=tests/apps/mounted_a.py", "--mount", "/a/b=tests/apps/mounted_b.py",
+            "--manage-script-name"] + ENGINE
+    with run_server(args) as srv:
+        for path, expected in (("/a/x", b"a /a /x"), ("/a/b/y", b"b /a/b /y"), ("/a/bc", b"a /a /bc")):
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            c.request("GET", path)
+            assert c.getresponse().read() == expected
+            c.close()
+            reply = raw_uwsgi(srv.uwsgi_port, uwsgi_wire.encode_request([
+                ("REQUEST_METHOD", "GET"), ("PATH_INFO", path), ("REQUEST_URI", path), ("SCRIPT_NAME", "")]))
+            assert reply.endswith(b"\r\n\r\n" + expected), reply
+        line = srv.wait_for_line(r"\|app: 2\|.* GET /a/b/y ")
+        assert "=> generated" in line
+

@@ -85,7 +85,7 @@ def test_defaults_match_the_brief_and_uwsgi():
 
 
 def test_unsupported_options_are_marked_and_known():
-    for name in ("http-processes", "http11-socket", "mount", "async",
+    for name in ("http-processes", "http11-socket", "async",
                  "cheaper",
                  "daemonize", "pidfile", "offload-threads", "spooler", "mule", "route"):
         assert find(name).supported is False, name

@@ -1,0 +1,83 @@
+"""``--mount /prefix=app`` and ``--manage-script-name``: several WSGI apps in one worker.
+
+:class:`Mounts` is itself a WSGI app, installed in place of the single app when
+``--mount`` is given, so it works the same under every protocol (the runner never
+knows).  Choosing the app for a request, as uWSGI does:
+
+* with ``--manage-script-name``: the **longest** mountpoint that prefixes ``PATH_INFO``
+  on a segment boundary (``/app`` matches ``/app`` and ``/app/x``, not ``/apple``)
+  becomes ``SCRIPT_NAME`` and is cut from ``PATH_INFO``;
+* without it: the mountpoint equal to the ``SCRIPT_NAME`` the web server sent
+  (``uwsgi_param SCRIPT_NAME /app;``); ``PATH_INFO`` is left as it is;
+* otherwise the default app (``--wsgi-file``/``--module``), if there is one; if not,
+  uWSGI's ``--- no python application found ---`` and a ``500``.
+
+``environ["gateway.app_id"]`` is the app's index (the default app is 0, mounts follow
+in the order given), shown as ``app: N`` in the request log line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from gateway.logs import gen_log
+
+WSGIApp = Callable[..., Any]
+
+
+def split_mount(spec: str) -> Tuple[str, str]:
+    """``"/prefix=app.py"`` -> ``("/prefix", "app.py")``; a trailing ``/`` is dropped
+    (``"/"`` becomes ``""``, the root).  Raises ValueError."""
+    mountpoint, sep, target = spec.partition("=")
+    if not sep or not target:
+        raise ValueError("--mount %r: expected MOUNTPOINT=APP (e.g. /app=app.py)" % spec)
+    mountpoint = mountpoint.strip()
+    if mountpoint and not mountpoint.startswith("/"):
+        raise ValueError("--mount %r: the mountpoint must start with /" % spec)
+    return mountpoint.rstrip("/"), target.strip()
+
+
+class Mounts:
+    """``Mounts([("/a", app_a), ("/b", app_b)], default=app, manage_script_name=True)``"""
+
+    def __init__(self, mounts: Iterable[Tuple[str, WSGIApp]], default: Optional[WSGIApp] = None,
+                 manage_script_name: bool = False) -> None:
+        self.default = default
+        self.manage_script_name = manage_script_name
+        first = 1 if default is not None else 0
+        #: mountpoint -> (app id, app)
+        self.by_mountpoint: Dict[str, Tuple[int, WSGIApp]] = {}
+        for i, (mountpoint, app) in enumerate(mounts):
+            self.by_mountpoint[mountpoint.rstrip("/")] = (first + i, app)
+        #: longest first, for the prefix search
+        self.ordered: List[Tuple[str, int, WSGIApp]] = sorted(
+            ((m, i, a) for m, (i, a) in self.by_mountpoint.items()), key=lambda t: -len(t[0]))
+
+    def select(self, environ: Dict[str, Any]) -> Optional[Tuple[int, WSGIApp]]:
+        """The ``(app id, app)`` for ``environ``, adjusting SCRIPT_NAME/PATH_INFO when managed."""
+        if self.manage_script_name:
+            path = environ.get("PATH_INFO", "")
+            for mountpoint, app_id, app in self.ordered:
+                n = len(mountpoint)
+                if path.startswith(mountpoint) and (len(path) == n or path[n] == "/"):
+                    environ["SCRIPT_NAME"] = mountpoint
+                    environ["PATH_INFO"] = path[n:]
+                    return app_id, app
+        else:
+            found = self.by_mountpoint.get(environ.get("SCRIPT_NAME", "").rstrip("/"))
+            if found is not None:
+                return found
+        if self.default is not None:
+            return 0, self.default
+        return None
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        found = self.select(environ)
+        if found is None:
+            gen_log.error("--- no python application found, check your startup logs for errors --- (%s %s)",
+                          environ.get("REQUEST_METHOD", ""), environ.get("REQUEST_URI", environ.get("PATH_INFO", "")))
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [b"Internal Server Error\n"]
+        app_id, app = found
+        environ["gateway.app_id"] = app_id
+        return app(environ, start_response)

@@ -1,0 +1,74 @@
+"""--mount dispatch (gateway.mounts): which app a request reaches, and its SCRIPT_NAME/PATH_INFO."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.mounts import Mounts, split_mount
+
+
+def named(name):
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [("%s|%s|%s|%s" % (name, environ["SCRIPT_NAME"], environ["PATH_INFO"],
+                                  environ.get("gateway.app_id"))).encode()]
+    return app
+
+
+def call(app, path, script_name=""):
+    status = []
+    body = app({"PATH_INFO": path, "SCRIPT_NAME": script_name, "REQUEST_METHOD": "GET"},
+               lambda s, h: status.append(s))
+    return status[0], b"".join(body).decode()
+
+
+MOUNTS = [("/a", named("A")), ("/a/b", named("AB")), ("/c/", named("C"))]
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/a", "A|/a||1"),
+    ("/a/", "A|/a|/|1"),
+    ("/a/x/y", "A|/a|/x/y|1"),
+    ("/a/b", "AB|/a/b||2"),
+    ("/a/b/z", "AB|/a/b|/z|2"),
+    ("/a/bz", "A|/a|/bz|1"),          # segment boundary
+    ("/apple", "D||/apple|0"),        # not a prefix on a segment boundary
+    ("/c/q", "C|/c|/q|3"),             # trailing / of the mountpoint dropped
+    ("/", "D||/|0"),
+])
+def test_manage_script_name_picks_the_longest_prefix(path, expected):
+    app = Mounts(MOUNTS, default=named("D"), manage_script_name=True)
+    assert call(app, path) == ("200 OK", expected)
+
+
+def test_root_mount_catches_the_rest():
+    app = Mounts([("", named("R")), ("/a", named("A"))], manage_script_name=True)
+    assert call(app, "/zzz")[1] == "R||/zzz|0"
+    assert call(app, "/a/1")[1] == "A|/a|/1|1"
+
+
+def test_without_manage_script_name_the_web_servers_script_name_selects_and_path_info_stays():
+    app = Mounts(MOUNTS, default=named("D"))
+    assert call(app, "/a/b/z", script_name="/a/b")[1] == "AB|/a/b|/a/b/z|2"
+    assert call(app, "/a/b/z")[1] == "D||/a/b/z|0"
+
+
+def test_no_app_is_a_500():
+    app = Mounts(MOUNTS, manage_script_name=True)
+    assert call(app, "/nothing")[0] == "500 Internal Server Error"
+    assert call(app, "/a/x")[1] == "A|/a|/x|0"  # without a default app, mounts count from 0
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("/app=app.py", ("/app", "app.py")),
+    ("/app/=pkg.mod:application", ("/app", "pkg.mod:application")),
+    ("/=app.py", ("", "app.py")),
+])
+def test_split_mount(spec, expected):
+    assert split_mount(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["app.py", "/x=", "x=app.py"])
+def test_split_mount_errors(spec):
+    with pytest.raises(ValueError):
+        split_mount(spec)
