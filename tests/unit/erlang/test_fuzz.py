@@ -96,3 +96,32 @@ def test_absurd_lengths_allocate_nothing():
     finally:
         tracemalloc.stop()
     assert peak - before < 256 * 1024
+
+
+def test_deep_and_shallow_decoders_fuzz():
+    """The iterative path (terms past RECURSION_DEPTH) and decode_shallow on mutated
+    deep terms: only ETFError, and what decodes re-encodes to the same bytes."""
+    rng = random.Random(4242)
+    pid = etf.Pid("a@h", 1, 0, 1)
+    leaves = [etf.Atom("x"), 7, 2.5, b"bin", pid, [], (), {}, etf.ImproperList([1], etf.Atom("t"))]
+    decoded = 0
+    for i in range(1500):
+        term = rng.choice(leaves)
+        for _ in range(rng.randint(etf.RECURSION_DEPTH - 2, etf.RECURSION_DEPTH + 300)):
+            kind = rng.randrange(4)
+            term = [term] if kind == 0 else (term, 1) if kind == 1 else {etf.Atom("k"): term} if kind == 2 else [1, term]
+        data = etf.encode(term)
+        if i % 2:
+            data = _mutate(rng, data)
+        try:
+            value = etf.decode(data, atoms=etf.AtomTable(1000))
+        except etf.ETFError:
+            pass
+        else:
+            decoded += 1
+            assert etf.encode(value) == data or i % 2
+        try:
+            etf.decode_shallow(data, atoms=etf.AtomTable(3), max_depth=rng.randint(1, 20))
+        except etf.ETFError:
+            pass
+    assert decoded >= 750
