@@ -86,6 +86,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     if cfg.version:
         sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, UWSGI_COMPAT_VERSION))
         sys.exit(0)
+    if cfg.logto:
+        _log_to(cfg.logto)
     logs.setup()
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
@@ -141,6 +143,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     except AppLoadError as e:
         _fail(str(e))
     sys.exit(code)
+
+
+def _log_to(path: str) -> None:
+    """``--logto FILE``: stdout and stderr of every process go to FILE (appended), as uWSGI does."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    except OSError as e:
+        _fail("--logto %s: %s" % (path, e.strerror or e))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def _run_master(cfg: Any, sockets: List[Any], children: List[Any], workers: Optional[int] = None) -> int:

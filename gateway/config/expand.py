@@ -139,6 +139,10 @@ def entries_resolver(entries: Sequence[Entry]) -> Resolver:
     return resolve
 
 
+#: Options whose ``%(name)`` left unresolved are request-log variables, not typos.
+LOG_TEMPLATES = frozenset({"log-format", "logformat"})
+
+
 def describe(entry: Entry) -> str:
     return f"'{entry.key}' ({entry.origin})"
 
@@ -184,6 +188,8 @@ def expand_entries(
     warnings = []
     for index, names in unresolved.items():
         entry = current[index]
+        if entry.key in LOG_TEMPLATES:
+            continue  # %(uri), %(status)...: request-log variables, filled per request
         still = [name for name in dict.fromkeys(names) if name in str(entry.value)]
         for name in still:
             warnings.append(f"{name} in {describe(entry)} is not defined; kept verbatim")

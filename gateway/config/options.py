@@ -303,6 +303,13 @@ OPTIONS: tuple[Option, ...] = (
     # -- logging ----------------------------------------------------------------------
     Option("disable-logging", short="L", flag=True, section=LOGGING,
            help="do not log a line per request (errors are still logged)"),
+    Option("logto", type=conv.path, section=LOGGING, metavar="FILE",
+           help="append every log line (master, workers, requests) to FILE instead of stderr; "
+                "the readiness line goes there too"),
+    Option("log-format", ("logformat",), section=LOGGING, metavar="FORMAT",
+           help="the request log line as a template of uWSGI variables: %(addr) %(user) %(ltime) "
+                "%(method) %(uri) %(proto) %(status) %(size) %(msecs) %(micros) %(uagent) "
+                "%(referer) %(host) %(pid) %(wid) %(core) ... (README, Logging)"),
     Option("log-micros", flag=True, section=LOGGING,
            help="report request times in microseconds instead of milliseconds"),
 
@@ -501,9 +508,7 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("scgi-socket", repeatable=True),
     _unsupported("http-processes", "http-workers"),
     _unsupported("http-auto-chunked", flag=True),
-    _unsupported("logto"),
     _unsupported("logto2"),
-    _unsupported("log-format", "logformat"),
     _unsupported("logdate", "log-date"),
     _unsupported("log-maxsize"),
     _unsupported("log-reopen", flag=True),

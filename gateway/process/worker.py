@@ -189,6 +189,10 @@ class Worker:
             send_timeout=float(cfg.socket_timeout),
             stats=settings_stats,
         ))
+        if getattr(cfg, "log_format", None):
+            from gateway.logformat import LogFormat
+
+            self.settings.log_format = LogFormat(cfg.log_format)  # type: ignore[attr-defined]
         board = self.board
         if board is not None:
             # The master sees every request in every core through the scoreboard.

@@ -9,8 +9,8 @@ that touches a socket still happens in the core, on the loop's thread:
 * ``start_response`` is validated in the thread (so errors raise inside the app) —
   it only records the status and headers;
 * ``write(data)`` and every chunk of the app's iterable travel to the core, which
-  writes them with the usual back-pressure; the thread waits for each to be handed
-  over before it produces the next (the app never runs ahead of a slow client);
+  writes them with the usual back-pressure; the thread runs ahead of a slow client by
+  at most :data:`MAX_INFLIGHT` bytes, then waits (no round trip per chunk);
 * ``wsgi.input`` reads are requests to the core, which reads from the connection and
   answers;
 * ``return [body]`` is handed over whole, so the response keeps its exact
@@ -36,7 +36,9 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tu
 
 from loop_engine import Waiter, current_core
 
-_ASKS = ("write", "input", "chunk")
+_ASKS = ("input",)
+#: Body bytes a thread may produce ahead of what its core has written.
+MAX_INFLIGHT = 256 * 1024
 
 
 class RequestGone(OSError):
@@ -46,7 +48,7 @@ class RequestGone(OSError):
 class _Bridge:
     """One request's hand-off between its core (on the loop) and its thread."""
 
-    __slots__ = ("loop", "inbox", "waiter", "reply", "reply_lock", "stop")
+    __slots__ = ("loop", "inbox", "waiter", "reply", "reply_lock", "stop", "inflight", "room")
 
     def __init__(self, loop: Any) -> None:
         self.loop = loop
@@ -56,6 +58,10 @@ class _Bridge:
         self.reply_lock = threading.Lock()
         self.reply_lock.acquire()
         self.stop = False
+        #: Body bytes handed to the core and not written yet; the thread waits on ``room``
+        #: above MAX_INFLIGHT (back-pressure without a round trip per chunk).
+        self.inflight = 0
+        self.room = threading.Condition(threading.Lock())
 
     # -- thread side ------------------------------------------------------------------
 
@@ -74,7 +80,34 @@ class _Bridge:
             raise reply
         return reply
 
+    def post_write(self, data: bytes) -> None:
+        """From the thread: the app's ``write(data)``, done by the core in order."""
+        self.send_body(data, "write")
+
+    def send_body(self, data: bytes, kind: str = "chunk") -> None:
+        """From the thread: hand body bytes to the core; wait only while too many are in flight."""
+        if self.stop:
+            raise RequestGone("the request is over")
+        room = self.room
+        with room:
+            self.inflight += len(data)
+            over = self.inflight > MAX_INFLIGHT
+        self.post(kind, data)
+        if over:
+            with room:
+                while self.inflight > MAX_INFLIGHT and not self.stop:
+                    room.wait()
+            if self.stop:
+                raise RequestGone("the request is over")
+
     # -- loop side -----------------------------------------------------------------------
+
+    def written(self, n: int) -> None:
+        """In the core: ``n`` body bytes went to the sink."""
+        room = self.room
+        with room:
+            self.inflight -= n
+            room.notify()
 
     def _deliver(self, kind: str, value: Any) -> None:
         if self.stop:
@@ -94,6 +127,8 @@ class _Bridge:
     def close(self) -> None:
         """The core is done with this request: release a thread waiting for an answer."""
         self.stop = True
+        with self.room:
+            self.room.notify_all()
         while self.inbox:
             kind, _ = self.inbox.popleft()
             if kind in _ASKS:
@@ -162,7 +197,7 @@ class ThreadedApp:
             return thread_write
 
         def thread_write(data: bytes) -> None:
-            bridge.ask("write", data)
+            bridge.post_write(data)
 
         self.busy_cores.add(core.id)
         self.pool.submit(self._run, bridge, environ, thread_start_response)
@@ -185,13 +220,14 @@ class ThreadedApp:
 
     @staticmethod
     def _serve(bridge: _Bridge, kind: str, value: Any, real_input: Any, real_write: List[Callable]) -> None:
-        """Do, in the core, what the thread asked for, and answer it."""
+        """Do, in the core, what the thread asked for (and answer it, for reads)."""
+        if kind == "write":  # no answer: a failed write ends the request (the runner sees it)
+            real_write[0](value)
+            bridge.written(len(value))
+            return
         try:
-            if kind == "write":
-                result = real_write[0](value)
-            else:
-                method, args = value
-                result = getattr(real_input, method)(*args)
+            method, args = value
+            result = getattr(real_input, method)(*args)
         except BaseException as e:  # handed to the thread, raised there, inside the app
             bridge.answer(e)
             return
@@ -203,8 +239,8 @@ class ThreadedApp:
             while True:
                 kind, value = bridge.next_message()
                 if kind == "chunk":
-                    bridge.answer(None)  # the thread may produce the next one meanwhile
                     yield value
+                    bridge.written(len(value))
                 elif kind == "end":
                     return
                 elif kind == "error":
@@ -229,9 +265,7 @@ class ThreadedApp:
             for chunk in result:
                 if bridge.stop:
                     break
-                bridge.ask("chunk", chunk)
-                if bridge.stop:
-                    break
+                bridge.send_body(chunk)
             bridge.post("end", None)
         except BaseException:
             bridge.post("error", sys.exc_info())

@@ -318,6 +318,10 @@ class WSGIResponse:
 def log_request(settings: Any, environ: Dict[str, Any], resp: WSGIResponse, start: float, core: Any) -> None:
     """uWSGI's default request log line (core/logging.c), from the environ."""
     stats = settings.stats
+    log_format = getattr(settings, "log_format", None)
+    if log_format is not None:  # --log-format (gateway.logformat.LogFormat)
+        access_log.info("%s", log_format.render(environ, resp, start, core, stats))
+        return
     elapsed = time.time() - start
     if settings.log_micros:
         took = "%d micros" % int(elapsed * 1e6)

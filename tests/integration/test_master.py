@@ -287,3 +287,30 @@ def test_max_requests_recycles_the_worker():
         srv.wait_for_line(r"The work of process %d is done. Seeya!" % first)
         srv.wait_for_line(r"Respawned uWSGI worker 1|worker 1 \(pid: %d\) exited" % first)
         assert wait_until(lambda: probe(srv.port)["pid"] != first, what="a new worker")
+
+
+def test_logto_and_log_format(tmp_path):
+    log = tmp_path / "gateway.log"
+    from server import ServerProcess
+
+    proc = spawn(["--http-socket", "127.0.0.1:0"] + PROBE + [
+        "--master", "--processes", "2", "--logto", str(log),
+        "--log-format", '%(addr) - %(user) "%(method) %(uri) %(proto)" %(status) %(size) w=%(wid) %(unknown)'])
+    srv = ServerProcess(proc)
+    try:
+        def ready():
+            text = log.read_text() if log.exists() else ""
+            m = re.search(r"gateway ready: pid=\d+ http-socket=127.0.0.1:(\d+)", text)
+            return int(m.group(1)) if m else None
+
+        port = wait_until(ready, timeout=20, what="the ready line in the log file")
+        body = request(port, "/logged?2").body
+        wid = ast.literal_eval(body.decode())["worker_id"]
+        line = wait_until(lambda: [ln for ln in log.read_text().splitlines() if '"GET /logged' in ln],
+                          what="the request line")[0]
+        assert line == '127.0.0.1 - - "GET /logged?2 HTTP/1.1" 200 %d w=%d -' % (len(body), wid)
+        assert "not defined" not in log.read_text()
+        assert "spawned uWSGI worker 2" in log.read_text()
+        assert srv.output() == ""  # nothing on stderr
+    finally:
+        srv.stop()

@@ -1,0 +1,121 @@
+"""Master/workers benchmark: gateway vs real uWSGI with the same process options, in one run.
+
+::
+
+    BENCH_VENV=/work/main/bench/.venv python bench/process_bench.py --duration 8 --runs 3
+
+Scenarios (servers not pinned: two workers use both cores; wrk is pinned to CLIENT_CPU):
+
+* hello, keep-alive, c=50: ``--master --processes 2 --tornado 100 --greenlet`` for gateway and
+  uWSGI, plus gateway's single worker (``--tornado 100 --greenlet``, no master);
+* sync Flask, keep-alive, c=16: ``--master --processes 2 --threads 4`` for both;
+* RSS of the master and of each worker (after the hello run), from /proc.
+
+Prints a Markdown table (medians of ``--runs``) with the ratios the issue asks for.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from lib import httpclient, procfs, servers, wrk  # noqa: E402
+
+
+def gateway(ctx, port, app, args):
+    return [ctx.python, "-m", "gateway", "--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", app,
+            "--disable-logging", "--listen", "2048"] + args
+
+
+def uwsgi(ctx, port, app, args):
+    return [ctx.uwsgi, "--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", app, "--disable-logging",
+            "--listen", "2048", "--need-app"] + args
+
+
+def _rss(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _flask_path(ctx):
+    """``--pythonpath`` to Flask and its dependencies when the servers' Python lacks them
+    (FLASK_SITE: a site-packages that has them); the same for both servers."""
+    import subprocess
+    import tempfile
+
+    if subprocess.run([ctx.python, "-c", "import flask"], capture_output=True).returncode == 0:
+        return []
+    site = os.environ.get("FLASK_SITE")
+    if not site:
+        raise SystemExit("Flask is not installed for %s: set FLASK_SITE to a site-packages with it" % ctx.python)
+    links = tempfile.mkdtemp(prefix="flask-path-")
+    for name in ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker"):
+        os.symlink(os.path.join(site, name), os.path.join(links, name))
+    return ["--pythonpath", links]
+
+
+def run_one(ctx, name, cmd, path, conns, duration, expect):
+    port = int(cmd[cmd.index("--http-socket") + 1].rsplit(":", 1)[1])
+    with servers.Server(ctx, name, cmd, cpu=None) as srv:
+        if not httpclient.wait_ready(port, srv.proc, ctx.ready_timeout):
+            raise SystemExit("%s did not start:\n%s" % (name, srv.tail()))
+        wrk.run_wrk(ctx, port, conns, 2, path=path)  # warm-up
+        r = wrk.run_wrk(ctx, port, conns, duration, path=path)
+        rss = (_rss(srv.pid), [_rss(c) for c in procfs.proc_tree(srv.pid) if c != srv.pid])
+        errors = sum(r.get(k, 0) for k in ("connect", "read", "write", "status", "timeout"))
+        return r["rps"], rss, errors
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    a = parser.parse_args()
+    ctx = servers.Ctx(quiet_wait=0)
+    hello = os.path.join(HERE, "apps", "hello.py")
+    flask = os.path.join(HERE, "apps", "flask_hello.py")
+    flask_path = _flask_path(ctx)
+    async_opts = ["--tornado", "100", "--greenlet"]
+    proc2 = ["--master", "--processes", "2"]
+    scenarios = [
+        ("hello gateway 2 workers", lambda p: gateway(ctx, p, hello, proc2 + async_opts), "/", 50),
+        ("hello uWSGI 2 workers", lambda p: uwsgi(ctx, p, hello, proc2 + async_opts), "/", 50),
+        ("hello gateway 1 worker", lambda p: gateway(ctx, p, hello, async_opts), "/", 50),
+        ("flask gateway 2x4 threads", lambda p: gateway(ctx, p, flask, proc2 + ["--threads", "4"] + flask_path), "/", 16),
+        ("flask uWSGI 2x4 threads", lambda p: uwsgi(ctx, p, flask, proc2 + ["--threads", "4"] + flask_path), "/", 16),
+    ]
+    results = {name: [] for name, _, _, _ in scenarios}
+    rss = {}
+    errors = {name: 0 for name, _, _, _ in scenarios}
+    for run in range(a.runs):
+        for name, make, path, conns in scenarios:  # interleaved: every run sees the same machine
+            rps, r, err = run_one(ctx, name, make(ctx.alloc_port()), path, conns, a.duration, None)
+            results[name].append(rps)
+            rss[name] = r
+            errors[name] += err
+            print("run %d %-28s %9.0f req/s  errors %d" % (run + 1, name, rps, err), file=sys.stderr, flush=True)
+    med = {k: statistics.median(v) for k, v in results.items()}
+    print("| scenario | req/s (median of %d) | errors | master RSS MB | worker RSS MB |" % a.runs)
+    print("|---|---:|---:|---:|---|")
+    for name in results:
+        m, w = rss[name]
+        print("| %s | %.0f | %d | %.1f | %s |" % (name, med[name], errors[name], m, ", ".join("%.1f" % x for x in w)))
+    print()
+    print("hello 2 workers: gateway / uWSGI = %.2f (target >= 1.5); gateway 2 workers / 1 worker = %.2f (target >= 1.7)"
+          % (med["hello gateway 2 workers"] / med["hello uWSGI 2 workers"],
+             med["hello gateway 2 workers"] / med["hello gateway 1 worker"]))
+    print("flask --processes 2 --threads 4: gateway / uWSGI = %.2f (target >= 1.0)"
+          % (med["flask gateway 2x4 threads"] / med["flask uWSGI 2x4 threads"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""``--log-format``: uWSGI's request-log templates (``%(var)``), compiled once per worker.
+
+::
+
+    fmt = LogFormat('%(addr) - %(user) [%(ltime)] "%(method) %(uri) %(proto)" %(status) %(size)')
+    line = fmt.render(environ, response, start, core, stats)
+
+The variables are uWSGI's common ones (``core/logging.c``): ``uri``, ``method``,
+``user``, ``addr``, ``host``, ``proto``, ``uagent``, ``referer``, ``status``,
+``size`` (body bytes), ``hsize`` (header bytes), ``rsize`` (both), ``cl`` (request
+Content-Length), ``msecs``, ``micros``, ``secs``, ``time`` (start, epoch seconds),
+``epoch`` (now), ``ctime``, ``ltime`` (Apache style), ``pid``, ``wid``, ``core``,
+``switches``, ``vars`` (environ variables), ``headers`` (response headers),
+``rss``/``vsz`` (bytes) and ``rssM``/``vszM`` (MB).  An unknown ``%(name)`` renders
+as ``-``, as uWSGI does for an unset log variable.  Pure: no I/O but ``/proc`` for
+``rss``/``vsz``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any, Callable, Dict, List, Tuple, Union
+
+_VAR = re.compile(r"%\(([A-Za-z0-9_.]+)\)")
+
+
+def _mem() -> Tuple[int, int]:
+    try:
+        with open("/proc/self/statm") as f:
+            vsz, rss = (int(x) for x in f.read().split()[:2])
+        page = os.sysconf("SC_PAGE_SIZE")
+        return rss * page, vsz * page
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def _env(key: str, default: str = "") -> Callable[..., str]:
+    return lambda e, r, s, c, st, now: e.get(key, default) or default
+
+
+_VARS: Dict[str, Callable[..., Any]] = {
+    "uri": _env("REQUEST_URI"),
+    "method": _env("REQUEST_METHOD"),
+    "user": _env("REMOTE_USER", "-"),
+    "addr": _env("REMOTE_ADDR"),
+    "host": _env("HTTP_HOST"),
+    "proto": _env("SERVER_PROTOCOL"),
+    "uagent": _env("HTTP_USER_AGENT"),
+    "referer": _env("HTTP_REFERER"),
+    "cl": _env("CONTENT_LENGTH", "0"),
+    "status": lambda e, r, s, c, st, now: r.code,
+    "size": lambda e, r, s, c, st, now: r.body_bytes,
+    "hsize": lambda e, r, s, c, st, now: r.head_bytes,
+    "rsize": lambda e, r, s, c, st, now: r.body_bytes + r.head_bytes,
+    "msecs": lambda e, r, s, c, st, now: int((now - s) * 1000),
+    "micros": lambda e, r, s, c, st, now: int((now - s) * 1_000_000),
+    "secs": lambda e, r, s, c, st, now: "%.6f" % (now - s),
+    "time": lambda e, r, s, c, st, now: int(s),
+    "epoch": lambda e, r, s, c, st, now: int(now),
+    "ctime": lambda e, r, s, c, st, now: time.ctime(s),
+    "ltime": lambda e, r, s, c, st, now: time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(s)),
+    "pid": lambda e, r, s, c, st, now: os.getpid(),
+    "wid": lambda e, r, s, c, st, now: e.get("gateway.worker_id", _worker_id()),
+    "core": lambda e, r, s, c, st, now: c.id if c is not None else 0,
+    "switches": lambda e, r, s, c, st, now: r.switches + 1,
+    "vars": lambda e, r, s, c, st, now: sum(1 for v in e.values() if type(v) is str),
+    "headers": lambda e, r, s, c, st, now: r.headers_count,
+    "rss": lambda e, r, s, c, st, now: _mem()[0],
+    "vsz": lambda e, r, s, c, st, now: _mem()[1],
+    "rssM": lambda e, r, s, c, st, now: _mem()[0] // (1024 * 1024),
+    "vszM": lambda e, r, s, c, st, now: _mem()[1] // (1024 * 1024),
+}
+
+
+def _worker_id() -> int:
+    import sys
+
+    mod = sys.modules.get("gateway.uwsgi_module")
+    return mod.worker_id() if mod is not None else 0
+
+
+class LogFormat:
+    """A compiled ``--log-format`` template."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.parts: List[Union[str, Callable[..., Any]]] = []
+        pos = 0
+        for m in _VAR.finditer(template):
+            if m.start() > pos:
+                self.parts.append(template[pos : m.start()])
+            self.parts.append(_VARS.get(m.group(1), lambda e, r, s, c, st, now: "-"))
+            pos = m.end()
+        if pos < len(template):
+            self.parts.append(template[pos:])
+
+    def render(self, environ: Dict[str, Any], resp: Any, start: float, core: Any, stats: Any) -> str:
+        now = time.time()
+        out = []
+        for part in self.parts:
+            if type(part) is str:
+                out.append(part)
+            else:
+                out.append(str(part(environ, resp, start, core, stats, now)))  # type: ignore[operator]
+        return "".join(out)
