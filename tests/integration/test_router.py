@@ -380,3 +380,22 @@ def test_quickstart_https_ini_on_a_shared_socket(tmp_path, tls_files):
             env = json.loads(conn.getresponse().read())
             assert env["HTTPS"] == "on" and env["wsgi.url_scheme"] == "https"
         conn.close()
+
+
+def test_http_to_several_nodes_fails_over_from_a_dead_one(backend):
+    dead = "127.0.0.1:%d" % free_port()
+    with run_router(["--http", "127.0.0.1:0", "--http-to", dead, "--http-to", backend]) as r:
+        with Conn(r.port) as c:
+            for _ in range(4):  # round-robin: every other request first tries the dead node
+                c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert c.read_response().body == b"hello"
+        r.wait_for_line(r"cannot connect to worker %s: ECONNREFUSED .*trying the next one" % re.escape(dead))
+
+
+def test_router_forwards_to_the_first_socket_when_given(tmp_path):
+    port = free_port()
+    with run_router(["--http", "127.0.0.1:0", "--socket", "127.0.0.1:%d" % port, "--wsgi-file", APP]) as r:
+        assert "upstream=127.0.0.1:%d" % port in r.output()
+        with Conn(r.port) as c:
+            env = get_json(c, "/env")
+        assert env["UWSGI_ROUTER"] == "http" and env["REMOTE_ADDR"] == "127.0.0.1"
