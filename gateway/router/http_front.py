@@ -336,14 +336,16 @@ class RouterConnection(asyncio.Protocol):
         elif mode == CHUNKING:
             transport.write(b"%x\r\n%b\r\n" % (len(data), data))
         elif mode == AWAIT_HEAD:
-            self._head += data
-            self._read_head()
+            if self._head:
+                self._head += data
+                self._read_head(self._head)
+            else:
+                self._read_head(data)  # the common case: the head in one read, no copy
         elif mode != DONE:
             transport.write(data)
 
-    def _read_head(self) -> None:
+    def _read_head(self, buf: Any) -> None:
         while True:
-            buf = self._head
             try:
                 head = parse_response_head(buf, self.settings.max_response_head)
             except UpstreamProtocolError as e:
@@ -351,6 +353,8 @@ class RouterConnection(asyncio.Protocol):
                 self._gateway_error(502, "the worker sent an invalid response")
                 return
             if head is None:
+                if buf is not self._head:
+                    self._head = bytearray(buf)
                 return
             status = head.status
             rest = bytes(buf[head.size :])
@@ -362,12 +366,13 @@ class RouterConnection(asyncio.Protocol):
                 req = self._req
                 if req is not None and req.version == "HTTP/1.1" and not (status == 100 and self._sent_continue):
                     self.transport.write(bytes(buf[: head.size]))  # type: ignore[union-attr]
-                self._head = bytearray(rest)
+                buf = self._head = bytearray(rest)
                 if not rest:
                     return
                 continue
             break
-        self._head = bytearray()
+        if self._head:
+            self._head = bytearray()
         req = self._req
         assert req is not None
         keep_alive = req.keep_alive and not self._client_eof
