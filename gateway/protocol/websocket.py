@@ -18,6 +18,9 @@ A peer that breaks the protocol gets :class:`WebSocketError` raised, whose ``cod
 the close status to answer with (``1002`` protocol error, ``1007`` invalid UTF-8,
 ``1009`` too big: :class:`MessageTooBig`, a distinct class for ``--websockets-max-size``).
 Once it raised, the reader raises the same error again: the connection is over.
+:class:`MessageTooBig` is the exception: the framing is intact, so the reader drops
+the oversized message unbuffered and goes on (a server answering 1009 can still read
+the peer's CLOSE).
 
 :func:`accept_key` computes the handshake's ``Sec-WebSocket-Accept`` (RFC 6455 §4.2.2).
 This module imports only the standard library.
@@ -259,7 +262,7 @@ class FrameReader:
 
     __slots__ = (
         "max_size", "require_mask", "_buf", "_pos", "_error", "_closed",
-        "_frag_opcode", "_frag_parts", "_frag_size", "_utf8",
+        "_frag_opcode", "_frag_parts", "_frag_size", "_utf8", "_skip", "_skip_message",
     )
 
     def __init__(self, max_size: int = 1 << 20, require_mask: bool = True) -> None:
@@ -273,11 +276,18 @@ class FrameReader:
         self._frag_parts: List[bytes] = []
         self._frag_size = 0
         self._utf8: Optional[codecs.IncrementalDecoder] = None
+        self._skip = 0  # payload bytes of an oversized frame still to drop
+        self._skip_message = False  # drop continuation frames up to the oversized message's end
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the peer.  (EOF is the I/O layer's business: after it, events
         still buffered are delivered, then the connection is over.)"""
         if data and not self._closed and self._error is None:
+            if self._skip and self._pos == len(self._buf):
+                # Dropping an oversized payload: never buffer it.
+                n = min(self._skip, len(data))
+                self._skip -= n
+                data = data[n:]
             self._buf += data
 
     @property
@@ -300,6 +310,8 @@ class FrameReader:
                 event = self._next_frame()
                 if event is not None:
                     return event
+        except MessageTooBig:
+            raise
         except WebSocketError as e:
             self._error = e
             self._buf = bytearray()
@@ -311,6 +323,13 @@ class FrameReader:
         buf = self._buf
         pos = self._pos
         avail = len(buf) - pos
+        if self._skip:
+            n = min(self._skip, avail)
+            self._skip -= n
+            self._pos = pos = pos + n
+            avail -= n
+            if self._skip:
+                return NEED_DATA
         if avail < 2:
             return NEED_DATA
         b0 = buf[pos]
@@ -332,9 +351,11 @@ class FrameReader:
         elif opcode not in _DATA_OPCODES:
             raise WebSocketError("reserved data opcode 0x%x" % opcode)
         elif opcode == CONTINUATION:
+            if self._skip_message:
+                return self._drop_frame(pos, avail, b1, bool(fin))
             if not self._frag_opcode:
                 raise WebSocketError("continuation frame without a message to continue")
-        elif self._frag_opcode:
+        elif self._frag_opcode or self._skip_message:
             raise WebSocketError("new data frame (opcode 0x%x) inside a fragmented message" % opcode)
         if self.require_mask and not masked:
             raise WebSocketError("unmasked frame from the client (RFC 6455 §5.1)")
@@ -352,10 +373,18 @@ class FrameReader:
                 raise WebSocketError("frame length with the most significant bit set")
             head = 10
         if not is_control and self._frag_size + length > self.max_size:
-            raise MessageTooBig(
-                "message of %d bytes or more exceeds the limit of %d bytes"
-                % (self._frag_size + length, self.max_size)
-            )
+            size = self._frag_size + length
+            # Not sticky: the stream is still well framed.  Its payload (and the rest
+            # of its message) will be dropped unbuffered, so a server that answered
+            # 1009 can still read the peer's CLOSE that follows.
+            self._pos = pos + head + (4 if masked else 0)
+            self._skip = length
+            self._skip_message = not fin
+            self._frag_opcode = 0
+            self._frag_parts = []
+            self._frag_size = 0
+            self._utf8 = None
+            raise MessageTooBig("message of %d bytes or more exceeds the limit of %d bytes" % (size, self.max_size))
         if masked:
             head += 4
         end = head + length
@@ -407,6 +436,30 @@ class FrameReader:
         self._frag_size = 0
         self._utf8 = None
         return message
+
+    def _drop_frame(self, pos: int, avail: int, b1: int, fin: bool) -> Union[_NeedData, None]:
+        """Drop one continuation frame of a message refused as too big."""
+        length = b1 & 0x7F
+        head = 2
+        if length == 126:
+            if avail < 4:
+                return NEED_DATA
+            (length,) = struct.unpack_from("!H", self._buf, pos + 2)
+            head = 4
+        elif length == 127:
+            if avail < 10:
+                return NEED_DATA
+            (length,) = struct.unpack_from("!Q", self._buf, pos + 2)
+            head = 10
+        if b1 & 0x80:
+            head += 4
+        if avail < head:
+            return NEED_DATA
+        self._pos = pos + head
+        self._skip = length
+        if fin:
+            self._skip_message = False
+        return None
 
     def _feed_utf8(self, data: bytes, final: bool) -> None:
         try:

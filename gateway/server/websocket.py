@@ -49,7 +49,7 @@ __all__ = [
     "websocket_send_binary",
 ]
 
-#: Seconds we wait for the peer to close its side after our CLOSE and half-close.
+#: Seconds we wait for the peer's CLOSE (or EOF) after ours, reading and dropping its bytes.
 DRAIN_TIMEOUT = 2.0
 
 _PONG_EMPTY = wsproto.build_frame(wsproto.PONG, b"")
@@ -141,8 +141,9 @@ class WebSocket(asyncio.Protocol):
         #: Our CLOSE, held back until the app has read what arrived before the end.
         self.pending_close: Optional[Tuple[Optional[int]]] = None
         self.pending_since = 0.0
-        #: When our CLOSE went out with a half-close (we then wait for the peer's EOF).
+        #: When our CLOSE went out before the peer's (we then wait for its CLOSE or EOF).
         self.draining_since = 0.0
+        self.peer_closed = False
 
     def start(self, leftover: bytes) -> None:
         """Become the transport's protocol; parse what the previous protocol had buffered."""
@@ -159,6 +160,8 @@ class WebSocket(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
+            if self.draining_since:
+                self._drain(data)
             return
         reader = self.reader
         reader.receive_data(data)
@@ -178,6 +181,7 @@ class WebSocket(asyncio.Protocol):
                     self.ping_outstanding = False
                 elif kind is Close:
                     # Echo the status (RFC 6455 §5.5.1); no status -> an empty CLOSE.
+                    self.peer_closed = True
                     code = event.code  # type: ignore[union-attr]
                     self._end(None if code == wsproto.NO_STATUS else code)
                     break
@@ -233,26 +237,45 @@ class WebSocket(asyncio.Protocol):
             self.close(pending[0])
 
     def close(self, code: Optional[int] = wsproto.NORMAL_CLOSURE, reason: str = "") -> None:
-        """Send CLOSE ``code`` (if not sent yet; None: no status) and close the connection."""
+        """Send CLOSE ``code`` (if not sent yet; None: no status) and end the connection.
+
+        After the peer's CLOSE the TCP connection is closed at once (the server closes
+        first, RFC 6455 §7.1.1).  Otherwise we keep reading, and dropping, until the
+        peer's CLOSE or EOF, at most ``DRAIN_TIMEOUT``: closing a socket that still has
+        unread input sends a RST, which can destroy our CLOSE frame before the peer (or
+        a proxy such as nginx, still forwarding the peer's bytes) has read it.
+        """
         if not self.close_sent:
             self.close_sent = True
             self._write(wsproto.close_frame(code, reason))
-        self._set_closed()
         transport = self.transport
-        if self.draining_since or transport.is_closing():
-            return
-        if transport.can_write_eof():
-            # Half-close and read (and drop) until the peer closes too, at most
-            # DRAIN_TIMEOUT: closing a socket with unread input sends a RST, which may
-            # destroy our CLOSE frame before the peer reads it.
+        if self.peer_closed or transport.is_closing():
+            self.hub.open.discard(self)
+            transport.close()
+        elif not self.draining_since:
             self.draining_since = self.hub.loop.time()
-            transport.write_eof()
             if self._reading_paused:
                 self._reading_paused = False
                 transport.resume_reading()
-        else:
-            self.hub.open.discard(self)
-            transport.close()
+        # Last: waking the app's core may run it (and its end) right here.
+        self._set_closed()
+
+    def _drain(self, data: bytes) -> None:
+        """After our CLOSE: look for the peer's CLOSE in what still arrives, drop the rest."""
+        reader = self.reader
+        try:
+            reader.receive_data(data)  # a reader that failed keeps nothing
+            while True:
+                event = reader.next_event()
+                if event is NEED_DATA:
+                    return
+                if type(event) is Close:
+                    self.peer_closed = True
+                    self.hub.open.discard(self)
+                    self.transport.close()
+                    return
+        except WebSocketError:
+            return  # after a protocol error the bytes cannot be framed: wait for EOF
 
     def abort(self) -> None:
         """Drop the connection without a CLOSE (a dead peer would never read it)."""
@@ -280,7 +303,7 @@ class WebSocket(asyncio.Protocol):
                 self._finish_close()  # the app did not come for its messages in time
             elif self.draining_since and now - self.draining_since >= DRAIN_TIMEOUT:
                 self.hub.open.discard(self)
-                self.transport.abort()
+                self.transport.close()
             return
         if self.ping_outstanding:
             if now - self.last_ping > hub.pong_tolerance:
@@ -311,10 +334,8 @@ class WebSocket(asyncio.Protocol):
                 stats.exceptions += 1
         if not self.close_sent:
             self.close(wsproto.INTERNAL_ERROR if failed else wsproto.NORMAL_CLOSURE)
-        else:
-            self._set_closed()
-            self.hub.open.discard(self)
-            self.transport.close()
+        # Else our CLOSE is out and close() decided: the connection is closed already
+        # (after the peer's CLOSE) or drains until the peer's CLOSE, EOF or DRAIN_TIMEOUT.
 
     def _write(self, data: bytes) -> None:
         if not self.transport.is_closing():

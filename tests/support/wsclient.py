@@ -94,6 +94,13 @@ class WSClient:
             if ev == "EOF":
                 return None
             if type(ev) is Close:
+                # A polite client: answer with a CLOSE and stop sending (RFC 6455 §5.5.1).
+                code = None if ev.code == ws.NO_STATUS else ev.code
+                self.send_raw(ws.close_frame(code, mask=os.urandom(4)))
+                try:
+                    self.sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
                 return ev.code
 
     def closed_tcp(self, timeout: Optional[float] = None) -> bool:

@@ -240,3 +240,38 @@ def test_mutated_valid_frames(payload, at, byte):
 def test_fuzz_counts_reported(capsys):
     # Printed with -s; the counts are what the hypothesis tests above ran in this session.
     print("websocket fuzz: %(conversations)d conversations, %(garbage)d garbage inputs" % FUZZ)
+
+
+def test_after_message_too_big_the_stream_goes_on_unbuffered():
+    """1009 is not sticky: the oversized message is dropped (never buffered) and the
+    peer's next frames, e.g. its CLOSE, are still read."""
+    key = b"\x01\x02\x03\x04"
+    big = client_frame(ws.BINARY, b"x" * 5000, True, key)
+    r = FrameReader(max_size=1000)
+    r.receive_data(big[:20])
+    with pytest.raises(MessageTooBig):
+        r.next_event()
+    for i in range(20, len(big), 700):
+        r.receive_data(big[i:i + 700])
+        assert r.next_event() is NEED_DATA
+        assert r.buffered() < 100  # the payload is dropped, not kept
+    r.receive_data(client_frame(0x8, struct.pack("!H", 1000), True, key))
+    assert r.next_event() == Close(1000, "")
+
+    # A fragmented oversize: its continuations are dropped too, control frames still read.
+    r = FrameReader(max_size=100)
+    wire = (client_frame(ws.TEXT, b"a" * 60, False, key) + client_frame(0, b"b" * 60, False, key)
+            + client_frame(0x9, b"p", True, key) + client_frame(0, b"c" * 60, True, key)
+            + client_frame(ws.BINARY, b"ok", True, key))
+    events, error = drain(r, [wire])
+    assert isinstance(error, MessageTooBig) and events == []
+    events, error = drain(r, [b""])
+    assert error is None and events == [Ping(b"p"), Message(ws.BINARY, b"ok")]
+
+    # A new data frame while the refused message is unfinished is still a protocol error.
+    r = FrameReader(max_size=10)
+    events, error = drain(r, [client_frame(ws.TEXT, b"a" * 20, False, key) + client_frame(ws.TEXT, b"x", True, key)])
+    assert isinstance(error, MessageTooBig)
+    with pytest.raises(WebSocketError) as e:
+        r.next_event()
+    assert e.value.code == 1002
