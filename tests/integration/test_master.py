@@ -103,14 +103,25 @@ def test_killed_worker_is_respawned_with_its_id_and_only_its_requests_fail():
     assert results["failed"] <= 4, (results, line)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_base() -> int:
+    """A base port whose base+1 and base+2 are free now, below the ephemeral range (where
+    outgoing connections of other processes could take them meanwhile)."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(20000, 32000)
+        try:
+            for offset in (1, 2):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise AssertionError("no free port pair")
 
 
 def test_postfork_tornado_ports_per_worker_survive_a_respawn():
-    base = free_port() + 10
+    base = free_base()
     with run_server(["--wsgi-file", "tests/apps/tornado_per_worker.py", "--tornado", "2", "--greenlet",
                      "--master", "--processes", "2"], env={"TORNADO_BASE_PORT": str(base)}) as srv:
         texts = {}
