@@ -33,7 +33,9 @@ import os
 import threading
 from typing import Any, Callable, Dict, Optional, Union
 
+from ..logs import gen_log
 from . import etf
+from . import names as nodenames
 from .errors import ErlangError, ErlangTimeout, NodeNotRunning
 from .node import (
     DEFAULT_BUSY_POLL,
@@ -45,8 +47,6 @@ from .node import (
     DEFAULT_TIMEOUT,
     Node,
 )
-from . import names as nodenames
-from ..logs import gen_log
 
 _node: Optional[Node] = None
 _handles: Dict[str, int] = {}
@@ -200,7 +200,7 @@ def stop() -> "asyncio.Future[None]":
     if node is None:
         fut = concurrent.futures.Future()  # type: ignore[var-annotated]
         fut.set_result(None)
-        return asyncio.wrap_future(fut)  # type: ignore[return-value]
+        return asyncio.wrap_future(fut)
     return asyncio.ensure_future(node.stop(), loop=node.loop)
 
 

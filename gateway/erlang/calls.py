@@ -22,15 +22,16 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Protocol, Tuple, Union, cast
 
 from greenlet import getcurrent
+
 from loop_engine import Core, CoreGreenlet, CoreTimeout, Waiter
 
-from .errors import ErlangTimeout
-from .terms import rpc_result
 from ..logs import gen_log
 from ..rpc import apply as rpc_apply
+from .errors import ErlangTimeout
+from .terms import rpc_result
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
@@ -47,6 +48,18 @@ DEFAULT_RPC_THREADS = 8
 DEFAULT_MAX_CALLS = 10000
 
 OnDone = Callable[[bool, Any], None]
+
+
+class Waiting(Protocol):
+    """Whoever waits for an answer or a message on a connection (``Connection.calls``,
+    ``Connection.receivers``): an asyncio future, a :class:`BlockingCall` or a
+    :class:`CoreCall`.  ``set_result`` returns False when a thread gave up first."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, value: Any) -> Optional[bool]: ...
+
+    def set_exception(self, exc: BaseException) -> Optional[bool]: ...
 
 
 class _CoreEngine:
@@ -168,7 +181,8 @@ class PythonCalls:
             idle = self._idle
             g = idle.pop() if idle else None
             if g is None or g.parent is not parent or g.dead:
-                g = _CallGreenlet(self._core_main, parent, Core(0, self._engine))
+                # a Core needs only its engine's asyncio_loop to suspend and resume
+                g = _CallGreenlet(self._core_main, parent, Core(0, cast(Any, self._engine)))
             else:
                 core = g.core
                 core.pending = None

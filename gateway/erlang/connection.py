@@ -19,13 +19,14 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Optional, Set, Tuple
 
+from ..logs import app_log, gen_log
 from . import dist, etf
 from . import flags as dflags
 from . import handshake as hs
+from .calls import Waiting
 from .dist import NO_PAYLOAD
 from .errors import AuthenticationFailed, ConnectionRejected, ErlangError, ErlangProtocolError, NodeDown
 from .terms import A_EMPTY, RawTerm
-from ..logs import app_log, gen_log
 
 if TYPE_CHECKING:  # pragma: no cover
     from .node import Node
@@ -139,9 +140,9 @@ class Connection:
         self.last_read = self.last_write = _monotonic()
         self.pid = node.new_pid()
         # Python -> Erlang calls waiting for {Ref, Result}: ref -> future
-        self.calls: Dict[Reference, "asyncio.Future[Any]"] = {}
+        self.calls: Dict[Reference, Waiting] = {}
         self.mailbox: Deque[Any] = collections.deque()
-        self.receivers: Deque["asyncio.Future[Any]"] = collections.deque()
+        self.receivers: Deque[Waiting] = collections.deque()
         # remote monitors of our processes: ref -> (watcher pid, target pid or name)
         self.monitors: Dict[Any, Tuple[Pid, Any]] = {}
         # links between remote pids and ours: (remote, ours)

@@ -173,6 +173,7 @@ class DistReader:
         then be closed.
         """
         buf = self._buf
+        view: Union[bytes, bytearray]
         if buf:
             buf += data
             view = buf

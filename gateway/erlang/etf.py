@@ -173,6 +173,7 @@ class Pid(_Frozen):
     id: int
     serial: int
     creation: int
+    _etf: bytes | None  # its encoding, cached by the encoder
 
     def __init__(self, node: str, id: int, serial: int = 0, creation: int = 0) -> None:
         _pid_node(self, node if node.__class__ is Atom else _as_atom(node, "Pid node"))
@@ -185,10 +186,10 @@ class Pid(_Frozen):
         if other.__class__ is not Pid:
             return NotImplemented
         return (
-            self.id == other.id  # type: ignore[attr-defined]
-            and self.serial == other.serial  # type: ignore[attr-defined]
-            and self.node == other.node  # type: ignore[attr-defined]
-            and self.creation == other.creation  # type: ignore[attr-defined]
+            self.id == other.id
+            and self.serial == other.serial
+            and self.node == other.node
+            and self.creation == other.creation
         )
 
     def __hash__(self) -> int:
@@ -220,9 +221,9 @@ class Reference(_Frozen):
         if other.__class__ is not Reference:
             return NotImplemented
         return (
-            self.ids == other.ids  # type: ignore[attr-defined]
-            and self.node == other.node  # type: ignore[attr-defined]
-            and self.creation == other.creation  # type: ignore[attr-defined]
+            self.ids == other.ids
+            and self.node == other.node
+            and self.creation == other.creation
         )
 
     def __hash__(self) -> int:
@@ -253,9 +254,9 @@ class Port(_Frozen):
         if other.__class__ is not Port:
             return NotImplemented
         return (
-            self.id == other.id  # type: ignore[attr-defined]
-            and self.node == other.node  # type: ignore[attr-defined]
-            and self.creation == other.creation  # type: ignore[attr-defined]
+            self.id == other.id
+            and self.node == other.node
+            and self.creation == other.creation
         )
 
     def __hash__(self) -> int:
@@ -294,7 +295,7 @@ class BitBinary(_Frozen):
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not BitBinary:
             return NotImplemented
-        return self.bits == other.bits and self.data == other.data  # type: ignore[attr-defined]
+        return self.bits == other.bits and self.data == other.data
 
     def __hash__(self) -> int:
         return hash((BitBinary, self.data, self.bits))
@@ -324,9 +325,9 @@ class Export(_Frozen):
         if other.__class__ is not Export:
             return NotImplemented
         return (
-            self.module == other.module  # type: ignore[attr-defined]
-            and self.function == other.function  # type: ignore[attr-defined]
-            and self.arity == other.arity  # type: ignore[attr-defined]
+            self.module == other.module
+            and self.function == other.function
+            and self.arity == other.arity
         )
 
     def __hash__(self) -> int:
@@ -357,7 +358,7 @@ class Fun(_Frozen):
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not Fun:
             return NotImplemented
-        return self.raw == other.raw  # type: ignore[attr-defined]
+        return self.raw == other.raw
 
     def __hash__(self) -> int:
         return hash((Fun, self.raw))
@@ -390,7 +391,7 @@ class ImproperList:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not ImproperList:
             return NotImplemented
-        return self.items == other.items and self.tail == other.tail  # type: ignore[attr-defined]
+        return self.items == other.items and self.tail == other.tail
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -421,7 +422,7 @@ class MapKey:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not MapKey:
             return NotImplemented
-        return self._frozen == other._frozen  # type: ignore[attr-defined]
+        return self._frozen == other._frozen
 
     def __hash__(self) -> int:
         return self._hash
@@ -987,14 +988,14 @@ def _new_fun(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
 _new_instance = object.__new__
 # The slots' own setters: the decoder fills new instances without going through
 # the classes' refusing __setattr__ (and faster than object.__setattr__).
-_pid_node = Pid.node.__set__  # type: ignore[attr-defined]
-_pid_id = Pid.id.__set__  # type: ignore[attr-defined]
-_pid_serial = Pid.serial.__set__  # type: ignore[attr-defined]
-_pid_creation = Pid.creation.__set__  # type: ignore[attr-defined]
-_pid_etf = Pid._etf.__set__  # type: ignore[attr-defined]
-_ref_node = Reference.node.__set__  # type: ignore[attr-defined]
-_ref_creation = Reference.creation.__set__  # type: ignore[attr-defined]
-_ref_ids = Reference.ids.__set__  # type: ignore[attr-defined]
+_pid_node = Pid.node.__set__  # type: ignore[attr-defined,misc]
+_pid_id = Pid.id.__set__  # type: ignore[attr-defined,misc]
+_pid_serial = Pid.serial.__set__  # type: ignore[attr-defined,misc]
+_pid_creation = Pid.creation.__set__  # type: ignore[attr-defined,misc]
+_pid_etf = vars(Pid)["_etf"].__set__
+_ref_node = Reference.node.__set__  # type: ignore[attr-defined,misc]
+_ref_creation = Reference.creation.__set__  # type: ignore[attr-defined,misc]
+_ref_ids = Reference.ids.__set__  # type: ignore[attr-defined,misc]
 
 _DEC: list = [_bad_tag] * 256
 for _tag, _handler in {

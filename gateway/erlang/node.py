@@ -53,6 +53,8 @@ import socket
 import threading
 from typing import Any, Callable, Dict, List, Optional, Set, Union
 
+from .. import rpc
+from ..logs import gen_log
 from . import calls, dist, epmd, epmd_client, etf, rex
 from . import flags as dflags
 from . import handshake as hs
@@ -70,8 +72,6 @@ from .errors import (
 from .router import Process, Router
 from .terms import A_NOPROC, A_REX, NODE_PROCESSES, PROTOCOL_ATOMS, RawTerm, rpc_result, to_atom
 from .watchdog import Ticks
-from .. import rpc
-from ..logs import gen_log
 
 Atom = etf.Atom
 Pid = etf.Pid

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol, Tuple
 
+from .. import rpc
+from ..logs import app_log, gen_log
 from . import dist, etf
 from .connection import Spawned
 from .errors import NodeDown
@@ -46,8 +48,6 @@ from .terms import (
     exception_reason,
     to_atom,
 )
-from .. import rpc
-from ..logs import app_log, gen_log
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
@@ -137,6 +137,7 @@ def spawn_request(node: "NodeLike", conn: "Connection", ctrl: tuple, args: Any) 
             return
 
         def done(ok: bool, value: Any) -> None:
+            reason: tuple
             if ok:
                 reason = (res_ref, A_RETURN, value)
                 fallback = lambda e: (res_ref, A_ERROR, exception_reason(e), _stack(m, f, a))  # noqa: E731

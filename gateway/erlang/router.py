@@ -14,10 +14,10 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Deque, Tuple
 
+from ..logs import gen_log
 from . import dist, etf, rex
 from .errors import ErlangProtocolError
 from .terms import A_ERROR, A_NOPROC, A_SYSTEM_LIMIT, A_YES, NODE_PROCESSES, as_gen_call, exception_reason
-from ..logs import gen_log
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection

@@ -15,9 +15,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Optional
 
+from ..logs import gen_log
 from . import dist
 from .errors import NodeDown
-from ..logs import gen_log
 
 if TYPE_CHECKING:  # pragma: no cover
     from .node import Node

@@ -17,6 +17,9 @@ import time
 
 import pytest
 
+from gateway.erlang import api, etf
+from gateway.erlang.errors import AuthenticationFailed, BadRPC, ErlangTimeout, NodeDown, NodeNotRunning
+from gateway.rpc import registry
 from integration.erlang_support import (
     LoopThread,
     otp_bindir,
@@ -26,9 +29,6 @@ from integration.erlang_support import (
     stop_api_node,
     unique,
 )
-from gateway.erlang import api, etf
-from gateway.erlang.errors import AuthenticationFailed, BadRPC, ErlangTimeout, NodeDown, NodeNotRunning
-from gateway.rpc import registry
 
 A = etf.Atom
 pytestmark = [pytest.mark.needs("erl"), pytest.mark.timeout(120)]

@@ -18,6 +18,9 @@ import time
 
 import pytest
 
+from gateway.erlang import api, etf
+from gateway.erlang.errors import ErlangError
+from gateway.rpc import registry
 from integration.erlang_support import (
     LoopThread,
     otp_bindir,
@@ -27,9 +30,6 @@ from integration.erlang_support import (
     stop_api_node,
     unique,
 )
-from gateway.erlang import api, etf
-from gateway.erlang.errors import ErlangError
-from gateway.rpc import registry
 
 A = etf.Atom
 pytestmark = [pytest.mark.needs("erl"), pytest.mark.timeout(120)]

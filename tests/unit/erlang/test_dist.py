@@ -108,7 +108,8 @@ def test_trace_token_table_maps_to_plain_ops():
 
 
 def test_hand_spliced_packets_equal_the_generic_encoding():
-    from gateway.erlang import dist as d, etf as e
+    from gateway.erlang import dist as d
+    from gateway.erlang import etf as e
 
     atom = e.Atom
     frm = e.Pid(atom("erl@localhost"), 77, 0, 3)

@@ -1036,7 +1036,7 @@ def test_round_trips_through_real_erlang(tmp_path):
 
     pos = 0
     failures = []
-    for label, term, ours, _ in cases:
+    for label, _term, ours, _ in cases:
         status = out[pos]
         pos += 1
         blobs = []

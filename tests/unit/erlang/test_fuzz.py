@@ -69,7 +69,7 @@ def test_dist_fuzz_only_our_errors_and_bounded():
         dist.TICK_BYTES,
     ]
     max_packet = 4096
-    for i in range(5000):
+    for _ in range(5000):
         r = dist.DistReader(max_packet=max_packet, atoms=etf.AtomTable(1000))
         data = _mutate(rng, rng.choice(samples) + rng.choice(samples))
         try:
