@@ -40,6 +40,7 @@ unknown function, an exception or an empty result alike), :class:`RPCProtocolErr
 
 from __future__ import annotations
 
+import _socket as _csocket
 import asyncio
 import errno
 import select
@@ -362,9 +363,10 @@ def node_address(node: Union[str, bytes]) -> Address:
     return address
 
 
-def _socket(address: Address) -> socket.socket:
-    """A non-blocking stream socket in one syscall (no ``setblocking`` ioctl)."""
-    return socket.socket(address[0], _STREAM)
+def _socket(address: Address) -> Any:
+    """A non-blocking stream socket in one syscall (no ``setblocking`` ioctl), the C-level
+    ``_socket.socket`` (no Python wrapper to build and to close: this is per call)."""
+    return _csocket.socket(address[0], _STREAM)
 
 
 _STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0) | getattr(socket, "SOCK_CLOEXEC", 0)
@@ -374,7 +376,7 @@ _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREA
 _REFUSED = (errno.ECONNREFUSED, errno.ENOENT)
 
 
-def _exchange(sock: socket.socket, address: Address, request: bytes) -> Generator[str, None, Tuple[str, Any]]:
+def _exchange(sock: Any, address: Address, request: bytes) -> Generator[str, None, Tuple[str, Any]]:
     """Connect, send ``request``, read the reply; yields ``_READ``/``_WRITE`` to wait for
     the socket (each driver waits its own way) and returns :meth:`ReplyParser.result`.
 
@@ -383,8 +385,8 @@ def _exchange(sock: socket.socket, address: Address, request: bytes) -> Generato
     ``recv`` before the first wait for the reply.  The request is one ``send``, so Nagle
     never holds it and ``TCP_NODELAY`` is not needed.
     """
-    if sock.family == socket.AF_UNIX:
-        sock.setblocking(False)  # SOCK_NONBLOCK is not honoured by every platform for AF_UNIX
+    if not _STREAM & getattr(socket, "SOCK_NONBLOCK", 0):
+        sock.setblocking(False)  # no SOCK_NONBLOCK on this platform
     err = sock.connect_ex(address[1])
     if err and err not in _IN_PROGRESS:
         raise _connect_error(err, address)
@@ -413,7 +415,7 @@ def _exchange(sock: socket.socket, address: Address, request: bytes) -> Generato
             sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)  # Linux clears it as it goes
         yield _READ
         try:
-            chunk = recv(262144)
+            chunk = recv(65536)  # a 256 KiB recv costs an mmap/munmap pair
         except BlockingIOError:
             continue
         except ConnectionResetError:
