@@ -57,6 +57,38 @@ def run_pair(ctx, a_kind, b_kind, conns, duration):
         return r
 
 
+def b_alone(ctx, kind, conns, duration):
+    """B on the server cpu, bench/rpc_load.py (our client) on the other: B's CPU per call."""
+    import json
+    import subprocess
+
+    bport = ctx.alloc_port()
+    b_cmd = node_cmd(ctx, kind, bport, "bench/apps/rpc_b.py", "--socket")
+    if b_cmd is None:
+        return None
+    node = "%s:%d" % (HOST, bport)
+    load = ["taskset", "-c", servers.CLIENT_CPU, ctx.python, "bench/rpc_load.py", node, str(conns)]
+    with servers.Server(ctx, "B-" + kind, b_cmd) as b:
+        deadline = time.time() + ctx.ready_timeout
+        while subprocess.run(load[:-1] + ["1", "0.2"], cwd=servers.REPO, capture_output=True, text=True).stdout.find('"calls": 0,') >= 0 or not b.alive():
+            if time.time() > deadline or not b.alive():
+                raise SystemExit("B (%s) not ready: %s" % (kind, b.tail()))
+            time.sleep(0.1)
+        subprocess.run(load + ["2"], cwd=servers.REPO, capture_output=True)  # warm-up
+        procfs.wait_quiet(ctx.quiet_wait)
+        meter = procfs.CpuMeter(b.pid)
+        out = subprocess.run(load + [str(duration)], cwd=servers.REPO, capture_output=True, text=True,
+                             timeout=duration + 30).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        cpu = meter.stop(r["seconds"], cores=(servers.SERVER_CPU, servers.CLIENT_CPU))
+        r["rps"] = r["calls"] / r["seconds"]
+        r["b_cpu_pct"] = cpu["server_cpu_pct"]
+        r["foreign_cpu_pct"] = cpu["foreign_cpu_pct"]
+        r["b_us_per_call"] = cpu["server_cpu_pct"] / 100.0 / r["rps"] * 1e6 if r["rps"] else None
+        r["b_per_core"] = r["rps"] * 100.0 / cpu["server_cpu_pct"] if cpu["server_cpu_pct"] else None
+        return r
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--duration", type=int, default=10)
@@ -64,8 +96,33 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--pairs", default="gateway-gateway,uwsgi-uwsgi,gateway-uwsgi",
                    help="comma-separated A-B topologies to run")
+    p.add_argument("--b-alone", action="store_true",
+                   help="instead: B alone (gateway, then uWSGI) driven by bench/rpc_load.py; B's CPU per call")
     servers.add_args(p)
     args = p.parse_args()
+    if args.b_alone:
+        ctx = servers.Ctx.from_args(args)
+        rows, per = [], {}
+        try:
+            for run in range(args.runs):
+                for kind in ("gateway", "uwsgi"):
+                    r = b_alone(ctx, kind, args.conns, args.duration)
+                    if r is None:
+                        continue
+                    per.setdefault(kind, []).append(r)
+                    servers.log("run %d B=%s: %.0f calls/s, B cpu %.0f%% = %.1f us/call = %.0f calls/s per core, "
+                                "errors %d, other processes %.0f%%" % (run + 1, kind, r["rps"], r["b_cpu_pct"],
+                                r["b_us_per_call"] or 0, r["b_per_core"] or 0, r["errors"], r["foreign_cpu_pct"]))
+        finally:
+            ctx.cleanup()
+        med = {k: report.med([r["b_per_core"] for r in v]) for k, v in per.items()}
+        rows = [[k, report.fmt(report.med([r["rps"] for r in per[k]]), 0), report.fmt(med[k], 0)] for k in per]
+        text = "\n".join(report.table(["B", "calls/s", "calls/s per core of B"], rows))
+        if med.get("gateway") and med.get("uwsgi"):
+            text += "\n\nB's RPC calls/s per core, gateway ÷ uWSGI: **%.2f×** (target ≥ 1.0)" % (med["gateway"] / med["uwsgi"])
+        print(text)
+        report.save(ctx.out_dir, "rpc-b", {"runs": per, "median": med}, text)
+        return
     ctx = servers.Ctx.from_args(args)
     pairs = [tuple(x.split("-")) for x in args.pairs.split(",")]
     results = {pair: [] for pair in pairs}
