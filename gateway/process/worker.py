@@ -254,8 +254,14 @@ class Worker:
             warn_if_root(self.config, gen_log)
             addrs = ready_addresses(self.sockets)
             extra = " erlang=%s" % node_name if node_name else ""
-            sys.stderr.write("gateway ready: pid=%d %s%s\n" % (os.getpid(), addrs, extra))
-            sys.stderr.flush()
+
+            def announce() -> None:
+                sys.stderr.write("gateway ready: pid=%d %s%s\n" % (os.getpid(), addrs, extra))
+                sys.stderr.flush()
+
+            # Once the loop runs: its signal handlers are only live from then on (uvloop),
+            # and whoever reads the line may signal us at once.
+            self.io_loop.add_callback(announce)
         else:
             from gateway.process.scoreboard import ST_IDLE
 
@@ -266,7 +272,8 @@ class Worker:
                 self.channel.on_master_gone = self._master_gone
                 self.channel.on("harakiri", lambda payload: None)
                 self.channel.attach(self.io_loop)
-                self.channel.send("ready", node_name.encode())
+                # Once the loop runs (see above): the master may forward a signal at once.
+                self.io_loop.add_callback(self.channel.send, "ready", node_name.encode())
         self.io_loop.start()
 
     # -- under a master ----------------------------------------------------------------------
