@@ -395,6 +395,8 @@ OPTIONS: tuple[Option, ...] = (
            metavar="SECONDS",
            help="seconds a stopping or reloading worker may take to finish its requests "
                 "before the master kills it"),
+    Option("touch-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+           help="gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable"),
     Option("die-on-term", flag=True, noop=True, section=PROCESSES,
            help="accepted: SIGTERM always shuts gateway down gracefully (uWSGI 2.0 reloads on "
                 "SIGTERM unless --die-on-term; uWSGI 2.1 behaves like gateway)"),
@@ -526,7 +528,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("static-skip-ext", repeatable=True),
     _unsupported("static-index", repeatable=True),
     _unsupported("check-static", repeatable=True),
-    _unsupported("touch-reload", repeatable=True),
     _unsupported("touch-chain-reload", repeatable=True),
     _unsupported("py-autoreload", "python-autoreload"),
     _unsupported("attach-daemon", repeatable=True),

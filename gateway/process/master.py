@@ -205,6 +205,8 @@ class Master:
         self.stats_server: Any = None
         self.subsystems: Any = None
         self._pending_kill: List[Any] = []
+        self._touch: Dict[str, float] = {}
+        self._next_touch_check = 0.0
         for spec in children:
             self.add_child(spec)
         self.on_message("ready", self._on_ready)
@@ -277,6 +279,8 @@ class Master:
         for proc in self.children:
             self._spawn(proc)
         self.state = "running"
+        self._touch = {path: _mtime(path) for path in (getattr(self.config, "touch_reload", None) or [])}
+        self._next_touch_check = time.monotonic() + 1.0
         subs = self.subsystems
         while True:
             timeout = TICK if subs is None else min(TICK, subs.next_timeout())
@@ -516,6 +520,15 @@ class Master:
                 self._kill(pid, signal.SIGKILL)
         if self.harakiri > 0:
             self._check_harakiri()
+        if self._touch and mono >= self._next_touch_check:
+            self._next_touch_check = mono + 1.0
+            for path, seen in list(self._touch.items()):
+                now = _mtime(path)
+                if now != seen:
+                    self._touch[path] = now
+                    gen_log.info("*** %s has been touched... grace them all !!! ***", path)
+                    self.reload()
+                    break
         if self._pending_kill:
             keep = []
             for at, pid in self._pending_kill:
@@ -668,6 +681,13 @@ class Master:
         self.stats_server = StatsServer(self, addr, http=bool(getattr(self.config, "stats_http", False)),
                                         minified=bool(getattr(self.config, "stats_minified", False)),
                                         timeout=float(getattr(self.config, "socket_timeout", 4) or 4))
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return -1.0
 
 
 def stopping_status() -> int:

@@ -325,3 +325,14 @@ def test_logto_and_log_format(tmp_path):
         assert srv.output() == ""  # nothing on stderr
     finally:
         srv.stop()
+
+
+def test_touch_reload(tmp_path):
+    trigger = tmp_path / "reload.trigger"
+    trigger.write_text("")
+    with run_server(PROBE + ["--master", "--processes", "1", "--touch-reload", str(trigger)]) as srv:
+        old = probe(srv.port)["pid"]
+        os.utime(trigger, (time.time() + 5, time.time() + 5))
+        srv.wait_for_line(r"has been touched\.\.\. grace them all")
+        srv.wait_for_line(r"worker 1 buried after .*pid: %d" % old)
+        assert wait_until(lambda: probe(srv.port)["pid"] != old, what="the new worker")
