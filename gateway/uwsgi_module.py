@@ -28,6 +28,7 @@ tells the truth) until implemented.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket as _socket
 import sys
@@ -40,6 +41,7 @@ from gateway import UWSGI_COMPAT_VERSION, __version__
 from gateway import rpc as _rpc
 from gateway.logs import gen_log
 from gateway.rpc import registry as _rpc_registry
+from gateway.server import websocket as _websocket_server
 from gateway.server.websocket import websocket_handshake as websocket_handshake  # README "WebSockets"
 from gateway.server.websocket import websocket_recv as websocket_recv
 from gateway.server.websocket import websocket_recv_nb as websocket_recv_nb
@@ -294,31 +296,85 @@ def async_sleep(seconds: float) -> bytes:
     return b""
 
 
-def _fd_pending(core: Any, fd: int, timeout: float, reader: bool) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            (loop_engine.wait_fd_read if reader else loop_engine.wait_fd_write)(fd, timeout or None)
-            core.ready_fd = fd
-        except loop_engine.CoreTimeout:
-            core.ready_fd = -1
+class _FdWaits:
+    """The fd waits registered for the next suspension point (``core.pending``).
 
-    return run
+    uWSGI lets a core register several (``wait_fd_read(ws_fd, 3)`` then
+    ``wait_fd_read(redis_fd)``, its websocket chat example): the core wakes when any
+    is ready (``ready_fd()`` tells which) or after the last non-zero timeout given
+    (``ready_fd() == -1``).  The fd of this request's websocket (``connection_fd()``)
+    is not polled (its transport owns it): it is "ready" when a message is pending or
+    the websocket ended, and while waiting on it the greenlet holds no core.
+    """
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+        self.waits: List[Tuple[int, bool]] = []
+        self.timeout: Optional[float] = None
+
+    def add(self, fd: int, timeout: float, reader: bool) -> None:
+        self.waits.append((fd, reader))
+        if timeout:
+            self.timeout = float(timeout)
+
+    def __call__(self) -> None:
+        core = self.core
+        io_loop = core.engine.io_loop
+        w = loop_engine.Waiter()
+        registered: List[int] = []
+        ws = None
+        try:
+            for fd, reader in self.waits:
+                ws_here = _websocket_server.websocket_for_fd(fd) if reader else None
+                if ws_here is not None:
+                    ws = ws_here
+                    ws.watch(functools.partial(w.fire, fd))
+                    continue
+                io_loop.add_handler(fd, lambda fd, ev: w.fire(fd), io_loop.READ if reader else io_loop.WRITE)
+                registered.append(fd)
+            try:
+                if ws is not None:
+                    fired = core.engine.wait_parked(w, self.timeout)
+                else:
+                    fired = w.wait(self.timeout)
+            except loop_engine.CoreTimeout:
+                fired = -1
+        finally:
+            if ws is not None:
+                ws.watch(None)
+            for fd in registered:
+                io_loop.remove_handler(fd)
+        current = loop_engine.current_core()
+        if current is not None:
+            current.ready_fd = fired
+
+
+def _fd_wait(what: str, fd: int, timeout: float, reader: bool) -> bytes:
+    core = _core(what)
+    core.ready_fd = -1
+    pending = core.pending
+    if not isinstance(pending, _FdWaits):
+        pending = _FdWaits(core)
+        core.pending = pending
+    pending.add(fd.fileno() if hasattr(fd, "fileno") else int(fd), timeout, reader)
+    return b""
 
 
 def wait_fd_read(fd: int, timeout: float = 0) -> bytes:
-    """Register a wait for ``fd`` readable (performed by the next ``suspend()``/``yield``)."""
-    core = _core("wait_fd_read")
-    core.ready_fd = -1
-    core.pending = _fd_pending(core, fd, timeout, True)
-    return b""
+    """Register a wait for ``fd`` readable (performed by the next ``suspend()``/``yield``);
+    several registrations before one ``suspend()`` wait for whichever comes first."""
+    return _fd_wait("wait_fd_read", fd, timeout, True)
 
 
 def wait_fd_write(fd: int, timeout: float = 0) -> bytes:
     """Register a wait for ``fd`` writable (performed by the next ``suspend()``/``yield``)."""
-    core = _core("wait_fd_write")
-    core.ready_fd = -1
-    core.pending = _fd_pending(core, fd, timeout, False)
-    return b""
+    return _fd_wait("wait_fd_write", fd, timeout, False)
+
+
+def connection_fd() -> int:
+    """The fd of this request's client connection (uWSGI's ``connection_fd()``); with a
+    websocket, ``wait_fd_read()`` on it waits for its next message."""
+    return _websocket_server.connection_fd()
 
 
 def ready_fd() -> int:

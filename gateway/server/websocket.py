@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any, Deque, Dict, Optional, Set, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Optional, Set, Tuple, Union
 
 import loop_engine
 from gateway.logs import app_log, gen_log
@@ -132,6 +132,7 @@ class WebSocket(asyncio.Protocol):
         #: We sent our CLOSE (or the connection is gone): nothing more may be sent.
         self.close_sent = False
         self.waiter: Optional[Waiter] = None
+        self.watcher: Optional[Callable[[], None]] = None
         self._drain_waiter: Optional[Waiter] = None
         self._write_paused = False
         self._reading_paused = False
@@ -290,10 +291,26 @@ class WebSocket(asyncio.Protocol):
             self._wake()
 
     def _wake(self) -> None:
-        w = self.waiter
-        if w is not None and (self.inbox or self.closed):
-            self.waiter = None
-            w.fire()
+        if self.inbox or self.closed:
+            w = self.waiter
+            if w is not None:
+                self.waiter = None
+                w.fire()
+            watcher = self.watcher
+            if watcher is not None:
+                self.watcher = None
+                watcher()
+
+    def watch(self, callback: Optional[Callable[[], None]]) -> None:
+        """Call ``callback`` once a message is pending or the websocket ended (at once if
+        so already); None cancels.  For ``uwsgi.wait_fd_read(connection_fd())``."""
+        self.watcher = callback
+        if callback is not None:
+            self._wake()
+
+    def fileno(self) -> int:
+        sock = self.transport.get_extra_info("socket")
+        return sock.fileno() if sock is not None else -1
 
     def check_liveness(self, now: float) -> None:
         """From the hub's sweep: PING every ``ping_freq`` s; a missing PONG means a dead peer."""
@@ -402,6 +419,28 @@ def _current(what: str) -> WebSocket:
     if ws is None:
         raise OSError("%s: no websocket handshake in this request" % what)
     return ws
+
+
+def websocket_for_fd(fd: int) -> Optional[WebSocket]:
+    """This request's websocket if ``fd`` is its connection, else None."""
+    core = loop_engine.current_core()
+    environ = core.info if core is not None else None
+    ws = environ.get("gateway.websocket") if isinstance(environ, dict) else None
+    if ws is not None and not ws.transport.is_closing() and ws.fileno() == fd:
+        return ws
+    return None
+
+
+def connection_fd() -> int:
+    """The fd of the current request's client connection (-1 if unknown)."""
+    environ = _environ("connection_fd()")
+    ws = environ.get("gateway.websocket")
+    if ws is not None:
+        return ws.fileno()
+    response = environ.get("gateway.response")
+    transport = getattr(getattr(response, "sink", None), "transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    return sock.fileno() if sock is not None else -1
 
 
 def _text(value: Union[str, bytes, None], name: str) -> Optional[bytes]:

@@ -250,3 +250,17 @@ def test_under_master_with_two_workers():
                 for ws in socks:
                     await ws.close()
         run(go())
+
+
+def test_chat_pattern_wait_fd_read_on_the_websocket_and_another_fd(srv):
+    """uWSGI's async chat example: wait_fd_read(connection_fd(), 1) + wait_fd_read(other)
+    + suspend(), then ready_fd() says which one woke the core (-1 after the timeout)."""
+    async def go():
+        async with websockets.connect(url(srv, "/chat")) as ws:
+            assert await ws.recv() == "fd:tick"  # the other fd, written after 0.2 s
+            await ws.send("hello")
+            assert await ws.recv() == "ws:hello"  # the websocket's fd
+            assert await ws.recv() == "timeout"  # nothing for 1 s: ready_fd() == -1
+            await ws.send("again")
+            assert await ws.recv() == "ws:again"
+    run(go())
