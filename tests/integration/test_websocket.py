@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 
 import pytest
 import websockets
@@ -264,3 +265,38 @@ def test_chat_pattern_wait_fd_read_on_the_websocket_and_another_fd(srv):
             await ws.send("again")
             assert await ws.recv() == "ws:again"
     run(go())
+
+
+def test_shutdown_sends_1001_to_open_websockets():
+    """SIGTERM (graceful stop) under --master: every open websocket gets CLOSE 1001."""
+    with run_server(["--wsgi-file", "tests/apps/websocket_echo.py", "--master", "--processes", "2",
+                     "--tornado", "4", "--greenlet", "-L"]) as srv:
+        async def go():
+            socks = [await websockets.connect(url(srv)) for _ in range(4)]
+            for ws in socks:
+                await ws.send("x")
+                assert await ws.recv() == "x"
+            os.kill(srv.pid, signal.SIGTERM)
+            codes = []
+            for ws in socks:
+                with pytest.raises(ConnectionClosed) as e:
+                    await asyncio.wait_for(ws.recv(), 15)
+                codes.append(e.value.rcvd.code if e.value.rcvd else None)
+            return codes
+        assert run(go()) == [1001] * 4
+        assert srv.proc.wait(15) == 0
+
+
+def test_websockets_max_size_option_in_kbytes():
+    with run_server(["--wsgi-file", "tests/apps/websocket_echo.py", "--tornado", "2", "--greenlet", "-L",
+                     "--websocket-max-size", "1"]) as srv:  # uWSGI's alias, in Kbytes
+        async def go():
+            async with websockets.connect(url(srv, "/echo-binary")) as ws:
+                await ws.send(b"k" * 1024)
+                assert await ws.recv() == b"k" * 1024
+                await ws.send(b"k" * 1025)
+                with pytest.raises(ConnectionClosed) as e:
+                    await ws.recv()
+                assert e.value.rcvd is not None and e.value.rcvd.code == 1009
+        run(go())
+        srv.wait_for_line(r"exceeds the limit of 1024 bytes")
