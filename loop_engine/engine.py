@@ -122,6 +122,10 @@ class Engine:
         self.total_requests = 0
         #: Greenlets waiting in :meth:`wait_parked`: alive, but holding no core.
         self.parked = 0
+        #: Called as ``park_hook(core, True)`` just before a greenlet gives ``core`` back
+        #: in :meth:`wait_parked`, and ``park_hook(core, False)`` once it holds ``core``
+        #: again (bookkeeping such as a scoreboard or a harakiri clock); None: nothing.
+        self.park_hook: Optional[Callable[[Core, bool], None]] = None
         self.stopped = False
         #: The thread running the loop (Waiters fired from any other thread hop onto it).
         self.thread_id = threading.get_ident()
@@ -230,6 +234,8 @@ class Engine:
         spot.info = held.info
         spot.request_start = held.request_start
         g.core = spot
+        if self.park_hook is not None:
+            self.park_hook(held, True)
         self._release(held)
         self.parked += 1
         try:
@@ -259,6 +265,8 @@ class Engine:
         core.info = spot.info
         core.request_start = spot.request_start
         g.core = core
+        if self.park_hook is not None:
+            self.park_hook(core, False)
         if not free:
             self._pause_accepting()
 

@@ -309,6 +309,14 @@ class WorkerBoard:
         i[c + C_VARS_LEN] = len(data)
         i[c + C_IN_REQUEST] = 1
 
+    def park(self, core_id: int) -> None:
+        """The request in ``core_id`` left it without ending (a websocket waiting for its
+        next message holds no core): the core shows idle, no request is counted."""
+        if core_id < self._cores:
+            c = self._c0 + core_id * C_FIELDS
+            self._ints[c + C_IN_REQUEST] = 0
+            self._ints[c + C_VARS_LEN] = 0
+
     def end(self, core_id: int, start: float, failed: bool = False) -> None:
         """The request in ``core_id`` is done (its counters: ``requests``, ``tx`` are
         updated by the server through the attributes above)."""

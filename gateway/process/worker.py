@@ -204,8 +204,19 @@ class Worker:
                 if core is not None:
                     board.end(core.id, core.request_start)
 
+            def parked(core: Any, parking: bool) -> None:
+                # A parked websocket (Engine.wait_parked) holds no core: the scoreboard
+                # shows the core idle, and when it takes a core again, harakiri counts
+                # from then (the time it waited is not "running").
+                if parking:
+                    board.park(core.id)
+                else:
+                    core.request_start = time.time()
+                    board.begin(core.id, core.info if isinstance(core.info, dict) else {}, core.request_start)
+
             self.settings.request_start_hooks.append(started)
             self.settings.request_end_hooks.append(ended)
+            engine.park_hook = parked
         uwsgi_module.run_postfork_hooks()
 
     def _base_environ(self, sock: socket.socket) -> dict:

@@ -107,3 +107,25 @@ def test_parked_timeout_and_exception_take_the_core_back(io_loop):
     assert held == 0 and after == 0 and parked == 0
     yield asyncio.sleep(0.01)
     assert engine.free_cores == 1
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_park_hook_sees_release_and_reacquire(io_loop):
+    engine = Engine(1, io_loop)
+    calls = []
+    engine.park_hook = lambda core, parking: calls.append((core.id, parking, core.greenlet is not None))
+    w_box = []
+    done = asyncio.get_event_loop().create_future()
+
+    def body():
+        w = Waiter()
+        w_box.append(w)
+        engine.wait_parked(w)
+        done.set_result(None)
+
+    engine.submit(body)
+    yield asyncio.sleep(0.01)
+    assert calls == [(0, True, True)]  # before the core is given back: still bound
+    w_box[0].fire()
+    yield done
+    assert calls == [(0, True, True), (0, False, True)]

@@ -300,3 +300,19 @@ def test_websockets_max_size_option_in_kbytes():
                 assert e.value.rcvd is not None and e.value.rcvd.code == 1009
         run(go())
         srv.wait_for_line(r"exceeds the limit of 1024 bytes")
+
+
+def test_a_parked_websocket_is_not_harakiri_killed():
+    """--harakiri 1 under --master: a websocket idle for 4 s (parked, no core) is neither
+    cancelled nor gets its worker killed; harakiri counts only while it holds a core."""
+    with run_server(["--wsgi-file", "tests/apps/websocket_echo.py", "--master", "--processes", "1",
+                     "--tornado", "2", "--greenlet", "-L", "--harakiri", "1"]) as srv:
+        async def go():
+            async with websockets.connect(url(srv)) as ws:
+                await ws.send("before")
+                assert await ws.recv() == "before"
+                await asyncio.sleep(4)
+                await ws.send("after")
+                assert await ws.recv() == "after"
+        run(go())
+        assert not [line for line in srv.lines if "HARAKIRI" in line], srv.output()
