@@ -16,6 +16,31 @@ if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 
 
+@pytest.fixture(autouse=True)
+def _traceback_guard(request):
+    """Fail the test when the server logged a traceback it did not declare (``expect_log``)."""
+    from support.logguard import TracebackGuard
+
+    guard = TracebackGuard()
+    guard.install()
+    request.node._traceback_guard = guard
+    try:
+        yield guard
+    finally:
+        guard.uninstall()
+    unexpected = guard.unexpected()
+    if unexpected:
+        pytest.fail("the server logged %d unexpected traceback(s) (declare them with expect_log):\n%s"
+                    % (len(unexpected), guard.report(unexpected)), pytrace=False)
+
+
+@pytest.fixture
+def expect_log(_traceback_guard):
+    """``with expect_log("gateway.app", r"ZeroDivisionError"): ...``: that traceback must be logged, and is
+    allowed (``tests/support/logguard.py``)."""
+    return _traceback_guard.expect
+
+
 @pytest.fixture
 def gateway_errors(caplog):
     """Captured records of the ``gateway.*`` and ``loop_engine`` loggers, for assertions."""

@@ -24,6 +24,8 @@ import time
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional
 
+from support.logguard import tracebacks_in
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY = re.compile(r"gateway ready: pid=(\d+)((?: [a-z-]+=\S+)*)")
 
@@ -39,6 +41,8 @@ class ServerProcess:
         self.uwsgi_addresses: List[str] = []
         self.uwsgi_port = 0
         self.erlang_node: Optional[str] = None
+        #: patterns of the tracebacks this test expects in the output (see check_tracebacks)
+        self.expected_tracebacks: List[str] = []
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -80,6 +84,19 @@ class ServerProcess:
                     return line
             time.sleep(0.02)
         raise AssertionError("no line matching %r in %.1fs; output:\n%s" % (pattern, timeout, self.output()))
+
+    def expect_traceback(self, pattern: str = "") -> None:
+        """Declare that the server's output may hold tracebacks whose last line matches ``pattern``."""
+        self.expected_tracebacks.append(pattern)
+
+    def check_tracebacks(self) -> None:
+        """Fail on a traceback in the output that no ``expect_traceback`` pattern covers (``support/logguard``)."""
+        unexpected = [last for last in tracebacks_in(self.lines)
+                      if not any(re.search(p, last) for p in self.expected_tracebacks)]
+        if unexpected:
+            raise AssertionError("the server printed %d unexpected traceback(s) (%s); declare them with "
+                                 "srv.expect_traceback(pattern). Output:\n%s"
+                                 % (len(unexpected), "; ".join(unexpected), self.output()))
 
     def stop(self, timeout: float = 10.0) -> int:
         if self.proc.poll() is None:
@@ -123,6 +140,7 @@ def run_server(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optio
         yield srv
     finally:
         srv.stop()
+    srv.check_tracebacks()  # not on an exception: the test's own failure says more
 
 
 def run_cli(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None,

@@ -393,6 +393,7 @@ def test_disable_logging_removes_request_lines(flag):
 
 def test_app_exception_logs_its_traceback_exactly_once():
     with run_server(["--wsgi-file", "tests/apps/logging_probe.py"] + ENGINE) as srv:
+        srv.expect_traceback("RuntimeError: boom from logging_probe")
         r = request(srv.port, "/boom")
         assert r.status == 500
         assert b"boom" not in r.body  # the traceback goes to the log, not to the client
@@ -407,6 +408,7 @@ def test_app_exception_logs_its_traceback_exactly_once():
 
 def test_exception_after_the_first_chunk_logs_once_and_truncates():
     with run_server(["--wsgi-file", "tests/apps/logging_probe.py"] + ENGINE) as srv:
+        srv.expect_traceback("late boom")
         r = request(srv.port, "/boom-late")
         assert r.status == 200  # already sent
         assert r.body == b"first chunk"

@@ -253,12 +253,12 @@ def test_rpc_call_unknown_function_is_undef_exactly(erl, py):
 
 
 @BOTH_MODES
-def test_rpc_call_python_exception_maps_to_badrpc_exit(erl, py, rpc_functions, gateway_errors):
+def test_rpc_call_python_exception_maps_to_badrpc_exit(erl, py, rpc_functions, gateway_errors, expect_log):
     def boom(x):
         raise ValueError("bad %r" % (x,))
 
     rpc_functions("boom", boom)
-    with pytest.raises(BadRPC) as e:
+    with pytest.raises(BadRPC) as e, expect_log("gateway.app", "ValueError: bad 1"):
         api.erlang_rpc(erl.name, "uwsgitest", "rpc_to", [py.atom, A("m"), A("boom"), [1]])
     exit_tag, (reason, stack) = e.value.reason
     assert exit_tag == "EXIT"

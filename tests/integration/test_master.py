@@ -262,6 +262,7 @@ def test_sighup_reloads_with_zero_failed_requests_under_load(tmp_path):
 
 def test_harakiri_cancels_a_parked_request_and_kills_a_blocked_worker():
     with run_server(PROBE + ["--master", "--processes", "2", "--harakiri", "1"]) as srv:
+        srv.expect_traceback("HarakiriTimeout")  # the cancelled request's app sees it, and it is logged
         pids = pids_by_worker(srv.port, 2)
         # a request parked on the loop is cancelled in its core; the worker serves on
         parked = request(srv.port, "/park?30", timeout=10)

@@ -41,6 +41,7 @@ def ours(unix_path):
     """Our node: (uwsgi-protocol address, HTTP port); it also answers on ``unix_path``."""
     with run_server(["--http-socket", "127.0.0.1:0", "--socket", "127.0.0.1:0", "--socket", unix_path,
                      "--wsgi-file", "tests/apps/rpc_client.py", "--socket-timeout", "5"] + ENGINE) as srv:
+        srv.expect_traceback("ValueError: boom")  # the tests call the 'raises' function on purpose
         yield "127.0.0.1:%d" % srv.uwsgi_port, srv.port
 
 

@@ -75,6 +75,7 @@ def test_timer_runs_about_once_a_second(srv):
 def test_signals_run_in_a_core_and_a_failing_handler_is_logged(srv):
     assert get(srv.port, "/signal?n=17") is None
     assert wait_for(lambda: 17 in get(srv.port, "/signals"))
+    srv.expect_traceback("handler failure on purpose")
     get(srv.port, "/signal?n=18")  # its handler raises
     srv.wait_for_line("error in the handler of uWSGI signal 18", timeout=10)
     assert get(srv.port, "/get?k=a") == "3"  # and the worker serves on

@@ -100,6 +100,7 @@ def test_timer_runs_about_once_a_second_in_its_target_only(srv):
 def test_a_signal_for_all_workers_runs_in_both(srv):
     get(srv.port, "/signal?n=17")
     assert wait_for(lambda: get(srv.port, "/num?k=sig17-1") >= 1 and get(srv.port, "/num?k=sig17-2") >= 1)
+    srv.expect_traceback("handler failure on purpose")
     get(srv.port, "/signal?n=18")  # its handler raises: logged, the worker serves on
     srv.wait_for_line("error in the handler of uWSGI signal 18", timeout=10)
     assert get(srv.port, "/get?k=shared")

@@ -50,6 +50,7 @@ def test_threads_with_a_master_and_several_workers():
 
 def test_body_streaming_write_errors_and_close_through_the_thread():
     with run_server(APP + ["--threads", "2"]) as srv:
+        srv.expect_traceback("boom in a thread")
         r = request(srv.port, "/echo", method="POST", body=b"line1\nthe rest")
         assert r.body == b"line1\nthe rest"
         r = request(srv.port, "/gen?3")

@@ -100,6 +100,7 @@ def test_postfork_hooks_run_once_before_the_first_request(tmp_path):
 
 def test_raising_postfork_hook_is_logged_and_the_worker_serves():
     with run_server(["--wsgi-file", "tests/apps/postfork_raises.py"] + ENGINE) as srv:
+        srv.expect_traceback("postfork hook failed on purpose")
         assert request(srv.port, "/").body == b"served"
         out = srv.output()
     assert out.count("RuntimeError: postfork hook failed on purpose") == 1, out
@@ -135,6 +136,7 @@ def test_per_worker_tornado_application_listening_from_postfork():
 
 def test_register_rpc_call_and_rpc_list():
     with run_server(["--wsgi-file", "tests/apps/rpc_functions.py"] + ENGINE) as srv:
+        srv.expect_traceback("ValueError: boom")  # the app calls its 'raises' function on purpose
         rep = literal(srv.port)
     assert rep == {
         "list": [b"hello", b"nothing", b"raises", b"shout"],
@@ -151,6 +153,7 @@ def test_register_rpc_call_and_rpc_list():
 
 def test_rpc_none_on_failure_restores_uwsgis_none():
     with run_server(["--wsgi-file", "tests/apps/rpc_functions.py", "--rpc-none-on-failure"] + ENGINE) as srv:
+        srv.expect_traceback("ValueError: boom")
         rep = literal(srv.port)
     assert rep["missing"] is None and rep["missing_rpc"] is None and rep["raises"] is None
     assert rep["call_str"] == b"hello(a,b)"

@@ -172,6 +172,7 @@ def test_head(stack):
 
 def test_app_error_before_the_response_is_a_500_and_the_worker_lives_on(stack):
     ngx, main, _ = stack
+    main.expect_traceback("RuntimeError: boom before the response")
     status, _, body = get(ngx, "/boom")
     assert status == 500 and body == b"Internal Server Error\n"
     main.wait_for_line(r"RuntimeError: boom before the response")
@@ -181,6 +182,7 @@ def test_app_error_before_the_response_is_a_500_and_the_worker_lives_on(stack):
 def test_app_error_mid_body_truncates_the_response(stack):
     ngx, main, _ = stack
     c = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=10)
+    main.expect_traceback("RuntimeError: boom after the first chunk")
     c.request("GET", "/unbuf/boom-late")
     r = c.getresponse()
     assert r.status == 200

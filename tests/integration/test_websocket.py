@@ -153,6 +153,7 @@ def test_protocol_error_closes_with_1002_and_app_error_with_1011(srv):
         assert c.close_code() == 1002
     finally:
         c.close()
+    srv.expect_traceback("ValueError: boom in a websocket")  # /raise: logged once, on purpose
     c = WSClient(srv.port, "/raise")
     try:
         c.send(wsproto.TEXT, b"x")

@@ -22,7 +22,7 @@ def table():
     rpc.registry._table.update(saved)
 
 
-def test_invoke_results_and_failures(table, caplog):
+def test_invoke_results_and_failures(table, caplog, expect_log):
     table.register("echo", lambda *a: b"|".join(a))
     table.register(b"text", lambda: "h\u00e9")
     table.register("none", lambda: None)
@@ -36,7 +36,8 @@ def test_invoke_results_and_failures(table, caplog):
         rpc.invoke("missing", ())
     with pytest.raises(rpc.RPCFunctionError, match="returned int"):
         rpc.invoke("int", ())
-    with pytest.raises(rpc.RPCFunctionError, match="ZeroDivisionError") as info:
+    with pytest.raises(rpc.RPCFunctionError, match="ZeroDivisionError") as info, \
+            expect_log("gateway.app", "RPC function 'boom' raised"):
         rpc.invoke("boom", ())
     assert isinstance(info.value.__cause__, ZeroDivisionError)
     assert sum("RPC function 'boom' raised" in r.getMessage() for r in caplog.records) == 1
@@ -44,10 +45,11 @@ def test_invoke_results_and_failures(table, caplog):
     assert rpc.call(None, "echo", b"x") == rpc.call("", b"echo", b"x") == b"x"
 
 
-def test_none_on_failure(table, monkeypatch):
+def test_none_on_failure(table, monkeypatch, expect_log):
     table.register("boom", lambda: 1 / 0)
     monkeypatch.setattr(rpc.settings, "none_on_failure", True)
-    assert rpc.uwsgi_call("boom") is None and rpc.uwsgi_call("missing") is None
+    with expect_log("gateway.app", "RPC function 'boom' raised"):
+        assert rpc.uwsgi_call("boom") is None and rpc.uwsgi_call("missing") is None
     assert rpc.uwsgi_rpc("127.0.0.1:1", "x") is None
     monkeypatch.setattr(rpc.settings, "none_on_failure", False)
     with pytest.raises(rpc.RPCConnectionRefused):

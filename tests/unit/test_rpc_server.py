@@ -4,6 +4,7 @@ replayed against the exchanges recorded with a real uWSGI 2.0.31
 
 from __future__ import annotations
 
+import contextlib
 import struct
 
 import pytest
@@ -40,15 +41,17 @@ OURS = {
 
 
 @pytest.mark.parametrize("name", sorted(SERVER))
-def test_answers_like_real_uwsgi_except_where_documented(name):
+def test_answers_like_real_uwsgi_except_where_documented(name, expect_log):
     request = unpack(SERVER[name]["request"])
     mod1, size, mod2 = struct.unpack_from("<BHB", request)
-    got = b"".join(answer(mod2, request[4:]))
+    with expect_log("gateway.app", "raised") if name == "exception" else contextlib.nullcontext():
+        got = b"".join(answer(mod2, request[4:]))
     assert got == OURS.get(name, unpack(SERVER[name]["reply"]))
 
 
-def test_failures_in_raw_and_bridge_modes(caplog):
-    assert answer(1, wire.encode_request(b"raises")[4:]) == []  # nginx: 502, as uWSGI
+def test_failures_in_raw_and_bridge_modes(caplog, expect_log):
+    with expect_log("gateway.app", "RPC function 'raises' raised"):
+        assert answer(1, wire.encode_request(b"raises")[4:]) == []  # nginx: 502, as uWSGI
     assert answer(1, wire.encode_request(b"nosuchfunc")[4:]) == []
     assert answer(1, b"\x05\x00ab") == []
     bridge = lambda path: b"".join(answer(2, struct.pack("<H", 9) + b"PATH_INFO" + struct.pack("<H", len(path)) + path))  # noqa: E731

@@ -6,6 +6,7 @@ Apps are wrapped in ``wsgiref.validate.validator`` unless a test needs to count
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -294,7 +295,7 @@ def test_idle_keepalive_connection_is_closed_after_the_keepalive_timeout():
         assert 0.5 < time.time() - t0 < 3.5
 
 
-def test_app_exception_is_500_logged_once_and_the_core_lives_on(gateway_errors):
+def test_app_exception_is_500_logged_once_and_the_core_lives_on(gateway_errors, expect_log):
     calls = []
 
     def app(environ, start_response):
@@ -303,7 +304,7 @@ def test_app_exception_is_500_logged_once_and_the_core_lives_on(gateway_errors):
             raise RuntimeError("kaboom")
         return hello_app(environ, start_response)
 
-    with ThreadServer(validator(app), cores=1) as srv:
+    with ThreadServer(validator(app), cores=1) as srv, expect_log("gateway.app", "kaboom"):
         r = request(srv.port, "/boom")
         assert r.status == 500
         assert b"kaboom" not in r.body
@@ -313,7 +314,7 @@ def test_app_exception_is_500_logged_once_and_the_core_lives_on(gateway_errors):
     assert "kaboom" in str(errors[0].exc_info[1])
 
 
-def test_exception_after_first_chunk_aborts_without_final_chunk():
+def test_exception_after_first_chunk_aborts_without_final_chunk(expect_log):
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])
 
@@ -323,14 +324,14 @@ def test_exception_after_first_chunk_aborts_without_final_chunk():
 
         return gen()
 
-    with ThreadServer(app) as srv, Conn(srv.port) as c:
+    with ThreadServer(app) as srv, Conn(srv.port) as c, expect_log("gateway.app", "late failure"):
         c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
         r = c.read_response()
         assert r.status == 200 and r.body == b"a" and not r.complete
         assert c.at_eof()
 
 
-def test_exc_info_before_headers_replaces_them_and_after_reraises():
+def test_exc_info_before_headers_replaces_them_and_after_reraises(expect_log):
     import sys
 
     def app(environ, start_response):
@@ -350,17 +351,18 @@ def test_exc_info_before_headers_replaces_them_and_after_reraises():
     with ThreadServer(app) as srv:
         r = request(srv.port, "/early")
         assert r.status == 503 and r.body == b"app error page"
-        r = request(srv.port, "/late")
+        with expect_log("gateway.app", "ValueError: handled"):  # re-raised by start_response: logged
+            r = request(srv.port, "/late")
         assert r.status == 200 and r.body == b"partial" and not r.complete
 
 
-def test_second_start_response_without_exc_info_is_an_error(gateway_errors):
+def test_second_start_response_without_exc_info_is_an_error(gateway_errors, expect_log):
     def app(environ, start_response):
         start_response("200 OK", [])
         start_response("200 OK", [])
         return [b""]
 
-    with ThreadServer(app) as srv:
+    with ThreadServer(app) as srv, expect_log("gateway.app", "start_response"):
         assert request(srv.port).status == 500
 
 
@@ -426,7 +428,7 @@ class CloseTracker:
 
 
 @pytest.mark.parametrize("case", ["normal", "raise", "disconnect", "over_length"])
-def test_close_is_called_exactly_once_on_every_path(case):
+def test_close_is_called_exactly_once_on_every_path(case, expect_log):
     trackers = []
 
     def app(environ, start_response):
@@ -444,7 +446,8 @@ def test_close_is_called_exactly_once_on_every_path(case):
         start_response("200 OK", headers)
         return t
 
-    with ThreadServer(app) as srv:
+    expected = expect_log("gateway.app", "fail") if case == "raise" else contextlib.nullcontext()
+    with ThreadServer(app) as srv, expected:
         c = Conn(srv.port)
         c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         if case == "disconnect":
@@ -494,7 +497,7 @@ def test_environ_latin1_path_raw_query_and_header_mapping():
 
     def app(environ, start_response):
         seen.update(environ)
-        start_response("200 OK", [])
+        start_response("200 OK", [("Content-Type", "text/plain")])
         return [b""]
 
     with ThreadServer(validator(app)) as srv, Conn(srv.port) as c:
@@ -503,7 +506,7 @@ def test_environ_latin1_path_raw_query_and_header_mapping():
             b"X-Auth_User: evil\r\nCookie: a=1\r\nCookie: b=2\r\nAccept: a\r\nAccept: b\r\n"
             b"Content-Type: text/x\r\n\r\n"
         )
-        c.read_response()
+        assert c.read_response().status == 200
     assert seen["PATH_INFO"].encode("latin-1").decode("utf-8") == "/\u6f22/x"
     assert seen["QUERY_STRING"] == "q=%20&a=b"
     assert seen["REQUEST_URI"] == "/%E6%BC%A2/x?q=%20&a=b"

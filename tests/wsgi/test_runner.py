@@ -140,26 +140,28 @@ def test_head_request_sends_no_body_but_gives_the_sink_the_first_bytes():
     assert settings.stats.tx == 0
 
 
-def test_exception_before_headers_is_a_500_from_the_sink_and_close_is_called():
+def test_exception_before_headers_is_a_500_from_the_sink_and_close_is_called(expect_log):
     body = Closing([b"x"], raise_at=0)
 
     def app(environ, start_response):
         start_response("200 OK", [])
         return body
 
-    sink, settings = run(app)
+    with expect_log("gateway.app", "error in the WSGI app"):
+        sink, settings = run(app)
     assert sink.calls == [("error", 500, "Internal Server Error"), ("done", False)]
     assert body.closed == 1 and settings.stats.exceptions == 1
 
 
-def test_exception_after_headers_aborts():
+def test_exception_after_headers_aborts(expect_log):
     body = Closing([b"x", b"y"], raise_at=1)
 
     def app(environ, start_response):
         start_response("200 OK", [])
         return body
 
-    sink, _ = run(app)
+    with expect_log("gateway.app", "error in the WSGI app"):
+        sink, _ = run(app)
     assert [c[0] for c in sink.calls] == ["head", "abort", "done"]
     assert sink.calls[-1] == ("done", False)
     assert body.closed == 1
