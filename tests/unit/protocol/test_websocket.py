@@ -237,11 +237,6 @@ def test_mutated_valid_frames(payload, at, byte):
     FUZZ["garbage"] += 1
 
 
-def test_fuzz_counts_reported(capsys):
-    # Printed with -s; the counts are what the hypothesis tests above ran in this session.
-    print("websocket fuzz: %(conversations)d conversations, %(garbage)d garbage inputs" % FUZZ)
-
-
 def test_after_message_too_big_the_stream_goes_on_unbuffered():
     """1009 is not sticky: the oversized message is dropped (never buffered) and the
     peer's next frames, e.g. its CLOSE, are still read."""
@@ -275,3 +270,44 @@ def test_after_message_too_big_the_stream_goes_on_unbuffered():
     with pytest.raises(WebSocketError) as e:
         r.next_event()
     assert e.value.code == 1002
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(0, 300), min_size=1, max_size=6), data=st.data())
+def test_oversized_messages_are_skipped_and_the_rest_still_parsed(sizes, data):
+    """Whatever the splits, every message over the limit raises MessageTooBig once and
+    every other message (and the final CLOSE) is still delivered, in order."""
+    limit = 100
+    wire, expected = [], []
+    for i, n in enumerate(sizes):
+        payload = bytes([i]) * n
+        cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=2)))
+        parts = [payload[a:b] for a, b in zip([0] + cuts, cuts + [n])]
+        for j, part in enumerate(parts):
+            wire.append(client_frame(ws.BINARY if j == 0 else 0, part, j == len(parts) - 1, b"\x05\x06\x07\x08"))
+        expected.append("too big" if n > limit else Message(ws.BINARY, payload))
+    wire.append(client_frame(0x8, struct.pack("!H", 1000), True, b"\x05\x06\x07\x08"))
+    expected.append(Close(1000, ""))
+    seed = data.draw(st.integers(0, 2 ** 32))
+    r = FrameReader(max_size=limit)
+    got = []
+    for chunk in splits(b"".join(wire), random.Random(seed)):
+        r.receive_data(chunk)
+        while True:
+            try:
+                ev = r.next_event()
+            except MessageTooBig:
+                got.append("too big")
+                continue
+            if ev is NEED_DATA:
+                break
+            got.append(ev)
+        assert r.buffered() <= 2 * limit + 300  # never the oversized payloads
+    # A fragmented oversize is refused at the fragment that crosses the limit: once.
+    assert got == expected
+    FUZZ["conversations"] += 1
+
+
+def test_fuzz_counts_reported(capsys):
+    # Printed with -s; the counts are what the hypothesis tests above ran in this session.
+    print("websocket fuzz: %(conversations)d conversations, %(garbage)d garbage inputs" % FUZZ)
