@@ -300,11 +300,12 @@ async def call_async(node: Union[str, bytes, None], name: Name, *args: Any, time
                 loop.add_reader(fd, _fire, fut)
             else:
                 loop.add_writer(fd, _fire, fut)
+            expire = loop.call_later(wait, _fire, fut, True)  # a timer, not a task per wait
             try:
-                await asyncio.wait_for(fut, wait)
-            except asyncio.TimeoutError:
-                raise _timeout(address, name, wait, event) from None
+                if await fut:
+                    raise _timeout(address, name, wait, event)
             finally:
+                expire.cancel()
                 (loop.remove_reader if event is _READ else loop.remove_writer)(fd)
             event = steps.send(None)
     except StopIteration as stop:
@@ -314,9 +315,9 @@ async def call_async(node: Union[str, bytes, None], name: Name, *args: Any, time
     return _outcome(out, address, name)
 
 
-def _fire(fut: "asyncio.Future[None]") -> None:
+def _fire(fut: "asyncio.Future[bool]", expired: bool = False) -> None:
     if not fut.done():
-        fut.set_result(None)
+        fut.set_result(expired)
 
 
 def _request(name: Name, args: Sequence[Any]) -> bytes:

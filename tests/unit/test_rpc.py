@@ -116,3 +116,21 @@ def test_call_async_and_the_ioloop_guard():
         return await rpc.call_async(node, "f", timeout=5)
 
     assert asyncio.run(main()) == b"yes"
+
+
+def test_timeouts_in_a_thread_and_in_a_coroutine():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)  # connects succeed, nobody ever answers
+    node = "127.0.0.1:%d" % silent.getsockname()[1]
+    try:
+        with pytest.raises(rpc.RPCTimeout, match="after 0.2s waiting for the reply"):
+            rpc.call(node, "f", timeout=0.2)
+
+        async def main():
+            with pytest.raises(rpc.RPCTimeout, match="after 0.2s waiting for the reply"):
+                await rpc.call_async(node, "f", timeout=0.2)
+
+        asyncio.run(main())
+    finally:
+        silent.close()
