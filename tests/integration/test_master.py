@@ -337,3 +337,18 @@ def test_touch_reload(tmp_path):
         srv.wait_for_line(r"has been touched\.\.\. grace them all")
         srv.wait_for_line(r"worker 1 buried after .*pid: %d" % old)
         assert wait_until(lambda: probe(srv.port)["pid"] != old, what="the new worker")
+
+
+def test_a_reload_whose_app_no_longer_imports_keeps_the_old_workers(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("def application(e, sr):\n    sr('200 OK', [])\n    return [b'v1']\n")
+    with run_server(["--wsgi-file", str(app), "--master", "--processes", "2"]) as srv:
+        assert request(srv.port, "/").body == b"v1"
+        app.write_text("raise RuntimeError('broken on purpose')\n")
+        os.kill(srv.pid, signal.SIGHUP)
+        srv.wait_for_line(r"reload aborted: the app failed to load again")
+        for _ in range(4):
+            assert request(srv.port, "/").body == b"v1"
+        app.write_text("def application(e, sr):\n    sr('200 OK', [])\n    return [b'v2']\n")
+        os.kill(srv.pid, signal.SIGHUP)
+        assert wait_until(lambda: request(srv.port, "/").body == b"v2", what="v2 after a good reload")
