@@ -52,9 +52,9 @@ def _flask_path(ctx):
     import subprocess
     import tempfile
 
-    if subprocess.run([ctx.python, "-c", "import flask"], capture_output=True).returncode == 0:
-        return []
     site = os.environ.get("FLASK_SITE")
+    if not site and subprocess.run([ctx.python, "-c", "import flask"], capture_output=True).returncode == 0:
+        return []
     if not site:
         raise SystemExit("Flask is not installed for %s: set FLASK_SITE to a site-packages with it" % ctx.python)
     links = tempfile.mkdtemp(prefix="flask-path-")
