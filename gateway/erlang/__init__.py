@@ -7,6 +7,7 @@ messages), :mod:`.handshake` (the version-6 handshake for both roles), :mod:`.di
 
 I/O on the worker's IOLoop: :mod:`.node` (the node's lifecycle, peers and public
 API: start here), :mod:`.connection` (one peer's socket, framing, locked writes),
+:mod:`.sending` (what we send on a connection),
 :mod:`.router` (each incoming message to its handler), :mod:`.calls` (running the
 Python callables Erlang calls; Python waiting for Erlang from a thread or a core),
 :mod:`.rex` (Erlang calling our RPC registry; our rex calls), :mod:`.watchdog`

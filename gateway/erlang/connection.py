@@ -14,19 +14,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
-import struct
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Optional, Set, Tuple
 
-from ..logs import app_log, gen_log
+from ..logs import gen_log
 from . import dist, etf
 from . import flags as dflags
 from . import handshake as hs
 from .calls import Waiting
-from .dist import NO_PAYLOAD
 from .errors import AuthenticationFailed, ConnectionRejected, ErlangError, ErlangProtocolError, NodeDown
-from .terms import A_EMPTY, RawTerm
+from .sending import Sending
 
 if TYPE_CHECKING:  # pragma: no cover
     from .node import Node
@@ -34,7 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
 Atom = etf.Atom
 Pid = etf.Pid
 Reference = etf.Reference
-_PACK_LEN = struct.Struct(">I").pack
 
 #: Bytes asked of the kernel per read.  Not more: ``sock.recv(n)`` allocates n
 #: bytes first, and past glibc's mmap threshold (128 KiB) that costs an
@@ -79,7 +76,7 @@ class Spawned:
         self.reply: Optional[bytes] = None
 
 
-class Connection:
+class Connection(Sending):
     """One distribution connection (either role) and its per-peer state.
 
     The connection drives its non-blocking socket itself (a reader on the loop, a
@@ -582,59 +579,6 @@ class Connection:
         else:
             self._close_now(None)
 
-    def send_ctrl(self, control: tuple, payload: Any = NO_PAYLOAD) -> None:
-        self.write(dist.encode_message(control, payload))
-
-    def send_to_pid(self, sender: Pid, to: Pid, msg: Any) -> None:
-        """``to ! msg`` from our process ``sender``."""
-        if self._send_sender:
-            key = (sender, to)
-            ctrl = self._ctrl_cache.get(key)
-            if ctrl is None:
-                ctrl = etf.encode((dist.SEND_SENDER, sender, to))
-                if len(self._ctrl_cache) > 256:
-                    self._ctrl_cache.clear()
-                self._ctrl_cache[key] = ctrl
-            self.write(dist.encode_prefixed(ctrl, msg))
-        else:
-            self.send_ctrl((dist.SEND, A_EMPTY, to), msg)
-
-    def send_to_name(self, sender: Pid, name: Atom, msg: Any) -> None:
-        """``{name, Peer} ! msg`` from our process ``sender``."""
-        self.write(self.encode_to_name(sender, name, msg))
-
-    def encode_to_name(self, sender: Pid, name: Atom, msg: Any) -> bytes:
-        """The packet of ``{name, Peer} ! msg`` (``msg`` may be a :class:`RawTerm`)."""
-        key = (sender, name, 6)
-        ctrl = self._ctrl_cache.get(key)
-        if ctrl is None:
-            ctrl = etf.encode((dist.REG_SEND, sender, A_EMPTY, name))
-            if len(self._ctrl_cache) > 256:
-                self._ctrl_cache.clear()
-            self._ctrl_cache[key] = ctrl
-        if msg.__class__ is RawTerm:
-            body = b"p" + ctrl + msg
-            return _PACK_LEN(len(body)) + body
-        return dist.encode_prefixed(ctrl, msg)
-
-    def encode_exit(self, sender: Pid, to: Pid, reason: Any) -> bytes:
-        """A link broke: our ``sender`` died with ``reason``."""
-        if self._exit_payload:
-            return dist.encode_message((dist.PAYLOAD_EXIT, sender, to), reason)
-        return dist.encode_message((dist.EXIT, sender, to, reason))
-
-    def encode_monitor_exit(self, target: Any, watcher: Pid, ref: Any, reason: Any) -> bytes:
-        """The process ``target`` (pid or name) that ``watcher`` monitors with ``ref`` is gone."""
-        if self._exit_payload:
-            return dist.encode_payload_monitor_exit(target, watcher, ref, reason)
-        return dist.encode_message((dist.MONITOR_P_EXIT, target, watcher, ref, reason))
-
-    def send_exit(self, sender: Pid, to: Pid, reason: Any) -> None:
-        self.write(self.encode_exit(sender, to, reason))
-
-    def send_monitor_exit(self, target: Any, watcher: Pid, ref: Any, reason: Any) -> None:
-        self.write(self.encode_monitor_exit(target, watcher, ref, reason))
-
     # ---- mailbox
 
     def deliver(self, msg: Any) -> None:
@@ -652,19 +596,3 @@ class Connection:
             )
             return
         self.mailbox.append(msg)
-
-
-    def reply(self, sender: Pid, to: Pid, msg: Any, fallback: Optional[Callable[[BaseException], Any]] = None) -> None:
-        """Send a reply ``msg``; if it cannot be encoded, log it and send
-        ``fallback(error)`` instead (when given).  A closed connection loses it."""
-        try:
-            self.send_to_pid(sender, to, msg)
-        except NodeDown:
-            pass
-        except (etf.ETFError, TypeError, ValueError) as e:
-            app_log.error("erlang: cannot encode the reply to %r: %s", to, e)
-            if fallback is not None:
-                try:
-                    self.send_to_pid(sender, to, fallback(e))
-                except ErlangError:
-                    pass

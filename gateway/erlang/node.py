@@ -69,8 +69,8 @@ from .errors import (
     ErlangTimeout,
     NodeDown,
 )
-from .router import Process, Router
-from .terms import A_NOPROC, A_REX, NODE_PROCESSES, PROTOCOL_ATOMS, RawTerm, rpc_result, to_atom
+from .router import Router
+from .terms import A_REX, PROTOCOL_ATOMS, RawTerm, rpc_result, to_atom
 from .watchdog import Ticks
 
 Atom = etf.Atom
@@ -172,8 +172,6 @@ class Node:
         self._dialing: Dict[str, Connection] = {}
         self._connecting: Dict[str, "asyncio.Future[Connection]"] = {}
         self._all: Set[Connection] = set()
-        self._processes: Dict[str, Process] = {}
-        self._pid_names: Dict[Pid, str] = {}
         self._pid_id = 0
         self._pid_serial = 0
         self._ref_base = secrets.randbits(32)
@@ -492,46 +490,19 @@ class Node:
     # ------------------------------------------------------------------ processes
 
     def register_process(self, name: str, func: Callable[[Any], Any]) -> Pid:
-        """Make ``{name, ThisNode} ! Msg`` call ``func(Msg)`` (see ``call_mode``).
+        """Make ``{name, ThisNode} ! Msg`` call ``func(Msg)`` (see ``call_mode``), one
+        message at a time, in order (:meth:`.router.Router.register`).
 
         A ``gen_server:call({name, ThisNode}, Req)`` calls ``func(Req)`` and replies
         with its return value.  Returns the pid standing for the name.
         """
-        if not isinstance(name, str) or not name:
-            raise ValueError("Erlang process name must be a non-empty str")
-        if len(name) > etf.MAX_ATOM_CHARS:
-            raise ValueError("Erlang process name longer than %d characters" % etf.MAX_ATOM_CHARS)
-        if name in NODE_PROCESSES:
-            raise ValueError("%r is served by the node itself and cannot be registered" % name)
-        if not callable(func):
-            raise TypeError("erlang_register_process(%r): %r is not callable" % (name, func))
-        self.atoms.pin(name)
-        proc = self._processes.get(name)
-        if proc is None:
-            proc = self._processes[name] = Process(name, func, self.new_pid())
-            self._pid_names[proc.pid] = name
-        proc.func = func
-        return proc.pid
+        return self.router.register(name, func)
 
     def unregister_process(self, name: str) -> bool:
-        proc = self._processes.pop(name, None)
-        if proc is None:
-            return False
-        proc.mailbox.clear()  # the process is gone, and its messages with it
-        pid = proc.pid
-        self._pid_names.pop(pid, None)
-        for conn in list(self._connections.values()):
-            for ref, (watcher, target) in list(conn.monitors.items()):
-                if target == name or target == pid:
-                    del conn.monitors[ref]
-                    try:
-                        conn.send_monitor_exit(target, watcher, ref, A_NOPROC)
-                    except NodeDown:
-                        pass
-        return True
+        return self.router.unregister(name)
 
     def registered_names(self) -> List[str]:
-        return list(self._processes)
+        return list(self.router.processes)
 
     # ------------------------------------------------------------------ Python -> Erlang
 

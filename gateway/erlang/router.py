@@ -12,11 +12,11 @@ from __future__ import annotations
 import collections
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Deque, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Tuple
 
 from ..logs import gen_log
 from . import dist, etf, rex
-from .errors import ErlangProtocolError
+from .errors import ErlangProtocolError, NodeDown
 from .terms import A_ERROR, A_NOPROC, A_SYSTEM_LIMIT, A_YES, NODE_PROCESSES, as_gen_call, exception_reason
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,6 +49,49 @@ class Router:
 
     def __init__(self, node: "Node") -> None:
         self.node = node
+        #: registered names served by Python callables, and their pids' names
+        self.processes: Dict[str, Process] = {}
+        self.pid_names: Dict[Pid, str] = {}
+
+    # ---- registered processes
+
+    def register(self, name: str, func: Callable[[Any], Any]) -> Pid:
+        """Serve the registered name ``name`` with ``func``; its pid."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("Erlang process name must be a non-empty str")
+        if len(name) > etf.MAX_ATOM_CHARS:
+            raise ValueError("Erlang process name longer than %d characters" % etf.MAX_ATOM_CHARS)
+        if name in NODE_PROCESSES:
+            raise ValueError("%r is served by the node itself and cannot be registered" % name)
+        if not callable(func):
+            raise TypeError("erlang_register_process(%r): %r is not callable" % (name, func))
+        self.node.atoms.pin(name)
+        proc = self.processes.get(name)
+        if proc is None:
+            proc = self.processes[name] = Process(name, func, self.node.new_pid())
+            self.pid_names[proc.pid] = name
+        proc.func = func
+        return proc.pid
+
+    def unregister(self, name: str) -> bool:
+        """Forget ``name``: its queued messages go, its monitors fire ``noproc``."""
+        proc = self.processes.pop(name, None)
+        if proc is None:
+            return False
+        proc.mailbox.clear()  # the process is gone, and its messages with it
+        pid = proc.pid
+        self.pid_names.pop(pid, None)
+        for conn in self.node.connections():
+            for ref, (watcher, target) in list(conn.monitors.items()):
+                if target == name or target == pid:
+                    del conn.monitors[ref]
+                    try:
+                        conn.send_monitor_exit(target, watcher, ref, A_NOPROC)
+                    except NodeDown:
+                        pass
+        return True
+
+    # ---- incoming
 
     def bad_message(self, conn: "Connection", ev: dist.BadMessage) -> None:
         """A message whose payload did not decode (nested past ``max_depth``, an atom
@@ -78,11 +121,11 @@ class Router:
             name = ctrl[3]
             if name == "rex":
                 rex.refuse(conn, payload)
-            elif name in self.node._processes:
+            elif name in self.processes:
                 gen_call = as_gen_call(payload)
                 if gen_call is not None:
                     (to, tag), _ = gen_call
-                    conn.reply(self.node._processes[name].pid, to, (tag, (A_ERROR, A_SYSTEM_LIMIT)))
+                    conn.reply(self.processes[name].pid, to, (tag, (A_ERROR, A_SYSTEM_LIMIT)))
 
     def _fail_call(self, conn: "Connection", key: Any, reason: str) -> bool:
         """Fail our call waiting on ``key`` (a reference, or an ``{Ref, _}`` answer)."""
@@ -147,7 +190,7 @@ class Router:
             return
         if to.__class__ is not Pid or not self.node.is_ours(to):
             return  # another incarnation of ours (or garbage): dropped, as Erlang does
-        name = self.node._pid_names.get(to)
+        name = self.pid_names.get(to)
         if name is not None:
             self._to_process(conn, name, None, payload)
             return
@@ -167,7 +210,7 @@ class Router:
             rex.rex_message(self.node, conn, frm, payload)
         elif name == "net_kernel":
             self._net_kernel(conn, payload)
-        elif name in self.node._processes:
+        elif name in self.processes:
             self._to_process(conn, name, frm, payload)
         else:
             self._unregistered(conn, frm, name, payload)
@@ -185,7 +228,7 @@ class Router:
 
         Erlang mailbox semantics: each process handles its messages one at a time,
         in arrival order; they are queued (never dropped) while it is busy."""
-        proc = self.node._processes.get(name)
+        proc = self.processes.get(name)
         if proc is None:
             return
         proc.mailbox.append((conn, payload))
@@ -278,8 +321,8 @@ class Router:
         if target.__class__ is Pid:
             if not node.is_ours(target):
                 return False
-            return target == conn.pid or target in node._pid_names or target in conn.spawned
-        return target in NODE_PROCESSES or target in node._processes
+            return target == conn.pid or target in self.pid_names or target in conn.spawned
+        return target in NODE_PROCESSES or target in self.processes
 
     def _overloaded(self, what: str, name: Any) -> None:
         gen_log.warning(
