@@ -563,22 +563,23 @@ def test_depth_limit():
     assert decode(nested_list(MAX_DEPTH)) is not None
     with pytest.raises(ETFError, match="nested deeper"):
         decode(nested_list(MAX_DEPTH + 1))
+    deep = 20_000  # the same limit, cheaper to build: max_depth below MAX_DEPTH
     with pytest.raises(ETFError, match="nested deeper"):
-        decode(b"\x83" + b"h\x01" * (MAX_DEPTH + 1) + b"j")
+        decode(b"\x83" + b"h\x01" * (deep + 1) + b"j", max_depth=deep)
     with pytest.raises(ETFError, match="nested deeper"):
-        decode(b"\x83" + b"t\x00\x00\x00\x01a\x00" * (MAX_DEPTH + 1) + b"j")
+        decode(b"\x83" + b"t\x00\x00\x00\x01a\x00" * (deep + 1) + b"j", max_depth=deep)
     with pytest.raises(ETFError, match="nested deeper"):
         decode(nested_list(10), max_depth=5)
     with pytest.raises(ETFError, match="nested deeper"):
         decode(nested_list(1000), max_depth=999)
     value: list = []
-    for _ in range(MAX_DEPTH):
+    for _ in range(deep):
         value = [value]
-    data = encode(value)
-    assert data == nested_list(MAX_DEPTH)
+    data = encode(value, max_depth=deep)
+    assert data == nested_list(deep)
     assert encode(decode(data)) == data  # (== on such lists would recurse in C)
     with pytest.raises(ETFError, match="nested deeper"):
-        encode([value])
+        encode([value], max_depth=deep)
     with pytest.raises(ETFError, match="nested deeper"):
         encode([[[1]]], max_depth=2)
 

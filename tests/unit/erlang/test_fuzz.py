@@ -105,9 +105,9 @@ def test_deep_and_shallow_decoders_fuzz():
     pid = etf.Pid("a@h", 1, 0, 1)
     leaves = [etf.Atom("x"), 7, 2.5, b"bin", pid, [], (), {}, etf.ImproperList([1], etf.Atom("t"))]
     decoded = 0
-    for i in range(1500):
+    for i in range(600):
         term = rng.choice(leaves)
-        for _ in range(rng.randint(etf.RECURSION_DEPTH - 2, etf.RECURSION_DEPTH + 300)):
+        for _ in range(rng.randint(etf.RECURSION_DEPTH - 2, etf.RECURSION_DEPTH + 60)):
             kind = rng.randrange(4)
             term = [term] if kind == 0 else (term, 1) if kind == 1 else {etf.Atom("k"): term} if kind == 2 else [1, term]
         data = etf.encode(term)
@@ -124,4 +124,4 @@ def test_deep_and_shallow_decoders_fuzz():
             etf.decode_shallow(data, atoms=etf.AtomTable(3), max_depth=rng.randint(1, 20))
         except etf.ETFError:
             pass
-    assert decoded >= 750
+    assert decoded >= 300
