@@ -119,6 +119,13 @@ def _get_hub() -> WebSocketHub:
 class WebSocket(asyncio.Protocol):
     """One upgraded connection: the transport's protocol after the ``101``."""
 
+    # Thousands of these may sit idle in a worker: no per-instance dict.
+    __slots__ = (
+        "hub", "transport", "peer", "what", "reader", "inbox", "inbox_bytes", "closed", "close_sent",
+        "waiter", "watcher", "_drain_waiter", "_write_paused", "_reading_paused", "last_ping",
+        "ping_outstanding", "pending_close", "pending_since", "draining_since", "peer_closed",
+    )
+
     def __init__(self, hub: WebSocketHub, transport: Any, environ: Dict[str, Any]) -> None:
         self.hub = hub
         self.transport = transport
