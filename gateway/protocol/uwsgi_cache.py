@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple, Union
 
-from gateway.protocol.uwsgi import HEADER_SIZE, decode_header, decode_vars, encode_header, encode_vars
+from gateway.protocol.uwsgi import HEADER_SIZE, UwsgiError, decode_header, decode_vars, encode_header, encode_vars
 
 MODIFIER1 = 111
 MAGIC = 17
@@ -51,7 +51,7 @@ def decode_request(payload: bytes) -> Dict[str, bytes]:
     """The vars of a request payload (server side); raises :class:`CacheWireError`."""
     try:
         pairs = decode_vars(payload, 16)
-    except ValueError as e:
+    except (ValueError, UwsgiError) as e:
         raise CacheWireError(str(e)) from None
     return {k.decode("latin-1"): v for k, v in pairs}
 
@@ -105,7 +105,7 @@ class ReplyParser:
                 return None
             try:
                 pairs = decode_vars(self._buf[HEADER_SIZE: HEADER_SIZE + size], 16)
-            except ValueError as e:
+            except (ValueError, UwsgiError) as e:
                 raise CacheWireError(str(e)) from None
             self._vars = {k.decode("latin-1"): v for k, v in pairs}
             self._buf = self._buf[HEADER_SIZE + size:]

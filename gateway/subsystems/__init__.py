@@ -73,6 +73,12 @@ class Subsystems:
                 self.pairs[wid] = (a, b)
                 self._by_master_fd[a.fileno()] = wid
         self.router = SignalRouter(self.table, self.workers, self._deliver_to_worker)
+        if self.caches.caches:
+            # remote caches: answer modifier1 111 on every --socket (inherited by every worker)
+            from gateway.server.uwsgi import register_handler
+            from gateway.subsystems.cache_server import answer
+
+            register_handler(111, answer, wants_body=True)
         self.receiver: Optional[SignalReceiver] = None
         self.wid = 0
         self._next_sweep = time.monotonic() + self.cache_expire_freq

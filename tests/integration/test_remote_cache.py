@@ -1,5 +1,5 @@
-"""Remote caches (modifier1 111) against a real uWSGI 2.0.31 node: our
-``uwsgi.cache_*(..., "name@host:port")`` from a request, its answers and failures."""
+"""Remote caches (modifier1 111) with a real uWSGI 2.0.31: our client against its cache
+server, its client against our server (``--socket`` + ``--cache2``), and ours against ours."""
 
 from __future__ import annotations
 
@@ -62,3 +62,51 @@ def test_remote_cache_operations_on_a_real_uwsgi(uwsgi_cache_node, gw):
 def test_unreachable_remote_cache_gives_none(gw):
     assert remote(gw, "get", "c1@127.0.0.1:%d" % free_port(), k="k") is None
     gw.wait_for_line("remote cache", timeout=5)
+
+
+@pytest.fixture(scope="module")
+def gw_cache_node():
+    """gateway serving a cache on --socket (and HTTP for the client app)."""
+    port = free_port()
+    with run_server(["--wsgi-file", "tests/apps/remote_cache_client.py", "--tornado", "4", "--greenlet",
+                     "--http-socket", "127.0.0.1:0", "--socket", "127.0.0.1:%d" % port,
+                     "--cache2", "name=c1,items=10,blocksize=64"]) as s:
+        yield s, "127.0.0.1:%d" % port
+
+
+def uwsgi_client_call(port, op, cache, **kw):
+    qs = "&".join("%s=%s" % kv for kv in dict(op=op, cache=cache, **kw).items())
+    r = request(port, "/?" + qs)
+    assert r.status == 200, (r, r.body)
+    return r.body.decode()
+
+
+def test_a_real_uwsgi_client_uses_our_cache_server(gw_cache_node):
+    _, addr = gw_cache_node
+    port = free_port()
+    client = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", "tests/apps/remote_cache_client.py"])
+    try:
+        wait_listening(port, client.proc)
+        c = "c1@" + addr
+        assert uwsgi_client_call(port, "set", c, k="k", v="hello") == "True"
+        assert uwsgi_client_call(port, "set", c, k="k", v="again") == "None"
+        assert uwsgi_client_call(port, "get", c, k="k") == "b'hello'"
+        assert uwsgi_client_call(port, "update", c, k="k", v="v2") == "True"
+        assert uwsgi_client_call(port, "get", c, k="k") == "b'v2'"
+        assert uwsgi_client_call(port, "exists", c, k="k") == "True"
+        assert uwsgi_client_call(port, "exists", c, k="zz") == "None"
+        assert uwsgi_client_call(port, "del", c, k="k") == "True"
+        assert uwsgi_client_call(port, "get", c, k="k") == "None"
+        assert uwsgi_client_call(port, "set", c, k="big", v="x" * 65) == "None"  # over blocksize
+        assert uwsgi_client_call(port, "get", "nope@" + addr, k="k") == "None"
+        assert uwsgi_client_call(port, "clear", c) == "True"
+    finally:
+        client.stop()
+
+
+def test_our_client_against_our_server(gw_cache_node):
+    srv, addr = gw_cache_node
+    c = "c1@" + addr
+    assert uwsgi_client_call(srv.port, "set", c, k="x", v="from-gateway") == "True"
+    assert uwsgi_client_call(srv.port, "get", c, k="x") == "b'from-gateway'"
+    assert uwsgi_client_call(srv.port, "get", "c1@" + addr, k="absent") == "None"
