@@ -48,6 +48,9 @@ _NEXT_SCAN_OFF = 32
 _LASTMOD_OFF = 40
 _FULL_OFF = 48
 _U64 = struct.Struct("<Q")
+# the generation word: native (one aligned 8-byte store), so a reader never sees a mix
+# of an old and a new value's bytes
+_GEN = struct.Struct("Q")
 _U32 = struct.Struct("<I")
 _I64 = struct.Struct("<q")
 _HITS = struct.Struct("<QQ")
@@ -237,7 +240,7 @@ class SharedCache:
         One load of the word replaces the hash walk: what makes repeated reads of
         hot keys fast.  Bounded: values up to 4 KiB, 1 MiB in all, then it restarts.
         """
-        gen = _U64.unpack_from(self.buf, _GEN_OFF)[0]
+        gen = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
         memo = self.memo
         if gen != self.memo_gen:
             memo.clear()
@@ -283,20 +286,20 @@ class SharedCache:
         elif undone:
             gen_log.warning('cache "%s": rolled back a write interrupted by the death of its process '
                             '(%d stores undone)', self.name, undone)
-        gen = _U64.unpack_from(buf, _GEN_OFF)[0]
+        gen = _GEN.unpack_from(buf, _GEN_OFF)[0]
         if gen & 1:
-            _U64.pack_into(buf, _GEN_OFF, gen + 1)
+            _GEN.pack_into(buf, _GEN_OFF, gen + 1)
 
     # -- transactions -----------------------------------------------------------------
 
     def _begin(self) -> None:
-        gen = _U64.unpack_from(self.buf, _GEN_OFF)[0]
-        _U64.pack_into(self.buf, _GEN_OFF, gen | 1)
+        gen = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
+        _GEN.pack_into(self.buf, _GEN_OFF, gen | 1)
 
     def _end(self) -> None:
         self.journal.commit()
-        gen = _U64.unpack_from(self.buf, _GEN_OFF)[0]
-        _U64.pack_into(self.buf, _GEN_OFF, (gen | 1) + 1)
+        gen = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
+        _GEN.pack_into(self.buf, _GEN_OFF, (gen | 1) + 1)
 
     # -- lookups ----------------------------------------------------------------------
 
@@ -336,7 +339,7 @@ class SharedCache:
         buf = self.buf
         if _LOCKFREE_READS:
             for _ in range(4):
-                g1 = _U64.unpack_from(buf, _GEN_OFF)[0]
+                g1 = _GEN.unpack_from(buf, _GEN_OFF)[0]
                 if g1 & 1:
                     continue
                 try:
@@ -349,7 +352,7 @@ class SharedCache:
                             value = buf[start: start + vs]
                 except struct.error:
                     continue
-                if _U64.unpack_from(buf, _GEN_OFF)[0] == g1:
+                if _GEN.unpack_from(buf, _GEN_OFF)[0] == g1:
                     self._count(value is not None)
                     return value, g1
         with self.lock:
@@ -366,14 +369,14 @@ class SharedCache:
         h = zlib.crc32(key)
         if _LOCKFREE_READS:
             for _ in range(4):
-                g1 = _U64.unpack_from(self.buf, _GEN_OFF)[0]
+                g1 = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
                 if g1 & 1:
                     continue
                 try:
                     idx = self._index(key, h)
                 except struct.error:
                     continue
-                if _U64.unpack_from(self.buf, _GEN_OFF)[0] == g1:
+                if _GEN.unpack_from(self.buf, _GEN_OFF)[0] == g1:
                     return idx != 0
         with self.lock:
             return self._index(key, h) != 0
@@ -609,7 +612,7 @@ class SharedCache:
                 problems.append("free stack overlaps linked items or repeats")
             if len(free) + len(linked) != self.max_items - 1:
                 problems.append("%d free + %d linked != %d" % (len(free), len(linked), self.max_items - 1))
-            if _U64.unpack_from(buf, _GEN_OFF)[0] & 1:
+            if _GEN.unpack_from(buf, _GEN_OFF)[0] & 1:
                 problems.append("generation odd after recovery")
         return problems
 

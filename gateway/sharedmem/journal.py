@@ -3,15 +3,17 @@ cannot leave half done.
 
 A writer holding the region's lock calls :meth:`Journal.write` for every store that
 other processes could observe; each call first appends ``(offset, old bytes)`` to
-the journal, then publishes the entry (one aligned 8-byte store of the entry count
-and the bytes used), then performs the store.  :meth:`commit` empties the journal.
+the journal, then publishes the entry by storing the new entry count (one aligned
+native 4-byte store: a process killed at any instruction leaves either the old or
+the new count, never a mix of their bytes), then performs the store.  Recovery
+walks ``count`` self-describing entries; nothing else in the header is trusted.  :meth:`commit` empties the journal.
 Whoever takes the lock next calls :meth:`recover`: a non-empty journal means the
 previous holder died mid-transaction (the kernel released its record lock), and the
 old bytes are put back in reverse order, so the table is exactly as it was before
 that transaction began.
 
-Layout at ``base``: ``u32 count, u32 used`` then entries
-``u64 offset, u32 length, u32 pad, bytes[length]``.
+Layout at ``base`` (8-byte aligned): ``u32 count`` (native), ``u32 used`` (bytes, a
+hint for humans), then entries ``u64 offset, u32 length, u32 pad, bytes[length]``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-_COUNTS = struct.Struct("<II")
+_COUNT = struct.Struct("I")  # native: memcpy of 4 bytes = one store
+_USED = struct.Struct("I")
+HEADER_FIELDS = 8
 _ENTRY = struct.Struct("<QII")
-HEADER = _COUNTS.size
+HEADER = HEADER_FIELDS
 
 
 class JournalFull(RuntimeError):
@@ -56,30 +60,31 @@ class Journal:
         buf[pos + _ENTRY.size: pos + need] = buf[offset: offset + n]
         self._count += 1
         self._used += need
-        _COUNTS.pack_into(buf, self.base, self._count, self._used)
+        _USED.pack_into(buf, self.base + 4, self._used)
+        _COUNT.pack_into(buf, self.base, self._count)  # publishes the entry
         buf[offset: offset + n] = data
 
     def pack(self, st: struct.Struct, offset: int, *values: Any) -> None:
         self.write(offset, st.pack(*values))
 
     def commit(self) -> None:
-        _COUNTS.pack_into(self.buf, self.base, 0, 0)
+        _COUNT.pack_into(self.buf, self.base, 0)
         self._count = 0
         self._used = 0
 
     def pending(self) -> int:
-        return _COUNTS.unpack_from(self.buf, self.base)[0]
+        return _COUNT.unpack_from(self.buf, self.base)[0]
 
     def recover(self) -> int:
         """Undo an interrupted transaction; returns how many stores were undone."""
         buf = self.buf
-        count, used = _COUNTS.unpack_from(buf, self.base)
+        count = _COUNT.unpack_from(buf, self.base)[0]
         if not count:
             self._count = self._used = 0
             return 0
         entries = []
         pos = self.base + HEADER
-        end = pos + min(used, self.capacity)
+        end = pos + self.capacity
         for _ in range(count):
             if pos + _ENTRY.size > end:
                 break

@@ -16,11 +16,11 @@ from typing import Any, Callable, List, Optional, Union
 
 import gateway.subsystems as _subs
 import loop_engine
-from gateway.sharedmem.cache import _GEN_OFF, _U64
+from gateway.sharedmem.cache import _GEN, _GEN_OFF
 from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, TableFull
 
 Key = Union[str, bytes, bytearray, memoryview]
-_gen_of = _U64.unpack_from
+_gen_of = _GEN.unpack_from
 
 
 def _b(value: Any, what: str) -> bytes:
