@@ -107,9 +107,10 @@ def test_a_signal_for_all_workers_runs_in_both(srv):
 
 
 def test_metrics_caches_locks_and_signals_in_the_stats_json(srv):
-    assert from_worker(srv.port, 1, "/metric?name=m1&op=set&v=40") is True
-    assert from_worker(srv.port, 2, "/metric?name=m1&op=inc&v=2") is True
+    assert get(srv.port, "/metric?name=m1&op=set&v=40") is True
+    assert get(srv.port, "/metric?name=m1&op=inc&v=2") is True  # whichever worker: one shared value
     assert from_worker(srv.port, 1, "/metric?name=m1&op=get") == 42
+    assert from_worker(srv.port, 2, "/metric?name=m1&op=get") == 42
     doc = stats(srv)
     assert doc["metrics"] == {"m1": {"type": 1, "oid": "", "value": 42}, "hits": {"type": 0, "oid": "", "value": 0}}
     (cache,) = doc["caches"]
