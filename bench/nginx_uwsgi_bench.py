@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Hello world through nginx ``uwsgi_pass``: gateway ``--socket`` against real uWSGI ``--socket``.
+
+One nginx (Debian's, ``worker_processes 1``, own prefix in the bench's temp dir) with two
+locations, ``/gw/`` → gateway and ``/uw/`` → uWSGI, both ``include uwsgi_params;
+uwsgi_pass 127.0.0.1:PORT``; the backends run the same ``bench/apps/hello.py`` with
+``--tornado 100 --greenlet --disable-logging --listen 2048``, each a fresh process per
+run, measured one after the other **behind the same nginx in the same run**.
+
+Placement on the 2-core VM: the backend is pinned to ``SERVER_CPU``; nginx's master and
+worker share ``CLIENT_CPU`` with ``wrk -t1 -c50`` (keep-alive to nginx; nginx opens a
+new uwsgi connection per request, as it always does for uwsgi upstreams).  Both
+backends get the same deal.  nginx's CPU is "other processes" to the harness, so the
+noisy-machine retry is off by default here (``--noisy-retries``).
+
+Target (issue 6): gateway ÷ uWSGI ≥ 1.5.
+
+    bench/.venv/bin/python bench/nginx_uwsgi_bench.py --runs 3
+"""
+
+import argparse
+import os
+import signal
+import sys
+
+from lib import report
+from lib.httpclient import request, wait_ready
+from lib.report import fmt, med
+from lib.servers import CLIENT_CPU, SERVER_CPU, Ctx, Server, add_args, gateway_cmd, log, uwsgi_cmd
+from lib.wrk import measure_retry
+
+APP = "bench/apps/hello.py"
+BODY = b"Hello, World!"
+UWSGI_PARAMS = "\n".join("uwsgi_param %s $%s;" % kv for kv in (
+    ("QUERY_STRING", "query_string"), ("REQUEST_METHOD", "request_method"), ("CONTENT_TYPE", "content_type"),
+    ("CONTENT_LENGTH", "content_length"), ("REQUEST_URI", "request_uri"), ("PATH_INFO", "document_uri"),
+    ("DOCUMENT_ROOT", "document_root"), ("SERVER_PROTOCOL", "server_protocol"), ("REQUEST_SCHEME", "scheme"),
+    ("REMOTE_ADDR", "remote_addr"), ("REMOTE_PORT", "remote_port"), ("SERVER_PORT", "server_port"),
+    ("SERVER_NAME", "server_name"))) + "\nuwsgi_param HTTPS $https if_not_empty;\n"
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid %(prefix)s/nginx.pid;
+error_log %(prefix)s/error.log warn;
+%(user)s
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %(prefix)s/body;
+    uwsgi_temp_path %(prefix)s/uwsgi;
+    proxy_temp_path %(prefix)s/proxy;
+    fastcgi_temp_path %(prefix)s/fastcgi;
+    scgi_temp_path %(prefix)s/scgi;
+    server {
+        listen 127.0.0.1:%(port)d backlog=2048;
+        location /gw/ { include uwsgi_params; uwsgi_pass 127.0.0.1:%(gw)d; }
+        location /uw/ { include uwsgi_params; uwsgi_pass 127.0.0.1:%(uw)d; }
+    }
+}
+"""
+
+
+def start_nginx(ctx, port, gw, uw):
+    prefix = os.path.join(ctx.tmp, "nginx-%d" % port)
+    os.makedirs(prefix, exist_ok=True)
+    with open(os.path.join(prefix, "uwsgi_params"), "w") as f:
+        f.write(UWSGI_PARAMS)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF % {"prefix": prefix, "port": port, "gw": gw, "uw": uw,
+                              "user": "user root root;" if os.geteuid() == 0 else ""})
+    cmd = [ctx.nginx, "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "error.log")]
+    return Server(ctx, "nginx", cmd, stop_sig=signal.SIGQUIT, cpu=CLIENT_CPU)
+
+
+def path_ok(path):
+    def check(port):
+        try:
+            status, _, body = request(port, path, timeout=2)
+        except (OSError, EOFError, ValueError):
+            return False
+        return " 200 " in status + " " and body == BODY
+    return check
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_args(p)
+    p.set_defaults(noisy_retries=0)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--conns", type=int, default=50)
+    p.add_argument("--duration", type=int, default=5)
+    args = p.parse_args()
+    ctx = Ctx.from_args(args)
+    if not ctx.nginx or not ctx.uwsgi or not ctx.wrk:
+        sys.exit("needs nginx, wrk and bench/.venv/bin/uwsgi (bench/setup.sh)")
+    runs = {}
+    for i in range(args.runs):
+        log("run %d/%d" % (i + 1, args.runs))
+        nginx_port, gw, uw = ctx.alloc_port(), ctx.alloc_port(), ctx.alloc_port()
+        backends = {
+            "gateway": ("/gw/", gateway_cmd(ctx, gw, APP, 100, socket_opt="--socket")),
+            "uwsgi": ("/uw/", uwsgi_cmd(ctx, uw, APP, 100, socket_opt="--socket")),
+        }
+        with start_nginx(ctx, nginx_port, gw, uw) as ngx:
+            for name, (path, cmd) in backends.items():
+                with Server(ctx, name, cmd) as srv:
+                    if not wait_ready(nginx_port, srv.proc, ctx.ready_timeout, check=path_ok(path)):
+                        log("  %s did not answer through nginx:\n%s\n%s" % (name, srv.tail(), ngx.tail()))
+                        continue
+                    r = measure_retry(ctx, srv, nginx_port, args.conns, args.duration, path=path)
+                    if r is not None:
+                        runs.setdefault(name, []).append(r)
+                        log("  %-8s %9.0f req/s  errors %s  backend cpu %s%%" % (
+                            name, r["rps"], r.get("errors", {}), r.get("server_cpu_pct")))
+    gw_rps = med([r["rps"] for r in runs.get("gateway", [])])
+    uw_rps = med([r["rps"] for r in runs.get("uwsgi", [])])
+    ratios = [g["rps"] / u["rps"] for g, u in zip(runs.get("gateway", []), runs.get("uwsgi", []))]
+    rows = [["hello, keep-alive to nginx, c=%d" % args.conns, fmt(gw_rps, 0), fmt(uw_rps, 0),
+             fmt(med(ratios), 2) if ratios else "-", " ".join("%.2f" % r for r in ratios)]]
+    lines = report.table(["scenario", "gateway --socket", "uWSGI --socket", "÷ uWSGI (≥ 1.5)", "per run"], rows,
+                         left=["scenario"])
+    text = "\n".join(["# nginx uwsgi_pass bench (medians of %d runs, req/s; backend on cpu %s, nginx + wrk on cpu %s)"
+                      % (args.runs, SERVER_CPU, CLIENT_CPU), ""] + lines)
+    print(text)
+    data = {"meta": report.machine_meta(" ".join(sys.argv)), "runs": runs}
+    log("saved %s" % report.save(ctx.out_dir, "nginx-uwsgi", data, text))
+
+
+if __name__ == "__main__":
+    main()
