@@ -41,7 +41,7 @@ modifier1, as uWSGI's ``--buffer-size`` check does.
 from __future__ import annotations
 
 import struct
-from typing import Any, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from gateway.protocol.errors import LocalProtocolError, RemoteProtocolError
 from gateway.protocol.http1 import (
@@ -147,6 +147,8 @@ class Request(NamedTuple):
     size: int
     #: the body is chunked (no CONTENT_LENGTH, HTTP_TRANSFER_ENCODING: chunked)
     chunked: bool = False
+    #: ``dict(vars)``: the last duplicate wins, as in an environ
+    env: Optional[Dict[str, str]] = None
 
 
 class Packet(NamedTuple):
@@ -212,31 +214,30 @@ def decode_vars(block: bytes, max_vars: int = 128, text: bool = False) -> List[T
     Raises :class:`NullKey`, :class:`TruncatedVars` or :class:`TooManyVars`.
     """
     # Decode the whole block once: latin-1 maps byte i to character i, so the same
-    # offsets slice the str (one C call instead of one per key and value).
+    # offsets slice the str (one C call instead of one per key and value).  The loop
+    # is the hot path of every request from nginx: bounds are checked by IndexError
+    # inside it and by the final offset after it (an overrun always ends past ``n``).
     s = block.decode("latin-1") if text else block
     n = len(block)
     p = 0
     out: List[Tuple[Any, Any]] = []
     append = out.append
-    while p < n:
-        if p + 2 > n:
-            raise TruncatedVars("uwsgi vars block: a key length is cut at offset %d" % p)
-        kl = block[p] | (block[p + 1] << 8)
-        if kl == 0:
-            raise NullKey("uwsgi vars block: empty key at offset %d" % p)
-        p += 2
-        if p + kl + 2 > n:
-            raise TruncatedVars("uwsgi vars block: key of %d bytes at offset %d runs past the end" % (kl, p))
-        key = s[p : p + kl]
-        p += kl
-        vl = block[p] | (block[p + 1] << 8)
-        p += 2
-        if p + vl > n:
-            raise TruncatedVars("uwsgi vars block: value of %r (%d bytes) runs past the end" % (key, vl))
-        append((key, s[p : p + vl]))
-        p += vl
-        if len(out) > max_vars:
-            raise TooManyVars("uwsgi vars block: more than %d vars" % max_vars)
+    try:
+        while p < n:
+            kl = block[p] | (block[p + 1] << 8)
+            if not kl:
+                raise NullKey("uwsgi vars block: empty key at offset %d" % p)
+            k = p + 2
+            v = k + kl
+            vl = block[v] | (block[v + 1] << 8)
+            p = v + 2 + vl
+            append((s[k:v], s[v + 2 : p]))
+    except IndexError:
+        raise TruncatedVars("uwsgi vars block: a length runs past the end (var %d)" % (len(out) + 1)) from None
+    if p > n:
+        raise TruncatedVars("uwsgi vars block: the value of %r runs past the end" % (out[-1][0],))
+    if len(out) > max_vars:
+        raise TooManyVars("uwsgi vars block: %d vars, more than %d" % (len(out), max_vars))
     return out
 
 
@@ -405,27 +406,21 @@ class PacketParser:
         if not size:
             raise EmptyRequest("empty uwsgi request (modifier1 %d, no vars)" % mod1)
         pairs = decode_vars(payload, self.max_vars, text=True)
-        cl = 0
-        has_cl = False
-        te = ""
-        for key, value in pairs:
-            if key == "CONTENT_LENGTH":
-                cl = content_length(value)  # the last one wins, as in the environ
-                has_cl = True
-            elif key == "HTTP_TRANSFER_ENCODING":
-                te = value
-        if not has_cl and te.strip().lower() == "chunked":
+        env = dict(pairs)  # the last duplicate wins, as in the environ
+        raw_cl = env.get("CONTENT_LENGTH")
+        cl = content_length(raw_cl)
+        if raw_cl is None and env.get("HTTP_TRANSFER_ENCODING", "").strip().lower() == "chunked":
             dechunker = RequestParser(max_body=self.max_body)
             dechunker.receive_data(_CHUNKED_HEAD)
             dechunker.next_event()  # the primed Request
             self._dechunker = dechunker
             self._state = _CHUNKED
-            return Request(mod1, self._mod2, pairs, 0, end, True)
+            return Request(mod1, self._mod2, pairs, 0, end, True, env)
         if self.max_body and cl > self.max_body:
             raise BodyTooLarge("uwsgi request: CONTENT_LENGTH %d over the limit %d" % (cl, self.max_body), 413)
         self._body_left = cl
         self._state = _BODY
-        return Request(mod1, self._mod2, pairs, cl, end)
+        return Request(mod1, self._mod2, pairs, cl, end, False, env)
 
     def _next_chunked(self) -> Event:
         d = self._dechunker

@@ -279,7 +279,7 @@ class UwsgiConnection(asyncio.Protocol):
 
     def _run(self, req: Request) -> None:
         environ = self.server.base_environ.copy()
-        environ.update(req.vars)  # duplicate keys: the last one wins, as in uWSGI
+        environ.update(req.env if req.env is not None else req.vars)  # the last duplicate wins, as in uWSGI
         environ.setdefault("REQUEST_METHOD", "GET")
         environ.setdefault("QUERY_STRING", "")
         path = environ.setdefault("PATH_INFO", "")

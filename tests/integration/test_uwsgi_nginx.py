@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -301,3 +302,17 @@ def test_mount_and_manage_script_name_on_both_protocols():
         line = srv.wait_for_line(r"\|app: 2\|.* GET /a/b/y ")
         assert "=> generated" in line
 
+
+
+def test_quickstart_socket_command_under_a_master_behind_nginx():
+    # uWSGI's quickstart: --socket ... --master --processes 4 --threads 2 --stats (2 workers here)
+    args = ["--socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--master", "--processes", "2",
+            "--threads", "2", "--stats", "127.0.0.1:0"]
+    with run_server(args) as srv:
+        config = "server { listen {listen}; location / { include uwsgi_params; uwsgi_pass %s; } }" % (
+            srv.uwsgi_addresses[0])
+        with Nginx(config) as ngx:
+            for _ in range(6):
+                assert get(ngx, "/q")[::2] == (200, b"hello /q")
+        pids = {int(m) for m in re.findall(r"\[pid: (\d+)\|app: 0\|req: \d+/\d+\] 127\.0\.0\.1 .* GET /q ", srv.output())}
+        assert pids and srv.pid not in pids  # answered by the workers, not the master
