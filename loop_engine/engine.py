@@ -80,14 +80,17 @@ def set_schedule_fix(hook: Optional[Callable[[Core], None]]) -> None:
 
 
 class _Listener:
-    __slots__ = ("sock", "fd", "on_accept", "active", "backoff")
+    __slots__ = ("sock", "fd", "on_accept", "active", "backoff", "toggle")
 
-    def __init__(self, sock: socket.socket, on_accept: Callable[[socket.socket, Any], None]) -> None:
+    def __init__(self, sock: Optional[socket.socket], on_accept: Optional[Callable[[socket.socket, Any], None]],
+                 toggle: Optional[Callable[[bool], None]] = None) -> None:
         self.sock = sock
-        self.fd = sock.fileno()
+        self.fd = sock.fileno() if sock is not None else -1
         self.on_accept = on_accept
         self.active = False
         self.backoff = 0.0
+        #: set for listeners that accept by themselves (``add_accept_toggle``)
+        self.toggle = toggle
 
 
 class Engine:
@@ -290,17 +293,41 @@ class Engine:
 
         return remove
 
+    def add_accept_toggle(self, toggle: Callable[[bool], None]) -> Callable[[], None]:
+        """Follow the accept policy for a listener that accepts by itself (e.g. an asyncio
+        server: uvloop accepts in C, much cheaper per connection than ``add_listener``):
+        ``toggle(True)`` when it must accept, ``toggle(False)`` when every core is busy.
+        Returns the undo callable."""
+        lst = _Listener(None, None, toggle)
+        self._listeners.append(lst)
+        if not self._accept_paused:
+            self._activate(lst)
+
+        def remove() -> None:
+            if lst in self._listeners:
+                self._listeners.remove(lst)
+                self._deactivate(lst)
+
+        return remove
+
     def _activate(self, lst: _Listener) -> None:
         if not lst.active:
-            self.io_loop.add_handler(lst.fd, lambda fd, events: self._accept(lst), IOLoop.READ)
+            if lst.toggle is not None:
+                lst.toggle(True)
+            else:
+                self.io_loop.add_handler(lst.fd, lambda fd, events: self._accept(lst), IOLoop.READ)
             lst.active = True
 
     def _deactivate(self, lst: _Listener) -> None:
         if lst.active:
-            self.io_loop.remove_handler(lst.fd)
+            if lst.toggle is not None:
+                lst.toggle(False)
+            else:
+                self.io_loop.remove_handler(lst.fd)
             lst.active = False
 
     def _accept(self, lst: _Listener) -> None:
+        assert lst.sock is not None and lst.on_accept is not None
         accept = lst.sock.accept
         on_accept = lst.on_accept
         for _ in range(ACCEPT_BATCH):

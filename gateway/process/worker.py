@@ -173,6 +173,7 @@ class Worker:
             max_headers=cfg.http_max_headers,
             max_body=cfg.limit_post or 0,
             max_vars=2 * (cfg.max_vars or 64),
+            listen=int(cfg.listen or 100),
             socket_timeout=float(cfg.socket_timeout),
             body_timeout=float(cfg.body_timeout),
             body_min_rate=cfg.body_min_rate,

@@ -45,6 +45,7 @@ class ServerSettings:
         log_requests: bool = True,
         log_micros: bool = False,
         stats: Any = None,
+        listen: int = 100,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -59,6 +60,8 @@ class ServerSettings:
         self.body_timeout = body_timeout
         self.body_min_rate = body_min_rate
         self.keepalive_timeout = keepalive_timeout
+        #: --listen: the backlog, for servers that (re)start listening themselves
+        self.listen = listen
         self.log_requests = log_requests
         self.log_micros = log_micros
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).

@@ -97,8 +97,18 @@ class UwsgiServer:
         self._accepting: Set[Any] = set()
 
     def start(self, sock: socket.socket) -> Callable[[], None]:
-        """Serve ``sock`` (bound, listening; TCP or UNIX); returns the undo callable."""
-        remove = self.engine.add_listener(sock, self._on_accept)
+        """Serve ``sock`` (bound, listening; TCP or UNIX); returns the undo callable.
+
+        Every request from nginx is a new connection, so accepting is the hot path: on
+        uvloop the loop accepts and builds transports in C (an asyncio server on a dup of
+        the socket, closed while every core is busy and reopened when one frees, so the
+        engine's accept policy holds); elsewhere the engine accepts.
+        """
+        if getattr(self.loop, "_make_socket_transport", None) is None:
+            state = _AsyncioListener(self, sock)
+            remove = self.engine.add_accept_toggle(state.toggle)
+        else:
+            remove = self.engine.add_listener(sock, self._on_accept)
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
         return remove
@@ -134,6 +144,52 @@ class UwsgiServer:
                 conn.transport.close()
 
 
+class _AsyncioListener:
+    """The loop's own server on a dup of a listening socket, opened and closed on demand.
+
+    Closing it closes only the dup: the listening socket stays open, so connections that
+    arrive meanwhile wait in its backlog, exactly as with the engine's own listeners.
+    """
+
+    def __init__(self, server: UwsgiServer, sock: socket.socket) -> None:
+        self.server = server
+        self.sock = sock
+        self.want = False
+        self.aserver: Any = None
+        self.opening = False
+
+    def toggle(self, on: bool) -> None:
+        self.want = on
+        if on and self.aserver is None and not self.opening:
+            self.opening = True
+            task = asyncio.ensure_future(self._open())
+            self.server._accepting.add(task)
+            task.add_done_callback(self.server._accepting.discard)
+        elif not on and self.aserver is not None:
+            self.aserver.close()
+            self.aserver = None
+
+    async def _open(self) -> None:
+        server = self.server
+        dup = self.sock.dup()
+        factory = lambda: UwsgiConnection(server, None)  # noqa: E731
+        try:
+            if dup.family == socket.AF_UNIX:
+                aserver = await server.loop.create_unix_server(factory, sock=dup, backlog=server.settings.listen)
+            else:
+                aserver = await server.loop.create_server(factory, sock=dup, backlog=server.settings.listen)
+        except Exception:
+            dup.close()
+            gen_log.exception("cannot serve %s", self.sock)
+            return
+        finally:
+            self.opening = False
+        if self.want:
+            self.aserver = aserver
+        else:  # every core got busy meanwhile
+            aserver.close()
+
+
 class UwsgiConnection(asyncio.Protocol):
     """One uwsgi connection: one packet, one answer, close.  Also the request's sink."""
 
@@ -142,7 +198,7 @@ class UwsgiConnection(asyncio.Protocol):
         self.settings = s = server.settings
         self.parser = PacketParser(max_size=s.max_head, max_vars=s.max_vars, max_body=s.max_body)
         self.transport: Optional[asyncio.Transport] = None
-        self.peer = "%s:%s" % addr[:2] if isinstance(addr, tuple) else (addr or "unix")
+        self.peer = "%s:%s" % addr[:2] if isinstance(addr, tuple) else (addr or "unix")  # None: see connection_made
         self.deadline = 0.0
         self.busy = False
         self.closed = False
@@ -157,6 +213,10 @@ class UwsgiConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self.peer == "unix":
+            addr = transport.get_extra_info("peername")
+            if isinstance(addr, tuple):
+                self.peer = "%s:%s" % addr[:2]
         self.server.connections.add(self)
         self.deadline = self.server.loop.time() + self.settings.socket_timeout
 

@@ -316,3 +316,22 @@ def test_quickstart_socket_command_under_a_master_behind_nginx():
                 assert get(ngx, "/q")[::2] == (200, b"hello /q")
         pids = {int(m) for m in re.findall(r"\[pid: (\d+)\|app: 0\|req: \d+/\d+\] 127\.0\.0\.1 .* GET /q ", srv.output())}
         assert pids and srv.pid not in pids  # answered by the workers, not the master
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_both_accept_paths_serve_and_pause_with_all_cores_busy(loop):
+    # uvloop: the loop's own server (closed while the cores are busy); asyncio: the engine accepts
+    args = ["--socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/park.py", "--tornado", "1", "--greenlet",
+            "--loop", loop, "-L"]
+    with run_server(args) as srv:
+        packet = uwsgi_wire.encode_request([("REQUEST_METHOD", "GET"), ("PATH_INFO", "/"),
+                                            ("QUERY_STRING", "s=0.5")])
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(raw_uwsgi(srv.uwsgi_port, packet)))
+                   for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert len(results) == 3 and all(r.startswith(b"HTTP/1.0 200 OK\r\n") for r in results), results
+        srv.wait_for_line(r"all 1 async cores are busy")
