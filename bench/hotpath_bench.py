@@ -3,12 +3,16 @@
 Feeds a wrk-like request into one :class:`gateway.server.http.HTTPConnection` over a fake
 transport, so what is measured is exactly our Python: parse, environ, core (greenlet),
 the WSGI call, response framing.  The syscalls (recv/send/epoll) come on top in a real
-run.  Usage: ``python bench/hotpath_bench.py [N]``.
+run.  ``uwsgi`` is the same for one :class:`gateway.server.uwsgi.UwsgiConnection` per
+request (nginx opens one per request), fed the packet nginx sends for a GET
+(``tests/fixtures/uwsgi/nginx/get_query.bin``, 18 vars).  Usage:
+``python bench/hotpath_bench.py [N]``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 
@@ -16,9 +20,12 @@ from tornado.ioloop import IOLoop
 
 from gateway.protocol.environ import base_environ
 from gateway.server.http import FileWrapper, HTTPConnection, HTTPServer, ServerSettings
+from gateway.server.uwsgi import UwsgiConnection, UwsgiServer
 from loop_engine import Engine
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n\r\n"
+UWSGI_PACKET_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                 "tests", "fixtures", "uwsgi", "nginx", "get_query.bin")
 
 
 def hello(environ, start_response):
@@ -49,6 +56,8 @@ class FakeTransport:
 
     def close(self):
         pass
+
+    abort = close
 
     def pause_reading(self):
         pass
@@ -94,8 +103,43 @@ def measure(app, n: int) -> float:
     return result[0]
 
 
+def measure_uwsgi(app, n: int) -> float:
+    with open(UWSGI_PACKET_FILE, "rb") as f:
+        packet = f.read()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    engine = Engine(100, IOLoop.current())
+    settings = ServerSettings(app, engine, log_requests=False, socket_timeout=30)
+    env = base_environ("127.0.0.1", "9090", multithread=True, multiprocess=False, errors=sys.stderr,
+                       file_wrapper=FileWrapper)
+    server = UwsgiServer(settings, env)
+    result = []
+
+    def one(transport):
+        conn = UwsgiConnection(server, ("127.0.0.1", 50000))
+        conn.connection_made(transport)
+        conn.data_received(packet)
+        conn.connection_lost(None)
+
+    async def run():
+        transport = FakeTransport()
+        for _ in range(2000):  # warm-up
+            one(transport)
+        t0 = time.process_time()
+        for _ in range(n):
+            one(transport)
+        result.append((time.process_time() - t0) / n * 1e6)
+        assert transport.out > 0
+
+    loop.run_until_complete(run())
+    loop.close()
+    return result[0]
+
+
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
     for name, app in (("hello", hello), ("stream", stream)):
         best = min(measure(app, n) for _ in range(5))
         print("%-6s %6.2f µs/request (best of 5, %d requests, CPU time)" % (name, best, n))
+    best = min(measure_uwsgi(hello, n) for _ in range(5))
+    print("%-6s %6.2f µs/request (best of 5, %d requests, CPU time; one connection per request)" % ("uwsgi", best, n))
