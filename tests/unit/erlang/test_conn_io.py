@@ -235,3 +235,36 @@ def test_spliced_rex_call_equals_the_generic_encoding():
         assert encode_rex_call(pid, ref, m, f, a) == expected
     with pytest.raises(TypeError):
         encode_rex_call(pid, ref, 5, "f", [])
+
+
+@pytest.mark.parametrize("conn_pair", [1 << 20], indirect=True)  # big buffers: nothing queues
+def test_a_flood_is_handled_over_several_loop_turns(conn_pair):
+    """Messages beyond MAX_EVENTS_PER_TURN wait for later loop turns (reading paused
+    meanwhile), in order, so one busy peer cannot starve the loop (HTTP included)."""
+    from gateway.erlang import connection, dist
+
+    loop, node, conn, peer = conn_pair
+    node.busy_poll = 0
+    conn.reader = dist.DistReader()
+    n = connection.MAX_EVENTS_PER_TURN * 3 + 5
+    peer.sendall(dist.TICK_BYTES * n)  # every tick is answered with a tick
+    time.sleep(0.05)
+    conn._on_readable()
+    peer.settimeout(0.3)
+    got = 0
+    try:
+        while True:  # whatever the first turn wrote, until the line is quiet
+            got += len(peer.recv(65536))
+    except socket.timeout:
+        pass
+    assert got == 4 * connection.MAX_EVENTS_PER_TURN  # one turn's worth only
+    assert conn._paused and conn._backlog
+    deadline = time.monotonic() + 5
+    while got < 4 * n and time.monotonic() < deadline:
+        _pump(loop)
+        try:
+            got += len(peer.recv(65536))
+        except socket.timeout:
+            pass
+    assert got == 4 * n
+    assert not conn._paused and conn._backlog is None  # reading again
