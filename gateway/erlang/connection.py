@@ -372,7 +372,7 @@ class Connection(Sending):
         self._setup_timer = None
         if not self.established and not self.closed:
             gen_log.info(
-                "erlang: closing a connection %s %s: no handshake within %.3gs (erlang handshake_timeout)",
+                "erlang: closing a connection %s %s: no handshake within %.3gs (--erlang-handshake-timeout)",
                 "to" if self.role is hs.Role.INITIATOR else "from",
                 self.peer_name or self._address(),
                 self.node.handshake_timeout,

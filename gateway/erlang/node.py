@@ -237,7 +237,7 @@ class Node:
                 if not self._refusing:
                     self._refusing = True
                     gen_log.warning(
-                        "erlang: %d connections of %s are still in their handshake (erlang max_handshakes): "
+                        "erlang: %d connections of %s are still in their handshake (--erlang-max-handshakes): "
                         "closing new ones until one finishes or times out",
                         self.max_handshakes,
                         self.full,

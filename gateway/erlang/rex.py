@@ -215,7 +215,9 @@ def _finish(conn: "Connection", spawned: Spawned, reason: Any, fallback: Optiona
 
 def _overloaded(node: "NodeLike", f: Any) -> None:
     gen_log.warning(
-        "erlang: %d Python calls already pending (erlang max_pending): refusing rpc %r", node.max_pending, f
+        "erlang: %d Python calls already pending (--erlang-max-calls): refusing rpc %r with system_limit",
+        node.max_pending,
+        f,
     )
 
 

@@ -326,7 +326,7 @@ class Router:
 
     def _overloaded(self, what: str, name: Any) -> None:
         gen_log.warning(
-            "erlang: too many Python calls pending (erlang max_pending %d): dropped %s to %s",
+            "erlang: too many Python calls pending (--erlang-max-calls %d): dropped %s to %s",
             self.node.max_pending,
             what,
             name,

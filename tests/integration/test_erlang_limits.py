@@ -129,7 +129,7 @@ def test_the_call_cap_is_an_option_and_its_error_names_it(erl, py, rpc_functions
     assert results.count(b"done") == 3
     refused = [r for r in results if r != b"done"]
     assert refused == [(A("badrpc"), (A("EXIT"), (A("system_limit"), [(A("m"), A("held"), 0, [])])))] * 2
-    assert any("max_pending" in r.getMessage() for r in gateway_errors.records)
+    assert any("--erlang-max-calls" in r.getMessage() for r in gateway_errors.records)
 
 
 @pytest.mark.parametrize("node_options", [{"call_mode": "inline"}, {"call_mode": "threads", "rpc_threads": 4}])
@@ -185,8 +185,8 @@ def test_idle_connections_are_closed_and_bounded(erl, py, node_options, gateway_
         assert max(closed_at) < 3.0
         assert sum(1 for x in closed_at if x < 0.4) >= 6  # past max_handshakes: at once
         messages = [r.getMessage() for r in gateway_errors.records]
-        assert any("max_handshakes" in m for m in messages)
-        assert any("handshake_timeout" in m for m in messages)
+        assert any("--erlang-max-handshakes" in m for m in messages)
+        assert any("--erlang-handshake-timeout" in m for m in messages)
         # the node still serves Erlang
         assert api.erlang_rpc(erl.name, "net_adm", "ping", [py.atom]) == A("pong")
     finally:
