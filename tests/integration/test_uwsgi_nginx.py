@@ -335,3 +335,35 @@ def test_both_accept_paths_serve_and_pause_with_all_cores_busy(loop):
             t.join(20)
         assert len(results) == 3 and all(r.startswith(b"HTTP/1.0 200 OK\r\n") for r in results), results
         srv.wait_for_line(r"all 1 async cores are busy")
+
+
+def test_a_slow_body_parks_only_its_core(stack):
+    _, main, _ = stack
+    body = b"0123456789"
+    packet = uwsgi_wire.encode_request([("REQUEST_METHOD", "POST"), ("PATH_INFO", "/echo"),
+                                        ("CONTENT_LENGTH", str(len(body)))])
+    with socket.create_connection(("127.0.0.1", main.uwsgi_port), timeout=10) as slow:
+        slow.sendall(packet + body[:4])
+        # while that core waits for the rest of the body, other requests are answered
+        for _ in range(3):
+            reply = raw_uwsgi(main.uwsgi_port, uwsgi_wire.encode_request([("PATH_INFO", "/"), ("REQUEST_METHOD", "GET")]))
+            assert reply.endswith(b"\r\n\r\nhello")
+        slow.sendall(body[4:])
+        out = b""
+        while True:
+            chunk = slow.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    assert out.endswith(b"\r\n\r\n%d %s" % (len(body), hashlib.sha256(body).hexdigest().encode()))
+
+
+def test_a_stalled_body_times_out_after_socket_timeout():
+    args = ["--socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/uwsgi_probe.py", "--socket-timeout", "1"] + ENGINE
+    with run_server(args) as srv:
+        packet = uwsgi_wire.encode_request([("REQUEST_METHOD", "POST"), ("PATH_INFO", "/echo"),
+                                            ("CONTENT_LENGTH", "10"), ("SERVER_PROTOCOL", "HTTP/1.1")])
+        reply = raw_uwsgi(srv.uwsgi_port, packet + b"1234")
+        assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), reply
+        srv.wait_for_line(r"\[body-read\] timeout reading \d+ bytes of the request body from 127\.0\.0\.1:\d+")
+        assert raw_uwsgi(srv.uwsgi_port, uwsgi_wire.PING_REQUEST) == uwsgi_wire.PING_REPLY
