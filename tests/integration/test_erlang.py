@@ -397,9 +397,11 @@ def test_blocking_function_does_not_stall_ticks(otp, cookie, loop_thread, rpc_fu
         if call_mode == "inline":
             # the loop thread slept in the function: the watchdog thread did the ticking
             assert py.ticks.watchdog.ticks >= 4
-        # and an idle connection stays up across several ticktimes
-        time.sleep(5)
-        assert api.erlang_rpc(erl.name, "erlang", "nodes", [A("hidden")]) == [py.atom]
+        if call_mode == "inline":
+            # and an idle connection stays up across several ticktimes (the loop's own
+            # ticks: the same in both call modes, so checked once per release)
+            time.sleep(5)
+            assert api.erlang_rpc(erl.name, "erlang", "nodes", [A("hidden")]) == [py.atom]
     finally:
         erl.stop()
 
