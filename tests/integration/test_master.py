@@ -345,6 +345,7 @@ def test_a_reload_whose_app_no_longer_imports_keeps_the_old_workers(tmp_path):
     with run_server(["--wsgi-file", str(app), "--master", "--processes", "2"]) as srv:
         assert request(srv.port, "/").body == b"v1"
         app.write_text("raise RuntimeError('broken on purpose')\n")
+        srv.expect_traceback("broken on purpose")
         os.kill(srv.pid, signal.SIGHUP)
         srv.wait_for_line(r"reload aborted: the app failed to load again")
         for _ in range(4):
@@ -352,3 +353,19 @@ def test_a_reload_whose_app_no_longer_imports_keeps_the_old_workers(tmp_path):
         app.write_text("def application(e, sr):\n    sr('200 OK', [])\n    return [b'v2']\n")
         os.kill(srv.pid, signal.SIGHUP)
         assert wait_until(lambda: request(srv.port, "/").body == b"v2", what="v2 after a good reload")
+
+
+def test_harakiri_verbose_dumps_the_stuck_stack():
+    with run_server(PROBE + ["--master", "--processes", "1", "--harakiri", "1", "--harakiri-verbose"]) as srv:
+        srv.expect_traceback("HarakiriTimeout")
+        srv.expect_traceback("in application")  # the blocked worker's faulthandler dump
+        parked = request(srv.port, "/park?30", timeout=10)  # suspended: its greenlet's stack
+        assert parked.status == 500
+        srv.wait_for_line(r"HARAKIRI stack of core \d")
+        assert "loop_engine" in srv.output() and "process_probe.py" in srv.output()
+        t = threading.Thread(target=lambda: _quiet(request, srv.port, "/block?30", timeout=15))
+        t.start()  # blocked: faulthandler dumps every thread from the worker's signal handler
+        srv.wait_for_line(r"DAMN ! worker 1 \(pid: \d+\) died, killed by signal 9", timeout=15)
+        t.join(15)
+        out = srv.output()
+        assert 'File "' in out and "in application" in out.split("HARAKIRI ON WORKER 1 (pid")[1]
