@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Union
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Union
+
+from gateway.config.fields import ConfigFields
 
 #: The value of an :class:`Entry`: text, or ``True`` for a flag given bare on the
 #: command line (uWSGI stores no value there, and ``uwsgi.opt`` shows ``True``).
@@ -46,19 +48,28 @@ def option_key(name: str) -> str:
     return name.replace("_", "-")
 
 
-class Config:
+class Config(ConfigFields):
     """Resolved configuration: every option of the table, defaults applied.
 
     Attributes are the option names with dashes as underscores
     (``config.wsgi_file``, ``config.erlang_cookie``); ``async`` is a Python
     keyword, so use ``config.get("async")`` or ``config.async_``.  Repeatable
     options are lists (empty when absent), flags are bools, unset scalars without
-    a default are ``None``.
+    a default are ``None``.  Their types are declared in
+    :class:`~gateway.config.fields.ConfigFields`, generated from the table, so mypy
+    checks every ``cfg.name`` (a name that is no option is an error, not a guess
+    with ``getattr``).
 
     A ``Config`` is immutable.  It is built by :func:`gateway.config.load`.
     """
 
     __slots__ = ("_values", "_given", "_index", "sources", "placeholders", "warnings")
+    _values: dict[str, Any]
+    _given: dict[str, str]
+    _index: Mapping[str, Any]
+    sources: tuple[Entry, ...]
+    placeholders: dict[str, str]
+    warnings: tuple[str, ...]
 
     def __init__(
         self,
@@ -90,12 +101,14 @@ class Config:
             raise AttributeError(f"gateway has no option named {name!r}")
         return option.name
 
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("_"):  # private or dunder: never an option (and no recursion
-            raise AttributeError(attr)  # while copy/pickle probe a half-built instance)
-        canonical = self._canonical(attr)
-        value = self._values[canonical]
-        return list(value) if isinstance(value, list) else value
+    if not TYPE_CHECKING:  # mypy sees the declared fields only, never "any attribute"
+
+        def __getattr__(self, attr: str) -> Any:
+            if attr.startswith("_"):  # private or dunder: never an option (and no recursion
+                raise AttributeError(attr)  # while copy/pickle probe a half-built instance)
+            canonical = self._canonical(attr)
+            value = self._values[canonical]
+            return list(value) if isinstance(value, list) else value
 
     def __setattr__(self, attr: str, value: Any) -> None:
         raise AttributeError("Config is immutable")

@@ -1,0 +1,445 @@
+"""The typed shape of a resolved configuration: one annotated attribute per option.
+
+GENERATED from the option table by ``python -m gateway.config.gen_fields``: do not edit by hand (the test
+``tests/unit/config/test_config_fields.py`` fails until this file matches the table).  Each attribute's
+comment is the option's help, first sentence.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+
+class ConfigFields:
+    """Every option of ``gateway/config/options.py`` as a typed attribute; :class:`Config` inherits them."""
+
+    __slots__ = ()
+
+    #: --http-socket: bind ADDR (host:port, :port or [ipv6]:port) and speak HTTP/1.x to clients; repeat for several addre…
+    http_socket: List[str]
+    #: --socket: bind ADDR (host:port, :port, [ipv6]:port or a UNIX socket path) and speak the uwsgi protocol (nginx…
+    socket: List[str]
+    #: --http: run uWSGI's HTTP router: a separate process on ADDR that speaks HTTP/1.1 to clients and forwards ea…
+    http: List[str]
+    #: --https: the HTTP router on ADDR behind TLS (certificate and key files in PEM; an optional OpenSSL cipher st…
+    https: List[str]
+    #: --http-to: the uwsgi address (host:port, a UNIX path or @abstract) the HTTP router forwards to; repeat for rou…
+    http_to: List[str]
+    #: --http11-socket: not supported yet: HTTP/1.1 socket with keep-alive
+    http11_socket: List[str]
+    #: --shared-socket: bind ADDR in the master before privileges are dropped, to be served by --http-socket =N or --socket…
+    shared_socket: List[str]
+    #: --wsgi-file: load the WSGI application from FILE, run as a module; its callable is --callable
+    wsgi_file: Optional[str]
+    #: --module: import MODULE and use CALLABLE (default: --callable); MODULE:factory() calls a zero-argument factory
+    module: Optional[str]
+    #: --callable: name of the WSGI callable in --wsgi-file or --module
+    callable: str
+    #: --chdir: change to DIR before loading the application
+    chdir: Optional[str]
+    #: --pythonpath: add DIR (a glob pattern is allowed) to sys.path; repeatable
+    pythonpath: List[str]
+    #: --env: set an environment variable before loading the application; repeatable
+    env: List[str]
+    #: --virtualenv: use the Python virtualenv in DIR
+    virtualenv: Optional[str]
+    #: --lazy-apps: load the application in each worker after fork, after the worker's own IOLoop exists, instead of on…
+    lazy_apps: bool
+    #: --need-app: accepted for uWSGI compatibility: gateway always exits with an error when no application can be loa…
+    need_app: bool
+    #: --plugins: accepted for uWSGI compatibility: python, python3, python3X, tornado, greenlet and http are built i…
+    plugins: List[str]
+    #: --mount: load APP (a file ending in .py/.wsgi or containing /, else MODULE[:CALLABLE]) and serve it for requ…
+    mount: List[str]
+    #: --manage-script-name: pick the --mount app by the longest mountpoint prefixing PATH_INFO, and move that prefix from PATH_…
+    manage_script_name: bool
+    #: --tornado: run the Tornado loop engine with N async cores (greenlets) per worker; needs --greenlet
+    tornado: Optional[int]
+    #: --greenlet: use greenlet as the suspend engine (required by --tornado)
+    greenlet: bool
+    #: --loop: asyncio loop under Tornado's IOLoop: asyncio or uvloop; empty or 'auto' uses uvloop when installed
+    loop: str
+    #: --async: not supported yet: uWSGI's generic async loop with N cores
+    async_: int
+    #: --threads: run the WSGI app in N OS threads per worker (blocking apps), while the worker's loop does all the s…
+    threads: int
+    #: --enable-threads: accepted for uWSGI compatibility: Python threads are always enabled (a no-op in uWSGI too since 2.0…
+    enable_threads: bool
+    #: --buffer-size: maximum size in bytes of a request head (HTTP request line and headers, or a uwsgi vars block); lar…
+    buffer_size: int
+    #: --limit-post: maximum request body size in bytes; 0 means unlimited
+    limit_post: int
+    #: --socket-timeout: seconds to wait on a client or an RPC peer
+    socket_timeout: int
+    #: --body-timeout: seconds a request body may take from the app's first read, plus one per --body-min-rate bytes recei…
+    body_timeout: float
+    #: --body-min-rate: bytes per second that extend the --body-timeout deadline by one second each; 0: the deadline is fix…
+    body_min_rate: int
+    #: --heap-trim-interval: every SECONDS a worker gives free heap memory back to the kernel (glibc malloc_trim) when more than…
+    heap_trim_interval: float
+    #: --listen: listen backlog of each socket
+    listen: int
+    #: --http-keepalive: seconds an idle keep-alive HTTP connection is kept open; 0 closes it after each response
+    http_keepalive: int
+    #: --http-max-headers: maximum number of headers in a request
+    http_max_headers: int
+    #: --http-timeout: HTTP router: seconds without a byte from the worker (or in a tunnel, either way) before the request…
+    http_timeout: int
+    #: --http-connect-timeout: HTTP router: seconds to establish a connection to a worker before answering 502; 0 means --http-tim…
+    http_connect_timeout: int
+    #: --http-max-response-head: HTTP router: maximum size of a response head from a worker (larger: 502)
+    http_max_response_head: int
+    #: --http-modifier1: HTTP router: modifier1 of the uwsgi packets it sends
+    http_modifier1: int
+    #: --http-modifier2: HTTP router: modifier2 of the uwsgi packets it sends
+    http_modifier2: int
+    #: --http-var: HTTP router: add KEY=VALUE to every uwsgi packet it sends
+    http_var: List[str]
+    #: --websockets-max-size: maximum size of a received websocket message in Kbytes (uWSGI's unit; default 1024 = 1 MiB); a larg…
+    websockets_max_size: int
+    #: --websockets-ping-freq: send a PING to every open websocket this often
+    websockets_ping_freq: int
+    #: --websockets-pong-tolerance: close a websocket whose PONG has not arrived this long after our PING (a dead peer); its core then…
+    websockets_pong_tolerance: int
+    #: --disable-logging: do not log a line per request (errors are still logged)
+    disable_logging: bool
+    #: --logto: append every log line (master, workers, requests) to FILE instead of stderr; the readiness line goe…
+    logto: Optional[str]
+    #: --log-format: the request log line as a template of uWSGI variables: %(addr) %(user) %(ltime) %(method) %(uri) %(…
+    log_format: Optional[str]
+    #: --log-micros: report request times in microseconds instead of milliseconds
+    log_micros: bool
+    #: --rpc-max: maximum number of registered RPC functions
+    rpc_max: int
+    #: --rpc-none-on-failure: uwsgi.rpc() and uwsgi.call() return None on every failure (unknown function, exception, refused con…
+    rpc_none_on_failure: bool
+    #: --rpc-max-reply: largest result a remote uwsgi.rpc() accepts (a bigger reply raises RPCProtocolError)
+    rpc_max_reply: int
+    #: --erlang: run an Erlang C-node named NODE (name, name@host or name@ip), published with EPMD
+    erlang: Optional[str]
+    #: --erlang-cookie: Erlang distribution cookie (default: ~/.erlang.cookie)
+    erlang_cookie: Optional[str]
+    #: --erlang-visible: connect as a visible node (hidden by default)
+    erlang_visible: bool
+    #: --erlang-max-atoms: maximum number of atoms created from remote input
+    erlang_max_atoms: int
+    #: --erlang-max-packet: maximum size of a distribution packet in bytes
+    erlang_max_packet: int
+    #: --erlang-call-mode: how functions called from Erlang (register_rpc functions, registered processes) run: 'inline' in a…
+    erlang_call_mode: str
+    #: --erlang-rpc-threads: threads that run functions called from Erlang with --erlang-call-mode threads
+    erlang_rpc_threads: int
+    #: --erlang-busy-poll: microseconds the Erlang node polls a connection for the peer's next packet before its loop sleeps (…
+    erlang_busy_poll: int
+    #: --erlang-timeout: default timeout in seconds of uwsgi.erlang_rpc() and of connecting to a node
+    erlang_timeout: float
+    #: --erlang-max-calls: Python calls from Erlang (rpc:call into register_rpc functions) running or waiting at once; past it…
+    erlang_max_calls: int
+    #: --erlang-handshake-timeout: seconds a distribution connection may take to finish its handshake before it is closed (Erlang's ne…
+    erlang_handshake_timeout: float
+    #: --erlang-max-handshakes: connections to the distribution port still in their handshake at once; more are closed at accept
+    erlang_max_handshakes: int
+    #: --processes: number of worker processes, forked by a master (above 1 a master runs even without --master)
+    processes: int
+    #: --master: run a master process: it binds the sockets, forks the workers, respawns them, reloads on SIGHUP, en…
+    master: bool
+    #: --cheaper: not supported yet: adaptive process spawning
+    cheaper: int
+    #: --harakiri: per request, per core: a request running longer is logged with its URI, worker and core; suspended…
+    harakiri: float
+    #: --harakiri-verbose: log the stack of a request hit by --harakiri
+    harakiri_verbose: bool
+    #: --max-requests: recycle a worker (gracefully) after N requests (0 = never)
+    max_requests: int
+    #: --reload-on-rss: recycle a worker (gracefully) when its resident memory exceeds MB (0 = never)
+    reload_on_rss: int
+    #: --min-worker-lifetime: a worker lives at least this long before --max-requests or --reload-on-rss recycle it (uWSGI's defa…
+    min_worker_lifetime: float
+    #: --worker-reload-mercy: seconds a stopping or reloading worker may take to finish its requests before the master kills it
+    worker_reload_mercy: float
+    #: --touch-reload: gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable
+    touch_reload: List[str]
+    #: --die-on-term: accepted: SIGTERM always shuts gateway down gracefully (uWSGI 2.0 reloads on SIGTERM unless --die-o…
+    die_on_term: bool
+    #: --uid: drop privileges to USER (a name or a number) once every socket is bound, before the application is…
+    uid: Optional[str]
+    #: --gid: drop privileges to GROUP (a name or a number; default: USER's group)
+    gid: Optional[str]
+    #: --daemonize: not supported yet: detach and log to LOGFILE
+    daemonize: Optional[str]
+    #: --pidfile: not supported yet: write the master's pid to FILE
+    pidfile: Optional[str]
+    #: --vacuum: accepted: gateway creates no UNIX sockets or pidfiles yet, so there is nothing to remove at exit
+    vacuum: bool
+    #: --thunder-lock: accepted: with a single worker there are no concurrent accept() calls to serialise
+    thunder_lock: bool
+    #: --stats: serve uWSGI-compatible JSON stats from the master on ADDR (host:port or a UNIX socket path; implies…
+    stats: Optional[str]
+    #: --stats-http: prefix the stats document with HTTP headers
+    stats_http: bool
+    #: --stats-minified: minify the stats document
+    stats_minified: bool
+    #: --offload-threads: not supported yet: threads that offload static transfers
+    offload_threads: int
+    #: --spooler: not supported yet: run a spooler on DIR
+    spooler: List[str]
+    #: --mule: not supported yet: add a mule process
+    mule: List[str]
+    #: --route: not supported yet: internal routing rule
+    route: List[str]
+    #: --cache2: create a cache shared by all workers: name=NAME,items=N[,blocksize=BYTES (65536)][,keysize=BYTES (2…
+    cache2: List[str]
+    #: --cache: create the legacy cache "default" with N items (uWSGI 1.x style; --cache2 is better)
+    cache: int
+    #: --cache-blocksize: block (maximum value) size of the --cache cache; 0 = 65536
+    cache_blocksize: int
+    #: --cache-expire-freq: how often the sweeper removes expired cache items
+    cache_expire_freq: int
+    #: --locks: user locks 1..N for uwsgi.lock(n) (lock 0 always exists)
+    locks: int
+    #: --metric: declare a metric shared by all workers: name=NAME[,type=counter|gauge|absolute][,initial_value=N][,…
+    metric: List[str]
+    #: --enable-metrics: enable the metrics subsystem (implied by --metric and --metrics-dir)
+    enable_metrics: bool
+    #: --metrics-dir: keep one file per metric in DIR holding its value as text (refreshed every second)
+    metrics_dir: Optional[str]
+    #: --ini: load options from the [uwsgi] section (or SECTION) of an ini file; a lone FILE.ini argument does th…
+    ini: List[str]
+    #: --set: set an option, or a placeholder usable as %(NAME)
+    set: List[Tuple[str, str]]
+    #: --set-placeholder: set a placeholder usable as %(NAME)
+    set_placeholder: List[Tuple[str, str]]
+    #: --strict: refuse keys that are not options in ini files and UWSGI_* variables (by default they are placeholde…
+    strict: bool
+    #: --help: show this help
+    help: bool
+    #: --version: print the version
+    version: bool
+    #: --single-interpreter: not supported yet: uWSGI option, not supported yet by gateway
+    single_interpreter: bool
+    #: --memory-report: not supported yet: uWSGI option, not supported yet by gateway
+    memory_report: bool
+    #: --harakiri-graceful-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    harakiri_graceful_timeout: Optional[str]
+    #: --harakiri-graceful-signal: not supported yet: uWSGI option, not supported yet by gateway
+    harakiri_graceful_signal: Optional[str]
+    #: --max-requests-delta: not supported yet: uWSGI option, not supported yet by gateway
+    max_requests_delta: Optional[str]
+    #: --max-worker-lifetime: not supported yet: uWSGI option, not supported yet by gateway
+    max_worker_lifetime: Optional[str]
+    #: --reload-mercy: not supported yet: uWSGI option, not supported yet by gateway
+    reload_mercy: Optional[str]
+    #: --evil-reload-on-rss: not supported yet: uWSGI option, not supported yet by gateway
+    evil_reload_on_rss: Optional[str]
+    #: --reload-on-as: not supported yet: uWSGI option, not supported yet by gateway
+    reload_on_as: Optional[str]
+    #: --limit-as: not supported yet: uWSGI option, not supported yet by gateway
+    limit_as: Optional[str]
+    #: --max-fd: not supported yet: uWSGI option, not supported yet by gateway
+    max_fd: Optional[str]
+    #: --cheaper-algo: not supported yet: uWSGI option, not supported yet by gateway
+    cheaper_algo: Optional[str]
+    #: --cheaper-initial: not supported yet: uWSGI option, not supported yet by gateway
+    cheaper_initial: Optional[str]
+    #: --cheaper-step: not supported yet: uWSGI option, not supported yet by gateway
+    cheaper_step: Optional[str]
+    #: --cheaper-overload: not supported yet: uWSGI option, not supported yet by gateway
+    cheaper_overload: Optional[str]
+    #: --idle: not supported yet: uWSGI option, not supported yet by gateway
+    idle: Optional[str]
+    #: --die-on-idle: not supported yet: uWSGI option, not supported yet by gateway
+    die_on_idle: bool
+    #: --lazy: not supported yet: uWSGI option, not supported yet by gateway
+    lazy: bool
+    #: --auto-procname: not supported yet: uWSGI option, not supported yet by gateway
+    auto_procname: bool
+    #: --procname-prefix: not supported yet: uWSGI option, not supported yet by gateway
+    procname_prefix: Optional[str]
+    #: --procname-prefix-spaced: not supported yet: uWSGI option, not supported yet by gateway
+    procname_prefix_spaced: Optional[str]
+    #: --procname: not supported yet: uWSGI option, not supported yet by gateway
+    procname: Optional[str]
+    #: --procname-master: not supported yet: uWSGI option, not supported yet by gateway
+    procname_master: Optional[str]
+    #: --no-orphans: not supported yet: uWSGI option, not supported yet by gateway
+    no_orphans: bool
+    #: --honour-stdin: not supported yet: uWSGI option, not supported yet by gateway
+    honour_stdin: bool
+    #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
+    no_default_app: bool
+    #: --catch-exceptions: not supported yet: uWSGI option, not supported yet by gateway
+    catch_exceptions: bool
+    #: --reload-on-exception: not supported yet: uWSGI option, not supported yet by gateway
+    reload_on_exception: bool
+    #: --ignore-sigpipe: not supported yet: uWSGI option, not supported yet by gateway
+    ignore_sigpipe: bool
+    #: --ignore-write-errors: not supported yet: uWSGI option, not supported yet by gateway
+    ignore_write_errors: bool
+    #: --disable-write-exception: not supported yet: uWSGI option, not supported yet by gateway
+    disable_write_exception: bool
+    #: --wsgi-disable-file-wrapper: not supported yet: uWSGI option, not supported yet by gateway
+    wsgi_disable_file_wrapper: bool
+    #: --py-call-osafterfork: not supported yet: uWSGI option, not supported yet by gateway
+    py_call_osafterfork: bool
+    #: --post-buffering: not supported yet: uWSGI option, not supported yet by gateway
+    post_buffering: Optional[str]
+    #: --chmod-socket: not supported yet: uWSGI option, not supported yet by gateway
+    chmod_socket: Optional[str]
+    #: --chown-socket: not supported yet: uWSGI option, not supported yet by gateway
+    chown_socket: Optional[str]
+    #: --umask: not supported yet: uWSGI option, not supported yet by gateway
+    umask: Optional[str]
+    #: --so-keepalive: not supported yet: uWSGI option, not supported yet by gateway
+    so_keepalive: bool
+    #: --tcp-nodelay: not supported yet: uWSGI option, not supported yet by gateway
+    tcp_nodelay: bool
+    #: --protocol: not supported yet: uWSGI option, not supported yet by gateway
+    protocol: Optional[str]
+    #: --fastcgi-socket: not supported yet: uWSGI option, not supported yet by gateway
+    fastcgi_socket: List[str]
+    #: --scgi-socket: not supported yet: uWSGI option, not supported yet by gateway
+    scgi_socket: List[str]
+    #: --http-processes: not supported yet: uWSGI option, not supported yet by gateway
+    http_processes: Optional[str]
+    #: --http-auto-chunked: not supported yet: uWSGI option, not supported yet by gateway
+    http_auto_chunked: bool
+    #: --logto2: not supported yet: uWSGI option, not supported yet by gateway
+    logto2: Optional[str]
+    #: --logdate: not supported yet: uWSGI option, not supported yet by gateway
+    logdate: Optional[str]
+    #: --log-maxsize: not supported yet: uWSGI option, not supported yet by gateway
+    log_maxsize: Optional[str]
+    #: --log-reopen: not supported yet: uWSGI option, not supported yet by gateway
+    log_reopen: bool
+    #: --log-4xx: not supported yet: uWSGI option, not supported yet by gateway
+    log_4xx: bool
+    #: --log-5xx: not supported yet: uWSGI option, not supported yet by gateway
+    log_5xx: bool
+    #: --log-slow: not supported yet: uWSGI option, not supported yet by gateway
+    log_slow: Optional[str]
+    #: --log-big: not supported yet: uWSGI option, not supported yet by gateway
+    log_big: Optional[str]
+    #: --log-x-forwarded-for: not supported yet: uWSGI option, not supported yet by gateway
+    log_x_forwarded_for: bool
+    #: --log-master: not supported yet: uWSGI option, not supported yet by gateway
+    log_master: bool
+    #: --threaded-logger: not supported yet: uWSGI option, not supported yet by gateway
+    threaded_logger: bool
+    #: --req-logger: not supported yet: uWSGI option, not supported yet by gateway
+    req_logger: List[str]
+    #: --logger: not supported yet: uWSGI option, not supported yet by gateway
+    logger: List[str]
+    #: --static-map: not supported yet: uWSGI option, not supported yet by gateway
+    static_map: List[str]
+    #: --static-expires: not supported yet: uWSGI option, not supported yet by gateway
+    static_expires: List[str]
+    #: --static-skip-ext: not supported yet: uWSGI option, not supported yet by gateway
+    static_skip_ext: List[str]
+    #: --static-index: not supported yet: uWSGI option, not supported yet by gateway
+    static_index: List[str]
+    #: --check-static: not supported yet: uWSGI option, not supported yet by gateway
+    check_static: List[str]
+    #: --touch-chain-reload: not supported yet: uWSGI option, not supported yet by gateway
+    touch_chain_reload: List[str]
+    #: --py-autoreload: not supported yet: uWSGI option, not supported yet by gateway
+    py_autoreload: Optional[str]
+    #: --attach-daemon: not supported yet: uWSGI option, not supported yet by gateway
+    attach_daemon: List[str]
+    #: --smart-attach-daemon: not supported yet: uWSGI option, not supported yet by gateway
+    smart_attach_daemon: List[str]
+    #: --cron: not supported yet: uWSGI option, not supported yet by gateway
+    cron: List[str]
+    #: --exec-asap: not supported yet: uWSGI option, not supported yet by gateway
+    exec_asap: List[str]
+    #: --exec-pre-app: not supported yet: uWSGI option, not supported yet by gateway
+    exec_pre_app: List[str]
+    #: --exec-post-app: not supported yet: uWSGI option, not supported yet by gateway
+    exec_post_app: List[str]
+    #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
+    hook_asap: List[str]
+    #: --master-fifo: not supported yet: uWSGI option, not supported yet by gateway
+    master_fifo: List[str]
+    #: --pidfile2: not supported yet: uWSGI option, not supported yet by gateway
+    pidfile2: Optional[str]
+    #: --daemonize2: not supported yet: uWSGI option, not supported yet by gateway
+    daemonize2: Optional[str]
+    #: --chdir2: not supported yet: uWSGI option, not supported yet by gateway
+    chdir2: Optional[str]
+    #: --add-header: not supported yet: uWSGI option, not supported yet by gateway
+    add_header: List[str]
+    #: --route-run: not supported yet: uWSGI option, not supported yet by gateway
+    route_run: List[str]
+    #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
+    response_route: List[str]
+    #: --unenv: not supported yet: uWSGI option, not supported yet by gateway
+    unenv: List[str]
+    #: --import: not supported yet: uWSGI option, not supported yet by gateway
+    import_: List[str]
+    #: --pyargv: not supported yet: uWSGI option, not supported yet by gateway
+    pyargv: Optional[str]
+    #: --eval: not supported yet: uWSGI option, not supported yet by gateway
+    eval: Optional[str]
+    #: --paste: not supported yet: uWSGI option, not supported yet by gateway
+    paste: Optional[str]
+    #: --ini-paste: not supported yet: uWSGI option, not supported yet by gateway
+    ini_paste: Optional[str]
+    #: --cpu-affinity: not supported yet: uWSGI option, not supported yet by gateway
+    cpu_affinity: Optional[str]
+    #: --sharedarea: not supported yet: uWSGI option, not supported yet by gateway
+    sharedarea: Optional[str]
+    #: --queue: not supported yet: uWSGI option, not supported yet by gateway
+    queue: Optional[str]
+    #: --mules: not supported yet: uWSGI option, not supported yet by gateway
+    mules: Optional[str]
+    #: --farm: not supported yet: uWSGI option, not supported yet by gateway
+    farm: List[str]
+    #: --inherit: not supported yet: uWSGI option, not supported yet by gateway
+    inherit: List[str]
+    #: --include: not supported yet: uWSGI option, not supported yet by gateway
+    include: List[str]
+    #: --xml: not supported yet: uWSGI option, not supported yet by gateway
+    xml: List[str]
+    #: --yaml: not supported yet: uWSGI option, not supported yet by gateway
+    yaml: List[str]
+    #: --json: not supported yet: uWSGI option, not supported yet by gateway
+    json: List[str]
+    #: --plugins-dir: not supported yet: uWSGI option, not supported yet by gateway
+    plugins_dir: Optional[str]
+    #: --need-plugin: not supported yet: uWSGI option, not supported yet by gateway
+    need_plugin: Optional[str]
+    #: --gevent: not supported yet: uWSGI option, not supported yet by gateway
+    gevent: Optional[str]
+    #: --asyncio: not supported yet: uWSGI option, not supported yet by gateway
+    asyncio: Optional[str]
+    #: --ugreen: not supported yet: uWSGI option, not supported yet by gateway
+    ugreen: bool
+    #: --emperor: not supported yet: uWSGI option, not supported yet by gateway
+    emperor: List[str]
+    #: --max-vars: a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the option: the default 64 allo…
+    max_vars: int
+    #: --optimize: not supported yet: uWSGI option, not supported yet by gateway
+    optimize: Optional[str]
+    #: --touch-workers-reload: not supported yet: uWSGI option, not supported yet by gateway
+    touch_workers_reload: List[str]
+    #: --stats-push: not supported yet: uWSGI option, not supported yet by gateway
+    stats_push: List[str]
+    #: --wsgi-env-behaviour: not supported yet: uWSGI option, not supported yet by gateway
+    wsgi_env_behaviour: Optional[str]
+    #: --vhost: not supported yet: uWSGI option, not supported yet by gateway
+    vhost: bool
+    #: --print: not supported yet: uWSGI option, not supported yet by gateway
+    print: List[str]
+    #: --declare-option: not supported yet: uWSGI option, not supported yet by gateway
+    declare_option: List[str]
+    #: --fallback-config: not supported yet: uWSGI option, not supported yet by gateway
+    fallback_config: Optional[str]
+    #: --config: not supported yet: uWSGI option, not supported yet by gateway
+    config: List[str]
+    #: --if-env: not supported yet: uWSGI option, not supported yet by gateway
+    if_env: List[str]
+    #: --if-reload: not supported yet: uWSGI option, not supported yet by gateway
+    if_reload: bool
+    #: --for: not supported yet: uWSGI option, not supported yet by gateway
+    for_: List[str]
+    #: --endif: not supported yet: uWSGI option, not supported yet by gateway
+    endif: List[str]
