@@ -15,7 +15,10 @@ import os
 import sys
 import traceback
 import types
-from typing import Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gateway.config.model import Config
 
 
 class AppLoadError(Exception):
@@ -59,10 +62,10 @@ def load_app(
     return app
 
 
-def load_apps(cfg: Any) -> Callable[..., Any]:
+def load_apps(cfg: Config) -> Callable[..., Any]:
     """The worker's WSGI callable from the config: ``--wsgi-file``/``--module``, plus the
     ``--mount`` apps (then a :class:`gateway.mounts.Mounts` dispatching between them)."""
-    mounts = list(getattr(cfg, "mount", None) or [])
+    mounts = list(cfg.mount or [])
     callable_name = cfg.callable or "application"
     if not mounts:
         return load_app(cfg.wsgi_file, cfg.module, callable_name)
@@ -80,7 +83,7 @@ def load_apps(cfg: Any) -> Callable[..., Any]:
         else:
             app = load_app(module=target, callable_name=callable_name)
         apps.append((mountpoint, app))
-    return Mounts(apps, default=default, manage_script_name=bool(getattr(cfg, "manage_script_name", False)))
+    return Mounts(apps, default=default, manage_script_name=bool(cfg.manage_script_name))
 
 
 def _split_module_spec(spec: str, default_callable: str) -> Tuple[str, str, bool]:

@@ -158,7 +158,7 @@ def _log_to(path: str) -> None:
     os.close(fd)
 
 
-def _run_master(cfg: Any, sockets: List[Any], children: List[Any], workers: Optional[int] = None) -> int:
+def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: Optional[int] = None) -> int:
     """Load the app in the master (unless ``--lazy-apps``), then fork and supervise.
 
     A master also runs without ``--master`` when there are several workers or extra
@@ -188,7 +188,7 @@ def _run_master(cfg: Any, sockets: List[Any], children: List[Any], workers: Opti
     return master.run()
 
 
-def _drop_privileges(cfg: Any) -> None:
+def _drop_privileges(cfg: Config) -> None:
     """``--uid``/``--gid``: after every socket is bound, before the app is loaded."""
     from gateway.process.privileges import PrivilegeError, drop
 
@@ -198,7 +198,7 @@ def _drop_privileges(cfg: Any) -> None:
         _fail(str(e))
 
 
-def _router_child(cfg: Any) -> Tuple[Any, Optional[Any]]:
+def _router_child(cfg: Config) -> Tuple[Any, Optional[Any]]:
     """The HTTP router as an extra child of the master, and the internal worker socket if one
     was made (``--http`` without ``--http-to`` or ``--socket``).  Every socket is bound here,
     before any fork, so a respawned router reuses them and a bad certificate fails at startup."""

@@ -229,14 +229,14 @@ class StatsServer:
             if caches is not None:
                 doc["caches"] = caches
             metrics = subs.stats_metrics()
-            if metrics is not None and not getattr(master.config, "stats_no_metrics", False):
+            if metrics is not None and not master.config.stats_no_metrics:
                 doc["metrics"] = metrics
         for hook in list(stats_hooks):
             try:
                 hook(doc)
             except Exception:
                 gen_log.exception("error in a stats hook")
-        backlog = int(getattr(master.config, "listen", 100) or 100)
+        backlog = int(master.config.listen or 100)
         from gateway.server.listeners import SHARED, listen_address, socket_protocol
 
         doc["sockets"] = [

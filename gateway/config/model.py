@@ -92,6 +92,13 @@ class Config(ConfigFields):
         #: non-fatal problems (missing ini section, unresolved placeholder, ...)
         object.__setattr__(self, "warnings", warnings)
 
+    @classmethod
+    def defaults(cls) -> "Config":
+        """Every option at its default, as if nothing was given (for embedders and tests)."""
+        from gateway.config.options import OPTIONS
+
+        return cls({option.name: option.empty for option in OPTIONS}, {}, (), {}, ())
+
     # -- attribute access -----------------------------------------------------
 
     def _canonical(self, name: str) -> str:

@@ -33,6 +33,7 @@ import os
 import threading
 from typing import Any, Callable, Dict, Optional, Union
 
+from ..config.model import Config
 from ..logs import gen_log
 from . import etf
 from . import names as nodenames
@@ -43,7 +44,6 @@ from .node import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_CALLS,
     DEFAULT_MAX_HANDSHAKES,
-    DEFAULT_RPC_THREADS,
     DEFAULT_TIMEOUT,
     Node,
 )
@@ -116,7 +116,7 @@ def read_cookie(path: Optional[str] = None) -> str:
 
 
 def start(
-    config: Any = None,
+    config: Optional[Config] = None,
     io_loop: Any = None,
     worker_id: int = 1,
     numproc: Optional[int] = None,
@@ -136,25 +136,24 @@ def start(
     to None.
     """
     global _node
+    cfg = config if config is not None else Config.defaults()
     opts: Dict[str, Any] = {
-        "name": getattr(config, "erlang", None),
-        "cookie": getattr(config, "erlang_cookie", None),
-        "visible": bool(getattr(config, "erlang_visible", False)),
-        "max_atoms": getattr(config, "erlang_max_atoms", None) or etf.MAX_ATOMS,
-        "max_packet": getattr(config, "erlang_max_packet", None) or 64 * 1024 * 1024,
-        "rpc_threads": getattr(config, "erlang_rpc_threads", DEFAULT_RPC_THREADS),
-        "call_mode": getattr(config, "erlang_call_mode", None) or DEFAULT_CALL_MODE,
-        "busy_poll": _busy_poll_seconds(getattr(config, "erlang_busy_poll", None)),
-        "timeout": getattr(config, "erlang_timeout", None) or DEFAULT_TIMEOUT,
-        "max_pending": getattr(config, "erlang_max_calls", None) or DEFAULT_MAX_CALLS,
-        "handshake_timeout": getattr(config, "erlang_handshake_timeout", None) or DEFAULT_HANDSHAKE_TIMEOUT,
-        "max_handshakes": getattr(config, "erlang_max_handshakes", None) or DEFAULT_MAX_HANDSHAKES,
+        "name": cfg.erlang,
+        "cookie": cfg.erlang_cookie,
+        "visible": cfg.erlang_visible,
+        "max_atoms": cfg.erlang_max_atoms or etf.MAX_ATOMS,
+        "max_packet": cfg.erlang_max_packet or 64 * 1024 * 1024,
+        "rpc_threads": cfg.erlang_rpc_threads,
+        "call_mode": cfg.erlang_call_mode or DEFAULT_CALL_MODE,
+        "busy_poll": _busy_poll_seconds(cfg.erlang_busy_poll),
+        "timeout": cfg.erlang_timeout or DEFAULT_TIMEOUT,
+        "max_pending": cfg.erlang_max_calls or DEFAULT_MAX_CALLS,
+        "handshake_timeout": cfg.erlang_handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT,
+        "max_handshakes": cfg.erlang_max_handshakes or DEFAULT_MAX_HANDSHAKES,
     }
-    if opts["rpc_threads"] is None:
-        opts["rpc_threads"] = DEFAULT_RPC_THREADS
     opts.update(kwargs)
     if numproc is None:
-        numproc = int(getattr(config, "processes", 1) or 1)
+        numproc = int(cfg.processes or 1)
     loop = getattr(io_loop, "asyncio_loop", io_loop) if io_loop is not None else asyncio.get_event_loop()
     name = opts.pop("name")
     if not name:

@@ -40,6 +40,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.process import channel as _channel
 from gateway.process import policy
@@ -73,7 +74,7 @@ class AppReloader:
     ``@postfork`` hooks, ``uwsgi.atexit``, Erlang processes), then imports it again.
     """
 
-    def __init__(self, config: Any, sockets: List[socket.socket]) -> None:
+    def __init__(self, config: Config, sockets: List[socket.socket]) -> None:
         self.config = config
         self.sockets = sockets
         self.added: List[str] = []
@@ -92,7 +93,7 @@ class AppReloader:
             stats=None,
             socket_fds=[s.fileno() for s in self.sockets],
             buffer=cfg.buffer_size,
-            masterpid=os.getpid() if getattr(cfg, "master", False) else 0,
+            masterpid=os.getpid() if cfg.master else 0,
         )
         uwsgi_module.install()
         before = set(sys.modules)
@@ -172,18 +173,18 @@ class Proc:
 class Master:
     """Runs ``config.processes`` workers serving ``sockets``; see the module docstring."""
 
-    def __init__(self, config: Any, sockets: List[socket.socket], *, app: Any = None,
+    def __init__(self, config: Config, sockets: List[socket.socket], *, app: Any = None,
                  app_loader: Optional[Callable[[], Any]] = None,
                  children: Any = (), workers: Optional[int] = None) -> None:
         self.config = config
         self.sockets = sockets
         self.app = app
         self.app_loader = app_loader
-        self.numproc = max(int(getattr(config, "processes", 1) or 1), 1) if workers is None else workers
-        self.cores = int(getattr(config, "tornado", None) or getattr(config, "threads", 1) or 1)
-        self.mercy = float(getattr(config, "worker_reload_mercy", None) or DEFAULT_MERCY)
-        self.harakiri = float(getattr(config, "harakiri", 0) or 0)
-        self.harakiri_verbose = bool(getattr(config, "harakiri_verbose", False))
+        self.numproc = max(int(config.processes or 1), 1) if workers is None else workers
+        self.cores = int(config.tornado or config.threads or 1)
+        self.mercy = float(config.worker_reload_mercy or DEFAULT_MERCY)
+        self.harakiri = float(config.harakiri or 0)
+        self.harakiri_verbose = bool(config.harakiri_verbose)
         self.pid = os.getpid()
         # Two slots per worker id: during a reload the old and the new process of the
         # same id write their own counters.
@@ -279,7 +280,7 @@ class Master:
         for proc in self.children:
             self._spawn(proc)
         self.state = "running"
-        self._touch = {path: _mtime(path) for path in (getattr(self.config, "touch_reload", None) or [])}
+        self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
         self._next_touch_check = time.monotonic() + 1.0
         subs = self.subsystems
         while True:
@@ -370,7 +371,7 @@ class Master:
         board = WorkerBoard(self.board, self.slot(proc.ident, proc.generation))
         worker = Worker(
             self.config, self.sockets, worker_id=proc.ident, app=self.app, board=board, channel=ch,
-            masterpid=self.pid if getattr(self.config, "master", False) else 0,
+            masterpid=self.pid if self.config.master else 0,
             scoreboard=self.board, slots=self.board.current_slots,
         )
         return worker.run()
@@ -673,14 +674,14 @@ class Master:
     # -- stats -----------------------------------------------------------------------------------------
 
     def _start_stats(self) -> None:
-        addr = getattr(self.config, "stats", None)
+        addr = self.config.stats
         if not addr:
             return
         from gateway.stats import StatsServer
 
-        self.stats_server = StatsServer(self, addr, http=bool(getattr(self.config, "stats_http", False)),
-                                        minified=bool(getattr(self.config, "stats_minified", False)),
-                                        timeout=float(getattr(self.config, "socket_timeout", 4) or 4))
+        self.stats_server = StatsServer(self, addr, http=bool(self.config.stats_http),
+                                        minified=bool(self.config.stats_minified),
+                                        timeout=float(self.config.socket_timeout or 4))
 
 
 def _mtime(path: str) -> float:

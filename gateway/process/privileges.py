@@ -16,7 +16,10 @@ import grp
 import importlib
 import os
 import pwd
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gateway.config.model import Config
 
 #: Modules the server imports lazily after start-up (workers, stats, threads, signals).
 PRELOAD = (
@@ -63,9 +66,9 @@ def resolve_group(spec: str) -> int:
         return int(spec)
 
 
-def warn_if_root(config: Any, log: Any) -> None:
+def warn_if_root(config: Config, log: Any) -> None:
     """uWSGI's warning when serving as root without ``--uid``."""
-    if os.geteuid() == 0 and not getattr(config, "uid", None):
+    if os.geteuid() == 0 and not config.uid:
         log.warning("*** WARNING: you are running gateway as root !!! (use the --uid flag) ***")
 
 

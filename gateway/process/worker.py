@@ -40,6 +40,7 @@ from tornado.ioloop import IOLoop
 
 from gateway import rpc, uwsgi_module
 from gateway.app_loader import load_apps
+from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.process import heap_trim
 from gateway.protocol.environ import base_environ
@@ -62,9 +63,9 @@ HEARTBEAT = 0.25
 worker_hooks: List[Callable[["Worker"], None]] = []
 
 
-def cores_per_worker(cfg: Any) -> int:
+def cores_per_worker(cfg: Config) -> int:
     """Async cores of a worker: ``--tornado N``, else one per ``--threads`` thread."""
-    return int(cfg.tornado or getattr(cfg, "threads", 1) or 1)
+    return int(cfg.tornado or cfg.threads or 1)
 
 
 class HarakiriTimeout(Exception):
@@ -100,7 +101,7 @@ def new_event_loop(kind: str = "") -> asyncio.AbstractEventLoop:
 class Worker:
     """One worker: ``Worker(config, sockets, worker_id=1).run()`` serves until stopped."""
 
-    def __init__(self, config: Any, sockets: List[socket.socket], worker_id: int = 1, *,
+    def __init__(self, config: Config, sockets: List[socket.socket], worker_id: int = 1, *,
                  app: Any = None, board: Any = None, channel: Any = None, masterpid: int = 0,
                  scoreboard: Any = None, slots: Optional[Callable[[], List[int]]] = None) -> None:
         self.config = config
@@ -118,18 +119,18 @@ class Worker:
         self.servers: List[Any] = []
         self._stopping = False
         self._spawned = time.monotonic()
-        self.harakiri = float(getattr(config, "harakiri", 0) or 0)
-        self.max_requests = int(getattr(config, "max_requests", 0) or 0)
-        self.reload_on_rss = int(getattr(config, "reload_on_rss", 0) or 0) * 1024 * 1024
-        self.min_lifetime = float(getattr(config, "min_worker_lifetime", 10) if getattr(config, "min_worker_lifetime", None) is not None else 10)
-        self.graceful_timeout = float(getattr(config, "worker_reload_mercy", None) or (60 if board is not None else GRACEFUL_TIMEOUT))
+        self.harakiri = float(config.harakiri or 0)
+        self.max_requests = int(config.max_requests or 0)
+        self.reload_on_rss = int(config.reload_on_rss or 0) * 1024 * 1024
+        self.min_lifetime = float(config.min_worker_lifetime if config.min_worker_lifetime is not None else 10)
+        self.graceful_timeout = float(config.worker_reload_mercy or (60 if board is not None else GRACEFUL_TIMEOUT))
         self._beats = 0
         self.threaded: Optional[ThreadedApp] = None
 
     def setup(self) -> None:
         """Everything up to (not including) serving; raises on a bad app."""
         cfg = self.config
-        loop = new_event_loop(getattr(cfg, "loop", "") or "")
+        loop = new_event_loop(cfg.loop or "")
         asyncio.set_event_loop(loop)
         self.io_loop = IOLoop.current()
         engine = Engine(cores_per_worker(cfg), self.io_loop)
@@ -179,7 +180,7 @@ class Worker:
             body_min_rate=cfg.body_min_rate,
             keepalive_timeout=float(cfg.http_keepalive),
             log_requests=not cfg.disable_logging,
-            log_micros=bool(getattr(cfg, "log_micros", False)),
+            log_micros=bool(cfg.log_micros),
             stats=settings_stats,
         )
         websocket_server.configure(websocket_server.WebSocketHub(
@@ -190,10 +191,10 @@ class Worker:
             send_timeout=float(cfg.socket_timeout),
             stats=settings_stats,
         ))
-        if getattr(cfg, "log_format", None):
+        if cfg.log_format:
             from gateway.logformat import LogFormat
 
-            self.settings.log_format = LogFormat(cfg.log_format)  # type: ignore[attr-defined]
+            self.settings.log_format = LogFormat(cfg.log_format)
         board = self.board
         if board is not None:
             # The master sees every request in every core through the scoreboard.
@@ -253,7 +254,7 @@ class Worker:
             loop.add_signal_handler(signal.SIGQUIT, self._exit_now)
             faulthandler.register(signal.SIGUSR2, all_threads=True, chain=False)
         node_name = ""
-        if getattr(self.config, "erlang", None):
+        if self.config.erlang:
             node_name = self._start_erlang()
         gen_log.info(
             "*** running tornado loop engine with %d async cores (%s)%s ***",
@@ -344,7 +345,7 @@ class Worker:
                 self.worker_id, core.id, os.getpid(), info.get("REQUEST_METHOD", ""),
                 info.get("REQUEST_URI", ""), _num(self.harakiri),
             )
-            if getattr(self.config, "harakiri_verbose", False) and g.gr_frame is not None:
+            if self.config.harakiri_verbose and g.gr_frame is not None:
                 gen_log.error("HARAKIRI stack of core %d:\n%s", core.id, "".join(traceback.format_stack(g.gr_frame)))
             from gateway.process.scoreboard import W_HARAKIRI_COUNT
 
@@ -431,7 +432,7 @@ class Worker:
         try:
             self.serve()
         finally:
-            if getattr(self.config, "erlang", None):
+            if self.config.erlang:
                 try:
                     from gateway.erlang import api as erlang_api
 

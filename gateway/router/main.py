@@ -28,8 +28,9 @@ import signal
 import socket
 import sys
 import tempfile
-from typing import Any, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
+from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.router.server import Listener, Router, RouterSettings
 from gateway.router.tls import TLSConfigError, parse_https, server_context
@@ -56,7 +57,7 @@ def _listen(spec: str, backlog: int) -> socket.socket:
     return bind_tcp(spec, backlog)
 
 
-def bind_router_sockets(cfg: Any) -> List[Listener]:
+def bind_router_sockets(cfg: Config) -> List[Listener]:
     """Bind every ``--http`` and ``--https`` address (call before forking).
 
     ``=N`` names the N-th ``--shared-socket``, as in uWSGI's
@@ -77,7 +78,7 @@ def bind_router_sockets(cfg: Any) -> List[Listener]:
     return listeners
 
 
-def worker_addresses(cfg: Any) -> Tuple[List[str], Optional[socket.socket]]:
+def worker_addresses(cfg: Config) -> Tuple[List[str], Optional[socket.socket]]:
     """Where the router forwards, as uWSGI decides: ``--http-to``, else the first ``--socket``.
 
     With neither, an internal UNIX socket is created (uWSGI binds ``127.0.0.1:0``
@@ -89,7 +90,7 @@ def worker_addresses(cfg: Any) -> Tuple[List[str], Optional[socket.socket]]:
     """
     if cfg.http_to:
         return list(cfg.http_to), None
-    sockets = getattr(cfg, "socket", None) or []
+    sockets = cfg.socket or []
     if sockets:
         return [sockets[0]], None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -123,9 +124,9 @@ def worker_addresses(cfg: Any) -> Tuple[List[str], Optional[socket.socket]]:
     return [name], sock
 
 
-def router_settings(cfg: Any, upstreams: List[str]) -> RouterSettings:
+def router_settings(cfg: Config, upstreams: List[str]) -> RouterSettings:
     extra = []
-    for item in getattr(cfg, "http_var", None) or ():
+    for item in cfg.http_var or ():
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise RouterError("--http-var expects KEY=VALUE, got %r" % item)
@@ -154,10 +155,10 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
     return new_event_loop(kind)
 
 
-def run_router(cfg: Any, listeners: List[Listener], upstreams: List[str]) -> int:
+def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str]) -> int:
     """Serve until stopped (call in the router process, after fork); returns the exit status."""
     settings = router_settings(cfg, upstreams)
-    loop = _new_loop(getattr(cfg, "loop", "") or "")
+    loop = _new_loop(cfg.loop or "")
     asyncio.set_event_loop(loop)
     router = Router(settings, loop)
     parent = os.getppid()

@@ -9,9 +9,12 @@ patching a protocol.
 
 from __future__ import annotations
 
-from typing import Any, Callable, List
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from loop_engine import Engine
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gateway.logformat import LogFormat
 
 
 class RequestStats:
@@ -64,6 +67,8 @@ class ServerSettings:
         self.listen = listen
         self.log_requests = log_requests
         self.log_micros = log_micros
+        #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
+        self.log_format: Optional[LogFormat] = None
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
         self.stats = stats if stats is not None else RequestStats()
         #: ``hook(core, environ)`` before the app is called (in the request's core; ``core``

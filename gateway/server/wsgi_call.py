@@ -318,7 +318,7 @@ class WSGIResponse:
 def log_request(settings: Any, environ: Dict[str, Any], resp: WSGIResponse, start: float, core: Any) -> None:
     """uWSGI's default request log line (core/logging.c), from the environ."""
     stats = settings.stats
-    log_format = getattr(settings, "log_format", None)
+    log_format = settings.log_format
     if log_format is not None:  # --log-format (gateway.logformat.LogFormat)
         access_log.info("%s", log_format.render(environ, resp, start, core, stats))
         return

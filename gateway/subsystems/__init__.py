@@ -21,6 +21,7 @@ import socket
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.sharedmem.cache import CacheConfigError, Caches, specs_from_config
 from gateway.sharedmem.locks import UserLocks
@@ -39,29 +40,24 @@ class SubsystemsConfigError(ValueError):
     """A bad ``--cache2`` / ``--metric`` / ``--locks`` value (the CLI prints it and exits)."""
 
 
-def _opt(cfg: Any, name: str, default: Any) -> Any:
-    value = getattr(cfg, name, default)
-    return default if value is None else value
-
-
 class Subsystems:
     """See the module docstring."""
 
-    def __init__(self, cfg: Any, workers: int, master: bool) -> None:
+    def __init__(self, cfg: Config, workers: int, master: bool) -> None:
         self.workers = max(1, workers)
         self.master = master
         try:
-            specs = specs_from_config(list(_opt(cfg, "cache2", [])), int(_opt(cfg, "cache", 0)),
-                                      int(_opt(cfg, "cache_blocksize", 0)))
-            metric_specs = [MetricSpec.parse(m) for m in _opt(cfg, "metric", [])]
+            specs = specs_from_config(list(cfg.cache2), int(cfg.cache or 0),
+                                      int(cfg.cache_blocksize or 0))
+            metric_specs = [MetricSpec.parse(m) for m in cfg.metric]
         except (CacheConfigError, MetricConfigError) as e:
             raise SubsystemsConfigError(str(e)) from None
         self.caches = Caches(specs, slots=self.workers + 1)
-        self.cache_expire_freq = float(_opt(cfg, "cache_expire_freq", 3) or 3)
-        self.locks = UserLocks(int(_opt(cfg, "locks", 0)))
-        self.metrics_enabled = bool(metric_specs) or bool(_opt(cfg, "enable_metrics", False)) \
-            or bool(_opt(cfg, "metrics_dir", None))
-        self.metrics = Metrics(metric_specs, _opt(cfg, "metrics_dir", None) or None)
+        self.cache_expire_freq = float(cfg.cache_expire_freq or 3)
+        self.locks = UserLocks(int(cfg.locks or 0))
+        self.metrics_enabled = bool(metric_specs) or cfg.enable_metrics \
+            or bool(cfg.metrics_dir)
+        self.metrics = Metrics(metric_specs, cfg.metrics_dir or None)
         self.table = SignalTable(self.workers + 1)
         self.pairs: Dict[int, Tuple[socket.socket, socket.socket]] = {}
         self._by_master_fd: Dict[int, int] = {}
@@ -85,7 +81,7 @@ class Subsystems:
         self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
 
     @classmethod
-    def create(cls, cfg: Any, workers: int, master: bool = True) -> "Subsystems":
+    def create(cls, cfg: Config, workers: int, master: bool = True) -> "Subsystems":
         """Create everything shared; call before forking any worker."""
         global current
         current = cls(cfg, workers, master)
