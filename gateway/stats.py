@@ -19,16 +19,20 @@ written to as its socket drains, and dropped after ``--socket-timeout``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import selectors
 import socket
 import struct
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from gateway import UWSGI_COMPAT_VERSION
 from gateway.logs import gen_log
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gateway.process.master import Master
 
 #: Functions ``hook(document)`` that add sections to the stats document before
 #: ``sockets`` and ``workers`` (the subsystems helper adds ``caches`` and ``metrics``).
@@ -58,7 +62,7 @@ def is_loopback(addr: str) -> bool:
 class StatsServer:
     """The stats listener of one master (``master`` provides the scoreboard and workers)."""
 
-    def __init__(self, master: Any, address: str, *, http: bool = False, minified: bool = False,
+    def __init__(self, master: Master, address: str, *, http: bool = False, minified: bool = False,
                  timeout: float = 4.0) -> None:
         self.master = master
         self.spec = address
@@ -133,7 +137,7 @@ class StatsServer:
             else:
                 state["out"] = self.render()
                 self.sel.register(conn, selectors.EVENT_WRITE, ("reader", lambda s=state: self._flush(s)))  # type: ignore[union-attr]
-            self.master.call_later(self.timeout, lambda s=state: self._expire(s))
+            self.master.call_later(self.timeout, functools.partial(self._expire, state))
 
     def _read_request(self, state: Dict[str, Any]) -> None:
         conn = state["conn"]

@@ -179,6 +179,8 @@ class ConfigFields:
     stats_http: bool
     #: --stats-minified: minify the stats document
     stats_minified: bool
+    #: --stats-no-metrics: leave the metrics out of the stats document (as uWSGI)
+    stats_no_metrics: bool
     #: --offload-threads: not supported yet: threads that offload static transfers
     offload_threads: int
     #: --spooler: not supported yet: run a spooler on DIR

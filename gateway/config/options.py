@@ -422,6 +422,8 @@ OPTIONS: tuple[Option, ...] = (
            help="prefix the stats document with HTTP headers"),
     Option("stats-minified", ("stats-min",), flag=True, section=PROCESSES,
            help="minify the stats document"),
+    Option("stats-no-metrics", flag=True, section=PROCESSES,
+           help="leave the metrics out of the stats document (as uWSGI)"),
     Option("offload-threads", type=conv.integer, default=0, section=PROCESSES, metavar="N",
            supported=False, help="threads that offload static transfers"),
     Option("spooler", short="Q", repeatable=True, type=conv.path, section=PROCESSES,

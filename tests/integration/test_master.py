@@ -343,6 +343,7 @@ def test_a_reload_whose_app_no_longer_imports_keeps_the_old_workers(tmp_path):
     app = tmp_path / "app.py"
     app.write_text("def application(e, sr):\n    sr('200 OK', [])\n    return [b'v1']\n")
     with run_server(["--wsgi-file", str(app), "--master", "--processes", "2"]) as srv:
+        srv.expect_traceback("broken on purpose")  # the failed re-import is logged with its traceback
         assert request(srv.port, "/").body == b"v1"
         app.write_text("raise RuntimeError('broken on purpose')\n")
         srv.expect_traceback("broken on purpose")
