@@ -735,8 +735,10 @@ def _bit_binary(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]
     return BitBinary(data[start:end], bits), end
 
 
-# The containers below repeat the same item loop rather than share a helper: one
-# Python frame per nesting level keeps MAX_DEPTH well inside the recursion limit.
+# Deliberate repeats: the containers below each inline the same item loop rather
+# than share a helper, so a nesting level costs one Python frame and an item no
+# extra call on the hot path.  Terms
+# deeper than RECURSION_DEPTH go to _decode_deep, which has no recursion at all.
 
 
 def _small_tuple(data: bytes, pos: int, depth: int, ctx: _Ctx) -> tuple[Any, int]:
@@ -1367,7 +1369,8 @@ def _enc_str(term: str, out: list, depth: int) -> None:
     out.append(raw)
 
 
-# As in the decoder, containers repeat their item loop: one frame per nesting level.
+# As in the decoder, containers repeat their item loop (deliberately, for speed:
+# one frame per nesting level, no call per item); deeper terms go to _encode_deep.
 
 
 def _enc_tuple(term: tuple, out: list, depth: int) -> None:
