@@ -28,8 +28,6 @@ import socket
 import time
 from typing import Any, Callable, Dict, Optional, Set
 
-from loop_engine import CoreTimeout, Waiter
-
 from gateway.logs import gen_log
 from gateway.protocol.environ import request_environ
 from gateway.protocol.errors import RemoteProtocolError
@@ -45,6 +43,7 @@ from gateway.protocol.http1 import (
 from gateway.server.settings import RequestStats, ServerSettings
 from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, BodyTimeout, ClientDisconnected, WSGIInput
+from loop_engine import CoreTimeout, Waiter
 
 __all__ = ["FileWrapper", "HTTPConnection", "HTTPServer", "RequestStats", "ServerSettings"]
 
@@ -68,6 +67,9 @@ class HTTPServer:
         self.loop = self.engine.asyncio_loop
         self.connections: Set[HTTPConnection] = set()
         self._sweeper: Optional[asyncio.TimerHandle] = None
+        # Connection tasks in flight (uvloop's public path): the loop only keeps weak references to
+        # tasks, so an unreferenced one may be collected before it runs.
+        self._accepting: Set[Any] = set()
         self._date = b""
         self._date_second = -1
 
@@ -83,7 +85,9 @@ class HTTPServer:
         protocol = HTTPConnection(self, addr)
         transport = _make_transport(self.loop, conn, protocol)
         if transport is None:  # no private fast path on this loop: the public coroutine
-            asyncio.ensure_future(self.loop.connect_accepted_socket(lambda: protocol, sock=conn))
+            task = asyncio.ensure_future(self.loop.connect_accepted_socket(lambda: protocol, sock=conn))
+            self._accepting.add(task)
+            task.add_done_callback(self._accepting.discard)
 
     def date_header(self) -> bytes:
         """``Date: ...\\r\\n`` (RFC 9110 §6.6.1), formatted at most once per second."""

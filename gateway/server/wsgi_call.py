@@ -26,12 +26,11 @@ import os
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from loop_engine import current_core
-
 from gateway.logs import access_log, app_log
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
 from gateway.server.sink import ResponseSink
 from gateway.server.wsgi_input import BodyError, ClientDisconnected
+from loop_engine import current_core
 
 _CRLF = b"\r\n"
 
