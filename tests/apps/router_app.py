@@ -57,6 +57,15 @@ def application(environ, start_response):
     if path == "/length":
         start_response("200 OK", [("Content-Length", "11")])
         return [b"hello ", b"world"]
+    if path == "/slow":
+        try:
+            import loop_engine
+
+            loop_engine.sleep(float(environ["QUERY_STRING"] or "3"))  # parks only this core
+        except Exception:
+            time.sleep(float(environ["QUERY_STRING"] or "3"))
+        start_response("200 OK", [("Content-Length", "4")])
+        return [b"late"]
     if path == "/die":
         os._exit(3)  # the worker dies in the middle of a request
     if path == "/crash":

@@ -399,3 +399,15 @@ def test_router_forwards_to_the_first_socket_when_given(tmp_path):
         with Conn(r.port) as c:
             env = get_json(c, "/env")
         assert env["UWSGI_ROUTER"] == "http" and env["REMOTE_ADDR"] == "127.0.0.1"
+
+
+def test_no_response_head_within_http_timeout_is_a_504():
+    with run_router(["--http", "127.0.0.1:0", "--wsgi-file", APP, "--tornado", "4", "--greenlet",
+                     "--http-timeout", "1"]) as r:
+        with Conn(r.port, timeout=10) as c:
+            c.send(b"GET /slow?3 HTTP/1.1\r\nHost: t\r\n\r\n")
+            resp = c.read_response()
+            assert resp.status == 504  # before the app's answer at 3 s
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # the client connection is still usable
+            assert c.read_response().body == b"hello"
+        r.wait_for_line(r"no response from worker .* in 1\.0s \(504\)")
