@@ -135,6 +135,7 @@ class RouterConnection(asyncio.Protocol):
         self._upstream_eof = False
         self._write_paused = False
         self._processing = False
+        self._keepalive_on = s.keepalive_timeout > 0  # --http-keepalive 0: close after each response
 
     # -- asyncio.Protocol (client side) -------------------------------------------
 
@@ -375,7 +376,7 @@ class RouterConnection(asyncio.Protocol):
             self._head = bytearray()
         req = self._req
         assert req is not None
-        keep_alive = req.keep_alive and not self._client_eof
+        keep_alive = req.keep_alive and not self._client_eof and self._keepalive_on
         http11 = req.version == "HTTP/1.1"
         if req.method == "HEAD" or status in (204, 304):
             mode = DONE
@@ -522,7 +523,8 @@ class RouterConnection(asyncio.Protocol):
             self._abort()
             return
         req = self._req
-        keep = req is not None and req.keep_alive and not self._body_pending and not self._client_eof
+        keep = (req is not None and req.keep_alive and not self._body_pending and not self._client_eof
+                and self._keepalive_on)
         self._mode = DONE
         self._write_error(status, message, keep)
         if keep:
