@@ -112,17 +112,25 @@ def main():
                 runs.setdefault((name, mode), []).append(r)
     names = list(commands(ctx, 1))
     rows = []
+    cpu_rows = []
     agg = {}
     for mode in MODES:
+        cpu = {}
         for name in names:
-            rps = med([r["rps"] for r in runs.get((name, mode), [])])
-            agg[(name, mode)] = rps
+            rs = runs.get((name, mode), [])
+            agg[(name, mode)] = med([r["rps"] for r in rs])
+            # CPU of the whole process tree (router + worker) per request: steadier than req/s on a
+            # shared machine, since it does not depend on how long the processes waited for a core
+            cpu[name] = med([1e6 * r["server_cpu_pct"] / 100.0 / r["rps"] for r in rs if r.get("rps")])
         base, ours, theirs = (agg.get((n, mode)) for n in ("gateway --http-socket", "gateway --http", "uwsgi --http"))
         rows.append([mode, fmt(base, 0), fmt(ours, 0), fmt(theirs, 0),
                      fmt(ours / base, 2) if ours and base else "-",
                      fmt(ours / theirs, 2) if ours and theirs else "-"])
+        cpu_rows.append([mode] + [fmt(cpu.get(n), 0) for n in names])
     lines = report.table(["mode", "gateway --http-socket", "gateway --http", "uwsgi --http",
                           "http ÷ http-socket (≥ 0.65)", "http ÷ uwsgi --http (≥ 1.3)"], rows, left=["mode"])
+    lines += ["", "CPU µs per request, all processes of the server (router + worker):", ""]
+    lines += report.table(["mode"] + names, cpu_rows, left=["mode"])
     text = "\n".join(["# router bench (medians of %d runs, req/s; router on cpu %s)" % (
         args.runs, CLIENT_CPU if args.router_cpu == "client" else SERVER_CPU), ""] + lines)
     print(text)
