@@ -21,7 +21,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any, Callable, Dict, List, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gateway.server.wsgi_call import WSGIResponse
+    from loop_engine import Core
 
 _VAR = re.compile(r"%\(([A-Za-z0-9_.]+)\)")
 
@@ -96,7 +100,8 @@ class LogFormat:
         if pos < len(template):
             self.parts.append(template[pos:])
 
-    def render(self, environ: Dict[str, Any], resp: Any, start: float, core: Any, stats: Any) -> str:
+    def render(self, environ: Dict[str, Any], resp: WSGIResponse, start: float, core: Optional[Core],
+               stats: Any) -> str:
         now = time.time()
         out = []
         for part in self.parts:

@@ -45,10 +45,13 @@ import asyncio
 import errno
 import select
 import socket
-from typing import Any, Callable, Dict, Generator, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, Optional, Sequence, Tuple, Union
 
 from gateway.logs import app_log
 from gateway.protocol import uwsgi_rpc as wire
+
+if TYPE_CHECKING:  # pragma: no cover
+    from loop_engine import Core
 
 #: uWSGI's ``--rpc-max`` default.
 MAX_FUNCTIONS = 64
@@ -466,7 +469,7 @@ def _outcome(out: Tuple[str, Any], address: Address, name: Name) -> Optional[byt
     raise RPCProtocolError("uwsgi.rpc(%r, %s): the peer refused the request as malformed" % (address[2], _name(name)))
 
 
-def _run_in_core(core: Any, address: Address, request: bytes, name: Name, wait: float) -> Optional[bytes]:
+def _run_in_core(core: Core, address: Address, request: bytes, name: Name, wait: float) -> Optional[bytes]:
     from loop_engine import CoreTimeout
     from loop_engine.cores import Waiter
 

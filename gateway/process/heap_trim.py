@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
+
+from tornado.ioloop import IOLoop, PeriodicCallback
 
 from gateway.logs import gen_log
 
@@ -73,7 +75,7 @@ def trim_if_worth_it() -> bool:
     return True
 
 
-def start(io_loop: Any, interval: float) -> Optional[Any]:
+def start(io_loop: IOLoop, interval: float) -> Optional[PeriodicCallback]:
     """Run :func:`trim_if_worth_it` every ``interval`` seconds on ``io_loop`` (a Tornado IOLoop).
 
     Returns the ``PeriodicCallback`` (None when off or unsupported); the worker stops it with the loop.
@@ -82,8 +84,6 @@ def start(io_loop: Any, interval: float) -> Optional[Any]:
         if interval > 0:
             gen_log.debug("heap trimming unavailable (no glibc malloc_trim): --heap-trim-interval ignored")
         return None
-    from tornado.ioloop import PeriodicCallback
-
     def tick() -> None:
         trim_if_worth_it()
 

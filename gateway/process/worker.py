@@ -34,7 +34,7 @@ import socket
 import sys
 import time
 import traceback
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from tornado.ioloop import IOLoop
 
@@ -50,7 +50,8 @@ from gateway.server.app_threads import ThreadedApp
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import ready_addresses, socket_protocol
 from gateway.server.uwsgi import UwsgiServer
-from loop_engine import Engine
+from gateway.server.wsgi_call import WSGIResponse
+from loop_engine import Core, Engine
 
 #: Seconds a stopping worker waits for requests in flight (without a master).
 GRACEFUL_TIMEOUT = 10.0
@@ -198,11 +199,11 @@ class Worker:
         board = self.board
         if board is not None:
             # The master sees every request in every core through the scoreboard.
-            def started(core: Any, environ: dict) -> None:
+            def started(core: Optional[Core], environ: Dict[str, Any]) -> None:
                 if core is not None:
                     board.begin(core.id, environ, core.request_start)
 
-            def ended(core: Any, environ: dict, response: Any) -> None:
+            def ended(core: Optional[Core], environ: Dict[str, Any], response: WSGIResponse) -> None:
                 if core is not None:
                     board.end(core.id, core.request_start)
 

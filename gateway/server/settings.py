@@ -9,12 +9,13 @@ patching a protocol.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from loop_engine import Engine
+from loop_engine import Core, Engine
 
 if TYPE_CHECKING:  # pragma: no cover
     from gateway.logformat import LogFormat
+    from gateway.server.wsgi_call import WSGIResponse
 
 
 class RequestStats:
@@ -73,6 +74,6 @@ class ServerSettings:
         self.stats = stats if stats is not None else RequestStats()
         #: ``hook(core, environ)`` before the app is called (in the request's core; ``core``
         #: is None outside one).  Must not raise.
-        self.request_start_hooks: List[Callable[[Any, dict], None]] = []
+        self.request_start_hooks: List[Callable[[Optional[Core], Dict[str, Any]], None]] = []
         #: ``hook(core, environ, resp)`` after the response, before the log line.
-        self.request_end_hooks: List[Callable[[Any, dict, Any], None]] = []
+        self.request_end_hooks: List[Callable[[Optional[Core], Dict[str, Any], WSGIResponse], None]] = []

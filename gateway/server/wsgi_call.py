@@ -28,9 +28,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 from gateway.logs import access_log, app_log
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
+from gateway.server.settings import ServerSettings
 from gateway.server.sink import ResponseSink
 from gateway.server.wsgi_input import BodyError, ClientDisconnected
-from loop_engine import current_core
+from loop_engine import Core, current_core
 
 _CRLF = b"\r\n"
 
@@ -65,7 +66,7 @@ class FileWrapper:
         raise StopIteration
 
 
-def run_request(settings: Any, sink: ResponseSink, environ: Dict[str, Any]) -> None:
+def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str, Any]) -> None:
     """Run ``settings.app`` for one request, in the current core; never raises.
 
     ``environ`` is complete (``wsgi.input`` included).  Ends with ``sink.request_done``.
@@ -87,8 +88,8 @@ def run_request(settings: Any, sink: ResponseSink, environ: Dict[str, Any]) -> N
     stats.app_requests += 1
     stats.tx += response.body_bytes
     if settings.request_end_hooks:
-        for hook in settings.request_end_hooks:
-            hook(core, environ, response)
+        for end_hook in settings.request_end_hooks:
+            end_hook(core, environ, response)
     if settings.log_requests:
         log_request(settings, environ, response, start, core)
     # environ <-> response is a reference cycle: break it, or each connection (its parser and
@@ -111,7 +112,7 @@ class WSGIResponse:
         "on_app_return", "_truncated_warned",
     )
 
-    def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: Any) -> None:
+    def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
         self.sink = sink
         self.environ = environ
         self.settings = settings
@@ -314,7 +315,8 @@ class WSGIResponse:
         self.body_bytes = sink.send_error(status, reason)
 
 
-def log_request(settings: Any, environ: Dict[str, Any], resp: WSGIResponse, start: float, core: Any) -> None:
+def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIResponse, start: float,
+                core: Optional[Core]) -> None:
     """uWSGI's default request log line (core/logging.c), from the environ."""
     stats = settings.stats
     log_format = settings.log_format

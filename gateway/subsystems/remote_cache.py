@@ -19,11 +19,14 @@ import asyncio
 import errno
 import select
 import socket
-from typing import Any, Generator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Generator, Optional, Tuple
 
 from gateway import rpc
 from gateway.logs import gen_log
 from gateway.protocol import uwsgi_cache as wire
+
+if TYPE_CHECKING:  # pragma: no cover
+    from loop_engine import Core
 
 _READ, _WRITE = "read", "write"
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
@@ -70,7 +73,7 @@ def _socket(address: Any) -> socket.socket:
     return sock
 
 
-def _drive_in_core(core: Any, sock: socket.socket, steps: Generator[str, None, Outcome], wait: float) -> Outcome:
+def _drive_in_core(core: Core, sock: socket.socket, steps: Generator[str, None, Outcome], wait: float) -> Outcome:
     from loop_engine import CoreTimeout
     from loop_engine.cores import Waiter
 
