@@ -115,6 +115,10 @@ class AppReloader:
         erlang_api = sys.modules.get("gateway.erlang.api")
         if erlang_api is not None:
             getattr(erlang_api, "_registered", {}).clear()
+        from gateway import subsystems
+
+        if subsystems.current is not None:  # signal handlers, timers (caches are kept)
+            subsystems.current.forget_app_registrations()
         return self.load()
 
 

@@ -140,6 +140,16 @@ class Subsystems:
             self.caches.flush_counters()
             self.metrics.write_dir()
 
+    def forget_app_registrations(self) -> None:
+        """The master is about to import the app again (graceful reload): drop the
+        signal handlers, targets, timers, crons and file monitors the previous import
+        registered, so the new import's ``@timer`` does not add a second timer.
+        Caches, metrics and locks are kept."""
+        if self.receiver is not None:
+            self.receiver.handlers.clear()
+        self.table.clear()
+        self.router.reset()
+
     def worker_died(self, wid: int) -> None:
         """Forget worker ``wid``'s handler registrations (its respawn registers again)."""
         self.table.forget_worker(wid)

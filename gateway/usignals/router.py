@@ -68,6 +68,11 @@ class SignalRouter:
         self.routed = 0
         self.unrouted = 0
 
+    def reset(self) -> None:
+        """Disarm every event source (after :meth:`SignalTable.clear`)."""
+        self.armed = []
+        self._rr = {}
+
     # -- routing ------------------------------------------------------------------------
 
     def route(self, sig: int) -> int:

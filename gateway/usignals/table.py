@@ -93,6 +93,13 @@ class SignalTable:
                     m[wid // 8] &= ~(1 << (wid % 8)) & 0xFF
                     _ENTRY.pack_into(self.buf, off, tb, bytes(m))
 
+    def clear(self) -> None:
+        """Forget every target, registration and event source (an app reload in the
+        master imports the app again, which registers them again)."""
+        with self.lock:
+            self.buf[self.entries_off: self.entries_off + 256 * _ENTRY.size] = bytes(256 * _ENTRY.size)
+            _U32.pack_into(self.buf, self.count_off, 0)
+
     # -- per-worker counters ----------------------------------------------------------
 
     def count_handled(self, wid: int) -> None:

@@ -157,3 +157,17 @@ def test_uwsgitop_shows_the_workers_signals(srv):
     text = screen.decode("latin-1")
     assert "SIG" in text and "Traceback" not in text, text[-2000:]
     assert sigs[1] >= 3
+
+
+def test_zz_caches_survive_a_graceful_reload_and_timers_are_not_doubled(srv):
+    # last in the module: it replaces the workers
+    assert get(srv.port, "/update?k=persist&v=kept") is True
+    old_pids = {from_worker(srv.port, 1, "/pid"), from_worker(srv.port, 2, "/pid")}
+    os.kill(srv.pid, signal.SIGHUP)
+    assert wait_for(lambda: {from_worker(srv.port, 1, "/pid"), from_worker(srv.port, 2, "/pid")}.isdisjoint(old_pids))
+    assert get(srv.port, "/get?k=persist") == "kept"
+    first = get(srv.port, "/num?k=ticks-1")
+    t0 = time.monotonic()
+    assert wait_for(lambda: get(srv.port, "/num?k=ticks-1") >= first + 3)
+    # the re-imported app's @timer(1) replaced the old one instead of adding a second
+    assert time.monotonic() - t0 > 1.8
