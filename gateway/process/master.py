@@ -117,9 +117,14 @@ class AppReloader:
             getattr(erlang_api, "_registered", {}).clear()
         from gateway import subsystems
 
-        if subsystems.current is not None:  # signal handlers, timers (caches are kept)
-            subsystems.current.forget_app_registrations()
-        return self.load()
+        subs = subsystems.current
+        saved = subs.forget_app_registrations() if subs is not None else None  # signals, timers
+        try:
+            return self.load()
+        except BaseException:
+            if subs is not None:
+                subs.restore_app_registrations(saved)  # the old workers keep their timers
+            raise
 
 
 def _warn_loop_in_master() -> None:

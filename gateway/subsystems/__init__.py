@@ -140,15 +140,28 @@ class Subsystems:
             self.caches.flush_counters()
             self.metrics.write_dir()
 
-    def forget_app_registrations(self) -> None:
+    def forget_app_registrations(self) -> Any:
         """The master is about to import the app again (graceful reload): drop the
         signal handlers, targets, timers, crons and file monitors the previous import
         registered, so the new import's ``@timer`` does not add a second timer.
-        Caches, metrics and locks are kept."""
+        Caches, metrics and locks are kept.  Returns what :meth:`restore_app_registrations`
+        puts back when the new import fails (the old workers then keep running)."""
+        saved = (dict(self.receiver.handlers) if self.receiver is not None else {},
+                 self.table.snapshot(), list(self.router.armed))
         if self.receiver is not None:
             self.receiver.handlers.clear()
         self.table.clear()
         self.router.reset()
+        return saved
+
+    def restore_app_registrations(self, saved: Any) -> None:
+        handlers, table, armed = saved
+        if self.receiver is not None:
+            self.receiver.handlers.clear()
+            self.receiver.handlers.update(handlers)
+        self.table.restore(table)
+        self.router.reset()
+        self.router.armed = armed
 
     def worker_died(self, wid: int) -> None:
         """Forget worker ``wid``'s handler registrations (its respawn registers again)."""

@@ -93,6 +93,18 @@ class SignalTable:
                     m[wid // 8] &= ~(1 << (wid % 8)) & 0xFF
                     _ENTRY.pack_into(self.buf, off, tb, bytes(m))
 
+    def snapshot(self) -> Tuple[bytes, bytes]:
+        """Targets and event sources, for :meth:`restore` (not the counters)."""
+        with self.lock:
+            return (bytes(self.buf[self.entries_off: self.counters_off]),
+                    bytes(self.buf[self.count_off: self.region.size]))
+
+    def restore(self, snap: Tuple[bytes, bytes]) -> None:
+        entries, sources = snap
+        with self.lock:
+            self.buf[self.entries_off: self.counters_off] = entries
+            self.buf[self.count_off: self.region.size] = sources
+
     def clear(self) -> None:
         """Forget every target, registration and event source (an app reload in the
         master imports the app again, which registers them again)."""

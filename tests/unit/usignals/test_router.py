@@ -125,3 +125,18 @@ def test_cron_rules():
     assert cron_matches((15, 10, 1, -1, 5), t)  # day and weekday are ORed
     assert not cron_matches((15, 10, 1, -1, 0), t)
     assert cron_matches((15, 10, -1, -1, 7), tm(2026, 12, 6, 10, 15))  # 7 = Sunday
+
+
+def test_clear_snapshot_restore_for_app_reloads():
+    table, router, sent, clock = make(1)
+    table.register(5, "workers", 1)
+    table.add_source(TIMER, 5, (1, 0, 0, 0, 0))
+    snap = table.snapshot()
+    table.clear()
+    router.reset()
+    assert table.target(5) == ("", []) and table.source_count() == 0
+    table.restore(snap)
+    assert table.target(5) == ("workers", [1]) and table.source(0)[:2] == (TIMER, 5)
+    clock.t += 1
+    router.tick()
+    assert sent == [(1, 5)]
