@@ -137,6 +137,7 @@ def test_clear_snapshot_restore_for_app_reloads():
     assert table.target(5) == ("", []) and table.source_count() == 0
     table.restore(snap)
     assert table.target(5) == ("workers", [1]) and table.source(0)[:2] == (TIMER, 5)
+    router.tick()  # arms it
     clock.t += 1
     router.tick()
     assert sent == [(1, 5)]
