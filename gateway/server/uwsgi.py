@@ -48,7 +48,7 @@ from gateway.server.settings import ServerSettings
 from gateway.server.uwsgi_rpc import answer as rpc_answer
 from gateway.server.wsgi_call import WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, BodyTimeout, ClientDisconnected, WSGIInput
-from loop_engine import CoreTimeout, Waiter
+from loop_engine import CoreTimeout, Waiter, wait_fd_write
 
 __all__ = ["HANDLERS", "WANTS_BODY", "UwsgiConnection", "UwsgiServer", "register_handler"]
 
@@ -116,12 +116,60 @@ class UwsgiServer:
     def _on_accept(self, conn: socket.socket, addr: Any) -> None:
         if conn.family != socket.AF_UNIX:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # nginx and RPC clients send their packet as soon as they are connected: it is
+        # usually here already.  A complete handler packet (RPC, ...) is then answered on
+        # the raw socket, without a transport (that costs more than the RPC itself).
+        try:
+            early = conn.recv(65536, socket.MSG_DONTWAIT)
+            if not early:  # the peer connected and closed
+                conn.close()
+                return
+        except (BlockingIOError, InterruptedError):
+            early = b""
+        except OSError:
+            conn.close()
+            return
+        if early and self._raw_packet(conn, addr, early):
+            return
         protocol = UwsgiConnection(self, addr)
+        protocol.early = early
         transport = _make_transport(self.loop, conn, protocol)
         if transport is None:  # no private fast path on this loop: the public coroutine
             task = asyncio.ensure_future(self.loop.connect_accepted_socket(lambda: protocol, sock=conn))
             self._accepting.add(task)
             task.add_done_callback(self._accepting.discard)
+
+    def _raw_packet(self, conn: socket.socket, addr: Any, data: bytes) -> bool:
+        """Answer ``data`` on the raw socket if it is exactly one complete handler packet."""
+        if len(data) < 4:
+            return False
+        mod1, size, mod2 = struct.unpack_from("<BHB", data)
+        handler = HANDLERS.get(mod1)
+        if handler is None or mod1 in WANTS_BODY or len(data) != 4 + size or size > self.settings.max_head:
+            return False
+        peer = "%s:%s" % addr[:2] if isinstance(addr, tuple) else (addr or "unix")
+        self.engine.submit(self._run_raw, conn, handler, mod1, mod2, data[4:], peer)
+        return True
+
+    def _run_raw(self, conn: socket.socket, handler: Callable[..., List[bytes]], mod1: int, mod2: int,
+                 payload: bytes, peer: str) -> None:
+        """In a core: the handler's buffers written on the raw socket, then close."""
+        try:
+            bufs = handler(mod2, payload, peer)
+            for buf in bufs:
+                view = memoryview(buf)
+                while view:
+                    try:
+                        view = view[conn.send(view, socket.MSG_DONTWAIT):]
+                    except BlockingIOError:
+                        wait_fd_write(conn, self.settings.socket_timeout)
+        except (OSError, CoreTimeout):
+            pass
+        except Exception:
+            gen_log.exception("error in the handler of modifier1 %d", mod1)
+        finally:
+            self.settings.stats.requests += 1
+            conn.close()
 
     def _sweep(self) -> None:
         now = self.loop.time()
@@ -208,6 +256,7 @@ class UwsgiConnection(asyncio.Protocol):
         self._body_done = True
         self._request: Optional[Request] = None
         self._protocol = b"HTTP/1.0"
+        self.early = b""
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -219,6 +268,9 @@ class UwsgiConnection(asyncio.Protocol):
                 self.peer = "%s:%s" % addr[:2]
         self.server.connections.add(self)
         self.deadline = self.server.loop.time() + self.settings.socket_timeout
+        if self.early:  # read by UwsgiServer._on_accept
+            early, self.early = self.early, b""
+            self.data_received(early)
 
     def data_received(self, data: bytes) -> None:
         self.parser.receive_data(data)
