@@ -245,7 +245,8 @@ class StatsServer:
 
         doc["sockets"] = [
             {"name": listen_address(s), "proto": socket_protocol(s), "queue": q, "max_queue": backlog,
-             "shared": 1 if s in SHARED else 0, "can_offload": 0}
+             "shared": 1 if s in SHARED else 0,
+             "can_offload": 1 if getattr(master.config, "offload_threads", 0) else 0}
             for s, q in zip(sockets, queues)
         ]
         workers = []

@@ -424,8 +424,10 @@ OPTIONS: tuple[Option, ...] = (
            help="minify the stats document"),
     Option("stats-no-metrics", flag=True, section=PROCESSES,
            help="leave the metrics out of the stats document (as uWSGI)"),
-    Option("offload-threads", type=conv.integer, default=0, section=PROCESSES, metavar="N",
-           supported=False, help="threads that offload static transfers"),
+    Option("offload-threads", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
+           help="N threads per worker read the files of wsgi.file_wrapper responses while the "
+                "worker's loop sends them: the request's core is free as soon as the app returns "
+                "the wrapper (0 = off: the core sends the file itself)"),
     Option("spooler", short="Q", repeatable=True, type=conv.path, section=PROCESSES,
            metavar="DIR", supported=False, help="run a spooler on DIR"),
     Option("mule", repeatable=True, section=PROCESSES, metavar="SCRIPT", supported=False,

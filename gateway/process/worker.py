@@ -192,6 +192,11 @@ class Worker:
             send_timeout=float(cfg.socket_timeout),
             stats=settings_stats,
         ))
+        if getattr(cfg, "offload_threads", 0):
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.settings.offload = ThreadPoolExecutor(  # type: ignore[attr-defined]
+                max_workers=cfg.offload_threads, thread_name_prefix="offload")
         if cfg.log_format:
             from gateway.logformat import LogFormat
 

@@ -23,6 +23,7 @@ management are the sink's business, never the runner's.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -239,6 +240,9 @@ class WSGIResponse:
                 self.headers_sent = True
                 self.head_bytes = sink.send_head(self, body, True)
                 self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
+            elif type(result) is FileWrapper and self._offload(result):
+                result = None  # the connection sends the file and closes it; this core is free
+                return True
             else:
                 self._iterate(result)
                 if self.detached:
@@ -273,6 +277,37 @@ class WSGIResponse:
         if self.content_length is not None and self.send_body and self.body_bytes < self.content_length:
             # Fewer bytes than promised: the client can only notice by the close.
             return False
+        return True
+
+    def _offload(self, wrapper: "FileWrapper") -> bool:
+        """``--offload-threads``: hand a ``wsgi.file_wrapper`` response over to the connection,
+        which sends the file from the loop (blocks read by offload threads) after this core
+        has moved on.  False when it cannot be offloaded (no offload, not a regular file, a
+        sink that cannot, headers already out): the wrapper is then iterated as usual."""
+        offload = getattr(self.settings, "offload", None)
+        send_file = getattr(self.sink, "offload_file", None)
+        if offload is None or send_file is None or self.headers_sent or self.status is None or not self.send_body:
+            return False
+        fobj = wrapper.filelike
+        try:
+            fd = fobj.fileno()
+            st = os.fstat(fd)
+            offset = fobj.tell()
+        except (AttributeError, OSError, ValueError):
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        count = max(st.st_size - offset, 0)
+        if self.content_length is not None:
+            count = min(count, self.content_length)
+        else:
+            self.head += b"Content-Length: %d\r\n" % count
+            self.headers_count += 1
+            self.content_length = count
+        self.headers_sent = True
+        self.head_bytes = self.sink.send_head(self, b"", False)
+        self.body_bytes = count
+        send_file(fobj, fd, offset, count, offload, getattr(wrapper, "close", None))
         return True
 
     def _iterate(self, result: Any) -> None:

@@ -87,7 +87,7 @@ def test_defaults_match_the_brief_and_uwsgi():
 def test_unsupported_options_are_marked_and_known():
     for name in ("http-processes", "http11-socket", "async",
                  "cheaper",
-                 "daemonize", "pidfile", "offload-threads", "spooler", "mule", "route"):
+                 "daemonize", "pidfile", "spooler", "mule", "route"):
         assert find(name).supported is False, name
     for name in ("enable-threads", "need-app", "plugins", "vacuum", "thunder-lock", "die-on-term"):
         assert find(name).supported and find(name).noop, name

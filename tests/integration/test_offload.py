@@ -1,0 +1,65 @@
+"""``--offload-threads``: a ``wsgi.file_wrapper`` response is sent from the loop after its core
+moved on: with one core, a second request is served while a slow client still downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+
+import pytest
+
+from server import run_server
+from support.httpclient import Conn, request
+
+pytestmark = pytest.mark.timeout(60)
+
+SIZE = 8 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("offload") / "big.bin"
+    path.write_bytes(os.urandom(SIZE))
+    return str(path)
+
+
+def test_the_core_is_free_while_a_slow_client_downloads(big_file):
+    args = ["--wsgi-file", "tests/apps/files.py", "--tornado", "1", "--greenlet", "--offload-threads", "2"]
+    with run_server(args, env={"OFFLOAD_FILE": big_file}) as srv:
+        slow = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        slow.sendall(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += slow.recv(1)
+        assert b"Content-Length: %d" % SIZE in head
+        # the only core is free although the 8 MiB are still on their way
+        assert request(srv.port, "/quick", timeout=5).body == b"quick"
+        received = 0
+        digest = hashlib.sha256()
+        body = head.split(b"\r\n\r\n", 1)[1]
+        digest.update(body)
+        received = len(body)
+        while received < SIZE:
+            chunk = slow.recv(1 << 20)
+            assert chunk, "connection closed after %d bytes" % received
+            digest.update(chunk)
+            received += len(chunk)
+        slow.close()
+    with open(big_file, "rb") as f:
+        assert digest.hexdigest() == hashlib.sha256(f.read()).hexdigest()
+
+
+def test_keep_alive_after_an_offloaded_file_and_head_requests(big_file):
+    args = ["--wsgi-file", "tests/apps/files.py", "--tornado", "2", "--greenlet", "--offload-threads", "1",
+            "--master", "--processes", "1"]
+    with run_server(args, env={"OFFLOAD_FILE": big_file}) as srv:
+        with Conn(srv.port, timeout=20) as c:
+            for _ in range(2):
+                c.send(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
+                r = c.read_response("GET")
+                assert r.status == 200 and len(r.body) == SIZE
+            c.send(b"HEAD /file HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.read_response("HEAD").body == b""
+            c.send(b"GET /quick HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.read_response("GET").body == b"quick"
