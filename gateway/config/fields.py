@@ -181,7 +181,7 @@ class ConfigFields:
     stats_minified: bool
     #: --stats-no-metrics: leave the metrics out of the stats document (as uWSGI)
     stats_no_metrics: bool
-    #: --offload-threads: not supported yet: threads that offload static transfers
+    #: --offload-threads: N threads per worker read the files of wsgi.file_wrapper responses while the worker's loop sends th…
     offload_threads: int
     #: --spooler: not supported yet: run a spooler on DIR
     spooler: List[str]

@@ -189,6 +189,7 @@ class HTTPConnection(asyncio.Protocol):
         self._offloading = False
         self._offload_done: Optional[bool] = None
         self._drain_future: Optional[asyncio.Future] = None
+        self._offload_task: Optional[asyncio.Future] = None
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -539,7 +540,8 @@ class HTTPConnection(asyncio.Protocol):
         wrapper's) runs when the file is out, then the connection goes on as usual."""
         self._offloading = True
         self._offload_done = None
-        asyncio.ensure_future(self._send_file(fd, offset, count, pool, close))
+        # Keep a reference: the loop holds tasks weakly.
+        self._offload_task = asyncio.ensure_future(self._send_file(fd, offset, count, pool, close))
 
     async def _send_file(self, fd: int, offset: int, count: int, pool: Any,
                          close: Optional[Callable[[], Any]]) -> None:
@@ -581,6 +583,7 @@ class HTTPConnection(asyncio.Protocol):
                 except Exception:
                     gen_log.exception("error in close() of the WSGI file wrapper")
             self._offloading = False
+            self._offload_task = None
             done, self._offload_done = self._offload_done, None
             if not ok:
                 self._close_after = True
