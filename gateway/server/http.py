@@ -41,6 +41,7 @@ from gateway.protocol.http1 import (
     Request,
     RequestParser,
 )
+from gateway.server.accept import LoopServer, loop_accepts_faster
 from gateway.server.settings import RequestStats, ServerSettings
 from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, BodyTimeout, ClientDisconnected, WSGIInput
@@ -75,10 +76,20 @@ class HTTPServer:
         self._accepting: Set[Any] = set()
         self._date = b""
         self._date_second = -1
+        self._accepting: Set[Any] = set()
 
     def start(self, sock: socket.socket) -> Callable[[], None]:
-        """Serve ``sock`` (a bound, listening socket); returns the undo callable."""
-        remove = self.engine.add_listener(sock, self._on_accept)
+        """Serve ``sock`` (a bound, listening socket); returns the undo callable.
+
+        On uvloop the loop accepts in C (:mod:`gateway.server.accept`), under the
+        engine's accept policy; elsewhere the engine accepts.
+        """
+        if loop_accepts_faster(self.loop):
+            ls = LoopServer(self.loop, sock, lambda: HTTPConnection(self, None), self.settings.listen,
+                            self._accepting)
+            remove = self.engine.add_accept_toggle(ls.toggle)
+        else:
+            remove = self.engine.add_listener(sock, self._on_accept)
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
         return remove
@@ -195,6 +206,11 @@ class HTTPConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if not self.remote_addr:  # accepted by the loop's own server: ask the transport
+            addr = transport.get_extra_info("peername")
+            if isinstance(addr, tuple):
+                self.remote_addr = self.peer = addr[0]
+                self.remote_port = str(addr[1])
         self.server.connections.add(self)
         self.deadline = self.server.loop.time() + self.settings.socket_timeout
 

@@ -43,6 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Set
 from gateway.logs import gen_log
 from gateway.protocol import uwsgi as wire
 from gateway.protocol.uwsgi import NEED_DATA, Data, EndOfMessage, Packet, PacketParser, Request
+from gateway.server.accept import LoopServer, loop_accepts_faster
 from gateway.server.http import _make_transport
 from gateway.server.settings import ServerSettings
 from gateway.server.uwsgi_rpc import answer as rpc_answer
@@ -104,9 +105,10 @@ class UwsgiServer:
         the socket, closed while every core is busy and reopened when one frees, so the
         engine's accept policy holds); elsewhere the engine accepts.
         """
-        if getattr(self.loop, "_make_socket_transport", None) is None:
-            state = _AsyncioListener(self, sock)
-            remove = self.engine.add_accept_toggle(state.toggle)
+        if loop_accepts_faster(self.loop):
+            ls = LoopServer(self.loop, sock, lambda: UwsgiConnection(self, None), self.settings.listen,
+                            self._accepting)
+            remove = self.engine.add_accept_toggle(ls.toggle)
         else:
             remove = self.engine.add_listener(sock, self._on_accept)
         if self._sweeper is None:
@@ -190,52 +192,6 @@ class UwsgiServer:
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.close()
-
-
-class _AsyncioListener:
-    """The loop's own server on a dup of a listening socket, opened and closed on demand.
-
-    Closing it closes only the dup: the listening socket stays open, so connections that
-    arrive meanwhile wait in its backlog, exactly as with the engine's own listeners.
-    """
-
-    def __init__(self, server: UwsgiServer, sock: socket.socket) -> None:
-        self.server = server
-        self.sock = sock
-        self.want = False
-        self.aserver: Any = None
-        self.opening = False
-
-    def toggle(self, on: bool) -> None:
-        self.want = on
-        if on and self.aserver is None and not self.opening:
-            self.opening = True
-            task = asyncio.ensure_future(self._open())
-            self.server._accepting.add(task)
-            task.add_done_callback(self.server._accepting.discard)
-        elif not on and self.aserver is not None:
-            self.aserver.close()
-            self.aserver = None
-
-    async def _open(self) -> None:
-        server = self.server
-        dup = self.sock.dup()
-        factory = lambda: UwsgiConnection(server, None)  # noqa: E731
-        try:
-            if dup.family == socket.AF_UNIX:
-                aserver = await server.loop.create_unix_server(factory, sock=dup, backlog=server.settings.listen)
-            else:
-                aserver = await server.loop.create_server(factory, sock=dup, backlog=server.settings.listen)
-        except Exception:
-            dup.close()
-            gen_log.exception("cannot serve %s", self.sock)
-            return
-        finally:
-            self.opening = False
-        if self.want:
-            self.aserver = aserver
-        else:  # every core got busy meanwhile
-            aserver.close()
 
 
 class UwsgiConnection(asyncio.Protocol):

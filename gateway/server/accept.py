@@ -1,0 +1,71 @@
+"""Accepting through the event loop's own server, under the engine's accept policy.
+
+On uvloop, ``loop.create_server(factory, sock=...)`` accepts and builds each transport in
+C, ~35 µs of CPU less per connection than accepting in Python and adopting the socket
+(``connect_accepted_socket`` costs a task per connection).  That matters wherever every
+request is a new connection: nginx's uwsgi upstreams, HTTP ``Connection: close``.
+
+:class:`LoopServer` keeps the engine in charge: ``Engine.add_accept_toggle(ls.toggle)``
+opens the loop's server on a *dup* of the listening socket when a core is free and closes
+it when every core is busy.  Closing closes only the dup, so the listening socket stays
+open and new connections wait in its ``--listen`` backlog, as with the engine's own
+listeners.  Loops that can wrap an accepted socket synchronously (asyncio's selector
+loops) keep the engine's ``add_listener`` path (see :func:`loop_accepts_faster`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any, Callable, Set
+
+from gateway.logs import gen_log
+
+
+def loop_accepts_faster(loop: Any) -> bool:
+    """True when the loop has no synchronous way to adopt an accepted socket (uvloop)."""
+    return getattr(loop, "_make_socket_transport", None) is None
+
+
+class LoopServer:
+    """``engine.add_accept_toggle(LoopServer(loop, sock, factory, backlog, tasks).toggle)``"""
+
+    def __init__(self, loop: Any, sock: socket.socket, factory: Callable[[], asyncio.Protocol], backlog: int,
+                 tasks: Set[Any]) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.factory = factory
+        self.backlog = backlog
+        self.tasks = tasks
+        self.want = False
+        self.server: Any = None
+        self.opening = False
+
+    def toggle(self, on: bool) -> None:
+        self.want = on
+        if on and self.server is None and not self.opening:
+            self.opening = True
+            task = asyncio.ensure_future(self._open())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        elif not on and self.server is not None:
+            self.server.close()
+            self.server = None
+
+    async def _open(self) -> None:
+        dup = self.sock.dup()
+        try:
+            if dup.family == socket.AF_UNIX:
+                server = await self.loop.create_unix_server(self.factory, sock=dup, backlog=self.backlog)
+            else:
+                server = await self.loop.create_server(self.factory, sock=dup, backlog=self.backlog)
+        except Exception:
+            dup.close()
+            gen_log.exception("cannot accept on %s", self.sock)
+            return
+        finally:
+            self.opening = False
+        if self.want:
+            self.server = server
+        else:  # every core got busy meanwhile
+            server.close()
