@@ -76,7 +76,6 @@ class HTTPServer:
         self._accepting: Set[Any] = set()
         self._date = b""
         self._date_second = -1
-        self._accepting: Set[Any] = set()
 
     def start(self, sock: socket.socket) -> Callable[[], None]:
         """Serve ``sock`` (a bound, listening socket); returns the undo callable.
