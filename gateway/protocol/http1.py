@@ -807,6 +807,8 @@ class RequestParser:
         return self._read_chunk_data()
 
     def _read_chunk_data(self) -> Event:
+        # Deliberately the same shape as _read_body (they differ in the state that follows and in
+        # how EOF is reported): one state function per framing keeps the per-event path branch-free.
         buf = self._buf
         pos = self._pos
         available = len(buf) - pos
