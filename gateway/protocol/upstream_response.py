@@ -52,8 +52,8 @@ class ResponseHead(NamedTuple):
     status: int
     #: the status line as sent, without its CRLF (``b"HTTP/1.1 200 OK"``)
     status_line: bytes
-    #: the header lines to pass on, each without its CRLF, in order
-    lines: Tuple[bytes, ...]
+    #: the header lines to pass on, joined by CRLF, without a final CRLF (``b""``: none)
+    block: bytes
     #: the Content-Length value, None when absent
     content_length: Optional[int]
     #: the worker sent ``Transfer-Encoding: chunked`` (its body frames itself)
@@ -65,14 +65,19 @@ class ResponseHead(NamedTuple):
     #: bytes of the head, blank line included: the body starts there
     size: int
 
+    @property
+    def lines(self) -> Tuple[bytes, ...]:
+        """The header lines to pass on, each without its CRLF, in order."""
+        return tuple(self.block.split(b"\r\n")) if self.block else ()
+
     def rebuild(self, extra: bytes = b"") -> bytes:
         """The head to send to the client: status line, kept lines, ``extra``, blank line.
 
         ``extra`` is pre-formatted header lines, each ending in CRLF.
         """
-        if self.lines:
-            return b"\r\n".join((self.status_line, *self.lines)) + b"\r\n" + extra + b"\r\n"
-        return self.status_line + b"\r\n" + extra + b"\r\n"
+        if self.block:
+            return b"%b\r\n%b\r\n%b\r\n" % (self.status_line, self.block, extra)
+        return b"%b\r\n%b\r\n" % (self.status_line, extra)
 
 
 def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[ResponseHead]:
@@ -104,11 +109,13 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
     pos = lowered.find(_CL)
     if pos >= 0:
         content_length = _content_length(head, lowered, pos)
-    has_date = lowered.find(_DATE) >= 0
-    if first < 0 or not any(lowered.find(h) >= 0 for h in _HOP):
+    has_date = _DATE in lowered
+    if first < 0 or not (
+        _HOP[0] in lowered or _HOP[1] in lowered or _HOP[2] in lowered or _HOP[3] in lowered
+    ):
         # The common case: nothing hop-by-hop, every header line goes on as is.
-        lines: Tuple[bytes, ...] = tuple(head[first + 2 :].split(b"\r\n")) if first >= 0 else ()
-        return ResponseHead(status, status_line, lines, content_length, False, has_date, None, size)
+        block = head[first + 2 :] if first >= 0 else b""
+        return ResponseHead(status, status_line, block, content_length, False, has_date, None, size)
     kept: List[bytes] = []
     chunked = False
     upgrade = None
@@ -136,7 +143,7 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
     if not chunked:
         # Without chunking there is nothing left for a Transfer-Encoding line to say.
         kept = [k for k in kept if k.partition(b":")[0].lower() != b"transfer-encoding"]
-    return ResponseHead(status, status_line, tuple(kept), content_length, chunked, has_date, upgrade, size)
+    return ResponseHead(status, status_line, b"\r\n".join(kept), content_length, chunked, has_date, upgrade, size)
 
 
 def _status(line: bytes) -> int:

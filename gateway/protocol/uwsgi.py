@@ -192,19 +192,23 @@ def _b(value: Union[str, bytes]) -> bytes:
 
 def encode_vars(pairs: Iterable[Tuple[Union[str, bytes], Union[str, bytes]]]) -> bytes:
     """A vars block from ``(key, value)`` pairs (``str`` is encoded as latin-1)."""
-    parts = []
+    parts: List[bytes] = []
+    append = parts.append
     pack = _U16.pack
     for key, value in pairs:
-        k = _b(key)
-        v = _b(value)
-        if not k:
+        # bytes, the common case of the HTTP router's hot path, skip the _b() calls
+        k = key if type(key) is bytes else _b(key)
+        v = value if type(value) is bytes else _b(value)
+        lk = len(k)
+        lv = len(v)
+        if not lk:
             raise LocalProtocolError("uwsgi var keys cannot be empty")
-        if len(k) > MAX_PACKET or len(v) > MAX_PACKET:
+        if lk > MAX_PACKET or lv > MAX_PACKET:
             raise LocalProtocolError("uwsgi var %r: over 65535 bytes" % (k[:32],))
-        parts.append(pack(len(k)))
-        parts.append(k)
-        parts.append(pack(len(v)))
-        parts.append(v)
+        append(pack(lk))
+        append(k)
+        append(pack(lv))
+        append(v)
     return b"".join(parts)
 
 
