@@ -69,9 +69,11 @@ master_hooks: List[Callable[["Master"], None]] = []
 class AppReloader:
     """The app, loaded in the master (uWSGI's default), and loaded again on reload.
 
-    A reload forgets the modules the previous load imported (so the new workers run
-    the code now on disk) and what the app registered at import (RPC functions,
-    ``@postfork`` hooks, ``uwsgi.atexit``, Erlang processes), then imports it again.
+    A reload forgets the app's own modules the previous load imported (so the new
+    workers run the code now on disk; installed libraries, the standard library and
+    compiled extensions stay loaded: many cannot be imported twice in one process) and
+    what the app registered at import (RPC functions, ``@postfork`` hooks,
+    ``uwsgi.atexit``, Erlang processes, signals), then imports it again.
     """
 
     def __init__(self, config: Config, sockets: List[socket.socket]) -> None:
@@ -108,7 +110,8 @@ class AppReloader:
         from gateway.rpc import registry
 
         for name in self.added:
-            sys.modules.pop(name, None)
+            if _is_app_code(name, sys.modules.get(name)):
+                sys.modules.pop(name, None)
         registry.clear()
         del uwsgidecorators.postfork_chain[:]
         uwsgi_module.atexit = None
@@ -125,6 +128,25 @@ class AppReloader:
             if subs is not None:
                 subs.restore_app_registrations(saved)  # the old workers keep their timers
             raise
+
+
+_LIBRARY_MARKERS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
+_SERVER_PACKAGES = ("gateway", "loop_engine", "uwsgi", "uwsgidecorators")
+
+
+def _is_app_code(name: str, module: Any) -> bool:
+    """True for a module of the app itself (a .py file outside the installed libraries and
+    the standard library), which a reload must import again."""
+    if module is None or name.split(".")[0] in _SERVER_PACKAGES:
+        return False
+    path = getattr(module, "__file__", None)
+    if not path or not path.endswith(".py"):
+        return False  # built-in, namespace package, compiled extension
+    path = os.path.abspath(path)
+    if any(marker in path for marker in _LIBRARY_MARKERS):
+        return False
+    stdlib = os.path.dirname(os.__file__)
+    return not path.startswith(stdlib + os.sep)
 
 
 def _warn_loop_in_master() -> None:

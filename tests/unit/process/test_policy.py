@@ -90,3 +90,24 @@ def test_current_slots_follow_the_newest_generation():
     assert board.current_slots() == [1, 2]
     board.spawned(3, 12, 1)  # worker 1 reloaded into its second slot
     assert board.current_slots() == [3, 2]
+
+
+def test_a_reload_reimports_app_code_only():
+    import json
+    import types
+
+    from gateway.process.master import _is_app_code
+
+    app = types.ModuleType("myapp")
+    app.__file__ = "/srv/site/myapp/views.py"
+    assert _is_app_code("myapp.views", app)
+    lib = types.ModuleType("flask")
+    lib.__file__ = "/venv/lib/python3.11/site-packages/flask/__init__.py"
+    assert not _is_app_code("flask", lib)
+    ext = types.ModuleType("fast")
+    ext.__file__ = "/srv/site/fast.cpython-311-x86_64-linux-gnu.so"
+    assert not _is_app_code("fast", ext)
+    assert not _is_app_code("json", json)  # the standard library
+    ours = types.ModuleType("gateway.x")
+    ours.__file__ = "/work/gateway/x.py"
+    assert not _is_app_code("gateway.x", ours)
