@@ -25,48 +25,10 @@ Use it the way you would use h11, server side only::
 (with ``status_hint``) when the client breaks the protocol.  After an error
 every further call raises it again: answer ``status_hint`` and close.
 
-Decisions (RFC 9112 unless said otherwise):
+Decisions (RFC 9112 unless said otherwise).  The rules of a head (line endings, empty lines
+before it, the request line and target, header fields, body framing headers) are in
+:mod:`~gateway.protocol.http1_head`, with the functions that apply them.  Here:
 
-* **Line endings**: CRLF, and a bare LF is accepted as a line terminator
-  anywhere in a head, a chunk-size line or trailers (§2.2 "MAY"; h11 and nginx
-  do the same).  A bare CR anywhere is rejected (400): it is the ambiguity
-  request smuggling feeds on.
-* **Leading empty lines** before a request line are skipped, at most
-  ``max_leading_empty_lines`` of them (§2.2).
-* **Request line**: exactly ``method SP target SP version``.  Method must be a
-  token; ``CONNECT`` gets 501 (we are a gateway for applications, not a
-  tunnel).  Version ``HTTP/1.1`` or ``HTTP/1.0``; any other ``HTTP/x.y`` gets
-  505, anything else 400.  Targets: origin-form (``/p?q``), absolute-form
-  (``http://host/p?q``: ``path="/p"``, ``query="q"``, ``host="host"``, the Host
-  header is then ignored as §3.2.2 says) and ``*`` for ``OPTIONS`` only.
-  Userinfo in an absolute-form target is refused, and so is an authority that
-  is not ``host[:port]`` (RFC 3986 §3.2: a reg-name, an IPv4 address or a
-  bracketed IP literal, e.g. ``s://]ufd/`` or an unterminated ``http://[::1``),
-  whatever the scheme.  A ``#fragment`` (which RFC 9112 §3.2 does not allow in
-  any form: fragments never leave the client) is cut from ``path`` and
-  ``query`` and kept in ``target``, as nginx does (uWSGI passes it on in
-  ``QUERY_STRING``).  Bytes >= 0x80 are allowed in the target (clients send
-  raw UTF-8); CTLs, spaces and tabs are not.
-* **Header fields**: the name must be a token, with no whitespace before the
-  colon (§5.1); obs-fold continuation lines are refused (§5.2); values may hold
-  visible ASCII, SP, HTAB and obs-text, with surrounding SP/HTAB stripped.
-  More than one ``Host`` or ``Content-Type`` is refused (a second
-  ``Content-Type`` cannot be merged into a list: which one is the body?); a
-  missing ``Host`` in HTTP/1.1 is only
-  refused with ``require_host=True`` (RFC 9112 §3.2 says MUST, uWSGI does not
-  care; the default follows uWSGI).
-* **Body framing** (§6.3): ``Transfer-Encoding`` together with
-  ``Content-Length`` is 400; ``Transfer-Encoding`` in HTTP/1.0 is 400; a
-  coding list whose final coding is not ``chunked``, that holds an empty
-  element (``,chunked``) or applies ``chunked`` twice is 400 (the length cannot
-  be determined); a known-good list with other codings before ``chunked``
-  (``gzip, chunked``) is 501 (§6.1: a coding we do not implement).
-  ``Content-Length`` must be decimal digits; duplicates (or a list such as
-  ``5, 5``) are merged when identical, else 400 (RFC 9110 §8.6), and the
-  merged value is what ``headers`` then carries, once (``Content-Length: 5``),
-  so an app reading ``CONTENT_LENGTH`` sees one number; values above
-  ``MAX_CONTENT_LENGTH`` are 400.  No ``Content-Length`` and no
-  ``Transfer-Encoding``: no body.
 * **Chunked bodies**: at most ``max_chunk_size_digits`` hex digits, chunk
   extensions at most ``max_chunk_ext`` bytes (checked for bad bytes, then
   ignored).  Trailer fields are validated like header fields, bounded by
@@ -92,12 +54,24 @@ raw ``(name, value)`` list plus what the server needs without a second pass
 
 from __future__ import annotations
 
-import enum
-import ipaddress
-import re
-from typing import List, NamedTuple, Tuple, Union
+from typing import List, Tuple
 
 from .errors import LocalProtocolError, RemoteProtocolError
+from .http1_events import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Event, Request, Sentinel
+from .http1_head import (
+    MAX_CONTENT_LENGTH,
+    PLAIN,
+    TOKEN,
+    bad_request_line,
+    check_method,
+    check_transfer_encoding,
+    find_blank_line,
+    merge_content_length,
+    parse_content_length,
+    show,
+    split_block,
+    split_other_target,
+)
 
 __all__ = [
     "RequestParser",
@@ -109,87 +83,11 @@ __all__ = [
     "NEED_DATA",
     "PAUSED",
     "MAX_CONTENT_LENGTH",
+    "Sentinel",
 ]
 
-
-class Request(NamedTuple):
-    """A request head.  Strings are latin-1 decodings of the bytes on the wire."""
-
-    method: str
-    #: the request-target exactly as sent
-    target: str
-    #: the target up to ``?`` (or ``#``), still percent-encoded (``"*"`` for ``OPTIONS *``)
-    path: str
-    #: what follows ``?`` up to a ``#``, raw; ``""`` when there is none
-    query: str
-    #: ``"HTTP/1.1"`` or ``"HTTP/1.0"``
-    version: str
-    #: ``(name, value)`` in arrival order, names as sent, values stripped; at most one
-    #: ``Content-Length``, holding the merged decimal value
-    headers: list[tuple[str, str]]
-    #: may the connection carry another request after this one?
-    keep_alive: bool
-    #: the Content-Length header's value, ``None`` when absent
-    content_length: int | None
-    #: is the body chunked?  (There is a body iff ``chunked or content_length``.)
-    chunked: bool
-    #: HTTP/1.1, ``Expect: 100-continue`` and a body announced
-    expect_continue: bool
-    #: bytes of the head: request line, header lines and the blank line
-    head_size: int
-    #: the authority of an absolute-form target, else the Host header, else None
-    host: str | None
-
-
-class Data(NamedTuple):
-    """Some bytes of the request body (never empty)."""
-
-    data: bytes
-
-
-class EndOfMessage(NamedTuple):
-    """The request body is complete; ``trailers`` are the chunked trailer fields."""
-
-    trailers: tuple[tuple[str, str], ...] = ()
-
-
-class ConnectionClosed(NamedTuple):
-    """The client closed the connection cleanly, between two requests."""
-
-
-class Sentinel(enum.Enum):
-    """What ``next_event()`` returns when it has no event to give."""
-
-    NEED_DATA = "NEED_DATA"
-    PAUSED = "PAUSED"
-
-    def __repr__(self) -> str:
-        return self.value
-
-
-#: more bytes are needed: call ``receive_data()``
-NEED_DATA = Sentinel.NEED_DATA
-#: a request is complete: call ``start_next_request()`` to parse the next one
-PAUSED = Sentinel.PAUSED
-
-Event = Union[Request, Data, EndOfMessage, ConnectionClosed, Sentinel]
-
-#: Content-Length values above this are refused (400) whatever ``max_body`` is.
-MAX_CONTENT_LENGTH = 2**63 - 1
-
-# Bytes that may appear inside a head line: HTAB, SP..~, obs-text.  Deleting
-# them from a head leaves only the CR/LF of line ends and forbidden bytes, so
-# one C-level translate() both validates every byte and counts the lines.
-_PLAIN = bytes([9]) + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 _HEX = b"0123456789abcdefABCDEF"
-# Slow path only: find the offending character to name it in the error.
-_BAD_CHAR = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")
-_ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)(.*)", re.S)
-# RFC 3986 §3.2.2-3.2.3 authority without userinfo: host [":" port], host being a
-# bracketed IP literal (checked further by _valid_ip_literal) or a reg-name.
-_AUTHORITY = re.compile(r"(\[[^\]]*\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?")
+
 
 _KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE")
@@ -221,193 +119,26 @@ _CLOSED = ConnectionClosed()
 _new = tuple.__new__
 
 
-def _show(data: str | bytes | bytearray, limit: int = 48) -> str:
-    """A short, log-safe rendering of client bytes for an error message."""
-    if isinstance(data, bytearray):
-        data = bytes(data)
-    shown = repr(data[:limit])
-    return shown + "..." if len(data) > limit else shown
-
-
 def _field_kind(name: str, sep: str, line: str) -> int:
     """Validate a header/trailer line whose name is not in the cache; learn it."""
     if line[0] in " \t":
         raise RemoteProtocolError(
-            f"client sent a folded header line (obs-fold, RFC 9112 §5.2): {_show(line)}"
+            f"client sent a folded header line (obs-fold, RFC 9112 §5.2): {show(line)}"
         )
     if not sep:
-        raise RemoteProtocolError(f"client sent a header line without a colon: {_show(line)}")
+        raise RemoteProtocolError(f"client sent a header line without a colon: {show(line)}")
     if not name:
-        raise RemoteProtocolError(f"client sent a header line with an empty name: {_show(line)}")
+        raise RemoteProtocolError(f"client sent a header line with an empty name: {show(line)}")
     if name[-1] in " \t":
         raise RemoteProtocolError(
-            f"client sent whitespace between a header name and the colon: {_show(line)}"
+            f"client sent whitespace between a header name and the colon: {show(line)}"
         )
-    if _TOKEN.fullmatch(name) is None:
-        raise RemoteProtocolError(f"client sent an invalid header name: {_show(name)}")
+    if TOKEN.fullmatch(name) is None:
+        raise RemoteProtocolError(f"client sent an invalid header name: {show(name)}")
     kind = _SPECIAL.get(name.lower(), 0)
     if len(_name_kind) < NAME_CACHE_SIZE and len(name) <= NAME_CACHE_MAX_LENGTH:
         _name_kind[name] = kind
     return kind
-
-
-def _find_blank_line(buf: bytes | bytearray, start: int, limit: int) -> int:
-    """Index just past the first empty line (LF or CRLF) that starts after a line end.
-
-    Searches ``buf[start:limit]``; returns -1 when there is none yet.
-    """
-    crlf = buf.find(b"\n\r\n", start, limit)
-    lf = buf.find(b"\n\n", start, crlf + 1 if crlf >= 0 else limit)
-    if lf >= 0:
-        return lf + 2
-    if crlf >= 0:
-        return crlf + 3
-    return -1
-
-
-def _split_block(block: bytes | bytearray, what: str) -> list[str]:
-    """Validate every byte of a head or trailer block and split it into lines.
-
-    ``block`` ends with its blank line; the returned lines do not include it.
-    Accepts CRLF and bare LF line ends; a bare CR or a control character is a
-    400 naming the line.
-    """
-    residue = block.translate(None, _PLAIN)
-    text = block.decode("latin-1")
-    lines = text.split("\r\n")
-    if len(residue) != 2 * len(lines) - 2 or residue.count(b"\r\n") != len(lines) - 1:
-        # Not just CRLFs: bare LFs, a bare CR or a control character.  (The
-        # residue alone cannot tell "\r...\n" from "\r\n": count the split too.)
-        lines = text.replace("\r\n", "\n").split("\n")
-        for number, line in enumerate(lines, 1):
-            bad = _BAD_CHAR.search(line)
-            if bad is None:
-                continue
-            if bad.group() == "\r":
-                raise RemoteProtocolError(
-                    f"client sent a bare CR in line {number} of the {what}: {_show(line)}"
-                )
-            raise RemoteProtocolError(
-                f"client sent a control character {bad.group()!r} in line {number}"
-                f" of the {what}: {_show(line)}"
-            )
-    del lines[-2:]
-    return lines
-
-
-def _content_length(value: str, previous: int | None) -> int:
-    """Parse one Content-Length field value, merged with an earlier one."""
-    if value.isdecimal() and len(value) <= 19:
-        # isdecimal() on a latin-1 string means ASCII 0-9 only.
-        length = int(value)
-    else:
-        elements = {e.strip(" \t") for e in value.split(",")}
-        if len(elements) != 1:
-            raise RemoteProtocolError(f"client sent conflicting Content-Length values: {_show(value)}")
-        element = elements.pop()
-        if not (element.isdecimal() and len(element) <= 19):
-            raise RemoteProtocolError(f"client sent an invalid Content-Length: {_show(value)}")
-        length = int(element)
-    if length > MAX_CONTENT_LENGTH:
-        raise RemoteProtocolError(f"client sent a Content-Length too large to be real: {_show(value)}")
-    if previous is not None and previous != length:
-        raise RemoteProtocolError(
-            f"client sent conflicting Content-Length headers: {previous} and {length}"
-        )
-    return length
-
-
-def _merge_content_length(headers: List[Tuple[str, str]], length: int | None) -> List[Tuple[str, str]]:
-    """The fields with every Content-Length replaced by one holding the merged ``length``, in place
-    of the first: the framing the parser decided on is the only one the app can see."""
-    merged: List[Tuple[str, str]] = []
-    for name, value in headers:
-        if len(name) == 14 and name.lower() == "content-length":
-            if length is None:
-                continue
-            value = str(length)
-            length = None
-        merged.append((name, value))
-    return merged
-
-
-def _check_transfer_encoding(te: str, content_length: int | None, http11: bool) -> None:
-    """Accept exactly ``chunked`` (case-insensitive), or raise per RFC 9112 §6."""
-    if content_length is not None:
-        raise RemoteProtocolError(
-            "client sent both Transfer-Encoding and Content-Length (RFC 9112 §6.3)"
-        )
-    if not http11:
-        raise RemoteProtocolError("client sent Transfer-Encoding in an HTTP/1.0 request")
-    codings = [c.strip(" \t").lower() for c in te.split(",")]
-    if codings == ["chunked"]:
-        return
-    if "" in codings:
-        raise RemoteProtocolError(f"client sent a malformed Transfer-Encoding: {_show(te)}")
-    if codings[-1] != "chunked" or codings.count("chunked") > 1:
-        raise RemoteProtocolError(
-            f"client sent a Transfer-Encoding whose final coding is not a single chunked: {_show(te)}"
-        )
-    raise RemoteProtocolError(
-        f"client sent a transfer coding we do not implement: {_show(te)}", 501
-    )
-
-
-def _bad_request_line(line: str) -> RemoteProtocolError:
-    parts = line.split(" ")
-    if len(parts) == 3:
-        method, target, version = parts
-        if _VERSION.fullmatch(version):
-            return RemoteProtocolError(f"client sent an unsupported HTTP version: {_show(version)}", 505)
-        return RemoteProtocolError(f"client sent an invalid HTTP version: {_show(version)}")
-    return RemoteProtocolError(f"client sent a malformed request line: {_show(line)}")
-
-
-def _check_method(method: str) -> None:
-    if method == "CONNECT":
-        raise RemoteProtocolError("client sent CONNECT: tunnelling is not supported", 501)
-    if _TOKEN.fullmatch(method) is None:
-        raise RemoteProtocolError(f"client sent an invalid request method: {_show(method)}")
-
-
-def _split_other_target(method: str, target: str) -> tuple[str, str, str | None]:
-    """(path, query, authority) of a target that is not a plain origin-form one."""
-    if "\t" in target:
-        raise RemoteProtocolError(f"client sent a tab in the request target: {_show(target)}")
-    if target[:1] == "/":
-        path, _, query = target.partition("#")[0].partition("?")
-        return path, query, None
-    if target == "*":
-        if method != "OPTIONS":
-            raise RemoteProtocolError(f"client sent the '*' target with method {_show(method)}")
-        return "*", "", None
-    absolute = _ABSOLUTE.fullmatch(target)
-    if absolute is None:
-        raise RemoteProtocolError(
-            f"client sent a request target that is neither origin-form, absolute-form"
-            f" nor '*': {_show(target)}"
-        )
-    _, authority, rest = absolute.groups()
-    match = _AUTHORITY.fullmatch(authority)
-    if match is None or (match.group(1)[0] == "[" and not _valid_ip_literal(match.group(1)[1:-1])):
-        raise RemoteProtocolError(
-            f"client sent an absolute-form target without a valid authority: {_show(target)}"
-        )
-    path, _, query = rest.partition("#")[0].partition("?")
-    if path[:1] != "/":
-        path = "/" + path
-    return path, query, authority
-
-
-def _valid_ip_literal(inside: str) -> bool:
-    """The inside of ``[...]`` in an authority: an IPv6 address or an IPvFuture (RFC 3986 §3.2.2)."""
-    if inside[:1] in ("v", "V"):
-        return re.fullmatch(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+", inside) is not None
-    try:
-        ipaddress.IPv6Address(inside)
-    except ValueError:
-        return False
-    return True
 
 
 class RequestParser:
@@ -550,7 +281,7 @@ class RequestParser:
         if end >= 0:
             end += 4
             head = buf[pos:end]
-            residue = head.translate(None, _PLAIN)
+            residue = head.translate(None, PLAIN)
             lines = head.decode("latin-1").split("\r\n")
             crlfs = len(lines) - 1
             if len(residue) == 2 * crlfs and residue.count(b"\r\n") == crlfs:
@@ -562,10 +293,10 @@ class RequestParser:
                 lines = None
         if lines is None:
             # A bare LF or a bad byte somewhere, or the head is not complete.
-            end = _find_blank_line(buf, start, limit)
+            end = find_blank_line(buf, start, limit)
             if end < 0:
                 return self._head_incomplete(pos)
-            lines = _split_block(buf[pos:end], "request head")
+            lines = split_block(buf[pos:end], "request head")
 
         if len(lines) - 1 > self._max_headers:
             raise RemoteProtocolError(
@@ -577,21 +308,21 @@ class RequestParser:
         # Request line.
         parts = lines[0].split(" ")
         if len(parts) != 3:
-            raise _bad_request_line(lines[0])
+            raise bad_request_line(lines[0])
         method, target, version = parts
         if version == "HTTP/1.1":
             http11 = True
         elif version == "HTTP/1.0":
             http11 = False
         else:
-            raise _bad_request_line(lines[0])
+            raise bad_request_line(lines[0])
         if method not in _KNOWN_METHODS:
-            _check_method(method)
+            check_method(method)
         if target[:1] == "/" and "\t" not in target and "#" not in target:
             path, _, query = target.partition("?")
             authority = None
         else:
-            path, query, authority = _split_other_target(method, target)
+            path, query, authority = split_other_target(method, target)
 
         # Header fields.
         headers: List[Tuple[str, str]] = []
@@ -611,7 +342,7 @@ class RequestParser:
                 if kind == _CONTENT_LENGTH:
                     if content_length is not None or not value.isdecimal():
                         merge_lengths = True  # a repeat or a list: the app must see one number
-                    content_length = _content_length(value, content_length)
+                    content_length = parse_content_length(value, content_length)
                 elif kind == _CONTENT_TYPE:
                     content_types += 1
                 elif kind == _TRANSFER_ENCODING:
@@ -638,7 +369,7 @@ class RequestParser:
         # Framing.
         chunked = False
         if te is not None:
-            _check_transfer_encoding(te, content_length, http11)
+            check_transfer_encoding(te, content_length, http11)
             chunked = True
             self._body_total = 0
             self._reader = RequestParser._read_chunk_size
@@ -658,7 +389,7 @@ class RequestParser:
                 raise RemoteProtocolError("client sent more than one Host header")
             if content_types > 1:
                 raise RemoteProtocolError("client sent more than one Content-Type header")
-            headers = _merge_content_length(headers, content_length)
+            headers = merge_content_length(headers, content_length)
         if authority is not None:
             host = authority
         elif host is None and http11 and self._require_host:
@@ -768,7 +499,7 @@ class RequestParser:
             if len(buf) - pos >= window:
                 raise RemoteProtocolError(
                     f"client sent a chunk size line longer than {window} bytes:"
-                    f" {_show(buf[pos : pos + min(window, 32)])}"
+                    f" {show(buf[pos : pos + min(window, 32)])}"
                 )
             return self._need_body_data()
         line = buf[pos:newline]
@@ -781,16 +512,16 @@ class RequestParser:
                 raise RemoteProtocolError(
                     f"client sent a chunk extension longer than {self._max_chunk_ext} bytes"
                 )
-            if extension.translate(None, _PLAIN):
+            if extension.translate(None, PLAIN):
                 raise RemoteProtocolError(
-                    f"client sent a bad byte in a chunk extension: {_show(extension)}"
+                    f"client sent a bad byte in a chunk extension: {show(extension)}"
                 )
         if (
             not size_part
             or len(size_part) > self._max_size_digits
             or size_part.translate(None, _HEX)
         ):
-            raise RemoteProtocolError(f"client sent an invalid chunk size line: {_show(line)}")
+            raise RemoteProtocolError(f"client sent an invalid chunk size line: {show(line)}")
         size = int(size_part, 16)
         self._pos = newline + 1
         if size == 0:
@@ -835,7 +566,7 @@ class RequestParser:
             return self._need_body_data()
         else:
             raise RemoteProtocolError(
-                f"client sent chunk data not followed by CRLF: {_show(end if end[0] == 13 else end[:1])}"
+                f"client sent chunk data not followed by CRLF: {show(end if end[0] == 13 else end[:1])}"
             )
         self._reader = RequestParser._read_chunk_size
         return self._read_chunk_size()
@@ -853,7 +584,7 @@ class RequestParser:
             return self._need_body_data()
         limit = pos + self._max_head
         start = pos + self._scanned - 3 if self._scanned > 3 else pos
-        end = _find_blank_line(buf, start, limit)
+        end = find_blank_line(buf, start, limit)
         if end < 0:
             available = len(buf) - pos
             if available >= self._max_head:
@@ -862,7 +593,7 @@ class RequestParser:
                 )
             self._scanned = available
             return self._need_body_data()
-        lines = _split_block(buf[pos:end], "chunked trailers")
+        lines = split_block(buf[pos:end], "chunked trailers")
         if len(lines) > self._max_headers:
             raise RemoteProtocolError(
                 f"client sent more than {self._max_headers} trailer lines", 431
