@@ -96,6 +96,7 @@ class UwsgiServer:
         self.connections: Set[UwsgiConnection] = set()
         self._sweeper: Optional[asyncio.TimerHandle] = None
         self._accepting: Set[Any] = set()
+        self._tcp = True
 
     def start(self, sock: socket.socket) -> Callable[[], None]:
         """Serve ``sock`` (bound, listening; TCP or UNIX); returns the undo callable.
@@ -110,14 +111,13 @@ class UwsgiServer:
                             self._accepting)
             remove = self.engine.add_accept_toggle(ls.toggle)
         else:
+            self._tcp = sock.family != socket.AF_UNIX
             remove = self.engine.add_listener(sock, self._on_accept)
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
         return remove
 
     def _on_accept(self, conn: socket.socket, addr: Any) -> None:
-        if conn.family != socket.AF_UNIX:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # nginx and RPC clients send their packet as soon as they are connected: it is
         # usually here already.  A complete handler packet (RPC, ...) is then answered on
         # the raw socket, without a transport (that costs more than the RPC itself).
@@ -133,6 +133,8 @@ class UwsgiServer:
             return
         if early and self._raw_packet(conn, addr, early):
             return
+        if self._tcp:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         protocol = UwsgiConnection(self, addr)
         protocol.early = early
         transport = _make_transport(self.loop, conn, protocol)
@@ -155,16 +157,25 @@ class UwsgiServer:
 
     def _run_raw(self, conn: socket.socket, handler: Callable[..., List[bytes]], mod1: int, mod2: int,
                  payload: bytes, peer: str) -> None:
-        """In a core: the handler's buffers written on the raw socket, then close."""
+        """In a core: the handler's buffers written on the raw socket (one ``sendmsg``, so
+        no Nagle delay without TCP_NODELAY, which is set only if a write is partial), then close."""
         try:
-            bufs = handler(mod2, payload, peer)
-            for buf in bufs:
-                view = memoryview(buf)
-                while view:
-                    try:
-                        view = view[conn.send(view, socket.MSG_DONTWAIT):]
-                    except BlockingIOError:
-                        wait_fd_write(conn, self.settings.socket_timeout)
+            bufs: List[Any] = list(handler(mod2, payload, peer))
+            while bufs:
+                try:
+                    sent = conn.sendmsg(bufs, (), socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    sent = 0
+                while sent and bufs:
+                    if sent >= len(bufs[0]):
+                        sent -= len(bufs.pop(0))
+                    else:
+                        bufs[0] = memoryview(bufs[0])[sent:]
+                        sent = 0
+                if bufs:
+                    if self._tcp:
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    wait_fd_write(conn, self.settings.socket_timeout)
         except (OSError, CoreTimeout):
             pass
         except Exception:

@@ -143,3 +143,17 @@ def test_nginx_bridge_accept_header_becomes_the_content_type(nginx):
     mine, theirs = both(nginx, "/bridge/hello/a", headers={"Accept": "text/plain"})
     assert mine.header("Content-Type") == theirs.header("Content-Type") == "text/plain"
     assert mine.body == theirs.body == b"Hello a"
+
+
+def test_rpc_on_the_asyncio_loop_answers_on_the_raw_socket(real):
+    """Without uvloop the engine accepts, and a complete RPC packet is answered without a
+    transport (server/uwsgi.py: UwsgiServer._raw_packet): same answers."""
+    _, real_http = real
+    with run_server(["--http-socket", "127.0.0.1:0", "--socket", "127.0.0.1:0", "--loop", "asyncio",
+                     "--wsgi-file", "tests/apps/rpc_client.py"] + ENGINE) as srv:
+        node = "127.0.0.1:%d" % srv.uwsgi_port
+        assert via(real_http, node, "hello", "raw") == "b'Hello raw'"
+        assert via(real_http, node, "big", "200000") == repr(b"x" * 200000)  # partial writes
+        assert via(real_http, node, "nosuchfunc") == "None"
+        assert via(srv.port, node, "raises", path="/core").startswith("EXC RPCFunctionError: ")
+        srv.expect_traceback("ValueError: boom")
