@@ -322,7 +322,7 @@ class Worker:
             return ""
         if self.max_requests and self.board.delta_requests >= self.max_requests:
             return "worker %d reached max-requests (%d)" % (self.worker_id, self.max_requests)
-        if self.reload_on_rss:
+        if self.reload_on_rss and self.board.delta_requests:  # uWSGI checks after a request
             rss = uwsgi_module.mem()[0]
             if rss > self.reload_on_rss:
                 return "worker %d rss %d MB above reload-on-rss (%d MB)" % (

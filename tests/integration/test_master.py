@@ -370,3 +370,13 @@ def test_harakiri_verbose_dumps_the_stuck_stack():
         t.join(15)
         out = srv.output()
         assert 'File "' in out and "in application" in out.split("HARAKIRI ON WORKER 1 (pid")[1]
+
+
+def test_reload_on_rss_recycles_the_worker():
+    with run_server(PROBE + ["--master", "--processes", "1", "--reload-on-rss", "1",
+                             "--min-worker-lifetime", "0"]) as srv:
+        assert probe(srv.port)["worker_id"] == 1  # a worker serves at least one request
+        first = srv.wait_for_line(r"rss \d+ MB above reload-on-rss \(1 MB\) \.\.\.The work of process (\d+) is done")
+        pid = int(re.search(r"process (\d+) is done", first).group(1))
+        srv.wait_for_line(r"worker 1 \(pid: %d\) exited \(exit status 0\): respawning" % pid)
+        assert probe(srv.port)["worker_id"] == 1

@@ -150,3 +150,11 @@ def test_uwsgitop_renders_our_stats_on_a_pty():
     assert "Traceback" not in text
 
 
+
+
+def test_minified_document():
+    with run_server(PROBE + ["--stats", "127.0.0.1:0", "--stats-minified"]) as srv:
+        with socket.create_connection(("127.0.0.1", stats_port(srv)), timeout=5) as s:
+            raw = read_all(s)
+    assert b"\n" not in raw and b"\t" not in raw
+    assert json.loads(raw)["pid"] == srv.pid
