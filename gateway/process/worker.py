@@ -251,13 +251,22 @@ class Worker:
             server = kind(self.settings, self._base_environ(sock))
             server.start(sock)
             self.servers.append(server)
-        if self.board is None:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
-                loop.add_signal_handler(sig, self.stop, sig)
-        else:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(sig, self.stop, sig)
-            loop.add_signal_handler(signal.SIGQUIT, self._exit_now)
+
+        def arm_signals() -> None:
+            # Only once the loop runs: uvloop reads signals only while running, so a SIGTERM
+            # between add_signal_handler and start() was swallowed and the worker never stopped
+            # (the master's shutdown waited its whole mercy). Until then the default disposition
+            # ends a worker that serves nothing yet at once.
+            if self.board is None:
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+                    loop.add_signal_handler(sig, self.stop, sig)
+            else:
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    loop.add_signal_handler(sig, self.stop, sig)
+                loop.add_signal_handler(signal.SIGQUIT, self._exit_now)
+
+        self.io_loop.add_callback(arm_signals)
+        if self.board is not None:
             faulthandler.register(signal.SIGUSR2, all_threads=True, chain=False)
         node_name = ""
         if self.config.erlang:

@@ -196,8 +196,13 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str]) -> 
 
     router.on_sweep = watch_parent
     loop.run_until_complete(router.start(listeners))
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
-        loop.add_signal_handler(sig, stop, sig)
+
+    def arm_signals() -> None:
+        # Once the loop runs (uvloop swallows a signal between add_signal_handler and run_forever)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+            loop.add_signal_handler(sig, stop, sig)
+
+    loop.call_soon(arm_signals)
     http = ",".join(bound_address(x.sock) for x in listeners if x.ssl is None)
     https = ",".join(bound_address(x.sock) for x in listeners if x.ssl is not None)
     line = "gateway router ready: pid=%d" % os.getpid()

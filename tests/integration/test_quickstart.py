@@ -250,6 +250,7 @@ def test_web2py_ini_http_router(site, tmp_path):
     ini.write_text("[uwsgi]\nhttp = :%d\nchdir = %s\nmodule = wsgihandler\nmaster = true\nprocesses = 8\n"
                    % (port, site))
     with run_router([str(ini)]) as r:
+        assert r.port == port
         status, body = get(port)
         assert (status, body.split()[2]) == (200, b"scheme=http"), body
 
