@@ -391,13 +391,30 @@ class Worker:
 
     def _start_erlang(self) -> str:
         from gateway.erlang import api as erlang_api
+        from gateway.erlang.errors import EPMDError
 
-        assert self.io_loop is not None
-        fut = erlang_api.start(
-            self.config, self.io_loop, self.worker_id, self.config.processes or 1
-        )
-        node = self.io_loop.run_sync(lambda: fut, timeout=float(self.config.erlang_timeout or 30))
-        return node.full
+        io_loop = self.io_loop
+        assert io_loop is not None
+        # After a reload the previous worker of this id may still hold the node name with
+        # EPMD while it finishes its requests (bounded by its mercy): wait for it, serving
+        # HTTP meanwhile, rather than dying and being respawned in a loop.
+        deadline = time.monotonic() + (self.graceful_timeout + 5 if self.board is not None else 0)
+        waited = False
+        while True:
+            fut = erlang_api.start(
+                self.config, io_loop, self.worker_id, self.config.processes or 1
+            )
+            try:
+                node = io_loop.run_sync(lambda fut=fut: fut, timeout=float(self.config.erlang_timeout or 30))
+                return node.full
+            except EPMDError as e:
+                if "already in use" not in str(e) or time.monotonic() > deadline:
+                    raise
+                if not waited:
+                    waited = True
+                    gen_log.info("erlang: %s; waiting for the previous worker %d to release it",
+                                 e, self.worker_id)
+                io_loop.run_sync(lambda: asyncio.sleep(0.2))
 
     def stop(self, sig: int = signal.SIGTERM, quiet: bool = False) -> None:
         """Stop accepting, finish the requests in flight (bounded), then stop the loop."""

@@ -62,3 +62,56 @@ def test_each_worker_is_its_own_node(tmp_path):
                     assert r.read().decode() == repr(etf.Atom("hello world !"))
     finally:
         erl.stop()
+
+
+HOLD_APP = textwrap.dedent(
+    '''
+    import loop_engine
+    import uwsgi
+
+
+    def application(environ, start_response):
+        if environ["PATH_INFO"] == "/hold":
+            loop_engine.sleep(2)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"worker %d" % uwsgi.worker_id()]
+    '''
+)
+
+
+def test_a_reload_waits_for_the_old_worker_to_release_the_node_name(tmp_path):
+    import os
+    import signal
+    import threading
+
+    from integration.test_master import in_flight, wait_until
+    from support.httpclient import request
+
+    cookie = unique("reloadcookie")
+    erl = start_erl_or_skip(pytest, unique("reloaderl"), cookie, "system")  # also starts EPMD
+    app = tmp_path / "holdapp.py"
+    app.write_text(HOLD_APP)
+    name = unique("gwr") + "@localhost"
+    try:
+        with run_server(["--wsgi-file", str(app), "--tornado", "4", "--greenlet", "--master", "--processes", "1",
+                         "--erlang", name, "--erlang-cookie", cookie, "--worker-reload-mercy", "10",
+                         "--stats", "127.0.0.1:0"]) as srv:
+            held = {}
+            t = threading.Thread(target=lambda: held.update(r=request(srv.port, "/hold", timeout=10)))
+            t.start()
+            wait_until(lambda: in_flight(srv, "REQUEST_URI=/hold"), what="/hold in flight")
+            os.kill(srv.pid, signal.SIGHUP)
+            srv.wait_for_line(r"the name is already in use; waiting for the previous worker 1 to release it")
+            assert request(srv.port, "/").body == b"worker 1"  # the new worker serves meanwhile
+            t.join(10)
+            assert held["r"].body == b"worker 1"
+            srv.wait_for_line(r"erlang: node %s up" % name.replace(".", r"\."), timeout=15)
+            out = subprocess.run(
+                [otp_bindir(erl.otp) + "/erl", "-sname", unique("probe") + "@localhost", "-setcookie", cookie,
+                 "-hidden", "-noshell", "-eval", "io:format(\"~p~n\", [net_adm:ping('%s')]), halt()." % name],
+                capture_output=True, text=True, timeout=60,
+            )
+            assert out.stdout.strip() == "pong", out.stderr
+            assert "DAMN" not in srv.output()
+    finally:
+        erl.stop()
