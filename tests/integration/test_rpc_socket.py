@@ -157,3 +157,13 @@ def test_rpc_on_the_asyncio_loop_answers_on_the_raw_socket(real):
         assert via(real_http, node, "nosuchfunc") == "None"
         assert via(srv.port, node, "raises", path="/core").startswith("EXC RPCFunctionError: ")
         srv.expect_traceback("ValueError: boom")
+
+
+def test_from_app_threads_the_call_blocks_only_that_thread(real):
+    """--threads: the app runs in OS threads, where uwsgi.rpc blocks that thread (the loop
+    keeps serving, here the very RPC packet the thread waits for)."""
+    real_node, _ = real
+    with run_server(["--http-socket", "127.0.0.1:0", "--socket", "127.0.0.1:0", "--threads", "2",
+                     "--wsgi-file", "tests/apps/rpc_client.py"]) as srv:
+        assert via(srv.port, "127.0.0.1:%d" % srv.uwsgi_port, "hello", "thr", path="/core") == "b'Hello thr'"
+        assert via(srv.port, real_node, "hello", "thr", path="/core") == "b'Hello thr'"
