@@ -69,9 +69,12 @@ class Subsystems:
                 self.pairs[wid] = (a, b)
                 self._by_master_fd[a.fileno()] = wid
         self.router = SignalRouter(self.table, self.workers, self._deliver_to_worker)
+        # remote signals (modifier1 110) and caches (111) on every --socket (inherited by workers)
+        from gateway.server.uwsgi import register_handler
+        from gateway.usignals import remote as remote_signals
+
+        register_handler(remote_signals.MODIFIER1, remote_signals.answer)
         if self.caches.caches:
-            # remote caches: answer modifier1 111 on every --socket (inherited by every worker)
-            from gateway.server.uwsgi import register_handler
             from gateway.subsystems.cache_server import answer
 
             register_handler(111, answer, wants_body=True)

@@ -5,8 +5,8 @@ keys and values may be ``str`` (UTF-8) or bytes-like; results are ``True`` or
 ``None`` (never ``False``), values are ``bytes``.  Every function works without the
 matching option too (no cache: ``None``; no metric: ``None``/0), as in uWSGI.
 Remote caches (``cache="name@host:port"``) go over the uwsgi protocol
-(:mod:`gateway.subsystems.remote_cache`); remote signals (``signal(n, "host:port")``)
-are not supported yet and raise ``NotImplementedError``.
+(:mod:`gateway.subsystems.remote_cache`), remote signals (``signal(n, "host:port")``)
+over modifier1 110 (:mod:`gateway.usignals.remote`).
 """
 
 from __future__ import annotations
@@ -301,7 +301,10 @@ def signal_registered(num: int) -> Optional[bool]:
 def signal(num: int, remote: Optional[str] = None) -> None:
     """Raise signal ``num``: the master routes it to its target workers."""
     if remote:
-        raise NotImplementedError("uwsgi.signal() to a remote node is not supported yet by gateway")
+        from gateway.usignals.remote import send
+
+        send(remote, _sig(num))
+        return None
     _receiver("signal").receiver.raise_signal(_sig(num))
 
 

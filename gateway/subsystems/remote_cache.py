@@ -40,7 +40,7 @@ def split(cache: str) -> Tuple[Optional[bytes], str]:
     return (name.encode() if name else None), server
 
 
-def _exchange(sock: socket.socket, address: Any, request: bytes) -> Generator[str, None, Outcome]:
+def _exchange(sock: socket.socket, address: Any, request: bytes, parser: Any) -> Generator[str, None, Outcome]:
     err = sock.connect_ex(address[1])
     if err in _IN_PROGRESS:
         yield _WRITE
@@ -53,7 +53,6 @@ def _exchange(sock: socket.socket, address: Any, request: bytes) -> Generator[st
             view = view[sock.send(view):]
         except BlockingIOError:
             yield _WRITE
-    parser = wire.ReplyParser(rpc.settings.max_reply)
     while True:
         try:
             chunk = sock.recv(262144)
@@ -102,36 +101,48 @@ def _drive_blocking(sock: socket.socket, steps: Generator[str, None, Outcome], w
         event = steps.send(None)
 
 
-def request(what: str, cache: str, cmd: str, key: bytes = b"", value: Optional[bytes] = None,
-            expires: int = 0) -> Outcome:
-    """Run ``cmd`` on the remote cache ``cache`` (``name@host:port``): ("ok", value or
-    None) or ("failed", None)."""
+def roundtrip(what: str, server: str, payload: bytes, parser: Any) -> Outcome:
+    """Send ``payload`` to ``server`` (``host:port`` or a UNIX path) and feed the reply
+    to ``parser`` (``receive_data(bytes) -> None | outcome``); ("failed", None) on any
+    error (logged)."""
     from loop_engine import current_core
 
-    name, server = split(cache)
     core = current_core()
     if core is None and asyncio._get_running_loop() is not None:
-        raise RuntimeError("uwsgi.%s(cache=%r) called from the IOLoop (a callback or coroutine): "
-                           "it would stall every core; call it from a request" % (what, cache))
+        raise RuntimeError("uwsgi.%s(..., %r) called from the IOLoop (a callback or coroutine): "
+                           "it would stall every core; call it from a request" % (what, server))
     try:
         address = rpc.node_address(server)
-        payload = wire.encode_request(cmd, key, name, value, expires)
     except (rpc.RPCError, ValueError) as e:
-        gen_log.warning("uwsgi.%s: remote cache %r: %s", what, cache, e)
+        gen_log.warning("uwsgi.%s: %r: %s", what, server, e)
         return ("failed", None)
     sock = _socket(address)
     wait = rpc.settings.timeout
     try:
-        steps = _exchange(sock, address, payload)
+        steps = _exchange(sock, address, payload, parser)
         if core is not None:
             _drive_in_core(core, sock, steps, wait)
         else:
             _drive_blocking(sock, steps, wait)
     except StopIteration as stop:
         out: Outcome = stop.value
-    except (OSError, wire.CacheWireError) as e:
-        gen_log.warning("uwsgi.%s: remote cache %r: %s", what, cache, e)
+    except (OSError, ValueError) as e:
+        gen_log.warning("uwsgi.%s: %r: %s", what, server, e)
         return ("failed", None)
     finally:
         sock.close()
+    return out
+
+
+def request(what: str, cache: str, cmd: str, key: bytes = b"", value: Optional[bytes] = None,
+            expires: int = 0) -> Outcome:
+    """Run ``cmd`` on the remote cache ``cache`` (``name@host:port``): ("ok", value or
+    None) or ("failed", None)."""
+    name, server = split(cache)
+    try:
+        payload = wire.encode_request(cmd, key, name, value, expires)
+    except ValueError as e:
+        gen_log.warning("uwsgi.%s: remote cache %r: %s", what, cache, e)
+        return ("failed", None)
+    out = roundtrip(what, server, payload, wire.ReplyParser(rpc.settings.max_reply))
     return out if out[0] == "ok" else ("failed", None)

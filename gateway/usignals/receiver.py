@@ -71,20 +71,24 @@ class SignalReceiver:
 
     # -- raising ------------------------------------------------------------------------
 
-    def raise_signal(self, sig: int) -> None:
-        """``uwsgi.signal(n)``: ask the master to route it (or route it here)."""
+    def raise_signal(self, sig: int) -> bool:
+        """``uwsgi.signal(n)``: ask the master to route it (or route it here); False if
+        it could not be handed over."""
         sig &= 0xFF
         if self.fd is not None:
             try:
                 os.write(self.fd, bytes((sig,)))
+                return True
             except BlockingIOError:
                 gen_log.warning("*** SIGNAL QUEUE IS FULL: signal %d dropped ***", sig)
             except OSError as e:
                 gen_log.warning("could not send signal %d to the master: %s", sig, e.strerror or e)
-        elif self.local_route is not None and self.io_loop is not None:
+            return False
+        if self.local_route is not None and self.io_loop is not None:
             self.io_loop.add_callback(self.local_route, sig)
-        else:
-            gen_log.warning("signal %d raised before the worker started: dropped", sig)
+            return True
+        gen_log.warning("signal %d raised before the worker started: dropped", sig)
+        return False
 
     # -- receiving ----------------------------------------------------------------------
 

@@ -8,6 +8,13 @@ import uwsgi
 
 def application(environ, start_response):
     q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if q.get("op") == "signal":  # uwsgi.signal(n, node)
+        try:
+            out = uwsgi.signal(int(q["n"]), q["node"])
+        except (OSError, ValueError) as e:
+            out = "%s: %s" % (type(e).__name__, e)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [repr(out).encode()]
     op, c = q["op"], q["cache"]
     args = {"get": (q.get("k"),), "exists": (q.get("k"),), "del": (q.get("k"),),
             "set": (q.get("k"), q.get("v"), 0), "update": (q.get("k"), q.get("v"), 0), "clear": ()}[op]

@@ -85,6 +85,11 @@ def application(environ, start_response):
             out = "ValueError: %s" % e
         if isinstance(out, bytes):
             out = out.decode("latin-1")
+    elif path == "/rsignal":
+        try:
+            out = uwsgi.signal(int(q["n"]), q["node"])
+        except (OSError, ValueError) as e:
+            out = "%s: %s" % (type(e).__name__, e)
     elif path == "/wid":
         out = uwsgi.worker_id()
     elif path == "/pid":

@@ -1,9 +1,10 @@
-"""Remote caches (modifier1 111) with a real uWSGI 2.0.31: our client against its cache
-server, its client against our server (``--socket`` + ``--cache2``), and ours against ours."""
+"""Remote caches (modifier1 111) and remote signals (110) with a real uWSGI 2.0.31: our
+client against its server, its client against our server (``--socket``), ours against ours."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_remote_cache_operations_on_a_real_uwsgi(uwsgi_cache_node, gw):
 
 def test_unreachable_remote_cache_gives_none(gw):
     assert remote(gw, "get", "c1@127.0.0.1:%d" % free_port(), k="k") is None
-    gw.wait_for_line("remote cache", timeout=5)
+    gw.wait_for_line("uwsgi.cache_get: ", timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +111,32 @@ def test_our_client_against_our_server(gw_cache_node):
     assert uwsgi_client_call(srv.port, "set", c, k="x", v="from-gateway") == "True"
     assert uwsgi_client_call(srv.port, "get", c, k="x") == "b'from-gateway'"
     assert uwsgi_client_call(srv.port, "get", "c1@" + addr, k="absent") == "None"
+
+
+def test_remote_signals_both_ways():
+    sock = free_port()
+    with run_server(["--wsgi-file", "tests/apps/subsystems_app.py", "--tornado", "4", "--greenlet",
+                     "--master", "--processes", "2", "--http-socket", "127.0.0.1:0",
+                     "--socket", "127.0.0.1:%d" % sock, "--cache2", "name=c,items=10,blocksize=64"]) as srv:
+        node = "127.0.0.1:%d" % sock
+        # ours -> ours: signal 17 (target "workers") raised on the node through modifier1 110
+        assert json.loads(request(srv.port, "/rsignal?n=17&node=" + node).body)["out"] is None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            done = [json.loads(request(srv.port, "/num?k=sig17-%d" % w).body)["out"] for w in (1, 2)]
+            if all(done):
+                break
+            time.sleep(0.05)
+        assert all(done), done
+        # a real uWSGI client -> our node
+        port = free_port()
+        client = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", "tests/apps/remote_cache_client.py"])
+        try:
+            wait_listening(port, client.proc)
+            assert request(port, "/?op=signal&n=17&node=" + node).body == b"None"
+            assert request(port, "/?op=signal&n=17&node=127.0.0.1:%d" % free_port()).body.startswith(b"'OSError")
+        finally:
+            client.stop()
+        # ours -> nothing listening
+        out = json.loads(request(srv.port, "/rsignal?n=17&node=127.0.0.1:%d" % free_port()).body)["out"]
+        assert out.startswith("OSError: unable to deliver signal 17"), out
