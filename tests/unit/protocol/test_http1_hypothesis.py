@@ -5,11 +5,13 @@ absolute forms with odd authorities, repeated framing headers) rather than mutat
 (``test_http1_fuzz.py`` does that).  Whatever the input, the parser gives events or a RemoteProtocolError,
 the same ones in any split, and a request it accepts is unambiguous: one framing, one Content-Length field
 holding that framing, one Host, one Content-Type, no fragment in the path or the query, a PATH_INFO decoded
-exactly once.  ``FUZZ`` counts the examples run (printed by the last test with ``-s``).
+exactly once.  ``FUZZ`` counts the examples run (printed by the last test with ``-s``);
+``GATEWAY_HYPOTHESIS_EXAMPLES`` sets how many per property (default 400).
 """
 
 from __future__ import annotations
 
+import os
 import random
 from urllib.parse import unquote_to_bytes
 
@@ -22,7 +24,9 @@ from gateway.protocol.http1 import Request
 from .http1_driver import random_splits, run
 
 FUZZ = {"requests": 0, "accepted": 0, "garbage": 0}
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: examples per property; GATEWAY_HYPOTHESIS_EXAMPLES=20000 for a longer campaign by hand
+EXAMPLES = int(os.environ.get("GATEWAY_HYPOTHESIS_EXAMPLES", "400"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _target_chars = st.sampled_from(
     ["/", "a", "Z", "0", "%20", "%", "%2F", "%zz", "?", "#", "&", "=", ":", "@", "[", "]", ".", "..",
