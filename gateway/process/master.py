@@ -482,6 +482,11 @@ class Master:
             proc = self.by_pid.pop(pid, None)
             if proc is None:
                 continue
+            # A signal that came after this turn's select() decides first: Ctrl-C sends SIGINT
+            # to the whole process group, and when the workers exit before the master's next
+            # turn they must be buried, not respawned (then left starting while we stop).
+            for sig in self.signals.drain():
+                self._dispatch_signal(sig)
             self._close_channel(proc)
             self._on_death(proc, status)
 

@@ -15,17 +15,19 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
+import subprocess
 import tempfile
 import time
 
 import pytest
 
 from peers import require, require_module
-from server import ROOT, run_server
+from server import ROOT, gateway_command, run_server
 from support.nginx import Nginx
-from support.router import free_port, make_self_signed, run_router
+from support.router import RouterProcess, free_port, make_self_signed, run_router
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -158,6 +160,28 @@ def test_http_router_with_stats(site):
             assert get(port) == (200, b"Hello World")
         doc = assert_served_by_workers(stats_at, processes=4, threads=2, requests=3)
         assert doc["pid"] == r.pid
+
+
+def test_ctrl_c_in_the_terminal_stops_everything(site):
+    """Ctrl-C sends SIGINT to the whole process group (master, workers, router) at once, here as soon
+    as the router is ready (workers may still be starting): all exit, none is respawned."""
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(
+        gateway_command(["--http", ":%d" % port, "--wsgi-file", "foobar.py", "--master", "--processes", "4",
+                         "--threads", "2"]),
+        cwd=site, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, errors="replace", start_new_session=True)  # its own group, as a shell job's
+    r = RouterProcess(proc)
+    try:
+        r.wait_ready(20)
+        os.killpg(proc.pid, signal.SIGINT)  # the group whose leader we started
+        assert proc.wait(15) == 0, r.output()
+    finally:
+        r.stop()
+    out = r.output()
+    assert "SIGINT received...gracefully killing workers" in out, out
+    assert "respawn" not in out.lower(), out
 
 
 # -- --socket behind nginx, --http-socket ----------------------------------------------------------------
