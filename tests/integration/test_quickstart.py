@@ -58,6 +58,24 @@ def application(env, start_response):
     return [b"web2py uid=%d scheme=%s" % (os.getuid(), env['wsgi.url_scheme'].encode())]
 """
 
+# The quickstart's extras: an app-started thread (--enable-threads) and a static file (--offload-threads).
+STATIC = """\
+import os
+import threading
+
+
+def application(env, start_response):
+    if env['PATH_INFO'] == '/thread':  # a thread the app starts in the worker runs
+        ran = []
+        t = threading.Thread(target=lambda: ran.append(os.getpid()))
+        t.start()
+        t.join(5)
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b"thread ran" if ran == [os.getpid()] else b"no thread"]
+    start_response('200 OK', [('Content-Type', 'application/x-pem-file')])
+    return env['wsgi.file_wrapper'](open(os.path.join(os.path.dirname(__file__), 'foobar.crt'), 'rb'), 4096)
+"""
+
 DJANGO_PROJECT = os.path.join(ROOT, "tests", "apps")  # /home/foobar/myproject/ of the quickstart
 STATS = "--stats"
 
@@ -67,7 +85,8 @@ def site():
     """The quickstart's files in a directory that ``nobody`` can read too (the root ini drops to it)."""
     path = tempfile.mkdtemp(prefix="gateway-quickstart-")
     os.chmod(path, 0o755)
-    for name, text in (("foobar.py", FOOBAR), ("myflaskapp.py", MYFLASKAPP), ("wsgihandler.py", WSGIHANDLER)):
+    for name, text in (("foobar.py", FOOBAR), ("myflaskapp.py", MYFLASKAPP), ("wsgihandler.py", WSGIHANDLER),
+                       ("static.py", STATIC)):
         with open(os.path.join(path, name), "w") as f:
             f.write(text)
     cert, key = make_self_signed(path, require("openssl"))
@@ -160,6 +179,20 @@ def test_http_router_with_stats(site):
             assert get(port) == (200, b"Hello World")
         doc = assert_served_by_workers(stats_at, processes=4, threads=2, requests=3)
         assert doc["pid"] == r.pid
+
+
+def test_enable_threads_and_offload_threads_behind_the_router_and_on_http_socket(site):
+    # the quickstart's extras: --enable-threads (app threads run), --offload-threads (files sent for the app)
+    port = free_port()
+    with run_router(["--http", ":%d" % port, "--http-socket", "127.0.0.1:0", "--wsgi-file", "static.py",
+                     "--master", "--processes", "2", "--enable-threads", "--offload-threads", "2"], cwd=site) as r:
+        line = r.wait_for_line(r"gateway ready: pid=%d http-socket=127\.0\.0\.1:\d+" % r.pid)
+        direct = int(re.search(r"http-socket=127\.0\.0\.1:(\d+)", line).group(1))
+        with open(os.path.join(site, "foobar.crt"), "rb") as f:
+            cert = f.read()
+        for front in (port, direct):
+            assert get(front, "/thread") == (200, b"thread ran")
+            assert get(front, "/static/foobar.crt") == (200, cert)
 
 
 def test_ctrl_c_in_the_terminal_stops_everything(site):
