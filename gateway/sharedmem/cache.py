@@ -479,16 +479,17 @@ class SharedCache:
                     next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
                     if not next_scan or next_scan > expires:
                         j.pack(_U64, _NEXT_SCAN_OFF, expires)
-                j.pack(_U64, off + _ITEM_EXPIRES, expires)
+                if _U64.unpack_from(buf, off + _ITEM_EXPIRES)[0] != expires:
+                    j.pack(_U64, off + _ITEM_EXPIRES, expires)
                 j.write(self.data_off + idx * self.blocksize, value)
             else:
                 start = self.data_off + idx * self.blocksize
                 current = _I64.unpack_from(buf, start)[0]
                 j.pack(_I64, start, _math(math, current, _I64.unpack(value)[0]))
-            j.pack(_U64, off + _ITEM_VALSIZE, vlen)
+            if _U64.unpack_from(buf, off + _ITEM_VALSIZE)[0] != vlen:
+                j.pack(_U64, off + _ITEM_VALSIZE, vlen)
         else:
             return False
-        j.pack(_U64, _LASTMOD_OFF, now)
         self._end()
         return True
 
@@ -534,7 +535,6 @@ class SharedCache:
                 return False
             self._begin()
             self._del_index_locked(idx)
-            self.journal.pack(_U64, _LASTMOD_OFF, int(time.time()))
             self._end()
             return True
 
