@@ -159,6 +159,8 @@ class ConfigFields:
     worker_reload_mercy: float
     #: --touch-reload: gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable
     touch_reload: List[str]
+    #: --no-orphans: accepted: workers and the router always stop when their master dies (uWSGI kills them only with --n…
+    no_orphans: bool
     #: --die-on-term: accepted: SIGTERM always shuts gateway down gracefully (uWSGI 2.0 reloads on SIGTERM unless --die-o…
     die_on_term: bool
     #: --uid: drop privileges to USER (a name or a number) once every socket is bound, before the application is…
@@ -263,8 +265,6 @@ class ConfigFields:
     procname: Optional[str]
     #: --procname-master: not supported yet: uWSGI option, not supported yet by gateway
     procname_master: Optional[str]
-    #: --no-orphans: not supported yet: uWSGI option, not supported yet by gateway
-    no_orphans: bool
     #: --honour-stdin: not supported yet: uWSGI option, not supported yet by gateway
     honour_stdin: bool
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway

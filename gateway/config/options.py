@@ -397,6 +397,9 @@ OPTIONS: tuple[Option, ...] = (
                 "before the master kills it"),
     Option("touch-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
            help="gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable"),
+    Option("no-orphans", flag=True, noop=True, section=PROCESSES,
+           help="accepted: workers and the router always stop when their master dies (uWSGI "
+                "kills them only with --no-orphans)"),
     Option("die-on-term", flag=True, noop=True, section=PROCESSES,
            help="accepted: SIGTERM always shuts gateway down gracefully (uWSGI 2.0 reloads on "
                 "SIGTERM unless --die-on-term; uWSGI 2.1 behaves like gateway)"),
@@ -493,7 +496,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("procname-prefix-spaced"),
     _unsupported("procname"),
     _unsupported("procname-master"),
-    _unsupported("no-orphans", flag=True),
     _unsupported("honour-stdin", flag=True),
     _unsupported("no-default-app", flag=True),
     _unsupported("catch-exceptions", flag=True),

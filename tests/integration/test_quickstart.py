@@ -217,6 +217,31 @@ def test_ctrl_c_in_the_terminal_stops_everything(site):
     assert "respawn" not in out.lower(), out
 
 
+def gone(pid: int) -> bool:
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"  # exited, not reaped yet
+    except FileNotFoundError:
+        return True
+
+
+def test_no_orphans_workers_and_router_stop_when_the_master_is_killed(site):
+    # --no-orphans is accepted: it is how gateway always behaves
+    port = free_port()
+    with run_router(["--http", ":%d" % port, "--wsgi-file", "foobar.py", "--master", "--processes", "2",
+                     "--no-orphans"], cwd=site) as r:
+        r.wait_for_line(r"gateway ready: pid=%d " % r.pid)
+        children = [int(p) for p in re.findall(r"spawned uWSGI (?:worker \d+|http 1) \(pid: (\d+)", r.output())]
+        assert len(children) == 3 and r.router_pid in children, r.output()
+        os.kill(r.pid, signal.SIGKILL)
+        r.proc.wait(5)
+        deadline = time.monotonic() + 10
+        while not all(gone(pid) for pid in children):
+            assert time.monotonic() < deadline, "orphans left: %s\n%s" % (
+                [p for p in children if not gone(p)], r.output())
+            time.sleep(0.05)
+
+
 # -- --socket behind nginx, --http-socket ----------------------------------------------------------------
 
 SOCKET_APPS = ("foobar", "django_wsgi_file", "django_ini", "django_module", "flask")
