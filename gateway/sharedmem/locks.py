@@ -7,7 +7,7 @@ belong to a process, so two cores (or threads) of one worker would otherwise bot
 queue and are handed the lock one by one on ``unlock``.  A core that waits (for a
 local holder, or for another process) is suspended with a
 :class:`loop_engine.Waiter`: its IOLoop keeps serving.  Waiting for another process
-happens in a helper thread blocked in ``fcntl(F_SETLKW)`` (no polling, no spinning);
+happens in a daemon helper thread blocked in ``fcntl(F_SETLKW)`` (no polling, no spinning);
 the kernel wakes it when the holder unlocks or dies.
 
 As in uWSGI, lock 0 always exists, ``--locks N`` adds locks 1..N, ``unlock`` of a
@@ -22,25 +22,25 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 from collections import deque
-from typing import Any, Deque, List, Optional, Tuple
+from typing import Any, Deque, List, Tuple
 
 import loop_engine
 from gateway.sharedmem.region import Region, record_holder, record_lock, record_unlock
 
-_executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
-_executor_pid = 0
 
+def _wait_in_thread(fd: int, offset: int) -> "concurrent.futures.Future[bool]":
+    """Block in F_SETLKW on a daemon thread (a worker exiting while a core still waits
+    must not hang in the interpreter's exit join, as an executor's threads would)."""
+    fut: "concurrent.futures.Future[bool]" = concurrent.futures.Future()
 
-def _waiting_pool(size: int) -> concurrent.futures.ThreadPoolExecutor:
-    """Threads that block in F_SETLKW for suspended cores (created lazily, per process;
-    one per lock at most, since only a lock's local owner waits for the record lock)."""
-    global _executor, _executor_pid
-    import os
+    def run() -> None:
+        try:
+            fut.set_result(record_lock(fd, offset, True))
+        except BaseException as e:  # pragma: no cover - fcntl errors (EDEADLK)
+            fut.set_exception(e)
 
-    if _executor is None or _executor_pid != os.getpid():
-        _executor = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="gateway-lock")
-        _executor_pid = os.getpid()
-    return _executor
+    threading.Thread(target=run, name="gateway-lock-wait", daemon=True).start()
+    return fut
 
 
 class UserLock:
@@ -90,7 +90,7 @@ class UserLock:
         # we own the local gate: now the process-wide record lock
         if record_lock(self.fd, self.offset, False):
             return
-        fut = _waiting_pool(self.total).submit(record_lock, self.fd, self.offset, True)
+        fut = _wait_in_thread(self.fd, self.offset)
         try:
             loop_engine.wait(fut)
         except BaseException:
