@@ -43,9 +43,9 @@ from gateway.protocol.http1 import (
 )
 from gateway.server.accept import LoopServer, loop_accepts_faster
 from gateway.server.settings import RequestStats, ServerSettings
+from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
-from gateway.server.wsgi_input import BodyError, BodyTimeout, ClientDisconnected, WSGIInput
-from loop_engine import CoreTimeout, Waiter
+from gateway.server.wsgi_input import BodyError, BodyTimeout, WSGIInput
 
 __all__ = ["FileWrapper", "HTTPConnection", "HTTPServer", "RequestStats", "ServerSettings"]
 
@@ -160,8 +160,11 @@ def _http_date(ts: int) -> bytes:
     )
 
 
-class HTTPConnection(asyncio.Protocol):
+class HTTPConnection(ConnectionWaits, asyncio.Protocol):
     """One client connection: parse in the loop, run each request in a core."""
+
+    WHO = "client"
+    SLOW_READER = "client %s did not read the response for %ss: closing"
 
     def __init__(self, server: HTTPServer, addr: Any) -> None:
         self.server = server
@@ -179,10 +182,7 @@ class HTTPConnection(asyncio.Protocol):
         self.state = IDLE
         self.deadline = 0.0
         self._processing = False  # inside _process(): a finishing request must not re-enter it
-        self._reading_paused = False
-        self._write_paused = False
-        self._drain_waiter: Optional[Waiter] = None
-        self._body_waiter: Optional[Waiter] = None
+        self.init_waits()
         self._eof = False
         self.closed = False
         self._close_after = False
@@ -216,11 +216,7 @@ class HTTPConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.parser.receive_data(data)
         if self.state == BUSY:
-            waiter = self._body_waiter
-            if waiter is not None:
-                self._body_waiter = None
-                waiter.fire()
-            elif self.parser.buffered() > self.settings.max_head + 65536:
+            if not self.wake_body() and self.parser.buffered() > self.settings.max_head + 65536:
                 # Pipelined bytes piling up behind a running request: stop reading.
                 self._pause_reading()
             return
@@ -233,10 +229,7 @@ class HTTPConnection(asyncio.Protocol):
         self._eof = True
         self.parser.receive_data(b"")
         if self.state == BUSY:
-            waiter = self._body_waiter
-            if waiter is not None:
-                self._body_waiter = None
-                waiter.fire()
+            self.wake_body()
             return True  # half-close: still write the response
         self._process()
         return True
@@ -248,24 +241,13 @@ class HTTPConnection(asyncio.Protocol):
         drained = self._drain_future
         if drained is not None and not drained.done():
             drained.set_result(None)
-        for attr in ("_body_waiter", "_drain_waiter"):
-            waiter = getattr(self, attr)
-            if waiter is not None:
-                setattr(self, attr, None)
-                waiter.throw(ClientDisconnected("client disconnected"))
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
+        self.fail_waiters()
 
     def resume_writing(self) -> None:
-        self._write_paused = False
         drained = self._drain_future
         if drained is not None and not drained.done():
             drained.set_result(None)
-        waiter = self._drain_waiter
-        if waiter is not None:
-            self._drain_waiter = None
-            waiter.fire()
+        ConnectionWaits.resume_writing(self)
 
     # -- request dispatch (hub) ------------------------------------------------------
 
@@ -386,16 +368,6 @@ class HTTPConnection(asyncio.Protocol):
             self.state = CLOSED
             self.transport.close()
 
-    def _pause_reading(self) -> None:
-        if not self._reading_paused and self.transport is not None and not self.closed:
-            self._reading_paused = True
-            self.transport.pause_reading()
-
-    def _resume_reading(self) -> None:
-        if self._reading_paused and self.transport is not None and not self.closed:
-            self._reading_paused = False
-            self.transport.resume_reading()
-
     # -- used by the core ------------------------------------------------------------
 
     def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
@@ -420,39 +392,15 @@ class HTTPConnection(asyncio.Protocol):
                 self._eom_seen = True
                 return None
             if event is NEED_DATA:
-                if self.closed:
-                    raise BodyError("client disconnected while sending the request body")
-                self._resume_reading()
-                waiter = Waiter()
-                self._body_waiter = waiter
                 try:
-                    waiter.wait(timeout)
-                except CoreTimeout:
-                    self._body_waiter = None
+                    self.wait_for_body(want, timeout)
+                except BodyTimeout:
                     self._close_after = True
-                    raise BodyTimeout("timeout during read(%d) on wsgi.input" % want) from None
-                except ClientDisconnected:
-                    raise BodyError("client disconnected while sending the request body") from None
+                    raise
                 continue
             # ConnectionClosed / PAUSED inside a body: the parser reports truncation as errors.
             self._close_after = True
             raise BodyError("request body ended unexpectedly")
-
-    def write(self, data: bytes) -> None:
-        """Write to the client, suspending the core while the transport is over its high-water mark."""
-        if self.closed:
-            raise ClientDisconnected("client disconnected")
-        self.transport.write(data)  # type: ignore[union-attr]
-        if self._write_paused:
-            waiter = Waiter()
-            self._drain_waiter = waiter
-            try:
-                waiter.wait(self.settings.socket_timeout)
-            except CoreTimeout:
-                self._drain_waiter = None
-                gen_log.info("client %s did not read the response for %ss: closing", self.remote_addr, self.settings.socket_timeout)
-                self.transport.abort()  # type: ignore[union-attr]
-                raise ClientDisconnected("timeout writing the response") from None
 
     # -- the request, inside a core ---------------------------------------------------
 

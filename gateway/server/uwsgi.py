@@ -46,10 +46,11 @@ from gateway.protocol.uwsgi import NEED_DATA, Data, EndOfMessage, Packet, Packet
 from gateway.server.accept import LoopServer, loop_accepts_faster
 from gateway.server.http import _make_transport
 from gateway.server.settings import ServerSettings
+from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.uwsgi_rpc import answer as rpc_answer
 from gateway.server.wsgi_call import WSGIResponse, run_request
-from gateway.server.wsgi_input import BodyError, BodyTimeout, ClientDisconnected, WSGIInput
-from loop_engine import CoreTimeout, Waiter, wait_fd_write
+from gateway.server.wsgi_input import BodyError, ClientDisconnected, WSGIInput
+from loop_engine import CoreTimeout, wait_fd_write
 
 __all__ = ["HANDLERS", "WANTS_BODY", "UwsgiConnection", "UwsgiServer", "register_handler"]
 
@@ -205,7 +206,7 @@ class UwsgiServer:
                 conn.transport.close()
 
 
-class UwsgiConnection(asyncio.Protocol):
+class UwsgiConnection(ConnectionWaits, asyncio.Protocol):
     """One uwsgi connection: one packet, one answer, close.  Also the request's sink."""
 
     def __init__(self, server: UwsgiServer, addr: Any) -> None:
@@ -217,9 +218,7 @@ class UwsgiConnection(asyncio.Protocol):
         self.deadline = 0.0
         self.busy = False
         self.closed = False
-        self._write_paused = False
-        self._drain_waiter: Optional[Waiter] = None
-        self._body_waiter: Optional[Waiter] = None
+        self.init_waits()
         self._body_done = True
         self._request: Optional[Request] = None
         self._protocol = b"HTTP/1.0"
@@ -242,22 +241,15 @@ class UwsgiConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.parser.receive_data(data)
         if self.busy:
-            waiter = self._body_waiter
-            if waiter is not None:
-                self._body_waiter = None
-                waiter.fire()
-            elif self.parser.buffered() > 65536 and self.transport is not None:
-                self.transport.pause_reading()  # body bytes the app does not read yet
+            if not self.wake_body() and self.parser.buffered() > 65536:
+                self._pause_reading()  # body bytes the app does not read yet
             return
         self._process()
 
     def eof_received(self) -> bool:
         self.parser.receive_data(b"")
         if self.busy:
-            waiter = self._body_waiter
-            if waiter is not None:
-                self._body_waiter = None
-                waiter.fire()
+            self.wake_body()
             return True  # half-close: still write the response
         self._process()
         return True
@@ -265,21 +257,7 @@ class UwsgiConnection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self.closed = True
         self.server.connections.discard(self)
-        for attr in ("_body_waiter", "_drain_waiter"):
-            waiter = getattr(self, attr)
-            if waiter is not None:
-                setattr(self, attr, None)
-                waiter.throw(ClientDisconnected("peer disconnected"))
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        waiter = self._drain_waiter
-        if waiter is not None:
-            self._drain_waiter = None
-            waiter.fire()
+        self.fail_waiters()
 
     # -- the packet, in the loop ------------------------------------------------------
 
@@ -303,8 +281,8 @@ class UwsgiConnection(asyncio.Protocol):
         if type(event) is Request:
             self._request = event
             self._body_done = event.content_length == 0 and not event.chunked
-            if not self.server.engine.submit(self._run, event) and self.transport is not None:
-                self.transport.pause_reading()
+            if not self.server.engine.submit(self._run, event):
+                self._pause_reading()
             return
         if type(event) is Packet:
             self._packet(event)
@@ -395,14 +373,9 @@ class UwsgiConnection(asyncio.Protocol):
                 continue
             if self.closed or self.parser.eof:
                 raise BodyError("peer closed with %d of %d bytes after the packet missing" % (left, n))
-            if self.transport is not None:
-                self.transport.resume_reading()
-            waiter = Waiter()
-            self._body_waiter = waiter
             try:
-                waiter.wait(self.settings.socket_timeout)
+                self.park_for_body(self.settings.socket_timeout)
             except CoreTimeout:
-                self._body_waiter = None
                 raise BodyError("timeout reading %d bytes after the packet from %s" % (n, self.peer), 408) from None
             except ClientDisconnected:
                 raise BodyError("peer disconnected") from None
@@ -424,37 +397,12 @@ class UwsgiConnection(asyncio.Protocol):
                 self._body_done = True
                 return None
             if event is NEED_DATA:
-                if self.closed:
-                    raise BodyError("peer disconnected while sending the request body")
-                if self.transport is not None:
-                    self.transport.resume_reading()
-                waiter = Waiter()
-                self._body_waiter = waiter
-                try:
-                    waiter.wait(timeout)
-                except CoreTimeout:
-                    self._body_waiter = None
-                    raise BodyTimeout("timeout during read(%d) on wsgi.input" % want) from None
-                except ClientDisconnected:
-                    raise BodyError("peer disconnected while sending the request body") from None
+                self.wait_for_body(want, timeout)
                 continue
             raise BodyError("request body ended unexpectedly")
 
-    def write(self, data: bytes) -> None:
-        """Write to the peer, suspending the core while the transport is over its high-water mark."""
-        if self.closed:
-            raise ClientDisconnected("peer disconnected")
-        self.transport.write(data)  # type: ignore[union-attr]
-        if self._write_paused:
-            waiter = Waiter()
-            self._drain_waiter = waiter
-            try:
-                waiter.wait(self.settings.socket_timeout)
-            except CoreTimeout:
-                self._drain_waiter = None
-                gen_log.info("%s did not read the response for %ss: closing", self.peer, self.settings.socket_timeout)
-                self._close(abort=True)
-                raise ClientDisconnected("timeout writing the response") from None
+    def _drop(self) -> None:
+        self._close(abort=True)  # a slow reader (ConnectionWaits.write)
 
     # -- ResponseSink (gateway.server.sink): raw HTTP, end = close --------------------------
 
