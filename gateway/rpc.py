@@ -43,12 +43,12 @@ from __future__ import annotations
 import _socket as _csocket
 import asyncio
 import errno
-import select
 import socket
 from typing import TYPE_CHECKING, Any, Callable, Dict, Generator, Optional, Sequence, Tuple, Union
 
 from gateway.logs import app_log
 from gateway.protocol import uwsgi_rpc as wire
+from gateway.socket_steps import READ, WRITE, StepTimeout, drive_async, drive_blocking, drive_in_core
 
 if TYPE_CHECKING:  # pragma: no cover
     from loop_engine import Core
@@ -291,36 +291,14 @@ async def call_async(node: Union[str, bytes, None], name: Name, *args: Any, time
     request = _request(name, args)
     address = node_address(node)
     wait = timeout if timeout is not None else settings.timeout
-    loop = asyncio.get_running_loop()
     sock = _socket(address)
     try:
-        steps = _exchange(sock, address, request)
-        event = next(steps)
-        while True:
-            fut = loop.create_future()
-            fd = sock.fileno()
-            if event is _READ:
-                loop.add_reader(fd, _fire, fut)
-            else:
-                loop.add_writer(fd, _fire, fut)
-            expire = loop.call_later(wait, _fire, fut, True)  # a timer, not a task per wait
-            try:
-                if await fut:
-                    raise _timeout(address, name, wait, event)
-            finally:
-                expire.cancel()
-                (loop.remove_reader if event is _READ else loop.remove_writer)(fd)
-            event = steps.send(None)
-    except StopIteration as stop:
-        out = stop.value
+        out = await drive_async(sock, _exchange(sock, address, request), wait)
+    except StepTimeout as t:
+        raise _timeout(address, name, wait, t.event) from None
     finally:
         sock.close()
     return _outcome(out, address, name)
-
-
-def _fire(fut: "asyncio.Future[bool]", expired: bool = False) -> None:
-    if not fut.done():
-        fut.set_result(expired)
 
 
 def _request(name: Name, args: Sequence[Any]) -> bytes:
@@ -377,7 +355,7 @@ def _socket(address: Address) -> Any:
 
 
 _STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0) | getattr(socket, "SOCK_CLOEXEC", 0)
-_READ, _WRITE = "read", "write"
+_READ, _WRITE = READ, WRITE
 _QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)  # Linux only
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
 _REFUSED = (errno.ECONNREFUSED, errno.ENOENT)
@@ -470,30 +448,11 @@ def _outcome(out: Tuple[str, Any], address: Address, name: Name) -> Optional[byt
 
 
 def _run_in_core(core: Core, address: Address, request: bytes, name: Name, wait: float) -> Optional[bytes]:
-    from loop_engine import CoreTimeout
-    from loop_engine.cores import Waiter
-
-    loop = core.engine.asyncio_loop
     sock = _socket(address)
-    fd = sock.fileno()
     try:
-        steps = _exchange(sock, address, request)
-        event = next(steps)
-        while True:
-            w = Waiter()
-            if event is _READ:
-                loop.add_reader(fd, w.fire)
-            else:
-                loop.add_writer(fd, w.fire)
-            try:
-                w.wait(wait)
-            except CoreTimeout:
-                raise _timeout(address, name, wait, event) from None
-            finally:
-                (loop.remove_reader if event is _READ else loop.remove_writer)(fd)
-            event = steps.send(None)
-    except StopIteration as stop:
-        out = stop.value
+        out = drive_in_core(core, sock, _exchange(sock, address, request), wait)
+    except StepTimeout as t:
+        raise _timeout(address, name, wait, t.event) from None
     finally:
         sock.close()
     return _outcome(out, address, name)
@@ -502,16 +461,9 @@ def _run_in_core(core: Core, address: Address, request: bytes, name: Name, wait:
 def _run_blocking(address: Address, request: bytes, name: Name, wait: float) -> Optional[bytes]:
     sock = _socket(address)
     try:
-        steps = _exchange(sock, address, request)
-        event = next(steps)
-        while True:
-            poller = select.poll()
-            poller.register(sock, select.POLLIN if event is _READ else select.POLLOUT)
-            if not poller.poll(wait * 1000):
-                raise _timeout(address, name, wait, event)
-            event = steps.send(None)
-    except StopIteration as stop:
-        out = stop.value
+        out = drive_blocking(sock, _exchange(sock, address, request), wait)
+    except StepTimeout as t:
+        raise _timeout(address, name, wait, t.event) from None
     finally:
         sock.close()
     return _outcome(out, address, name)

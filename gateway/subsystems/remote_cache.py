@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import select
 import socket
-from typing import TYPE_CHECKING, Any, Generator, Optional, Tuple
+from typing import Any, Generator, Optional, Tuple
 
 from gateway import rpc
 from gateway.logs import gen_log
 from gateway.protocol import uwsgi_cache as wire
+from gateway.socket_steps import READ, WRITE, drive_blocking, drive_in_core
 
-if TYPE_CHECKING:  # pragma: no cover
-    from loop_engine import Core
-
-_READ, _WRITE = "read", "write"
+_READ, _WRITE = READ, WRITE
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
 
 Outcome = Tuple[str, Optional[bytes]]
@@ -72,35 +69,6 @@ def _socket(address: Any) -> socket.socket:
     return sock
 
 
-def _drive_in_core(core: Core, sock: socket.socket, steps: Generator[str, None, Outcome], wait: float) -> Outcome:
-    from loop_engine import CoreTimeout
-    from loop_engine.cores import Waiter
-
-    loop = core.engine.asyncio_loop
-    fd = sock.fileno()
-    event = next(steps)
-    while True:
-        w = Waiter()
-        (loop.add_reader if event is _READ else loop.add_writer)(fd, w.fire)
-        try:
-            w.wait(wait)
-        except CoreTimeout:
-            raise TimeoutError("timed out after %gs" % wait) from None
-        finally:
-            (loop.remove_reader if event is _READ else loop.remove_writer)(fd)
-        event = steps.send(None)
-
-
-def _drive_blocking(sock: socket.socket, steps: Generator[str, None, Outcome], wait: float) -> Outcome:
-    event = next(steps)
-    while True:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN if event is _READ else select.POLLOUT)
-        if not poller.poll(wait * 1000):
-            raise TimeoutError("timed out after %gs" % wait)
-        event = steps.send(None)
-
-
 def roundtrip(what: str, server: str, payload: bytes, parser: Any) -> Outcome:
     """Send ``payload`` to ``server`` (``host:port`` or a UNIX path) and feed the reply
     to ``parser`` (``receive_data(bytes) -> None | outcome``); ("failed", None) on any
@@ -121,12 +89,10 @@ def roundtrip(what: str, server: str, payload: bytes, parser: Any) -> Outcome:
     try:
         steps = _exchange(sock, address, payload, parser)
         if core is not None:
-            _drive_in_core(core, sock, steps, wait)
+            out = drive_in_core(core, sock, steps, wait)
         else:
-            _drive_blocking(sock, steps, wait)
-    except StopIteration as stop:
-        out: Outcome = stop.value
-    except (OSError, ValueError) as e:
+            out = drive_blocking(sock, steps, wait)
+    except (OSError, ValueError) as e:  # StepTimeout is an OSError (TimeoutError)
         gen_log.warning("uwsgi.%s: %r: %s", what, server, e)
         return ("failed", None)
     finally:
