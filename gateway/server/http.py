@@ -41,7 +41,7 @@ from gateway.protocol.http1 import (
     Request,
     RequestParser,
 )
-from gateway.server.accept import LoopServer, loop_accepts_faster
+from gateway.server.conn_server import ConnectionServer
 from gateway.server.settings import RequestStats, ServerSettings
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
@@ -61,46 +61,19 @@ _CRLF = b"\r\n"
 OFFLOAD_BLOCK = 256 * 1024
 
 
-class HTTPServer:
+class HTTPServer(ConnectionServer):
     """All HTTP connections of one worker on one listening socket, and their timeout sweep."""
 
+    connections: Set[HTTPConnection]
+
     def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
-        self.settings = settings
-        self.base_environ = base_environ
-        self.engine = settings.engine
-        self.loop = self.engine.asyncio_loop
-        self.connections: Set[HTTPConnection] = set()
-        self._sweeper: Optional[asyncio.TimerHandle] = None
-        # Connection tasks in flight (uvloop's public path): the loop only keeps weak references to
-        # tasks, so an unreferenced one may be collected before it runs.
-        self._accepting: Set[Any] = set()
+        super().__init__(settings, base_environ)
         self._date = b""
         self._date_second = -1
 
-    def start(self, sock: socket.socket) -> Callable[[], None]:
-        """Serve ``sock`` (a bound, listening socket); returns the undo callable.
-
-        On uvloop the loop accepts in C (:mod:`gateway.server.accept`), under the
-        engine's accept policy; elsewhere the engine accepts.
-        """
-        if loop_accepts_faster(self.loop):
-            ls = LoopServer(self.loop, sock, lambda: HTTPConnection(self, None), self.settings.listen,
-                            self._accepting)
-            remove = self.engine.add_accept_toggle(ls.toggle)
-        else:
-            remove = self.engine.add_listener(sock, self._on_accept)
-        if self._sweeper is None:
-            self._sweeper = self.loop.call_later(1.0, self._sweep)
-        return remove
-
     def _on_accept(self, conn: socket.socket, addr: Any) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        protocol = HTTPConnection(self, addr)
-        transport = _make_transport(self.loop, conn, protocol)
-        if transport is None:  # no private fast path on this loop: the public coroutine
-            task = asyncio.ensure_future(self.loop.connect_accepted_socket(lambda: protocol, sock=conn))
-            self._accepting.add(task)
-            task.add_done_callback(self._accepting.discard)
+        self._attach(conn, HTTPConnection(self, addr))
 
     def date_header(self) -> bytes:
         """``Date: ...\\r\\n`` (RFC 9110 §6.6.1), formatted at most once per second."""
@@ -127,26 +100,6 @@ class HTTPServer:
             if conn.state == IDLE and conn.served:
                 conn._close()
                 self.connections.discard(conn)
-
-    def close_all(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        for conn in list(self.connections):
-            if conn.transport is not None:
-                conn.transport.close()
-
-
-def _make_transport(loop: Any, sock: socket.socket, protocol: asyncio.Protocol) -> Any:
-    """Wrap an accepted socket in a transport without a task per connection, when possible.
-
-    asyncio's selector loops expose ``_make_socket_transport`` (what their own
-    ``create_server`` uses); uvloop and others get the public coroutine instead.
-    """
-    make = getattr(loop, "_make_socket_transport", None)
-    if make is None:
-        return None
-    return make(sock, protocol)
 
 
 _WEEKDAYS = (b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun")
@@ -552,3 +505,6 @@ class HTTPConnection(ConnectionWaits, asyncio.Protocol):
                 self._close_after = True
             if done is not None:
                 self._finish_request(done and ok and self._keep_alive and not self._close_after)
+
+
+HTTPServer.connection_class = HTTPConnection

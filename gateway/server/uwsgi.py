@@ -43,8 +43,7 @@ from typing import Any, Callable, Dict, List, Optional, Set
 from gateway.logs import gen_log
 from gateway.protocol import uwsgi as wire
 from gateway.protocol.uwsgi import NEED_DATA, Data, EndOfMessage, Packet, PacketParser, Request
-from gateway.server.accept import LoopServer, loop_accepts_faster
-from gateway.server.http import _make_transport
+from gateway.server.conn_server import ConnectionServer
 from gateway.server.settings import ServerSettings
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.uwsgi_rpc import answer as rpc_answer
@@ -86,37 +85,23 @@ _HTTPS_ON = ("on", "1", "ON", "On")
 _LINGER_RST = struct.pack("ii", 1, 0)
 
 
-class UwsgiServer:
-    """All uwsgi connections of one worker on one listening socket, and their timeout sweep."""
+class UwsgiServer(ConnectionServer):
+    """All uwsgi connections of one worker on one listening socket, and their timeout sweep.
+
+    Every request from nginx is a new connection, so accepting is the hot path: on uvloop
+    the loop accepts (`ConnectionServer.start`).
+    """
+
+    connections: Set[UwsgiConnection]
 
     def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
-        self.settings = settings
-        self.base_environ = base_environ
-        self.engine = settings.engine
-        self.loop = self.engine.asyncio_loop
-        self.connections: Set[UwsgiConnection] = set()
-        self._sweeper: Optional[asyncio.TimerHandle] = None
-        self._accepting: Set[Any] = set()
+        super().__init__(settings, base_environ)
         self._tcp = True
 
     def start(self, sock: socket.socket) -> Callable[[], None]:
-        """Serve ``sock`` (bound, listening; TCP or UNIX); returns the undo callable.
-
-        Every request from nginx is a new connection, so accepting is the hot path: on
-        uvloop the loop accepts and builds transports in C (an asyncio server on a dup of
-        the socket, closed while every core is busy and reopened when one frees, so the
-        engine's accept policy holds); elsewhere the engine accepts.
-        """
-        if loop_accepts_faster(self.loop):
-            ls = LoopServer(self.loop, sock, lambda: UwsgiConnection(self, None), self.settings.listen,
-                            self._accepting)
-            remove = self.engine.add_accept_toggle(ls.toggle)
-        else:
-            self._tcp = sock.family != socket.AF_UNIX
-            remove = self.engine.add_listener(sock, self._on_accept)
-        if self._sweeper is None:
-            self._sweeper = self.loop.call_later(1.0, self._sweep)
-        return remove
+        """Serve ``sock`` (bound, listening; TCP or UNIX); returns the undo callable."""
+        self._tcp = sock.family != socket.AF_UNIX
+        return super().start(sock)
 
     def _on_accept(self, conn: socket.socket, addr: Any) -> None:
         # nginx and RPC clients send their packet as soon as they are connected: it is
@@ -138,11 +123,7 @@ class UwsgiServer:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         protocol = UwsgiConnection(self, addr)
         protocol.early = early
-        transport = _make_transport(self.loop, conn, protocol)
-        if transport is None:  # no private fast path on this loop: the public coroutine
-            task = asyncio.ensure_future(self.loop.connect_accepted_socket(lambda: protocol, sock=conn))
-            self._accepting.add(task)
-            task.add_done_callback(self._accepting.discard)
+        self._attach(conn, protocol)
 
     def _raw_packet(self, conn: socket.socket, addr: Any, data: bytes) -> bool:
         """Answer ``data`` on the raw socket if it is exactly one complete handler packet."""
@@ -196,14 +177,6 @@ class UwsgiServer:
         """Graceful stop: nothing to do.  Every uwsgi connection carries one request and
         closes after its answer; one that never sends its packet is closed by the
         ``--socket-timeout`` sweep, so :attr:`connections` empties on its own."""
-
-    def close_all(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        for conn in list(self.connections):
-            if conn.transport is not None:
-                conn.transport.close()
 
 
 class UwsgiConnection(ConnectionWaits, asyncio.Protocol):
@@ -456,3 +429,6 @@ class UwsgiConnection(ConnectionWaits, asyncio.Protocol):
     def request_done(self, ok: bool) -> None:
         self._request = None
         self._close()
+
+
+UwsgiServer.connection_class = UwsgiConnection

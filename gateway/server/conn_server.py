@@ -1,0 +1,86 @@
+"""What `HTTPServer` (``--http-socket``) and `UwsgiServer` (``--socket``) share: one
+listening socket's accepting, the set of its live connections, their timeout sweep.
+
+Each protocol keeps its own accept handler (the uwsgi one answers some packets without a
+transport) and its own sweep rule; the rest is here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import socket
+from typing import Any, Callable, Dict, Optional, Set
+
+from gateway.server.accept import LoopServer, loop_accepts_faster
+from gateway.server.settings import ServerSettings
+
+
+class ConnectionServer:
+    """Base of a protocol's server: ``connection_class(server, addr)`` builds a connection
+    (``addr`` None: accepted by the loop's own server, ask the transport)."""
+
+    connection_class: Callable[..., asyncio.Protocol]
+
+    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
+        self.settings = settings
+        self.base_environ = base_environ
+        self.engine = settings.engine
+        self.loop = self.engine.asyncio_loop
+        self.connections: Set[Any] = set()
+        self._sweeper: Optional[asyncio.TimerHandle] = None
+        # Connection tasks in flight (uvloop's public path): the loop only keeps weak references to
+        # tasks, so an unreferenced one may be collected before it runs.
+        self._accepting: Set[Any] = set()
+
+    def start(self, sock: socket.socket) -> Callable[[], None]:
+        """Serve ``sock`` (a bound, listening socket); returns the undo callable.
+
+        On uvloop the loop accepts and builds transports in C (:mod:`gateway.server.accept`:
+        an asyncio server on a dup of the socket, closed while every core is busy and reopened
+        when one frees, so the engine's accept policy holds); elsewhere the engine accepts
+        and calls ``_on_accept(conn, addr)``.
+        """
+        if loop_accepts_faster(self.loop):
+            factory = functools.partial(self.connection_class, self, None)
+            ls = LoopServer(self.loop, sock, factory, self.settings.listen, self._accepting)
+            remove = self.engine.add_accept_toggle(ls.toggle)
+        else:
+            remove = self.engine.add_listener(sock, self._on_accept)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(1.0, self._sweep)
+        return remove
+
+    def _on_accept(self, conn: socket.socket, addr: Any) -> None:
+        raise NotImplementedError
+
+    def _attach(self, conn: socket.socket, protocol: asyncio.Protocol) -> None:
+        """Give an accepted socket its transport (no task per connection where the loop allows)."""
+        transport = _make_transport(self.loop, conn, protocol)
+        if transport is None:  # no private fast path on this loop: the public coroutine
+            task = asyncio.ensure_future(self.loop.connect_accepted_socket(lambda: protocol, sock=conn))
+            self._accepting.add(task)
+            task.add_done_callback(self._accepting.discard)
+
+    def _sweep(self) -> None:
+        raise NotImplementedError
+
+    def close_all(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.close()
+
+
+def _make_transport(loop: Any, sock: socket.socket, protocol: asyncio.Protocol) -> Any:
+    """Wrap an accepted socket in a transport without a task per connection, when possible.
+
+    asyncio's selector loops expose ``_make_socket_transport`` (what their own
+    ``create_server`` uses); uvloop and others get the public coroutine instead.
+    """
+    make = getattr(loop, "_make_socket_transport", None)
+    if make is None:
+        return None
+    return make(sock, protocol)
