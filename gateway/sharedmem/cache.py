@@ -36,6 +36,7 @@ from typing import Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
 from gateway.sharedmem.journal import Journal
+from gateway.sharedmem.keyvals import parse_keyvals
 from gateway.sharedmem.region import Region, ShortLock
 
 _MAGIC = 0x43574147  # "GAWC"
@@ -106,14 +107,9 @@ class CacheSpec:
     @classmethod
     def parse(cls, text: str) -> "CacheSpec":
         """Parse ``name=NAME,items=N[,blocksize=B][,keysize=K][,hashsize=H]...``."""
-        kv: Dict[str, str] = {}
-        for part in text.split(","):
-            if not part.strip():
-                continue
-            k, sep, v = part.partition("=")
-            if not sep:
-                raise CacheConfigError("unable to parse cache definition %r (expected key=value,...)" % text)
-            kv[k.strip()] = v.strip()
+        kv = parse_keyvals(text)
+        if kv is None:
+            raise CacheConfigError("unable to parse cache definition %r (expected key=value,...)" % text)
         name = kv.pop("name", "")
         if not name:
             raise CacheConfigError("cache definition %r: you have to specify a cache name" % text)

@@ -20,6 +20,7 @@ import struct
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from gateway.sharedmem.keyvals import parse_keyvals
 from gateway.sharedmem.region import Region, ShortLock
 
 COUNTER, GAUGE, ABSOLUTE, ALIAS = 0, 1, 2, 3
@@ -44,14 +45,9 @@ class MetricSpec:
         if "=" not in text:
             spec = cls(name=text.strip())
         else:
-            kv = {}
-            for part in text.split(","):
-                if not part.strip():
-                    continue
-                k, sep, v = part.partition("=")
-                if not sep:
-                    raise MetricConfigError("invalid metric keyval syntax: %s" % text)
-                kv[k.strip()] = v.strip()
+            kv = parse_keyvals(text)
+            if kv is None:
+                raise MetricConfigError("invalid metric keyval syntax: %s" % text)
             if not kv.get("name"):
                 raise MetricConfigError("you need to specify a metric name: %s" % text)
             spec = cls(name=kv.pop("name"))

@@ -38,6 +38,7 @@ def split(cache: str) -> Tuple[Optional[bytes], str]:
 
 
 def _exchange(sock: socket.socket, address: Any, request: bytes, parser: Any) -> Generator[str, None, Outcome]:
+    # Not rpc._exchange: that one skips the wait for the connect and maps errors to RPCError.
     err = sock.connect_ex(address[1])
     if err in _IN_PROGRESS:
         yield _WRITE
