@@ -164,7 +164,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     A master also runs without ``--master`` when there are several workers or extra
     children (the router), as uWSGI spawns its router without a master too.
     """
-    from gateway.process.master import AppReloader, Master
+    from gateway.process.app_reload import AppReloader
+    from gateway.process.master import Master
     from gateway.subsystems import Subsystems, SubsystemsConfigError
 
     numproc = (cfg.processes or 1) if workers is None else workers

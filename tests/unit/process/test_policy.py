@@ -96,7 +96,7 @@ def test_a_reload_reimports_app_code_only():
     import json
     import types
 
-    from gateway.process.master import _is_app_code
+    from gateway.process.app_reload import is_app_code as _is_app_code
 
     app = types.ModuleType("myapp")
     app.__file__ = "/srv/site/myapp/views.py"
