@@ -1,11 +1,8 @@
 """uWSGI caches (``--cache2``, ``--cache``) in shared memory, with uWSGI's semantics.
 
 One cache is one :class:`~gateway.sharedmem.region.Region` laid out like uWSGI's
-(``core/cache.c``): a hash table of item indexes, ``items`` fixed item headers
-(item 0 is never used, so ``items=N`` holds ``N - 1`` keys, as in uWSGI), a stack of
-free items, and one ``blocksize`` data block per item::
-
-    header | journal | per-process hits/miss | hash table | free stack | items | blocks
+(:mod:`gateway.sharedmem.layout`); :class:`CacheSpec` (:mod:`gateway.sharedmem.spec`)
+is its configuration.
 
 Semantics copied from uWSGI 2.0 (and checked against it): ``set`` never overwrites
 (``None`` when the key exists, the cache is full, the key is longer than
@@ -31,123 +28,40 @@ import platform
 import struct
 import time
 import zlib
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
 from gateway.sharedmem.journal import Journal
-from gateway.sharedmem.keyvals import parse_keyvals
+from gateway.sharedmem.layout import (
+    _FREE_OFF,
+    _FULL_OFF,
+    _GEN,
+    _GEN_OFF,
+    _HDR,
+    _HITS,
+    _I64,
+    _ITEM,
+    _ITEM_EXPIRES,
+    _ITEM_NEXT,
+    _ITEM_PREV,
+    _ITEM_VALSIZE,
+    _MAGIC,
+    _NEXT_SCAN_OFF,
+    _NITEMS_OFF,
+    _U32,
+    _U64,
+    _math,
+    check_table,
+)
 from gateway.sharedmem.region import Region, ShortLock
-
-_MAGIC = 0x43574147  # "GAWC"
-# header: magic, flags(clearing), gen, n_items, free_count, next_scan, last_modified, full
-_HDR = struct.Struct("<IIQQQQQQ")
-_GEN_OFF = 8
-_NITEMS_OFF = 16
-_FREE_OFF = 24
-_NEXT_SCAN_OFF = 32
-_LASTMOD_OFF = 40
-_FULL_OFF = 48
-_U64 = struct.Struct("<Q")
-# the generation word: native (one aligned 8-byte store), so a reader never sees a mix
-# of an old and a new value's bytes
-_GEN = struct.Struct("Q")
-_U32 = struct.Struct("<I")
-_I64 = struct.Struct("<q")
-_HITS = struct.Struct("<QQ")
-# item: hash, keysize, flags, valsize, expires, prev, next
-_ITEM = struct.Struct("<IHHQQII")
-_ITEM_VALSIZE = 8
-_ITEM_EXPIRES = 16
-_ITEM_PREV = 24
-_ITEM_NEXT = 28
-_PAIR = struct.Struct("<II")
+from gateway.sharedmem.spec import (  # noqa: F401  (re-exported: the public API stays importable from here)
+    UNSUPPORTED_KEYS,
+    CacheConfigError,
+    CacheSpec,
+    specs_from_config,
+)
 
 _LOCKFREE_READS = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
-
-UNSUPPORTED_KEYS = {
-    "store", "store_sync", "storesync", "store_delete", "storedelete", "node", "nodes", "sync",
-    "udp", "udp_servers", "udp_server", "udpservers", "udpserver", "bitmap", "purge_lru", "lru",
-    "lazy_expire", "lazy", "sweep_on_full", "clear_on_full", "lastmod", "hash", "oid",
-}
-
-
-class CacheConfigError(ValueError):
-    pass
-
-
-def _number(text: str, what: str, name: str) -> int:
-    t = text.strip().lower()
-    mult = 1
-    if t and t[-1] in "kmg":
-        mult = {"k": 1024, "m": 1024 * 1024, "g": 1024 ** 3}[t[-1]]
-        t = t[:-1]
-    try:
-        value = int(t) * mult
-    except ValueError:
-        raise CacheConfigError("cache %r: %s must be a number, got %r" % (name, what, text)) from None
-    return value
-
-
-@dataclass
-class CacheSpec:
-    """One ``--cache2`` definition (or the legacy ``--cache N``)."""
-
-    name: str
-    max_items: int
-    blocksize: int = 65536
-    keysize: int = 2048
-    hashsize: int = 65536
-    blocks: int = 0
-    math_initial: int = 0
-    ignore_full: bool = False
-    no_expire: bool = False
-    extra: Dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, text: str) -> "CacheSpec":
-        """Parse ``name=NAME,items=N[,blocksize=B][,keysize=K][,hashsize=H]...``."""
-        kv = parse_keyvals(text)
-        if kv is None:
-            raise CacheConfigError("unable to parse cache definition %r (expected key=value,...)" % text)
-        name = kv.pop("name", "")
-        if not name:
-            raise CacheConfigError("cache definition %r: you have to specify a cache name" % text)
-        items = kv.pop("items", None) or kv.pop("max_items", None) or kv.pop("maxitems", None)
-        if not items or _number(items, "items", name) <= 0:
-            raise CacheConfigError("cache %r: you have to specify the maximum number of cache items" % name)
-        spec = cls(name=name, max_items=_number(items, "items", name))
-        for key, attr in (("blocksize", "blocksize"), ("keysize", "keysize"), ("key_size", "keysize"),
-                          ("hashsize", "hashsize"), ("hash_size", "hashsize"), ("blocks", "blocks")):
-            if key in kv:
-                setattr(spec, attr, _number(kv.pop(key), key, name))
-        if "math_initial" in kv:
-            spec.math_initial = _number(kv.pop("math_initial"), "math_initial", name)
-        if "ignore_full" in kv:
-            kv.pop("ignore_full")
-            spec.ignore_full = True
-        if "no_expire" in kv:
-            kv.pop("no_expire")
-            spec.no_expire = True
-        for key in kv:
-            if key in UNSUPPORTED_KEYS:
-                raise CacheConfigError("cache %r: %r is not supported by gateway" % (name, key))
-            raise CacheConfigError("cache %r: unknown key %r" % (name, key))
-        spec.validate()
-        return spec
-
-    def validate(self) -> None:
-        if self.blocksize <= 0:
-            raise CacheConfigError('invalid cache blocksize for "%s"' % self.name)
-        if not 0 < self.keysize < 65535:
-            raise CacheConfigError('invalid cache keysize for "%s"' % self.name)
-        if self.hashsize <= 0:
-            raise CacheConfigError('invalid cache hashsize for "%s"' % self.name)
-        if self.blocks and self.blocks < self.max_items:
-            raise CacheConfigError('invalid number of cache blocks for "%s", must be higher than max_items (%d)'
-                                   % (self.name, self.max_items))
-        if self.max_items >= 2 ** 32:
-            raise CacheConfigError('cache "%s": too many items' % self.name)
 
 
 class SharedCache:
@@ -582,35 +496,8 @@ class SharedCache:
 
     def check(self) -> List[str]:
         """Invariant violations of the table (empty when consistent); for tests."""
-        problems: List[str] = []
-        buf = self.buf
         with self.lock:
-            linked = set()
-            for pos in range(self.hashsize):
-                idx = _U32.unpack_from(buf, self.hash_off + 4 * pos)[0]
-                prev = 0
-                while idx:
-                    if idx in linked or idx >= self.max_items:
-                        problems.append("slot %d: bad or repeated item %d" % (pos, idx))
-                        break
-                    linked.add(idx)
-                    h, ks, _, vs, _, p, nxt = _ITEM.unpack_from(buf, self.items_off + idx * self.itemsize)
-                    if not ks or h % self.hashsize != pos or p != prev or vs > self.blocksize:
-                        problems.append("item %d: hash/keysize/prev/valsize inconsistent" % idx)
-                    prev = idx
-                    idx = nxt
-            n_items = _U64.unpack_from(buf, _NITEMS_OFF)[0]
-            if n_items != len(linked):
-                problems.append("n_items %d but %d items linked" % (n_items, len(linked)))
-            free_count = _U64.unpack_from(buf, _FREE_OFF)[0]
-            free = [_U32.unpack_from(buf, self.free_off + 4 * i)[0] for i in range(free_count)]
-            if set(free) & linked or len(set(free)) != len(free):
-                problems.append("free stack overlaps linked items or repeats")
-            if len(free) + len(linked) != self.max_items - 1:
-                problems.append("%d free + %d linked != %d" % (len(free), len(linked), self.max_items - 1))
-            if _GEN.unpack_from(buf, _GEN_OFF)[0] & 1:
-                problems.append("generation odd after recovery")
-        return problems
+            return check_table(self)
 
     # -- stats ------------------------------------------------------------------------
 
@@ -644,25 +531,6 @@ class SharedCache:
 
     def close(self) -> None:
         self.region.close()
-
-
-def _math(op: str, current: int, delta: int) -> int:
-    if op == "inc":
-        r = current + delta
-    elif op == "dec":
-        r = current - delta
-    elif op == "mul":
-        r = current * delta
-    elif op == "div":
-        if delta == 0:
-            return 0
-        q = abs(current) // abs(delta)  # C division truncates toward zero
-        r = q if (current >= 0) == (delta >= 0) else -q
-    else:
-        raise ValueError(op)
-    # wrap around like int64_t arithmetic
-    r &= 0xFFFFFFFFFFFFFFFF
-    return r - (1 << 64) if r >= 1 << 63 else r
 
 
 class Caches:
@@ -709,12 +577,3 @@ class Caches:
         for c in self.caches:
             c.close()
 
-
-def specs_from_config(cache2: List[str], legacy_items: int, legacy_blocksize: int) -> List[CacheSpec]:
-    """``--cache N`` (the "default" cache, first) then every ``--cache2``."""
-    specs = []
-    if legacy_items:
-        specs.append(CacheSpec(name="default", max_items=legacy_items, blocksize=legacy_blocksize or 65536))
-    for text in cache2:
-        specs.append(CacheSpec.parse(text))
-    return specs
