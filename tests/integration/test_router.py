@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from peers import find, require, require_uwsgi
+from peers import require, require_uwsgi
 from server import ROOT
 from support.httpclient import Conn
 from support.router import free_port, make_self_signed, run_router, wait_listening
@@ -245,9 +245,7 @@ def test_https_with_a_real_tls_client(router, tls_files):
 
 
 def test_https_with_curl(router, tls_files):
-    curl = find("curl")
-    if curl is None:
-        pytest.skip("curl is not installed")
+    curl = require("curl")
     out = subprocess.run(
         [curl, "-sS", "--max-time", "10", "--cacert", tls_files[0],
          "https://127.0.0.1:%d/" % router.https_port, "https://127.0.0.1:%d/env" % router.https_port],
