@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
-import shutil
-import signal
 import socket
-import sys
 import threading
 import time
 
@@ -19,6 +14,7 @@ import pytest
 
 from server import run_server
 from support.httpclient import request
+from support.uwsgitop import uwsgitop_path, uwsgitop_screen
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -110,40 +106,13 @@ def test_binding_beyond_loopback_warns():
 
 
 def test_uwsgitop_renders_our_stats_on_a_pty():
-    uwsgitop = shutil.which("uwsgitop") or os.path.join(os.path.dirname(sys.executable), "uwsgitop")
-    if not os.path.exists(uwsgitop):
-        pytest.skip("uwsgitop is not installed (pip install -e '.[test]')")
+    uwsgitop_path()
     with run_server(PROBE + ["--stats", "127.0.0.1:0"]) as srv:
         port = stats_port(srv)
         for _ in range(3):
             request(srv.port, "/")
         pids = [w["pid"] for w in fetch(port)["workers"]]
-        pid, fd = pty.fork()
-        if pid == 0:  # pragma: no cover - the child
-            os.environ["TERM"] = "xterm"
-            os.execv(uwsgitop, [uwsgitop, "127.0.0.1:%d" % port])
-        screen = b""
-        try:
-            end = time.time() + 15
-            while time.time() < end:
-                r, _, _ = select.select([fd], [], [], 0.2)
-                if r:
-                    try:
-                        screen += os.read(fd, 65536)
-                    except OSError:
-                        break
-                text = screen.decode("latin-1")
-                if all(str(p) in text for p in pids) and "WID" in text:
-                    break
-            os.write(fd, b"q")
-        finally:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            os.waitpid(pid, 0)
-            os.close(fd)
-    text = screen.decode("latin-1")
+        text = uwsgitop_screen(port, lambda t: all(str(p) in t for p in pids) and "WID" in t)
     assert "uwsgi-2.0.31" in text and "WID" in text, text[-2000:]
     for p in pids:
         assert str(p) in text, text[-2000:]

@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
-import shutil
 import signal
 import socket
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,6 +16,7 @@ import pytest
 
 from server import run_server
 from support.httpclient import request
+from support.uwsgitop import uwsgitop_screen
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -125,36 +122,9 @@ def test_metrics_caches_locks_and_signals_in_the_stats_json(srv):
 
 
 def test_uwsgitop_shows_the_workers_signals(srv):
-    uwsgitop = shutil.which("uwsgitop") or os.path.join(os.path.dirname(sys.executable), "uwsgitop")
-    if not os.path.exists(uwsgitop):
-        pytest.skip("uwsgitop is not installed (pip install -e '.[test]')")
     port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
     sigs = {w["id"]: w["signals"] for w in stats(srv)["workers"]}
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.environ["TERM"] = "xterm"
-        os.execv(uwsgitop, [uwsgitop, "127.0.0.1:%d" % port])
-    screen = b""
-    try:
-        end = time.time() + 15
-        while time.time() < end:
-            r, _, _ = select.select([fd], [], [], 0.2)
-            if r:
-                try:
-                    screen += os.read(fd, 65536)
-                except OSError:
-                    break
-            if b"SIG" in screen and b"WID" in screen and screen.count(b"\n") > 4:
-                break
-        os.write(fd, b"q")
-    finally:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
-        os.close(fd)
-    text = screen.decode("latin-1")
+    text = uwsgitop_screen(port, lambda t: "SIG" in t and "WID" in t and t.count("\n") > 4)
     assert "SIG" in text and "Traceback" not in text, text[-2000:]
     assert sigs[1] >= 3
 
