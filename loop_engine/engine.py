@@ -281,24 +281,18 @@ class Engine:
         ``on_accept(conn, address)`` runs in the hub for each accepted connection.
         """
         sock.setblocking(False)
-        lst = _Listener(sock, on_accept)
-        self._listeners.append(lst)
-        if not self._accept_paused:
-            self._activate(lst)
-
-        def remove() -> None:
-            if lst in self._listeners:
-                self._listeners.remove(lst)
-                self._deactivate(lst)
-
-        return remove
+        return self._register(_Listener(sock, on_accept))
 
     def add_accept_toggle(self, toggle: Callable[[bool], None]) -> Callable[[], None]:
         """Follow the accept policy for a listener that accepts by itself (e.g. an asyncio
         server: uvloop accepts in C, much cheaper per connection than ``add_listener``):
         ``toggle(True)`` when it must accept, ``toggle(False)`` when every core is busy.
         Returns the undo callable."""
-        lst = _Listener(None, None, toggle)
+        return self._register(_Listener(None, None, toggle))
+
+    def _register(self, lst: _Listener) -> Callable[[], None]:
+        """Put ``lst`` under the accept policy (active now unless every core is busy);
+        returns the callable that takes it out again."""
         self._listeners.append(lst)
         if not self._accept_paused:
             self._activate(lst)
