@@ -24,10 +24,9 @@ one sweep per second over all connections, so the request path arms no timers.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
-from typing import Any, Callable, Dict, Optional, Set
+from typing import Any, Dict, Optional, Set
 
 from gateway.logs import gen_log
 from gateway.protocol.environ import request_environ
@@ -42,6 +41,7 @@ from gateway.protocol.http1 import (
     RequestParser,
 )
 from gateway.server.conn_server import ConnectionServer
+from gateway.server.file_offload import FileOffload
 from gateway.server.settings import RequestStats, ServerSettings
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
@@ -57,8 +57,6 @@ BUSY = 2  # a request is queued or running in a core: core-level timeouts apply
 CLOSED = 3
 
 _CRLF = b"\r\n"
-#: Bytes read (by an offload thread) and written per step of an offloaded file.
-OFFLOAD_BLOCK = 256 * 1024
 
 
 class HTTPServer(ConnectionServer):
@@ -113,7 +111,7 @@ def _http_date(ts: int) -> bytes:
     )
 
 
-class HTTPConnection(ConnectionWaits, asyncio.Protocol):
+class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
     """One client connection: parse in the loop, run each request in a core."""
 
     WHO = "client"
@@ -148,11 +146,7 @@ class HTTPConnection(ConnectionWaits, asyncio.Protocol):
         self._chunked = False
         #: Requests dispatched on this connection (0: freshly accepted).
         self.served = 0
-        # --offload-threads: a file being sent from the loop after its core moved on.
-        self._offloading = False
-        self._offload_done: Optional[bool] = None
-        self._drain_future: Optional[asyncio.Future] = None
-        self._offload_task: Optional[asyncio.Future] = None
+        self.init_offload()  # --offload-threads: a file sent from the loop after its core moved on
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -191,16 +185,7 @@ class HTTPConnection(ConnectionWaits, asyncio.Protocol):
         self.closed = True
         self.state = CLOSED
         self.server.connections.discard(self)
-        drained = self._drain_future
-        if drained is not None and not drained.done():
-            drained.set_result(None)
         self.fail_waiters()
-
-    def resume_writing(self) -> None:
-        drained = self._drain_future
-        if drained is not None and not drained.done():
-            drained.set_result(None)
-        ConnectionWaits.resume_writing(self)
 
     # -- request dispatch (hub) ------------------------------------------------------
 
@@ -441,70 +426,9 @@ class HTTPConnection(ConnectionWaits, asyncio.Protocol):
         return self.transport, leftover
 
     def request_done(self, ok: bool) -> None:
-        if self._offloading:
-            self._offload_done = ok  # the file still travels: finish when it is out
-            return
+        if self.defer_request_done(ok):
+            return  # the file still travels (--offload-threads): called again when it is out
         self._finish_request(ok and self._keep_alive and not self._close_after)
-
-    # -- offload (--offload-threads) --------------------------------------------------------
-
-    def offload_file(self, fobj: Any, fd: int, offset: int, count: int, pool: Any,
-                     close: Optional[Callable[[], Any]]) -> None:
-        """Send ``count`` bytes of ``fd`` from ``offset`` after the head, from the loop:
-        blocks are read by ``pool`` (the offload threads) and written with back-pressure
-        bounded by ``--socket-timeout``; the request's core is already free.  ``close`` (the
-        wrapper's) runs when the file is out, then the connection goes on as usual."""
-        self._offloading = True
-        self._offload_done = None
-        # Keep a reference: the loop holds tasks weakly.
-        self._offload_task = asyncio.ensure_future(self._send_file(fd, offset, count, pool, close))
-
-    async def _send_file(self, fd: int, offset: int, count: int, pool: Any,
-                         close: Optional[Callable[[], Any]]) -> None:
-        loop = self.server.loop
-        ok = True
-        try:
-            left = count
-            while left > 0 and not self.closed:
-                data = await loop.run_in_executor(pool, os.pread, fd, min(left, OFFLOAD_BLOCK), offset)
-                if not data:
-                    ok = False  # the file shrank: the client sees a short body
-                    break
-                if self.closed:
-                    break
-                self.transport.write(data)  # type: ignore[union-attr]
-                offset += len(data)
-                left -= len(data)
-                if self._write_paused and not self.closed:
-                    drained = loop.create_future()
-                    self._drain_future = drained
-                    try:
-                        await asyncio.wait_for(drained, self.settings.socket_timeout)
-                    except asyncio.TimeoutError:
-                        gen_log.info("client %s did not read the response for %ss: closing",
-                                     self.remote_addr, self.settings.socket_timeout)
-                        self.transport.abort()  # type: ignore[union-attr]
-                        ok = False
-                        break
-                    finally:
-                        self._drain_future = None
-            ok = ok and left == 0 and not self.closed
-        except Exception:
-            gen_log.exception("error sending an offloaded file")
-            ok = False
-        finally:
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    gen_log.exception("error in close() of the WSGI file wrapper")
-            self._offloading = False
-            self._offload_task = None
-            done, self._offload_done = self._offload_done, None
-            if not ok:
-                self._close_after = True
-            if done is not None:
-                self._finish_request(done and ok and self._keep_alive and not self._close_after)
 
 
 HTTPServer.connection_class = HTTPConnection

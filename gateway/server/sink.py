@@ -23,6 +23,13 @@ contract is the methods below, called in this order from the request's core::
 
 Any of them may suspend the current core (back-pressure) and may raise
 :class:`~gateway.server.wsgi_input.ClientDisconnected`.
+
+A sink may also have ``offload_file(fobj, fd, offset, count, pool, close)``
+(``--offload-threads``; both protocols get it from
+:class:`gateway.server.file_offload.FileOffload`): the runner then hands it a
+``wsgi.file_wrapper`` response over a regular file right after ``send_head`` and
+returns, freeing the core; the sink sends the file from the loop and runs its own
+``request_done`` when the file is out.  A sink without it gets the wrapper iterated.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ A request runs in a core (``loop_engine``) while its connection's protocol metho
 the loop.  The core parks on a `loop_engine.Waiter` when it needs body bytes that have not
 arrived (`ConnectionWaits.wait_for_body`) or when the transport is over its high-water mark
 after a write (`ConnectionWaits.write`); the protocol callbacks wake it (`wake_body`,
-`resume_writing`) or fail it (`fail_waiters` from ``connection_lost``).  `HTTPConnection`
+`resume_writing`) or fail it (`fail_waiters` from ``connection_lost``).  A coroutine on the
+loop that writes after the core moved on (an offloaded file, `gateway.server.file_offload`)
+waits for the same drain with `drained`.  `HTTPConnection`
 (``--http-socket``) and `UwsgiConnection` (``--socket``) both inherit this, so that the
 two protocols cannot drift apart on timeouts, back-pressure or a peer that goes away.
 """
@@ -42,6 +44,7 @@ class ConnectionWaits:
         self._write_paused = False
         self._drain_waiter: Optional[Waiter] = None
         self._body_waiter: Optional[Waiter] = None
+        self._drain_future: Optional[asyncio.Future] = None
 
     # -- in the loop -------------------------------------------------------------------------
 
@@ -61,12 +64,14 @@ class ConnectionWaits:
             if waiter is not None:
                 setattr(self, attr, None)
                 waiter.throw(ClientDisconnected("%s disconnected" % self.WHO))
+        self._wake_drain_future()
 
     def pause_writing(self) -> None:
         self._write_paused = True
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        self._wake_drain_future()
         waiter = self._drain_waiter
         if waiter is not None:
             self._drain_waiter = None
@@ -81,6 +86,29 @@ class ConnectionWaits:
         if self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = False
             self.transport.resume_reading()
+
+    def _wake_drain_future(self) -> None:
+        drained = self._drain_future
+        if drained is not None:
+            self._drain_future = None
+            if not drained.done():
+                drained.set_result(None)
+
+    async def drained(self) -> bool:
+        """On the loop (not in a core): wait until the transport is under its high-water
+        mark.  False if the connection is closed, or the peer did not read for
+        ``--socket-timeout`` (then it is dropped with one log line, as `write` does)."""
+        if self._write_paused and not self.closed:
+            fut = asyncio.get_running_loop().create_future()
+            self._drain_future = fut
+            try:
+                await asyncio.wait_for(fut, self.settings.socket_timeout)
+            except asyncio.TimeoutError:
+                self._drain_future = None
+                gen_log.info(self.SLOW_READER, self.peer, self.settings.socket_timeout)
+                self._drop()
+                return False
+        return not self.closed
 
     # -- in a core ---------------------------------------------------------------------------
 

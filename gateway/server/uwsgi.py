@@ -15,6 +15,11 @@ Then, by modifier1:
   the close of the connection.  modifier1 30 strips ``SCRIPT_NAME`` from the front of
   ``PATH_INFO`` (real uWSGI 2.0.31 fails to on Python 3).  ``wsgi.input`` streams the
   body by ``CONTENT_LENGTH`` and parks only the current core.
+  With ``--offload-threads``, a ``wsgi.file_wrapper`` over a regular file is sent
+  from the loop by :class:`~gateway.server.file_offload.FileOffload` (the same code
+  as ``--http-socket``) once the app returned it, the core already free; the head
+  then carries a ``Content-Length`` (the file's remaining size, unless the app gave
+  one), so nginx can tell a truncated file, and the close still ends the body.
 * 100 (ping): answered ``64 00 00 01`` from the loop, then closed.
 * any modifier1 with a handler in :data:`HANDLERS` (173: RPC, :mod:`gateway.server.uwsgi_rpc`):
   ``handler(modifier2, payload, peer) -> [bytes]`` runs in a core (counted as a
@@ -44,6 +49,7 @@ from gateway.logs import gen_log
 from gateway.protocol import uwsgi as wire
 from gateway.protocol.uwsgi import NEED_DATA, Data, EndOfMessage, Packet, PacketParser, Request
 from gateway.server.conn_server import ConnectionServer
+from gateway.server.file_offload import FileOffload
 from gateway.server.settings import ServerSettings
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.uwsgi_rpc import answer as rpc_answer
@@ -179,7 +185,7 @@ class UwsgiServer(ConnectionServer):
         ``--socket-timeout`` sweep, so :attr:`connections` empties on its own."""
 
 
-class UwsgiConnection(ConnectionWaits, asyncio.Protocol):
+class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
     """One uwsgi connection: one packet, one answer, close.  Also the request's sink."""
 
     def __init__(self, server: UwsgiServer, addr: Any) -> None:
@@ -192,6 +198,7 @@ class UwsgiConnection(ConnectionWaits, asyncio.Protocol):
         self.busy = False
         self.closed = False
         self.init_waits()
+        self.init_offload()
         self._body_done = True
         self._request: Optional[Request] = None
         self._protocol = b"HTTP/1.0"
@@ -427,6 +434,8 @@ class UwsgiConnection(ConnectionWaits, asyncio.Protocol):
         return self.transport, leftover
 
     def request_done(self, ok: bool) -> None:
+        if self.defer_request_done(ok):
+            return  # the file still travels (--offload-threads): called again when it is out
         self._request = None
         self._close()
 
