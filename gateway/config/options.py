@@ -288,6 +288,25 @@ OPTIONS: tuple[Option, ...] = (
            metavar="N", help="HTTP router: modifier2 of the uwsgi packets it sends"),
     Option("http-var", repeatable=True, section=HTTP, metavar="KEY=VALUE",
            help="HTTP router: add KEY=VALUE to every uwsgi packet it sends"),
+    Option("http-upstream-keepalive", type=conv.integer, default=64, minimum=0, section=HTTP,
+           metavar="N",
+           help="HTTP router: idle connections to gateway workers kept open for the next "
+                "requests (a gateway-only extension of the uwsgi protocol; used toward the "
+                "internal worker socket, and toward --http-to/--socket with --http-to-gateway); "
+                "0: one connection per request, as uWSGI.  gateway only"),
+    Option("http-upstream-idle", type=conv.number, default=2, minimum=0.1, section=HTTP,
+           metavar="SECONDS",
+           help="HTTP router: seconds an idle worker connection is kept (at most half of "
+                "--socket-timeout, the worker's own bound).  gateway only"),
+    Option("http-to-gateway", flag=True, section=HTTP,
+           help="HTTP router: the --http-to (or --socket) upstreams are gateway workers: keep "
+                "connections to them alive (see --http-upstream-keepalive); never set it for "
+                "a real uWSGI upstream.  gateway only"),
+    Option("socket-keepalive-max", type=conv.integer, default=128, minimum=0, section=HTTP,
+           metavar="N",
+           help="worker: idle persistent uwsgi connections (opened by gateway's HTTP router) "
+                "kept per socket, each for at most --socket-timeout; over it the connection "
+                "closes after its answer; 0: always close, as uWSGI.  gateway only"),
     Option("websockets-max-size", ("websocket-max-size",), type=conv.integer, default=1024,
            minimum=1, section=HTTP, metavar="KBYTES",
            help="maximum size of a received websocket message in Kbytes (uWSGI's unit; default "

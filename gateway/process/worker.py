@@ -183,6 +183,7 @@ class Worker:
             log_requests=not cfg.disable_logging,
             log_micros=bool(cfg.log_micros),
             stats=settings_stats,
+            uwsgi_keepalive_max=int(cfg.socket_keepalive_max),
         )
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,

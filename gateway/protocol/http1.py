@@ -75,6 +75,7 @@ from .http1_head import (
 
 __all__ = [
     "RequestParser",
+    "chunked_body_parser",
     "Request",
     "Data",
     "EndOfMessage",
@@ -633,3 +634,23 @@ _STATE_NAMES = {
     RequestParser._closed: "CLOSED",
     RequestParser._failed: "ERROR",
 }
+
+
+#: What :func:`chunked_body_parser` primes a parser with: a head announcing a chunked body.
+_CHUNKED_HEAD = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def chunked_body_parser(max_body: int = 0, max_trailers: int = 4096) -> RequestParser:
+    """A parser positioned at the start of a chunked body: feed it the body's bytes, get
+    ``Data`` events, then ``EndOfMessage`` at the last chunk.
+
+    The one chunked decoder, with its limits (``max_body``: de-chunked bytes, 0 for none;
+    ``max_trailers``: bytes of trailers), for bodies whose head is not HTTP: a uwsgi
+    request the ``--http`` router streams chunked (:mod:`gateway.protocol.uwsgi`) and a
+    persistent worker connection's chunked answer (:mod:`gateway.protocol.upstream_response`).
+    Bytes after the last chunk stay buffered (``buffered()``, ``trailing_data``).
+    """
+    parser = RequestParser(max_head=max(max_trailers, len(_CHUNKED_HEAD)), max_body=max_body)
+    parser.receive_data(_CHUNKED_HEAD)
+    parser.next_event()  # the primed Request
+    return parser

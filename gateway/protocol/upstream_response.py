@@ -17,6 +17,18 @@ line that is not ``HTTP/1.x NNN reason`` or a head over ``max_size`` raises
 less than a library but more than a client: conflicting ``Content-Length``
 values, bad digits and control characters are refused all the same.
 
+**Persistent worker connections** (gateway's own extension, see
+:data:`gateway.protocol.uwsgi.KEEPALIVE_VAR`): a gateway worker asked to keep the
+connection frames its answer (``Content-Length``, else ``Transfer-Encoding: chunked``)
+and says ``Connection: close`` (:attr:`ResponseHead.connection_close`) when it closes
+anyway.  :class:`ChunkedBody` reads such a chunked body without I/O: payload out, the
+end of the body found, anything after it refused (nothing may follow an answer until
+the next request)::
+
+    body = ChunkedBody()
+    pieces = body.feed(data)      # payload bytes in ``data`` (maybe none)
+    body.done                     # True once the last chunk and trailers are in
+
 Hop-by-hop headers the router owns (``Connection``, ``Keep-Alive``,
 ``Transfer-Encoding`` unless the worker chunked the body itself) are dropped by
 :meth:`ResponseHead.rebuild`; everything else goes through verbatim, in order.
@@ -26,7 +38,10 @@ from __future__ import annotations
 
 from typing import List, NamedTuple, Optional, Tuple, Union
 
-__all__ = ["ResponseHead", "UpstreamProtocolError", "parse_response_head"]
+from gateway.protocol.errors import RemoteProtocolError
+from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage, chunked_body_parser
+
+__all__ = ["ChunkedBody", "ResponseHead", "UpstreamProtocolError", "parse_response_head"]
 
 Buffer = Union[bytes, bytearray]
 
@@ -64,6 +79,8 @@ class ResponseHead(NamedTuple):
     upgrade: Optional[bytes]
     #: bytes of the head, blank line included: the body starts there
     size: int
+    #: the worker said ``Connection: close`` (a persistent connection that ends here)
+    connection_close: bool = False
 
     @property
     def lines(self) -> Tuple[bytes, ...]:
@@ -119,6 +136,7 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
     kept: List[bytes] = []
     chunked = False
     upgrade = None
+    close = False
     for line in head[first + 2 :].split(b"\r\n"):
         name, sep, value = line.partition(b":")
         key = name.lower()
@@ -136,6 +154,8 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
             kept.append(line)
             continue
         if key in _DROP:
+            if key == b"connection" and b"close" in [t.strip(b" \t").lower() for t in value.split(b",")]:
+                close = True
             continue
         kept.append(line)
     if chunked and content_length is not None:
@@ -143,7 +163,8 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
     if not chunked:
         # Without chunking there is nothing left for a Transfer-Encoding line to say.
         kept = [k for k in kept if k.partition(b":")[0].lower() != b"transfer-encoding"]
-    return ResponseHead(status, status_line, b"\r\n".join(kept), content_length, chunked, has_date, upgrade, size)
+    return ResponseHead(status, status_line, b"\r\n".join(kept), content_length, chunked, has_date, upgrade, size,
+                        close)
 
 
 def _status(line: bytes) -> int:
@@ -180,3 +201,47 @@ def _content_length(head: bytes, lowered: bytes, pos: int) -> int:
         pos = lowered.find(_CL, start)
     assert value is not None
     return value
+
+
+class ChunkedBody:
+    """A persistent worker connection's chunked answer body, decoded without I/O.
+
+    The decoding is the HTTP parser's own (:func:`~gateway.protocol.http1.chunked_body_parser`,
+    its limits included: ``max_trailers`` bytes of trailers, which are dropped).  Errors,
+    and any byte after the last chunk, raise :class:`UpstreamProtocolError` (the router
+    then cuts its client's connection: the head is already out).
+    """
+
+    __slots__ = ("_parser", "done")
+
+    def __init__(self, max_trailers: int = 65536) -> None:
+        self._parser = chunked_body_parser(0, max_trailers)
+        #: the last chunk (and the trailers) arrived
+        self.done = False
+
+    def feed(self, data: bytes) -> List[bytes]:
+        """The payload pieces ``data`` completes, in order (``data`` never empty)."""
+        if self.done:
+            raise UpstreamProtocolError("the worker sent %d bytes after a complete chunked answer" % len(data))
+        parser = self._parser
+        parser.receive_data(data)
+        out: List[bytes] = []
+        try:
+            while True:
+                event = parser.next_event()
+                if type(event) is Data:
+                    out.append(event.data)
+                elif type(event) is EndOfMessage:
+                    self.done = True
+                    if parser.buffered():
+                        raise UpstreamProtocolError(
+                            "the worker sent %d bytes after a complete chunked answer" % parser.buffered())
+                    return out
+                elif event is NEED_DATA:
+                    return out
+                else:  # pragma: no cover - the parser only pauses after EndOfMessage
+                    raise UpstreamProtocolError("chunked answer: unexpected %r" % (event,))
+        except RemoteProtocolError as e:
+            raise UpstreamProtocolError(
+                "invalid chunked answer: %s" % str(e.args[0] if e.args else e).replace("client sent ", "")
+            ) from None

@@ -14,6 +14,14 @@ The wire format (reference/uwsgi.md §1, fixtures in ``tests/fixtures/uwsgi/``):
   (what gateway's ``--http`` router sends for a chunked upload it streams) has a
   chunked body, de-chunked here by the HTTP parser's own chunked reader, with its
   limits.  nginx always de-chunks and sends ``CONTENT_LENGTH``, which then wins.
+* a second gateway-only extension, **persistent connections**: a request carrying the var
+  :data:`KEEPALIVE_VAR` (``GATEWAY_KEEPALIVE``, sent only by gateway's own ``--http``
+  router toward workers known to be gateway's) asks the worker to frame its HTTP answer
+  (``Content-Length``, else ``Transfer-Encoding: chunked``; ``Connection: close`` when it
+  closes anyway) and to wait for the next packet on the same connection.  uWSGI matches
+  its ``UWSGI_*`` vars by exact name, so the name cannot clash; a real uWSGI worker would
+  pass it into the environ and close as usual.  The parser itself is unchanged: it
+  already reads one packet after another (``start_next``).
 
 Use it like :mod:`gateway.protocol.http1`::
 
@@ -52,11 +60,12 @@ from gateway.protocol.http1 import (
     EndOfMessage,
     RequestParser,
     Sentinel,
+    chunked_body_parser,
 )
 
 __all__ = [
     "HEADER_SIZE", "MAX_PACKET", "MOD1_WSGI", "MOD1_WSGI_STRIP", "MOD1_PING", "MOD1_RPC",
-    "PING_REQUEST", "PING_REPLY", "VARS_MODIFIERS",
+    "PING_REQUEST", "PING_REPLY", "VARS_MODIFIERS", "KEEPALIVE_VAR",
     "UwsgiError", "PacketTooLarge", "TooManyVars", "NullKey", "TruncatedVars", "EmptyRequest",
     "BodyTooLarge", "TruncatedPacket", "TruncatedBody", "BadChunkedBody",
     "encode_header", "decode_header", "encode_vars", "decode_vars", "encode_packet", "encode_request",
@@ -75,6 +84,9 @@ VARS_MODIFIERS = frozenset((MOD1_WSGI, MOD1_WSGI_STRIP))
 #: a ping and its answer (modifier2 1), as uWSGI sends them.
 PING_REQUEST = b"\x64\x00\x00\x00"
 PING_REPLY = b"\x64\x00\x00\x01"
+#: the var by which gateway's HTTP router asks a gateway worker to keep the connection
+#: for more packets (see the module docstring); its value is ``1``.
+KEEPALIVE_VAR = "GATEWAY_KEEPALIVE"
 
 _HEADER = struct.Struct("<BHB")
 _U16 = struct.Struct("<H")
@@ -281,8 +293,6 @@ def content_length(value: Optional[str]) -> int:
 # -- the incremental parser --------------------------------------------------------------
 
 _HEAD, _PAYLOAD, _BODY, _DONE, _ERROR, _CHUNKED = range(6)
-#: what the chunked reader of the HTTP parser is primed with
-_CHUNKED_HEAD = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 
 class PacketParser:
@@ -414,10 +424,7 @@ class PacketParser:
         raw_cl = env.get("CONTENT_LENGTH")
         cl = content_length(raw_cl)
         if raw_cl is None and env.get("HTTP_TRANSFER_ENCODING", "").strip().lower() == "chunked":
-            dechunker = RequestParser(max_body=self.max_body)
-            dechunker.receive_data(_CHUNKED_HEAD)
-            dechunker.next_event()  # the primed Request
-            self._dechunker = dechunker
+            self._dechunker = chunked_body_parser(self.max_body)
             self._state = _CHUNKED
             return Request(mod1, self._mod2, pairs, 0, end, True, env)
         if self.max_body and cl > self.max_body:

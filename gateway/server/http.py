@@ -43,6 +43,7 @@ from gateway.protocol.http1 import (
 from gateway.server.conn_server import ConnectionServer
 from gateway.server.file_offload import FileOffload
 from gateway.server.settings import RequestStats, ServerSettings
+from gateway.server.sink import CHUNKED, TO_CLOSE, body_framing
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, BodyTimeout, WSGIInput
@@ -359,19 +360,12 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
 
     def send_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
         version = self._request.version  # type: ignore[union-attr]
-        extra = self.server.date_header()
-        if not resp.send_body:
-            # HEAD of a `return [body]` app: the same Content-Length a GET would get.
-            if resp.content_length is None and final and first and resp.code >= 200 and resp.code not in (204, 304):
-                extra += b"Content-Length: %d\r\n" % len(first)
-        elif resp.content_length is None:
-            if final:
-                extra += b"Content-Length: %d\r\n" % len(first)
-            elif version == "HTTP/1.1":
-                self._chunked = True
-                extra += b"Transfer-Encoding: chunked\r\n"
-            else:
-                self._keep_alive = False
+        lines, kind = body_framing(resp, first, final, version == "HTTP/1.1")
+        extra = self.server.date_header() + lines
+        if kind == CHUNKED:
+            self._chunked = True
+        elif kind == TO_CLOSE:
+            self._keep_alive = False
         if self._keep_alive and self._close_after:
             self._keep_alive = False
         if version == "HTTP/1.1":

@@ -50,6 +50,7 @@ class ServerSettings:
         log_micros: bool = False,
         stats: Any = None,
         listen: int = 100,
+        uwsgi_keepalive_max: int = 128,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -66,6 +67,8 @@ class ServerSettings:
         self.keepalive_timeout = keepalive_timeout
         #: --listen: the backlog, for servers that (re)start listening themselves
         self.listen = listen
+        #: --socket-keepalive-max: idle persistent uwsgi connections per socket (gateway's router)
+        self.uwsgi_keepalive_max = uwsgi_keepalive_max
         self.log_requests = log_requests
         self.log_micros = log_micros
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line

@@ -34,7 +34,7 @@ returns, freeing the core; the sink sends the file from the loop and runs its ow
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from gateway.server.wsgi_call import WSGIResponse
@@ -75,3 +75,29 @@ class ResponseSink(Protocol):
     def request_done(self, ok: bool) -> None:
         """The request is over (``ok``: the response went out complete and correct):
         keep the connection for the next request, or close it."""
+
+
+#: :func:`body_framing` kinds: the head says where the body ends (a Content-Length, or no
+#: body at all), the body is chunked, or only the close of the connection ends it.
+FRAMED, CHUNKED, TO_CLOSE = 0, 1, 2
+
+
+def body_framing(resp: "WSGIResponse", first: bytes, final: bool, can_chunk: bool) -> Tuple[bytes, int]:
+    """How a sink that keeps its connection frames ``resp``: ``(extra header lines, kind)``.
+
+    Shared by the HTTP sink and the uwsgi sink of a persistent router connection, so the
+    two cannot disagree: the app's Content-Length is kept; a ``return [body]`` (``final``)
+    gets a computed one, also for ``HEAD`` (the length a ``GET`` would get); otherwise
+    the body is chunked when ``can_chunk`` (an HTTP/1.1 peer), else it ends at the close.
+    """
+    if not resp.send_body:
+        if resp.content_length is None and final and first and resp.code >= 200 and resp.code not in (204, 304):
+            return b"Content-Length: %d\r\n" % len(first), FRAMED
+        return b"", FRAMED
+    if resp.content_length is not None:
+        return b"", FRAMED
+    if final:
+        return b"Content-Length: %d\r\n" % len(first), FRAMED
+    if can_chunk:
+        return b"Transfer-Encoding: chunked\r\n", CHUNKED
+    return b"", TO_CLOSE

@@ -29,6 +29,17 @@ Then, by modifier1:
   timeout or EOF), for packets followed by a payload (remote cache values).
 * anything else: ``-- unavailable modifier requested: N --`` and close, as uWSGI.
 
+**Persistent connections** (a gateway-only extension, :data:`~gateway.protocol.uwsgi.KEEPALIVE_VAR`):
+when gateway's own ``--http`` router marks a request with ``GATEWAY_KEEPALIVE`` and its
+body is delimited (``CONTENT_LENGTH`` or none, not a de-chunked upload), the answer is
+framed as on ``--http-socket`` (the same :func:`~gateway.server.sink.body_framing`:
+``Content-Length``, else chunked) and the connection waits for the next packet instead
+of closing.  Bounded: at most ``--socket-keepalive-max`` idle ones per listening socket
+(over it the answer says ``Connection: close`` and the connection closes), each idle at
+most ``--socket-timeout``; a graceful stop (:meth:`UwsgiServer.begin_drain`) closes the
+idle ones at once and the busy ones after their answer.  Requests without the marker
+(nginx, uWSGI's router, RPC clients) are served exactly as before.
+
 Malformed packets are logged on ``gateway.error`` at INFO with uWSGI's wording
 (``invalid request block size: 4248 (max 4096)...skip`` for a vars block over
 ``--buffer-size``) and the connection is closed without a byte (nginx answers 502);
@@ -47,10 +58,20 @@ from typing import Any, Callable, Dict, List, Optional, Set
 
 from gateway.logs import gen_log
 from gateway.protocol import uwsgi as wire
-from gateway.protocol.uwsgi import NEED_DATA, Data, EndOfMessage, Packet, PacketParser, Request
+from gateway.protocol.uwsgi import (
+    KEEPALIVE_VAR,
+    NEED_DATA,
+    PAUSED,
+    Data,
+    EndOfMessage,
+    Packet,
+    PacketParser,
+    Request,
+)
 from gateway.server.conn_server import ConnectionServer
 from gateway.server.file_offload import FileOffload
 from gateway.server.settings import ServerSettings
+from gateway.server.sink import CHUNKED, body_framing
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.uwsgi_rpc import answer as rpc_answer
 from gateway.server.wsgi_call import WSGIResponse, run_request
@@ -103,6 +124,11 @@ class UwsgiServer(ConnectionServer):
     def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
         super().__init__(settings, base_environ)
         self._tcp = True
+        #: persistent connections (gateway's router) waiting for their next packet
+        self.idle: Set[UwsgiConnection] = set()
+        #: --socket-keepalive-max: the bound of :attr:`idle`; 0 ignores the router's marker
+        self.keepalive_max = settings.uwsgi_keepalive_max
+        self.draining = False
 
     def start(self, sock: socket.socket) -> Callable[[], None]:
         """Serve ``sock`` (bound, listening; TCP or UNIX); returns the undo callable."""
@@ -180,9 +206,17 @@ class UwsgiServer(ConnectionServer):
         self._sweeper = self.loop.call_later(1.0, self._sweep)
 
     def begin_drain(self) -> None:
-        """Graceful stop: nothing to do.  Every uwsgi connection carries one request and
-        closes after its answer; one that never sends its packet is closed by the
+        """Graceful stop: persistent connections waiting for a packet are closed now, busy
+        ones after their answer.  A plain uwsgi connection carries one request and closes
+        after its answer; one that never sends its packet is closed by the
         ``--socket-timeout`` sweep, so :attr:`connections` empties on its own."""
+        self.draining = True
+        for conn in list(self.connections):
+            conn._close_after = True
+        for conn in list(self.idle):
+            conn._close()
+            self.connections.discard(conn)
+        self.idle.clear()
 
 
 class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
@@ -203,6 +237,10 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self._request: Optional[Request] = None
         self._protocol = b"HTTP/1.0"
         self.early = b""
+        #: this request carries the router's keep-alive marker (see the module docstring)
+        self._persist = False
+        self._chunked = False
+        self._close_after = False
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -237,6 +275,7 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self.closed = True
         self.server.connections.discard(self)
+        self.server.idle.discard(self)
         self.fail_waiters()
 
     # -- the packet, in the loop ------------------------------------------------------
@@ -261,6 +300,11 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         if type(event) is Request:
             self._request = event
             self._body_done = event.content_length == 0 and not event.chunked
+            server = self.server
+            if server.idle:
+                server.idle.discard(self)
+            if KEEPALIVE_VAR in event.env and server.keepalive_max and not event.chunked:  # type: ignore[operator]
+                self._persist = True
             if not self.server.engine.submit(self._run, event):
                 self._pause_reading()
             return
@@ -284,6 +328,10 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self.server.engine.submit(self._run_packet, handler, pkt)
 
     def on_timeout(self) -> None:
+        if self in self.server.idle and not self.parser.buffered():
+            self.server.idle.discard(self)
+            self._close()  # a persistent connection idle for --socket-timeout: no news
+            return
         gen_log.info("uwsgi packet from %s not complete after %ss: closing", self.peer, self.settings.socket_timeout)
         self._close(abort=True)
 
@@ -317,6 +365,8 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
     def _run(self, req: Request) -> None:
         environ = self.server.base_environ.copy()
         environ.update(req.env if req.env is not None else req.vars)  # the last duplicate wins, as in uWSGI
+        if KEEPALIVE_VAR in environ:
+            del environ[KEEPALIVE_VAR]  # the router's business, not the app's
         environ.setdefault("REQUEST_METHOD", "GET")
         environ.setdefault("QUERY_STRING", "")
         path = environ.setdefault("PATH_INFO", "")
@@ -384,9 +434,11 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
     def _drop(self) -> None:
         self._close(abort=True)  # a slow reader (ConnectionWaits.write)
 
-    # -- ResponseSink (gateway.server.sink): raw HTTP, end = close --------------------------
+    # -- ResponseSink (gateway.server.sink): raw HTTP, end = close (or framed: persistent) --
 
     def send_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
+        if self._persist:
+            return self._send_framed_head(resp, first, final)
         head = b"%s %s\r\n" % (self._protocol, resp.head)
         if first and resp.send_body:
             self.write(head + first)
@@ -394,20 +446,49 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             self.write(head)
         return len(head)
 
+    def _send_framed_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
+        """The head of a persistent connection's answer: framed so the router knows its end."""
+        extra, kind = body_framing(resp, first, final, True)
+        server = self.server
+        if self._close_after or server.draining or len(server.idle) >= server.keepalive_max:
+            self._persist = False  # still framed: the router reads it the same way
+            extra += b"Connection: close\r\n"
+        head = b"%s %s%s\r\n" % (self._protocol, resp.head, extra)
+        if kind == CHUNKED:
+            self._chunked = True
+            if first and resp.send_body:
+                self.write(head + b"%x\r\n%b\r\n" % (len(first), first))
+                return len(head)
+        if first and resp.send_body:
+            self.write(head + first)
+        else:
+            self.write(head)
+        return len(head)
+
     def send_body(self, data: bytes) -> None:
-        self.write(data)
+        if self._chunked:
+            self.write(b"%x\r\n%b\r\n" % (len(data), data))
+        else:
+            self.write(data)
 
     def finish(self) -> None:
-        self._close()
+        if self._chunked:
+            self._chunked = False
+            if not self.closed:
+                self.write(b"0\r\n\r\n")
+        if not self._persist:
+            self._close()
 
     def send_error(self, status: int, reason: str) -> int:
         body = (reason + "\n").encode()
         req = self._request
         head_only = req is not None and dict(req.vars).get("REQUEST_METHOD") == "HEAD"
         self.write(
-            b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
-            % (self._protocol, status, reason.encode(), len(body), b"" if head_only else body)
+            b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (self._protocol, status, reason.encode(), len(body),
+               b"Connection: close\r\n" if self._persist else b"", b"" if head_only else body)
         )
+        self._persist = False
         self._close()
         return len(body)
 
@@ -437,7 +518,37 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         if self.defer_request_done(ok):
             return  # the file still travels (--offload-threads): called again when it is out
         self._request = None
-        self._close()
+        persist, self._persist = self._persist, False
+        self._chunked = False
+        if not (persist and ok) or self.closed or self._close_after or not self._drain_body():
+            self._close()
+            return
+        # A persistent connection (gateway's router): wait for the next packet.
+        self.parser.start_next()
+        self.busy = False
+        self.deadline = self.server.loop.time() + self.settings.socket_timeout
+        self.server.idle.add(self)
+        if self.parser.buffered() or self._reading_paused:
+            self.server.loop.call_soon(self._next_packet)
+
+    def _next_packet(self) -> None:
+        if not self.busy and not self.closed:
+            self._resume_reading()
+            if self.parser.buffered():
+                self._process()
+
+    def _drain_body(self) -> bool:
+        """Discard what the app left of the request body if it is all here; else False."""
+        parser = self.parser
+        while True:
+            try:
+                event = parser.next_event()
+            except wire.UwsgiError:
+                return False
+            if event is PAUSED or type(event) is EndOfMessage:
+                return True
+            if type(event) is not Data:
+                return False  # still on the wire: closing is cheaper than reading it
 
 
 UwsgiServer.connection_class = UwsgiConnection

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.protocol.upstream_response import UpstreamProtocolError, parse_response_head
+from gateway.protocol.upstream_response import ChunkedBody, UpstreamProtocolError, parse_response_head
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "router")
 
@@ -109,3 +109,87 @@ def test_fuzz_only_heads_or_upstream_errors(raw, data):
     assert not (head.chunked and head.content_length is not None)
     out = head.rebuild()
     assert out.endswith(b"\r\n\r\n") and out.startswith(head.status_line)
+
+
+# -- persistent worker connections: Connection: close and the chunked body reader ----------
+
+
+def test_a_persistent_answer_that_closes_says_so():
+    raw = fixture("persistent_close.http")
+    head = parse_response_head(raw)
+    assert head is not None and head.connection_close and head.content_length == 4
+    assert b"Connection" not in head.rebuild()
+    assert not parse_response_head(fixture("ok_length.http")).connection_close
+    head = parse_response_head(b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\n\r\n")
+    assert head is not None and head.connection_close
+
+
+def _body_of(raw: bytes) -> bytes:
+    head = parse_response_head(raw)
+    assert head is not None and head.chunked
+    return raw[head.size :]
+
+
+def test_chunked_body_fixture_decodes_whole_and_byte_by_byte():
+    body = _body_of(fixture("persistent_chunked.http"))
+    whole = ChunkedBody()
+    assert b"".join(whole.feed(body)) == b"abcde" and whole.done
+    split = ChunkedBody()
+    out = []
+    for i in range(len(body)):
+        assert not split.done
+        out += split.feed(body[i : i + 1])
+    assert b"".join(out) == b"abcde" and split.done
+
+
+@pytest.mark.parametrize("bad, what", [
+    (b"zz\r\nab\r\n0\r\n\r\n", "invalid chunk size"),
+    (b"2\r\nabX\r\n0\r\n\r\n", "not followed by CRLF"),
+    (b"0\r\n\r\nHTTP/1.1 200 OK\r\n", "after a complete chunked answer"),
+    (b"0\r\nX: " + b"a" * 200 + b"\r\n\r\n", "trailers longer"),
+])
+def test_malformed_chunked_bodies_are_upstream_errors(bad, what):
+    body = ChunkedBody(max_trailers=100)
+    with pytest.raises(UpstreamProtocolError, match=what):
+        body.feed(bad)
+
+
+def test_bytes_after_the_end_in_a_later_read_are_refused():
+    body = ChunkedBody()
+    assert body.feed(b"1\r\na\r\n0\r\n\r\n") == [b"a"] and body.done
+    with pytest.raises(UpstreamProtocolError, match="after a complete"):
+        body.feed(b"x")
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=40), max_size=6), st.lists(st.integers(1, 30), max_size=20))
+def test_fuzz_any_chunking_and_any_split_give_the_payload_back(pieces, cuts):
+    """Whatever the chunk sizes and however the bytes arrive, the payload comes back whole,
+    ``done`` turns true exactly at the last byte."""
+    wire = b"".join(b"%x\r\n%b\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    body = ChunkedBody()
+    out = []
+    pos = 0
+    for cut in cuts + [len(wire)]:
+        if pos >= len(wire):
+            break
+        part = wire[pos : pos + cut]
+        pos += len(part)
+        assert not body.done
+        out += body.feed(part)
+    assert body.done and b"".join(out) == b"".join(pieces)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(st.binary(max_size=80), st.integers(1, 20))
+def test_fuzz_garbage_gives_payload_or_upstream_errors(junk, step):
+    body = ChunkedBody(max_trailers=64)
+    try:
+        for i in range(0, len(junk), step):
+            if body.done:
+                with pytest.raises(UpstreamProtocolError):
+                    body.feed(junk[i : i + step])
+                return
+            body.feed(junk[i : i + step])
+    except UpstreamProtocolError:
+        return
