@@ -69,10 +69,14 @@ def run_one(ctx, name, cmd, path, conns, duration, expect):
         if not httpclient.wait_ready(port, srv.proc, ctx.ready_timeout):
             raise SystemExit("%s did not start:\n%s" % (name, srv.tail()))
         wrk.run_wrk(ctx, port, conns, 2, path=path)  # warm-up
+        meter = procfs.CpuMeter(srv.pid)
         r = wrk.run_wrk(ctx, port, conns, duration, path=path)
+        cpu = meter.stop(r["duration_us"] / 1e6, exclude=(ctx.client_pid,))
         rss = (_rss(srv.pid), [_rss(c) for c in procfs.proc_tree(srv.pid) if c != srv.pid])
         errors = sum(r.get(k, 0) for k in ("connect", "read", "write", "status", "timeout"))
-        return r["rps"], rss, errors
+        # CPU per request in µs (percent of one core / req/s * 1e4): the server tree's and wrk's.
+        per_req = (cpu["server_cpu_pct"] * 1e4 / r["rps"], r["client_cpu_pct"] * 1e4 / r["rps"])
+        return r["rps"], rss, errors, per_req
 
 
 def main():
@@ -96,10 +100,12 @@ def main():
     results = {name: [] for name, _, _, _ in scenarios}
     rss = {}
     errors = {name: 0 for name, _, _, _ in scenarios}
+    per_req = {name: [] for name, _, _, _ in scenarios}
     for run in range(a.runs):
         for name, make, path, conns in scenarios:  # interleaved: every run sees the same machine
-            rps, r, err = run_one(ctx, name, make(ctx.alloc_port()), path, conns, a.duration, None)
+            rps, r, err, cost = run_one(ctx, name, make(ctx.alloc_port()), path, conns, a.duration, None)
             results[name].append(rps)
+            per_req[name].append(cost)
             rss[name] = r
             errors[name] += err
             print("run %d %-28s %9.0f req/s  errors %d" % (run + 1, name, rps, err), file=sys.stderr, flush=True)
@@ -113,6 +119,16 @@ def main():
     print("hello 2 workers: gateway / uWSGI = %.2f (target >= 1.5); gateway 2 workers / 1 worker = %.2f (target >= 1.7)"
           % (med["hello gateway 2 workers"] / med["hello uWSGI 2 workers"],
              med["hello gateway 2 workers"] / med["hello gateway 1 worker"]))
+    # The machine's ceiling for "2 workers / 1 worker": wrk runs on the same two cores, so with
+    # s µs of server CPU and w µs of wrk CPU per request, two saturated cores give at most
+    # 2 / (s + w) req/s against one worker's 1 / s: a ratio of 2 s / (s + w).
+    s1 = statistics.median(c[0] for c in per_req["hello gateway 1 worker"])
+    w1 = statistics.median(c[1] for c in per_req["hello gateway 1 worker"])
+    ceiling = 2 * s1 / (s1 + w1)
+    print("CPU per request, 1 worker: server %.1f us, wrk %.1f us -> this machine's ceiling for 2 workers / 1 worker "
+          "= 2s/(s+w) = %.2f; measured %.2f = %.0f%% of it"
+          % (s1, w1, ceiling, med["hello gateway 2 workers"] / med["hello gateway 1 worker"],
+             100 * med["hello gateway 2 workers"] / med["hello gateway 1 worker"] / ceiling))
     print("flask --processes 2 --threads 4: gateway / uWSGI = %.2f (target >= 1.0)"
           % (med["flask gateway 2x4 threads"] / med["flask uWSGI 2x4 threads"]))
 

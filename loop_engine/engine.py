@@ -384,12 +384,13 @@ class Engine:
     # -- shutdown ----------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop accepting and drop queued work; running cores finish on their own."""
+        """Stop accepting; running and queued work finishes on its own.
+
+        Queued work is a request already read from an accepted connection, waiting for a
+        core: it is in flight, and a graceful stop owes it an answer.  How long the owner
+        waits for all of it is the owner's bound (a worker's ``--worker-reload-mercy``).
+        """
         self.stopped = True
         for lst in list(self._listeners):
             self._deactivate(lst)
         self._listeners.clear()
-        # Queued requests are dropped; parked greenlets waiting for a core keep their turn.
-        kept = [entry for entry in self._queue if entry[0] is _RESUME]
-        self._queue.clear()
-        self._queue.extend(kept)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 
 import pytest
 
@@ -70,3 +73,26 @@ def test_tornado_cores_share_the_threads():
     with run_server(APP + ["--tornado", "6", "--greenlet", "--threads", "3"]) as srv:
         results = concurrently(srv.port, ["/barrier"] * 3 + ["/"] * 3)
         assert all(getattr(r, "status", None) == 200 for r in results), results
+
+
+def test_a_graceful_stop_answers_the_requests_queued_for_a_core():
+    """SIGTERM while requests wait for a thread: they are in flight (their connections were
+    accepted, their requests read), so they are answered, and the worker exits as soon as
+    they are, not when its mercy runs out."""
+    with run_server(APP + ["--threads", "2", "--worker-reload-mercy", "30"]) as srv:
+        conns = [Conn(srv.port, timeout=10) for _ in range(5)]
+        try:
+            for c in conns:  # every connection accepted and idle (keep-alive) first
+                c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert c.read_response().status == 200
+            for c in conns:  # 2 run in the threads, 3 wait in the engine's queue
+                c.send(b"GET /sleep?0.4 HTTP/1.1\r\nHost: x\r\n\r\n")
+            srv.wait_for_line("all 2 async cores are busy")
+            os.kill(srv.pid, signal.SIGTERM)
+            started = time.monotonic()
+            assert [c.read_response().status for c in conns] == [200] * 5
+            srv.proc.wait(10)
+            assert time.monotonic() - started < 5, srv.output()
+        finally:
+            for c in conns:
+                c.close()
