@@ -16,8 +16,11 @@ that touches a socket still happens in the core, on the loop's thread:
 * ``return [body]`` is handed over whole, so the response keeps its exact
   Content-Length; a generator is iterated, and closed, in the thread.
 
-Messages from the thread reach the loop only through ``call_soon_threadsafe``; the
-thread waits on a lock.  A blocking app (a ``time.sleep``, a blocking driver) thus
+Messages from the thread go into the request's inbox (a deque: appends are atomic) and
+reach the loop through ``call_soon_threadsafe`` — one wake-up per burst, not per
+message: while a wake-up is pending, the thread's next messages ride on it (a Flask
+response is ``iter``, its chunk and ``end`` in a row: one wake-up instead of three).
+The thread waits on a lock.  A blocking app (a ``time.sleep``, a blocking driver) thus
 blocks one thread, never the loop nor the other requests of the worker.
 
 A request whose thread is stuck cannot be cancelled (Python cannot stop a thread):
@@ -48,11 +51,15 @@ class RequestGone(OSError):
 class _Bridge:
     """One request's hand-off between its core (on the loop) and its thread."""
 
-    __slots__ = ("loop", "inbox", "waiter", "reply", "reply_lock", "stop", "inflight", "room")
+    __slots__ = ("loop", "inbox", "waiter", "reply", "reply_lock", "stop", "inflight", "room", "wake_lock",
+                 "wake_pending")
 
     def __init__(self, loop: Any) -> None:
         self.loop = loop
         self.inbox: Deque[Tuple[str, Any]] = collections.deque()
+        #: True while a ``_wake`` is scheduled on the loop and has not started yet.
+        self.wake_pending = False
+        self.wake_lock = threading.Lock()
         self.waiter: Optional[Waiter] = None
         self.reply: Any = None
         self.reply_lock = threading.Lock()
@@ -67,7 +74,12 @@ class _Bridge:
 
     def post(self, kind: str, value: Any) -> None:
         """From the thread: give the core a message (no wait)."""
-        self.loop.call_soon_threadsafe(self._deliver, kind, value)
+        with self.wake_lock:
+            self.inbox.append((kind, value))
+            if self.wake_pending:
+                return  # the scheduled wake-up will find it
+            self.wake_pending = True
+        self.loop.call_soon_threadsafe(self._wake)
 
     def ask(self, kind: str, value: Any) -> Any:
         """From the thread: give the core a message and wait for its answer."""
@@ -109,12 +121,13 @@ class _Bridge:
             self.inflight -= n
             room.notify()
 
-    def _deliver(self, kind: str, value: Any) -> None:
-        if self.stop:
-            if kind in _ASKS:
-                self.answer(RequestGone("the request is over"))
+    def _wake(self) -> None:
+        """On the loop: messages arrived; resume the core if it waits for them."""
+        with self.wake_lock:
+            self.wake_pending = False
+        if self.stop:  # the core is gone: asks get their error, the rest is dropped
+            self._drop_inbox()
             return
-        self.inbox.append((kind, value))
         waiter = self.waiter
         if waiter is not None:
             self.waiter = None
@@ -129,6 +142,9 @@ class _Bridge:
         self.stop = True
         with self.room:
             self.room.notify_all()
+        self._drop_inbox()
+
+    def _drop_inbox(self) -> None:
         while self.inbox:
             kind, _ = self.inbox.popleft()
             if kind in _ASKS:
