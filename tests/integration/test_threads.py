@@ -58,10 +58,10 @@ def test_body_streaming_write_errors_and_close_through_the_thread():
         assert r.body == b"line1\nthe rest"
         r = request(srv.port, "/gen?3")
         assert r.body == b"chunk0\nchunk1\nchunk2\n"
+        assert request(srv.port, "/closed").body == b"1"  # close() called once, in the thread
         # many chunks in bursts (several ride on one wake-up of the core): all, in order
         r = request(srv.port, "/gen?3000")
         assert r.body == b"".join(b"chunk%d\n" % i for i in range(3000))
-        assert request(srv.port, "/closed").body == b"1"  # close() called once, in the thread
         assert request(srv.port, "/write").body == b"written returned"
         r = request(srv.port, "/error")
         assert r.status == 500
