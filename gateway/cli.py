@@ -124,7 +124,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
-    if cfg.master or (cfg.processes or 1) > 1 or cfg.stats or children:
+    if cfg.master or cfg.log_master or (cfg.processes or 1) > 1 or cfg.stats or children:
         sys.exit(_run_master(cfg, sockets, children))
 
     from gateway.process.worker import Worker

@@ -117,6 +117,12 @@ class ConfigFields:
     log_format: Optional[str]
     #: --log-micros: report request times in microseconds instead of milliseconds
     log_micros: bool
+    #: --log-master: the master writes the workers' (and its own) output to the log target (--logto FILE or stderr) as w…
+    log_master: bool
+    #: --log-master-bufsize: --log-master: the longest line written in one piece (uWSGI's default); a longer line is split into…
+    log_master_bufsize: int
+    #: --log-master-backlog: --log-master: bytes the master holds while the log target accepts nothing (a full pipe, a stopped t…
+    log_master_backlog: int
     #: --rpc-max: maximum number of registered RPC functions
     rpc_max: int
     #: --rpc-none-on-failure: uwsgi.rpc() and uwsgi.call() return None on every failure (unknown function, exception, refused con…
@@ -331,8 +337,6 @@ class ConfigFields:
     log_big: Optional[str]
     #: --log-x-forwarded-for: not supported yet: uWSGI option, not supported yet by gateway
     log_x_forwarded_for: bool
-    #: --log-master: not supported yet: uWSGI option, not supported yet by gateway
-    log_master: bool
     #: --threaded-logger: not supported yet: uWSGI option, not supported yet by gateway
     threaded_logger: bool
     #: --req-logger: not supported yet: uWSGI option, not supported yet by gateway

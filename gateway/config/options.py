@@ -331,6 +331,19 @@ OPTIONS: tuple[Option, ...] = (
                 "%(referer) %(host) %(pid) %(wid) %(core) ... (README, Logging)"),
     Option("log-micros", flag=True, section=LOGGING,
            help="report request times in microseconds instead of milliseconds"),
+    Option("log-master", flag=True, section=LOGGING,
+           help="the master writes the workers' (and its own) output to the log target (--logto "
+                "FILE or stderr) as whole lines, read through one pipe per process; implies "
+                "--master, as in uWSGI"),
+    Option("log-master-bufsize", type=conv.integer, default=8192, minimum=128, section=LOGGING,
+           metavar="BYTES",
+           help="--log-master: the longest line written in one piece (uWSGI's default); a longer "
+                "line is split into pieces of this size, never dropped"),
+    Option("log-master-backlog", type=conv.integer, default=1024 * 1024, minimum=8192,
+           section=LOGGING, metavar="BYTES",
+           help="--log-master: bytes the master holds while the log target accepts nothing (a "
+                "full pipe, a stopped terminal); beyond it new lines are dropped and counted in one "
+                "line once the target accepts again, so workers never wait for the log target"),
 
     # -- RPC ----------------------------------------------------------------------------
     Option("rpc-max", type=conv.integer, default=64, minimum=1, section=RPC, metavar="N",
@@ -544,7 +557,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("log-slow"),
     _unsupported("log-big"),
     _unsupported("log-x-forwarded-for", flag=True),
-    _unsupported("log-master", flag=True),
     _unsupported("threaded-logger", flag=True),
     _unsupported("req-logger", "logger-req", repeatable=True),
     _unsupported("logger", repeatable=True),

@@ -49,7 +49,7 @@ class AppReloader:
             stats=None,
             socket_fds=[s.fileno() for s in self.sockets],
             buffer=cfg.buffer_size,
-            masterpid=os.getpid() if cfg.master else 0,
+            masterpid=os.getpid() if cfg.master or cfg.log_master else 0,
         )
         uwsgi_module.install()
         before = set(sys.modules)

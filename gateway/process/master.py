@@ -9,6 +9,8 @@ uWSGI's workers crash-loop on exactly that).  What it watches:
 * one :mod:`~gateway.process.channel` socket per child (``ready`` from workers,
   messages for subsystems);
 * the stats server's sockets (:mod:`gateway.stats`), if ``--stats``;
+* with ``--log-master``, one output pipe per child and the log target when it is slow
+  (:mod:`gateway.process.log_master`);
 * a tick (``TICK`` s): harakiri and mercy deadlines from the shared
   :mod:`~gateway.process.scoreboard`, delayed respawns.
 
@@ -97,6 +99,7 @@ class Proc:
         self.kill_at = 0.0  # mercy deadline once retiring
         self.fast_deaths = 0
         self.respawn_at = 0.0
+        self.log_fd = -1  # --log-master: the read end of its output pipe
 
     @property
     def label(self) -> str:
@@ -141,6 +144,7 @@ class Master:
         self._pending_kill: List[Any] = []
         self._touch: Dict[str, float] = {}
         self._next_touch_check = 0.0
+        self.log_master: Any = None
         for spec in children:
             self.add_child(spec)
         self.on_message("ready", self._on_ready)
@@ -178,6 +182,10 @@ class Master:
     def remove_reader(self, fd: Any) -> None:
         self.sel.unregister(fd)
 
+    def add_writer(self, fd: Any, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` in the master loop whenever ``fd`` is writable."""
+        self.sel.register(fd, selectors.EVENT_WRITE, ("reader", callback))
+
     def slot(self, worker_id: int, generation: int) -> int:
         """Scoreboard slot of worker ``worker_id`` in reload generation ``generation``."""
         return worker_id + self.numproc * (generation % 2)
@@ -191,6 +199,12 @@ class Master:
         self.board.ints[1] = self.pid
         self.signals.install()
         self.sel.register(self.signals.fd, selectors.EVENT_READ, ("signals", None))
+        if self.config.log_master:
+            from gateway.process.log_master import LogMaster
+
+            self.log_master = LogMaster(max_line=int(self.config.log_master_bufsize),
+                                        backlog=int(self.config.log_master_backlog))
+            self.log_master.start(self.add_reader, self.remove_reader, self.add_writer, self.remove_reader)
         gen_log.info("spawned uWSGI master process (pid: %d)", self.pid)
         from gateway.process.privileges import warn_if_root
 
@@ -243,6 +257,8 @@ class Master:
         if self.stats_server is not None:
             self.stats_server.close()
         gen_log.info("goodbye to uWSGI.")
+        if self.log_master is not None:
+            self.log_master.finish(self.mercy)
 
     # -- spawning ---------------------------------------------------------------------------
 
@@ -250,12 +266,16 @@ class Master:
         master_end, child_end = _channel.pair()
         if proc.kind == "worker":
             self.board.spawned(self.slot(proc.ident, proc.generation), 0, proc.generation)
+        log_pipe = self.log_master.pipe() if self.log_master is not None else None
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
+                if log_pipe is not None:
+                    os.close(log_pipe[0])
+                    self.log_master.in_child(log_pipe[1])
                 master_end.close()
                 code = self._child_main(proc, child_end)
             except SystemExit as e:
@@ -270,6 +290,10 @@ class Master:
                 finally:
                     os._exit(code)
         child_end.close()
+        if log_pipe is not None:
+            os.close(log_pipe[1])
+            self.log_master.add_source(log_pipe[0])
+            proc.log_fd = log_pipe[0]
         proc.pid = pid
         proc.sock = master_end
         proc.spawned_at = time.monotonic()
@@ -304,7 +328,7 @@ class Master:
         board = WorkerBoard(self.board, self.slot(proc.ident, proc.generation))
         worker = Worker(
             self.config, self.sockets, worker_id=proc.ident, app=self.app, board=board, channel=ch,
-            masterpid=self.pid if self.config.master else 0,
+            masterpid=self.pid if self.config.master or self.config.log_master else 0,
             scoreboard=self.board, slots=self.board.current_slots,
         )
         return worker.run()
@@ -393,6 +417,9 @@ class Master:
             self._on_death(proc, status)
 
     def _on_death(self, proc: Proc, status: int) -> None:
+        if self.log_master is not None and proc.log_fd >= 0:
+            self.log_master.drain(proc.log_fd)  # its last lines before the line about its death
+            proc.log_fd = -1
         lifetime = time.monotonic() - proc.spawned_at
         how = describe_status(status)
         if proc.kind == "worker":

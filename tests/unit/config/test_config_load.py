@@ -281,7 +281,7 @@ def test_flag_words_in_ini(run, write, word, expected):
                         "(gateway's concurrency is --tornado N --greenlet)"),
     (["--daemonize", "/tmp/x.log"], "option '--daemonize' is not supported yet by gateway"),
     (["--cheaper", "2"], "option '--cheaper' is not supported yet by gateway"),
-    (["--log-master"], "option '--log-master' is not supported yet by gateway"),
+    (["--threaded-logger"], "option '--threaded-logger' is not supported yet by gateway"),
     (["--pidfile", "/tmp/x.pid"], "option '--pidfile' is not supported yet by gateway"),
 ])
 def test_unsupported_options_are_refused(run, argv, message):

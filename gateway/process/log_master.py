@@ -1,0 +1,328 @@
+"""``--log-master``: every process's output reaches the log target through the master.
+
+uWSGI's ``--log-master`` (core/logging.c) points the workers' fd 1 and 2 into one
+socketpair that the master reads and writes to the log target, so the log has a single
+writer.  Ours keeps that idea and differs where it matters:
+
+* **one pipe per child** (worker, router), created by the master just before it forks
+  that child; the child's fd 1 and 2 become the pipe's write end.  The master reads each
+  pipe into its own :class:`LineAssembler`, so a line is written only once it is whole
+  and the lines of two workers never mix, even when a worker's block-buffered
+  ``print()`` output arrives cut anywhere (uWSGI's one shared socket cannot reassemble
+  a line written in two pieces).
+* **bounded**: a line longer than ``--log-master-bufsize`` (8192 as in uWSGI) is split
+  into pieces of that size, each written as a line (uWSGI truncates); a child killed in
+  the middle of a line gets its last bytes written with a newline added.
+* **the log target never blocks the master**: the master writes to a pipe, terminal
+  or socket only when ``poll()`` says it accepts bytes, at most ``PIPE_BUF`` at a time
+  (such a write cannot block), and waits for writability in its ``selectors`` loop
+  otherwise.  Meanwhile up to ``--log-master-backlog`` bytes wait in memory; beyond
+  that new lines are dropped and counted, and one line says how many once the target
+  accepts again.  The master keeps reading the pipes in all cases, so a worker never
+  waits on a stuck log target (uWSGI's non-blocking log socket drops lines silently
+  instead).  A regular file (``--logto FILE``) is always writable: written at once.
+
+The master's own lines (lifecycle, readiness) enter the same queue, through its
+``sys.stdout``/``sys.stderr`` and logging handler, which :meth:`LogMaster.start`
+replaces in the master only (a child gets the real streams back after fork).
+At exit (:meth:`LogMaster.finish`) the pipes are drained and the queue written,
+waiting for a slow target at most the given timeout (the master's mercy).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import select
+import stat
+import sys
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+#: Most bytes written to a non-file target per write: a pipe that polls writable takes
+#: this many without blocking.
+PIPE_CHUNK = select.PIPE_BUF
+#: Bytes per write to a regular file.
+FILE_CHUNK = 256 * 1024
+#: Bytes read from a child's pipe per wake-up (the lines in them are bounded by the assembler).
+READ_CHUNK = 64 * 1024
+
+
+class LineAssembler:
+    """Sans-IO: bytes of one source in, whole lines out (each ending with ``\\n``).
+
+    A line of more than ``max_line`` bytes (newline excluded) comes out as pieces of
+    ``max_line`` bytes, each with a newline; the bytes held between calls never exceed
+    ``max_line``.
+    """
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self._partial = b""
+
+    def feed(self, data: bytes) -> List[bytes]:
+        buf = self._partial + data if self._partial else data
+        limit = self.max_line
+        out: List[bytes] = []
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            while nl - start > limit:
+                out.append(buf[start:start + limit] + b"\n")
+                start += limit
+            out.append(buf[start:nl + 1])
+            start = nl + 1
+        while len(buf) - start > limit:
+            out.append(buf[start:start + limit] + b"\n")
+            start += limit
+        self._partial = buf[start:]
+        return out
+
+    def close(self) -> List[bytes]:
+        """The source ended: its unterminated last bytes, as a line."""
+        rest, self._partial = self._partial, b""
+        return [rest + b"\n"] if rest else []
+
+
+class _MasterStream(io.TextIOBase):
+    """The master's ``sys.stdout``/``sys.stderr`` under ``--log-master``: text into the queue."""
+
+    def __init__(self, owner: "LogMaster") -> None:
+        self._owner = owner
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self._owner.own(s.encode("utf-8", "backslashreplace"))
+        return len(s)
+
+    def fileno(self) -> int:
+        return self._owner.fd
+
+    def isatty(self) -> bool:
+        return False
+
+
+class LogMaster:
+    """The master side of ``--log-master`` (see the module docstring)::
+
+        lm = LogMaster(max_line=8192, backlog=1 << 20)
+        lm.start(add_reader, remove_reader, add_writer, remove_writer)  # in the master, before forking
+        read_end, write_end = lm.pipe()                   # before each fork
+        lm.in_child(write_end)                            # in the child, first thing
+        lm.add_source(read_end)                           # in the master, after the fork
+        lm.finish(timeout)                                # at the master's exit
+    """
+
+    def __init__(self, max_line: int = 8192, backlog: int = 1024 * 1024, fd: int = 2) -> None:
+        self.fd = fd
+        self.max_line = max_line
+        self.backlog = backlog
+        self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        self._queue: Deque[bytes] = deque()
+        self._queued = 0
+        self.dropped_lines = 0
+        self.dropped_bytes = 0
+        self._sources: Dict[int, LineAssembler] = {}
+        self._own = LineAssembler(max_line)
+        self._add_reader: Optional[Callable[[int, Callable[[], None]], None]] = None
+        self._remove_reader: Optional[Callable[[int], None]] = None
+        self._add_writer: Optional[Callable[[int, Callable[[], None]], None]] = None
+        self._remove_writer: Optional[Callable[[int], None]] = None
+        self._waiting_writable = False
+        self._saved: List[Tuple[Any, str, Any]] = []
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLOUT)
+
+    # -- setup ------------------------------------------------------------------------
+
+    def start(self, add_reader: Callable[[int, Callable[[], None]], None], remove_reader: Callable[[int], None],
+              add_writer: Callable[[int, Callable[[], None]], None], remove_writer: Callable[[int], None]) -> None:
+        """In the master: take over its own output, hook into its selectors loop."""
+        self._add_reader, self._remove_reader = add_reader, remove_reader
+        self._add_writer, self._remove_writer = add_writer, remove_writer
+        sys.stdout.flush()
+        sys.stderr.flush()
+        stream = _MasterStream(self)
+        real = (sys.stdout, sys.stderr)
+        for name in ("stdout", "stderr"):
+            self._saved.append((sys, name, getattr(sys, name)))
+            setattr(sys, name, stream)
+        for logger in (logging.getLogger(), logging.getLogger("gateway")):
+            for handler in logger.handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream in real:
+                    self._saved.append((handler, "stream", handler.stream))
+                    handler.stream = stream
+
+    def _restore(self) -> None:
+        for obj, attr, value in reversed(self._saved):
+            setattr(obj, attr, value)
+        self._saved = []
+
+    def pipe(self) -> Tuple[int, int]:
+        """A new pipe for a child about to be forked: ``(read end, write end)``."""
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        return r, w
+
+    def add_source(self, fd: int) -> None:
+        """In the master after the fork: read ``fd`` (the child's pipe) from now on."""
+        self._sources[fd] = LineAssembler(self.max_line)
+        assert self._add_reader is not None
+        self._add_reader(fd, lambda: self._on_readable(fd))
+
+    def in_child(self, write_end: int) -> None:
+        """In a child right after fork: its fd 1 and 2 become ``write_end``; the master's
+        streams and read ends are dropped."""
+        self._restore()
+        for fd in list(self._sources):
+            os.close(fd)
+        self._sources.clear()
+        self._queue.clear()
+        os.dup2(write_end, 1)
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        out = sys.stdout
+        if isinstance(out, io.TextIOWrapper):
+            # print() reaches the log at each newline, not per 8 KiB block.
+            out.reconfigure(line_buffering=True)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _on_readable(self, fd: int) -> None:
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        assembler = self._sources.get(fd)
+        if assembler is None:
+            return
+        if not data:  # every writer closed (the child and what it spawned are gone)
+            self._emit(assembler.close())
+            del self._sources[fd]
+            if self._remove_reader is not None:
+                self._remove_reader(fd)
+            os.close(fd)
+            return
+        lines = assembler.feed(data)
+        if lines:
+            self._emit(lines)
+
+    def own(self, data: bytes) -> None:
+        """The master's own output (through its replaced streams)."""
+        lines = self._own.feed(data)
+        if lines:
+            self._emit(lines)
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _emit(self, lines: List[bytes]) -> None:
+        for line in lines:
+            if self._queued + len(line) > self.backlog:
+                self.dropped_lines += 1
+                self.dropped_bytes += len(line)
+                continue
+            if self.dropped_lines:
+                self._queue_dropped_notice()  # where the gap is, before the next line kept
+            self._queue.append(line)
+            self._queued += len(line)
+        self._pump()
+
+    def _queue_dropped_notice(self) -> None:
+        notice = ("gateway: --log-master dropped %d lines (%d bytes): the log target did not accept "
+                  "them (--log-master-backlog %d)\n"
+                  % (self.dropped_lines, self.dropped_bytes, self.backlog)).encode()
+        self.dropped_lines = self.dropped_bytes = 0
+        self._queue.append(notice)
+        self._queued += len(notice)
+
+    def _writable(self) -> bool:
+        if self._regular:
+            return True
+        try:
+            return bool(self._poll.poll(0))
+        except InterruptedError:
+            return False
+
+    def _pump(self) -> None:
+        """Write what the target accepts now; wait for writability in the loop otherwise."""
+        queue = self._queue
+        chunk = FILE_CHUNK if self._regular else PIPE_CHUNK
+        while queue:
+            if not self._writable():
+                self._wait_writable(True)
+                return
+            head = queue[0]
+            piece = head[:chunk]
+            try:
+                n = os.write(self.fd, piece)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                # The target is gone (EPIPE, EIO): nothing can be logged any more.
+                self.dropped_lines += len(queue)
+                self.dropped_bytes += self._queued
+                queue.clear()
+                self._queued = 0
+                break
+            self._queued -= n
+            if n >= len(head):
+                queue.popleft()
+            elif n:
+                queue[0] = head[n:]
+        self._wait_writable(False)
+
+    def _wait_writable(self, on: bool) -> None:
+        if on == self._waiting_writable or self._add_writer is None or self._remove_writer is None:
+            return
+        self._waiting_writable = on
+        if on:
+            self._add_writer(self.fd, self._pump)
+        else:
+            self._remove_writer(self.fd)
+
+    # -- exit ---------------------------------------------------------------------------
+
+    def finish(self, timeout: float) -> None:
+        """At the master's exit: read what the pipes still hold, write the queue (waiting
+        at most ``timeout`` s for a slow target), give the master its streams back.  What
+        a stuck target has not taken by then is lost: nothing else could report it."""
+        for fd in list(self._sources):
+            self.drain(fd)
+        for assembler in list(self._sources.values()):
+            self._emit(assembler.close())
+        self._emit(self._own.close())
+        if self.dropped_lines:
+            self._queue_dropped_notice()
+        self._wait_writable(False)
+        self._add_writer = self._remove_writer = None
+        deadline = time.monotonic() + timeout
+        while self._queue:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._regular or self._poll.poll(int(left * 1000) + 1):
+                self._pump()
+        self._restore()
+        for fd in list(self._sources):
+            os.close(fd)
+        self._sources.clear()
+
+    def drain(self, fd: int) -> None:
+        """Read what source ``fd`` holds now (a child just died: its last lines first)."""
+        while fd in self._sources and self._has_input(fd):
+            self._on_readable(fd)
+
+    @staticmethod
+    def _has_input(fd: int) -> bool:
+        """Bytes or the EOF wait on ``fd``."""
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        return bool(p.poll(0))

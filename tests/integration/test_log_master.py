@@ -1,0 +1,143 @@
+"""``--log-master`` through the real CLI: the master writes every process's output to the log
+target as whole lines; a log target that does not read never blocks a worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from server import ServerProcess, spawn
+from support.httpclient import request
+
+pytestmark = pytest.mark.timeout(90)
+
+APP = ["--wsgi-file", "tests/apps/log_lines.py", "--tornado", "8", "--greenlet"]
+MARK = re.compile(r"^MARK pid=(\d+) n=(\d+) x{1000} END$")
+ERR = re.compile(r"^ERR pid=(\d+) n=(\d+)$")
+
+
+def wait_until(predicate, timeout: float = 20.0, what: str = "condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def ready_port(read):
+    m = re.search(r"gateway ready: pid=\d+ http-socket=127.0.0.1:(\d+)", read())
+    return int(m.group(1)) if m else None
+
+
+def test_lines_of_both_workers_land_whole_in_the_logto_file(tmp_path):
+    log = tmp_path / "gateway.log"
+    proc = spawn(["--http-socket", "127.0.0.1:0"] + APP + [
+        "--master", "--processes", "2", "--log-master", "--logto", str(log)])
+    srv = ServerProcess(proc)
+    try:
+        port = wait_until(lambda: ready_port(lambda: log.read_text() if log.exists() else ""),
+                          what="the ready line in the log file")
+        n = 400
+        with ThreadPoolExecutor(16) as pool:
+            pids = set(pool.map(lambda i: request(port, "/?%d" % i, timeout=20).body, range(n)))
+        assert len(pids) == 2, "both workers served"
+        request(port, "/long?20000", timeout=20)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        srv.stop()
+    lines = log.read_text().split("\n")
+    assert lines[-1] == ""  # ends with a whole line
+    lines = lines[:-1]
+    marks = [m for m in map(MARK.match, lines) if m]
+    errs = [m for m in map(ERR.match, lines) if m]
+    # every marker and every wsgi.errors line is there once, whole, from both workers
+    assert sorted(int(m.group(2)) for m in marks) == list(range(n))
+    assert sorted(int(m.group(2)) for m in errs) == list(range(n))
+    assert {m.group(1) for m in marks} == {p.decode() for p in pids}
+    # no line holds pieces of two (a marker cut or glued shows up as an unmatched line)
+    strays = [ln[:80] for ln in lines if ("MARK" in ln and not MARK.match(ln)) or ("ERR pid" in ln and not ERR.match(ln))]
+    assert strays == []
+    # a 20000-byte line comes out split at --log-master-bufsize (8192), not dropped
+    longs = [ln for ln in lines if ln and set(ln) == {"y"}]
+    assert [len(ln) for ln in longs] == [8192, 8192, 3616]
+    text = "\n".join(lines)
+    for pattern in (r"spawned uWSGI master process", r"spawned uWSGI worker 1 \(pid", r"spawned uWSGI worker 2 \(pid",
+                    r"SIGTERM received\.\.\.gracefully killing workers", r"worker 1 buried", r"worker 2 buried",
+                    r"\[pid: \d+\|app: 0\|req: \d+/\d+\] 127\.0\.0\.1 .* GET /\?\d+ "):
+        assert re.search(pattern, text), pattern
+    assert lines[-1] == "goodbye to uWSGI."  # the master's last line, flushed at exit
+    assert srv.output() == ""  # nothing on the original stderr
+
+
+def test_log_master_implies_a_master(tmp_path):
+    log = tmp_path / "gateway.log"
+    proc = spawn(["--http-socket", "127.0.0.1:0"] + APP + ["--log-master", "--logto", str(log)])
+    srv = ServerProcess(proc)
+    try:
+        port = wait_until(lambda: ready_port(lambda: log.read_text() if log.exists() else ""),
+                          what="the ready line in the log file")
+        worker_pid = int(request(port, "/?1").body)
+        assert worker_pid != proc.pid  # the app runs in a worker forked by a master
+        assert "spawned uWSGI master process (pid: %d)" % proc.pid in log.read_text()
+    finally:
+        srv.stop()
+    assert proc.returncode == 0
+
+
+def test_a_log_target_that_does_not_read_never_blocks_the_workers(tmp_path):
+    fifo = str(tmp_path / "log.fifo")
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the target exists but is not read
+    got = bytearray()
+
+    def read_some() -> str:
+        try:
+            while True:
+                chunk = os.read(reader, 1 << 16)
+                if not chunk:
+                    break
+                got.extend(chunk)
+        except BlockingIOError:
+            pass
+        return got.decode("utf-8", "replace")
+
+    proc = spawn(["--http-socket", "127.0.0.1:0"] + APP + [
+        "--master", "--processes", "2", "--log-master", "--logto", fifo, "--log-master-backlog", "65536",
+        "--worker-reload-mercy", "5"])
+    srv = ServerProcess(proc)
+    try:
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+        port = wait_until(lambda: ready_port(read_some), what="the ready line in the fifo")
+        # ~2.3 KB of log per request, 300 requests: far more than the fifo (64 KiB) and the
+        # backlog hold, while nobody reads; every request is answered all the same.
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda i: request(port, "/?%d" % i, timeout=10).status, range(300)))
+        assert answers == [200] * 300
+        # the target reads again: the master writes its backlog, then says what it dropped
+        text = wait_until(lambda: re.search(r"--log-master dropped \d+ lines", read_some() if request(
+            port, "/?9999", timeout=10) else "") and got.decode("utf-8", "replace"),
+            what="the dropped-lines notice")
+        dropped = int(re.search(r"--log-master dropped (\d+) lines", text).group(1))
+        assert dropped > 0
+        lines = text.split("\n")
+        strays = [ln[:80] for ln in lines[:-1] if "MARK" in ln and not MARK.match(ln)]
+        assert strays == []
+        os.kill(proc.pid, signal.SIGTERM)
+        deadline = time.time() + 20
+        while proc.poll() is None and time.time() < deadline:
+            read_some()
+            time.sleep(0.02)
+        assert proc.poll() == 0
+        assert "goodbye to uWSGI." in read_some()
+    finally:
+        srv.stop()
+        os.close(reader)
