@@ -37,6 +37,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 
+from gateway.server.wsgi_call import close_iterable
 from loop_engine import Waiter, current_core
 
 _ASKS = ("input",)
@@ -286,11 +287,4 @@ class ThreadedApp:
         except BaseException:
             bridge.post("error", sys.exc_info())
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    from gateway.logs import app_log
-
-                    app_log.exception("error in close() of the WSGI response iterable")
+            close_iterable(result)  # in the thread, where the app iterated it

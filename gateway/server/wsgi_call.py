@@ -99,6 +99,17 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     sink.request_done(ok)
 
 
+def close_iterable(result: Any) -> None:
+    """PEP 3333's ``close()`` of the app's iterable, if it has one; an error in it is logged
+    (the response is already decided) and never raised."""
+    close = getattr(result, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            app_log.exception("error in close() of the WSGI response iterable")
+
+
 class WSGIResponse:
     """One WSGI call: ``start_response``, ``write``, the iterable, ``close()``, errors.
 
@@ -264,12 +275,7 @@ class WSGIResponse:
                 return False
             escaped = e  # detached: reported by the connection's new owner
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    app_log.exception("error in close() of the WSGI response iterable")
+            close_iterable(result)
             if self.on_app_return is not None:
                 self.on_app_return(escaped)
         if self.detached:
