@@ -117,3 +117,37 @@ def test_a_client_leaving_mid_file_costs_only_its_response(stack, big_file):
     status, headers, body = get(ngx, "/file")
     assert status == 200 and hashlib.sha256(body).hexdigest() == big_file[1]
     assert gw.proc.poll() is None
+
+
+def test_a_persistent_router_connection_goes_on_after_an_offloaded_file(stack, big_file):
+    """gateway's own router keeps uwsgi connections open (GATEWAY_KEEPALIVE): the offloaded
+    file is framed by its Content-Length and the next packet is served on the same connection."""
+    from gateway.protocol import uwsgi as wire
+    from gateway.protocol.upstream_response import parse_response_head
+
+    ngx, gw = stack
+    host, port = gw.uwsgi_addresses[0].rsplit(":", 1)
+
+    def packet(path):
+        return wire.encode_request([("REQUEST_METHOD", "GET"), ("PATH_INFO", path),
+                                    ("SERVER_PROTOCOL", "HTTP/1.1"), (wire.KEEPALIVE_VAR, "1")], b"")
+
+    with socket.create_connection((host, int(port)), timeout=20) as s:
+        buf = b""
+        for path in ("/file", "/quick"):
+            s.sendall(packet(path))
+            while (head := parse_response_head(buf)) is None:
+                data = s.recv(1 << 20)
+                assert data, "closed before the head of %s" % path
+                buf += data
+            assert head.status == 200 and head.content_length is not None
+            end = head.size + head.content_length
+            while len(buf) < end:
+                data = s.recv(1 << 20)
+                assert data, "closed inside the body of %s" % path
+                buf += data
+            body, buf = buf[head.size:end], buf[end:]
+            if path == "/file":
+                assert hashlib.sha256(body).hexdigest() == big_file[1]
+            else:
+                assert body == b"quick"
