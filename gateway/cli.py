@@ -211,4 +211,5 @@ def _router_child(cfg: Config) -> Tuple[Any, Optional[Any]]:
         upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
-    return ChildSpec("uWSGI http 1", lambda: run_router(cfg, listeners, upstreams)), internal
+    ours = internal is not None
+    return ChildSpec("uWSGI http 1", lambda: run_router(cfg, listeners, upstreams, ours)), internal

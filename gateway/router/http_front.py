@@ -22,6 +22,18 @@ gave none.  When the client reads slower than the worker writes, the router stop
 reading from the worker (the worker's own send then blocks, parking only its
 core).
 
+**Persistent worker connections** (gateway workers only, :mod:`gateway.router.pool`):
+a request whose body is delimited carries ``GATEWAY_KEEPALIVE``; the worker then frames
+its answer (``Content-Length``, else chunked: de-chunked by
+:class:`~gateway.protocol.upstream_response.ChunkedBody` and re-chunked for HTTP/1.1
+clients, close-delimited for HTTP/1.0 ones) and, once it is complete, the connection goes
+back to the router's pool.  Requests that are safe to replay (``GET``, ``HEAD``,
+``OPTIONS``, ``TRACE``, ``PUT``, ``DELETE`` with at most :data:`REPLAY_MAX` body bytes)
+take a pooled connection when there is one; if the worker closed it before sending a
+byte of the answer (it was idle too long, stopping, recycled, killed), the request is
+sent again once on a fresh connection, so the client never sees it.  Other requests open
+a fresh connection (which may then be pooled).
+
 **Upgrades.**  A ``101 Switching Protocols`` from the worker is passed through
 verbatim and the connection becomes a raw two-way tunnel (websockets).
 
@@ -39,7 +51,7 @@ import asyncio
 import time
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from gateway.logs import gen_log
 from gateway.protocol.errors import RemoteProtocolError
@@ -50,11 +62,11 @@ from gateway.protocol.http1 import (
     Request,
     RequestParser,
 )
-from gateway.protocol.upstream_response import UpstreamProtocolError, parse_response_head
+from gateway.protocol.upstream_response import ChunkedBody, UpstreamProtocolError, parse_response_head
 from gateway.router.upstream import Upstream
 from gateway.router.vars import VarsTooLarge
 
-__all__ = ["RouterConnection"]
+__all__ = ["RouterConnection", "REPLAY_MAX"]
 
 # Connection states (for the timeout sweep).
 IDLE = 0    # between requests: keep-alive timeout
@@ -70,6 +82,12 @@ CHUNKING = 2    # chunk-framing a body that ends at the worker's close
 TO_CLOSE = 3    # relaying until the worker closes, then closing the client (HTTP/1.0, or a pre-chunked body)
 RAW = 4         # tunnel
 DONE = 5
+DECHUNK = 6     # a persistent worker connection's chunked answer: decoded, re-framed for the client
+
+#: Methods whose requests may take a pooled worker connection: replayed once if it was stale.
+_REPLAYABLE = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
+#: Largest request body kept for such a replay (bytes); a larger one opens a fresh connection.
+REPLAY_MAX = 65536
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 LAST_CHUNK = b"0\r\n\r\n"
@@ -136,6 +154,11 @@ class RouterConnection(asyncio.Protocol):
         self._write_paused = False
         self._processing = False
         self._keepalive_on = s.keepalive_timeout > 0  # --http-keepalive 0: close after each response
+        self._persist = False  # this request asks the worker for a persistent connection
+        self._reusable = False  # ... and its answer was framed: the connection can be pooled
+        self._replay: Optional[List[bytes]] = None  # bytes sent on a pooled connection, until the answer starts
+        self._dechunk: Optional[ChunkedBody] = None
+        self._rechunk = False
 
     # -- asyncio.Protocol (client side) -------------------------------------------
 
@@ -232,8 +255,10 @@ class RouterConnection(asyncio.Protocol):
         self.deadline = 0.0
         self.activity = self.loop.time()
         self._req = req
+        persist = self.settings.persistent and not req.chunked
+        self._persist = persist
         try:
-            self._packet = self.vars.build(req, self.remote_addr, self.remote_port)
+            self._packet = self.vars.build(req, self.remote_addr, self.remote_port, persist)
         except VarsTooLarge as e:
             gen_log.info("request from %s refused: %s", self.remote_addr, e)
             self._send_error(431, str(e))
@@ -247,10 +272,27 @@ class RouterConnection(asyncio.Protocol):
         self._head = bytearray()
         self._head_sent = False
         self._attempts = 0
+        self._reusable = False
+        self._replay = None
+        if persist and req.method in _REPLAYABLE and (req.content_length or 0) <= REPLAY_MAX:
+            target = self.router.next_upstream()
+            upstream = self.router.pool.get(target[2])
+            if upstream is None:
+                self._connect(target)
+                return
+            self._spec = target[2]
+            self._attempts = 1
+            self._replay = [self._packet]
+            upstream.owner = self
+            self.upstream = upstream
+            if self._write_paused:
+                upstream.pause_reading()
+            self.upstream_connected()
+            return
         self._connect()
 
-    def _connect(self) -> None:
-        family, address, self._spec = self.router.next_upstream()
+    def _connect(self, target: Any = None) -> None:
+        family, address, self._spec = target or self.router.next_upstream()
         self._attempts += 1
         upstream = Upstream(self.loop, self, family, address, self.settings.connect_timeout)
         self.upstream = upstream
@@ -269,7 +311,7 @@ class RouterConnection(asyncio.Protocol):
         self._packet = b""
         if self._body_pending:
             req = self._req
-            if req is not None and req.expect_continue and self.transport is not None:
+            if req is not None and req.expect_continue and not self._sent_continue and self.transport is not None:
                 self._sent_continue = True
                 self.transport.write(_CONTINUE)
             self._pump_body()
@@ -304,6 +346,8 @@ class RouterConnection(asyncio.Protocol):
                 data = event.data
                 if chunked:
                     data = b"%x\r\n%b\r\n" % (len(data), data)
+                elif self._replay is not None:
+                    self._replay.append(data)
                 if not upstream.write(data):
                     self._pause_reading()
                     return
@@ -331,12 +375,19 @@ class RouterConnection(asyncio.Protocol):
                 self._remaining = remaining - len(data)
                 transport.write(data)
                 return
-            transport.write(data[:remaining] if len(data) > remaining else data)
+            if len(data) > remaining:
+                transport.write(data[:remaining])
+                self._reusable = False  # bytes after the answer: this connection is not in step
+            else:
+                transport.write(data)
             self._remaining = 0
             self._response_done()
         elif mode == CHUNKING:
             transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        elif mode == DECHUNK:
+            self._relay_dechunked(data)
         elif mode == AWAIT_HEAD:
+            self._replay = None  # the worker answers: no replay from now on
             if self._head:
                 self._head += data
                 self._read_head(self._head)
@@ -378,8 +429,17 @@ class RouterConnection(asyncio.Protocol):
         assert req is not None
         keep_alive = req.keep_alive and not self._client_eof and self._keepalive_on
         http11 = req.version == "HTTP/1.1"
+        drop_te: Optional[bytes] = None
         if req.method == "HEAD" or status in (204, 304):
             mode = DONE
+        elif head.chunked and self._persist:
+            mode = DECHUNK  # a gateway worker's framing: decoded, then re-chunked for HTTP/1.1
+            self._dechunk = ChunkedBody(self.settings.max_response_head)
+            self._rechunk = http11
+            if not http11:
+                keep_alive = False
+                lines = [x for x in head.lines if x.partition(b":")[0].lower() != b"transfer-encoding"]
+                drop_te = b"\r\n".join(lines)
         elif head.chunked:
             mode = TO_CLOSE
             keep_alive = False
@@ -394,6 +454,7 @@ class RouterConnection(asyncio.Protocol):
             mode = TO_CLOSE
             keep_alive = False
         self._keep_alive = keep_alive
+        self._reusable = self._persist and not head.connection_close and mode in (DONE, LENGTH, DECHUNK)
         extra = b"" if head.has_date else _Date.header()
         if mode == CHUNKING:
             extra += b"Transfer-Encoding: chunked\r\n"
@@ -402,17 +463,24 @@ class RouterConnection(asyncio.Protocol):
                 extra += b"Connection: close\r\n"
         elif keep_alive:
             extra += b"Connection: keep-alive\r\n"
-        out = head.rebuild(extra)
+        out = head.rebuild(extra) if drop_te is None else head._replace(block=drop_te).rebuild(extra)
         self._mode = mode
         self._head_sent = True
         if mode == DONE:
             self.transport.write(out)  # type: ignore[union-attr]
+            if rest:
+                self._reusable = False
             self._response_done()
         elif rest:
             if mode == LENGTH and len(rest) >= self._remaining:
                 self.transport.write(out + rest[: self._remaining])  # type: ignore[union-attr]
+                if len(rest) > self._remaining:
+                    self._reusable = False
                 self._remaining = 0
                 self._response_done()
+            elif mode == DECHUNK:
+                self.transport.write(out)  # type: ignore[union-attr]
+                self._relay_dechunked(rest)
             elif mode == LENGTH:
                 self._remaining -= len(rest)
                 self.transport.write(out + rest)  # type: ignore[union-attr]
@@ -423,9 +491,49 @@ class RouterConnection(asyncio.Protocol):
         else:
             self.transport.write(out)  # type: ignore[union-attr]
 
+    def _relay_dechunked(self, data: bytes) -> None:
+        """A persistent worker connection's chunked answer, to the client (re-chunked for 1.1)."""
+        body = self._dechunk
+        assert body is not None
+        try:
+            pieces = body.feed(data)
+        except UpstreamProtocolError as e:
+            _log_limited("bad-chunked", "[router] invalid chunked answer from worker %s: %s", self._spec, e)
+            self._abort()
+            return
+        transport = self.transport
+        if pieces and transport is not None:
+            if self._rechunk:
+                transport.write(b"".join([b"%x\r\n%b\r\n" % (len(p), p) for p in pieces]))
+            else:
+                transport.write(b"".join(pieces))
+        if body.done:
+            self._dechunk = None
+            if self._rechunk and transport is not None:
+                transport.write(LAST_CHUNK)
+            self._response_done()
+
+    def _retry(self) -> None:
+        """A pooled connection closed before any byte of the answer: send it all again, once,
+        on a fresh connection (the worker closed an idle connection, or died)."""
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None
+        replay = self._replay
+        assert replay is not None
+        self._replay = None
+        gen_log.debug("[router] kept connection to worker %s closed before an answer: sending again", self._spec)
+        self._packet = b"".join(replay)
+        self._head = bytearray()
+        self._attempts = 0
+        self._connect()
+
     def upstream_eof(self) -> None:
         mode = self._mode
         if mode == AWAIT_HEAD:
+            if self._replay is not None:
+                self._retry()
+                return
             if self._head:
                 _log_limited("short-head", "[router] worker %s closed in the middle of a response head (502)", self._spec)
             else:
@@ -434,6 +542,10 @@ class RouterConnection(asyncio.Protocol):
         elif mode == LENGTH:
             _log_limited("short-body", "[router] worker %s closed %d bytes before the end of a response body",
                          self._spec, self._remaining)
+            self._abort()
+        elif mode == DECHUNK:
+            _log_limited("short-body", "[router] worker %s closed before the end of a chunked response body",
+                         self._spec)
             self._abort()
         elif mode == CHUNKING:
             self.transport.write(LAST_CHUNK)  # type: ignore[union-attr]
@@ -452,6 +564,9 @@ class RouterConnection(asyncio.Protocol):
     def upstream_failed(self, message: str, before_connect: bool) -> None:
         spec = self._spec
         self.upstream = None
+        if self._replay is not None and not before_connect and self._mode == AWAIT_HEAD:
+            self._retry()
+            return
         if before_connect:
             if self._attempts < self.router.upstream_count:
                 _log_limited("connect-" + spec, "[router] cannot connect to worker %s: %s (trying the next one)", spec, message)
@@ -470,9 +585,14 @@ class RouterConnection(asyncio.Protocol):
 
     def _response_done(self) -> None:
         self._mode = DONE
-        if self.upstream is not None:
-            self.upstream.close()
+        upstream = self.upstream
+        if upstream is not None:
             self.upstream = None
+            if self._reusable and not self._body_pending and not upstream.write_pending:
+                self.router.pool.put(upstream, self._spec)
+            else:
+                upstream.close()
+        self._reusable = False
         self._req = None
         if not self._keep_alive or self.state == CLOSED:
             self._close()

@@ -124,7 +124,10 @@ def worker_addresses(cfg: Config) -> Tuple[List[str], Optional[socket.socket]]:
     return [name], sock
 
 
-def router_settings(cfg: Config, upstreams: List[str]) -> RouterSettings:
+def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -> RouterSettings:
+    """The router's settings; ``internal``: the upstream is the master's internal worker socket
+    (gateway workers for sure, so connections to it are kept alive; otherwise only with
+    ``--http-to-gateway``)."""
     extra = []
     for item in cfg.http_var or ():
         key, sep, value = item.partition("=")
@@ -146,6 +149,9 @@ def router_settings(cfg: Config, upstreams: List[str]) -> RouterSettings:
         modifier2=cfg.http_modifier2 or 0,
         extra_vars=tuple(extra),
         backlog=cfg.listen,
+        persistent=internal or bool(cfg.http_to_gateway),
+        upstream_keepalive=int(cfg.http_upstream_keepalive),
+        upstream_idle=float(cfg.http_upstream_idle),
     )
 
 
@@ -155,9 +161,11 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
     return new_event_loop(kind)
 
 
-def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str]) -> int:
-    """Serve until stopped (call in the router process, after fork); returns the exit status."""
-    settings = router_settings(cfg, upstreams)
+def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], internal: bool = False) -> int:
+    """Serve until stopped (call in the router process, after fork); returns the exit status.
+
+    ``internal``: ``upstreams`` is the internal worker socket (see :func:`router_settings`)."""
+    settings = router_settings(cfg, upstreams, internal)
     loop = _new_loop(cfg.loop or "")
     asyncio.set_event_loop(loop)
     router = Router(settings, loop)
@@ -211,7 +219,8 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str]) -> 
     if https:
         line += " https=" + https
     gen_log.info(
-        "*** HTTP router (%s) forwarding to %s ***", type(loop).__module__.split(".")[0], ", ".join(upstreams)
+        "*** HTTP router (%s) forwarding to %s%s ***", type(loop).__module__.split(".")[0], ", ".join(upstreams),
+        " (persistent connections, up to %d idle)" % settings.upstream_keepalive if settings.persistent else "",
     )
     sys.stderr.write(line + " upstream=" + ",".join(upstreams) + "\n")
     sys.stderr.flush()

@@ -19,6 +19,7 @@ import ssl
 from typing import Any, Callable, List, NamedTuple, Optional, Set, Tuple
 
 from gateway.router.http_front import BUSY, TUNNEL, RouterConnection
+from gateway.router.pool import UpstreamPool
 from gateway.router.upstream import parse_upstream
 from gateway.router.vars import VarsBuilder
 
@@ -52,6 +53,9 @@ class RouterSettings:
         modifier2: int = 0,
         extra_vars: Tuple[Tuple[str, str], ...] = (),
         backlog: int = 100,
+        persistent: bool = False,
+        upstream_keepalive: int = 64,
+        upstream_idle: float = 2.0,
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -69,6 +73,12 @@ class RouterSettings:
         self.modifier2 = modifier2
         self.extra_vars = extra_vars
         self.backlog = backlog
+        #: the upstreams are gateway workers: ask for persistent connections (pool.py)
+        self.persistent = persistent and upstream_keepalive > 0
+        #: --http-upstream-keepalive: idle worker connections kept
+        self.upstream_keepalive = upstream_keepalive
+        #: --http-upstream-idle, kept under half the workers' --socket-timeout
+        self.upstream_idle = min(upstream_idle, socket_timeout / 2)
 
 
 class Router:
@@ -81,6 +91,7 @@ class Router:
         self._upstreams = [(*parse_upstream(spec), spec) for spec in settings.upstreams]
         self.upstream_count = len(self._upstreams)
         self._next = 0
+        self.pool = UpstreamPool(loop, settings.upstream_keepalive, settings.upstream_idle)
         self._servers: List[Any] = []
         self._sweeper: Optional[asyncio.TimerHandle] = None
         #: called once a second by the sweep (the router process checks its parent there)
@@ -121,6 +132,7 @@ class Router:
         now = self.loop.time()
         for conn in list(self.connections):
             conn.on_timeout(now)
+        self.pool.sweep(now)
         if self.on_sweep is not None:
             self.on_sweep()
         self._sweeper = self.loop.call_later(1.0, self._sweep)
@@ -138,6 +150,7 @@ class Router:
         for conn in list(self.connections):
             if conn.state not in (BUSY, TUNNEL):
                 conn._close()
+        self.pool.close_all()
 
     def close_all(self) -> None:
         if self._sweeper is not None:
@@ -146,3 +159,4 @@ class Router:
         self.stop_accepting()
         for conn in list(self.connections):
             conn._close()
+        self.pool.close_all()

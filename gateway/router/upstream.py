@@ -1,7 +1,10 @@
 """The router's side of one uwsgi exchange with a worker: a raw non-blocking socket.
 
 One :class:`Upstream` per forwarded request (workers close after each reply, so
-uwsgi connections are never reused; nginx does the same).  It is a plain socket
+uwsgi connections are not reused; nginx does the same), except toward gateway's own
+workers, which keep the connection for more requests when asked
+(:mod:`gateway.router.pool`); an idle pooled connection has no owner (``owner`` None)
+and closes itself on any byte or EOF from the worker.  It is a plain socket
 watched with the loop's ``add_reader``/``add_writer`` callbacks rather than an
 asyncio transport: opening a transport on an already connected socket costs a
 coroutine (a task) per request on uvloop, and the router opens one upstream
@@ -55,6 +58,7 @@ class Upstream:
     __slots__ = (
         "loop", "owner", "sock", "fd", "connected", "closed", "_pending", "_writing",
         "_reading", "_paused", "_connect_deadline", "_address", "_retry", "_shutdown",
+        "idle_since",
     )
 
     def __init__(self, loop: Any, owner: Any, family: int, address: Any, connect_timeout: float) -> None:
@@ -68,6 +72,7 @@ class Upstream:
         self._paused = False
         self._retry: Any = None
         self._shutdown = False
+        self.idle_since = 0.0
         self._address = address
         self._connect_deadline = loop.time() + connect_timeout
         # The C-level socket (no Python wrapper to build and close per request), created
@@ -135,11 +140,14 @@ class Upstream:
         except OSError as e:
             self._fail("read error: %s" % (e.strerror or e), False)
             return
-        if data:
-            self.owner.upstream_data(data)
+        owner = self.owner
+        if owner is None:  # idle in the pool: the worker closed it (or sent a stray byte)
+            self.close()
+        elif data:
+            owner.upstream_data(data)
         else:
             self._stop_reading()
-            self.owner.upstream_eof()
+            owner.upstream_eof()
 
     def _stop_reading(self) -> None:
         if self._reading:
@@ -204,7 +212,8 @@ class Upstream:
         if self._shutdown:
             self._shutdown = False
             self.shutdown_write()
-        self.owner.upstream_drained()
+        if self.owner is not None:
+            self.owner.upstream_drained()
 
     @property
     def write_pending(self) -> bool:
@@ -230,7 +239,8 @@ class Upstream:
 
     def _fail(self, message: str, before_connect: bool) -> None:
         self.close()
-        self.owner.upstream_failed(message, before_connect)
+        if self.owner is not None:
+            self.owner.upstream_failed(message, before_connect)
 
     def close(self) -> None:
         if self.closed:

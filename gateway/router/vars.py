@@ -24,6 +24,10 @@ Where we differ from uWSGI, on purpose:
   ``--http-chunked-input`` puts the session in raw mode (the app then de-chunks
   with ``uwsgi.chunked_read()``).
 
+Toward gateway's own workers (:mod:`gateway.router.pool`) a request whose body is
+delimited also carries ``GATEWAY_KEEPALIVE=1`` (last), asking for a framed answer on
+a connection that stays open; never toward other upstreams.
+
 The packet header and vars are encoded by :mod:`gateway.protocol.uwsgi`'s codec.
 """
 
@@ -34,7 +38,7 @@ from typing import Dict, List, Optional, Tuple
 
 from gateway.protocol.environ import decode_path, header_key
 from gateway.protocol.http1 import Request
-from gateway.protocol.uwsgi import encode_header, encode_vars
+from gateway.protocol.uwsgi import KEEPALIVE_VAR, encode_header, encode_vars
 
 __all__ = ["VarsBuilder", "VarsTooLarge"]
 
@@ -45,6 +49,7 @@ class VarsTooLarge(Exception):
 # Header name (as sent) -> its var name as bytes, or None (dropped).
 _KEY_BYTES: Dict[str, Optional[bytes]] = {}
 _KEY_BYTES_MAX = 2048
+_KEEPALIVE = encode_vars([(KEEPALIVE_VAR.encode("latin-1"), b"1")])
 #: Vars the router writes itself from the parsed request, never from the header.
 _OWN = ("HTTP_EXPECT", "CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING")
 
@@ -93,8 +98,9 @@ class VarsBuilder:
         self.modifier2 = modifier2
         self.max_size = min(max_size, 65535)
 
-    def build(self, req: Request, remote_addr: str, remote_port: str) -> bytes:
-        """The 4-byte header and the vars block for ``req`` (its body follows unframed)."""
+    def build(self, req: Request, remote_addr: str, remote_port: str, keepalive: bool = False) -> bytes:
+        """The 4-byte header and the vars block for ``req`` (its body follows unframed);
+        ``keepalive`` adds the persistent-connection marker (gateway workers only)."""
         enc = "latin-1"
         path = req.path
         if "%" in path:
@@ -127,6 +133,8 @@ class VarsBuilder:
         elif req.chunked:
             client.append((b"HTTP_TRANSFER_ENCODING", b"chunked"))
         parts = [encode_vars(pairs), self._static, encode_vars(client), self._extra]
+        if keepalive:
+            parts.append(_KEEPALIVE)
         body = b"".join(parts)
         size = len(body)
         if size > self.max_size:

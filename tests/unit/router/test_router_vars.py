@@ -104,3 +104,10 @@ def test_a_vars_block_over_the_workers_buffer_size_is_refused():
     build(raw, max_size=4096)
     with pytest.raises(VarsTooLarge, match="--buffer-size 3000"):
         build(raw, max_size=3000)
+
+
+def test_the_keepalive_marker_is_last_and_only_when_asked():
+    plain = decode(build(REQUEST))[2]
+    marked = decode(VarsBuilder("19333", server_name="vm").build(parse(REQUEST), "127.0.0.1", "35021", True))[2]
+    assert marked[:-1] == plain and marked[-1] == ("GATEWAY_KEEPALIVE", "1")
+    assert all(k != "GATEWAY_KEEPALIVE" for k, _ in plain)
