@@ -141,3 +141,18 @@ def test_a_log_target_that_does_not_read_never_blocks_the_workers(tmp_path):
     finally:
         srv.stop()
         os.close(reader)
+
+
+def test_to_stderr_without_logto():
+    """The log target is the master's stderr (a pipe here, as under systemd or a supervisor)."""
+    from server import run_server
+
+    with run_server(APP + ["--master", "--processes", "2", "--log-master"]) as srv:
+        for i in range(20):
+            request(srv.port, "/?%d" % i)
+        srv.wait_for_line(r"^ERR pid=\d+ n=19$")
+        srv.wait_for_line(r"^MARK pid=\d+ n=19 x{1000} END$")
+    marks = [ln for ln in srv.lines if MARK.match(ln)]
+    assert len(marks) == 20
+    assert [ln for ln in srv.lines if "MARK" in ln and not MARK.match(ln)] == []
+    assert srv.lines[-1] == "goodbye to uWSGI."
