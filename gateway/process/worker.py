@@ -167,7 +167,7 @@ class Worker:
             self.app = app
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
-            self.threaded = app = ThreadedApp(app, cfg.threads)
+            self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))
         self.settings = ServerSettings(
             app,
             engine,

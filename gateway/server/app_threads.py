@@ -14,7 +14,10 @@ that touches a socket still happens in the core, on the loop's thread:
 * ``wsgi.input`` reads are requests to the core, which reads from the connection and
   answers;
 * ``return [body]`` is handed over whole, so the response keeps its exact
-  Content-Length; a generator is iterated, and closed, in the thread.
+  Content-Length; a generator is iterated, and closed, in the thread;
+* with ``--offload-threads``, a ``wsgi.file_wrapper`` is handed over whole too: the
+  runner gives its file to the offload threads and both the thread and the core are
+  free at once (without, the thread reads the file and the core sends it).
 
 Messages from the thread go into the request's inbox (a deque: appends are atomic) and
 reach the loop through ``call_soon_threadsafe`` — one wake-up per burst, not per
@@ -37,7 +40,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 
-from gateway.server.wsgi_call import close_iterable
+from gateway.server.wsgi_call import FileWrapper, close_iterable
 from loop_engine import Waiter, current_core
 
 _ASKS = ("input",)
@@ -191,9 +194,11 @@ class ThreadedApp:
     running in a thread (harakiri cannot cancel those).
     """
 
-    def __init__(self, app: Callable, threads: int) -> None:
+    def __init__(self, app: Callable, threads: int, offload: bool = False) -> None:
         self.app = app
         self.threads = threads
+        #: --offload-threads: hand file wrappers to the runner (see the module docstring)
+        self.offload = offload
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
         self.busy_cores: Set[int] = set()
 
@@ -274,9 +279,9 @@ class ThreadedApp:
         result = None
         try:
             result = self.app(environ, start_response)
-            if type(result) is list:
+            if type(result) is list or (self.offload and type(result) is FileWrapper):
                 bridge.post("list", result)
-                result = None  # the runner closes nothing for a list
+                result = None  # the runner closes what it got (nothing for a list)
                 return
             bridge.post("iter", None)
             for chunk in result:

@@ -63,3 +63,35 @@ def test_keep_alive_after_an_offloaded_file_and_head_requests(big_file):
             assert c.read_response("HEAD").body == b""
             c.send(b"GET /quick HTTP/1.1\r\nHost: x\r\n\r\n")
             assert c.read_response("GET").body == b"quick"
+
+
+def test_with_threads_the_thread_and_the_core_are_free_while_slow_clients_download(big_file):
+    """--threads 2 (two cores, two app threads): two slow downloads would hold both without
+    offload; with it, a third request is served while both files are still on their way."""
+    args = ["--wsgi-file", "tests/apps/files.py", "--threads", "2", "--offload-threads", "1"]
+    with run_server(args, env={"OFFLOAD_FILE": big_file}) as srv:
+        slow = []
+        for _ in range(2):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            s.settimeout(10)
+            s.connect(("127.0.0.1", srv.port))
+            s.sendall(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(1)
+            assert b"Content-Length: %d" % SIZE in head
+            slow.append((s, head.split(b"\r\n\r\n", 1)[1]))
+        assert request(srv.port, "/quick", timeout=5).body == b"quick"
+        with open(big_file, "rb") as f:
+            want = hashlib.sha256(f.read()).hexdigest()
+        for s, body in slow:
+            digest = hashlib.sha256(body)
+            received = len(body)
+            while received < SIZE:
+                chunk = s.recv(1 << 20)
+                assert chunk, "connection closed after %d bytes" % received
+                digest.update(chunk)
+                received += len(chunk)
+            s.close()
+            assert digest.hexdigest() == want
