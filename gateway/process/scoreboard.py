@@ -317,9 +317,10 @@ class WorkerBoard:
             self._ints[c + C_IN_REQUEST] = 0
             self._ints[c + C_VARS_LEN] = 0
 
-    def end(self, core_id: int, start: float, failed: bool = False) -> None:
+    def end(self, core_id: int, start: float, failed: bool = False, offloaded: bool = False) -> None:
         """The request in ``core_id`` is done (its counters: ``requests``, ``tx`` are
-        updated by the server through the attributes above)."""
+        updated by the server through the attributes above); ``offloaded``: its file went
+        to the offload threads (the stats' ``offloaded_requests``)."""
         if core_id >= self._cores:
             return
         i, w = self._ints, self._w
@@ -329,6 +330,8 @@ class WorkerBoard:
         i[c + C_REQUESTS] += 1
         if failed:
             i[c + C_EXCEPTIONS] += 1
+        if offloaded:
+            i[c + C_OFFLOADED] += 1
         rt = int((time.time() - start) * 1_000_000)
         i[w + W_RUNNING_TIME] += rt
         i[w + W_AVG_RT] = (i[w + W_AVG_RT] + rt) // 2 if i[w + W_AVG_RT] else rt

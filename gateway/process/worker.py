@@ -211,7 +211,7 @@ class Worker:
 
             def ended(core: Optional[Core], environ: Dict[str, Any], response: WSGIResponse) -> None:
                 if core is not None:
-                    board.end(core.id, core.request_start)
+                    board.end(core.id, core.request_start, offloaded=response.offloaded)
 
             def parked(core: Any, parking: bool) -> None:
                 # A parked websocket (Engine.wait_parked) holds no core: the scoreboard

@@ -121,7 +121,7 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "_truncated_warned",
+        "on_app_return", "_truncated_warned", "offloaded",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -141,6 +141,8 @@ class WSGIResponse:
         self.detached = False
         self.on_app_return: Optional[Callable[[Optional[BaseException]], None]] = None
         self._truncated_warned = False
+        #: the body went to the sink's ``offload_file`` (--offload-threads)
+        self.offloaded = False
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
@@ -313,6 +315,7 @@ class WSGIResponse:
         self.headers_sent = True
         self.head_bytes = self.sink.send_head(self, b"", False)
         self.body_bytes = count
+        self.offloaded = True
         send_file(fobj, fd, offset, count, offload, getattr(wrapper, "close", None))
         return True
 

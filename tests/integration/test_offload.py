@@ -4,8 +4,11 @@ moved on: with one core, a second request is served while a slow client still do
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import socket
+import time
 
 import pytest
 
@@ -52,7 +55,7 @@ def test_the_core_is_free_while_a_slow_client_downloads(big_file):
 
 def test_keep_alive_after_an_offloaded_file_and_head_requests(big_file):
     args = ["--wsgi-file", "tests/apps/files.py", "--tornado", "2", "--greenlet", "--offload-threads", "1",
-            "--master", "--processes", "1"]
+            "--master", "--processes", "1", "--stats", "127.0.0.1:0"]
     with run_server(args, env={"OFFLOAD_FILE": big_file}) as srv:
         with Conn(srv.port, timeout=20) as c:
             for _ in range(2):
@@ -63,6 +66,18 @@ def test_keep_alive_after_an_offloaded_file_and_head_requests(big_file):
             assert c.read_response("HEAD").body == b""
             c.send(b"GET /quick HTTP/1.1\r\nHost: x\r\n\r\n")
             assert c.read_response("GET").body == b"quick"
+        # the stats count the two offloaded files (not the HEAD, nor /quick), per core as uWSGI
+        stats_port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
+
+        def cores():
+            with socket.create_connection(("127.0.0.1", stats_port), timeout=5) as s:
+                return json.loads(b"".join(iter(lambda: s.recv(65536), b"")))["workers"][0]["cores"]
+
+        deadline = time.monotonic() + 10
+        while sum(core["requests"] for core in cores()) < 4:  # the last one ends after its answer
+            assert time.monotonic() < deadline, cores()
+            time.sleep(0.02)
+        assert sum(core["offloaded_requests"] for core in cores()) == 2
 
 
 def test_with_threads_the_thread_and_the_core_are_free_while_slow_clients_download(big_file):
