@@ -37,6 +37,7 @@ import os
 import select
 import stat
 import sys
+import threading
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
@@ -138,6 +139,8 @@ class LogMaster:
         self._saved: List[Tuple[Any, str, Any]] = []
         self._poll = select.poll()
         self._poll.register(fd, select.POLLOUT)
+        # The master runs no thread, but an app loaded in it may start one that prints.
+        self._lock = threading.RLock()
 
     # -- setup ------------------------------------------------------------------------
 
@@ -217,13 +220,18 @@ class LogMaster:
 
     def own(self, data: bytes) -> None:
         """The master's own output (through its replaced streams)."""
-        lines = self._own.feed(data)
-        if lines:
-            self._emit(lines)
+        with self._lock:
+            lines = self._own.feed(data)
+            if lines:
+                self._emit_locked(lines)
 
     # -- writing ----------------------------------------------------------------------
 
     def _emit(self, lines: List[bytes]) -> None:
+        with self._lock:
+            self._emit_locked(lines)
+
+    def _emit_locked(self, lines: List[bytes]) -> None:
         for line in lines:
             if self._queued + len(line) > self.backlog:
                 self.dropped_lines += 1
@@ -253,6 +261,10 @@ class LogMaster:
 
     def _pump(self) -> None:
         """Write what the target accepts now; wait for writability in the loop otherwise."""
+        with self._lock:
+            self._pump_locked()
+
+    def _pump_locked(self) -> None:
         queue = self._queue
         chunk = FILE_CHUNK if self._regular else PIPE_CHUNK
         while queue:
