@@ -151,3 +151,28 @@ def test_a_persistent_router_connection_goes_on_after_an_offloaded_file(stack, b
                 assert hashlib.sha256(body).hexdigest() == big_file[1]
             else:
                 assert body == b"quick"
+
+
+def test_through_gateways_own_router(big_file):
+    """``--http`` router -> uwsgi (persistent, framed) -> an offloading worker with one core:
+    files byte-identical on one client keep-alive connection, with a request between them."""
+    from support.router import run_router
+
+    args = ["--http", "127.0.0.1:0", "--wsgi-file", "tests/apps/files.py", "--tornado", "1", "--greenlet",
+            "--offload-threads", "1", "--env", "OFFLOAD_FILE=%s" % big_file[0]]
+    with run_router(args) as r:
+        c = http.client.HTTPConnection("127.0.0.1", r.port, timeout=20)
+        try:
+            for path in ("/file", "/quick", "/file", "/bytesio"):
+                c.request("GET", path)
+                resp = c.getresponse()
+                body = resp.read()
+                assert resp.status == 200, (path, resp.status)
+                if path == "/file":
+                    assert hashlib.sha256(body).hexdigest() == big_file[1]
+                elif path == "/quick":
+                    assert body == b"quick"
+                else:
+                    assert body == bytes(range(256)) * 4096
+        finally:
+            c.close()
