@@ -37,7 +37,13 @@ framed as on ``--http-socket`` (the same :func:`~gateway.server.sink.body_framin
 of closing.  Bounded: at most ``--socket-keepalive-max`` idle ones per listening socket
 (over it the answer says ``Connection: close`` and the connection closes), each idle at
 most ``--socket-timeout``; a graceful stop (:meth:`UwsgiServer.begin_drain`) closes the
-idle ones at once and the busy ones after their answer.  Requests without the marker
+idle ones at once and the busy ones after their answer.  A packet arriving on a *kept*
+connection while every core of this worker is busy is refused by closing the connection
+unanswered: the router (which only sends requests it may replay on kept connections)
+sends it again on a fresh connection, which waits in the shared listen queue for whichever
+worker has a free core, as it would have without persistent connections; a kept
+connection must not tie a request to a busy worker while another one idles.  Requests
+without the marker
 (nginx, uWSGI's router, RPC clients) are served exactly as before.
 
 Malformed packets are logged on ``gateway.error`` at INFO with uWSGI's wording
@@ -239,6 +245,8 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self.early = b""
         #: this request carries the router's keep-alive marker (see the module docstring)
         self._persist = False
+        #: the connection was kept after an answer: its next packets come from the router's pool
+        self.kept = False
         self._chunked = False
         self._close_after = False
 
@@ -303,6 +311,11 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             server = self.server
             if server.idle:
                 server.idle.discard(self)
+            if self.kept and not server.engine.free_cores:
+                # Every core busy: not here, the router replays it on a fresh connection.
+                gen_log.debug("uwsgi: all cores busy, a kept connection from %s refused", self.peer)
+                self._close(abort=True)
+                return
             if KEEPALIVE_VAR in event.env and server.keepalive_max and not event.chunked:  # type: ignore[operator]
                 self._persist = True
             if not self.server.engine.submit(self._run, event):
@@ -524,6 +537,7 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             self._close()
             return
         # A persistent connection (gateway's router): wait for the next packet.
+        self.kept = True
         self.parser.start_next()
         self.busy = False
         self.deadline = self.server.loop.time() + self.settings.socket_timeout

@@ -35,13 +35,20 @@ def _app(environ, start_response):
         return [b"ok"]
     if path == "/boom":
         raise RuntimeError("boom")
+    if path == "/park":  # holds its core (not the loop) for a while
+        import loop_engine
+
+        loop_engine.sleep(float(environ["QUERY_STRING"]))
+        start_response("200 OK", [("Content-Length", "6")])
+        return [b"parked"]
     seen = "marker" if wire.KEEPALIVE_VAR in environ else "clean"
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [seen.encode()]
 
 
-def _packet(path: str, method: str = "GET", body: bytes = b"", keep: bool = True, chunked: bool = False) -> bytes:
-    pairs = [("REQUEST_METHOD", method), ("PATH_INFO", path), ("SERVER_PROTOCOL", "HTTP/1.1")]
+def _packet(path: str, method: str = "GET", body: bytes = b"", keep: bool = True, chunked: bool = False,
+            query: str = "") -> bytes:
+    pairs = [("REQUEST_METHOD", method), ("PATH_INFO", path), ("QUERY_STRING", query), ("SERVER_PROTOCOL", "HTTP/1.1")]
     if chunked:
         pairs.append(("HTTP_TRANSFER_ENCODING", "chunked"))
     elif body or method == "POST":
@@ -184,3 +191,22 @@ def test_over_the_idle_bound_the_answer_says_close():
             assert _closed(b)
             a.sendall(_packet("/"))
             assert _read_response(a)[1] == b"clean"
+
+
+def test_a_kept_connection_is_refused_unanswered_while_every_core_is_busy():
+    """So that the router replays the request on a fresh connection, which any worker with a free
+    core may accept, instead of queueing it behind this worker's busy core."""
+    with ThreadServer(_app, cores=1, server_class=UwsgiServer, socket_timeout=5) as srv:
+        with _connect(srv) as kept, _connect(srv) as busy:
+            kept.sendall(_packet("/"))
+            assert _read_response(kept)[1] == b"clean"
+            busy.sendall(_packet("/park", keep=False, query="1"))
+            # wait until the slow request holds the only core
+            end = time.monotonic() + 5
+            while srv.call(lambda: srv.engine.free_cores) and time.monotonic() < end:
+                time.sleep(0.01)
+            kept.sendall(_packet("/"))
+            assert _closed(kept)  # no byte: refused
+        with _connect(srv) as fresh:  # a new connection is served once the core is free
+            fresh.sendall(_packet("/"))
+            assert _read_response(fresh)[1] == b"clean"
