@@ -4,7 +4,8 @@
 ``create_server``, TLS included).  Requests are parsed by the same sans-IO
 :class:`~gateway.protocol.http1.RequestParser`, with the same limits, as on
 ``--http-socket``; each one becomes a uwsgi packet (:mod:`gateway.router.vars`) on
-a fresh connection to a worker (:class:`~gateway.router.upstream.Upstream`).
+a connection to a worker (:class:`~gateway.router.upstream.Upstream`): a fresh one,
+or toward gateway's own workers one kept from an earlier request (below).
 Everything is callbacks: no coroutine per request or per chunk.
 
 **Request bodies** stream as they arrive (``Content-Length`` passed through; a
@@ -13,7 +14,8 @@ fast as the client sends them, the client's transport stops reading until the
 queued bytes are sent.  ``Expect: 100-continue`` is answered once a worker is
 connected.
 
-**Responses.**  A worker writes raw HTTP and closes (uWSGI's wire format); the
+**Responses.**  A worker writes raw HTTP and closes (uWSGI's wire format; a kept
+connection's answer is framed instead, below); the
 router reads the head (:mod:`gateway.protocol.upstream_response`) and frames the
 body for the client: the worker's ``Content-Length`` passed through (the
 connection stays alive); else chunked for HTTP/1.1 clients; else close-delimited.
