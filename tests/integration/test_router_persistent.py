@@ -280,3 +280,35 @@ def test_a_killed_worker_under_load_fails_no_request_that_it_was_not_running():
                 t.join(20)
     failed = results["failed"]
     assert len(failed) <= 4 and all(f.startswith("502 ") for f in failed), failed
+
+
+def worker_side_tcp(port: int) -> List[int]:
+    """Inodes of the established TCP sockets whose local port is ``port`` (the worker's side)."""
+    inodes = []
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if int(parts[1].rsplit(":", 1)[1], 16) == port and parts[3] == "01":
+                inodes.append(int(parts[9]))
+    return inodes
+
+
+@pytest.mark.parametrize("opt_in", [True, False])
+def test_a_socket_upstream_is_kept_only_with_http_to_gateway(opt_in):
+    from support.router import free_port
+
+    port = free_port()
+    args = ["--http", "127.0.0.1:0", "--socket", "127.0.0.1:%d" % port, "--wsgi-file", APP,
+            "--tornado", "4", "--greenlet"]
+    with run_router(args + (["--http-to-gateway"] if opt_in else [])) as r, Conn(r.port) as c:
+        seen = []
+        for _ in range(10):
+            c.send(GET)
+            assert c.read_response().body == b"hello"
+            seen.append(worker_side_tcp(port))
+    if opt_in:
+        assert all(len(s) == 1 for s in seen) and len({s[0] for s in seen}) == 1, seen
+    else:
+        flat = [i for s in seen for i in s]
+        assert len(flat) == len(set(flat)), seen
