@@ -298,6 +298,11 @@ OPTIONS: tuple[Option, ...] = (
            metavar="SECONDS",
            help="HTTP router: seconds an idle worker connection is kept (at most half of "
                 "--socket-timeout, the worker's own bound).  gateway only"),
+    Option("http-upstream-max-requests", type=conv.integer, default=200, minimum=0, section=HTTP,
+           metavar="N",
+           help="HTTP router: requests carried by one kept worker connection before it is closed, so "
+                "that load spreads again over the workers as new connections are accepted by "
+                "whichever is least busy; 0: no limit.  gateway only"),
     Option("http-to-gateway", flag=True, section=HTTP,
            help="HTTP router: the --http-to (or --socket) upstreams are gateway workers: keep "
                 "connections to them alive (see --http-upstream-keepalive); never set it for "

@@ -590,7 +590,10 @@ class RouterConnection(asyncio.Protocol):
         upstream = self.upstream
         if upstream is not None:
             self.upstream = None
-            if self._reusable and not self._body_pending and not upstream.write_pending:
+            upstream.uses += 1
+            limit = self.settings.upstream_max_requests
+            if (self._reusable and not self._body_pending and not upstream.write_pending
+                    and (not limit or upstream.uses < limit)):
                 self.router.pool.put(upstream, self._spec)
             else:
                 upstream.close()

@@ -152,6 +152,7 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         persistent=internal or bool(cfg.http_to_gateway),
         upstream_keepalive=int(cfg.http_upstream_keepalive),
         upstream_idle=float(cfg.http_upstream_idle),
+        upstream_max_requests=int(cfg.http_upstream_max_requests),
     )
 
 

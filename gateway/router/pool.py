@@ -10,7 +10,9 @@ connection comes back here, and the next request to the same address takes it.
 
 Bounded: at most ``--http-upstream-keepalive`` idle connections in all, each for at
 most ``--http-upstream-idle`` seconds (kept under the worker's own ``--socket-timeout``
-so the router, not the worker, usually closes first).  An idle connection stays
+so the router, not the worker, usually closes first); a connection that carried
+``--http-upstream-max-requests`` answers is closed instead of kept (load follows
+connections: a new one goes to whichever worker accepts it first).  An idle connection stays
 registered for reading with no owner (:class:`~gateway.router.upstream.Upstream`): the
 worker closing it (idle timeout, graceful stop, max-requests, death) or sending a stray
 byte closes it at once, and :meth:`UpstreamPool.get` skips closed ones.  The request

@@ -56,6 +56,7 @@ class RouterSettings:
         persistent: bool = False,
         upstream_keepalive: int = 64,
         upstream_idle: float = 2.0,
+        upstream_max_requests: int = 200,
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -79,6 +80,8 @@ class RouterSettings:
         self.upstream_keepalive = upstream_keepalive
         #: --http-upstream-idle, kept under half the workers' --socket-timeout
         self.upstream_idle = min(upstream_idle, socket_timeout / 2)
+        #: --http-upstream-max-requests: uses of one kept connection (0: no limit)
+        self.upstream_max_requests = upstream_max_requests
 
 
 class Router:

@@ -58,7 +58,7 @@ class Upstream:
     __slots__ = (
         "loop", "owner", "sock", "fd", "connected", "closed", "_pending", "_writing",
         "_reading", "_paused", "_connect_deadline", "_address", "_retry", "_shutdown",
-        "idle_since",
+        "idle_since", "uses",
     )
 
     def __init__(self, loop: Any, owner: Any, family: int, address: Any, connect_timeout: float) -> None:
@@ -73,6 +73,8 @@ class Upstream:
         self._retry: Any = None
         self._shutdown = False
         self.idle_since = 0.0
+        #: answers completed on this connection (a kept one serves several)
+        self.uses = 0
         self._address = address
         self._connect_deadline = loop.time() + connect_timeout
         # The C-level socket (no Python wrapper to build and close per request), created

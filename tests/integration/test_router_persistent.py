@@ -312,3 +312,20 @@ def test_a_socket_upstream_is_kept_only_with_http_to_gateway(opt_in):
     else:
         flat = [i for s in seen for i in s]
         assert len(flat) == len(set(flat)), seen
+
+
+def test_a_kept_connection_is_closed_after_http_upstream_max_requests():
+    """So that load spreads over the workers again (a new connection goes to whichever accepts)."""
+    with run_router(["--http", "127.0.0.1:0", "--wsgi-file", APP, "--tornado", "4", "--greenlet",
+                     "--http-upstream-max-requests", "3"]) as r:
+        name = internal_socket(r)
+        inodes = []
+        with Conn(r.port) as c:
+            for _ in range(9):
+                before = set(worker_side_sockets(name))
+                c.send(GET)
+                assert c.read_response().body == b"hello"
+                inodes.append(before)
+        # a kept connection is there before each of its 2nd and 3rd requests (a closed one may
+        # linger a moment): 9 requests, 3 per connection, 3 connections in all
+        assert len(set().union(*inodes)) == 3, inodes
