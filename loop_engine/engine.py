@@ -80,11 +80,13 @@ def set_schedule_fix(hook: Optional[Callable[[Core], None]]) -> None:
 
 
 class _Listener:
-    __slots__ = ("sock", "fd", "on_accept", "active", "backoff", "toggle")
+    __slots__ = ("sock", "fd", "on_accept", "active", "backoff", "toggle", "batch")
 
     def __init__(self, sock: Optional[socket.socket], on_accept: Optional[Callable[[socket.socket, Any], None]],
-                 toggle: Optional[Callable[[bool], None]] = None) -> None:
+                 toggle: Optional[Callable[[bool], None]] = None, batch: int = 0) -> None:
         self.sock = sock
+        #: connections accepted per readable event at most
+        self.batch = batch or ACCEPT_BATCH
         self.fd = sock.fileno() if sock is not None else -1
         self.on_accept = on_accept
         self.active = False
@@ -275,13 +277,19 @@ class Engine:
 
     # -- listeners -------------------------------------------------------------------
 
-    def add_listener(self, sock: socket.socket, on_accept: Callable[[socket.socket, Any], None]) -> Callable[[], None]:
+    def add_listener(self, sock: socket.socket, on_accept: Callable[[socket.socket, Any], None],
+                     batch: int = 0) -> Callable[[], None]:
         """Accept connections on ``sock`` while a core is free; returns the undo callable.
 
-        ``on_accept(conn, address)`` runs in the hub for each accepted connection.
+        ``on_accept(conn, address)`` runs in the hub for each accepted connection.  At most
+        ``batch`` connections (default :data:`ACCEPT_BATCH`) are accepted per readable
+        event.  ``batch=1`` is for a socket that several processes accept from: each takes
+        one connection and goes back to its loop, so the least busy process, first back in
+        ``accept``, takes the next one (a greedy batch lets one process take a whole burst
+        of keep-alive connections and keep them).
         """
         sock.setblocking(False)
-        return self._register(_Listener(sock, on_accept))
+        return self._register(_Listener(sock, on_accept, batch=batch))
 
     def add_accept_toggle(self, toggle: Callable[[bool], None]) -> Callable[[], None]:
         """Follow the accept policy for a listener that accepts by itself (e.g. an asyncio
@@ -324,7 +332,7 @@ class Engine:
         assert lst.sock is not None and lst.on_accept is not None
         accept = lst.sock.accept
         on_accept = lst.on_accept
-        for _ in range(ACCEPT_BATCH):
+        for _ in range(lst.batch):
             if self._accept_paused:
                 return
             try:

@@ -189,8 +189,10 @@ class ConfigFields:
     pidfile: Optional[str]
     #: --vacuum: accepted: gateway creates no UNIX sockets or pidfiles yet, so there is nothing to remove at exit
     vacuum: bool
-    #: --thunder-lock: accepted: with a single worker there are no concurrent accept() calls to serialise
+    #: --thunder-lock: accepted: gateway's workers already take turns (each accepts one connection per wake-up; see --gree…
     thunder_lock: bool
+    #: --greedy-accept: with several workers, let each accept every pending HTTP connection at once (on uvloop in C, ~35 us…
+    greedy_accept: bool
     #: --stats: serve uWSGI-compatible JSON stats from the master on ADDR (host:port or a UNIX socket path; implies…
     stats: Optional[str]
     #: --stats-http: prefix the stats document with HTTP headers

@@ -453,8 +453,14 @@ OPTIONS: tuple[Option, ...] = (
            help="accepted: gateway creates no UNIX sockets or pidfiles yet, so there is "
                 "nothing to remove at exit"),
     Option("thunder-lock", flag=True, noop=True, section=PROCESSES,
-           help="accepted: with a single worker there are no concurrent accept() calls "
-                "to serialise"),
+           help="accepted: gateway's workers already take turns (each accepts one "
+                "connection per wake-up; see --greedy-accept)"),
+    Option("greedy-accept", flag=True, section=PROCESSES,
+           help="with several workers, let each accept every pending HTTP connection at "
+                "once (on uvloop in C, ~35 us cheaper per connection) instead of one per "
+                "wake-up; cheaper for a connection per request, but a burst of keep-alive "
+                "connections may all land on one worker and stay there (uwsgi sockets "
+                "always accept greedily: nginx opens a connection per request).  gateway only"),
     Option("stats", ("stats-server",), section=PROCESSES, metavar="ADDR",
            help="serve uWSGI-compatible JSON stats from the master on ADDR (host:port or a "
                 "UNIX socket path; implies a master); uwsgitop reads it"),

@@ -176,6 +176,7 @@ class Worker:
             max_body=cfg.limit_post or 0,
             max_vars=2 * (cfg.max_vars or 64),
             listen=int(cfg.listen or 100),
+            fair_accept=(cfg.processes or 1) > 1 and not cfg.greedy_accept,
             socket_timeout=float(cfg.socket_timeout),
             body_timeout=float(cfg.body_timeout),
             body_min_rate=cfg.body_min_rate,

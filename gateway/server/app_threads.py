@@ -35,9 +35,9 @@ a core); use ``asyncio.run_coroutine_threadsafe(coro, loop).result()`` instead.
 from __future__ import annotations
 
 import collections
+import queue
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 
 from gateway.server.wsgi_call import FileWrapper, close_iterable
@@ -63,16 +63,17 @@ class _Bridge:
         self.inbox: Deque[Tuple[str, Any]] = collections.deque()
         #: True while a ``_wake`` is scheduled on the loop and has not started yet.
         self.wake_pending = False
-        self.wake_lock = threading.Lock()
+        self.wake_lock = lock = threading.Lock()
         self.waiter: Optional[Waiter] = None
         self.reply: Any = None
-        self.reply_lock = threading.Lock()
-        self.reply_lock.acquire()
+        #: Held while the thread waits for an answer; made by the first ``ask`` (most
+        #: requests never read their body through the core).
+        self.reply_lock: Optional[Any] = None
         self.stop = False
         #: Body bytes handed to the core and not written yet; the thread waits on ``room``
         #: above MAX_INFLIGHT (back-pressure without a round trip per chunk).
         self.inflight = 0
-        self.room = threading.Condition(threading.Lock())
+        self.room = threading.Condition(lock)
 
     # -- thread side ------------------------------------------------------------------
 
@@ -89,6 +90,9 @@ class _Bridge:
         """From the thread: give the core a message and wait for its answer."""
         if self.stop:
             raise RequestGone("the request is over")
+        if self.reply_lock is None:
+            self.reply_lock = threading.Lock()
+            self.reply_lock.acquire()
         self.post(kind, value)
         self.reply_lock.acquire()
         reply, self.reply = self.reply, None
@@ -139,6 +143,7 @@ class _Bridge:
 
     def answer(self, value: Any) -> None:
         self.reply = value
+        assert self.reply_lock is not None  # made by the ask being answered
         self.reply_lock.release()
 
     def close(self) -> None:
@@ -186,6 +191,37 @@ class _ThreadInput:
             yield line
 
 
+class _ThreadPool:
+    """``threads`` daemon threads taking calls from one ``SimpleQueue`` (a C queue: no
+    future, work item or condition per call, as ``ThreadPoolExecutor`` makes).  The
+    calls catch their own errors; a daemon thread stuck in the app never holds the
+    worker's exit."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._queue: "queue.SimpleQueue[Optional[Tuple[Callable[..., None], Tuple[Any, ...]]]]" = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._serve, name="%s_%d" % (name, i), daemon=True)
+                         for i in range(threads)]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, func: Callable[..., None], *args: Any) -> None:
+        self._queue.put((func, args))
+
+    def shutdown(self) -> None:
+        """Each thread ends once the calls queued before this one have run."""
+        for _ in self._threads:
+            self._queue.put(None)
+
+    def _serve(self) -> None:
+        get = self._queue.get
+        while True:
+            item = get()
+            if item is None:
+                return
+            func, args = item
+            func(*args)
+
+
 class ThreadedApp:
     """Wrap ``app`` so that each call runs in one of ``threads`` OS threads.
 
@@ -199,11 +235,11 @@ class ThreadedApp:
         self.threads = threads
         #: --offload-threads: hand file wrappers to the runner (see the module docstring)
         self.offload = offload
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+        self.pool = _ThreadPool(threads, "wsgi")
         self.busy_cores: Set[int] = set()
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=False)
+        self.pool.shutdown()
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Any:
         core = current_core()

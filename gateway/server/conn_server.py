@@ -20,6 +20,12 @@ class ConnectionServer:
     """Base of a protocol's server: ``connection_class(server, addr)`` builds a connection
     (``addr`` None: accepted by the loop's own server, ask the transport)."""
 
+    #: Clients keep their connections for many requests (HTTP keep-alive): with several
+    #: workers, accept one per wake-up so a burst spreads (``settings.fair_accept``).
+    #: A protocol with a connection per request (nginx's uwsgi upstreams) keeps the
+    #: cheaper greedy accept.
+    long_lived_connections = False
+
     connection_class: Callable[..., asyncio.Protocol]
 
     def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
@@ -39,9 +45,14 @@ class ConnectionServer:
         On uvloop the loop accepts and builds transports in C (:mod:`gateway.server.accept`:
         an asyncio server on a dup of the socket, closed while every core is busy and reopened
         when one frees, so the engine's accept policy holds); elsewhere the engine accepts
-        and calls ``_on_accept(conn, addr)``.
+        and calls ``_on_accept(conn, addr)``.  With ``settings.fair_accept`` (several workers
+        share the socket) a protocol with :attr:`long_lived_connections` has the engine
+        accept one connection per wake-up, whatever the loop, so a burst of keep-alive
+        connections spreads over the workers (see ``--greedy-accept``).
         """
-        if loop_accepts_faster(self.loop):
+        if self.settings.fair_accept and self.long_lived_connections:
+            remove = self.engine.add_listener(sock, self._on_accept, batch=1)
+        elif loop_accepts_faster(self.loop):
             factory = functools.partial(self.connection_class, self, None)
             ls = LoopServer(self.loop, sock, factory, self.settings.listen, self._accepting)
             remove = self.engine.add_accept_toggle(ls.toggle)

@@ -64,6 +64,7 @@ class HTTPServer(ConnectionServer):
     """All HTTP connections of one worker on one listening socket, and their timeout sweep."""
 
     connections: Set[HTTPConnection]
+    long_lived_connections = True
 
     def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
         super().__init__(settings, base_environ)

@@ -51,6 +51,7 @@ class ServerSettings:
         stats: Any = None,
         listen: int = 100,
         uwsgi_keepalive_max: int = 128,
+        fair_accept: bool = False,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -67,6 +68,9 @@ class ServerSettings:
         self.keepalive_timeout = keepalive_timeout
         #: --listen: the backlog, for servers that (re)start listening themselves
         self.listen = listen
+        #: several workers share the listening sockets and --greedy-accept is off: accept
+        #: one connection per wake-up (``Engine.add_listener(batch=1)``)
+        self.fair_accept = fair_accept
         #: --socket-keepalive-max: idle persistent uwsgi connections per socket (gateway's router)
         self.uwsgi_keepalive_max = uwsgi_keepalive_max
         self.log_requests = log_requests

@@ -380,3 +380,48 @@ def test_reload_on_rss_recycles_the_worker():
         pid = int(re.search(r"process (\d+) is done", first).group(1))
         srv.wait_for_line(r"worker 1 \(pid: %d\) exited \(exit status 0\): respawning" % pid)
         assert probe(srv.port)["worker_id"] == 1
+
+
+def _burst_spread(port: int, n: int, workers) -> dict:
+    """``n`` connections waiting in the backlog when the workers wake up together (stopped
+    meanwhile), then each asked which worker holds it: pid -> count."""
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(n)]
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+    try:
+        counts: dict = {}
+        for s in socks:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        for s in socks:
+            data = b""
+            while b"}" not in data:
+                chunk = s.recv(4096)
+                assert chunk, data
+                data += chunk
+            pid = ast.literal_eval(data[data.index(b"{"):data.rindex(b"}") + 1].decode())["pid"]
+            counts[pid] = counts.get(pid, 0) + 1
+        return counts
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_burst_of_keep_alive_connections_spreads_over_the_workers():
+    """Each worker accepts one connection per wake-up, so a burst of connections (wrk, a
+    pool opening) does not all land on the first worker to wake, which would then serve
+    them alone for their whole keep-alive life (the default uvloop accept takes every
+    pending connection at once)."""
+    with run_server(PROBE + ["--master", "--processes", "2"]) as srv:
+        workers = list(pids_by_worker(srv.port, 2).values())
+        spreads = []
+        for _ in range(3):  # one balanced burst is enough: the machine may deschedule a worker
+            counts = _burst_spread(srv.port, 16, workers)
+            spreads.append(sorted(counts.values()))
+            if len(counts) == 2 and min(counts.values()) >= 4:
+                break
+        else:
+            raise AssertionError("every burst landed mostly on one worker: %s" % spreads)
