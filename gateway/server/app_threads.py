@@ -14,7 +14,9 @@ that touches a socket still happens in the core, on the loop's thread:
 * ``wsgi.input`` reads are requests to the core, which reads from the connection and
   answers;
 * ``return [body]`` is handed over whole, so the response keeps its exact
-  Content-Length; a generator is iterated, and closed, in the thread;
+  Content-Length; a generator is iterated, and closed, in the thread (when the thread
+  has already sent all of it by the time the core wakes, as for a typical Flask or
+  Django response, the runner gets it as a list: one write, no ``schedule_fix``);
 * with ``--offload-threads``, a ``wsgi.file_wrapper`` is handed over whole too: the
   runner gives its file to the offload threads and both the thread and the core are
   free at once (without, the thread reads the file and the core sends it).
@@ -153,6 +155,22 @@ class _Bridge:
             self.room.notify_all()
         self._drop_inbox()
 
+    def finished_body(self) -> Optional[List[bytes]]:
+        """In the core: the whole body, if the thread already iterated all of it (only
+        chunks then ``end`` wait in the inbox), else None and nothing taken.
+
+        A Flask or Django response is an iterable of one chunk: by the time the core
+        wakes the thread has usually sent it and ``end``, so the runner gets a list (one
+        write, no ``schedule_fix`` turn) instead of relaying a finished stream.
+        """
+        with self.wake_lock:
+            inbox = self.inbox
+            if not inbox or inbox[-1][0] != "end" or any(kind != "chunk" for kind, _ in list(inbox)[:-1]):
+                return None
+            chunks = [value for _, value in list(inbox)[:-1]]
+            inbox.clear()
+        return chunks
+
     def _drop_inbox(self) -> None:
         while self.inbox:
             kind, _ = self.inbox.popleft()
@@ -266,6 +284,9 @@ class ThreadedApp:
                 if kind == "list":
                     return value
                 if kind == "iter":
+                    whole = bridge.finished_body()
+                    if whole is not None:  # the thread is done: the runner gets a list
+                        return whole
                     handed_over = True
                     return self._relay(bridge, core.id, real_input, real_write)
                 if kind == "error":

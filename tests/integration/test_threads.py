@@ -99,3 +99,13 @@ def test_a_graceful_stop_answers_the_requests_queued_for_a_core():
         finally:
             for c in conns:
                 c.close()
+
+
+def test_a_finished_iterable_and_a_streaming_one_both_arrive_whole():
+    """An iterable the thread has fully sent before its core wakes goes to the runner as a
+    list; one still streaming is relayed chunk by chunk: same bytes either way."""
+    with run_server(APP + ["--threads", "2"]) as srv:
+        assert request(srv.port, "/gen?1").body == b"chunk0\n"
+        assert request(srv.port, "/gen?5").body == b"".join(b"chunk%d\n" % i for i in range(5))
+        big = request(srv.port, "/gen?40000")  # > MAX_INFLIGHT: the thread waits, relay path
+        assert big.body == b"".join(b"chunk%d\n" % i for i in range(40000))
