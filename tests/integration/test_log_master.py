@@ -14,22 +14,13 @@ import pytest
 
 from server import ServerProcess, spawn
 from support.httpclient import request
+from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
 APP = ["--wsgi-file", "tests/apps/log_lines.py", "--tornado", "8", "--greenlet"]
 MARK = re.compile(r"^MARK pid=(\d+) n=(\d+) x{1000} END$")
 ERR = re.compile(r"^ERR pid=(\d+) n=(\d+)$")
-
-
-def wait_until(predicate, timeout: float = 20.0, what: str = "condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def ready_port(read):
@@ -44,7 +35,7 @@ def test_lines_of_both_workers_land_whole_in_the_logto_file(tmp_path):
     srv = ServerProcess(proc)
     try:
         port = wait_until(lambda: ready_port(lambda: log.read_text() if log.exists() else ""),
-                          what="the ready line in the log file")
+                          what="the ready line in the log file", timeout=20)
         n = 400
         with ThreadPoolExecutor(16) as pool:
             pids = set(pool.map(lambda i: request(port, "/?%d" % i, timeout=20).body, range(n)))
@@ -84,7 +75,7 @@ def test_log_master_implies_a_master(tmp_path):
     srv = ServerProcess(proc)
     try:
         port = wait_until(lambda: ready_port(lambda: log.read_text() if log.exists() else ""),
-                          what="the ready line in the log file")
+                          what="the ready line in the log file", timeout=20)
         worker_pid = int(request(port, "/?1").body)
         assert worker_pid != proc.pid  # the app runs in a worker forked by a master
         assert "spawned uWSGI master process (pid: %d)" % proc.pid in log.read_text()
@@ -116,7 +107,7 @@ def test_a_log_target_that_does_not_read_never_blocks_the_workers(tmp_path):
     srv = ServerProcess(proc)
     try:
         assert stat.S_ISFIFO(os.stat(fifo).st_mode)
-        port = wait_until(lambda: ready_port(read_some), what="the ready line in the fifo")
+        port = wait_until(lambda: ready_port(read_some), what="the ready line in the fifo", timeout=20)
         # ~2.3 KB of log per request, 300 requests: far more than the fifo (64 KiB) and the
         # backlog hold, while nobody reads; every request is answered all the same.
         with ThreadPoolExecutor(8) as pool:
@@ -125,7 +116,7 @@ def test_a_log_target_that_does_not_read_never_blocks_the_workers(tmp_path):
         # the target reads again: the master writes its backlog, then says what it dropped
         text = wait_until(lambda: re.search(r"--log-master dropped \d+ lines", read_some() if request(
             port, "/?9999", timeout=10) else "") and got.decode("utf-8", "replace"),
-            what="the dropped-lines notice")
+            what="the dropped-lines notice", timeout=20)
         dropped = int(re.search(r"--log-master dropped (\d+) lines", text).group(1))
         assert dropped > 0
         lines = text.split("\n")

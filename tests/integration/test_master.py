@@ -16,6 +16,7 @@ import pytest
 
 from server import ServerProcess, run_server, spawn
 from support.httpclient import request
+from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -37,16 +38,6 @@ def pids_by_worker(port: int, want: int, deadline: float = 10.0) -> dict:
         seen[rep["worker_id"]] = rep["pid"]
     assert len(seen) == want, seen
     return seen
-
-
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def test_workers_know_who_they_are_and_share_the_socket():

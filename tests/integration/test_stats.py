@@ -15,6 +15,7 @@ import pytest
 from server import run_server
 from support.httpclient import request
 from support.uwsgitop import uwsgitop_path, uwsgitop_screen
+from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,16 +39,6 @@ def stats_port(srv) -> int:
 def fetch(port: int) -> dict:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         return json.loads(read_all(s))
-
-
-def wait_until(predicate, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def test_document_has_uwsgis_shape_and_shows_the_request_in_a_core():

@@ -12,6 +12,7 @@ import pytest
 
 from server import run_server
 from support.httpclient import request
+from support.waits import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -23,15 +24,6 @@ def get(port: int, path: str):
     r = request(port, path)
     assert r.status == 200, (r, r.body)
     return json.loads(r.body)["out"]
-
-
-def wait_for(fn, timeout: float = 10.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 from server import run_server
 from support.httpclient import request
 from support.uwsgitop import uwsgitop_screen
+from support.waits import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -55,15 +56,6 @@ def stats(srv) -> dict:
             data += chunk
 
 
-def wait_for(fn, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def srv():
     with run_server(ARGS) as s:
@@ -89,14 +81,14 @@ def test_two_hundred_lock_protected_increments_across_both_workers(srv):
 def test_timer_runs_about_once_a_second_in_its_target_only(srv):
     first = get(srv.port, "/num?k=ticks-1")
     t0 = time.monotonic()
-    assert wait_for(lambda: get(srv.port, "/num?k=ticks-1") >= first + 3)
+    assert wait_for(lambda: get(srv.port, "/num?k=ticks-1") >= first + 3, timeout=15)
     assert 1.5 < time.monotonic() - t0 < 8
     assert get(srv.port, "/num?k=ticks-2") == 0  # @timer(1, target="worker1")
 
 
 def test_a_signal_for_all_workers_runs_in_both(srv):
     get(srv.port, "/signal?n=17")
-    assert wait_for(lambda: get(srv.port, "/num?k=sig17-1") >= 1 and get(srv.port, "/num?k=sig17-2") >= 1)
+    assert wait_for(lambda: get(srv.port, "/num?k=sig17-1") >= 1 and get(srv.port, "/num?k=sig17-2") >= 1, timeout=15)
     srv.expect_traceback("handler failure on purpose")
     get(srv.port, "/signal?n=18")  # its handler raises: logged, the worker serves on
     srv.wait_for_line("error in the handler of uWSGI signal 18", timeout=10)
@@ -134,10 +126,10 @@ def test_zz_caches_survive_a_graceful_reload_and_timers_are_not_doubled(srv):
     assert get(srv.port, "/update?k=persist&v=kept") is True
     old_pids = {from_worker(srv.port, 1, "/pid"), from_worker(srv.port, 2, "/pid")}
     os.kill(srv.pid, signal.SIGHUP)
-    assert wait_for(lambda: {from_worker(srv.port, 1, "/pid"), from_worker(srv.port, 2, "/pid")}.isdisjoint(old_pids))
+    assert wait_for(lambda: {from_worker(srv.port, 1, "/pid"), from_worker(srv.port, 2, "/pid")}.isdisjoint(old_pids), timeout=15)
     assert get(srv.port, "/get?k=persist") == "kept"
     first = get(srv.port, "/num?k=ticks-1")
     t0 = time.monotonic()
-    assert wait_for(lambda: get(srv.port, "/num?k=ticks-1") >= first + 3)
+    assert wait_for(lambda: get(srv.port, "/num?k=ticks-1") >= first + 3, timeout=15)
     # the re-imported app's @timer(1) replaced the old one instead of adding a second
     assert time.monotonic() - t0 > 1.8
