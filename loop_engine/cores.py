@@ -10,9 +10,13 @@ the seed pattern does by hand::
     IOLoop.current().add_future(fut, lambda f: me.switch())
     me.parent.switch()          # me.parent is the hub
 
-A fresh greenlet per request (as uWSGI's greenlet plugin does) means a stray
-``me.switch()`` left behind by a finished request lands on a dead greenlet, which
-greenlet turns into a harmless no-op, instead of waking up an unrelated request.
+A stray ``me.switch()`` left behind by a finished request must never wake up an
+unrelated request.  uWSGI's greenlet plugin gets that from a fresh greenlet per
+request (the stray switch lands on a dead greenlet, a no-op); creating one costs
+about a third of a hello-world request here, so the engine reuses a greenlet, but
+only one whose request suspended nothing but :class:`Waiter` waits (which ignore
+switches that are not theirs, as does the idle wait between requests).  A request
+that suspended by hand, as above, still ends its greenlet (:func:`switch_in` sees it).
 
 :class:`Waiter` is the one primitive every suspending call is built on: a one-shot
 event a core waits on, fired from the loop, with an optional timeout.  It survives
@@ -75,13 +79,39 @@ class Core:
 
 
 class CoreGreenlet(greenlet.greenlet):  # type: ignore[misc]  # greenlet ships no type information
-    """The greenlet of one request on one core.  ``parent`` is the hub."""
+    """The greenlet of a request on a core.  ``parent`` is the hub.
 
-    __slots__ = ("core",)
+    The engine reuses it for a later request only while :attr:`reusable` (see
+    ``Engine._run_requests``).
+    """
+
+    __slots__ = ("core", "busy", "in_waiter", "reusable", "work")
 
     def __init__(self, run: Any, parent: greenlet.greenlet, core: Core) -> None:
         super().__init__(run, parent)
         self.core = core
+        #: running a request (False while idle between requests)
+        self.busy = False
+        #: suspended inside :meth:`Waiter.wait`
+        self.in_waiter = False
+        #: no suspension of this greenlet so far was a hand-written ``parent.switch()``
+        self.reusable = True
+        #: ``(func, args)`` of the request the engine hands it next
+        self.work: Any = None
+
+
+def switch_in(g: CoreGreenlet, *args: Any) -> Any:
+    """``g.switch(*args)`` from the hub, noting how ``g`` gave control back: a greenlet
+    that suspended outside a :class:`Waiter` (the seed's ``me.parent.switch()``) may
+    have wake-ups pending from its app, so it must never serve another request.
+
+    Every way the engine and :class:`Waiter` resume a core goes through here, so the
+    first hand-written suspension of a request is always seen (before it, nothing but
+    us could resume the greenlet)."""
+    result = g.switch(*args)
+    if g.busy and not g.in_waiter and not g.dead:
+        g.reusable = False
+    return result
 
 
 def current_core() -> Optional[Core]:
@@ -161,9 +191,9 @@ class Waiter:
         g = self._g
         cur = getcurrent()
         if cur is g.parent:
-            g.switch(self)
+            switch_in(g, self)
         else:
-            g.core.engine.asyncio_loop.call_soon(g.switch, self)
+            g.core.engine.asyncio_loop.call_soon(switch_in, g, self)
 
     def wait(self, timeout: Optional[float] = None) -> Any:
         """Suspend until fired; return the value, raise the thrown exception or CoreTimeout."""
@@ -178,6 +208,7 @@ class Waiter:
                 )
             self._waiting = True
             hub_switch = g.parent.switch
+            g.in_waiter = True
             try:
                 while hub_switch() is not self:
                     # A stray switch() into this core (e.g. an app callback left behind):
@@ -185,6 +216,7 @@ class Waiter:
                     if self._done:
                         break
             finally:
+                g.in_waiter = False
                 self._waiting = False
                 if handle is not None:
                     handle.cancel()

@@ -367,6 +367,7 @@ class Worker:
             from gateway.process.scoreboard import W_HARAKIRI_COUNT
 
             self.board.add(W_HARAKIRI_COUNT)
+            g.reusable = False  # whatever the app does after this, its greenlet ends with it
             g.throw(HarakiriTimeout("harakiri: request ran for more than %ss" % _num(self.harakiri)))
 
     def _master_gone(self) -> None:

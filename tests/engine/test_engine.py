@@ -271,3 +271,80 @@ def test_accept_backs_off_when_out_of_fds_then_recovers(io_loop, caplog):
     assert any("accept() failed" in r.getMessage() for r in caplog.records)
     for s in accepted + [client, lsock]:
         s.close()
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_greenlets_are_reused_only_after_waiter_only_requests(io_loop, expect_log):
+    """A request that suspended only through Waiter waits (or not at all) hands its greenlet
+    to the next request; one that suspended by hand (the seed's ``me.parent.switch()``) or
+    ended in an exception ends its greenlet, as uWSGI's fresh greenlet per request would."""
+    engine = Engine(1, io_loop)
+
+    def who():
+        return greenlet.getcurrent()
+
+    def sleeper():
+        loop_engine.sleep(0.01)  # a Waiter wait
+        return greenlet.getcurrent()
+
+    def by_hand():
+        me = greenlet.getcurrent()
+        io_loop.add_callback(lambda: me.switch())
+        me.parent.switch()
+        return me
+
+    first = yield run_in_core(engine, who)
+    assert (yield run_in_core(engine, who)) is first
+    assert (yield run_in_core(engine, sleeper)) is first
+    assert (yield run_in_core(engine, who)) is first
+    assert (yield run_in_core(engine, by_hand)) is first  # it ran there, then was retired
+    after = yield run_in_core(engine, who)
+    assert after is not first and first.dead
+
+    failed = asyncio.get_event_loop().create_future()
+
+    def raises():
+        failed.set_result(greenlet.getcurrent())
+        raise KeyError("boom")
+
+    with expect_log("loop_engine", "KeyError: 'boom'"):
+        engine.submit(raises)
+        g = yield failed
+        yield asyncio.sleep(0)
+    assert (yield run_in_core(engine, who)) is not g
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_a_stray_switch_never_reaches_a_later_request(io_loop):
+    """The seed pattern left a wake-up behind (two callbacks for one wait): it fires after
+    the request is over, and must not resume the next request, which waits on a Waiter,
+    nor disturb an idle greenlet."""
+    engine = Engine(1, io_loop)
+    stray = []
+
+    def leaves_a_stray_switch():
+        me = greenlet.getcurrent()
+        io_loop.add_callback(lambda: me.switch())
+        stray.append(me.switch)  # a second wake-up for the same wait, fired later
+        me.parent.switch()
+        return "first"
+
+    def waits():
+        fut = asyncio.get_event_loop().create_future()
+        io_loop.call_later(0.05, fut.set_result, "waited")
+        return loop_engine.wait(fut)
+
+    assert (yield run_in_core(engine, leaves_a_stray_switch)) == "first"
+    second = run_in_core(engine, waits)
+    yield asyncio.sleep(0.01)
+    stray[0]()  # lands on the first request's dead greenlet: a no-op
+    assert (yield second) == "waited"
+
+    def idle_then_stray():
+        g = greenlet.getcurrent()
+        return g
+
+    g = yield run_in_core(engine, idle_then_stray)  # waiter-only: g is now idle and reusable
+    g.switch()  # a stray switch into the idle greenlet: it stays idle
+    assert (yield run_in_core(engine, idle_then_stray)) is g
+    assert engine.free_cores == 1
