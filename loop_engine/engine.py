@@ -39,6 +39,11 @@ log = logging.getLogger("loop_engine")
 #: Accept at most this many connections per readiness event, so one busy listener
 #: cannot starve the loop.
 ACCEPT_BATCH = 64
+
+#: Finished greenlets kept for the next requests (``Engine._run_requests``), at most.  A
+#: request that never suspends needs one; more only serve bursts of suspended requests, and
+#: each idle greenlet keeps ~20 KiB (its Python frame stack and saved C stack).
+IDLE_GREENLETS = 64
 #: The "all cores busy" line is logged at most once per this many seconds.
 FULL_LOG_INTERVAL = 10.0
 _ACCEPT_RETRY = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EPROTO, errno.EINTR)
@@ -123,8 +128,8 @@ class Engine:
         self._accept_paused = False
         self._drain_scheduled = False
         self._last_full_log = float("-inf")
-        #: Greenlets whose last request is over, waiting for the next one (at most one per
-        #: core; see :meth:`_start`).
+        #: Greenlets whose last request is over, waiting for the next one (at most
+        #: :data:`IDLE_GREENLETS`; see :meth:`_start`).
         self._idle: List[CoreGreenlet] = []
         self.hub: Optional[greenlet.greenlet] = None
         #: Called in the core after each chunk of a WSGI generator; see module docstring
@@ -212,7 +217,7 @@ class Engine:
             clean = self._drive(g, g.core, work[0], work[1])
             work = None  # an idle greenlet holds nothing of its request
             g.busy = False
-            if not (clean and g.reusable) or len(self._idle) >= len(self.cores):
+            if not (clean and g.reusable) or len(self._idle) >= IDLE_GREENLETS:
                 return
             self._idle.append(g)
             while not (hub.switch() is _WORK and g.busy):
