@@ -164,12 +164,11 @@ class _Bridge:
         write, no ``schedule_fix`` turn) instead of relaying a finished stream.
         """
         with self.wake_lock:
-            inbox = self.inbox
-            if not inbox or inbox[-1][0] != "end" or any(kind != "chunk" for kind, _ in list(inbox)[:-1]):
+            entries: List[Tuple[str, Any]] = list(self.inbox)
+            if not entries or entries[-1][0] != "end" or any(kind != "chunk" for kind, _ in entries[:-1]):
                 return None
-            chunks = [value for _, value in list(inbox)[:-1]]
-            inbox.clear()
-        return chunks
+            self.inbox.clear()
+        return [value for _, value in entries[:-1]]
 
     def _drop_inbox(self) -> None:
         while self.inbox:

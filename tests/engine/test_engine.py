@@ -348,3 +348,40 @@ def test_a_stray_switch_never_reaches_a_later_request(io_loop):
     g.switch()  # a stray switch into the idle greenlet: it stays idle
     assert (yield run_in_core(engine, idle_then_stray)) is g
     assert engine.free_cores == 1
+
+
+@pytest.mark.gen_test(timeout=10)
+def test_at_most_idle_greenlets_wait_for_reuse(io_loop):
+    """A burst of suspended requests on many cores leaves IDLE_GREENLETS greenlets behind, not one
+    per request."""
+    from loop_engine.engine import IDLE_GREENLETS
+
+    engine = Engine(IDLE_GREENLETS + 36, io_loop)
+    done = yield [run_in_core(engine, loop_engine.sleep, 0.02) for _ in range(IDLE_GREENLETS + 36)]
+    assert len(done) == IDLE_GREENLETS + 36 and engine.free_cores == IDLE_GREENLETS + 36
+    assert len(engine._idle) == IDLE_GREENLETS
+
+
+def test_a_listener_accepts_at_most_its_batch_per_readiness(io_loop):
+    """``batch=1`` (several workers on one socket): one connection per event, the rest stay in the
+    backlog for the next event, or for another process."""
+    import socket as socketlib
+
+    engine = Engine(4, io_loop)
+    lsock = socketlib.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    accepted = []
+    remove = engine.add_listener(lsock, lambda conn, addr: accepted.append(conn), batch=1)
+    clients = [socketlib.create_connection(lsock.getsockname()) for _ in range(3)]
+    try:
+        lst = engine._listeners[0]
+        engine._accept(lst)
+        assert len(accepted) == 1
+        engine._accept(lst)
+        engine._accept(lst)
+        assert len(accepted) == 3
+    finally:
+        remove()
+        for s in clients + accepted + [lsock]:
+            s.close()

@@ -16,6 +16,7 @@ import pytest
 
 from server import ServerProcess, run_server, spawn
 from support.httpclient import request
+from support.stats import fetch_stats, stats_port
 from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -158,17 +159,7 @@ def test_a_broken_lazy_app_is_respawned_with_back_off_not_a_fork_bomb():
 
 def stats(srv) -> dict:
     """The stats document of a server started with ``--stats 127.0.0.1:0``."""
-    import json
-
-    port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
+    return fetch_stats(stats_port(srv))
 
 
 def in_flight(srv, uri: str) -> bool:

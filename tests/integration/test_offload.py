@@ -4,9 +4,7 @@ moved on: with one core, a second request is served while a slow client still do
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import socket
 import time
 
@@ -14,6 +12,7 @@ import pytest
 
 from server import run_server
 from support.httpclient import Conn, request
+from support.stats import fetch_stats, stats_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -67,11 +66,10 @@ def test_keep_alive_after_an_offloaded_file_and_head_requests(big_file):
             c.send(b"GET /quick HTTP/1.1\r\nHost: x\r\n\r\n")
             assert c.read_response("GET").body == b"quick"
         # the stats count the two offloaded files (not the HEAD, nor /quick), per core as uWSGI
-        stats_port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
+        port = stats_port(srv)
 
         def cores():
-            with socket.create_connection(("127.0.0.1", stats_port), timeout=5) as s:
-                return json.loads(b"".join(iter(lambda: s.recv(65536), b"")))["workers"][0]["cores"]
+            return fetch_stats(port)["workers"][0]["cores"]
 
         deadline = time.monotonic() + 10
         while sum(core["requests"] for core in cores()) < 4:  # the last one ends after its answer

@@ -11,7 +11,6 @@ made by the ``openssl`` binary) and ``tests/apps/djangoproj`` as the Django proj
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import shutil
@@ -28,6 +27,7 @@ from peers import require, require_module
 from server import ROOT, gateway_command, run_server
 from support.nginx import Nginx
 from support.router import RouterProcess, free_port, make_self_signed, run_router
+from support.stats import fetch_stats
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -117,13 +117,7 @@ def get(port: int, path: str = "/", tls_ca: str = "") -> tuple:
 def stats(address: str) -> dict:
     """What ``telnet 127.0.0.1 9191`` shows: the stats server's JSON document."""
     host, port = address.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5) as s:
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return json.loads(data)
-            data += chunk
+    return fetch_stats(int(port), host)
 
 
 def stats_address(srv) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import threading
 import time
@@ -13,7 +12,9 @@ import time
 import pytest
 
 from server import run_server
-from support.httpclient import request
+from support.httpclient import read_to_eof, request
+from support.stats import fetch_stats as fetch
+from support.stats import stats_port
 from support.uwsgitop import uwsgitop_path, uwsgitop_screen
 from support.waits import wait_until
 
@@ -21,24 +22,6 @@ pytestmark = pytest.mark.timeout(60)
 
 PROBE = ["--wsgi-file", "tests/apps/process_probe.py", "--tornado", "3", "--greenlet", "--master",
          "--processes", "2"]
-
-
-def read_all(sock: socket.socket) -> bytes:
-    data = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-
-
-def stats_port(srv) -> int:
-    return int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
-
-
-def fetch(port: int) -> dict:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        return json.loads(read_all(s))
 
 
 def test_document_has_uwsgis_shape_and_shows_the_request_in_a_core():
@@ -83,7 +66,7 @@ def test_unix_socket_and_http_mode(tmp_path):
             s.settimeout(5)
             s.connect(path)
             s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            raw = read_all(s)
+            raw = read_to_eof(s)
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.0 200 OK") and b"Content-Type: application/json" in head
     assert json.loads(body)["pid"] == srv.pid
@@ -115,6 +98,6 @@ def test_uwsgitop_renders_our_stats_on_a_pty():
 def test_minified_document():
     with run_server(PROBE + ["--stats", "127.0.0.1:0", "--stats-minified"]) as srv:
         with socket.create_connection(("127.0.0.1", stats_port(srv)), timeout=5) as s:
-            raw = read_all(s)
+            raw = read_to_eof(s)
     assert b"\n" not in raw and b"\t" not in raw
     assert json.loads(raw)["pid"] == srv.pid

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +14,7 @@ import pytest
 
 from server import run_server
 from support.httpclient import request
+from support.stats import fetch_stats, stats_port
 from support.uwsgitop import uwsgitop_screen
 from support.waits import wait_for
 
@@ -46,14 +45,7 @@ def from_worker(port: int, wid: int, path: str, tries: int = 200):
 
 
 def stats(srv) -> dict:
-    port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return json.loads(data)
-            data += chunk
+    return fetch_stats(stats_port(srv))
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +106,7 @@ def test_metrics_caches_locks_and_signals_in_the_stats_json(srv):
 
 
 def test_uwsgitop_shows_the_workers_signals(srv):
-    port = int(re.search(r"stats=127.0.0.1:(\d+)", srv.output()).group(1))
+    port = stats_port(srv)
     sigs = {w["id"]: w["signals"] for w in stats(srv)["workers"]}
     text = uwsgitop_screen(port, lambda t: "SIG" in t and "WID" in t and t.count("\n") > 4)
     assert "SIG" in text and "Traceback" not in text, text[-2000:]

@@ -19,6 +19,7 @@ import pytest
 
 from gateway.protocol import uwsgi as uwsgi_wire
 from server import run_server
+from support.httpclient import read_to_eof
 from support.nginx import Nginx
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -243,12 +244,7 @@ def test_all_cores_busy_stops_accepting_without_spinning(stack):
 def raw_uwsgi(port: int, data: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(data)
-        out = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                return out
-            out += b
+        return read_to_eof(s)
 
 
 def test_chunked_body_without_content_length_as_the_router_sends_it(stack):
@@ -349,12 +345,7 @@ def test_a_slow_body_parks_only_its_core(stack):
             reply = raw_uwsgi(main.uwsgi_port, uwsgi_wire.encode_request([("PATH_INFO", "/"), ("REQUEST_METHOD", "GET")]))
             assert reply.endswith(b"\r\n\r\nhello")
         slow.sendall(body[4:])
-        out = b""
-        while True:
-            chunk = slow.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = read_to_eof(slow)
     assert out.endswith(b"\r\n\r\n%d %s" % (len(body), hashlib.sha256(body).hexdigest().encode()))
 
 

@@ -165,3 +165,8 @@ def wait_port(port: int, deadline: float = 10.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise AssertionError("port %d not listening after %.1fs" % (port, deadline))
+
+
+def read_to_eof(sock: socket.socket) -> bytes:
+    """Everything ``sock`` receives until the peer closes (uwsgi answers, stats documents)."""
+    return b"".join(iter(lambda: sock.recv(65536), b""))

@@ -15,6 +15,7 @@ import pytest
 from gateway.protocol import uwsgi as wire
 from gateway.protocol.upstream_response import parse_response_head
 from gateway.server.uwsgi import UwsgiServer
+from support.httpclient import read_to_eof
 from support.threadserver import ThreadServer
 
 
@@ -133,24 +134,14 @@ def test_marked_packets_share_one_connection_and_get_framed_answers(srv):
 def test_unmarked_packets_are_answered_raw_and_closed(srv):
     with _connect(srv) as c:
         c.sendall(_packet("/stream", keep=False))
-        data = b""
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_eof(c)
     assert data == b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nabcde"
 
 
 def test_a_chunked_upload_or_an_app_error_closes_after_the_answer(srv, expect_log):
     with _connect(srv) as c:
         c.sendall(_packet("/echo", "POST", keep=True, chunked=True) + b"3\r\nabc\r\n0\r\n\r\n")
-        data = b""
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_eof(c)
         assert data.endswith(b"\r\n\r\nabc") and b"Transfer-Encoding" not in data
     with _connect(srv) as c, expect_log("gateway.app", r"RuntimeError: boom"):
         c.sendall(_packet("/boom"))
