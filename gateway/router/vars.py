@@ -28,7 +28,8 @@ Toward gateway's own workers (:mod:`gateway.router.pool`) a request whose body i
 delimited also carries ``GATEWAY_KEEPALIVE=1`` (last), asking for a framed answer on
 a connection that stays open; never toward other upstreams.
 
-The packet header and vars are encoded by :mod:`gateway.protocol.uwsgi`'s codec.
+The header and the vars are assembled as one latin-1 string and encoded once (the vars block format
+is :mod:`gateway.protocol.uwsgi`'s; its `encode_vars` checks the constant vars once).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from typing import Dict, List, Optional, Tuple
 
 from gateway.protocol.environ import decode_path, header_key
 from gateway.protocol.http1 import Request
-from gateway.protocol.uwsgi import KEEPALIVE_VAR, encode_header, encode_vars
+from gateway.protocol.uwsgi import KEEPALIVE_VAR, encode_vars
 
 __all__ = ["VarsBuilder", "VarsTooLarge"]
 
@@ -46,23 +47,58 @@ class VarsTooLarge(Exception):
     """The vars block would exceed the worker's ``--buffer-size`` (or 65535)."""
 
 
-# Header name (as sent) -> its var name as bytes, or None (dropped).
-_KEY_BYTES: Dict[str, Optional[bytes]] = {}
-_KEY_BYTES_MAX = 2048
-_KEEPALIVE = encode_vars([(KEEPALIVE_VAR.encode("latin-1"), b"1")])
+# The packet is assembled as one latin-1 ``str`` and encoded once at the end: the parsed
+# request is ``str`` already (latin-1 decoded, so character i is byte i), and one
+# ``encode`` of the whole block costs less than one per value plus a ``struct.pack`` per
+# length.  A u16 length is then two characters, low byte first.
+
+#: Header name (as sent) -> the var's key with its length in front (``str``), or None (dropped).
+_KEY_PREFIX: Dict[str, Optional[str]] = {}
+_KEY_PREFIX_MAX = 2048
 #: Vars the router writes itself from the parsed request, never from the header.
 _OWN = ("HTTP_EXPECT", "CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING")
+#: u16 lengths below this come from a table instead of two ``chr`` calls.
+_LEN_TABLE = [chr(n & 0xFF) + chr(n >> 8) for n in range(4096)]
 
 
-def _key_bytes(name: str) -> Optional[bytes]:
-    key = _KEY_BYTES.get(name, b"")
-    if key != b"":
-        return key
+def _u16(n: int) -> str:
+    """A u16 little-endian length as two latin-1 characters (only ever encoded when n <= 65535)."""
+    if n < 4096:
+        return _LEN_TABLE[n]
+    return chr(n & 0xFF) + chr(n >> 8)
+
+
+def _key(key: str) -> str:
+    return _u16(len(key)) + key
+
+
+def _pair(key: str, value: str) -> str:
+    return _u16(len(key)) + key + _u16(len(value)) + value
+
+
+def _key_prefix(name: str) -> Optional[str]:
+    """The encoded key for header ``name`` (e.g. ``"\x0f\x00HTTP_USER_AGENT"``), None to drop it."""
+    prefix = _KEY_PREFIX.get(name, "")
+    if prefix != "":
+        return prefix
     cgi = header_key(name)
-    encoded = None if cgi is None or cgi in _OWN else cgi.encode("latin-1")
-    if len(_KEY_BYTES) < _KEY_BYTES_MAX:
-        _KEY_BYTES[name] = encoded
-    return encoded
+    prefix = None if cgi is None or cgi in _OWN else _key(cgi)
+    if len(_KEY_PREFIX) < _KEY_PREFIX_MAX:
+        _KEY_PREFIX[name] = prefix
+    return prefix
+
+
+_K_METHOD = _key("REQUEST_METHOD")
+_K_PATH = _key("PATH_INFO")
+_K_URI = _key("REQUEST_URI")
+_K_QUERY = _key("QUERY_STRING")
+_K_PROTOCOL = _key("SERVER_PROTOCOL")
+_K_REMOTE_ADDR = _key("REMOTE_ADDR")
+_K_REMOTE_PORT = _key("REMOTE_PORT")
+_K_COOKIE = _key("HTTP_COOKIE")
+_CONTENT_LENGTH = _key("CONTENT_LENGTH")
+_CHUNKED = _pair("HTTP_TRANSFER_ENCODING", "chunked")
+_KEEPALIVE = _pair(KEEPALIVE_VAR, "1")
 
 
 class VarsBuilder:
@@ -85,15 +121,16 @@ class VarsBuilder:
     ) -> None:
         name = server_name if server_name is not None else socket.gethostname()
         static = [
-            (b"SCRIPT_NAME", b""),
-            (b"SERVER_NAME", name.encode("latin-1", "replace")),
-            (b"SERVER_PORT", server_port.encode("latin-1")),
-            (b"UWSGI_ROUTER", b"http"),
+            ("SCRIPT_NAME", ""),
+            ("SERVER_NAME", name.encode("latin-1", "replace").decode("latin-1")),
+            ("SERVER_PORT", server_port),
+            ("UWSGI_ROUTER", "http"),
         ]
         if https:
-            static.append((b"HTTPS", b"on"))
-        self._static = encode_vars(static)
-        self._extra = encode_vars(extra_vars)
+            static.append(("HTTPS", "on"))
+        # encode_vars checks each pair (latin-1, sizes) once, here
+        self._static = encode_vars(static).decode("latin-1")
+        self._extra = encode_vars(extra_vars).decode("latin-1")
         self.modifier1 = modifier1
         self.modifier2 = modifier2
         self.max_size = min(max_size, 65535)
@@ -101,45 +138,55 @@ class VarsBuilder:
     def build(self, req: Request, remote_addr: str, remote_port: str, keepalive: bool = False) -> bytes:
         """The 4-byte header and the vars block for ``req`` (its body follows unframed);
         ``keepalive`` adds the persistent-connection marker (gateway workers only)."""
-        enc = "latin-1"
         path = req.path
         if "%" in path:
             path = decode_path(path)
-        pairs: List[Tuple[bytes, bytes]] = [
-            (b"REQUEST_METHOD", req.method.encode(enc)),
-            (b"PATH_INFO", path.encode(enc)),
-            (b"REQUEST_URI", req.target.encode(enc)),
-            (b"QUERY_STRING", req.query.encode(enc)),
-            (b"SERVER_PROTOCOL", req.version.encode(enc)),
+        u16 = _u16
+        method = req.method
+        target = req.target
+        query = req.query
+        version = req.version
+        parts = [
+            _K_METHOD, u16(len(method)), method,
+            _K_PATH, u16(len(path)), path,
+            _K_URI, u16(len(target)), target,
+            _K_QUERY, u16(len(query)), query,
+            _K_PROTOCOL, u16(len(version)), version,
+            self._static,
+            _K_REMOTE_ADDR, u16(len(remote_addr)), remote_addr,
+            _K_REMOTE_PORT, u16(len(remote_port)), remote_port,
         ]
-        client = [(b"REMOTE_ADDR", remote_addr.encode(enc)), (b"REMOTE_PORT", remote_port.encode(enc))]
-        seen: Dict[bytes, int] = {}
-        cache = _KEY_BYTES
+        seen: Dict[str, int] = {}
+        cache = _KEY_PREFIX
         for name, value in req.headers:
-            key = cache.get(name, b"")
-            if key == b"":
-                key = _key_bytes(name)
-            if key is None:
+            prefix = cache.get(name, "")
+            if prefix == "":
+                prefix = _key_prefix(name)
+            if prefix is None:
                 continue
-            index = seen.get(key)
+            index = seen.get(prefix)
             if index is None:
-                seen[key] = len(client)
-                client.append((key, value.encode(enc)))
-            else:
-                sep = b"; " if key == b"HTTP_COOKIE" else b","
-                client[index] = (key, client[index][1] + sep + value.encode(enc))
+                seen[prefix] = len(parts)
+                parts += (prefix, u16(len(value)), value)
+            else:  # a repeated header: merged into the first one's value
+                value = parts[index + 2] + ("; " if prefix == _K_COOKIE else ",") + value
+                parts[index + 1] = u16(len(value))
+                parts[index + 2] = value
         if req.content_length is not None:
-            client.append((b"CONTENT_LENGTH", b"%d" % req.content_length))
+            length = str(req.content_length)
+            parts += (_CONTENT_LENGTH, u16(len(length)), length)
         elif req.chunked:
-            client.append((b"HTTP_TRANSFER_ENCODING", b"chunked"))
-        parts = [encode_vars(pairs), self._static, encode_vars(client), self._extra]
+            parts.append(_CHUNKED)
+        parts.append(self._extra)
         if keepalive:
             parts.append(_KEEPALIVE)
-        body = b"".join(parts)
-        size = len(body)
+        block = "".join(parts)
+        size = len(block)
         if size > self.max_size:
             raise VarsTooLarge(
                 "the request's uwsgi vars block would be %d bytes, more than the worker's"
                 " --buffer-size %d" % (size, self.max_size)
             )
-        return encode_header(self.modifier1, size, self.modifier2) + body
+        # every character is below 256 here: the request is latin-1 decoded, and any length
+        # over 65535 (two characters, the second over 255) made the block too large above
+        return (chr(self.modifier1) + u16(size) + chr(self.modifier2) + block).encode("latin-1")
