@@ -36,6 +36,7 @@ Hop-by-hop headers the router owns (``Connection``, ``Keep-Alive``,
 
 from __future__ import annotations
 
+import re
 from typing import List, NamedTuple, Optional, Tuple, Union
 
 from gateway.protocol.errors import RemoteProtocolError
@@ -50,11 +51,13 @@ class UpstreamProtocolError(Exception):
     """The worker's response head is malformed or too large (the router answers 502)."""
 
 
-# Header names (lower case, with the leading CRLF and the colon) that make the fast
-# path give way to a line-by-line look.
-_HOP = (b"\r\nconnection:", b"\r\nkeep-alive:", b"\r\ntransfer-encoding:", b"\r\nupgrade:")
 _CL = b"\r\ncontent-length:"
-_DATE = b"\r\ndate:"
+#: The header names the parser must look at, found in one pass over the lowered head; any
+#: but Content-Length and Date makes the fast path give way to a line-by-line look.
+_SPECIAL = re.compile(rb"\r\n(content-length|date|connection|keep-alive|proxy-connection|transfer-encoding|upgrade):")
+#: A single plain Content-Length value (anything else goes through :func:`_content_length`).
+_CL_VALUE = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]{1,19})[ \t]*(?:\r\n|\Z)")
+_STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: |\r\n|\Z)")
 # Bytes allowed in a head line besides the CRLFs: HTAB, SP..~, obs-text.
 _PLAIN = bytes([9]) + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 _DROP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection"))
@@ -120,16 +123,27 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
         raise UpstreamProtocolError("response head holds a bare CR/LF or a control character")
     first = head.find(b"\r\n")
     status_line = head if first < 0 else head[:first]
-    status = _status(status_line)
+    m = _STATUS_LINE.match(head)
+    status = int(m.group(1)) if m is not None else 0
+    if status < 100:
+        _status(status_line)  # raises, saying what is wrong
     lowered = head.lower()
+    # One pass finds every header the router must look at; usually just Content-Length.
+    found = _SPECIAL.findall(lowered)
     content_length: Optional[int] = None
-    pos = lowered.find(_CL)
-    if pos >= 0:
-        content_length = _content_length(head, lowered, pos)
-    has_date = _DATE in lowered
-    if first < 0 or not (
-        _HOP[0] in lowered or _HOP[1] in lowered or _HOP[2] in lowered or _HOP[3] in lowered
-    ):
+    has_date = False
+    hop = False
+    if found:
+        cl = found.count(b"content-length")
+        dates = found.count(b"date")
+        has_date = dates > 0
+        hop = len(found) > cl + dates
+        if cl == 1:
+            m = _CL_VALUE.search(lowered)
+            content_length = int(m.group(1)) if m is not None else _content_length(head, lowered, lowered.find(_CL))
+        elif cl:
+            content_length = _content_length(head, lowered, lowered.find(_CL))
+    if first < 0 or not hop:
         # The common case: nothing hop-by-hop, every header line goes on as is.
         block = head[first + 2 :] if first >= 0 else b""
         return ResponseHead(status, status_line, block, content_length, False, has_date, None, size)

@@ -111,6 +111,31 @@ def test_fuzz_only_heads_or_upstream_errors(raw, data):
     assert out.endswith(b"\r\n\r\n") and out.startswith(head.status_line)
 
 
+_LINES = [b"Content-Length: 13", b"content-length:7 ", b"Content-Length: 4, 4", b"Content-Length: x", b"Date: now",
+          b"date:later", b"X-A: b", b"Content-Type: text/plain", b"Proxy-Connection: x", b"X-B: \xe9", b"Foo: bar",
+          b"Content-Length: 12345678901234567890", b"Set-Cookie: a=b; Path=/"]
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(st.lists(st.sampled_from(_LINES), max_size=6), st.sampled_from([b"HTTP/1.1 200 OK", b"HTTP/1.0 404 Gone",
+                                                                       b"HTTP/1.1 204"]))
+def test_fast_path_and_line_by_line_path_agree(lines, status):
+    """A head without hop-by-hop headers takes the one-pass path; the same head plus a
+    ``Connection: keep-alive`` line (dropped) takes the line-by-line one: same result."""
+    raw = b"\r\n".join([status] + lines) + b"\r\n\r\n"
+    slow = b"\r\n".join([status] + lines + [b"Connection: keep-alive"]) + b"\r\n\r\n"
+    try:
+        fast_head = parse_response_head(raw)
+    except UpstreamProtocolError:
+        with pytest.raises(UpstreamProtocolError):
+            parse_response_head(slow)
+        return
+    slow_head = parse_response_head(slow)
+    assert fast_head is not None and slow_head is not None
+    assert fast_head._replace(size=0) == slow_head._replace(size=0)
+    assert fast_head.rebuild(b"Date: x\r\n") == slow_head.rebuild(b"Date: x\r\n")
+
+
 # -- persistent worker connections: Connection: close and the chunked body reader ----------
 
 
