@@ -16,6 +16,8 @@ noisy-machine retry is off by default here (``--noisy-retries``).
 Target (issue 6): gateway ÷ uWSGI ≥ 1.5.  Also printed: the backend's CPU per request (µs,
 from /proc), which does not depend on whether nginx's core or the backend's is the bottleneck:
 on a shared machine nginx's core often is, and then req/s compare nginx's luck, not the backends.
+nginx's own CPU per request is measured too, and with wrk's it gives that core's ceiling
+(``1 / (nginx µs + wrk µs)``) and the best ratio any backend could show in this placement.
 
     bench/.venv/bin/python bench/nginx_uwsgi_bench.py --runs 3
 """
@@ -27,6 +29,7 @@ import sys
 
 from lib import report
 from lib.httpclient import request, wait_ready
+from lib.procfs import CLK_TCK, cpu_ticks, proc_tree
 from lib.report import fmt, med
 from lib.servers import CLIENT_CPU, SERVER_CPU, Ctx, Server, add_args, gateway_cmd, log, uwsgi_cmd
 from lib.wrk import measure_retry
@@ -111,8 +114,13 @@ def main():
                     if not wait_ready(nginx_port, srv.proc, ctx.ready_timeout, check=path_ok(path)):
                         log("  %s did not answer through nginx:\n%s\n%s" % (name, srv.tail(), ngx.tail()))
                         continue
+                    ngx_pids = proc_tree(ngx.pid)
+                    t0 = cpu_ticks(ngx_pids)
                     r = measure_retry(ctx, srv, nginx_port, args.conns, args.duration, path=path)
                     if r is not None:
+                        # nginx's CPU per request (all attempts if the run was measured again)
+                        reqs = r["rps"] * r["duration_us"] / 1e6 * r.get("attempts", 1)
+                        r["nginx_us"] = (cpu_ticks(ngx_pids) - t0) / CLK_TCK / reqs * 1e6 if reqs else None
                         runs.setdefault(name, []).append(r)
                         log("  %-8s %9.0f req/s  errors %s  backend cpu %s%%" % (
                             name, r["rps"], r.get("errors", {}), r.get("server_cpu_pct")))
@@ -124,12 +132,30 @@ def main():
         return med([r["server_cpu_pct"] * 1e4 / r["rps"] for r in runs.get(name, []) if r.get("rps")])
 
     gw_us, uw_us = us_per_request("gateway"), us_per_request("uwsgi")
+
+    def other_us(name, key):
+        return med([r[key] for r in runs.get(name, []) if r.get(key) is not None])
+
+    def wrk_us(name):
+        return med([r["client_cpu_pct"] * 1e4 / r["rps"] for r in runs.get(name, [])
+                    if r.get("rps") and r.get("client_cpu_pct") is not None])
     rows = [["hello, keep-alive to nginx, c=%d" % args.conns, fmt(gw_rps, 0), fmt(uw_rps, 0),
              fmt(med(ratios), 2) if ratios else "-", " ".join("%.2f" % r for r in ratios),
              fmt(gw_us, 0), fmt(uw_us, 0), fmt(uw_us / gw_us, 2) if gw_us and uw_us else "-"]]
     lines = report.table(["scenario", "gateway --socket req/s", "uWSGI --socket req/s", "÷ uWSGI (≥ 1.5)",
                           "per run", "gateway CPU µs/req", "uWSGI CPU µs/req", "uWSGI µs ÷ gateway µs"], rows,
                          left=["scenario"])
+    ceiling = []
+    for name in ("gateway", "uwsgi"):
+        n_us, w_us = other_us(name, "nginx_us"), wrk_us(name)
+        if n_us and w_us:
+            ceiling.append("behind %s: nginx %.0f µs + wrk %.0f µs per request on cpu %s, a ceiling of %.0f req/s"
+                           % (name, n_us, w_us, CLIENT_CPU, 1e6 / (n_us + w_us)))
+    if ceiling:
+        lines += ["", "nginx's core (shared with wrk) caps every backend:"] + ["* " + c for c in ceiling]
+        if uw_rps:
+            lines += ["* so the best gateway ÷ uWSGI this placement can show is about %.2f"
+                      % (1e6 / (other_us("gateway", "nginx_us") + wrk_us("gateway")) / uw_rps)]
     text = "\n".join(["# nginx uwsgi_pass bench (medians of %d runs, req/s; backend on cpu %s, nginx + wrk on cpu %s)"
                       % (args.runs, SERVER_CPU, CLIENT_CPU), ""] + lines)
     print(text)

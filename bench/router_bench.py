@@ -10,7 +10,12 @@ Three servers on the same app, measured in the same run, each with one worker ``
 Placement: the worker is pinned to ``SERVER_CPU`` as in ``run.py``; a router process (ours or uWSGI's
 "uWSGI http 1") is moved to ``CLIENT_CPU``, where it shares the core with ``wrk -t1``: on two cores the
 router cannot have a core of its own, and both routers get the same deal.  (``--router-cpu server``
-puts the router on the worker's core instead.)
+puts the router on the worker's core instead; ``--router-cpu free`` lets the OS place every server
+process, the router and the worker as well as ``--http-socket``'s, on either core, wrk staying on its own.)
+
+With the router on wrk's core, that core is the ceiling: ``1 / (router µs + wrk µs)`` requests per
+second however fast the worker is; the CPU table prints both figures and that ceiling, so a ratio
+under the target can be told apart from a router that got slower.
 
 Targets (issue 6): our router costs at most 35 % of the throughput of ``--http-socket`` alone
 (``http ÷ http-socket ≥ 0.65``), and ``gateway --http ÷ uwsgi --http ≥ 1.3``.
@@ -26,7 +31,7 @@ import time
 
 from lib import report
 from lib.httpclient import probe, wait_ready
-from lib.procfs import proc_tree
+from lib.procfs import CLK_TCK, cpu_ticks, proc_tree
 from lib.report import fmt, med
 from lib.servers import CLIENT_CPU, SERVER_CPU, Ctx, Server, add_args, log
 from lib.wrk import measure_retry
@@ -71,20 +76,29 @@ def run_one(ctx, name, cmd, pattern, args):
         if not wait_ready(port, srv.proc, ctx.ready_timeout):
             log("  %s did not start:\n%s" % (name, srv.tail()))
             return None
+        rpid = None
         if pattern is not None:
-            pid = router_pid(srv, pattern)
-            if pid is None:
+            rpid = router_pid(srv, pattern)
+            if rpid is None:
                 log("  %s: router pid not found in its log" % name)
                 return None
+        if args.router_cpu == "free":
+            for pid in proc_tree(srv.pid):
+                os.sched_setaffinity(pid, {int(SERVER_CPU), int(CLIENT_CPU)})
+        elif rpid is not None:
             cpu = CLIENT_CPU if args.router_cpu == "client" else SERVER_CPU
-            os.sched_setaffinity(pid, {int(cpu)})
-            log("  %s: router pid %d on cpu %s, worker(s) on cpu %s" % (name, pid, cpu, SERVER_CPU))
+            os.sched_setaffinity(rpid, {int(cpu)})
+            log("  %s: router pid %d on cpu %s, worker(s) on cpu %s" % (name, rpid, cpu, SERVER_CPU))
         check = probe(port, BODY)
         if not check.get("ok"):
             log("  %s: wrong answer %r" % (name, check))
             return None
         for mode, (path, headers) in MODES.items():
+            t0 = cpu_ticks([rpid]) if rpid is not None else 0
             r = measure_retry(ctx, srv, port, args.conns, args.duration, headers, path=path)
+            if r is not None and rpid is not None:
+                reqs = r["rps"] * r["duration_us"] / 1e6 * r.get("attempts", 1)
+                r["router_us"] = (cpu_ticks([rpid]) - t0) / CLK_TCK / reqs * 1e6 if reqs else None
             if r is not None:
                 # CPU of the whole tree (router + worker), not only the pid we started
                 r["procs"] = len(proc_tree(srv.pid))
@@ -99,7 +113,7 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--conns", type=int, default=50)
     p.add_argument("--duration", type=int, default=5)
-    p.add_argument("--router-cpu", choices=("client", "server"), default="client")
+    p.add_argument("--router-cpu", choices=("client", "server", "free"), default="client")
     args = p.parse_args()
     ctx = Ctx.from_args(args)
     runs = {}
@@ -113,6 +127,7 @@ def main():
     names = list(commands(ctx, 1))
     rows = []
     cpu_rows = []
+    ceilings = []
     agg = {}
     for mode in MODES:
         cpu = {}
@@ -126,13 +141,26 @@ def main():
         rows.append([mode, fmt(base, 0), fmt(ours, 0), fmt(theirs, 0),
                      fmt(ours / base, 2) if ours and base else "-",
                      fmt(ours / theirs, 2) if ours and theirs else "-"])
-        cpu_rows.append([mode] + [fmt(cpu.get(n), 0) for n in names])
+        wrk_us = med([1e6 * r["client_cpu_pct"] / 100.0 / r["rps"] for n in names for r in runs.get((n, mode), [])
+                      if r.get("rps") and r.get("client_cpu_pct") is not None])
+        router_us = {n: med([r["router_us"] for r in runs.get((n, mode), []) if r.get("router_us")]) for n in names}
+        cpu_rows.append([mode] + [fmt(cpu.get(n), 0) for n in names]
+                        + [fmt(router_us.get("gateway --http"), 0), fmt(router_us.get("uwsgi --http"), 0), fmt(wrk_us, 1)])
+        if args.router_cpu == "client" and router_us.get("gateway --http") and wrk_us:
+            ceilings.append("%s: 1e6 / (%.0f + %.0f) = %.0f req/s, %.2f of --http-socket" % (
+                mode, router_us["gateway --http"], wrk_us, 1e6 / (router_us["gateway --http"] + wrk_us),
+                1e6 / (router_us["gateway --http"] + wrk_us) / base if base else 0))
     lines = report.table(["mode", "gateway --http-socket", "gateway --http", "uwsgi --http",
                           "http ÷ http-socket (≥ 0.65)", "http ÷ uwsgi --http (≥ 1.3)"], rows, left=["mode"])
     lines += ["", "CPU µs per request, all processes of the server (router + worker):", ""]
-    lines += report.table(["mode"] + names, cpu_rows, left=["mode"])
-    text = "\n".join(["# router bench (medians of %d runs, req/s; router on cpu %s)" % (
-        args.runs, CLIENT_CPU if args.router_cpu == "client" else SERVER_CPU), ""] + lines)
+    lines += report.table(["mode"] + names + ["our router alone", "uWSGI's router alone", "wrk"], cpu_rows,
+                          left=["mode"])
+    if ceilings:
+        lines += ["", "Our router shares wrk's core, which caps it at 1e6 / (router µs + wrk µs) req/s:", ""]
+        lines += ["* " + c for c in ceilings]
+    where = {"client": "cpu %s (with wrk)" % CLIENT_CPU, "server": "cpu %s (with the worker)" % SERVER_CPU,
+             "free": "any core (the OS places the server processes)"}[args.router_cpu]
+    text = "\n".join(["# router bench (medians of %d runs, req/s; router on %s)" % (args.runs, where), ""] + lines)
     print(text)
     data = {"meta": report.machine_meta(" ".join(sys.argv)), "runs": {"%s|%s" % k: v for k, v in runs.items()}}
     path = report.save(ctx.out_dir, "router", data, text)
