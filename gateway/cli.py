@@ -107,8 +107,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         _fail(str(e))
     internal = None
     if routing:
-        router, internal = _router_child(cfg)
-        children.append(router)
+        routers, internal = _router_children(cfg)
+        children.extend(routers)
         if not has_app or (cfg.http_to and not (cfg.http_socket or cfg.socket)):
             sys.exit(_run_master(cfg, [], children, workers=0))
     sockets = []
@@ -199,10 +199,13 @@ def _drop_privileges(cfg: Config) -> None:
         _fail(str(e))
 
 
-def _router_child(cfg: Config) -> Tuple[Any, Optional[Any]]:
-    """The HTTP router as an extra child of the master, and the internal worker socket if one
-    was made (``--http`` without ``--http-to`` or ``--socket``).  Every socket is bound here,
-    before any fork, so a respawned router reuses them and a bad certificate fails at startup."""
+def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
+    """The HTTP router processes (``--http-processes N``, named "uWSGI http 1" to "uWSGI http N" as
+    uWSGI names them) as extra children of the master, and the internal worker socket if one was
+    made (``--http`` without ``--http-to`` or ``--socket``).  Every socket is bound here, once,
+    before any fork: all the routers accept on the same listening sockets (the kernel hands each
+    connection to one of them), a respawned router reuses them, and a bad certificate fails at
+    startup.  Each router has its own loop, worker connection pool and timeout sweep."""
     from gateway.process.master import ChildSpec
     from gateway.router.main import RouterError, bind_router_sockets, run_router, worker_addresses
 
@@ -212,4 +215,7 @@ def _router_child(cfg: Config) -> Tuple[Any, Optional[Any]]:
     except RouterError as e:
         _fail(str(e))
     ours = internal is not None
-    return ChildSpec("uWSGI http 1", lambda: run_router(cfg, listeners, upstreams, ours)), internal
+    count = int(cfg.http_processes)
+    specs = [ChildSpec("uWSGI http %d" % n, lambda: run_router(cfg, listeners, upstreams, ours))
+             for n in range(1, count + 1)]
+    return specs, internal

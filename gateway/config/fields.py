@@ -83,6 +83,8 @@ class ConfigFields:
     http_keepalive: int
     #: --http-max-headers: maximum number of headers in a request
     http_max_headers: int
+    #: --http-processes: HTTP router: run N router processes ("uWSGI http 1" to "uWSGI http N"), all accepting on the same -…
+    http_processes: int
     #: --http-timeout: HTTP router: seconds without a byte from the worker (or in a tunnel, either way) before the request…
     http_timeout: int
     #: --http-connect-timeout: HTTP router: seconds to establish a connection to a worker before answering 502; 0 means --http-tim…
@@ -319,8 +321,6 @@ class ConfigFields:
     fastcgi_socket: List[str]
     #: --scgi-socket: not supported yet: uWSGI option, not supported yet by gateway
     scgi_socket: List[str]
-    #: --http-processes: not supported yet: uWSGI option, not supported yet by gateway
-    http_processes: Optional[str]
     #: --http-auto-chunked: not supported yet: uWSGI option, not supported yet by gateway
     http_auto_chunked: bool
     #: --logto2: not supported yet: uWSGI option, not supported yet by gateway

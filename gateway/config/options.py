@@ -271,6 +271,12 @@ OPTIONS: tuple[Option, ...] = (
                 "process), the value is a duration"),
     Option("http-max-headers", type=conv.integer, default=100, minimum=1, section=HTTP,
            metavar="N", help="maximum number of headers in a request"),
+    Option("http-processes", ("http-workers",), type=conv.integer, default=1, minimum=1, section=HTTP,
+           metavar="N",
+           help="HTTP router: run N router processes (\"uWSGI http 1\" to \"uWSGI http N\"), all "
+                "accepting on the same --http/--https sockets, each with its own event loop and "
+                "worker connection pool (--http-upstream-keepalive and the like are per process); "
+                "the master respawns each one on its own"),
     Option("http-timeout", type=conv.integer, default=60, minimum=1, section=HTTP, metavar="SECONDS",
            help="HTTP router: seconds without a byte from the worker (or in a tunnel, either "
                 "way) before the request is given up: 504 before the response head, else "
@@ -557,7 +563,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),
     _unsupported("scgi-socket", repeatable=True),
-    _unsupported("http-processes", "http-workers"),
     _unsupported("http-auto-chunked", flag=True),
     _unsupported("logto2"),
     _unsupported("logdate", "log-date"),

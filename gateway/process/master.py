@@ -18,8 +18,8 @@ Sockets are bound before the master starts (by the CLI), so every worker inherit
 them, ``=N`` shared sockets and privileged ports work, and a reload never closes a
 listening socket: connections arriving while workers change wait in the backlog.
 
-Extra children (uWSGI's ``--http`` router, mules...) are :class:`ChildSpec` s: the
-master forks them after the workers and respawns them when they die::
+Extra children (uWSGI's ``--http`` routers, mules...) are :class:`ChildSpec` s: the
+master forks them after the workers and respawns each one when it dies::
 
     master = Master(config, sockets, app=app)
     master.add_child(ChildSpec("uWSGI http 1", run_router))   # run_router() -> exit status
@@ -100,6 +100,7 @@ class Proc:
         self.fast_deaths = 0
         self.respawn_at = 0.0
         self.log_fd = -1  # --log-master: the read end of its output pipe
+        self.spawns = 0
 
     @property
     def label(self) -> str:
@@ -298,13 +299,14 @@ class Master:
         proc.sock = master_end
         proc.spawned_at = time.monotonic()
         proc.ready = False
+        proc.spawns += 1
         self.by_pid[pid] = proc
         self.sel.register(master_end, selectors.EVENT_READ, ("channel", proc))
         if proc.kind == "worker":
             self.board.ints[self.board.wbase(self.slot(proc.ident, proc.generation))] = pid
             gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
-        else:
-            gen_log.info("spawned %s (pid: %d)", proc.label, pid)
+        else:  # uWSGI's wording for its gateways: "respawned uWSGI http 2 (pid: 123)" after a death
+            gen_log.info("%s %s (pid: %d)", "respawned" if proc.spawns > 1 else "spawned", proc.label, pid)
 
     def _child_main(self, proc: Proc, sock: socket.socket) -> int:
         """In the child: drop the master's state, then become a worker or run the target."""

@@ -1,19 +1,20 @@
 """The HTTP router process: bind in the parent, serve in a child.
 
 uWSGI's ``--http ADDR`` runs a separate router process ("uWSGI http 1") in front
-of the workers: the one process clients see.  Here:
+of the workers: the one process clients see (``--http-processes N``: N of them,
+"uWSGI http 1" to "uWSGI http N", accepting on the same sockets).  Here:
 
 * :func:`bind_router_sockets` runs in the parent, before any fork: it binds every
   ``--http``/``--https`` address and builds the TLS contexts, so a port in use or
-  an unreadable certificate fails at startup with one line, and a respawned router
-  serves the very same sockets;
+  an unreadable certificate fails at startup with one line, and every router
+  process, first spawned or respawned, serves the very same sockets;
 * :func:`run_router` runs in the child: a fresh event loop (uvloop when
   installed; never one inherited across ``fork``), no app, no Tornado, no
   greenlets; it serves until SIGINT/SIGTERM/SIGQUIT (stop accepting, let requests
   in flight finish for up to ``GRACEFUL_TIMEOUT`` seconds) or until its parent
   dies (checked once a second: the router never outlives its instance).
 
-When ready it prints one machine-readable line::
+When ready each router process prints one machine-readable line::
 
     gateway router ready: pid=1234 http=0.0.0.0:9090 https=0.0.0.0:9443
 """

@@ -243,6 +243,8 @@ def test_bad_value_from_environment_says_where(run):
     (["--listen", "0"], "option '--listen' expects an integer of at least 1, got '0'"),
     (["--limit-post", "-1"], "option '--limit-post' expects an integer of at least 0, got '-1'"),
     (["--buffer-size", "32k"], "option '--buffer-size' expects an integer, got '32k'"),
+    (["--http-processes", "0"], "option '--http-processes' expects an integer of at least 1, got '0'"),
+    (["--http-workers", "abc"], "option '--http-workers' expects an integer, got 'abc'"),
     (["--erlang-timeout", "0"], "option '--erlang-timeout' expects a number of seconds above 0, got '0'"),
     (["--env", "NOEQUALS"], "option '--env' expects KEY=VALUE, got 'NOEQUALS'"),
     (["--erlang", "a@"], "option '--erlang' expects name, name@host or name@ip, got 'a@'"),

@@ -59,7 +59,8 @@ def test_required_uwsgi_spellings_are_present():
     for alias, name in {"workers": "processes", "file": "wsgi-file", "wsgi": "module",
                         "uwsgi-socket": "socket", "home": "virtualenv", "venv": "virtualenv",
                         "pyhome": "virtualenv", "python-path": "pythonpath", "pp": "pythonpath",
-                        "plugin": "plugins", "set-ph": "set-placeholder"}.items():
+                        "plugin": "plugins", "set-ph": "set-placeholder",
+                        "http-workers": "http-processes"}.items():
         assert find(alias).name == name
 
 
@@ -73,6 +74,7 @@ def test_defaults_match_the_brief_and_uwsgi():
     assert config.listen == 100
     assert config.http_keepalive == 15
     assert config.http_max_headers == 100
+    assert config.http_processes == 1
     assert config.rpc_max == 64
     assert config.erlang_max_atoms == 1048576
     assert config.erlang_max_packet == 67108864
@@ -85,7 +87,7 @@ def test_defaults_match_the_brief_and_uwsgi():
 
 
 def test_unsupported_options_are_marked_and_known():
-    for name in ("http-processes", "http11-socket", "async",
+    for name in ("http-auto-chunked", "http11-socket", "async",
                  "cheaper",
                  "daemonize", "pidfile", "spooler", "mule", "route"):
         assert find(name).supported is False, name
