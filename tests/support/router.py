@@ -4,9 +4,12 @@
 
     with run_router(["--http", "127.0.0.1:0", "--http-to", addr]) as r:
         r.port, r.https_port, r.pid (the CLI's), r.router_pid, r.output()
+    with run_router([..., "--http-processes", "3"], routers=3) as r:
+        r.router_pids (one per ready line, in order), r.router_names() ({"uWSGI http 1": pid, ...})
 
 Readiness is the router's machine-readable stderr line
-``gateway router ready: pid=<pid> http=<addr> [https=<addr>] upstream=<addrs>``.
+``gateway router ready: pid=<pid> http=<addr> [https=<addr>] upstream=<addrs>`` (one per router
+process: ``routers`` of them are awaited).
 Teardown sends SIGTERM to the CLI's pid only (it stops its router), SIGKILL after a timeout.
 """
 
@@ -18,11 +21,13 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 from server import ServerProcess, spawn
 
 ROUTER_READY = re.compile(r"gateway router ready: pid=(\d+)(?: http=(\S+))?(?: https=(\S+))?")
+#: the master's line for each router process it forks (uWSGI's wording)
+ROUTER_SPAWNED = re.compile(r"(?:re)?spawned (uWSGI http \d+) \(pid: (\d+)\)")
 
 
 class RouterProcess(ServerProcess):
@@ -31,6 +36,8 @@ class RouterProcess(ServerProcess):
         self.router_pid = 0
         self.https_port = 0
         self.ready_count = 0
+        #: the pid of every ready line, in order (a respawned router adds one)
+        self.router_pids: List[int] = []
         self._router_ready = threading.Event()
         super().__init__(proc)
 
@@ -41,6 +48,7 @@ class RouterProcess(ServerProcess):
             m = ROUTER_READY.search(line)
             if m:
                 self.router_pid = int(m.group(1))
+                self.router_pids.append(self.router_pid)
                 if m.group(2):
                     self.port = int(m.group(2).split(",")[0].rsplit(":", 1)[1])
                 if m.group(3):
@@ -49,17 +57,35 @@ class RouterProcess(ServerProcess):
                 self._router_ready.set()
         self._router_ready.set()
 
-    def wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float, routers: int = 1) -> None:
         if not self._router_ready.wait(timeout) or not self.router_pid:
             self.stop()
             raise AssertionError("router did not become ready in %.0fs; output:\n%s" % (timeout, self.output()))
+        if routers > 1:
+            self.wait_routers(routers, timeout)
+
+    def wait_routers(self, count: int, timeout: float = 20.0) -> List[int]:
+        """Wait until ``count`` ready lines were printed in all; returns their pids."""
+        end = time.monotonic() + timeout
+        while len(self.router_pids) < count:
+            if time.monotonic() > end or self.proc.poll() is not None:
+                self.stop()
+                raise AssertionError("%d of %d router ready lines after %.0fs; output:\n%s"
+                                     % (len(self.router_pids), count, timeout, self.output()))
+            time.sleep(0.02)
+        return list(self.router_pids)
+
+    def router_names(self) -> Dict[str, int]:
+        """``{"uWSGI http 1": pid, ...}`` from the master's (re)spawn lines, the latest pid of each."""
+        return {m.group(1): int(m.group(2)) for m in map(ROUTER_SPAWNED.search, list(self.lines)) if m}
 
 
 @contextmanager
-def run_router(args: List[str], ready_timeout: float = 20.0, cwd: Optional[str] = None) -> Iterator[RouterProcess]:
+def run_router(args: List[str], ready_timeout: float = 20.0, cwd: Optional[str] = None,
+               routers: int = 1) -> Iterator[RouterProcess]:
     r = RouterProcess(spawn(args, cwd=cwd))
     try:
-        r.wait_ready(ready_timeout)
+        r.wait_ready(ready_timeout, routers)
         yield r
     finally:
         r.stop()
