@@ -35,7 +35,7 @@ is :mod:`gateway.protocol.uwsgi`'s; its `encode_vars` checks the constant vars o
 from __future__ import annotations
 
 import socket
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from gateway.protocol.environ import decode_path, header_key
 from gateway.protocol.http1 import Request
