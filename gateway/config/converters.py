@@ -50,6 +50,26 @@ def seconds(raw: str) -> float:
     return value
 
 
+def signal_number(raw: str) -> int:
+    """A signal: its number as uWSGI takes it (``15``), or its name (``SIGTERM``, ``term``)."""
+    import signal
+
+    text = raw.strip()
+    if _INT.fullmatch(text):
+        number = int(text)
+    else:
+        name = text.upper()
+        if not name.startswith("SIG"):
+            name = "SIG" + name
+        found = getattr(signal, name, None)
+        if not isinstance(found, int) or name.startswith("SIG_"):
+            raise Invalid("a signal number or name (15, SIGTERM)")
+        number = int(found)
+    if not 1 <= number < signal.NSIG or number in (signal.SIGKILL, signal.SIGSTOP):
+        raise Invalid("a signal a process can catch, 1..%d except SIGKILL and SIGSTOP" % (signal.NSIG - 1))
+    return int(number)
+
+
 def text(raw: str) -> str:
     """Any non-empty text, kept verbatim."""
     if raw == "":

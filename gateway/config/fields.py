@@ -167,6 +167,10 @@ class ConfigFields:
     harakiri: float
     #: --harakiri-verbose: log the stack of a request hit by --harakiri
     harakiri_verbose: bool
+    #: --harakiri-graceful-timeout: a worker killed by --harakiri first gets --harakiri-graceful-signal and this many seconds to exit b…
+    harakiri_graceful_timeout: float
+    #: --harakiri-graceful-signal: the signal of a graceful harakiri attempt, a number or a name (default 15, SIGTERM)
+    harakiri_graceful_signal: int
     #: --max-requests: recycle a worker (gracefully) after N requests (0 = never)
     max_requests: int
     #: --reload-on-rss: recycle a worker (gracefully) when its resident memory exceeds MB (0 = never)
@@ -243,10 +247,6 @@ class ConfigFields:
     single_interpreter: bool
     #: --memory-report: not supported yet: uWSGI option, not supported yet by gateway
     memory_report: bool
-    #: --harakiri-graceful-timeout: not supported yet: uWSGI option, not supported yet by gateway
-    harakiri_graceful_timeout: Optional[str]
-    #: --harakiri-graceful-signal: not supported yet: uWSGI option, not supported yet by gateway
-    harakiri_graceful_signal: Optional[str]
     #: --max-requests-delta: not supported yet: uWSGI option, not supported yet by gateway
     max_requests_delta: Optional[str]
     #: --max-worker-lifetime: not supported yet: uWSGI option, not supported yet by gateway

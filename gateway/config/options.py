@@ -426,6 +426,13 @@ OPTIONS: tuple[Option, ...] = (
                 "blocking code its worker is killed and respawned by the master (0 = off)"),
     Option("harakiri-verbose", flag=True, section=PROCESSES,
            help="log the stack of a request hit by --harakiri"),
+    Option("harakiri-graceful-timeout", type=conv.number, default=0, minimum=0, section=PROCESSES,
+           metavar="SECONDS",
+           help="a worker killed by --harakiri first gets --harakiri-graceful-signal and this many "
+                "seconds to exit by itself, then SIGKILL (0 = SIGKILL at once)"),
+    Option("harakiri-graceful-signal", type=conv.signal_number, default=15, section=PROCESSES,
+           metavar="SIGNAL",
+           help="the signal of a graceful harakiri attempt, a number or a name (default 15, SIGTERM)"),
     Option("max-requests", short="R", type=conv.integer, default=0, minimum=0, section=PROCESSES,
            metavar="N", help="recycle a worker (gracefully) after N requests (0 = never)"),
     Option("reload-on-rss", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
@@ -524,8 +531,6 @@ OPTIONS: tuple[Option, ...] = (
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("single-interpreter", flag=True, short="i"),
     _unsupported("memory-report", flag=True, short="m"),
-    _unsupported("harakiri-graceful-timeout"),
-    _unsupported("harakiri-graceful-signal"),
     _unsupported("max-requests-delta"),
     _unsupported("max-worker-lifetime"),
     _unsupported("reload-mercy"),

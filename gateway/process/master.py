@@ -122,6 +122,9 @@ class Master:
         self.mercy = float(config.worker_reload_mercy or DEFAULT_MERCY)
         self.harakiri = float(config.harakiri or 0)
         self.harakiri_verbose = bool(config.harakiri_verbose)
+        #: --harakiri-graceful-timeout/-signal: a graceful attempt before the SIGKILL
+        self.harakiri_graceful = float(getattr(config, "harakiri_graceful_timeout", 0) or 0)
+        self.harakiri_signal = int(getattr(config, "harakiri_graceful_signal", 0) or signal.SIGTERM)
         self.pid = os.getpid()
         # Two slots per worker id: during a reload the old and the new process of the
         # same id write their own counters.
@@ -501,7 +504,11 @@ class Master:
             keep = []
             for at, pid in self._pending_kill:
                 if mono >= at:
-                    self._kill(pid, signal.SIGKILL)
+                    if pid in self.by_pid:  # not reaped yet: never a pid the kernel gave to another process
+                        if self.harakiri_graceful:
+                            gen_log.error("HARAKIRI: %s (pid: %d) still running %gs after signal %d: killing it",
+                                          self.by_pid[pid].label, pid, self.harakiri_graceful, self.harakiri_signal)
+                        self._kill(pid, signal.SIGKILL)
                 else:
                     keep.append((at, pid))
             self._pending_kill = keep
@@ -527,7 +534,9 @@ class Master:
         board = self.board
         proc.harakiri_fired = True  # type: ignore[attr-defined]
         board.ints[board.wbase(slot) + W_HARAKIRI_COUNT] += 1
-        gen_log.error("*** HARAKIRI ON WORKER %d (pid: %d, try: 1) ***", proc.ident, proc.pid)
+        graceful = self.harakiri_graceful > 0
+        gen_log.error("*** HARAKIRI ON WORKER %d (pid: %d, try: 1, graceful: %s) ***", proc.ident, proc.pid,
+                      "yes" if graceful else "no")
         for core in blamed:
             vars_ = dict(v.split("=", 1) for v in board.core_vars(slot, core) if "=" in v)
             start = board.core_get(slot, core, C_REQUEST_START) / 1e6
@@ -538,6 +547,13 @@ class Master:
             # The worker dumps every thread's stack from its SIGUSR2 handler (faulthandler:
             # works while its loop is blocked), then dies.
             self._kill(proc.pid, signal.SIGUSR2)
+        if graceful:
+            # uWSGI's graceful harakiri: the signal (SIGTERM: the worker's graceful stop, which
+            # finishes once the stuck request returns; or a handler the app installed), then
+            # SIGKILL if the worker is still there when the timeout is over.
+            self._kill(proc.pid, self.harakiri_signal)
+            self._pending_kill.append((time.monotonic() + self.harakiri_graceful, proc.pid))
+        elif self.harakiri_verbose:
             self._pending_kill.append((time.monotonic() + 0.3, proc.pid))
         else:
             self._kill(proc.pid, signal.SIGKILL)

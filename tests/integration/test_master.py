@@ -407,3 +407,77 @@ def test_a_burst_of_keep_alive_connections_spreads_over_the_workers():
                 break
         else:
             raise AssertionError("every burst landed mostly on one worker: %s" % spreads)
+
+
+# -- graceful harakiri (--harakiri-graceful-timeout, --harakiri-graceful-signal) -------------------
+
+GRACEFUL = ["--wsgi-file", "tests/apps/graceful_harakiri.py", "--tornado", "4", "--greenlet", "--master",
+            "--processes", "1", "--lazy-apps", "--harakiri", "1"]
+
+
+def _blocked_request(port: int, seconds: float, result: dict) -> threading.Thread:
+    def run():
+        try:
+            result["response"] = request(port, "/block?%g" % seconds, timeout=30)
+        except Exception as e:  # the worker dies under it
+            result["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def test_graceful_harakiri_signal_reaches_the_apps_handler_which_exits(tmp_path):
+    mark = tmp_path / "mark"
+    env = {"GRACEFUL_HANDLER": "exit", "GRACEFUL_MARK": str(mark)}
+    with run_server(GRACEFUL + ["--harakiri-graceful-timeout", "20", "--harakiri-graceful-signal", "SIGSYS"],
+                    env=env) as srv:
+        first = int(request(srv.port, "/").body)
+        result: dict = {}
+        t = _blocked_request(srv.port, 30, result)
+        srv.wait_for_line(r"\*\*\* HARAKIRI ON WORKER 1 \(pid: %d, try: 1, graceful: yes\) \*\*\*" % first, timeout=15)
+        srv.wait_for_line(r"DAMN ! worker 1 \(pid: %d\) died, exit status 3" % first, timeout=15)
+        t.join(15)
+        assert mark.read_text() == "signal %d in pid %d" % (signal.SIGSYS, first)
+        assert "killed by signal 9" not in srv.output() and "still running" not in srv.output()
+        assert "error" in result  # its request died with the worker, as with any harakiri
+        assert wait_until(lambda: int(request(srv.port, "/").body) != first, what="the respawned worker")
+
+
+def test_graceful_harakiri_ends_in_sigkill_when_the_worker_stays(tmp_path):
+    env = {"GRACEFUL_HANDLER": "ignore"}
+    with run_server(GRACEFUL + ["--harakiri-graceful-timeout", "1", "--harakiri-graceful-signal", "31"],
+                    env=env) as srv:
+        first = int(request(srv.port, "/").body)
+        result: dict = {}
+        t = _blocked_request(srv.port, 30, result)
+        srv.wait_for_line(r"HARAKIRI ON WORKER 1 \(pid: %d, try: 1, graceful: yes\)" % first, timeout=15)
+        srv.wait_for_line(r"HARAKIRI: worker 1 \(pid: %d\) still running 1s after signal 31: killing it" % first,
+                          timeout=15)
+        srv.wait_for_line(r"DAMN ! worker 1 \(pid: %d\) died, killed by signal 9" % first, timeout=15)
+        t.join(15)
+        assert wait_until(lambda: int(request(srv.port, "/").body) != first, what="the respawned worker")
+
+
+def test_graceful_harakiri_with_sigterm_lets_the_stuck_request_finish_then_the_worker_stops():
+    """The default signal is SIGTERM, the worker's graceful stop: a request that unblocks
+    within the timeout is answered, then the worker exits cleanly and is respawned."""
+    with run_server(GRACEFUL + ["--harakiri-graceful-timeout", "20"]) as srv:
+        first = int(request(srv.port, "/").body)
+        result: dict = {}
+        t = _blocked_request(srv.port, 6, result)
+        srv.wait_for_line(r"HARAKIRI ON WORKER 1 \(pid: %d, try: 1, graceful: yes\)" % first, timeout=15)
+        t.join(20)
+        assert result.get("response") is not None and result["response"].status == 200, result
+        assert int(result["response"].body) == first
+        srv.wait_for_line(r"worker 1 \(pid: %d\) exited \(exit status 0\): respawning" % first, timeout=15)
+        assert "killed by signal 9" not in srv.output()
+        assert wait_until(lambda: int(request(srv.port, "/").body) != first, what="the respawned worker")
+
+
+@pytest.mark.parametrize("value", ["SIGKILL", "9", "0", "NOPE", "SIG_IGN"])
+def test_harakiri_graceful_signal_refuses_what_cannot_be_caught(value):
+    proc = spawn(GRACEFUL + ["--http-socket", "127.0.0.1:0", "--harakiri-graceful-signal", value])
+    _, out = proc.communicate(timeout=20)
+    assert proc.returncode != 0
+    assert "--harakiri-graceful-signal" in out and value in out, out
