@@ -21,6 +21,7 @@ from typing import Any, List, NoReturn, Optional, Tuple
 from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
+from gateway.process.log_master import rotation_problem, wants_log_master
 from gateway.server.listeners import ListenError, bind_shared, bind_socket, set_socket_protocol
 
 
@@ -86,6 +87,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     if cfg.version:
         sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, UWSGI_COMPAT_VERSION))
         sys.exit(0)
+    problem = rotation_problem(cfg)
+    if problem:
+        _fail(problem)
     if cfg.logto:
         _log_to(cfg.logto)
     logs.setup()
@@ -124,7 +128,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
-    if cfg.master or cfg.log_master or (cfg.processes or 1) > 1 or cfg.stats or children:
+    if cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children:
         sys.exit(_run_master(cfg, sockets, children))
 
     from gateway.process.worker import Worker

@@ -127,6 +127,16 @@ class ConfigFields:
     log_master_bufsize: int
     #: --log-master-backlog: --log-master: bytes the master holds while the log target accepts nothing (a full pipe, a stopped t…
     log_master_backlog: int
+    #: --log-maxsize: rotate the --logto file once it holds more than BYTES: it is renamed FILE.<unix time> (or --log-bac…
+    log_maxsize: int
+    #: --log-backupname: the name a rotated log gets (each rotation replaces the previous one) instead of FILE.<unix time>
+    log_backupname: Optional[str]
+    #: --touch-logrotate: rotate the --logto file (as --log-maxsize does) when FILE is touched; implies --log-master
+    touch_logrotate: List[str]
+    #: --touch-logreopen: reopen the --logto file when FILE is touched (after logrotate moved it away); implies --log-master
+    touch_logreopen: List[str]
+    #: --log-reopen: reopen the --logto file at each reload (SIGHUP); implies --log-master
+    log_reopen: bool
     #: --rpc-max: maximum number of registered RPC functions
     rpc_max: int
     #: --rpc-none-on-failure: uwsgi.rpc() and uwsgi.call() return None on every failure (unknown function, exception, refused con…
@@ -327,10 +337,6 @@ class ConfigFields:
     logto2: Optional[str]
     #: --logdate: not supported yet: uWSGI option, not supported yet by gateway
     logdate: Optional[str]
-    #: --log-maxsize: not supported yet: uWSGI option, not supported yet by gateway
-    log_maxsize: Optional[str]
-    #: --log-reopen: not supported yet: uWSGI option, not supported yet by gateway
-    log_reopen: bool
     #: --log-4xx: not supported yet: uWSGI option, not supported yet by gateway
     log_4xx: bool
     #: --log-5xx: not supported yet: uWSGI option, not supported yet by gateway

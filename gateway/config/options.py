@@ -355,6 +355,21 @@ OPTIONS: tuple[Option, ...] = (
            help="--log-master: bytes the master holds while the log target accepts nothing (a "
                 "full pipe, a stopped terminal); beyond it new lines are dropped and counted in one "
                 "line once the target accepts again, so workers never wait for the log target"),
+    Option("log-maxsize", type=conv.integer, default=0, minimum=0, section=LOGGING, metavar="BYTES",
+           help="rotate the --logto file once it holds more than BYTES: it is renamed FILE.<unix "
+                "time> (or --log-backupname) and a new empty FILE takes the next lines; implies "
+                "--log-master, so every process's lines follow (0 = never)"),
+    Option("log-backupname", type=conv.path, section=LOGGING, metavar="FILE",
+           help="the name a rotated log gets (each rotation replaces the previous one) instead of "
+                "FILE.<unix time>"),
+    Option("touch-logrotate", repeatable=True, type=conv.path, section=LOGGING, metavar="FILE",
+           help="rotate the --logto file (as --log-maxsize does) when FILE is touched; implies "
+                "--log-master"),
+    Option("touch-logreopen", repeatable=True, type=conv.path, section=LOGGING, metavar="FILE",
+           help="reopen the --logto file when FILE is touched (after logrotate moved it away); "
+                "implies --log-master"),
+    Option("log-reopen", flag=True, section=LOGGING,
+           help="reopen the --logto file at each reload (SIGHUP); implies --log-master"),
 
     # -- RPC ----------------------------------------------------------------------------
     Option("rpc-max", type=conv.integer, default=64, minimum=1, section=RPC, metavar="N",
@@ -571,8 +586,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("http-auto-chunked", flag=True),
     _unsupported("logto2"),
     _unsupported("logdate", "log-date"),
-    _unsupported("log-maxsize"),
-    _unsupported("log-reopen", flag=True),
     _unsupported("log-4xx", flag=True),
     _unsupported("log-5xx", flag=True),
     _unsupported("log-slow"),

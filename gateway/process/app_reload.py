@@ -18,6 +18,7 @@ from typing import Any, List
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
+from gateway.process.log_master import wants_log_master
 
 
 class AppReloader:
@@ -49,7 +50,7 @@ class AppReloader:
             stats=None,
             socket_fds=[s.fileno() for s in self.sockets],
             buffer=cfg.buffer_size,
-            masterpid=os.getpid() if cfg.master or cfg.log_master else 0,
+            masterpid=os.getpid() if cfg.master or wants_log_master(cfg) else 0,
         )
         uwsgi_module.install()
         before = set(sys.modules)

@@ -22,6 +22,16 @@ writer.  Ours keeps that idea and differs where it matters:
   waits on a stuck log target (uWSGI's non-blocking log socket drops lines silently
   instead).  A regular file (``--logto FILE``) is always writable: written at once.
 
+**Rotation** (``--log-maxsize``, ``--touch-logrotate``, ``--touch-logreopen``,
+``--log-reopen``, each implying ``--log-master``): the master is the one writer of the
+``--logto`` file, so it alone renames and reopens it, and no process keeps writing into
+the renamed file.  Past ``--log-maxsize`` bytes, after a batch of whole lines, it writes
+uWSGI's ``logsize: N, triggering rotation to FILE.1733318400...`` line, renames the file
+(``--log-backupname`` replaces one backup; the default name gets ``.2``, ``.3`` ... when
+a second rotation falls in the same second) and ``dup2`` s a new empty file onto its
+descriptor.  A rename that fails is one line in the log, tried again after another
+``--log-maxsize`` bytes.
+
 The master's own lines (lifecycle, readiness) enter the same queue, through its
 ``sys.stdout``/``sys.stderr`` and logging handler, which :meth:`LogMaster.start`
 replaces in the master only (a child gets the real streams back after fork).
@@ -109,6 +119,21 @@ class _MasterStream(io.TextIOBase):
         return False
 
 
+def wants_log_master(cfg: Any) -> bool:
+    """``--log-master``, or an option that needs the master as the log's one writer."""
+    return bool(cfg.log_master or cfg.log_maxsize or cfg.touch_logrotate or cfg.touch_logreopen or cfg.log_reopen)
+
+
+def rotation_problem(cfg: Any) -> Optional[str]:
+    """Why the log options cannot work (no ``--logto`` file to rotate), or None."""
+    for name, given in (("log-maxsize", cfg.log_maxsize), ("touch-logrotate", cfg.touch_logrotate),
+                        ("touch-logreopen", cfg.touch_logreopen), ("log-reopen", cfg.log_reopen),
+                        ("log-backupname", cfg.log_backupname)):
+        if given and not cfg.logto:
+            return "--%s needs --logto FILE: there is no log file to rotate or reopen" % name
+    return None
+
+
 class LogMaster:
     """The master side of ``--log-master`` (see the module docstring)::
 
@@ -118,13 +143,26 @@ class LogMaster:
         lm.in_child(write_end)                            # in the child, first thing
         lm.add_source(read_end)                           # in the master, after the fork
         lm.finish(timeout)                                # at the master's exit
+
+    With ``path`` (the ``--logto`` file open on ``fd``): ``maxsize`` rotates it past that
+    many bytes, :meth:`rotate` and :meth:`reopen` on demand (touch files, reloads).
     """
 
-    def __init__(self, max_line: int = 8192, backlog: int = 1024 * 1024, fd: int = 2) -> None:
+    def __init__(self, max_line: int = 8192, backlog: int = 1024 * 1024, fd: int = 2, path: Optional[str] = None,
+                 maxsize: int = 0, backupname: Optional[str] = None) -> None:
         self.fd = fd
         self.max_line = max_line
         self.backlog = backlog
-        self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        info = os.fstat(fd)
+        self._regular = stat.S_ISREG(info.st_mode)
+        #: the log file's path, for rotations (None: the target is not a file we named)
+        self.path = path if self._regular else None
+        self.maxsize = maxsize
+        self.backupname = backupname
+        #: bytes in the current log file (its size at start, then what we wrote)
+        self.size = info.st_size if self._regular else 0
+        #: rotations done (for tests and the curious)
+        self.rotations = 0
         self._queue: Deque[bytes] = deque()
         self._queued = 0
         self.dropped_lines = 0
@@ -285,11 +323,77 @@ class LogMaster:
                 self._queued = 0
                 break
             self._queued -= n
+            self.size += n
             if n >= len(head):
                 queue.popleft()
             elif n:
                 queue[0] = head[n:]
         self._wait_writable(False)
+        if self.maxsize and self.size > self.maxsize and self.path is not None:
+            self._rotate_locked()
+
+    # -- rotation ---------------------------------------------------------------------
+
+    def rotate(self) -> None:
+        """Rename the log file and go on in a new empty one (``--touch-logrotate``)."""
+        with self._lock:
+            self._pump_locked()  # (which rotates by itself past --log-maxsize)
+            if self.path is not None and self.size > 0:
+                self._rotate_locked()
+
+    def reopen(self) -> None:
+        """Open the log file's path again (appending), for when something else moved it."""
+        with self._lock:
+            self._pump_locked()
+            if self.path is not None:
+                self._reopen(os.O_APPEND)
+
+    def _backup_name(self) -> str:
+        if self.backupname:
+            return self.backupname
+        base = "%s.%d" % (self.path, int(time.time()))
+        name, n = base, 1
+        while os.path.lexists(name):
+            n += 1
+            name = "%s.%d" % (base, n)
+        return name
+
+    def _rotate_locked(self) -> None:
+        assert self.path is not None
+        target = self._backup_name()
+        self._raw(b"logsize: %d, triggering rotation to %s...\n" % (self.size, os.fsencode(target)))
+        try:
+            os.rename(self.path, target)
+        except OSError as e:
+            self._raw(b"gateway: cannot rotate the log to %s: %s\n" % (os.fsencode(target), (e.strerror or str(e)).encode()))
+            self.size = 0  # tried again after another --log-maxsize bytes, not at every line
+            return
+        self.rotations += 1
+        self._reopen(os.O_TRUNC)
+
+    def _reopen(self, mode: int) -> None:
+        assert self.path is not None
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | mode, 0o640)
+        except OSError as e:
+            self._raw(b"gateway: cannot reopen the log %s: %s\n" % (os.fsencode(self.path), (e.strerror or str(e)).encode()))
+            return
+        try:
+            old = os.fstat(self.fd)
+            # the master's raw stdout (C extensions, subprocesses) follows its stderr to the new file
+            if self.fd != 1 and os.path.samestat(os.fstat(1), old):
+                os.dup2(fd, 1)
+            os.dup2(fd, self.fd)
+            self.size = os.fstat(self.fd).st_size
+        finally:
+            os.close(fd)
+
+    def _raw(self, data: bytes) -> None:
+        """A line straight into the current file (the rotation's own notices)."""
+        try:
+            self.size += os.write(self.fd, data)
+        except OSError:
+            pass
 
     def _wait_writable(self, on: bool) -> None:
         if on == self._waiting_writable or self._add_writer is None or self._remove_writer is None:

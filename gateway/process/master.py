@@ -40,12 +40,13 @@ import signal
 import socket
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.process import channel as _channel
 from gateway.process import policy
+from gateway.process.log_master import wants_log_master
 from gateway.process.scoreboard import (
     C_IN_REQUEST,
     C_REQUEST_START,
@@ -147,6 +148,8 @@ class Master:
         self.subsystems: Any = None
         self._pending_kill: List[Any] = []
         self._touch: Dict[str, float] = {}
+        #: --touch-logrotate/--touch-logreopen: path -> (mtime seen, action, what it does)
+        self._touch_log: Dict[str, Tuple[float, Callable[[], None], str]] = {}
         self._next_touch_check = 0.0
         self.log_master: Any = None
         for spec in children:
@@ -203,11 +206,13 @@ class Master:
         self.board.ints[1] = self.pid
         self.signals.install()
         self.sel.register(self.signals.fd, selectors.EVENT_READ, ("signals", None))
-        if self.config.log_master:
+        if wants_log_master(self.config):
             from gateway.process.log_master import LogMaster
 
-            self.log_master = LogMaster(max_line=int(self.config.log_master_bufsize),
-                                        backlog=int(self.config.log_master_backlog))
+            cfg = self.config
+            self.log_master = LogMaster(max_line=int(cfg.log_master_bufsize), backlog=int(cfg.log_master_backlog),
+                                        path=cfg.logto, maxsize=int(cfg.log_maxsize or 0),
+                                        backupname=cfg.log_backupname)
             self.log_master.start(self.add_reader, self.remove_reader, self.add_writer, self.remove_reader)
         gen_log.info("spawned uWSGI master process (pid: %d)", self.pid)
         from gateway.process.privileges import warn_if_root
@@ -232,6 +237,11 @@ class Master:
             self._spawn(proc)
         self.state = "running"
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
+        if self.log_master is not None:
+            for path in self.config.touch_logrotate or []:
+                self._touch_log[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
+            for path in self.config.touch_logreopen or []:
+                self._touch_log[path] = (_mtime(path), self.log_master.reopen, "reopening the log")
         self._next_touch_check = time.monotonic() + 1.0
         subs = self.subsystems
         while True:
@@ -333,7 +343,7 @@ class Master:
         board = WorkerBoard(self.board, self.slot(proc.ident, proc.generation))
         worker = Worker(
             self.config, self.sockets, worker_id=proc.ident, app=self.app, board=board, channel=ch,
-            masterpid=self.pid if self.config.master or self.config.log_master else 0,
+            masterpid=self.pid if self.config.master or wants_log_master(self.config) else 0,
             scoreboard=self.board, slots=self.board.current_slots,
         )
         return worker.run()
@@ -491,8 +501,14 @@ class Master:
                 self._kill(pid, signal.SIGKILL)
         if self.harakiri > 0:
             self._check_harakiri()
-        if self._touch and mono >= self._next_touch_check:
+        if (self._touch or self._touch_log) and mono >= self._next_touch_check:
             self._next_touch_check = mono + 1.0
+            for path, (seen, action, what) in list(self._touch_log.items()):
+                now = _mtime(path)
+                if now != seen:
+                    self._touch_log[path] = (now, action, what)
+                    action()
+                    gen_log.info("*** %s has been touched... %s ***", path, what)  # in the new file
             for path, seen in list(self._touch.items()):
                 now = _mtime(path)
                 if now != seen:
@@ -619,6 +635,8 @@ class Master:
             gen_log.warning("reload requested while the previous one is still draining %d workers: "
                             "ignored", len(self.retiring))
             return
+        if self.config.log_reopen and self.log_master is not None:
+            self.log_master.reopen()
         gen_log.info("...gracefully killing workers...")
         if self.app_loader is not None and self.app is not None:
             try:

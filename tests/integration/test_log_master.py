@@ -147,3 +147,115 @@ def test_to_stderr_without_logto():
     assert len(marks) == 20
     assert [ln for ln in srv.lines if "MARK" in ln and not MARK.match(ln)] == []
     assert srv.lines[-1] == "goodbye to uWSGI."
+
+
+# -- rotation: --log-maxsize, --log-backupname, --touch-logrotate, --touch-logreopen -----------------
+
+def _start_logging(tmp_path, extra):
+    log = tmp_path / "gateway.log"
+    proc = spawn(["--http-socket", "127.0.0.1:0"] + APP + ["--master", "--processes", "2", "--logto", str(log)] + extra)
+    srv = ServerProcess(proc)
+    port = wait_until(lambda: ready_port(lambda: log.read_text() if log.exists() else ""),
+                      what="the ready line in the log file", timeout=20)
+    return log, proc, srv, port
+
+
+def _marks(paths):
+    """n of every MARK line in the files, and the files' texts."""
+    found = []
+    for path in paths:
+        for line in path.read_text().split("\n"):
+            m = MARK.match(line)
+            if m:
+                found.append(int(m.group(2)))
+    return found
+
+
+def test_log_maxsize_rotates_the_file_and_loses_no_line(tmp_path):
+    log, proc, srv, port = _start_logging(tmp_path, ["--log-maxsize", "20000"])  # implies --log-master
+    try:
+        n = 120  # ~2.3 KB of log each: about a dozen rotations
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: request(port, "/?%d" % i, timeout=20), range(n)))
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        srv.stop()
+    rotated = sorted(tmp_path.glob("gateway.log.*"))
+    assert len(rotated) >= 5, rotated
+    for path in rotated:
+        text = path.read_text()
+        name = re.escape(str(path))
+        # each rotated file ends with uWSGI's notice, naming itself, after whole lines
+        assert re.search(r"\nlogsize: (\d+), triggering rotation to %s\.\.\.\n$" % name, text), text[-200:]
+        size = int(re.search(r"logsize: (\d+), triggering", text).group(1))
+        assert 20000 < size < 20000 + 64 * 1024  # rotated at the first batch past the limit
+        assert re.fullmatch(r"gateway\.log\.\d{10}(\.\d+)?", path.name)
+    assert sorted(_marks(rotated + [log])) == list(range(n))  # every line once, none lost or cut
+    assert log.read_text().endswith("goodbye to uWSGI.\n")
+    assert srv.output() == ""
+
+
+def test_log_backupname_keeps_one_backup(tmp_path):
+    backup = tmp_path / "old.log"
+    log, proc, srv, port = _start_logging(tmp_path, ["--log-maxsize", "8000", "--log-backupname", str(backup)])
+    try:
+        for i in range(20):
+            request(port, "/?%d" % i, timeout=20)
+        assert wait_until(lambda: backup.exists() and "triggering rotation to %s" % backup in backup.read_text(),
+                          what="the backup")
+    finally:
+        srv.stop()
+    assert list(tmp_path.glob("gateway.log.*")) == []
+    assert backup.stat().st_size < 8000 + 64 * 1024
+
+
+def test_touch_logrotate_and_touch_logreopen(tmp_path):
+    rot, reo = tmp_path / "rotate.trigger", tmp_path / "reopen.trigger"
+    rot.write_text("")
+    reo.write_text("")
+    log, proc, srv, port = _start_logging(tmp_path, ["--touch-logrotate", str(rot), "--touch-logreopen", str(reo)])
+    try:
+        request(port, "/?1", timeout=20)
+        assert wait_until(lambda: 1 in _marks([log]), what="the first line")
+        os.utime(rot, (time.time() + 5, time.time() + 5))
+        rotated = wait_until(lambda: list(tmp_path.glob("gateway.log.*")), what="the rotation")
+        assert len(rotated) == 1 and 1 in _marks(rotated)
+        request(port, "/?2", timeout=20)
+        assert wait_until(lambda: 2 in _marks([log]), what="a line in the new file")
+        # logrotate's way: the file is moved, then the server is told to reopen its path
+        moved = tmp_path / "moved.log"
+        os.rename(log, moved)
+        request(port, "/?3", timeout=20)
+        assert wait_until(lambda: 3 in _marks([moved]), what="a line in the moved file")
+        os.utime(reo, (time.time() + 5, time.time() + 5))
+        assert wait_until(lambda: log.exists() and "has been touched... reopening the log" in log.read_text(),
+                          what="the reopened file")
+        request(port, "/?4", timeout=20)
+        assert wait_until(lambda: 4 in _marks([log]), what="a line in the reopened file")
+    finally:
+        srv.stop()
+    assert sorted(_marks(rotated + [moved, log])) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("option", [["--log-maxsize", "1000"], ["--touch-logrotate", "/tmp/x"], ["--log-reopen"]])
+def test_log_rotation_options_need_a_logto_file(option):
+    proc = spawn(["--http-socket", "127.0.0.1:0"] + APP + option)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode != 0
+    assert "%s needs --logto FILE" % option[0] in err, err
+
+
+def test_log_reopen_reopens_the_file_at_each_reload(tmp_path):
+    log, proc, srv, port = _start_logging(tmp_path, ["--log-reopen"])
+    try:
+        moved = tmp_path / "moved.log"
+        os.rename(log, moved)
+        os.kill(proc.pid, signal.SIGHUP)
+        assert wait_until(lambda: log.exists() and "gracefully killing workers" in log.read_text(),
+                          what="the reopened file")
+        request(port, "/?7", timeout=20)
+        assert wait_until(lambda: 7 in _marks([log]), what="a line in the reopened file")
+    finally:
+        srv.stop()
+    assert "spawned uWSGI master process" in moved.read_text()
