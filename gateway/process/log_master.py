@@ -119,6 +119,18 @@ class _MasterStream(io.TextIOBase):
         return False
 
 
+def _opened_path(fd: int, given: str) -> str:
+    """The absolute path of the file open on ``fd``: ``--logto`` was opened before ``--chdir``,
+    so a relative ``given`` no longer names it (Linux says through /proc; else ``given``)."""
+    try:
+        link = os.readlink("/proc/self/fd/%d" % fd)
+    except OSError:
+        return given
+    if os.path.isabs(link) and os.path.exists(link) and os.path.samestat(os.stat(link), os.fstat(fd)):
+        return link
+    return given
+
+
 def wants_log_master(cfg: Any) -> bool:
     """``--log-master``, or an option that needs the master as the log's one writer."""
     return bool(cfg.log_master or cfg.log_maxsize or cfg.touch_logrotate or cfg.touch_logreopen or cfg.log_reopen)
@@ -156,7 +168,7 @@ class LogMaster:
         info = os.fstat(fd)
         self._regular = stat.S_ISREG(info.st_mode)
         #: the log file's path, for rotations (None: the target is not a file we named)
-        self.path = path if self._regular else None
+        self.path = _opened_path(fd, path) if self._regular and path else None
         self.maxsize = maxsize
         self.backupname = backupname
         #: bytes in the current log file (its size at start, then what we wrote)

@@ -259,3 +259,23 @@ def test_log_reopen_reopens_the_file_at_each_reload(tmp_path):
     finally:
         srv.stop()
     assert "spawned uWSGI master process" in moved.read_text()
+
+
+def test_a_relative_logto_rotates_in_its_own_directory_after_chdir(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = spawn(["--http-socket", "127.0.0.1:0", "--wsgi-file", os.path.abspath("tests/apps/log_lines.py"),
+                  "--logto", "gateway.log", "--log-maxsize", "4000", "--chdir", str(elsewhere)], cwd=str(logs))
+    srv = ServerProcess(proc)
+    log = logs / "gateway.log"
+    try:
+        port = wait_until(lambda: ready_port(lambda: log.read_text() if log.exists() else ""),
+                          what="the ready line in the log file", timeout=20)
+        for i in range(6):
+            request(port, "/?%d" % i, timeout=20)
+        assert wait_until(lambda: list(logs.glob("gateway.log.*")), what="a rotation next to the log")
+    finally:
+        srv.stop()
+    assert list(elsewhere.iterdir()) == []
