@@ -22,7 +22,14 @@ from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
 from gateway.process.log_master import rotation_problem, wants_log_master
-from gateway.server.listeners import ListenError, bind_shared, bind_socket, set_socket_protocol
+from gateway.server.listeners import (
+    ListenError,
+    bind_shared,
+    bind_socket,
+    set_socket_file_access,
+    set_socket_protocol,
+    vacuum_on_exit,
+)
 
 
 def _fail(message: str) -> NoReturn:
@@ -90,6 +97,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     problem = rotation_problem(cfg)
     if problem:
         _fail(problem)
+    if cfg.umask is not None:
+        os.umask(cfg.umask)  # before the log file and any socket file are created
     if cfg.logto:
         _log_to(cfg.logto)
     logs.setup()
@@ -123,6 +132,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             sockets.append(bind_socket(spec, cfg.listen, "uwsgi"))
     except ListenError as e:
         _fail(str(e))
+    _socket_files(cfg, sockets)
     if internal is not None:
         # --http without --socket/--http-to: the workers serve the router on this one
         set_socket_protocol(internal, "uwsgi")
@@ -147,6 +157,29 @@ def main(argv: Optional[List[str]] = None) -> None:
     except AppLoadError as e:
         _fail(str(e))
     sys.exit(code)
+
+
+def _socket_files(cfg: Config, sockets: List[Any]) -> None:
+    """``--chmod-socket``, ``--chown-socket`` and ``--vacuum`` for the UNIX sockets just bound."""
+    from gateway.process.privileges import PrivilegeError, resolve_group, resolve_user
+
+    uid = gid = -1
+    if cfg.chown_socket:
+        user, _, group = cfg.chown_socket.partition(":")
+        try:
+            if user:
+                uid = resolve_user(user)[0]
+            if group:
+                gid = resolve_group(group)
+        except PrivilegeError as e:
+            _fail("--chown-socket " + str(e).split(" ", 1)[1])
+    try:
+        for sock in sockets:
+            set_socket_file_access(sock, cfg.chmod_socket, uid, gid)
+    except ListenError as e:
+        _fail(str(e))
+    if cfg.vacuum:
+        vacuum_on_exit(sockets)
 
 
 def _log_to(path: str) -> None:

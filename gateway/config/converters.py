@@ -50,6 +50,14 @@ def seconds(raw: str) -> float:
     return value
 
 
+def file_mode(raw: str) -> int:
+    """Octal permission bits, as ``chmod`` takes them (``660``, ``0664``)."""
+    text = raw.strip()
+    if not re.fullmatch(r"0?[0-7]{3}", text):
+        raise Invalid("octal permissions such as 660 or 0664")
+    return int(text, 8)
+
+
 def signal_number(raw: str) -> int:
     """A signal: its number as uWSGI takes it (``15``), or its name (``SIGTERM``, ``term``)."""
     import signal

@@ -19,6 +19,12 @@ class ConfigFields:
     http_socket: List[str]
     #: --socket: bind ADDR (host:port, :port, [ipv6]:port or a UNIX socket path) and speak the uwsgi protocol (nginx…
     socket: List[str]
+    #: --chmod-socket: permissions of the UNIX socket files bound, in octal (660: nginx in the group may connect)
+    chmod_socket: Optional[int]
+    #: --chown-socket: owner (and group) of the UNIX socket files bound, names or numbers
+    chown_socket: Optional[str]
+    #: --umask: the process umask, in octal (022), set before any socket or file is created
+    umask: Optional[int]
     #: --http: run uWSGI's HTTP router: a separate process on ADDR that speaks HTTP/1.1 to clients and forwards ea…
     http: List[str]
     #: --https: the HTTP router on ADDR behind TLS (certificate and key files in PEM; an optional OpenSSL cipher st…
@@ -203,8 +209,10 @@ class ConfigFields:
     daemonize: Optional[str]
     #: --pidfile: not supported yet: write the master's pid to FILE
     pidfile: Optional[str]
-    #: --vacuum: accepted: gateway creates no UNIX sockets or pidfiles yet, so there is nothing to remove at exit
+    #: --vacuum: remove the UNIX socket files gateway bound when it exits (a stale one is replaced at the next start…
     vacuum: bool
+    #: --single-interpreter: accepted: gateway always runs one Python interpreter per process
+    single_interpreter: bool
     #: --thunder-lock: accepted: gateway's workers already take turns (each accepts one connection per wake-up; see --gree…
     thunder_lock: bool
     #: --greedy-accept: with several workers, let each accept every pending HTTP connection at once (on uvloop in C, ~35 us…
@@ -253,8 +261,6 @@ class ConfigFields:
     help: bool
     #: --version: print the version
     version: bool
-    #: --single-interpreter: not supported yet: uWSGI option, not supported yet by gateway
-    single_interpreter: bool
     #: --memory-report: not supported yet: uWSGI option, not supported yet by gateway
     memory_report: bool
     #: --max-requests-delta: not supported yet: uWSGI option, not supported yet by gateway
@@ -315,12 +321,6 @@ class ConfigFields:
     py_call_osafterfork: bool
     #: --post-buffering: not supported yet: uWSGI option, not supported yet by gateway
     post_buffering: Optional[str]
-    #: --chmod-socket: not supported yet: uWSGI option, not supported yet by gateway
-    chmod_socket: Optional[str]
-    #: --chown-socket: not supported yet: uWSGI option, not supported yet by gateway
-    chown_socket: Optional[str]
-    #: --umask: not supported yet: uWSGI option, not supported yet by gateway
-    umask: Optional[str]
     #: --so-keepalive: not supported yet: uWSGI option, not supported yet by gateway
     so_keepalive: bool
     #: --tcp-nodelay: not supported yet: uWSGI option, not supported yet by gateway

@@ -165,6 +165,13 @@ OPTIONS: tuple[Option, ...] = (
            section=SOCKETS, metavar="ADDR",
            help="bind ADDR (host:port, :port, [ipv6]:port or a UNIX socket path) and speak "
                 "the uwsgi protocol (nginx uwsgi_pass); repeat for several addresses"),
+    Option("chmod-socket", ("chmod",), type=conv.file_mode, section=SOCKETS, metavar="MODE",
+           help="permissions of the UNIX socket files bound, in octal (660: nginx in the group "
+                "may connect)"),
+    Option("chown-socket", section=SOCKETS, metavar="USER[:GROUP]",
+           help="owner (and group) of the UNIX socket files bound, names or numbers"),
+    Option("umask", type=conv.file_mode, section=SOCKETS, metavar="MASK",
+           help="the process umask, in octal (022), set before any socket or file is created"),
     Option("http", ("httprouter",), repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
            help="run uWSGI's HTTP router: a separate process on ADDR that speaks HTTP/1.1 to "
                 "clients and forwards each request over the uwsgi protocol to the workers "
@@ -477,9 +484,11 @@ OPTIONS: tuple[Option, ...] = (
            supported=False, help="detach and log to LOGFILE"),
     Option("pidfile", type=conv.path, section=PROCESSES, metavar="FILE", supported=False,
            help="write the master's pid to FILE"),
-    Option("vacuum", flag=True, noop=True, section=PROCESSES,
-           help="accepted: gateway creates no UNIX sockets or pidfiles yet, so there is "
-                "nothing to remove at exit"),
+    Option("vacuum", flag=True, section=PROCESSES,
+           help="remove the UNIX socket files gateway bound when it exits (a stale one is "
+                "replaced at the next start in any case)"),
+    Option("single-interpreter", flag=True, short="i", noop=True, section=PROCESSES,
+           help="accepted: gateway always runs one Python interpreter per process"),
     Option("thunder-lock", flag=True, noop=True, section=PROCESSES,
            help="accepted: gateway's workers already take turns (each accepts one "
                 "connection per wake-up; see --greedy-accept)"),
@@ -544,7 +553,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("version", flag=True, section=CONFIG, help="print the version"),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
-    _unsupported("single-interpreter", flag=True, short="i"),
     _unsupported("memory-report", flag=True, short="m"),
     _unsupported("max-requests-delta"),
     _unsupported("max-worker-lifetime"),
@@ -575,9 +583,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("wsgi-disable-file-wrapper", flag=True),
     _unsupported("py-call-osafterfork", flag=True),
     _unsupported("post-buffering"),
-    _unsupported("chmod-socket", "chmod"),
-    _unsupported("chown-socket"),
-    _unsupported("umask"),
     _unsupported("so-keepalive", flag=True),
     _unsupported("tcp-nodelay", flag=True),
     _unsupported("protocol", "socket-protocol"),

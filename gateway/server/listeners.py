@@ -17,7 +17,7 @@ import os
 import socket
 import stat
 import weakref
-from typing import Iterable, List, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 from gateway.config.converters import parse_address as _parse_address
 from gateway.config.errors import Invalid
@@ -111,6 +111,57 @@ def bind_unix(path: str, backlog: int = 100) -> socket.socket:
         raise ListenError("cannot bind %s: %s" % (path, e.strerror or e)) from None
     sock.setblocking(False)
     return sock
+
+
+def unix_socket_file(sock: socket.socket) -> Optional[str]:
+    """The path of a UNIX socket bound to a file, None for TCP and abstract sockets."""
+    if sock.family != socket.AF_UNIX:
+        return None
+    name = sock.getsockname()
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "surrogateescape")
+    return name if name and not name.startswith("\0") else None
+
+
+def set_socket_file_access(sock: socket.socket, mode: Optional[int], uid: int = -1, gid: int = -1) -> None:
+    """``--chmod-socket``/``--chown-socket`` on a UNIX socket's file (nothing for TCP or abstract)."""
+    path = unix_socket_file(sock)
+    if path is None:
+        return
+    try:
+        if mode is not None:
+            os.chmod(path, mode)
+        if uid != -1 or gid != -1:
+            os.chown(path, uid, gid)
+    except OSError as e:
+        raise ListenError("%s: cannot set its owner or permissions: %s" % (path, e.strerror or e)) from None
+
+
+def vacuum_on_exit(socks: List[socket.socket]) -> None:
+    """``--vacuum``: when this process exits, remove the socket files it bound, each only if it
+    is still the one bound here (a newer instance may have replaced it)."""
+    import atexit
+
+    pid = os.getpid()
+    files = []
+    for sock in socks:
+        path = unix_socket_file(sock)
+        if path is not None:
+            st = os.stat(path)
+            files.append((path, st.st_dev, st.st_ino))
+
+    def remove() -> None:
+        if os.getpid() != pid:  # a forked child exiting: the socket is still the master's
+            return
+        for path, dev, ino in files:
+            try:
+                st = os.stat(path)
+                if (st.st_dev, st.st_ino) == (dev, ino):
+                    os.unlink(path)
+            except OSError:
+                pass
+
+    atexit.register(remove)
 
 
 #: ``--shared-socket`` sockets, bound first, in order: ``=N`` refers to ``SHARED[N]``.

@@ -91,7 +91,7 @@ def test_unsupported_options_are_marked_and_known():
                  "cheaper",
                  "daemonize", "pidfile", "spooler", "mule", "route"):
         assert find(name).supported is False, name
-    for name in ("enable-threads", "need-app", "plugins", "vacuum", "thunder-lock", "die-on-term"):
+    for name in ("enable-threads", "need-app", "plugins", "single-interpreter", "thunder-lock", "die-on-term"):
         assert find(name).supported and find(name).noop, name
 
 
