@@ -191,6 +191,8 @@ class ConfigFields:
     max_requests: int
     #: --reload-on-rss: recycle a worker (gracefully) when its resident memory exceeds MB (0 = never)
     reload_on_rss: int
+    #: --max-worker-lifetime: recycle a worker (gracefully) once it has run SECONDS (0 = never)
+    max_worker_lifetime: float
     #: --min-worker-lifetime: a worker lives at least this long before --max-requests or --reload-on-rss recycle it (uWSGI's defa…
     min_worker_lifetime: float
     #: --worker-reload-mercy: seconds a stopping or reloading worker may take to finish its requests before the master kills it
@@ -265,8 +267,6 @@ class ConfigFields:
     memory_report: bool
     #: --max-requests-delta: not supported yet: uWSGI option, not supported yet by gateway
     max_requests_delta: Optional[str]
-    #: --max-worker-lifetime: not supported yet: uWSGI option, not supported yet by gateway
-    max_worker_lifetime: Optional[str]
     #: --reload-mercy: not supported yet: uWSGI option, not supported yet by gateway
     reload_mercy: Optional[str]
     #: --evil-reload-on-rss: not supported yet: uWSGI option, not supported yet by gateway

@@ -459,6 +459,9 @@ OPTIONS: tuple[Option, ...] = (
            metavar="N", help="recycle a worker (gracefully) after N requests (0 = never)"),
     Option("reload-on-rss", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
            help="recycle a worker (gracefully) when its resident memory exceeds MB (0 = never)"),
+    Option("max-worker-lifetime", type=conv.number, default=0, minimum=0, section=PROCESSES,
+           metavar="SECONDS",
+           help="recycle a worker (gracefully) once it has run SECONDS (0 = never)"),
     Option("min-worker-lifetime", type=conv.number, default=10, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="a worker lives at least this long before --max-requests or --reload-on-rss "
@@ -555,7 +558,6 @@ OPTIONS: tuple[Option, ...] = (
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("memory-report", flag=True, short="m"),
     _unsupported("max-requests-delta"),
-    _unsupported("max-worker-lifetime"),
     _unsupported("reload-mercy"),
     _unsupported("evil-reload-on-rss"),
     _unsupported("reload-on-as"),

@@ -124,6 +124,7 @@ class Worker:
         self.max_requests = int(config.max_requests or 0)
         self.reload_on_rss = int(config.reload_on_rss or 0) * 1024 * 1024
         self.min_lifetime = float(config.min_worker_lifetime if config.min_worker_lifetime is not None else 10)
+        self.max_lifetime = float(config.max_worker_lifetime or 0)
         self.graceful_timeout = float(config.worker_reload_mercy or (60 if board is not None else GRACEFUL_TIMEOUT))
         self._beats = 0
         self.threaded: Optional[ThreadedApp] = None
@@ -329,7 +330,10 @@ class Worker:
         self.io_loop.call_later(HEARTBEAT, self._heartbeat)
 
     def _retire_reason(self) -> str:
-        if time.monotonic() - self._spawned < self.min_lifetime:
+        age = time.monotonic() - self._spawned
+        if self.max_lifetime and age >= self.max_lifetime:
+            return "worker %d lifetime reached, it was running for %d second(s)" % (self.worker_id, int(age))
+        if age < self.min_lifetime:
             return ""
         if self.max_requests and self.board.delta_requests >= self.max_requests:
             return "worker %d reached max-requests (%d)" % (self.worker_id, self.max_requests)

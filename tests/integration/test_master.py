@@ -481,3 +481,12 @@ def test_harakiri_graceful_signal_refuses_what_cannot_be_caught(value):
     _, out = proc.communicate(timeout=20)
     assert proc.returncode != 0
     assert "--harakiri-graceful-signal" in out and value in out, out
+
+
+def test_max_worker_lifetime_recycles_the_worker_gracefully():
+    with run_server(PROBE + ["--master", "--processes", "1", "--max-worker-lifetime", "1"]) as srv:
+        first = probe(srv.port)["pid"]
+        srv.wait_for_line(r"worker 1 lifetime reached, it was running for \d+ second\(s\) \.\.\.The work of process "
+                          r"%d is done\. Seeya!" % first, timeout=15)
+        srv.wait_for_line(r"worker 1 \(pid: %d\) exited \(exit status 0\): respawning" % first, timeout=15)
+        assert wait_until(lambda: probe(srv.port)["pid"] != first, what="the new worker")
