@@ -215,6 +215,12 @@ class ConfigFields:
     vacuum: bool
     #: --single-interpreter: accepted: gateway always runs one Python interpreter per process
     single_interpreter: bool
+    #: --ignore-sigpipe: accepted: a vanished client is never a SIGPIPE here (Python ignores the signal) nor a log line
+    ignore_sigpipe: bool
+    #: --ignore-write-errors: accepted: a write to a vanished client is never logged
+    ignore_write_errors: bool
+    #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…
+    disable_write_exception: bool
     #: --thunder-lock: accepted: gateway's workers already take turns (each accepts one connection per wake-up; see --gree…
     thunder_lock: bool
     #: --greedy-accept: with several workers, let each accept every pending HTTP connection at once (on uvloop in C, ~35 us…
@@ -309,12 +315,6 @@ class ConfigFields:
     catch_exceptions: bool
     #: --reload-on-exception: not supported yet: uWSGI option, not supported yet by gateway
     reload_on_exception: bool
-    #: --ignore-sigpipe: not supported yet: uWSGI option, not supported yet by gateway
-    ignore_sigpipe: bool
-    #: --ignore-write-errors: not supported yet: uWSGI option, not supported yet by gateway
-    ignore_write_errors: bool
-    #: --disable-write-exception: not supported yet: uWSGI option, not supported yet by gateway
-    disable_write_exception: bool
     #: --wsgi-disable-file-wrapper: not supported yet: uWSGI option, not supported yet by gateway
     wsgi_disable_file_wrapper: bool
     #: --py-call-osafterfork: not supported yet: uWSGI option, not supported yet by gateway

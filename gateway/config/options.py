@@ -492,6 +492,14 @@ OPTIONS: tuple[Option, ...] = (
                 "replaced at the next start in any case)"),
     Option("single-interpreter", flag=True, short="i", noop=True, section=PROCESSES,
            help="accepted: gateway always runs one Python interpreter per process"),
+    Option("ignore-sigpipe", flag=True, noop=True, section=PROCESSES,
+           help="accepted: a vanished client is never a SIGPIPE here (Python ignores the signal) "
+                "nor a log line"),
+    Option("ignore-write-errors", flag=True, noop=True, section=PROCESSES,
+           help="accepted: a write to a vanished client is never logged"),
+    Option("disable-write-exception", flag=True, section=PROCESSES,
+           help="the app's write() to a vanished client returns quietly instead of raising "
+                "OSError (the response's iterable is still not iterated further)"),
     Option("thunder-lock", flag=True, noop=True, section=PROCESSES,
            help="accepted: gateway's workers already take turns (each accepts one "
                 "connection per wake-up; see --greedy-accept)"),
@@ -579,9 +587,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("no-default-app", flag=True),
     _unsupported("catch-exceptions", flag=True),
     _unsupported("reload-on-exception", flag=True),
-    _unsupported("ignore-sigpipe", flag=True),
-    _unsupported("ignore-write-errors", flag=True),
-    _unsupported("disable-write-exception", flag=True),
     _unsupported("wsgi-disable-file-wrapper", flag=True),
     _unsupported("py-call-osafterfork", flag=True),
     _unsupported("post-buffering"),

@@ -186,6 +186,7 @@ class Worker:
             log_micros=bool(cfg.log_micros),
             stats=settings_stats,
             uwsgi_keepalive_max=int(cfg.socket_keepalive_max),
+            write_exceptions=not cfg.disable_write_exception,
         )
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,

@@ -52,6 +52,7 @@ class ServerSettings:
         listen: int = 100,
         uwsgi_keepalive_max: int = 128,
         fair_accept: bool = False,
+        write_exceptions: bool = True,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -75,6 +76,9 @@ class ServerSettings:
         self.uwsgi_keepalive_max = uwsgi_keepalive_max
         self.log_requests = log_requests
         self.log_micros = log_micros
+        #: False with --disable-write-exception: the app's write() to a vanished client
+        #: returns quietly instead of raising ClientDisconnected (an OSError)
+        self.write_exceptions = write_exceptions
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
         self.log_format: Optional[LogFormat] = None
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).

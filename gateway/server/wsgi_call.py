@@ -165,7 +165,16 @@ class WSGIResponse:
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(code, self.environ["REQUEST_METHOD"])
-        return self.write
+        return self.write if self.settings.write_exceptions else self._write_quietly
+
+    def _write_quietly(self, data: bytes) -> None:
+        """The app's ``write()`` with ``--disable-write-exception``: a vanished client is not
+        the app's exception (the rest of its writes go nowhere; its iterable, if any, is
+        not iterated further)."""
+        try:
+            self.write(data)
+        except ClientDisconnected:
+            pass
 
     def _send_headers(self, first: bytes, final: bool) -> None:
         """Status line + headers (+ ``first`` body bytes), in one write by the sink."""
