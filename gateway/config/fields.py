@@ -121,6 +121,16 @@ class ConfigFields:
     websockets_pong_tolerance: int
     #: --disable-logging: do not log a line per request (errors are still logged)
     disable_logging: bool
+    #: --log-4xx: with --disable-logging: still log the requests answered 4xx
+    log_4xx: bool
+    #: --log-5xx: with --disable-logging: still log the requests answered 5xx
+    log_5xx: bool
+    #: --log-slow: with --disable-logging: still log the requests that took MSECS or more
+    log_slow: int
+    #: --log-big: with --disable-logging: still log the responses of BYTES or more
+    log_big: int
+    #: --log-x-forwarded-for: the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when the request has one)
+    log_x_forwarded_for: bool
     #: --logto: append every log line (master, workers, requests) to FILE instead of stderr; the readiness line goe…
     logto: Optional[str]
     #: --log-format: the request log line as a template of uWSGI variables: %(addr) %(user) %(ltime) %(method) %(uri) %(…
@@ -337,16 +347,6 @@ class ConfigFields:
     logto2: Optional[str]
     #: --logdate: not supported yet: uWSGI option, not supported yet by gateway
     logdate: Optional[str]
-    #: --log-4xx: not supported yet: uWSGI option, not supported yet by gateway
-    log_4xx: bool
-    #: --log-5xx: not supported yet: uWSGI option, not supported yet by gateway
-    log_5xx: bool
-    #: --log-slow: not supported yet: uWSGI option, not supported yet by gateway
-    log_slow: Optional[str]
-    #: --log-big: not supported yet: uWSGI option, not supported yet by gateway
-    log_big: Optional[str]
-    #: --log-x-forwarded-for: not supported yet: uWSGI option, not supported yet by gateway
-    log_x_forwarded_for: bool
     #: --threaded-logger: not supported yet: uWSGI option, not supported yet by gateway
     threaded_logger: bool
     #: --req-logger: not supported yet: uWSGI option, not supported yet by gateway

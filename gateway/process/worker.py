@@ -187,6 +187,11 @@ class Worker:
             stats=settings_stats,
             uwsgi_keepalive_max=int(cfg.socket_keepalive_max),
             write_exceptions=not cfg.disable_write_exception,
+            log_4xx=bool(cfg.log_4xx),
+            log_5xx=bool(cfg.log_5xx),
+            log_slow=int(cfg.log_slow or 0),
+            log_big=int(cfg.log_big or 0),
+            log_x_forwarded_for=bool(cfg.log_x_forwarded_for),
         )
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,

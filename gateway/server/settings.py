@@ -53,6 +53,11 @@ class ServerSettings:
         uwsgi_keepalive_max: int = 128,
         fair_accept: bool = False,
         write_exceptions: bool = True,
+        log_4xx: bool = False,
+        log_5xx: bool = False,
+        log_slow: int = 0,
+        log_big: int = 0,
+        log_x_forwarded_for: bool = False,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -79,6 +84,14 @@ class ServerSettings:
         #: False with --disable-write-exception: the app's write() to a vanished client
         #: returns quietly instead of raising ClientDisconnected (an OSError)
         self.write_exceptions = write_exceptions
+        #: --log-4xx/--log-5xx/--log-slow/--log-big: with --disable-logging, the lines still wanted
+        self.log_4xx = log_4xx
+        self.log_5xx = log_5xx
+        self.log_slow = log_slow
+        self.log_big = log_big
+        self.log_some = not log_requests and bool(log_4xx or log_5xx or log_slow or log_big)
+        #: --log-x-forwarded-for: the request line's address is X-Forwarded-For when present
+        self.log_x_forwarded_for = log_x_forwarded_for
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
         self.log_format: Optional[LogFormat] = None
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).

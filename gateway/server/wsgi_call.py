@@ -91,7 +91,7 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     if settings.request_end_hooks:
         for end_hook in settings.request_end_hooks:
             end_hook(core, environ, response)
-    if settings.log_requests:
+    if settings.log_requests or (settings.log_some and worth_logging(settings, response, start)):
         log_request(settings, environ, response, start, core)
     # environ <-> response is a reference cycle: break it, or each connection (its parser and
     # buffers, up to --buffer-size + a read) lives until a full gc pass (issue 9.2).
@@ -368,6 +368,19 @@ class WSGIResponse:
         self.body_bytes = sink.send_error(status, reason)
 
 
+def worth_logging(settings: ServerSettings, resp: WSGIResponse, start: float) -> bool:
+    """With ``--disable-logging``: a request ``--log-4xx``, ``--log-5xx``, ``--log-slow`` or
+    ``--log-big`` still wants in the log (uWSGI's rules)."""
+    code = resp.code or 0
+    if settings.log_5xx and code >= 500:
+        return True
+    if settings.log_4xx and 400 <= code < 500:
+        return True
+    if settings.log_big and resp.body_bytes >= settings.log_big:
+        return True
+    return bool(settings.log_slow and (time.time() - start) * 1000 >= settings.log_slow)
+
+
 def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIResponse, start: float,
                 core: Optional[Core]) -> None:
     """uWSGI's default request log line (core/logging.c), from the environ."""
@@ -390,7 +403,8 @@ def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIRes
     get = environ.get
     access_log.info(
         "[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s (%s %d) %d headers in %d bytes (%d switches on core %d)",
-        os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.requests, get("REMOTE_ADDR", ""),
+        os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.requests,
+        (settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", ""),
         get("REMOTE_USER", ""), nvars * 2, vsize, time.ctime(start), get("REQUEST_METHOD", ""),
         get("REQUEST_URI", ""), resp.body_bytes, took, get("SERVER_PROTOCOL", ""), resp.code,
         resp.headers_count, resp.head_bytes, resp.switches + 1, core.id if core is not None else 0,

@@ -1,0 +1,49 @@
+"""Which requests are logged: ``--disable-logging`` with ``--log-4xx``, ``--log-5xx``,
+``--log-slow``, ``--log-big`` (uWSGI's "log only the interesting ones"), and
+``--log-x-forwarded-for``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from server import run_server
+from support.httpclient import request
+
+pytestmark = pytest.mark.timeout(60)
+
+APP = ["--wsgi-file", "tests/apps/status_probe.py", "--tornado", "4", "--greenlet"]
+REQUESTS = ["/status/200", "/status/404", "/status/503", "/slow?0.3", "/big?300000", "/status/302", "/last"]
+
+
+def _logged(flags, expected):
+    with run_server(APP + flags) as srv:
+        for path in REQUESTS:
+            request(srv.port, path, timeout=10)
+        if expected:  # the harness reads the server's output in a thread: wait for the last line
+            srv.wait_for_line(r"GET %s =>" % re.escape(expected[-1]), timeout=5)
+        out = srv.output()
+    return [m.group(1) for m in re.finditer(r"\] GET (\S+) =>", out)]
+
+
+@pytest.mark.parametrize("flags,expected", [
+    ([], REQUESTS),
+    (["--disable-logging"], []),
+    (["--disable-logging", "--log-4xx", "--log-5xx"], ["/status/404", "/status/503"]),
+    (["--disable-logging", "--log-5xx", "--log-slow", "250"], ["/status/503", "/slow?0.3"]),
+    (["--disable-logging", "--log-big", "100000"], ["/big?300000"]),
+    (["--log-4xx"], REQUESTS),  # without --disable-logging every request is logged anyway
+])
+def test_which_requests_are_logged(flags, expected):
+    assert _logged(flags, expected) == expected
+
+
+def test_log_x_forwarded_for_shows_the_client_behind_a_proxy():
+    with run_server(APP + ["--log-x-forwarded-for"]) as srv:
+        request(srv.port, "/status/200", headers={"X-Forwarded-For": "203.0.113.7"}, timeout=10)
+        request(srv.port, "/last", timeout=10)
+        first = srv.wait_for_line(r"GET /status/200 =>")
+        last = srv.wait_for_line(r"GET /last =>")
+    assert "] 203.0.113.7 () {" in first
+    assert "] 127.0.0.1 () {" in last  # no header: REMOTE_ADDR
