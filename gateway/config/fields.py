@@ -229,6 +229,8 @@ class ConfigFields:
     ignore_sigpipe: bool
     #: --ignore-write-errors: accepted: a write to a vanished client is never logged
     ignore_write_errors: bool
+    #: --post-buffering: read each request body whole before the app is called: up to BYTES in memory, a larger one in a tem…
+    post_buffering: int
     #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…
     disable_write_exception: bool
     #: --thunder-lock: accepted: gateway's workers already take turns (each accepts one connection per wake-up; see --gree…
@@ -329,8 +331,6 @@ class ConfigFields:
     wsgi_disable_file_wrapper: bool
     #: --py-call-osafterfork: not supported yet: uWSGI option, not supported yet by gateway
     py_call_osafterfork: bool
-    #: --post-buffering: not supported yet: uWSGI option, not supported yet by gateway
-    post_buffering: Optional[str]
     #: --so-keepalive: not supported yet: uWSGI option, not supported yet by gateway
     so_keepalive: bool
     #: --tcp-nodelay: not supported yet: uWSGI option, not supported yet by gateway

@@ -508,6 +508,9 @@ OPTIONS: tuple[Option, ...] = (
                 "nor a log line"),
     Option("ignore-write-errors", flag=True, noop=True, section=PROCESSES,
            help="accepted: a write to a vanished client is never logged"),
+    Option("post-buffering", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
+           help="read each request body whole before the app is called: up to BYTES in memory, "
+                "a larger one in a temporary file (0 = stream wsgi.input as it arrives)"),
     Option("disable-write-exception", flag=True, section=PROCESSES,
            help="the app's write() to a vanished client returns quietly instead of raising "
                 "OSError (the response's iterable is still not iterated further)"),
@@ -600,7 +603,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("reload-on-exception", flag=True),
     _unsupported("wsgi-disable-file-wrapper", flag=True),
     _unsupported("py-call-osafterfork", flag=True),
-    _unsupported("post-buffering"),
     _unsupported("so-keepalive", flag=True),
     _unsupported("tcp-nodelay", flag=True),
     _unsupported("protocol", "socket-protocol"),

@@ -58,6 +58,7 @@ class ServerSettings:
         log_slow: int = 0,
         log_big: int = 0,
         log_x_forwarded_for: bool = False,
+        post_buffering: int = 0,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -92,6 +93,8 @@ class ServerSettings:
         self.log_some = not log_requests and bool(log_4xx or log_5xx or log_slow or log_big)
         #: --log-x-forwarded-for: the request line's address is X-Forwarded-For when present
         self.log_x_forwarded_for = log_x_forwarded_for
+        #: --post-buffering: read the whole body before the app runs (bytes kept in memory; 0: off)
+        self.post_buffering = post_buffering
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
         self.log_format: Optional[LogFormat] = None
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).

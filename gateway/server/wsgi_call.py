@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -243,6 +244,8 @@ class WSGIResponse:
         result = None
         escaped: Optional[BaseException] = None
         try:
+            if self.settings.post_buffering:
+                self._buffer_body()
             result = app(self.environ, self.start_response)
             if type(result) is list and len(result) == 1 and not self.headers_sent:
                 # The common `return [body]`: one write with an exact Content-Length.
@@ -295,6 +298,22 @@ class WSGIResponse:
             # Fewer bytes than promised: the client can only notice by the close.
             return False
         return True
+
+    def _buffer_body(self) -> None:
+        """``--post-buffering N``: the whole request body is read (this core parking while it
+        arrives, with the usual timeouts) before the app is called; up to N bytes stay in
+        memory, a larger body goes to a temporary file.  ``wsgi.input`` becomes that file."""
+        source = self.environ["wsgi.input"]
+        if getattr(source, "at_end", True):
+            return
+        spool = tempfile.SpooledTemporaryFile(max_size=self.settings.post_buffering)
+        while True:
+            chunk = source.read(65536)
+            if not chunk:
+                break
+            spool.write(chunk)
+        spool.seek(0)
+        self.environ["wsgi.input"] = spool
 
     def _offload(self, wrapper: "FileWrapper") -> bool:
         """``--offload-threads``: hand a ``wsgi.file_wrapper`` response over to the connection,

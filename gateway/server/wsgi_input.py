@@ -106,6 +106,11 @@ class WSGIInput:
         #: Body bytes handed to the app so far.
         self.consumed = 0
 
+    @property
+    def at_end(self) -> bool:
+        """Nothing left to read: no body, or all of it handed out."""
+        return self._eof and self._pos >= len(self._buf)
+
     # -- the pull ---------------------------------------------------------------
 
     def _fill(self, want: int) -> bool:
