@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 _VAR = re.compile(r"%\(([A-Za-z0-9_.]+)\)")
 
 
-def _mem() -> Tuple[int, int]:
+def process_memory() -> Tuple[int, int]:
+    """``(rss, vsz)`` of this process in bytes, from /proc (``(0, 0)`` where there is none)."""
     try:
         with open("/proc/self/statm") as f:
             vsz, rss = (int(x) for x in f.read().split()[:2])
@@ -71,10 +72,10 @@ _VARS: Dict[str, Callable[..., Any]] = {
     "switches": lambda e, r, s, c, st, now: r.switches + 1,
     "vars": lambda e, r, s, c, st, now: sum(1 for v in e.values() if type(v) is str),
     "headers": lambda e, r, s, c, st, now: r.headers_count,
-    "rss": lambda e, r, s, c, st, now: _mem()[0],
-    "vsz": lambda e, r, s, c, st, now: _mem()[1],
-    "rssM": lambda e, r, s, c, st, now: _mem()[0] // (1024 * 1024),
-    "vszM": lambda e, r, s, c, st, now: _mem()[1] // (1024 * 1024),
+    "rss": lambda e, r, s, c, st, now: process_memory()[0],
+    "vsz": lambda e, r, s, c, st, now: process_memory()[1],
+    "rssM": lambda e, r, s, c, st, now: process_memory()[0] // (1024 * 1024),
+    "vszM": lambda e, r, s, c, st, now: process_memory()[1] // (1024 * 1024),
 }
 
 

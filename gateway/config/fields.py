@@ -129,6 +129,8 @@ class ConfigFields:
     log_slow: int
     #: --log-big: with --disable-logging: still log the responses of BYTES or more
     log_big: int
+    #: --memory-report: the request line starts with the worker's memory, as uWSGI's: {address space usage: N bytes/NMB} {r…
+    memory_report: bool
     #: --log-x-forwarded-for: the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when the request has one)
     log_x_forwarded_for: bool
     #: --logto: append every log line (master, workers, requests) to FILE instead of stderr; the readiness line goe…
@@ -281,8 +283,6 @@ class ConfigFields:
     help: bool
     #: --version: print the version
     version: bool
-    #: --memory-report: not supported yet: uWSGI option, not supported yet by gateway
-    memory_report: bool
     #: --max-requests-delta: not supported yet: uWSGI option, not supported yet by gateway
     max_requests_delta: Optional[str]
     #: --reload-mercy: not supported yet: uWSGI option, not supported yet by gateway

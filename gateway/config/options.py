@@ -348,6 +348,9 @@ OPTIONS: tuple[Option, ...] = (
            help="with --disable-logging: still log the requests that took MSECS or more"),
     Option("log-big", type=conv.integer, default=0, minimum=0, section=LOGGING, metavar="BYTES",
            help="with --disable-logging: still log the responses of BYTES or more"),
+    Option("memory-report", flag=True, short="m", section=LOGGING,
+           help="the request line starts with the worker's memory, as uWSGI's: {address space "
+                "usage: N bytes/NMB} {rss usage: N bytes/NMB}"),
     Option("log-x-forwarded-for", flag=True, section=LOGGING,
            help="the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when "
                 "the request has one)"),
@@ -578,7 +581,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("version", flag=True, section=CONFIG, help="print the version"),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
-    _unsupported("memory-report", flag=True, short="m"),
     _unsupported("max-requests-delta"),
     _unsupported("reload-mercy"),
     _unsupported("evil-reload-on-rss"),

@@ -193,6 +193,7 @@ class Worker:
             log_big=int(cfg.log_big or 0),
             log_x_forwarded_for=bool(cfg.log_x_forwarded_for),
             post_buffering=int(cfg.post_buffering or 0),
+            memory_report=bool(cfg.memory_report),
         )
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,

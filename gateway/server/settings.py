@@ -59,6 +59,7 @@ class ServerSettings:
         log_big: int = 0,
         log_x_forwarded_for: bool = False,
         post_buffering: int = 0,
+        memory_report: bool = False,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -95,6 +96,8 @@ class ServerSettings:
         self.log_x_forwarded_for = log_x_forwarded_for
         #: --post-buffering: read the whole body before the app runs (bytes kept in memory; 0: off)
         self.post_buffering = post_buffering
+        #: --memory-report: the default request line starts with the worker's vsz and rss
+        self.memory_report = memory_report
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
         self.log_format: Optional[LogFormat] = None
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).

@@ -420,9 +420,15 @@ def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIRes
             nvars += 1
             vsize += len(k) + len(v) + 4
     get = environ.get
+    prefix = ""
+    if settings.memory_report:
+        from gateway.logformat import process_memory
+
+        rss, vsz = process_memory()
+        prefix = "{address space usage: %d bytes/%dMB} {rss usage: %d bytes/%dMB} " % (vsz, vsz >> 20, rss, rss >> 20)
     access_log.info(
-        "[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s (%s %d) %d headers in %d bytes (%d switches on core %d)",
-        os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.requests,
+        "%s[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s (%s %d) %d headers in %d bytes (%d switches on core %d)",
+        prefix, os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.requests,
         (settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", ""),
         get("REMOTE_USER", ""), nvars * 2, vsize, time.ctime(start), get("REQUEST_METHOD", ""),
         get("REQUEST_URI", ""), resp.body_bytes, took, get("SERVER_PROTOCOL", ""), resp.code,

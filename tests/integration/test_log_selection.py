@@ -47,3 +47,14 @@ def test_log_x_forwarded_for_shows_the_client_behind_a_proxy():
         last = srv.wait_for_line(r"GET /last =>")
     assert "] 203.0.113.7 () {" in first
     assert "] 127.0.0.1 () {" in last  # no header: REMOTE_ADDR
+
+
+def test_memory_report_prefixes_the_request_line_with_the_workers_memory():
+    with run_server(APP + ["--memory-report"]) as srv:
+        request(srv.port, "/status/200", timeout=10)
+        line = srv.wait_for_line(r"GET /status/200 =>")
+    m = re.match(r"\{address space usage: (\d+) bytes/(\d+)MB\} \{rss usage: (\d+) bytes/(\d+)MB\} \[pid: (\d+)\|", line)
+    assert m, line
+    vsz, vsz_mb, rss, rss_mb, pid = (int(x) for x in m.groups())
+    assert vsz >> 20 == vsz_mb and rss >> 20 == rss_mb and 0 < rss < vsz
+    assert 10 < rss_mb < 1000  # a Python worker's resident size, not pages or KiB
