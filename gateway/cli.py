@@ -101,7 +101,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         os.umask(cfg.umask)  # before the log file and any socket file are created
     if cfg.logto:
         _log_to(cfg.logto)
-    logs.setup()
+    logs.setup(logdate=cfg.logdate)
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
     apply_environment(cfg)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Optional, TextIO
 
 access_log = logging.getLogger("gateway.access")
@@ -20,8 +21,24 @@ app_log = logging.getLogger("gateway.app")
 gen_log = logging.getLogger("gateway.error")
 
 
-def setup(level: int = logging.INFO, stream: Optional[TextIO] = None) -> None:
-    """Send the three loggers to ``stream`` (stderr by default), uWSGI style: bare lines.
+#: ``--logdate`` without a format: uWSGI's ``ctime()``-style prefix.
+DEFAULT_LOGDATE = "%a %b %d %H:%M:%S %Y"
+
+
+class _DateFormatter(logging.Formatter):
+    """``--logdate``: each line prefixed with the local time as ``strftime(datefmt)`` and `` - ``."""
+
+    def __init__(self, datefmt: str) -> None:
+        super().__init__("%(message)s")
+        self._datefmt = datefmt
+
+    def format(self, record: logging.LogRecord) -> str:
+        return time.strftime(self._datefmt, time.localtime(record.created)) + " - " + super().format(record)
+
+
+def setup(level: int = logging.INFO, stream: Optional[TextIO] = None, logdate: Optional[str] = None) -> None:
+    """Send the three loggers to ``stream`` (stderr by default), uWSGI style: bare lines
+    (``logdate``: a ``strftime`` format each line starts with).
 
     Called once by the CLI; tests and embedders may configure logging themselves.
     """
@@ -29,7 +46,7 @@ def setup(level: int = logging.INFO, stream: Optional[TextIO] = None) -> None:
     if getattr(root, "_gateway_configured", False):
         return
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_DateFormatter(logdate) if logdate else logging.Formatter("%(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False

@@ -50,6 +50,18 @@ def seconds(raw: str) -> float:
     return value
 
 
+def log_date(raw: str) -> str:
+    """``--logdate``: a ``strftime`` format, or a yes-word (``true``, ``1``) for uWSGI's default."""
+    text = raw.strip()
+    if text.lower() in ("", "1", "true", "yes", "on", "y", "t"):
+        from gateway.logs import DEFAULT_LOGDATE
+
+        return DEFAULT_LOGDATE
+    if "%" not in text:
+        raise Invalid("a strftime format such as %Y-%m-%d %H:%M:%S, or true for the default")
+    return raw
+
+
 def file_mode(raw: str) -> int:
     """Octal permission bits, as ``chmod`` takes them (``660``, ``0664``)."""
     text = raw.strip()

@@ -129,6 +129,8 @@ class ConfigFields:
     log_slow: int
     #: --log-big: with --disable-logging: still log the responses of BYTES or more
     log_big: int
+    #: --logdate: start every server log line with the time: a strftime FORMAT, or true for uWSGI's default (Fri Dec…
+    logdate: Optional[str]
     #: --memory-report: the request line starts with the worker's memory, as uWSGI's: {address space usage: N bytes/NMB} {r…
     memory_report: bool
     #: --log-x-forwarded-for: the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when the request has one)
@@ -345,8 +347,6 @@ class ConfigFields:
     http_auto_chunked: bool
     #: --logto2: not supported yet: uWSGI option, not supported yet by gateway
     logto2: Optional[str]
-    #: --logdate: not supported yet: uWSGI option, not supported yet by gateway
-    logdate: Optional[str]
     #: --threaded-logger: not supported yet: uWSGI option, not supported yet by gateway
     threaded_logger: bool
     #: --req-logger: not supported yet: uWSGI option, not supported yet by gateway

@@ -348,6 +348,9 @@ OPTIONS: tuple[Option, ...] = (
            help="with --disable-logging: still log the requests that took MSECS or more"),
     Option("log-big", type=conv.integer, default=0, minimum=0, section=LOGGING, metavar="BYTES",
            help="with --disable-logging: still log the responses of BYTES or more"),
+    Option("logdate", ("log-date",), type=conv.log_date, section=LOGGING, metavar="FORMAT",
+           help="start every server log line with the time: a strftime FORMAT, or true for "
+                "uWSGI's default (Fri Dec  4 13:11:29 2026 - )"),
     Option("memory-report", flag=True, short="m", section=LOGGING,
            help="the request line starts with the worker's memory, as uWSGI's: {address space "
                 "usage: N bytes/NMB} {rss usage: N bytes/NMB}"),
@@ -612,7 +615,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("scgi-socket", repeatable=True),
     _unsupported("http-auto-chunked", flag=True),
     _unsupported("logto2"),
-    _unsupported("logdate", "log-date"),
     _unsupported("threaded-logger", flag=True),
     _unsupported("req-logger", "logger-req", repeatable=True),
     _unsupported("logger", repeatable=True),

@@ -58,3 +58,24 @@ def test_memory_report_prefixes_the_request_line_with_the_workers_memory():
     vsz, vsz_mb, rss, rss_mb, pid = (int(x) for x in m.groups())
     assert vsz >> 20 == vsz_mb and rss >> 20 == rss_mb and 0 < rss < vsz
     assert 10 < rss_mb < 1000  # a Python worker's resident size, not pages or KiB
+
+
+@pytest.mark.parametrize("value,pattern", [
+    ("true", r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4} - "),
+    ("%Y-%m-%dT%H:%M:%S", r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d - "),
+])
+def test_logdate_prefixes_the_servers_lines(value, pattern):
+    with run_server(APP + ["--logdate", value]) as srv:
+        request(srv.port, "/status/200", timeout=10)
+        access = srv.wait_for_line(r"GET /status/200 =>")
+        ready = srv.wait_for_line(r"gateway ready: pid=")
+    assert re.match(pattern + r"\[pid: \d+\|", access), access
+    assert ready.startswith("gateway ready: ")  # the machine-readable line stays bare
+
+
+def test_logdate_refuses_a_value_that_is_no_format():
+    from server import spawn
+
+    proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--logdate", "sometimes"])
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode != 0 and "--logdate" in err and "strftime" in err, err
