@@ -62,6 +62,19 @@ def log_date(raw: str) -> str:
     return raw
 
 
+def response_header(raw: str) -> str:
+    """``Name: value``, a header line as the apps' own are checked (token name, no CR/LF/NUL)."""
+    name, sep, value = raw.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or re.search(r"[\r\n\0]", value):
+        raise Invalid("a header line such as 'X-Served-By: gateway'")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise Invalid("a header whose value is latin-1") from None
+    return "%s: %s" % (name, value)
+
+
 def file_mode(raw: str) -> int:
     """Octal permission bits, as ``chmod`` takes them (``660``, ``0664``)."""
     text = raw.strip()

@@ -233,6 +233,8 @@ class ConfigFields:
     ignore_sigpipe: bool
     #: --ignore-write-errors: accepted: a write to a vanished client is never logged
     ignore_write_errors: bool
+    #: --add-header: add this header to every response of the apps (repeat for several)
+    add_header: List[str]
     #: --post-buffering: read each request body whole before the app is called: up to BYTES in memory, a larger one in a tem…
     post_buffering: int
     #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…
@@ -389,8 +391,6 @@ class ConfigFields:
     daemonize2: Optional[str]
     #: --chdir2: not supported yet: uWSGI option, not supported yet by gateway
     chdir2: Optional[str]
-    #: --add-header: not supported yet: uWSGI option, not supported yet by gateway
-    add_header: List[str]
     #: --route-run: not supported yet: uWSGI option, not supported yet by gateway
     route_run: List[str]
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway

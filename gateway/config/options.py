@@ -514,6 +514,8 @@ OPTIONS: tuple[Option, ...] = (
                 "nor a log line"),
     Option("ignore-write-errors", flag=True, noop=True, section=PROCESSES,
            help="accepted: a write to a vanished client is never logged"),
+    Option("add-header", repeatable=True, type=conv.response_header, section=PROCESSES, metavar="'NAME: VALUE'",
+           help="add this header to every response of the apps (repeat for several)"),
     Option("post-buffering", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
            help="read each request body whole before the app is called: up to BYTES in memory, "
                 "a larger one in a temporary file (0 = stream wsgi.input as it arrives)"),
@@ -636,7 +638,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("pidfile2"),
     _unsupported("daemonize2"),
     _unsupported("chdir2"),
-    _unsupported("add-header", repeatable=True),
     _unsupported("route-run", repeatable=True),
     _unsupported("response-route", repeatable=True),
     _unsupported("unenv", repeatable=True),

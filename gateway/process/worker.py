@@ -194,6 +194,7 @@ class Worker:
             log_x_forwarded_for=bool(cfg.log_x_forwarded_for),
             post_buffering=int(cfg.post_buffering or 0),
             memory_report=bool(cfg.memory_report),
+            add_headers=list(cfg.add_header),
         )
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,

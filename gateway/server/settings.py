@@ -9,7 +9,7 @@ patching a protocol.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from loop_engine import Core, Engine
 
@@ -60,6 +60,7 @@ class ServerSettings:
         log_x_forwarded_for: bool = False,
         post_buffering: int = 0,
         memory_report: bool = False,
+        add_headers: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.engine = engine
@@ -98,6 +99,9 @@ class ServerSettings:
         self.post_buffering = post_buffering
         #: --memory-report: the default request line starts with the worker's vsz and rss
         self.memory_report = memory_report
+        #: --add-header: header lines appended to every app response (``b""``: none)
+        self.extra_headers = b"".join(h.encode("latin-1") + b"\r\n" for h in add_headers)
+        self.extra_headers_count = len(add_headers)
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
         self.log_format: Optional[LogFormat] = None
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).

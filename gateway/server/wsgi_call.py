@@ -162,6 +162,10 @@ class WSGIResponse:
             raise ValueError("WSGI status %r must be latin-1 encodable" % (status,)) from None
         self.status = status
         self.code = code
+        settings = self.settings
+        if settings.extra_headers:  # --add-header
+            head += settings.extra_headers
+            count += settings.extra_headers_count
         self.head = status_bytes + _CRLF + head
         self.headers_count = count
         self.content_length = content_length
