@@ -62,6 +62,14 @@ def log_date(raw: str) -> str:
     return raw
 
 
+def static_map(raw: str) -> str:
+    """``/mountpoint=/directory``."""
+    mount, sep, directory = raw.partition("=")
+    if not sep or not mount.startswith("/") or not directory:
+        raise Invalid("/mountpoint=/directory")
+    return raw
+
+
 def response_header(raw: str) -> str:
     """``Name: value``, a header line as the apps' own are checked (token name, no CR/LF/NUL)."""
     name, sep, value = raw.partition(":")

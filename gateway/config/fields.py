@@ -235,6 +235,12 @@ class ConfigFields:
     ignore_write_errors: bool
     #: --add-header: add this header to every response of the apps (repeat for several)
     add_header: List[str]
+    #: --static-map: answer GET/HEAD of /MOUNT/
+    static_map: List[str]
+    #: --check-static: answer GET/HEAD with the file at DIR + the request path when there is one
+    check_static: List[str]
+    #: --static-index: --static-map/--check-static: a directory is answered with its first file of these names (index.html)
+    static_index: List[str]
     #: --post-buffering: read each request body whole before the app is called: up to BYTES in memory, a larger one in a tem…
     post_buffering: int
     #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…
@@ -355,16 +361,10 @@ class ConfigFields:
     req_logger: List[str]
     #: --logger: not supported yet: uWSGI option, not supported yet by gateway
     logger: List[str]
-    #: --static-map: not supported yet: uWSGI option, not supported yet by gateway
-    static_map: List[str]
     #: --static-expires: not supported yet: uWSGI option, not supported yet by gateway
     static_expires: List[str]
     #: --static-skip-ext: not supported yet: uWSGI option, not supported yet by gateway
     static_skip_ext: List[str]
-    #: --static-index: not supported yet: uWSGI option, not supported yet by gateway
-    static_index: List[str]
-    #: --check-static: not supported yet: uWSGI option, not supported yet by gateway
-    check_static: List[str]
     #: --touch-chain-reload: not supported yet: uWSGI option, not supported yet by gateway
     touch_chain_reload: List[str]
     #: --py-autoreload: not supported yet: uWSGI option, not supported yet by gateway

@@ -516,6 +516,14 @@ OPTIONS: tuple[Option, ...] = (
            help="accepted: a write to a vanished client is never logged"),
     Option("add-header", repeatable=True, type=conv.response_header, section=PROCESSES, metavar="'NAME: VALUE'",
            help="add this header to every response of the apps (repeat for several)"),
+    Option("static-map", repeatable=True, type=conv.static_map, section=PROCESSES, metavar="/MOUNT=DIR",
+           help="answer GET/HEAD of /MOUNT/... with the files under DIR, before the app (a "
+                "missing file goes on to the app)"),
+    Option("check-static", repeatable=True, type=conv.path, section=PROCESSES, metavar="DIR",
+           help="answer GET/HEAD with the file at DIR + the request path when there is one"),
+    Option("static-index", repeatable=True, section=PROCESSES, metavar="NAME",
+           help="--static-map/--check-static: a directory is answered with its first file of "
+                "these names (index.html)"),
     Option("post-buffering", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
            help="read each request body whole before the app is called: up to BYTES in memory, "
                 "a larger one in a temporary file (0 = stream wsgi.input as it arrives)"),
@@ -620,11 +628,8 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("threaded-logger", flag=True),
     _unsupported("req-logger", "logger-req", repeatable=True),
     _unsupported("logger", repeatable=True),
-    _unsupported("static-map", repeatable=True),
     _unsupported("static-expires", repeatable=True),
     _unsupported("static-skip-ext", repeatable=True),
-    _unsupported("static-index", repeatable=True),
-    _unsupported("check-static", repeatable=True),
     _unsupported("touch-chain-reload", repeatable=True),
     _unsupported("py-autoreload", "python-autoreload"),
     _unsupported("attach-daemon", repeatable=True),

@@ -166,6 +166,12 @@ class Worker:
         if app is None:
             app = load_apps(cfg)
             self.app = app
+        if cfg.static_map or cfg.check_static:
+            # --static-map/--check-static: files answered before the app (in its thread with --threads)
+            from gateway.server.static_files import StaticFiles, parse_static_map
+
+            app = StaticFiles(app, [parse_static_map(spec) for spec in cfg.static_map], cfg.check_static,
+                              cfg.static_index)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))
