@@ -241,6 +241,18 @@ class ConfigFields:
     check_static: List[str]
     #: --static-index: --static-map/--check-static: a directory is answered with its first file of these names (index.html)
     static_index: List[str]
+    #: --auto-procname: name the processes as uWSGI does in ps and top: uWSGI master, uWSGI worker N, uWSGI http N (Linux)
+    auto_procname: bool
+    #: --procname-prefix: put TEXT before each process name
+    procname_prefix: Optional[str]
+    #: --procname-prefix-spaced: put TEXT and a space before each process name
+    procname_prefix_spaced: Optional[str]
+    #: --procname-append: put TEXT after each process name
+    procname_append: Optional[str]
+    #: --procname: the name of every process but the master
+    procname: Optional[str]
+    #: --procname-master: the name of the master process
+    procname_master: Optional[str]
     #: --post-buffering: read each request body whole before the app is called: up to BYTES in memory, a larger one in a tem…
     post_buffering: int
     #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…
@@ -319,16 +331,6 @@ class ConfigFields:
     die_on_idle: bool
     #: --lazy: not supported yet: uWSGI option, not supported yet by gateway
     lazy: bool
-    #: --auto-procname: not supported yet: uWSGI option, not supported yet by gateway
-    auto_procname: bool
-    #: --procname-prefix: not supported yet: uWSGI option, not supported yet by gateway
-    procname_prefix: Optional[str]
-    #: --procname-prefix-spaced: not supported yet: uWSGI option, not supported yet by gateway
-    procname_prefix_spaced: Optional[str]
-    #: --procname: not supported yet: uWSGI option, not supported yet by gateway
-    procname: Optional[str]
-    #: --procname-master: not supported yet: uWSGI option, not supported yet by gateway
-    procname_master: Optional[str]
     #: --honour-stdin: not supported yet: uWSGI option, not supported yet by gateway
     honour_stdin: bool
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway

@@ -524,6 +524,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("static-index", repeatable=True, section=PROCESSES, metavar="NAME",
            help="--static-map/--check-static: a directory is answered with its first file of "
                 "these names (index.html)"),
+    Option("auto-procname", flag=True, section=PROCESSES,
+           help="name the processes as uWSGI does in ps and top: uWSGI master, uWSGI worker N, "
+                "uWSGI http N (Linux)"),
+    Option("procname-prefix", section=PROCESSES, metavar="TEXT", help="put TEXT before each process name"),
+    Option("procname-prefix-spaced", section=PROCESSES, metavar="TEXT",
+           help="put TEXT and a space before each process name"),
+    Option("procname-append", section=PROCESSES, metavar="TEXT", help="put TEXT after each process name"),
+    Option("procname", section=PROCESSES, metavar="NAME", help="the name of every process but the master"),
+    Option("procname-master", section=PROCESSES, metavar="NAME", help="the name of the master process"),
     Option("post-buffering", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
            help="read each request body whole before the app is called: up to BYTES in memory, "
                 "a larger one in a temporary file (0 = stream wsgi.input as it arrives)"),
@@ -607,11 +616,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("idle"),
     _unsupported("die-on-idle", flag=True),
     _unsupported("lazy", flag=True, hint="use --lazy-apps"),
-    _unsupported("auto-procname", flag=True),
-    _unsupported("procname-prefix"),
-    _unsupported("procname-prefix-spaced"),
-    _unsupported("procname"),
-    _unsupported("procname-master"),
     _unsupported("honour-stdin", flag=True),
     _unsupported("no-default-app", flag=True),
     _unsupported("catch-exceptions", flag=True),

@@ -204,6 +204,7 @@ class Master:
 
     def run(self) -> int:
         self.board.ints[1] = self.pid
+        self._name_process("uWSGI master")
         self.signals.install()
         self.sel.register(self.signals.fd, selectors.EVENT_READ, ("signals", None))
         if wants_log_master(self.config):
@@ -335,6 +336,7 @@ class Master:
             self.stats_server.close_in_child()
         ch = _channel.WorkerChannel(sock)
         _channel._set_current(ch)
+        self._name_process("uWSGI " + proc.label if proc.kind == "worker" else proc.label)
         if proc.kind == "child":
             return int(proc.spec.target() or 0)  # type: ignore[union-attr]
         from gateway.process.scoreboard import WorkerBoard
@@ -347,6 +349,14 @@ class Master:
             scoreboard=self.board, slots=self.board.current_slots,
         )
         return worker.run()
+
+    def _name_process(self, label: str) -> None:
+        """``--auto-procname`` and ``--procname-*``: this process's name in ps and top."""
+        from gateway.process.procname import process_title, set_process_title
+
+        title = process_title(self.config, label)
+        if title is not None:
+            set_process_title(title)
 
     # -- channel ------------------------------------------------------------------------------
 
