@@ -17,7 +17,7 @@ what woke the core, and a bare ``suspend()`` yields one loop iteration instead o
 hanging the core forever.
 
 Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``version``,
-``started_on``, ``total_requests``, ``workers``, ``mem``...), RPC (``register_rpc``,
+``started_on``, ``total_requests``, ``workers``, ``mem``...), ``reload``, ``setprocname``, RPC (``register_rpc``,
 ``rpc`` local and remote, ``call``, ``rpc_list``; see :mod:`gateway.rpc`), suspension, logging, the
 Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
 locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`), the websocket
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal as _signal
 import socket as _socket
 import sys
 import time
@@ -241,7 +242,23 @@ def log(message: Union[str, bytes]) -> bool:
 
 
 def setprocname(name: str) -> None:
-    """Accepted for compatibility; the process title is not changed (no compiled helper)."""
+    """This process's name in ``ps`` and ``top`` (Linux; see :mod:`gateway.process.procname`)."""
+    from gateway.process.procname import set_process_title
+
+    set_process_title(name if isinstance(name, str) else bytes(name).decode("utf-8", "replace"))
+
+
+def reload() -> bool:
+    """Gracefully reload the instance (the master's SIGHUP: new workers re-import the app,
+    the old ones finish their requests); False without a master, as in uWSGI."""
+    pid = _runtime.masterpid
+    if not pid:
+        return False
+    try:
+        os.kill(pid, _signal.SIGHUP)
+    except OSError:
+        return False
+    return True
 
 
 # -- RPC ----------------------------------------------------------------------------------

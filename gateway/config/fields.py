@@ -253,6 +253,8 @@ class ConfigFields:
     procname: Optional[str]
     #: --procname-master: the name of the master process
     procname_master: Optional[str]
+    #: --py-autoreload: development: every SECONDS, reload the instance if a source file of an imported module changed (nee…
+    py_autoreload: float
     #: --post-buffering: read each request body whole before the app is called: up to BYTES in memory, a larger one in a tem…
     post_buffering: int
     #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…
@@ -369,8 +371,6 @@ class ConfigFields:
     static_skip_ext: List[str]
     #: --touch-chain-reload: not supported yet: uWSGI option, not supported yet by gateway
     touch_chain_reload: List[str]
-    #: --py-autoreload: not supported yet: uWSGI option, not supported yet by gateway
-    py_autoreload: Optional[str]
     #: --attach-daemon: not supported yet: uWSGI option, not supported yet by gateway
     attach_daemon: List[str]
     #: --smart-attach-daemon: not supported yet: uWSGI option, not supported yet by gateway

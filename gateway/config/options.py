@@ -533,6 +533,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("procname-append", section=PROCESSES, metavar="TEXT", help="put TEXT after each process name"),
     Option("procname", section=PROCESSES, metavar="NAME", help="the name of every process but the master"),
     Option("procname-master", section=PROCESSES, metavar="NAME", help="the name of the master process"),
+    Option("py-autoreload", ("python-autoreload",), type=conv.number, default=0, minimum=0, section=PROCESSES,
+           metavar="SECONDS",
+           help="development: every SECONDS, reload the instance if a source file of an imported "
+                "module changed (needs a master; 0 = off)"),
     Option("post-buffering", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
            help="read each request body whole before the app is called: up to BYTES in memory, "
                 "a larger one in a temporary file (0 = stream wsgi.input as it arrives)"),
@@ -635,7 +639,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("static-expires", repeatable=True),
     _unsupported("static-skip-ext", repeatable=True),
     _unsupported("touch-chain-reload", repeatable=True),
-    _unsupported("py-autoreload", "python-autoreload"),
     _unsupported("attach-daemon", repeatable=True),
     _unsupported("smart-attach-daemon", repeatable=True),
     _unsupported("cron", repeatable=True),

@@ -294,6 +294,8 @@ class Worker:
             len(self.engine.cores), type(loop).__module__.split(".")[0],
             ", the app in %d threads" % self.threaded.threads if self.threaded is not None else "",
         )
+        if self.config.py_autoreload:
+            self._watch_modules(float(self.config.py_autoreload))
         if self.board is None:
             from gateway.process.privileges import warn_if_root
 
@@ -321,6 +323,28 @@ class Worker:
                 # Once the loop runs (see above): the master may forward a signal at once.
                 self.io_loop.add_callback(self.channel.send, "ready", node_name.encode())
         self.io_loop.start()
+
+    def _watch_modules(self, interval: float) -> None:
+        """``--py-autoreload``: see :mod:`gateway.process.autoreload`."""
+        if self.channel is None:
+            gen_log.warning("--py-autoreload needs a master (--master): modules are not watched")
+            return
+        from tornado.ioloop import PeriodicCallback
+
+        from gateway.process.autoreload import ModuleWatcher
+
+        watcher = ModuleWatcher()
+        watcher.scan()  # the times to compare with
+
+        def check() -> None:
+            changed = watcher.scan()
+            if changed is not None and not self._stopping:
+                gen_log.info("[uwsgi-python-reloader] module/file %s has been modified", changed)
+                os.kill(os.getppid(), signal.SIGHUP)  # the master: a graceful reload
+                self._reloader.stop()
+
+        self._reloader = PeriodicCallback(check, interval * 1000)
+        self._reloader.start()
 
     # -- under a master ----------------------------------------------------------------------
 

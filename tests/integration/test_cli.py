@@ -283,7 +283,7 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
 
 @pytest.mark.parametrize("args, name", [
     (["--cheaper", "1"], "--cheaper"),
-    (["--max-worker-lifetime", "3600"], "--max-worker-lifetime"),
+    (["--reload-mercy", "30"], "--reload-mercy"),
     (["--pidfile", "/tmp/gateway-test.pid"], "--pidfile"),
     (["--threaded-logger"], "--threaded-logger"),
 ])
