@@ -99,8 +99,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         _fail(problem)
     if cfg.umask is not None:
         os.umask(cfg.umask)  # before the log file and any socket file are created
-    if cfg.logto:
-        _log_to(cfg.logto)
+    if cfg.daemonize:
+        from gateway.process.pidfile import daemonize
+
+        daemonize()  # the command returns now; errors from here on go to the log file
+    log_file = cfg.logto or cfg.daemonize
+    if log_file:
+        _log_to(log_file)
+    _write_pidfiles(cfg, ("pidfile", "safe-pidfile"))
     logs.setup(logdate=cfg.logdate)
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
@@ -182,6 +188,19 @@ def _socket_files(cfg: Config, sockets: List[Any]) -> None:
         vacuum_on_exit(sockets)
 
 
+def _write_pidfiles(cfg: Config, names: Tuple[str, ...]) -> None:
+    """``--pidfile``/``--safe-pidfile`` (before privileges are dropped), ``--pidfile2`` (after)."""
+    from gateway.process.pidfile import write_pidfile
+
+    for name in names:
+        path = cfg.get(name)
+        if path:
+            try:
+                write_pidfile(path, atomic=name == "safe-pidfile", vacuum=bool(cfg.vacuum))
+            except OSError as e:
+                _fail("--%s %s: %s" % (name, path, e.strerror or e))
+
+
 def _log_to(path: str) -> None:
     """``--logto FILE``: stdout and stderr of every process go to FILE (appended), as uWSGI does."""
     try:
@@ -234,6 +253,7 @@ def _drop_privileges(cfg: Config) -> None:
         drop(cfg.uid, cfg.gid, logs.gen_log)
     except PrivilegeError as e:
         _fail(str(e))
+    _write_pidfiles(cfg, ("pidfile2",))
 
 
 def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:

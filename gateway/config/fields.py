@@ -221,10 +221,14 @@ class ConfigFields:
     uid: Optional[str]
     #: --gid: drop privileges to GROUP (a name or a number; default: USER's group)
     gid: Optional[str]
-    #: --daemonize: not supported yet: detach and log to LOGFILE
+    #: --daemonize: detach into the background (the command returns at once) and log to LOGFILE
     daemonize: Optional[str]
-    #: --pidfile: not supported yet: write the master's pid to FILE
+    #: --pidfile: write the master's pid to FILE at startup, before privileges are dropped
     pidfile: Optional[str]
+    #: --pidfile2: write the master's pid to FILE after privileges are dropped
+    pidfile2: Optional[str]
+    #: --safe-pidfile: --pidfile written atomically (a temporary file renamed over FILE)
+    safe_pidfile: Optional[str]
     #: --vacuum: remove the UNIX socket files gateway bound when it exits (a stale one is replaced at the next start…
     vacuum: bool
     #: --single-interpreter: accepted: gateway always runs one Python interpreter per process
@@ -387,8 +391,6 @@ class ConfigFields:
     hook_asap: List[str]
     #: --master-fifo: not supported yet: uWSGI option, not supported yet by gateway
     master_fifo: List[str]
-    #: --pidfile2: not supported yet: uWSGI option, not supported yet by gateway
-    pidfile2: Optional[str]
     #: --daemonize2: not supported yet: uWSGI option, not supported yet by gateway
     daemonize2: Optional[str]
     #: --chdir2: not supported yet: uWSGI option, not supported yet by gateway

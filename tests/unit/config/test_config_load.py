@@ -281,10 +281,10 @@ def test_flag_words_in_ini(run, write, word, expected):
 @pytest.mark.parametrize("argv, message", [
     (["--async", "10"], "option '--async' is not supported yet by gateway "
                         "(gateway's concurrency is --tornado N --greenlet)"),
-    (["--daemonize", "/tmp/x.log"], "option '--daemonize' is not supported yet by gateway"),
+    (["--daemonize2", "/tmp/x.log"], "option '--daemonize2' is not supported yet by gateway"),
     (["--cheaper", "2"], "option '--cheaper' is not supported yet by gateway"),
     (["--threaded-logger"], "option '--threaded-logger' is not supported yet by gateway"),
-    (["--pidfile", "/tmp/x.pid"], "option '--pidfile' is not supported yet by gateway"),
+    (["--touch-chain-reload", "/tmp/x"], "option '--touch-chain-reload' is not supported yet by gateway"),
 ])
 def test_unsupported_options_are_refused(run, argv, message):
     with pytest.raises(ConfigError) as info:

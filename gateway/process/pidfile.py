@@ -1,0 +1,58 @@
+"""``--pidfile``, ``--pidfile2``, ``--safe-pidfile``, ``--daemonize``: how the instance is found
+and run by init scripts.
+
+* ``--pidfile FILE`` is written by the master (the one worker without a master) at startup,
+  before privileges are dropped; ``--pidfile2 FILE`` after (so the new user owns it).  The
+  content is the pid and a newline.  ``--safe-pidfile FILE`` is ``--pidfile`` written
+  atomically (a temporary file renamed over it), so a reader never sees it half written.
+  With ``--vacuum`` each is removed at exit if it still holds this pid.
+* ``--daemonize LOGFILE`` detaches first thing (fork, ``setsid``, fork: the command returns
+  at once, as uWSGI's), stdin reads ``/dev/null`` and everything is logged to LOGFILE,
+  appended, as ``--logto`` does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+
+__all__ = ["daemonize", "write_pidfile"]
+
+
+def write_pidfile(path: str, atomic: bool = False, vacuum: bool = False) -> None:
+    """Write this process's pid to ``path``; OSError when it cannot."""
+    pid = os.getpid()
+    data = b"%d\n" % pid
+    if atomic:
+        tmp = "%s.%d.tmp" % (path, pid)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    else:
+        with open(path, "wb") as f:
+            f.write(data)
+    if vacuum:
+        def remove() -> None:
+            if os.getpid() != pid:  # a forked child exiting
+                return
+            try:
+                with open(path, "rb") as f:
+                    if f.read().strip() != str(pid).encode():
+                        return  # a newer instance wrote it
+                os.unlink(path)
+            except OSError:
+                pass
+
+        atexit.register(remove)
+
+
+def daemonize() -> None:
+    """Detach from the terminal and the caller (who sees the command return at once)."""
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.close(devnull)

@@ -1,0 +1,66 @@
+"""``--pidfile``, ``--pidfile2``, ``--safe-pidfile`` and ``--daemonize`` through the real CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from server import ROOT, ServerProcess, gateway_command, spawn
+from support.httpclient import request
+from support.waits import wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+APP = ["--wsgi-file", "tests/apps/hello.py", "--tornado", "4", "--greenlet"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_pidfiles_hold_the_master_pid_and_vacuum_removes_them(tmp_path):
+    one, two, safe = tmp_path / "a.pid", tmp_path / "b.pid", tmp_path / "c.pid"
+    srv = ServerProcess(spawn(APP + ["--http-socket", "127.0.0.1:0", "--master", "--processes", "2", "--vacuum",
+                                     "--pidfile", str(one), "--pidfile2", str(two), "--safe-pidfile", str(safe)]))
+    try:
+        srv.wait_ready(20)
+        for path in (one, two, safe):
+            assert path.read_text() == "%d\n" % srv.proc.pid
+        assert list(tmp_path.glob("*.tmp")) == []
+        os.kill(srv.proc.pid, signal.SIGTERM)
+        assert srv.proc.wait(20) == 0
+    finally:
+        srv.stop()
+    assert not one.exists() and not two.exists() and not safe.exists()
+
+
+def test_an_unwritable_pidfile_is_a_startup_error(tmp_path):
+    proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--pidfile", str(tmp_path / "no" / "such" / "dir.pid")])
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and "--pidfile" in err and "No such file" in err, err
+
+
+def test_daemonize_returns_at_once_and_serves_in_the_background(tmp_path):
+    log, pid_path = tmp_path / "daemon.log", tmp_path / "daemon.pid"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run(gateway_command(APP + ["--http-socket", "127.0.0.1:0", "--daemonize", str(log),
+                                                 "--pidfile", str(pid_path)]),
+                          cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr  # detached: nothing on our terminal
+    pid = int(wait_until(lambda: pid_path.exists() and pid_path.read_text().strip(), what="the pidfile"))
+    try:
+        m = wait_until(lambda: re.search(r"gateway ready: pid=(\d+) http-socket=127\.0\.0\.1:(\d+)",
+                                         log.read_text() if log.exists() else ""), what="the ready line")
+        assert int(m.group(1)) == pid and os.getsid(pid) != os.getsid(0)  # a session of its own: no terminal
+        assert request(int(m.group(2)), "/").status == 200
+    finally:
+        os.kill(pid, signal.SIGTERM)  # the daemon this test started, by its pid
+    assert wait_until(lambda: not _alive(pid), what="the daemon's exit")
