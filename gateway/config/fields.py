@@ -225,6 +225,8 @@ class ConfigFields:
     daemonize: Optional[str]
     #: --pidfile: write the master's pid to FILE at startup, before privileges are dropped
     pidfile: Optional[str]
+    #: --master-fifo: a named pipe the master reads commands from: echo r > FILE reloads, q stops, s logs the stats, l/L…
+    master_fifo: List[str]
     #: --pidfile2: write the master's pid to FILE after privileges are dropped
     pidfile2: Optional[str]
     #: --safe-pidfile: --pidfile written atomically (a temporary file renamed over FILE)
@@ -389,8 +391,6 @@ class ConfigFields:
     exec_post_app: List[str]
     #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
     hook_asap: List[str]
-    #: --master-fifo: not supported yet: uWSGI option, not supported yet by gateway
-    master_fifo: List[str]
     #: --daemonize2: not supported yet: uWSGI option, not supported yet by gateway
     daemonize2: Optional[str]
     #: --chdir2: not supported yet: uWSGI option, not supported yet by gateway

@@ -504,6 +504,9 @@ OPTIONS: tuple[Option, ...] = (
            help="detach into the background (the command returns at once) and log to LOGFILE"),
     Option("pidfile", type=conv.path, section=PROCESSES, metavar="FILE",
            help="write the master's pid to FILE at startup, before privileges are dropped"),
+    Option("master-fifo", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+           help="a named pipe the master reads commands from: echo r > FILE reloads, q stops, s "
+                "logs the stats, l/L reopen/rotate the log, P rewrites the pidfiles"),
     Option("pidfile2", type=conv.path, section=PROCESSES, metavar="FILE",
            help="write the master's pid to FILE after privileges are dropped"),
     Option("safe-pidfile", type=conv.path, section=PROCESSES, metavar="FILE",
@@ -650,7 +653,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("exec-pre-app", repeatable=True),
     _unsupported("exec-post-app", repeatable=True),
     _unsupported("hook-asap", repeatable=True),
-    _unsupported("master-fifo", repeatable=True),
     _unsupported("daemonize2"),
     _unsupported("chdir2"),
     _unsupported("route-run", repeatable=True),

@@ -34,6 +34,7 @@ respawn ...``), so what operators grep for keeps working.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import selectors
 import signal
@@ -156,6 +157,15 @@ class Master:
             self.add_child(spec)
         self.on_message("ready", self._on_ready)
         self._start_stats()
+        self.fifo: Any = None
+        if config.master_fifo:
+            from gateway.process.master_fifo import FifoError, MasterFifo
+            from gateway.server.listeners import ListenError
+
+            try:
+                self.fifo = MasterFifo(config.master_fifo, self._fifo_commands())
+            except FifoError as e:
+                raise ListenError(str(e)) from None
 
     # -- public interface for subsystems --------------------------------------------------
 
@@ -207,6 +217,10 @@ class Master:
         self._name_process("uWSGI master")
         self.signals.install()
         self.sel.register(self.signals.fd, selectors.EVENT_READ, ("signals", None))
+        if self.fifo is not None:
+            fifo = self.fifo
+            for fd in fifo.fds():
+                self.add_reader(fd, functools.partial(fifo.on_readable, fd))
         if wants_log_master(self.config):
             from gateway.process.log_master import LogMaster
 
@@ -271,6 +285,8 @@ class Master:
     def _finish(self) -> None:
         if self.stats_server is not None:
             self.stats_server.close()
+        if self.fifo is not None:
+            self.fifo.close(vacuum=bool(self.config.vacuum))
         gen_log.info("goodbye to uWSGI.")
         if self.log_master is not None:
             self.log_master.finish(self.mercy)
@@ -334,6 +350,8 @@ class Master:
                 other.sock.close()
         if self.stats_server is not None:
             self.stats_server.close_in_child()
+        if self.fifo is not None:
+            self.fifo.close()
         ch = _channel.WorkerChannel(sock)
         _channel._set_current(ch)
         self._name_process("uWSGI " + proc.label if proc.kind == "worker" else proc.label)
@@ -681,6 +699,41 @@ class Master:
         for field in (sb.W_REQUESTS, sb.W_EXCEPTIONS, sb.W_HARAKIRI_COUNT, sb.W_TX, sb.W_RUNNING_TIME,
                       sb.W_RESPAWN_COUNT, sb.W_AVG_RT, sb.W_APP_REQUESTS):
             ints[dst + field] = ints[src + field]
+
+    def _fifo_commands(self) -> Dict[str, Callable[[], None]]:
+        """``--master-fifo``'s commands (:mod:`gateway.process.master_fifo`)."""
+
+        def log_action(name: str) -> Callable[[], None]:
+            def run() -> None:
+                if self.log_master is None or self.log_master.path is None:
+                    gen_log.warning("[master-fifo] %r needs --log-master and --logto", name)
+                elif name == "l":
+                    self.log_master.reopen()
+                else:
+                    self.log_master.rotate()
+            return run
+
+        def pidfiles() -> None:
+            from gateway.process.pidfile import write_pidfile
+
+            for name in ("pidfile", "safe-pidfile", "pidfile2"):
+                path = self.config.get(name)
+                if path:
+                    try:
+                        write_pidfile(path, atomic=name == "safe-pidfile")
+                    except OSError as e:
+                        gen_log.warning("[master-fifo] --%s %s: %s", name, path, e.strerror or e)
+
+        return {
+            "r": self.reload,
+            "R": self.reload,
+            "q": lambda: self.shutdown(graceful=True, why="master FIFO 'q'"),
+            "Q": lambda: self.shutdown(graceful=False, why="master FIFO 'Q'"),
+            "s": self.handle_sigusr1,
+            "l": log_action("l"),
+            "L": log_action("L"),
+            "P": pidfiles,
+        }
 
     # -- stats -----------------------------------------------------------------------------------------
 
