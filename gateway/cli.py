@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import os
 import site
+import socket
 import sys
 from typing import Any, List, NoReturn, Optional, Tuple
 
@@ -99,6 +100,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         _fail(problem)
     if cfg.umask is not None:
         os.umask(cfg.umask)  # before the log file and any socket file are created
+    _set_limits(cfg)
     if cfg.daemonize:
         from gateway.process.pidfile import daemonize
 
@@ -139,6 +141,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     except ListenError as e:
         _fail(str(e))
     _socket_files(cfg, sockets)
+    if cfg.so_keepalive:
+        # accepted sockets inherit it from the listening one (Linux)
+        for sock in sockets:
+            if sock.family != socket.AF_UNIX:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     if internal is not None:
         # --http without --socket/--http-to: the workers serve the router on this one
         set_socket_protocol(internal, "uwsgi")
@@ -186,6 +193,19 @@ def _socket_files(cfg: Config, sockets: List[Any]) -> None:
         _fail(str(e))
     if cfg.vacuum:
         vacuum_on_exit(sockets)
+
+
+def _set_limits(cfg: Config) -> None:
+    """``--limit-as`` and ``--max-fd``: process limits every child inherits."""
+    import resource
+
+    for option, which, value in (("limit-as", resource.RLIMIT_AS, (cfg.limit_as or 0) * 1024 * 1024),
+                                 ("max-fd", resource.RLIMIT_NOFILE, cfg.max_fd or 0)):
+        if value:
+            try:
+                resource.setrlimit(which, (value, value))
+            except (OSError, ValueError) as e:
+                _fail("--%s %s: %s" % (option, cfg.get(option), e))
 
 
 def _write_pidfiles(cfg: Config, names: Tuple[str, ...]) -> None:

@@ -19,6 +19,10 @@ class ConfigFields:
     http_socket: List[str]
     #: --socket: bind ADDR (host:port, :port, [ipv6]:port or a UNIX socket path) and speak the uwsgi protocol (nginx…
     socket: List[str]
+    #: --so-keepalive: TCP keepalive probes on client connections (SO_KEEPALIVE), so dead peers are noticed
+    so_keepalive: bool
+    #: --tcp-nodelay: accepted: gateway always sets TCP_NODELAY on TCP connections
+    tcp_nodelay: bool
     #: --chmod-socket: permissions of the UNIX socket files bound, in octal (660: nginx in the group may connect)
     chmod_socket: Optional[int]
     #: --chown-socket: owner (and group) of the UNIX socket files bound, names or numbers
@@ -205,6 +209,16 @@ class ConfigFields:
     max_requests: int
     #: --reload-on-rss: recycle a worker (gracefully) when its resident memory exceeds MB (0 = never)
     reload_on_rss: int
+    #: --max-requests-delta: worker K recycles after --max-requests + K * N requests, so the workers do not all restart at once
+    max_requests_delta: int
+    #: --reload-on-as: recycle a worker (gracefully) when its address space exceeds MB (0 = never)
+    reload_on_as: int
+    #: --limit-as: cap every process's address space at MB (RLIMIT_AS; an allocation beyond fails with MemoryError)
+    limit_as: int
+    #: --max-fd: raise (or lower) the limit of open files of every process to N (RLIMIT_NOFILE)
+    max_fd: int
+    #: --cpu-affinity: pin each worker to N CPUs, worker 1 to the first N, worker 2 to the next
+    cpu_affinity: int
     #: --max-worker-lifetime: recycle a worker (gracefully) once it has run SECONDS (0 = never)
     max_worker_lifetime: float
     #: --min-worker-lifetime: a worker lives at least this long before --max-requests or --reload-on-rss recycle it (uWSGI's defa…
@@ -313,18 +327,10 @@ class ConfigFields:
     help: bool
     #: --version: print the version
     version: bool
-    #: --max-requests-delta: not supported yet: uWSGI option, not supported yet by gateway
-    max_requests_delta: Optional[str]
     #: --reload-mercy: not supported yet: uWSGI option, not supported yet by gateway
     reload_mercy: Optional[str]
     #: --evil-reload-on-rss: not supported yet: uWSGI option, not supported yet by gateway
     evil_reload_on_rss: Optional[str]
-    #: --reload-on-as: not supported yet: uWSGI option, not supported yet by gateway
-    reload_on_as: Optional[str]
-    #: --limit-as: not supported yet: uWSGI option, not supported yet by gateway
-    limit_as: Optional[str]
-    #: --max-fd: not supported yet: uWSGI option, not supported yet by gateway
-    max_fd: Optional[str]
     #: --cheaper-algo: not supported yet: uWSGI option, not supported yet by gateway
     cheaper_algo: Optional[str]
     #: --cheaper-initial: not supported yet: uWSGI option, not supported yet by gateway
@@ -351,10 +357,6 @@ class ConfigFields:
     wsgi_disable_file_wrapper: bool
     #: --py-call-osafterfork: not supported yet: uWSGI option, not supported yet by gateway
     py_call_osafterfork: bool
-    #: --so-keepalive: not supported yet: uWSGI option, not supported yet by gateway
-    so_keepalive: bool
-    #: --tcp-nodelay: not supported yet: uWSGI option, not supported yet by gateway
-    tcp_nodelay: bool
     #: --protocol: not supported yet: uWSGI option, not supported yet by gateway
     protocol: Optional[str]
     #: --fastcgi-socket: not supported yet: uWSGI option, not supported yet by gateway
@@ -411,8 +413,6 @@ class ConfigFields:
     paste: Optional[str]
     #: --ini-paste: not supported yet: uWSGI option, not supported yet by gateway
     ini_paste: Optional[str]
-    #: --cpu-affinity: not supported yet: uWSGI option, not supported yet by gateway
-    cpu_affinity: Optional[str]
     #: --sharedarea: not supported yet: uWSGI option, not supported yet by gateway
     sharedarea: Optional[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway

@@ -165,6 +165,10 @@ OPTIONS: tuple[Option, ...] = (
            section=SOCKETS, metavar="ADDR",
            help="bind ADDR (host:port, :port, [ipv6]:port or a UNIX socket path) and speak "
                 "the uwsgi protocol (nginx uwsgi_pass); repeat for several addresses"),
+    Option("so-keepalive", flag=True, section=SOCKETS,
+           help="TCP keepalive probes on client connections (SO_KEEPALIVE), so dead peers are noticed"),
+    Option("tcp-nodelay", flag=True, noop=True, section=SOCKETS,
+           help="accepted: gateway always sets TCP_NODELAY on TCP connections"),
     Option("chmod-socket", ("chmod",), type=conv.file_mode, section=SOCKETS, metavar="MODE",
            help="permissions of the UNIX socket files bound, in octal (660: nginx in the group "
                 "may connect)"),
@@ -476,6 +480,19 @@ OPTIONS: tuple[Option, ...] = (
            metavar="N", help="recycle a worker (gracefully) after N requests (0 = never)"),
     Option("reload-on-rss", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
            help="recycle a worker (gracefully) when its resident memory exceeds MB (0 = never)"),
+    Option("max-requests-delta", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
+           help="worker K recycles after --max-requests + K * N requests, so the workers do not all "
+                "restart at once"),
+    Option("reload-on-as", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
+           help="recycle a worker (gracefully) when its address space exceeds MB (0 = never)"),
+    Option("limit-as", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
+           help="cap every process's address space at MB (RLIMIT_AS; an allocation beyond fails "
+                "with MemoryError)"),
+    Option("max-fd", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
+           help="raise (or lower) the limit of open files of every process to N (RLIMIT_NOFILE)"),
+    Option("cpu-affinity", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
+           help="pin each worker to N CPUs, worker 1 to the first N, worker 2 to the next... "
+                "(Linux; 0 = no pinning)"),
     Option("max-worker-lifetime", type=conv.number, default=0, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="recycle a worker (gracefully) once it has run SECONDS (0 = never)"),
@@ -614,12 +631,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("version", flag=True, section=CONFIG, help="print the version"),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
-    _unsupported("max-requests-delta"),
     _unsupported("reload-mercy"),
     _unsupported("evil-reload-on-rss"),
-    _unsupported("reload-on-as"),
-    _unsupported("limit-as"),
-    _unsupported("max-fd"),
     _unsupported("cheaper-algo"),
     _unsupported("cheaper-initial"),
     _unsupported("cheaper-step"),
@@ -633,8 +646,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("reload-on-exception", flag=True),
     _unsupported("wsgi-disable-file-wrapper", flag=True),
     _unsupported("py-call-osafterfork", flag=True),
-    _unsupported("so-keepalive", flag=True),
-    _unsupported("tcp-nodelay", flag=True),
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),
     _unsupported("scgi-socket", repeatable=True),
@@ -663,7 +674,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("eval"),
     _unsupported("paste"),
     _unsupported("ini-paste"),
-    _unsupported("cpu-affinity"),
     _unsupported("sharedarea"),
     _unsupported("queue"),
     _unsupported("mules"),

@@ -122,7 +122,10 @@ class Worker:
         self._spawned = time.monotonic()
         self.harakiri = float(config.harakiri or 0)
         self.max_requests = int(config.max_requests or 0)
+        if self.max_requests and config.max_requests_delta:
+            self.max_requests += worker_id * int(config.max_requests_delta)  # uWSGI 2.0.29's spread
         self.reload_on_rss = int(config.reload_on_rss or 0) * 1024 * 1024
+        self.reload_on_as = int(config.reload_on_as or 0) * 1024 * 1024
         self.min_lifetime = float(config.min_worker_lifetime if config.min_worker_lifetime is not None else 10)
         self.max_lifetime = float(config.max_worker_lifetime or 0)
         self.graceful_timeout = float(config.worker_reload_mercy or (60 if board is not None else GRACEFUL_TIMEOUT))
@@ -324,6 +327,18 @@ class Worker:
                 self.io_loop.add_callback(self.channel.send, "ready", node_name.encode())
         self.io_loop.start()
 
+    def _pin_cpus(self, per_worker: int) -> None:
+        """``--cpu-affinity N``: worker K runs on N CPUs, taken in turn from the allowed ones."""
+        try:
+            allowed = sorted(os.sched_getaffinity(0))
+            first = (self.worker_id - 1) * per_worker
+            chosen = sorted({allowed[(first + i) % len(allowed)] for i in range(per_worker)})
+            os.sched_setaffinity(0, chosen)
+        except (AttributeError, OSError) as e:
+            gen_log.warning("--cpu-affinity: cannot pin worker %d: %s", self.worker_id, e)
+            return
+        gen_log.info("set cpu affinity for worker %d toward cpu %s", self.worker_id, " ".join(map(str, chosen)))
+
     def _watch_modules(self, interval: float) -> None:
         """``--py-autoreload``: see :mod:`gateway.process.autoreload`."""
         if self.channel is None:
@@ -381,6 +396,11 @@ class Worker:
             if rss > self.reload_on_rss:
                 return "worker %d rss %d MB above reload-on-rss (%d MB)" % (
                     self.worker_id, rss >> 20, self.reload_on_rss >> 20)
+        if self.reload_on_as and self.board.delta_requests:
+            vsz = uwsgi_module.mem()[1]
+            if vsz > self.reload_on_as:
+                return "worker %d address space %d MB above reload-on-as (%d MB)" % (
+                    self.worker_id, vsz >> 20, self.reload_on_as >> 20)
         return ""
 
     def _cancel_expired(self) -> None:
@@ -506,6 +526,8 @@ class Worker:
         check()
 
     def run(self) -> int:
+        if self.config.cpu_affinity:
+            self._pin_cpus(int(self.config.cpu_affinity))
         self.setup()
         try:
             self.serve()

@@ -1,0 +1,64 @@
+"""Process limits and placement: ``--limit-as``, ``--max-fd``, ``--cpu-affinity``,
+``--so-keepalive``, ``--max-requests-delta``, ``--reload-on-as``."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from server import run_server, spawn
+from support.httpclient import request
+
+pytestmark = pytest.mark.timeout(60)
+
+APP = ["--wsgi-file", "tests/apps/limits_probe.py", "--tornado", "4", "--greenlet"]
+
+
+def _probe(port: int) -> dict:
+    return json.loads(request(port, "/", timeout=10).body)
+
+
+def test_defaults_leave_limits_and_sockets_alone():
+    with run_server(APP) as srv:
+        rep = _probe(srv.port)
+    assert rep["keepalive"] == 0 and rep["cpus"] == sorted(os.sched_getaffinity(0))
+
+
+def test_limits_and_keepalive_reach_the_worker():
+    with run_server(APP + ["--limit-as", "8192", "--max-fd", "512", "--so-keepalive", "--master"]) as srv:
+        rep = _probe(srv.port)
+    assert rep["as"] == 8192 * 1024 * 1024 and rep["nofile"] == 512 and rep["keepalive"] == 1
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to tell workers apart")
+def test_cpu_affinity_pins_each_worker_to_its_cpus():
+    cpus = sorted(os.sched_getaffinity(0))
+    with run_server(APP + ["--master", "--processes", "2", "--cpu-affinity", "1"]) as srv:
+        seen = {}
+        for _ in range(60):
+            rep = _probe(srv.port)
+            seen[rep["worker"]] = rep["cpus"]
+            if len(seen) == 2:
+                break
+        out = srv.output()
+    assert seen == {1: [cpus[0]], 2: [cpus[1]]}
+    assert "set cpu affinity for worker 1 toward cpu %d" % cpus[0] in out
+
+
+def test_max_requests_delta_and_reload_on_as(tmp_path):
+    with run_server(APP + ["--master", "--max-requests", "2", "--max-requests-delta", "1",
+                           "--min-worker-lifetime", "0"]) as srv:
+        for _ in range(3):
+            _probe(srv.port)
+        srv.wait_for_line(r"worker 1 reached max-requests \(3\) \.\.\.The work of process \d+ is done", timeout=10)
+    with run_server(APP + ["--master", "--reload-on-as", "1", "--min-worker-lifetime", "0"]) as srv:
+        _probe(srv.port)
+        srv.wait_for_line(r"worker 1 address space \d+ MB above reload-on-as \(1 MB\)", timeout=10)
+
+
+def test_an_impossible_limit_is_a_startup_error():
+    proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--max-fd", str(10 ** 9)])
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and "--max-fd" in err, err
