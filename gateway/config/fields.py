@@ -275,6 +275,12 @@ class ConfigFields:
     procname_master: Optional[str]
     #: --py-autoreload: development: every SECONDS, reload the instance if a source file of an imported module changed (nee…
     py_autoreload: float
+    #: --catch-exceptions: development: an app exception's 500 answer shows its traceback (never in production)
+    catch_exceptions: bool
+    #: --reload-on-exception: recycle a worker (gracefully) after a request whose app raised
+    reload_on_exception: bool
+    #: --wsgi-disable-file-wrapper: do not offer wsgi.file_wrapper to the apps
+    wsgi_disable_file_wrapper: bool
     #: --post-buffering: read each request body whole before the app is called: up to BYTES in memory, a larger one in a tem…
     post_buffering: int
     #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…
@@ -349,12 +355,6 @@ class ConfigFields:
     honour_stdin: bool
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
     no_default_app: bool
-    #: --catch-exceptions: not supported yet: uWSGI option, not supported yet by gateway
-    catch_exceptions: bool
-    #: --reload-on-exception: not supported yet: uWSGI option, not supported yet by gateway
-    reload_on_exception: bool
-    #: --wsgi-disable-file-wrapper: not supported yet: uWSGI option, not supported yet by gateway
-    wsgi_disable_file_wrapper: bool
     #: --py-call-osafterfork: not supported yet: uWSGI option, not supported yet by gateway
     py_call_osafterfork: bool
     #: --protocol: not supported yet: uWSGI option, not supported yet by gateway

@@ -561,6 +561,12 @@ OPTIONS: tuple[Option, ...] = (
            metavar="SECONDS",
            help="development: every SECONDS, reload the instance if a source file of an imported "
                 "module changed (needs a master; 0 = off)"),
+    Option("catch-exceptions", flag=True, section=PROCESSES,
+           help="development: an app exception's 500 answer shows its traceback (never in production)"),
+    Option("reload-on-exception", flag=True, section=PROCESSES,
+           help="recycle a worker (gracefully) after a request whose app raised"),
+    Option("wsgi-disable-file-wrapper", flag=True, section=PROCESSES,
+           help="do not offer wsgi.file_wrapper to the apps"),
     Option("post-buffering", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
            help="read each request body whole before the app is called: up to BYTES in memory, "
                 "a larger one in a temporary file (0 = stream wsgi.input as it arrives)"),
@@ -642,9 +648,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("lazy", flag=True, hint="use --lazy-apps"),
     _unsupported("honour-stdin", flag=True),
     _unsupported("no-default-app", flag=True),
-    _unsupported("catch-exceptions", flag=True),
-    _unsupported("reload-on-exception", flag=True),
-    _unsupported("wsgi-disable-file-wrapper", flag=True),
     _unsupported("py-call-osafterfork", flag=True),
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),

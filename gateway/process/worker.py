@@ -204,7 +204,10 @@ class Worker:
             post_buffering=int(cfg.post_buffering or 0),
             memory_report=bool(cfg.memory_report),
             add_headers=list(cfg.add_header),
+            catch_exceptions=bool(cfg.catch_exceptions),
+            reload_on_exception=bool(cfg.reload_on_exception),
         )
+        self.settings.retire = self._retire
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,
             max_size=cfg.websockets_max_size * 1024,
@@ -260,7 +263,7 @@ class Worker:
             multithread=cores_per_worker(cfg) > 1 or (cfg.threads or 1) > 1,
             multiprocess=(cfg.processes or 1) > 1,
             errors=_ErrorsStream(),
-            file_wrapper=FileWrapper,
+            file_wrapper=None if cfg.wsgi_disable_file_wrapper else FileWrapper,
             extra={"uwsgi.version": uwsgi_module.version, "uwsgi.node": uwsgi_module.hostname},
         )
 
@@ -326,6 +329,12 @@ class Worker:
                 # Once the loop runs (see above): the master may forward a signal at once.
                 self.io_loop.add_callback(self.channel.send, "ready", node_name.encode())
         self.io_loop.start()
+
+    def _retire(self, reason: str) -> None:
+        """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""
+        if not self._stopping:
+            gen_log.info("%s ...The work of process %d is done. Seeya!", reason, os.getpid())
+            self.stop(signal.SIGTERM, quiet=True)
 
     def _pin_cpus(self, per_worker: int) -> None:
         """``--cpu-affinity N``: worker K runs on N CPUs, taken in turn from the allowed ones."""

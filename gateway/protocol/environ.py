@@ -84,8 +84,9 @@ def base_environ(
         "wsgi.multiprocess": multiprocess,
         "wsgi.run_once": False,
         "wsgi.input_terminated": True,
-        "wsgi.file_wrapper": file_wrapper,
     }
+    if file_wrapper is not None:  # None: --wsgi-disable-file-wrapper
+        env["wsgi.file_wrapper"] = file_wrapper
     if extra:
         env.update(extra)
     return env

@@ -393,10 +393,10 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         if self._chunked:
             self.write(b"0\r\n\r\n")
 
-    def send_error(self, status: int, reason: str) -> int:
+    def send_error(self, status: int, reason: str, detail: str = "") -> int:
         self._close_after = True
         req = self._request
-        body = (reason + "\n").encode()
+        body = (reason + "\n" + detail).encode("utf-8", "replace")
         self.write(
             b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n%s"
             % (req.version.encode(), status, reason.encode(), len(body),  # type: ignore[union-attr]

@@ -61,6 +61,8 @@ class ServerSettings:
         post_buffering: int = 0,
         memory_report: bool = False,
         add_headers: Sequence[str] = (),
+        catch_exceptions: bool = False,
+        reload_on_exception: bool = False,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -102,6 +104,12 @@ class ServerSettings:
         #: --add-header: header lines appended to every app response (``b""``: none)
         self.extra_headers = b"".join(h.encode("latin-1") + b"\r\n" for h in add_headers)
         self.extra_headers_count = len(add_headers)
+        #: --catch-exceptions: an app exception's 500 carries its traceback (development)
+        self.catch_exceptions = catch_exceptions
+        #: --reload-on-exception: the worker retires after a request whose app raised
+        self.reload_on_exception = reload_on_exception
+        #: set by the worker: ``retire(reason)`` stops it gracefully (a master respawns it)
+        self.retire: Optional[Callable[[str], None]] = None
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
         self.log_format: Optional[LogFormat] = None
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).

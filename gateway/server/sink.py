@@ -60,9 +60,10 @@ class ResponseSink(Protocol):
     def finish(self) -> None:
         """The body is complete (HTTP: the last chunk; uwsgi: close the connection)."""
 
-    def send_error(self, status: int, reason: str) -> int:
+    def send_error(self, status: int, reason: str, detail: str = "") -> int:
         """Nothing was sent yet and the request failed: answer ``status`` and end the
-        connection after it.  Return the size of the error body."""
+        connection after it (``detail``: more text for the body, ``--catch-exceptions``'s
+        traceback).  Return the size of the error body."""
 
     def abort(self) -> None:
         """The response failed after bytes went out: cut the connection so the peer sees

@@ -492,8 +492,8 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         if not self._persist:
             self._close()
 
-    def send_error(self, status: int, reason: str) -> int:
-        body = (reason + "\n").encode()
+    def send_error(self, status: int, reason: str, detail: str = "") -> int:
+        body = (reason + "\n" + detail).encode("utf-8", "replace")
         req = self._request
         head_only = req is not None and dict(req.vars).get("REQUEST_METHOD") == "HEAD"
         self.write(

@@ -26,6 +26,7 @@ import os
 import stat
 import tempfile
 import time
+import traceback
 from typing import Any, Callable, Dict, List, Optional
 
 from gateway.logs import access_log, app_log
@@ -94,6 +95,9 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
             end_hook(core, environ, response)
     if settings.log_requests or (settings.log_some and worth_logging(settings, response, start)):
         log_request(settings, environ, response, start, core)
+    if response.raised and settings.reload_on_exception and settings.retire is not None:
+        settings.retire("reload-on-exception: the app raised for %s %s" % (
+            environ.get("REQUEST_METHOD", ""), environ.get("REQUEST_URI", "")))
     # environ <-> response is a reference cycle: break it, or each connection (its parser and
     # buffers, up to --buffer-size + a read) lives until a full gc pass (issue 9.2).
     environ.pop("gateway.response", None)
@@ -122,7 +126,7 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "_truncated_warned", "offloaded",
+        "on_app_return", "_truncated_warned", "offloaded", "raised",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -144,6 +148,8 @@ class WSGIResponse:
         self._truncated_warned = False
         #: the body went to the sink's ``offload_file`` (--offload-threads)
         self.offloaded = False
+        #: the app raised (logged on gateway.app)
+        self.raised = False
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
@@ -373,6 +379,7 @@ class WSGIResponse:
     def _fail(self, exc: BaseException, status: int, log: bool) -> None:
         sink = self.sink
         if log:
+            self.raised = True
             self.settings.stats.exceptions += 1
             app_log.error(
                 "error in the WSGI app for %s %s",
@@ -388,7 +395,10 @@ class WSGIResponse:
         self.status = "%d %s" % (status, reason)
         self.code = status
         self.headers_sent = True
-        self.body_bytes = sink.send_error(status, reason)
+        detail = ""
+        if log and self.settings.catch_exceptions:  # --catch-exceptions: the traceback, for the developer
+            detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.body_bytes = sink.send_error(status, reason, detail) if detail else sink.send_error(status, reason)
 
 
 def worth_logging(settings: ServerSettings, resp: WSGIResponse, start: float) -> bool:
