@@ -70,6 +70,19 @@ def static_map(raw: str) -> str:
     return raw
 
 
+def static_expires(raw: str) -> tuple[str, int]:
+    """``REGEXP SECONDS`` (a regular expression on a file's path, a space, seconds) -> the pair."""
+    rx, _, seconds = raw.strip().rpartition(" ")
+    rx = rx.strip()
+    if not rx or not seconds.isdigit():
+        raise Invalid("REGEXP SECONDS, such as '[.]css$ 3600'")
+    try:
+        re.compile(rx)
+    except re.error as e:
+        raise Invalid("a valid regular expression (%s)" % e) from None
+    return rx, int(seconds)
+
+
 def response_header(raw: str) -> str:
     """``Name: value``, a header line as the apps' own are checked (token name, no CR/LF/NUL)."""
     name, sep, value = raw.partition(":")

@@ -281,6 +281,10 @@ class ConfigFields:
     reload_on_exception: bool
     #: --wsgi-disable-file-wrapper: do not offer wsgi.file_wrapper to the apps
     wsgi_disable_file_wrapper: bool
+    #: --static-skip-ext: --static-map/--check-static: request paths ending with EXT (.py) always go to the app
+    static_skip_ext: List[str]
+    #: --static-expires: static files whose path matches REGEXP get Expires and Cache-Control max-age SECONDS
+    static_expires: List[Tuple[str, int]]
     #: --post-buffering: read each request body whole before the app is called: up to BYTES in memory, a larger one in a tem…
     post_buffering: int
     #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…
@@ -373,10 +377,6 @@ class ConfigFields:
     req_logger: List[str]
     #: --logger: not supported yet: uWSGI option, not supported yet by gateway
     logger: List[str]
-    #: --static-expires: not supported yet: uWSGI option, not supported yet by gateway
-    static_expires: List[str]
-    #: --static-skip-ext: not supported yet: uWSGI option, not supported yet by gateway
-    static_skip_ext: List[str]
     #: --touch-chain-reload: not supported yet: uWSGI option, not supported yet by gateway
     touch_chain_reload: List[str]
     #: --attach-daemon: not supported yet: uWSGI option, not supported yet by gateway

@@ -174,7 +174,7 @@ class Worker:
             from gateway.server.static_files import StaticFiles, parse_static_map
 
             app = StaticFiles(app, [parse_static_map(spec) for spec in cfg.static_map], cfg.check_static,
-                              cfg.static_index)
+                              cfg.static_index, cfg.static_skip_ext, cfg.static_expires)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))

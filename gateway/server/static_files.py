@@ -10,7 +10,10 @@ thin WSGI layer in front of the apps (created in each worker)::
   starts with ``/static/`` is looked up under the directory, the rest of the path below it;
 * ``--check-static /srv/public``: any request path is looked up under the directory;
 * ``--static-index index.html`` (repeatable): a directory is answered by the first of these
-  files it holds.
+  files it holds;
+* ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app;
+* ``--static-expires REGEXP SECONDS`` (repeatable): a file whose real path matches gets
+  ``Expires`` (now + SECONDS) and ``Cache-Control: max-age``; the first match wins.
 
 A file that is not there (or a directory without an index) goes on to the app, as in uWSGI.
 Only ``GET`` and ``HEAD`` are served; the path is percent-decoded already (``PATH_INFO``), and
@@ -25,7 +28,9 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import stat
+import time
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -45,16 +50,22 @@ class StaticFiles:
     """The WSGI layer (see the module docstring)."""
 
     def __init__(self, app: Callable, maps: Sequence[Tuple[str, str]] = (), roots: Sequence[str] = (),
-                 index: Sequence[str] = ()) -> None:
+                 index: Sequence[str] = (), skip_ext: Sequence[str] = (),
+                 expires: Sequence[Tuple[str, int]] = ()) -> None:
         self.app = app
         # longest mountpoint first: /static/img wins over /static
         self.maps = sorted(((m, os.path.realpath(d)) for m, d in maps), key=lambda md: -len(md[0]))
         self.roots = [os.path.realpath(r) for r in roots]
         self.index = list(index)
+        #: --static-skip-ext: paths ending so are never served as files (they go to the app)
+        self.skip_ext = tuple(skip_ext)
+        #: --static-expires: (compiled regexp on the file's real path, seconds)
+        self.expires = [(re.compile(rx), seconds) for rx, seconds in expires]
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            found = self._find(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (self.skip_ext and path.endswith(self.skip_ext)):
+            found = self._find(path)
             if found is not None:
                 return self._serve(environ, start_response, *found)
         return self.app(environ, start_response)
@@ -119,6 +130,11 @@ class StaticFiles:
         ]
         if encoding:
             headers.append(("Content-Encoding", encoding))
+        for rx, seconds in self.expires:
+            if rx.search(path):
+                headers.append(("Expires", formatdate(time.time() + seconds, usegmt=True)))
+                headers.append(("Cache-Control", "max-age=%d" % seconds))
+                break
         start_response("200 OK", headers)
         wrapper = environ.get("wsgi.file_wrapper")
         if wrapper is not None:

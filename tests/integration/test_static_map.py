@@ -58,3 +58,21 @@ def test_a_malformed_static_map_is_refused():
     proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--static-map", "static-without-slash"])
     _, err = proc.communicate(timeout=20)
     assert proc.returncode != 0 and "--static-map" in err, err
+
+
+def test_skip_ext_and_expires(site):
+    (site / "static" / "code.py").write_bytes(b"print('source')")
+    args = APP + ["--static-map", "/static=%s" % (site / "static"), "--static-skip-ext", ".py",
+                  "--static-expires", r"[.]css$ 3600"]
+    with run_server(args) as srv:
+        css = request(srv.port, "/static/css/a.css")
+        assert css.header("Cache-Control") == "max-age=3600" and css.header("Expires")
+        big = request(srv.port, "/static/big.bin", timeout=10)
+        assert big.header("Expires") is None and big.header("Cache-Control") is None  # no match
+        assert request(srv.port, "/static/code.py").body == b"ok"  # skipped: the app answers
+
+
+def test_a_malformed_static_expires_is_refused():
+    proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--static-expires", "(unclosed 60"])
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode != 0 and "--static-expires" in err and "regular expression" in err, err
