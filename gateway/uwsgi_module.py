@@ -17,7 +17,7 @@ what woke the core, and a bare ``suspend()`` yields one loop iteration instead o
 hanging the core forever.
 
 Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``version``,
-``started_on``, ``total_requests``, ``workers``, ``mem``...), ``reload``, ``setprocname``, RPC (``register_rpc``,
+``started_on``, ``total_requests``, ``workers``, ``mem``...), ``reload``, ``chain_reload``, ``setprocname``, RPC (``register_rpc``,
 ``rpc`` local and remote, ``call``, ``rpc_list``; see :mod:`gateway.rpc`), suspension, logging, the
 Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
 locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`), the websocket
@@ -246,6 +246,14 @@ def setprocname(name: str) -> None:
     from gateway.process.procname import set_process_title
 
     set_process_title(name if isinstance(name, str) else bytes(name).decode("utf-8", "replace"))
+
+
+def chain_reload() -> bool:
+    """Ask the master for a chain reload (one worker at a time); False without a master."""
+    from gateway.process import channel
+
+    ch = channel.current()
+    return bool(ch is not None and ch.send("chain_reload"))
 
 
 def reload() -> bool:

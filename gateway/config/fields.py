@@ -225,6 +225,8 @@ class ConfigFields:
     min_worker_lifetime: float
     #: --worker-reload-mercy: seconds a stopping or reloading worker may take to finish its requests before the master kills it
     worker_reload_mercy: float
+    #: --touch-chain-reload: chain-reload the workers (one at a time, the next once the new one serves) when FILE is touched
+    touch_chain_reload: List[str]
     #: --touch-reload: gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable
     touch_reload: List[str]
     #: --no-orphans: accepted: workers and the router always stop when their master dies (uWSGI kills them only with --n…
@@ -377,8 +379,6 @@ class ConfigFields:
     req_logger: List[str]
     #: --logger: not supported yet: uWSGI option, not supported yet by gateway
     logger: List[str]
-    #: --touch-chain-reload: not supported yet: uWSGI option, not supported yet by gateway
-    touch_chain_reload: List[str]
     #: --attach-daemon: not supported yet: uWSGI option, not supported yet by gateway
     attach_daemon: List[str]
     #: --smart-attach-daemon: not supported yet: uWSGI option, not supported yet by gateway

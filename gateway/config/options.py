@@ -504,6 +504,9 @@ OPTIONS: tuple[Option, ...] = (
            metavar="SECONDS",
            help="seconds a stopping or reloading worker may take to finish its requests "
                 "before the master kills it"),
+    Option("touch-chain-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+           help="chain-reload the workers (one at a time, the next once the new one serves) when "
+                "FILE is touched"),
     Option("touch-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
            help="gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable"),
     Option("no-orphans", flag=True, noop=True, section=PROCESSES,
@@ -662,7 +665,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("threaded-logger", flag=True),
     _unsupported("req-logger", "logger-req", repeatable=True),
     _unsupported("logger", repeatable=True),
-    _unsupported("touch-chain-reload", repeatable=True),
     _unsupported("attach-daemon", repeatable=True),
     _unsupported("smart-attach-daemon", repeatable=True),
     _unsupported("cron", repeatable=True),

@@ -149,13 +149,17 @@ class Master:
         self.subsystems: Any = None
         self._pending_kill: List[Any] = []
         self._touch: Dict[str, float] = {}
-        #: --touch-logrotate/--touch-logreopen: path -> (mtime seen, action, what it does)
-        self._touch_log: Dict[str, Tuple[float, Callable[[], None], str]] = {}
+        #: --touch-chain-reload/--touch-logrotate/--touch-logreopen: path -> (mtime seen, action, what)
+        self._touch_actions: Dict[str, Tuple[float, Callable[[], None], str]] = {}
         self._next_touch_check = 0.0
         self.log_master: Any = None
         for spec in children:
             self.add_child(spec)
         self.on_message("ready", self._on_ready)
+        self.on_message("chain_reload", lambda worker_id, payload: self.chain_reload())
+        #: chain reload: the worker ids still to replace, and the one whose successor we wait for
+        self._chain: List[int] = []
+        self._chain_waiting = 0
         self._start_stats()
         self.fifo: Any = None
         if config.master_fifo:
@@ -252,11 +256,13 @@ class Master:
             self._spawn(proc)
         self.state = "running"
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
+        for path in self.config.touch_chain_reload or []:
+            self._touch_actions[path] = (_mtime(path), self.chain_reload, "chain reload")
         if self.log_master is not None:
             for path in self.config.touch_logrotate or []:
-                self._touch_log[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
+                self._touch_actions[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
             for path in self.config.touch_logreopen or []:
-                self._touch_log[path] = (_mtime(path), self.log_master.reopen, "reopening the log")
+                self._touch_actions[path] = (_mtime(path), self.log_master.reopen, "reopening the log")
         self._next_touch_check = time.monotonic() + 1.0
         subs = self.subsystems
         while True:
@@ -418,6 +424,8 @@ class Master:
             return
         proc.ready = True
         proc.fast_deaths = 0
+        if self._chain_waiting == worker_id and proc.generation == self.generation:
+            self._chain_next()
         if payload:
             self.erlang_nodes[worker_id] = payload.decode("utf-8", "replace")
         if not self.ready_announced and all(p.ready for p in self.workers.values()):
@@ -529,12 +537,12 @@ class Master:
                 self._kill(pid, signal.SIGKILL)
         if self.harakiri > 0:
             self._check_harakiri()
-        if (self._touch or self._touch_log) and mono >= self._next_touch_check:
+        if (self._touch or self._touch_actions) and mono >= self._next_touch_check:
             self._next_touch_check = mono + 1.0
-            for path, (seen, action, what) in list(self._touch_log.items()):
+            for path, (seen, action, what) in list(self._touch_actions.items()):
                 now = _mtime(path)
                 if now != seen:
-                    self._touch_log[path] = (now, action, what)
+                    self._touch_actions[path] = (now, action, what)
                     action()
                     gen_log.info("*** %s has been touched... %s ***", path, what)  # in the new file
             for path, seen in list(self._touch.items()):
@@ -657,38 +665,77 @@ class Master:
 
     def reload(self) -> None:
         """Graceful reload: new workers (re-importing the app) take over, old ones finish."""
-        if self.state != "running":
-            return
-        if self.retiring:
-            gen_log.warning("reload requested while the previous one is still draining %d workers: "
-                            "ignored", len(self.retiring))
+        if not self._may_reload("reload"):
             return
         if self.config.log_reopen and self.log_master is not None:
             self.log_master.reopen()
         gen_log.info("...gracefully killing workers...")
+        if not self._reload_app():
+            return
+        self.generation += 1
+        mono = time.monotonic()
+        for wid in sorted(self.workers):
+            self._replace_worker(wid, mono)
+        gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
+
+    def chain_reload(self) -> None:
+        """uWSGI's chain reload: one worker at a time is replaced, the next only once the new
+        one serves (with ``--lazy-apps`` each loads the new code itself), so all but one
+        worker keep serving throughout."""
+        if not self._may_reload("chain reload"):
+            return
+        if not self._reload_app():
+            return
+        self.generation += 1
+        self._chain = sorted(self.workers)
+        gen_log.info("chain reload starting...")
+        self._chain_next()
+
+    def _chain_next(self) -> None:
+        self._chain_waiting = 0
+        while self._chain:
+            wid = self._chain.pop(0)
+            if wid not in self.workers or self.workers[wid].generation == self.generation:
+                continue  # gone, or already replaced (respawned meanwhile)
+            gen_log.info("chain next victim is worker %d", wid)
+            self._chain_waiting = wid
+            self._replace_worker(wid, time.monotonic())
+            return
+        gen_log.info("chain reloading complete")
+
+    def _may_reload(self, what: str) -> bool:
+        if self.state != "running":
+            return False
+        if self.retiring or self._chain_waiting:
+            gen_log.warning("%s requested while the previous reload is still running: ignored", what)
+            return False
+        return True
+
+    def _reload_app(self) -> bool:
+        """Import the app again in the master (unless --lazy-apps); False if it no longer loads."""
         if self.app_loader is not None and self.app is not None:
             try:
                 self.app = self.app_loader()
             except BaseException as e:  # an app that no longer imports keeps the old workers
                 gen_log.error("reload aborted: the app failed to load again (%s); the running "
                               "workers keep serving", e)
-                return
-        self.generation += 1
-        mono = time.monotonic()
-        for wid in sorted(self.workers):
-            old = self.workers[wid]
-            new = Proc("worker", wid, self.generation)
-            new.fast_deaths = 0
-            if old.pid:
-                old.retiring = True
-                old.kill_at = mono + self.mercy
-                self.retiring.append(old)
-                self._copy_counters(old, new)
-                gen_log.info("Gracefully killing worker %d (pid: %d)...", wid, old.pid)
-                self._kill(old.pid, signal.SIGHUP)
-            self.workers[wid] = new
-            self._spawn(new)
-        gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
+                return False
+        return True
+
+    def _replace_worker(self, wid: int, mono: float) -> None:
+        """Retire worker ``wid`` gracefully and spawn its successor of the current generation."""
+        old = self.workers[wid]
+        new = Proc("worker", wid, self.generation)
+        new.fast_deaths = 0
+        if old.pid:
+            old.retiring = True
+            old.kill_at = mono + self.mercy
+            self.retiring.append(old)
+            self._copy_counters(old, new)
+            gen_log.info("Gracefully killing worker %d (pid: %d)...", wid, old.pid)
+            self._kill(old.pid, signal.SIGHUP)
+        self.workers[wid] = new
+        self._spawn(new)
 
     def _copy_counters(self, old: Proc, new: Proc) -> None:
         from gateway.process import scoreboard as sb
@@ -727,6 +774,7 @@ class Master:
         return {
             "r": self.reload,
             "R": self.reload,
+            "c": self.chain_reload,
             "q": lambda: self.shutdown(graceful=True, why="master FIFO 'q'"),
             "Q": lambda: self.shutdown(graceful=False, why="master FIFO 'Q'"),
             "s": self.handle_sigusr1,
