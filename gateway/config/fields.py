@@ -251,6 +251,10 @@ class ConfigFields:
     vacuum: bool
     #: --single-interpreter: accepted: gateway always runs one Python interpreter per process
     single_interpreter: bool
+    #: --honour-stdin: accepted: gateway leaves stdin as it found it (uWSGI points it at /dev/null unless this is given)
+    honour_stdin: bool
+    #: --py-call-osafterfork: accepted: gateway forks with os.fork(), so os.register_at_fork() hooks always run
+    py_call_osafterfork: bool
     #: --ignore-sigpipe: accepted: a vanished client is never a SIGPIPE here (Python ignores the signal) nor a log line
     ignore_sigpipe: bool
     #: --ignore-write-errors: accepted: a write to a vanished client is never logged
@@ -357,12 +361,8 @@ class ConfigFields:
     die_on_idle: bool
     #: --lazy: not supported yet: uWSGI option, not supported yet by gateway
     lazy: bool
-    #: --honour-stdin: not supported yet: uWSGI option, not supported yet by gateway
-    honour_stdin: bool
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
     no_default_app: bool
-    #: --py-call-osafterfork: not supported yet: uWSGI option, not supported yet by gateway
-    py_call_osafterfork: bool
     #: --protocol: not supported yet: uWSGI option, not supported yet by gateway
     protocol: Optional[str]
     #: --fastcgi-socket: not supported yet: uWSGI option, not supported yet by gateway

@@ -536,6 +536,11 @@ OPTIONS: tuple[Option, ...] = (
                 "replaced at the next start in any case)"),
     Option("single-interpreter", flag=True, short="i", noop=True, section=PROCESSES,
            help="accepted: gateway always runs one Python interpreter per process"),
+    Option("honour-stdin", flag=True, noop=True, section=PROCESSES,
+           help="accepted: gateway leaves stdin as it found it (uWSGI points it at /dev/null "
+                "unless this is given)"),
+    Option("py-call-osafterfork", flag=True, noop=True, section=PROCESSES,
+           help="accepted: gateway forks with os.fork(), so os.register_at_fork() hooks always run"),
     Option("ignore-sigpipe", flag=True, noop=True, section=PROCESSES,
            help="accepted: a vanished client is never a SIGPIPE here (Python ignores the signal) "
                 "nor a log line"),
@@ -654,9 +659,7 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("idle"),
     _unsupported("die-on-idle", flag=True),
     _unsupported("lazy", flag=True, hint="use --lazy-apps"),
-    _unsupported("honour-stdin", flag=True),
     _unsupported("no-default-app", flag=True),
-    _unsupported("py-call-osafterfork", flag=True),
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),
     _unsupported("scgi-socket", repeatable=True),

@@ -490,3 +490,18 @@ def test_max_worker_lifetime_recycles_the_worker_gracefully():
                           r"%d is done\. Seeya!" % first, timeout=15)
         srv.wait_for_line(r"worker 1 \(pid: %d\) exited \(exit status 0\): respawning" % first, timeout=15)
         assert wait_until(lambda: probe(srv.port)["pid"] != first, what="the new worker")
+
+
+def test_register_at_fork_hooks_run_in_every_worker(tmp_path):
+    """--py-call-osafterfork is accepted because it is what always happens: os.fork() runs the
+    app's os.register_at_fork hooks in each worker (the app is loaded in the master)."""
+    app = tmp_path / "app.py"
+    mark = tmp_path / "forks"
+    app.write_text("import os\n"
+                   "os.register_at_fork(after_in_child=lambda: open(%r, 'a').write('child %%d\\n' %% os.getpid()))\n"
+                   "def application(e, sr):\n    sr('200 OK', [])\n    return [str(os.getpid()).encode()]\n" % str(mark))
+    with run_server(["--wsgi-file", str(app), "--master", "--processes", "2", "--py-call-osafterfork",
+                     "--honour-stdin"]) as srv:
+        pids = {int(request(srv.port, "/").body) for _ in range(20)}
+        children = {int(line.split()[1]) for line in mark.read_text().split("\n") if line}
+    assert pids <= children and len(children) >= 2
