@@ -95,6 +95,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     if cfg.version:
         sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, UWSGI_COMPAT_VERSION))
         sys.exit(0)
+    if cfg.idle and not cfg.die_on_idle:
+        _fail("--idle without --die-on-idle (uWSGI's cheap mode: workers stopped while idle) is not "
+              "supported yet; with --die-on-idle the instance stops after --idle seconds without a request")
+    if cfg.die_on_idle and not cfg.idle:
+        _fail("--die-on-idle needs --idle SECONDS")
     problem = rotation_problem(cfg)
     if problem:
         _fail(problem)
@@ -151,7 +156,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
-    if cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children:
+    if cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.die_on_idle:
         sys.exit(_run_master(cfg, sockets, children))
 
     from gateway.process.worker import Worker

@@ -219,6 +219,10 @@ class ConfigFields:
     max_fd: int
     #: --cpu-affinity: pin each worker to N CPUs, worker 1 to the first N, worker 2 to the next
     cpu_affinity: int
+    #: --idle: with --die-on-idle: the instance stops (gracefully) after SECONDS without a request (uWSGI's cheap…
+    idle: float
+    #: --die-on-idle: stop the instance once it has been idle for --idle seconds
+    die_on_idle: bool
     #: --max-worker-lifetime: recycle a worker (gracefully) once it has run SECONDS (0 = never)
     max_worker_lifetime: float
     #: --min-worker-lifetime: a worker lives at least this long before --max-requests or --reload-on-rss recycle it (uWSGI's defa…
@@ -355,10 +359,6 @@ class ConfigFields:
     cheaper_step: Optional[str]
     #: --cheaper-overload: not supported yet: uWSGI option, not supported yet by gateway
     cheaper_overload: Optional[str]
-    #: --idle: not supported yet: uWSGI option, not supported yet by gateway
-    idle: Optional[str]
-    #: --die-on-idle: not supported yet: uWSGI option, not supported yet by gateway
-    die_on_idle: bool
     #: --lazy: not supported yet: uWSGI option, not supported yet by gateway
     lazy: bool
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway

@@ -493,6 +493,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("cpu-affinity", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
            help="pin each worker to N CPUs, worker 1 to the first N, worker 2 to the next... "
                 "(Linux; 0 = no pinning)"),
+    Option("idle", type=conv.number, default=0, minimum=0, section=PROCESSES, metavar="SECONDS",
+           help="with --die-on-idle: the instance stops (gracefully) after SECONDS without a request "
+                "(uWSGI's cheap mode without --die-on-idle is not supported)"),
+    Option("die-on-idle", flag=True, section=PROCESSES,
+           help="stop the instance once it has been idle for --idle seconds"),
     Option("max-worker-lifetime", type=conv.number, default=0, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="recycle a worker (gracefully) once it has run SECONDS (0 = never)"),
@@ -656,8 +661,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("cheaper-initial"),
     _unsupported("cheaper-step"),
     _unsupported("cheaper-overload"),
-    _unsupported("idle"),
-    _unsupported("die-on-idle", flag=True),
     _unsupported("lazy", flag=True, hint="use --lazy-apps"),
     _unsupported("no-default-app", flag=True),
     _unsupported("protocol", "socket-protocol"),

@@ -54,6 +54,7 @@ from gateway.process.scoreboard import (
     ST_STOPPING,
     W_HARAKIRI_COUNT,
     W_HEARTBEAT,
+    W_REQUESTS,
     W_STATUS,
     Scoreboard,
     now_us,
@@ -124,6 +125,10 @@ class Master:
         self.mercy = float(config.worker_reload_mercy or DEFAULT_MERCY)
         self.harakiri = float(config.harakiri or 0)
         self.harakiri_verbose = bool(config.harakiri_verbose)
+        #: --idle N --die-on-idle: shut down after N seconds without a request
+        self.die_on_idle = float(config.idle or 0) if config.die_on_idle else 0.0
+        self._idle_since = time.monotonic()
+        self._idle_seen = -1
         #: --harakiri-graceful-timeout/-signal: a graceful attempt before the SIGKILL
         self.harakiri_graceful = float(getattr(config, "harakiri_graceful_timeout", 0) or 0)
         self.harakiri_signal = int(getattr(config, "harakiri_graceful_signal", 0) or signal.SIGTERM)
@@ -537,6 +542,8 @@ class Master:
                 self._kill(pid, signal.SIGKILL)
         if self.harakiri > 0:
             self._check_harakiri()
+        if self.die_on_idle and self.state == "running":
+            self._check_idle(mono)
         if (self._touch or self._touch_actions) and mono >= self._next_touch_check:
             self._next_touch_check = mono + 1.0
             for path, (seen, action, what) in list(self._touch_actions.items()):
@@ -564,6 +571,25 @@ class Master:
                 else:
                     keep.append((at, pid))
             self._pending_kill = keep
+
+    def _check_idle(self, mono: float) -> None:
+        """``--die-on-idle``: no request started or running for ``--idle`` seconds ends the instance."""
+        board = self.board
+        ints = board.ints
+        started = 0
+        busy = False
+        for proc in self.workers.values():
+            slot = self.slot(proc.ident, proc.generation)
+            started += board.get(slot, W_REQUESTS)
+            for core in range(board.cores):
+                if ints[board.cbase(slot, core) + C_IN_REQUEST]:
+                    busy = True
+        if busy or started != self._idle_seen:
+            self._idle_seen = started
+            self._idle_since = mono
+        elif mono - self._idle_since >= self.die_on_idle:
+            gen_log.info("workers have been inactive for more than %d seconds", int(self.die_on_idle))
+            self.shutdown(graceful=True, why="die-on-idle")
 
     def _check_harakiri(self) -> None:
         board = self.board

@@ -505,3 +505,23 @@ def test_register_at_fork_hooks_run_in_every_worker(tmp_path):
         pids = {int(request(srv.port, "/").body) for _ in range(20)}
         children = {int(line.split()[1]) for line in mark.read_text().split("\n") if line}
     assert pids <= children and len(children) >= 2
+
+
+def test_die_on_idle_stops_the_instance_but_not_while_a_request_runs():
+    with run_server(PROBE + ["--master", "--processes", "1", "--idle", "1", "--die-on-idle"]) as srv:
+        parked = request(srv.port, "/hold?2.5", timeout=10)  # busy for 2.5 s: longer than --idle
+        assert parked.status == 200
+        assert srv.proc.wait(15) == 0  # then, idle for a second, it stops by itself
+        out = srv.output()
+    assert "workers have been inactive for more than 1 seconds" in out
+    assert "die-on-idle received...gracefully killing workers" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--idle", "5"], "--idle without --die-on-idle"),
+    (["--die-on-idle"], "--die-on-idle needs --idle SECONDS"),
+])
+def test_idle_options_need_each_other(args, message):
+    proc = spawn(PROBE + ["--http-socket", "127.0.0.1:0"] + args)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and message in err, err
