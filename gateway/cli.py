@@ -215,15 +215,11 @@ def _set_limits(cfg: Config) -> None:
 
 def _write_pidfiles(cfg: Config, names: Tuple[str, ...]) -> None:
     """``--pidfile``/``--safe-pidfile`` (before privileges are dropped), ``--pidfile2`` (after)."""
-    from gateway.process.pidfile import write_pidfile
+    from gateway.process.pidfile import write_pidfiles
 
-    for name in names:
-        path = cfg.get(name)
-        if path:
-            try:
-                write_pidfile(path, atomic=name == "safe-pidfile", vacuum=bool(cfg.vacuum))
-            except OSError as e:
-                _fail("--%s %s: %s" % (name, path, e.strerror or e))
+    problem = write_pidfiles(cfg, names, vacuum=bool(cfg.vacuum))
+    if problem:
+        _fail(problem)
 
 
 def _log_to(path: str) -> None:

@@ -131,17 +131,19 @@ def _opened_path(fd: int, given: str) -> str:
     return given
 
 
+#: The options that need the master as the ``--logto`` file's one writer.
+_LOG_FILE_OPTIONS = ("log-maxsize", "touch-logrotate", "touch-logreopen", "log-reopen")
+
+
 def wants_log_master(cfg: Any) -> bool:
     """``--log-master``, or an option that needs the master as the log's one writer."""
-    return bool(cfg.log_master or cfg.log_maxsize or cfg.touch_logrotate or cfg.touch_logreopen or cfg.log_reopen)
+    return bool(cfg.log_master) or any(cfg.get(name) for name in _LOG_FILE_OPTIONS)
 
 
 def rotation_problem(cfg: Any) -> Optional[str]:
     """Why the log options cannot work (no ``--logto`` file to rotate), or None."""
-    for name, given in (("log-maxsize", cfg.log_maxsize), ("touch-logrotate", cfg.touch_logrotate),
-                        ("touch-logreopen", cfg.touch_logreopen), ("log-reopen", cfg.log_reopen),
-                        ("log-backupname", cfg.log_backupname)):
-        if given and not cfg.logto:
+    for name in _LOG_FILE_OPTIONS + ("log-backupname",):
+        if cfg.get(name) and not cfg.logto:
             return "--%s needs --logto FILE: there is no log file to rotate or reopen" % name
     return None
 

@@ -787,15 +787,11 @@ class Master:
             return run
 
         def pidfiles() -> None:
-            from gateway.process.pidfile import write_pidfile
+            from gateway.process.pidfile import write_pidfiles
 
-            for name in ("pidfile", "safe-pidfile", "pidfile2"):
-                path = self.config.get(name)
-                if path:
-                    try:
-                        write_pidfile(path, atomic=name == "safe-pidfile")
-                    except OSError as e:
-                        gen_log.warning("[master-fifo] --%s %s: %s", name, path, e.strerror or e)
+            problem = write_pidfiles(self.config, ("pidfile", "safe-pidfile", "pidfile2"))
+            if problem:
+                gen_log.warning("[master-fifo] %s", problem)
 
         return {
             "r": self.reload,

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import atexit
 import os
+from typing import Any, Optional, Tuple
 
-__all__ = ["daemonize", "write_pidfile"]
+__all__ = ["daemonize", "write_pidfile", "write_pidfiles"]
 
 
 def write_pidfile(path: str, atomic: bool = False, vacuum: bool = False) -> None:
@@ -44,6 +45,19 @@ def write_pidfile(path: str, atomic: bool = False, vacuum: bool = False) -> None
                 pass
 
         atexit.register(remove)
+
+
+def write_pidfiles(cfg: Any, names: Tuple[str, ...], vacuum: bool = False) -> Optional[str]:
+    """Write the pidfiles ``names`` (``pidfile``, ``safe-pidfile``, ``pidfile2``) that ``cfg``
+    sets; the first failure as ``--name PATH: reason``, or None."""
+    for name in names:
+        path = cfg.get(name)
+        if path:
+            try:
+                write_pidfile(path, atomic=name == "safe-pidfile", vacuum=vacuum)
+            except OSError as e:
+                return "--%s %s: %s" % (name, path, e.strerror or e)
+    return None
 
 
 def daemonize() -> None:
