@@ -175,16 +175,18 @@ class Server:
 
 
 def gateway_cmd(ctx: Ctx, port: int, wsgi_file: str, cores: int = 100, extra: Sequence[str] = (),
-                socket_opt: str = "--http-socket") -> List[str]:
-    """``python -m gateway`` as the benches run it: --tornado N --greenlet, no access log, backlog 2048."""
-    return [ctx.python, "-m", "gateway", socket_opt, "%s:%d" % (HOST, port), "--wsgi-file", wsgi_file,
+                socket_opt: str = "--http-socket", address: Optional[str] = None) -> List[str]:
+    """``python -m gateway`` as the benches run it: --tornado N --greenlet, no access log, backlog 2048.
+
+    ``address`` (a UNIX socket path) replaces ``HOST:port``."""
+    return [ctx.python, "-m", "gateway", socket_opt, address or "%s:%d" % (HOST, port), "--wsgi-file", wsgi_file,
             "--tornado", str(cores), "--greenlet", "--disable-logging", "--listen", "2048"] + list(extra)
 
 
 def uwsgi_cmd(ctx: Ctx, port: int, wsgi_file: str, cores: int = 100, extra: Sequence[str] = (),
-              socket_opt: str = "--http-socket") -> Optional[List[str]]:
+              socket_opt: str = "--http-socket", address: Optional[str] = None) -> Optional[List[str]]:
     """Real uWSGI with the same flags (None when bench/setup.sh has not built it)."""
     if not ctx.uwsgi:
         return None
-    return [ctx.uwsgi, socket_opt, "%s:%d" % (HOST, port), "--wsgi-file", wsgi_file, "--tornado", str(cores),
+    return [ctx.uwsgi, socket_opt, address or "%s:%d" % (HOST, port), "--wsgi-file", wsgi_file, "--tornado", str(cores),
             "--greenlet", "--disable-logging", "--listen", "2048", "--need-app"] + list(extra)
