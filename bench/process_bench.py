@@ -46,23 +46,6 @@ def _rss(pid):
     return 0.0
 
 
-def _flask_path(ctx):
-    """``--pythonpath`` to Flask and its dependencies when the servers' Python lacks them
-    (FLASK_SITE: a site-packages that has them); the same for both servers."""
-    import subprocess
-    import tempfile
-
-    site = os.environ.get("FLASK_SITE")
-    if not site and subprocess.run([ctx.python, "-c", "import flask"], capture_output=True).returncode == 0:
-        return []
-    if not site:
-        raise SystemExit("Flask is not installed for %s: set FLASK_SITE to a site-packages with it" % ctx.python)
-    links = tempfile.mkdtemp(prefix="flask-path-")
-    for name in ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker"):
-        os.symlink(os.path.join(site, name), os.path.join(links, name))
-    return ["--pythonpath", links]
-
-
 def run_one(ctx, name, cmd, path, conns, duration, expect):
     port = int(cmd[cmd.index("--http-socket") + 1].rsplit(":", 1)[1])
     with servers.Server(ctx, name, cmd, cpu=None) as srv:
@@ -87,7 +70,7 @@ def main():
     ctx = servers.Ctx(quiet_wait=0)
     hello = os.path.join(HERE, "apps", "hello.py")
     flask = os.path.join(HERE, "apps", "flask_hello.py")
-    flask_path = _flask_path(ctx)
+    flask_path = servers.flask_pythonpath(ctx)
     async_opts = ["--tornado", "100", "--greenlet"]
     proc2 = ["--master", "--processes", "2"]
     scenarios = [

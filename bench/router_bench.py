@@ -20,7 +20,13 @@ under the target can be told apart from a router that got slower.
 Targets (issue 6): our router costs at most 35 % of the throughput of ``--http-socket`` alone
 (``http ÷ http-socket ≥ 0.65``), and ``gateway --http ÷ uwsgi --http ≥ 1.3``.
 
-    bench/.venv/bin/python bench/router_bench.py --runs 3
+``--app hello`` (the default, ``bench/apps/hello.py``) is the router's worst case: the worker does
+almost nothing, so the router's own CPU is most of a request's.  ``--app flask``
+(``bench/apps/flask_hello.py``, a JSON view; ``FLASK_SITE`` as for ``process_bench.py`` when the
+bench venv lacks Flask) is a small real app: there the worker is the limit, and the ratio shows
+what the router costs an application that does some work.
+
+    bench/.venv/bin/python bench/router_bench.py --runs 3 [--app flask]
 """
 
 import argparse
@@ -33,28 +39,31 @@ from lib import report
 from lib.httpclient import probe, wait_ready
 from lib.procfs import CLK_TCK, cpu_ticks, proc_tree
 from lib.report import fmt, med
-from lib.servers import CLIENT_CPU, SERVER_CPU, Ctx, Server, add_args, log
+from lib.servers import CLIENT_CPU, SERVER_CPU, Ctx, Server, add_args, flask_pythonpath, log
 from lib.wrk import measure_retry
 
-APP = "bench/apps/hello.py"
-BODY = b"Hello, World!"
+#: --app: the WSGI file and the body it answers ``GET /`` with
+APPS = {
+    "hello": ("bench/apps/hello.py", b"Hello, World!"),
+    "flask": ("bench/apps/flask_hello.py", b'{"items":[0,1,2,3,4,5,6,7,8,9],"message":"hello"}\n'),
+}
 MODES = {
-    "hello-ka": ("/", ()),
-    "hello-close": ("/", ("Connection: close",)),
+    "keep-alive": ("/", ()),
+    "close": ("/", ("Connection: close",)),
 }
 
 
-def commands(ctx, port):
-    gw = [ctx.python, "-m", "gateway", "--wsgi-file", APP, "--tornado", "100", "--greenlet", "--disable-logging",
-          "--listen", "2048"]
+def commands(ctx, port, app="bench/apps/hello.py", extra=()):
+    gw = [ctx.python, "-m", "gateway", "--wsgi-file", app, "--tornado", "100", "--greenlet", "--disable-logging",
+          "--listen", "2048"] + list(extra)
     out = {
         "gateway --http-socket": (gw + ["--http-socket", "127.0.0.1:%d" % port], None),
         "gateway --http": (gw + ["--http", "127.0.0.1:%d" % port], rb"gateway router ready: pid=(\d+)"),
     }
     if ctx.uwsgi:
-        out["uwsgi --http"] = ([ctx.uwsgi, "--http", "127.0.0.1:%d" % port, "--http-keepalive", "--wsgi-file", APP,
+        out["uwsgi --http"] = ([ctx.uwsgi, "--http", "127.0.0.1:%d" % port, "--http-keepalive", "--wsgi-file", app,
                                 "--tornado", "100", "--greenlet", "--disable-logging", "--listen", "2048",
-                                "--need-app"], rb"spawned uWSGI http 1 \(pid: (\d+)\)")
+                                "--need-app"] + list(extra), rb"spawned uWSGI http 1 \(pid: (\d+)\)")
     return out
 
 
@@ -89,7 +98,7 @@ def run_one(ctx, name, cmd, pattern, args):
             cpu = CLIENT_CPU if args.router_cpu == "client" else SERVER_CPU
             os.sched_setaffinity(rpid, {int(cpu)})
             log("  %s: router pid %d on cpu %s, worker(s) on cpu %s" % (name, rpid, cpu, SERVER_CPU))
-        check = probe(port, BODY)
+        check = probe(port, APPS[args.app][1])
         if not check.get("ok"):
             log("  %s: wrong answer %r" % (name, check))
             return None
@@ -114,12 +123,15 @@ def main():
     p.add_argument("--conns", type=int, default=50)
     p.add_argument("--duration", type=int, default=5)
     p.add_argument("--router-cpu", choices=("client", "server", "free"), default="client")
+    p.add_argument("--app", choices=sorted(APPS), default="hello", help="the WSGI app every server runs")
     args = p.parse_args()
     ctx = Ctx.from_args(args)
+    app = APPS[args.app][0]
+    extra = flask_pythonpath(ctx) if args.app == "flask" else []
     runs = {}
     for i in range(args.runs):
         log("run %d/%d" % (i + 1, args.runs))
-        for name, (cmd, pattern) in commands(ctx, ctx.alloc_port()).items():
+        for name, (cmd, pattern) in commands(ctx, ctx.alloc_port(), app, extra).items():
             log("  %s" % name)
             res = run_one(ctx, name, cmd, pattern, args)
             for mode, r in (res or {}).items():
@@ -160,7 +172,8 @@ def main():
         lines += ["* " + c for c in ceilings]
     where = {"client": "cpu %s (with wrk)" % CLIENT_CPU, "server": "cpu %s (with the worker)" % SERVER_CPU,
              "free": "any core (the OS places the server processes)"}[args.router_cpu]
-    text = "\n".join(["# router bench (medians of %d runs, req/s; router on %s)" % (args.runs, where), ""] + lines)
+    text = "\n".join(["# router bench, app %s (medians of %d runs, req/s; router on %s)" % (args.app, args.runs, where),
+                      ""] + lines)
     print(text)
     data = {"meta": report.machine_meta(" ".join(sys.argv)), "runs": {"%s|%s" % k: v for k, v in runs.items()}}
     path = report.save(ctx.out_dir, "router", data, text)

@@ -190,3 +190,17 @@ def uwsgi_cmd(ctx: Ctx, port: int, wsgi_file: str, cores: int = 100, extra: Sequ
         return None
     return [ctx.uwsgi, socket_opt, address or "%s:%d" % (HOST, port), "--wsgi-file", wsgi_file, "--tornado", str(cores),
             "--greenlet", "--disable-logging", "--listen", "2048", "--need-app"] + list(extra)
+
+
+def flask_pythonpath(ctx: Ctx) -> List[str]:
+    """``--pythonpath`` to Flask and its dependencies when the servers' Python lacks them
+    (FLASK_SITE: a site-packages that has them); the same for both servers."""
+    site = os.environ.get("FLASK_SITE")
+    if not site and subprocess.run([ctx.python, "-c", "import flask"], capture_output=True).returncode == 0:
+        return []
+    if not site:
+        raise SystemExit("Flask is not installed for %s: set FLASK_SITE to a site-packages with it" % ctx.python)
+    links = tempfile.mkdtemp(prefix="flask-path-")
+    for name in ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker"):
+        os.symlink(os.path.join(site, name), os.path.join(links, name))
+    return ["--pythonpath", links]
