@@ -1,4 +1,10 @@
-"""Find the WSGI callable: ``--wsgi-file``, ``--module mod[:callable]`` / ``"mod:factory()"``.
+"""Find the WSGI callable: ``--wsgi-file``, ``--module mod[:callable]`` / ``"mod:factory()"``, ``--eval``.
+
+Around it, in the order uWSGI uses: ``--exec-pre-app`` commands, ``--import`` modules,
+the app (and the ``--mount`` apps), ``--exec-post-app`` commands (:func:`load_apps`,
+the one place every load goes through: the master's, a ``--lazy-apps`` worker's, a
+reload's).  ``--shared-import`` modules are imported once, earlier, by the CLI
+(:func:`import_modules`).
 
 Each way loading can fail has its own message (uvicorn's ``importer.py`` lesson):
 the file does not exist, the module itself is not found, importing it raised (with
@@ -15,7 +21,9 @@ import os
 import sys
 import traceback
 import types
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Tuple
+
+from gateway.logs import gen_log
 
 if TYPE_CHECKING:  # pragma: no cover
     from gateway.config.model import Config
@@ -29,13 +37,18 @@ def load_app(
     wsgi_file: Optional[str] = None,
     module: Optional[str] = None,
     callable_name: str = "application",
+    eval_code: Optional[str] = None,
 ) -> Callable[..., Any]:
-    """Load and return the WSGI callable (exactly one of ``wsgi_file``/``module``)."""
-    if wsgi_file and module:
-        raise AppLoadError("give either --wsgi-file or --module, not both")
+    """Load and return the WSGI callable (exactly one of ``wsgi_file``/``module``/``eval_code``)."""
+    if sum(1 for given in (wsgi_file, module, eval_code) if given) > 1:
+        raise AppLoadError("give only one of --wsgi-file, --module and --eval")
     if wsgi_file:
-        mod = _exec_file(wsgi_file)
+        mod = _exec_file(wsgi_file, option="--wsgi-file")
         where = "file %s" % wsgi_file
+        attr = callable_name
+    elif eval_code:
+        mod = _exec_code(eval_code)
+        where = "the --eval code"
         attr = callable_name
     elif module:
         modname, attr, call = _split_module_spec(module, callable_name)
@@ -55,7 +68,7 @@ def load_app(
                 raise AppLoadError("the app factory %s:%s() returned %r, which is not callable" % (modname, attr, app))
             return app
     else:
-        raise AppLoadError("no app given: use --wsgi-file FILE or --module MODULE[:CALLABLE]")
+        raise AppLoadError("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE")
     app = _get_attr(mod, attr, where)
     if not callable(app):
         raise AppLoadError("%r in %s is not callable (it is %s)" % (attr, where, type(app).__name__))
@@ -63,15 +76,54 @@ def load_app(
 
 
 def load_apps(cfg: Config) -> Callable[..., Any]:
-    """The worker's WSGI callable from the config: ``--wsgi-file``/``--module``, plus the
-    ``--mount`` apps (then a :class:`gateway.mounts.Mounts` dispatching between them)."""
+    """The worker's WSGI callable from the config: ``--wsgi-file``/``--module``/``--eval``,
+    plus the ``--mount`` apps (then a :class:`gateway.mounts.Mounts` dispatching between
+    them); ``--exec-pre-app``, ``--import`` before, ``--exec-post-app`` after."""
+    from gateway.exec_commands import CommandFailed, run_commands
+
+    try:
+        run_commands(cfg.exec_pre_app or (), "pre app")
+    except CommandFailed as e:
+        raise AppLoadError(str(e)) from None
+    import_modules(cfg.get("import") or ())
+    app = _load_configured_apps(cfg)
+    try:
+        run_commands(cfg.exec_post_app or (), "post app")
+    except CommandFailed as e:
+        raise AppLoadError(str(e)) from None
+    return app
+
+
+def import_modules(names: Iterable[str]) -> None:
+    """``--import``/``--shared-import``: import each module, or run each file (a name with a
+    ``/`` or ending in ``.py``) as the module uWSGI would name it (``lib/tasks.py`` ->
+    ``lib_tasks``).  A failure is logged with its traceback and the next one is tried: uWSGI
+    prints the exception and carries on, and ini files rely on that."""
+    for name in names:
+        try:
+            if "/" in name or name.endswith(".py"):
+                _exec_file(name, option="--import", module_name=_pythonize(name))
+            else:
+                _import(name)
+        except AppLoadError as e:
+            gen_log.error("--import %s failed: %s", name, e)
+
+
+def _pythonize(path: str) -> str:
+    """uWSGI's module name for an imported file: dots and slashes as underscores, no ``.py``."""
+    name = path.replace(".", "_").replace("/", "_")
+    return name[:-3] if name.endswith("_py") else name
+
+
+def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
     mounts = list(cfg.mount or [])
     callable_name = cfg.callable or "application"
     if not mounts:
-        return load_app(cfg.wsgi_file, cfg.module, callable_name)
+        return load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval)
     from gateway.mounts import Mounts, split_mount
 
-    default = load_app(cfg.wsgi_file, cfg.module, callable_name) if (cfg.wsgi_file or cfg.module) else None
+    has_default = cfg.wsgi_file or cfg.module or cfg.eval
+    default = load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval) if has_default else None
     apps = []
     for spec in mounts:
         try:
@@ -118,14 +170,35 @@ def _import(modname: str) -> types.ModuleType:
         raise AppLoadError("importing module %r failed:\n%s" % (modname, traceback.format_exc())) from None
 
 
-def _exec_file(path: str) -> types.ModuleType:
+def _exec_code(code: str) -> types.ModuleType:
+    """``--eval``: ``code`` run as the module ``uwsgi_eval_config`` (uWSGI's name for it)."""
+    name = "uwsgi_eval_config"
+    try:
+        compiled = compile(code, name, "exec")
+    except SyntaxError:
+        raise AppLoadError("--eval code has a syntax error:\n%s" % traceback.format_exc(limit=0)) from None
+    mod = types.ModuleType(name)
+    sys.modules[name] = mod
+    try:
+        exec(compiled, mod.__dict__)
+    except BaseException as e:
+        sys.modules.pop(name, None)
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise AppLoadError("running the --eval code failed:\n%s" % traceback.format_exc()) from None
+    return mod
+
+
+def _exec_file(path: str, option: str, module_name: Optional[str] = None) -> types.ModuleType:
     full = os.path.abspath(path)
+    if os.path.isdir(full) and os.path.isfile(os.path.join(full, "__init__.py")):
+        full = os.path.join(full, "__init__.py")  # a package directory, as uWSGI's --import takes it
     if not os.path.isfile(full):
-        raise AppLoadError("--wsgi-file %s: no such file (cwd: %s)" % (path, os.getcwd()))
-    name = "uwsgi_file_" + "".join(c if c.isalnum() else "_" for c in os.path.splitext(path)[0])
+        raise AppLoadError("%s %s: no such file (cwd: %s)" % (option, path, os.getcwd()))
+    name = module_name or "uwsgi_file_" + "".join(c if c.isalnum() else "_" for c in os.path.splitext(path)[0])
     spec = importlib.util.spec_from_file_location(name, full)
     if spec is None or spec.loader is None:
-        raise AppLoadError("--wsgi-file %s: cannot be loaded as Python source" % path)
+        raise AppLoadError("%s %s: cannot be loaded as Python source" % (option, path))
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     # Like uWSGI, the file's own directory is importable from the file.
@@ -136,12 +209,12 @@ def _exec_file(path: str) -> types.ModuleType:
         spec.loader.exec_module(mod)
     except SyntaxError:
         sys.modules.pop(name, None)
-        raise AppLoadError("--wsgi-file %s has a syntax error:\n%s" % (path, traceback.format_exc(limit=0))) from None
+        raise AppLoadError("%s %s has a syntax error:\n%s" % (option, path, traceback.format_exc(limit=0))) from None
     except BaseException as e:
         sys.modules.pop(name, None)
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
-        raise AppLoadError("loading --wsgi-file %s failed:\n%s" % (path, traceback.format_exc())) from None
+        raise AppLoadError("loading %s %s failed:\n%s" % (option, path, traceback.format_exc())) from None
     return mod
 
 

@@ -40,12 +40,16 @@ def _fail(message: str) -> NoReturn:
 
 
 def apply_environment(cfg: Config) -> None:
-    """``--env``, ``--virtualenv``, ``--chdir``, ``--pythonpath``, in uWSGI's order."""
+    """``--env``, ``--unenv``, ``--virtualenv``, ``--chdir``, ``--pythonpath``, in uWSGI's
+    order, and the app's ``sys.argv`` (``['uwsgi']`` + ``--pyargv``, as uWSGI sets it)."""
     for item in cfg.env:
         key, sep, value = item.partition("=")
         if not sep or not key:
             _fail("option '--env' expects KEY=VALUE, got %r" % item)
         os.environ[key] = value
+    for key in cfg.unenv:
+        os.environ.pop(key, None)
+    sys.argv = ["uwsgi"] + (cfg.pyargv or "").split()
     if cfg.virtualenv:
         _activate_virtualenv(cfg.virtualenv)
     if cfg.chdir:
@@ -95,6 +99,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     if cfg.version:
         sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, UWSGI_COMPAT_VERSION))
         sys.exit(0)
+    for text in cfg.print:
+        sys.stdout.write(text + "\n")
+    sys.stdout.flush()
     if cfg.idle and not cfg.die_on_idle:
         _fail("--idle without --die-on-idle (uWSGI's cheap mode: workers stopped while idle) is not "
               "supported yet; with --die-on-idle the instance stops after --idle seconds without a request")
@@ -121,9 +128,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     routing = bool(cfg.http or cfg.https)
     if not cfg.http_socket and not cfg.socket and not routing:
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
-    has_app = bool(cfg.wsgi_file or cfg.module or cfg.mount)
+    has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.mount)
     if not has_app and not (routing and cfg.http_to):
-        _fail("no app given: use --wsgi-file FILE or --module MODULE[:CALLABLE]")
+        _fail("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE")
+    _run_asap(cfg)
     # Extra processes the master spawns and respawns: the --http/--https router.
     children: List[Any] = []
     try:
@@ -175,6 +183,23 @@ def main(argv: Optional[List[str]] = None) -> None:
     except AppLoadError as e:
         _fail(str(e))
     sys.exit(code)
+
+
+def _run_asap(cfg: Config) -> None:
+    """``--exec-asap`` commands, then the ``--shared-import`` modules (once, here, before any
+    fork: every process inherits them, with or without ``--lazy-apps``)."""
+    from gateway.exec_commands import CommandFailed, run_commands
+
+    try:
+        run_commands(cfg.exec_asap, "asap")
+    except CommandFailed as e:
+        _fail(str(e))
+    if cfg.shared_import:
+        from gateway import uwsgi_module
+        from gateway.app_loader import import_modules
+
+        uwsgi_module.install()  # a shared module may ``import uwsgi`` as the app does
+        import_modules(cfg.shared_import)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:

@@ -55,6 +55,22 @@ class ConfigFields:
     virtualenv: Optional[str]
     #: --lazy-apps: load the application in each worker after fork, after the worker's own IOLoop exists, instead of on…
     lazy_apps: bool
+    #: --eval: run CODE as the app's module (named uwsgi_eval_config) and serve its --callable; instead of --wsgi-…
+    eval: Optional[str]
+    #: --import: import MODULE (or the file, for a path or a name ending in .py) just before the app is loaded, wher…
+    import_: List[str]
+    #: --shared-import: import MODULE (or a .py file) once in the master before any fork, even with --lazy-apps, so every p…
+    shared_import: List[str]
+    #: --pyargv: sys.argv for the app: 'uwsgi' followed by ARGS split on spaces (without it sys.argv is ['uwsgi'], a…
+    pyargv: Optional[str]
+    #: --unenv: remove NAME from the environment before loading the application; repeatable
+    unenv: List[str]
+    #: --exec-asap: run COMMAND with the shell at startup, before any socket is bound; the instance stops if it exits n…
+    exec_asap: List[str]
+    #: --exec-pre-app: run COMMAND with the shell before each load of the app (in the master, or in each worker with --laz…
+    exec_pre_app: List[str]
+    #: --exec-post-app: run COMMAND with the shell after each load of the app; a non-zero exit fails the load
+    exec_post_app: List[str]
     #: --need-app: accepted for uWSGI compatibility: gateway always exits with an error when no application can be loa…
     need_app: bool
     #: --plugins: accepted for uWSGI compatibility: python, python3, python3X, tornado, greenlet and http are built i…
@@ -91,6 +107,8 @@ class ConfigFields:
     listen: int
     #: --http-keepalive: seconds an idle keep-alive HTTP connection is kept open; 0 closes it after each response
     http_keepalive: int
+    #: --http-auto-chunked: accepted: the --http router always sends a body without Content-Length to an HTTP/1.1 client chunke…
+    http_auto_chunked: bool
     #: --http-max-headers: maximum number of headers in a request
     http_max_headers: int
     #: --http-processes: HTTP router: run N router processes ("uWSGI http 1" to "uWSGI http N"), all accepting on the same -…
@@ -233,6 +251,8 @@ class ConfigFields:
     touch_chain_reload: List[str]
     #: --touch-reload: gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable
     touch_reload: List[str]
+    #: --touch-workers-reload: gracefully replace the workers when FILE is touched, without loading the app again in the master (n…
+    touch_workers_reload: List[str]
     #: --no-orphans: accepted: workers and the router always stop when their master dies (uWSGI kills them only with --n…
     no_orphans: bool
     #: --die-on-term: accepted: SIGTERM always shuts gateway down gracefully (uWSGI 2.0 reloads on SIGTERM unless --die-o…
@@ -343,6 +363,8 @@ class ConfigFields:
     set_placeholder: List[Tuple[str, str]]
     #: --strict: refuse keys that are not options in ini files and UWSGI_* variables (by default they are placeholde…
     strict: bool
+    #: --print: print TEXT on standard output at startup (handy with placeholders)
+    print: List[str]
     #: --help: show this help
     help: bool
     #: --version: print the version
@@ -359,8 +381,6 @@ class ConfigFields:
     cheaper_step: Optional[str]
     #: --cheaper-overload: not supported yet: uWSGI option, not supported yet by gateway
     cheaper_overload: Optional[str]
-    #: --lazy: not supported yet: uWSGI option, not supported yet by gateway
-    lazy: bool
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
     no_default_app: bool
     #: --protocol: not supported yet: uWSGI option, not supported yet by gateway
@@ -369,8 +389,6 @@ class ConfigFields:
     fastcgi_socket: List[str]
     #: --scgi-socket: not supported yet: uWSGI option, not supported yet by gateway
     scgi_socket: List[str]
-    #: --http-auto-chunked: not supported yet: uWSGI option, not supported yet by gateway
-    http_auto_chunked: bool
     #: --logto2: not supported yet: uWSGI option, not supported yet by gateway
     logto2: Optional[str]
     #: --threaded-logger: not supported yet: uWSGI option, not supported yet by gateway
@@ -385,12 +403,6 @@ class ConfigFields:
     smart_attach_daemon: List[str]
     #: --cron: not supported yet: uWSGI option, not supported yet by gateway
     cron: List[str]
-    #: --exec-asap: not supported yet: uWSGI option, not supported yet by gateway
-    exec_asap: List[str]
-    #: --exec-pre-app: not supported yet: uWSGI option, not supported yet by gateway
-    exec_pre_app: List[str]
-    #: --exec-post-app: not supported yet: uWSGI option, not supported yet by gateway
-    exec_post_app: List[str]
     #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
     hook_asap: List[str]
     #: --daemonize2: not supported yet: uWSGI option, not supported yet by gateway
@@ -401,14 +413,6 @@ class ConfigFields:
     route_run: List[str]
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
-    #: --unenv: not supported yet: uWSGI option, not supported yet by gateway
-    unenv: List[str]
-    #: --import: not supported yet: uWSGI option, not supported yet by gateway
-    import_: List[str]
-    #: --pyargv: not supported yet: uWSGI option, not supported yet by gateway
-    pyargv: Optional[str]
-    #: --eval: not supported yet: uWSGI option, not supported yet by gateway
-    eval: Optional[str]
     #: --paste: not supported yet: uWSGI option, not supported yet by gateway
     paste: Optional[str]
     #: --ini-paste: not supported yet: uWSGI option, not supported yet by gateway
@@ -447,16 +451,12 @@ class ConfigFields:
     max_vars: int
     #: --optimize: not supported yet: uWSGI option, not supported yet by gateway
     optimize: Optional[str]
-    #: --touch-workers-reload: not supported yet: uWSGI option, not supported yet by gateway
-    touch_workers_reload: List[str]
     #: --stats-push: not supported yet: uWSGI option, not supported yet by gateway
     stats_push: List[str]
     #: --wsgi-env-behaviour: not supported yet: uWSGI option, not supported yet by gateway
     wsgi_env_behaviour: Optional[str]
     #: --vhost: not supported yet: uWSGI option, not supported yet by gateway
     vhost: bool
-    #: --print: not supported yet: uWSGI option, not supported yet by gateway
-    print: List[str]
     #: --declare-option: not supported yet: uWSGI option, not supported yet by gateway
     declare_option: List[str]
     #: --fallback-config: not supported yet: uWSGI option, not supported yet by gateway

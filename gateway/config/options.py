@@ -211,10 +211,36 @@ OPTIONS: tuple[Option, ...] = (
            help="set an environment variable before loading the application; repeatable"),
     Option("virtualenv", ("home", "venv", "pyhome"), short="H", short_key="home", type=conv.path,
            section=APP, metavar="DIR", help="use the Python virtualenv in DIR"),
-    Option("lazy-apps", flag=True, section=APP,
+    Option("lazy-apps", ("lazy",), flag=True, section=APP,
            help="load the application in each worker after fork, after the worker's own IOLoop "
                 "exists, instead of once in the master (uWSGI's default).  Without a master the "
                 "application is always loaded in the worker"),
+    Option("eval", section=APP, metavar="CODE",
+           help="run CODE as the app's module (named uwsgi_eval_config) and serve its "
+                "--callable; instead of --wsgi-file or --module"),
+    Option("import", ("pyimport", "py-import", "python-import"), repeatable=True, section=APP,
+           metavar="MODULE",
+           help="import MODULE (or the file, for a path or a name ending in .py) just before "
+                "the app is loaded, where the app is (the master, or each worker with "
+                "--lazy-apps); a module that fails to import is logged and skipped, as uWSGI"),
+    Option("shared-import", ("shared-pyimport", "shared-py-import", "shared-python-import"),
+           repeatable=True, section=APP, metavar="MODULE",
+           help="import MODULE (or a .py file) once in the master before any fork, even with "
+                "--lazy-apps, so every process shares it"),
+    Option("pyargv", section=APP, metavar="ARGS",
+           help="sys.argv for the app: 'uwsgi' followed by ARGS split on spaces (without it "
+                "sys.argv is ['uwsgi'], as under uWSGI)"),
+    Option("unenv", repeatable=True, section=APP, metavar="NAME",
+           help="remove NAME from the environment before loading the application; repeatable"),
+    Option("exec-asap", repeatable=True, section=APP, metavar="COMMAND",
+           help="run COMMAND with the shell at startup, before any socket is bound; the "
+                "instance stops if it exits non-zero"),
+    Option("exec-pre-app", repeatable=True, section=APP, metavar="COMMAND",
+           help="run COMMAND with the shell before each load of the app (in the master, or in "
+                "each worker with --lazy-apps); a non-zero exit fails the load"),
+    Option("exec-post-app", repeatable=True, section=APP, metavar="COMMAND",
+           help="run COMMAND with the shell after each load of the app; a non-zero exit "
+                "fails the load"),
     Option("need-app", flag=True, noop=True, section=APP,
            help="accepted for uWSGI compatibility: gateway always exits with an error "
                 "when no application can be loaded"),
@@ -280,6 +306,10 @@ OPTIONS: tuple[Option, ...] = (
            help="seconds an idle keep-alive HTTP connection is kept open; 0 closes it after "
                 "each response.  Unlike uWSGI's option of this name (for its HTTP router "
                 "process), the value is a duration"),
+    Option("http-auto-chunked", flag=True, noop=True, section=HTTP,
+           help="accepted: the --http router always sends a body without Content-Length to "
+                "an HTTP/1.1 client chunked, keeping the connection alive (uWSGI does so only "
+                "with this option)"),
     Option("http-max-headers", type=conv.integer, default=100, minimum=1, section=HTTP,
            metavar="N", help="maximum number of headers in a request"),
     Option("http-processes", ("http-workers",), type=conv.integer, default=1, minimum=1, section=HTTP,
@@ -514,6 +544,9 @@ OPTIONS: tuple[Option, ...] = (
                 "FILE is touched"),
     Option("touch-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
            help="gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable"),
+    Option("touch-workers-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+           help="gracefully replace the workers when FILE is touched, without loading the app "
+                "again in the master (new code only with --lazy-apps, as uWSGI)"),
     Option("no-orphans", flag=True, noop=True, section=PROCESSES,
            help="accepted: workers and the router always stop when their master dies (uWSGI "
                 "kills them only with --no-orphans)"),
@@ -651,6 +684,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("strict", flag=True, section=CONFIG,
            help="refuse keys that are not options in ini files and UWSGI_* variables "
                 "(by default they are placeholders, as in uWSGI)"),
+    Option("print", repeatable=True, section=CONFIG, metavar="TEXT",
+           help="print TEXT on standard output at startup (handy with placeholders)"),
     Option("help", ("usage",), short="h", flag=True, section=CONFIG, help="show this help"),
     Option("version", flag=True, section=CONFIG, help="print the version"),
 
@@ -661,12 +696,10 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("cheaper-initial"),
     _unsupported("cheaper-step"),
     _unsupported("cheaper-overload"),
-    _unsupported("lazy", flag=True, hint="use --lazy-apps"),
     _unsupported("no-default-app", flag=True),
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),
     _unsupported("scgi-socket", repeatable=True),
-    _unsupported("http-auto-chunked", flag=True),
     _unsupported("logto2"),
     _unsupported("threaded-logger", flag=True),
     _unsupported("req-logger", "logger-req", repeatable=True),
@@ -674,18 +707,11 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("attach-daemon", repeatable=True),
     _unsupported("smart-attach-daemon", repeatable=True),
     _unsupported("cron", repeatable=True),
-    _unsupported("exec-asap", repeatable=True),
-    _unsupported("exec-pre-app", repeatable=True),
-    _unsupported("exec-post-app", repeatable=True),
     _unsupported("hook-asap", repeatable=True),
     _unsupported("daemonize2"),
     _unsupported("chdir2"),
     _unsupported("route-run", repeatable=True),
     _unsupported("response-route", repeatable=True),
-    _unsupported("unenv", repeatable=True),
-    _unsupported("import", "pyimport", "py-import", "python-import", repeatable=True),
-    _unsupported("pyargv"),
-    _unsupported("eval"),
     _unsupported("paste"),
     _unsupported("ini-paste"),
     _unsupported("sharedarea"),
@@ -708,11 +734,9 @@ OPTIONS: tuple[Option, ...] = (
            help="a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the "
                 "option: the default 64 allows 128 pairs); more is refused"),
     _unsupported("optimize", short="O"),
-    _unsupported("touch-workers-reload", repeatable=True),
     _unsupported("stats-push", repeatable=True),
     _unsupported("wsgi-env-behaviour", "wsgi-env-behavior"),
     _unsupported("vhost", flag=True),
-    _unsupported("print", repeatable=True),
     _unsupported("declare-option", repeatable=True),
     _unsupported("fallback-config"),
     _unsupported("config", repeatable=True, hint="use ini = FILE"),

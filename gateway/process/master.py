@@ -263,6 +263,8 @@ class Master:
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
         for path in self.config.touch_chain_reload or []:
             self._touch_actions[path] = (_mtime(path), self.chain_reload, "chain reload")
+        for path in self.config.touch_workers_reload or []:
+            self._touch_actions[path] = (_mtime(path), self.reload_workers, "workers reload !!!")
         if self.log_master is not None:
             for path in self.config.touch_logrotate or []:
                 self._touch_actions[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
@@ -698,11 +700,22 @@ class Master:
         gen_log.info("...gracefully killing workers...")
         if not self._reload_app():
             return
+        self._replace_all()
+        gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
+
+    def reload_workers(self) -> None:
+        """``--touch-workers-reload``: replace every worker gracefully, without loading the
+        app again in the master (so new code only with ``--lazy-apps``, as in uWSGI)."""
+        if not self._may_reload("workers reload"):
+            return
+        gen_log.info("...gracefully killing workers...")
+        self._replace_all()
+
+    def _replace_all(self) -> None:
         self.generation += 1
         mono = time.monotonic()
         for wid in sorted(self.workers):
             self._replace_worker(wid, mono)
-        gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
 
     def chain_reload(self) -> None:
         """uWSGI's chain reload: one worker at a time is replaced, the next only once the new

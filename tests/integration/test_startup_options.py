@@ -1,0 +1,173 @@
+"""Startup options real uWSGI ini files carry: ``--eval``, ``--import``, ``--shared-import``,
+``--pyargv``, ``--unenv``, ``--exec-asap``/``--exec-pre-app``/``--exec-post-app``, ``--print``,
+``--lazy``, ``--touch-workers-reload``, ``--http-auto-chunked``; all through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+
+import pytest
+
+from server import run_cli, run_server
+from support.httpclient import Conn, request
+from support.router import run_router
+from support.waits import wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+#: an app that answers with what the tests look at, as JSON
+INTROSPECT = textwrap.dedent('''
+    import json, os, sys
+
+    def application(environ, start_response):
+        body = json.dumps({
+            "argv": sys.argv,
+            "pid": os.getpid(),
+            "env": os.environ.get("GW_TEST_UNENV"),
+            "imported": sorted(m for m in sys.modules if m.startswith(("gw_imp", "lib_gw_imp"))),
+            "marks": [getattr(sys.modules.get(m), "MARK", None) for m in ("gw_imp_ok", "lib_gw_imp_file")],
+        }).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+''')
+
+
+def _get(srv):
+    r = request(srv.port, "/")
+    assert r.status == 200, r.body
+    return json.loads(r.body)
+
+
+@pytest.fixture
+def app_dir(tmp_path):
+    (tmp_path / "introspect.py").write_text(INTROSPECT)
+    (tmp_path / "gw_imp_ok.py").write_text("import os\nMARK = 'module:%d' % os.getpid()\n")
+    (tmp_path / "gw_imp_broken.py").write_text("raise RuntimeError('broken on purpose')\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "gw_imp_file.py").write_text("MARK = 'file'\n")
+    return tmp_path
+
+
+def test_eval_serves_the_code_as_the_app_and_honours_callable():
+    code = "def app(e, sr):\n    sr('200 OK', [('Content-Type', 'text/plain')])\n    return [b'from eval']\n"
+    with run_server(["--eval", code, "--callable", "app"]) as srv:
+        assert request(srv.port, "/").body == b"from eval"
+    failed = run_cli(["--http-socket", "127.0.0.1:0", "--eval", "def broken(:\n"])
+    assert failed.returncode == 1 and "--eval code has a syntax error" in failed.stderr
+    both = run_cli(["--http-socket", "127.0.0.1:0", "--eval", "x = 1", "--wsgi-file", "tests/apps/hello.py"])
+    assert both.returncode == 1 and "give only one of --wsgi-file, --module and --eval" in both.stderr
+
+
+def test_import_modules_and_files_before_the_app_and_skip_a_broken_one(app_dir):
+    args = ["--chdir", str(app_dir), "--wsgi-file", "introspect.py", "--master",
+            "--import", "gw_imp_ok", "--pyimport", "gw_imp_broken", "--import", "lib/gw_imp_file.py"]
+    with run_server(args) as srv:
+        srv.expect_traceback("broken on purpose")
+        srv.wait_for_line(r"--import gw_imp_broken failed: importing module 'gw_imp_broken' failed")
+        got = _get(srv)
+        # loaded in the master (no --lazy-apps): the module was imported by the master, not the worker
+        assert got["imported"] == ["gw_imp_ok", "lib_gw_imp_file"]
+        assert got["marks"][0] == "module:%d" % srv.proc.pid and got["marks"][1] == "file"
+        assert got["pid"] != srv.proc.pid
+
+
+def test_import_runs_in_each_worker_with_lazy_apps_and_shared_import_in_the_master(app_dir):
+    args = ["--chdir", str(app_dir), "--wsgi-file", "introspect.py", "--master", "--lazy-apps",
+            "--import", "gw_imp_ok"]
+    with run_server(args) as srv:
+        got = _get(srv)
+        assert got["marks"][0] == "module:%d" % got["pid"]  # imported by the worker itself
+    shared = ["--chdir", str(app_dir), "--wsgi-file", "introspect.py", "--master", "--lazy",
+              "--shared-import", "gw_imp_ok"]
+    with run_server(shared) as srv:
+        got = _get(srv)
+        assert got["marks"][0] == "module:%d" % srv.proc.pid  # imported once, by the master
+        assert got["pid"] != srv.proc.pid
+
+
+def test_lazy_is_lazy_apps(app_dir):
+    (app_dir / "loadpid.py").write_text(
+        "import os\nLOADED = os.getpid()\n"
+        "def application(e, sr):\n    sr('200 OK', [])\n    return [b'%d %d' % (LOADED, os.getpid())]\n")
+    with run_server(["--chdir", str(app_dir), "--wsgi-file", "loadpid.py", "--master"]) as srv:
+        loaded, pid = map(int, request(srv.port, "/").body.split())
+        assert loaded == srv.proc.pid != pid
+    with run_server(["--chdir", str(app_dir), "--wsgi-file", "loadpid.py", "--master", "--lazy"]) as srv:
+        loaded, pid = map(int, request(srv.port, "/").body.split())
+        assert loaded == pid != srv.proc.pid
+
+
+def test_pyargv_and_the_default_argv_and_unenv(app_dir):
+    env = {"GW_TEST_UNENV": "present"}
+    with run_server(["--chdir", str(app_dir), "--wsgi-file", "introspect.py"], env=env) as srv:
+        got = _get(srv)
+        assert got["argv"] == ["uwsgi"] and got["env"] == "present"
+    args = ["--chdir", str(app_dir), "--wsgi-file", "introspect.py", "--pyargv", "--verbose  -x\tone",
+            "--unenv", "GW_TEST_UNENV"]
+    with run_server(args, env=env) as srv:
+        got = _get(srv)
+        assert got["argv"] == ["uwsgi", "--verbose", "-x", "one"] and got["env"] is None
+
+
+def test_exec_hooks_run_in_order_around_the_app_load(app_dir):
+    (app_dir / "noisy.py").write_text(
+        "with open('order.txt', 'a') as f:\n    f.write('app\\n')\n"
+        "def application(e, sr):\n    sr('200 OK', [])\n    return [b'ok']\n")
+    args = ["--chdir", str(app_dir), "--wsgi-file", "noisy.py",
+            "--exec-asap", "echo asap >> order.txt", "--exec-pre-app", "echo pre >> order.txt",
+            "--exec-post-app", "echo post >> order.txt", "--exec-post-app", "echo post2 >> order.txt"]
+    with run_server(args) as srv:
+        assert request(srv.port, "/").body == b"ok"
+        srv.wait_for_line(r'running "echo pre >> order.txt" \(pre app\)\.\.\.')
+    assert (app_dir / "order.txt").read_text().split() == ["asap", "pre", "app", "post", "post2"]
+
+
+@pytest.mark.parametrize("option, phase", [("--exec-asap", "asap"), ("--exec-pre-app", "pre app"),
+                                           ("--exec-post-app", "post app")])
+def test_a_failing_exec_command_stops_the_startup(app_dir, option, phase):
+    marker = app_dir / "after.txt"
+    result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--master",
+                      option, "exit 3", option, "touch %s" % marker])
+    assert result.returncode == 1
+    assert 'running "exit 3" (%s)...' % phase in result.stderr
+    assert 'command "exit 3" exited with non-zero code: 3' in result.stderr
+    assert not marker.exists()  # the commands after the failed one do not run
+
+
+def test_print_writes_to_stdout_before_starting():
+    with_ini = run_cli(["--set-ph", "who=ops", "--print", "hello %(who)", "--print", "second",
+                        "--http-socket", "127.0.0.1:0"])
+    assert with_ini.stdout.splitlines() == ["hello ops", "second"]
+    assert with_ini.returncode == 1  # and then: no app given
+
+
+def test_touch_workers_reload_replaces_the_workers_without_reloading_the_app(tmp_path):
+    counter = tmp_path / "imports.txt"
+    app = tmp_path / "counted.py"
+    app.write_text(
+        "import os\nwith open(%r, 'a') as f:\n    f.write('x')\n"
+        "def application(e, sr):\n    sr('200 OK', [])\n    return [str(os.getpid()).encode()]\n" % str(counter))
+    touch = tmp_path / "touch-me"
+    touch.write_text("")
+    with run_server(["--wsgi-file", str(app), "--master", "--touch-workers-reload", str(touch)]) as srv:
+        first = request(srv.port, "/").body
+        os.utime(touch, (1, 1))
+        srv.wait_for_line(r"\*\*\* %s has been touched\.\.\. workers reload !!! \*\*\*" % str(touch), timeout=10)
+        assert wait_until(lambda: request(srv.port, "/").body != first, what="a new worker")
+        assert counter.read_text() == "x"  # the master did not import the app again
+
+
+def test_http_auto_chunked_is_accepted_and_the_router_chunks_without_a_length(tmp_path):
+    app = tmp_path / "twochunks.py"
+    app.write_text("def application(e, sr):\n    sr('200 OK', [('Content-Type', 'text/plain')])\n"
+                   "    yield b'one,'\n    yield b'two'\n")
+    with run_router(["--http", "127.0.0.1:0", "--wsgi-file", str(app), "--http-auto-chunked"]) as r:
+        with Conn(r.port, timeout=10) as c:
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            head = c.read_until(b"\r\n\r\n")
+            assert b"Transfer-Encoding: chunked" in head and b"Content-Length" not in head
+            assert c.read_until(b"0\r\n\r\n").endswith(b"one,\r\n3\r\ntwo\r\n0\r\n\r\n")
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # the connection lives on
+            assert c.read_response().body == b"one,two"
