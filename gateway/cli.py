@@ -164,7 +164,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
-    if cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.die_on_idle:
+    if (cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.die_on_idle
+            or cfg.cheaper):
         sys.exit(_run_master(cfg, sockets, children))
 
     from gateway.process.worker import Worker
@@ -267,6 +268,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     children (the router), as uWSGI spawns its router without a master too.
     """
     from gateway.process.app_reload import AppReloader
+    from gateway.process.cheaper import CheaperConfigError
     from gateway.process.master import Master
     from gateway.subsystems import Subsystems, SubsystemsConfigError
 
@@ -278,7 +280,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         _fail(str(e))
     try:
         master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
-    except ListenError as e:
+    except (ListenError, CheaperConfigError) as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:

@@ -213,8 +213,18 @@ class ConfigFields:
     processes: int
     #: --master: run a master process: it binds the sockets, forks the workers, respawns them, reloads on SIGHUP, en…
     master: bool
-    #: --cheaper: not supported yet: adaptive process spawning
+    #: --cheaper: adaptive process spawning: keep at least N workers (fewer than --processes) and let --cheaper-algo…
     cheaper: int
+    #: --cheaper-initial: --cheaper: workers started at boot (default: --cheaper)
+    cheaper_initial: int
+    #: --cheaper-step: --cheaper: workers started at once when more are needed
+    cheaper_step: int
+    #: --cheaper-overload: --cheaper: cycles (seconds) of overload before spawning, and of idleness between two stops (spare);…
+    cheaper_overload: int
+    #: --cheaper-idle: --cheaper-algo spare2: cycles with too many idle workers before one stops
+    cheaper_idle: int
+    #: --cheaper-algo: --cheaper's algorithm: spare (default), spare2, backlog or manual (the master FIFO's + and -)
+    cheaper_algo: str
     #: --harakiri: per request, per core: a request running longer is logged with its URI, worker and core; suspended…
     harakiri: float
     #: --harakiri-verbose: log the stack of a request hit by --harakiri
@@ -373,14 +383,6 @@ class ConfigFields:
     reload_mercy: Optional[str]
     #: --evil-reload-on-rss: not supported yet: uWSGI option, not supported yet by gateway
     evil_reload_on_rss: Optional[str]
-    #: --cheaper-algo: not supported yet: uWSGI option, not supported yet by gateway
-    cheaper_algo: Optional[str]
-    #: --cheaper-initial: not supported yet: uWSGI option, not supported yet by gateway
-    cheaper_initial: Optional[str]
-    #: --cheaper-step: not supported yet: uWSGI option, not supported yet by gateway
-    cheaper_step: Optional[str]
-    #: --cheaper-overload: not supported yet: uWSGI option, not supported yet by gateway
-    cheaper_overload: Optional[str]
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
     no_default_app: bool
     #: --protocol: not supported yet: uWSGI option, not supported yet by gateway

@@ -490,8 +490,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("master", short="M", flag=True, section=PROCESSES,
            help="run a master process: it binds the sockets, forks the workers, respawns them, "
                 "reloads on SIGHUP, enforces --harakiri and serves --stats"),
-    Option("cheaper", type=conv.integer, default=0, section=PROCESSES, metavar="N",
-           supported=False, help="adaptive process spawning"),
+    Option("cheaper", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
+           help="adaptive process spawning: keep at least N workers (fewer than --processes) "
+                "and let --cheaper-algo start and stop the others; implies a master"),
+    Option("cheaper-initial", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
+           help="--cheaper: workers started at boot (default: --cheaper)"),
+    Option("cheaper-step", type=conv.integer, default=1, minimum=1, section=PROCESSES, metavar="N",
+           help="--cheaper: workers started at once when more are needed"),
+    Option("cheaper-overload", type=conv.integer, default=3, minimum=1, section=PROCESSES, metavar="N",
+           help="--cheaper: cycles (seconds) of overload before spawning, and of idleness "
+                "between two stops (spare); the listen-queue threshold (backlog)"),
+    Option("cheaper-idle", type=conv.integer, default=10, minimum=1, section=PROCESSES, metavar="N",
+           help="--cheaper-algo spare2: cycles with too many idle workers before one stops"),
+    Option("cheaper-algo", default="spare", section=PROCESSES, metavar="NAME",
+           help="--cheaper's algorithm: spare (default), spare2, backlog or manual (the master "
+                "FIFO's + and -)"),
     Option("harakiri", short="t", type=conv.number, default=0, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="per request, per core: a request running longer is logged with its URI, "
@@ -692,10 +705,6 @@ OPTIONS: tuple[Option, ...] = (
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("reload-mercy"),
     _unsupported("evil-reload-on-rss"),
-    _unsupported("cheaper-algo"),
-    _unsupported("cheaper-initial"),
-    _unsupported("cheaper-step"),
-    _unsupported("cheaper-overload"),
     _unsupported("no-default-app", flag=True),
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),

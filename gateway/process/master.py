@@ -12,7 +12,9 @@ uWSGI's workers crash-loop on exactly that).  What it watches:
 * with ``--log-master``, one output pipe per child and the log target when it is slow
   (:mod:`gateway.process.log_master`);
 * a tick (``TICK`` s): harakiri and mercy deadlines from the shared
-  :mod:`~gateway.process.scoreboard`, delayed respawns.
+  :mod:`~gateway.process.scoreboard`, delayed respawns, and once a second the
+  ``--cheaper`` algorithm (:mod:`gateway.process.cheaper`): a cheaped worker id keeps
+  its :class:`Proc` with no process, and is spawned again when the algorithm asks.
 
 Sockets are bound before the master starts (by the CLI), so every worker inherits
 them, ``=N`` shared sockets and privileged ports work, and a reload never closes a
@@ -47,6 +49,7 @@ from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.process import channel as _channel
 from gateway.process import policy
+from gateway.process.cheaper import Cheaper, Slot
 from gateway.process.log_master import wants_log_master
 from gateway.process.scoreboard import (
     C_IN_REQUEST,
@@ -104,6 +107,7 @@ class Proc:
         self.respawn_at = 0.0
         self.log_fd = -1  # --log-master: the read end of its output pipe
         self.spawns = 0
+        self.cheaped = False  # --cheaper: stopped (or stopping) on purpose, not respawned
 
     @property
     def label(self) -> str:
@@ -165,6 +169,14 @@ class Master:
         #: chain reload: the worker ids still to replace, and the one whose successor we wait for
         self._chain: List[int] = []
         self._chain_waiting = 0
+        #: --cheaper: the algorithm (None without it), the FIFO's pending + and -, the next cycle
+        self.cheaper: Optional[Cheaper] = None
+        if config.cheaper and self.numproc:
+            self.cheaper = Cheaper(int(config.cheaper), self.numproc, algo=str(config.cheaper_algo or "spare"),
+                                   step=int(config.cheaper_step or 1), overload=int(config.cheaper_overload or 3),
+                                   idle=int(config.cheaper_idle or 10))
+        self._cheaper_delta = 0
+        self._cheaper_next = 0.0
         self._start_stats()
         self.fifo: Any = None
         if config.master_fifo:
@@ -253,10 +265,14 @@ class Master:
             hook(self)
         if self.stats_server is not None:
             self.stats_server.attach(self.sel)
+        initial = self.cheaper.initial(int(self.config.cheaper_initial or 0)) if self.cheaper else self.numproc
         for wid in range(1, self.numproc + 1):
             proc = Proc("worker", wid, self.generation)
             self.workers[wid] = proc
-            self._spawn(proc)
+            if wid <= initial:
+                self._spawn(proc)
+            else:
+                self._cheap_slot(proc)
         for proc in self.children:
             self._spawn(proc)
         self.state = "running"
@@ -435,7 +451,7 @@ class Master:
             self._chain_next()
         if payload:
             self.erlang_nodes[worker_id] = payload.decode("utf-8", "replace")
-        if not self.ready_announced and all(p.ready for p in self.workers.values()):
+        if not self.ready_announced and all(p.ready for p in self.workers.values() if not p.cheaped):
             self.ready_announced = True
             self._announce_ready()
 
@@ -489,6 +505,10 @@ class Master:
                 self.retiring.remove(proc)
             gen_log.info("%s buried after %d seconds (pid: %d, %s)", proc.label, max(int(lifetime), 1) if lifetime >= 1 else 0, proc.pid, how)
             proc.pid = 0
+            return
+        if proc.kind == "worker" and proc.cheaped:
+            gen_log.info("uWSGI worker %d cheaped.", proc.ident)
+            self._cheap_slot(proc)
             return
         if proc.kind == "child" and not proc.spec.respawn:  # type: ignore[union-attr]
             gen_log.info("%s (pid: %d) exited, %s", proc.label, proc.pid, how)
@@ -544,6 +564,9 @@ class Master:
                 self._kill(pid, signal.SIGKILL)
         if self.harakiri > 0:
             self._check_harakiri()
+        if self.cheaper is not None and self.state == "running" and mono >= self._cheaper_next:
+            self._cheaper_next = mono + 1.0
+            self._cheaper_cycle()
         if self.die_on_idle and self.state == "running":
             self._check_idle(mono)
         if (self._touch or self._touch_actions) and mono >= self._next_touch_check:
@@ -573,6 +596,64 @@ class Master:
                 else:
                     keep.append((at, pid))
             self._pending_kill = keep
+
+    # -- --cheaper -------------------------------------------------------------------------------
+
+    def _cheap_slot(self, proc: Proc) -> None:
+        """Leave worker id ``proc.ident`` without a process until the algorithm wants it."""
+        proc.cheaped = True
+        proc.pid = 0
+        self.board.cheaped(self.slot(proc.ident, proc.generation), proc.generation)
+
+    def _busy(self, proc: Proc) -> bool:
+        board = self.board
+        base = self.slot(proc.ident, proc.generation)
+        return any(board.ints[board.cbase(base, core) + C_IN_REQUEST] for core in range(board.cores))
+
+    def _cheaper_cycle(self) -> None:
+        """One decision of the ``--cheaper`` algorithm (or of the FIFO's ``+``/``-``), applied."""
+        assert self.cheaper is not None
+        if self.retiring or self._chain_waiting:
+            return  # not while a reload replaces workers (as uWSGI)
+        procs = [self.workers[wid] for wid in sorted(self.workers)]
+        slots = [Slot(bool(p.pid) and not p.cheaped, bool(p.pid) and not p.cheaped and self._busy(p),
+                      p.cheaped and not p.pid) for p in procs]
+        delta, self._cheaper_delta = self._cheaper_delta, 0
+        if delta:
+            running = sum(1 for s in slots if s.running)
+            delta = max(min(delta, sum(1 for s in slots if s.spawnable)), self.cheaper.minimum - running)
+        else:
+            backlog = listen_backlog(self.sockets) if self.cheaper.algo == "backlog" else 0
+            delta = self.cheaper.decide(slots, backlog)
+        if delta > 0:
+            for proc, slot in zip(procs, slots):
+                if delta and slot.spawnable:
+                    proc.cheaped = False
+                    proc.generation = self.generation
+                    self._spawn(proc)
+                    delta -= 1
+        while delta < 0:
+            delta += 1
+            idle = [p for p, s in zip(procs, slots) if s.running and not s.busy and not p.cheaped]
+            if not idle:
+                return
+            victim = min(idle, key=lambda p: p.spawned_at)  # the oldest, as uWSGI
+            victim.cheaped = True
+            self._kill(victim.pid, signal.SIGHUP)  # its graceful stop: requests in flight finish
+
+    def cheaper_more(self) -> None:
+        """The master FIFO's ``+``: one more worker at the next cycle (``--cheaper`` only)."""
+        if self.cheaper is None:
+            gen_log.warning("[master-fifo] '+' needs --cheaper")
+        else:
+            self._cheaper_delta += 1
+
+    def cheaper_less(self) -> None:
+        """The master FIFO's ``-``: one worker fewer at the next cycle (never below ``--cheaper``)."""
+        if self.cheaper is None:
+            gen_log.warning("[master-fifo] '-' needs --cheaper")
+        else:
+            self._cheaper_delta -= 1
 
     def _check_idle(self, mono: float) -> None:
         """``--die-on-idle``: no request started or running for ``--idle`` seconds ends the instance."""
@@ -736,6 +817,9 @@ class Master:
             wid = self._chain.pop(0)
             if wid not in self.workers or self.workers[wid].generation == self.generation:
                 continue  # gone, or already replaced (respawned meanwhile)
+            if self.workers[wid].cheaped:
+                self._replace_worker(wid, time.monotonic())  # no process to wait for
+                continue
             gen_log.info("chain next victim is worker %d", wid)
             self._chain_waiting = wid
             self._replace_worker(wid, time.monotonic())
@@ -774,7 +858,10 @@ class Master:
             gen_log.info("Gracefully killing worker %d (pid: %d)...", wid, old.pid)
             self._kill(old.pid, signal.SIGHUP)
         self.workers[wid] = new
-        self._spawn(new)
+        if old.cheaped:
+            self._cheap_slot(new)  # a cheaped id stays cheaped across a reload
+        else:
+            self._spawn(new)
 
     def _copy_counters(self, old: Proc, new: Proc) -> None:
         from gateway.process import scoreboard as sb
@@ -816,6 +903,8 @@ class Master:
             "l": log_action("l"),
             "L": log_action("L"),
             "P": pidfiles,
+            "+": self.cheaper_more,
+            "-": self.cheaper_less,
         }
 
     # -- stats -----------------------------------------------------------------------------------------
@@ -829,6 +918,22 @@ class Master:
         self.stats_server = StatsServer(self, addr, http=bool(self.config.stats_http),
                                         minified=bool(self.config.stats_minified),
                                         timeout=float(self.config.socket_timeout or 4))
+
+
+def listen_backlog(sockets: List[socket.socket]) -> int:
+    """Connections waiting in the listen queues of the TCP sockets (Linux ``TCP_INFO``: for a
+    listening socket ``tcpi_unacked`` is the accept queue's length); UNIX sockets count 0."""
+    total = 0
+    for sock in sockets:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        try:
+            info = sock.getsockopt(socket.IPPROTO_TCP, getattr(socket, "TCP_INFO", 11), 104)
+        except OSError:
+            continue
+        if len(info) >= 28:
+            total += int.from_bytes(info[24:28], sys.byteorder)
+    return total
 
 
 def _mtime(path: str) -> float:

@@ -54,9 +54,9 @@ MAGIC = 0x67617465776179  # "gateway"
 ) = range(19)
 W_FIELDS = 24
 
-ST_NONE, ST_STARTING, ST_IDLE, ST_STOPPING, ST_DEAD = range(5)
+ST_NONE, ST_STARTING, ST_IDLE, ST_STOPPING, ST_DEAD, ST_CHEAP = range(6)
 STATUS_NAMES = {ST_NONE: "idle", ST_STARTING: "starting", ST_IDLE: "idle", ST_STOPPING: "stopping",
-                ST_DEAD: "dead"}
+                ST_DEAD: "dead", ST_CHEAP: "cheap"}
 
 # -- per core -------------------------------------------------------------------------
 (
@@ -181,6 +181,12 @@ class Scoreboard:
             c = self.cbase(worker_id, core)
             i[c + C_IN_REQUEST] = 0
             i[c + C_VARS_LEN] = 0
+
+    def cheaped(self, worker_id: int, generation: int) -> None:
+        """``--cheaper``: the slot of a worker id that has no process on purpose (stats: "cheap")."""
+        self.died(worker_id)
+        self.ints[self.wbase(worker_id) + W_STATUS] = ST_CHEAP
+        self.ints[self.wbase(worker_id) + W_GENERATION] = generation
 
     def snapshot(self, worker_id: int) -> Dict[str, Any]:
         """Everything about one worker, as plain Python values (for stats and ``uwsgi.workers()``)."""

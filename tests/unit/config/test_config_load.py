@@ -282,7 +282,7 @@ def test_flag_words_in_ini(run, write, word, expected):
     (["--async", "10"], "option '--async' is not supported yet by gateway "
                         "(gateway's concurrency is --tornado N --greenlet)"),
     (["--daemonize2", "/tmp/x.log"], "option '--daemonize2' is not supported yet by gateway"),
-    (["--cheaper", "2"], "option '--cheaper' is not supported yet by gateway"),
+    (["--spooler", "/tmp/spool"], "option '--spooler' is not supported yet by gateway"),
     (["--threaded-logger"], "option '--threaded-logger' is not supported yet by gateway"),
     (["--attach-daemon", "sleep 1"], "option '--attach-daemon' is not supported yet by gateway"),
 ])
@@ -301,10 +301,10 @@ def test_unsupported_option_from_ini_says_where(run, write):
 
 
 def test_unsupported_options_set_to_their_default_are_accepted(run, write):
-    write("app.ini", "[uwsgi]\ncheaper = 0\nasync = 1\nthreads = 1\ndie-on-term = off\n")
+    write("app.ini", "[uwsgi]\nasync = 1\nthreads = 1\ndie-on-term = off\n")
     config = run("app.ini")
-    assert config.cheaper == 0 and config.threads == 1
-    assert not config.given("cheaper")
+    assert config.async_ == 1 and config.threads == 1
+    assert not config.given("async")
 
 
 def test_accepted_no_ops(run):

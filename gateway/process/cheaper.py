@@ -1,0 +1,137 @@
+"""``--cheaper``: uWSGI's adaptive process spawning, decided without I/O.
+
+With ``--processes N --cheaper M`` the master starts ``--cheaper-initial`` workers (M by
+default) and keeps between M and N running: once a second it shows the algorithm the
+worker slots (:class:`Slot`: running or cheaped, busy or idle) and the listen queue,
+and the algorithm answers how many workers to add (``> 0``), or ``-1`` to stop one, or
+``0``.  The master does the forking and the graceful stopping
+(:mod:`gateway.process.master`); everything here is plain state, so each algorithm is
+unit-tested cycle by cycle.
+
+The algorithms are uWSGI's, with its defaults (``--cheaper-step 1``,
+``--cheaper-overload 3``, ``--cheaper-idle 10``):
+
+* ``spare`` (the default): every cycle in which all running workers are busy counts as
+  overload; ``--cheaper-overload`` such cycles spawn up to ``--cheaper-step`` workers.
+  Once no cycle is overloaded, a worker is stopped every ``--cheaper-overload`` idle
+  cycles while more than M run, except in the "stable" state of exactly one idle worker.
+* ``spare2``: keeps M *idle* workers: fewer idle ones spawn up to ``--cheaper-step``;
+  more than M idle for ``--cheaper-idle`` cycles stop one.
+* ``backlog``: spawns while more than ``--cheaper-overload`` connections wait in the
+  listen queue, stops one while fewer do.
+* ``manual``: never decides; only the master FIFO's ``+`` and ``-`` change the count.
+
+A worker is busy when any of its cores is in a request (a ``--tornado 100`` worker with
+one request running counts as busy, as in uWSGI).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, NamedTuple, Sequence
+
+__all__ = ["ALGORITHMS", "Cheaper", "CheaperConfigError", "Slot"]
+
+
+class CheaperConfigError(ValueError):
+    """A ``--cheaper*`` value that cannot work; ``str()`` names the option."""
+
+
+class Slot(NamedTuple):
+    """One worker id as the algorithm sees it."""
+
+    #: a process is running for it (not cheaped, not dead)
+    running: bool
+    #: one of its cores is in a request
+    busy: bool
+    #: cheaped and without a process: the master may spawn it
+    spawnable: bool
+
+
+class Cheaper:
+    """The chosen algorithm and its counters; :meth:`decide` once per master cycle."""
+
+    def __init__(self, minimum: int, processes: int, *, algo: str = "spare", step: int = 1,
+                 overload: int = 3, idle: int = 10) -> None:
+        if algo not in ALGORITHMS:
+            raise CheaperConfigError("--cheaper-algo %s: not supported (choose from %s)"
+                                     % (algo, ", ".join(sorted(ALGORITHMS))))
+        if minimum >= processes:
+            raise CheaperConfigError("invalid cheaper value: --cheaper %d must be lower than --processes %d"
+                                     % (minimum, processes))
+        self.minimum = minimum
+        self.processes = processes
+        self.algo = algo
+        self.step = max(step, 1)
+        self.overload = max(overload, 1)
+        self.idle = max(idle, 1)
+        self._decide: Callable[[Sequence[Slot], int], int] = getattr(self, "_" + algo)
+        self._overload_count = 0
+        self._idle_count = 0
+
+    def initial(self, requested: int) -> int:
+        """``--cheaper-initial``: how many workers to start with, clamped as uWSGI clamps it."""
+        if not requested:
+            return self.minimum
+        return min(max(requested, self.minimum), self.processes)
+
+    def decide(self, slots: Sequence[Slot], backlog: int = 0) -> int:
+        """Workers to add (> 0, never more than are spawnable), -1 to stop one, or 0."""
+        want = self._decide(slots, backlog)
+        if want > 0:
+            return min(want, sum(1 for s in slots if s.spawnable))
+        if want < 0 and sum(1 for s in slots if s.running) <= self.minimum:
+            return 0
+        return want
+
+    # -- the algorithms (uWSGI's semantics; see the module docstring) --------------------
+
+    def _spare(self, slots: Sequence[Slot], backlog: int) -> int:
+        running = [s for s in slots if s.running]
+        if all(s.busy for s in running):  # (none running counts as overloaded, as in uWSGI)
+            self._overload_count += 1
+            self._idle_count = 0
+        elif self._overload_count > 0:
+            self._overload_count -= 1
+        if self._overload_count >= self.overload:
+            self._overload_count = 0
+            return self.step
+        if self._overload_count == 0:
+            if sum(1 for s in running if not s.busy) == 1:
+                return 0  # stable: exactly one spare worker
+            self._idle_count += 1
+            if len(running) > self.minimum and self._idle_count % self.overload == 0:
+                return -1
+        return 0
+
+    def _spare2(self, slots: Sequence[Slot], backlog: int) -> int:
+        idle = sum(1 for s in slots if s.running and not s.busy)
+        if idle < self.minimum:
+            self._idle_count = 0
+            return min(self.minimum - idle, self.step)
+        if idle == self.minimum:
+            self._idle_count = 0
+            return 0
+        self._idle_count += 1
+        if self._idle_count < self.idle:
+            return 0
+        self._idle_count = 0
+        return -1
+
+    def _backlog(self, slots: Sequence[Slot], backlog: int) -> int:
+        if backlog > self.overload:
+            return self.step
+        if backlog < self.overload:
+            return -1
+        return 0
+
+    def _manual(self, slots: Sequence[Slot], backlog: int) -> int:
+        return 0
+
+
+#: ``--cheaper-algo`` names
+ALGORITHMS: Dict[str, str] = {
+    "spare": "spawn when every worker is busy, stop the idle ones slowly (default)",
+    "spare2": "keep --cheaper idle workers",
+    "backlog": "follow the listen queue",
+    "manual": "only the master FIFO's + and -",
+}

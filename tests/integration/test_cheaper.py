@@ -1,0 +1,86 @@
+"""``--cheaper``: adaptive process spawning through the real CLI (the algorithms themselves are
+unit-tested in tests/unit/test_cheaper.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from server import run_cli, run_server
+from support.httpclient import request
+from support.stats import fetch_stats, stats_port
+from support.waits import wait_until
+
+pytestmark = pytest.mark.timeout(90)
+
+APP = ["--wsgi-file", "tests/apps/park.py", "--tornado", "2", "--greenlet", "--master", "--processes", "3",
+       "--stats", "127.0.0.1:0"]
+
+
+def statuses(srv) -> list:
+    return [w["status"] for w in fetch_stats(stats_port(srv))["workers"]]
+
+
+def running(srv) -> int:
+    return sum(1 for s in statuses(srv) if s not in ("cheap", "dead"))
+
+
+def test_spare_spawns_under_load_and_cheaps_the_oldest_when_idle():
+    args = APP + ["--cheaper", "1", "--cheaper-overload", "1", "--cheaper-step", "1"]
+    with run_server(args) as srv:
+        assert statuses(srv) == ["idle", "cheap", "cheap"]  # only --cheaper workers at boot
+        assert request(srv.port, "/?s=0").status == 200
+        # one request parked for a while: every running worker is busy -> one more worker
+        parked = threading.Thread(target=request, args=(srv.port, "/?s=4"), kwargs={"timeout": 10})
+        parked.start()
+        srv.wait_for_line(r"spawned uWSGI worker 2 \(pid: \d+", timeout=10)
+        parked.join()
+        # idle again: the oldest worker (1) is stopped gracefully and not respawned
+        srv.wait_for_line(r"uWSGI worker 1 cheaped\.", timeout=15)
+        assert wait_until(lambda: statuses(srv)[0] == "cheap", what="worker 1 shown as cheap")
+        assert running(srv) == 1
+        assert request(srv.port, "/?s=0").status == 200  # the remaining worker serves
+        assert "DAMN" not in srv.output()
+
+
+def test_manual_algo_follows_the_master_fifo_and_a_reload_keeps_cheaped_ids(tmp_path):
+    fifo = tmp_path / "fifo"
+    args = APP + ["--cheaper", "1", "--cheaper-algo", "manual", "--cheaper-initial", "2",
+                  "--master-fifo", str(fifo)]
+    with run_server(args) as srv:
+        assert statuses(srv) == ["idle", "idle", "cheap"]
+
+        def say(text: str) -> None:
+            fd = os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+
+        say("+")
+        srv.wait_for_line(r"spawned uWSGI worker 3 \(pid: \d+", timeout=10)
+        assert wait_until(lambda: running(srv) == 3, what="3 workers")
+        say("-")
+        say("-")
+        say("-")  # a third one would go below --cheaper 1: ignored
+        assert wait_until(lambda: running(srv) == 1 and srv.output().count("cheaped.") == 2,
+                          timeout=15, what="back to one worker")
+        before = statuses(srv)
+        os.kill(srv.proc.pid, signal.SIGHUP)  # a reload replaces the running worker only
+        srv.wait_for_line(r"gracefully \(RE\)spawned uWSGI master process", timeout=10)
+        assert wait_until(lambda: statuses(srv) == before and request(srv.port, "/?s=0").status == 200,
+                          timeout=15, what="the same worker ids cheaped after the reload")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--processes", "2", "--cheaper", "2"], "invalid cheaper value: --cheaper 2 must be lower than --processes 2"),
+    (["--processes", "3", "--cheaper", "1", "--cheaper-algo", "busyness"],
+     "--cheaper-algo busyness: not supported (choose from backlog, manual, spare, spare2)"),
+])
+def test_bad_cheaper_values_are_one_clear_error(extra, message):
+    result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py"] + extra)
+    assert result.returncode == 1
+    assert message in result.stderr

@@ -1,0 +1,83 @@
+"""The ``--cheaper`` algorithms, cycle by cycle (gateway/process/cheaper.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.process.cheaper import Cheaper, CheaperConfigError, Slot
+
+
+def slots(busy: int, idle: int, cheaped: int):
+    """``busy`` + ``idle`` running workers and ``cheaped`` spawnable ids."""
+    return ([Slot(True, True, False)] * busy + [Slot(True, False, False)] * idle
+            + [Slot(False, False, True)] * cheaped)
+
+
+def test_spare_spawns_a_step_after_overload_cycles_of_all_busy():
+    c = Cheaper(2, 8, step=2, overload=3)
+    assert [c.decide(slots(2, 0, 6)) for _ in range(3)] == [0, 0, 2]
+    # the counter starts again after a spawn
+    assert [c.decide(slots(4, 0, 4)) for _ in range(3)] == [0, 0, 2]
+
+
+def test_spare_never_spawns_more_than_are_cheaped():
+    c = Cheaper(2, 3, step=4, overload=1)
+    assert c.decide(slots(2, 0, 1)) == 1
+    assert c.decide(slots(3, 0, 0)) == 0
+
+
+def test_spare_an_idle_cycle_undoes_one_overloaded_cycle():
+    c = Cheaper(1, 4, overload=3)
+    assert c.decide(slots(1, 0, 3)) == 0
+    assert c.decide(slots(1, 0, 3)) == 0
+    assert c.decide(slots(1, 1, 2)) == 0  # a free worker: overload 2 -> 1
+    assert c.decide(slots(2, 0, 2)) == 0  # 2
+    assert c.decide(slots(2, 0, 2)) == 1  # 3: spawn
+
+
+def test_spare_stops_one_worker_every_overload_idle_cycles_down_to_the_minimum():
+    c = Cheaper(2, 6, overload=3)
+    decisions = [c.decide(slots(0, 5, 1)) for _ in range(6)]
+    assert decisions == [0, 0, -1, 0, 0, -1]
+    assert c.decide(slots(0, 2, 4)) == 0  # at the minimum: nothing more to stop
+    assert c.decide(slots(0, 2, 4)) == 0
+    assert c.decide(slots(0, 2, 4)) == 0
+
+
+def test_spare_keeps_exactly_one_spare_worker_stable():
+    c = Cheaper(1, 6, overload=1)
+    assert [c.decide(slots(3, 1, 2)) for _ in range(5)] == [0] * 5
+    assert c.decide(slots(2, 2, 2)) == -1  # two spare: one goes
+
+
+def test_spare2_keeps_minimum_idle_workers():
+    c = Cheaper(2, 8, algo="spare2", step=1, idle=3)
+    assert c.decide(slots(3, 0, 5)) == 1  # 0 idle < 2: spawn (one step)
+    assert c.decide(slots(3, 1, 4)) == 1
+    assert c.decide(slots(3, 2, 3)) == 0
+    assert [c.decide(slots(1, 4, 3)) for _ in range(3)] == [0, 0, -1]
+
+
+def test_backlog_follows_the_listen_queue():
+    c = Cheaper(1, 4, algo="backlog", step=2, overload=10)
+    assert c.decide(slots(1, 0, 3), backlog=11) == 2
+    assert c.decide(slots(3, 0, 1), backlog=10) == 0
+    assert c.decide(slots(0, 3, 1), backlog=0) == -1
+    assert c.decide(slots(0, 1, 3), backlog=0) == 0  # at the minimum
+
+
+def test_manual_never_decides():
+    c = Cheaper(1, 4, algo="manual", overload=1)
+    assert c.decide(slots(1, 0, 3)) == 0 and c.decide(slots(0, 4, 0)) == 0
+
+
+def test_bad_configurations_name_the_option():
+    with pytest.raises(CheaperConfigError, match=r"--cheaper 4 must be lower than --processes 4"):
+        Cheaper(4, 4)
+    with pytest.raises(CheaperConfigError, match=r"--cheaper-algo busyness: not supported \(choose from "):
+        Cheaper(1, 4, algo="busyness")
+
+
+def test_initial_is_clamped_as_uwsgi_clamps_it():
+    c = Cheaper(2, 6)
+    assert c.initial(0) == 2 and c.initial(1) == 2 and c.initial(4) == 4 and c.initial(9) == 6
