@@ -102,9 +102,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     for text in cfg.print:
         sys.stdout.write(text + "\n")
     sys.stdout.flush()
-    if cfg.idle and not cfg.die_on_idle:
-        _fail("--idle without --die-on-idle (uWSGI's cheap mode: workers stopped while idle) is not "
-              "supported yet; with --die-on-idle the instance stops after --idle seconds without a request")
     if cfg.die_on_idle and not cfg.idle:
         _fail("--die-on-idle needs --idle SECONDS")
     problem = rotation_problem(cfg)
@@ -164,7 +161,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
-    if (cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.die_on_idle
+    if (cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.idle
             or cfg.cheaper):
         sys.exit(_run_master(cfg, sockets, children))
 

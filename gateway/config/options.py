@@ -537,8 +537,9 @@ OPTIONS: tuple[Option, ...] = (
            help="pin each worker to N CPUs, worker 1 to the first N, worker 2 to the next... "
                 "(Linux; 0 = no pinning)"),
     Option("idle", type=conv.number, default=0, minimum=0, section=PROCESSES, metavar="SECONDS",
-           help="with --die-on-idle: the instance stops (gracefully) after SECONDS without a request "
-                "(uWSGI's cheap mode without --die-on-idle is not supported)"),
+           help="after SECONDS without a request, stop every worker (uWSGI's cheap mode); the "
+                "master starts them again at the next connection.  With --die-on-idle the "
+                "instance stops instead; implies a master"),
     Option("die-on-idle", flag=True, section=PROCESSES,
            help="stop the instance once it has been idle for --idle seconds"),
     Option("max-worker-lifetime", type=conv.number, default=0, minimum=0, section=PROCESSES,

@@ -130,7 +130,11 @@ class Master:
         self.harakiri = float(config.harakiri or 0)
         self.harakiri_verbose = bool(config.harakiri_verbose)
         #: --idle N --die-on-idle: shut down after N seconds without a request
-        self.die_on_idle = float(config.idle or 0) if config.die_on_idle else 0.0
+        #: --idle N: after N seconds without a request, cheap mode (every worker stopped until a
+        #: connection arrives), or with --die-on-idle the end of the instance
+        self.idle = float(config.idle or 0)
+        self.die_on_idle = bool(config.die_on_idle)
+        self.is_cheap = False
         self._idle_since = time.monotonic()
         self._idle_seen = -1
         #: --harakiri-graceful-timeout/-signal: a graceful attempt before the SIGKILL
@@ -564,10 +568,10 @@ class Master:
                 self._kill(pid, signal.SIGKILL)
         if self.harakiri > 0:
             self._check_harakiri()
-        if self.cheaper is not None and self.state == "running" and mono >= self._cheaper_next:
+        if self.cheaper is not None and self.state == "running" and not self.is_cheap and mono >= self._cheaper_next:
             self._cheaper_next = mono + 1.0
             self._cheaper_cycle()
-        if self.die_on_idle and self.state == "running":
+        if self.idle and self.state == "running" and not self.is_cheap:
             self._check_idle(mono)
         if (self._touch or self._touch_actions) and mono >= self._next_touch_check:
             self._next_touch_check = mono + 1.0
@@ -670,9 +674,42 @@ class Master:
         if busy or started != self._idle_seen:
             self._idle_seen = started
             self._idle_since = mono
-        elif mono - self._idle_since >= self.die_on_idle:
-            gen_log.info("workers have been inactive for more than %d seconds", int(self.die_on_idle))
-            self.shutdown(graceful=True, why="die-on-idle")
+        elif mono - self._idle_since >= self.idle:
+            gen_log.info("workers have been inactive for more than %d seconds", int(self.idle))
+            if self.die_on_idle:
+                self.shutdown(graceful=True, why="die-on-idle")
+            else:
+                self._go_cheap(mono)
+
+    def _go_cheap(self, mono: float) -> None:
+        """``--idle`` without ``--die-on-idle``: stop every worker and wait for a connection on
+        any socket (it waits in the backlog for the worker started for it)."""
+        self.is_cheap = True
+        for proc in self.workers.values():
+            proc.cheaped = True
+            if proc.pid:
+                gen_log.info("killing worker %d (pid: %d)", proc.ident, proc.pid)
+                self._kill(proc.pid, signal.SIGHUP)  # idle: its graceful stop is immediate
+                self._pending_kill.append((mono + 3.0, proc.pid))  # uWSGI's 3 seconds, then SIGKILL
+        for sock in self.sockets:
+            self.add_reader(sock, self._wake_from_cheap)
+        gen_log.info("cheap mode enabled: waiting for socket connection...")
+
+    def _wake_from_cheap(self) -> None:
+        if not self.is_cheap:
+            return
+        self.is_cheap = False
+        for sock in self.sockets:
+            self.remove_reader(sock)
+        needed = self.cheaper.minimum if self.cheaper is not None else self.numproc
+        for wid in sorted(self.workers)[:needed]:
+            proc = self.workers[wid]
+            proc.cheaped = False  # one still stopping is respawned when it exits (a clean exit)
+            if not proc.pid:
+                proc.generation = self.generation
+                self._spawn(proc)
+        self._idle_since = time.monotonic()
+        self._idle_seen = -1
 
     def _check_harakiri(self) -> None:
         board = self.board

@@ -517,11 +517,30 @@ def test_die_on_idle_stops_the_instance_but_not_while_a_request_runs():
     assert "die-on-idle received...gracefully killing workers" in out
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--idle", "5"], "--idle without --die-on-idle"),
-    (["--die-on-idle"], "--die-on-idle needs --idle SECONDS"),
-])
-def test_idle_options_need_each_other(args, message):
-    proc = spawn(PROBE + ["--http-socket", "127.0.0.1:0"] + args)
+def test_die_on_idle_needs_idle():
+    proc = spawn(PROBE + ["--http-socket", "127.0.0.1:0", "--die-on-idle"])
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 1 and message in err, err
+    assert proc.returncode == 1 and "--die-on-idle needs --idle SECONDS" in err, err
+
+
+def test_idle_alone_is_cheap_mode_and_a_connection_wakes_the_workers():
+    with run_server(PROBE + ["--master", "--processes", "2", "--idle", "1", "--stats", "127.0.0.1:0"]) as srv:
+        first = request(srv.port, "/").status
+        srv.wait_for_line(r"cheap mode enabled: waiting for socket connection\.\.\.", timeout=10)
+        assert wait_until(lambda: not _children(srv.proc.pid), what="every worker stopped")
+        stats = fetch_stats(stats_port(srv))
+        assert [w["status"] for w in stats["workers"]] == ["cheap", "cheap"]
+        # the connection waits in the backlog while the master starts the workers again
+        woken = request(srv.port, "/", timeout=10)
+        assert first == woken.status == 200
+        assert len(_children(srv.proc.pid)) == 2
+        out = srv.output()
+        assert out.index("cheap mode enabled") < out.rindex("spawned uWSGI worker 1")
+        assert "DAMN" not in out
+        # idle again: cheap again
+        assert wait_until(lambda: srv.output().count("cheap mode enabled") == 2, timeout=10, what="cheap again")
+
+
+def _children(pid: int) -> list:
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return f.read().split()
