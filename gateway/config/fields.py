@@ -247,7 +247,7 @@ class ConfigFields:
     max_fd: int
     #: --cpu-affinity: pin each worker to N CPUs, worker 1 to the first N, worker 2 to the next
     cpu_affinity: int
-    #: --idle: with --die-on-idle: the instance stops (gracefully) after SECONDS without a request (uWSGI's cheap…
+    #: --idle: after SECONDS without a request, stop every worker (uWSGI's cheap mode); the master starts them aga…
     idle: float
     #: --die-on-idle: stop the instance once it has been idle for --idle seconds
     die_on_idle: bool
