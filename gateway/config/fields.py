@@ -257,6 +257,8 @@ class ConfigFields:
     min_worker_lifetime: float
     #: --worker-reload-mercy: seconds a stopping or reloading worker may take to finish its requests before the master kills it
     worker_reload_mercy: float
+    #: --reload-mercy: the longest the master waits for every process to exit during a reload or a graceful shutdown befor…
+    reload_mercy: float
     #: --touch-chain-reload: chain-reload the workers (one at a time, the next once the new one serves) when FILE is touched
     touch_chain_reload: List[str]
     #: --touch-reload: gracefully reload (as SIGHUP) when FILE is modified or touched; repeatable
@@ -379,8 +381,6 @@ class ConfigFields:
     help: bool
     #: --version: print the version
     version: bool
-    #: --reload-mercy: not supported yet: uWSGI option, not supported yet by gateway
-    reload_mercy: Optional[str]
     #: --evil-reload-on-rss: not supported yet: uWSGI option, not supported yet by gateway
     evil_reload_on_rss: Optional[str]
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway

@@ -553,6 +553,9 @@ OPTIONS: tuple[Option, ...] = (
            metavar="SECONDS",
            help="seconds a stopping or reloading worker may take to finish its requests "
                 "before the master kills it"),
+    Option("reload-mercy", type=conv.number, default=0, minimum=0, section=PROCESSES, metavar="SECONDS",
+           help="the longest the master waits for every process to exit during a reload or a "
+                "graceful shutdown before killing it (0: --worker-reload-mercy alone decides)"),
     Option("touch-chain-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
            help="chain-reload the workers (one at a time, the next once the new one serves) when "
                 "FILE is touched"),
@@ -704,7 +707,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("version", flag=True, section=CONFIG, help="print the version"),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
-    _unsupported("reload-mercy"),
     _unsupported("evil-reload-on-rss"),
     _unsupported("no-default-app", flag=True),
     _unsupported("protocol", "socket-protocol"),

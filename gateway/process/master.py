@@ -127,6 +127,8 @@ class Master:
         self.numproc = max(int(config.processes or 1), 1) if workers is None else workers
         self.cores = int(config.tornado or config.threads or 1)
         self.mercy = float(config.worker_reload_mercy or DEFAULT_MERCY)
+        if config.reload_mercy:  # uWSGI's cap on the whole reload or shutdown
+            self.mercy = min(self.mercy, float(config.reload_mercy))
         self.harakiri = float(config.harakiri or 0)
         self.harakiri_verbose = bool(config.harakiri_verbose)
         #: --idle N --die-on-idle: shut down after N seconds without a request

@@ -544,3 +544,28 @@ def test_idle_alone_is_cheap_mode_and_a_connection_wakes_the_workers():
 def _children(pid: int) -> list:
     with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
         return f.read().split()
+
+
+def test_reload_mercy_caps_how_long_a_graceful_stop_waits():
+    args = PROBE + ["--master", "--processes", "1", "--reload-mercy", "1", "--stats", "127.0.0.1:0"]
+    with run_server(args) as srv:
+        def hold() -> None:
+            try:
+                request(srv.port, "/hold?30", timeout=40)
+            except (OSError, AssertionError):
+                pass  # the worker is killed under it: that is the point
+
+        threading.Thread(target=hold, daemon=True).start()
+
+        def running() -> bool:
+            return any(c["in_request"] for w in fetch_stats(stats_port(srv))["workers"] for c in w["cores"])
+
+        assert wait_until(running, what="the held request running")
+        start = time.monotonic()
+        os.kill(srv.proc.pid, signal.SIGTERM)
+        srv.proc.wait(15)
+        took = time.monotonic() - start
+        out = srv.output()
+    assert "gracefully killing workers (mercy: 1s)" in out
+    assert re.search(r"worker 1 \(pid: \d+\) still running after 1s: killing it", out), out
+    assert took < 10  # not --worker-reload-mercy's 60 s
