@@ -161,8 +161,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
-    if (cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.idle
-            or cfg.cheaper):
+    if _needs_master(cfg) or children:
         sys.exit(_run_master(cfg, sockets, children))
 
     from gateway.process.worker import Worker
@@ -198,6 +197,12 @@ def _run_asap(cfg: Config) -> None:
 
         uwsgi_module.install()  # a shared module may ``import uwsgi`` as the app does
         import_modules(cfg.shared_import)
+
+
+def _needs_master(cfg: Config) -> bool:
+    """``--master``, or an option only a master can carry out (uWSGI's ``UWSGI_OPT_MASTER``)."""
+    return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
+                or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:

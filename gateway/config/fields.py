@@ -241,6 +241,10 @@ class ConfigFields:
     max_requests_delta: int
     #: --reload-on-as: recycle a worker (gracefully) when its address space exceeds MB (0 = never)
     reload_on_as: int
+    #: --evil-reload-on-rss: the master kills (SIGKILL) a worker whose resident memory reaches MB, checked from /proc every seco…
+    evil_reload_on_rss: int
+    #: --evil-reload-on-as: the same for the address space
+    evil_reload_on_as: int
     #: --limit-as: cap every process's address space at MB (RLIMIT_AS; an allocation beyond fails with MemoryError)
     limit_as: int
     #: --max-fd: raise (or lower) the limit of open files of every process to N (RLIMIT_NOFILE)
@@ -381,8 +385,6 @@ class ConfigFields:
     help: bool
     #: --version: print the version
     version: bool
-    #: --evil-reload-on-rss: not supported yet: uWSGI option, not supported yet by gateway
-    evil_reload_on_rss: Optional[str]
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
     no_default_app: bool
     #: --protocol: not supported yet: uWSGI option, not supported yet by gateway

@@ -528,6 +528,11 @@ OPTIONS: tuple[Option, ...] = (
                 "restart at once"),
     Option("reload-on-as", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
            help="recycle a worker (gracefully) when its address space exceeds MB (0 = never)"),
+    Option("evil-reload-on-rss", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
+           help="the master kills (SIGKILL) a worker whose resident memory reaches MB, checked "
+                "from /proc every second even while the worker is stuck; implies a master"),
+    Option("evil-reload-on-as", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
+           help="the same for the address space"),
     Option("limit-as", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
            help="cap every process's address space at MB (RLIMIT_AS; an allocation beyond fails "
                 "with MemoryError)"),
@@ -707,7 +712,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("version", flag=True, section=CONFIG, help="print the version"),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
-    _unsupported("evil-reload-on-rss"),
     _unsupported("no-default-app", flag=True),
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),

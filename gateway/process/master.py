@@ -183,6 +183,10 @@ class Master:
                                    idle=int(config.cheaper_idle or 10))
         self._cheaper_delta = 0
         self._cheaper_next = 0.0
+        #: --evil-reload-on-rss/-as: limits in bytes, checked once a second from /proc
+        self.evil_rss = int(config.evil_reload_on_rss or 0) * 1024 * 1024
+        self.evil_as = int(config.evil_reload_on_as or 0) * 1024 * 1024
+        self._evil_next = 0.0
         self._start_stats()
         self.fifo: Any = None
         if config.master_fifo:
@@ -570,6 +574,9 @@ class Master:
                 self._kill(pid, signal.SIGKILL)
         if self.harakiri > 0:
             self._check_harakiri()
+        if (self.evil_rss or self.evil_as) and mono >= self._evil_next:
+            self._evil_next = mono + 1.0
+            self._check_evil_memory()
         if self.cheaper is not None and self.state == "running" and not self.is_cheap and mono >= self._cheaper_next:
             self._cheaper_next = mono + 1.0
             self._cheaper_cycle()
@@ -602,6 +609,20 @@ class Master:
                 else:
                     keep.append((at, pid))
             self._pending_kill = keep
+
+    def _check_evil_memory(self) -> None:
+        """``--evil-reload-on-rss``/``-as``: SIGKILL a worker over the limit (uWSGI's line); the
+        master measures it itself, so a worker whose loop is stuck cannot escape."""
+        for proc in list(self.workers.values()):
+            if not proc.pid:
+                continue
+            vsz, rss = _statm(proc.pid)
+            if self.evil_as and vsz >= self.evil_as:
+                gen_log.warning("*** EVIL RELOAD ON WORKER %d ADDRESS SPACE: %d (pid: %d) ***", proc.ident, vsz, proc.pid)
+                self._kill(proc.pid, signal.SIGKILL)
+            elif self.evil_rss and rss >= self.evil_rss:
+                gen_log.warning("*** EVIL RELOAD ON WORKER %d RSS: %d (pid: %d) ***", proc.ident, rss, proc.pid)
+                self._kill(proc.pid, signal.SIGKILL)
 
     # -- --cheaper -------------------------------------------------------------------------------
 
@@ -973,6 +994,17 @@ def listen_backlog(sockets: List[socket.socket]) -> int:
         if len(info) >= 28:
             total += int.from_bytes(info[24:28], sys.byteorder)
     return total
+
+
+def _statm(pid: int) -> Tuple[int, int]:
+    """(address space, resident set) of ``pid`` in bytes; (0, 0) once it is gone."""
+    try:
+        with open("/proc/%d/statm" % pid, "rb") as f:
+            size, resident = f.read().split()[:2]
+    except (OSError, ValueError):
+        return 0, 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    return int(size) * page, int(resident) * page
 
 
 def _mtime(path: str) -> float:

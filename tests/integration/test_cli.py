@@ -283,7 +283,7 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
 
 @pytest.mark.parametrize("args, name", [
     (["--logto2", "/tmp/x.log"], "--logto2"),
-    (["--evil-reload-on-rss", "300"], "--evil-reload-on-rss"),
+    (["--chdir2", "/tmp"], "--chdir2"),
     (["--attach-daemon", "sleep 1"], "--attach-daemon"),
     (["--threaded-logger"], "--threaded-logger"),
 ])

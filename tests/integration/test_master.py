@@ -569,3 +569,29 @@ def test_reload_mercy_caps_how_long_a_graceful_stop_waits():
     assert "gracefully killing workers (mercy: 1s)" in out
     assert re.search(r"worker 1 \(pid: \d+\) still running after 1s: killing it", out), out
     assert took < 10  # not --worker-reload-mercy's 60 s
+
+
+def test_evil_reload_on_rss_kills_a_worker_stuck_over_the_limit(tmp_path):
+    app = tmp_path / "hog.py"
+    app.write_text(
+        "import os, time\nHELD = []\n"
+        "def application(e, sr):\n"
+        "    if e['PATH_INFO'] == '/hog':\n"
+        "        HELD.append(bytearray(os.urandom(1)) * (160 * 1024 * 1024))\n"
+        "        time.sleep(30)  # stuck: it would never check its own memory\n"
+        "    sr('200 OK', [])\n"
+        "    return [str(os.getpid()).encode()]\n")
+    # --evil-reload-on-rss alone implies the master
+    with run_server(["--wsgi-file", str(app), "--evil-reload-on-rss", "120"]) as srv:
+        first = int(request(srv.port, "/").body)
+
+        def hog() -> None:
+            try:
+                request(srv.port, "/hog", timeout=40)
+            except (OSError, AssertionError):
+                pass  # killed under it
+
+        threading.Thread(target=hog, daemon=True).start()
+        srv.wait_for_line(r"\*\*\* EVIL RELOAD ON WORKER 1 RSS: \d+ \(pid: %d\) \*\*\*" % first, timeout=15)
+        srv.wait_for_line(r"DAMN ! worker 1 \(pid: %d\) died, killed by signal 9" % first, timeout=10)
+        assert wait_until(lambda: int(request(srv.port, "/").body) != first, what="the respawned worker")
