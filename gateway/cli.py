@@ -122,6 +122,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
     apply_environment(cfg)
+    if cfg.chdir2 and not os.path.isdir(cfg.chdir2):
+        _fail("--chdir2 %s: no such directory (cwd: %s)" % (cfg.chdir2, os.getcwd()))
+    if cfg.logto2 and wants_log_master(cfg):
+        _fail("--logto2 with --log-master (or a log rotation option) is not supported yet: use --logto")
     routing = bool(cfg.http or cfg.https)
     if not cfg.http_socket and not cfg.socket and not routing:
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
@@ -250,12 +254,12 @@ def _write_pidfiles(cfg: Config, names: Tuple[str, ...]) -> None:
         _fail(problem)
 
 
-def _log_to(path: str) -> None:
+def _log_to(path: str, option: str = "--logto") -> None:
     """``--logto FILE``: stdout and stderr of every process go to FILE (appended), as uWSGI does."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
     except OSError as e:
-        _fail("--logto %s: %s" % (path, e.strerror or e))
+        _fail("%s %s: %s" % (option, path, e.strerror or e))
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(fd, 1)
@@ -304,6 +308,8 @@ def _drop_privileges(cfg: Config) -> None:
     except PrivilegeError as e:
         _fail(str(e))
     _write_pidfiles(cfg, ("pidfile2",))
+    if cfg.logto2:
+        _log_to(cfg.logto2, "--logto2")
 
 
 def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:

@@ -47,6 +47,8 @@ class ConfigFields:
     callable: str
     #: --chdir: change to DIR before loading the application
     chdir: Optional[str]
+    #: --chdir2: change each worker to DIR after the application is loaded
+    chdir2: Optional[str]
     #: --pythonpath: add DIR (a glob pattern is allowed) to sys.path; repeatable
     pythonpath: List[str]
     #: --env: set an environment variable before loading the application; repeatable
@@ -159,6 +161,8 @@ class ConfigFields:
     log_x_forwarded_for: bool
     #: --logto: append every log line (master, workers, requests) to FILE instead of stderr; the readiness line goe…
     logto: Optional[str]
+    #: --logto2: like --logto, but FILE is opened after --uid/--gid are applied (so the new user owns it); not with…
+    logto2: Optional[str]
     #: --log-format: the request log line as a template of uWSGI variables: %(addr) %(user) %(ltime) %(method) %(uri) %(…
     log_format: Optional[str]
     #: --log-micros: report request times in microseconds instead of milliseconds
@@ -393,8 +397,6 @@ class ConfigFields:
     fastcgi_socket: List[str]
     #: --scgi-socket: not supported yet: uWSGI option, not supported yet by gateway
     scgi_socket: List[str]
-    #: --logto2: not supported yet: uWSGI option, not supported yet by gateway
-    logto2: Optional[str]
     #: --threaded-logger: not supported yet: uWSGI option, not supported yet by gateway
     threaded_logger: bool
     #: --req-logger: not supported yet: uWSGI option, not supported yet by gateway
@@ -411,8 +413,6 @@ class ConfigFields:
     hook_asap: List[str]
     #: --daemonize2: not supported yet: uWSGI option, not supported yet by gateway
     daemonize2: Optional[str]
-    #: --chdir2: not supported yet: uWSGI option, not supported yet by gateway
-    chdir2: Optional[str]
     #: --route-run: not supported yet: uWSGI option, not supported yet by gateway
     route_run: List[str]
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway

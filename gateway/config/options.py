@@ -205,6 +205,8 @@ OPTIONS: tuple[Option, ...] = (
            help="name of the WSGI callable in --wsgi-file or --module"),
     Option("chdir", type=conv.path, section=APP, metavar="DIR",
            help="change to DIR before loading the application"),
+    Option("chdir2", type=conv.path, section=APP, metavar="DIR",
+           help="change each worker to DIR after the application is loaded"),
     Option("pythonpath", ("python-path", "pp"), repeatable=True, type=conv.path, section=APP,
            metavar="DIR", help="add DIR (a glob pattern is allowed) to sys.path; repeatable"),
     Option("env", repeatable=True, type=conv.key_value, section=APP, metavar="KEY=VALUE",
@@ -394,6 +396,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("logto", type=conv.path, section=LOGGING, metavar="FILE",
            help="append every log line (master, workers, requests) to FILE instead of stderr; "
                 "the readiness line goes there too"),
+    Option("logto2", type=conv.path, section=LOGGING, metavar="FILE",
+           help="like --logto, but FILE is opened after --uid/--gid are applied (so the new user "
+                "owns it); not with --log-master"),
     Option("log-format", ("logformat",), section=LOGGING, metavar="FORMAT",
            help="the request log line as a template of uWSGI variables: %(addr) %(user) %(ltime) "
                 "%(method) %(uri) %(proto) %(status) %(size) %(msecs) %(micros) %(uagent) "
@@ -716,7 +721,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),
     _unsupported("scgi-socket", repeatable=True),
-    _unsupported("logto2"),
     _unsupported("threaded-logger", flag=True),
     _unsupported("req-logger", "logger-req", repeatable=True),
     _unsupported("logger", repeatable=True),
@@ -725,7 +729,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("cron", repeatable=True),
     _unsupported("hook-asap", repeatable=True),
     _unsupported("daemonize2"),
-    _unsupported("chdir2"),
     _unsupported("route-run", repeatable=True),
     _unsupported("response-route", repeatable=True),
     _unsupported("paste"),

@@ -169,6 +169,9 @@ class Worker:
         if app is None:
             app = load_apps(cfg)
             self.app = app
+        if cfg.chdir2:
+            gen_log.info("chdir() to %s", cfg.chdir2)
+            os.chdir(cfg.chdir2)  # checked by the CLI at startup
         if cfg.static_map or cfg.check_static:
             # --static-map/--check-static: files answered before the app (in its thread with --threads)
             from gateway.server.static_files import StaticFiles, parse_static_map

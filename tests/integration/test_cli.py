@@ -232,8 +232,8 @@ def test_command_line_overrides_environment_scalars_and_adds_to_repeatables():
 
 def test_environment_variable_refused_names_its_source():
     result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", REPORT] + ENGINE,
-                     env={"UWSGI_LOGTO2": "/tmp/x.log"})
-    assert_one_error(result, "'logto2' is not supported yet", "environment variable UWSGI_LOGTO2")
+                     env={"UWSGI_SHAREDAREA": "4"})
+    assert_one_error(result, "'sharedarea' is not supported yet", "environment variable UWSGI_SHAREDAREA")
 
 
 # -- --help and --version -------------------------------------------------------------------------
@@ -282,8 +282,8 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
 
 
 @pytest.mark.parametrize("args, name", [
-    (["--logto2", "/tmp/x.log"], "--logto2"),
-    (["--chdir2", "/tmp"], "--chdir2"),
+    (["--sharedarea", "4"], "--sharedarea"),
+    (["--queue", "10"], "--queue"),
     (["--attach-daemon", "sleep 1"], "--attach-daemon"),
     (["--threaded-logger"], "--threaded-logger"),
 ])
@@ -294,8 +294,8 @@ def test_not_supported_yet_is_refused_never_ignored(args, name):
 
 def test_not_supported_yet_in_ini_names_file(tmp_path):
     ini = tmp_path / "m.ini"
-    ini.write_text("[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = %s\nlogto2 = /tmp/x.log\n" % REPORT)
-    assert_one_error(run_cli([str(ini)]), "option 'logto2' is not supported yet", "m.ini line 4")
+    ini.write_text("[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = %s\nsharedarea = 4\n" % REPORT)
+    assert_one_error(run_cli([str(ini)]), "option 'sharedarea' is not supported yet", "m.ini line 4")
 
 
 def test_tornado_without_greenlet_is_a_startup_error():

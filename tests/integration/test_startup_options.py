@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from server import run_cli, run_server
+from server import ServerProcess, run_cli, run_server, spawn
 from support.httpclient import Conn, request
 from support.router import run_router
 from support.waits import wait_until
@@ -171,3 +171,36 @@ def test_http_auto_chunked_is_accepted_and_the_router_chunks_without_a_length(tm
             assert c.read_until(b"0\r\n\r\n").endswith(b"one,\r\n3\r\ntwo\r\n0\r\n\r\n")
             c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # the connection lives on
             assert c.read_response().body == b"one,two"
+
+
+def test_chdir2_moves_the_worker_after_the_app_is_loaded(tmp_path, app_dir):
+    later = tmp_path / "later"
+    later.mkdir()
+    (app_dir / "cwd_app.py").write_text(
+        "import os\nLOADED_IN = os.getcwd()\n"
+        "def application(e, sr):\n    sr('200 OK', [])\n    return [('%s|%s' % (LOADED_IN, os.getcwd())).encode()]\n")
+    with run_server(["--chdir", str(app_dir), "--wsgi-file", "cwd_app.py", "--master", "--lazy-apps",
+                     "--chdir2", str(later)]) as srv:
+        loaded_in, now = request(srv.port, "/").body.decode().split("|")
+        srv.wait_for_line(r"chdir\(\) to %s" % str(later))
+    assert loaded_in == str(app_dir) and now == str(later)
+    missing = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--chdir2", "/no/such/dir"])
+    assert missing.returncode == 1 and "--chdir2 /no/such/dir: no such directory" in missing.stderr
+
+
+def test_logto2_opens_the_log_after_startup_and_refuses_log_master(tmp_path):
+    import re
+
+    log = tmp_path / "after.log"
+    srv = ServerProcess(spawn(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--master",
+                               "--logto2", str(log)]))
+    try:
+        ready = wait_until(lambda: log.exists() and re.search(r"gateway ready: pid=\d+ http-socket=127.0.0.1:(\d+)",
+                                                              log.read_text()), what="the ready line in the file")
+        assert request(int(ready.group(1)), "/").status == 200
+        assert "spawned uWSGI worker 1" in log.read_text() and "gateway ready" not in srv.output()
+    finally:
+        srv.stop()
+    refused = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py",
+                       "--logto2", str(log), "--log-master"])
+    assert refused.returncode == 1 and "--logto2 with --log-master" in refused.stderr
