@@ -156,7 +156,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
-    if cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.die_on_idle:
+    from gateway.process import daemons
+
+    if cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.die_on_idle \
+            or daemons.configured(cfg):
         sys.exit(_run_master(cfg, sockets, children))
 
     from gateway.process.worker import Worker
@@ -239,7 +242,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     """Load the app in the master (unless ``--lazy-apps``), then fork and supervise.
 
     A master also runs without ``--master`` when there are several workers or extra
-    children (the router), as uWSGI spawns its router without a master too.
+    children (the router), as uWSGI spawns its router without a master too, and for
+    external daemons (uWSGI's daemon options imply ``--master``).
     """
     from gateway.process.app_reload import AppReloader
     from gateway.process.master import Master
@@ -251,9 +255,15 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
+    from gateway.process.daemons import DaemonConfigError, attach
+
     try:
         master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
     except ListenError as e:
+        _fail(str(e))
+    try:
+        attach(master, cfg)  # --attach-daemon and co: children spawned after the workers
+    except DaemonConfigError as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:

@@ -89,7 +89,7 @@ def test_defaults_match_the_brief_and_uwsgi():
 def test_unsupported_options_are_marked_and_known():
     for name in ("http-auto-chunked", "http11-socket", "async",
                  "cheaper",
-                 "daemonize2", "attach-daemon", "spooler", "mule", "route"):
+                 "daemonize2", "reload-mercy", "spooler", "mule", "route"):
         assert find(name).supported is False, name
     for name in ("enable-threads", "need-app", "plugins", "single-interpreter", "thunder-lock", "die-on-term"):
         assert find(name).supported and find(name).noop, name
