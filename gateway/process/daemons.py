@@ -358,7 +358,9 @@ class Daemon:
             return
         pid = pidfile_pid(self.spec.pidfile or "")
         if pid:
-            self.pid = pid
+            # alive now: monitored at once (uWSGI waits for the next check, and a daemon dying
+            # in between is then never restarted, only reported as "did not daemonize")
+            self.pid, self.status = pid, 2
             gen_log.info('[uwsgi-daemons] found valid/active pidfile for "%s" (pid: %d)', self.spec.command, pid)
         else:
             self.spawn()
@@ -399,7 +401,7 @@ class Daemon:
                     self.spawn()
         elif pid != self.pid:
             gen_log.info('[uwsgi-daemons] found changed pid for "%s" (old_pid: %d new_pid: %d)', cmd, self.pid, pid)
-            self.pid = pid
+            self.pid, self.status = pid, 2  # alive: monitored from now on (uWSGI: from the next check)
         else:
             self.status = 2
 
