@@ -205,8 +205,10 @@ def _run_asap(cfg: Config) -> None:
 
 def _needs_master(cfg: Config) -> bool:
     """``--master``, or an option only a master can carry out (uWSGI's ``UWSGI_OPT_MASTER``)."""
+    from gateway.process import daemons
+
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
-                or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as)
+                or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg))
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -271,7 +273,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     """Load the app in the master (unless ``--lazy-apps``), then fork and supervise.
 
     A master also runs without ``--master`` when there are several workers or extra
-    children (the router), as uWSGI spawns its router without a master too.
+    children (the router), as uWSGI spawns its router without a master too, and for
+    external daemons (uWSGI's daemon options imply ``--master``).
     """
     from gateway.process.app_reload import AppReloader
     from gateway.process.cheaper import CheaperConfigError
@@ -284,9 +287,15 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
+    from gateway.process.daemons import DaemonConfigError, attach
+
     try:
         master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
     except (ListenError, CheaperConfigError) as e:
+        _fail(str(e))
+    try:
+        attach(master, cfg)  # --attach-daemon and co: children spawned after the workers
+    except DaemonConfigError as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:

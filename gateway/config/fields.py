@@ -273,6 +273,18 @@ class ConfigFields:
     touch_reload: List[str]
     #: --touch-workers-reload: gracefully replace the workers when FILE is touched, without loading the app again in the master (n…
     touch_workers_reload: List[str]
+    #: --attach-daemon: run COMMAND (through /bin/sh) beside the workers, respawn it when it dies, stop it (SIGTERM to its…
+    attach_daemon: List[str]
+    #: --attach-control-daemon: --attach-daemon whose death stops the whole instance
+    attach_control_daemon: List[str]
+    #: --smart-attach-daemon: run COMMAND, which daemonizes itself and writes PIDFILE; the master checks the pid in PIDFILE every…
+    smart_attach_daemon: List[str]
+    #: --smart-attach-daemon2: --smart-attach-daemon for a COMMAND that stays in the foreground: the master daemonizes it and writ…
+    smart_attach_daemon2: List[str]
+    #: --attach-daemon2: a daemon with options: cmd, pidfile (smart), daemonize, freq, control, stopsignal, reloadsignal, to…
+    attach_daemon2: List[str]
+    #: --daemons-honour-stdin: the daemons keep the instance's stdin (by default it is /dev/null)
+    daemons_honour_stdin: bool
     #: --no-orphans: accepted: workers and the router always stop when their master dies (uWSGI kills them only with --n…
     no_orphans: bool
     #: --die-on-term: accepted: SIGTERM always shuts gateway down gracefully (uWSGI 2.0 reloads on SIGTERM unless --die-o…
@@ -403,10 +415,6 @@ class ConfigFields:
     req_logger: List[str]
     #: --logger: not supported yet: uWSGI option, not supported yet by gateway
     logger: List[str]
-    #: --attach-daemon: not supported yet: uWSGI option, not supported yet by gateway
-    attach_daemon: List[str]
-    #: --smart-attach-daemon: not supported yet: uWSGI option, not supported yet by gateway
-    smart_attach_daemon: List[str]
     #: --cron: not supported yet: uWSGI option, not supported yet by gateway
     cron: List[str]
     #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway

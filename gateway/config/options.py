@@ -153,6 +153,39 @@ def _metric_spec(raw: str) -> str:
     return raw.strip()
 
 
+def _daemon_spec(parse: Callable[[str], Any], expected: str) -> Callable[[str], str]:
+    """A converter checking a daemon option with ``parse`` (:mod:`gateway.process.daemons`)."""
+
+    def convert(raw: str) -> str:
+        from gateway.process.daemons import DaemonConfigError
+
+        try:
+            parse(raw)
+        except DaemonConfigError as e:
+            raise Invalid(expected, "%s" % e) from None
+        return raw.strip()
+
+    return convert
+
+
+def _plain_daemon(raw: str) -> str:
+    from gateway.process.daemons import parse_plain
+
+    return _daemon_spec(parse_plain, "a command")(raw)
+
+
+def _smart_daemon(raw: str) -> str:
+    from gateway.process.daemons import parse_smart
+
+    return _daemon_spec(parse_smart, "PIDFILE COMMAND")(raw)
+
+
+def _keyval_daemon(raw: str) -> str:
+    from gateway.process.daemons import parse_keyval
+
+    return _daemon_spec(parse_keyval, "cmd=COMMAND[,KEY=VALUE...]")(raw)
+
+
 _ASYNC_HINT = "gateway's concurrency is --tornado N --greenlet"
 _MASTER_HINT = "gateway runs a single worker without a master for now"
 
@@ -574,6 +607,28 @@ OPTIONS: tuple[Option, ...] = (
     Option("touch-workers-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
            help="gracefully replace the workers when FILE is touched, without loading the app "
                 "again in the master (new code only with --lazy-apps, as uWSGI)"),
+    Option("attach-daemon", repeatable=True, type=_plain_daemon, section=PROCESSES, metavar="COMMAND",
+           help="run COMMAND (through /bin/sh) beside the workers, respawn it when it dies, stop it "
+                "(SIGTERM to its process group) when the instance stops; it must stay in the "
+                "foreground; repeatable"),
+    Option("attach-control-daemon", repeatable=True, type=_plain_daemon, section=PROCESSES,
+           metavar="COMMAND",
+           help="--attach-daemon whose death stops the whole instance"),
+    Option("smart-attach-daemon", repeatable=True, type=_smart_daemon, section=PROCESSES,
+           metavar="'PIDFILE COMMAND'",
+           help="run COMMAND, which daemonizes itself and writes PIDFILE; the master checks the pid in "
+                "PIDFILE every second and runs COMMAND again when it is gone (PIDFILE,N: wait N "
+                "checks for a first pidfile, default 10); the daemon outlives the instance"),
+    Option("smart-attach-daemon2", repeatable=True, type=_smart_daemon, section=PROCESSES,
+           metavar="'PIDFILE COMMAND'",
+           help="--smart-attach-daemon for a COMMAND that stays in the foreground: the master "
+                "daemonizes it and writes PIDFILE"),
+    Option("attach-daemon2", repeatable=True, type=_keyval_daemon, section=PROCESSES,
+           metavar="cmd=COMMAND[,KEY=VALUE...]",
+           help="a daemon with options: cmd, pidfile (smart), daemonize, freq, control, stopsignal, "
+                "reloadsignal, touch (FILE;FILE), stdin, uid, gid, chdir, max_throttle, notifypid"),
+    Option("daemons-honour-stdin", flag=True, section=PROCESSES,
+           help="the daemons keep the instance's stdin (by default it is /dev/null)"),
     Option("no-orphans", flag=True, noop=True, section=PROCESSES,
            help="accepted: workers and the router always stop when their master dies (uWSGI "
                 "kills them only with --no-orphans)"),
@@ -724,8 +779,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("threaded-logger", flag=True),
     _unsupported("req-logger", "logger-req", repeatable=True),
     _unsupported("logger", repeatable=True),
-    _unsupported("attach-daemon", repeatable=True),
-    _unsupported("smart-attach-daemon", repeatable=True),
     _unsupported("cron", repeatable=True),
     _unsupported("hook-asap", repeatable=True),
     _unsupported("daemonize2"),

@@ -81,12 +81,38 @@ class ChildSpec:
     to their defaults; the child is sent SIGTERM at shutdown.  The child's channel is
     :func:`gateway.process.channel.current` (a :class:`~channel.WorkerChannel` it may
     ``attach`` to its own loop).
+
+    The keyword arguments serve children that are not Python code of ours (the external
+    daemons of :mod:`gateway.process.daemons`):
+
+    * ``stop_signal``: sent at a graceful shutdown instead of SIGTERM; ``0`` means the
+      child is left running and the master does not wait for it;
+    * ``own_group``: the child made itself a process group leader (``setsid``), so every
+      signal goes to the whole group (a shell and what it started);
+    * ``stop_timeout``: seconds after ``stop_signal`` before SIGKILL (default: the
+      master's mercy);
+    * ``reload_signal``: sent when the master reloads (0: a reload leaves it alone);
+    * ``autostart``: spawned with the workers (otherwise only by :meth:`Master.start_child`);
+    * ``on_death(pid, status)``: called in the master when the child died while the
+      instance runs; returning True means "handled": no respawn, no log line;
+    * ``max_respawn_delay``: caps the respawn back-off of :mod:`~gateway.process.policy`.
     """
 
-    def __init__(self, name: str, target: Callable[[], int], respawn: bool = True) -> None:
+    def __init__(self, name: str, target: Callable[[], int], respawn: bool = True, *,
+                 stop_signal: int = signal.SIGTERM, own_group: bool = False,
+                 stop_timeout: Optional[float] = None, reload_signal: int = 0, autostart: bool = True,
+                 on_death: Optional[Callable[[int, int], bool]] = None,
+                 max_respawn_delay: Optional[float] = None) -> None:
         self.name = name
         self.target = target
         self.respawn = respawn
+        self.stop_signal = stop_signal
+        self.own_group = own_group
+        self.stop_timeout = stop_timeout
+        self.reload_signal = reload_signal
+        self.autostart = autostart
+        self.on_death = on_death
+        self.max_respawn_delay = max_respawn_delay
 
 
 class Proc:
@@ -153,6 +179,9 @@ class Master:
         self.by_pid: Dict[int, Proc] = {}
         self._handlers: Dict[str, Callable[[int, bytes], None]] = {}
         self._timers: List[Any] = []
+        #: callbacks run when the instance starts stopping / reloading (see on_shutdown, on_reload)
+        self._shutdown_hooks: List[Callable[[], None]] = []
+        self._reload_hooks: List[Callable[[], None]] = []
         self.sel = selectors.DefaultSelector()
         self.signals = SignalQueue()
         self.state = "starting"  # running | stopping
@@ -202,6 +231,43 @@ class Master:
 
     def add_child(self, spec: ChildSpec) -> None:
         self.children.append(Proc("child", len(self.children) + 1, 0, spec))
+
+    def start_child(self, spec: ChildSpec) -> int:
+        """Spawn the child of ``spec`` (added with :meth:`add_child`) unless it runs; its pid.
+
+        For children spawned on demand (``autostart=False``) or not respawned by the master;
+        0 while the instance is stopping.
+        """
+        for proc in self.children:
+            if proc.spec is spec:
+                if not proc.pid and self.state == "running":
+                    proc.respawn_at = 0.0
+                    self._spawn(proc)
+                return proc.pid
+        raise ValueError("start_child: %s was never added" % spec.name)
+
+    def child_pid(self, spec: ChildSpec) -> int:
+        """The pid of the running child of ``spec``, 0 if none."""
+        for proc in self.children:
+            if proc.spec is spec:
+                return proc.pid
+        return 0
+
+    def signal_child(self, spec: ChildSpec, sig: int) -> bool:
+        """Send ``sig`` to the running child of ``spec`` (its group if ``own_group``)."""
+        for proc in self.children:
+            if proc.spec is spec and proc.pid:
+                self._signal(proc, sig)
+                return True
+        return False
+
+    def on_shutdown(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once when the instance starts stopping (before the children are signalled)."""
+        self._shutdown_hooks.append(callback)
+
+    def on_reload(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` at every graceful reload of the workers."""
+        self._reload_hooks.append(callback)
 
     def on_message(self, kind: str, handler: Callable[[int, bytes], None]) -> None:
         """``handler(worker_id, payload)`` for messages of ``kind`` from workers
@@ -284,7 +350,8 @@ class Master:
             else:
                 self._cheap_slot(proc)
         for proc in self.children:
-            self._spawn(proc)
+            if proc.spec is None or proc.spec.autostart:
+                self._spawn(proc)
         self.state = "running"
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
         for path in self.config.touch_chain_reload or []:
@@ -520,16 +587,26 @@ class Master:
             gen_log.info("uWSGI worker %d cheaped.", proc.ident)
             self._cheap_slot(proc)
             return
-        if proc.kind == "child" and not proc.spec.respawn:  # type: ignore[union-attr]
+        spec = proc.spec
+        if spec is not None and spec.on_death is not None and spec.on_death(proc.pid, status):
+            proc.pid = 0
+            return
+        if spec is not None and not spec.respawn:
             gen_log.info("%s (pid: %d) exited, %s", proc.label, proc.pid, how)
+            proc.pid = 0
             return
         clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if clean and proc.kind == "worker":
             gen_log.info("worker %d (pid: %d) exited (%s): respawning", proc.ident, proc.pid, how)
         else:
             gen_log.warning("DAMN ! %s (pid: %d) died, %s :( trying respawn ...", proc.label, proc.pid, how)
-        proc.fast_deaths = policy.next_fast_deaths(proc.fast_deaths, lifetime) if not clean else 0
+        # A worker's clean exit is a recycle (--max-requests...); any other child that exits at
+        # once, even with status 0 (a daemon running `true`), must back off like a crash.
+        recycled = clean and proc.kind == "worker"
+        proc.fast_deaths = policy.next_fast_deaths(proc.fast_deaths, lifetime) if not recycled else 0
         delay = policy.respawn_delay(proc.fast_deaths)
+        if spec is not None and spec.max_respawn_delay is not None:
+            delay = min(delay, spec.max_respawn_delay)
         proc.pid = 0
         if delay:
             gen_log.warning("%s respawning too fast !!! i have to sleep a bit (%.1f seconds)...", proc.label, delay)
@@ -571,7 +648,13 @@ class Master:
             self.stop_deadline = 0.0
             for pid, proc in list(self.by_pid.items()):
                 gen_log.warning("%s (pid: %d) still running after %ds: killing it", proc.label, pid, int(self.mercy))
-                self._kill(pid, signal.SIGKILL)
+                self._signal(proc, signal.SIGKILL)
+        if self.state == "stopping":
+            for proc in self.children:
+                if proc.pid and proc.kill_at and mono >= proc.kill_at:
+                    proc.kill_at = 0.0
+                    gen_log.warning("%s (pid: %d) did not die in time: killing it", proc.label, proc.pid)
+                    self._signal(proc, signal.SIGKILL)
         if self.harakiri > 0:
             self._check_harakiri()
         if (self.evil_rss or self.evil_as) and mono >= self._evil_next:
@@ -779,6 +862,16 @@ class Master:
         else:
             self._kill(proc.pid, signal.SIGKILL)
 
+    def _signal(self, proc: Proc, sig: int) -> None:
+        """``sig`` to ``proc`` (a live, not yet reaped child), to its whole group if it leads one."""
+        if proc.spec is not None and proc.spec.own_group:
+            try:
+                os.killpg(proc.pid, sig)
+                return
+            except OSError:
+                pass  # not a group leader yet (it calls setsid right after fork): the process alone
+        self._kill(proc.pid, sig)
+
     def _kill(self, pid: int, sig: int) -> None:
         try:
             os.kill(pid, sig)
@@ -819,18 +912,38 @@ class Master:
             if graceful:
                 gen_log.warning("%s received again: killing workers now", why)
             graceful = False
+        first = self.state != "stopping"
         self.state = "stopping"
         for proc in list(self.workers.values()) + self.children:
             proc.respawn_at = 0.0
+        if first:
+            for hook in self._shutdown_hooks:
+                try:
+                    hook()
+                except Exception:
+                    gen_log.exception("error in a shutdown hook of the master")
+        for proc in self.children:
+            if proc.pid and proc.spec is not None and not proc.spec.stop_signal:
+                # left running (a smart daemon's command still in the foreground): not waited for
+                self.by_pid.pop(proc.pid, None)
+                self._close_channel(proc)
+                proc.pid = 0
+        mono = time.monotonic()
         if graceful:
             gen_log.info("%s received...gracefully killing workers (mercy: %ds)...", why, int(self.mercy))
-            self.stop_deadline = time.monotonic() + self.mercy
-            for pid in list(self.by_pid):
-                self._kill(pid, signal.SIGTERM)
+            self.stop_deadline = mono + self.mercy
+            for proc in list(self.by_pid.values()):
+                spec = proc.spec
+                if spec is None:
+                    self._kill(proc.pid, signal.SIGTERM)
+                    continue
+                if spec.stop_timeout is not None and not proc.kill_at:
+                    proc.kill_at = mono + spec.stop_timeout
+                self._signal(proc, spec.stop_signal)
         else:
             gen_log.info("%s received...brutally killing workers...", why)
-            for pid in list(self.by_pid):
-                self._kill(pid, signal.SIGKILL)
+            for proc in list(self.by_pid.values()):
+                self._signal(proc, signal.SIGKILL)
 
     def reload(self) -> None:
         """Graceful reload: new workers (re-importing the app) take over, old ones finish."""
@@ -841,6 +954,14 @@ class Master:
         gen_log.info("...gracefully killing workers...")
         if not self._reload_app():
             return
+        for proc in self.children:
+            if proc.pid and proc.spec is not None and proc.spec.reload_signal:
+                self._signal(proc, proc.spec.reload_signal)
+        for hook in self._reload_hooks:
+            try:
+                hook()
+            except Exception:
+                gen_log.exception("error in a reload hook of the master")
         self._replace_all()
         gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
 
