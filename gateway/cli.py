@@ -205,10 +205,11 @@ def _run_asap(cfg: Config) -> None:
 
 def _needs_master(cfg: Config) -> bool:
     """``--master``, or an option only a master can carry out (uWSGI's ``UWSGI_OPT_MASTER``)."""
-    from gateway.process import daemons
+    from gateway.process import cron_tasks, daemons
 
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
-                or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg))
+                or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
+                or cron_tasks.configured(cfg))
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -287,6 +288,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
+    from gateway.process import cron_tasks
     from gateway.process.daemons import DaemonConfigError, attach
 
     try:
@@ -295,7 +297,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         _fail(str(e))
     try:
         attach(master, cfg)  # --attach-daemon and co: children spawned after the workers
-    except DaemonConfigError as e:
+        cron_tasks.attach(master, cfg)  # --cron and co: children started on schedule
+    except (DaemonConfigError, cron_tasks.CronConfigError) as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:

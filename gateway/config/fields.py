@@ -283,6 +283,14 @@ class ConfigFields:
     smart_attach_daemon2: List[str]
     #: --attach-daemon2: a daemon with options: cmd, pidfile (smart), daemonize, freq, control, stopsignal, reloadsignal, to…
     attach_daemon2: List[str]
+    #: --cron: the master runs COMMAND (through /bin/sh, without waiting) when the time matches (-1: any, -N: ever…
+    cron: List[str]
+    #: --unique-cron: --cron whose COMMAND never runs twice at once
+    unique_cron: List[str]
+    #: --cron2: --cron with keys minute, hour, day, month, week (default -1), unique, harakiri
+    cron2: List[str]
+    #: --cron-harakiri: kill a cron command still running after SECONDS (0: never)
+    cron_harakiri: int
     #: --daemons-honour-stdin: the daemons keep the instance's stdin (by default it is /dev/null)
     daemons_honour_stdin: bool
     #: --no-orphans: accepted: workers and the router always stop when their master dies (uWSGI kills them only with --n…
@@ -415,8 +423,6 @@ class ConfigFields:
     req_logger: List[str]
     #: --logger: not supported yet: uWSGI option, not supported yet by gateway
     logger: List[str]
-    #: --cron: not supported yet: uWSGI option, not supported yet by gateway
-    cron: List[str]
     #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
     hook_asap: List[str]
     #: --daemonize2: not supported yet: uWSGI option, not supported yet by gateway

@@ -168,6 +168,21 @@ def _daemon_spec(parse: Callable[[str], Any], expected: str) -> Callable[[str], 
     return convert
 
 
+def _cron_spec(which: str) -> Callable[[str], str]:
+    """A converter checking a ``--cron``/``--unique-cron``/``--cron2`` entry at load time."""
+
+    def convert(raw: str) -> str:
+        from gateway.process.cron_tasks import CronConfigError, parse_cron, parse_cron2
+
+        try:
+            parse_cron2(raw) if which == "cron2" else parse_cron(raw, option="--" + which)
+        except CronConfigError as e:
+            raise Invalid("a cron entry", str(e)) from None
+        return raw.strip()
+
+    return convert
+
+
 def _plain_daemon(raw: str) -> str:
     from gateway.process.daemons import parse_plain
 
@@ -627,6 +642,18 @@ OPTIONS: tuple[Option, ...] = (
            metavar="cmd=COMMAND[,KEY=VALUE...]",
            help="a daemon with options: cmd, pidfile (smart), daemonize, freq, control, stopsignal, "
                 "reloadsignal, touch (FILE;FILE), stdin, uid, gid, chdir, max_throttle, notifypid"),
+    Option("cron", repeatable=True, type=_cron_spec("cron"), section=PROCESSES,
+           metavar="'MIN HOUR DAY MONTH WEEKDAY COMMAND'",
+           help="the master runs COMMAND (through /bin/sh, without waiting) when the time matches "
+                "(-1: any, -N: every N); repeatable"),
+    Option("unique-cron", repeatable=True, type=_cron_spec("unique-cron"), section=PROCESSES,
+           metavar="'MIN HOUR DAY MONTH WEEKDAY COMMAND'",
+           help="--cron whose COMMAND never runs twice at once"),
+    Option("cron2", repeatable=True, type=_cron_spec("cron2"), section=PROCESSES,
+           metavar="'KEY=VALUE[,...] COMMAND'",
+           help="--cron with keys minute, hour, day, month, week (default -1), unique, harakiri"),
+    Option("cron-harakiri", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="SECONDS",
+           help="kill a cron command still running after SECONDS (0: never)"),
     Option("daemons-honour-stdin", flag=True, section=PROCESSES,
            help="the daemons keep the instance's stdin (by default it is /dev/null)"),
     Option("no-orphans", flag=True, noop=True, section=PROCESSES,
@@ -779,7 +806,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("threaded-logger", flag=True),
     _unsupported("req-logger", "logger-req", repeatable=True),
     _unsupported("logger", repeatable=True),
-    _unsupported("cron", repeatable=True),
     _unsupported("hook-asap", repeatable=True),
     _unsupported("daemonize2"),
     _unsupported("route-run", repeatable=True),

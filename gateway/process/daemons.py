@@ -533,18 +533,26 @@ def run_command(spec: DaemonSpec, respawning: bool = False,
     except Exception as e:
         gen_log.error('[uwsgi-daemons] unable to spawn "%s": %s', cmd, e)
         return 1
+    gen_log.info('[uwsgi-daemons] %sspawning "%s" (uid: %d gid: %d)', "re" if respawning else "", cmd,
+                 os.getuid(), os.getgid())
+    exec_shell(cmd, "[uwsgi-daemons]", execv)
+    return 1
+
+
+def exec_shell(command: str, log_prefix: str,
+               execv: Callable[[str, List[str]], Any] = os.execv) -> None:  # pragma: no cover - child
+    """In a forked child of the master: ``/bin/sh -c command`` with the default signal
+    dispositions and no descriptor above 2 (not the listening sockets, not the master's
+    channels).  Returns only if the exec failed (logged under ``log_prefix``)."""
     for sig in _RESET_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
     _close_fds()
-    gen_log.info('[uwsgi-daemons] %sspawning "%s" (uid: %d gid: %d)', "re" if respawning else "", cmd,
-                 os.getuid(), os.getgid())
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        execv("/bin/sh", ["/bin/sh", "-c", cmd])
+        execv("/bin/sh", ["/bin/sh", "-c", command])
     except OSError as e:
-        gen_log.error('[uwsgi-daemons] unable to spawn "%s": %s', cmd, e)
-    return 1
+        gen_log.error('%s unable to spawn "%s": %s', log_prefix, command, e)
 
 
 def _close_fds() -> None:  # pragma: no cover - child
@@ -578,5 +586,5 @@ def _die_with_parent(master_pid: int) -> None:  # pragma: no cover - child
         os._exit(1)
 
 
-__all__ = ["DaemonConfigError", "DaemonSpec", "DaemonSupervisor", "attach", "configured", "parse_keyval",
+__all__ = ["DaemonConfigError", "DaemonSpec", "DaemonSupervisor", "attach", "configured", "exec_shell", "parse_keyval",
            "parse_plain", "parse_smart", "pidfile_pid", "specs_from_config"]

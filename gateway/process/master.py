@@ -95,14 +95,15 @@ class ChildSpec:
     * ``autostart``: spawned with the workers (otherwise only by :meth:`Master.start_child`);
     * ``on_death(pid, status)``: called in the master when the child died while the
       instance runs; returning True means "handled": no respawn, no log line;
-    * ``max_respawn_delay``: caps the respawn back-off of :mod:`~gateway.process.policy`.
+    * ``max_respawn_delay``: caps the respawn back-off of :mod:`~gateway.process.policy`;
+    * ``log_spawn``: False when the owner logs the start in its own words (cron commands).
     """
 
     def __init__(self, name: str, target: Callable[[], int], respawn: bool = True, *,
                  stop_signal: int = signal.SIGTERM, own_group: bool = False,
                  stop_timeout: Optional[float] = None, reload_signal: int = 0, autostart: bool = True,
                  on_death: Optional[Callable[[int, int], bool]] = None,
-                 max_respawn_delay: Optional[float] = None) -> None:
+                 max_respawn_delay: Optional[float] = None, log_spawn: bool = True) -> None:
         self.name = name
         self.target = target
         self.respawn = respawn
@@ -113,6 +114,7 @@ class ChildSpec:
         self.autostart = autostart
         self.on_death = on_death
         self.max_respawn_delay = max_respawn_delay
+        self.log_spawn = log_spawn
 
 
 class Proc:
@@ -441,7 +443,7 @@ class Master:
         if proc.kind == "worker":
             self.board.ints[self.board.wbase(self.slot(proc.ident, proc.generation))] = pid
             gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
-        else:  # uWSGI's wording for its gateways: "respawned uWSGI http 2 (pid: 123)" after a death
+        elif proc.spec is None or proc.spec.log_spawn:  # uWSGI's wording: "respawned uWSGI http 2 (pid: 123)"
             gen_log.info("%s %s (pid: %d)", "respawned" if proc.spawns > 1 else "spawned", proc.label, pid)
 
     def _child_main(self, proc: Proc, sock: socket.socket) -> int:

@@ -1,0 +1,42 @@
+"""Parsing ``--cron``/``--unique-cron``/``--cron2`` entries (gateway/process/cron_tasks.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.process.cron_tasks import CronConfigError, CronEntry, parse_cron, parse_cron2
+
+
+def test_cron_fields_and_a_command_with_spaces():
+    assert parse_cron("59 2 -1 -1 -1 /usr/bin/backup --full  now") == CronEntry(
+        59, 2, -1, -1, -1, "/usr/bin/backup --full  now")
+    assert parse_cron("-5 -1 -1 -1 -1 ./sync.sh", unique=True).unique
+
+
+def test_cron2_keys_default_to_any():
+    entry = parse_cron2("minute=-10,unique=1,harakiri=300 ./report.sh --all")
+    assert entry == CronEntry(-10, -1, -1, -1, -1, "./report.sh --all", unique=True, harakiri=300)
+    assert parse_cron2("hour=3 x", harakiri=7).harakiri == 7  # --cron-harakiri as the default
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("1 2 3 4 cmd", "expected 'minute hour day month weekday command'"),
+    ("a 2 3 4 5 cmd", "must be integers"),
+    ("60 -1 -1 -1 -1 cmd", "minute 60 is out of range"),
+    ("-1 -1 0 -1 -1 cmd", "day 0 is out of range"),
+    ("-1 -1 -1 13 -1 cmd", "month 13 is out of range"),
+])
+def test_bad_cron_entries(text, fragment):
+    with pytest.raises(CronConfigError, match=fragment):
+        parse_cron(text)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("./x.sh", "expected 'key=value"),
+    ("minute=5", "expected 'key=value"),
+    ("colour=red ./x.sh", "unknown key 'colour'"),
+    ("minute=five ./x.sh", "minute='five' is not an integer"),
+])
+def test_bad_cron2_entries(text, fragment):
+    with pytest.raises(CronConfigError, match=fragment):
+        parse_cron2(text)
