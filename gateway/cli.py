@@ -127,6 +127,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     if cfg.logto2 and wants_log_master(cfg):
         _fail("--logto2 with --log-master (or a log rotation option) is not supported yet: use --logto")
     routing = bool(cfg.http or cfg.https)
+    if cfg.http_to_https and not routing:
+        _fail("--http-to-https needs the HTTP router: add --http or --https")
     if not cfg.http_socket and not cfg.socket and not routing:
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
     has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.mount)

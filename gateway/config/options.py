@@ -232,6 +232,9 @@ OPTIONS: tuple[Option, ...] = (
            help="the HTTP router on ADDR behind TLS (certificate and key files in PEM; an "
                 "optional OpenSSL cipher string and a client CA file, '!CA' for optional "
                 "client certificates).  The worker sees HTTPS=on"),
+    Option("http-to-https", repeatable=True, section=SOCKETS, metavar="ADDR[,PORT]",
+           help="a router listener on ADDR that answers every request with a 301 to the same "
+                "URL over https:// (naming PORT when given); with --http or --https"),
     Option("http-to", repeatable=True, section=SOCKETS, metavar="ADDR",
            help="the uwsgi address (host:port, a UNIX path or @abstract) the HTTP router "
                 "forwards to; repeat for round-robin with failover to the next on refusal"),

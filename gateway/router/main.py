@@ -16,7 +16,7 @@ of the workers: the one process clients see (``--http-processes N``: N of them,
 
 When ready each router process prints one machine-readable line::
 
-    gateway router ready: pid=1234 http=0.0.0.0:9090 https=0.0.0.0:9443
+    gateway router ready: pid=1234 http=0.0.0.0:9090 https=0.0.0.0:9443 [http-to-https=0.0.0.0:9080]
 """
 
 from __future__ import annotations
@@ -72,6 +72,11 @@ def bind_router_sockets(cfg: Config) -> List[Listener]:
             https = parse_https(value)
             ctx = server_context(https)
             listeners.append(Listener(_listen(https.address, cfg.listen), ctx))
+        for value in cfg.http_to_https:
+            address, _, port = value.partition(",")
+            if port and not port.isdigit():
+                raise ListenError("--http-to-https %s: the port after the comma must be a number" % value)
+            listeners.append(Listener(_listen(address, cfg.listen), redirect_port=port))
     except (ListenError, TLSConfigError) as e:
         for listener in listeners:
             listener.sock.close()
@@ -213,13 +218,16 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
             loop.add_signal_handler(sig, stop, sig)
 
     loop.call_soon(arm_signals)
-    http = ",".join(bound_address(x.sock) for x in listeners if x.ssl is None)
+    http = ",".join(bound_address(x.sock) for x in listeners if x.ssl is None and x.redirect_port is None)
     https = ",".join(bound_address(x.sock) for x in listeners if x.ssl is not None)
+    redirect = ",".join(bound_address(x.sock) for x in listeners if x.redirect_port is not None)
     line = "gateway router ready: pid=%d" % os.getpid()
     if http:
         line += " http=" + http
     if https:
         line += " https=" + https
+    if redirect:
+        line += " http-to-https=" + redirect
     gen_log.info(
         "*** HTTP router (%s) forwarding to %s%s ***", type(loop).__module__.split(".")[0], ", ".join(upstreams),
         " (persistent connections, up to %d idle)" % settings.upstream_keepalive if settings.persistent else "",

@@ -19,6 +19,7 @@ import ssl
 from typing import Any, Callable, List, NamedTuple, Optional, Set, Tuple
 
 from gateway.router.http_front import BUSY, TUNNEL, RouterConnection
+from gateway.router.https_redirect import HttpsRedirect
 from gateway.router.pool import UpstreamPool
 from gateway.router.upstream import parse_upstream
 from gateway.router.vars import VarsBuilder
@@ -27,10 +28,12 @@ __all__ = ["Listener", "Router", "RouterSettings"]
 
 
 class Listener(NamedTuple):
-    """A bound, listening socket of the router; ``ssl`` is set for ``--https``."""
+    """A bound, listening socket of the router; ``ssl`` is set for ``--https``;
+    ``redirect_port`` is not None for ``--http-to-https`` (``""``: no port in the URL)."""
 
     sock: socket.socket
     ssl: Optional[ssl.SSLContext] = None
+    redirect_port: Optional[str] = None
 
 
 class RouterSettings:
@@ -113,6 +116,12 @@ class Router:
         """Serve every listener (their sockets are already bound and listening)."""
         s = self.settings
         for listener in listeners:
+            if listener.redirect_port is not None:
+                server = await self.loop.create_server(
+                    functools.partial(HttpsRedirect, self, listener.redirect_port),
+                    sock=listener.sock, backlog=s.backlog)
+                self._servers.append(server)
+                continue
             port = str(listener.sock.getsockname()[1])
             builder = VarsBuilder(
                 port,
