@@ -7,7 +7,7 @@ Two kinds, as in uWSGI's ``core/daemons.c``:
   forks a child that runs ``/bin/sh -c CMD`` (the same :class:`~gateway.process.master.ChildSpec`
   mechanism as the HTTP routers), respawns it when it dies (with the workers' back-off) and
   stops it at shutdown with its stop signal, sent to its whole process group, then SIGKILL
-  after 3 seconds;
+  after ``--reload-mercy`` seconds (3 by default, as uWSGI);
 * **smart** daemons (``--smart-attach-daemon PIDFILE CMD``, ``--smart-attach-daemon2``,
   ``--attach-daemon2 ...,pidfile=PIDFILE``) are watched through their pidfile: once a second
   the master reads it, and when the pid in it is gone the command is run again.  The
