@@ -136,6 +136,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             bind_shared(spec, cfg.listen)
     except ListenError as e:
         _fail(str(e))
+    if cfg.spooler:
+        children.extend(_spooler_children(cfg))
     internal = None
     if routing:
         routers, internal = _router_children(cfg)
@@ -162,7 +164,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         sockets.append(internal)
 
     if (cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or children or cfg.idle
-            or cfg.cheaper):
+            or cfg.cheaper or cfg.spooler):
         sys.exit(_run_master(cfg, sockets, children))
 
     from gateway.process.worker import Worker
@@ -299,6 +301,21 @@ def _drop_privileges(cfg: Config) -> None:
     except PrivilegeError as e:
         _fail(str(e))
     _write_pidfiles(cfg, ("pidfile2",))
+
+
+def _spooler_children(cfg: Config) -> List[Any]:
+    """``--spooler DIR`` (times ``--spooler-processes``): the directories are created and
+    resolved now, and :data:`gateway.spooler.current` set before the app loads (so it may
+    spool at import, as under uWSGI); each spooler is an extra child of the master (a
+    spooler needs a master, as in uWSGI), forked after the app is loaded."""
+    from gateway import spooler
+    from gateway.spooler.runner import child_specs
+
+    try:
+        spooler.current = spooler.Spoolers.from_config(cfg)
+    except spooler.SpoolerConfigError as e:
+        _fail(str(e))
+    return child_specs(cfg, spooler.current)
 
 
 def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:

@@ -83,10 +83,20 @@ class ChildSpec:
     ``attach`` to its own loop).
     """
 
-    def __init__(self, name: str, target: Callable[[], int], respawn: bool = True) -> None:
+    def __init__(self, name: str, target: Callable[[], int], respawn: bool = True, *,
+                 spawn_line: Optional[Callable[[int], str]] = None, death_line: Optional[str] = None,
+                 on_exit: Optional[Callable[[int], None]] = None, reload: bool = False) -> None:
         self.name = name
         self.target = target
         self.respawn = respawn
+        #: the log line of its spawn, from its pid (default: ``spawned <name> (pid: N)``)
+        self.spawn_line = spawn_line
+        #: the log line of an unexpected death, with ``%(pid)d`` and ``%(how)s`` (default: "DAMN ! ...")
+        self.death_line = death_line
+        #: called in the master with the pid of the child just reaped
+        self.on_exit = on_exit
+        #: restarted (SIGTERM, then spawned again) by a graceful reload, so it runs the new code
+        self.reload = reload
 
 
 class Proc:
@@ -108,6 +118,7 @@ class Proc:
         self.log_fd = -1  # --log-master: the read end of its output pipe
         self.spawns = 0
         self.cheaped = False  # --cheaper: stopped (or stopping) on purpose, not respawned
+        self.restarting = False  # an extra child stopped by a reload, to be spawned again
 
     @property
     def label(self) -> str:
@@ -368,6 +379,8 @@ class Master:
         if proc.kind == "worker":
             self.board.ints[self.board.wbase(self.slot(proc.ident, proc.generation))] = pid
             gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
+        elif proc.spec is not None and proc.spec.spawn_line is not None:
+            gen_log.info("%s", proc.spec.spawn_line(pid))
         else:  # uWSGI's wording for its gateways: "respawned uWSGI http 2 (pid: 123)" after a death
             gen_log.info("%s %s (pid: %d)", "respawned" if proc.spawns > 1 else "spawned", proc.label, pid)
 
@@ -504,6 +517,16 @@ class Master:
             self.board.died(self.slot(proc.ident, proc.generation))
             if self.subsystems is not None and not proc.retiring:
                 self.subsystems.worker_died(proc.ident)
+        elif proc.spec is not None and proc.spec.on_exit is not None:
+            try:
+                proc.spec.on_exit(proc.pid)
+            except Exception:
+                gen_log.exception("error in the exit hook of %s", proc.label)
+        if proc.restarting and self.state != "stopping":
+            proc.restarting = False
+            proc.pid = 0
+            self._respawn(proc)
+            return
         if proc.retiring or self.state == "stopping":
             if proc in self.retiring:
                 self.retiring.remove(proc)
@@ -520,6 +543,8 @@ class Master:
         clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if clean and proc.kind == "worker":
             gen_log.info("worker %d (pid: %d) exited (%s): respawning", proc.ident, proc.pid, how)
+        elif proc.spec is not None and proc.spec.death_line is not None:
+            gen_log.warning(proc.spec.death_line, {"pid": proc.pid, "how": how})
         else:
             gen_log.warning("DAMN ! %s (pid: %d) died, %s :( trying respawn ...", proc.label, proc.pid, how)
         proc.fast_deaths = policy.next_fast_deaths(proc.fast_deaths, lifetime) if not clean else 0
@@ -819,7 +844,16 @@ class Master:
         if not self._reload_app():
             return
         self._replace_all()
+        self._restart_children()
         gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
+
+    def _restart_children(self) -> None:
+        """Extra children that asked for it (the spoolers) run the reloaded code: stopped now,
+        spawned again (forked from this master, which has the new app) when reaped."""
+        for proc in self.children:
+            if proc.spec is not None and proc.spec.reload and proc.pid and not proc.restarting:
+                proc.restarting = True
+                self._kill(proc.pid, signal.SIGTERM)
 
     def reload_workers(self) -> None:
         """``--touch-workers-reload``: replace every worker gracefully, without loading the
