@@ -1,7 +1,7 @@
 """Spools tasks for the spooler tests: every task writes a JSON marker into the directory
 named by ``SPOOL_MARKERS`` (pid of the process that ran it, the task's fields).
 
-``GET /spool?name=N[&ret=ok|retry|ignore|raise][&at=UNIX][&priority=P][&body=TEXT]`` spools with
+``GET /spool?name=N[&ret=ok|retry|ignore|raise][&at=UNIX][&priority=P][&body=TEXT][&sleep=S]`` spools with
 ``uwsgi.spool`` (the ``uwsgi.spooler`` callable below runs it); ``GET /deco?name=N`` calls an
 ``@spool`` function (arguments pickled); ``GET /forever?name=N`` an ``@spoolforever`` one;
 ``GET /raw?name=N`` a ``@spoolraw`` one.  Each answers ``<worker pid> <spool file path>``.
@@ -9,6 +9,7 @@ named by ``SPOOL_MARKERS`` (pid of the process that ran it, the task's fields).
 
 import json
 import os
+import time
 from urllib.parse import parse_qs
 
 import uwsgi
@@ -40,6 +41,7 @@ def plain_spooler(env):
         return manage_spool_request(env)
     name = env[b"name"].decode()
     ret = env.get(b"ret", b"ok").decode()
+    time.sleep(float(env.get(b"sleep", b"0")))
     _mark(name, ret=ret, keys=sorted(k if isinstance(k, str) else k.decode() for k in env),
           body=env.get("body", b"").decode(), task=env["spooler_task_name"].decode())
     if ret == "raise":
@@ -71,7 +73,7 @@ def application(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/spool":
         task = {b"name": q["name"].encode(), b"ret": q.get("ret", "ok").encode()}
-        for key in ("at", "priority", "body"):
+        for key in ("at", "priority", "body", "sleep"):
             if key in q:
                 task[key.encode()] = q[key].encode()
         out = uwsgi.spool(task)
