@@ -178,7 +178,7 @@ class SpoolerProcess:
             # returns to the interpreter; the master respawns us and the file stays.
             faulthandler.dump_traceback_later(self.spoolers.harakiri, exit=True, file=sys.stderr)
         try:
-            outcome = run_task(func, task_dict(path, task))
+            outcome = run_task(func, task_dict(os.path.basename(path), task))
         finally:
             if self.spoolers.harakiri > 0:
                 faulthandler.cancel_dump_traceback_later()

@@ -2,8 +2,9 @@
 
 As uWSGI's Python plugin (``uwsgi_python_spooler``) builds it on Python 3, the dict
 has the task's vars with **bytes** keys and values, plus two **str** keys:
-``spooler_task_name`` (the file's path, bytes) and ``body`` (bytes, when the task has
-a body).  The callable's return value decides:
+``spooler_task_name`` (the file's name, bytes: uWSGI passes the name relative to the
+task's directory, which is the working directory unless ``--spooler-chdir``) and ``body``
+(bytes, when the task has a body).  The callable's return value decides:
 
 =====================  =======  ==================================================
 ``uwsgi.SPOOL_OK``     -2       done: the file is deleted
@@ -36,9 +37,9 @@ class Verdict(Enum):
     IGNORED = "ignored"  # keep it; no callable or SPOOL_IGNORE
 
 
-def task_dict(path: str, task: SpoolTask) -> Dict[Any, Any]:
-    """The argument of ``uwsgi.spooler(env)`` for ``task`` read from ``path``."""
-    env: Dict[Any, Any] = {"spooler_task_name": path.encode("utf-8", "surrogateescape")}
+def task_dict(name: str, task: SpoolTask) -> Dict[Any, Any]:
+    """The argument of ``uwsgi.spooler(env)`` for ``task`` (``name``: its ``spooler_task_name``)."""
+    env: Dict[Any, Any] = {"spooler_task_name": name.encode("utf-8", "surrogateescape")}
     for key, value in task.vars:
         env[key] = value
     if task.body:
