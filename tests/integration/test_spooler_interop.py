@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 
+from gateway.spooler import Spoolers
+from gateway.spooler.writer import enqueue
 from tests.peers import require_uwsgi
 from tests.server import ROOT
 from tests.support.waits import wait_until
-
-from gateway.spooler import Spoolers
-from gateway.spooler.writer import enqueue
 
 APP = """
 import uwsgi
