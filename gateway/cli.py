@@ -142,6 +142,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             bind_shared(spec, cfg.listen)
     except ListenError as e:
         _fail(str(e))
+    if cfg.spooler:
+        children.extend(_spooler_children(cfg))
     internal = None
     if routing:
         routers, internal = _router_children(cfg)
@@ -211,7 +213,7 @@ def _needs_master(cfg: Config) -> bool:
 
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
-                or cron_tasks.configured(cfg))
+                or cron_tasks.configured(cfg) or cfg.spooler)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -324,6 +326,21 @@ def _drop_privileges(cfg: Config) -> None:
     _write_pidfiles(cfg, ("pidfile2",))
     if cfg.logto2:
         _log_to(cfg.logto2, "--logto2")
+
+
+def _spooler_children(cfg: Config) -> List[Any]:
+    """``--spooler DIR`` (times ``--spooler-processes``): the directories are created and
+    resolved now, and :data:`gateway.spooler.current` set before the app loads (so it may
+    spool at import, as under uWSGI); each spooler is an extra child of the master (a
+    spooler needs a master, as in uWSGI), forked after the app is loaded."""
+    from gateway import spooler
+    from gateway.spooler.runner import child_specs
+
+    try:
+        spooler.current = spooler.Spoolers.from_config(cfg)
+    except spooler.SpoolerConfigError as e:
+        _fail(str(e))
+    return child_specs(cfg, spooler.current)
 
 
 def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:

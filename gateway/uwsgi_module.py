@@ -118,6 +118,8 @@ class _Runtime:
     masterpid = 0
     #: Under a master: a callable returning every worker's dict (from the scoreboard).
     workers: Any = None
+    #: In a spooler process: its directory.
+    spooler_dir: Optional[str] = None
 
 
 _runtime = _Runtime()
@@ -152,6 +154,40 @@ def _configure(
     buffer_size = buffer
     loop = loop_name
     started_on = int(time.time())
+    _bind_spooler_functions()
+
+
+def _bind_spooler_functions() -> None:
+    """``spool``, ``spooler_pid``... and ``spoolers`` exist only with ``--spooler``, as in
+    uWSGI (so ``hasattr(uwsgi, "spool")`` tells the truth)."""
+    from gateway import spooler
+    from gateway.spooler import api
+
+    module = sys.modules[__name__]
+    current = spooler.current
+    for name, func in api.FUNCTIONS:
+        if current is not None:
+            setattr(module, name, func)
+        elif hasattr(module, name):
+            delattr(module, name)
+    if current is not None:
+        module.__dict__["spoolers"] = tuple(os.fsencode(d) for d in current.dirs)
+    else:
+        module.__dict__.pop("spoolers", None)
+
+
+def _configure_spooler_process(config: Any, spoolers: Any, slot: int) -> None:
+    """In a spooler process (after fork): worker id 0, as in uWSGI, ``i_am_the_spooler()``."""
+    _configure(worker_id=0, processes=config.processes or 1, cores_per_worker=1, options=config.uwsgi_opt(),
+               engine=None, stats=None, socket_fds=[], buffer=config.buffer_size, loop_name=None,
+               masterpid=os.getppid())  # a spooler always runs under a master
+    _runtime.spooler_dir = spoolers.slots[slot]
+    install()
+
+
+def i_am_the_spooler() -> Optional[bool]:
+    """True in a spooler process, None elsewhere (uWSGI's values)."""
+    return True if _runtime.spooler_dir is not None else None
 
 
 # -- identity -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """``uwsgidecorators`` for hosted apps: ``@postfork``, ``@rpc``, ``@erlang``, the signal
-family (``@signal``, ``@timer``, ``@rbtimer``, ``@cron``, ``@filemon``), ``@lock`` and
-``@thread``.
+family (``@signal``, ``@timer``, ``@rbtimer``, ``@cron``, ``@filemon``), ``@lock``,
+``@thread`` and the spooler's ``@spool``, ``@spoolraw`` and ``@spoolforever``.
 
 Installed as ``sys.modules["uwsgidecorators"]`` inside the server.  Unlike uWSGI's
 module it does not demand a master process at import: with a single worker (no master)
@@ -8,17 +8,24 @@ module it does not demand a master process at import: with a single worker (no m
 so the seed's per-worker ``t_application.listen(8000 + uwsgi.worker_id())`` works.
 Every worker imports the app itself, so every worker applies ``@timer`` & co.; the
 shared signal table adds an identical timer only once (see :mod:`gateway.usignals.table`).
-``@spool``, ``@spoolraw``, ``@spoolforever``, ``@mulefunc``, ``@mule``, ``@muleloop``,
-``@mulemsg``, ``@farm`` and ``@harakiri`` raise ``NotImplementedError`` when applied:
-gateway has no spooler or mules (yet), and a decorated function must never be silently
-inert.
+``@mulefunc``, ``@mule``, ``@muleloop``, ``@mulemsg``, ``@farm`` and ``@harakiri`` raise
+``NotImplementedError`` when applied: gateway has no mules (yet), and a decorated
+function must never be silently inert.
+
+The spooler decorators behave as uWSGI 2.0's: calling the decorated function spools a
+task naming it (``ud_spool_func``) instead of running it; the spooler process calls it
+through :func:`manage_spool_request` (installed as ``uwsgi.spooler`` at import, so an
+app's own ``uwsgi.spooler = ...`` set later wins).  One robustness difference: a task
+value that is not UTF-8 reaches the function as bytes instead of failing the task.
 """
 
 from __future__ import annotations
 
+import pickle
 import threading
 import traceback
-from typing import Any, Callable, List, Optional, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import uwsgi  # resolved to gateway.uwsgi_module inside the server
 
@@ -163,12 +170,15 @@ class filemon:
 
 
 class lock:
-    """``@lock``: run the function holding user lock 0 (shared by every worker)."""
+    """``@lock``: run the function holding user lock 0 (shared by every worker); in a
+    spooler the call does nothing, as in uWSGI."""
 
     def __init__(self, f: Callable[..., Any]) -> None:
         self.f = f
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if uwsgi.i_am_the_spooler():
+            return None
         uwsgi.lock()
         try:
             return self.f(*args, **kwargs)
@@ -189,6 +199,124 @@ class thread:
         return self.f
 
 
+# -- the spooler -------------------------------------------------------------------------
+
+#: ``@spool`` functions by name (the spooler finds a task's function here)
+spooler_functions: Dict[str, Callable[..., Any]] = {}
+
+
+def _encode(value: Any) -> Any:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+def manage_spool_request(env: Dict[Any, Any]) -> int:
+    """``uwsgi.spooler`` for the decorators: call the task's function and return its code.
+
+    ``@spool`` tasks carry ``ud_spool_ret`` (SPOOL_OK), ``@spoolforever`` ones SPOOL_RETRY,
+    ``@spoolraw`` none: the function's own return value decides.  An unknown function
+    raises (the task is retried, as in uWSGI).
+    """
+    task = {_decode(k): v for k, v in env.items()}
+    if "args" in task:
+        for key in ("args", "kwargs"):
+            task[key] = pickle.loads(task.pop(key))
+    task = {k: (v if k in ("args", "kwargs") else _decode(v)) for k, v in task.items()}
+    name = task.get("ud_spool_func")
+    func = spooler_functions.get(name) if isinstance(name, str) else None
+    if func is None:
+        raise LookupError("no @spool function named %r in this spooler (known: %s)"
+                          % (name, ", ".join(sorted(spooler_functions)) or "none"))
+    if "args" in task:
+        ret = func(*task["args"], **task["kwargs"])
+    else:
+        ret = func(task)
+    return int(task.get("ud_spool_ret", ret))
+
+
+uwsgi.spooler = manage_spool_request
+
+#: what @spool(pass_arguments=True) moves out of the call's kwargs into the task itself
+_SPOOLER_ARGS = ("message_dict", "spooler", "priority", "at", "body")
+
+
+class _spoolraw:
+    """A function whose calls become spooler tasks (see :func:`spoolraw`)."""
+
+    ret: Optional[int] = None
+
+    def __init__(self, f: Callable[..., Any], pass_arguments: bool) -> None:
+        if "spooler" not in uwsgi.opt:
+            raise Exception("you have to enable the uWSGI spooler to use @%s decorator" % type(self).__name__)
+        self.f = f
+        self.pass_arguments = pass_arguments
+        spooler_functions[f.__name__] = f
+        f.spool = self.__call__  # type: ignore[attr-defined]  # uWSGI < 1.9.13 spelling
+        self.base_dict: Dict[str, Any] = {"ud_spool_func": f.__name__}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> bytes:
+        task = dict(self.base_dict)
+        if self.ret is not None:
+            task["ud_spool_ret"] = str(self.ret)
+        if self.pass_arguments:
+            for key in _SPOOLER_ARGS:
+                if key in kwargs:
+                    task[key] = kwargs.pop(key)
+            task["args"] = pickle.dumps(args)
+            task["kwargs"] = pickle.dumps(kwargs)
+        else:
+            if args:
+                task.update(args[0])
+            task.update(kwargs)
+        return uwsgi.spool({_encode(k): _encode(v) for k, v in task.items()})
+
+    def spool(self, *args: Any, **kwargs: Any) -> bytes:
+        """The same as calling it (uWSGI < 1.9.13 spelling)."""
+        return self(*args, **kwargs)
+
+
+class _spool(_spoolraw):
+    ret = -2  # uwsgi.SPOOL_OK: the task is done once the function returns
+
+
+class _spoolforever(_spoolraw):
+    ret = -1  # uwsgi.SPOOL_RETRY: the task runs again at every scan
+
+
+def _decorate(f: Any, pass_arguments: bool, cls: type) -> Any:
+    if f is None:
+        return partial(cls, pass_arguments=pass_arguments)
+    return cls(f, pass_arguments)
+
+
+def spoolraw(f: Any = None, pass_arguments: bool = False) -> Any:
+    """``@spoolraw``: calls spool a task; in the spooler the function's return value
+    (``uwsgi.SPOOL_OK``/``SPOOL_RETRY``/``SPOOL_IGNORE``) decides.  Without
+    ``pass_arguments`` the function gets the task dict (str keys and values); with it,
+    its own arguments, pickled into the task (``spooler``, ``priority``, ``at`` and
+    ``body`` keyword arguments go to the spooler instead)."""
+    return _decorate(f, pass_arguments, _spoolraw)
+
+
+def spool(f: Any = None, pass_arguments: bool = False) -> Any:
+    """``@spool``: as :func:`spoolraw`, and the task is done once the function returns
+    (an exception retries it)."""
+    return _decorate(f, pass_arguments, _spool)
+
+
+def spoolforever(f: Any = None, pass_arguments: bool = False) -> Any:
+    """``@spoolforever``: as :func:`spoolraw`, and the task runs again at every scan."""
+    return _decorate(f, pass_arguments, _spoolforever)
+
+
 # -- refused: subsystems gateway does not have ------------------------------------------
 
 
@@ -200,9 +328,6 @@ def _not_supported(name: str, what: str) -> Callable[..., Any]:
     return refuse
 
 
-spool = _not_supported("spool", "spooler")
-spoolraw = _not_supported("spoolraw", "spooler")
-spoolforever = _not_supported("spoolforever", "spooler")
 mulefunc = _not_supported("mulefunc", "mules")
 mule = _not_supported("mule", "mules")
 muleloop = _not_supported("muleloop", "mules")

@@ -375,8 +375,34 @@ class ConfigFields:
     stats_no_metrics: bool
     #: --offload-threads: N threads per worker read the files of wsgi.file_wrapper responses while the worker's loop sends th…
     offload_threads: int
-    #: --spooler: not supported yet: run a spooler on DIR
+    #: --spooler: run a spooler on DIR (created if missing; implies a master): a process that runs the tasks the app…
     spooler: List[str]
+    #: --spooler-processes: spooler processes per --spooler directory (they share its tasks)
+    spooler_processes: int
+    #: --spooler-frequency: how often an idle spooler scans its directory (uwsgi.spool() wakes it at once)
+    spooler_frequency: int
+    #: --spooler-ordered: run tasks in order: numeric priority subdirectories first (lowest first), then the task files by na…
+    spooler_ordered: bool
+    #: --spooler-chdir: chdir() to DIR before each spooler task (default: the task's directory)
+    spooler_chdir: Optional[str]
+    #: --spooler-max-tasks: recycle a spooler (the master spawns a new one) after N tasks (0 = never)
+    spooler_max_tasks: int
+    #: --spooler-harakiri: kill a spooler whose task runs longer than SECONDS (its stacks are dumped; the master respawns it a…
+    spooler_harakiri: int
+    #: --spooler-quiet: do not log every spooled, started and finished task
+    spooler_quiet: bool
+    #: --spooler-import: import MODULE (or run FILE.py) in each spooler process, after it is forked
+    spooler_import: List[str]
+    #: --spooler-max-size: the largest task file (vars + body): uwsgi.spool() refuses a larger task, a spooler leaves a larger…
+    spooler_max_size: int
+    #: --spooler-external: not supported yet: uWSGI option, not supported yet by gateway
+    spooler_external: List[str]
+    #: --spooler-cheap: not supported yet: uWSGI option, not supported yet by gateway
+    spooler_cheap: bool
+    #: --spooler-signal-as-task: not supported yet: uWSGI option, not supported yet by gateway
+    spooler_signal_as_task: bool
+    #: --touch-spoolers-reload: not supported yet: uWSGI option, not supported yet by gateway
+    touch_spoolers_reload: List[str]
     #: --mule: not supported yet: add a mule process
     mule: List[str]
     #: --route: not supported yet: internal routing rule

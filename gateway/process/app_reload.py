@@ -69,6 +69,8 @@ class AppReloader:
                 sys.modules.pop(name, None)
         registry.clear()
         del uwsgidecorators.postfork_chain[:]
+        uwsgidecorators.spooler_functions.clear()
+        uwsgi_module.spooler = uwsgidecorators.manage_spool_request  # type: ignore[attr-defined]
         uwsgi_module.atexit = None
         erlang_api = sys.modules.get("gateway.erlang.api")
         if erlang_api is not None:

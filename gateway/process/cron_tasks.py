@@ -120,7 +120,7 @@ class _Task:
         self.started_at = 0.0
         self.pid = 0
         self.child = ChildSpec('cron "%s"' % entry.command, self._target, respawn=False, autostart=False,
-                               on_death=self._on_death, log_spawn=False)
+                               on_death=self._on_death, spawn_line=lambda pid: None)
 
     def _target(self) -> int:  # pragma: no cover - runs in the forked child
         from gateway.process.daemons import exec_shell

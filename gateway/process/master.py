@@ -82,8 +82,8 @@ class ChildSpec:
     :func:`gateway.process.channel.current` (a :class:`~channel.WorkerChannel` it may
     ``attach`` to its own loop).
 
-    The keyword arguments serve children that are not Python code of ours (the external
-    daemons of :mod:`gateway.process.daemons`):
+    The keyword arguments serve the other extra children (the external daemons of
+    :mod:`gateway.process.daemons`, the cron commands, the spoolers):
 
     * ``stop_signal``: sent at a graceful shutdown instead of SIGTERM; ``0`` means the
       child is left running and the master does not wait for it;
@@ -96,14 +96,23 @@ class ChildSpec:
     * ``on_death(pid, status)``: called in the master when the child died while the
       instance runs; returning True means "handled": no respawn, no log line;
     * ``max_respawn_delay``: caps the respawn back-off of :mod:`~gateway.process.policy`;
-    * ``log_spawn``: False when the owner logs the start in its own words (cron commands).
+    * ``spawn_line(pid)``: the log line of its spawn (default ``spawned <name> (pid: N)``);
+      None logs nothing (a cron command logs its start in its own words);
+    * ``death_line``: the log line of an unexpected death, with ``%(pid)d`` and ``%(how)s``
+      (default "DAMN ! ...");
+    * ``on_exit(pid)``: called in the master with the pid of the child just reaped, whatever
+      the reason (the spoolers clear their shared pid);
+    * ``reload``: restarted (its stop, then spawned again) by a graceful reload, so it runs
+      the reloaded code (the spoolers).
     """
 
     def __init__(self, name: str, target: Callable[[], int], respawn: bool = True, *,
                  stop_signal: int = signal.SIGTERM, own_group: bool = False,
                  stop_timeout: Optional[float] = None, reload_signal: int = 0, autostart: bool = True,
                  on_death: Optional[Callable[[int, int], bool]] = None,
-                 max_respawn_delay: Optional[float] = None, log_spawn: bool = True) -> None:
+                 max_respawn_delay: Optional[float] = None,
+                 spawn_line: Optional[Callable[[int], Optional[str]]] = None, death_line: Optional[str] = None,
+                 on_exit: Optional[Callable[[int], None]] = None, reload: bool = False) -> None:
         self.name = name
         self.target = target
         self.respawn = respawn
@@ -114,7 +123,10 @@ class ChildSpec:
         self.autostart = autostart
         self.on_death = on_death
         self.max_respawn_delay = max_respawn_delay
-        self.log_spawn = log_spawn
+        self.spawn_line = spawn_line
+        self.death_line = death_line
+        self.on_exit = on_exit
+        self.reload = reload
 
 
 class Proc:
@@ -136,6 +148,7 @@ class Proc:
         self.log_fd = -1  # --log-master: the read end of its output pipe
         self.spawns = 0
         self.cheaped = False  # --cheaper: stopped (or stopping) on purpose, not respawned
+        self.restarting = False  # an extra child stopped by a reload, to be spawned again
 
     @property
     def label(self) -> str:
@@ -443,7 +456,11 @@ class Master:
         if proc.kind == "worker":
             self.board.ints[self.board.wbase(self.slot(proc.ident, proc.generation))] = pid
             gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
-        elif proc.spec is None or proc.spec.log_spawn:  # uWSGI's wording: "respawned uWSGI http 2 (pid: 123)"
+        elif proc.spec is not None and proc.spec.spawn_line is not None:
+            line = proc.spec.spawn_line(pid)
+            if line is not None:
+                gen_log.info("%s", line)
+        else:  # uWSGI's wording for its gateways: "respawned uWSGI http 2 (pid: 123)" after a death
             gen_log.info("%s %s (pid: %d)", "respawned" if proc.spawns > 1 else "spawned", proc.label, pid)
 
     def _child_main(self, proc: Proc, sock: socket.socket) -> int:
@@ -579,6 +596,16 @@ class Master:
             self.board.died(self.slot(proc.ident, proc.generation))
             if self.subsystems is not None and not proc.retiring:
                 self.subsystems.worker_died(proc.ident)
+        elif proc.spec is not None and proc.spec.on_exit is not None:
+            try:
+                proc.spec.on_exit(proc.pid)
+            except Exception:
+                gen_log.exception("error in the exit hook of %s", proc.label)
+        if proc.restarting and self.state != "stopping":
+            proc.restarting = False
+            proc.pid = 0
+            self._respawn(proc)
+            return
         if proc.retiring or self.state == "stopping":
             if proc in self.retiring:
                 self.retiring.remove(proc)
@@ -600,6 +627,8 @@ class Master:
         clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if clean and proc.kind == "worker":
             gen_log.info("worker %d (pid: %d) exited (%s): respawning", proc.ident, proc.pid, how)
+        elif proc.spec is not None and proc.spec.death_line is not None:
+            gen_log.warning(proc.spec.death_line, {"pid": proc.pid, "how": how})
         else:
             gen_log.warning("DAMN ! %s (pid: %d) died, %s :( trying respawn ...", proc.label, proc.pid, how)
         # A worker's clean exit is a recycle (--max-requests...); any other child that exits at
@@ -965,7 +994,16 @@ class Master:
             except Exception:
                 gen_log.exception("error in a reload hook of the master")
         self._replace_all()
+        self._restart_children()
         gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
+
+    def _restart_children(self) -> None:
+        """Extra children that asked for it (the spoolers) run the reloaded code: stopped now,
+        spawned again (forked from this master, which has the new app) when reaped."""
+        for proc in self.children:
+            if proc.spec is not None and proc.spec.reload and proc.pid and not proc.restarting:
+                proc.restarting = True
+                self._kill(proc.pid, signal.SIGTERM)
 
     def reload_workers(self) -> None:
         """``--touch-workers-reload``: replace every worker gracefully, without loading the

@@ -282,7 +282,7 @@ def test_flag_words_in_ini(run, write, word, expected):
     (["--async", "10"], "option '--async' is not supported yet by gateway "
                         "(gateway's concurrency is --tornado N --greenlet)"),
     (["--daemonize2", "/tmp/x.log"], "option '--daemonize2' is not supported yet by gateway"),
-    (["--spooler", "/tmp/spool"], "option '--spooler' is not supported yet by gateway"),
+    (["--spooler-external", "/tmp/spool"], "option '--spooler-external' is not supported yet by gateway"),
     (["--threaded-logger"], "option '--threaded-logger' is not supported yet by gateway"),
     (["--mule", "m.py"], "option '--mule' is not supported yet by gateway"),
 ])

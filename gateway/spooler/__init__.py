@@ -1,0 +1,130 @@
+"""uWSGI's spooler: tasks written as files by the app, run later by separate processes.
+
+The pieces:
+
+* :class:`Spoolers` (this module): the configured directories (``--spooler DIR``,
+  repeatable) times ``--spooler-processes``, and a small shared table (an anonymous
+  ``mmap`` made before the first fork) holding each spooler process's pid and the
+  ``uwsgi.set_spooler_frequency`` value, so any worker can wake a spooler;
+* :mod:`gateway.protocol.spool_file`: the file format (sans-IO);
+* :mod:`gateway.spooler.writer`: ``uwsgi.spool()``'s side: write a task atomically (a
+  temporary name, then ``rename``), wake the directory's spoolers with SIGUSR1;
+* :mod:`gateway.spooler.runner`: a spooler process: scan, lock, run, sleep;
+* :mod:`gateway.spooler.tasks`: one task's dict and the spooler callable's verdict;
+* :mod:`gateway.spooler.api`: the ``uwsgi`` module's spooler functions.
+
+The master creates :data:`current` before loading the app (so ``uwsgi.spool`` works
+at import time, as in uWSGI) and adds one :class:`~gateway.process.master.ChildSpec`
+per spooler process (:func:`gateway.spooler.runner.child_specs`).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+from typing import List, Optional
+
+from gateway.config.model import Config
+
+#: the Spoolers of this process (made by the master before it forks; None without --spooler)
+current: Optional["Spoolers"] = None
+
+#: uWSGI's default --spooler-frequency
+DEFAULT_FREQUENCY = 30
+#: gateway's default --spooler-max-size: the largest task file a spooler reads (bytes)
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+
+
+class SpoolerConfigError(ValueError):
+    """A spooler directory that cannot be created or used (the CLI prints it and exits)."""
+
+
+class Spoolers:
+    """The spooler directories and their processes; see the module docstring.
+
+    ``slots[i]`` is the directory of spooler process ``i`` (each directory appears
+    ``processes`` times in a row, as uWSGI lists its spoolers).
+    """
+
+    def __init__(self, dirs: List[str], processes: int = 1, *, frequency: int = DEFAULT_FREQUENCY,
+                 ordered: bool = False, max_tasks: int = 0, chdir: Optional[str] = None, harakiri: int = 0,
+                 imports: Optional[List[str]] = None, max_size: int = DEFAULT_MAX_SIZE,
+                 quiet: bool = False) -> None:
+        self.dirs = list(dict.fromkeys(dirs))
+        self.processes = max(int(processes), 1)
+        self.slots = [d for d in self.dirs for _ in range(self.processes)]
+        self.frequency = int(frequency) or DEFAULT_FREQUENCY
+        self.ordered = ordered
+        self.max_tasks = int(max_tasks)
+        self.chdir = chdir
+        self.harakiri = int(harakiri)
+        self.imports = list(imports or [])
+        self.max_size = int(max_size)
+        self.quiet = quiet
+        # [0] = frequency set by uwsgi.set_spooler_frequency (0: the option's), [1 + i] = pid of slot i
+        self._shm = mmap.mmap(-1, 8 * (1 + len(self.slots)))
+        self._table = memoryview(self._shm).cast("q")
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> "Spoolers":
+        """Create (mode 0750, as uWSGI) and resolve every ``--spooler`` directory."""
+        dirs = []
+        for raw in cfg.spooler:
+            if not os.access(raw, os.R_OK | os.W_OK | os.X_OK):
+                try:
+                    os.mkdir(raw, 0o750)
+                except OSError as e:
+                    raise SpoolerConfigError("--spooler %s: cannot use or create the directory: %s"
+                                             % (raw, e.strerror or e)) from None
+            path = os.path.realpath(raw)
+            if not os.path.isdir(path):
+                raise SpoolerConfigError("--spooler %s: not a directory" % raw)
+            dirs.append(path)
+        return cls(dirs, int(cfg.spooler_processes or 1), frequency=int(cfg.spooler_frequency or DEFAULT_FREQUENCY),
+                   ordered=bool(cfg.spooler_ordered), max_tasks=int(cfg.spooler_max_tasks or 0),
+                   chdir=cfg.spooler_chdir, harakiri=int(cfg.spooler_harakiri or 0),
+                   imports=list(cfg.spooler_import), max_size=int(cfg.spooler_max_size or DEFAULT_MAX_SIZE),
+                   quiet=bool(cfg.spooler_quiet))
+
+    # -- the shared table ------------------------------------------------------------------
+
+    def pid(self, slot: int) -> int:
+        return int(self._table[1 + slot])
+
+    def set_pid(self, slot: int, pid: int) -> None:
+        self._table[1 + slot] = pid
+
+    def pids(self) -> List[int]:
+        return [self.pid(i) for i in range(len(self.slots))]
+
+    @property
+    def current_frequency(self) -> int:
+        """Seconds an idle spooler sleeps between scans (``uwsgi.set_spooler_frequency`` wins)."""
+        return int(self._table[0]) or self.frequency
+
+    def set_frequency(self, seconds: int) -> None:
+        self._table[0] = max(int(seconds), 0)
+
+    # -- directories --------------------------------------------------------------------------
+
+    def dir_for(self, name: Optional[bytes]) -> Optional[str]:
+        """The directory a task names in its ``spooler`` key (exactly as configured after
+        ``realpath``, as uWSGI compares), the first one when it names none; None if unknown."""
+        if not name:
+            return self.dirs[0] if self.dirs else None
+        text = os.fsdecode(name)
+        return text if text in self.dirs else None
+
+    def wake(self, directory: str) -> None:
+        """SIGUSR1 to the spoolers of ``directory``, so they scan now instead of at their next
+        ``--spooler-frequency`` tick.  A pid is only in the table while its process runs
+        (the master clears it when it reaps the spooler)."""
+        for slot, d in enumerate(self.slots):
+            if d == directory:
+                pid = self.pid(slot)
+                if pid > 0:
+                    try:
+                        os.kill(pid, signal.SIGUSR1)
+                    except OSError:
+                        pass
