@@ -509,11 +509,47 @@ class ConfigFields:
     fallback_config: Optional[str]
     #: --config: not supported yet: uWSGI option, not supported yet by gateway
     config: List[str]
-    #: --if-env: not supported yet: uWSGI option, not supported yet by gateway
+    #: --if-env: the following options, up to endif, apply only if the environment variable is set (to VALUE) (%(_):…
     if_env: List[str]
-    #: --if-reload: not supported yet: uWSGI option, not supported yet by gateway
+    #: --if-not-env: the following options, up to endif, apply only if the environment variable is not set (to VALUE) (%…
+    if_not_env: List[str]
+    #: --if-opt: the following options, up to endif, apply only if the option or placeholder was given (as VALUE) (%…
+    if_opt: List[str]
+    #: --if-not-opt: the following options, up to endif, apply only if the option or placeholder was not given (as VALUE…
+    if_not_opt: List[str]
+    #: --if-exists: the following options, up to endif, apply only if PATH exists (%(_): the value tested)
+    if_exists: List[str]
+    #: --if-not-exists: the following options, up to endif, apply only if PATH does not exist (%(_): the value tested)
+    if_not_exists: List[str]
+    #: --if-file: the following options, up to endif, apply only if PATH is a file (%(_): the value tested)
+    if_file: List[str]
+    #: --if-not-file: the following options, up to endif, apply only if PATH is not a file (%(_): the value tested)
+    if_not_file: List[str]
+    #: --if-dir: the following options, up to endif, apply only if PATH is a directory (%(_): the value tested)
+    if_dir: List[str]
+    #: --if-not-dir: the following options, up to endif, apply only if PATH is not a directory (%(_): the value tested)
+    if_not_dir: List[str]
+    #: --if-hostname: the following options, up to endif, apply only if the host is NAME (%(_): the value tested)
+    if_hostname: List[str]
+    #: --if-not-hostname: the following options, up to endif, apply only if the host is not NAME (%(_): the value tested)
+    if_not_hostname: List[str]
+    #: --if-plugin: the following options, up to endif, apply only if the plugin is built in (%(_): the value tested)
+    if_plugin: List[str]
+    #: --if-not-plugin: the following options, up to endif, apply only if the plugin is not built in (%(_): the value teste…
+    if_not_plugin: List[str]
+    #: --if-reload: the following options apply only on a reload (never here)
     if_reload: bool
-    #: --for: not supported yet: uWSGI option, not supported yet by gateway
+    #: --if-not-reload: the following options apply unless this is a reload (always here)
+    if_not_reload: bool
+    #: --else: the following options apply if the last condition failed
+    else_: bool
+    #: --for: the following options, up to endfor, once per space-separated item (%(_))
     for_: List[str]
-    #: --endif: not supported yet: uWSGI option, not supported yet by gateway
-    endif: List[str]
+    #: --for-glob
+    for_glob: List[str]
+    #: --for-times
+    for_times: List[str]
+    #: --for-readline
+    for_readline: List[str]
+    #: --endif: close the if-*/for* block
+    endif: bool

@@ -204,6 +204,44 @@ def _keyval_daemon(raw: str) -> str:
 _ASYNC_HINT = "gateway's concurrency is --tornado N --greenlet"
 _MASTER_HINT = "gateway runs a single worker without a master for now"
 
+def _logic_options() -> tuple[Option, ...]:
+    """``if-env`` and co: declared here so that they are known (never placeholders) and listed."""
+    conditions = (
+        ("if-env", ("ifenv",), "NAME[=VALUE]", "the environment variable is set (to VALUE)"),
+        ("if-not-env", (), "NAME[=VALUE]", "the environment variable is not set (to VALUE)"),
+        ("if-opt", (), "NAME[=VALUE]", "the option or placeholder was given (as VALUE)"),
+        ("if-not-opt", (), "NAME[=VALUE]", "the option or placeholder was not given (as VALUE)"),
+        ("if-exists", ("ifexists",), "PATH", "PATH exists"),
+        ("if-not-exists", (), "PATH", "PATH does not exist"),
+        ("if-file", (), "PATH", "PATH is a file"),
+        ("if-not-file", (), "PATH", "PATH is not a file"),
+        ("if-dir", ("ifdir", "if-directory"), "PATH", "PATH is a directory"),
+        ("if-not-dir", (), "PATH", "PATH is not a directory"),
+        ("if-hostname", (), "NAME", "the host is NAME"),
+        ("if-not-hostname", (), "NAME", "the host is not NAME"),
+        ("if-plugin", ("ifplugin",), "NAME", "the plugin is built in"),
+        ("if-not-plugin", (), "NAME", "the plugin is not built in"),
+    )
+    out = [Option(name, aliases, repeatable=True, section=CONFIG, metavar=metavar,
+                  help="the following options, up to endif, apply only if %s (%%(_): the value tested)" % what)
+           for name, aliases, metavar, what in conditions]
+    out += [
+        Option("if-reload", flag=True, section=CONFIG, help="the following options apply only on a reload (never here)"),
+        Option("if-not-reload", flag=True, section=CONFIG,
+               help="the following options apply unless this is a reload (always here)"),
+        Option("else", flag=True, section=CONFIG, help="the following options apply if the last condition failed"),
+        Option("for", repeatable=True, section=CONFIG, metavar="ITEMS",
+               help="the following options, up to endfor, once per space-separated item (%(_))"),
+        Option("for-glob", repeatable=True, section=CONFIG, metavar="PATTERN",
+               help="... once per path matching PATTERN"),
+        Option("for-times", repeatable=True, section=CONFIG, metavar="N", help="... N times (%(_): 1..N)"),
+        Option("for-readline", repeatable=True, section=CONFIG, metavar="FILE", help="... once per line of FILE"),
+        Option("endif", ("end-if", "endfor", "end-for", "end"), flag=True, section=CONFIG,
+               help="close the if-*/for* block"),
+    ]
+    return tuple(out)
+
+
 OPTIONS: tuple[Option, ...] = (
     # -- sockets ------------------------------------------------------------------
     Option("http-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
@@ -870,15 +908,8 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("declare-option", repeatable=True),
     _unsupported("fallback-config"),
     _unsupported("config", repeatable=True, hint="use ini = FILE"),
-    # uWSGI's configuration logic.  Left unknown, these would become placeholders and
-    # the lines of an ``if-env`` block would apply unconditionally: refuse them instead.
-    _unsupported("if-env", "ifenv", "if-not-env", "if-exists", "ifexists", "if-not-exists",
-                  "if-file", "if-not-file", "if-dir", "ifdir", "if-directory", "if-not-dir",
-                  "if-opt", "if-not-opt", "if-plugin", "ifplugin", "if-not-plugin",
-                  "if-hostname", "if-not-hostname", repeatable=True),
-    _unsupported("if-reload", "if-not-reload", flag=True),
-    _unsupported("for", "for-glob", "for-times", "for-readline", repeatable=True),
-    _unsupported("endif", "end-if", "endfor", "end-for", "end", repeatable=True),
+    # uWSGI's configuration logic (gateway/config/logic.py), acted on while the sources are read
+    *_logic_options(),
 )
 
 

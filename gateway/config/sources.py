@@ -22,6 +22,7 @@ import os
 from typing import Callable, Mapping, Sequence
 
 from gateway.config import converters as conv
+from gateway.config import logic
 from gateway.config.errors import ConfigError, Invalid
 from gateway.config.expand import (
     DEFAULT_MAX_SUBSTITUTIONS,
@@ -30,6 +31,7 @@ from gateway.config.expand import (
     expand_text,
 )
 from gateway.config.ini import MagicContext, read_ini, read_text
+from gateway.config.logic import BLOCK_KEYS, END_KEYS
 from gateway.config.model import Entry
 from gateway.config.options import find, suggest
 
@@ -67,10 +69,25 @@ class _Assembler:
         self.warnings: list[str] = []
         self.last_file: str | None = None
         self.strict = False
+        #: the open logic block (``if-env`` ... ``endif``), the outcome of the last condition,
+        #: and whether entries produced by a block are being added (they bypass it)
+        self.block: logic.Block | None = None
+        self.last_failed = False
+        self.in_logic = False
 
     def add(self, entry: Entry, stack: tuple[str, ...] = ()) -> None:
         key = entry.key
         option = find(key)
+        if option is not None and not self.in_logic:
+            if option.name in END_KEYS:
+                self.block, self.last_failed = None, False
+                return
+            if option.name in BLOCK_KEYS:
+                self.open_logic(option.name, entry)
+                return
+        if self.block is not None and not self.in_logic:
+            self.through_logic(entry, stack)
+            return
         if option is None and self.strict and not entry.origin.endswith("(via set)"):
             close = suggest(key)
             hint = f" (did you mean '{close}'?)" if close else ""
@@ -90,6 +107,47 @@ class _Assembler:
             self.include(entry, stack)
         elif key in _SETTERS:
             self.setter(entry, placeholder_only=_SETTERS[key])
+
+    def open_logic(self, kind: str, entry: Entry) -> None:
+        """``if-*``, ``for*``, ``else``: the entries up to ``endif`` go through the block."""
+        arg = self.expand_now(entry) if isinstance(entry.value, str) else ""
+        if self.block is not None and self.block.kind in logic.CONDITIONS:
+            self.last_failed = self.block.failed
+        try:
+            self.block = logic.open_block(kind, arg, self.block, self.last_failed, self.facts())
+        except logic.LogicError as e:
+            raise ConfigError(f"{e}{where(entry)}") from None
+
+    def through_logic(self, entry: Entry, stack: tuple[str, ...]) -> None:
+        block = self.block
+        assert block is not None
+        try:
+            if isinstance(entry.value, str):
+                values: list = block.apply(entry.value, self.facts())
+            else:
+                values = [entry.value] if block.apply("", self.facts()) else []
+        except logic.LogicError as e:
+            raise ConfigError(f"{e}{where(entry)}") from None
+        if block.kind in logic.CONDITIONS:
+            self.last_failed = block.failed
+        self.in_logic = True
+        try:
+            for value in values:
+                self.add(Entry(entry.key, value, entry.origin, entry.exported), stack)
+        finally:
+            self.in_logic = False
+
+    def facts(self) -> logic.LogicFacts:
+        def option_value(name: str) -> str | None:
+            option = find(name)
+            for e in self.out:
+                same = e.key == name or (option is not None and find(e.key) is option)
+                if same and isinstance(e.value, str):
+                    return e.value
+            return None
+
+        return logic.LogicFacts(self.environ, self.context.hostname, option_value, cwd=self.context.cwd,
+                                read_file=self.read_file)
 
     def include(self, entry: Entry, stack: tuple[str, ...]) -> None:
         spec = self.expand_now(entry)

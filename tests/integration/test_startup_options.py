@@ -204,3 +204,13 @@ def test_logto2_opens_the_log_after_startup_and_refuses_log_master(tmp_path):
     refused = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py",
                        "--logto2", str(log), "--log-master"])
     assert refused.returncode == 1 and "--logto2 with --log-master" in refused.stderr
+
+
+def test_config_logic_through_the_cli(tmp_path):
+    ini = tmp_path / "logic.ini"
+    ini.write_text("[uwsgi]\nif-env = GW_LOGIC\nprint = env says %(_)\nelse =\nprint = no env\nendif =\n"
+                   "for = a b\nprint = item %(_)\nendfor =\n")
+    with_env = run_cli([str(ini)], env={"GW_LOGIC": "yes"})
+    assert with_env.stdout.splitlines() == ["env says yes", "item a", "item b"]
+    without = run_cli([str(ini)])
+    assert without.stdout.splitlines() == ["no env", "item a", "item b"]

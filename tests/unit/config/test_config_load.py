@@ -421,13 +421,6 @@ def test_empty_socket_address(run):
         run("--http-socket=")
 
 
-def test_uwsgi_config_logic_is_refused_not_silently_applied(run, write):
-    write("app.ini", "[uwsgi]\nif-env = PORT\nhttp-socket = :$(PORT)\nendif =\n")
-    with pytest.raises(ConfigError) as info:
-        run("app.ini")
-    assert str(info.value) == "option 'if-env' is not supported yet by gateway (from app.ini line 2)"
-
-
 @pytest.mark.parametrize("value", ["127.0.0.1:3031", ":3031", "[::1]:3031", "/run/app.sock", "app.sock", "@abstract"])
 def test_socket_accepts_tcp_and_unix_addresses(run, value):
     assert run("--socket", value).socket == [value]

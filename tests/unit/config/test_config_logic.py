@@ -1,0 +1,138 @@
+"""uWSGI's configuration logic: if-*, else, for*, endif (gateway/config/logic.py through load())."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.config import ConfigError
+
+
+def test_if_env_applies_its_block_with_the_value_as_underscore(run, write):
+    write("app.ini", """
+        [uwsgi]
+        if-env = APP_SOCK
+        socket = %(_)
+        processes = 3
+        endif =
+        master = true
+        """)
+    on = run("app.ini", env={"APP_SOCK": "/run/app.sock"})
+    assert on.socket == ["/run/app.sock"] and on.processes == 3 and on.master
+    off = run("app.ini")
+    assert off.socket == [] and off.processes == 1 and off.master  # after endif: always
+
+
+def test_if_env_with_a_value_and_if_not_env(run, write):
+    write("app.ini", """
+        [uwsgi]
+        if-env = MODE=prod
+        processes = 8
+        endif =
+        if-not-env = MODE=prod
+        processes = 1
+        py-autoreload = 2
+        end =
+        """)
+    assert run("app.ini", env={"MODE": "prod"}).processes == 8
+    dev = run("app.ini", env={"MODE": "dev"})
+    assert dev.processes == 1 and dev.py_autoreload == 2
+
+
+def test_else_applies_when_the_condition_failed(run, write, tmp_path):
+    write("app.ini", """
+        [uwsgi]
+        if-exists = run
+        socket = %(_)/app.sock
+        else =
+        socket = 127.0.0.1:3031
+        endif =
+        """)
+    assert run("app.ini").socket == ["127.0.0.1:3031"]
+    (tmp_path / "run").mkdir()
+    assert run("app.ini").socket == ["run/app.sock"]
+
+
+def test_file_dir_hostname_plugin_opt_and_reload_conditions(run, write, tmp_path, context):
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "d").mkdir()
+    write("app.ini", """
+        [uwsgi]
+        if-file = a.txt
+        env = F=%(_)
+        endif =
+        if-not-file = d
+        env = NF=1
+        endif =
+        if-dir = d
+        env = D=1
+        endif =
+        if-hostname = HOSTNAME
+        env = H=1
+        endif =
+        if-not-hostname = elsewhere
+        env = NH=1
+        endif =
+        if-plugin = tornado
+        env = P=1
+        endif =
+        if-not-plugin = php
+        env = NP=1
+        endif =
+        if-opt = env
+        env = O=%(_)
+        endif =
+        if-not-reload =
+        env = NR=1
+        endif =
+        if-reload =
+        env = R=1
+        endif =
+        """.replace("HOSTNAME", context.hostname))
+    assert run("app.ini").env == ["F=a.txt", "NF=1", "D=1", "H=1", "NH=1", "P=1", "NP=1", "O=F=a.txt", "NR=1"]
+
+
+def test_for_loops(run, write, tmp_path):
+    (tmp_path / "hosts.txt").write_text("a:1\nb:2\n\n")
+    (tmp_path / "m1.ini").write_text("")
+    (tmp_path / "m2.ini").write_text("")
+    write("app.ini", """
+        [uwsgi]
+        for = 8080 8081
+        http-socket = :%(_)
+        endfor =
+        for-times = 3
+        env = T%(_)=x
+        endfor =
+        for-readline = hosts.txt
+        http-to = %(_)
+        end-for =
+        for-glob = m*.ini
+        env = G=%(_)
+        endfor =
+        """)
+    cfg = run("app.ini")
+    assert cfg.http_socket == [":8080", ":8081"]
+    assert cfg.http_to == ["a:1", "b:2"]
+    assert cfg.env[:3] == ["T1=x", "T2=x", "T3=x"]
+    assert [e.rsplit("/", 1)[-1] for e in cfg.env[3:]] == ["G=m1.ini", "G=m2.ini"]
+
+
+def test_logic_works_on_the_command_line_too(run):
+    cfg = run("--if-env", "W", "--processes", "%(_)", "--endif", "--http-socket", ":1", env={"W": "4"})
+    assert cfg.processes == 4 and cfg.http_socket == [":1"]
+
+
+def test_nesting_is_refused_with_uwsgis_message(run, write):
+    write("app.ini", "[uwsgi]\nif-env = A\nif-env = B\nendif =\n")
+    with pytest.raises(ConfigError, match=r"recursive logic in options is not supported \(option = if-env\) "
+                                          r"\(from app.ini line 3\)"):
+        run("app.ini", env={"A": "1"})
+
+
+def test_bad_loop_arguments(run, write):
+    write("a.ini", "[uwsgi]\nfor-times = lots\nenv = X=%(_)\nendfor =\n")
+    with pytest.raises(ConfigError, match=r"'for-times' expects a number, got 'lots'"):
+        run("a.ini")
+    write("b.ini", "[uwsgi]\nfor-readline = missing.txt\nenv = X=%(_)\nendfor =\n")
+    with pytest.raises(ConfigError, match=r"'for-readline missing.txt'"):
+        run("b.ini")
