@@ -1,6 +1,7 @@
 """``uwsgidecorators`` for hosted apps: ``@postfork``, ``@rpc``, ``@erlang``, the signal
-family (``@signal``, ``@timer``, ``@rbtimer``, ``@cron``, ``@filemon``), ``@lock`` and
-``@thread``.
+family (``@signal``, ``@timer``, ``@rbtimer``, ``@cron``, ``@filemon``), ``@lock``,
+``@thread`` and the mule family (``@mulefunc``, ``@mule``, ``@muleloop``, ``@mulemsg``,
+``@farm``: :mod:`gateway.mules.decorators`).
 
 Installed as ``sys.modules["uwsgidecorators"]`` inside the server.  Unlike uWSGI's
 module it does not demand a master process at import: with a single worker (no master)
@@ -8,10 +9,9 @@ module it does not demand a master process at import: with a single worker (no m
 so the seed's per-worker ``t_application.listen(8000 + uwsgi.worker_id())`` works.
 Every worker imports the app itself, so every worker applies ``@timer`` & co.; the
 shared signal table adds an identical timer only once (see :mod:`gateway.usignals.table`).
-``@spool``, ``@spoolraw``, ``@spoolforever``, ``@mulefunc``, ``@mule``, ``@muleloop``,
-``@mulemsg``, ``@farm`` and ``@harakiri`` raise ``NotImplementedError`` when applied:
-gateway has no spooler or mules (yet), and a decorated function must never be silently
-inert.
+``@spool``, ``@spoolraw``, ``@spoolforever`` and ``@harakiri`` raise
+``NotImplementedError`` when applied: gateway has no spooler (yet), and a decorated
+function must never be silently inert.
 """
 
 from __future__ import annotations
@@ -189,6 +189,10 @@ class thread:
         return self.f
 
 
+# -- mules and farms (gateway/mules/decorators.py) ----------------------------------------
+
+from gateway.mules.decorators import farm, mule, mule_functions, mule_msg_dispatcher, mulefunc, muleloop, mulemsg  # noqa: E402,F401
+
 # -- refused: subsystems gateway does not have ------------------------------------------
 
 
@@ -203,9 +207,4 @@ def _not_supported(name: str, what: str) -> Callable[..., Any]:
 spool = _not_supported("spool", "spooler")
 spoolraw = _not_supported("spoolraw", "spooler")
 spoolforever = _not_supported("spoolforever", "spooler")
-mulefunc = _not_supported("mulefunc", "mules")
-mule = _not_supported("mule", "mules")
-muleloop = _not_supported("muleloop", "mules")
-mulemsg = _not_supported("mulemsg", "mules")
-farm = _not_supported("farm", "mules (farms)")
 harakiri = _not_supported("harakiri", "uwsgi.set_user_harakiri() yet")

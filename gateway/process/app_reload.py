@@ -70,6 +70,8 @@ class AppReloader:
         registry.clear()
         del uwsgidecorators.postfork_chain[:]
         uwsgi_module.atexit = None
+        uwsgi_module.mule_msg_hook = None
+        uwsgidecorators.mule_functions.clear()
         erlang_api = sys.modules.get("gateway.erlang.api")
         if erlang_api is not None:
             getattr(erlang_api, "_registered", {}).clear()
