@@ -108,6 +108,8 @@ class Option:
         """
         if self.flag:
             return True if raw is True else conv.boolean(str(raw))
+        if self.optional_value and (raw is True or not str(raw).strip()):
+            return ""  # --mule alone, or "mule =" in an ini file
         if not isinstance(raw, str):  # cannot happen from the sources, which require values
             raise Invalid("a value")
         value = self.type(raw)

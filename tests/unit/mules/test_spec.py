@@ -77,3 +77,11 @@ def test_signal_targets():
     for bad in ("mule3", "farm_slow", "farm2", "farm0"):
         with pytest.raises(ValueError):
             signal_queues(bad, 2, farms)
+
+
+def test_an_ini_mule_without_a_value_is_a_plain_mule(tmp_path):
+    ini = tmp_path / "app.ini"
+    ini.write_text("[uwsgi]\nmule =\nmule = job.py\nmules = 1\nfarm = f:1,3\n")
+    cfg = load([str(ini)], {})
+    assert mule_scripts([(e.key, e.value) for e in cfg.sources]) == ["", "job.py", ""]
+    assert cfg.farm == ["f:1,3"]
