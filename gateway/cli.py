@@ -209,9 +209,10 @@ def _run_asap(cfg: Config) -> None:
 
 def _needs_master(cfg: Config) -> bool:
     """``--master``, or an option only a master can carry out (uWSGI's ``UWSGI_OPT_MASTER``)."""
+    from gateway import mules
     from gateway.process import cron_tasks, daemons
 
-    return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
+    return bool(mules.configured(cfg) or cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
                 or cron_tasks.configured(cfg) or cfg.spooler)
 
@@ -303,6 +304,12 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         attach(master, cfg)  # --attach-daemon and co: children spawned after the workers
         cron_tasks.attach(master, cfg)  # --cron and co: children started on schedule
     except (DaemonConfigError, cron_tasks.CronConfigError) as e:
+        _fail(str(e))
+    from gateway import mules
+
+    try:
+        mules.attach(master, cfg)  # --mules, --mule, --farm: queues now, children after the workers
+    except mules.MuleConfigError as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:

@@ -21,8 +21,9 @@ Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``ver
 ``rpc`` local and remote, ``call``, ``rpc_list``; see :mod:`gateway.rpc`), suspension, logging, the
 Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
 locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`), the websocket
-functions (``websocket_*``, :mod:`gateway.server.websocket`) and the hooks
-``post_fork_hook`` / ``atexit``.  Everything else uWSGI has is absent (``hasattr``
+functions (``websocket_*``, :mod:`gateway.server.websocket`), mules and farms
+(``mule_msg``, ``mule_get_msg``, ``mule_id``, ``farm_msg``, ``farm_get_msg``, ``in_farm``;
+:mod:`gateway.mules.api`) and the hooks ``post_fork_hook`` / ``atexit`` / ``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr``
 tells the truth) until implemented.
 """
 
@@ -107,6 +108,8 @@ SPOOL_IGNORE = 0
 #: Hooks an app may set (uWSGI reads them too).
 post_fork_hook: Optional[Callable[[], Any]] = None
 atexit: Optional[Callable[[], Any]] = None
+#: Called with each message a mule's message loop receives (``@mulefunc`` sets it).
+mule_msg_hook: Optional[Callable[[bytes], Any]] = None
 
 
 class _Runtime:
@@ -198,8 +201,7 @@ def worker_id() -> int:
     return _runtime.worker_id
 
 
-def mule_id() -> int:
-    return 0
+from gateway.mules.api import farm_get_msg, farm_msg, in_farm, mule_get_msg, mule_id, mule_msg  # noqa: E402,F401
 
 
 def masterpid() -> int:

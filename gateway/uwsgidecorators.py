@@ -1,6 +1,8 @@
 """``uwsgidecorators`` for hosted apps: ``@postfork``, ``@rpc``, ``@erlang``, the signal
 family (``@signal``, ``@timer``, ``@rbtimer``, ``@cron``, ``@filemon``), ``@lock``,
-``@thread`` and the spooler's ``@spool``, ``@spoolraw`` and ``@spoolforever``.
+``@thread``, the spooler's ``@spool``, ``@spoolraw`` and ``@spoolforever``, and the mule
+family (``@mulefunc``, ``@mule``, ``@muleloop``, ``@mulemsg``, ``@farm``:
+:mod:`gateway.mules.decorators`).
 
 Installed as ``sys.modules["uwsgidecorators"]`` inside the server.  Unlike uWSGI's
 module it does not demand a master process at import: with a single worker (no master)
@@ -8,9 +10,8 @@ module it does not demand a master process at import: with a single worker (no m
 so the seed's per-worker ``t_application.listen(8000 + uwsgi.worker_id())`` works.
 Every worker imports the app itself, so every worker applies ``@timer`` & co.; the
 shared signal table adds an identical timer only once (see :mod:`gateway.usignals.table`).
-``@mulefunc``, ``@mule``, ``@muleloop``, ``@mulemsg``, ``@farm`` and ``@harakiri`` raise
-``NotImplementedError`` when applied: gateway has no mules (yet), and a decorated
-function must never be silently inert.
+``@harakiri`` raises ``NotImplementedError`` when applied (gateway has no
+``uwsgi.set_user_harakiri()`` yet): a decorated function must never be silently inert.
 
 The spooler decorators behave as uWSGI 2.0's: calling the decorated function spools a
 task naming it (``ud_spool_func``) instead of running it; the spooler process calls it
@@ -317,6 +318,10 @@ def spoolforever(f: Any = None, pass_arguments: bool = False) -> Any:
     return _decorate(f, pass_arguments, _spoolforever)
 
 
+# -- mules and farms (gateway/mules/decorators.py) ----------------------------------------
+
+from gateway.mules.decorators import farm, mule, mule_functions, mule_msg_dispatcher, mulefunc, muleloop, mulemsg  # noqa: E402,F401
+
 # -- refused: subsystems gateway does not have ------------------------------------------
 
 
@@ -328,9 +333,4 @@ def _not_supported(name: str, what: str) -> Callable[..., Any]:
     return refuse
 
 
-mulefunc = _not_supported("mulefunc", "mules")
-mule = _not_supported("mule", "mules")
-muleloop = _not_supported("muleloop", "mules")
-mulemsg = _not_supported("mulemsg", "mules")
-farm = _not_supported("farm", "mules (farms)")
 harakiri = _not_supported("harakiri", "uwsgi.set_user_harakiri() yet")

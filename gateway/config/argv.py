@@ -8,6 +8,9 @@ this module reproduces the parts users rely on, driven by
   argument whatever it looks like (``--chdir --x`` sets chdir to ``--x``), as
   getopt does;
 * bare flags (``--master``); ``--master=1`` is refused ("does not take a value");
+* options with an optional value (``--mule``, ``--mule=script.py``): bare, the value
+  is ``""``; a following argument that is not an option or an ``.ini`` file is taken
+  as the value too (getopt would leave it positional, an error here);
 * repeated options, kept in order (the resolver decides: last wins, or a list);
 * short forms ``-p 4`` and ``-p4``, and bundled short flags ``-ML`` (getopt
   semantics: in ``-Lp4`` the flag ``-L`` is followed by ``-p`` with value ``4``);
@@ -62,6 +65,14 @@ def tokenize(argv: list[str]) -> list[Entry]:
                 entries.append(Entry(name, True, ORIGIN))
             elif eq:
                 entries.append(Entry(name, inline, ORIGIN))
+            elif option.optional_value:
+                # getopt's optional_argument takes only --opt=VALUE; a following word that is
+                # no option nor config file is taken too (it could only be an error otherwise)
+                if i < len(argv) and not argv[i].startswith("-") and not argv[i].lower().endswith(".ini"):
+                    entries.append(Entry(name, argv[i], ORIGIN))
+                    i += 1
+                else:
+                    entries.append(Entry(name, "", ORIGIN))
             elif i < len(argv):
                 entries.append(Entry(name, argv[i], ORIGIN))
                 i += 1

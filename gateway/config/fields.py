@@ -403,8 +403,14 @@ class ConfigFields:
     spooler_signal_as_task: bool
     #: --touch-spoolers-reload: not supported yet: uWSGI option, not supported yet by gateway
     touch_spoolers_reload: List[str]
-    #: --mule: not supported yet: add a mule process
+    #: --mules: add N mules: processes forked by the master after the app is loaded that wait for uwsgi.mule_msg()…
+    mules: int
+    #: --mule: add one mule; with SCRIPT (--mule=FILE.py, --mule FILE.py or module:callable) the mule runs it inst…
     mule: List[str]
+    #: --farm: group mules (by id, from 1) into farm NAME (e.g
+    farm: List[str]
+    #: --mule-msg-size: largest mule message; a bigger one is refused with ValueError to the sender
+    mule_msg_size: int
     #: --route: not supported yet: internal routing rule
     route: List[str]
     #: --cache2: create a cache shared by all workers: name=NAME,items=N[,blocksize=BYTES (65536)][,keysize=BYTES (2…
@@ -467,10 +473,6 @@ class ConfigFields:
     sharedarea: Optional[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway
     queue: Optional[str]
-    #: --mules: not supported yet: uWSGI option, not supported yet by gateway
-    mules: Optional[str]
-    #: --farm: not supported yet: uWSGI option, not supported yet by gateway
-    farm: List[str]
     #: --inherit: not supported yet: uWSGI option, not supported yet by gateway
     inherit: List[str]
     #: --include: not supported yet: uWSGI option, not supported yet by gateway

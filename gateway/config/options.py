@@ -79,6 +79,8 @@ class Option:
     noop: bool = False
     hint: str = ""
     short_key: str | None = None
+    #: getopt's ``optional_argument``: ``--mule`` alone (value ``""``) or ``--mule=VALUE``
+    optional_value: bool = False
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -106,6 +108,8 @@ class Option:
         """
         if self.flag:
             return True if raw is True else conv.boolean(str(raw))
+        if self.optional_value and (raw is True or not str(raw).strip()):
+            return ""  # --mule alone, or "mule =" in an ini file
         if not isinstance(raw, str):  # cannot happen from the sources, which require values
             raise Invalid("a value")
         value = self.type(raw)
@@ -140,6 +144,16 @@ def _cache_spec(raw: str) -> str:
         CacheSpec.parse(raw)
     except CacheConfigError as e:
         raise Invalid("name=NAME,items=N[,...]", str(e)) from None
+    return raw.strip()
+
+
+def _farm_spec(raw: str) -> str:
+    from gateway.mules.spec import FarmSpecError, parse_farm
+
+    try:
+        parse_farm(raw)
+    except FarmSpecError as e:
+        raise Invalid("NAME:MULE[,MULE...]", str(e)) from None
     return raw.strip()
 
 
@@ -827,8 +841,17 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("spooler-cheap", flag=True),
     _unsupported("spooler-signal-as-task", flag=True),
     _unsupported("touch-spoolers-reload", repeatable=True),
-    Option("mule", repeatable=True, section=PROCESSES, metavar="SCRIPT", supported=False,
-           help="add a mule process"),
+    Option("mules", type=conv.integer, default=0, minimum=0, maximum=256, section=PROCESSES, metavar="N",
+           help="add N mules: processes forked by the master after the app is loaded that wait "
+                "for uwsgi.mule_msg() messages and uWSGI signals (implies a master)"),
+    Option("mule", repeatable=True, optional_value=True, section=PROCESSES, metavar="[SCRIPT]",
+           help="add one mule; with SCRIPT (--mule=FILE.py, --mule FILE.py or module:callable) the "
+                "mule runs it instead of waiting for messages (implies a master)"),
+    Option("farm", repeatable=True, type=_farm_spec, section=PROCESSES, metavar="NAME:MULES",
+           help="group mules (by id, from 1) into farm NAME (e.g. fast:1,2): uwsgi.mule_msg(msg, "
+                "\"NAME\") reaches the first free one"),
+    Option("mule-msg-size", type=conv.integer, default=65536, minimum=1, section=PROCESSES, metavar="BYTES",
+           help="largest mule message; a bigger one is refused with ValueError to the sender"),
     Option("route", repeatable=True, section=PROCESSES, metavar="RULE", supported=False,
            help="internal routing rule"),
 
@@ -884,8 +907,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("ini-paste"),
     _unsupported("sharedarea"),
     _unsupported("queue"),
-    _unsupported("mules"),
-    _unsupported("farm", repeatable=True),
     _unsupported("inherit", repeatable=True, hint="use ini = FILE"),
     _unsupported("include", repeatable=True, hint="use ini = FILE"),
     _unsupported("xml", "xmlconfig", repeatable=True, hint="use an ini file"),

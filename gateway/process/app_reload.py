@@ -72,6 +72,8 @@ class AppReloader:
         uwsgidecorators.spooler_functions.clear()
         uwsgi_module.spooler = uwsgidecorators.manage_spool_request  # type: ignore[attr-defined]
         uwsgi_module.atexit = None
+        uwsgi_module.mule_msg_hook = None
+        uwsgidecorators.mule_functions.clear()
         erlang_api = sys.modules.get("gateway.erlang.api")
         if erlang_api is not None:
             getattr(erlang_api, "_registered", {}).clear()

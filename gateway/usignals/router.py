@@ -8,9 +8,10 @@ file monitors.
 
 Routing (uWSGI's ``uwsgi_route_signal``): target ``""``, ``"worker"`` or
 ``"worker0"`` → one worker that registered a handler (round robin); ``"workers"`` →
-every worker; ``"active-workers"`` → every worker; ``"workerN"`` → worker N.  Mule,
-spooler, farm and subscription targets do not exist in gateway: the signal is
-dropped with uWSGI's log line.
+every worker; ``"active-workers"`` → every worker; ``"workerN"`` → worker N.  Other
+targets go to the ``extra_targets`` hooks (the mules add ``mule``, ``mules``,
+``muleN``, ``farm_NAME``, ``farmN``: :mod:`gateway.mules`); spooler and subscription
+targets do not exist in gateway: the signal is dropped with uWSGI's log line.
 
 Timers fire every ``secs`` seconds (first after ``secs``); an rb-timer with
 ``iterations`` > 0 stops after that many; crons are checked at every minute
@@ -67,6 +68,9 @@ class SignalRouter:
         self._rr: Dict[int, int] = {}
         self.routed = 0
         self.unrouted = 0
+        #: ``hook(target, sig)`` for targets other than workers (the mules): how many got
+        #: the signal, or None when the target is not the hook's
+        self.extra_targets: List[Callable[[str, int], Optional[int]]] = []
 
     def reset(self) -> None:
         """Disarm every event source (after :meth:`SignalTable.clear`)."""
@@ -94,6 +98,12 @@ class SignalRouter:
                 return 0
             wids = [wid]
         else:
+            for extra in self.extra_targets:
+                got = extra(target, sig)
+                if got is not None:
+                    self.routed += got
+                    self.unrouted += 0 if got else 1
+                    return got
             gen_log.warning("^^^ UNSUPPORTED SIGNAL TARGET: %s ^^^", target)
             self.unrouted += 1
             return 0

@@ -284,7 +284,7 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
 @pytest.mark.parametrize("args, name", [
     (["--sharedarea", "4"], "--sharedarea"),
     (["--queue", "10"], "--queue"),
-    (["--farm", "f1:w1"], "--farm"),
+    (["--response-route", "x"], "--response-route"),
     (["--threaded-logger"], "--threaded-logger"),
 ])
 def test_not_supported_yet_is_refused_never_ignored(args, name):

@@ -126,3 +126,11 @@ def test_help_stops_tokenizing_like_uwsgis_immediate_help():
     assert pairs(["--version", "nonsense"]) == [("version", True)]
     with pytest.raises(ConfigError):  # uWSGI's getopt fails on --bogus before reaching --help
         tokenize(["--bogus", "--help"])
+
+
+def test_an_optional_value_option_alone_or_with_a_value():
+    # getopt's optional_argument (uWSGI's --mule): bare, =VALUE, or a following non-option word
+    assert pairs(["--mule", "--mule=a.py", "--mule", "b.py", "--mule", "--master"]) == [
+        ("mule", ""), ("mule", "a.py"), ("mule", "b.py"), ("mule", ""), ("master", True),
+    ]
+    assert pairs(["--mule", "app.ini"]) == [("mule", ""), ("ini", "app.ini")]

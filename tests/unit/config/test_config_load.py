@@ -284,7 +284,7 @@ def test_flag_words_in_ini(run, write, word, expected):
     (["--daemonize2", "/tmp/x.log"], "option '--daemonize2' is not supported yet by gateway"),
     (["--spooler-external", "/tmp/spool"], "option '--spooler-external' is not supported yet by gateway"),
     (["--threaded-logger"], "option '--threaded-logger' is not supported yet by gateway"),
-    (["--mule", "m.py"], "option '--mule' is not supported yet by gateway"),
+    (["--queue", "10"], "option '--queue' is not supported yet by gateway"),
 ])
 def test_unsupported_options_are_refused(run, argv, message):
     with pytest.raises(ConfigError) as info:

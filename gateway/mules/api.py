@@ -1,0 +1,83 @@
+"""The ``uwsgi`` module's mule and farm functions (uWSGI 2.0 ``uwsgi_pymodule.c``).
+
+``mule_msg`` and ``farm_msg`` work in every process (a worker, a mule, the master at
+app import); ``mule_get_msg`` and ``farm_get_msg`` only in a mule; ``mule_id`` is 0
+outside one.  The message loop's hook is the module attribute ``uwsgi.mule_msg_hook``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from gateway import mules as _mules
+from gateway.mules import process as _process
+
+Message = Union[bytes, bytearray, memoryview, str]
+
+
+def _payload(message: Any, what: str) -> bytes:
+    if isinstance(message, str):
+        return message.encode("utf-8")
+    if isinstance(message, (bytes, bytearray, memoryview)):
+        return bytes(message)
+    raise TypeError("%s() argument 1 must be str or bytes, not %s" % (what, type(message).__name__))
+
+
+def mule_id() -> int:
+    """This mule's id (1..N); 0 in a worker or in the master."""
+    rt = _process.runtime
+    return rt.mid if rt is not None else 0
+
+
+def mule_msg(message: Message, mule: Any = None) -> bool:
+    """Queue ``message`` for a mule: ``mule`` = None or 0 (the first free mule), an id,
+    or a farm name.  True when queued, False when that queue is full (logged).  Raises
+    ValueError without mules, for an unknown target, or for a message bigger than
+    ``--mule-msg-size``.  Never blocks."""
+    data = _payload(message, "mule_msg")
+    ms = _mules.current
+    if ms is None:
+        raise ValueError("no mule configured")
+    return ms.send(data, mule)
+
+
+def farm_msg(farm: str, message: Message) -> None:
+    """Queue ``message`` for the first free mule of ``farm`` (uWSGI returns None, and an
+    unknown farm is silently ignored there too)."""
+    data = _payload(message, "farm_msg")
+    ms = _mules.current
+    if ms is None or farm not in ms.farm_names:
+        return None
+    ms.send(data, farm)
+    return None
+
+
+def mule_get_msg(signals: Any = True, farms: Any = True, buffer_size: int = 65536,
+                 timeout: int = -1) -> Optional[bytes]:
+    """In a mule: wait for the next message (see :meth:`~gateway.mules.process.MuleRuntime.get_msg`)."""
+    rt = _process.runtime
+    if rt is None:
+        raise ValueError("you can receive mule messages only in a mule !!!")
+    return rt.get_msg(signals not in (None, False), farms not in (None, False), int(buffer_size), int(timeout))
+
+
+def farm_get_msg() -> Optional[bytes]:
+    """In a mule: wait for the next message of one of its farms (None if it has none)."""
+    rt = _process.runtime
+    if rt is None:
+        raise ValueError("you can receive farm messages only in a mule !!!")
+    return rt.farm_get_msg()
+
+
+def in_farm(name: Optional[str] = None) -> Optional[bool]:
+    """True when this mule belongs to farm ``name`` (any farm without a name); else None."""
+    rt = _process.runtime
+    if rt is None:
+        return None
+    for i in rt.farms:
+        if name is None or rt.mules.farm_names[i] == name:
+            return True
+    return None
+
+
+__all__ = ["mule_id", "mule_msg", "farm_msg", "mule_get_msg", "farm_get_msg", "in_farm"]
