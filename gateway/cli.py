@@ -212,9 +212,9 @@ def _needs_master(cfg: Config) -> bool:
     from gateway import mules
     from gateway.process import cron_tasks, daemons
 
-    return bool(mules.configured(cfg) or cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
+    return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
-                or cron_tasks.configured(cfg) or cfg.spooler)
+                or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg))
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -293,23 +293,18 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
-    from gateway.process import cron_tasks
-    from gateway.process.daemons import DaemonConfigError, attach
+    from gateway import mules
+    from gateway.process import cron_tasks, daemons
 
     try:
         master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
-    except (ListenError, CheaperConfigError) as e:
-        _fail(str(e))
-    try:
-        attach(master, cfg)  # --attach-daemon and co: children spawned after the workers
-        cron_tasks.attach(master, cfg)  # --cron and co: children started on schedule
-    except (DaemonConfigError, cron_tasks.CronConfigError) as e:
-        _fail(str(e))
-    from gateway import mules
-
-    try:
-        mules.attach(master, cfg)  # --mules, --mule, --farm: queues now, children after the workers
-    except mules.MuleConfigError as e:
+        # extra children: external daemons (after the workers), cron commands (on schedule),
+        # mules (their queues now, the processes after the workers)
+        daemons.attach(master, cfg)
+        cron_tasks.attach(master, cfg)
+        mules.attach(master, cfg)
+    except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
+            mules.MuleConfigError) as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:
