@@ -158,6 +158,19 @@ def _configure(
     loop = loop_name
     started_on = int(time.time())
     _bind_spooler_functions()
+    _bind_sharedarea_functions()
+
+
+def _bind_sharedarea_functions() -> None:
+    """``sharedarea_*`` exist only with ``--sharedarea``, as in uWSGI (``hasattr`` tells the truth)."""
+    from gateway.sharedmem import sharedarea
+
+    module = sys.modules[__name__]
+    for name, func in sharedarea.FUNCTIONS:
+        if sharedarea.current is not None:
+            setattr(module, name, func)
+        elif hasattr(module, name):
+            delattr(module, name)
 
 
 def _bind_spooler_functions() -> None:

@@ -425,6 +425,8 @@ class ConfigFields:
     locks: int
     #: --metric: declare a metric shared by all workers: name=NAME[,type=counter|gauge|absolute][,initial_value=N][,…
     metric: List[str]
+    #: --sharedarea: add a raw shared memory area (ids from 0) of N pages (or BYTES), shared by every process, for uwsgi…
+    sharedarea: List[str]
     #: --enable-metrics: enable the metrics subsystem (implied by --metric and --metrics-dir)
     enable_metrics: bool
     #: --metrics-dir: keep one file per metric in DIR holding its value as text (refreshed every second)
@@ -469,8 +471,6 @@ class ConfigFields:
     paste: Optional[str]
     #: --ini-paste: not supported yet: uWSGI option, not supported yet by gateway
     ini_paste: Optional[str]
-    #: --sharedarea: not supported yet: uWSGI option, not supported yet by gateway
-    sharedarea: Optional[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway
     queue: Optional[str]
     #: --inherit: not supported yet: uWSGI option, not supported yet by gateway

@@ -182,6 +182,16 @@ def _daemon_spec(parse: Callable[[str], Any], expected: str) -> Callable[[str], 
     return convert
 
 
+def _sharedarea_spec(raw: str) -> str:
+    from gateway.sharedmem.sharedarea import SharedAreaConfigError, parse_sharedarea
+
+    try:
+        parse_sharedarea(raw)
+    except SharedAreaConfigError as e:
+        raise Invalid("N, pages=N or size=BYTES", str(e)) from None
+    return raw.strip()
+
+
 def _cron_spec(which: str) -> Callable[[str], str]:
     """A converter checking a ``--cron``/``--unique-cron``/``--cron2`` entry at load time."""
 
@@ -870,6 +880,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("metric", repeatable=True, type=_metric_spec, section=SUBSYSTEMS, metavar="KEYVAL",
            help="declare a metric shared by all workers: name=NAME[,type=counter|gauge|absolute]"
                 "[,initial_value=N][,oid=OID]"),
+    Option("sharedarea", repeatable=True, type=_sharedarea_spec, section=SUBSYSTEMS,
+           metavar="N|pages=N|size=BYTES",
+           help="add a raw shared memory area (ids from 0) of N pages (or BYTES), shared by every "
+                "process, for uwsgi.sharedarea_*"),
     Option("enable-metrics", flag=True, section=SUBSYSTEMS,
            help="enable the metrics subsystem (implied by --metric and --metrics-dir)"),
     Option("metrics-dir", type=conv.path, section=SUBSYSTEMS, metavar="DIR",
@@ -905,7 +919,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("response-route", repeatable=True),
     _unsupported("paste"),
     _unsupported("ini-paste"),
-    _unsupported("sharedarea"),
     _unsupported("queue"),
     _unsupported("inherit", repeatable=True, hint="use ini = FILE"),
     _unsupported("include", repeatable=True, hint="use ini = FILE"),

@@ -23,9 +23,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
+from gateway.sharedmem import sharedarea as _sharedarea
 from gateway.sharedmem.cache import CacheConfigError, Caches, specs_from_config
 from gateway.sharedmem.locks import UserLocks
 from gateway.sharedmem.metrics import MetricConfigError, Metrics, MetricSpec
+from gateway.sharedmem.sharedarea import SharedAreaConfigError, SharedAreas
 from gateway.usignals.receiver import SignalReceiver
 from gateway.usignals.router import SignalRouter
 from gateway.usignals.table import SignalTable
@@ -55,6 +57,11 @@ class Subsystems:
         self.caches = Caches(specs, slots=self.workers + 1)
         self.cache_expire_freq = float(cfg.cache_expire_freq or 3)
         self.locks = UserLocks(int(cfg.locks or 0))
+        try:
+            self.sharedareas = SharedAreas.from_config(list(cfg.sharedarea))
+        except SharedAreaConfigError as e:
+            raise SubsystemsConfigError(str(e)) from None
+        _sharedarea.current = self.sharedareas if self.sharedareas.areas else None
         self.metrics_enabled = bool(metric_specs) or cfg.enable_metrics \
             or bool(cfg.metrics_dir)
         self.metrics = Metrics(metric_specs, cfg.metrics_dir or None)
@@ -179,6 +186,7 @@ class Subsystems:
         self.wid = wid
         self.caches.after_fork(wid)
         self.locks.after_fork()
+        self.sharedareas.after_fork()
         self.metrics.after_fork()
         self.table.after_fork()
         receiver = self.receiver or SignalReceiver(self.table)
@@ -242,5 +250,6 @@ class Subsystems:
             b.close()
         self.caches.close()
         self.locks.close()
+        self.sharedareas.close()
         self.metrics.close()
         self.table.close()

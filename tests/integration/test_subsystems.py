@@ -71,3 +71,16 @@ def test_signals_run_in_a_core_and_a_failing_handler_is_logged(srv):
     get(srv.port, "/signal?n=18")  # its handler raises
     srv.wait_for_line("error in the handler of uWSGI signal 18", timeout=10)
     assert get(srv.port, "/get?k=a") == "3"  # and the worker serves on
+
+
+def test_sharedarea_is_shared_by_the_workers_and_absent_without_the_option():
+    app = ["--wsgi-file", "tests/apps/sharedarea_app.py", "--tornado", "4", "--greenlet"]
+    with run_server(app) as plain:
+        assert request(plain.port, "/has").body == b"False"
+    with run_server(app + ["--master", "--processes", "2", "--sharedarea", "1"]) as srv:
+        assert request(srv.port, "/has").body == b"True"
+        with ThreadPoolExecutor(8) as pool:
+            pids = set(pool.map(lambda _: request(srv.port, "/inc").body, range(200)))
+        value, _ = request(srv.port, "/get").body.split()
+        assert int(value) == 200
+        assert len(pids) >= 1  # both workers usually answer; the count is exact either way

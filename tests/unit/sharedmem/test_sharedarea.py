@@ -1,0 +1,108 @@
+"""``--sharedarea`` areas and the ``uwsgi.sharedarea_*`` functions (gateway/sharedmem/sharedarea.py)."""
+
+from __future__ import annotations
+
+import mmap
+import os
+
+import pytest
+
+from gateway.sharedmem import sharedarea as sa
+
+
+@pytest.fixture
+def areas():
+    made = sa.SharedAreas.from_config(["1", "size=10"])
+    saved, sa.current = sa.current, made
+    yield made
+    sa.current = saved
+    made.close()
+
+
+def fn(name):
+    return dict(sa.FUNCTIONS)[name]
+
+
+def test_sizes_are_whole_pages():
+    assert sa.parse_sharedarea("2") == 2 * mmap.PAGESIZE
+    assert sa.parse_sharedarea("pages=3") == 3 * mmap.PAGESIZE
+    assert sa.parse_sharedarea("size=10") == mmap.PAGESIZE
+    assert sa.parse_sharedarea("size=%d" % (mmap.PAGESIZE + 1)) == 2 * mmap.PAGESIZE
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("0", "at least one page"), ("pages=x", "not a number"), ("file=/tmp/x", "file not supported"),
+    ("lots", "expected N, pages=N or size=BYTES"), ("pages=100000000", "larger than"),
+])
+def test_bad_values(value, fragment):
+    with pytest.raises(sa.SharedAreaConfigError, match=fragment):
+        sa.parse_sharedarea(value)
+
+
+def test_read_write_bytes_and_bounds(areas):
+    fn("sharedarea_write")(0, 10, b"hello")
+    assert fn("sharedarea_read")(0, 10, 5) == b"hello"
+    assert len(fn("sharedarea_read")(0, 0)) == mmap.PAGESIZE  # no length: to the end
+    assert fn("sharedarea_read")(1, mmap.PAGESIZE - 2) == b"\0\0"
+    for bad in (lambda: fn("sharedarea_read")(0, mmap.PAGESIZE), lambda: fn("sharedarea_read")(0, -1, 2),
+                lambda: fn("sharedarea_write")(0, mmap.PAGESIZE - 2, b"abc"), lambda: fn("sharedarea_read")(2, 0),
+                lambda: fn("sharedarea_read8")(7, 0)):
+        with pytest.raises(ValueError, match="error calling uwsgi_sharedarea_"):
+            bad()
+
+
+def test_integers_wrap_like_c_and_increments(areas):
+    fn("sharedarea_write8")(0, 0, 300)
+    assert fn("sharedarea_readbyte")(0, 0) == 44  # 300 wraps in a signed byte
+    fn("sharedarea_write16")(0, 2, -2)
+    assert fn("sharedarea_read16")(0, 2) == -2
+    fn("sharedarea_write32")(0, 4, 2**31 - 1)
+    fn("sharedarea_inc32")(0, 4)
+    assert fn("sharedarea_read32")(0, 4) == -2**31
+    fn("sharedarea_writelong")(0, 8, 10)
+    fn("sharedarea_inc64")(0, 8, 5)
+    fn("sharedarea_dec64")(0, 8)
+    fn("sharedarea_inclong")(0, 8)
+    assert fn("sharedarea_read64")(0, 8) == 15 == fn("sharedarea_readlong")(0, 8)
+    fn("sharedarea_dec32")(0, 4, 3)
+
+
+def test_memoryview_is_the_area_itself(areas):
+    view = fn("sharedarea_memoryview")(1)
+    assert len(view) == mmap.PAGESIZE and not view.readonly
+    view[0:3] = b"abc"
+    assert fn("sharedarea_read")(1, 0, 3) == b"abc"
+    view.release()
+    with pytest.raises(ValueError, match="cannot get a memoryview object from sharedarea 5"):
+        fn("sharedarea_memoryview")(5)
+
+
+def test_an_increment_is_atomic_across_processes(areas):
+    inc = fn("sharedarea_inc64")
+    children = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            areas.after_fork()
+            try:
+                for _ in range(2000):
+                    inc(0, 64)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        assert os.waitpid(pid, 0)[1] == 0
+    assert fn("sharedarea_read64")(0, 64) == 8000
+
+
+def test_update_counts_and_the_user_lock(areas):
+    area = areas.get(0, "x")
+    before = area.updates()
+    fn("sharedarea_update")(0)
+    fn("sharedarea_write")(0, 0, b"x")
+    assert area.updates() == before + 2
+    fn("sharedarea_wlock")(0)
+    fn("sharedarea_write")(0, 1, b"y")  # not the same lock as the operations: no deadlock
+    fn("sharedarea_unlock")(0)
+    fn("sharedarea_rlock")(0)
+    fn("sharedarea_unlock")(0)
