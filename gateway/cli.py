@@ -118,7 +118,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if log_file:
         _log_to(log_file)
     _write_pidfiles(cfg, ("pidfile", "safe-pidfile"))
-    logs.setup(logdate=cfg.logdate)
+    logs.setup(logdate=cfg.logdate, request_stream=_request_log(cfg))
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
     apply_environment(cfg)
@@ -260,6 +260,19 @@ def _write_pidfiles(cfg: Config, names: Tuple[str, ...]) -> None:
     problem = write_pidfiles(cfg, names, vacuum=bool(cfg.vacuum))
     if problem:
         _fail(problem)
+
+
+def _request_log(cfg: Config) -> Optional[Any]:
+    """``--req-logger file:PATH``: the request lines' own file, opened once before any fork and
+    written by every process with one ``write`` per line (``O_APPEND``: lines never interleave)."""
+    spec = cfg.req_logger or ""
+    if not spec.startswith("file:"):
+        return None  # stdio, or none: with the other lines
+    path = spec[5:]
+    try:
+        return open(path, "a", buffering=1, encoding="utf-8", errors="replace")
+    except OSError as e:
+        _fail("--req-logger %s: %s" % (spec, e.strerror or e))
 
 
 def _log_to(path: str, option: str = "--logto") -> None:

@@ -36,18 +36,26 @@ class _DateFormatter(logging.Formatter):
         return time.strftime(self._datefmt, time.localtime(record.created)) + " - " + super().format(record)
 
 
-def setup(level: int = logging.INFO, stream: Optional[TextIO] = None, logdate: Optional[str] = None) -> None:
+def setup(level: int = logging.INFO, stream: Optional[TextIO] = None, logdate: Optional[str] = None,
+          request_stream: Optional[TextIO] = None) -> None:
     """Send the three loggers to ``stream`` (stderr by default), uWSGI style: bare lines
-    (``logdate``: a ``strftime`` format each line starts with).
+    (``logdate``: a ``strftime`` format each line starts with).  ``request_stream``
+    (``--req-logger file:PATH``) takes the request lines of ``gateway.access`` instead.
 
     Called once by the CLI; tests and embedders may configure logging themselves.
     """
     root = logging.getLogger("gateway")
     if getattr(root, "_gateway_configured", False):
         return
+    formatter = _DateFormatter(logdate) if logdate else logging.Formatter("%(message)s")
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(_DateFormatter(logdate) if logdate else logging.Formatter("%(message)s"))
+    handler.setFormatter(formatter)
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
     root._gateway_configured = True  # type: ignore[attr-defined]
+    if request_stream is not None:
+        requests = logging.StreamHandler(request_stream)
+        requests.setFormatter(formatter)
+        access_log.addHandler(requests)
+        access_log.propagate = False

@@ -161,6 +161,10 @@ class ConfigFields:
     memory_report: bool
     #: --log-x-forwarded-for: the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when the request has one)
     log_x_forwarded_for: bool
+    #: --logger: uWSGI's logger plugins: file:PATH is --logto PATH, stdio is stderr (other plugins and named loggers…
+    logger: Optional[str]
+    #: --req-logger: where the request lines go: file:PATH (appended, one write per line, from every process) or stdio;…
+    req_logger: Optional[str]
     #: --logto: append every log line (master, workers, requests) to FILE instead of stderr; the readiness line goe…
     logto: Optional[str]
     #: --logto2: like --logto, but FILE is opened after --uid/--gid are applied (so the new user owns it); not with…
@@ -455,10 +459,6 @@ class ConfigFields:
     scgi_socket: List[str]
     #: --threaded-logger: not supported yet: uWSGI option, not supported yet by gateway
     threaded_logger: bool
-    #: --req-logger: not supported yet: uWSGI option, not supported yet by gateway
-    req_logger: List[str]
-    #: --logger: not supported yet: uWSGI option, not supported yet by gateway
-    logger: List[str]
     #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
     hook_asap: List[str]
     #: --daemonize2: not supported yet: uWSGI option, not supported yet by gateway

@@ -192,6 +192,17 @@ def _sharedarea_spec(raw: str) -> str:
     return raw.strip()
 
 
+def _logger_spec(raw: str) -> str:
+    """``--logger``/``--req-logger``: ``file:PATH`` or ``stdio`` (uWSGI's logger plugins)."""
+    value = raw.strip()
+    if value == "stdio" or (value.startswith("file:") and len(value) > 5):
+        return value
+    plugin = value.split(":", 1)[0]
+    if " " in plugin:
+        raise Invalid("file:PATH or stdio", "named loggers ('%s') are not supported yet" % value)
+    raise Invalid("file:PATH or stdio", "the '%s' logger is not supported yet (file:PATH and stdio are)" % plugin)
+
+
 def _cron_spec(which: str) -> Callable[[str], str]:
     """A converter checking a ``--cron``/``--unique-cron``/``--cron2`` entry at load time."""
 
@@ -506,6 +517,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("log-x-forwarded-for", flag=True, section=LOGGING,
            help="the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when "
                 "the request has one)"),
+    Option("logger", type=_logger_spec, section=LOGGING, metavar="file:PATH|stdio",
+           help="uWSGI's logger plugins: file:PATH is --logto PATH, stdio is stderr (other plugins "
+                "and named loggers are not supported yet)"),
+    Option("req-logger", ("logger-req",), type=_logger_spec, section=LOGGING, metavar="file:PATH|stdio",
+           help="where the request lines go: file:PATH (appended, one write per line, from every "
+                "process) or stdio; the other lines stay with --logger/--logto"),
     Option("logto", type=conv.path, section=LOGGING, metavar="FILE",
            help="append every log line (master, workers, requests) to FILE instead of stderr; "
                 "the readiness line goes there too"),
@@ -911,8 +928,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("fastcgi-socket", repeatable=True),
     _unsupported("scgi-socket", repeatable=True),
     _unsupported("threaded-logger", flag=True),
-    _unsupported("req-logger", "logger-req", repeatable=True),
-    _unsupported("logger", repeatable=True),
     _unsupported("hook-asap", repeatable=True),
     _unsupported("daemonize2"),
     _unsupported("route-run", repeatable=True),

@@ -98,6 +98,7 @@ def resolve(
         given[option.name] = entry.origin
 
     _check_engine(values, given)
+    _apply_logger(values, given)
     if values["tornado"] is not None and "socket-timeout" not in given:
         values["socket-timeout"] = max(values["socket-timeout"], TORNADO_SOCKET_TIMEOUT)
 
@@ -114,6 +115,18 @@ def resolve(
 def _from(given: dict[str, str], name: str) -> str:
     origin = given.get(name, "command line")
     return "" if origin == "command line" else f" (from {origin})"
+
+
+def _apply_logger(values: dict[str, Any], given: dict[str, str]) -> None:
+    """``--logger file:PATH`` is ``--logto PATH`` (so rotation and the log master apply to it)."""
+    logger = values["logger"]
+    if not logger or not logger.startswith("file:"):
+        return
+    if values["logto"] and values["logto"] != logger[5:]:
+        raise ConfigError("--logger %s and --logto %s: give one log file" % (logger, values["logto"])
+                          + _from(given, "logger"))
+    values["logto"] = logger[5:]
+    given.setdefault("logto", given["logger"])
 
 
 def _check_engine(values: dict[str, Any], given: dict[str, str]) -> None:

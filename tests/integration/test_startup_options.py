@@ -214,3 +214,22 @@ def test_config_logic_through_the_cli(tmp_path):
     assert with_env.stdout.splitlines() == ["env says yes", "item a", "item b"]
     without = run_cli([str(ini)])
     assert without.stdout.splitlines() == ["no env", "item a", "item b"]
+
+
+def test_req_logger_splits_the_request_lines_from_the_rest(tmp_path):
+    import re
+
+    log, req = tmp_path / "app.log", tmp_path / "requests.log"
+    srv = ServerProcess(spawn(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--master",
+                               "--processes", "2", "--logger", "file:%s" % log, "--req-logger", "file:%s" % req]))
+    try:
+        ready = wait_until(lambda: log.exists() and re.search(r"gateway ready: pid=\d+ http-socket=127.0.0.1:(\d+)",
+                                                              log.read_text()), what="the ready line in --logger's file")
+        port = int(ready.group(1))
+        for _ in range(20):
+            assert request(port, "/some/path").status == 200
+        assert wait_until(lambda: req.read_text().count("GET /some/path") == 20, what="20 request lines")
+        assert all(line.startswith("[pid: ") for line in req.read_text().splitlines())  # whole lines only
+        assert "GET /some/path" not in log.read_text() and "spawned uWSGI worker 2" in log.read_text()
+    finally:
+        srv.stop()

@@ -439,3 +439,16 @@ def test_max_vars_default_and_bounds(run):
     assert run("--max-vars", "10").max_vars == 10
     with pytest.raises(ConfigError):
         run("--max-vars", "0")
+
+
+def test_logger_file_is_logto_and_other_loggers_are_refused(run):
+    assert run("--logger", "file:/var/log/app.log").logto == "/var/log/app.log"
+    assert run("--logger", "file:/x.log", "--logto", "/x.log").logto == "/x.log"
+    assert run("--logger", "stdio").logto is None
+    assert run("--req-logger", "file:/r.log").req_logger == "file:/r.log"
+    with pytest.raises(ConfigError, match=r"--logger file:/a.log and --logto /b.log: give one log file"):
+        run("--logger", "file:/a.log", "--logto", "/b.log")
+    with pytest.raises(ConfigError, match=r"the 'syslog' logger is not supported yet \(file:PATH and stdio are\)"):
+        run("--logger", "syslog:myapp")
+    with pytest.raises(ConfigError, match=r"named loggers \('mine file:/x.log'\) are not supported yet"):
+        run("--req-logger", "mine file:/x.log")
