@@ -206,7 +206,8 @@ class Master:
         self.erlang_nodes: Dict[int, str] = {}
         self.stats_server: Any = None
         self.subsystems: Any = None
-        self._pending_kill: List[Any] = []
+        #: (when, pid, log line with %s label and %d pid, or None): SIGKILL then unless reaped
+        self._pending_kill: List[Tuple[float, int, Optional[str]]] = []
         self._touch: Dict[str, float] = {}
         #: --touch-chain-reload/--touch-logrotate/--touch-logreopen: path -> (mtime seen, action, what)
         self._touch_actions: Dict[str, Tuple[float, Callable[[], None], str]] = {}
@@ -713,15 +714,14 @@ class Master:
                     break
         if self._pending_kill:
             keep = []
-            for at, pid in self._pending_kill:
+            for at, pid, message in self._pending_kill:
                 if mono >= at:
                     if pid in self.by_pid:  # not reaped yet: never a pid the kernel gave to another process
-                        if self.harakiri_graceful:
-                            gen_log.error("HARAKIRI: %s (pid: %d) still running %gs after signal %d: killing it",
-                                          self.by_pid[pid].label, pid, self.harakiri_graceful, self.harakiri_signal)
+                        if message:
+                            gen_log.error(message, self.by_pid[pid].label, pid)
                         self._kill(pid, signal.SIGKILL)
                 else:
-                    keep.append((at, pid))
+                    keep.append((at, pid, message))
             self._pending_kill = keep
 
     def _check_evil_memory(self) -> None:
@@ -781,6 +781,9 @@ class Master:
             victim = min(idle, key=lambda p: p.spawned_at)  # the oldest, as uWSGI
             victim.cheaped = True
             self._kill(victim.pid, signal.SIGHUP)  # its graceful stop: requests in flight finish
+            self._pending_kill.append((time.monotonic() + self.mercy, victim.pid,
+                                       "%%s (pid: %%d) still running %ds after it was cheaped: killing it"
+                                       % int(self.mercy)))
 
     def cheaper_more(self) -> None:
         """The master FIFO's ``+``: one more worker at the next cycle (``--cheaper`` only)."""
@@ -827,7 +830,7 @@ class Master:
             if proc.pid:
                 gen_log.info("killing worker %d (pid: %d)", proc.ident, proc.pid)
                 self._kill(proc.pid, signal.SIGHUP)  # idle: its graceful stop is immediate
-                self._pending_kill.append((mono + 3.0, proc.pid))  # uWSGI's 3 seconds, then SIGKILL
+                self._pending_kill.append((mono + 3.0, proc.pid, None))  # uWSGI's 3 seconds, then SIGKILL
         for sock in self.sockets:
             self.add_reader(sock, self._wake_from_cheap)
         gen_log.info("cheap mode enabled: waiting for socket connection...")
@@ -887,9 +890,11 @@ class Master:
             # finishes once the stuck request returns; or a handler the app installed), then
             # SIGKILL if the worker is still there when the timeout is over.
             self._kill(proc.pid, self.harakiri_signal)
-            self._pending_kill.append((time.monotonic() + self.harakiri_graceful, proc.pid))
+            self._pending_kill.append((time.monotonic() + self.harakiri_graceful, proc.pid,
+                                       "HARAKIRI: %%s (pid: %%d) still running %gs after signal %d: killing it"
+                                       % (self.harakiri_graceful, self.harakiri_signal)))
         elif self.harakiri_verbose:
-            self._pending_kill.append((time.monotonic() + 0.3, proc.pid))
+            self._pending_kill.append((time.monotonic() + 0.3, proc.pid, None))
         else:
             self._kill(proc.pid, signal.SIGKILL)
 
