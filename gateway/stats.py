@@ -10,7 +10,9 @@ The document has uWSGI's shape (``reference/uwsgi-stats-sample.json``): ``versio
 ``listen_queue`` (the accept queue of the fullest socket, from Linux ``TCP_INFO``),
 ``pid``, ``uid``, ``gid``, ``cwd``, ``locks``, then whatever :data:`stats_hooks` add
 (subsystems: ``caches``, ``metrics``), ``sockets`` and ``workers`` with their
-``cores`` (the current request's vars while ``in_request``).  Every number comes from
+``cores`` (the current request's vars while ``in_request``), then ``spoolers``,
+``daemons`` and ``crons`` when there are any (uWSGI's keys; ``spoolers`` without the
+``tasks`` and ``running`` counters gateway does not keep).  Every number comes from
 the shared scoreboard, so rendering costs the workers nothing.
 
 Everything runs in the master's ``selectors`` loop, non-blocking: a slow reader is
@@ -262,7 +264,25 @@ class StatsServer:
             snap["cores"] = cores
             workers.append(snap)
         doc["workers"] = workers
+        self._spoolers(doc)
+        for section in list(getattr(master, "stats_hooks", ())):
+            try:
+                section(doc)
+            except Exception:
+                gen_log.exception("error in a stats section")
         return doc
+
+    def _spoolers(self, doc: Dict[str, Any]) -> None:
+        """uWSGI's ``spoolers`` list: each spooler process's directory, pid and respawns."""
+        from gateway import spooler
+
+        current = spooler.current
+        if current is None:
+            return
+        spawns = {proc.pid: proc.spawns for proc in self.master.children if proc.pid}
+        doc["spoolers"] = [{"dir": directory, "pid": current.pid(slot),
+                            "respawns": max(spawns.get(current.pid(slot), 1) - 1, 0)}
+                           for slot, directory in enumerate(current.slots)]
 
     def render(self) -> bytes:
         doc = self.document()

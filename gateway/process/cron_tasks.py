@@ -25,7 +25,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
 from gateway.usignals.cron import cron_matches
@@ -119,7 +119,7 @@ class _Task:
         self.last_job = 0.0
         self.started_at = 0.0
         self.pid = 0
-        self.child = ChildSpec('cron "%s"' % entry.command, self._target, respawn=False, autostart=False,
+        self.child = ChildSpec('cron "%s"' % entry.command, self._target, respawn=False, autostart=False, own_group=True,
                                on_death=self._on_death, spawn_line=lambda pid: None)
 
     def _target(self) -> int:  # pragma: no cover - runs in the forked child
@@ -170,6 +170,15 @@ class CronRunner:
             master.add_child(task.child)
             gen_log.info('[uwsgi-cron] command "%s" registered as cron task', task.entry.command)
         master.call_later(CHECK_INTERVAL, self._check)
+        if hasattr(master, "stats_hooks"):
+            master.stats_hooks.append(self._stats)
+
+    def _stats(self, doc: Dict[str, Any]) -> None:
+        """uWSGI's ``crons`` list in the --stats document (``pid`` -1 when not running)."""
+        doc["crons"] = [{"minute": t.entry.minute, "hour": t.entry.hour, "day": t.entry.day,
+                         "month": t.entry.month, "week": t.entry.week, "command": t.entry.command,
+                         "unique": int(t.entry.unique), "pid": t.pid or -1, "started_at": int(t.started_at)}
+                        for t in self.tasks]
 
     def _check(self) -> None:
         now = time.time()

@@ -448,8 +448,15 @@ class DaemonSupervisor:
             master.add_child(daemon.child)
         master.on_shutdown(self._on_shutdown)
         master.on_reload(self._on_reload)
+        if hasattr(master, "stats_hooks"):
+            master.stats_hooks.append(self._stats)
         # runs at the master's first tick: after the workers and the plain daemons spawned
         master.call_later(0, self._start)
+
+    def _stats(self, doc: Dict[str, Any]) -> None:
+        """uWSGI's ``daemons`` list in the --stats document."""
+        doc["daemons"] = [{"cmd": d.spec.command, "pid": (d.pid if d.spec.smart else self.master.child_pid(d.child)),
+                           "respawns": d.respawns} for d in self.daemons]
 
     def _start(self) -> None:
         for daemon in self.daemons:

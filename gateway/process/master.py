@@ -197,6 +197,9 @@ class Master:
         #: callbacks run when the instance starts stopping / reloading (see on_shutdown, on_reload)
         self._shutdown_hooks: List[Callable[[], None]] = []
         self._reload_hooks: List[Callable[[], None]] = []
+        #: ``hook(document)``: sections a part of the master adds to the --stats document
+        #: after the workers (the daemons', the crons')
+        self.stats_hooks: List[Callable[[Dict[str, Any]], None]] = []
         self.sel = selectors.DefaultSelector()
         self.signals = SignalQueue()
         self.state = "starting"  # running | stopping

@@ -101,3 +101,25 @@ def test_minified_document():
             raw = read_to_eof(s)
     assert b"\n" not in raw and b"\t" not in raw
     assert json.loads(raw)["pid"] == srv.pid
+
+
+def test_spoolers_daemons_and_crons_sections(tmp_path):
+    spool = tmp_path / "spool"
+    args = ["--wsgi-file", "tests/apps/hello.py", "--master", "--stats", "127.0.0.1:0", "--spooler", str(spool),
+            "--attach-daemon", "sleep 30", "--cron2", "minute=-1,unique=1 sleep 20"]
+    with run_server(args) as srv:
+        port = stats_port(srv)
+
+        def complete():
+            doc = fetch(port)
+            ok = (doc.get("daemons") and doc["daemons"][0]["pid"] > 0 and doc.get("spoolers")
+                  and doc["spoolers"][0]["pid"] > 0 and doc.get("crons") and doc["crons"][0]["pid"] > 0)
+            return doc if ok else None
+
+        doc = wait_until(complete, timeout=15, what="every section with a running process")
+    assert doc["daemons"] == [{"cmd": "sleep 30", "pid": doc["daemons"][0]["pid"], "respawns": 0}]
+    assert os.path.realpath(doc["spoolers"][0]["dir"]) == os.path.realpath(str(spool))
+    assert doc["spoolers"][0]["respawns"] == 0
+    cron = doc["crons"][0]
+    assert (cron["minute"], cron["hour"], cron["command"], cron["unique"]) == (-1, -1, "sleep 20", 1)
+    assert cron["started_at"] > 0
