@@ -102,6 +102,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     for text in cfg.print:
         sys.stdout.write(text + "\n")
     sys.stdout.flush()
+    if cfg.daemonize and cfg.daemonize2:
+        _fail("give --daemonize (at once) or --daemonize2 (after the app is loaded), not both")
     if cfg.die_on_idle and not cfg.idle:
         _fail("--die-on-idle needs --idle SECONDS")
     problem = rotation_problem(cfg)
@@ -214,7 +216,7 @@ def _needs_master(cfg: Config) -> bool:
 
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
-                or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg))
+                or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -327,7 +329,26 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         except AppLoadError as e:
             _fail(str(e))
         master.app_loader = reloader.reload
+    if cfg.daemonize2:
+        _daemonize_late(cfg, master)
     return master.run()
+
+
+def _daemonize_late(cfg: Config, master: Any) -> None:
+    """``--daemonize2 LOGFILE``: detach now that the app is loaded (a broken app still failed
+    on the terminal), log to LOGFILE (unless ``--logto``), and rewrite the pidfiles with the
+    master's new pid, as uWSGI does."""
+    from gateway import uwsgi_module
+    from gateway.process.pidfile import daemonize
+
+    logs.gen_log.info("*** daemonizing uWSGI ***")
+    daemonize()  # the command returns here; this is the detached grandchild
+    if not cfg.logto:
+        _log_to(str(cfg.daemonize2), "--daemonize2")
+    master.pid = os.getpid()
+    if uwsgi_module.masterpid():
+        uwsgi_module._runtime.masterpid = master.pid
+    _write_pidfiles(cfg, ("pidfile", "safe-pidfile", "pidfile2"))
 
 
 def _drop_privileges(cfg: Config) -> None:

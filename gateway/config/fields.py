@@ -309,6 +309,8 @@ class ConfigFields:
     gid: Optional[str]
     #: --daemonize: detach into the background (the command returns at once) and log to LOGFILE
     daemonize: Optional[str]
+    #: --daemonize2: detach into the background once the app is loaded (its errors still reach the terminal), log to LOG…
+    daemonize2: Optional[str]
     #: --pidfile: write the master's pid to FILE at startup, before privileges are dropped
     pidfile: Optional[str]
     #: --master-fifo: a named pipe the master reads commands from: echo r > FILE reloads, q stops, s logs the stats, l/L…
@@ -461,8 +463,6 @@ class ConfigFields:
     threaded_logger: bool
     #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
     hook_asap: List[str]
-    #: --daemonize2: not supported yet: uWSGI option, not supported yet by gateway
-    daemonize2: Optional[str]
     #: --route-run: not supported yet: uWSGI option, not supported yet by gateway
     route_run: List[str]
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway

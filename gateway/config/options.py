@@ -751,6 +751,9 @@ OPTIONS: tuple[Option, ...] = (
            help="drop privileges to GROUP (a name or a number; default: USER's group)"),
     Option("daemonize", short="d", type=conv.path, section=PROCESSES, metavar="LOGFILE",
            help="detach into the background (the command returns at once) and log to LOGFILE"),
+    Option("daemonize2", type=conv.path, section=PROCESSES, metavar="LOGFILE",
+           help="detach into the background once the app is loaded (its errors still reach the "
+                "terminal), log to LOGFILE, rewrite the pidfiles with the new pid; implies a master"),
     Option("pidfile", type=conv.path, section=PROCESSES, metavar="FILE",
            help="write the master's pid to FILE at startup, before privileges are dropped"),
     Option("master-fifo", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
@@ -929,7 +932,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("scgi-socket", repeatable=True),
     _unsupported("threaded-logger", flag=True),
     _unsupported("hook-asap", repeatable=True),
-    _unsupported("daemonize2"),
     _unsupported("route-run", repeatable=True),
     _unsupported("response-route", repeatable=True),
     _unsupported("paste"),

@@ -64,3 +64,29 @@ def test_daemonize_returns_at_once_and_serves_in_the_background(tmp_path):
     finally:
         os.kill(pid, signal.SIGTERM)  # the daemon this test started, by its pid
     assert wait_until(lambda: not _alive(pid), what="the daemon's exit")
+
+
+def test_daemonize2_detaches_after_the_app_loaded_and_rewrites_the_pidfile(tmp_path):
+    log, pid_path = tmp_path / "daemon2.log", tmp_path / "daemon2.pid"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run(gateway_command(APP + ["--http-socket", "127.0.0.1:0", "--daemonize2", str(log),
+                                                 "--pidfile", str(pid_path)]),
+                          cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    assert b"*** daemonizing uWSGI ***" in done.stderr  # before detaching: still on our terminal
+    m = wait_until(lambda: re.search(r"gateway ready: pid=(\d+) http-socket=127\.0\.0\.1:(\d+)",
+                                     log.read_text() if log.exists() else ""), what="the ready line")
+    pid = int(m.group(1))
+    try:
+        assert int(pid_path.read_text().strip()) == pid  # rewritten with the detached master's pid
+        assert os.getsid(pid) != os.getsid(0)
+        assert request(int(m.group(2)), "/").status == 200
+    finally:
+        os.kill(pid, signal.SIGTERM)  # the daemon this test started, by its pid
+    assert wait_until(lambda: not _alive(pid), what="the daemon's exit")
+    # a broken app fails on the terminal, before any detaching
+    broken = subprocess.run(gateway_command(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/import_raises.py",
+                                             "--daemonize2", str(tmp_path / "never.log")]),
+                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    assert broken.returncode == 1 and b"Traceback" in broken.stderr
+    assert not (tmp_path / "never.log").exists()
