@@ -38,10 +38,13 @@ def load_app(
     module: Optional[str] = None,
     callable_name: str = "application",
     eval_code: Optional[str] = None,
+    paste: Optional[str] = None,
 ) -> Callable[..., Any]:
-    """Load and return the WSGI callable (exactly one of ``wsgi_file``/``module``/``eval_code``)."""
-    if sum(1 for given in (wsgi_file, module, eval_code) if given) > 1:
-        raise AppLoadError("give only one of --wsgi-file, --module and --eval")
+    """Load and return the WSGI callable (exactly one of ``wsgi_file``/``module``/``eval_code``/``paste``)."""
+    if sum(1 for given in (wsgi_file, module, eval_code, paste) if given) > 1:
+        raise AppLoadError("give only one of --wsgi-file, --module, --eval and --paste")
+    if paste:
+        return _load_paste(paste)
     if wsgi_file:
         mod = _exec_file(wsgi_file, option="--wsgi-file")
         where = "file %s" % wsgi_file
@@ -119,11 +122,11 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
     mounts = list(cfg.mount or [])
     callable_name = cfg.callable or "application"
     if not mounts:
-        return load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval)
+        return load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste)
     from gateway.mounts import Mounts, split_mount
 
-    has_default = cfg.wsgi_file or cfg.module or cfg.eval
-    default = load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval) if has_default else None
+    has_default = cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste
+    default = load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste) if has_default else None
     apps = []
     for spec in mounts:
         try:
@@ -168,6 +171,21 @@ def _import(modname: str) -> types.ModuleType:
         raise AppLoadError("importing module %r failed:\n%s" % (modname, traceback.format_exc())) from None
     except Exception:
         raise AppLoadError("importing module %r failed:\n%s" % (modname, traceback.format_exc())) from None
+
+
+def _load_paste(spec: str) -> Callable[..., Any]:
+    """``--paste config:FILE``: PasteDeploy's ``loadapp`` (what uWSGI's paste loader calls)."""
+    try:
+        from paste.deploy import loadapp  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ImportError:
+        raise AppLoadError("--paste %s needs the PasteDeploy package (pip install PasteDeploy)" % spec) from None
+    try:
+        app = loadapp(spec)
+    except Exception:
+        raise AppLoadError("loading --paste %s failed:\n%s" % (spec, traceback.format_exc())) from None
+    if not callable(app):
+        raise AppLoadError("--paste %s gave %r, which is not callable" % (spec, app))
+    return app
 
 
 def _exec_code(code: str) -> types.ModuleType:

@@ -133,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         _fail("--http-to-https needs the HTTP router: add --http or --https")
     if not cfg.http_socket and not cfg.socket and not routing:
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
-    has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.mount)
+    has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount)
     if not has_app and not (routing and cfg.http_to):
         _fail("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE")
     _run_asap(cfg)

@@ -59,6 +59,10 @@ class ConfigFields:
     virtualenv: Optional[str]
     #: --lazy-apps: load the application in each worker after fork, after the worker's own IOLoop exists, instead of on…
     lazy_apps: bool
+    #: --paste: load the app with PasteDeploy's loadapp(SPEC) (Pyramid and co; needs the PasteDeploy package); inst…
+    paste: Optional[str]
+    #: --ini-paste: read FILE's [uwsgi] section as --ini does, and load its app with --paste config:FILE
+    ini_paste: List[str]
     #: --eval: run CODE as the app's module (named uwsgi_eval_config) and serve its --callable; instead of --wsgi-…
     eval: Optional[str]
     #: --import: import MODULE (or the file, for a path or a name ending in .py) just before the app is loaded, wher…
@@ -467,10 +471,6 @@ class ConfigFields:
     route_run: List[str]
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
-    #: --paste: not supported yet: uWSGI option, not supported yet by gateway
-    paste: Optional[str]
-    #: --ini-paste: not supported yet: uWSGI option, not supported yet by gateway
-    ini_paste: Optional[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway
     queue: Optional[str]
     #: --inherit: not supported yet: uWSGI option, not supported yet by gateway

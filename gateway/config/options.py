@@ -341,6 +341,11 @@ OPTIONS: tuple[Option, ...] = (
            help="load the application in each worker after fork, after the worker's own IOLoop "
                 "exists, instead of once in the master (uWSGI's default).  Without a master the "
                 "application is always loaded in the worker"),
+    Option("paste", section=APP, metavar="config:FILE",
+           help="load the app with PasteDeploy's loadapp(SPEC) (Pyramid and co; needs the "
+                "PasteDeploy package); instead of --wsgi-file or --module"),
+    Option("ini-paste", repeatable=True, type=conv.ini_spec, section=APP, metavar="FILE",
+           help="read FILE's [uwsgi] section as --ini does, and load its app with --paste config:FILE"),
     Option("eval", section=APP, metavar="CODE",
            help="run CODE as the app's module (named uwsgi_eval_config) and serve its "
                 "--callable; instead of --wsgi-file or --module"),
@@ -934,8 +939,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("hook-asap", repeatable=True),
     _unsupported("route-run", repeatable=True),
     _unsupported("response-route", repeatable=True),
-    _unsupported("paste"),
-    _unsupported("ini-paste"),
     _unsupported("queue"),
     _unsupported("inherit", repeatable=True, hint="use ini = FILE"),
     _unsupported("include", repeatable=True, hint="use ini = FILE"),

@@ -105,6 +105,12 @@ class _Assembler:
                 pass  # the resolver reports the bad value
         elif option.name == "ini":
             self.include(entry, stack)
+        elif option.name == "ini-paste":
+            # uWSGI: the file's [uwsgi] section, and its app through PasteDeploy
+            self.include(entry, stack)
+            path = self.expand_now(entry).split(":", 1)[0]
+            self.add(Entry("paste", "config:" + os.path.join(self.context.cwd, path), entry.origin, entry.exported),
+                     stack)
         elif key in _SETTERS:
             self.setter(entry, placeholder_only=_SETTERS[key])
 

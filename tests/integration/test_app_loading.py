@@ -219,7 +219,7 @@ def test_factory_with_arguments_is_refused():
 
 def test_both_wsgi_file_and_module():
     assert_load_error(["--wsgi-file", "tests/apps/hello.py", "--module", "factories"],
-                      "give only one of --wsgi-file, --module and --eval", traceback=False)
+                      "give only one of --wsgi-file, --module, --eval and --paste", traceback=False)
 
 
 def test_chdir_missing():

@@ -57,7 +57,7 @@ def test_eval_serves_the_code_as_the_app_and_honours_callable():
     failed = run_cli(["--http-socket", "127.0.0.1:0", "--eval", "def broken(:\n"])
     assert failed.returncode == 1 and "--eval code has a syntax error" in failed.stderr
     both = run_cli(["--http-socket", "127.0.0.1:0", "--eval", "x = 1", "--wsgi-file", "tests/apps/hello.py"])
-    assert both.returncode == 1 and "give only one of --wsgi-file, --module and --eval" in both.stderr
+    assert both.returncode == 1 and "give only one of --wsgi-file, --module, --eval and --paste" in both.stderr
 
 
 def test_import_modules_and_files_before_the_app_and_skip_a_broken_one(app_dir):
@@ -233,3 +233,33 @@ def test_req_logger_splits_the_request_lines_from_the_rest(tmp_path):
         assert "GET /some/path" not in log.read_text() and "spawned uWSGI worker 2" in log.read_text()
     finally:
         srv.stop()
+
+
+PASTE_INI = """
+[uwsgi]
+http-socket = 127.0.0.1:0
+pythonpath = {dir}
+
+[app:main]
+use = call:pasteapp:make_app
+greeting = hello from paste
+"""
+
+
+def test_paste_and_ini_paste_load_the_app_with_pastedeploy(tmp_path):
+    (tmp_path / "pasteapp.py").write_text(
+        "def make_app(global_conf, **settings):\n"
+        "    def app(environ, start_response):\n"
+        "        start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "        return [settings['greeting'].encode()]\n"
+        "    return app\n")
+    ini = tmp_path / "app.ini"
+    ini.write_text(PASTE_INI.format(dir=tmp_path))
+    with run_server(["--ini-paste", str(ini)]) as srv:  # its [uwsgi] section binds the socket
+        assert request(srv.port, "/").body == b"hello from paste"
+    with run_server(["--http-socket", "127.0.0.1:0", "--paste", "config:%s" % ini, "--pythonpath", str(tmp_path)]) as srv:
+        assert request(srv.port, "/").body == b"hello from paste"
+    broken = tmp_path / "broken.ini"
+    broken.write_text("[app:main]\nuse = call:pasteapp:no_such_factory\n")
+    failed = run_cli(["--http-socket", "127.0.0.1:0", "--paste", "config:%s" % broken, "--pythonpath", str(tmp_path)])
+    assert failed.returncode == 1 and "loading --paste config:%s failed" % broken in failed.stderr
