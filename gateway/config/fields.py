@@ -171,6 +171,8 @@ class ConfigFields:
     req_logger: Optional[str]
     #: --logto: append every log line (master, workers, requests) to FILE instead of stderr; the readiness line goe…
     logto: Optional[str]
+    #: --threaded-logger: accepted as uWSGI means it: the workers never wait for the log target; here that is --log-master (w…
+    threaded_logger: bool
     #: --logto2: like --logto, but FILE is opened after --uid/--gid are applied (so the new user owns it); not with…
     logto2: Optional[str]
     #: --log-format: the request log line as a template of uWSGI variables: %(addr) %(user) %(ltime) %(method) %(uri) %(…
@@ -463,8 +465,10 @@ class ConfigFields:
     fastcgi_socket: List[str]
     #: --scgi-socket: not supported yet: uWSGI option, not supported yet by gateway
     scgi_socket: List[str]
-    #: --threaded-logger: not supported yet: uWSGI option, not supported yet by gateway
-    threaded_logger: bool
+    #: --ini-paste-logged: not supported yet: uWSGI option, not supported yet by gateway
+    ini_paste_logged: Optional[str]
+    #: --paste-logger: not supported yet: uWSGI option, not supported yet by gateway
+    paste_logger: bool
     #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
     hook_asap: List[str]
     #: --route-run: not supported yet: uWSGI option, not supported yet by gateway

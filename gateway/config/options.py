@@ -531,6 +531,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("logto", type=conv.path, section=LOGGING, metavar="FILE",
            help="append every log line (master, workers, requests) to FILE instead of stderr; "
                 "the readiness line goes there too"),
+    Option("threaded-logger", flag=True, section=LOGGING,
+           help="accepted as uWSGI means it: the workers never wait for the log target; here "
+                "that is --log-master (which it implies), whose writes never block a worker"),
     Option("logto2", type=conv.path, section=LOGGING, metavar="FILE",
            help="like --logto, but FILE is opened after --uid/--gid are applied (so the new user "
                 "owns it); not with --log-master"),
@@ -935,7 +938,8 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("protocol", "socket-protocol"),
     _unsupported("fastcgi-socket", repeatable=True),
     _unsupported("scgi-socket", repeatable=True),
-    _unsupported("threaded-logger", flag=True),
+    _unsupported("ini-paste-logged"),
+    _unsupported("paste-logger", flag=True),
     _unsupported("hook-asap", repeatable=True),
     _unsupported("route-run", repeatable=True),
     _unsupported("response-route", repeatable=True),

@@ -137,7 +137,7 @@ _LOG_FILE_OPTIONS = ("log-maxsize", "touch-logrotate", "touch-logreopen", "log-r
 
 def wants_log_master(cfg: Any) -> bool:
     """``--log-master``, or an option that needs the master as the log's one writer."""
-    return bool(cfg.log_master) or any(cfg.get(name) for name in _LOG_FILE_OPTIONS)
+    return bool(cfg.log_master or cfg.threaded_logger) or any(cfg.get(name) for name in _LOG_FILE_OPTIONS)
 
 
 def rotation_problem(cfg: Any) -> Optional[str]:
