@@ -10,17 +10,10 @@ from __future__ import annotations
 from typing import Any, Optional, Union
 
 from gateway import mules as _mules
+from gateway.api_args import bytes_arg
 from gateway.mules import process as _process
 
 Message = Union[bytes, bytearray, memoryview, str]
-
-
-def _payload(message: Any, what: str) -> bytes:
-    if isinstance(message, str):
-        return message.encode("utf-8")
-    if isinstance(message, (bytes, bytearray, memoryview)):
-        return bytes(message)
-    raise TypeError("%s() argument 1 must be str or bytes, not %s" % (what, type(message).__name__))
 
 
 def mule_id() -> int:
@@ -34,7 +27,7 @@ def mule_msg(message: Message, mule: Any = None) -> bool:
     or a farm name.  True when queued, False when that queue is full (logged).  Raises
     ValueError without mules, for an unknown target, or for a message bigger than
     ``--mule-msg-size``.  Never blocks."""
-    data = _payload(message, "mule_msg")
+    data = bytes_arg(message, "mule_msg")
     ms = _mules.current
     if ms is None:
         raise ValueError("no mule configured")
@@ -44,7 +37,7 @@ def mule_msg(message: Message, mule: Any = None) -> bool:
 def farm_msg(farm: str, message: Message) -> None:
     """Queue ``message`` for the first free mule of ``farm`` (uWSGI returns None, and an
     unknown farm is silently ignored there too)."""
-    data = _payload(message, "farm_msg")
+    data = bytes_arg(message, "farm_msg")
     ms = _mules.current
     if ms is None or farm not in ms.farm_names:
         return None

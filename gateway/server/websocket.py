@@ -33,6 +33,7 @@ import collections
 from typing import Any, Callable, Deque, Dict, Optional, Set, Tuple, Union
 
 import loop_engine
+from gateway.api_args import bytes_arg
 from gateway.logs import app_log, gen_log
 from gateway.protocol import websocket as wsproto
 from gateway.protocol.websocket import NEED_DATA, Close, FrameReader, Message, Ping, Pong, WebSocketError
@@ -528,23 +529,13 @@ def websocket_recv_nb() -> bytes:
     return _current("websocket_recv_nb()").recv(True)
 
 
-def _payload(message: Any, what: str) -> bytes:
-    if isinstance(message, bytes):
-        return message
-    if isinstance(message, str):
-        return message.encode("utf-8")
-    if isinstance(message, (bytearray, memoryview)):
-        return bytes(message)
-    raise TypeError("%s() argument must be str or bytes, not %s" % (what, type(message).__name__))
-
-
 def websocket_send(message: Union[str, bytes]) -> None:
     """Send a TEXT message (str is UTF-8 encoded); ``IOError`` if the websocket is closed."""
-    _current("websocket_send()").send(_payload(message, "websocket_send"), wsproto.TEXT, "message")
+    _current("websocket_send()").send(bytes_arg(message, "websocket_send"), wsproto.TEXT, "message")
 
 
 def websocket_send_binary(message: Union[str, bytes]) -> None:
     """Send a BINARY message; ``IOError`` if the websocket is closed."""
     _current("websocket_send_binary()").send(
-        _payload(message, "websocket_send_binary"), wsproto.BINARY, "binary message"
+        bytes_arg(message, "websocket_send_binary"), wsproto.BINARY, "binary message"
     )

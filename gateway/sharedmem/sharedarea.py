@@ -31,6 +31,7 @@ import mmap
 import struct
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from gateway.api_args import bytes_arg, int_arg
 from gateway.sharedmem.locks import UserLock
 from gateway.sharedmem.region import Region, ShortLock
 
@@ -181,16 +182,12 @@ def _area(ident: Any, what: str) -> SharedArea:
     return current.get(ident, what)
 
 
-def _bytes(data: Any) -> bytes:
-    return data.encode() if isinstance(data, str) else bytes(data)
-
-
 def sharedarea_read(ident: int, pos: int, length: int = 0) -> bytes:
     return _area(ident, "read").read(pos, length)
 
 
 def sharedarea_write(ident: int, pos: int, data: Any) -> None:
-    _area(ident, "write").write(pos, _bytes(data))
+    _area(ident, "write").write(pos, bytes_arg(data, "sharedarea_write"))
 
 
 def _reader(fmt: str, what: str) -> Callable[[int, int], int]:
@@ -203,7 +200,7 @@ def _reader(fmt: str, what: str) -> Callable[[int, int], int]:
 
 def _writer(fmt: str, what: str) -> Callable[[int, int, int], None]:
     def write(ident: int, pos: int, value: int) -> None:
-        _area(ident, what).write_int(pos, fmt, int(value))
+        _area(ident, what).write_int(pos, fmt, int_arg(value, "sharedarea_" + what))
 
     write.__name__ = "sharedarea_" + what
     return write
@@ -211,7 +208,7 @@ def _writer(fmt: str, what: str) -> Callable[[int, int, int], None]:
 
 def _adder(fmt: str, what: str, sign: int) -> Callable[..., None]:
     def add(ident: int, pos: int, value: int = 1) -> None:
-        _area(ident, what).add(pos, fmt, sign * int(value), what)
+        _area(ident, what).add(pos, fmt, sign * int_arg(value, "sharedarea_" + what), what)
 
     add.__name__ = "sharedarea_" + what
     return add

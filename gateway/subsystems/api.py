@@ -16,28 +16,13 @@ from typing import Any, Callable, List, Optional, Union
 
 import gateway.subsystems as _subs
 import loop_engine
+from gateway.api_args import bytes_arg as _b
+from gateway.api_args import int_arg as _int
 from gateway.sharedmem.cache import _GEN, _GEN_OFF
 from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, TableFull
 
 Key = Union[str, bytes, bytearray, memoryview]
 _gen_of = _GEN.unpack_from
-
-
-def _b(value: Any, what: str) -> bytes:
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError("%s: a bytes-like object or str is required, not '%s'" % (what, type(value).__name__))
-
-
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            return value.__index__()
-        except AttributeError:
-            raise TypeError("%s: an integer is required, not '%s'" % (what, type(value).__name__)) from None
-    return value
 
 
 def _cache(name: Optional[Any], what: str) -> Any:

@@ -106,3 +106,12 @@ def test_update_counts_and_the_user_lock(areas):
     fn("sharedarea_unlock")(0)
     fn("sharedarea_rlock")(0)
     fn("sharedarea_unlock")(0)
+
+
+def test_arguments_are_checked_as_uwsgis_are(areas):
+    with pytest.raises(TypeError, match=r"sharedarea_write: a bytes-like object or str is required, not 'int'"):
+        fn("sharedarea_write")(0, 0, 5)  # not five zero bytes
+    with pytest.raises(TypeError, match=r"sharedarea_write64: an integer is required, not 'str'"):
+        fn("sharedarea_write64")(0, 0, "7")
+    fn("sharedarea_write")(0, 0, "é")  # a str is UTF-8
+    assert fn("sharedarea_read")(0, 0, 2) == "é".encode()
