@@ -308,8 +308,9 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
-    from gateway import mules
+    from gateway import mules, spooler
     from gateway.process import cron_tasks, daemons
+    from gateway.spooler.runner import stats_section
 
     try:
         master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
@@ -318,6 +319,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         daemons.attach(master, cfg)
         cron_tasks.attach(master, cfg)
         mules.attach(master, cfg)
+        if spooler.current is not None:
+            master.stats_hooks.append(stats_section(master, spooler.current))
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
             mules.MuleConfigError) as e:
         _fail(str(e))

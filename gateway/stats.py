@@ -8,11 +8,11 @@ TCP (``127.0.0.1:9191``, ``:9191``), anything else a UNIX socket path.  With
 
 The document has uWSGI's shape (``reference/uwsgi-stats-sample.json``): ``version``,
 ``listen_queue`` (the accept queue of the fullest socket, from Linux ``TCP_INFO``),
-``pid``, ``uid``, ``gid``, ``cwd``, ``locks``, then whatever :data:`stats_hooks` add
-(subsystems: ``caches``, ``metrics``), ``sockets`` and ``workers`` with their
-``cores`` (the current request's vars while ``in_request``), then ``spoolers``,
-``daemons`` and ``crons`` when there are any (uWSGI's keys; ``spoolers`` without the
-``tasks`` and ``running`` counters gateway does not keep).  Every number comes from
+``pid``, ``uid``, ``gid``, ``cwd``, ``locks`` (subsystems: ``caches``, ``metrics``),
+``sockets`` and ``workers`` with their ``cores`` (the current request's vars while
+``in_request``), then what the master's ``stats_hooks`` add: ``spoolers``, ``daemons``
+and ``crons`` when there are any (uWSGI's keys; ``spoolers`` without the ``tasks`` and
+``running`` counters gateway does not keep).  Every number comes from
 the shared scoreboard, so rendering costs the workers nothing.
 
 Everything runs in the master's ``selectors`` loop, non-blocking: a slow reader is
@@ -28,7 +28,7 @@ import selectors
 import socket
 import struct
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from gateway import UWSGI_COMPAT_VERSION
 from gateway.logs import gen_log
@@ -36,9 +36,6 @@ from gateway.logs import gen_log
 if TYPE_CHECKING:  # pragma: no cover
     from gateway.process.master import Master
 
-#: Functions ``hook(document)`` that add sections to the stats document before
-#: ``sockets`` and ``workers`` (the subsystems helper adds ``caches`` and ``metrics``).
-stats_hooks: List[Callable[[Dict[str, Any]], None]] = []
 
 DEFAULT_LOCKS = ("user 0", "signal", "filemon", "timer", "rbtimer", "cron", "rpc", "snmp")
 
@@ -237,11 +234,6 @@ class StatsServer:
             metrics = subs.stats_metrics()
             if metrics is not None and not master.config.stats_no_metrics:
                 doc["metrics"] = metrics
-        for hook in list(stats_hooks):
-            try:
-                hook(doc)
-            except Exception:
-                gen_log.exception("error in a stats hook")
         backlog = int(master.config.listen or 100)
         from gateway.server.listeners import SHARED, listen_address, socket_protocol
 
@@ -264,25 +256,12 @@ class StatsServer:
             snap["cores"] = cores
             workers.append(snap)
         doc["workers"] = workers
-        self._spoolers(doc)
-        for section in list(getattr(master, "stats_hooks", ())):
+        for section in list(master.stats_hooks):
             try:
                 section(doc)
             except Exception:
                 gen_log.exception("error in a stats section")
         return doc
-
-    def _spoolers(self, doc: Dict[str, Any]) -> None:
-        """uWSGI's ``spoolers`` list: each spooler process's directory, pid and respawns."""
-        from gateway import spooler
-
-        current = spooler.current
-        if current is None:
-            return
-        spawns = {proc.pid: proc.spawns for proc in self.master.children if proc.pid}
-        doc["spoolers"] = [{"dir": directory, "pid": current.pid(slot),
-                            "respawns": max(spawns.get(current.pid(slot), 1) - 1, 0)}
-                           for slot, directory in enumerate(current.slots)]
 
     def render(self) -> bytes:
         doc = self.document()

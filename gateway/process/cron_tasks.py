@@ -170,8 +170,7 @@ class CronRunner:
             master.add_child(task.child)
             gen_log.info('[uwsgi-cron] command "%s" registered as cron task', task.entry.command)
         master.call_later(CHECK_INTERVAL, self._check)
-        if hasattr(master, "stats_hooks"):
-            master.stats_hooks.append(self._stats)
+        master.stats_hooks.append(self._stats)
 
     def _stats(self, doc: Dict[str, Any]) -> None:
         """uWSGI's ``crons`` list in the --stats document (``pid`` -1 when not running)."""

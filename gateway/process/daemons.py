@@ -448,8 +448,7 @@ class DaemonSupervisor:
             master.add_child(daemon.child)
         master.on_shutdown(self._on_shutdown)
         master.on_reload(self._on_reload)
-        if hasattr(master, "stats_hooks"):
-            master.stats_hooks.append(self._stats)
+        master.stats_hooks.append(self._stats)
         # runs at the master's first tick: after the workers and the plain daemons spawned
         master.call_later(0, self._start)
 

@@ -198,7 +198,7 @@ class Master:
         self._shutdown_hooks: List[Callable[[], None]] = []
         self._reload_hooks: List[Callable[[], None]] = []
         #: ``hook(document)``: sections a part of the master adds to the --stats document
-        #: after the workers (the daemons', the crons')
+        #: after the workers (the spoolers', the daemons', the crons')
         self.stats_hooks: List[Callable[[Dict[str, Any]], None]] = []
         self.sel = selectors.DefaultSelector()
         self.signals = SignalQueue()

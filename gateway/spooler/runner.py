@@ -29,7 +29,7 @@ import signal
 import stat
 import sys
 import time
-from typing import Any, Callable, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
@@ -221,6 +221,18 @@ def _read_bounded(fd: int, limit: int) -> bytes:
 
 
 # -- in the master: the children ---------------------------------------------------------------
+
+
+def stats_section(master: Any, spoolers: Spoolers) -> Callable[[Dict[str, Any]], None]:
+    """The master's ``stats_hooks`` entry: uWSGI's ``spoolers`` list (directory, pid, respawns)."""
+
+    def section(doc: Dict[str, Any]) -> None:
+        spawns = {proc.pid: proc.spawns for proc in master.children if proc.pid}
+        doc["spoolers"] = [{"dir": directory, "pid": spoolers.pid(slot),
+                            "respawns": max(spawns.get(spoolers.pid(slot), 1) - 1, 0)}
+                           for slot, directory in enumerate(spoolers.slots)]
+
+    return section
 
 
 def child_specs(cfg: Config, spoolers: Spoolers) -> List[Any]:
