@@ -137,7 +137,9 @@ class Block:
                 count = int(arg)
             except ValueError:
                 raise LogicError("'for-times' expects a number, got '%s'" % arg) from None
-            items = [str(i) for i in range(1, min(count, MAX_ITEMS) + 1)]
+            if count > MAX_ITEMS:
+                raise LogicError("'for-times %s': more than %d items" % (arg, MAX_ITEMS))
+            items = [str(i) for i in range(1, count + 1)]
         else:  # for-readline
             try:
                 text = facts.read_file(os.path.join(facts.cwd, arg))

@@ -403,14 +403,12 @@ class Worker:
             return ""
         if self.max_requests and self.board.delta_requests >= self.max_requests:
             return "worker %d reached max-requests (%d)" % (self.worker_id, self.max_requests)
-        if self.reload_on_rss and self.board.delta_requests:  # uWSGI checks after a request
-            rss = uwsgi_module.mem()[0]
-            if rss > self.reload_on_rss:
+        if (self.reload_on_rss or self.reload_on_as) and self.board.delta_requests:  # uWSGI checks after a request
+            rss, vsz = uwsgi_module.mem()  # one read of /proc for both limits
+            if self.reload_on_rss and rss > self.reload_on_rss:
                 return "worker %d rss %d MB above reload-on-rss (%d MB)" % (
                     self.worker_id, rss >> 20, self.reload_on_rss >> 20)
-        if self.reload_on_as and self.board.delta_requests:
-            vsz = uwsgi_module.mem()[1]
-            if vsz > self.reload_on_as:
+            if self.reload_on_as and vsz > self.reload_on_as:
                 return "worker %d address space %d MB above reload-on-as (%d MB)" % (
                     self.worker_id, vsz >> 20, self.reload_on_as >> 20)
         return ""

@@ -38,12 +38,13 @@ __all__ = ["StaticFiles", "parse_static_map"]
 
 
 def parse_static_map(spec: str) -> Tuple[str, str]:
-    """``/mountpoint=/directory`` -> ``("/mountpoint", "/real/directory")``; ValueError when malformed."""
+    """``/mountpoint=/directory`` -> ``("/mountpoint", "/directory")`` (:class:`StaticFiles`
+    resolves the directory); ValueError when malformed."""
     mount, sep, directory = spec.partition("=")
     mount = mount.rstrip("/")
     if not sep or not mount.startswith("/") or not directory:
         raise ValueError("--static-map %s: expected /mountpoint=/directory" % spec)
-    return mount, os.path.realpath(directory)
+    return mount, directory
 
 
 class StaticFiles:

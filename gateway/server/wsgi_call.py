@@ -176,7 +176,7 @@ class WSGIResponse:
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(code, self.environ["REQUEST_METHOD"])
-        return self.write if self.settings.write_exceptions else self._write_quietly
+        return self.write if settings.write_exceptions else self._write_quietly
 
     def _write_quietly(self, data: bytes) -> None:
         """The app's ``write()`` with ``--disable-write-exception``: a vanished client is not
@@ -398,7 +398,7 @@ class WSGIResponse:
         detail = ""
         if log and self.settings.catch_exceptions:  # --catch-exceptions: the traceback, for the developer
             detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self.body_bytes = sink.send_error(status, reason, detail) if detail else sink.send_error(status, reason)
+        self.body_bytes = sink.send_error(status, reason, detail)
 
 
 def worth_logging(settings: ServerSettings, resp: WSGIResponse, start: float) -> bool:

@@ -34,8 +34,8 @@ class RecordingSink:
     def finish(self):
         self.calls.append(("finish",))
 
-    def send_error(self, status, reason):
-        self.calls.append(("error", status, reason))
+    def send_error(self, status, reason, detail=""):
+        self.calls.append(("error", status, reason) + ((detail,) if detail else ()))
         return 22
 
     def abort(self):

@@ -136,3 +136,11 @@ def test_bad_loop_arguments(run, write):
     write("b.ini", "[uwsgi]\nfor-readline = missing.txt\nenv = X=%(_)\nendfor =\n")
     with pytest.raises(ConfigError, match=r"'for-readline missing.txt'"):
         run("b.ini")
+
+
+def test_a_loop_is_bounded(run, write):
+    write("big.ini", "[uwsgi]\nfor-times = 10001\nenv = X=%(_)\nendfor =\n")
+    with pytest.raises(ConfigError, match=r"'for-times 10001': more than 10000 items"):
+        run("big.ini")
+    write("ok.ini", "[uwsgi]\nfor-times = 10000\nenv = X=%(_)\nendfor =\n")
+    assert len(run("ok.ini").env) == 10000
