@@ -16,24 +16,12 @@ import pytest
 
 from server import ServerProcess, run_cli, run_server, spawn
 from support.httpclient import request
+from support.waits import pid_alive as alive
 from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
 APP = ["--wsgi-file", "tests/apps/hello.py", "--tornado", "2", "--greenlet"]
-
-
-def alive(pid: int) -> bool:
-    """The process exists and is not a zombie (an orphan nobody reaped yet is dead here)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def pids(path: Path) -> List[int]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable
 
@@ -28,3 +29,16 @@ def wait_for(fn: Callable[[], Any], timeout: float = 10.0, interval: float = 0.0
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def pid_alive(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan nobody reaped yet is dead here)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
