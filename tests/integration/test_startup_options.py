@@ -263,3 +263,12 @@ def test_paste_and_ini_paste_load_the_app_with_pastedeploy(tmp_path):
     broken.write_text("[app:main]\nuse = call:pasteapp:no_such_factory\n")
     failed = run_cli(["--http-socket", "127.0.0.1:0", "--paste", "config:%s" % broken, "--pythonpath", str(tmp_path)])
     assert failed.returncode == 1 and "loading --paste config:%s failed" % broken in failed.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--req-logger", "file:/nonexistent-gateway-dir/requests.log"], "--req-logger file:/nonexistent-gateway-dir/requests.log: "),
+    (["--http", "127.0.0.1:0", "--http-to-https", "127.0.0.1:0,https"], "the port after the comma must be a number"),
+])
+def test_log_and_redirect_errors_are_one_clear_line(args, fragment):
+    result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py"] + args)
+    assert result.returncode == 1 and fragment in result.stderr, result.stderr
