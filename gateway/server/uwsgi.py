@@ -57,7 +57,6 @@ with a ``500`` (uWSGI closes without a byte, which nginx turns into a 502).
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import struct
 from typing import Any, Callable, Dict, List, Optional, Set
@@ -74,14 +73,13 @@ from gateway.protocol.uwsgi import (
     PacketParser,
     Request,
 )
-from gateway.server.conn_server import ConnectionServer
 from gateway.server.file_offload import FileOffload
 from gateway.server.settings import ServerSettings
 from gateway.server.sink import CHUNKED, body_framing
-from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.uwsgi_rpc import answer as rpc_answer
-from gateway.server.wsgi_call import WSGIResponse, run_request
-from gateway.server.wsgi_input import BodyError, ClientDisconnected, WSGIInput
+from gateway.server.vars_conn import VarsConnection, VarsServer, pairs_environ
+from gateway.server.wsgi_call import WSGIResponse
+from gateway.server.wsgi_input import BodyError, ClientDisconnected
 from loop_engine import CoreTimeout, wait_fd_write
 
 __all__ = ["HANDLERS", "WANTS_BODY", "UwsgiConnection", "UwsgiServer", "register_handler"]
@@ -114,11 +112,8 @@ def register_handler(modifier1: int, handler: Callable[..., List[bytes]], wants_
 
 HANDLERS[wire.MOD1_RPC] = rpc_answer
 
-_HTTPS_ON = ("on", "1", "ON", "On")
-_LINGER_RST = struct.pack("ii", 1, 0)
 
-
-class UwsgiServer(ConnectionServer):
+class UwsgiServer(VarsServer):
     """All uwsgi connections of one worker on one listening socket, and their timeout sweep.
 
     Every request from nginx is a new connection, so accepting is the hot path: on uvloop
@@ -126,20 +121,15 @@ class UwsgiServer(ConnectionServer):
     """
 
     connections: Set[UwsgiConnection]
+    protocol_name = "uwsgi"
 
     def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
         super().__init__(settings, base_environ)
-        self._tcp = True
         #: persistent connections (gateway's router) waiting for their next packet
         self.idle: Set[UwsgiConnection] = set()
         #: --socket-keepalive-max: the bound of :attr:`idle`; 0 ignores the router's marker
         self.keepalive_max = settings.uwsgi_keepalive_max
         self.draining = False
-
-    def start(self, sock: socket.socket) -> Callable[[], None]:
-        """Serve ``sock`` (bound, listening; TCP or UNIX); returns the undo callable."""
-        self._tcp = sock.family != socket.AF_UNIX
-        return super().start(sock)
 
     def _on_accept(self, conn: socket.socket, addr: Any) -> None:
         # nginx and RPC clients send their packet as soon as they are connected: it is
@@ -204,13 +194,6 @@ class UwsgiServer(ConnectionServer):
             self.settings.stats.requests += 1
             conn.close()
 
-    def _sweep(self) -> None:
-        now = self.loop.time()
-        for conn in list(self.connections):
-            if conn.deadline and now > conn.deadline:
-                conn.on_timeout()
-        self._sweeper = self.loop.call_later(1.0, self._sweep)
-
     def begin_drain(self) -> None:
         """Graceful stop: persistent connections waiting for a packet are closed now, busy
         ones after their answer.  A plain uwsgi connection carries one request and closes
@@ -225,24 +208,16 @@ class UwsgiServer(ConnectionServer):
         self.idle.clear()
 
 
-class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
+class UwsgiConnection(FileOffload, VarsConnection):
     """One uwsgi connection: one packet, one answer, close.  Also the request's sink."""
 
+    server: UwsgiServer
+
     def __init__(self, server: UwsgiServer, addr: Any) -> None:
-        self.server = server
-        self.settings = s = server.settings
-        self.parser = PacketParser(max_size=s.max_head, max_vars=s.max_vars, max_body=s.max_body)
-        self.transport: Optional[asyncio.Transport] = None
-        self.peer = "%s:%s" % addr[:2] if isinstance(addr, tuple) else (addr or "unix")  # None: see connection_made
-        self.deadline = 0.0
-        self.busy = False
-        self.closed = False
-        self.init_waits()
+        super().__init__(server, addr)
         self.init_offload()
-        self._body_done = True
         self._request: Optional[Request] = None
         self._protocol = b"HTTP/1.0"
-        self.early = b""
         #: this request carries the router's keep-alive marker (see the module docstring)
         self._persist = False
         #: the connection was kept after an answer: its next packets come from the router's pool
@@ -250,41 +225,15 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self._chunked = False
         self._close_after = False
 
+    def make_parser(self) -> PacketParser:
+        s = self.settings
+        return PacketParser(max_size=s.max_head, max_vars=s.max_vars, max_body=s.max_body)
+
     # -- asyncio.Protocol -----------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        if self.peer == "unix":
-            addr = transport.get_extra_info("peername")
-            if isinstance(addr, tuple):
-                self.peer = "%s:%s" % addr[:2]
-        self.server.connections.add(self)
-        self.deadline = self.server.loop.time() + self.settings.socket_timeout
-        if self.early:  # read by UwsgiServer._on_accept
-            early, self.early = self.early, b""
-            self.data_received(early)
-
-    def data_received(self, data: bytes) -> None:
-        self.parser.receive_data(data)
-        if self.busy:
-            if not self.wake_body() and self.parser.buffered() > 65536:
-                self._pause_reading()  # body bytes the app does not read yet
-            return
-        self._process()
-
-    def eof_received(self) -> bool:
-        self.parser.receive_data(b"")
-        if self.busy:
-            self.wake_body()
-            return True  # half-close: still write the response
-        self._process()
-        return True
-
     def connection_lost(self, exc: Optional[BaseException]) -> None:
-        self.closed = True
-        self.server.connections.discard(self)
+        super().connection_lost(exc)
         self.server.idle.discard(self)
-        self.fail_waiters()
 
     # -- the packet, in the loop ------------------------------------------------------
 
@@ -348,15 +297,6 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         gen_log.info("uwsgi packet from %s not complete after %ss: closing", self.peer, self.settings.socket_timeout)
         self._close(abort=True)
 
-    def _close(self, abort: bool = False) -> None:
-        if not self.closed and self.transport is not None:
-            self.closed = True
-            self.deadline = 0.0
-            if abort:
-                self.transport.abort()
-            else:
-                self.transport.close()
-
     # -- in a core ------------------------------------------------------------------------
 
     def _run_packet(self, handler: Callable[..., List[bytes]], pkt: Packet) -> None:
@@ -376,33 +316,11 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             self._close()
 
     def _run(self, req: Request) -> None:
-        environ = self.server.base_environ.copy()
-        environ.update(req.env if req.env is not None else req.vars)  # the last duplicate wins, as in uWSGI
+        environ = pairs_environ(self.server.base_environ, req.vars, req.env)
         if KEEPALIVE_VAR in environ:
             del environ[KEEPALIVE_VAR]  # the router's business, not the app's
-        environ.setdefault("REQUEST_METHOD", "GET")
-        environ.setdefault("QUERY_STRING", "")
-        path = environ.setdefault("PATH_INFO", "")
-        proto = environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0")
-        self._protocol = proto.encode("latin-1")
-        if req.modifier1 == wire.MOD1_WSGI_STRIP:
-            script = environ.get("SCRIPT_NAME", "")
-            if script and path.startswith(script) and path[len(script):len(script) + 1] in ("", "/"):
-                environ["PATH_INFO"] = path[len(script):]
-        scheme = environ.get("UWSGI_SCHEME")
-        if scheme is None:
-            if environ.get("HTTPS") in _HTTPS_ON:
-                scheme = "https"
-            else:
-                fwd = environ.get("HTTP_X_FORWARDED_PROTO")
-                if fwd is not None:
-                    fwd = fwd.split(",", 1)[0].strip().lower()
-                    if fwd in ("http", "https"):
-                        scheme = fwd
-        if scheme is not None:
-            environ["wsgi.url_scheme"] = scheme
-        environ["wsgi.input"] = WSGIInput(self, self._body_done, self.settings)
-        run_request(self.settings, self, environ)
+        self._protocol = environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0").encode("latin-1")
+        self.start_request(environ, req.modifier1 == wire.MOD1_WSGI_STRIP)
 
     def read_raw(self, n: int) -> bytes:
         """Exactly ``n`` raw bytes after a packet, parking the core while they arrive."""
@@ -424,40 +342,15 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
                 raise BodyError("peer disconnected") from None
         return b"".join(parts)
 
-    def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
-        """Next body bytes (suspending the core at most ``timeout`` s per wait), or None at the end."""
-        if self._body_done:
-            return None
-        parser = self.parser
-        while True:
-            try:
-                event = parser.next_event()
-            except wire.UwsgiError as e:
-                raise BodyError(str(e.args[0] if e.args else e), e.status_hint or 400) from None
-            if type(event) is Data:
-                return event.data
-            if type(event) is EndOfMessage:
-                self._body_done = True
-                return None
-            if event is NEED_DATA:
-                self.wait_for_body(want, timeout)
-                continue
-            raise BodyError("request body ended unexpectedly")
-
-    def _drop(self) -> None:
-        self._close(abort=True)  # a slow reader (ConnectionWaits.write)
-
     # -- ResponseSink (gateway.server.sink): raw HTTP, end = close (or framed: persistent) --
+
+    def status_line(self, resp: WSGIResponse) -> bytes:
+        return b"%s %s\r\n" % (self._protocol, resp.head)
 
     def send_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
         if self._persist:
             return self._send_framed_head(resp, first, final)
-        head = b"%s %s\r\n" % (self._protocol, resp.head)
-        if first and resp.send_body:
-            self.write(head + first)
-        else:
-            self.write(head)
-        return len(head)
+        return super().send_head(resp, first, final)
 
     def _send_framed_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
         """The head of a persistent connection's answer: framed so the router knows its end."""
@@ -494,8 +387,7 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
 
     def send_error(self, status: int, reason: str, detail: str = "") -> int:
         body = (reason + "\n" + detail).encode("utf-8", "replace")
-        req = self._request
-        head_only = req is not None and dict(req.vars).get("REQUEST_METHOD") == "HEAD"
+        head_only = self._method == "HEAD"
         self.write(
             b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
             % (self._protocol, status, reason.encode(), len(body),
@@ -504,28 +396,6 @@ class UwsgiConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self._persist = False
         self._close()
         return len(body)
-
-    def abort(self) -> None:
-        # An RST (SO_LINGER 0), not a FIN: with no Content-Length the end of the body is
-        # the close, so a FIN would make a truncated response look complete to nginx.
-        if not self.closed and self.transport is not None:
-            sock = self.transport.get_extra_info("socket")
-            if sock is not None:
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
-                except OSError:
-                    pass
-        self._close(abort=True)
-
-    def detach(self) -> Any:
-        self.closed = True
-        self.deadline = 0.0
-        self.server.connections.discard(self)
-        leftover = b""
-        if self.parser.buffered():
-            leftover = self.parser._buf
-            self.parser._buf = b""
-        return self.transport, leftover
 
     def request_done(self, ok: bool) -> None:
         if self.defer_request_done(ok):
