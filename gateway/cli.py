@@ -131,7 +131,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     routing = bool(cfg.http or cfg.https)
     if cfg.http_to_https and not routing:
         _fail("--http-to-https needs the HTTP router: add --http or --https")
-    if not cfg.http_socket and not cfg.socket and not routing:
+    if not (cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket or routing):
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
     has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount)
     if not has_app and not (routing and cfg.http_to):
@@ -150,14 +150,18 @@ def main(argv: Optional[List[str]] = None) -> None:
     if routing:
         routers, internal = _router_children(cfg)
         children.extend(routers)
-        if not has_app or (cfg.http_to and not (cfg.http_socket or cfg.socket)):
+        if not has_app or (cfg.http_to and not (cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket)):
             sys.exit(_run_master(cfg, [], children, workers=0))
     sockets = []
     try:
         for spec in cfg.http_socket:
             sockets.append(bind_socket(spec, cfg.listen, "http"))
         for spec in cfg.socket:
-            sockets.append(bind_socket(spec, cfg.listen, "uwsgi"))
+            sockets.append(bind_socket(spec, cfg.listen, cfg.protocol or "uwsgi"))
+        for spec in cfg.fastcgi_socket:
+            sockets.append(bind_socket(spec, cfg.listen, "fastcgi"))
+        for spec in cfg.scgi_socket:
+            sockets.append(bind_socket(spec, cfg.listen, "scgi"))
     except ListenError as e:
         _fail(str(e))
     _socket_files(cfg, sockets)

@@ -41,6 +41,8 @@ class ServerProcess:
         self.uwsgi_addresses: List[str] = []
         self.uwsgi_port = 0
         self.erlang_node: Optional[str] = None
+        #: every ``key=value`` of the ready line (``fastcgi-socket``, ``scgi-socket``...)
+        self.ready_fields: Dict[str, str] = {}
         #: patterns of the tracebacks this test expects in the output (see check_tracebacks)
         self.expected_tracebacks: List[str] = []
         self._ready = threading.Event()
@@ -54,6 +56,7 @@ class ServerProcess:
             m = READY.search(line)
             if m and not self._ready.is_set():
                 fields = dict(f.split("=", 1) for f in m.group(2).split())
+                self.ready_fields = fields
                 self.addresses = fields["http-socket"].split(",") if "http-socket" in fields else []
                 self.uwsgi_addresses = fields["socket"].split(",") if "socket" in fields else []
                 first = self.uwsgi_addresses[0] if self.uwsgi_addresses else ""
@@ -130,7 +133,7 @@ def spawn(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[s
 def run_server(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None,
                ready_timeout: float = 20.0) -> Iterator[ServerProcess]:
     args = list(args)
-    binds = ("--http-socket", "--socket", "--uwsgi-socket", "-s")
+    binds = ("--http-socket", "--socket", "--uwsgi-socket", "-s", "--fastcgi-socket", "--scgi-socket")
     if not any(a in binds or a.startswith(tuple(b + "=" for b in binds)) for a in args) \
             and not any(a.endswith(".ini") for a in args):
         args = ["--http-socket", "127.0.0.1:0"] + args

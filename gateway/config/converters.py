@@ -278,6 +278,18 @@ def loop_name(raw: str) -> str:
     return word
 
 
+#: ``--protocol`` values: what ``--socket`` speaks.
+SOCKET_PROTOCOLS = ("uwsgi", "http", "fastcgi", "scgi")
+
+
+def socket_protocol(raw: str) -> str:
+    """uWSGI's ``--protocol`` for the ``--socket`` addresses: uwsgi, http, fastcgi or scgi."""
+    word = raw.strip().lower()
+    if word not in SOCKET_PROTOCOLS:
+        raise Invalid(", ".join(SOCKET_PROTOCOLS))
+    return word
+
+
 #: ``--erlang-call-mode`` values.
 CALL_MODES = ("inline", "threads")
 

@@ -19,6 +19,12 @@ class ConfigFields:
     http_socket: List[str]
     #: --socket: bind ADDR (host:port, :port, [ipv6]:port or a UNIX socket path) and speak the uwsgi protocol (nginx…
     socket: List[str]
+    #: --fastcgi-socket: bind ADDR (host:port, :port or a UNIX socket path) and speak FastCGI (nginx fastcgi_pass); repeat f…
+    fastcgi_socket: List[str]
+    #: --scgi-socket: bind ADDR (host:port, :port or a UNIX socket path) and speak SCGI (nginx scgi_pass); repeat for sev…
+    scgi_socket: List[str]
+    #: --protocol: what the --socket addresses speak: uwsgi (the default), http, fastcgi or scgi
+    protocol: str
     #: --so-keepalive: TCP keepalive probes on client connections (SO_KEEPALIVE), so dead peers are noticed
     so_keepalive: bool
     #: --tcp-nodelay: accepted: gateway always sets TCP_NODELAY on TCP connections
@@ -459,12 +465,6 @@ class ConfigFields:
     version: bool
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
     no_default_app: bool
-    #: --protocol: not supported yet: uWSGI option, not supported yet by gateway
-    protocol: Optional[str]
-    #: --fastcgi-socket: not supported yet: uWSGI option, not supported yet by gateway
-    fastcgi_socket: List[str]
-    #: --scgi-socket: not supported yet: uWSGI option, not supported yet by gateway
-    scgi_socket: List[str]
     #: --ini-paste-logged: not supported yet: uWSGI option, not supported yet by gateway
     ini_paste_logged: Optional[str]
     #: --paste-logger: not supported yet: uWSGI option, not supported yet by gateway

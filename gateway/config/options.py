@@ -286,6 +286,15 @@ OPTIONS: tuple[Option, ...] = (
            section=SOCKETS, metavar="ADDR",
            help="bind ADDR (host:port, :port, [ipv6]:port or a UNIX socket path) and speak "
                 "the uwsgi protocol (nginx uwsgi_pass); repeat for several addresses"),
+    Option("fastcgi-socket", repeatable=True, type=conv.socket_address, section=SOCKETS, metavar="ADDR",
+           help="bind ADDR (host:port, :port or a UNIX socket path) and speak FastCGI "
+                "(nginx fastcgi_pass); repeat for several addresses"),
+    Option("scgi-socket", repeatable=True, type=conv.socket_address, section=SOCKETS, metavar="ADDR",
+           help="bind ADDR (host:port, :port or a UNIX socket path) and speak SCGI "
+                "(nginx scgi_pass); repeat for several addresses"),
+    Option("protocol", ("socket-protocol",), type=conv.socket_protocol, default="uwsgi", section=SOCKETS,
+           metavar="NAME", help="what the --socket addresses speak: uwsgi (the default), http, "
+                                "fastcgi or scgi"),
     Option("so-keepalive", flag=True, section=SOCKETS,
            help="TCP keepalive probes on client connections (SO_KEEPALIVE), so dead peers are noticed"),
     Option("tcp-nodelay", flag=True, noop=True, section=SOCKETS,
@@ -935,9 +944,6 @@ OPTIONS: tuple[Option, ...] = (
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("no-default-app", flag=True),
-    _unsupported("protocol", "socket-protocol"),
-    _unsupported("fastcgi-socket", repeatable=True),
-    _unsupported("scgi-socket", repeatable=True),
     _unsupported("ini-paste-logged"),
     _unsupported("paste-logger", flag=True),
     _unsupported("hook-asap", repeatable=True),

@@ -47,11 +47,16 @@ from gateway.protocol.environ import base_environ
 from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as websocket_server
 from gateway.server.app_threads import ThreadedApp
+from gateway.server.fastcgi import FastCGIServer
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import ready_addresses, socket_protocol
+from gateway.server.scgi import ScgiServer
 from gateway.server.uwsgi import UwsgiServer
 from gateway.server.wsgi_call import WSGIResponse
 from loop_engine import Core, Engine
+
+#: The server class for each protocol a listening socket speaks (gateway.server.listeners).
+SERVERS = {"http": HTTPServer, "uwsgi": UwsgiServer, "fastcgi": FastCGIServer, "scgi": ScgiServer}
 
 #: Seconds a stopping worker waits for requests in flight (without a master).
 GRACEFUL_TIMEOUT = 10.0
@@ -274,7 +279,7 @@ class Worker:
         assert self.io_loop is not None and self.engine is not None
         loop = self.io_loop.asyncio_loop  # type: ignore[attr-defined]
         for sock in self.sockets:
-            kind = UwsgiServer if socket_protocol(sock) == "uwsgi" else HTTPServer
+            kind = SERVERS[socket_protocol(sock)]
             server = kind(self.settings, self._base_environ(sock))
             server.start(sock)
             self.servers.append(server)

@@ -96,7 +96,7 @@ def worker_addresses(cfg: Config) -> Tuple[List[str], Optional[socket.socket]]:
     """
     if cfg.http_to:
         return list(cfg.http_to), None
-    sockets = cfg.socket or []
+    sockets = (cfg.socket or []) if cfg.protocol == "uwsgi" else []  # --protocol http/...: not a uwsgi socket
     if sockets:
         return [sockets[0]], None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

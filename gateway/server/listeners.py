@@ -1,9 +1,10 @@
 """Listening sockets from uWSGI address specs: ``host:port``, ``:port``, ``[v6]:port``, UNIX paths.
 
 Each bound socket remembers the protocol it speaks (``"http"`` for ``--http-socket``,
-``"uwsgi"`` for ``--socket``): :func:`socket_protocol` tells it to the worker, which
-serves it accordingly, and :func:`ready_addresses` renders the machine-readable part
-of the readiness line (``http-socket=A,B socket=C``).
+``"uwsgi"`` for ``--socket`` (or what ``--protocol`` says), ``"fastcgi"`` and ``"scgi"``
+for ``--fastcgi-socket`` and ``--scgi-socket``): :func:`socket_protocol` tells it to the
+worker, which serves it accordingly, and :func:`ready_addresses` renders the
+machine-readable part of the readiness line (``http-socket=A,B socket=C``).
 
 Sockets are bound before the app is loaded (as uWSGI does), non-blocking, with
 ``SO_REUSEADDR`` and the ``--listen`` backlog.  On Linux a backlog above
@@ -80,7 +81,7 @@ def bound_address(sock: socket.socket) -> str:
 #: the protocol each listening socket speaks (kept across fork: same objects)
 _PROTOCOLS: "weakref.WeakKeyDictionary[socket.socket, str]" = weakref.WeakKeyDictionary()
 #: readiness-line key per protocol (uWSGI's option names)
-READY_KEYS = {"http": "http-socket", "uwsgi": "socket"}
+READY_KEYS = {"http": "http-socket", "uwsgi": "socket", "fastcgi": "fastcgi-socket", "scgi": "scgi-socket"}
 
 
 def is_unix_spec(spec: str) -> bool:
@@ -185,13 +186,13 @@ def shared_socket(spec: str) -> socket.socket:
 
 
 def bind_socket(spec: str, backlog: int = 100, protocol: str = "http") -> socket.socket:
-    """Bind ``spec`` (TCP, or a UNIX path for ``uwsgi``) for ``protocol``; ``=N`` is the
+    """Bind ``spec`` (TCP, or a UNIX path except for ``http``) for ``protocol``; ``=N`` is the
     N-th shared socket, already bound."""
     if spec.startswith("="):
         sock = shared_socket(spec)
         _PROTOCOLS[sock] = protocol
         return sock
-    if protocol == "uwsgi" and is_unix_spec(spec):
+    if protocol != "http" and is_unix_spec(spec):
         sock = bind_unix(spec, backlog)
     else:
         sock = bind_tcp(spec, backlog)
@@ -200,7 +201,7 @@ def bind_socket(spec: str, backlog: int = 100, protocol: str = "http") -> socket
 
 
 def socket_protocol(sock: socket.socket) -> str:
-    """``"http"`` or ``"uwsgi"``; sockets bound elsewhere (``bind_tcp``) speak HTTP."""
+    """``"http"``, ``"uwsgi"``, ``"fastcgi"`` or ``"scgi"``; sockets bound elsewhere (``bind_tcp``) speak HTTP."""
     return _PROTOCOLS.get(sock, "http")
 
 

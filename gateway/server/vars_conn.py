@@ -30,6 +30,7 @@ import asyncio
 import socket
 import struct
 from typing import Any, Dict, List, Optional, Set
+from urllib.parse import unquote_to_bytes
 
 from gateway.logs import gen_log
 from gateway.protocol.errors import RemoteProtocolError
@@ -39,7 +40,7 @@ from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.wsgi_call import WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, WSGIInput
 
-__all__ = ["VarsConnection", "VarsServer", "LINGER_RST"]
+__all__ = ["VarsConnection", "VarsServer", "LINGER_RST", "cgi_path_info", "pairs_environ"]
 
 _HTTPS_ON = ("on", "1", "ON", "On")
 #: SO_LINGER 0: close with an RST, so a peer reading to EOF sees a truncated answer as one
@@ -271,6 +272,32 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
 
     def request_done(self, ok: bool) -> None:
         self._close()
+
+
+def cgi_path_info(environ: Dict[str, Any]) -> None:
+    """Give a FastCGI or SCGI request without ``PATH_INFO`` the one a WSGI app needs.
+
+    nginx's stock ``fastcgi_params`` send no ``PATH_INFO`` and ``SCRIPT_NAME`` =
+    ``$fastcgi_script_name`` (the whole path); its ``scgi_params`` send neither.  An app
+    routing on ``PATH_INFO`` would see every request as ``/``.  So, when ``PATH_INFO`` is
+    absent, the path is ``DOCUMENT_URI`` (nginx's decoded ``$document_uri``; else
+    ``REQUEST_URI``'s path, percent-decoded): a ``SCRIPT_NAME`` that is a mountpoint in
+    front of it (``/app`` before ``/app/x``) stays and is cut from ``PATH_INFO``; one that
+    is the whole path, or not in front of it, becomes ``""``.  A ``PATH_INFO`` given
+    (``fastcgi_split_path_info``, ``fastcgi_param PATH_INFO ...``) is used as is.
+    """
+    if "PATH_INFO" in environ:
+        return
+    path = environ.get("DOCUMENT_URI")
+    if path is None:
+        path = unquote_to_bytes(environ.get("REQUEST_URI", "").split("?", 1)[0]).decode("latin-1")
+    script = environ.get("SCRIPT_NAME", "").rstrip("/")
+    if script and path.startswith(script) and path[len(script):len(script) + 1] == "/":
+        environ["SCRIPT_NAME"] = script
+        environ["PATH_INFO"] = path[len(script):]
+    else:
+        environ["SCRIPT_NAME"] = ""
+        environ["PATH_INFO"] = path
 
 
 def pairs_environ(base: Dict[str, Any], pairs: List[Any], env: Optional[Dict[str, str]]) -> Dict[str, Any]:

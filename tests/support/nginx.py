@@ -14,7 +14,8 @@
 ``{listen1}``...) becomes ``127.0.0.1:PORT`` of a socket this module binds on an
 ephemeral port and passes to nginx already listening (nginx's ``NGINX`` inherited-sockets
 environment variable), so there is no bind race; ``ngx.port`` / ``ngx.ports[i]`` tell
-the ports.  The stock ``uwsgi_params`` (14 entries) sits next to ``nginx.conf``.
+the ports.  The stock ``uwsgi_params`` (14 entries), and Debian's ``fastcgi_params`` and
+``scgi_params``, sit next to ``nginx.conf``.
 
 ``nginx_binary()`` is ``require("nginx")``: a missing nginx skips locally and fails
 under ``CI=true``.  Use one :class:`Nginx` per test module (a module-scoped fixture);
@@ -51,6 +52,50 @@ uwsgi_param  REMOTE_ADDR        $remote_addr;
 uwsgi_param  REMOTE_PORT        $remote_port;
 uwsgi_param  SERVER_PORT        $server_port;
 uwsgi_param  SERVER_NAME        $server_name;
+"""
+
+#: Debian's fastcgi_params (nginx 1.22; no PATH_INFO: SCRIPT_NAME is the whole path).
+FASTCGI_PARAMS = """\
+fastcgi_param  QUERY_STRING       $query_string;
+fastcgi_param  REQUEST_METHOD     $request_method;
+fastcgi_param  CONTENT_TYPE       $content_type;
+fastcgi_param  CONTENT_LENGTH     $content_length;
+fastcgi_param  SCRIPT_NAME        $fastcgi_script_name;
+fastcgi_param  REQUEST_URI        $request_uri;
+fastcgi_param  DOCUMENT_URI       $document_uri;
+fastcgi_param  DOCUMENT_ROOT      $document_root;
+fastcgi_param  SERVER_PROTOCOL    $server_protocol;
+fastcgi_param  REQUEST_SCHEME     $scheme;
+fastcgi_param  HTTPS              $https if_not_empty;
+fastcgi_param  GATEWAY_INTERFACE  CGI/1.1;
+fastcgi_param  SERVER_SOFTWARE    nginx/$nginx_version;
+fastcgi_param  REMOTE_ADDR        $remote_addr;
+fastcgi_param  REMOTE_PORT        $remote_port;
+fastcgi_param  REMOTE_USER        $remote_user;
+fastcgi_param  SERVER_ADDR        $server_addr;
+fastcgi_param  SERVER_PORT        $server_port;
+fastcgi_param  SERVER_NAME        $server_name;
+fastcgi_param  REDIRECT_STATUS    200;
+fastcgi_param  HTTP_HOST          $host;
+"""
+
+#: Debian's scgi_params (nginx sends CONTENT_LENGTH first by itself).
+SCGI_PARAMS = """\
+scgi_param  REQUEST_METHOD     $request_method;
+scgi_param  REQUEST_URI        $request_uri;
+scgi_param  QUERY_STRING       $query_string;
+scgi_param  CONTENT_TYPE       $content_type;
+scgi_param  DOCUMENT_URI       $document_uri;
+scgi_param  DOCUMENT_ROOT      $document_root;
+scgi_param  SCGI               1;
+scgi_param  SERVER_PROTOCOL    $server_protocol;
+scgi_param  REQUEST_SCHEME     $scheme;
+scgi_param  HTTPS              $https if_not_empty;
+scgi_param  REMOTE_ADDR        $remote_addr;
+scgi_param  REMOTE_PORT        $remote_port;
+scgi_param  SERVER_PORT        $server_port;
+scgi_param  SERVER_NAME        $server_name;
+scgi_param  HTTP_HOST          $host;
 """
 
 _TEMPLATE = """\
@@ -127,8 +172,10 @@ class Nginx:
         self.prefix = tempfile.mkdtemp(prefix="gateway-nginx-")
         for d in ("conf", "logs", "tmp"):
             os.mkdir(os.path.join(self.prefix, d))
-        with open(os.path.join(self.prefix, "conf", "uwsgi_params"), "w") as f:
-            f.write(UWSGI_PARAMS)
+        for name, text in (("uwsgi_params", UWSGI_PARAMS), ("fastcgi_params", FASTCGI_PARAMS),
+                           ("scgi_params", SCGI_PARAMS)):
+            with open(os.path.join(self.prefix, "conf", name), "w") as f:
+                f.write(text)
         self._write_config(self.config)
         env = dict(os.environ)
         env["NGINX"] = "".join("%d;" % s.fileno() for s in self._socks)

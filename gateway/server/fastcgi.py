@@ -1,0 +1,185 @@
+"""``--fastcgi-socket``: FastCGI's responder role (nginx ``fastcgi_pass``), served by the one WSGI runner.
+
+One :class:`FastCGIConnection` per connection, one request at a time on it.  Records are
+parsed in the loop by the sans-IO :class:`~gateway.protocol.fastcgi.FastCGIParser`; once
+the PARAMS stream is complete (within ``--socket-timeout`` of the connection, so a
+dribbling peer never pins a core) the params become the environ and the request runs in
+a core through :func:`~gateway.server.wsgi_call.run_request`, exactly as on ``--socket``.
+The body is the STDIN stream (``wsgi.input`` parks only the current core).
+
+The answer is CGI-style, as uWSGI writes it: ``Status: 200 OK``, the app's headers
+verbatim, the body, all in STDOUT records of at most 65535 bytes, then an empty STDOUT
+record and END_REQUEST (application status 0, REQUEST_COMPLETE).  Then the connection
+closes, unless the web server set KEEP_CONN in BEGIN_REQUEST (nginx's
+``fastcgi_keep_conn on`` with an upstream ``keepalive`` pool): it then waits, at most
+``--socket-timeout``, for the next request.  A failure after the answer started cuts the
+connection without END_REQUEST, so nginx sees a truncated answer (``upstream
+prematurely closed``), never a complete wrong one.
+
+nginx's stock ``fastcgi_params`` send no ``PATH_INFO`` and ``SCRIPT_NAME`` = the whole
+path: without a ``PATH_INFO``, the path comes from ``DOCUMENT_URI`` and ``SCRIPT_NAME``
+stays only when it is a mountpoint in front of it
+(:func:`~gateway.server.vars_conn.cgi_path_info`), so an unmodified WSGI app routes as it
+would on ``--socket``; ``fastcgi_split_path_info`` setups pass their own.
+
+Management records (request id 0) are answered from the loop: ``GET_VALUES`` with
+``FCGI_MAX_CONNS`` and ``FCGI_MAX_REQS`` (this worker's cores) and ``FCGI_MPXS_CONNS``
+0; any other type with ``UNKNOWN_TYPE``.  A second request on the same connection
+while one runs (multiplexing) gets END_REQUEST ``CANT_MPX_CONN``, a role other than
+responder ``UNKNOWN_ROLE``.  ABORT_REQUEST (the web server's client left) closes the
+connection; the core notices at its next write.
+
+Malformed records are logged on ``gateway.error`` at INFO (``invalid FastCGI request
+from ...``) and the connection is closed without a byte; the worker goes on.
+``--offload-threads`` does not apply (the file would need framing); a
+``wsgi.file_wrapper`` is sent by the core, and websockets cannot cross FastCGI (nginx
+never upgrades a FastCGI request): the handshake fails with uWSGI's ``OSError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Set
+
+from gateway.logs import gen_log
+from gateway.protocol import fastcgi as wire
+from gateway.server.vars_conn import VarsConnection, VarsServer, cgi_path_info, pairs_environ
+
+__all__ = ["FastCGIConnection", "FastCGIServer"]
+
+
+class FastCGIServer(VarsServer):
+    """All FastCGI connections of one worker on one listening socket."""
+
+    protocol_name = "FastCGI"
+    connections: Set["FastCGIConnection"]
+
+    def begin_drain(self) -> None:
+        """Graceful stop: kept connections waiting for a request close now, busy ones after
+        their answer."""
+        for conn in list(self.connections):
+            conn.keep = False
+            if not conn.busy:
+                conn._close()
+
+
+class FastCGIConnection(VarsConnection):
+    """One FastCGI connection (see the module docstring).  Also the request's sink."""
+
+    server: FastCGIServer
+
+    def __init__(self, server: FastCGIServer, addr: Any) -> None:
+        super().__init__(server, addr)
+        self.rid = 0
+        #: the web server asked to keep the connection (KEEP_CONN) and nothing forbids it
+        self.keep = False
+
+    def make_parser(self) -> wire.FastCGIParser:
+        s = self.settings
+        return wire.FastCGIParser(max_params=s.max_head, max_vars=s.max_vars, max_body=s.max_body)
+
+    # -- in the loop ---------------------------------------------------------------------
+
+    def _process(self) -> None:
+        while not self.closed and not self.busy:
+            try:
+                event = self.parser.next_event()
+            except wire.FastCGIError as e:
+                gen_log.info("invalid FastCGI request from %s: %s. skip.", self.peer, e.args[0])
+                self._close(abort=True)
+                return
+            if event is wire.NEED_DATA or event is wire.PAUSED:
+                return
+            if type(event) is wire.Request:
+                self.deadline = 0.0
+                self.busy = True
+                self.rid = event.request_id
+                self.keep = event.keep_conn and not getattr(self.server, "draining", False)
+                self._body_done = False  # the STDIN stream always ends with an empty record
+                if not self.server.engine.submit(self._run, event):
+                    self._pause_reading()
+                return
+            if not self.side_event(event):
+                self._close()  # ConnectionClosed: the peer went away between requests
+                return
+
+    def side_event(self, event: Any) -> bool:
+        """Management records, refused BEGIN_REQUESTs, ABORT_REQUEST (loop or core)."""
+        transport = self.transport
+        kind = type(event)
+        if kind is wire.Management:
+            if transport is not None and not self.closed:
+                if event.type == wire.GET_VALUES:
+                    cores = str(len(self.server.engine.cores))
+                    known = {"FCGI_MAX_CONNS": cores, "FCGI_MAX_REQS": cores, "FCGI_MPXS_CONNS": "0"}
+                    transport.write(wire.encode_get_values_result([(n, known[n]) for n in event.names if n in known]))
+                else:
+                    transport.write(wire.encode_unknown_type(event.type))
+            return True
+        if kind is wire.Rejected:
+            if transport is not None and not self.closed:
+                transport.write(wire.encode_end_request(event.request_id, 0, event.protocol_status, close_stdout=False))
+            return True
+        if kind is wire.Aborted:
+            gen_log.debug("FastCGI request %d from %s aborted by the web server", event.request_id, self.peer)
+            self.keep = False
+            self._close(abort=True)
+            return True
+        return False
+
+    def on_timeout(self) -> None:
+        if not self.busy and not self.parser.buffered() and self.rid:
+            self._close()  # a kept connection idle for --socket-timeout: no news
+            return
+        super().on_timeout()
+
+    # -- in a core ---------------------------------------------------------------------------
+
+    def _run(self, req: wire.Request) -> None:
+        environ = pairs_environ(self.server.base_environ, req.vars, req.env)
+        cgi_path_info(environ)
+        self.start_request(environ)
+
+    # -- ResponseSink: STDOUT records, END_REQUEST ---------------------------------------
+
+    def frame(self, data: bytes) -> bytes:
+        return wire.encode_stdout(self.rid, data)
+
+    def end_response(self) -> None:
+        self.write(wire.encode_end_request(self.rid))
+        if not self.keep:
+            self._close()
+
+    def send_error(self, status: int, reason: str, detail: str = "") -> int:
+        self.keep = False
+        return super().send_error(status, reason, detail)
+
+    def detach(self) -> Any:
+        return None, b""  # no raw stream under FastCGI: the websocket handshake fails
+
+    def request_done(self, ok: bool) -> None:
+        if not (self.keep and ok) or self.closed or not self._drain_body() or self.closed:
+            self._close()
+            return
+        # KEEP_CONN: wait for the next request on this connection.
+        self.parser.start_next()
+        self.busy = False
+        self.deadline = self.server.loop.time() + self.settings.socket_timeout
+        self._resume_reading()
+        if self.parser.buffered():
+            self.server.loop.call_soon(self._process)
+
+    def _drain_body(self) -> bool:
+        """Discard what the app left of the STDIN stream if it is all here; else False."""
+        while not self._body_done:
+            try:
+                event = self.parser.next_event()
+            except wire.FastCGIError:
+                return False
+            if type(event) is wire.EndOfMessage:
+                self._body_done = True
+            elif type(event) is not wire.Data and not self.side_event(event):
+                return False  # NEED_DATA: still on the wire, closing is cheaper than reading it
+        return True
+
+
+FastCGIServer.connection_class = FastCGIConnection
