@@ -119,6 +119,10 @@ class ConfigFields:
     heap_trim_interval: float
     #: --listen: listen backlog of each socket
     listen: int
+    #: --enable-proxy-protocol: --http-socket and the --http router: a connection may start with a PROXY header (HAProxy's v1 text…
+    enable_proxy_protocol: bool
+    #: --http-enable-proxy-protocol: the same, for the --http router only (uWSGI's http plugin option)
+    http_enable_proxy_protocol: bool
     #: --http-keepalive: seconds an idle keep-alive HTTP connection is kept open; 0 closes it after each response
     http_keepalive: int
     #: --http-auto-chunked: accepted: the --http router always sends a body without Content-Length to an HTTP/1.1 client chunke…

@@ -441,6 +441,12 @@ OPTIONS: tuple[Option, ...] = (
                 "burst of large requests; 0: never.  gateway only"),
     Option("listen", short="l", type=conv.integer, default=100, minimum=1, section=HTTP,
            metavar="N", help="listen backlog of each socket"),
+    Option("enable-proxy-protocol", flag=True, section=HTTP,
+           help="--http-socket and the --http router: a connection may start with a PROXY "
+                "header (HAProxy's v1 text or v2 binary) naming the client, which becomes "
+                "REMOTE_ADDR/REMOTE_PORT; only behind a balancer that always sends it"),
+    Option("http-enable-proxy-protocol", flag=True, section=HTTP,
+           help="the same, for the --http router only (uWSGI's http plugin option)"),
     Option("http-keepalive", type=conv.integer, default=15, minimum=0, section=HTTP,
            metavar="SECONDS",
            help="seconds an idle keep-alive HTTP connection is kept open; 0 closes it after "

@@ -214,6 +214,7 @@ class Worker:
             add_headers=list(cfg.add_header),
             catch_exceptions=bool(cfg.catch_exceptions),
             reload_on_exception=bool(cfg.reload_on_exception),
+            proxy_protocol=bool(cfg.enable_proxy_protocol),
         )
         self.settings.retire = self._retire
         websocket_server.configure(websocket_server.WebSocketHub(

@@ -56,6 +56,7 @@ from http import HTTPStatus
 from typing import Any, Dict, List, Optional
 
 from gateway.logs import gen_log
+from gateway.protocol import proxy_header
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import (
     NEED_DATA,
@@ -161,6 +162,8 @@ class RouterConnection(asyncio.Protocol):
         self._replay: Optional[List[bytes]] = None  # bytes sent on a pooled connection, until the answer starts
         self._dechunk: Optional[ChunkedBody] = None
         self._rechunk = False
+        #: the first bytes until it is known whether they start with a PROXY header
+        self._proxy: Optional[bytes] = b"" if s.proxy_protocol else None
 
     # -- asyncio.Protocol (client side) -------------------------------------------
 
@@ -174,6 +177,11 @@ class RouterConnection(asyncio.Protocol):
         self.deadline = self.loop.time() + self.settings.keepalive_timeout
 
     def data_received(self, data: bytes) -> None:
+        if self._proxy is not None:
+            rest = self._proxy_header(data)
+            if not rest:
+                return
+            data = rest
         state = self.state
         if state == TUNNEL:
             self.activity = self.loop.time()
@@ -192,6 +200,30 @@ class RouterConnection(asyncio.Protocol):
             self.state = HEAD
             self.deadline = self.loop.time() + self.settings.socket_timeout
         self._process()
+
+    def _proxy_header(self, data: bytes) -> Optional[bytes]:
+        """The bytes after a PROXY header (all of ``data`` without one) once it is known;
+        None while it is incomplete or after a malformed one (answered 400)."""
+        buf = self._proxy + data if self._proxy else data
+        try:
+            result = proxy_header.parse(buf)
+        except proxy_header.ProxyHeaderError as e:
+            self._proxy = None
+            gen_log.info("malformed PROXY header from %s: %s", self.remote_addr, e.args[0])
+            self._send_error(400, str(e.args[0]))
+            return None
+        if result is NEED_DATA:
+            self._proxy = buf
+            if self.state == IDLE:
+                self.state = HEAD
+                self.deadline = self.loop.time() + self.settings.socket_timeout
+            return None
+        self._proxy = None
+        info, used = result  # type: ignore[misc]
+        if info is not None:
+            self.remote_addr = info.source
+            self.remote_port = str(info.source_port)
+        return buf[used:] if used else buf
 
     def eof_received(self) -> bool:
         self._client_eof = True

@@ -60,6 +60,7 @@ class RouterSettings:
         upstream_keepalive: int = 64,
         upstream_idle: float = 2.0,
         upstream_max_requests: int = 200,
+        proxy_protocol: bool = False,
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -85,6 +86,9 @@ class RouterSettings:
         self.upstream_idle = min(upstream_idle, socket_timeout / 2)
         #: --http-upstream-max-requests: uses of one kept connection (0: no limit)
         self.upstream_max_requests = upstream_max_requests
+        #: --enable-proxy-protocol / --http-enable-proxy-protocol: a client connection may
+        #: start with a PROXY header naming the client (gateway.protocol.proxy_header)
+        self.proxy_protocol = proxy_protocol
 
 
 class Router:

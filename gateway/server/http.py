@@ -29,6 +29,7 @@ import time
 from typing import Any, Dict, Optional, Set
 
 from gateway.logs import gen_log
+from gateway.protocol import proxy_header
 from gateway.protocol.environ import request_environ
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import (
@@ -149,6 +150,9 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         #: Requests dispatched on this connection (0: freshly accepted).
         self.served = 0
         self.init_offload()  # --offload-threads: a file sent from the loop after its core moved on
+        #: --enable-proxy-protocol: the first bytes, kept until it is known whether they
+        #: start with a PROXY header (None: decided, or the option is off)
+        self._proxy: Optional[bytes] = b"" if s.proxy_protocol else None
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -163,6 +167,11 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self.deadline = self.server.loop.time() + self.settings.socket_timeout
 
     def data_received(self, data: bytes) -> None:
+        if self._proxy is not None:
+            rest = self._proxy_header(data)
+            if not rest:
+                return
+            data = rest
         self.parser.receive_data(data)
         if self.state == BUSY:
             if not self.wake_body() and self.parser.buffered() > self.settings.max_head + 65536:
@@ -173,6 +182,29 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             self.state = HEAD
             self.deadline = self.server.loop.time() + self.settings.socket_timeout
         self._process()
+
+    def _proxy_header(self, data: bytes) -> Optional[bytes]:
+        """The bytes after a PROXY header (the whole ``data`` without one), once it is
+        known; None while it is incomplete or after a malformed one (answered 400)."""
+        buf = self._proxy + data if self._proxy else data
+        try:
+            result = proxy_header.parse(buf)
+        except proxy_header.ProxyHeaderError as e:
+            self._proxy = None
+            self._protocol_error(e)
+            return None
+        if result is NEED_DATA:
+            self._proxy = buf
+            if self.state == IDLE:
+                self.state = HEAD
+                self.deadline = self.server.loop.time() + self.settings.socket_timeout
+            return None
+        self._proxy = None
+        info, used = result  # type: ignore[misc]
+        if info is not None:
+            self.remote_addr = self.peer = info.source
+            self.remote_port = str(info.source_port)
+        return buf[used:] if used else buf
 
     def eof_received(self) -> bool:
         self._eof = True

@@ -63,6 +63,7 @@ class ServerSettings:
         add_headers: Sequence[str] = (),
         catch_exceptions: bool = False,
         reload_on_exception: bool = False,
+        proxy_protocol: bool = False,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -108,6 +109,9 @@ class ServerSettings:
         self.catch_exceptions = catch_exceptions
         #: --reload-on-exception: the worker retires after a request whose app raised
         self.reload_on_exception = reload_on_exception
+        #: --enable-proxy-protocol: an HTTP connection may start with a PROXY header (v1 or v2)
+        #: naming the client (gateway.protocol.proxy_header)
+        self.proxy_protocol = proxy_protocol
         #: set by the worker: ``retire(reason)`` stops it gracefully (a master respawns it)
         self.retire: Optional[Callable[[str], None]] = None
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
