@@ -27,6 +27,7 @@ from gateway.server.listeners import (
     ListenError,
     bind_shared,
     bind_socket,
+    set_bind_flags,
     set_socket_file_access,
     set_socket_protocol,
     vacuum_on_exit,
@@ -139,6 +140,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     _run_asap(cfg)
     # Extra processes the master spawns and respawns: the --http/--https router.
     children: List[Any] = []
+    set_bind_flags(reuse_port=bool(cfg.reuse_port), freebind=bool(cfg.freebind))
     try:
         for spec in cfg.shared_socket:
             bind_shared(spec, cfg.listen)

@@ -25,6 +25,10 @@ class ConfigFields:
     scgi_socket: List[str]
     #: --protocol: what the --socket addresses speak: uwsgi (the default), http, fastcgi or scgi
     protocol: str
+    #: --reuse-port: SO_REUSEPORT on the TCP sockets bound: another instance may bind the same port (the kernel spreads…
+    reuse_port: bool
+    #: --freebind: IP_FREEBIND on the TCP sockets bound: bind an address this host does not have (yet), e.g
+    freebind: bool
     #: --so-keepalive: TCP keepalive probes on client connections (SO_KEEPALIVE), so dead peers are noticed
     so_keepalive: bool
     #: --tcp-nodelay: accepted: gateway always sets TCP_NODELAY on TCP connections
@@ -283,6 +287,8 @@ class ConfigFields:
     die_on_idle: bool
     #: --max-worker-lifetime: recycle a worker (gracefully) once it has run SECONDS (0 = never)
     max_worker_lifetime: float
+    #: --max-worker-lifetime-delta: worker K recycles after --max-worker-lifetime + K * SECONDS, so the workers do not all restart at o…
+    max_worker_lifetime_delta: float
     #: --min-worker-lifetime: a worker lives at least this long before --max-requests or --reload-on-rss recycle it (uWSGI's defa…
     min_worker_lifetime: float
     #: --worker-reload-mercy: seconds a stopping or reloading worker may take to finish its requests before the master kills it
@@ -493,8 +499,6 @@ class ConfigFields:
     json: List[str]
     #: --plugins-dir: not supported yet: uWSGI option, not supported yet by gateway
     plugins_dir: Optional[str]
-    #: --need-plugin: not supported yet: uWSGI option, not supported yet by gateway
-    need_plugin: Optional[str]
     #: --gevent: not supported yet: uWSGI option, not supported yet by gateway
     gevent: Optional[str]
     #: --asyncio: not supported yet: uWSGI option, not supported yet by gateway
@@ -509,7 +513,7 @@ class ConfigFields:
     optimize: Optional[str]
     #: --stats-push: not supported yet: uWSGI option, not supported yet by gateway
     stats_push: List[str]
-    #: --wsgi-env-behaviour: not supported yet: uWSGI option, not supported yet by gateway
+    #: --wsgi-env-behaviour: accepted: gateway always gives each request a fresh environ dict (uWSGI's holy behaviour); cheat's…
     wsgi_env_behaviour: Optional[str]
     #: --vhost: not supported yet: uWSGI option, not supported yet by gateway
     vhost: bool

@@ -192,6 +192,13 @@ def _sharedarea_spec(raw: str) -> str:
     return raw.strip()
 
 
+def _env_behaviour(raw: str) -> str:
+    word = raw.strip().lower()
+    if word not in ("holy", "cheat"):
+        raise Invalid("holy or cheat")
+    return word
+
+
 def _logger_spec(raw: str) -> str:
     """``--logger``/``--req-logger``: ``file:PATH`` or ``stdio`` (uWSGI's logger plugins)."""
     value = raw.strip()
@@ -295,6 +302,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("protocol", ("socket-protocol",), type=conv.socket_protocol, default="uwsgi", section=SOCKETS,
            metavar="NAME", help="what the --socket addresses speak: uwsgi (the default), http, "
                                 "fastcgi or scgi"),
+    Option("reuse-port", flag=True, section=SOCKETS,
+           help="SO_REUSEPORT on the TCP sockets bound: another instance may bind the same "
+                "port (the kernel spreads the connections), e.g. for a gapless restart"),
+    Option("freebind", flag=True, section=SOCKETS,
+           help="IP_FREEBIND on the TCP sockets bound: bind an address this host does not "
+                "have (yet), e.g. a floating IP"),
     Option("so-keepalive", flag=True, section=SOCKETS,
            help="TCP keepalive probes on client connections (SO_KEEPALIVE), so dead peers are noticed"),
     Option("tcp-nodelay", flag=True, noop=True, section=SOCKETS,
@@ -384,7 +397,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("need-app", flag=True, noop=True, section=APP,
            help="accepted for uWSGI compatibility: gateway always exits with an error "
                 "when no application can be loaded"),
-    Option("plugins", ("plugin",), repeatable=True, type=conv.plugin_list, noop=True, section=APP,
+    Option("plugins", ("plugin", "need-plugin", "need-plugins"), repeatable=True, type=conv.plugin_list, noop=True, section=APP,
            metavar="NAMES",
            help="accepted for uWSGI compatibility: python, python3, python3X, tornado, "
                 "greenlet and http are built in; any other plugin name is refused"),
@@ -708,6 +721,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("max-worker-lifetime", type=conv.number, default=0, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="recycle a worker (gracefully) once it has run SECONDS (0 = never)"),
+    Option("max-worker-lifetime-delta", type=conv.number, default=0, minimum=0, section=PROCESSES,
+           metavar="SECONDS",
+           help="worker K recycles after --max-worker-lifetime + K * SECONDS, so the workers "
+                "do not all restart at once"),
     Option("min-worker-lifetime", type=conv.number, default=10, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="a worker lives at least this long before --max-requests or --reload-on-rss "
@@ -962,7 +979,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("yaml", "yml", repeatable=True, hint="use an ini file"),
     _unsupported("json", "js", repeatable=True, hint="use an ini file"),
     _unsupported("plugins-dir", "plugin-dir"),
-    _unsupported("need-plugin", "need-plugins"),
     _unsupported("gevent", hint=_ASYNC_HINT),
     _unsupported("asyncio", hint=_ASYNC_HINT),
     _unsupported("ugreen", flag=True, hint=_ASYNC_HINT),
@@ -973,7 +989,10 @@ OPTIONS: tuple[Option, ...] = (
                 "option: the default 64 allows 128 pairs); more is refused"),
     _unsupported("optimize", short="O"),
     _unsupported("stats-push", repeatable=True),
-    _unsupported("wsgi-env-behaviour", "wsgi-env-behavior"),
+    Option("wsgi-env-behaviour", ("wsgi-env-behavior",), type=_env_behaviour, noop=True, section=APP,
+           metavar="holy|cheat",
+           help="accepted: gateway always gives each request a fresh environ dict (uWSGI's "
+                "holy behaviour); cheat's reuse is an internal optimisation apps cannot rely on"),
     _unsupported("vhost", flag=True),
     _unsupported("declare-option", repeatable=True),
     _unsupported("fallback-config"),

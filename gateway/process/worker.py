@@ -133,6 +133,8 @@ class Worker:
         self.reload_on_as = int(config.reload_on_as or 0) * 1024 * 1024
         self.min_lifetime = float(config.min_worker_lifetime if config.min_worker_lifetime is not None else 10)
         self.max_lifetime = float(config.max_worker_lifetime or 0)
+        if self.max_lifetime and config.max_worker_lifetime_delta:
+            self.max_lifetime += worker_id * float(config.max_worker_lifetime_delta)  # uWSGI's spread
         self.graceful_timeout = float(config.worker_reload_mercy or (60 if board is not None else GRACEFUL_TIMEOUT))
         self._beats = 0
         self.threaded: Optional[ThreadedApp] = None

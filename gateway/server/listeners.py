@@ -49,6 +49,21 @@ def somaxconn() -> int:
         return 0
 
 
+#: socket options set on every TCP socket before it is bound (:func:`set_bind_flags`)
+_BIND_FLAGS: List[Tuple[int, int]] = []
+
+
+def set_bind_flags(reuse_port: bool = False, freebind: bool = False) -> None:
+    """``--reuse-port`` (SO_REUSEPORT: other processes may bind the same port, the kernel
+    spreads connections) and ``--freebind`` (IP_FREEBIND: bind an address not configured
+    yet) for every TCP socket bound from now on; called by the CLI before it binds."""
+    _BIND_FLAGS.clear()
+    if reuse_port:
+        _BIND_FLAGS.append((socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", 15)))
+    if freebind:
+        _BIND_FLAGS.append((socket.IPPROTO_IP, getattr(socket, "IP_FREEBIND", 15)))
+
+
 def bind_tcp(spec: str, backlog: int = 100) -> socket.socket:
     """Bind and listen on ``spec``; raise :class:`ListenError` with the reason."""
     host, port = parse_address(spec)
@@ -61,6 +76,8 @@ def bind_tcp(spec: str, backlog: int = 100) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for level, flag in _BIND_FLAGS:
+            sock.setsockopt(level, flag, 1)
         sock.bind((host, port))
         sock.listen(backlog)
     except OSError as e:

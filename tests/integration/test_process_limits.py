@@ -1,10 +1,12 @@
 """Process limits and placement: ``--limit-as``, ``--max-fd``, ``--cpu-affinity``,
-``--so-keepalive``, ``--max-requests-delta``, ``--reload-on-as``."""
+``--so-keepalive``, ``--max-requests-delta``, ``--reload-on-as``, ``--max-worker-lifetime-delta``,
+``--reuse-port``, ``--freebind``."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 
 import pytest
 
@@ -62,3 +64,43 @@ def test_an_impossible_limit_is_a_startup_error():
     proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--max-fd", str(10 ** 9)])
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1 and "--max-fd" in err, err
+
+
+def test_max_worker_lifetime_delta_spreads_the_recycling():
+    with run_server(APP + ["--master", "--max-worker-lifetime", "1", "--max-worker-lifetime-delta", "2",
+                           "--min-worker-lifetime", "0"]) as srv:
+        line = srv.wait_for_line(r"worker 1 lifetime reached, it was running for \d+ second", timeout=15)
+    # worker 1: 1 + 1 * 2 seconds (without the delta it would go after 1)
+    assert int(line.rsplit("running for ", 1)[1].split()[0]) >= 3, line
+
+
+def _port_taken_by(srv_port: int, reuse_port: bool) -> bool:
+    """Can another socket bind the server's port (with SO_REUSEPORT when ``reuse_port``)?"""
+    s = socket.socket()
+    try:
+        if reuse_port:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("127.0.0.1", srv_port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def test_reuse_port_lets_another_instance_bind_the_port():
+    with run_server(APP + ["--reuse-port"]) as srv:
+        assert _port_taken_by(srv.port, reuse_port=True)
+        assert _probe(srv.port)["worker"] == 1
+    with run_server(APP) as srv:
+        assert not _port_taken_by(srv.port, reuse_port=True)
+
+
+def test_freebind_binds_an_address_this_host_does_not_have():
+    # 192.0.2.1 is TEST-NET-1: never configured here
+    proc = spawn(APP + ["--http-socket", "192.0.2.1:0"])
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and "cannot bind 192.0.2.1:0" in err, err
+    with run_server(APP + ["--http-socket", "192.0.2.1:0", "--http-socket", "127.0.0.1:0", "--freebind"]) as srv:
+        line = srv.wait_for_line(r"gateway ready: ")
+        assert "http-socket=192.0.2.1:" in line

@@ -256,6 +256,9 @@ def test_bad_value_from_environment_says_where(run):
     (["--plugins", "python3,php"], "option '--plugins': plugin 'php' is not available in gateway "
                                    "(built in: python, python3, python3X, tornado, greenlet, http)"),
     (["--wsgi-file", ""], "option '--wsgi-file' expects a path, got ''"),
+    (["--need-plugin", "lua"], "option '--need-plugin': plugin 'lua' is not available in gateway "
+                               "(built in: python, python3, python3X, tornado, greenlet, http)"),
+    (["--wsgi-env-behaviour", "sane"], "option '--wsgi-env-behaviour' expects holy or cheat, got 'sane'"),
 ])
 def test_value_errors(run, argv, message):
     with pytest.raises(ConfigError) as info:
@@ -309,9 +312,11 @@ def test_unsupported_options_set_to_their_default_are_accepted(run, write):
 
 def test_accepted_no_ops(run):
     config = run("-T", "--need-app", "--vacuum", "--thunder-lock", "--plugins", "python3,tornado",
-                 "--plugin", "python311,greenlet,http", "--enable-threads")
+                 "--plugin", "python311,greenlet,http", "--enable-threads", "--need-plugin", "python3",
+                 "--wsgi-env-behaviour", "holy")
     assert config.enable_threads and config.need_app and config.vacuum and config.thunder_lock
-    assert config.plugins == ["python3", "tornado", "python311", "greenlet", "http"]
+    assert config.plugins == ["python3", "tornado", "python311", "greenlet", "http", "python3"]
+    assert config.wsgi_env_behaviour == "holy"
 
 
 # -- cross-option rules ------------------------------------------------------------------------------
