@@ -126,7 +126,7 @@ def test_include_path_may_use_environment_and_earlier_placeholders(run, write):
 def test_include_cycles_are_errors(run, write):
     write("a.ini", "[uwsgi]\nini = b.ini\n")
     write("b.ini", "[uwsgi]\nini = a.ini\n")
-    with pytest.raises(ConfigError, match=r"^ini include cycle: .*a\.ini -> .*b\.ini -> .*a\.ini$"):
+    with pytest.raises(ConfigError, match=r"^config file include cycle: .*a\.ini -> .*b\.ini -> .*a\.ini$"):
         run("--ini", "a.ini")
 
 
