@@ -10,9 +10,11 @@ this one does::
       <http-socket id="dev">:8080</http-socket>   <!-- only with file.xml:dev (or no id asked) -->
     </uwsgi>
 
-* the root element is the ``<uwsgi>`` stanza, or else the first ``<uwsgi>``
-  child of the root whose ``id`` attribute is absent or equals the id asked
-  with ``file.xml:id`` (several stanzas can share one file);
+* the root element is the ``<uwsgi>`` stanza, or else a ``<uwsgi>`` child of
+  the root: the one whose ``id`` attribute is the id asked with
+  ``file.xml:id``, else the first without an ``id`` (several stanzas can share
+  one file).  libxml2-built uWSGI takes the first stanza that has no ``id`` or
+  the id asked, so an earlier stanza without ``id`` would win there;
 * inside it, each child element is an option: its text is the value, kept as
   written (no blanks stripped, as uWSGI), and an element without content has
   the value ``1``; a child with an ``id`` other than the one asked is skipped;
@@ -120,10 +122,11 @@ def parse_xml(text: str, section: str = DEFAULT_SECTION, name: str = "<xml>") ->
     root = _tree(text, name)
     stanza: _Element | None = root if root.tag == "uwsgi" else None
     if stanza is None:
-        for candidate in root.elements():
-            if candidate.tag == "uwsgi" and (not section or candidate.attrs.get("id", section) == section):
-                stanza = candidate
-                break
+        stanzas = [child for child in root.elements() if child.tag == "uwsgi"]
+        exact = [child for child in stanzas if section and child.attrs.get("id") == section]
+        fallback = [child for child in stanzas if not section or "id" not in child.attrs]
+        chosen = exact or fallback
+        stanza = chosen[0] if chosen else None
     if stanza is None:
         with_id = f" with id '{section}'" if section else ""
         raise ConfigError(f"{name}: no <uwsgi> element{with_id} (the root element or one of its children)")

@@ -239,11 +239,11 @@ def parse_yaml(text: str, section: str = DEFAULT_SECTION, name: str = "<yaml>") 
             continue  # a document marker or a directive (``%YAML 1.2``)
         if top is None:
             top = indent
+        if indent < top:
+            raise reader.error("this line is indented less than the first line of the file")
         if not in_section:
             if indent > top:
                 continue  # inside another top-level key
-            if indent < top:
-                raise reader.error("this line is indented less than the first line of the file")
             split = reader.split_key(content)
             if split is None or split[0] != section:
                 continue
