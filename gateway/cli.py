@@ -3,7 +3,7 @@
 ::
 
     gateway --http-socket :9090 --wsgi-file app.py --tornado 100 --greenlet
-    gateway app.ini                     # or --ini app.ini[:section]
+    gateway app.ini                     # or --ini app.ini[:section]; app.json, app.yaml, app.xml too
     UWSGI_PROCESSES=1 gateway ...       # UWSGI_* environment variables are options too
 
 Every failure before serving (a bad option, a socket that cannot be bound, an app
