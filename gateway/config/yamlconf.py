@@ -75,6 +75,10 @@ class _Reader:
     def error(self, message: str) -> ConfigError:
         return ConfigError(f"{self.name} line {self.lineno}: {message}")
 
+    def syntax_error(self, message: str) -> ConfigError:
+        """An error about YAML syntax a uWSGI user may have meant as plain text."""
+        return self.error(f"{message} (quote a value that is text starting with '[', '{{', '|' or '>')")
+
     def split_key(self, content: str) -> tuple[str, str] | None:
         """``key: rest`` → (key, rest stripped); None when the line is no ``key:`` line."""
         if content[0] in "\"'":
@@ -107,9 +111,9 @@ class _Reader:
                 raise self.error(f"unexpected text after a quoted value: '{rest}'")
             return value
         if text[0] in "|>":
-            raise self.error("block scalars ('|' and '>') are not supported; write the value on one line")
+            raise self.syntax_error("block scalars ('|' and '>') are not supported; write the value on one line")
         if text[0] == "{":
-            raise self.error("flow mappings ('{...}') are not supported")
+            raise self.syntax_error("flow mappings ('{...}') are not supported")
         cut = _comment_start(text)
         return (text if cut < 0 else text[:cut]).rstrip(" \t")
 
@@ -157,17 +161,17 @@ class _Reader:
             while i < len(text) and text[i] in " \t":
                 i += 1
             if i >= len(text):
-                raise self.error("a flow list ('[...]') must end on its line")
+                raise self.syntax_error("a flow list ('[...]') must end on its line")
             char = text[i]
             if char == "]":
                 rest = text[i + 1 :].lstrip(" \t")
                 if rest and not rest.startswith("#"):
-                    raise self.error(f"unexpected text after a flow list: '{rest}'")
+                    raise self.syntax_error(f"unexpected text after a flow list: '{rest}'")
                 return items
             if char in "[{":
-                raise self.error("nested lists and mappings are not supported in a flow list")
+                raise self.syntax_error("nested lists and mappings are not supported in a flow list")
             if char == ",":
-                raise self.error("an empty item in a flow list")
+                raise self.syntax_error("an empty item in a flow list")
             if char in "\"'":
                 value, rest = self.quoted(text[i:])
                 i = len(text) - len(rest)
@@ -177,7 +181,7 @@ class _Reader:
                     text[i] == "#" and text[i - 1] in " \t"
                 ):
                     if text[i] in "[{}":
-                        raise self.error("nested lists and mappings are not supported in a flow list")
+                        raise self.syntax_error("nested lists and mappings are not supported in a flow list")
                     i += 1
                 value = text[start:i].rstrip(" \t")
             items.append(value)
@@ -185,9 +189,10 @@ class _Reader:
                 i += 1
             if text[i : i + 1] == ",":
                 i += 1
-            elif text[i : i + 1] != "]":
-                raise self.error("a flow list ('[...]') must end on its line" if i >= len(text)
-                                 or text[i] == "#" else f"expected ',' or ']' in a flow list, got '{text[i]}'")
+            elif i >= len(text) or text[i] == "#":
+                raise self.syntax_error("a flow list ('[...]') must end on its line")
+            elif text[i] != "]":
+                raise self.syntax_error(f"expected ',' or ']' in a flow list, got '{text[i]}'")
 
 
 def _comment_start(text: str) -> int:

@@ -161,6 +161,13 @@ def test_unsupported_or_malformed_yaml_is_an_error_naming_the_line(text, line, m
     assert message in str(info.value)
 
 
+def test_a_value_starting_with_a_bracket_is_a_flow_list_unless_quoted():
+    with pytest.raises(ConfigError, match=r"^app\.yaml line 2: unexpected text after a flow list: '\+ last:' "
+                                          r"\(quote a value that is text starting with '\[', '\{', '\|' or '>'\)$"):
+        parse_yaml("uwsgi:\n  route: [0-9]+ last:\n", "uwsgi", "app.yaml")
+    assert kv("uwsgi:\n  route: '[0-9]+ last:'\n") == [("route", "[0-9]+ last:")]
+
+
 def test_errors_outside_the_section_are_not_looked_for():
     # uWSGI's reader skips what is not its section; so do we (other tools may share the file)
     assert kv("other:\n  a: |\n    multi\n      line\nuwsgi:\n  b: 1\n") == [("b", "1")]
