@@ -84,7 +84,7 @@ def load(
         return resolve(stoppers)
     context = context or MagicContext.from_system()
     cwd = context.cwd
-    entries, warnings = assemble(
+    entries, warnings, fallback = assemble(
         entries_from(environ),
         argv_entries,
         context,
@@ -93,11 +93,15 @@ def load(
         max_include_depth=max_include_depth,
         max_substitutions=max_substitutions,
     )
-    entries, more_warnings, referenced = expand_entries(
-        entries, environ, lambda path: read_file(os.path.join(cwd, path)),
-        max_substitutions=max_substitutions,
-    )
-    return resolve(entries, warnings=[*warnings, *more_warnings], referenced=referenced)
+    try:
+        entries, more_warnings, referenced = expand_entries(
+            entries, environ, lambda path: read_file(os.path.join(cwd, path)),
+            max_substitutions=max_substitutions,
+        )
+        return resolve(entries, warnings=[*warnings, *more_warnings], referenced=referenced)
+    except ConfigError as exc:
+        exc.fallback_config = fallback
+        raise
 
 
 def _is_stopper(entry: Entry) -> bool:

@@ -457,6 +457,8 @@ class ConfigFields:
     config: List[str]
     #: --inherit: load a config file (format by extension) after every other source, as uWSGI does: its options come…
     inherit: List[str]
+    #: --fallback-config: if gateway fails to start (exit status 1: a bad option after this one, a socket, the app), run it a…
+    fallback_config: Optional[str]
     #: --set: set an option, or a placeholder usable as %(NAME)
     set: List[Tuple[str, str]]
     #: --set-placeholder: set a placeholder usable as %(NAME)
@@ -513,8 +515,6 @@ class ConfigFields:
     vhost: bool
     #: --declare-option: not supported yet: uWSGI option, not supported yet by gateway
     declare_option: List[str]
-    #: --fallback-config: not supported yet: uWSGI option, not supported yet by gateway
-    fallback_config: Optional[str]
     #: --if-env: the following options, up to endif, apply only if the environment variable is set (to VALUE) (%(_):…
     if_env: List[str]
     #: --if-not-env: the following options, up to endif, apply only if the environment variable is not set (to VALUE) (%…

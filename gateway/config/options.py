@@ -941,6 +941,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("inherit", repeatable=True, type=conv.config_spec, section=CONFIG, metavar="FILE[:SECTION]",
            help="load a config file (format by extension) after every other source, as uWSGI "
                 "does: its options come last, so its single-value options win"),
+    Option("fallback-config", type=conv.path, section=CONFIG, metavar="FILE",
+           help="if gateway fails to start (exit status 1: a bad option after this one, a socket, "
+                "the app), run it again as 'gateway FILE', as uWSGI does; at most "
+                "8 fallbacks in a row"),
     Option("set", short="S", repeatable=True, type=conv.placeholder_assignment, section=CONFIG,
            metavar="NAME=VALUE", help="set an option, or a placeholder usable as %(NAME)"),
     Option("set-placeholder", ("set-ph",), repeatable=True, type=conv.placeholder_assignment,
@@ -979,7 +983,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("wsgi-env-behaviour", "wsgi-env-behavior"),
     _unsupported("vhost", flag=True),
     _unsupported("declare-option", repeatable=True),
-    _unsupported("fallback-config"),
     # uWSGI's configuration logic (gateway/config/logic.py), acted on while the sources are read
     *_logic_options(),
 )

@@ -16,7 +16,10 @@ built, at their position ("top-bottom, expand asap" in uWSGI's docs):
   other source, so its entries come last (and its single-value options win),
   in the order the ``inherit`` keys appeared;
 * ``set = name=value`` / ``set-placeholder = name=value`` add an entry ``name``;
-* ``strict`` makes later keys that are not options an error.
+* ``strict`` makes later keys that are not options an error;
+* ``fallback-config = file`` is remembered at once (made absolute, so a later
+  ``--chdir`` does not change it), so that a configuration that fails further
+  on still names its fallback (``ConfigError.fallback_config``).
 
 Include cycles and excessive nesting (``max_include_depth``, across formats and
 ``inherit``) are errors; uWSGI would loop until it runs out of memory.
@@ -80,6 +83,8 @@ class _Assembler:
         self.warnings: list[str] = []
         #: the last file read of each format, for ``:section`` alone
         self.last_files: dict[str, str] = {}
+        #: the ``fallback-config`` file seen so far (absolute)
+        self.fallback_config: str | None = None
         #: ``inherit`` entries, read once every other source is in
         self.inherited: list[tuple[Entry, tuple[str, ...]]] = []
         self.strict = False
@@ -121,6 +126,9 @@ class _Assembler:
             self.include(entry, stack, _LOADERS[option.name])
         elif option.name == "inherit":
             self.inherited.append((entry, stack))
+        elif option.name == "fallback-config":
+            path = self.expand_now(entry)
+            self.fallback_config = os.path.join(self.context.cwd, path) if path else None
         elif option.name == "ini-paste":
             # uWSGI: the file's [uwsgi] section, and its app through PasteDeploy
             self.include(entry, stack, "ini")
@@ -230,10 +238,18 @@ def assemble(
     read_file: Callable[[str], str] = read_text,
     max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
     max_substitutions: int = DEFAULT_MAX_SUBSTITUTIONS,
-) -> tuple[list[Entry], list[str]]:
-    """All entries in application order with includes and ``set`` followed; plus warnings."""
+) -> tuple[list[Entry], list[str], str | None]:
+    """All entries in application order with includes and ``set`` followed; warnings; the fallback.
+
+    The last item is the last ``fallback-config`` file (absolute), or None; a
+    :class:`ConfigError` raised here carries the one seen before the error.
+    """
     assembler = _Assembler(context, environ, read_file, max_include_depth, max_substitutions)
-    for entry in (*env_entries, *argv_entries):
-        assembler.add(entry)
-    assembler.finish()
-    return assembler.out, assembler.warnings
+    try:
+        for entry in (*env_entries, *argv_entries):
+            assembler.add(entry)
+        assembler.finish()
+    except ConfigError as exc:
+        exc.fallback_config = assembler.fallback_config
+        raise
+    return assembler.out, assembler.warnings, assembler.fallback_config

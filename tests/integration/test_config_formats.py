@@ -127,3 +127,37 @@ def test_a_malformed_file_is_one_clear_error_never_a_traceback(tmp_path, name, t
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert lines == [lines[0]] and lines[0].startswith("gateway: ") and fragment in lines[0], result.stderr
+
+
+# -- --fallback-config ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure, error", [
+    # a bad value after --fallback-config: uWSGI (and gateway) already knows the fallback
+    (["--processes", "many"], "option '--processes' expects an integer, got 'many'"),
+    # a failure once --chdir has moved the process: the relative fallback is still found
+    (["--chdir2", "/nonexistent-gateway-dir"], "--chdir2 /nonexistent-gateway-dir: no such directory"),
+])
+def test_a_failing_start_runs_the_fallback_config_instead(conf_dir, tmp_path, failure, error):
+    args = ["--fallback-config", "app.yaml", "--chdir", str(tmp_path), *failure]
+    srv = ServerProcess(spawn(args, {"CONFIG_FORMATS_VAR": "fallback"}, str(conf_dir)))
+    try:
+        srv.wait_ready(20.0)
+        rep = report(srv.port, "FORMAT", "FROM_ENV", "GATEWAY_FALLBACK_COUNT")
+    finally:
+        srv.stop()
+    srv.check_tracebacks()
+    assert rep["env"] == {"FORMAT": "yaml", "FROM_ENV": "fallback", "GATEWAY_FALLBACK_COUNT": None}
+    out = srv.output()
+    assert error in out
+    assert "!!! Fallback config to %s !!!" % (conf_dir / "app.yaml") in out
+    assert rep["pid"] == srv.pid  # the same process, re-executed
+
+
+def test_fallbacks_in_a_row_are_bounded(tmp_path):
+    (tmp_path / "loop.ini").write_text("[uwsgi]\nfallback-config = loop.ini\nprocesses = many\n")
+    result = run_cli(["loop.ini"], cwd=str(tmp_path), timeout=50)
+    assert result.returncode == 1
+    assert result.stderr.count("!!! Fallback config to %s !!!" % (tmp_path / "loop.ini")) == 8
+    assert result.stderr.rstrip().endswith("not falling back to %s: 8 fallbacks in a row already"
+                                           % (tmp_path / "loop.ini"))
