@@ -67,6 +67,8 @@ def parse_json(text: str, section: str = DEFAULT_SECTION, name: str = "<json>") 
     for obj in objects:
         for key, value in obj:
             origin = f"{name} key '{key}'"
+            if not key:
+                raise ConfigError(f"{name}: an empty key in the object '{section}'")
             if isinstance(value, _Object):
                 raise ConfigError(f"{name}: the value of '{key}' is an object; an option takes a "
                                   "string, a number, true/false/null or a list of them")

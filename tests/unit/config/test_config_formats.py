@@ -84,6 +84,13 @@ def test_the_include_path_may_use_environment_and_earlier_placeholders(run, writ
     assert run("--include", "$(CONF)/base.yaml", env={"CONF": "conf"}).callable == "base"
 
 
+def test_uwsgi_variables_name_config_files_too(run, write):
+    write("a.yaml", "uwsgi:\n  env: FROM=yaml\n")
+    write("b.json", '{"uwsgi": {"env": "FROM=json"}}')
+    config = run("--env", "FROM=argv", env={"UWSGI_YAML": "a.yaml", "UWSGI_INCLUDE": "b.json"})
+    assert config.env == ["FROM=yaml", "FROM=json", "FROM=argv"]  # the environment comes first
+
+
 def test_include_and_config_choose_the_format_by_extension(run, write):
     write("a.JSON", '{"uwsgi": {"callable": "json"}}')
     write("b.yml", "uwsgi:\n  callable: yml\n")

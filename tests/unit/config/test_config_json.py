@@ -62,6 +62,7 @@ def test_unicode_escapes_and_non_ascii_text():
     ('{"uwsgi": {"a": {"b": 1}}}', "app.json: the value of 'a' is an object"),
     ('{"uwsgi": {"a": [1, [2]]}}', "app.json: item 1 of 'a' is a list or an object"),
     ('{"uwsgi": {"a": [{"b": 1}]}}', "app.json: item 0 of 'a' is a list or an object"),
+    ('{"uwsgi": {"": "x"}}', "app.json: an empty key in the object 'uwsgi'"),
 ])
 def test_malformed_or_unusable_json_is_one_clear_error(text, message):
     with pytest.raises(ConfigError) as info:
