@@ -3,15 +3,18 @@
 ::
 
     gateway --http-socket :9090 --wsgi-file app.py --tornado 100 --greenlet
-    gateway app.ini                     # or --ini app.ini[:section]
+    gateway app.ini                     # or --ini app.ini[:section]; app.json, app.yaml, app.xml too
     UWSGI_PROCESSES=1 gateway ...       # UWSGI_* environment variables are options too
 
 Every failure before serving (a bad option, a socket that cannot be bound, an app
 that cannot be loaded) prints one ``gateway: ...`` message and exits with status 1.
+With ``--fallback-config FILE`` such an exit runs ``gateway FILE`` instead, as uWSGI
+re-executes itself from its ``atexit`` hook.
 """
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import site
@@ -38,6 +41,58 @@ def _fail(message: str) -> NoReturn:
     sys.stderr.write("gateway: %s\n" % message)
     sys.stderr.flush()
     sys.exit(1)
+
+
+#: Fallbacks in a row (one re-executing the next) at most, so that a fallback that fails
+#: with itself as its fallback ends instead of looping as uWSGI would.
+MAX_FALLBACKS = 8
+_FALLBACK_COUNT_ENV = "GATEWAY_FALLBACK_COUNT"
+
+
+class _Fallback:
+    """``--fallback-config``: the file (absolute) and the exit status ``main`` ended with."""
+
+    config: Optional[str] = None
+    status: Any = None
+    count = 0
+
+
+def _run_fallback_config() -> None:
+    """The ``atexit`` hook: on exit status 1, replace this process with ``gateway FILE``.
+
+    Registered before anything else, so it runs after every other exit hook (vacuum,
+    pidfiles), as uWSGI's does.
+    """
+    if _Fallback.config is None or _Fallback.status != 1:
+        return
+    if _Fallback.count >= MAX_FALLBACKS:
+        sys.stderr.write("gateway: not falling back to %s: %d fallbacks in a row already\n"
+                         % (_Fallback.config, _Fallback.count))
+        return
+    sys.stderr.write("!!! gateway (pid: %d) exited with status 1 !!!\n" % os.getpid())
+    sys.stderr.write("!!! Fallback config to %s !!!\n" % _Fallback.config)
+    sys.stderr.flush()
+    sys.stdout.flush()
+    env = dict(os.environ)
+    env[_FALLBACK_COUNT_ENV] = str(_Fallback.count + 1)
+    try:
+        os.execve(sys.executable, [sys.executable, "-m", "gateway", _Fallback.config], env)
+    except OSError as e:
+        sys.stderr.write("gateway: cannot run the fallback config: %s\n" % (e.strerror or e))
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Run the ``gateway`` command (``argv`` without the program name; default ``sys.argv[1:]``)."""
+    try:
+        _Fallback.count = int(os.environ.pop(_FALLBACK_COUNT_ENV, "0"))
+    except ValueError:
+        _Fallback.count = MAX_FALLBACKS
+    atexit.register(_run_fallback_config)
+    try:
+        _main(sys.argv[1:] if argv is None else argv)
+    except SystemExit as e:
+        _Fallback.status = e.code
+        raise
 
 
 def apply_environment(cfg: Config) -> None:
@@ -88,12 +143,14 @@ def _activate_virtualenv(path: str) -> None:
     os.environ["VIRTUAL_ENV"] = home
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
+def _main(argv: List[str]) -> None:
     try:
         cfg = load(argv, os.environ)
     except ConfigError as e:
+        _Fallback.config = e.fallback_config
         _fail(str(e))
+    if cfg.fallback_config:
+        _Fallback.config = os.path.abspath(cfg.fallback_config)  # before --chdir moves us
     if cfg.help:
         sys.stdout.write(format_help())
         sys.exit(0)

@@ -1,4 +1,4 @@
-"""Configuration: uWSGI command lines, ini files and ``UWSGI_*`` variables → :class:`Config`.
+"""Configuration: uWSGI command lines, config files and ``UWSGI_*`` variables → :class:`Config`.
 
 ``load(sys.argv[1:], os.environ)`` is the whole interface::
 
@@ -17,8 +17,9 @@
 How it works, in the order uWSGI itself does it:
 
 1. sources become an ordered list of entries (``environ.py`` for ``UWSGI_*``
-   variables, ``argv.py`` for the command line; ``sources.py`` follows ``ini``
-   includes (``ini.py`` reads a file, magic variables applied) and ``set``);
+   variables, ``argv.py`` for the command line; ``sources.py`` follows ``ini``,
+   ``json``, ``yaml``, ``xml``, ``include`` and ``inherit`` (``files.py`` reads a
+   file of any format, magic variables applied) and ``set``);
 2. ``$(ENV)``, ``@(file)`` and ``%(placeholder)`` are expanded over the whole list
    (``expand.py``);
 3. each value is converted by its option in the table (``options.py``), the
@@ -27,7 +28,7 @@ How it works, in the order uWSGI itself does it:
 
 ``--help`` and ``--version`` on the command line stop everything else: the
 returned config has ``help`` or ``version`` set and default values otherwise.
-The package imports only the standard library; apart from reading ini files (and
+The package imports only the standard library; apart from reading config files (and
 files named in ``@(...)``) it does no I/O.
 """
 
@@ -73,8 +74,8 @@ def load(
 
     ``context`` supplies what magic variables refer to (working directory,
     hostname, ...); by default it is read from the running process.
-    ``read_file`` reads ini files and ``@(file)`` references.  The two limits
-    bound ini nesting and placeholder substitutions per value.  Raises
+    ``read_file`` reads config files and ``@(file)`` references.  The two limits
+    bound config file nesting and placeholder substitutions per value.  Raises
     :class:`ConfigError` with a message for the user.
     """
     argv_entries = tokenize(list(argv))
@@ -83,7 +84,7 @@ def load(
         return resolve(stoppers)
     context = context or MagicContext.from_system()
     cwd = context.cwd
-    entries, warnings = assemble(
+    entries, warnings, fallback = assemble(
         entries_from(environ),
         argv_entries,
         context,
@@ -92,11 +93,15 @@ def load(
         max_include_depth=max_include_depth,
         max_substitutions=max_substitutions,
     )
-    entries, more_warnings, referenced = expand_entries(
-        entries, environ, lambda path: read_file(os.path.join(cwd, path)),
-        max_substitutions=max_substitutions,
-    )
-    return resolve(entries, warnings=[*warnings, *more_warnings], referenced=referenced)
+    try:
+        entries, more_warnings, referenced = expand_entries(
+            entries, environ, lambda path: read_file(os.path.join(cwd, path)),
+            max_substitutions=max_substitutions,
+        )
+        return resolve(entries, warnings=[*warnings, *more_warnings], referenced=referenced)
+    except ConfigError as exc:
+        exc.fallback_config = fallback
+        raise
 
 
 def _is_stopper(entry: Entry) -> bool:

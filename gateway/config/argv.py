@@ -9,17 +9,17 @@ this module reproduces the parts users rely on, driven by
   getopt does;
 * bare flags (``--master``); ``--master=1`` is refused ("does not take a value");
 * options with an optional value (``--mule``, ``--mule=script.py``): bare, the value
-  is ``""``; a following argument that is not an option or an ``.ini`` file is taken
+  is ``""``; a following argument that is not an option or a config file is taken
   as the value too (getopt would leave it positional, an error here);
 * repeated options, kept in order (the resolver decides: last wins, or a list);
 * short forms ``-p 4`` and ``-p4``, and bundled short flags ``-ML`` (getopt
   semantics: in ``-Lp4`` the flag ``-L`` is followed by ``-p`` with value ``4``);
 * ``--`` ends the options;
 * positional arguments: ``file.ini`` (or ``file.ini:section``) means
-  ``--ini file.ini``.  getopt permutes arguments, so uWSGI loads such files
-  *after* every option on the command line, wherever they appear; so do we.
-  ``.xml/.yaml/.yml/.json/.js`` config files are refused as not supported yet,
-  any other positional argument is an error naming it.
+  ``--ini file.ini``, and likewise ``.xml`` (``--xml``), ``.yaml``/``.yml``
+  (``--yaml``) and ``.json``/``.js`` (``--json``).  getopt permutes arguments,
+  so uWSGI loads such files *after* every option on the command line, wherever
+  they appear; so do we.  Any other positional argument is an error naming it.
 
 Long options must be spelled exactly: getopt's unambiguous-prefix matching
 (``--proc``) is not reproduced, and an unknown option gets a "did you mean"
@@ -30,11 +30,11 @@ suggestion.  ``--help``/``--version`` stop tokenizing, as uWSGI's immediate
 from __future__ import annotations
 
 from gateway.config.errors import ConfigError
+from gateway.config.files import EXTENSIONS, config_file_format
 from gateway.config.model import Entry
 from gateway.config.options import OPTIONS_BY_SHORT, Option, find, short_key, suggest
 
 ORIGIN = "command line"
-_OTHER_CONFIG_FORMATS = {".xml": "XML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".js": "JSON"}
 _STOPPERS = ("help", "version")
 
 
@@ -68,7 +68,7 @@ def tokenize(argv: list[str]) -> list[Entry]:
             elif option.optional_value:
                 # getopt's optional_argument takes only --opt=VALUE; a following word that is
                 # no option nor config file is taken too (it could only be an error otherwise)
-                if i < len(argv) and not argv[i].startswith("-") and not argv[i].lower().endswith(".ini"):
+                if i < len(argv) and not argv[i].startswith("-") and config_file_format(argv[i]) is None:
                     entries.append(Entry(name, argv[i], ORIGIN))
                     i += 1
                 else:
@@ -111,18 +111,13 @@ def tokenize(argv: list[str]) -> list[Entry]:
 
 
 def _positional(arg: str) -> Entry:
-    file_part = arg.rpartition(":")[0] if ":" in arg and not arg.endswith(".ini") else arg
-    lowered = file_part.lower()
-    if lowered.endswith(".ini"):
-        return Entry("ini", arg, f"{ORIGIN} (config file argument)", exported=False)
-    for extension, kind in _OTHER_CONFIG_FORMATS.items():
-        if lowered.endswith(extension):
-            raise ConfigError(
-                f"config file '{arg}': {kind} configuration is not supported yet by gateway "
-                "(use an ini file)"
-            )
+    kind = config_file_format(arg)
+    if kind is not None:
+        # the loader option of that format (uWSGI's uwsgi_opt_load), not shown in uwsgi.opt
+        return Entry(kind, arg, f"{ORIGIN} (config file argument)", exported=False)
     raise ConfigError(
-        f"unexpected argument '{arg}' (gateway takes options, and config files ending in .ini)"
+        f"unexpected argument '{arg}' (gateway takes options, and config files ending in "
+        f"{', '.join(EXTENSIONS)})"
     )
 
 

@@ -317,6 +317,13 @@ def ini_spec(raw: str) -> str:
     return raw
 
 
+def config_spec(raw: str) -> str:
+    """``file`` or ``file:section`` of any config format (``--json``, ``--include``, ...)."""
+    if raw == "":
+        raise Invalid("a config file (FILE or FILE:SECTION)")
+    return raw
+
+
 def describe(value: Any) -> str:
     """How a default looks in ``--help``."""
     if isinstance(value, bool):

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 
 class ConfigError(Exception):
-    """The user's configuration is wrong; the message says what and where."""
+    """The user's configuration is wrong; the message says what and where.
+
+    ``fallback_config`` is the ``--fallback-config`` file seen before the error, if
+    any: uWSGI acts on that option as soon as it reads it, so even a configuration
+    that fails later falls back to it.
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.fallback_config: str | None = None
 
     def __str__(self) -> str:
         return self.message

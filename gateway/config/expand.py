@@ -29,7 +29,10 @@ from gateway.config.errors import ConfigError
 from gateway.config.model import Entry
 
 #: Keys acted on while reading the sources, whose values the passes leave alone.
-IMMEDIATE = frozenset({"ini", "set", "set-placeholder", "set-ph", "strict", "help", "usage", "version"})
+IMMEDIATE = frozenset({
+    "ini", "json", "js", "yaml", "yml", "xml", "xmlconfig", "include", "config",
+    "set", "set-placeholder", "set-ph", "strict", "help", "usage", "version",
+})
 
 DEFAULT_MAX_SUBSTITUTIONS = 100
 

@@ -461,6 +461,20 @@ class ConfigFields:
     metrics_dir: Optional[str]
     #: --ini: load options from the [uwsgi] section (or SECTION) of an ini file; a lone FILE.ini argument does th…
     ini: List[str]
+    #: --json: load options from the "uwsgi" object (or OBJECT) of a JSON file; a lone FILE.json (or .js) argument…
+    json: List[str]
+    #: --yaml: load options from the uwsgi: mapping (or SECTION) of a YAML file (uWSGI's subset); a lone FILE.yaml…
+    yaml: List[str]
+    #: --xml: load options from the <uwsgi> element (the one with id=ID) of an XML file; a lone FILE.xml argument…
+    xml: List[str]
+    #: --include: load a config file at this point, its format by its extension (.ini, .xml, .yaml/.yml, .json/.js)
+    include: List[str]
+    #: --config: the same as --include (uWSGI's pluggable loaders: only the built-in formats here)
+    config: List[str]
+    #: --inherit: load a config file (format by extension) after every other source, as uWSGI does: its options come…
+    inherit: List[str]
+    #: --fallback-config: if gateway fails to start (exit status 1: a bad option after this one, a socket, the app), run it a…
+    fallback_config: Optional[str]
     #: --set: set an option, or a placeholder usable as %(NAME)
     set: List[Tuple[str, str]]
     #: --set-placeholder: set a placeholder usable as %(NAME)
@@ -487,16 +501,6 @@ class ConfigFields:
     response_route: List[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway
     queue: Optional[str]
-    #: --inherit: not supported yet: uWSGI option, not supported yet by gateway
-    inherit: List[str]
-    #: --include: not supported yet: uWSGI option, not supported yet by gateway
-    include: List[str]
-    #: --xml: not supported yet: uWSGI option, not supported yet by gateway
-    xml: List[str]
-    #: --yaml: not supported yet: uWSGI option, not supported yet by gateway
-    yaml: List[str]
-    #: --json: not supported yet: uWSGI option, not supported yet by gateway
-    json: List[str]
     #: --plugins-dir: not supported yet: uWSGI option, not supported yet by gateway
     plugins_dir: Optional[str]
     #: --gevent: not supported yet: uWSGI option, not supported yet by gateway
@@ -519,10 +523,6 @@ class ConfigFields:
     vhost: bool
     #: --declare-option: not supported yet: uWSGI option, not supported yet by gateway
     declare_option: List[str]
-    #: --fallback-config: not supported yet: uWSGI option, not supported yet by gateway
-    fallback_config: Optional[str]
-    #: --config: not supported yet: uWSGI option, not supported yet by gateway
-    config: List[str]
     #: --if-env: the following options, up to endif, apply only if the environment variable is set (to VALUE) (%(_):…
     if_env: List[str]
     #: --if-not-env: the following options, up to endif, apply only if the environment variable is not set (to VALUE) (%…

@@ -29,6 +29,7 @@ A section missing from the file is a warning, not an error, as in uWSGI.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import time
@@ -172,10 +173,20 @@ def parse_ini(text: str, section: str = DEFAULT_SECTION, name: str = "<ini>") ->
     return entries, found
 
 
+#: Config files (and files read by ``@(file)``) larger than this are refused: a mistake, not a config.
+MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024
+
+
 def read_text(path: str) -> str:
-    """Read a config file as text; undecodable bytes survive (surrogateescape) into ``uwsgi.opt``."""
+    """Read a config file as text; undecodable bytes survive (surrogateescape) into ``uwsgi.opt``.
+
+    Raises :class:`OSError` (``EFBIG``) for a file over :data:`MAX_CONFIG_FILE_BYTES`.
+    """
     with open(path, "rb") as handle:
-        data = handle.read()
+        data = handle.read(MAX_CONFIG_FILE_BYTES + 1)
+    if len(data) > MAX_CONFIG_FILE_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_FILE_BYTES // (1024 * 1024)} MiB, "
+                                   "the most a config file may hold")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return data.decode("utf-8", "surrogateescape")
@@ -187,43 +198,3 @@ def absolute_path(file: str, cwd: str) -> str:
     if os.path.islink(joined):
         return os.path.normpath(joined)
     return os.path.realpath(joined)
-
-
-@dataclass
-class IniFile:
-    """What one ini file contributed: its entries, the file it was, and warnings."""
-
-    path: str
-    section: str
-    entries: list[Entry]
-    warnings: list[str]
-
-
-def read_ini(
-    spec: str,
-    context: MagicContext,
-    *,
-    last_file: str | None = None,
-    read_file: ReadFile = read_text,
-) -> IniFile:
-    """Read ``file.ini[:section]`` (relative to ``context.cwd``) into entries, magic applied.
-
-    Includes (``ini = ...`` lines) are returned as ordinary entries; following
-    them is the caller's job.
-    """
-    file, section = split_spec(spec)
-    if not file:
-        if last_file is None:
-            raise ConfigError(f"ini '{spec}' names only a section, and no ini file was read before")
-        file = last_file
-    section = section or DEFAULT_SECTION
-    if "://" in file:
-        raise ConfigError(f"ini '{file}': loading configuration from a URL is not supported yet by gateway")
-    try:
-        text = read_file(os.path.join(context.cwd, file))
-    except OSError as exc:
-        raise ConfigError(f"cannot read ini file '{file}': {exc.strerror or exc}") from None
-    table = magic_variables(file, absolute_path(file, context.cwd), section, context)
-    entries, found = parse_ini(substitute_magic(text, table), section, file)
-    warnings = [] if found else [f"section [{section}] not found in ini file '{file}'"]
-    return IniFile(file, section, entries, warnings)

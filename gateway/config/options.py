@@ -953,6 +953,30 @@ OPTIONS: tuple[Option, ...] = (
     Option("ini", repeatable=True, type=conv.ini_spec, section=CONFIG, metavar="FILE[:SECTION]",
            help="load options from the [uwsgi] section (or SECTION) of an ini file; "
                 "a lone FILE.ini argument does the same"),
+    Option("json", ("js",), short="j", repeatable=True, type=conv.config_spec, section=CONFIG,
+           metavar="FILE[:OBJECT]",
+           help="load options from the \"uwsgi\" object (or OBJECT) of a JSON file; "
+                "a lone FILE.json (or .js) argument does the same"),
+    Option("yaml", ("yml",), short="y", repeatable=True, type=conv.config_spec, section=CONFIG,
+           metavar="FILE[:SECTION]",
+           help="load options from the uwsgi: mapping (or SECTION) of a YAML file (uWSGI's subset); "
+                "a lone FILE.yaml (or .yml) argument does the same"),
+    Option("xml", ("xmlconfig",), short="x", repeatable=True, type=conv.config_spec, section=CONFIG,
+           metavar="FILE[:ID]",
+           help="load options from the <uwsgi> element (the one with id=ID) of an XML file; "
+                "a lone FILE.xml argument does the same"),
+    Option("include", repeatable=True, type=conv.config_spec, section=CONFIG, metavar="FILE[:SECTION]",
+           help="load a config file at this point, its format by its extension "
+                "(.ini, .xml, .yaml/.yml, .json/.js)"),
+    Option("config", repeatable=True, type=conv.config_spec, section=CONFIG, metavar="FILE[:SECTION]",
+           help="the same as --include (uWSGI's pluggable loaders: only the built-in formats here)"),
+    Option("inherit", repeatable=True, type=conv.config_spec, section=CONFIG, metavar="FILE[:SECTION]",
+           help="load a config file (format by extension) after every other source, as uWSGI "
+                "does: its options come last, so its single-value options win"),
+    Option("fallback-config", type=conv.path, section=CONFIG, metavar="FILE",
+           help="if gateway fails to start (exit status 1: a bad option after this one, a socket, "
+                "the app), run it again as 'gateway FILE', as uWSGI does; at most "
+                "8 fallbacks in a row"),
     Option("set", short="S", repeatable=True, type=conv.placeholder_assignment, section=CONFIG,
            metavar="NAME=VALUE", help="set an option, or a placeholder usable as %(NAME)"),
     Option("set-placeholder", ("set-ph",), repeatable=True, type=conv.placeholder_assignment,
@@ -973,11 +997,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("route-run", repeatable=True),
     _unsupported("response-route", repeatable=True),
     _unsupported("queue"),
-    _unsupported("inherit", repeatable=True, hint="use ini = FILE"),
-    _unsupported("include", repeatable=True, hint="use ini = FILE"),
-    _unsupported("xml", "xmlconfig", repeatable=True, hint="use an ini file"),
-    _unsupported("yaml", "yml", repeatable=True, hint="use an ini file"),
-    _unsupported("json", "js", repeatable=True, hint="use an ini file"),
     _unsupported("plugins-dir", "plugin-dir"),
     _unsupported("gevent", hint=_ASYNC_HINT),
     _unsupported("asyncio", hint=_ASYNC_HINT),
@@ -995,8 +1014,6 @@ OPTIONS: tuple[Option, ...] = (
                 "holy behaviour); cheat's reuse is an internal optimisation apps cannot rely on"),
     _unsupported("vhost", flag=True),
     _unsupported("declare-option", repeatable=True),
-    _unsupported("fallback-config"),
-    _unsupported("config", repeatable=True, hint="use ini = FILE"),
     # uWSGI's configuration logic (gateway/config/logic.py), acted on while the sources are read
     *_logic_options(),
 )

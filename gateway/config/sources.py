@@ -5,15 +5,24 @@ config files given as positional arguments.  Immediate keys act while the list i
 built, at their position ("top-bottom, expand asap" in uWSGI's docs):
 
 * ``ini = file[:section]`` inserts that file's entries right after itself (its
-  own ``ini`` lines recurse).  Paths are relative to the working directory, not
-  to the including file; use ``%d`` for that, as with uWSGI.  ``$(ENV)`` and
-  ``%(name)`` (from entries read so far) are expanded in the path first, which
-  uWSGI does not do; the usual magic variables work as in uWSGI;
+  own ``ini`` lines recurse); so do ``json``/``js``, ``yaml``/``yml`` and
+  ``xml``/``xmlconfig`` for their formats, and ``include`` and ``config`` for
+  the format the file's extension says (``files.py``).  Paths are relative to
+  the working directory, not to the including file; use ``%d`` for that, as
+  with uWSGI.  ``$(ENV)`` and ``%(name)`` (from entries read so far) are
+  expanded in the path first, which uWSGI does not do; the usual magic
+  variables work as in uWSGI;
+* ``inherit = file`` is not immediate in uWSGI: the file is read after every
+  other source, so its entries come last (and its single-value options win),
+  in the order the ``inherit`` keys appeared;
 * ``set = name=value`` / ``set-placeholder = name=value`` add an entry ``name``;
-* ``strict`` makes later keys that are not options an error.
+* ``strict`` makes later keys that are not options an error;
+* ``fallback-config = file`` is remembered at once (made absolute, so a later
+  ``--chdir`` does not change it), so that a configuration that fails further
+  on still names its fallback (``ConfigError.fallback_config``).
 
-Include cycles and excessive nesting (``max_include_depth``) are errors; uWSGI
-would loop until it runs out of memory.
+Include cycles and excessive nesting (``max_include_depth``, across formats and
+``inherit``) are errors; uWSGI would loop until it runs out of memory.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ from gateway.config.expand import (
     environment_resolver,
     expand_text,
 )
-from gateway.config.ini import MagicContext, read_ini, read_text
+from gateway.config.files import EXTENSIONS, format_of, read_config
+from gateway.config.ini import MagicContext, read_text, split_spec
 from gateway.config.logic import BLOCK_KEYS, END_KEYS
 from gateway.config.model import Entry
 from gateway.config.options import find, suggest
@@ -39,6 +49,10 @@ DEFAULT_MAX_INCLUDE_DEPTH = 16
 
 #: ``set``-style keys → whether the name must be a placeholder (not an option).
 _SETTERS = {"set": False, "set-placeholder": True, "set-ph": True}
+
+#: Options that read a config file where they stand → its format (None: by its extension).
+_LOADERS: dict[str, str | None] = {"ini": "ini", "json": "json", "yaml": "yaml", "xml": "xml",
+                                   "include": None, "config": None}
 
 
 def where(entry: Entry) -> str:
@@ -67,7 +81,12 @@ class _Assembler:
         self.max_substitutions = max_substitutions
         self.out: list[Entry] = []
         self.warnings: list[str] = []
-        self.last_file: str | None = None
+        #: the last file read of each format, for ``:section`` alone
+        self.last_files: dict[str, str] = {}
+        #: the ``fallback-config`` file seen so far (absolute)
+        self.fallback_config: str | None = None
+        #: ``inherit`` entries, read once every other source is in
+        self.inherited: list[tuple[Entry, tuple[str, ...]]] = []
         self.strict = False
         #: the open logic block (``if-env`` ... ``endif``), the outcome of the last condition,
         #: and whether entries produced by a block are being added (they bypass it)
@@ -103,11 +122,16 @@ class _Assembler:
                 self.strict = conv.boolean(entry.value)
             except Invalid:
                 pass  # the resolver reports the bad value
-        elif option.name == "ini":
-            self.include(entry, stack)
+        elif option.name in _LOADERS:
+            self.include(entry, stack, _LOADERS[option.name])
+        elif option.name == "inherit":
+            self.inherited.append((entry, stack))
+        elif option.name == "fallback-config":
+            path = self.expand_now(entry)
+            self.fallback_config = os.path.join(self.context.cwd, path) if path else None
         elif option.name == "ini-paste":
             # uWSGI: the file's [uwsgi] section, and its app through PasteDeploy
-            self.include(entry, stack)
+            self.include(entry, stack, "ini")
             path = self.expand_now(entry).split(":", 1)[0]
             self.add(Entry("paste", "config:" + os.path.join(self.context.cwd, path), entry.origin, entry.exported),
                      stack)
@@ -155,23 +179,36 @@ class _Assembler:
         return logic.LogicFacts(self.environ, self.context.hostname, option_value, cwd=self.context.cwd,
                                 read_file=self.read_file)
 
-    def include(self, entry: Entry, stack: tuple[str, ...]) -> None:
+    def include(self, entry: Entry, stack: tuple[str, ...], kind: str | None) -> None:
+        """Read the config file ``entry`` names and add its entries here (``kind``: its format)."""
         spec = self.expand_now(entry)
         if not spec:
-            raise ConfigError(f"option '{spelled(entry.key, entry)}' expects an ini file "
-                              f"(file.ini or file.ini:section), got ''{where(entry)}")
+            raise ConfigError(f"option '{spelled(entry.key, entry)}' expects a config file "
+                              f"(FILE or FILE:SECTION), got ''{where(entry)}")
         if len(stack) >= self.max_include_depth:
-            raise ConfigError(f"ini files nested more than {self.max_include_depth} deep "
+            raise ConfigError(f"config files nested more than {self.max_include_depth} deep "
                               f"at '{spec}'{where(entry)}")
-        ini = read_ini(spec, self.context, last_file=self.last_file, read_file=self.read_file)
-        identity = f"{os.path.realpath(os.path.join(self.context.cwd, ini.path))}:{ini.section}"
+        if kind is None:
+            kind = format_of(split_spec(spec)[0])
+            if kind is None:
+                raise ConfigError(f"option '{spelled(entry.key, entry)}' cannot tell the format of "
+                                  f"'{spec}': the file name must end in {', '.join(EXTENSIONS)}{where(entry)}")
+        loaded = read_config(spec, self.context, kind=kind, last_file=self.last_files.get(kind),
+                             read_file=self.read_file)
+        identity = f"{os.path.realpath(os.path.join(self.context.cwd, loaded.path))}:{loaded.section}"
         if identity in stack:
             chain = " -> ".join(s.rsplit(":", 1)[0] for s in (*stack, identity))
-            raise ConfigError(f"ini include cycle: {chain}")
-        self.last_file = ini.path
-        self.warnings.extend(ini.warnings)
-        for child in ini.entries:
+            raise ConfigError(f"config file include cycle: {chain}")
+        self.last_files[loaded.format] = loaded.path
+        self.warnings.extend(loaded.warnings)
+        for child in loaded.entries:
             self.add(child, (*stack, identity))
+
+    def finish(self) -> None:
+        """Read the ``inherit`` files, in order; the ones they name come after them."""
+        while self.inherited:
+            entry, stack = self.inherited.pop(0)
+            self.include(entry, stack, None)
 
     def setter(self, entry: Entry, placeholder_only: bool) -> None:
         try:
@@ -201,9 +238,18 @@ def assemble(
     read_file: Callable[[str], str] = read_text,
     max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
     max_substitutions: int = DEFAULT_MAX_SUBSTITUTIONS,
-) -> tuple[list[Entry], list[str]]:
-    """All entries in application order with includes and ``set`` followed; plus warnings."""
+) -> tuple[list[Entry], list[str], str | None]:
+    """All entries in application order with includes and ``set`` followed; warnings; the fallback.
+
+    The last item is the last ``fallback-config`` file (absolute), or None; a
+    :class:`ConfigError` raised here carries the one seen before the error.
+    """
     assembler = _Assembler(context, environ, read_file, max_include_depth, max_substitutions)
-    for entry in (*env_entries, *argv_entries):
-        assembler.add(entry)
-    return assembler.out, assembler.warnings
+    try:
+        for entry in (*env_entries, *argv_entries):
+            assembler.add(entry)
+        assembler.finish()
+    except ConfigError as exc:
+        exc.fallback_config = assembler.fallback_config
+        raise
+    return assembler.out, assembler.warnings, assembler.fallback_config

@@ -275,7 +275,7 @@ def test_version():
     (["-p"], ["option '-p' requires a value"]),
     (["--env", "NOEQUALS"], ["option '--env' expects KEY=VALUE, got 'NOEQUALS'"]),
     (["stray-argument"], ["unexpected argument 'stray-argument'"]),
-    (["app.yaml"], ["YAML configuration is not supported yet"]),
+    (["missing.yaml"], ["cannot read YAML file 'missing.yaml': No such file or directory"]),
 ])
 def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
     assert_one_error(run_cli(args), *fragments)

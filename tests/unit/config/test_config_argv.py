@@ -77,8 +77,8 @@ def test_prefixes_are_not_expanded():
 
 
 def test_unknown_short_option():
-    with pytest.raises(ConfigError, match=r"^unrecognized option '-x'$"):
-        tokenize(["-x"])
+    with pytest.raises(ConfigError, match=r"^unrecognized option '-Y'$"):
+        tokenize(["-Y"])
 
 
 @pytest.mark.parametrize("argv, spelled", [(["--wsgi-file"], "--wsgi-file"), (["-p"], "-p"),
@@ -105,13 +105,17 @@ def test_double_dash_ends_options():
     assert [(e.key, e.value) for e in entries] == [("greenlet", True), ("ini", "--weird.ini")]
 
 
-@pytest.mark.parametrize("name, kind", [("app.yaml", "YAML"), ("app.yml", "YAML"),
-                                        ("app.xml", "XML"), ("app.json", "JSON"), ("app.js", "JSON")])
-def test_other_config_formats_are_not_supported_yet(name, kind):
-    with pytest.raises(ConfigError) as info:
-        tokenize([name])
-    assert str(info.value) == (f"config file '{name}': {kind} configuration is not supported yet "
-                               "by gateway (use an ini file)")
+@pytest.mark.parametrize("arg, key", [
+    ("app.yaml", "yaml"), ("app.yml", "yaml"), ("app.xml", "xml"), ("app.json", "json"), ("app.js", "json"),
+    ("APP.JSON:dev", "json"), ("conf/app.xml:prod", "xml"), ("app.ini:dev", "ini"),
+])
+def test_lone_config_files_of_every_format_become_their_loader_option(arg, key):
+    (entry,) = tokenize([arg])
+    assert (entry.key, entry.value, entry.exported) == (key, arg, False)
+
+
+def test_a_config_file_is_not_taken_as_an_optional_value():
+    assert pairs(["--mule", "app.yaml"]) == [("mule", ""), ("yaml", "app.yaml")]
 
 
 @pytest.mark.parametrize("arg", ["app.py", "serve", "-"])

@@ -7,11 +7,12 @@ import os
 import pytest
 
 from gateway.config import ConfigError
+from gateway.config.files import read_config
 from gateway.config.ini import (
+    MAX_CONFIG_FILE_BYTES,
     MagicContext,
     magic_variables,
     parse_ini,
-    read_ini,
     split_spec,
     substitute_magic,
 )
@@ -100,7 +101,7 @@ def test_substitute_magic_keeps_placeholders_and_unknown_letters():
     assert substitute_magic("a = %(name) %z 100%% 5%", table) == "a = %(name) %z 100% 5%"
 
 
-def test_read_ini_applies_magic_variables_from_the_file_itself(tmp_path, context, write):
+def test_read_config_applies_magic_variables_from_the_file_itself(tmp_path, context, write):
     write("cfg/app.ini", """
         [uwsgi]
         base = %d
@@ -108,39 +109,45 @@ def test_read_ini_applies_magic_variables_from_the_file_itself(tmp_path, context
         section = %x
         where = %c
     """)
-    result = read_ini("cfg/app.ini", context)
+    result = read_config("cfg/app.ini", context)
     real = os.path.realpath(tmp_path / "cfg")
     assert kv(result.entries) == [("base", real + "/"), ("myvar", "hello-app"),
                                   ("section", "uwsgi"), ("where", "cfg")]
     assert result.warnings == []
 
 
-def test_read_ini_missing_section_is_a_warning(context, write):
+def test_read_config_missing_section_is_a_warning(context, write):
     write("app.ini", "[uwsgi]\nprocesses = 1\n")
-    result = read_ini("app.ini:prod", context)
+    result = read_config("app.ini:prod", context)
     assert result.entries == []
     assert result.warnings == ["section [prod] not found in ini file 'app.ini'"]
 
 
-def test_read_ini_colon_section_reuses_the_previous_file(context, write):
+def test_read_config_colon_section_reuses_the_previous_file(context, write):
     write("app.ini", "[uwsgi]\na = 1\n[dev]\na = 2\n")
-    assert kv(read_ini(":dev", context, last_file="app.ini").entries) == [("a", "2")]
+    assert kv(read_config(":dev", context, kind="ini", last_file="app.ini").entries) == [("a", "2")]
     with pytest.raises(ConfigError, match="no ini file was read before"):
-        read_ini(":dev", context)
+        read_config(":dev", context, kind="ini")
 
 
-def test_read_ini_missing_file_and_urls(context):
+def test_read_config_missing_file_and_urls(context):
     with pytest.raises(ConfigError, match=r"^cannot read ini file 'nope\.ini': No such file or directory$"):
-        read_ini("nope.ini", context)
+        read_config("nope.ini", context)
     with pytest.raises(ConfigError, match="from a URL is not supported yet"):
-        read_ini("http://example.com/app.ini", context)
+        read_config("http://example.com/app.ini", context)
 
 
-def test_read_ini_strips_a_utf8_bom_and_keeps_undecodable_bytes(tmp_path, context):
+def test_read_config_strips_a_utf8_bom_and_keeps_undecodable_bytes(tmp_path, context):
     (tmp_path / "app.ini").write_bytes(b"\xef\xbb\xbf[uwsgi]\nname = caf\xe9\n")
-    (entry,) = read_ini("app.ini", context).entries
+    (entry,) = read_config("app.ini", context).entries
     assert entry.key == "name"
     assert os.fsencode(entry.value) == b"caf\xe9"
+
+
+def test_read_config_refuses_a_file_over_the_size_bound(tmp_path, context):
+    (tmp_path / "big.ini").write_bytes(b"[uwsgi]\n" + b"#" * MAX_CONFIG_FILE_BYTES)
+    with pytest.raises(ConfigError, match=r"^cannot read ini file 'big\.ini': larger than 16 MiB"):
+        read_config("big.ini", context)
 
 
 def test_magic_context_from_system_reads_the_process():

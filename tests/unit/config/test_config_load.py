@@ -126,7 +126,7 @@ def test_include_path_may_use_environment_and_earlier_placeholders(run, write):
 def test_include_cycles_are_errors(run, write):
     write("a.ini", "[uwsgi]\nini = b.ini\n")
     write("b.ini", "[uwsgi]\nini = a.ini\n")
-    with pytest.raises(ConfigError, match=r"^ini include cycle: .*a\.ini -> .*b\.ini -> .*a\.ini$"):
+    with pytest.raises(ConfigError, match=r"^config file include cycle: .*a\.ini -> .*b\.ini -> .*a\.ini$"):
         run("--ini", "a.ini")
 
 
@@ -457,3 +457,27 @@ def test_logger_file_is_logto_and_other_loggers_are_refused(run):
         run("--logger", "syslog:myapp")
     with pytest.raises(ConfigError, match=r"named loggers \('mine file:/x.log'\) are not supported yet"):
         run("--req-logger", "mine file:/x.log")
+
+
+# -- --fallback-config ----------------------------------------------------------------------------
+
+
+def test_a_failing_configuration_names_the_fallback_seen_before_the_error(run, write, tmp_path):
+    write("bad.ini", "[uwsgi]\nfallback-config = good.ini\nprocesses = many\n")
+    with pytest.raises(ConfigError) as info:
+        run("bad.ini")
+    assert info.value.fallback_config == str(tmp_path / "good.ini")  # absolute: --chdir cannot move it
+    with pytest.raises(ConfigError) as info:  # an error while the sources are read
+        run("--fallback-config", "$(DIR)/good.ini", "--ini", "missing.ini", env={"DIR": "/etc"})
+    assert info.value.fallback_config == "/etc/good.ini"
+
+
+def test_a_fallback_after_the_error_is_not_known_as_in_uwsgi(run):
+    with pytest.raises(ConfigError) as info:
+        run("--ini", "missing.ini", "--fallback-config", "good.ini")
+    assert info.value.fallback_config is None
+
+
+def test_fallback_config_is_an_option_like_the_others(run):
+    config = run("--fallback-config", "good.ini")
+    assert config.fallback_config == "good.ini"
