@@ -23,6 +23,7 @@ from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
 from gateway.process.log_master import rotation_problem, wants_log_master
+from gateway.routing import RouteSyntaxError, chain_from_config
 from gateway.server.listeners import (
     ListenError,
     bind_shared,
@@ -109,6 +110,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     problem = rotation_problem(cfg)
     if problem:
         _fail(problem)
+    try:
+        chain_from_config(cfg)  # each rule was checked by its option; here the goto labels
+    except RouteSyntaxError as e:
+        _fail(str(e))
     if cfg.umask is not None:
         os.umask(cfg.umask)  # before the log file and any socket file are created
     _set_limits(cfg)

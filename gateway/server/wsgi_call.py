@@ -93,7 +93,9 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     if settings.request_end_hooks:
         for end_hook in settings.request_end_hooks:
             end_hook(core, environ, response)
-    if settings.log_requests or (settings.log_some and worth_logging(settings, response, start)):
+    if "gateway.donotlog" in environ:
+        pass  # a --route donotlog: action
+    elif settings.log_requests or (settings.log_some and worth_logging(settings, response, start)):
         log_request(settings, environ, response, start, core)
     if response.raised and settings.reload_on_exception and settings.retire is not None:
         settings.retire("reload-on-exception: the app raised for %s %s" % (
