@@ -128,13 +128,15 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "_truncated_warned", "offloaded", "raised",
+        "on_app_return", "_truncated_warned", "offloaded", "raised", "method",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
         self.sink = sink
         self.environ = environ
         self.settings = settings
+        #: the method the client sent (HEAD gets no body even if a --route setmethod: changed it)
+        self.method = environ.get("REQUEST_METHOD", "GET")
         self.status: Optional[str] = None
         self.code = 0
         self.head = b""
@@ -177,7 +179,7 @@ class WSGIResponse:
         self.head = status_bytes + _CRLF + head
         self.headers_count = count
         self.content_length = content_length
-        self.send_body = body_allowed(code, self.environ["REQUEST_METHOD"])
+        self.send_body = body_allowed(code, self.method)
         return self.write if settings.write_exceptions else self._write_quietly
 
     def _write_quietly(self, data: bytes) -> None:

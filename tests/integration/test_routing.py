@@ -140,3 +140,12 @@ def test_rules_with_app_threads(static_dir):
             s.sendall(b"GET /cut HTTP/1.1\r\nHost: x\r\n\r\n")
             assert read_to_eof(s) == b""
         assert request(srv.port, "/deny").status == 403
+
+
+def test_setmethod_never_gives_a_head_request_a_body():
+    with run_server(APP + ["--route-run", "setmethod:GET"]) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(b"HEAD /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            raw = read_to_eof(s)
+        assert raw.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: " in raw
+        assert raw.endswith(b"\r\n\r\n"), raw  # the head only: the app's body is not sent
