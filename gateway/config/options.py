@@ -157,7 +157,7 @@ def _route_rule(option: str) -> Callable[[str], str]:
         try:
             parse_rule(option, raw, 0)
         except RouteSyntaxError as e:
-            raise Invalid("a routing rule", str(e)) from None
+            raise Invalid("a routing rule", "%s in rule %r" % (e, raw)) from None
         return raw
 
     return convert
