@@ -111,9 +111,9 @@ def parse_rule(option: str, value: str, pos: int) -> Rule:
     return Rule(pos, option, value, subject=subject, pattern=pattern, action=compile_action(action_text))
 
 
-def _static_goto(value: str) -> Optional[str]:
+def _static_goto(option: str, value: str) -> Optional[str]:
     """The label of a ``goto:LABEL`` action without variables (checked at startup)."""
-    action = value if value.startswith("goto:") else value.partition(" ")[2].strip()
+    action = value if option == "route-run" else value.partition(" ")[2].strip()
     if action.startswith("goto:") and "$" not in action:
         return action[5:]
     return None
@@ -134,7 +134,7 @@ def compile_chain(entries: Sequence[Tuple[str, str]]) -> "RouteChain":
     for rule in rules:
         if rule.label is not None or rule.option == "route-label":
             continue
-        label = _static_goto(rule.text)
+        label = _static_goto(rule.option, rule.text)
         if label is None:
             continue
         target = chain.target(label)

@@ -122,6 +122,8 @@ def test_static_goto_labels_are_checked_when_compiling():
         compile_chain([("route-label", "up"), ("route", "^/ goto:up")])
     with pytest.raises(RouteSyntaxError, match="only jump forward"):
         compile_chain([("route-label", "up"), ("route-if", "empty:${X} goto:up")])
+    # a regexp that happens to start with "goto:" is no goto
+    assert len(compile_chain([("route", "goto:x last:")])) == 1
 
 
 # -- request changes -----------------------------------------------------------------------------
