@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import mimetypes
 import os
 import re
 from dataclasses import dataclass, field
@@ -329,6 +330,75 @@ def _static(next_on_missing: bool) -> Callable[[str], Action]:
     return build
 
 
+# -- metrics, signals, caches (through the request view's services) -------------------------
+
+def _metric_action(op: str) -> Callable[[str], Action]:
+    def build(arg: str) -> Action:
+        name, sep, amount = arg.partition(",")
+        if not name:
+            raise RouteSyntaxError("metric%s expects NAME[,VALUE], got %r" % (op, arg))
+
+        def run(state: RouteState, req: RequestView) -> Result:
+            metric = expand(name, req)
+            if not req.services.metric(op, metric, _leading_int(expand(amount, req)) if sep else 1):
+                state.logs.append("[route] metric%s: no metric named %r" % (op, metric))
+                return BREAK  # uWSGI: a failed metric operation ends the request
+            return NEXT
+        return run
+    return build
+
+
+def _signal(arg: str) -> Action:
+    if not arg.strip().isdigit() or int(arg) > 255:
+        raise RouteSyntaxError("signal expects a signal number (0-255), got %r" % arg)
+    num = int(arg)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        if not req.services.signal(num):
+            state.logs.append("[route] signal %d: signals are not available" % num)
+        return NEXT
+    return run
+
+
+def _kvlist(action: str, arg: str, known: Tuple[str, ...]) -> Dict[str, str]:
+    """uWSGI's ``key=value,key=value`` action arguments."""
+    found: Dict[str, str] = {}
+    for item in arg.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            raise RouteSyntaxError("%s: bad item %r (expected %s)" % (action, item, ", ".join(k + "=..." for k in known)))
+        found[key] = value
+    return found
+
+
+def _cache(arg: str) -> Action:
+    conf = _kvlist("cache", arg, ("key", "name", "content_type", "content_encoding", "mime", "no_offload",
+                                  "no_content_length", "no_cl", "nocl"))
+    key = conf.get("key")
+    if not key:
+        raise RouteSyntaxError("cache: you need to specify a cache key (key=...)")
+    cache = conf.get("name") or None
+    content_type = conf.get("content_type") or "text/html"
+    encoding = conf.get("content_encoding")
+    by_mime = bool(conf.get("mime"))
+    no_cl = any(conf.get(k) for k in ("no_content_length", "no_cl", "nocl"))
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        name = expand(key, req)
+        value = req.services.cache_get(name, cache)
+        if value is None:
+            return NEXT
+        ctype = (mimetypes.guess_type(name)[0] if by_mime else None) or content_type
+        headers = [("Content-Type", ctype)]
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+        if not no_cl:
+            headers.append(("Content-Length", str(len(value))))
+        return Answer("200 OK", tuple(headers), value)
+    return run
+
+
 # -- basicauth ------------------------------------------------------------------------------
 
 def _htpasswd_user(filename: str, credentials: str) -> Optional[str]:
@@ -421,16 +491,23 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "static-next": _static(next_on_missing=True),
     "basicauth": _basicauth(next_on_mismatch=False),
     "basicauth-next": _basicauth(next_on_mismatch=True),
+    "metricinc": _metric_action("inc"),
+    "metricdec": _metric_action("dec"),
+    "metricmul": _metric_action("mul"),
+    "metricdiv": _metric_action("div"),
+    "metricset": _metric_action("set"),
+    "signal": _signal,
+    "cache": _cache,
 }
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
     "harakiri", "logvar", "donotoffload", "clearheaders", "resetheaders", "disableheaders",
-    "signal", "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
+    "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
     "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
-    "fastfile-next", "http", "uwsgi", "cache", "cachestore", "cachevar", "cacheset", "memcached",
-    "redis", "fcgi", "rpc", "call", "expires", "metricinc", "metricdec", "metricset", "radius",
-    "spnego", "xmldir", "hash",
+    "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",
+    "cacheset", "cacheinc", "cachedec", "cachemul", "cachediv", "memcached", "memcachedstore",
+    "redis", "redisstore", "fcgi", "rpc", "call", "expires", "radius", "spnego", "xmldir", "hash",
 })
 
 

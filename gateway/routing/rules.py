@@ -35,7 +35,7 @@ from gateway.routing.actions import (
     compile_action,
 )
 from gateway.routing.conditions import Condition, RouteSyntaxError, compile_condition
-from gateway.routing.vars import RequestView, request_var
+from gateway.routing.vars import NO_SERVICES, RequestView, Services, request_var
 
 __all__ = ["ROUTE_OPTIONS", "SUBJECTS", "Outcome", "Rule", "RouteChain", "RouteSyntaxError", "compile_chain"]
 
@@ -165,15 +165,16 @@ class RouteChain:
             return self._labels[label]
         return int(label) if label.isdigit() else None
 
-    def run(self, environ: Dict[str, object], worker_id: int = 1) -> Outcome:
-        """Walk the chain for one request; ``environ`` is changed in place by the actions."""
+    def run(self, environ: Dict[str, object], worker_id: int = 1, services: Services = NO_SERVICES) -> Outcome:
+        """Walk the chain for one request; ``environ`` is changed in place by the actions
+        (``services``: the metrics, signals and caches the actions may use)."""
         state = RouteState(environ, worker_id)
         skip_to = 0
         for rule in self.rules:
             if rule.label is not None or rule.pos < skip_to:
                 continue
             skip_to = 0
-            req = RequestView(environ, (), worker_id)
+            req = RequestView(environ, (), worker_id, services)
             if rule.condition is not None:
                 captures = rule.condition.test(req)
                 if captures is None:

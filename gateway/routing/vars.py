@@ -8,7 +8,8 @@ uWSGI expands, in every action argument (and every condition argument):
   ``HTTP_HOST``, ``QUERY_STRING``), empty when absent;
 * ``${name[ARG]}``: a *route variable*, computed (table :data:`ROUTE_VARS`):
   ``qs[KEY]``, ``cookie[NAME]``, ``mime[VAR]``, ``time[unix|micros]``, ``httptime[SECONDS]``,
-  ``base64[VAR]``, ``hex[VAR]``, ``upper[VAR]``, ``lower[VAR]``, ``uwsgi[wid|pid|uuid|sor]``.
+  ``base64[VAR]``, ``hex[VAR]``, ``upper[VAR]``, ``lower[VAR]``, ``uwsgi[wid|pid|uuid|sor]``,
+  ``metric[NAME]``.
   An unknown ``name[...]`` is looked up as a plain request variable, as in uWSGI.
 
 Any other ``$`` is literal.  uWSGI expands in two passes (captures first, then
@@ -26,18 +27,45 @@ import uuid
 from email.utils import formatdate
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-__all__ = ["ROUTE_VARS", "RequestView", "expand", "request_var"]
+__all__ = ["NO_SERVICES", "ROUTE_VARS", "RequestView", "Services", "expand", "request_var"]
+
+
+class Services:
+    """The process-wide facilities some actions and vars use (metrics, signals, caches).
+
+    This base has none of them (every metric unknown, no cache, signals refused); the
+    WSGI layer passes one bound to :mod:`gateway.subsystems.api`, tests pass fakes.
+    """
+
+    def metric(self, op: str, name: str, value: int) -> bool:
+        """Apply ``op`` (inc, dec, mul, div, set) to metric ``name``; False if unknown."""
+        return False
+
+    def metric_get(self, name: str) -> int:
+        return 0
+
+    def signal(self, num: int) -> bool:
+        """Raise uWSGI signal ``num``; False when signals are not available."""
+        return False
+
+    def cache_get(self, key: str, cache: Optional[str]) -> Optional[bytes]:
+        return None
+
+
+NO_SERVICES = Services()
 
 
 class RequestView:
-    """What expansion reads: the environ, the current captures, the worker id."""
+    """What expansion reads: the environ, the current captures, the worker id, the services."""
 
-    __slots__ = ("environ", "captures", "worker_id")
+    __slots__ = ("environ", "captures", "worker_id", "services")
 
-    def __init__(self, environ: Dict[str, Any], captures: Sequence[Optional[str]] = (), worker_id: int = 1) -> None:
+    def __init__(self, environ: Dict[str, Any], captures: Sequence[Optional[str]] = (), worker_id: int = 1,
+                 services: Services = NO_SERVICES) -> None:
         self.environ = environ
         self.captures = captures
         self.worker_id = worker_id
+        self.services = services
 
 
 def request_var(environ: Mapping[str, Any], name: str) -> Optional[str]:
@@ -115,7 +143,12 @@ def _uwsgi(req: RequestView, arg: str) -> Optional[str]:
     return None
 
 
-#: ``${name[ARG]}`` route variables, as uWSGI registers them in core/routing.c.
+def _metric(req: RequestView, arg: str) -> Optional[str]:
+    return str(req.services.metric_get(arg))
+
+
+#: ``${name[ARG]}`` route variables, as uWSGI registers them in core/routing.c (and its
+#: router_metrics plugin: ``metric[NAME]``).
 ROUTE_VARS: Dict[str, Callable[[RequestView, str], Optional[str]]] = {
     "qs": _qs,
     "cookie": _cookie,
@@ -127,6 +160,7 @@ ROUTE_VARS: Dict[str, Callable[[RequestView, str], Optional[str]]] = {
     "upper": _upper,
     "lower": _lower,
     "uwsgi": _uwsgi,
+    "metric": _metric,
 }
 
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from gateway.logs import gen_log
 from gateway.routing.actions import RouteState
 from gateway.routing.rules import RouteChain
+from gateway.routing.vars import Services
 from gateway.server.static_files import file_response
 from gateway.server.wsgi_input import ClientDisconnected
 
@@ -32,6 +33,37 @@ class RouteBreak(ClientDisconnected):
     a vanished client: no 500, no traceback)."""
 
 
+class SubsystemServices(Services):
+    """Metrics, signals and caches of this process (:mod:`gateway.subsystems.api`)."""
+
+    def metric(self, op: str, name: str, value: int) -> bool:
+        from gateway.subsystems import api
+
+        return bool(getattr(api, "metric_" + op)(name, value))
+
+    def metric_get(self, name: str) -> int:
+        from gateway.subsystems import api
+
+        return api.metric_get(name)
+
+    def signal(self, num: int) -> bool:
+        from gateway.subsystems import api
+
+        try:
+            api.signal(num)
+        except (ValueError, OSError):
+            return False
+        return True
+
+    def cache_get(self, key: str, cache: Optional[str]) -> Optional[bytes]:
+        from gateway.subsystems import api
+
+        try:
+            return api.cache_get(key, cache)
+        except (ValueError, TypeError, OSError):
+            return None
+
+
 class Router:
     """The WSGI layer (see the module docstring)."""
 
@@ -40,11 +72,12 @@ class Router:
         self.app = app
         self.chain = chain
         self.worker_id = worker_id
+        self.services: Services = SubsystemServices()
         #: --static-expires, applied to files served by ``static:`` as to --static-map's
         self.expires = [(re.compile(rx), seconds) for rx, seconds in expires]
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        outcome = self.chain.run(environ, self.worker_id)
+        outcome = self.chain.run(environ, self.worker_id, self.services)
         state = outcome.state
         for line in state.logs:
             gen_log.info("%s", line)

@@ -149,3 +149,21 @@ def test_setmethod_never_gives_a_head_request_a_body():
             raw = read_to_eof(s)
         assert raw.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: " in raw
         assert raw.endswith(b"\r\n\r\n"), raw  # the head only: the app's body is not sent
+
+
+def test_metric_signal_and_cache_actions():
+    import json
+
+    args = ["--wsgi-file", "tests/apps/subsystems_app.py", "--tornado", "4", "--greenlet",
+            "--cache2", "name=c,items=10,blocksize=64", "--metric", "name=pages",
+            "--route", "^/page/ metricinc:pages",
+            "--route", "^/page/ cache:key=${PATH_INFO},name=c,mime=1",
+            "--route", "^/poke signal:17"]
+    with run_server(args) as srv:
+        assert request(srv.port, "/page/a.txt").status == 200  # not cached: the app (JSON, out null)
+        assert json.loads(request(srv.port, "/set?k=/page/a.txt&v=hello").body)["out"] is True
+        r = request(srv.port, "/page/a.txt")
+        assert (r.body, r.header("Content-Type")) == (b"hello", "text/plain")
+        assert json.loads(request(srv.port, "/metric?name=pages&op=get").body)["out"] == 2
+        request(srv.port, "/poke")
+        wait_until(lambda: 17 in json.loads(request(srv.port, "/signals").body)["out"], what="signal 17 handled")

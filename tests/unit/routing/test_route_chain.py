@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 
 import pytest
 
 from gateway.routing.rules import RouteSyntaxError, compile_chain
+from gateway.routing.vars import Services
 
 
 def run(rules, **environ):
@@ -294,3 +296,79 @@ def test_compile_errors_name_the_rule(rule, message):
     with pytest.raises(RouteSyntaxError) as info:
         compile_chain([rule])
     assert message in str(info.value) and "--%s %s" % rule in str(info.value)
+
+
+# -- metrics, signals, caches -----------------------------------------------------------------------
+
+class FakeServices(Services):
+    def __init__(self):
+        self.metrics = {"hits": 0}
+        self.signals = []
+        self.cache = {("/x.txt", None): b"cached", ("k", "other"): b"v"}
+
+    def metric(self, op, name, value):
+        if name not in self.metrics:
+            return False
+        current = self.metrics[name]
+        self.metrics[name] = {"inc": current + value, "dec": current - value, "mul": current * value,
+                              "div": current // value if value else current, "set": value}[op]
+        return True
+
+    def metric_get(self, name):
+        return self.metrics.get(name, 0)
+
+    def signal(self, num):
+        self.signals.append(num)
+        return True
+
+    def cache_get(self, key, cache):
+        return self.cache.get((key, cache))
+
+
+def run_with(services, rules, **environ):
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": ""}
+    env.update(environ)
+    return compile_chain(rules).run(env, worker_id=1, services=services), env
+
+
+def test_metric_actions_and_var():
+    services = FakeServices()
+    rules = [("route-run", "metricinc:hits"), ("route-run", "metricinc:hits,${HTTP_N}"), ("route-run", "metricmul:hits,2"),
+             ("route-run", "metricdec:hits,1"), ("route-run", "addvar:SEEN=${metric[hits]}")]
+    outcome, env = run_with(services, rules, HTTP_N="4")
+    assert services.metrics["hits"] == 9 and env["SEEN"] == "9" and outcome.kind == "app"
+    run_with(services, [("route-run", "metricset:hits,100"), ("route-run", "metricdiv:hits,3")])
+    assert services.metrics["hits"] == 33
+    outcome, _ = run_with(services, [("route-run", "metricinc:nosuch"), ("route-run", "addvar:AFTER=1")])
+    assert outcome.kind == "close" and "nosuch" in outcome.state.logs[0]
+
+
+def test_signal_action():
+    services = FakeServices()
+    outcome, _ = run_with(services, [("route", "^/poke signal:17")], PATH_INFO="/poke")
+    assert services.signals == [17] and outcome.kind == "app"
+    outcome, _ = run([("route-run", "signal:17")])  # no signals in this process: logged, goes on
+    assert outcome.kind == "app" and "not available" in outcome.state.logs[0]
+
+
+def test_cache_action_answers_a_cached_value_or_goes_on():
+    services = FakeServices()
+    rules = [("route-run", "cache:key=${PATH_INFO},mime=1"), ("route-run", "addvar:MISSED=1")]
+    outcome, _ = run_with(services, rules, PATH_INFO="/x.txt")
+    assert (outcome.kind, outcome.answer.body) == ("answer", b"cached") and outcome.routed
+    assert dict(outcome.answer.headers) == {"Content-Type": "text/plain", "Content-Length": "6"}
+    outcome, env = run_with(services, rules, PATH_INFO="/y.txt")
+    assert outcome.kind == "app" and env["MISSED"] == "1"
+    outcome, _ = run_with(services, [("route-run", "cache:key=k,name=other,content_encoding=gzip,nocl=1")])
+    assert dict(outcome.answer.headers) == {"Content-Type": "text/html", "Content-Encoding": "gzip"}
+
+
+@pytest.mark.parametrize("rule, message", [
+    (("route-run", "cache:name=c"), "cache key"),
+    (("route-run", "cache:key=a,colour=red"), "bad item"),
+    (("route-run", "signal:x"), "signal number"),
+    (("route-run", "metricinc:"), "NAME[,VALUE]"),
+])
+def test_service_actions_are_checked_when_compiling(rule, message):
+    with pytest.raises(RouteSyntaxError, match=re.escape(message)):
+        compile_chain([rule])
