@@ -111,7 +111,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if problem:
         _fail(problem)
     try:
-        chain_from_config(cfg)  # each rule was checked by its option; here the goto labels
+        routes = chain_from_config(cfg)  # each rule was checked by its option; here the goto labels
     except RouteSyntaxError as e:
         _fail(str(e))
     if cfg.umask is not None:
@@ -128,6 +128,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     logs.setup(logdate=cfg.logdate, request_stream=_request_log(cfg))
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
+    if len(routes):
+        for line in routes.dump():
+            logs.gen_log.info("%s", line)
     apply_environment(cfg)
     if cfg.chdir2 and not os.path.isdir(cfg.chdir2):
         _fail("--chdir2 %s: no such directory (cwd: %s)" % (cfg.chdir2, os.getcwd()))

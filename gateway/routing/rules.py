@@ -51,6 +51,13 @@ SUBJECTS: Dict[str, str] = {
     "route-remote-user": "REMOTE_USER",
 }
 
+#: How uWSGI names each subject in its routing-table dump.
+_UWSGI_SUBJECT_NAMES = {
+    "route": "path_info", "route-host": "http_host", "route-uri": "request_uri", "route-qs": "query_string",
+    "route-remote-addr": "remote_addr", "route-user-agent": "user_agent", "route-referer": "referer",
+    "route-remote-user": "remote_user",
+}
+
 #: Every option that adds to the chain.
 ROUTE_OPTIONS: Tuple[str, ...] = tuple(SUBJECTS) + ("route-if", "route-if-not", "route-run", "route-label")
 
@@ -158,6 +165,26 @@ class RouteChain:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    def dump(self) -> List[str]:
+        """The table uWSGI logs at startup (``*** dumping internal routing table ***``)."""
+        lines = ["*** dumping internal routing table ***"]
+        for rule in self.rules:
+            if rule.label is not None:
+                lines.append("[rule: %d] label: %s" % (rule.pos, rule.label))
+            elif rule.option == "route-run":
+                lines.append("[rule: %d] action: %s" % (rule.pos, rule.text))
+            else:
+                head, _, action = rule.text.partition(" ")
+                if rule.condition is not None:
+                    name, _, args = head.partition(":")
+                    negate = "!" if rule.option == "route-if-not" else ""
+                    lines.append("[rule: %d] subject: %s func: %s%s action: %s" % (rule.pos, args, negate, name, action.strip()))
+                else:
+                    subject = _UWSGI_SUBJECT_NAMES[rule.option]
+                    lines.append("[rule: %d] subject: %s regexp: %s action: %s" % (rule.pos, subject, head, action.strip()))
+        lines.append("*** end of the internal routing table ***")
+        return lines
 
     def target(self, label: str) -> Optional[int]:
         """Where ``goto:label`` jumps: the label's position, else a rule number, else None."""

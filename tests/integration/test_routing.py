@@ -73,6 +73,7 @@ def test_rules_over_http(static_dir):
         assert request(srv.port, "/files/none.css").status == 404
         assert request(srv.port, "/plain").status == 200  # last: the app
 
+        assert "[rule: 0] subject: path_info regexp: ^/old/(.*)$ action: redirect-301:/new/$1" in srv.output()
         # routed: 2 redirects, the 401, the 403, the cut, 2 static answers
         port = stats_port(srv)
         wait_until(lambda: sum(c["routed_requests"] for w in fetch_stats(port)["workers"] for c in w["cores"]) == 7,

@@ -372,3 +372,16 @@ def test_cache_action_answers_a_cached_value_or_goes_on():
 def test_service_actions_are_checked_when_compiling(rule, message):
     with pytest.raises(RouteSyntaxError, match=re.escape(message)):
         compile_chain([rule])
+
+
+def test_the_startup_dump_is_uwsgis_table():
+    chain = compile_chain([("route-host", "^a redirect:/x"), ("route-if-not", "equal:${A};b log:no"),
+                           ("route-label", "l"), ("route-run", "last:")])
+    assert chain.dump() == [
+        "*** dumping internal routing table ***",
+        "[rule: 0] subject: http_host regexp: ^a action: redirect:/x",
+        "[rule: 1] subject: ${A};b func: !equal action: log:no",
+        "[rule: 2] label: l",
+        "[rule: 3] action: last:",
+        "*** end of the internal routing table ***",
+    ]
