@@ -26,6 +26,7 @@ from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
 from gateway.process.log_master import rotation_problem, wants_log_master
+from gateway.routing import RouteSyntaxError, chain_from_config
 from gateway.server.listeners import (
     ListenError,
     bind_shared,
@@ -167,6 +168,10 @@ def _main(argv: List[str]) -> None:
     problem = rotation_problem(cfg)
     if problem:
         _fail(problem)
+    try:
+        routes = chain_from_config(cfg)  # each rule was checked by its option; here the goto labels
+    except RouteSyntaxError as e:
+        _fail(str(e))
     if cfg.umask is not None:
         os.umask(cfg.umask)  # before the log file and any socket file are created
     _set_limits(cfg)
@@ -181,6 +186,9 @@ def _main(argv: List[str]) -> None:
     logs.setup(logdate=cfg.logdate, request_stream=_request_log(cfg))
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
+    if len(routes):
+        for line in routes.dump():
+            logs.gen_log.info("%s", line)
     apply_environment(cfg)
     if cfg.chdir2 and not os.path.isdir(cfg.chdir2):
         _fail("--chdir2 %s: no such directory (cwd: %s)" % (cfg.chdir2, os.getcwd()))

@@ -439,8 +439,30 @@ class ConfigFields:
     farm: List[str]
     #: --mule-msg-size: largest mule message; a bigger one is refused with ValueError to the sender
     mule_msg_size: int
-    #: --route: not supported yet: internal routing rule
+    #: --route: internal routing: run ACTION (NAME:ARGS, e.g
     route: List[str]
+    #: --route-host: internal routing rule on HTTP_HOST
+    route_host: List[str]
+    #: --route-uri: internal routing rule on REQUEST_URI
+    route_uri: List[str]
+    #: --route-qs: internal routing rule on QUERY_STRING
+    route_qs: List[str]
+    #: --route-remote-addr: internal routing rule on REMOTE_ADDR
+    route_remote_addr: List[str]
+    #: --route-user-agent: internal routing rule on HTTP_USER_AGENT
+    route_user_agent: List[str]
+    #: --route-referer: internal routing rule on HTTP_REFERER
+    route_referer: List[str]
+    #: --route-remote-user: internal routing rule on REMOTE_USER
+    route_remote_user: List[str]
+    #: --route-if: internal routing: run ACTION when the condition holds (exists:PATH, isfile:PATH, equal:A;B, startsw…
+    route_if: List[str]
+    #: --route-if-not: internal routing: run ACTION when the condition does not hold
+    route_if_not: List[str]
+    #: --route-run: internal routing: always run ACTION (at its place in the chain)
+    route_run: List[str]
+    #: --route-label: internal routing: a label, the target of goto:NAME
+    route_label: List[str]
     #: --cache2: create a cache shared by all workers: name=NAME,items=N[,blocksize=BYTES (65536)][,keysize=BYTES (2…
     cache2: List[str]
     #: --cache: create the legacy cache "default" with N items (uWSGI 1.x style; --cache2 is better)
@@ -495,8 +517,6 @@ class ConfigFields:
     paste_logger: bool
     #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
     hook_asap: List[str]
-    #: --route-run: not supported yet: uWSGI option, not supported yet by gateway
-    route_run: List[str]
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway

@@ -142,6 +142,22 @@ class Config(ConfigFields):
         """All options by canonical name (dashes kept), lists copied."""
         return {k: (list(v) if isinstance(v, list) else v) for k, v in self._values.items()}
 
+    def in_order(self, *names: str) -> list[tuple[str, Any]]:
+        """``(option name, converted value)`` for every entry of the options ``names`` (any
+        spelling), in the order they were given, across sources *and* across those options.
+
+        For option families whose relative order matters, as uWSGI's one chain of
+        ``--route``, ``--route-if``, ``--route-run``... (each attribute keeps only its own
+        option's values in order).
+        """
+        wanted = {self._canonical(name) for name in names}
+        found: list[tuple[str, Any]] = []
+        for entry in self.sources:
+            option = self._index.get(entry.key)
+            if option is not None and option.name in wanted:
+                found.append((option.name, option.convert(entry.value)))
+        return found
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 

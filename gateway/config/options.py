@@ -147,6 +147,22 @@ def _cache_spec(raw: str) -> str:
     return raw.strip()
 
 
+def _route_rule(option: str) -> Callable[[str], str]:
+    """A converter checking one ``--route*`` rule (the chain as a whole, with its ``goto``
+    labels, is checked at startup by :func:`gateway.routing.chain_from_config`)."""
+
+    def convert(raw: str) -> str:
+        from gateway.routing.rules import RouteSyntaxError, parse_rule
+
+        try:
+            parse_rule(option, raw, 0)
+        except RouteSyntaxError as e:
+            raise Invalid("a routing rule", "%s in rule %r" % (e, raw)) from None
+        return raw
+
+    return convert
+
+
 def _farm_spec(raw: str) -> str:
     from gateway.mules.spec import FarmSpecError, parse_farm
 
@@ -922,8 +938,34 @@ OPTIONS: tuple[Option, ...] = (
                 "\"NAME\") reaches the first free one"),
     Option("mule-msg-size", type=conv.integer, default=65536, minimum=1, section=PROCESSES, metavar="BYTES",
            help="largest mule message; a bigger one is refused with ValueError to the sender"),
-    Option("route", repeatable=True, section=PROCESSES, metavar="RULE", supported=False,
-           help="internal routing rule"),
+    # internal routing (gateway/routing): one chain, in the order the options are given
+    Option("route", repeatable=True, type=_route_rule("route"), section=PROCESSES, metavar="REGEXP ACTION",
+           help="internal routing: run ACTION (NAME:ARGS, e.g. redirect:URL, rewrite:/x, break:403) "
+                "when REGEXP is found in PATH_INFO; $1..$9 are its groups, ${VAR} request variables"),
+    Option("route-host", repeatable=True, type=_route_rule("route-host"), section=PROCESSES,
+           metavar="REGEXP ACTION", help="internal routing rule on HTTP_HOST"),
+    Option("route-uri", repeatable=True, type=_route_rule("route-uri"), section=PROCESSES,
+           metavar="REGEXP ACTION", help="internal routing rule on REQUEST_URI"),
+    Option("route-qs", repeatable=True, type=_route_rule("route-qs"), section=PROCESSES,
+           metavar="REGEXP ACTION", help="internal routing rule on QUERY_STRING"),
+    Option("route-remote-addr", repeatable=True, type=_route_rule("route-remote-addr"), section=PROCESSES,
+           metavar="REGEXP ACTION", help="internal routing rule on REMOTE_ADDR"),
+    Option("route-user-agent", repeatable=True, type=_route_rule("route-user-agent"), section=PROCESSES,
+           metavar="REGEXP ACTION", help="internal routing rule on HTTP_USER_AGENT"),
+    Option("route-referer", repeatable=True, type=_route_rule("route-referer"), section=PROCESSES,
+           metavar="REGEXP ACTION", help="internal routing rule on HTTP_REFERER"),
+    Option("route-remote-user", repeatable=True, type=_route_rule("route-remote-user"), section=PROCESSES,
+           metavar="REGEXP ACTION", help="internal routing rule on REMOTE_USER"),
+    Option("route-if", repeatable=True, type=_route_rule("route-if"), section=PROCESSES,
+           metavar="COND:ARGS ACTION",
+           help="internal routing: run ACTION when the condition holds (exists:PATH, isfile:PATH, "
+                "equal:A;B, startswith:A;B, regexp:A;REGEXP, ipv4in:ADDR;NET/N, ...)"),
+    Option("route-if-not", repeatable=True, type=_route_rule("route-if-not"), section=PROCESSES,
+           metavar="COND:ARGS ACTION", help="internal routing: run ACTION when the condition does not hold"),
+    Option("route-run", repeatable=True, type=_route_rule("route-run"), section=PROCESSES, metavar="ACTION",
+           help="internal routing: always run ACTION (at its place in the chain)"),
+    Option("route-label", repeatable=True, type=_route_rule("route-label"), section=PROCESSES, metavar="NAME",
+           help="internal routing: a label, the target of goto:NAME"),
 
     # -- caches, locks, metrics, signals (gateway/sharedmem, gateway/usignals) ---------------
     Option("cache2", repeatable=True, type=_cache_spec, section=SUBSYSTEMS, metavar="KEYVAL",
@@ -994,7 +1036,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("ini-paste-logged"),
     _unsupported("paste-logger", flag=True),
     _unsupported("hook-asap", repeatable=True),
-    _unsupported("route-run", repeatable=True),
     _unsupported("response-route", repeatable=True),
     _unsupported("queue"),
     _unsupported("plugins-dir", "plugin-dir"),

@@ -68,8 +68,9 @@ STATUS_NAMES = {ST_NONE: "idle", ST_STARTING: "starting", ST_IDLE: "idle", ST_ST
     C_READ_ERRORS,
     C_OFFLOADED,
     C_VARS_LEN,       # bytes used in this core's vars area
-) = range(8)
-C_FIELDS = 8
+    C_ROUTED,         # requests answered (or ended) by a --route* rule
+) = range(9)
+C_FIELDS = 9
 
 #: Bytes of request vars kept per core (``KEY=VALUE\\0`` records; cut at this size).
 VARS_BYTES = 1024
@@ -202,7 +203,7 @@ class Scoreboard:
                 "id": core,
                 "requests": i[c + C_REQUESTS],
                 "static_requests": 0,
-                "routed_requests": 0,
+                "routed_requests": i[c + C_ROUTED],
                 "offloaded_requests": i[c + C_OFFLOADED],
                 "write_errors": i[c + C_WRITE_ERRORS],
                 "read_errors": i[c + C_READ_ERRORS],
@@ -323,10 +324,12 @@ class WorkerBoard:
             self._ints[c + C_IN_REQUEST] = 0
             self._ints[c + C_VARS_LEN] = 0
 
-    def end(self, core_id: int, start: float, failed: bool = False, offloaded: bool = False) -> None:
+    def end(self, core_id: int, start: float, failed: bool = False, offloaded: bool = False,
+            routed: bool = False) -> None:
         """The request in ``core_id`` is done (its counters: ``requests``, ``tx`` are
         updated by the server through the attributes above); ``offloaded``: its file went
-        to the offload threads (the stats' ``offloaded_requests``)."""
+        to the offload threads (the stats' ``offloaded_requests``); ``routed``: a
+        ``--route*`` rule ended it (``routed_requests``)."""
         if core_id >= self._cores:
             return
         i, w = self._ints, self._w
@@ -338,6 +341,8 @@ class WorkerBoard:
             i[c + C_EXCEPTIONS] += 1
         if offloaded:
             i[c + C_OFFLOADED] += 1
+        if routed:
+            i[c + C_ROUTED] += 1
         rt = int((time.time() - start) * 1_000_000)
         i[w + W_RUNNING_TIME] += rt
         i[w + W_AVG_RT] = (i[w + W_AVG_RT] + rt) // 2 if i[w + W_AVG_RT] else rt

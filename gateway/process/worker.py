@@ -44,6 +44,7 @@ from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.process import heap_trim
 from gateway.protocol.environ import base_environ
+from gateway.routing import chain_from_config
 from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as websocket_server
 from gateway.server.app_threads import ThreadedApp
@@ -185,6 +186,12 @@ class Worker:
 
             app = StaticFiles(app, [parse_static_map(spec) for spec in cfg.static_map], cfg.check_static,
                               cfg.static_index, cfg.static_skip_ext, cfg.static_expires)
+        chain = chain_from_config(cfg)
+        if len(chain):
+            # --route*: the rules run before the static files and the apps (as in uWSGI)
+            from gateway.routing.wsgi import Router
+
+            app = Router(app, chain, worker_id=self.worker_id, expires=cfg.static_expires)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))
@@ -245,7 +252,8 @@ class Worker:
 
             def ended(core: Optional[Core], environ: Dict[str, Any], response: WSGIResponse) -> None:
                 if core is not None:
-                    board.end(core.id, core.request_start, offloaded=response.offloaded)
+                    board.end(core.id, core.request_start, offloaded=response.offloaded,
+                              routed="gateway.routed" in environ)
 
             def parked(core: Any, parking: bool) -> None:
                 # A parked websocket (Engine.wait_parked) holds no core: the scoreboard

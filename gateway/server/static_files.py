@@ -34,7 +34,7 @@ import time
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-__all__ = ["StaticFiles", "parse_static_map"]
+__all__ = ["StaticFiles", "file_response", "parse_static_map"]
 
 
 def parse_static_map(spec: str) -> Tuple[str, str]:
@@ -109,38 +109,55 @@ class StaticFiles:
 
     def _serve(self, environ: Dict[str, Any], start_response: Callable, path: str,
                st: os.stat_result) -> Iterable[bytes]:
-        mtime = int(st.st_mtime)
-        last_modified = formatdate(mtime, usegmt=True)
-        since = environ.get("HTTP_IF_MODIFIED_SINCE")
-        if since:
-            try:
-                if mtime <= parsedate_to_datetime(since).timestamp():
-                    start_response("304 Not Modified", [("Last-Modified", last_modified)])
-                    return []
-            except (TypeError, ValueError, IndexError, OverflowError):
-                pass  # an unreadable date: answer the file
-        try:
-            f = open(path, "rb")
-        except OSError:
+        result = file_response(environ, start_response, path, st, self.expires)
+        if result is None:
             return self.app(environ, start_response)  # gone or unreadable since the stat
-        ctype, encoding = mimetypes.guess_type(path)
-        headers: List[Tuple[str, str]] = [
-            ("Content-Type", ctype or "application/octet-stream"),
-            ("Content-Length", str(st.st_size)),
-            ("Last-Modified", last_modified),
-        ]
-        if encoding:
-            headers.append(("Content-Encoding", encoding))
-        for rx, seconds in self.expires:
-            if rx.search(path):
-                headers.append(("Expires", formatdate(time.time() + seconds, usegmt=True)))
-                headers.append(("Cache-Control", "max-age=%d" % seconds))
-                break
-        start_response("200 OK", headers)
-        wrapper = environ.get("wsgi.file_wrapper")
-        if wrapper is not None:
-            return wrapper(f, 65536)
-        return _read_blocks(f)
+        return result
+
+
+def file_response(environ: Dict[str, Any], start_response: Callable, path: str, st: os.stat_result,
+                  expires: Sequence[Tuple["re.Pattern[str]", int]] = ()) -> Optional[Iterable[bytes]]:
+    """Answer the regular file ``path`` (``st``: its stat) as a WSGI response, or return
+    None, having called nothing, when it cannot be opened.
+
+    Shared by :class:`StaticFiles` and the ``static:`` route action: ``Content-Type`` from
+    the extension, ``Content-Length``, ``Last-Modified``, ``304 Not Modified`` for an
+    ``If-Modified-Since`` at or after the file's time, ``Expires``/``Cache-Control`` from
+    the first of ``expires`` (compiled regexp on the path, seconds) that matches, and a
+    ``wsgi.file_wrapper`` body (so ``--offload-threads`` sends it from the loop).
+    """
+    mtime = int(st.st_mtime)
+    last_modified = formatdate(mtime, usegmt=True)
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if since:
+        try:
+            if mtime <= parsedate_to_datetime(since).timestamp():
+                start_response("304 Not Modified", [("Last-Modified", last_modified)])
+                return []
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass  # an unreadable date: answer the file
+    try:
+        f = open(path, "rb")
+    except OSError:
+        return None
+    ctype, encoding = mimetypes.guess_type(path)
+    headers: List[Tuple[str, str]] = [
+        ("Content-Type", ctype or "application/octet-stream"),
+        ("Content-Length", str(st.st_size)),
+        ("Last-Modified", last_modified),
+    ]
+    if encoding:
+        headers.append(("Content-Encoding", encoding))
+    for rx, seconds in expires:
+        if rx.search(path):
+            headers.append(("Expires", formatdate(time.time() + seconds, usegmt=True)))
+            headers.append(("Cache-Control", "max-age=%d" % seconds))
+            break
+    start_response("200 OK", headers)
+    wrapper = environ.get("wsgi.file_wrapper")
+    if wrapper is not None:
+        return wrapper(f, 65536)
+    return _read_blocks(f)
 
 
 def _read_blocks(f: Any) -> Iterable[bytes]:

@@ -93,7 +93,9 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     if settings.request_end_hooks:
         for end_hook in settings.request_end_hooks:
             end_hook(core, environ, response)
-    if settings.log_requests or (settings.log_some and worth_logging(settings, response, start)):
+    if "gateway.donotlog" in environ:
+        pass  # a --route donotlog: action
+    elif settings.log_requests or (settings.log_some and worth_logging(settings, response, start)):
         log_request(settings, environ, response, start, core)
     if response.raised and settings.reload_on_exception and settings.retire is not None:
         settings.retire("reload-on-exception: the app raised for %s %s" % (
@@ -126,13 +128,15 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "_truncated_warned", "offloaded", "raised",
+        "on_app_return", "_truncated_warned", "offloaded", "raised", "method",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
         self.sink = sink
         self.environ = environ
         self.settings = settings
+        #: the method the client sent (HEAD gets no body even if a --route setmethod: changed it)
+        self.method = environ.get("REQUEST_METHOD", "GET")
         self.status: Optional[str] = None
         self.code = 0
         self.head = b""
@@ -175,7 +179,7 @@ class WSGIResponse:
         self.head = status_bytes + _CRLF + head
         self.headers_count = count
         self.content_length = content_length
-        self.send_body = body_allowed(code, self.environ["REQUEST_METHOD"])
+        self.send_body = body_allowed(code, self.method)
         return self.write if settings.write_exceptions else self._write_quietly
 
     def _write_quietly(self, data: bytes) -> None:

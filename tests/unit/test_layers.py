@@ -3,6 +3,8 @@
 * ``protocol/`` and the sans-IO Erlang modules import only the standard library;
 * ``loop_engine`` never imports ``gateway``;
 * ``server/`` never imports ``process/``;
+* ``routing/``'s rule modules (all but its WSGI layer) import only the standard library, their
+  own package and ``gateway.protocol``;
 * nothing imports ``gateway.cli``.
 """
 
@@ -50,6 +52,21 @@ def test_protocol_and_sans_io_erlang_import_only_the_stdlib_and_their_own_group(
         for imp in imports_of(path):
             top = imp.split(".")[0]
             if top in STDLIB or top == "__future__" or imp.startswith(group) or imp == "gateway":
+                continue
+            bad.append("%s imports %s" % (name, imp))
+    assert not bad, bad
+
+
+def test_routing_rules_are_sans_io():
+    bad = []
+    for name, path in modules("gateway/routing"):
+        if name == "gateway.routing.wsgi":
+            continue
+        for imp in imports_of(path):
+            top = imp.split(".")[0]
+            if top in STDLIB or top == "__future__" or imp.startswith(("gateway.routing", "gateway.protocol")):
+                continue
+            if name == "gateway.routing.__init__" and imp == "gateway.config":  # TYPE_CHECKING only
                 continue
             bad.append("%s imports %s" % (name, imp))
     assert not bad, bad

@@ -481,3 +481,19 @@ def test_a_fallback_after_the_error_is_not_known_as_in_uwsgi(run):
 def test_fallback_config_is_an_option_like_the_others(run):
     config = run("--fallback-config", "good.ini")
     assert config.fallback_config == "good.ini"
+
+
+def test_in_order_keeps_the_relative_order_of_several_options(run, write):
+    write("r.ini", "[uwsgi]\nroute-run = log:ini\nroute-label = here\n")
+    cfg = run("--route", "^/a break:", "--ini", "r.ini", "--route-if", "empty:${X} last:", "--route", "^/b last:")
+    assert cfg.in_order("route", "route-run", "route-label", "route_if") == [
+        ("route", "^/a break:"), ("route-run", "log:ini"), ("route-label", "here"),
+        ("route-if", "empty:${X} last:"), ("route", "^/b last:")]
+    assert cfg.route == ["^/a break:", "^/b last:"]  # each attribute: its own values only
+    assert cfg.in_order("route-host") == []
+
+
+def test_a_bad_route_rule_names_the_option_and_its_source(run, write):
+    write("bad.ini", "[uwsgi]\nroute = ^/x nosuch:1\n")
+    with pytest.raises(ConfigError, match=r"option 'route': .*unknown route action 'nosuch'.*bad.ini line 2"):
+        run("--ini", "bad.ini")

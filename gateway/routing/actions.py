@@ -1,0 +1,524 @@
+"""Route actions: what a matching rule does (uWSGI's core/routing.c and router_* plugins).
+
+An action is compiled once from its ``NAME:ARGS`` text (:func:`compile_action`) and run
+per request on a :class:`RouteState`; it returns what the chain does next:
+
+* :data:`NEXT`: go on with the next rule;
+* :data:`CONTINUE`: stop routing, the request goes on to the app (``continue``, ``last``,
+  ``rewrite-last``);
+* :data:`BREAK`: stop routing and end the request with what was sent so far (``break``);
+* an :class:`Answer` (a complete response: ``return``, ``redirect``, ``basicauth``'s 401...)
+  or a :class:`ServeFile` (``static``): stop routing, this is the response;
+* a :class:`Goto`: jump forward to a label.
+
+Names not in :data:`ACTIONS` are refused at compile time; :data:`NOT_SUPPORTED` lists the
+uWSGI actions we know but do not implement, so the error says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import mimetypes
+import os
+import re
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Callable, Dict, List, Optional, Set, Tuple, Union
+from urllib.parse import unquote_to_bytes
+
+from gateway.protocol.wsgi_response import HOP_BY_HOP
+from gateway.routing.conditions import RouteSyntaxError
+from gateway.routing.vars import RequestView, _leading_int, expand, request_var
+
+__all__ = [
+    "ACTIONS", "BREAK", "CONTINUE", "NEXT", "NOT_SUPPORTED", "Action", "Answer", "Goto",
+    "RouteState", "ServeFile", "compile_action",
+]
+
+
+class _Step:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+NEXT = _Step("NEXT")
+CONTINUE = _Step("CONTINUE")
+BREAK = _Step("BREAK")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A complete response made by an action."""
+
+    status: str
+    headers: Tuple[Tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class ServeFile:
+    """Answer the file at ``path`` (a regular file, checked by the action)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Goto:
+    """Jump to the rule after label ``label`` (or rule number ``label``): forward only."""
+
+    label: str
+
+
+Result = Union[_Step, Answer, ServeFile, Goto]
+
+
+@dataclass
+class RouteState:
+    """One request going through the chain: its environ (changed in place by the
+    ``set*``/``addvar``/``rewrite`` actions) and what the actions leave for the response."""
+
+    environ: Dict[str, object]
+    worker_id: int = 1
+    #: ``addheader``: lines added to whatever response the request gets
+    add_headers: List[Tuple[str, str]] = field(default_factory=list)
+    #: ``delheader``: lowercased names removed from the app's response
+    del_headers: Set[str] = field(default_factory=set)
+    #: ``send``/``send-crnl``: body text already "sent" (the response is then ours)
+    sent: List[bytes] = field(default_factory=list)
+    #: ``log``: lines for the server log
+    logs: List[str] = field(default_factory=list)
+    #: ``donotlog``: no request log line for this request
+    donotlog: bool = False
+
+
+#: ``(state, request view) -> result``
+Action = Callable[[RouteState, RequestView], Result]
+
+
+def _status_line(code: str) -> Optional[str]:
+    """``"403"`` -> ``"403 Forbidden"`` (None for a code HTTP does not know)."""
+    try:
+        return "%d %s" % (int(code), HTTPStatus(int(code)).phrase)
+    except ValueError:
+        return None
+
+
+def _set_var(key: str, template: str, transform: Callable[[str], str] = lambda v: v) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        state.environ[key] = transform(expand(template, req))
+        return NEXT
+    return run
+
+
+# -- flow ---------------------------------------------------------------------------------
+
+def _continue(arg: str) -> Action:
+    return lambda state, req: CONTINUE
+
+
+def _break(arg: str) -> Action:
+    # uWSGI: with a status (3+ characters) headers only, text/plain (and Connection: close,
+    # which is the protocol's business here: the sink decides about keep-alive).
+    if len(arg) < 3:
+        return lambda state, req: BREAK
+    if not (arg[:3].isdigit() and int(arg[:3]) >= 100 and (len(arg) == 3 or arg[3] == " ")):
+        raise RouteSyntaxError("break expects a status (break:403 or break:403 Text), got %r" % arg)
+    status = (_status_line(arg[:3]) or "%s Unknown" % arg[:3]) if len(arg) <= 4 else arg
+    answer = Answer(status, (("Content-Type", "text/plain"), ("Content-Length", "0")))
+    return lambda state, req: answer
+
+
+def _return(arg: str) -> Action:
+    status = _status_line(arg[:3]) if len(arg) >= 3 else None
+    if status is None:
+        return lambda state, req: BREAK  # uWSGI: an unknown status ends the request unanswered
+    phrase = status.split(" ", 1)[1].encode("latin-1")
+    answer = Answer(status, (("Content-Type", "text/plain"), ("Content-Length", str(len(phrase)))), phrase)
+    return lambda state, req: answer
+
+
+def _goto(arg: str) -> Action:
+    return lambda state, req: Goto(expand(arg, req))
+
+
+# -- logging ------------------------------------------------------------------------------
+
+def _log(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        state.logs.append(expand(arg, req))
+        return NEXT
+    return run
+
+
+def _donotlog(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        state.donotlog = True
+        return NEXT
+    return run
+
+
+# -- request variables ----------------------------------------------------------------------
+
+def _key_value(action: str, arg: str) -> Tuple[str, str]:
+    key, sep, value = arg.partition("=")
+    if not sep or not key:
+        raise RouteSyntaxError("%s expects KEY=VALUE, got %r" % (action, arg))
+    return key, value
+
+
+def _addvar(arg: str) -> Action:
+    key, value = _key_value("addvar", arg)
+    return _set_var(key, value)
+
+
+def _math(op: str) -> Callable[[str], Action]:
+    def build(arg: str) -> Action:
+        key, sep, amount = arg.partition(",")
+
+        def run(state: RouteState, req: RequestView) -> Result:
+            current = request_var(state.environ, key)
+            if current is None:
+                return BREAK  # uWSGI: a missing variable ends the request
+            base = _leading_int(current)
+            value = _leading_int(expand(amount, req)) if sep else 1
+            if op == "+":
+                total = base + value
+            elif op == "-":
+                total = base - value
+            elif op == "*":
+                total = base * value
+            else:
+                total = int(base / value) if value else 0  # C division truncates toward zero
+            state.environ[key] = str(total)
+            return NEXT
+        return run
+    return build
+
+
+def _setuser(arg: str) -> Action:
+    # "stop at the first colon (useful for various tricks)": setuser:${...} of "user:pass"
+    return _set_var("REMOTE_USER", arg, lambda v: v.partition(":")[0])
+
+
+def _setscheme(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        scheme = expand(arg, req)
+        state.environ["UWSGI_SCHEME"] = scheme
+        state.environ["wsgi.url_scheme"] = scheme
+        return NEXT
+    return run
+
+
+def _fixpathinfo(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        script = request_var(state.environ, "SCRIPT_NAME") or ""
+        path = request_var(state.environ, "PATH_INFO") or ""
+        if script and path.startswith(script):
+            state.environ["PATH_INFO"] = path[len(script):]
+        return NEXT
+    return run
+
+
+def _chdir(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        directory = expand(arg, req)
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            state.logs.append("route chdir(%s): %s" % (directory, exc.strerror))
+            return BREAK
+        return NEXT
+    return run
+
+
+def _wsgi_path(text: str) -> str:
+    """A percent-encoded path -> PEP 3333's ``PATH_INFO`` (decoded bytes as latin-1)."""
+    return unquote_to_bytes(text.encode("latin-1", "replace")).decode("latin-1")
+
+
+def _rewrite(last: bool) -> Callable[[str], Action]:
+    def build(arg: str) -> Action:
+        def run(state: RouteState, req: RequestView) -> Result:
+            target = expand(arg, req)
+            path, qmark, query = target.partition("?")
+            old_query = request_var(state.environ, "QUERY_STRING") or ""
+            if qmark:
+                if old_query:
+                    query = query + "&" + old_query
+            else:
+                query = old_query
+            state.environ["PATH_INFO"] = _wsgi_path(path)
+            state.environ["QUERY_STRING"] = query
+            return CONTINUE if last else NEXT
+        return run
+    return build
+
+
+# -- response -----------------------------------------------------------------------------
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _header_line(text: str) -> Optional[Tuple[str, str]]:
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not _HEADER_NAME.match(name) or name.lower() in HOP_BY_HOP or "\r" in value or "\n" in value:
+        return None
+    return name, value
+
+
+def _addheader(arg: str) -> Action:
+    if "$" not in arg and _header_line(arg) is None:
+        raise RouteSyntaxError("addheader expects NAME: VALUE (not a hop-by-hop header), got %r" % arg)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        text = expand(arg, req)
+        line = _header_line(text)
+        if line is None:
+            state.logs.append("route addheader: ignoring malformed header %r" % text)
+        else:
+            state.add_headers.append(line)
+        return NEXT
+    return run
+
+
+def _delheader(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        state.del_headers.add(expand(arg, req).strip().lower())
+        return NEXT
+    return run
+
+
+def _send(crnl: bool) -> Callable[[str], Action]:
+    def build(arg: str) -> Action:
+        def run(state: RouteState, req: RequestView) -> Result:
+            text = expand(arg, req) + ("\r\n" if crnl else "")
+            state.sent.append(text.encode("latin-1", "replace"))
+            return NEXT
+        return run
+    return build
+
+
+def _redirect(status: str, body: bytes) -> Callable[[str], Action]:
+    def build(arg: str) -> Action:
+        def run(state: RouteState, req: RequestView) -> Result:
+            location = expand(arg, req)
+            if "\r" in location or "\n" in location:
+                return BREAK
+            return Answer(status, (("Location", location), ("Content-Length", str(len(body)))), body)
+        return run
+    return build
+
+
+def _static(next_on_missing: bool) -> Callable[[str], Action]:
+    def build(arg: str) -> Action:
+        def run(state: RouteState, req: RequestView) -> Result:
+            path = expand(arg, req)
+            if path and "\0" not in path and os.path.isfile(path):
+                return ServeFile(path)
+            if next_on_missing:
+                return NEXT
+            return Answer("404 Not Found", (("Content-Type", "text/plain"), ("Content-Length", "9")), b"Not Found")
+        return run
+    return build
+
+
+# -- metrics, signals, caches (through the request view's services) -------------------------
+
+def _metric_action(op: str) -> Callable[[str], Action]:
+    def build(arg: str) -> Action:
+        name, sep, amount = arg.partition(",")
+        if not name:
+            raise RouteSyntaxError("metric%s expects NAME[,VALUE], got %r" % (op, arg))
+
+        def run(state: RouteState, req: RequestView) -> Result:
+            metric = expand(name, req)
+            if not req.services.metric(op, metric, _leading_int(expand(amount, req)) if sep else 1):
+                state.logs.append("[route] metric%s: no metric named %r" % (op, metric))
+                return BREAK  # uWSGI: a failed metric operation ends the request
+            return NEXT
+        return run
+    return build
+
+
+def _signal(arg: str) -> Action:
+    if not arg.strip().isdigit() or int(arg) > 255:
+        raise RouteSyntaxError("signal expects a signal number (0-255), got %r" % arg)
+    num = int(arg)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        if not req.services.signal(num):
+            state.logs.append("[route] signal %d: signals are not available" % num)
+        return NEXT
+    return run
+
+
+def _kvlist(action: str, arg: str, known: Tuple[str, ...]) -> Dict[str, str]:
+    """uWSGI's ``key=value,key=value`` action arguments."""
+    found: Dict[str, str] = {}
+    for item in arg.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            raise RouteSyntaxError("%s: bad item %r (expected %s)" % (action, item, ", ".join(k + "=..." for k in known)))
+        found[key] = value
+    return found
+
+
+def _cache(arg: str) -> Action:
+    conf = _kvlist("cache", arg, ("key", "name", "content_type", "content_encoding", "mime", "no_offload",
+                                  "no_content_length", "no_cl", "nocl"))
+    key = conf.get("key")
+    if not key:
+        raise RouteSyntaxError("cache: you need to specify a cache key (key=...)")
+    cache = conf.get("name") or None
+    content_type = conf.get("content_type") or "text/html"
+    encoding = conf.get("content_encoding")
+    by_mime = bool(conf.get("mime"))
+    no_cl = any(conf.get(k) for k in ("no_content_length", "no_cl", "nocl"))
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        name = expand(key, req)
+        value = req.services.cache_get(name, cache)
+        if value is None:
+            return NEXT
+        ctype = (mimetypes.guess_type(name)[0] if by_mime else None) or content_type
+        headers = [("Content-Type", ctype)]
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+        if not no_cl:
+            headers.append(("Content-Length", str(len(value))))
+        return Answer("200 OK", tuple(headers), value)
+    return run
+
+
+# -- basicauth ------------------------------------------------------------------------------
+
+def _htpasswd_user(filename: str, credentials: str) -> Optional[str]:
+    """The user of ``user:password`` when an ``{SHA}`` line of the htpasswd file matches."""
+    user, sep, password = credentials.partition(":")
+    if not sep:
+        return None
+    digest = "{SHA}" + base64.b64encode(hashlib.sha1(password.encode("latin-1", "replace")).digest()).decode()
+    try:
+        with open(filename, encoding="latin-1") as f:
+            for line in f:
+                name, sep, hashed = line.rstrip("\r\n").partition(":")
+                if sep and name == user and hashed == digest:
+                    return user
+    except OSError:
+        return None
+    return None
+
+
+def _basicauth(next_on_mismatch: bool) -> Callable[[str], Action]:
+    def build(arg: str) -> Action:
+        realm, sep, expected = arg.partition(",")
+        if not sep:
+            raise RouteSyntaxError("basicauth expects REALM,USER:PASSWORD or REALM,HTPASSWD_FILE, got %r" % arg)
+        is_file = ":" not in expected
+        challenge = Answer("401 Authorization Required",
+                           (("WWW-Authenticate", 'Basic realm="%s"' % realm), ("Content-Length", "12")),
+                           b"Unauthorized")
+
+        def run(state: RouteState, req: RequestView) -> Result:
+            if request_var(state.environ, "REMOTE_USER"):
+                return NEXT  # already authenticated (by an earlier rule or the front end)
+            header = request_var(state.environ, "HTTP_AUTHORIZATION") or ""
+            if len(header) <= 7 or not expected or not header.startswith("Basic "):
+                return challenge
+            try:
+                credentials = base64.b64decode(header[6:].strip(), validate=True).decode("latin-1")
+            except (binascii.Error, ValueError):
+                return challenge
+            if is_file:
+                user = _htpasswd_user(expected, credentials)
+            else:
+                user = credentials.partition(":")[0] if credentials == expected else None
+            if user:
+                state.environ["REMOTE_USER"] = user
+                return NEXT
+            return NEXT if next_on_mismatch else challenge
+        return run
+    return build
+
+
+#: action name -> builder (argument text -> :data:`Action`); may raise RouteSyntaxError.
+ACTIONS: Dict[str, Callable[[str], Action]] = {
+    "continue": _continue,
+    "last": _continue,
+    "break": _break,
+    "return": _return,
+    "break-with-status": _return,
+    "goto": _goto,
+    "log": _log,
+    "donotlog": _donotlog,
+    "addvar": _addvar,
+    "+": _math("+"),
+    "-": _math("-"),
+    "*": _math("*"),
+    "/": _math("/"),
+    "setuser": _setuser,
+    "setscriptname": lambda a: _set_var("SCRIPT_NAME", a),
+    "setmethod": lambda a: _set_var("REQUEST_METHOD", a),
+    "seturi": lambda a: _set_var("REQUEST_URI", a),
+    "setremoteaddr": lambda a: _set_var("REMOTE_ADDR", a),
+    "setpathinfo": lambda a: _set_var("PATH_INFO", a),
+    "setdocroot": lambda a: _set_var("DOCUMENT_ROOT", a),
+    "sethome": lambda a: _set_var("UWSGI_HOME", a),
+    "setscheme": _setscheme,
+    "fixpathinfo": _fixpathinfo,
+    "chdir": _chdir,
+    "rewrite": _rewrite(last=False),
+    "rewrite-last": _rewrite(last=True),
+    "addheader": _addheader,
+    "delheader": _delheader,
+    "remheader": _delheader,
+    "send": _send(crnl=False),
+    "send-crnl": _send(crnl=True),
+    "redirect": _redirect("302 Found", b"Moved"),
+    "redirect-302": _redirect("302 Found", b"Moved"),
+    "redirect-permanent": _redirect("301 Moved Permanently", b"Moved Permanently"),
+    "redirect-301": _redirect("301 Moved Permanently", b"Moved Permanently"),
+    "static": _static(next_on_missing=False),
+    "static-next": _static(next_on_missing=True),
+    "basicauth": _basicauth(next_on_mismatch=False),
+    "basicauth-next": _basicauth(next_on_mismatch=True),
+    "metricinc": _metric_action("inc"),
+    "metricdec": _metric_action("dec"),
+    "metricmul": _metric_action("mul"),
+    "metricdiv": _metric_action("div"),
+    "metricset": _metric_action("set"),
+    "signal": _signal,
+    "cache": _cache,
+}
+
+#: uWSGI actions that exist there but not here (refused with "not supported").
+NOT_SUPPORTED = frozenset({
+    "harakiri", "logvar", "donotoffload", "clearheaders", "resetheaders", "disableheaders",
+    "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
+    "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
+    "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",
+    "cacheset", "cacheinc", "cachedec", "cachemul", "cachediv", "memcached", "memcachedstore",
+    "redis", "redisstore", "fcgi", "rpc", "call", "expires", "radius", "spnego", "xmldir", "hash",
+})
+
+
+def compile_action(text: str) -> Action:
+    """``NAME:ARGS`` -> :data:`Action`; RouteSyntaxError for an unknown or malformed one."""
+    name, sep, arg = text.partition(":")
+    if not sep:
+        raise RouteSyntaxError("route action %r: expected NAME:ARGS (e.g. break:, log:text)" % text)
+    builder = ACTIONS.get(name)
+    if builder is None:
+        if name in NOT_SUPPORTED:
+            raise RouteSyntaxError("route action %r is not supported by gateway" % name)
+        raise RouteSyntaxError("unknown route action %r" % name)
+    return builder(arg)

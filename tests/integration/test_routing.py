@@ -1,0 +1,170 @@
+"""``--route*``: uWSGI's internal routing in the worker, over HTTP and the uwsgi protocol."""
+
+from __future__ import annotations
+
+import base64
+import socket
+
+import pytest
+
+from server import run_cli, run_server
+from support.httpclient import read_to_eof, request
+from support.stats import fetch_stats, stats_port
+from support.waits import wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+APP = ["--wsgi-file", "tests/apps/route_echo.py", "--tornado", "4", "--greenlet"]
+
+
+def echoed(body):
+    return dict(line.split("=", 1) for line in body.decode("latin-1").splitlines())
+
+
+def rules(static_dir):
+    return [
+        "--route", "^/old/(.*)$ redirect-301:/new/$1",
+        "--route-host", "^legacy\\. redirect:http://www.example.org${REQUEST_URI}",
+        "--route", "^/private basicauth:Staff,alice:s3cret",
+        "--route", "^/r/(.*) rewrite:/app/$1?via=r",
+        "--route-run", "addheader:X-Route: ${PATH_INFO}",
+        "--route-run", "delheader:X-Secret",
+        "--route", "^/deny break:403",
+        "--route", "^/cut break:",
+        "--route-if", "startswith:${PATH_INFO};/files/ goto:files",
+        "--route-run", "last:",
+        "--route-label", "files",
+        "--route", "^/files/(.*) static:%s/$1" % static_dir,
+    ]
+
+
+@pytest.fixture
+def static_dir(tmp_path):
+    (tmp_path / "a.css").write_bytes(b"body{}")
+    return tmp_path
+
+
+def test_rules_over_http(static_dir):
+    with run_server(APP + ["--master", "--stats", "127.0.0.1:0"] + rules(static_dir)) as srv:
+        r = request(srv.port, "/old/page")
+        assert (r.status, r.header("Location"), r.body) == (301, "/new/page", b"Moved Permanently")
+        r = request(srv.port, "/x?y=1", headers={"Host": "legacy.example.org"})
+        assert (r.status, r.header("Location")) == (302, "http://www.example.org/x?y=1")
+
+        r = request(srv.port, "/private")
+        assert r.status == 401 and r.header("WWW-Authenticate") == 'Basic realm="Staff"'
+        auth = {"Authorization": "Basic " + base64.b64encode(b"alice:s3cret").decode()}
+        r = request(srv.port, "/private", headers=auth)
+        assert r.status == 200 and echoed(r.body)["REMOTE_USER"] == "alice"
+
+        r = request(srv.port, "/r/thing?q=1")
+        seen = echoed(r.body)
+        assert (seen["PATH_INFO"], seen["QUERY_STRING"]) == ("/app/thing", "via=r&q=1")
+        assert r.header("X-Route") == "/app/thing" and r.header("X-App") == "yes" and r.header("X-Secret") is None
+
+        r = request(srv.port, "/deny")
+        assert (r.status, r.body) == (403, b"") and r.header("X-Route") == "/deny"
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(b"GET /cut HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_to_eof(s) == b""  # break without a status: closed, no response
+
+        r = request(srv.port, "/files/a.css")
+        assert (r.status, r.body, r.header("Content-Type")) == (200, b"body{}", "text/css")
+        assert request(srv.port, "/files/none.css").status == 404
+        assert request(srv.port, "/plain").status == 200  # last: the app
+
+        assert "[rule: 0] subject: path_info regexp: ^/old/(.*)$ action: redirect-301:/new/$1" in srv.output()
+        # routed: 2 redirects, the 401, the 403, the cut, 2 static answers
+        port = stats_port(srv)
+        wait_until(lambda: sum(c["routed_requests"] for w in fetch_stats(port)["workers"] for c in w["cores"]) == 7,
+                   what="routed_requests == 7")
+
+
+def test_rules_from_an_ini_file_keep_their_order(tmp_path):
+    ini = tmp_path / "routes.ini"
+    ini.write_text(
+        "[uwsgi]\n"
+        "http-socket = 127.0.0.1:0\n"
+        "wsgi-file = tests/apps/route_echo.py\n"
+        "route-run = addvar:ROUTED_VAR=a\n"
+        "route = ^/x addvar:ROUTED_VAR=${ROUTED_VAR}b\n"
+        "route-if = equal:${ROUTED_VAR};ab setpathinfo:/seen-ab\n"
+        "route-if-not = equal:${ROUTED_VAR};ab return:404\n"
+        "route-run = donotlog:\n"
+    )
+    with run_server([str(ini)]) as srv:
+        r = request(srv.port, "/x")
+        assert echoed(r.body)["PATH_INFO"] == "/seen-ab" and echoed(r.body)["ROUTED_VAR"] == "ab"
+        assert request(srv.port, "/y").status == 404  # answered before it reaches donotlog:
+    log = srv.output()
+    assert "GET /y =>" in log and "GET /x =>" not in log
+
+
+def test_rules_over_the_uwsgi_protocol():
+    from gateway.protocol.uwsgi import encode_request
+
+    args = APP + ["--socket", "127.0.0.1:0", "--route", "^/old(.*) rewrite:/new$1",
+                  "--route-run", "addheader:X-Route: yes", "--route", "^/admin return:403"]
+    with run_server(args) as srv:
+        def ask(path):
+            packet = encode_request([("REQUEST_METHOD", "GET"), ("PATH_INFO", path), ("QUERY_STRING", ""),
+                                     ("SERVER_PROTOCOL", "HTTP/1.1")], b"")
+            with socket.create_connection(("127.0.0.1", srv.uwsgi_port), timeout=10) as s:
+                s.sendall(packet)
+                return read_to_eof(s)
+        raw = ask("/old/page")
+        head, body = raw.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200 OK") and b"X-Route: yes" in head
+        assert echoed(body)["PATH_INFO"] == "/new/page"
+        assert ask("/admin").startswith(b"HTTP/1.1 403 Forbidden")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--route", "^/x nosuch:1"], ["option '--route'", "unknown route action 'nosuch'"]),
+    (["--route-if", "bogus:1 break:"], ["option '--route-if'", "unknown route condition 'bogus'"]),
+    (["--route-run", "harakiri:3"], ["'harakiri' is not supported by gateway"]),
+    (["--route-run", "goto:nowhere"], ["--route-run goto:nowhere", "not defined"]),
+])
+def test_bad_rules_are_refused_at_startup(args, fragments):
+    result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/route_echo.py"] + args)
+    assert result.returncode != 0
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_rules_with_app_threads(static_dir):
+    # with --threads the chain runs in the app's thread: its answers and its "cut" still get out
+    with run_server(APP + ["--threads", "2"] + rules(static_dir)) as srv:
+        assert echoed(request(srv.port, "/r/t").body)["PATH_INFO"] == "/app/t"
+        assert request(srv.port, "/files/a.css").body == b"body{}"
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(b"GET /cut HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_to_eof(s) == b""
+        assert request(srv.port, "/deny").status == 403
+
+
+def test_setmethod_never_gives_a_head_request_a_body():
+    with run_server(APP + ["--route-run", "setmethod:GET"]) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(b"HEAD /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            raw = read_to_eof(s)
+        assert raw.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: " in raw
+        assert raw.endswith(b"\r\n\r\n"), raw  # the head only: the app's body is not sent
+
+
+def test_metric_signal_and_cache_actions():
+    import json
+
+    args = ["--wsgi-file", "tests/apps/subsystems_app.py", "--tornado", "4", "--greenlet",
+            "--cache2", "name=c,items=10,blocksize=64", "--metric", "name=pages",
+            "--route", "^/page/ metricinc:pages",
+            "--route", "^/page/ cache:key=${PATH_INFO},name=c,mime=1",
+            "--route", "^/poke signal:17"]
+    with run_server(args) as srv:
+        assert request(srv.port, "/page/a.txt").status == 200  # not cached: the app (JSON, out null)
+        assert json.loads(request(srv.port, "/set?k=/page/a.txt&v=hello").body)["out"] is True
+        r = request(srv.port, "/page/a.txt")
+        assert (r.body, r.header("Content-Type")) == (b"hello", "text/plain")
+        assert json.loads(request(srv.port, "/metric?name=pages&op=get").body)["out"] == 2
+        request(srv.port, "/poke")
+        wait_until(lambda: 17 in json.loads(request(srv.port, "/signals").body)["out"], what="signal 17 handled")
