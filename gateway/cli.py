@@ -192,6 +192,13 @@ def _main(argv: List[str]) -> None:
     apply_environment(cfg)
     if cfg.chdir2 and not os.path.isdir(cfg.chdir2):
         _fail("--chdir2 %s: no such directory (cwd: %s)" % (cfg.chdir2, os.getcwd()))
+    for path in cfg.mimefile:
+        from gateway.server.static_policy import read_mime_file
+
+        try:
+            read_mime_file(path)
+        except OSError as e:
+            _fail("--mimefile %s: %s" % (path, e.strerror or e))
     if cfg.logto2 and wants_log_master(cfg):
         _fail("--logto2 with --log-master (or a log rotation option) is not supported yet: use --logto")
     routing = bool(cfg.http or cfg.https)

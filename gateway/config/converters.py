@@ -83,6 +83,24 @@ def static_expires(raw: str) -> tuple[str, int]:
     return rx, int(seconds)
 
 
+def static_expires_type(raw: str) -> tuple[str, int]:
+    """``TYPE SECONDS`` (a content type such as ``text/css``, a space, seconds) -> the pair."""
+    ctype, _, seconds = raw.strip().rpartition(" ")
+    ctype = ctype.strip()
+    if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", ctype) or not seconds.isdigit():
+        raise Invalid("TYPE SECONDS, such as 'text/css 3600'")
+    return ctype, int(seconds)
+
+
+def regexp(raw: str) -> str:
+    """A regular expression (Python's :mod:`re` syntax)."""
+    try:
+        re.compile(raw)
+    except re.error as e:
+        raise Invalid("a valid regular expression (%s)" % e) from None
+    return raw
+
+
 def response_header(raw: str) -> str:
     """``Name: value``, a header line as the apps' own are checked (token name, no CR/LF/NUL)."""
     name, sep, value = raw.partition(":")

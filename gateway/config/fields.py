@@ -385,6 +385,34 @@ class ConfigFields:
     static_skip_ext: List[str]
     #: --static-expires: static files whose path matches REGEXP get Expires and Cache-Control max-age SECONDS
     static_expires: List[Tuple[str, int]]
+    #: --static-expires-path-info: --static-expires, with REGEXP on the request's PATH_INFO
+    static_expires_path_info: List[Tuple[str, int]]
+    #: --static-expires-path-info-mtime: the same, SECONDS from the file's modification time instead of now
+    static_expires_path_info_mtime: List[Tuple[str, int]]
+    #: --static-expires-uri: --static-expires, with REGEXP on the request's REQUEST_URI
+    static_expires_uri: List[Tuple[str, int]]
+    #: --static-expires-uri-mtime: the same, SECONDS from the file's modification time instead of now
+    static_expires_uri_mtime: List[Tuple[str, int]]
+    #: --static-expires-mtime: --static-expires, SECONDS from the file's modification time instead of now
+    static_expires_mtime: List[Tuple[str, int]]
+    #: --static-expires-type: static files of content type TYPE (text/css) get Expires and Cache-Control max-age SECONDS
+    static_expires_type: List[Tuple[str, int]]
+    #: --static-expires-type-mtime: the same, SECONDS from the file's modification time
+    static_expires_type_mtime: List[Tuple[str, int]]
+    #: --static-gzip: static files whose path matches REGEXP are sent as FILE.br or FILE.gz, when that exists and the cli…
+    static_gzip: List[str]
+    #: --static-gzip-all: the same for every static file
+    static_gzip_all: bool
+    #: --static-gzip-dir: the same for the static files whose path starts with DIR
+    static_gzip_dir: List[str]
+    #: --static-gzip-ext: the same for the static files whose path ends with EXT (.css)
+    static_gzip_ext: List[str]
+    #: --static-map2: like --static-map, but the whole request path is looked up under DIR (/static/a.css is DIR/static/a…
+    static_map2: List[str]
+    #: --static-safe: a static file whose real path leads out of its mapped directory (a symlink) is still served when it…
+    static_safe: List[str]
+    #: --mimefile: more content types for static files, from a mime.types file (type ext ext...); /etc/mime.types is r…
+    mimefile: List[str]
     #: --post-buffering: read each request body whole before the app is called: up to BYTES in memory, a larger one in a tem…
     post_buffering: int
     #: --disable-write-exception: the app's write() to a vanished client returns quietly instead of raising OSError (the response's i…

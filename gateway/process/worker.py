@@ -180,18 +180,22 @@ class Worker:
         if cfg.chdir2:
             gen_log.info("chdir() to %s", cfg.chdir2)
             os.chdir(cfg.chdir2)  # checked by the CLI at startup
-        if cfg.static_map or cfg.check_static:
+        from gateway.server.static_policy import FilePolicy
+
+        policy = FilePolicy.from_config(cfg)  # --mimefile was read once already by the CLI
+        if cfg.static_map or cfg.static_map2 or cfg.check_static:
             # --static-map/--check-static: files answered before the app (in its thread with --threads)
             from gateway.server.static_files import StaticFiles, parse_static_map
 
             app = StaticFiles(app, [parse_static_map(spec) for spec in cfg.static_map], cfg.check_static,
-                              cfg.static_index, cfg.static_skip_ext, cfg.static_expires)
+                              cfg.static_index, cfg.static_skip_ext, policy,
+                              [parse_static_map(spec) for spec in cfg.static_map2], cfg.static_safe)
         chain = chain_from_config(cfg)
         if len(chain):
             # --route*: the rules run before the static files and the apps (as in uWSGI)
             from gateway.routing.wsgi import Router
 
-            app = Router(app, chain, worker_id=self.worker_id, expires=cfg.static_expires)
+            app = Router(app, chain, worker_id=self.worker_id, policy=policy)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))

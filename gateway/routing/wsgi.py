@@ -15,14 +15,14 @@ runner cuts the connection, as uWSGI closes it).  ``log:`` lines go to the serve
 from __future__ import annotations
 
 import os
-import re
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from gateway.logs import gen_log
 from gateway.routing.actions import RouteState
 from gateway.routing.rules import RouteChain
 from gateway.routing.vars import Services
 from gateway.server.static_files import file_response
+from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 from gateway.server.wsgi_input import ClientDisconnected
 
 __all__ = ["RouteBreak", "Router"]
@@ -68,13 +68,13 @@ class Router:
     """The WSGI layer (see the module docstring)."""
 
     def __init__(self, app: Callable, chain: RouteChain, worker_id: int = 1,
-                 expires: Sequence[Tuple[str, int]] = ()) -> None:
+                 policy: FilePolicy = DEFAULT_POLICY) -> None:
         self.app = app
         self.chain = chain
         self.worker_id = worker_id
         self.services: Services = SubsystemServices()
-        #: --static-expires, applied to files served by ``static:`` as to --static-map's
-        self.expires = [(re.compile(rx), seconds) for rx, seconds in expires]
+        #: types, --static-expires*, --static-gzip*: for files served by ``static:`` as for --static-map's
+        self.policy = policy
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         outcome = self.chain.run(environ, self.worker_id, self.services)
@@ -97,7 +97,7 @@ class Router:
                 st = os.stat(outcome.path)
             except OSError:
                 st = None
-            result = file_response(environ, respond, outcome.path, st, self.expires) if st is not None else None
+            result = file_response(environ, respond, outcome.path, st, self.policy) if st is not None else None
             if result is not None:
                 return result
             respond("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])

@@ -8,31 +8,34 @@ thin WSGI layer in front of the apps (created in each worker)::
 
 * ``--static-map /static=/srv/static``: a request whose ``PATH_INFO`` is ``/static`` or
   starts with ``/static/`` is looked up under the directory, the rest of the path below it;
+  ``--static-map2`` looks the whole path up (``/static/a.css`` is ``/srv/static/static/a.css``);
 * ``--check-static /srv/public``: any request path is looked up under the directory;
 * ``--static-index index.html`` (repeatable): a directory is answered by the first of these
   files it holds;
 * ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app;
-* ``--static-expires REGEXP SECONDS`` (repeatable): a file whose real path matches gets
-  ``Expires`` (now + SECONDS) and ``Cache-Control: max-age``; the first match wins.
+* ``--static-safe DIR`` (repeatable): a file whose real path leads out of the mapped
+  directory (a symlink) is still served when it is under DIR;
+* the answer's type, expiry (``--static-expires*``) and precompressed variants
+  (``--static-gzip*``) follow the worker's :class:`~gateway.server.static_policy.FilePolicy`.
 
 A file that is not there (or a directory without an index) goes on to the app, as in uWSGI.
 Only ``GET`` and ``HEAD`` are served; the path is percent-decoded already (``PATH_INFO``), and
-the resolved real path must stay inside the mapped directory (``..`` or a symlink out of it
-goes to the app, never to the file).  The answer: ``Content-Type`` from the extension
-(:mod:`mimetypes`), ``Content-Length``, ``Last-Modified``, and ``304 Not Modified`` for an
-``If-Modified-Since`` at or after the file's time.  The body is a ``wsgi.file_wrapper``, so
+the resolved real path must stay inside the mapped directory or a ``--static-safe`` one (``..``
+or a symlink out of them goes to the app, never to the file).  The answer: ``Content-Type``,
+``Content-Length``, ``Last-Modified``, and ``304 Not Modified`` for an ``If-Modified-Since``
+at or after the file's time.  The body is a ``wsgi.file_wrapper``, so
 ``--offload-threads`` sends it from the loop.
 """
 
 from __future__ import annotations
 
-import mimetypes
 import os
-import re
 import stat
 import time
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 
 __all__ = ["StaticFiles", "file_response", "parse_static_map"]
 
@@ -52,16 +55,22 @@ class StaticFiles:
 
     def __init__(self, app: Callable, maps: Sequence[Tuple[str, str]] = (), roots: Sequence[str] = (),
                  index: Sequence[str] = (), skip_ext: Sequence[str] = (),
-                 expires: Sequence[Tuple[str, int]] = ()) -> None:
+                 policy: FilePolicy = DEFAULT_POLICY, maps_whole_path: Sequence[Tuple[str, str]] = (),
+                 safe: Sequence[str] = ()) -> None:
         self.app = app
-        # longest mountpoint first: /static/img wins over /static
-        self.maps = sorted(((m, os.path.realpath(d)) for m, d in maps), key=lambda md: -len(md[0]))
+        # (mountpoint, directory, the whole path is looked up): longest mountpoint first,
+        # /static/img wins over /static
+        mounts = [(m, os.path.realpath(d), False) for m, d in maps]
+        mounts += [(m, os.path.realpath(d), True) for m, d in maps_whole_path]
+        self.maps = sorted(mounts, key=lambda mdw: -len(mdw[0]))
         self.roots = [os.path.realpath(r) for r in roots]
         self.index = list(index)
         #: --static-skip-ext: paths ending so are never served as files (they go to the app)
         self.skip_ext = tuple(skip_ext)
-        #: --static-expires: (compiled regexp on the file's real path, seconds)
-        self.expires = [(re.compile(rx), seconds) for rx, seconds in expires]
+        #: types, expiry, precompressed variants (--static-expires*, --static-gzip*, --mimefile)
+        self.policy = policy
+        #: --static-safe: directories a mapped file's real path may lead into
+        self.safe = tuple(os.path.realpath(d) for d in safe)
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -74,9 +83,9 @@ class StaticFiles:
     # -- lookup ---------------------------------------------------------------------------
 
     def _find(self, path: str) -> Optional[Tuple[str, os.stat_result]]:
-        for mount, directory in self.maps:
+        for mount, directory, whole in self.maps:
             if path == mount or path.startswith(mount + "/"):
-                found = self._lookup(directory, path[len(mount):])
+                found = self._lookup(directory, path if whole else path[len(mount):])
                 if found is not None:
                     return found
         for directory in self.roots:
@@ -89,8 +98,9 @@ class StaticFiles:
         if "\0" in rest:
             return None
         candidate = os.path.realpath(os.path.join(directory, rest.lstrip("/")))
-        if candidate != directory and not candidate.startswith(directory + os.sep):
-            return None  # .. or a symlink leading out of the directory
+        if candidate != directory and not candidate.startswith(directory + os.sep) and not any(
+                candidate.startswith(safe + os.sep) for safe in self.safe):
+            return None  # .. or a symlink leading out of the directory (and not to a --static-safe one)
         try:
             st = os.stat(candidate)
         except OSError:
@@ -109,23 +119,31 @@ class StaticFiles:
 
     def _serve(self, environ: Dict[str, Any], start_response: Callable, path: str,
                st: os.stat_result) -> Iterable[bytes]:
-        result = file_response(environ, start_response, path, st, self.expires)
+        result = file_response(environ, start_response, path, st, self.policy)
         if result is None:
             return self.app(environ, start_response)  # gone or unreadable since the stat
         return result
 
 
 def file_response(environ: Dict[str, Any], start_response: Callable, path: str, st: os.stat_result,
-                  expires: Sequence[Tuple["re.Pattern[str]", int]] = ()) -> Optional[Iterable[bytes]]:
+                  policy: FilePolicy = DEFAULT_POLICY) -> Optional[Iterable[bytes]]:
     """Answer the regular file ``path`` (``st``: its stat) as a WSGI response, or return
     None, having called nothing, when it cannot be opened.
 
     Shared by :class:`StaticFiles` and the ``static:`` route action: ``Content-Type`` from
-    the extension, ``Content-Length``, ``Last-Modified``, ``304 Not Modified`` for an
-    ``If-Modified-Since`` at or after the file's time, ``Expires``/``Cache-Control`` from
-    the first of ``expires`` (compiled regexp on the path, seconds) that matches, and a
-    ``wsgi.file_wrapper`` body (so ``--offload-threads`` sends it from the loop).
+    the ``policy`` (the name's extension), ``Content-Length``, ``Last-Modified``, ``304 Not
+    Modified`` for an ``If-Modified-Since`` at or after the file's time, ``Expires`` and
+    ``Cache-Control`` from the policy's first matching rule, a precompressed ``.br``/``.gz``
+    variant when the policy selects the file and the client accepts it (``Content-Encoding``,
+    ``Vary: Accept-Encoding``), and a ``wsgi.file_wrapper`` body (so ``--offload-threads``
+    sends it from the loop).
     """
+    ctype, encoding = policy.content_type(path)
+    expires_at = policy.expiry(environ, path, ctype, st.st_mtime)
+    variant = policy.precompressed(environ, path) if encoding is None else None
+    vary = policy.wants_precompressed(path)
+    if variant is not None:
+        path, st, encoding = variant
     mtime = int(st.st_mtime)
     last_modified = formatdate(mtime, usegmt=True)
     since = environ.get("HTTP_IF_MODIFIED_SINCE")
@@ -140,7 +158,6 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
         f = open(path, "rb")
     except OSError:
         return None
-    ctype, encoding = mimetypes.guess_type(path)
     headers: List[Tuple[str, str]] = [
         ("Content-Type", ctype or "application/octet-stream"),
         ("Content-Length", str(st.st_size)),
@@ -148,11 +165,11 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
     ]
     if encoding:
         headers.append(("Content-Encoding", encoding))
-    for rx, seconds in expires:
-        if rx.search(path):
-            headers.append(("Expires", formatdate(time.time() + seconds, usegmt=True)))
-            headers.append(("Cache-Control", "max-age=%d" % seconds))
-            break
+    if vary:
+        headers.append(("Vary", "Accept-Encoding"))  # caches must keep both variants apart
+    if expires_at is not None:
+        headers.append(("Expires", formatdate(expires_at, usegmt=True)))
+        headers.append(("Cache-Control", "max-age=%d" % max(0, int(expires_at - time.time() + 0.5))))
     start_response("200 OK", headers)
     wrapper = environ.get("wsgi.file_wrapper")
     if wrapper is not None:

@@ -1,4 +1,5 @@
-"""``--static-map``, ``--check-static``, ``--static-index``: files answered before the app."""
+"""``--static-map``, ``--check-static``, ``--static-index`` and the rest of uWSGI's static options:
+files answered before the app."""
 
 from __future__ import annotations
 
@@ -76,3 +77,43 @@ def test_a_malformed_static_expires_is_refused():
     proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--static-expires", "(unclosed 60"])
     _, err = proc.communicate(timeout=20)
     assert proc.returncode != 0 and "--static-expires" in err and "regular expression" in err, err
+
+
+def test_expires_families_precompressed_variants_mimefile_map2_and_safe(site, tmp_path):
+    static = site / "static"
+    (static / "css" / "a.css.gz").write_bytes(b"GZIPPED")
+    (static / "data.gwx").write_bytes(b"gwx")
+    (static / "assets").mkdir()
+    (static / "assets" / "whole.txt").write_bytes(b"whole path")
+    safe = tmp_path / "shared"
+    safe.mkdir()
+    (safe / "logo.txt").write_bytes(b"logo")
+    os.symlink(safe / "logo.txt", static / "logo.txt")
+    mime = tmp_path / "mime.types"
+    mime.write_text("application/x-gateway gwx\n")
+    args = APP + ["--static-map", "/static=%s" % static, "--static-map2", "/assets=%s" % static,
+                  "--static-safe", str(safe), "--mimefile", str(mime),
+                  "--static-gzip-ext", ".css", "--static-expires-uri", r"v=2 600",
+                  "--static-expires-type-mtime", "application/x-gateway 86400"]
+    with run_server(args) as srv:
+        gz = request(srv.port, "/static/css/a.css", headers={"Accept-Encoding": "gzip"})
+        assert (gz.body, gz.header("Content-Encoding"), gz.header("Content-Type")) == (b"GZIPPED", "gzip", "text/css")
+        assert gz.header("Vary") == "Accept-Encoding" and gz.header("Content-Length") == "7"
+        plain = request(srv.port, "/static/css/a.css")
+        assert (plain.body, plain.header("Content-Encoding"), plain.header("Vary")) == (b"body{}", None, "Accept-Encoding")
+        versioned = request(srv.port, "/static/css/a.css?v=2")
+        assert versioned.header("Cache-Control") == "max-age=600"
+        gwx = request(srv.port, "/static/data.gwx")
+        assert gwx.header("Content-Type") == "application/x-gateway"
+        # -mtime: the file was just written, so it expires a day after now, give or take
+        assert 86000 < int(gwx.header("Cache-Control").split("=")[1]) <= 86400
+        assert request(srv.port, "/assets/whole.txt").body == b"whole path"  # --static-map2: DIR/assets/whole.txt
+        assert request(srv.port, "/assets/css/a.css").body == b"ok"  # not DIR/css/a.css: the app
+        assert request(srv.port, "/static/logo.txt").body == b"logo"  # a symlink into --static-safe
+        assert request(srv.port, "/static/link-out.txt").body == b"ok"  # elsewhere: still the app
+
+
+def test_an_unreadable_mimefile_is_a_startup_error(tmp_path):
+    proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--mimefile", str(tmp_path / "none.types")])
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and "--mimefile" in err and "No such file" in err, err

@@ -1,0 +1,68 @@
+"""FilePolicy: content types with --mimefile, the --static-expires* families, precompressed variants."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from gateway.server.static_policy import FilePolicy, read_mime_file
+
+
+def test_mime_file_overrides_and_adds_types(tmp_path):
+    mt = tmp_path / "mime.types"
+    mt.write_text("# comment\napplication/x-gateway   gwx  GWY\ntext/x-css-custom css # trailing\n\n")
+    assert read_mime_file(str(mt)) == {".gwx": "application/x-gateway", ".gwy": "application/x-gateway",
+                                       ".css": "text/x-css-custom"}
+    policy = FilePolicy(mime_types=read_mime_file(str(mt)))
+    assert policy.content_type("/a/b.GWX") == ("application/x-gateway", None)
+    assert policy.content_type("/a/b.css") == ("text/x-css-custom", None)
+    assert FilePolicy().content_type("/a/b.css") == ("text/css", None)
+    assert FilePolicy().content_type("/a/b.tar.gz") == ("application/x-tar", "gzip")
+
+
+def test_expiry_order_and_mtime_variants():
+    env = {"PATH_INFO": "/static/app.js", "REQUEST_URI": "/static/app.js?v=3"}
+    policy = FilePolicy(expires=[(r"\.css$", 10)], expires_path_info_mtime=[(r"^/static/", 20)],
+                        expires_uri=[(r"v=3", 30)], expires_type=[("application/javascript", 40)])
+    now = time.time()
+    # the file's path does not match; PATH_INFO (-mtime: from the file's time) comes before the uri
+    assert policy.expiry(env, "/srv/app.js", "application/javascript", 1000.0) == 1020.0
+    assert abs(policy.expiry(env, "/srv/app.css", "text/css", 1000.0) - (now + 10)) < 2
+    assert abs(policy.expiry({"REQUEST_URI": "/x?v=3"}, "/srv/x", None, 0) - (now + 30)) < 2
+    assert abs(policy.expiry({}, "/srv/x.js", "application/javascript", 0) - (now + 40)) < 2
+    assert policy.expiry({}, "/srv/x.png", "image/png", 0) is None
+    assert FilePolicy(expires_type_mtime=[("image/png", 5)]).expiry({}, "/x.png", "image/png", 100.0) == 105.0
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "a.css").write_bytes(b"body{}" * 100)
+    (tmp_path / "a.css.gz").write_bytes(b"GZ")
+    (tmp_path / "b.js").write_bytes(b"x")
+    (tmp_path / "b.js.br").write_bytes(b"BR")
+    (tmp_path / "b.js.gz").write_bytes(b"GZ")
+    (tmp_path / "c.txt").write_bytes(b"plain")
+    os.mkdir(tmp_path / "d.txt.gz")  # a directory is never a variant
+    return tmp_path
+
+
+def test_precompressed_selection_and_negotiation(files):
+    a, b, c, d = (str(files / n) for n in ("a.css", "b.js", "c.txt", "d.txt"))
+    gz = {"HTTP_ACCEPT_ENCODING": "gzip, deflate"}
+    both = {"HTTP_ACCEPT_ENCODING": "br;q=1.0, gzip;q=0.5"}
+    policy = FilePolicy(gzip_all=True)
+    assert policy.precompressed(gz, a)[1:] == (os.stat(a + ".gz"), "gzip")
+    assert policy.precompressed(both, b)[0] == b + ".br"
+    assert policy.precompressed(gz, b)[0] == b + ".gz"
+    assert policy.precompressed({"HTTP_ACCEPT_ENCODING": "br;q=0, gzip"}, b)[0] == b + ".gz"
+    assert policy.precompressed({"HTTP_ACCEPT_ENCODING": "gzip;q=0.000"}, a) is None
+    assert policy.precompressed({}, a) is None
+    assert policy.precompressed(gz, c) is None  # no c.txt.gz
+    assert policy.precompressed(gz, d) is None
+    assert FilePolicy(gzip_exts=[".css"]).precompressed(gz, a) is not None
+    assert FilePolicy(gzip_exts=[".css"]).precompressed(gz, b) is None
+    assert FilePolicy(gzip_dirs=[str(files)]).precompressed(gz, b) is not None
+    assert FilePolicy(gzip=[r"\.js$"]).precompressed(gz, b) is not None
+    assert FilePolicy().precompressed(gz, a) is None  # nothing selected
