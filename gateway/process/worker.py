@@ -38,7 +38,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from tornado.ioloop import IOLoop
 
-from gateway import rpc, uwsgi_module
+from gateway import hooks, rpc, uwsgi_module
 from gateway.app_loader import load_apps
 from gateway.config.model import Config
 from gateway.logs import gen_log
@@ -104,8 +104,11 @@ class Worker:
 
     def __init__(self, config: Config, sockets: List[socket.socket], worker_id: int = 1, *,
                  app: Any = None, board: Any = None, channel: Any = None, masterpid: int = 0,
-                 scoreboard: Any = None, slots: Optional[Callable[[], List[int]]] = None) -> None:
+                 scoreboard: Any = None, slots: Optional[Callable[[], List[int]]] = None,
+                 first_spawn: bool = True) -> None:
         self.config = config
+        #: the first process of this worker id in the instance (not a respawn): --hook-accepting-once
+        self.first_spawn = first_spawn
         self.sockets = sockets
         self.worker_id = worker_id
         self.app = app
@@ -165,6 +168,7 @@ class Worker:
                       max_reply=cfg.rpc_max_reply)
         for hook in list(worker_hooks):
             hook(self)
+        hooks.run_phase(cfg, "post-fork")
         app = self.app
         if app is None:
             app = load_apps(cfg)
@@ -305,6 +309,7 @@ class Worker:
         )
         if self.config.py_autoreload:
             self._watch_modules(float(self.config.py_autoreload))
+        self._accepting_hooks()
         if self.board is None:
             from gateway.process.privileges import warn_if_root
 
@@ -332,6 +337,30 @@ class Worker:
                 # Once the loop runs (see above): the master may forward a signal at once.
                 self.io_loop.add_callback(self.channel.send, "ready", node_name.encode())
         self.io_loop.start()
+
+    def _accepting_hooks(self) -> None:
+        """uWSGI's accepting phases, once the listeners are ready, before the loop runs (and
+        before the master hears "ready"): ``accepting`` in every worker, ``accepting1`` in
+        worker 1, their ``-once`` forms on a worker id's first spawn only."""
+        phases = ["accepting"]
+        if self.first_spawn:
+            phases.append("accepting-once")
+        if self.worker_id == 1:
+            phases.append("accepting1")
+            if self.first_spawn:
+                phases.append("accepting1-once")
+        for phase in phases:
+            hooks.run_phase(self.config, phase)
+
+    def _hook_failed(self, e: hooks.HookFailed) -> None:
+        """A fatal hook failed in this worker.  Under a master a ``--hook-*`` failure destroys
+        the instance, as in uWSGI: the master hears it before it sees this worker exit.
+        Otherwise (no master, or an ``--exec-*`` command) the error goes up as a failed start."""
+        if self.channel is None or not e.destroy:
+            raise e
+        gen_log.error("%s", e)
+        self.channel.send("fatal", b"")
+        raise SystemExit(1)
 
     def _retire(self, reason: str) -> None:
         """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""
@@ -538,9 +567,14 @@ class Worker:
     def run(self) -> int:
         if self.config.cpu_affinity:
             self._pin_cpus(int(self.config.cpu_affinity))
-        self.setup()
+        try:
+            self.setup()
+        except hooks.HookFailed as e:
+            self._hook_failed(e)
         try:
             self.serve()
+        except hooks.HookFailed as e:
+            self._hook_failed(e)
         finally:
             if self.config.erlang:
                 try:
