@@ -292,7 +292,7 @@ def _rpc(args: str) -> None:
     words = shlex.split(args)
     func, _, node = words[0].partition("@")
     try:
-        result = rpc.call(node or None, func, *words[1:])
+        result = rpc.call(node or None, func, *[_encode(word) for word in words[1:]])  # bytes, as in uWSGI
     except rpc.RPCError as e:
         raise ActionFailed("rpc %s: %s" % (words[0], e)) from None
     shown = (result or b"").decode("utf-8", "replace")
