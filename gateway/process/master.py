@@ -456,10 +456,20 @@ class Master:
         log_pipe = self.log_master.pipe() if self.log_master is not None else None
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        # The master's signals wait (blocked) across the fork: a SIGTERM sent to a child the
+        # instant it is born (a shutdown right after a spawn) must not hit the master's handler
+        # the child inherited, and be lost there, but the default the child resets to.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals.signals)
+        try:
+            pid = os.fork()
+        finally:
+            if os.getpid() == self.pid:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
+                self.signals.close_in_child()
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 if log_pipe is not None:
                     os.close(log_pipe[0])
                     self.log_master.in_child(log_pipe[1])
@@ -500,7 +510,6 @@ class Master:
 
     def _child_main(self, proc: Proc, sock: socket.socket) -> int:
         """In the child: drop the master's state, then become a worker or run the target."""
-        self.signals.close_in_child()
         try:
             self.sel.close()
         except OSError:
