@@ -10,12 +10,13 @@ import pathlib
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 
 import pytest
 
-from server import ServerProcess, run_cli, run_server, spawn
-from support.waits import wait_until
+from server import ROOT, ServerProcess, gateway_command, run_cli, run_server, spawn
+from support.waits import pid_alive, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -187,3 +188,19 @@ def test_as_user_atexit_runs_in_the_master_on_reload_and_exit(tmp_path):
     single.wait_ready(20)
     single.stop()
     assert [(r[0], r[1]) for r in records(tmp_path / "single")] == [("atexit", single.pid)]
+
+
+def test_as_user_atexit_runs_in_the_detached_master_after_daemonize2(tmp_path):
+    log, out = tmp_path / "daemon.log", tmp_path / "atexit"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run(gateway_command(APP + ["--http-socket", "127.0.0.1:0", "--daemonize2", str(log),
+                                                 "--hook-as-user-atexit", mark(out, "atexit")]),
+                          cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    assert records(out) == []  # not in the process that returned to the shell
+    ready = wait_until(lambda: re.search(r"gateway ready: pid=(\d+)", log.read_text() if log.exists() else ""),
+                       what="the ready line")
+    pid = int(ready.group(1))
+    os.kill(pid, signal.SIGTERM)  # the daemon this test started, by its pid
+    wait_until(lambda: not pid_alive(pid), what="the daemon's exit")
+    assert [(r[0], r[1]) for r in records(out)] == [("atexit", pid)]
