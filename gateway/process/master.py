@@ -460,10 +460,11 @@ class Master:
         # instant it is born (a shutdown right after a spawn) must not hit the master's handler
         # the child inherited, and be lost there, but the default the child resets to.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals.signals)
+        pid = -1
         try:
             pid = os.fork()
         finally:
-            if os.getpid() == self.pid:
+            if pid != 0:  # the master (the fork done, or failed); the child unblocks below
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1

@@ -2,9 +2,10 @@
 
 Order of start-up, as in uWSGI without ``--master``: bind the sockets, create this
 worker's **own** event loop and IOLoop (never one inherited from a parent: an IOLoop
-shared across fork crash-loops uWSGI's workers), install the ``uwsgi`` module, load
-the app, run the ``postfork`` hooks, start the Erlang node if asked, then serve and
-print the readiness line::
+shared across fork crash-loops uWSGI's workers), install the ``uwsgi`` module, run the
+``--hook-post-fork`` hooks, load the app, run the ``postfork`` hooks, start the Erlang
+node if asked, run the ``--hook-accepting*`` hooks, then serve and print the readiness
+line::
 
     gateway ready: pid=1234 [http-socket=127.0.0.1:9090] [socket=127.0.0.1:3031] [erlang=gw@localhost]
 
@@ -34,7 +35,7 @@ import socket
 import sys
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, NoReturn, Optional
 
 from tornado.ioloop import IOLoop
 
@@ -352,7 +353,7 @@ class Worker:
         for phase in phases:
             hooks.run_phase(self.config, phase)
 
-    def _hook_failed(self, e: hooks.HookFailed) -> None:
+    def _hook_failed(self, e: hooks.HookFailed) -> NoReturn:
         """A fatal hook failed in this worker.  Under a master a ``--hook-*`` failure destroys
         the instance, as in uWSGI: the master hears it before it sees this worker exit.
         Otherwise (no master, or an ``--exec-*`` command) the error goes up as a failed start."""
