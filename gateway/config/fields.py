@@ -139,6 +139,10 @@ class ConfigFields:
     hook_accepting1_once: List[str]
     #: --hook-master-start: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in the master once the workers are forke…
     hook_master_start: List[str]
+    #: --hook-as-mule: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in each mule when it starts; a failure s…
+    hook_as_mule: List[str]
+    #: --hook-as-gateway: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in each --http/--https router process wh…
+    hook_as_gateway: List[str]
     #: --hook-touch: run the hook ACTION:ARGS in the master when FILE is touched (implies a master)
     hook_touch: List[str]
     #: --hook-emperor-start: not supported yet: uWSGI option, not supported yet by gateway
@@ -163,10 +167,6 @@ class ConfigFields:
     hook_as_vassal_before_drop: List[str]
     #: --hook-as-emperor-setns: not supported yet: uWSGI option, not supported yet by gateway
     hook_as_emperor_setns: List[str]
-    #: --hook-as-mule: not supported yet: uWSGI option, not supported yet by gateway
-    hook_as_mule: List[str]
-    #: --hook-as-gateway: not supported yet: uWSGI option, not supported yet by gateway
-    hook_as_gateway: List[str]
     #: --exec-as-vassal: not supported yet: uWSGI option, not supported yet by gateway
     exec_as_vassal: List[str]
     #: --exec-as-emperor: not supported yet: uWSGI option, not supported yet by gateway

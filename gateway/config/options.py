@@ -278,6 +278,8 @@ _HOOK_PHASES = (
     ("accepting1", "in worker 1 when it is ready to accept requests", ""),
     ("accepting1-once", "in worker 1 when it is ready to accept, only on its first spawn", ""),
     ("master-start", "in the master once the workers are forked (implies a master)", ""),
+    ("as-mule", "in each mule when it starts", ""),
+    ("as-gateway", "in each --http/--https router process when it starts", ""),
 )
 
 
@@ -299,7 +301,7 @@ def _hook_options() -> tuple[Option, ...]:
                       help="run the hook ACTION:ARGS in the master when FILE is touched (implies a master)"))
     for name in ("emperor-start", "emperor-stop", "emperor-reload", "emperor-lost", "as-vassal", "as-emperor",
                  "as-on-demand-vassal", "as-on-config-vassal", "as-emperor-before-vassal",
-                 "as-vassal-before-drop", "as-emperor-setns", "as-mule", "as-gateway"):
+                 "as-vassal-before-drop", "as-emperor-setns"):
         out.append(_unsupported("hook-" + name, repeatable=True))
     for name in ("exec-as-vassal", "exec-as-emperor"):
         out.append(_unsupported(name, repeatable=True))

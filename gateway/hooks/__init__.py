@@ -15,11 +15,13 @@ from gateway.hooks.phases import (
     HookFailed,
     TouchHooks,
     adopt_atexit,
+    destroy_from_child,
     register_atexit,
+    run_in_child,
     run_phase,
     warn_never_run,
 )
 from gateway.hooks.spec import Hook, HookSyntaxError, parse_hook, parse_touch
 
-__all__ = ["PHASES", "Hook", "HookFailed", "HookSyntaxError", "TouchHooks", "adopt_atexit", "parse_hook",
-           "parse_touch", "register_atexit", "run_phase", "warn_never_run"]
+__all__ = ["PHASES", "Hook", "HookFailed", "HookSyntaxError", "TouchHooks", "adopt_atexit", "destroy_from_child",
+           "parse_hook", "parse_touch", "register_atexit", "run_in_child", "run_phase", "warn_never_run"]

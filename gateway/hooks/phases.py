@@ -17,14 +17,14 @@ from __future__ import annotations
 import atexit
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, NoReturn, Sequence, Tuple
 
 from gateway.hooks.actions import ACTIONS, ActionFailed, run_command
 from gateway.hooks.spec import Hook, HookSyntaxError, parse_hook, parse_touch
 from gateway.logs import gen_log
 
-__all__ = ["PHASES", "HookFailed", "Phase", "TouchHooks", "adopt_atexit", "register_atexit", "run_hooks",
-           "run_phase", "warn_never_run"]
+__all__ = ["PHASES", "HookFailed", "Phase", "TouchHooks", "adopt_atexit", "destroy_from_child", "register_atexit",
+           "run_hooks", "run_in_child", "run_phase", "warn_never_run"]
 
 
 class HookFailed(Exception):
@@ -71,6 +71,8 @@ PHASES: Dict[str, Phase] = {p.name: p for p in (
     Phase("accepting1", "accepting1"),
     Phase("accepting1-once", "accepting1-once"),
     Phase("master-start", "master-start"),
+    Phase("as-mule", "as-mule"),
+    Phase("as-gateway", "as-gateway"),
 )}
 
 
@@ -90,6 +92,28 @@ def run_phase(cfg: Any, name: str) -> None:
     run_hooks(hooks, phase.label, fatal=phase.fatal, option=phase.hook_option)
     if phase.has_exec:
         _run_commands(_values(cfg, "exec_", phase), phase)
+
+
+def run_in_child(cfg: Any, name: str) -> None:
+    """Run phase ``name`` in a child of the master (a mule, a router); see :func:`destroy_from_child`."""
+    try:
+        run_phase(cfg, name)
+    except HookFailed as e:
+        destroy_from_child(e)
+
+
+def destroy_from_child(e: HookFailed) -> NoReturn:
+    """A fatal hook failed in a child of the master: a ``--hook-*`` failure destroys the whole
+    instance, as in uWSGI; the master hears it on the channel before it sees this child exit.
+    Without a master, or for an ``--exec-*`` command, ``e`` goes up as a failed start."""
+    from gateway.process import channel
+
+    ch = channel.current()
+    if ch is None or not e.destroy:
+        raise e
+    gen_log.error("%s", e)
+    ch.send("fatal", b"")
+    raise SystemExit(1)
 
 
 def run_hooks(hooks: Sequence[Hook], label: str, *, fatal: bool, option: str) -> None:

@@ -427,9 +427,12 @@ class Master:
             gen_log.error("%s", e)
             self._destroy("FATAL hook failed, destroying instance")
 
-    def _on_fatal(self, worker_id: int, payload: bytes) -> None:
-        """A worker's fatal hook failed (it said so on its channel, then exited)."""
-        self._destroy("FATAL hook failed in worker %d, destroying instance" % worker_id)
+    def _on_fatal(self, ident: int, payload: bytes) -> None:
+        """A fatal hook failed in a worker (``ident`` > 0) or a child (it said so on its
+        channel, then exited)."""
+        who = "worker %d" % ident if ident > 0 else next(
+            (p.label for p in self.children if p.ident == -ident), "a child")
+        self._destroy("FATAL hook failed in %s, destroying instance" % who)
 
     def _destroy(self, why: str) -> None:
         gen_log.error("%s", why)

@@ -35,7 +35,7 @@ import socket
 import sys
 import time
 import traceback
-from typing import Any, Callable, Dict, List, NoReturn, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from tornado.ioloop import IOLoop
 
@@ -353,16 +353,6 @@ class Worker:
         for phase in phases:
             hooks.run_phase(self.config, phase)
 
-    def _hook_failed(self, e: hooks.HookFailed) -> NoReturn:
-        """A fatal hook failed in this worker.  Under a master a ``--hook-*`` failure destroys
-        the instance, as in uWSGI: the master hears it before it sees this worker exit.
-        Otherwise (no master, or an ``--exec-*`` command) the error goes up as a failed start."""
-        if self.channel is None or not e.destroy:
-            raise e
-        gen_log.error("%s", e)
-        self.channel.send("fatal", b"")
-        raise SystemExit(1)
-
     def _retire(self, reason: str) -> None:
         """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""
         if not self._stopping:
@@ -571,11 +561,11 @@ class Worker:
         try:
             self.setup()
         except hooks.HookFailed as e:
-            self._hook_failed(e)
+            hooks.destroy_from_child(e)
         try:
             self.serve()
         except hooks.HookFailed as e:
-            self._hook_failed(e)
+            hooks.destroy_from_child(e)
         finally:
             if self.config.erlang:
                 try:

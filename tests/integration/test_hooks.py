@@ -1,7 +1,8 @@
 """uWSGI's hooks through the real CLI: each phase runs in the process and at the point uWSGI
 runs it (asap to post-app in the master, post-fork and accepting in each worker), the
 ``-once`` phases only on a worker's first spawn, fatal failures end the instance (even from
-a worker), ``--hook-touch`` and ``as-user-atexit`` in the master."""
+a worker), ``--hook-touch`` and ``as-user-atexit`` in the master, ``as-mule`` and
+``as-gateway`` in each mule and router process."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import tempfile
 import pytest
 
 from server import ROOT, ServerProcess, gateway_command, run_cli, run_server, spawn
+from support.router import RouterProcess
 from support.waits import pid_alive, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -204,3 +206,23 @@ def test_as_user_atexit_runs_in_the_detached_master_after_daemonize2(tmp_path):
     os.kill(pid, signal.SIGTERM)  # the daemon this test started, by its pid
     wait_until(lambda: not pid_alive(pid), what="the daemon's exit")
     assert [(r[0], r[1]) for r in records(out)] == [("atexit", pid)]
+
+
+def test_as_mule_and_as_gateway_run_in_each_mule_and_router_process(tmp_path):
+    out = tmp_path / "children"
+    args = APP + ["--http", "127.0.0.1:0", "--http-processes", "2", "--mules", "2",
+                  "--hook-as-mule", mark(out, "as-mule"), "--hook-as-gateway", mark(out, "as-gateway")]
+    srv = RouterProcess(spawn(args))
+    try:
+        srv.wait_ready(20, routers=2)
+        mules = [int(srv.wait_for_line(r"spawned uWSGI mule %d \(pid: (\d+)" % n).rsplit("pid: ", 1)[1].rstrip(")"))
+                 for n in (1, 2)]
+        wait_until(lambda: len(records(out)) == 4, what="both mules and both routers")
+    finally:
+        srv.stop()
+    got = sorted((r[0], r[1]) for r in records(out))
+    assert got == sorted([("as-mule", pid) for pid in mules] + [("as-gateway", pid) for pid in srv.router_pids])
+    failing = run_cli(APP + ["--http-socket", "127.0.0.1:0", "--mules", "1", "--hook-as-mule", "exec:exit 4"],
+                      timeout=30)
+    assert failing.returncode == 1, failing.stderr
+    assert "FATAL hook failed in uWSGI mule 1, destroying instance" in failing.stderr
