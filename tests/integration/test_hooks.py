@@ -64,8 +64,9 @@ def test_every_phase_runs_in_its_process_in_uwsgis_order(open_dir):
     for phase in ("asap", "pre-jail", "in-jail", "as-root", "as-user", "pre-app", "post-app", "master-start",
                   "post-fork", "accepting", "accepting-once", "accepting1", "accepting1-once"):
         args += ["--hook-" + phase, mark(out, phase)]
-    args += ["--exec-asap", "echo exec-asap $PPID `id -u` >> %s" % out]
+    args += ["--exec-asap", "echo exec-asap $PPID `id -u` >> %s" % out, "--hook-post-jail", mark(out, "post-jail")]
     with run_server(args) as srv:
+        srv.wait_for_line(r"--hook-post-jail/--exec-post-jail never run: gateway has no jail")
         workers = worker_pids(srv, 2)
         wait_until(lambda: len([r for r in records(out) if r[0] == "accepting"]) == 2, what="both workers")
         got = records(out)
