@@ -81,18 +81,22 @@ def load_app(
 def load_apps(cfg: Config) -> Callable[..., Any]:
     """The worker's WSGI callable from the config: ``--wsgi-file``/``--module``/``--eval``,
     plus the ``--mount`` apps (then a :class:`gateway.mounts.Mounts` dispatching between
-    them); ``--exec-pre-app``, ``--import`` before, ``--exec-post-app`` after."""
-    from gateway.exec_commands import CommandFailed, run_commands
+    them); the ``pre-app`` hooks and ``--import`` before, the ``post-app`` hooks after.
+
+    A failed ``--exec-pre-app``/``--exec-post-app`` command fails the load
+    (:class:`AppLoadError`); a failed ``--hook-pre-app``/``--hook-post-app`` raises
+    :class:`~gateway.hooks.HookFailed`, which in a worker stops the whole instance, as in uWSGI.
+    """
+    from gateway.hooks import HookFailed, run_phase
 
     try:
-        run_commands(cfg.exec_pre_app or (), "pre app")
-    except CommandFailed as e:
-        raise AppLoadError(str(e)) from None
-    import_modules(cfg.get("import") or ())
-    app = _load_configured_apps(cfg)
-    try:
-        run_commands(cfg.exec_post_app or (), "post app")
-    except CommandFailed as e:
+        run_phase(cfg, "pre-app")
+        import_modules(cfg.get("import") or ())
+        app = _load_configured_apps(cfg)
+        run_phase(cfg, "post-app")
+    except HookFailed as e:
+        if e.destroy:
+            raise
         raise AppLoadError(str(e)) from None
     return app
 

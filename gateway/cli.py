@@ -22,7 +22,7 @@ import socket
 import sys
 from typing import Any, List, NoReturn, Optional, Tuple
 
-from gateway import UWSGI_COMPAT_VERSION, __version__, logs
+from gateway import UWSGI_COMPAT_VERSION, __version__, hooks, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
 from gateway.process.log_master import rotation_problem, wants_log_master
@@ -265,19 +265,22 @@ def _main(argv: List[str]) -> None:
     worker = Worker(cfg, sockets, worker_id=1)
     try:
         code = worker.run()
-    except AppLoadError as e:
+    except (AppLoadError, hooks.HookFailed) as e:
         _fail(str(e))
     sys.exit(code)
 
 
 def _run_asap(cfg: Config) -> None:
-    """``--exec-asap`` commands, then the ``--shared-import`` modules (once, here, before any
-    fork: every process inherits them, with or without ``--lazy-apps``)."""
-    from gateway.exec_commands import CommandFailed, run_commands
-
+    """The ``asap``, ``pre-jail`` and ``in-jail`` hooks (gateway has no jail: they follow each
+    other), then the ``--shared-import`` modules (once, here, before any fork: every process
+    inherits them, with or without ``--lazy-apps``).  From here on the ``as-user-atexit``
+    hooks run when this process exits, as uWSGI registers them at startup."""
+    hooks.register_atexit(cfg)
+    hooks.warn_never_run(cfg)
     try:
-        run_commands(cfg.exec_asap, "asap")
-    except CommandFailed as e:
+        for phase in ("asap", "pre-jail", "in-jail"):
+            hooks.run_phase(cfg, phase)
+    except hooks.HookFailed as e:
         _fail(str(e))
     if cfg.shared_import:
         from gateway import uwsgi_module
@@ -294,7 +297,8 @@ def _needs_master(cfg: Config) -> bool:
 
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
-                or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2)
+                or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2
+                or cfg.hook_master_start or cfg.hook_touch)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -399,6 +403,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         mules.attach(master, cfg)
         if spooler.current is not None:
             master.stats_hooks.append(stats_section(master, spooler.current))
+        # uWSGI runs them before it re-executes itself for a reload, too
+        master.on_reload(lambda: hooks.run_phase(cfg, "as-user-atexit"))
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
             mules.MuleConfigError) as e:
         _fail(str(e))
@@ -407,7 +413,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         reloader = AppReloader(cfg, sockets)
         try:
             master.app = reloader.load()
-        except AppLoadError as e:
+        except (AppLoadError, hooks.HookFailed) as e:
             _fail(str(e))
         master.app_loader = reloader.reload
     if cfg.daemonize2:
@@ -427,18 +433,25 @@ def _daemonize_late(cfg: Config, master: Any) -> None:
     if not cfg.logto:
         _log_to(str(cfg.daemonize2), "--daemonize2")
     master.pid = os.getpid()
+    hooks.adopt_atexit()
     if uwsgi_module.masterpid():
         uwsgi_module._runtime.masterpid = master.pid
     _write_pidfiles(cfg, ("pidfile", "safe-pidfile", "pidfile2"))
 
 
 def _drop_privileges(cfg: Config) -> None:
-    """``--uid``/``--gid``: after every socket is bound, before the app is loaded."""
+    """``--uid``/``--gid``: after every socket is bound, before the app is loaded; around it the
+    ``as-root`` and ``as-user`` hooks, which uWSGI runs only when started as root."""
     from gateway.process.privileges import PrivilegeError, drop
 
+    as_root = os.getuid() == 0
     try:
+        if as_root:
+            hooks.run_phase(cfg, "as-root")
         drop(cfg.uid, cfg.gid, logs.gen_log)
-    except PrivilegeError as e:
+        if as_root:
+            hooks.run_phase(cfg, "as-user")
+    except (PrivilegeError, hooks.HookFailed) as e:
         _fail(str(e))
     _write_pidfiles(cfg, ("pidfile2",))
     if cfg.logto2:

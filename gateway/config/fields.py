@@ -83,12 +83,132 @@ class ConfigFields:
     pyargv: Optional[str]
     #: --unenv: remove NAME from the environment before loading the application; repeatable
     unenv: List[str]
-    #: --exec-asap: run COMMAND with the shell at startup, before any socket is bound; the instance stops if it exits n…
+    #: --hook-asap: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) at startup, before any socket is bound;…
+    hook_asap: List[str]
+    #: --exec-asap: run COMMAND with the shell at startup, before any socket is bound; a failure stops the instance
     exec_asap: List[str]
-    #: --exec-pre-app: run COMMAND with the shell before each load of the app (in the master, or in each worker with --laz…
+    #: --call-asap: not supported yet: uWSGI option, not supported yet by gateway
+    call_asap: List[str]
+    #: --hook-pre-jail: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) at startup, after the asap ones (gateway…
+    hook_pre_jail: List[str]
+    #: --exec-pre-jail: run COMMAND with the shell at startup, after the asap ones (gateway has no jail); a failure stops t…
+    exec_pre_jail: List[str]
+    #: --call-pre-jail: not supported yet: uWSGI option, not supported yet by gateway
+    call_pre_jail: List[str]
+    #: --hook-post-jail: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) never: uWSGI runs it after jailing, and…
+    hook_post_jail: List[str]
+    #: --exec-post-jail: run COMMAND with the shell never: uWSGI runs it after jailing, and gateway has no jail
+    exec_post_jail: List[str]
+    #: --call-post-jail: not supported yet: uWSGI option, not supported yet by gateway
+    call_post_jail: List[str]
+    #: --hook-in-jail: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) at startup, after the pre-jail ones (gat…
+    hook_in_jail: List[str]
+    #: --exec-in-jail: run COMMAND with the shell at startup, after the pre-jail ones (gateway has no jail); a failure sto…
+    exec_in_jail: List[str]
+    #: --call-in-jail: not supported yet: uWSGI option, not supported yet by gateway
+    call_in_jail: List[str]
+    #: --hook-as-root: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) just before --uid/--gid drop privileges;…
+    hook_as_root: List[str]
+    #: --exec-as-root: run COMMAND with the shell just before --uid/--gid drop privileges; only when started as root; a fa…
+    exec_as_root: List[str]
+    #: --call-as-root: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_root: List[str]
+    #: --hook-as-user: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) just after --uid/--gid dropped privilege…
+    hook_as_user: List[str]
+    #: --exec-as-user: run COMMAND with the shell just after --uid/--gid dropped privileges; only when started as root; a…
+    exec_as_user: List[str]
+    #: --call-as-user: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_user: List[str]
+    #: --hook-as-user-atexit: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) when the master (or the only process) ex…
+    hook_as_user_atexit: List[str]
+    #: --exec-as-user-atexit: run COMMAND with the shell when the master (or the only process) exits or reloads; failures are onl…
+    exec_as_user_atexit: List[str]
+    #: --call-as-user-atexit: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_user_atexit: List[str]
+    #: --hook-pre-app: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) before each load of the app (in the mast…
+    hook_pre_app: List[str]
+    #: --exec-pre-app: run COMMAND with the shell before each load of the app (in the master, or each worker with --lazy-a…
     exec_pre_app: List[str]
-    #: --exec-post-app: run COMMAND with the shell after each load of the app; a non-zero exit fails the load
+    #: --call-pre-app: not supported yet: uWSGI option, not supported yet by gateway
+    call_pre_app: List[str]
+    #: --hook-post-app: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) after each load of the app; a failure st…
+    hook_post_app: List[str]
+    #: --exec-post-app: run COMMAND with the shell after each load of the app; a failure stops the instance
     exec_post_app: List[str]
+    #: --call-post-app: not supported yet: uWSGI option, not supported yet by gateway
+    call_post_app: List[str]
+    #: --hook-post-fork: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in each worker right after it is forked…
+    hook_post_fork: List[str]
+    #: --hook-accepting: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in each worker when it is ready to accep…
+    hook_accepting: List[str]
+    #: --hook-accepting-once: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in each worker when it is ready to accep…
+    hook_accepting_once: List[str]
+    #: --hook-accepting1: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in worker 1 when it is ready to accept r…
+    hook_accepting1: List[str]
+    #: --hook-accepting1-once: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in worker 1 when it is ready to accept,…
+    hook_accepting1_once: List[str]
+    #: --hook-master-start: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in the master once the workers are forke…
+    hook_master_start: List[str]
+    #: --hook-as-mule: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in each mule when it starts; a failure s…
+    hook_as_mule: List[str]
+    #: --hook-as-gateway: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in each --http/--https router process wh…
+    hook_as_gateway: List[str]
+    #: --hook-touch: run the hook ACTION:ARGS in the master when FILE is touched (implies a master)
+    hook_touch: List[str]
+    #: --hook-emperor-start: not supported yet: uWSGI option, not supported yet by gateway
+    hook_emperor_start: List[str]
+    #: --hook-emperor-stop: not supported yet: uWSGI option, not supported yet by gateway
+    hook_emperor_stop: List[str]
+    #: --hook-emperor-reload: not supported yet: uWSGI option, not supported yet by gateway
+    hook_emperor_reload: List[str]
+    #: --hook-emperor-lost: not supported yet: uWSGI option, not supported yet by gateway
+    hook_emperor_lost: List[str]
+    #: --hook-as-vassal: not supported yet: uWSGI option, not supported yet by gateway
+    hook_as_vassal: List[str]
+    #: --hook-as-emperor: not supported yet: uWSGI option, not supported yet by gateway
+    hook_as_emperor: List[str]
+    #: --hook-as-on-demand-vassal: not supported yet: uWSGI option, not supported yet by gateway
+    hook_as_on_demand_vassal: List[str]
+    #: --hook-as-on-config-vassal: not supported yet: uWSGI option, not supported yet by gateway
+    hook_as_on_config_vassal: List[str]
+    #: --hook-as-emperor-before-vassal: not supported yet: uWSGI option, not supported yet by gateway
+    hook_as_emperor_before_vassal: List[str]
+    #: --hook-as-vassal-before-drop: not supported yet: uWSGI option, not supported yet by gateway
+    hook_as_vassal_before_drop: List[str]
+    #: --hook-as-emperor-setns: not supported yet: uWSGI option, not supported yet by gateway
+    hook_as_emperor_setns: List[str]
+    #: --exec-as-vassal: not supported yet: uWSGI option, not supported yet by gateway
+    exec_as_vassal: List[str]
+    #: --exec-as-emperor: not supported yet: uWSGI option, not supported yet by gateway
+    exec_as_emperor: List[str]
+    #: --mount-asap: not supported yet: uWSGI option, not supported yet by gateway
+    mount_asap: List[str]
+    #: --mount-pre-jail: not supported yet: uWSGI option, not supported yet by gateway
+    mount_pre_jail: List[str]
+    #: --mount-post-jail: not supported yet: uWSGI option, not supported yet by gateway
+    mount_post_jail: List[str]
+    #: --mount-in-jail: not supported yet: uWSGI option, not supported yet by gateway
+    mount_in_jail: List[str]
+    #: --mount-as-root: not supported yet: uWSGI option, not supported yet by gateway
+    mount_as_root: List[str]
+    #: --mount-as-vassal: not supported yet: uWSGI option, not supported yet by gateway
+    mount_as_vassal: List[str]
+    #: --mount-as-emperor: not supported yet: uWSGI option, not supported yet by gateway
+    mount_as_emperor: List[str]
+    #: --umount-asap: not supported yet: uWSGI option, not supported yet by gateway
+    umount_asap: List[str]
+    #: --umount-pre-jail: not supported yet: uWSGI option, not supported yet by gateway
+    umount_pre_jail: List[str]
+    #: --umount-post-jail: not supported yet: uWSGI option, not supported yet by gateway
+    umount_post_jail: List[str]
+    #: --umount-in-jail: not supported yet: uWSGI option, not supported yet by gateway
+    umount_in_jail: List[str]
+    #: --umount-as-root: not supported yet: uWSGI option, not supported yet by gateway
+    umount_as_root: List[str]
+    #: --umount-as-vassal: not supported yet: uWSGI option, not supported yet by gateway
+    umount_as_vassal: List[str]
+    #: --umount-as-emperor: not supported yet: uWSGI option, not supported yet by gateway
+    umount_as_emperor: List[str]
     #: --need-app: accepted for uWSGI compatibility: gateway always exits with an error when no application can be loa…
     need_app: bool
     #: --plugins: accepted for uWSGI compatibility: python, python3, python3X, tornado, greenlet and http are built i…
@@ -543,8 +663,6 @@ class ConfigFields:
     ini_paste_logged: Optional[str]
     #: --paste-logger: not supported yet: uWSGI option, not supported yet by gateway
     paste_logger: bool
-    #: --hook-asap: not supported yet: uWSGI option, not supported yet by gateway
-    hook_asap: List[str]
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway

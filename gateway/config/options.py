@@ -262,6 +262,79 @@ def _keyval_daemon(raw: str) -> str:
 _ASYNC_HINT = "gateway's concurrency is --tornado N --greenlet"
 _MASTER_HINT = "gateway runs a single worker without a master for now"
 
+def _hook_spec(raw: str) -> str:
+    """A ``--hook-PHASE`` value: ``[!]ACTION:ARGS`` with an action gateway runs (checked now)."""
+    from gateway.hooks.spec import HookSyntaxError, parse_hook
+
+    try:
+        parse_hook(raw)
+    except HookSyntaxError as e:
+        raise Invalid("ACTION:ARGS", str(e)) from None
+    return raw
+
+
+def _touch_hook_spec(raw: str) -> str:
+    from gateway.hooks.spec import HookSyntaxError, parse_touch
+
+    try:
+        parse_touch(raw)
+    except HookSyntaxError as e:
+        raise Invalid("FILE ACTION:ARGS", str(e)) from None
+    return raw.strip()
+
+
+#: (phase, when it runs) for --hook-PHASE; the phases with an --exec-PHASE too are marked "exec".
+_HOOK_PHASES = (
+    ("asap", "at startup, before any socket is bound", "exec"),
+    ("pre-jail", "at startup, after the asap ones (gateway has no jail)", "exec"),
+    ("post-jail", "never: uWSGI runs it after jailing, and gateway has no jail", "exec"),
+    ("in-jail", "at startup, after the pre-jail ones (gateway has no jail)", "exec"),
+    ("as-root", "just before --uid/--gid drop privileges; only when started as root", "exec"),
+    ("as-user", "just after --uid/--gid dropped privileges; only when started as root", "exec"),
+    ("as-user-atexit", "when the master (or the only process) exits or reloads; failures are "
+                       "only logged", "exec"),
+    ("pre-app", "before each load of the app (in the master, or each worker with --lazy-apps)", "exec"),
+    ("post-app", "after each load of the app", "exec"),
+    ("post-fork", "in each worker right after it is forked (and respawned), before a lazy app loads", ""),
+    ("accepting", "in each worker when it is ready to accept requests", ""),
+    ("accepting-once", "in each worker when it is ready to accept, only on its first spawn", ""),
+    ("accepting1", "in worker 1 when it is ready to accept requests", ""),
+    ("accepting1-once", "in worker 1 when it is ready to accept, only on its first spawn", ""),
+    ("master-start", "in the master once the workers are forked (implies a master)", ""),
+    ("as-mule", "in each mule when it starts", ""),
+    ("as-gateway", "in each --http/--https router process when it starts", ""),
+)
+
+
+def _hook_options() -> tuple[Option, ...]:
+    """``--hook-PHASE``, ``--exec-PHASE``, ``--hook-touch`` (:mod:`gateway.hooks`), and the
+    hook options gateway refuses by name (``--call-*``, the Emperor's, ``--mount-*``)."""
+    out = []
+    for phase, when, exec_too in _HOOK_PHASES:
+        fatal = "" if phase == "as-user-atexit" or phase == "post-jail" else "; a failure stops the instance"
+        out.append(Option("hook-" + phase, repeatable=True, type=_hook_spec, section=APP, metavar="ACTION:ARGS",
+                          help="run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) %s%s" % (when, fatal)))
+        if exec_too:
+            out.append(Option("exec-" + phase, repeatable=True, section=APP, metavar="COMMAND",
+                              help="run COMMAND with the shell %s%s" % (when, fatal)))
+            out.append(_unsupported("call-" + phase, repeatable=True,
+                                    hint="gateway has no C symbols to call; use --hook-%s exec:COMMAND" % phase))
+    out.append(Option("hook-touch", repeatable=True, type=_touch_hook_spec, section=APP,
+                      metavar="FILE ACTION:ARGS",
+                      help="run the hook ACTION:ARGS in the master when FILE is touched (implies a master)"))
+    for name in ("emperor-start", "emperor-stop", "emperor-reload", "emperor-lost", "as-vassal", "as-emperor",
+                 "as-on-demand-vassal", "as-on-config-vassal", "as-emperor-before-vassal",
+                 "as-vassal-before-drop", "as-emperor-setns"):
+        out.append(_unsupported("hook-" + name, repeatable=True))
+    for name in ("exec-as-vassal", "exec-as-emperor"):
+        out.append(_unsupported(name, repeatable=True))
+    for kind in ("mount", "umount"):
+        for phase in ("asap", "pre-jail", "post-jail", "in-jail", "as-root", "as-vassal", "as-emperor"):
+            out.append(_unsupported("%s-%s" % (kind, phase), repeatable=True,
+                                    hint="mount the filesystem before starting gateway"))
+    return tuple(out)
+
+
 def _logic_options() -> tuple[Option, ...]:
     """``if-env`` and co: declared here so that they are known (never placeholders) and listed."""
     conditions = (
@@ -401,15 +474,7 @@ OPTIONS: tuple[Option, ...] = (
                 "sys.argv is ['uwsgi'], as under uWSGI)"),
     Option("unenv", repeatable=True, section=APP, metavar="NAME",
            help="remove NAME from the environment before loading the application; repeatable"),
-    Option("exec-asap", repeatable=True, section=APP, metavar="COMMAND",
-           help="run COMMAND with the shell at startup, before any socket is bound; the "
-                "instance stops if it exits non-zero"),
-    Option("exec-pre-app", repeatable=True, section=APP, metavar="COMMAND",
-           help="run COMMAND with the shell before each load of the app (in the master, or in "
-                "each worker with --lazy-apps); a non-zero exit fails the load"),
-    Option("exec-post-app", repeatable=True, section=APP, metavar="COMMAND",
-           help="run COMMAND with the shell after each load of the app; a non-zero exit "
-                "fails the load"),
+    *_hook_options(),
     Option("need-app", flag=True, noop=True, section=APP,
            help="accepted for uWSGI compatibility: gateway always exits with an error "
                 "when no application can be loaded"),
@@ -1071,7 +1136,6 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("no-default-app", flag=True),
     _unsupported("ini-paste-logged"),
     _unsupported("paste-logger", flag=True),
-    _unsupported("hook-asap", repeatable=True),
     _unsupported("response-route", repeatable=True),
     _unsupported("queue"),
     _unsupported("plugins-dir", "plugin-dir"),

@@ -210,6 +210,9 @@ def run_mule(mules: Any, mid: int, cfg: Config, sockets: List[socket.socket]) ->
         AppReloader(cfg, sockets).load()  # the master has no app to share
     uwsgi_module.install()
     uwsgi_module.run_postfork_hooks()
+    from gateway import hooks
+
+    hooks.run_in_child(cfg, "as-mule")
     script = mules.scripts[mid - 1]
     if script:
         _run_script(script)

@@ -17,7 +17,8 @@ Master side: ``master.on_message(kind, handler(worker_id, payload))``,
 ``master.send(worker_id, kind, payload)``, ``master.broadcast(kind, payload)``.
 
 Kinds used by the process model itself: ``ready`` (worker → master, payload: the
-Erlang node name or empty), ``harakiri`` (master → worker, payload: core id).
+Erlang node name or empty), ``harakiri`` (master → worker, payload: core id), ``fatal``
+(worker or child → master, just before it exits: a fatal hook failed, the instance stops).
 Packets are at most :data:`MAX_PACKET` bytes; a full socket buffer drops the message
 with one log line rather than blocking the loop.
 """

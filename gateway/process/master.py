@@ -43,7 +43,7 @@ import signal
 import socket
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
@@ -149,6 +149,7 @@ class Proc:
         self.spawns = 0
         self.cheaped = False  # --cheaper: stopped (or stopping) on purpose, not respawned
         self.restarting = False  # an extra child stopped by a reload, to be spawned again
+        self.first_spawn = False  # the first process ever of this worker id (--hook-accepting-once)
 
     @property
     def label(self) -> str:
@@ -220,6 +221,13 @@ class Master:
             self.add_child(spec)
         self.on_message("ready", self._on_ready)
         self.on_message("chain_reload", lambda worker_id, payload: self.chain_reload())
+        self.on_message("fatal", self._on_fatal)
+        #: worker ids forked at least once (--hook-accepting-once runs on the first spawn only)
+        self._ever_spawned: Set[int] = set()
+        from gateway.hooks import TouchHooks
+
+        #: --hook-touch FILE ACTION:ARGS, checked with the other touch files
+        self._touch_hooks = TouchHooks(config.hook_touch or (), _mtime)
         #: chain reload: the worker ids still to replace, and the one whose successor we wait for
         self._chain: List[int] = []
         self._chain_waiting = 0
@@ -372,6 +380,7 @@ class Master:
             if proc.spec is None or proc.spec.autostart:
                 self._spawn(proc)
         self.state = "running"
+        self._master_start_hooks()
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
         for path in self.config.touch_chain_reload or []:
             self._touch_actions[path] = (_mtime(path), self.chain_reload, "chain reload")
@@ -407,6 +416,29 @@ class Master:
         self._finish()
         return self.exit_code
 
+    def _master_start_hooks(self) -> None:
+        """``--hook-master-start``, once the first workers are forked (as uWSGI's master loop
+        starts); a failure destroys the instance."""
+        from gateway.hooks import HookFailed, run_phase
+
+        try:
+            run_phase(self.config, "master-start")
+        except HookFailed as e:
+            gen_log.error("%s", e)
+            self._destroy("FATAL hook failed, destroying instance")
+
+    def _on_fatal(self, ident: int, payload: bytes) -> None:
+        """A fatal hook failed in a worker (``ident`` > 0) or a child (it said so on its
+        channel, then exited)."""
+        who = "worker %d" % ident if ident > 0 else next(
+            (p.label for p in self.children if p.ident == -ident), "a child")
+        self._destroy("FATAL hook failed in %s, destroying instance" % who)
+
+    def _destroy(self, why: str) -> None:
+        gen_log.error("%s", why)
+        self.exit_code = 1
+        self.shutdown(graceful=True, why="FATAL hook")
+
     def _finish(self) -> None:
         if self.stats_server is not None:
             self.stats_server.close()
@@ -422,13 +454,26 @@ class Master:
         master_end, child_end = _channel.pair()
         if proc.kind == "worker":
             self.board.spawned(self.slot(proc.ident, proc.generation), 0, proc.generation)
+            proc.first_spawn = proc.ident not in self._ever_spawned
+            self._ever_spawned.add(proc.ident)
         log_pipe = self.log_master.pipe() if self.log_master is not None else None
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        # The master's signals wait (blocked) across the fork: a SIGTERM sent to a child the
+        # instant it is born (a shutdown right after a spawn) must not hit the master's handler
+        # the child inherited, and be lost there, but the default the child resets to.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals.signals)
+        pid = -1
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:  # the master (the fork done, or failed); the child unblocks below
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
+                self.signals.close_in_child()
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 if log_pipe is not None:
                     os.close(log_pipe[0])
                     self.log_master.in_child(log_pipe[1])
@@ -469,7 +514,6 @@ class Master:
 
     def _child_main(self, proc: Proc, sock: socket.socket) -> int:
         """In the child: drop the master's state, then become a worker or run the target."""
-        self.signals.close_in_child()
         try:
             self.sel.close()
         except OSError:
@@ -493,7 +537,7 @@ class Master:
         worker = Worker(
             self.config, self.sockets, worker_id=proc.ident, app=self.app, board=board, channel=ch,
             masterpid=self.pid if self.config.master or wants_log_master(self.config) else 0,
-            scoreboard=self.board, slots=self.board.current_slots,
+            scoreboard=self.board, slots=self.board.current_slots, first_spawn=proc.first_spawn,
         )
         return worker.run()
 
@@ -587,6 +631,7 @@ class Master:
             # turn they must be buried, not respawned (then left starting while we stop).
             for sig in self.signals.drain():
                 self._dispatch_signal(sig)
+            self._read_channel(proc)  # what it said last (a fatal hook) decides before its death
             self._close_channel(proc)
             self._on_death(proc, status)
 
@@ -700,8 +745,9 @@ class Master:
             self._cheaper_cycle()
         if self.idle and self.state == "running" and not self.is_cheap:
             self._check_idle(mono)
-        if (self._touch or self._touch_actions) and mono >= self._next_touch_check:
+        if (self._touch or self._touch_actions or self._touch_hooks) and mono >= self._next_touch_check:
             self._next_touch_check = mono + 1.0
+            self._touch_hooks.check()
             for path, (seen, action, what) in list(self._touch_actions.items()):
                 now = _mtime(path)
                 if now != seen:

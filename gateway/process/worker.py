@@ -2,9 +2,10 @@
 
 Order of start-up, as in uWSGI without ``--master``: bind the sockets, create this
 worker's **own** event loop and IOLoop (never one inherited from a parent: an IOLoop
-shared across fork crash-loops uWSGI's workers), install the ``uwsgi`` module, load
-the app, run the ``postfork`` hooks, start the Erlang node if asked, then serve and
-print the readiness line::
+shared across fork crash-loops uWSGI's workers), install the ``uwsgi`` module, run the
+``--hook-post-fork`` hooks, load the app, run the ``postfork`` hooks, start the Erlang
+node if asked, run the ``--hook-accepting*`` hooks, then serve and print the readiness
+line::
 
     gateway ready: pid=1234 [http-socket=127.0.0.1:9090] [socket=127.0.0.1:3031] [erlang=gw@localhost]
 
@@ -38,7 +39,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from tornado.ioloop import IOLoop
 
-from gateway import rpc, uwsgi_module
+from gateway import hooks, rpc, uwsgi_module
 from gateway.app_loader import load_apps
 from gateway.config.model import Config
 from gateway.logs import gen_log
@@ -110,8 +111,11 @@ class Worker:
 
     def __init__(self, config: Config, sockets: List[socket.socket], worker_id: int = 1, *,
                  app: Any = None, board: Any = None, channel: Any = None, masterpid: int = 0,
-                 scoreboard: Any = None, slots: Optional[Callable[[], List[int]]] = None) -> None:
+                 scoreboard: Any = None, slots: Optional[Callable[[], List[int]]] = None,
+                 first_spawn: bool = True) -> None:
         self.config = config
+        #: the first process of this worker id in the instance (not a respawn): --hook-accepting-once
+        self.first_spawn = first_spawn
         self.sockets = sockets
         self.worker_id = worker_id
         self.app = app
@@ -173,6 +177,7 @@ class Worker:
                       max_reply=cfg.rpc_max_reply)
         for hook in list(worker_hooks):
             hook(self)
+        hooks.run_phase(cfg, "post-fork")
         app = self.app
         if app is None:
             app = load_apps(cfg)
@@ -325,6 +330,7 @@ class Worker:
         )
         if self.config.py_autoreload:
             self._watch_modules(float(self.config.py_autoreload))
+        self._accepting_hooks()
         if self.board is None:
             from gateway.process.privileges import warn_if_root
 
@@ -352,6 +358,20 @@ class Worker:
                 # Once the loop runs (see above): the master may forward a signal at once.
                 self.io_loop.add_callback(self.channel.send, "ready", node_name.encode())
         self.io_loop.start()
+
+    def _accepting_hooks(self) -> None:
+        """uWSGI's accepting phases, once the listeners are ready, before the loop runs (and
+        before the master hears "ready"): ``accepting`` in every worker, ``accepting1`` in
+        worker 1, their ``-once`` forms on a worker id's first spawn only."""
+        phases = ["accepting"]
+        if self.first_spawn:
+            phases.append("accepting-once")
+        if self.worker_id == 1:
+            phases.append("accepting1")
+            if self.first_spawn:
+                phases.append("accepting1-once")
+        for phase in phases:
+            hooks.run_phase(self.config, phase)
 
     def _retire(self, reason: str) -> None:
         """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""
@@ -558,9 +578,14 @@ class Worker:
     def run(self) -> int:
         if self.config.cpu_affinity:
             self._pin_cpus(int(self.config.cpu_affinity))
-        self.setup()
+        try:
+            self.setup()
+        except hooks.HookFailed as e:
+            hooks.destroy_from_child(e)
         try:
             self.serve()
+        except hooks.HookFailed as e:
+            hooks.destroy_from_child(e)
         finally:
             if self.config.erlang:
                 try:

@@ -173,6 +173,9 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
     """Serve until stopped (call in the router process, after fork); returns the exit status.
 
     ``internal``: ``upstreams`` is the internal worker socket (see :func:`router_settings`)."""
+    from gateway import hooks
+
+    hooks.run_in_child(cfg, "as-gateway")  # uWSGI's --hook-as-gateway, in each router process
     settings = router_settings(cfg, upstreams, internal)
     loop = _new_loop(cfg.loop or "")
     asyncio.set_event_loop(loop)
