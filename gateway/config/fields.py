@@ -185,7 +185,7 @@ class ConfigFields:
     req_logger: List[str]
     #: --log-socket: --logger socket:ADDR
     log_socket: List[str]
-    #: --log-syslog: --logger syslog:IDENT[,FACILITY] (a value is required here: uwsgi for uWSGI's default)
+    #: --log-syslog: --logger syslog[:IDENT[,FACILITY]]
     log_syslog: List[str]
     #: --log-encoder: pass every log line through this encoder (in the order given): prefix TEXT, suffix TEXT, nl, format…
     log_encoder: List[str]

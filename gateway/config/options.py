@@ -594,8 +594,8 @@ OPTIONS: tuple[Option, ...] = (
                 "through the log master (implied)"),
     Option("log-socket", repeatable=True, type=conv.text, section=LOGGING, metavar="ADDR",
            help="--logger socket:ADDR"),
-    Option("log-syslog", repeatable=True, type=conv.text, section=LOGGING, metavar="IDENT[,FACILITY]",
-           help="--logger syslog:IDENT[,FACILITY] (a value is required here: uwsgi for uWSGI's default)"),
+    Option("log-syslog", repeatable=True, optional_value=True, section=LOGGING, metavar="[IDENT[,FACILITY]]",
+           help="--logger syslog[:IDENT[,FACILITY]]"),
     Option("log-encoder", repeatable=True, type=_encoder_spec, section=LOGGING, metavar="NAME[:ID][ ARGS]",
            help="pass every log line through this encoder (in the order given): prefix TEXT, "
                 "suffix TEXT, nl, format TEMPLATE, json TEMPLATE (${msg} ${msgnl} ${unix} ${micros} "

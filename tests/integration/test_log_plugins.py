@@ -116,6 +116,19 @@ def test_req_logger_sends_request_lines_only_with_their_encoder(unix, tmp_path):
         rsys.close()
 
 
+def test_req_logger_stdio_keeps_the_request_lines_on_stderr_when_the_log_goes_elsewhere(udp):
+    # uWSGI's stdio logger is the original stderr: the request lines stay there, the other
+    # lines go to UDP only (a named stdio logger gets the routed ready line, for run_server)
+    with run_server(APP + ["--logger", "socket:%s" % udp.address, "--logger", "tty stdio",
+                           "--log-route", "tty ^gateway ready", "--req-logger", "stdio"]) as srv:
+        request(srv.port, "/?1")
+        srv.wait_for_line(r"GET /\?1 ")
+        udp.wait_for(rb"^ERR pid=\d+ n=1\n$")
+    udp.wait_for(rb"^goodbye to uWSGI")
+    assert not [g for g in udp.poll() if b"GET /?1" in g or b"gateway ready" in g]
+    assert not [ln for ln in srv.lines if "ERR pid=" in ln or "goodbye" in ln]
+
+
 def test_named_logger_gets_the_routed_lines_with_its_own_encoders(unix):
     with run_server(APP + ["--logger", "stdio", "--logger", "errs socket:%s" % unix.address,
                            "--log-route", "errs ^ERR ", "--log-drain", "^MARK ", "--log-encoder", "prefix [gw] ",

@@ -464,6 +464,7 @@ def test_logger_plugins_are_checked_at_load(run):
     assert cfg.logger == ["syslog:myapp,local3", "errs socket:/run/log.sock,app: ", "socket:10.0.0.1:514",
                           "syslog:web"]
     assert run("--logger-req", "rsyslog:logs.example.com").req_logger == ["rsyslog:logs.example.com"]
+    assert run("--log-syslog", "--master").logger == ["syslog"]
     for args, message in (
             (("--logger", "redislog:127.0.0.1"), r"option '--logger': the 'redislog' logger plugin is not available"),
             (("--logger", "syslog:app,nowhere"), r"syslog: unknown facility 'nowhere'"),
