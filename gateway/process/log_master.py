@@ -32,6 +32,13 @@ a second rotation falls in the same second) and ``dup2`` s a new empty file onto
 descriptor.  A rename that fails is one line in the log, tried again after another
 ``--log-maxsize`` bytes.
 
+**Logger plugins** (``--logger``, ``--req-logger``, encoders, routes; see
+:mod:`gateway.log_plugins`): each whole line goes through a :class:`~gateway.log_plugins.Channel`
+that says which targets get which (encoded) bytes; ``stdio`` is the queue above, the other
+targets are :mod:`gateway.log_sinks` (datagrams sent with ``MSG_DONTWAIT``, appended files),
+which never block either.  With ``--req-logger`` each child gets a second pipe, for its request
+lines only (``gateway.access``), read and routed the same way by their own channel.
+
 The master's own lines (lifecycle, readiness) enter the same queue, through its
 ``sys.stdout``/``sys.stderr`` and logging handler, which :meth:`LogMaster.start`
 replaces in the master only (a child gets the real streams back after fork).
