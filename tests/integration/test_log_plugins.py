@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import time
 from typing import List
@@ -127,6 +128,26 @@ def test_req_logger_stdio_keeps_the_request_lines_on_stderr_when_the_log_goes_el
     udp.wait_for(rb"^goodbye to uWSGI")
     assert not [g for g in udp.poll() if b"GET /?1" in g or b"gateway ready" in g]
     assert not [ln for ln in srv.lines if "ERR pid=" in ln or "goodbye" in ln]
+
+
+def test_request_routes_and_request_pipes_survive_a_reload(udp, unix):
+    # slow and failed requests to a named request logger (UNIX), the others to UDP
+    with run_server(APP + ["--processes", "2", "--req-logger", "socket:%s" % udp.address,
+                           "--req-logger", "odd socket:%s" % unix.address,
+                           "--log-req-route", r"odd GET /\?(odd|3) "]) as srv:
+        request(srv.port, "/?odd")
+        request(srv.port, "/?even")
+        unix.wait_for(rb"GET /\?odd ")
+        udp.wait_for(rb"GET /\?even ")
+        os.kill(srv.pid, signal.SIGHUP)  # new workers, new request pipes
+        wait_until(lambda: len([ln for ln in srv.lines if "spawned uWSGI worker" in ln]) >= 4,
+                   what="the workers of the reload", timeout=20)
+        for i in range(4):
+            assert request(srv.port, "/?%d" % i, timeout=10).status == 200
+        unix.wait_for(rb"GET /\?3 ")
+        udp.wait_for(rb"GET /\?2 ")
+    assert sorted(re.search(rb"GET /\?(\w+) ", g).group(1) for g in unix.poll()) == [b"3", b"odd"]
+    assert sorted(re.search(rb"GET /\?(\w+) ", g).group(1) for g in udp.poll()) == [b"0", b"1", b"2", b"even"]
 
 
 def test_named_logger_gets_the_routed_lines_with_its_own_encoders(unix):
