@@ -25,7 +25,7 @@ from typing import Any, List, NoReturn, Optional, Tuple
 from gateway import UWSGI_COMPAT_VERSION, __version__, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
-from gateway.process.log_master import rotation_problem, wants_log_master
+from gateway.process.log_master import logger_problem, rotation_problem, wants_log_master
 from gateway.server.listeners import (
     ListenError,
     bind_shared,
@@ -164,7 +164,7 @@ def _main(argv: List[str]) -> None:
         _fail("give --daemonize (at once) or --daemonize2 (after the app is loaded), not both")
     if cfg.die_on_idle and not cfg.idle:
         _fail("--die-on-idle needs --idle SECONDS")
-    problem = rotation_problem(cfg)
+    problem = rotation_problem(cfg) or logger_problem(cfg)
     if problem:
         _fail(problem)
     if cfg.umask is not None:

@@ -252,6 +252,15 @@ def rotation_problem(cfg: Any) -> Optional[str]:
     return None
 
 
+def logger_problem(cfg: Any) -> Optional[str]:
+    """Why the request-line options cannot work (no ``--req-logger`` to apply them to), or None."""
+    for name in ("log-req-encoder", "log-req-route"):
+        if cfg.get(name) and not cfg.req_logger:
+            return "--%s needs --req-logger: the request lines go with the others (use --log-%s)" % (
+                name, name[8:])
+    return None
+
+
 class LogMaster:
     """The master side of ``--log-master`` (see the module docstring)::
 

@@ -199,6 +199,9 @@ def test_syslog_without_dev_log_warns_and_serves():
     (["--req-logger", "file:/nonexistent-gateway-dir/r.log", "--req-logger", "stdio"],
      "--req-logger file:/nonexistent-gateway-dir/r.log: No such file or directory"),
     (["--log-encoder", "format ${nope}"], r"unknown variable ${nope}"),
+    (["--log-req-encoder", "nl"], "--log-req-encoder needs --req-logger: the request lines go with the others "
+                                  "(use --log-encoder)"),
+    (["--log-req-route", "x GET"], "--log-req-route needs --req-logger"),
 ])
 def test_bad_logger_setups_stop_the_start(args, message):
     result = run_cli(["--http-socket", "127.0.0.1:0"] + APP + args)
