@@ -178,9 +178,14 @@ def requests_via_master(cfg: Any) -> bool:
     return not (specs[0].plugin == "file" or (specs[0].plugin == "stdio" and not routes_log_lines(cfg)))
 
 
+class _FdTarget:
+    def __repr__(self) -> str:
+        return "FD_TARGET"
+
+
 #: The target of ``stdio`` (and of every line when no logger is given): the log master's
 #: own fd, through its bounded queue.
-FD_TARGET = "stdio"
+FD_TARGET: Any = _FdTarget()
 
 
 class LogRouting:
