@@ -25,7 +25,7 @@ from typing import Any, List, NoReturn, Optional, Tuple
 from gateway import UWSGI_COMPAT_VERSION, __version__, hooks, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
-from gateway.process.log_master import rotation_problem, wants_log_master
+from gateway.process.log_master import logger_problem, rotation_problem, wants_log_master
 from gateway.routing import RouteSyntaxError, chain_from_config
 from gateway.server.listeners import (
     ListenError,
@@ -165,7 +165,7 @@ def _main(argv: List[str]) -> None:
         _fail("give --daemonize (at once) or --daemonize2 (after the app is loaded), not both")
     if cfg.die_on_idle and not cfg.idle:
         _fail("--die-on-idle needs --idle SECONDS")
-    problem = rotation_problem(cfg)
+    problem = rotation_problem(cfg) or logger_problem(cfg)
     if problem:
         _fail(problem)
     try:
@@ -347,16 +347,38 @@ def _write_pidfiles(cfg: Config, names: Tuple[str, ...]) -> None:
 
 
 def _request_log(cfg: Config) -> Optional[Any]:
-    """``--req-logger file:PATH``: the request lines' own file, opened once before any fork and
+    """``--req-logger file:PATH`` (alone): the request lines' own file, opened once before any fork and
     written by every process with one ``write`` per line (``O_APPEND``: lines never interleave)."""
-    spec = cfg.req_logger or ""
-    if not spec.startswith("file:"):
-        return None  # stdio, or none: with the other lines
+    from gateway.process.log_master import requests_via_master
+
+    specs = cfg.req_logger
+    if len(specs) != 1 or not specs[0].startswith("file:") or requests_via_master(cfg):
+        return None  # stdio or none: with the other lines; through the log master
+    spec = specs[0]
     path = spec[5:]
     try:
         return open(path, "a", buffering=1, encoding="utf-8", errors="replace")
     except OSError as e:
         _fail("--req-logger %s: %s" % (spec, e.strerror or e))
+
+
+def _log_routing(cfg: Config) -> Any:
+    """The logger plugins' sockets and files, opened now (before any fork and before
+    privileges are dropped), or None; a spec that cannot work stops the start."""
+    from gateway.log_plugins import SpecError
+    from gateway.log_sinks import SYSLOG_SOCKET
+    from gateway.process.log_master import build_routing, logger_specs
+
+    try:
+        routing = build_routing(cfg)
+    except SpecError as e:
+        _fail(str(e))
+    if routing is not None:
+        specs = logger_specs(cfg) + logger_specs(cfg, "req-logger")
+        if any(s.plugin == "syslog" for s in specs) and not os.path.exists(SYSLOG_SOCKET):
+            logs.gen_log.warning("gateway: --logger syslog: %s does not exist (no syslog daemon?): the syslog "
+                                 "lines are dropped until it does", SYSLOG_SOCKET)
+    return routing
 
 
 def _log_to(path: str, option: str = "--logto") -> None:
@@ -394,8 +416,10 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     from gateway.process import cron_tasks, daemons
     from gateway.spooler.runner import stats_section
 
+    routing = _log_routing(cfg)
     try:
         master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
+        master.log_routing = routing
         # extra children: external daemons (after the workers), cron commands (on schedule),
         # mules (their queues now, the processes after the workers)
         daemons.attach(master, cfg)

@@ -59,3 +59,17 @@ def setup(level: int = logging.INFO, stream: Optional[TextIO] = None, logdate: O
         requests.setFormatter(formatter)
         access_log.addHandler(requests)
         access_log.propagate = False
+
+
+def requests_to_fd(fd: int) -> None:
+    """In a child of the log master: the request lines of ``gateway.access`` go to ``fd`` (the
+    write end of its request-log pipe, ``--req-logger``), with the same format as the others."""
+    root = logging.getLogger("gateway")
+    formatter = root.handlers[0].formatter if root.handlers else logging.Formatter("%(message)s")
+    for handler in list(access_log.handlers):
+        access_log.removeHandler(handler)
+    stream = open(fd, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    access_log.addHandler(handler)
+    access_log.propagate = False

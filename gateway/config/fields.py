@@ -299,10 +299,30 @@ class ConfigFields:
     memory_report: bool
     #: --log-x-forwarded-for: the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when the request has one)
     log_x_forwarded_for: bool
-    #: --logger: uWSGI's logger plugins: file:PATH is --logto PATH, stdio is stderr (other plugins and named loggers…
-    logger: Optional[str]
-    #: --req-logger: where the request lines go: file:PATH (appended, one write per line, from every process) or stdio;…
-    req_logger: Optional[str]
+    #: --logger: send every log line to this logger (repeatable: to each one): file:PATH (the first is --logto PATH)…
+    logger: List[str]
+    #: --req-logger: where the request lines go (the same plugins; the other lines stay with --logger/--logto): a lone f…
+    req_logger: List[str]
+    #: --log-socket: --logger socket:ADDR
+    log_socket: List[str]
+    #: --log-syslog: --logger syslog[:IDENT[,FACILITY]]
+    log_syslog: List[str]
+    #: --log-encoder: pass every log line through this encoder (in the order given): prefix TEXT, suffix TEXT, nl, format…
+    log_encoder: List[str]
+    #: --log-req-encoder: --log-encoder for the request lines of --req-logger
+    log_req_encoder: List[str]
+    #: --log-route: the log lines matching REGEXP go to the named logger ID only (--logger 'ID PLUGIN:ARGS'); implies -…
+    log_route: List[str]
+    #: --log-req-route: the request lines matching REGEXP go to the named request logger ID only
+    log_req_route: List[str]
+    #: --log-drain: drop the log lines matching REGEXP (not the request lines of --req-logger); implies --log-master
+    log_drain: List[str]
+    #: --log-filter: keep only the log lines matching one --log-filter; implies --log-master
+    log_filter: List[str]
+    #: --rsyslog-packet-size: rsyslog logger: the largest datagram (RFC 3164 says 1024); a longer line is cut
+    rsyslog_packet_size: int
+    #: --rsyslog-split-messages: rsyslog logger: send a longer line as several datagrams instead of cutting it
+    rsyslog_split_messages: bool
     #: --logto: append every log line (master, workers, requests) to FILE instead of stderr; the readiness line goe…
     logto: Optional[str]
     #: --threaded-logger: accepted as uWSGI means it: the workers never wait for the log target; here that is --log-master (w…

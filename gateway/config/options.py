@@ -216,14 +216,45 @@ def _env_behaviour(raw: str) -> str:
 
 
 def _logger_spec(raw: str) -> str:
-    """``--logger``/``--req-logger``: ``file:PATH`` or ``stdio`` (uWSGI's logger plugins)."""
-    value = raw.strip()
-    if value == "stdio" or (value.startswith("file:") and len(value) > 5):
-        return value
-    plugin = value.split(":", 1)[0]
-    if " " in plugin:
-        raise Invalid("file:PATH or stdio", "named loggers ('%s') are not supported yet" % value)
-    raise Invalid("file:PATH or stdio", "the '%s' logger is not supported yet (file:PATH and stdio are)" % plugin)
+    """``--logger``/``--req-logger``: ``[ID ]PLUGIN[:ARGS]`` with one of uWSGI's logger plugins."""
+    from gateway.log_plugins import SpecError, parse_logger
+
+    try:
+        return str(parse_logger(raw))
+    except SpecError as e:
+        raise Invalid("[ID ]PLUGIN[:ARGS]", str(e)) from None
+
+
+def _encoder_spec(raw: str) -> str:
+    """``--log-encoder``/``--log-req-encoder``: ``NAME[:ID][ ARGS]``."""
+    from gateway.log_plugins import SpecError, parse_encoder
+
+    try:
+        parse_encoder(raw)
+    except SpecError as e:
+        raise Invalid("NAME[:ID][ ARGS]", str(e)) from None
+    return raw
+
+
+def _route_spec(raw: str) -> str:
+    """``--log-route``/``--log-req-route``: ``ID REGEXP``."""
+    from gateway.log_plugins import SpecError, parse_route
+
+    try:
+        parse_route(raw)
+    except SpecError as e:
+        raise Invalid("ID REGEXP", str(e)) from None
+    return raw.strip()
+
+
+def _regexp(raw: str) -> str:
+    from gateway.log_plugins import SpecError, compile_regexp
+
+    try:
+        compile_regexp(raw)
+    except SpecError as e:
+        raise Invalid("a regular expression", str(e)) from None
+    return raw
 
 
 def _cron_spec(which: str) -> Callable[[str], str]:
@@ -631,12 +662,44 @@ OPTIONS: tuple[Option, ...] = (
     Option("log-x-forwarded-for", flag=True, section=LOGGING,
            help="the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when "
                 "the request has one)"),
-    Option("logger", type=_logger_spec, section=LOGGING, metavar="file:PATH|stdio",
-           help="uWSGI's logger plugins: file:PATH is --logto PATH, stdio is stderr (other plugins "
-                "and named loggers are not supported yet)"),
-    Option("req-logger", ("logger-req",), type=_logger_spec, section=LOGGING, metavar="file:PATH|stdio",
-           help="where the request lines go: file:PATH (appended, one write per line, from every "
-                "process) or stdio; the other lines stay with --logger/--logto"),
+    Option("logger", repeatable=True, type=_logger_spec, section=LOGGING, metavar="[ID ]PLUGIN[:ARGS]",
+           help="send every log line to this logger (repeatable: to each one): file:PATH (the first is "
+                "--logto PATH), stdio, socket:HOST:PORT|PATH[,PREFIX] (a datagram per line), "
+                "syslog[:IDENT[,FACILITY]], rsyslog:HOST[:PORT][,IDENT[,PRIORITY]]; with ID the logger "
+                "is named and gets only the lines a --log-route sends it.  Any but one file:/stdio "
+                "implies --log-master"),
+    Option("req-logger", ("logger-req",), repeatable=True, type=_logger_spec, section=LOGGING,
+           metavar="[ID ]PLUGIN[:ARGS]",
+           help="where the request lines go (the same plugins; the other lines stay with "
+                "--logger/--logto): a lone file:PATH is appended by every process, the others go "
+                "through the log master (implied)"),
+    Option("log-socket", repeatable=True, type=conv.text, section=LOGGING, metavar="ADDR",
+           help="--logger socket:ADDR"),
+    Option("log-syslog", repeatable=True, optional_value=True, section=LOGGING, metavar="[IDENT[,FACILITY]]",
+           help="--logger syslog[:IDENT[,FACILITY]]"),
+    Option("log-encoder", repeatable=True, type=_encoder_spec, section=LOGGING, metavar="NAME[:ID][ ARGS]",
+           help="pass every log line through this encoder (in the order given): prefix TEXT, "
+                "suffix TEXT, nl, format TEMPLATE, json TEMPLATE (${msg} ${msgnl} ${unix} ${micros} "
+                "${millis} ${strftime:FMT}), gzip, compress; :ID for the named logger ID only; "
+                "implies --log-master"),
+    Option("log-req-encoder", repeatable=True, type=_encoder_spec, section=LOGGING,
+           metavar="NAME[:ID][ ARGS]",
+           help="--log-encoder for the request lines of --req-logger"),
+    Option("log-route", repeatable=True, type=_route_spec, section=LOGGING, metavar="ID REGEXP",
+           help="the log lines matching REGEXP go to the named logger ID only (--logger 'ID "
+                "PLUGIN:ARGS'); implies --log-master"),
+    Option("log-req-route", repeatable=True, type=_route_spec, section=LOGGING, metavar="ID REGEXP",
+           help="the request lines matching REGEXP go to the named request logger ID only"),
+    Option("log-drain", repeatable=True, type=_regexp, section=LOGGING, metavar="REGEXP",
+           help="drop the log lines matching REGEXP (not the request lines of --req-logger); implies "
+                "--log-master"),
+    Option("log-filter", repeatable=True, type=_regexp, section=LOGGING, metavar="REGEXP",
+           help="keep only the log lines matching one --log-filter; implies --log-master"),
+    Option("rsyslog-packet-size", type=conv.integer, default=1024, minimum=64, maximum=65000,
+           section=LOGGING, metavar="BYTES",
+           help="rsyslog logger: the largest datagram (RFC 3164 says 1024); a longer line is cut"),
+    Option("rsyslog-split-messages", flag=True, section=LOGGING,
+           help="rsyslog logger: send a longer line as several datagrams instead of cutting it"),
     Option("logto", type=conv.path, section=LOGGING, metavar="FILE",
            help="append every log line (master, workers, requests) to FILE instead of stderr; "
                 "the readiness line goes there too"),

@@ -118,14 +118,25 @@ def _from(given: dict[str, str], name: str) -> str:
 
 
 def _apply_logger(values: dict[str, Any], given: dict[str, str]) -> None:
-    """``--logger file:PATH`` is ``--logto PATH`` (so rotation and the log master apply to it)."""
-    logger = values["logger"]
-    if not logger or not logger.startswith("file:"):
+    """``--log-socket``/``--log-syslog`` are ``--logger`` values; the first ``--logger file:PATH``
+    is ``--logto PATH`` (so rotation and the log master apply to it), unless ``--logger stdio``
+    keeps the original stderr."""
+    from gateway.log_plugins import SpecError, logto_logger, parse_logger
+
+    for alias, plugin in (("log-socket", "socket"), ("log-syslog", "syslog")):
+        for value in values[alias]:
+            try:
+                values["logger"].append(str(parse_logger("%s:%s" % (plugin, value))))
+            except SpecError as e:
+                raise ConfigError("--%s %s: %s" % (alias, value, e) + _from(given, alias)) from None
+            given.setdefault("logger", given[alias])
+    spec = logto_logger([parse_logger(raw) for raw in values["logger"]])
+    if spec is None or spec.arg is None:
         return
-    if values["logto"] and values["logto"] != logger[5:]:
-        raise ConfigError("--logger %s and --logto %s: give one log file" % (logger, values["logto"])
+    if values["logto"] and values["logto"] != spec.arg:
+        raise ConfigError("--logger %s and --logto %s: give one log file" % (spec, values["logto"])
                           + _from(given, "logger"))
-    values["logto"] = logger[5:]
+    values["logto"] = spec.arg
     given.setdefault("logto", given["logger"])
 
 

@@ -32,6 +32,13 @@ a second rotation falls in the same second) and ``dup2`` s a new empty file onto
 descriptor.  A rename that fails is one line in the log, tried again after another
 ``--log-maxsize`` bytes.
 
+**Logger plugins** (``--logger``, ``--req-logger``, encoders, routes; see
+:mod:`gateway.log_plugins`): each whole line goes through a :class:`~gateway.log_plugins.Channel`
+that says which targets get which (encoded) bytes; ``stdio`` is the queue above, the other
+targets are :mod:`gateway.log_sinks` (datagrams sent with ``MSG_DONTWAIT``, appended files),
+which never block either.  With ``--req-logger`` each child gets a second pipe, for its request
+lines only (``gateway.access``), read and routed the same way by their own channel.
+
 The master's own lines (lifecycle, readiness) enter the same queue, through its
 ``sys.stdout``/``sys.stderr`` and logging handler, which :meth:`LogMaster.start`
 replaces in the master only (a child gets the real streams back after fork).
@@ -44,13 +51,16 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import select
 import stat
 import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
+
+from gateway.log_plugins import Channel, LoggerSpec, SpecError, logto_logger, parse_encoder, parse_logger, parse_route
 
 #: Most bytes written to a non-file target per write: a pipe that polls writable takes
 #: this many without blocking.
@@ -136,8 +146,107 @@ _LOG_FILE_OPTIONS = ("log-maxsize", "touch-logrotate", "touch-logreopen", "log-r
 
 
 def wants_log_master(cfg: Any) -> bool:
-    """``--log-master``, or an option that needs the master as the log's one writer."""
-    return bool(cfg.log_master or cfg.threaded_logger) or any(cfg.get(name) for name in _LOG_FILE_OPTIONS)
+    """``--log-master``, or an option that needs the master as the log's one writer (rotation,
+    logger plugins, encoders, routes)."""
+    return (bool(cfg.log_master or cfg.threaded_logger) or any(cfg.get(name) for name in _LOG_FILE_OPTIONS)
+            or routes_log_lines(cfg) or requests_via_master(cfg))
+
+
+def logger_specs(cfg: Any, option: str = "logger") -> List[LoggerSpec]:
+    """The ``--logger`` (or ``--req-logger``) values, parsed."""
+    return [parse_logger(raw) for raw in cfg.get(option) or ()]
+
+
+def routes_log_lines(cfg: Any) -> bool:
+    """Whether the log lines go elsewhere than the one log target (stderr or ``--logto``):
+    a logger besides one ``file:``/``stdio``, an encoder, a route, a drain or a filter."""
+    specs = logger_specs(cfg)
+    mapped = logto_logger(specs)
+    rest = [s for s in specs if s is not mapped and not (s.plugin == "stdio" and s.id is None)]
+    return bool(rest or cfg.log_encoder or cfg.log_route or cfg.log_drain or cfg.log_filter)
+
+
+def requests_via_master(cfg: Any) -> bool:
+    """Whether the request lines travel to the master on their own pipes (``--req-logger``):
+    not for one ``file:PATH`` (every process appends to it) nor for ``stdio`` alone when the
+    other lines go to the same place."""
+    specs = logger_specs(cfg, "req-logger")
+    if not specs:
+        return False
+    if cfg.log_req_encoder or cfg.log_req_route or len(specs) > 1 or specs[0].id is not None:
+        return True
+    return not (specs[0].plugin == "file" or (specs[0].plugin == "stdio" and not routes_log_lines(cfg)))
+
+
+class _FdTarget:
+    def __repr__(self) -> str:
+        return "FD_TARGET"
+
+
+#: The target of ``stdio`` (and of every line when no logger is given): the log master's
+#: own fd, through its bounded queue.
+FD_TARGET: Any = _FdTarget()
+
+
+class LogRouting:
+    """The loggers of the log lines (``main``) and, with ``--req-logger``, of the request
+    lines (``requests``); ``sinks`` are their open sockets and files."""
+
+    def __init__(self, main: Channel, requests: Optional[Channel], sinks: List[Any]) -> None:
+        self.main = main
+        self.requests = requests
+        self.sinks = sinks
+
+    def close(self) -> None:
+        """In a child: it writes to its pipes, never to a sink."""
+        for sink in self.sinks:
+            sink.close()
+        self.sinks = []
+
+
+def build_routing(cfg: Any) -> Optional[LogRouting]:
+    """Open the sinks of the configured loggers (in the master, before any fork), or None when
+    every line goes to the one log target.  Raises :class:`SpecError` naming what cannot work."""
+    via_master = requests_via_master(cfg)
+    if not (routes_log_lines(cfg) or via_master):
+        return None
+    import socket
+
+    from gateway.log_sinks import open_sink
+
+    hostname = socket.gethostname()
+    sinks: List[Any] = []
+
+    def targets(specs: List[LoggerSpec], option: str, mapped: Optional[LoggerSpec]) -> List[Tuple[LoggerSpec, Any]]:
+        pairs: List[Tuple[LoggerSpec, Any]] = []
+        for spec in specs:
+            if (spec.plugin == "stdio") or (mapped is not None and spec is mapped):
+                pairs.append((spec, FD_TARGET))
+                continue
+            try:
+                sink = open_sink(spec, hostname, int(cfg.rsyslog_packet_size), bool(cfg.rsyslog_split_messages))
+            except SpecError as e:
+                raise SpecError("--%s %s" % (option, e)) from None
+            sinks.append(sink)
+            pairs.append((spec, sink))
+        return pairs
+
+    try:
+        specs = logger_specs(cfg)
+        main = Channel(targets(specs, "logger", logto_logger(specs)), FD_TARGET,
+                       [parse_encoder(raw) for raw in cfg.log_encoder],
+                       [parse_route(raw) for raw in cfg.log_route],
+                       [re.compile(raw) for raw in cfg.log_drain], [re.compile(raw) for raw in cfg.log_filter])
+        requests = None
+        if via_master:
+            requests = Channel(targets(logger_specs(cfg, "req-logger"), "req-logger", None), FD_TARGET,
+                               [parse_encoder(raw) for raw in cfg.log_req_encoder],
+                               [parse_route(raw) for raw in cfg.log_req_route], named_fallback=main.named)
+    except SpecError:
+        for sink in sinks:
+            sink.close()
+        raise
+    return LogRouting(main, requests, sinks)
 
 
 def rotation_problem(cfg: Any) -> Optional[str]:
@@ -145,6 +254,15 @@ def rotation_problem(cfg: Any) -> Optional[str]:
     for name in _LOG_FILE_OPTIONS + ("log-backupname",):
         if cfg.get(name) and not cfg.logto:
             return "--%s needs --logto FILE: there is no log file to rotate or reopen" % name
+    return None
+
+
+def logger_problem(cfg: Any) -> Optional[str]:
+    """Why the request-line options cannot work (no ``--req-logger`` to apply them to), or None."""
+    for name in ("log-req-encoder", "log-req-route"):
+        if cfg.get(name) and not cfg.req_logger:
+            return "--%s needs --req-logger: the request lines go with the others (use --log-%s)" % (
+                name, name[8:])
     return None
 
 
@@ -163,8 +281,14 @@ class LogMaster:
     """
 
     def __init__(self, max_line: int = 8192, backlog: int = 1024 * 1024, fd: int = 2, path: Optional[str] = None,
-                 maxsize: int = 0, backupname: Optional[str] = None) -> None:
+                 maxsize: int = 0, backupname: Optional[str] = None, routing: Optional[LogRouting] = None) -> None:
         self.fd = fd
+        #: the logger plugins (None: every line to ``fd``)
+        self.routing = routing
+        #: request-log pipes (``--req-logger``): their read ends, and each child's by its log fd
+        self._request_fds: Set[int] = set()
+        self._request_of: Dict[int, int] = {}
+        self._pending_request: Optional[Tuple[int, int]] = None
         self.max_line = max_line
         self.backlog = backlog
         info = os.fstat(fd)
@@ -223,10 +347,23 @@ class LogMaster:
         """A new pipe for a child about to be forked: ``(read end, write end)``."""
         r, w = os.pipe()
         os.set_blocking(r, False)
+        if self.routing is not None and self.routing.requests is not None:
+            self._pending_request = os.pipe()
+            os.set_blocking(self._pending_request[0], False)
         return r, w
 
     def add_source(self, fd: int) -> None:
         """In the master after the fork: read ``fd`` (the child's pipe) from now on."""
+        self._add_source(fd)
+        if self._pending_request is not None:
+            r, w = self._pending_request
+            self._pending_request = None
+            os.close(w)
+            self._request_fds.add(r)
+            self._request_of[fd] = r
+            self._add_source(r)
+
+    def _add_source(self, fd: int) -> None:
         self._sources[fd] = LineAssembler(self.max_line)
         assert self._add_reader is not None
         self._add_reader(fd, lambda: self._on_readable(fd))
@@ -239,6 +376,15 @@ class LogMaster:
             os.close(fd)
         self._sources.clear()
         self._queue.clear()
+        if self.routing is not None:
+            self.routing.close()
+        if self._pending_request is not None:
+            r, w = self._pending_request
+            self._pending_request = None
+            os.close(r)
+            from gateway import logs
+
+            logs.requests_to_fd(w)
         os.dup2(write_end, 1)
         os.dup2(write_end, 2)
         os.close(write_end)
@@ -259,16 +405,18 @@ class LogMaster:
         assembler = self._sources.get(fd)
         if assembler is None:
             return
+        requests = fd in self._request_fds
         if not data:  # every writer closed (the child and what it spawned are gone)
-            self._emit(assembler.close())
+            self._emit(assembler.close(), requests)
             del self._sources[fd]
+            self._request_fds.discard(fd)
             if self._remove_reader is not None:
                 self._remove_reader(fd)
             os.close(fd)
             return
         lines = assembler.feed(data)
         if lines:
-            self._emit(lines)
+            self._emit(lines, requests)
 
     def own(self, data: bytes) -> None:
         """The master's own output (through its replaced streams)."""
@@ -279,11 +427,26 @@ class LogMaster:
 
     # -- writing ----------------------------------------------------------------------
 
-    def _emit(self, lines: List[bytes]) -> None:
+    def _emit(self, lines: List[bytes], requests: bool = False) -> None:
         with self._lock:
-            self._emit_locked(lines)
+            self._emit_locked(lines, requests)
 
-    def _emit_locked(self, lines: List[bytes]) -> None:
+    def _emit_locked(self, lines: List[bytes], requests: bool = False) -> None:
+        routing = self.routing
+        if routing is None:
+            self._queue_locked(lines)
+            return
+        channel = routing.requests if requests and routing.requests is not None else routing.main
+        mine: List[bytes] = []
+        for line in lines:
+            for target, data in channel.route(line):
+                if target is FD_TARGET:
+                    mine.append(data)
+                else:
+                    target.send(data)
+        self._queue_locked(mine)
+
+    def _queue_locked(self, lines: List[bytes]) -> None:
         for line in lines:
             if self._queued + len(line) > self.backlog:
                 self.dropped_lines += 1
@@ -426,8 +589,8 @@ class LogMaster:
         a stuck target has not taken by then is lost: nothing else could report it."""
         for fd in list(self._sources):
             self.drain(fd)
-        for assembler in list(self._sources.values()):
-            self._emit(assembler.close())
+        for fd, assembler in list(self._sources.items()):
+            self._emit(assembler.close(), fd in self._request_fds)
         self._emit(self._own.close())
         if self.dropped_lines:
             self._queue_dropped_notice()
@@ -449,6 +612,9 @@ class LogMaster:
         """Read what source ``fd`` holds now (a child just died: its last lines first)."""
         while fd in self._sources and self._has_input(fd):
             self._on_readable(fd)
+        request_fd = self._request_of.pop(fd, None)
+        if request_fd is not None:
+            self.drain(request_fd)
 
     @staticmethod
     def _has_input(fd: int) -> bool:

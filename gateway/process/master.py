@@ -217,6 +217,8 @@ class Master:
         self._touch_actions: Dict[str, Tuple[float, Callable[[], None], str]] = {}
         self._next_touch_check = 0.0
         self.log_master: Any = None
+        #: the logger plugins' routing, opened by the CLI before the app loads (log_master.build_routing)
+        self.log_routing: Any = None
         for spec in children:
             self.add_child(spec)
         self.on_message("ready", self._on_ready)
@@ -351,7 +353,7 @@ class Master:
             cfg = self.config
             self.log_master = LogMaster(max_line=int(cfg.log_master_bufsize), backlog=int(cfg.log_master_backlog),
                                         path=cfg.logto, maxsize=int(cfg.log_maxsize or 0),
-                                        backupname=cfg.log_backupname)
+                                        backupname=cfg.log_backupname, routing=self.log_routing)
             self.log_master.start(self.add_reader, self.remove_reader, self.add_writer, self.remove_reader)
         gen_log.info("spawned uWSGI master process (pid: %d)", self.pid)
         from gateway.process.privileges import warn_if_root

@@ -446,17 +446,41 @@ def test_max_vars_default_and_bounds(run):
         run("--max-vars", "0")
 
 
-def test_logger_file_is_logto_and_other_loggers_are_refused(run):
+def test_logger_file_is_logto_unless_stdio_is_a_logger_too(run):
     assert run("--logger", "file:/var/log/app.log").logto == "/var/log/app.log"
     assert run("--logger", "file:/x.log", "--logto", "/x.log").logto == "/x.log"
     assert run("--logger", "stdio").logto is None
-    assert run("--req-logger", "file:/r.log").req_logger == "file:/r.log"
+    assert run("--logger", "socket:127.0.0.1:514", "--logger", "file:/a.log").logto == "/a.log"
+    assert run("--logger", "stdio", "--logger", "file:/a.log").logto is None
+    assert run("--logger", "errs file:/a.log").logto is None  # a named logger is never --logto
+    assert run("--req-logger", "file:/r.log").req_logger == ["file:/r.log"]
     with pytest.raises(ConfigError, match=r"--logger file:/a.log and --logto /b.log: give one log file"):
         run("--logger", "file:/a.log", "--logto", "/b.log")
-    with pytest.raises(ConfigError, match=r"the 'syslog' logger is not supported yet \(file:PATH and stdio are\)"):
-        run("--logger", "syslog:myapp")
-    with pytest.raises(ConfigError, match=r"named loggers \('mine file:/x.log'\) are not supported yet"):
-        run("--req-logger", "mine file:/x.log")
+
+
+def test_logger_plugins_are_checked_at_load(run):
+    cfg = run("--logger", "syslog:myapp,local3", "--logger", "errs  socket:/run/log.sock,app: ",
+              "--log-socket", "10.0.0.1:514", "--log-syslog", "web")
+    assert cfg.logger == ["syslog:myapp,local3", "errs socket:/run/log.sock,app: ", "socket:10.0.0.1:514",
+                          "syslog:web"]
+    assert run("--logger-req", "rsyslog:logs.example.com").req_logger == ["rsyslog:logs.example.com"]
+    assert run("--log-syslog", "--master").logger == ["syslog"]
+    for args, message in (
+            (("--logger", "redislog:127.0.0.1"), r"option '--logger': the 'redislog' logger plugin is not available"),
+            (("--logger", "syslog:app,nowhere"), r"syslog: unknown facility 'nowhere'"),
+            (("--logger", "socket"), r"socket:ADDR needs a host:port"),
+            (("--logger", "socket:host:http"), r"socket: bad port in 'host:http'"),
+            (("--req-logger", "rsyslog:h:514,app,999"), r"rsyslog: priority 999 is not in 0..191"),
+            (("--logger", "file:logfile=/x,maxsize=10"), r"use --logto FILE with --log-maxsize"),
+            (("--log-socket", "h:0"), r"--log-socket h:0: socket: bad port"),
+            (("--log-encoder", "base64"), r"the 'base64' log encoder is not available"),
+            (("--log-encoder", "format ${msg} ${pid}"), r"unknown variable \$\{pid\}"),
+            (("--log-encoder", "prefix"), r"the prefix encoder needs a text"),
+            (("--log-route", "errs"), r"ID REGEXP"),
+            (("--log-drain", "("), r"bad regular expression"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            run(*args)
 
 
 # -- --fallback-config ----------------------------------------------------------------------------

@@ -120,3 +120,47 @@ def test_finish_drains_sources_and_ends_a_cut_line():
     os.close(target_w)
     assert os.read(target_r, 4096) == b"first\nkilled mid-li\n"
     os.close(target_r)
+
+
+class RecordingSink:
+    def __init__(self):
+        self.got = []
+
+    def send(self, data):
+        self.got.append(data)
+
+    def close(self):
+        pass
+
+
+def test_loggers_and_the_request_pipe_of_a_child():
+    from gateway.log_plugins import Channel, parse_encoder, parse_logger
+    from gateway.process.log_master import FD_TARGET, LogRouting
+
+    target_r, target_w = os.pipe()
+    udp, reqs = RecordingSink(), RecordingSink()
+    routing = LogRouting(Channel([(parse_logger("stdio"), FD_TARGET), (parse_logger("socket:/u"), udp)], FD_TARGET,
+                                 [parse_encoder("prefix > ")]),
+                         Channel([(parse_logger("socket:/r"), reqs)], FD_TARGET, [parse_encoder("suffix  <")]),
+                         [udp, reqs])
+    loop = FakeLoop()
+    lm = LogMaster(max_line=100, backlog=16384, fd=target_w, routing=routing)
+    lm.start(loop.add_reader, loop.remove, loop.add_writer, loop.remove)
+    try:
+        out_r, out_w = lm.pipe()
+        req_w = os.dup(lm._pending_request[1])  # the child's end of its request pipe
+        lm.add_source(out_r)
+        assert len(loop.readers) == 2 and lm._pending_request is None
+        os.write(out_w, b"printed\n")
+        os.write(req_w, b"GET / => 200\n")
+        os.close(req_w)
+        os.close(out_w)  # the child died
+        lm.drain(out_r)  # its request pipe is drained with its output pipe
+        assert udp.got == [b"> printed\n"]
+        assert reqs.got == [b"GET / => 200\n <"]
+        assert os.read(target_r, 4096) == b"> printed\n"  # stdio: the log master's own target
+        assert loop.readers == {}  # both pipes closed at their end of file
+    finally:
+        lm.finish(0.1)
+        os.close(target_r)
+        os.close(target_w)
