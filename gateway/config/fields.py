@@ -429,6 +429,10 @@ class ConfigFields:
     max_worker_lifetime: float
     #: --max-worker-lifetime-delta: worker K recycles after --max-worker-lifetime + K * SECONDS, so the workers do not all restart at o…
     max_worker_lifetime_delta: float
+    #: --skip-atexit: workers under a master do not run the atexit hooks (Python's atexit module) when they stop graceful…
+    skip_atexit: bool
+    #: --skip-atexit-teardown: accepted: workers never tear the interpreter down (they end with os._exit)
+    skip_atexit_teardown: bool
     #: --min-worker-lifetime: a worker lives at least this long before --max-requests or --reload-on-rss recycle it (uWSGI's defa…
     min_worker_lifetime: float
     #: --worker-reload-mercy: seconds a stopping or reloading worker may take to finish its requests before the master kills it

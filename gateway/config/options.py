@@ -869,6 +869,11 @@ OPTIONS: tuple[Option, ...] = (
            metavar="SECONDS",
            help="worker K recycles after --max-worker-lifetime + K * SECONDS, so the workers "
                 "do not all restart at once"),
+    Option("skip-atexit", flag=True, section=PROCESSES,
+           help="workers under a master do not run the atexit hooks (Python's atexit module) "
+                "when they stop gracefully"),
+    Option("skip-atexit-teardown", flag=True, noop=True, section=PROCESSES,
+           help="accepted: workers never tear the interpreter down (they end with os._exit)"),
     Option("min-worker-lifetime", type=conv.number, default=10, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="a worker lives at least this long before --max-requests or --reload-on-rss "

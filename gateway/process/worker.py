@@ -11,7 +11,7 @@ line::
 
 SIGINT, SIGTERM and SIGQUIT stop the worker gracefully: it stops accepting, lets the
 requests in flight finish for up to ``GRACEFUL_TIMEOUT`` seconds, runs
-``uwsgi.atexit`` and exits 0.
+``uwsgi.atexit`` and exits 0 (the interpreter then runs the :mod:`atexit` hooks).
 
 Under a master (:mod:`gateway.process.master`) the worker is forked with the app
 already loaded (unless ``--lazy-apps``), its scoreboard slot and its channel to the
@@ -19,7 +19,8 @@ master.  Then SIGHUP, SIGTERM and SIGINT stop it gracefully (bounded by
 ``--worker-reload-mercy``), SIGQUIT ends it at once, SIGUSR2 dumps every thread's
 stack (``faulthandler``: works while the loop is blocked, for
 ``--harakiri-verbose``), and instead of printing the readiness line it tells the
-master ``ready``.  A heartbeat every ``HEARTBEAT`` seconds stamps the scoreboard
+master ``ready``; at a graceful exit it runs the :mod:`atexit` hooks itself (it ends with
+``os._exit``) unless ``--skip-atexit``.  A heartbeat every ``HEARTBEAT`` seconds stamps the scoreboard
 (the master's harakiri sees a blocked loop by its age), cancels requests suspended
 past ``--harakiri`` in their core, and retires the worker after
 ``--max-requests`` or above ``--reload-on-rss``.
@@ -596,7 +597,22 @@ class Worker:
                 except Exception:
                     gen_log.exception("error stopping the Erlang node")
             uwsgi_module.run_atexit()
+            if self.board is not None and not self.config.skip_atexit:
+                # Forked by a master, this process ends with os._exit: run the interpreter's
+                # exit hooks here, as uWSGI's Py_Finalize does in each worker (without a master
+                # the interpreter's normal exit runs them).
+                _run_python_atexit()
         return 0
+
+
+def _run_python_atexit() -> None:
+    """The functions registered with :mod:`atexit` (the app's, or before the fork), once;
+    a failing one is logged by :mod:`atexit` itself and the others still run."""
+    import atexit
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
 
 
 def _num(x: float) -> str:
