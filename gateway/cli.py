@@ -144,6 +144,32 @@ def _activate_virtualenv(path: str) -> None:
     os.environ["VIRTUAL_ENV"] = home
 
 
+def _connect_and_read(address: str, timeout: float = 30.0) -> int:
+    """``--connect-and-read``: connect to a UNIX socket path or ``host:port``, copy what it
+    sends to stdout until it closes; 0, or 1 with a message when it cannot be reached."""
+    import socket
+
+    try:
+        if "/" in address or ":" not in address:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            sock.connect(address)
+        else:
+            host, _, port = address.rpartition(":")
+            sock = socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout)
+        with sock:
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    except (OSError, ValueError) as e:
+        sys.stderr.write("gateway: --connect-and-read %s: %s\n" % (address, getattr(e, "strerror", None) or e))
+        return 1
+
+
 def _main(argv: List[str]) -> None:
     try:
         cfg = load(argv, os.environ)
@@ -161,6 +187,8 @@ def _main(argv: List[str]) -> None:
     for text in cfg.print:
         sys.stdout.write(text + "\n")
     sys.stdout.flush()
+    if cfg.connect_and_read:
+        sys.exit(_connect_and_read(cfg.connect_and_read))
     if cfg.daemonize and cfg.daemonize2:
         _fail("give --daemonize (at once) or --daemonize2 (after the app is loaded), not both")
     if cfg.die_on_idle and not cfg.idle:

@@ -869,6 +869,12 @@ OPTIONS: tuple[Option, ...] = (
            metavar="SECONDS",
            help="worker K recycles after --max-worker-lifetime + K * SECONDS, so the workers "
                 "do not all restart at once"),
+    Option("py-tracebacker", section=PROCESSES, metavar="PATH",
+           help="each worker answers on the UNIX socket PATH<worker id> with the stacks of its "
+                "threads and of its requests' async cores (read it with --connect-and-read)"),
+    Option("connect-and-read", section=PROCESSES, metavar="SOCKET",
+           help="connect to SOCKET (a UNIX path or host:port), print what it sends until it "
+                "closes, and exit (for --py-tracebacker and --stats)"),
     Option("skip-atexit", flag=True, section=PROCESSES,
            help="workers under a master do not run the atexit hooks (Python's atexit module) "
                 "when they stop gracefully"),

@@ -144,6 +144,7 @@ class Worker:
         self.graceful_timeout = float(config.worker_reload_mercy or (60 if board is not None else GRACEFUL_TIMEOUT))
         self._beats = 0
         self.threaded: Optional[ThreadedApp] = None
+        self._tracebacker: Any = None
 
     def setup(self) -> None:
         """Everything up to (not including) serving; raises on a bad app."""
@@ -321,6 +322,8 @@ class Worker:
         self.io_loop.add_callback(arm_signals)
         if self.board is not None:
             faulthandler.register(signal.SIGUSR2, all_threads=True, chain=False)
+        if self.config.py_tracebacker:
+            self._start_tracebacker(self.config.py_tracebacker)
         node_name = ""
         if self.config.erlang:
             node_name = self._start_erlang()
@@ -533,6 +536,18 @@ class Worker:
                                  e, self.worker_id)
                 io_loop.run_sync(lambda: asyncio.sleep(0.2))
 
+    def _start_tracebacker(self, prefix: str) -> None:
+        """``--py-tracebacker``: the report of every thread and core on ``PREFIX<worker id>``."""
+        from gateway.process.tracebacker import Tracebacker
+
+        tracebacker = Tracebacker(prefix, self.worker_id)
+        try:
+            tracebacker.start()
+        except OSError as e:
+            gen_log.error("--py-tracebacker: cannot bind %s: %s", tracebacker.path, e.strerror or e)
+            return
+        self._tracebacker = tracebacker
+
     def stop(self, sig: int = signal.SIGTERM, quiet: bool = False) -> None:
         """Stop accepting, finish the requests in flight (bounded), then stop the loop."""
         assert self.io_loop is not None and self.engine is not None
@@ -596,6 +611,8 @@ class Worker:
                     self.io_loop.run_sync(erlang_api.stop, timeout=5)
                 except Exception:
                     gen_log.exception("error stopping the Erlang node")
+            if self._tracebacker is not None:
+                self._tracebacker.stop()
             uwsgi_module.run_atexit()
             if self.board is not None and not self.config.skip_atexit:
                 # Forked by a master, this process ends with os._exit: run the interpreter's
