@@ -393,6 +393,10 @@ class ConfigFields:
     cheaper_overload: int
     #: --cheaper-idle: --cheaper-algo spare2: cycles with too many idle workers before one stops
     cheaper_idle: int
+    #: --cheaper-rss-limit-soft: --cheaper: add no worker while the running workers' resident memory adds up to BYTES or more
+    cheaper_rss_limit_soft: int
+    #: --cheaper-rss-limit-hard: --cheaper: at BYTES or more (above the soft limit), stop one worker per cycle
+    cheaper_rss_limit_hard: int
     #: --cheaper-algo: --cheaper's algorithm: spare (default), spare2, backlog or manual (the master FIFO's + and -)
     cheaper_algo: str
     #: --harakiri: per request, per core: a request running longer is logged with its URI, worker and core; suspended…

@@ -817,6 +817,11 @@ OPTIONS: tuple[Option, ...] = (
                 "between two stops (spare); the listen-queue threshold (backlog)"),
     Option("cheaper-idle", type=conv.integer, default=10, minimum=1, section=PROCESSES, metavar="N",
            help="--cheaper-algo spare2: cycles with too many idle workers before one stops"),
+    Option("cheaper-rss-limit-soft", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
+           help="--cheaper: add no worker while the running workers' resident memory adds up to "
+                "BYTES or more"),
+    Option("cheaper-rss-limit-hard", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
+           help="--cheaper: at BYTES or more (above the soft limit), stop one worker per cycle"),
     Option("cheaper-algo", default="spare", section=PROCESSES, metavar="NAME",
            help="--cheaper's algorithm: spare (default), spare2, backlog or manual (the master "
                 "FIFO's + and -)"),

@@ -21,6 +21,12 @@ The algorithms are uWSGI's, with its defaults (``--cheaper-step 1``,
   listen queue, stops one while fewer do.
 * ``manual``: never decides; only the master FIFO's ``+`` and ``-`` change the count.
 
+Memory limits come first, as in uWSGI: with ``--cheaper-rss-limit-soft BYTES`` no worker is
+added while the running workers' resident memory adds up to that much or more (the
+algorithm's spawns and the FIFO's ``+`` are dropped); with ``--cheaper-rss-limit-hard BYTES``
+as well (it must be higher), reaching it stops one worker per cycle while more than one run
+(``cheaper hard rss memory limit exceeded, cheap one of N workers``).
+
 A worker is busy when any of its cores is in a request (a ``--tornado 100`` worker with
 one request running counts as busy, as in uWSGI).
 """
@@ -51,13 +57,22 @@ class Cheaper:
     """The chosen algorithm and its counters; :meth:`decide` once per master cycle."""
 
     def __init__(self, minimum: int, processes: int, *, algo: str = "spare", step: int = 1,
-                 overload: int = 3, idle: int = 10) -> None:
+                 overload: int = 3, idle: int = 10, rss_soft: int = 0, rss_hard: int = 0) -> None:
         if algo not in ALGORITHMS:
             raise CheaperConfigError("--cheaper-algo %s: not supported (choose from %s)"
                                      % (algo, ", ".join(sorted(ALGORITHMS))))
         if minimum >= processes:
             raise CheaperConfigError("invalid cheaper value: --cheaper %d must be lower than --processes %d"
                                      % (minimum, processes))
+        if rss_hard and not rss_soft:
+            raise CheaperConfigError("enabling cheaper-rss-limit-hard requires setting also cheaper-rss-limit-soft")
+        if rss_hard and rss_hard <= rss_soft:
+            raise CheaperConfigError("cheaper-rss-limit-hard value must be higher than cheaper-rss-limit-soft value")
+        #: --cheaper-rss-limit-soft/-hard: bytes of resident memory of the running workers
+        self.rss_soft = rss_soft
+        self.rss_hard = rss_hard
+        #: why the last :meth:`decide` overrode the algorithm (a log line), or None
+        self.note: "str | None" = None
         self.minimum = minimum
         self.processes = processes
         self.algo = algo
@@ -74,8 +89,26 @@ class Cheaper:
             return self.minimum
         return min(max(requested, self.minimum), self.processes)
 
-    def decide(self, slots: Sequence[Slot], backlog: int = 0) -> int:
-        """Workers to add (> 0, never more than are spawnable), -1 to stop one, or 0."""
+    def decide(self, slots: Sequence[Slot], backlog: int = 0, rss: int = 0, requested: int = 0) -> int:
+        """Workers to add (> 0, never more than are spawnable), -1 to stop one, or 0.
+
+        ``rss``: the running workers' resident memory in bytes (read only with the rss
+        limits); ``requested``: the master FIFO's ``+``/``-`` since the last cycle, which
+        replace the algorithm's decision for this cycle.
+        """
+        self.note = None
+        running = sum(1 for s in slots if s.running)
+        if self.rss_soft:
+            if self.rss_hard and running > 1 and rss >= self.rss_hard:
+                self.note = "cheaper hard rss memory limit exceeded, cheap one of %d workers" % running
+                return -1
+            if rss >= self.rss_soft:
+                if requested < 0:
+                    return max(requested, self.minimum - running)
+                self._decide(slots, backlog)  # its counters go on; its spawns cannot
+                return 0
+        if requested:
+            return max(min(requested, sum(1 for s in slots if s.spawnable)), self.minimum - running)
         want = self._decide(slots, backlog)
         if want > 0:
             return min(want, sum(1 for s in slots if s.spawnable))

@@ -238,7 +238,9 @@ class Master:
         if config.cheaper and self.numproc:
             self.cheaper = Cheaper(int(config.cheaper), self.numproc, algo=str(config.cheaper_algo or "spare"),
                                    step=int(config.cheaper_step or 1), overload=int(config.cheaper_overload or 3),
-                                   idle=int(config.cheaper_idle or 10))
+                                   idle=int(config.cheaper_idle or 10),
+                                   rss_soft=int(config.cheaper_rss_limit_soft or 0),
+                                   rss_hard=int(config.cheaper_rss_limit_hard or 0))
         self._cheaper_delta = 0
         self._cheaper_next = 0.0
         #: --evil-reload-on-rss/-as: limits in bytes, checked once a second from /proc
@@ -810,13 +812,14 @@ class Master:
         procs = [self.workers[wid] for wid in sorted(self.workers)]
         slots = [Slot(bool(p.pid) and not p.cheaped, bool(p.pid) and not p.cheaped and self._busy(p),
                       p.cheaped and not p.pid) for p in procs]
-        delta, self._cheaper_delta = self._cheaper_delta, 0
-        if delta:
-            running = sum(1 for s in slots if s.running)
-            delta = max(min(delta, sum(1 for s in slots if s.spawnable)), self.cheaper.minimum - running)
-        else:
-            backlog = listen_backlog(self.sockets) if self.cheaper.algo == "backlog" else 0
-            delta = self.cheaper.decide(slots, backlog)
+        requested, self._cheaper_delta = self._cheaper_delta, 0
+        backlog = listen_backlog(self.sockets) if self.cheaper.algo == "backlog" and not requested else 0
+        rss = 0
+        if self.cheaper.rss_soft:
+            rss = sum(_statm(p.pid)[1] for p, s in zip(procs, slots) if s.running)
+        delta = self.cheaper.decide(slots, backlog, rss, requested)
+        if self.cheaper.note:
+            gen_log.warning("%s", self.cheaper.note)
         if delta > 0:
             for proc, slot in zip(procs, slots):
                 if delta and slot.spawnable:

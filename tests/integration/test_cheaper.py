@@ -79,8 +79,21 @@ def test_manual_algo_follows_the_master_fifo_and_a_reload_keeps_cheaped_ids(tmp_
     (["--processes", "2", "--cheaper", "2"], "invalid cheaper value: --cheaper 2 must be lower than --processes 2"),
     (["--processes", "3", "--cheaper", "1", "--cheaper-algo", "busyness"],
      "--cheaper-algo busyness: not supported (choose from backlog, manual, spare, spare2)"),
+    (["--processes", "3", "--cheaper", "1", "--cheaper-rss-limit-hard", "100"],
+     "enabling cheaper-rss-limit-hard requires setting also cheaper-rss-limit-soft"),
 ])
 def test_bad_cheaper_values_are_one_clear_error(extra, message):
     result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py"] + extra)
     assert result.returncode == 1
     assert message in result.stderr
+
+
+def test_the_hard_rss_limit_cheaps_workers_down_to_one():
+    # 1 byte soft, 2 bytes hard: any worker is over both
+    args = APP + ["--cheaper", "2", "--cheaper-initial", "3", "--cheaper-rss-limit-soft", "1",
+                  "--cheaper-rss-limit-hard", "2"]
+    with run_server(args) as srv:
+        srv.wait_for_line(r"cheaper hard rss memory limit exceeded, cheap one of 3 workers", timeout=15)
+        srv.wait_for_line(r"cheaper hard rss memory limit exceeded, cheap one of 2 workers", timeout=15)
+        wait_until(lambda: statuses(srv).count("cheap") == 2, timeout=15, what="two workers cheaped")
+        assert request(srv.port, "/?s=0").status == 200  # the last one serves on

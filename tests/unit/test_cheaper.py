@@ -81,3 +81,35 @@ def test_bad_configurations_name_the_option():
 def test_initial_is_clamped_as_uwsgi_clamps_it():
     c = Cheaper(2, 6)
     assert c.initial(0) == 2 and c.initial(1) == 2 and c.initial(4) == 4 and c.initial(9) == 6
+
+
+MB = 1 << 20
+
+
+def test_rss_soft_limit_blocks_spawns_but_not_stops():
+    c = Cheaper(1, 4, overload=1, rss_soft=100 * MB)
+    assert c.decide(slots(2, 0, 2), rss=120 * MB) == 0 and c.note is None  # all busy, but over the soft limit
+    assert c.decide(slots(2, 0, 2), rss=80 * MB) == 1  # under it: the algorithm spawns again
+    assert c.decide(slots(2, 0, 2), rss=120 * MB, requested=2) == 0  # the FIFO's + is dropped too
+    assert c.decide(slots(2, 0, 2), rss=120 * MB, requested=-1) == -1  # its - still applies
+
+
+def test_rss_hard_limit_stops_one_worker_per_cycle_while_more_than_one_runs():
+    c = Cheaper(2, 4, rss_soft=100 * MB, rss_hard=150 * MB)
+    assert c.decide(slots(3, 0, 1), rss=160 * MB) == -1
+    assert c.note == "cheaper hard rss memory limit exceeded, cheap one of 3 workers"
+    assert c.decide(slots(2, 0, 2), rss=160 * MB) == -1  # even below --cheaper, as uWSGI
+    assert c.decide(slots(1, 0, 3), rss=160 * MB) == 0  # the last worker stays
+
+
+def test_rss_limits_must_make_sense():
+    with pytest.raises(CheaperConfigError, match="requires setting also cheaper-rss-limit-soft"):
+        Cheaper(1, 4, rss_hard=10)
+    with pytest.raises(CheaperConfigError, match="must be higher than cheaper-rss-limit-soft"):
+        Cheaper(1, 4, rss_soft=10, rss_hard=10)
+
+
+def test_fifo_requests_replace_the_algorithm_within_bounds():
+    c = Cheaper(2, 4)
+    assert c.decide(slots(0, 2, 2), requested=5) == 2  # no more than are cheaped
+    assert c.decide(slots(0, 3, 1), requested=-5) == -1  # never below --cheaper
