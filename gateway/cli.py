@@ -279,7 +279,8 @@ def _needs_master(cfg: Config) -> bool:
 
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
-                or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2)
+                or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2
+                or cfg.stats_push or cfg.carbon)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -371,7 +372,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
-    from gateway import mules, spooler
+    from gateway import mules, pushers, spooler
     from gateway.process import cron_tasks, daemons
     from gateway.spooler.runner import stats_section
 
@@ -384,8 +385,10 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         mules.attach(master, cfg)
         if spooler.current is not None:
             master.stats_hooks.append(stats_section(master, spooler.current))
+        # --stats-push, --carbon: on the master's timers
+        pushers.attach(master, cfg)
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
-            mules.MuleConfigError) as e:
+            mules.MuleConfigError, pushers.PusherConfigError) as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:
