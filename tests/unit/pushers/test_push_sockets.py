@@ -177,3 +177,17 @@ def test_carbon_stalled_reader_is_abandoned_after_the_timeout(caplog):
     assert any("write to carbon server at" in r.getMessage() and "timed out" in r.getMessage()
                for r in caplog.records)
     listener.close()
+
+
+def test_statsd_to_a_unix_datagram_socket(tmp_path):
+    path = str(tmp_path / "statsd.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    rx.settimeout(5)
+    pusher = StatsdPusher(path, socket.AF_UNIX, path, "p", all_gauges=True)
+    try:
+        assert pusher.push([Metric("worker.1.requests", COUNTER, 4)], 0.0)
+        assert rx.recv(100) == b"p.worker.1.requests:4|g"
+    finally:
+        pusher.close()
+        rx.close()
