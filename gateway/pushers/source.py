@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from gateway.process.scoreboard import C_EXCEPTIONS
+from gateway.process.scoreboard import C_EXCEPTIONS, C_IN_REQUEST
 from gateway.pushers.builtin import CoreCounters, Metric, builtin_metrics, user_metrics
 from gateway.stats import listen_queue
 
@@ -45,10 +45,18 @@ class MetricsSource:
         return out
 
     def tick(self) -> None:
-        """Once a second: count a cycle in which every worker was busy (``core.overloaded``)."""
-        workers = self.workers()
-        if workers and all(w["busy"] for w in workers):
-            self.overloaded += 1
+        """Once a second: count a cycle in which every worker was busy (``core.overloaded``).
+
+        Reads only the cores' ``in_request`` words (no snapshot), as this runs every second."""
+        master = self.master
+        board = master.board
+        if not master.workers:
+            return
+        for wid, proc in master.workers.items():
+            slot = master.slot(wid, proc.generation)
+            if not any(board.ints[board.cbase(slot, c) + C_IN_REQUEST] for c in range(board.cores)):
+                return
+        self.overloaded += 1
 
     def metrics(self, workers: List[Dict[str, Any]]) -> List[Metric]:
         """Every metric, uWSGI's order: the built-in ones, then the ``--metric`` ones."""

@@ -219,3 +219,16 @@ def test_carbon_pushes_once_more_at_shutdown(carbon):
     wait_until(lambda: carbon.connections == 2, timeout=5, what="the push at shutdown")
     p = "uwsgi.%s.probe." % socket.gethostname()
     assert carbon.value(p + "requests")[0] == 1
+
+
+def test_statsd_counts_busy_workers_and_overload(statsd):
+    args = ["--wsgi-file", "tests/apps/process_probe.py", "--master", "--processes", "1",
+            "--stats-push", "statsd:127.0.0.1:%d" % statsd.port, "--stats-pusher-default-freq", "1"]
+    with run_server(args) as srv:
+        t = threading.Thread(target=lambda: request(srv.port, "/park?4", timeout=10))
+        t.start()
+        # the only worker's only core is in a request: busy, and every second of that is an overload
+        wait_until(lambda: statsd.latest.get("uwsgi.core.overloaded", (0,))[0] >= 1, timeout=15,
+                   what="core.overloaded")
+        assert statsd.latest["uwsgi.core.busy_workers"] == (1, "g")
+        t.join(10)
