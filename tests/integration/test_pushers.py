@@ -13,6 +13,7 @@ import pytest
 
 from server import run_cli, run_server
 from support.httpclient import request
+from support.stats import fetch_stats, stats_port
 from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -211,10 +212,14 @@ def test_bad_pusher_options_are_startup_errors(args, message):
 
 
 def test_carbon_pushes_once_more_at_shutdown(carbon):
-    args = PROBE + ["--carbon", "127.0.0.1:%d" % carbon.port, "--carbon-id", "probe"]  # every 60 s
+    args = PROBE + ["--carbon", "127.0.0.1:%d" % carbon.port, "--carbon-id", "probe",  # every 60 s
+                    "--stats", "127.0.0.1:0"]
     with run_server(args) as srv:
         wait_until(lambda: carbon.connections == 1, timeout=15, what="the first push, at startup")
         request(srv.port, "/")
+        # the worker counts a request just after its response went out
+        port = stats_port(srv)
+        wait_until(lambda: sum(w["requests"] for w in fetch_stats(port)["workers"]) == 1)
     # uWSGI's master_cleanup: a last round while the workers stop
     wait_until(lambda: carbon.connections == 2, timeout=5, what="the push at shutdown")
     p = "uwsgi.%s.probe." % socket.gethostname()
