@@ -9,6 +9,8 @@ uWSGI's workers crash-loop on exactly that).  What it watches:
 * one :mod:`~gateway.process.channel` socket per child (``ready`` from workers,
   messages for subsystems);
 * the stats server's sockets (:mod:`gateway.stats`), if ``--stats``;
+* the metrics pushers' timers and carbon connections (:mod:`gateway.pushers`), if
+  ``--stats-push`` or ``--carbon``;
 * with ``--log-master``, one output pipe per child and the log target when it is slow
   (:mod:`gateway.process.log_master`);
 * a tick (``TICK`` s): harakiri and mercy deadlines from the shared
