@@ -326,7 +326,7 @@ def _needs_master(cfg: Config) -> bool:
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
                 or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2
-                or cfg.hook_master_start or cfg.hook_touch)
+                or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -440,7 +440,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
-    from gateway import mules, spooler
+    from gateway import mules, pushers, spooler
     from gateway.process import cron_tasks, daemons
     from gateway.spooler.runner import stats_section
 
@@ -457,8 +457,10 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
             master.stats_hooks.append(stats_section(master, spooler.current))
         # uWSGI runs them before it re-executes itself for a reload, too
         master.on_reload(lambda: hooks.run_phase(cfg, "as-user-atexit"))
+        # --stats-push, --carbon: on the master's timers
+        pushers.attach(master, cfg)
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
-            mules.MuleConfigError) as e:
+            mules.MuleConfigError, pushers.PusherConfigError) as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:

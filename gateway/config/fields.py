@@ -661,6 +661,40 @@ class ConfigFields:
     enable_metrics: bool
     #: --metrics-dir: keep one file per metric in DIR holding its value as text (refreshed every second)
     metrics_dir: Optional[str]
+    #: --metrics-no-cores: leave the worker.N.core.M.* metrics out of what the pushers send
+    metrics_no_cores: bool
+    #: --stats-push: push every metric to a statsd server (host:port, [v6]:port or a UNIX datagram socket) as PREFIX.NAM…
+    stats_push: List[str]
+    #: --stats-pusher-default-freq: how often --stats-push pushes
+    stats_pusher_default_freq: int
+    #: --statsd-no-workers: leave the worker.* metrics out of the statsd datagrams
+    statsd_no_workers: bool
+    #: --statsd-all-gauges: send every metric to statsd as a gauge (|g), counters included
+    statsd_all_gauges: bool
+    #: --carbon: push the workers' statistics to a carbon (Graphite) server, one connection per --carbon-freq; impli…
+    carbon: List[str]
+    #: --carbon-timeout: abandon a carbon connection after SECONDS without progress (0 = 3)
+    carbon_timeout: int
+    #: --carbon-freq: carbon push period (0 = 60)
+    carbon_freq: int
+    #: --carbon-id: the instance's name in the carbon paths (default: the first socket, dots as _)
+    carbon_id: Optional[str]
+    #: --carbon-no-workers: leave the per-worker lines out of what carbon receives
+    carbon_no_workers: bool
+    #: --carbon-max-retry: retry a carbon server that could not be reached N times (uWSGI's code: 0)
+    carbon_max_retry: int
+    #: --carbon-retry-delay: seconds between two carbon retries (0 = 7)
+    carbon_retry_delay: int
+    #: --carbon-root: the first element of the carbon paths (default uwsgi)
+    carbon_root: Optional[str]
+    #: --carbon-hostname-dots: replace the dots of the host name in the carbon paths with CHAR
+    carbon_hostname_dots: Optional[str]
+    #: --carbon-name-resolve: accept host names in --carbon (resolved once, at startup)
+    carbon_name_resolve: bool
+    #: --carbon-idle-avg: the avg_rt pushed when no request arrived since the last push: the last value (default), zero, or n…
+    carbon_idle_avg: Optional[str]
+    #: --carbon-use-metrics: push every metric (uWSGI's metric names) instead of carbon's own lines
+    carbon_use_metrics: bool
     #: --ini: load options from the [uwsgi] section (or SECTION) of an ini file; a lone FILE.ini argument does th…
     ini: List[str]
     #: --json: load options from the "uwsgi" object (or OBJECT) of a JSON file; a lone FILE.json (or .js) argument…
@@ -713,8 +747,6 @@ class ConfigFields:
     max_vars: int
     #: --optimize: not supported yet: uWSGI option, not supported yet by gateway
     optimize: Optional[str]
-    #: --stats-push: not supported yet: uWSGI option, not supported yet by gateway
-    stats_push: List[str]
     #: --wsgi-env-behaviour: accepted: gateway always gives each request a fresh environ dict (uWSGI's holy behaviour); cheat's…
     wsgi_env_behaviour: Optional[str]
     #: --vhost: not supported yet: uWSGI option, not supported yet by gateway

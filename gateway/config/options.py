@@ -183,6 +183,33 @@ def _metric_spec(raw: str) -> str:
     return raw.strip()
 
 
+def _stats_push_spec(raw: str) -> str:
+    from gateway.pushers.specs import PushSpecError, parse_stats_push
+
+    try:
+        parse_stats_push(raw)
+    except PushSpecError as e:
+        raise Invalid("statsd:HOST:PORT[,PREFIX]", str(e)) from None
+    return raw.strip()
+
+
+def _carbon_spec(raw: str) -> str:
+    from gateway.pushers.specs import PushSpecError, parse_carbon
+
+    try:
+        parse_carbon(raw)
+    except PushSpecError as e:
+        raise Invalid("HOST:PORT", str(e)) from None
+    return raw.strip()
+
+
+def _carbon_idle_avg(raw: str) -> str:
+    word = raw.strip()
+    if word not in ("last", "zero", "none"):
+        raise Invalid("last, zero or none")
+    return word
+
+
 def _daemon_spec(parse: Callable[[str], Any], expected: str) -> Callable[[str], str]:
     """A converter checking a daemon option with ``parse`` (:mod:`gateway.process.daemons`)."""
 
@@ -1170,6 +1197,45 @@ OPTIONS: tuple[Option, ...] = (
            help="enable the metrics subsystem (implied by --metric and --metrics-dir)"),
     Option("metrics-dir", type=conv.path, section=SUBSYSTEMS, metavar="DIR",
            help="keep one file per metric in DIR holding its value as text (refreshed every second)"),
+    Option("metrics-no-cores", flag=True, section=SUBSYSTEMS,
+           help="leave the worker.N.core.M.* metrics out of what the pushers send"),
+    # -- metrics pushers (gateway/pushers), run by the master ----------------------------------
+    Option("stats-push", repeatable=True, type=_stats_push_spec, section=SUBSYSTEMS,
+           metavar="statsd:ADDR[,PREFIX]",
+           help="push every metric to a statsd server (host:port, [v6]:port or a UNIX datagram "
+                "socket) as PREFIX.NAME:VALUE|g or |c datagrams (PREFIX: uwsgi); implies --master"),
+    Option("stats-pusher-default-freq", ("stats-pushers-default-freq",), type=conv.integer, default=3,
+           minimum=1, section=SUBSYSTEMS, metavar="SECONDS", help="how often --stats-push pushes"),
+    Option("statsd-no-workers", flag=True, section=SUBSYSTEMS,
+           help="leave the worker.* metrics out of the statsd datagrams"),
+    Option("statsd-all-gauges", flag=True, section=SUBSYSTEMS,
+           help="send every metric to statsd as a gauge (|g), counters included"),
+    Option("carbon", repeatable=True, type=_carbon_spec, section=SUBSYSTEMS, metavar="HOST:PORT",
+           help="push the workers' statistics to a carbon (Graphite) server, one connection per "
+                "--carbon-freq; implies --master"),
+    Option("carbon-timeout", type=conv.integer, default=3, minimum=0, section=SUBSYSTEMS, metavar="SECONDS",
+           help="abandon a carbon connection after SECONDS without progress (0 = 3)"),
+    Option("carbon-freq", type=conv.integer, default=60, minimum=0, section=SUBSYSTEMS, metavar="SECONDS",
+           help="carbon push period (0 = 60)"),
+    Option("carbon-id", section=SUBSYSTEMS, metavar="ID",
+           help="the instance's name in the carbon paths (default: the first socket, dots as _)"),
+    Option("carbon-no-workers", flag=True, section=SUBSYSTEMS,
+           help="leave the per-worker lines out of what carbon receives"),
+    Option("carbon-max-retry", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS, metavar="N",
+           help="retry a carbon server that could not be reached N times (uWSGI's code: 0)"),
+    Option("carbon-retry-delay", type=conv.integer, default=7, minimum=0, section=SUBSYSTEMS,
+           metavar="SECONDS", help="seconds between two carbon retries (0 = 7)"),
+    Option("carbon-root", section=SUBSYSTEMS, metavar="NAME",
+           help="the first element of the carbon paths (default uwsgi)"),
+    Option("carbon-hostname-dots", section=SUBSYSTEMS, metavar="CHAR",
+           help="replace the dots of the host name in the carbon paths with CHAR"),
+    Option("carbon-name-resolve", ("carbon-resolve-names",), flag=True, section=SUBSYSTEMS,
+           help="accept host names in --carbon (resolved once, at startup)"),
+    Option("carbon-idle-avg", type=_carbon_idle_avg, section=SUBSYSTEMS, metavar="last|zero|none",
+           help="the avg_rt pushed when no request arrived since the last push: the last value "
+                "(default), zero, or none (no line)"),
+    Option("carbon-use-metrics", flag=True, section=SUBSYSTEMS,
+           help="push every metric (uWSGI's metric names) instead of carbon's own lines"),
 
     # -- configuration sources -------------------------------------------------------------
     Option("ini", repeatable=True, type=conv.ini_spec, section=CONFIG, metavar="FILE[:SECTION]",
@@ -1227,7 +1293,6 @@ OPTIONS: tuple[Option, ...] = (
            help="a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the "
                 "option: the default 64 allows 128 pairs); more is refused"),
     _unsupported("optimize", short="O"),
-    _unsupported("stats-push", repeatable=True),
     Option("wsgi-env-behaviour", ("wsgi-env-behavior",), type=_env_behaviour, noop=True, section=APP,
            metavar="holy|cheat",
            help="accepted: gateway always gives each request a fresh environ dict (uWSGI's "

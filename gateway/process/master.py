@@ -9,6 +9,8 @@ uWSGI's workers crash-loop on exactly that).  What it watches:
 * one :mod:`~gateway.process.channel` socket per child (``ready`` from workers,
   messages for subsystems);
 * the stats server's sockets (:mod:`gateway.stats`), if ``--stats``;
+* the metrics pushers' timers and carbon connections (:mod:`gateway.pushers`), if
+  ``--stats-push`` or ``--carbon``;
 * with ``--log-master``, one output pipe per child and the log target when it is slow
   (:mod:`gateway.process.log_master`);
 * a tick (``TICK`` s): harakiri and mercy deadlines from the shared
@@ -198,6 +200,8 @@ class Master:
         #: callbacks run when the instance starts stopping / reloading (see on_shutdown, on_reload)
         self._shutdown_hooks: List[Callable[[], None]] = []
         self._reload_hooks: List[Callable[[], None]] = []
+        #: callbacks run in every forked child before it becomes a worker (see on_fork_child)
+        self._child_hooks: List[Callable[[], None]] = []
         #: ``hook(document)``: sections a part of the master adds to the --stats document
         #: after the workers (the spoolers', the daemons', the crons')
         self.stats_hooks: List[Callable[[Dict[str, Any]], None]] = []
@@ -299,6 +303,11 @@ class Master:
     def on_reload(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at every graceful reload of the workers."""
         self._reload_hooks.append(callback)
+
+    def on_fork_child(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` in every child right after fork: close the master's own
+        descriptors there (a connection in flight must not outlive the master's copy)."""
+        self._child_hooks.append(callback)
 
     def on_message(self, kind: str, handler: Callable[[int, bytes], None]) -> None:
         """``handler(worker_id, payload)`` for messages of ``kind`` from workers
@@ -529,6 +538,8 @@ class Master:
             self.stats_server.close_in_child()
         if self.fifo is not None:
             self.fifo.close()
+        for hook in self._child_hooks:
+            hook()
         ch = _channel.WorkerChannel(sock)
         _channel._set_current(ch)
         self._name_process("uWSGI " + proc.label if proc.kind == "worker" else proc.label)

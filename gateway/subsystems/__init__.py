@@ -62,8 +62,9 @@ class Subsystems:
         except SharedAreaConfigError as e:
             raise SubsystemsConfigError(str(e)) from None
         _sharedarea.current = self.sharedareas if self.sharedareas.areas else None
+        # --stats-push turns the metrics subsystem on, as in uWSGI (UWSGI_OPT_METRICS)
         self.metrics_enabled = bool(metric_specs) or cfg.enable_metrics \
-            or bool(cfg.metrics_dir)
+            or bool(cfg.metrics_dir) or bool(cfg.stats_push) or bool(cfg.metrics_no_cores)
         self.metrics = Metrics(metric_specs, cfg.metrics_dir or None)
         self.table = SignalTable(self.workers + 1)
         self.pairs: Dict[int, Tuple[socket.socket, socket.socket]] = {}

@@ -284,7 +284,7 @@ def test_flag_words_in_ini(run, write, word, expected):
 @pytest.mark.parametrize("argv, message", [
     (["--async", "10"], "option '--async' is not supported yet by gateway "
                         "(gateway's concurrency is --tornado N --greenlet)"),
-    (["--stats-push", "statsd:127.0.0.1:8125"], "option '--stats-push' is not supported yet by gateway"),
+    (["--emperor", "/etc/uwsgi/vassals"], "option '--emperor' is not supported yet by gateway"),
     (["--spooler-external", "/tmp/spool"], "option '--spooler-external' is not supported yet by gateway"),
     (["--paste-logger"], "option '--paste-logger' is not supported yet by gateway"),
     (["--queue", "10"], "option '--queue' is not supported yet by gateway"),
