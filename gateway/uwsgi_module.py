@@ -249,6 +249,48 @@ def mem() -> Tuple[int, int]:
         return 0, 0
 
 
+#: Set by a worker under a master: ``hook(core_id, seconds)`` for set_user_harakiri.
+_user_harakiri_hook: Optional[Callable[[int, float], None]] = None
+
+
+def set_user_harakiri_hook(hook: Optional[Callable[[int, float], None]]) -> None:
+    """The worker's side of :func:`set_user_harakiri` (its cores' deadlines)."""
+    global _user_harakiri_hook
+    _user_harakiri_hook = hook
+
+
+def set_user_harakiri(seconds: int) -> None:
+    """uWSGI's: the caller's current task must be over within ``seconds`` (0: no limit of its own).
+
+    In a request (a core, or an app thread with ``--threads``) under a master, the request
+    gets a harakiri deadline of its own, beside ``--harakiri``: past it, a request suspended
+    on the loop is cancelled (``HarakiriTimeout`` where it waits) and one blocking its worker
+    gets the worker killed by the master, with the usual ``HARAKIRI`` lines; the deadline ends
+    with the request.  In a mule or a spooler, the process dumps its stacks and exits past the
+    deadline (its master respawns it), as uWSGI's mule and spooler harakiri.  Elsewhere
+    (a single worker without a master) nothing watches it, as ``--harakiri`` needs a master.
+    """
+    seconds = int(seconds)
+    core = loop_engine.current_core()
+    core_id: Optional[int] = core.id if core is not None else None
+    if core_id is None and _runtime.worker_id > 0:
+        from gateway.server.app_threads import thread_core_id
+
+        core_id = thread_core_id()
+    if core_id is not None:
+        if _user_harakiri_hook is not None:
+            _user_harakiri_hook(core_id, seconds)
+        return None
+    if _runtime.spooler_dir is not None or mule_id():
+        import faulthandler
+
+        if seconds > 0:
+            faulthandler.dump_traceback_later(seconds, exit=True, file=sys.stderr)
+        else:
+            faulthandler.cancel_dump_traceback_later()
+    return None
+
+
 def workers() -> Tuple[Dict[str, Any], ...]:
     """One dict per worker: every worker's, from the shared scoreboard, under a master;
     only this one without."""

@@ -56,6 +56,7 @@ from gateway.process.log_master import wants_log_master
 from gateway.process.scoreboard import (
     C_IN_REQUEST,
     C_REQUEST_START,
+    C_USER_HARAKIRI,
     ST_STOPPING,
     W_HARAKIRI_COUNT,
     W_HEARTBEAT,
@@ -750,8 +751,7 @@ class Master:
                     proc.kill_at = 0.0
                     gen_log.warning("%s (pid: %d) did not die in time: killing it", proc.label, proc.pid)
                     self._signal(proc, signal.SIGKILL)
-        if self.harakiri > 0:
-            self._check_harakiri()
+        self._check_harakiri()  # --harakiri, and the deadlines of uwsgi.set_user_harakiri
         if (self.evil_rss or self.evil_as) and mono >= self._evil_next:
             self._evil_next = mono + 1.0
             self._check_evil_memory()
@@ -925,11 +925,16 @@ class Master:
                 continue
             slot = self.slot(proc.ident, proc.generation)
             starts = []
+            user: Dict[int, int] = {}
             for core in range(board.cores):
                 c = board.cbase(slot, core)
                 if ints[c + C_IN_REQUEST]:
                     starts.append((core, ints[c + C_REQUEST_START]))
-            blamed = policy.harakiri_verdict(self.harakiri, now, board.get(slot, W_HEARTBEAT), starts)
+                    if ints[c + C_USER_HARAKIRI]:
+                        user[core] = ints[c + C_USER_HARAKIRI]
+            if not starts or (self.harakiri <= 0 and not user):
+                continue
+            blamed = policy.harakiri_verdict(self.harakiri, now, board.get(slot, W_HEARTBEAT), starts, user)
             if blamed:
                 self._harakiri(proc, slot, blamed)
 

@@ -6,7 +6,7 @@ so these rules are tested as plain functions.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 #: A worker that dies sooner than this after its spawn counts as dying "at start".
 FAST_DEATH = 2.0
@@ -39,30 +39,46 @@ def harakiri_verdict(
     now_us: int,
     heartbeat_us: int,
     core_starts_us: Sequence[Tuple[int, int]],
+    user_deadlines_us: Optional[Mapping[int, int]] = None,
 ) -> Optional[List[int]]:
     """Should the master kill this worker?  ``core_starts_us``: ``(core, request start)``
-    of its cores in a request.  Returns the cores to blame (non-empty) or None.
+    of its cores in a request; ``user_deadlines_us``: core -> the deadline its request set
+    with ``uwsgi.set_user_harakiri`` (absent or 0: none).  Returns the cores to blame
+    (non-empty) or None.
 
-    Two cases: the worker's loop has not turned for more than ``harakiri`` seconds while
-    requests are in flight (the request blocking it has run that long at least), or a
-    core is still in its request ``HARAKIRI_GRACE`` seconds after its deadline.
+    For ``--harakiri``, two cases: the worker's loop has not turned for more than
+    ``harakiri`` seconds while requests are in flight (the request blocking it has run that
+    long at least), or a core is still in its request ``HARAKIRI_GRACE`` seconds after its
+    deadline.  For a user deadline, the second case only: the worker itself cancels a
+    suspended request at its deadline, so only one still there after the grace is stuck.
     """
-    if harakiri <= 0 or not core_starts_us:
+    if not core_starts_us:
         return None
-    limit = int(harakiri * 1_000_000)
-    stalled_since = heartbeat_us
-    if now_us - stalled_since > limit:
-        blamed = [core for core, start in core_starts_us if start <= stalled_since]
-        if blamed:
-            return blamed
-    grace = int((harakiri + HARAKIRI_GRACE) * 1_000_000)
-    late = [core for core, start in core_starts_us if now_us - start > grace]
-    return late or None
+    blamed: List[int] = []
+    if harakiri > 0:
+        limit = int(harakiri * 1_000_000)
+        if now_us - heartbeat_us > limit:
+            blamed = [core for core, start in core_starts_us if start <= heartbeat_us]
+        if not blamed:
+            grace = int((harakiri + HARAKIRI_GRACE) * 1_000_000)
+            blamed = [core for core, start in core_starts_us if now_us - start > grace]
+    if user_deadlines_us:
+        grace_us = int(HARAKIRI_GRACE * 1_000_000)
+        for core, _start in core_starts_us:
+            deadline = user_deadlines_us.get(core, 0)
+            if deadline and now_us > deadline + grace_us and core not in blamed:
+                blamed.append(core)
+    return blamed or None
 
 
-def expired_cores(harakiri: float, now_us: int, core_starts_us: Sequence[Tuple[int, int]]) -> List[int]:
-    """Cores whose request has run longer than ``harakiri`` seconds (the worker cancels them)."""
-    if harakiri <= 0:
-        return []
+def expired_cores(harakiri: float, now_us: int, core_starts_us: Sequence[Tuple[int, int]],
+                  user_deadlines_us: Optional[Mapping[int, int]] = None) -> List[int]:
+    """Cores whose request has run longer than ``harakiri`` seconds, or past the deadline it
+    set with ``uwsgi.set_user_harakiri`` (the worker cancels them)."""
+    expired = []
     limit = int(harakiri * 1_000_000)
-    return [core for core, start in core_starts_us if now_us - start > limit]
+    for core, start in core_starts_us:
+        deadline = user_deadlines_us.get(core, 0) if user_deadlines_us else 0
+        if (limit and now_us - start > limit) or (deadline and now_us > deadline):
+            expired.append(core)
+    return expired

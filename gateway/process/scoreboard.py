@@ -69,8 +69,9 @@ STATUS_NAMES = {ST_NONE: "idle", ST_STARTING: "starting", ST_IDLE: "idle", ST_ST
     C_OFFLOADED,
     C_VARS_LEN,       # bytes used in this core's vars area
     C_ROUTED,         # requests answered (or ended) by a --route* rule
-) = range(9)
-C_FIELDS = 9
+    C_USER_HARAKIRI,  # µs: the deadline set by uwsgi.set_user_harakiri (0: none)
+) = range(10)
+C_FIELDS = 10
 
 #: Bytes of request vars kept per core (``KEY=VALUE\\0`` records; cut at this size).
 VARS_BYTES = 1024
@@ -172,6 +173,7 @@ class Scoreboard:
             i[c + C_IN_REQUEST] = 0
             i[c + C_REQUEST_START] = 0
             i[c + C_VARS_LEN] = 0
+            i[c + C_USER_HARAKIRI] = 0
 
     def died(self, worker_id: int) -> None:
         i, b = self.ints, self.wbase(worker_id)
@@ -316,6 +318,12 @@ class WorkerBoard:
         i[c + C_VARS_LEN] = len(data)
         i[c + C_IN_REQUEST] = 1
 
+    def set_user_harakiri(self, core_id: int, deadline_us: int) -> None:
+        """``uwsgi.set_user_harakiri``: the request in ``core_id`` must end by ``deadline_us``
+        (0: no deadline of its own); the master checks it (``policy.harakiri_verdict``)."""
+        if core_id < self._cores:
+            self._ints[self._c0 + core_id * C_FIELDS + C_USER_HARAKIRI] = deadline_us
+
     def park(self, core_id: int) -> None:
         """The request in ``core_id`` left it without ending (a websocket waiting for its
         next message holds no core): the core shows idle, no request is counted."""
@@ -336,6 +344,7 @@ class WorkerBoard:
         c = self._c0 + core_id * C_FIELDS
         i[c + C_IN_REQUEST] = 0
         i[c + C_VARS_LEN] = 0
+        i[c + C_USER_HARAKIRI] = 0
         i[c + C_REQUESTS] += 1
         if failed:
             i[c + C_EXCEPTIONS] += 1

@@ -145,6 +145,8 @@ class Worker:
         self._beats = 0
         self.threaded: Optional[ThreadedApp] = None
         self._tracebacker: Any = None
+        #: uwsgi.set_user_harakiri: core id -> its request's deadline (µs since the epoch)
+        self._user_harakiri: Dict[int, int] = {}
 
     def setup(self) -> None:
         """Everything up to (not including) serving; raises on a bad app."""
@@ -265,6 +267,8 @@ class Worker:
                 if core is not None:
                     board.end(core.id, core.request_start, offloaded=response.offloaded,
                               routed="gateway.routed" in environ)
+                    if self._user_harakiri:
+                        self._user_harakiri.pop(core.id, None)
 
             def parked(core: Any, parking: bool) -> None:
                 # A parked websocket (Engine.wait_parked) holds no core: the scoreboard
@@ -279,6 +283,7 @@ class Worker:
             self.settings.request_start_hooks.append(started)
             self.settings.request_end_hooks.append(ended)
             engine.park_hook = parked
+            uwsgi_module.set_user_harakiri_hook(self._set_user_harakiri)
         uwsgi_module.run_postfork_hooks()
 
     def _base_environ(self, sock: socket.socket) -> dict:
@@ -430,7 +435,7 @@ class Worker:
             board.heartbeat(rss, vsz)
         else:
             board.heartbeat()
-        if self.harakiri > 0:
+        if self.harakiri > 0 or self._user_harakiri:
             self._cancel_expired()
         if not self._stopping:
             reason = self._retire_reason()
@@ -468,16 +473,20 @@ class Worker:
         starts = [(core.id, int(core.request_start * 1_000_000)) for core in engine.cores
                   if core.in_request and core.greenlet is not None and core.request_start
                   and core.id not in in_threads]
-        for core_id in expired_cores(self.harakiri, now_us(), starts):
+        now = now_us()
+        for core_id in expired_cores(self.harakiri, now, starts, self._user_harakiri):
             core = engine.cores[core_id]
             g = core.greenlet
             if g is None or getattr(core, "_harakiri_sent", None) is g:
                 continue
             info = core.info if isinstance(core.info, dict) else {}
+            deadline = self._user_harakiri.get(core_id, 0)
+            why = ("past its uwsgi.set_user_harakiri deadline" if deadline and now > deadline
+                   else "running for more than %ss" % _num(self.harakiri))
             gen_log.error(
-                "HARAKIRI ON WORKER %d core %d (pid: %d): %s %s running for more than %ss: cancelled",
+                "HARAKIRI ON WORKER %d core %d (pid: %d): %s %s %s: cancelled",
                 self.worker_id, core.id, os.getpid(), info.get("REQUEST_METHOD", ""),
-                info.get("REQUEST_URI", ""), _num(self.harakiri),
+                info.get("REQUEST_URI", ""), why,
             )
             if self.config.harakiri_verbose and g.gr_frame is not None:
                 gen_log.error("HARAKIRI stack of core %d:\n%s", core.id, "".join(traceback.format_stack(g.gr_frame)))
@@ -485,7 +494,19 @@ class Worker:
 
             self.board.add(W_HARAKIRI_COUNT)
             g.reusable = False  # whatever the app does after this, its greenlet ends with it
-            g.throw(HarakiriTimeout("harakiri: request ran for more than %ss" % _num(self.harakiri)))
+            g.throw(HarakiriTimeout("harakiri: request %s" % why))
+
+    def _set_user_harakiri(self, core_id: int, seconds: float) -> None:
+        """``uwsgi.set_user_harakiri(seconds)`` from the request in ``core_id`` (0: none)."""
+        from gateway.process.scoreboard import now_us
+
+        deadline = now_us() + int(seconds * 1_000_000) if seconds > 0 else 0
+        if deadline:
+            self._user_harakiri[core_id] = deadline
+        else:
+            self._user_harakiri.pop(core_id, None)
+        if self.board is not None:
+            self.board.set_user_harakiri(core_id, deadline)
 
     def _master_gone(self) -> None:
         if not self._stopping:

@@ -595,3 +595,31 @@ def test_evil_reload_on_rss_kills_a_worker_stuck_over_the_limit(tmp_path):
         srv.wait_for_line(r"\*\*\* EVIL RELOAD ON WORKER 1 RSS: \d+ \(pid: %d\) \*\*\*" % first, timeout=15)
         srv.wait_for_line(r"DAMN ! worker 1 \(pid: %d\) died, killed by signal 9" % first, timeout=10)
         assert wait_until(lambda: int(request(srv.port, "/").body) != first, what="the respawned worker")
+
+
+def test_set_user_harakiri_without_a_harakiri_option():
+    with run_server(PROBE + ["--master", "--processes", "2"]) as srv:
+        srv.expect_traceback("HarakiriTimeout")
+        pids_by_worker(srv.port, 2)
+        # its own deadline: a parked request is cancelled in its core after 1 s
+        assert request(srv.port, "/user-park?30", timeout=10).status == 500
+        srv.wait_for_line(r"HARAKIRI ON WORKER \d core \d \(pid: \d+\): GET /user-park\?30 past its "
+                          r"uwsgi.set_user_harakiri deadline: cancelled")
+        # cancelled with set_user_harakiri(0): the request outlives the second
+        assert request(srv.port, "/user-park-clear?1.5", timeout=10).status == 200
+        # blocking its loop past the deadline: the master kills the worker
+        result = {}
+
+        def blocked():
+            try:
+                result["r"] = request(srv.port, "/user-block?30", timeout=15)
+            except Exception as e:
+                result["e"] = e
+
+        t = threading.Thread(target=blocked)
+        t.start()
+        srv.wait_for_line(r"HARAKIRI \[core \d\] 127.0.0.1 - GET /user-block\?30", timeout=10)
+        srv.wait_for_line(r"DAMN ! worker \d \(pid: \d+\) died, killed by signal 9")
+        t.join(15)
+        assert "e" in result or result["r"].status != 200
+        pids_by_worker(srv.port, 2)  # respawned: both answer again

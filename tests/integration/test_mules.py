@@ -14,7 +14,7 @@ import pytest
 
 from server import run_cli, run_server
 from support.httpclient import request
-from support.waits import wait_until
+from support.waits import pid_alive, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -153,3 +153,14 @@ def test_a_farm_naming_a_missing_mule_is_refused():
                      env={"MULES_DIR": "/nonexistent"})
     assert result.returncode == 1
     assert "--farm: invalid mule id: 2" in result.stderr
+
+
+def test_set_user_harakiri_in_a_mule_ends_it_and_the_master_respawns_it(tmp_path):
+    pids = tmp_path / "pids"
+    args = ["--wsgi-file", APP, "--mule", "tests/apps/mule_harakiri.py"]
+    with run_server(args, env={"MULE_PIDS": str(pids), "MULES_DIR": str(tmp_path)}) as srv:
+        wait_until(lambda: pids.exists() and len(pids.read_text().split()) >= 2, timeout=20,
+                   what="the mule respawned after its deadline")
+        first = int(pids.read_text().split()[0])
+        assert not pid_alive(first)
+        assert "Timeout (0:00:01)!" in srv.output()  # its stacks, dumped as it ended

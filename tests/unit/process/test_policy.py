@@ -111,3 +111,19 @@ def test_a_reload_reimports_app_code_only():
     ours = types.ModuleType("gateway.x")
     ours.__file__ = "/work/gateway/x.py"
     assert not _is_app_code("gateway.x", ours)
+
+
+def test_user_deadlines_stand_beside_harakiri():
+    now = 100 * S
+    fresh_beat = now - S // 10
+    starts = [(0, now - 2 * S), (1, now - 2 * S)]
+    # no --harakiri: only core 0's own deadline counts; the worker may still cancel it (live loop)
+    assert policy.harakiri_verdict(0, now, fresh_beat, starts, {0: now - S // 2}) is None
+    assert policy.expired_cores(0, now, starts, {0: now - S // 2, 1: now + S}) == [0]
+    # past the grace, stuck loop or not: the master kills; within it, never (the worker cancels)
+    assert policy.harakiri_verdict(0, now, fresh_beat, starts, {0: now - 2 * S}) == [0]
+    assert policy.harakiri_verdict(0, now, now - 3 * S, starts, {1: now - 2 * S}) == [1]
+    assert policy.harakiri_verdict(0, now, now - 3 * S, starts, {1: now - S}) is None
+    # a deadline later than --harakiri's does not delay it
+    early = [(0, now - 4 * S), (1, now - 4 * S)]
+    assert policy.harakiri_verdict(1, now, now - 3 * S, early, {0: now + 60 * S}) == [0, 1]
