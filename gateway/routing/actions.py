@@ -226,6 +226,17 @@ def _fixpathinfo(arg: str) -> Action:
     return run
 
 
+def _harakiri(arg: str) -> Action:
+    # uWSGI reads the number once, at startup (atoi: 0 or less does nothing)
+    seconds = int(arg) if arg.strip().isdigit() else 0
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        if seconds > 0:
+            req.services.harakiri(seconds)
+        return NEXT
+    return run
+
+
 def _chdir(arg: str) -> Action:
     def run(state: RouteState, req: RequestView) -> Result:
         directory = expand(arg, req)
@@ -460,6 +471,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "goto": _goto,
     "log": _log,
     "donotlog": _donotlog,
+    "harakiri": _harakiri,
     "addvar": _addvar,
     "+": _math("+"),
     "-": _math("-"),
@@ -502,7 +514,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
-    "harakiri", "logvar", "donotoffload", "clearheaders", "resetheaders", "disableheaders",
+    "logvar", "donotoffload", "clearheaders", "resetheaders", "disableheaders",
     "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
     "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
     "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",

@@ -51,6 +51,9 @@ class Services:
     def cache_get(self, key: str, cache: Optional[str]) -> Optional[bytes]:
         return None
 
+    def harakiri(self, seconds: int) -> None:
+        """Give the current request a harakiri deadline of its own (``uwsgi.set_user_harakiri``)."""
+
 
 NO_SERVICES = Services()
 

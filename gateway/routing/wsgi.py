@@ -55,6 +55,11 @@ class SubsystemServices(Services):
             return False
         return True
 
+    def harakiri(self, seconds: int) -> None:
+        from gateway import uwsgi_module
+
+        uwsgi_module.set_user_harakiri(seconds)
+
     def cache_get(self, key: str, cache: Optional[str]) -> Optional[bytes]:
         from gateway.subsystems import api
 

@@ -623,3 +623,11 @@ def test_set_user_harakiri_without_a_harakiri_option():
         t.join(15)
         assert "e" in result or result["r"].status != 200
         pids_by_worker(srv.port, 2)  # respawned: both answer again
+
+
+def test_the_harakiri_route_action_sets_the_same_deadline():
+    with run_server(PROBE + ["--master", "--route", "^/park harakiri:1"]) as srv:
+        srv.expect_traceback("HarakiriTimeout")
+        assert request(srv.port, "/park?30", timeout=10).status == 500
+        srv.wait_for_line(r"GET /park\?30 past its uwsgi.set_user_harakiri deadline: cancelled")
+        assert request(srv.port, "/hold?0.1", timeout=10).status == 200  # no rule for it

@@ -280,7 +280,7 @@ def test_basicauth_with_an_htpasswd_file(tmp_path):
 @pytest.mark.parametrize("rule, message", [
     (("route", "^/x"), "invalid route syntax"),
     (("route", "^/x nosuch:arg"), "unknown route action 'nosuch'"),
-    (("route", "^/x harakiri:10"), "'harakiri' is not supported by gateway"),
+    (("route", "^/x logvar:a=b"), "'logvar' is not supported by gateway"),
     (("route", "^/x break"), "expected NAME:ARGS"),
     (("route", "(unclosed break:"), "bad regular expression"),
     (("route-if", "nosuch:x break:"), "unknown route condition"),
@@ -323,6 +323,9 @@ class FakeServices(Services):
 
     def cache_get(self, key, cache):
         return self.cache.get((key, cache))
+
+    def harakiri(self, seconds):
+        self.harakiri_set = seconds
 
 
 def run_with(services, rules, **environ):
@@ -385,3 +388,12 @@ def test_the_startup_dump_is_uwsgis_table():
         "[rule: 3] action: last:",
         "*** end of the internal routing table ***",
     ]
+
+
+def test_harakiri_action_sets_the_requests_own_deadline():
+    services = FakeServices()
+    outcome, _ = run_with(services, [("route", "^/slow harakiri:7")], PATH_INFO="/slow")
+    assert services.harakiri_set == 7 and outcome.kind == "app"
+    services = FakeServices()
+    run_with(services, [("route-run", "harakiri:0")])  # uWSGI's atoi: 0 does nothing
+    assert not hasattr(services, "harakiri_set")
