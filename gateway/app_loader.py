@@ -122,7 +122,26 @@ def _pythonize(path: str) -> str:
     return name[:-3] if name.endswith("_py") else name
 
 
+def configure_paste_logging(spec: str) -> None:
+    """``--paste-logger``: ``logging.config.fileConfig`` on the ``--paste`` file, as uWSGI does
+    before ``loadapp``; a broken logging section is reported and the app still loads.
+
+    ``disable_existing_loggers=False``: uWSGI's own log lines are C code that Python's
+    logging cannot silence, gateway's are Python loggers (``gateway.*``, which do not
+    propagate): the default ``True`` would mute the server.
+    """
+    import logging.config
+
+    path = spec[len("config:"):] if spec.startswith("config:") else spec
+    try:
+        logging.config.fileConfig(path, disable_existing_loggers=False)
+    except Exception:
+        gen_log.error("--paste-logger: cannot configure logging from %s:\n%s", path, traceback.format_exc())
+
+
 def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
+    if cfg.paste and cfg.paste_logger:
+        configure_paste_logging(cfg.paste)
     mounts = list(cfg.mount or [])
     callable_name = cfg.callable or "application"
     if not mounts:

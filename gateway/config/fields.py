@@ -73,6 +73,10 @@ class ConfigFields:
     paste: Optional[str]
     #: --ini-paste: read FILE's [uwsgi] section as --ini does, and load its app with --paste config:FILE
     ini_paste: List[str]
+    #: --ini-paste-logged: --ini-paste FILE, and FILE's logging sections configure Python's logging (--paste-logger)
+    ini_paste_logged: List[str]
+    #: --paste-logger: before --paste loads the app, configure Python's logging from the same file (logging.config.fileCon…
+    paste_logger: bool
     #: --eval: run CODE as the app's module (named uwsgi_eval_config) and serve its --callable; instead of --wsgi-…
     eval: Optional[str]
     #: --import: import MODULE (or the file, for a path or a name ending in .py) just before the app is loaded, wher…
@@ -725,10 +729,6 @@ class ConfigFields:
     version: bool
     #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
     no_default_app: bool
-    #: --ini-paste-logged: not supported yet: uWSGI option, not supported yet by gateway
-    ini_paste_logged: Optional[str]
-    #: --paste-logger: not supported yet: uWSGI option, not supported yet by gateway
-    paste_logger: bool
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway

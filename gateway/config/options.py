@@ -515,6 +515,12 @@ OPTIONS: tuple[Option, ...] = (
                 "PasteDeploy package); instead of --wsgi-file or --module"),
     Option("ini-paste", repeatable=True, type=conv.ini_spec, section=APP, metavar="FILE",
            help="read FILE's [uwsgi] section as --ini does, and load its app with --paste config:FILE"),
+    Option("ini-paste-logged", repeatable=True, type=conv.ini_spec, section=APP, metavar="FILE",
+           help="--ini-paste FILE, and FILE's logging sections configure Python's logging "
+                "(--paste-logger)"),
+    Option("paste-logger", flag=True, section=APP,
+           help="before --paste loads the app, configure Python's logging from the same file "
+                "(logging.config.fileConfig: its [loggers], [handlers], [formatters])"),
     Option("eval", section=APP, metavar="CODE",
            help="run CODE as the app's module (named uwsgi_eval_config) and serve its "
                 "--callable; instead of --wsgi-file or --module"),
@@ -1279,8 +1285,6 @@ OPTIONS: tuple[Option, ...] = (
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("no-default-app", flag=True),
-    _unsupported("ini-paste-logged"),
-    _unsupported("paste-logger", flag=True),
     _unsupported("response-route", repeatable=True),
     _unsupported("queue"),
     _unsupported("plugins-dir", "plugin-dir"),

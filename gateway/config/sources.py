@@ -129,12 +129,15 @@ class _Assembler:
         elif option.name == "fallback-config":
             path = self.expand_now(entry)
             self.fallback_config = os.path.join(self.context.cwd, path) if path else None
-        elif option.name == "ini-paste":
-            # uWSGI: the file's [uwsgi] section, and its app through PasteDeploy
+        elif option.name in ("ini-paste", "ini-paste-logged"):
+            # uWSGI: the file's [uwsgi] section, and its app through PasteDeploy (-logged: and
+            # its logging configuration, as --paste-logger)
             self.include(entry, stack, "ini")
             path = self.expand_now(entry).split(":", 1)[0]
             self.add(Entry("paste", "config:" + os.path.join(self.context.cwd, path), entry.origin, entry.exported),
                      stack)
+            if option.name == "ini-paste-logged":
+                self.add(Entry("paste-logger", True, entry.origin, entry.exported), stack)
         elif key in _SETTERS:
             self.setter(entry, placeholder_only=_SETTERS[key])
 

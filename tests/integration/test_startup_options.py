@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 
 import pytest
@@ -272,3 +273,61 @@ def test_paste_and_ini_paste_load_the_app_with_pastedeploy(tmp_path):
 def test_log_and_redirect_errors_are_one_clear_line(args, fragment):
     result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py"] + args)
     assert result.returncode == 1 and fragment in result.stderr, result.stderr
+
+
+PASTE_LOGGED_INI = PASTE_INI + """
+[loggers]
+keys = root, pasteapp
+
+[handlers]
+keys = file
+
+[formatters]
+keys = plain
+
+[logger_root]
+level = WARNING
+handlers =
+
+[logger_pasteapp]
+level = INFO
+handlers = file
+qualname = pasteapp
+propagate = 0
+
+[handler_file]
+class = FileHandler
+args = ({log!r},)
+level = INFO
+formatter = plain
+
+[formatter_plain]
+format = LOGGED %(name)s %(message)s
+"""
+
+
+def test_ini_paste_logged_configures_logging_from_the_paste_file(tmp_path):
+    (tmp_path / "pasteapp.py").write_text(
+        "import logging\n"
+        "def make_app(global_conf, **settings):\n"
+        "    def app(environ, start_response):\n"
+        "        logging.getLogger('pasteapp').info('served %s', environ['PATH_INFO'])\n"
+        "        start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "        return [settings['greeting'].encode()]\n"
+        "    return app\n")
+    log = tmp_path / "app.log"
+    ini = tmp_path / "app.ini"
+    ini.write_text(PASTE_LOGGED_INI.format(dir=tmp_path, log=str(log)))
+    with run_server(["--ini-paste-logged", str(ini)]) as srv:
+        assert request(srv.port, "/one").body == b"hello from paste"
+        wait_until(lambda: log.exists() and "LOGGED pasteapp served /one" in log.read_text(),
+                   what="the app's line in the file its paste config names")
+        srv.wait_for_line(r"GET /one => generated")  # gateway's own loggers are not silenced
+    # --paste-logger with --paste, and a broken logging section: reported, the app still loads
+    broken = tmp_path / "broken.ini"
+    broken.write_text(PASTE_INI.format(dir=tmp_path) + "\n[loggers]\nkeys = nosuch\n")
+    with run_server(["--http-socket", "127.0.0.1:0", "--paste", "config:%s" % broken, "--paste-logger",
+                     "--pythonpath", str(tmp_path)]) as srv:
+        srv.expect_traceback("KeyError: 'formatters'")
+        assert request(srv.port, "/").body == b"hello from paste"
+        srv.wait_for_line(r"--paste-logger: cannot configure logging from %s" % re.escape(str(broken)))
