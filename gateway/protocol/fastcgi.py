@@ -39,6 +39,7 @@ from __future__ import annotations
 import struct
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
+from gateway.protocol.byte_stream import ByteStreamParser
 from gateway.protocol.errors import LocalProtocolError, RemoteProtocolError
 from gateway.protocol.http1 import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Sentinel
 
@@ -275,17 +276,15 @@ def encode_unknown_type(rtype: int) -> bytes:
 _IDLE, _PARAMS, _STDIN, _DONE = range(4)
 
 
-class FastCGIParser:
+class FastCGIParser(ByteStreamParser):
     """One request at a time on a connection; see the module docstring."""
 
     def __init__(self, max_params: int = 4096, max_vars: int = 128, max_body: int = 0) -> None:
+        super().__init__()
         self.max_params = max_params
         self.max_vars = max_vars
         self.max_body = max_body
-        self._buf = b""
-        self._eof = False
         self._state = _IDLE
-        self._error: Optional[FastCGIError] = None
         self._id = 0
         self._keep = False
         self._params: List[bytes] = []
@@ -293,19 +292,7 @@ class FastCGIParser:
         self._received = 0
         self._queued: List[Event] = []
 
-    def receive_data(self, data: bytes) -> None:
-        """Feed bytes from the peer; ``b""`` means EOF."""
-        if data:
-            self._buf = self._buf + data if self._buf else data
-        else:
-            self._eof = True
-
-    def buffered(self) -> int:
-        return len(self._buf)
-
-    @property
-    def eof(self) -> bool:
-        return self._eof
+    error_class = FastCGIError
 
     @property
     def request_id(self) -> int:
@@ -317,16 +304,6 @@ class FastCGIParser:
         if self._state != _DONE:
             raise LocalProtocolError("start_next() before the current request was complete")
         self._state = _IDLE
-
-    def next_event(self) -> Event:
-        """The next event, :data:`NEED_DATA` or :data:`PAUSED`."""
-        if self._error is not None:
-            raise self._error
-        try:
-            return self._next()
-        except FastCGIError as e:
-            self._error = e
-            raise
 
     def _next(self) -> Event:
         while True:

@@ -27,8 +27,9 @@ other clients); unlike uWSGI, an odd trailing name without a value, an empty nam
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Dict, List, NamedTuple, Tuple, Union
 
+from gateway.protocol.byte_stream import ByteStreamParser
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Sentinel
 
@@ -124,7 +125,7 @@ def encode_request(pairs: List[Tuple[str, str]], body: bytes = b"") -> bytes:
     return b"%d:%b,%b" % (len(block), block, body)
 
 
-class ScgiParser:
+class ScgiParser(ByteStreamParser):
     """One request (and its body) at a time; see the module docstring.
 
     ``max_size``: largest header block (``--buffer-size``); ``max_vars``: headers per
@@ -132,61 +133,26 @@ class ScgiParser:
     """
 
     def __init__(self, max_size: int = 4096, max_vars: int = 128, max_body: int = 0) -> None:
+        super().__init__()
         self.max_size = max_size
         self.max_vars = max_vars
         self.max_body = max_body
         self._digits = len(str(max_size))
-        self._buf = b""
-        self._eof = False
         self._state = _HEAD
-        self._error: Optional[ScgiError] = None
-        self._body_left = 0
 
-    def receive_data(self, data: bytes) -> None:
-        """Feed bytes from the peer; ``b""`` means EOF."""
-        if data:
-            self._buf = self._buf + data if self._buf else data
-        else:
-            self._eof = True
+    error_class = ScgiError
 
-    def buffered(self) -> int:
-        """Bytes received and not yet handed out."""
-        return len(self._buf)
-
-    @property
-    def eof(self) -> bool:
-        """EOF was received."""
-        return self._eof
-
-    def next_event(self) -> Event:
-        """The next event, :data:`NEED_DATA` or :data:`PAUSED`."""
-        if self._error is not None:
-            raise self._error
-        try:
-            return self._next()
-        except ScgiError as e:
-            self._error = e
-            raise
+    def _truncated_body(self, missing: int) -> ScgiError:
+        return TruncatedBody("SCGI request body: EOF with %d of its bytes missing" % missing)
 
     def _next(self) -> Event:
         state = self._state
         buf = self._buf
         if state == _BODY:
-            left = self._body_left
-            if left == 0:
+            event = self._read_body()
+            if type(event) is EndOfMessage:
                 self._state = _DONE
-                return EndOfMessage()
-            if buf:
-                if len(buf) <= left:
-                    self._buf = b""
-                    self._body_left = left - len(buf)
-                    return Data(buf)
-                self._buf = buf[left:]
-                self._body_left = 0
-                return Data(buf[:left])
-            if self._eof:
-                raise TruncatedBody("SCGI request body: EOF with %d of its bytes missing" % left)
-            return NEED_DATA
+            return event
         if state == _DONE:
             return PAUSED
         colon = buf.find(b":", 0, self._digits + 1)

@@ -51,6 +51,7 @@ from __future__ import annotations
 import struct
 from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple, Union
 
+from gateway.protocol.byte_stream import ByteStreamParser
 from gateway.protocol.errors import LocalProtocolError, RemoteProtocolError
 from gateway.protocol.http1 import (
     NEED_DATA,
@@ -295,7 +296,7 @@ def content_length(value: Optional[str]) -> int:
 _HEAD, _PAYLOAD, _BODY, _DONE, _ERROR, _CHUNKED = range(6)
 
 
-class PacketParser:
+class PacketParser(ByteStreamParser):
     """One packet (and its body) at a time; see the module docstring.
 
     ``max_size``: largest payload accepted (``--buffer-size``); ``max_vars``: key/value
@@ -310,41 +311,24 @@ class PacketParser:
         max_body: int = 0,
         vars_modifiers: FrozenSet[int] = VARS_MODIFIERS,
     ) -> None:
+        super().__init__()
         self.max_size = max_size
         self.max_vars = max_vars
         self.max_body = max_body
         self.vars_modifiers = vars_modifiers
-        self._buf = b""
-        self._eof = False
         self._state = _HEAD
-        self._error: Optional[UwsgiError] = None
         self._mod1 = 0
         self._mod2 = 0
         self._size = 0
-        self._body_left = 0
         self._dechunker: Optional[RequestParser] = None
 
-    def receive_data(self, data: bytes) -> None:
-        """Feed bytes from the peer; ``b""`` means EOF."""
-        if data:
-            self._buf = self._buf + data if self._buf else data
-        else:
-            self._eof = True
+    error_class = UwsgiError
 
-    def buffered(self) -> int:
-        """Bytes received and not yet handed out."""
-        return len(self._buf)
+    def _failed(self) -> None:
+        self._state = _ERROR
 
-    def next_event(self) -> Event:
-        """The next event, :data:`NEED_DATA` or :data:`PAUSED`."""
-        if self._error is not None:
-            raise self._error
-        try:
-            return self._next()
-        except UwsgiError as e:
-            self._state = _ERROR
-            self._error = e
-            raise
+    def _truncated_body(self, missing: int) -> UwsgiError:
+        return TruncatedBody("uwsgi request body: EOF with %d of its bytes missing" % missing)
 
     def take(self, n: int) -> bytes:
         """Up to ``n`` raw bytes received after a complete :class:`Packet` (a payload that
@@ -358,11 +342,6 @@ class PacketParser:
         self._buf = buf[n:]
         return buf[:n]
 
-    @property
-    def eof(self) -> bool:
-        """EOF was received."""
-        return self._eof
-
     def start_next(self) -> None:
         """Leave :data:`PAUSED` after a complete packet and parse the next one."""
         if self._state != _DONE:
@@ -375,21 +354,10 @@ class PacketParser:
         if state == _CHUNKED:
             return self._next_chunked()
         if state == _BODY:
-            left = self._body_left
-            if left == 0:
+            event = self._read_body()
+            if type(event) is EndOfMessage:
                 self._state = _DONE
-                return EndOfMessage()
-            if buf:
-                if len(buf) <= left:
-                    self._buf = b""
-                    self._body_left = left - len(buf)
-                    return Data(buf)
-                self._buf = buf[left:]
-                self._body_left = 0
-                return Data(buf[:left])
-            if self._eof:
-                raise TruncatedBody("uwsgi request body: EOF with %d of its bytes missing" % left)
-            return NEED_DATA
+            return event
         if state == _DONE:
             return PAUSED
         if state == _HEAD:

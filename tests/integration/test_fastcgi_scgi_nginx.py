@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import socket
 import struct
@@ -67,20 +66,6 @@ def stack(tmp_path_factory):
             yield ngx, main
 
 
-def get(ngx, path, method="GET", body=None, headers=None, timeout=10):
-    c = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=timeout)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, dict(r.getheaders()), r.read()
-    finally:
-        c.close()
-
-
-def env(ngx, path, **kw):
-    status, _, body = get(ngx, path, **kw)
-    assert status == 200, body
-    return json.loads(body)
 
 
 def port_of(address: str) -> int:
@@ -97,14 +82,14 @@ def test_the_ready_line_names_the_sockets(stack):
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_get(stack, prefix):
     ngx, _ = stack
-    status, headers, body = get(ngx, prefix + "/")
+    status, headers, body = ngx.get(prefix + "/")
     assert (status, body, headers["Content-Length"]) == (200, b"hello", "5")
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_environ_from_the_stock_params(stack, prefix):
     ngx, _ = stack
-    e = env(ngx, prefix + "/a%20b/env?x=%41&y=1", headers={"X-Custom": "yes", "Cookie": "a=1"})
+    e = ngx.env(prefix + "/a%20b/env?x=%41&y=1", headers={"X-Custom": "yes", "Cookie": "a=1"})
     assert e["REQUEST_METHOD"] == "GET"
     assert e["REQUEST_URI"] == prefix + "/a%20b/env?x=%41&y=1"
     # the stock params send no PATH_INFO: the whole decoded path, SCRIPT_NAME empty
@@ -118,7 +103,7 @@ def test_environ_from_the_stock_params(stack, prefix):
 
 def test_split_path_info_gives_script_name_and_path_info(stack):
     ngx, _ = stack
-    e = env(ngx, "/fs/sub/env?q")
+    e = ngx.env("/fs/sub/env?q")
     assert (e["SCRIPT_NAME"], e["PATH_INFO"], e["REQUEST_URI"]) == ("/fs", "/sub/env", "/fs/sub/env?q")
 
 
@@ -127,7 +112,7 @@ def test_post_1_mib(stack, prefix):
     ngx, _ = stack
     data = os.urandom(1 << 20)
     expected = b"%d %s" % (len(data), hashlib.sha256(data).hexdigest().encode())
-    status, _, body = get(ngx, prefix + "/echo", method="POST", body=data,
+    status, _, body = ngx.get(prefix + "/echo", method="POST", body=data,
                           headers={"Content-Type": "application/octet-stream"})
     assert (status, body) == (200, expected)
 
@@ -152,7 +137,7 @@ def test_streaming_unbuffered_delivers_the_first_chunk_before_the_app_finishes(s
     r = c.getresponse()
     assert r.status == 200
     assert r.readline() == b"first\n"  # the app is parked until /release: this came streamed
-    assert get(ngx, "/f/release")[2] == b"released 1"
+    assert ngx.get("/f/release")[2] == b"released 1"
     assert r.read() == b"second\n"
     c.close()
 
@@ -160,7 +145,7 @@ def test_streaming_unbuffered_delivers_the_first_chunk_before_the_app_finishes(s
 @pytest.mark.parametrize("prefix", ["/f", "/s"])
 def test_head(stack, prefix):
     ngx, _ = stack
-    status, headers, body = get(ngx, prefix + "/", method="HEAD")
+    status, headers, body = ngx.get(prefix + "/", method="HEAD")
     assert (status, body, headers.get("Content-Length")) == (200, b"", "5")
 
 
@@ -168,9 +153,9 @@ def test_head(stack, prefix):
 def test_app_error_before_the_response_is_a_500_and_the_worker_lives_on(stack, prefix):
     ngx, main = stack
     main.expect_traceback("RuntimeError: boom before the response")
-    status, _, body = get(ngx, prefix + "/boom")
+    status, _, body = ngx.get(prefix + "/boom")
     assert status == 500 and body == b"Internal Server Error\n"
-    assert get(ngx, prefix + "/")[0] == 200
+    assert ngx.get(prefix + "/")[0] == 200
 
 
 @pytest.mark.parametrize("prefix", ["/fb", "/sb"])
@@ -185,7 +170,7 @@ def test_app_error_mid_body_truncates_the_response(stack, prefix):
         r.read()
     assert e.value.partial == b"partial"
     c.close()
-    assert get(ngx, prefix + "/")[0] == 200
+    assert ngx.get(prefix + "/")[0] == 200
 
 
 def test_fastcgi_keep_conn_serves_many_requests(stack):
@@ -272,17 +257,17 @@ def test_garbage_is_logged_and_closed_and_the_worker_lives_on(stack):
         s.sendall(b"GET / HTTP/1.1\r\n\r\n")
         assert read_to_eof(s) == b""
     main.wait_for_line(r"invalid SCGI request from 127\.0\.0\.1:\d+: SCGI request does not start")
-    assert get(ngx, "/f/")[0] == 200 and get(ngx, "/s/")[0] == 200
+    assert ngx.get("/f/")[0] == 200 and ngx.get("/s/")[0] == 200
 
 
 @pytest.mark.parametrize("prefix,message", [("/f", r"invalid FastCGI PARAMS size: \d{4} \(max 4096\)"),
                                             ("/s", r"invalid SCGI request size: \d{4} \(max 4096\)")])
 def test_oversized_params_are_refused_logged_and_the_worker_lives_on(stack, prefix, message):
     ngx, main = stack
-    status, _, _ = get(ngx, prefix + "/big", headers={"X-Big": "b" * 5000})
+    status, _, _ = ngx.get(prefix + "/big", headers={"X-Big": "b" * 5000})
     assert status == 502
     main.wait_for_line(message)
-    assert get(ngx, prefix + "/")[0] == 200
+    assert ngx.get(prefix + "/")[0] == 200
 
 
 def test_scgi_direct_request(stack):

@@ -242,6 +242,22 @@ def test_sighup_reloads_with_zero_failed_requests_under_load(tmp_path):
     assert set(new.values()).isdisjoint(old.values())
 
 
+def request_in_background(port: int, path: str, timeout: float = 15):
+    """Start ``request(port, path)`` in a thread: ``(thread, result)``, result["r"] the
+    response or result["e"] the exception once the thread is done."""
+    result: dict = {}
+
+    def run():
+        try:
+            result["r"] = request(port, path, timeout=timeout)
+        except Exception as e:
+            result["e"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, result
+
+
 def test_harakiri_cancels_a_parked_request_and_kills_a_blocked_worker():
     with run_server(PROBE + ["--master", "--processes", "2", "--harakiri", "1"]) as srv:
         srv.expect_traceback("HarakiriTimeout")  # the cancelled request's app sees it, and it is logged
@@ -254,16 +270,7 @@ def test_harakiri_cancels_a_parked_request_and_kills_a_blocked_worker():
         assert probe(srv.port)["pid"] in pids.values()
         # a request blocking its worker's loop gets the worker killed and respawned;
         # the other worker serves meanwhile
-        result = {}
-
-        def blocked():
-            try:
-                result["r"] = request(srv.port, "/block?30", timeout=15)
-            except Exception as e:
-                result["e"] = e
-
-        t = threading.Thread(target=blocked)
-        t.start()
+        t, result = request_in_background(srv.port, "/block?30")
         srv.wait_for_line(r"HARAKIRI \[core \d\] 127.0.0.1 - GET /block\?30", timeout=10)
         srv.wait_for_line(r"DAMN ! worker \d \(pid: \d+\) died, killed by signal 9")
         t.join(15)
@@ -608,16 +615,7 @@ def test_set_user_harakiri_without_a_harakiri_option():
         # cancelled with set_user_harakiri(0): the request outlives the second
         assert request(srv.port, "/user-park-clear?1.5", timeout=10).status == 200
         # blocking its loop past the deadline: the master kills the worker
-        result = {}
-
-        def blocked():
-            try:
-                result["r"] = request(srv.port, "/user-block?30", timeout=15)
-            except Exception as e:
-                result["e"] = e
-
-        t = threading.Thread(target=blocked)
-        t.start()
+        t, result = request_in_background(srv.port, "/user-block?30")
         srv.wait_for_line(r"HARAKIRI \[core \d\] 127.0.0.1 - GET /user-block\?30", timeout=10)
         srv.wait_for_line(r"DAMN ! worker \d \(pid: \d+\) died, killed by signal 9")
         t.join(15)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import re
 import socket
@@ -72,20 +71,6 @@ def stack(tmp_path_factory):
             yield ngx, main, small
 
 
-def get(ngx, path, method="GET", body=None, headers=None, timeout=10):
-    c = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=timeout)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, dict(r.getheaders()), r.read()
-    finally:
-        c.close()
-
-
-def env(ngx, path, **kw):
-    status, _, body = get(ngx, path, **kw)
-    assert status == 200, body
-    return json.loads(body)
 
 
 def test_the_ready_line_names_both_sockets(stack):
@@ -97,13 +82,13 @@ def test_the_ready_line_names_both_sockets(stack):
 
 def test_get(stack):
     ngx, _, _ = stack
-    status, headers, body = get(ngx, "/")
+    status, headers, body = ngx.get("/")
     assert (status, body, headers["Content-Length"]) == (200, b"hello", "5")
 
 
 def test_environ_from_nginx_uwsgi_params(stack):
     ngx, _, _ = stack
-    e = env(ngx, "/a%20b/env?x=%41&y=1", headers={"X-Custom": "yes", "Cookie": "a=1"})
+    e = ngx.env("/a%20b/env?x=%41&y=1", headers={"X-Custom": "yes", "Cookie": "a=1"})
     assert e["REQUEST_METHOD"] == "GET"
     assert e["REQUEST_URI"] == "/a%20b/env?x=%41&y=1"
     assert e["PATH_INFO"] == "/a b/env"
@@ -118,16 +103,16 @@ def test_environ_from_nginx_uwsgi_params(stack):
 
 def test_https_var_sets_the_url_scheme(stack):
     ngx, _, _ = stack
-    e = env(ngx, "/tls/env")
+    e = ngx.env("/tls/env")
     assert e["HTTPS"] == "on" and e["wsgi.url_scheme"] == "https"
 
 
 def test_modifier1_30_strips_script_name_from_path_info(stack):
     ngx, _, _ = stack
-    e = env(ngx, "/app/sub/env?q")
+    e = ngx.env("/app/sub/env?q")
     assert (e["SCRIPT_NAME"], e["PATH_INFO"], e["REQUEST_URI"]) == ("/app", "/sub/env", "/app/sub/env?q")
     # without modifier1 30 the vars are passed as nginx sent them
-    e = env(ngx, "/nostrip/env")
+    e = ngx.env("/nostrip/env")
     assert (e["SCRIPT_NAME"], e["PATH_INFO"]) == ("/nostrip", "/nostrip/env")
 
 
@@ -136,7 +121,7 @@ def test_post_1_mib_buffered_and_unbuffered(stack):
     data = os.urandom(1 << 20)
     expected = b"%d %s" % (len(data), hashlib.sha256(data).hexdigest().encode())
     for path in ("/echo", "/unbuf/echo"):
-        status, _, body = get(ngx, path, method="POST", body=data, headers={"Content-Type": "application/octet-stream"})
+        status, _, body = ngx.get(path, method="POST", body=data, headers={"Content-Type": "application/octet-stream"})
         assert (status, body) == (200, expected), path
 
 
@@ -161,24 +146,24 @@ def test_streaming_unbuffered_delivers_the_first_chunk_before_the_app_finishes(s
     assert r.status == 200
     # The app is parked until /release: this line can only arrive if it was streamed.
     assert r.readline() == b"first\n"
-    assert get(ngx, "/release")[2] == b"released 1"
+    assert ngx.get("/release")[2] == b"released 1"
     assert r.read() == b"second\n"
     c.close()
 
 
 def test_head(stack):
     ngx, _, _ = stack
-    status, headers, body = get(ngx, "/", method="HEAD")
+    status, headers, body = ngx.get("/", method="HEAD")
     assert (status, body, headers.get("Content-Length")) == (200, b"", "5")
 
 
 def test_app_error_before_the_response_is_a_500_and_the_worker_lives_on(stack):
     ngx, main, _ = stack
     main.expect_traceback("RuntimeError: boom before the response")
-    status, _, body = get(ngx, "/boom")
+    status, _, body = ngx.get("/boom")
     assert status == 500 and body == b"Internal Server Error\n"
     main.wait_for_line(r"RuntimeError: boom before the response")
-    assert get(ngx, "/")[0] == 200
+    assert ngx.get("/")[0] == 200
 
 
 def test_app_error_mid_body_truncates_the_response(stack):
@@ -193,38 +178,38 @@ def test_app_error_mid_body_truncates_the_response(stack):
     assert e.value.partial == b"partial"
     c.close()
     main.wait_for_line(r"RuntimeError: boom after the first chunk")
-    assert get(ngx, "/")[0] == 200
+    assert ngx.get("/")[0] == 200
 
 
 def test_the_log_line_shows_the_client_from_the_environ(stack):
     ngx, main, _ = stack
-    assert get(ngx, "/fwd/hello", headers={"X-Client": "203.0.113.9"})[0] == 200
+    assert ngx.get("/fwd/hello", headers={"X-Client": "203.0.113.9"})[0] == 200
     line = main.wait_for_line(r"\] 203\.0\.113\.9 \(\) \{\d+ vars in \d+ bytes\}")
     assert "GET /fwd/hello => generated 5 bytes" in line and "(HTTP/1.1 200)" in line
 
 
 def test_unix_socket(stack):
     ngx, _, _ = stack
-    e = env(ngx, "/unix/env")
+    e = ngx.env("/unix/env")
     assert e["REQUEST_URI"] == "/unix/env"
 
 
 def test_oversized_vars_block_is_refused_logged_and_the_worker_lives_on(stack):
     ngx, main, _ = stack
-    status, _, _ = get(ngx, "/big", headers={"X-Big": "b" * 5000})
+    status, _, _ = ngx.get("/big", headers={"X-Big": "b" * 5000})
     assert status == 502
     main.wait_for_line(r"invalid request block size: \d{4} \(max 4096\)\.\.\.skip")
     assert "upstream prematurely closed" in ngx.error_log() or "reset by peer" in ngx.error_log()
-    assert get(ngx, "/")[0] == 200
+    assert ngx.get("/")[0] == 200
 
 
 def test_all_cores_busy_stops_accepting_without_spinning(stack):
     ngx, _, small = stack
-    assert get(ngx, "/small/?s=0")[0] == 200  # warm up
+    assert ngx.get("/small/?s=0")[0] == 200  # warm up
     results = []
 
     def one():
-        results.append(get(ngx, "/small/?s=1", timeout=20))
+        results.append(ngx.get("/small/?s=1", timeout=20))
 
     before = cpu_seconds(small.pid)
     t0 = time.time()
@@ -309,7 +294,7 @@ def test_quickstart_socket_command_under_a_master_behind_nginx():
             srv.uwsgi_addresses[0])
         with Nginx(config) as ngx:
             for _ in range(6):
-                assert get(ngx, "/q")[::2] == (200, b"hello /q")
+                assert ngx.get("/q")[::2] == (200, b"hello /q")
         pids = {int(m) for m in re.findall(r"\[pid: (\d+)\|app: 0\|req: \d+/\d+\] 127\.0\.0\.1 .* GET /q ", srv.output())}
         assert pids and srv.pid not in pids  # answered by the workers, not the master
 

@@ -24,6 +24,8 @@ under ``CI=true``.  Use one :class:`Nginx` per test module (a module-scoped fixt
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import shutil
@@ -32,7 +34,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from peers import require
 
@@ -225,6 +227,23 @@ class Nginx:
         self._socks = []
         if self.prefix:
             shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def get(self, path: str, method: str = "GET", body: Any = None, headers: Optional[dict] = None,
+            timeout: float = 10) -> Tuple[int, dict, bytes]:
+        """One request through nginx on a fresh connection: ``(status, headers, body)``."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            c.close()
+
+    def env(self, path: str, **kw: Any) -> dict:
+        """The JSON environ a probe app answers ``path`` with (status 200 asserted)."""
+        status, _, body = self.get(path, **kw)
+        assert status == 200, body
+        return json.loads(body)
 
     def error_log(self) -> str:
         try:

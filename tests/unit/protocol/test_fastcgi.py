@@ -20,65 +20,19 @@ from hypothesis import strategies as st
 from gateway.protocol import fastcgi as F
 from gateway.protocol.errors import LocalProtocolError
 
+from .split_driver import SplitDriver, merged, random_splits
+
 FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "cgi", "fastcgi", "*.bin")))
 FUZZ_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "1000"))
 #: uWSGI's own END_REQUEST bytes (proto/fastcgi.c): empty STDOUT + END_REQUEST, request 1
 UWSGI_END_REQUEST = b"\1\x06\0\1\0\0\0\0\1\3\0\1\0\x08\0\0\0\0\0\0\0\0\0\0"
+_DRIVER = SplitDriver(F.FastCGIParser, F.FastCGIError)
+events, outcome, all_splits_agree = _DRIVER.events, _DRIVER.outcome, _DRIVER.all_splits_agree
 
 
-def events(parts, stop_at_end=True, **kw):
-    """Feed the parts then EOF; events up to PAUSED / ConnectionClosed (errors raise)."""
-    p = F.FastCGIParser(**kw)
-    out = []
-    parts = list(parts) + [b""]
-    i = 0
-    while True:
-        ev = p.next_event()
-        if ev is F.NEED_DATA:
-            assert i < len(parts), "parser wants data after EOF"
-            p.receive_data(parts[i])
-            i += 1
-            continue
-        out.append(ev)
-        if ev is F.PAUSED or type(ev) is F.ConnectionClosed:
-            return out
 
 
-def merged(evs):
-    out = []
-    for ev in evs:
-        if type(ev) is F.Data and out and type(out[-1]) is F.Data:
-            out[-1] = F.Data(out[-1].data + ev.data)
-        else:
-            out.append(ev)
-    return out
 
-
-def outcome(parts, **kw):
-    try:
-        return ("ok", merged(events(parts, **kw)))
-    except F.FastCGIError as e:
-        return ("error", type(e).__name__, str(e))
-
-
-def splits(data, rng, n=20):
-    for _ in range(n):
-        cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 12)))) if len(data) > 1 else []
-        parts, last = [], 0
-        for c in cuts:
-            parts.append(data[last:c])
-            last = c
-        parts.append(data[last:])
-        yield parts
-
-
-def all_splits_agree(data, bytewise=True, **kw):
-    whole = outcome([data], **kw)
-    if bytewise:
-        assert outcome([data[i : i + 1] for i in range(len(data))], **kw) == whole
-    for parts in splits(data, random.Random(len(data))):
-        assert outcome(parts, **kw) == whole
-    return whole
 
 
 # -- real nginx requests -------------------------------------------------------------------
@@ -289,7 +243,7 @@ _value = st.text(st.characters(max_codepoint=255), max_size=200)
        rid=st.integers(1, 65535), keep=st.booleans(), seed=st.integers(0, 2**32))
 def test_fuzz_round_trip_any_split(pairs, body, rid, keep, seed):
     data = F.encode_request(pairs, body, request_id=rid, keep_conn=keep)
-    parts = next(splits(data, random.Random(seed), 1))
+    parts = next(random_splits(data, random.Random(seed), 1))
     evs = merged(events(parts, max_params=1 << 20, max_vars=100))
     assert evs[0].vars == pairs and evs[0].request_id == rid and evs[0].keep_conn == keep
     assert evs[1:] == ([F.Data(body)] if body else []) + [F.EndOfMessage(), F.PAUSED]
@@ -299,7 +253,7 @@ def test_fuzz_round_trip_any_split(pairs, body, rid, keep, seed):
 @given(data=st.binary(max_size=400), seed=st.integers(0, 2**32))
 def test_fuzz_garbage_only_raises_protocol_errors_and_splits_agree(data, seed):
     whole = outcome([data])
-    parts = next(splits(data, random.Random(seed), 1)) if data else [data]
+    parts = next(random_splits(data, random.Random(seed), 1)) if data else [data]
     assert outcome(parts) == whole
 
 
@@ -312,4 +266,4 @@ def test_fuzz_mutated_nginx_requests(edits, which):
     for pos, byte in edits:
         data[pos % len(data)] = byte
     whole = outcome([bytes(data)], max_body=1 << 20)
-    assert outcome(next(splits(bytes(data), random.Random(which), 1)), max_body=1 << 20) == whole
+    assert outcome(next(random_splits(bytes(data), random.Random(which), 1)), max_body=1 << 20) == whole

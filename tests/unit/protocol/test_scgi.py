@@ -18,62 +18,17 @@ from hypothesis import strategies as st
 
 from gateway.protocol import scgi as S
 
+from .split_driver import SplitDriver, merged, random_splits
+
 FIXTURES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "cgi", "scgi", "*.bin")))
 FUZZ_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "1000"))
+_DRIVER = SplitDriver(S.ScgiParser, S.ScgiError)
+events, outcome, all_splits_agree = _DRIVER.events, _DRIVER.outcome, _DRIVER.all_splits_agree
 
 
-def events(parts, **kw):
-    p = S.ScgiParser(**kw)
-    out = []
-    parts = list(parts) + [b""]
-    i = 0
-    while True:
-        ev = p.next_event()
-        if ev is S.NEED_DATA:
-            assert i < len(parts), "parser wants data after EOF"
-            p.receive_data(parts[i])
-            i += 1
-            continue
-        out.append(ev)
-        if ev is S.PAUSED or type(ev) is S.ConnectionClosed:
-            return out
 
 
-def merged(evs):
-    out = []
-    for ev in evs:
-        if type(ev) is S.Data and out and type(out[-1]) is S.Data:
-            out[-1] = S.Data(out[-1].data + ev.data)
-        else:
-            out.append(ev)
-    return out
 
-
-def outcome(parts, **kw):
-    try:
-        return ("ok", merged(events(parts, **kw)))
-    except S.ScgiError as e:
-        return ("error", type(e).__name__, str(e))
-
-
-def splits(data, rng, n=20):
-    for _ in range(n):
-        cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 12)))) if len(data) > 1 else []
-        parts, last = [], 0
-        for c in cuts:
-            parts.append(data[last:c])
-            last = c
-        parts.append(data[last:])
-        yield parts
-
-
-def all_splits_agree(data, bytewise=True, **kw):
-    whole = outcome([data], **kw)
-    if bytewise:
-        assert outcome([data[i : i + 1] for i in range(len(data))], **kw) == whole
-    for parts in splits(data, random.Random(len(data))):
-        assert outcome(parts, **kw) == whole
-    return whole
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[os.path.basename(p)[:-4] for p in FIXTURES])
@@ -163,7 +118,7 @@ _value = st.text(st.characters(min_codepoint=1, max_codepoint=255), max_size=60)
 @given(pairs=st.lists(st.tuples(_name, _value), max_size=20), body=st.binary(max_size=200), seed=st.integers(0, 2**32))
 def test_fuzz_round_trip_any_split(pairs, body, seed):
     data = S.encode_request(pairs, body)
-    evs = merged(events(next(splits(data, random.Random(seed), 1)), max_size=1 << 16, max_vars=100))
+    evs = merged(events(next(random_splits(data, random.Random(seed), 1)), max_size=1 << 16, max_vars=100))
     sent = [(k, v) for k, v in pairs if k not in ("CONTENT_LENGTH", "SCGI")]
     assert evs[0].vars[2:] == sent and evs[0].content_length == len(body)
     assert evs[1:] == ([S.Data(body)] if body else []) + [S.EndOfMessage(), S.PAUSED]
@@ -173,7 +128,7 @@ def test_fuzz_round_trip_any_split(pairs, body, seed):
 @given(data=st.binary(max_size=300), seed=st.integers(0, 2**32))
 def test_fuzz_garbage_only_raises_protocol_errors_and_splits_agree(data, seed):
     whole = outcome([data])
-    parts = next(splits(data, random.Random(seed), 1)) if data else [data]
+    parts = next(random_splits(data, random.Random(seed), 1)) if data else [data]
     assert outcome(parts) == whole
 
 
@@ -186,4 +141,4 @@ def test_fuzz_mutated_nginx_requests(edits, which):
     for pos, byte in edits:
         data[pos % len(data)] = byte
     whole = outcome([bytes(data)], max_body=1 << 20)
-    assert outcome(next(splits(bytes(data), random.Random(which), 1)), max_body=1 << 20) == whole
+    assert outcome(next(random_splits(bytes(data), random.Random(which), 1)), max_body=1 << 20) == whole

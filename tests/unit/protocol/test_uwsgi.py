@@ -21,65 +21,17 @@ from hypothesis import strategies as st
 from gateway.protocol import uwsgi as U
 from gateway.protocol.errors import LocalProtocolError, RemoteProtocolError
 
+from .split_driver import SplitDriver, merged, random_splits
+
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "uwsgi")
 NGINX = sorted(glob.glob(os.path.join(FIXTURES, "nginx", "*.bin")))
+_DRIVER = SplitDriver(U.PacketParser, U.UwsgiError)
+events, outcome, all_splits_agree = _DRIVER.events, _DRIVER.outcome, _DRIVER.all_splits_agree
 
 
-def events(data_parts, **kw):
-    """Feed the parts then EOF; collect events up to PAUSED/ConnectionClosed (errors raise)."""
-    p = U.PacketParser(**kw)
-    out = []
-    parts = list(data_parts) + [b""]
-    i = 0
-    while True:
-        ev = p.next_event()
-        if ev is U.NEED_DATA:
-            assert i < len(parts), "parser wants data after EOF"
-            p.receive_data(parts[i])
-            i += 1
-            continue
-        if ev is U.PAUSED or type(ev) is U.ConnectionClosed:
-            out.append(ev)
-            return out
-        out.append(ev)
 
 
-def merged(evs):
-    """Events with consecutive Data joined (splits change only how the body is cut)."""
-    out = []
-    for ev in evs:
-        if type(ev) is U.Data and out and type(out[-1]) is U.Data:
-            out[-1] = U.Data(out[-1].data + ev.data)
-        else:
-            out.append(ev)
-    return out
 
-
-def random_splits(data, rng, n=20):
-    for _ in range(n):
-        cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 12)))) if len(data) > 1 else []
-        parts, last = [], 0
-        for c in cuts:
-            parts.append(data[last:c])
-            last = c
-        parts.append(data[last:])
-        yield parts
-
-
-def outcome(parts, **kw):
-    try:
-        return ("ok", merged(events(parts, **kw)))
-    except U.UwsgiError as e:
-        return ("error", type(e).__name__, str(e))
-
-
-def all_splits_agree(data, **kw):
-    whole = outcome([data], **kw)
-    assert outcome([data[i : i + 1] for i in range(len(data))], **kw) == whole
-    rng = random.Random(len(data))
-    for parts in random_splits(data, rng):
-        assert outcome(parts, **kw) == whole
-    return whole
 
 
 # -- captured nginx packets -----------------------------------------------------------
