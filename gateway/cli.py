@@ -246,7 +246,7 @@ def _main(argv: List[str]) -> None:
             bind_shared(spec, cfg.listen)
     except ListenError as e:
         _fail(str(e))
-    if cfg.spooler:
+    if cfg.spooler or cfg.spooler_external:
         children.extend(_spooler_children(cfg))
     internal = None
     if routing:
@@ -325,7 +325,8 @@ def _needs_master(cfg: Config) -> bool:
 
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
-                or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2
+                or cron_tasks.configured(cfg) or cfg.spooler or cfg.spooler_external or mules.configured(cfg)
+                or cfg.daemonize2
                 or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon)
 
 
@@ -442,7 +443,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         _fail(str(e))
     from gateway import mules, pushers, spooler
     from gateway.process import cron_tasks, daemons
-    from gateway.spooler.runner import stats_section
+    from gateway.spooler import runner as spooler_runner
 
     routing = _log_routing(cfg)
     try:
@@ -454,7 +455,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         cron_tasks.attach(master, cfg)
         mules.attach(master, cfg)
         if spooler.current is not None:
-            master.stats_hooks.append(stats_section(master, spooler.current))
+            spooler_runner.attach(master, cfg, spooler.current)
         # uWSGI runs them before it re-executes itself for a reload, too
         master.on_reload(lambda: hooks.run_phase(cfg, "as-user-atexit"))
         # --stats-push, --carbon: on the master's timers

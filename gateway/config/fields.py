@@ -607,13 +607,13 @@ class ConfigFields:
     spooler_import: List[str]
     #: --spooler-max-size: the largest task file (vars + body): uwsgi.spool() refuses a larger task, a spooler leaves a larger…
     spooler_max_size: int
-    #: --spooler-external: not supported yet: uWSGI option, not supported yet by gateway
+    #: --spooler-external: a spooler directory served by another instance: uwsgi.spool(spooler=DIR) writes tasks there, no spo…
     spooler_external: List[str]
-    #: --spooler-cheap: not supported yet: uWSGI option, not supported yet by gateway
+    #: --spooler-cheap: run a spooler only while its directory holds tasks: the master checks every --spooler-frequency sec…
     spooler_cheap: bool
     #: --spooler-signal-as-task: not supported yet: uWSGI option, not supported yet by gateway
     spooler_signal_as_task: bool
-    #: --touch-spoolers-reload: not supported yet: uWSGI option, not supported yet by gateway
+    #: --touch-spoolers-reload: restart the spooler processes when FILE is touched
     touch_spoolers_reload: List[str]
     #: --mules: add N mules: processes forked by the master after the app is loaded that wait for uwsgi.mule_msg()…
     mules: int

@@ -1136,10 +1136,15 @@ OPTIONS: tuple[Option, ...] = (
            metavar="BYTES",
            help="the largest task file (vars + body): uwsgi.spool() refuses a larger task, a "
                 "spooler leaves a larger file alone and logs it.  gateway only"),
-    _unsupported("spooler-external", repeatable=True),
-    _unsupported("spooler-cheap", flag=True),
+    Option("spooler-external", repeatable=True, type=conv.path, section=PROCESSES, metavar="DIR",
+           help="a spooler directory served by another instance: uwsgi.spool(spooler=DIR) writes "
+                "tasks there, no spooler process of ours reads it (implies a master)"),
+    Option("spooler-cheap", flag=True, section=PROCESSES,
+           help="run a spooler only while its directory holds tasks: the master checks every "
+                "--spooler-frequency seconds, the spooler exits once a pass finds nothing to do"),
     _unsupported("spooler-signal-as-task", flag=True),
-    _unsupported("touch-spoolers-reload", repeatable=True),
+    Option("touch-spoolers-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+           help="restart the spooler processes when FILE is touched"),
     Option("mules", type=conv.integer, default=0, minimum=0, maximum=256, section=PROCESSES, metavar="N",
            help="add N mules: processes forked by the master after the app is loaded that wait "
                 "for uwsgi.mule_msg() messages and uWSGI signals (implies a master)"),

@@ -1075,10 +1075,19 @@ class Master:
     def _restart_children(self) -> None:
         """Extra children that asked for it (the spoolers) run the reloaded code: stopped now,
         spawned again (forked from this master, which has the new app) when reaped."""
+        self.restart_children([proc.spec for proc in self.children if proc.spec is not None and proc.spec.reload])
+
+    def restart_children(self, specs: List[ChildSpec]) -> None:
+        """Stop the running children of ``specs`` (SIGTERM) and spawn each again once reaped."""
         for proc in self.children:
-            if proc.spec is not None and proc.spec.reload and proc.pid and not proc.restarting:
+            if proc.spec is not None and proc.spec in specs and proc.pid and not proc.restarting:
                 proc.restarting = True
                 self._kill(proc.pid, signal.SIGTERM)
+
+    def on_touch(self, path: str, action: Callable[[], None], what: str) -> None:
+        """Run ``action()`` whenever ``path``'s modification time changes (checked once a
+        second, as ``--touch-reload``), logging ``*** PATH has been touched... WHAT ***``."""
+        self._touch_actions[path] = (_mtime(path), action, what)
 
     def reload_workers(self) -> None:
         """``--touch-workers-reload``: replace every worker gracefully, without loading the

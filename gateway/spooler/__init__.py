@@ -23,7 +23,7 @@ from __future__ import annotations
 import mmap
 import os
 import signal
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from gateway.config.model import Config
 
@@ -40,6 +40,20 @@ class SpoolerConfigError(ValueError):
     """A spooler directory that cannot be created or used (the CLI prints it and exits)."""
 
 
+def _directory(option: str, raw: str) -> str:
+    """A spooler directory, created (mode 0750, as uWSGI) when missing, resolved."""
+    if not os.access(raw, os.R_OK | os.W_OK | os.X_OK):
+        try:
+            os.mkdir(raw, 0o750)
+        except OSError as e:
+            raise SpoolerConfigError("--%s %s: cannot use or create the directory: %s"
+                                     % (option, raw, e.strerror or e)) from None
+    path = os.path.realpath(raw)
+    if not os.path.isdir(path):
+        raise SpoolerConfigError("--%s %s: not a directory" % (option, raw))
+    return path
+
+
 class Spoolers:
     """The spooler directories and their processes; see the module docstring.
 
@@ -50,10 +64,17 @@ class Spoolers:
     def __init__(self, dirs: List[str], processes: int = 1, *, frequency: int = DEFAULT_FREQUENCY,
                  ordered: bool = False, max_tasks: int = 0, chdir: Optional[str] = None, harakiri: int = 0,
                  imports: Optional[List[str]] = None, max_size: int = DEFAULT_MAX_SIZE,
-                 quiet: bool = False) -> None:
-        self.dirs = list(dict.fromkeys(dirs))
+                 quiet: bool = False, external: Optional[List[str]] = None, cheap: bool = False) -> None:
+        own = list(dict.fromkeys(dirs))
+        #: every directory tasks may name: ours first, then the --spooler-external ones
+        self.dirs = own + [d for d in dict.fromkeys(external or []) if d not in own]
         self.processes = max(int(processes), 1)
-        self.slots = [d for d in self.dirs for _ in range(self.processes)]
+        #: the directories our spooler processes serve (the external ones have none here)
+        self.slots = [d for d in own for _ in range(self.processes)]
+        #: --spooler-cheap: a spooler process runs only while its directory has tasks
+        self.cheap = cheap
+        #: the master's ChildSpec of each slot (set by runner.child_specs)
+        self.specs: List[Any] = []
         self.frequency = int(frequency) or DEFAULT_FREQUENCY
         self.ordered = ordered
         self.max_tasks = int(max_tasks)
@@ -69,23 +90,13 @@ class Spoolers:
     @classmethod
     def from_config(cls, cfg: Config) -> "Spoolers":
         """Create (mode 0750, as uWSGI) and resolve every ``--spooler`` directory."""
-        dirs = []
-        for raw in cfg.spooler:
-            if not os.access(raw, os.R_OK | os.W_OK | os.X_OK):
-                try:
-                    os.mkdir(raw, 0o750)
-                except OSError as e:
-                    raise SpoolerConfigError("--spooler %s: cannot use or create the directory: %s"
-                                             % (raw, e.strerror or e)) from None
-            path = os.path.realpath(raw)
-            if not os.path.isdir(path):
-                raise SpoolerConfigError("--spooler %s: not a directory" % raw)
-            dirs.append(path)
+        dirs = [_directory("spooler", raw) for raw in cfg.spooler]
+        external = [_directory("spooler-external", raw) for raw in cfg.spooler_external]
         return cls(dirs, int(cfg.spooler_processes or 1), frequency=int(cfg.spooler_frequency or DEFAULT_FREQUENCY),
                    ordered=bool(cfg.spooler_ordered), max_tasks=int(cfg.spooler_max_tasks or 0),
                    chdir=cfg.spooler_chdir, harakiri=int(cfg.spooler_harakiri or 0),
                    imports=list(cfg.spooler_import), max_size=int(cfg.spooler_max_size or DEFAULT_MAX_SIZE),
-                   quiet=bool(cfg.spooler_quiet))
+                   quiet=bool(cfg.spooler_quiet), external=external, cheap=bool(cfg.spooler_cheap))
 
     # -- the shared table ------------------------------------------------------------------
 

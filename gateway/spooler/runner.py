@@ -80,7 +80,11 @@ class SpoolerProcess:
         except OSError:
             pass
         while True:
+            before = self.tasks
             self.scan()
+            if self.spoolers.cheap and self.tasks == before:
+                gen_log.info("cheaping spooler %s ...", self.dir)  # nothing left to do: exit until needed
+                return 0
             if self.spoolers.max_tasks and self.tasks >= self.spoolers.max_tasks:
                 gen_log.info("[spooler %s pid: %d] maximum number of tasks reached (%d) recycling ...",
                              self.dir, self.pid, self.spoolers.max_tasks)
@@ -223,6 +227,36 @@ def _read_bounded(fd: int, limit: int) -> bytes:
 # -- in the master: the children ---------------------------------------------------------------
 
 
+def attach(master: Any, cfg: Config, spoolers: Spoolers) -> None:
+    """The master's side beyond the children: ``--touch-spoolers-reload`` and, with
+    ``--spooler-cheap``, a check every ``--spooler-frequency`` seconds that spawns the
+    spooler of a directory holding tasks (uWSGI's ``uwsgi_spooler_cheap_check``)."""
+    master.stats_hooks.append(stats_section(master, spoolers))
+    for path in cfg.touch_spoolers_reload:
+        master.on_touch(path, lambda: master.restart_children(spoolers.specs), "spoolers reload")
+    if spoolers.cheap and spoolers.specs:
+        def check() -> None:
+            started = set()
+            for spec, directory in zip(spoolers.specs, spoolers.slots):
+                if directory in started or master.child_pid(spec):
+                    continue
+                if has_tasks(directory):
+                    master.start_child(spec)
+                    started.add(directory)  # one more per directory and cycle, as uWSGI
+            master.call_later(spoolers.current_frequency, check)
+
+        master.call_later(spoolers.current_frequency, check)
+
+
+def has_tasks(directory: str) -> bool:
+    """Does ``directory`` hold a task file (its top level, as uWSGI's master looks)?"""
+    try:
+        with os.scandir(directory) as entries:
+            return any(is_task_name(entry.name) for entry in entries)
+    except OSError:
+        return False
+
+
 def stats_section(master: Any, spoolers: Spoolers) -> Callable[[Dict[str, Any]], None]:
     """The master's ``stats_hooks`` entry: uWSGI's ``spoolers`` list (directory, pid, respawns)."""
 
@@ -248,10 +282,20 @@ def child_specs(cfg: Config, spoolers: Spoolers) -> List[Any]:
                 spoolers.set_pid(slot, 0)
         return forget
 
-    return [ChildSpec("uWSGI spooler", _target(cfg, spoolers, slot), spawn_line=spawn_line(directory),
-                      death_line="OOOPS the spooler is no more...trying respawn... (pid: %(pid)d, %(how)s)",
-                      on_exit=on_exit(slot), reload=True)
-            for slot, directory in enumerate(spoolers.slots)]
+    def ended(directory: str) -> Callable[[int, int], bool]:
+        def log(pid: int, status: int) -> bool:
+            gen_log.info("spooler %s ended", directory)  # --spooler-cheap: spawned again when needed
+            return True
+        return log
+
+    cheap = spoolers.cheap
+    spoolers.specs = [
+        ChildSpec("uWSGI spooler", _target(cfg, spoolers, slot), spawn_line=spawn_line(directory),
+                  death_line="OOOPS the spooler is no more...trying respawn... (pid: %(pid)d, %(how)s)",
+                  on_exit=on_exit(slot), reload=True, autostart=not cheap,
+                  on_death=ended(directory) if cheap else None)
+        for slot, directory in enumerate(spoolers.slots)]
+    return list(spoolers.specs)
 
 
 def _target(cfg: Config, spoolers: Spoolers, slot: int) -> Callable[[], int]:

@@ -1,7 +1,7 @@
 """Spools tasks for the spooler tests: every task writes a JSON marker into the directory
 named by ``SPOOL_MARKERS`` (pid of the process that ran it, the task's fields).
 
-``GET /spool?name=N[&ret=ok|retry|ignore|raise][&at=UNIX][&priority=P][&body=TEXT][&sleep=S]`` spools with
+``GET /spool?name=N[&ret=ok|retry|ignore|raise][&at=UNIX][&priority=P][&body=TEXT][&sleep=S][&spooler=DIR]`` spools with
 ``uwsgi.spool`` (the ``uwsgi.spooler`` callable below runs it); ``GET /deco?name=N`` calls an
 ``@spool`` function (arguments pickled); ``GET /forever?name=N`` an ``@spoolforever`` one;
 ``GET /raw?name=N`` a ``@spoolraw`` one.  Each answers ``<worker pid> <spool file path>``.
@@ -73,7 +73,7 @@ def application(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/spool":
         task = {b"name": q["name"].encode(), b"ret": q.get("ret", "ok").encode()}
-        for key in ("at", "priority", "body", "sleep"):
+        for key in ("at", "priority", "body", "sleep", "spooler"):
             if key in q:
                 task[key.encode()] = q[key].encode()
         out = uwsgi.spool(task)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import signal
 import time
 
@@ -170,3 +171,59 @@ def test_without_spooler_the_functions_are_absent_and_the_decorators_refuse(tmp_
     with run_server(["--master", "--wsgi-file", str(app)]) as srv:
         body = request(srv.port, "/").body.decode()
     assert body == repr(([], None, "you have to enable the uWSGI spooler to use @_spool decorator"))
+
+
+def test_spooler_external_directories_are_written_never_read(tmp_path):
+    external = tmp_path / "elsewhere"
+    sp = Spooled(tmp_path, ["--spooler-external", str(external)])
+    with run_server(sp.args, env=sp.env) as srv:
+        assert pids(srv)["spoolers"] == [os.path.realpath(sp.queue), str(external)]
+        _, outside = get(srv, "/spool?name=outside&spooler=%s" % external)
+        assert outside.startswith(str(external) + "/uwsgi_spoolfile_on_")
+        get(srv, "/spool?name=inside")
+        sp.wait_runs("inside")  # our spooler ran its own task...
+        assert os.path.exists(outside) and not sp.runs("outside")  # ...and left the external one
+        assert len(pids(srv)["spooler_pids"]) == 1
+    # an external directory alone: uwsgi.spool works, no spooler process runs
+    app = tmp_path / "lonely.py"
+    app.write_text(
+        "import uwsgi\n"
+        "def application(environ, start_response):\n"
+        "    path = uwsgi.spool({b'name': b'lonely'})\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'%d %s' % (uwsgi.spooler_pid(), path)]\n")
+    with run_server(["--master", "--wsgi-file", str(app), "--spooler-external", str(external)]) as srv:
+        pid, path = request(srv.port, "/").body.decode().split(" ", 1)
+        assert pid == "0" and path.startswith(str(external) + "/uwsgi_spoolfile_on_") and os.path.exists(path)
+    assert "spawned the uWSGI spooler" not in srv.output()
+
+
+def test_spooler_cheap_runs_a_spooler_only_while_there_are_tasks(tmp_path):
+    sp = Spooled(tmp_path, ["--spooler-cheap"])
+    with run_server(sp.args, env=sp.env) as srv:
+        assert pids(srv)["spooler_pid"] == 0  # nothing to do: no spooler at boot
+        get(srv, "/spool?name=first")
+        first = sp.wait_runs("first")[0]["pid"]
+        srv.wait_for_line(r"cheaping spooler \S+ \.\.\.")
+        srv.wait_for_line(r"spooler \S+ ended")
+        wait_until(lambda: pids(srv)["spooler_pid"] == 0, 5, "the spooler gone")
+        get(srv, "/spool?name=second")
+        second = sp.wait_runs("second")[0]["pid"]
+        assert second != first
+    assert "OOOPS the spooler is no more" not in srv.output()
+
+
+def test_touch_spoolers_reload_restarts_the_spoolers(tmp_path):
+    touch = tmp_path / "reload-spoolers"
+    touch.write_text("")
+    sp = Spooled(tmp_path, ["--touch-spoolers-reload", str(touch)])
+    with run_server(sp.args, env=sp.env) as srv:
+        old = wait_until(lambda: pids(srv)["spooler_pid"], 5, "the spooler's pid")
+        workers = request(srv.port, "/pids").body.split(b" ", 1)[0]
+        os.utime(touch, (time.time() + 5, time.time() + 5))
+        srv.wait_for_line(r"\*\*\* %s has been touched\.\.\. spoolers reload \*\*\*" % re.escape(str(touch)))
+        new = wait_until(lambda: (pids(srv)["spooler_pid"] or 0) not in (0, old) and pids(srv)["spooler_pid"], 10,
+                         "a new spooler")
+        get(srv, "/spool?name=after")
+        assert sp.wait_runs("after")[0]["pid"] == new
+        assert request(srv.port, "/pids").body.split(b" ", 1)[0] == workers  # the worker was left alone

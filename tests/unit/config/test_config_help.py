@@ -39,7 +39,7 @@ def test_unsupported_options_are_marked_and_supported_ones_are_not():
     assert NOT_SUPPORTED not in format_option(find("http-socket"))
     assert NOT_SUPPORTED not in format_option(find("vacuum"))  # an accepted no-op
     other = format_help().split(f"\n{OTHER}:\n", 1)[1]
-    assert "--spooler-external" in other and "--http-socket" not in other
+    assert "--spooler-signal-as-task" in other and "--http-socket" not in other
 
 
 def test_lines_fit_the_width_except_long_signatures():

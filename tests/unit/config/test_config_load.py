@@ -285,8 +285,8 @@ def test_flag_words_in_ini(run, write, word, expected):
     (["--async", "10"], "option '--async' is not supported yet by gateway "
                         "(gateway's concurrency is --tornado N --greenlet)"),
     (["--emperor", "/etc/uwsgi/vassals"], "option '--emperor' is not supported yet by gateway"),
-    (["--spooler-external", "/tmp/spool"], "option '--spooler-external' is not supported yet by gateway"),
-    (["--spooler-cheap"], "option '--spooler-cheap' is not supported yet by gateway"),
+    (["--spooler-signal-as-task"], "option '--spooler-signal-as-task' is not supported yet by gateway"),
+    (["--vhost"], "option '--vhost' is not supported yet by gateway"),
     (["--queue", "10"], "option '--queue' is not supported yet by gateway"),
 ])
 def test_unsupported_options_are_refused(run, argv, message):
