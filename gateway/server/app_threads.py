@@ -42,6 +42,7 @@ import sys
 import threading
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 
+from gateway.server.current_request import set_thread_environ
 from gateway.server.wsgi_call import FileWrapper, close_iterable
 from loop_engine import Waiter, current_core
 
@@ -333,6 +334,7 @@ class ThreadedApp:
 
     def _run(self, bridge: _Bridge, environ: Dict[str, Any], start_response: Callable) -> None:
         result = None
+        set_thread_environ(environ)  # uwsgi.set_logvar() & co. in the app's thread
         try:
             result = self.app(environ, start_response)
             if type(result) is list or (self.offload and type(result) is FileWrapper):
@@ -349,3 +351,4 @@ class ThreadedApp:
             bridge.post("error", sys.exc_info())
         finally:
             close_iterable(result)  # in the thread, where the app iterated it
+            set_thread_environ(None)
