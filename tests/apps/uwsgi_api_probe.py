@@ -3,7 +3,8 @@ Python literal.
 
 ``/logvars?k=v`` sets log vars, an added var and reports ``get_logvar``/``cl``;
 ``/logthis`` calls ``log_this_request()``; ``/queue?N`` reports ``listen_queue(N)`` (or the
-error); ``/ready``; ``/stop``; ``/ticks`` counts signal 17's handler calls (an
+error), ``/queue_after?PATH`` creates PATH, blocks its worker 1 s, then reports
+``listen_queue(0)``; ``/ready``; ``/stop``; ``/ticks`` counts signal 17's handler calls (an
 ``add_ms_timer(17, 100)`` registered at import when ``PROBE_MS_TIMER`` is set);
 ``/async?PORT`` and ``/connect?PORT`` talk to a line echo server with the socket helpers;
 ``/raw`` answers with ``uwsgi.send(data)`` alone; ``/disconnect?PATH`` answers, disconnects,
@@ -12,6 +13,7 @@ then writes PATH; ``/logsize``; ``/mule``; ``/spool?PATH`` has the spooler write
 """
 
 import os
+import time
 
 import uwsgi
 
@@ -80,8 +82,13 @@ def application(environ, start_response):
         report = {"log_this": uwsgi.log_this_request()}
     elif path == "/queue":
         report = {"queue": _error(lambda: uwsgi.listen_queue(int(qs or 0))), "sockets": len(uwsgi.sockets)}
+    elif path == "/queue_after":
+        open(qs, "w").close()  # the test connects while this worker's loop sleeps
+        time.sleep(1.0)
+        report = {"queue": uwsgi.listen_queue(0)}
     elif path == "/ready":
-        report = {"ready": uwsgi.ready(), "at_import": READY_AT_IMPORT}
+        report = {"ready": uwsgi.ready(), "at_import": READY_AT_IMPORT,
+                  "has_spooler_dir": hasattr(uwsgi, "spooler_dir")}
     elif path == "/stop":
         report = {"stop": uwsgi.stop()}
     elif path == "/ticks":
