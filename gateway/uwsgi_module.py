@@ -96,6 +96,7 @@ from gateway.subsystems.api import (  # noqa: F401  (caches, locks, metrics, sig
     signal_wait,
     unlock,
 )
+from gateway.warning_message import set_message as set_warning_message  # noqa: F401  (pinged)
 
 version = UWSGI_COMPAT_VERSION.encode()
 version_info = tuple(int(x) for x in UWSGI_COMPAT_VERSION.split(".")) + (0, b"")

@@ -7,7 +7,7 @@ error), ``/queue_after?PATH`` creates PATH, blocks its worker 1 s, then reports
 ``listen_queue(0)``; ``/ready``; ``/stop``; ``/ticks`` counts signal 17's handler calls (an
 ``add_ms_timer(17, 100)`` registered at import when ``PROBE_MS_TIMER`` is set);
 ``/async?PORT`` and ``/connect?PORT`` talk to a line echo server with the socket helpers;
-``/raw`` answers with ``uwsgi.send(data)`` alone; ``/disconnect?PATH`` answers, disconnects,
+``/warn?TEXT`` sets the warning message; ``/raw`` answers with ``uwsgi.send(data)`` alone; ``/disconnect?PATH`` answers, disconnects,
 then writes PATH; ``/logsize``; ``/mule``; ``/spool?PATH`` has the spooler write its
 ``spooler_dir()`` to PATH.
 """
@@ -108,6 +108,10 @@ def application(environ, start_response):
         with open(qs, "w") as f:
             f.write("after")
         return []
+    elif path == "/warn":
+        from urllib.parse import unquote
+
+        report = {"set": uwsgi.set_warning_message(unquote(qs))}
     elif path == "/logsize":
         report = {"logsize": uwsgi.logsize()}
     elif path == "/mule":

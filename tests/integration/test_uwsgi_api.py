@@ -234,3 +234,31 @@ def test_mule_file_and_mule_msg_recv_size(tmp_path):
     assert second["mule_file"] is None  # a mule without a script
     assert beyond["mule_file"] == "ValueError: The id you provided doesn't correspond to any mule"
     assert here["mule_file"].startswith("SystemError")
+
+
+# -- warning message ----------------------------------------------------------------------------------
+
+
+def ping(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"\x64\x00\x00\x00")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def test_set_warning_message_is_answered_to_pings_by_every_worker():
+    args = APP + ["--http-socket", "127.0.0.1:0", "--socket", "127.0.0.1:0", "--master", "--processes", "2"]
+    with run_server(args) as srv:
+        assert ping(srv.uwsgi_port) == b"\x64\x00\x00\x01"
+        assert probe(srv.port, "/warn?db%20down") == {"set": None}
+        replies = {ping(srv.uwsgi_port) for _ in range(6)}  # whichever worker accepts
+        assert replies == {b"\x64\x07\x00\x01db down"}
+        probe(srv.port, "/warn?" + "x" * 100)
+        assert ping(srv.uwsgi_port) == b"\x64\x50\x00\x01" + b"x" * 80
+        srv.wait_for_line("warning message must be max 80 chars, it will be truncated")
+        probe(srv.port, "/warn?")
+        assert ping(srv.uwsgi_port) == b"\x64\x00\x00\x01"
