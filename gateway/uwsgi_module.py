@@ -22,9 +22,15 @@ Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``ver
 Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
 locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`), the websocket
 functions (``websocket_*``, :mod:`gateway.server.websocket`), mules and farms
-(``mule_msg``, ``mule_get_msg``, ``mule_id``, ``farm_msg``, ``farm_get_msg``, ``in_farm``;
-:mod:`gateway.mules.api`) and the hooks ``post_fork_hook`` / ``atexit`` / ``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr``
-tells the truth) until implemented.
+(``mule_msg``, ``mule_get_msg``, ``mule_id``, ``farm_msg``, ``farm_get_msg``, ``in_farm``,
+``mule_file``, ``mule_msg_recv_size``; :mod:`gateway.mules.api`), the request-log calls
+(``set_logvar``, ``get_logvar``, ``log_this_request``, ``add_var``, ``cl``;
+:mod:`gateway.request_api`), the socket helpers (``connect``, ``async_connect``, ``send``,
+``recv``, ``close``, ``is_connected``, ``disconnect``; :mod:`gateway.api_sockets`),
+``listen_queue``, ``ready``, ``stop``, ``add_ms_timer``, ``set_warning_message``,
+``spooler_dir``, ``logsize`` and the hooks ``post_fork_hook`` / ``atexit`` /
+``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr`` tells the truth) until
+implemented.
 """
 
 from __future__ import annotations

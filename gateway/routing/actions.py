@@ -164,6 +164,20 @@ def _donotlog(arg: str) -> Action:
     return run
 
 
+def _logvar(arg: str) -> Action:
+    # uWSGI's logvar: the request's log variable KEY (%(KEY) in --log-format), as uwsgi.set_logvar
+    key, value = _key_value("logvar", arg)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        from gateway.logformat import LOGVARS
+        from gateway.request_api import MAX_LOGVAR_LEN
+
+        logvars = state.environ.setdefault(LOGVARS, {})
+        logvars[key.encode("utf-8")[:MAX_LOGVAR_LEN]] = expand(value, req).encode("utf-8")[:MAX_LOGVAR_LEN]
+        return NEXT
+    return run
+
+
 # -- request variables ----------------------------------------------------------------------
 
 def _key_value(action: str, arg: str) -> Tuple[str, str]:
@@ -460,6 +474,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "goto": _goto,
     "log": _log,
     "donotlog": _donotlog,
+    "logvar": _logvar,
     "addvar": _addvar,
     "+": _math("+"),
     "-": _math("-"),
@@ -502,7 +517,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
-    "harakiri", "logvar", "donotoffload", "clearheaders", "resetheaders", "disableheaders",
+    "harakiri", "donotoffload", "clearheaders", "resetheaders", "disableheaders",
     "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
     "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
     "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",

@@ -47,6 +47,14 @@ def test_logvars_and_added_vars_show_in_the_log_format(threads):
     assert other.endswith("st=200 user=- t=acme m=GET n=-"), other
 
 
+def test_the_logvar_route_action_sets_a_log_variable():
+    args = APP + ["--route-run", "logvar:who=${REMOTE_ADDR} via ${REQUEST_METHOD}", "--log-format", "LV %(uri) %(who)"]
+    with run_server(args) as srv:
+        assert probe(srv.port, "/logvars?x=1")["got"] == b"1"
+        line = srv.wait_for_line(r"LV /logvars")
+    assert line.endswith("LV /logvars?x=1 127.0.0.1 via GET"), line
+
+
 def test_log_this_request_logs_despite_disable_logging():
     with run_server(APP + ["--disable-logging"]) as srv:
         probe(srv.port, "/ready")
