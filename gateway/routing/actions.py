@@ -172,7 +172,9 @@ def _logvar(arg: str) -> Action:
         from gateway.logformat import LOGVARS
         from gateway.request_api import MAX_LOGVAR_LEN
 
-        logvars = state.environ.setdefault(LOGVARS, {})
+        logvars = state.environ.get(LOGVARS)
+        if not isinstance(logvars, dict):
+            logvars = state.environ[LOGVARS] = {}
         logvars[key.encode("utf-8")[:MAX_LOGVAR_LEN]] = expand(value, req).encode("utf-8")[:MAX_LOGVAR_LEN]
         return NEXT
     return run
