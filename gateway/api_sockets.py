@@ -25,8 +25,9 @@ What differs, because a gateway worker serves every core on one loop: inside a c
 ``recv`` on an fd with nothing to read *park the core* until the fd is ready (uWSGI blocks
 its whole worker there); elsewhere (a ``--threads`` thread, a mule, the spooler) they
 block, as in uWSGI.  ``send(data)`` without an fd writes raw bytes on the request's own
-connection: the connection then leaves HTTP/uwsgi framing (as a websocket handshake does),
-what the app returns is not sent, and the connection closes once the app returns.
+connection (so does ``send(connection_fd(), data)``): the connection then leaves HTTP/uwsgi
+framing (as a websocket handshake does), what the app returns is not sent, and the
+connection closes once the app returns.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from typing import Any, Callable, Optional, Tuple
 
 import loop_engine
 from gateway.logs import gen_log
-from gateway.server.current_request import current_environ
+from gateway.server.current_request import current_environ, environ_or_none
 
 #: uWSGI's ``recv`` reads at most this much per call (its stack buffer).
 RECV_MAX = 4096
@@ -171,6 +172,8 @@ def send(*args: Any) -> Optional[bytes]:
     if len(args) == 1:
         return _send_on_connection(bytes(data))
     fd = _fd(args[0], "send")
+    if fd == _connection_fd():  # uwsgi.send(uwsgi.connection_fd(), data): as send(data)
+        return _send_on_connection(bytes(data))
     try:
         _wait_fd(fd, False, None)
         os.write(fd, data)
@@ -178,6 +181,21 @@ def send(*args: Any) -> Optional[bytes]:
         gen_log.error("uwsgi.send(): write(): %s", e)
         return None
     return b""
+
+
+def _connection_fd() -> int:
+    """The fd of the request's client connection (-1 outside a request or when detached)."""
+    environ = environ_or_none()
+    if environ is None:
+        return -1
+    transport = environ.get("gateway.raw_transport")
+    if transport is None:
+        response = environ.get("gateway.response")
+        if response is None or response.detached:
+            return -1
+        transport = getattr(response.sink, "transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    return sock.fileno() if sock is not None else -1
 
 
 def _send_on_connection(data: bytes) -> Optional[bytes]:

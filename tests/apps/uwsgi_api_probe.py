@@ -99,8 +99,9 @@ def application(environ, start_response):
         report = _blocking_echo(int(qs))
     elif path == "/raw":
         uwsgi.send(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n")
-        uwsgi.send(b"raw body")
-        return []
+        uwsgi.send(uwsgi.connection_fd(), b"raw ")  # the same connection, through its transport
+        uwsgi.send(b"body")
+        return [b"never sent"]
     elif path == "/disconnect":
         write = start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
         write(b"bye!")
