@@ -280,12 +280,14 @@ def _main(argv: List[str]) -> None:
     if _needs_master(cfg) or children:
         sys.exit(_run_master(cfg, sockets, children))
 
+    from gateway import warning_message
     from gateway.process.worker import Worker
     from gateway.subsystems import Subsystems, SubsystemsConfigError
 
     try:
         # shared memory (caches, locks, metrics, signal table) exists before any fork
         Subsystems.create(cfg, workers=1, master=False)
+        warning_message.create()
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
 
@@ -430,6 +432,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     children (the router), as uWSGI spawns its router without a master too, and for
     external daemons (uWSGI's daemon options imply ``--master``).
     """
+    from gateway import warning_message
     from gateway.process.app_reload import AppReloader
     from gateway.process.cheaper import CheaperConfigError
     from gateway.process.master import Master
@@ -439,6 +442,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     try:
         # shared memory (caches, locks, metrics, signal table) exists before any fork
         Subsystems.create(cfg, workers=max(numproc, 1), master=True)
+        warning_message.create()
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
     from gateway import mules, pushers, spooler

@@ -11,9 +11,12 @@ The variables are uWSGI's common ones (``core/logging.c``): ``uri``, ``method``,
 Content-Length), ``msecs``, ``micros``, ``secs``, ``time`` (start, epoch seconds),
 ``epoch`` (now), ``ctime``, ``ltime`` (Apache style), ``pid``, ``wid``, ``core``,
 ``switches``, ``vars`` (environ variables), ``headers`` (response headers),
-``rss``/``vsz`` (bytes) and ``rssM``/``vszM`` (MB).  An unknown ``%(name)`` renders
-as ``-``, as uWSGI does for an unset log variable.  Pure: no I/O but ``/proc`` for
-``rss``/``vsz``.
+``rss``/``vsz`` (bytes) and ``rssM``/``vszM`` (MB).  ``%(var.NAME)`` is the request
+variable ``NAME`` (a CGI/WSGI environ string, or one ``uwsgi.add_var`` set, which wins).
+Any other ``%(name)`` is the request's *log variable* ``name`` (``uwsgi.set_logvar``),
+uWSGI's order in ``core/logging.c``: a built-in name always means the built-in.  A
+variable that is unset or empty renders as ``-``, as in uWSGI.  Pure: no I/O but
+``/proc`` for ``rss``/``vsz``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from gateway.server.wsgi_call import WSGIResponse
     from loop_engine import Core
 
-_VAR = re.compile(r"%\(([A-Za-z0-9_.]+)\)")
+_VAR = re.compile(r"%\(([^()]+)\)")  # uWSGI: any text up to the ")"
+#: environ keys of the per-request state the ``uwsgi`` module keeps (:mod:`gateway.request_api`)
+LOGVARS = "gateway.logvars"
+ADDED_VARS = "gateway.vars"
 
 
 def process_memory() -> Tuple[int, int]:
@@ -79,6 +85,36 @@ _VARS: Dict[str, Callable[..., Any]] = {
 }
 
 
+def _request_var(name: str) -> Callable[..., Any]:
+    def get(e: Dict[str, Any], r: Any, s: float, c: Any, st: Any, now: float) -> Any:
+        added = e.get(ADDED_VARS)
+        if added is not None and name in added:
+            return added[name]
+        value = e.get(name)
+        return value if type(value) is str else ""
+    return get
+
+
+def _logvar(name: str) -> Callable[..., Any]:
+    key = name.encode("utf-8")
+
+    def get(e: Dict[str, Any], r: Any, s: float, c: Any, st: Any, now: float) -> Any:
+        logvars = e.get(LOGVARS)
+        value = logvars.get(key) if logvars is not None else None
+        return value.decode("utf-8", "replace") if value else ""
+    return get
+
+
+def variable(name: str) -> Callable[..., Any]:
+    """The renderer of ``%(name)`` (see the module docstring for the order)."""
+    builtin = _VARS.get(name)
+    if builtin is not None:
+        return builtin
+    if name.startswith("var."):
+        return _request_var(name[4:])
+    return _logvar(name)
+
+
 def _worker_id() -> int:
     import sys
 
@@ -96,7 +132,7 @@ class LogFormat:
         for m in _VAR.finditer(template):
             if m.start() > pos:
                 self.parts.append(template[pos : m.start()])
-            self.parts.append(_VARS.get(m.group(1), lambda e, r, s, c, st, now: "-"))
+            self.parts.append(variable(m.group(1)))
             pos = m.end()
         if pos < len(template):
             self.parts.append(template[pos:])
@@ -109,5 +145,5 @@ class LogFormat:
             if type(part) is str:
                 out.append(part)
             else:
-                out.append(str(part(environ, resp, start, core, stats, now)))  # type: ignore[operator]
+                out.append(str(part(environ, resp, start, core, stats, now)) or "-")  # type: ignore[operator]
         return "".join(out)

@@ -22,9 +22,15 @@ Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``ver
 Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
 locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`), the websocket
 functions (``websocket_*``, :mod:`gateway.server.websocket`), mules and farms
-(``mule_msg``, ``mule_get_msg``, ``mule_id``, ``farm_msg``, ``farm_get_msg``, ``in_farm``;
-:mod:`gateway.mules.api`) and the hooks ``post_fork_hook`` / ``atexit`` / ``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr``
-tells the truth) until implemented.
+(``mule_msg``, ``mule_get_msg``, ``mule_id``, ``farm_msg``, ``farm_get_msg``, ``in_farm``,
+``mule_file``, ``mule_msg_recv_size``; :mod:`gateway.mules.api`), the request-log calls
+(``set_logvar``, ``get_logvar``, ``log_this_request``, ``add_var``, ``cl``;
+:mod:`gateway.request_api`), the socket helpers (``connect``, ``async_connect``, ``send``,
+``recv``, ``close``, ``is_connected``, ``disconnect``; :mod:`gateway.api_sockets`),
+``listen_queue``, ``ready``, ``stop``, ``add_ms_timer``, ``set_warning_message``,
+``spooler_dir``, ``logsize`` and the hooks ``post_fork_hook`` / ``atexit`` /
+``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr`` tells the truth) until
+implemented.
 """
 
 from __future__ import annotations
@@ -41,7 +47,19 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import loop_engine
 from gateway import UWSGI_COMPAT_VERSION, __version__
 from gateway import rpc as _rpc
+from gateway.api_sockets import async_connect as async_connect  # the async socket helpers
+from gateway.api_sockets import close as close
+from gateway.api_sockets import connect as connect
+from gateway.api_sockets import disconnect as disconnect
+from gateway.api_sockets import is_connected as is_connected
+from gateway.api_sockets import recv as recv
+from gateway.api_sockets import send as send
 from gateway.logs import gen_log
+from gateway.request_api import add_var as add_var  # per-request: README "The uwsgi module"
+from gateway.request_api import cl as cl
+from gateway.request_api import get_logvar as get_logvar
+from gateway.request_api import log_this_request as log_this_request
+from gateway.request_api import set_logvar as set_logvar
 from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as _websocket_server
 from gateway.server.websocket import websocket_handshake as websocket_handshake  # README "WebSockets"
@@ -52,6 +70,7 @@ from gateway.server.websocket import websocket_send_binary as websocket_send_bin
 from gateway.subsystems.api import (  # noqa: F401  (caches, locks, metrics, signals: the module's API)
     add_cron,
     add_file_monitor,
+    add_ms_timer,
     add_rb_timer,
     add_timer,
     cache_clear,
@@ -83,6 +102,7 @@ from gateway.subsystems.api import (  # noqa: F401  (caches, locks, metrics, sig
     signal_wait,
     unlock,
 )
+from gateway.warning_message import set_message as set_warning_message  # noqa: F401  (pinged)
 
 version = UWSGI_COMPAT_VERSION.encode()
 version_info = tuple(int(x) for x in UWSGI_COMPAT_VERSION.split(".")) + (0, b"")
@@ -123,6 +143,9 @@ class _Runtime:
     workers: Any = None
     #: In a spooler process: its directory.
     spooler_dir: Optional[str] = None
+    #: ``uwsgi.ready()``: the instance finished its startup (sockets bound, the shared app
+    #: loaded); set where uWSGI's ``uwsgi_notify_ready`` has run by then (see ``mark_ready``).
+    ready = False
 
 
 _runtime = _Runtime()
@@ -188,8 +211,10 @@ def _bind_spooler_functions() -> None:
             delattr(module, name)
     if current is not None:
         module.__dict__["spoolers"] = tuple(os.fsencode(d) for d in current.dirs)
+        module.__dict__["spooler_dir"] = spooler_dir
     else:
         module.__dict__.pop("spoolers", None)
+        module.__dict__.pop("spooler_dir", None)
 
 
 def _configure_spooler_process(config: Any, spoolers: Any, slot: int) -> None:
@@ -198,12 +223,37 @@ def _configure_spooler_process(config: Any, spoolers: Any, slot: int) -> None:
                engine=None, stats=None, socket_fds=[], buffer=config.buffer_size, loop_name=None,
                masterpid=os.getppid())  # a spooler always runs under a master
     _runtime.spooler_dir = spoolers.slots[slot]
+    mark_ready()
     install()
 
 
 def i_am_the_spooler() -> Optional[bool]:
     """True in a spooler process, None elsewhere (uWSGI's values)."""
     return True if _runtime.spooler_dir is not None else None
+
+
+def spooler_dir() -> bytes:
+    """In a spooler process, the directory it serves (bytes); ``ValueError`` elsewhere, as in
+    uWSGI.  Exists only with ``--spooler`` (as the other spooler functions)."""
+    if _runtime.spooler_dir is None:
+        raise ValueError("This process is not a spooler")
+    return os.fsencode(_runtime.spooler_dir)
+
+
+def mark_ready() -> None:
+    """From now on ``uwsgi.ready()`` is True in this process."""
+    _runtime.ready = True
+
+
+def ready() -> Optional[bool]:
+    """True once the instance is up, None before (uWSGI's values).
+
+    uWSGI sets its flag after binding the sockets and loading the app, right before it
+    spawns the workers: so it is None while the app is imported by the master (or by the
+    single worker without one) and True in every worker, mule and spooler, and at import
+    time with ``--lazy-apps``.
+    """
+    return True if _runtime.ready else None
 
 
 # -- identity -----------------------------------------------------------------------------
@@ -214,7 +264,16 @@ def worker_id() -> int:
     return _runtime.worker_id
 
 
-from gateway.mules.api import farm_get_msg, farm_msg, in_farm, mule_get_msg, mule_id, mule_msg  # noqa: E402,F401
+from gateway.mules.api import (  # noqa: E402,F401
+    farm_get_msg,
+    farm_msg,
+    in_farm,
+    mule_file,
+    mule_get_msg,
+    mule_id,
+    mule_msg,
+    mule_msg_recv_size,
+)
 
 
 def masterpid() -> int:
@@ -274,9 +333,10 @@ def set_user_harakiri(seconds: int) -> None:
     core = loop_engine.current_core()
     core_id: Optional[int] = core.id if core is not None else None
     if core_id is None and _runtime.worker_id > 0:
-        from gateway.server.app_threads import thread_core_id
+        from gateway.server.current_request import environ_or_none
 
-        core_id = thread_core_id()
+        environ = environ_or_none()  # an app thread (--threads) records its request's environ
+        core_id = environ.get("uwsgi.core") if environ is not None else None
     if core_id is not None:
         if _user_harakiri_hook is not None:
             _user_harakiri_hook(core_id, seconds)
@@ -339,6 +399,57 @@ def setprocname(name: str) -> None:
     from gateway.process.procname import set_process_title
 
     set_process_title(name if isinstance(name, str) else bytes(name).decode("utf-8", "replace"))
+
+
+def stop() -> Optional[bool]:
+    """Stop the instance as uWSGI does, with SIGQUIT to the master: gateway's master shuts down
+    at once (its workers get SIGKILL, the caller's request included; send SIGTERM to
+    ``masterpid()`` for a graceful stop).  Without a master this worker gets SIGQUIT: it
+    stops gracefully (no new requests, the ones in flight finish).  True, or None when the
+    signal could not be sent (logged)."""
+    pid = _runtime.masterpid or os.getpid()
+    try:
+        os.kill(pid, _signal.SIGQUIT)
+    except OSError as e:
+        gen_log.error("uwsgi.stop(): kill(%d, SIGQUIT): %s", pid, e)
+        return None
+    return True
+
+
+def listen_queue(id: int = 0) -> int:
+    """Connections waiting in the accept queue of socket ``id`` (the order of the socket
+    options), read now from Linux ``TCP_INFO`` (uWSGI's master refreshes its copy once a
+    second); 0 for a UNIX socket.  ``ValueError`` for an unknown id, as in uWSGI."""
+    from gateway.api_args import int_arg
+    from gateway.stats import listen_queue as _queue
+
+    n = int_arg(id, "listen_queue")
+    if not 0 <= n < len(sockets):
+        raise ValueError("unable to find socket %d" % n)
+    try:
+        sock = _socket.socket(fileno=sockets[n])
+    except OSError:
+        return 0
+    try:
+        if sock.family not in (_socket.AF_INET, _socket.AF_INET6):
+            return 0
+        return _queue(sock)
+    finally:
+        sock.detach()
+
+
+def logsize() -> int:
+    """The size of the ``--logto`` file in bytes (read now; uWSGI's master refreshes it once a
+    second); 0 without one, as in uWSGI."""
+    path = opt.get("logto") or opt.get("daemonize") or opt.get("daemonize2")
+    if isinstance(path, list):
+        path = path[-1]
+    if not isinstance(path, (bytes, str)):
+        return 0
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def chain_reload() -> bool:

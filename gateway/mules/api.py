@@ -7,10 +7,11 @@ outside one.  The message loop's hook is the module attribute ``uwsgi.mule_msg_h
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional, Union
 
 from gateway import mules as _mules
-from gateway.api_args import bytes_arg
+from gateway.api_args import bytes_arg, int_arg
 from gateway.mules import process as _process
 
 Message = Union[bytes, bytearray, memoryview, str]
@@ -62,6 +63,29 @@ def farm_get_msg() -> Optional[bytes]:
     return rt.farm_get_msg()
 
 
+def mule_file(mule: Any = None) -> Optional[bytes]:
+    """The script mule ``mule`` (default: this one) runs, as given to ``--mule=`` (bytes), or
+    None for a mule without one.  uWSGI's errors: ``ValueError`` for an id beyond the mules,
+    ``SystemError`` for id 0 (a worker asking about itself)."""
+    mid = mule_id() if mule is None else int_arg(mule, "mule_file")
+    if mid == 0:
+        raise SystemError("mule_file(): this process is not a mule: give a mule id")
+    ms = _mules.current
+    count = ms.count if ms is not None else 0
+    if mid > count:
+        raise ValueError("The id you provided doesn't correspond to any mule")
+    if mid < 0 or ms is None:
+        return None
+    script = ms.scripts[mid - 1]
+    return os.fsencode(script) if script else None
+
+
+def mule_msg_recv_size() -> int:
+    """The largest mule message a mule receives (``--mule-msg-size``, 65536 by default)."""
+    ms = _mules.current
+    return ms.msg_size if ms is not None else 65536
+
+
 def in_farm(name: Optional[str] = None) -> Optional[bool]:
     """True when this mule belongs to farm ``name`` (any farm without a name); else None."""
     rt = _process.runtime
@@ -73,4 +97,5 @@ def in_farm(name: Optional[str] = None) -> Optional[bool]:
     return None
 
 
-__all__ = ["mule_id", "mule_msg", "farm_msg", "mule_get_msg", "farm_get_msg", "in_farm"]
+__all__ = ["mule_id", "mule_msg", "farm_msg", "mule_get_msg", "farm_get_msg", "in_farm", "mule_file",
+           "mule_msg_recv_size"]

@@ -204,6 +204,7 @@ def run_mule(mules: Any, mid: int, cfg: Config, sockets: List[socket.socket]) ->
         subs.receiver = receiver
         # uwsgi.signal(n) in a mule: its signal socket carries the request to the master
         receiver.fd = mules.queues.signals[("mule", mid)].recv_end.fileno()
+    uwsgi_module.mark_ready()  # mules start after the master's uwsgi_notify_ready
     if cfg.lazy_apps:
         from gateway.process.app_reload import AppReloader
 

@@ -170,6 +170,8 @@ class Worker:
             masterpid=self.masterpid,
             workers=self._workers_info if self.scoreboard is not None else None,
         )
+        if self.masterpid:
+            uwsgi_module.mark_ready()  # uWSGI's master was ready before it forked this worker
         uwsgi_module.install()
         from gateway import subsystems
 
@@ -284,6 +286,7 @@ class Worker:
             self.settings.request_end_hooks.append(ended)
             engine.park_hook = parked
             uwsgi_module.set_user_harakiri_hook(self._set_user_harakiri)
+        uwsgi_module.mark_ready()  # without a master: after the app, as uWSGI's single process
         uwsgi_module.run_postfork_hooks()
 
     def _base_environ(self, sock: socket.socket) -> dict:

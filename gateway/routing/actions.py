@@ -164,6 +164,16 @@ def _donotlog(arg: str) -> Action:
     return run
 
 
+def _logvar(arg: str) -> Action:
+    # uWSGI's logvar: the request's log variable KEY (%(KEY) in --log-format), as uwsgi.set_logvar
+    key, value = _key_value("logvar", arg)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        req.services.set_logvar(state.environ, key.encode("utf-8"), expand(value, req).encode("utf-8"))
+        return NEXT
+    return run
+
+
 # -- request variables ----------------------------------------------------------------------
 
 def _key_value(action: str, arg: str) -> Tuple[str, str]:
@@ -472,6 +482,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "log": _log,
     "donotlog": _donotlog,
     "harakiri": _harakiri,
+    "logvar": _logvar,
     "addvar": _addvar,
     "+": _math("+"),
     "-": _math("-"),
@@ -514,7 +525,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
-    "logvar", "donotoffload", "clearheaders", "resetheaders", "disableheaders",
+    "donotoffload", "clearheaders", "resetheaders", "disableheaders",
     "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
     "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
     "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",

@@ -54,6 +54,9 @@ class Services:
     def harakiri(self, seconds: int) -> None:
         """Give the current request a harakiri deadline of its own (``uwsgi.set_user_harakiri``)."""
 
+    def set_logvar(self, environ: Dict[str, Any], key: bytes, value: bytes) -> None:
+        """Set the request's log variable ``key`` (``%(key)`` in ``--log-format``)."""
+
 
 NO_SERVICES = Services()
 

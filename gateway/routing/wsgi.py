@@ -55,6 +55,14 @@ class SubsystemServices(Services):
             return False
         return True
 
+    def set_logvar(self, environ: Dict[str, Any], key: bytes, value: bytes) -> None:
+        from gateway.request_api import store_logvar
+
+        try:
+            store_logvar(environ, key, value)
+        except ValueError as e:
+            gen_log.warning("route logvar: %s", e)
+
     def harakiri(self, seconds: int) -> None:
         from gateway import uwsgi_module
 

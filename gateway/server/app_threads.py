@@ -42,18 +42,13 @@ import sys
 import threading
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 
+from gateway.server.current_request import set_thread_environ
 from gateway.server.wsgi_call import FileWrapper, close_iterable
 from loop_engine import Waiter, current_core
 
 _ASKS = ("input",)
 
-#: In an app thread: the id of the core whose request it runs (``thread_core_id``).
-_thread_request = threading.local()
 
-
-def thread_core_id() -> Optional[int]:
-    """The core id of the request the calling app thread runs, or None (not an app thread)."""
-    return getattr(_thread_request, "core_id", None)
 #: Body bytes a thread may produce ahead of what its core has written.
 MAX_INFLIGHT = 256 * 1024
 
@@ -341,7 +336,7 @@ class ThreadedApp:
 
     def _run(self, bridge: _Bridge, environ: Dict[str, Any], start_response: Callable) -> None:
         result = None
-        _thread_request.core_id = environ.get("uwsgi.core")
+        set_thread_environ(environ)  # uwsgi.set_logvar() & co. in the app's thread
         try:
             result = self.app(environ, start_response)
             if type(result) is list or (self.offload and type(result) is FileWrapper):
@@ -358,4 +353,4 @@ class ThreadedApp:
             bridge.post("error", sys.exc_info())
         finally:
             close_iterable(result)  # in the thread, where the app iterated it
-            _thread_request.core_id = None
+            set_thread_environ(None)

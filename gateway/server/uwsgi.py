@@ -20,7 +20,8 @@ Then, by modifier1:
   as ``--http-socket``) once the app returned it, the core already free; the head
   then carries a ``Content-Length`` (the file's remaining size, unless the app gave
   one), so nginx can tell a truncated file, and the close still ends the body.
-* 100 (ping): answered ``64 00 00 01`` from the loop, then closed.
+* 100 (ping): answered ``64 LL LL 01`` and ``uwsgi.set_warning_message``'s text (LL its
+  length; ``64 00 00 01`` without one) from the loop, then closed.
 * any modifier1 with a handler in :data:`HANDLERS` (173: RPC, :mod:`gateway.server.uwsgi_rpc`):
   ``handler(modifier2, payload, peer) -> [bytes]`` runs in a core (counted as a
   request, not access-logged), its buffers are written, then the connection closes.
@@ -80,6 +81,7 @@ from gateway.server.uwsgi_rpc import answer as rpc_answer
 from gateway.server.vars_conn import VarsConnection, VarsServer, pairs_environ
 from gateway.server.wsgi_call import WSGIResponse
 from gateway.server.wsgi_input import BodyError, ClientDisconnected
+from gateway.warning_message import ping_reply
 from loop_engine import CoreTimeout, wait_fd_write
 
 __all__ = ["HANDLERS", "WANTS_BODY", "UwsgiConnection", "UwsgiServer", "register_handler"]
@@ -279,7 +281,7 @@ class UwsgiConnection(FileOffload, VarsConnection):
         if pkt.modifier1 == wire.MOD1_PING:
             gen_log.debug("PING from %s", self.peer)
             if self.transport is not None:
-                self.transport.write(wire.PING_REPLY)
+                self.transport.write(ping_reply())  # uwsgi.set_warning_message's text, if any
             self._close()
             return
         handler = HANDLERS.get(pkt.modifier1)

@@ -95,7 +95,8 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
             end_hook(core, environ, response)
     if "gateway.donotlog" in environ:
         pass  # a --route donotlog: action
-    elif settings.log_requests or (settings.log_some and worth_logging(settings, response, start)):
+    elif settings.log_requests or "gateway.log_this" in environ or (  # uwsgi.log_this_request()
+            settings.log_some and worth_logging(settings, response, start)):
         log_request(settings, environ, response, start, core)
     if response.raised and settings.reload_on_exception and settings.retire is not None:
         settings.retire("reload-on-exception: the app raised for %s %s" % (

@@ -124,7 +124,10 @@ class SignalRouter:
         while len(self.armed) < count:
             kind, sig, fields, path = self.table.source(len(self.armed))
             a = _Armed(kind, sig, fields, path.decode(errors="surrogateescape"))
-            if kind in (TIMER, RB_TIMER):
+            if kind == TIMER and fields[2]:  # add_ms_timer: seconds + milliseconds
+                a.interval = fields[0] + fields[2] / 1000.0
+                a.deadline = now + a.interval
+            elif kind in (TIMER, RB_TIMER):
                 a.interval = float(max(fields[0], 1))
                 a.deadline = now + a.interval
             elif kind == CRON:

@@ -122,7 +122,7 @@ def test_rules_over_the_uwsgi_protocol():
 @pytest.mark.parametrize("args, fragments", [
     (["--route", "^/x nosuch:1"], ["option '--route'", "unknown route action 'nosuch'"]),
     (["--route-if", "bogus:1 break:"], ["option '--route-if'", "unknown route condition 'bogus'"]),
-    (["--route-run", "logvar:user=x"], ["'logvar' is not supported by gateway"]),
+    (["--route-run", "donotoffload:"], ["'donotoffload' is not supported by gateway"]),
     (["--route-run", "goto:nowhere"], ["--route-run goto:nowhere", "not defined"]),
 ])
 def test_bad_rules_are_refused_at_startup(args, fragments):

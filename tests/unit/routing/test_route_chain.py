@@ -280,7 +280,7 @@ def test_basicauth_with_an_htpasswd_file(tmp_path):
 @pytest.mark.parametrize("rule, message", [
     (("route", "^/x"), "invalid route syntax"),
     (("route", "^/x nosuch:arg"), "unknown route action 'nosuch'"),
-    (("route", "^/x logvar:a=b"), "'logvar' is not supported by gateway"),
+    (("route", "^/x donotoffload:"), "'donotoffload' is not supported by gateway"),
     (("route", "^/x break"), "expected NAME:ARGS"),
     (("route", "(unclosed break:"), "bad regular expression"),
     (("route-if", "nosuch:x break:"), "unknown route condition"),
@@ -326,6 +326,9 @@ class FakeServices(Services):
 
     def harakiri(self, seconds):
         self.harakiri_set = seconds
+
+    def set_logvar(self, environ, key, value):
+        environ.setdefault("logvars", {})[key] = value
 
 
 def run_with(services, rules, **environ):
@@ -397,3 +400,9 @@ def test_harakiri_action_sets_the_requests_own_deadline():
     services = FakeServices()
     run_with(services, [("route-run", "harakiri:0")])  # uWSGI's atoi: 0 does nothing
     assert not hasattr(services, "harakiri_set")
+
+
+def test_logvar_action_hands_the_expanded_value_to_the_services():
+    services = FakeServices()
+    outcome, env = run_with(services, [("route-run", "logvar:who=${HTTP_X_USER}")], HTTP_X_USER="ann")
+    assert env["logvars"] == {b"who": b"ann"} and outcome.kind == "app"

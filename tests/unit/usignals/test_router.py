@@ -141,3 +141,16 @@ def test_clear_snapshot_restore_for_app_reloads():
     clock.t += 1
     router.tick()
     assert sent == [(1, 5)]
+
+
+def test_ms_timer_interval_is_seconds_plus_milliseconds():
+    table, router, sent, clock = make(1)
+    table.register(9, "", 1)
+    table.add_source(TIMER, 9, (0, 0, 250, 0, 0))  # uwsgi.add_ms_timer(9, 250)
+    router.next_timeout()  # arms it
+    fired = 0
+    for _ in range(8):
+        clock.t += 0.125
+        fired += router.tick()
+    assert fired == 4 and sent == [(1, 9)] * 4  # every 250 ms, not every second
+    assert router.next_timeout() == pytest.approx(0.25)
