@@ -35,13 +35,15 @@ def get(port: int, path: str):
     return call(port, path)["out"]
 
 
-def from_worker(port: int, wid: int, path: str, tries: int = 200):
-    """``path`` answered by worker ``wid`` (the kernel picks who accepts: retry)."""
-    for _ in range(tries):
+def from_worker(port: int, wid: int, path: str, timeout: float = 15.0):
+    """``path`` answered by worker ``wid`` (the kernel picks who accepts, and a worker just
+    respawned by a reload may still be starting: retry until ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         doc = call(port, path)
         if doc["wid"] == wid:
             return doc["out"]
-    raise AssertionError("worker %d never answered %s" % (wid, path))
+    raise AssertionError("worker %d never answered %s in %ss" % (wid, path, timeout))
 
 
 def stats(srv) -> dict:
