@@ -189,7 +189,10 @@ def _main(argv: List[str]) -> None:
     if len(routes):
         for line in routes.dump():
             logs.gen_log.info("%s", line)
+    _check_emperor(cfg)
     apply_environment(cfg)
+    if cfg.emperor:
+        sys.exit(_run_emperor(cfg))
     if cfg.chdir2 and not os.path.isdir(cfg.chdir2):
         _fail("--chdir2 %s: no such directory (cwd: %s)" % (cfg.chdir2, os.getcwd()))
     for path in cfg.mimefile:
@@ -270,6 +273,36 @@ def _main(argv: List[str]) -> None:
     sys.exit(code)
 
 
+def _check_emperor(cfg: Config) -> None:
+    """A vassal (``UWSGI_EMPEROR_FD``) talks to its Emperor from its master; an Emperor runs
+    alone (uWSGI forks it beside an instance: here the instances are its vassals)."""
+    from gateway.emperor import vassal
+
+    vassal.current = vassal.from_environ(os.environ)
+    if vassal.current is not None and not cfg.emperor:
+        from gateway.process.master import master_hooks
+
+        master_hooks.append(vassal.current.attach)
+    if cfg.emperor:
+        if cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket or cfg.http or cfg.https:
+            _fail("--emperor runs the Emperor alone: give the sockets and the app in the vassal files")
+        if cfg.emperor_tyrant and (cfg.uid or cfg.gid):
+            _fail("--emperor-tyrant runs each vassal as its file's owner: the Emperor must stay root "
+                  "(drop --uid/--gid)")
+
+
+def _run_emperor(cfg: Config) -> int:
+    """``--emperor``: govern one vassal per config file (:mod:`gateway.emperor`)."""
+    from gateway.emperor import vassal
+    from gateway.emperor.emperor import Emperor, EmperorError
+
+    _drop_privileges(cfg)
+    try:
+        return Emperor(cfg, link=vassal.current).run()
+    except (EmperorError, ListenError) as e:
+        _fail(str(e))
+
+
 def _run_asap(cfg: Config) -> None:
     """``--exec-asap`` commands, then the ``--shared-import`` modules (once, here, before any
     fork: every process inherits them, with or without ``--lazy-apps``)."""
@@ -290,9 +323,10 @@ def _run_asap(cfg: Config) -> None:
 def _needs_master(cfg: Config) -> bool:
     """``--master``, or an option only a master can carry out (uWSGI's ``UWSGI_OPT_MASTER``)."""
     from gateway import mules
+    from gateway.emperor.vassal import has_emperor
     from gateway.process import cron_tasks, daemons
 
-    return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
+    return bool(cfg.master or has_emperor() or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
                 or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2)
 

@@ -197,6 +197,7 @@ class Master:
         #: callbacks run when the instance starts stopping / reloading (see on_shutdown, on_reload)
         self._shutdown_hooks: List[Callable[[], None]] = []
         self._reload_hooks: List[Callable[[], None]] = []
+        self._ready_hooks: List[Callable[[], None]] = []
         #: ``hook(document)``: sections a part of the master adds to the --stats document
         #: after the workers (the spoolers', the daemons', the crons')
         self.stats_hooks: List[Callable[[Dict[str, Any]], None]] = []
@@ -287,6 +288,10 @@ class Master:
     def on_reload(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at every graceful reload of the workers."""
         self._reload_hooks.append(callback)
+
+    def on_ready(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once, when every worker first serves (the readiness line)."""
+        self._ready_hooks.append(callback)
 
     def on_message(self, kind: str, handler: Callable[[int, bytes], None]) -> None:
         """``handler(worker_id, payload)`` for messages of ``kind`` from workers
@@ -554,6 +559,11 @@ class Master:
         if not self.ready_announced and all(p.ready for p in self.workers.values() if not p.cheaped):
             self.ready_announced = True
             self._announce_ready()
+            for hook in self._ready_hooks:
+                try:
+                    hook()
+                except Exception:
+                    gen_log.exception("error in a ready hook of the master")
 
     def _announce_ready(self) -> None:
         from gateway.server.listeners import ready_addresses
