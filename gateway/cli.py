@@ -175,7 +175,10 @@ def _main(argv: List[str]) -> None:
     if cfg.umask is not None:
         os.umask(cfg.umask)  # before the log file and any socket file are created
     _set_limits(cfg)
-    if cfg.daemonize:
+    from gateway.emperor import vassal
+
+    vassal.current = vassal.from_environ(os.environ)
+    if cfg.daemonize and not vassal.has_emperor():  # a vassal never detaches: it logs to the file (uWSGI)
         from gateway.process.pidfile import daemonize
 
         daemonize()  # the command returns now; errors from here on go to the log file
@@ -186,6 +189,8 @@ def _main(argv: List[str]) -> None:
     logs.setup(logdate=cfg.logdate, request_stream=_request_log(cfg))
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
+    if vassal.current is not None:
+        logs.gen_log.info("*** has_emperor mode detected (fd: %d) ***", vassal.current.fd)
     if len(routes):
         for line in routes.dump():
             logs.gen_log.info("%s", line)
@@ -278,7 +283,6 @@ def _check_emperor(cfg: Config) -> None:
     alone (uWSGI forks it beside an instance: here the instances are its vassals)."""
     from gateway.emperor import vassal
 
-    vassal.current = vassal.from_environ(os.environ)
     if vassal.current is not None and not cfg.emperor:
         from gateway.process.master import master_hooks
 
@@ -445,7 +449,13 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
             _fail(str(e))
         master.app_loader = reloader.reload
     if cfg.daemonize2:
-        _daemonize_late(cfg, master)
+        from gateway.emperor.vassal import has_emperor
+
+        if has_emperor():  # a vassal never detaches (uWSGI): it logs to the file
+            if not cfg.logto:
+                _log_to(str(cfg.daemonize2), "--daemonize2")
+        else:
+            _daemonize_late(cfg, master)
     return master.run()
 
 

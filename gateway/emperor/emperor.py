@@ -65,7 +65,8 @@ class Vassal:
         self.pid = 0
         self.popen: Optional[subprocess.Popen] = None
         self.sock: Optional[socket.socket] = None
-        self.stopping = False          # uWSGI's status 1
+        self.stopping = False          # uWSGI's status 1: stopped or cursed, not respawned
+        self.stop_asked = False        # stopped by the Emperor (not a vassal that went away)
         self.cursed_at = 0.0
         self.loyal = self.ready = self.accepting = False
         self.born = int(found.mtime)
@@ -280,7 +281,7 @@ class Emperor:
             return
         if vassal.pid and not self._send(vassal, protocol.GRACEFUL_STOP):
             _kill(vassal.pid, signal.SIGTERM)
-        vassal.stopping = True
+        vassal.stopping = vassal.stop_asked = True
         vassal.cursed_at = time.monotonic()
         gen_log.info("[emperor] stop the uwsgi instance %s", vassal.name)
 
@@ -388,12 +389,12 @@ class Emperor:
     def _on_death(self, vassal: Vassal, status: int) -> None:
         self._close_channel(vassal)
         pid, vassal.pid = vassal.pid, 0
-        if not vassal.stopping:
+        if not vassal.stop_asked:
             gen_log.warning("[emperor] vassal %s (pid: %d) died, %s", vassal.name, pid, describe_status(status))
         if self.vassals.get(vassal.key) is vassal:
             del self.vassals[vassal.key]
         gen_log.info("[emperor] removed uwsgi instance %s", vassal.name)
-        if not vassal.loyal and not vassal.stopping:  # a stop asked for is no misbehaviour
+        if not vassal.loyal and not vassal.stop_asked:  # a stop asked for is no misbehaviour
             self._died_unloyal(vassal)
         if not self.ragnarok_at:
             self.next_scan = time.monotonic()  # respawn (file still there) as soon as allowed

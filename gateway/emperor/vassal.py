@@ -20,6 +20,7 @@ import os
 import selectors
 import socket
 import stat
+import sys
 from typing import Any, MutableMapping, Optional
 
 from gateway.emperor import protocol
@@ -129,7 +130,8 @@ class EmperorLink:
 
 def from_environ(environ: MutableMapping[str, str]) -> Optional[EmperorLink]:
     """The link named by ``UWSGI_EMPEROR_FD`` (removed from ``environ``), None without one;
-    a value that is not an open socket is reported and ignored."""
+    a value that is not an open socket is reported (on stderr: logging is not set up yet) and
+    ignored."""
     raw = environ.pop(protocol.ENV_FD, None)
     if raw is None:
         return None
@@ -138,9 +140,8 @@ def from_environ(environ: MutableMapping[str, str]) -> Optional[EmperorLink]:
         if fd < 0 or not stat.S_ISSOCK(os.fstat(fd).st_mode):
             raise ValueError
     except (ValueError, OSError):
-        gen_log.warning("gateway: %s=%s is not an open socket: running without an Emperor", protocol.ENV_FD, raw)
+        sys.stderr.write("gateway: %s=%s is not an open socket: running without an Emperor\n" % (protocol.ENV_FD, raw))
         return None
-    gen_log.info("*** has_emperor mode detected (fd: %d) ***", fd)
     return EmperorLink(fd)
 
 

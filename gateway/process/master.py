@@ -46,6 +46,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from gateway.config.model import Config
+from gateway.emperor.vassal import has_emperor
 from gateway.logs import gen_log
 from gateway.process import channel as _channel
 from gateway.process import policy
@@ -497,7 +498,7 @@ class Master:
         board = WorkerBoard(self.board, self.slot(proc.ident, proc.generation))
         worker = Worker(
             self.config, self.sockets, worker_id=proc.ident, app=self.app, board=board, channel=ch,
-            masterpid=self.pid if self.config.master or wants_log_master(self.config) else 0,
+            masterpid=self.pid if self.config.master or wants_log_master(self.config) or has_emperor() else 0,
             scoreboard=self.board, slots=self.board.current_slots,
         )
         return worker.run()

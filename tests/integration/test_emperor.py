@@ -1,0 +1,329 @@
+"""The Emperor (``--emperor DIR|GLOB``) through the real CLI: vassals spawned per file, reloaded
+when touched, stopped when removed, respawned when killed, throttled when failing, all stopped
+with the Emperor; and the vassal's side of the ``UWSGI_EMPEROR_FD`` channel.  Every wait is for
+a log line, a port or a pid, never a fixed sleep; only the processes a test started are signalled."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional
+
+import pytest
+
+from server import ROOT, ServerProcess, gateway_command, run_cli, spawn
+from support.httpclient import request
+from support.waits import pid_alive, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+APP = os.path.join(ROOT, "tests", "apps", "vassal_probe.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_vassal(directory: str, name: str, port: int, extra: str = "") -> str:
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write("[uwsgi]\nhttp-socket = 127.0.0.1:%d\nwsgi-file = %s\n%s" % (port, APP, extra))
+    return path
+
+
+def probe(port: int) -> dict:
+    r = request(port, "/", timeout=10)
+    assert r.status == 200, r
+    return ast.literal_eval(r.body.decode())
+
+
+def refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def count(srv: ServerProcess, text: str) -> int:
+    return sum(1 for line in list(srv.lines) if text in line)
+
+
+@contextmanager
+def emperor(args: List[str], env: Optional[Dict[str, str]] = None) -> Iterator[ServerProcess]:
+    """The Emperor with ``args``; stopped with SIGTERM at the end (its vassals with it)."""
+    srv = ServerProcess(spawn(["--emperor-freq", "1"] + args, env=env))
+    try:
+        srv.wait_for_line(r"gateway ready: pid=%d emperor=" % srv.pid, timeout=20)
+        yield srv
+    finally:
+        srv.stop(timeout=30)
+    srv.check_tracebacks()
+
+
+def ready(srv: ServerProcess, name: str, n: int = 1, timeout: float = 30.0) -> None:
+    """Wait for the ``n``-th "vassal NAME is ready to accept requests" line."""
+    text = "[emperor] vassal %s is ready to accept requests" % name
+    wait_until(lambda: count(srv, text) >= n, timeout=timeout, what="%r x%d; output:\n%s" % (text, n, srv.output()))
+
+
+def test_vassals_answer_reload_when_touched_stop_when_removed_and_new_files_spawn(tmp_path):
+    vdir = str(tmp_path / "vassals")
+    os.mkdir(vdir)
+    pa, pb, pc = free_port(), free_port(), free_port()
+    a = write_vassal(vdir, "a.ini", pa)
+    b = write_vassal(vdir, "b.ini", pb)
+    with emperor(["--emperor", vdir]) as srv:
+        ready(srv, "a.ini")
+        ready(srv, "b.ini")
+        ra, rb = probe(pa), probe(pb)
+        assert ra["masterpid"] != rb["masterpid"] and ra["masterpid"] and rb["masterpid"]
+        assert ra["emperor_fd"] is None  # removed from the app's environment
+        for name in ("a.ini", "b.ini"):
+            assert "[emperor] vassal %s has been spawned" % name in srv.output()
+        srv.wait_for_line(r"\[emperor\] vassal a.ini is now loyal", timeout=10)
+
+        st = os.stat(a)
+        os.utime(a, (st.st_atime, st.st_mtime + 5))
+        srv.wait_for_line(r"\[emperor\] reload the uwsgi instance a\.ini", timeout=10)
+        srv.wait_for_line(r"received message 1 from emperor", timeout=10)
+        new = wait_until(lambda: (lambda r: r if r["pid"] != ra["pid"] else None)(probe(pa)), timeout=20,
+                         what="a new worker in a.ini")
+        assert new["masterpid"] == ra["masterpid"]  # a graceful reload: same master, new worker
+        assert probe(pb) == rb  # the other vassal is not touched
+        assert "reload the uwsgi instance b.ini" not in srv.output()
+
+        os.unlink(b)
+        srv.wait_for_line(r"\[emperor\] stop the uwsgi instance b\.ini", timeout=10)
+        srv.wait_for_line(r"\[emperor\] removed uwsgi instance b\.ini", timeout=30)
+        assert refuses(pb)
+        wait_until(lambda: not pid_alive(rb["masterpid"]) and not pid_alive(rb["pid"]), timeout=10,
+                   what="b.ini's processes gone")
+        assert "vassal b.ini (pid" not in srv.output()  # a stop asked for is no death
+
+        write_vassal(vdir, "c.ini", pc)
+        ready(srv, "c.ini")
+        rc = probe(pc)
+        masters = [new["masterpid"], rc["masterpid"]]
+        workers = [new["pid"], rc["pid"]]
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(30) == 0
+    out = srv.output()
+    assert "[emperor] *** RAGNAROK EVOKED ***" in out
+    assert out.rstrip().endswith("The Emperor is buried.")
+    wait_until(lambda: not any(pid_alive(pid) for pid in masters + workers), timeout=10,
+               what="every vassal process gone")
+    assert refuses(pa) and refuses(pc)
+
+
+def test_killed_vassal_is_respawned_and_sigint_stops_the_emperor(tmp_path):
+    vdir = str(tmp_path / "vassals")
+    os.mkdir(vdir)
+    port = free_port()
+    write_vassal(vdir, "app.ini", port)
+    with emperor(["--emperor", vdir]) as srv:
+        ready(srv, "app.ini")
+        first = probe(port)
+        srv.wait_for_line(r"\[emperor\] vassal app.ini is now loyal", timeout=10)
+        os.kill(first["masterpid"], signal.SIGKILL)
+        srv.wait_for_line(r"\[emperor\] vassal app\.ini \(pid: %d\) died, killed by signal 9" % first["masterpid"],
+                          timeout=10)
+        srv.wait_for_line(r"\[emperor\] removed uwsgi instance app\.ini", timeout=10)
+        ready(srv, "app.ini", n=2)
+        second = probe(port)
+        assert second["masterpid"] != first["masterpid"]
+        srv.proc.send_signal(signal.SIGINT)
+        assert srv.proc.wait(30) == 0
+    assert "The Emperor is buried." in srv.output()
+    wait_until(lambda: not pid_alive(second["masterpid"]), timeout=10, what="the vassal gone")
+
+
+def test_glob_source_stats_and_failing_vassal_throttled(tmp_path):
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    port = free_port()
+    write_vassal(str(vdir), "good.ini", port)
+    (vdir / "bad.ini").write_text("[uwsgi]\nhttp-socket = 127.0.0.1:%d\nwsgi-file = /nonexistent/app.py\n"
+                                  % free_port())
+    (vdir / "skipped.yaml").write_text("uwsgi:\n  http-socket: 127.0.0.1:%d\n" % free_port())  # not in the glob
+    with emperor(["--emperor", str(vdir / "*.ini"), "--emperor-stats", "127.0.0.1:0",
+                  "--emperor-throttle", "100", "--emperor-max-throttle", "400"]) as srv:
+        ready(srv, str(vdir / "good.ini"))
+        probe(port)
+        wait_until(lambda: "maximum throttle level for vassal %s reached" % (vdir / "bad.ini") in srv.output(),
+                   timeout=30, what="the throttle at its maximum; output:\n" + srv.output())
+        assert "[emperor] unloyal bad behaving vassal found: %s throttling it..." % (vdir / "bad.ini") in srv.output()
+        line = srv.wait_for_line(r"gateway ready: pid=%d emperor=" % srv.pid)
+        stats_port = int(line.rsplit(":", 1)[1])
+        doc = json.loads(_read_all(stats_port))
+        assert doc["emperor"] == [str(vdir / "*.ini")] and doc["pid"] == srv.pid
+        good = [v for v in doc["vassals"] if v["id"] == str(vdir / "good.ini")]
+        assert good and good[0]["loyal"] in (0, 1) and good[0]["accepting"] == 1 and good[0]["pid"] > 0
+        blacklisted = [e for e in doc["blacklist"] if e["id"] == str(vdir / "bad.ini")]
+        assert blacklisted and blacklisted[0]["attempt"] >= 3
+        assert "skipped.yaml" not in srv.output()
+
+
+def _read_all(port: int) -> bytes:
+    data = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def test_vassals_inherit_and_vassal_set(tmp_path):
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    template = tmp_path / "template.ini"
+    template.write_text("[uwsgi]\nenv = TAG=from-template\n")
+    port = free_port()
+    write_vassal(str(vdir), "app.ini", port)
+    with emperor(["--emperor", str(vdir), "--vassals-inherit", str(template), "--vassal-set", "processes=2"]) as srv:
+        ready(srv, "app.ini")
+        rep = probe(port)
+        assert rep["tag"] == "from-template"
+        assert rep["numproc"] == 2
+
+
+def _runs_as_nobody() -> bool:
+    """This interpreter can run as uid 65534 (not when it lives under a 0700 /root)."""
+    try:
+        return subprocess.run([sys.executable, "-c", "import gateway"], user=65534, group=65534, extra_groups=[],
+                              cwd="/", env={"PYTHONPATH": ROOT}, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@contextmanager
+def world_readable_dir() -> Iterator[str]:
+    base = tempfile.mkdtemp(prefix="gw-tyrant-")  # not under pytest's 0700 tmp: the vassal must enter it
+    try:
+        os.chmod(base, 0o755)
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--emperor-tyrant needs root")
+def test_tyrant_refuses_files_owned_by_root():
+    with world_readable_dir() as base:
+        port = free_port()
+        write_vassal(base, "root.ini", port)
+        with emperor(["--emperor", base, "--emperor-tyrant"]) as srv:
+            srv.wait_for_line(r"\[emperor-tyrant\] invalid permissions for vassal root\.ini")
+            assert refuses(port)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--emperor-tyrant needs root")
+def test_tyrant_runs_each_vassal_as_its_file_owner():
+    if not _runs_as_nobody():
+        pytest.skip("this Python cannot run as uid 65534 (its installation is not readable by it)")
+    with world_readable_dir() as base:
+        port = free_port()
+        path = write_vassal(base, "nobody.ini", port)
+        os.chown(path, 65534, 65534)
+        with emperor(["--emperor", base, "--emperor-tyrant"]) as srv:
+            ready(srv, "nobody.ini")
+            rep = probe(port)
+            assert (rep["uid"], rep["gid"]) == (65534, 65534)
+            assert "[emperor-tyrant] dropping privileges to 65534 65534 for instance nobody.ini" in srv.output()
+            os.chown(path, 65533, 65533)  # a new owner: the vassal is stopped, then started as it
+            srv.wait_for_line(r"!!! permissions of file nobody\.ini changed\. stopping the instance\.\.\. !!!",
+                              timeout=10)
+            ready(srv, "nobody.ini", n=2)
+            assert probe(port)["uid"] == 65533
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--emperor", "zmq://tcp://127.0.0.1:5555"], "the 'zmq://' imperial monitor is not supported"),
+    (["--emperor", "/nonexistent/vassals"], "--emperor /nonexistent/vassals: no such directory"),
+    (["--emperor", "/tmp", "--http-socket", "127.0.0.1:0"], "--emperor runs the Emperor alone"),
+    (["--emperor", "/tmp", "--emperor-freq", "0"], "option '--emperor-freq'"),
+    (["--emperor", "/tmp", "--emperor-on-demand-dir", "/run"], "'--emperor-on-demand-dir' is not supported yet"),
+])
+def test_emperor_refusals_are_one_clear_error(args, fragment):
+    result = run_cli(args)
+    assert result.returncode == 1, result
+    assert fragment in result.stderr, result.stderr
+
+
+# -- the vassal's side, driven by the test as its Emperor -------------------------------------------
+
+
+def test_vassal_side_of_the_channel():
+    ours, theirs = socket.socketpair()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["UWSGI_EMPEROR_FD"] = str(theirs.fileno())
+    proc = subprocess.Popen(gateway_command(["--http-socket", "127.0.0.1:0", "--wsgi-file", APP]), cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            errors="replace", pass_fds=(theirs.fileno(),))
+    theirs.close()
+    srv = ServerProcess(proc)
+    ours.settimeout(20)
+    try:
+        srv.wait_ready(20)
+        srv.wait_for_line(r"\*\*\* has_emperor mode detected \(fd: \d+\) \*\*\*")
+        assert ours.recv(1) == b"\x01"   # the master is up
+        assert ours.recv(1) == b"\x05"   # the workers accept
+        rep = probe(srv.port)
+        assert rep["masterpid"] == srv.pid  # a vassal always runs a master (uWSGI's rule)
+        assert ours.recv(1) == b"\x11"   # loyal after the first request
+        ours.send(b"\x01")               # reload
+        srv.wait_for_line(r"received message 1 from emperor")
+        wait_until(lambda: probe(srv.port)["pid"] != rep["pid"], timeout=20, what="a reloaded worker")
+        ours.send(b"\x02")               # graceful stop
+        assert proc.wait(30) == 0
+        assert "goodbye to uWSGI." in srv.output()
+    finally:
+        srv.stop()
+        ours.close()
+
+
+def test_vassal_stops_when_its_emperor_is_gone():
+    ours, theirs = socket.socketpair()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["UWSGI_EMPEROR_FD"] = str(theirs.fileno())
+    proc = subprocess.Popen(gateway_command(["--http-socket", "127.0.0.1:0", "--wsgi-file", APP]), cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            errors="replace", pass_fds=(theirs.fileno(),))
+    theirs.close()
+    srv = ServerProcess(proc)
+    try:
+        srv.wait_ready(20)
+        ours.close()
+        assert proc.wait(30) == 0
+        assert "lost connection with my emperor !!!" in srv.output()
+    finally:
+        srv.stop()
+
+
+def test_a_vassal_with_daemonize_stays_in_the_foreground_and_logs_to_its_file(tmp_path):
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    logfile = tmp_path / "vassal.log"
+    port = free_port()
+    write_vassal(str(vdir), "app.ini", port, "daemonize = %s\n" % logfile)
+    with emperor(["--emperor", str(vdir), "--emperor-stats", "127.0.0.1:0"]) as srv:
+        ready(srv, "app.ini")
+        rep = probe(port)
+        line = srv.wait_for_line(r"gateway ready: pid=%d emperor=" % srv.pid)
+        doc = json.loads(_read_all(int(line.rsplit(":", 1)[1])))
+        assert [v["pid"] for v in doc["vassals"]] == [rep["masterpid"]]  # the process the Emperor started
+        wait_until(lambda: logfile.exists() and "spawned uWSGI master process" in logfile.read_text(), timeout=10,
+                   what="the vassal's log in its --daemonize file")
+        assert "died" not in srv.output()
