@@ -288,7 +288,8 @@ def _check_emperor(cfg: Config) -> None:
 
         master_hooks.append(vassal.current.attach)
     if cfg.emperor:
-        if cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket or cfg.http or cfg.https:
+        if (cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket or cfg.http or cfg.https
+                or cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount):
             _fail("--emperor runs the Emperor alone: give the sockets and the app in the vassal files")
         if cfg.emperor_tyrant and (cfg.uid or cfg.gid):
             _fail("--emperor-tyrant runs each vassal as its file's owner: the Emperor must stay root "

@@ -251,6 +251,7 @@ def test_tyrant_runs_each_vassal_as_its_file_owner():
     (["--emperor", "zmq://tcp://127.0.0.1:5555"], "the 'zmq://' imperial monitor is not supported"),
     (["--emperor", "/nonexistent/vassals"], "--emperor /nonexistent/vassals: no such directory"),
     (["--emperor", "/tmp", "--http-socket", "127.0.0.1:0"], "--emperor runs the Emperor alone"),
+    (["--emperor", "/tmp", "--wsgi-file", APP], "--emperor runs the Emperor alone"),
     (["--emperor", "/tmp", "--emperor-freq", "0"], "option '--emperor-freq'"),
     (["--emperor", "/tmp", "--emperor-on-demand-dir", "/run"], "'--emperor-on-demand-dir' is not supported yet"),
 ])
@@ -327,3 +328,22 @@ def test_a_vassal_with_daemonize_stays_in_the_foreground_and_logs_to_its_file(tm
         wait_until(lambda: logfile.exists() and "spawned uWSGI master process" in logfile.read_text(), timeout=10,
                    what="the vassal's log in its --daemonize file")
         assert "died" not in srv.output()
+
+
+def test_a_vassal_can_be_a_sub_emperor(tmp_path):
+    outer, inner = tmp_path / "outer", tmp_path / "inner"
+    outer.mkdir()
+    inner.mkdir()
+    (outer / "sub.ini").write_text("[uwsgi]\nemperor = %s\nemperor-freq = 1\n" % inner)
+    port = free_port()
+    write_vassal(str(inner), "app.ini", port)
+    with emperor(["--emperor", str(outer)]) as srv:
+        srv.wait_for_line(r"\*\*\* starting uWSGI sub-Emperor \*\*\*", timeout=20)
+        srv.wait_for_line(r"\[emperor\] vassal sub\.ini is now loyal", timeout=20)
+        ready(srv, "app.ini")
+        rep = probe(port)
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(30) == 0
+    assert srv.output().count("The Emperor is buried.") == 2
+    wait_until(lambda: not pid_alive(rep["masterpid"]) and not pid_alive(rep["pid"]), timeout=10,
+               what="the sub-Emperor's vassal gone")
