@@ -89,8 +89,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     except ValueError:
         _Fallback.count = MAX_FALLBACKS
     atexit.register(_run_fallback_config)
+    args = sys.argv[1:] if argv is None else argv
+    from gateway.emperor import reexec
+
+    reexec.capture(args, os.environ)  # what a vassal's binary reload runs again
     try:
-        _main(sys.argv[1:] if argv is None else argv)
+        _main(args)
     except SystemExit as e:
         _Fallback.status = e.code
         raise
@@ -237,15 +241,18 @@ def _main(argv: List[str]) -> None:
     sockets = []
     try:
         for spec in cfg.http_socket:
-            sockets.append(bind_socket(spec, cfg.listen, "http"))
+            sockets.append(_bind(spec, cfg.listen, "http"))
         for spec in cfg.socket:
-            sockets.append(bind_socket(spec, cfg.listen, cfg.protocol or "uwsgi"))
+            sockets.append(_bind(spec, cfg.listen, cfg.protocol or "uwsgi"))
         for spec in cfg.fastcgi_socket:
-            sockets.append(bind_socket(spec, cfg.listen, "fastcgi"))
+            sockets.append(_bind(spec, cfg.listen, "fastcgi"))
         for spec in cfg.scgi_socket:
-            sockets.append(bind_socket(spec, cfg.listen, "scgi"))
+            sockets.append(_bind(spec, cfg.listen, "scgi"))
     except ListenError as e:
         _fail(str(e))
+    from gateway.emperor import reexec
+
+    reexec.close_unclaimed()
     _socket_files(cfg, sockets)
     if cfg.so_keepalive:
         # accepted sockets inherit it from the listening one (Linux)
@@ -306,6 +313,22 @@ def _run_emperor(cfg: Config) -> int:
         return Emperor(cfg, link=vassal.current).run()
     except (EmperorError, ListenError) as e:
         _fail(str(e))
+
+
+def _bind(spec: str, backlog: int, protocol: str) -> socket.socket:
+    """Bind ``spec``, or take it over from the process this one replaced (a vassal's binary
+    reload keeps its listening sockets open: :mod:`gateway.emperor.reexec`)."""
+    from gateway.emperor import reexec
+    from gateway.server.listeners import set_socket_protocol
+
+    sock = reexec.take(protocol, spec) if not spec.startswith("=") else None
+    if sock is not None:
+        set_socket_protocol(sock, protocol)
+        return sock
+    sock = bind_socket(spec, backlog, protocol)
+    if not spec.startswith("="):
+        reexec.remember(sock, protocol, spec)
+    return sock
 
 
 def _run_asap(cfg: Config) -> None:

@@ -83,11 +83,31 @@ class EmperorLink:
         for byte in data:
             gen_log.info("received message %d from emperor", byte)
             if byte == protocol.RELOAD:
-                self.master.reload()
+                self._reload()
             elif byte == protocol.GRACEFUL_STOP:
+                self.master.reexec = None  # a stop wins over a binary reload under way
                 self.master.shutdown(graceful=True, why="stop from the Emperor")
             elif byte == protocol.STOP:
+                self.master.reexec = None
                 self.master.shutdown(graceful=False, why="stop from the Emperor")
+
+    def _reload(self) -> None:
+        """The Emperor's reload: in place when the configuration is the same, otherwise a
+        binary reload running the new one (:mod:`gateway.emperor.reexec`)."""
+        from gateway.emperor import reexec
+
+        master = self.master
+        if master.state != "running":
+            return
+        changed, problem = reexec.config_changed(master.config)
+        if problem is not None:
+            gen_log.error("the new configuration does not load (%s): reloading the workers only", problem)
+        if not changed:
+            master.reload()
+            return
+        gen_log.info("binary reloading uWSGI...")
+        master.reexec = lambda: reexec.execute(list(master.sockets), self.fd)
+        master.shutdown(graceful=True, why="binary reload")
 
     def _lost(self) -> None:
         gen_log.error("lost connection with my emperor !!!")
@@ -96,6 +116,7 @@ class EmperorLink:
         except (KeyError, ValueError):
             pass
         self.sock.close()
+        self.master.reexec = None
         self.master.shutdown(graceful=True, why="lost Emperor")
 
     # -- in a sub-Emperor ---------------------------------------------------------------------------

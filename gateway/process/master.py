@@ -218,6 +218,8 @@ class Master:
         self._touch_actions: Dict[str, Tuple[float, Callable[[], None], str]] = {}
         self._next_touch_check = 0.0
         self.log_master: Any = None
+        #: set to replace the process once every child is gone (a vassal's binary reload)
+        self.reexec: Optional[Callable[[], None]] = None
         for spec in children:
             self.add_child(spec)
         self.on_message("ready", self._on_ready)
@@ -410,15 +412,19 @@ class Master:
                     gen_log.exception("error in the subsystems' master tick")
             if self.state == "stopping" and not self.by_pid:
                 break
-        self._finish()
+        self._finish(goodbye=self.reexec is None)
+        if self.reexec is not None:
+            self.reexec()  # returns only if the exec failed
+            return 1
         return self.exit_code
 
-    def _finish(self) -> None:
+    def _finish(self, goodbye: bool = True) -> None:
         if self.stats_server is not None:
             self.stats_server.close()
         if self.fifo is not None:
             self.fifo.close(vacuum=bool(self.config.vacuum))
-        gen_log.info("goodbye to uWSGI.")
+        if goodbye:
+            gen_log.info("goodbye to uWSGI.")
         if self.log_master is not None:
             self.log_master.finish(self.mercy)
 

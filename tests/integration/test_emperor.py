@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional
 
@@ -100,6 +101,7 @@ def test_vassals_answer_reload_when_touched_stop_when_removed_and_new_files_spaw
         new = wait_until(lambda: (lambda r: r if r["pid"] != ra["pid"] else None)(probe(pa)), timeout=20,
                          what="a new worker in a.ini")
         assert new["masterpid"] == ra["masterpid"]  # a graceful reload: same master, new worker
+        assert "binary reloading uWSGI..." not in srv.output()  # same configuration: in place
         assert probe(pb) == rb  # the other vassal is not touched
         assert "reload the uwsgi instance b.ini" not in srv.output()
 
@@ -124,6 +126,70 @@ def test_vassals_answer_reload_when_touched_stop_when_removed_and_new_files_spaw
     wait_until(lambda: not any(pid_alive(pid) for pid in masters + workers), timeout=10,
                what="every vassal process gone")
     assert refuses(pa) and refuses(pc)
+
+
+def test_changed_file_binary_reloads_the_vassal_keeping_its_socket_open(tmp_path):
+    vdir = str(tmp_path / "vassals")
+    os.mkdir(vdir)
+    port = free_port()
+    path = write_vassal(vdir, "app.ini", port)
+    with emperor(["--emperor", vdir]) as srv:
+        ready(srv, "app.ini")
+        first = probe(port)
+        assert first["numproc"] == 1 and first["tag"] == ""
+        results = {"ok": 0, "failed": []}
+        stop = threading.Event()
+
+        def load() -> None:
+            while not stop.is_set():
+                try:
+                    r = request(port, "/", timeout=20)
+                    if r.status == 200:
+                        results["ok"] += 1
+                    else:
+                        results["failed"].append(r.status)
+                except Exception as e:  # a refused or cut connection
+                    results["failed"].append(repr(e))
+
+        client = threading.Thread(target=load)
+        client.start()
+        try:
+            wait_until(lambda: results["ok"] > 5, what="requests before the change")
+            write_vassal(vdir, "app.ini", port, "processes = 2\nenv = TAG=second\n")
+            st = os.stat(path)
+            os.utime(path, (st.st_atime, st.st_mtime + 5))
+            srv.wait_for_line(r"binary reloading uWSGI\.\.\.", timeout=10)
+            ready(srv, "app.ini", n=2)
+            second = wait_until(lambda: (lambda r: r if r["numproc"] == 2 else None)(probe(port)), timeout=20,
+                                what="the new configuration serving")
+            before = results["ok"]
+            wait_until(lambda: results["ok"] > before + 5, what="requests after the change")
+        finally:
+            stop.set()
+            client.join(30)
+        assert second["tag"] == "second"
+        assert second["masterpid"] == first["masterpid"]  # exec: the same process, the Emperor's child still
+        assert results["failed"] == [], results  # the listening socket never closed
+        assert "[emperor] vassal app.ini (pid" not in srv.output()  # no death seen by the Emperor
+
+
+def test_a_new_file_that_does_not_load_only_reloads_the_workers(tmp_path):
+    vdir = str(tmp_path / "vassals")
+    os.mkdir(vdir)
+    port = free_port()
+    path = write_vassal(vdir, "app.ini", port)
+    with emperor(["--emperor", vdir]) as srv:
+        ready(srv, "app.ini")
+        first = probe(port)
+        write_vassal(vdir, "app.ini", port, "processes = many\n")
+        st = os.stat(path)
+        os.utime(path, (st.st_atime, st.st_mtime + 5))
+        srv.wait_for_line(r"the new configuration does not load \(.*processes.*\): reloading the workers only",
+                          timeout=10)
+        new = wait_until(lambda: (lambda r: r if r["pid"] != first["pid"] else None)(probe(port)), timeout=20,
+                         what="a new worker")
+        assert new["masterpid"] == first["masterpid"]
+        assert "binary reloading uWSGI..." not in srv.output()
 
 
 def test_killed_vassal_is_respawned_and_sigint_stops_the_emperor(tmp_path):
