@@ -208,6 +208,11 @@ def test_killed_vassal_is_respawned_and_sigint_stops_the_emperor(tmp_path):
         ready(srv, "app.ini", n=2)
         second = probe(port)
         assert second["masterpid"] != first["masterpid"]
+        srv.proc.send_signal(signal.SIGUSR1)
+        srv.wait_for_line(r"vassal instance app\.ini \(last modified \d+\) status 0 loyal \d zerg 0", timeout=10)
+        srv.proc.send_signal(signal.SIGHUP)  # every vassal reloads
+        srv.wait_for_line(r"\[emperor\] reload the uwsgi instance app\.ini", timeout=10)
+        wait_until(lambda: probe(port)["pid"] != second["pid"], timeout=20, what="a reloaded worker")
         srv.proc.send_signal(signal.SIGINT)
         assert srv.proc.wait(30) == 0
     assert "The Emperor is buried." in srv.output()
@@ -413,3 +418,38 @@ def test_a_vassal_can_be_a_sub_emperor(tmp_path):
     assert srv.output().count("The Emperor is buried.") == 2
     wait_until(lambda: not pid_alive(rep["masterpid"]) and not pid_alive(rep["pid"]), timeout=10,
                what="the sub-Emperor's vassal gone")
+
+
+
+def test_a_vassal_slow_to_stop_is_killed_after_the_curse_tolerance(tmp_path):
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    path = vdir / "app.ini"
+    # stuck in --exec-asap (5 s), the vassal cannot read the Emperor's stop
+    write_vassal(str(vdir), "app.ini", free_port(), "exec-asap = sleep 5\n")
+    pidfile = tmp_path / "emperor.pid"
+    with emperor(["--emperor", str(vdir), "--emperor-curse-tolerance", "1", "--emperor-pidfile", str(pidfile)]) as srv:
+        assert pidfile.read_text().strip() == str(srv.pid)
+        srv.wait_for_line(r"has_emperor mode detected", timeout=10)
+        path.unlink()
+        srv.wait_for_line(r"\[emperor\] stop the uwsgi instance app\.ini", timeout=10)
+        line = srv.wait_for_line(r"\[emperor\] vassal app\.ini \(pid: \d+\) did not stop in 1s: killing it", timeout=10)
+        srv.wait_for_line(r"\[emperor\] removed uwsgi instance app\.ini", timeout=10)
+        vassal = int(line.split("(pid: ")[1].split(")")[0])
+        assert not pid_alive(vassal)
+        assert "goodbye to uWSGI." not in srv.output()  # it was killed, not stopped
+
+
+def test_ragnarok_kills_the_vassals_still_running_after_the_mercy(tmp_path):
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    write_vassal(str(vdir), "app.ini", free_port(), "exec-asap = sleep 5\n")
+    with emperor(["--emperor", str(vdir), "--reload-mercy", "1"]) as srv:
+        srv.wait_for_line(r"has_emperor mode detected", timeout=10)
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.wait_for_line(r"\[emperor\] \*\*\* RAGNAROK EVOKED \*\*\*", timeout=10)
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.wait_for_line(r"\[emperor\] \*\*\* RAGNAROK ALREADY EVOKED \(mercyless in \d seconds\)\*\*\*", timeout=10)
+        srv.wait_for_line(r"\[emperor\] NO MERCY for vassal app\.ini !!!", timeout=10)
+        assert srv.proc.wait(15) == 0
+    assert srv.output().rstrip().endswith("The Emperor is buried.")
