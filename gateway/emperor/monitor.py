@@ -56,9 +56,9 @@ class Source:
             return cls("dir", os.path.realpath(os.path.join(cwd, raw[6:])), cwd)
         if raw.startswith("glob://"):
             return cls("glob", raw[7:], cwd)
-        matches = glob.glob(os.path.join(cwd, raw) if not os.path.isabs(raw) else raw)
-        if len(matches) == 1 and os.path.isdir(matches[0]) or (not matches and os.path.isdir(raw)):
-            return cls("dir", os.path.realpath(matches[0] if matches else raw), cwd)
+        matches = glob.glob(os.path.join(cwd, raw))  # an absolute raw stays absolute
+        if len(matches) == 1 and os.path.isdir(matches[0]):
+            return cls("dir", os.path.realpath(matches[0]), cwd)
         if not glob.has_magic(raw):
             # neither a directory nor a pattern: uWSGI's chdir() fails; a clear error here
             raise ValueError("--emperor %s: no such directory" % raw)
