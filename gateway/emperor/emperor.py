@@ -286,7 +286,8 @@ class Emperor:
         gen_log.info("[emperor] stop the uwsgi instance %s", vassal.name)
 
     def respawn(self, vassal: Vassal, mtime: float) -> None:
-        """Reload ``vassal`` gracefully (its master's SIGHUP reload) because its file changed."""
+        """Reload ``vassal`` because its file changed (in place, or a binary reload when its
+        configuration changed: the vassal decides, :mod:`gateway.emperor.reexec`)."""
         if vassal.stopping:
             return
         if not self._send(vassal, protocol.RELOAD):
@@ -382,13 +383,17 @@ class Emperor:
             vassal = self.by_pid.pop(pid, None)
             if vassal is None:
                 continue
+            vassal.pid = 0  # reaped: never signal that pid again (the kernel may reuse it)
+            # A signal that came after this turn's select() decides first: Ctrl-C sends SIGINT to
+            # the whole group, and a vassal that exits before our next turn must not be respawned.
+            for sig in self.signals.drain():
+                self._dispatch_signal(sig)
             if vassal.popen is not None:
                 vassal.popen.returncode = status  # reaped here: Popen must never wait for it
-            self._on_death(vassal, status)
+            self._on_death(vassal, pid, status)
 
-    def _on_death(self, vassal: Vassal, status: int) -> None:
+    def _on_death(self, vassal: Vassal, pid: int, status: int) -> None:
         self._close_channel(vassal)
-        pid, vassal.pid = vassal.pid, 0
         if not vassal.stop_asked:
             gen_log.warning("[emperor] vassal %s (pid: %d) died, %s", vassal.name, pid, describe_status(status))
         if self.vassals.get(vassal.key) is vassal:

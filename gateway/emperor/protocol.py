@@ -12,7 +12,7 @@ ENV_FD = "UWSGI_EMPEROR_FD"
 # -- emperor → vassal -----------------------------------------------------------------------
 #: stop now (uWSGI's ``kill_them_all``)
 STOP = 0
-#: reload gracefully (uWSGI's ``grace_them_all``; our master's SIGHUP reload)
+#: reload gracefully (uWSGI's ``grace_them_all``: in place, or a binary reload for a new configuration)
 RELOAD = 1
 #: stop gracefully (uWSGI's ``gracefully_kill_them_all``)
 GRACEFUL_STOP = 2

@@ -4,8 +4,9 @@ A gateway started with ``UWSGI_EMPEROR_FD`` in its environment (by gateway's Emp
 uWSGI's) is a vassal: it runs a master even without ``--master`` (as uWSGI forces one), tells
 the Emperor when the master is up (``1``), when the workers accept requests (``5``) and after
 its first request (``17``, loyal: a loyal vassal is respawned without throttling), and obeys
-its one-byte commands: ``1`` reloads gracefully (the master's SIGHUP reload), ``2`` stops
-gracefully (SIGTERM's shutdown), ``0`` stops at once (SIGQUIT's).  When the channel closes (the
+its one-byte commands: ``1`` reloads (the master's SIGHUP reload when the configuration is the
+same, otherwise a binary reload running the new one: :mod:`gateway.emperor.reexec`), ``2``
+stops gracefully (SIGTERM's shutdown), ``0`` stops at once (SIGQUIT's).  When the channel closes (the
 Emperor is gone) it stops gracefully: "lost connection with my emperor !!!".
 
 Everything is non-blocking in the master's ``selectors`` loop; a write the Emperor cannot take
