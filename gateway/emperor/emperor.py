@@ -116,8 +116,14 @@ class Emperor:
         self._timers: List[Tuple[float, Callable[[], None]]] = []
         self.stats: Any = None
         if config.emperor_stats:
-            self.stats = EmperorStats(self, config.emperor_stats, http=bool(config.stats_http),
-                                      timeout=float(config.socket_timeout or 4))
+            from gateway.server.listeners import ListenError
+
+            try:
+                self.stats = EmperorStats(self, config.emperor_stats, http=bool(config.stats_http),
+                                          timeout=float(config.socket_timeout or 4))
+            except ListenError as e:
+                raise EmperorError("--emperor-stats %s: %s" % (config.emperor_stats, str(e).rsplit(": ", 1)[-1])) \
+                    from None
 
     # -- the loop ---------------------------------------------------------------------------
 

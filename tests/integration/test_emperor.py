@@ -324,6 +324,8 @@ def test_tyrant_runs_each_vassal_as_its_file_owner():
     (["--emperor", "/tmp", "--http-socket", "127.0.0.1:0"], "--emperor runs the Emperor alone"),
     (["--emperor", "/tmp", "--wsgi-file", APP], "--emperor runs the Emperor alone"),
     (["--emperor", "/tmp", "--emperor-freq", "0"], "option '--emperor-freq'"),
+    (["--emperor", "/tmp", "--emperor-stats", "/nonexistent/dir/stats.sock"],
+     "--emperor-stats /nonexistent/dir/stats.sock: No such file or directory"),
     (["--emperor", "/tmp", "--emperor-on-demand-dir", "/run"], "'--emperor-on-demand-dir' is not supported yet"),
 ])
 def test_emperor_refusals_are_one_clear_error(args, fragment):
