@@ -575,6 +575,8 @@ class ConfigFields:
     emperor_pidfile: Optional[str]
     #: --emperor-procname: the Emperor's process name (ps, top)
     emperor_procname: Optional[str]
+    #: --emperor-nofollow: do not follow symlinks: a symlinked vassal file is reloaded when the link itself changes, not its t…
+    emperor_nofollow: bool
     #: --emperor-no-blacklist: respawn failing vassals without the --emperor-throttle delay
     emperor_no_blacklist: bool
     #: --emperor-graceful-shutdown: accepted: gateway's Emperor always stops its vassals gracefully
@@ -657,8 +659,6 @@ class ConfigFields:
     emperor_extra_extension: Optional[str]
     #: --emperor-extra-ext: not supported yet: uWSGI option, not supported yet by gateway
     emperor_extra_ext: Optional[str]
-    #: --emperor-nofollow: not supported yet: uWSGI option, not supported yet by gateway
-    emperor_nofollow: bool
     #: --emperor-wait-for-command: not supported yet: uWSGI option, not supported yet by gateway
     emperor_wait_for_command: bool
     #: --emperor-wait-for-command-ignore: not supported yet: uWSGI option, not supported yet by gateway

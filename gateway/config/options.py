@@ -161,10 +161,10 @@ def _emperor_options() -> tuple[Option, ...]:
                "emperor-wrapper-override", "emperor-wrapper-fallback", "emperor-magic-exec",
                "emperor-proxy-socket", "emperor-required-heartbeat", "emperor-subreaper",
                "emperor-tyrant-nofollow", "emperor-tyrant-initgroups", "vassals-start-hook",
-               "vassals-stop-hook", "emperor-extra-extension", "emperor-extra-ext", "emperor-nofollow",
+               "vassals-stop-hook", "emperor-extra-extension", "emperor-extra-ext",
                "emperor-wait-for-command", "emperor-wait-for-command-ignore", "early-emperor", "heartbeat")
     flags = {"emperor-wait-for-command", "early-emperor", "emperor-magic-exec", "emperor-subreaper",
-             "emperor-tyrant-nofollow", "emperor-tyrant-initgroups", "emperor-nofollow"}
+             "emperor-tyrant-nofollow", "emperor-tyrant-initgroups"}
     supported = (
         Option("emperor", repeatable=True, type=_emperor_source, section=EMPEROR, metavar="DIR|GLOB",
                help="run the Emperor: one vassal (a gateway instance) per config file (.ini, .xml, "
@@ -191,6 +191,9 @@ def _emperor_options() -> tuple[Option, ...]:
                help="write the Emperor's pid to FILE"),
         Option("emperor-procname", section=EMPEROR, metavar="NAME",
                help="the Emperor's process name (ps, top)"),
+        Option("emperor-nofollow", flag=True, section=EMPEROR,
+               help="do not follow symlinks: a symlinked vassal file is reloaded when the link "
+                    "itself changes, not its target"),
         Option("emperor-no-blacklist", flag=True, section=EMPEROR,
                help="respawn failing vassals without the --emperor-throttle delay"),
         Option("emperor-graceful-shutdown", flag=True, noop=True, section=EMPEROR,

@@ -205,7 +205,7 @@ class Emperor:
         self.next_scan = mono + self.freq
         found: List[Found] = []
         for source in self.sources:
-            found.extend(scan(source))
+            found.extend(scan(source, nofollow=bool(self.config.emperor_nofollow)))
         known = {key: v.known() for key, v in self.vassals.items()}
         for action, a, b in decide(known, found, self.sources, tyrant=self.tyrant):
             if action == "start":

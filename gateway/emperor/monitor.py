@@ -85,8 +85,9 @@ class Found:
         return self.source.arg if self.source.kind == "dir" else self.source.cwd
 
 
-def scan(source: Source) -> List[Found]:
-    """The vassal files of ``source`` now (regular files, symlinks followed, as uWSGI)."""
+def scan(source: Source, nofollow: bool = False) -> List[Found]:
+    """The vassal files of ``source`` now: regular files, symlinks followed (as uWSGI), or with
+    ``nofollow`` (``--emperor-nofollow``) symlinks themselves, their own time and owner."""
     if source.kind == "dir":
         try:
             names = sorted(os.listdir(source.arg))
@@ -104,10 +105,10 @@ def scan(source: Source) -> List[Found]:
         if not is_valid(name):
             continue
         try:
-            st = os.stat(path)
+            st = os.lstat(path) if nofollow else os.stat(path)
         except OSError:
             continue
-        if not stat.S_ISREG(st.st_mode):
+        if not (stat.S_ISREG(st.st_mode) or (nofollow and stat.S_ISLNK(st.st_mode))):
             continue
         found.append(Found(source, name, os.path.abspath(path), st.st_mtime, st.st_uid, st.st_gid))
     return found

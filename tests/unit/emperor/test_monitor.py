@@ -111,3 +111,19 @@ def test_scan_directory_and_glob(tmp_path):
     assert [f.name for f in globbed] == ["v/a.ini", "v/link.ini"]
     assert globbed[0].path == str(d / "a.ini") and globbed[0].cwd == str(tmp_path)
     assert scan(Source.parse(str(d), "/"))[0].cwd == str(d)
+
+
+def test_nofollow_takes_the_links_own_time(tmp_path):
+    d = tmp_path / "v"
+    d.mkdir()
+    target = tmp_path / "real.ini"
+    target.write_text("[uwsgi]\n")
+    os.utime(str(target), (1000, 1000))
+    os.symlink(str(target), str(d / "app.ini"))
+    os.utime(str(d / "app.ini"), (2000, 2000), follow_symlinks=False)
+    src = Source.parse(str(d), "/")
+    assert [f.mtime for f in scan(src)] == [1000]
+    assert [f.mtime for f in scan(src, nofollow=True)] == [2000]
+    os.symlink(str(tmp_path / "missing.ini"), str(d / "dangling.ini"))
+    assert [f.name for f in scan(src)] == ["app.ini"]
+    assert [f.name for f in scan(src, nofollow=True)] == ["app.ini", "dangling.ini"]
