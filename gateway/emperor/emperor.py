@@ -473,7 +473,7 @@ class Emperor:
                 "uid": v.uid, "gid": v.gid, "monitor": v.found.source.arg, "attrs": [],
                 "respawns": v.respawns,
             })
-        blacklist = [{"id": e.id, "throttle_level": int(e.throttle), "attempt": e.attempt,
+        blacklist = [{"id": e.id, "throttle_level": int(e.throttle * 1000), "attempt": e.attempt,
                       "first_attempt": int(e.first_attempt), "last_attempt": int(e.last_attempt)}
                      for e in self.blacklist.entries.values()]
         return {

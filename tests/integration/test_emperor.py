@@ -242,6 +242,7 @@ def test_glob_source_stats_and_failing_vassal_throttled(tmp_path):
         assert good and good[0]["loyal"] in (0, 1) and good[0]["accepting"] == 1 and good[0]["pid"] > 0
         blacklisted = [e for e in doc["blacklist"] if e["id"] == str(vdir / "bad.ini")]
         assert blacklisted and blacklisted[0]["attempt"] >= 3
+        assert 100 <= blacklisted[0]["throttle_level"] <= 400  # ms, within --emperor-throttle/-max-throttle
         assert "skipped.yaml" not in srv.output()
 
 
