@@ -456,3 +456,42 @@ def test_ragnarok_kills_the_vassals_still_running_after_the_mercy(tmp_path):
         srv.wait_for_line(r"\[emperor\] NO MERCY for vassal app\.ini !!!", timeout=10)
         assert srv.proc.wait(15) == 0
     assert srv.output().rstrip().endswith("The Emperor is buried.")
+
+
+def test_real_uwsgi_emperor_governs_a_gateway_vassal(tmp_path):
+    """Interop: uWSGI 2.0's own Emperor (``--emperor-wrapper`` runs gateway) sees our vassal
+    spawned, accepting and loyal, reloads it on touch and stops it on removal."""
+    from peers import require_uwsgi
+
+    uwsgi = require_uwsgi()
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    wrapper = tmp_path / "gateway.sh"
+    wrapper.write_text('#!/bin/sh\nexec %s -m gateway "$@"\n' % sys.executable)
+    wrapper.chmod(0o755)
+    port = free_port()
+    path = write_vassal(str(vdir), "app.ini", port)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen([uwsgi, "--emperor", str(vdir), "--emperor-wrapper", str(wrapper), "--emperor-freq", "1"],
+                            cwd=str(tmp_path), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, errors="replace")
+    srv = ServerProcess(proc)
+    try:
+        srv.wait_for_line(r"\[emperor\] vassal app\.ini is ready to accept requests", timeout=30)
+        assert "[emperor] vassal app.ini has been spawned" in srv.output()
+        first = probe(port)
+        srv.wait_for_line(r"\[emperor\] vassal app\.ini is now loyal", timeout=10)
+        st = os.stat(path)
+        os.utime(path, (st.st_atime, st.st_mtime + 5))
+        srv.wait_for_line(r"received message 1 from emperor", timeout=10)
+        second = wait_until(lambda: (lambda r: r if r["pid"] != first["pid"] else None)(probe(port)), timeout=20,
+                            what="a reloaded worker")
+        assert second["masterpid"] == first["masterpid"]
+        os.unlink(path)
+        srv.wait_for_line(r"received message 0 from emperor", timeout=10)
+        srv.wait_for_line(r"\[emperor\] removed uwsgi instance app\.ini", timeout=20)
+        assert refuses(port)
+        assert not pid_alive(first["masterpid"])
+    finally:
+        srv.stop()
