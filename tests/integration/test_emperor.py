@@ -270,6 +270,17 @@ def test_vassals_inherit_and_vassal_set(tmp_path):
         assert rep["numproc"] == 2
 
 
+def test_uwsgi_vassal_variables_are_options_of_the_vassals_only(tmp_path):
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    port = free_port()
+    write_vassal(str(vdir), "app.ini", port)
+    # UWSGI_VASSAL_PROCESSES is --processes for the vassals (the Emperor has no --processes)
+    with emperor(["--emperor", str(vdir)], env={"UWSGI_VASSAL_PROCESSES": "3", "UWSGI_EMPEROR_FREQ": "1"}) as srv:
+        ready(srv, "app.ini")
+        assert probe(port)["numproc"] == 3
+
+
 def _runs_as_nobody() -> bool:
     """This interpreter can run as uid 65534 (not when it lives under a 0700 /root)."""
     try:
@@ -431,8 +442,11 @@ def test_a_vassal_slow_to_stop_is_killed_after_the_curse_tolerance(tmp_path):
     # stuck in --exec-asap (5 s), the vassal cannot read the Emperor's stop
     write_vassal(str(vdir), "app.ini", free_port(), "exec-asap = sleep 5\n")
     pidfile = tmp_path / "emperor.pid"
-    with emperor(["--emperor", str(vdir), "--emperor-curse-tolerance", "1", "--emperor-pidfile", str(pidfile)]) as srv:
+    with emperor(["--emperor", str(vdir), "--emperor-curse-tolerance", "1", "--emperor-pidfile", str(pidfile),
+                  "--emperor-procname", "gw-emperor"]) as srv:
         assert pidfile.read_text().strip() == str(srv.pid)
+        with open("/proc/%d/comm" % srv.pid) as f:
+            assert f.read().strip() == "gw-emperor"
         srv.wait_for_line(r"has_emperor mode detected", timeout=10)
         path.unlink()
         srv.wait_for_line(r"\[emperor\] stop the uwsgi instance app\.ini", timeout=10)
