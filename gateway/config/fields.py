@@ -577,6 +577,8 @@ class ConfigFields:
     emperor_procname: Optional[str]
     #: --emperor-nofollow: do not follow symlinks: a symlinked vassal file is reloaded when the link itself changes, not its t…
     emperor_nofollow: bool
+    #: --emperor-wrapper: start each vassal as 'BINARY --ini FILE' instead of 'python -m gateway --ini FILE' (another virtual…
+    emperor_wrapper: Optional[str]
     #: --emperor-no-blacklist: respawn failing vassals without the --emperor-throttle delay
     emperor_no_blacklist: bool
     #: --emperor-graceful-shutdown: accepted: gateway's Emperor always stops its vassals gracefully
@@ -633,8 +635,6 @@ class ConfigFields:
     emperor_wrapper_attr: Optional[str]
     #: --emperor-chdir-attr: not supported yet: uWSGI option, not supported yet by gateway
     emperor_chdir_attr: Optional[str]
-    #: --emperor-wrapper: not supported yet: uWSGI option, not supported yet by gateway
-    emperor_wrapper: Optional[str]
     #: --emperor-wrapper-override: not supported yet: uWSGI option, not supported yet by gateway
     emperor_wrapper_override: Optional[str]
     #: --emperor-wrapper-fallback: not supported yet: uWSGI option, not supported yet by gateway

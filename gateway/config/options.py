@@ -157,7 +157,7 @@ def _emperor_options() -> tuple[Option, ...]:
                "vassal-sos-backlog", "emperor-command-socket", "emperor-trigger-socket",
                "emperor-use-fork-server", "vassal-fork-base", "emperor-use-clone", "emperor-cap",
                "vassals-cap", "vassal-cap", "emperor-collect-attribute", "emperor-collect-attr",
-               "emperor-fork-server-attr", "emperor-wrapper-attr", "emperor-chdir-attr", "emperor-wrapper",
+               "emperor-fork-server-attr", "emperor-wrapper-attr", "emperor-chdir-attr",
                "emperor-wrapper-override", "emperor-wrapper-fallback", "emperor-magic-exec",
                "emperor-proxy-socket", "emperor-required-heartbeat", "emperor-subreaper",
                "emperor-tyrant-nofollow", "emperor-tyrant-initgroups", "vassals-start-hook",
@@ -194,6 +194,9 @@ def _emperor_options() -> tuple[Option, ...]:
         Option("emperor-nofollow", flag=True, section=EMPEROR,
                help="do not follow symlinks: a symlinked vassal file is reloaded when the link "
                     "itself changes, not its target"),
+        Option("emperor-wrapper", type=conv.path, section=EMPEROR, metavar="BINARY",
+               help="start each vassal as 'BINARY --ini FILE' instead of 'python -m gateway --ini FILE' "
+                    "(another virtualenv's gateway, a script that prepares its environment)"),
         Option("emperor-no-blacklist", flag=True, section=EMPEROR,
                help="respawn failing vassals without the --emperor-throttle delay"),
         Option("emperor-graceful-shutdown", flag=True, noop=True, section=EMPEROR,

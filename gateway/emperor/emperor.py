@@ -106,6 +106,9 @@ class Emperor:
         self.templates = {name: [_absolute_spec(v, cwd) for v in config.get(name)]
                           for name in ("vassals-inherit", "vassals-include", "vassals-inherit-before",
                                        "vassals-include-before")}
+        wrapper = config.emperor_wrapper
+        #: --emperor-wrapper: a path is taken from the Emperor's directory, a bare name from PATH
+        self.wrapper = os.path.join(cwd, wrapper) if wrapper and "/" in wrapper else wrapper
         self.vassals: Dict[str, Vassal] = {}
         self.by_pid: Dict[int, Vassal] = {}
         self.sel = selectors.DefaultSelector()
@@ -249,8 +252,9 @@ class Emperor:
         sys.stdout.flush()
         sys.stderr.flush()
         try:
+            command = [self.wrapper] if self.wrapper else [self.python, "-m", "gateway"]
             popen = subprocess.Popen(
-                [self.python, "-m", "gateway"] + args, cwd=vassal.found.cwd,
+                command + args, cwd=vassal.found.cwd,
                 env=vassal_environ(os.environ, vassal_end.fileno()), stdin=subprocess.DEVNULL,
                 pass_fds=(vassal_end.fileno(),), **kwargs)
         except (OSError, subprocess.SubprocessError) as e:

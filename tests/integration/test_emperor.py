@@ -311,6 +311,32 @@ def test_tyrant_refuses_files_owned_by_root():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="--emperor-tyrant needs root")
+def test_tyrant_starts_each_vassal_as_its_file_owner_through_a_wrapper():
+    """With --emperor-wrapper (a shell script recording who runs it, then waiting), the uid/gid
+    switch is checked whatever this Python's installation allows uid 65534 to run."""
+    with world_readable_dir() as base:
+        vdir, out = os.path.join(base, "vassals"), os.path.join(base, "out")
+        os.mkdir(vdir)
+        os.mkdir(out)
+        os.chmod(vdir, 0o755)
+        os.chmod(out, 0o777)
+        wrapper = os.path.join(base, "vassal.sh")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\necho "$(id -u) $(id -g) $(id -G) $*" > %s/"$2".id\nexec sleep 60\n' % out)
+        os.chmod(wrapper, 0o755)
+        path = write_vassal(vdir, "nobody.ini", free_port())
+        os.chown(path, 65534, 65534)
+        with emperor(["--emperor", vdir, "--emperor-tyrant", "--emperor-wrapper", wrapper, "--reload-mercy", "1"]) as srv:
+            ident = os.path.join(out, "nobody.ini.id")
+            wait_until(lambda: os.path.exists(ident) and open(ident).read().strip(), timeout=20,
+                       what="the wrapper's record; output:\n" + srv.output())
+            assert open(ident).read().split() == ["65534", "65534", "65534", "--ini", "nobody.ini"]
+            srv.proc.send_signal(signal.SIGTERM)  # the script ignores the stop: killed after the mercy
+            srv.wait_for_line(r"\[emperor\] NO MERCY for vassal nobody\.ini !!!", timeout=10)
+            assert srv.proc.wait(15) == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--emperor-tyrant needs root")
 def test_tyrant_runs_each_vassal_as_its_file_owner():
     if not _runs_as_nobody():
         pytest.skip("this Python cannot run as uid 65534 (its installation is not readable by it)")
