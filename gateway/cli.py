@@ -89,8 +89,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     except ValueError:
         _Fallback.count = MAX_FALLBACKS
     atexit.register(_run_fallback_config)
+    args = sys.argv[1:] if argv is None else argv
+    from gateway.emperor import reexec
+
+    reexec.capture(args, os.environ)  # what a vassal's binary reload runs again
     try:
-        _main(sys.argv[1:] if argv is None else argv)
+        _main(args)
     except SystemExit as e:
         _Fallback.status = e.code
         raise
@@ -203,7 +207,10 @@ def _main(argv: List[str]) -> None:
     if cfg.umask is not None:
         os.umask(cfg.umask)  # before the log file and any socket file are created
     _set_limits(cfg)
-    if cfg.daemonize:
+    from gateway.emperor import vassal
+
+    vassal.current = vassal.from_environ(os.environ)
+    if cfg.daemonize and not vassal.has_emperor():  # a vassal never detaches: it logs to the file (uWSGI)
         from gateway.process.pidfile import daemonize
 
         daemonize()  # the command returns now; errors from here on go to the log file
@@ -214,10 +221,15 @@ def _main(argv: List[str]) -> None:
     logs.setup(logdate=cfg.logdate, request_stream=_request_log(cfg))
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
+    if vassal.current is not None:
+        logs.gen_log.info("*** has_emperor mode detected (fd: %d) ***", vassal.current.fd)
     if len(routes):
         for line in routes.dump():
             logs.gen_log.info("%s", line)
+    _check_emperor(cfg)
     apply_environment(cfg)
+    if cfg.emperor:
+        sys.exit(_run_emperor(cfg))
     if cfg.chdir2 and not os.path.isdir(cfg.chdir2):
         _fail("--chdir2 %s: no such directory (cwd: %s)" % (cfg.chdir2, os.getcwd()))
     for path in cfg.mimefile:
@@ -257,15 +269,18 @@ def _main(argv: List[str]) -> None:
     sockets = []
     try:
         for spec in cfg.http_socket:
-            sockets.append(bind_socket(spec, cfg.listen, "http"))
+            sockets.append(_bind(spec, cfg.listen, "http"))
         for spec in cfg.socket:
-            sockets.append(bind_socket(spec, cfg.listen, cfg.protocol or "uwsgi"))
+            sockets.append(_bind(spec, cfg.listen, cfg.protocol or "uwsgi"))
         for spec in cfg.fastcgi_socket:
-            sockets.append(bind_socket(spec, cfg.listen, "fastcgi"))
+            sockets.append(_bind(spec, cfg.listen, "fastcgi"))
         for spec in cfg.scgi_socket:
-            sockets.append(bind_socket(spec, cfg.listen, "scgi"))
+            sockets.append(_bind(spec, cfg.listen, "scgi"))
     except ListenError as e:
         _fail(str(e))
+    from gateway.emperor import reexec
+
+    reexec.close_unclaimed()
     _socket_files(cfg, sockets)
     if cfg.so_keepalive:
         # accepted sockets inherit it from the listening one (Linux)
@@ -300,6 +315,52 @@ def _main(argv: List[str]) -> None:
     sys.exit(code)
 
 
+def _check_emperor(cfg: Config) -> None:
+    """A vassal (``UWSGI_EMPEROR_FD``) talks to its Emperor from its master; an Emperor runs
+    alone (uWSGI forks it beside an instance: here the instances are its vassals)."""
+    from gateway.emperor import vassal
+
+    if vassal.current is not None and not cfg.emperor:
+        from gateway.process.master import master_hooks
+
+        master_hooks.append(vassal.current.attach)
+    if cfg.emperor:
+        if (cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket or cfg.http or cfg.https
+                or cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount):
+            _fail("--emperor runs the Emperor alone: give the sockets and the app in the vassal files")
+        if cfg.emperor_tyrant and (cfg.uid or cfg.gid):
+            _fail("--emperor-tyrant runs each vassal as its file's owner: the Emperor must stay root "
+                  "(drop --uid/--gid)")
+
+
+def _run_emperor(cfg: Config) -> int:
+    """``--emperor``: govern one vassal per config file (:mod:`gateway.emperor`)."""
+    from gateway.emperor import vassal
+    from gateway.emperor.emperor import Emperor, EmperorError
+
+    _drop_privileges(cfg)
+    try:
+        return Emperor(cfg, link=vassal.current).run()
+    except (EmperorError, ListenError) as e:
+        _fail(str(e))
+
+
+def _bind(spec: str, backlog: int, protocol: str) -> socket.socket:
+    """Bind ``spec``, or take it over from the process this one replaced (a vassal's binary
+    reload keeps its listening sockets open: :mod:`gateway.emperor.reexec`)."""
+    from gateway.emperor import reexec
+    from gateway.server.listeners import set_socket_protocol
+
+    sock = reexec.take(protocol, spec) if not spec.startswith("=") else None
+    if sock is not None:
+        set_socket_protocol(sock, protocol)
+        return sock
+    sock = bind_socket(spec, backlog, protocol)
+    if not spec.startswith("="):
+        reexec.remember(sock, protocol, spec)
+    return sock
+
+
 def _run_asap(cfg: Config) -> None:
     """The ``asap``, ``pre-jail`` and ``in-jail`` hooks (gateway has no jail: they follow each
     other), then the ``--shared-import`` modules (once, here, before any fork: every process
@@ -323,9 +384,10 @@ def _run_asap(cfg: Config) -> None:
 def _needs_master(cfg: Config) -> bool:
     """``--master``, or an option only a master can carry out (uWSGI's ``UWSGI_OPT_MASTER``)."""
     from gateway import mules
+    from gateway.emperor.vassal import has_emperor
     from gateway.process import cron_tasks, daemons
 
-    return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
+    return bool(cfg.master or has_emperor() or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
                 or cron_tasks.configured(cfg) or cfg.spooler or cfg.spooler_external or mules.configured(cfg)
                 or cfg.daemonize2
@@ -476,7 +538,13 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
             _fail(str(e))
         master.app_loader = reloader.reload
     if cfg.daemonize2:
-        _daemonize_late(cfg, master)
+        from gateway.emperor.vassal import has_emperor
+
+        if has_emperor():  # a vassal never detaches (uWSGI): it logs to the file
+            if not cfg.logto:
+                _log_to(str(cfg.daemonize2), "--daemonize2")
+        else:
+            _daemonize_late(cfg, master)
     return master.run()
 
 

@@ -741,8 +741,116 @@ class ConfigFields:
     asyncio: Optional[str]
     #: --ugreen: not supported yet: uWSGI option, not supported yet by gateway
     ugreen: bool
-    #: --emperor: not supported yet: uWSGI option, not supported yet by gateway
+    #: --emperor: run the Emperor: one vassal (a gateway instance) per config file (.ini, .xml, .yaml/.yml, .json/.js…
     emperor: List[str]
+    #: --emperor-freq: seconds between two scans of the vassal files (uWSGI's default: 3)
+    emperor_freq: int
+    #: --emperor-throttle: a vassal that died before serving its first request waits MS milliseconds before its respawn, doubl…
+    emperor_throttle: int
+    #: --emperor-max-throttle: the longest respawn delay of a failing vassal (uWSGI's default: 3 minutes)
+    emperor_max_throttle: int
+    #: --emperor-curse-tolerance: seconds a vassal asked to stop may take before it is killed (uWSGI's default: 30)
+    emperor_curse_tolerance: int
+    #: --emperor-tyrant: (as root) run each vassal as the owner (uid and gid) of its config file; files owned by root are re…
+    emperor_tyrant: bool
+    #: --emperor-stats: serve the Emperor's JSON stats (its vassals) on ADDR (host:port or a UNIX path)
+    emperor_stats: Optional[str]
+    #: --emperor-pidfile: write the Emperor's pid to FILE
+    emperor_pidfile: Optional[str]
+    #: --emperor-procname: the Emperor's process name (ps, top)
+    emperor_procname: Optional[str]
+    #: --emperor-nofollow: do not follow symlinks: a symlinked vassal file is reloaded when the link itself changes, not its t…
+    emperor_nofollow: bool
+    #: --emperor-wrapper: start each vassal as 'BINARY --ini FILE' instead of 'python -m gateway --ini FILE' (another virtual…
+    emperor_wrapper: Optional[str]
+    #: --emperor-no-blacklist: respawn failing vassals without the --emperor-throttle delay
+    emperor_no_blacklist: bool
+    #: --emperor-graceful-shutdown: accepted: gateway's Emperor always stops its vassals gracefully
+    emperor_graceful_shutdown: bool
+    #: --vassals-inherit: every vassal also loads FILE after its own config (as --inherit)
+    vassals_inherit: List[str]
+    #: --vassals-include: every vassal also loads FILE after its own config (as --include)
+    vassals_include: List[str]
+    #: --vassals-inherit-before: every vassal loads FILE (as --inherit) before its own config
+    vassals_inherit_before: List[str]
+    #: --vassals-include-before: every vassal loads FILE (as --include) before its own config
+    vassals_include_before: List[str]
+    #: --vassal-set: give every vassal --set NAME=VALUE
+    vassal_set: List[str]
+    #: --emperor-on-demand-extension: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_on_demand_extension: Optional[str]
+    #: --emperor-on-demand-ext: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_on_demand_ext: Optional[str]
+    #: --emperor-on-demand-directory: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_on_demand_directory: Optional[str]
+    #: --emperor-on-demand-dir: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_on_demand_dir: Optional[str]
+    #: --emperor-on-demand-exec: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_on_demand_exec: Optional[str]
+    #: --emperor-broodlord: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_broodlord: Optional[str]
+    #: --vassal-sos: not supported yet: uWSGI option, not supported yet by gateway
+    vassal_sos: Optional[str]
+    #: --vassal-sos-backlog: not supported yet: uWSGI option, not supported yet by gateway
+    vassal_sos_backlog: Optional[str]
+    #: --emperor-command-socket: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_command_socket: Optional[str]
+    #: --emperor-trigger-socket: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_trigger_socket: Optional[str]
+    #: --emperor-use-fork-server: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_use_fork_server: Optional[str]
+    #: --vassal-fork-base: not supported yet: uWSGI option, not supported yet by gateway
+    vassal_fork_base: Optional[str]
+    #: --emperor-use-clone: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_use_clone: Optional[str]
+    #: --emperor-cap: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_cap: Optional[str]
+    #: --vassals-cap: not supported yet: uWSGI option, not supported yet by gateway
+    vassals_cap: Optional[str]
+    #: --vassal-cap: not supported yet: uWSGI option, not supported yet by gateway
+    vassal_cap: Optional[str]
+    #: --emperor-collect-attribute: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_collect_attribute: Optional[str]
+    #: --emperor-collect-attr: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_collect_attr: Optional[str]
+    #: --emperor-fork-server-attr: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_fork_server_attr: Optional[str]
+    #: --emperor-wrapper-attr: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_wrapper_attr: Optional[str]
+    #: --emperor-chdir-attr: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_chdir_attr: Optional[str]
+    #: --emperor-wrapper-override: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_wrapper_override: Optional[str]
+    #: --emperor-wrapper-fallback: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_wrapper_fallback: Optional[str]
+    #: --emperor-magic-exec: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_magic_exec: bool
+    #: --emperor-proxy-socket: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_proxy_socket: Optional[str]
+    #: --emperor-required-heartbeat: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_required_heartbeat: Optional[str]
+    #: --emperor-subreaper: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_subreaper: bool
+    #: --emperor-tyrant-nofollow: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_tyrant_nofollow: bool
+    #: --emperor-tyrant-initgroups: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_tyrant_initgroups: bool
+    #: --vassals-start-hook: not supported yet: uWSGI option, not supported yet by gateway
+    vassals_start_hook: Optional[str]
+    #: --vassals-stop-hook: not supported yet: uWSGI option, not supported yet by gateway
+    vassals_stop_hook: Optional[str]
+    #: --emperor-extra-extension: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_extra_extension: Optional[str]
+    #: --emperor-extra-ext: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_extra_ext: Optional[str]
+    #: --emperor-wait-for-command: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_wait_for_command: bool
+    #: --emperor-wait-for-command-ignore: not supported yet: uWSGI option, not supported yet by gateway
+    emperor_wait_for_command_ignore: Optional[str]
+    #: --early-emperor: not supported yet: uWSGI option, not supported yet by gateway
+    early_emperor: bool
+    #: --heartbeat: not supported yet: uWSGI option, not supported yet by gateway
+    heartbeat: Optional[str]
     #: --max-vars: a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the option: the default 64 allo…
     max_vars: int
     #: --optimize: not supported yet: uWSGI option, not supported yet by gateway

@@ -43,10 +43,11 @@ RPC = "RPC"
 ERLANG = "Erlang C-node"
 PROCESSES = "Processes, master and stats"
 SUBSYSTEMS = "Caches, locks, metrics, signals"
+EMPEROR = "The Emperor (one vassal instance per config file)"
 CONFIG = "Configuration sources"
 OTHER = "Other uWSGI options (recognised, not supported yet)"
 
-SECTIONS = (SOCKETS, APP, ENGINE, HTTP, LOGGING, RPC, ERLANG, PROCESSES, SUBSYSTEMS, CONFIG, OTHER)
+SECTIONS = (SOCKETS, APP, ENGINE, HTTP, LOGGING, RPC, ERLANG, PROCESSES, SUBSYSTEMS, EMPEROR, CONFIG, OTHER)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,87 @@ def _unsupported(name: str, *aliases: str, flag: bool = False, short: str | None
     return Option(name, aliases, short=short, flag=flag, repeatable=repeatable, supported=False,
                   section=OTHER, hint=hint, metavar=None if flag else "VALUE",
                   help="uWSGI option, not supported yet by gateway")
+
+
+def _emperor_source(raw: str) -> str:
+    """``--emperor``: a directory or a glob (``dir://`` and ``glob://`` prefixes allowed);
+    uWSGI's other imperial monitors (``zmq://``, ``pg://``, ``amqp://``...) are refused."""
+    if raw == "":
+        raise Invalid("a directory or a glob of vassal config files")
+    scheme, sep, _ = raw.partition("://")
+    if sep and scheme not in ("dir", "glob"):
+        raise Invalid("a directory or a glob", "the '%s://' imperial monitor is not supported by gateway: "
+                      "give a directory or a glob of vassal config files" % scheme)
+    return raw
+
+
+def _emperor_options() -> tuple[Option, ...]:
+    """The Emperor's options (:mod:`gateway.emperor`) and the variants refused by name."""
+    refused = ("emperor-on-demand-extension", "emperor-on-demand-ext", "emperor-on-demand-directory",
+               "emperor-on-demand-dir", "emperor-on-demand-exec", "emperor-broodlord", "vassal-sos",
+               "vassal-sos-backlog", "emperor-command-socket", "emperor-trigger-socket",
+               "emperor-use-fork-server", "vassal-fork-base", "emperor-use-clone", "emperor-cap",
+               "vassals-cap", "vassal-cap", "emperor-collect-attribute", "emperor-collect-attr",
+               "emperor-fork-server-attr", "emperor-wrapper-attr", "emperor-chdir-attr",
+               "emperor-wrapper-override", "emperor-wrapper-fallback", "emperor-magic-exec",
+               "emperor-proxy-socket", "emperor-required-heartbeat", "emperor-subreaper",
+               "emperor-tyrant-nofollow", "emperor-tyrant-initgroups", "vassals-start-hook",
+               "vassals-stop-hook", "emperor-extra-extension", "emperor-extra-ext",
+               "emperor-wait-for-command", "emperor-wait-for-command-ignore", "early-emperor", "heartbeat")
+    flags = {"emperor-wait-for-command", "early-emperor", "emperor-magic-exec", "emperor-subreaper",
+             "emperor-tyrant-nofollow", "emperor-tyrant-initgroups"}
+    supported = (
+        Option("emperor", repeatable=True, type=_emperor_source, section=EMPEROR, metavar="DIR|GLOB",
+               help="run the Emperor: one vassal (a gateway instance) per config file (.ini, .xml, "
+                    ".yaml/.yml, .json/.js) in DIR or matching GLOB, started, reloaded when the file "
+                    "changes, stopped when it goes, respawned when it dies"),
+        Option("emperor-freq", type=conv.integer, default=3, minimum=1, maximum=3600, section=EMPEROR,
+               metavar="SECONDS", help="seconds between two scans of the vassal files (uWSGI's default: 3)"),
+        Option("emperor-throttle", type=conv.integer, default=1000, minimum=1, maximum=3_600_000,
+               section=EMPEROR, metavar="MS",
+               help="a vassal that died before serving its first request waits MS milliseconds "
+                    "before its respawn, doubled at each such death up to --emperor-max-throttle"),
+        Option("emperor-max-throttle", type=conv.integer, default=180_000, minimum=1, maximum=86_400_000,
+               section=EMPEROR, metavar="MS",
+               help="the longest respawn delay of a failing vassal (uWSGI's default: 3 minutes)"),
+        Option("emperor-curse-tolerance", type=conv.integer, default=30, minimum=1, maximum=86_400,
+               section=EMPEROR, metavar="SECONDS",
+               help="seconds a vassal asked to stop may take before it is killed (uWSGI's default: 30)"),
+        Option("emperor-tyrant", flag=True, section=EMPEROR,
+               help="(as root) run each vassal as the owner (uid and gid) of its config file; files "
+                    "owned by root are refused"),
+        Option("emperor-stats", ("emperor-stats-server",), section=EMPEROR, metavar="ADDR",
+               help="serve the Emperor's JSON stats (its vassals) on ADDR (host:port or a UNIX path)"),
+        Option("emperor-pidfile", type=conv.path, section=EMPEROR, metavar="FILE",
+               help="write the Emperor's pid to FILE"),
+        Option("emperor-procname", section=EMPEROR, metavar="NAME",
+               help="the Emperor's process name (ps, top)"),
+        Option("emperor-nofollow", flag=True, section=EMPEROR,
+               help="do not follow symlinks: a symlinked vassal file is reloaded when the link "
+                    "itself changes, not its target"),
+        Option("emperor-wrapper", type=conv.path, section=EMPEROR, metavar="BINARY",
+               help="start each vassal as 'BINARY --ini FILE' instead of 'python -m gateway --ini FILE' "
+                    "(another virtualenv's gateway, a script that prepares its environment)"),
+        Option("emperor-no-blacklist", flag=True, section=EMPEROR,
+               help="respawn failing vassals without the --emperor-throttle delay"),
+        Option("emperor-graceful-shutdown", flag=True, noop=True, section=EMPEROR,
+               help="accepted: gateway's Emperor always stops its vassals gracefully"),
+        Option("vassals-inherit", repeatable=True, type=conv.config_spec, section=EMPEROR,
+               metavar="FILE[:SECTION]",
+               help="every vassal also loads FILE after its own config (as --inherit)"),
+        Option("vassals-include", repeatable=True, type=conv.config_spec, section=EMPEROR,
+               metavar="FILE[:SECTION]",
+               help="every vassal also loads FILE after its own config (as --include)"),
+        Option("vassals-inherit-before", repeatable=True, type=conv.config_spec, section=EMPEROR,
+               metavar="FILE[:SECTION]",
+               help="every vassal loads FILE (as --inherit) before its own config"),
+        Option("vassals-include-before", repeatable=True, type=conv.config_spec, section=EMPEROR,
+               metavar="FILE[:SECTION]",
+               help="every vassal loads FILE (as --include) before its own config"),
+        Option("vassal-set", ("vassals-set",), repeatable=True, type=conv.key_value, section=EMPEROR,
+               metavar="NAME=VALUE", help="give every vassal --set NAME=VALUE"),
+    )
+    return supported + tuple(_unsupported(name, flag=name in flags) for name in refused)
 
 
 def _cache_spec(raw: str) -> str:
@@ -1296,7 +1378,7 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("gevent", hint=_ASYNC_HINT),
     _unsupported("asyncio", hint=_ASYNC_HINT),
     _unsupported("ugreen", flag=True, hint=_ASYNC_HINT),
-    _unsupported("emperor", repeatable=True),
+    *_emperor_options(),
     Option("max-vars", short="v", type=conv.integer, default=64, minimum=1, maximum=16384,
            section=HTTP, metavar="N",
            help="a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the "

@@ -17,6 +17,7 @@ import sys
 from typing import Any, List
 
 from gateway.config.model import Config
+from gateway.emperor.vassal import has_emperor
 from gateway.logs import gen_log
 from gateway.process.log_master import wants_log_master
 
@@ -50,7 +51,7 @@ class AppReloader:
             stats=None,
             socket_fds=[s.fileno() for s in self.sockets],
             buffer=cfg.buffer_size,
-            masterpid=os.getpid() if cfg.master or wants_log_master(cfg) else 0,
+            masterpid=os.getpid() if cfg.master or wants_log_master(cfg) or has_emperor() else 0,
         )
         uwsgi_module.install()
         before = set(sys.modules)

@@ -48,6 +48,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from gateway.config.model import Config
+from gateway.emperor.vassal import has_emperor
 from gateway.logs import gen_log
 from gateway.process import channel as _channel
 from gateway.process import policy
@@ -203,6 +204,7 @@ class Master:
         self._reload_hooks: List[Callable[[], None]] = []
         #: callbacks run in every forked child before it becomes a worker (see on_fork_child)
         self._child_hooks: List[Callable[[], None]] = []
+        self._ready_hooks: List[Callable[[], None]] = []
         #: ``hook(document)``: sections a part of the master adds to the --stats document
         #: after the workers (the spoolers', the daemons', the crons')
         self.stats_hooks: List[Callable[[Dict[str, Any]], None]] = []
@@ -224,6 +226,8 @@ class Master:
         self.log_master: Any = None
         #: the logger plugins' routing, opened by the CLI before the app loads (log_master.build_routing)
         self.log_routing: Any = None
+        #: set to replace the process once every child is gone (a vassal's binary reload)
+        self.reexec: Optional[Callable[[], None]] = None
         for spec in children:
             self.add_child(spec)
         self.on_message("ready", self._on_ready)
@@ -309,6 +313,10 @@ class Master:
         """Call ``callback()`` in every child right after fork: close the master's own
         descriptors there (a connection in flight must not outlive the master's copy)."""
         self._child_hooks.append(callback)
+
+    def on_ready(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once, when every worker first serves (the readiness line)."""
+        self._ready_hooks.append(callback)
 
     def on_message(self, kind: str, handler: Callable[[int, bytes], None]) -> None:
         """``handler(worker_id, payload)`` for messages of ``kind`` from workers
@@ -427,7 +435,10 @@ class Master:
                     gen_log.exception("error in the subsystems' master tick")
             if self.state == "stopping" and not self.by_pid:
                 break
-        self._finish()
+        self._finish(goodbye=self.reexec is None)
+        if self.reexec is not None:
+            self.reexec()  # returns only if the exec failed
+            return 1
         return self.exit_code
 
     def _master_start_hooks(self) -> None:
@@ -453,12 +464,13 @@ class Master:
         self.exit_code = 1
         self.shutdown(graceful=True, why="FATAL hook")
 
-    def _finish(self) -> None:
+    def _finish(self, goodbye: bool = True) -> None:
         if self.stats_server is not None:
             self.stats_server.close()
         if self.fifo is not None:
             self.fifo.close(vacuum=bool(self.config.vacuum))
-        gen_log.info("goodbye to uWSGI.")
+        if goodbye:
+            gen_log.info("goodbye to uWSGI.")
         if self.log_master is not None:
             self.log_master.finish(self.mercy)
 
@@ -552,7 +564,7 @@ class Master:
         board = WorkerBoard(self.board, self.slot(proc.ident, proc.generation))
         worker = Worker(
             self.config, self.sockets, worker_id=proc.ident, app=self.app, board=board, channel=ch,
-            masterpid=self.pid if self.config.master or wants_log_master(self.config) else 0,
+            masterpid=self.pid if self.config.master or wants_log_master(self.config) or has_emperor() else 0,
             scoreboard=self.board, slots=self.board.current_slots, first_spawn=proc.first_spawn,
         )
         return worker.run()
@@ -614,6 +626,11 @@ class Master:
         if not self.ready_announced and all(p.ready for p in self.workers.values() if not p.cheaped):
             self.ready_announced = True
             self._announce_ready()
+            for hook in self._ready_hooks:
+                try:
+                    hook()
+                except Exception:
+                    gen_log.exception("error in a ready hook of the master")
 
     def _announce_ready(self) -> None:
         from gateway.server.listeners import ready_addresses

@@ -232,8 +232,8 @@ def test_command_line_overrides_environment_scalars_and_adds_to_repeatables():
 
 def test_environment_variable_refused_names_its_source():
     result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", REPORT] + ENGINE,
-                     env={"UWSGI_EMPEROR": "/etc/vassals"})
-    assert_one_error(result, "'emperor' is not supported yet", "environment variable UWSGI_EMPEROR")
+                     env={"UWSGI_EMPEROR_BROODLORD": "4"})
+    assert_one_error(result, "'emperor-broodlord' is not supported yet", "environment variable UWSGI_EMPEROR_BROODLORD")
 
 
 # -- --help and --version -------------------------------------------------------------------------
@@ -282,7 +282,8 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
 
 
 @pytest.mark.parametrize("args, name", [
-    (["--emperor", "/etc/vassals"], "--emperor"),
+    (["--emperor-broodlord", "4"], "--emperor-broodlord"),
+    (["--emperor-on-demand-dir", "/run/ondemand"], "--emperor-on-demand-dir"),
     (["--queue", "10"], "--queue"),
     (["--response-route", "x"], "--response-route"),
     (["--vhost"], "--vhost"),
@@ -294,8 +295,8 @@ def test_not_supported_yet_is_refused_never_ignored(args, name):
 
 def test_not_supported_yet_in_ini_names_file(tmp_path):
     ini = tmp_path / "m.ini"
-    ini.write_text("[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = %s\nemperor = /etc/vassals\n" % REPORT)
-    assert_one_error(run_cli([str(ini)]), "option 'emperor' is not supported yet", "m.ini line 4")
+    ini.write_text("[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = %s\nqueue = 10\n" % REPORT)
+    assert_one_error(run_cli([str(ini)]), "option 'queue' is not supported yet", "m.ini line 4")
 
 
 def test_tornado_without_greenlet_is_a_startup_error():

@@ -284,7 +284,7 @@ def test_flag_words_in_ini(run, write, word, expected):
 @pytest.mark.parametrize("argv, message", [
     (["--async", "10"], "option '--async' is not supported yet by gateway "
                         "(gateway's concurrency is --tornado N --greenlet)"),
-    (["--emperor", "/etc/uwsgi/vassals"], "option '--emperor' is not supported yet by gateway"),
+    (["--emperor-on-demand-dir", "/run/od"], "option '--emperor-on-demand-dir' is not supported yet by gateway"),
     (["--spooler-signal-as-task"], "option '--spooler-signal-as-task' is not supported yet by gateway"),
     (["--vhost"], "option '--vhost' is not supported yet by gateway"),
     (["--queue", "10"], "option '--queue' is not supported yet by gateway"),
