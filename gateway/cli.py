@@ -326,7 +326,8 @@ def _needs_master(cfg: Config) -> bool:
     return bool(cfg.master or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
                 or cron_tasks.configured(cfg) or cfg.spooler or mules.configured(cfg) or cfg.daemonize2
-                or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon)
+                or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon
+                or cfg.enable_metrics or cfg.metrics_no_cores)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -435,14 +436,22 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     from gateway.subsystems import Subsystems, SubsystemsConfigError
 
     numproc = (cfg.processes or 1) if workers is None else workers
+    from gateway.process.worker import cores_per_worker
+    from gateway.subsystems import metrics_enabled
+    from gateway.subsystems.builtin_metrics import builtin_specs
+
+    # uWSGI's built-in metrics (worker.N.requests...): registered with the others, collected by the master
+    builtin = builtin_specs(numproc, cores_per_worker(cfg), len(sockets), no_cores=bool(cfg.metrics_no_cores)) \
+        if metrics_enabled(cfg) else []
     try:
         # shared memory (caches, locks, metrics, signal table) exists before any fork
-        Subsystems.create(cfg, workers=max(numproc, 1), master=True)
+        Subsystems.create(cfg, workers=max(numproc, 1), master=True, builtin_metrics=builtin)
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
     from gateway import mules, pushers, spooler
     from gateway.process import cron_tasks, daemons
     from gateway.spooler.runner import stats_section
+    from gateway.subsystems import metrics_source
 
     routing = _log_routing(cfg)
     try:
@@ -457,7 +466,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
             master.stats_hooks.append(stats_section(master, spooler.current))
         # uWSGI runs them before it re-executes itself for a reload, too
         master.on_reload(lambda: hooks.run_phase(cfg, "as-user-atexit"))
-        # --stats-push, --carbon: on the master's timers
+        # the built-in metrics, then --stats-push and --carbon: on the master's timers
+        metrics_source.attach(master, cfg)
         pushers.attach(master, cfg)
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
             mules.MuleConfigError, pushers.PusherConfigError) as e:
