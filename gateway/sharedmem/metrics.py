@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence
 
 from gateway.sharedmem.keyvals import parse_keyvals
 from gateway.sharedmem.region import Region, ShortLock
@@ -89,10 +89,16 @@ class Metrics:
     def __init__(self, specs: List[MetricSpec], metrics_dir: Optional[str] = None) -> None:
         self.specs: List[MetricSpec] = []
         self.index: Dict[str, int] = {}
+        #: how many collected metrics were registered (first): the length of collect()'s values
+        self.collected_count = 0
         for s in specs:
             if s.name in self.index:
                 self.specs[self.index[s.name]] = s
                 continue
+            if s.collected:
+                if self.collected_count != len(self.specs):
+                    raise ValueError("metric %r: collected metrics are registered first" % s.name)
+                self.collected_count += 1
             self.index[s.name] = len(self.specs)
             self.specs.append(s)
         self.collected = [s.collected or s.type == ALIAS for s in self.specs]
@@ -112,7 +118,7 @@ class Metrics:
     @property
     def has_collected(self) -> bool:
         """Whether some metric gets its value from :meth:`collect`."""
-        return any(self.collected)
+        return self.collected_count > 0
 
     def after_fork(self) -> None:
         self.lock.after_fork()
@@ -121,15 +127,17 @@ class Metrics:
         i = self.index.get(name)
         return 0 if i is None else self.ints[i]
 
-    def collect(self, values: Iterable[Tuple[str, int]]) -> None:
-        """Store the master's ``(name, value)`` pairs into the collected metrics (uWSGI's
-        collector: the value is the metric's initial value plus what was collected); other
-        names are ignored.  One writer (the master) and aligned stores: no lock."""
-        index, collected, ints, specs = self.index, self.collected, self.ints, self.specs
-        for name, value in values:
-            i = index.get(name)
-            if i is not None and collected[i]:
-                ints[i] = _wrap(specs[i].initial_value + value)
+    def collect(self, values: Sequence[int]) -> None:
+        """Store the master's values of the collected metrics registered first, in
+        registration order (uWSGI's collector: the value is the metric's initial value plus
+        what was collected); a position a plain metric took over (a ``--metric`` named like
+        a built-in one) is skipped.  One writer (the master) and aligned stores: no lock."""
+        if len(values) != self.collected_count:
+            raise ValueError("%d values for %d collected metrics" % (len(values), self.collected_count))
+        collected, ints, specs = self.collected, self.ints, self.specs
+        for i in range(len(values)):
+            if collected[i]:
+                ints[i] = _wrap(specs[i].initial_value + values[i])
 
     def op(self, name: str, op: str, value: int) -> bool:
         i = self.index.get(name)

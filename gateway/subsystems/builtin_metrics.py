@@ -5,7 +5,8 @@ uWSGI registers these metrics whenever the metrics subsystem is on (``--enable-m
 ``metrics`` object, ``--metrics-dir`` and the pushers all see them.  :func:`builtin_metrics`
 gives their names, types, OIDs and order from plain values (sans-IO: the scoreboard
 snapshots the master reads, see :mod:`gateway.subsystems.metrics_source`), and
-:func:`builtin_specs` the same list as metrics to register before the first fork::
+:func:`builtin_specs` the same list as metrics to register before the first fork
+(:func:`builtin_values`: only the values, in the same order, for the master's collector)::
 
     core.routed_signals  core.unrouted_signals  core.busy_workers  core.idle_workers  core.overloaded
     worker.0.requests ... worker.N.requests  worker.N.delta_requests  worker.N.failed_requests
@@ -25,7 +26,7 @@ the built-in ones.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Mapping, NamedTuple, Optional, Sequence
+from typing import Any, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from gateway.sharedmem.metrics import ABSOLUTE, ALIAS, COUNTER, GAUGE, MetricSpec
 
@@ -74,42 +75,60 @@ def builtin_metrics(workers: Sequence[Mapping[str, Any]], core: CoreCounters = N
 
     ``cores`` is the number of cores of every worker (uWSGI registers them all, a worker not
     spawned yet included); None takes each worker's own ``cores`` list."""
-    out = [
-        Metric("core.routed_signals", COUNTER, core.routed_signals, "5.1"),
-        Metric("core.unrouted_signals", COUNTER, core.unrouted_signals, "5.2"),
-        Metric("core.busy_workers", GAUGE, core.busy_workers, "5.3"),
-        Metric("core.idle_workers", GAUGE, core.idle_workers, "5.4"),
-        Metric("core.overloaded", COUNTER, core.overloaded, "5.5"),
-    ]
+    return [Metric(*row) for row in _walk(workers, core, socket_queues, cores, no_cores, True)]
+
+
+def builtin_values(workers: Sequence[Mapping[str, Any]], core: CoreCounters = NO_COUNTERS,
+                   socket_queues: Sequence[int] = (), *, cores: Optional[int] = None,
+                   no_cores: bool = False) -> List[int]:
+    """The values of :func:`builtin_metrics`, in the same order, without building the names
+    (what the master stores every second: thousands of metrics with many cores)."""
+    return [row[2] for row in _walk(workers, core, socket_queues, cores, no_cores, False)]
+
+
+def _walk(workers: Sequence[Mapping[str, Any]], core: CoreCounters, socket_queues: Sequence[int],
+          cores: Optional[int], no_cores: bool, named: bool) -> Iterator[Tuple[str, int, int, str]]:
+    """``(name, type, value, oid)`` of every built-in metric; name and OID are "" unless ``named``."""
+    yield "core.routed_signals", COUNTER, core.routed_signals, "5.1"
+    yield "core.unrouted_signals", COUNTER, core.unrouted_signals, "5.2"
+    yield "core.busy_workers", GAUGE, core.busy_workers, "5.3"
+    yield "core.idle_workers", GAUGE, core.idle_workers, "5.4"
+    yield "core.overloaded", COUNTER, core.overloaded, "5.5"
     total = sum(int(w.get("requests", 0)) for w in workers)
     for suffix, kind, _, leaf in WORKER_METRICS:
-        out.append(Metric("worker.0.%s" % suffix, kind, total if suffix == "requests" else 0, "3.0.%d" % leaf))
+        yield ("worker.0.%s" % suffix if named else "", kind, total if suffix == "requests" else 0,
+               "3.0.%d" % leaf if named else "")
     no_core: Mapping[str, Any] = {}
     for wid, w in enumerate(workers, 1):
         for suffix, kind, key, leaf in WORKER_METRICS:
-            out.append(Metric("worker.%d.%s" % (wid, suffix), kind, int(w.get(key, 0)) if key else 0,
-                              "3.%d.%d" % (wid, leaf)))
+            value = int(w.get(key, 0)) if key else 0
+            if named:
+                yield "worker.%d.%s" % (wid, suffix), kind, value, "3.%d.%d" % (wid, leaf)
+            else:
+                yield "", kind, value, ""
         if no_cores:
             continue
         seen = w.get("cores") or ()
         for cid in range(len(seen) if cores is None else cores):
             c = seen[cid] if cid < len(seen) else no_core
             for key, leaf in CORE_METRICS:
-                out.append(Metric("worker.%d.core.%d.%s" % (wid, cid, key), COUNTER, int(c.get(key, 0)),
-                                  "3.%d.2.%d.%d" % (wid, cid, leaf)))
+                if named:
+                    yield ("worker.%d.core.%d.%s" % (wid, cid, key), COUNTER, int(c.get(key, 0)),
+                           "3.%d.2.%d.%d" % (wid, cid, leaf))
+                else:
+                    yield "", COUNTER, int(c.get(key, 0)), ""
     rss = sum(int(w.get("rss", 0)) for w in workers)
     vsz = sum(int(w.get("vsz", 0)) for w in workers)
+    yield "core.total_tx", COUNTER, sum(int(w.get("tx", 0)) for w in workers), "5.100"
+    yield "core.total_rss", GAUGE, rss, "5.101"
+    yield "core.total_vsz", GAUGE, vsz, "5.102"
     avg = sum(int(w.get("avg_rt", 0)) for w in workers) // len(workers) if workers else 0
-    out += [
-        Metric("core.total_tx", COUNTER, sum(int(w.get("tx", 0)) for w in workers), "5.100"),
-        Metric("core.total_rss", GAUGE, rss, "5.101"),
-        Metric("core.total_vsz", GAUGE, vsz, "5.102"),
-        Metric("core.avg_response_time", GAUGE, avg, "5.103"),
-        Metric("core.total_running_time", COUNTER, sum(int(w.get("running_time", 0)) for w in workers), "5.104"),
-    ]
-    out += [Metric("socket.%d.listen_queue" % i, GAUGE, q, "7.%d.1" % i) for i, q in enumerate(socket_queues)]
-    out += [Metric("rss_size", ALIAS, rss, "5.101"), Metric("vsz_size", ALIAS, vsz, "5.102")]
-    return out
+    yield "core.avg_response_time", GAUGE, avg, "5.103"
+    yield "core.total_running_time", COUNTER, sum(int(w.get("running_time", 0)) for w in workers), "5.104"
+    for i, q in enumerate(socket_queues):
+        yield ("socket.%d.listen_queue" % i if named else ""), GAUGE, q, ("7.%d.1" % i if named else "")
+    yield "rss_size", ALIAS, rss, "5.101"
+    yield "vsz_size", ALIAS, vsz, "5.102"
 
 
 def builtin_specs(numproc: int, cores: int, sockets: int, *, no_cores: bool = False) -> List[MetricSpec]:

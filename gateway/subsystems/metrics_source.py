@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional
 from gateway.logs import gen_log
 from gateway.process.scoreboard import C_EXCEPTIONS, C_IN_REQUEST
 from gateway.stats import listen_queue
-from gateway.subsystems.builtin_metrics import CoreCounters, Metric, builtin_metrics, user_metrics
+from gateway.subsystems.builtin_metrics import CoreCounters, Metric, builtin_metrics, builtin_values, user_metrics
 
 #: seconds between two collections (uWSGI's collector thread wakes once a second, and the
 #: built-in metrics are registered with a frequency of 1)
@@ -80,20 +80,24 @@ class MetricsSource:
                 return
         self.overloaded += 1
 
-    def builtin(self, workers: List[Dict[str, Any]]) -> List[Metric]:
-        """uWSGI's built-in metrics from ``workers`` (:meth:`workers`) and the master's counters."""
+    def counters(self, workers: List[Dict[str, Any]]) -> CoreCounters:
+        """The master's own counters, ``workers`` (:meth:`workers`) giving the busy and idle ones."""
         live = [w for w in workers if w["running"] and not w["cheaped"]]
         busy = sum(1 for w in live if w["busy"])
         router = getattr(self._subsystems(), "router", None)
-        core = CoreCounters(
+        return CoreCounters(
             routed_signals=int(getattr(router, "routed", 0)),
             unrouted_signals=int(getattr(router, "unrouted", 0)),
             busy_workers=busy,
             idle_workers=len(live) - busy,
             overloaded=self.overloaded,
         )
+
+    def builtin(self, workers: List[Dict[str, Any]]) -> List[Metric]:
+        """uWSGI's built-in metrics from ``workers`` (:meth:`workers`) and the master's counters."""
         queues = [listen_queue(s) for s in self.master.sockets]
-        return builtin_metrics(workers, core, queues, cores=int(self.master.board.cores), no_cores=self.no_cores)
+        return builtin_metrics(workers, self.counters(workers), queues, cores=int(self.master.board.cores),
+                               no_cores=self.no_cores)
 
     def collect(self, workers: Optional[List[Dict[str, Any]]] = None) -> bool:
         """Store the built-in metrics into the metrics subsystem; False when it has none
@@ -101,8 +105,11 @@ class MetricsSource:
         subs = self._subsystems()
         if subs is None or not subs.metrics.has_collected:
             return False
-        builtin = self.builtin(self.workers() if workers is None else workers)
-        subs.metrics.collect((m.name, m.value) for m in builtin)
+        if workers is None:
+            workers = self.workers()
+        queues = [listen_queue(s) for s in self.master.sockets]
+        subs.metrics.collect(builtin_values(workers, self.counters(workers), queues,
+                                            cores=int(self.master.board.cores), no_cores=self.no_cores))
         return True
 
     def metrics(self, workers: List[Dict[str, Any]]) -> List[Metric]:

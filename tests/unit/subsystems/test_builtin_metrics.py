@@ -8,10 +8,19 @@ from __future__ import annotations
 import os
 import socket
 
+import pytest
+
 from gateway.process.master import Proc
 from gateway.process.scoreboard import C_IN_REQUEST, C_REQUESTS, W_AVG_RT, W_REQUESTS, W_TX, Scoreboard
 from gateway.sharedmem.metrics import ABSOLUTE, ALIAS, COUNTER, GAUGE, Metrics, MetricSpec
-from gateway.subsystems.builtin_metrics import CoreCounters, Metric, builtin_metrics, builtin_specs, user_metrics
+from gateway.subsystems.builtin_metrics import (
+    CoreCounters,
+    Metric,
+    builtin_metrics,
+    builtin_specs,
+    builtin_values,
+    user_metrics,
+)
 from gateway.subsystems.metrics_source import MetricsSource
 
 
@@ -25,6 +34,14 @@ def worker(**kw):
 
 def values(metrics):
     return {m.name: (m.type, m.value) for m in metrics}
+
+
+def collect(m: Metrics, **by_name):
+    """``m.collect`` with these values by name (``worker__1__requests`` for worker.1.requests), 0 elsewhere."""
+    out = [0] * m.collected_count
+    for name, v in by_name.items():
+        out[m.index[name.replace("__", ".")]] = v
+    m.collect(out)
 
 
 # -- the computation -----------------------------------------------------------------------------
@@ -90,6 +107,13 @@ def test_metrics_no_cores_and_no_workers():
         ("core.total_running_time", COUNTER, 0), ("rss_size", ALIAS, 0), ("vsz_size", ALIAS, 0)]
 
 
+def test_builtin_values_are_the_metrics_values_in_order():
+    workers = [worker(requests=3, tx=9, cores=[{"requests": 3, "exceptions": 1}]), {"cores": []}]
+    for kw in ({}, {"cores": 2}, {"no_cores": True}):
+        assert builtin_values(workers, CoreCounters(1, 2, 3, 4, 5), [7], **kw) == [
+            m.value for m in builtin_metrics(workers, CoreCounters(1, 2, 3, 4, 5), [7], **kw)]
+
+
 def test_user_metrics_follow_the_stats_shape():
     assert list(user_metrics({"hits": {"type": 0, "oid": "", "value": 3},
                               "temp": {"type": 1, "oid": "1.2", "value": -2}})) == [
@@ -118,12 +142,12 @@ def test_collected_metrics_are_set_by_the_master_only_and_shared_across_fork(tmp
         assert m.op("worker.1.requests", "set", 5) is False and m.op("rss_size", "inc", 1) is False
         pid = os.fork()
         if pid == 0:
-            m.collect([("worker.1.requests", 7), ("rss_size", 4096), ("no.such.metric", 1)])
+            collect(m, worker__1__requests=7, rss_size=4096)
             os._exit(0)
         os.waitpid(pid, 0)
         assert m.get("worker.1.requests") == 7 and m.get("rss_size") == 4096
-        assert m.get("no.such.metric") == 0
-        m.collect([("hits", 99)])  # not a collected metric: left to the application
+        with pytest.raises(ValueError):
+            m.collect([1, 2])  # not the registered layout
         assert m.get("hits") == 0 and m.op("hits", "inc", 2) and m.get("hits") == 2
         stats = m.stats()
         assert list(stats)[:2] == ["core.routed_signals", "core.unrouted_signals"] and list(stats)[-1] == "hits"
@@ -143,17 +167,22 @@ def test_a_user_metric_named_like_a_builtin_replaces_it_in_place():
         names = [s.name for s in m.specs]
         assert names.count("worker.1.requests") == 1
         assert names.index("worker.1.requests") == names.index("worker.0.running_time") + 1
-        m.collect([("worker.1.requests", 50)])
-        assert m.get("worker.1.requests") == 3 and m.op("worker.1.requests", "inc", 1)
+        collect(m, worker__1__requests=50, worker__1__respawns=1)
+        assert m.get("worker.1.respawns") == 1 and m.get("worker.1.requests") == 3 and m.op("worker.1.requests", "inc", 1)
         assert m.stats()["worker.1.requests"] == {"type": GAUGE, "oid": "", "value": 4}
     finally:
         m.close()
 
 
+def test_collected_metrics_come_first():
+    with pytest.raises(ValueError):
+        Metrics([MetricSpec("hits"), MetricSpec("worker.1.requests", collected=True)])
+
+
 def test_collected_values_add_the_initial_value_and_wrap():
     m = Metrics([MetricSpec("big", COUNTER, initial_value=2, collected=True)])
     try:
-        m.collect([("big", (1 << 63) - 1)])
+        m.collect([(1 << 63) - 1])
         assert m.get("big") == -(1 << 63) + 1
     finally:
         m.close()
