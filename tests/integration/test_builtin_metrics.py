@@ -6,6 +6,8 @@ The master collects them once a second: every check waits with a deadline."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -124,3 +126,16 @@ def test_enable_metrics_implies_a_master_and_no_cores_leaves_out_the_core_metric
     files = sorted(p.name for p in tmp_path.iterdir())
     assert "worker.1.requests" in files and "hits" in files and "core.total_tx" in files
     assert not [f for f in files if ".core." in f]
+
+
+def test_a_killed_worker_respawns_and_its_metrics_carry_on(srv):
+    """Last in this module: SIGKILL worker 1 (a child of the server this test started)."""
+    doc = wait_until(lambda: settled(stats_port(srv)), timeout=15, what="the collected metrics to settle")
+    before = doc["metrics"]["worker.1.requests"]["value"]
+    victim = next(w["pid"] for w in doc["workers"] if w["id"] == 1)
+    os.kill(victim, signal.SIGKILL)
+    wait_until(lambda: call(srv.port, "/get?name=worker.1.respawns")["out"] == 2, timeout=20,
+               what="worker.1.respawns to count the respawn")
+    doc = wait_until(lambda: settled(stats_port(srv)), timeout=15, what="the collected metrics to settle")
+    assert doc["metrics"]["worker.1.requests"]["value"] >= before  # cumulative over respawns, as uWSGI
+    assert doc["metrics"]["worker.1.delta_requests"]["value"] <= doc["metrics"]["worker.1.requests"]["value"] - before
