@@ -661,6 +661,8 @@ class ConfigFields:
     enable_metrics: bool
     #: --metrics-dir: keep one file per metric in DIR holding its value as text (refreshed every second)
     metrics_dir: Optional[str]
+    #: --metrics-dir-restore: start each metric from the value its --metrics-dir file holds (a built-in one then adds what the ma…
+    metrics_dir_restore: bool
     #: --metrics-no-cores: do not register the built-in worker.N.core.M.* metrics (nor push them); implies --master
     metrics_no_cores: bool
     #: --stats-push: push every metric to a statsd server (host:port, [v6]:port or a UNIX datagram socket) as PREFIX.NAM…

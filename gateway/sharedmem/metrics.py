@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence
 
 from gateway.sharedmem.keyvals import parse_keyvals
@@ -30,6 +30,9 @@ from gateway.sharedmem.region import Region, ShortLock
 COUNTER, GAUGE, ABSOLUTE, ALIAS = 0, 1, 2, 3
 _TYPES = {"counter": COUNTER, "gauge": GAUGE, "absolute": ABSOLUTE}
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+#: what --metrics-dir-restore reads of a file: optional blanks, then a signed integer
+_LEADING_INT = re.compile(rb"[ \t\r\n]*[+-]?[0-9]+")
+_RESTORE_MAX = 64
 
 
 class MetricConfigError(ValueError):
@@ -86,7 +89,7 @@ class Metrics:
     it with a plain metric).
     """
 
-    def __init__(self, specs: List[MetricSpec], metrics_dir: Optional[str] = None) -> None:
+    def __init__(self, specs: List[MetricSpec], metrics_dir: Optional[str] = None, *, restore: bool = False) -> None:
         self.specs: List[MetricSpec] = []
         self.index: Dict[str, int] = {}
         #: how many collected metrics were registered (first): the length of collect()'s values
@@ -109,11 +112,32 @@ class Metrics:
         self.lock = ShortLock(self.region, 0, "metrics")
         self.metrics_dir = os.path.realpath(metrics_dir) if metrics_dir else None
         self._written: Dict[str, Optional[int]] = {}
+        if restore and self.metrics_dir:
+            self._restore(self.metrics_dir)
         for i, s in enumerate(self.specs):
             self.ints[i] = s.initial_value
         if self.metrics_dir:
             os.makedirs(self.metrics_dir, exist_ok=True)
             self.write_dir()
+
+    def _restore(self, directory: str) -> None:
+        """``--metrics-dir-restore``: a metric's initial value is what its file holds (the
+        leading integer, as uWSGI's ``strtoll``; a missing or unreadable file leaves it).
+
+        A collected counter then counts on from there (uWSGI's ``worker.1.requests`` survives a
+        restart); collected gauges, absolutes and aliases are not restored, as they describe the
+        present (uWSGI adds the old value to them too: ``core.idle_workers`` 2 with 1 worker)."""
+        for i, s in enumerate(self.specs):
+            if self.collected[i] and s.type != COUNTER:
+                continue
+            try:
+                with open(os.path.join(directory, s.name), "rb") as f:
+                    text = f.read(_RESTORE_MAX)
+            except OSError:
+                continue
+            m = _LEADING_INT.match(text)
+            if m:
+                self.specs[i] = replace(s, initial_value=_wrap(int(m.group())))
 
     @property
     def has_collected(self) -> bool:

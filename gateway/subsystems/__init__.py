@@ -40,9 +40,10 @@ HOUSEKEEPING_INTERVAL = 1.0
 
 def metrics_enabled(cfg: Config) -> bool:
     """Whether the metrics subsystem is on: ``--enable-metrics``, or an option that implies
-    it (uWSGI's ``UWSGI_OPT_METRICS``: ``--metric``, ``--metrics-dir``, ``--metrics-no-cores``,
-    ``--stats-push``)."""
-    return bool(cfg.metric or cfg.enable_metrics or cfg.metrics_dir or cfg.stats_push or cfg.metrics_no_cores)
+    it (uWSGI's ``UWSGI_OPT_METRICS``: ``--metric``, ``--metrics-dir``, ``--metrics-dir-restore``,
+    ``--metrics-no-cores``, ``--stats-push``)."""
+    return bool(cfg.metric or cfg.enable_metrics or cfg.metrics_dir or cfg.stats_push or cfg.metrics_no_cores
+                or cfg.metrics_dir_restore)
 
 
 class SubsystemsConfigError(ValueError):
@@ -74,7 +75,9 @@ class Subsystems:
         # uWSGI's built-in metrics come first (the master collects them), then the --metric ones
         if self.metrics_enabled:
             metric_specs = list(builtin_metrics) + metric_specs
-        self.metrics = Metrics(metric_specs, cfg.metrics_dir or None)
+        if cfg.metrics_dir_restore and not cfg.metrics_dir:
+            gen_log.warning("--metrics-dir-restore without --metrics-dir: nothing to restore")
+        self.metrics = Metrics(metric_specs, cfg.metrics_dir or None, restore=bool(cfg.metrics_dir_restore))
         if self.metrics_enabled:
             gen_log.info("initialized %d metrics", len(self.metrics.specs))
         self.table = SignalTable(self.workers + 1)

@@ -139,3 +139,20 @@ def test_a_killed_worker_respawns_and_its_metrics_carry_on(srv):
     doc = wait_until(lambda: settled(stats_port(srv)), timeout=15, what="the collected metrics to settle")
     assert doc["metrics"]["worker.1.requests"]["value"] >= before  # cumulative over respawns, as uWSGI
     assert doc["metrics"]["worker.1.delta_requests"]["value"] <= doc["metrics"]["worker.1.requests"]["value"] - before
+
+
+def test_metrics_dir_restore_carries_a_counter_over_a_restart(tmp_path):
+    args = PROBE + ["--enable-metrics", "--metrics-dir", str(tmp_path), "--metrics-dir-restore"]
+    path = tmp_path / "worker.0.requests"
+    with run_server(args) as srv:
+        for _ in range(3):
+            request(srv.port, "/")
+        wait_until(lambda: path.exists() and int(path.read_text() or 0) >= 3, timeout=15,
+                   what="%s to count the 3 requests" % path)
+    before = int(path.read_text())
+    with run_server(args) as srv:
+        request(srv.port, "/")
+        wait_until(lambda: call(srv.port, "/get?name=worker.0.requests")["out"] >= before + 1, timeout=15,
+                   what="worker.0.requests to count on from %d" % before)
+        # a gauge is not restored (uWSGI would add the old value: 2 idle workers out of 1)
+        assert call(srv.port, "/get?name=core.idle_workers")["out"] <= 1

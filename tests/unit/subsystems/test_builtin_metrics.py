@@ -281,3 +281,26 @@ def test_overloaded_counts_at_most_once_a_second_whoever_ticks():
     finally:
         master.sockets[0].close()
         metrics.close()
+
+
+def test_metrics_dir_restore_counts_on_from_the_files(tmp_path):
+    (tmp_path / "worker.1.requests").write_text("3\n")
+    (tmp_path / "core.idle_workers").write_text("1\n")
+    (tmp_path / "hits").write_bytes(b"42\n" + b"\0" * 100)  # uWSGI's files: a page, NUL-padded
+    (tmp_path / "temp").write_text("not a number")
+    specs = builtin_specs(1, 1, 0) + [MetricSpec.parse("name=hits"), MetricSpec.parse("name=temp,initial_value=7")]
+    m = Metrics(specs, str(tmp_path), restore=True)
+    try:
+        assert m.get("worker.1.requests") == 3 and m.get("hits") == 42 and m.get("temp") == 7
+        collect(m, worker__1__requests=2, core__idle_workers=1)
+        assert m.get("worker.1.requests") == 5  # the restored value plus what was collected
+        assert m.get("core.idle_workers") == 1  # a gauge describes the present: not restored
+        m.write_dir()
+        assert (tmp_path / "worker.1.requests").read_text() == "5\n"
+    finally:
+        m.close()
+    m = Metrics(specs, str(tmp_path))  # without restore the files are rewritten from the initial values
+    try:
+        assert m.get("worker.1.requests") == 0 and (tmp_path / "worker.1.requests").read_text() == "0\n"
+    finally:
+        m.close()
