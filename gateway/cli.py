@@ -433,13 +433,11 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     from gateway.process.app_reload import AppReloader
     from gateway.process.cheaper import CheaperConfigError
     from gateway.process.master import Master
-    from gateway.subsystems import Subsystems, SubsystemsConfigError
-
-    numproc = (cfg.processes or 1) if workers is None else workers
     from gateway.process.worker import cores_per_worker
-    from gateway.subsystems import metrics_enabled
+    from gateway.subsystems import Subsystems, SubsystemsConfigError, metrics_enabled
     from gateway.subsystems.builtin_metrics import builtin_specs
 
+    numproc = (cfg.processes or 1) if workers is None else workers
     # uWSGI's built-in metrics (worker.N.requests...): registered with the others, collected by the master
     builtin = builtin_specs(numproc, cores_per_worker(cfg), len(sockets), no_cores=bool(cfg.metrics_no_cores)) \
         if metrics_enabled(cfg) else []
