@@ -391,7 +391,8 @@ def _needs_master(cfg: Config) -> bool:
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
                 or cron_tasks.configured(cfg) or cfg.spooler or cfg.spooler_external or mules.configured(cfg)
                 or cfg.daemonize2
-                or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon)
+                or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon
+                or cfg.enable_metrics or cfg.metrics_no_cores)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -498,18 +499,24 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     from gateway.process.app_reload import AppReloader
     from gateway.process.cheaper import CheaperConfigError
     from gateway.process.master import Master
-    from gateway.subsystems import Subsystems, SubsystemsConfigError
+    from gateway.process.worker import cores_per_worker
+    from gateway.subsystems import Subsystems, SubsystemsConfigError, metrics_enabled
+    from gateway.subsystems.builtin_metrics import builtin_specs
 
     numproc = (cfg.processes or 1) if workers is None else workers
+    # uWSGI's built-in metrics (worker.N.requests...): registered with the others, collected by the master
+    builtin = builtin_specs(numproc, cores_per_worker(cfg), len(sockets), no_cores=bool(cfg.metrics_no_cores)) \
+        if metrics_enabled(cfg) else []
     try:
         # shared memory (caches, locks, metrics, signal table) exists before any fork
-        Subsystems.create(cfg, workers=max(numproc, 1), master=True)
+        Subsystems.create(cfg, workers=max(numproc, 1), master=True, builtin_metrics=builtin)
         warning_message.create()
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
     from gateway import mules, pushers, spooler
     from gateway.process import cron_tasks, daemons
     from gateway.spooler import runner as spooler_runner
+    from gateway.subsystems import metrics_source
 
     routing = _log_routing(cfg)
     try:
@@ -524,7 +531,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
             spooler_runner.attach(master, cfg, spooler.current)
         # uWSGI runs them before it re-executes itself for a reload, too
         master.on_reload(lambda: hooks.run_phase(cfg, "as-user-atexit"))
-        # --stats-push, --carbon: on the master's timers
+        # the built-in metrics, then --stats-push and --carbon: on the master's timers
+        metrics_source.attach(master, cfg)
         pushers.attach(master, cfg)
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
             mules.MuleConfigError, pushers.PusherConfigError) as e:

@@ -661,11 +661,13 @@ class ConfigFields:
     metric: List[str]
     #: --sharedarea: add a raw shared memory area (ids from 0) of N pages (or BYTES), shared by every process, for uwsgi…
     sharedarea: List[str]
-    #: --enable-metrics: enable the metrics subsystem (implied by --metric and --metrics-dir)
+    #: --enable-metrics: enable the metrics subsystem: uWSGI's built-in metrics (worker.N.requests...), collected by the mas…
     enable_metrics: bool
     #: --metrics-dir: keep one file per metric in DIR holding its value as text (refreshed every second)
     metrics_dir: Optional[str]
-    #: --metrics-no-cores: leave the worker.N.core.M.* metrics out of what the pushers send
+    #: --metrics-dir-restore: start each metric from the value its --metrics-dir file holds (a built-in one then adds what the ma…
+    metrics_dir_restore: bool
+    #: --metrics-no-cores: do not register the built-in worker.N.core.M.* metrics (nor push them); implies --master
     metrics_no_cores: bool
     #: --stats-push: push every metric to a statsd server (host:port, [v6]:port or a UNIX datagram socket) as PREFIX.NAM…
     stats_push: List[str]

@@ -1287,11 +1287,16 @@ OPTIONS: tuple[Option, ...] = (
            help="add a raw shared memory area (ids from 0) of N pages (or BYTES), shared by every "
                 "process, for uwsgi.sharedarea_*"),
     Option("enable-metrics", flag=True, section=SUBSYSTEMS,
-           help="enable the metrics subsystem (implied by --metric and --metrics-dir)"),
-    Option("metrics-dir", type=conv.path, section=SUBSYSTEMS, metavar="DIR",
+           help="enable the metrics subsystem: uWSGI's built-in metrics (worker.N.requests...), "
+                "collected by the master every second, and the --metric ones; implies --master "
+                "(--metric and --metrics-dir enable it too)"),
+    Option("metrics-dir", ("metric-dir",), type=conv.path, section=SUBSYSTEMS, metavar="DIR",
            help="keep one file per metric in DIR holding its value as text (refreshed every second)"),
+    Option("metrics-dir-restore", ("metric-dir-restore",), flag=True, section=SUBSYSTEMS,
+           help="start each metric from the value its --metrics-dir file holds (a built-in one then "
+                "adds what the master collects to it, as uWSGI)"),
     Option("metrics-no-cores", flag=True, section=SUBSYSTEMS,
-           help="leave the worker.N.core.M.* metrics out of what the pushers send"),
+           help="do not register the built-in worker.N.core.M.* metrics (nor push them); implies --master"),
     # -- metrics pushers (gateway/pushers), run by the master ----------------------------------
     Option("stats-push", repeatable=True, type=_stats_push_spec, section=SUBSYSTEMS,
            metavar="statsd:ADDR[,PREFIX]",

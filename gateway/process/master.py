@@ -9,6 +9,8 @@ uWSGI's workers crash-loop on exactly that).  What it watches:
 * one :mod:`~gateway.process.channel` socket per child (``ready`` from workers,
   messages for subsystems);
 * the stats server's sockets (:mod:`gateway.stats`), if ``--stats``;
+* the metrics collector's timer (uWSGI's built-in metrics, stored once a second:
+  :mod:`gateway.subsystems.metrics_source`), if metrics are enabled;
 * the metrics pushers' timers and carbon connections (:mod:`gateway.pushers`), if
   ``--stats-push`` or ``--carbon``;
 * with ``--log-master``, one output pipe per child and the log target when it is slow
@@ -217,6 +219,9 @@ class Master:
         self.erlang_nodes: Dict[int, str] = {}
         self.stats_server: Any = None
         self.subsystems: Any = None
+        #: the built-in metrics' reader (:mod:`gateway.subsystems.metrics_source`), shared by
+        #: the metrics collector and the pushers; None without either
+        self.metrics_source: Any = None
         #: (when, pid, log line with %s label and %d pid, or None): SIGKILL then unless reaped
         self._pending_kill: List[Tuple[float, int, Optional[str]]] = []
         self._touch: Dict[str, float] = {}

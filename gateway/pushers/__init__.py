@@ -11,7 +11,8 @@ run in the master's ``selectors`` loop (:class:`PushRunner`), and never block it
 
 Host names are resolved once, here, at startup (uWSGI resolves them at every push,
 blocking its pusher thread).  What is pushed comes from
-:class:`~gateway.pushers.source.MetricsSource` (the scoreboard and ``--metric`` values).
+:class:`~gateway.subsystems.metrics_source.MetricsSource` (the scoreboard and ``--metric`` values;
+the same values the metrics subsystem holds when metrics are enabled).
 
     pushers.attach(master, cfg)   # before master.run(); None when nothing is configured
 """
@@ -33,9 +34,9 @@ from gateway.pushers.carbon import (
     carbon_root,
 )
 from gateway.pushers.schedule import Schedule
-from gateway.pushers.source import MetricsSource
 from gateway.pushers.specs import Endpoint, PushSpecError, numeric_host, parse_carbon, parse_stats_push
 from gateway.pushers.statsd import StatsdPusher
+from gateway.subsystems.metrics_source import MetricsSource, source_of
 
 #: uWSGI's defaults
 DEFAULT_FREQ = 3
@@ -151,7 +152,7 @@ class PushRunner:
         """Run every pusher whose time has come (uWSGI's pusher loop, one pass)."""
         if now >= self._next_overload_check:
             self._next_overload_check = now + 1.0
-            self.source.tick()
+            self.source.tick(now)
         carbon = self.carbon
         due_statsd = [(p, s) for p, s in self.statsd if s.due(now)]
         carbon_due = carbon is not None and carbon.schedule.due(now)
@@ -200,7 +201,6 @@ def attach(master: Any, cfg: Any) -> Optional[PushRunner]:
     freq = int(cfg.stats_pusher_default_freq or 0) or DEFAULT_FREQ
     for pusher in statsd:
         gen_log.info("[uwsgi-stats-pusher] statsd %s (prefix %s), every %ds", pusher.label, pusher.prefix, freq)
-    runner = PushRunner(master, MetricsSource(master, no_cores=bool(cfg.metrics_no_cores)), statsd, freq,
-                        _carbon(master, cfg))
+    runner = PushRunner(master, source_of(master, cfg), statsd, freq, _carbon(master, cfg))
     runner.start()
     return runner

@@ -14,7 +14,7 @@ dots as underscores).  The lines (:meth:`CarbonReport.lines`, sans-IO) are uWSGI
 * the totals: ``rss_size``, ``vsz_size`` (same condition), ``avg_rt`` (mean of the running
   workers), ``tx``, ``busyness``, ``active_workers``, ``busy_workers``, ``idle_workers``,
   ``cheaped_workers`` (with ``--cheaper``), ``harakiri``, ``respawns``, ``exceptions``;
-* with ``--carbon-use-metrics`` instead: one line per metric (:mod:`gateway.pushers.builtin`).
+* with ``--carbon-use-metrics`` instead: one line per metric (:mod:`gateway.subsystems.builtin_metrics`).
 
 ``--carbon-idle-avg`` says what ``avg_rt`` is when no request arrived since the last push:
 ``last`` (the value, the default), ``zero`` or ``none`` (no line).
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from gateway.logs import gen_log
-from gateway.pushers.builtin import Metric
 from gateway.pushers.schedule import FailureLog, Schedule
+from gateway.subsystems.builtin_metrics import Metric
 
 IDLE_AVG = ("last", "zero", "none")
 

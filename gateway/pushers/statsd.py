@@ -1,7 +1,7 @@
 """``--stats-push statsd:ADDR[,PREFIX]``: every metric as one statsd datagram over UDP.
 
 What uWSGI's ``stats_pusher_statsd`` sends, one datagram per metric, in the order of
-the metrics (:mod:`gateway.pushers.builtin`, then the ``--metric`` ones)::
+the metrics (:mod:`gateway.subsystems.builtin_metrics`, then the ``--metric`` ones)::
 
     PREFIX.NAME:VALUE|g     a gauge (or any metric with --statsd-all-gauges)
     PREFIX.NAME:VALUE|c     every other type (counters, absolutes, aliases)
@@ -23,9 +23,9 @@ import socket
 from typing import Any, Iterable, Iterator, List
 
 from gateway.logs import gen_log
-from gateway.pushers.builtin import Metric
 from gateway.pushers.schedule import FailureLog
 from gateway.sharedmem.metrics import GAUGE
+from gateway.subsystems.builtin_metrics import Metric
 
 
 def format_metric(prefix: str, metric: Metric, all_gauges: bool = False) -> bytes:

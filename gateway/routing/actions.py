@@ -362,7 +362,7 @@ def _metric_action(op: str) -> Callable[[str], Action]:
         def run(state: RouteState, req: RequestView) -> Result:
             metric = expand(name, req)
             if not req.services.metric(op, metric, _leading_int(expand(amount, req)) if sep else 1):
-                state.logs.append("[route] metric%s: no metric named %r" % (op, metric))
+                state.logs.append("[route] metric%s: no metric named %r that an app may change" % (op, metric))
                 return BREAK  # uWSGI: a failed metric operation ends the request
             return NEXT
         return run

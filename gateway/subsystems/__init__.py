@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
@@ -38,6 +38,14 @@ current: Optional["Subsystems"] = None
 HOUSEKEEPING_INTERVAL = 1.0
 
 
+def metrics_enabled(cfg: Config) -> bool:
+    """Whether the metrics subsystem is on: ``--enable-metrics``, or an option that implies
+    it (uWSGI's ``UWSGI_OPT_METRICS``: ``--metric``, ``--metrics-dir``, ``--metrics-dir-restore``,
+    ``--metrics-no-cores``, ``--stats-push``)."""
+    return bool(cfg.metric or cfg.enable_metrics or cfg.metrics_dir or cfg.stats_push or cfg.metrics_no_cores
+                or cfg.metrics_dir_restore)
+
+
 class SubsystemsConfigError(ValueError):
     """A bad ``--cache2`` / ``--metric`` / ``--locks`` value (the CLI prints it and exits)."""
 
@@ -45,7 +53,7 @@ class SubsystemsConfigError(ValueError):
 class Subsystems:
     """See the module docstring."""
 
-    def __init__(self, cfg: Config, workers: int, master: bool) -> None:
+    def __init__(self, cfg: Config, workers: int, master: bool, builtin_metrics: Sequence[MetricSpec] = ()) -> None:
         self.workers = max(1, workers)
         self.master = master
         try:
@@ -63,9 +71,15 @@ class Subsystems:
             raise SubsystemsConfigError(str(e)) from None
         _sharedarea.current = self.sharedareas if self.sharedareas.areas else None
         # --stats-push turns the metrics subsystem on, as in uWSGI (UWSGI_OPT_METRICS)
-        self.metrics_enabled = bool(metric_specs) or cfg.enable_metrics \
-            or bool(cfg.metrics_dir) or bool(cfg.stats_push) or bool(cfg.metrics_no_cores)
-        self.metrics = Metrics(metric_specs, cfg.metrics_dir or None)
+        self.metrics_enabled = metrics_enabled(cfg)
+        # uWSGI's built-in metrics come first (the master collects them), then the --metric ones
+        if self.metrics_enabled:
+            metric_specs = list(builtin_metrics) + metric_specs
+        if cfg.metrics_dir_restore and not cfg.metrics_dir:
+            gen_log.warning("--metrics-dir-restore without --metrics-dir: nothing to restore")
+        self.metrics = Metrics(metric_specs, cfg.metrics_dir or None, restore=bool(cfg.metrics_dir_restore))
+        if self.metrics_enabled:
+            gen_log.info("initialized %d metrics", len(self.metrics.specs))
         self.table = SignalTable(self.workers + 1)
         self.pairs: Dict[int, Tuple[socket.socket, socket.socket]] = {}
         self._by_master_fd: Dict[int, int] = {}
@@ -92,10 +106,14 @@ class Subsystems:
         self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
 
     @classmethod
-    def create(cls, cfg: Config, workers: int, master: bool = True) -> "Subsystems":
-        """Create everything shared; call before forking any worker."""
+    def create(cls, cfg: Config, workers: int, master: bool = True,
+               builtin_metrics: Sequence[MetricSpec] = ()) -> "Subsystems":
+        """Create everything shared; call before forking any worker.
+
+        ``builtin_metrics`` (:func:`gateway.subsystems.builtin_metrics.builtin_specs`, from a
+        master) are registered before the ``--metric`` ones when metrics are enabled."""
         global current
-        current = cls(cfg, workers, master)
+        current = cls(cfg, workers, master, builtin_metrics)
         return current
 
     # -- master side ------------------------------------------------------------------

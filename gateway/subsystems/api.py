@@ -226,7 +226,7 @@ def _metric_op(op: str) -> Callable[..., Optional[bool]]:
         return None if s is None else _ok(s.metrics.op(key, op, v))
 
     f.__name__ = "metric_" + op
-    f.__doc__ = "uWSGI metric_%s: True, or None for an unknown metric." % op
+    f.__doc__ = "uWSGI metric_%s: True, or None for an unknown metric or a built-in one (the master sets those)." % op
     return f
 
 

@@ -1,16 +1,16 @@
-"""Sans-IO parts of the metrics pushers: argument parsing, uWSGI's built-in metrics, statsd
-datagrams, carbon lines, the pusher schedule (gateway/pushers)."""
+"""Sans-IO parts of the metrics pushers: argument parsing, statsd datagrams, carbon lines, the
+pusher schedule (gateway/pushers).  The built-in metrics: tests/unit/subsystems/test_builtin_metrics.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.pushers.builtin import CoreCounters, Metric, builtin_metrics, user_metrics
 from gateway.pushers.carbon import CarbonReport, CarbonSettings, carbon_hostname, carbon_id, carbon_root
 from gateway.pushers.schedule import FailureLog, Schedule
 from gateway.pushers.specs import Endpoint, PushSpecError, StatsdSpec, parse_carbon, parse_stats_push
 from gateway.pushers.statsd import datagrams, format_metric
 from gateway.sharedmem.metrics import ABSOLUTE, ALIAS, COUNTER, GAUGE
+from gateway.subsystems.builtin_metrics import Metric
 
 
 def worker(**kw):
@@ -55,54 +55,6 @@ def test_carbon_arguments():
     for bad in ("/run/carbon.sock", "carbon", "127.0.0.1:x"):
         with pytest.raises(PushSpecError):
             parse_carbon(bad)
-
-
-# -- built-in metrics ----------------------------------------------------------------------------
-
-def test_builtin_metrics_have_uwsgis_names_types_and_order():
-    cores = [{"requests": 3, "write_errors": 1, "offloaded_requests": 2, "exceptions": 4, "read_errors": 5}]
-    workers = [worker(requests=3, delta_requests=3, avg_rt=100, tx=50, rss=1000, vsz=2000, running_time=7,
-                      cores=cores),
-               worker(requests=2, respawn_count=2, avg_rt=301, tx=20, rss=10, vsz=20, running_time=1,
-                      cores=[{}])]
-    got = builtin_metrics(workers, CoreCounters(1, 2, 1, 1, 9), [4])
-    names = [m.name for m in got]
-    assert names[:5] == ["core.routed_signals", "core.unrouted_signals", "core.busy_workers",
-                         "core.idle_workers", "core.overloaded"]
-    assert names[5:14] == ["worker.0.%s" % n for n in ("requests", "delta_requests", "failed_requests", "respawns",
-                                                       "avg_response_time", "total_tx", "rss_size", "vsz_size",
-                                                       "running_time")]
-    assert names[14:23] == [n.replace("worker.0.", "worker.1.") for n in names[5:14]]
-    assert names[23:30] == ["worker.1.core.0.%s" % n for n in ("requests", "write_errors", "routed_requests",
-                                                               "static_requests", "offloaded_requests",
-                                                               "exceptions", "read_errors")]
-    assert names[-8:] == ["core.total_tx", "core.total_rss", "core.total_vsz", "core.avg_response_time",
-                          "core.total_running_time", "socket.0.listen_queue", "rss_size", "vsz_size"]
-    by = {m.name: m for m in got}
-    assert by["worker.0.requests"] == Metric("worker.0.requests", COUNTER, 5)  # the instance's total
-    assert by["worker.0.respawns"].value == 0 and by["worker.0.avg_response_time"].value == 0
-    assert by["worker.1.delta_requests"].type == ABSOLUTE
-    assert by["worker.2.respawns"].value == 2 and by["worker.2.avg_response_time"].type == GAUGE
-    assert by["worker.1.core.0.exceptions"].value == 4 and by["worker.2.core.0.requests"].value == 0
-    assert by["core.total_tx"].value == 70 and by["core.total_rss"] == Metric("core.total_rss", GAUGE, 1010)
-    assert by["core.avg_response_time"].value == 200 and by["core.total_running_time"].value == 8
-    assert by["rss_size"] == Metric("rss_size", ALIAS, 1010) and by["vsz_size"].value == 2020
-    assert by["core.overloaded"].value == 9 and by["socket.0.listen_queue"] == Metric("socket.0.listen_queue",
-                                                                                      GAUGE, 4)
-
-
-def test_metrics_no_cores_and_no_workers():
-    got = builtin_metrics([worker(cores=[{}, {}])], no_cores=True)
-    assert not [m for m in got if ".core." in m.name]
-    assert len(builtin_metrics([worker(cores=[{}, {}])])) == len(got) + 14
-    assert builtin_metrics([])[-3:] == [Metric("core.total_running_time", COUNTER, 0),
-                                        Metric("rss_size", ALIAS, 0), Metric("vsz_size", ALIAS, 0)]
-
-
-def test_user_metrics_follow_the_stats_shape():
-    assert list(user_metrics({"hits": {"type": 0, "oid": "", "value": 3},
-                              "temp": {"type": 1, "oid": "", "value": -2}})) == [
-        Metric("hits", COUNTER, 3), Metric("temp", GAUGE, -2)]
 
 
 # -- statsd --------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.pushers import PushRunner
-from gateway.pushers.builtin import Metric
 from gateway.pushers.schedule import Schedule
 from gateway.sharedmem.metrics import GAUGE
+from gateway.subsystems.builtin_metrics import Metric
 
 
 class Source:
@@ -15,7 +15,7 @@ class Source:
         self.reads = 0
         self.ticks = 0
 
-    def tick(self):
+    def tick(self, now):
         self.ticks += 1
 
     def workers(self):

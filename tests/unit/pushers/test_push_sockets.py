@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from gateway.pushers.builtin import Metric
 from gateway.pushers.carbon import CarbonPusher, CarbonReport, CarbonServer, CarbonSettings
 from gateway.pushers.schedule import Schedule
 from gateway.pushers.statsd import StatsdPusher
 from gateway.sharedmem.metrics import COUNTER, GAUGE
+from gateway.subsystems.builtin_metrics import Metric
 
 pytestmark = pytest.mark.timeout(30)
 
