@@ -338,11 +338,37 @@ def _redirect(status: str, body: bytes) -> Callable[[str], Action]:
     return build
 
 
+def static_root(template: str) -> Optional[str]:
+    """The directory a ``static:`` path built from request values must stay in: the literal
+    part before the first variable (``/srv/site`` of ``/srv/site${PATH_INFO}``) when it is a
+    directory, else the directory it ends in; None for a path with no variable (the rule
+    names one file)."""
+    cut = template.find("$")
+    if cut < 0:
+        return None
+    literal = template[:cut]
+    if literal.endswith("/") or os.path.isdir(literal):
+        root = literal.rstrip("/") or "/"
+    else:
+        root = os.path.dirname(literal) or "."
+    return os.path.realpath(root)
+
+
+def _contained(path: str, root: Optional[str]) -> bool:
+    if root is None:
+        return True
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root.rstrip("/") + "/")
+
+
 def _static(next_on_missing: bool) -> Callable[[str], Action]:
     def build(arg: str) -> Action:
+        root = static_root(arg)
+
         def run(state: RouteState, req: RequestView) -> Result:
             path = expand(arg, req)
-            if path and "\0" not in path and os.path.isfile(path):
+            # a request value (``..``, a symlink) must not lead out of the rule's directory
+            if path and "\0" not in path and _contained(path, root) and os.path.isfile(path):
                 return ServeFile(path)
             if next_on_missing:
                 return NEXT

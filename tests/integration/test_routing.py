@@ -168,3 +168,18 @@ def test_metric_signal_and_cache_actions():
         assert json.loads(request(srv.port, "/metric?name=pages&op=get").body)["out"] == 2
         request(srv.port, "/poke")
         wait_until(lambda: 17 in json.loads(request(srv.port, "/signals").body)["out"], what="signal 17 handled")
+
+
+def test_static_rules_never_serve_a_file_outside_their_directory(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "page.txt").write_bytes(b"page")
+    (tmp_path / "secret.txt").write_bytes(b"secret")
+    args = APP + ["--route-if", "isfile:%s${PATH_INFO} static:%s${PATH_INFO}" % (site, site)]
+    with run_server(args) as srv:
+        assert request(srv.port, "/page.txt").body == b"page"
+        for target in (b"/../secret.txt", b"/%2e%2e/secret.txt"):
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+                s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                reply = read_to_eof(s)
+            assert b"secret" not in reply and reply.startswith(b"HTTP/1.1 404 "), (target, reply[:200])

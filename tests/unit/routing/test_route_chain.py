@@ -406,3 +406,22 @@ def test_logvar_action_hands_the_expanded_value_to_the_services():
     services = FakeServices()
     outcome, env = run_with(services, [("route-run", "logvar:who=${HTTP_X_USER}")], HTTP_X_USER="ann")
     assert env["logvars"] == {b"who": b"ann"} and outcome.kind == "app"
+
+
+def test_static_never_leads_out_of_the_rules_directory(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "ok.txt").write_text("ok")
+    (tmp_path / "secret.txt").write_text("secret")
+    (site / "link.txt").symlink_to(tmp_path / "secret.txt")
+    rules = [("route-run", "static:%s${PATH_INFO}" % site)]
+    assert run(rules, PATH_INFO="/ok.txt")[0].kind == "file"
+    for path in ("/../secret.txt", "/./../secret.txt", "/link.txt"):
+        assert run(rules, PATH_INFO=path)[0].kind == "answer", path  # 404, not the file
+    # a literal file named by the rule itself is the admin's choice
+    assert run([("route-run", "static:%s" % (tmp_path / "secret.txt"))])[0].kind == "file"
+    # the directory a partial name ends in: /site/img_${..} stays in /site
+    rules = [("route-run", "static:%s/img_${HTTP_X_ID}" % site)]
+    (site / "img_1").write_text("1")
+    assert run(rules, HTTP_X_ID="1")[0].kind == "file"
+    assert run(rules, HTTP_X_ID="/../../secret.txt")[0].kind == "answer"
