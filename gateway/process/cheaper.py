@@ -105,8 +105,10 @@ class Cheaper:
             if rss >= self.rss_soft:
                 if requested < 0:
                     return max(requested, self.minimum - running)
-                self._decide(slots, backlog)  # its counters go on; its spawns cannot
-                return 0
+                want = self._decide(slots, backlog)  # its stops still apply; its spawns cannot
+                if want < 0 and running <= self.minimum:
+                    return 0
+                return min(want, 0)
         if requested:
             return max(min(requested, sum(1 for s in slots if s.spawnable)), self.minimum - running)
         want = self._decide(slots, backlog)

@@ -113,3 +113,12 @@ def test_fifo_requests_replace_the_algorithm_within_bounds():
     c = Cheaper(2, 4)
     assert c.decide(slots(0, 2, 2), requested=5) == 2  # no more than are cheaped
     assert c.decide(slots(0, 3, 1), requested=-5) == -1  # never below --cheaper
+
+
+def test_rss_soft_limit_still_lets_the_algorithm_stop_idle_workers():
+    under = Cheaper(1, 4, algo="spare", overload=1, rss_soft=100 * MB)
+    over = Cheaper(1, 4, algo="spare", overload=1, rss_soft=100 * MB)
+    assert [under.decide(slots(0, 4, 0), rss=50 * MB) for _ in range(3)] == \
+        [over.decide(slots(0, 4, 0), rss=150 * MB) for _ in range(3)]
+    assert -1 in [over.decide(slots(0, 3, 1), rss=150 * MB) for _ in range(3)]
+    assert [over.decide(slots(0, 1, 3), rss=150 * MB) for _ in range(3)] == [0, 0, 0]  # never below --cheaper
