@@ -316,6 +316,7 @@ class WorkerBoard:
         off = self._v0 + core_id * VARS_BYTES
         self._mm[off : off + len(data)] = data
         i[c + C_VARS_LEN] = len(data)
+        i[c + C_USER_HARAKIRI] = 0
         i[c + C_IN_REQUEST] = 1
 
     def set_user_harakiri(self, core_id: int, deadline_us: int) -> None:
@@ -331,6 +332,7 @@ class WorkerBoard:
             c = self._c0 + core_id * C_FIELDS
             self._ints[c + C_IN_REQUEST] = 0
             self._ints[c + C_VARS_LEN] = 0
+            self._ints[c + C_USER_HARAKIRI] = 0
 
     def end(self, core_id: int, start: float, failed: bool = False, offloaded: bool = False,
             routed: bool = False) -> None:

@@ -58,6 +58,10 @@ from gateway.server.uwsgi import UwsgiServer
 from gateway.server.wsgi_call import WSGIResponse
 from loop_engine import Core, Engine
 
+#: environ key of a request's uwsgi.set_user_harakiri deadline (µs), so it follows the
+#: request when it parks and takes another core
+USER_HARAKIRI_KEY = "gateway.user_harakiri"
+
 #: The server class for each protocol a listening socket speaks (gateway.server.listeners).
 SERVERS = {"http": HTTPServer, "uwsgi": UwsgiServer, "fastcgi": FastCGIServer, "scgi": ScgiServer}
 
@@ -277,10 +281,16 @@ class Worker:
                 # shows the core idle, and when it takes a core again, harakiri counts
                 # from then (the time it waited is not "running").
                 if parking:
-                    board.park(core.id)
+                    board.park(core.id)  # its uwsgi.set_user_harakiri deadline leaves the core too
+                    self._user_harakiri.pop(core.id, None)
                 else:
                     core.request_start = time.time()
-                    board.begin(core.id, core.info if isinstance(core.info, dict) else {}, core.request_start)
+                    info = core.info if isinstance(core.info, dict) else {}
+                    board.begin(core.id, info, core.request_start)
+                    deadline = info.get(USER_HARAKIRI_KEY, 0)
+                    if deadline:  # the request's own deadline follows it to its new core
+                        self._user_harakiri[core.id] = deadline
+                        board.set_user_harakiri(core.id, deadline)
 
             self.settings.request_start_hooks.append(started)
             self.settings.request_end_hooks.append(ended)
@@ -510,6 +520,10 @@ class Worker:
             self._user_harakiri.pop(core_id, None)
         if self.board is not None:
             self.board.set_user_harakiri(core_id, deadline)
+        engine = self.engine
+        info = engine.cores[core_id].info if engine is not None and 0 <= core_id < len(engine.cores) else None
+        if isinstance(info, dict):
+            info[USER_HARAKIRI_KEY] = deadline  # kept with the request if it parks (wait_parked)
 
     def _master_gone(self) -> None:
         if not self._stopping:

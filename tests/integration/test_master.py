@@ -629,3 +629,18 @@ def test_the_harakiri_route_action_sets_the_same_deadline():
         assert request(srv.port, "/park?30", timeout=10).status == 500
         srv.wait_for_line(r"GET /park\?30 past its uwsgi.set_user_harakiri deadline: cancelled")
         assert request(srv.port, "/hold?0.1", timeout=10).status == 200  # no rule for it
+
+
+def test_a_parked_requests_user_harakiri_stays_with_it_not_with_the_core():
+    from support.wsclient import WSClient
+
+    args = ["--wsgi-file", "tests/apps/user_harakiri_ws.py", "--tornado", "2", "--greenlet", "--master"]
+    with run_server(args) as srv:
+        ws = WSClient(srv.port, "/ws")
+        assert ws.status == 101
+        # the websocket parked, its core free; the next requests run past its 2 s deadline
+        t0 = time.time()
+        assert request(srv.port, "/park?3", timeout=10).body == b"done"
+        assert time.time() - t0 >= 3
+        assert "set_user_harakiri deadline" not in srv.output()
+        ws.close()
