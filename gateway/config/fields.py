@@ -249,6 +249,8 @@ class ConfigFields:
     listen: int
     #: --enable-proxy-protocol: --http-socket and the --http router: a connection may start with a PROXY header (HAProxy's v1 text…
     enable_proxy_protocol: bool
+    #: --https-export-cert: --https with a client CA: the client's certificate also reaches the app as PEM in HTTPS_CC (HTTPS_D…
+    https_export_cert: bool
     #: --http-enable-proxy-protocol: the same, for the --http router only (uWSGI's http plugin option)
     http_enable_proxy_protocol: bool
     #: --http-keepalive: seconds an idle keep-alive HTTP connection is kept open; 0 closes it after each response

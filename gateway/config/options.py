@@ -685,6 +685,9 @@ OPTIONS: tuple[Option, ...] = (
            help="--http-socket and the --http router: a connection may start with a PROXY "
                 "header (HAProxy's v1 text or v2 binary) naming the client, which becomes "
                 "REMOTE_ADDR/REMOTE_PORT; only behind a balancer that always sends it"),
+    Option("https-export-cert", flag=True, section=HTTP,
+           help="--https with a client CA: the client's certificate also reaches the app as PEM "
+                "in HTTPS_CC (HTTPS_DN and HTTPS_CLIENT_CERTIFICATE are always set)"),
     Option("http-enable-proxy-protocol", flag=True, section=HTTP,
            help="the same, for the --http router only (uWSGI's http plugin option)"),
     Option("http-keepalive", type=conv.integer, default=15, minimum=0, section=HTTP,

@@ -162,6 +162,8 @@ class RouterConnection(asyncio.Protocol):
         self._replay: Optional[List[bytes]] = None  # bytes sent on a pooled connection, until the answer starts
         self._dechunk: Optional[ChunkedBody] = None
         self._rechunk = False
+        #: the connection's own uwsgi vars (a TLS client certificate's), encoded
+        self._conn_vars = ""
         #: the first bytes until it is known whether they start with a PROXY header
         self._proxy: Optional[bytes] = b"" if s.proxy_protocol else None
 
@@ -175,6 +177,15 @@ class RouterConnection(asyncio.Protocol):
             self.remote_port = str(peer[1])
         self.router.connections.add(self)
         self.deadline = self.loop.time() + self.settings.keepalive_timeout
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:  # --https: a client certificate's vars, once per connection
+            from gateway.router.tls import client_cert_vars
+
+            pairs = client_cert_vars(ssl_object, self.settings.https_export_cert)
+            try:
+                self._conn_vars = self.vars.encode_connection_vars(pairs)
+            except Exception as e:  # a certificate over 64 KiB cannot be a uwsgi var
+                gen_log.info("client certificate from %s not passed on: %s", self.remote_addr, e)
 
     def data_received(self, data: bytes) -> None:
         if self._proxy is not None:
@@ -292,7 +303,7 @@ class RouterConnection(asyncio.Protocol):
         persist = self.settings.persistent and not req.chunked
         self._persist = persist
         try:
-            self._packet = self.vars.build(req, self.remote_addr, self.remote_port, persist)
+            self._packet = self.vars.build(req, self.remote_addr, self.remote_port, persist, self._conn_vars)
         except VarsTooLarge as e:
             gen_log.info("request from %s refused: %s", self.remote_addr, e)
             self._send_error(431, str(e))

@@ -160,6 +160,7 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         upstream_idle=float(cfg.http_upstream_idle),
         upstream_max_requests=int(cfg.http_upstream_max_requests),
         proxy_protocol=bool(cfg.enable_proxy_protocol or cfg.http_enable_proxy_protocol),
+        https_export_cert=bool(cfg.https_export_cert),
     )
 
 

@@ -61,6 +61,7 @@ class RouterSettings:
         upstream_idle: float = 2.0,
         upstream_max_requests: int = 200,
         proxy_protocol: bool = False,
+        https_export_cert: bool = False,
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -89,6 +90,8 @@ class RouterSettings:
         #: --enable-proxy-protocol / --http-enable-proxy-protocol: a client connection may
         #: start with a PROXY header naming the client (gateway.protocol.proxy_header)
         self.proxy_protocol = proxy_protocol
+        #: --https-export-cert: a client certificate also goes to the app as PEM (HTTPS_CC)
+        self.https_export_cert = https_export_cert
 
 
 class Router:

@@ -2,8 +2,9 @@
 
 The syntax is uWSGI's (``plugins/http/https.c``): comma-separated address,
 certificate file, key file, then optionally an OpenSSL cipher string and a CA
-file.  With a CA file, clients must present a certificate signed by it
-(uWSGI's ``client_ca``; its ``!`` prefix for "optional" is honoured too).
+file.  With a CA file, a client is asked for a certificate and one it presents must be
+signed by it; with uWSGI's ``!`` prefix (``!ca.pem``) a client without one is refused
+(OpenSSL's ``SSL_VERIFY_FAIL_IF_NO_PEER_CERT``), as in uWSGI's ``client_ca``.
 
 The context is built in the parent before the router process starts, so a
 missing or mismatched certificate fails at startup with one clear line, not in
@@ -14,9 +15,9 @@ the first handshake.  Defaults are the ``ssl`` module's server defaults
 from __future__ import annotations
 
 import ssl
-from typing import NamedTuple, Optional
+from typing import Any, List, NamedTuple, Optional, Tuple
 
-__all__ = ["HTTPSSpec", "TLSConfigError", "parse_https", "server_context"]
+__all__ = ["HTTPSSpec", "TLSConfigError", "client_cert_vars", "parse_https", "server_context"]
 
 
 class TLSConfigError(Exception):
@@ -44,6 +45,36 @@ def parse_https(value: str) -> HTTPSSpec:
     return HTTPSSpec(address, cert, key, ciphers, ca)
 
 
+#: OpenSSL's short names of the subject's attributes, for ``HTTPS_DN`` (``X509_NAME_oneline``)
+_SHORT_NAMES = {
+    "countryName": "C", "stateOrProvinceName": "ST", "localityName": "L", "organizationName": "O",
+    "organizationalUnitName": "OU", "commonName": "CN", "domainComponent": "DC", "userId": "UID",
+    "surname": "SN", "givenName": "GN", "title": "title", "serialNumber": "serialNumber",
+    "emailAddress": "emailAddress",
+}
+
+
+def client_cert_vars(ssl_object: Any, export_pem: bool = False) -> List[Tuple[str, str]]:
+    """The vars uWSGI's router adds for a client that presented a certificate (none
+    otherwise): ``HTTPS_CLIENT_CERTIFICATE`` (DER, latin-1), ``HTTPS_DN`` (the subject as
+    ``/C=../O=../CN=..``, as OpenSSL's ``X509_NAME_oneline``), and with
+    ``--https-export-cert`` ``HTTPS_CC`` (PEM)."""
+    if ssl_object is None:
+        return []
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return []
+    out = [("HTTPS_CLIENT_CERTIFICATE", der.decode("latin-1"))]
+    cert = ssl_object.getpeercert()  # parsed only when the chain was verified (a --https CA)
+    if cert and cert.get("subject"):
+        dn = "".join("/%s=%s" % (_SHORT_NAMES.get(key, key), value)
+                     for rdn in cert["subject"] for key, value in rdn)
+        out.append(("HTTPS_DN", dn))
+    if export_pem:
+        out.append(("HTTPS_CC", ssl.DER_cert_to_PEM_cert(der)))
+    return out
+
+
 def server_context(spec: HTTPSSpec) -> ssl.SSLContext:
     """A server-side context for ``spec``; raises :class:`TLSConfigError` with the reason."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -62,12 +93,12 @@ def server_context(spec: HTTPSSpec) -> ssl.SSLContext:
         except ssl.SSLError:
             raise TLSConfigError("--https %s: no usable cipher in %r" % (spec.address, spec.ciphers)) from None
     if spec.client_ca:
-        optional = spec.client_ca.startswith("!")
-        ca = spec.client_ca[1:] if optional else spec.client_ca
+        required = spec.client_ca.startswith("!")
+        ca = spec.client_ca[1:] if required else spec.client_ca
         try:
             ctx.load_verify_locations(ca)
         except (ssl.SSLError, OSError) as e:
             raise TLSConfigError("--https %s: cannot load client CA %s: %s" % (spec.address, ca, e)) from None
-        ctx.verify_mode = ssl.CERT_OPTIONAL if optional else ssl.CERT_REQUIRED
+        ctx.verify_mode = ssl.CERT_REQUIRED if required else ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx

@@ -35,7 +35,7 @@ is :mod:`gateway.protocol.uwsgi`'s; its `encode_vars` checks the constant vars o
 from __future__ import annotations
 
 import socket
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from gateway.protocol.environ import decode_path, header_key
 from gateway.protocol.http1 import Request
@@ -135,9 +135,17 @@ class VarsBuilder:
         self.modifier2 = modifier2
         self.max_size = min(max_size, 65535)
 
-    def build(self, req: Request, remote_addr: str, remote_port: str, keepalive: bool = False) -> bytes:
+    @staticmethod
+    def encode_connection_vars(pairs: List[Tuple[str, str]]) -> str:
+        """Vars every request of one connection carries (a TLS client's certificate), encoded
+        once for :meth:`build`."""
+        return encode_vars(pairs).decode("latin-1") if pairs else ""
+
+    def build(self, req: Request, remote_addr: str, remote_port: str, keepalive: bool = False,
+              connection_vars: str = "") -> bytes:
         """The 4-byte header and the vars block for ``req`` (its body follows unframed);
-        ``keepalive`` adds the persistent-connection marker (gateway workers only)."""
+        ``keepalive`` adds the persistent-connection marker (gateway workers only);
+        ``connection_vars``: the connection's own vars, encoded (:meth:`encode_connection_vars`)."""
         path = req.path
         if "%" in path:
             path = decode_path(path)
@@ -153,6 +161,7 @@ class VarsBuilder:
             _K_QUERY, u16(len(query)), query,
             _K_PROTOCOL, u16(len(version)), version,
             self._static,
+            connection_vars,
             _K_REMOTE_ADDR, u16(len(remote_addr)), remote_addr,
             _K_REMOTE_PORT, u16(len(remote_port)), remote_port,
         ]

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import time
@@ -23,7 +24,7 @@ import pytest
 
 from peers import require, require_uwsgi
 from server import ROOT
-from support.httpclient import Conn
+from support.httpclient import Conn, read_to_eof
 from support.router import free_port, make_self_signed, run_router, wait_listening
 
 APP = os.path.join(ROOT, "tests", "apps", "router_app.py")
@@ -409,3 +410,53 @@ def test_no_response_head_within_http_timeout_is_a_504():
             c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # the client connection is still usable
             assert c.read_response().body == b"hello"
         r.wait_for_line(r"no response from worker .* in 1\.0s \(504\)")
+
+
+def _client_pki(directory: str, openssl: str) -> dict:
+    """A CA, and a client certificate signed by it (files in ``directory``)."""
+    def run(*args):
+        subprocess.run([openssl] + list(args), check=True, capture_output=True, timeout=60, cwd=directory)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=Test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+        "-subj", "/C=FR/O=Acme/CN=alice")
+    run("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "client.pem", "-days", "2")
+    return {name: os.path.join(directory, name) for name in ("ca.pem", "client.pem", "client.key")}
+
+
+def _tls_get(port, path, client=None):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if client:
+        ctx.load_cert_chain(*client)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return read_to_eof(s)
+
+
+@pytest.mark.parametrize("prefix", ["", "!"], ids=["asked", "required"])
+def test_https_client_certificates_reach_the_app(tls_files, tmp_path, prefix):
+    pki = _client_pki(str(tmp_path), require("openssl"))
+    port = free_port()
+    spec = "127.0.0.1:%d,%s,%s,,%s%s" % (port, tls_files[0], tls_files[1], prefix, pki["ca.pem"])
+    with run_router(["--https", spec, "--https-export-cert", "--wsgi-file", "tests/apps/uwsgi_probe.py",
+                     "--tornado", "2", "--greenlet"]):
+        reply = _tls_get(port, "/env", (pki["client.pem"], pki["client.key"]))
+        env = json.loads(reply.partition(b"\r\n\r\n")[2])
+        assert env["HTTPS_DN"] == "/C=FR/O=Acme/CN=alice"
+        with open(pki["client.pem"]) as f:
+            assert env["HTTPS_CC"].strip() == f.read().strip()
+        der = ssl.PEM_cert_to_DER_cert(env["HTTPS_CC"])
+        assert env["HTTPS_CLIENT_CERTIFICATE"].encode("latin-1") == der
+        if prefix == "!":  # a client without a certificate is refused (TLS 1.3: an alert after the handshake)
+            try:
+                reply = _tls_get(port, "/env")
+            except (ssl.SSLError, OSError):
+                reply = b""
+            assert not reply.startswith(b"HTTP/"), reply[:100]
+        else:
+            env = json.loads(_tls_get(port, "/env").partition(b"\r\n\r\n")[2])
+            assert "HTTPS_DN" not in env and env["HTTPS"] == "on"
