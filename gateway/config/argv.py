@@ -47,6 +47,8 @@ def tokenize(argv: list[str]) -> list[Entry]:
     """
     entries: list[Entry] = []
     positional: list[str] = []
+    #: custom options declared so far (``--declare-option NAME=...``): NAME -> takes a value
+    custom: dict[str, bool] = {}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -57,6 +59,18 @@ def tokenize(argv: list[str]) -> list[Entry]:
         if arg.startswith("--"):
             name, eq, inline = arg[2:].partition("=")
             option = find(name)
+            if option is None and name in custom:
+                # uWSGI: a custom option takes a value when its template uses $1, $2 or $3
+                if eq:
+                    entries.append(Entry(name, inline, ORIGIN))
+                elif custom[name] and i < len(argv):
+                    entries.append(Entry(name, argv[i], ORIGIN))
+                    i += 1
+                elif custom[name]:
+                    raise ConfigError(f"option '--{name}' requires a value")
+                else:
+                    entries.append(Entry(name, True, ORIGIN))
+                continue
             if option is None:
                 raise ConfigError(_unrecognized(f"--{name}", name))
             if option.flag:
@@ -80,6 +94,9 @@ def tokenize(argv: list[str]) -> list[Entry]:
                 raise ConfigError(_missing_value(option, f"--{name}"))
             if option.name in _STOPPERS:
                 return entries
+            if option.name == "declare-option" and isinstance(entries[-1].value, str):
+                declared, _, template = entries[-1].value.partition("=")
+                custom[declared.strip()] = any("$%d" % n in template for n in (1, 2, 3))
         elif arg.startswith("-") and arg != "-":
             j = 1
             while j < len(arg):

@@ -725,6 +725,8 @@ class ConfigFields:
     set_placeholder: List[Tuple[str, str]]
     #: --strict: refuse keys that are not options in ini files and UWSGI_* variables (by default they are placeholde…
     strict: bool
+    #: --declare-option: declare option NAME: giving it (--NAME or NAME = 
+    declare_option: List[str]
     #: --print: print TEXT on standard output at startup (handy with placeholders)
     print: List[str]
     #: --help: show this help
@@ -863,8 +865,6 @@ class ConfigFields:
     wsgi_env_behaviour: Optional[str]
     #: --vhost: not supported yet: uWSGI option, not supported yet by gateway
     vhost: bool
-    #: --declare-option: not supported yet: uWSGI option, not supported yet by gateway
-    declare_option: List[str]
     #: --if-env: the following options, up to endif, apply only if the environment variable is set (to VALUE) (%(_):…
     if_env: List[str]
     #: --if-not-env: the following options, up to endif, apply only if the environment variable is not set (to VALUE) (%…

@@ -27,6 +27,7 @@ most prefixes are ambiguous there, and here they are refused with a
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -315,6 +316,17 @@ def _sharedarea_spec(raw: str) -> str:
     except SharedAreaConfigError as e:
         raise Invalid("N, pages=N or size=BYTES", str(e)) from None
     return raw.strip()
+
+
+def _custom_option(raw: str) -> str:
+    """``NAME=TEMPLATE``, the template ``key=value`` items separated by ``;``."""
+    name, sep, template = raw.partition("=")
+    name = name.strip()
+    if not sep or not name or not template or "=" not in template or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", name):
+        raise Invalid("NAME=KEY=VALUE[;KEY=VALUE...], such as 'myapp=socket=$1;master=true'")
+    if name in OPTIONS_BY_SPELLING:
+        raise Invalid("a name that is not already an option (%s is)" % name)
+    return raw
 
 
 def _env_behaviour(raw: str) -> str:
@@ -1373,6 +1385,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("strict", flag=True, section=CONFIG,
            help="refuse keys that are not options in ini files and UWSGI_* variables "
                 "(by default they are placeholders, as in uWSGI)"),
+    Option("declare-option", ("declare-option2",), repeatable=True, type=_custom_option, section=CONFIG,
+           metavar="NAME=KEY=VALUE[;KEY=VALUE...]",
+           help="declare option NAME: giving it (--NAME or NAME = ... in a file, after this) gives "
+                "the options of the template, $1, $2... replaced by the words of its value"),
     Option("print", repeatable=True, section=CONFIG, metavar="TEXT",
            help="print TEXT on standard output at startup (handy with placeholders)"),
     Option("help", ("usage",), short="h", flag=True, section=CONFIG, help="show this help"),
@@ -1397,7 +1413,6 @@ OPTIONS: tuple[Option, ...] = (
            help="accepted: gateway always gives each request a fresh environ dict (uWSGI's "
                 "holy behaviour); cheat's reuse is an internal optimisation apps cannot rely on"),
     _unsupported("vhost", flag=True),
-    _unsupported("declare-option", repeatable=True),
     # uWSGI's configuration logic (gateway/config/logic.py), acted on while the sources are read
     *_logic_options(),
 )

@@ -93,10 +93,15 @@ class _Assembler:
         self.block: logic.Block | None = None
         self.last_failed = False
         self.in_logic = False
+        #: ``declare-option NAME=TEMPLATE``: the custom options declared so far
+        self.custom: dict[str, str] = {}
 
     def add(self, entry: Entry, stack: tuple[str, ...] = ()) -> None:
         key = entry.key
         option = find(key)
+        if option is None and key in self.custom and not (self.block is not None and not self.in_logic):
+            self.expand_custom(entry, stack)
+            return
         if option is not None and not self.in_logic:
             if option.name in END_KEYS:
                 self.block, self.last_failed = None, False
@@ -122,6 +127,9 @@ class _Assembler:
                 self.strict = conv.boolean(entry.value)
             except Invalid:
                 pass  # the resolver reports the bad value
+        elif option.name in ("declare-option", "declare-option2"):
+            name, _, template = self.expand_now(entry).partition("=")
+            self.custom[name.strip()] = template  # checked by the option's converter
         elif option.name in _LOADERS:
             self.include(entry, stack, _LOADERS[option.name])
         elif option.name == "inherit":
@@ -140,6 +148,24 @@ class _Assembler:
                 self.add(Entry("paste-logger", True, entry.origin, entry.exported), stack)
         elif key in _SETTERS:
             self.setter(entry, placeholder_only=_SETTERS[key])
+
+    def expand_custom(self, entry: Entry, stack: tuple[str, ...]) -> None:
+        """A custom option (``declare-option``): its template's ``key=value`` items, with
+        ``$1``, ``$2``... replaced by the words of the value, become entries here."""
+        if len(stack) >= self.max_include_depth:
+            raise ConfigError("custom option %s expands into itself (more than %d levels)%s"
+                              % (entry.key, self.max_include_depth, where(entry)))
+        value = entry.value if isinstance(entry.value, str) else ""
+        words = self.expand_now(entry).split(" ") if value else [""]
+        for item in self.custom[entry.key].split(";"):
+            key, sep, raw = item.partition("=")
+            if not sep:
+                break  # uWSGI stops at an item without '='
+            for n in range(len(words), 0, -1):  # $10 before $1
+                key = key.replace("$%d" % n, words[n - 1])
+                raw = raw.replace("$%d" % n, words[n - 1])
+            self.add(Entry(key.strip(), raw, "%s (custom option %s)" % (entry.origin, entry.key), entry.exported),
+                     stack + (entry.key,))
 
     def open_logic(self, kind: str, entry: Entry) -> None:
         """``if-*``, ``for*``, ``else``: the entries up to ``endif`` go through the block."""
