@@ -148,12 +148,15 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
         return load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste)
     from gateway.mounts import Mounts, split_mount
 
+    if cfg.vhost:
+        gen_log.info("VirtualHosting mode enabled.")
+
     has_default = cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste
     default = load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste) if has_default else None
     apps = []
     for spec in mounts:
         try:
-            mountpoint, target = split_mount(spec)
+            mountpoint, target = split_mount(spec, vhost=bool(cfg.vhost))
         except ValueError as e:
             raise AppLoadError(str(e)) from None
         if target.endswith((".py", ".wsgi")) or "/" in target:
@@ -161,7 +164,9 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
         else:
             app = load_app(module=target, callable_name=callable_name)
         apps.append((mountpoint, app))
-    return Mounts(apps, default=default, manage_script_name=bool(cfg.manage_script_name))
+    return Mounts(apps, default=default, manage_script_name=bool(cfg.manage_script_name),
+                  vhost=("HTTP_HOST" if cfg.vhost_host else "SERVER_NAME") if cfg.vhost else None,
+                  default_fallback=not cfg.no_default_app)
 
 
 def _split_module_spec(spec: str, default_callable: str) -> Tuple[str, str, bool]:

@@ -9,8 +9,12 @@ knows).  Choosing the app for a request, as uWSGI does:
   becomes ``SCRIPT_NAME`` and is cut from ``PATH_INFO``;
 * without it: the mountpoint equal to the ``SCRIPT_NAME`` the web server sent
   (``uwsgi_param SCRIPT_NAME /app;``); ``PATH_INFO`` is left as it is;
-* otherwise the default app (``--wsgi-file``/``--module``), if there is one; if not,
-  uWSGI's ``--- no python application found ---`` and a ``500``.
+* with ``--vhost``: the mountpoint equal to ``HOST|SCRIPT_NAME``, HOST being ``SERVER_NAME``
+  (``HTTP_HOST`` with ``--vhost-host``, its port cut), as uWSGI keys its apps; a mountpoint
+  given without ``|`` (``www.example.org``) means that host at the root;
+* otherwise the default app (``--wsgi-file``/``--module``), if there is one and
+  ``--no-default-app`` is not given; if not, uWSGI's ``--- no python application found ---``
+  and a ``500``.
 
 ``environ["gateway.app_id"]`` is the app's index (the default app is 0, mounts follow
 in the order given), shown as ``app: N`` in the request log line.
@@ -25,13 +29,19 @@ from gateway.logs import gen_log
 WSGIApp = Callable[..., Any]
 
 
-def split_mount(spec: str) -> Tuple[str, str]:
+def split_mount(spec: str, vhost: bool = False) -> Tuple[str, str]:
     """``"/prefix=app.py"`` -> ``("/prefix", "app.py")``; a trailing ``/`` is dropped
-    (``"/"`` becomes ``""``, the root).  Raises ValueError."""
+    (``"/"`` becomes ``""``, the root).  With ``vhost``: ``"host|/prefix=app.py"`` ->
+    ``("host|/prefix", ...)`` and ``"host=app.py"`` -> ``("host|", ...)``.  Raises ValueError."""
     mountpoint, sep, target = spec.partition("=")
     if not sep or not target:
         raise ValueError("--mount %r: expected MOUNTPOINT=APP (e.g. /app=app.py)" % spec)
     mountpoint = mountpoint.strip()
+    if vhost and not mountpoint.startswith("/"):
+        host, _, path = mountpoint.partition("|")
+        if not host or (path and not path.startswith("/")):
+            raise ValueError("--mount %r: with --vhost the mountpoint is HOST or HOST|/PREFIX" % spec)
+        return "%s|%s" % (host.lower(), path.rstrip("/")), target.strip()
     if mountpoint and not mountpoint.startswith("/"):
         raise ValueError("--mount %r: the mountpoint must start with /" % spec)
     return mountpoint.rstrip("/"), target.strip()
@@ -41,9 +51,12 @@ class Mounts:
     """``Mounts([("/a", app_a), ("/b", app_b)], default=app, manage_script_name=True)``"""
 
     def __init__(self, mounts: Iterable[Tuple[str, WSGIApp]], default: Optional[WSGIApp] = None,
-                 manage_script_name: bool = False) -> None:
-        self.default = default
+                 manage_script_name: bool = False, vhost: Optional[str] = None,
+                 default_fallback: bool = True) -> None:
+        self.default = default if default_fallback else None
         self.manage_script_name = manage_script_name
+        #: --vhost: the environ key naming the host (SERVER_NAME, or HTTP_HOST with --vhost-host)
+        self.vhost = vhost
         first = 1 if default is not None else 0
         #: mountpoint -> (app id, app)
         self.by_mountpoint: Dict[str, Tuple[int, WSGIApp]] = {}
@@ -55,7 +68,15 @@ class Mounts:
 
     def select(self, environ: Dict[str, Any]) -> Optional[Tuple[int, WSGIApp]]:
         """The ``(app id, app)`` for ``environ``, adjusting SCRIPT_NAME/PATH_INFO when managed."""
-        if self.manage_script_name:
+        if self.vhost is not None:
+            host = environ.get(self.vhost, "")
+            if self.vhost == "HTTP_HOST":
+                host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            key = "%s|%s" % (host.lower(), environ.get("SCRIPT_NAME", "").rstrip("/"))
+            found = self.by_mountpoint.get(key)
+            if found is not None:
+                return found
+        elif self.manage_script_name:
             path = environ.get("PATH_INFO", "")
             for mountpoint, app_id, app in self.ordered:
                 n = len(mountpoint)

@@ -221,6 +221,12 @@ class ConfigFields:
     mount: List[str]
     #: --manage-script-name: pick the --mount app by the longest mountpoint prefixing PATH_INFO, and move that prefix from PATH_…
     manage_script_name: bool
+    #: --vhost: virtual hosting: a --mount app is chosen by SERVER_NAME|SCRIPT_NAME (--mount www.example.org=site.p…
+    vhost: bool
+    #: --vhost-host: --vhost by the Host header (HTTP_HOST) instead of SERVER_NAME
+    vhost_host: bool
+    #: --no-default-app: a request that matches no --mount gets a 500, even with a default app
+    no_default_app: bool
     #: --tornado: run the Tornado loop engine with N async cores (greenlets) per worker; needs --greenlet
     tornado: Optional[int]
     #: --greenlet: use greenlet as the suspend engine (required by --tornado)
@@ -733,8 +739,6 @@ class ConfigFields:
     help: bool
     #: --version: print the version
     version: bool
-    #: --no-default-app: not supported yet: uWSGI option, not supported yet by gateway
-    no_default_app: bool
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
     #: --queue: not supported yet: uWSGI option, not supported yet by gateway
@@ -863,8 +867,6 @@ class ConfigFields:
     optimize: Optional[str]
     #: --wsgi-env-behaviour: accepted: gateway always gives each request a fresh environ dict (uWSGI's holy behaviour); cheat's…
     wsgi_env_behaviour: Optional[str]
-    #: --vhost: not supported yet: uWSGI option, not supported yet by gateway
-    vhost: bool
     #: --if-env: the following options, up to endif, apply only if the environment variable is set (to VALUE) (%(_):…
     if_env: List[str]
     #: --if-not-env: the following options, up to endif, apply only if the environment variable is not set (to VALUE) (%…

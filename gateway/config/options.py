@@ -647,6 +647,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("manage-script-name", flag=True, section=APP,
            help="pick the --mount app by the longest mountpoint prefixing PATH_INFO, "
                 "and move that prefix from PATH_INFO to SCRIPT_NAME"),
+    Option("vhost", flag=True, section=APP,
+           help="virtual hosting: a --mount app is chosen by SERVER_NAME|SCRIPT_NAME "
+                "(--mount www.example.org=site.py, --mount 'api.example.org|/v1=api.py')"),
+    Option("vhost-host", flag=True, section=APP,
+           help="--vhost by the Host header (HTTP_HOST) instead of SERVER_NAME"),
+    Option("no-default-app", flag=True, section=APP,
+           help="a request that matches no --mount gets a 500, even with a default app"),
 
     # -- engine ---------------------------------------------------------------------
     Option("tornado", type=conv.integer, minimum=1, section=ENGINE, metavar="N",
@@ -1395,7 +1402,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("version", flag=True, section=CONFIG, help="print the version"),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
-    _unsupported("no-default-app", flag=True),
     _unsupported("response-route", repeatable=True),
     _unsupported("queue"),
     _unsupported("plugins-dir", "plugin-dir"),
@@ -1412,7 +1418,6 @@ OPTIONS: tuple[Option, ...] = (
            metavar="holy|cheat",
            help="accepted: gateway always gives each request a fresh environ dict (uWSGI's "
                 "holy behaviour); cheat's reuse is an internal optimisation apps cannot rely on"),
-    _unsupported("vhost", flag=True),
     # uWSGI's configuration logic (gateway/config/logic.py), acted on while the sources are read
     *_logic_options(),
 )

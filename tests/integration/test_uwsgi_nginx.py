@@ -343,3 +343,20 @@ def test_a_stalled_body_times_out_after_socket_timeout():
         assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), reply
         srv.wait_for_line(r"\[body-read\] timeout reading \d+ bytes of the request body from 127\.0\.0\.1:\d+")
         assert raw_uwsgi(srv.uwsgi_port, uwsgi_wire.PING_REQUEST) == uwsgi_wire.PING_REPLY
+
+
+def test_vhost_picks_the_mounted_app_by_host():
+    args = ["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--vhost", "--vhost-host",
+            "--mount", "a.example.org=tests/apps/mounted_a.py", "--mount", "b.example.org=tests/apps/mounted_b.py",
+            "--no-default-app"] + ENGINE
+    with run_server(args) as srv:
+        srv.wait_for_line(r"VirtualHosting mode enabled\.")
+        for host, status, body in (("a.example.org", 200, b"a  /p"), ("B.example.org:80", 200, b"b  /p"),
+                                   ("c.example.org", 500, None)):
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            c.request("GET", "/p", headers={"Host": host})
+            r = c.getresponse()
+            assert r.status == status, host
+            if body is not None:
+                assert r.read() == body
+            c.close()

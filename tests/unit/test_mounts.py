@@ -72,3 +72,35 @@ def test_split_mount(spec, expected):
 def test_split_mount_errors(spec):
     with pytest.raises(ValueError):
         split_mount(spec)
+
+
+def call_host(app, host, script_name="", key="SERVER_NAME"):
+    status = []
+    environ = {"PATH_INFO": "/x", "SCRIPT_NAME": script_name, "REQUEST_METHOD": "GET", key: host}
+    body = app(environ, lambda s, h: status.append(s))
+    return status[0], b"".join(body).decode()
+
+
+def test_vhost_picks_the_app_by_host_and_script_name():
+    mounts = [split_mount("www.example.org=x", vhost=True), split_mount("API.example.org|/v1/=x", vhost=True)]
+    assert [m for m, _ in mounts] == ["www.example.org|", "api.example.org|/v1"]
+    app = Mounts([("www.example.org|", named("W")), ("api.example.org|/v1", named("API"))],
+                 default=named("D"), vhost="SERVER_NAME")
+    assert call_host(app, "www.example.org")[1].startswith("W|")
+    assert call_host(app, "Api.Example.org", "/v1")[1].startswith("API|")
+    assert call_host(app, "api.example.org")[1].startswith("D|")  # no /v1: the default app
+    hosted = Mounts([("www.example.org|", named("W"))], vhost="HTTP_HOST")
+    assert call_host(hosted, "www.example.org:8080", key="HTTP_HOST")[1].startswith("W|")
+    assert call_host(hosted, "other.org", key="HTTP_HOST")[0].startswith("500")
+
+
+def test_no_default_app_turns_a_miss_into_a_500():
+    app = Mounts([("/a", named("A"))], default=named("D"), manage_script_name=True, default_fallback=False)
+    assert call(app, "/a/x")[1].startswith("A|")
+    assert call(app, "/other")[0].startswith("500")
+
+
+@pytest.mark.parametrize("spec", ["|/x=app.py", "host|x=app.py"])
+def test_vhost_mount_errors(spec):
+    with pytest.raises(ValueError):
+        split_mount(spec, vhost=True)
