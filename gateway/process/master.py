@@ -497,6 +497,12 @@ class Master:
         pid = -1
         try:
             pid = os.fork()
+        except OSError:  # nothing made for this child may outlive the failed fork
+            master_end.close()
+            child_end.close()
+            if log_pipe is not None:
+                self.log_master.discard(log_pipe)
+            raise
         finally:
             if pid != 0:  # the master (the fork done, or failed); the child unblocks below
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
