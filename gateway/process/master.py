@@ -790,7 +790,10 @@ class Master:
             self._check_idle(mono)
         if (self._touch or self._touch_actions or self._touch_hooks) and mono >= self._next_touch_check:
             self._next_touch_check = mono + 1.0
-            self._touch_hooks.check()
+            try:
+                self._touch_hooks.check()
+            except Exception:  # a hook must never end the master
+                gen_log.exception("error in --hook-touch")
             for path, (seen, action, what) in list(self._touch_actions.items()):
                 now = _mtime(path)
                 if now != seen:
