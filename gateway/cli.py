@@ -530,7 +530,10 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         if spooler.current is not None:
             spooler_runner.attach(master, cfg, spooler.current)
         # uWSGI runs them before it re-executes itself for a reload, too
-        master.on_reload(lambda: hooks.run_phase(cfg, "as-user-atexit"))
+        # (in a child of the master, as --hook-touch: they must not stop its loop)
+        if cfg.hook_as_user_atexit or cfg.exec_as_user_atexit:
+            runner = master.hook_runner()
+            master.on_reload(lambda: runner.run(lambda: hooks.run_phase(cfg, "as-user-atexit")))
         # the built-in metrics, then --stats-push and --carbon: on the master's timers
         metrics_source.attach(master, cfg)
         pushers.attach(master, cfg)

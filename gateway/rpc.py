@@ -318,6 +318,20 @@ Address = Tuple[int, Any, str]
 _addresses: Dict[Union[str, bytes], Address] = {}
 
 
+def split_node(text: str) -> Tuple[str, Optional[int]]:
+    """A node address as written -> ``(host, port)``, or ``(path, None)`` for a UNIX socket
+    (a path or ``@abstract``); ``ValueError`` for a bad port.  Sans-IO: nothing resolved."""
+    if ":" not in text or text.startswith(("/", ".", "@")):
+        return text, None
+    if text.startswith("["):
+        host, _, port = text[1:].partition("]:")
+    else:
+        host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("uwsgi.rpc: bad node address %r (host:port, :port or a UNIX socket path)" % text)
+    return host, int(port)
+
+
 def node_address(node: Union[str, bytes]) -> Address:
     """``(family, sockaddr, text)`` for ``host:port``, ``:port`` (this host), ``[v6]:port``,
     a UNIX socket path or ``@abstract``.  Host names are resolved once per worker and cached."""
@@ -325,16 +339,11 @@ def node_address(node: Union[str, bytes]) -> Address:
     if cached is not None:
         return cached
     text = _text(node)
-    if ":" not in text or text.startswith(("/", ".", "@")):
+    host, port = split_node(text)
+    if port is None:
         path = "\0" + text[1:] if text.startswith("@") else text
         address: Address = (socket.AF_UNIX, path, text)
     else:
-        if text.startswith("["):
-            host, _, port = text[1:].partition("]:")
-        else:
-            host, _, port = text.rpartition(":")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("uwsgi.rpc: bad node address %r (host:port, :port or a UNIX socket path)" % text)
         host = host or "127.0.0.1"
         if host in ("0.0.0.0", "::"):
             host = "127.0.0.1" if host == "0.0.0.0" else "::1"

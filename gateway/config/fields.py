@@ -157,7 +157,7 @@ class ConfigFields:
     hook_as_mule: List[str]
     #: --hook-as-gateway: run the hook ACTION:ARGS (exec, mkdir, write, putenv, ...) in each --http/--https router process wh…
     hook_as_gateway: List[str]
-    #: --hook-touch: run the hook ACTION:ARGS in the master when FILE is touched (implies a master)
+    #: --hook-touch: run the hook ACTION:ARGS (in a child of the master) when FILE is touched (implies a master)
     hook_touch: List[str]
     #: --hook-emperor-start: not supported yet: uWSGI option, not supported yet by gateway
     hook_emperor_start: List[str]

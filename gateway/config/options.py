@@ -473,7 +473,7 @@ def _hook_options() -> tuple[Option, ...]:
                                     hint="gateway has no C symbols to call; use --hook-%s exec:COMMAND" % phase))
     out.append(Option("hook-touch", repeatable=True, type=_touch_hook_spec, section=APP,
                       metavar="FILE ACTION:ARGS",
-                      help="run the hook ACTION:ARGS in the master when FILE is touched (implies a master)"))
+                      help="run the hook ACTION:ARGS (in a child of the master) when FILE is touched (implies a master)"))
     for name in ("emperor-start", "emperor-stop", "emperor-reload", "emperor-lost", "as-vassal", "as-emperor",
                  "as-on-demand-vassal", "as-on-config-vassal", "as-emperor-before-vassal",
                  "as-vassal-before-drop", "as-emperor-setns"):

@@ -19,9 +19,11 @@ from gateway.hooks.phases import (
     register_atexit,
     run_in_child,
     run_phase,
+    run_touch_hooks,
     warn_never_run,
 )
 from gateway.hooks.spec import Hook, HookSyntaxError, parse_hook, parse_touch
 
 __all__ = ["PHASES", "Hook", "HookFailed", "HookSyntaxError", "TouchHooks", "adopt_atexit", "destroy_from_child",
-           "parse_hook", "parse_touch", "register_atexit", "run_in_child", "run_phase", "warn_never_run"]
+           "parse_hook", "parse_touch", "register_atexit", "run_in_child", "run_phase", "run_touch_hooks",
+           "warn_never_run"]

@@ -293,7 +293,7 @@ def _rpc(args: str) -> None:
     func, _, node = words[0].partition("@")
     try:
         result = rpc.call(node or None, func, *[_encode(word) for word in words[1:]])  # bytes, as in uWSGI
-    except rpc.RPCError as e:
+    except (rpc.RPCError, ValueError) as e:  # ValueError: a node address, should the spec check miss one
         raise ActionFailed("rpc %s: %s" % (words[0], e)) from None
     shown = (result or b"").decode("utf-8", "replace")
     gen_log.info('[rpc result from "%s"] %s', words[0], shown)

@@ -24,7 +24,7 @@ from gateway.hooks.spec import Hook, HookSyntaxError, parse_hook, parse_touch
 from gateway.logs import gen_log
 
 __all__ = ["PHASES", "HookFailed", "Phase", "TouchHooks", "adopt_atexit", "destroy_from_child", "register_atexit",
-           "run_hooks", "run_in_child", "run_phase", "warn_never_run"]
+           "run_hooks", "run_in_child", "run_phase", "run_touch_hooks", "warn_never_run"]
 
 
 class HookFailed(Exception):
@@ -156,7 +156,10 @@ def warn_never_run(cfg: Any) -> None:
 
 class TouchHooks:
     """``--hook-touch "FILE ACTION:ARGS"``: run the hook when FILE's mtime changes (it is
-    touched, created or removed), checked by the master once a second; never fatal."""
+    touched, created or removed), checked by the master once a second; never fatal.
+
+    The master asks :meth:`due` and runs the hooks in a child of its own
+    (:mod:`gateway.process.hook_runner`), never in its loop; :meth:`check` runs them here."""
 
     def __init__(self, specs: Iterable[str], mtime: Any) -> None:
         self._entries: List[Tuple[str, Hook]] = [parse_touch(spec) for spec in specs]
@@ -166,16 +169,25 @@ class TouchHooks:
     def __bool__(self) -> bool:
         return bool(self._entries)
 
-    def check(self) -> None:
+    def due(self) -> List[Hook]:
+        """The hooks of the files changed since the last look, in the order given."""
         changed = set()
         for path, seen in list(self._seen.items()):
             now = self._mtime(path)
             if now != seen:
                 self._seen[path] = now
                 changed.add(path)
-        for path, hook in self._entries:
-            if path in changed:
-                run_hooks([hook], "touch", fatal=False, option="hook-touch")
+        return [hook for path, hook in self._entries if path in changed]
+
+    def check(self) -> None:
+        """Run the hooks :meth:`due` now, in this process."""
+        run_touch_hooks(self.due())
+
+
+def run_touch_hooks(hooks: Sequence[Hook]) -> None:
+    """Run ``hooks`` of ``--hook-touch``, each failure logged (the phase is never fatal)."""
+    for hook in hooks:
+        run_hooks([hook], "touch", fatal=False, option="hook-touch")
 
 
 _atexit_owner = [0]

@@ -156,3 +156,12 @@ def _check_args(action: str, args: str) -> None:
             raise HookSyntaxError("the hook action '%s': %s in %r" % (action, e, args)) from None
         if not words or not words[0].split("@")[0]:
             raise HookSyntaxError("the hook action '%s' takes %s" % (action, usage))
+        node = words[0].partition("@")[2]
+        if node:
+            from gateway.rpc import split_node
+
+            try:
+                split_node(node)
+            except ValueError:
+                raise HookSyntaxError("the hook action '%s': bad node address %r (host:port, :port or a UNIX "
+                                      "socket path)" % (action, node)) from None

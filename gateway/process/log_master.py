@@ -344,13 +344,40 @@ class LogMaster:
         self._saved = []
 
     def pipe(self) -> Tuple[int, int]:
-        """A new pipe for a child about to be forked: ``(read end, write end)``."""
+        """A new pipe for a child about to be forked: ``(read end, write end)``.
+
+        With a request-log channel a second pipe waits for :meth:`add_source` (the fork
+        done) or :meth:`discard` (the fork failed)."""
+        self._close_pending()  # a pipe never claimed must not leak under the new one
         r, w = os.pipe()
-        os.set_blocking(r, False)
         if self.routing is not None and self.routing.requests is not None:
-            self._pending_request = os.pipe()
+            try:
+                self._pending_request = os.pipe()
+            except OSError:
+                os.close(r)
+                os.close(w)
+                raise
             os.set_blocking(self._pending_request[0], False)
+        os.set_blocking(r, False)
         return r, w
+
+    def discard(self, pipe: Tuple[int, int]) -> None:
+        """In the master when the fork for ``pipe`` (from :meth:`pipe`) failed: close it and
+        its request-log pipe."""
+        for fd in pipe:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._close_pending()
+
+    def _close_pending(self) -> None:
+        pending, self._pending_request = self._pending_request, None
+        for fd in pending or ():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def add_source(self, fd: int) -> None:
         """In the master after the fork: read ``fd`` (the child's pipe) from now on."""

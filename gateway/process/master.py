@@ -244,6 +244,10 @@ class Master:
 
         #: --hook-touch FILE ACTION:ARGS, checked with the other touch files
         self._touch_hooks = TouchHooks(config.hook_touch or (), _mtime)
+        #: the child that runs the master's hooks off its loop (see hook_runner())
+        self._hook_runner: Any = None
+        if self._touch_hooks:
+            self.hook_runner()
         #: chain reload: the worker ids still to replace, and the one whose successor we wait for
         self._chain: List[int] = []
         self._chain_waiting = 0
@@ -305,6 +309,16 @@ class Master:
                 self._signal(proc, sig)
                 return True
         return False
+
+    def hook_runner(self) -> Any:
+        """The :class:`~gateway.process.hook_runner.HookRunner` that runs the master's hooks
+        (``--hook-touch``, ``as-user-atexit`` at a reload) in a child; made on first use,
+        which must come before :meth:`run`."""
+        if self._hook_runner is None:
+            from gateway.process.hook_runner import HookRunner
+
+            self._hook_runner = HookRunner(self)
+        return self._hook_runner
 
     def on_shutdown(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` once when the instance starts stopping (before the children are signalled)."""
@@ -497,6 +511,12 @@ class Master:
         pid = -1
         try:
             pid = os.fork()
+        except OSError:  # nothing made for this child may outlive the failed fork
+            master_end.close()
+            child_end.close()
+            if log_pipe is not None:
+                self.log_master.discard(log_pipe)
+            raise
         finally:
             if pid != 0:  # the master (the fork done, or failed); the child unblocks below
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -784,7 +804,14 @@ class Master:
             self._check_idle(mono)
         if (self._touch or self._touch_actions or self._touch_hooks) and mono >= self._next_touch_check:
             self._next_touch_check = mono + 1.0
-            self._touch_hooks.check()
+            try:
+                due = self._touch_hooks.due()
+                if due:  # in a child: a hook may take a minute, the master's loop must not
+                    from gateway.hooks import run_touch_hooks
+
+                    self.hook_runner().run(lambda: run_touch_hooks(due))
+            except Exception:  # a hook must never end the master
+                gen_log.exception("error in --hook-touch")
             for path, (seen, action, what) in list(self._touch_actions.items()):
                 now = _mtime(path)
                 if now != seen:

@@ -83,6 +83,8 @@ class Tracebacker:
         self.path = "%s%d" % (prefix, worker_id)
         self._sock: Optional[socket.socket] = None
         self._thread: Optional[threading.Thread] = None
+        #: (st_dev, st_ino) of the socket file bound here: stop() removes only that file
+        self._bound: Optional[Tuple[int, int]] = None
 
     def start(self) -> None:
         """Bind ``PATH<id>`` (replacing a stale socket file) and start answering; OSError
@@ -96,9 +98,11 @@ class Tracebacker:
         try:
             sock.bind(self.path)
             sock.listen(8)
+            st = os.stat(self.path)
         except OSError:
             sock.close()
             raise
+        self._bound = (st.st_dev, st.st_ino)
         self._sock = sock
         self._thread = threading.Thread(target=self._serve, name="uWSGITraceBacker", daemon=True)
         self._thread.start()
@@ -121,8 +125,11 @@ class Tracebacker:
                 conn.close()
 
     def stop(self) -> None:
-        """Close the socket and remove its file."""
+        """Close the socket and remove its file, unless the path is now another socket: after
+        a graceful reload the successor of this worker (same id) binds the same path while
+        this one still finishes its requests, and its file must outlive this one."""
         sock, self._sock = self._sock, None
+        bound, self._bound = self._bound, None
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -130,7 +137,9 @@ class Tracebacker:
                 pass
             sock.close()
             try:
-                os.unlink(self.path)
+                st = os.stat(self.path)
+                if (st.st_dev, st.st_ino) == bound:
+                    os.unlink(self.path)
             except OSError:
                 pass
 

@@ -13,11 +13,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 import pytest
 
 from server import ROOT, ServerProcess, gateway_command, run_cli, run_server, spawn
+from support.httpclient import request
 from support.router import RouterProcess
+from support.stats import fetch_stats, stats_port
 from support.waits import pid_alive, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -163,7 +166,13 @@ def test_unknown_and_c_symbol_actions_are_refused_before_anything_runs(tmp_path)
     assert shortcut.returncode == 1 and "option '--call-asap' is not supported" in shortcut.stderr
 
 
-def test_hook_touch_runs_in_the_master_each_time_the_file_is_touched(tmp_path):
+def hook_children(srv):
+    """The pids of the children the master forked to run its hooks, from its log."""
+    return {int(m.group(1)) for m in (re.search(r"running the hooks in a child of the master \(pid: (\d+)\)", line)
+                                      for line in list(srv.lines)) if m}
+
+
+def test_hook_touch_runs_in_a_child_of_the_master_each_time_the_file_is_touched(tmp_path):
     trigger = tmp_path / "trigger"
     trigger.write_text("")
     out = tmp_path / "touched"
@@ -173,7 +182,34 @@ def test_hook_touch_runs_in_the_master_each_time_the_file_is_touched(tmp_path):
         wait_until(lambda: len(records(out)) == 1, what="the touch hook")
         os.utime(trigger, (2, 2))
         wait_until(lambda: len(records(out)) == 2, what="the second touch")
-    assert {r[1] for r in records(out)} == {srv.pid}  # it implied a master, which ran it
+        children = hook_children(srv)
+    # it implied a master, which forked a child for each touch (its loop never runs a hook)
+    assert {r[1] for r in records(out)} == children and len(children) == 2 and srv.pid not in children
+
+
+def test_a_slow_touch_hook_does_not_stop_the_master(tmp_path):
+    """exec:sleep in --hook-touch: the master still answers --stats at once, and a failing
+    rpc hook later is only logged (the master lives on)."""
+    trigger, out = tmp_path / "trigger", tmp_path / "started"
+    trigger.write_text("")
+    args = APP + ["--stats", "127.0.0.1:0", "--hook-touch", "%s exec:echo started >> %s; sleep 8" % (trigger, out),
+                  "--hook-touch", "%s rpc:gw_nothing@127.0.0.1:1" % trigger]
+    with run_server(args) as srv:
+        port = stats_port(srv)
+        os.utime(trigger, (1, 1))
+        wait_until(lambda: out.exists() and out.read_text() == "started\n", what="the slow hook")
+        begin = time.monotonic()
+        doc = fetch_stats(port)
+        assert time.monotonic() - begin < 2.0
+        assert doc["pid"] == srv.pid
+        assert request(srv.port, "/").status == 200
+    assert srv.proc.returncode == 0  # the hook's child was stopped with the instance
+
+
+def test_rpc_hook_with_a_bad_node_address_is_refused_at_startup(tmp_path):
+    result = run_cli(APP + ["--http-socket", "127.0.0.1:0", "--hook-touch", "%s rpc:f@127.0.0.1:notaport" % tmp_path])
+    assert result.returncode == 1
+    assert "the hook action 'rpc': bad node address '127.0.0.1:notaport'" in result.stderr
 
 
 def test_as_user_atexit_runs_in_the_master_on_reload_and_exit(tmp_path):
@@ -184,7 +220,9 @@ def test_as_user_atexit_runs_in_the_master_on_reload_and_exit(tmp_path):
         assert records(out) == []
         os.kill(srv.pid, signal.SIGHUP)
         wait_until(lambda: len(records(out)) == 2, what="the hooks of the reload")
-    assert [(r[0], r[1]) for r in records(out)] == [("atexit", srv.pid), ("exec-atexit", srv.pid)] * 2
+        [child] = hook_children(srv)  # at a reload, in a child: the master's loop goes on
+    assert [(r[0], r[1]) for r in records(out)] == [("atexit", child), ("exec-atexit", child),
+                                                    ("atexit", srv.pid), ("exec-atexit", srv.pid)]
     assert srv.proc.returncode == 0  # a failure there is only logged
     single = ServerProcess(spawn(APP + ["--http-socket", "127.0.0.1:0", "--hook-as-user-atexit",
                                         mark(tmp_path / "single", "atexit")]))

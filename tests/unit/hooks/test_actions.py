@@ -237,3 +237,12 @@ def test_rpc_calls_a_registered_function_and_logs_its_result(caplog, short_waits
         run("rpc", "gw_hook_missing")
     with pytest.raises(ActionFailed, match="still failing after"):
         run("retryrpc", "gw_hook_missing")
+
+
+def test_rpc_to_a_malformed_node_is_a_failure_of_the_action(short_waits):
+    """The option check refuses such a node first; should one get here, the hook fails
+    (logged by a non-fatal phase), it does not raise into the process running it."""
+    with pytest.raises(ActionFailed, match="rpc f@127.0.0.1:notaport: .*bad node address"):
+        run("rpc", "f@127.0.0.1:notaport")
+    with pytest.raises(ActionFailed, match="still failing after"):
+        run("retryrpc", "f@127.0.0.1:notaport")

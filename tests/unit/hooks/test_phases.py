@@ -105,3 +105,12 @@ def test_touch_hooks_run_when_their_file_changes(tmp_path, log):
     touch.check()
     assert out.read_text() == "a1\na2\nb\n"
     assert not TouchHooks([], mtimes.__getitem__)
+
+
+def test_touch_hooks_due_names_the_hooks_of_the_changed_files_without_running_them():
+    mtimes = {"/a": 1.0, "/b": 1.0}
+    touch = TouchHooks(["/a print:a1", "/b print:b", "/a exec:false"], mtimes.__getitem__)
+    assert touch.due() == []
+    mtimes["/a"] = 2.0
+    assert [h.text for h in touch.due()] == ["print:a1", "exec:false"]  # in the order given
+    assert touch.due() == []  # seen: due once per change

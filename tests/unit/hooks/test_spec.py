@@ -52,6 +52,9 @@ def test_the_parser_and_the_runner_know_the_same_actions():
     ("exit:one", "takes an exit code"),
     ("rpc:'unbalanced", "No closing quotation"),
     ("rpc:@node:3031", "takes rpc:FUNC[@NODE]"),
+    ("rpc:f@127.0.0.1:notaport", "the hook action 'rpc': bad node address '127.0.0.1:notaport'"),
+    ("retryrpc:f@host:0 a", "the hook action 'retryrpc': bad node address 'host:0'"),
+    ("rpc:f@[::1]:70000", "bad node address '[::1]:70000'"),
 ])
 def test_what_cannot_run_is_refused_with_the_action_named(text, message):
     with pytest.raises(HookSyntaxError) as info:
@@ -65,6 +68,7 @@ def test_what_cannot_run_is_refused_with_the_action_named(text, message):
     "exec:true", "safeexec:false", "create:/tmp/f", "creat:/tmp/f", "write:/tmp/f hello world",
     "writen:/tmp/f x", "append:/tmp/f x", "appendn:/tmp/f", "appendn:/tmp/f x", "writefifo:/tmp/p x",
     "spinningfifo:/tmp/p x", "unlink:/tmp/f", "hostname:box", "rpc:hello", "rpc:hello@127.0.0.1:3031 a 'b c'",
+    "rpc:hello@:3031", "rpc:hello@/run/rpc.sock", "rpc:hello@@abstract", "rpc:hello@[::1]:3031",
     "retryrpc:hello@127.0.0.1:3031", "wait_for_fs:/mnt/x", "wait_for_file:/f", "wait_for_dir:/d",
     "wait_for_socket:127.0.0.1:3031", "exit:", "exit:3", "print:hello", "log:", "write:/tmp/f ",
 ])

@@ -164,3 +164,45 @@ def test_loggers_and_the_request_pipe_of_a_child():
         lm.finish(0.1)
         os.close(target_r)
         os.close(target_w)
+
+
+def _open_fds():
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_a_failed_fork_closes_the_channel_and_both_log_pipes_of_the_child(monkeypatch):
+    """The master's ``_spawn`` when fork fails (EAGAIN: a process limit): the channel pair,
+    the output pipe and the request-log pipe made for the child are closed, and the next
+    spawn's request pipe is not stacked on a leaked one."""
+    from gateway.config import load
+    from gateway.log_plugins import Channel, parse_logger
+    from gateway.process.log_master import FD_TARGET, LogRouting
+    from gateway.process.master import Master, Proc
+
+    target_r, target_w = os.pipe()
+    routing = LogRouting(Channel([(parse_logger("stdio"), FD_TARGET)], FD_TARGET, []),
+                         Channel([(parse_logger("socket:/r"), RecordingSink())], FD_TARGET, []), [])
+    master = Master(load(["--master", "--processes", "1"], {}), [], workers=1)
+    master.log_master = LogMaster(max_line=100, backlog=16384, fd=target_w, routing=routing)
+
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    proc = Proc("worker", 1, 0)
+    master.workers[1] = proc
+    try:
+        before = _open_fds()
+        for _ in range(2):
+            try:
+                master._spawn(proc)
+            except OSError:
+                pass
+            else:
+                raise AssertionError("the failed fork must reach the caller")
+        assert _open_fds() - before == set()
+        assert master.log_master._pending_request is None and proc.pid == 0
+    finally:
+        master.sel.close()
+        os.close(target_r)
+        os.close(target_w)
