@@ -26,7 +26,10 @@ Management records (request id 0) are answered from the loop: ``GET_VALUES`` wit
 ``FCGI_MAX_CONNS`` and ``FCGI_MAX_REQS`` (this worker's cores) and ``FCGI_MPXS_CONNS``
 0; any other type with ``UNKNOWN_TYPE``.  A second request on the same connection
 while one runs (multiplexing) gets END_REQUEST ``CANT_MPX_CONN``, a role other than
-responder ``UNKNOWN_ROLE``.  ABORT_REQUEST (the web server's client left) closes the
+responder ``UNKNOWN_ROLE``.  These answers obey back-pressure as a response does: while
+the transport is over its high-water mark the connection reads no further (in a core, the
+core waits for the drain), so a peer that streams management records without reading the
+answers cannot grow the worker; it is closed by the ``--socket-timeout`` sweep.  ABORT_REQUEST (the web server's client left) closes the
 connection; the core notices at its next write.
 
 Malformed records are logged on ``gateway.error`` at INFO (``invalid FastCGI request
@@ -43,6 +46,8 @@ from typing import Any, Set
 from gateway.logs import gen_log
 from gateway.protocol import fastcgi as wire
 from gateway.server.vars_conn import VarsConnection, VarsServer, cgi_path_info, pairs_environ
+from gateway.server.wsgi_input import ClientDisconnected
+from loop_engine import in_core
 
 __all__ = ["FastCGIConnection", "FastCGIServer"]
 
@@ -72,6 +77,8 @@ class FastCGIConnection(VarsConnection):
         self.rid = 0
         #: the web server asked to keep the connection (KEEP_CONN) and nothing forbids it
         self.keep = False
+        #: reading stopped until the peer reads the management answers already written
+        self._answers_held = False
 
     def make_parser(self) -> wire.FastCGIParser:
         s = self.settings
@@ -81,6 +88,13 @@ class FastCGIConnection(VarsConnection):
 
     def _process(self) -> None:
         while not self.closed and not self.busy:
+            if self._write_paused:
+                # Answers to management records (or refusals) wait in the transport: read
+                # no more until the peer reads them, or a peer streaming GET_VALUES without
+                # reading grows this worker without bound.  resume_writing goes on.
+                self._answers_held = True
+                self._pause_reading()
+                return
             try:
                 event = self.parser.next_event()
             except wire.FastCGIError as e:
@@ -104,20 +118,17 @@ class FastCGIConnection(VarsConnection):
 
     def side_event(self, event: Any) -> bool:
         """Management records, refused BEGIN_REQUESTs, ABORT_REQUEST (loop or core)."""
-        transport = self.transport
         kind = type(event)
         if kind is wire.Management:
-            if transport is not None and not self.closed:
-                if event.type == wire.GET_VALUES:
-                    cores = str(len(self.server.engine.cores))
-                    known = {"FCGI_MAX_CONNS": cores, "FCGI_MAX_REQS": cores, "FCGI_MPXS_CONNS": "0"}
-                    transport.write(wire.encode_get_values_result([(n, known[n]) for n in event.names if n in known]))
-                else:
-                    transport.write(wire.encode_unknown_type(event.type))
+            if event.type == wire.GET_VALUES:
+                cores = str(len(self.server.engine.cores))
+                known = {"FCGI_MAX_CONNS": cores, "FCGI_MAX_REQS": cores, "FCGI_MPXS_CONNS": "0"}
+                self._answer(wire.encode_get_values_result([(n, known[n]) for n in event.names if n in known]))
+            else:
+                self._answer(wire.encode_unknown_type(event.type))
             return True
         if kind is wire.Rejected:
-            if transport is not None and not self.closed:
-                transport.write(wire.encode_end_request(event.request_id, 0, event.protocol_status, close_stdout=False))
+            self._answer(wire.encode_end_request(event.request_id, 0, event.protocol_status, close_stdout=False))
             return True
         if kind is wire.Aborted:
             gen_log.debug("FastCGI request %d from %s aborted by the web server", event.request_id, self.peer)
@@ -125,6 +136,29 @@ class FastCGIConnection(VarsConnection):
             self._close(abort=True)
             return True
         return False
+
+    def _answer(self, data: bytes) -> None:
+        """Write an answer the peer did not ask through a request.  In a core (the app reads
+        ``wsgi.input``) the core waits for the drain as a response write does, so it reads
+        no further meanwhile; in the loop, `_process` stops reading while the transport is
+        over its high-water mark."""
+        if self.transport is None or self.closed:
+            return
+        if in_core():
+            try:
+                self.write(data)
+            except ClientDisconnected:
+                pass  # dropped after --socket-timeout without a drain: the body read fails next
+        else:
+            self.transport.write(data)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._answers_held:
+            self._answers_held = False
+            if not self.closed:
+                self._resume_reading()
+                self.server.loop.call_soon(self._process)
 
     def on_timeout(self) -> None:
         if not self.busy and not self.parser.buffered() and self.rid:

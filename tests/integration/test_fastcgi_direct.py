@@ -1,0 +1,88 @@
+"""``--fastcgi-socket`` spoken to directly, without nginx: what a hostile or unlucky peer does.
+
+A flood of management records from a peer that never reads its answers must not grow the
+worker's memory, and a graceful stop must not cut a request that is only partly received.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import List, Tuple
+
+from gateway.protocol import fastcgi as wire
+from server import run_server
+
+ENGINE = ["--tornado", "4", "--greenlet"]
+APP = ["--wsgi-file", "tests/apps/uwsgi_probe.py"]
+
+
+def port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[1])
+
+
+def rss_kib(pid: int) -> int:
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def read_records(s: socket.socket, until_end: int) -> List[Tuple[int, int, bytes]]:
+    """Records from ``s`` until the END_REQUEST of request ``until_end`` (0: one record)."""
+    records: List[Tuple[int, int, bytes]] = []
+    buf = b""
+    while True:
+        while len(buf) >= 8:
+            _, rtype, rid, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+            if len(buf) < 8 + clen + plen:
+                break
+            records.append((rtype, rid, buf[8:8 + clen]))
+            buf = buf[8 + clen + plen:]
+            if not until_end or (rtype == wire.END_REQUEST and rid == until_end):
+                return records
+        chunk = s.recv(65536)
+        if not chunk:
+            raise AssertionError("EOF before the answer; got %r" % records)
+        buf += chunk
+
+
+def get_values(address: str) -> List[Tuple[str, str]]:
+    ask = wire.encode_record(wire.GET_VALUES, 0, wire.encode_params([("FCGI_MPXS_CONNS", "")]))
+    with socket.create_connection(("127.0.0.1", port_of(address)), timeout=10) as s:
+        s.sendall(ask)
+        (rtype, rid, content), = read_records(s, 0)
+    assert (rtype, rid) == (wire.GET_VALUES_RESULT, 0)
+    return wire.decode_params(content)
+
+
+def test_a_management_flood_from_a_peer_that_does_not_read_is_held_back():
+    with run_server(["--fastcgi-socket", "127.0.0.1:0", "--socket-timeout", "60"] + APP + ENGINE) as srv:
+        address = srv.ready_fields["fastcgi-socket"]
+        assert get_values(address) == [("FCGI_MPXS_CONNS", "0")]
+        before = rss_kib(srv.pid)
+        # 100 names per record: each answer is as big as the question (~2 KiB)
+        record = wire.encode_record(wire.GET_VALUES, 0, wire.encode_params([("FCGI_MPXS_CONNS", "")] * 100))
+        block = record * 256  # ~0.5 MiB
+        cap = 64 << 20
+        sent = 0
+        flooder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        flooder.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        flooder.settimeout(10)
+        flooder.connect(("127.0.0.1", port_of(address)))
+        try:
+            flooder.settimeout(2)
+            try:
+                while sent < cap:
+                    flooder.sendall(block)
+                    sent += len(block)
+            except socket.timeout:
+                pass  # the worker stopped reading: what the fix is for
+            grown = rss_kib(srv.pid) - before
+            # the others are still served meanwhile
+            assert get_values(address) == [("FCGI_MPXS_CONNS", "0")]
+        finally:
+            flooder.close()
+        assert sent < cap, "the worker read %d bytes of a peer that never reads its answers" % sent
+        assert grown < 24 * 1024, "the worker grew by %d KiB" % grown
