@@ -12,7 +12,8 @@ verbatim, the body, all in STDOUT records of at most 65535 bytes, then an empty 
 record and END_REQUEST (application status 0, REQUEST_COMPLETE).  Then the connection
 closes, unless the web server set KEEP_CONN in BEGIN_REQUEST (nginx's
 ``fastcgi_keep_conn on`` with an upstream ``keepalive`` pool): it then waits, at most
-``--socket-timeout``, for the next request.  A failure after the answer started cuts the
+``--socket-timeout``, for the next request (a graceful stop closes such a connection
+while it is idle between requests; any other finishes its request first).  A failure after the answer started cuts the
 connection without END_REQUEST, so nginx sees a truncated answer (``upstream
 prematurely closed``), never a complete wrong one.
 
@@ -58,13 +59,20 @@ class FastCGIServer(VarsServer):
     protocol_name = "FastCGI"
     connections: Set["FastCGIConnection"]
 
+    #: set by a graceful stop: a request that starts now does not keep its connection
+    draining = False
+
     def begin_drain(self) -> None:
-        """Graceful stop: kept connections waiting for a request close now, busy ones after
-        their answer."""
+        """Graceful stop: kept connections idle between requests close now; every other one
+        (busy, or with a request partly received, or fresh) closes after its current or
+        first answer.  One that never completes its request is closed by the
+        ``--socket-timeout`` sweep, so :attr:`connections` empties on its own."""
+        self.draining = True
         for conn in list(self.connections):
             conn.keep = False
-            if not conn.busy:
+            if conn.idle_between_requests():
                 conn._close()
+                self.connections.discard(conn)
 
 
 class FastCGIConnection(VarsConnection):
@@ -107,7 +115,7 @@ class FastCGIConnection(VarsConnection):
                 self.deadline = 0.0
                 self.busy = True
                 self.rid = event.request_id
-                self.keep = event.keep_conn and not getattr(self.server, "draining", False)
+                self.keep = event.keep_conn and not self.server.draining
                 self._body_done = False  # the STDIN stream always ends with an empty record
                 if not self.server.engine.submit(self._run, event):
                     self._pause_reading()
@@ -136,6 +144,10 @@ class FastCGIConnection(VarsConnection):
             self._close(abort=True)
             return True
         return False
+
+    def idle_between_requests(self) -> bool:
+        """A kept connection that has served a request and holds nothing of the next one."""
+        return bool(self.rid) and not self.busy and self.parser.idle and not self.parser.buffered()
 
     def _answer(self, data: bytes) -> None:
         """Write an answer the peer did not ask through a request.  In a core (the app reads

@@ -6,12 +6,16 @@ worker's memory, and a graceful stop must not cut a request that is only partly 
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import struct
-from typing import List, Tuple
+import time
+from typing import Dict, List, Tuple
 
 from gateway.protocol import fastcgi as wire
 from server import run_server
+from support.httpclient import read_to_eof
 
 ENGINE = ["--tornado", "4", "--greenlet"]
 APP = ["--wsgi-file", "tests/apps/uwsgi_probe.py"]
@@ -86,3 +90,66 @@ def test_a_management_flood_from_a_peer_that_does_not_read_is_held_back():
             flooder.close()
         assert sent < cap, "the worker read %d bytes of a peer that never reads its answers" % sent
         assert grown < 24 * 1024, "the worker grew by %d KiB" % grown
+
+
+def fcgi_connect(address: str) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port_of(address)), timeout=10)
+    # a management exchange first: the worker has accepted this connection
+    s.sendall(wire.encode_record(wire.GET_VALUES, 0, wire.encode_params([("FCGI_MAX_REQS", "")])))
+    assert read_records(s, 0)[0][0] == wire.GET_VALUES_RESULT
+    return s
+
+
+def stdout_of(records: List[Tuple[int, int, bytes]]) -> Dict[int, bytes]:
+    out: Dict[int, bytes] = {}
+    for rtype, rid, content in records:
+        if rtype == wire.STDOUT:
+            out[rid] = out.get(rid, b"") + content
+    return out
+
+
+def test_a_graceful_stop_finishes_a_partly_received_request_and_closes_idle_kept_connections():
+    with run_server(["--fastcgi-socket", "127.0.0.1:0"] + APP + ENGINE) as srv:
+        address = srv.ready_fields["fastcgi-socket"]
+        # a kept connection idle between requests: closed by the stop
+        kept = fcgi_connect(address)
+        kept.sendall(wire.encode_request([("PATH_INFO", "/"), ("REQUEST_METHOD", "GET")], request_id=1,
+                                         keep_conn=True))
+        assert stdout_of(read_records(kept, 1))[1].endswith(b"\r\n\r\nhello")
+        # a kept connection whose second request is half here, and a fresh one likewise
+        again = fcgi_connect(address)
+        again.sendall(wire.encode_request([("PATH_INFO", "/"), ("REQUEST_METHOD", "GET")], request_id=1,
+                                          keep_conn=True))
+        assert stdout_of(read_records(again, 1))[1].endswith(b"\r\n\r\nhello")
+        fresh = fcgi_connect(address)
+        body = b"abc"
+        request = wire.encode_request([("PATH_INFO", "/echo"), ("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "3")],
+                                      body, request_id=2, keep_conn=True)
+        # BEGIN_REQUEST and the first PARAMS record: the request is half here
+        half = 16 + 8 + struct.unpack(">H", request[20:22])[0] + request[22]
+        assert request[16 + 1] == wire.PARAMS and half < len(request)
+        for s in (again, fresh):
+            s.sendall(request[:half])
+        # the worker has these bytes before the stop: a GET_VALUES after them is answered
+        # only once they are parsed
+        for s in (again, fresh):
+            s.sendall(wire.encode_record(wire.GET_VALUES, 0, b""))
+            assert read_records(s, 0)[0][:2] == (wire.GET_VALUES_RESULT, 0)
+        os.kill(srv.pid, signal.SIGTERM)
+        srv.wait_for_line(r"SIGTERM received: stopping worker")
+        kept.settimeout(5)
+        assert read_to_eof(kept) == b""
+        for s in (again, fresh):
+            s.sendall(request[half:])
+            records = read_records(s, 2)
+            out = stdout_of(records)[2]
+            assert out.startswith(b"Status: 200 OK\r\n") and b"\r\n\r\n3 " in out
+            assert [c for t, r, c in records if t == wire.END_REQUEST] == [b"\0" * 8]
+            s.settimeout(5)
+            assert read_to_eof(s) == b""  # KEEP_CONN is not honoured while stopping
+            s.close()
+        kept.close()
+        deadline = time.monotonic() + 10
+        while srv.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert srv.proc.poll() is not None, "the worker did not exit once its connections were done"
