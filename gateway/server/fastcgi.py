@@ -30,8 +30,14 @@ while one runs (multiplexing) gets END_REQUEST ``CANT_MPX_CONN``, a role other t
 responder ``UNKNOWN_ROLE``.  These answers obey back-pressure as a response does: while
 the transport is over its high-water mark the connection reads no further (in a core, the
 core waits for the drain), so a peer that streams management records without reading the
-answers cannot grow the worker; it is closed by the ``--socket-timeout`` sweep.  ABORT_REQUEST (the web server's client left) closes the
-connection; the core notices at its next write.
+answers cannot grow the worker; it is closed by the ``--socket-timeout`` sweep.
+
+ABORT_REQUEST (the web server's client left) closes the connection when the parser reads
+it, and the parser reads a running request's records only as the app reads
+``wsgi.input``: the abort is acted on before the app runs (the PARAMS stream), while it
+reads its body, or after its answer when the rest of the body is drained.  An app that
+does not read its body runs to the end and its answer is written (the web server
+discards it); an abort after the end of the body is ignored, as the request is complete.
 
 Malformed records are logged on ``gateway.error`` at INFO (``invalid FastCGI request
 from ...``) and the connection is closed without a byte; the worker goes on.
