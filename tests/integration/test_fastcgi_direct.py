@@ -33,10 +33,14 @@ def rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
+_leftovers: Dict[int, bytes] = {}
+
+
 def read_records(s: socket.socket, until_end: int) -> List[Tuple[int, int, bytes]]:
-    """Records from ``s`` until the END_REQUEST of request ``until_end`` (0: one record)."""
+    """Records from ``s`` until the END_REQUEST of request ``until_end`` (0: one record);
+    bytes read past them are kept for the next call on the same socket."""
     records: List[Tuple[int, int, bytes]] = []
-    buf = b""
+    buf = _leftovers.pop(s.fileno(), b"")
     while True:
         while len(buf) >= 8:
             _, rtype, rid, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
@@ -45,11 +49,19 @@ def read_records(s: socket.socket, until_end: int) -> List[Tuple[int, int, bytes
             records.append((rtype, rid, buf[8:8 + clen]))
             buf = buf[8 + clen + plen:]
             if not until_end or (rtype == wire.END_REQUEST and rid == until_end):
+                if buf:
+                    _leftovers[s.fileno()] = buf
                 return records
         chunk = s.recv(65536)
         if not chunk:
             raise AssertionError("EOF before the answer; got %r" % records)
         buf += chunk
+
+
+def rest_to_eof(s: socket.socket) -> bytes:
+    """What is left on ``s`` (bytes a read_records call kept, then the rest) up to EOF."""
+    s.settimeout(5)
+    return _leftovers.pop(s.fileno(), b"") + read_to_eof(s)
 
 
 def get_values(address: str) -> List[Tuple[str, str]]:
@@ -137,19 +149,48 @@ def test_a_graceful_stop_finishes_a_partly_received_request_and_closes_idle_kept
             assert read_records(s, 0)[0][:2] == (wire.GET_VALUES_RESULT, 0)
         os.kill(srv.pid, signal.SIGTERM)
         srv.wait_for_line(r"SIGTERM received: stopping worker")
-        kept.settimeout(5)
-        assert read_to_eof(kept) == b""
+        assert rest_to_eof(kept) == b""
         for s in (again, fresh):
             s.sendall(request[half:])
             records = read_records(s, 2)
             out = stdout_of(records)[2]
             assert out.startswith(b"Status: 200 OK\r\n") and b"\r\n\r\n3 " in out
             assert [c for t, r, c in records if t == wire.END_REQUEST] == [b"\0" * 8]
-            s.settimeout(5)
-            assert read_to_eof(s) == b""  # KEEP_CONN is not honoured while stopping
+            assert rest_to_eof(s) == b""  # KEEP_CONN is not honoured while stopping
             s.close()
         kept.close()
         deadline = time.monotonic() + 10
         while srv.proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert srv.proc.poll() is not None, "the worker did not exit once its connections were done"
+
+
+def test_abort_request_is_acted_on_when_read():
+    with run_server(["--fastcgi-socket", "127.0.0.1:0"] + APP + ENGINE) as srv:
+        address = srv.ready_fields["fastcgi-socket"]
+        # before the app runs (inside the PARAMS stream): closed without an answer
+        s = fcgi_connect(address)
+        s.sendall(wire.encode_begin_request(1) + wire.encode_record(wire.PARAMS, 1, wire.encode_params(
+            [("PATH_INFO", "/")])) + wire.encode_record(wire.ABORT_REQUEST, 1))
+        assert rest_to_eof(s) == b""
+        s.close()
+        # while the app runs without reading its body: not read, the app's answer goes out whole
+        s = fcgi_connect(address)
+        request = wire.encode_request([("PATH_INFO", "/stream"), ("REQUEST_METHOD", "POST"),
+                                       ("CONTENT_LENGTH", "4")], b"data", request_id=1)
+        stdin_end = wire.encode_record(wire.STDIN, 1)
+        assert request.endswith(stdin_end)
+        s.sendall(request[:-len(stdin_end)])  # the body's end is not sent: the abort is inside it
+        out = b""
+        while b"first\n" not in out:
+            records = read_records(s, 0)
+            out += stdout_of(records).get(1, b"")
+        s.sendall(wire.encode_record(wire.ABORT_REQUEST, 1))
+        with socket.create_connection(("127.0.0.1", port_of(address)), timeout=10) as r:
+            r.sendall(wire.encode_request([("PATH_INFO", "/release")], request_id=1))
+            assert stdout_of(read_records(r, 1))[1].endswith(b"released 1")
+        records = read_records(s, 1)
+        assert stdout_of(records)[1] == b"second\n"
+        assert [c for t, _, c in records if t == wire.END_REQUEST] == [b"\0" * 8]
+        assert rest_to_eof(s) == b""
+        s.close()
