@@ -13,6 +13,8 @@ import struct
 import time
 from typing import Dict, List, Tuple
 
+import pytest
+
 from gateway.protocol import fastcgi as wire
 from server import run_server
 from support.httpclient import read_to_eof
@@ -73,7 +75,9 @@ def get_values(address: str) -> List[Tuple[str, str]]:
     return wire.decode_params(content)
 
 
-def test_a_management_flood_from_a_peer_that_does_not_read_is_held_back():
+@pytest.mark.parametrize("inside", [False, True], ids=["between-requests", "inside-a-body"])
+def test_a_management_flood_from_a_peer_that_does_not_read_is_held_back(inside):
+    """Between requests the loop answers; inside a body the app's core does, as it reads."""
     with run_server(["--fastcgi-socket", "127.0.0.1:0", "--socket-timeout", "60"] + APP + ENGINE) as srv:
         address = srv.ready_fields["fastcgi-socket"]
         assert get_values(address) == [("FCGI_MPXS_CONNS", "0")]
@@ -87,6 +91,10 @@ def test_a_management_flood_from_a_peer_that_does_not_read_is_held_back():
         flooder.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         flooder.settimeout(10)
         flooder.connect(("127.0.0.1", port_of(address)))
+        if inside:  # the app reads this body: the records come between its STDIN records
+            flooder.sendall(wire.encode_begin_request(1) + wire.encode_record(wire.PARAMS, 1, wire.encode_params([
+                ("PATH_INFO", "/echo"), ("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "1000000")]))
+                + wire.encode_record(wire.PARAMS, 1) + wire.encode_record(wire.STDIN, 1, b"x"))
         try:
             flooder.settimeout(2)
             try:
