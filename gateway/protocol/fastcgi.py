@@ -299,6 +299,11 @@ class FastCGIParser(ByteStreamParser):
         """The id of the active (or last) request."""
         return self._id
 
+    @property
+    def idle(self) -> bool:
+        """No request is under way: waiting for a BEGIN_REQUEST."""
+        return self._state == _IDLE
+
     def start_next(self) -> None:
         """After the request's EndOfMessage (and the answer): wait for the next BEGIN_REQUEST."""
         if self._state != _DONE:

@@ -23,6 +23,7 @@ import hashlib
 import mimetypes
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Callable, Dict, List, Optional, Set, Tuple, Union
@@ -448,21 +449,55 @@ def _cache(arg: str) -> Action:
 
 # -- basicauth ------------------------------------------------------------------------------
 
+#: htpasswd files whose parsed lines are kept (the oldest is forgotten past it)
+HTPASSWD_CACHE_FILES = 32
+
+#: path -> ((mtime_ns, size, inode), {user: {hashed password, ...}})
+_htpasswd_cache: Dict[str, Tuple[Tuple[int, int, int], Dict[str, Set[str]]]] = {}
+_htpasswd_lock = threading.Lock()
+
+
+def _htpasswd_entries(filename: str) -> Optional[Dict[str, Set[str]]]:
+    """The users and hashes of an htpasswd file, parsed once and kept while its modification
+    time, size and inode stay the same (a stat per request instead of a read); None when
+    it cannot be read."""
+    try:
+        st = os.stat(filename)
+    except OSError:
+        _htpasswd_cache.pop(filename, None)
+        return None
+    signature = (st.st_mtime_ns, st.st_size, st.st_ino)
+    cached = _htpasswd_cache.get(filename)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    entries: Dict[str, Set[str]] = {}
+    try:
+        with open(filename, encoding="latin-1") as f:
+            for line in f:
+                name, sep, hashed = line.rstrip("\r\n").partition(":")
+                if sep:
+                    entries.setdefault(name, set()).add(hashed)
+    except OSError:
+        _htpasswd_cache.pop(filename, None)
+        return None
+    with _htpasswd_lock:  # --threads: the eviction iterates the dict
+        _htpasswd_cache.pop(filename, None)
+        while len(_htpasswd_cache) >= HTPASSWD_CACHE_FILES:
+            del _htpasswd_cache[next(iter(_htpasswd_cache))]
+        _htpasswd_cache[filename] = (signature, entries)
+    return entries
+
+
 def _htpasswd_user(filename: str, credentials: str) -> Optional[str]:
     """The user of ``user:password`` when an ``{SHA}`` line of the htpasswd file matches."""
     user, sep, password = credentials.partition(":")
     if not sep:
         return None
-    digest = "{SHA}" + base64.b64encode(hashlib.sha1(password.encode("latin-1", "replace")).digest()).decode()
-    try:
-        with open(filename, encoding="latin-1") as f:
-            for line in f:
-                name, sep, hashed = line.rstrip("\r\n").partition(":")
-                if sep and name == user and hashed == digest:
-                    return user
-    except OSError:
+    entries = _htpasswd_entries(filename)
+    if entries is None or user not in entries:
         return None
-    return None
+    digest = "{SHA}" + base64.b64encode(hashlib.sha1(password.encode("latin-1", "replace")).digest()).decode()
+    return user if digest in entries[user] else None
 
 
 def _basicauth(next_on_mismatch: bool) -> Callable[[str], Action]:

@@ -12,7 +12,8 @@ verbatim, the body, all in STDOUT records of at most 65535 bytes, then an empty 
 record and END_REQUEST (application status 0, REQUEST_COMPLETE).  Then the connection
 closes, unless the web server set KEEP_CONN in BEGIN_REQUEST (nginx's
 ``fastcgi_keep_conn on`` with an upstream ``keepalive`` pool): it then waits, at most
-``--socket-timeout``, for the next request.  A failure after the answer started cuts the
+``--socket-timeout``, for the next request (a graceful stop closes such a connection
+while it is idle between requests; any other finishes its request first).  A failure after the answer started cuts the
 connection without END_REQUEST, so nginx sees a truncated answer (``upstream
 prematurely closed``), never a complete wrong one.
 
@@ -26,8 +27,17 @@ Management records (request id 0) are answered from the loop: ``GET_VALUES`` wit
 ``FCGI_MAX_CONNS`` and ``FCGI_MAX_REQS`` (this worker's cores) and ``FCGI_MPXS_CONNS``
 0; any other type with ``UNKNOWN_TYPE``.  A second request on the same connection
 while one runs (multiplexing) gets END_REQUEST ``CANT_MPX_CONN``, a role other than
-responder ``UNKNOWN_ROLE``.  ABORT_REQUEST (the web server's client left) closes the
-connection; the core notices at its next write.
+responder ``UNKNOWN_ROLE``.  These answers obey back-pressure as a response does: while
+the transport is over its high-water mark the connection reads no further (in a core, the
+core waits for the drain), so a peer that streams management records without reading the
+answers cannot grow the worker; it is closed by the ``--socket-timeout`` sweep.
+
+ABORT_REQUEST (the web server's client left) closes the connection when the parser reads
+it, and the parser reads a running request's records only as the app reads
+``wsgi.input``: the abort is acted on before the app runs (the PARAMS stream), while it
+reads its body, or after its answer when the rest of the body is drained.  An app that
+does not read its body runs to the end and its answer is written (the web server
+discards it); an abort after the end of the body is ignored, as the request is complete.
 
 Malformed records are logged on ``gateway.error`` at INFO (``invalid FastCGI request
 from ...``) and the connection is closed without a byte; the worker goes on.
@@ -43,6 +53,8 @@ from typing import Any, Set
 from gateway.logs import gen_log
 from gateway.protocol import fastcgi as wire
 from gateway.server.vars_conn import VarsConnection, VarsServer, cgi_path_info, pairs_environ
+from gateway.server.wsgi_input import ClientDisconnected
+from loop_engine import in_core
 
 __all__ = ["FastCGIConnection", "FastCGIServer"]
 
@@ -53,13 +65,20 @@ class FastCGIServer(VarsServer):
     protocol_name = "FastCGI"
     connections: Set["FastCGIConnection"]
 
+    #: set by a graceful stop: a request that starts now does not keep its connection
+    draining = False
+
     def begin_drain(self) -> None:
-        """Graceful stop: kept connections waiting for a request close now, busy ones after
-        their answer."""
+        """Graceful stop: kept connections idle between requests close now; every other one
+        (busy, or with a request partly received, or fresh) closes after its current or
+        first answer.  One that never completes its request is closed by the
+        ``--socket-timeout`` sweep, so :attr:`connections` empties on its own."""
+        self.draining = True
         for conn in list(self.connections):
             conn.keep = False
-            if not conn.busy:
+            if conn.idle_between_requests():
                 conn._close()
+                self.connections.discard(conn)
 
 
 class FastCGIConnection(VarsConnection):
@@ -72,6 +91,8 @@ class FastCGIConnection(VarsConnection):
         self.rid = 0
         #: the web server asked to keep the connection (KEEP_CONN) and nothing forbids it
         self.keep = False
+        #: reading stopped until the peer reads the management answers already written
+        self._answers_held = False
 
     def make_parser(self) -> wire.FastCGIParser:
         s = self.settings
@@ -81,6 +102,13 @@ class FastCGIConnection(VarsConnection):
 
     def _process(self) -> None:
         while not self.closed and not self.busy:
+            if self._write_paused:
+                # Answers to management records (or refusals) wait in the transport: read
+                # no more until the peer reads them, or a peer streaming GET_VALUES without
+                # reading grows this worker without bound.  resume_writing goes on.
+                self._answers_held = True
+                self._pause_reading()
+                return
             try:
                 event = self.parser.next_event()
             except wire.FastCGIError as e:
@@ -93,7 +121,7 @@ class FastCGIConnection(VarsConnection):
                 self.deadline = 0.0
                 self.busy = True
                 self.rid = event.request_id
-                self.keep = event.keep_conn and not getattr(self.server, "draining", False)
+                self.keep = event.keep_conn and not self.server.draining
                 self._body_done = False  # the STDIN stream always ends with an empty record
                 if not self.server.engine.submit(self._run, event):
                     self._pause_reading()
@@ -104,20 +132,17 @@ class FastCGIConnection(VarsConnection):
 
     def side_event(self, event: Any) -> bool:
         """Management records, refused BEGIN_REQUESTs, ABORT_REQUEST (loop or core)."""
-        transport = self.transport
         kind = type(event)
         if kind is wire.Management:
-            if transport is not None and not self.closed:
-                if event.type == wire.GET_VALUES:
-                    cores = str(len(self.server.engine.cores))
-                    known = {"FCGI_MAX_CONNS": cores, "FCGI_MAX_REQS": cores, "FCGI_MPXS_CONNS": "0"}
-                    transport.write(wire.encode_get_values_result([(n, known[n]) for n in event.names if n in known]))
-                else:
-                    transport.write(wire.encode_unknown_type(event.type))
+            if event.type == wire.GET_VALUES:
+                cores = str(len(self.server.engine.cores))
+                known = {"FCGI_MAX_CONNS": cores, "FCGI_MAX_REQS": cores, "FCGI_MPXS_CONNS": "0"}
+                self._answer(wire.encode_get_values_result([(n, known[n]) for n in event.names if n in known]))
+            else:
+                self._answer(wire.encode_unknown_type(event.type))
             return True
         if kind is wire.Rejected:
-            if transport is not None and not self.closed:
-                transport.write(wire.encode_end_request(event.request_id, 0, event.protocol_status, close_stdout=False))
+            self._answer(wire.encode_end_request(event.request_id, 0, event.protocol_status, close_stdout=False))
             return True
         if kind is wire.Aborted:
             gen_log.debug("FastCGI request %d from %s aborted by the web server", event.request_id, self.peer)
@@ -125,6 +150,33 @@ class FastCGIConnection(VarsConnection):
             self._close(abort=True)
             return True
         return False
+
+    def idle_between_requests(self) -> bool:
+        """A kept connection that has served a request and holds nothing of the next one."""
+        return bool(self.rid) and not self.busy and self.parser.idle and not self.parser.buffered()
+
+    def _answer(self, data: bytes) -> None:
+        """Write an answer the peer did not ask through a request.  In a core (the app reads
+        ``wsgi.input``) the core waits for the drain as a response write does, so it reads
+        no further meanwhile; in the loop, `_process` stops reading while the transport is
+        over its high-water mark."""
+        if self.transport is None or self.closed:
+            return
+        if in_core():
+            try:
+                self.write(data)
+            except ClientDisconnected:
+                pass  # dropped after --socket-timeout without a drain: the body read fails next
+        else:
+            self.transport.write(data)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._answers_held:
+            self._answers_held = False
+            if not self.closed:
+                self._resume_reading()
+                self.server.loop.call_soon(self._process)
 
     def on_timeout(self) -> None:
         if not self.busy and not self.parser.buffered() and self.rid:

@@ -17,7 +17,9 @@ Shared by ``--static-map``/``--check-static`` (:mod:`gateway.server.static_files
 * **Precompressed files** (``--static-gzip REGEXP``, ``--static-gzip-all``,
   ``--static-gzip-dir DIR``, ``--static-gzip-ext EXT``): for a file they select, when the
   client accepts it, ``FILE.br`` (``br``) or else ``FILE.gz`` (``gzip``) is sent instead if it
-  exists, with ``Content-Encoding`` and the original file's type.
+  exists, with ``Content-Encoding`` and the original file's type.  A variant is a regular
+  file whose real path is in the directory of the file's real path (a symlink beside it is
+  fine; one leading anywhere else is ignored).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
+import stat
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -144,14 +147,22 @@ class FilePolicy:
             if q.startswith("q=") and q[2:].strip().rstrip("0").rstrip(".") in ("0", ""):
                 continue  # q=0, q=0.0, q=0.000: "not acceptable"
             offered.add(name.strip().lower())
+        home = ""
         for encoding, suffix in (("br", ".br"), ("gzip", ".gz")):
             if encoding in offered:
+                # The variant's real path must be beside the file's real path: a FILE.gz
+                # symlink leading elsewhere would serve what the plain name's directory
+                # check refuses (``site/a.css.gz -> /etc/hostname``).
+                variant = os.path.realpath(path + suffix)
+                home = home or os.path.dirname(os.path.realpath(path))
+                if os.path.dirname(variant) != home:
+                    continue
                 try:
-                    st = os.stat(path + suffix)
+                    st = os.stat(variant)
                 except OSError:
                     continue
-                if os.path.isfile(path + suffix):
-                    return path + suffix, st, encoding
+                if stat.S_ISREG(st.st_mode):
+                    return variant, st, encoding
         return None
 
 

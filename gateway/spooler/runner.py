@@ -248,13 +248,30 @@ def attach(master: Any, cfg: Config, spoolers: Spoolers) -> None:
         master.call_later(spoolers.current_frequency, check)
 
 
-def has_tasks(directory: str) -> bool:
-    """Does ``directory`` hold a task file (its top level, as uWSGI's master looks)?"""
+def has_tasks(directory: str, top: bool = True) -> bool:
+    """Does ``directory`` hold a task file, at its top level or in a priority subdirectory
+    (``DIR/N/``, one level down, as the spooler's scan finds them)?  uWSGI's master looks at
+    the top level only, so a task spooled with a ``priority`` never starts a cheap spooler
+    there."""
+    priorities = []
     try:
         with os.scandir(directory) as entries:
-            return any(is_task_name(entry.name) for entry in entries)
+            for entry in entries:
+                name = entry.name
+                if is_task_name(name):
+                    return True
+                if top and is_priority_name(name):
+                    priorities.append(entry)
     except OSError:
         return False
+    for entry in priorities:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)  # the spooler's scan skips symlinks too
+        except OSError:
+            continue
+        if is_dir and has_tasks(entry.path, top=False):
+            return True
+    return False
 
 
 def stats_section(master: Any, spoolers: Spoolers) -> Callable[[Dict[str, Any]], None]:

@@ -213,6 +213,18 @@ def test_spooler_cheap_runs_a_spooler_only_while_there_are_tasks(tmp_path):
     assert "OOOPS the spooler is no more" not in srv.output()
 
 
+def test_spooler_cheap_starts_a_spooler_for_a_task_in_a_priority_subdirectory(tmp_path):
+    sp = Spooled(tmp_path, ["--spooler-cheap"])
+    with run_server(sp.args, env=sp.env) as srv:
+        assert pids(srv)["spooler_pid"] == 0
+        _, spool_file = get(srv, "/spool?name=urgent&priority=3")
+        assert os.path.realpath(os.path.dirname(spool_file)) == os.path.realpath(os.path.join(sp.queue, "3"))
+        run = sp.wait_runs("urgent")[0]
+        assert run["pid"] not in (0, None)
+        wait_until(lambda: not os.path.exists(spool_file), 5, "the done task deleted")
+    assert "OOOPS the spooler is no more" not in srv.output()
+
+
 def test_touch_spoolers_reload_restarts_the_spoolers(tmp_path):
     touch = tmp_path / "reload-spoolers"
     touch.write_text("")

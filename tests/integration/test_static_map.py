@@ -117,3 +117,13 @@ def test_an_unreadable_mimefile_is_a_startup_error(tmp_path):
     proc = spawn(APP + ["--http-socket", "127.0.0.1:0", "--mimefile", str(tmp_path / "none.types")])
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1 and "--mimefile" in err and "No such file" in err, err
+
+
+def test_a_precompressed_symlink_out_of_the_directory_is_not_served(site):
+    static = site / "static"
+    os.symlink(site / "secret.txt", static / "css" / "a.css.gz")  # the plain link-out.txt is refused too
+    args = APP + ["--static-map", "/static=%s" % static, "--static-gzip-all"]
+    with run_server(args) as srv:
+        assert request(srv.port, "/static/link-out.txt").body == b"ok"  # the app, not the file
+        r = request(srv.port, "/static/css/a.css", headers={"Accept-Encoding": "gzip"})
+        assert (r.status, r.body, r.header("Content-Encoding")) == (200, b"body{}", None)

@@ -66,3 +66,29 @@ def test_precompressed_selection_and_negotiation(files):
     assert FilePolicy(gzip_dirs=[str(files)]).precompressed(gz, b) is not None
     assert FilePolicy(gzip=[r"\.js$"]).precompressed(gz, b) is not None
     assert FilePolicy().precompressed(gz, a) is None  # nothing selected
+
+
+def test_a_variant_must_stay_in_the_directory_of_the_file(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"not for the web")
+    (site / "a.css").write_bytes(b"body{}")
+    (site / "a.css.gz").symlink_to(secret)  # out of the mapped directory: never a variant
+    (site / "sub").mkdir()
+    (site / "sub" / "b.js.gz").write_bytes(b"GZ")
+    (site / "b.js").write_bytes(b"x")
+    (site / "b.js.gz").symlink_to(site / "sub" / "b.js.gz")  # another directory, even inside
+    (site / "c.txt").write_bytes(b"plain")
+    (site / "c-v2.txt.gz").write_bytes(b"GZ")
+    (site / "c.txt.gz").symlink_to("c-v2.txt.gz")  # beside the file: fine
+    gz = {"HTTP_ACCEPT_ENCODING": "gzip"}
+    policy = FilePolicy(gzip_all=True)
+    assert policy.precompressed(gz, str(site / "a.css")) is None
+    assert policy.precompressed(gz, str(site / "b.js")) is None
+    variant = policy.precompressed(gz, str(site / "c.txt"))
+    assert variant is not None and variant[0] == os.path.realpath(site / "c-v2.txt.gz") and variant[2] == "gzip"
+    # the file itself reached through a symlink (a --static-safe one): its real directory counts
+    (tmp_path / "link").symlink_to(site)
+    assert policy.precompressed(gz, str(tmp_path / "link" / "c.txt")) is not None
+    assert policy.precompressed(gz, str(tmp_path / "link" / "a.css")) is None

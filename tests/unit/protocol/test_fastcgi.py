@@ -120,11 +120,15 @@ def test_keep_conn_two_requests_one_after_the_other():
     one = F.encode_request([("PATH_INFO", "/1")], keep_conn=True)
     two = F.encode_request([("PATH_INFO", "/2")], b"zz", request_id=2, keep_conn=True)
     p = F.FastCGIParser()
+    assert p.idle
     p.receive_data(one + two)
     assert p.next_event().env == {"PATH_INFO": "/1"}
+    assert not p.idle
     assert type(p.next_event()) is F.EndOfMessage
     assert p.next_event() is F.PAUSED  # the next request waits for the answer
+    assert not p.idle
     p.start_next()
+    assert p.idle  # the graceful stop closes such a connection if nothing is buffered
     req = p.next_event()
     assert (req.request_id, req.env) == (2, {"PATH_INFO": "/2"})
     assert p.next_event() == F.Data(b"zz")
@@ -133,6 +137,13 @@ def test_keep_conn_two_requests_one_after_the_other():
     assert p.next_event() is F.NEED_DATA
     p.receive_data(b"")
     assert type(p.next_event()) is F.ConnectionClosed
+
+
+def test_not_idle_once_begin_request_is_read():
+    p = F.FastCGIParser()
+    p.receive_data(F.encode_begin_request(3, flags=F.KEEP_CONN))
+    assert p.next_event() is F.NEED_DATA
+    assert not p.idle  # a request is under way: a graceful stop must let it finish
 
 
 def test_start_next_before_the_end_is_a_local_error():

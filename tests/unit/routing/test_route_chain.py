@@ -275,6 +275,52 @@ def test_basicauth_with_an_htpasswd_file(tmp_path):
     assert run([("route-run", "basicauth:R,%s/missing" % tmp_path)], HTTP_AUTHORIZATION=basic("carol:pw"))[0].kind == "answer"
 
 
+def test_an_htpasswd_file_is_read_again_only_when_it_changes(tmp_path, monkeypatch):
+    from gateway.routing import actions
+
+    def line(user, password):
+        return "%s:{SHA}%s\n" % (user, base64.b64encode(hashlib.sha1(password).digest()).decode())
+
+    path = tmp_path / "htpasswd"
+    path.write_text(line("carol", b"pw"))
+    opened = []
+    real_open = open
+
+    def counting_open(name, *args, **kwargs):
+        if str(name) == str(path):
+            opened.append(name)
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(actions, "open", counting_open, raising=False)
+    rules = [("route-run", "basicauth:R,%s" % path)]
+    for _ in range(3):
+        assert run(rules, HTTP_AUTHORIZATION=basic("carol:pw"))[1]["REMOTE_USER"] == "carol"
+    assert run(rules, HTTP_AUTHORIZATION=basic("dave:pw2"))[0].kind == "answer"
+    assert len(opened) == 1  # parsed once, then a stat per check
+    path.write_text(line("carol", b"pw") + line("dave", b"pw2"))  # another size: read again
+    assert run(rules, HTTP_AUTHORIZATION=basic("dave:pw2"))[1]["REMOTE_USER"] == "dave"
+    assert len(opened) == 2
+    path.write_text(line("carol", b"xx") + line("dave", b"pw2"))  # same size, a later mtime
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert run(rules, HTTP_AUTHORIZATION=basic("carol:pw"))[0].kind == "answer"
+    assert len(opened) == 3
+    path.unlink()
+    assert run(rules, HTTP_AUTHORIZATION=basic("dave:pw2"))[0].kind == "answer"  # gone: nobody
+
+
+def test_the_htpasswd_cache_is_bounded(tmp_path, monkeypatch):
+    from gateway.routing import actions
+
+    monkeypatch.setattr(actions, "_htpasswd_cache", {})
+    digest = base64.b64encode(hashlib.sha1(b"pw").digest()).decode()
+    for i in range(actions.HTPASSWD_CACHE_FILES + 5):
+        path = tmp_path / ("h%d" % i)
+        path.write_text("u:{SHA}%s\n" % digest)
+        assert run([("route-run", "basicauth:R,%s" % path)], HTTP_AUTHORIZATION=basic("u:pw"))[0].kind == "app"
+    assert len(actions._htpasswd_cache) == actions.HTPASSWD_CACHE_FILES
+    assert str(tmp_path / "h0") not in actions._htpasswd_cache  # the oldest went first
+
+
 # -- compile errors ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rule, message", [

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.protocol import spool_file as S
 from gateway.spooler import Spoolers
-from gateway.spooler.runner import SpoolerProcess
+from gateway.spooler.runner import SpoolerProcess, has_tasks
 from gateway.spooler.tasks import SPOOL_IGNORE, SPOOL_OK, SPOOL_RETRY, Verdict, run_task
 from gateway.spooler.writer import SpoolError, enqueue
 
@@ -149,3 +149,28 @@ def test_the_shared_table(spoolers):
     spoolers.set_pid(0, 1234)
     spoolers.set_frequency(2)
     assert spoolers.pids() == [1234] and spoolers.current_frequency == 2
+
+
+def test_has_tasks_looks_one_level_into_priority_subdirectories_only(tmp_path):
+    task = "uwsgi_spoolfile_on_host_1_2_3_4_5"
+    assert not has_tasks(str(tmp_path))
+    (tmp_path / "7").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / task).write_text("")  # not a priority: the spooler never reads it
+    (tmp_path / "7" / "8").mkdir()
+    (tmp_path / "7" / "8" / task).write_text("")  # two levels down: neither
+    assert not has_tasks(str(tmp_path))
+    (tmp_path / "7" / task).write_text("")
+    assert has_tasks(str(tmp_path))
+
+
+def test_has_tasks_skips_a_symlinked_priority_directory(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "uwsgi_spoolfile_on_host_1_2_3_4_5").write_text("")
+    queue = tmp_path / "queue"
+    queue.mkdir()
+    (queue / "3").symlink_to(elsewhere)
+    assert not has_tasks(str(queue))
+    (queue / "uwsgi_spoolfile_on_host_9").write_text("")
+    assert has_tasks(str(queue))
