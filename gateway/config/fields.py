@@ -665,7 +665,7 @@ class ConfigFields:
     sharedarea: List[str]
     #: --queue: create the shared queue of N slots for uwsgi.queue_push/pull/pop/get/set/last (N x --queue-blocksiz…
     queue: int
-    #: --queue-blocksize: size of each queue slot, its 16-byte header included
+    #: --queue-blocksize: size of each queue slot, its 16-byte header included (0 = 8192)
     queue_blocksize: int
     #: --queue-store: keep the queue in FILE (mapped shared; created, or recovered when its size matches); implies --mast…
     queue_store: Optional[str]

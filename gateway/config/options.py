@@ -1292,8 +1292,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("queue", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS, metavar="N",
            help="create the shared queue of N slots for uwsgi.queue_push/pull/pop/get/set/last "
                 "(N x --queue-blocksize must be a multiple of the memory page size)"),
-    Option("queue-blocksize", type=conv.integer, default=8192, minimum=1, section=SUBSYSTEMS,
-           metavar="BYTES", help="size of each queue slot, its 16-byte header included"),
+    Option("queue-blocksize", type=conv.integer, default=8192, minimum=0, section=SUBSYSTEMS,
+           metavar="BYTES", help="size of each queue slot, its 16-byte header included (0 = 8192)"),
     Option("queue-store", type=conv.path, section=SUBSYSTEMS, metavar="FILE",
            help="keep the queue in FILE (mapped shared; created, or recovered when its size "
                 "matches); implies --master"),
