@@ -1,7 +1,8 @@
 """--queue through the real server (tests/integration/test_queue.py): /OP?arg&arg calls
 uwsgi.queue_OP with the query's '&'-separated arguments (digits as ints, 'big' as a value one
 byte too large for an 8192-byte slot) and answers {"out": result, "pid": worker pid}; bytes
-come back as text, lists as lists; /has says whether the functions exist."""
+come back as text, lists as lists; /has says whether the functions exist (and queue_size,
+uwsgi.opt's queue); /pull_unless?PID pulls only in a worker other than PID ("skip" in PID)."""
 
 import json
 import os
@@ -32,7 +33,11 @@ def application(environ, start_response):
     op = environ["PATH_INFO"].lstrip("/")
     qs = environ.get("QUERY_STRING", "")
     if op == "has":
-        out = [hasattr(uwsgi, "queue_push"), getattr(uwsgi, "queue_size", None)]
+        opt = uwsgi.opt.get("queue")
+        out = [hasattr(uwsgi, "queue_push"), getattr(uwsgi, "queue_size", None),
+               opt.decode() if isinstance(opt, bytes) else opt]
+    elif op == "pull_unless":
+        out = "skip" if os.getpid() == int(qs) else _out(uwsgi.queue_pull())
     else:
         args = [_arg(a) for a in qs.split("&")] if qs else []
         out = _out(getattr(uwsgi, "queue_" + op)(*args))
