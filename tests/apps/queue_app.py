@@ -2,7 +2,8 @@
 uwsgi.queue_OP with the query's '&'-separated arguments (digits as ints, 'big' as a value one
 byte too large for an 8192-byte slot) and answers {"out": result, "pid": worker pid}; bytes
 come back as text, lists as lists; /has says whether the functions exist (and queue_size,
-uwsgi.opt's queue); /pull_unless?PID pulls only in a worker other than PID ("skip" in PID)."""
+uwsgi.opt's queue); /pull_unless?PID pulls only in a worker other than PID ("skip" in PID);
+/spool spools a task whose spooler pushes "spooler PID True" (with --spooler)."""
 
 import json
 import os
@@ -29,6 +30,16 @@ def _out(value):
     return value
 
 
+def spooler(env):
+    """The spooler process pushes to the queue too."""
+    uwsgi.queue_push("spooler %d %s" % (os.getpid(), hasattr(uwsgi, "queue_pull")))
+    return uwsgi.SPOOL_OK
+
+
+if hasattr(uwsgi, "spool"):
+    uwsgi.spooler = spooler
+
+
 def application(environ, start_response):
     op = environ["PATH_INFO"].lstrip("/")
     qs = environ.get("QUERY_STRING", "")
@@ -36,6 +47,8 @@ def application(environ, start_response):
         opt = uwsgi.opt.get("queue")
         out = [hasattr(uwsgi, "queue_push"), getattr(uwsgi, "queue_size", None),
                opt.decode() if isinstance(opt, bytes) else opt]
+    elif op == "spool":
+        out = uwsgi.spool({b"task": b"1"}).decode()
     elif op == "pull_unless":
         out = "skip" if os.getpid() == int(qs) else _out(uwsgi.queue_pull())
     else:

@@ -143,3 +143,12 @@ def test_mules_share_the_queue():
         value = wait_until(lambda: out(srv.port, "/get?0"), timeout=15, what="the mule's queue_set")
         assert value.startswith("mule ") and value.endswith(" True")
         assert value.split()[1] in mule
+
+
+def test_the_spooler_shares_the_queue(tmp_path):
+    args = APP + ["--queue", "10", "--master", "--spooler", str(tmp_path), "--spooler-frequency", "1"]
+    with run_server(args) as srv:
+        out(srv.port, "/spool")
+        value = wait_until(lambda: out(srv.port, "/pull"), timeout=15, what="the spooler's queue_push")
+        assert value.startswith("spooler ") and value.endswith(" True")
+        assert value.split()[1] != str(call(srv.port, "/slot")[1])  # not the worker
