@@ -265,6 +265,8 @@ class Subsystems:
         out: List[Dict[str, int]] = [{lk.name: lk.holder()} for lk in self.locks.locks]
         sig = self.table.lock_holder()
         out += [{"signal": sig}, {"filemon": 0}, {"timer": 0}, {"rbtimer": 0}, {"cron": 0}, {"rpc": 0}, {"snmp": 0}]
+        if self.queue is not None:  # uWSGI registers it after snmp, before the caches
+            out.append({"queue": self.queue.lock.holder()})
         out += [{name: pid} for name, pid in self.caches.lock_stats()]
         if self.metrics_enabled:
             out.append({"metrics": self.metrics.lock.holder()})

@@ -13,6 +13,7 @@ import pytest
 
 from server import run_cli, run_server
 from support.httpclient import request
+from support.stats import fetch_stats, stats_port
 from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -60,8 +61,10 @@ def test_a_value_pushed_in_one_worker_is_pulled_in_the_other():
 
 
 def test_uwsgi_orders_and_results():
-    with run_server(APP + MASTER + ["--queue", "4"]) as srv:
+    with run_server(APP + MASTER + ["--queue", "4", "--stats", "127.0.0.1:0"]) as srv:
         p = srv.port
+        names = [next(iter(d)) for d in fetch_stats(stats_port(srv))["locks"]]
+        assert names[names.index("snmp") + 1] == "queue"  # uWSGI's registration order
         for v in ("a", "b", "c"):
             assert out(p, "/push?" + v) is True
         assert out(p, "/slot") == 3 and out(p, "/pull_slot") == 0
