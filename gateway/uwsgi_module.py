@@ -182,6 +182,23 @@ def _configure(
     started_on = int(time.time())
     _bind_spooler_functions()
     _bind_sharedarea_functions()
+    _bind_queue_functions()
+
+
+def _bind_queue_functions() -> None:
+    """``queue_*`` and ``queue_size`` exist only with ``--queue``, as in uWSGI."""
+    from gateway.sharedmem import queue
+
+    module = sys.modules[__name__]
+    for name, func in queue.FUNCTIONS:
+        if queue.current is not None:
+            setattr(module, name, func)
+        elif hasattr(module, name):
+            delattr(module, name)
+    if queue.current is not None:
+        module.__dict__["queue_size"] = queue.current.items
+    else:
+        module.__dict__.pop("queue_size", None)
 
 
 def _bind_sharedarea_functions() -> None:

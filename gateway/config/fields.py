@@ -669,6 +669,14 @@ class ConfigFields:
     metric: List[str]
     #: --sharedarea: add a raw shared memory area (ids from 0) of N pages (or BYTES), shared by every process, for uwsgi…
     sharedarea: List[str]
+    #: --queue: create the shared queue of N slots for uwsgi.queue_push/pull/pop/get/set/last (N x --queue-blocksiz…
+    queue: int
+    #: --queue-blocksize: size of each queue slot, its 16-byte header included (0 = 8192)
+    queue_blocksize: int
+    #: --queue-store: keep the queue in FILE (mapped shared; created, or recovered when its size matches); implies --mast…
+    queue_store: Optional[str]
+    #: --queue-store-sync: write the --queue-store file to disk every N seconds (master cycles); 0 = never
+    queue_store_sync: int
     #: --enable-metrics: enable the metrics subsystem: uWSGI's built-in metrics (worker.N.requests...), collected by the mas…
     enable_metrics: bool
     #: --metrics-dir: keep one file per metric in DIR holding its value as text (refreshed every second)
@@ -741,8 +749,6 @@ class ConfigFields:
     version: bool
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
-    #: --queue: not supported yet: uWSGI option, not supported yet by gateway
-    queue: Optional[str]
     #: --plugins-dir: not supported yet: uWSGI option, not supported yet by gateway
     plugins_dir: Optional[str]
     #: --gevent: not supported yet: uWSGI option, not supported yet by gateway

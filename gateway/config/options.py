@@ -1308,6 +1308,16 @@ OPTIONS: tuple[Option, ...] = (
            metavar="N|pages=N|size=BYTES",
            help="add a raw shared memory area (ids from 0) of N pages (or BYTES), shared by every "
                 "process, for uwsgi.sharedarea_*"),
+    Option("queue", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS, metavar="N",
+           help="create the shared queue of N slots for uwsgi.queue_push/pull/pop/get/set/last "
+                "(N x --queue-blocksize must be a multiple of the memory page size)"),
+    Option("queue-blocksize", type=conv.integer, default=8192, minimum=0, section=SUBSYSTEMS,
+           metavar="BYTES", help="size of each queue slot, its 16-byte header included (0 = 8192)"),
+    Option("queue-store", type=conv.path, section=SUBSYSTEMS, metavar="FILE",
+           help="keep the queue in FILE (mapped shared; created, or recovered when its size "
+                "matches); implies --master"),
+    Option("queue-store-sync", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS,
+           metavar="N", help="write the --queue-store file to disk every N seconds (master cycles); 0 = never"),
     Option("enable-metrics", flag=True, section=SUBSYSTEMS,
            help="enable the metrics subsystem: uWSGI's built-in metrics (worker.N.requests...), "
                 "collected by the master every second, and the --metric ones; implies --master "
@@ -1403,7 +1413,6 @@ OPTIONS: tuple[Option, ...] = (
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("response-route", repeatable=True),
-    _unsupported("queue"),
     _unsupported("plugins-dir", "plugin-dir"),
     _unsupported("gevent", hint=_ASYNC_HINT),
     _unsupported("asyncio", hint=_ASYNC_HINT),

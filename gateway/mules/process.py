@@ -196,6 +196,8 @@ def run_mule(mules: Any, mid: int, cfg: Config, sockets: List[socket.socket]) ->
     if subs is not None:
         subs.caches.after_fork(0)
         subs.locks.after_fork()
+        if subs.queue is not None:
+            subs.queue.after_fork()
         subs.metrics.after_fork()
         subs.table.after_fork()
         from gateway.usignals.receiver import SignalReceiver

@@ -23,10 +23,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
+from gateway.sharedmem import queue as _queue
 from gateway.sharedmem import sharedarea as _sharedarea
 from gateway.sharedmem.cache import CacheConfigError, Caches, specs_from_config
 from gateway.sharedmem.locks import UserLocks
 from gateway.sharedmem.metrics import MetricConfigError, Metrics, MetricSpec
+from gateway.sharedmem.queue import QueueConfigError, SharedQueue
 from gateway.sharedmem.sharedarea import SharedAreaConfigError, SharedAreas
 from gateway.usignals.receiver import SignalReceiver
 from gateway.usignals.router import SignalRouter
@@ -70,6 +72,15 @@ class Subsystems:
         except SharedAreaConfigError as e:
             raise SubsystemsConfigError(str(e)) from None
         _sharedarea.current = self.sharedareas if self.sharedareas.areas else None
+        self.queue: Optional[SharedQueue] = None
+        if cfg.queue:
+            try:
+                self.queue = SharedQueue(int(cfg.queue), int(cfg.queue_blocksize or 8192), cfg.queue_store or None)
+            except QueueConfigError as e:
+                raise SubsystemsConfigError(str(e)) from None
+        _queue.current = self.queue
+        # --queue-store-sync N: msync every N master cycles (uWSGI's cycle: about a second)
+        self.queue_sync_every = float(cfg.queue_store_sync or 0) if self.queue and self.queue.store else 0.0
         # --stats-push turns the metrics subsystem on, as in uWSGI (UWSGI_OPT_METRICS)
         self.metrics_enabled = metrics_enabled(cfg)
         # uWSGI's built-in metrics come first (the master collects them), then the --metric ones
@@ -104,6 +115,7 @@ class Subsystems:
         self.wid = 0
         self._next_sweep = time.monotonic() + self.cache_expire_freq
         self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
+        self._next_queue_sync = time.monotonic() + self.queue_sync_every
 
     @classmethod
     def create(cls, cfg: Config, workers: int, master: bool = True,
@@ -152,6 +164,8 @@ class Subsystems:
         now = time.monotonic()
         t = self.router.next_timeout()
         limit = min(self._next_sweep, self._next_housekeeping) - now
+        if self.queue_sync_every:
+            limit = min(limit, self._next_queue_sync - now)
         return max(0.0, min(limit, t) if t is not None else limit)
 
     def master_tick(self) -> None:
@@ -168,6 +182,9 @@ class Subsystems:
             self._next_housekeeping = now + HOUSEKEEPING_INTERVAL
             self.caches.flush_counters()
             self.metrics.write_dir()
+        if self.queue_sync_every and now >= self._next_queue_sync and self.queue is not None:
+            self._next_queue_sync = now + self.queue_sync_every
+            self.queue.sync()
 
     def forget_app_registrations(self) -> Any:
         """The master is about to import the app again (graceful reload): drop the
@@ -206,6 +223,8 @@ class Subsystems:
         self.caches.after_fork(wid)
         self.locks.after_fork()
         self.sharedareas.after_fork()
+        if self.queue is not None:
+            self.queue.after_fork()
         self.metrics.after_fork()
         self.table.after_fork()
         receiver = self.receiver or SignalReceiver(self.table)
@@ -246,6 +265,8 @@ class Subsystems:
         out: List[Dict[str, int]] = [{lk.name: lk.holder()} for lk in self.locks.locks]
         sig = self.table.lock_holder()
         out += [{"signal": sig}, {"filemon": 0}, {"timer": 0}, {"rbtimer": 0}, {"cron": 0}, {"rpc": 0}, {"snmp": 0}]
+        if self.queue is not None:  # uWSGI registers it after snmp, before the caches
+            out.append({"queue": self.queue.lock.holder()})
         out += [{name: pid} for name, pid in self.caches.lock_stats()]
         if self.metrics_enabled:
             out.append({"metrics": self.metrics.lock.holder()})
@@ -270,5 +291,7 @@ class Subsystems:
         self.caches.close()
         self.locks.close()
         self.sharedareas.close()
+        if self.queue is not None:
+            self.queue.close()
         self.metrics.close()
         self.table.close()
