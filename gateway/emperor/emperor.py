@@ -36,7 +36,7 @@ from gateway.emperor import protocol
 from gateway.emperor.monitor import Found, Known, Source, decide, scan, vassal_args, vassal_environ
 from gateway.emperor.throttle import Blacklist
 from gateway.logs import gen_log
-from gateway.process.signals import SignalQueue, describe_status
+from gateway.process.signals import SignalQueue, describe_status, reaped
 
 #: Seconds between two looks at the clock-driven work (curse deadlines, timers).
 TICK = 0.25
@@ -381,15 +381,7 @@ class Emperor:
     # -- deaths ---------------------------------------------------------------------------------------
 
     def _reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            except InterruptedError:
-                continue
-            if pid == 0:
-                return
+        for pid, status in reaped():
             vassal = self.by_pid.pop(pid, None)
             if vassal is None:
                 continue

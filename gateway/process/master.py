@@ -68,7 +68,7 @@ from gateway.process.scoreboard import (
     Scoreboard,
     now_us,
 )
-from gateway.process.signals import SignalQueue, describe_status
+from gateway.process.signals import SignalQueue, describe_status, reaped
 
 #: Seconds between two checks of the scoreboard (harakiri, mercy, delayed respawns).
 TICK = 0.25
@@ -672,15 +672,7 @@ class Master:
     # -- reaping and respawning -----------------------------------------------------------------
 
     def _reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            except InterruptedError:
-                continue
-            if pid == 0:
-                return
+        for pid, status in reaped():
             proc = self.by_pid.pop(pid, None)
             if proc is None:
                 continue

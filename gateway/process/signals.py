@@ -17,7 +17,7 @@ from __future__ import annotations
 import collections
 import os
 import signal
-from typing import Deque, Iterable, List, Optional
+from typing import Deque, Iterable, Iterator, List, Optional, Tuple
 
 #: The signals the master handles.
 MASTER_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD,
@@ -76,6 +76,21 @@ def reset_in_child(signals: Iterable[int] = MASTER_SIGNALS) -> None:
     signal.set_wakeup_fd(-1)
     for sig in signals:
         signal.signal(sig, signal.SIG_DFL)
+
+
+def reaped() -> Iterator[Tuple[int, int]]:
+    """``(pid, status)`` of every child that has ended, without waiting (``waitpid``
+    with ``WNOHANG`` until there is none left): the master's and the Emperor's reaping."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+        if pid == 0:
+            return
+        yield pid, status
 
 
 def describe_status(status: int) -> str:
