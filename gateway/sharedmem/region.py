@@ -28,10 +28,13 @@ from typing import Optional
 
 def _anonymous_file(name: str, size: int) -> int:
     try:
-        fd = os.memfd_create("gateway-" + name, 0)  # not inherited across exec: fine
+        # MFD_CLOEXEC (the default): an exec (a vassal's binary reload, the app's own
+        # os.exec*) must not carry the mapping, which would stay allocated for nothing
+        fd = os.memfd_create("gateway-" + name)
     except (AttributeError, OSError):
         fd, path = tempfile.mkstemp(prefix="gateway-%s-" % name)
         os.unlink(path)
+    os.set_inheritable(fd, False)  # forked children share it; exec'ed programs never get it
     os.ftruncate(fd, max(size, 1))
     return fd
 
