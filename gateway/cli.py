@@ -77,7 +77,9 @@ def _run_fallback_config() -> None:
     env = dict(os.environ)
     env[_FALLBACK_COUNT_ENV] = str(_Fallback.count + 1)
     try:
-        os.execve(sys.executable, [sys.executable, "-m", "gateway", _Fallback.config], env)
+        from gateway.self_command import self_command
+
+        os.execve(sys.executable, self_command() + [_Fallback.config], env)
     except OSError as e:
         sys.stderr.write("gateway: cannot run the fallback config: %s\n" % (e.strerror or e))
 

@@ -37,6 +37,7 @@ from gateway.emperor.monitor import Found, Known, Source, decide, scan, vassal_a
 from gateway.emperor.throttle import Blacklist
 from gateway.logs import gen_log
 from gateway.process.signals import SignalQueue, describe_status, reaped
+from gateway.self_command import self_command
 
 #: Seconds between two looks at the clock-driven work (curse deadlines, timers).
 TICK = 0.25
@@ -252,7 +253,8 @@ class Emperor:
         sys.stdout.flush()
         sys.stderr.flush()
         try:
-            command = [self.wrapper] if self.wrapper else [self.python, "-m", "gateway"]
+            # never the vassal directory on sys.path: its files are not the server's code
+            command = [self.wrapper] if self.wrapper else self_command(self.python)
             popen = subprocess.Popen(
                 command + args, cwd=vassal.found.cwd,
                 env=vassal_environ(os.environ, vassal_end.fileno()), stdin=subprocess.DEVNULL,

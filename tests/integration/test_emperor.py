@@ -535,3 +535,17 @@ def test_real_uwsgi_emperor_governs_a_gateway_vassal(tmp_path):
         assert not pid_alive(first["masterpid"])
     finally:
         srv.stop()
+
+
+def test_files_in_the_vassal_directory_are_never_imported_as_the_servers_modules(tmp_path):
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    marker = tmp_path / "imported"
+    # a module the server imports, planted where the vassal runs (its working directory)
+    (vdir / "selectors.py").write_text("open(%r, 'w').write('yes')\nraise ImportError('planted')\n" % str(marker))
+    port = free_port()
+    write_vassal(str(vdir), "app.ini", port)
+    with emperor(["--emperor", str(vdir)]) as srv:
+        ready(srv, "app.ini")
+        assert probe(port)  # the vassal serves...
+    assert not marker.exists()  # ...and never ran the planted module
