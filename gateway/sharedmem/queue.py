@@ -23,6 +23,7 @@ the mapping (anonymous, or ``--queue-store FILE`` mapped ``MAP_SHARED``) and the
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import stat
@@ -176,30 +177,58 @@ class Ring:
 
 
 def _open_store(path: str, size: int) -> mmap.mmap:
-    """Map ``--queue-store`` (created zero-filled, or recovered when its size matches)."""
+    """Map ``--queue-store`` (created zero-filled, or recovered when its size matches).
+
+    The file is opened once, without following a symlink (``O_NOFOLLOW``), created only if
+    absent (``O_EXCL``), and checked on the open descriptor (``fstat``: a regular file of
+    this process's user, of the right size): a planted symlink or a file swapped between a
+    check and the open cannot make the server write the queue elsewhere."""
+    created = True
     try:
-        st: Optional[os.stat_result] = os.stat(path)
-    except FileNotFoundError:
-        st = None
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        created = False
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError as e:
+            why = "a symlink (refused)" if e.errno == errno.ELOOP else (e.strerror or str(e))
+            raise QueueConfigError("--queue-store %s: %s" % (path, why)) from None
     except OSError as e:
-        raise QueueConfigError("--queue-store %s: %s" % (path, e.strerror or e)) from None
-    if st is not None and (st.st_size != size or not stat.S_ISREG(st.st_mode)):
-        raise QueueConfigError("--queue-store %s: invalid queue store file. Please remove it or fix queue "
-                               "blocksize/items to match its size (%d bytes expected, it has %d)"
-                               % (path, size, st.st_size))
+        why = "a symlink (refused)" if e.errno == errno.ELOOP else (e.strerror or str(e))
+        raise QueueConfigError("--queue-store %s: %s" % (path, why)) from None
     try:
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    except OSError as e:
-        raise QueueConfigError("--queue-store %s: %s" % (path, e.strerror or e)) from None
-    try:
-        if st is None:
+        if not created:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+                raise QueueConfigError("--queue-store %s: invalid queue store file. Please remove it or fix queue "
+                                       "blocksize/items to match its size (%d bytes expected, it has %d)"
+                                       % (path, size, st.st_size))
+            if st.st_uid != os.geteuid():
+                raise QueueConfigError("--queue-store %s: owned by uid %d, not by this process's user (%d)"
+                                       % (path, st.st_uid, os.geteuid()))
+            gen_log.info("recovered queue from backing store file: %s", path)
+        else:
             gen_log.info("creating a new queue store file: %s", path)
             os.ftruncate(fd, size)
-        else:
-            gen_log.info("recovered queue from backing store file: %s", path)
         return mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
     finally:
         os.close(fd)  # the mapping keeps the file
+
+
+def _msync_async(mm: mmap.mmap) -> bool:
+    """``msync(MS_ASYNC)`` on a whole mapping (the ``mmap`` module only has ``MS_SYNC``);
+    False where libc's ``msync`` cannot be reached."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        address = ctypes.addressof(ctypes.c_char.from_buffer(mm))
+    except (OSError, TypeError, ValueError, AttributeError):
+        return False
+    ms_async = getattr(mmap, "MS_ASYNC", 1)
+    if libc.msync(ctypes.c_void_p(address), ctypes.c_size_t(len(mm)), ms_async) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return True
 
 
 class SharedQueue:
@@ -230,17 +259,21 @@ class SharedQueue:
     def after_fork(self) -> None:
         self.lock.after_fork()
 
-    def sync(self) -> None:
-        """Write the store file's dirty pages (``--queue-store-sync``); nothing without a store."""
-        if self._file is not None:
-            try:
+    def sync(self, wait: bool = False) -> None:
+        """Start writing the store file's dirty pages (``--queue-store-sync``: ``msync`` with
+        ``MS_ASYNC``, as uWSGI, so the master's loop never waits for the disk); ``wait``
+        (at exit) waits for them.  Nothing without a store."""
+        if self._file is None:
+            return
+        try:
+            if wait or not _msync_async(self._file):
                 self._file.flush()
-            except (OSError, ValueError) as e:
-                gen_log.error("msync() of the queue store %s: %s", self.store, e)
+        except (OSError, ValueError) as e:
+            gen_log.error("msync() of the queue store %s: %s", self.store, e)
 
     def close(self) -> None:
         if self._file is not None:
-            self.sync()
+            self.sync(wait=True)
             self._file.close()
             self._file = None
         self.region.close()

@@ -196,3 +196,31 @@ def test_store_file_of_another_size_is_refused(tmp_path):
 def test_store_that_is_not_a_regular_file_is_refused(tmp_path):
     with pytest.raises(q.QueueConfigError, match="--queue-store"):
         q.SharedQueue(1, mmap.PAGESIZE, store=str(tmp_path))
+
+
+def test_a_store_path_that_is_a_symlink_is_refused_and_nothing_is_created(tmp_path):
+    from gateway.sharedmem.queue import QueueConfigError, SharedQueue
+
+    victim = tmp_path / "victim.bin"
+    link = tmp_path / "qlink"
+    link.symlink_to(victim)  # dangling: following it would create the victim
+    with pytest.raises(QueueConfigError, match="symlink"):
+        SharedQueue(4, 4096, store=str(link))
+    assert not victim.exists()
+
+
+def test_store_sync_is_asynchronous_and_close_writes_everything(tmp_path):
+    from gateway.sharedmem.queue import SharedQueue
+
+    store = tmp_path / "q.store"
+    q = SharedQueue(4, 4096, store=str(store))
+    with q.lock:
+        q.ring.push(b"kept")
+    q.sync()  # MS_ASYNC: returns at once
+    q.close()
+    again = SharedQueue(4, 4096, store=str(store))
+    try:
+        with again.lock:
+            assert again.ring.pull() == b"kept"
+    finally:
+        again.close()
