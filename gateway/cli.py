@@ -176,6 +176,25 @@ def _connect_and_read(address: str, timeout: float = 30.0) -> int:
         return 1
 
 
+_OPTIMIZE_ENV = "GATEWAY_OPTIMIZE_EXEC"
+
+
+def _run_optimized(level: int, argv: List[str]) -> None:
+    """``--optimize N``: Python's optimisation level is fixed when the interpreter starts, so
+    start it again with ``-O`` N times (``-OO``: no docstrings), once, before anything is done."""
+    from gateway.self_command import self_command
+
+    command = self_command()
+    env = dict(os.environ)
+    env[_OPTIMIZE_ENV] = str(level)  # never a second time, whatever the new interpreter says
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(sys.executable, command[:1] + ["-O"] * level + command[1:] + list(argv), env)
+    except OSError as e:
+        _fail("--optimize %d: cannot start Python again: %s" % (level, e.strerror or e))
+
+
 def _main(argv: List[str]) -> None:
     try:
         cfg = load(argv, os.environ)
@@ -190,6 +209,8 @@ def _main(argv: List[str]) -> None:
     if cfg.version:
         sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, UWSGI_COMPAT_VERSION))
         sys.exit(0)
+    if cfg.optimize is not None and sys.flags.optimize != cfg.optimize and _OPTIMIZE_ENV not in os.environ:
+        _run_optimized(int(cfg.optimize), argv)
     for text in cfg.print:
         sys.stdout.write(text + "\n")
     sys.stdout.flush()

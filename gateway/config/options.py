@@ -647,6 +647,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("manage-script-name", flag=True, section=APP,
            help="pick the --mount app by the longest mountpoint prefixing PATH_INFO, "
                 "and move that prefix from PATH_INFO to SCRIPT_NAME"),
+    Option("optimize", short="O", type=conv.integer, minimum=0, maximum=2, section=APP, metavar="N",
+           help="Python's optimisation level (-O: no asserts; 2: no docstrings either); the "
+                "server starts its interpreter again with it"),
     Option("vhost", flag=True, section=APP,
            help="virtual hosting: a --mount app is chosen by SERVER_NAME|SCRIPT_NAME "
                 "(--mount www.example.org=site.py, --mount 'api.example.org|/v1=api.py')"),
@@ -1422,7 +1425,6 @@ OPTIONS: tuple[Option, ...] = (
            section=HTTP, metavar="N",
            help="a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the "
                 "option: the default 64 allows 128 pairs); more is refused"),
-    _unsupported("optimize", short="O"),
     Option("wsgi-env-behaviour", ("wsgi-env-behavior",), type=_env_behaviour, noop=True, section=APP,
            metavar="holy|cheat",
            help="accepted: gateway always gives each request a fresh environ dict (uWSGI's "

@@ -286,7 +286,7 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
     (["--emperor-on-demand-dir", "/run/ondemand"], "--emperor-on-demand-dir"),
     (["--plugins-dir", "/usr/lib/uwsgi"], "--plugins-dir"),
     (["--response-route", "x"], "--response-route"),
-    (["--optimize", "1"], "--optimize"),
+    (["--spooler-signal-as-task"], "--spooler-signal-as-task"),
 ])
 def test_not_supported_yet_is_refused_never_ignored(args, name):
     result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", REPORT] + ENGINE + args)

@@ -331,3 +331,11 @@ def test_ini_paste_logged_configures_logging_from_the_paste_file(tmp_path):
         srv.expect_traceback("KeyError: 'formatters'")
         assert request(srv.port, "/").body == b"hello from paste"
         srv.wait_for_line(r"--paste-logger: cannot configure logging from %s" % re.escape(str(broken)))
+
+
+@pytest.mark.parametrize("level", ["1", "2"])
+def test_optimize_runs_the_app_with_pythons_optimisation_level(level):
+    with run_server(["--wsgi-file", "tests/apps/optimize_probe.py", "-O", level]) as srv:
+        assert request(srv.port, "/").body == b"%s False" % level.encode()  # asserts are gone
+    with run_server(["--wsgi-file", "tests/apps/optimize_probe.py"]) as srv:
+        assert request(srv.port, "/").body == b"0 True"

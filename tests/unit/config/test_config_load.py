@@ -286,7 +286,6 @@ def test_flag_words_in_ini(run, write, word, expected):
                         "(gateway's concurrency is --tornado N --greenlet)"),
     (["--emperor-on-demand-dir", "/run/od"], "option '--emperor-on-demand-dir' is not supported yet by gateway"),
     (["--spooler-signal-as-task"], "option '--spooler-signal-as-task' is not supported yet by gateway"),
-    (["--optimize", "2"], "option '--optimize' is not supported yet by gateway"),
     (["--plugins-dir", "/x"], "option '--plugins-dir' is not supported yet by gateway"),
 ])
 def test_unsupported_options_are_refused(run, argv, message):
