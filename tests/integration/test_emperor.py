@@ -311,6 +311,27 @@ def test_tyrant_refuses_files_owned_by_root():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="--emperor-tyrant needs root")
+def test_tyrant_refuses_a_symlink_whose_owner_is_not_its_targets():
+    """uid 65534's symlink to uid 65533's file: 65534 could swap the link to its own config
+    after the scan and run it as 65533.  Not started (with or without a wrapper)."""
+    with world_readable_dir() as base:
+        vdir = os.path.join(base, "vassals")
+        os.mkdir(vdir)
+        os.chmod(vdir, 0o755)
+        port = free_port()
+        theirs = write_vassal(base, "theirs.ini", port)
+        os.chown(theirs, 65533, 65533)
+        link = os.path.join(vdir, "swap.ini")
+        os.symlink(theirs, link)
+        os.chown(link, 65534, 65534, follow_symlinks=False)
+        with emperor(["--emperor", vdir, "--emperor-tyrant"]) as srv:
+            srv.wait_for_line(r"\[emperor-tyrant\] a symlink on the path of vassal swap\.ini is not owned by "
+                              r"65533 65533 \(the file's owner\) nor root: not started", timeout=10)
+            assert "dropping privileges" not in srv.output()
+            assert refuses(port)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--emperor-tyrant needs root")
 def test_tyrant_starts_each_vassal_as_its_file_owner_through_a_wrapper():
     """With --emperor-wrapper (a shell script recording who runs it, then waiting), the uid/gid
     switch is checked whatever this Python's installation allows uid 65534 to run."""
