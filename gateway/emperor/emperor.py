@@ -209,7 +209,7 @@ class Emperor:
         self.next_scan = mono + self.freq
         found: List[Found] = []
         for source in self.sources:
-            found.extend(scan(source, nofollow=bool(self.config.emperor_nofollow)))
+            found.extend(scan(source, nofollow=bool(self.config.emperor_nofollow), tyrant=self.tyrant))
         known = {key: v.known() for key, v in self.vassals.items()}
         for action, a, b in decide(known, found, self.sources, tyrant=self.tyrant):
             if action == "start":
@@ -234,6 +234,10 @@ class Emperor:
             return  # throttled: a later scan starts it
         if self.tyrant and (found.uid == 0 or found.gid == 0):
             gen_log.warning("[emperor-tyrant] invalid permissions for vassal %s", found.name)
+            return
+        if self.tyrant and found.foreign_link:
+            gen_log.warning("[emperor-tyrant] a symlink on the path of vassal %s is not owned by %d %d "
+                            "(the file's owner) nor root: not started", found.name, found.uid, found.gid)
             return
         vassal = Vassal(found)
         if self._spawn(vassal):

@@ -9,10 +9,17 @@ As in uWSGI, an argument that expands to one directory is a directory, anything 
 :func:`decide` is the pure half of a scan: given the vassals known and the files found, it
 says what to start, reload (a newer modification time) and stop (a file gone; with
 ``--emperor-tyrant`` also a file whose owner changed).
+
+With ``--emperor-tyrant`` (symlinks followed) the vassal's uid/gid are those of the file a
+symlink points to, while the vassal opens the path again later: whoever owns a symlink on
+the way could point it at someone else's file for the scan, then at their own config.  So a
+scan notes any symlink on the path not owned by root nor by the file's owner
+(:func:`foreign_links`), and such a vassal is refused.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import stat
@@ -75,6 +82,8 @@ class Found:
     mtime: float
     uid: int
     gid: int
+    #: a symlink on the path owned by neither root nor the file's owner (``--emperor-tyrant``)
+    foreign_link: bool = False
 
     @property
     def key(self) -> str:
@@ -85,9 +94,54 @@ class Found:
         return self.source.arg if self.source.kind == "dir" else self.source.cwd
 
 
-def scan(source: Source, nofollow: bool = False) -> List[Found]:
+#: symlinks followed on one path before giving up (the kernel's own limit is 40)
+MAX_LINKS = 40
+
+
+def link_owners(path: str) -> List[Tuple[int, int]]:
+    """The (uid, gid) of every symlink met resolving ``path`` (each component, each hop of a
+    chain), in order; OSError when a component is missing or there are more than
+    :data:`MAX_LINKS`."""
+    owners: List[Tuple[int, int]] = []
+    parts = path.split("/")
+    resolved = "/" if path.startswith("/") else os.getcwd()
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, part)
+        st = os.lstat(candidate)
+        if not stat.S_ISLNK(st.st_mode):
+            resolved = candidate
+            continue
+        if len(owners) >= MAX_LINKS:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+        owners.append((st.st_uid, st.st_gid))
+        target = os.readlink(candidate)
+        if target.startswith("/"):
+            resolved = "/"
+        parts = target.split("/") + parts
+    return owners
+
+
+def foreign_links(path: str, uid: int, gid: int) -> bool:
+    """True when a symlink on ``path`` is owned by neither root nor ``uid``/``gid`` (the
+    file's owner): its owner could swap it between the scan and the vassal's reading."""
+    try:
+        owners = link_owners(path)
+    except OSError:
+        return True
+    return any(u != 0 and (u, g) != (uid, gid) for u, g in owners)
+
+
+def scan(source: Source, nofollow: bool = False, tyrant: bool = False) -> List[Found]:
     """The vassal files of ``source`` now: regular files, symlinks followed (as uWSGI), or with
-    ``nofollow`` (``--emperor-nofollow``) symlinks themselves, their own time and owner."""
+    ``nofollow`` (``--emperor-nofollow``) symlinks themselves, their own time and owner.
+    With ``tyrant`` (and symlinks followed) each file says whether a symlink on its path has
+    another owner (:func:`foreign_links`)."""
     if source.kind == "dir":
         try:
             names = sorted(os.listdir(source.arg))
@@ -110,7 +164,8 @@ def scan(source: Source, nofollow: bool = False) -> List[Found]:
             continue
         if not (stat.S_ISREG(st.st_mode) or (nofollow and stat.S_ISLNK(st.st_mode))):
             continue
-        found.append(Found(source, name, os.path.abspath(path), st.st_mtime, st.st_uid, st.st_gid))
+        foreign = tyrant and not nofollow and foreign_links(os.path.abspath(path), st.st_uid, st.st_gid)
+        found.append(Found(source, name, os.path.abspath(path), st.st_mtime, st.st_uid, st.st_gid, foreign))
     return found
 
 
@@ -134,7 +189,8 @@ def decide(known: Mapping[str, Known], found: Iterable[Found], sources: Sequence
     """What one scan of ``sources`` (giving ``found``) means for the vassals ``known`` (by key).
 
     A file seen for the first time starts; one whose modification time is newer reloads;
-    with ``tyrant`` one whose owner changed stops (uWSGI: "permissions of file X changed");
+    with ``tyrant`` one whose owner changed, or reached now through another's symlink, stops
+    (uWSGI: "permissions of file X changed");
     a known vassal of a scanned source whose file is gone stops ("gone").  Vassals already
     stopping are left alone.
     """
@@ -148,7 +204,7 @@ def decide(known: Mapping[str, Known], found: Iterable[Found], sources: Sequence
             continue
         if k.stopping:
             continue
-        if tyrant and (f.uid, f.gid) != (k.uid, k.gid):
+        if tyrant and ((f.uid, f.gid) != (k.uid, k.gid) or f.foreign_link):
             actions.append(("stop", f.key, "permissions"))
         elif f.mtime > k.mtime:
             actions.append(("reload", f.key, f))

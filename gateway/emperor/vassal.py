@@ -5,7 +5,9 @@ uWSGI's) is a vassal: it runs a master even without ``--master`` (as uWSGI force
 the Emperor when the master is up (``1``), when the workers accept requests (``5``) and after
 its first request (``17``, loyal: a loyal vassal is respawned without throttling), and obeys
 its one-byte commands: ``1`` reloads (the master's SIGHUP reload when the configuration is the
-same, otherwise a binary reload running the new one: :mod:`gateway.emperor.reexec`), ``2``
+same, otherwise a binary reload running the new one: :mod:`gateway.emperor.reexec`; one that
+comes while an in-place reload still runs is remembered and runs when that one is over: the
+Emperor has already taken the file's new time), ``2``
 stops gracefully (SIGTERM's shutdown), ``0`` stops at once (SIGQUIT's).  When the channel closes (the
 Emperor is gone) it stops gracefully: "lost connection with my emperor !!!".
 
@@ -41,6 +43,8 @@ class EmperorLink:
         self.sock.set_inheritable(False)
         self.loyal = False
         self.master: Any = None
+        #: a reload came while another still ran: it runs when that one is over
+        self.reload_pending = False
 
     def send(self, byte: int) -> bool:
         """Send one message; False when the Emperor cannot take it now (or is gone)."""
@@ -104,11 +108,22 @@ class EmperorLink:
         if problem is not None:
             gen_log.error("the new configuration does not load (%s): reloading the workers only", problem)
         if not changed:
+            if master.reloading():
+                if not self.reload_pending:
+                    self.reload_pending = True
+                    gen_log.info("reload from the Emperor while the previous one is still running: "
+                                 "it follows when that one is over")
+                    master.after_reload(self._pending_reload)
+                return
             master.reload()
             return
         gen_log.info("binary reloading uWSGI...")
         master.reexec = lambda: reexec.execute(list(master.sockets), self.fd)
         master.shutdown(graceful=True, why="binary reload")
+
+    def _pending_reload(self) -> None:
+        self.reload_pending = False
+        self._reload()  # the file may have changed meanwhile: in place or binary, as decided now
 
     def _lost(self) -> None:
         gen_log.error("lost connection with my emperor !!!")

@@ -7,7 +7,9 @@ command (an extra child of :class:`~gateway.process.master.ChildSpec`, never res
 goes on; the child runs the batch in order and exits, and the master reaps it like any child.
 
 One child at a time, in the order the batches came: a batch that arrives while a child runs
-waits for its end.  The child is its own process group, so a shutdown's SIGTERM reaches the
+waits for its end.  When the fork fails (no memory, the process limit) the batch goes back to
+the head of the queue, one line is logged and the master goes on; it is tried again
+:data:`RETRY_DELAY` seconds later (or with the next batch).  The child is its own process group, so a shutdown's SIGTERM reaches the
 commands it started too.  What an action changes in its own process (``cd``, ``putenv``,
 ``exit``) changes the child only, where uWSGI's master would change itself.
 """
@@ -19,10 +21,12 @@ from typing import Any, Callable, List
 
 from gateway.logs import gen_log
 
-__all__ = ["HookRunner", "MAX_PENDING"]
+__all__ = ["HookRunner", "MAX_PENDING", "RETRY_DELAY"]
 
 #: Batches that may wait for the running child; beyond that the newest is dropped (logged).
 MAX_PENDING = 64
+#: Seconds before a batch whose child could not be forked is tried again.
+RETRY_DELAY = 1.0
 
 
 class HookRunner:
@@ -35,6 +39,7 @@ class HookRunner:
         self.pid = 0
         self._pending: List[Callable[[], None]] = []
         self._batch: List[Callable[[], None]] = []
+        self._retry_due = False
         self.child = ChildSpec("uWSGI hooks", self._target, respawn=False, autostart=False, own_group=True,
                                on_death=self._on_death,
                                spawn_line=lambda pid: "running the hooks in a child of the master (pid: %d)" % pid)
@@ -53,7 +58,19 @@ class HookRunner:
         if self.pid or not self._pending:
             return
         self._batch, self._pending = self._pending, []
-        self.pid = self.master.start_child(self.child)  # 0 while the instance stops: nothing runs
+        try:
+            self.pid = self.master.start_child(self.child)  # 0 while the instance stops: nothing runs
+        except OSError as e:  # the fork failed: the batch waits at the head of the queue
+            self._pending, self._batch = self._batch + self._pending, []
+            gen_log.error("unable to fork the hooks' child (%s): %d batches of hooks wait, retrying in %gs",
+                          e, len(self._pending), RETRY_DELAY)
+            if not self._retry_due:
+                self._retry_due = True
+                self.master.call_later(RETRY_DELAY, self._retry)
+
+    def _retry(self) -> None:
+        self._retry_due = False
+        self._start()
 
     def _target(self) -> int:  # pragma: no cover - runs in the forked child
         os.setsid()  # a shutdown's SIGTERM reaches the commands it started

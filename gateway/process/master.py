@@ -207,6 +207,8 @@ class Master:
         #: callbacks run in every forked child before it becomes a worker (see on_fork_child)
         self._child_hooks: List[Callable[[], None]] = []
         self._ready_hooks: List[Callable[[], None]] = []
+        #: callbacks waiting for the running reload to be over (see after_reload)
+        self._after_reload: List[Callable[[], None]] = []
         #: ``hook(document)``: sections a part of the master adds to the --stats document
         #: after the workers (the spoolers', the daemons', the crons')
         self.stats_hooks: List[Callable[[Dict[str, Any]], None]] = []
@@ -336,6 +338,24 @@ class Master:
     def on_ready(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` once, when every worker first serves (the readiness line)."""
         self._ready_hooks.append(callback)
+
+    def reloading(self) -> bool:
+        """True while a reload runs: old workers still finishing their requests, or a chain
+        reload waiting for a new worker (another reload meanwhile is ignored)."""
+        return bool(self.retiring or self._chain_waiting)
+
+    def after_reload(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once, in the master loop, when the running reload is over (its
+        old workers buried); at the next turn if none runs."""
+        self._after_reload.append(callback)
+        self._reload_over()
+
+    def _reload_over(self) -> None:
+        if self.reloading() or not self._after_reload:
+            return
+        callbacks, self._after_reload = self._after_reload, []
+        for callback in callbacks:
+            self.call_later(0, callback)
 
     def on_message(self, kind: str, handler: Callable[[int, bytes], None]) -> None:
         """``handler(worker_id, payload)`` for messages of ``kind`` from workers
@@ -706,10 +726,11 @@ class Master:
             self._respawn(proc)
             return
         if proc.retiring or self.state == "stopping":
-            if proc in self.retiring:
-                self.retiring.remove(proc)
             gen_log.info("%s buried after %d seconds (pid: %d, %s)", proc.label, max(int(lifetime), 1) if lifetime >= 1 else 0, proc.pid, how)
             proc.pid = 0
+            if proc in self.retiring:
+                self.retiring.remove(proc)
+                self._reload_over()
             return
         if proc.kind == "worker" and proc.cheaped:
             gen_log.info("uWSGI worker %d cheaped.", proc.ident)
@@ -1171,11 +1192,12 @@ class Master:
             self._replace_worker(wid, time.monotonic())
             return
         gen_log.info("chain reloading complete")
+        self._reload_over()
 
     def _may_reload(self, what: str) -> bool:
         if self.state != "running":
             return False
-        if self.retiring or self._chain_waiting:
+        if self.reloading():
             gen_log.warning("%s requested while the previous reload is still running: ignored", what)
             return False
         return True

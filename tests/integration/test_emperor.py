@@ -192,6 +192,51 @@ def test_a_new_file_that_does_not_load_only_reloads_the_workers(tmp_path):
         assert "binary reloading uWSGI..." not in srv.output()
 
 
+def test_a_second_touch_during_an_in_place_reload_reloads_again_when_it_is_over(tmp_path):
+    """The Emperor takes the file's new time when it sends the reload: a reload coming while
+    the previous one still retires a busy worker is remembered by the vassal and runs after."""
+    vdir = str(tmp_path / "vassals")
+    os.mkdir(vdir)
+    port, loads = free_port(), str(tmp_path / "loads")
+    path = os.path.join(vdir, "app.ini")
+    with open(path, "w") as f:
+        f.write("[uwsgi]\nhttp-socket = 127.0.0.1:%d\nwsgi-file = %s\nenv = RELOAD_LOG=%s\n"
+                % (port, os.path.join(ROOT, "tests", "apps", "reload_log.py"), loads))
+
+    def loaded() -> int:
+        with open(loads) as f:
+            return len(f.read().splitlines())
+
+    def touch(seconds: int) -> None:
+        st = os.stat(path)
+        os.utime(path, (st.st_atime, st.st_mtime + seconds))
+
+    with emperor(["--emperor", vdir]) as srv:
+        ready(srv, "app.ini")
+        assert loaded() == 1
+        slow: Dict[str, object] = {}
+        client = threading.Thread(target=lambda: slow.update(r=request(port, "/?6", timeout=30)))
+        client.start()
+        try:
+            wait_until(lambda: count(srv, "reload_log: started") >= 1, what="the slow request running")
+            touch(5)
+            wait_until(lambda: count(srv, "Gracefully killing worker 1") >= 1, timeout=10,
+                       what="the first reload retiring the busy worker")
+            assert loaded() == 2
+            touch(10)  # while the old worker still serves the slow request
+            wait_until(lambda: count(srv, "[emperor] reload the uwsgi instance app.ini") >= 2, timeout=10,
+                       what="the second reload sent")
+            assert loaded() == 2 and client.is_alive()  # not before the first reload is over
+        finally:
+            client.join(30)
+        assert slow["r"].status == 200  # type: ignore[attr-defined]
+        wait_until(lambda: loaded() == 3, timeout=20, what="the second reload loading the app again")
+        assert count(srv, "reload from the Emperor while the previous one is still running: "
+                          "it follows when that one is over") == 1
+        wait_until(lambda: count(srv, "Gracefully killing worker 1") >= 2, timeout=10, what="a second worker retired")
+        assert "still running: ignored" not in srv.output()
+
+
 def test_killed_vassal_is_respawned_and_sigint_stops_the_emperor(tmp_path):
     vdir = str(tmp_path / "vassals")
     os.mkdir(vdir)
@@ -307,6 +352,27 @@ def test_tyrant_refuses_files_owned_by_root():
         write_vassal(base, "root.ini", port)
         with emperor(["--emperor", base, "--emperor-tyrant"]) as srv:
             srv.wait_for_line(r"\[emperor-tyrant\] invalid permissions for vassal root\.ini")
+            assert refuses(port)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--emperor-tyrant needs root")
+def test_tyrant_refuses_a_symlink_whose_owner_is_not_its_targets():
+    """uid 65534's symlink to uid 65533's file: 65534 could swap the link to its own config
+    after the scan and run it as 65533.  Not started (with or without a wrapper)."""
+    with world_readable_dir() as base:
+        vdir = os.path.join(base, "vassals")
+        os.mkdir(vdir)
+        os.chmod(vdir, 0o755)
+        port = free_port()
+        theirs = write_vassal(base, "theirs.ini", port)
+        os.chown(theirs, 65533, 65533)
+        link = os.path.join(vdir, "swap.ini")
+        os.symlink(theirs, link)
+        os.chown(link, 65534, 65534, follow_symlinks=False)
+        with emperor(["--emperor", vdir, "--emperor-tyrant"]) as srv:
+            srv.wait_for_line(r"\[emperor-tyrant\] a symlink on the path of vassal swap\.ini is not owned by "
+                              r"65533 65533 \(the file's owner\) nor root: not started", timeout=10)
+            assert "dropping privileges" not in srv.output()
             assert refuses(port)
 
 

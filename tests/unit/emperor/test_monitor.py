@@ -127,3 +127,53 @@ def test_nofollow_takes_the_links_own_time(tmp_path):
     os.symlink(str(tmp_path / "missing.ini"), str(d / "dangling.ini"))
     assert [f.name for f in scan(src)] == ["app.ini"]
     assert [f.name for f in scan(src, nofollow=True)] == ["app.ini", "dangling.ini"]
+
+
+def _chown_link(path: str, uid: int) -> None:
+    os.chown(path, uid, uid, follow_symlinks=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to other uids needs root")
+def test_tyrant_scan_marks_a_symlink_owned_by_another_than_its_target(tmp_path):
+    """A's symlink to B's file would give the vassal B's uid while A can swap the link before
+    the vassal reads it: marked, and decide() stops such a known vassal."""
+    d = tmp_path / "v"
+    d.mkdir()
+    theirs, mine = tmp_path / "b.ini", tmp_path / "a.ini"
+    for path, uid in ((theirs, 65533), (mine, 65534)):
+        path.write_text("[uwsgi]\n")
+        os.chown(str(path), uid, uid)
+    os.symlink(str(theirs), str(d / "swap.ini"))   # A's link to B's file
+    _chown_link(str(d / "swap.ini"), 65534)
+    os.symlink(str(mine), str(d / "own.ini"))      # A's link to A's file
+    _chown_link(str(d / "own.ini"), 65534)
+    os.symlink(str(theirs), str(d / "root.ini"))   # root's link: root could do anything anyway
+    src = Source.parse(str(d), "/")
+    by_name = {f.name: f for f in scan(src, tyrant=True)}
+    assert (by_name["swap.ini"].uid, by_name["swap.ini"].foreign_link) == (65533, True)
+    assert (by_name["own.ini"].uid, by_name["own.ini"].foreign_link) == (65534, False)
+    assert by_name["root.ini"].foreign_link is False
+    assert not any(f.foreign_link for f in scan(src))                    # not a tyrant: not looked at
+    assert not any(f.foreign_link for f in scan(src, nofollow=True, tyrant=True))  # the link's own owner
+    # a chain: A's link -> B's link -> A's file (B could swap the middle one)
+    os.symlink(str(mine), str(tmp_path / "middle.ini"))
+    _chown_link(str(tmp_path / "middle.ini"), 65533)
+    os.symlink(str(tmp_path / "middle.ini"), str(d / "chain.ini"))
+    _chown_link(str(d / "chain.ini"), 65534)
+    assert {f.name: f.foreign_link for f in scan(src, tyrant=True)}["chain.ini"] is True
+    k = {by_name["swap.ini"].key: known(uid=65533, gid=65533)}
+    assert decide(k, [by_name["swap.ini"]], [src], tyrant=True) == [("stop", by_name["swap.ini"].key, "permissions")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to other uids needs root")
+def test_tyrant_scan_looks_at_symlinked_directories_of_a_glob(tmp_path):
+    d = tmp_path / "v"
+    d.mkdir()
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "app.ini").write_text("[uwsgi]\n")
+    os.chown(str(real / "app.ini"), 65533, 65533)
+    os.symlink(str(real), str(d / "sub"))
+    _chown_link(str(d / "sub"), 65534)
+    [f] = scan(Source.parse(str(d) + "/*/*.ini", "/"), tyrant=True)
+    assert (f.uid, f.foreign_link) == (65533, True)

@@ -69,3 +69,31 @@ def test_while_stopping_nothing_starts_and_the_queue_is_bounded(monkeypatch):
     runner.child.on_death(runner.pid, 0)
     master.run_timers()
     assert [len(batch) for batch in master.started] == [1, 2]
+
+
+def test_a_failed_fork_puts_the_batch_back_first_logs_one_line_and_retries(caplog):
+    master = FakeMaster()
+    runner = HookRunner(master)
+    a, b, c = (lambda: None), (lambda: None), (lambda: None)
+    failures = [OSError(11, "Resource temporarily unavailable")]
+    real_start = master.start_child
+
+    def start_child(spec):
+        if failures:
+            raise failures.pop()
+        return real_start(spec)
+
+    master.start_child = start_child
+    with caplog.at_level("ERROR", logger="gateway.error"):
+        runner.run(a)  # the fork fails: no exception for the master's touch/reload path
+    assert runner.pid == 0 and master.started == []
+    assert [r.getMessage() for r in caplog.records if "hooks' child" in r.getMessage()] == [
+        "unable to fork the hooks' child ([Errno 11] Resource temporarily unavailable): "
+        "1 batches of hooks wait, retrying in 1s"]
+    failures.append(OSError(12, "Cannot allocate memory"))
+    runner.run(b)  # fails again: still queued in order, a single retry timer
+    assert len(master.timers) == 1
+    master.run_timers()  # the retry forks, with everything in the order it came
+    assert master.started == [[a, b]] and runner.pid == 101
+    runner.run(c)
+    assert master.started == [[a, b]] and master.timers == []  # c waits for that child, as ever
