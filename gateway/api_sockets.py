@@ -235,9 +235,18 @@ def recv(fd: Any, size: int = RECV_MAX) -> Optional[bytes]:
 
 
 def close(fd: Any) -> None:
-    """Close ``fd`` (errors ignored, as uWSGI's ``close(fd)``)."""
+    """Close ``fd`` (errors ignored, as uWSGI's ``close(fd)``).
+
+    The request's own connection (``close(connection_fd())``) is closed as
+    :func:`disconnect` does, through its transport: the loop owns that fd, and an
+    ``os.close`` would leave the transport to close the same number again later, by then
+    another client's connection.
+    """
+    fd = _fd(fd, "close")
+    if fd >= 0 and fd == _connection_fd():
+        return disconnect()
     try:
-        os.close(_fd(fd, "close"))
+        os.close(fd)
     except OSError:
         pass
     return None

@@ -213,6 +213,22 @@ def test_disconnect_ends_the_response_and_the_app_goes_on(tmp_path):
     assert after.read_text() == "after"
 
 
+RAW = ["--wsgi-file", "tests/apps/raw_connection.py", "--tornado", "4", "--greenlet"]
+
+
+def test_close_of_the_connection_fd_closes_the_transport_not_a_reused_fd():
+    """``close(connection_fd())`` ends the connection at once; its fd number, reused by the
+    next accepted connection, is not closed again when the first app returns."""
+    with run_server(RAW) as srv:
+        with Conn(srv.port) as first:
+            first.send(b"GET /close?1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert first.read_to_eof() == b"HTTP/1.0 200 OK\r\n\r\nbye\n"
+            # the first app still sleeps; this connection gets the fd number it closed
+            r = request(srv.port, "/slow?2")
+        assert (r.status, r.body) == (200, b"slow ok\n")
+        assert request(srv.port, "/").body == b"ok\n"
+
+
 # -- spooler and mules ------------------------------------------------------------------------------
 
 
