@@ -27,11 +27,13 @@ its whole worker there); elsewhere (a ``--threads`` thread, a mule, the spooler)
 block, as in uWSGI.  ``send(data)`` without an fd writes raw bytes on the request's own
 connection (so does ``send(connection_fd(), data)``): the connection then leaves HTTP/uwsgi
 framing (as a websocket handshake does), what the app returns is not sent, and the
-connection closes once the app returns.
+connection closes once the app returns.  ``recv(connection_fd())`` reads the client through
+the connection's transport the same way (:class:`RawConnection` keeps what arrives).
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import select
@@ -44,6 +46,8 @@ from gateway.server.current_request import current_environ, environ_or_none
 
 #: uWSGI's ``recv`` reads at most this much per call (its stack buffer).
 RECV_MAX = 4096
+#: ``recv(connection_fd())``: the most bytes from the client kept unread (reading pauses past it).
+CONNECTION_BUFFER_MAX = 65536
 #: ``connect`` without a timeout waits this long for the connection (uWSGI's ``timed_connect``).
 DEFAULT_CONNECT_TIMEOUT = 3
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
@@ -198,21 +202,98 @@ def _connection_fd() -> int:
     return sock.fileno() if sock is not None else -1
 
 
-def _send_on_connection(data: bytes) -> Optional[bytes]:
-    """The request's connection leaves its protocol and gets ``data`` raw."""
-    environ = current_environ("send")
-    transport = environ.get("gateway.raw_transport")
-    if transport is None:
+def _raw_connection(what: str) -> "RawConnection":
+    """The request's connection out of HTTP/uwsgi framing: detached (as a websocket
+    handshake does) on the first call, closed once the app returns."""
+    environ = current_environ(what)
+    conn = environ.get("gateway.raw_connection")
+    if conn is None:
         if loop_engine.current_core() is None:
-            raise OSError("uwsgi.send(data) on the request's connection works in an async core, "
-                          "not in a --threads thread: give an fd")
+            raise OSError("uwsgi.%s() on the request's connection works in an async core, "
+                          "not in a --threads thread: give an fd" % what)
         response = environ.get("gateway.response")
         if response is None or response.detached:
-            raise OSError("uwsgi.send(): this request's connection is no longer available")
+            raise OSError("uwsgi.%s(): this request's connection is no longer available" % what)
         holder: list = []
-        transport, _leftover = response.detach(lambda exc: holder[0].close() if holder else None)
-        holder.append(transport)
+        transport, leftover = response.detach(lambda exc: holder[0].transport.close() if holder else None)
+        if transport is None:
+            raise OSError("uwsgi.%s(): this request's connection is no longer available" % what)
+        conn = RawConnection(transport, leftover)
+        holder.append(conn)
         environ["gateway.raw_transport"] = transport
+        environ["gateway.raw_connection"] = conn
+    return conn
+
+
+class RawConnection(asyncio.Protocol):
+    """The protocol of a request's connection after ``send(data)``/``recv(connection_fd())``
+    took it out of HTTP/uwsgi framing: keeps what the client sends for :meth:`recv`.
+
+    At most ``CONNECTION_BUFFER_MAX`` unread bytes are kept: past that, reading from the
+    client pauses until the app has read some.
+    """
+
+    def __init__(self, transport: Any, leftover: bytes = b"") -> None:
+        self.transport = transport
+        self.buffer = bytearray(leftover)
+        self.eof = False
+        self.paused = False
+        self.waiter: Optional[loop_engine.Waiter] = None
+        transport.set_protocol(self)
+        try:
+            transport.resume_reading()  # the HTTP side may have paused it
+        except (AttributeError, RuntimeError):
+            pass
+        self._bound()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._bound()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake()
+        return True  # half-closed: the app may still send
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.eof = True
+        self._wake()
+
+    def _bound(self) -> None:
+        if len(self.buffer) >= CONNECTION_BUFFER_MAX and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def _wake(self) -> None:
+        w = self.waiter
+        if w is not None:
+            self.waiter = None
+            w.fire()
+
+    def recv(self, size: int) -> Optional[bytes]:
+        """At most ``size`` bytes the client sent, parking the core while there are none;
+        None at EOF (or once the connection is closed)."""
+        while not self.buffer and not self.eof and not self.transport.is_closing():
+            w = self.waiter = loop_engine.Waiter()
+            try:
+                w.wait()
+            finally:
+                self.waiter = None
+        if not self.buffer:
+            return None
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        if self.paused and len(self.buffer) < CONNECTION_BUFFER_MAX:
+            self.paused = False
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
+        return data
+
+
+def _send_on_connection(data: bytes) -> Optional[bytes]:
+    """The request's connection leaves its protocol and gets ``data`` raw."""
+    transport = _raw_connection("send").transport
     if transport.is_closing():
         gen_log.error("uwsgi.send(): write(): the connection is closed")
         return None
@@ -226,6 +307,8 @@ def recv(fd: Any, size: int = RECV_MAX) -> Optional[bytes]:
     size = min(int(size), RECV_MAX)
     if size <= 0:
         return None
+    if fd >= 0 and fd == _connection_fd():  # the loop's transport owns it: read through it
+        return _raw_connection("recv").recv(size)
     try:
         _wait_fd(fd, True, None)
         data = os.read(fd, size)

@@ -229,6 +229,23 @@ def test_close_of_the_connection_fd_closes_the_transport_not_a_reused_fd():
         assert request(srv.port, "/").body == b"ok\n"
 
 
+def test_recv_on_the_connection_fd_reads_the_client():
+    with run_server(RAW) as srv:
+        with Conn(srv.port) as c:
+            c.send(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.read_until(b"say something\n") == b"HTTP/1.0 200 OK\r\n\r\nsay something\n"
+            c.send(b"hello")
+            assert c.read_until(b"\n") == b"got: b'hello'\n"
+            c.send(b"x" * 10000)
+            got = b""
+            while got.count(b"x") < 10000:  # at most 4096 bytes per recv, as uWSGI
+                line = c.read_until(b"\n")
+                assert re.fullmatch(rb"got: b'x{1,4096}'\n", line), line
+                got += line
+            c.sock.shutdown(socket.SHUT_WR)
+            assert c.read_to_eof() == b"got: None\n"  # EOF
+
+
 # -- spooler and mules ------------------------------------------------------------------------------
 
 
