@@ -24,7 +24,8 @@ What differs, because a gateway worker serves every core on one loop: inside a c
 ``connect`` waiting for the connection, a ``send`` on an fd that is not writable and a
 ``recv`` on an fd with nothing to read *park the core* until the fd is ready (uWSGI blocks
 its whole worker there); elsewhere (a ``--threads`` thread, a mule, the spooler) they
-block, as in uWSGI.  ``send(data)`` without an fd writes raw bytes on the request's own
+block, as in uWSGI.  In a core ``send(fd, data)`` writes all of ``data`` non-blocking (the
+fd's blocking mode is restored), each wait bounded by ``--socket-timeout``.  ``send(data)`` without an fd writes raw bytes on the request's own
 connection (so does ``send(connection_fd(), data)``): the connection then leaves HTTP/uwsgi
 framing (as a websocket handshake does), what the app returns is not sent, and the
 connection closes once the app returns.  ``recv(connection_fd())`` reads the client through
@@ -50,6 +51,9 @@ RECV_MAX = 4096
 CONNECTION_BUFFER_MAX = 65536
 #: ``connect`` without a timeout waits this long for the connection (uWSGI's ``timed_connect``).
 DEFAULT_CONNECT_TIMEOUT = 3
+#: ``send(fd, data)`` in a core waits this long for a writable fd without a request's
+#: ``--socket-timeout`` (uWSGI's default).
+DEFAULT_SOCKET_TIMEOUT = 4.0
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
 
 
@@ -179,12 +183,42 @@ def send(*args: Any) -> Optional[bytes]:
     if fd == _connection_fd():  # uwsgi.send(uwsgi.connection_fd(), data): as send(data)
         return _send_on_connection(bytes(data))
     try:
-        _wait_fd(fd, False, None)
-        os.write(fd, data)
+        if loop_engine.current_core() is None:
+            _wait_fd(fd, False, None)
+            os.write(fd, data)  # a blocking fd blocks this thread only, as in uWSGI
+        else:
+            _write_in_core(fd, memoryview(data).cast("B"), _socket_timeout())
     except OSError as e:
         gen_log.error("uwsgi.send(): write(): %s", e)
         return None
     return b""
+
+
+def _write_in_core(fd: int, view: memoryview, timeout: float) -> None:
+    """Write all of ``view`` to ``fd`` without blocking the worker: non-blocking writes of
+    what fits, the core parked while the fd is not writable (at most ``timeout`` seconds
+    each time, then ``ETIMEDOUT``).  The fd's blocking mode is restored afterwards."""
+    blocking = os.get_blocking(fd)
+    if blocking:
+        os.set_blocking(fd, False)
+    try:
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                pass
+            if view and not _wait_fd(fd, False, timeout):
+                raise OSError(errno.ETIMEDOUT, "timed out after %gs (--socket-timeout)" % timeout)
+    finally:
+        if blocking:
+            os.set_blocking(fd, True)
+
+
+def _socket_timeout() -> float:
+    """The request's ``--socket-timeout`` (uWSGI's default, 4 s, outside a request)."""
+    environ = environ_or_none()
+    settings = getattr(environ.get("gateway.response") if environ else None, "settings", None)
+    return float(getattr(settings, "socket_timeout", DEFAULT_SOCKET_TIMEOUT))
 
 
 def _connection_fd() -> int:

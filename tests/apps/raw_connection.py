@@ -3,8 +3,10 @@
 ``/close?S`` answers raw, ``uwsgi.close(uwsgi.connection_fd())``, then sleeps S seconds;
 ``/slow?S`` sleeps S seconds and answers ``slow ok``; ``/echo`` answers raw, then echoes
 what each ``uwsgi.recv(uwsgi.connection_fd())`` returns until it returns None (EOF);
-``/big?PORT`` connects to PORT and sends it 50 MiB (``{"sent": ...}``); ``/`` answers ``ok``.
+``/big?PORT`` connects to PORT and sends it 50 MiB (``{"sent": ..., "blocking": ...}``); ``/`` answers ``ok``.
 """
+
+import os
 
 import uwsgi
 
@@ -35,8 +37,9 @@ def application(environ, start_response):
     if path == "/big":
         fd = uwsgi.connect("127.0.0.1:%s" % qs)
         sent = uwsgi.send(fd, b"x" * (50 << 20))
+        blocking = os.get_blocking(fd)  # connect() gave a blocking fd: send() keeps it so
         uwsgi.close(fd)
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return [repr({"sent": sent}).encode()]
+        return [repr({"sent": sent, "blocking": blocking}).encode()]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok\n"]

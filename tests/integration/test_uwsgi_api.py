@@ -6,6 +6,7 @@ socket helpers, ``spooler_dir``, ``mule_file``, ``mule_msg_recv_size`` and ``log
 from __future__ import annotations
 
 import ast
+import errno
 import os
 import re
 import socket
@@ -244,6 +245,61 @@ def test_recv_on_the_connection_fd_reads_the_client():
                 got += line
             c.sock.shutdown(socket.SHUT_WR)
             assert c.read_to_eof() == b"got: None\n"  # EOF
+
+
+def test_send_to_a_peer_that_does_not_read_parks_only_its_core():
+    """50 MiB to a peer that never reads: the core waits (until --socket-timeout), the
+    worker's other cores keep answering."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+    accepter = threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True)
+    accepter.start()
+    try:
+        with run_server(RAW + ["--socket-timeout", "3"]) as srv:
+            big: list = []
+            t = threading.Thread(target=lambda: big.append(request(srv.port, "/big?%d" % listener.getsockname()[1],
+                                                                   timeout=20)), daemon=True)
+            t.start()
+            wait_until(lambda: held, 10, "the app's connection")
+            start = time.monotonic()
+            assert request(srv.port, "/", timeout=2).body == b"ok\n"
+            assert time.monotonic() - start < 1.5
+            t.join(20)
+            assert big and big[0].body == b"{'sent': None, 'blocking': True}"  # timed out: logged, None
+            srv.wait_for_line(re.escape("uwsgi.send(): write(): [Errno %d] timed out after 3s" % errno.ETIMEDOUT))
+    finally:
+        for s in held:
+            s.close()
+        listener.close()
+
+
+def test_send_in_a_core_writes_everything_to_a_slow_reader():
+    listener = socket.create_server(("127.0.0.1", 0))
+    counted: list = []
+
+    def read_slowly():
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(10)
+            total = 0
+            while True:
+                time.sleep(0.001)
+                data = conn.recv(1 << 20)
+                if not data:
+                    break
+                total += len(data)
+        counted.append(total)
+
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    reader.start()
+    try:
+        with run_server(RAW) as srv:
+            r = request(srv.port, "/big?%d" % listener.getsockname()[1], timeout=30)
+            reader.join(30)
+    finally:
+        listener.close()
+    assert r.body == b"{'sent': b'', 'blocking': True}"
+    assert counted == [50 << 20]
 
 
 # -- spooler and mules ------------------------------------------------------------------------------
