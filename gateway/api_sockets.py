@@ -259,6 +259,14 @@ def _raw_connection(what: str) -> "RawConnection":
     return conn
 
 
+def raw_connection_for_fd(fd: int) -> Optional["RawConnection"]:
+    """For ``wait_fd_read(fd)`` in a core: when ``fd`` is the request's own connection
+    (not a websocket), its :class:`RawConnection` (detaching it, as ``recv`` would)."""
+    if fd < 0 or loop_engine.current_core() is None or fd != _connection_fd():
+        return None
+    return _raw_connection("wait_fd_read")
+
+
 class RawConnection(asyncio.Protocol):
     """The protocol of a request's connection after ``send(data)``/``recv(connection_fd())``
     took it out of HTTP/uwsgi framing: keeps what the client sends for :meth:`recv`.
@@ -273,6 +281,7 @@ class RawConnection(asyncio.Protocol):
         self.eof = False
         self.paused = False
         self.waiter: Optional[loop_engine.Waiter] = None
+        self.watcher: Optional[Callable[[], None]] = None
         transport.set_protocol(self)
         try:
             transport.resume_reading()  # the HTTP side may have paused it
@@ -304,11 +313,26 @@ class RawConnection(asyncio.Protocol):
         if w is not None:
             self.waiter = None
             w.fire()
+        watcher = self.watcher
+        if watcher is not None and self.readable():
+            self.watcher = None
+            watcher()
+
+    def readable(self) -> bool:
+        """``recv`` would not wait: bytes are here, or the client is gone."""
+        return bool(self.buffer) or self.eof or self.transport.is_closing()
+
+    def watch(self, callback: Optional[Callable[[], None]]) -> None:
+        """Call ``callback`` once :meth:`readable` (at once if so already); None cancels.
+        For ``uwsgi.wait_fd_read(connection_fd())``."""
+        self.watcher = callback
+        if callback is not None:
+            self._wake()
 
     def recv(self, size: int) -> Optional[bytes]:
         """At most ``size`` bytes the client sent, parking the core while there are none;
         None at EOF (or once the connection is closed)."""
-        while not self.buffer and not self.eof and not self.transport.is_closing():
+        while not self.readable():
             w = self.waiter = loop_engine.Waiter()
             try:
                 w.wait()

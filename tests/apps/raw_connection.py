@@ -3,7 +3,8 @@
 ``/close?S`` answers raw, ``uwsgi.close(uwsgi.connection_fd())``, then sleeps S seconds;
 ``/slow?S`` sleeps S seconds and answers ``slow ok``; ``/echo`` answers raw, then echoes
 what each ``uwsgi.recv(uwsgi.connection_fd())`` returns until it returns None (EOF);
-``/big?PORT`` connects to PORT and sends it 50 MiB (``{"sent": ..., "blocking": ...}``); ``/`` answers ``ok``.
+``/wait?S`` answers raw, then waits (``wait_fd_read(connection_fd(), S)``) and
+echoes, until EOF; ``/big?PORT`` connects to PORT and sends it 50 MiB (``{"sent": ..., "blocking": ...}``); ``/`` answers ``ok``.
 """
 
 import os
@@ -33,6 +34,20 @@ def application(environ, start_response):
                 data = repr(e).encode()
             uwsgi.send(b"got: %r\n" % (data,))
             if not isinstance(data, bytes):
+                return []
+    if path == "/wait":
+        uwsgi.send(b"HTTP/1.0 200 OK\r\n\r\nwaiting\n")
+        fd = uwsgi.connection_fd()
+        while True:
+            try:
+                uwsgi.wait_fd_read(fd, float(qs))
+                uwsgi.suspend()
+                ready = uwsgi.ready_fd()
+                data = uwsgi.recv(fd) if ready == fd else b"-"
+            except Exception as e:
+                ready, data = -2, repr(e).encode()
+            uwsgi.send(b"%s %r\n" % (b"ready" if ready == fd else b"timeout" if ready == -1 else b"error", data))
+            if data is None or ready == -2:
                 return []
     if path == "/big":
         fd = uwsgi.connect("127.0.0.1:%s" % qs)

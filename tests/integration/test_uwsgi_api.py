@@ -247,6 +247,24 @@ def test_recv_on_the_connection_fd_reads_the_client():
             assert c.read_to_eof() == b"got: None\n"  # EOF
 
 
+def test_wait_fd_read_on_the_connection_fd_waits_for_the_client():
+    """uWSGI's async pattern on a raw connection: ``wait_fd_read(connection_fd(), t)``,
+    ``suspend()``, ``ready_fd()``, ``recv(connection_fd())``."""
+    with run_server(RAW) as srv:
+        with Conn(srv.port) as c:
+            c.send(b"GET /wait?0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.read_until(b"waiting\n") == b"HTTP/1.0 200 OK\r\n\r\nwaiting\n"
+            assert c.read_until(b"\n") == b"timeout b'-'\n"  # nothing sent for 0.5 s
+            c.send(b"hi")
+            line = c.read_until(b"\n")
+            while line == b"timeout b'-'\n":
+                line = c.read_until(b"\n")
+            assert line == b"ready b'hi'\n"
+            c.sock.shutdown(socket.SHUT_WR)
+            rest = c.read_to_eof()
+            assert rest.endswith(b"ready None\n")  # EOF counts as readable, then recv is None
+
+
 def test_send_to_a_peer_that_does_not_read_parks_only_its_core():
     """50 MiB to a peer that never reads: the core waits (until --socket-timeout), the
     worker's other cores keep answering."""
