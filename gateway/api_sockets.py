@@ -379,18 +379,31 @@ def close(fd: Any) -> None:
     """Close ``fd`` (errors ignored, as uWSGI's ``close(fd)``).
 
     The request's own connection (``close(connection_fd())``) is closed as
-    :func:`disconnect` does, through its transport: the loop owns that fd, and an
-    ``os.close`` would leave the transport to close the same number again later, by then
-    another client's connection.
+    :func:`disconnect` does, through its transport (a websocket sends CLOSE 1000 first):
+    the loop owns that fd, and an ``os.close`` would leave the transport to close the same
+    number again later, by then another client's connection.
     """
     fd = _fd(fd, "close")
     if fd >= 0 and fd == _connection_fd():
         return disconnect()
+    ws = _websocket_for_fd(fd)
+    if ws is not None:  # this request's websocket: CLOSE 1000, then the TCP close
+        ws.close()
+        return None
     try:
         os.close(fd)
     except OSError:
         pass
     return None
+
+
+def _websocket_for_fd(fd: int) -> Any:
+    """This request's websocket when ``fd`` is its connection (its transport owns the fd)."""
+    if fd < 0 or loop_engine.current_core() is None:
+        return None
+    from gateway.server.websocket import websocket_for_fd  # (imports this module's importer)
+
+    return websocket_for_fd(fd)
 
 
 def is_connected(fd: Any) -> bool:

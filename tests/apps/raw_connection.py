@@ -1,7 +1,7 @@
 """The request's own connection through the socket helpers (tests/integration/test_uwsgi_api.py).
 
 ``/close?S`` answers raw, ``uwsgi.close(uwsgi.connection_fd())``, then sleeps S seconds;
-``/slow?S`` sleeps S seconds and answers ``slow ok``; ``/echo`` answers raw, then echoes
+``/wsclose?S`` does the same on a websocket; ``/slow?S`` sleeps S seconds and answers ``slow ok``; ``/echo`` answers raw, then echoes
 what each ``uwsgi.recv(uwsgi.connection_fd())`` returns until it returns None (EOF);
 ``/wait?S`` answers raw, then waits (``wait_fd_read(connection_fd(), S)``) and
 echoes, until EOF; ``/big?PORT`` connects to PORT and sends it 50 MiB (``{"sent": ..., "blocking": ...}``); ``/`` answers ``ok``.
@@ -16,6 +16,12 @@ def application(environ, start_response):
     path, qs = environ["PATH_INFO"], environ.get("QUERY_STRING", "")
     if path == "/close":
         uwsgi.send(b"HTTP/1.0 200 OK\r\n\r\nbye\n")
+        uwsgi.close(uwsgi.connection_fd())
+        uwsgi.async_sleep(float(qs))
+        uwsgi.suspend()
+        return []
+    if path == "/wsclose":
+        uwsgi.websocket_handshake()
         uwsgi.close(uwsgi.connection_fd())
         uwsgi.async_sleep(float(qs))
         uwsgi.suspend()

@@ -18,6 +18,7 @@ import pytest
 from server import ServerProcess, run_server, spawn
 from support.httpclient import Conn, request
 from support.waits import wait_until
+from support.wsclient import WSClient
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -228,6 +229,19 @@ def test_close_of_the_connection_fd_closes_the_transport_not_a_reused_fd():
             r = request(srv.port, "/slow?2")
         assert (r.status, r.body) == (200, b"slow ok\n")
         assert request(srv.port, "/").body == b"ok\n"
+
+
+def test_close_of_a_websockets_connection_fd_sends_close_and_spares_the_reused_fd():
+    with run_server(RAW) as srv:
+        ws = WSClient(srv.port, "/wsclose?1")
+        try:
+            assert ws.status == 101
+            assert ws.close_code() == 1000
+            assert ws.closed_tcp()
+            r = request(srv.port, "/slow?2")  # gets the fd number while the first app sleeps
+        finally:
+            ws.close()
+        assert (r.status, r.body) == (200, b"slow ok\n")
 
 
 def test_recv_on_the_connection_fd_reads_the_client():
