@@ -24,14 +24,17 @@ What differs, because a gateway worker serves every core on one loop: inside a c
 ``connect`` waiting for the connection, a ``send`` on an fd that is not writable and a
 ``recv`` on an fd with nothing to read *park the core* until the fd is ready (uWSGI blocks
 its whole worker there); elsewhere (a ``--threads`` thread, a mule, the spooler) they
-block, as in uWSGI.  ``send(data)`` without an fd writes raw bytes on the request's own
+block, as in uWSGI.  In a core ``send(fd, data)`` writes all of ``data`` non-blocking (the
+fd's blocking mode is restored), each wait bounded by ``--socket-timeout``.  ``send(data)`` without an fd writes raw bytes on the request's own
 connection (so does ``send(connection_fd(), data)``): the connection then leaves HTTP/uwsgi
 framing (as a websocket handshake does), what the app returns is not sent, and the
-connection closes once the app returns.
+connection closes once the app returns.  ``recv(connection_fd())`` reads the client through
+the connection's transport the same way (:class:`RawConnection` keeps what arrives).
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import select
@@ -44,8 +47,13 @@ from gateway.server.current_request import current_environ, environ_or_none
 
 #: uWSGI's ``recv`` reads at most this much per call (its stack buffer).
 RECV_MAX = 4096
+#: ``recv(connection_fd())``: the most bytes from the client kept unread (reading pauses past it).
+CONNECTION_BUFFER_MAX = 65536
 #: ``connect`` without a timeout waits this long for the connection (uWSGI's ``timed_connect``).
 DEFAULT_CONNECT_TIMEOUT = 3
+#: ``send(fd, data)`` in a core waits this long for a writable fd without a request's
+#: ``--socket-timeout`` (uWSGI's default).
+DEFAULT_SOCKET_TIMEOUT = 4.0
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EALREADY)
 
 
@@ -175,12 +183,42 @@ def send(*args: Any) -> Optional[bytes]:
     if fd == _connection_fd():  # uwsgi.send(uwsgi.connection_fd(), data): as send(data)
         return _send_on_connection(bytes(data))
     try:
-        _wait_fd(fd, False, None)
-        os.write(fd, data)
+        if loop_engine.current_core() is None:
+            _wait_fd(fd, False, None)
+            os.write(fd, data)  # a blocking fd blocks this thread only, as in uWSGI
+        else:
+            _write_in_core(fd, memoryview(data).cast("B"), _socket_timeout())
     except OSError as e:
         gen_log.error("uwsgi.send(): write(): %s", e)
         return None
     return b""
+
+
+def _write_in_core(fd: int, view: memoryview, timeout: float) -> None:
+    """Write all of ``view`` to ``fd`` without blocking the worker: non-blocking writes of
+    what fits, the core parked while the fd is not writable (at most ``timeout`` seconds
+    each time, then ``ETIMEDOUT``).  The fd's blocking mode is restored afterwards."""
+    blocking = os.get_blocking(fd)
+    if blocking:
+        os.set_blocking(fd, False)
+    try:
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                pass
+            if view and not _wait_fd(fd, False, timeout):
+                raise OSError(errno.ETIMEDOUT, "timed out after %gs (--socket-timeout)" % timeout)
+    finally:
+        if blocking:
+            os.set_blocking(fd, True)
+
+
+def _socket_timeout() -> float:
+    """The request's ``--socket-timeout`` (uWSGI's default, 4 s, outside a request)."""
+    environ = environ_or_none()
+    settings = getattr(environ.get("gateway.response") if environ else None, "settings", None)
+    return float(getattr(settings, "socket_timeout", DEFAULT_SOCKET_TIMEOUT))
 
 
 def _connection_fd() -> int:
@@ -198,21 +236,122 @@ def _connection_fd() -> int:
     return sock.fileno() if sock is not None else -1
 
 
-def _send_on_connection(data: bytes) -> Optional[bytes]:
-    """The request's connection leaves its protocol and gets ``data`` raw."""
-    environ = current_environ("send")
-    transport = environ.get("gateway.raw_transport")
-    if transport is None:
+def _raw_connection(what: str) -> "RawConnection":
+    """The request's connection out of HTTP/uwsgi framing: detached (as a websocket
+    handshake does) on the first call, closed once the app returns."""
+    environ = current_environ(what)
+    conn = environ.get("gateway.raw_connection")
+    if conn is None:
         if loop_engine.current_core() is None:
-            raise OSError("uwsgi.send(data) on the request's connection works in an async core, "
-                          "not in a --threads thread: give an fd")
+            raise OSError("uwsgi.%s() on the request's connection works in an async core, "
+                          "not in a --threads thread: give an fd" % what)
         response = environ.get("gateway.response")
         if response is None or response.detached:
-            raise OSError("uwsgi.send(): this request's connection is no longer available")
+            raise OSError("uwsgi.%s(): this request's connection is no longer available" % what)
         holder: list = []
-        transport, _leftover = response.detach(lambda exc: holder[0].close() if holder else None)
-        holder.append(transport)
+        transport, leftover = response.detach(lambda exc: holder[0].transport.close() if holder else None)
+        if transport is None:
+            raise OSError("uwsgi.%s(): this request's connection is no longer available" % what)
+        conn = RawConnection(transport, leftover)
+        holder.append(conn)
         environ["gateway.raw_transport"] = transport
+        environ["gateway.raw_connection"] = conn
+    return conn
+
+
+def raw_connection_for_fd(fd: int) -> Optional["RawConnection"]:
+    """For ``wait_fd_read(fd)`` in a core: when ``fd`` is the request's own connection
+    (not a websocket), its :class:`RawConnection` (detaching it, as ``recv`` would)."""
+    if fd < 0 or loop_engine.current_core() is None or fd != _connection_fd():
+        return None
+    return _raw_connection("wait_fd_read")
+
+
+class RawConnection(asyncio.Protocol):
+    """The protocol of a request's connection after ``send(data)``/``recv(connection_fd())``
+    took it out of HTTP/uwsgi framing: keeps what the client sends for :meth:`recv`.
+
+    At most ``CONNECTION_BUFFER_MAX`` unread bytes are kept: past that, reading from the
+    client pauses until the app has read some.
+    """
+
+    def __init__(self, transport: Any, leftover: bytes = b"") -> None:
+        self.transport = transport
+        self.buffer = bytearray(leftover)
+        self.eof = False
+        self.paused = False
+        self.waiter: Optional[loop_engine.Waiter] = None
+        self.watcher: Optional[Callable[[], None]] = None
+        transport.set_protocol(self)
+        try:
+            transport.resume_reading()  # the HTTP side may have paused it
+        except (AttributeError, RuntimeError):
+            pass
+        self._bound()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._bound()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake()
+        return True  # half-closed: the app may still send
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.eof = True
+        self._wake()
+
+    def _bound(self) -> None:
+        if len(self.buffer) >= CONNECTION_BUFFER_MAX and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def _wake(self) -> None:
+        w = self.waiter
+        if w is not None:
+            self.waiter = None
+            w.fire()
+        watcher = self.watcher
+        if watcher is not None and self.readable():
+            self.watcher = None
+            watcher()
+
+    def readable(self) -> bool:
+        """``recv`` would not wait: bytes are here, or the client is gone."""
+        return bool(self.buffer) or self.eof or self.transport.is_closing()
+
+    def watch(self, callback: Optional[Callable[[], None]]) -> None:
+        """Call ``callback`` once :meth:`readable` (at once if so already); None cancels.
+        For ``uwsgi.wait_fd_read(connection_fd())``."""
+        self.watcher = callback
+        if callback is not None:
+            self._wake()
+
+    def recv(self, size: int) -> Optional[bytes]:
+        """At most ``size`` bytes the client sent, parking the core while there are none;
+        None at EOF (or once the connection is closed)."""
+        while not self.readable():
+            w = self.waiter = loop_engine.Waiter()
+            try:
+                w.wait()
+            finally:
+                self.waiter = None
+        if not self.buffer:
+            return None
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        if self.paused and len(self.buffer) < CONNECTION_BUFFER_MAX:
+            self.paused = False
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
+        return data
+
+
+def _send_on_connection(data: bytes) -> Optional[bytes]:
+    """The request's connection leaves its protocol and gets ``data`` raw."""
+    transport = _raw_connection("send").transport
     if transport.is_closing():
         gen_log.error("uwsgi.send(): write(): the connection is closed")
         return None
@@ -226,6 +365,8 @@ def recv(fd: Any, size: int = RECV_MAX) -> Optional[bytes]:
     size = min(int(size), RECV_MAX)
     if size <= 0:
         return None
+    if fd >= 0 and fd == _connection_fd():  # the loop's transport owns it: read through it
+        return _raw_connection("recv").recv(size)
     try:
         _wait_fd(fd, True, None)
         data = os.read(fd, size)
@@ -235,12 +376,34 @@ def recv(fd: Any, size: int = RECV_MAX) -> Optional[bytes]:
 
 
 def close(fd: Any) -> None:
-    """Close ``fd`` (errors ignored, as uWSGI's ``close(fd)``)."""
+    """Close ``fd`` (errors ignored, as uWSGI's ``close(fd)``).
+
+    The request's own connection (``close(connection_fd())``) is closed as
+    :func:`disconnect` does, through its transport (a websocket sends CLOSE 1000 first):
+    the loop owns that fd, and an ``os.close`` would leave the transport to close the same
+    number again later, by then another client's connection.
+    """
+    fd = _fd(fd, "close")
+    if fd >= 0 and fd == _connection_fd():
+        return disconnect()
+    ws = _websocket_for_fd(fd)
+    if ws is not None:  # this request's websocket: CLOSE 1000, then the TCP close
+        ws.close()
+        return None
     try:
-        os.close(_fd(fd, "close"))
+        os.close(fd)
     except OSError:
         pass
     return None
+
+
+def _websocket_for_fd(fd: int) -> Any:
+    """This request's websocket when ``fd`` is its connection (its transport owns the fd)."""
+    if fd < 0 or loop_engine.current_core() is None:
+        return None
+    from gateway.server.websocket import websocket_for_fd  # (imports this module's importer)
+
+    return websocket_for_fd(fd)
 
 
 def is_connected(fd: Any) -> bool:

@@ -46,6 +46,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import loop_engine
 from gateway import UWSGI_COMPAT_VERSION, __version__
+from gateway import api_sockets as _api_sockets
 from gateway import rpc as _rpc
 from gateway.api_sockets import async_connect as async_connect  # the async socket helpers
 from gateway.api_sockets import close as close
@@ -550,7 +551,9 @@ class _FdWaits:
     is ready (``ready_fd()`` tells which) or after the last non-zero timeout given
     (``ready_fd() == -1``).  The fd of this request's websocket (``connection_fd()``)
     is not polled (its transport owns it): it is "ready" when a message is pending or
-    the websocket ended, and while waiting on it the greenlet holds no core.
+    the websocket ended, and while waiting on it the greenlet holds no core.  Nor is a
+    raw connection's (after ``send(data)``): it is ready when the client sent bytes or
+    left (:meth:`gateway.api_sockets.RawConnection.watch`).
     """
 
     def __init__(self, core: Any) -> None:
@@ -569,12 +572,18 @@ class _FdWaits:
         w = loop_engine.Waiter()
         registered: List[int] = []
         ws = None
+        raw = None
         try:
             for fd, reader in self.waits:
                 ws_here = _websocket_server.websocket_for_fd(fd) if reader else None
                 if ws_here is not None:
                     ws = ws_here
                     ws.watch(functools.partial(w.fire, fd))
+                    continue
+                raw_here = _api_sockets.raw_connection_for_fd(fd) if reader else None
+                if raw_here is not None:
+                    raw = raw_here
+                    raw.watch(functools.partial(w.fire, fd))
                     continue
                 io_loop.add_handler(fd, lambda fd, ev: w.fire(fd), io_loop.READ if reader else io_loop.WRITE)
                 registered.append(fd)
@@ -588,6 +597,8 @@ class _FdWaits:
         finally:
             if ws is not None:
                 ws.watch(None)
+            if raw is not None:
+                raw.watch(None)
             for fd in registered:
                 io_loop.remove_handler(fd)
         current = loop_engine.current_core()

@@ -6,6 +6,7 @@ socket helpers, ``spooler_dir``, ``mule_file``, ``mule_msg_recv_size`` and ``log
 from __future__ import annotations
 
 import ast
+import errno
 import os
 import re
 import socket
@@ -17,6 +18,7 @@ import pytest
 from server import ServerProcess, run_server, spawn
 from support.httpclient import Conn, request
 from support.waits import wait_until
+from support.wsclient import WSClient
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -211,6 +213,125 @@ def test_disconnect_ends_the_response_and_the_app_goes_on(tmp_path):
         wait_until(after.exists, 10, "the app's work after disconnect()")
     assert (r.status, r.body) == (200, b"bye!")
     assert after.read_text() == "after"
+
+
+RAW = ["--wsgi-file", "tests/apps/raw_connection.py", "--tornado", "4", "--greenlet"]
+
+
+def test_close_of_the_connection_fd_closes_the_transport_not_a_reused_fd():
+    """``close(connection_fd())`` ends the connection at once; its fd number, reused by the
+    next accepted connection, is not closed again when the first app returns."""
+    with run_server(RAW) as srv:
+        with Conn(srv.port) as first:
+            first.send(b"GET /close?1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert first.read_to_eof() == b"HTTP/1.0 200 OK\r\n\r\nbye\n"
+            # the first app still sleeps; this connection gets the fd number it closed
+            r = request(srv.port, "/slow?2")
+        assert (r.status, r.body) == (200, b"slow ok\n")
+        assert request(srv.port, "/").body == b"ok\n"
+
+
+def test_close_of_a_websockets_connection_fd_sends_close_and_spares_the_reused_fd():
+    with run_server(RAW) as srv:
+        ws = WSClient(srv.port, "/wsclose?1")
+        try:
+            assert ws.status == 101
+            assert ws.close_code() == 1000
+            assert ws.closed_tcp()
+            r = request(srv.port, "/slow?2")  # gets the fd number while the first app sleeps
+        finally:
+            ws.close()
+        assert (r.status, r.body) == (200, b"slow ok\n")
+
+
+def test_recv_on_the_connection_fd_reads_the_client():
+    with run_server(RAW) as srv:
+        with Conn(srv.port) as c:
+            c.send(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.read_until(b"say something\n") == b"HTTP/1.0 200 OK\r\n\r\nsay something\n"
+            c.send(b"hello")
+            assert c.read_until(b"\n") == b"got: b'hello'\n"
+            c.send(b"x" * 10000)
+            got = b""
+            while got.count(b"x") < 10000:  # at most 4096 bytes per recv, as uWSGI
+                line = c.read_until(b"\n")
+                assert re.fullmatch(rb"got: b'x{1,4096}'\n", line), line
+                got += line
+            c.sock.shutdown(socket.SHUT_WR)
+            assert c.read_to_eof() == b"got: None\n"  # EOF
+
+
+def test_wait_fd_read_on_the_connection_fd_waits_for_the_client():
+    """uWSGI's async pattern on a raw connection: ``wait_fd_read(connection_fd(), t)``,
+    ``suspend()``, ``ready_fd()``, ``recv(connection_fd())``."""
+    with run_server(RAW) as srv:
+        with Conn(srv.port) as c:
+            c.send(b"GET /wait?0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert c.read_until(b"waiting\n") == b"HTTP/1.0 200 OK\r\n\r\nwaiting\n"
+            assert c.read_until(b"\n") == b"timeout b'-'\n"  # nothing sent for 0.5 s
+            c.send(b"hi")
+            line = c.read_until(b"\n")
+            while line == b"timeout b'-'\n":
+                line = c.read_until(b"\n")
+            assert line == b"ready b'hi'\n"
+            c.sock.shutdown(socket.SHUT_WR)
+            rest = c.read_to_eof()
+            assert rest.endswith(b"ready None\n")  # EOF counts as readable, then recv is None
+
+
+def test_send_to_a_peer_that_does_not_read_parks_only_its_core():
+    """50 MiB to a peer that never reads: the core waits (until --socket-timeout), the
+    worker's other cores keep answering."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+    accepter = threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True)
+    accepter.start()
+    try:
+        with run_server(RAW + ["--socket-timeout", "3"]) as srv:
+            big: list = []
+            t = threading.Thread(target=lambda: big.append(request(srv.port, "/big?%d" % listener.getsockname()[1],
+                                                                   timeout=20)), daemon=True)
+            t.start()
+            wait_until(lambda: held, 10, "the app's connection")
+            start = time.monotonic()
+            assert request(srv.port, "/", timeout=2).body == b"ok\n"
+            assert time.monotonic() - start < 1.5
+            t.join(20)
+            assert big and big[0].body == b"{'sent': None, 'blocking': True}"  # timed out: logged, None
+            srv.wait_for_line(re.escape("uwsgi.send(): write(): [Errno %d] timed out after 3s" % errno.ETIMEDOUT))
+    finally:
+        for s in held:
+            s.close()
+        listener.close()
+
+
+def test_send_in_a_core_writes_everything_to_a_slow_reader():
+    listener = socket.create_server(("127.0.0.1", 0))
+    counted: list = []
+
+    def read_slowly():
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(10)
+            total = 0
+            while True:
+                time.sleep(0.001)
+                data = conn.recv(1 << 20)
+                if not data:
+                    break
+                total += len(data)
+        counted.append(total)
+
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    reader.start()
+    try:
+        with run_server(RAW) as srv:
+            r = request(srv.port, "/big?%d" % listener.getsockname()[1], timeout=30)
+            reader.join(30)
+    finally:
+        listener.close()
+    assert r.body == b"{'sent': b'', 'blocking': True}"
+    assert counted == [50 << 20]
 
 
 # -- spooler and mules ------------------------------------------------------------------------------

@@ -79,3 +79,42 @@ def test_send_argument_forms():
         api_sockets.send(3, "str is not bytes")
     with pytest.raises(SystemError):
         api_sockets.send(b"no request here")
+
+
+class FakeTransport:
+    """What :class:`api_sockets.RawConnection` uses of an asyncio transport."""
+
+    def __init__(self):
+        self.protocol = None
+        self.reading = True
+        self.closing = False
+
+    def set_protocol(self, protocol):
+        self.protocol = protocol
+
+    def pause_reading(self):
+        self.reading = False
+
+    def resume_reading(self):
+        self.reading = True
+
+    def is_closing(self):
+        return self.closing
+
+
+def test_raw_connection_keeps_a_bounded_buffer_of_the_clients_bytes():
+    transport = FakeTransport()
+    transport.reading = False  # paused by the HTTP side during the request
+    conn = api_sockets.RawConnection(transport, b"left")
+    assert transport.protocol is conn and transport.reading
+    assert conn.recv(4096) == b"left"
+    conn.data_received(b"a" * (api_sockets.CONNECTION_BUFFER_MAX - 1))
+    assert transport.reading
+    conn.data_received(b"bb")  # past the bound: the client is no longer read
+    assert not transport.reading
+    assert conn.recv(4096) == b"a" * 4096
+    assert transport.reading  # below the bound again
+    while conn.buffer:
+        conn.recv(4096)
+    assert conn.eof_received() is True  # half-closed: the app may still send
+    assert conn.recv(4096) is None
