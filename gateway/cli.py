@@ -77,9 +77,9 @@ def _run_fallback_config() -> None:
     env = dict(os.environ)
     env[_FALLBACK_COUNT_ENV] = str(_Fallback.count + 1)
     try:
-        from gateway.self_command import self_command
+        from gateway.self_command import self_command, without_cwd_on_path
 
-        os.execve(sys.executable, self_command() + [_Fallback.config], env)
+        os.execve(sys.executable, self_command() + [_Fallback.config], without_cwd_on_path(env))
     except OSError as e:
         sys.stderr.write("gateway: cannot run the fallback config: %s\n" % (e.strerror or e))
 

@@ -119,7 +119,7 @@ def gateway_command(args: List[str]) -> List[str]:
 
 def spawn(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None) -> subprocess.Popen:
     full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, full_env.get("PYTHONPATH")) if p)
     full_env.pop("UWSGI_PROCESSES", None)
     if env:
         full_env.update(env)
@@ -150,7 +150,7 @@ def run_cli(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional
             timeout: float = 20.0) -> subprocess.CompletedProcess:
     """Run the CLI to completion (for commands that must fail or print and exit)."""
     full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, full_env.get("PYTHONPATH")) if p)
     if env:
         full_env.update(env)
     return subprocess.run(gateway_command(args), cwd=cwd or ROOT, env=full_env, stdin=subprocess.DEVNULL,

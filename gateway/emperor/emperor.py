@@ -37,7 +37,7 @@ from gateway.emperor.monitor import Found, Known, Source, decide, scan, vassal_a
 from gateway.emperor.throttle import Blacklist
 from gateway.logs import gen_log
 from gateway.process.signals import SignalQueue, describe_status, reaped
-from gateway.self_command import self_command
+from gateway.self_command import self_command, without_cwd_on_path
 
 #: Seconds between two looks at the clock-driven work (curse deadlines, timers).
 TICK = 0.25
@@ -261,7 +261,7 @@ class Emperor:
             command = [self.wrapper] if self.wrapper else self_command(self.python)
             popen = subprocess.Popen(
                 command + args, cwd=vassal.found.cwd,
-                env=vassal_environ(os.environ, vassal_end.fileno()), stdin=subprocess.DEVNULL,
+                env=without_cwd_on_path(vassal_environ(os.environ, vassal_end.fileno())), stdin=subprocess.DEVNULL,
                 pass_fds=(vassal_end.fileno(),), **kwargs)
         except (OSError, subprocess.SubprocessError) as e:
             gen_log.error("[emperor] unable to spawn vassal %s: %s", vassal.name, e)

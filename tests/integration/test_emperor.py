@@ -611,7 +611,8 @@ def test_files_in_the_vassal_directory_are_never_imported_as_the_servers_modules
     (vdir / "selectors.py").write_text("open(%r, 'w').write('yes')\nraise ImportError('planted')\n" % str(marker))
     port = free_port()
     write_vassal(str(vdir), "app.ini", port)
-    with emperor(["--emperor", str(vdir)]) as srv:
+    # an empty PYTHONPATH entry (a trailing ':') would put the working directory back on sys.path
+    with emperor(["--emperor", str(vdir)], env={"PYTHONPATH": ROOT + os.pathsep}) as srv:
         ready(srv, "app.ini")
         assert probe(port)  # the vassal serves...
     assert not marker.exists()  # ...and never ran the planted module
