@@ -6,7 +6,7 @@ import sys
 def application(environ, start_response):
     asserts = True
     try:
-        assert False
+        assert False  # noqa: B011 - the point: -O removes it
     except AssertionError:
         pass
     else:
