@@ -46,7 +46,7 @@ def test_store_sync_every_n_seconds(make, monkeypatch, tmp_path):
                 str(tmp_path / "q"), "--queue-store-sync", "5")
     assert q.current is subs.queue and subs.queue is not None and subs.queue.items == 2
     synced = []
-    monkeypatch.setattr(subs.queue, "sync", lambda: synced.append(clock.now))
+    monkeypatch.setattr(subs.queue, "sync", lambda wait=False: synced.append(clock.now))
     assert subs.next_timeout() <= 5
     for t in (101.0, 104.9, 105.0, 106.0, 110.0, 115.5):
         clock.now = t
