@@ -10,6 +10,7 @@ or the same error::
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Any, Iterator, List, Type
 
@@ -37,6 +38,17 @@ def random_splits(data: bytes, rng: random.Random, n: int = 20) -> Iterator[List
             last = c
         parts.append(data[last:])
         yield parts
+
+
+def expected_body(expected: dict, events: List[Any]) -> bytes:
+    """The body a fixture's JSON expects (``body``, or ``body_len`` + ``body_sha256`` for a
+    large one), checked against the joined ``Data`` of ``events``; returns the body seen."""
+    seen = b"".join(ev.data for ev in events if type(ev) is Data)
+    if "body" in expected:
+        assert seen == expected["body"].encode("latin-1")
+    else:
+        assert (len(seen), hashlib.sha256(seen).hexdigest()) == (expected["body_len"], expected["body_sha256"])
+    return seen
 
 
 class SplitDriver:
