@@ -553,6 +553,14 @@ def _signal_and_seconds(raw: str) -> tuple[int, int]:
 _SIGNUM = re.compile(r"[0-9]+")
 
 
+def _stack_kb(raw: str) -> int:
+    """``--thread-stacksize``: KB, 0 (the system's default) or 32..1048576 (Python's minimum)."""
+    value = conv.integer(raw)
+    if value != 0 and not 32 <= value <= 1024 * 1024:
+        raise Invalid("0 (the default) or a stack size in KB from 32 to 1048576")
+    return value
+
+
 def _trigger_options() -> tuple[Option, ...]:
     """The master's triggers (touch files, filesystem monitors, config timers) and the
     process options around them (:mod:`gateway.process.triggers`, :mod:`gateway.mules`)."""
@@ -610,7 +618,7 @@ def _trigger_options() -> tuple[Option, ...]:
         Option("no-threads-wait", flag=True, noop=True, section=PROCESSES,
                help="accepted: a stopping worker never waits for the app's threads (it ends with os._exit)"),
         Option("thread-stacksize", ("threads-stacksize", "thread-stack-size", "threads-stack-size"),
-               type=conv.integer, default=0, minimum=0, maximum=1024 * 1024, section=PROCESSES, metavar="KB",
+               type=_stack_kb, default=0, section=PROCESSES, metavar="KB",
                help="stack size of the threads the app and gateway start (threading.stack_size; "
                     "at least 32 KB; 0 = the system's)"),
         Option("harakiri-queue-threshold", type=conv.integer, default=0, minimum=0, section=PROCESSES,

@@ -313,3 +313,13 @@ def test_a_big_limit_keeps_the_worker(tmp_path):
     with ctx as srv:
         pid = int(get(srv.port, "/pid"))
         assert [int(get(srv.port, "/pid")) for _ in range(3)] == [pid] * 3
+
+
+def test_a_monitored_path_missing_at_startup_is_polled_until_it_appears(tmp_path):
+    later = tmp_path / "later"
+    ctx, mdir = server(tmp_path, "--fs-signal", "%s 16" % later, "--check-interval", "1")
+    with ctx as srv:
+        srv.wait_for_line(r'\[uwsgi-fsmon\] polling ".*later" every 1s \(inotify could not watch it\)')
+        worker = int(get(srv.port, "/pid"))
+        later.mkdir()
+        assert wait_until(lambda: marks(mdir, 16), 10, "the signal of the new path") == [worker]

@@ -28,6 +28,8 @@ def test_file_signal_command_and_timer_values():
     (["--rbtimer", "300 1"], "rbtimer"),
     (["--check-interval", "0"], "check-interval"),
     (["--mule-msg-recv-size", "0"], "mule-msg-recv-size"),
+    (["--thread-stacksize", "16"], "thread-stacksize"),
+    (["--threads-stacksize", "-1"], "threads-stacksize"),
 ])
 def test_bad_values_name_the_option(argv, option):
     with pytest.raises(ConfigError, match=option):
