@@ -235,8 +235,6 @@ class Master:
         #: --harakiri-queue-threshold: harakiri only while this many connections wait (0: always)
         self.harakiri_queue_threshold = int(getattr(config, "harakiri_queue_threshold", 0) or 0)
         self._harakiri_skip_logged: Dict[int, float] = {}
-        #: the readiness line was printed before every worker served (--cheap starts with none)
-        self._ready_line_printed = False
         self.log_master: Any = None
         #: the logger plugins' routing, opened by the CLI before the app loads (log_master.build_routing)
         self.log_routing: Any = None
@@ -453,8 +451,7 @@ class Master:
         if getattr(self.config, "cheap", False) and self.numproc:
             self.is_cheap = True
             self._wait_for_connection()
-            self._ready_line_printed = True  # the sockets listen: connections wait in the backlog
-            self._announce_ready()
+            self._instance_ready()  # the sockets listen: connections wait in the backlog
         self._master_start_hooks()
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
         for path in self.config.touch_chain_reload or []:
@@ -683,14 +680,18 @@ class Master:
         if payload:
             self.erlang_nodes[worker_id] = payload.decode("utf-8", "replace")
         if not self.ready_announced and all(p.ready for p in self.workers.values() if not p.cheaped):
-            self.ready_announced = True
-            if not self._ready_line_printed:
-                self._announce_ready()
-            for hook in self._ready_hooks:
-                try:
-                    hook()
-                except Exception:
-                    gen_log.exception("error in a ready hook of the master")
+            self._instance_ready()
+
+    def _instance_ready(self) -> None:
+        """The readiness line and the ready hooks, once: every worker serves, or (``--cheap``)
+        the sockets listen and the first connection will start the workers."""
+        self.ready_announced = True
+        self._announce_ready()
+        for hook in self._ready_hooks:
+            try:
+                hook()
+            except Exception:
+                gen_log.exception("error in a ready hook of the master")
 
     def _announce_ready(self) -> None:
         from gateway.server.listeners import ready_addresses
