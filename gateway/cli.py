@@ -230,6 +230,9 @@ def _main(argv: List[str]) -> None:
     if cfg.umask is not None:
         os.umask(cfg.umask)  # before the log file and any socket file are created
     _set_limits(cfg)
+    from gateway.process.worker_triggers import set_thread_stack_size
+
+    set_thread_stack_size(cfg)  # --thread-stacksize: every process's threads, set before any fork
     from gateway.emperor import vassal
 
     vassal.current = vassal.from_environ(os.environ)
@@ -408,14 +411,14 @@ def _needs_master(cfg: Config) -> bool:
     """``--master``, or an option only a master can carry out (uWSGI's ``UWSGI_OPT_MASTER``)."""
     from gateway import mules
     from gateway.emperor.vassal import has_emperor
-    from gateway.process import cron_tasks, daemons
+    from gateway.process import cron_tasks, daemons, triggers
 
     return bool(cfg.master or has_emperor() or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
                 or cron_tasks.configured(cfg) or cfg.spooler or cfg.spooler_external or mules.configured(cfg)
                 or cfg.daemonize2
                 or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon
-                or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store)
+                or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store or triggers.needs_master(cfg))
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -537,7 +540,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
     from gateway import mules, pushers, spooler
-    from gateway.process import cron_tasks, daemons
+    from gateway.process import cron_tasks, daemons, triggers
     from gateway.spooler import runner as spooler_runner
     from gateway.subsystems import metrics_source
 
@@ -550,6 +553,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         daemons.attach(master, cfg)
         cron_tasks.attach(master, cfg)
         mules.attach(master, cfg)
+        triggers.attach(master, cfg)  # touch files, fs monitors, config timers (after the mules)
         if spooler.current is not None:
             spooler_runner.attach(master, cfg, spooler.current)
         # uWSGI runs them before it re-executes itself for a reload, too

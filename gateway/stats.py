@@ -253,7 +253,8 @@ class StatsServer:
             cores = snap.pop("cores")
             snap["apps"] = [{"id": 0, "modifier1": 0, "mountpoint": "", "startup_time": 0,
                              "requests": snap["requests"], "exceptions": snap["exceptions"], "chdir": ""}]
-            snap["cores"] = cores
+            if not getattr(master.config, "stats_no_cores", False):  # --stats-no-cores: uWSGI leaves the key out
+                snap["cores"] = cores
             workers.append(snap)
         doc["workers"] = workers
         for section in list(master.stats_hooks):

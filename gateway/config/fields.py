@@ -869,6 +869,56 @@ class ConfigFields:
     early_emperor: bool
     #: --heartbeat: not supported yet: uWSGI option, not supported yet by gateway
     heartbeat: Optional[str]
+    #: --touch-signal: raise uWSGI signal SIGNAL (routed like uwsgi.signal) when FILE is modified or touched
+    touch_signal: List[Tuple[str, int]]
+    #: --touch-exec: run COMMAND (through /bin/sh, in a child of the master) when FILE is modified or touched
+    touch_exec: List[Tuple[str, str]]
+    #: --touch-mules-reload: reload the mules (SIGHUP, then respawned from the master) when FILE is modified or touched
+    touch_mules_reload: List[str]
+    #: --fs-reload: gracefully reload when PATH changes (a directory: when an entry is created, deleted, renamed or mod…
+    fs_reload: List[str]
+    #: --fs-brutal-reload: brutally reload (the workers are killed at once) when PATH changes
+    fs_brutal_reload: List[str]
+    #: --fs-signal: raise uWSGI signal SIGNAL when PATH changes
+    fs_signal: List[Tuple[str, int]]
+    #: --signal-timer: raise uWSGI signal SIGNAL every SECONDS (as uwsgi.add_timer)
+    signal_timer: List[Tuple[int, int]]
+    #: --signal-rbtimer: raise uWSGI signal SIGNAL every SECONDS (as uwsgi.add_rb_timer)
+    signal_rbtimer: List[Tuple[int, int]]
+    #: --mule-harakiri: kill (SIGKILL) a mule whose handler of a uWSGI signal runs longer than SECONDS; the master respawns…
+    mule_harakiri: int
+    #: --mule-reload-mercy: seconds a reloading or stopping mule may take to exit before the master kills it
+    mule_reload_mercy: int
+    #: --mule-msg-recv-size: a mule's message loop reads at most BYTES of each message (longer ones are truncated)
+    mule_msg_recv_size: int
+    #: --die-on-no-workers: the master exits (status 1) when no worker is running (all of them waiting to be respawned)
+    die_on_no_workers: bool
+    #: --cheap: start with no worker: the master spawns them at the first connection (cheap mode)
+    cheap: bool
+    #: --reload-on-exception-type: recycle a worker after a request whose app raised an exception of this type (its class name, ZeroDi…
+    reload_on_exception_type: List[str]
+    #: --reload-on-exception-value: the same for an exception whose str() is VALUE
+    reload_on_exception_value: List[str]
+    #: --reload-on-exception-repr: the same for an exception written TYPE:VALUE (its class name, a colon, its str())
+    reload_on_exception_repr: List[str]
+    #: --reload-on-pss: recycle a worker (gracefully) when its proportional set size reaches MB (Linux)
+    reload_on_pss: int
+    #: --reload-on-uss: recycle a worker (gracefully) when its unique set size reaches MB (Linux)
+    reload_on_uss: int
+    #: --stats-no-cores: --stats: leave the per-core objects out of each worker
+    stats_no_cores: bool
+    #: --reaper: after each request, a worker reaps its exited child processes (waitpid)
+    reaper: bool
+    #: --no-threads-wait: accepted: a stopping worker never waits for the app's threads (it ends with os._exit)
+    no_threads_wait: bool
+    #: --thread-stacksize: stack size of the threads the app and gateway start (threading.stack_size; at least 32 KB; 0 = the…
+    thread_stacksize: int
+    #: --harakiri-queue-threshold: --harakiri kills a stuck worker only while N or more connections wait in the listen queues of the T…
+    harakiri_queue_threshold: int
+    #: --exit-on-reload: a reload request (SIGHUP, --touch-reload, the master FIFO's r) stops the instance instead (status 0)
+    exit_on_reload: bool
+    #: --check-interval: seconds between the master's checks of the touch files (and of the filesystem monitors where inotif…
+    check_interval: int
     #: --max-vars: a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the option: the default 64 allo…
     max_vars: int
     #: --wsgi-env-behaviour: accepted: gateway always gives each request a fresh environ dict (uWSGI's holy behaviour); cheat's…

@@ -525,6 +525,116 @@ def _logic_options() -> tuple[Option, ...]:
     return tuple(out)
 
 
+def _file_and_signal(raw: str) -> tuple[str, int]:
+    """``--touch-signal``/``--fs-signal``: ``FILE SIGNAL`` (a uWSGI signal 0..255)."""
+    path, _, sig = raw.strip().rpartition(" ")
+    if not path.strip() or not _SIGNUM.fullmatch(sig) or int(sig) > 255:
+        raise Invalid("'FILE SIGNAL' with a uWSGI signal number 0..255")
+    return path.strip(), int(sig)
+
+
+def _file_and_command(raw: str) -> tuple[str, str]:
+    """``--touch-exec``: ``FILE COMMAND`` (split at the first space, as uWSGI)."""
+    path, _, command = raw.strip().partition(" ")
+    if not path or not command.strip():
+        raise Invalid("'FILE COMMAND'")
+    return path, command.strip()
+
+
+def _signal_and_seconds(raw: str) -> tuple[int, int]:
+    """``--timer``/``--rbtimer``: ``SIGNAL SECONDS`` (uWSGI's timers count whole seconds)."""
+    parts = raw.split()
+    if len(parts) != 2 or not all(_SIGNUM.fullmatch(p) for p in parts) or int(parts[0]) > 255 \
+            or int(parts[1]) < 1:
+        raise Invalid("'SIGNAL SECONDS': a uWSGI signal 0..255 and whole seconds (1 or more)")
+    return int(parts[0]), int(parts[1])
+
+
+_SIGNUM = re.compile(r"[0-9]+")
+
+
+def _stack_kb(raw: str) -> int:
+    """``--thread-stacksize``: KB, 0 (the system's default) or 32..1048576 (Python's minimum)."""
+    value = conv.integer(raw)
+    if value != 0 and not 32 <= value <= 1024 * 1024:
+        raise Invalid("0 (the default) or a stack size in KB from 32 to 1048576")
+    return value
+
+
+def _trigger_options() -> tuple[Option, ...]:
+    """The master's triggers (touch files, filesystem monitors, config timers) and the
+    process options around them (:mod:`gateway.process.triggers`, :mod:`gateway.mules`)."""
+    return (
+        Option("touch-signal", repeatable=True, type=_file_and_signal, section=PROCESSES,
+               metavar="'FILE SIGNAL'",
+               help="raise uWSGI signal SIGNAL (routed like uwsgi.signal) when FILE is modified or touched"),
+        Option("touch-exec", repeatable=True, type=_file_and_command, section=PROCESSES,
+               metavar="'FILE COMMAND'",
+               help="run COMMAND (through /bin/sh, in a child of the master) when FILE is modified or touched"),
+        Option("touch-mules-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+               help="reload the mules (SIGHUP, then respawned from the master) when FILE is modified or touched"),
+        Option("fs-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="PATH",
+               help="gracefully reload when PATH changes (a directory: when an entry is created, "
+                    "deleted, renamed or modified); inotify on Linux"),
+        Option("fs-brutal-reload", repeatable=True, type=conv.path, section=PROCESSES, metavar="PATH",
+               help="brutally reload (the workers are killed at once) when PATH changes"),
+        Option("fs-signal", repeatable=True, type=_file_and_signal, section=PROCESSES, metavar="'PATH SIGNAL'",
+               help="raise uWSGI signal SIGNAL when PATH changes"),
+        Option("signal-timer", ("timer",), repeatable=True, type=_signal_and_seconds, section=PROCESSES,
+               metavar="'SIGNAL SECONDS'",
+               help="raise uWSGI signal SIGNAL every SECONDS (as uwsgi.add_timer)"),
+        Option("signal-rbtimer", ("rbtimer",), repeatable=True, type=_signal_and_seconds, section=PROCESSES,
+               metavar="'SIGNAL SECONDS'",
+               help="raise uWSGI signal SIGNAL every SECONDS (as uwsgi.add_rb_timer)"),
+        Option("mule-harakiri", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="SECONDS",
+               help="kill (SIGKILL) a mule whose handler of a uWSGI signal runs longer than SECONDS; "
+                    "the master respawns it (0 = off)"),
+        Option("mule-reload-mercy", type=conv.integer, default=60, minimum=0, section=PROCESSES,
+               metavar="SECONDS",
+               help="seconds a reloading or stopping mule may take to exit before the master kills it"),
+        Option("mule-msg-recv-size", type=conv.integer, default=65536, minimum=1, maximum=16 * 1024 * 1024,
+               section=PROCESSES, metavar="BYTES",
+               help="a mule's message loop reads at most BYTES of each message (longer ones are truncated)"),
+        Option("die-on-no-workers", flag=True, section=PROCESSES,
+               help="the master exits (status 1) when no worker is running (all of them waiting "
+                    "to be respawned)"),
+        Option("cheap", flag=True, section=PROCESSES,
+               help="start with no worker: the master spawns them at the first connection (cheap mode)"),
+        Option("reload-on-exception-type", repeatable=True, section=PROCESSES, metavar="TYPE",
+               help="recycle a worker after a request whose app raised an exception of this type "
+                    "(its class name, ZeroDivisionError)"),
+        Option("reload-on-exception-value", repeatable=True, section=PROCESSES, metavar="VALUE",
+               help="the same for an exception whose str() is VALUE"),
+        Option("reload-on-exception-repr", repeatable=True, section=PROCESSES, metavar="TYPE:VALUE",
+               help="the same for an exception written TYPE:VALUE (its class name, a colon, its str())"),
+        Option("reload-on-pss", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
+               help="recycle a worker (gracefully) when its proportional set size reaches MB (Linux)"),
+        Option("reload-on-uss", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="MB",
+               help="recycle a worker (gracefully) when its unique set size reaches MB (Linux)"),
+        Option("stats-no-cores", flag=True, section=PROCESSES,
+               help="--stats: leave the per-core objects out of each worker"),
+        Option("reaper", short="r", flag=True, section=PROCESSES,
+               help="after each request, a worker reaps its exited child processes (waitpid)"),
+        Option("no-threads-wait", flag=True, noop=True, section=PROCESSES,
+               help="accepted: a stopping worker never waits for the app's threads (it ends with os._exit)"),
+        Option("thread-stacksize", ("threads-stacksize", "thread-stack-size", "threads-stack-size"),
+               type=_stack_kb, default=0, section=PROCESSES, metavar="KB",
+               help="stack size of the threads the app and gateway start (threading.stack_size; "
+                    "at least 32 KB; 0 = the system's)"),
+        Option("harakiri-queue-threshold", type=conv.integer, default=0, minimum=0, section=PROCESSES,
+               metavar="N",
+               help="--harakiri kills a stuck worker only while N or more connections wait in the "
+                    "listen queues of the TCP sockets (Linux)"),
+        Option("exit-on-reload", flag=True, section=PROCESSES,
+               help="a reload request (SIGHUP, --touch-reload, the master FIFO's r) stops the "
+                    "instance instead (status 0)"),
+        Option("check-interval", type=conv.integer, default=1, minimum=1, maximum=3600, section=PROCESSES,
+               metavar="SECONDS",
+               help="seconds between the master's checks of the touch files (and of the filesystem "
+                    "monitors where inotify is missing)"),
+    )
+
+
 OPTIONS: tuple[Option, ...] = (
     # -- sockets ------------------------------------------------------------------
     Option("http-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
@@ -1421,6 +1531,7 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("asyncio", hint=_ASYNC_HINT),
     _unsupported("ugreen", flag=True, hint=_ASYNC_HINT),
     *_emperor_options(),
+    *_trigger_options(),
     Option("max-vars", short="v", type=conv.integer, default=64, minimum=1, maximum=16384,
            section=HTTP, metavar="N",
            help="a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the "

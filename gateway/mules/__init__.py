@@ -20,14 +20,21 @@ What a mule runs is :mod:`gateway.mules.process`; the ``uwsgi`` functions are in
 from __future__ import annotations
 
 import functools
+import mmap
+import os
 import signal
 import socket
+import struct
+import time
 from typing import Any, List, Optional, Set
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.mules.queues import Queues
 from gateway.mules.spec import FarmSpec, FarmSpecError, message_queue, mule_scripts, parse_farms, signal_queues
+
+#: a mule's harakiri slot: deadline (time.time()), signal
+_DEADLINE = struct.Struct("dq")
 
 #: The MuleSet of this instance (set in the master by attach(); inherited by every child).
 current: Optional["MuleSet"] = None
@@ -45,13 +52,36 @@ def configured(cfg: Config) -> bool:
 class MuleSet:
     """The mules of an instance: what each runs, the farms, and the queues."""
 
-    def __init__(self, scripts: List[str], farms: List[FarmSpec], msg_size: int) -> None:
+    def __init__(self, scripts: List[str], farms: List[FarmSpec], msg_size: int, *,
+                 harakiri: int = 0, recv_size: int = 65536) -> None:
         self.scripts = scripts
         self.count = len(scripts)
         self.farms = farms
         self.farm_names = [f.name for f in farms]
         self.msg_size = msg_size
+        #: --mule-msg-recv-size: what the message loop reads of each message
+        self.recv_size = recv_size
         self.queues = Queues(self.count, len(farms), msg_size)
+        #: --mule-harakiri: seconds a signal handler may run in a mule (0: no limit)
+        self.harakiri = harakiri
+        #: per mule: the wall-clock deadline of the signal handler it runs (0: none) and the
+        #: signal, in memory shared with the master (mule N at offset (N - 1) * 16)
+        self._deadlines = mmap.mmap(-1, max(self.count, 1) * _DEADLINE.size)
+
+    def arm_harakiri(self, mid: int, sig: int) -> None:
+        """In mule ``mid``, before a signal handler runs (uWSGI arms it around signal
+        handlers only, not around messages)."""
+        if self.harakiri > 0:
+            _DEADLINE.pack_into(self._deadlines, (mid - 1) * _DEADLINE.size, time.time() + self.harakiri, sig)
+
+    def disarm_harakiri(self, mid: int) -> None:
+        """In mule ``mid`` after its signal handler returned, and when a mule starts."""
+        _DEADLINE.pack_into(self._deadlines, (mid - 1) * _DEADLINE.size, 0.0, 0)
+
+    def harakiri_due(self, mid: int, now: float) -> int:
+        """In the master: the signal whose handler mule ``mid`` runs past its deadline, or -1."""
+        deadline, sig = _DEADLINE.unpack_from(self._deadlines, (mid - 1) * _DEADLINE.size)
+        return sig if deadline and now > deadline else -1
 
     @classmethod
     def from_config(cls, cfg: Config) -> "MuleSet":
@@ -62,7 +92,8 @@ class MuleSet:
             farms = parse_farms(list(cfg.farm), len(scripts))
         except FarmSpecError as e:
             raise MuleConfigError("--farm: %s" % e) from None
-        return cls(scripts, farms, int(cfg.mule_msg_size or 65536))
+        return cls(scripts, farms, int(cfg.mule_msg_size or 65536), harakiri=int(cfg.mule_harakiri or 0),
+                   recv_size=int(cfg.mule_msg_recv_size or 65536))
 
     def farms_of(self, mid: int) -> List[int]:
         """Indexes of the farms mule ``mid`` belongs to."""
@@ -130,9 +161,66 @@ def _reloaded(master: Any, spec: Any, mid: int, reloading: Set[int], pid: int, s
     return True
 
 
+class _MuleControl:
+    """The master's side of the mules' lifecycle: ``--touch-mules-reload``,
+    ``--mule-reload-mercy`` and ``--mule-harakiri``."""
+
+    def __init__(self, master: Any, mules: MuleSet, mercy: float) -> None:
+        self.master = master
+        self.mules = mules
+        self.mercy = mercy
+        self.specs: List[Any] = []
+        self.reloading: Set[int] = set()
+
+    def cursed(self) -> None:
+        """A reload signalled every mule (SIGHUP): each is respawned when it exits, and
+        killed if it is still there after ``--mule-reload-mercy`` seconds."""
+        for mid, spec in enumerate(self.specs, 1):
+            self.reloading.add(mid)
+            pid = self.master.child_pid(spec)
+            if pid:
+                self.master.call_later(self.mercy, functools.partial(self._no_mercy, spec, mid, pid))
+
+    def reload(self) -> None:
+        """``--touch-mules-reload``: SIGHUP to every mule (uWSGI's ``uwsgi_reload_mules``)."""
+        for mid, spec in enumerate(self.specs, 1):
+            if self.master.signal_child(spec, signal.SIGHUP):
+                gen_log.info("reloading mule %d", mid)
+        self.cursed()
+
+    def _no_mercy(self, spec: Any, mid: int, pid: int) -> None:
+        if self.master.child_pid(spec) == pid:  # not reaped yet: this very process
+            gen_log.warning("mule %d (pid: %d) still running %gs after its reload: killing it",
+                            mid, pid, self.mercy)
+            _kill(pid)
+
+    def check_harakiri(self) -> None:
+        """Once a second in the master: a mule past its ``--mule-harakiri`` deadline dies."""
+        now = time.time()
+        for mid, spec in enumerate(self.specs, 1):
+            sig = self.mules.harakiri_due(mid, now)
+            pid = self.master.child_pid(spec)
+            if sig >= 0 and pid:
+                gen_log.error("*** HARAKIRI ON MULE %d HANDLING SIGNAL %d (pid: %d) ***", mid, sig, pid)
+                self.mules.disarm_harakiri(mid)
+                _kill(pid)
+        self.master.call_later(1.0, self.check_harakiri)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+#: the master's control of the mules (set by attach; None without mules)
+control: Optional[_MuleControl] = None
+
+
 def attach(master: Any, cfg: Config) -> Optional[MuleSet]:
     """Create the mules of ``cfg`` as children of ``master`` (see the module docstring)."""
-    global current
+    global current, control
     if not configured(cfg):
         return None
     from gateway import subsystems
@@ -144,14 +232,18 @@ def attach(master: Any, cfg: Config) -> Optional[MuleSet]:
     subs = subsystems.current
     if subs is not None:
         subs.router.extra_targets.append(mules.route_signal)
-    reloading: Set[int] = set()
-    master.on_reload(lambda: reloading.update(range(1, mules.count + 1)))
+    mercy = float(cfg.mule_reload_mercy if cfg.mule_reload_mercy is not None else 60)
+    ctl = control = _MuleControl(master, mules, mercy)
+    master.on_reload(ctl.cursed)
     for mid in range(1, mules.count + 1):
         spec = ChildSpec("uWSGI mule %d" % mid, functools.partial(run_mule, mules, mid, cfg, master.sockets),
-                         reload_signal=signal.SIGHUP)
-        spec.on_death = functools.partial(_reloaded, master, spec, mid, reloading)
+                         reload_signal=signal.SIGHUP, stop_timeout=mercy)
+        spec.on_death = functools.partial(_reloaded, master, spec, mid, ctl.reloading)
+        ctl.specs.append(spec)
         master.add_child(spec)
         master.add_reader(mules.queues.signals[("mule", mid)].send_end, functools.partial(mules.on_raised, mid))
+    if mules.harakiri > 0:
+        master.call_later(1.0, ctl.check_harakiri)
     for i, farm in enumerate(mules.farms, 1):
         gen_log.info("created farm %d name: %s mules:%s", i, farm.name, ",".join(str(m) for m in farm.mules))
     return mules

@@ -81,9 +81,10 @@ def mule_file(mule: Any = None) -> Optional[bytes]:
 
 
 def mule_msg_recv_size() -> int:
-    """The largest mule message a mule receives (``--mule-msg-size``, 65536 by default)."""
+    """What a mule's message loop reads of each message (``--mule-msg-recv-size``, 65536 by
+    default, as uWSGI's ``uwsgi.mule_msg_recv_size()``)."""
     ms = _mules.current
-    return ms.msg_size if ms is not None else 65536
+    return ms.recv_size if ms is not None else 65536
 
 
 def in_farm(name: Optional[str] = None) -> Optional[bool]:

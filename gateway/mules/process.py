@@ -139,10 +139,13 @@ class MuleRuntime:
         if entry is None:
             gen_log.warning("error managing signal %d on mule %d", sig, self.mid)
             return
+        self.mules.arm_harakiri(self.mid, sig)  # --mule-harakiri: around the handler, as uWSGI
         try:
             entry[1](sig)
         except Exception:
             app_log.exception("error in the handler of uWSGI signal %d (mule %d)", sig, self.mid)
+        finally:
+            self.mules.disarm_harakiri(self.mid)
 
     def dispatch(self, message: bytes) -> None:
         """The message loop's handling of one message: ``uwsgi.mule_msg_hook(message)``."""
@@ -160,7 +163,7 @@ class MuleRuntime:
     def message_loop(self) -> int:
         """The plain mule: messages and signals, forever."""
         while True:
-            message = self.get_msg(True, True, self.mules.msg_size, -1)
+            message = self.get_msg(True, True, self.mules.recv_size, -1)
             if message is not None:
                 self.dispatch(message)
 
@@ -192,6 +195,7 @@ def run_mule(mules: Any, mid: int, cfg: Config, sockets: List[socket.socket]) ->
 
     ch = channel.current()
     runtime = MuleRuntime(mules, mid, ch.sock if ch is not None else None)
+    mules.disarm_harakiri(mid)  # a deadline left by the mule this one replaces
     subs = subsystems.current
     if subs is not None:
         subs.caches.after_fork(0)

@@ -230,6 +230,11 @@ class Master:
         #: --touch-chain-reload/--touch-logrotate/--touch-logreopen: path -> (mtime seen, action, what)
         self._touch_actions: Dict[str, Tuple[float, Callable[[], None], str]] = {}
         self._next_touch_check = 0.0
+        #: --check-interval: seconds between two checks of the touch files
+        self.check_interval = float(getattr(config, "check_interval", 1) or 1)
+        #: --harakiri-queue-threshold: harakiri only while this many connections wait (0: always)
+        self.harakiri_queue_threshold = int(getattr(config, "harakiri_queue_threshold", 0) or 0)
+        self._harakiri_skip_logged: Dict[int, float] = {}
         self.log_master: Any = None
         #: the logger plugins' routing, opened by the CLI before the app loads (log_master.build_routing)
         self.log_routing: Any = None
@@ -430,6 +435,8 @@ class Master:
         if self.stats_server is not None:
             self.stats_server.attach(self.sel)
         initial = self.cheaper.initial(int(self.config.cheaper_initial or 0)) if self.cheaper else self.numproc
+        if getattr(self.config, "cheap", False):
+            initial = 0  # --cheap: no worker until the first connection
         for wid in range(1, self.numproc + 1):
             proc = Proc("worker", wid, self.generation)
             self.workers[wid] = proc
@@ -441,6 +448,10 @@ class Master:
             if proc.spec is None or proc.spec.autostart:
                 self._spawn(proc)
         self.state = "running"
+        if getattr(self.config, "cheap", False) and self.numproc:
+            self.is_cheap = True
+            self._wait_for_connection()
+            self._instance_ready()  # the sockets listen: connections wait in the backlog
         self._master_start_hooks()
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
         for path in self.config.touch_chain_reload or []:
@@ -452,7 +463,7 @@ class Master:
                 self._touch_actions[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
             for path in self.config.touch_logreopen or []:
                 self._touch_actions[path] = (_mtime(path), self.log_master.reopen, "reopening the log")
-        self._next_touch_check = time.monotonic() + 1.0
+        self._next_touch_check = time.monotonic() + self.check_interval
         subs = self.subsystems
         while True:
             timeout = TICK if subs is None else min(TICK, subs.next_timeout())
@@ -669,13 +680,18 @@ class Master:
         if payload:
             self.erlang_nodes[worker_id] = payload.decode("utf-8", "replace")
         if not self.ready_announced and all(p.ready for p in self.workers.values() if not p.cheaped):
-            self.ready_announced = True
-            self._announce_ready()
-            for hook in self._ready_hooks:
-                try:
-                    hook()
-                except Exception:
-                    gen_log.exception("error in a ready hook of the master")
+            self._instance_ready()
+
+    def _instance_ready(self) -> None:
+        """The readiness line and the ready hooks, once: every worker serves, or (``--cheap``)
+        the sockets listen and the first connection will start the workers."""
+        self.ready_announced = True
+        self._announce_ready()
+        for hook in self._ready_hooks:
+            try:
+                hook()
+            except Exception:
+                gen_log.exception("error in a ready hook of the master")
 
     def _announce_ready(self) -> None:
         from gateway.server.listeners import ready_addresses
@@ -816,7 +832,7 @@ class Master:
         if self.idle and self.state == "running" and not self.is_cheap:
             self._check_idle(mono)
         if (self._touch or self._touch_actions or self._touch_hooks) and mono >= self._next_touch_check:
-            self._next_touch_check = mono + 1.0
+            self._next_touch_check = mono + self.check_interval
             try:
                 due = self._touch_hooks.due()
                 if due:  # in a child: a hook may take a minute, the master's loop must not
@@ -958,6 +974,10 @@ class Master:
                 gen_log.info("killing worker %d (pid: %d)", proc.ident, proc.pid)
                 self._kill(proc.pid, signal.SIGHUP)  # idle: its graceful stop is immediate
                 self._pending_kill.append((mono + 3.0, proc.pid, None))  # uWSGI's 3 seconds, then SIGKILL
+        self._wait_for_connection()
+
+    def _wait_for_connection(self) -> None:
+        """Cheap mode: the first connection on any socket spawns the workers."""
         for sock in self.sockets:
             self.add_reader(sock, self._wake_from_cheap)
         gen_log.info("cheap mode enabled: waiting for socket connection...")
@@ -997,8 +1017,25 @@ class Master:
             if not starts or (self.harakiri <= 0 and not user):
                 continue
             blamed = policy.harakiri_verdict(self.harakiri, now, board.get(slot, W_HEARTBEAT), starts, user)
+            if blamed and self._harakiri_queue_below(proc):
+                continue
             if blamed:
                 self._harakiri(proc, slot, blamed)
+
+    def _harakiri_queue_below(self, proc: Proc) -> bool:
+        """``--harakiri-queue-threshold``: True (no harakiri now) while fewer connections than
+        the threshold wait in the listen queues; logged once a second per worker, as uWSGI."""
+        if not self.harakiri_queue_threshold:
+            return False
+        backlog = listen_backlog(self.sockets)
+        if backlog >= self.harakiri_queue_threshold:
+            return False
+        mono = time.monotonic()
+        if mono - self._harakiri_skip_logged.get(proc.pid, 0.0) >= 1.0:
+            self._harakiri_skip_logged[proc.pid] = mono
+            gen_log.warning("HARAKIRI: Skipping harakiri on worker %d. Listen queue is smaller than the "
+                            "threshold (%d < %d)", proc.ident, backlog, self.harakiri_queue_threshold)
+        return True
 
     def _harakiri(self, proc: Proc, slot: int, blamed: List[int]) -> None:
         board = self.board
@@ -1117,6 +1154,11 @@ class Master:
         """Graceful reload: new workers (re-importing the app) take over, old ones finish."""
         if not self._may_reload("reload"):
             return
+        if getattr(self.config, "exit_on_reload", False):
+            # uWSGI stops where it would exec itself again: the instance ends, status 0
+            gen_log.info("uWSGI: GAME OVER (insert coin)")
+            self.shutdown(graceful=True, why="reload with --exit-on-reload")
+            return
         if self.config.log_reopen and self.log_master is not None:
             self.log_master.reopen()
         gen_log.info("...gracefully killing workers...")
@@ -1145,6 +1187,17 @@ class Master:
             if proc.spec is not None and proc.spec in specs and proc.pid and not proc.restarting:
                 proc.restarting = True
                 self._kill(proc.pid, signal.SIGTERM)
+
+    def brutal_reload(self) -> None:
+        """``--fs-brutal-reload``: a reload whose old workers are killed (SIGKILL) at once
+        instead of finishing their requests."""
+        if not self._may_reload("brutal reload"):
+            return
+        self.reload()
+        for proc in list(self.retiring):
+            if proc.pid:
+                gen_log.info("brutally killing worker %d (pid: %d)...", proc.ident, proc.pid)
+                self._kill(proc.pid, signal.SIGKILL)
 
     def on_touch(self, path: str, action: Callable[[], None], what: str) -> None:
         """Run ``action()`` whenever ``path``'s modification time changes (checked once a

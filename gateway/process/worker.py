@@ -245,6 +245,9 @@ class Worker:
             proxy_protocol=bool(cfg.enable_proxy_protocol),
         )
         self.settings.retire = self._retire
+        from gateway.process import worker_triggers
+
+        worker_triggers.install(self)  # --reaper, --reload-on-exception-type, --reload-on-pss...
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,
             max_size=cfg.websockets_max_size * 1024,
@@ -487,6 +490,12 @@ class Worker:
                   if core.in_request and core.greenlet is not None and core.request_start
                   and core.id not in in_threads]
         now = now_us()
+        threshold = int(self.config.harakiri_queue_threshold or 0)
+        if threshold and starts:  # --harakiri-queue-threshold: no harakiri while the queues are short
+            from gateway.process.master import listen_backlog
+
+            if listen_backlog(self.sockets) < threshold:
+                return
         for core_id in expired_cores(self.harakiri, now, starts, self._user_harakiri):
             core = engine.cores[core_id]
             g = core.greenlet

@@ -129,7 +129,7 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "_truncated_warned", "offloaded", "raised", "method",
+        "on_app_return", "_truncated_warned", "offloaded", "raised", "exception", "method",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -155,6 +155,8 @@ class WSGIResponse:
         self.offloaded = False
         #: the app raised (logged on gateway.app)
         self.raised = False
+        #: what the app raised (for --reload-on-exception-type/-value/-repr), None if nothing
+        self.exception: Optional[BaseException] = None
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
@@ -385,6 +387,7 @@ class WSGIResponse:
         sink = self.sink
         if log:
             self.raised = True
+            self.exception = exc
             self.settings.stats.exceptions += 1
             app_log.error(
                 "error in the WSGI app for %s %s",

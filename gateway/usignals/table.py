@@ -56,6 +56,8 @@ class SignalTable:
         self.region = Region("signals", size)
         self.buf = self.region.buf
         self.lock = ShortLock(self.region, 0, "signal")
+        #: event sources :meth:`clear` keeps (the config's --timer/--rbtimer, added first)
+        self.pinned = 0
 
     def after_fork(self) -> None:
         self.lock.after_fork()
@@ -106,11 +108,16 @@ class SignalTable:
             self.buf[self.count_off: self.region.size] = sources
 
     def clear(self) -> None:
-        """Forget every target, registration and event source (an app reload in the
-        master imports the app again, which registers them again)."""
+        """Forget every target, registration and event source but the pinned ones (an app
+        reload in the master imports the app again, which registers them again)."""
         with self.lock:
             self.buf[self.entries_off: self.entries_off + 256 * _ENTRY.size] = bytes(256 * _ENTRY.size)
-            _U32.pack_into(self.buf, self.count_off, 0)
+            _U32.pack_into(self.buf, self.count_off, min(self.pinned, _U32.unpack_from(self.buf, self.count_off)[0]))
+
+    def pin_sources(self) -> None:
+        """Every event source added so far survives :meth:`clear` (the config's timers: an
+        app reload must not drop them)."""
+        self.pinned = self.source_count()
 
     # -- per-worker counters ----------------------------------------------------------
 

@@ -350,7 +350,7 @@ def test_spooler_dir_in_the_spooler_process(tmp_path):
 
 def test_mule_file_and_mule_msg_recv_size(tmp_path):
     script = "tests/apps/mule_file_probe.py"
-    args = APP + ["--master", "--mule", script, "--mules", "1", "--mule-msg-size", "4096"]
+    args = APP + ["--master", "--mule", script, "--mules", "1", "--mule-msg-size", "8192", "--mule-msg-recv-size", "4096"]
     with run_server(args, env={"PROBE_DIR": str(tmp_path)}) as srv:
         wait_until((tmp_path / "mule-1").exists, 10, "the mule's report")
         in_mule = ast.literal_eval((tmp_path / "mule-1").read_text())

@@ -154,3 +154,18 @@ def test_ms_timer_interval_is_seconds_plus_milliseconds():
         fired += router.tick()
     assert fired == 4 and sent == [(1, 9)] * 4  # every 250 ms, not every second
     assert router.next_timeout() == pytest.approx(0.25)
+
+
+def test_pinned_sources_survive_clear():
+    """--timer/--rbtimer are added before the app loads and pinned: an app reload's clear()
+    drops only what the app added after them."""
+    table = SignalTable(2)
+    table.add_source(TIMER, 11, (1, 0, 0, 0, 0))
+    table.add_source(RB_TIMER, 12, (2, 0, 0, 0, 0))
+    table.pin_sources()
+    table.add_source(TIMER, 13, (3, 0, 0, 0, 0))  # the app's own timer
+    table.clear()
+    assert [table.source(i)[:2] for i in range(table.source_count())] == [(TIMER, 11), (RB_TIMER, 12)]
+    table.add_source(TIMER, 13, (3, 0, 0, 0, 0))  # the app registers it again after the reload
+    assert table.source_count() == 3
+    table.close()
