@@ -106,7 +106,7 @@ def load_apps(cfg: Config) -> Callable[..., Any]:
     return app
 
 
-def import_modules(names: Iterable[str]) -> None:
+def import_modules(names: Iterable[str], option: str = "--import") -> None:
     """``--import``/``--shared-import``: import each module, or run each file (a name with a
     ``/`` or ending in ``.py``) as the module uWSGI would name it (``lib/tasks.py`` ->
     ``lib_tasks``).  A failure is logged with its traceback and the next one is tried: uWSGI
@@ -114,11 +114,11 @@ def import_modules(names: Iterable[str]) -> None:
     for name in names:
         try:
             if "/" in name or name.endswith(".py"):
-                _exec_file(name, option="--import", module_name=_pythonize(name))
+                _exec_file(name, option=option, module_name=_pythonize(name))
             else:
                 _import(name)
         except AppLoadError as e:
-            gen_log.error("--import %s failed: %s", name, e)
+            gen_log.error("%s %s failed: %s", option, name, e)
 
 
 def _pythonize(path: str) -> str:

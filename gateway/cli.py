@@ -360,6 +360,9 @@ def _prepare_python(cfg: Config) -> None:
                 load_apps(cfg)
             except (AppLoadError, hooks.HookFailed) as e:
                 _fail(str(e))
+        from gateway import uwsgi_module
+
+        uwsgi_module.install()
         sys.exit(python_extras.run_script(cfg.python, "--python"))
 
 

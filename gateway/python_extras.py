@@ -24,9 +24,9 @@ from __future__ import annotations
 import ctypes
 import importlib
 import os
-import runpy
 import sys
 import traceback
+import types
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional
 
 from gateway.app_loader import AppLoadError, _exec_file, import_modules
@@ -59,7 +59,7 @@ def early_imports(cfg: Config) -> None:
         from gateway import uwsgi_module
 
         uwsgi_module.install()
-        import_modules(cfg.early_pyimport)
+        import_modules(cfg.early_pyimport, "--early-pyimport")
 
 
 def prepare_interpreter(cfg: Config) -> None:
@@ -87,13 +87,24 @@ def test_import(module: str) -> int:
 
 
 def run_script(path: str, option: str) -> int:
-    """Run ``path`` as ``__main__``; its ``sys.exit`` status, 0 at its end, 1 when it raised
-    (the traceback on stderr) or cannot be read."""
-    if not os.path.isfile(path):
-        sys.stderr.write("gateway: %s %s: no such file (cwd: %s)\n" % (option, path, os.getcwd()))
-        return 1
+    """Run ``path`` as a fresh ``__main__`` module (``sys.argv`` left as the app has it,
+    ``['uwsgi'] + --pyargv``); its ``sys.exit`` status, 0 at its end, 1 when it raised (the
+    traceback on stderr) or cannot be read."""
     try:
-        runpy.run_path(path, run_name="__main__")
+        with open(path, "rb") as f:
+            code = compile(f.read(), path, "exec")
+    except OSError as e:
+        sys.stderr.write("gateway: %s %s: %s (cwd: %s)\n" % (option, path, e.strerror or e, os.getcwd()))
+        return 1
+    except SyntaxError:
+        traceback.print_exc(limit=0)
+        return 1
+    main = types.ModuleType("__main__")
+    main.__file__ = os.path.abspath(path)
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = main
+    try:
+        exec(code, main.__dict__)
     except SystemExit as e:
         return _exit_status(e.code)
     except KeyboardInterrupt:
@@ -102,6 +113,8 @@ def run_script(path: str, option: str) -> int:
         traceback.print_exc()
         return 1
     finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
         sys.stdout.flush()
         sys.stderr.flush()
     return 0
