@@ -39,12 +39,13 @@ def load_app(
     callable_name: str = "application",
     eval_code: Optional[str] = None,
     paste: Optional[str] = None,
+    paste_name: Optional[str] = None,
 ) -> Callable[..., Any]:
     """Load and return the WSGI callable (exactly one of ``wsgi_file``/``module``/``eval_code``/``paste``)."""
     if sum(1 for given in (wsgi_file, module, eval_code, paste) if given) > 1:
         raise AppLoadError("give only one of --wsgi-file, --module, --eval and --paste")
     if paste:
-        return _load_paste(paste)
+        return _load_paste(paste, paste_name)
     if wsgi_file:
         mod = _exec_file(wsgi_file, option="--wsgi-file")
         where = "file %s" % wsgi_file
@@ -92,6 +93,10 @@ def load_apps(cfg: Config) -> Callable[..., Any]:
     try:
         run_phase(cfg, "pre-app")
         import_modules(cfg.get("import") or ())
+        if cfg.post_pymodule_alias:
+            from gateway.python_extras import alias_modules
+
+            alias_modules(cfg.post_pymodule_alias, "--post-pymodule-alias")
         app = _load_configured_apps(cfg)
         run_phase(cfg, "post-app")
     except HookFailed as e:
@@ -101,7 +106,7 @@ def load_apps(cfg: Config) -> Callable[..., Any]:
     return app
 
 
-def import_modules(names: Iterable[str]) -> None:
+def import_modules(names: Iterable[str], option: str = "--import") -> None:
     """``--import``/``--shared-import``: import each module, or run each file (a name with a
     ``/`` or ending in ``.py``) as the module uWSGI would name it (``lib/tasks.py`` ->
     ``lib_tasks``).  A failure is logged with its traceback and the next one is tried: uWSGI
@@ -109,11 +114,11 @@ def import_modules(names: Iterable[str]) -> None:
     for name in names:
         try:
             if "/" in name or name.endswith(".py"):
-                _exec_file(name, option="--import", module_name=_pythonize(name))
+                _exec_file(name, option=option, module_name=_pythonize(name))
             else:
                 _import(name)
         except AppLoadError as e:
-            gen_log.error("--import %s failed: %s", name, e)
+            gen_log.error("%s %s failed: %s", option, name, e)
 
 
 def _pythonize(path: str) -> str:
@@ -145,14 +150,19 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
     mounts = list(cfg.mount or [])
     callable_name = cfg.callable or "application"
     if not mounts:
-        return load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste)
+        return load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste, cfg.paste_name)
     from gateway.mounts import Mounts, split_mount
 
     if cfg.vhost:
         gen_log.info("VirtualHosting mode enabled.")
 
     has_default = cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste
-    default = load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste) if has_default else None
+    max_apps = int(cfg.max_apps or 64)
+    if len(mounts) + (1 if has_default else 0) > max_apps:
+        raise AppLoadError("you cannot load more than %d apps in a worker (--max-apps): %d --mount%s"
+                           % (max_apps, len(mounts), " and a default app" if has_default else ""))
+    default = load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste,
+                       cfg.paste_name) if has_default else None
     apps = []
     for spec in mounts:
         try:
@@ -201,14 +211,15 @@ def _import(modname: str) -> types.ModuleType:
         raise AppLoadError("importing module %r failed:\n%s" % (modname, traceback.format_exc())) from None
 
 
-def _load_paste(spec: str) -> Callable[..., Any]:
-    """``--paste config:FILE``: PasteDeploy's ``loadapp`` (what uWSGI's paste loader calls)."""
+def _load_paste(spec: str, name: Optional[str] = None) -> Callable[..., Any]:
+    """``--paste config:FILE``: PasteDeploy's ``loadapp`` (what uWSGI's paste loader calls);
+    ``name`` (``--paste-name``) picks the app section."""
     try:
         from paste.deploy import loadapp  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         raise AppLoadError("--paste %s needs the PasteDeploy package (pip install PasteDeploy)" % spec) from None
     try:
-        app = loadapp(spec)
+        app = loadapp(spec, name=name) if name else loadapp(spec)
     except Exception:
         raise AppLoadError("loading --paste %s failed:\n%s" % (spec, traceback.format_exc())) from None
     if not callable(app):

@@ -27,6 +27,7 @@ from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
 from gateway.process.log_master import logger_problem, rotation_problem, wants_log_master
 from gateway.routing import RouteSyntaxError, chain_from_config
+from gateway.self_command import INTERPRETER, self_command, without_cwd_on_path
 from gateway.server.listeners import (
     ListenError,
     bind_shared,
@@ -77,9 +78,7 @@ def _run_fallback_config() -> None:
     env = dict(os.environ)
     env[_FALLBACK_COUNT_ENV] = str(_Fallback.count + 1)
     try:
-        from gateway.self_command import self_command, without_cwd_on_path
-
-        os.execve(sys.executable, self_command() + [_Fallback.config], without_cwd_on_path(env))
+        os.execve(INTERPRETER, self_command() + [_Fallback.config], without_cwd_on_path(env))
     except OSError as e:
         sys.stderr.write("gateway: cannot run the fallback config: %s\n" % (e.strerror or e))
 
@@ -182,15 +181,13 @@ _OPTIMIZE_ENV = "GATEWAY_OPTIMIZE_EXEC"
 def _run_optimized(level: int, argv: List[str]) -> None:
     """``--optimize N``: Python's optimisation level is fixed when the interpreter starts, so
     start it again with ``-O`` N times (``-OO``: no docstrings), once, before anything is done."""
-    from gateway.self_command import self_command
-
     command = self_command()
     env = dict(os.environ)
     env[_OPTIMIZE_ENV] = str(level)  # never a second time, whatever the new interpreter says
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execve(sys.executable, command[:1] + ["-O"] * level + command[1:] + list(argv), env)
+        os.execve(INTERPRETER, command[:1] + ["-O"] * level + command[1:] + list(argv), env)
     except OSError as e:
         _fail("--optimize %d: cannot start Python again: %s" % (level, e.strerror or e))
 
@@ -208,6 +205,9 @@ def _main(argv: List[str]) -> None:
         sys.exit(0)
     if cfg.version:
         sys.stdout.write("gateway %s (uWSGI-compatible %s)\n" % (__version__, UWSGI_COMPAT_VERSION))
+        sys.exit(0)
+    if cfg.python_version:
+        sys.stdout.write("%s\n" % sys.version.split()[0])
         sys.exit(0)
     if cfg.optimize is not None and sys.flags.optimize != cfg.optimize and _OPTIMIZE_ENV not in os.environ:
         _run_optimized(int(cfg.optimize), argv)
@@ -256,6 +256,7 @@ def _main(argv: List[str]) -> None:
     apply_environment(cfg)
     if cfg.emperor:
         sys.exit(_run_emperor(cfg))
+    _prepare_python(cfg)
     if cfg.chdir2 and not os.path.isdir(cfg.chdir2):
         _fail("--chdir2 %s: no such directory (cwd: %s)" % (cfg.chdir2, os.getcwd()))
     for path in cfg.mimefile:
@@ -339,6 +340,33 @@ def _main(argv: List[str]) -> None:
     except (AppLoadError, hooks.HookFailed) as e:
         _fail(str(e))
     sys.exit(code)
+
+
+def _prepare_python(cfg: Config) -> None:
+    """uWSGI's Python start-up (:mod:`gateway.python_extras`): ``sys.executable``, the module
+    aliases, the early imports; then ``--test`` and ``--python``, which run instead of serving."""
+    from gateway import python_extras
+
+    try:
+        python_extras.prepare_interpreter(cfg)
+    except AppLoadError as e:
+        _fail(str(e))
+    if cfg.test:
+        sys.exit(python_extras.test_import(cfg.test))
+    if cfg.python:
+        # uWSGI's command mode: no socket, the app loaded when one is given, then the script
+        _run_asap(cfg)
+        if cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount:
+            from gateway.app_loader import load_apps
+
+            try:
+                load_apps(cfg)
+            except (AppLoadError, hooks.HookFailed) as e:
+                _fail(str(e))
+        from gateway import uwsgi_module
+
+        uwsgi_module.install()
+        sys.exit(python_extras.run_script(cfg.python, "--python"))
 
 
 def _check_emperor(cfg: Config) -> None:

@@ -14,13 +14,17 @@ import os
 import sys
 from typing import Dict, List
 
-__all__ = ["self_command", "without_cwd_on_path"]
+__all__ = ["INTERPRETER", "self_command", "without_cwd_on_path"]
+
+#: The Python that runs gateway, taken before ``--py-sys-executable`` may change the app's
+#: ``sys.executable``: what gateway starts itself again with.
+INTERPRETER = sys.executable
 
 #: Python < 3.11 has no ``-P``: drop the working directory (``''`` for ``-c``) by hand
 _LAUNCH = "import runpy, sys; del sys.path[0]; runpy.run_module('gateway', run_name='__main__', alter_sys=True)"
 
 
-def self_command(python: str = sys.executable) -> List[str]:
+def self_command(python: str = INTERPRETER) -> List[str]:
     """The argv prefix that runs gateway with ``python`` (the arguments follow)."""
     if sys.version_info >= (3, 11):
         return [python, "-P", "-m", "gateway"]

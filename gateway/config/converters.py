@@ -247,21 +247,34 @@ def socket_address(raw: str) -> str:
 
 #: Plugin names gateway "has built in": uWSGI users write ``plugins = python3``
 #: (distro packages) or ``plugin = python3,http``; those are accepted no-ops.
-BUILTIN_PLUGINS = ("python", "python3", "python3X", "tornado", "greenlet", "http")
 _PYTHON_PLUGIN = re.compile(r"python(3[0-9]*)?")
+BUILTIN_PLUGINS = ("python", "python3", "python3X", "tornado", "greenlet", "http")
+
+#: uWSGI plugins whose features gateway has built in, so ``--plugins`` loads them too: the
+#: HTTP router's base, the logger plugins (file, socket, syslog, rsyslog), the metrics pushers,
+#: RPC, caches, signals, the spooler, and the routers of the route actions gateway implements.
+FEATURE_PLUGINS = frozenset({
+    "corerouter", "logfile", "logsocket", "syslog", "rsyslog", "carbon", "stats_pusher_statsd",
+    "rpc", "cache", "signal", "spooler", "router_basicauth", "router_cache", "router_metrics",
+    "router_redirect", "router_rewrite", "router_static",
+})
 
 
 def plugin_list(raw: str) -> list[str]:
-    """A comma-separated list of plugin names gateway has built in (see :data:`BUILTIN_PLUGINS`)."""
+    """A comma-separated list of plugin names gateway has built in (see :data:`BUILTIN_PLUGINS`
+    and :data:`FEATURE_PLUGINS`); uWSGI's ``NAME_plugin.so`` spelling is accepted too."""
     names = [name.strip() for name in raw.split(",") if name.strip()]
     if not names:
         raise Invalid("a comma-separated list of plugin names")
     for name in names:
-        if not (_PYTHON_PLUGIN.fullmatch(name) or name in ("tornado", "greenlet", "http")):
+        base = name.rsplit("/", 1)[-1]
+        base = base[: -len("_plugin.so")] if base.endswith("_plugin.so") else base
+        if not (_PYTHON_PLUGIN.fullmatch(base) or base in ("tornado", "greenlet", "http") or base in FEATURE_PLUGINS):
             raise Invalid(
                 "plugin names",
                 f"plugin '{name}' is not available in gateway "
-                "(built in: python, python3, python3X, tornado, greenlet, http)",
+                "(built in: python, python3, python3X, tornado, greenlet, http, and the plugins "
+                "of gateway's features: corerouter, logfile, syslog, rpc, cache, router_*...)",
             )
     return names
 

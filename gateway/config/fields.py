@@ -61,7 +61,7 @@ class ConfigFields:
     chdir: Optional[str]
     #: --chdir2: change each worker to DIR after the application is loaded
     chdir2: Optional[str]
-    #: --pythonpath: add DIR (a glob pattern is allowed) to sys.path; repeatable
+    #: --pythonpath: add DIR (a glob pattern is allowed) to sys.path; repeatable (the early- spellings too: every entry…
     pythonpath: List[str]
     #: --env: set an environment variable before loading the application; repeatable
     env: List[str]
@@ -215,8 +215,10 @@ class ConfigFields:
     umount_as_emperor: List[str]
     #: --need-app: accepted for uWSGI compatibility: gateway always exits with an error when no application can be loa…
     need_app: bool
-    #: --plugins: accepted for uWSGI compatibility: python, python3, python3X, tornado, greenlet and http are built i…
+    #: --plugins: accepted for uWSGI compatibility: the plugins whose features gateway has built in (python, python3X…
     plugins: List[str]
+    #: --plugins-dir: accepted: every plugin gateway offers is built in, there is nothing to load from DIR
+    plugins_dir: List[str]
     #: --mount: load APP (a file ending in .py/.wsgi or containing /, else MODULE[:CALLABLE]) and serve it for requ…
     mount: List[str]
     #: --manage-script-name: pick the --mount app by the longest mountpoint prefixing PATH_INFO, and move that prefix from PATH_…
@@ -751,8 +753,6 @@ class ConfigFields:
     version: bool
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
-    #: --plugins-dir: not supported yet: uWSGI option, not supported yet by gateway
-    plugins_dir: Optional[str]
     #: --gevent: not supported yet: uWSGI option, not supported yet by gateway
     gevent: Optional[str]
     #: --asyncio: not supported yet: uWSGI option, not supported yet by gateway
@@ -919,6 +919,78 @@ class ConfigFields:
     exit_on_reload: bool
     #: --check-interval: seconds between the master's checks of the touch files (and of the filesystem monitors where inotif…
     check_interval: int
+    #: --pymodule-alias: make 'import NAME' give MODULE (or the module run from FILE, a value with a /), before anything els…
+    pymodule_alias: List[str]
+    #: --post-pymodule-alias: the same, done just before the app is loaded (after --import), where the app is
+    post_pymodule_alias: List[str]
+    #: --early-pyimport: import MODULE (or run a .py file) as soon as the options are read, before any socket is bound (a fa…
+    early_pyimport: List[str]
+    #: --early-python: accepted: gateway's Python interpreter is running from the start
+    early_python: bool
+    #: --py-sys-executable: the app's sys.executable (gateway itself keeps the real interpreter to start itself again)
+    py_sys_executable: Optional[str]
+    #: --test: import MODULE in the app's environment (the uwsgi module included) and exit: 0 if it imported, 1 if…
+    test: Optional[str]
+    #: --python: run FILE as __main__ in the app's environment (import uwsgi works, the app is loaded if given) and…
+    python: Optional[str]
+    #: --pyshell: worker 1 runs an interactive Python shell (or CODE) in the app's environment instead of serving; it…
+    pyshell: Optional[str]
+    #: --pyshell-oneshot: worker 1 runs the shell (or CODE) once, then serves
+    pyshell_oneshot: Optional[str]
+    #: --python-worker-override: each worker runs FILE as __main__ instead of serving (the app is loaded, import uwsgi works) and ex…
+    python_worker_override: Optional[str]
+    #: --python-version: print the Python version and exit
+    python_version: bool
+    #: --paste-name: --paste: the name of the app section to load (PasteDeploy's loadapp name=)
+    paste_name: Optional[str]
+    #: --max-apps: at most N apps (the default one and the --mount ones) in a worker; more stop the start
+    max_apps: int
+    #: --reload-os-env: before each request, refresh os.environ from the process environment (for variables a C library set…
+    reload_os_env: bool
+    #: --py-auto-reload-ignore: --py-autoreload does not watch MODULE (its name, as in sys.modules)
+    py_auto_reload_ignore: List[str]
+    #: --py-call-uwsgi-fork-hooks: accepted: gateway forks with os.fork(), so the os.register_at_fork() hooks always run
+    py_call_uwsgi_fork_hooks: bool
+    #: --wsgi-strict: an app returning bytes (not a list of bytes) has it iterated, as PEP 3333 says (an error); by defau…
+    wsgi_strict: bool
+    #: --wsgi-accept-buffer: body chunks may be any object with the buffer protocol (array, mmap...), not only bytes, bytearray…
+    wsgi_accept_buffer: bool
+    #: --wsgi-manage-chunked-input: accepted: wsgi.input always decodes a chunked request body and wsgi.input_terminated is always True
+    wsgi_manage_chunked_input: bool
+    #: --write-errors-tolerance: a response tolerates N failed writes (the client went away): the app's iterable is iterated on (the…
+    write_errors_tolerance: int
+    #: --write-errors-exception-only: a failed write is the app's business: the OSError is raised in the app's generator (or write()) for…
+    write_errors_exception_only: bool
+    #: --post-buffering-bufsize: --post-buffering reads the body BYTES at a time (0 = 65536)
+    post_buffering_bufsize: int
+    #: --body-read-warning: log a warning (once per request) when one read()/readline() of wsgi.input returns more than MB mega…
+    body_read_warning: int
+    #: --py-program-name: not supported yet: uWSGI option, not supported yet by gateway
+    py_program_name: Optional[str]
+    #: --no-site: not supported yet: uWSGI option, not supported yet by gateway
+    no_site: bool
+    #: --chunked-input-limit: not supported yet: uWSGI option, not supported yet by gateway
+    chunked_input_limit: Optional[str]
+    #: --chunked-input-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    chunked_input_timeout: Optional[str]
+    #: --dynamic-apps: not supported yet: uWSGI option, not supported yet by gateway
+    dynamic_apps: bool
+    #: --start-response-nodelay: not supported yet: uWSGI option, not supported yet by gateway
+    start_response_nodelay: bool
+    #: --py-master-check-signals: not supported yet: uWSGI option, not supported yet by gateway
+    py_master_check_signals: bool
+    #: --py-sharedarea: not supported yet: uWSGI option, not supported yet by gateway
+    py_sharedarea: List[str]
+    #: --python-raw: not supported yet: uWSGI option, not supported yet by gateway
+    python_raw: Optional[str]
+    #: --web3: not supported yet: uWSGI option, not supported yet by gateway
+    web3: Optional[str]
+    #: --pump: not supported yet: uWSGI option, not supported yet by gateway
+    pump: Optional[str]
+    #: --wsgi-lite: not supported yet: uWSGI option, not supported yet by gateway
+    wsgi_lite: Optional[str]
+    #: --pecan: not supported yet: uWSGI option, not supported yet by gateway
+    pecan: Optional[str]
     #: --max-vars: a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the option: the default 64 allo…
     max_vars: int
     #: --wsgi-env-behaviour: accepted: gateway always gives each request a fresh environ dict (uWSGI's holy behaviour); cheat's…

@@ -43,6 +43,8 @@ import os
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional
 
+from gateway.config.converters import FEATURE_PLUGINS
+
 __all__ = ["BLOCK_KEYS", "END_KEYS", "Block", "LogicError", "LogicFacts", "open_block"]
 
 #: Canonical logic option names (aliases resolve to these through the option table).
@@ -56,7 +58,7 @@ BLOCK_KEYS = CONDITIONS | LOOPS | {"else"}
 END_KEYS = frozenset({"endif"})
 
 #: What ``if-plugin`` finds: the plugins gateway has built in (``--plugins`` accepts them).
-BUILTIN_PLUGINS = frozenset({"python", "python3", "tornado", "greenlet", "http", "corerouter", "ugreen"})
+BUILTIN_PLUGINS = frozenset({"python", "python3", "tornado", "greenlet", "http", "corerouter", "ugreen"} | FEATURE_PLUGINS)
 
 #: At most this many items in a ``for`` loop (a ``for-times 1000000000`` must not hang the start).
 MAX_ITEMS = 10000

@@ -487,6 +487,110 @@ def _hook_options() -> tuple[Option, ...]:
     return tuple(out)
 
 
+def _module_alias(raw: str) -> str:
+    """``--pymodule-alias NAME=MODULE`` or ``NAME=FILE`` (a value with a ``/``)."""
+    name, sep, target = raw.partition("=")
+    name, target = name.strip(), target.strip()
+    if not sep or not target or not all(part.isidentifier() for part in name.split(".")):
+        raise Invalid("NAME=MODULE or NAME=FILE (NAME a Python module name)")
+    return "%s=%s" % (name, target)
+
+
+_NOT_WSGI_HINT = "gateway serves WSGI apps: wrap this one in a WSGI callable and give it to --module"
+
+
+def _python_options() -> tuple[Option, ...]:
+    """The rest of uWSGI's python plugin (:mod:`gateway.python_extras`) and the core options
+    about the Python response and request body, with the ones refused by name."""
+    return (
+        Option("pymodule-alias", repeatable=True, type=_module_alias, section=APP, metavar="NAME=MODULE|FILE",
+               help="make 'import NAME' give MODULE (or the module run from FILE, a value with a /), "
+                    "before anything else is imported; a target that fails to import stops the start"),
+        Option("post-pymodule-alias", repeatable=True, type=_module_alias, section=APP,
+               metavar="NAME=MODULE|FILE",
+               help="the same, done just before the app is loaded (after --import), where the app is"),
+        Option("early-pyimport", ("early-python-import",), repeatable=True, section=APP, metavar="MODULE",
+               help="import MODULE (or run a .py file) as soon as the options are read, before any "
+                    "socket is bound (a failure is logged and the next one tried)"),
+        Option("early-python", flag=True, noop=True, section=APP,
+               help="accepted: gateway's Python interpreter is running from the start"),
+        Option("py-sys-executable", ("py-executable",), section=APP, metavar="PATH",
+               help="the app's sys.executable (gateway itself keeps the real interpreter to start "
+                    "itself again)"),
+        Option("test", short="J", section=APP, metavar="MODULE",
+               help="import MODULE in the app's environment (the uwsgi module included) and exit: 0 "
+                    "if it imported, 1 if not; nothing is served"),
+        Option("python", ("py", "pyrun"), type=conv.path, section=APP, metavar="FILE",
+               help="run FILE as __main__ in the app's environment (import uwsgi works, the app is "
+                    "loaded if given) and exit with its status; no socket is needed or served"),
+        Option("pyshell", optional_value=True, section=APP, metavar="[CODE]",
+               help="worker 1 runs an interactive Python shell (or CODE) in the app's environment "
+                    "instead of serving; it exits when the shell does (a master respawns it)"),
+        Option("pyshell-oneshot", optional_value=True, section=APP, metavar="[CODE]",
+               help="worker 1 runs the shell (or CODE) once, then serves"),
+        Option("python-worker-override", type=conv.path, section=APP, metavar="FILE",
+               help="each worker runs FILE as __main__ instead of serving (the app is loaded, "
+                    "import uwsgi works) and exits with its status"),
+        Option("python-version", flag=True, section=APP, help="print the Python version and exit"),
+        Option("paste-name", section=APP, metavar="NAME",
+               help="--paste: the name of the app section to load (PasteDeploy's loadapp name=)"),
+        Option("max-apps", type=conv.integer, default=64, minimum=1, section=APP, metavar="N",
+               help="at most N apps (the default one and the --mount ones) in a worker; more stop "
+                    "the start"),
+        Option("reload-os-env", flag=True, section=APP,
+               help="before each request, refresh os.environ from the process environment (for "
+                    "variables a C library set with setenv())"),
+        Option("py-auto-reload-ignore", repeatable=True, section=PROCESSES, metavar="MODULE",
+               help="--py-autoreload does not watch MODULE (its name, as in sys.modules)"),
+        Option("py-call-uwsgi-fork-hooks", flag=True, noop=True, section=PROCESSES,
+               help="accepted: gateway forks with os.fork(), so the os.register_at_fork() hooks always run"),
+        Option("wsgi-strict", flag=True, section=PROCESSES,
+               help="an app returning bytes (not a list of bytes) has it iterated, as PEP 3333 says "
+                    "(an error); by default it is sent as the body, as uWSGI does"),
+        Option("wsgi-accept-buffer", ("wsgi-accept-buffers",), flag=True, section=PROCESSES,
+               help="body chunks may be any object with the buffer protocol (array, mmap...), not only "
+                    "bytes, bytearray and memoryview"),
+        Option("wsgi-manage-chunked-input", flag=True, noop=True, section=PROCESSES,
+               help="accepted: wsgi.input always decodes a chunked request body and "
+                    "wsgi.input_terminated is always True"),
+        Option("write-errors-tolerance", type=conv.integer, default=0, minimum=0, section=PROCESSES,
+               metavar="N",
+               help="a response tolerates N failed writes (the client went away): the app's iterable "
+                    "is iterated on (the chunks dropped) and write() returns quietly until the N+1th"),
+        Option("write-errors-exception-only", flag=True, section=PROCESSES,
+               help="a failed write is the app's business: the OSError is raised in the app's "
+                    "generator (or write()) for it to handle, never logged by the server"),
+        Option("post-buffering-bufsize", type=conv.integer, default=0, minimum=0, section=PROCESSES,
+               metavar="BYTES", help="--post-buffering reads the body BYTES at a time (0 = 65536)"),
+        Option("body-read-warning", type=conv.integer, default=8, minimum=0, section=PROCESSES,
+               metavar="MB",
+               help="log a warning (once per request) when one read()/readline() of wsgi.input returns "
+                    "more than MB megabytes"),
+        _unsupported("py-program-name", "py-programname",
+                     hint="gateway runs in a Python that is already started: use --virtualenv, or "
+                          "--py-sys-executable for sys.executable"),
+        _unsupported("no-site", flag=True,
+                     hint="gateway is itself imported from site-packages: start Python with -S yourself"),
+        _unsupported("chunked-input-limit",
+                     hint="gateway has no uwsgi.chunked_read(): chunked bodies are decoded into wsgi.input"),
+        _unsupported("chunked-input-timeout",
+                     hint="gateway has no uwsgi.chunked_read(): wsgi.input waits --socket-timeout"),
+        _unsupported("dynamic-apps", flag=True,
+                     hint="gateway does not load apps named by the web server (UWSGI_SCRIPT...): "
+                          "use --mount"),
+        _unsupported("start-response-nodelay", "start_response-nodelay", flag=True,
+                     hint="gateway sends the headers with the first body bytes, as PEP 3333 asks"),
+        _unsupported("py-master-check-signals", flag=True,
+                     hint="gateway's master runs no Python signal handlers of the app"),
+        _unsupported("py-sharedarea", repeatable=True, hint="use --sharedarea size=BYTES"),
+        _unsupported("python-raw", hint="gateway has no raw request mode: serve a WSGI app"),
+        _unsupported("web3", hint=_NOT_WSGI_HINT),
+        _unsupported("pump", hint=_NOT_WSGI_HINT),
+        _unsupported("wsgi-lite", hint=_NOT_WSGI_HINT),
+        _unsupported("pecan", hint="load the pecan app with --module (pecan.deploy) or --paste"),
+    )
+
+
 def _logic_options() -> tuple[Option, ...]:
     """``if-env`` and co: declared here so that they are known (never placeholders) and listed."""
     conditions = (
@@ -704,8 +808,10 @@ OPTIONS: tuple[Option, ...] = (
            help="change to DIR before loading the application"),
     Option("chdir2", type=conv.path, section=APP, metavar="DIR",
            help="change each worker to DIR after the application is loaded"),
-    Option("pythonpath", ("python-path", "pp"), repeatable=True, type=conv.path, section=APP,
-           metavar="DIR", help="add DIR (a glob pattern is allowed) to sys.path; repeatable"),
+    Option("pythonpath", ("python-path", "pp", "early-pythonpath", "early-python-path"), repeatable=True,
+           type=conv.path, section=APP, metavar="DIR",
+           help="add DIR (a glob pattern is allowed) to sys.path; repeatable (the early- spellings "
+                "too: every entry is in place before anything is imported)"),
     Option("env", repeatable=True, type=conv.key_value, section=APP, metavar="KEY=VALUE",
            help="set an environment variable before loading the application; repeatable"),
     Option("virtualenv", ("home", "venv", "pyhome"), short="H", short_key="home", type=conv.path,
@@ -746,11 +852,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("need-app", flag=True, noop=True, section=APP,
            help="accepted for uWSGI compatibility: gateway always exits with an error "
                 "when no application can be loaded"),
-    Option("plugins", ("plugin", "need-plugin", "need-plugins"), repeatable=True, type=conv.plugin_list, noop=True, section=APP,
-           metavar="NAMES",
-           help="accepted for uWSGI compatibility: python, python3, python3X, tornado, "
-                "greenlet and http are built in; any other plugin name is refused"),
-    Option("mount", repeatable=True, section=APP, metavar="MOUNTPOINT=APP",
+    Option("plugins", ("plugin", "need-plugin", "need-plugins"), repeatable=True, type=conv.plugin_list, noop=True,
+           section=APP, metavar="NAMES",
+           help="accepted for uWSGI compatibility: the plugins whose features gateway has built in "
+                "(python, python3X, tornado, greenlet, http, corerouter, logfile, syslog, rsyslog, "
+                "carbon, cache, rpc, ping, router_*...) load; any other plugin name is refused"),
+    Option("plugins-dir", ("plugin-dir",), repeatable=True, noop=True, section=APP, metavar="DIR",
+           help="accepted: every plugin gateway offers is built in, there is nothing to load from DIR"),
+    Option("mount", ("worker-mount",), repeatable=True, section=APP, metavar="MOUNTPOINT=APP",
            help="load APP (a file ending in .py/.wsgi or containing /, else MODULE[:CALLABLE]) "
                 "and serve it for requests whose SCRIPT_NAME is MOUNTPOINT; repeatable "
                 "(several apps in one worker; see --manage-script-name)"),
@@ -1233,7 +1342,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("static-map", repeatable=True, type=conv.static_map, section=PROCESSES, metavar="/MOUNT=DIR",
            help="answer GET/HEAD of /MOUNT/... with the files under DIR, before the app (a "
                 "missing file goes on to the app)"),
-    Option("check-static", repeatable=True, type=conv.path, section=PROCESSES, metavar="DIR",
+    Option("check-static", ("static-check",), repeatable=True, type=conv.path, section=PROCESSES, metavar="DIR",
            help="answer GET/HEAD with the file at DIR + the request path when there is one"),
     Option("static-index", repeatable=True, section=PROCESSES, metavar="NAME",
            help="--static-map/--check-static: a directory is answered with its first file of "
@@ -1247,7 +1356,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("procname-append", section=PROCESSES, metavar="TEXT", help="put TEXT after each process name"),
     Option("procname", section=PROCESSES, metavar="NAME", help="the name of every process but the master"),
     Option("procname-master", section=PROCESSES, metavar="NAME", help="the name of the master process"),
-    Option("py-autoreload", ("python-autoreload",), type=conv.number, default=0, minimum=0, section=PROCESSES,
+    Option("py-autoreload", ("python-autoreload", "py-auto-reload", "python-auto-reload"), type=conv.number, default=0, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="development: every SECONDS, reload the instance if a source file of an imported "
                 "module changed (needs a master; 0 = off)"),
@@ -1322,7 +1431,7 @@ OPTIONS: tuple[Option, ...] = (
            help="minify the stats document"),
     Option("stats-no-metrics", flag=True, section=PROCESSES,
            help="leave the metrics out of the stats document (as uWSGI)"),
-    Option("offload-threads", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
+    Option("offload-threads", ("offload-thread",), type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
            help="N threads per worker read the files of wsgi.file_wrapper responses while the "
                 "worker's loop sends them: the request's core is free as soon as the app returns "
                 "the wrapper (0 = off: the core sends the file itself)"),
@@ -1519,19 +1628,19 @@ OPTIONS: tuple[Option, ...] = (
            metavar="NAME=KEY=VALUE[;KEY=VALUE...]",
            help="declare option NAME: giving it (--NAME or NAME = ... in a file, after this) gives "
                 "the options of the template, $1, $2... replaced by the words of its value"),
-    Option("print", repeatable=True, section=CONFIG, metavar="TEXT",
+    Option("print", ("iprint",), repeatable=True, section=CONFIG, metavar="TEXT",
            help="print TEXT on standard output at startup (handy with placeholders)"),
     Option("help", ("usage",), short="h", flag=True, section=CONFIG, help="show this help"),
     Option("version", flag=True, section=CONFIG, help="print the version"),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("response-route", repeatable=True),
-    _unsupported("plugins-dir", "plugin-dir"),
     _unsupported("gevent", hint=_ASYNC_HINT),
     _unsupported("asyncio", hint=_ASYNC_HINT),
     _unsupported("ugreen", flag=True, hint=_ASYNC_HINT),
     *_emperor_options(),
     *_trigger_options(),
+    *_python_options(),
     Option("max-vars", short="v", type=conv.integer, default=64, minimum=1, maximum=16384,
            section=HTTP, metavar="N",
            help="a uwsgi vars block may hold 2*N key/value pairs (uWSGI's reading of the "

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, MutableMapping, Optional, Tuple
 
 from gateway.emperor.protocol import ENV_FD
 from gateway.logs import gen_log
-from gateway.self_command import self_command, without_cwd_on_path
+from gateway.self_command import INTERPRETER, self_command, without_cwd_on_path
 
 #: The variable naming the listening sockets kept across the exec: JSON {"proto addr": fd}.
 ENV_SOCKETS = "GATEWAY_REEXEC_SOCKETS"
@@ -134,12 +134,12 @@ def execute(sockets: List[socket.socket], link_fd: Optional[int]) -> None:
         os.set_inheritable(link_fd, True)
         env[ENV_FD] = str(link_fd)
     gen_log.info("chdir() to %s", ORIGIN.cwd)
-    gen_log.info("running %s", sys.executable)
+    gen_log.info("running %s", INTERPRETER)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         os.chdir(ORIGIN.cwd)
-        os.execve(sys.executable, self_command() + ORIGIN.argv, without_cwd_on_path(env))
+        os.execve(INTERPRETER, self_command() + ORIGIN.argv, without_cwd_on_path(env))
     except OSError as e:
         gen_log.error("binary reload failed: %s", e.strerror or e)
 

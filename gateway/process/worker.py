@@ -243,11 +243,21 @@ class Worker:
             catch_exceptions=bool(cfg.catch_exceptions),
             reload_on_exception=bool(cfg.reload_on_exception),
             proxy_protocol=bool(cfg.enable_proxy_protocol),
+            wsgi_strict=bool(cfg.wsgi_strict),
+            accept_buffers=bool(cfg.wsgi_accept_buffer),
+            write_errors_tolerance=int(cfg.write_errors_tolerance or 0),
+            write_errors_exception_only=bool(cfg.write_errors_exception_only),
+            post_buffering_bufsize=int(cfg.post_buffering_bufsize or 0),
+            body_read_warning=int(cfg.body_read_warning if cfg.body_read_warning is not None else 8),
         )
         self.settings.retire = self._retire
         from gateway.process import worker_triggers
 
         worker_triggers.install(self)  # --reaper, --reload-on-exception-type, --reload-on-pss...
+        if cfg.reload_os_env:
+            from gateway import python_extras
+
+            self.settings.request_start_hooks.append(python_extras.request_hook(python_extras.EnvironRefresher()))
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,
             max_size=cfg.websockets_max_size * 1024,
@@ -425,7 +435,7 @@ class Worker:
 
         from gateway.process.autoreload import ModuleWatcher
 
-        watcher = ModuleWatcher()
+        watcher = ModuleWatcher(ignore=self.config.py_auto_reload_ignore)
         watcher.scan()  # the times to compare with
 
         def check() -> None:
@@ -645,8 +655,15 @@ class Worker:
             self.setup()
         except hooks.HookFailed as e:
             hooks.destroy_from_child(e)
+        status = 0
         try:
-            self.serve()
+            from gateway.python_extras import hijack
+
+            hijacked = hijack(self.config, self.worker_id)  # --pyshell, --python-worker-override
+            if hijacked is None:
+                self.serve()
+            else:
+                status = hijacked
         except hooks.HookFailed as e:
             hooks.destroy_from_child(e)
         finally:
@@ -666,7 +683,7 @@ class Worker:
                 # exit hooks here, as uWSGI's Py_Finalize does in each worker (without a master
                 # the interpreter's normal exit runs them).
                 _run_python_atexit()
-        return 0
+        return status
 
 
 def _run_python_atexit() -> None:

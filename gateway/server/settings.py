@@ -64,6 +64,12 @@ class ServerSettings:
         catch_exceptions: bool = False,
         reload_on_exception: bool = False,
         proxy_protocol: bool = False,
+        wsgi_strict: bool = False,
+        accept_buffers: bool = False,
+        write_errors_tolerance: int = 0,
+        write_errors_exception_only: bool = False,
+        post_buffering_bufsize: int = 0,
+        body_read_warning: int = 8,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -112,6 +118,18 @@ class ServerSettings:
         #: --enable-proxy-protocol: an HTTP connection may start with a PROXY header (v1 or v2)
         #: naming the client (gateway.protocol.proxy_header)
         self.proxy_protocol = proxy_protocol
+        #: --wsgi-strict: an app returning bytes has it iterated (PEP 3333) instead of sent
+        self.wsgi_strict = wsgi_strict
+        #: --wsgi-accept-buffer: body chunks may be any buffer-protocol object
+        self.accept_buffers = accept_buffers
+        #: --write-errors-tolerance: failed writes (vanished client) a response goes on after
+        self.write_errors_tolerance = write_errors_tolerance
+        #: --write-errors-exception-only: a failed write is thrown into the app's generator
+        self.write_errors_exception_only = write_errors_exception_only
+        #: --post-buffering-bufsize: the size of each read of --post-buffering (0: 65536)
+        self.post_buffering_bufsize = post_buffering_bufsize
+        #: --body-read-warning: megabytes one wsgi.input read may return before a warning
+        self.body_read_warning = body_read_warning
         #: set by the worker: ``retire(reason)`` stops it gracefully (a master respawns it)
         self.retire: Optional[Callable[[str], None]] = None
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line

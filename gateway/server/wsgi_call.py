@@ -129,7 +129,7 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "_truncated_warned", "offloaded", "raised", "exception", "method",
+        "on_app_return", "_truncated_warned", "offloaded", "raised", "exception", "method", "write_errors",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -157,6 +157,8 @@ class WSGIResponse:
         self.raised = False
         #: what the app raised (for --reload-on-exception-type/-value/-repr), None if nothing
         self.exception: Optional[BaseException] = None
+        #: chunks that could not be sent, the client being gone (--write-errors-tolerance)
+        self.write_errors = 0
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
@@ -183,16 +185,34 @@ class WSGIResponse:
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(code, self.method)
-        return self.write if settings.write_exceptions else self._write_quietly
+        if settings.write_exceptions and not settings.write_errors_tolerance:
+            return self.write
+        return self._write_quietly
 
     def _write_quietly(self, data: bytes) -> None:
-        """The app's ``write()`` with ``--disable-write-exception``: a vanished client is not
-        the app's exception (the rest of its writes go nowhere; its iterable, if any, is
-        not iterated further)."""
+        """The app's ``write()`` with ``--disable-write-exception`` (a vanished client is not
+        the app's exception: the rest of its writes go nowhere; its iterable, if any, is not
+        iterated further) or ``--write-errors-tolerance N`` (the first N failed writes return
+        quietly)."""
         try:
             self.write(data)
         except ClientDisconnected:
-            pass
+            self.write_errors += 1
+            settings = self.settings
+            if settings.write_exceptions and self.write_errors > settings.write_errors_tolerance:
+                raise
+
+    def _as_bytes(self, data: Any) -> bytes:
+        """A body chunk that is not ``bytes``: bytearray and memoryview are copied, any other
+        buffer-protocol object too with ``--wsgi-accept-buffer``; anything else is an error."""
+        if isinstance(data, (bytearray, memoryview)):
+            return bytes(data)
+        if self.settings.accept_buffers and not isinstance(data, str):
+            try:
+                return memoryview(data).tobytes()
+            except TypeError:
+                pass
+        raise TypeError("WSGI body chunks must be bytes, not %s" % type(data).__name__)
 
     def _send_headers(self, first: bytes, final: bool) -> None:
         """Status line + headers (+ ``first`` body bytes), in one write by the sink."""
@@ -220,10 +240,7 @@ class WSGIResponse:
         if self.status is None:
             raise AssertionError("write() before start_response()")
         if type(data) is not bytes:
-            if isinstance(data, (bytearray, memoryview)):
-                data = bytes(data)
-            else:
-                raise TypeError("WSGI body chunks must be bytes, not %s" % type(data).__name__)
+            data = self._as_bytes(data)
         if not self.headers_sent:
             if not data:
                 return
@@ -264,16 +281,15 @@ class WSGIResponse:
             if self.settings.post_buffering:
                 self._buffer_body()
             result = app(self.environ, self.start_response)
+            if type(result) is not list and not self.settings.wsgi_strict and self._is_body(result):
+                result = [result]  # uWSGI sends a returned bytes object whole (unless --wsgi-strict)
             if type(result) is list and len(result) == 1 and not self.headers_sent:
                 # The common `return [body]`: one write with an exact Content-Length.
                 if self.status is None:
                     raise AssertionError("the app returned without calling start_response()")
                 body = result[0]
                 if type(body) is not bytes:
-                    if isinstance(body, (bytearray, memoryview)):
-                        body = bytes(body)
-                    else:
-                        raise TypeError("WSGI body chunks must be bytes, not %s" % type(body).__name__)
+                    body = self._as_bytes(body)
                 # (_send_headers, inlined: this is the hot path)
                 if self.send_body:
                     if self.content_length is not None:
@@ -316,6 +332,19 @@ class WSGIResponse:
             return False
         return True
 
+    def _is_body(self, result: Any) -> bool:
+        """Whether the app returned its body itself rather than an iterable of chunks: bytes,
+        or with ``--wsgi-accept-buffer`` any buffer-protocol object (not a str, nor a file)."""
+        if type(result) is bytes:
+            return True
+        if not self.settings.accept_buffers or isinstance(result, (str, tuple, FileWrapper)):
+            return False
+        try:
+            memoryview(result)
+        except TypeError:
+            return False
+        return True
+
     def _buffer_body(self) -> None:
         """``--post-buffering N``: the whole request body is read (this core parking while it
         arrives, with the usual timeouts) before the app is called; up to N bytes stay in
@@ -325,7 +354,7 @@ class WSGIResponse:
             return
         spool = tempfile.SpooledTemporaryFile(max_size=self.settings.post_buffering)
         while True:
-            chunk = source.read(65536)
+            chunk = source.read(self.settings.post_buffering_bufsize or 65536)
             if not chunk:
                 break
             spool.write(chunk)
@@ -371,17 +400,45 @@ class WSGIResponse:
             self.switches = len(result)
             return
         it = iter(result)
-        engine = self.settings.engine
+        settings = self.settings
+        engine = settings.engine
+        tolerant = settings.write_errors_tolerance > 0
         core = current_core()
         sink = self.sink
         for chunk in it:
-            self.write(chunk)
+            if sink.closed:
+                self._write_failed(it)
+                continue
+            try:
+                self.write(chunk)
+            except ClientDisconnected:
+                self._write_failed(it)
+                continue
             if core is not None:
                 # schedule_fix: let other cores and callbacks run between chunks.
                 self.switches += 1
                 engine.schedule_fix(core)
-            if sink.closed:
-                raise ClientDisconnected("client disconnected")
+            if sink.closed and not tolerant:
+                self._write_failed(it)  # stop now rather than after the app's next chunk
+
+    def _write_failed(self, it: Any) -> None:
+        """One more chunk could not be sent, the client being gone.  Up to
+        ``--write-errors-tolerance`` of them the iteration goes on (the chunks dropped); past it
+        :class:`ClientDisconnected` ends the response, after being thrown into the app's
+        generator with ``--write-errors-exception-only`` (the app may clean up; what it yields
+        then is dropped and the generator closed)."""
+        self.write_errors += 1
+        settings = self.settings
+        if self.write_errors <= settings.write_errors_tolerance:
+            return
+        error = ClientDisconnected("write error: the client went away")
+        throw = getattr(it, "throw", None)
+        if settings.write_errors_exception_only and settings.write_exceptions and throw is not None:
+            try:
+                throw(error)
+            except StopIteration:
+                pass
+        raise error
 
     def _fail(self, exc: BaseException, status: int, log: bool) -> None:
         sink = self.sink

@@ -93,7 +93,7 @@ class ClientDisconnected(OSError):
 class WSGIInput:
     """File-like, read-only view of one request body (PEP 3333 ``wsgi.input``)."""
 
-    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed")
+    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed", "_warn_at")
 
     def __init__(self, conn: BodySource, eof: bool, settings: "ServerSettings") -> None:
         self._conn = conn
@@ -105,6 +105,8 @@ class WSGIInput:
         self._eof = eof
         #: Body bytes handed to the app so far.
         self.consumed = 0
+        # --body-read-warning MB: a read returning more is logged, once per request (None: done)
+        self._warn_at: Optional[int] = getattr(settings, "body_read_warning", 8) * 1048576
 
     @property
     def at_end(self) -> bool:
@@ -167,7 +169,15 @@ class WSGIInput:
                 self._buf = b""
                 self._pos = 0
         self.consumed += len(out)
+        if self._warn_at is not None and len(out) > self._warn_at:
+            self._warn(len(out))
         return out
+
+    def _warn(self, size: int) -> None:
+        """``--body-read-warning MB``: one read this large holds the whole of it in memory."""
+        self._warn_at = None
+        gen_log.warning("[uwsgi-warning] you are using read() on request body allocating over than %d MB, "
+                        "that is really bad and can be avoided...", size >> 20)
 
     # -- PEP 3333 ---------------------------------------------------------------
 

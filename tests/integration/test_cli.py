@@ -284,7 +284,6 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
 @pytest.mark.parametrize("args, name", [
     (["--emperor-broodlord", "4"], "--emperor-broodlord"),
     (["--emperor-on-demand-dir", "/run/ondemand"], "--emperor-on-demand-dir"),
-    (["--plugins-dir", "/usr/lib/uwsgi"], "--plugins-dir"),
     (["--response-route", "x"], "--response-route"),
     (["--spooler-signal-as-task"], "--spooler-signal-as-task"),
 ])
@@ -295,8 +294,8 @@ def test_not_supported_yet_is_refused_never_ignored(args, name):
 
 def test_not_supported_yet_in_ini_names_file(tmp_path):
     ini = tmp_path / "m.ini"
-    ini.write_text("[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = %s\nplugins-dir = /x\n" % REPORT)
-    assert_one_error(run_cli([str(ini)]), "option 'plugins-dir' is not supported yet", "m.ini line 4")
+    ini.write_text("[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = %s\nemperor-on-demand-dir = /x\n" % REPORT)
+    assert_one_error(run_cli([str(ini)]), "option 'emperor-on-demand-dir' is not supported yet", "m.ini line 4")
 
 
 def test_tornado_without_greenlet_is_a_startup_error():

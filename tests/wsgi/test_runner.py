@@ -229,3 +229,118 @@ def test_the_runner_imports_no_protocol_server():
     tree = ast.parse(open(path, encoding="utf-8").read())
     names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not names & {"gateway.server.http", "gateway.server.uwsgi", "gateway.protocol.http1"}, names
+
+
+# -- uWSGI's python plugin options about the response (--wsgi-strict, --wsgi-accept-buffer,
+# -- --write-errors-*, --post-buffering-bufsize) --------------------------------------------------
+
+
+def run_with(app, sink=None, environ=None, **options):
+    settings = ServerSettings(app, FakeEngine(), log_requests=False, **options)  # type: ignore[arg-type]
+    sink = sink or RecordingSink()
+    env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/x", "SERVER_PROTOCOL": "HTTP/1.0", "REMOTE_ADDR": "10.1.2.3"}
+    env.update(environ or {})
+    run_request(settings, sink, env)
+    return sink
+
+
+def _returns(value):
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return value
+    return app
+
+
+def test_returned_bytes_are_the_body_unless_strict(expect_log):
+    sink = run_with(_returns(b"whole"))
+    assert sink.calls[0][2:4] == (b"whole", True)
+    with expect_log("gateway.app", "error in the WSGI app"):
+        strict = run_with(_returns(b"whole"), wsgi_strict=True)
+    assert ("error", 500, "Internal Server Error") in strict.calls
+
+
+def test_buffer_objects_need_accept_buffers(expect_log):
+    import array
+
+    chunk = array.array("b", b"abc")
+    with expect_log("gateway.app", "error in the WSGI app"):
+        assert ("error", 500, "Internal Server Error") in run_with(_returns([chunk])).calls
+    assert run_with(_returns([chunk]), accept_buffers=True).calls[0][2] == b"abc"
+    assert run_with(_returns(chunk), accept_buffers=True).calls[0][2] == b"abc"  # returned whole
+    with expect_log("gateway.app", "error in the WSGI app"):
+        assert ("error", 500, "Internal Server Error") in run_with(_returns(["text"]), accept_buffers=True).calls
+
+
+class Generator:
+    """A generator app recording how many chunks it produced and how it ended."""
+
+    def __init__(self):
+        self.produced = 0
+        self.ended = ""
+
+    def __call__(self, environ, start_response):
+        start_response("200 OK", [])
+        return self._chunks()
+
+    def _chunks(self):
+        try:
+            for _ in range(10):
+                self.produced += 1
+                yield b"x"
+            self.ended = "exhausted"
+        except GeneratorExit:
+            self.ended = "closed"
+            raise
+        except OSError as e:
+            self.ended = "thrown " + type(e).__name__
+
+
+class FailAfterHead(RecordingSink):
+    def send_body(self, data):
+        self.closed = True
+        raise ClientDisconnected("gone")
+
+
+def test_write_errors_tolerance_iterates_on_then_stops():
+    app = Generator()
+    sink = run_with(app, FailAfterHead())
+    assert (app.produced, app.ended) == (2, "closed")  # chunk 1 with the head, chunk 2 fails
+    app = Generator()
+    run_with(app, FailAfterHead(), write_errors_tolerance=3)
+    assert (app.produced, app.ended) == (5, "closed")  # 4 failed chunks: 3 tolerated
+    app = Generator()
+    run_with(app, FailAfterHead(), write_errors_tolerance=20)
+    assert (app.produced, app.ended) == (10, "exhausted")
+    assert ("abort",) in sink.calls
+
+
+def test_write_errors_exception_only_throws_into_the_generator():
+    app = Generator()
+    run_with(app, FailAfterHead(), write_errors_exception_only=True)
+    assert (app.produced, app.ended) == (2, "thrown ClientDisconnected")
+    app = Generator()  # not when the app's writes must never raise
+    run_with(app, FailAfterHead(), write_errors_exception_only=True, write_exceptions=False)
+    assert (app.produced, app.ended) == (2, "closed")
+
+
+class Source:
+    at_end = False
+
+    def __init__(self, data):
+        self.data = data
+        self.sizes = []
+
+    def read(self, n):
+        self.sizes.append(n)
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+
+def test_post_buffering_reads_bufsize_at_a_time():
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [environ["wsgi.input"].read()]
+
+    source = Source(b"y" * 25)
+    sink = run_with(app, environ={"wsgi.input": source}, post_buffering=100, post_buffering_bufsize=10)
+    assert source.sizes == [10, 10, 10, 10] and sink.calls[0][2] == b"y" * 25

@@ -254,10 +254,12 @@ def test_bad_value_from_environment_says_where(run):
     (["--http-socket", ":99999"], "option '--http-socket' expects host:port or :port with a port "
                                   "from 0 to 65535, got ':99999'"),
     (["--plugins", "python3,php"], "option '--plugins': plugin 'php' is not available in gateway "
-                                   "(built in: python, python3, python3X, tornado, greenlet, http)"),
+                                   "(built in: python, python3, python3X, tornado, greenlet, http, and the plugins "
+                                   "of gateway's features: corerouter, logfile, syslog, rpc, cache, router_*...)"),
     (["--wsgi-file", ""], "option '--wsgi-file' expects a path, got ''"),
     (["--need-plugin", "lua"], "option '--need-plugin': plugin 'lua' is not available in gateway "
-                               "(built in: python, python3, python3X, tornado, greenlet, http)"),
+                               "(built in: python, python3, python3X, tornado, greenlet, http, and the plugins "
+                                   "of gateway's features: corerouter, logfile, syslog, rpc, cache, router_*...)"),
     (["--wsgi-env-behaviour", "sane"], "option '--wsgi-env-behaviour' expects holy or cheat, got 'sane'"),
 ])
 def test_value_errors(run, argv, message):
@@ -286,7 +288,7 @@ def test_flag_words_in_ini(run, write, word, expected):
                         "(gateway's concurrency is --tornado N --greenlet)"),
     (["--emperor-on-demand-dir", "/run/od"], "option '--emperor-on-demand-dir' is not supported yet by gateway"),
     (["--spooler-signal-as-task"], "option '--spooler-signal-as-task' is not supported yet by gateway"),
-    (["--plugins-dir", "/x"], "option '--plugins-dir' is not supported yet by gateway"),
+    (["--emperor-broodlord", "4"], "option '--emperor-broodlord' is not supported yet by gateway"),
 ])
 def test_unsupported_options_are_refused(run, argv, message):
     with pytest.raises(ConfigError) as info:
@@ -316,6 +318,21 @@ def test_accepted_no_ops(run):
     assert config.enable_threads and config.need_app and config.vacuum and config.thunder_lock
     assert config.plugins == ["python3", "tornado", "python311", "greenlet", "http", "python3"]
     assert config.wsgi_env_behaviour == "holy"
+
+
+@pytest.mark.parametrize("names", ["logfile,logsocket,syslog,rsyslog", "carbon,stats_pusher_statsd",
+                                   "corerouter,http,rpc,cache,signal,spooler",
+                                   "router_rewrite,router_redirect,router_static,router_basicauth,router_cache,"
+                                   "router_metrics", "/usr/lib/uwsgi/python3_plugin.so"])
+def test_plugins_of_builtin_features_load(run, names):
+    assert run("--plugins", names, "--plugins-dir", "/usr/lib/uwsgi").plugins == names.split(",")
+
+
+@pytest.mark.parametrize("name", ["router_uwsgi", "php", "transformation_gzip", "stats_pusher_file"])
+def test_plugins_without_the_feature_are_refused(run, name):
+    with pytest.raises(ConfigError) as info:
+        run("--plugin", "python3," + name)
+    assert "plugin '%s' is not available in gateway" % name in str(info.value)
 
 
 # -- cross-option rules ------------------------------------------------------------------------------
