@@ -228,3 +228,39 @@ def test_signal_and_ping_against_real_uwsgi(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def test_get_show_config_and_lists_from_the_cli(tmp_path):
+    import platform
+
+    ini = tmp_path / "app.ini"
+    ini.write_text("[uwsgi]\nsocket = /tmp/%n.sock\nprocesses = 3\nmaster = true\n")
+    done = run_cli(["--ini", str(ini), "--get", "socket", "--get", "chdir", "--get", "workers"])
+    assert done.returncode == 0 and done.stdout == "/tmp/app.sock\n3\n", done
+    done = run_cli(["--python-version", "--show-config", "--processes", "2", "--router-list"])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n")
+    assert lines[0] == platform.python_version()
+    assert "[uwsgi]\npython-version = true\nshow-config = true\nprocesses = 2\nrouter-list = true\n" in done.stdout
+    assert "*** uWSGI loaded routers ***\ncontinue\n" in done.stdout
+    done = run_cli(["--dump-options"])
+    assert done.returncode == 0 and "\nreload\n" in done.stdout and "\nplugin-list\n" in done.stdout
+
+
+def test_show_config_then_the_instance_starts(tmp_path):
+    srv = ServerProcess(spawn(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/process_probe.py",
+                               "--show-config"]))
+    try:
+        srv.wait_ready(30)
+        assert request(srv.port, "/").status == 200
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("args", [["--cflags"], ["--dot-h"], ["--config-py"], ["--build-plugin", "x"],
+                                  ["--print-sym", "x"], ["--print-symbol", "x"], ["--privileged-binary-patch", "x"],
+                                  ["--unprivileged-binary-patch-arg", "x"]])
+def test_compiler_options_are_refused_by_name(args):
+    done = run_cli(args)
+    assert done.returncode == 1
+    assert "option '%s' is not supported yet by gateway (gateway is pure Python" % args[0] in done.stderr
