@@ -1090,6 +1090,8 @@ class Master:
         else:
             gen_log.info("*** (SIGTSTP received) resuming workers ***")
         self.board.set_suspended(self.suspended)
+        if self.subsystems is not None:
+            self.subsystems.router.suspended = self.suspended
         for proc in list(self.workers.values()):
             if proc.pid:
                 self._kill(proc.pid, signal.SIGTSTP)
@@ -1156,6 +1158,8 @@ class Master:
         if self.suspended:  # uWSGI's reload (a new master) starts unpaused
             self.suspended = False
             self.board.set_suspended(False)
+            if self.subsystems is not None:
+                self.subsystems.router.suspended = False
         self._replace_all()
         self._restart_children()
         gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)

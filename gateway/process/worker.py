@@ -334,6 +334,10 @@ class Worker:
             if self.board is None:
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
                     loop.add_signal_handler(sig, self.stop, sig)
+                # uWSGI's lone worker shrugs SIGTSTP off too (its handler does nothing): never
+                # frozen by the kernel where a later --resume could not wake it
+                loop.add_signal_handler(signal.SIGTSTP, gen_log.warning,
+                                        "SIGTSTP ignored: --pause/--resume need a master (--master)")
             else:
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     loop.add_signal_handler(sig, self.stop, sig)

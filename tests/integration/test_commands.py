@@ -264,3 +264,32 @@ def test_compiler_options_are_refused_by_name(args):
     done = run_cli(args)
     assert done.returncode == 1
     assert "option '%s' is not supported yet by gateway (gateway is pure Python" % args[0] in done.stderr
+
+
+def test_master_fifo_p_toggles_the_pause(tmp_path):
+    fifo = tmp_path / "ctl.fifo"
+    srv = _start(["--http-socket", "127.0.0.1:0", "--master-fifo", str(fifo)], tmp_path)
+    try:
+        for expected in (r"\*\*\* worker 1 suspended \*\*\*", r"\*\*\* worker 1 resumed \*\*\*"):
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                os.write(fd, b"p")
+            finally:
+                os.close(fd)
+            srv.wait_for_line(expected)
+        assert request(srv.port, "/").status == 200
+    finally:
+        srv.stop()
+
+
+def test_without_a_master_pause_is_refused_and_the_server_keeps_serving(tmp_path):
+    pidfile = tmp_path / "lone.pid"
+    srv = ServerProcess(spawn(["--http-socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/process_probe.py",
+                               "--pidfile", str(pidfile)]))
+    try:
+        srv.wait_ready(30)
+        assert run_cli(["--pause", str(pidfile)]).returncode == 0
+        srv.wait_for_line(r"SIGTSTP ignored: --pause/--resume need a master")
+        assert request(srv.port, "/").status == 200  # not frozen by the kernel
+    finally:
+        srv.stop()
