@@ -749,15 +749,15 @@ class ConfigFields:
     help: bool
     #: --version: print the version
     version: bool
-    #: --reload: send the process whose pid is in PIDFILE SIGHUP: the master reloads gracefully, and exit
+    #: --reload: send SIGHUP (the master reloads gracefully) to the process whose pid is in PIDFILE, and exit
     reload: Optional[str]
-    #: --stop: send the process whose pid is in PIDFILE SIGINT: the master shuts down, and exit
+    #: --stop: send SIGINT (the master shuts down gracefully) to the process whose pid is in PIDFILE, and exit
     stop: Optional[str]
-    #: --pause: send the process whose pid is in PIDFILE SIGTSTP: the master pauses its workers (they finish their…
+    #: --pause: send SIGTSTP (the master pauses its workers: they finish their requests and accept no more; or resu…
     pause: Optional[str]
-    #: --suspend: send the process whose pid is in PIDFILE SIGTSTP, as --pause, and exit
+    #: --suspend: send SIGTSTP, as --pause, to the process whose pid is in PIDFILE, and exit
     suspend: Optional[str]
-    #: --resume: send the process whose pid is in PIDFILE SIGTSTP, as --pause (it toggles: resumes a paused instance…
+    #: --resume: send SIGTSTP, as --pause (a toggle: it resumes a paused instance), to the process whose pid is in P…
     resume: Optional[str]
     #: --signal: raise uWSGI signal NUM (0-255) on the server at ADDR (its --socket: host:port or a UNIX path) and e…
     signal: Optional[str]

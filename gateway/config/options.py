@@ -147,12 +147,12 @@ def _command_options() -> tuple[Option, ...]:
     """uWSGI's one-shot commands (:mod:`gateway.commands`): signal a running instance, ping a
     node, inspect the resolved configuration and what gateway has built in."""
     by_pidfile = (
-        ("reload", "SIGHUP: the master reloads gracefully"),
-        ("stop", "SIGINT: the master shuts down"),
-        ("pause", "SIGTSTP: the master pauses its workers (they finish their requests and accept no "
-                  "more), or resumes them if paused"),
-        ("suspend", "SIGTSTP, as --pause"),
-        ("resume", "SIGTSTP, as --pause (it toggles: resumes a paused instance)"),
+        ("reload", "SIGHUP (the master reloads gracefully)"),
+        ("stop", "SIGINT (the master shuts down gracefully)"),
+        ("pause", "SIGTSTP (the master pauses its workers: they finish their requests and accept "
+                  "no more; or resumes them if paused)"),
+        ("suspend", "SIGTSTP, as --pause,"),
+        ("resume", "SIGTSTP, as --pause (a toggle: it resumes a paused instance),"),
     )
     listing = (
         ("plugins-list", ("plugin-list",), "built-in plugins, and the modifier1 values --socket answers"),
@@ -166,7 +166,7 @@ def _command_options() -> tuple[Option, ...]:
     )
     return (
         *(Option(name, section=PROCESSES, metavar="PIDFILE",
-                 help=f"send the process whose pid is in PIDFILE {what}, and exit")
+                 help=f"send {what} to the process whose pid is in PIDFILE, and exit")
           for name, what in by_pidfile),
         Option("signal", section=PROCESSES, metavar="ADDR,NUM",
                help="raise uWSGI signal NUM (0-255) on the server at ADDR (its --socket: host:port "
