@@ -502,9 +502,8 @@ def _mtime(path: str) -> float:
 
 # -- the child side ------------------------------------------------------------------------------
 
-#: Dispositions Python changes at startup, and SIGTSTP the master's children ignore (SIG_IGN
-#: survives exec): the command gets the defaults.
-_RESET_SIGNALS = tuple(getattr(signal, n) for n in ("SIGPIPE", "SIGXFSZ", "SIGXFZ", "SIGTSTP") if hasattr(signal, n))
+#: Dispositions Python changes at startup (SIG_IGN survives exec): the command gets the defaults.
+_RESET_SIGNALS = tuple(getattr(signal, n) for n in ("SIGPIPE", "SIGXFSZ", "SIGXFZ") if hasattr(signal, n))
 
 
 def run_command(spec: DaemonSpec, respawning: bool = False,

@@ -74,15 +74,19 @@ class SignalQueue:
 def reset_in_child(signals: Iterable[int] = MASTER_SIGNALS) -> None:
     """Default dispositions and no wakeup fd: the state a fresh worker starts from.
 
-    SIGTSTP is ignored instead: the master forwards it to its workers (whose loop handles it
-    once running: a worker signalled before must not be stopped by the kernel), and its other
-    children ignore it, as uWSGI's router, mules and spooler do (a shell's Ctrl-Z pauses
-    the instance instead of freezing them).  Commands they exec get the default back
-    (:func:`gateway.process.daemons.exec_shell`).
+    SIGTSTP gets a handler that does nothing instead (uWSGI's ``worker_wakeup``): the master
+    forwards it to its workers (whose loop handles it once running: a worker signalled before
+    must not be stopped by the kernel), and its other children shrug it off, as uWSGI's
+    router, mules and spooler do (a shell's Ctrl-Z pauses the instance instead of freezing
+    them).  A handler, not SIG_IGN: a command they exec gets the default back.
     """
     signal.set_wakeup_fd(-1)
     for sig in signals:
-        signal.signal(sig, signal.SIG_IGN if sig == signal.SIGTSTP else signal.SIG_DFL)
+        signal.signal(sig, _shrug if sig == signal.SIGTSTP else signal.SIG_DFL)
+
+
+def _shrug(signum: int, frame: object) -> None:
+    """SIGTSTP in a child of the master before (or without) a handler of its own."""
 
 
 def reaped() -> Iterator[Tuple[int, int]]:

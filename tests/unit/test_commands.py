@@ -303,3 +303,23 @@ def test_the_pause_flag_reaches_every_slot_and_shows_as_pause():
     board.set_suspended(False)
     slots[0].set_status(ST_IDLE)
     assert not any(s.suspended for s in slots)
+
+
+def test_children_of_the_master_shrug_sigtstp_off_and_exec_with_the_default():
+    """reset_in_child: SIGTSTP neither stops the child (a worker not yet armed, a router) nor
+    stays ignored in a command it execs (a handler, not SIG_IGN)."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal\n"
+            "from gateway.process.signals import reset_in_child\n"
+            "reset_in_child()\n"
+            "os.kill(os.getpid(), signal.SIGTSTP)\n"
+            "print('alive', flush=True)\n"
+            "os.execv('/bin/grep', ['grep', '^SigIgn', '/proc/self/status'])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    alive, ignored = done.stdout.split("\n")[:2]
+    assert alive == "alive"
+    mask = int(ignored.split()[1], 16)
+    assert not mask & (1 << (signal.SIGTSTP - 1))
