@@ -334,8 +334,8 @@ class Worker:
             if self.board is None:
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
                     loop.add_signal_handler(sig, self.stop, sig)
-                # uWSGI's lone worker shrugs SIGTSTP off too (its handler does nothing): never
-                # frozen by the kernel where a later --resume could not wake it
+                # no master to pause the workers: not frozen by the kernel either (SIGTSTP's
+                # default, uWSGI's lone worker's fate), which a later --resume could not undo
                 loop.add_signal_handler(signal.SIGTSTP, gen_log.warning,
                                         "SIGTSTP ignored: --pause/--resume need a master (--master)")
             else:
