@@ -293,3 +293,19 @@ def test_without_a_master_pause_is_refused_and_the_server_keeps_serving(tmp_path
         assert request(srv.port, "/").status == 200  # not frozen by the kernel
     finally:
         srv.stop()
+
+
+def test_a_reload_resumes_a_paused_instance(tmp_path):
+    srv = _start(["--http-socket", "127.0.0.1:0", "--stats", "127.0.0.1:0"], tmp_path)
+    stats_addr = re.search(r"stats server enabled on (\S+)", srv.wait_for_line(r"stats server enabled on")).group(1)
+    try:
+        assert run_cli(["--pause", str(srv.pidfile)]).returncode == 0
+        srv.wait_for_line(r"\*\*\* worker 2 suspended \*\*\*")
+        old = {w["pid"] for w in _stats(stats_addr)["workers"]}
+        assert run_cli(["--reload", str(srv.pidfile)]).returncode == 0
+        assert wait_until(lambda: (lambda ws: not {w["pid"] for w in ws} & old
+                                   and [w["accepting"] for w in ws] == [1, 1])(_stats(stats_addr)["workers"]),
+                          timeout=20, what="new workers, accepting")
+        assert request(srv.port, "/").status == 200
+    finally:
+        srv.stop()
