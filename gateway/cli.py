@@ -214,6 +214,7 @@ def _main(argv: List[str]) -> None:
     for text in cfg.print:
         sys.stdout.write(text + "\n")
     sys.stdout.flush()
+    _run_commands(cfg)
     if cfg.connect_and_read:
         sys.exit(_connect_and_read(cfg.connect_and_read))
     if cfg.daemonize and cfg.daemonize2:
@@ -367,6 +368,24 @@ def _prepare_python(cfg: Config) -> None:
 
         uwsgi_module.install()
         sys.exit(python_extras.run_script(cfg.python, "--python"))
+
+
+def _run_commands(cfg: Config) -> None:
+    """uWSGI's one-shot commands (:mod:`gateway.commands`): exit with their status, or go on
+    (the inspection commands print and let the instance start)."""
+    from gateway import commands
+
+    try:
+        status = commands.immediate(cfg)
+        if status is None:
+            status = commands.after_load(cfg)
+    except commands.CommandError as e:
+        sys.stdout.flush()
+        sys.stderr.write("gateway: %s\n" % e)
+        sys.stderr.flush()
+        sys.exit(e.status)
+    if status is not None:
+        sys.exit(status)
 
 
 def _check_emperor(cfg: Config) -> None:

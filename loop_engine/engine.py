@@ -126,6 +126,8 @@ class Engine:
         self._queue: Deque[Tuple[Callable[..., Any], Tuple[Any, ...]]] = collections.deque()
         self._listeners: List[_Listener] = []
         self._accept_paused = False
+        #: :meth:`hold_accepting`: no listener accepts, whatever the free cores
+        self._held = False
         self._drain_scheduled = False
         self._last_full_log = float("-inf")
         #: Greenlets whose last request is over, waiting for the next one (at most
@@ -365,7 +367,7 @@ class Engine:
         return remove
 
     def _activate(self, lst: _Listener) -> None:
-        if not lst.active:
+        if not lst.active and not self._held:
             if lst.toggle is not None:
                 lst.toggle(True)
             else:
@@ -385,7 +387,7 @@ class Engine:
         accept = lst.sock.accept
         on_accept = lst.on_accept
         for _ in range(lst.batch):
-            if self._accept_paused:
+            if self._accept_paused or self._held:
                 return
             try:
                 conn, addr = accept()
@@ -439,7 +441,23 @@ class Engine:
 
     @property
     def accepting(self) -> bool:
-        return not self._accept_paused
+        return not self._accept_paused and not self._held
+
+    def hold_accepting(self, held: bool) -> None:
+        """Stop accepting new connections (``held``) or accept again, whatever the free cores:
+        work in flight and connections already accepted go on (a suspended uWSGI worker
+        finishes its request and takes no other)."""
+        if held == self._held:
+            return
+        if held:
+            for lst in self._listeners:
+                self._deactivate(lst)
+            self._held = True
+        else:
+            self._held = False
+            if not self._accept_paused:
+                for lst in self._listeners:
+                    self._activate(lst)
 
     # -- shutdown ----------------------------------------------------------------------
 

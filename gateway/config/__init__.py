@@ -26,8 +26,9 @@ How it works, in the order uWSGI itself does it:
    last one winning for single values, and cross-option rules are checked
    (``resolve.py``).
 
-``--help`` and ``--version`` on the command line stop everything else: the
-returned config has ``help`` or ``version`` set and default values otherwise.
+``--help``, ``--version`` and the one-shot commands (``--reload PIDFILE``...) on the
+command line stop everything else: the returned config has them set and default values
+otherwise.
 The package imports only the standard library; apart from reading config files (and
 files named in ``@(...)``) it does no I/O.
 """
@@ -104,6 +105,11 @@ def load(
         raise
 
 
+#: Options that act alone, before any other source is read (``--help``, ``--version``, and
+#: uWSGI's ``UWSGI_OPT_IMMEDIATE`` commands on the command line: see :mod:`gateway.commands`).
+STOPPERS = frozenset(("help", "version", "reload", "stop", "pause", "suspend", "resume", "signal", "extract"))
+
+
 def _is_stopper(entry: Entry) -> bool:
     option = find(entry.key)
-    return option is not None and option.name in ("help", "version")
+    return option is not None and option.name in STOPPERS

@@ -751,6 +751,64 @@ class ConfigFields:
     help: bool
     #: --version: print the version
     version: bool
+    #: --reload: send SIGHUP (the master reloads gracefully) to the process whose pid is in PIDFILE, and exit
+    reload: Optional[str]
+    #: --stop: send SIGINT (the master shuts down gracefully) to the process whose pid is in PIDFILE, and exit
+    stop: Optional[str]
+    #: --pause: send SIGTSTP (the master pauses its workers: they finish their requests and accept no more; or resu…
+    pause: Optional[str]
+    #: --suspend: send SIGTSTP, as --pause, to the process whose pid is in PIDFILE, and exit
+    suspend: Optional[str]
+    #: --resume: send SIGTSTP, as --pause (a toggle: it resumes a paused instance), to the process whose pid is in P…
+    resume: Optional[str]
+    #: --signal: raise uWSGI signal NUM (0-255) on the server at ADDR (its --socket: host:port or a UNIX path) and e…
+    signal: Optional[str]
+    #: --ping: ping the uwsgi node at ADDR (modifier1 100) and exit: 0 when it answers, 2 when it answers with a w…
+    ping: Optional[str]
+    #: --ping-timeout: how long --ping waits to connect and for the answer (0: the default, 3)
+    ping_timeout: int
+    #: --get: print the value OPTION was given (the first one; nothing when it was not given) and exit; repeatable
+    get_: List[str]
+    #: --show-config: print the configuration as an ini file (every option given, after placeholders are expanded), then…
+    show_config: bool
+    #: --dump-options: print the name of every option gateway accepts and exit
+    dump_options: bool
+    #: --plugins-list: print built-in plugins, and the modifier1 values --socket answers, then go on
+    plugins_list: bool
+    #: --loggers-list: print the logger plugins (--logger, --req-logger), then go on
+    loggers_list: bool
+    #: --loop-list: print the loop engine and the --loop values, then go on
+    loop_list: bool
+    #: --cheaper-algo-list: print the --cheaper-algo algorithms, then go on
+    cheaper_algo_list: bool
+    #: --router-list: print the --route actions, then go on
+    router_list: bool
+    #: --clock-list: print the clocks, then go on
+    clock_list: bool
+    #: --imperial-monitor-list: print the --emperor monitors, then go on
+    imperial_monitor_list: bool
+    #: --alarm-list: print the alarms (gateway has none yet), then go on
+    alarm_list: bool
+    #: --extract: copy FILE to standard output and exit (uWSGI's other addresses, such as sym:// or http://, are refu…
+    extract: Optional[str]
+    #: --cflags: not supported yet: uWSGI option, not supported yet by gateway
+    cflags: bool
+    #: --dot-h: not supported yet: uWSGI option, not supported yet by gateway
+    dot_h: bool
+    #: --config-py: not supported yet: uWSGI option, not supported yet by gateway
+    config_py: bool
+    #: --build-plugin: not supported yet: uWSGI option, not supported yet by gateway
+    build_plugin: Optional[str]
+    #: --print-sym: not supported yet: uWSGI option, not supported yet by gateway
+    print_sym: Optional[str]
+    #: --privileged-binary-patch: not supported yet: uWSGI option, not supported yet by gateway
+    privileged_binary_patch: Optional[str]
+    #: --unprivileged-binary-patch: not supported yet: uWSGI option, not supported yet by gateway
+    unprivileged_binary_patch: Optional[str]
+    #: --privileged-binary-patch-arg: not supported yet: uWSGI option, not supported yet by gateway
+    privileged_binary_patch_arg: Optional[str]
+    #: --unprivileged-binary-patch-arg: not supported yet: uWSGI option, not supported yet by gateway
+    unprivileged_binary_patch_arg: Optional[str]
     #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
     response_route: List[str]
     #: --gevent: not supported yet: uWSGI option, not supported yet by gateway

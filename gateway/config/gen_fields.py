@@ -69,10 +69,17 @@ def annotation(option: Option) -> str:
     return name if option.default is not None else "Optional[%s]" % name
 
 
+#: Config's own methods and attributes: an option of that name is ``name_`` (``config.get_``
+#: for ``--get``), as a Python keyword is
+_CONFIG_NAMES = frozenset(("get", "given", "source_of", "as_dict", "in_order", "uwsgi_opt", "defaults",
+                           "sources", "placeholders", "warnings"))
+
+
 def attribute(option: Option) -> str:
-    """The attribute name: dashes as underscores, ``async_`` for a Python keyword."""
+    """The attribute name: dashes as underscores, ``async_`` for a Python keyword (``get_``
+    for a name :class:`~gateway.config.model.Config` uses itself)."""
     name = option.attribute
-    return name + "_" if keyword.iskeyword(name) else name
+    return name + "_" if keyword.iskeyword(name) or name in _CONFIG_NAMES else name
 
 
 def render() -> str:

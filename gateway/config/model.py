@@ -128,7 +128,8 @@ class Config(ConfigFields):
 
     def get(self, name: str) -> Any:
         """The value of option ``name`` (any spelling: ``wsgi-file``, ``file``, ``wsgi_file``)."""
-        return getattr(self, self._canonical(name).replace("-", "_"))
+        value = self._values[self._canonical(name)]  # not getattr: ``--get`` is no method
+        return list(value) if isinstance(value, list) else value
 
     def given(self, name: str) -> bool:
         """True when ``name`` (any spelling) was set explicitly by some source."""

@@ -139,6 +139,69 @@ def _unsupported(name: str, *aliases: str, flag: bool = False, short: str | None
                   help="uWSGI option, not supported yet by gateway")
 
 
+_NO_COMPILER = ("gateway is pure Python: there is no C build, binary or plugin to build, dump or patch "
+                "(use pip to add Python packages)")
+
+
+def _command_options() -> tuple[Option, ...]:
+    """uWSGI's one-shot commands (:mod:`gateway.commands`): signal a running instance, ping a
+    node, inspect the resolved configuration and what gateway has built in."""
+    by_pidfile = (
+        ("reload", "SIGHUP (the master reloads gracefully)"),
+        ("stop", "SIGINT (the master shuts down gracefully)"),
+        ("pause", "SIGTSTP (the master pauses its workers: they finish their requests and accept "
+                  "no more; or resumes them if paused)"),
+        ("suspend", "SIGTSTP, as --pause,"),
+        ("resume", "SIGTSTP, as --pause (a toggle: it resumes a paused instance),"),
+    )
+    listing = (
+        ("plugins-list", ("plugin-list",), "built-in plugins, and the modifier1 values --socket answers"),
+        ("loggers-list", ("logger-list",), "the logger plugins (--logger, --req-logger)"),
+        ("loop-list", ("loops-list",), "the loop engine and the --loop values"),
+        ("cheaper-algo-list", ("cheaper-algos-list", "cheaper-list"), "the --cheaper-algo algorithms"),
+        ("router-list", ("routers-list",), "the --route actions"),
+        ("clock-list", ("clocks-list",), "the clocks"),
+        ("imperial-monitor-list", ("imperial-monitors-list",), "the --emperor monitors"),
+        ("alarm-list", ("alarms-list",), "the alarms (gateway has none yet)"),
+    )
+    return (
+        *(Option(name, section=PROCESSES, metavar="PIDFILE",
+                 help=f"send {what} to the process whose pid is in PIDFILE, and exit")
+          for name, what in by_pidfile),
+        Option("signal", section=PROCESSES, metavar="ADDR,NUM",
+               help="raise uWSGI signal NUM (0-255) on the server at ADDR (its --socket: host:port "
+                    "or a UNIX path) and exit: 0 delivered, 2 refused, 1 unreachable"),
+        Option("ping", section=PROCESSES, metavar="ADDR",
+               help="ping the uwsgi node at ADDR (modifier1 100) and exit: 0 when it answers, 2 when "
+                    "it answers with a warning message, 1 when it does not answer"),
+        Option("ping-timeout", type=conv.integer, default=3, minimum=0, maximum=3600, section=PROCESSES,
+               metavar="SECONDS", help="how long --ping waits to connect and for the answer (0: the "
+                                       "default, 3)"),
+        Option("get", repeatable=True, section=CONFIG, metavar="OPTION",
+               help="print the value OPTION was given (the first one; nothing when it was not "
+                    "given) and exit; repeatable"),
+        Option("show-config", flag=True, section=CONFIG,
+               help="print the configuration as an ini file (every option given, after "
+                    "placeholders are expanded), then go on"),
+        Option("dump-options", flag=True, section=CONFIG,
+               help="print the name of every option gateway accepts and exit"),
+        *(Option(name, aliases, flag=True, section=CONFIG, help=f"print {what}, then go on")
+          for name, aliases, what in listing),
+        Option("extract", section=CONFIG, metavar="FILE",
+               help="copy FILE to standard output and exit (uWSGI's other addresses, such as "
+                    "sym:// or http://, are refused)"),
+        _unsupported("cflags", flag=True, hint=_NO_COMPILER),
+        _unsupported("dot-h", flag=True, hint=_NO_COMPILER),
+        _unsupported("config-py", flag=True, hint=_NO_COMPILER),
+        _unsupported("build-plugin", hint=_NO_COMPILER),
+        _unsupported("print-sym", "print-symbol", hint=_NO_COMPILER),
+        _unsupported("privileged-binary-patch", hint=_NO_COMPILER),
+        _unsupported("unprivileged-binary-patch", hint=_NO_COMPILER),
+        _unsupported("privileged-binary-patch-arg", hint=_NO_COMPILER),
+        _unsupported("unprivileged-binary-patch-arg", hint=_NO_COMPILER),
+    )
+
+
 def _emperor_source(raw: str) -> str:
     """``--emperor``: a directory or a glob (``dir://`` and ``glob://`` prefixes allowed);
     uWSGI's other imperial monitors (``zmq://``, ``pg://``, ``amqp://``...) are refused."""
@@ -1632,6 +1695,7 @@ OPTIONS: tuple[Option, ...] = (
            help="print TEXT on standard output at startup (handy with placeholders)"),
     Option("help", ("usage",), short="h", flag=True, section=CONFIG, help="show this help"),
     Option("version", flag=True, section=CONFIG, help="print the version"),
+    *_command_options(),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
     _unsupported("response-route", repeatable=True),

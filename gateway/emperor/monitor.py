@@ -48,6 +48,11 @@ def is_valid(name: str) -> bool:
     return config_flag(name) is not None and len(name.encode("utf-8", "surrogateescape")) <= MAX_NAME
 
 
+#: uWSGI's imperial monitors gateway has: the schemes :meth:`Source.parse` knows (``dir://``,
+#: ``glob://``), which are also the ``kind`` of a :class:`Source` (``--imperial-monitor-list``)
+MONITORS: Tuple[str, ...] = ("dir", "glob")
+
+
 @dataclass(frozen=True)
 class Source:
     """One ``--emperor`` argument: ``kind`` is "dir" or "glob", ``arg`` as uWSGI reports it

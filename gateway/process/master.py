@@ -185,6 +185,8 @@ class Master:
         self.idle = float(config.idle or 0)
         self.die_on_idle = bool(config.die_on_idle)
         self.is_cheap = False
+        #: SIGTSTP toggled the instance into pause (:meth:`suspend_resume`)
+        self.suspended = False
         self._idle_since = time.monotonic()
         self._idle_seen = -1
         #: --harakiri-graceful-timeout/-signal: a graceful attempt before the SIGKILL
@@ -826,7 +828,8 @@ class Master:
         if (self.evil_rss or self.evil_as) and mono >= self._evil_next:
             self._evil_next = mono + 1.0
             self._check_evil_memory()
-        if self.cheaper is not None and self.state == "running" and not self.is_cheap and mono >= self._cheaper_next:
+        if (self.cheaper is not None and self.state == "running" and not self.is_cheap and not self.suspended
+                and mono >= self._cheaper_next):
             self._cheaper_next = mono + 1.0
             self._cheaper_cycle()
         if self.idle and self.state == "running" and not self.is_cheap:
@@ -1108,6 +1111,28 @@ class Master:
     def handle_sigquit(self) -> None:
         self.shutdown(graceful=False, why="SIGQUIT")
 
+    def handle_sigtstp(self) -> None:
+        self.suspend_resume()
+
+    def suspend_resume(self) -> None:
+        """SIGTSTP (``--pause``, ``--suspend``, ``--resume``, the master FIFO's ``p``): uWSGI's
+        toggle.  Paused, every worker finishes what it is doing and accepts nothing new
+        (connections wait in the listen queue) until the next SIGTSTP; the flag is in the
+        scoreboard, so a worker respawned meanwhile starts paused, and --cheaper waits."""
+        if self.state != "running":
+            return
+        self.suspended = not self.suspended
+        if self.suspended:
+            gen_log.info("*** PAUSE (press start to resume, if you do not have a joypad send SIGTSTP) ***")
+        else:
+            gen_log.info("*** (SIGTSTP received) resuming workers ***")
+        self.board.set_suspended(self.suspended)
+        if self.subsystems is not None:
+            self.subsystems.router.suspended = self.suspended
+        for proc in list(self.workers.values()):
+            if proc.pid:
+                self._kill(proc.pid, signal.SIGTSTP)
+
     def handle_sigusr1(self) -> None:
         if self.stats_server is not None:
             gen_log.info("%s", self.stats_server.render().decode("utf-8", "replace"))
@@ -1172,6 +1197,11 @@ class Master:
                 hook()
             except Exception:
                 gen_log.exception("error in a reload hook of the master")
+        if self.suspended:  # uWSGI's reload (a new master) starts unpaused
+            self.suspended = False
+            self.board.set_suspended(False)
+            if self.subsystems is not None:
+                self.subsystems.router.suspended = False
         self._replace_all()
         self._restart_children()
         gen_log.info("gracefully (RE)spawned uWSGI master process (pid: %d)", self.pid)
@@ -1326,6 +1356,7 @@ class Master:
             "P": pidfiles,
             "+": self.cheaper_more,
             "-": self.cheaper_less,
+            "p": self.suspend_resume,
         }
 
     # -- stats -----------------------------------------------------------------------------------------

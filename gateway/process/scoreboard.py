@@ -51,12 +51,13 @@ MAGIC = 0x67617465776179  # "gateway"
     W_GENERATION,     # reload generation the running process belongs to
     W_SIGNAL_QUEUE,
     W_APP_REQUESTS,
-) = range(19)
+    W_SUSPENDED,      # 1: the master paused the instance (SIGTSTP): accept nothing new
+) = range(20)
 W_FIELDS = 24
 
-ST_NONE, ST_STARTING, ST_IDLE, ST_STOPPING, ST_DEAD, ST_CHEAP = range(6)
+ST_NONE, ST_STARTING, ST_IDLE, ST_STOPPING, ST_DEAD, ST_CHEAP, ST_PAUSE = range(7)
 STATUS_NAMES = {ST_NONE: "idle", ST_STARTING: "starting", ST_IDLE: "idle", ST_STOPPING: "stopping",
-                ST_DEAD: "dead", ST_CHEAP: "cheap"}
+                ST_DEAD: "dead", ST_CHEAP: "cheap", ST_PAUSE: "pause"}
 
 # -- per core -------------------------------------------------------------------------
 (
@@ -185,6 +186,12 @@ class Scoreboard:
             i[c + C_IN_REQUEST] = 0
             i[c + C_VARS_LEN] = 0
 
+    def set_suspended(self, flag: bool) -> None:
+        """SIGTSTP (``--pause``/``--resume``): every slot, so a worker respawned meanwhile
+        starts paused too, as in uWSGI (each worker reads it when signalled and at start)."""
+        for worker_id in range(1, self.workers + 1):
+            self.ints[self.wbase(worker_id) + W_SUSPENDED] = 1 if flag else 0
+
     def cheaped(self, worker_id: int, generation: int) -> None:
         """``--cheaper``: the slot of a worker id that has no process on purpose (stats: "cheap")."""
         self.died(worker_id)
@@ -214,7 +221,7 @@ class Scoreboard:
                 "req_info": {"request_start": start // 1_000_000} if in_request else {},
             })
         status = i[b + W_STATUS]
-        if status == ST_IDLE and busy:
+        if status in (ST_IDLE, ST_PAUSE) and busy:  # uWSGI: a paused worker still busy shows "busy"
             name = "busy"
         else:
             name = STATUS_NAMES.get(status, "idle")
@@ -365,6 +372,11 @@ class WorkerBoard:
 
     def set_accepting(self, flag: bool) -> None:
         self._ints[self._w + W_ACCEPTING] = 1 if flag else 0
+
+    @property
+    def suspended(self) -> bool:
+        """The master paused the instance (:meth:`Scoreboard.set_suspended`)."""
+        return bool(self._ints[self._w + W_SUSPENDED])
 
     def heartbeat(self, rss: int = 0, vsz: int = 0) -> None:
         i, w = self._ints, self._w

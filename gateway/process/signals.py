@@ -19,9 +19,9 @@ import os
 import signal
 from typing import Deque, Iterable, Iterator, List, Optional, Tuple
 
-#: The signals the master handles.
+#: The signals the master handles (SIGTSTP: ``--pause``/``--resume``, uWSGI's suspend toggle).
 MASTER_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD,
-                  signal.SIGUSR1)
+                  signal.SIGUSR1, signal.SIGTSTP)
 
 NAMES = {int(s): s.name for s in signal.Signals}
 
@@ -72,10 +72,21 @@ class SignalQueue:
 
 
 def reset_in_child(signals: Iterable[int] = MASTER_SIGNALS) -> None:
-    """Default dispositions and no wakeup fd: the state a fresh worker starts from."""
+    """Default dispositions and no wakeup fd: the state a fresh worker starts from.
+
+    SIGTSTP gets a handler that does nothing instead (uWSGI's ``worker_wakeup``): the master
+    forwards it to its workers (whose loop handles it once running: a worker signalled before
+    must not be stopped by the kernel), and its other children shrug it off, as uWSGI's
+    router, mules and spooler do (a shell's Ctrl-Z pauses the instance instead of freezing
+    them).  A handler, not SIG_IGN: a command they exec gets the default back.
+    """
     signal.set_wakeup_fd(-1)
     for sig in signals:
-        signal.signal(sig, signal.SIG_DFL)
+        signal.signal(sig, _shrug if sig == signal.SIGTSTP else signal.SIG_DFL)
+
+
+def _shrug(signum: int, frame: object) -> None:
+    """SIGTSTP in a child of the master before (or without) a handler of its own."""
 
 
 def reaped() -> Iterator[Tuple[int, int]]:

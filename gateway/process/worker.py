@@ -149,6 +149,8 @@ class Worker:
         self._beats = 0
         self.threaded: Optional[ThreadedApp] = None
         self._tracebacker: Any = None
+        #: paused by the master's SIGTSTP (:meth:`_follow_pause`)
+        self._paused = False
         #: uwsgi.set_user_harakiri: core id -> its request's deadline (µs since the epoch)
         self._user_harakiri: Dict[int, int] = {}
 
@@ -345,10 +347,18 @@ class Worker:
             if self.board is None:
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
                     loop.add_signal_handler(sig, self.stop, sig)
+                # no master to pause the workers: not frozen by the kernel either (SIGTSTP's
+                # default, uWSGI's lone worker's fate), which a later --resume could not undo
+                loop.add_signal_handler(signal.SIGTSTP, gen_log.warning,
+                                        "SIGTSTP ignored: --pause/--resume need a master (--master)")
             else:
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     loop.add_signal_handler(sig, self.stop, sig)
                 loop.add_signal_handler(signal.SIGQUIT, self._exit_now)
+                # the master's pause toggle (ignored until now): follow its flag, from now on
+                # and at once (respawned while the instance is paused)
+                loop.add_signal_handler(signal.SIGTSTP, self._follow_pause)
+                self._follow_pause()
 
         self.io_loop.add_callback(arm_signals)
         if self.board is not None:
@@ -407,6 +417,24 @@ class Worker:
                 phases.append("accepting1-once")
         for phase in phases:
             hooks.run_phase(self.config, phase)
+
+    def _follow_pause(self) -> None:
+        """SIGTSTP from the master (``--pause``/``--resume``): read the scoreboard's flag;
+        paused, accept nothing new (requests and connections in flight go on), as a
+        suspended uWSGI worker finishes its request and takes no other."""
+        board, engine = self.board, self.engine
+        if board is None or engine is None or self._stopping:
+            return
+        paused = board.suspended
+        if paused == self._paused:
+            return
+        from gateway.process.scoreboard import ST_IDLE, ST_PAUSE
+
+        self._paused = paused
+        engine.hold_accepting(paused)
+        board.set_accepting(not paused)
+        board.set_status(ST_PAUSE if paused else ST_IDLE)
+        gen_log.info("*** worker %d %s ***", self.worker_id, "suspended" if paused else "resumed")
 
     def _retire(self, reason: str) -> None:
         """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""

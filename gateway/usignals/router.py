@@ -8,7 +8,8 @@ file monitors.
 
 Routing (uWSGI's ``uwsgi_route_signal``): target ``""``, ``"worker"`` or
 ``"worker0"`` → one worker that registered a handler (round robin); ``"workers"`` →
-every worker; ``"active-workers"`` → every worker; ``"workerN"`` → worker N.  Other
+every worker; ``"active-workers"`` → every worker unless the instance is paused
+(:attr:`SignalRouter.suspended`, uWSGI skips its suspended workers); ``"workerN"`` → worker N.  Other
 targets go to the ``extra_targets`` hooks (the mules add ``mule``, ``mules``,
 ``muleN``, ``farm_NAME``, ``farmN``: :mod:`gateway.mules`); spooler and subscription
 targets do not exist in gateway: the signal is dropped with uWSGI's log line.
@@ -71,6 +72,8 @@ class SignalRouter:
         #: ``hook(target, sig)`` for targets other than workers (the mules): how many got
         #: the signal, or None when the target is not the hook's
         self.extra_targets: List[Callable[[str, int], Optional[int]]] = []
+        #: the master paused the workers (SIGTSTP): ``active-workers`` reaches none of them
+        self.suspended = False
 
     def reset(self) -> None:
         """Disarm every event source (after :meth:`SignalTable.clear`)."""
@@ -88,8 +91,10 @@ class SignalRouter:
             n = self._rr.get(sig, 0)
             self._rr[sig] = n + 1
             wids = [candidates[n % len(candidates)]]
-        elif target in ("workers", "active-workers"):
+        elif target == "workers" or (target == "active-workers" and not self.suspended):
             wids = list(range(1, self.workers + 1))
+        elif target == "active-workers":
+            return 0  # every worker is paused: none is active (not a delivery failure)
         elif target.startswith("worker") and target[6:].isdigit():
             wid = int(target[6:])
             if wid > self.workers:

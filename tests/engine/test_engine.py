@@ -385,3 +385,34 @@ def test_a_listener_accepts_at_most_its_batch_per_readiness(io_loop):
         remove()
         for s in clients + accepted + [lsock]:
             s.close()
+
+
+def test_hold_accepting_stops_every_listener_until_released(io_loop):
+    """``hold_accepting(True)`` (a suspended worker): no listener accepts though cores are free,
+    a listener added meanwhile stays off, and releasing turns them all back on."""
+    import socket as socketlib
+
+    engine = Engine(2, io_loop)
+    lsock = socketlib.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    accepted = []
+    engine.add_listener(lsock, lambda conn, addr: accepted.append(conn))
+    lst = engine._listeners[0]
+    client = socketlib.create_connection(lsock.getsockname())
+    try:
+        assert lst.active and engine.accepting
+        engine.hold_accepting(True)
+        assert not lst.active and not engine.accepting
+        engine._accept(lst)  # a readiness event already queued does nothing either
+        assert accepted == []
+        calls = []
+        engine.add_accept_toggle(calls.append)
+        assert calls == []
+        engine.hold_accepting(False)
+        assert lst.active and engine.accepting and calls == [True]
+        engine._accept(lst)
+        assert len(accepted) == 1
+    finally:
+        for s in accepted + [client, lsock]:
+            s.close()

@@ -28,8 +28,16 @@ def test_no_two_options_share_an_attribute():
 
 
 def test_option_attributes_do_not_shadow_config_methods():
+    """An option named as a Config method (``--get``) is ``name_`` (``config.get_``), as a
+    Python keyword is; ``config.get("get")`` still reads the option."""
+    from gateway.config import load
+    from gateway.config.gen_fields import attribute
+
     public = {name for name in dir(Config) if not name.startswith("_")}
-    assert not public & {option.attribute for option in OPTIONS}
+    assert not public & {attribute(option) for option in OPTIONS}
+    cfg = load(["--get", "socket", "--get", "processes"], {})
+    assert cfg.get_ == ["socket", "processes"] and cfg.get("get") == ["socket", "processes"]
+    assert cfg.get("processes") == 1 and callable(cfg.get)
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=lambda o: o.name)

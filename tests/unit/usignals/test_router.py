@@ -54,6 +54,24 @@ def test_targets():
     assert table.target(1) == ("", [3])
 
 
+def test_active_workers_skips_a_paused_instance():
+    """uWSGI's ``active-workers`` leaves suspended workers out (``--pause``); ``workers`` does not."""
+    table, router, sent, _ = make(2)
+    table.register(6, "active-workers", 1)
+    table.register(7, "workers", 1)
+    router.route(6)
+    assert sent == [(1, 6), (2, 6)]
+    sent.clear()
+    router.suspended = True
+    assert router.route(6) == 0 and sent == [] and router.unrouted == 0
+    router.route(7)
+    assert sent == [(1, 7), (2, 7)]
+    sent.clear()
+    router.suspended = False
+    router.route(6)
+    assert sent == [(1, 6), (2, 6)]
+
+
 def test_timers_rb_timers_and_duplicates():
     table, router, sent, clock = make(1)
     table.register(7, "", 1)
