@@ -245,6 +245,7 @@ class Worker:
             proxy_protocol=bool(cfg.enable_proxy_protocol),
         )
         self.settings.retire = self._retire
+        self._setup_response_phases(cfg, policy)
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,
             max_size=cfg.websockets_max_size * 1024,
@@ -394,6 +395,16 @@ class Worker:
                 phases.append("accepting1-once")
         for phase in phases:
             hooks.run_phase(self.config, phase)
+
+    def _setup_response_phases(self, cfg: Any, policy: Any) -> None:
+        """--error-route*, --response-route*, --final-route*, --del/collect/pull-header (run by
+        the WSGI runner for every protocol) and --error-page-*."""
+        from gateway.routing.response import phases_from_config
+        from gateway.routing.wsgi import SubsystemServices
+        from gateway.server import error_pages
+
+        self.settings.response_phases = phases_from_config(cfg, self.worker_id, SubsystemServices(), policy)
+        error_pages.configure({403: cfg.error_page_403, 404: cfg.error_page_404, 500: cfg.error_page_500})
 
     def _retire(self, reason: str) -> None:
         """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""

@@ -61,6 +61,8 @@ class Answer:
     status: str
     headers: Tuple[Tuple[str, str], ...] = ()
     body: bytes = b""
+    #: one of gateway's own error answers (``static:``'s 404): ``--error-page-404`` applies
+    managed: bool = False
 
 
 @dataclass(frozen=True)
@@ -362,6 +364,10 @@ def _contained(path: str, root: Optional[str]) -> bool:
     return real == root or real.startswith(root.rstrip("/") + "/")
 
 
+_NOT_FOUND = Answer("404 Not Found", (("Content-Type", "text/plain"), ("Content-Length", "9")), b"Not Found",
+                    managed=True)
+
+
 def _static(next_on_missing: bool) -> Callable[[str], Action]:
     def build(arg: str) -> Action:
         root = static_root(arg)
@@ -373,7 +379,7 @@ def _static(next_on_missing: bool) -> Callable[[str], Action]:
                 return ServeFile(path)
             if next_on_missing:
                 return NEXT
-            return Answer("404 Not Found", (("Content-Type", "text/plain"), ("Content-Length", "9")), b"Not Found")
+            return _NOT_FOUND
         return run
     return build
 
