@@ -1351,7 +1351,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("collect-header", ("response-header-collect",), repeatable=True, type=_header_to_var,
            section=PROCESSES, metavar="'HEADER VAR'",
            help="store the app's response header HEADER in the request variable VAR (${VAR} in the "
-                "response and final routes, %(VAR) in --log-format)"),
+                "error, response and final routes, %(var.VAR) in --log-format)"),
     Option("pull-header", repeatable=True, type=_header_to_var, section=PROCESSES, metavar="'HEADER VAR'",
            help="as --collect-header, and remove HEADER from the response"),
     Option("error-page-403", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",

@@ -99,6 +99,8 @@ class RouteState:
     logs: List[str] = field(default_factory=list)
     #: ``donotlog``: no request log line for this request
     donotlog: bool = False
+    #: ``clearheaders:STATUS`` (error and response chains): the new status, the app's headers dropped
+    clear_status: Optional[str] = None
 
 
 #: ``(state, request view) -> result``
@@ -316,6 +318,39 @@ def _addheader(arg: str) -> Action:
 def _delheader(arg: str) -> Action:
     def run(state: RouteState, req: RequestView) -> Result:
         state.del_headers.add(expand(arg, req).strip().lower())
+        return NEXT
+    return run
+
+
+def _clear_status(text: str) -> Optional[str]:
+    """``403`` -> ``403 Forbidden`` (``Unknown`` for a code HTTP does not name), ``403 Text``
+    kept; None when it is no status."""
+    if not (text[:3].isdigit() and text[:3].isascii() and int(text[:3]) >= 100 and (len(text) == 3 or text[3] == " ")):
+        return None
+    if len(text) <= 4:
+        return _status_line(text[:3]) or "%s Unknown" % text[:3]
+    if "\r" in text or "\n" in text or "\0" in text:
+        return None
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return text
+
+
+def _clearheaders(arg: str) -> Action:
+    # uWSGI's clearheaders/resetheaders: the response is prepared again with STATUS (the
+    # headers so far are dropped; addheader lines and the body stay)
+    if "$" not in arg and _clear_status(arg) is None:
+        raise RouteSyntaxError("clearheaders expects a status (clearheaders:503 or clearheaders:503 Text), got %r" % arg)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        text = expand(arg, req)
+        status = _clear_status(text)
+        if status is None:
+            state.logs.append("[route] clearheaders: %r is no HTTP status" % text)
+            return BREAK
+        state.clear_status = status
         return NEXT
     return run
 
@@ -571,6 +606,8 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "addheader": _addheader,
     "delheader": _delheader,
     "remheader": _delheader,
+    "clearheaders": _clearheaders,
+    "resetheaders": _clearheaders,
     "send": _send(crnl=False),
     "send-crnl": _send(crnl=True),
     "redirect": _redirect("302 Found", b"Moved"),
@@ -592,7 +629,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
-    "donotoffload", "clearheaders", "resetheaders", "disableheaders",
+    "donotoffload", "disableheaders",
     "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
     "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
     "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",

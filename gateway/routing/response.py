@@ -27,7 +27,7 @@ protocol gets the same behaviour.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from gateway.routing.rules import RouteChain
@@ -85,19 +85,15 @@ class HeaderRules:
 
 @dataclass
 class Reply:
-    """What goes out: ``status`` and ``headers`` (the app's, edited); ``body`` is None to
+    """What goes out: ``status`` and ``headers`` (the app's, edited), then ``--add-header``,
+    then ``added`` (the chains' ``addheader`` lines, last as in uWSGI); ``body`` is None to
     send the app's own body, else the body of a replacement; ``cut``: send nothing, close."""
 
     status: str
     headers: Headers
     body: Optional[Iterable[bytes]] = None
     cut: bool = False
-
-
-def _edited(headers: Headers, removed: Any, added: Headers) -> Headers:
-    if removed:
-        headers = [(name, value) for name, value in headers if name.lower() not in removed]
-    return headers + added if added else headers
+    added: Headers = field(default_factory=list)
 
 
 class ResponsePhases:
@@ -128,7 +124,12 @@ class ResponsePhases:
             note_outcome(environ, outcome)
             state = outcome.state
             if outcome.kind == "app":  # no rule answered: the edits apply to what goes out
-                reply.headers = _edited(reply.headers, state.del_headers, state.add_headers)
+                if state.clear_status is not None:  # clearheaders:STATUS
+                    reply.status, reply.headers = state.clear_status, []
+                if state.del_headers:
+                    reply.headers = [(name, value) for name, value in reply.headers
+                                     if name.lower() not in state.del_headers]
+                reply.added += state.add_headers
                 continue
             if outcome.kind == "close":
                 _close(reply.body)
@@ -136,7 +137,9 @@ class ResponsePhases:
             captured = _Captured()
             body = outcome_response(outcome, environ, captured.start_response, self.policy)
             _close(reply.body)
-            reply = Reply(captured.status, self.header_rules.apply(environ, captured.headers), body)
+            # (the answer carries the chain's addheader lines: outcome_response adds them)
+            reply = Reply(captured.status, self.header_rules.apply(environ, captured.headers), body,
+                          added=reply.added)
         return reply
 
     def final(self, environ: Dict[str, Any], status: int) -> None:

@@ -81,6 +81,10 @@ RESPONSE_ONLY_ACTIONS = frozenset({
 })
 
 
+#: Actions that change the head the app made: only in the error and response chains.
+HEAD_ONLY_ACTIONS = frozenset({"clearheaders", "resetheaders"})
+
+
 def phase_options(phase: str) -> Tuple[str, ...]:
     """The options of chain ``phase`` (a key of :data:`PHASES`), e.g. ``response-route-host``."""
     prefix = PHASES[phase]
@@ -131,6 +135,9 @@ class Outcome:
 
 def _action(phase: str, text: str) -> Action:
     name = text.partition(":")[0]
+    if name in HEAD_ONLY_ACTIONS and phase in ("request", "final"):
+        raise RouteSyntaxError("action %r works on the response head: use it in an --error-route* or "
+                               "--response-route* rule" % name)
     if phase == "final" and (name in RESPONSE_ONLY_ACTIONS or (name == "break" and text[6:].strip())):
         raise RouteSyntaxError("action %r in a final route: the response is already sent when the "
                                "final chain runs" % name)

@@ -242,6 +242,10 @@ class WSGIResponse:
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
             count += settings.extra_headers_count
+        if reply.added:  # the chains' addheader lines, last (as uWSGI adds them)
+            added, _, n = serialize_headers(reply.added)
+            head += added
+            count += n
         self.head = self.status.encode("latin-1") + _CRLF + head
         self.headers_count = count
         self.content_length = content_length
@@ -509,6 +513,10 @@ class WSGIResponse:
             self._send_headers(body, True)
             self.sink.finish()
         except ClientDisconnected:
+            self.sink.abort()
+        except Exception:  # a route or a header failed on the 500 itself: cut rather than loop
+            app_log.exception("error answering 500 for %s %s", self.environ.get("REQUEST_METHOD"),
+                              self.environ.get("REQUEST_URI"))
             self.sink.abort()
         return True
 
