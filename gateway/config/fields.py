@@ -737,7 +737,7 @@ class ConfigFields:
     final_route_label: List[str]
     #: --del-header: remove the header NAME from every response of the apps (any case)
     del_header: List[str]
-    #: --collect-header: store the app's response header HEADER in the request variable VAR (${VAR} in the response and fina…
+    #: --collect-header: store the app's response header HEADER in the request variable VAR (${VAR} in the error, response a…
     collect_header: List[str]
     #: --pull-header: as --collect-header, and remove HEADER from the response
     pull_header: List[str]
