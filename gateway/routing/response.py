@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from gateway.routing.rules import RouteChain
-from gateway.routing.vars import NO_SERVICES, Services
+from gateway.routing.vars import NO_SERVICES, RESPONSE_KEYS, Services
 from gateway.routing.wsgi import note_outcome, outcome_response
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 
@@ -120,7 +120,9 @@ class ResponsePhases:
         for chain in (self.error, self.response):
             if not len(chain):
                 continue
-            outcome = chain.run(environ, self.worker_id, self.services, status=_code(reply.status))
+            code = _code(reply.status)
+            environ[RESPONSE_KEYS["status"]] = code  # ${uwsgi[status]}
+            outcome = chain.run(environ, self.worker_id, self.services, status=code)
             note_outcome(environ, outcome)
             state = outcome.state
             if outcome.kind == "app":  # no rule answered: the edits apply to what goes out
@@ -142,8 +144,12 @@ class ResponsePhases:
                           added=reply.added)
         return reply
 
-    def final(self, environ: Dict[str, Any], status: int) -> None:
-        """Run the final chain for a finished request (its answers were refused at startup)."""
+    def final(self, environ: Dict[str, Any], status: int, body_bytes: int = 0, elapsed: float = 0.0) -> None:
+        """Run the final chain for a finished request (its answers were refused at startup):
+        ``status``, ``body_bytes`` and ``elapsed`` (seconds) are ``${uwsgi[status|rsize|rtime]}``."""
+        environ[RESPONSE_KEYS["status"]] = status
+        environ[RESPONSE_KEYS["rsize"]] = body_bytes
+        environ[RESPONSE_KEYS["rtime"]] = int(elapsed * 1_000_000)
         outcome = self.final_chain.run(environ, self.worker_id, self.services, status=status)
         note_outcome(environ, outcome)
 

@@ -95,7 +95,8 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     phases = settings.response_phases
     if phases is not None and phases.on_final:
         try:
-            phases.final(environ, response.code)  # --final-route*: before the log line, as uWSGI
+            # --final-route*: before the log line, as uWSGI
+            phases.final(environ, response.code, response.body_bytes, time.time() - start)
         except Exception:
             app_log.exception("error in the final routes of %s %s", environ.get("REQUEST_METHOD"),
                               environ.get("REQUEST_URI"))

@@ -173,3 +173,16 @@ def test_logs_and_donotlog_of_the_later_chains(caplog):
     assert env["AFTER"] == "yes"
     assert p.on_head and p.on_final
     assert not phases().on_head and not phases().on_final
+
+
+def test_uwsgi_status_rsize_and_rtime_vars():
+    env = environ()
+    p = phases(response=[("response-route-run", "addheader:X-Status: ${uwsgi[status]}")],
+               final=[("final-route-run", "addvar:DONE=${uwsgi[status]} ${uwsgi[rsize]} ${uwsgi[rtime]}")])
+    assert p.head(env, "201 Created", []).added == [("X-Status", "201")]
+    p.final(env, 201, 1234, 0.0025)
+    assert env["DONE"] == "201 1234 2500"
+    request_chain = compile_chain([("route-run", "addvar:SEEN=${uwsgi[status]}/${uwsgi[rsize]}")])
+    fresh = environ()
+    request_chain.run(fresh)
+    assert fresh["SEEN"] == "0/0"  # nothing is known before the response, as in uWSGI
