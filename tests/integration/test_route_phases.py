@@ -66,8 +66,9 @@ def check_answers(get, cut):
     assert cut("/cut") == b""  # break: nothing at all, the connection closed
 
 
-def test_phases_over_http_socket(page):
-    with run_server(APP + ["--http-socket", "127.0.0.1:0", "--master", "--stats", "127.0.0.1:0"] + rules(page)) as srv:
+@pytest.mark.parametrize("extra", [[], ["--threads", "2"]], ids=["cores", "threads"])
+def test_phases_over_http_socket(page, extra):
+    with run_server(APP + ["--http-socket", "127.0.0.1:0", "--master"] + extra + rules(page)) as srv:
         srv.expect_traceback("RuntimeError: boom")
 
         def get(path):
