@@ -297,6 +297,12 @@ def _header_line(text: str) -> Optional[Tuple[str, str]]:
     name, value = name.strip(), value.strip()
     if not sep or not _HEADER_NAME.match(name) or name.lower() in HOP_BY_HOP or "\r" in value or "\n" in value:
         return None
+    if "\0" in value:
+        return None
+    try:
+        value.encode("latin-1")  # a value expanded from request text may not be
+    except UnicodeEncodeError:
+        return None
     return name, value
 
 

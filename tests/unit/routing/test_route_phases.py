@@ -186,3 +186,11 @@ def test_uwsgi_status_rsize_and_rtime_vars():
     fresh = environ()
     request_chain.run(fresh)
     assert fresh["SEEN"] == "0/0"  # nothing is known before the response, as in uWSGI
+
+
+def test_an_addheader_value_that_cannot_go_on_the_wire_is_logged_and_skipped(caplog):
+    env = environ()
+    env["NAME"] = "\u0142ukasz"  # not latin-1
+    with caplog.at_level("INFO", logger="gateway"):
+        reply = phases(response=[("response-route-run", "addheader:X-Name: ${NAME}")]).head(env, "200 OK", [])
+    assert reply.added == [] and "ignoring malformed header" in caplog.text
