@@ -741,9 +741,9 @@ class ConfigFields:
     collect_header: List[str]
     #: --pull-header: as --collect-header, and remove HEADER from the response
     pull_header: List[str]
-    #: --error-page-403: HTML page for the 403 answers gateway makes itself (the first FILE that can be read)
+    #: --error-page-403: HTML page for the 403 answers gateway makes itself: accepted, but gateway never answers 403 on its…
     error_page_403: List[str]
-    #: --error-page-404: HTML page for the 404 answers gateway makes itself (a --route static: miss)
+    #: --error-page-404: HTML page for the 404 answers gateway makes itself (a static: route's missing file; the first FILE…
     error_page_404: List[str]
     #: --error-page-500: HTML page for the 500 answers gateway makes itself (the app raised, no app found)
     error_page_500: List[str]

@@ -1355,9 +1355,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("pull-header", repeatable=True, type=_header_to_var, section=PROCESSES, metavar="'HEADER VAR'",
            help="as --collect-header, and remove HEADER from the response"),
     Option("error-page-403", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
-           help="HTML page for the 403 answers gateway makes itself (the first FILE that can be read)"),
+           help="HTML page for the 403 answers gateway makes itself: accepted, but gateway never "
+                "answers 403 on its own (uWSGI uses it in its CGI/PHP plugins)"),
     Option("error-page-404", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
-           help="HTML page for the 404 answers gateway makes itself (a --route static: miss)"),
+           help="HTML page for the 404 answers gateway makes itself (a static: route's missing file; "
+                "the first FILE that can be read)"),
     Option("error-page-500", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
            help="HTML page for the 500 answers gateway makes itself (the app raised, no app found)"),
 
