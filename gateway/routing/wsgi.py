@@ -9,7 +9,9 @@ response headers changed by ``addheader``/``delheader``), or the action's answer
 is sent, or the request ends without a response (``break`` with nothing to say: the
 runner cuts the connection, as uWSGI closes it).  ``log:`` lines go to the server log;
 ``donotlog`` and "a rule answered" are left in the environ for the request runner
-(``gateway.donotlog``, ``gateway.routed``).
+(``gateway.donotlog``, ``gateway.routed``).  :func:`outcome_response` and
+:func:`note_outcome` serve the later chains too (:mod:`gateway.routing.response`); an answer
+that is one of gateway's own errors (``static:``'s 404) gets its ``--error-page-404``.
 """
 
 from __future__ import annotations

@@ -489,7 +489,6 @@ class WSGIResponse:
             detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.body_bytes = sink.send_error(status, reason, detail)
 
-
     def _answer_500(self, exc: BaseException) -> bool:
         """The 500 of an app that raised, as a response of its own when the routes may see
         or change it (``--error-route-status 500 ...``) or ``--error-page-500`` gives its
