@@ -1,6 +1,6 @@
 """``--error-route*``, ``--response-route*``, ``--final-route*`` and the response header
 options, through the real CLI: the same answers over --http-socket, --socket (raw packets
-and nginx's uwsgi_pass) and behind the --http router."""
+and nginx's uwsgi_pass), --fastcgi-socket and behind the --http router."""
 
 from __future__ import annotations
 
@@ -196,3 +196,34 @@ def test_bad_phase_options_are_refused_at_startup(args, fragments):
     assert result.returncode != 0
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
+
+
+def fastcgi_get(port, path):
+    """STDOUT of one FastCGI request (request id 1, no keep-alive)."""
+    from gateway.protocol import fastcgi as wire
+
+    packet = (wire.encode_begin_request(1)
+              + wire.encode_record(wire.PARAMS, 1, wire.encode_params([
+                  ("REQUEST_METHOD", "GET"), ("SCRIPT_NAME", ""), ("PATH_INFO", path), ("REQUEST_URI", path),
+                  ("QUERY_STRING", ""), ("SERVER_PROTOCOL", "HTTP/1.1")]))
+              + wire.encode_record(wire.PARAMS, 1) + wire.encode_record(wire.STDIN, 1))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(packet)
+        raw = read_to_eof(s)
+    out = b""
+    while len(raw) >= 8:
+        rtype, clen, plen = raw[1], int.from_bytes(raw[4:6], "big"), raw[6]
+        if rtype == wire.STDOUT:
+            out += raw[8:8 + clen]
+        raw = raw[8 + clen + plen:]
+    return out
+
+
+def test_phases_over_fastcgi(page):
+    with run_server(APP + ["--fastcgi-socket", "127.0.0.1:0"] + rules(page)) as srv:
+        port = int(srv.ready_fields["fastcgi-socket"].rsplit(":", 1)[1])
+        out = fastcgi_get(port, "/status/404")
+        assert b"404 Whatever" in out and b"X-Was: 404\r\n" in out and b"X-Who: alice\r\n" in out
+        assert b"X-Secret" not in out and out.endswith(b"app /status/404")
+        out = fastcgi_get(port, "/status/418")
+        assert b"403 Forbidden" in out and out.endswith(b"\r\n\r\nForbidden")
