@@ -101,6 +101,8 @@ class RouteState:
     donotlog: bool = False
     #: ``clearheaders:STATUS`` (error and response chains): the new status, the app's headers dropped
     clear_status: Optional[str] = None
+    #: ``disableheaders``: no status line nor headers, the body alone (then the connection closes)
+    disable_headers: bool = False
 
 
 #: ``(state, request view) -> result``
@@ -361,6 +363,13 @@ def _clearheaders(arg: str) -> Action:
     return run
 
 
+def _disableheaders(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        state.disable_headers = True
+        return NEXT
+    return run
+
+
 def _send(crnl: bool) -> Callable[[str], Action]:
     def build(arg: str) -> Action:
         def run(state: RouteState, req: RequestView) -> Result:
@@ -613,6 +622,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "delheader": _delheader,
     "remheader": _delheader,
     "clearheaders": _clearheaders,
+    "disableheaders": _disableheaders,
     "resetheaders": _clearheaders,
     "send": _send(crnl=False),
     "send-crnl": _send(crnl=True),
@@ -635,7 +645,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
-    "donotoffload", "disableheaders",
+    "donotoffload",
     "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
     "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
     "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",

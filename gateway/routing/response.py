@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional,
 
 from gateway.routing.rules import RouteChain
 from gateway.routing.vars import NO_SERVICES, RESPONSE_KEYS, Services
-from gateway.routing.wsgi import note_outcome, outcome_response
+from gateway.routing.wsgi import NO_HEADERS, note_outcome, outcome_response
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,13 +87,16 @@ class HeaderRules:
 class Reply:
     """What goes out: ``status`` and ``headers`` (the app's, edited), then ``--add-header``,
     then ``added`` (the chains' ``addheader`` lines, last as in uWSGI); ``body`` is None to
-    send the app's own body, else the body of a replacement; ``cut``: send nothing, close."""
+    send the app's own body, else the body of a replacement; ``cut``: send nothing, close;
+    ``no_headers``: send the body without a status line and headers (then close)."""
 
     status: str
     headers: Headers
     body: Optional[Iterable[bytes]] = None
     cut: bool = False
     added: Headers = field(default_factory=list)
+    #: ``disableheaders`` (in any chain before): send the body alone, no head
+    no_headers: bool = False
 
 
 class ResponsePhases:
@@ -101,7 +104,8 @@ class ResponsePhases:
 
     def __init__(self, error: RouteChain, response: RouteChain, final: RouteChain,
                  header_rules: Optional[HeaderRules] = None, worker_id: int = 1,
-                 services: Services = NO_SERVICES, policy: FilePolicy = DEFAULT_POLICY) -> None:
+                 services: Services = NO_SERVICES, policy: FilePolicy = DEFAULT_POLICY,
+                 headless_requests: bool = False) -> None:
         self.error = error
         self.response = response
         self.final_chain = final
@@ -109,8 +113,9 @@ class ResponsePhases:
         self.worker_id = worker_id
         self.services = services
         self.policy = policy
-        #: whether :meth:`head` has anything to do (else the runner keeps its fast path)
-        self.on_head = bool(len(error) or len(response) or self.header_rules)
+        #: whether :meth:`head` has anything to do (else the runner keeps its fast path);
+        #: ``headless_requests``: the request chain has a ``disableheaders`` rule
+        self.on_head = bool(len(error) or len(response) or self.header_rules or headless_requests)
         self.on_final = bool(len(final))
 
     def head(self, environ: Dict[str, Any], status: str, headers: Sequence[Tuple[str, str]]) -> Reply:
@@ -142,6 +147,7 @@ class ResponsePhases:
             # (the answer carries the chain's addheader lines: outcome_response adds them)
             reply = Reply(captured.status, self.header_rules.apply(environ, captured.headers), body,
                           added=reply.added)
+        reply.no_headers = bool(environ.get(NO_HEADERS))
         return reply
 
     def final(self, environ: Dict[str, Any], status: int, body_bytes: int = 0, elapsed: float = 0.0) -> None:
@@ -191,7 +197,8 @@ def phases_from_config(cfg: "Config", worker_id: int = 1, services: Services = N
 
     chains = chains_from_config(cfg)
     rules = HeaderRules(cfg.del_header, cfg.collect_header, cfg.pull_header)
-    phases = ResponsePhases(chains["error"], chains["response"], chains["final"], rules, worker_id, services, policy)
+    phases = ResponsePhases(chains["error"], chains["response"], chains["final"], rules, worker_id, services, policy,
+                            headless_requests=chains["request"].uses("disableheaders"))
     if not (phases.on_head or phases.on_final):
         return None
     return phases

@@ -77,7 +77,7 @@ PHASES: Dict[str, str] = {"request": "", "error": "error-", "response": "respons
 RESPONSE_ONLY_ACTIONS = frozenset({
     "addheader", "delheader", "remheader", "send", "send-crnl", "return", "break-with-status",
     "redirect", "redirect-302", "redirect-permanent", "redirect-301", "static", "static-next",
-    "basicauth", "basicauth-next", "cache",
+    "basicauth", "basicauth-next", "cache", "disableheaders",
 })
 
 
@@ -222,6 +222,14 @@ class RouteChain:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    def uses(self, action: str) -> bool:
+        """Whether a rule of the chain runs ``action`` (its name, as written)."""
+        for rule in self.rules:
+            text = rule.text if split_option(rule.option)[1] == "route-run" else rule.text.partition(" ")[2].strip()
+            if rule.label is None and text.partition(":")[0] == action:
+                return True
+        return False
 
     def dump(self, phase: str = "request") -> List[str]:
         """The table uWSGI logs at startup (``*** dumping internal routing table ***``, and

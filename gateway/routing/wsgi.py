@@ -28,7 +28,10 @@ from gateway.server.static_files import file_response
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 from gateway.server.wsgi_input import ClientDisconnected
 
-__all__ = ["RouteBreak", "Router", "note_outcome", "outcome_response"]
+__all__ = ["NO_HEADERS", "RouteBreak", "Router", "note_outcome", "outcome_response"]
+
+#: environ key: a ``disableheaders`` rule ran (the response goes out as its body alone)
+NO_HEADERS = "gateway.no_headers"
 
 
 class RouteBreak(ClientDisconnected):
@@ -112,6 +115,8 @@ def note_outcome(environ: Dict[str, Any], outcome: Outcome) -> None:
         environ["gateway.donotlog"] = True
     if outcome.routed:
         environ["gateway.routed"] = True
+    if state.disable_headers:
+        environ[NO_HEADERS] = True
 
 
 def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: Callable,

@@ -144,6 +144,7 @@ class WSGIResponse:
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
         "on_app_return", "_truncated_warned", "offloaded", "raised", "method", "app_headers",
+        "headless",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -171,6 +172,8 @@ class WSGIResponse:
         self.raised = False
         #: the app's header list, kept when ``settings.response_phases`` edits heads
         self.app_headers: List = []
+        #: a ``disableheaders`` rule: the body went out alone (the connection then closes)
+        self.headless = False
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
@@ -213,7 +216,7 @@ class WSGIResponse:
     def _send_headers(self, first: bytes, final: bool) -> None:
         """Status line + headers (+ ``first`` body bytes), in one write by the sink."""
         phases = self.settings.response_phases
-        if phases is not None and phases.on_head and self._run_phases():
+        if phases is not None and phases.on_head and self._run_phases(first):
             return
         if first and self.send_body:
             if self.content_length is not None:
@@ -222,12 +225,13 @@ class WSGIResponse:
         self.headers_sent = True
         self.head_bytes = self.sink.send_head(self, first, final)
 
-    def _run_phases(self) -> bool:
+    def _run_phases(self, first: bytes) -> bool:
         """The error and response chains and the header options, on the head about to go
-        out (``self.head`` is made again).  True when the app's body is not to be sent: a
-        rule's answer went out instead (the app's further writes are dropped).  A rule that
-        ends the request unanswered raises ClientDisconnected (the connection is cut, and
-        the app's write() fails as on a vanished client)."""
+        out with the body bytes ``first`` (``self.head`` is made again).  True when the
+        caller is to send nothing: a rule's answer went out instead (the app's further
+        writes are dropped), or ``first`` went out without a head (``disableheaders``).  A
+        rule that ends the request unanswered raises ClientDisconnected (the connection is
+        cut, and the app's write() fails as on a vanished client)."""
         phases = self.settings.response_phases
         assert self.status is not None and phases is not None
         reply = phases.head(self.environ, self.status, self.app_headers)
@@ -251,6 +255,9 @@ class WSGIResponse:
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(self.code, self.method)
+        if reply.no_headers:
+            self._send_headless(first, reply.body)
+            return True
         if reply.body is None:
             return False
         body = reply.body
@@ -275,6 +282,28 @@ class WSGIResponse:
             close_iterable(body)
         self.send_body = False  # what the app still writes goes nowhere (uWSGI's ignore_body)
         return True
+
+    def _send_headless(self, first: bytes, replacement: Optional[Any]) -> None:
+        """``disableheaders``: the body alone (the app's, from ``first`` on, or a rule's
+        ``replacement``), through ``send_body``; without a head nothing frames it, so the
+        connection closes after it (the runner returns False)."""
+        self.headless = True
+        self.headers_sent = True
+        self.head = b""
+        self.headers_count = 0
+        chunks = [first] if replacement is None else replacement
+        try:
+            for chunk in chunks:
+                if chunk and self.send_body:
+                    chunk = self._clip(chunk)
+                    if chunk:
+                        self.body_bytes += len(chunk)
+                        self.sink.send_body(chunk)
+        finally:
+            if replacement is not None:
+                close_iterable(replacement)
+        if replacement is not None:
+            self.send_body = False  # the app's own body goes nowhere
 
     def _clip(self, data: bytes) -> bytes:
         cl = self.content_length
@@ -348,9 +377,9 @@ class WSGIResponse:
                     else:
                         raise TypeError("WSGI body chunks must be bytes, not %s" % type(body).__name__)
                 phases = self.settings.response_phases
-                if phases is not None and phases.on_head and self._run_phases():
+                if phases is not None and phases.on_head and self._run_phases(body):
                     sink.finish()
-                    return True
+                    return not self.headless
                 # (_send_headers, inlined: this is the hot path)
                 if self.send_body:
                     if self.content_length is not None:
@@ -386,7 +415,7 @@ class WSGIResponse:
             close_iterable(result)
             if self.on_app_return is not None:
                 self.on_app_return(escaped)
-        if self.detached:
+        if self.detached or self.headless:
             return False
         if self.content_length is not None and self.send_body and self.body_bytes < self.content_length:
             # Fewer bytes than promised: the client can only notice by the close.

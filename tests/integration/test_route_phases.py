@@ -26,6 +26,7 @@ def rules(page):
         "--response-route-run", "addheader:X-Who: ${APPUSER}",
         "--error-route-status", "418 return:403",
         "--response-route", "^/cut break:",
+        "--route", "^/raw disableheaders:",
         "--response-route-if", "equal:${PATH_INFO};/busy clearheaders:503",
         "--error-route-status", "500 addheader:X-Failed: yes",
         "--error-page-500", page,
@@ -64,6 +65,7 @@ def check_answers(get, cut):
     assert headers["Content-Type"] == "text/html" and headers["X-Failed"] == "yes"
 
     assert cut("/cut") == b""  # break: nothing at all, the connection closed
+    assert cut("/raw") == b"app /raw"  # disableheaders: the body alone, then the close
 
 
 @pytest.mark.parametrize("extra", [[], ["--threads", "2"]], ids=["cores", "threads"])
@@ -89,7 +91,7 @@ def test_phases_over_http_socket(page, extra):
             # every request so far went through the final chain (the cut and the failed one too):
             # it runs before the connection takes its next request
             c.send(b"GET /metric HTTP/1.1\r\nHost: t\r\n\r\n")
-            assert c.read_response().body == b"8"
+            assert c.read_response().body == b"9"
         srv.wait_for_line(r"FINAL-404 /status/404 user=alice")
         out = srv.output()
         assert "*** dumping internal response routing table ***" in out

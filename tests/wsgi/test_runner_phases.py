@@ -157,3 +157,13 @@ def test_the_final_chain_runs_after_the_response_and_before_the_log_line():
 def test_head_requests_get_a_replacement_without_its_body():
     calls, _, _ = run(hello, response=[("response-route-run", "return:403")], method="HEAD")
     assert calls[0] == ("head", b"403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n", b"", True)
+
+
+def test_disableheaders_sends_the_body_alone_and_closes():
+    calls, _, _ = run(streaming, response=[("response-route-run", "disableheaders:")])
+    assert calls == [("body", b"one"), ("body", b"two"), ("finish",), ("done", False)]
+    calls, _, _ = run(hello, response=[("response-route-run", "disableheaders:")])
+    assert calls == [("body", b"hello"), ("finish",), ("done", False)]
+    # with a rule's answer: its body alone
+    calls, _, _ = run(hello, response=[("response-route-run", "disableheaders:"), ("response-route-run", "return:410")])
+    assert calls == [("body", b"Gone"), ("finish",), ("done", False)]

@@ -48,7 +48,8 @@ def test_a_status_rule_runs_only_for_its_status():
     ("route-run", "clearheaders:503", "--response-route"),
     ("final-route-run", "clearheaders:503", "--response-route"),
     ("response-route-run", "clearheaders:abc", "clearheaders expects a status"),
-    ("response-route-run", "disableheaders:", "not supported"),
+    ("final-route-run", "disableheaders:", "already sent"),
+    ("response-route-run", "flush:", "not supported"),
 ])
 def test_rules_that_cannot_work_in_their_chain_are_refused(option, value, fragment):
     with pytest.raises(RouteSyntaxError, match=fragment):
@@ -194,3 +195,19 @@ def test_an_addheader_value_that_cannot_go_on_the_wire_is_logged_and_skipped(cap
     with caplog.at_level("INFO", logger="gateway"):
         reply = phases(response=[("response-route-run", "addheader:X-Name: ${NAME}")]).head(env, "200 OK", [])
     assert reply.added == [] and "ignoring malformed header" in caplog.text
+
+
+def test_disableheaders_in_any_chain_before_the_head_marks_the_reply():
+    env = environ()
+    reply = phases(response=[("response-route-status", "200 disableheaders:")]).head(env, "200 OK", APP_HEADERS)
+    assert reply.no_headers and reply.body is None
+    assert not phases(response=[("response-route-status", "404 disableheaders:")]).head(
+        environ(), "200 OK", APP_HEADERS).no_headers
+    # the request chain's rule reaches the head through the environ
+    from gateway.routing.wsgi import NO_HEADERS, note_outcome
+
+    request_chain = compile_chain([("route", "^/raw disableheaders:")])
+    env = environ("/raw")
+    note_outcome(env, request_chain.run(env))
+    assert env[NO_HEADERS] is True and phases().head(env, "200 OK", []).no_headers
+    assert request_chain.uses("disableheaders") and not request_chain.uses("log")
