@@ -26,7 +26,7 @@ from gateway import UWSGI_COMPAT_VERSION, __version__, hooks, logs
 from gateway.app_loader import AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
 from gateway.process.log_master import logger_problem, rotation_problem, wants_log_master
-from gateway.routing import RouteSyntaxError, chain_from_config
+from gateway.routing import RouteSyntaxError, chains_from_config
 from gateway.self_command import INTERPRETER, self_command, without_cwd_on_path
 from gateway.server.listeners import (
     ListenError,
@@ -225,7 +225,7 @@ def _main(argv: List[str]) -> None:
     if problem:
         _fail(problem)
     try:
-        routes = chain_from_config(cfg)  # each rule was checked by its option; here the goto labels
+        routes = chains_from_config(cfg)  # each rule was checked by its option; here the goto labels
     except RouteSyntaxError as e:
         _fail(str(e))
     if cfg.umask is not None:
@@ -250,9 +250,10 @@ def _main(argv: List[str]) -> None:
         logs.gen_log.warning("gateway: %s", warning)
     if vassal.current is not None:
         logs.gen_log.info("*** has_emperor mode detected (fd: %d) ***", vassal.current.fd)
-    if len(routes):
-        for line in routes.dump():
-            logs.gen_log.info("%s", line)
+    for phase, chain in routes.items():
+        if len(chain):
+            for line in chain.dump(phase):
+                logs.gen_log.info("%s", line)
     _check_emperor(cfg)
     apply_environment(cfg)
     if cfg.emperor:

@@ -97,8 +97,9 @@ class Mounts:
         if found is None:
             gen_log.error("--- no python application found, check your startup logs for errors --- (%s %s)",
                           environ.get("REQUEST_METHOD", ""), environ.get("REQUEST_URI", environ.get("PATH_INFO", "")))
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
-            return [b"Internal Server Error\n"]
+            from gateway.server.error_pages import managed_error
+
+            return managed_error(500, start_response, b"Internal Server Error\n")  # --error-page-500
         app_id, app = found
         environ["gateway.app_id"] = app_id
         return app(environ, start_response)

@@ -659,6 +659,96 @@ class ConfigFields:
     route_run: List[str]
     #: --route-label: internal routing: a label, the target of goto:NAME
     route_label: List[str]
+    #: --error-route-status: error chain: run ACTION when a response status is generated (every response: the app's, a rule's, g…
+    error_route_status: List[str]
+    #: --error-route: error chain: a rule on PATH_INFO (see --route)
+    error_route: List[str]
+    #: --error-route-host: error chain: a rule on HTTP_HOST (see --route)
+    error_route_host: List[str]
+    #: --error-route-uri: error chain: a rule on REQUEST_URI (see --route)
+    error_route_uri: List[str]
+    #: --error-route-qs: error chain: a rule on QUERY_STRING (see --route)
+    error_route_qs: List[str]
+    #: --error-route-remote-addr: error chain: a rule on REMOTE_ADDR (see --route)
+    error_route_remote_addr: List[str]
+    #: --error-route-user-agent: error chain: a rule on HTTP_USER_AGENT (see --route)
+    error_route_user_agent: List[str]
+    #: --error-route-referer: error chain: a rule on HTTP_REFERER (see --route)
+    error_route_referer: List[str]
+    #: --error-route-remote-user: error chain: a rule on REMOTE_USER (see --route)
+    error_route_remote_user: List[str]
+    #: --error-route-if: error chain: a rule on a condition (see --route-if)
+    error_route_if: List[str]
+    #: --error-route-if-not: error chain: a rule on a false condition
+    error_route_if_not: List[str]
+    #: --error-route-run: error chain: always run ACTION
+    error_route_run: List[str]
+    #: --error-route-label: error chain: a label, the target of goto:NAME
+    error_route_label: List[str]
+    #: --response-route-status: response chain: run ACTION when the response headers are about to go out, if the status is CODE
+    response_route_status: List[str]
+    #: --response-route: response chain: a rule on PATH_INFO (see --route)
+    response_route: List[str]
+    #: --response-route-host: response chain: a rule on HTTP_HOST (see --route)
+    response_route_host: List[str]
+    #: --response-route-uri: response chain: a rule on REQUEST_URI (see --route)
+    response_route_uri: List[str]
+    #: --response-route-qs: response chain: a rule on QUERY_STRING (see --route)
+    response_route_qs: List[str]
+    #: --response-route-remote-addr: response chain: a rule on REMOTE_ADDR (see --route)
+    response_route_remote_addr: List[str]
+    #: --response-route-user-agent: response chain: a rule on HTTP_USER_AGENT (see --route)
+    response_route_user_agent: List[str]
+    #: --response-route-referer: response chain: a rule on HTTP_REFERER (see --route)
+    response_route_referer: List[str]
+    #: --response-route-remote-user: response chain: a rule on REMOTE_USER (see --route)
+    response_route_remote_user: List[str]
+    #: --response-route-if: response chain: a rule on a condition (see --route-if)
+    response_route_if: List[str]
+    #: --response-route-if-not: response chain: a rule on a false condition
+    response_route_if_not: List[str]
+    #: --response-route-run: response chain: always run ACTION
+    response_route_run: List[str]
+    #: --response-route-label: response chain: a label, the target of goto:NAME
+    response_route_label: List[str]
+    #: --final-route-status: final chain: run ACTION after the response went out (log, logvar, metrics, signals...), if the stat…
+    final_route_status: List[str]
+    #: --final-route: final chain: a rule on PATH_INFO (see --route)
+    final_route: List[str]
+    #: --final-route-host: final chain: a rule on HTTP_HOST (see --route)
+    final_route_host: List[str]
+    #: --final-route-uri: final chain: a rule on REQUEST_URI (see --route)
+    final_route_uri: List[str]
+    #: --final-route-qs: final chain: a rule on QUERY_STRING (see --route)
+    final_route_qs: List[str]
+    #: --final-route-remote-addr: final chain: a rule on REMOTE_ADDR (see --route)
+    final_route_remote_addr: List[str]
+    #: --final-route-user-agent: final chain: a rule on HTTP_USER_AGENT (see --route)
+    final_route_user_agent: List[str]
+    #: --final-route-referer: final chain: a rule on HTTP_REFERER (see --route)
+    final_route_referer: List[str]
+    #: --final-route-remote-user: final chain: a rule on REMOTE_USER (see --route)
+    final_route_remote_user: List[str]
+    #: --final-route-if: final chain: a rule on a condition (see --route-if)
+    final_route_if: List[str]
+    #: --final-route-if-not: final chain: a rule on a false condition
+    final_route_if_not: List[str]
+    #: --final-route-run: final chain: always run ACTION
+    final_route_run: List[str]
+    #: --final-route-label: final chain: a label, the target of goto:NAME
+    final_route_label: List[str]
+    #: --del-header: remove the header NAME from every response of the apps (any case)
+    del_header: List[str]
+    #: --collect-header: store the app's response header HEADER in the request variable VAR (${VAR} in the error, response a…
+    collect_header: List[str]
+    #: --pull-header: as --collect-header, and remove HEADER from the response
+    pull_header: List[str]
+    #: --error-page-403: HTML page for the 403 answers gateway makes itself: accepted, but gateway never answers 403 on its…
+    error_page_403: List[str]
+    #: --error-page-404: HTML page for the 404 answers gateway makes itself (a static: route's missing file; the first FILE…
+    error_page_404: List[str]
+    #: --error-page-500: HTML page for the 500 answers gateway makes itself (the app raised, no app found)
+    error_page_500: List[str]
     #: --cache2: create a cache shared by all workers: name=NAME,items=N[,blocksize=BYTES (65536)][,keysize=BYTES (2…
     cache2: List[str]
     #: --cache: create the legacy cache "default" with N items (uWSGI 1.x style; --cache2 is better)
@@ -809,8 +899,6 @@ class ConfigFields:
     privileged_binary_patch_arg: Optional[str]
     #: --unprivileged-binary-patch-arg: not supported yet: uWSGI option, not supported yet by gateway
     unprivileged_binary_patch_arg: Optional[str]
-    #: --response-route: not supported yet: uWSGI option, not supported yet by gateway
-    response_route: List[str]
     #: --gevent: not supported yet: uWSGI option, not supported yet by gateway
     gevent: Optional[str]
     #: --asyncio: not supported yet: uWSGI option, not supported yet by gateway

@@ -309,6 +309,59 @@ def _route_rule(option: str) -> Callable[[str], str]:
     return convert
 
 
+_PHASE_HELP = {
+    "error": "when a response status is generated (every response: the app's, a rule's, gateway's 500)",
+    "response": "when the response headers are about to go out",
+    "final": "after the response went out (log, logvar, metrics, signals...)",
+}
+
+_PHASE_SUBJECTS = (("", "PATH_INFO"), ("-host", "HTTP_HOST"), ("-uri", "REQUEST_URI"), ("-qs", "QUERY_STRING"),
+                   ("-remote-addr", "REMOTE_ADDR"), ("-user-agent", "HTTP_USER_AGENT"),
+                   ("-referer", "HTTP_REFERER"), ("-remote-user", "REMOTE_USER"))
+
+
+def _phase_route_options() -> tuple[Option, ...]:
+    """``--error-route*``, ``--response-route*``, ``--final-route*``: uWSGI's later chains,
+    each with the options of ``--route*`` plus ``-status CODE ACTION``."""
+    options: list[Option] = []
+    for phase, when in _PHASE_HELP.items():
+        prefix = phase + "-route"
+        options.append(Option(prefix + "-status", repeatable=True, type=_route_rule(prefix + "-status"),
+                              section=PROCESSES, metavar="CODE ACTION",
+                              help="%s chain: run ACTION %s, if the status is CODE" % (phase, when)))
+        for suffix, subject in _PHASE_SUBJECTS:
+            options.append(Option(prefix + suffix, repeatable=True, type=_route_rule(prefix + suffix),
+                                  section=PROCESSES, metavar="REGEXP ACTION",
+                                  help="%s chain: a rule on %s (see --route)" % (phase, subject)))
+        for suffix, metavar, what in (("-if", "COND:ARGS ACTION", "a rule on a condition (see --route-if)"),
+                                      ("-if-not", "COND:ARGS ACTION", "a rule on a false condition"),
+                                      ("-run", "ACTION", "always run ACTION"),
+                                      ("-label", "NAME", "a label, the target of goto:NAME")):
+            options.append(Option(prefix + suffix, repeatable=True, type=_route_rule(prefix + suffix),
+                                  section=PROCESSES, metavar=metavar, help="%s chain: %s" % (phase, what)))
+    return tuple(options)
+
+
+_HEADER_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _header_name(raw: str) -> str:
+    """``--del-header``: a header name."""
+    name = raw.strip()
+    if not _HEADER_TOKEN.fullmatch(name):
+        raise Invalid("a header name such as X-Powered-By")
+    return name
+
+
+def _header_to_var(raw: str) -> str:
+    """``--collect-header``/``--pull-header``: ``HEADER VAR``."""
+    header, _, var = raw.strip().partition(" ")
+    var = var.strip()
+    if not _HEADER_TOKEN.fullmatch(header) or not var or any(c.isspace() for c in var):
+        raise Invalid("'HEADER VAR', e.g. 'X-User USER_FROM_APP'")
+    return "%s %s" % (header, var)
+
+
 def _farm_spec(raw: str) -> str:
     from gateway.mules.spec import FarmSpecError, parse_farm
 
@@ -1573,6 +1626,24 @@ OPTIONS: tuple[Option, ...] = (
            help="internal routing: always run ACTION (at its place in the chain)"),
     Option("route-label", repeatable=True, type=_route_rule("route-label"), section=PROCESSES, metavar="NAME",
            help="internal routing: a label, the target of goto:NAME"),
+    # the later routing chains and the response header options (gateway/routing/response.py)
+    *_phase_route_options(),
+    Option("del-header", ("rem-header",), repeatable=True, type=_header_name, section=PROCESSES, metavar="NAME",
+           help="remove the header NAME from every response of the apps (any case)"),
+    Option("collect-header", ("response-header-collect",), repeatable=True, type=_header_to_var,
+           section=PROCESSES, metavar="'HEADER VAR'",
+           help="store the app's response header HEADER in the request variable VAR (${VAR} in the "
+                "error, response and final routes, %(var.VAR) in --log-format)"),
+    Option("pull-header", repeatable=True, type=_header_to_var, section=PROCESSES, metavar="'HEADER VAR'",
+           help="as --collect-header, and remove HEADER from the response"),
+    Option("error-page-403", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+           help="HTML page for the 403 answers gateway makes itself: accepted, but gateway never "
+                "answers 403 on its own (uWSGI uses it in its CGI/PHP plugins)"),
+    Option("error-page-404", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+           help="HTML page for the 404 answers gateway makes itself (a static: route's missing file; "
+                "the first FILE that can be read)"),
+    Option("error-page-500", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+           help="HTML page for the 500 answers gateway makes itself (the app raised, no app found)"),
 
     # -- caches, locks, metrics, signals (gateway/sharedmem, gateway/usignals) ---------------
     Option("cache2", repeatable=True, type=_cache_spec, section=SUBSYSTEMS, metavar="KEYVAL",
@@ -1698,7 +1769,6 @@ OPTIONS: tuple[Option, ...] = (
     *_command_options(),
 
     # -- the long tail of uWSGI options: recognised so they are refused, not ignored -----------
-    _unsupported("response-route", repeatable=True),
     _unsupported("gevent", hint=_ASYNC_HINT),
     _unsupported("asyncio", hint=_ASYNC_HINT),
     _unsupported("ugreen", flag=True, hint=_ASYNC_HINT),

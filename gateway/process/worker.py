@@ -260,6 +260,7 @@ class Worker:
             from gateway import python_extras
 
             self.settings.request_start_hooks.append(python_extras.request_hook(python_extras.EnvironRefresher()))
+        self._setup_response_phases(cfg, policy)
         websocket_server.configure(websocket_server.WebSocketHub(
             engine,
             max_size=cfg.websockets_max_size * 1024,
@@ -435,6 +436,16 @@ class Worker:
         board.set_accepting(not paused)
         board.set_status(ST_PAUSE if paused else ST_IDLE)
         gen_log.info("*** worker %d %s ***", self.worker_id, "suspended" if paused else "resumed")
+
+    def _setup_response_phases(self, cfg: Any, policy: Any) -> None:
+        """--error-route*, --response-route*, --final-route*, --del/collect/pull-header (run by
+        the WSGI runner for every protocol) and --error-page-*."""
+        from gateway.routing.response import phases_from_config
+        from gateway.routing.wsgi import SubsystemServices
+        from gateway.server import error_pages
+
+        self.settings.response_phases = phases_from_config(cfg, self.worker_id, SubsystemServices(), policy)
+        error_pages.configure({403: cfg.error_page_403, 404: cfg.error_page_404, 500: cfg.error_page_500})
 
     def _retire(self, reason: str) -> None:
         """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""

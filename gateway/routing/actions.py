@@ -61,6 +61,8 @@ class Answer:
     status: str
     headers: Tuple[Tuple[str, str], ...] = ()
     body: bytes = b""
+    #: one of gateway's own error answers (``static:``'s 404): ``--error-page-404`` applies
+    managed: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ class RouteState:
     logs: List[str] = field(default_factory=list)
     #: ``donotlog``: no request log line for this request
     donotlog: bool = False
+    #: ``clearheaders:STATUS`` (error and response chains): the new status, the app's headers dropped
+    clear_status: Optional[str] = None
+    #: ``disableheaders``: no status line nor headers, the body alone (then the connection closes)
+    disable_headers: bool = False
 
 
 #: ``(state, request view) -> result``
@@ -293,6 +299,12 @@ def _header_line(text: str) -> Optional[Tuple[str, str]]:
     name, value = name.strip(), value.strip()
     if not sep or not _HEADER_NAME.match(name) or name.lower() in HOP_BY_HOP or "\r" in value or "\n" in value:
         return None
+    if "\0" in value:
+        return None
+    try:
+        value.encode("latin-1")  # a value expanded from request text may not be
+    except UnicodeEncodeError:
+        return None
     return name, value
 
 
@@ -314,6 +326,46 @@ def _addheader(arg: str) -> Action:
 def _delheader(arg: str) -> Action:
     def run(state: RouteState, req: RequestView) -> Result:
         state.del_headers.add(expand(arg, req).strip().lower())
+        return NEXT
+    return run
+
+
+def _clear_status(text: str) -> Optional[str]:
+    """``403`` -> ``403 Forbidden`` (``Unknown`` for a code HTTP does not name), ``403 Text``
+    kept; None when it is no status."""
+    if not (text[:3].isdigit() and text[:3].isascii() and int(text[:3]) >= 100 and (len(text) == 3 or text[3] == " ")):
+        return None
+    if len(text) <= 4:
+        return _status_line(text[:3]) or "%s Unknown" % text[:3]
+    if "\r" in text or "\n" in text or "\0" in text:
+        return None
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return text
+
+
+def _clearheaders(arg: str) -> Action:
+    # uWSGI's clearheaders/resetheaders: the response is prepared again with STATUS (the
+    # headers so far are dropped; addheader lines and the body stay)
+    if "$" not in arg and _clear_status(arg) is None:
+        raise RouteSyntaxError("clearheaders expects a status (clearheaders:503 or clearheaders:503 Text), got %r" % arg)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        text = expand(arg, req)
+        status = _clear_status(text)
+        if status is None:
+            state.logs.append("[route] clearheaders: %r is no HTTP status" % text)
+            return BREAK
+        state.clear_status = status
+        return NEXT
+    return run
+
+
+def _disableheaders(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        state.disable_headers = True
         return NEXT
     return run
 
@@ -362,6 +414,10 @@ def _contained(path: str, root: Optional[str]) -> bool:
     return real == root or real.startswith(root.rstrip("/") + "/")
 
 
+_NOT_FOUND = Answer("404 Not Found", (("Content-Type", "text/plain"), ("Content-Length", "9")), b"Not Found",
+                    managed=True)
+
+
 def _static(next_on_missing: bool) -> Callable[[str], Action]:
     def build(arg: str) -> Action:
         root = static_root(arg)
@@ -373,7 +429,7 @@ def _static(next_on_missing: bool) -> Callable[[str], Action]:
                 return ServeFile(path)
             if next_on_missing:
                 return NEXT
-            return Answer("404 Not Found", (("Content-Type", "text/plain"), ("Content-Length", "9")), b"Not Found")
+            return _NOT_FOUND
         return run
     return build
 
@@ -565,6 +621,9 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "addheader": _addheader,
     "delheader": _delheader,
     "remheader": _delheader,
+    "clearheaders": _clearheaders,
+    "disableheaders": _disableheaders,
+    "resetheaders": _clearheaders,
     "send": _send(crnl=False),
     "send-crnl": _send(crnl=True),
     "redirect": _redirect("302 Found", b"Moved"),
@@ -586,7 +645,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
-    "donotoffload", "clearheaders", "resetheaders", "disableheaders",
+    "donotoffload",
     "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
     "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
     "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",

@@ -15,6 +15,12 @@ REGEXP and COND:ARGS end at the first space; the rest is the action (``NAME:ARGS
 and gives an :class:`Outcome`: call the app, send an answer or a file, or end the request
 unanswered.  ``goto`` can only jump forward, as in uWSGI (a backward jump is logged and
 ends the request), so a chain always ends after at most one pass.
+
+uWSGI has four chains (:data:`PHASES`), each with the same options under its own prefix:
+``--route*`` (request: before the app), ``--error-route*`` (when a status is generated),
+``--response-route*`` (before the response headers go out) and ``--final-route*``
+(after the response).  The three later ones also have ``-status CODE ACTION``: the action
+runs when the response status is CODE.  :func:`phase_options` lists each chain's options.
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ from gateway.routing.actions import (
 from gateway.routing.conditions import Condition, RouteSyntaxError, compile_condition
 from gateway.routing.vars import NO_SERVICES, RequestView, Services, request_var
 
-__all__ = ["ROUTE_OPTIONS", "SUBJECTS", "Outcome", "Rule", "RouteChain", "RouteSyntaxError", "compile_chain"]
+__all__ = [
+    "PHASES", "RESPONSE_ONLY_ACTIONS", "ROUTE_OPTIONS", "SUBJECTS", "Outcome", "Rule", "RouteChain",
+    "RouteSyntaxError", "compile_chain", "phase_options", "split_option",
+]
 
 #: ``--route*`` option -> the request variable its regexp is matched against.
 SUBJECTS: Dict[str, str] = {
@@ -58,8 +67,38 @@ _UWSGI_SUBJECT_NAMES = {
     "route-remote-user": "remote_user",
 }
 
-#: Every option that adds to the chain.
+#: Every option that adds to the (request) chain.
 ROUTE_OPTIONS: Tuple[str, ...] = tuple(SUBJECTS) + ("route-if", "route-if-not", "route-run", "route-label")
+
+#: The chains, in the order a request meets them, and the prefix of their options.
+PHASES: Dict[str, str] = {"request": "", "error": "error-", "response": "response-", "final": "final-"}
+
+#: Actions that only shape the response: refused in the final chain, where it is already sent.
+RESPONSE_ONLY_ACTIONS = frozenset({
+    "addheader", "delheader", "remheader", "send", "send-crnl", "return", "break-with-status",
+    "redirect", "redirect-302", "redirect-permanent", "redirect-301", "static", "static-next",
+    "basicauth", "basicauth-next", "cache", "disableheaders",
+})
+
+
+#: Actions that change the head the app made: only in the error and response chains.
+HEAD_ONLY_ACTIONS = frozenset({"clearheaders", "resetheaders"})
+
+
+def phase_options(phase: str) -> Tuple[str, ...]:
+    """The options of chain ``phase`` (a key of :data:`PHASES`), e.g. ``response-route-host``."""
+    prefix = PHASES[phase]
+    if not prefix:
+        return ROUTE_OPTIONS
+    return tuple(prefix + option for option in ROUTE_OPTIONS) + (prefix + "route-status",)
+
+
+def split_option(option: str) -> Tuple[str, str]:
+    """``"response-route-host"`` -> ``("response", "route-host")``."""
+    for phase, prefix in PHASES.items():
+        if prefix and option.startswith(prefix + "route"):
+            return phase, option[len(prefix):]
+    return "request", option
 
 
 @dataclass(frozen=True)
@@ -74,6 +113,8 @@ class Rule:
     pattern: Optional["re.Pattern[str]"] = None
     condition: Optional[Condition] = None
     action: Optional[Action] = None
+    #: ``-route-status CODE``: the response status the rule wants
+    status: Optional[int] = None
 
 
 @dataclass
@@ -92,35 +133,51 @@ class Outcome:
     routed: bool = False
 
 
+def _action(phase: str, text: str) -> Action:
+    name = text.partition(":")[0]
+    if name in HEAD_ONLY_ACTIONS and phase in ("request", "final"):
+        raise RouteSyntaxError("action %r works on the response head: use it in an --error-route* or "
+                               "--response-route* rule" % name)
+    if phase == "final" and (name in RESPONSE_ONLY_ACTIONS or (name == "break" and text[6:].strip())):
+        raise RouteSyntaxError("action %r in a final route: the response is already sent when the "
+                               "final chain runs" % name)
+    return compile_action(text)
+
+
 def parse_rule(option: str, value: str, pos: int) -> Rule:
     """One ``(option, value)`` -> :class:`Rule`; RouteSyntaxError says what is wrong."""
-    if option == "route-label":
+    phase, base = split_option(option)
+    if base == "route-label":
         if not value.strip():
             raise RouteSyntaxError("a route label needs a name")
         return Rule(pos, option, value, label=value.strip())
-    if option == "route-run":
-        return Rule(pos, option, value, action=compile_action(value))
+    if base == "route-run":
+        return Rule(pos, option, value, action=_action(phase, value))
     head, space, action_text = value.partition(" ")
     action_text = action_text.strip()
     if not space or not head or not action_text:
         raise RouteSyntaxError("invalid route syntax %r: expected %s ACTION" % (
-            value, "COND:ARGS" if option.startswith("route-if") else "REGEXP"))
-    if option in ("route-if", "route-if-not"):
-        condition = compile_condition(head, negate=option == "route-if-not")
-        return Rule(pos, option, value, condition=condition, action=compile_action(action_text))
-    subject = SUBJECTS.get(option)
+            value, "COND:ARGS" if base.startswith("route-if") else "STATUS" if base == "route-status" else "REGEXP"))
+    if base in ("route-if", "route-if-not"):
+        condition = compile_condition(head, negate=base == "route-if-not")
+        return Rule(pos, option, value, condition=condition, action=_action(phase, action_text))
+    if base == "route-status" and phase != "request":
+        if not (head.isdigit() and head.isascii() and 100 <= int(head) <= 999):
+            raise RouteSyntaxError("a status rule starts with an HTTP status (100-999), got %r" % head)
+        return Rule(pos, option, value, status=int(head), action=_action(phase, action_text))
+    subject = SUBJECTS.get(base)
     if subject is None:
         raise RouteSyntaxError("%s is not a routing option" % option)
     try:
         pattern = re.compile(head)
     except re.error as exc:
         raise RouteSyntaxError("bad regular expression %r: %s" % (head, exc)) from None
-    return Rule(pos, option, value, subject=subject, pattern=pattern, action=compile_action(action_text))
+    return Rule(pos, option, value, subject=subject, pattern=pattern, action=_action(phase, action_text))
 
 
 def _static_goto(option: str, value: str) -> Optional[str]:
     """The label of a ``goto:LABEL`` action without variables (checked at startup)."""
-    action = value if option == "route-run" else value.partition(" ")[2].strip()
+    action = value if split_option(option)[1] == "route-run" else value.partition(" ")[2].strip()
     if action.startswith("goto:") and "$" not in action:
         return action[5:]
     return None
@@ -139,7 +196,7 @@ def compile_chain(entries: Sequence[Tuple[str, str]]) -> "RouteChain":
             raise RouteSyntaxError("--%s %s: %s" % (option, value, exc)) from None
     chain = RouteChain(rules)
     for rule in rules:
-        if rule.label is not None or rule.option == "route-label":
+        if rule.label is not None:
             continue
         label = _static_goto(rule.option, rule.text)
         if label is None:
@@ -166,24 +223,37 @@ class RouteChain:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def dump(self) -> List[str]:
-        """The table uWSGI logs at startup (``*** dumping internal routing table ***``)."""
-        lines = ["*** dumping internal routing table ***"]
+    def uses(self, action: str) -> bool:
+        """Whether a rule of the chain runs ``action`` (its name, as written)."""
         for rule in self.rules:
+            text = rule.text if split_option(rule.option)[1] == "route-run" else rule.text.partition(" ")[2].strip()
+            if rule.label is None and text.partition(":")[0] == action:
+                return True
+        return False
+
+    def dump(self, phase: str = "request") -> List[str]:
+        """The table uWSGI logs at startup (``*** dumping internal routing table ***``, and
+        ``internal response routing table`` etc. for the other chains)."""
+        name = "" if phase == "request" else phase + " "
+        lines = ["*** dumping internal %srouting table ***" % name]
+        for rule in self.rules:
+            base = split_option(rule.option)[1]
             if rule.label is not None:
                 lines.append("[rule: %d] label: %s" % (rule.pos, rule.label))
-            elif rule.option == "route-run":
+            elif base == "route-run":
                 lines.append("[rule: %d] action: %s" % (rule.pos, rule.text))
             else:
                 head, _, action = rule.text.partition(" ")
-                if rule.condition is not None:
-                    name, _, args = head.partition(":")
-                    negate = "!" if rule.option == "route-if-not" else ""
-                    lines.append("[rule: %d] subject: %s func: %s%s action: %s" % (rule.pos, args, negate, name, action.strip()))
+                if rule.status is not None:
+                    lines.append("[rule: %d] subject: %s func: %s action: %s" % (rule.pos, head, head, action.strip()))
+                elif rule.condition is not None:
+                    cond, _, args = head.partition(":")
+                    negate = "!" if base == "route-if-not" else ""
+                    lines.append("[rule: %d] subject: %s func: %s%s action: %s" % (rule.pos, args, negate, cond, action.strip()))
                 else:
-                    subject = _UWSGI_SUBJECT_NAMES[rule.option]
+                    subject = _UWSGI_SUBJECT_NAMES[base]
                     lines.append("[rule: %d] subject: %s regexp: %s action: %s" % (rule.pos, subject, head, action.strip()))
-        lines.append("*** end of the internal routing table ***")
+        lines.append("*** end of the internal %srouting table ***" % name)
         return lines
 
     def target(self, label: str) -> Optional[int]:
@@ -192,9 +262,11 @@ class RouteChain:
             return self._labels[label]
         return int(label) if label.isdigit() else None
 
-    def run(self, environ: Dict[str, object], worker_id: int = 1, services: Services = NO_SERVICES) -> Outcome:
+    def run(self, environ: Dict[str, object], worker_id: int = 1, services: Services = NO_SERVICES,
+            status: int = 0) -> Outcome:
         """Walk the chain for one request; ``environ`` is changed in place by the actions
-        (``services``: the metrics, signals and caches the actions may use)."""
+        (``services``: the metrics, signals and caches the actions may use; ``status``: the
+        response's, for the ``-route-status`` rules of the later chains)."""
         state = RouteState(environ, worker_id)
         skip_to = 0
         for rule in self.rules:
@@ -202,7 +274,10 @@ class RouteChain:
                 continue
             skip_to = 0
             req = RequestView(environ, (), worker_id, services)
-            if rule.condition is not None:
+            if rule.status is not None:
+                if rule.status != status:
+                    continue
+            elif rule.condition is not None:
                 captures = rule.condition.test(req)
                 if captures is None:
                     continue

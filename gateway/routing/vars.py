@@ -8,8 +8,10 @@ uWSGI expands, in every action argument (and every condition argument):
   ``HTTP_HOST``, ``QUERY_STRING``), empty when absent;
 * ``${name[ARG]}``: a *route variable*, computed (table :data:`ROUTE_VARS`):
   ``qs[KEY]``, ``cookie[NAME]``, ``mime[VAR]``, ``time[unix|micros]``, ``httptime[SECONDS]``,
-  ``base64[VAR]``, ``hex[VAR]``, ``upper[VAR]``, ``lower[VAR]``, ``uwsgi[wid|pid|uuid|sor]``,
-  ``metric[NAME]``.
+  ``base64[VAR]``, ``hex[VAR]``, ``upper[VAR]``, ``lower[VAR]``,
+  ``uwsgi[wid|pid|uuid|sor|status|rsize|rtime]``, ``metric[NAME]``.  ``status`` is the
+  response's (0 in the request chain), ``rsize`` (body bytes) and ``rtime`` (microseconds)
+  are known in the final chain (0 before), from the keys of :data:`RESPONSE_KEYS`.
   An unknown ``name[...]`` is looked up as a plain request variable, as in uWSGI.
 
 Any other ``$`` is literal.  uWSGI expands in two passes (captures first, then
@@ -27,7 +29,10 @@ import uuid
 from email.utils import formatdate
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-__all__ = ["NO_SERVICES", "ROUTE_VARS", "RequestView", "Services", "expand", "request_var"]
+__all__ = ["NO_SERVICES", "RESPONSE_KEYS", "ROUTE_VARS", "RequestView", "Services", "expand", "request_var"]
+
+#: ``${uwsgi[status|rsize|rtime]}`` -> the environ key the response chains fill (ints)
+RESPONSE_KEYS = {"status": "gateway.route_status", "rsize": "gateway.route_rsize", "rtime": "gateway.route_rtime"}
 
 
 class Services:
@@ -143,6 +148,9 @@ def _uwsgi(req: RequestView, arg: str) -> Optional[str]:
         return str(os.getpid())
     if arg == "uuid":
         return str(uuid.uuid4())
+    key = RESPONSE_KEYS.get(arg)
+    if key is not None:
+        return str(req.environ.get(key, 0))
     if arg == "sor":
         start = req.environ.get("gateway.request_start")
         return str(int(float(start) * 1_000_000)) if start else str(int(time.time() * 1_000_000))

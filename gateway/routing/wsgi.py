@@ -9,7 +9,9 @@ response headers changed by ``addheader``/``delheader``), or the action's answer
 is sent, or the request ends without a response (``break`` with nothing to say: the
 runner cuts the connection, as uWSGI closes it).  ``log:`` lines go to the server log;
 ``donotlog`` and "a rule answered" are left in the environ for the request runner
-(``gateway.donotlog``, ``gateway.routed``).
+(``gateway.donotlog``, ``gateway.routed``).  :func:`outcome_response` and
+:func:`note_outcome` serve the later chains too (:mod:`gateway.routing.response`); an answer
+that is one of gateway's own errors (``static:``'s 404) gets its ``--error-page-404``.
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from gateway.logs import gen_log
 from gateway.routing.actions import RouteState
-from gateway.routing.rules import RouteChain
+from gateway.routing.rules import Outcome, RouteChain
 from gateway.routing.vars import Services
+from gateway.server.error_pages import managed_error
 from gateway.server.static_files import file_response
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 from gateway.server.wsgi_input import ClientDisconnected
 
-__all__ = ["RouteBreak", "Router"]
+__all__ = ["NO_HEADERS", "RouteBreak", "Router", "note_outcome", "outcome_response"]
+
+#: environ key: a ``disableheaders`` rule ran (the response goes out as its body alone)
+NO_HEADERS = "gateway.no_headers"
 
 
 class RouteBreak(ClientDisconnected):
@@ -91,31 +97,52 @@ class Router:
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         outcome = self.chain.run(environ, self.worker_id, self.services)
-        state = outcome.state
-        for line in state.logs:
-            gen_log.info("%s", line)
-        if state.donotlog:
-            environ["gateway.donotlog"] = True
-        if outcome.routed:
-            environ["gateway.routed"] = True
-        respond = _edit_headers(start_response, state) if state.add_headers or state.del_headers else start_response
+        note_outcome(environ, outcome)
         if outcome.kind == "app":
+            state = outcome.state
+            respond = _edit_headers(start_response, state) if state.add_headers or state.del_headers else start_response
             return self.app(environ, respond)
-        if outcome.kind == "answer":
-            assert outcome.answer is not None
-            respond(outcome.answer.status, list(outcome.answer.headers))
-            return [outcome.answer.body]
-        if outcome.kind == "file":
-            try:
-                st = os.stat(outcome.path)
-            except OSError:
-                st = None
-            result = file_response(environ, respond, outcome.path, st, self.policy) if st is not None else None
-            if result is not None:
-                return result
-            respond("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
-            return [b"Not Found"]
-        raise RouteBreak("a route ended the request without a response")
+        return outcome_response(outcome, environ, start_response, self.policy)
+
+
+def note_outcome(environ: Dict[str, Any], outcome: Outcome) -> None:
+    """What a chain leaves besides the response: its ``log:`` lines (to the server log), a
+    ``donotlog:`` and "a rule ended the request" (in the environ, for the request runner)."""
+    state = outcome.state
+    for line in state.logs:
+        gen_log.info("%s", line)
+    if state.donotlog:
+        environ["gateway.donotlog"] = True
+    if outcome.routed:
+        environ["gateway.routed"] = True
+    if state.disable_headers:
+        environ[NO_HEADERS] = True
+
+
+def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: Callable,
+                     policy: FilePolicy = DEFAULT_POLICY) -> Iterable[bytes]:
+    """The response of an outcome that is not "call the app": an action's answer (with the
+    chain's ``addheader``/``delheader``), a file, or RouteBreak for a request ended unanswered.
+    Shared by the request chain and the later ones (:mod:`gateway.routing.response`)."""
+    state = outcome.state
+    respond = _edit_headers(start_response, state) if state.add_headers or state.del_headers else start_response
+    if outcome.kind == "answer":
+        answer = outcome.answer
+        assert answer is not None
+        if answer.managed:
+            return managed_error(int(answer.status[:3]), respond, answer.body)  # --error-page-404
+        respond(answer.status, list(answer.headers))
+        return [answer.body]
+    if outcome.kind == "file":
+        try:
+            st = os.stat(outcome.path)
+        except OSError:
+            st = None
+        result = file_response(environ, respond, outcome.path, st, policy) if st is not None else None
+        if result is not None:
+            return result
+        return managed_error(404, respond)
+    raise RouteBreak("a route ended the request without a response")
 
 
 def _edit_headers(start_response: Callable, state: RouteState) -> Callable:

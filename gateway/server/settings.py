@@ -15,6 +15,7 @@ from loop_engine import Core, Engine
 
 if TYPE_CHECKING:  # pragma: no cover
     from gateway.logformat import LogFormat
+    from gateway.routing.response import ResponsePhases
     from gateway.server.wsgi_call import WSGIResponse
 
 
@@ -134,6 +135,9 @@ class ServerSettings:
         self.retire: Optional[Callable[[str], None]] = None
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line
         self.log_format: Optional[LogFormat] = None
+        #: --error-route*/--response-route*/--final-route* and --del/collect/pull-header: a
+        #: ``gateway.routing.response.ResponsePhases`` the worker sets, or None (none given)
+        self.response_phases: Optional[ResponsePhases] = None
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
         self.stats = stats if stats is not None else RequestStats()
         #: ``hook(core, environ)`` before the app is called (in the request's core; ``core``

@@ -22,7 +22,9 @@ contract is the methods below, called in this order from the request's core::
     request_done(ok)                   after stats and the log line: reuse or close
 
 Any of them may suspend the current core (back-pressure) and may raise
-:class:`~gateway.server.wsgi_input.ClientDisconnected`.
+:class:`~gateway.server.wsgi_input.ClientDisconnected`.  A response a ``disableheaders``
+route rule stripped of its head skips ``send_head``: its body comes through ``send_body``
+alone (unframed), and ``request_done(False)`` closes the connection after it.
 
 A sink may also have ``offload_file(fobj, fd, offset, count, pool, close)``
 (``--offload-threads``; both protocols get it from

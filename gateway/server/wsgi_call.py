@@ -10,6 +10,11 @@ the request, and nothing that is not:
   chunk (or the end), ``write()``, the iterable with ``schedule_fix`` between generator
   chunks, surplus bytes cut to the app's Content-Length (one warning), ``close()`` on
   every path, a 500 while nothing is sent yet or an abort once bytes are out;
+* the routing chains around the response (``--error-route*``, ``--response-route*`` just
+  before the head goes out, ``--final-route*`` after the response) and the response header
+  options (``--del-header``, ``--collect-header``, ``--pull-header``), through
+  ``settings.response_phases`` (:class:`gateway.routing.response.ResponsePhases`), and the
+  ``--error-page-500`` of an app that raised;
 * per-core bookkeeping (``uwsgi.core``, ``core.info``, ``core.request_start``), the
   worker's stats, the hooks of :class:`~gateway.server.settings.ServerSettings`, and
   uWSGI's request log line, computed from the environ (so ``REMOTE_ADDR`` is the
@@ -31,6 +36,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from gateway.logs import access_log, app_log
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
+from gateway.server import error_pages
 from gateway.server.settings import ServerSettings
 from gateway.server.sink import ResponseSink
 from gateway.server.wsgi_input import BodyError, ClientDisconnected
@@ -86,6 +92,14 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     response = WSGIResponse(sink, environ, settings)
     environ["gateway.response"] = response  # for protocol take-overs (websocket)
     ok = response.run(settings.app)
+    phases = settings.response_phases
+    if phases is not None and phases.on_final:
+        try:
+            # --final-route*: before the log line, as uWSGI
+            phases.final(environ, response.code, response.body_bytes, time.time() - start)
+        except Exception:
+            app_log.exception("error in the final routes of %s %s", environ.get("REQUEST_METHOD"),
+                              environ.get("REQUEST_URI"))
     stats = settings.stats
     stats.requests += 1
     stats.app_requests += 1
@@ -130,6 +144,7 @@ class WSGIResponse:
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
         "on_app_return", "_truncated_warned", "offloaded", "raised", "exception", "method", "write_errors",
+        "app_headers", "headless",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -159,6 +174,10 @@ class WSGIResponse:
         self.exception: Optional[BaseException] = None
         #: chunks that could not be sent, the client being gone (--write-errors-tolerance)
         self.write_errors = 0
+        #: the app's header list, kept when ``settings.response_phases`` edits heads
+        self.app_headers: List = []
+        #: a ``disableheaders`` rule: the body went out alone (the connection then closes)
+        self.headless = False
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
@@ -178,6 +197,8 @@ class WSGIResponse:
         self.status = status
         self.code = code
         settings = self.settings
+        if settings.response_phases is not None:
+            self.app_headers = list(headers)  # the head is made again from them when it goes out
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
             count += settings.extra_headers_count
@@ -216,12 +237,95 @@ class WSGIResponse:
 
     def _send_headers(self, first: bytes, final: bool) -> None:
         """Status line + headers (+ ``first`` body bytes), in one write by the sink."""
+        phases = self.settings.response_phases
+        if phases is not None and phases.on_head and self._run_phases(first):
+            return
         if first and self.send_body:
             if self.content_length is not None:
                 first = self._clip(first)
             self.body_bytes += len(first)
         self.headers_sent = True
         self.head_bytes = self.sink.send_head(self, first, final)
+
+    def _run_phases(self, first: bytes) -> bool:
+        """The error and response chains and the header options, on the head about to go
+        out with the body bytes ``first`` (``self.head`` is made again).  True when the
+        caller is to send nothing: a rule's answer went out instead (the app's further
+        writes are dropped), or ``first`` went out without a head (``disableheaders``).  A
+        rule that ends the request unanswered raises ClientDisconnected (the connection is
+        cut, and the app's write() fails as on a vanished client)."""
+        phases = self.settings.response_phases
+        assert self.status is not None and phases is not None
+        reply = phases.head(self.environ, self.status, self.app_headers)
+        if reply.cut:
+            self.headers_sent = True
+            self.send_body = False
+            raise ClientDisconnected("a route ended the request without a response")
+        head, content_length, count = serialize_headers(reply.headers)
+        if reply.status != self.status:
+            self.code = status_code(reply.status)
+            self.status = reply.status
+        settings = self.settings
+        if settings.extra_headers:  # --add-header
+            head += settings.extra_headers
+            count += settings.extra_headers_count
+        if reply.added:  # the chains' addheader lines, last (as uWSGI adds them)
+            added, _, n = serialize_headers(reply.added)
+            head += added
+            count += n
+        self.head = self.status.encode("latin-1") + _CRLF + head
+        self.headers_count = count
+        self.content_length = content_length
+        self.send_body = body_allowed(self.code, self.method)
+        if reply.no_headers:
+            self._send_headless(first, reply.body)
+            return True
+        if reply.body is None:
+            return False
+        body = reply.body
+        try:
+            if type(body) is list and len(body) == 1:
+                first = body[0]
+                if self.send_body:
+                    first = self._clip(first)
+                    self.body_bytes = len(first)
+                self.headers_sent = True
+                self.head_bytes = self.sink.send_head(self, first, True)
+            else:
+                self.headers_sent = True
+                self.head_bytes = self.sink.send_head(self, b"", False)
+                for chunk in body:
+                    if chunk and self.send_body:
+                        chunk = self._clip(chunk)
+                        if chunk:
+                            self.body_bytes += len(chunk)
+                            self.sink.send_body(chunk)
+        finally:
+            close_iterable(body)
+        self.send_body = False  # what the app still writes goes nowhere (uWSGI's ignore_body)
+        return True
+
+    def _send_headless(self, first: bytes, replacement: Optional[Any]) -> None:
+        """``disableheaders``: the body alone (the app's, from ``first`` on, or a rule's
+        ``replacement``), through ``send_body``; without a head nothing frames it, so the
+        connection closes after it (the runner returns False)."""
+        self.headless = True
+        self.headers_sent = True
+        self.head = b""
+        self.headers_count = 0
+        chunks = [first] if replacement is None else replacement
+        try:
+            for chunk in chunks:
+                if chunk and self.send_body:
+                    chunk = self._clip(chunk)
+                    if chunk:
+                        self.body_bytes += len(chunk)
+                        self.sink.send_body(chunk)
+        finally:
+            if replacement is not None:
+                close_iterable(replacement)
+        if replacement is not None:
+            self.send_body = False  # the app's own body goes nowhere
 
     def _clip(self, data: bytes) -> bytes:
         cl = self.content_length
@@ -290,6 +394,10 @@ class WSGIResponse:
                 body = result[0]
                 if type(body) is not bytes:
                     body = self._as_bytes(body)
+                phases = self.settings.response_phases
+                if phases is not None and phases.on_head and self._run_phases(body):
+                    sink.finish()
+                    return not self.headless
                 # (_send_headers, inlined: this is the hot path)
                 if self.send_body:
                     if self.content_length is not None:
@@ -325,7 +433,7 @@ class WSGIResponse:
             close_iterable(result)
             if self.on_app_return is not None:
                 self.on_app_return(escaped)
-        if self.detached:
+        if self.detached or self.headless:
             return False
         if self.content_length is not None and self.send_body and self.body_bytes < self.content_length:
             # Fewer bytes than promised: the client can only notice by the close.
@@ -368,6 +476,9 @@ class WSGIResponse:
         sink that cannot, headers already out): the wrapper is then iterated as usual."""
         offload = getattr(self.settings, "offload", None)
         send_file = getattr(self.sink, "offload_file", None)
+        phases = self.settings.response_phases
+        if phases is not None and phases.on_head:
+            return False  # the routes may change the head: iterated, through _send_headers
         if offload is None or send_file is None or self.headers_sent or self.status is None or not self.send_body:
             return False
         fobj = wrapper.filelike
@@ -456,6 +567,8 @@ class WSGIResponse:
             if not self.detached:
                 sink.abort()
             return
+        if log and status == 500 and not self.detached and self._answer_500(exc):
+            return
         reason = REASONS.get(status, "Error")
         self.status = "%d %s" % (status, reason)
         self.code = status
@@ -464,6 +577,37 @@ class WSGIResponse:
         if log and self.settings.catch_exceptions:  # --catch-exceptions: the traceback, for the developer
             detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.body_bytes = sink.send_error(status, reason, detail)
+
+    def _answer_500(self, exc: BaseException) -> bool:
+        """The 500 of an app that raised, as a response of its own when the routes may see
+        or change it (``--error-route-status 500 ...``) or ``--error-page-500`` gives its
+        HTML: it then goes out like the app's would, and the connection closes after it
+        (the runner returns False).  False when neither applies (``sink.send_error`` then)."""
+        settings = self.settings
+        html = None if settings.catch_exceptions else error_pages.page(500)
+        phases = settings.response_phases
+        if html is None and (phases is None or not phases.on_head):
+            return False
+        if html is not None:
+            body, ctype = html, "text/html"
+        else:
+            detail = ""
+            if settings.catch_exceptions:
+                detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            body, ctype = ("Internal Server Error\n" + detail).encode("utf-8", "replace"), "text/plain"
+        self.start_response("500 Internal Server Error",
+                            [("Content-Type", ctype), ("Content-Length", str(len(body)))],
+                            (type(exc), exc, exc.__traceback__))
+        try:
+            self._send_headers(body, True)
+            self.sink.finish()
+        except ClientDisconnected:
+            self.sink.abort()
+        except Exception:  # a route or a header failed on the 500 itself: cut rather than loop
+            app_log.exception("error answering 500 for %s %s", self.environ.get("REQUEST_METHOD"),
+                              self.environ.get("REQUEST_URI"))
+            self.sink.abort()
+        return True
 
 
 def worth_logging(settings: ServerSettings, resp: WSGIResponse, start: float) -> bool:

@@ -284,7 +284,7 @@ def test_unknown_or_malformed_option_is_one_clear_error(args, fragments):
 @pytest.mark.parametrize("args, name", [
     (["--emperor-broodlord", "4"], "--emperor-broodlord"),
     (["--emperor-on-demand-dir", "/run/ondemand"], "--emperor-on-demand-dir"),
-    (["--response-route", "x"], "--response-route"),
+    (["--gevent", "100"], "--gevent"),
     (["--spooler-signal-as-task"], "--spooler-signal-as-task"),
 ])
 def test_not_supported_yet_is_refused_never_ignored(args, name):

@@ -59,6 +59,17 @@ def test_no_app_is_a_500():
     assert call(app, "/a/x")[1] == "A|/a|/x|0"  # without a default app, mounts count from 0
 
 
+def test_no_app_answers_the_error_page_500(tmp_path):
+    from gateway.server import error_pages
+
+    (tmp_path / "500.html").write_text("<p>no app</p>")
+    error_pages.configure({500: [str(tmp_path / "500.html")]})
+    try:
+        assert call(Mounts(MOUNTS, manage_script_name=True), "/nothing") == ("500 Internal Server Error", "<p>no app</p>")
+    finally:
+        error_pages.configure({})
+
+
 @pytest.mark.parametrize("spec, expected", [
     ("/app=app.py", ("/app", "app.py")),
     ("/app/=pkg.mod:application", ("/app", "pkg.mod:application")),

@@ -33,7 +33,7 @@ def test_sections_appear_in_order():
 
 
 def test_unsupported_options_are_marked_and_supported_ones_are_not():
-    assert NOT_SUPPORTED in format_option(find("response-route"))
+    assert NOT_SUPPORTED in format_option(find("emperor-broodlord"))
     assert NOT_SUPPORTED not in format_option(find("route"))
     assert NOT_SUPPORTED not in format_option(find("spooler"))
     assert NOT_SUPPORTED not in format_option(find("http-socket"))

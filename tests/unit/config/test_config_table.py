@@ -97,7 +97,7 @@ def test_defaults_match_the_brief_and_uwsgi():
 def test_unsupported_options_are_marked_and_known():
     for name in ("asyncio", "http11-socket", "async",
                  "emperor-broodlord", "emperor-on-demand-dir", "vassal-sos",
-                 "spooler-signal-as-task", "response-route"):
+                 "spooler-signal-as-task", "gevent"):
         assert find(name).supported is False, name
     for name in ("enable-threads", "need-app", "plugins", "single-interpreter", "thunder-lock", "die-on-term",
                  "http-auto-chunked"):

@@ -69,3 +69,24 @@ def test_log_lines_go_to_the_server_log(caplog):
     with caplog.at_level("INFO", logger="gateway.error"):
         call([("route-run", "log:hello ${PATH_INFO}")], "/p")
     assert "hello /p" in caplog.text
+
+
+def test_a_missing_file_gets_the_error_page_404_and_a_large_page_is_skipped(tmp_path):
+    from gateway.server import error_pages
+
+    big = tmp_path / "big.html"
+    big.write_bytes(b"x" * (error_pages.MAX_ERROR_PAGE + 1))
+    (tmp_path / "404.html").write_text("<p>lost</p>")
+    error_pages.configure({404: [str(tmp_path / "none.html"), str(big), str(tmp_path / "404.html")]})
+    try:
+        status, headers, body, _ = call([("route-run", "static:%s/missing.txt" % tmp_path)])
+    finally:
+        error_pages.configure({})
+    assert (status, body, dict(headers)["Content-Type"]) == ("404 Not Found", b"<p>lost</p>", "text/html")
+    # a status a rule chose never gets a page
+    error_pages.configure({404: [str(tmp_path / "404.html")]})
+    try:
+        status, _, body, _ = call([("route-run", "return:404")])
+    finally:
+        error_pages.configure({})
+    assert (status, body) == ("404 Not Found", b"Not Found")

@@ -1,0 +1,169 @@
+"""The routing chains around the response, in the shared WSGI runner (any protocol's path).
+
+Driven with a sink that records the calls, as tests/wsgi/test_runner.py does: what reaches
+the sink is what every protocol sends.
+"""
+
+from __future__ import annotations
+
+from gateway.routing.response import HeaderRules, ResponsePhases
+from gateway.routing.rules import compile_chain
+from gateway.server import error_pages
+from gateway.server.settings import ServerSettings
+from gateway.server.wsgi_call import run_request
+from gateway.server.wsgi_input import ClientDisconnected
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.closed = False
+        self.calls: list = []
+
+    def send_head(self, resp, first, final):
+        self.calls.append(("head", resp.head, first if resp.send_body else b"", final))
+        return 10
+
+    def send_body(self, data):
+        self.calls.append(("body", data))
+
+    def finish(self):
+        self.calls.append(("finish",))
+
+    def send_error(self, status, reason, detail=""):
+        self.calls.append(("error", status))
+        return 5
+
+    def abort(self):
+        self.closed = True
+        self.calls.append(("abort",))
+
+    def detach(self):
+        raise AssertionError("no detach here")
+
+    def request_done(self, ok):
+        self.calls.append(("done", ok))
+
+
+class FakeEngine:
+    def schedule_fix(self, core):
+        raise AssertionError("outside a core")
+
+
+def run(app, error=(), response=(), final=(), rules=None, path="/x", method="GET", add_headers=(), **settings_kw):
+    settings = ServerSettings(app, FakeEngine(), log_requests=False, add_headers=add_headers,  # type: ignore[arg-type]
+                              **settings_kw)
+    settings.response_phases = ResponsePhases(compile_chain(list(error)), compile_chain(list(response)),
+                                              compile_chain(list(final)), rules)
+    sink = Sink()
+    environ = {"REQUEST_METHOD": method, "REQUEST_URI": path, "PATH_INFO": path, "QUERY_STRING": "",
+               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1"}
+    run_request(settings, sink, environ)
+    return sink.calls, environ, settings
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Secret", "s")])
+    return [b"hello"]
+
+
+def streaming(environ, start_response):
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    yield b"one"
+    yield b"two"
+
+
+def boom(environ, start_response):
+    raise RuntimeError("boom")
+
+
+def test_a_response_rule_edits_the_head_of_return_body_and_keeps_one_final_write():
+    calls, _, _ = run(hello, response=[("response-route-run", "addheader:X-Route: 1"),
+                                       ("response-route-run", "delheader:X-Secret")], add_headers=["X-Add: 2"])
+    assert calls == [("head", b"200 OK\r\nContent-Type: text/plain\r\nX-Add: 2\r\nX-Route: 1\r\n", b"hello", True),
+                     ("finish",), ("done", True)]
+
+
+def test_del_header_and_pull_header_on_every_response():
+    calls, environ, _ = run(hello, rules=HeaderRules(remove=["x-secret"], pull=["Content-Type CT"]))
+    assert calls[0] == ("head", b"200 OK\r\n", b"hello", True) and environ["CT"] == "text/plain"
+
+
+def test_an_error_rule_replaces_a_streamed_response_and_drops_the_app_body():
+    calls, environ, settings = run(streaming, error=[("error-route-status", "404 return:410")])
+    assert calls == [("head", b"410 Gone\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n", b"Gone", True),
+                     ("finish",), ("done", True)]
+    assert settings.stats.requests == 1
+
+
+def test_break_in_the_response_chain_cuts_the_connection():
+    calls, _, _ = run(streaming, response=[("response-route-status", "404 break:")])
+    assert ("abort",) in calls and not [c for c in calls if c[0] == "head"] and calls[-1] == ("done", False)
+    calls, _, _ = run(hello, response=[("response-route-run", "break:")])
+    assert ("abort",) in calls and not [c for c in calls if c[0] == "head"]
+
+
+def test_the_app_write_fails_when_a_route_cut_the_response():
+    seen = []
+
+    def writer(environ, start_response):
+        write = start_response("200 OK", [])
+        try:
+            write(b"x")
+        except ClientDisconnected:
+            seen.append("cut")
+            raise
+        return []
+
+    calls, _, _ = run(writer, response=[("response-route-run", "break:")])
+    assert seen == ["cut"] and ("abort",) in calls
+
+
+def test_the_500_of_an_app_that_raised_goes_through_the_error_chain(expect_log):
+    with expect_log("gateway.app", "error in the WSGI app"):
+        calls, environ, settings = run(boom, error=[("error-route-status", "500 redirect:/sorry")])
+    assert calls[0] == ("head", b"302 Found\r\nLocation: /sorry\r\nContent-Length: 5\r\n", b"Moved", True)
+    assert calls[-1] == ("done", False)  # the connection closes after a 500, as before
+    assert settings.stats.exceptions == 1
+
+
+def test_error_page_500_is_sent_for_an_app_that_raised(tmp_path, expect_log):
+    page = tmp_path / "500.html"
+    page.write_bytes(b"<h1>sorry</h1>")
+    error_pages.configure({500: [str(tmp_path / "missing.html"), str(page)]})
+    try:
+        settings = ServerSettings(boom, FakeEngine(), log_requests=False)  # type: ignore[arg-type]
+        sink = Sink()
+        with expect_log("gateway.app", "error in the WSGI app"):
+            run_request(settings, sink, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/"})
+    finally:
+        error_pages.configure({})
+    assert sink.calls[0] == ("head", b"500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 14\r\n",
+                             b"<h1>sorry</h1>", True)
+    # without pages or routes: the protocol's own error answer, as before
+    sink = Sink()
+    with expect_log("gateway.app", "error in the WSGI app"):
+        run_request(ServerSettings(boom, FakeEngine(), log_requests=False), sink,  # type: ignore[arg-type]
+                    {"REQUEST_METHOD": "GET"})
+    assert sink.calls[0] == ("error", 500)
+
+
+def test_the_final_chain_runs_after_the_response_and_before_the_log_line():
+    calls, environ, _ = run(hello, final=[("final-route-status", "200 addvar:FINAL=${PATH_INFO}"),
+                                          ("final-route-run", "donotlog:")])
+    assert environ["FINAL"] == "/x" and environ["gateway.donotlog"] is True
+    assert calls[-1] == ("done", True)
+
+
+def test_head_requests_get_a_replacement_without_its_body():
+    calls, _, _ = run(hello, response=[("response-route-run", "return:403")], method="HEAD")
+    assert calls[0] == ("head", b"403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n", b"", True)
+
+
+def test_disableheaders_sends_the_body_alone_and_closes():
+    calls, _, _ = run(streaming, response=[("response-route-run", "disableheaders:")])
+    assert calls == [("body", b"one"), ("body", b"two"), ("finish",), ("done", False)]
+    calls, _, _ = run(hello, response=[("response-route-run", "disableheaders:")])
+    assert calls == [("body", b"hello"), ("finish",), ("done", False)]
+    # with a rule's answer: its body alone
+    calls, _, _ = run(hello, response=[("response-route-run", "disableheaders:"), ("response-route-run", "return:410")])
+    assert calls == [("body", b"Gone"), ("finish",), ("done", False)]
