@@ -664,6 +664,16 @@ def _child_privileges(cfg: Config, master: Any) -> None:
         master.child_privileges = lambda worker: drop_in_child(cfg, logs.gen_log, worker)
 
 
+class _EarlyLog:
+    """Lines logged before :func:`gateway.logs.setup`: straight to standard error."""
+
+    def info(self, message: str, *args: Any) -> None:
+        sys.stderr.write((message % args if args else message) + "\n")
+        sys.stderr.flush()
+
+    warning = info
+
+
 def _immediate_actions(cfg: Config) -> None:
     """What uWSGI does while it reads the options (``UWSGI_OPT_IMMEDIATE``), done as soon as
     the configuration is read: ``--early-envdir`` (the configuration already saw it),
@@ -677,12 +687,13 @@ def _immediate_actions(cfg: Config) -> None:
     startup.configure_shell(cfg.binsh)
     if cfg.force_cwd:
         reexec.ORIGIN.cwd = os.path.abspath(cfg.force_cwd)
+    log = _EarlyLog()  # the log is not set up yet (nor detached with --daemonize)
     try:
         for path in cfg.flock:
-            startup.lock_file(path, False, "flock", logs.gen_log)
+            startup.lock_file(path, False, "flock", log)
         for path in cfg.flock_wait:
-            startup.lock_file(path, True, "flock-wait", logs.gen_log)
-        drop_immediately(cfg.immediate_uid, cfg.immediate_gid, logs.gen_log)
+            startup.lock_file(path, True, "flock-wait", log)
+        drop_immediately(cfg.immediate_uid, cfg.immediate_gid, log)
     except (startup.StartupError, PrivilegeError) as e:
         _fail(str(e))
 

@@ -78,8 +78,11 @@ def warn_if_root(config: Config, log: Any) -> None:
         log.warning("*** WARNING: you are running gateway as root !!! (use the --uid flag) ***")
 
 
-def preload() -> None:
-    """Import everything the server may need later, while Python's files are readable."""
+def preload(everything: bool = False) -> None:
+    """Import everything the server may need later, while Python's files are readable.
+
+    ``everything`` (before a ``--chroot``, which hides gateway's own files too): every
+    module of gateway and loop_engine, about 0.7 s."""
     for name in PRELOAD:
         importlib.import_module(name)
     for name in OPTIONAL:
@@ -87,6 +90,20 @@ def preload() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    if everything:
+        import pkgutil
+
+        import gateway
+        import loop_engine
+        from gateway import uwsgi_module
+
+        uwsgi_module.install()  # as the app's loading does: uwsgidecorators imports ``uwsgi``
+        for package in (gateway, loop_engine):
+            for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                try:
+                    importlib.import_module(info.name)
+                except ImportError:
+                    pass  # an optional part
 
 
 class Identity:
@@ -154,7 +171,9 @@ def drop(uid_spec: Optional[str], gid_spec: Optional[str], log: Any, *, chroot: 
     None) with their supplementary groups; raise PrivilegeError."""
     if not uid_spec and not gid_spec and not chroot:
         return
-    preload()
+    if chroot and os.geteuid() != 0:
+        raise PrivilegeError("--chroot %s: cannot chroot() as non-root user" % chroot)
+    preload(everything=bool(chroot))
     identity = resolve_identity(uid_spec, gid_spec, add_gids, initgroups)  # before the chroot
     if chroot:
         enter_chroot(chroot, log, chroot_workdir)
