@@ -115,7 +115,7 @@ def apply_environment(cfg: Config) -> None:
     sys.argv = ["uwsgi"] + (cfg.pyargv or "").split()
     if cfg.virtualenv:
         _activate_virtualenv(cfg.virtualenv)
-    if cfg.chdir and not (cfg.chroot and not cfg.master_as_root):  # else inside the chroot (at the drop)
+    if cfg.chdir and not (cfg.chroot and not _master_keeps_root(cfg)):  # else inside the chroot, at the drop
         try:
             os.chdir(cfg.chdir)
         except OSError as e:
@@ -650,6 +650,11 @@ def _path_after_chroot() -> None:
         sys.path.insert(0, cwd)
 
 
+def _master_keeps_root(cfg: Config) -> bool:
+    """``--master-as-root`` with a master to keep root (without one, the process drops as usual)."""
+    return bool(cfg.master_as_root and (_needs_master(cfg) or cfg.http or cfg.https))
+
+
 def _child_privileges(cfg: Config, master: Any) -> None:
     """In every child the master forks: ``--never-swap`` again (memory locks are not
     inherited), and with ``--master-as-root`` the drop to ``--uid``/``--gid``/``--chroot``
@@ -659,8 +664,9 @@ def _child_privileges(cfg: Config, master: Any) -> None:
 
         master.on_fork_child(lambda: lock_memory(logs.gen_log) and None)
     if cfg.master_as_root and (cfg.uid or cfg.gid or cfg.chroot):
-        from gateway.process.privileges import drop_in_child
+        from gateway.process.privileges import drop_in_child, preload
 
+        preload(everything=bool(cfg.chroot))  # once here, not in every child
         master.child_privileges = lambda worker: drop_in_child(cfg, logs.gen_log, worker)
 
 

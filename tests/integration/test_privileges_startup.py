@@ -113,6 +113,13 @@ def test_chroot_loads_the_app_inside_it_and_chdir_is_inside_too(tmp_path):
         srv.wait_for_line(r"worker 2 buried after")
         assert _probe(srv)["cwd"] == "/srv"
         assert "chroot() to %s" % jail in srv.output()
+    # --master-as-root: the master stays outside, each worker enters the chroot (at /) after its fork
+    args = PROBE + ["--chroot", str(jail), "--uid", "nobody", "--master", "--processes", "2", "--master-as-root"]
+    with run_server(args) as srv:
+        rep = _probe(srv)
+        assert (rep["uid"], rep["cwd"]) == (NOBODY, "/")
+        assert os.readlink("/proc/%d/root" % srv.pid) == "/"
+        assert os.readlink("/proc/%d/root" % rep["pid"]) == str(jail)
 
 
 def test_chroot_needs_root_and_immediate_uid_refuses_root():
