@@ -82,6 +82,24 @@ def test_master_as_root_keeps_the_master_root_and_drops_every_worker():
     assert "set additional group 100 (users)" in out
 
 
+def test_master_as_root_drops_daemons_unless_they_name_their_own_user():
+    needs_root()
+    with tempfile.TemporaryDirectory(dir="/tmp") as shared:  # written by nobody and by daemon
+        os.chmod(shared, 0o777)
+        plain, own = os.path.join(shared, "plain"), os.path.join(shared, "own")
+        args = PROBE + ["--master", "--uid", "nobody", "--master-as-root",
+                        "--attach-daemon", "id -u > %s; exec sleep 30" % plain,
+                        "--attach-daemon2", "cmd=id -u > %s; exec sleep 30,uid=daemon" % own]
+        with run_server(args) as srv:
+            from support.waits import wait_until
+
+            wait_until(lambda: os.path.getsize(plain) if os.path.exists(plain) else 0, what="the plain daemon")
+            wait_until(lambda: os.path.getsize(own) if os.path.exists(own) else 0, what="the daemon with uid=")
+            assert _uids(srv.pid)[0] == "0"
+        with open(plain) as f, open(own) as g:
+            assert (f.read().strip(), g.read().strip()) == (str(NOBODY), "1")
+
+
 def test_supplementary_groups_follow_initgroups_no_initgroups_and_add_gid():
     needs_root()
     with run_server(PROBE + ["--uid", "nobody"]) as srv:
