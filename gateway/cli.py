@@ -114,7 +114,7 @@ def apply_environment(cfg: Config) -> None:
     sys.argv = ["uwsgi"] + (cfg.pyargv or "").split()
     if cfg.virtualenv:
         _activate_virtualenv(cfg.virtualenv)
-    if cfg.chdir:
+    if cfg.chdir and not (cfg.chroot and not _master_keeps_root(cfg)):  # else inside the chroot, at the drop
         try:
             os.chdir(cfg.chdir)
         except OSError as e:
@@ -211,6 +211,7 @@ def _main(argv: List[str]) -> None:
         sys.exit(0)
     if cfg.optimize is not None and sys.flags.optimize != cfg.optimize and _OPTIMIZE_ENV not in os.environ:
         _run_optimized(int(cfg.optimize), argv)
+    _immediate_actions(cfg)
     for text in cfg.print:
         sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -246,6 +247,7 @@ def _main(argv: List[str]) -> None:
         _log_to(log_file)
     _write_pidfiles(cfg, ("pidfile", "safe-pidfile"))
     logs.setup(logdate=cfg.logdate, request_stream=_request_log(cfg))
+    _after_log_setup(cfg)
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
     if vassal.current is not None:
@@ -255,6 +257,7 @@ def _main(argv: List[str]) -> None:
             for line in chain.dump(phase):
                 logs.gen_log.info("%s", line)
     _check_emperor(cfg)
+    _apply_envdirs(cfg.envdir, "envdir")
     apply_environment(cfg)
     if cfg.emperor:
         sys.exit(_run_emperor(cfg))
@@ -578,6 +581,10 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     from gateway.subsystems.builtin_metrics import builtin_specs
 
     numproc = (cfg.processes or 1) if workers is None else workers
+    if cfg.limit_nproc and numproc:
+        from gateway.process.startup import adjusted_workers
+
+        numproc = adjusted_workers(numproc, True, logs.gen_log)
     # uWSGI's built-in metrics (worker.N.requests...): registered with the others, collected by the master
     builtin = builtin_specs(numproc, cores_per_worker(cfg), len(sockets), no_cores=bool(cfg.metrics_no_cores)) \
         if metrics_enabled(cfg) else []
@@ -615,7 +622,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
             mules.MuleConfigError, pushers.PusherConfigError) as e:
         _fail(str(e))
-    _drop_privileges(cfg)
+    _child_privileges(cfg, master)
+    _drop_privileges(cfg, keep_root=bool(cfg.master_as_root))
     if not cfg.lazy_apps and numproc:
         reloader = AppReloader(cfg, sockets)
         try:
@@ -649,26 +657,136 @@ def _daemonize_late(cfg: Config, master: Any) -> None:
     hooks.adopt_atexit()
     if uwsgi_module.masterpid():
         uwsgi_module._runtime.masterpid = master.pid
-    _write_pidfiles(cfg, ("pidfile", "safe-pidfile", "pidfile2"))
+    _write_pidfiles(cfg, ("pidfile", "safe-pidfile", "pidfile2", "safe-pidfile2"))
 
 
-def _drop_privileges(cfg: Config) -> None:
-    """``--uid``/``--gid``: after every socket is bound, before the app is loaded; around it the
-    ``as-root`` and ``as-user`` hooks, which uWSGI runs only when started as root."""
+def _drop_privileges(cfg: Config, keep_root: bool = False) -> None:
+    """``--uid``/``--gid`` (and ``--chroot``): after every socket is bound, before the app is
+    loaded.  Before it: ``--file-write``, the interface and filesystem waits, the ``as-root``
+    hooks; after it: the ``as-user`` hooks (both run only when started as root, as uWSGI
+    does), ``--wait-for-socket``, ``--prio``.  ``keep_root`` (``--master-as-root``): this
+    process keeps its identity, its children drop (:func:`_child_privileges`)."""
+    from gateway.process import startup, startup_waits
     from gateway.process.privileges import PrivilegeError, drop
 
     as_root = os.getuid() == 0
     try:
+        for spec in cfg.file_write:
+            startup.file_write(spec, logs.gen_log)
+        startup_waits.waits_before_drop(cfg, logs.gen_log)
         if as_root:
             hooks.run_phase(cfg, "as-root")
-        drop(cfg.uid, cfg.gid, logs.gen_log)
-        if as_root:
-            hooks.run_phase(cfg, "as-user")
-    except (PrivilegeError, hooks.HookFailed) as e:
+        if keep_root:
+            logs.gen_log.info("the master keeps its privileges (--master-as-root): each child drops them")
+        else:
+            drop(cfg.uid, cfg.gid, logs.gen_log, chroot=cfg.chroot, chroot_workdir=cfg.chdir or "/",
+                 add_gids=cfg.add_gid, initgroups=not cfg.no_initgroups)
+            if cfg.chroot:
+                _path_after_chroot()
+            if as_root:
+                hooks.run_phase(cfg, "as-user")
+        startup_waits.socket_waits(cfg, logs.gen_log)
+    except (PrivilegeError, hooks.HookFailed, startup.StartupError, startup_waits.WaitFailed) as e:
         _fail(str(e))
-    _write_pidfiles(cfg, ("pidfile2",))
+    if cfg.prio is not None:
+        startup.set_priority(cfg.prio, logs.gen_log)
+    _write_pidfiles(cfg, ("pidfile2", "safe-pidfile2"))
     if cfg.logto2:
         _log_to(cfg.logto2, "--logto2")
+
+
+def _path_after_chroot() -> None:
+    """After ``--chroot``: the working directory (inside it) leads ``sys.path``, as before."""
+    cwd = os.getcwd()
+    if "" not in sys.path and cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def _master_keeps_root(cfg: Config) -> bool:
+    """``--master-as-root`` with a master to keep root (without one, the process drops as usual)."""
+    return bool(cfg.master_as_root and (_needs_master(cfg) or cfg.http or cfg.https))
+
+
+def _child_privileges(cfg: Config, master: Any) -> None:
+    """In every child the master forks: ``--never-swap`` again (memory locks are not
+    inherited), and with ``--master-as-root`` the drop to ``--uid``/``--gid``/``--chroot``
+    (a daemon with its own ``uid=`` switches itself instead)."""
+    if cfg.never_swap:
+        from gateway.process.startup import lock_memory
+
+        master.on_fork_child(lambda: lock_memory(logs.gen_log) and None)
+    if cfg.master_as_root and (cfg.uid or cfg.gid or cfg.chroot):
+        from gateway.process.privileges import drop_in_child, preload
+
+        preload(everything=bool(cfg.chroot))  # once here, not in every child
+        master.child_privileges = lambda worker: drop_in_child(cfg, logs.gen_log, worker)
+
+
+class _EarlyLog:
+    """Lines logged before :func:`gateway.logs.setup`: straight to standard error."""
+
+    def info(self, message: str, *args: Any) -> None:
+        sys.stderr.write((message % args if args else message) + "\n")
+        sys.stderr.flush()
+
+    warning = info
+
+
+def _immediate_actions(cfg: Config) -> None:
+    """What uWSGI does while it reads the options (``UWSGI_OPT_IMMEDIATE``), done as soon as
+    the configuration is read: ``--early-envdir`` (the configuration already saw it),
+    ``--flock``/``--flock-wait``, ``--immediate-gid``/``--immediate-uid``; and the settings
+    later steps read: ``--binsh``, ``--force-cwd``."""
+    from gateway.emperor import reexec
+    from gateway.process import startup
+    from gateway.process.privileges import PrivilegeError, drop_immediately
+
+    _apply_envdirs(cfg.early_envdir, "early-envdir")
+    startup.configure_shell(cfg.binsh)
+    if cfg.force_cwd:
+        reexec.ORIGIN.cwd = os.path.abspath(cfg.force_cwd)
+    log = _EarlyLog()  # the log is not set up yet (nor detached with --daemonize)
+    try:
+        for path in cfg.flock:
+            startup.lock_file(path, False, "flock", log)
+        for path in cfg.flock_wait:
+            startup.lock_file(path, True, "flock-wait", log)
+        drop_immediately(cfg.immediate_uid, cfg.immediate_gid, log)
+    except (startup.StartupError, PrivilegeError) as e:
+        _fail(str(e))
+
+
+def _after_log_setup(cfg: Config) -> None:
+    """Once the log is set up (uWSGI's place): ``--never-swap``, ``--flock2``/``--flock-wait2``,
+    ``--limit-nproc``."""
+    from gateway.process import startup
+
+    if cfg.never_swap:
+        if (cfg.uid or cfg.gid) and os.geteuid() == 0 and not startup.memlock_unlimited():
+            _fail("--never-swap with --uid/--gid needs an unlimited RLIMIT_MEMLOCK (ulimit -l unlimited, "
+                  "systemd's LimitMEMLOCK=infinity): once root is dropped, locked pages count against "
+                  "it and the workers could not allocate memory")
+        startup.lock_memory(logs.gen_log)
+    try:
+        if cfg.flock2:
+            startup.lock_file(cfg.flock2, False, "flock2", logs.gen_log)
+        if cfg.flock_wait2:
+            startup.lock_file(cfg.flock_wait2, True, "flock-wait2", logs.gen_log)
+    except startup.StartupError as e:
+        _fail(str(e))
+    if cfg.limit_nproc:
+        startup.set_limit_nproc(cfg.limit_nproc, logs.gen_log)
+
+
+def _apply_envdirs(paths: List[str], option: str) -> None:
+    """``--envdir``/``--early-envdir``: each daemontools envdir into ``os.environ``, in order."""
+    from gateway.config.envdir import EnvdirError, apply, read_envdir
+
+    for path in paths:
+        try:
+            apply(read_envdir(path), os.environ)
+        except EnvdirError as e:
+            _fail("--%s %s" % (option, str(e).split(" ", 1)[1]))
 
 
 def _spooler_children(cfg: Config) -> List[Any]:

@@ -85,6 +85,7 @@ def load(
         return resolve(stoppers)
     context = context or MagicContext.from_system()
     cwd = context.cwd
+    environ = dict(environ)  # early-envdir changes it while the sources are read
     entries, warnings, fallback = assemble(
         entries_from(environ),
         argv_entries,

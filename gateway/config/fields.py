@@ -1165,6 +1165,10 @@ class ConfigFields:
     if_hostname: List[str]
     #: --if-not-hostname: the following options, up to endif, apply only if the host is not NAME (%(_): the value tested)
     if_not_hostname: List[str]
+    #: --if-hostname-match: the following options, up to endif, apply only if the host name matches REGEXP (a search, Python's…
+    if_hostname_match: List[str]
+    #: --if-not-hostname-match: the following options, up to endif, apply only if the host name does not match REGEXP (%(_): the va…
+    if_not_hostname_match: List[str]
     #: --if-plugin: the following options, up to endif, apply only if the plugin is built in (%(_): the value tested)
     if_plugin: List[str]
     #: --if-not-plugin: the following options, up to endif, apply only if the plugin is not built in (%(_): the value teste…
@@ -1185,3 +1189,119 @@ class ConfigFields:
     for_readline: List[str]
     #: --endif: close the if-*/for* block
     endif: bool
+    #: --master-as-root: the master stays root; every child it forks (workers, mules, spoolers, routers...) drops to --uid/-…
+    master_as_root: bool
+    #: --chroot: chroot() to DIR (as root) just before --gid/--uid are applied; the app is loaded inside it
+    chroot: Optional[str]
+    #: --add-gid: with --uid/--gid: the supplementary groups become these groups (names or numbers), instead of the u…
+    add_gid: List[str]
+    #: --no-initgroups: with --uid/--gid: no supplementary groups (by default the user's groups from /etc/group, as initgro…
+    no_initgroups: bool
+    #: --immediate-uid: setuid() to USER (not root) as soon as the configuration is read, before anything else
+    immediate_uid: Optional[str]
+    #: --immediate-gid: setgid() to GROUP (not root) as soon as the configuration is read, before anything else; supplement…
+    immediate_gid: Optional[str]
+    #: --prio: the scheduling priority (nice value) of every process, set after privileges are dropped
+    prio: Optional[int]
+    #: --never-swap: mlockall() the memory of every process (current and future pages) so it is never swapped; needs CAP…
+    never_swap: bool
+    #: --limit-nproc: limit the number of processes of the user (RLIMIT_NPROC); workers are reduced to fit, as uWSGI does
+    limit_nproc: Optional[int]
+    #: --force-cwd: the working directory a binary reload (a vassal's) returns to, instead of the one gateway started in
+    force_cwd: Optional[str]
+    #: --binsh: the shell of exec hooks, daemons and cron commands: the first SHELL that is executable, else /bin/sh
+    binsh: List[str]
+    #: --flock: lock FILE (fcntl, as uWSGI) at startup and hold it; exit if another process holds it
+    flock: List[str]
+    #: --flock-wait: lock FILE at startup, waiting while another process holds it
+    flock_wait: List[str]
+    #: --flock2: --flock once the log file is set up (after --daemonize)
+    flock2: Optional[str]
+    #: --flock-wait2: --flock-wait once the log file is set up (after --daemonize)
+    flock_wait2: Optional[str]
+    #: --file-write: write VALUE and a newline to FILE before privileges are dropped
+    file_write: List[str]
+    #: --wait-for-fs: wait (at most --wait-for-fs-timeout) for PATH to exist before privileges are dropped
+    wait_for_fs: List[str]
+    #: --wait-for-file: wait for FILE to be a regular file (--wait-for-fs-timeout)
+    wait_for_file: List[str]
+    #: --wait-for-dir: wait for DIR to be a directory (--wait-for-fs-timeout)
+    wait_for_dir: List[str]
+    #: --wait-for-mountpoint: wait for a filesystem to be mounted on DIR (--wait-for-fs-timeout)
+    wait_for_mountpoint: List[str]
+    #: --wait-for-fs-timeout: seconds --wait-for-fs/file/dir/mountpoint wait before giving up (0: 60)
+    wait_for_fs_timeout: int
+    #: --wait-for-socket: wait for a connection to ADDRESS (host:port or a UNIX socket path) to succeed before the app is loa…
+    wait_for_socket: List[str]
+    #: --wait-for-socket-timeout: seconds --wait-for-socket waits before giving up (0: 60)
+    wait_for_socket_timeout: int
+    #: --wait-for-interface: wait for the network interface NAME to exist before privileges are dropped
+    wait_for_interface: List[str]
+    #: --wait-for-interface-timeout: seconds --wait-for-interface waits before giving up (0: 60)
+    wait_for_interface_timeout: int
+    #: --envdir: set environment variables from a daemontools envdir (one file per variable; an empty file unsets it…
+    envdir: List[str]
+    #: --early-envdir: --envdir while the configuration is read: $(VAR) in the options after it sees the variables
+    early_envdir: List[str]
+    #: --safe-pidfile2: --pidfile2 written atomically (a temporary file renamed over FILE)
+    safe_pidfile2: Optional[str]
+    #: --close-on-exec: accepted: connection sockets are always close-on-exec (Python creates every descriptor non-inherita…
+    close_on_exec: bool
+    #: --close-on-exec2: accepted: listening sockets are always close-on-exec (Python creates every descriptor non-inheritab…
+    close_on_exec2: bool
+    #: --skip-zero: accepted: gateway never takes file descriptor 0 as a socket (uWSGI does unless this is given)
+    skip_zero: bool
+    #: --use-abort: accepted: a segfault or floating point exception already ends the process with the signal's default…
+    use_abort: bool
+    #: --cap: not supported yet: uWSGI option, not supported yet by gateway
+    cap: Optional[str]
+    #: --unshare: not supported yet: uWSGI option, not supported yet by gateway
+    unshare: Optional[str]
+    #: --unshare2: not supported yet: uWSGI option, not supported yet by gateway
+    unshare2: Optional[str]
+    #: --setns: not supported yet: uWSGI option, not supported yet by gateway
+    setns: Optional[str]
+    #: --setns-socket: not supported yet: uWSGI option, not supported yet by gateway
+    setns_socket: Optional[str]
+    #: --setns-socket-skip: not supported yet: uWSGI option, not supported yet by gateway
+    setns_socket_skip: List[str]
+    #: --setns-preopen: not supported yet: uWSGI option, not supported yet by gateway
+    setns_preopen: bool
+    #: --namespace: not supported yet: uWSGI option, not supported yet by gateway
+    namespace: Optional[str]
+    #: --namespace-keep-mount: not supported yet: uWSGI option, not supported yet by gateway
+    namespace_keep_mount: List[str]
+    #: --namespace-net: not supported yet: uWSGI option, not supported yet by gateway
+    namespace_net: Optional[str]
+    #: --pivot-root: not supported yet: uWSGI option, not supported yet by gateway
+    pivot_root: Optional[str]
+    #: --jailed: not supported yet: uWSGI option, not supported yet by gateway
+    jailed: bool
+    #: --jail: not supported yet: uWSGI option, not supported yet by gateway
+    jail: Optional[str]
+    #: --jail-ip4: not supported yet: uWSGI option, not supported yet by gateway
+    jail_ip4: List[str]
+    #: --jail-ip6: not supported yet: uWSGI option, not supported yet by gateway
+    jail_ip6: List[str]
+    #: --jail2: not supported yet: uWSGI option, not supported yet by gateway
+    jail2: List[str]
+    #: --jail-attach: not supported yet: uWSGI option, not supported yet by gateway
+    jail_attach: Optional[str]
+    #: --jidfile: not supported yet: uWSGI option, not supported yet by gateway
+    jidfile: Optional[str]
+    #: --cgroup: not supported yet: uWSGI option, not supported yet by gateway
+    cgroup: List[str]
+    #: --cgroup-opt: not supported yet: uWSGI option, not supported yet by gateway
+    cgroup_opt: List[str]
+    #: --cgroup-dir-mode: not supported yet: uWSGI option, not supported yet by gateway
+    cgroup_dir_mode: Optional[str]
+    #: --ksm: not supported yet: uWSGI option, not supported yet by gateway
+    ksm: Optional[str]
+    #: --refork: not supported yet: uWSGI option, not supported yet by gateway
+    refork: bool
+    #: --refork-as-root: not supported yet: uWSGI option, not supported yet by gateway
+    refork_as_root: bool
+    #: --refork-post-jail: not supported yet: uWSGI option, not supported yet by gateway
+    refork_post_jail: bool
+    #: --forkbomb-delay: not supported yet: uWSGI option, not supported yet by gateway
+    forkbomb_delay: Optional[str]

@@ -22,7 +22,8 @@ The conditions (each re-evaluated for every entry of its block, as uWSGI does):
 ``if-env NAME[=VALUE]`` / ``if-not-env``, ``if-opt NAME[=VALUE]`` / ``if-not-opt`` (the first
 value given so far to that option or placeholder), ``if-exists PATH`` / ``if-not-exists``,
 ``if-file`` / ``if-not-file``, ``if-dir`` / ``if-not-dir``, ``if-hostname`` /
-``if-not-hostname``, ``if-plugin`` / ``if-not-plugin`` (the plugins gateway has built in:
+``if-not-hostname``, ``if-hostname-match REGEXP`` / ``if-not-hostname-match`` (a search in the
+host name, with Python's :mod:`re` where uWSGI uses PCRE), ``if-plugin`` / ``if-not-plugin`` (the plugins gateway has built in:
 python, python3, tornado, greenlet, http...), ``if-reload`` / ``if-not-reload`` (gateway's
 master never re-executes itself: never a reload).  ``else`` opens a block that adds its
 entries when the last condition failed.  The loops: ``for`` (space-separated items),
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional
 
@@ -50,8 +52,8 @@ __all__ = ["BLOCK_KEYS", "END_KEYS", "Block", "LogicError", "LogicFacts", "open_
 #: Canonical logic option names (aliases resolve to these through the option table).
 CONDITIONS = frozenset({
     "if-env", "if-not-env", "if-opt", "if-not-opt", "if-exists", "if-not-exists", "if-file", "if-not-file",
-    "if-dir", "if-not-dir", "if-hostname", "if-not-hostname", "if-plugin", "if-not-plugin", "if-reload",
-    "if-not-reload",
+    "if-dir", "if-not-dir", "if-hostname", "if-not-hostname", "if-hostname-match", "if-not-hostname-match",
+    "if-plugin", "if-not-plugin", "if-reload", "if-not-reload",
 })
 LOOPS = frozenset({"for", "for-glob", "for-times", "for-readline"})
 BLOCK_KEYS = CONDITIONS | LOOPS | {"else"}
@@ -117,6 +119,11 @@ class Block:
             ok = check(path)
         elif base == "if-hostname":
             ok = facts.hostname == arg
+        elif base == "if-hostname-match":
+            try:
+                ok = re.search(arg, facts.hostname) is not None
+            except re.error as e:
+                raise LogicError("'%s %s': not a valid regular expression (%s)" % (kind, arg, e)) from None
         elif base == "if-plugin":
             ok = arg.strip().lower() in BUILTIN_PLUGINS
         elif base == "if-reload":

@@ -722,6 +722,8 @@ def _logic_options() -> tuple[Option, ...]:
         ("if-not-dir", (), "PATH", "PATH is not a directory"),
         ("if-hostname", (), "NAME", "the host is NAME"),
         ("if-not-hostname", (), "NAME", "the host is not NAME"),
+        ("if-hostname-match", (), "REGEXP", "the host name matches REGEXP (a search, Python's re)"),
+        ("if-not-hostname-match", (), "REGEXP", "the host name does not match REGEXP"),
         ("if-plugin", ("ifplugin",), "NAME", "the plugin is built in"),
         ("if-not-plugin", (), "NAME", "the plugin is not built in"),
     )
@@ -853,6 +855,145 @@ def _trigger_options() -> tuple[Option, ...]:
                help="seconds between the master's checks of the touch files (and of the filesystem "
                     "monitors where inotify is missing)"),
     )
+
+
+def _file_write_spec(raw: str) -> str:
+    """``--file-write FILE=VALUE``: a file name, ``=``, the text to write (may be empty)."""
+    path, sep, _ = raw.partition("=")
+    if not sep or not path.strip():
+        raise Invalid("FILE=VALUE (such as /sys/kernel/mm/ksm/run=1)")
+    return raw
+
+
+_NAMESPACE_HINT = ("gateway does not manage Linux namespaces: start it inside the namespace "
+                   "(unshare(1), nsenter(1), a container runtime)")
+_JAIL_HINT = "gateway has no jails (FreeBSD jails, pivot_root): run it inside the jail or container"
+_CGROUP_HINT = "gateway does not manage cgroups: start it in the cgroup (systemd's Slice=, cgexec(1))"
+_REFORK_HINT = "gateway forks no extra process around the privilege drop (no jails to enter)"
+
+
+def _privilege_and_startup_options() -> tuple[Option, ...]:
+    """Privileges (``--master-as-root``, ``--chroot``, groups, ``--immediate-uid``), OS tuning
+    (``--prio``, ``--never-swap``, ``--limit-nproc``), startup locks and waits, envdirs; and the
+    Linux namespace, jail and cgroup options, refused by name."""
+    wait_timeout = dict(type=conv.integer, default=60, minimum=0, maximum=86400, section=PROCESSES,
+                        metavar="SECONDS")
+    out = [
+        Option("master-as-root", flag=True, section=PROCESSES,
+               help="the master stays root; every child it forks (workers, mules, spoolers, routers...) "
+                    "drops to --uid/--gid (and --chroot) right after the fork"),
+        Option("chroot", type=conv.path, section=PROCESSES, metavar="DIR",
+               help="chroot() to DIR (as root) just before --gid/--uid are applied; the app is loaded "
+                    "inside it"),
+        Option("add-gid", repeatable=True, section=PROCESSES, metavar="GROUP",
+               help="with --uid/--gid: the supplementary groups become these groups (names or numbers), "
+                    "instead of the user's groups from /etc/group"),
+        Option("no-initgroups", flag=True, section=PROCESSES,
+               help="with --uid/--gid: no supplementary groups (by default the user's groups from "
+                    "/etc/group, as initgroups(3) gives)"),
+        Option("immediate-uid", section=PROCESSES, metavar="USER",
+               help="setuid() to USER (not root) as soon as the configuration is read, before anything else"),
+        Option("immediate-gid", section=PROCESSES, metavar="GROUP",
+               help="setgid() to GROUP (not root) as soon as the configuration is read, before anything "
+                    "else; supplementary groups are cleared"),
+        Option("prio", type=conv.integer, minimum=-20, maximum=19, section=PROCESSES, metavar="N",
+               help="the scheduling priority (nice value) of every process, set after privileges are "
+                    "dropped"),
+        Option("never-swap", flag=True, section=PROCESSES,
+               help="mlockall() the memory of every process (current and future pages) so it is never "
+                    "swapped; needs CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK"),
+        Option("limit-nproc", type=conv.integer, minimum=1, section=PROCESSES, metavar="N",
+               help="limit the number of processes of the user (RLIMIT_NPROC); workers are reduced to "
+                    "fit, as uWSGI does"),
+        Option("force-cwd", type=conv.path, section=PROCESSES, metavar="DIR",
+               help="the working directory a binary reload (a vassal's) returns to, instead of the one "
+                    "gateway started in"),
+        Option("binsh", repeatable=True, type=conv.path, section=PROCESSES, metavar="SHELL",
+               help="the shell of exec hooks, daemons and cron commands: the first SHELL that is "
+                    "executable, else /bin/sh"),
+        Option("flock", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+               help="lock FILE (fcntl, as uWSGI) at startup and hold it; exit if another process holds it"),
+        Option("flock-wait", repeatable=True, type=conv.path, section=PROCESSES,
+               metavar="FILE", help="lock FILE at startup, waiting while another process holds it"),
+        Option("flock2", type=conv.path, section=PROCESSES, metavar="FILE",
+               help="--flock once the log file is set up (after --daemonize)"),
+        Option("flock-wait2", type=conv.path, section=PROCESSES, metavar="FILE",
+               help="--flock-wait once the log file is set up (after --daemonize)"),
+        Option("file-write", repeatable=True, type=_file_write_spec, section=PROCESSES, metavar="FILE=VALUE",
+               help="write VALUE and a newline to FILE before privileges are dropped"),
+        Option("wait-for-fs", repeatable=True, type=conv.path, section=PROCESSES, metavar="PATH",
+               help="wait (at most --wait-for-fs-timeout) for PATH to exist before privileges are dropped"),
+        Option("wait-for-file", repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
+               help="wait for FILE to be a regular file (--wait-for-fs-timeout)"),
+        Option("wait-for-dir", repeatable=True, type=conv.path, section=PROCESSES, metavar="DIR",
+               help="wait for DIR to be a directory (--wait-for-fs-timeout)"),
+        Option("wait-for-mountpoint", repeatable=True, type=conv.path, section=PROCESSES, metavar="DIR",
+               help="wait for a filesystem to be mounted on DIR (--wait-for-fs-timeout)"),
+        Option("wait-for-fs-timeout", **wait_timeout,  # type: ignore[arg-type]
+               help="seconds --wait-for-fs/file/dir/mountpoint wait before giving up (0: 60)"),
+        Option("wait-for-socket", repeatable=True, section=PROCESSES, metavar="ADDRESS",
+               help="wait for a connection to ADDRESS (host:port or a UNIX socket path) to succeed "
+                    "before the app is loaded"),
+        Option("wait-for-socket-timeout", **wait_timeout,  # type: ignore[arg-type]
+               help="seconds --wait-for-socket waits before giving up (0: 60)"),
+        Option("wait-for-interface", ("wait-interface", "wait-for-iface", "wait-iface"), repeatable=True,
+               section=PROCESSES, metavar="NAME",
+               help="wait for the network interface NAME to exist before privileges are dropped"),
+        Option("wait-for-interface-timeout", ("wait-interface-timeout", "wait-for-iface-timeout",
+                                              "wait-iface-timeout"), **wait_timeout,  # type: ignore[arg-type]
+               help="seconds --wait-for-interface waits before giving up (0: 60)"),
+        Option("envdir", repeatable=True, type=conv.path, section=PROCESSES, metavar="DIR",
+               help="set environment variables from a daemontools envdir (one file per variable; an "
+                    "empty file unsets it) at startup"),
+        Option("early-envdir", repeatable=True, type=conv.path, section=PROCESSES, metavar="DIR",
+               help="--envdir while the configuration is read: $(VAR) in the options after it sees "
+                    "the variables"),
+        Option("safe-pidfile2", type=conv.path, section=PROCESSES, metavar="FILE",
+               help="--pidfile2 written atomically (a temporary file renamed over FILE)"),
+        Option("close-on-exec", flag=True, noop=True, section=PROCESSES,
+               help="accepted: connection sockets are always close-on-exec (Python creates every "
+                    "descriptor non-inheritable)"),
+        Option("close-on-exec2", flag=True, noop=True, section=PROCESSES,
+               help="accepted: listening sockets are always close-on-exec (Python creates every "
+                    "descriptor non-inheritable)"),
+        Option("skip-zero", flag=True, noop=True, section=PROCESSES,
+               help="accepted: gateway never takes file descriptor 0 as a socket (uWSGI does unless "
+                    "this is given)"),
+        Option("use-abort", flag=True, noop=True, section=PROCESSES,
+               help="accepted: a segfault or floating point exception already ends the process with "
+                    "the signal's default action (a core dump where enabled)"),
+        _unsupported("cap", hint="gateway does not set Linux capabilities: give them to the process "
+                                 "from outside (systemd's AmbientCapabilities=, setpriv(1))"),
+        _unsupported("unshare", hint=_NAMESPACE_HINT),
+        _unsupported("unshare2", hint=_NAMESPACE_HINT),
+        _unsupported("setns", hint=_NAMESPACE_HINT),
+        _unsupported("setns-socket", hint=_NAMESPACE_HINT),
+        _unsupported("setns-socket-skip", "setns-skip", repeatable=True, hint=_NAMESPACE_HINT),
+        _unsupported("setns-preopen", flag=True, hint=_NAMESPACE_HINT),
+        _unsupported("namespace", "ns", hint=_NAMESPACE_HINT),
+        _unsupported("namespace-keep-mount", repeatable=True, hint=_NAMESPACE_HINT),
+        _unsupported("namespace-net", "ns-net", hint=_NAMESPACE_HINT),
+        _unsupported("pivot-root", "pivot_root", hint=_JAIL_HINT + "; --chroot DIR is supported"),
+        _unsupported("jailed", flag=True, hint=_JAIL_HINT),
+        _unsupported("jail", hint=_JAIL_HINT),
+        _unsupported("jail-ip4", repeatable=True, hint=_JAIL_HINT),
+        _unsupported("jail-ip6", repeatable=True, hint=_JAIL_HINT),
+        _unsupported("jail2", "libjail", repeatable=True, hint=_JAIL_HINT),
+        _unsupported("jail-attach", hint=_JAIL_HINT),
+        _unsupported("jidfile", "jid-file", hint=_JAIL_HINT),
+        _unsupported("cgroup", repeatable=True, hint=_CGROUP_HINT),
+        _unsupported("cgroup-opt", repeatable=True, hint=_CGROUP_HINT),
+        _unsupported("cgroup-dir-mode", hint=_CGROUP_HINT),
+        Option("ksm", optional_value=True, supported=False, hint="gateway does not drive Linux KSM: enable it "
+               "with /sys/kernel/mm/ksm/run (--file-write /sys/kernel/mm/ksm/run=1)", metavar="[N]",
+               help="uWSGI option, not supported yet by gateway"),
+        _unsupported("refork", "re-fork", flag=True, hint=_REFORK_HINT),
+        _unsupported("refork-as-root", "re-fork-as-root", flag=True, hint=_REFORK_HINT),
+        _unsupported("refork-post-jail", "re-fork-post-jail", flag=True, hint=_REFORK_HINT),
+        _unsupported("forkbomb-delay", hint="gateway's master already delays the respawn of workers that die "
+                                            "young (a growing back-off), instead of sleeping"),
+    ]
+    return tuple(out)
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -1785,6 +1926,8 @@ OPTIONS: tuple[Option, ...] = (
                 "holy behaviour); cheat's reuse is an internal optimisation apps cannot rely on"),
     # uWSGI's configuration logic (gateway/config/logic.py), acted on while the sources are read
     *_logic_options(),
+    # privileges, OS tuning, startup locks and waits (gateway/process/startup.py and privileges.py)
+    *_privilege_and_startup_options(),
 )
 
 

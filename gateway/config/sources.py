@@ -19,7 +19,9 @@ built, at their position ("top-bottom, expand asap" in uWSGI's docs):
 * ``strict`` makes later keys that are not options an error;
 * ``fallback-config = file`` is remembered at once (made absolute, so a later
   ``--chdir`` does not change it), so that a configuration that fails further
-  on still names its fallback (``ConfigError.fallback_config``).
+  on still names its fallback (``ConfigError.fallback_config``);
+* ``early-envdir = DIR`` sets the envdir's variables in ``environ`` (when it is a
+  mutable mapping; else in a copy) for the entries after it.
 
 Include cycles and excessive nesting (``max_include_depth``, across formats and
 ``inherit``) are errors; uWSGI would loop until it runs out of memory.
@@ -28,10 +30,10 @@ Include cycles and excessive nesting (``max_include_depth``, across formats and
 from __future__ import annotations
 
 import os
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, MutableMapping, Sequence
 
 from gateway.config import converters as conv
-from gateway.config import logic
+from gateway.config import envdir, logic
 from gateway.config.errors import ConfigError, Invalid
 from gateway.config.expand import (
     DEFAULT_MAX_SUBSTITUTIONS,
@@ -134,6 +136,8 @@ class _Assembler:
             self.include(entry, stack, _LOADERS[option.name])
         elif option.name == "inherit":
             self.inherited.append((entry, stack))
+        elif option.name == "early-envdir":
+            self.early_envdir(entry)
         elif option.name == "fallback-config":
             path = self.expand_now(entry)
             self.fallback_config = os.path.join(self.context.cwd, path) if path else None
@@ -148,6 +152,17 @@ class _Assembler:
                 self.add(Entry("paste-logger", True, entry.origin, entry.exported), stack)
         elif key in _SETTERS:
             self.setter(entry, placeholder_only=_SETTERS[key])
+
+    def early_envdir(self, entry: Entry) -> None:
+        """``early-envdir = DIR``: its variables are in the environment of what follows
+        (``$(VAR)``, ``if-env``), as uWSGI sets them while it reads the options."""
+        path = os.path.join(self.context.cwd, self.expand_now(entry))
+        if not isinstance(self.environ, MutableMapping):
+            self.environ = dict(self.environ)
+        try:
+            envdir.apply(envdir.read_envdir(path), self.environ)
+        except envdir.EnvdirError as e:
+            raise ConfigError(f"option '{spelled(entry.key, entry)}': {e}{where(entry)}") from None
 
     def expand_custom(self, entry: Entry, stack: tuple[str, ...]) -> None:
         """A custom option (``declare-option``): its template's ``key=value`` items, with

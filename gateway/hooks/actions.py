@@ -47,7 +47,7 @@ def _os_error(what: str, e: OSError) -> ActionFailed:
 
 
 def run_command(command: str) -> None:
-    """Run ``command`` with ``/bin/sh -c`` and wait; raise :class:`ActionFailed` unless it exits 0.
+    """Run ``command`` with ``/bin/sh -c`` (or the ``--binsh`` shell) and wait; raise :class:`ActionFailed` unless it exits 0.
 
     The command inherits the environment, the working directory and the output; its
     standard input is ``/dev/null``.
@@ -55,7 +55,9 @@ def run_command(command: str) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        code = subprocess.call(command, shell=True, stdin=subprocess.DEVNULL)
+        from gateway.process.startup import binsh
+
+        code = subprocess.call([binsh(), "-c", command], stdin=subprocess.DEVNULL)
     except OSError as e:
         raise ActionFailed('command "%s" could not run: %s' % (command, e.strerror or e)) from None
     if code != 0:

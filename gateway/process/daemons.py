@@ -328,7 +328,7 @@ class Daemon:
             stop_signal=0 if smart else spec.stop_signal, own_group=True,
             stop_timeout=float(getattr(master.config, "reload_mercy", 0) or STOP_TIMEOUT),
             reload_signal=0 if smart else spec.reload_signal, autostart=not smart,
-            on_death=self._on_death,
+            on_death=self._on_death, own_user=bool(spec.uid),
             max_respawn_delay=float(spec.max_throttle) if spec.max_throttle is not None else None)
 
     # in the child ------------------------------------------------------------------------------
@@ -556,7 +556,10 @@ def exec_shell(command: str, log_prefix: str,
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        execv("/bin/sh", ["/bin/sh", "-c", command])
+        from gateway.process.startup import binsh
+
+        shell = binsh()
+        execv(shell, [shell, "-c", command])
     except OSError as e:
         gen_log.error('%s unable to spawn "%s": %s', log_prefix, command, e)
 

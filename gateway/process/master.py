@@ -109,7 +109,9 @@ class ChildSpec:
     * ``on_exit(pid)``: called in the master with the pid of the child just reaped, whatever
       the reason (the spoolers clear their shared pid);
     * ``reload``: restarted (its stop, then spawned again) by a graceful reload, so it runs
-      the reloaded code (the spoolers).
+      the reloaded code (the spoolers);
+    * ``own_user``: the child switches to its own user (a daemon's ``uid=``), so
+      ``--master-as-root`` does not drop its privileges first.
     """
 
     def __init__(self, name: str, target: Callable[[], int], respawn: bool = True, *,
@@ -118,7 +120,8 @@ class ChildSpec:
                  on_death: Optional[Callable[[int, int], bool]] = None,
                  max_respawn_delay: Optional[float] = None,
                  spawn_line: Optional[Callable[[int], Optional[str]]] = None, death_line: Optional[str] = None,
-                 on_exit: Optional[Callable[[int], None]] = None, reload: bool = False) -> None:
+                 on_exit: Optional[Callable[[int], None]] = None, reload: bool = False,
+                 own_user: bool = False) -> None:
         self.name = name
         self.target = target
         self.respawn = respawn
@@ -133,6 +136,7 @@ class ChildSpec:
         self.death_line = death_line
         self.on_exit = on_exit
         self.reload = reload
+        self.own_user = own_user
 
 
 class Proc:
@@ -208,6 +212,8 @@ class Master:
         self._reload_hooks: List[Callable[[], None]] = []
         #: callbacks run in every forked child before it becomes a worker (see on_fork_child)
         self._child_hooks: List[Callable[[], None]] = []
+        #: --master-as-root: ``child_privileges(is_worker)`` drops them in each child after the fork
+        self.child_privileges: Optional[Callable[[bool], None]] = None
         self._ready_hooks: List[Callable[[], None]] = []
         #: callbacks waiting for the running reload to be over (see after_reload)
         self._after_reload: List[Callable[[], None]] = []
@@ -611,6 +617,8 @@ class Master:
             self.fifo.close()
         for hook in self._child_hooks:
             hook()
+        if self.child_privileges is not None and not (proc.spec is not None and proc.spec.own_user):
+            self.child_privileges(proc.kind == "worker")  # --master-as-root
         ch = _channel.WorkerChannel(sock)
         _channel._set_current(ch)
         self._name_process("uWSGI " + proc.label if proc.kind == "worker" else proc.label)
@@ -1340,7 +1348,7 @@ class Master:
         def pidfiles() -> None:
             from gateway.process.pidfile import write_pidfiles
 
-            problem = write_pidfiles(self.config, ("pidfile", "safe-pidfile", "pidfile2"))
+            problem = write_pidfiles(self.config, ("pidfile", "safe-pidfile", "pidfile2", "safe-pidfile2"))
             if problem:
                 gen_log.warning("[master-fifo] %s", problem)
 

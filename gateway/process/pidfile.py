@@ -48,13 +48,13 @@ def write_pidfile(path: str, atomic: bool = False, vacuum: bool = False) -> None
 
 
 def write_pidfiles(cfg: Any, names: Tuple[str, ...], vacuum: bool = False) -> Optional[str]:
-    """Write the pidfiles ``names`` (``pidfile``, ``safe-pidfile``, ``pidfile2``) that ``cfg``
+    """Write the pidfiles ``names`` (``pidfile``, ``safe-pidfile``, ``pidfile2``, ``safe-pidfile2``) that ``cfg``
     sets; the first failure as ``--name PATH: reason``, or None."""
     for name in names:
         path = cfg.get(name)
         if path:
             try:
-                write_pidfile(path, atomic=name == "safe-pidfile", vacuum=vacuum)
+                write_pidfile(path, atomic=name in ("safe-pidfile", "safe-pidfile2"), vacuum=vacuum)
             except OSError as e:
                 return "--%s %s: %s" % (name, path, e.strerror or e)
     return None

@@ -144,3 +144,36 @@ def test_a_loop_is_bounded(run, write):
         run("big.ini")
     write("ok.ini", "[uwsgi]\nfor-times = 10000\nenv = X=%(_)\nendfor =\n")
     assert len(run("ok.ini").env) == 10000
+
+
+def test_if_hostname_match_searches_the_host_name_with_a_regexp(run, write):
+    write("app.ini", """
+        [uwsgi]
+        if-hostname-match = ^test.o
+        processes = 4
+        socket = /run/%(_).sock
+        endif =
+        if-not-hostname-match = host$
+        master = true
+        else =
+        harakiri = 30
+        endif =
+        if-hostname-match = ^host
+        listen = 7
+        endif =
+        """)
+    cfg = run("app.ini")
+    assert cfg.processes == 4 and cfg.socket == ["/run/^test.o.sock"]  # %(_): the pattern, as uWSGI
+    assert not cfg.master and cfg.harakiri == 30  # "host$" matched: the else block applied
+    assert cfg.listen != 7  # a search, but "^host" is anchored
+
+
+def test_if_hostname_match_with_a_bad_regexp_names_the_key(run, write):
+    write("app.ini", """
+        [uwsgi]
+        if-hostname-match = (unclosed
+        processes = 2
+        endif =
+        """)
+    with pytest.raises(ConfigError, match=r"'if-hostname-match \(unclosed': not a valid regular expression"):
+        run("app.ini")
