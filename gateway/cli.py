@@ -415,7 +415,8 @@ def _needs_master(cfg: Config) -> bool:
                 or cron_tasks.configured(cfg) or cfg.spooler or cfg.spooler_external or mules.configured(cfg)
                 or cfg.daemonize2
                 or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon
-                or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store)
+                or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store
+                or cfg.alarm or cfg.metric_threshold)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -536,7 +537,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         warning_message.create()
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
-    from gateway import mules, pushers, spooler
+    from gateway import alarms, mules, pushers, spooler
     from gateway.process import cron_tasks, daemons
     from gateway.spooler import runner as spooler_runner
     from gateway.subsystems import metrics_source
@@ -560,8 +561,9 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         # the built-in metrics, then --stats-push and --carbon: on the master's timers
         metrics_source.attach(master, cfg)
         pushers.attach(master, cfg)
+        alarms.attach(master, cfg)
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
-            mules.MuleConfigError, pushers.PusherConfigError) as e:
+            mules.MuleConfigError, pushers.PusherConfigError, alarms.AlarmConfigError) as e:
         _fail(str(e))
     _drop_privileges(cfg)
     if not cfg.lazy_apps and numproc:

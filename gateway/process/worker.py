@@ -236,6 +236,7 @@ class Worker:
             log_5xx=bool(cfg.log_5xx),
             log_slow=int(cfg.log_slow or 0),
             log_big=int(cfg.log_big or 0),
+            log_also=[w for w in ("zero", "sendfile", "ioerror") if cfg.get("log-" + w)],
             log_x_forwarded_for=bool(cfg.log_x_forwarded_for),
             post_buffering=int(cfg.post_buffering or 0),
             memory_report=bool(cfg.memory_report),
