@@ -261,8 +261,10 @@ class Worker:
                 max_workers=cfg.offload_threads, thread_name_prefix="offload")
         if cfg.log_format:
             from gateway.logformat import LogFormat
+            from gateway.logs import date_format
 
-            self.settings.log_format = LogFormat(cfg.log_format)
+            self.settings.log_format = LogFormat(cfg.log_format,
+                                                 ftime=date_format(cfg) if cfg.log_format_strftime else None)
         board = self.board
         if board is not None:
             # The master sees every request in every core through the scoreboard.

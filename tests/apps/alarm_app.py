@@ -1,6 +1,6 @@
 """For the alarm tests: ``/print?TEXT`` prints TEXT (a log line), ``/alarm?NAME=MSG`` calls
 ``uwsgi.alarm(NAME, MSG)`` and answers what it returned, ``/metric?N`` adds N to the metric
-``errors``, ``/sleep?S`` blocks the worker S seconds (its listen queue fills), ``/empty``
+``errors``, ``/sleep?S`` prints SLEEPING and blocks the worker S seconds (its listen queue fills), ``/empty``
 answers no body, ``/file`` answers a ``wsgi.file_wrapper`` body."""
 
 import io
@@ -22,6 +22,7 @@ def application(environ, start_response):
     elif path == "/metric":
         uwsgi.metric_inc("errors", int(query or 1))
     elif path == "/sleep":
+        print("SLEEPING", flush=True)
         time.sleep(float(query or 1))
     elif path == "/empty":
         body = b""
