@@ -125,8 +125,8 @@ def more_log_options(option: Callable[..., object], section: str) -> tuple:
                help="with --disable-logging: still log the responses sent from a file "
                     "(wsgi.file_wrapper, static files)"),
         option("log-ioerror", flag=True, section=section,
-               help="with --disable-logging: still log the requests whose client connection failed "
-                    "(reset, closed early, timed out)"),
+               help="with --disable-logging: still log the requests whose body could not be read "
+                    "(cut short, timed out, malformed) or whose response could not be written"),
         option("log-master-stream", flag=True, noop=True, section=section,
                help="accepted: gateway's log pipes are streams already, whose lines the master "
                     "reassembles (uWSGI's default is a datagram socket)"),

@@ -145,7 +145,8 @@ class WSGIResponse:
         self.content_length: Optional[int] = None
         self.headers_sent = False
         self.body_bytes = 0
-        #: the body was a wsgi.file_wrapper (--log-sendfile); the client connection failed (--log-ioerror)
+        #: the body was a wsgi.file_wrapper (--log-sendfile); reading the request body or writing the
+        #: response failed (--log-ioerror)
         self.from_file = False
         self.io_error = False
         self.head_bytes = 0
@@ -300,6 +301,7 @@ class WSGIResponse:
             sink.abort()
             return False
         except BodyError as e:
+            self.io_error = True
             self._fail(e, e.status, log=False)
             return False
         except Exception as e:

@@ -1,9 +1,14 @@
-"""For the alarm tests: ``/print?TEXT`` prints TEXT (a log line), ``/alarm?NAME=MSG`` calls
-``uwsgi.alarm(NAME, MSG)`` and answers what it returned, ``/metric?N`` adds N to the metric
-``errors``, ``/sleep?S`` prints SLEEPING and blocks the worker S seconds (its listen queue fills), ``/empty``
-answers no body, ``/file`` answers a ``wsgi.file_wrapper`` body."""
+"""For the alarm and log-option tests.
+
+``/print?TEXT`` prints TEXT (a log line); ``/alarm?NAME=MSG`` calls ``uwsgi.alarm(NAME, MSG)``
+and answers what it returned; ``/metric?N`` adds N to the metric ``errors``; ``/sleep?S``
+prints SLEEPING and blocks the worker S seconds (its listen queue fills); ``/segv`` kills the
+worker with SIGSEGV; ``/read`` reads the whole request body; ``/empty`` answers no body;
+``/file`` answers a ``wsgi.file_wrapper`` body."""
 
 import io
+import os
+import signal
 import time
 from urllib.parse import unquote
 
@@ -24,6 +29,10 @@ def application(environ, start_response):
     elif path == "/sleep":
         print("SLEEPING", flush=True)
         time.sleep(float(query or 1))
+    elif path == "/segv":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif path == "/read":
+        body = environ["wsgi.input"].read()
     elif path == "/empty":
         body = b""
     elif path == "/file":

@@ -191,3 +191,23 @@ def test_bad_alarm_configurations_are_refused(args, words):
     result = run_cli(["--http-socket", "127.0.0.1:0"] + APP + args)
     assert result.returncode != 0
     assert words in result.stderr, result.stderr
+
+
+def test_the_alarm_hook_raises_an_alarm(tmp_path):
+    out = tmp_path / "alarms.txt"
+    with run_server(APP + ["--alarm", "page " + _cmd_to(out), "--hook-master-start", "alarm:page master started",
+                           "--hook-accepting1-once", "alarm:page worker accepting"]):
+        got = wait_until(lambda: len(_alarms_in(out)) >= 2 and _alarms_in(out), timeout=15, what="two alarms")
+    assert sorted(got) == ["master started", "worker accepting"]
+
+
+def test_a_segfaulting_worker_raises_a_log_alarm_as_the_segfault_hint_says(tmp_path):
+    out = tmp_path / "alarms.txt"
+    with run_server(APP + ["--alarm", "crash " + _cmd_to(out), "--log-alarm", "crash SIGSEGV"]) as srv:
+        try:
+            request(srv.port, "/segv", timeout=10)
+        except (OSError, AssertionError):
+            pass  # the worker died under the request
+        got = wait_until(lambda: _alarms_in(out), timeout=15, what="the crash alarm")
+        srv.wait_for_line(r"spawned uWSGI worker 1 .*", timeout=10)
+    assert "died, killed by signal 11 (SIGSEGV)" in got[0]
