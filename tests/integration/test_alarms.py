@@ -211,3 +211,26 @@ def test_a_segfaulting_worker_raises_a_log_alarm_as_the_segfault_hint_says(tmp_p
         got = wait_until(lambda: _alarms_in(out), timeout=15, what="the crash alarm")
         srv.wait_for_line(r"spawned uWSGI worker 1 .*", timeout=10)
     assert "died, killed by signal 11 (SIGSEGV)" in got[0]
+
+
+def test_signal_and_mule_plugins(tmp_path):
+    def lines(name):
+        path = tmp_path / name
+        return path.read_text().splitlines() if path.exists() else []
+
+    with run_server(["--wsgi-file", "tests/apps/alarm_targets.py", "--mules", "2",
+                     "--alarm", "sig signal:30", "--alarm", "m2 mule:2",
+                     "--log-alarm", "sig,m2 RAISE \\w+"], env={"ALARM_DIR": str(tmp_path)}) as srv:
+        request(srv.port, "/print?RAISE%20it", timeout=10)
+        wait_until(lambda: lines("signal") and lines("mule"), timeout=15, what="the signal and the mule message")
+    assert lines("signal") == ["signal 30 in worker 1"]
+    assert lines("mule") == ["mule 2 got RAISE it"]
+
+
+def test_the_alarm_route_action(tmp_path):
+    out = tmp_path / "alarms.txt"
+    with run_server(APP + ["--alarm", "slow " + _cmd_to(out),
+                           "--route", "^/print alarm:slow route saw ${PATH_INFO}"]) as srv:
+        request(srv.port, "/print?x", timeout=10)
+        got = wait_until(lambda: _alarms_in(out), timeout=10, what="the route's alarm")
+    assert got == ["route saw /print"]
