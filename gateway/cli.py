@@ -242,6 +242,10 @@ def _main(argv: List[str]) -> None:
         _log_to(log_file, cfg=cfg)
     _write_pidfiles(cfg, ("pidfile", "safe-pidfile"))
     logs.setup(logdate=logs.date_format(cfg), request_stream=_request_log(cfg))
+    if cfg.alarm_list:
+        from gateway.alarms import log_plugin_list
+
+        log_plugin_list()
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
     if vassal.current is not None:

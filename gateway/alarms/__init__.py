@@ -138,7 +138,7 @@ class _Sources:
 
     def on_log_line(self, line: bytes) -> None:
         alarms = self.alarms
-        if alarms.running or line.startswith(b"[uwsgi-alarm") or b"] [uwsgi-alarm" in line[:64]:
+        if alarms.running or b"[uwsgi-alarm" in line[:128]:  # (after a --logdate prefix too)
             return
         for name in log_alarms_for(self.log_rules, line):
             alarms.raise_alarm(name, line)
@@ -206,10 +206,6 @@ class _Sources:
 def attach(master: Any, cfg: Config) -> Optional[AlarmSet]:
     """Set up the alarms of ``cfg`` in ``master`` (before it runs); raises :class:`AlarmConfigError`."""
     global current
-    if cfg.alarm_list:
-        from gateway.alarms.spec import PLUGINS
-
-        gen_log.info("\n*** uWSGI loaded alarms ***\n%s\n--- end of alarms list ---\n", "\n".join(PLUGINS))
     try:
         alarms = build(cfg, master)
     except AlarmSpecError as e:  # (the options were checked when read: only a Config built by hand)
@@ -238,6 +234,13 @@ def attach(master: Any, cfg: Config) -> Optional[AlarmSet]:
 
     master_hooks.append(start)
     return alarms
+
+
+def log_plugin_list() -> None:
+    """``--alarm-list``: the alarm plugins, in uWSGI's words."""
+    from gateway.alarms.spec import PLUGINS
+
+    gen_log.info("\n*** uWSGI loaded alarms ***\n%s\n--- end of alarms list ---\n", "\n".join(PLUGINS))
 
 
 def _from_channel(alarms: AlarmSet, payload: bytes) -> None:

@@ -177,13 +177,25 @@ class AlarmSet:
             import json
 
             head = json.dumps({"spec": spec.arg, "timeout": self.socket_timeout}).encode("utf-8") + b"\n"
-            self.runner.start([sys.executable, "-m", "gateway.alarms.curl"], head + msg, inst.done)
+            self.runner.start([sys.executable, "-m", "gateway.alarms.curl"], head + msg, inst.done, _curl_env())
 
     def stats(self) -> List[Dict[str, Any]]:
         """Per alarm: raised, ran, skipped by anti-flood, dropped by the rate, failing."""
         return [{"name": i.name, "plugin": i.spec.plugin, "raised": i.raised, "ran": i.ran,
                  "flood_skipped": i.flood_skipped, "rate_dropped": i.rate_dropped, "failures": i.failures}
                 for i in self.instances.values()]
+
+
+def _curl_env() -> Dict[str, str]:
+    """The sender's environment: this one, with gateway importable whatever ``--chdir`` did."""
+    import os
+
+    import gateway
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(gateway.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
 
 
 def backlog_message(name: str, fd: int, queue: int, max_queue: int) -> str:

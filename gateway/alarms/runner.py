@@ -19,7 +19,7 @@ import os
 import signal
 import time
 from collections import deque
-from typing import Callable, Deque, Dict, List, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
 
@@ -31,6 +31,7 @@ MAX_PENDING = 64
 COMMAND_TIMEOUT = 60.0
 
 Done = Callable[[bool, str], None]
+_DEFAULT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name))
 
 
 def describe(status: int) -> Tuple[bool, str]:
@@ -53,20 +54,20 @@ class CommandRunner:
         self.timeout = timeout
         #: pid -> (deadline, done)
         self.running: Dict[int, Tuple[float, Done]] = {}
-        self.pending: Deque[Tuple[List[str], bytes, Done]] = deque()
+        self.pending: Deque[Tuple[List[str], bytes, Done, Optional[Dict[str, str]]]] = deque()
         self.dropped = 0
 
-    def start(self, argv: List[str], stdin: bytes, done: Done) -> None:
+    def start(self, argv: List[str], stdin: bytes, done: Done, env: Optional[Dict[str, str]] = None) -> None:
         """Run ``argv`` with ``stdin`` now, or once a place frees; ``done(ok, why)`` at its end."""
         if len(self.running) < MAX_RUNNING:
-            self._spawn(argv, stdin, done)
+            self._spawn(argv, stdin, done, env)
         elif len(self.pending) < MAX_PENDING:
-            self.pending.append((argv, stdin, done))
+            self.pending.append((argv, stdin, done, env))
         else:
             self.dropped += 1
             done(False, "%d alarm commands already running and %d waiting" % (MAX_RUNNING, MAX_PENDING))
 
-    def _spawn(self, argv: List[str], stdin: bytes, done: Done) -> None:
+    def _spawn(self, argv: List[str], stdin: bytes, done: Done, env: Optional[Dict[str, str]] = None) -> None:
         r, w = os.pipe()
         try:
             os.set_blocking(w, False)
@@ -76,8 +77,11 @@ class CommandRunner:
                 pass
             os.close(w)
             w = -1
-            pid = os.posix_spawn(argv[0], argv, os.environ,
-                                 file_actions=[(os.POSIX_SPAWN_DUP2, r, 0)])
+            # the signals Python ignores (SIGPIPE, SIGXFSZ) get their default back, as
+            # subprocess's restore_signals; nothing stays blocked
+            pid = os.posix_spawn(argv[0], argv, env if env is not None else os.environ,
+                                 file_actions=[(os.POSIX_SPAWN_DUP2, r, 0)],
+                                 setsigdef=_DEFAULT_SIGNALS, setsigmask=())
         except OSError as e:
             done(False, "cannot start %s: %s" % (argv[0], e.strerror or e))
             return
@@ -97,8 +101,8 @@ class CommandRunner:
 
     def _next(self) -> None:
         while self.pending and len(self.running) < MAX_RUNNING:
-            argv, stdin, done = self.pending.popleft()
-            self._spawn(argv, stdin, done)
+            argv, stdin, done, env = self.pending.popleft()
+            self._spawn(argv, stdin, done, env)
 
     def tick(self) -> None:
         """Kill the commands past their deadline (their end is reported when reaped)."""

@@ -25,8 +25,9 @@ class FakeRunner:
     def __init__(self) -> None:
         self.started = []
 
-    def start(self, argv, stdin, done):
+    def start(self, argv, stdin, done, env=None):
         self.started.append((argv, stdin, done))
+        self.env = env
 
 
 def make(*specs, **kw):
@@ -128,6 +129,10 @@ def test_curl_alarm_runs_the_sender_with_the_spec_on_stdin_not_in_argv():
     assert argv[1:] == ["-m", "gateway.alarms.curl"] and "secret" not in " ".join(argv)
     head, _, body = stdin.partition(b"\n")
     assert b"auth_pass=secret" in head and body == b"down"
+    import gateway
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(gateway.__file__)))
+    assert fake.env["PYTHONPATH"].split(os.pathsep)[0] == root  # importable after --chdir
 
 
 # -- the runner ------------------------------------------------------------------------
