@@ -124,3 +124,17 @@ def test_worker_logger_and_the_stream_options_are_accepted(tmp_path):
         line = srv.wait_for_line(r"GET /print\?x =>", timeout=10)
         wait_until(lambda: extra.exists() and "GET /print?x" in extra.read_text(), what="the file logger's line")
     assert line.startswith("[w] [pid: ")
+
+
+def test_logfile_chown_gives_the_log_file_to_the_uid(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (the CI container runs as root)")
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    log = _run_with_logto(tmp_path, ["--uid", "nobody", "--logfile-chown"])
+    info = os.stat(log)
+    assert (info.st_uid, info.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    log.unlink()
+    log = _run_with_logto(tmp_path, ["--uid", "nobody"])  # without it the file stays root's
+    assert os.stat(log).st_uid == 0
