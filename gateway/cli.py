@@ -244,9 +244,9 @@ def _main(argv: List[str]) -> None:
         daemonize()  # the command returns now; errors from here on go to the log file
     log_file = cfg.logto or cfg.daemonize
     if log_file:
-        _log_to(log_file)
+        _log_to(log_file, cfg=cfg)
     _write_pidfiles(cfg, ("pidfile", "safe-pidfile"))
-    logs.setup(logdate=cfg.logdate, request_stream=_request_log(cfg))
+    logs.setup(logdate=logs.date_format(cfg), request_stream=_request_log(cfg))
     _after_log_setup(cfg)
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
@@ -469,7 +469,8 @@ def _needs_master(cfg: Config) -> bool:
                 or cron_tasks.configured(cfg) or cfg.spooler or cfg.spooler_external or mules.configured(cfg)
                 or cfg.daemonize2
                 or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon
-                or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store or triggers.needs_master(cfg))
+                or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store or triggers.needs_master(cfg)
+                or cfg.alarm or cfg.metric_threshold or cfg.alarm_fd or cfg.alarm_backlog or cfg.not_log_alarm)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -552,12 +553,27 @@ def _log_routing(cfg: Config) -> Any:
     return routing
 
 
-def _log_to(path: str, option: str = "--logto") -> None:
-    """``--logto FILE``: stdout and stderr of every process go to FILE (appended), as uWSGI does."""
+def _log_to(path: str, option: str = "--logto", cfg: Optional[Config] = None) -> None:
+    """``--logto FILE``: stdout and stderr of every process go to FILE (appended), as uWSGI does;
+    with ``cfg``, ``--log-truncate`` empties it first, ``--logfile-chmod``/``--logfile-chown`` set
+    its mode and owner."""
+    truncate = os.O_TRUNC if cfg is not None and cfg.log_truncate else 0
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | truncate, 0o640)
+        if cfg is not None and cfg.logfile_chmod is not None:
+            os.fchmod(fd, cfg.logfile_chmod)
     except OSError as e:
         _fail("%s %s: %s" % (option, path, e.strerror or e))
+    if cfg is not None and cfg.logfile_chown and (cfg.uid or cfg.gid):
+        from gateway.process.privileges import PrivilegeError, resolve_group, resolve_user
+
+        try:
+            uid, gid = resolve_user(str(cfg.uid)) if cfg.uid else (-1, -1)
+            if cfg.gid:
+                gid = resolve_group(str(cfg.gid))
+            os.fchown(fd, uid, gid)
+        except (PrivilegeError, OSError) as e:
+            _fail("--logfile-chown %s: %s" % (path, getattr(e, "strerror", None) or e))
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(fd, 1)
@@ -594,7 +610,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         warning_message.create()
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
-    from gateway import mules, pushers, spooler
+    from gateway import alarms, mules, pushers, spooler
     from gateway.process import cron_tasks, daemons, triggers
     from gateway.spooler import runner as spooler_runner
     from gateway.subsystems import metrics_source
@@ -619,8 +635,9 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         # the built-in metrics, then --stats-push and --carbon: on the master's timers
         metrics_source.attach(master, cfg)
         pushers.attach(master, cfg)
+        alarms.attach(master, cfg)
     except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
-            mules.MuleConfigError, pushers.PusherConfigError) as e:
+            mules.MuleConfigError, pushers.PusherConfigError, alarms.AlarmConfigError) as e:
         _fail(str(e))
     _child_privileges(cfg, master)
     _drop_privileges(cfg, keep_root=bool(cfg.master_as_root))
@@ -692,7 +709,7 @@ def _drop_privileges(cfg: Config, keep_root: bool = False) -> None:
         startup.set_priority(cfg.prio, logs.gen_log)
     _write_pidfiles(cfg, ("pidfile2", "safe-pidfile2"))
     if cfg.logto2:
-        _log_to(cfg.logto2, "--logto2")
+        _log_to(cfg.logto2, "--logto2", cfg=cfg)
 
 
 def _path_after_chroot() -> None:

@@ -65,8 +65,6 @@ MAX_PING_MESSAGE = 65535
 #: gateway's clocks (uWSGI's ``--clock``): time.time(), uWSGI's default "unix" clock; there is
 #: no ``--clock`` option to choose another
 CLOCKS: Tuple[str, ...] = ("unix",)
-#: gateway's alarms (uWSGI's ``--alarm``): none yet (the ``--alarm`` options are refused)
-ALARMS: Tuple[str, ...] = ()
 
 
 class CommandError(Exception):
@@ -325,7 +323,9 @@ def listing(option: str) -> str:
     elif option == "clock-list":
         lines = _list("clocks", "clocks", CLOCKS)
     elif option == "alarm-list":
-        lines = _list("alarms", "alarms", ALARMS)
+        from gateway.alarms.spec import PLUGINS
+
+        lines = _list("alarms", "alarms", PLUGINS)
     else:
         raise KeyError(option)
     return "\n".join(lines) + "\n"

@@ -9,7 +9,8 @@ The variables are uWSGI's common ones (``core/logging.c``): ``uri``, ``method``,
 ``user``, ``addr``, ``host``, ``proto``, ``uagent``, ``referer``, ``status``,
 ``size`` (body bytes), ``hsize`` (header bytes), ``rsize`` (both), ``cl`` (request
 Content-Length), ``msecs``, ``micros``, ``secs``, ``time`` (start, epoch seconds),
-``epoch`` (now), ``ctime``, ``ltime`` (Apache style), ``pid``, ``wid``, ``core``,
+``epoch`` (now), ``ctime``, ``ltime`` (Apache style), ``ftime`` (``ltime``, or with
+``--log-format-strftime`` the ``--logdate`` format), ``pid``, ``wid``, ``core``,
 ``switches``, ``vars`` (environ variables), ``headers`` (response headers),
 ``rss``/``vsz`` (bytes) and ``rssM``/``vszM`` (MB).  ``%(var.NAME)`` is the request
 variable ``NAME`` (a CGI/WSGI environ string, or one ``uwsgi.add_var`` set, which wins).
@@ -72,6 +73,7 @@ _VARS: Dict[str, Callable[..., Any]] = {
     "epoch": lambda e, r, s, c, st, now: int(now),
     "ctime": lambda e, r, s, c, st, now: time.ctime(s),
     "ltime": lambda e, r, s, c, st, now: time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(s)),
+    "ftime": lambda e, r, s, c, st, now: time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(s)),
     "pid": lambda e, r, s, c, st, now: os.getpid(),
     "wid": lambda e, r, s, c, st, now: e.get("gateway.worker_id", _worker_id()),
     "core": lambda e, r, s, c, st, now: c.id if c is not None else 0,
@@ -115,6 +117,12 @@ def variable(name: str) -> Callable[..., Any]:
     return _logvar(name)
 
 
+def _ftime(fmt: str) -> Callable[..., Any]:
+    def get(e: Dict[str, Any], r: Any, s: float, c: Any, st: Any, now: float) -> Any:
+        return time.strftime(fmt, time.localtime(s))
+    return get
+
+
 def _worker_id() -> int:
     import sys
 
@@ -123,16 +131,18 @@ def _worker_id() -> int:
 
 
 class LogFormat:
-    """A compiled ``--log-format`` template."""
+    """A compiled ``--log-format`` template (``ftime``: the strftime format of ``%(ftime)``,
+    ``--log-format-strftime``; None: ``%(ftime)`` is ``%(ltime)``)."""
 
-    def __init__(self, template: str) -> None:
+    def __init__(self, template: str, ftime: Optional[str] = None) -> None:
         self.template = template
         self.parts: List[Union[str, Callable[..., Any]]] = []
         pos = 0
         for m in _VAR.finditer(template):
             if m.start() > pos:
                 self.parts.append(template[pos : m.start()])
-            self.parts.append(variable(m.group(1)))
+            name = m.group(1)
+            self.parts.append(_ftime(ftime) if name == "ftime" and ftime else variable(name))
             pos = m.end()
         if pos < len(template):
             self.parts.append(template[pos:])

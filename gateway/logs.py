@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Optional, TextIO
+from typing import Any, Optional, TextIO
 
 access_log = logging.getLogger("gateway.access")
 app_log = logging.getLogger("gateway.app")
@@ -34,6 +34,15 @@ class _DateFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return time.strftime(self._datefmt, time.localtime(record.created)) + " - " + super().format(record)
+
+
+def date_format(cfg: Any) -> Optional[str]:
+    """The strftime format every server line starts with: the last of ``--logdate`` and
+    ``--log-prefix`` given (uWSGI: one handler sets both), or None."""
+    given = cfg.in_order("logdate", "log-prefix") if hasattr(cfg, "in_order") else []
+    if given:
+        return str(given[-1][1])
+    return cfg.logdate or None
 
 
 def setup(level: int = logging.INFO, stream: Optional[TextIO] = None, logdate: Optional[str] = None,

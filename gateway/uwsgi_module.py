@@ -18,7 +18,7 @@ hanging the core forever.
 
 Implemented: identity (``worker_id``, ``numproc``, ``masterpid``, ``opt``, ``version``,
 ``started_on``, ``total_requests``, ``workers``, ``mem``...), ``reload``, ``chain_reload``, ``setprocname``, RPC (``register_rpc``,
-``rpc`` local and remote, ``call``, ``rpc_list``; see :mod:`gateway.rpc`), suspension, logging, the
+``rpc`` local and remote, ``call``, ``rpc_list``; see :mod:`gateway.rpc`), ``alarm`` (:mod:`gateway.alarms`), suspension, logging, the
 Erlang functions (``erlang_*``, when ``gateway.erlang`` is available), caches,
 locks, metrics and uWSGI signals/timers (:mod:`gateway.subsystems.api`), the websocket
 functions (``websocket_*``, :mod:`gateway.server.websocket`), mules and farms
@@ -468,6 +468,28 @@ def logsize() -> int:
         return os.stat(path).st_size
     except OSError:
         return 0
+
+
+def alarm(name: Union[str, bytes], message: Union[str, bytes]) -> bool:
+    """Raise the ``--alarm`` ``name`` with ``message`` (uWSGI's ``uwsgi.alarm``): the master
+    runs it, with its anti-flood.  False (and nothing sent) without a master or an ``--alarm``,
+    or for a message longer than ``--alarm-msg-size`` (uWSGI ignores them silently and
+    returns None); an unknown name is logged once by the master."""
+    from gateway.process import channel
+
+    if isinstance(name, str):
+        name = name.encode("utf-8")
+    if isinstance(message, str):
+        message = message.encode("utf-8")
+    if not isinstance(name, bytes) or not isinstance(message, bytes):
+        raise TypeError("uwsgi.alarm(name, message): str or bytes")
+    from gateway import alarms
+
+    alarm_set = alarms.current  # the master's, inherited at fork (None: no --alarm)
+    ch = channel.current()
+    if ch is None or alarm_set is None or len(message) > alarm_set.msg_size or b"\0" in name:
+        return False
+    return bool(ch.send("alarm", name + b"\0" + message))
 
 
 def chain_reload() -> bool:

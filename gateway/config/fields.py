@@ -365,6 +365,46 @@ class ConfigFields:
     touch_logreopen: List[str]
     #: --log-reopen: reopen the --logto file at each reload (SIGHUP); implies --log-master
     log_reopen: bool
+    #: --log-prefix: start every server log line with TEXT (a strftime format allowed) and ' - '; uWSGI's --logdate unde…
+    log_prefix: Optional[str]
+    #: --log-format-strftime: %(ftime) in --log-format is the request's time in the --logdate/--log-prefix strftime format (else…
+    log_format_strftime: bool
+    #: --log-truncate: empty the --logto file at startup instead of appending to it
+    log_truncate: bool
+    #: --logfile-chmod: set the --logto file's permissions (octal, e.g
+    logfile_chmod: Optional[int]
+    #: --logfile-chown: give the --logto file to --uid/--gid (as root, before they are dropped)
+    logfile_chown: bool
+    #: --log-zero: with --disable-logging: still log the responses without a body
+    log_zero: bool
+    #: --log-sendfile: with --disable-logging: still log the responses sent from a file (wsgi.file_wrapper, static files)
+    log_sendfile: bool
+    #: --log-ioerror: with --disable-logging: still log the requests whose body could not be read (cut short, timed out,…
+    log_ioerror: bool
+    #: --log-master-stream: accepted: gateway's log pipes are streams already, whose lines the master reassembles (uWSGI's defa…
+    log_master_stream: bool
+    #: --log-master-req-stream: accepted: as --log-master-stream, for the request-log pipes
+    log_master_req_stream: bool
+    #: --alarm: declare the alarm NAME: cmd:COMMAND (run, the message on its stdin), signal:N (raise uWSGI signal N…
+    alarm: List[str]
+    #: --log-alarm: raise the alarms NAME
+    log_alarm: List[str]
+    #: --not-log-alarm: a log line matching REGEXP raises none of the --log-alarm rules given after this one
+    not_log_alarm: List[str]
+    #: --alarm-freq: anti-flood: an alarm raised with the same message as its last run, within SECONDS of it, is skipped…
+    alarm_freq: int
+    #: --alarm-msg-size: longest alarm message; a longer one is cut (uWSGI's default: 8192)
+    alarm_msg_size: int
+    #: --alarm-fd: raise alarm NAME with MSG whenever the inherited descriptor FD is readable (BYTES read each time: 1…
+    alarm_fd: List[str]
+    #: --alarm-backlog: raise alarm NAME when a TCP socket's listen queue is full (--listen), checked every second by the m…
+    alarm_backlog: List[str]
+    #: --metric-threshold: when METRIC reaches N (checked every second): raise alarm NAME with msg= (default: the metric's nam…
+    metric_threshold: List[str]
+    #: --alarm-cheap: accepted: uWSGI runs curl alarms in the alarm thread instead of their own; gateway runs each one in…
+    alarm_cheap: bool
+    #: --alarm-segfault: not supported yet: uWSGI option, not supported yet by gateway
+    alarm_segfault: List[str]
     #: --rpc-max: maximum number of registered RPC functions
     rpc_max: int
     #: --rpc-none-on-failure: uwsgi.rpc() and uwsgi.call() return None on every failure (unknown function, exception, refused con…
@@ -877,7 +917,7 @@ class ConfigFields:
     clock_list: bool
     #: --imperial-monitor-list: print the --emperor monitors, then go on
     imperial_monitor_list: bool
-    #: --alarm-list: print the alarms (gateway has none yet), then go on
+    #: --alarm-list: print the alarm plugins (--alarm NAME PLUGIN:ARGS), then go on
     alarm_list: bool
     #: --extract: copy FILE to standard output and exit (uWSGI's other addresses, such as sym:// or http://, are refu…
     extract: Optional[str]

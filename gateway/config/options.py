@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from gateway.config import alarm_options as _alarm_opts
 from gateway.config import converters as conv
 from gateway.config.errors import Invalid
 
@@ -162,7 +163,7 @@ def _command_options() -> tuple[Option, ...]:
         ("router-list", ("routers-list",), "the --route actions"),
         ("clock-list", ("clocks-list",), "the clocks"),
         ("imperial-monitor-list", ("imperial-monitors-list",), "the --emperor monitors"),
-        ("alarm-list", ("alarms-list",), "the alarms (gateway has none yet)"),
+        ("alarm-list", ("alarms-list",), "the alarm plugins (--alarm NAME PLUGIN:ARGS)"),
     )
     return (
         *(Option(name, section=PROCESSES, metavar="PIDFILE",
@@ -1278,13 +1279,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("log-x-forwarded-for", flag=True, section=LOGGING,
            help="the request line shows the X-Forwarded-For header instead of REMOTE_ADDR (when "
                 "the request has one)"),
-    Option("logger", repeatable=True, type=_logger_spec, section=LOGGING, metavar="[ID ]PLUGIN[:ARGS]",
+    Option("logger", ("worker-logger",), repeatable=True, type=_logger_spec, section=LOGGING, metavar="[ID ]PLUGIN[:ARGS]",
            help="send every log line to this logger (repeatable: to each one): file:PATH (the first is "
                 "--logto PATH), stdio, socket:HOST:PORT|PATH[,PREFIX] (a datagram per line), "
                 "syslog[:IDENT[,FACILITY]], rsyslog:HOST[:PORT][,IDENT[,PRIORITY]]; with ID the logger "
                 "is named and gets only the lines a --log-route sends it.  Any but one file:/stdio "
                 "implies --log-master"),
-    Option("req-logger", ("logger-req",), repeatable=True, type=_logger_spec, section=LOGGING,
+    Option("req-logger", ("logger-req", "worker-logger-req"), repeatable=True, type=_logger_spec, section=LOGGING,
            metavar="[ID ]PLUGIN[:ARGS]",
            help="where the request lines go (the same plugins; the other lines stay with "
                 "--logger/--logto): a lone file:PATH is appended by every process, the others go "
@@ -1293,12 +1294,12 @@ OPTIONS: tuple[Option, ...] = (
            help="--logger socket:ADDR"),
     Option("log-syslog", repeatable=True, optional_value=True, section=LOGGING, metavar="[IDENT[,FACILITY]]",
            help="--logger syslog[:IDENT[,FACILITY]]"),
-    Option("log-encoder", repeatable=True, type=_encoder_spec, section=LOGGING, metavar="NAME[:ID][ ARGS]",
+    Option("log-encoder", ("worker-log-encoder",), repeatable=True, type=_encoder_spec, section=LOGGING, metavar="NAME[:ID][ ARGS]",
            help="pass every log line through this encoder (in the order given): prefix TEXT, "
                 "suffix TEXT, nl, format TEMPLATE, json TEMPLATE (${msg} ${msgnl} ${unix} ${micros} "
                 "${millis} ${strftime:FMT}), gzip, compress; :ID for the named logger ID only; "
                 "implies --log-master"),
-    Option("log-req-encoder", repeatable=True, type=_encoder_spec, section=LOGGING,
+    Option("log-req-encoder", ("worker-log-req-encoder",), repeatable=True, type=_encoder_spec, section=LOGGING,
            metavar="NAME[:ID][ ARGS]",
            help="--log-encoder for the request lines of --req-logger"),
     Option("log-route", repeatable=True, type=_route_spec, section=LOGGING, metavar="ID REGEXP",
@@ -1359,6 +1360,9 @@ OPTIONS: tuple[Option, ...] = (
                 "implies --log-master"),
     Option("log-reopen", flag=True, section=LOGGING,
            help="reopen the --logto file at each reload (SIGHUP); implies --log-master"),
+    # -- alarms and the other logging options (gateway/config/alarm_options.py) ------------
+    *_alarm_opts.more_log_options(Option, LOGGING),
+    *_alarm_opts.alarm_options(Option, _unsupported, LOGGING),
 
     # -- RPC ----------------------------------------------------------------------------
     Option("rpc-max", type=conv.integer, default=64, minimum=1, section=RPC, metavar="N",

@@ -312,6 +312,22 @@ def _retryrpc(args: str) -> None:
             time.sleep(RPC_RETRY)
 
 
+def _alarm(args: str) -> None:
+    """``alarm:NAME MESSAGE``: raise an ``--alarm`` (uWSGI's hook: nothing happens before the
+    alarms are set up, which is the master's start; here a line says so)."""
+    from gateway import alarms
+    from gateway.process import channel
+
+    name, _, message = args.partition(" ")
+    ch = channel.current()
+    if ch is not None and alarms.current is not None:  # a worker or a child of the master
+        ch.send("alarm", name.encode("utf-8") + b"\0" + message.encode("utf-8"))
+    elif alarms.current is not None:  # the master itself
+        alarms.current.raise_alarm(name, message.encode("utf-8"))
+    else:
+        gen_log.warning("hook alarm:%s: no alarm is set up (yet) in this phase: nothing raised", name)
+
+
 #: action name -> action(args); the same names as :data:`gateway.hooks.spec.ACTIONS`.
 ACTIONS: Dict[str, Callable[[str], None]] = {
     "cd": _chdir, "chdir": _chdir,
@@ -331,4 +347,5 @@ ACTIONS: Dict[str, Callable[[str], None]] = {
     "wait_for_socket": _wait_for_socket,
     "exit": _exit,
     "print": _print, "log": _print,
+    "alarm": _alarm,
 }

@@ -44,6 +44,7 @@ ACTIONS: Dict[str, str] = {
     "wait_for_fs": "PATH", "wait_for_file": "FILE", "wait_for_dir": "DIR", "wait_for_socket": "ADDRESS",
     "exit": "[CODE]",
     "print": "TEXT", "log": "TEXT",
+    "alarm": "NAME MESSAGE",
 }
 
 _C_SYMBOL = "it calls a C function of the uWSGI binary by its symbol, and gateway (pure Python) has none; use exec:COMMAND"
@@ -55,12 +56,11 @@ REFUSED: Dict[str, str] = {
     "unix_signal": "it installs a C function of the uWSGI binary as a signal handler; gateway has none",
     "mount": "mounting filesystems (mount(2)) is not supported by gateway; mount before starting it",
     "umount": "unmounting filesystems (umount(2)) is not supported by gateway",
-    "alarm": "gateway has no alarm subsystem (--alarm) yet",
     "ffi": _PLUGIN, "tcc": _PLUGIN, "perl": _PLUGIN,
 }
 
 #: Actions whose arguments are ``PATH TEXT``: the text starts after the first space.
-_FILE_TEXT = ("write", "writen", "append", "writefifo", "spinningfifo")
+_FILE_TEXT = ("write", "writen", "append", "writefifo", "spinningfifo", "alarm")
 #: Actions that need a non-empty argument (a path, a name, a command).
 _NEEDS_ARG = ("cd", "chdir", "mkdir", "putenv", "sticky", "exec", "safeexec", "create", "creat", "appendn",
               "unlink", "hostname", "rpc", "retryrpc", "wait_for_fs", "wait_for_file", "wait_for_dir",

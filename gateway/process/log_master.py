@@ -147,8 +147,8 @@ _LOG_FILE_OPTIONS = ("log-maxsize", "touch-logrotate", "touch-logreopen", "log-r
 
 def wants_log_master(cfg: Any) -> bool:
     """``--log-master``, or an option that needs the master as the log's one writer (rotation,
-    logger plugins, encoders, routes)."""
-    return (bool(cfg.log_master or cfg.threaded_logger) or any(cfg.get(name) for name in _LOG_FILE_OPTIONS)
+    logger plugins, encoders, routes) or its reader (``--log-alarm``)."""
+    return (bool(cfg.log_master or cfg.threaded_logger or cfg.log_alarm) or any(cfg.get(name) for name in _LOG_FILE_OPTIONS)
             or routes_log_lines(cfg) or requests_via_master(cfg))
 
 
@@ -285,6 +285,9 @@ class LogMaster:
         self.fd = fd
         #: the logger plugins (None: every line to ``fd``)
         self.routing = routing
+        #: ``hook(line)`` for every whole log line before it is routed (not the request lines of
+        #: --req-logger): the log alarms (:mod:`gateway.alarms`)
+        self.line_hook: Optional[Callable[[bytes], None]] = None
         #: request-log pipes (``--req-logger``): their read ends, and each child's by its log fd
         self._request_fds: Set[int] = set()
         self._request_of: Dict[int, int] = {}
@@ -459,6 +462,10 @@ class LogMaster:
             self._emit_locked(lines, requests)
 
     def _emit_locked(self, lines: List[bytes], requests: bool = False) -> None:
+        hook = self.line_hook
+        if hook is not None and not requests:
+            for line in lines:
+                hook(line)
         routing = self.routing
         if routing is None:
             self._queue_locked(lines)

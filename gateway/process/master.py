@@ -244,6 +244,8 @@ class Master:
         self.harakiri_queue_threshold = int(getattr(config, "harakiri_queue_threshold", 0) or 0)
         self._harakiri_skip_logged: Dict[int, float] = {}
         self.log_master: Any = None
+        #: pids the master did not fork as a child (alarm commands): pid -> callback(status) at reaping
+        self._watched: Dict[int, Callable[[int], None]] = {}
         #: the logger plugins' routing, opened by the CLI before the app loads (log_master.build_routing)
         self.log_routing: Any = None
         #: set to replace the process once every child is gone (a vassal's binary reload)
@@ -400,6 +402,11 @@ class Master:
     def add_writer(self, fd: Any, callback: Callable[[], None]) -> None:
         """Call ``callback()`` in the master loop whenever ``fd`` is writable."""
         self.sel.register(fd, selectors.EVENT_WRITE, ("reader", callback))
+
+    def watch_pid(self, pid: int, callback: Callable[[int], None]) -> None:
+        """``callback(status)`` once the master reaps ``pid``, a process started outside
+        :meth:`_spawn` (it reaps every child with ``waitpid(-1)``)."""
+        self._watched[pid] = callback
 
     def slot(self, worker_id: int, generation: int) -> int:
         """Scoreboard slot of worker ``worker_id`` in reload generation ``generation``."""
@@ -721,6 +728,12 @@ class Master:
         for pid, status in reaped():
             proc = self.by_pid.pop(pid, None)
             if proc is None:
+                watcher = self._watched.pop(pid, None)
+                if watcher is not None:
+                    try:
+                        watcher(status)
+                    except Exception:
+                        gen_log.exception("error in the watcher of pid %d", pid)
                 continue
             # A signal that came after this turn's select() decides first: Ctrl-C sends SIGINT
             # to the whole process group, and when the workers exit before the master's next

@@ -238,6 +238,7 @@ class Worker:
             log_5xx=bool(cfg.log_5xx),
             log_slow=int(cfg.log_slow or 0),
             log_big=int(cfg.log_big or 0),
+            log_also=[w for w in ("zero", "sendfile", "ioerror") if cfg.get("log-" + w)],
             log_x_forwarded_for=bool(cfg.log_x_forwarded_for),
             post_buffering=int(cfg.post_buffering or 0),
             memory_report=bool(cfg.memory_report),
@@ -276,8 +277,10 @@ class Worker:
                 max_workers=cfg.offload_threads, thread_name_prefix="offload")
         if cfg.log_format:
             from gateway.logformat import LogFormat
+            from gateway.logs import date_format
 
-            self.settings.log_format = LogFormat(cfg.log_format)
+            self.settings.log_format = LogFormat(cfg.log_format,
+                                                 ftime=date_format(cfg) if cfg.log_format_strftime else None)
         board = self.board
         if board is not None:
             # The master sees every request in every core through the scoreboard.

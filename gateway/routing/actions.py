@@ -164,6 +164,18 @@ def _log(arg: str) -> Action:
     return run
 
 
+def _alarm(arg: str) -> Action:
+    # uWSGI's alarm: raise the --alarm NAME with MESSAGE, both expanded
+    name, space, message = arg.partition(" ")
+    if not space or not name:
+        raise RouteSyntaxError("alarm expects NAME MESSAGE, got %r" % arg)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        req.services.alarm(expand(name, req), expand(message, req).encode("utf-8"))
+        return NEXT
+    return run
+
+
 def _donotlog(arg: str) -> Action:
     def run(state: RouteState, req: RequestView) -> Result:
         state.donotlog = True
@@ -598,6 +610,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "goto": _goto,
     "log": _log,
     "donotlog": _donotlog,
+    "alarm": _alarm,
     "harakiri": _harakiri,
     "logvar": _logvar,
     "addvar": _addvar,
@@ -646,7 +659,7 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
     "donotoffload",
-    "setapp", "setfile", "setprocname", "alarm", "setmodifier1", "setmodifier2",
+    "setapp", "setfile", "setprocname", "setmodifier1", "setmodifier2",
     "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
     "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",
     "cacheset", "cacheinc", "cachedec", "cachemul", "cachediv", "memcached", "memcachedstore",

@@ -62,6 +62,10 @@ class Services:
     def set_logvar(self, environ: Dict[str, Any], key: bytes, value: bytes) -> None:
         """Set the request's log variable ``key`` (``%(key)`` in ``--log-format``)."""
 
+    def alarm(self, name: str, message: bytes) -> bool:
+        """Raise the ``--alarm`` ``name`` (``uwsgi.alarm``); False when there is none."""
+        return False
+
 
 NO_SERVICES = Services()
 

@@ -74,6 +74,11 @@ class SubsystemServices(Services):
 
         uwsgi_module.set_user_harakiri(seconds)
 
+    def alarm(self, name: str, message: bytes) -> bool:
+        from gateway import uwsgi_module
+
+        return uwsgi_module.alarm(name, message)
+
     def cache_get(self, key: str, cache: Optional[str]) -> Optional[bytes]:
         from gateway.subsystems import api
 

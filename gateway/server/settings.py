@@ -58,6 +58,7 @@ class ServerSettings:
         log_5xx: bool = False,
         log_slow: int = 0,
         log_big: int = 0,
+        log_also: Sequence[str] = (),
         log_x_forwarded_for: bool = False,
         post_buffering: int = 0,
         memory_report: bool = False,
@@ -102,7 +103,9 @@ class ServerSettings:
         self.log_5xx = log_5xx
         self.log_slow = log_slow
         self.log_big = log_big
-        self.log_some = not log_requests and bool(log_4xx or log_5xx or log_slow or log_big)
+        #: --log-zero/--log-sendfile/--log-ioerror: "zero", "sendfile", "ioerror"
+        self.log_also = frozenset(log_also)
+        self.log_some = not log_requests and bool(log_4xx or log_5xx or log_slow or log_big or log_also)
         #: --log-x-forwarded-for: the request line's address is X-Forwarded-For when present
         self.log_x_forwarded_for = log_x_forwarded_for
         #: --post-buffering: read the whole body before the app runs (bytes kept in memory; 0: off)

@@ -144,7 +144,7 @@ class WSGIResponse:
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
         "on_app_return", "_truncated_warned", "offloaded", "raised", "exception", "method", "write_errors",
-        "app_headers", "headless",
+        "app_headers", "headless", "from_file", "io_error",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -160,6 +160,10 @@ class WSGIResponse:
         self.content_length: Optional[int] = None
         self.headers_sent = False
         self.body_bytes = 0
+        #: the body was a wsgi.file_wrapper (--log-sendfile); reading the request body or writing the
+        #: response failed (--log-ioerror)
+        self.from_file = False
+        self.io_error = False
         self.head_bytes = 0
         self.send_body = True
         self.switches = 0
@@ -406,7 +410,7 @@ class WSGIResponse:
                 self.headers_sent = True
                 self.head_bytes = sink.send_head(self, body, True)
                 self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
-            elif type(result) is FileWrapper and self._offload(result):
+            elif type(result) is FileWrapper and self._file_response() and self._offload(result):
                 result = None  # the connection sends the file and closes it; this core is free
                 return True
             else:
@@ -419,9 +423,11 @@ class WSGIResponse:
                     self._send_headers(b"", True)
             sink.finish()
         except ClientDisconnected:
+            self.io_error = True
             sink.abort()
             return False
         except BodyError as e:
+            self.io_error = True
             self._fail(e, e.status, log=False)
             return False
         except Exception as e:
@@ -451,6 +457,11 @@ class WSGIResponse:
             memoryview(result)
         except TypeError:
             return False
+        return True
+
+    def _file_response(self) -> bool:
+        """Note a ``wsgi.file_wrapper`` body (uWSGI's sendfile responses, for --log-sendfile)."""
+        self.from_file = True
         return True
 
     def _buffer_body(self) -> None:
@@ -611,14 +622,19 @@ class WSGIResponse:
 
 
 def worth_logging(settings: ServerSettings, resp: WSGIResponse, start: float) -> bool:
-    """With ``--disable-logging``: a request ``--log-4xx``, ``--log-5xx``, ``--log-slow`` or
-    ``--log-big`` still wants in the log (uWSGI's rules)."""
+    """With ``--disable-logging``: a request ``--log-4xx``, ``--log-5xx``, ``--log-slow``,
+    ``--log-big``, ``--log-zero``, ``--log-sendfile`` or ``--log-ioerror`` still wants in the
+    log (uWSGI's rules)."""
     code = resp.code or 0
     if settings.log_5xx and code >= 500:
         return True
     if settings.log_4xx and 400 <= code < 500:
         return True
     if settings.log_big and resp.body_bytes >= settings.log_big:
+        return True
+    also = settings.log_also
+    if also and (("zero" in also and resp.body_bytes == 0) or ("sendfile" in also and resp.from_file)
+                 or ("ioerror" in also and resp.io_error)):
         return True
     return bool(settings.log_slow and (time.time() - start) * 1000 >= settings.log_slow)
 

@@ -43,9 +43,9 @@ HOUSEKEEPING_INTERVAL = 1.0
 def metrics_enabled(cfg: Config) -> bool:
     """Whether the metrics subsystem is on: ``--enable-metrics``, or an option that implies
     it (uWSGI's ``UWSGI_OPT_METRICS``: ``--metric``, ``--metrics-dir``, ``--metrics-dir-restore``,
-    ``--metrics-no-cores``, ``--stats-push``)."""
+    ``--metrics-no-cores``, ``--stats-push``, ``--metric-alarm``)."""
     return bool(cfg.metric or cfg.enable_metrics or cfg.metrics_dir or cfg.stats_push or cfg.metrics_no_cores
-                or cfg.metrics_dir_restore)
+                or cfg.metrics_dir_restore or cfg.metric_threshold)
 
 
 class SubsystemsConfigError(ValueError):

@@ -245,7 +245,9 @@ def test_lists_are_the_registries():
         loop_name(name)  # each one is a --loop value
     for scheme in MONITORS:
         assert Source.parse("%s:///tmp/v" % scheme, "/").kind == scheme
-    assert _names(commands.listing("alarm-list")) == []
+    from gateway.alarms.spec import PLUGINS
+
+    assert _names(commands.listing("alarm-list")) == list(PLUGINS) and "cmd" in PLUGINS
     text = commands.listing("loggers-list")
     assert text.startswith("\n*** uWSGI loaded loggers ***\n") and text.endswith("--- end of loggers list ---\n\n")
 

@@ -37,7 +37,7 @@ def test_the_parser_and_the_runner_know_the_same_actions():
     ("mount:tmpfs none /mnt", "the hook action 'mount' is not supported: mounting filesystems"),
     ("umount:/mnt", "the hook action 'umount' is not supported"),
     ("!call:f", "the hook action 'call' is not supported"),
-    ("alarm:mine message", "no alarm subsystem"),
+    ("alarm:mine", "takes alarm:NAME MESSAGE"),
     ("perl:print 1", "from a uWSGI plugin gateway does not have"),
     ("write:/tmp/only-a-file", "takes write:FILE TEXT"),
     ("writefifo:/tmp/fifo", "takes writefifo:FIFO TEXT"),

@@ -376,6 +376,10 @@ class FakeServices(Services):
     def set_logvar(self, environ, key, value):
         environ.setdefault("logvars", {})[key] = value
 
+    def alarm(self, name, message):
+        self.alarms = getattr(self, "alarms", []) + [(name, message)]
+        return True
+
 
 def run_with(services, rules, **environ):
     env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": ""}
@@ -446,6 +450,13 @@ def test_harakiri_action_sets_the_requests_own_deadline():
     services = FakeServices()
     run_with(services, [("route-run", "harakiri:0")])  # uWSGI's atoi: 0 does nothing
     assert not hasattr(services, "harakiri_set")
+
+
+def test_alarm_action_raises_the_expanded_alarm_through_the_services():
+    services = FakeServices()
+    outcome, env = run_with(services, [("route-run", "alarm:page${HTTP_X_N} slow ${PATH_INFO}")],
+                            HTTP_X_N="2", PATH_INFO="/x")
+    assert services.alarms == [("page2", b"slow /x")] and outcome.kind == "app"
 
 
 def test_logvar_action_hands_the_expanded_value_to_the_services():
