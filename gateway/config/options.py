@@ -525,6 +525,143 @@ def _logic_options() -> tuple[Option, ...]:
     return tuple(out)
 
 
+def _modifier1(raw: str) -> int:
+    """A socket's forced modifier1: gateway serves WSGI only, so 0 (the Python plugin's)
+    or 30 (WSGI with ``SCRIPT_NAME`` stripped from ``PATH_INFO``)."""
+    value = conv.integer(raw)
+    if value not in (0, 30):
+        raise Invalid("0 or 30", "gateway has only the WSGI request handler: modifier1 0, or 30 "
+                                 "(WSGI with SCRIPT_NAME stripped from PATH_INFO); got %d" % value)
+    return value
+
+
+def _socket_extra_options() -> tuple[Option, ...]:
+    """More of uWSGI's socket options (:mod:`gateway.server.socket_setup`, ``--https-socket``,
+    ``--map-socket``, ``--honour-range``) and the ``--http`` router's, with the router
+    features gateway refuses by name."""
+    out = [
+        Option("http11-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
+               help="the same as --http-socket (which already keeps HTTP/1.1 connections alive)"),
+        Option("https-socket", repeatable=True, section=SOCKETS, metavar="ADDR,CERT,KEY[,CIPHERS[,CA]]",
+               help="an --http-socket behind TLS, terminated in the worker (certificate and key in PEM, "
+                    "an optional OpenSSL cipher string and client CA file, '!CA' to require a client "
+                    "certificate); the app sees HTTPS=on and wsgi.url_scheme https"),
+        Option("abstract-socket", short="a", flag=True, section=SOCKETS,
+               help="UNIX socket names without a '/' are bound in Linux's abstract namespace (as @NAME)"),
+        Option("no-defer-accept", flag=True, noop=True, section=SOCKETS,
+               help="accepted: gateway never sets TCP_DEFER_ACCEPT (uWSGI does by default)"),
+        Option("tcp-fast-open", ("tcp-fastopen",), type=conv.integer, default=0, minimum=0, section=SOCKETS,
+               metavar="QLEN", help="TCP_FASTOPEN with this queue length on the TCP sockets bound"),
+        Option("socket-sndbuf", type=conv.integer, default=0, minimum=0, section=SOCKETS, metavar="BYTES",
+               help="SO_SNDBUF of the sockets bound (accepted connections inherit it)"),
+        Option("socket-rcvbuf", type=conv.integer, default=0, minimum=0, section=SOCKETS, metavar="BYTES",
+               help="SO_RCVBUF of the sockets bound (accepted connections inherit it)"),
+        Option("so-send-timeout", ("socket-send-timeout", "so-write-timeout", "socket-write-timeout"),
+               type=conv.integer, optional_value=True, minimum=1, section=SOCKETS, metavar="[SECONDS]",
+               help="seconds a response write may wait for the client to take bytes before the "
+                    "connection is dropped (alone: 1, as uWSGI); default --socket-timeout"),
+        Option("map-socket", repeatable=True, type=_map_socket, section=SOCKETS, metavar="N:WORKER[,WORKER...]",
+               help="serve worker socket N (0-based) only in the workers listed (1-based ids)"),
+        Option("http-socket-modifier1", type=_modifier1, default=0, section=SOCKETS, metavar="N",
+               help="modifier1 of the requests of --http-socket: 0 (WSGI) or 30 (PATH_INFO without SCRIPT_NAME)"),
+        Option("https-socket-modifier1", type=_modifier1, default=0, section=SOCKETS, metavar="N",
+               help="the same for --https-socket"),
+        Option("fastcgi-modifier1", type=_modifier1, default=0, section=SOCKETS, metavar="N",
+               help="the same for --fastcgi-socket"),
+        Option("scgi-modifier1", type=_modifier1, default=0, section=SOCKETS, metavar="N",
+               help="the same for --scgi-socket"),
+    ]
+    for proto in ("http-socket", "https-socket", "fastcgi", "scgi"):
+        out.append(Option(proto + "-modifier2", type=conv.integer, default=0, minimum=0, maximum=255,
+                          noop=True, section=SOCKETS, metavar="N",
+                          help="accepted: the Python request handler ignores modifier2 (as uWSGI's)"))
+    out += [
+        Option("honour-range", flag=True, section=HTTP,
+               help="answer a single-range Range header (206, or 416 when unsatisfiable) on static "
+                    "files and wsgi.file_wrapper responses"),
+        _unsupported("fastcgi-nph-socket", repeatable=True,
+                     hint="use --fastcgi-socket (NPH mode is for webservers that expect a raw HTTP status line)"),
+        _unsupported("scgi-nph-socket", repeatable=True,
+                     hint="use --scgi-socket (NPH mode is for webservers that expect a raw HTTP status line)"),
+        _unsupported("tcp-fast-open-client", "tcp-fastopen-client", flag=True,
+                     hint="gateway's uwsgi clients connect() normally"),
+        # -- the --http router ------------------------------------------------------------
+        Option("http-websockets", flag=True, noop=True, section=HTTP,
+               help="accepted: the --http router always tunnels an upgraded connection (101) both ways"),
+        Option("http-chunked-input", flag=True, noop=True, section=HTTP,
+               help="accepted: the --http router always streams a chunked request body to the worker, "
+                    "where wsgi.input (and uwsgi.chunked_read) de-chunks it"),
+        Option("http-manage-expect", type=conv.integer, optional_value=True, minimum=0, section=HTTP,
+               metavar="[BYTES]",
+               help="the --http router answers Expect: 100-continue itself (always); with BYTES, a "
+                    "request whose Content-Length is larger gets 417 Expectation Failed instead"),
+        Option("http-headers-timeout", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="SECONDS",
+               help="--http router: seconds a request head may take (408 after); 0: --socket-timeout"),
+        Option("http-buffer-size", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="BYTES",
+               help="--http router: maximum size of a request head; 0: --buffer-size"),
+        Option("http-server-name-as-http-host", type=conv.boolean, default=False, section=HTTP, metavar="BOOL",
+               help="--http router: SERVER_NAME is the request's Host (without its port)"),
+        Option("http-quiet", type=conv.boolean, default=False, section=HTTP, metavar="BOOL",
+               help="--http router: do not log failed connections to workers (502/504 still answered)"),
+        Option("http-uid", section=HTTP, metavar="USER",
+               help="--http router processes run as USER (name or number), after their sockets are bound"),
+        Option("http-gid", section=HTTP, metavar="GROUP",
+               help="--http router processes run as GROUP (name or number), after their sockets are bound"),
+        Option("http-events", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="N",
+               noop=True, help="accepted: uWSGI's size of its event batch; the router's loop has no such setting"),
+    ]
+    router_hints = {
+        "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
+        "http-auto-gzip": "compress in the app or in a proxy in front",
+        "http-stats": "the master's --stats reports the workers; the router has no stats server",
+        "http-stats-server": "the master's --stats reports the workers; the router has no stats server",
+        "http-ss": "the master's --stats reports the workers; the router has no stats server",
+        "http-harakiri": "--http-timeout bounds the wait for a worker; --harakiri bounds the request",
+        "http-post-buffering": "use --post-buffering (the workers buffer bodies)",
+        "http-post-buffering-dir": "use --post-buffering (the workers buffer bodies)",
+        "http-fallback": "give several --http-to addresses (round robin, failover on refusal)",
+        "http-use-socket": "use --http-to ADDR (the router forwards to the first --socket by default)",
+        "http-zerg": "zerg mode is not supported",
+        "http-subscription-server": "the subscription system is not supported: use --http-to",
+        "http-subscription-fallback-key": "the subscription system is not supported",
+        "http-resubscribe": "the subscription system is not supported",
+        "http-use-cache": "cache mappers are not supported: use --http-to",
+        "http-use-pattern": "mappers are not supported: use --http-to",
+        "http-use-base": "mappers are not supported: use --http-to",
+        "http-use-code-string": "code-string mappers are not supported: use --http-to",
+        "http-gracetime": "static nodes are not supported: use --http-to",
+        "http-cheap": "the router always accepts",
+        "http-stud-prefix": "stud is not supported: use --https",
+        "http-manage-rtsp": "RTSP is not supported",
+        "http-manage-source": "the SOURCE method (Icecast) is not supported",
+        "http-backend-http": "the router speaks uwsgi to the workers",
+        "https2": "use --https ADDR,CERT,KEY[,CIPHERS[,CA]]",
+        "https-session-context": "TLS session ids are the ssl module's defaults",
+    }
+    flags = ("http-raw-body", "http-auto-gzip", "http-cheap", "http-manage-rtsp", "http-manage-source",
+             "http-backend-http")
+    out += [_unsupported(name, flag=name in flags, hint=hint) for name, hint in router_hints.items()]
+    return tuple(out)
+
+
+def parse_map_socket(raw: str) -> tuple[int, tuple[int, ...]]:
+    """``--map-socket N:W1[,W2...]`` -> (N, (W1, W2...)); :class:`Invalid` when malformed."""
+    index, sep, workers = raw.partition(":")
+    try:
+        ids = tuple(int(w) for w in workers.split(",") if w.strip())
+        number = int(index)
+    except ValueError:
+        ids, number = (), -1
+    if not sep or number < 0 or not ids or min(ids) < 1:
+        raise Invalid("SOCKET:WORKER[,WORKER...] (a 0-based socket index, 1-based worker ids)")
+    return number, ids
+
+
+def _map_socket(raw: str) -> str:
+    parse_map_socket(raw)
+    return raw
+
+
 OPTIONS: tuple[Option, ...] = (
     # -- sockets ------------------------------------------------------------------
     Option("http-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
@@ -574,12 +711,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("http-to", repeatable=True, section=SOCKETS, metavar="ADDR",
            help="the uwsgi address (host:port, a UNIX path or @abstract) the HTTP router "
                 "forwards to; repeat for round-robin with failover to the next on refusal"),
-    Option("http11-socket", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
-           hint="use --http-socket: it keeps connections alive (see --http-keepalive)",
-           help="HTTP/1.1 socket with keep-alive"),
-    Option("shared-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
+    Option("shared-socket", ("undeferred-shared-socket",), repeatable=True, type=conv.address, section=SOCKETS,
+           metavar="ADDR",
            help="bind ADDR in the master before privileges are dropped, to be served by "
-                "--http-socket =N or --socket =N (N: its 0-based index among the shared sockets)"),
+                "--http-socket =N or --socket =N (N: its 0-based index among the shared sockets); "
+                "undeferred-shared-socket is the same (gateway never defers accepts)"),
+    *_socket_extra_options(),
 
     # -- application loading --------------------------------------------------------
     Option("wsgi-file", ("file",), type=conv.path, section=APP, metavar="FILE",

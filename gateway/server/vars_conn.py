@@ -54,8 +54,8 @@ class VarsServer(ConnectionServer):
     #: for log lines: "uwsgi", "SCGI", "FastCGI"
     protocol_name = "CGI"
 
-    def __init__(self, settings: Any, base_environ: Dict[str, Any]) -> None:
-        super().__init__(settings, base_environ)
+    def __init__(self, settings: Any, base_environ: Dict[str, Any], tls: Any = None) -> None:
+        super().__init__(settings, base_environ, tls)
         self._tcp = True
 
     def start(self, sock: socket.socket) -> Any:
