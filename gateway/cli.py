@@ -676,8 +676,16 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
     connection to one of them), a respawned router reuses them, and a bad certificate fails at
     startup.  Each router has its own loop, worker connection pool and timeout sweep."""
     from gateway.process.master import ChildSpec
+    from gateway.process.privileges import PrivilegeError, resolve_group, resolve_user
     from gateway.router.main import RouterError, bind_router_sockets, run_router, worker_addresses
 
+    try:  # --http-uid/--http-gid: an unknown name fails now, not in each router
+        if cfg.http_uid:
+            resolve_user(cfg.http_uid)
+        if cfg.http_gid:
+            resolve_group(cfg.http_gid)
+    except PrivilegeError as e:
+        _fail(str(e).replace("--uid", "--http-uid").replace("--gid", "--http-gid"))
     try:
         listeners = bind_router_sockets(cfg)
         upstreams, internal = worker_addresses(cfg)

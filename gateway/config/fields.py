@@ -101,7 +101,7 @@ class ConfigFields:
     http_headers_timeout: int
     #: --http-buffer-size: --http router: maximum size of a request head; 0: --buffer-size
     http_buffer_size: int
-    #: --http-server-name-as-http-host: --http router: SERVER_NAME is the request's Host (without its port)
+    #: --http-server-name-as-http-host: --http router: SERVER_NAME is the request's Host header, as sent (port included, as uWSGI)
     http_server_name_as_http_host: bool
     #: --http-quiet: --http router: do not log failed connections to workers (502/504 still answered)
     http_quiet: bool
@@ -109,6 +109,8 @@ class ConfigFields:
     http_uid: Optional[str]
     #: --http-gid: --http router processes run as GROUP (name or number), after their sockets are bound
     http_gid: Optional[str]
+    #: --http-use-socket: --http router: forward to worker socket N (0 alone; numbered as --map-socket), which must be a uwsg…
+    http_use_socket: Optional[int]
     #: --http-events: accepted: uWSGI's size of its event batch; the router's loop has no such setting
     http_events: int
     #: --http-raw-body: not supported yet: uWSGI option, not supported yet by gateway
@@ -129,8 +131,6 @@ class ConfigFields:
     http_post_buffering_dir: Optional[str]
     #: --http-fallback: not supported yet: uWSGI option, not supported yet by gateway
     http_fallback: Optional[str]
-    #: --http-use-socket: not supported yet: uWSGI option, not supported yet by gateway
-    http_use_socket: Optional[str]
     #: --http-zerg: not supported yet: uWSGI option, not supported yet by gateway
     http_zerg: Optional[str]
     #: --http-subscription-server: not supported yet: uWSGI option, not supported yet by gateway

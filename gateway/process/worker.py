@@ -235,6 +235,11 @@ class Worker:
             from gateway.routing.wsgi import Router
 
             app = Router(app, chain, worker_id=self.worker_id, policy=policy)
+        if cfg.honour_range:
+            # --honour-range: a Range request answered from a file wrapper (static files too)
+            from gateway.server.range_layer import RangeLayer
+
+            app = RangeLayer(app)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))

@@ -209,7 +209,7 @@ class RouterConnection(asyncio.Protocol):
             return
         if state == IDLE:
             self.state = HEAD
-            self.deadline = self.loop.time() + self.settings.socket_timeout
+            self.deadline = self.loop.time() + self.settings.head_timeout
         self._process()
 
     def _proxy_header(self, data: bytes) -> Optional[bytes]:
@@ -227,7 +227,7 @@ class RouterConnection(asyncio.Protocol):
             self._proxy = buf
             if self.state == IDLE:
                 self.state = HEAD
-                self.deadline = self.loop.time() + self.settings.socket_timeout
+                self.deadline = self.loop.time() + self.settings.head_timeout
             return None
         self._proxy = None
         info, used = result  # type: ignore[misc]
@@ -307,6 +307,11 @@ class RouterConnection(asyncio.Protocol):
         except VarsTooLarge as e:
             gen_log.info("request from %s refused: %s", self.remote_addr, e)
             self._send_error(431, str(e))
+            return
+        limit = self.settings.expect_limit
+        if limit and req.expect_continue and (req.content_length or 0) > limit:
+            # --http-manage-expect BYTES: refused before a byte of the body is asked for (uWSGI's 413)
+            self._send_error(413, "the request body is larger than %d bytes" % limit)
             return
         self._chunked_body = req.chunked
         self._body_pending = req.chunked or bool(req.content_length)
@@ -613,11 +618,15 @@ class RouterConnection(asyncio.Protocol):
             self._retry()
             return
         if before_connect:
+            quiet = self.settings.quiet  # --http-quiet: failed connections are not reported
             if self._attempts < self.router.upstream_count:
-                _log_limited("connect-" + spec, "[router] cannot connect to worker %s: %s (trying the next one)", spec, message)
+                if not quiet:
+                    _log_limited("connect-" + spec, "[router] cannot connect to worker %s: %s (trying the next one)",
+                                 spec, message)
                 self._connect()
                 return
-            _log_limited("connect", "[router] cannot connect to worker %s: %s (502)", spec, message)
+            if not quiet:
+                _log_limited("connect", "[router] cannot connect to worker %s: %s (502)", spec, message)
             self._gateway_error(502, "no worker is reachable")
             return
         _log_limited("io", "[router] lost the connection to worker %s: %s", spec, message)
@@ -705,7 +714,7 @@ class RouterConnection(asyncio.Protocol):
         """Called by the router's once-a-second sweep."""
         state = self.state
         if state == HEAD and now > self.deadline:
-            gen_log.info("request head from %s not complete after %ss: 408", self.remote_addr, self.settings.socket_timeout)
+            gen_log.info("request head from %s not complete after %ss: 408", self.remote_addr, self.settings.head_timeout)
             self._send_error(408, "request head not received in time")
         elif state == IDLE and now > self.deadline:
             self._close()

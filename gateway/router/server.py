@@ -62,6 +62,10 @@ class RouterSettings:
         upstream_max_requests: int = 200,
         proxy_protocol: bool = False,
         https_export_cert: bool = False,
+        head_timeout: float = 0.0,
+        server_name_as_host: bool = False,
+        quiet: bool = False,
+        expect_limit: int = 0,
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -92,6 +96,14 @@ class RouterSettings:
         self.proxy_protocol = proxy_protocol
         #: --https-export-cert: a client certificate also goes to the app as PEM (HTTPS_CC)
         self.https_export_cert = https_export_cert
+        #: --http-headers-timeout: seconds a request head may take (0: --socket-timeout)
+        self.head_timeout = head_timeout or socket_timeout
+        #: --http-server-name-as-http-host: SERVER_NAME is the request's Host
+        self.server_name_as_host = server_name_as_host
+        #: --http-quiet: failed connections to workers are not logged
+        self.quiet = quiet
+        #: --http-manage-expect BYTES: Expect: 100-continue with a larger Content-Length is a 413
+        self.expect_limit = expect_limit
 
 
 class Router:
@@ -136,6 +148,7 @@ class Router:
                 modifier1=s.modifier1,
                 modifier2=s.modifier2,
                 max_size=s.max_vars,
+                server_name_from_host=s.server_name_as_host,
                 extra_vars=s.extra_vars,
             )
             kwargs: dict = {"sock": listener.sock, "backlog": s.backlog}
