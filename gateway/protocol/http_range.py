@@ -13,7 +13,7 @@ representation of ``size`` bytes::
     (200, 0, 999)
 
 A header that is not a byte range at all (another unit, no dash, a last position before
-the first) is ignored: 200 (RFC 9110 §14.2 lets a server ignore a Range it cannot use).
+the first) is ignored: 200, as RFC 9110 §14.2 asks (uWSGI answers 416 to those).
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ def parse_range(header: str) -> Optional[Tuple[int, int]]:
     if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
         return None
     if first == "":
-        if last == "" or int(last) == 0:
+        if last == "":
             return None
+        if int(last) == 0:
+            return _END, _END  # the last 0 bytes: never satisfiable (RFC 9110 §14.1.2)
         return -int(last), _END
     start = int(first)
     end = int(last) if last else _END
