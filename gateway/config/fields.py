@@ -139,8 +139,6 @@ class ConfigFields:
     http_subscription_fallback_key: Optional[str]
     #: --http-resubscribe: not supported yet: uWSGI option, not supported yet by gateway
     http_resubscribe: Optional[str]
-    #: --http-use-cache: not supported yet: uWSGI option, not supported yet by gateway
-    http_use_cache: Optional[str]
     #: --http-use-pattern: not supported yet: uWSGI option, not supported yet by gateway
     http_use_pattern: Optional[str]
     #: --http-use-base: not supported yet: uWSGI option, not supported yet by gateway
@@ -163,6 +161,8 @@ class ConfigFields:
     https2: Optional[str]
     #: --https-session-context: not supported yet: uWSGI option, not supported yet by gateway
     https_session_context: Optional[str]
+    #: --http-use-cache: not supported yet: uWSGI option, not supported yet by gateway
+    http_use_cache: Optional[str]
     #: --wsgi-file: load the WSGI application from FILE, run as a module; its callable is --callable
     wsgi_file: Optional[str]
     #: --module: import MODULE and use CALLABLE (default: --callable); MODULE:factory() calls a zero-argument factory

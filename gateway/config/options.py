@@ -643,7 +643,10 @@ def _socket_extra_options() -> tuple[Option, ...]:
     }
     flags = ("http-raw-body", "http-auto-gzip", "http-cheap", "http-manage-rtsp", "http-manage-source",
              "http-backend-http")
-    out += [_unsupported(name, flag=name in flags, hint=hint) for name, hint in router_hints.items()]
+    out += [_unsupported(name, flag=name in flags, hint=hint) for name, hint in router_hints.items()
+            if name != "http-use-cache"]
+    out.append(Option("http-use-cache", optional_value=True, supported=False, section=OTHER, metavar="[NAME]",
+                      hint=router_hints["http-use-cache"], help="uWSGI option, not supported yet by gateway"))
     return tuple(out)
 
 

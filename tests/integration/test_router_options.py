@@ -1,0 +1,133 @@
+"""The ``--http`` router's options through the real CLI: ``--http-server-name-as-http-host``,
+``--http-manage-expect BYTES``, ``--http-headers-timeout``, ``--http-buffer-size``,
+``--http-quiet``, ``--http-uid``/``--http-gid``, ``--http-use-socket``, the accepted no-ops
+and the router features refused by name."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import time
+
+import pytest
+
+from server import run_cli
+from support.httpclient import Conn
+from support.router import free_port, run_router
+
+pytestmark = pytest.mark.timeout(90)
+
+APP = ["--wsgi-file", "tests/apps/socket_probe.py"]
+
+
+def _env(port: int, host: bytes = b"t") -> dict:
+    with Conn(port) as c:
+        c.send(b"GET /env HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200
+        return json.loads(r.body)
+
+
+def test_server_name_as_http_host():
+    with run_router(["--http", "127.0.0.1:0", "--http-server-name-as-http-host", "1"] + APP) as r:
+        assert _env(r.port, b"example.org:8080")["SERVER_NAME"] == "example.org:8080"  # as sent, as uWSGI
+    with run_router(["--http", "127.0.0.1:0"] + APP) as r:
+        assert _env(r.port, b"example.org:8080")["SERVER_NAME"] != "example.org:8080"  # the host name
+
+
+def test_manage_expect_with_a_limit_refuses_larger_bodies():
+    with run_router(["--http", "127.0.0.1:0", "--http-manage-expect", "100"] + APP) as r:
+        with Conn(r.port) as c:
+            c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n")
+            resp = c.read_response()
+            assert resp.status == 413 and resp.header("Connection") == "close"
+        with Conn(r.port) as c:
+            c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\nExpect: 100-continue\r\n\r\n")
+            assert c.read_response().status == 100
+            c.send(b"x" * 50)
+            assert c.read_response().body == b"50"
+        with Conn(r.port) as c:  # without Expect the limit does not apply (uWSGI's)
+            c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" + b"y" * 1000)
+            assert c.read_response().body == b"1000"
+
+
+def test_headers_timeout_is_the_routers_head_deadline():
+    with run_router(["--http", "127.0.0.1:0", "--http-headers-timeout", "1", "--socket-timeout", "30"] + APP) as r:
+        with Conn(r.port, timeout=10) as c:
+            started = time.monotonic()
+            c.send(b"GET /env HTTP/1.1\r\nHost: t\r\n")  # never finished
+            resp = c.read_response()
+            assert resp.status == 408 and time.monotonic() - started < 5
+
+
+def test_http_buffer_size_bounds_the_routers_request_head():
+    with run_router(["--http", "127.0.0.1:0", "--http-buffer-size", "1024"] + APP) as r:
+        with Conn(r.port) as c:
+            c.send(b"GET /env HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 2000 + b"\r\n\r\n")
+            assert c.read_response().status == 431
+        assert _env(r.port)["PATH_INFO"] == "/env"
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_http_quiet_does_not_report_failed_connections(quiet):
+    dead = free_port()
+    args = ["--http", "127.0.0.1:0", "--http-to", "127.0.0.1:%d" % dead, "--http-headers-timeout", "1"]
+    with run_router(args + (["--http-quiet", "true"] if quiet else [])) as r:
+        with Conn(r.port) as c:
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert c.read_response().status == 502
+        with Conn(r.port) as c:  # a later line, to know the output got this far
+            c.send(b"GET / HTTP/1.1\r\n")
+            assert c.read_response().status == 408
+        r.wait_for_line(r"not complete after 1(\.0)?s: 408")
+        assert ("cannot connect to worker 127.0.0.1:%d" % dead in r.output()) is not quiet
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch users")
+def test_http_uid_and_gid_apply_to_the_router_only():
+    nobody = pwd.getpwnam("nobody")
+    with run_router(["--http", "127.0.0.1:0", "--http-uid", "nobody", "--http-gid", str(nobody.pw_gid)] + APP) as r:
+        with open("/proc/%d/status" % r.router_pid) as f:
+            status = dict(line.split(":", 1) for line in f if ":" in line)
+        assert status["Uid"].split()[0] == str(nobody.pw_uid)
+        assert status["Gid"].split()[0] == str(nobody.pw_gid)
+        assert _env(r.port)["PATH_INFO"] == "/env"  # it still reaches the workers
+        with open("/proc/%d/status" % r.pid) as f:  # the master stays as it was
+            assert [ln for ln in f if ln.startswith("Uid:")][0].split()[1] == "0"
+    res = run_cli(["--http", "127.0.0.1:0", "--http-uid", "no-such-user-here"] + APP)
+    assert res.returncode == 1 and "--http-uid no-such-user-here: no such user" in res.stderr
+
+
+def test_http_use_socket_picks_the_worker_socket():
+    first, second = free_port(), free_port()
+    args = ["--http", "127.0.0.1:0", "--socket", "127.0.0.1:%d" % first, "--socket", "127.0.0.1:%d" % second,
+            "--http-use-socket", "1"] + APP
+    with run_router(args) as r:
+        r.wait_for_line(r"upstream=127\.0\.0\.1:%d$" % second)
+        assert _env(r.port)["SERVER_PORT"] == str(r.port)
+    res = run_cli(["--http", "127.0.0.1:0", "--http-socket", "127.0.0.1:0", "--http-use-socket"] + APP)
+    assert res.returncode == 1 and "--http-use-socket 0: 127.0.0.1:0 is a --http-socket" in res.stderr
+
+
+def test_no_op_router_options_load():
+    with run_router(["--http", "127.0.0.1:0", "--http-websockets", "--http-chunked-input", "--http-events", "64"]
+                    + APP) as r:
+        assert _env(r.port)["PATH_INFO"] == "/env"
+
+
+@pytest.mark.parametrize("args, hint", [
+    (["--http-stats", "127.0.0.1:0"], "--stats"),
+    (["--http-zerg", "/tmp/z"], "zerg"),
+    (["--http-subscription-server", "127.0.0.1:0"], "subscription"),
+    (["--http-use-cache"], "cache"),
+    (["--http-raw-body"], "tunnels"),
+    (["--http-auto-gzip"], "compress"),
+    (["--http-manage-rtsp"], "RTSP"),
+    (["--http-stud-prefix", "x"], "stud"),
+    (["--http-harakiri", "5"], "--http-timeout"),
+])
+def test_refused_router_options_say_why(args, hint):
+    res = run_cli(["--http", "127.0.0.1:0"] + args + APP)
+    assert res.returncode == 1
+    assert "'%s' is not supported" % args[0] in res.stderr and hint in res.stderr
