@@ -691,8 +691,20 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
         upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
+    stats = None
+    if cfg.http_stats:
+        from gateway.router.stats import bind_stats
+
+        try:
+            stats = bind_stats(cfg.http_stats, cfg.listen)
+        except ListenError as e:
+            _fail(str(e))
     ours = internal is not None
     count = int(cfg.http_processes)
-    specs = [ChildSpec("uWSGI http %d" % n, lambda: run_router(cfg, listeners, upstreams, ours))
+    # the stats socket is served by the first router only, as uWSGI's corerouters do
+    import functools
+
+    specs = [ChildSpec("uWSGI http %d" % n,
+                       functools.partial(run_router, cfg, listeners, upstreams, ours, stats if n == 1 else None))
              for n in range(1, count + 1)]
     return specs, internal

@@ -607,6 +607,9 @@ def _socket_extra_options() -> tuple[Option, ...]:
                help="--http router processes run as USER (name or number), after their sockets are bound"),
         Option("http-gid", section=HTTP, metavar="GROUP",
                help="--http router processes run as GROUP (name or number), after their sockets are bound"),
+        Option("http-stats", ("http-stats-server", "http-ss"), section=HTTP, metavar="ADDR",
+               help="--http router: a stats server on ADDR (host:port or a UNIX path) answering each "
+                    "connection with uWSGI's corerouter JSON (served by the first router process)"),
         Option("http-use-socket", type=conv.integer, optional_value=True, minimum=0, section=HTTP,
                metavar="[N]",
                help="--http router: forward to worker socket N (0 alone; numbered as --map-socket), "
@@ -617,9 +620,6 @@ def _socket_extra_options() -> tuple[Option, ...]:
     router_hints = {
         "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
         "http-auto-gzip": "compress in the app or in a proxy in front",
-        "http-stats": "the master's --stats reports the workers; the router has no stats server",
-        "http-stats-server": "the master's --stats reports the workers; the router has no stats server",
-        "http-ss": "the master's --stats reports the workers; the router has no stats server",
         "http-harakiri": "--http-timeout bounds the wait for a worker; --harakiri bounds the request",
         "http-post-buffering": "use --post-buffering (the workers buffer bodies)",
         "http-post-buffering-dir": "use --post-buffering (the workers buffer bodies)",

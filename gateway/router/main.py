@@ -35,7 +35,7 @@ from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.router.server import Listener, Router, RouterSettings
 from gateway.router.tls import TLSConfigError, parse_https, server_context
-from gateway.server.listeners import ListenError, bind_tcp, bound_address, shared_socket
+from gateway.server.listeners import ListenError, bind_tcp, bound_address, listen_address, shared_socket
 
 __all__ = [
     "RouterError", "bind_router_sockets", "run_router", "router_settings", "worker_addresses", "GRACEFUL_TIMEOUT",
@@ -193,10 +193,12 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
     return new_event_loop(kind)
 
 
-def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], internal: bool = False) -> int:
+def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], internal: bool = False,
+               stats: Optional[socket.socket] = None) -> int:
     """Serve until stopped (call in the router process, after fork); returns the exit status.
 
-    ``internal``: ``upstreams`` is the internal worker socket (see :func:`router_settings`)."""
+    ``internal``: ``upstreams`` is the internal worker socket (see :func:`router_settings`);
+    ``stats``: the bound ``--http-stats`` socket, for this router to serve."""
     from gateway import hooks
 
     hooks.run_in_child(cfg, "as-gateway")  # uWSGI's --hook-as-gateway, in each router process
@@ -247,6 +249,13 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
 
     router.on_sweep = watch_parent
     loop.run_until_complete(router.start(listeners))
+    stats_server = None
+    if stats is not None:
+        from gateway.router.stats import serve_stats
+
+        stats_server = loop.run_until_complete(serve_stats(
+            loop, stats, lambda: len(router.connections), [x.sock for x in listeners], http=bool(cfg.stats_http)))
+        gen_log.info("*** http stats server enabled on %s fd: %d ***", listen_address(stats), stats.fileno())
 
     def arm_signals() -> None:
         # Once the loop runs (uvloop swallows a signal between add_signal_handler and run_forever)
@@ -273,6 +282,8 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
     try:
         loop.run_forever()
     finally:
+        if stats_server is not None:
+            stats_server.close()
         router.close_all()
         loop.run_until_complete(asyncio.sleep(0))
         loop.close()

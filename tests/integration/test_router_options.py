@@ -110,6 +110,48 @@ def test_http_use_socket_picks_the_worker_socket():
     assert res.returncode == 1 and "--http-use-socket 0: 127.0.0.1:0 is a --http-socket" in res.stderr
 
 
+def _stats(port: int, http: bool = False) -> dict:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        if http:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    if http:
+        head, _, data = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200 OK") and b"application/json" in head
+    return json.loads(data)
+
+
+def test_http_stats_server_reports_the_router():
+    stats_port = free_port()
+    with run_router(["--http", "127.0.0.1:0", "--http-ss", "127.0.0.1:%d" % stats_port,
+                     "--http-processes", "2"] + APP, routers=2) as r:
+        doc = _stats(stats_port)
+        assert set(doc) == {"version", "pid", "uid", "gid", "cwd", "active_sessions", "http", "cheap"}
+        assert doc["pid"] == r.router_names()["uWSGI http 1"]  # the first router serves it, as uWSGI
+        assert doc["http"] == ["127.0.0.1:%d" % r.port] and doc["cwd"] == os.getcwd()
+    with run_router(["--http", "127.0.0.1:0", "--http-stats", "127.0.0.1:%d" % stats_port, "--stats-http"] + APP):
+        assert _stats(stats_port, http=True)["cheap"] == 0
+    res = run_cli(["--http", "127.0.0.1:0", "--http-stats", "256.0.0.1:1"] + APP)
+    assert res.returncode == 1 and "--http-stats" in res.stderr
+
+
+def test_http_stats_counts_sessions_of_its_router():
+    stats_port = free_port()
+    with run_router(["--http", "127.0.0.1:0", "--http-stats", "127.0.0.1:%d" % stats_port] + APP) as r:
+        assert _stats(stats_port)["active_sessions"] == 0
+        with Conn(r.port) as c:
+            c.send(b"GET /env HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert c.read_response().status == 200
+            assert _stats(stats_port)["active_sessions"] == 1
+
+
 def test_no_op_router_options_load():
     with run_router(["--http", "127.0.0.1:0", "--http-websockets", "--http-chunked-input", "--http-events", "64"]
                     + APP) as r:
@@ -117,7 +159,6 @@ def test_no_op_router_options_load():
 
 
 @pytest.mark.parametrize("args, hint", [
-    (["--http-stats", "127.0.0.1:0"], "--stats"),
     (["--http-zerg", "/tmp/z"], "zerg"),
     (["--http-subscription-server", "127.0.0.1:0"], "subscription"),
     (["--http-use-cache"], "cache"),
