@@ -53,7 +53,7 @@ class ConfigFields:
     http11_socket: List[str]
     #: --https-socket: an --http-socket behind TLS, terminated in the worker (certificate and key in PEM, an optional Open…
     https_socket: List[str]
-    #: --abstract-socket: UNIX socket names without a '/' are bound in Linux's abstract namespace (as @NAME)
+    #: --abstract-socket: every UNIX socket name is bound in Linux's abstract namespace (/tmp/a.sock as @/tmp/a.sock: nothing…
     abstract_socket: bool
     #: --no-defer-accept: accepted: gateway never sets TCP_DEFER_ACCEPT (uWSGI does by default)
     no_defer_accept: bool
@@ -93,7 +93,7 @@ class ConfigFields:
     tcp_fast_open_client: bool
     #: --http-websockets: accepted: the --http router always tunnels an upgraded connection (101) both ways
     http_websockets: bool
-    #: --http-chunked-input: accepted: the --http router always streams a chunked request body to the worker, where wsgi.input (…
+    #: --http-chunked-input: accepted: the --http router always streams a chunked request body to the worker, where wsgi.input d…
     http_chunked_input: bool
     #: --http-manage-expect: the --http router answers Expect: 100-continue itself (always); with BYTES, a request whose Content…
     http_manage_expect: Optional[int]

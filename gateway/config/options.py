@@ -547,7 +547,8 @@ def _socket_extra_options() -> tuple[Option, ...]:
                     "an optional OpenSSL cipher string and client CA file, '!CA' to require a client "
                     "certificate); the app sees HTTPS=on and wsgi.url_scheme https"),
         Option("abstract-socket", short="a", flag=True, section=SOCKETS,
-               help="UNIX socket names without a '/' are bound in Linux's abstract namespace (as @NAME)"),
+               help="every UNIX socket name is bound in Linux's abstract namespace (/tmp/a.sock as "
+                    "@/tmp/a.sock: nothing on disk), as uWSGI's"),
         Option("no-defer-accept", flag=True, noop=True, section=SOCKETS,
                help="accepted: gateway never sets TCP_DEFER_ACCEPT (uWSGI does by default)"),
         Option("tcp-fast-open", ("tcp-fastopen",), type=conv.integer, default=0, minimum=0, section=SOCKETS,
@@ -590,7 +591,7 @@ def _socket_extra_options() -> tuple[Option, ...]:
                help="accepted: the --http router always tunnels an upgraded connection (101) both ways"),
         Option("http-chunked-input", flag=True, noop=True, section=HTTP,
                help="accepted: the --http router always streams a chunked request body to the worker, "
-                    "where wsgi.input (and uwsgi.chunked_read) de-chunks it"),
+                    "where wsgi.input de-chunks it"),
         Option("http-manage-expect", type=conv.integer, optional_value=True, minimum=0, section=HTTP,
                metavar="[BYTES]",
                help="the --http router answers Expect: 100-continue itself (always); with BYTES, a "
