@@ -254,3 +254,30 @@ def test_honour_range_with_offload_threads(tmp_path):
             assert r.header("Content-Length") == "300000"
         finally:
             conn.close()
+
+
+def test_websockets_and_stats_over_an_https_socket_with_a_master(tls_files):
+    websockets_sync = pytest.importorskip("websockets.sync.client")
+    cert, key = tls_files
+    from support.router import free_port
+
+    stats_port = free_port()
+    with run_server(["--wsgi-file", "tests/apps/websocket_echo.py", "--https-socket",
+                     "127.0.0.1:0,%s,%s" % (cert, key), "--master", "--processes", "2", "--tornado", "4",
+                     "--greenlet", "--stats", "127.0.0.1:%d" % stats_port]) as srv:
+        port = _port(srv.ready_fields["https-socket"])
+        ctx = ssl.create_default_context(cafile=cert)
+        with websockets_sync.connect("wss://127.0.0.1:%d/echo" % port, ssl=ctx, open_timeout=10) as ws:
+            ws.send("hello")
+            assert ws.recv(timeout=10) == "hello"
+            ws.send("x" * 100000)
+            assert len(ws.recv(timeout=10)) == 100000
+        with socket.create_connection(("127.0.0.1", stats_port), timeout=10) as s:
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        sockets = json.loads(data)["sockets"]
+        assert [(x["name"], x["proto"]) for x in sockets] == [("127.0.0.1:%d" % port, "https")]
