@@ -109,6 +109,8 @@ class ConfigFields:
     http_uid: Optional[str]
     #: --http-gid: --http router processes run as GROUP (name or number), after their sockets are bound
     http_gid: Optional[str]
+    #: --http-auto-gzip: --http router: an answer with the header uWSGI-Encoding: gzip and no Content-Encoding goes gzipped…
+    http_auto_gzip: bool
     #: --http-stats: --http router: a stats server on ADDR (host:port or a UNIX path) answering each connection with uWS…
     http_stats: Optional[str]
     #: --http-use-socket: --http router: forward to worker socket N (0 alone; numbered as --map-socket), which must be a uwsg…
@@ -117,8 +119,6 @@ class ConfigFields:
     http_events: int
     #: --http-raw-body: not supported yet: uWSGI option, not supported yet by gateway
     http_raw_body: bool
-    #: --http-auto-gzip: not supported yet: uWSGI option, not supported yet by gateway
-    http_auto_gzip: bool
     #: --http-harakiri: not supported yet: uWSGI option, not supported yet by gateway
     http_harakiri: Optional[str]
     #: --http-post-buffering: not supported yet: uWSGI option, not supported yet by gateway

@@ -608,6 +608,9 @@ def _socket_extra_options() -> tuple[Option, ...]:
                help="--http router processes run as USER (name or number), after their sockets are bound"),
         Option("http-gid", section=HTTP, metavar="GROUP",
                help="--http router processes run as GROUP (name or number), after their sockets are bound"),
+        Option("http-auto-gzip", flag=True, section=HTTP,
+               help="--http router: an answer with the header uWSGI-Encoding: gzip and no Content-Encoding "
+                    "goes gzipped (Content-Encoding: gzip, chunked) to a client that accepts gzip"),
         Option("http-stats", ("http-stats-server", "http-ss"), section=HTTP, metavar="ADDR",
                help="--http router: a stats server on ADDR (host:port or a UNIX path) answering each "
                     "connection with uWSGI's corerouter JSON (served by the first router process)"),
@@ -620,7 +623,6 @@ def _socket_extra_options() -> tuple[Option, ...]:
     ]
     router_hints = {
         "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
-        "http-auto-gzip": "compress in the app or in a proxy in front",
         "http-harakiri": "--http-timeout bounds the wait for a worker; --harakiri bounds the request",
         "http-post-buffering": "use --post-buffering (the workers buffer bodies)",
         "http-post-buffering-dir": "use --post-buffering (the workers buffer bodies)",
@@ -642,7 +644,7 @@ def _socket_extra_options() -> tuple[Option, ...]:
         "https2": "use --https ADDR,CERT,KEY[,CIPHERS[,CA]]",
         "https-session-context": "TLS session ids are the ssl module's defaults",
     }
-    flags = ("http-raw-body", "http-auto-gzip", "http-cheap", "http-manage-rtsp", "http-manage-source",
+    flags = ("http-raw-body", "http-cheap", "http-manage-rtsp", "http-manage-source",
              "http-backend-http")
     out += [_unsupported(name, flag=name in flags, hint=hint) for name, hint in router_hints.items()
             if name != "http-use-cache"]

@@ -66,6 +66,7 @@ from gateway.protocol.http1 import (
     RequestParser,
 )
 from gateway.protocol.upstream_response import ChunkedBody, UpstreamProtocolError, parse_response_head
+from gateway.router.gzip_body import GzipRelay, client_accepts_gzip, gzip_head_lines, wants_gzip
 from gateway.router.upstream import Upstream
 from gateway.router.vars import VarsTooLarge
 
@@ -86,6 +87,7 @@ TO_CLOSE = 3    # relaying until the worker closes, then closing the client (HTT
 RAW = 4         # tunnel
 DONE = 5
 DECHUNK = 6     # a persistent worker connection's chunked answer: decoded, re-framed for the client
+GZIP = 7        # --http-auto-gzip: the worker's body decoded, gzipped, re-framed (gateway.router.gzip_body)
 
 #: Methods whose requests may take a pooled worker connection: replayed once if it was stale.
 _REPLAYABLE = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
@@ -161,6 +163,9 @@ class RouterConnection(asyncio.Protocol):
         self._reusable = False  # ... and its answer was framed: the connection can be pooled
         self._replay: Optional[List[bytes]] = None  # bytes sent on a pooled connection, until the answer starts
         self._dechunk: Optional[ChunkedBody] = None
+        #: --http-auto-gzip: the client accepts gzip (set per request), and the answer's relay
+        self._gzip_ok = False
+        self._gzip: Optional[GzipRelay] = None
         self._rechunk = False
         #: the connection's own uwsgi vars (a TLS client certificate's), encoded
         self._conn_vars = ""
@@ -313,6 +318,7 @@ class RouterConnection(asyncio.Protocol):
             # --http-manage-expect BYTES: refused before a byte of the body is asked for (uWSGI's 413)
             self._send_error(413, "the request body is larger than %d bytes" % limit)
             return
+        self._gzip_ok = self.settings.auto_gzip and client_accepts_gzip(req.headers)
         self._chunked_body = req.chunked
         self._body_pending = req.chunked or bool(req.content_length)
         if not self._body_pending:
@@ -436,6 +442,8 @@ class RouterConnection(asyncio.Protocol):
             transport.write(b"%x\r\n%b\r\n" % (len(data), data))
         elif mode == DECHUNK:
             self._relay_dechunked(data)
+        elif mode == GZIP:
+            self._relay_gzip(data)
         elif mode == AWAIT_HEAD:
             self._replay = None  # the worker answers: no replay from now on
             if self._head:
@@ -480,6 +488,9 @@ class RouterConnection(asyncio.Protocol):
         keep_alive = req.keep_alive and not self._client_eof and self._keepalive_on
         http11 = req.version == "HTTP/1.1"
         drop_te: Optional[bytes] = None
+        if self._gzip_ok and req.method != "HEAD" and status not in (204, 304) and wants_gzip(head.lines):
+            self._start_gzip(head, rest, keep_alive and http11, http11)
+            return
         if req.method == "HEAD" or status in (204, 304):
             mode = DONE
         elif head.chunked and self._persist:
@@ -541,6 +552,44 @@ class RouterConnection(asyncio.Protocol):
         else:
             self.transport.write(out)  # type: ignore[union-attr]
 
+    def _start_gzip(self, head: Any, rest: bytes, keep_alive: bool, http11: bool) -> None:
+        """``--http-auto-gzip``: send the head with ``Content-Encoding: gzip`` (chunked for an
+        HTTP/1.1 client, else close-delimited), then the body gzipped as it arrives."""
+        relay = GzipRelay(head.content_length, head.chunked, http11, self.settings.max_response_head)
+        self._gzip = relay
+        self._keep_alive = keep_alive
+        self._reusable = self._persist and not head.connection_close and not relay.ends_at_eof
+        extra = b"" if head.has_date else _Date.header()
+        if http11:
+            extra += b"Transfer-Encoding: chunked\r\n"
+            if not keep_alive:
+                extra += b"Connection: close\r\n"
+        self._mode = GZIP
+        self._head_sent = True
+        self.transport.write(head._replace(block=gzip_head_lines(head.lines)).rebuild(extra))  # type: ignore[union-attr]
+        if rest or relay.done:
+            self._relay_gzip(rest)
+
+    def _relay_gzip(self, data: bytes) -> None:
+        relay = self._gzip
+        assert relay is not None
+        try:
+            out = relay.feed(data) if data else b""
+        except UpstreamProtocolError as e:
+            _log_limited("bad-chunked", "[router] invalid chunked answer from worker %s: %s", self._spec, e)
+            self._abort()
+            return
+        if relay.surplus:
+            self._reusable = False  # bytes after the answer: this connection is not in step
+        transport = self.transport
+        if relay.done:
+            self._gzip = None
+            if transport is not None:
+                transport.write(out + relay.finish())
+            self._response_done()
+        elif out and transport is not None:
+            transport.write(out)
+
     def _relay_dechunked(self, data: bytes) -> None:
         """A persistent worker connection's chunked answer, to the client (re-chunked for 1.1)."""
         body = self._dechunk
@@ -597,6 +646,15 @@ class RouterConnection(asyncio.Protocol):
             _log_limited("short-body", "[router] worker %s closed before the end of a chunked response body",
                          self._spec)
             self._abort()
+        elif mode == GZIP:
+            relay = self._gzip
+            self._gzip = None
+            if relay is not None and relay.ends_at_eof:
+                self.transport.write(relay.finish())  # type: ignore[union-attr]
+                self._response_done()
+            else:
+                _log_limited("short-body", "[router] worker %s closed before the end of a response body", self._spec)
+                self._abort()
         elif mode == CHUNKING:
             self.transport.write(LAST_CHUNK)  # type: ignore[union-attr]
             self._response_done()

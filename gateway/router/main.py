@@ -184,6 +184,7 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         server_name_as_host=bool(cfg.http_server_name_as_http_host),
         quiet=bool(cfg.http_quiet),
         expect_limit=int(cfg.http_manage_expect or 0),
+        auto_gzip=bool(cfg.http_auto_gzip),
     )
 
 

@@ -66,6 +66,7 @@ class RouterSettings:
         server_name_as_host: bool = False,
         quiet: bool = False,
         expect_limit: int = 0,
+        auto_gzip: bool = False,
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -104,6 +105,8 @@ class RouterSettings:
         self.quiet = quiet
         #: --http-manage-expect BYTES: Expect: 100-continue with a larger Content-Length is a 413
         self.expect_limit = expect_limit
+        #: --http-auto-gzip: gzip an answer marked ``uWSGI-Encoding: gzip`` (gateway.router.gzip_body)
+        self.auto_gzip = auto_gzip
 
 
 class Router:

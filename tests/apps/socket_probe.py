@@ -5,7 +5,10 @@
 * ``/env``: the CGI variables the socket options change, as JSON;
 * ``/file``: ``wsgi.file_wrapper`` over the file named by ``QUERY_STRING``;
 * ``/big``: 64 MiB in 1 MiB chunks (for a client that does not read);
-* ``/echo``: the request body's length.
+* ``/echo``: the request body's length;
+* ``/gzip/list``, ``/gzip/stream``, ``/gzip/encoded``: a text marked ``uWSGI-Encoding: gzip``
+  (for ``--http-auto-gzip``), returned as one item, yielded in pieces, or already with a
+  ``Content-Encoding``.
 """
 
 import json
@@ -43,6 +46,15 @@ def application(environ, start_response):
     elif path == "/big":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return (b"x" * (1 << 20) for _ in range(64))
+    elif path.startswith("/gzip/"):
+        text = b"".join(b"line %d of a compressible text\n" % n for n in range(2000))
+        headers = [("Content-Type", "text/plain"), ("uWSGI-Encoding", "gzip")]
+        if path == "/gzip/encoded":
+            headers.append(("Content-Encoding", "identity"))
+        start_response("200 OK", headers)
+        if path == "/gzip/stream":
+            return (text[i:i + 5000] for i in range(0, len(text), 5000))
+        return [text]
     elif path == "/echo":
         body = str(len(environ["wsgi.input"].read())).encode()
     else:

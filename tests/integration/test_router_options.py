@@ -152,6 +152,39 @@ def test_http_stats_counts_sessions_of_its_router():
             assert _stats(stats_port)["active_sessions"] == 1
 
 
+TEXT = b"".join(b"line %d of a compressible text\n" % n for n in range(2000))
+
+
+def test_http_auto_gzip_compresses_marked_answers_for_clients_that_accept_gzip():
+    import gzip
+
+    with run_router(["--http", "127.0.0.1:0", "--http-auto-gzip"] + APP) as r:
+        with Conn(r.port) as c:  # keep-alive: several answers on one connection
+            for path in (b"/gzip/list", b"/gzip/stream", b"/gzip/list"):
+                c.send(b"GET " + path + b" HTTP/1.1\r\nHost: t\r\nAccept-Encoding: br, gzip\r\n\r\n")
+                resp = c.read_response()
+                assert resp.status == 200 and resp.header("Content-Encoding") == "gzip"
+                assert resp.header("Transfer-Encoding") == "chunked" and resp.header("uWSGI-Encoding") is None
+                assert resp.header("Content-Length") is None
+                assert gzip.decompress(resp.body) == TEXT and len(resp.body) < len(TEXT) // 4
+            c.send(b"GET /gzip/list HTTP/1.1\r\nHost: t\r\n\r\n")  # the client does not accept it
+            resp = c.read_response()
+            assert resp.header("Content-Encoding") is None and resp.body == TEXT
+            c.send(b"GET /gzip/encoded HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+            resp = c.read_response()  # already encoded: untouched
+            assert resp.header("Content-Encoding") == "identity" and resp.body == TEXT
+            c.send(b"GET /env HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+            resp = c.read_response()  # not marked: untouched
+            assert resp.header("Content-Encoding") is None and json.loads(resp.body)["PATH_INFO"] == "/env"
+        with Conn(r.port) as c:  # an HTTP/1.0 client: close-delimited
+            c.send(b"GET /gzip/stream HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n")
+            resp = c.read_response()
+            assert resp.header("Content-Encoding") == "gzip" and gzip.decompress(resp.body) == TEXT
+    with run_router(["--http", "127.0.0.1:0"] + APP) as r, Conn(r.port) as c:  # without the option
+        c.send(b"GET /gzip/list HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+        assert c.read_response().body == TEXT
+
+
 def test_no_op_router_options_load():
     with run_router(["--http", "127.0.0.1:0", "--http-websockets", "--http-chunked-input", "--http-events", "64"]
                     + APP) as r:
@@ -163,7 +196,6 @@ def test_no_op_router_options_load():
     (["--http-subscription-server", "127.0.0.1:0"], "subscription"),
     (["--http-use-cache"], "cache"),
     (["--http-raw-body"], "tunnels"),
-    (["--http-auto-gzip"], "compress"),
     (["--http-manage-rtsp"], "RTSP"),
     (["--http-stud-prefix", "x"], "stud"),
     (["--http-harakiri", "5"], "--http-timeout"),
