@@ -111,6 +111,8 @@ class ConfigFields:
     http_gid: Optional[str]
     #: --http-auto-gzip: --http router: an answer with the header uWSGI-Encoding: gzip and no Content-Encoding goes gzipped…
     http_auto_gzip: bool
+    #: --http-fallback: --http router: a uwsgi node (host:port, a UNIX path or @abstract) tried, in the order given, when n…
+    http_fallback: List[str]
     #: --http-stats: --http router: a stats server on ADDR (host:port or a UNIX path) answering each connection with uWS…
     http_stats: Optional[str]
     #: --http-use-socket: --http router: forward to worker socket N (0 alone; numbered as --map-socket), which must be a uwsg…
@@ -125,8 +127,6 @@ class ConfigFields:
     http_post_buffering: Optional[str]
     #: --http-post-buffering-dir: not supported yet: uWSGI option, not supported yet by gateway
     http_post_buffering_dir: Optional[str]
-    #: --http-fallback: not supported yet: uWSGI option, not supported yet by gateway
-    http_fallback: Optional[str]
     #: --http-zerg: not supported yet: uWSGI option, not supported yet by gateway
     http_zerg: Optional[str]
     #: --http-subscription-server: not supported yet: uWSGI option, not supported yet by gateway

@@ -611,6 +611,9 @@ def _socket_extra_options() -> tuple[Option, ...]:
         Option("http-auto-gzip", flag=True, section=HTTP,
                help="--http router: an answer with the header uWSGI-Encoding: gzip and no Content-Encoding "
                     "goes gzipped (Content-Encoding: gzip, chunked) to a client that accepts gzip"),
+        Option("http-fallback", repeatable=True, section=HTTP, metavar="ADDR",
+               help="--http router: a uwsgi node (host:port, a UNIX path or @abstract) tried, in the order "
+                    "given, when no upstream accepts the connection, before answering 502"),
         Option("http-stats", ("http-stats-server", "http-ss"), section=HTTP, metavar="ADDR",
                help="--http router: a stats server on ADDR (host:port or a UNIX path) answering each "
                     "connection with uWSGI's corerouter JSON (served by the first router process)"),
@@ -626,7 +629,6 @@ def _socket_extra_options() -> tuple[Option, ...]:
         "http-harakiri": "--http-timeout bounds the wait for a worker; --harakiri bounds the request",
         "http-post-buffering": "use --post-buffering (the workers buffer bodies)",
         "http-post-buffering-dir": "use --post-buffering (the workers buffer bodies)",
-        "http-fallback": "give several --http-to addresses (round robin, failover on refusal)",
         "http-zerg": "zerg mode is not supported",
         "http-subscription-server": "the subscription system is not supported: use --http-to",
         "http-subscription-fallback-key": "the subscription system is not supported",

@@ -683,6 +683,13 @@ class RouterConnection(asyncio.Protocol):
                                  spec, message)
                 self._connect()
                 return
+            fallback = self._attempts - self.router.upstream_count
+            if fallback < len(self.router.fallbacks):  # --http-fallback: the next node, in order
+                if not quiet:
+                    _log_limited("connect-" + spec, "[router] cannot connect to worker %s: %s (falling back to %s)",
+                                 spec, message, self.router.fallbacks[fallback][2])
+                self._connect(self.router.fallbacks[fallback])
+                return
             if not quiet:
                 _log_limited("connect", "[router] cannot connect to worker %s: %s (502)", spec, message)
             self._gateway_error(502, "no worker is reachable")

@@ -185,6 +185,7 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         quiet=bool(cfg.http_quiet),
         expect_limit=int(cfg.http_manage_expect or 0),
         auto_gzip=bool(cfg.http_auto_gzip),
+        fallbacks=list(cfg.http_fallback),
     )
 
 

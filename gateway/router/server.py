@@ -16,7 +16,7 @@ import asyncio
 import functools
 import socket
 import ssl
-from typing import Any, Callable, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from gateway.router.http_front import BUSY, TUNNEL, RouterConnection
 from gateway.router.https_redirect import HttpsRedirect
@@ -67,6 +67,7 @@ class RouterSettings:
         quiet: bool = False,
         expect_limit: int = 0,
         auto_gzip: bool = False,
+        fallbacks: Sequence[str] = (),
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -107,6 +108,8 @@ class RouterSettings:
         self.expect_limit = expect_limit
         #: --http-auto-gzip: gzip an answer marked ``uWSGI-Encoding: gzip`` (gateway.router.gzip_body)
         self.auto_gzip = auto_gzip
+        #: --http-fallback: nodes tried in order once every upstream refused a request
+        self.fallbacks = list(fallbacks)
 
 
 class Router:
@@ -118,6 +121,8 @@ class Router:
         self.connections: Set[RouterConnection] = set()
         self._upstreams = [(*parse_upstream(spec), spec) for spec in settings.upstreams]
         self.upstream_count = len(self._upstreams)
+        #: --http-fallback nodes, ``(family, address, spec)``, in order
+        self.fallbacks = [(*parse_upstream(spec), spec) for spec in settings.fallbacks]
         self._next = 0
         self.pool = UpstreamPool(loop, settings.upstream_keepalive, settings.upstream_idle)
         self._servers: List[Any] = []

@@ -152,6 +152,20 @@ def test_http_stats_counts_sessions_of_its_router():
             assert _stats(stats_port)["active_sessions"] == 1
 
 
+def test_http_fallback_nodes_are_tried_in_order_when_no_upstream_answers():
+    dead, dead2, live = free_port(), free_port(), free_port()
+    args = ["--http", "127.0.0.1:0", "--http-to", "127.0.0.1:%d" % dead, "--http-fallback", "127.0.0.1:%d" % dead2,
+            "--http-fallback", "127.0.0.1:%d" % live, "--socket", "127.0.0.1:%d" % live] + APP
+    with run_router(args) as r:
+        for _ in range(2):
+            assert _env(r.port)["PATH_INFO"] == "/env"  # served by the second fallback
+        r.wait_for_line(r"cannot connect to worker 127\.0\.0\.1:%d: .*falling back to 127\.0\.0\.1:%d" % (dead, dead2))
+    with run_router(["--http", "127.0.0.1:0", "--http-to", "127.0.0.1:%d" % dead, "--http-fallback",
+                     "127.0.0.1:%d" % dead2]) as r, Conn(r.port) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert c.read_response().status == 502  # every node refused
+
+
 TEXT = b"".join(b"line %d of a compressible text\n" % n for n in range(2000))
 
 
