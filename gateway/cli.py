@@ -704,7 +704,19 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
     # the stats socket is served by the first router only, as uWSGI's corerouters do
     import functools
 
+    beats = None
+    if cfg.http_harakiri:
+        from gateway.router.harakiri import Heartbeats
+
+        beats = Heartbeats(count)  # shared with the routers: made before any fork
     specs = [ChildSpec("uWSGI http %d" % n,
-                       functools.partial(run_router, cfg, listeners, upstreams, ours, stats if n == 1 else None))
+                       functools.partial(run_router, cfg, listeners, upstreams, ours, stats if n == 1 else None,
+                                         (beats, n - 1) if beats is not None else None))
              for n in range(1, count + 1)]
+    if beats is not None:
+        from gateway.process.master import master_hooks
+        from gateway.router.harakiri import watch
+
+        limit = float(cfg.http_harakiri)
+        master_hooks.append(lambda master: watch(master, beats, specs, limit))
     return specs, internal

@@ -111,6 +111,8 @@ class ConfigFields:
     http_gid: Optional[str]
     #: --http-auto-gzip: --http router: an answer with the header uWSGI-Encoding: gzip and no Content-Encoding goes gzipped…
     http_auto_gzip: bool
+    #: --http-harakiri: the master kills (and respawns) a --http router process whose event loop has not come back for SECO…
+    http_harakiri: int
     #: --http-fallback: --http router: a uwsgi node (host:port, a UNIX path or @abstract) tried, in the order given, when n…
     http_fallback: List[str]
     #: --http-stats: --http router: a stats server on ADDR (host:port or a UNIX path) answering each connection with uWS…
@@ -121,8 +123,6 @@ class ConfigFields:
     http_events: int
     #: --http-raw-body: not supported yet: uWSGI option, not supported yet by gateway
     http_raw_body: bool
-    #: --http-harakiri: not supported yet: uWSGI option, not supported yet by gateway
-    http_harakiri: Optional[str]
     #: --http-post-buffering: not supported yet: uWSGI option, not supported yet by gateway
     http_post_buffering: Optional[str]
     #: --http-post-buffering-dir: not supported yet: uWSGI option, not supported yet by gateway

@@ -611,6 +611,9 @@ def _socket_extra_options() -> tuple[Option, ...]:
         Option("http-auto-gzip", flag=True, section=HTTP,
                help="--http router: an answer with the header uWSGI-Encoding: gzip and no Content-Encoding "
                     "goes gzipped (Content-Encoding: gzip, chunked) to a client that accepts gzip"),
+        Option("http-harakiri", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="SECONDS",
+               help="the master kills (and respawns) a --http router process whose event loop has not "
+                    "come back for SECONDS; 0: never"),
         Option("http-fallback", repeatable=True, section=HTTP, metavar="ADDR",
                help="--http router: a uwsgi node (host:port, a UNIX path or @abstract) tried, in the order "
                     "given, when no upstream accepts the connection, before answering 502"),
@@ -626,7 +629,6 @@ def _socket_extra_options() -> tuple[Option, ...]:
     ]
     router_hints = {
         "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
-        "http-harakiri": "--http-timeout bounds the wait for a worker; --harakiri bounds the request",
         "http-post-buffering": "use --post-buffering (the workers buffer bodies)",
         "http-post-buffering-dir": "use --post-buffering (the workers buffer bodies)",
         "http-zerg": "zerg mode is not supported",

@@ -196,11 +196,12 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
 
 
 def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], internal: bool = False,
-               stats: Optional[socket.socket] = None) -> int:
+               stats: Optional[socket.socket] = None, heartbeat: Optional[Tuple[Any, int]] = None) -> int:
     """Serve until stopped (call in the router process, after fork); returns the exit status.
 
     ``internal``: ``upstreams`` is the internal worker socket (see :func:`router_settings`);
-    ``stats``: the bound ``--http-stats`` socket, for this router to serve."""
+    ``stats``: the bound ``--http-stats`` socket, for this router to serve; ``heartbeat``:
+    ``(Heartbeats, index)`` for ``--http-harakiri`` (:mod:`gateway.router.harakiri`)."""
     from gateway import hooks
 
     hooks.run_in_child(cfg, "as-gateway")  # uWSGI's --hook-as-gateway, in each router process
@@ -245,11 +246,15 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
         check()
 
     def watch_parent() -> None:
+        if heartbeat is not None:
+            heartbeat[0].beat(heartbeat[1])  # --http-harakiri: this loop came back
         if os.getppid() != parent and not stopping:
             gen_log.warning("[router] the parent process %d is gone: stopping", parent)
             stop()
 
     router.on_sweep = watch_parent
+    if heartbeat is not None:
+        heartbeat[0].beat(heartbeat[1])
     loop.run_until_complete(router.start(listeners))
     stats_server = None
     if stats is not None:

@@ -166,6 +166,23 @@ def test_http_fallback_nodes_are_tried_in_order_when_no_upstream_answers():
         assert c.read_response().status == 502  # every node refused
 
 
+def test_http_harakiri_kills_a_stuck_router_and_the_master_respawns_it():
+    import signal
+
+    with run_router(["--http", "127.0.0.1:0", "--http-harakiri", "2"] + APP) as r:
+        stuck = r.router_pid
+        os.kill(stuck, signal.SIGSTOP)  # its loop never comes back
+        started = time.monotonic()
+        r.wait_for_line(r"\*\*\* HARAKIRI ON GATEWAY uWSGI http 1 \(pid: %d\) \*\*\*" % stuck, timeout=15)
+        assert time.monotonic() - started < 10
+        r.wait_routers(2)  # a new router's ready line
+        assert r.router_pids[-1] != stuck
+        assert _env(r.port)["PATH_INFO"] == "/env"
+    with run_router(["--http", "127.0.0.1:0", "--http-harakiri", "2"] + APP) as r:
+        time.sleep(4)  # an idle router still beats: it is left alone
+        assert "HARAKIRI" not in r.output() and _env(r.port)["PATH_INFO"] == "/env"
+
+
 TEXT = b"".join(b"line %d of a compressible text\n" % n for n in range(2000))
 
 
@@ -212,7 +229,6 @@ def test_no_op_router_options_load():
     (["--http-raw-body"], "tunnels"),
     (["--http-manage-rtsp"], "RTSP"),
     (["--http-stud-prefix", "x"], "stud"),
-    (["--http-harakiri", "5"], "--http-timeout"),
 ])
 def test_refused_router_options_say_why(args, hint):
     res = run_cli(["--http", "127.0.0.1:0"] + args + APP)
