@@ -113,6 +113,10 @@ class ConfigFields:
     http_auto_gzip: bool
     #: --http-harakiri: the master kills (and respawns) a --http router process whose event loop has not come back for SECO…
     http_harakiri: int
+    #: --http-post-buffering: --http router: read a request's whole body before a worker is asked (BYTES in memory, the rest in a…
+    http_post_buffering: int
+    #: --http-post-buffering-dir: accepted: a no-op in uWSGI too (the files go to TMPDIR)
+    http_post_buffering_dir: Optional[str]
     #: --http-fallback: --http router: a uwsgi node (host:port, a UNIX path or @abstract) tried, in the order given, when n…
     http_fallback: List[str]
     #: --http-stats: --http router: a stats server on ADDR (host:port or a UNIX path) answering each connection with uWS…
@@ -123,10 +127,6 @@ class ConfigFields:
     http_events: int
     #: --http-raw-body: not supported yet: uWSGI option, not supported yet by gateway
     http_raw_body: bool
-    #: --http-post-buffering: not supported yet: uWSGI option, not supported yet by gateway
-    http_post_buffering: Optional[str]
-    #: --http-post-buffering-dir: not supported yet: uWSGI option, not supported yet by gateway
-    http_post_buffering_dir: Optional[str]
     #: --http-zerg: not supported yet: uWSGI option, not supported yet by gateway
     http_zerg: Optional[str]
     #: --http-subscription-server: not supported yet: uWSGI option, not supported yet by gateway

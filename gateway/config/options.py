@@ -614,6 +614,11 @@ def _socket_extra_options() -> tuple[Option, ...]:
         Option("http-harakiri", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="SECONDS",
                help="the master kills (and respawns) a --http router process whose event loop has not "
                     "come back for SECONDS; 0: never"),
+        Option("http-post-buffering", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="BYTES",
+               help="--http router: read a request's whole body before a worker is asked (BYTES in memory, "
+                    "the rest in a temporary file under TMPDIR); 0: stream it"),
+        Option("http-post-buffering-dir", noop=True, section=HTTP, metavar="DIR",
+               help="accepted: a no-op in uWSGI too (the files go to TMPDIR)"),
         Option("http-fallback", repeatable=True, section=HTTP, metavar="ADDR",
                help="--http router: a uwsgi node (host:port, a UNIX path or @abstract) tried, in the order "
                     "given, when no upstream accepts the connection, before answering 502"),
@@ -629,8 +634,6 @@ def _socket_extra_options() -> tuple[Option, ...]:
     ]
     router_hints = {
         "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
-        "http-post-buffering": "use --post-buffering (the workers buffer bodies)",
-        "http-post-buffering-dir": "use --post-buffering (the workers buffer bodies)",
         "http-zerg": "zerg mode is not supported",
         "http-subscription-server": "the subscription system is not supported: use --http-to",
         "http-subscription-fallback-key": "the subscription system is not supported",

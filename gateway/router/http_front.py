@@ -166,6 +166,10 @@ class RouterConnection(asyncio.Protocol):
         #: --http-auto-gzip: the client accepts gzip (set per request), and the answer's relay
         self._gzip_ok = False
         self._gzip: Optional[GzipRelay] = None
+        #: --http-post-buffering: the body being read before a worker is asked (``_spool``),
+        #: then the whole body being sent to it (``_spooled``)
+        self._spool: Optional[Any] = None
+        self._spooled: Optional[Any] = None
         self._rechunk = False
         #: the connection's own uwsgi vars (a TLS client certificate's), encoded
         self._conn_vars = ""
@@ -260,6 +264,8 @@ class RouterConnection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self.state = CLOSED
         self.router.connections.discard(self)
+        if self._spool is not None or self._spooled is not None:
+            self._drop_spools()
         if self.upstream is not None:
             self.upstream.close()
             self.upstream = None
@@ -330,6 +336,9 @@ class RouterConnection(asyncio.Protocol):
         self._attempts = 0
         self._reusable = False
         self._replay = None
+        if self._body_pending and self.settings.post_buffering:
+            self._start_buffering(req)
+            return
         if persist and req.method in _REPLAYABLE and (req.content_length or 0) <= REPLAY_MAX:
             target = self.router.next_upstream()
             upstream = self.router.pool.get(target[2])
@@ -346,6 +355,70 @@ class RouterConnection(asyncio.Protocol):
             self.upstream_connected()
             return
         self._connect()
+
+    def _start_buffering(self, req: Request) -> None:
+        """``--http-post-buffering N``: read the whole body first (up to N bytes in memory, the
+        rest in a temporary file), and only then take a worker, so a slow upload never holds
+        a worker's core."""
+        import tempfile
+
+        self._spool = tempfile.SpooledTemporaryFile(max_size=self.settings.post_buffering)
+        if req.expect_continue and self.transport is not None:
+            self._sent_continue = True  # we ask for the body now
+            self.transport.write(_CONTINUE)
+        self._buffer_body()
+
+    def _buffer_body(self) -> None:
+        spool = self._spool
+        assert spool is not None
+        parser = self.parser
+        chunked = self._chunked_body
+        while True:
+            try:
+                event = parser.next_event()
+            except RemoteProtocolError as e:
+                gen_log.info("malformed request body from %s: %s", self.remote_addr, e.args[0] if e.args else e)
+                self._body_pending = False
+                self._drop_spools()
+                self._send_error(e.status_hint or 400, str(e.args[0] if e.args else "bad request body"))
+                return
+            if type(event) is Data:
+                data = event.data
+                spool.write(b"%x\r\n%b\r\n" % (len(data), data) if chunked else data)
+            elif type(event) is EndOfMessage:
+                if chunked:
+                    spool.write(LAST_CHUNK)
+                self._body_pending = False
+                spool.seek(0)
+                self._spool, self._spooled = None, spool
+                if parser.buffered() <= self.settings.max_head + 65536:
+                    self._resume_reading()
+                self._connect()
+                return
+            else:
+                if event is NEED_DATA:
+                    self._resume_reading()
+                return
+
+    def _send_spooled(self) -> None:
+        """The buffered body to the worker, as fast as it takes it."""
+        upstream = self.upstream
+        spooled = self._spooled
+        if upstream is None or spooled is None or not upstream.connected:
+            return
+        while not upstream.write_pending:
+            block = spooled.read(65536)
+            if not block:
+                self._drop_spools()
+                return
+            if not upstream.write(block):
+                return
+
+    def _drop_spools(self) -> None:
+        for spool in (self._spool, self._spooled):
+            if spool is not None:
+                spool.close()
+        self._spool = self._spooled = None
 
     def _connect(self, target: Any = None) -> None:
         family, address, self._spec = target or self.router.next_upstream()
@@ -365,7 +438,9 @@ class RouterConnection(asyncio.Protocol):
         if not upstream.write(self._packet):
             self._pause_reading()
         self._packet = b""
-        if self._body_pending:
+        if self._spooled is not None:
+            self._send_spooled()
+        elif self._body_pending:
             req = self._req
             if req is not None and req.expect_continue and not self._sent_continue and self.transport is not None:
                 self._sent_continue = True
@@ -375,6 +450,8 @@ class RouterConnection(asyncio.Protocol):
     def upstream_drained(self) -> None:
         if self.state == TUNNEL:
             self._resume_reading()
+        elif self._spooled is not None:
+            self._send_spooled()
         elif self._body_pending:
             self._pump_body()
         elif self.state == BUSY and self.parser.buffered() <= self.settings.max_head + 65536:
@@ -382,6 +459,9 @@ class RouterConnection(asyncio.Protocol):
 
     def _pump_body(self) -> None:
         """Move the request body from the parser to the worker, as far as both allow."""
+        if self._spool is not None:  # --http-post-buffering: still reading it all first
+            self._buffer_body()
+            return
         upstream = self.upstream
         if upstream is None or not upstream.connected or upstream.write_pending:
             return

@@ -186,6 +186,7 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         expect_limit=int(cfg.http_manage_expect or 0),
         auto_gzip=bool(cfg.http_auto_gzip),
         fallbacks=list(cfg.http_fallback),
+        post_buffering=int(cfg.http_post_buffering or 0),
     )
 
 

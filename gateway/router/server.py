@@ -68,6 +68,7 @@ class RouterSettings:
         expect_limit: int = 0,
         auto_gzip: bool = False,
         fallbacks: Sequence[str] = (),
+        post_buffering: int = 0,
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -110,6 +111,8 @@ class RouterSettings:
         self.auto_gzip = auto_gzip
         #: --http-fallback: nodes tried in order once every upstream refused a request
         self.fallbacks = list(fallbacks)
+        #: --http-post-buffering: bytes of a body kept in memory while it is read whole first (0: off)
+        self.post_buffering = post_buffering
 
 
 class Router:

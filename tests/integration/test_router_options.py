@@ -183,6 +183,96 @@ def test_http_harakiri_kills_a_stuck_router_and_the_master_respawns_it():
         assert "HARAKIRI" not in r.output() and _env(r.port)["PATH_INFO"] == "/env"
 
 
+def _dechunk(data: bytes) -> bytes:
+    out, pos = b"", 0
+    while True:
+        end = data.index(b"\r\n", pos)
+        size = int(data[pos:end], 16)
+        if size == 0:
+            return out
+        out += data[end + 2:end + 2 + size]
+        pos = end + 4 + size
+
+
+def _uwsgi_packet(conn) -> dict:
+    """Read one uwsgi packet's vars (a dict) from ``conn``."""
+    import struct
+
+    head = b""
+    while len(head) < 4:
+        head += conn.recv(4 - len(head))
+    size = struct.unpack("<H", head[1:3])[0]
+    block = b""
+    while len(block) < size:
+        block += conn.recv(size - len(block))
+    env, pos = {}, 0
+    while pos < size:
+        klen = struct.unpack("<H", block[pos:pos + 2])[0]
+        key = block[pos + 2:pos + 2 + klen]
+        pos += 2 + klen
+        vlen = struct.unpack("<H", block[pos:pos + 2])[0]
+        env[key.decode()] = block[pos + 2:pos + 2 + vlen].decode("latin-1")
+        pos += 2 + vlen
+    return env
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_http_post_buffering_reads_the_body_before_asking_a_worker(chunked):
+    import socket
+
+    body = bytes(range(256)) * 1024  # 256 KiB: over the 64 KiB kept in memory
+    worker = socket.socket()
+    worker.bind(("127.0.0.1", 0))
+    worker.listen(4)
+    worker.settimeout(10)
+    args = ["--http", "127.0.0.1:0", "--http-to", "127.0.0.1:%d" % worker.getsockname()[1],
+            "--http-post-buffering", "65536"]
+    try:
+        with run_router(args) as r, Conn(r.port, timeout=10) as c:
+            if chunked:
+                wire = b"".join(b"%x\r\n%b\r\n" % (len(body[i:i + 5000]), body[i:i + 5000])
+                                for i in range(0, len(body), 5000)) + b"0\r\n\r\n"
+                c.send(b"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + wire[:100000])
+                rest = wire[100000:]
+            else:
+                c.send(b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:100000])
+                rest = body[100000:]
+            worker.settimeout(1.0)
+            with pytest.raises(socket.timeout):
+                worker.accept()  # half a body: no worker is bothered yet
+            worker.settimeout(10)
+            c.send(rest)
+            conn, _ = worker.accept()
+            with conn:
+                conn.settimeout(10)
+                env = _uwsgi_packet(conn)
+                assert env["REQUEST_METHOD"] == "POST"
+                got = b""
+                while (not got.endswith(b"\r\n0\r\n\r\n")) if chunked else len(got) < len(body):
+                    chunk = conn.recv(65536)
+                    assert chunk, "the router closed before the whole body"
+                    got += chunk
+                # a chunked body stays chunked for the worker (re-framed by the router)
+                assert (_dechunk(got) if chunked else got) == body
+                assert env.get("CONTENT_LENGTH") == (None if chunked else str(len(body)))
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            resp = c.read_response()
+            assert resp.status == 200 and resp.body == b"ok"
+    finally:
+        worker.close()
+
+
+def test_http_post_buffering_with_our_workers_and_expect():
+    with run_router(["--http", "127.0.0.1:0", "--http-post-buffering", "1000", "--http-post-buffering-dir",
+                     "/nonexistent"] + APP) as r, Conn(r.port) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 300000\r\nExpect: 100-continue\r\n\r\n")
+        assert c.read_response().status == 100  # the router asks for the body itself
+        c.send(b"q" * 300000)
+        assert c.read_response().body == b"300000"
+        c.send(b"GET /env HTTP/1.1\r\nHost: t\r\n\r\n")  # the connection goes on
+        assert c.read_response().status == 200
+
+
 TEXT = b"".join(b"line %d of a compressible text\n" % n for n in range(2000))
 
 
