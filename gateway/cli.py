@@ -301,8 +301,12 @@ def _main(argv: List[str]) -> None:
             sockets.append(_bind(spec, cfg.listen, cfg.protocol or "uwsgi"))
         for spec in cfg.fastcgi_socket:
             sockets.append(_bind(spec, cfg.listen, "fastcgi"))
+        for spec in cfg.fastcgi_nph_socket:
+            sockets.append(_bind(spec, cfg.listen, "fastcgi-nph"))
         for spec in cfg.scgi_socket:
             sockets.append(_bind(spec, cfg.listen, "scgi"))
+        for spec in cfg.scgi_nph_socket:
+            sockets.append(_bind(spec, cfg.listen, "scgi-nph"))
     except ListenError as e:
         _fail(str(e))
     from gateway.emperor import reexec
@@ -396,7 +400,7 @@ def _bind(spec: str, backlog: int, protocol: str) -> socket.socket:
 
 def _worker_sockets_given(cfg: Config) -> bool:
     return bool(cfg.http_socket or cfg.http11_socket or cfg.https_socket or cfg.socket or cfg.fastcgi_socket
-                or cfg.scgi_socket)
+                or cfg.scgi_socket or cfg.fastcgi_nph_socket or cfg.scgi_nph_socket)
 
 
 def _bind_https(cfg: Config) -> List[socket.socket]:

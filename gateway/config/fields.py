@@ -85,9 +85,9 @@ class ConfigFields:
     scgi_modifier2: int
     #: --honour-range: answer a single-range Range header (206, or 416 when unsatisfiable) on static files and wsgi.file_w…
     honour_range: bool
-    #: --fastcgi-nph-socket: not supported yet: uWSGI option, not supported yet by gateway
+    #: --fastcgi-nph-socket: --fastcgi-socket in NPH mode: the answer starts with an HTTP status line (HTTP/1.1 200 OK) instead…
     fastcgi_nph_socket: List[str]
-    #: --scgi-nph-socket: not supported yet: uWSGI option, not supported yet by gateway
+    #: --scgi-nph-socket: --scgi-socket in NPH mode: the answer starts with an HTTP status line
     scgi_nph_socket: List[str]
     #: --tcp-fast-open-client: not supported yet: uWSGI option, not supported yet by gateway
     tcp_fast_open_client: bool

@@ -580,10 +580,11 @@ def _socket_extra_options() -> tuple[Option, ...]:
         Option("honour-range", flag=True, section=HTTP,
                help="answer a single-range Range header (206, or 416 when unsatisfiable) on static "
                     "files and wsgi.file_wrapper responses"),
-        _unsupported("fastcgi-nph-socket", repeatable=True,
-                     hint="use --fastcgi-socket (NPH mode is for webservers that expect a raw HTTP status line)"),
-        _unsupported("scgi-nph-socket", repeatable=True,
-                     hint="use --scgi-socket (NPH mode is for webservers that expect a raw HTTP status line)"),
+        Option("fastcgi-nph-socket", repeatable=True, type=conv.socket_address, section=SOCKETS, metavar="ADDR",
+               help="--fastcgi-socket in NPH mode: the answer starts with an HTTP status line "
+                    "(HTTP/1.1 200 OK) instead of CGI's Status: header"),
+        Option("scgi-nph-socket", repeatable=True, type=conv.socket_address, section=SOCKETS, metavar="ADDR",
+               help="--scgi-socket in NPH mode: the answer starts with an HTTP status line"),
         _unsupported("tcp-fast-open-client", "tcp-fastopen-client", flag=True,
                      hint="gateway's uwsgi clients connect() normally"),
         # -- the --http router ------------------------------------------------------------

@@ -65,10 +65,11 @@ USER_HARAKIRI_KEY = "gateway.user_harakiri"
 
 #: The server class for each protocol a listening socket speaks (gateway.server.listeners).
 SERVERS = {"http": HTTPServer, "https": HTTPServer, "uwsgi": UwsgiServer, "fastcgi": FastCGIServer,
-           "scgi": ScgiServer}
+           "fastcgi-nph": FastCGIServer, "scgi": ScgiServer, "scgi-nph": ScgiServer}
 #: the option forcing the modifier1 of each protocol's requests (uWSGI's ``--http-socket-modifier1``...)
 MODIFIER1_OPTIONS = {"http": "http_socket_modifier1", "https": "https_socket_modifier1",
-                     "fastcgi": "fastcgi_modifier1", "scgi": "scgi_modifier1"}
+                     "fastcgi": "fastcgi_modifier1", "fastcgi-nph": "fastcgi_modifier1",
+                     "scgi": "scgi_modifier1", "scgi-nph": "scgi_modifier1"}
 
 #: Seconds a stopping worker waits for requests in flight (without a master).
 GRACEFUL_TIMEOUT = 10.0
@@ -354,6 +355,7 @@ class Worker:
             server = kind(self.settings, self._base_environ(sock), tls_context(sock))
             if protocol in MODIFIER1_OPTIONS:
                 server.strip_script_name = getattr(self.config, MODIFIER1_OPTIONS[protocol]) == 30
+            server.nph = protocol.endswith("-nph")
             server.start(sock)
             self.servers.append(server)
 

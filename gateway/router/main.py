@@ -139,7 +139,8 @@ def _use_socket(cfg: Config, value: Any) -> str:
     kinds = [("http-socket", s) for s in list(cfg.http_socket) + list(cfg.http11_socket)]
     kinds += [("https-socket", s) for s in cfg.https_socket]
     kinds += [("socket" if cfg.protocol == "uwsgi" else "socket (--protocol %s)" % cfg.protocol, s) for s in cfg.socket]
-    kinds += [("fastcgi-socket", s) for s in cfg.fastcgi_socket] + [("scgi-socket", s) for s in cfg.scgi_socket]
+    kinds += [("fastcgi-socket", s) for s in cfg.fastcgi_socket] + [("fastcgi-nph-socket", s) for s in cfg.fastcgi_nph_socket]
+    kinds += [("scgi-socket", s) for s in cfg.scgi_socket] + [("scgi-nph-socket", s) for s in cfg.scgi_nph_socket]
     if index >= len(kinds):
         raise RouterError("--http-use-socket %d: there is no worker socket %d (%d given, numbered from 0)"
                           % (index, index, len(kinds)))

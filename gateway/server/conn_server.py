@@ -32,6 +32,9 @@ class ConnectionServer:
     #: the socket's forced modifier1 is 30 (``--http-socket-modifier1 30`` and the like):
     #: ``SCRIPT_NAME`` is removed from the front of ``PATH_INFO``
     strip_script_name = False
+    #: ``--fastcgi-nph-socket``/``--scgi-nph-socket``: the answer starts with an HTTP status
+    #: line (``HTTP/1.1 200 OK``) instead of CGI's ``Status: 200 OK``
+    nph = False
 
     def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any],
                  tls: Optional[ssl.SSLContext] = None) -> None:

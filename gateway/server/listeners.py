@@ -128,7 +128,7 @@ def bound_address(sock: socket.socket) -> str:
 _PROTOCOLS: "weakref.WeakKeyDictionary[socket.socket, str]" = weakref.WeakKeyDictionary()
 #: readiness-line key per protocol (uWSGI's option names)
 READY_KEYS = {"http": "http-socket", "https": "https-socket", "uwsgi": "socket", "fastcgi": "fastcgi-socket",
-              "scgi": "scgi-socket"}
+              "fastcgi-nph": "fastcgi-nph-socket", "scgi": "scgi-socket", "scgi-nph": "scgi-nph-socket"}
 #: ``--https-socket``: the server TLS context of each such listening socket
 _TLS: "weakref.WeakKeyDictionary[socket.socket, ssl.SSLContext]" = weakref.WeakKeyDictionary()
 

@@ -213,7 +213,11 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
     # -- ResponseSink (gateway.server.sink) ---------------------------------------------
 
     def status_line(self, resp: WSGIResponse) -> bytes:
-        """``Status: 200 OK\\r\\n`` + the app's headers + the blank line."""
+        """``Status: 200 OK\\r\\n`` + the app's headers + the blank line; on an NPH socket
+        ``SERVER_PROTOCOL 200 OK`` (HTTP/1.0 without one), as uWSGI's nph protocols."""
+        if self.server.nph:
+            protocol = resp.environ.get("SERVER_PROTOCOL") or "HTTP/1.0"
+            return b"%s %s\r\n" % (protocol.encode("latin-1", "replace"), resp.head)
         return b"%s%s\r\n" % (self.STATUS_PREFIX, resp.head)
 
     def frame(self, data: bytes) -> bytes:

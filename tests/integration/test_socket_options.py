@@ -198,10 +198,55 @@ def test_a_modifier1_gateway_has_no_handler_for_is_refused():
     assert res.returncode == 1 and "--http-socket-modifier1" in res.stderr and "WSGI" in res.stderr
 
 
-@pytest.mark.parametrize("option", ["fastcgi-nph-socket", "scgi-nph-socket"])
-def test_nph_sockets_are_refused_by_name(option):
-    res = run_cli(APP + ["--" + option, "127.0.0.1:0"])
-    assert res.returncode == 1 and "'--%s' is not supported" % option in res.stderr
+@pytest.mark.parametrize("nph", [False, True])
+def test_scgi_nph_socket_answers_with_an_http_status_line(nph):
+    option = "--scgi-nph-socket" if nph else "--scgi-socket"
+    with run_server(APP + [option, "127.0.0.1:0"]) as srv:
+        port = _port(srv.ready_fields[option[2:]])
+        raw = _scgi(port, {"REQUEST_METHOD": "GET", "PATH_INFO": "/env", "SERVER_PROTOCOL": "HTTP/1.1"})
+        first = raw.split(b"\r\n", 1)[0]
+        assert first == (b"HTTP/1.1 200 OK" if nph else b"Status: 200 OK")
+        assert json.loads(raw.split(b"\r\n\r\n", 1)[1])["PATH_INFO"] == "/env"
+
+
+def _fcgi_record(kind: int, content: bytes, request_id: int = 1) -> bytes:
+    import struct
+
+    return struct.pack(">BBHHBx", 1, kind, request_id, len(content), 0) + content
+
+
+def _fcgi_pairs(pairs: dict) -> bytes:
+    out = b""
+    for k, v in pairs.items():
+        k, v = k.encode(), v.encode()
+        out += bytes([len(k)]) + bytes([len(v)]) + k + v
+    return out
+
+
+@pytest.mark.parametrize("nph", [False, True])
+def test_fastcgi_nph_socket_answers_with_an_http_status_line(nph):
+    import struct
+
+    option = "--fastcgi-nph-socket" if nph else "--fastcgi-socket"
+    with run_server(APP + [option, "127.0.0.1:0"]) as srv:
+        port = _port(srv.ready_fields[option[2:]])
+        params = _fcgi_pairs({"REQUEST_METHOD": "GET", "PATH_INFO": "/env", "SERVER_PROTOCOL": "HTTP/1.0"})
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(_fcgi_record(1, struct.pack(">HB5x", 1, 0)) + _fcgi_record(4, params) + _fcgi_record(4, b"")
+                      + _fcgi_record(5, b""))
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        stdout, pos = b"", 0
+        while pos < len(data):
+            _, kind, _, length, padding = struct.unpack(">BBHHB", data[pos:pos + 7])
+            if kind == 6:
+                stdout += data[pos + 8:pos + 8 + length]
+            pos += 8 + length + padding
+        assert stdout.split(b"\r\n", 1)[0] == (b"HTTP/1.0 200 OK" if nph else b"Status: 200 OK")
 
 
 def test_honour_range_with_curl_on_static_files_and_file_wrappers(tmp_path):
