@@ -35,6 +35,7 @@ from gateway.server.listeners import (
     set_bind_flags,
     set_socket_file_access,
     set_socket_protocol,
+    set_socket_tuning,
     vacuum_on_exit,
 )
 
@@ -276,7 +277,7 @@ def _main(argv: List[str]) -> None:
     routing = bool(cfg.http or cfg.https)
     if cfg.http_to_https and not routing:
         _fail("--http-to-https needs the HTTP router: add --http or --https")
-    if not (cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket or routing):
+    if not (_worker_sockets_given(cfg) or routing):
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
     has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount)
     if not has_app and not (routing and cfg.http_to):
@@ -285,6 +286,8 @@ def _main(argv: List[str]) -> None:
     # Extra processes the master spawns and respawns: the --http/--https router.
     children: List[Any] = []
     set_bind_flags(reuse_port=bool(cfg.reuse_port), freebind=bool(cfg.freebind))
+    set_socket_tuning(sndbuf=int(cfg.socket_sndbuf or 0), rcvbuf=int(cfg.socket_rcvbuf or 0),
+                      fast_open=int(cfg.tcp_fast_open or 0), abstract=bool(cfg.abstract_socket))
     try:
         for spec in cfg.shared_socket:
             bind_shared(spec, cfg.listen)
@@ -296,23 +299,34 @@ def _main(argv: List[str]) -> None:
     if routing:
         routers, internal = _router_children(cfg)
         children.extend(routers)
-        if not has_app or (cfg.http_to and not (cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket)):
+        if not has_app or (cfg.http_to and not _worker_sockets_given(cfg)):
             sys.exit(_run_master(cfg, [], children, workers=0))
     sockets = []
     try:
-        for spec in cfg.http_socket:
+        for spec in cfg.http_socket + cfg.http11_socket:
             sockets.append(_bind(spec, cfg.listen, "http"))
+        sockets.extend(_bind_https(cfg))
         for spec in cfg.socket:
             sockets.append(_bind(spec, cfg.listen, cfg.protocol or "uwsgi"))
         for spec in cfg.fastcgi_socket:
             sockets.append(_bind(spec, cfg.listen, "fastcgi"))
+        for spec in cfg.fastcgi_nph_socket:
+            sockets.append(_bind(spec, cfg.listen, "fastcgi-nph"))
         for spec in cfg.scgi_socket:
             sockets.append(_bind(spec, cfg.listen, "scgi"))
+        for spec in cfg.scgi_nph_socket:
+            sockets.append(_bind(spec, cfg.listen, "scgi-nph"))
     except ListenError as e:
         _fail(str(e))
     from gateway.emperor import reexec
 
     reexec.close_unclaimed()
+    if cfg.map_socket:
+        from gateway.server.socket_map import map_problem, parse_maps
+
+        problem = map_problem(parse_maps(cfg.map_socket), len(sockets), int(cfg.processes or 1))
+        if problem:
+            _fail(problem)
     _socket_files(cfg, sockets)
     if cfg.so_keepalive:
         # accepted sockets inherit it from the listening one (Linux)
@@ -402,7 +416,7 @@ def _check_emperor(cfg: Config) -> None:
 
         master_hooks.append(vassal.current.attach)
     if cfg.emperor:
-        if (cfg.http_socket or cfg.socket or cfg.fastcgi_socket or cfg.scgi_socket or cfg.http or cfg.https
+        if (_worker_sockets_given(cfg) or cfg.http or cfg.https
                 or cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount):
             _fail("--emperor runs the Emperor alone: give the sockets and the app in the vassal files")
         if cfg.emperor_tyrant and (cfg.uid or cfg.gid):
@@ -436,6 +450,30 @@ def _bind(spec: str, backlog: int, protocol: str) -> socket.socket:
     if not spec.startswith("="):
         reexec.remember(sock, protocol, spec)
     return sock
+
+
+def _worker_sockets_given(cfg: Config) -> bool:
+    return bool(cfg.http_socket or cfg.http11_socket or cfg.https_socket or cfg.socket or cfg.fastcgi_socket
+                or cfg.scgi_socket or cfg.fastcgi_nph_socket or cfg.scgi_nph_socket)
+
+
+def _bind_https(cfg: Config) -> List[socket.socket]:
+    """``--https-socket ADDR,CERT,KEY[,CIPHERS[,CA]]``: the TLS context is built now, so a bad
+    certificate fails at startup with one line; the worker terminates TLS on the socket."""
+    from gateway.router.tls import TLSConfigError, parse_https, server_context
+    from gateway.server.listeners import set_tls_context
+
+    out = []
+    for value in cfg.https_socket:
+        try:
+            spec = parse_https(value, "--https-socket")
+            context = server_context(spec, "--https-socket")
+        except TLSConfigError as e:
+            _fail(str(e))
+        sock = _bind(spec.address, cfg.listen, "https")
+        set_tls_context(sock, context)
+        out.append(sock)
+    return out
 
 
 def _run_asap(cfg: Config) -> None:
@@ -829,15 +867,47 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
     connection to one of them), a respawned router reuses them, and a bad certificate fails at
     startup.  Each router has its own loop, worker connection pool and timeout sweep."""
     from gateway.process.master import ChildSpec
+    from gateway.process.privileges import PrivilegeError, resolve_group, resolve_user
     from gateway.router.main import RouterError, bind_router_sockets, run_router, worker_addresses
 
+    try:  # --http-uid/--http-gid: an unknown name fails now, not in each router
+        if cfg.http_uid:
+            resolve_user(cfg.http_uid)
+        if cfg.http_gid:
+            resolve_group(cfg.http_gid)
+    except PrivilegeError as e:
+        _fail(str(e).replace("--uid", "--http-uid").replace("--gid", "--http-gid"))
     try:
         listeners = bind_router_sockets(cfg)
         upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
+    stats = None
+    if cfg.http_stats:
+        from gateway.router.stats import bind_stats
+
+        try:
+            stats = bind_stats(cfg.http_stats, cfg.listen)
+        except ListenError as e:
+            _fail(str(e))
     ours = internal is not None
     count = int(cfg.http_processes)
-    specs = [ChildSpec("uWSGI http %d" % n, lambda: run_router(cfg, listeners, upstreams, ours))
+    # the stats socket is served by the first router only, as uWSGI's corerouters do
+    import functools
+
+    beats = None
+    if cfg.http_harakiri:
+        from gateway.router.harakiri import Heartbeats
+
+        beats = Heartbeats(count)  # shared with the routers: made before any fork
+    specs = [ChildSpec("uWSGI http %d" % n,
+                       functools.partial(run_router, cfg, listeners, upstreams, ours, stats if n == 1 else None,
+                                         (beats, n - 1) if beats is not None else None))
              for n in range(1, count + 1)]
+    if beats is not None:
+        from gateway.process.master import master_hooks
+        from gateway.router.harakiri import watch
+
+        limit = float(cfg.http_harakiri)
+        master_hooks.append(lambda master: watch(master, beats, specs, limit))
     return specs, internal

@@ -47,10 +47,118 @@ class ConfigFields:
     http_to_https: List[str]
     #: --http-to: the uwsgi address (host:port, a UNIX path or @abstract) the HTTP router forwards to; repeat for rou…
     http_to: List[str]
-    #: --http11-socket: not supported yet: HTTP/1.1 socket with keep-alive
-    http11_socket: List[str]
     #: --shared-socket: bind ADDR in the master before privileges are dropped, to be served by --http-socket =N or --socket…
     shared_socket: List[str]
+    #: --http11-socket: the same as --http-socket (which already keeps HTTP/1.1 connections alive)
+    http11_socket: List[str]
+    #: --https-socket: an --http-socket behind TLS, terminated in the worker (certificate and key in PEM, an optional Open…
+    https_socket: List[str]
+    #: --abstract-socket: every UNIX socket name is bound in Linux's abstract namespace (/tmp/a.sock as @/tmp/a.sock: nothing…
+    abstract_socket: bool
+    #: --no-defer-accept: accepted: gateway never sets TCP_DEFER_ACCEPT (uWSGI does by default)
+    no_defer_accept: bool
+    #: --tcp-fast-open: TCP_FASTOPEN with this queue length on the TCP sockets bound
+    tcp_fast_open: int
+    #: --socket-sndbuf: SO_SNDBUF of the sockets bound (accepted connections inherit it)
+    socket_sndbuf: int
+    #: --socket-rcvbuf: SO_RCVBUF of the sockets bound (accepted connections inherit it)
+    socket_rcvbuf: int
+    #: --so-send-timeout: seconds a response write may wait for the client to take bytes before the connection is dropped (al…
+    so_send_timeout: Optional[int]
+    #: --map-socket: serve worker socket N (0-based) only in the workers listed (1-based ids)
+    map_socket: List[str]
+    #: --http-socket-modifier1: modifier1 of the requests of --http-socket: 0 (WSGI) or 30 (PATH_INFO without SCRIPT_NAME)
+    http_socket_modifier1: int
+    #: --https-socket-modifier1: the same for --https-socket
+    https_socket_modifier1: int
+    #: --fastcgi-modifier1: the same for --fastcgi-socket
+    fastcgi_modifier1: int
+    #: --scgi-modifier1: the same for --scgi-socket
+    scgi_modifier1: int
+    #: --http-socket-modifier2: accepted: the Python request handler ignores modifier2 (as uWSGI's)
+    http_socket_modifier2: int
+    #: --https-socket-modifier2: accepted: the Python request handler ignores modifier2 (as uWSGI's)
+    https_socket_modifier2: int
+    #: --fastcgi-modifier2: accepted: the Python request handler ignores modifier2 (as uWSGI's)
+    fastcgi_modifier2: int
+    #: --scgi-modifier2: accepted: the Python request handler ignores modifier2 (as uWSGI's)
+    scgi_modifier2: int
+    #: --honour-range: answer a single-range Range header (206, or 416 when unsatisfiable) on static files and wsgi.file_w…
+    honour_range: bool
+    #: --fastcgi-nph-socket: --fastcgi-socket in NPH mode: the answer starts with an HTTP status line (HTTP/1.1 200 OK) instead…
+    fastcgi_nph_socket: List[str]
+    #: --scgi-nph-socket: --scgi-socket in NPH mode: the answer starts with an HTTP status line
+    scgi_nph_socket: List[str]
+    #: --tcp-fast-open-client: not supported yet: uWSGI option, not supported yet by gateway
+    tcp_fast_open_client: bool
+    #: --http-websockets: accepted: the --http router always tunnels an upgraded connection (101) both ways
+    http_websockets: bool
+    #: --http-chunked-input: accepted: the --http router always streams a chunked request body to the worker, where wsgi.input d…
+    http_chunked_input: bool
+    #: --http-manage-expect: the --http router answers Expect: 100-continue itself (always); with BYTES, a request whose Content…
+    http_manage_expect: Optional[int]
+    #: --http-headers-timeout: --http router: seconds a request head may take (408 after); 0: --socket-timeout
+    http_headers_timeout: int
+    #: --http-buffer-size: --http router: maximum size of a request head; 0: --buffer-size
+    http_buffer_size: int
+    #: --http-server-name-as-http-host: --http router: SERVER_NAME is the request's Host header, as sent (port included, as uWSGI)
+    http_server_name_as_http_host: bool
+    #: --http-quiet: --http router: do not log failed connections to workers (502/504 still answered)
+    http_quiet: bool
+    #: --http-uid: --http router processes run as USER (name or number), after their sockets are bound
+    http_uid: Optional[str]
+    #: --http-gid: --http router processes run as GROUP (name or number), after their sockets are bound
+    http_gid: Optional[str]
+    #: --http-auto-gzip: --http router: an answer with the header uWSGI-Encoding: gzip and no Content-Encoding goes gzipped…
+    http_auto_gzip: bool
+    #: --http-harakiri: the master kills (and respawns) a --http router process whose event loop has not come back for SECO…
+    http_harakiri: int
+    #: --http-post-buffering: --http router: read a request's whole body before a worker is asked (BYTES in memory, the rest in a…
+    http_post_buffering: int
+    #: --http-post-buffering-dir: accepted: a no-op in uWSGI too (the files go to TMPDIR)
+    http_post_buffering_dir: Optional[str]
+    #: --http-fallback: --http router: a uwsgi node (host:port, a UNIX path or @abstract) tried, in the order given, when n…
+    http_fallback: List[str]
+    #: --http-stats: --http router: a stats server on ADDR (host:port or a UNIX path) answering each connection with uWS…
+    http_stats: Optional[str]
+    #: --http-use-socket: --http router: forward to worker socket N (0 alone; numbered as --map-socket), which must be a uwsg…
+    http_use_socket: Optional[int]
+    #: --http-events: accepted: uWSGI's size of its event batch; the router's loop has no such setting
+    http_events: int
+    #: --http-raw-body: not supported yet: uWSGI option, not supported yet by gateway
+    http_raw_body: bool
+    #: --http-zerg: not supported yet: uWSGI option, not supported yet by gateway
+    http_zerg: Optional[str]
+    #: --http-subscription-server: not supported yet: uWSGI option, not supported yet by gateway
+    http_subscription_server: Optional[str]
+    #: --http-subscription-fallback-key: not supported yet: uWSGI option, not supported yet by gateway
+    http_subscription_fallback_key: Optional[str]
+    #: --http-resubscribe: not supported yet: uWSGI option, not supported yet by gateway
+    http_resubscribe: Optional[str]
+    #: --http-use-pattern: not supported yet: uWSGI option, not supported yet by gateway
+    http_use_pattern: Optional[str]
+    #: --http-use-base: not supported yet: uWSGI option, not supported yet by gateway
+    http_use_base: Optional[str]
+    #: --http-use-code-string: not supported yet: uWSGI option, not supported yet by gateway
+    http_use_code_string: Optional[str]
+    #: --http-gracetime: not supported yet: uWSGI option, not supported yet by gateway
+    http_gracetime: Optional[str]
+    #: --http-cheap: not supported yet: uWSGI option, not supported yet by gateway
+    http_cheap: bool
+    #: --http-stud-prefix: not supported yet: uWSGI option, not supported yet by gateway
+    http_stud_prefix: Optional[str]
+    #: --http-manage-rtsp: not supported yet: uWSGI option, not supported yet by gateway
+    http_manage_rtsp: bool
+    #: --http-manage-source: not supported yet: uWSGI option, not supported yet by gateway
+    http_manage_source: bool
+    #: --http-backend-http: not supported yet: uWSGI option, not supported yet by gateway
+    http_backend_http: bool
+    #: --https2: not supported yet: uWSGI option, not supported yet by gateway
+    https2: Optional[str]
+    #: --https-session-context: not supported yet: uWSGI option, not supported yet by gateway
+    https_session_context: Optional[str]
+    #: --http-use-cache: not supported yet: uWSGI option, not supported yet by gateway
+    http_use_cache: Optional[str]
     #: --wsgi-file: load the WSGI application from FILE, run as a module; its callable is --callable
     wsgi_file: Optional[str]
     #: --module: import MODULE and use CALLABLE (default: --callable); MODULE:factory() calls a zero-argument factory

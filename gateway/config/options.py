@@ -997,6 +997,162 @@ def _privilege_and_startup_options() -> tuple[Option, ...]:
     return tuple(out)
 
 
+
+
+def _modifier1(raw: str) -> int:
+    """A socket's forced modifier1: gateway serves WSGI only, so 0 (the Python plugin's)
+    or 30 (WSGI with ``SCRIPT_NAME`` stripped from ``PATH_INFO``)."""
+    value = conv.integer(raw)
+    if value not in (0, 30):
+        raise Invalid("0 or 30", "gateway has only the WSGI request handler: modifier1 0, or 30 "
+                                 "(WSGI with SCRIPT_NAME stripped from PATH_INFO); got %d" % value)
+    return value
+
+
+def _socket_extra_options() -> tuple[Option, ...]:
+    """More of uWSGI's socket options (:mod:`gateway.server.socket_setup`, ``--https-socket``,
+    ``--map-socket``, ``--honour-range``) and the ``--http`` router's, with the router
+    features gateway refuses by name."""
+    out = [
+        Option("http11-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
+               help="the same as --http-socket (which already keeps HTTP/1.1 connections alive)"),
+        Option("https-socket", repeatable=True, section=SOCKETS, metavar="ADDR,CERT,KEY[,CIPHERS[,CA]]",
+               help="an --http-socket behind TLS, terminated in the worker (certificate and key in PEM, "
+                    "an optional OpenSSL cipher string and client CA file, '!CA' to require a client "
+                    "certificate); the app sees HTTPS=on and wsgi.url_scheme https"),
+        Option("abstract-socket", short="a", flag=True, section=SOCKETS,
+               help="every UNIX socket name is bound in Linux's abstract namespace (/tmp/a.sock as "
+                    "@/tmp/a.sock: nothing on disk), as uWSGI's"),
+        Option("no-defer-accept", flag=True, noop=True, section=SOCKETS,
+               help="accepted: gateway never sets TCP_DEFER_ACCEPT (uWSGI does by default)"),
+        Option("tcp-fast-open", ("tcp-fastopen",), type=conv.integer, default=0, minimum=0, section=SOCKETS,
+               metavar="QLEN", help="TCP_FASTOPEN with this queue length on the TCP sockets bound"),
+        Option("socket-sndbuf", type=conv.integer, default=0, minimum=0, section=SOCKETS, metavar="BYTES",
+               help="SO_SNDBUF of the sockets bound (accepted connections inherit it)"),
+        Option("socket-rcvbuf", type=conv.integer, default=0, minimum=0, section=SOCKETS, metavar="BYTES",
+               help="SO_RCVBUF of the sockets bound (accepted connections inherit it)"),
+        Option("so-send-timeout", ("socket-send-timeout", "so-write-timeout", "socket-write-timeout"),
+               type=conv.integer, optional_value=True, minimum=1, section=SOCKETS, metavar="[SECONDS]",
+               help="seconds a response write may wait for the client to take bytes before the "
+                    "connection is dropped (alone: 1, as uWSGI); default --socket-timeout"),
+        Option("map-socket", repeatable=True, type=_map_socket, section=SOCKETS, metavar="N:WORKER[,WORKER...]",
+               help="serve worker socket N (0-based) only in the workers listed (1-based ids)"),
+        Option("http-socket-modifier1", type=_modifier1, default=0, section=SOCKETS, metavar="N",
+               help="modifier1 of the requests of --http-socket: 0 (WSGI) or 30 (PATH_INFO without SCRIPT_NAME)"),
+        Option("https-socket-modifier1", type=_modifier1, default=0, section=SOCKETS, metavar="N",
+               help="the same for --https-socket"),
+        Option("fastcgi-modifier1", type=_modifier1, default=0, section=SOCKETS, metavar="N",
+               help="the same for --fastcgi-socket"),
+        Option("scgi-modifier1", type=_modifier1, default=0, section=SOCKETS, metavar="N",
+               help="the same for --scgi-socket"),
+    ]
+    for proto in ("http-socket", "https-socket", "fastcgi", "scgi"):
+        out.append(Option(proto + "-modifier2", type=conv.integer, default=0, minimum=0, maximum=255,
+                          noop=True, section=SOCKETS, metavar="N",
+                          help="accepted: the Python request handler ignores modifier2 (as uWSGI's)"))
+    out += [
+        Option("honour-range", flag=True, section=HTTP,
+               help="answer a single-range Range header (206, or 416 when unsatisfiable) on static "
+                    "files and wsgi.file_wrapper responses"),
+        Option("fastcgi-nph-socket", repeatable=True, type=conv.socket_address, section=SOCKETS, metavar="ADDR",
+               help="--fastcgi-socket in NPH mode: the answer starts with an HTTP status line "
+                    "(HTTP/1.1 200 OK) instead of CGI's Status: header"),
+        Option("scgi-nph-socket", repeatable=True, type=conv.socket_address, section=SOCKETS, metavar="ADDR",
+               help="--scgi-socket in NPH mode: the answer starts with an HTTP status line"),
+        _unsupported("tcp-fast-open-client", "tcp-fastopen-client", flag=True,
+                     hint="gateway's uwsgi clients connect() normally"),
+        # -- the --http router ------------------------------------------------------------
+        Option("http-websockets", flag=True, noop=True, section=HTTP,
+               help="accepted: the --http router always tunnels an upgraded connection (101) both ways"),
+        Option("http-chunked-input", flag=True, noop=True, section=HTTP,
+               help="accepted: the --http router always streams a chunked request body to the worker, "
+                    "where wsgi.input de-chunks it"),
+        Option("http-manage-expect", type=conv.integer, optional_value=True, minimum=0, section=HTTP,
+               metavar="[BYTES]",
+               help="the --http router answers Expect: 100-continue itself (always); with BYTES, a "
+                    "request whose Content-Length is larger gets 413 instead (uWSGI's answer)"),
+        Option("http-headers-timeout", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="SECONDS",
+               help="--http router: seconds a request head may take (408 after); 0: --socket-timeout"),
+        Option("http-buffer-size", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="BYTES",
+               help="--http router: maximum size of a request head; 0: --buffer-size"),
+        Option("http-server-name-as-http-host", type=conv.boolean, default=False, section=HTTP, metavar="BOOL",
+               help="--http router: SERVER_NAME is the request's Host header, as sent (port included, as uWSGI)"),
+        Option("http-quiet", type=conv.boolean, default=False, section=HTTP, metavar="BOOL",
+               help="--http router: do not log failed connections to workers (502/504 still answered)"),
+        Option("http-uid", section=HTTP, metavar="USER",
+               help="--http router processes run as USER (name or number), after their sockets are bound"),
+        Option("http-gid", section=HTTP, metavar="GROUP",
+               help="--http router processes run as GROUP (name or number), after their sockets are bound"),
+        Option("http-auto-gzip", flag=True, section=HTTP,
+               help="--http router: an answer with the header uWSGI-Encoding: gzip and no Content-Encoding "
+                    "goes gzipped (Content-Encoding: gzip, chunked) to a client that accepts gzip"),
+        Option("http-harakiri", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="SECONDS",
+               help="the master kills (and respawns) a --http router process whose event loop has not "
+                    "come back for SECONDS; 0: never"),
+        Option("http-post-buffering", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="BYTES",
+               help="--http router: read a request's whole body before a worker is asked (BYTES in memory, "
+                    "the rest in a temporary file under TMPDIR); 0: stream it"),
+        Option("http-post-buffering-dir", noop=True, section=HTTP, metavar="DIR",
+               help="accepted: a no-op in uWSGI too (the files go to TMPDIR)"),
+        Option("http-fallback", repeatable=True, section=HTTP, metavar="ADDR",
+               help="--http router: a uwsgi node (host:port, a UNIX path or @abstract) tried, in the order "
+                    "given, when no upstream accepts the connection, before answering 502"),
+        Option("http-stats", ("http-stats-server", "http-ss"), section=HTTP, metavar="ADDR",
+               help="--http router: a stats server on ADDR (host:port or a UNIX path) answering each "
+                    "connection with uWSGI's corerouter JSON (served by the first router process)"),
+        Option("http-use-socket", type=conv.integer, optional_value=True, minimum=0, section=HTTP,
+               metavar="[N]",
+               help="--http router: forward to worker socket N (0 alone; numbered as --map-socket), "
+                    "which must be a uwsgi --socket"),
+        Option("http-events", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="N",
+               noop=True, help="accepted: uWSGI's size of its event batch; the router's loop has no such setting"),
+    ]
+    router_hints = {
+        "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
+        "http-zerg": "zerg mode is not supported",
+        "http-subscription-server": "the subscription system is not supported: use --http-to",
+        "http-subscription-fallback-key": "the subscription system is not supported",
+        "http-resubscribe": "the subscription system is not supported",
+        "http-use-cache": "cache mappers are not supported: use --http-to",
+        "http-use-pattern": "mappers are not supported: use --http-to",
+        "http-use-base": "mappers are not supported: use --http-to",
+        "http-use-code-string": "code-string mappers are not supported: use --http-to",
+        "http-gracetime": "static nodes are not supported: use --http-to",
+        "http-cheap": "the router always accepts",
+        "http-stud-prefix": "stud is not supported: use --https",
+        "http-manage-rtsp": "RTSP is not supported",
+        "http-manage-source": "the SOURCE method (Icecast) is not supported",
+        "http-backend-http": "the router speaks uwsgi to the workers",
+        "https2": "use --https ADDR,CERT,KEY[,CIPHERS[,CA]]",
+        "https-session-context": "TLS session ids are the ssl module's defaults",
+    }
+    flags = ("http-raw-body", "http-cheap", "http-manage-rtsp", "http-manage-source",
+             "http-backend-http")
+    out += [_unsupported(name, flag=name in flags, hint=hint) for name, hint in router_hints.items()
+            if name != "http-use-cache"]
+    out.append(Option("http-use-cache", optional_value=True, supported=False, section=OTHER, metavar="[NAME]",
+                      hint=router_hints["http-use-cache"], help="uWSGI option, not supported yet by gateway"))
+    return tuple(out)
+
+
+def parse_map_socket(raw: str) -> tuple[int, tuple[int, ...]]:
+    """``--map-socket N:W1[,W2...]`` -> (N, (W1, W2...)); :class:`Invalid` when malformed."""
+    index, sep, workers = raw.partition(":")
+    try:
+        ids = tuple(int(w) for w in workers.split(",") if w.strip())
+        number = int(index)
+    except ValueError:
+        ids, number = (), -1
+    if not sep or number < 0 or not ids or min(ids) < 1:
+        raise Invalid("SOCKET:WORKER[,WORKER...] (a 0-based socket index, 1-based worker ids)")
+    return number, ids
+
+
+def _map_socket(raw: str) -> str:
+    parse_map_socket(raw)
+    return raw
+
+
 OPTIONS: tuple[Option, ...] = (
     # -- sockets ------------------------------------------------------------------
     Option("http-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
@@ -1046,12 +1202,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("http-to", repeatable=True, section=SOCKETS, metavar="ADDR",
            help="the uwsgi address (host:port, a UNIX path or @abstract) the HTTP router "
                 "forwards to; repeat for round-robin with failover to the next on refusal"),
-    Option("http11-socket", repeatable=True, section=SOCKETS, metavar="ADDR", supported=False,
-           hint="use --http-socket: it keeps connections alive (see --http-keepalive)",
-           help="HTTP/1.1 socket with keep-alive"),
-    Option("shared-socket", repeatable=True, type=conv.address, section=SOCKETS, metavar="ADDR",
+    Option("shared-socket", ("undeferred-shared-socket",), repeatable=True, type=conv.address, section=SOCKETS,
+           metavar="ADDR",
            help="bind ADDR in the master before privileges are dropped, to be served by "
-                "--http-socket =N or --socket =N (N: its 0-based index among the shared sockets)"),
+                "--http-socket =N or --socket =N (N: its 0-based index among the shared sockets); "
+                "undeferred-shared-socket is the same (gateway never defers accepts)"),
+    *_socket_extra_options(),
 
     # -- application loading --------------------------------------------------------
     Option("wsgi-file", ("file",), type=conv.path, section=APP, metavar="FILE",

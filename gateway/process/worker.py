@@ -52,8 +52,9 @@ from gateway.server import websocket as websocket_server
 from gateway.server.app_threads import ThreadedApp
 from gateway.server.fastcgi import FastCGIServer
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
-from gateway.server.listeners import ready_addresses, socket_protocol
+from gateway.server.listeners import ready_addresses, socket_protocol, tls_context
 from gateway.server.scgi import ScgiServer
+from gateway.server.socket_map import parse_maps, served
 from gateway.server.uwsgi import UwsgiServer
 from gateway.server.wsgi_call import WSGIResponse
 from loop_engine import Core, Engine
@@ -63,7 +64,12 @@ from loop_engine import Core, Engine
 USER_HARAKIRI_KEY = "gateway.user_harakiri"
 
 #: The server class for each protocol a listening socket speaks (gateway.server.listeners).
-SERVERS = {"http": HTTPServer, "uwsgi": UwsgiServer, "fastcgi": FastCGIServer, "scgi": ScgiServer}
+SERVERS = {"http": HTTPServer, "https": HTTPServer, "uwsgi": UwsgiServer, "fastcgi": FastCGIServer,
+           "fastcgi-nph": FastCGIServer, "scgi": ScgiServer, "scgi-nph": ScgiServer}
+#: the option forcing the modifier1 of each protocol's requests (uWSGI's ``--http-socket-modifier1``...)
+MODIFIER1_OPTIONS = {"http": "http_socket_modifier1", "https": "https_socket_modifier1",
+                     "fastcgi": "fastcgi_modifier1", "fastcgi-nph": "fastcgi_modifier1",
+                     "scgi": "scgi_modifier1", "scgi-nph": "scgi_modifier1"}
 
 #: Seconds a stopping worker waits for requests in flight (without a master).
 GRACEFUL_TIMEOUT = 10.0
@@ -79,6 +85,24 @@ worker_hooks: List[Callable[["Worker"], None]] = []
 def cores_per_worker(cfg: Config) -> int:
     """Async cores of a worker: ``--tornado N``, else one per ``--threads`` thread."""
     return int(cfg.tornado or cfg.threads or 1)
+
+
+def _send_timeout(cfg: Config) -> float:
+    """``--so-send-timeout [SECONDS]`` (alone: 1, as uWSGI's), else ``--socket-timeout``."""
+    value = cfg.so_send_timeout
+    if value is None:
+        return float(cfg.socket_timeout)
+    return 1.0 if value == "" else float(value)
+
+
+def _https_extra(sock: socket.socket) -> Dict[str, Any]:
+    """The constant extra environ keys of a listener: ``HTTPS=on`` and the https scheme on an
+    ``--https-socket`` (as uWSGI's https proto sets them)."""
+    extra: Dict[str, Any] = {"uwsgi.version": uwsgi_module.version, "uwsgi.node": uwsgi_module.hostname}
+    if tls_context(sock) is not None:
+        extra["HTTPS"] = "on"
+        extra["wsgi.url_scheme"] = "https"
+    return extra
 
 
 class HarakiriTimeout(Exception):
@@ -121,7 +145,8 @@ class Worker:
         self.config = config
         #: the first process of this worker id in the instance (not a respawn): --hook-accepting-once
         self.first_spawn = first_spawn
-        self.sockets = sockets
+        #: the sockets this worker serves (``--map-socket`` may leave some to other workers)
+        self.sockets = served(sockets, parse_maps(config.map_socket), worker_id) if config.map_socket else sockets
         self.worker_id = worker_id
         self.app = app
         #: Our scoreboard slot (a :class:`~gateway.process.scoreboard.WorkerBoard`) under a master.
@@ -213,6 +238,11 @@ class Worker:
             from gateway.routing.wsgi import Router
 
             app = Router(app, chain, worker_id=self.worker_id, policy=policy)
+        if cfg.honour_range:
+            # --honour-range: a Range request answered from a file wrapper (static files too)
+            from gateway.server.range_layer import RangeLayer
+
+            app = RangeLayer(app)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))
@@ -226,6 +256,7 @@ class Worker:
             listen=int(cfg.listen or 100),
             fair_accept=(cfg.processes or 1) > 1 and not cfg.greedy_accept,
             socket_timeout=float(cfg.socket_timeout),
+            send_timeout=_send_timeout(cfg),
             body_timeout=float(cfg.body_timeout),
             body_min_rate=cfg.body_min_rate,
             keepalive_timeout=float(cfg.http_keepalive),
@@ -267,7 +298,7 @@ class Worker:
             max_size=cfg.websockets_max_size * 1024,
             ping_freq=float(cfg.websockets_ping_freq),
             pong_tolerance=float(cfg.websockets_pong_tolerance),
-            send_timeout=float(cfg.socket_timeout),
+            send_timeout=_send_timeout(cfg),
             stats=settings_stats,
         ))
         if getattr(cfg, "offload_threads", 0):
@@ -331,15 +362,19 @@ class Worker:
             multiprocess=(cfg.processes or 1) > 1,
             errors=_ErrorsStream(),
             file_wrapper=None if cfg.wsgi_disable_file_wrapper else FileWrapper,
-            extra={"uwsgi.version": uwsgi_module.version, "uwsgi.node": uwsgi_module.hostname},
+            extra=_https_extra(sock),
         )
 
     def serve(self) -> None:
         assert self.io_loop is not None and self.engine is not None
         loop = self.io_loop.asyncio_loop  # type: ignore[attr-defined]
         for sock in self.sockets:
-            kind = SERVERS[socket_protocol(sock)]
-            server = kind(self.settings, self._base_environ(sock))
+            protocol = socket_protocol(sock)
+            kind = SERVERS[protocol]
+            server = kind(self.settings, self._base_environ(sock), tls_context(sock))
+            if protocol in MODIFIER1_OPTIONS:
+                server.strip_script_name = getattr(self.config, MODIFIER1_OPTIONS[protocol]) == 30
+            server.nph = protocol.endswith("-nph")
             server.start(sock)
             self.servers.append(server)
 

@@ -66,6 +66,7 @@ from gateway.protocol.http1 import (
     RequestParser,
 )
 from gateway.protocol.upstream_response import ChunkedBody, UpstreamProtocolError, parse_response_head
+from gateway.router.gzip_body import GzipRelay, client_accepts_gzip, gzip_head_lines, wants_gzip
 from gateway.router.upstream import Upstream
 from gateway.router.vars import VarsTooLarge
 
@@ -86,6 +87,7 @@ TO_CLOSE = 3    # relaying until the worker closes, then closing the client (HTT
 RAW = 4         # tunnel
 DONE = 5
 DECHUNK = 6     # a persistent worker connection's chunked answer: decoded, re-framed for the client
+GZIP = 7        # --http-auto-gzip: the worker's body decoded, gzipped, re-framed (gateway.router.gzip_body)
 
 #: Methods whose requests may take a pooled worker connection: replayed once if it was stale.
 _REPLAYABLE = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
@@ -161,6 +163,13 @@ class RouterConnection(asyncio.Protocol):
         self._reusable = False  # ... and its answer was framed: the connection can be pooled
         self._replay: Optional[List[bytes]] = None  # bytes sent on a pooled connection, until the answer starts
         self._dechunk: Optional[ChunkedBody] = None
+        #: --http-auto-gzip: the client accepts gzip (set per request), and the answer's relay
+        self._gzip_ok = False
+        self._gzip: Optional[GzipRelay] = None
+        #: --http-post-buffering: the body being read before a worker is asked (``_spool``),
+        #: then the whole body being sent to it (``_spooled``)
+        self._spool: Optional[Any] = None
+        self._spooled: Optional[Any] = None
         self._rechunk = False
         #: the connection's own uwsgi vars (a TLS client certificate's), encoded
         self._conn_vars = ""
@@ -209,7 +218,7 @@ class RouterConnection(asyncio.Protocol):
             return
         if state == IDLE:
             self.state = HEAD
-            self.deadline = self.loop.time() + self.settings.socket_timeout
+            self.deadline = self.loop.time() + self.settings.head_timeout
         self._process()
 
     def _proxy_header(self, data: bytes) -> Optional[bytes]:
@@ -227,7 +236,7 @@ class RouterConnection(asyncio.Protocol):
             self._proxy = buf
             if self.state == IDLE:
                 self.state = HEAD
-                self.deadline = self.loop.time() + self.settings.socket_timeout
+                self.deadline = self.loop.time() + self.settings.head_timeout
             return None
         self._proxy = None
         info, used = result  # type: ignore[misc]
@@ -255,6 +264,8 @@ class RouterConnection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self.state = CLOSED
         self.router.connections.discard(self)
+        if self._spool is not None or self._spooled is not None:
+            self._drop_spools()
         if self.upstream is not None:
             self.upstream.close()
             self.upstream = None
@@ -308,6 +319,12 @@ class RouterConnection(asyncio.Protocol):
             gen_log.info("request from %s refused: %s", self.remote_addr, e)
             self._send_error(431, str(e))
             return
+        limit = self.settings.expect_limit
+        if limit and req.expect_continue and (req.content_length or 0) > limit:
+            # --http-manage-expect BYTES: refused before a byte of the body is asked for (uWSGI's 413)
+            self._send_error(413, "the request body is larger than %d bytes" % limit)
+            return
+        self._gzip_ok = self.settings.auto_gzip and client_accepts_gzip(req.headers)
         self._chunked_body = req.chunked
         self._body_pending = req.chunked or bool(req.content_length)
         if not self._body_pending:
@@ -319,6 +336,9 @@ class RouterConnection(asyncio.Protocol):
         self._attempts = 0
         self._reusable = False
         self._replay = None
+        if self._body_pending and self.settings.post_buffering:
+            self._start_buffering(req)
+            return
         if persist and req.method in _REPLAYABLE and (req.content_length or 0) <= REPLAY_MAX:
             target = self.router.next_upstream()
             upstream = self.router.pool.get(target[2])
@@ -335,6 +355,70 @@ class RouterConnection(asyncio.Protocol):
             self.upstream_connected()
             return
         self._connect()
+
+    def _start_buffering(self, req: Request) -> None:
+        """``--http-post-buffering N``: read the whole body first (up to N bytes in memory, the
+        rest in a temporary file), and only then take a worker, so a slow upload never holds
+        a worker's core."""
+        import tempfile
+
+        self._spool = tempfile.SpooledTemporaryFile(max_size=self.settings.post_buffering)
+        if req.expect_continue and self.transport is not None:
+            self._sent_continue = True  # we ask for the body now
+            self.transport.write(_CONTINUE)
+        self._buffer_body()
+
+    def _buffer_body(self) -> None:
+        spool = self._spool
+        assert spool is not None
+        parser = self.parser
+        chunked = self._chunked_body
+        while True:
+            try:
+                event = parser.next_event()
+            except RemoteProtocolError as e:
+                gen_log.info("malformed request body from %s: %s", self.remote_addr, e.args[0] if e.args else e)
+                self._body_pending = False
+                self._drop_spools()
+                self._send_error(e.status_hint or 400, str(e.args[0] if e.args else "bad request body"))
+                return
+            if type(event) is Data:
+                data = event.data
+                spool.write(b"%x\r\n%b\r\n" % (len(data), data) if chunked else data)
+            elif type(event) is EndOfMessage:
+                if chunked:
+                    spool.write(LAST_CHUNK)
+                self._body_pending = False
+                spool.seek(0)
+                self._spool, self._spooled = None, spool
+                if parser.buffered() <= self.settings.max_head + 65536:
+                    self._resume_reading()
+                self._connect()
+                return
+            else:
+                if event is NEED_DATA:
+                    self._resume_reading()
+                return
+
+    def _send_spooled(self) -> None:
+        """The buffered body to the worker, as fast as it takes it."""
+        upstream = self.upstream
+        spooled = self._spooled
+        if upstream is None or spooled is None or not upstream.connected:
+            return
+        while not upstream.write_pending:
+            block = spooled.read(65536)
+            if not block:
+                self._drop_spools()
+                return
+            if not upstream.write(block):
+                return
+
+    def _drop_spools(self) -> None:
+        for spool in (self._spool, self._spooled):
+            if spool is not None:
+                spool.close()
+        self._spool = self._spooled = None
 
     def _connect(self, target: Any = None) -> None:
         family, address, self._spec = target or self.router.next_upstream()
@@ -354,7 +438,9 @@ class RouterConnection(asyncio.Protocol):
         if not upstream.write(self._packet):
             self._pause_reading()
         self._packet = b""
-        if self._body_pending:
+        if self._spooled is not None:
+            self._send_spooled()
+        elif self._body_pending:
             req = self._req
             if req is not None and req.expect_continue and not self._sent_continue and self.transport is not None:
                 self._sent_continue = True
@@ -364,6 +450,8 @@ class RouterConnection(asyncio.Protocol):
     def upstream_drained(self) -> None:
         if self.state == TUNNEL:
             self._resume_reading()
+        elif self._spooled is not None:
+            self._send_spooled()
         elif self._body_pending:
             self._pump_body()
         elif self.state == BUSY and self.parser.buffered() <= self.settings.max_head + 65536:
@@ -371,6 +459,9 @@ class RouterConnection(asyncio.Protocol):
 
     def _pump_body(self) -> None:
         """Move the request body from the parser to the worker, as far as both allow."""
+        if self._spool is not None:  # --http-post-buffering: still reading it all first
+            self._buffer_body()
+            return
         upstream = self.upstream
         if upstream is None or not upstream.connected or upstream.write_pending:
             return
@@ -431,6 +522,8 @@ class RouterConnection(asyncio.Protocol):
             transport.write(b"%x\r\n%b\r\n" % (len(data), data))
         elif mode == DECHUNK:
             self._relay_dechunked(data)
+        elif mode == GZIP:
+            self._relay_gzip(data)
         elif mode == AWAIT_HEAD:
             self._replay = None  # the worker answers: no replay from now on
             if self._head:
@@ -475,6 +568,9 @@ class RouterConnection(asyncio.Protocol):
         keep_alive = req.keep_alive and not self._client_eof and self._keepalive_on
         http11 = req.version == "HTTP/1.1"
         drop_te: Optional[bytes] = None
+        if self._gzip_ok and req.method != "HEAD" and status not in (204, 304) and wants_gzip(head.lines):
+            self._start_gzip(head, rest, keep_alive and http11, http11)
+            return
         if req.method == "HEAD" or status in (204, 304):
             mode = DONE
         elif head.chunked and self._persist:
@@ -536,6 +632,44 @@ class RouterConnection(asyncio.Protocol):
         else:
             self.transport.write(out)  # type: ignore[union-attr]
 
+    def _start_gzip(self, head: Any, rest: bytes, keep_alive: bool, http11: bool) -> None:
+        """``--http-auto-gzip``: send the head with ``Content-Encoding: gzip`` (chunked for an
+        HTTP/1.1 client, else close-delimited), then the body gzipped as it arrives."""
+        relay = GzipRelay(head.content_length, head.chunked, http11, self.settings.max_response_head)
+        self._gzip = relay
+        self._keep_alive = keep_alive
+        self._reusable = self._persist and not head.connection_close and not relay.ends_at_eof
+        extra = b"" if head.has_date else _Date.header()
+        if http11:
+            extra += b"Transfer-Encoding: chunked\r\n"
+            if not keep_alive:
+                extra += b"Connection: close\r\n"
+        self._mode = GZIP
+        self._head_sent = True
+        self.transport.write(head._replace(block=gzip_head_lines(head.lines)).rebuild(extra))  # type: ignore[union-attr]
+        if rest or relay.done:
+            self._relay_gzip(rest)
+
+    def _relay_gzip(self, data: bytes) -> None:
+        relay = self._gzip
+        assert relay is not None
+        try:
+            out = relay.feed(data) if data else b""
+        except UpstreamProtocolError as e:
+            _log_limited("bad-chunked", "[router] invalid chunked answer from worker %s: %s", self._spec, e)
+            self._abort()
+            return
+        if relay.surplus:
+            self._reusable = False  # bytes after the answer: this connection is not in step
+        transport = self.transport
+        if relay.done:
+            self._gzip = None
+            if transport is not None:
+                transport.write(out + relay.finish())
+            self._response_done()
+        elif out and transport is not None:
+            transport.write(out)
+
     def _relay_dechunked(self, data: bytes) -> None:
         """A persistent worker connection's chunked answer, to the client (re-chunked for 1.1)."""
         body = self._dechunk
@@ -592,6 +726,15 @@ class RouterConnection(asyncio.Protocol):
             _log_limited("short-body", "[router] worker %s closed before the end of a chunked response body",
                          self._spec)
             self._abort()
+        elif mode == GZIP:
+            relay = self._gzip
+            self._gzip = None
+            if relay is not None and relay.ends_at_eof:
+                self.transport.write(relay.finish())  # type: ignore[union-attr]
+                self._response_done()
+            else:
+                _log_limited("short-body", "[router] worker %s closed before the end of a response body", self._spec)
+                self._abort()
         elif mode == CHUNKING:
             self.transport.write(LAST_CHUNK)  # type: ignore[union-attr]
             self._response_done()
@@ -613,11 +756,22 @@ class RouterConnection(asyncio.Protocol):
             self._retry()
             return
         if before_connect:
+            quiet = self.settings.quiet  # --http-quiet: failed connections are not reported
             if self._attempts < self.router.upstream_count:
-                _log_limited("connect-" + spec, "[router] cannot connect to worker %s: %s (trying the next one)", spec, message)
+                if not quiet:
+                    _log_limited("connect-" + spec, "[router] cannot connect to worker %s: %s (trying the next one)",
+                                 spec, message)
                 self._connect()
                 return
-            _log_limited("connect", "[router] cannot connect to worker %s: %s (502)", spec, message)
+            fallback = self._attempts - self.router.upstream_count
+            if fallback < len(self.router.fallbacks):  # --http-fallback: the next node, in order
+                if not quiet:
+                    _log_limited("connect-" + spec, "[router] cannot connect to worker %s: %s (falling back to %s)",
+                                 spec, message, self.router.fallbacks[fallback][2])
+                self._connect(self.router.fallbacks[fallback])
+                return
+            if not quiet:
+                _log_limited("connect", "[router] cannot connect to worker %s: %s (502)", spec, message)
             self._gateway_error(502, "no worker is reachable")
             return
         _log_limited("io", "[router] lost the connection to worker %s: %s", spec, message)
@@ -705,7 +859,7 @@ class RouterConnection(asyncio.Protocol):
         """Called by the router's once-a-second sweep."""
         state = self.state
         if state == HEAD and now > self.deadline:
-            gen_log.info("request head from %s not complete after %ss: 408", self.remote_addr, self.settings.socket_timeout)
+            gen_log.info("request head from %s not complete after %ss: 408", self.remote_addr, self.settings.head_timeout)
             self._send_error(408, "request head not received in time")
         elif state == IDLE and now > self.deadline:
             self._close()

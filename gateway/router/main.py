@@ -29,13 +29,13 @@ import signal
 import socket
 import sys
 import tempfile
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.router.server import Listener, Router, RouterSettings
 from gateway.router.tls import TLSConfigError, parse_https, server_context
-from gateway.server.listeners import ListenError, bind_tcp, bound_address, shared_socket
+from gateway.server.listeners import ListenError, bind_tcp, bound_address, listen_address, shared_socket
 
 __all__ = [
     "RouterError", "bind_router_sockets", "run_router", "router_settings", "worker_addresses", "GRACEFUL_TIMEOUT",
@@ -96,6 +96,8 @@ def worker_addresses(cfg: Config) -> Tuple[List[str], Optional[socket.socket]]:
     """
     if cfg.http_to:
         return list(cfg.http_to), None
+    if cfg.http_use_socket is not None:
+        return [_use_socket(cfg, cfg.http_use_socket)], None
     sockets = (cfg.socket or []) if cfg.protocol == "uwsgi" else []  # --protocol http/...: not a uwsgi socket
     if sockets:
         return [sockets[0]], None
@@ -130,6 +132,24 @@ def worker_addresses(cfg: Config) -> Tuple[List[str], Optional[socket.socket]]:
     return [name], sock
 
 
+def _use_socket(cfg: Config, value: Any) -> str:
+    """``--http-use-socket [N]``: the address of worker socket N (0 alone), numbered as
+    ``--map-socket`` numbers them; it must speak uwsgi."""
+    index = 0 if value == "" else int(value)
+    kinds = [("http-socket", s) for s in list(cfg.http_socket) + list(cfg.http11_socket)]
+    kinds += [("https-socket", s) for s in cfg.https_socket]
+    kinds += [("socket" if cfg.protocol == "uwsgi" else "socket (--protocol %s)" % cfg.protocol, s) for s in cfg.socket]
+    kinds += [("fastcgi-socket", s) for s in cfg.fastcgi_socket] + [("fastcgi-nph-socket", s) for s in cfg.fastcgi_nph_socket]
+    kinds += [("scgi-socket", s) for s in cfg.scgi_socket] + [("scgi-nph-socket", s) for s in cfg.scgi_nph_socket]
+    if index >= len(kinds):
+        raise RouterError("--http-use-socket %d: there is no worker socket %d (%d given, numbered from 0)"
+                          % (index, index, len(kinds)))
+    kind, spec = kinds[index]
+    if kind != "socket":
+        raise RouterError("--http-use-socket %d: %s is a --%s, not a uwsgi --socket" % (index, spec, kind))
+    return spec
+
+
 def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -> RouterSettings:
     """The router's settings; ``internal``: the upstream is the master's internal worker socket
     (gateway workers for sure, so connections to it are kept alive; otherwise only with
@@ -142,7 +162,7 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         extra.append((key, value))
     return RouterSettings(
         upstreams,
-        max_head=cfg.buffer_size,
+        max_head=int(cfg.http_buffer_size or cfg.buffer_size),
         max_headers=cfg.http_max_headers,
         max_body=cfg.limit_post or 0,
         socket_timeout=float(cfg.socket_timeout),
@@ -161,6 +181,13 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         upstream_max_requests=int(cfg.http_upstream_max_requests),
         proxy_protocol=bool(cfg.enable_proxy_protocol or cfg.http_enable_proxy_protocol),
         https_export_cert=bool(cfg.https_export_cert),
+        head_timeout=float(cfg.http_headers_timeout or 0),
+        server_name_as_host=bool(cfg.http_server_name_as_http_host),
+        quiet=bool(cfg.http_quiet),
+        expect_limit=int(cfg.http_manage_expect or 0),
+        auto_gzip=bool(cfg.http_auto_gzip),
+        fallbacks=list(cfg.http_fallback),
+        post_buffering=int(cfg.http_post_buffering or 0),
     )
 
 
@@ -170,13 +197,24 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
     return new_event_loop(kind)
 
 
-def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], internal: bool = False) -> int:
+def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], internal: bool = False,
+               stats: Optional[socket.socket] = None, heartbeat: Optional[Tuple[Any, int]] = None) -> int:
     """Serve until stopped (call in the router process, after fork); returns the exit status.
 
-    ``internal``: ``upstreams`` is the internal worker socket (see :func:`router_settings`)."""
+    ``internal``: ``upstreams`` is the internal worker socket (see :func:`router_settings`);
+    ``stats``: the bound ``--http-stats`` socket, for this router to serve; ``heartbeat``:
+    ``(Heartbeats, index)`` for ``--http-harakiri`` (:mod:`gateway.router.harakiri`)."""
     from gateway import hooks
 
     hooks.run_in_child(cfg, "as-gateway")  # uWSGI's --hook-as-gateway, in each router process
+    if cfg.http_uid or cfg.http_gid:
+        from gateway.process.privileges import PrivilegeError, drop
+
+        try:  # --http-uid/--http-gid: this router only, its sockets already bound
+            drop(cfg.http_uid, cfg.http_gid, gen_log)
+        except PrivilegeError as e:
+            gen_log.error("[router] --http-uid/--http-gid: %s", e)
+            return 1
     settings = router_settings(cfg, upstreams, internal)
     loop = _new_loop(cfg.loop or "")
     asyncio.set_event_loop(loop)
@@ -210,12 +248,23 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
         check()
 
     def watch_parent() -> None:
+        if heartbeat is not None:
+            heartbeat[0].beat(heartbeat[1])  # --http-harakiri: this loop came back
         if os.getppid() != parent and not stopping:
             gen_log.warning("[router] the parent process %d is gone: stopping", parent)
             stop()
 
     router.on_sweep = watch_parent
+    if heartbeat is not None:
+        heartbeat[0].beat(heartbeat[1])
     loop.run_until_complete(router.start(listeners))
+    stats_server = None
+    if stats is not None:
+        from gateway.router.stats import serve_stats
+
+        stats_server = loop.run_until_complete(serve_stats(
+            loop, stats, lambda: len(router.connections), [x.sock for x in listeners], http=bool(cfg.stats_http)))
+        gen_log.info("*** http stats server enabled on %s fd: %d ***", listen_address(stats), stats.fileno())
 
     def arm_signals() -> None:
         # Once the loop runs (uvloop swallows a signal between add_signal_handler and run_forever)
@@ -242,6 +291,8 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
     try:
         loop.run_forever()
     finally:
+        if stats_server is not None:
+            stats_server.close()
         router.close_all()
         loop.run_until_complete(asyncio.sleep(0))
         loop.close()

@@ -16,7 +16,7 @@ import asyncio
 import functools
 import socket
 import ssl
-from typing import Any, Callable, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from gateway.router.http_front import BUSY, TUNNEL, RouterConnection
 from gateway.router.https_redirect import HttpsRedirect
@@ -62,6 +62,13 @@ class RouterSettings:
         upstream_max_requests: int = 200,
         proxy_protocol: bool = False,
         https_export_cert: bool = False,
+        head_timeout: float = 0.0,
+        server_name_as_host: bool = False,
+        quiet: bool = False,
+        expect_limit: int = 0,
+        auto_gzip: bool = False,
+        fallbacks: Sequence[str] = (),
+        post_buffering: int = 0,
     ) -> None:
         if not upstreams:
             raise ValueError("the router needs at least one worker address")
@@ -92,6 +99,20 @@ class RouterSettings:
         self.proxy_protocol = proxy_protocol
         #: --https-export-cert: a client certificate also goes to the app as PEM (HTTPS_CC)
         self.https_export_cert = https_export_cert
+        #: --http-headers-timeout: seconds a request head may take (0: --socket-timeout)
+        self.head_timeout = head_timeout or socket_timeout
+        #: --http-server-name-as-http-host: SERVER_NAME is the request's Host
+        self.server_name_as_host = server_name_as_host
+        #: --http-quiet: failed connections to workers are not logged
+        self.quiet = quiet
+        #: --http-manage-expect BYTES: Expect: 100-continue with a larger Content-Length is a 413
+        self.expect_limit = expect_limit
+        #: --http-auto-gzip: gzip an answer marked ``uWSGI-Encoding: gzip`` (gateway.router.gzip_body)
+        self.auto_gzip = auto_gzip
+        #: --http-fallback: nodes tried in order once every upstream refused a request
+        self.fallbacks = list(fallbacks)
+        #: --http-post-buffering: bytes of a body kept in memory while it is read whole first (0: off)
+        self.post_buffering = post_buffering
 
 
 class Router:
@@ -103,6 +124,8 @@ class Router:
         self.connections: Set[RouterConnection] = set()
         self._upstreams = [(*parse_upstream(spec), spec) for spec in settings.upstreams]
         self.upstream_count = len(self._upstreams)
+        #: --http-fallback nodes, ``(family, address, spec)``, in order
+        self.fallbacks = [(*parse_upstream(spec), spec) for spec in settings.fallbacks]
         self._next = 0
         self.pool = UpstreamPool(loop, settings.upstream_keepalive, settings.upstream_idle)
         self._servers: List[Any] = []
@@ -136,6 +159,7 @@ class Router:
                 modifier1=s.modifier1,
                 modifier2=s.modifier2,
                 max_size=s.max_vars,
+                server_name_from_host=s.server_name_as_host,
                 extra_vars=s.extra_vars,
             )
             kwargs: dict = {"sock": listener.sock, "backlog": s.backlog}

@@ -32,13 +32,13 @@ class HTTPSSpec(NamedTuple):
     client_ca: Optional[str] = None
 
 
-def parse_https(value: str) -> HTTPSSpec:
-    """Split ``ADDR,CERT,KEY[,CIPHERS[,CA]]``."""
+def parse_https(value: str, option: str = "--https") -> HTTPSSpec:
+    """Split ``ADDR,CERT,KEY[,CIPHERS[,CA]]`` (the value of ``option``, for the messages)."""
     parts = value.split(",")
     if len(parts) < 3 or not all(parts[:3]):
-        raise TLSConfigError("--https %s: expected ADDR,CERT,KEY[,CIPHERS[,CA]]" % value)
+        raise TLSConfigError("%s %s: expected ADDR,CERT,KEY[,CIPHERS[,CA]]" % (option, value))
     if len(parts) > 5:
-        raise TLSConfigError("--https %s: too many comma-separated items (ADDR,CERT,KEY[,CIPHERS[,CA]])" % value)
+        raise TLSConfigError("%s %s: too many comma-separated items (ADDR,CERT,KEY[,CIPHERS[,CA]])" % (option, value))
     address, cert, key = parts[:3]
     ciphers = parts[3] if len(parts) > 3 and parts[3] else None
     ca = parts[4] if len(parts) > 4 and parts[4] else None
@@ -75,30 +75,31 @@ def client_cert_vars(ssl_object: Any, export_pem: bool = False) -> List[Tuple[st
     return out
 
 
-def server_context(spec: HTTPSSpec) -> ssl.SSLContext:
-    """A server-side context for ``spec``; raises :class:`TLSConfigError` with the reason."""
+def server_context(spec: HTTPSSpec, option: str = "--https") -> ssl.SSLContext:
+    """A server-side context for ``spec``; raises :class:`TLSConfigError` with the reason
+    (naming ``option``)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.options |= ssl.OP_NO_COMPRESSION
     try:
         ctx.load_cert_chain(spec.cert, spec.key)
     except FileNotFoundError as e:
-        raise TLSConfigError("--https %s: %s: no such file" % (spec.address, e.filename or spec.cert)) from None
+        raise TLSConfigError("%s %s: %s: no such file" % (option, spec.address, e.filename or spec.cert)) from None
     except (ssl.SSLError, OSError) as e:
         raise TLSConfigError(
-            "--https %s: cannot load certificate %s with key %s: %s" % (spec.address, spec.cert, spec.key, e)
+            "%s %s: cannot load certificate %s with key %s: %s" % (option, spec.address, spec.cert, spec.key, e)
         ) from None
     if spec.ciphers:
         try:
             ctx.set_ciphers(spec.ciphers)
         except ssl.SSLError:
-            raise TLSConfigError("--https %s: no usable cipher in %r" % (spec.address, spec.ciphers)) from None
+            raise TLSConfigError("%s %s: no usable cipher in %r" % (option, spec.address, spec.ciphers)) from None
     if spec.client_ca:
         required = spec.client_ca.startswith("!")
         ca = spec.client_ca[1:] if required else spec.client_ca
         try:
             ctx.load_verify_locations(ca)
         except (ssl.SSLError, OSError) as e:
-            raise TLSConfigError("--https %s: cannot load client CA %s: %s" % (spec.address, ca, e)) from None
+            raise TLSConfigError("%s %s: cannot load client CA %s: %s" % (option, spec.address, ca, e)) from None
         ctx.verify_mode = ssl.CERT_REQUIRED if required else ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx

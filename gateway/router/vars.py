@@ -95,6 +95,7 @@ _K_QUERY = _key("QUERY_STRING")
 _K_PROTOCOL = _key("SERVER_PROTOCOL")
 _K_REMOTE_ADDR = _key("REMOTE_ADDR")
 _K_REMOTE_PORT = _key("REMOTE_PORT")
+_K_SERVER_NAME = _key("SERVER_NAME")
 _K_COOKIE = _key("HTTP_COOKIE")
 _CONTENT_LENGTH = _key("CONTENT_LENGTH")
 _CHUNKED = _pair("HTTP_TRANSFER_ENCODING", "chunked")
@@ -118,14 +119,16 @@ class VarsBuilder:
         modifier2: int = 0,
         max_size: int = 65535,
         extra_vars: Tuple[Tuple[str, str], ...] = (),
+        server_name_from_host: bool = False,
     ) -> None:
         name = server_name if server_name is not None else socket.gethostname()
-        static = [
-            ("SCRIPT_NAME", ""),
-            ("SERVER_NAME", name.encode("latin-1", "replace").decode("latin-1")),
-            ("SERVER_PORT", server_port),
-            ("UWSGI_ROUTER", "http"),
-        ]
+        name = name.encode("latin-1", "replace").decode("latin-1")
+        #: --http-server-name-as-http-host: SERVER_NAME is each request's Host (the name without one)
+        self._name_from_host = name if server_name_from_host else None
+        static = [("SCRIPT_NAME", "")]
+        if not server_name_from_host:
+            static.append(("SERVER_NAME", name))
+        static += [("SERVER_PORT", server_port), ("UWSGI_ROUTER", "http")]
         if https:
             static.append(("HTTPS", "on"))
         # encode_vars checks each pair (latin-1, sizes) once, here
@@ -181,6 +184,9 @@ class VarsBuilder:
                 value = parts[index + 2] + ("; " if prefix == _K_COOKIE else ",") + value
                 parts[index + 1] = u16(len(value))
                 parts[index + 2] = value
+        if self._name_from_host is not None:  # uWSGI's: the Host value as is (port included)
+            name = next((value for key, value in req.headers if key.lower() == "host"), self._name_from_host)
+            parts += (_K_SERVER_NAME, u16(len(name)), name)
         if req.content_length is not None:
             length = str(req.content_length)
             parts += (_CONTENT_LENGTH, u16(len(length)), length)

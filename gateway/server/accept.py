@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any, Callable, Set
+import ssl
+from typing import Any, Callable, Optional, Set
 
 from gateway.logs import gen_log
 
@@ -28,11 +29,15 @@ def loop_accepts_faster(loop: Any) -> bool:
 
 
 class LoopServer:
-    """``engine.add_accept_toggle(LoopServer(loop, sock, factory, backlog, tasks).toggle)``"""
+    """``engine.add_accept_toggle(LoopServer(loop, sock, factory, backlog, tasks).toggle)``; with
+    ``tls`` (``--https-socket``) the loop's server also does the TLS handshake, on any loop."""
 
     def __init__(self, loop: Any, sock: socket.socket, factory: Callable[[], asyncio.Protocol], backlog: int,
-                 tasks: Set[Any]) -> None:
+                 tasks: Set[Any], tls: Optional[ssl.SSLContext] = None, handshake_timeout: float = 60.0) -> None:
         self.loop = loop
+        #: ``--https-socket``: the loop's server wraps each connection in TLS
+        self.tls = tls
+        self.handshake_timeout = handshake_timeout
         self.sock = sock
         self.factory = factory
         self.backlog = backlog
@@ -55,10 +60,13 @@ class LoopServer:
     async def _open(self) -> None:
         dup = self.sock.dup()
         try:
+            extra: dict = {}
+            if self.tls is not None:
+                extra = {"ssl": self.tls, "ssl_handshake_timeout": self.handshake_timeout}
             if dup.family == socket.AF_UNIX:
-                server = await self.loop.create_unix_server(self.factory, sock=dup, backlog=self.backlog)
+                server = await self.loop.create_unix_server(self.factory, sock=dup, backlog=self.backlog, **extra)
             else:
-                server = await self.loop.create_server(self.factory, sock=dup, backlog=self.backlog)
+                server = await self.loop.create_server(self.factory, sock=dup, backlog=self.backlog, **extra)
         except Exception:
             dup.close()
             gen_log.exception("cannot accept on %s", self.sock)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import socket
+import ssl
 from typing import Any, Callable, Dict, Optional, Set
 
 from gateway.server.accept import LoopServer, loop_accepts_faster
@@ -28,8 +29,18 @@ class ConnectionServer:
 
     connection_class: Callable[..., asyncio.Protocol]
 
-    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
+    #: the socket's forced modifier1 is 30 (``--http-socket-modifier1 30`` and the like):
+    #: ``SCRIPT_NAME`` is removed from the front of ``PATH_INFO``
+    strip_script_name = False
+    #: ``--fastcgi-nph-socket``/``--scgi-nph-socket``: the answer starts with an HTTP status
+    #: line (``HTTP/1.1 200 OK``) instead of CGI's ``Status: 200 OK``
+    nph = False
+
+    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any],
+                 tls: Optional[ssl.SSLContext] = None) -> None:
         self.settings = settings
+        #: ``--https-socket``: every connection is wrapped in TLS (server side) by the loop
+        self.tls = tls
         self.base_environ = base_environ
         self.engine = settings.engine
         self.loop = self.engine.asyncio_loop
@@ -50,7 +61,14 @@ class ConnectionServer:
         accept one connection per wake-up, whatever the loop, so a burst of keep-alive
         connections spreads over the workers (see ``--greedy-accept``).
         """
-        if self.settings.fair_accept and self.long_lived_connections:
+        if self.tls is not None:
+            # TLS: the loop's own server does the handshake (bounded by --socket-timeout);
+            # the engine's accept toggle still holds it while every core is busy
+            factory = functools.partial(self.connection_class, self, None)
+            ls = LoopServer(self.loop, sock, factory, self.settings.listen, self._accepting,
+                            tls=self.tls, handshake_timeout=self.settings.socket_timeout)
+            remove = self.engine.add_accept_toggle(ls.toggle)
+        elif self.settings.fair_accept and self.long_lived_connections:
             remove = self.engine.add_listener(sock, self._on_accept, batch=1)
         elif loop_accepts_faster(self.loop):
             factory = functools.partial(self.connection_class, self, None)

@@ -189,7 +189,7 @@ class FastCGIConnection(VarsConnection):
     def _run(self, req: wire.Request) -> None:
         environ = pairs_environ(self.server.base_environ, req.vars, req.env)
         cgi_path_info(environ)
-        self.start_request(environ)
+        self.start_request(environ, self.server.strip_script_name)
 
     # -- ResponseSink: STDOUT records, END_REQUEST ---------------------------------------
 

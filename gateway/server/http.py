@@ -67,8 +67,8 @@ class HTTPServer(ConnectionServer):
     connections: Set[HTTPConnection]
     long_lived_connections = True
 
-    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
-        super().__init__(settings, base_environ)
+    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any], tls: Any = None) -> None:
+        super().__init__(settings, base_environ, tls)
         self._date = b""
         self._date_second = -1
 
@@ -387,6 +387,10 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             self.remote_addr, self.remote_port,
         )
         environ["wsgi.input"] = inp
+        if self.server.strip_script_name:  # modifier1 30 (--http-socket-modifier1)
+            script, path = environ["SCRIPT_NAME"], environ["PATH_INFO"]
+            if script and path.startswith(script) and path[len(script):len(script) + 1] in ("", "/"):
+                environ["PATH_INFO"] = path[len(script):]
         run_request(self.settings, self, environ)
 
     # -- ResponseSink (gateway.server.sink): HTTP/1.x framing -------------------------

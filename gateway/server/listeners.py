@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import stat
 import weakref
 from typing import Iterable, List, Optional, Tuple
@@ -64,6 +65,33 @@ def set_bind_flags(reuse_port: bool = False, freebind: bool = False) -> None:
         _BIND_FLAGS.append((socket.IPPROTO_IP, getattr(socket, "IP_FREEBIND", 15)))
 
 
+class SocketTuning:
+    """``--socket-sndbuf``, ``--socket-rcvbuf`` (every socket bound), ``--tcp-fast-open`` (TCP)
+    and ``--abstract-socket`` (UNIX): set once by the CLI (:func:`set_socket_tuning`) before it
+    binds, applied by :func:`bind_tcp` and :func:`bind_unix` as uWSGI's ``bind_to_*`` do."""
+
+    sndbuf = 0
+    rcvbuf = 0
+    fast_open = 0
+    abstract = False
+
+
+def set_socket_tuning(sndbuf: int = 0, rcvbuf: int = 0, fast_open: int = 0, abstract: bool = False) -> None:
+    SocketTuning.sndbuf, SocketTuning.rcvbuf = sndbuf, rcvbuf
+    SocketTuning.fast_open, SocketTuning.abstract = fast_open, abstract
+
+
+def _tune(sock: socket.socket) -> None:
+    """The buffer sizes of :class:`SocketTuning` (accepted connections inherit them), and
+    TCP_FASTOPEN before ``listen`` on a TCP socket; a refused one is an ``OSError``."""
+    if SocketTuning.sndbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SocketTuning.sndbuf)
+    if SocketTuning.rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SocketTuning.rcvbuf)
+    if SocketTuning.fast_open and sock.family != socket.AF_UNIX:
+        sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, "TCP_FASTOPEN", 23), SocketTuning.fast_open)
+
+
 def bind_tcp(spec: str, backlog: int = 100) -> socket.socket:
     """Bind and listen on ``spec``; raise :class:`ListenError` with the reason."""
     host, port = parse_address(spec)
@@ -78,6 +106,7 @@ def bind_tcp(spec: str, backlog: int = 100) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         for level, flag in _BIND_FLAGS:
             sock.setsockopt(level, flag, 1)
+        _tune(sock)
         sock.bind((host, port))
         sock.listen(backlog)
     except OSError as e:
@@ -98,7 +127,21 @@ def bound_address(sock: socket.socket) -> str:
 #: the protocol each listening socket speaks (kept across fork: same objects)
 _PROTOCOLS: "weakref.WeakKeyDictionary[socket.socket, str]" = weakref.WeakKeyDictionary()
 #: readiness-line key per protocol (uWSGI's option names)
-READY_KEYS = {"http": "http-socket", "uwsgi": "socket", "fastcgi": "fastcgi-socket", "scgi": "scgi-socket"}
+READY_KEYS = {"http": "http-socket", "https": "https-socket", "uwsgi": "socket", "fastcgi": "fastcgi-socket",
+              "fastcgi-nph": "fastcgi-nph-socket", "scgi": "scgi-socket", "scgi-nph": "scgi-nph-socket"}
+#: ``--https-socket``: the server TLS context of each such listening socket
+_TLS: "weakref.WeakKeyDictionary[socket.socket, ssl.SSLContext]" = weakref.WeakKeyDictionary()
+
+
+def set_tls_context(sock: socket.socket, context: "ssl.SSLContext") -> None:
+    """Serve ``sock`` behind TLS with ``context`` (``--https-socket``); it speaks ``"https"``."""
+    _TLS[sock] = context
+    _PROTOCOLS[sock] = "https"
+
+
+def tls_context(sock: socket.socket) -> "Optional[ssl.SSLContext]":
+    """The TLS context of an ``--https-socket``, None for the others."""
+    return _TLS.get(sock)
 
 
 def is_unix_spec(spec: str) -> bool:
@@ -106,10 +149,16 @@ def is_unix_spec(spec: str) -> bool:
 
 
 def bind_unix(path: str, backlog: int = 100) -> socket.socket:
-    """Bind a UNIX stream socket (``@name``: Linux abstract namespace).  A stale socket
-    file left by a previous run is replaced; any other existing file is refused."""
-    address = "\0" + path[1:] if path.startswith("@") else path
-    if not path.startswith("@"):
+    """Bind a UNIX stream socket (``@name``: Linux abstract namespace; with
+    ``--abstract-socket`` every name is).  A stale socket file left by a previous run is
+    replaced; any other existing file is refused."""
+    if path.startswith("@"):
+        address = "\0" + path[1:]
+    elif SocketTuning.abstract:
+        address = "\0" + path
+    else:
+        address = path
+    if not address.startswith("\0"):
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -122,6 +171,7 @@ def bind_unix(path: str, backlog: int = 100) -> socket.socket:
             os.unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        _tune(sock)
         sock.bind(address)
         sock.listen(backlog)
     except OSError as e:
@@ -203,13 +253,13 @@ def shared_socket(spec: str) -> socket.socket:
 
 
 def bind_socket(spec: str, backlog: int = 100, protocol: str = "http") -> socket.socket:
-    """Bind ``spec`` (TCP, or a UNIX path except for ``http``) for ``protocol``; ``=N`` is the
-    N-th shared socket, already bound."""
+    """Bind ``spec`` (TCP, or a UNIX path except for ``http``/``https``) for ``protocol``; ``=N``
+    is the N-th shared socket, already bound."""
     if spec.startswith("="):
         sock = shared_socket(spec)
         _PROTOCOLS[sock] = protocol
         return sock
-    if protocol != "http" and is_unix_spec(spec):
+    if protocol not in ("http", "https") and is_unix_spec(spec):
         sock = bind_unix(spec, backlog)
     else:
         sock = bind_tcp(spec, backlog)
@@ -218,7 +268,8 @@ def bind_socket(spec: str, backlog: int = 100, protocol: str = "http") -> socket
 
 
 def socket_protocol(sock: socket.socket) -> str:
-    """``"http"``, ``"uwsgi"``, ``"fastcgi"`` or ``"scgi"``; sockets bound elsewhere (``bind_tcp``) speak HTTP."""
+    """``"http"``, ``"https"``, ``"uwsgi"``, ``"fastcgi"`` or ``"scgi"``; sockets bound elsewhere
+    (``bind_tcp``) speak HTTP."""
     return _PROTOCOLS.get(sock, "http")
 
 

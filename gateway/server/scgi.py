@@ -72,7 +72,7 @@ class ScgiConnection(FileOffload, VarsConnection):
     def _run(self, req: wire.Request) -> None:
         environ = pairs_environ(self.server.base_environ, req.vars, req.env)
         cgi_path_info(environ)
-        self.start_request(environ)
+        self.start_request(environ, self.server.strip_script_name)
 
     def request_done(self, ok: bool) -> None:
         if self.defer_request_done(ok):

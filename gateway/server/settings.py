@@ -44,6 +44,7 @@ class ServerSettings:
         max_body: int = 0,
         max_vars: int = 128,
         socket_timeout: float = 4.0,
+        send_timeout: Optional[float] = None,
         body_timeout: float = 30.0,
         body_min_rate: int = 500,
         keepalive_timeout: float = 15.0,
@@ -82,6 +83,8 @@ class ServerSettings:
         #: --max-vars: key/value pairs in a uwsgi vars block.
         self.max_vars = max_vars
         self.socket_timeout = socket_timeout
+        #: --so-send-timeout: how long a write may wait for the peer to take bytes
+        self.send_timeout = socket_timeout if send_timeout is None else send_timeout
         #: --body-timeout / --body-min-rate: the whole body's deadline (wsgi_input.BodyDeadline).
         self.body_timeout = body_timeout
         self.body_min_rate = body_min_rate

@@ -97,15 +97,16 @@ class ConnectionWaits:
     async def drained(self) -> bool:
         """On the loop (not in a core): wait until the transport is under its high-water
         mark.  False if the connection is closed, or the peer did not read for
-        ``--socket-timeout`` (then it is dropped with one log line, as `write` does)."""
+        ``--so-send-timeout`` (default ``--socket-timeout``; then it is dropped with one log
+        line, as `write` does)."""
         if self._write_paused and not self.closed:
             fut = asyncio.get_running_loop().create_future()
             self._drain_future = fut
             try:
-                await asyncio.wait_for(fut, self.settings.socket_timeout)
+                await asyncio.wait_for(fut, self.settings.send_timeout)
             except asyncio.TimeoutError:
                 self._drain_future = None
-                gen_log.info(self.SLOW_READER, self.peer, self.settings.socket_timeout)
+                gen_log.info(self.SLOW_READER, self.peer, self.settings.send_timeout)
                 self._drop()
                 return False
         return not self.closed
@@ -144,10 +145,10 @@ class ConnectionWaits:
             waiter = Waiter()
             self._drain_waiter = waiter
             try:
-                waiter.wait(self.settings.socket_timeout)
+                waiter.wait(self.settings.send_timeout)
             except CoreTimeout:
                 self._drain_waiter = None
-                gen_log.info(self.SLOW_READER, self.peer, self.settings.socket_timeout)
+                gen_log.info(self.SLOW_READER, self.peer, self.settings.send_timeout)
                 self._drop()
                 raise ClientDisconnected("timeout writing the response") from None
 

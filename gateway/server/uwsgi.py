@@ -125,8 +125,8 @@ class UwsgiServer(VarsServer):
     connections: Set[UwsgiConnection]
     protocol_name = "uwsgi"
 
-    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any]) -> None:
-        super().__init__(settings, base_environ)
+    def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any], tls: Any = None) -> None:
+        super().__init__(settings, base_environ, tls)
         #: persistent connections (gateway's router) waiting for their next packet
         self.idle: Set[UwsgiConnection] = set()
         #: --socket-keepalive-max: the bound of :attr:`idle`; 0 ignores the router's marker
@@ -187,7 +187,7 @@ class UwsgiServer(VarsServer):
                 if bufs:
                     if self._tcp:
                         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    wait_fd_write(conn, self.settings.socket_timeout)
+                    wait_fd_write(conn, self.settings.send_timeout)
         except (OSError, CoreTimeout):
             pass
         except Exception:

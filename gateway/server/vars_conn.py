@@ -54,8 +54,8 @@ class VarsServer(ConnectionServer):
     #: for log lines: "uwsgi", "SCGI", "FastCGI"
     protocol_name = "CGI"
 
-    def __init__(self, settings: Any, base_environ: Dict[str, Any]) -> None:
-        super().__init__(settings, base_environ)
+    def __init__(self, settings: Any, base_environ: Dict[str, Any], tls: Any = None) -> None:
+        super().__init__(settings, base_environ, tls)
         self._tcp = True
 
     def start(self, sock: socket.socket) -> Any:
@@ -213,7 +213,11 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
     # -- ResponseSink (gateway.server.sink) ---------------------------------------------
 
     def status_line(self, resp: WSGIResponse) -> bytes:
-        """``Status: 200 OK\\r\\n`` + the app's headers + the blank line."""
+        """``Status: 200 OK\\r\\n`` + the app's headers + the blank line; on an NPH socket
+        ``SERVER_PROTOCOL 200 OK`` (HTTP/1.0 without one), as uWSGI's nph protocols."""
+        if self.server.nph:
+            protocol = resp.environ.get("SERVER_PROTOCOL") or "HTTP/1.0"
+            return b"%s %s\r\n" % (protocol.encode("latin-1", "replace"), resp.head)
         return b"%s%s\r\n" % (self.STATUS_PREFIX, resp.head)
 
     def frame(self, data: bytes) -> bytes:

@@ -62,6 +62,8 @@ class FileWrapper:
     def __init__(self, filelike: Any, blksize: int = 65536) -> None:
         self.filelike = filelike
         self.blksize = blksize
+        #: bytes left to send (``--honour-range``: the range's length), None: to the end
+        self.remaining: Optional[int] = None
         if hasattr(filelike, "close"):
             self.close = filelike.close
 
@@ -69,7 +71,14 @@ class FileWrapper:
         return self
 
     def __next__(self) -> bytes:
-        data = self.filelike.read(self.blksize)
+        remaining = self.remaining
+        if remaining is None:
+            data = self.filelike.read(self.blksize)
+        elif remaining > 0:
+            data = self.filelike.read(min(self.blksize, remaining))
+            self.remaining = remaining - len(data)
+        else:
+            data = b""
         if data:
             return data
         raise StopIteration
@@ -502,6 +511,8 @@ class WSGIResponse:
         if not stat.S_ISREG(st.st_mode):
             return False
         count = max(st.st_size - offset, 0)
+        if wrapper.remaining is not None:
+            count = min(count, wrapper.remaining)
         if self.content_length is not None:
             count = min(count, self.content_length)
         else:

@@ -33,7 +33,7 @@ class FakeTransport:
 
 class Conn(FileOffload, ConnectionWaits):
     def __init__(self, socket_timeout=5.0):
-        self.settings = types.SimpleNamespace(socket_timeout=socket_timeout)
+        self.settings = types.SimpleNamespace(socket_timeout=socket_timeout, send_timeout=socket_timeout)
         self.transport = FakeTransport()
         self.closed = False
         self.peer = "peer"

@@ -95,7 +95,7 @@ def test_defaults_match_the_brief_and_uwsgi():
 
 
 def test_unsupported_options_are_marked_and_known():
-    for name in ("asyncio", "http11-socket", "async",
+    for name in ("asyncio", "http-zerg", "async",
                  "emperor-broodlord", "emperor-on-demand-dir", "vassal-sos",
                  "spooler-signal-as-task", "gevent"):
         assert find(name).supported is False, name

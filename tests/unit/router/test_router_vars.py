@@ -111,3 +111,16 @@ def test_the_keepalive_marker_is_last_and_only_when_asked():
     marked = decode(VarsBuilder("19333", server_name="vm").build(parse(REQUEST), "127.0.0.1", "35021", True))[2]
     assert marked[:-1] == plain and marked[-1] == ("GATEWAY_KEEPALIVE", "1")
     assert all(k != "GATEWAY_KEEPALIVE" for k, _ in plain)
+
+
+def test_server_name_from_the_host_header():
+    """``--http-server-name-as-http-host``: SERVER_NAME is the Host value, port included, as uWSGI;
+    the host name when the request has no Host (HTTP/1.0)."""
+    builder = VarsBuilder("80", server_name="box", server_name_from_host=True)
+    _, _, pairs, _ = decode(builder.build(parse(REQUEST.replace(b"example.com", b"example.com:8080")), "1.2.3.4", "5"))
+    assert [v for k, v in pairs if k == "SERVER_NAME"] == ["example.com:8080"]
+    _, _, pairs, _ = decode(builder.build(parse(b"GET / HTTP/1.0\r\n\r\n"), "1.2.3.4", "5"))
+    assert [v for k, v in pairs if k == "SERVER_NAME"] == ["box"]
+    plain = VarsBuilder("80", server_name="box")
+    _, _, pairs, _ = decode(plain.build(parse(REQUEST), "1.2.3.4", "5"))
+    assert [v for k, v in pairs if k == "SERVER_NAME"] == ["box"]
