@@ -415,7 +415,8 @@ def _needs_master(cfg: Config) -> bool:
                 or cron_tasks.configured(cfg) or cfg.spooler or cfg.spooler_external or mules.configured(cfg)
                 or cfg.daemonize2
                 or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon
-                or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store)
+                or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store
+                or cfg.cache_store)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:

@@ -211,6 +211,11 @@ class Worker:
             from gateway.routing.wsgi import Router
 
             app = Router(app, chain, worker_id=self.worker_id, policy=policy)
+        if cfg.check_cache is not None:
+            # --check-cache: a GET of a cached REQUEST_URI never reaches the chain
+            from gateway.server.check_cache import CheckCache
+
+            app = CheckCache(app, cfg.check_cache)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))

@@ -60,12 +60,23 @@ class Subsystems:
         self.master = master
         try:
             specs = specs_from_config(list(cfg.cache2), int(cfg.cache or 0),
-                                      int(cfg.cache_blocksize or 0))
+                                      int(cfg.cache_blocksize or 0), cfg.cache_store or None,
+                                      int(cfg.cache_store_sync or 0), bool(cfg.cache_use_last_modified))
             metric_specs = [MetricSpec.parse(m) for m in cfg.metric]
+            self.caches = Caches(specs, slots=self.workers + 1)
         except (CacheConfigError, MetricConfigError) as e:
             raise SubsystemsConfigError(str(e)) from None
-        self.caches = Caches(specs, slots=self.workers + 1)
+        if cfg.check_cache is not None and self.caches.get(cfg.check_cache) is None:
+            self.caches.close()
+            raise SubsystemsConfigError("--check-cache: unable to find cache \"%s\"" % (cfg.check_cache or "(first)"))
+        from gateway.subsystems.cache_preload import preload
+
+        preload(self.caches, list(cfg.load_file_in_cache), list(cfg.load_file_in_cache_gzip),
+                list(cfg.add_cache_item))
         self.cache_expire_freq = float(cfg.cache_expire_freq or 3)
+        # --cache-no-expire: no sweeper at all; --cache-report-freed-items: log what it frees
+        self.cache_sweeper = not cfg.cache_no_expire
+        self.cache_report_freed = bool(cfg.cache_report_freed_items)
         self.locks = UserLocks(int(cfg.locks or 0))
         try:
             self.sharedareas = SharedAreas.from_config(list(cfg.sharedarea))
@@ -174,13 +185,15 @@ class Subsystems:
         now = time.monotonic()
         if now >= self._next_sweep:
             self._next_sweep = now + self.cache_expire_freq
-            try:
-                self.caches.sweep()
-            except Exception:
-                gen_log.exception("cache sweeper failed")
+            if self.cache_sweeper:
+                try:
+                    self.caches.sweep(self.cache_report_freed)
+                except Exception:
+                    gen_log.exception("cache sweeper failed")
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_INTERVAL
             self.caches.flush_counters()
+            self.caches.sync_stores(now)  # store_sync: msync(MS_ASYNC), never waits for the disk
             self.metrics.write_dir()
         if self.queue_sync_every and now >= self._next_queue_sync and self.queue is not None:
             self._next_queue_sync = now + self.queue_sync_every
