@@ -683,9 +683,9 @@ class ConfigFields:
     load_file_in_cache_gzip: List[str]
     #: --check-cache: answer a GET whose REQUEST_URI is a key of CACHE (the first cache when empty) with its value, witho…
     check_cache: Optional[str]
-    #: --cache-udp-server: not supported yet: uWSGI option, not supported yet by gateway
+    #: --cache-udp-server: receive the --cache cache's changes from other nodes (uWSGI's datagrams) on this UDP address; impli…
     cache_udp_server: List[str]
-    #: --cache-udp-node: not supported yet: uWSGI option, not supported yet by gateway
+    #: --cache-udp-node: send every change of the --cache cache to this node's cache udp server; implies --master
     cache_udp_node: List[str]
     #: --cache-sync: not supported yet: uWSGI option, not supported yet by gateway
     cache_sync: Optional[str]

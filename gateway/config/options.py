@@ -1335,12 +1335,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("check-cache", optional_value=True, section=SUBSYSTEMS, metavar="[CACHE]",
            help="answer a GET whose REQUEST_URI is a key of CACHE (the first cache when empty) with its "
                 "value, without calling the app"),
-    _unsupported("cache-udp-server", repeatable=True,
-                 hint="UDP replication between cache nodes is not implemented"),
-    _unsupported("cache-udp-node", repeatable=True,
-                 hint="UDP replication between cache nodes is not implemented"),
-    _unsupported("cache-sync", hint="copying a remote cache at startup is not implemented; read it "
-                 "from the app with uwsgi.cache_get(key, 'name@host:port')"),
+    Option("cache-udp-server", repeatable=True, section=SUBSYSTEMS, metavar="HOST:PORT",
+           help="receive the --cache cache's changes from other nodes (uWSGI's datagrams) on this UDP "
+                "address; implies --master"),
+    Option("cache-udp-node", repeatable=True, section=SUBSYSTEMS, metavar="HOST:PORT",
+           help="send every change of the --cache cache to this node's cache udp server; implies --master"),
+    _unsupported("cache-sync", hint="uWSGI's startup copy sends its raw memory layout, which gateway's "
+                 "differs from; fill the cache from the app with uwsgi.cache_get(key, 'name@host:port') "
+                 "or replicate with --cache-udp-node/--cache-udp-server"),
     _unsupported("static-cache-paths", hint="gateway resolves static paths on every request (no cache)"),
     _unsupported("static-cache-paths-name", hint="gateway resolves static paths on every request (no cache)"),
     Option("locks", type=conv.integer, default=0, minimum=0, maximum=1024, section=SUBSYSTEMS, metavar="N",

@@ -29,9 +29,10 @@ import platform
 import struct
 import time
 import zlib
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
+from gateway.protocol.cache_udp import DELETE, SET, CacheChange
 from gateway.sharedmem.cache_store import CacheStoreError, msync, open_store
 from gateway.sharedmem.journal import Journal
 from gateway.sharedmem.layout import (
@@ -71,6 +72,9 @@ from gateway.sharedmem.spec import (  # noqa: F401  (re-exported: the public API
     CacheSpec,
     specs_from_config,
 )
+
+if TYPE_CHECKING:
+    from gateway.subsystems.cache_udp import NodeSender
 
 _LOCKFREE_READS = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 
@@ -136,6 +140,8 @@ class SharedCache:
         # their reads go through the lock and skip the memo (memo_gen stays -1, which no
         # generation word ever equals, so uwsgi.cache_get's inline memo check never hits)
         self._tracked = spec.purge_lru or spec.lazy_expire
+        #: where this cache's changes are sent (``nodes``; set by the subsystems)
+        self.nodes: Optional[NodeSender] = None
         if self._tracked:
             self.get_memo = self._get_memo_tracked  # type: ignore[method-assign]
         if created or _U32.unpack_from(self.buf, 0)[0] == 0:
@@ -527,7 +533,7 @@ class SharedCache:
             self._end()
 
     def _set_locked(self, key: bytes, value: bytes, expires: int, update: bool,
-                    math: Optional[str] = None) -> bool:
+                    math: Optional[str] = None, absolute: bool = False) -> bool:
         buf = self.buf
         j = self.journal
         klen = len(key)
@@ -555,7 +561,8 @@ class SharedCache:
             idx = _U32.unpack_from(buf, self.free_off + 4 * (free_count - 1))[0]
             j.pack(_U64, _FREE_OFF, free_count - 1)
             if expires:
-                expires += now
+                if not absolute:
+                    expires += now
                 next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
                 if not next_scan or next_scan > expires:
                     j.pack(_U64, _NEXT_SCAN_OFF, expires)
@@ -592,7 +599,8 @@ class SharedCache:
             off = self.items_off + idx * self.itemsize
             if math is None:
                 if expires:
-                    expires += now
+                    if not absolute:
+                        expires += now
                     next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
                     if not next_scan or next_scan > expires:
                         j.pack(_U64, _NEXT_SCAN_OFF, expires)
@@ -635,11 +643,22 @@ class SharedCache:
 
     def set(self, key: bytes, value: bytes, expires: int = 0) -> bool:
         with self.lock:
-            return self._set_locked(key, value, expires, False)
+            ok = self._set_locked(key, value, expires, False)
+            change = self._item_change(key) if ok and self.nodes is not None else None
+        if change is not None:
+            self.nodes.send(change)  # type: ignore[union-attr]
+        return ok
 
-    def update(self, key: bytes, value: bytes, expires: int = 0) -> bool:
+    def update(self, key: bytes, value: bytes, expires: int = 0, absolute: bool = False,
+               local: bool = False) -> bool:
+        """Store ``value`` (upsert).  ``absolute``: ``expires`` is a unix time, not a delay;
+        ``local``: not replicated to the ``nodes`` (a change received from one)."""
         with self.lock:
-            return self._set_locked(key, value, expires, True)
+            ok = self._set_locked(key, value, expires, True, absolute=absolute)
+            change = self._item_change(key) if ok and self.nodes is not None and not local else None
+        if change is not None:
+            self.nodes.send(change)  # type: ignore[union-attr]
+        return ok
 
     def math(self, op: str, key: bytes, amount: int, expires: int = 0) -> bool:
         try:
@@ -647,9 +666,13 @@ class SharedCache:
         except struct.error:
             raise OverflowError("cache_%s: amount out of the 64-bit range" % op) from None
         with self.lock:
-            return self._set_locked(key, delta, expires, True, op)
+            ok = self._set_locked(key, delta, expires, True, op)
+            change = self._item_change(key) if ok and self.nodes is not None else None
+        if change is not None:
+            self.nodes.send(change)  # type: ignore[union-attr]
+        return ok
 
-    def delete(self, key: bytes) -> bool:
+    def delete(self, key: bytes, local: bool = False) -> bool:
         with self.lock:
             idx = self._index(key, zlib.crc32(key))
             if not idx:
@@ -657,7 +680,21 @@ class SharedCache:
             self._begin()
             self._del_index_locked(idx)
             self._end()
-            return True
+        if self.nodes is not None and not local:
+            self.nodes.send(CacheChange(DELETE, bytes(key)))
+        return True
+
+    def _item_change(self, key: bytes) -> Optional[CacheChange]:
+        """The replication datagram's content for ``key`` as stored now (lock held): its
+        value (the result, for a math operation) and absolute expiry."""
+        idx = self._index(key, zlib.crc32(key))
+        if not idx:
+            return None
+        off = self.items_off + idx * self.itemsize
+        vs = _U64.unpack_from(self.buf, off + _ITEM_VALSIZE)[0]
+        expires = _U64.unpack_from(self.buf, off + _ITEM_EXPIRES)[0]
+        start = self.data_off + idx * self.blocksize
+        return CacheChange(SET, bytes(key), bytes(self.buf[start: start + vs]), expires)
 
     def _clear_locked(self) -> None:
         buf = self.buf

@@ -5,21 +5,15 @@ parsed and validated into :class:`CacheSpec` (the configuration of one shared ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from gateway.sharedmem.keyvals import parse_keyvals
 
 #: uWSGI's cache2 keys gateway refuses, with the reason given in the error
 UNSUPPORTED_KEYS = {
-    "node": "UDP replication between nodes is not implemented",
-    "nodes": "UDP replication between nodes is not implemented",
-    "udp": "UDP replication between nodes is not implemented",
-    "udp_servers": "UDP replication between nodes is not implemented",
-    "udp_server": "UDP replication between nodes is not implemented",
-    "udpservers": "UDP replication between nodes is not implemented",
-    "udpserver": "UDP replication between nodes is not implemented",
-    "sync": "copying a remote cache at startup is not implemented (fill it from the app with "
-            "uwsgi.cache_get(key, 'name@host:port'))",
+    "sync": "uWSGI's startup copy sends its raw memory layout, which gateway's differs from; "
+            "fill the cache from the app with uwsgi.cache_get(key, 'name@host:port'), or use "
+            "nodes=/udp= replication",
     "bitmap": "values spanning several blocks are not implemented: raise blocksize instead",
     "oid": "caches have no SNMP oid",
 }
@@ -78,6 +72,9 @@ class CacheSpec:
     store_sync: int = 0
     store_delete: bool = False
     hash: str = "djb33x"
+    #: UDP replication: where changes are sent (``nodes``), where they are received (``udp``)
+    nodes: List[str] = field(default_factory=list)
+    udp_servers: List[str] = field(default_factory=list)
     extra: Dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -124,6 +121,17 @@ class CacheSpec:
                 spec.store_sync = _number(kv.pop(key), key, name)
         if spec.store_sync < 0:
             raise CacheConfigError("cache %r: store_sync must be >= 0" % name)
+        udp_keys: Tuple[Tuple[Tuple[str, ...], str], ...] = (
+            (("node", "nodes"), "nodes"),
+            (("udp", "udp_servers", "udp_server", "udpservers", "udpserver"), "udp_servers"))
+        for names, attr in udp_keys:
+            for key in names:
+                if key in kv:
+                    addrs = [a for a in kv.pop(key).split(";") if a]
+                    for a in addrs:
+                        if ":" not in a:
+                            raise CacheConfigError("cache %r: invalid udp address %r (HOST:PORT)" % (name, a))
+                    getattr(spec, attr).extend(addrs)
         if "hash" in kv:
             spec.hash = kv.pop("hash")
             if spec.hash not in HASH_NAMES:
@@ -153,15 +161,18 @@ class CacheSpec:
 
 def specs_from_config(cache2: List[str], legacy_items: int, legacy_blocksize: int,
                       legacy_store: Optional[str] = None, store_sync: int = 0,
-                      legacy_lastmod: bool = False) -> List[CacheSpec]:
+                      legacy_lastmod: bool = False, legacy_nodes: Sequence[str] = (),
+                      legacy_udp: Sequence[str] = ()) -> List[CacheSpec]:
     """``--cache N`` (the "default" cache, first) then every ``--cache2``.
 
-    ``--cache-store`` and ``--cache-use-last-modified`` apply to the legacy cache only;
+    ``--cache-store``, ``--cache-use-last-modified``, ``--cache-udp-node`` and
+    ``--cache-udp-server`` apply to the legacy cache only;
     ``--cache-store-sync`` to it and, as their default, to the ``--cache2`` ones (uWSGI)."""
     specs = []
     if legacy_items:
         specs.append(CacheSpec(name="default", max_items=legacy_items, blocksize=legacy_blocksize or 65536,
-                               store=legacy_store or None, store_sync=store_sync, lastmod=legacy_lastmod))
+                               store=legacy_store or None, store_sync=store_sync, lastmod=legacy_lastmod,
+                               nodes=list(legacy_nodes), udp_servers=list(legacy_udp)))
     for text in cache2:
         specs.append(CacheSpec.parse(text, store_sync))
     return specs

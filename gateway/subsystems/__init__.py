@@ -61,7 +61,8 @@ class Subsystems:
         try:
             specs = specs_from_config(list(cfg.cache2), int(cfg.cache or 0),
                                       int(cfg.cache_blocksize or 0), cfg.cache_store or None,
-                                      int(cfg.cache_store_sync or 0), bool(cfg.cache_use_last_modified))
+                                      int(cfg.cache_store_sync or 0), bool(cfg.cache_use_last_modified),
+                                      list(cfg.cache_udp_node), list(cfg.cache_udp_server))
             metric_specs = [MetricSpec.parse(m) for m in cfg.metric]
             self.caches = Caches(specs, slots=self.workers + 1)
         except (CacheConfigError, MetricConfigError) as e:
@@ -69,6 +70,10 @@ class Subsystems:
         if cfg.check_cache is not None and self.caches.get(cfg.check_cache) is None:
             self.caches.close()
             raise SubsystemsConfigError("--check-cache: unable to find cache \"%s\"" % (cfg.check_cache or "(first)"))
+        self.udp_servers: List[Any] = []
+        self._udp_by_fd: Dict[int, Any] = {}
+        if any(c.spec.nodes or c.spec.udp_servers for c in self.caches.caches):
+            self._setup_udp()
         from gateway.subsystems.cache_preload import preload
 
         preload(self.caches, list(cfg.load_file_in_cache), list(cfg.load_file_in_cache_gzip),
@@ -128,6 +133,26 @@ class Subsystems:
         self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
         self._next_queue_sync = time.monotonic() + self.queue_sync_every
 
+    def _setup_udp(self) -> None:
+        """``nodes``/``udp`` of each cache: the senders, and the servers' sockets (bound now,
+        before any fork; read by the master's loop, or the worker's without a master)."""
+        from gateway.subsystems.cache_udp import CacheUdpConfigError, NodeSender, UdpServer
+
+        try:
+            for c in self.caches.caches:
+                if c.spec.nodes:
+                    c.nodes = NodeSender(c.name, c.spec.nodes)
+                if c.spec.udp_servers:
+                    server = UdpServer(c, c.spec.udp_servers)
+                    self.udp_servers.append(server)
+                    for fd in server.fds():
+                        self._udp_by_fd[fd] = server
+        except CacheUdpConfigError as e:
+            for server in self.udp_servers:
+                server.close()
+            self.caches.close()
+            raise SubsystemsConfigError(str(e)) from None
+
     @classmethod
     def create(cls, cfg: Config, workers: int, master: bool = True,
                builtin_metrics: Sequence[MetricSpec] = ()) -> "Subsystems":
@@ -142,10 +167,15 @@ class Subsystems:
     # -- master side ------------------------------------------------------------------
 
     def master_fds(self) -> List[int]:
-        return list(self._by_master_fd)
+        return list(self._by_master_fd) + list(self._udp_by_fd)
 
     def on_master_readable(self, fd: int) -> None:
-        """A worker asked for signals to be routed (``uwsgi.signal(n)``)."""
+        """A worker asked for signals to be routed (``uwsgi.signal(n)``), or a cache's
+        udp server has datagrams."""
+        server = self._udp_by_fd.get(fd)
+        if server is not None:
+            server.on_readable(fd)
+            return
         try:
             data = os.read(fd, 4096)
         except (BlockingIOError, InterruptedError):
@@ -248,6 +278,10 @@ class Subsystems:
         self._flusher = PeriodicCallback(self.caches.flush_counters, HOUSEKEEPING_INTERVAL * 1000)
         self._flusher.start()
         if self.master:
+            # the master reads the udp servers' sockets; a worker has no use for them
+            for server in self.udp_servers:
+                server.close()
+            self._udp_by_fd = {}
             for other, (m, w) in list(self.pairs.items()):
                 m.close()
                 if other != wid:
@@ -258,6 +292,8 @@ class Subsystems:
         else:
             receiver.attach(wid, io_loop, engine, None, local_route=self.router.route)
             self._drive_locally(io_loop)
+            for fd, server in self._udp_by_fd.items():
+                io_loop.add_handler(fd, lambda fd, _events, server=server: server.on_readable(fd), io_loop.READ)
 
     def _drive_locally(self, io_loop: Any) -> None:
         """No master: this worker's IOLoop runs the timers, crons and sweeper."""
@@ -301,6 +337,11 @@ class Subsystems:
         for a, b in self.pairs.values():
             a.close()
             b.close()
+        for server in self.udp_servers:
+            server.close()
+        for c in self.caches.caches:
+            if c.nodes is not None:
+                c.nodes.close()
         self.caches.close()
         self.locks.close()
         self.sharedareas.close()

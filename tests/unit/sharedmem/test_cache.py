@@ -74,7 +74,7 @@ def test_spec_errors_and_defaults():
     with pytest.raises(CacheConfigError, match="cache name"):
         CacheSpec.parse("items=3")
     with pytest.raises(CacheConfigError, match="not supported"):
-        CacheSpec.parse("name=x,items=3,udp=127.0.0.1:1")
+        CacheSpec.parse("name=x,items=3,bitmap=1")
     s = CacheSpec.parse("name=x,items=10")
     assert (s.blocksize, s.keysize, s.hashsize) == (65536, 2048, 65536)
     cs = Caches([CacheSpec.parse("name=a,items=4,blocksize=16"), CacheSpec.parse("name=b,items=4,blocksize=16")])

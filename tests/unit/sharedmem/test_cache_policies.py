@@ -190,8 +190,12 @@ def test_spec_keys_and_aliases():
     assert CacheSpec.parse("name=x,items=3", default_store_sync=4).store_sync == 4
     with pytest.raises(CacheConfigError, match="unknown hash 'rr'"):
         CacheSpec.parse("name=x,items=3,hash=rr")
-    with pytest.raises(CacheConfigError, match="'nodes' is not supported by gateway: UDP"):
-        CacheSpec.parse("name=x,items=3,nodes=127.0.0.1:4000")
+    with pytest.raises(CacheConfigError, match="'sync' is not supported by gateway: uWSGI's startup copy"):
+        CacheSpec.parse("name=x,items=3,sync=127.0.0.1:4000")
+    s = CacheSpec.parse("name=x,items=3,nodes=127.0.0.1:4000;127.0.0.1:4001,udp=:4002")
+    assert s.nodes == ["127.0.0.1:4000", "127.0.0.1:4001"] and s.udp_servers == [":4002"]
+    with pytest.raises(CacheConfigError, match="invalid udp address 'nowhere'"):
+        CacheSpec.parse("name=x,items=3,node=nowhere")
     with pytest.raises(CacheConfigError, match="sweep_on_full"):
         CacheSpec.parse("name=x,items=3,sweep_on_full=lots")
 
