@@ -416,7 +416,8 @@ def _needs_master(cfg: Config) -> bool:
                 or cfg.daemonize2
                 or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon
                 or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store
-                or cfg.cache_store or cfg.cache_udp_server or cfg.cache_udp_node)
+                or cfg.cache_store or cfg.cache_udp_server or cfg.cache_udp_node
+                or cfg.static_cache_paths)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:

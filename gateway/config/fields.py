@@ -689,9 +689,9 @@ class ConfigFields:
     cache_udp_node: List[str]
     #: --cache-sync: not supported yet: uWSGI option, not supported yet by gateway
     cache_sync: Optional[str]
-    #: --static-cache-paths: not supported yet: uWSGI option, not supported yet by gateway
-    static_cache_paths: Optional[str]
-    #: --static-cache-paths-name: not supported yet: uWSGI option, not supported yet by gateway
+    #: --static-cache-paths: keep the real paths of static files (--static-map, --check-static) in a cache for SECONDS (the firs…
+    static_cache_paths: int
+    #: --static-cache-paths-name: the cache --static-cache-paths uses
     static_cache_paths_name: Optional[str]
     #: --locks: user locks 1..N for uwsgi.lock(n) (lock 0 always exists)
     locks: int

@@ -1343,8 +1343,11 @@ OPTIONS: tuple[Option, ...] = (
     _unsupported("cache-sync", hint="uWSGI's startup copy sends its raw memory layout, which gateway's "
                  "differs from; fill the cache from the app with uwsgi.cache_get(key, 'name@host:port') "
                  "or replicate with --cache-udp-node/--cache-udp-server"),
-    _unsupported("static-cache-paths", hint="gateway resolves static paths on every request (no cache)"),
-    _unsupported("static-cache-paths-name", hint="gateway resolves static paths on every request (no cache)"),
+    Option("static-cache-paths", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS, metavar="SECONDS",
+           help="keep the real paths of static files (--static-map, --check-static) in a cache for SECONDS "
+                "(the first cache, or --static-cache-paths-name); implies --master"),
+    Option("static-cache-paths-name", section=SUBSYSTEMS, metavar="CACHE",
+           help="the cache --static-cache-paths uses"),
     Option("locks", type=conv.integer, default=0, minimum=0, maximum=1024, section=SUBSYSTEMS, metavar="N",
            help="user locks 1..N for uwsgi.lock(n) (lock 0 always exists)"),
     Option("metric", repeatable=True, type=_metric_spec, section=SUBSYSTEMS, metavar="KEYVAL",

@@ -204,7 +204,9 @@ class Worker:
 
             app = StaticFiles(app, [parse_static_map(spec) for spec in cfg.static_map], cfg.check_static,
                               cfg.static_index, cfg.static_skip_ext, policy,
-                              [parse_static_map(spec) for spec in cfg.static_map2], cfg.static_safe)
+                              [parse_static_map(spec) for spec in cfg.static_map2], cfg.static_safe,
+                              (cfg.static_cache_paths_name or None, int(cfg.static_cache_paths))
+                              if cfg.static_cache_paths else None)
         chain = chain_from_config(cfg)
         if len(chain):
             # --route*: the rules run before the static files and the apps (as in uWSGI)

@@ -67,6 +67,11 @@ class Subsystems:
             self.caches = Caches(specs, slots=self.workers + 1)
         except (CacheConfigError, MetricConfigError) as e:
             raise SubsystemsConfigError(str(e)) from None
+        if cfg.static_cache_paths and self.caches.get(cfg.static_cache_paths_name or None) is None:
+            self.caches.close()
+            raise SubsystemsConfigError("--static-cache-paths: " + (
+                "unable to find cache \"%s\"" % cfg.static_cache_paths_name if cfg.static_cache_paths_name
+                else "caching of static paths requires a cache (--cache2 or --cache)"))
         if cfg.check_cache is not None and self.caches.get(cfg.check_cache) is None:
             self.caches.close()
             raise SubsystemsConfigError("--check-cache: unable to find cache \"%s\"" % (cfg.check_cache or "(first)"))

@@ -116,3 +116,24 @@ def test_report_freed_items_and_cache_no_expire():
             assert out(srv.port, "/get?c=e&k=t") == "1"
             time.sleep(0.5)
         assert "freed" not in srv.output()
+
+
+def test_static_cache_paths_keeps_resolved_paths_in_the_cache(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"file a")
+    (tmp_path / "b.txt").write_bytes(b"file b")
+    os.symlink("a.txt", str(tmp_path / "link.txt"))
+    args = APP + ["--cache2", "name=p,items=10,blocksize=4096", "--static-map", "/s=%s" % tmp_path,
+                  "--static-cache-paths", "60", "--static-cache-paths-name", "p"]
+    with run_server(args) as srv:
+        assert request(srv.port, "/s/link.txt").body == b"file a"
+        key = "%s/link.txt" % os.path.realpath(str(tmp_path))
+        assert key in out(srv.port, "/keys?c=p")
+        assert out(srv.port, "/get?c=p&k=%s" % key) == "%s/a.txt" % os.path.realpath(str(tmp_path))
+        os.unlink(str(tmp_path / "link.txt"))
+        os.symlink("b.txt", str(tmp_path / "link.txt"))
+        assert request(srv.port, "/s/link.txt").body == b"file a"  # the cached real path, for 60 s
+        assert out(srv.port, "/del?c=p&k=%s" % key) is True
+        assert request(srv.port, "/s/link.txt").body == b"file b"
+    r = run_cli(["--http-socket", "127.0.0.1:0"] + APP + ["--static-map", "/s=%s" % tmp_path,
+                                                          "--static-cache-paths", "60"])
+    assert r.returncode != 0 and "caching of static paths requires a cache" in r.stderr + r.stdout
