@@ -29,7 +29,7 @@ import platform
 import struct
 import time
 import zlib
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
 from gateway.protocol.cache_udp import DELETE, SET, CacheChange
@@ -96,8 +96,9 @@ class SharedCache:
         self.itemsize = (_ITEM.size + spec.keysize + 7) & ~7
         self.slots = slots
         journal_cap = 4096 + ((max(bs, spec.keysize) + 7) & ~7)
-        off = HEADER_SIZE
-        self.journal_off = off
+        # (few attributes: past 30, CPython 3.11 stops sharing the instances' keys and every
+        # attribute load of the hot path gets slower)
+        journal_off = off = HEADER_SIZE
         off += (Journal.size_for(journal_cap) + 7) & ~7
         self.hash_off = off
         off += 4 * spec.hashsize
@@ -112,24 +113,23 @@ class SharedCache:
         off = (off + 4095) & ~4095
         self.data_off = off
         off += bs * n
-        self.table_size = off
+        # the lock bytes and the per-process hit/miss counters (slot n at _HITS.size * n)
         self.region = Region("cache-" + spec.name, _HITS.size * slots)
         self.hits_buf = self.region.buf
-        self.hits_off = 0
-        self._table: Optional[Region] = None
-        self._file: Optional[mmap.mmap] = None
+        #: what holds the table: the store file's mapping, or an anonymous Region
+        self._storage: Any
         created = True
         if spec.store:
-            self._file, created = open_store(spec.store, off, 'cache "%s": store' % spec.name,
-                                             self._store_problem, spec.store_delete)
-            self.buf = self._file
+            self._storage, created = open_store(spec.store, off, 'cache "%s": store' % spec.name,
+                                                self._store_problem, spec.store_delete)
+            self.buf = self._storage
         else:
-            self._table = Region("cache-table-" + spec.name, off)
-            self.buf = self._table.buf
-        self.journal = Journal(self.buf, self.journal_off, journal_cap)
+            self._storage = Region("cache-table-" + spec.name, off)
+            self.buf = self._storage.buf
+        self.journal = Journal(self.buf, journal_off, journal_cap)
         self.lock = ShortLock(self.region, 0, "cache_" + spec.name)
         self.lock.on_acquire = self._recover
-        self._slot_off = self.hits_off
+        self._slot_off = 0
         # process-local memo of values read at generation ``memo_gen`` (see get_memo)
         self.memo: Dict[object, Optional[bytes]] = {}
         self.memo_gen = -1
@@ -222,7 +222,7 @@ class SharedCache:
     def after_fork(self, slot: int) -> None:
         """Per-process state of a freshly forked worker (``slot`` < ``slots``)."""
         self.lock.after_fork()
-        self._slot_off = self.hits_off + _HITS.size * (slot % self.slots)
+        self._slot_off = _HITS.size * (slot % self.slots)
         self.memo = {}
         self.memo_gen = -1
         self.memo_bytes = 0
@@ -764,7 +764,7 @@ class SharedCache:
         _, _, _, n_items, _, _, last_mod, full = _HDR.unpack_from(self.buf, 0)
         hits = miss = 0
         for s in range(self.slots):
-            hh, mm = _HITS.unpack_from(self.hits_buf, self.hits_off + _HITS.size * s)
+            hh, mm = _HITS.unpack_from(self.hits_buf, _HITS.size * s)
             hits += hh
             miss += mm
         return {
@@ -782,6 +782,15 @@ class SharedCache:
             "last_modified_at": last_mod,
         }
 
+    @property
+    def _file(self) -> Optional[mmap.mmap]:
+        """The store file's mapping (None: an anonymous table, or closed)."""
+        return self._storage if isinstance(self._storage, mmap.mmap) else None
+
+    @property
+    def table_size(self) -> int:
+        return len(self.buf)
+
     def sync(self, wait: bool = False) -> None:
         """Start writing a store file's dirty pages (``store_sync``; ``wait`` at exit)."""
         if self._file is None:
@@ -794,10 +803,9 @@ class SharedCache:
     def close(self) -> None:
         if self._file is not None:
             self.sync(wait=True)
-            self._file.close()
-            self._file = None
-        if self._table is not None:
-            self._table.close()
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
         self.region.close()
 
 

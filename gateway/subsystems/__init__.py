@@ -67,6 +67,10 @@ class Subsystems:
             self.caches = Caches(specs, slots=self.workers + 1)
         except (CacheConfigError, MetricConfigError) as e:
             raise SubsystemsConfigError(str(e)) from None
+        if not cfg.cache and (cfg.cache_store or cfg.cache_udp_node or cfg.cache_udp_server
+                              or cfg.cache_use_last_modified):
+            gen_log.warning("--cache-store/--cache-udp-*/--cache-use-last-modified apply to the --cache "
+                            "cache, and there is none: ignored (use store=, nodes=, udp=, lastmod= in --cache2)")
         if cfg.static_cache_paths and self.caches.get(cfg.static_cache_paths_name or None) is None:
             self.caches.close()
             raise SubsystemsConfigError("--static-cache-paths: " + (

@@ -262,8 +262,8 @@ def test_a_store_left_mid_write_is_rolled_back_on_open(tmp_path):
         c._begin()
         c.journal.pack(layout._U64, layout._NITEMS_OFF, 99)
     c.buf.flush()
-    c._file.close()
-    c._file = None
+    c._storage.close()
+    c._storage = None
     c2 = make(spec)
     assert c2.items_count() == 1 and c2.get(b"a") == b"1" and c2.check() == []
     c2.close()
