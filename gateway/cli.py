@@ -508,7 +508,9 @@ def _needs_master(cfg: Config) -> bool:
                 or cfg.daemonize2
                 or cfg.hook_master_start or cfg.hook_touch or cfg.stats_push or cfg.carbon
                 or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store or triggers.needs_master(cfg)
-                or cfg.alarm or cfg.metric_threshold or cfg.alarm_fd or cfg.alarm_backlog or cfg.not_log_alarm)
+                or cfg.alarm or cfg.metric_threshold or cfg.alarm_fd or cfg.alarm_backlog or cfg.not_log_alarm
+                or cfg.cache_store or cfg.cache_udp_server or cfg.cache_udp_node
+                or cfg.static_cache_paths)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:

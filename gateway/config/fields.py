@@ -905,6 +905,34 @@ class ConfigFields:
     cache_blocksize: int
     #: --cache-expire-freq: how often the sweeper removes expired cache items
     cache_expire_freq: int
+    #: --cache-store: keep the --cache cache in FILE (mapped shared; survives restarts; a file of another geometry is ref…
+    cache_store: Optional[str]
+    #: --cache-store-sync: msync the cache store files every SECONDS (the default of every cache's store_sync); 0 = only at st…
+    cache_store_sync: int
+    #: --cache-no-expire: never run the cache sweeper (expired items stay until deleted)
+    cache_no_expire: bool
+    #: --cache-report-freed-items: log how many expired items the sweeper freed in each cache
+    cache_report_freed_items: bool
+    #: --cache-use-last-modified: keep the --cache cache's last_modified_at (stats) up to date on every change
+    cache_use_last_modified: bool
+    #: --add-cache-item: store KEY=VALUE in CACHE (every cache when no CACHE is given) at startup
+    add_cache_item: List[str]
+    #: --load-file-in-cache: store FILE's content under the key FILE in CACHE (every cache when none) at startup
+    load_file_in_cache: List[str]
+    #: --load-file-in-cache-gzip: as --load-file-in-cache, the content gzip-compressed
+    load_file_in_cache_gzip: List[str]
+    #: --check-cache: answer a GET whose REQUEST_URI is a key of CACHE (the first cache when empty) with its value, witho…
+    check_cache: Optional[str]
+    #: --cache-udp-server: receive the --cache cache's changes from other nodes (uWSGI's datagrams) on this UDP address; impli…
+    cache_udp_server: List[str]
+    #: --cache-udp-node: send every change of the --cache cache to this node's cache udp server; implies --master
+    cache_udp_node: List[str]
+    #: --cache-sync: not supported yet: uWSGI option, not supported yet by gateway
+    cache_sync: Optional[str]
+    #: --static-cache-paths: keep the real paths of static files (--static-map, --check-static) in a cache for SECONDS (the firs…
+    static_cache_paths: int
+    #: --static-cache-paths-name: the cache --static-cache-paths uses
+    static_cache_paths_name: Optional[str]
     #: --locks: user locks 1..N for uwsgi.lock(n) (lock 0 always exists)
     locks: int
     #: --metric: declare a metric shared by all workers: name=NAME[,type=counter|gauge|absolute][,initial_value=N][,…

@@ -294,6 +294,17 @@ def _cache_spec(raw: str) -> str:
     return raw.strip()
 
 
+def _cache_item(raw: str) -> str:
+    """``--add-cache-item [CACHE ]KEY=VALUE``."""
+    from gateway.subsystems.cache_preload import parse_item
+
+    try:
+        parse_item(raw)
+    except ValueError:
+        raise Invalid("[CACHE ]KEY=VALUE") from None
+    return raw
+
+
 def _route_rule(option: str) -> Callable[[str], str]:
     """A converter checking one ``--route*`` rule (the chain as a whole, with its ``goto``
     labels, is checked at startup by :func:`gateway.routing.chain_from_config`)."""
@@ -1956,6 +1967,41 @@ OPTIONS: tuple[Option, ...] = (
            help="block (maximum value) size of the --cache cache; 0 = 65536"),
     Option("cache-expire-freq", type=conv.integer, default=3, minimum=1, section=SUBSYSTEMS,
            metavar="SECONDS", help="how often the sweeper removes expired cache items"),
+    # cache options beyond --cache2 (gateway/sharedmem/cache.py, gateway/subsystems/cache_preload.py)
+    Option("cache-store", type=conv.path, section=SUBSYSTEMS, metavar="FILE",
+           help="keep the --cache cache in FILE (mapped shared; survives restarts; a file of another "
+                "geometry is refused); implies --master"),
+    Option("cache-store-sync", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS, metavar="SECONDS",
+           help="msync the cache store files every SECONDS (the default of every cache's store_sync); "
+                "0 = only at startup and exit"),
+    Option("cache-no-expire", flag=True, section=SUBSYSTEMS,
+           help="never run the cache sweeper (expired items stay until deleted)"),
+    Option("cache-report-freed-items", flag=True, section=SUBSYSTEMS,
+           help="log how many expired items the sweeper freed in each cache"),
+    Option("cache-use-last-modified", flag=True, section=SUBSYSTEMS,
+           help="keep the --cache cache's last_modified_at (stats) up to date on every change"),
+    Option("add-cache-item", repeatable=True, type=_cache_item, section=SUBSYSTEMS, metavar="[CACHE ]KEY=VALUE",
+           help="store KEY=VALUE in CACHE (every cache when no CACHE is given) at startup"),
+    Option("load-file-in-cache", repeatable=True, type=conv.path, section=SUBSYSTEMS, metavar="[CACHE ]FILE",
+           help="store FILE's content under the key FILE in CACHE (every cache when none) at startup"),
+    Option("load-file-in-cache-gzip", repeatable=True, type=conv.path, section=SUBSYSTEMS,
+           metavar="[CACHE ]FILE", help="as --load-file-in-cache, the content gzip-compressed"),
+    Option("check-cache", optional_value=True, section=SUBSYSTEMS, metavar="[CACHE]",
+           help="answer a GET whose REQUEST_URI is a key of CACHE (the first cache when empty) with its "
+                "value, without calling the app"),
+    Option("cache-udp-server", repeatable=True, section=SUBSYSTEMS, metavar="HOST:PORT",
+           help="receive the --cache cache's changes from other nodes (uWSGI's datagrams) on this UDP "
+                "address; implies --master"),
+    Option("cache-udp-node", repeatable=True, section=SUBSYSTEMS, metavar="HOST:PORT",
+           help="send every change of the --cache cache to this node's cache udp server; implies --master"),
+    _unsupported("cache-sync", hint="uWSGI's startup copy sends its raw memory layout, which gateway's "
+                 "differs from; fill the cache from the app with uwsgi.cache_get(key, 'name@host:port') "
+                 "or replicate with --cache-udp-node/--cache-udp-server"),
+    Option("static-cache-paths", type=conv.integer, default=0, minimum=0, section=SUBSYSTEMS, metavar="SECONDS",
+           help="keep the real paths of static files (--static-map, --check-static) in a cache for SECONDS "
+                "(the first cache, or --static-cache-paths-name); implies --master"),
+    Option("static-cache-paths-name", section=SUBSYSTEMS, metavar="CACHE",
+           help="the cache --static-cache-paths uses"),
     Option("locks", type=conv.integer, default=0, minimum=0, maximum=1024, section=SUBSYSTEMS, metavar="N",
            help="user locks 1..N for uwsgi.lock(n) (lock 0 always exists)"),
     Option("metric", repeatable=True, type=_metric_spec, section=SUBSYSTEMS, metavar="KEYVAL",

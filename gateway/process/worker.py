@@ -231,7 +231,9 @@ class Worker:
 
             app = StaticFiles(app, [parse_static_map(spec) for spec in cfg.static_map], cfg.check_static,
                               cfg.static_index, cfg.static_skip_ext, policy,
-                              [parse_static_map(spec) for spec in cfg.static_map2], cfg.static_safe)
+                              [parse_static_map(spec) for spec in cfg.static_map2], cfg.static_safe,
+                              (cfg.static_cache_paths_name or None, int(cfg.static_cache_paths))
+                              if cfg.static_cache_paths else None)
         chain = chain_from_config(cfg)
         if len(chain):
             # --route*: the rules run before the static files and the apps (as in uWSGI)
@@ -243,6 +245,11 @@ class Worker:
             from gateway.server.range_layer import RangeLayer
 
             app = RangeLayer(app)
+        if cfg.check_cache is not None:
+            # --check-cache: a GET of a cached REQUEST_URI never reaches the chain
+            from gateway.server.check_cache import CheckCache
+
+            app = CheckCache(app, cfg.check_cache)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))

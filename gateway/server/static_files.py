@@ -40,6 +40,9 @@ from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 __all__ = ["StaticFiles", "file_response", "parse_static_map"]
 
 
+_PATH_MAX = 4096
+
+
 def parse_static_map(spec: str) -> Tuple[str, str]:
     """``/mountpoint=/directory`` -> ``("/mountpoint", "/directory")`` (:class:`StaticFiles`
     resolves the directory); ValueError when malformed."""
@@ -56,8 +59,10 @@ class StaticFiles:
     def __init__(self, app: Callable, maps: Sequence[Tuple[str, str]] = (), roots: Sequence[str] = (),
                  index: Sequence[str] = (), skip_ext: Sequence[str] = (),
                  policy: FilePolicy = DEFAULT_POLICY, maps_whole_path: Sequence[Tuple[str, str]] = (),
-                 safe: Sequence[str] = ()) -> None:
+                 safe: Sequence[str] = (), paths_cache: Optional[Tuple[Optional[str], int]] = None) -> None:
         self.app = app
+        #: --static-cache-paths SECONDS [--static-cache-paths-name CACHE]: (cache, seconds)
+        self.paths_cache = paths_cache
         # (mountpoint, directory, the whole path is looked up): longest mountpoint first,
         # /static/img wins over /static
         mounts = [(m, os.path.realpath(d), False) for m, d in maps]
@@ -97,7 +102,7 @@ class StaticFiles:
     def _lookup(self, directory: str, rest: str) -> Optional[Tuple[str, os.stat_result]]:
         if "\0" in rest:
             return None
-        candidate = os.path.realpath(os.path.join(directory, rest.lstrip("/")))
+        candidate = self._realpath(os.path.join(directory, rest.lstrip("/")))
         if candidate != directory and not candidate.startswith(directory + os.sep) and not any(
                 candidate.startswith(safe + os.sep) for safe in self.safe):
             return None  # .. or a symlink leading out of the directory (and not to a --static-safe one)
@@ -114,6 +119,25 @@ class StaticFiles:
         if not stat.S_ISREG(st.st_mode):
             return None
         return candidate, st
+
+    def _realpath(self, filename: str) -> str:
+        """``realpath(filename)``, through the cache with ``--static-cache-paths`` (uWSGI's
+        key: the joined path; value: its real path, kept that many seconds).  The
+        containment checks run on the result either way."""
+        if self.paths_cache is None:
+            return os.path.realpath(filename)
+        import gateway.subsystems as _subs
+
+        cache = _subs.current.caches.get(self.paths_cache[0]) if _subs.current is not None else None
+        if cache is None:
+            return os.path.realpath(filename)
+        key = os.fsencode(filename)
+        hit = cache.get_memo(key)
+        if hit and len(hit) <= _PATH_MAX:
+            return os.fsdecode(bytes(hit))
+        real = os.path.realpath(filename)
+        cache.update(key, os.fsencode(real), self.paths_cache[1])
+        return real
 
     # -- answer ---------------------------------------------------------------------------
 

@@ -24,19 +24,25 @@ machines); elsewhere every read takes the lock.
 
 from __future__ import annotations
 
+import mmap
 import platform
 import struct
 import time
 import zlib
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
+from gateway.protocol.cache_udp import DELETE, SET, CacheChange
+from gateway.sharedmem.cache_store import CacheStoreError, msync, open_store
 from gateway.sharedmem.journal import Journal
 from gateway.sharedmem.layout import (
     _FREE_OFF,
     _FULL_OFF,
+    _FULL_SWEEP_OFF,
     _GEN,
     _GEN_OFF,
+    _GEOM,
+    _GEOM_OFF,
     _HDR,
     _HITS,
     _I64,
@@ -45,12 +51,18 @@ from gateway.sharedmem.layout import (
     _ITEM_NEXT,
     _ITEM_PREV,
     _ITEM_VALSIZE,
+    _LASTMOD_OFF,
+    _LRU_ENDS_OFF,
     _MAGIC,
     _NEXT_SCAN_OFF,
     _NITEMS_OFF,
+    _PAIR,
     _U32,
     _U64,
+    FORMAT_VERSION,
+    HEADER_SIZE,
     _math,
+    check_lru,
     check_table,
 )
 from gateway.sharedmem.region import Region, ShortLock
@@ -61,12 +73,18 @@ from gateway.sharedmem.spec import (  # noqa: F401  (re-exported: the public API
     specs_from_config,
 )
 
+if TYPE_CHECKING:
+    from gateway.subsystems.cache_udp import NodeSender
+
 _LOCKFREE_READS = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 
 
 class SharedCache:
     """One cache.  Create it before fork; every process then uses the same object
-    (after fork each worker calls :meth:`after_fork` with its slot number)."""
+    (after fork each worker calls :meth:`after_fork` with its slot number).
+
+    The table lives in an anonymous mapping, or in ``spec.store``'s file; the lock bytes
+    and the per-process hit/miss counters in a second, anonymous one (``region``)."""
 
     def __init__(self, spec: CacheSpec, slots: int = 1) -> None:
         self.spec = spec
@@ -78,41 +96,118 @@ class SharedCache:
         self.itemsize = (_ITEM.size + spec.keysize + 7) & ~7
         self.slots = slots
         journal_cap = 4096 + ((max(bs, spec.keysize) + 7) & ~7)
-        off = 64
-        self.journal_off = off
+        # (few attributes: past 30, CPython 3.11 stops sharing the instances' keys and every
+        # attribute load of the hot path gets slower)
+        journal_off = off = HEADER_SIZE
         off += (Journal.size_for(journal_cap) + 7) & ~7
-        self.hits_off = off
-        off += _HITS.size * slots
         self.hash_off = off
         off += 4 * spec.hashsize
         off = (off + 7) & ~7
         self.free_off = off
         off += 4 * n
         off = (off + 7) & ~7
+        self.lru_off = off
+        off += _PAIR.size * n
         self.items_off = off
         off += self.itemsize * n
         off = (off + 4095) & ~4095
         self.data_off = off
         off += bs * n
-        self.region = Region("cache-" + spec.name, off)
-        self.buf = self.region.buf
-        self.journal = Journal(self.buf, self.journal_off, journal_cap)
+        # the lock bytes and the per-process hit/miss counters (slot n at _HITS.size * n)
+        self.region = Region("cache-" + spec.name, _HITS.size * slots)
+        self.hits_buf = self.region.buf
+        #: what holds the table: the store file's mapping, or an anonymous Region
+        self._storage: Any
+        created = True
+        if spec.store:
+            self._storage, created = open_store(spec.store, off, 'cache "%s": store' % spec.name,
+                                                self._store_problem, spec.store_delete)
+            self.buf = self._storage
+        else:
+            self._storage = Region("cache-table-" + spec.name, off)
+            self.buf = self._storage.buf
+        self.journal = Journal(self.buf, journal_off, journal_cap)
         self.lock = ShortLock(self.region, 0, "cache_" + spec.name)
         self.lock.on_acquire = self._recover
-        self._slot_off = self.hits_off
+        self._slot_off = 0
         # process-local memo of values read at generation ``memo_gen`` (see get_memo)
         self.memo: Dict[object, Optional[bytes]] = {}
         self.memo_gen = -1
         self.memo_bytes = 0
         self.local_hits = 0
         self.local_miss = 0
-        self._init_table()
+        # purge_lru and lazy_expire caches act on every lookup (the LRU order, the expiry):
+        # their reads go through the lock and skip the memo (memo_gen stays -1, which no
+        # generation word ever equals, so uwsgi.cache_get's inline memo check never hits)
+        self._tracked = spec.purge_lru or spec.lazy_expire
+        #: where this cache's changes are sent (``nodes``; set by the subsystems)
+        self.nodes: Optional[NodeSender] = None
+        if self._tracked:
+            self.get_memo = self._get_memo_tracked  # type: ignore[method-assign]
+        if created or _U32.unpack_from(self.buf, 0)[0] == 0:
+            self._init_table()
+        else:
+            self._load_stored()
 
     # -- setup ------------------------------------------------------------------------
 
     def _init_table(self) -> None:
         _HDR.pack_into(self.buf, 0, _MAGIC, 0, 0, 0, 0, 0, 0, 0)
+        _PAIR.pack_into(self.buf, _LRU_ENDS_OFF, 0, 0)
+        _GEOM.pack_into(self.buf, _GEOM_OFF, *self._geometry())
+        _U64.pack_into(self.buf, _FULL_SWEEP_OFF, 0)
         self._rebuild_free_stack()
+
+    def _geometry(self) -> Tuple[int, int, int, int, int]:
+        return (FORMAT_VERSION, self.keysize, self.max_items, self.blocksize, self.hashsize)
+
+    def _store_problem(self, mm: mmap.mmap) -> Optional[str]:
+        """Why an existing store file does not hold a table of this geometry (None: it does)."""
+        magic = _U32.unpack_from(mm, 0)[0]
+        if magic == 0 and not any(mm[:HEADER_SIZE]):
+            return None  # created but never laid out (the previous start died first)
+        if magic != _MAGIC:
+            return "not a gateway cache store"
+        geom = _GEOM.unpack_from(mm, _GEOM_OFF)
+        if geom != self._geometry():
+            return ("written for version %d, keysize %d, items %d, blocksize %d, hashsize %d"
+                    % geom)
+        return None
+
+    def _load_stored(self) -> None:
+        """A table recovered from the store file: finish or undo what a crashed writer left,
+        then check every invariant; a table that fails them is emptied (with a warning)."""
+        buf = self.buf
+        self._recover()
+        problems = check_table(self, lru=False)
+        if problems:
+            gen_log.warning('cache "%s": the store file %s is inconsistent (%s): starting empty',
+                            self.name, self.spec.store, "; ".join(problems[:3]))
+            self._clear_locked()
+            _GEN.pack_into(buf, _GEN_OFF, (_GEN.unpack_from(buf, _GEN_OFF)[0] | 1) + 1)
+        elif self.spec.purge_lru and check_lru(self, self._linked()):
+            self._rebuild_lru()
+        gen_log.info("[uwsgi-cache] restored %d items", self.items_count())
+
+    def _linked(self) -> set:
+        return {i for i in range(1, self.max_items)
+                if _ITEM.unpack_from(self.buf, self.items_off + i * self.itemsize)[1]}
+
+    def _rebuild_lru(self) -> None:
+        """Link every item into the LRU list in index order (a store file written without
+        ``purge_lru``, or whose list is damaged, has no usable order)."""
+        buf = self.buf
+        buf[self.lru_off: self.lru_off + _PAIR.size * self.max_items] = bytes(_PAIR.size * self.max_items)
+        prev = 0
+        head = 0
+        for i in sorted(self._linked()):
+            _PAIR.pack_into(buf, self.lru_off + _PAIR.size * i, prev, 0)
+            if prev:
+                _U32.pack_into(buf, self.lru_off + _PAIR.size * prev + 4, i)
+            else:
+                head = i
+            prev = i
+        _PAIR.pack_into(buf, _LRU_ENDS_OFF, head, prev)
 
     def _rebuild_free_stack(self) -> None:
         # items 1 .. max_items-1 are usable; the last pushed is popped first (as uWSGI)
@@ -127,7 +222,7 @@ class SharedCache:
     def after_fork(self, slot: int) -> None:
         """Per-process state of a freshly forked worker (``slot`` < ``slots``)."""
         self.lock.after_fork()
-        self._slot_off = self.hits_off + _HITS.size * (slot % self.slots)
+        self._slot_off = _HITS.size * (slot % self.slots)
         self.memo = {}
         self.memo_gen = -1
         self.memo_bytes = 0
@@ -138,8 +233,8 @@ class SharedCache:
         h, m = self.local_hits, self.local_miss
         if h or m:
             self.local_hits = self.local_miss = 0
-            hh, mm = _HITS.unpack_from(self.buf, self._slot_off)
-            _HITS.pack_into(self.buf, self._slot_off, hh + h, mm + m)
+            hh, mm = _HITS.unpack_from(self.hits_buf, self._slot_off)
+            _HITS.pack_into(self.hits_buf, self._slot_off, hh + h, mm + m)
 
     def get_memo(self, key: object) -> Optional[bytes]:
         """:meth:`get` through a process-local memo.
@@ -207,9 +302,47 @@ class SharedCache:
         _GEN.pack_into(self.buf, _GEN_OFF, gen | 1)
 
     def _end(self) -> None:
+        if self.spec.lastmod:
+            _U64.pack_into(self.buf, _LASTMOD_OFF, int(time.time()))
         self.journal.commit()
         gen = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
         _GEN.pack_into(self.buf, _GEN_OFF, (gen | 1) + 1)
+
+    # -- the LRU list (purge_lru; lock held, journaled) ---------------------------------
+
+    def _lru_unlink(self, idx: int) -> None:
+        buf = self.buf
+        j = self.journal
+        lru = self.lru_off
+        head, tail = _PAIR.unpack_from(buf, _LRU_ENDS_OFF)
+        prev, nxt = _PAIR.unpack_from(buf, lru + 8 * idx)
+        if nxt:
+            j.pack(_U32, lru + 8 * nxt, prev)
+        else:
+            tail = prev
+        if prev:
+            j.pack(_U32, lru + 8 * prev + 4, nxt)
+        else:
+            head = nxt
+        j.pack(_PAIR, _LRU_ENDS_OFF, head, tail)
+        j.pack(_PAIR, lru + 8 * idx, 0, 0)
+
+    def _lru_append(self, idx: int) -> None:
+        buf = self.buf
+        j = self.journal
+        head, tail = _PAIR.unpack_from(buf, _LRU_ENDS_OFF)
+        if tail:
+            j.pack(_U32, self.lru_off + 8 * tail + 4, idx)
+        else:
+            head = idx
+        j.pack(_PAIR, self.lru_off + 8 * idx, tail, 0)
+        j.pack(_PAIR, _LRU_ENDS_OFF, head, idx)
+
+    def _lru_touch(self, idx: int) -> None:
+        """``idx`` becomes the most recently used item."""
+        if _PAIR.unpack_from(self.buf, _LRU_ENDS_OFF)[1] != idx:
+            self._lru_unlink(idx)
+            self._lru_append(idx)
 
     # -- lookups ----------------------------------------------------------------------
 
@@ -241,7 +374,47 @@ class SharedCache:
 
     def get(self, key: bytes) -> Optional[bytes]:
         """The value of ``key``, or None."""
+        if self._tracked:
+            return self._get_tracked(key)
         return self._get_gen(key)[0]
+
+    def _expired(self, idx: int) -> bool:
+        """Whether item ``idx`` of a lazy_expire cache has expired."""
+        exp = _U64.unpack_from(self.buf, self.items_off + idx * self.itemsize + _ITEM_EXPIRES)[0]
+        return bool(exp) and exp <= time.time()
+
+    def _get_memo_tracked(self, key: object) -> Optional[bytes]:
+        """:meth:`get_memo` of a purge_lru / lazy_expire cache: no memo."""
+        if isinstance(key, str):
+            kb = key.encode("utf-8")
+        elif isinstance(key, (bytes, bytearray, memoryview)):
+            kb = bytes(key)
+        else:
+            raise TypeError("cache_get: a bytes-like object or str is required, not '%s'" % type(key).__name__)
+        return self._get_tracked(kb)
+
+    def _get_tracked(self, key: bytes) -> Optional[bytes]:
+        """A lookup under the lock that removes an expired item (lazy_expire) and makes a
+        hit the most recently used item (purge_lru), as uWSGI's lookups do."""
+        h = zlib.crc32(key)
+        buf = self.buf
+        value = None
+        with self.lock:
+            idx = self._index(key, h)
+            if idx and self.spec.lazy_expire and self._expired(idx):
+                self._begin()
+                self._del_index_locked(idx)
+                self._end()
+                idx = 0
+            if idx:
+                vs = _U64.unpack_from(buf, self.items_off + idx * self.itemsize + _ITEM_VALSIZE)[0]
+                start = self.data_off + idx * self.blocksize
+                value = buf[start: start + vs]
+                if self.spec.purge_lru:
+                    self._lru_touch(idx)
+                    self.journal.commit()  # the order changed, no value did: the generation stays
+        self._count(value is not None)
+        return value
 
     def _get_gen(self, key: bytes) -> Tuple[Optional[bytes], int]:
         """(value or None, the generation it was read at; -1 when read under the lock)."""
@@ -277,6 +450,15 @@ class SharedCache:
 
     def exists(self, key: bytes) -> bool:
         h = zlib.crc32(key)
+        if self.spec.lazy_expire:
+            with self.lock:
+                idx = self._index(key, h)
+                if idx and self._expired(idx):
+                    self._begin()
+                    self._del_index_locked(idx)
+                    self._end()
+                    idx = 0
+                return idx != 0
         if _LOCKFREE_READS:
             for _ in range(4):
                 g1 = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
@@ -323,13 +505,35 @@ class SharedCache:
     # -- writes (lock held) -----------------------------------------------------------
 
     def _full(self) -> None:
+        """No free item for a new key (lock held): count it, say so, then make room as
+        the cache asks (uWSGI's order: purge_lru, then sweep_on_full, then clear_on_full)."""
         buf = self.buf
+        spec = self.spec
         _U64.pack_into(buf, _FULL_OFF, _U64.unpack_from(buf, _FULL_OFF)[0] + 1)
-        if not self.spec.ignore_full:
-            gen_log.warning('*** DANGER cache "%s" is FULL !!! ***', self.name)
+        if not spec.ignore_full:
+            if spec.purge_lru:
+                gen_log.info('LRU item will be purged from cache "%s"', self.name)
+            else:
+                gen_log.warning('*** DANGER cache "%s" is FULL !!! ***', self.name)
+        if spec.purge_lru:
+            head = _PAIR.unpack_from(buf, _LRU_ENDS_OFF)[0]
+            if head:
+                self._begin()
+                self._del_index_locked(head)
+                self._end()
+        removed = 0
+        if spec.sweep_on_full:
+            now = int(time.time())
+            if _U64.unpack_from(buf, _FULL_SWEEP_OFF)[0] <= now:
+                _U64.pack_into(buf, _FULL_SWEEP_OFF, now + spec.sweep_on_full)
+                removed = self._sweep_locked(now)
+        if spec.clear_on_full and not removed:
+            self._begin()
+            self._clear_locked()
+            self._end()
 
     def _set_locked(self, key: bytes, value: bytes, expires: int, update: bool,
-                    math: Optional[str] = None) -> bool:
+                    math: Optional[str] = None, absolute: bool = False) -> bool:
         buf = self.buf
         j = self.journal
         klen = len(key)
@@ -341,16 +545,24 @@ class SharedCache:
         h = zlib.crc32(key)
         idx = self._index(key, h)
         now = int(time.time())
+        if idx and self.spec.lazy_expire and self._expired(idx):
+            self._begin()
+            self._del_index_locked(idx)
+            self._end()
+            idx = 0
         if not idx:
             free_count = _U64.unpack_from(buf, _FREE_OFF)[0]
             if not free_count:
                 self._full()
-                return False
+                free_count = _U64.unpack_from(buf, _FREE_OFF)[0]
+                if not free_count:
+                    return False
             self._begin()
             idx = _U32.unpack_from(buf, self.free_off + 4 * (free_count - 1))[0]
             j.pack(_U64, _FREE_OFF, free_count - 1)
             if expires:
-                expires += now
+                if not absolute:
+                    expires += now
                 next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
                 if not next_scan or next_scan > expires:
                     j.pack(_U64, _NEXT_SCAN_OFF, expires)
@@ -380,12 +592,15 @@ class SharedCache:
             else:
                 j.pack(_U32, slot_off, idx)
             j.pack(_U64, _NITEMS_OFF, _U64.unpack_from(buf, _NITEMS_OFF)[0] + 1)
+            if self.spec.purge_lru:
+                self._lru_append(idx)
         elif update:
             self._begin()
             off = self.items_off + idx * self.itemsize
             if math is None:
                 if expires:
-                    expires += now
+                    if not absolute:
+                        expires += now
                     next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
                     if not next_scan or next_scan > expires:
                         j.pack(_U64, _NEXT_SCAN_OFF, expires)
@@ -398,6 +613,8 @@ class SharedCache:
                 j.pack(_I64, start, _math(math, current, _I64.unpack(value)[0]))
             if _U64.unpack_from(buf, off + _ITEM_VALSIZE)[0] != vlen:
                 j.pack(_U64, off + _ITEM_VALSIZE, vlen)
+            if self.spec.purge_lru:
+                self._lru_touch(idx)
         else:
             return False
         self._end()
@@ -421,14 +638,27 @@ class SharedCache:
             j.pack(_U32, self.items_off + nxt * self.itemsize + _ITEM_PREV, prev)
         j.pack(_U64, _NITEMS_OFF, _U64.unpack_from(buf, _NITEMS_OFF)[0] - 1)
         j.pack(_ITEM, off, 0, 0, 0, 0, 0, 0, 0)
+        if self.spec.purge_lru:
+            self._lru_unlink(idx)
 
     def set(self, key: bytes, value: bytes, expires: int = 0) -> bool:
         with self.lock:
-            return self._set_locked(key, value, expires, False)
+            ok = self._set_locked(key, value, expires, False)
+            change = self._item_change(key) if ok and self.nodes is not None else None
+        if change is not None:
+            self.nodes.send(change)  # type: ignore[union-attr]
+        return ok
 
-    def update(self, key: bytes, value: bytes, expires: int = 0) -> bool:
+    def update(self, key: bytes, value: bytes, expires: int = 0, absolute: bool = False,
+               local: bool = False) -> bool:
+        """Store ``value`` (upsert).  ``absolute``: ``expires`` is a unix time, not a delay;
+        ``local``: not replicated to the ``nodes`` (a change received from one)."""
         with self.lock:
-            return self._set_locked(key, value, expires, True)
+            ok = self._set_locked(key, value, expires, True, absolute=absolute)
+            change = self._item_change(key) if ok and self.nodes is not None and not local else None
+        if change is not None:
+            self.nodes.send(change)  # type: ignore[union-attr]
+        return ok
 
     def math(self, op: str, key: bytes, amount: int, expires: int = 0) -> bool:
         try:
@@ -436,9 +666,13 @@ class SharedCache:
         except struct.error:
             raise OverflowError("cache_%s: amount out of the 64-bit range" % op) from None
         with self.lock:
-            return self._set_locked(key, delta, expires, True, op)
+            ok = self._set_locked(key, delta, expires, True, op)
+            change = self._item_change(key) if ok and self.nodes is not None else None
+        if change is not None:
+            self.nodes.send(change)  # type: ignore[union-attr]
+        return ok
 
-    def delete(self, key: bytes) -> bool:
+    def delete(self, key: bytes, local: bool = False) -> bool:
         with self.lock:
             idx = self._index(key, zlib.crc32(key))
             if not idx:
@@ -446,7 +680,21 @@ class SharedCache:
             self._begin()
             self._del_index_locked(idx)
             self._end()
-            return True
+        if self.nodes is not None and not local:
+            self.nodes.send(CacheChange(DELETE, bytes(key)))
+        return True
+
+    def _item_change(self, key: bytes) -> Optional[CacheChange]:
+        """The replication datagram's content for ``key`` as stored now (lock held): its
+        value (the result, for a math operation) and absolute expiry."""
+        idx = self._index(key, zlib.crc32(key))
+        if not idx:
+            return None
+        off = self.items_off + idx * self.itemsize
+        vs = _U64.unpack_from(self.buf, off + _ITEM_VALSIZE)[0]
+        expires = _U64.unpack_from(self.buf, off + _ITEM_EXPIRES)[0]
+        start = self.data_off + idx * self.blocksize
+        return CacheChange(SET, bytes(key), bytes(self.buf[start: start + vs]), expires)
 
     def _clear_locked(self) -> None:
         buf = self.buf
@@ -456,6 +704,8 @@ class SharedCache:
         for i in range(1, self.max_items):
             buf[self.items_off + i * self.itemsize: self.items_off + i * self.itemsize + _ITEM.size] = zero
         _U64.pack_into(buf, _NITEMS_OFF, 0)
+        buf[self.lru_off: self.lru_off + _PAIR.size * self.max_items] = bytes(_PAIR.size * self.max_items)
+        _PAIR.pack_into(buf, _LRU_ENDS_OFF, 0, 0)
         self._rebuild_free_stack()
         _U32.pack_into(buf, 4, 0)
 
@@ -467,31 +717,35 @@ class SharedCache:
         return True
 
     def sweep(self, now: Optional[float] = None) -> int:
-        """Delete expired items (the sweeper); returns how many."""
-        if self.spec.no_expire:
+        """Delete expired items (the sweeper); returns how many.  ``no_expire`` and
+        ``lazy_expire`` caches are not swept (as in uWSGI)."""
+        if self.spec.no_expire or self.spec.lazy_expire:
             return 0
         now = int(time.time() if now is None else now)
-        buf = self.buf
-        next_scan = _U64.unpack_from(buf, _NEXT_SCAN_OFF)[0]
+        next_scan = _U64.unpack_from(self.buf, _NEXT_SCAN_OFF)[0]
         if not next_scan or next_scan > now:
             return 0
-        freed = 0
         with self.lock:
-            new_next = 0
-            self._begin()
-            for i in range(1, self.max_items):
-                off = self.items_off + i * self.itemsize
-                _, ks, _, _, exp, _, _ = _ITEM.unpack_from(buf, off)
-                if not ks or not exp:
-                    continue
-                if exp <= now:
-                    self._del_index_locked(i)
-                    self.journal.commit()
-                    freed += 1
-                elif not new_next or new_next > exp:
-                    new_next = exp
-            _U64.pack_into(buf, _NEXT_SCAN_OFF, new_next)
-            self._end()
+            return self._sweep_locked(now)
+
+    def _sweep_locked(self, now: int) -> int:
+        buf = self.buf
+        freed = 0
+        new_next = 0
+        self._begin()
+        for i in range(1, self.max_items):
+            off = self.items_off + i * self.itemsize
+            _, ks, _, _, exp, _, _ = _ITEM.unpack_from(buf, off)
+            if not ks or not exp:
+                continue
+            if exp <= now:
+                self._del_index_locked(i)
+                self.journal.commit()
+                freed += 1
+            elif not new_next or new_next > exp:
+                new_next = exp
+        _U64.pack_into(buf, _NEXT_SCAN_OFF, new_next)
+        self._end()
         return freed
 
     def check(self) -> List[str]:
@@ -507,11 +761,10 @@ class SharedCache:
         Hits and misses are counted per process and published by each worker once a
         second (:meth:`flush_counters`), so they may lag by that much."""
         self.flush_counters()
-        buf = self.buf
-        _, _, _, n_items, _, _, last_mod, full = _HDR.unpack_from(buf, 0)
+        _, _, _, n_items, _, _, last_mod, full = _HDR.unpack_from(self.buf, 0)
         hits = miss = 0
         for s in range(self.slots):
-            hh, mm = _HITS.unpack_from(buf, self.hits_off + _HITS.size * s)
+            hh, mm = _HITS.unpack_from(self.hits_buf, _HITS.size * s)
             hits += hh
             miss += mm
         return {
@@ -526,10 +779,33 @@ class SharedCache:
             "hits": hits,
             "miss": miss,
             "full": full,
-            "last_modified_at": 0,
+            "last_modified_at": last_mod,
         }
 
+    @property
+    def _file(self) -> Optional[mmap.mmap]:
+        """The store file's mapping (None: an anonymous table, or closed)."""
+        return self._storage if isinstance(self._storage, mmap.mmap) else None
+
+    @property
+    def table_size(self) -> int:
+        return len(self.buf)
+
+    def sync(self, wait: bool = False) -> None:
+        """Start writing a store file's dirty pages (``store_sync``; ``wait`` at exit)."""
+        if self._file is None:
+            return
+        try:
+            msync(self._file, wait)
+        except (OSError, ValueError) as e:
+            gen_log.error('msync() of the store of cache "%s" (%s): %s', self.name, self.spec.store, e)
+
     def close(self) -> None:
+        if self._file is not None:
+            self.sync(wait=True)
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
         self.region.close()
 
 
@@ -543,12 +819,20 @@ class Caches:
             if s.name in seen:
                 raise CacheConfigError('cache "%s" defined twice' % s.name)
             seen.add(s.name)
-        self.caches: List[SharedCache] = [SharedCache(s, slots) for s in specs]
+        self.caches: List[SharedCache] = []
+        try:
+            for s in specs:
+                self.caches.append(SharedCache(s, slots))
+        except CacheStoreError as e:
+            self.close()
+            raise CacheConfigError(str(e)) from None
         self.by_name: Dict[str, SharedCache] = {c.name: c for c in self.caches}
         self.default: Optional[SharedCache] = self.caches[0] if self.caches else None
+        #: monotonic time of each store's next msync (uWSGI syncs at the first master cycle too)
+        self._next_sync: Dict[str, float] = {c.name: 0.0 for c in self.caches if c.spec.store}
         for c in self.caches:
             gen_log.info('*** Cache "%s" initialized: %dMB (key: %d bytes, keys: %d bytes, data: %d bytes) preallocated ***',
-                         c.name, c.region.size // (1024 * 1024), c.itemsize, c.itemsize * c.max_items,
+                         c.name, c.table_size // (1024 * 1024), c.itemsize, c.itemsize * c.max_items,
                          c.blocksize * c.max_items)
 
     def get(self, name: Optional[str]) -> Optional[SharedCache]:
@@ -564,8 +848,25 @@ class Caches:
         for c in self.caches:
             c.flush_counters()
 
-    def sweep(self) -> int:
-        return sum(c.sweep() for c in self.caches)
+    def sweep(self, report: bool = False) -> int:
+        """Run every cache's sweeper; ``report`` (``--cache-report-freed-items``) logs each
+        cache's count when it freed some."""
+        total = 0
+        for c in self.caches:
+            freed = c.sweep()
+            if report and freed:
+                gen_log.info('freed %d items for cache "%s"', freed, c.name)
+            total += freed
+        return total
+
+    def sync_stores(self, now: float) -> None:
+        """msync the store files whose ``store_sync`` period is due (``now``: monotonic)."""
+        for c in self.caches:
+            due = self._next_sync.get(c.name)
+            if due is None or now < due:
+                continue
+            c.sync()
+            self._next_sync[c.name] = now + c.spec.store_sync if c.spec.store_sync else float("inf")
 
     def stats(self) -> List[Dict[str, object]]:
         return [c.stats() for c in self.caches]

@@ -60,12 +60,37 @@ class Subsystems:
         self.master = master
         try:
             specs = specs_from_config(list(cfg.cache2), int(cfg.cache or 0),
-                                      int(cfg.cache_blocksize or 0))
+                                      int(cfg.cache_blocksize or 0), cfg.cache_store or None,
+                                      int(cfg.cache_store_sync or 0), bool(cfg.cache_use_last_modified),
+                                      list(cfg.cache_udp_node), list(cfg.cache_udp_server))
             metric_specs = [MetricSpec.parse(m) for m in cfg.metric]
+            self.caches = Caches(specs, slots=self.workers + 1)
         except (CacheConfigError, MetricConfigError) as e:
             raise SubsystemsConfigError(str(e)) from None
-        self.caches = Caches(specs, slots=self.workers + 1)
+        if not cfg.cache and (cfg.cache_store or cfg.cache_udp_node or cfg.cache_udp_server
+                              or cfg.cache_use_last_modified):
+            gen_log.warning("--cache-store/--cache-udp-*/--cache-use-last-modified apply to the --cache "
+                            "cache, and there is none: ignored (use store=, nodes=, udp=, lastmod= in --cache2)")
+        if cfg.static_cache_paths and self.caches.get(cfg.static_cache_paths_name or None) is None:
+            self.caches.close()
+            raise SubsystemsConfigError("--static-cache-paths: " + (
+                "unable to find cache \"%s\"" % cfg.static_cache_paths_name if cfg.static_cache_paths_name
+                else "caching of static paths requires a cache (--cache2 or --cache)"))
+        if cfg.check_cache is not None and self.caches.get(cfg.check_cache) is None:
+            self.caches.close()
+            raise SubsystemsConfigError("--check-cache: unable to find cache \"%s\"" % (cfg.check_cache or "(first)"))
+        self.udp_servers: List[Any] = []
+        self._udp_by_fd: Dict[int, Any] = {}
+        if any(c.spec.nodes or c.spec.udp_servers for c in self.caches.caches):
+            self._setup_udp()
+        from gateway.subsystems.cache_preload import preload
+
+        preload(self.caches, list(cfg.load_file_in_cache), list(cfg.load_file_in_cache_gzip),
+                list(cfg.add_cache_item))
         self.cache_expire_freq = float(cfg.cache_expire_freq or 3)
+        # --cache-no-expire: no sweeper at all; --cache-report-freed-items: log what it frees
+        self.cache_sweeper = not cfg.cache_no_expire
+        self.cache_report_freed = bool(cfg.cache_report_freed_items)
         self.locks = UserLocks(int(cfg.locks or 0))
         try:
             self.sharedareas = SharedAreas.from_config(list(cfg.sharedarea))
@@ -117,6 +142,26 @@ class Subsystems:
         self._next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL
         self._next_queue_sync = time.monotonic() + self.queue_sync_every
 
+    def _setup_udp(self) -> None:
+        """``nodes``/``udp`` of each cache: the senders, and the servers' sockets (bound now,
+        before any fork; read by the master's loop, or the worker's without a master)."""
+        from gateway.subsystems.cache_udp import CacheUdpConfigError, NodeSender, UdpServer
+
+        try:
+            for c in self.caches.caches:
+                if c.spec.nodes:
+                    c.nodes = NodeSender(c.name, c.spec.nodes)
+                if c.spec.udp_servers:
+                    server = UdpServer(c, c.spec.udp_servers)
+                    self.udp_servers.append(server)
+                    for fd in server.fds():
+                        self._udp_by_fd[fd] = server
+        except CacheUdpConfigError as e:
+            for server in self.udp_servers:
+                server.close()
+            self.caches.close()
+            raise SubsystemsConfigError(str(e)) from None
+
     @classmethod
     def create(cls, cfg: Config, workers: int, master: bool = True,
                builtin_metrics: Sequence[MetricSpec] = ()) -> "Subsystems":
@@ -131,10 +176,15 @@ class Subsystems:
     # -- master side ------------------------------------------------------------------
 
     def master_fds(self) -> List[int]:
-        return list(self._by_master_fd)
+        return list(self._by_master_fd) + list(self._udp_by_fd)
 
     def on_master_readable(self, fd: int) -> None:
-        """A worker asked for signals to be routed (``uwsgi.signal(n)``)."""
+        """A worker asked for signals to be routed (``uwsgi.signal(n)``), or a cache's
+        udp server has datagrams."""
+        server = self._udp_by_fd.get(fd)
+        if server is not None:
+            server.on_readable(fd)
+            return
         try:
             data = os.read(fd, 4096)
         except (BlockingIOError, InterruptedError):
@@ -174,13 +224,15 @@ class Subsystems:
         now = time.monotonic()
         if now >= self._next_sweep:
             self._next_sweep = now + self.cache_expire_freq
-            try:
-                self.caches.sweep()
-            except Exception:
-                gen_log.exception("cache sweeper failed")
+            if self.cache_sweeper:
+                try:
+                    self.caches.sweep(self.cache_report_freed)
+                except Exception:
+                    gen_log.exception("cache sweeper failed")
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_INTERVAL
             self.caches.flush_counters()
+            self.caches.sync_stores(now)  # store_sync: msync(MS_ASYNC), never waits for the disk
             self.metrics.write_dir()
         if self.queue_sync_every and now >= self._next_queue_sync and self.queue is not None:
             self._next_queue_sync = now + self.queue_sync_every
@@ -235,6 +287,10 @@ class Subsystems:
         self._flusher = PeriodicCallback(self.caches.flush_counters, HOUSEKEEPING_INTERVAL * 1000)
         self._flusher.start()
         if self.master:
+            # the master reads the udp servers' sockets; a worker has no use for them
+            for server in self.udp_servers:
+                server.close()
+            self._udp_by_fd = {}
             for other, (m, w) in list(self.pairs.items()):
                 m.close()
                 if other != wid:
@@ -245,6 +301,8 @@ class Subsystems:
         else:
             receiver.attach(wid, io_loop, engine, None, local_route=self.router.route)
             self._drive_locally(io_loop)
+            for fd, server in self._udp_by_fd.items():
+                io_loop.add_handler(fd, lambda fd, _events, server=server: server.on_readable(fd), io_loop.READ)
 
     def _drive_locally(self, io_loop: Any) -> None:
         """No master: this worker's IOLoop runs the timers, crons and sweeper."""
@@ -288,6 +346,11 @@ class Subsystems:
         for a, b in self.pairs.values():
             a.close()
             b.close()
+        for server in self.udp_servers:
+            server.close()
+        for c in self.caches.caches:
+            if c.nodes is not None:
+                c.nodes.close()
         self.caches.close()
         self.locks.close()
         self.sharedareas.close()
