@@ -561,8 +561,26 @@ class ConfigFields:
     cheaper_rss_limit_soft: int
     #: --cheaper-rss-limit-hard: --cheaper: at BYTES or more (above the soft limit), stop one worker per cycle
     cheaper_rss_limit_hard: int
-    #: --cheaper-algo: --cheaper's algorithm: spare (default), spare2, backlog or manual (the master FIFO's + and -)
+    #: --cheaper-algo: --cheaper's algorithm: spare (default), spare2, backlog, busyness or manual (the master FIFO's + an…
     cheaper_algo: str
+    #: --cheaper-busyness-max: --cheaper-algo busyness: above this average busyness workers are loaded: spawn
+    cheaper_busyness_max: int
+    #: --cheaper-busyness-min: --cheaper-algo busyness: below this average busyness workers are idle: stop one once the cheaper ti…
+    cheaper_busyness_min: int
+    #: --cheaper-busyness-multiplier: --cheaper-algo busyness: a worker stops after --cheaper-overload x N idle seconds
+    cheaper_busyness_multiplier: int
+    #: --cheaper-busyness-penalty: --cheaper-algo busyness: added to the multiplier when a worker is spawned back too soon after one w…
+    cheaper_busyness_penalty: int
+    #: --cheaper-busyness-verbose: --cheaper-algo busyness: log every measure and decision
+    cheaper_busyness_verbose: bool
+    #: --cheaper-busyness-backlog-alert: --cheaper-algo busyness: more than N connections in the listen queue spawn emergency workers at once
+    cheaper_busyness_backlog_alert: int
+    #: --cheaper-busyness-backlog-multiplier: --cheaper-algo busyness: the multiplier while emergency workers run
+    cheaper_busyness_backlog_multiplier: int
+    #: --cheaper-busyness-backlog-step: --cheaper-algo busyness: emergency workers spawned at once
+    cheaper_busyness_backlog_step: int
+    #: --cheaper-busyness-backlog-nonzero: --cheaper-algo busyness: a listen queue never empty for SECONDS spawns emergency workers
+    cheaper_busyness_backlog_nonzero: int
     #: --harakiri: per request, per core: a request running longer is logged with its URI, worker and core; suspended…
     harakiri: float
     #: --harakiri-verbose: log the stack of a request hit by --harakiri

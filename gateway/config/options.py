@@ -1610,8 +1610,39 @@ OPTIONS: tuple[Option, ...] = (
     Option("cheaper-rss-limit-hard", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
            help="--cheaper: at BYTES or more (above the soft limit), stop one worker per cycle"),
     Option("cheaper-algo", default="spare", section=PROCESSES, metavar="NAME",
-           help="--cheaper's algorithm: spare (default), spare2, backlog or manual (the master "
-                "FIFO's + and -)"),
+           help="--cheaper's algorithm: spare (default), spare2, backlog, busyness or manual (the "
+                "master FIFO's + and -)"),
+    # --cheaper-algo busyness (gateway/process/cheaper_busyness.py); 0 means the default, as in uWSGI
+    Option("cheaper-busyness-max", type=conv.integer, default=50, minimum=0, maximum=100, section=PROCESSES,
+           metavar="PERCENT",
+           help="--cheaper-algo busyness: above this average busyness workers are loaded: spawn"),
+    Option("cheaper-busyness-min", type=conv.integer, default=25, minimum=0, maximum=100, section=PROCESSES,
+           metavar="PERCENT",
+           help="--cheaper-algo busyness: below this average busyness workers are idle: stop one "
+                "once the cheaper timer has run out"),
+    Option("cheaper-busyness-multiplier", type=conv.integer, default=10, minimum=0, maximum=100000,
+           section=PROCESSES, metavar="N",
+           help="--cheaper-algo busyness: a worker stops after --cheaper-overload x N idle seconds"),
+    Option("cheaper-busyness-penalty", type=conv.integer, default=2, minimum=0, maximum=100000,
+           section=PROCESSES, metavar="N",
+           help="--cheaper-algo busyness: added to the multiplier when a worker is spawned back "
+                "too soon after one was stopped"),
+    Option("cheaper-busyness-verbose", flag=True, section=PROCESSES,
+           help="--cheaper-algo busyness: log every measure and decision"),
+    Option("cheaper-busyness-backlog-alert", type=conv.integer, default=33, minimum=0, maximum=1_000_000,
+           section=PROCESSES, metavar="N",
+           help="--cheaper-algo busyness: more than N connections in the listen queue spawn "
+                "emergency workers at once"),
+    Option("cheaper-busyness-backlog-multiplier", type=conv.integer, default=3, minimum=0, maximum=100000,
+           section=PROCESSES, metavar="N",
+           help="--cheaper-algo busyness: the multiplier while emergency workers run"),
+    Option("cheaper-busyness-backlog-step", type=conv.integer, default=1, minimum=0, maximum=10000,
+           section=PROCESSES, metavar="N",
+           help="--cheaper-algo busyness: emergency workers spawned at once"),
+    Option("cheaper-busyness-backlog-nonzero", type=conv.integer, default=60, minimum=0, maximum=1_000_000,
+           section=PROCESSES, metavar="SECONDS",
+           help="--cheaper-algo busyness: a listen queue never empty for SECONDS spawns "
+                "emergency workers"),
     Option("harakiri", short="t", type=conv.number, default=0, minimum=0, section=PROCESSES,
            metavar="SECONDS",
            help="per request, per core: a request running longer is logged with its URI, "

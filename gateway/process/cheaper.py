@@ -20,6 +20,8 @@ The algorithms are uWSGI's, with its defaults (``--cheaper-step 1``,
 * ``backlog``: spawns while more than ``--cheaper-overload`` connections wait in the
   listen queue, stops one while fewer do.
 * ``manual``: never decides; only the master FIFO's ``+`` and ``-`` change the count.
+* ``busyness``: follows the share of time the workers spend in requests, with the
+  listen queue as an emergency brake (:mod:`gateway.process.cheaper_busyness`).
 
 Memory limits come first, as in uWSGI: with ``--cheaper-rss-limit-soft BYTES`` no worker is
 added while the running workers' resident memory adds up to that much or more (the
@@ -33,7 +35,7 @@ one request running counts as busy, as in uWSGI).
 
 from __future__ import annotations
 
-from typing import Callable, Dict, NamedTuple, Sequence
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 __all__ = ["ALGORITHMS", "Cheaper", "CheaperConfigError", "Slot"]
 
@@ -51,13 +53,16 @@ class Slot(NamedTuple):
     busy: bool
     #: cheaped and without a process: the master may spawn it
     spawnable: bool
+    #: µs it spent in requests, cumulative (its scoreboard ``running_time``; busyness reads it)
+    running_time: int = 0
 
 
 class Cheaper:
     """The chosen algorithm and its counters; :meth:`decide` once per master cycle."""
 
     def __init__(self, minimum: int, processes: int, *, algo: str = "spare", step: int = 1,
-                 overload: int = 3, idle: int = 10, rss_soft: int = 0, rss_hard: int = 0) -> None:
+                 overload: int = 3, idle: int = 10, rss_soft: int = 0, rss_hard: int = 0,
+                 busyness: Optional[Mapping[str, Any]] = None) -> None:
         if algo not in ALGORITHMS:
             raise CheaperConfigError("--cheaper-algo %s: not supported (choose from %s)"
                                      % (algo, ", ".join(sorted(ALGORITHMS))))
@@ -82,6 +87,24 @@ class Cheaper:
         self._decide: Callable[[Sequence[Slot], int], int] = getattr(self, "_" + algo)
         self._overload_count = 0
         self._idle_count = 0
+        self._now = 0.0
+        self._can_spawn = True
+        #: ``busyness``: its state (the ``--cheaper-busyness-*`` keywords of ``busyness``)
+        self.busyness: Any = None
+        if algo == "busyness":
+            from gateway.process.cheaper_busyness import Busyness
+
+            self.busyness = Busyness(minimum, processes, overload=self.overload, step=self.step,
+                                     **dict(busyness or {}))
+
+    @property
+    def lines(self) -> List[str]:
+        """The algorithm's own log lines from the last :meth:`decide` (busyness's)."""
+        return self.busyness.lines if self.busyness is not None else []
+
+    def settings(self) -> List[str]:
+        """Lines to log at startup about the algorithm's settings (busyness's, as uWSGI)."""
+        return self.busyness.settings() if self.busyness is not None else []
 
     def initial(self, requested: int) -> int:
         """``--cheaper-initial``: how many workers to start with, clamped as uWSGI clamps it."""
@@ -89,14 +112,20 @@ class Cheaper:
             return self.minimum
         return min(max(requested, self.minimum), self.processes)
 
-    def decide(self, slots: Sequence[Slot], backlog: int = 0, rss: int = 0, requested: int = 0) -> int:
+    def decide(self, slots: Sequence[Slot], backlog: int = 0, rss: int = 0, requested: int = 0,
+               now: float = 0.0) -> int:
         """Workers to add (> 0, never more than are spawnable), -1 to stop one, or 0.
 
         ``rss``: the running workers' resident memory in bytes (read only with the rss
         limits); ``requested``: the master FIFO's ``+``/``-`` since the last cycle, which
-        replace the algorithm's decision for this cycle.
+        replace the algorithm's decision for this cycle; ``now``: a monotonic clock in
+        seconds (busyness measures its windows with it).
         """
         self.note = None
+        self._now = now
+        self._can_spawn = True
+        if self.busyness is not None:
+            self.busyness.lines = []
         running = sum(1 for s in slots if s.running)
         if self.rss_soft:
             if self.rss_hard and running > 1 and rss >= self.rss_hard:
@@ -105,6 +134,7 @@ class Cheaper:
             if rss >= self.rss_soft:
                 if requested < 0:
                     return max(requested, self.minimum - running)
+                self._can_spawn = False
                 want = self._decide(slots, backlog)  # its stops still apply; its spawns cannot
                 if want < 0 and running <= self.minimum:
                     return 0
@@ -162,6 +192,9 @@ class Cheaper:
     def _manual(self, slots: Sequence[Slot], backlog: int) -> int:
         return 0
 
+    def _busyness(self, slots: Sequence[Slot], backlog: int) -> int:
+        return int(self.busyness.decide(slots, backlog, self._now, self._can_spawn))
+
 
 #: ``--cheaper-algo`` names
 ALGORITHMS: Dict[str, str] = {
@@ -169,4 +202,5 @@ ALGORITHMS: Dict[str, str] = {
     "spare2": "keep --cheaper idle workers",
     "backlog": "follow the listen queue",
     "manual": "only the master FIFO's + and -",
+    "busyness": "follow the share of time the workers spend in requests, and the listen queue",
 }

@@ -55,6 +55,7 @@ from gateway.logs import gen_log
 from gateway.process import channel as _channel
 from gateway.process import policy
 from gateway.process.cheaper import Cheaper, Slot
+from gateway.process.cheaper_busyness import busyness_options
 from gateway.process.log_master import wants_log_master
 from gateway.process.scoreboard import (
     C_IN_REQUEST,
@@ -64,6 +65,7 @@ from gateway.process.scoreboard import (
     W_HARAKIRI_COUNT,
     W_HEARTBEAT,
     W_REQUESTS,
+    W_RUNNING_TIME,
     W_STATUS,
     Scoreboard,
     now_us,
@@ -275,7 +277,10 @@ class Master:
                                    step=int(config.cheaper_step or 1), overload=int(config.cheaper_overload or 3),
                                    idle=int(config.cheaper_idle or 10),
                                    rss_soft=int(config.cheaper_rss_limit_soft or 0),
-                                   rss_hard=int(config.cheaper_rss_limit_hard or 0))
+                                   rss_hard=int(config.cheaper_rss_limit_hard or 0),
+                                   busyness=busyness_options(config) if config.cheaper_algo == "busyness" else None)
+            for line in self.cheaper.settings():
+                gen_log.info("%s", line)
         self._cheaper_delta = 0
         self._cheaper_next = 0.0
         #: --evil-reload-on-rss/-as: limits in bytes, checked once a second from /proc
@@ -924,15 +929,19 @@ class Master:
             return  # not while a reload replaces workers (as uWSGI)
         procs = [self.workers[wid] for wid in sorted(self.workers)]
         slots = [Slot(bool(p.pid) and not p.cheaped, bool(p.pid) and not p.cheaped and self._busy(p),
-                      p.cheaped and not p.pid) for p in procs]
+                      p.cheaped and not p.pid, self.board.get(self.slot(p.ident, p.generation), W_RUNNING_TIME))
+                 for p in procs]
         requested, self._cheaper_delta = self._cheaper_delta, 0
-        backlog = listen_backlog(self.sockets) if self.cheaper.algo == "backlog" and not requested else 0
+        backlog = (listen_backlog(self.sockets) if self.cheaper.algo in ("backlog", "busyness") and not requested
+                   else 0)
         rss = 0
         if self.cheaper.rss_soft:
             rss = sum(_statm(p.pid)[1] for p, s in zip(procs, slots) if s.running)
-        delta = self.cheaper.decide(slots, backlog, rss, requested)
+        delta = self.cheaper.decide(slots, backlog, rss, requested, now=time.monotonic())
         if self.cheaper.note:
             gen_log.warning("%s", self.cheaper.note)
+        for line in self.cheaper.lines:
+            gen_log.info("%s", line)
         if delta > 0:
             for proc, slot in zip(procs, slots):
                 if delta and slot.spawnable:

@@ -74,8 +74,8 @@ def test_manual_never_decides():
 def test_bad_configurations_name_the_option():
     with pytest.raises(CheaperConfigError, match=r"--cheaper 4 must be lower than --processes 4"):
         Cheaper(4, 4)
-    with pytest.raises(CheaperConfigError, match=r"--cheaper-algo busyness: not supported \(choose from "):
-        Cheaper(1, 4, algo="busyness")
+    with pytest.raises(CheaperConfigError, match=r"--cheaper-algo lqrps: not supported \(choose from "):
+        Cheaper(1, 4, algo="lqrps")
 
 
 def test_initial_is_clamped_as_uwsgi_clamps_it():
