@@ -1601,7 +1601,8 @@ OPTIONS: tuple[Option, ...] = (
            help="--cheaper: workers started at once when more are needed"),
     Option("cheaper-overload", type=conv.integer, default=3, minimum=1, section=PROCESSES, metavar="N",
            help="--cheaper: cycles (seconds) of overload before spawning, and of idleness "
-                "between two stops (spare); the listen-queue threshold (backlog)"),
+                "between two stops (spare); the listen-queue threshold (backlog); the seconds of "
+                "each measure (busyness)"),
     Option("cheaper-idle", type=conv.integer, default=10, minimum=1, section=PROCESSES, metavar="N",
            help="--cheaper-algo spare2: cycles with too many idle workers before one stops"),
     Option("cheaper-rss-limit-soft", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",

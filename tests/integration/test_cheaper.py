@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from server import run_cli, run_server
-from support.httpclient import request
+from support.httpclient import Conn, request
 from support.stats import fetch_stats, stats_port
 from support.waits import wait_until
 
@@ -75,10 +75,62 @@ def test_manual_algo_follows_the_master_fifo_and_a_reload_keeps_cheaped_ids(tmp_
                           timeout=15, what="the same worker ids cheaped after the reload")
 
 
+def test_busyness_spawns_under_load_and_cheaps_when_idle():
+    args = APP + ["--cheaper", "1", "--cheaper-algo", "busyness", "--cheaper-overload", "1",
+                  "--cheaper-busyness-multiplier", "2", "--cheaper-busyness-verbose"]
+    with run_server(args) as srv:
+        srv.wait_for_line(r"\[busyness\] settings: min=25%, max=50%, overload=1, multiplier=2, respawn penalty=2")
+        assert statuses(srv) == ["idle", "cheap", "cheap"]
+        # one long request: worker 1 is busy all the window without finishing it -> 100%
+        parked = threading.Thread(target=request, args=(srv.port, "/?s=4"), kwargs={"timeout": 10})
+        parked.start()
+        srv.wait_for_line(r"\[busyness\] worker 1 was busy \d+ time\(s\) in last cycle but no request was "
+                          r"completed during this time, marking as 100% busy", timeout=10)
+        srv.wait_for_line(r"\[busyness\] 1s average busyness is at 100%, will spawn 1 new worker\(s\)", timeout=10)
+        srv.wait_for_line(r"spawned uWSGI worker 2 \(pid: \d+", timeout=10)
+        assert wait_until(lambda: statuses(srv)[:2] == ["busy", "idle"], what="worker 2 running beside 1")
+        parked.join()
+        # idle again: once the cheaper timer (1 s x 2) has run out, the oldest idle worker goes
+        srv.wait_for_line(r"\[busyness\] 1s average busyness is at 0%, cheap one of 2 running workers", timeout=20)
+        srv.wait_for_line(r"uWSGI worker 1 cheaped\.", timeout=15)
+        assert wait_until(lambda: statuses(srv) == ["cheap", "idle", "cheap"], what="worker 1 shown as cheap")
+        assert request(srv.port, "/?s=0").status == 200  # the remaining worker serves
+        assert "need to wait" in srv.output() and "DAMN" not in srv.output()
+
+
+def test_busyness_spawns_an_emergency_worker_for_the_listen_queue():
+    # a worker blocked in time.sleep accepts nothing: connections wait in the listen queue; the
+    # 30 s windows leave the queue check (every cycle) alone to decide
+    args = ["--wsgi-file", "tests/apps/blocking.py", "--master", "--processes", "2", "--stats", "127.0.0.1:0",
+            "--cheaper", "1", "--cheaper-algo", "busyness", "--cheaper-overload", "30",
+            "--cheaper-busyness-backlog-alert", "2"]
+    with run_server(args) as srv:
+        srv.wait_for_line(r"\[busyness\] backlog alert is set to 2 request\(s\), step is 1")
+        blocked = threading.Thread(target=request, args=(srv.port, "/sleep?3"), kwargs={"timeout": 15})
+        blocked.start()
+        assert wait_until(lambda: statuses(srv)[0] == "busy", what="worker 1 blocked in a request")
+        waiting = [Conn(srv.port, timeout=15) for _ in range(4)]
+        try:
+            for conn in waiting:
+                conn.send(b"GET /?queued HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            srv.wait_for_line(r"\[busyness\] [3-4] requests in listen queue, spawning 1 emergency worker\(s\) "
+                              r"\(1\)!", timeout=10)
+            srv.wait_for_line(r"spawned uWSGI worker 2 \(pid: \d+", timeout=10)
+            # worker 2 serves the queued ones while worker 1 still sleeps
+            assert [conn.read_response().status for conn in waiting] == [200] * 4
+            assert statuses(srv)[0] == "busy"
+        finally:
+            for conn in waiting:
+                conn.close()
+        blocked.join()
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--processes", "2", "--cheaper", "2"], "invalid cheaper value: --cheaper 2 must be lower than --processes 2"),
-    (["--processes", "3", "--cheaper", "1", "--cheaper-algo", "busyness"],
-     "--cheaper-algo busyness: not supported (choose from backlog, manual, spare, spare2)"),
+    (["--processes", "3", "--cheaper", "1", "--cheaper-algo", "lqrps"],
+     "--cheaper-algo lqrps: not supported (choose from backlog, busyness, manual, spare, spare2)"),
+    (["--processes", "3", "--cheaper", "1", "--cheaper-algo", "busyness", "--cheaper-busyness-min", "60"],
+     "--cheaper-busyness-min 60 must be lower than --cheaper-busyness-max 50"),
     (["--processes", "3", "--cheaper", "1", "--cheaper-rss-limit-hard", "100"],
      "enabling cheaper-rss-limit-hard requires setting also cheaper-rss-limit-soft"),
 ])

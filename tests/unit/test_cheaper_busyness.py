@@ -290,3 +290,30 @@ def test_through_cheaper_the_fifo_and_the_memory_limit_still_come_first():
     assert c.decide(more, rss=0, now=3.0) == 1
     assert c.lines[-1] == "[busyness] 1s average busyness is at 90%, will spawn 1 new worker(s)"
     assert c.decide(more, requested=-1, now=4.0) == 0 and c.lines == []  # the FIFO replaces it
+
+
+def test_a_production_ini_file_loads_every_busyness_option(tmp_path):
+    from gateway.config import load
+
+    ini = tmp_path / "app.ini"
+    ini.write_text("[uwsgi]\nprocesses = 8\ncheaper = 2\ncheaper-algo = busyness\ncheaper-overload = 5\n"
+                   "cheaper-step = 2\ncheaper-busyness-multiplier = 30\ncheaper-busyness-min = 20\n"
+                   "cheaper-busyness-max = 70\ncheaper-busyness-backlog-alert = 16\n"
+                   "cheaper-busyness-backlog-step = 2\ncheaper-busyness-backlog-multiplier = 4\n"
+                   "cheaper-busyness-backlog-nonzero = 30\ncheaper-busyness-penalty = 3\n"
+                   "cheaper-busyness-verbose = true\n")
+    config = load([str(ini)], {})
+    c = Cheaper(int(config.cheaper), int(config.processes), algo=config.cheaper_algo, step=int(config.cheaper_step),
+                overload=int(config.cheaper_overload), busyness=busyness_options(config))
+    assert c.settings() == [
+        "[busyness] settings: min=20%, max=70%, overload=5, multiplier=30, respawn penalty=3",
+        "[busyness] backlog alert is set to 16 request(s), step is 2",
+        "[busyness] backlog non-zero alert is set to 30 second(s)"]
+    assert c.busyness.backlog_multiplier == 4 and c.busyness.verbose is True and c.busyness.step == 2
+
+
+def test_out_of_range_percents_are_refused_naming_the_option(tmp_path):
+    from gateway.config import ConfigError, load
+
+    with pytest.raises(ConfigError, match="cheaper-busyness-max"):
+        load(["--cheaper-busyness-max", "150"], {})
