@@ -12,6 +12,7 @@ import pytest
 from server import run_cli, run_server
 from support.httpclient import Conn, request
 from support.stats import fetch_stats, stats_port
+from support.uwsgitop import uwsgitop_screen
 from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -95,6 +96,9 @@ def test_busyness_spawns_under_load_and_cheaps_when_idle():
         srv.wait_for_line(r"uWSGI worker 1 cheaped\.", timeout=15)
         assert wait_until(lambda: statuses(srv) == ["cheap", "idle", "cheap"], what="worker 1 shown as cheap")
         assert request(srv.port, "/?s=0").status == 200  # the remaining worker serves
+        # uwsgitop shows the cheaped ids, as with the other algorithms
+        screen = uwsgitop_screen(stats_port(srv), lambda t: "WID" in t and t.count("cheap") >= 2)
+        assert screen.count("cheap") >= 2, screen[-2000:]
         assert "need to wait" in srv.output() and "DAMN" not in srv.output()
 
 
