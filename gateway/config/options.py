@@ -1168,12 +1168,13 @@ def _tls_options() -> tuple[Option, ...]:
         Option("ssl-verbose", flag=True, section=SOCKETS,
                help="log the SNI choices and the fatal TLS alerts sent to clients (a refused client "
                     "certificate, no shared cipher...)"),
-        Option("ssl-option", repeatable=True, type=conv.integer, minimum=0, section=SOCKETS, metavar="N",
+        Option("ssl-option", repeatable=True, type=conv.integer, minimum=0, maximum=2 ** 64 - 1,
+               section=SOCKETS, metavar="N",
                help="a raw OpenSSL option number OR'ed into every server context (SSL_OP_*)"),
-        Option("ssl-sessions-timeout", ("ssl-session-timeout",), type=conv.integer, minimum=1,
+        Option("ssl-sessions-timeout", ("ssl-session-timeout",), type=conv.integer, minimum=1, maximum=2 ** 31 - 1,
                section=SOCKETS, metavar="SECONDS",
                help="lifetime of cached TLS sessions (default: OpenSSL's, 7200)"),
-        Option("ssl-verify-depth", type=conv.integer, optional_value=True, minimum=0, section=SOCKETS,
+        Option("ssl-verify-depth", type=conv.integer, optional_value=True, minimum=0, maximum=1000, section=SOCKETS,
                metavar="[N]",
                help="maximum length of a client's certificate chain verified against a client CA "
                     "(alone: 1; default: OpenSSL's, 100)"),

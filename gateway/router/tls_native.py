@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ssl
+import sys
 from typing import Any, Optional
 
 __all__ = ["NativeUnavailable", "adopt_verify", "available", "set_session_id_context",
@@ -34,6 +35,8 @@ class NativeUnavailable(Exception):
 
 _lib: Any = None
 _loaded = False
+#: the CPython versions whose ``PySSLContext``/``PySSLSocket`` start as read here
+_LAYOUT_KNOWN = sys.implementation.name == "cpython" and (3, 8) <= sys.version_info[:2] <= (3, 14)
 
 
 def _load() -> Any:
@@ -63,9 +66,13 @@ def _load() -> Any:
 
 
 def _ctx_pointer(ctx: ssl.SSLContext) -> "tuple[Any, int]":
+    if not _LAYOUT_KNOWN:
+        raise NativeUnavailable("not known for %s %d.%d" % ((sys.implementation.name,) + sys.version_info[:2]))
     lib = _load()
     if lib is None:
         raise NativeUnavailable("OpenSSL's functions are not reachable from Python's ssl module here")
+    if not isinstance(ctx, ssl.SSLContext):
+        raise NativeUnavailable("not an ssl.SSLContext")
     pointer = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
     if not pointer or lib.SSL_CTX_get_options(pointer) != ctx.options:
         raise NativeUnavailable("this Python's ssl module does not lay out its contexts as CPython's")
@@ -115,8 +122,10 @@ def set_session_id_context(ctx: ssl.SSLContext, name: bytes) -> None:
 def _ssl_pointer(conn: Any) -> Optional[int]:
     """The ``SSL *`` of an :class:`ssl.SSLObject`/:class:`ssl.SSLSocket` (CPython's
     ``PySSLSocket``: header, the socket weakref, then ``SSL *``)."""
+    import _ssl
+
     inner = getattr(conn, "_sslobj", None)
-    if inner is None:
+    if type(inner) is not getattr(_ssl, "_SSLSocket", None):
         return None
     value = ctypes.c_void_p.from_address(id(inner) + object.__basicsize__ + ctypes.sizeof(ctypes.c_void_p)).value
     return value or None
