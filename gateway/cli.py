@@ -453,25 +453,29 @@ def _bind(spec: str, backlog: int, protocol: str) -> socket.socket:
 
 
 def _worker_sockets_given(cfg: Config) -> bool:
-    return bool(cfg.http_socket or cfg.http11_socket or cfg.https_socket or cfg.socket or cfg.fastcgi_socket
+    return bool(cfg.http_socket or cfg.http11_socket or cfg.https_socket or cfg.ssl_socket or cfg.socket
+                or cfg.fastcgi_socket
                 or cfg.scgi_socket or cfg.fastcgi_nph_socket or cfg.scgi_nph_socket)
 
 
 def _bind_https(cfg: Config) -> List[socket.socket]:
-    """``--https-socket ADDR,CERT,KEY[,CIPHERS[,CA]]``: the TLS context is built now, so a bad
-    certificate fails at startup with one line; the worker terminates TLS on the socket."""
-    from gateway.router.tls import TLSConfigError, parse_https, server_context
+    """``--https-socket`` and ``--ssl-socket ADDR,CERT,KEY[,CIPHERS[,CA]]`` (HTTP and uwsgi over
+    TLS): the TLS contexts are built now, with the router's code (:mod:`gateway.router.tls_config`),
+    so a bad certificate fails at startup with one line; the worker terminates TLS."""
+    from gateway.router.tls import TLSConfigError
+    from gateway.router.tls_config import listener_contexts
     from gateway.server.listeners import set_tls_context
 
+    values = [("--https-socket", v) for v in cfg.https_socket] + [("--ssl-socket", v) for v in cfg.ssl_socket]
+    try:
+        contexts = listener_contexts(cfg, values)
+    except TLSConfigError as e:
+        _fail(str(e))
     out = []
-    for value in cfg.https_socket:
-        try:
-            spec = parse_https(value, "--https-socket")
-            context = server_context(spec, "--https-socket")
-        except TLSConfigError as e:
-            _fail(str(e))
-        sock = _bind(spec.address, cfg.listen, "https")
-        set_tls_context(sock, context)
+    for (option, _), (spec, context) in zip(values, contexts):
+        protocol = "https" if option == "--https-socket" else "suwsgi"
+        sock = _bind(spec.address, cfg.listen, protocol)
+        set_tls_context(sock, context, protocol)
         out.append(sock)
     return out
 

@@ -133,8 +133,8 @@ def spawn(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[s
 def run_server(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None,
                ready_timeout: float = 20.0) -> Iterator[ServerProcess]:
     args = list(args)
-    binds = ("--http-socket", "--http11-socket", "--https-socket", "--socket", "--uwsgi-socket", "-s",
-             "--fastcgi-socket", "--fastcgi-nph-socket", "--scgi-socket", "--scgi-nph-socket")
+    binds = ("--http-socket", "--http11-socket", "--https-socket", "--ssl-socket", "--suwsgi-socket", "--socket",
+             "--uwsgi-socket", "-s", "--fastcgi-socket", "--fastcgi-nph-socket", "--scgi-socket", "--scgi-nph-socket")
     if not any(a in binds or a.startswith(tuple(b + "=" for b in binds)) for a in args) \
             and not any(a.endswith(".ini") for a in args):
         args = ["--http-socket", "127.0.0.1:0"] + args

@@ -155,10 +155,36 @@ class ConfigFields:
     http_backend_http: bool
     #: --https2: not supported yet: uWSGI option, not supported yet by gateway
     https2: Optional[str]
-    #: --https-session-context: not supported yet: uWSGI option, not supported yet by gateway
-    https_session_context: Optional[str]
     #: --http-use-cache: not supported yet: uWSGI option, not supported yet by gateway
     http_use_cache: Optional[str]
+    #: --ssl-socket: a --socket (uwsgi protocol) behind TLS, terminated in the worker; HTTPS comes from the packet's var…
+    ssl_socket: List[str]
+    #: --sni: a certificate chosen when a TLS client asks for server name NAME (exact match), on every --https, -…
+    sni: List[str]
+    #: --sni-regexp: the same for the server names REGEXP matches (searched, after the exact names)
+    sni_regexp: List[str]
+    #: --sni-dir: for a server name no --sni matches, DIR/NAME.crt and DIR/NAME.key (and DIR/NAME.ca as client CA whe…
+    sni_dir: Optional[str]
+    #: --sni-dir-ciphers: the OpenSSL cipher string of the --sni-dir contexts
+    sni_dir_ciphers: Optional[str]
+    #: --ssl-verbose: log the SNI choices and the fatal TLS alerts sent to clients (a refused client certificate, no shar…
+    ssl_verbose: bool
+    #: --ssl-option: a raw OpenSSL option number OR'ed into every server context (SSL_OP_*)
+    ssl_option: List[int]
+    #: --ssl-sessions-timeout: lifetime of cached TLS sessions (default: OpenSSL's, 7200)
+    ssl_sessions_timeout: Optional[int]
+    #: --ssl-verify-depth: maximum length of a client's certificate chain verified against a client CA (alone: 1; default: Ope…
+    ssl_verify_depth: Optional[int]
+    #: --ssl-tmp-dir: a certificate, key or CA given as PEM text (-----BEGIN ...) is written to a file in DIR to be loaded
+    ssl_tmp_dir: Optional[str]
+    #: --ssl-enable-tlsv1: accept TLS 1.0 and 1.1 clients too (default: TLS 1.2+), if the local OpenSSL and its security level…
+    ssl_enable_tlsv1: bool
+    #: --https-session-context: --https router: the TLS session id context (at most 32 bytes; default: Python's)
+    https_session_context: Optional[str]
+    #: --ssl-enable-sslv3: not supported yet: uWSGI option, not supported yet by gateway
+    ssl_enable_sslv3: bool
+    #: --ssl-sessions-use-cache: not supported yet: uWSGI option, not supported yet by gateway
+    ssl_sessions_use_cache: Optional[str]
     #: --wsgi-file: load the WSGI application from FILE, run as a module; its callable is --callable
     wsgi_file: Optional[str]
     #: --module: import MODULE and use CALLABLE (default: --callable); MODULE:factory() calls a zero-argument factory

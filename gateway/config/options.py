@@ -1135,7 +1135,6 @@ def _socket_extra_options() -> tuple[Option, ...]:
         "http-manage-source": "the SOURCE method (Icecast) is not supported",
         "http-backend-http": "the router speaks uwsgi to the workers",
         "https2": "use --https ADDR,CERT,KEY[,CIPHERS[,CA]]",
-        "https-session-context": "TLS session ids are the ssl module's defaults",
     }
     flags = ("http-raw-body", "http-cheap", "http-manage-rtsp", "http-manage-source",
              "http-backend-http")
@@ -1145,6 +1144,57 @@ def _socket_extra_options() -> tuple[Option, ...]:
                       hint=router_hints["http-use-cache"], help="uWSGI option, not supported yet by gateway"))
     return tuple(out)
 
+
+
+def _tls_options() -> tuple[Option, ...]:
+    """uWSGI's TLS options (:mod:`gateway.router.tls_config`): SNI, the OpenSSL knobs every
+    server context of ``--https``, ``--https-socket`` and ``--ssl-socket`` gets, and the
+    uwsgi protocol over TLS."""
+    return (
+        Option("ssl-socket", ("suwsgi-socket",), repeatable=True, section=SOCKETS,
+               metavar="ADDR,CERT,KEY[,CIPHERS[,CA]]",
+               help="a --socket (uwsgi protocol) behind TLS, terminated in the worker; HTTPS comes "
+                    "from the packet's vars, as uWSGI's suwsgi"),
+        Option("sni", repeatable=True, section=SOCKETS, metavar="NAME CERT,KEY[,CIPHERS[,CA]]",
+               help="a certificate chosen when a TLS client asks for server name NAME (exact match), "
+                    "on every --https, --https-socket and --ssl-socket"),
+        Option("sni-regexp", repeatable=True, section=SOCKETS, metavar="REGEXP CERT,KEY[,CIPHERS[,CA]]",
+               help="the same for the server names REGEXP matches (searched, after the exact names)"),
+        Option("sni-dir", section=SOCKETS, metavar="DIR",
+               help="for a server name no --sni matches, DIR/NAME.crt and DIR/NAME.key (and DIR/NAME.ca "
+                    "as client CA when present), loaded on first use"),
+        Option("sni-dir-ciphers", section=SOCKETS, metavar="CIPHERS",
+               help="the OpenSSL cipher string of the --sni-dir contexts"),
+        Option("ssl-verbose", flag=True, section=SOCKETS,
+               help="log the SNI choices and the fatal TLS alerts sent to clients (a refused client "
+                    "certificate, no shared cipher...)"),
+        Option("ssl-option", repeatable=True, type=conv.integer, minimum=0, maximum=2 ** 64 - 1,
+               section=SOCKETS, metavar="N",
+               help="a raw OpenSSL option number OR'ed into every server context (SSL_OP_*)"),
+        Option("ssl-sessions-timeout", ("ssl-session-timeout",), type=conv.integer, minimum=1, maximum=2 ** 31 - 1,
+               section=SOCKETS, metavar="SECONDS",
+               help="lifetime of cached TLS sessions (default: OpenSSL's, 7200)"),
+        Option("ssl-verify-depth", type=conv.integer, optional_value=True, minimum=0, maximum=1000, section=SOCKETS,
+               metavar="[N]",
+               help="maximum length of a client's certificate chain verified against a client CA "
+                    "(alone: 1; default: OpenSSL's, 100)"),
+        Option("ssl-tmp-dir", type=conv.path, section=SOCKETS, metavar="DIR",
+               help="a certificate, key or CA given as PEM text (-----BEGIN ...) is written to a file "
+                    "in DIR to be loaded"),
+        Option("ssl-enable-tlsv1", flag=True, section=SOCKETS,
+               help="accept TLS 1.0 and 1.1 clients too (default: TLS 1.2+), if the local OpenSSL "
+                    "and its security level still permit them"),
+        Option("https-session-context", section=HTTP, metavar="NAME",
+               help="--https router: the TLS session id context (at most 32 bytes; default: Python's)"),
+        _unsupported("ssl-enable-sslv3", "ssl-enable3", flag=True,
+                     hint="SSLv3 is gone from OpenSSL (and from Python's ssl): TLS 1.2+ is the default, "
+                          "--ssl-enable-tlsv1 allows TLS 1.0/1.1"),
+        Option("ssl-sessions-use-cache", ("ssl-session-use-cache",), optional_value=True, supported=False,
+               section=OTHER, metavar="[NAME]",
+               hint="Python's ssl has no session-store callbacks; sessions are cached per process and "
+                    "TLS session tickets resume across workers (their keys are made before fork)",
+               help="uWSGI option, not supported yet by gateway"),
+    )
 
 def parse_map_socket(raw: str) -> tuple[int, tuple[int, ...]]:
     """``--map-socket N:W1[,W2...]`` -> (N, (W1, W2...)); :class:`Invalid` when malformed."""
@@ -1219,6 +1269,7 @@ OPTIONS: tuple[Option, ...] = (
                 "--http-socket =N or --socket =N (N: its 0-based index among the shared sockets); "
                 "undeferred-shared-socket is the same (gateway never defers accepts)"),
     *_socket_extra_options(),
+    *_tls_options(),
 
     # -- application loading --------------------------------------------------------
     Option("wsgi-file", ("file",), type=conv.path, section=APP, metavar="FILE",

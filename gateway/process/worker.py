@@ -64,7 +64,7 @@ from loop_engine import Core, Engine
 USER_HARAKIRI_KEY = "gateway.user_harakiri"
 
 #: The server class for each protocol a listening socket speaks (gateway.server.listeners).
-SERVERS = {"http": HTTPServer, "https": HTTPServer, "uwsgi": UwsgiServer, "fastcgi": FastCGIServer,
+SERVERS = {"http": HTTPServer, "https": HTTPServer, "uwsgi": UwsgiServer, "suwsgi": UwsgiServer, "fastcgi": FastCGIServer,
            "fastcgi-nph": FastCGIServer, "scgi": ScgiServer, "scgi-nph": ScgiServer}
 #: the option forcing the modifier1 of each protocol's requests (uWSGI's ``--http-socket-modifier1``...)
 MODIFIER1_OPTIONS = {"http": "http_socket_modifier1", "https": "https_socket_modifier1",
@@ -97,9 +97,10 @@ def _send_timeout(cfg: Config) -> float:
 
 def _https_extra(sock: socket.socket) -> Dict[str, Any]:
     """The constant extra environ keys of a listener: ``HTTPS=on`` and the https scheme on an
-    ``--https-socket`` (as uWSGI's https proto sets them)."""
+    ``--https-socket`` (as uWSGI's https proto sets them; on an ``--ssl-socket`` they come from
+    the packet's vars, as uWSGI's suwsgi proto)."""
     extra: Dict[str, Any] = {"uwsgi.version": uwsgi_module.version, "uwsgi.node": uwsgi_module.hostname}
-    if tls_context(sock) is not None:
+    if socket_protocol(sock) == "https" and tls_context(sock) is not None:
         extra["HTTPS"] = "on"
         extra["wsgi.url_scheme"] = "https"
     return extra

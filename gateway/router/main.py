@@ -34,7 +34,8 @@ from typing import Any, List, Optional, Tuple
 from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.router.server import Listener, Router, RouterSettings
-from gateway.router.tls import TLSConfigError, parse_https, server_context
+from gateway.router.tls import TLSConfigError
+from gateway.router.tls_config import listener_contexts
 from gateway.server.listeners import ListenError, bind_tcp, bound_address, listen_address, shared_socket
 
 __all__ = [
@@ -68,9 +69,9 @@ def bind_router_sockets(cfg: Config) -> List[Listener]:
     try:
         for spec in cfg.http:
             listeners.append(Listener(_listen(spec, cfg.listen)))
-        for value in cfg.https:
-            https = parse_https(value)
-            ctx = server_context(https)
+        contexts = listener_contexts(cfg, [("--https", value) for value in cfg.https],
+                                     session_context=cfg.https_session_context)
+        for https, ctx in contexts:
             listeners.append(Listener(_listen(https.address, cfg.listen), ctx))
         for value in cfg.http_to_https:
             address, _, port = value.partition(",")
@@ -138,6 +139,7 @@ def _use_socket(cfg: Config, value: Any) -> str:
     index = 0 if value == "" else int(value)
     kinds = [("http-socket", s) for s in list(cfg.http_socket) + list(cfg.http11_socket)]
     kinds += [("https-socket", s) for s in cfg.https_socket]
+    kinds += [("ssl-socket", s) for s in cfg.ssl_socket]
     kinds += [("socket" if cfg.protocol == "uwsgi" else "socket (--protocol %s)" % cfg.protocol, s) for s in cfg.socket]
     kinds += [("fastcgi-socket", s) for s in cfg.fastcgi_socket] + [("fastcgi-nph-socket", s) for s in cfg.fastcgi_nph_socket]
     kinds += [("scgi-socket", s) for s in cfg.scgi_socket] + [("scgi-nph-socket", s) for s in cfg.scgi_nph_socket]

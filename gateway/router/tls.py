@@ -15,9 +15,10 @@ the first handshake.  Defaults are the ``ssl`` module's server defaults
 from __future__ import annotations
 
 import ssl
+import warnings
 from typing import Any, List, NamedTuple, Optional, Tuple
 
-__all__ = ["HTTPSSpec", "TLSConfigError", "client_cert_vars", "parse_https", "server_context"]
+__all__ = ["HTTPSSpec", "TLSConfigError", "TLSSettings", "client_cert_vars", "parse_https", "server_context"]
 
 
 class TLSConfigError(Exception):
@@ -30,6 +31,23 @@ class HTTPSSpec(NamedTuple):
     key: str
     ciphers: Optional[str] = None
     client_ca: Optional[str] = None
+
+
+class TLSSettings(NamedTuple):
+    """The ``--ssl-*`` options every server context gets (:mod:`gateway.router.tls_config`)."""
+
+    #: ``--ssl-option``: raw ``SSL_OP_*`` bits OR'ed in
+    options: int = 0
+    #: ``--ssl-enable-tlsv1``: TLS 1.0 and 1.1 allowed
+    enable_tlsv1: bool = False
+    #: ``--ssl-sessions-timeout`` (None: OpenSSL's)
+    session_timeout: Optional[int] = None
+    #: ``--ssl-verify-depth`` (None: OpenSSL's)
+    verify_depth: Optional[int] = None
+    #: ``--ssl-verbose``: fatal alerts sent to clients are logged
+    verbose: bool = False
+    #: ``--ssl-tmp-dir``: where PEM text given in place of a file name is written
+    tmp_dir: Optional[str] = None
 
 
 def parse_https(value: str, option: str = "--https") -> HTTPSSpec:
@@ -75,11 +93,23 @@ def client_cert_vars(ssl_object: Any, export_pem: bool = False) -> List[Tuple[st
     return out
 
 
-def server_context(spec: HTTPSSpec, option: str = "--https") -> ssl.SSLContext:
+def server_context(spec: HTTPSSpec, option: str = "--https", settings: Optional[TLSSettings] = None,
+                   session_context: Optional[str] = None) -> ssl.SSLContext:
     """A server-side context for ``spec``; raises :class:`TLSConfigError` with the reason
-    (naming ``option``)."""
+    (naming ``option``).  ``settings``: the ``--ssl-*`` options; ``session_context``:
+    ``--https-session-context``."""
+    settings = settings or TLSSettings()
+    if settings.tmp_dir:
+        spec = _materialize(spec, settings.tmp_dir, option)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.options |= ssl.OP_NO_COMPRESSION
+    if settings.enable_tlsv1:
+        try:
+            with warnings.catch_warnings():  # deprecated indeed: the user asked for it by name
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx.minimum_version = ssl.TLSVersion.TLSv1
+        except (ValueError, ssl.SSLError) as e:
+            raise TLSConfigError("--ssl-enable-tlsv1: this OpenSSL refuses TLS 1.0: %s" % e) from None
     try:
         ctx.load_cert_chain(spec.cert, spec.key)
     except FileNotFoundError as e:
@@ -102,4 +132,76 @@ def server_context(spec: HTTPSSpec, option: str = "--https") -> ssl.SSLContext:
             raise TLSConfigError("%s %s: cannot load client CA %s: %s" % (option, spec.address, ca, e)) from None
         ctx.verify_mode = ssl.CERT_REQUIRED if required else ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
+    if settings.options:
+        ctx.options |= settings.options
+    _native_settings(ctx, settings, session_context, option)
+    if settings.verbose:
+        _log_alerts(ctx, option, spec.address)
     return ctx
+
+
+def _native_settings(ctx: ssl.SSLContext, settings: TLSSettings, session_context: Optional[str],
+                     option: str) -> None:
+    """What only OpenSSL's own functions can set (:mod:`gateway.router.tls_native`)."""
+    from gateway.router import tls_native
+
+    wanted: List[Tuple[str, Any, Any]] = [
+        ("--ssl-sessions-timeout", settings.session_timeout, tls_native.set_session_timeout),
+        ("--ssl-verify-depth", settings.verify_depth, tls_native.set_verify_depth)]
+    if session_context is not None:
+        wanted.append(("--https-session-context", session_context.encode("utf-8"),
+                       tls_native.set_session_id_context))
+    for name, value, setter in wanted:
+        if value is None:
+            continue
+        try:
+            setter(ctx, value)
+        except tls_native.NativeUnavailable as e:
+            raise TLSConfigError("%s: cannot be applied: %s" % (name, e)) from None
+        except ValueError as e:
+            raise TLSConfigError("%s %s: %s" % (name, session_context, e)) from None
+
+
+def _materialize(spec: HTTPSSpec, directory: str, option: str) -> HTTPSSpec:
+    """``--ssl-tmp-dir``: each of certificate, key and CA given as PEM text (``-----BEGIN ``)
+    is written to ``DIR/<address>.crt|.key|.ca`` (owner-readable only) and named by its path."""
+    import os
+    import re
+
+    base = os.path.join(directory, re.sub(r"[^A-Za-z0-9._-]", "_", spec.address).lstrip(".") or "tls")
+
+    def write(text: Optional[str], ext: str) -> Optional[str]:
+        if text is None:
+            return None
+        bang = text.startswith("!") and ext == ".ca"
+        body = text[1:] if bang else text
+        if not body.startswith("-----BEGIN "):
+            return text
+        path = base + ext
+        try:
+            if os.path.lexists(path):
+                os.unlink(path)  # read-only from the previous start
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o400)
+            with os.fdopen(fd, "w") as f:
+                f.write(body.replace("\\n", "\n"))
+        except OSError as e:
+            raise TLSConfigError("%s %s: --ssl-tmp-dir %s: cannot write %s: %s"
+                                 % (option, spec.address, directory, path, e.strerror or e)) from None
+        return ("!" if bang else "") + path
+
+    return HTTPSSpec(spec.address, write(spec.cert, ".crt") or spec.cert, write(spec.key, ".key") or spec.key,
+                     spec.ciphers, write(spec.client_ca, ".ca"))
+
+
+def _log_alerts(ctx: ssl.SSLContext, option: str, address: str) -> None:
+    """``--ssl-verbose``: log each fatal TLS alert this side sends (why a handshake failed:
+    a refused client certificate, no shared cipher or version...)."""
+    from gateway.logs import gen_log
+
+    def on_message(conn: Any, direction: str, version: Any, content_type: Any, msg_type: Any, data: bytes) -> None:
+        if direction == "write" and int(content_type) == 21 and len(data) >= 2 and data[0] == 2:
+            name = getattr(msg_type, "name", str(msg_type)).lower()
+            gen_log.warning("[ssl] %s %s: handshake refused, alert sent: %s", option, address, name)
+
+    if hasattr(ctx, "_msg_callback"):  # CPython's (a debugging hook, present since 3.8)
+        ctx._msg_callback = on_message  # type: ignore[attr-defined,unused-ignore]

@@ -127,20 +127,21 @@ def bound_address(sock: socket.socket) -> str:
 #: the protocol each listening socket speaks (kept across fork: same objects)
 _PROTOCOLS: "weakref.WeakKeyDictionary[socket.socket, str]" = weakref.WeakKeyDictionary()
 #: readiness-line key per protocol (uWSGI's option names)
-READY_KEYS = {"http": "http-socket", "https": "https-socket", "uwsgi": "socket", "fastcgi": "fastcgi-socket",
+READY_KEYS = {"http": "http-socket", "https": "https-socket", "suwsgi": "ssl-socket", "uwsgi": "socket", "fastcgi": "fastcgi-socket",
               "fastcgi-nph": "fastcgi-nph-socket", "scgi": "scgi-socket", "scgi-nph": "scgi-nph-socket"}
-#: ``--https-socket``: the server TLS context of each such listening socket
+#: ``--https-socket``, ``--ssl-socket``: the server TLS context of each such listening socket
 _TLS: "weakref.WeakKeyDictionary[socket.socket, ssl.SSLContext]" = weakref.WeakKeyDictionary()
 
 
-def set_tls_context(sock: socket.socket, context: "ssl.SSLContext") -> None:
-    """Serve ``sock`` behind TLS with ``context`` (``--https-socket``); it speaks ``"https"``."""
+def set_tls_context(sock: socket.socket, context: "ssl.SSLContext", protocol: str = "https") -> None:
+    """Serve ``sock`` behind TLS with ``context``: ``"https"`` (``--https-socket``) or
+    ``"suwsgi"`` (``--ssl-socket``, the uwsgi protocol)."""
     _TLS[sock] = context
-    _PROTOCOLS[sock] = "https"
+    _PROTOCOLS[sock] = protocol
 
 
 def tls_context(sock: socket.socket) -> "Optional[ssl.SSLContext]":
-    """The TLS context of an ``--https-socket``, None for the others."""
+    """The TLS context of an ``--https-socket`` or ``--ssl-socket``, None for the others."""
     return _TLS.get(sock)
 
 

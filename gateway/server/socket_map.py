@@ -4,7 +4,7 @@ uWSGI numbers its sockets in the order they are declared and closes, in every wo
 not listed for a socket, that socket (``uwsgi_map_sockets``); a socket no
 ``--map-socket`` names is served by every worker.  Here the index counts the worker
 sockets in the order gateway binds them: the ``--http-socket``/``--http11-socket`` ones,
-then ``--https-socket``, ``--socket``, ``--fastcgi-socket``, ``--fastcgi-nph-socket``,
+then ``--https-socket``, ``--ssl-socket``, ``--socket``, ``--fastcgi-socket``, ``--fastcgi-nph-socket``,
 ``--scgi-socket``, ``--scgi-nph-socket``, each kind in the order given (the same numbering as uWSGI's when one kind is used).
 """
 

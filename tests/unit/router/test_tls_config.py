@@ -1,0 +1,167 @@
+"""The TLS options as data: ``--sni`` values, the SNI choice (with a fake context builder),
+the ``--ssl-*`` settings read from a configuration, and the contexts they build (read back
+through OpenSSL)."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+
+import pytest
+
+from gateway.config import load
+from gateway.router import sni, tls_native
+from gateway.router.sni import SNISelector, parse_sni
+from gateway.router.tls import HTTPSSpec, TLSConfigError, TLSSettings, server_context
+from gateway.router.tls_config import listener_contexts, tls_settings
+from peers import require
+
+
+def test_parse_sni():
+    assert parse_sni("a.test /c.pem,/k.pem") == ("a.test", "/c.pem", "/k.pem", None, None)
+    assert parse_sni("a.test /c.pem,/k.pem,HIGH,!/ca.pem") == ("a.test", "/c.pem", "/k.pem", "HIGH", "!/ca.pem")
+    assert parse_sni("a.test /c.pem,/k.pem,,/ca.pem").client_ca == "/ca.pem"
+    for bad in ("a.test", "a.test /c.pem", " /c.pem,/k.pem", "a.test /c.pem,/k.pem,x,y,z", "a.test ,/k.pem"):
+        with pytest.raises(TLSConfigError, match="--sni-regexp .*expected NAME CERT,KEY"):
+            parse_sni(bad, "--sni-regexp")
+
+
+class FakeBuilder:
+    """Stands for server_context: returns the spec it was given (a distinct object per call)."""
+
+    def __init__(self):
+        self.built = []
+
+    def __call__(self, spec, option):
+        if "missing" in spec.cert:
+            raise TLSConfigError("%s %s: no such file" % (option, spec.address))
+        self.built.append((option, spec))
+        return ("ctx", spec)
+
+
+def _selector(tmp_path=None):
+    build = FakeBuilder()
+    sel = SNISelector(build)
+    sel.add(parse_sni("one.test /1.crt,/1.key"))
+    sel.add(parse_sni("one.test /other.crt,/other.key"))  # the first one given wins
+    sel.add_regexp(parse_sni(r"^w+\.test$ /w.crt,/w.key"))
+    sel.add_regexp(parse_sni(r"test /any.crt,/any.key"))
+    if tmp_path is not None:
+        sel.set_directory(str(tmp_path), "HIGH")
+    return sel, build
+
+
+def test_choice_order_exact_then_regexps_in_order():
+    sel, _ = _selector()
+    assert sel.choose("one.test")[1].cert == "/1.crt"
+    assert sel.choose("www.test")[1].cert == "/w.crt"
+    assert sel.choose("x.test.org")[1].cert == "/any.crt"  # searched, not anchored
+    assert sel.choose("ONE.example") is None  # case-sensitive, as sent
+    assert sel.choose(None) is None and sel.choose("") is None
+    with pytest.raises(TLSConfigError, match="--sni-regexp \\(x: not a regular expression"):
+        sel.add_regexp(parse_sni("(x /c,/k"))
+
+
+def test_sni_dir_loads_on_first_use_and_refuses_paths(tmp_path):
+    sel = SNISelector(FakeBuilder())
+    sel.set_directory(str(tmp_path), "HIGH")
+    for name in ("a.example", "b.example"):
+        (tmp_path / (name + ".crt")).write_text("x")
+        (tmp_path / (name + ".key")).write_text("x")
+    (tmp_path / "b.example.ca").write_text("x")
+    ctx = sel.choose("a.example")
+    assert ctx[1] == HTTPSSpec("a.example", str(tmp_path / "a.example.crt"), str(tmp_path / "a.example.key"),
+                               "HIGH", None)
+    assert sel.choose("a.example") is ctx  # kept
+    assert sel.choose("b.example")[1].client_ca == str(tmp_path / "b.example.ca")
+    assert sel.choose("c.example") is None  # no files
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.crt").write_text("x")
+    (tmp_path / "sub" / "x.key").write_text("x")
+    assert sel.choose("sub/x") is None and sel.choose("../" + tmp_path.name + "/a.example") is None
+    assert sel.choose(".hidden") is None
+
+
+def test_sni_dir_keeps_a_bounded_number_of_contexts(tmp_path, monkeypatch):
+    monkeypatch.setattr(sni, "SNI_DIR_CONTEXTS", 2)
+    build = FakeBuilder()
+    sel = SNISelector(build)
+    sel.set_directory(str(tmp_path))
+    for name in ("a", "b", "c"):
+        (tmp_path / (name + ".crt")).write_text("x")
+        (tmp_path / (name + ".key")).write_text("x")
+        sel.choose(name)
+    assert list(sel._loaded) == ["b", "c"]
+    sel.choose("a")  # reloaded
+    assert [spec.address for _, spec in build.built] == ["a", "b", "c", "a"]
+
+
+def test_sni_dir_bad_files_are_logged_not_fatal(tmp_path):
+    sel = SNISelector(FakeBuilder())
+    sel.set_directory(str(tmp_path))
+    with pytest.raises(TLSConfigError, match="not a directory"):
+        sel.set_directory(str(tmp_path / "nope"))
+    assert sel.choose("missing") is None
+
+
+def _cfg(argv):
+    return load(argv + ["--wsgi-file", "x.py"], {})
+
+
+def test_tls_settings_from_the_configuration():
+    cfg = _cfg(["--ssl-option", "4", "--ssl-option", "16", "--ssl-enable-tlsv1", "--ssl-sessions-timeout", "30",
+                "--ssl-verify-depth", "--ssl-verbose", "--ssl-tmp-dir", "/tmp"])
+    assert tls_settings(cfg) == TLSSettings(20, True, 30, 1, True, "/tmp")
+    assert tls_settings(_cfg(["--ssl-verify-depth", "5"])).verify_depth == 5
+    assert tls_settings(_cfg(["--ssl-session-timeout", "9"])).session_timeout == 9  # uWSGI's alias
+    assert tls_settings(_cfg([])) == TLSSettings()
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = str(d / "c.pem"), str(d / "k.pem")
+    subprocess.run([require("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+                    cert, "-days", "2", "-subj", "/CN=x.test"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+@pytest.mark.skipif(not tls_native.available(), reason="OpenSSL's functions are not reachable here")
+def test_contexts_carry_the_settings(pair):
+    cert, key = pair
+    cfg = _cfg(["--https-socket", "127.0.0.1:0,%s,%s,,%s" % (cert, key, cert), "--ssl-option",
+                str(int(ssl.OP_NO_TICKET)), "--ssl-sessions-timeout", "42", "--ssl-verify-depth", "3",
+                "--ssl-enable-tlsv1", "--sni", "y.test %s,%s" % (cert, key)])
+    [(spec, ctx)] = listener_contexts(cfg, [("--https-socket", cfg.https_socket[0])])
+    assert spec.address == "127.0.0.1:0"
+    assert ctx.options & ssl.OP_NO_TICKET and ctx.options & ssl.OP_NO_COMPRESSION
+    assert tls_native.session_timeout(ctx) == 42 and tls_native.verify_depth(ctx) == 3
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1
+    assert ctx.verify_mode == ssl.CERT_OPTIONAL and ctx.sni_callback is not None
+    plain = server_context(HTTPSSpec("a", cert, key))
+    assert plain.minimum_version != ssl.TLSVersion.TLSv1 and plain.sni_callback is None
+    assert tls_native.session_timeout(plain) != 42
+
+
+@pytest.mark.skipif(not tls_native.available(), reason="OpenSSL's functions are not reachable here")
+def test_session_id_context_is_bounded(pair):
+    cert, key = pair
+    server_context(HTTPSSpec("a", cert, key), session_context="x" * 32)
+    with pytest.raises(TLSConfigError, match="--https-session-context x{33}: at most 32 bytes"):
+        server_context(HTTPSSpec("a", cert, key), session_context="x" * 33)
+
+
+def test_tmp_dir_writes_pem_text(pair, tmp_path):
+    cert, key = pair
+    text_cert = open(cert).read().replace("\n", "\\n")
+    ctx = server_context(HTTPSSpec("[::1]:443", text_cert, open(key).read(), None, "!" + text_cert),
+                         settings=TLSSettings(tmp_dir=str(tmp_path)))
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert (tmp_path / "___1__443.crt").read_text() == open(cert).read()
+    assert (tmp_path / "___1__443.key").read_text() == open(key).read()
+    assert (tmp_path / "___1__443.ca").read_text() == open(cert).read()
+    assert oct(os.stat(tmp_path / "___1__443.key").st_mode & 0o777) == "0o400"
+    # file names are left alone
+    server_context(HTTPSSpec("b", cert, key), settings=TLSSettings(tmp_dir=str(tmp_path)))
+    assert not (tmp_path / "b.crt").exists()
