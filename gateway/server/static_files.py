@@ -27,7 +27,9 @@ the resolved real path must stay inside the mapped directory or a ``--static-saf
 or a symlink out of them goes to the app, never to the file).  The answer: ``Content-Type``,
 ``Content-Length``, ``Last-Modified``, and ``304 Not Modified`` for an ``If-Modified-Since``
 at or after the file's time.  The body is a ``wsgi.file_wrapper``, so
-``--offload-threads`` sends it from the loop.
+``--offload-threads`` sends it from the loop.  With ``--file-serve-mode`` (the policy's
+``serve_header``) the answer is an ``X-Sendfile``/``X-Accel-Redirect`` header naming the
+file, for the web server in front to send.
 """
 
 from __future__ import annotations
