@@ -218,3 +218,24 @@ def test_disable_sendfile_is_accepted_and_files_still_go_out(site, extra):
     with run_server(args) as srv:
         r = request(srv.port, "/static/big.bin", timeout=10)
         assert r.status == 200 and r.body == (site / "static" / "big.bin").read_bytes()
+
+
+def test_upload_progress_on_the_uwsgi_protocol(tmp_path):
+    # the same shared request path behind a web server (nginx's uwsgi_pass sends such packets)
+    args = APP + ["--socket", "127.0.0.1:0", "--post-buffering", "4096", "--upload-progress", str(tmp_path)]
+    body = os.urandom(200000)
+    with run_server(args) as srv:
+        packet = uwsgi_wire.encode_request([
+            ("REQUEST_METHOD", "POST"), ("PATH_INFO", "/upload"), ("SERVER_PROTOCOL", "HTTP/1.1"),
+            ("REQUEST_URI", "/upload?X-Progress-ID=%s&dir=%s" % (UUID, tmp_path)),
+            ("QUERY_STRING", "X-Progress-ID=%s&dir=%s" % (UUID, tmp_path)), ("CONTENT_LENGTH", str(len(body)))])
+        progress = tmp_path / (UUID + ".js")
+        with socket.create_connection(("127.0.0.1", srv.uwsgi_port), timeout=10) as s:
+            s.sendall(packet + body[:80000])
+            deadline = time.time() + 10
+            while _progress(progress).get("received", 0) < 65536 and time.time() < deadline:
+                time.sleep(0.02)
+            assert _progress(progress)["size"] == 200000
+            s.sendall(body[80000:])
+            answer = read_to_eof(s).split(b"\r\n\r\n", 1)[1]
+        assert json.loads(answer) == {"size": 200000, "left": []}
