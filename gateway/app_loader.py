@@ -176,7 +176,7 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
         apps.append((mountpoint, app))
     return Mounts(apps, default=default, manage_script_name=bool(cfg.manage_script_name),
                   vhost=("HTTP_HOST" if cfg.vhost_host else "SERVER_NAME") if cfg.vhost else None,
-                  default_fallback=not cfg.no_default_app)
+                  default_fallback=not cfg.no_default_app, ignore_script_name=bool(cfg.ignore_script_name))
 
 
 def _split_module_spec(spec: str, default_callable: str) -> Tuple[str, str, bool]:

@@ -272,6 +272,11 @@ def _main(argv: List[str]) -> None:
             read_mime_file(path)
         except OSError as e:
             _fail("--mimefile %s: %s" % (path, e.strerror or e))
+    if cfg.upload_progress and not os.path.isdir(cfg.upload_progress):
+        _fail("--upload-progress %s: no such directory (cwd: %s)" % (cfg.upload_progress, os.getcwd()))
+    if cfg.upload_progress and not cfg.post_buffering:
+        _fail("--upload-progress needs --post-buffering BYTES: the progress of a body larger "
+              "than BYTES is told while it is read before the app runs")
     if cfg.logto2 and wants_log_master(cfg):
         _fail("--logto2 with --log-master (or a log rotation option) is not supported yet: use --logto")
     routing = bool(cfg.http or cfg.https)

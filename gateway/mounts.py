@@ -12,6 +12,10 @@ knows).  Choosing the app for a request, as uWSGI does:
 * with ``--vhost``: the mountpoint equal to ``HOST|SCRIPT_NAME``, HOST being ``SERVER_NAME``
   (``HTTP_HOST`` with ``--vhost-host``, its port cut), as uWSGI keys its apps; a mountpoint
   given without ``|`` (``www.example.org``) means that host at the root;
+* with ``--ignore-script-name`` (and no ``--vhost``): the app mounted at the root (``--mount
+  =app.py`` or ``/=app.py``), whatever ``SCRIPT_NAME`` says; ``--manage-script-name`` still
+  moves the mountpoint from ``PATH_INFO`` to ``SCRIPT_NAME`` (as uWSGI does: its apps are
+  keyed by ``SCRIPT_NAME`` after that rewrite, and this option empties the key);
 * otherwise the default app (``--wsgi-file``/``--module``), if there is one and
   ``--no-default-app`` is not given; if not, uWSGI's ``--- no python application found ---``
   and a ``500``.
@@ -52,8 +56,10 @@ class Mounts:
 
     def __init__(self, mounts: Iterable[Tuple[str, WSGIApp]], default: Optional[WSGIApp] = None,
                  manage_script_name: bool = False, vhost: Optional[str] = None,
-                 default_fallback: bool = True) -> None:
+                 default_fallback: bool = True, ignore_script_name: bool = False) -> None:
         self.default = default if default_fallback else None
+        #: --ignore-script-name: the app is looked up with an empty SCRIPT_NAME
+        self.ignore_script_name = ignore_script_name
         self.manage_script_name = manage_script_name
         #: --vhost: the environ key naming the host (SERVER_NAME, or HTTP_HOST with --vhost-host)
         self.vhost = vhost
@@ -83,9 +89,14 @@ class Mounts:
                 if path.startswith(mountpoint) and (len(path) == n or path[n] == "/"):
                     environ["SCRIPT_NAME"] = mountpoint
                     environ["PATH_INFO"] = path[n:]
+                    if self.ignore_script_name:
+                        break
                     return app_id, app
+            if self.ignore_script_name and "" in self.by_mountpoint:
+                return self.by_mountpoint[""]
         else:
-            found = self.by_mountpoint.get(environ.get("SCRIPT_NAME", "").rstrip("/"))
+            script = "" if self.ignore_script_name else environ.get("SCRIPT_NAME", "").rstrip("/")
+            found = self.by_mountpoint.get(script)
             if found is not None:
                 return found
         if self.default is not None:

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from gateway.config import alarm_options as _alarm_opts
 from gateway.config import converters as conv
+from gateway.config import file_serving_options as _file_opts
 from gateway.config.errors import Invalid
 
 # Sections, in the order ``--help`` prints them.
@@ -1918,6 +1919,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("mimefile", ("mime-file",), repeatable=True, type=conv.path, section=PROCESSES, metavar="FILE",
            help="more content types for static files, from a mime.types file (type ext ext...); "
                 "/etc/mime.types is read anyway"),
+    # -- file serving and the request environ (gateway/config/file_serving_options.py) ----
+    *_file_opts.file_serving_options(Option, HTTP, PROCESSES),
     Option("post-buffering", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="BYTES",
            help="read each request body whole before the app is called: up to BYTES in memory, "
                 "a larger one in a temporary file (0 = stream wsgi.input as it arrives)"),

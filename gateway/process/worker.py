@@ -226,7 +226,7 @@ class Worker:
         from gateway.server.static_policy import FilePolicy
 
         policy = FilePolicy.from_config(cfg)  # --mimefile was read once already by the CLI
-        if cfg.static_map or cfg.static_map2 or cfg.check_static:
+        if cfg.static_map or cfg.static_map2 or cfg.check_static or cfg.check_static_docroot:
             # --static-map/--check-static: files answered before the app (in its thread with --threads)
             from gateway.server.static_files import StaticFiles, parse_static_map
 
@@ -234,7 +234,7 @@ class Worker:
                               cfg.static_index, cfg.static_skip_ext, policy,
                               [parse_static_map(spec) for spec in cfg.static_map2], cfg.static_safe,
                               (cfg.static_cache_paths_name or None, int(cfg.static_cache_paths))
-                              if cfg.static_cache_paths else None)
+                              if cfg.static_cache_paths else None, docroot=bool(cfg.check_static_docroot))
         chain = chain_from_config(cfg)
         if len(chain):
             # --route*: the rules run before the static files and the apps (as in uWSGI)
@@ -293,6 +293,8 @@ class Worker:
             body_read_warning=int(cfg.body_read_warning if cfg.body_read_warning is not None else 8),
         )
         self.settings.retire = self._retire
+        self.settings.response_headers_limit = int(cfg.response_headers_limit)
+        self.settings.upload_progress = cfg.upload_progress or None
         from gateway.process import worker_triggers
 
         worker_triggers.install(self)  # --reaper, --reload-on-exception-type, --reload-on-pss...
@@ -383,6 +385,7 @@ class Worker:
             if protocol in MODIFIER1_OPTIONS:
                 server.strip_script_name = getattr(self.config, MODIFIER1_OPTIONS[protocol]) == 30
             server.nph = protocol.endswith("-nph")
+            server.keep_encoded_slashes = bool(self.config.http_path_info_no_decode_slashes)
             server.start(sock)
             self.servers.append(server)
 

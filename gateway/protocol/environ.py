@@ -17,6 +17,7 @@ built once per listener by :func:`base_environ` and copied per request.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Iterable, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
@@ -49,16 +50,26 @@ def header_key(name: str) -> Optional[str]:
     return key
 
 
-def decode_path(path: str) -> str:
+_ENCODED_SLASH = re.compile("(%2[fF])")
+
+
+def decode_path(path: str, keep_slashes: bool = False) -> str:
     """Percent-decode a request path into PEP 3333's latin-1 tunnelled ``str``.
 
     ``path`` is itself the latin-1 decoding of the bytes on the wire, raw non-ASCII bytes
     included (``/\xc3\xa0%20k``): it goes back to those bytes before the escapes are
     decoded.  (``unquote_to_bytes`` given a ``str`` encodes it as UTF-8 first, which would
     decode the raw bytes a second time: ``'/Ã\x83Â\xa0 k'`` instead of ``'/Ã\xa0 k'``.)
+
+    With ``keep_slashes`` (``--http-path-info-no-decode-slashes``) an encoded slash stays
+    as it was written (``%2F`` or ``%2f``), so ``/a%2Fb/c`` keeps two segments apart from
+    ``/a/b/c``; every other escape is decoded.
     """
     if "%" not in path:
         return path
+    if keep_slashes:
+        parts = _ENCODED_SLASH.split(path)  # the odd items are the separators, kept verbatim
+        return "".join(part if i % 2 else decode_path(part) for i, part in enumerate(parts))
     return unquote_to_bytes(path.encode("latin-1")).decode("latin-1")
 
 
@@ -102,12 +113,14 @@ def request_environ(
     headers: Iterable[Tuple[str, str]],
     remote_addr: str,
     remote_port: str,
+    keep_slashes: bool = False,
 ) -> Dict[str, Any]:
-    """A fresh environ for one request (``wsgi.input`` is added by the caller)."""
+    """A fresh environ for one request (``wsgi.input`` is added by the caller); ``keep_slashes``:
+    ``%2F`` stays encoded in ``PATH_INFO`` (``--http-path-info-no-decode-slashes``)."""
     env = base.copy()
     env["REQUEST_METHOD"] = method
     env["REQUEST_URI"] = target
-    env["PATH_INFO"] = path if "%" not in path else decode_path(path)
+    env["PATH_INFO"] = path if "%" not in path else decode_path(path, keep_slashes)
     env["QUERY_STRING"] = query
     env["SERVER_PROTOCOL"] = version
     env["REMOTE_ADDR"] = remote_addr

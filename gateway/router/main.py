@@ -162,7 +162,7 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         if not sep or not key:
             raise RouterError("--http-var expects KEY=VALUE, got %r" % item)
         extra.append((key, value))
-    return RouterSettings(
+    settings = RouterSettings(
         upstreams,
         max_head=int(cfg.http_buffer_size or cfg.buffer_size),
         max_headers=cfg.http_max_headers,
@@ -191,6 +191,8 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         fallbacks=list(cfg.http_fallback),
         post_buffering=int(cfg.http_post_buffering or 0),
     )
+    settings.keep_encoded_slashes = bool(cfg.http_path_info_no_decode_slashes)
+    return settings
 
 
 def _new_loop(kind: str) -> asyncio.AbstractEventLoop:

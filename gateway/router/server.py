@@ -39,6 +39,10 @@ class Listener(NamedTuple):
 class RouterSettings:
     """What the router needs from the configuration, resolved once."""
 
+    #: --http-path-info-no-decode-slashes: ``%2F`` stays encoded in the PATH_INFO sent on
+    #: (set after construction by :func:`gateway.router.main.router_settings`)
+    keep_encoded_slashes = False
+
     def __init__(
         self,
         upstreams: List[str],
@@ -161,6 +165,7 @@ class Router:
                 max_size=s.max_vars,
                 server_name_from_host=s.server_name_as_host,
                 extra_vars=s.extra_vars,
+                keep_slashes=s.keep_encoded_slashes,
             )
             kwargs: dict = {"sock": listener.sock, "backlog": s.backlog}
             if listener.ssl is not None:

@@ -120,6 +120,7 @@ class VarsBuilder:
         max_size: int = 65535,
         extra_vars: Tuple[Tuple[str, str], ...] = (),
         server_name_from_host: bool = False,
+        keep_slashes: bool = False,
     ) -> None:
         name = server_name if server_name is not None else socket.gethostname()
         name = name.encode("latin-1", "replace").decode("latin-1")
@@ -137,6 +138,8 @@ class VarsBuilder:
         self.modifier1 = modifier1
         self.modifier2 = modifier2
         self.max_size = min(max_size, 65535)
+        #: --http-path-info-no-decode-slashes: %2F stays encoded in PATH_INFO
+        self.keep_slashes = keep_slashes
 
     @staticmethod
     def encode_connection_vars(pairs: List[Tuple[str, str]]) -> str:
@@ -151,7 +154,7 @@ class VarsBuilder:
         ``connection_vars``: the connection's own vars, encoded (:meth:`encode_connection_vars`)."""
         path = req.path
         if "%" in path:
-            path = decode_path(path)
+            path = decode_path(path, self.keep_slashes)
         u16 = _u16
         method = req.method
         target = req.target

@@ -32,6 +32,8 @@ class ConnectionServer:
     #: the socket's forced modifier1 is 30 (``--http-socket-modifier1 30`` and the like):
     #: ``SCRIPT_NAME`` is removed from the front of ``PATH_INFO``
     strip_script_name = False
+    #: ``--http-path-info-no-decode-slashes``: ``%2F`` stays encoded in ``PATH_INFO`` (HTTP only)
+    keep_encoded_slashes = False
     #: ``--fastcgi-nph-socket``/``--scgi-nph-socket``: the answer starts with an HTTP status
     #: line (``HTTP/1.1 200 OK``) instead of CGI's ``Status: 200 OK``
     nph = False

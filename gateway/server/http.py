@@ -384,7 +384,7 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         environ = request_environ(
             self.server.base_environ,
             req.method, req.target, req.path, req.query, req.version, req.headers,
-            self.remote_addr, self.remote_port,
+            self.remote_addr, self.remote_port, self.server.keep_encoded_slashes,
         )
         environ["wsgi.input"] = inp
         if self.server.strip_script_name:  # modifier1 30 (--http-socket-modifier1)

@@ -137,6 +137,10 @@ class ServerSettings:
         self.post_buffering_bufsize = post_buffering_bufsize
         #: --body-read-warning: megabytes one wsgi.input read may return before a warning
         self.body_read_warning = body_read_warning
+        #: --response-headers-limit: bytes of status line + headers start_response accepts
+        self.response_headers_limit = 65535
+        #: --upload-progress: the directory of the progress files of buffered uploads (None: off)
+        self.upload_progress: Optional[str] = None
         #: set by the worker: ``retire(reason)`` stops it gracefully (a master respawns it)
         self.retire: Optional[Callable[[str], None]] = None
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line

@@ -10,6 +10,9 @@ thin WSGI layer in front of the apps (created in each worker)::
   starts with ``/static/`` is looked up under the directory, the rest of the path below it;
   ``--static-map2`` looks the whole path up (``/static/a.css`` is ``/srv/static/static/a.css``);
 * ``--check-static /srv/public``: any request path is looked up under the directory;
+* ``--check-static-docroot``: then under the request's own ``DOCUMENT_ROOT`` (a var the web
+  server sends: nginx's ``uwsgi_params`` has ``DOCUMENT_ROOT $document_root``; an HTTP
+  client cannot set it, its headers become ``HTTP_*``);
 * ``--static-index index.html`` (repeatable): a directory is answered by the first of these
   files it holds;
 * ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app;
@@ -24,7 +27,9 @@ the resolved real path must stay inside the mapped directory or a ``--static-saf
 or a symlink out of them goes to the app, never to the file).  The answer: ``Content-Type``,
 ``Content-Length``, ``Last-Modified``, and ``304 Not Modified`` for an ``If-Modified-Since``
 at or after the file's time.  The body is a ``wsgi.file_wrapper``, so
-``--offload-threads`` sends it from the loop.
+``--offload-threads`` sends it from the loop.  With ``--file-serve-mode`` (the policy's
+``serve_header``) the answer is an ``X-Sendfile``/``X-Accel-Redirect`` header naming the
+file, for the web server in front to send.
 """
 
 from __future__ import annotations
@@ -59,8 +64,11 @@ class StaticFiles:
     def __init__(self, app: Callable, maps: Sequence[Tuple[str, str]] = (), roots: Sequence[str] = (),
                  index: Sequence[str] = (), skip_ext: Sequence[str] = (),
                  policy: FilePolicy = DEFAULT_POLICY, maps_whole_path: Sequence[Tuple[str, str]] = (),
-                 safe: Sequence[str] = (), paths_cache: Optional[Tuple[Optional[str], int]] = None) -> None:
+                 safe: Sequence[str] = (), paths_cache: Optional[Tuple[Optional[str], int]] = None,
+                 docroot: bool = False) -> None:
         self.app = app
+        #: --check-static-docroot: look up under the request's DOCUMENT_ROOT too (last)
+        self.docroot = docroot
         #: --static-cache-paths SECONDS [--static-cache-paths-name CACHE]: (cache, seconds)
         self.paths_cache = paths_cache
         # (mountpoint, directory, the whole path is looked up): longest mountpoint first,
@@ -81,6 +89,8 @@ class StaticFiles:
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (self.skip_ext and path.endswith(self.skip_ext)):
             found = self._find(path)
+            if found is None and self.docroot and environ.get("DOCUMENT_ROOT"):
+                found = self._lookup(os.path.realpath(environ["DOCUMENT_ROOT"]), path)
             if found is not None:
                 return self._serve(environ, start_response, *found)
         return self.app(environ, start_response)
@@ -103,7 +113,8 @@ class StaticFiles:
         if "\0" in rest:
             return None
         candidate = self._realpath(os.path.join(directory, rest.lstrip("/")))
-        if candidate != directory and not candidate.startswith(directory + os.sep) and not any(
+        inside = directory if directory.endswith(os.sep) else directory + os.sep  # "/" is a root too
+        if candidate != directory and not candidate.startswith(inside) and not any(
                 candidate.startswith(safe + os.sep) for safe in self.safe):
             return None  # .. or a symlink leading out of the directory (and not to a --static-safe one)
         try:
@@ -160,7 +171,8 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
     ``Cache-Control`` from the policy's first matching rule, a precompressed ``.br``/``.gz``
     variant when the policy selects the file and the client accepts it (``Content-Encoding``,
     ``Vary: Accept-Encoding``), and a ``wsgi.file_wrapper`` body (so ``--offload-threads``
-    sends it from the loop).
+    sends it from the loop).  With the policy's ``serve_header`` (``--file-serve-mode``) the
+    answer is that header naming the file, and no body.
     """
     ctype, encoding = policy.content_type(path)
     expires_at = policy.expiry(environ, path, ctype, st.st_mtime)
@@ -178,15 +190,7 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
                 return []
         except (TypeError, ValueError, IndexError, OverflowError):
             pass  # an unreadable date: answer the file
-    try:
-        f = open(path, "rb")
-    except OSError:
-        return None
-    headers: List[Tuple[str, str]] = [
-        ("Content-Type", ctype or "application/octet-stream"),
-        ("Content-Length", str(st.st_size)),
-        ("Last-Modified", last_modified),
-    ]
+    headers: List[Tuple[str, str]] = [("Content-Type", ctype or "application/octet-stream")]
     if encoding:
         headers.append(("Content-Encoding", encoding))
     if vary:
@@ -194,6 +198,22 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
     if expires_at is not None:
         headers.append(("Expires", formatdate(expires_at, usegmt=True)))
         headers.append(("Cache-Control", "max-age=%d" % max(0, int(expires_at - time.time() + 0.5))))
+    if policy.serve_header:
+        # --file-serve-mode: the web server in front sends the file (uWSGI neither opens it
+        # nor says its length); the name is the real path's bytes, tunnelled as latin-1.
+        name = os.fsencode(path).decode("latin-1")
+        if "\r" in name or "\n" in name:
+            return None  # not a header value: the app answers, as for an unreadable file
+        headers.append((policy.serve_header, name))
+        headers.append(("Last-Modified", last_modified))
+        start_response("200 OK", headers)
+        return []
+    try:
+        f = open(path, "rb")
+    except OSError:
+        return None
+    headers.append(("Content-Length", str(st.st_size)))
+    headers.append(("Last-Modified", last_modified))
     start_response("200 OK", headers)
     wrapper = environ.get("wsgi.file_wrapper")
     if wrapper is not None:

@@ -20,6 +20,9 @@ Shared by ``--static-map``/``--check-static`` (:mod:`gateway.server.static_files
   exists, with ``Content-Encoding`` and the original file's type.  A variant is a regular
   file whose real path is in the directory of the file's real path (a symlink beside it is
   fine; one leading anywhere else is ignored).
+* **Serve mode** (``--file-serve-mode``): ``X-Sendfile`` or ``X-Accel-Redirect`` names the
+  header that answers a file instead of its bytes (the web server in front sends it); ``""``:
+  the bytes themselves.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class FilePolicy:
         gzip_dirs: Sequence[str] = (),
         gzip_exts: Sequence[str] = (),
         mime_types: Optional[Dict[str, str]] = None,
+        serve_header: str = "",
     ) -> None:
         def compiled(rules: Rules) -> List[Tuple["re.Pattern[str]", int]]:
             return [(re.compile(rx), seconds) for rx, seconds in rules]
@@ -83,6 +87,9 @@ class FilePolicy:
         self._gzip_dirs = tuple(gzip_dirs)
         self._gzip_exts = tuple(gzip_exts)
         self._mime = dict(mime_types or {})
+        #: --file-serve-mode: "X-Sendfile" / "X-Accel-Redirect" answers with the file's name
+        #: in that header and no body; "": the file's bytes
+        self.serve_header = serve_header
 
     @classmethod
     def from_config(cls, cfg: Any) -> "FilePolicy":
@@ -97,7 +104,7 @@ class FilePolicy:
             expires_uri=cfg.static_expires_uri, expires_uri_mtime=cfg.static_expires_uri_mtime,
             expires_type=cfg.static_expires_type, expires_type_mtime=cfg.static_expires_type_mtime,
             gzip_all=bool(cfg.static_gzip_all), gzip=cfg.static_gzip, gzip_dirs=cfg.static_gzip_dir,
-            gzip_exts=cfg.static_gzip_ext, mime_types=mime,
+            gzip_exts=cfg.static_gzip_ext, mime_types=mime, serve_header=cfg.file_serve_mode or "",
         )
 
     def content_type(self, path: str) -> Tuple[Optional[str], Optional[str]]:

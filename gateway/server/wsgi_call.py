@@ -216,6 +216,11 @@ class WSGIResponse:
             head += settings.extra_headers
             count += settings.extra_headers_count
         self.head = status_bytes + _CRLF + head
+        if len(self.head) > settings.response_headers_limit:
+            size, self.head, self.status, self.code = len(self.head), b"", None, 0  # as if never called
+            # uWSGI's start_response fails the same way (its headers buffer is full)
+            raise TypeError("unable to add header to the response: %d bytes of status and headers, "
+                            "more than --response-headers-limit %d" % (size, settings.response_headers_limit))
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(code, self.method)
@@ -476,16 +481,38 @@ class WSGIResponse:
     def _buffer_body(self) -> None:
         """``--post-buffering N``: the whole request body is read (this core parking while it
         arrives, with the usual timeouts) before the app is called; up to N bytes stay in
-        memory, a larger body goes to a temporary file.  ``wsgi.input`` becomes that file."""
+        memory, a larger body goes to a temporary file.  ``wsgi.input`` becomes that file.
+        With ``--upload-progress`` a larger body's progress is told in a file
+        (:mod:`gateway.server.upload_progress`)."""
         source = self.environ["wsgi.input"]
         if getattr(source, "at_end", True):
             return
-        spool = tempfile.SpooledTemporaryFile(max_size=self.settings.post_buffering)
-        while True:
-            chunk = source.read(self.settings.post_buffering_bufsize or 65536)
-            if not chunk:
-                break
-            spool.write(chunk)
+        settings = self.settings
+        spool = tempfile.SpooledTemporaryFile(max_size=settings.post_buffering)
+        progress = None
+        if settings.upload_progress is not None:
+            # --upload-progress: a body bound for the disk (uWSGI's case) reports its progress
+            try:
+                size = int(self.environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                size = 0
+            if size > settings.post_buffering:
+                from gateway.server.upload_progress import UploadProgress
+
+                progress = UploadProgress.open(settings.upload_progress, self.environ.get("REQUEST_URI", ""), size)
+        received = 0
+        try:
+            while True:
+                chunk = source.read(settings.post_buffering_bufsize or 65536)
+                if not chunk:
+                    break
+                spool.write(chunk)
+                if progress is not None:
+                    received += len(chunk)
+                    progress.update(received)
+        finally:
+            if progress is not None:
+                progress.close()
         spool.seek(0)
         self.environ["wsgi.input"] = spool
 

@@ -124,3 +124,11 @@ def test_server_name_from_the_host_header():
     plain = VarsBuilder("80", server_name="box")
     _, _, pairs, _ = decode(plain.build(parse(REQUEST), "1.2.3.4", "5"))
     assert [v for k, v in pairs if k == "SERVER_NAME"] == ["box"]
+
+
+def test_encoded_slashes_stay_encoded_with_keep_slashes():
+    # --http-path-info-no-decode-slashes: %2F/%2f kept as written, every other escape decoded
+    _, _, pairs, _ = decode(build(b"GET /a%2Fb/c%2f%20d%C3%A9?x=%2F HTTP/1.1\r\n\r\n", keep_slashes=True))
+    env = dict(pairs)
+    assert env["PATH_INFO"] == "/a%2Fb/c%2f d\xc3\xa9"
+    assert env["REQUEST_URI"] == "/a%2Fb/c%2f%20d%C3%A9?x=%2F"

@@ -1,0 +1,164 @@
+"""--file-serve-mode, --check-static-docroot, --http-path-info-no-decode-slashes,
+--ignore-script-name, --upload-progress: the pure parts and the WSGI layers in process."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from gateway.config.errors import Invalid
+from gateway.config.file_serving_options import serve_mode
+from gateway.mounts import Mounts
+from gateway.protocol.environ import decode_path
+from gateway.server.static_files import StaticFiles
+from gateway.server.static_policy import FilePolicy
+from gateway.server.upload_progress import UploadProgress, progress_id, progress_line
+
+UUID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+
+@pytest.mark.parametrize("raw, header", [
+    ("x-sendfile", "X-Sendfile"), ("XSendFile", "X-Sendfile"),
+    ("x-accel-redirect", "X-Accel-Redirect"), ("xaccelredirect", "X-Accel-Redirect"),
+    ("NGINX", "X-Accel-Redirect"), ("default", ""), (" raw ", ""),
+])
+def test_serve_modes_are_uwsgis_spellings(raw, header):
+    assert serve_mode(raw) == header
+
+
+def test_an_unknown_serve_mode_is_refused():
+    with pytest.raises(Invalid):
+        serve_mode("lighttpd")
+
+
+@pytest.mark.parametrize("path, keep, expected", [
+    ("/a%2Fb", False, "/a/b"),
+    ("/a%2Fb", True, "/a%2Fb"),
+    ("/a%2fb%2F", True, "/a%2fb%2F"),
+    ("/x%20y%2F%C3%A9", True, "/x y%2F\xc3\xa9"),
+    ("/%252F", True, "/%2F"),           # an encoded percent then "2F": decoded once, as usual
+    ("/plain", True, "/plain"),
+])
+def test_decode_path_keep_slashes(path, keep, expected):
+    assert decode_path(path, keep) == expected
+
+
+def _call(app, environ):
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    body = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+def _env(path, **extra):
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "REQUEST_URI": path}
+    env.update(extra)
+    return env
+
+
+def _app(environ, start_response):
+    start_response("200 OK", [])
+    return [b"app"]
+
+
+@pytest.fixture
+def site(tmp_path):
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "a.css").write_bytes(b"body{}")
+    (tmp_path / "static" / "a.css.gz").write_bytes(b"GZ")
+    return tmp_path
+
+
+@pytest.mark.parametrize("header", ["X-Sendfile", "X-Accel-Redirect"])
+def test_serve_header_names_the_real_file_without_a_body(site, header):
+    app = StaticFiles(_app, maps=[("/s", str(site / "static"))], policy=FilePolicy(serve_header=header))
+    status, headers, body = _call(app, _env("/s/a.css"))
+    real = os.path.realpath(site / "static" / "a.css")
+    assert (status, body, headers[header]) == ("200 OK", b"", real)
+    assert headers["Content-Type"] == "text/css" and headers["Last-Modified"]
+    assert "Content-Length" not in headers  # the web server in front says it (as uWSGI)
+    # a precompressed variant: its name is the one sent
+    gz = FilePolicy(serve_header=header, gzip_all=True)
+    status, headers, _ = _call(StaticFiles(_app, maps=[("/s", str(site / "static"))], policy=gz),
+                               _env("/s/a.css", HTTP_ACCEPT_ENCODING="gzip"))
+    assert headers[header] == real + ".gz" and headers["Content-Encoding"] == "gzip"
+
+
+def test_serve_header_still_answers_304(site):
+    app = StaticFiles(_app, maps=[("/s", str(site / "static"))], policy=FilePolicy(serve_header="X-Sendfile"))
+    _, headers, _ = _call(app, _env("/s/a.css"))
+    status, headers, _ = _call(app, _env("/s/a.css", HTTP_IF_MODIFIED_SINCE=headers["Last-Modified"]))
+    assert status == "304 Not Modified" and "X-Sendfile" not in headers
+
+
+def test_check_static_docroot_uses_the_requests_document_root(site):
+    app = StaticFiles(_app, docroot=True)
+    assert _call(app, _env("/a.css", DOCUMENT_ROOT=str(site / "static")))[2] == b"body{}"
+    assert _call(app, _env("/a.css"))[2] == b"app"  # no DOCUMENT_ROOT
+    assert _call(app, _env("/a.css", DOCUMENT_ROOT=""))[2] == b"app"
+    (site / "secret.txt").write_bytes(b"secret")
+    assert _call(app, _env("/../secret.txt", DOCUMENT_ROOT=str(site / "static")))[2] == b"app"  # out of it
+    assert _call(StaticFiles(_app), _env("/a.css", DOCUMENT_ROOT=str(site / "static")))[2] == b"app"  # off
+
+
+def test_a_root_directory_serves_its_files(tmp_path):
+    # "/" as the directory: its files are inside it (the containment check's edge)
+    app = StaticFiles(_app, docroot=True)
+    (tmp_path / "f.txt").write_bytes(b"f")
+    assert _call(app, _env(str(tmp_path / "f.txt"), DOCUMENT_ROOT="/"))[2] == b"f"
+
+
+def _named(name):
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [("%s|%s|%s" % (name, environ["SCRIPT_NAME"], environ["PATH_INFO"])).encode()]
+    return app
+
+
+def test_ignore_script_name_picks_the_root_or_default_app():
+    mounts = [("/a", _named("A")), ("", _named("R"))]
+    env = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/a", "PATH_INFO": "/x"}
+    assert _call(Mounts(mounts), dict(env))[2] == b"A|/a|/x"
+    assert _call(Mounts(mounts, ignore_script_name=True), dict(env))[2] == b"R|/a|/x"
+    assert _call(Mounts([("/a", _named("A"))], default=_named("D"), ignore_script_name=True),
+                 dict(env))[2] == b"D|/a|/x"
+    # --manage-script-name still rewrites, the app is the root one
+    managed = Mounts([("/a", _named("A"))], default=_named("D"), manage_script_name=True, ignore_script_name=True)
+    assert _call(managed, {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/a/x"})[2] == b"D|/a|/x"
+
+
+@pytest.mark.parametrize("uri, expected", [
+    ("/upload?X-Progress-ID=" + UUID, UUID),
+    ("/upload?a=1&X-Progress-ID=" + UUID.upper() + "&b=2", UUID.upper()),
+    ("/upload?X-Progress-ID=" + UUID[:-1], None),                 # too short
+    ("/upload?X-Progress-ID=../../etc/passwd-0000-0000-000000000", None),
+    ("/upload?X-Progress-ID=" + UUID.replace("-", "_"), None),
+    ("/upload?x-progress-id=" + UUID, None),                      # uWSGI's mark is case-sensitive
+    ("/upload", None),
+])
+def test_progress_id(uri, expected):
+    assert progress_id(uri) == expected
+
+
+def test_progress_file_lifecycle(tmp_path):
+    line = progress_line(10, 100)
+    assert json.loads(line) == {"state": "uploading", "received": 10, "size": 100} and line.endswith(b"\r\n")
+    p = UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 100)
+    assert p is not None
+    path = tmp_path / (UUID + ".js")
+    p.update(9)
+    assert json.loads(path.read_bytes())["received"] == 9
+    p.update(100)
+    assert json.loads(path.read_bytes()) == {"state": "uploading", "received": 100, "size": 100}
+    # the same id while the first upload runs: no second file (O_EXCL, as uWSGI)
+    assert UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 5) is None
+    p.close()
+    p.close()
+    assert not path.exists()
+    assert UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=nope", 5) is None
+    assert UploadProgress.open(str(tmp_path / "missing"), "/u?X-Progress-ID=" + UUID, 5) is None
