@@ -8,6 +8,7 @@ import ast
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 
@@ -197,11 +198,22 @@ def _real_uwsgi(tmp_path, app_text: str):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([binary, "--socket", "127.0.0.1:%d" % port, "--wsgi-file", str(app), "--master",
-                             "--processes", "1", "--need-app"],
-                            cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    # the log goes to a file: a pipe nobody reads would fill up and stall uWSGI's master
+    with open(tmp_path / "uwsgi.log", "wb") as log:
+        proc = subprocess.Popen([binary, "--socket", "127.0.0.1:%d" % port, "--wsgi-file", str(app), "--master",
+                                 "--processes", "1", "--need-app"],
+                                cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     return proc, "127.0.0.1:%d" % port
+
+
+def _stop_real_uwsgi(proc: subprocess.Popen) -> None:
+    """SIGINT: uWSGI 2.0's master shuts down on it (SIGTERM would only reload it)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def test_signal_and_ping_against_real_uwsgi(tmp_path):
@@ -222,12 +234,7 @@ def test_signal_and_ping_against_real_uwsgi(tmp_path):
         assert done.returncode == 0, done.stderr
         assert wait_until(lambda: log.exists() and "got 17" in log.read_text(), what="uWSGI's handler ran")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        _stop_real_uwsgi(proc)
 
 
 def test_get_show_config_and_lists_from_the_cli(tmp_path):
