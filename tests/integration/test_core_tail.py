@@ -132,8 +132,7 @@ while True:
     conn, _ = listener.accept()
     conn.recv(65536)
     try:
-        os.fstat(SAFE_FD)
-        safe = "open"
+        safe = "open" if os.fstat(SAFE_FD).st_ino == SAFE_INO else "another"
     except OSError:
         safe = "closed"
     marker = os.path.exists(MARKER)
@@ -146,7 +145,7 @@ while True:
 def _program(tmp_path, marker: str, safe_fd: int) -> str:
     path = tmp_path / "program.py"
     path.write_text(PROGRAM.replace("PYTHON", sys.executable).replace("MARKER", repr(marker))
-                    .replace("SAFE_FD", str(safe_fd)))
+                    .replace("SAFE_FD", str(safe_fd)).replace("SAFE_INO", str(os.fstat(safe_fd).st_ino)))
     path.chmod(0o755)
     return str(path)
 
@@ -171,6 +170,57 @@ def test_a_worker_becomes_the_program_with_the_socket_on_stdin(tmp_path, option)
             assert body.endswith("safe=open")
         finally:
             srv.stop()
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+FD_PROBE = '''import os
+
+
+def application(environ, start_response):
+    fd, inode = os.environ["PROBE_FD"].split(":")
+    try:
+        body = b"open" if os.fstat(int(fd)).st_ino == int(inode) else b"closed"  # the same pipe
+    except OSError:
+        body = b"closed"
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+'''
+
+
+def test_the_emperor_passes_its_safe_fds_to_the_vassals(tmp_path):
+    app = tmp_path / "fd_probe.py"
+    app.write_text(FD_PROBE)
+    vassals = tmp_path / "vassals"
+    vassals.mkdir()
+    ports = []
+    r, w = os.pipe()
+    try:
+        for _ in range(2):  # kept.ini, closed.ini
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+        args = ["--emperor-freq", "1", "--emperor", str(vassals)]
+        srv = _spawn_with_fds(args + ["--safe-fd", str(r)], (r,))
+        try:
+            srv.wait_for_line(r"gateway ready: pid=%d emperor=" % srv.pid, timeout=20)
+            (vassals / "kept.ini").write_text("[uwsgi]\nhttp-socket = 127.0.0.1:%d\nwsgi-file = %s\nenv = PROBE_FD=%d:%d\n"
+                                              % (ports[0], app, r, os.fstat(r).st_ino))
+            srv.wait_for_line(r"vassal kept.ini is ready to accept requests", 30)
+            assert request(ports[0], "/").body == b"open"
+        finally:
+            srv.stop(timeout=30)
+        srv = _spawn_with_fds(args, (r,))  # the same descriptor inherited, no --safe-fd
+        try:
+            srv.wait_for_line(r"gateway ready: pid=%d emperor=" % srv.pid, timeout=20)
+            os.unlink(str(vassals / "kept.ini"))
+            (vassals / "closed.ini").write_text("[uwsgi]\nhttp-socket = 127.0.0.1:%d\nwsgi-file = %s\n"
+                                                "env = PROBE_FD=%d:%d\n" % (ports[1], app, r, os.fstat(r).st_ino))
+            srv.wait_for_line(r"vassal closed.ini is ready to accept requests", 30)
+            assert request(ports[1], "/").body == b"closed"
+        finally:
+            srv.stop(timeout=30)
     finally:
         os.close(r)
         os.close(w)
