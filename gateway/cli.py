@@ -216,6 +216,8 @@ def _main(argv: List[str]) -> None:
     for text in cfg.print:
         sys.stdout.write(text + "\n")
     sys.stdout.flush()
+    if cfg.exit is not None:
+        sys.exit(cfg.exit)  # --exit: the configuration was read up to it
     _run_commands(cfg)
     if cfg.connect_and_read:
         sys.exit(_connect_and_read(cfg.connect_and_read))
@@ -509,9 +511,9 @@ def _needs_master(cfg: Config) -> bool:
     """``--master``, or an option only a master can carry out (uWSGI's ``UWSGI_OPT_MASTER``)."""
     from gateway import mules
     from gateway.emperor.vassal import has_emperor
-    from gateway.process import cron_tasks, daemons, triggers
+    from gateway.process import cron_tasks, daemons, master_watch, triggers
 
-    return bool(cfg.master or has_emperor() or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
+    return bool(cfg.master or master_watch.needs_master(cfg) or has_emperor() or wants_log_master(cfg) or (cfg.processes or 1) > 1 or cfg.stats or cfg.idle
                 or cfg.cheaper or cfg.evil_reload_on_rss or cfg.evil_reload_on_as or daemons.configured(cfg)
                 or cron_tasks.configured(cfg) or cfg.spooler or cfg.spooler_external or mules.configured(cfg)
                 or cfg.daemonize2
@@ -660,7 +662,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
     from gateway import alarms, mules, pushers, spooler
-    from gateway.process import cron_tasks, daemons, triggers
+    from gateway.process import cron_tasks, daemons, master_watch, triggers
     from gateway.spooler import runner as spooler_runner
     from gateway.subsystems import metrics_source
 
@@ -674,6 +676,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         cron_tasks.attach(master, cfg)
         mules.attach(master, cfg)
         triggers.attach(master, cfg)  # touch files, fs monitors, config timers (after the mules)
+        master_watch.attach(master, cfg)  # --reload-on-fd, --check-mountpoint, --notify-socket
         if spooler.current is not None:
             spooler_runner.attach(master, cfg, spooler.current)
         # uWSGI runs them before it re-executes itself for a reload, too

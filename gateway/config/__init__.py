@@ -30,7 +30,7 @@ How it works, in the order uWSGI itself does it:
 command line stop everything else: the returned config has them set and default values
 otherwise.
 The package imports only the standard library; apart from reading config files (and
-files named in ``@(...)``) it does no I/O.
+files named in ``@(...)``) and the DNS lookups of ``--resolve`` it does no I/O.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from gateway.config.ini import MagicContext, read_text
 from gateway.config.model import Config, Entry
 from gateway.config.options import OPTIONS, Option, find
 from gateway.config.resolve import resolve
-from gateway.config.sources import DEFAULT_MAX_INCLUDE_DEPTH, assemble
+from gateway.config.sources import DEFAULT_MAX_INCLUDE_DEPTH, assemble, resolve_ipv4
 
 __all__ = [
     "Config",
@@ -70,13 +70,15 @@ def load(
     read_file: Callable[[str], str] = read_text,
     max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
     max_substitutions: int = DEFAULT_MAX_SUBSTITUTIONS,
+    resolve_name: Callable[[str], str] = resolve_ipv4,
 ) -> Config:
     """Build the configuration from ``argv`` (without the program name) and ``environ``.
 
     ``context`` supplies what magic variables refer to (working directory,
     hostname, ...); by default it is read from the running process.
     ``read_file`` reads config files and ``@(file)`` references.  The two limits
-    bound config file nesting and placeholder substitutions per value.  Raises
+    bound config file nesting and placeholder substitutions per value.
+    ``resolve_name`` answers ``--resolve`` (a bounded DNS lookup by default).  Raises
     :class:`ConfigError` with a message for the user.
     """
     argv_entries = tokenize(list(argv))
@@ -94,6 +96,7 @@ def load(
         read_file=read_file,
         max_include_depth=max_include_depth,
         max_substitutions=max_substitutions,
+        resolve_name=resolve_name,
     )
     try:
         entries, more_warnings, referenced = expand_entries(

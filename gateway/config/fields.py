@@ -197,7 +197,7 @@ class ConfigFields:
     chdir2: Optional[str]
     #: --pythonpath: add DIR (a glob pattern is allowed) to sys.path; repeatable (the early- spellings too: every entry…
     pythonpath: List[str]
-    #: --env: set an environment variable before loading the application; repeatable
+    #: --env: set an environment variable before loading the application; repeatable (ienv: also at once, for the…
     env: List[str]
     #: --virtualenv: use the Python virtualenv in DIR
     virtualenv: Optional[str]
@@ -1539,3 +1539,231 @@ class ConfigFields:
     refork_post_jail: bool
     #: --forkbomb-delay: not supported yet: uWSGI option, not supported yet by gateway
     forkbomb_delay: Optional[str]
+    #: --inject-before: the config files read after this option get FILE's text before their own (before the magic variable…
+    inject_before: List[str]
+    #: --inject-after: the config files read after this option get FILE's text after their own
+    inject_after: List[str]
+    #: --blacklist: the options after this one may not be any of these (space-separated, any spelling of each): one is…
+    blacklist: Optional[str]
+    #: --end-blacklist: end the --blacklist context
+    end_blacklist: bool
+    #: --whitelist: the options after this one must be among these (list end-whitelist to be able to end the context, a…
+    whitelist: Optional[str]
+    #: --end-whitelist: end the --whitelist context
+    end_whitelist: bool
+    #: --resolve: look NAME up in the DNS (its first IPv4 address) into placeholder %(PLACEHOLDER), while the sources…
+    resolve: List[str]
+    #: --exit: stop reading the configuration here and exit with STATUS (alone: 1), after the --print texts before…
+    exit: Optional[int]
+    #: --reload-on-fd: gracefully reload when the inherited descriptor FD is readable (BYTES read from it, default 1; MESS…
+    reload_on_fd: List[Tuple[int, int, str]]
+    #: --brutal-reload-on-fd: brutally reload (workers killed at once) when FD is readable; implies a master
+    brutal_reload_on_fd: List[Tuple[int, int, str]]
+    #: --check-mountpoint: destroy the instance (workers killed, exit status 1) when the filesystem of PATH no longer answers…
+    check_mountpoint: List[str]
+    #: --notify-socket: bind a UNIX datagram socket at PATH and log every datagram it receives as [notify-socket] TEXT; imp…
+    notify_socket: Optional[str]
+    #: --worker-exec: each worker runs PROGRAM instead (execvp, no arguments) with the first socket as its standard input…
+    worker_exec: Optional[str]
+    #: --worker-exec2: --worker-exec once the worker's --hook-post-fork hooks have run
+    worker_exec2: Optional[str]
+    #: --signal-bufsize: SO_SNDBUF and SO_RCVBUF of the uWSGI signal socketpairs between the master and each worker (0: the…
+    signal_bufsize: int
+    #: --mem-collector-freq: seconds between two measures of the workers' memory for --evil-reload-on-rss/-as (gateway's default…
+    mem_collector_freq: int
+    #: --safe-fd: keep the inherited descriptor FD open in what gateway starts: the Emperor's vassals and the --worke…
+    safe_fd: List[int]
+    #: --thunder-lock-watchdog: accepted: gateway has no thunder lock mutex to watch (see --thunder-lock)
+    thunder_lock_watchdog: bool
+    #: --pcre-jit: accepted: gateway's regular expressions are Python's re (no PCRE to JIT-compile)
+    pcre_jit: bool
+    #: --backtrace-depth: accepted: a crash prints Python's whole traceback (faulthandler), not a C backtrace of N frames
+    backtrace_depth: int
+    #: --persistent-ipcsem: accepted: gateway creates no SysV semaphores to keep or remove
+    persistent_ipcsem: bool
+    #: --ftok: accepted: gateway's locks use no SysV IPC key
+    ftok: Optional[str]
+    #: --lock-engine: accepted: gateway's locks are record locks on a shared file, released by the kernel when their hold…
+    lock_engine: Optional[str]
+    #: --clock: accepted: gateway has one clock, unix (time.time(); see --clock-list)
+    clock: Optional[str]
+    #: --disable-async-warn-on-queue-full: accepted: gateway never logs uWSGI's 'async queue is full' warning (a connection waits for a free c…
+    disable_async_warn_on_queue_full: bool
+    #: --harakiri-no-arh: accepted: gateway runs no after-request hook for harakiri to cover
+    harakiri_no_arh: bool
+    #: --propagate-touch: accepted: the master watches the touch files itself, nothing goes through the workers' signals
+    propagate_touch: bool
+    #: --drop-after-init: accepted: gateway always drops privileges once its sockets are bound, before the app is loaded
+    drop_after_init: bool
+    #: --no-fd-passing: accepted: gateway's sockets never take descriptors passed with a request (uWSGI's own code for it i…
+    no_fd_passing: bool
+    #: --drop-after-apps: not supported yet: uWSGI option, not supported yet by gateway
+    drop_after_apps: bool
+    #: --after-request-hook: not supported yet: uWSGI option, not supported yet by gateway
+    after_request_hook: List[str]
+    #: --dlopen: not supported yet: uWSGI option, not supported yet by gateway
+    dlopen: List[str]
+    #: --call-as-vassal: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_vassal: List[str]
+    #: --call-as-vassal1: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_vassal1: List[str]
+    #: --call-as-vassal3: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_vassal3: List[str]
+    #: --call-as-emperor: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_emperor: List[str]
+    #: --call-as-emperor1: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_emperor1: List[str]
+    #: --call-as-emperor2: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_emperor2: List[str]
+    #: --call-as-emperor4: not supported yet: uWSGI option, not supported yet by gateway
+    call_as_emperor4: List[str]
+    #: --autoload: not supported yet: uWSGI option, not supported yet by gateway
+    autoload: bool
+    #: --mode: not supported yet: uWSGI option, not supported yet by gateway
+    mode: Optional[str]
+    #: --command-mode: not supported yet: uWSGI option, not supported yet by gateway
+    command_mode: bool
+    #: --force-gateway: not supported yet: uWSGI option, not supported yet by gateway
+    force_gateway: bool
+    #: --no-server: not supported yet: uWSGI option, not supported yet by gateway
+    no_server: bool
+    #: --cgi-mode: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_mode: bool
+    #: --allowed-modifiers: not supported yet: uWSGI option, not supported yet by gateway
+    allowed_modifiers: Optional[str]
+    #: --remap-modifier: not supported yet: uWSGI option, not supported yet by gateway
+    remap_modifier: Optional[str]
+    #: --binary-path: not supported yet: uWSGI option, not supported yet by gateway
+    binary_path: Optional[str]
+    #: --binary-append-data: not supported yet: uWSGI option, not supported yet by gateway
+    binary_append_data: Optional[str]
+    #: --fork-server: not supported yet: uWSGI option, not supported yet by gateway
+    fork_server: Optional[str]
+    #: --fork-socket: not supported yet: uWSGI option, not supported yet by gateway
+    fork_socket: Optional[str]
+    #: --udp: not supported yet: uWSGI option, not supported yet by gateway
+    udp: Optional[str]
+    #: --profiler: not supported yet: uWSGI option, not supported yet by gateway
+    profiler: Optional[str]
+    #: --exception-handler: not supported yet: uWSGI option, not supported yet by gateway
+    exception_handler: List[str]
+    #: --raw-socket: not supported yet: uWSGI option, not supported yet by gateway
+    raw_socket: List[str]
+    #: --raw-modifier1: not supported yet: uWSGI option, not supported yet by gateway
+    raw_modifier1: Optional[str]
+    #: --raw-modifier2: not supported yet: uWSGI option, not supported yet by gateway
+    raw_modifier2: Optional[str]
+    #: --puwsgi-socket: not supported yet: uWSGI option, not supported yet by gateway
+    puwsgi_socket: List[str]
+    #: --zeus: not supported yet: uWSGI option, not supported yet by gateway
+    zeus: Optional[str]
+    #: --snmp: not supported yet: uWSGI option, not supported yet by gateway
+    snmp: Optional[str]
+    #: --snmp-community: not supported yet: uWSGI option, not supported yet by gateway
+    snmp_community: Optional[str]
+    #: --legion: not supported yet: uWSGI option, not supported yet by gateway
+    legion: List[str]
+    #: --legion-mcast: not supported yet: uWSGI option, not supported yet by gateway
+    legion_mcast: List[str]
+    #: --legion-node: not supported yet: uWSGI option, not supported yet by gateway
+    legion_node: List[str]
+    #: --legion-quorum: not supported yet: uWSGI option, not supported yet by gateway
+    legion_quorum: List[str]
+    #: --legion-scroll: not supported yet: uWSGI option, not supported yet by gateway
+    legion_scroll: List[str]
+    #: --legion-scroll-max-size: not supported yet: uWSGI option, not supported yet by gateway
+    legion_scroll_max_size: List[str]
+    #: --legion-scroll-list-max-size: not supported yet: uWSGI option, not supported yet by gateway
+    legion_scroll_list_max_size: List[str]
+    #: --legion-lord: not supported yet: uWSGI option, not supported yet by gateway
+    legion_lord: List[str]
+    #: --legion-unlord: not supported yet: uWSGI option, not supported yet by gateway
+    legion_unlord: List[str]
+    #: --legion-setup: not supported yet: uWSGI option, not supported yet by gateway
+    legion_setup: List[str]
+    #: --legion-death: not supported yet: uWSGI option, not supported yet by gateway
+    legion_death: List[str]
+    #: --legion-death-on-lord-error: not supported yet: uWSGI option, not supported yet by gateway
+    legion_death_on_lord_error: List[str]
+    #: --legion-join: not supported yet: uWSGI option, not supported yet by gateway
+    legion_join: List[str]
+    #: --legion-node-joined: not supported yet: uWSGI option, not supported yet by gateway
+    legion_node_joined: List[str]
+    #: --legion-node-left: not supported yet: uWSGI option, not supported yet by gateway
+    legion_node_left: List[str]
+    #: --legion-freq: not supported yet: uWSGI option, not supported yet by gateway
+    legion_freq: List[str]
+    #: --legion-tolerance: not supported yet: uWSGI option, not supported yet by gateway
+    legion_tolerance: List[str]
+    #: --legion-skew-tolerance: not supported yet: uWSGI option, not supported yet by gateway
+    legion_skew_tolerance: List[str]
+    #: --legion-cron: not supported yet: uWSGI option, not supported yet by gateway
+    legion_cron: List[str]
+    #: --cron-legion: not supported yet: uWSGI option, not supported yet by gateway
+    cron_legion: List[str]
+    #: --unique-cron-legion: not supported yet: uWSGI option, not supported yet by gateway
+    unique_cron_legion: List[str]
+    #: --unique-legion-cron: not supported yet: uWSGI option, not supported yet by gateway
+    unique_legion_cron: List[str]
+    #: --legion-attach-daemon: not supported yet: uWSGI option, not supported yet by gateway
+    legion_attach_daemon: List[str]
+    #: --legion-smart-attach-daemon: not supported yet: uWSGI option, not supported yet by gateway
+    legion_smart_attach_daemon: List[str]
+    #: --legion-smart-attach-daemon2: not supported yet: uWSGI option, not supported yet by gateway
+    legion_smart_attach_daemon2: List[str]
+    #: --zerg: not supported yet: uWSGI option, not supported yet by gateway
+    zerg: List[str]
+    #: --zerg-server: not supported yet: uWSGI option, not supported yet by gateway
+    zerg_server: Optional[str]
+    #: --zerg-fallback: not supported yet: uWSGI option, not supported yet by gateway
+    zerg_fallback: bool
+    #: --subscribe-to: not supported yet: uWSGI option, not supported yet by gateway
+    subscribe_to: List[str]
+    #: --subscribe2: not supported yet: uWSGI option, not supported yet by gateway
+    subscribe2: List[str]
+    #: --subscribe-freq: not supported yet: uWSGI option, not supported yet by gateway
+    subscribe_freq: Optional[str]
+    #: --subscribe-with-modifier1: not supported yet: uWSGI option, not supported yet by gateway
+    subscribe_with_modifier1: Optional[str]
+    #: --subscription-algo: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_algo: Optional[str]
+    #: --subscription-mountpoint: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_mountpoint: Optional[str]
+    #: --subscription-mountpoints: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_mountpoints: Optional[str]
+    #: --subscription-notify-socket: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_notify_socket: Optional[str]
+    #: --subscription-tolerance: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_tolerance: Optional[str]
+    #: --subscription-tolerance-inactive: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_tolerance_inactive: Optional[str]
+    #: --subscriptions-credentials-check: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_credentials_check: Optional[str]
+    #: --subscriptions-sign-check: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_sign_check: Optional[str]
+    #: --subscriptions-sign-check-tolerance: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_sign_check_tolerance: Optional[str]
+    #: --subscriptions-sign-skip-uid: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_sign_skip_uid: Optional[str]
+    #: --weight: not supported yet: uWSGI option, not supported yet by gateway
+    weight: Optional[str]
+    #: --auto-weight: not supported yet: uWSGI option, not supported yet by gateway
+    auto_weight: Optional[str]
+    #: --start-unsubscribed: not supported yet: uWSGI option, not supported yet by gateway
+    start_unsubscribed: bool
+    #: --unsubscribe-on-graceful-reload: not supported yet: uWSGI option, not supported yet by gateway
+    unsubscribe_on_graceful_reload: bool
+    #: --subscription-clear-on-shutdown: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_clear_on_shutdown: bool
+    #: --subscription-dotsplit: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_dotsplit: bool
+    #: --subscription-vassal-required: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_vassal_required: bool
+    #: --subscriptions-use-credentials: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_use_credentials: bool
+    #: --multicast: not supported yet: uWSGI option, not supported yet by gateway
+    multicast: Optional[str]
+    #: --multicast-ttl: not supported yet: uWSGI option, not supported yet by gateway
+    multicast_ttl: Optional[str]
+    #: --multicast-loop: not supported yet: uWSGI option, not supported yet by gateway
+    multicast_loop: Optional[str]

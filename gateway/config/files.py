@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from gateway.config import jsonconf, xmlconf, yamlconf
 from gateway.config.errors import ConfigError
@@ -94,12 +94,17 @@ def read_config(
     kind: str | None = None,
     last_file: str | None = None,
     read_file: ReadFile = read_text,
+    inject_before: Sequence[str] = (),
+    inject_after: Sequence[str] = (),
 ) -> ConfigFile:
     """Read ``file[:section]`` (relative to ``context.cwd``) into entries, magic variables applied.
 
     ``kind`` is a key of :data:`FORMATS`; None means "by the extension", an
     error when the extension is none of uWSGI's.  Includes inside the file are
     returned as ordinary entries; following them is the caller's job.
+    ``inject_before`` / ``inject_after`` name files (relative to ``context.cwd``) whose text
+    goes before / after the file's own, before the magic variables are replaced (uWSGI's
+    ``--inject-before``/``--inject-after``); a newline is added where a part lacks one.
     """
     file, section = split_spec(spec)
     if not file:
@@ -121,7 +126,24 @@ def read_config(
         text = read_file(os.path.join(context.cwd, file))
     except OSError as exc:
         raise ConfigError(f"cannot read {fmt.label} file '{file}': {exc.strerror or exc}") from None
+    if inject_before or inject_after:
+        text = _injected(text, inject_before, inject_after, context.cwd, read_file)
     table = magic_variables(file, absolute_path(file, context.cwd), section, context)
     entries, found = fmt.parse(substitute_magic(text, table), section, file)
     warnings = [] if found else [fmt.missing.format(section=section, label=fmt.label, file=file)]
     return ConfigFile(file, section, kind, entries, warnings)
+
+
+def _injected(text: str, before: Sequence[str], after: Sequence[str], cwd: str, read_file: ReadFile) -> str:
+    """``text`` with the ``inject-before`` files' text before it and the ``inject-after`` ones' after."""
+    parts = []
+    for file in (*before, None, *after):
+        if file is None:
+            parts.append(text)
+            continue
+        try:
+            parts.append(read_file(os.path.join(cwd, file)))
+        except OSError as exc:
+            which = "inject-before" if file in before else "inject-after"
+            raise ConfigError(f"option '{which}': cannot read '{file}': {exc.strerror or exc}") from None
+    return "".join(part if part.endswith("\n") or not part else part + "\n" for part in parts)

@@ -1011,6 +1011,232 @@ def _privilege_and_startup_options() -> tuple[Option, ...]:
 
 
 
+def _fd_watch_spec(raw: str) -> tuple[int, int, str]:
+    """``--reload-on-fd FD[:BYTES] [MESSAGE]``: the descriptor, how many bytes to read from it
+    when it is readable (default 1, at most ``MAX_FD_READ``), the message to log."""
+    head, _, message = raw.strip().partition(" ")
+    fd, colon, size = head.partition(":")
+    if not _SIGNUM.fullmatch(fd) or (colon and not _SIGNUM.fullmatch(size)):
+        raise Invalid("FD[:BYTES] [MESSAGE] (such as 3, 3:8 or '3 config changed')")
+    nbytes = int(size) if colon and int(size) else 1
+    if nbytes > MAX_FD_READ:
+        raise Invalid("FD[:BYTES] [MESSAGE] with at most %d BYTES" % MAX_FD_READ)
+    return int(fd), nbytes, message.strip()
+
+
+#: ``--reload-on-fd FD:BYTES``: the largest read (uWSGI allocates whatever it is given).
+MAX_FD_READ = 65536
+
+
+def _exit_status(raw: str) -> int:
+    """``--exit [STATUS]``: 0..255 (alone: 1, uWSGI's default)."""
+    if raw == "":
+        return 1
+    value = conv.integer(raw)
+    if not 0 <= value <= 255:
+        raise Invalid("an exit status from 0 to 255 (none: 1)")
+    return value
+
+
+def _resolve_spec(raw: str) -> str:
+    """``--resolve PLACEHOLDER=NAME``: both parts required."""
+    name, sep, host = raw.partition("=")
+    if not sep or not name.strip() or not host.strip():
+        raise Invalid("PLACEHOLDER=NAME (such as db=db.example.org)")
+    return raw
+
+
+def _choice(what: str, *allowed: str) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        if raw.strip().lower() not in allowed:
+            raise Invalid("%s (gateway has %s only)" % (" or ".join(allowed), what))
+        return raw.strip().lower()
+    return convert
+
+
+_C_SYMBOL_HINT = ("gateway is pure Python: it loads no shared library and calls no C symbol (do it from "
+                  "the app with ctypes, or run a command with a --hook-PHASE exec: action)")
+_LEGION_HINT = "legions (uWSGI's clustering of instances over UDP) are not supported"
+_ZERG_HINT = ("zerg mode (receiving listening sockets from another instance) is not supported: "
+              "use --reuse-port or --shared-socket")
+_SUBSCRIPTION_HINT = ("the subscription system (instances announcing themselves to a router) is not "
+                      "supported: give the router its backends with --http-to")
+_MULTICAST_HINT = "gateway joins no multicast group (uWSGI uses them for legions and the cache)"
+_SNMP_HINT = "gateway has no SNMP agent: read the numbers from --stats, --stats-push or --carbon"
+_RAW_HINT = "gateway has no raw-socket mode: every socket speaks a protocol (--socket, --http-socket...)"
+_FORK_SERVER_HINT = "gateway has no fork server: the Emperor starts each vassal as a new process"
+_MODIFIER_HINT = ("gateway answers a fixed set of modifier1 values (see --plugins-list): they cannot be "
+                  "restricted or remapped")
+_BINARY_HINT = ("gateway has no binary of its own (it runs as python -m gateway): there is no path to "
+                "force or data to append")
+
+
+def _core_tail_options() -> tuple[Option, ...]:
+    """The long tail of uWSGI's core options (:mod:`gateway.config.sources` acts on the
+    configuration ones while the sources are read; :mod:`gateway.process.master_watch` on the
+    master's).  Implemented ones first, then the accepted no-ops (each says why it is true
+    here), then the families refused by name."""
+    out = [
+        # -- configuration templating and contexts (acted on while the sources are read)
+        Option("inject-before", repeatable=True, type=conv.path, section=CONFIG, metavar="FILE",
+               help="the config files read after this option get FILE's text before their own "
+                    "(before the magic variables, %d... are replaced: they name the config file)"),
+        Option("inject-after", repeatable=True, type=conv.path, section=CONFIG, metavar="FILE",
+               help="the config files read after this option get FILE's text after their own"),
+        Option("blacklist", section=CONFIG, metavar="'OPTION ...'",
+               help="the options after this one may not be any of these (space-separated, any "
+                    "spelling of each): one is an error"),
+        Option("end-blacklist", flag=True, section=CONFIG, help="end the --blacklist context"),
+        Option("whitelist", section=CONFIG, metavar="'OPTION ...'",
+               help="the options after this one must be among these (list end-whitelist to be "
+                    "able to end the context, as in uWSGI)"),
+        Option("end-whitelist", flag=True, section=CONFIG, help="end the --whitelist context"),
+        Option("resolve", repeatable=True, type=_resolve_spec, section=CONFIG, metavar="PLACEHOLDER=NAME",
+               help="look NAME up in the DNS (its first IPv4 address) into placeholder %%(PLACEHOLDER), "
+                    "while the sources are read; at most %d seconds, else an error" % RESOLVE_TIMEOUT),
+        Option("exit", optional_value=True, type=_exit_status, section=CONFIG, metavar="[STATUS]",
+               help="stop reading the configuration here and exit with STATUS (alone: 1), after "
+                    "the --print texts before it (handy in an if-* block)"),
+        # -- the master's watchers (gateway/process/master_watch.py); each implies a master
+        Option("reload-on-fd", repeatable=True, type=_fd_watch_spec, section=PROCESSES,
+               metavar="FD[:BYTES] [MESSAGE]",
+               help="gracefully reload when the inherited descriptor FD is readable (BYTES read "
+                    "from it, default 1; MESSAGE logged); implies a master"),
+        Option("brutal-reload-on-fd", repeatable=True, type=_fd_watch_spec, section=PROCESSES,
+               metavar="FD[:BYTES] [MESSAGE]",
+               help="brutally reload (workers killed at once) when FD is readable; implies a master"),
+        Option("check-mountpoint", ("mountpoint-check", "check-mount", "mount-check"), repeatable=True,
+               type=conv.path, section=PROCESSES, metavar="PATH",
+               help="destroy the instance (workers killed, exit status 1) when the filesystem of PATH "
+                    "no longer answers (statfs fails, or takes more than %d s: a dead NFS or FUSE "
+                    "mount); checked every --check-interval in a thread; implies a master"
+                    % MOUNT_CHECK_TIMEOUT),
+        Option("notify-socket", type=conv.path, section=PROCESSES, metavar="PATH",
+               help="bind a UNIX datagram socket at PATH and log every datagram it receives as "
+                    "[notify-socket] TEXT; implies a master"),
+        Option("worker-exec", section=PROCESSES, metavar="PROGRAM",
+               help="each worker runs PROGRAM instead (execvp, no arguments) with the first socket "
+                    "as its standard input, blocking (a FastCGI program such as php-cgi)"),
+        Option("worker-exec2", section=PROCESSES, metavar="PROGRAM",
+               help="--worker-exec once the worker's --hook-post-fork hooks have run"),
+        Option("signal-bufsize", ("signals-bufsize",), type=conv.integer, default=0, minimum=0,
+               maximum=64 * 1024 * 1024, section=SUBSYSTEMS, metavar="BYTES",
+               help="SO_SNDBUF and SO_RCVBUF of the uWSGI signal socketpairs between the master and "
+                    "each worker (0: the system's)"),
+        Option("mem-collector-freq", type=conv.integer, default=1, minimum=1, maximum=3600, section=PROCESSES,
+               metavar="SECONDS",
+               help="seconds between two measures of the workers' memory for --evil-reload-on-rss/-as "
+                    "(gateway's default 1; uWSGI's 3)"),
+        Option("safe-fd", ("fd-safe",), repeatable=True, type=conv.integer, minimum=0, section=PROCESSES,
+               metavar="FD",
+               help="keep the inherited descriptor FD open in what gateway starts: the Emperor's "
+                    "vassals and the --worker-exec programs (gateway never closes it itself)"),
+        # -- accepted no-ops: each is true here as it stands
+        Option("thunder-lock-watchdog", flag=True, noop=True, section=PROCESSES,
+               help="accepted: gateway has no thunder lock mutex to watch (see --thunder-lock)"),
+        Option("pcre-jit", flag=True, noop=True, section=CONFIG,
+               help="accepted: gateway's regular expressions are Python's re (no PCRE to JIT-compile)"),
+        Option("backtrace-depth", type=conv.integer, default=64, minimum=0, noop=True, section=LOGGING,
+               metavar="N", help="accepted: a crash prints Python's whole traceback (faulthandler), "
+                                 "not a C backtrace of N frames"),
+        Option("persistent-ipcsem", flag=True, noop=True, section=SUBSYSTEMS,
+               help="accepted: gateway creates no SysV semaphores to keep or remove"),
+        Option("ftok", type=conv.path, noop=True, section=SUBSYSTEMS, metavar="FILE",
+               help="accepted: gateway's locks use no SysV IPC key"),
+        Option("lock-engine", type=_choice("its one lock engine", "ipcsem"), noop=True, section=SUBSYSTEMS,
+               metavar="ipcsem",
+               help="accepted: gateway's locks are record locks on a shared file, released by the "
+                    "kernel when their holder dies, as ipcsem's are"),
+        Option("clock", type=_choice("the unix clock", "unix"), noop=True, section=PROCESSES, metavar="unix",
+               help="accepted: gateway has one clock, unix (time.time(); see --clock-list)"),
+        Option("disable-async-warn-on-queue-full", flag=True, noop=True, section=ENGINE,
+               help="accepted: gateway never logs uWSGI's 'async queue is full' warning (a "
+                    "connection waits for a free core)"),
+        Option("harakiri-no-arh", ("no-harakiri-arh", "no-harakiri-after-req-hook"), flag=True, noop=True,
+               section=PROCESSES,
+               help="accepted: gateway runs no after-request hook for harakiri to cover"),
+        Option("propagate-touch", flag=True, noop=True, section=PROCESSES,
+               help="accepted: the master watches the touch files itself, nothing goes through "
+                    "the workers' signals"),
+        Option("drop-after-init", flag=True, noop=True, section=PROCESSES,
+               help="accepted: gateway always drops privileges once its sockets are bound, before "
+                    "the app is loaded"),
+        Option("no-fd-passing", flag=True, noop=True, section=SOCKETS,
+               help="accepted: gateway's sockets never take descriptors passed with a request "
+                    "(uWSGI's own code for it is disabled too)"),
+        # -- refused by name
+        _unsupported("drop-after-apps", flag=True,
+                     hint="use --master-as-root: the app is loaded in the master as root, and every "
+                          "child drops privileges after the fork"),
+        _unsupported("after-request-hook", "after-request-call", repeatable=True,
+                     hint="gateway calls no C symbol after each request: wrap the WSGI app instead"),
+        _unsupported("dlopen", repeatable=True, hint=_C_SYMBOL_HINT),
+        *(_unsupported(name, repeatable=True, hint=_C_SYMBOL_HINT)
+          for name in ("call-as-vassal", "call-as-vassal1", "call-as-vassal3", "call-as-emperor",
+                       "call-as-emperor1", "call-as-emperor2", "call-as-emperor4")),
+        _unsupported("autoload", flag=True,
+                     hint="every plugin gateway has is built in: an unknown option has no plugin to load"),
+        _unsupported("mode", hint="gateway has no plugin custom modes"),
+        _unsupported("command-mode", flag=True, hint="use --python SCRIPT to run a script instead of serving"),
+        _unsupported("force-gateway", flag=True, hint="the --http router always runs as a child of a master"),
+        _unsupported("no-server", flag=True, hint="gateway always serves: give it a socket"),
+        _unsupported("cgi-mode", flag=True, hint="gateway serves WSGI apps, not CGI scripts"),
+        _unsupported("allowed-modifiers", hint=_MODIFIER_HINT),
+        _unsupported("remap-modifier", hint=_MODIFIER_HINT),
+        _unsupported("binary-path", hint=_BINARY_HINT),
+        _unsupported("binary-append-data", hint=_BINARY_HINT),
+        _unsupported("fork-server", hint=_FORK_SERVER_HINT),
+        _unsupported("fork-socket", hint=_FORK_SERVER_HINT),
+        _unsupported("udp", hint="gateway has no generic UDP server (the cache has --cache-udp-server)"),
+        _unsupported("profiler", hint="gateway has no C profiler hooks: profile the app with a WSGI "
+                                      "middleware (cProfile)"),
+        _unsupported("exception-handler", repeatable=True,
+                     hint="gateway logs the app's exceptions (see --reload-on-exception-* and --alarm-log)"),
+        _unsupported("raw-socket", repeatable=True, hint=_RAW_HINT),
+        _unsupported("raw-modifier1", hint=_RAW_HINT),
+        _unsupported("raw-modifier2", hint=_RAW_HINT),
+        _unsupported("puwsgi-socket", repeatable=True,
+                     hint="the persistent uwsgi protocol is not supported: use --socket"),
+        _unsupported("zeus", hint="zeus (a manager of master processes) is not supported: see --emperor"),
+        Option("snmp", optional_value=True, supported=False, hint=_SNMP_HINT, metavar="[ADDR]",
+               help="uWSGI option, not supported yet by gateway"),
+        _unsupported("snmp-community", hint=_SNMP_HINT),
+        *(_unsupported(name, repeatable=True, hint=_LEGION_HINT)
+          for name in ("legion", "legion-mcast", "legion-node", "legion-quorum", "legion-scroll",
+                       "legion-scroll-max-size", "legion-scroll-list-max-size", "legion-lord",
+                       "legion-unlord", "legion-setup", "legion-death", "legion-death-on-lord-error",
+                       "legion-join", "legion-node-joined", "legion-node-left", "legion-freq",
+                       "legion-tolerance", "legion-skew-tolerance", "legion-cron", "cron-legion",
+                       "unique-cron-legion", "unique-legion-cron", "legion-attach-daemon",
+                       "legion-smart-attach-daemon", "legion-smart-attach-daemon2")),
+        _unsupported("zerg", repeatable=True, hint=_ZERG_HINT),
+        _unsupported("zerg-server", hint=_ZERG_HINT),
+        _unsupported("zerg-fallback", flag=True, hint=_ZERG_HINT),
+        _unsupported("subscribe-to", "st", "subscribe", repeatable=True, hint=_SUBSCRIPTION_HINT),
+        _unsupported("subscribe2", repeatable=True, hint=_SUBSCRIPTION_HINT),
+        *(_unsupported(name, hint=_SUBSCRIPTION_HINT)
+          for name in ("subscribe-freq", "subscribe-with-modifier1", "subscription-algo",
+                       "subscription-mountpoint", "subscription-mountpoints", "subscription-notify-socket",
+                       "subscription-tolerance", "subscription-tolerance-inactive",
+                       "subscriptions-credentials-check", "subscriptions-sign-check",
+                       "subscriptions-sign-check-tolerance", "subscriptions-sign-skip-uid",
+                       "weight", "auto-weight")),
+        *(_unsupported(name, flag=True, hint=_SUBSCRIPTION_HINT)
+          for name in ("start-unsubscribed", "unsubscribe-on-graceful-reload", "subscription-clear-on-shutdown",
+                       "subscription-dotsplit", "subscription-vassal-required", "subscriptions-use-credentials")),
+        _unsupported("multicast", hint=_MULTICAST_HINT),
+        _unsupported("multicast-ttl", hint=_MULTICAST_HINT),
+        _unsupported("multicast-loop", hint=_MULTICAST_HINT),
+    ]
+    return tuple(out)
+
+
+#: ``--resolve``: the longest DNS lookup, in seconds, before the configuration fails.
+RESOLVE_TIMEOUT = 10
+#: ``--check-mountpoint``: a statfs taking longer than this (seconds) counts as a failure.
+MOUNT_CHECK_TIMEOUT = 10
+
+
 def _modifier1(raw: str) -> int:
     """A socket's forced modifier1: gateway serves WSGI only, so 0 (the Python plugin's)
     or 30 (WSGI with ``SCRIPT_NAME`` stripped from ``PATH_INFO``)."""
@@ -1289,8 +1515,8 @@ OPTIONS: tuple[Option, ...] = (
            type=conv.path, section=APP, metavar="DIR",
            help="add DIR (a glob pattern is allowed) to sys.path; repeatable (the early- spellings "
                 "too: every entry is in place before anything is imported)"),
-    Option("env", repeatable=True, type=conv.key_value, section=APP, metavar="KEY=VALUE",
-           help="set an environment variable before loading the application; repeatable"),
+    Option("env", ("ienv",), repeatable=True, type=conv.key_value, section=APP, metavar="KEY=VALUE",
+           help="set an environment variable before loading the application; repeatable (ienv: also at once, for the $(VAR) and if-env after it)"),
     Option("virtualenv", ("home", "venv", "pyhome"), short="H", short_key="home", type=conv.path,
            section=APP, metavar="DIR", help="use the Python virtualenv in DIR"),
     Option("lazy-apps", ("lazy",), flag=True, section=APP,
@@ -2220,6 +2446,8 @@ OPTIONS: tuple[Option, ...] = (
     *_logic_options(),
     # privileges, OS tuning, startup locks and waits (gateway/process/startup.py and privileges.py)
     *_privilege_and_startup_options(),
+    # the long tail of uWSGI's core options: implemented, accepted no-ops, refused families
+    *_core_tail_options(),
 )
 
 

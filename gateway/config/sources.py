@@ -21,7 +21,19 @@ built, at their position ("top-bottom, expand asap" in uWSGI's docs):
   ``--chdir`` does not change it), so that a configuration that fails further
   on still names its fallback (``ConfigError.fallback_config``);
 * ``early-envdir = DIR`` sets the envdir's variables in ``environ`` (when it is a
-  mutable mapping; else in a copy) for the entries after it.
+  mutable mapping; else in a copy) for the entries after it; so does ``ienv = KEY=VALUE``
+  for one variable (it is also an ``env`` for the process);
+* ``inject-before = FILE`` / ``inject-after = FILE``: every config file read after it gets
+  FILE's text before (after) its own, before magic variables are replaced;
+* ``blacklist = 'A B'`` / ``whitelist = 'A B'`` open an options context: every key after it
+  (until ``end-blacklist`` / ``end-whitelist``) must not be (must be) one of the names,
+  compared case-insensitively and, for an option, under any of its spellings (uWSGI compares
+  the spelling only); a key outside the context is an error, as in uWSGI, even in an ``if-*``
+  block that fails, and ``end-whitelist`` itself must be whitelisted;
+* ``resolve = NAME=HOST`` sets placeholder ``NAME`` to HOST's first IPv4 address (a DNS
+  lookup bounded by ``RESOLVE_TIMEOUT``, through the injected ``resolve_name``);
+* ``exit[ = STATUS]`` stops the reading there: the entries before it are returned and the
+  command line exits with STATUS (1 when none).
 
 Include cycles and excessive nesting (``max_include_depth``, across formats and
 ``inherit``) are errors; uWSGI would loop until it runs out of memory.
@@ -45,7 +57,7 @@ from gateway.config.files import EXTENSIONS, format_of, read_config
 from gateway.config.ini import MagicContext, read_text, split_spec
 from gateway.config.logic import BLOCK_KEYS, END_KEYS
 from gateway.config.model import Entry
-from gateway.config.options import find, suggest
+from gateway.config.options import RESOLVE_TIMEOUT, find, suggest
 
 DEFAULT_MAX_INCLUDE_DEPTH = 16
 
@@ -55,6 +67,49 @@ _SETTERS = {"set": False, "set-placeholder": True, "set-ph": True}
 #: Options that read a config file where they stand → its format (None: by its extension).
 _LOADERS: dict[str, str | None] = {"ini": "ini", "json": "json", "yaml": "yaml", "xml": "xml",
                                    "include": None, "config": None}
+
+
+class _StopReading(Exception):
+    """``exit``: nothing after it is read."""
+
+
+def resolve_ipv4(host: str, timeout: float = RESOLVE_TIMEOUT) -> str:
+    """HOST's first IPv4 address, as uWSGI's ``gethostbyname``; the lookup runs in a daemon
+    thread so that a DNS server that never answers costs ``timeout`` seconds, not forever.
+
+    Raises :class:`OSError` when the name does not resolve (or has no IPv4 address) or the
+    lookup takes longer than ``timeout``.
+    """
+    import socket
+    import threading
+
+    result: list = []
+
+    def lookup() -> None:
+        try:
+            result.append(socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
+        except (OSError, UnicodeError, IndexError) as e:
+            result.append(e if isinstance(e, OSError) else OSError(str(e) or "no address"))
+
+    worker = threading.Thread(target=lookup, name="resolve %s" % host, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not result:
+        raise OSError("no answer in %g seconds" % timeout)
+    if isinstance(result[0], OSError):
+        raise result[0]
+    return str(result[0])
+
+
+def _listed(key: str, words: Sequence[str]) -> bool:
+    """Is ``key`` one of ``words`` (case-insensitive; an option under any of its spellings)?"""
+    option = find(key)
+    for word in words:
+        if word.lower() == key.lower():
+            return True
+        if option is not None and find(word.lower()) is option:
+            return True
+    return False
 
 
 def where(entry: Entry) -> str:
@@ -75,8 +130,16 @@ class _Assembler:
         read_file: Callable[[str], str],
         max_include_depth: int,
         max_substitutions: int,
+        resolve_name: Callable[[str], str] = resolve_ipv4,
     ) -> None:
         self.context = context
+        self.resolve_name = resolve_name
+        #: ``inject-before`` / ``inject-after`` files seen so far
+        self.inject_before: list[str] = []
+        self.inject_after: list[str] = []
+        #: the open ``blacklist`` / ``whitelist`` contexts (their words), None when closed
+        self.blacklist: list[str] | None = None
+        self.whitelist: list[str] | None = None
         self.environ = environ
         self.read_file = read_file
         self.max_include_depth = max_include_depth
@@ -101,6 +164,7 @@ class _Assembler:
     def add(self, entry: Entry, stack: tuple[str, ...] = ()) -> None:
         key = entry.key
         option = find(key)
+        self.check_context(entry)
         if option is None and key in self.custom and not (self.block is not None and not self.in_logic):
             self.expand_custom(entry, stack)
             return
@@ -123,6 +187,8 @@ class _Assembler:
         if option is None or not isinstance(entry.value, str):
             if option is not None and option.name == "strict":
                 self.strict = True
+            elif option is not None and option.name in ("end-blacklist", "end-whitelist", "exit"):
+                self.core_tail(option.name, entry)  # given bare on the command line
             return
         if option.name == "strict":
             try:
@@ -152,6 +218,61 @@ class _Assembler:
                 self.add(Entry("paste-logger", True, entry.origin, entry.exported), stack)
         elif key in _SETTERS:
             self.setter(entry, placeholder_only=_SETTERS[key])
+        else:
+            self.core_tail(option.name, entry)
+
+    def core_tail(self, name: str, entry: Entry) -> None:
+        """The immediate options of uWSGI's long tail (see the module docstring)."""
+        if name == "inject-before":
+            self.inject_before.append(self.expand_now(entry))
+        elif name == "inject-after":
+            self.inject_after.append(self.expand_now(entry))
+        elif name in ("blacklist", "whitelist"):
+            words = self.expand_now(entry).split()
+            if name == "blacklist":
+                self.blacklist = words
+            else:
+                self.whitelist = words
+        elif name == "end-blacklist":
+            self.blacklist = None
+        elif name == "end-whitelist":
+            self.whitelist = None
+        elif name == "resolve":
+            self.resolve(entry)
+        elif name == "env" and entry.key == "ienv":
+            variable, _, value = self.expand_now(entry).partition("=")
+            if variable:  # a bad value is reported by the option's converter
+                if not isinstance(self.environ, MutableMapping):
+                    self.environ = dict(self.environ)
+                self.environ[variable] = value
+        elif name == "exit":
+            if self.out and self.out[-1] is entry and (entry.value is True or not str(entry.value).strip()):
+                self.out[-1] = Entry(entry.key, "1", entry.origin, entry.exported)  # uWSGI's default
+            raise _StopReading
+
+    def check_context(self, entry: Entry) -> None:
+        """``blacklist`` / ``whitelist``: refuse a key the open context forbids."""
+        label = spelled(entry.key, entry) if find(entry.key) is not None else entry.key
+        if self.blacklist is not None and _listed(entry.key, self.blacklist):
+            raise ConfigError(f"forbidden option '{label}' (by blacklist){where(entry)}")
+        if self.whitelist is not None and not _listed(entry.key, self.whitelist):
+            raise ConfigError(f"forbidden option '{label}' (by whitelist){where(entry)}")
+
+    def resolve(self, entry: Entry) -> None:
+        """``resolve = NAME=HOST``: placeholder NAME holds HOST's IPv4 address."""
+        name, sep, host = self.expand_now(entry).partition("=")
+        name, host = name.strip(), host.strip()
+        if not sep or not name or not host:
+            raise ConfigError(f"option '{spelled(entry.key, entry)}' expects PLACEHOLDER=NAME, "
+                              f"got '{entry.value}'{where(entry)}")
+        if find(name) is not None:
+            raise ConfigError(f"'{name}' cannot be a placeholder: it is an option{where(entry)}")
+        try:
+            address = self.resolve_name(host)
+        except OSError as e:
+            raise ConfigError(f"option '{spelled(entry.key, entry)}': unable to resolve name {host}: "
+                              f"{e.strerror or e}{where(entry)}") from None
+        self.add(Entry(name, address, f"{entry.origin} (via resolve)", entry.exported))
 
     def early_envdir(self, entry: Entry) -> None:
         """``early-envdir = DIR``: its variables are in the environment of what follows
@@ -238,7 +359,8 @@ class _Assembler:
                 raise ConfigError(f"option '{spelled(entry.key, entry)}' cannot tell the format of "
                                   f"'{spec}': the file name must end in {', '.join(EXTENSIONS)}{where(entry)}")
         loaded = read_config(spec, self.context, kind=kind, last_file=self.last_files.get(kind),
-                             read_file=self.read_file)
+                             read_file=self.read_file, inject_before=self.inject_before,
+                             inject_after=self.inject_after)
         identity = f"{os.path.realpath(os.path.join(self.context.cwd, loaded.path))}:{loaded.section}"
         if identity in stack:
             chain = " -> ".join(s.rsplit(":", 1)[0] for s in (*stack, identity))
@@ -282,17 +404,22 @@ def assemble(
     read_file: Callable[[str], str] = read_text,
     max_include_depth: int = DEFAULT_MAX_INCLUDE_DEPTH,
     max_substitutions: int = DEFAULT_MAX_SUBSTITUTIONS,
+    resolve_name: Callable[[str], str] = resolve_ipv4,
 ) -> tuple[list[Entry], list[str], str | None]:
     """All entries in application order with includes and ``set`` followed; warnings; the fallback.
 
     The last item is the last ``fallback-config`` file (absolute), or None; a
     :class:`ConfigError` raised here carries the one seen before the error.
+    ``resolve_name(host)`` answers ``resolve`` (an IPv4 address, or :class:`OSError`).
     """
-    assembler = _Assembler(context, environ, read_file, max_include_depth, max_substitutions)
+    assembler = _Assembler(context, environ, read_file, max_include_depth, max_substitutions, resolve_name)
     try:
-        for entry in (*env_entries, *argv_entries):
-            assembler.add(entry)
-        assembler.finish()
+        try:
+            for entry in (*env_entries, *argv_entries):
+                assembler.add(entry)
+            assembler.finish()
+        except _StopReading:
+            pass  # ``exit``: what follows it is never read
     except ConfigError as exc:
         exc.fallback_config = assembler.fallback_config
         raise

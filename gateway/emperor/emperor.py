@@ -37,6 +37,7 @@ from gateway.emperor.monitor import Found, Known, Source, decide, scan, vassal_a
 from gateway.emperor.throttle import Blacklist
 from gateway.logs import gen_log
 from gateway.process.signals import SignalQueue, describe_status, reaped
+from gateway.process.worker_exec import keep_safe_fds
 from gateway.self_command import self_command, without_cwd_on_path
 
 #: Seconds between two looks at the clock-driven work (curse deadlines, timers).
@@ -262,7 +263,7 @@ class Emperor:
             popen = subprocess.Popen(
                 command + args, cwd=vassal.found.cwd,
                 env=without_cwd_on_path(vassal_environ(os.environ, vassal_end.fileno())), stdin=subprocess.DEVNULL,
-                pass_fds=(vassal_end.fileno(),), **kwargs)
+                pass_fds=(vassal_end.fileno(), *keep_safe_fds(cfg.safe_fd)), **kwargs)
         except (OSError, subprocess.SubprocessError) as e:
             gen_log.error("[emperor] unable to spawn vassal %s: %s", vassal.name, e)
             emperor_end.close()

@@ -852,7 +852,7 @@ class Master:
                     self._signal(proc, signal.SIGKILL)
         self._check_harakiri()  # --harakiri, and the deadlines of uwsgi.set_user_harakiri
         if (self.evil_rss or self.evil_as) and mono >= self._evil_next:
-            self._evil_next = mono + 1.0
+            self._evil_next = mono + float(getattr(self.config, "mem_collector_freq", 1) or 1)
             self._check_evil_memory()
         if (self.cheaper is not None and self.state == "running" and not self.is_cheap and not self.suspended
                 and mono >= self._cheaper_next):

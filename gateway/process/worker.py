@@ -216,6 +216,8 @@ class Worker:
         for hook in list(worker_hooks):
             hook(self)
         hooks.run_phase(cfg, "post-fork")
+        if cfg.worker_exec2:
+            self._become(str(cfg.worker_exec2), "worker-exec2")
         app = self.app
         if app is None:
             app = load_apps(cfg)
@@ -736,7 +738,17 @@ class Worker:
 
         check()
 
+    def _become(self, program: str, option: str) -> None:
+        """``--worker-exec``/``--worker-exec2``: this worker becomes ``program``."""
+        from gateway.process.worker_exec import become
+
+        cfg = self.config
+        become(program, self.sockets, honour_stdin=bool(cfg.honour_stdin), safe_fds=cfg.safe_fd,
+               worker_id=self.worker_id, channel=self.channel, option=option)
+
     def run(self) -> int:
+        if self.config.worker_exec:
+            self._become(str(self.config.worker_exec), "worker-exec")
         if self.config.cpu_affinity:
             self._pin_cpus(int(self.config.cpu_affinity))
         try:

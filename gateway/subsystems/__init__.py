@@ -124,6 +124,9 @@ class Subsystems:
                 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
                 a.setblocking(False)
                 b.setblocking(False)
+                for end in (a, b) if cfg.signal_bufsize else ():  # --signal-bufsize, as uWSGI
+                    end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(cfg.signal_bufsize))
+                    end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(cfg.signal_bufsize))
                 self.pairs[wid] = (a, b)
                 self._by_master_fd[a.fileno()] = wid
         self.router = SignalRouter(self.table, self.workers, self._deliver_to_worker)

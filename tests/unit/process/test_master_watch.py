@@ -1,0 +1,107 @@
+"""The master's long-tail watchers without a master: the mount checker's verdicts (a failing
+statfs, one that hangs), the reload-on-fd spec, and the options that map onto gateway's knobs."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from gateway.config import ConfigError, load
+from gateway.process.master_watch import MountChecker, needs_master
+from support.waits import wait_until
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_round_of_good_paths_gives_no_verdict_and_another_round_starts():
+    seen = []
+    checker = MountChecker(["/a", "/b"], timeout=10, statfs=seen.append)
+    try:
+        checker.start_round()
+        wait_until(lambda: seen == ["/a", "/b"], 5, "one round")
+        wait_until(lambda: not checker._busy, 5, "the round's end")
+        assert checker.verdict() is None
+        checker.start_round()
+        wait_until(lambda: seen == ["/a", "/b", "/a", "/b"], 5, "a second round")
+    finally:
+        checker.stop()
+
+
+def test_a_failing_statfs_names_the_path_and_the_error():
+    def statfs(path):
+        if path == "/fuse":
+            raise OSError(107, "Transport endpoint is not connected")
+
+    checker = MountChecker(["/ok", "/fuse"], timeout=10, statfs=statfs)
+    checker.start_round()
+    assert wait_until(checker.verdict, 5, "a verdict") == ("/fuse", "Transport endpoint is not connected")
+
+
+def test_a_statfs_that_hangs_fails_after_the_timeout_without_blocking_the_caller():
+    release = threading.Event()
+    clock = FakeClock()
+    checker = MountChecker(["/nfs"], timeout=10, statfs=lambda path: release.wait(10), clock=clock)
+    try:
+        checker.start_round()
+        wait_until(lambda: checker._current is not None, 5, "the check to start")
+        assert checker.verdict() is None
+        checker.start_round()  # still busy: no second check piles up behind the hung one
+        assert checker._todo.qsize() == 0
+        clock.now += 10.5
+        assert checker.verdict() == ("/nfs", "no answer in 10 seconds")
+    finally:
+        release.set()
+        checker.stop()
+
+
+def test_the_watch_options_imply_a_master_and_parse_their_specs():
+    cfg = load(["--reload-on-fd", "3", "--brutal-reload-on-fd", "4:16 new config here"], {})
+    assert cfg.reload_on_fd == [(3, 1, "")]
+    assert cfg.brutal_reload_on_fd == [(4, 16, "new config here")]
+    assert needs_master(cfg)
+    assert needs_master(load(["--mount-check", "/srv"], {})) and load(["--check-mount", "/x"], {}).check_mountpoint == ["/x"]
+    assert not needs_master(load([], {}))
+    for bad in ("x", "3:y", "3:999999"):
+        with pytest.raises(ConfigError, match="reload-on-fd"):
+            load(["--reload-on-fd", bad], {})
+
+
+def test_signal_bufsize_sizes_the_signal_socketpairs():
+    from gateway.subsystems import Subsystems
+
+    cfg = load(["--signal-bufsize", "65536", "--processes", "2"], {})
+    subs = Subsystems(cfg, workers=2, master=True)
+    try:
+        a, b = subs.pairs[1]
+        # Linux doubles what it is given (bookkeeping), and never goes below what was asked
+        assert a.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= 65536
+        assert b.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) >= 65536
+    finally:
+        subs.close()
+
+
+@pytest.mark.parametrize("argv, attr, value", [
+    (["--clock", "unix"], "clock", "unix"),
+    (["--lock-engine", "ipcsem"], "lock_engine", "ipcsem"),
+    (["--no-harakiri-after-req-hook"], "harakiri_no_arh", True),
+    (["--signals-bufsize", "8192"], "signal_bufsize", 8192),
+    (["--fd-safe", "5", "--safe-fd", "6"], "safe_fd", [5, 6]),
+    (["--mem-collector-freq", "3"], "mem_collector_freq", 3),
+])
+def test_the_accepted_spellings(argv, attr, value):
+    assert getattr(load(argv, {}), attr) == value
+
+
+def test_clock_and_lock_engine_refuse_what_gateway_does_not_have():
+    with pytest.raises(ConfigError, match="unix clock only"):
+        load(["--clock", "monotonic"], {})
+    with pytest.raises(ConfigError, match="lock engine only"):
+        load(["--lock-engine", "pthread"], {})
