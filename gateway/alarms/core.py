@@ -30,7 +30,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional
 
-from gateway.alarms.spec import AlarmSpec, mule_number, signal_number
+from gateway.alarms.spec import AlarmSpec, mule_number, redacted, signal_number
 from gateway.logs import gen_log
 
 #: Runs of one alarm instance in any 60 seconds; more are dropped (and counted).
@@ -82,7 +82,8 @@ class Instance:
 
     def done(self, ok: bool, why: str = "") -> None:
         """The outcome of one run: the first failure is logged, and the recovery."""
-        label = "%s (%s:%s)" % (self.name, self.spec.plugin, self.spec.arg)
+        # (never the credentials of a curl: argument: the log is not the place for them)
+        label = "%s (%s:%s)" % (self.name, self.spec.plugin, redacted(self.spec.plugin, self.spec.arg))
         if ok:
             if self.failures:
                 gen_log.info("[uwsgi-alarm] alarm %s works again (after %d failures)", label, self.failures)

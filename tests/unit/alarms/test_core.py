@@ -201,3 +201,14 @@ def test_runner_kills_a_command_past_its_timeout():
 @pytest.mark.parametrize("status,expected", [(0, (True, "exit status 0")), (2 << 8, (False, "exit status 2"))])
 def test_describe(status, expected):
     assert runner.describe(status) == expected
+
+
+def test_a_failing_curl_alarm_does_not_log_its_credentials(caplog):
+    alarms, clock, fake = make("m curl:smtp://bob:urlsecret@mail.example:25;mail_to=ops@example;"
+                               "auth_user=bob;auth_pass=s3cret;subject=x", freq=0)
+    with caplog.at_level(logging.INFO, "gateway.error"):
+        alarms.raise_alarm("m", b"disk full")
+        fake.started[0][2](False, "exit status 1")
+    assert "failed" in caplog.text and "auth_user=bob" in caplog.text
+    assert "s3cr" not in caplog.text and "urlsecret" not in caplog.text
+    assert "auth_pass=***" in caplog.text and "bob:***@mail.example" in caplog.text
