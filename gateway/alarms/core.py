@@ -25,7 +25,6 @@ never matches either, so an alarm cannot feed itself.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional
@@ -177,8 +176,10 @@ class AlarmSet:
                 return
             import json
 
+            from gateway.self_command import INTERPRETER  # (sys.executable may be --py-sys-executable's)
+
             head = json.dumps({"spec": spec.arg, "timeout": self.socket_timeout}).encode("utf-8") + b"\n"
-            self.runner.start([sys.executable, "-m", "gateway.alarms.curl"], head + msg, inst.done, _curl_env())
+            self.runner.start([INTERPRETER, "-m", "gateway.alarms.curl"], head + msg, inst.done, _curl_env())
 
     def stats(self) -> List[Dict[str, Any]]:
         """Per alarm: raised, ran, skipped by anti-flood, dropped by the rate, failing."""

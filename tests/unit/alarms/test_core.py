@@ -135,6 +135,16 @@ def test_curl_alarm_runs_the_sender_with_the_spec_on_stdin_not_in_argv():
     assert fake.env["PYTHONPATH"].split(os.pathsep)[0] == root  # importable after --chdir
 
 
+def test_curl_alarm_runs_gateways_interpreter_not_the_apps_sys_executable(monkeypatch):
+    from gateway.self_command import INTERPRETER
+
+    # --py-sys-executable changes the app's sys.executable (maybe to a Python without gateway)
+    monkeypatch.setattr("sys.executable", "/nonexistent/app-python")
+    alarms, clock, fake = make("c curl:http://127.0.0.1:9/x")
+    alarms.raise_alarm("c", b"down")
+    assert fake.started[0][0][0] == INTERPRETER != "/nonexistent/app-python"
+
+
 # -- the runner ------------------------------------------------------------------------
 
 
