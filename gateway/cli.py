@@ -680,7 +680,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
             mules.MuleConfigError, pushers.PusherConfigError, alarms.AlarmConfigError) as e:
         _fail(str(e))
     _child_privileges(cfg, master)
-    _drop_privileges(cfg, keep_root=bool(cfg.master_as_root))
+    _drop_privileges(cfg, keep_root=_root_kept(cfg))
     if not cfg.lazy_apps and numproc:
         reloader = AppReloader(cfg, sockets)
         try:
@@ -761,7 +761,14 @@ def _path_after_chroot() -> None:
 
 def _master_keeps_root(cfg: Config) -> bool:
     """``--master-as-root`` with a master to keep root (without one, the process drops as usual)."""
-    return bool(cfg.master_as_root and (_needs_master(cfg) or cfg.http or cfg.https))
+    return _root_kept(cfg) and bool(_needs_master(cfg) or cfg.http or cfg.https)
+
+
+def _root_kept(cfg: Config) -> bool:
+    """``--master-as-root`` started as root.  Started by another user there is no root to keep:
+    the drop happens here, as without the option (it fails at startup, once, when it cannot
+    succeed), not in every child, each of which would die of it and be respawned."""
+    return bool(cfg.master_as_root) and os.geteuid() == 0
 
 
 def _child_privileges(cfg: Config, master: Any) -> None:
@@ -772,7 +779,7 @@ def _child_privileges(cfg: Config, master: Any) -> None:
         from gateway.process.startup import lock_memory
 
         master.on_fork_child(lambda: lock_memory(logs.gen_log) and None)
-    if cfg.master_as_root and (cfg.uid or cfg.gid or cfg.chroot):
+    if _root_kept(cfg) and (cfg.uid or cfg.gid or cfg.chroot):
         from gateway.process.privileges import drop_in_child, preload
 
         preload(everything=bool(cfg.chroot))  # once here, not in every child
