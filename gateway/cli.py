@@ -780,8 +780,16 @@ def _child_privileges(cfg: Config, master: Any) -> None:
 
         master.on_fork_child(lambda: lock_memory(logs.gen_log) and None)
     if _root_kept(cfg) and (cfg.uid or cfg.gid or cfg.chroot):
-        from gateway.process.privileges import drop_in_child, preload
+        from gateway.process.privileges import PrivilegeError, drop_in_child, preload, resolve_identity
 
+        # what every child will switch to must exist: refused now, once, rather than by each
+        # child (which would die of it and be respawned, forever)
+        try:
+            resolve_identity(cfg.uid, cfg.gid, cfg.add_gid, not cfg.no_initgroups)
+        except PrivilegeError as e:
+            _fail(str(e))
+        if cfg.chroot and not os.path.isdir(cfg.chroot):
+            _fail("--chroot %s: no such directory" % cfg.chroot)
         preload(everything=bool(cfg.chroot))  # once here, not in every child
         master.child_privileges = lambda worker: drop_in_child(cfg, logs.gen_log, worker)
 
