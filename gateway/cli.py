@@ -371,10 +371,13 @@ def _prepare_python(cfg: Config) -> None:
     except AppLoadError as e:
         _fail(str(e))
     if cfg.test:
+        _drop_privileges(cfg)  # uWSGI imports it once --uid/--gid/--chroot are applied
         sys.exit(python_extras.test_import(cfg.test))
     if cfg.python:
-        # uWSGI's command mode: no socket, the app loaded when one is given, then the script
+        # uWSGI's command mode: no socket, the app loaded when one is given, then the script;
+        # both as --uid/--gid (uWSGI runs the script in a worker, never as root)
         _run_asap(cfg)
+        _drop_privileges(cfg)
         if cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount:
             from gateway.app_loader import load_apps
 
