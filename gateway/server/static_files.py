@@ -134,7 +134,12 @@ class StaticFiles:
         key = os.fsencode(filename)
         hit = cache.get_memo(key)
         if hit and len(hit) <= _PATH_MAX:
-            return os.fsdecode(bytes(hit))
+            real = os.fsdecode(bytes(hit))
+            # only what realpath() could have returned: the cache may hold what an app or a
+            # replication peer put there, and the containment check compares strings
+            # ("ROOT/../x" starts with "ROOT/")
+            if "\0" not in real and os.path.isabs(real) and os.path.normpath(real) == real:
+                return real
         real = os.path.realpath(filename)
         cache.update(key, os.fsencode(real), self.paths_cache[1])
         return real
