@@ -135,11 +135,15 @@ class StaticFiles:
         hit = cache.get_memo(key)
         if hit and len(hit) <= _PATH_MAX:
             real = os.fsdecode(bytes(hit))
-            # only what realpath() could have returned: the cache may hold what an app or a
-            # replication peer put there, and the containment check compares strings
-            # ("ROOT/../x" starts with "ROOT/")
+            # only what realpath() could have returned, for this very file: the cache may hold
+            # what an app or a replication peer put there, and the containment check compares
+            # strings ("ROOT/../x" and "ROOT/a-symlink-out/x" start with "ROOT/")
             if "\0" not in real and os.path.isabs(real) and os.path.normpath(real) == real:
-                return real
+                try:
+                    if os.path.samefile(real, filename):
+                        return real
+                except OSError:
+                    pass
         real = os.path.realpath(filename)
         cache.update(key, os.fsencode(real), self.paths_cache[1])
         return real

@@ -1,5 +1,5 @@
 """``--static-cache-paths``: a real path read back from the cache is used only when it is one
-(absolute, normalised, no NUL): the cache may hold what an app or a replication peer put
+(absolute, normalised, no NUL, the same file): the cache may hold what an app or a replication peer put
 there, and the containment check compares strings."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def served(tmp_path, monkeypatch):
     root.mkdir()
     (root / "a.txt").write_bytes(b"public")
     (tmp_path / "secret.txt").write_bytes(b"secret")
+    os.symlink(str(tmp_path), str(root / "out"))  # a symlink leading out (never served through)
     cache = SharedCache(CacheSpec.parse("name=p,items=10,blocksize=4096"))
     monkeypatch.setattr(subsystems, "current", _Subs(cache))
     files = StaticFiles(lambda e, s: [b"app"], [("/s", str(root))], paths_cache=("p", 60))
@@ -43,10 +44,15 @@ def test_a_resolved_path_is_cached_and_used(served):
 
 
 @pytest.mark.parametrize("planted", ["{root}/../secret.txt", "{root}/./../secret.txt", "{root}/a.txt\0x",
-                                     "relative/a.txt"])
+                                     "relative/a.txt", "{root}/out/secret.txt"])
 def test_a_planted_value_that_is_no_real_path_is_not_trusted(served, planted):
     files, cache, root = served
     key = os.fsencode(root + "/a.txt")
     assert cache.set(key, os.fsencode(planted.format(root=root)))
     found = files._find("/s/a.txt")  # never the file outside the directory, never an error
     assert found is not None and found[0] == root + "/a.txt"
+
+
+def test_the_symlink_out_is_refused_without_the_cache_too(served):
+    files, cache, root = served
+    assert files._find("/s/out/secret.txt") is None
