@@ -378,10 +378,13 @@ def _prepare_python(cfg: Config) -> None:
     except AppLoadError as e:
         _fail(str(e))
     if cfg.test:
+        _drop_privileges(cfg)  # uWSGI imports it once --uid/--gid/--chroot are applied
         sys.exit(python_extras.test_import(cfg.test))
     if cfg.python:
-        # uWSGI's command mode: no socket, the app loaded when one is given, then the script
+        # uWSGI's command mode: no socket, the app loaded when one is given, then the script;
+        # both as --uid/--gid (uWSGI runs the script in a worker, never as root)
         _run_asap(cfg)
+        _drop_privileges(cfg)
         if cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount:
             from gateway.app_loader import load_apps
 
@@ -692,7 +695,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
             mules.MuleConfigError, pushers.PusherConfigError, alarms.AlarmConfigError) as e:
         _fail(str(e))
     _child_privileges(cfg, master)
-    _drop_privileges(cfg, keep_root=bool(cfg.master_as_root))
+    _drop_privileges(cfg, keep_root=_root_kept(cfg))
     if not cfg.lazy_apps and numproc:
         reloader = AppReloader(cfg, sockets)
         try:
@@ -773,7 +776,14 @@ def _path_after_chroot() -> None:
 
 def _master_keeps_root(cfg: Config) -> bool:
     """``--master-as-root`` with a master to keep root (without one, the process drops as usual)."""
-    return bool(cfg.master_as_root and (_needs_master(cfg) or cfg.http or cfg.https))
+    return _root_kept(cfg) and bool(_needs_master(cfg) or cfg.http or cfg.https)
+
+
+def _root_kept(cfg: Config) -> bool:
+    """``--master-as-root`` started as root.  Started by another user there is no root to keep:
+    the drop happens here, as without the option (it fails at startup, once, when it cannot
+    succeed), not in every child, each of which would die of it and be respawned."""
+    return bool(cfg.master_as_root) and os.geteuid() == 0
 
 
 def _child_privileges(cfg: Config, master: Any) -> None:
@@ -784,9 +794,17 @@ def _child_privileges(cfg: Config, master: Any) -> None:
         from gateway.process.startup import lock_memory
 
         master.on_fork_child(lambda: lock_memory(logs.gen_log) and None)
-    if cfg.master_as_root and (cfg.uid or cfg.gid or cfg.chroot):
-        from gateway.process.privileges import drop_in_child, preload
+    if _root_kept(cfg) and (cfg.uid or cfg.gid or cfg.chroot):
+        from gateway.process.privileges import PrivilegeError, drop_in_child, preload, resolve_identity
 
+        # what every child will switch to must exist: refused now, once, rather than by each
+        # child (which would die of it and be respawned, forever)
+        try:
+            resolve_identity(cfg.uid, cfg.gid, cfg.add_gid, not cfg.no_initgroups)
+        except PrivilegeError as e:
+            _fail(str(e))
+        if cfg.chroot and not os.path.isdir(cfg.chroot):
+            _fail("--chroot %s: no such directory" % cfg.chroot)
         preload(everything=bool(cfg.chroot))  # once here, not in every child
         master.child_privileges = lambda worker: drop_in_child(cfg, logs.gen_log, worker)
 

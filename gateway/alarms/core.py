@@ -25,12 +25,11 @@ never matches either, so an alarm cannot feed itself.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional
 
-from gateway.alarms.spec import AlarmSpec, mule_number, signal_number
+from gateway.alarms.spec import AlarmSpec, mule_number, redacted, signal_number
 from gateway.logs import gen_log
 
 #: Runs of one alarm instance in any 60 seconds; more are dropped (and counted).
@@ -82,7 +81,8 @@ class Instance:
 
     def done(self, ok: bool, why: str = "") -> None:
         """The outcome of one run: the first failure is logged, and the recovery."""
-        label = "%s (%s:%s)" % (self.name, self.spec.plugin, self.spec.arg)
+        # (never the credentials of a curl: argument: the log is not the place for them)
+        label = "%s (%s:%s)" % (self.name, self.spec.plugin, redacted(self.spec.plugin, self.spec.arg))
         if ok:
             if self.failures:
                 gen_log.info("[uwsgi-alarm] alarm %s works again (after %d failures)", label, self.failures)
@@ -176,8 +176,10 @@ class AlarmSet:
                 return
             import json
 
+            from gateway.self_command import INTERPRETER  # (sys.executable may be --py-sys-executable's)
+
             head = json.dumps({"spec": spec.arg, "timeout": self.socket_timeout}).encode("utf-8") + b"\n"
-            self.runner.start([sys.executable, "-m", "gateway.alarms.curl"], head + msg, inst.done, _curl_env())
+            self.runner.start([INTERPRETER, "-m", "gateway.alarms.curl"], head + msg, inst.done, _curl_env())
 
     def stats(self) -> List[Dict[str, Any]]:
         """Per alarm: raised, ran, skipped by anti-flood, dropped by the rate, failing."""

@@ -256,6 +256,18 @@ class CurlSpec:
         return urlsplit(self.url).scheme.lower()
 
 
+_SECRET_ITEM = re.compile(r"(?<![^;])(auth_pass=)[^;]*")
+_URL_PASSWORD = re.compile(r"(//[^/@;:]*:)[^/@;]*@")
+
+
+def redacted(plugin: str, arg: str) -> str:
+    """A plugin argument as it may be logged: a ``curl:`` argument's ``auth_pass`` value and
+    the password of a ``user:password@`` in its URL are replaced by ``***``."""
+    if plugin != "curl":
+        return arg
+    return _URL_PASSWORD.sub(r"\1***@", _SECRET_ITEM.sub(r"\1***", arg))
+
+
 def parse_curl(arg: str) -> CurlSpec:
     """``URL;key=value;...`` as plugins/alarm_curl reads it: an item without ``=`` (or any
     item before the URL is known) is the URL."""

@@ -1064,8 +1064,8 @@ class Master:
         if backlog >= self.harakiri_queue_threshold:
             return False
         mono = time.monotonic()
-        if mono - self._harakiri_skip_logged.get(proc.pid, 0.0) >= 1.0:
-            self._harakiri_skip_logged[proc.pid] = mono
+        if mono - self._harakiri_skip_logged.get(proc.ident, 0.0) >= 1.0:  # (by worker id: pids come and go)
+            self._harakiri_skip_logged[proc.ident] = mono
             gen_log.warning("HARAKIRI: Skipping harakiri on worker %d. Listen queue is smaller than the "
                             "threshold (%d < %d)", proc.ident, backlog, self.harakiri_queue_threshold)
         return True

@@ -22,6 +22,19 @@ from typing import Optional, Tuple
 
 #: ``bytes=A-`` and ``bytes=-N`` reach the end: a last position past any size
 _END = 1 << 62
+#: digits of a position read as a number; a longer one is past any size (:data:`_END`),
+#: never handed to ``int()`` (which refuses more than 4300 digits)
+_MAX_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    """An ASCII-digit position, :data:`_END` when too long to be a real one."""
+    return int(digits) if len(digits) <= _MAX_DIGITS else _END
+
+
+def _is_position(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes ``²`` and other digits ``int`` refuses)."""
+    return text.isdigit() and text.isascii()
 
 
 def parse_range(header: str) -> Optional[Tuple[int, int]]:
@@ -33,16 +46,16 @@ def parse_range(header: str) -> Optional[Tuple[int, int]]:
         return None
     first, dash, last = rng.strip().partition("-")
     first, last = first.strip(), last.strip()
-    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    if not dash or not (_is_position(first) or first == "") or not (_is_position(last) or last == ""):
         return None
     if first == "":
         if last == "":
             return None
-        if int(last) == 0:
+        if _position(last) == 0:
             return _END, _END  # the last 0 bytes: never satisfiable (RFC 9110 §14.1.2)
-        return -int(last), _END
-    start = int(first)
-    end = int(last) if last else _END
+        return -_position(last), _END
+    start = _position(first)
+    end = _position(last) if last else _END
     if end < start:
         return None
     return start, end

@@ -145,7 +145,16 @@ class StaticFiles:
         key = os.fsencode(filename)
         hit = cache.get_memo(key)
         if hit and len(hit) <= _PATH_MAX:
-            return os.fsdecode(bytes(hit))
+            real = os.fsdecode(bytes(hit))
+            # only what realpath() could have returned, for this very file: the cache may hold
+            # what an app or a replication peer put there, and the containment check compares
+            # strings ("ROOT/../x" and "ROOT/a-symlink-out/x" start with "ROOT/")
+            if "\0" not in real and os.path.isabs(real) and os.path.normpath(real) == real:
+                try:
+                    if os.path.samefile(real, filename):
+                        return real
+                except OSError:
+                    pass
         real = os.path.realpath(filename)
         cache.update(key, os.fsencode(real), self.paths_cache[1])
         return real

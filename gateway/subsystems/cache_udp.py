@@ -109,6 +109,10 @@ class UdpServer:
         self.cache = cache
         self.socks: List[socket.socket] = []
         self.malformed = 0
+        #: changes the cache refused (a key or value too large, a delete of a missing key...)
+        self.refused = 0
+        self._refused_logged = -1e18
+        self._refused_unlogged = 0
         try:
             for text in addresses:
                 addr = parse_address(text, 'cache "%s": udp server' % cache.name, wildcard=True)
@@ -155,8 +159,21 @@ class UdpServer:
         else:
             ok = self.cache.update(change.key, change.value, change.expires, absolute=True, local=True)
         if not ok:
-            gen_log.warning('[cache-udp-server] unable to update cache "%s"', self.cache.name)
+            self._note_refused()
         return ok
+
+    def _note_refused(self) -> None:
+        """uWSGI's "unable to update cache" line, at most once a second (any host that can
+        send a datagram must not be able to fill the log), with how many went unsaid."""
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._refused_logged < 1.0:
+            self._refused_unlogged += 1
+            return
+        more = " (and %d more since the last line)" % self._refused_unlogged if self._refused_unlogged else ""
+        self._refused_logged = now
+        self._refused_unlogged = 0
+        gen_log.warning('[cache-udp-server] unable to update cache "%s"%s', self.cache.name, more)
 
     def close(self) -> None:
         for s in self.socks:

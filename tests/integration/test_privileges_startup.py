@@ -412,3 +412,27 @@ def test_master_as_root_without_uid_changes_nothing():
     with run_server(PROBE + ["--master-as-root", "--master", "--processes", "2"]) as srv:
         assert _probe(srv)["uid"] == os.getuid()
         assert "setuid()" not in srv.output()
+
+
+def test_master_as_root_started_by_another_user_fails_at_startup_not_in_every_worker():
+    needs_root()
+    # --immediate-uid: not root from the start; the children could not switch to daemon either,
+    # and each would die of it and be respawned: the drop is tried (and refused) once, up front
+    result = run_cli(["--http-socket", "127.0.0.1:0"] + PROBE
+                     + ["--immediate-uid", "nobody", "--master", "--master-as-root", "--uid", "daemon"], timeout=15)
+    assert "cannot drop privileges to uid daemon" in _refusal(result)
+    assert "worker 1 failed" not in result.stderr and "spawned uWSGI worker" not in result.stderr
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--uid", "no-such-user-x"], "--uid no-such-user-x: no such user"),
+    (["--uid", "nobody", "--gid", "no-such-group-x"], "--gid no-such-group-x: no such group"),
+    (["--uid", "nobody", "--add-gid", "no-such-group-x"], "--add-gid no-such-group-x: no such group"),
+    (["--uid", "nobody", "--chroot", "/no/such/dir"], "--chroot /no/such/dir: no such directory"),
+])
+def test_master_as_root_refuses_a_drop_that_cannot_work_at_startup(extra, message):
+    needs_root()
+    # checked in the master, once: each child would otherwise die of it and be respawned
+    result = run_cli(["--http-socket", "127.0.0.1:0"] + PROBE + ["--master", "--master-as-root"] + extra, timeout=15)
+    assert message in _refusal(result)
+    assert "spawned uWSGI worker" not in result.stderr

@@ -281,3 +281,27 @@ def test_early_pyimport_failure_is_logged_and_the_start_goes_on(tmp_path):
                     + ENGINE) as srv:
         assert request(srv.port, "/").body == b"hello /"
         assert wait_until(lambda: "--early-pyimport no_such_early_module failed" in srv.output(), what="the log line")
+
+
+def test_python_and_test_run_as_the_uid_not_as_root():
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as shared:  # readable by nobody
+        os.chmod(shared, 0o755)
+        app = os.path.join(shared, "app.py")
+        with open(app, "w") as f:
+            f.write("import os\nos.environ['APP_LOADED_AS'] = str(os.getuid())\n"
+                    "def application(e, s):\n    s('200 OK', [])\n    return [b'']\n")
+        script = os.path.join(shared, "script.py")
+        with open(script, "w") as f:
+            f.write("import os\nprint('script uid', os.getuid(), 'app uid', os.environ['APP_LOADED_AS'])\n")
+        with open(os.path.join(shared, "probe_mod.py"), "w") as f:
+            f.write("import os\nassert os.getuid() == 65534, os.getuid()\n")
+        result = run_cli(["--uid", "nobody", "--wsgi-file", app, "--python", script])
+        assert result.returncode == 0, result.stderr
+        assert "script uid 65534 app uid 65534" in result.stdout
+        result = run_cli(["--uid", "nobody", "--test", "probe_mod"], env={"PYTHONPATH": shared + ":" + os.getcwd()},
+                         cwd=shared)
+        assert result.returncode == 0, result.stderr

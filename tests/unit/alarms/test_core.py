@@ -135,6 +135,16 @@ def test_curl_alarm_runs_the_sender_with_the_spec_on_stdin_not_in_argv():
     assert fake.env["PYTHONPATH"].split(os.pathsep)[0] == root  # importable after --chdir
 
 
+def test_curl_alarm_runs_gateways_interpreter_not_the_apps_sys_executable(monkeypatch):
+    from gateway.self_command import INTERPRETER
+
+    # --py-sys-executable changes the app's sys.executable (maybe to a Python without gateway)
+    monkeypatch.setattr("sys.executable", "/nonexistent/app-python")
+    alarms, clock, fake = make("c curl:http://127.0.0.1:9/x")
+    alarms.raise_alarm("c", b"down")
+    assert fake.started[0][0][0] == INTERPRETER != "/nonexistent/app-python"
+
+
 # -- the runner ------------------------------------------------------------------------
 
 
@@ -201,3 +211,14 @@ def test_runner_kills_a_command_past_its_timeout():
 @pytest.mark.parametrize("status,expected", [(0, (True, "exit status 0")), (2 << 8, (False, "exit status 2"))])
 def test_describe(status, expected):
     assert runner.describe(status) == expected
+
+
+def test_a_failing_curl_alarm_does_not_log_its_credentials(caplog):
+    alarms, clock, fake = make("m curl:smtp://bob:urlsecret@mail.example:25;mail_to=ops@example;"
+                               "auth_user=bob;auth_pass=s3cret;subject=x", freq=0)
+    with caplog.at_level(logging.INFO, "gateway.error"):
+        alarms.raise_alarm("m", b"disk full")
+        fake.started[0][2](False, "exit status 1")
+    assert "failed" in caplog.text and "auth_user=bob" in caplog.text
+    assert "s3cr" not in caplog.text and "urlsecret" not in caplog.text
+    assert "auth_pass=***" in caplog.text and "bob:***@mail.example" in caplog.text

@@ -146,3 +146,23 @@ def test_addresses():
             parse_address(bad, "x", wildcard=False)
     with pytest.raises(CacheUdpConfigError, match="a host is needed"):
         parse_address(":4000", "x", wildcard=False)
+
+
+def test_refused_changes_are_logged_at_most_once_a_second(caplog):
+    import logging
+
+    c = make()
+    server = UdpServer(c, ["127.0.0.1:0"])
+    try:
+        delete_missing = encode(CacheChange(DELETE, b"absent"))
+        with caplog.at_level(logging.WARNING, "gateway.error"):
+            for _ in range(500):  # a flood from any host that can reach the port
+                assert server.apply(delete_missing) is False
+        lines = [r.getMessage() for r in caplog.records if "unable to update cache" in r.getMessage()]
+        assert len(lines) == 1 and server.refused == 500
+        server._refused_logged -= 2  # a second later: one line, with the count of the unsaid ones
+        with caplog.at_level(logging.WARNING, "gateway.error"):
+            server.apply(delete_missing)
+        assert "and 499 more" in caplog.records[-1].getMessage()
+    finally:
+        server.close()

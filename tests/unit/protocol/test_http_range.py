@@ -37,3 +37,20 @@ def test_an_empty_file_is_always_answered_whole():
     assert resolve(parse_range("bytes=0-"), 0)[0] == 200
     assert resolve(parse_range("bytes=-3"), 0)[0] == 200
     assert resolve(parse_range("bytes=1-"), 0)[0] == 416
+
+
+@pytest.mark.parametrize("header", ["bytes=\xb2-", "bytes=0-\xb9", "bytes=-\xb3", "bytes=\u0661-\u0662"])
+def test_non_ascii_digits_are_not_positions(header):
+    # str.isdigit() accepts them, int() refuses them: a client's header must not raise
+    assert parse_range(header) is None
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("bytes=" + "9" * 5000 + "-", (416, 0, 0)),            # starts past any size
+    ("bytes=0-" + "9" * 5000, (200, 0, 999)),             # ends past any size: to the end
+    ("bytes=10-" + "9" * 30, (206, 10, 999)),
+    ("bytes=-" + "9" * 5000, (200, 0, 999)),              # a suffix longer than any file
+    ("bytes=" + "9" * 40 + "-" + "9" * 40, (416, 0, 0)),
+])
+def test_huge_positions_resolve_without_int_conversion_errors(header, expected):
+    assert resolve(parse_range(header), 1000) == expected
