@@ -131,7 +131,11 @@ def test_writers_killed_mid_write_leave_a_consistent_cache(extra):
         # the next lock holder rolls back whatever the dead writer left half done
         assert c.check() == [], "round %d" % round_
         for k in c.keys():
-            assert c.get(k) is not None
+            if c.get(k) is None:
+                # only a lazy_expire cache lists an expired item (set with expires=1 some
+                # rounds ago, on a slow machine); the lookup itself removed it
+                assert "lazy_expire" in extra and k not in c.keys()
+        assert c.check() == [], "round %d, after the lookups" % round_
     for k in c.keys()[:2]:
         assert c.delete(k)
     assert c.update(b"after", b"ok") and c.get(b"after") == b"ok"
