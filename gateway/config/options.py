@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from gateway.config import alarm_options as _alarm_opts
 from gateway.config import converters as conv
 from gateway.config import file_serving_options as _file_opts
+from gateway.config import plugin_options as _plugin_opts
 from gateway.config.errors import Invalid
 
 # Sections, in the order ``--help`` prints them.
@@ -2448,7 +2449,22 @@ OPTIONS: tuple[Option, ...] = (
     *_privilege_and_startup_options(),
     # the long tail of uWSGI's core options: implemented, accepted no-ops, refused families
     *_core_tail_options(),
+    # the option names of uWSGI's other plugins, refused by family (gateway/config/plugin_options.py)
+    *_plugin_opts.plugin_options(_unsupported),
 )
+
+
+def _with_plugin_aliases(options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """Add the plugin spellings that mean an implemented option (``pypy-wsgi-file``) to its aliases."""
+    extra = _plugin_opts.plugin_aliases()
+    missing = set(extra) - {option.name for option in options}
+    if missing:
+        raise RuntimeError(f"plugin aliases for undeclared options: {sorted(missing)}")
+    return tuple(replace(option, aliases=option.aliases + extra[option.name]) if option.name in extra
+                 else option for option in options)
+
+
+OPTIONS = _with_plugin_aliases(OPTIONS)
 
 
 def _index() -> tuple[dict[str, Option], dict[str, Option]]:
