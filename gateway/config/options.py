@@ -2449,22 +2449,23 @@ OPTIONS: tuple[Option, ...] = (
     *_privilege_and_startup_options(),
     # the long tail of uWSGI's core options: implemented, accepted no-ops, refused families
     *_core_tail_options(),
-    # the option names of uWSGI's other plugins, refused by family (gateway/config/plugin_options.py)
-    *_plugin_opts.plugin_options(_unsupported),
 )
 
 
-def _with_plugin_aliases(options: tuple[Option, ...]) -> tuple[Option, ...]:
-    """Add the plugin spellings that mean an implemented option (``pypy-wsgi-file``) to its aliases."""
+def _with_plugin_options(options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """The option names of uWSGI's other plugins (gateway/config/plugin_options.py): the plugin
+    spellings that mean an implemented option (``pypy-wsgi-file``) join its aliases, and the
+    other plugin families are appended, refused by name."""
     extra = _plugin_opts.plugin_aliases()
     missing = set(extra) - {option.name for option in options}
     if missing:
         raise RuntimeError(f"plugin aliases for undeclared options: {sorted(missing)}")
-    return tuple(replace(option, aliases=option.aliases + extra[option.name]) if option.name in extra
-                 else option for option in options)
+    aliased = tuple(replace(option, aliases=option.aliases + extra[option.name]) if option.name in extra
+                    else option for option in options)
+    return aliased + tuple(_plugin_opts.plugin_options(_unsupported))
 
 
-OPTIONS = _with_plugin_aliases(OPTIONS)
+OPTIONS = _with_plugin_options(OPTIONS)
 
 
 def _index() -> tuple[dict[str, Option], dict[str, Option]]:
