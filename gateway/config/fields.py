@@ -1767,3 +1767,495 @@ class ConfigFields:
     multicast_ttl: Optional[str]
     #: --multicast-loop: not supported yet: uWSGI option, not supported yet by gateway
     multicast_loop: Optional[str]
+    #: --rawrouter: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter: Optional[str]
+    #: --rawrouter-processes: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_processes: Optional[str]
+    #: --rawrouter-zerg: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_zerg: Optional[str]
+    #: --rawrouter-use-cache: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_use_cache: bool
+    #: --rawrouter-use-pattern: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_use_pattern: Optional[str]
+    #: --rawrouter-use-base: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_use_base: Optional[str]
+    #: --rawrouter-fallback: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_fallback: Optional[str]
+    #: --rawrouter-use-code-string: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_use_code_string: Optional[str]
+    #: --rawrouter-use-socket: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_use_socket: bool
+    #: --rawrouter-to: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_to: Optional[str]
+    #: --rawrouter-gracetime: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_gracetime: Optional[str]
+    #: --rawrouter-events: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_events: Optional[str]
+    #: --rawrouter-max-retries: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_max_retries: Optional[str]
+    #: --rawrouter-quiet: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_quiet: Optional[str]
+    #: --rawrouter-cheap: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_cheap: bool
+    #: --rawrouter-subscription-server: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_subscription_server: Optional[str]
+    #: --rawrouter-subscription-slot: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_subscription_slot: Optional[str]
+    #: --rawrouter-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_timeout: Optional[str]
+    #: --rawrouter-stats: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_stats: Optional[str]
+    #: --rawrouter-harakiri: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_harakiri: Optional[str]
+    #: --rawrouter-xclient: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_xclient: bool
+    #: --rawrouter-buffer-size: not supported yet: uWSGI option, not supported yet by gateway
+    rawrouter_buffer_size: Optional[str]
+    #: --sslrouter: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter: Optional[str]
+    #: --sslrouter2: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter2: Optional[str]
+    #: --sslrouter-session-context: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_session_context: Optional[str]
+    #: --sslrouter-processes: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_processes: Optional[str]
+    #: --sslrouter-zerg: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_zerg: Optional[str]
+    #: --sslrouter-use-cache: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_use_cache: bool
+    #: --sslrouter-use-pattern: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_use_pattern: Optional[str]
+    #: --sslrouter-use-base: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_use_base: Optional[str]
+    #: --sslrouter-fallback: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_fallback: Optional[str]
+    #: --sslrouter-use-code-string: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_use_code_string: Optional[str]
+    #: --sslrouter-use-socket: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_use_socket: bool
+    #: --sslrouter-to: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_to: Optional[str]
+    #: --sslrouter-gracetime: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_gracetime: Optional[str]
+    #: --sslrouter-events: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_events: Optional[str]
+    #: --sslrouter-max-retries: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_max_retries: Optional[str]
+    #: --sslrouter-quiet: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_quiet: Optional[str]
+    #: --sslrouter-cheap: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_cheap: bool
+    #: --sslrouter-subscription-server: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_subscription_server: Optional[str]
+    #: --sslrouter-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_timeout: Optional[str]
+    #: --sslrouter-stats: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_stats: Optional[str]
+    #: --sslrouter-harakiri: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_harakiri: Optional[str]
+    #: --sslrouter-sni: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_sni: bool
+    #: --sslrouter-buffer-size: not supported yet: uWSGI option, not supported yet by gateway
+    sslrouter_buffer_size: Optional[str]
+    #: --forkptyrouter: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter: Optional[str]
+    #: --forkptyurouter: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyurouter: Optional[str]
+    #: --forkptyrouter-command: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_command: Optional[str]
+    #: --forkptyrouter-rows: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_rows: Optional[str]
+    #: --forkptyrouter-cols: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_cols: Optional[str]
+    #: --forkptyrouter-processes: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_processes: Optional[str]
+    #: --forkptyrouter-zerg: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_zerg: Optional[str]
+    #: --forkptyrouter-fallback: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_fallback: Optional[str]
+    #: --forkptyrouter-events: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_events: Optional[str]
+    #: --forkptyrouter-cheap: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_cheap: bool
+    #: --forkptyrouter-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_timeout: Optional[str]
+    #: --forkptyrouter-stats: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_stats: Optional[str]
+    #: --forkptyrouter-harakiri: not supported yet: uWSGI option, not supported yet by gateway
+    forkptyrouter_harakiri: Optional[str]
+    #: --pty-socket: not supported yet: uWSGI option, not supported yet by gateway
+    pty_socket: Optional[str]
+    #: --pty-log: not supported yet: uWSGI option, not supported yet by gateway
+    pty_log: bool
+    #: --pty-input: not supported yet: uWSGI option, not supported yet by gateway
+    pty_input: bool
+    #: --pty-connect: not supported yet: uWSGI option, not supported yet by gateway
+    pty_connect: Optional[str]
+    #: --pty-uconnect: not supported yet: uWSGI option, not supported yet by gateway
+    pty_uconnect: Optional[str]
+    #: --pty-no-isig: not supported yet: uWSGI option, not supported yet by gateway
+    pty_no_isig: bool
+    #: --pty-exec: not supported yet: uWSGI option, not supported yet by gateway
+    pty_exec: Optional[str]
+    #: --tuntap-router: not supported yet: uWSGI option, not supported yet by gateway
+    tuntap_router: Optional[str]
+    #: --tuntap-device: not supported yet: uWSGI option, not supported yet by gateway
+    tuntap_device: Optional[str]
+    #: --tuntap-use-credentials: not supported yet: uWSGI option, not supported yet by gateway
+    tuntap_use_credentials: bool
+    #: --tuntap-router-firewall-in: not supported yet: uWSGI option, not supported yet by gateway
+    tuntap_router_firewall_in: Optional[str]
+    #: --tuntap-router-firewall-out: not supported yet: uWSGI option, not supported yet by gateway
+    tuntap_router_firewall_out: Optional[str]
+    #: --tuntap-router-route: not supported yet: uWSGI option, not supported yet by gateway
+    tuntap_router_route: Optional[str]
+    #: --tuntap-router-stats: not supported yet: uWSGI option, not supported yet by gateway
+    tuntap_router_stats: Optional[str]
+    #: --tuntap-device-rule: not supported yet: uWSGI option, not supported yet by gateway
+    tuntap_device_rule: Optional[str]
+    #: --gevent-monkey-patch: not supported yet: uWSGI option, not supported yet by gateway
+    gevent_monkey_patch: bool
+    #: --gevent-early-monkey-patch: not supported yet: uWSGI option, not supported yet by gateway
+    gevent_early_monkey_patch: bool
+    #: --gevent-wait-for-hub: not supported yet: uWSGI option, not supported yet by gateway
+    gevent_wait_for_hub: bool
+    #: --ugreen-stacksize: not supported yet: uWSGI option, not supported yet by gateway
+    ugreen_stacksize: Optional[str]
+    #: --stackless: not supported yet: uWSGI option, not supported yet by gateway
+    stackless: bool
+    #: --pypy-lib: not supported yet: uWSGI option, not supported yet by gateway
+    pypy_lib: Optional[str]
+    #: --pypy-setup: not supported yet: uWSGI option, not supported yet by gateway
+    pypy_setup: Optional[str]
+    #: --pypy-home: not supported yet: uWSGI option, not supported yet by gateway
+    pypy_home: Optional[str]
+    #: --pypy-paste: not supported yet: uWSGI option, not supported yet by gateway
+    pypy_paste: Optional[str]
+    #: --pypy-eval: not supported yet: uWSGI option, not supported yet by gateway
+    pypy_eval: Optional[str]
+    #: --pypy-eval-post-fork: not supported yet: uWSGI option, not supported yet by gateway
+    pypy_eval_post_fork: Optional[str]
+    #: --pypy-exec: not supported yet: uWSGI option, not supported yet by gateway
+    pypy_exec: Optional[str]
+    #: --pypy-exec-post-fork: not supported yet: uWSGI option, not supported yet by gateway
+    pypy_exec_post_fork: Optional[str]
+    #: --zergpool: not supported yet: uWSGI option, not supported yet by gateway
+    zergpool: Optional[str]
+    #: --symcall: not supported yet: uWSGI option, not supported yet by gateway
+    symcall: Optional[str]
+    #: --symcall-use-next: not supported yet: uWSGI option, not supported yet by gateway
+    symcall_use_next: bool
+    #: --symcall-register-rpc: not supported yet: uWSGI option, not supported yet by gateway
+    symcall_register_rpc: Optional[str]
+    #: --symcall-post-fork: not supported yet: uWSGI option, not supported yet by gateway
+    symcall_post_fork: Optional[str]
+    #: --rrdtool: not supported yet: uWSGI option, not supported yet by gateway
+    rrdtool: Optional[str]
+    #: --rrdtool-freq: not supported yet: uWSGI option, not supported yet by gateway
+    rrdtool_freq: Optional[str]
+    #: --rrdtool-lib: not supported yet: uWSGI option, not supported yet by gateway
+    rrdtool_lib: Optional[str]
+    #: --zabbix-template: not supported yet: uWSGI option, not supported yet by gateway
+    zabbix_template: bool
+    #: --nagios: not supported yet: uWSGI option, not supported yet by gateway
+    nagios: bool
+    #: --curl-cron: not supported yet: uWSGI option, not supported yet by gateway
+    curl_cron: Optional[str]
+    #: --legion-curl-cron: not supported yet: uWSGI option, not supported yet by gateway
+    legion_curl_cron: Optional[str]
+    #: --zeromq: not supported yet: uWSGI option, not supported yet by gateway
+    zeromq: Optional[str]
+    #: --log-zeromq: not supported yet: uWSGI option, not supported yet by gateway
+    log_zeromq: Optional[str]
+    #: --sqlite3: not supported yet: uWSGI option, not supported yet by gateway
+    sqlite3: Optional[str]
+    #: --ldap: not supported yet: uWSGI option, not supported yet by gateway
+    ldap: Optional[str]
+    #: --ldap-schema: not supported yet: uWSGI option, not supported yet by gateway
+    ldap_schema: bool
+    #: --ldap-schema-ldif: not supported yet: uWSGI option, not supported yet by gateway
+    ldap_schema_ldif: bool
+    #: --cgi: not supported yet: uWSGI option, not supported yet by gateway
+    cgi: Optional[str]
+    #: --cgi-map-helper: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_map_helper: Optional[str]
+    #: --cgi-from-docroot: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_from_docroot: bool
+    #: --cgi-buffer-size: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_buffer_size: Optional[str]
+    #: --cgi-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_timeout: Optional[str]
+    #: --cgi-index: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_index: Optional[str]
+    #: --cgi-allowed-ext: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_allowed_ext: Optional[str]
+    #: --cgi-unset: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_unset: Optional[str]
+    #: --cgi-loadlib: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_loadlib: Optional[str]
+    #: --cgi-optimize: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_optimize: bool
+    #: --cgi-path-info: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_path_info: bool
+    #: --cgi-do-not-kill-on-error: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_do_not_kill_on_error: bool
+    #: --cgi-async-max-attempts: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_async_max_attempts: bool
+    #: --cgi-close-stdin-on-eof: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_close_stdin_on_eof: bool
+    #: --cgi-safe: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_safe: Optional[str]
+    #: --cgi-dontresolve: not supported yet: uWSGI option, not supported yet by gateway
+    cgi_dontresolve: bool
+    #: --php-ini: not supported yet: uWSGI option, not supported yet by gateway
+    php_ini: Optional[str]
+    #: --php-ini-append: not supported yet: uWSGI option, not supported yet by gateway
+    php_ini_append: Optional[str]
+    #: --php-set: not supported yet: uWSGI option, not supported yet by gateway
+    php_set: Optional[str]
+    #: --php-index: not supported yet: uWSGI option, not supported yet by gateway
+    php_index: Optional[str]
+    #: --php-docroot: not supported yet: uWSGI option, not supported yet by gateway
+    php_docroot: Optional[str]
+    #: --php-allowed-docroot: not supported yet: uWSGI option, not supported yet by gateway
+    php_allowed_docroot: Optional[str]
+    #: --php-allowed-ext: not supported yet: uWSGI option, not supported yet by gateway
+    php_allowed_ext: Optional[str]
+    #: --php-allowed-script: not supported yet: uWSGI option, not supported yet by gateway
+    php_allowed_script: Optional[str]
+    #: --php-server-software: not supported yet: uWSGI option, not supported yet by gateway
+    php_server_software: Optional[str]
+    #: --php-app: not supported yet: uWSGI option, not supported yet by gateway
+    php_app: Optional[str]
+    #: --php-app-qs: not supported yet: uWSGI option, not supported yet by gateway
+    php_app_qs: Optional[str]
+    #: --php-fallback: not supported yet: uWSGI option, not supported yet by gateway
+    php_fallback: Optional[str]
+    #: --php-fallback2: not supported yet: uWSGI option, not supported yet by gateway
+    php_fallback2: Optional[str]
+    #: --php-fallback-qs: not supported yet: uWSGI option, not supported yet by gateway
+    php_fallback_qs: Optional[str]
+    #: --php-app-bypass: not supported yet: uWSGI option, not supported yet by gateway
+    php_app_bypass: Optional[str]
+    #: --php-var: not supported yet: uWSGI option, not supported yet by gateway
+    php_var: Optional[str]
+    #: --php-constant: not supported yet: uWSGI option, not supported yet by gateway
+    php_constant: Optional[str]
+    #: --php-dump-config: not supported yet: uWSGI option, not supported yet by gateway
+    php_dump_config: bool
+    #: --php-exec-before: not supported yet: uWSGI option, not supported yet by gateway
+    php_exec_before: Optional[str]
+    #: --php-exec-after: not supported yet: uWSGI option, not supported yet by gateway
+    php_exec_after: Optional[str]
+    #: --php-sapi-name: not supported yet: uWSGI option, not supported yet by gateway
+    php_sapi_name: Optional[str]
+    #: --early-php: not supported yet: uWSGI option, not supported yet by gateway
+    early_php: bool
+    #: --php-mount: not supported yet: uWSGI option, not supported yet by gateway
+    php_mount: Optional[str]
+    #: --psgi: not supported yet: uWSGI option, not supported yet by gateway
+    psgi: Optional[str]
+    #: --psgi-enable-psgix-io: not supported yet: uWSGI option, not supported yet by gateway
+    psgi_enable_psgix_io: bool
+    #: --perl-no-die-catch: not supported yet: uWSGI option, not supported yet by gateway
+    perl_no_die_catch: bool
+    #: --perl-local-lib: not supported yet: uWSGI option, not supported yet by gateway
+    perl_local_lib: Optional[str]
+    #: --perl-version: not supported yet: uWSGI option, not supported yet by gateway
+    perl_version: bool
+    #: --perl-args: not supported yet: uWSGI option, not supported yet by gateway
+    perl_args: Optional[str]
+    #: --perl-arg: not supported yet: uWSGI option, not supported yet by gateway
+    perl_arg: Optional[str]
+    #: --perl-exec: not supported yet: uWSGI option, not supported yet by gateway
+    perl_exec: Optional[str]
+    #: --perl-exec-post-fork: not supported yet: uWSGI option, not supported yet by gateway
+    perl_exec_post_fork: Optional[str]
+    #: --perl-auto-reload: not supported yet: uWSGI option, not supported yet by gateway
+    perl_auto_reload: Optional[str]
+    #: --perl-auto-reload-ignore: not supported yet: uWSGI option, not supported yet by gateway
+    perl_auto_reload_ignore: Optional[str]
+    #: --plshell: not supported yet: uWSGI option, not supported yet by gateway
+    plshell: bool
+    #: --perl-no-plack: not supported yet: uWSGI option, not supported yet by gateway
+    perl_no_plack: bool
+    #: --early-perl: not supported yet: uWSGI option, not supported yet by gateway
+    early_perl: Optional[str]
+    #: --early-psgi: not supported yet: uWSGI option, not supported yet by gateway
+    early_psgi: Optional[str]
+    #: --early-perl-exec: not supported yet: uWSGI option, not supported yet by gateway
+    early_perl_exec: Optional[str]
+    #: --coroae: not supported yet: uWSGI option, not supported yet by gateway
+    coroae: Optional[str]
+    #: --rails: not supported yet: uWSGI option, not supported yet by gateway
+    rails: Optional[str]
+    #: --rack: not supported yet: uWSGI option, not supported yet by gateway
+    rack: Optional[str]
+    #: --ruby-gc-freq: not supported yet: uWSGI option, not supported yet by gateway
+    ruby_gc_freq: Optional[str]
+    #: --rb-lib: not supported yet: uWSGI option, not supported yet by gateway
+    rb_lib: Optional[str]
+    #: --rb-require: not supported yet: uWSGI option, not supported yet by gateway
+    rb_require: Optional[str]
+    #: --shared-rb-require: not supported yet: uWSGI option, not supported yet by gateway
+    shared_rb_require: Optional[str]
+    #: --gemset: not supported yet: uWSGI option, not supported yet by gateway
+    gemset: Optional[str]
+    #: --rvm-path: not supported yet: uWSGI option, not supported yet by gateway
+    rvm_path: Optional[str]
+    #: --rbshell: not supported yet: uWSGI option, not supported yet by gateway
+    rbshell: bool
+    #: --rbthreads: not supported yet: uWSGI option, not supported yet by gateway
+    rbthreads: bool
+    #: --fiber: not supported yet: uWSGI option, not supported yet by gateway
+    fiber: bool
+    #: --lua: not supported yet: uWSGI option, not supported yet by gateway
+    lua: Optional[str]
+    #: --lua-load: not supported yet: uWSGI option, not supported yet by gateway
+    lua_load: Optional[str]
+    #: --lua-postload: not supported yet: uWSGI option, not supported yet by gateway
+    lua_postload: Optional[str]
+    #: --lua-postfork-worker: not supported yet: uWSGI option, not supported yet by gateway
+    lua_postfork_worker: Optional[str]
+    #: --lua-postfork-mule: not supported yet: uWSGI option, not supported yet by gateway
+    lua_postfork_mule: Optional[str]
+    #: --lua-postfork-spooler: not supported yet: uWSGI option, not supported yet by gateway
+    lua_postfork_spooler: Optional[str]
+    #: --lua-shell: not supported yet: uWSGI option, not supported yet by gateway
+    lua_shell: bool
+    #: --lua-shell-oneshot: not supported yet: uWSGI option, not supported yet by gateway
+    lua_shell_oneshot: bool
+    #: --lua-gc-freq: not supported yet: uWSGI option, not supported yet by gateway
+    lua_gc_freq: Optional[str]
+    #: --lua-gc-full: not supported yet: uWSGI option, not supported yet by gateway
+    lua_gc_full: bool
+    #: --jvm-main-class: not supported yet: uWSGI option, not supported yet by gateway
+    jvm_main_class: Optional[str]
+    #: --jvm-opt: not supported yet: uWSGI option, not supported yet by gateway
+    jvm_opt: Optional[str]
+    #: --jvm-class: not supported yet: uWSGI option, not supported yet by gateway
+    jvm_class: Optional[str]
+    #: --jvm-classpath: not supported yet: uWSGI option, not supported yet by gateway
+    jvm_classpath: Optional[str]
+    #: --jwsgi: not supported yet: uWSGI option, not supported yet by gateway
+    jwsgi: Optional[str]
+    #: --ring-load: not supported yet: uWSGI option, not supported yet by gateway
+    ring_load: Optional[str]
+    #: --ring-app: not supported yet: uWSGI option, not supported yet by gateway
+    ring_app: Optional[str]
+    #: --mono-app: not supported yet: uWSGI option, not supported yet by gateway
+    mono_app: Optional[str]
+    #: --mono-gc-freq: not supported yet: uWSGI option, not supported yet by gateway
+    mono_gc_freq: Optional[str]
+    #: --mono-key: not supported yet: uWSGI option, not supported yet by gateway
+    mono_key: Optional[str]
+    #: --mono-version: not supported yet: uWSGI option, not supported yet by gateway
+    mono_version: Optional[str]
+    #: --mono-config: not supported yet: uWSGI option, not supported yet by gateway
+    mono_config: Optional[str]
+    #: --mono-assembly: not supported yet: uWSGI option, not supported yet by gateway
+    mono_assembly: Optional[str]
+    #: --mono-exec: not supported yet: uWSGI option, not supported yet by gateway
+    mono_exec: Optional[str]
+    #: --mono-index: not supported yet: uWSGI option, not supported yet by gateway
+    mono_index: Optional[str]
+    #: --v8-load: not supported yet: uWSGI option, not supported yet by gateway
+    v8_load: Optional[str]
+    #: --v8-preemptive: not supported yet: uWSGI option, not supported yet by gateway
+    v8_preemptive: Optional[str]
+    #: --v8-gc-freq: not supported yet: uWSGI option, not supported yet by gateway
+    v8_gc_freq: Optional[str]
+    #: --v8-module-path: not supported yet: uWSGI option, not supported yet by gateway
+    v8_module_path: Optional[str]
+    #: --v8-jsgi: not supported yet: uWSGI option, not supported yet by gateway
+    v8_jsgi: Optional[str]
+    #: --go-load: not supported yet: uWSGI option, not supported yet by gateway
+    go_load: Optional[str]
+    #: --go-args: not supported yet: uWSGI option, not supported yet by gateway
+    go_args: Optional[str]
+    #: --goroutines: not supported yet: uWSGI option, not supported yet by gateway
+    goroutines: Optional[str]
+    #: --dumbloop-modifier1: not supported yet: uWSGI option, not supported yet by gateway
+    dumbloop_modifier1: Optional[str]
+    #: --dumbloop-code: not supported yet: uWSGI option, not supported yet by gateway
+    dumbloop_code: Optional[str]
+    #: --dumbloop-function: not supported yet: uWSGI option, not supported yet by gateway
+    dumbloop_function: Optional[str]
+    #: --glusterfs-mount: not supported yet: uWSGI option, not supported yet by gateway
+    glusterfs_mount: Optional[str]
+    #: --glusterfs-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    glusterfs_timeout: Optional[str]
+    #: --rados-mount: not supported yet: uWSGI option, not supported yet by gateway
+    rados_mount: Optional[str]
+    #: --rados-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    rados_timeout: Optional[str]
+    #: --gridfs-mount: not supported yet: uWSGI option, not supported yet by gateway
+    gridfs_mount: Optional[str]
+    #: --gridfs-debug: not supported yet: uWSGI option, not supported yet by gateway
+    gridfs_debug: bool
+    #: --webdav-mount: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_mount: Optional[str]
+    #: --webdav-css: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_css: Optional[str]
+    #: --webdav-javascript: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_javascript: Optional[str]
+    #: --webdav-class-directory: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_class_directory: Optional[str]
+    #: --webdav-div: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_div: Optional[str]
+    #: --webdav-lock-cache: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_lock_cache: Optional[str]
+    #: --webdav-principal-base: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_principal_base: Optional[str]
+    #: --webdav-add-option: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_option: Optional[str]
+    #: --webdav-add-prop: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_prop: Optional[str]
+    #: --webdav-add-collection-prop: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_collection_prop: Optional[str]
+    #: --webdav-add-object-prop: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_object_prop: Optional[str]
+    #: --webdav-add-prop-href: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_prop_href: Optional[str]
+    #: --webdav-add-collection-prop-href: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_collection_prop_href: Optional[str]
+    #: --webdav-add-object-prop-href: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_object_prop_href: Optional[str]
+    #: --webdav-add-prop-comp: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_prop_comp: Optional[str]
+    #: --webdav-add-collection-prop-comp: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_collection_prop_comp: Optional[str]
+    #: --webdav-add-object-prop-comp: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_object_prop_comp: Optional[str]
+    #: --webdav-add-rtype-prop: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_rtype_prop: Optional[str]
+    #: --webdav-add-rtype-collection-prop: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_rtype_collection_prop: Optional[str]
+    #: --webdav-add-rtype-object-prop: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_add_rtype_object_prop: Optional[str]
+    #: --webdav-skip-prop: not supported yet: uWSGI option, not supported yet by gateway
+    webdav_skip_prop: Optional[str]
+    #: --xslt-docroot: not supported yet: uWSGI option, not supported yet by gateway
+    xslt_docroot: Optional[str]
+    #: --xslt-ext: not supported yet: uWSGI option, not supported yet by gateway
+    xslt_ext: Optional[str]
+    #: --xslt-var: not supported yet: uWSGI option, not supported yet by gateway
+    xslt_var: Optional[str]
+    #: --xslt-stylesheet: not supported yet: uWSGI option, not supported yet by gateway
+    xslt_stylesheet: Optional[str]
+    #: --xslt-content-type: not supported yet: uWSGI option, not supported yet by gateway
+    xslt_content_type: Optional[str]
+    #: --geoip-country: not supported yet: uWSGI option, not supported yet by gateway
+    geoip_country: Optional[str]
+    #: --geoip-city: not supported yet: uWSGI option, not supported yet by gateway
+    geoip_city: Optional[str]
+    #: --geoip-use-disk: not supported yet: uWSGI option, not supported yet by gateway
+    geoip_use_disk: bool
+    #: --pam: not supported yet: uWSGI option, not supported yet by gateway
+    pam: Optional[str]
+    #: --pam-user: not supported yet: uWSGI option, not supported yet by gateway
+    pam_user: Optional[str]
+    #: --notfound-log: not supported yet: uWSGI option, not supported yet by gateway
+    notfound_log: bool
+    #: --shutdown-sockets: not supported yet: uWSGI option, not supported yet by gateway
+    shutdown_sockets: bool

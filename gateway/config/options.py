@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from gateway.config import alarm_options as _alarm_opts
 from gateway.config import converters as conv
 from gateway.config import file_serving_options as _file_opts
+from gateway.config import plugin_options as _plugin_opts
 from gateway.config.errors import Invalid
 
 # Sections, in the order ``--help`` prints them.
@@ -2449,6 +2450,22 @@ OPTIONS: tuple[Option, ...] = (
     # the long tail of uWSGI's core options: implemented, accepted no-ops, refused families
     *_core_tail_options(),
 )
+
+
+def _with_plugin_options(options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """The option names of uWSGI's other plugins (gateway/config/plugin_options.py): the plugin
+    spellings that mean an implemented option (``pypy-wsgi-file``) join its aliases, and the
+    other plugin families are appended, refused by name."""
+    extra = _plugin_opts.plugin_aliases()
+    missing = set(extra) - {option.name for option in options}
+    if missing:
+        raise RuntimeError(f"plugin aliases for undeclared options: {sorted(missing)}")
+    aliased = tuple(replace(option, aliases=option.aliases + extra[option.name]) if option.name in extra
+                    else option for option in options)
+    return aliased + tuple(_plugin_opts.plugin_options(_unsupported))
+
+
+OPTIONS = _with_plugin_options(OPTIONS)
 
 
 def _index() -> tuple[dict[str, Option], dict[str, Option]]:
