@@ -31,11 +31,22 @@ from urllib.parse import unquote_to_bytes
 
 from gateway.protocol.wsgi_response import HOP_BY_HOP
 from gateway.routing.conditions import RouteSyntaxError
+from gateway.routing.transforms import (
+    Chunked,
+    FixCL,
+    Flush,
+    Gzip,
+    Step,
+    Template,
+    ToFile,
+    ToUpper,
+    accepts_gzip,
+)
 from gateway.routing.vars import RequestView, _leading_int, expand, request_var
 
 __all__ = [
     "ACTIONS", "BREAK", "CONTINUE", "NEXT", "NOT_SUPPORTED", "Action", "Answer", "Goto",
-    "RouteState", "ServeFile", "compile_action",
+    "RouteState", "ServeFile", "TRANSFORM_ACTIONS", "compile_action",
 ]
 
 
@@ -103,6 +114,9 @@ class RouteState:
     clear_status: Optional[str] = None
     #: ``disableheaders``: no status line nor headers, the body alone (then the connection closes)
     disable_headers: bool = False
+    #: ``gzip``, ``chunked``, ``toupper``, ``flush``, ``fixcl``...: the response body's
+    #: transformations, in order (:mod:`gateway.routing.transforms`)
+    transforms: List[Step] = field(default_factory=list)
 
 
 #: ``(state, request view) -> result``
@@ -600,6 +614,57 @@ def _basicauth(next_on_mismatch: bool) -> Callable[[str], Action]:
     return build
 
 
+def _transform(make: Callable[[], Step]) -> Callable[[str], Action]:
+    """An action adding a transformation that takes no argument (uWSGI ignores any)."""
+    def build(arg: str) -> Action:
+        def run(state: RouteState, req: RequestView) -> Result:
+            state.transforms.append(make())
+            return NEXT
+        return run
+    return build
+
+
+def _gzip(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        # gateway checks Accept-Encoding itself (uWSGI relies on a route-if in front)
+        if accepts_gzip(state.environ.get("HTTP_ACCEPT_ENCODING")):  # type: ignore[arg-type]
+            state.transforms.append(Gzip())
+        return NEXT
+    return run
+
+
+def _template(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        state.transforms.append(Template(lambda text: expand(text, req)))
+        return NEXT
+    return run
+
+
+def _tofile(arg: str) -> Action:
+    conf = _kvlist("tofile", arg, ("filename", "name", "mode"))
+    template = conf.get("filename") or conf.get("name")
+    if not template:
+        raise RouteSyntaxError("tofile: a filename is needed (tofile:filename=PATH[,mode=0644])")
+    mode_text = conf.get("mode", "").strip()
+    try:
+        mode = int(mode_text, 8) if mode_text else 0o644
+    except ValueError:
+        raise RouteSyntaxError("tofile: mode %r is not an octal file mode (e.g. 0644)" % mode_text) from None
+    if not 0 <= mode <= 0o7777:
+        raise RouteSyntaxError("tofile: mode %r is not an octal file mode (e.g. 0644)" % mode_text)
+    root = static_root(template)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        path = expand(template, req)
+        if not path or "\0" in path or not _contained(path, root):
+            # a request value led out of the directory the rule names: nothing stored
+            state.logs.append("route tofile: refusing path %r (outside %s)" % (path, root))
+            return NEXT
+        state.transforms.append(ToFile(path, mode))
+        return NEXT
+    return run
+
+
 #: action name -> builder (argument text -> :data:`Action`); may raise RouteSyntaxError.
 ACTIONS: Dict[str, Callable[[str], Action]] = {
     "continue": _continue,
@@ -654,13 +719,27 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "metricset": _metric_action("set"),
     "signal": _signal,
     "cache": _cache,
+    # transformations (gateway.routing.transforms)
+    "gzip": _gzip,
+    "chunked": _transform(Chunked),
+    "toupper": _transform(ToUpper),
+    "flush": _transform(Flush),
+    "fixcl": _transform(FixCL),
+    "forcecl": _transform(lambda: FixCL(force=True)),
+    "tofile": _tofile,
+    "to-file": _tofile,
+    "template": _template,
 }
+
+#: the actions that add a response transformation (request chain only)
+TRANSFORM_ACTIONS = frozenset({"gzip", "chunked", "toupper", "flush", "fixcl", "forcecl", "tofile", "to-file",
+                               "template"})
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
     "donotoffload",
     "setapp", "setfile", "setprocname", "setmodifier1", "setmodifier2",
-    "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
+    "offload", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
     "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",
     "cacheset", "cacheinc", "cachedec", "cachemul", "cachediv", "memcached", "memcachedstore",
     "redis", "redisstore", "fcgi", "rpc", "call", "expires", "radius", "spnego", "xmldir", "hash",

@@ -101,6 +101,8 @@ def body_framing(resp: "WSGIResponse", first: bytes, final: bool, can_chunk: boo
         return b"", FRAMED
     if final:
         return b"Content-Length: %d\r\n" % len(first), FRAMED
+    if resp.transform is not None and resp.transform.self_chunked:
+        return b"", FRAMED  # a ``chunked`` transformation frames the body itself
     if can_chunk:
         return b"Transfer-Encoding: chunked\r\n", CHUNKED
     return b"", TO_CLOSE
