@@ -46,7 +46,7 @@ from gateway.routing.vars import RequestView, _leading_int, expand, request_var
 
 __all__ = [
     "ACTIONS", "BREAK", "CONTINUE", "NEXT", "NOT_SUPPORTED", "Action", "Answer", "Goto",
-    "RouteState", "ServeFile", "TRANSFORM_ACTIONS", "compile_action",
+    "RouteState", "ServeFile", "TRANSFORM_ACTIONS", "UNSUPPORTED_TRANSFORMS", "compile_action",
 ]
 
 
@@ -735,6 +735,22 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
 TRANSFORM_ACTIONS = frozenset({"gzip", "chunked", "toupper", "flush", "fixcl", "forcecl", "tofile", "to-file",
                                "template"})
 
+#: uWSGI's transformations (and their routers) gateway does not have: refused by name,
+#: with the reason and what to use instead.
+UNSUPPORTED_TRANSFORMS: Dict[str, str] = {
+    "offload": "the offload transformation hands the transformed body to uWSGI's offload threads; "
+               "gateway's event loop already writes bodies without blocking a core",
+    "cachestore": "storing a response body in a cache is not implemented; store it in a file with "
+                  "tofile:, or from the app with uwsgi.cache_set()",
+    "memcachedstore": "gateway has no memcached client",
+    "memcached-continue": "gateway has no memcached client",
+    "redisstore": "gateway has no redis client",
+    "redis-continue": "gateway has no redis client",
+}
+for _alias, _name in (("cache-store", "cachestore"), ("memcached-store", "memcachedstore"),
+                      ("redis-store", "redisstore")):
+    UNSUPPORTED_TRANSFORMS[_alias] = UNSUPPORTED_TRANSFORMS[_name]
+
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
     "donotoffload",
@@ -753,6 +769,9 @@ def compile_action(text: str) -> Action:
         raise RouteSyntaxError("route action %r: expected NAME:ARGS (e.g. break:, log:text)" % text)
     builder = ACTIONS.get(name)
     if builder is None:
+        if name in UNSUPPORTED_TRANSFORMS:
+            raise RouteSyntaxError("route action %r is not supported by gateway: %s"
+                                   % (name, UNSUPPORTED_TRANSFORMS[name]))
         if name in NOT_SUPPORTED:
             raise RouteSyntaxError("route action %r is not supported by gateway" % name)
         raise RouteSyntaxError("unknown route action %r" % name)

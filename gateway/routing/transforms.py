@@ -263,6 +263,11 @@ class TransformChain:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def drop_chunked(self) -> None:
+        """Leave out the ``chunked`` steps (before :meth:`start`): the peer does not read
+        chunked framing, so it would take the framing for body bytes."""
+        self.steps = [step for step in self.steps if not isinstance(step, Chunked)]
+
     def set_header(self, name: str, value: str) -> None:
         self.headers[name.lower()] = (name, value)
 

@@ -237,9 +237,13 @@ class WSGIResponse:
         """A ``--route`` rule gave this request transformations: the body goes through them
         (not for a response without a body: HEAD, 204, 304...)."""
         chain = self.environ.get(TRANSFORMS_KEY)
-        if chain is None or not self.send_body:
+        if chain is None or not body_allowed(code, "GET"):
             self.transform = None
             return
+        # a HEAD response runs the chain too (its body then dropped), so that its head says
+        # what a GET's would: Content-Encoding, the length fixcl finds...
+        if not self.sink.peer_parses_chunked():
+            chain.drop_chunked()
         self.transform = chain
         self.app_headers = list(headers)  # the head is made again, with the steps' edits, when it goes out
         chain.start(code, headers)
@@ -256,9 +260,26 @@ class WSGIResponse:
         """The app is done: what the chain still holds (a buffered body, gzip's trailer,
         the last chunk) is sent."""
         transform = self.transform
-        if transform is not None and self.send_body:
-            for out in transform.finish():
-                self._send_out(out)
+        if transform is not None:
+            self._transform_send(transform.finish())
+
+    def _transform_whole(self, body: bytes) -> None:
+        """A ``return [body]`` through the chain: all of it known at once, so the head
+        can go out with the whole transformed body and its exact Content-Length."""
+        transform = self.transform
+        assert transform is not None
+        out = transform.feed(body) if body else []
+        self._transform_send(out + transform.finish())
+
+    def _transform_send(self, out: List[bytes]) -> None:
+        """The chain's last output: with the head when it has not gone out (one write, a
+        computed Content-Length unless a ``chunked`` step frames the body), else as is."""
+        transform = self.transform
+        if not self.headers_sent and transform is not None and not transform.self_chunked:
+            self._send_headers(b"".join(out), True)
+            return
+        for data in out:
+            self._send_out(data)
 
     def _send_out(self, data: bytes) -> None:
         if not self.headers_sent:
@@ -495,6 +516,9 @@ class WSGIResponse:
                 self.headers_sent = True
                 self.head_bytes = sink.send_head(self, body, True)
                 self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
+            elif type(result) is list and len(result) == 1 and not self.headers_sent and self.status is not None:
+                body = result[0]  # (a transformed response: the chain sees the whole body at once)
+                self._transform_whole(body if type(body) is bytes else self._as_bytes(body))
             elif type(result) is FileWrapper and self._file_response() and self._offload(result):
                 result = None  # the connection sends the file and closes it; this core is free
                 return True

@@ -1,10 +1,16 @@
-"""Bodies for the transformation tests: /fixed (with Content-Length), /stream (a generator,
-no length; ``?n=`` chunks), /write (the write() callable), /empty, /tpl (``${...}`` in the
-body), /missing (404), /head-encoded (already has a Content-Encoding)."""
+"""Bodies for the transformation tests, chosen by the last path segment (so that rules can
+match a prefix: ``/gz/fixed`` is ``/fixed``): /fixed (with Content-Length), /stream (a
+generator, no length; ``?n=`` chunks), /write (the write() callable), /empty, /tpl
+(``${...}`` in the body), /encoded (already has a Content-Encoding), /slow (one chunk, then
+the next only once the file named by the query string exists), /boom (fails after a chunk),
+anything else a 404."""
+
+import os
+import time
 
 
 def application(environ, start_response):
-    path = environ["PATH_INFO"]
+    path = "/" + environ["PATH_INFO"].rsplit("/", 1)[1]
     if path == "/fixed":
         body = b"hello world, " * 20
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
@@ -26,5 +32,25 @@ def application(environ, start_response):
     if path == "/encoded":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Encoding", "identity-x")])
         return [b"as is"]
+    if path == "/slow":
+        marker = environ["QUERY_STRING"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _slow(marker)
+    if path == "/boom":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return _boom()
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"no such page"]
+
+
+def _slow(marker):
+    yield b"first;"
+    deadline = time.monotonic() + 10
+    while not os.path.exists(marker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield b"second;"
+
+
+def _boom():
+    yield b"partial;"
+    raise RuntimeError("mid-stream boom")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
+
 from gateway.routing.rules import compile_chain
 from gateway.routing.wsgi import Router
 from gateway.server.settings import ServerSettings
@@ -17,11 +19,15 @@ class Sink:
         self.closed = False
         self.calls: list = []
         self.framing = None
+        self.http11 = True
 
     def send_head(self, resp, first, final):
         self.framing = body_framing(resp, first, final, True)
         self.calls.append(("head", resp.head, first if resp.send_body else b"", final))
         return 10
+
+    def peer_parses_chunked(self):
+        return self.http11
 
     def send_body(self, data):
         self.calls.append(("body", data))
@@ -49,11 +55,12 @@ class FakeEngine:
         pass
 
 
-def run(app, rules, path="/x", method="GET", accept="gzip", **settings_kw):
+def run(app, rules, path="/x", method="GET", accept="gzip", http11=True, **settings_kw):
     settings = ServerSettings(Router(app, compile_chain(list(rules))), FakeEngine(),  # type: ignore[arg-type]
                               log_requests=False, **settings_kw)
     settings.transforms = True
     sink = Sink()
+    sink.http11 = http11
     environ = {"REQUEST_METHOD": method, "REQUEST_URI": path, "PATH_INFO": path, "QUERY_STRING": "",
                "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1", "HTTP_ACCEPT_ENCODING": accept}
     run_request(settings, sink, environ)
@@ -128,6 +135,11 @@ def test_chunked_transformation_frames_itself_and_the_sink_adds_nothing():
     assert body_of(sink) == b"4\r\none \r\n3\r\ntwo\r\n0\r\n\r\n"
 
 
+def test_chunked_is_left_out_for_a_peer_that_does_not_read_chunked_framing():
+    sink = run(stream, [("route-run", "chunked:"), ("route-run", "toupper:")], http11=False)
+    assert b"Transfer-Encoding" not in head_of(sink) and body_of(sink) == b"ONE TWO"
+
+
 def test_flush_then_tofile_streams_and_stores(tmp_path):
     path = tmp_path / "copy.txt"
     sink = run(stream, [("route-run", "toupper:"), ("route-run", "flush:"),
@@ -150,9 +162,30 @@ def test_lazy_start_response_in_the_generator_still_transforms():
     assert body_of(run(app, [("route-run", "toupper:")])) == b"LATE"
 
 
-def test_head_requests_get_no_transformed_body():
-    sink = run(fixed, [("route-run", "gzip:")], method="HEAD")
-    assert body_of(sink) == b"" and b"Content-Encoding" not in head_of(sink)
+def test_a_one_piece_body_goes_out_transformed_in_one_write_with_its_length():
+    sink = run(fixed, [("route-run", "gzip:")])
+    body = body_of(sink)
+    assert [c[0] for c in sink.calls] == ["head", "finish", "done"]  # head + whole body, one write
+    assert sink.framing == (b"Content-Length: %d\r\n" % len(body), FRAMED)
+    assert gzip.decompress(body) == b"hello world"
+
+
+@pytest.mark.parametrize("app,rule", [(fixed, "gzip:"), (stream, "gzip:"), (fixed, "template:"),
+                                      (stream, "fixcl:")])
+def test_head_gets_the_head_a_get_gets_and_no_body(app, rule):
+    get, head = run(app, [("route-run", rule)]), run(app, [("route-run", rule)], method="HEAD")
+    assert body_of(head) == b"" and body_of(get) != b""
+    assert head_of(head) == head_of(get)
+    if get.framing[1] == FRAMED:  # a Content-Length (for HEAD: the one the GET has)
+        assert head.framing == get.framing
+
+
+def test_a_response_without_a_body_is_not_transformed():
+    def no_content(environ, start_response):
+        start_response("204 No Content", [("X-A", "1")])
+        return [b""]
+    sink = run(no_content, [("route-run", "gzip:"), ("route-run", "chunked:")])
+    assert head_of(sink) == b"204 No Content\r\nX-A: 1\r\n" and body_of(sink) == b""
 
 
 def test_template_expands_in_the_body_and_drops_the_stale_length():

@@ -198,6 +198,11 @@ def test_tofile_syntax_errors(arg, fragment):
         compile_chain([("route-run", "tofile:" + arg)])
 
 
-def test_offload_is_refused_by_name():
-    with pytest.raises(RouteSyntaxError, match="'offload' is not supported"):
-        compile_chain([("route-run", "offload:")])
+@pytest.mark.parametrize("name, reason", [
+    ("offload", "offload threads"), ("cachestore", "tofile:"), ("cache-store", "tofile:"),
+    ("memcachedstore", "memcached"), ("memcached-store", "memcached"), ("redisstore", "redis"),
+    ("redis-store", "redis"), ("redis-continue", "redis"), ("memcached-continue", "memcached"),
+])
+def test_uwsgis_other_transformations_are_refused_by_name_with_a_reason(name, reason):
+    with pytest.raises(RouteSyntaxError, match="'%s' is not supported by gateway: .*%s" % (name, reason)):
+        compile_chain([("route-run", name + ":key=x")])
