@@ -29,9 +29,11 @@ from http import HTTPStatus
 from typing import Callable, Dict, List, Optional, Set, Tuple, Union
 from urllib.parse import unquote_to_bytes
 
+from gateway.logs import gen_log
 from gateway.protocol.wsgi_response import HOP_BY_HOP
 from gateway.routing.conditions import RouteSyntaxError
 from gateway.routing.transforms import (
+    CacheStore,
     Chunked,
     FixCL,
     Flush,
@@ -529,6 +531,39 @@ def _cache(arg: str) -> Action:
     return run
 
 
+def _cachestore(arg: str) -> Action:
+    conf = _kvlist("cachestore", arg, ("key", "gzip", "name", "value", "status", "code", "expires"))
+    key = conf.get("key")
+    if not key:
+        raise RouteSyntaxError("cachestore: you need to specify a cache key (key=...)")
+    gzip_key, cache, value = conf.get("gzip") or None, conf.get("name") or None, conf.get("value")
+    numbers = {}
+    for item in ("status", "code", "expires"):
+        text = conf.get(item, "").strip()
+        if text and not text.isdigit():
+            raise RouteSyntaxError("cachestore: %s=%r is not a number" % (item, text))
+        numbers[item] = int(text or 0)
+    status = numbers["status"] or numbers["code"]
+    expires = numbers["expires"]
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        services = req.services
+        cache_name = expand(cache, req) if cache else None
+
+        def put(name: str, data: bytes) -> bool:
+            if services.cache_update(name, data, expires, cache_name):
+                return True
+            # uWSGI stores quietly; a line says why a later cache: finds nothing
+            gen_log.warning("cachestore: cannot store %r in cache %s", name, cache_name or "(default)")
+            return False
+
+        state.transforms.append(CacheStore(
+            put, expand(key, req), expand(gzip_key, req) if gzip_key else None,
+            expand(value, req).encode("latin-1", "replace") if value is not None else None, status))
+        return NEXT
+    return run
+
+
 # -- basicauth ------------------------------------------------------------------------------
 
 #: htpasswd files whose parsed lines are kept (the oldest is forgotten past it)
@@ -729,26 +764,25 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "tofile": _tofile,
     "to-file": _tofile,
     "template": _template,
+    "cachestore": _cachestore,
+    "cache-store": _cachestore,
 }
 
 #: the actions that add a response transformation (request chain only)
 TRANSFORM_ACTIONS = frozenset({"gzip", "chunked", "toupper", "flush", "fixcl", "forcecl", "tofile", "to-file",
-                               "template"})
+                               "template", "cachestore", "cache-store"})
 
 #: uWSGI's transformations (and their routers) gateway does not have: refused by name,
 #: with the reason and what to use instead.
 UNSUPPORTED_TRANSFORMS: Dict[str, str] = {
     "offload": "the offload transformation hands the transformed body to uWSGI's offload threads; "
                "gateway's event loop already writes bodies without blocking a core",
-    "cachestore": "storing a response body in a cache is not implemented; store it in a file with "
-                  "tofile:, or from the app with uwsgi.cache_set()",
     "memcachedstore": "gateway has no memcached client",
     "memcached-continue": "gateway has no memcached client",
     "redisstore": "gateway has no redis client",
     "redis-continue": "gateway has no redis client",
 }
-for _alias, _name in (("cache-store", "cachestore"), ("memcached-store", "memcachedstore"),
-                      ("redis-store", "redisstore")):
+for _alias, _name in (("memcached-store", "memcachedstore"), ("redis-store", "redisstore")):
     UNSUPPORTED_TRANSFORMS[_alias] = UNSUPPORTED_TRANSFORMS[_name]
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
@@ -756,7 +790,7 @@ NOT_SUPPORTED = frozenset({
     "donotoffload",
     "setapp", "setfile", "setprocname", "setmodifier1", "setmodifier2",
     "offload", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
-    "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",
+    "fastfile-next", "http", "uwsgi", "cache-continue", "cachevar",
     "cacheset", "cacheinc", "cachedec", "cachemul", "cachediv", "memcached", "memcachedstore",
     "redis", "redisstore", "fcgi", "rpc", "call", "expires", "radius", "spnego", "xmldir", "hash",
 })

@@ -21,9 +21,10 @@ after it still see the body (for ``tofile``) but their output is not sent.
 from __future__ import annotations
 
 import fcntl
+import gzip
 import os
 import zlib
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from gateway.logs import gen_log
 
@@ -212,6 +213,36 @@ class ToFile(Buffering):
     def whole(self, body: bytes, chain: "TransformChain") -> bytes:
         if self.status == 200 and body:
             store(self.path, body, self.mode)
+        return body
+
+
+class CacheStore(Buffering):
+    """``cachestore:key=KEY[,name=CACHE][,expires=N][,gzip=KEY2][,value=V][,status=CODE]``:
+    a ``200`` (or CODE) response's body (or ``value``) stored in the cache under KEY
+    (replacing an older item), gzip-compressed under KEY2 too; the body passes on unchanged.
+    ``put(key, value)`` stores (the action binds the cache, the expiry and the logging)."""
+
+    name = "cachestore"
+
+    def __init__(self, put: Callable[[str, bytes], bool], key: str, gzip_key: Optional[str] = None,
+                 value: Optional[bytes] = None, status: int = 0) -> None:
+        super().__init__()
+        self.put = put
+        self.key = key
+        self.gzip_key = gzip_key
+        self.value = value
+        self.wanted = status
+        self.status = 0
+
+    def start(self, status: int, headers: Sequence[Tuple[str, str]], chain: "TransformChain") -> None:
+        self.status = status
+
+    def whole(self, body: bytes, chain: "TransformChain") -> bytes:
+        value = body if self.value is None else self.value
+        if value and (self.status == 200 or (self.wanted and self.status == self.wanted)):
+            self.put(self.key, value)
+            if self.gzip_key:
+                self.put(self.gzip_key, gzip.compress(value, 9))
         return body
 
 

@@ -88,6 +88,14 @@ class SubsystemServices(Services):
         except (ValueError, TypeError, OSError):
             return None
 
+    def cache_update(self, key: str, value: bytes, expires: int, cache: Optional[str]) -> bool:
+        from gateway.subsystems import api
+
+        try:
+            return bool(api.cache_update(key, value, expires, cache))
+        except (ValueError, TypeError, OSError):
+            return False
+
 
 class Router:
     """The WSGI layer (see the module docstring)."""

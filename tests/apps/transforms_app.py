@@ -3,10 +3,13 @@ match a prefix: ``/gz/fixed`` is ``/fixed``): /fixed (with Content-Length), /str
 generator, no length; ``?n=`` chunks), /write (the write() callable), /empty, /tpl
 (``${...}`` in the body), /encoded (already has a Content-Encoding), /slow (one chunk, then
 the next only once the file named by the query string exists), /boom (fails after a chunk),
-anything else a 404."""
+/count (``call N``, N counting this process's calls), anything else a 404."""
 
+import itertools
 import os
 import time
+
+_calls = itertools.count(1)
 
 
 def application(environ, start_response):
@@ -36,6 +39,9 @@ def application(environ, start_response):
         marker = environ["QUERY_STRING"]
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _slow(marker)
+    if path == "/count":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"call %d" % next(_calls)]
     if path == "/boom":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _boom()

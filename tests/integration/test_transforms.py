@@ -1,5 +1,5 @@
 """Response transformations (``--route ... gzip:``, ``chunked:``, ``toupper:``, ``fixcl:``,
-``flush:``, ``tofile:``, ``template:``) through the real CLI: over --http-socket with a raw
+``flush:``, ``tofile:``, ``template:``, ``cachestore:``) through the real CLI: over --http-socket with a raw
 HTTP client (keep-alive, HEAD, streaming, an app failing mid-stream), over --socket (raw
 packets and nginx's ``uwsgi_pass``), over --fastcgi-socket and --scgi-socket behind nginx, and behind the
 --http router; the route phases (response routes, final routes) see the transformed head."""
@@ -237,11 +237,28 @@ def test_behind_the_http_router(store):
             assert gzip.decompress(whole.body) == FIXED and whole.header("X-Phase") == "response"
 
 
+def test_cachestore_fills_the_cache_the_cache_action_answers_from():
+    args = APP + ["--cache2", "name=pages,items=20,blocksize=4096",
+                  "--route", "^/cached/ cache:key=${PATH_INFO},name=pages",
+                  "--route", "^/cached/ cachestore:key=${PATH_INFO},name=pages,gzip=gz${PATH_INFO},expires=60",
+                  "--route", "^/gzcached/(.*)$ cache:key=gz/cached/$1,name=pages,content_encoding=gzip"]
+    with run_server(args) as s:
+        first = request(s.port, "/cached/count")  # a miss: the app answers, the body is stored
+        assert (first.body, first.header("Content-Type")) == (b"call 1", "text/plain")
+        again = request(s.port, "/cached/count")  # a hit: the cache answers (the app is not called)
+        assert (again.body, again.header("Content-Type")) == (b"call 1", "text/html")
+        gz = request(s.port, "/gzcached/count")  # the compressed copy, under its own key
+        assert gz.header("Content-Encoding") == "gzip" and gzip.decompress(gz.body) == b"call 1"
+        assert request(s.port, "/cached/nothing").status == 404  # not a 200: not stored
+        assert request(s.port, "/cached/nothing").body == b"no such page"
+        assert request(s.port, "/count").body == b"call 2"
+
+
 # -- configuration ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, fragments", [
     (["--route-run", "offload:"], ["'offload' is not supported", "offload threads"]),
-    (["--route", "^/ cachestore:key=${REQUEST_URI}"], ["'cachestore' is not supported", "tofile:"]),
+    (["--route", "^/ cachestore:name=pages"], ["option '--route'", "cachestore: you need to specify a cache key"]),
     (["--route-run", "redis-store:key=x"], ["'redis-store'", "redis client"]),
     (["--response-route-run", "gzip:"], ["--response-route-run", "request chain"]),
     (["--final-route-run", "toupper:"], ["request chain"]),

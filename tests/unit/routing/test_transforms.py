@@ -23,6 +23,7 @@ from gateway.routing.transforms import (
     TransformError,
     accepts_gzip,
 )
+from gateway.routing.vars import Services
 
 HEADERS = [("Content-Type", "text/plain"), ("Content-Length", "11")]
 
@@ -199,10 +200,72 @@ def test_tofile_syntax_errors(arg, fragment):
 
 
 @pytest.mark.parametrize("name, reason", [
-    ("offload", "offload threads"), ("cachestore", "tofile:"), ("cache-store", "tofile:"),
+    ("offload", "offload threads"),
     ("memcachedstore", "memcached"), ("memcached-store", "memcached"), ("redisstore", "redis"),
     ("redis-store", "redis"), ("redis-continue", "redis"), ("memcached-continue", "memcached"),
 ])
 def test_uwsgis_other_transformations_are_refused_by_name_with_a_reason(name, reason):
     with pytest.raises(RouteSyntaxError, match="'%s' is not supported by gateway: .*%s" % (name, reason)):
         compile_chain([("route-run", name + ":key=x")])
+
+
+class FakeCache(Services):
+    def __init__(self, ok=True):
+        self.items = {}
+        self.ok = ok
+
+    def cache_update(self, key, value, expires, cache):
+        if self.ok:
+            self.items[(cache, key)] = (value, expires)
+        return self.ok
+
+
+def cachestore_chain(arg, environ, services):
+    outcome = compile_chain([("route", "^/(\\w+)$ cachestore:" + arg)]).run(environ, 1, services)
+    return TransformChain(outcome.state.transforms)
+
+
+def test_cachestore_stores_a_200_body_under_its_expanded_key_and_passes_it_on():
+    cache = FakeCache()
+    chain = cachestore_chain("key=page-$1,name=pages,expires=30,gzip=gz-$1", {"PATH_INFO": "/home"}, cache)
+    chain.start(200, HEADERS)
+    assert chain.feed(b"hello ") == [] and chain.feed(b"world") == []  # buffered: whole bodies only
+    assert chain.finish() == [b"hello world"]
+    assert cache.items[("pages", "page-home")] == (b"hello world", 30)
+    stored_gzip, _ = cache.items[("pages", "gz-home")]
+    assert gzip.decompress(stored_gzip) == b"hello world"
+
+
+@pytest.mark.parametrize("arg, status, stored", [
+    ("key=k", 404, False), ("key=k,status=404", 404, True), ("key=k,code=404", 404, True),
+    ("key=k,status=404", 200, True), ("key=k", 200, True),
+])
+def test_cachestore_stores_only_a_200_or_the_status_it_names(arg, status, stored):
+    cache = FakeCache()
+    chain = cachestore_chain(arg, {"PATH_INFO": "/p"}, cache)
+    chain.start(status, HEADERS)
+    chain.feed(b"body")
+    chain.finish()
+    assert bool(cache.items) is stored
+
+
+def test_cachestore_value_replaces_the_body_and_an_empty_one_is_not_stored(gateway_errors):
+    cache = FakeCache()
+    chain = cachestore_chain("key=k,value=seen ${PATH_INFO}", {"PATH_INFO": "/p"}, cache)
+    chain.start(200, HEADERS)
+    assert chain.finish() == []  # an empty body, but the value is not empty: stored
+    assert cache.items[(None, "k")] == (b"seen /p", 0)
+    failing = cachestore_chain("key=k", {"PATH_INFO": "/p"}, FakeCache(ok=False))
+    failing.start(200, HEADERS)
+    failing.feed(b"x")
+    assert failing.finish() == [b"x"]  # the response still goes; a line says why nothing was cached
+    assert any("cannot store 'k'" in r.getMessage() for r in gateway_errors.records)
+
+
+@pytest.mark.parametrize("arg, fragment", [
+    ("name=pages", "cache key"), ("key=k,expires=soon", "expires='soon' is not a number"),
+    ("key=k,status=ok", "status='ok'"), ("key=k,owner=me", "bad item"),
+])
+def test_cachestore_syntax_errors(arg, fragment):
+    with pytest.raises(RouteSyntaxError, match=fragment):
+        compile_chain([("route-run", "cachestore:" + arg)])
