@@ -237,6 +237,24 @@ def test_behind_the_http_router(store):
             assert gzip.decompress(whole.body) == FIXED and whole.header("X-Phase") == "response"
 
 
+def test_with_app_threads(tmp_path):
+    with run_server(APP + ["--threads", "2"] + rules(tmp_path)) as s:
+        s.expect_traceback("mid-stream boom")
+        with Conn(s.port) as c:
+            r = get(c, "/gz/stream?n=40")
+            assert r.header("Content-Encoding") == "gzip"
+            assert gzip.decompress(r.body) == b"".join(b"chunk %d;" % i for i in range(40))
+            assert get(c, "/ch/stream?n=2").body == b"chunk 0;chunk 1;"
+            head = get(c, "/gz/fixed", method="HEAD")
+            whole = get(c, "/gz/fixed")
+            assert head.header("Content-Length") == whole.header("Content-Length") == str(len(whole.body))
+            assert get(c, "/up/write").body == b"WRITTEN THEN RETURNED"
+        assert request(s.port, "/save/stream").body == b"CHUNK 0;CHUNK 1;CHUNK 2;"
+        assert (tmp_path / "stream.txt").read_bytes() == b"CHUNK 0;CHUNK 1;CHUNK 2;"
+        r = request(s.port, "/gz/boom", headers={"Accept-Encoding": "gzip"})
+        assert not r.complete and zlib.decompressobj(31).decompress(r.body) == b"partial;"
+
+
 def test_cachestore_fills_the_cache_the_cache_action_answers_from():
     args = APP + ["--cache2", "name=pages,items=20,blocksize=4096",
                   "--route", "^/cached/ cache:key=${PATH_INFO},name=pages",
