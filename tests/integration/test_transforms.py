@@ -81,6 +81,9 @@ def test_gzip_on_one_keep_alive_connection_with_head_and_the_route_phases(srv):
         assert streamed.header("Transfer-Encoding") == "chunked" and streamed.header("Content-Length") is None
         assert gzip.decompress(streamed.body) == b"".join(b"chunk %d;" % i for i in range(50))
 
+        head = get(c, "/gz/stream?n=50", method="HEAD")  # a streamed HEAD: the encoding, no framing, no body
+        assert head.header("Content-Encoding") == "gzip" and head.header("Transfer-Encoding") is None
+
         plain = get(c, "/gz/fixed", accept="")  # no Accept-Encoding: nothing compressed
         assert (plain.body, plain.header("Content-Length"), plain.header("Content-Encoding")) == (FIXED, "260", None)
         refused = get(c, "/gz/fixed", accept="gzip;q=0, identity")
