@@ -242,7 +242,7 @@ class Worker:
             # --route*: the rules run before the static files and the apps (as in uWSGI)
             from gateway.routing.wsgi import Router
 
-            app = Router(app, chain, worker_id=self.worker_id, policy=policy)
+            app = Router(app, chain, worker_id=self.worker_id, policy=policy, del_headers=cfg.del_header)
         if cfg.honour_range:
             # --honour-range: a Range request answered from a file wrapper (static files too)
             from gateway.server.range_layer import RangeLayer
@@ -496,6 +496,12 @@ class Worker:
         from gateway.server import error_pages
 
         self.settings.response_phases = phases_from_config(cfg, self.worker_id, SubsystemServices(), policy)
+        from gateway.routing import chain_from_config
+        from gateway.routing.actions import TRANSFORM_ACTIONS
+
+        chain = chain_from_config(cfg)
+        # --route* transformations: the runner looks for a request's chain only when some rule adds one
+        self.settings.transforms = any(chain.uses(name) for name in TRANSFORM_ACTIONS)
         error_pages.configure({403: cfg.error_page_403, 404: cfg.error_page_404, 500: cfg.error_page_500})
 
     def _retire(self, reason: str) -> None:

@@ -29,13 +29,26 @@ from http import HTTPStatus
 from typing import Callable, Dict, List, Optional, Set, Tuple, Union
 from urllib.parse import unquote_to_bytes
 
+from gateway.logs import gen_log
 from gateway.protocol.wsgi_response import HOP_BY_HOP
 from gateway.routing.conditions import RouteSyntaxError
+from gateway.routing.transforms import (
+    CacheStore,
+    Chunked,
+    FixCL,
+    Flush,
+    Gzip,
+    Step,
+    Template,
+    ToFile,
+    ToUpper,
+    accepts_gzip,
+)
 from gateway.routing.vars import RequestView, _leading_int, expand, request_var
 
 __all__ = [
     "ACTIONS", "BREAK", "CONTINUE", "NEXT", "NOT_SUPPORTED", "Action", "Answer", "Goto",
-    "RouteState", "ServeFile", "compile_action",
+    "RouteState", "ServeFile", "TRANSFORM_ACTIONS", "UNSUPPORTED_TRANSFORMS", "compile_action",
 ]
 
 
@@ -103,6 +116,9 @@ class RouteState:
     clear_status: Optional[str] = None
     #: ``disableheaders``: no status line nor headers, the body alone (then the connection closes)
     disable_headers: bool = False
+    #: ``gzip``, ``chunked``, ``toupper``, ``flush``, ``fixcl``...: the response body's
+    #: transformations, in order (:mod:`gateway.routing.transforms`)
+    transforms: List[Step] = field(default_factory=list)
 
 
 #: ``(state, request view) -> result``
@@ -515,6 +531,39 @@ def _cache(arg: str) -> Action:
     return run
 
 
+def _cachestore(arg: str) -> Action:
+    conf = _kvlist("cachestore", arg, ("key", "gzip", "name", "value", "status", "code", "expires"))
+    key = conf.get("key")
+    if not key:
+        raise RouteSyntaxError("cachestore: you need to specify a cache key (key=...)")
+    gzip_key, cache, value = conf.get("gzip") or None, conf.get("name") or None, conf.get("value")
+    numbers = {}
+    for item in ("status", "code", "expires"):
+        text = conf.get(item, "").strip()
+        if text and not text.isdigit():
+            raise RouteSyntaxError("cachestore: %s=%r is not a number" % (item, text))
+        numbers[item] = int(text or 0)
+    status = numbers["status"] or numbers["code"]
+    expires = numbers["expires"]
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        services = req.services
+        cache_name = expand(cache, req) if cache else None
+
+        def put(name: str, data: bytes) -> bool:
+            if services.cache_update(name, data, expires, cache_name):
+                return True
+            # uWSGI stores quietly; a line says why a later cache: finds nothing
+            gen_log.warning("cachestore: cannot store %r in cache %s", name, cache_name or "(default)")
+            return False
+
+        state.transforms.append(CacheStore(
+            put, expand(key, req), expand(gzip_key, req) if gzip_key else None,
+            expand(value, req).encode("latin-1", "replace") if value is not None else None, status))
+        return NEXT
+    return run
+
+
 # -- basicauth ------------------------------------------------------------------------------
 
 #: htpasswd files whose parsed lines are kept (the oldest is forgotten past it)
@@ -600,6 +649,57 @@ def _basicauth(next_on_mismatch: bool) -> Callable[[str], Action]:
     return build
 
 
+def _transform(make: Callable[[], Step]) -> Callable[[str], Action]:
+    """An action adding a transformation that takes no argument (uWSGI ignores any)."""
+    def build(arg: str) -> Action:
+        def run(state: RouteState, req: RequestView) -> Result:
+            state.transforms.append(make())
+            return NEXT
+        return run
+    return build
+
+
+def _gzip(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        # gateway checks Accept-Encoding itself (uWSGI relies on a route-if in front)
+        if accepts_gzip(state.environ.get("HTTP_ACCEPT_ENCODING")):  # type: ignore[arg-type]
+            state.transforms.append(Gzip())
+        return NEXT
+    return run
+
+
+def _template(arg: str) -> Action:
+    def run(state: RouteState, req: RequestView) -> Result:
+        state.transforms.append(Template(lambda text: expand(text, req)))
+        return NEXT
+    return run
+
+
+def _tofile(arg: str) -> Action:
+    conf = _kvlist("tofile", arg, ("filename", "name", "mode"))
+    template = conf.get("filename") or conf.get("name")
+    if not template:
+        raise RouteSyntaxError("tofile: a filename is needed (tofile:filename=PATH[,mode=0644])")
+    mode_text = conf.get("mode", "").strip()
+    try:
+        mode = int(mode_text, 8) if mode_text else 0o644
+    except ValueError:
+        raise RouteSyntaxError("tofile: mode %r is not an octal file mode (e.g. 0644)" % mode_text) from None
+    if not 0 <= mode <= 0o7777:
+        raise RouteSyntaxError("tofile: mode %r is not an octal file mode (e.g. 0644)" % mode_text)
+    root = static_root(template)
+
+    def run(state: RouteState, req: RequestView) -> Result:
+        path = expand(template, req)
+        if not path or "\0" in path or not _contained(path, root):
+            # a request value led out of the directory the rule names: nothing stored
+            state.logs.append("route tofile: refusing path %r (outside %s)" % (path, root))
+            return NEXT
+        state.transforms.append(ToFile(path, mode))
+        return NEXT
+    return run
+
+
 #: action name -> builder (argument text -> :data:`Action`); may raise RouteSyntaxError.
 ACTIONS: Dict[str, Callable[[str], Action]] = {
     "continue": _continue,
@@ -654,14 +754,43 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "metricset": _metric_action("set"),
     "signal": _signal,
     "cache": _cache,
+    # transformations (gateway.routing.transforms)
+    "gzip": _gzip,
+    "chunked": _transform(Chunked),
+    "toupper": _transform(ToUpper),
+    "flush": _transform(Flush),
+    "fixcl": _transform(FixCL),
+    "forcecl": _transform(lambda: FixCL(force=True)),
+    "tofile": _tofile,
+    "to-file": _tofile,
+    "template": _template,
+    "cachestore": _cachestore,
+    "cache-store": _cachestore,
 }
+
+#: the actions that add a response transformation (request chain only)
+TRANSFORM_ACTIONS = frozenset({"gzip", "chunked", "toupper", "flush", "fixcl", "forcecl", "tofile", "to-file",
+                               "template", "cachestore", "cache-store"})
+
+#: uWSGI's transformations (and their routers) gateway does not have: refused by name,
+#: with the reason and what to use instead.
+UNSUPPORTED_TRANSFORMS: Dict[str, str] = {
+    "offload": "the offload transformation hands the transformed body to uWSGI's offload threads; "
+               "gateway's event loop already writes bodies without blocking a core",
+    "memcachedstore": "gateway has no memcached client",
+    "memcached-continue": "gateway has no memcached client",
+    "redisstore": "gateway has no redis client",
+    "redis-continue": "gateway has no redis client",
+}
+for _alias, _name in (("memcached-store", "memcachedstore"), ("redis-store", "redisstore")):
+    UNSUPPORTED_TRANSFORMS[_alias] = UNSUPPORTED_TRANSFORMS[_name]
 
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
     "donotoffload",
     "setapp", "setfile", "setprocname", "setmodifier1", "setmodifier2",
-    "flush", "fixcl", "forcecl", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
-    "fastfile-next", "http", "uwsgi", "cache-continue", "cachestore", "cache-store", "cachevar",
+    "offload", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
+    "fastfile-next", "http", "uwsgi", "cache-continue", "cachevar",
     "cacheset", "cacheinc", "cachedec", "cachemul", "cachediv", "memcached", "memcachedstore",
     "redis", "redisstore", "fcgi", "rpc", "call", "expires", "radius", "spnego", "xmldir", "hash",
 })
@@ -674,6 +803,9 @@ def compile_action(text: str) -> Action:
         raise RouteSyntaxError("route action %r: expected NAME:ARGS (e.g. break:, log:text)" % text)
     builder = ACTIONS.get(name)
     if builder is None:
+        if name in UNSUPPORTED_TRANSFORMS:
+            raise RouteSyntaxError("route action %r is not supported by gateway: %s"
+                                   % (name, UNSUPPORTED_TRANSFORMS[name]))
         if name in NOT_SUPPORTED:
             raise RouteSyntaxError("route action %r is not supported by gateway" % name)
         raise RouteSyntaxError("unknown route action %r" % name)

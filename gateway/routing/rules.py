@@ -33,6 +33,7 @@ from gateway.routing.actions import (
     BREAK,
     CONTINUE,
     NEXT,
+    TRANSFORM_ACTIONS,
     Action,
     Answer,
     Goto,
@@ -138,6 +139,9 @@ def _action(phase: str, text: str) -> Action:
     if name in HEAD_ONLY_ACTIONS and phase in ("request", "final"):
         raise RouteSyntaxError("action %r works on the response head: use it in an --error-route* or "
                                "--response-route* rule" % name)
+    if name in TRANSFORM_ACTIONS and phase != "request":
+        raise RouteSyntaxError("transformation %r: gateway runs transformations from the request chain "
+                               "(--route*) only" % name)
     if phase == "final" and (name in RESPONSE_ONLY_ACTIONS or (name == "break" and text[6:].strip())):
         raise RouteSyntaxError("action %r in a final route: the response is already sent when the "
                                "final chain runs" % name)

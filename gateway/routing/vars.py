@@ -56,6 +56,10 @@ class Services:
     def cache_get(self, key: str, cache: Optional[str]) -> Optional[bytes]:
         return None
 
+    def cache_update(self, key: str, value: bytes, expires: int, cache: Optional[str]) -> bool:
+        """Store ``value`` under ``key`` (replacing one); False when it cannot be stored."""
+        return False
+
     def harakiri(self, seconds: int) -> None:
         """Give the current request a harakiri deadline of its own (``uwsgi.set_user_harakiri``)."""
 

@@ -17,11 +17,12 @@ that is one of gateway's own errors (``static:``'s 404) gets its ``--error-page-
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from gateway.logs import gen_log
 from gateway.routing.actions import RouteState
 from gateway.routing.rules import Outcome, RouteChain
+from gateway.routing.transforms import TRANSFORMS_KEY, TransformChain
 from gateway.routing.vars import Services
 from gateway.server.error_pages import managed_error
 from gateway.server.static_files import file_response
@@ -87,22 +88,35 @@ class SubsystemServices(Services):
         except (ValueError, TypeError, OSError):
             return None
 
+    def cache_update(self, key: str, value: bytes, expires: int, cache: Optional[str]) -> bool:
+        from gateway.subsystems import api
+
+        try:
+            return bool(api.cache_update(key, value, expires, cache))
+        except (ValueError, TypeError, OSError):
+            return False
+
 
 class Router:
     """The WSGI layer (see the module docstring)."""
 
     def __init__(self, app: Callable, chain: RouteChain, worker_id: int = 1,
-                 policy: FilePolicy = DEFAULT_POLICY) -> None:
+                 policy: FilePolicy = DEFAULT_POLICY, del_headers: Sequence[str] = ()) -> None:
         self.app = app
         self.chain = chain
         self.worker_id = worker_id
         self.services: Services = SubsystemServices()
         #: types, --static-expires*, --static-gzip*: for files served by ``static:`` as for --static-map's
         self.policy = policy
+        #: --del-header names (a ``fixcl`` transformation does not add a removed Content-Length)
+        self.del_headers = frozenset(name.strip().lower() for name in del_headers)
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         outcome = self.chain.run(environ, self.worker_id, self.services)
         note_outcome(environ, outcome)
+        if outcome.state.transforms:  # the response body goes through them (the runner drives it)
+            environ[TRANSFORMS_KEY] = TransformChain(outcome.state.transforms,
+                                                     self.del_headers | outcome.state.del_headers)
         if outcome.kind == "app":
             state = outcome.state
             respond = _edit_headers(start_response, state) if state.add_headers or state.del_headers else start_response

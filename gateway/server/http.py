@@ -395,6 +395,9 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
 
     # -- ResponseSink (gateway.server.sink): HTTP/1.x framing -------------------------
 
+    def peer_parses_chunked(self) -> bool:
+        return self._request is not None and self._request.version == "HTTP/1.1"
+
     def send_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
         version = self._request.version  # type: ignore[union-attr]
         lines, kind = body_framing(resp, first, final, version == "HTTP/1.1")

@@ -148,6 +148,9 @@ class ServerSettings:
         #: --error-route*/--response-route*/--final-route* and --del/collect/pull-header: a
         #: ``gateway.routing.response.ResponsePhases`` the worker sets, or None (none given)
         self.response_phases: Optional[ResponsePhases] = None
+        #: a --route* rule adds response transformations (``gzip:``, ``chunked:``...): the runner
+        #: then looks for the request's chain (``gateway.routing.transforms``)
+        self.transforms = False
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
         self.stats = stats if stats is not None else RequestStats()
         #: ``hook(core, environ)`` before the app is called (in the request's core; ``core``

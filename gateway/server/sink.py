@@ -59,6 +59,11 @@ class ResponseSink(Protocol):
     def send_body(self, data: bytes) -> None:
         """Send more body bytes (never empty; already cut to the Content-Length)."""
 
+    def peer_parses_chunked(self) -> bool:
+        """Whether the peer reads a body in HTTP/1.1 chunked framing (an HTTP/1.1 client, the
+        router on a persistent connection): where it does not (nginx's ``uwsgi_pass``,
+        FastCGI, SCGI, an HTTP/1.0 client), a ``chunked`` transformation is left out."""
+
     def finish(self) -> None:
         """The body is complete (HTTP: the last chunk; uwsgi: close the connection)."""
 
@@ -101,6 +106,8 @@ def body_framing(resp: "WSGIResponse", first: bytes, final: bool, can_chunk: boo
         return b"", FRAMED
     if final:
         return b"Content-Length: %d\r\n" % len(first), FRAMED
+    if resp.transform is not None and resp.transform.self_chunked:
+        return b"", FRAMED  # a ``chunked`` transformation frames the body itself
     if can_chunk:
         return b"Transfer-Encoding: chunked\r\n", CHUNKED
     return b"", TO_CLOSE

@@ -349,6 +349,9 @@ class UwsgiConnection(FileOffload, VarsConnection):
     def status_line(self, resp: WSGIResponse) -> bytes:
         return b"%s %s\r\n" % (self._protocol, resp.head)
 
+    def peer_parses_chunked(self) -> bool:
+        return self._persist  # the router reads a persistent connection's answers framed
+
     def send_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
         if self._persist:
             return self._send_framed_head(resp, first, final)

@@ -228,6 +228,9 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
         """The response is complete: close (the end of the body is the close)."""
         self._close()
 
+    def peer_parses_chunked(self) -> bool:
+        return False  # the web server in front frames the body for its client
+
     def send_head(self, resp: WSGIResponse, first: bytes, final: bool) -> int:
         head = self.status_line(resp)
         self.write(self.frame(head + first if first and resp.send_body else head))

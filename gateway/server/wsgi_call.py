@@ -34,8 +34,9 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional
 
-from gateway.logs import access_log, app_log
+from gateway.logs import access_log, app_log, gen_log
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
+from gateway.routing.transforms import TRANSFORMS_KEY, TransformChain, TransformError
 from gateway.server import error_pages
 from gateway.server.settings import ServerSettings
 from gateway.server.sink import ResponseSink
@@ -153,7 +154,7 @@ class WSGIResponse:
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
         "on_app_return", "_truncated_warned", "offloaded", "raised", "exception", "method", "write_errors",
-        "app_headers", "headless", "from_file", "io_error",
+        "app_headers", "headless", "from_file", "io_error", "transform",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -191,6 +192,8 @@ class WSGIResponse:
         self.app_headers: List = []
         #: a ``disableheaders`` rule: the body went out alone (the connection then closes)
         self.headless = False
+        #: the request's response transformations (``--route ... gzip:``), None: none
+        self.transform: Optional[TransformChain] = None
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
@@ -224,9 +227,86 @@ class WSGIResponse:
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(code, self.method)
+        if settings.transforms:
+            self._start_transform(code, headers)
         if settings.write_exceptions and not settings.write_errors_tolerance:
             return self.write
         return self._write_quietly
+
+    def _start_transform(self, code: int, headers: List) -> None:
+        """A ``--route`` rule gave this request transformations: the body goes through them
+        (not for a response without a body: HEAD, 204, 304...)."""
+        chain = self.environ.get(TRANSFORMS_KEY)
+        if chain is None or not body_allowed(code, "GET"):
+            self.transform = None
+            return
+        # a HEAD response runs the chain too (its body then dropped), so that its head says
+        # what a GET's would: Content-Encoding, the length fixcl finds...
+        if not self.sink.peer_parses_chunked():
+            chain.drop_chunked()
+        self.transform = chain
+        self.app_headers = list(headers)  # the head is made again, with the steps' edits, when it goes out
+        chain.start(code, headers)
+
+    def _transform_write(self, data: bytes) -> None:
+        """``write()`` of a transformed response: the chunk goes through the chain, and what
+        comes out (maybe nothing yet: a buffering step) is sent."""
+        transform = self.transform
+        assert transform is not None
+        for out in transform.feed(data):
+            self._send_out(out)
+
+    def _transform_end(self) -> None:
+        """The app is done: what the chain still holds (a buffered body, gzip's trailer,
+        the last chunk) is sent."""
+        transform = self.transform
+        if transform is not None:
+            self._transform_send(transform.finish())
+
+    def _transform_whole(self, body: bytes) -> None:
+        """A ``return [body]`` through the chain: all of it known at once, so the head
+        can go out with the whole transformed body and its exact Content-Length."""
+        transform = self.transform
+        assert transform is not None
+        out = transform.feed(body) if body else []
+        self._transform_send(out + transform.finish())
+
+    def _transform_send(self, out: List[bytes]) -> None:
+        """The chain's last output: with the head when it has not gone out (one write, a
+        computed Content-Length unless a ``chunked`` step frames the body), else as is."""
+        transform = self.transform
+        if not self.headers_sent and transform is not None and not transform.self_chunked:
+            self._send_headers(b"".join(out), True)
+            return
+        for data in out:
+            self._send_out(data)
+
+    def _send_out(self, data: bytes) -> None:
+        if not self.headers_sent:
+            self._send_headers(data, False)
+            return
+        if not self.send_body:
+            return
+        data = self._clip(data)
+        if data:
+            self.body_bytes += len(data)
+            self.sink.send_body(data)
+
+    def _transform_head(self) -> None:
+        """``self.head`` made again from the app's headers as the steps edited them."""
+        transform = self.transform
+        assert transform is not None and self.status is not None
+        self.app_headers = transform.edit_headers(self.app_headers)
+        head, self.content_length, count = serialize_headers(self.app_headers)
+        settings = self.settings
+        if settings.extra_headers:  # --add-header
+            head += settings.extra_headers
+            count += settings.extra_headers_count
+        if transform.self_chunked:
+            head += b"Transfer-Encoding: chunked\r\n"  # (hop-by-hop: no app may set it, a step may)
+            count += 1
+        self.head = self.status.encode("latin-1") + _CRLF + head
+        self.headers_count = count
 
     def _write_quietly(self, data: bytes) -> None:
         """The app's ``write()`` with ``--disable-write-exception`` (a vanished client is not
@@ -255,6 +335,8 @@ class WSGIResponse:
 
     def _send_headers(self, first: bytes, final: bool) -> None:
         """Status line + headers (+ ``first`` body bytes), in one write by the sink."""
+        if self.transform is not None:
+            self._transform_head()
         phases = self.settings.response_phases
         if phases is not None and phases.on_head and self._run_phases(first):
             return
@@ -291,6 +373,12 @@ class WSGIResponse:
             added, _, n = serialize_headers(reply.added)
             head += added
             count += n
+        if self.transform is not None:
+            if reply.body is None and self.transform.self_chunked:
+                head += b"Transfer-Encoding: chunked\r\n"
+                count += 1
+            elif reply.body is not None or reply.no_headers:
+                self.transform = None  # a rule's answer goes out as it is
         self.head = self.status.encode("latin-1") + _CRLF + head
         self.headers_count = count
         self.content_length = content_length
@@ -363,6 +451,10 @@ class WSGIResponse:
             raise AssertionError("write() before start_response()")
         if type(data) is not bytes:
             data = self._as_bytes(data)
+        if self.transform is not None:
+            if data:
+                self._transform_write(data)
+            return
         if not self.headers_sent:
             if not data:
                 return
@@ -405,7 +497,7 @@ class WSGIResponse:
             result = app(self.environ, self.start_response)
             if type(result) is not list and not self.settings.wsgi_strict and self._is_body(result):
                 result = [result]  # uWSGI sends a returned bytes object whole (unless --wsgi-strict)
-            if type(result) is list and len(result) == 1 and not self.headers_sent:
+            if type(result) is list and len(result) == 1 and not self.headers_sent and self.transform is None:
                 # The common `return [body]`: one write with an exact Content-Length.
                 if self.status is None:
                     raise AssertionError("the app returned without calling start_response()")
@@ -424,6 +516,9 @@ class WSGIResponse:
                 self.headers_sent = True
                 self.head_bytes = sink.send_head(self, body, True)
                 self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
+            elif type(result) is list and len(result) == 1 and not self.headers_sent and self.status is not None:
+                body = result[0]  # (a transformed response: the chain sees the whole body at once)
+                self._transform_whole(body if type(body) is bytes else self._as_bytes(body))
             elif type(result) is FileWrapper and self._file_response() and self._offload(result):
                 result = None  # the connection sends the file and closes it; this core is free
                 return True
@@ -433,6 +528,8 @@ class WSGIResponse:
                     return False
                 if self.status is None:
                     raise AssertionError("the app returned without calling start_response()")
+                if self.transform is not None:
+                    self._transform_end()
                 if not self.headers_sent:
                     self._send_headers(b"", True)
             sink.finish()
@@ -443,6 +540,10 @@ class WSGIResponse:
         except BodyError as e:
             self.io_error = True
             self._fail(e, e.status, log=False)
+            return False
+        except TransformError as e:
+            gen_log.error("%s %s: %s", self.environ.get("REQUEST_METHOD"), self.environ.get("REQUEST_URI"), e)
+            self._fail(e, 500, log=False)
             return False
         except Exception as e:
             if self.on_app_return is None:
@@ -524,8 +625,8 @@ class WSGIResponse:
         offload = getattr(self.settings, "offload", None)
         send_file = getattr(self.sink, "offload_file", None)
         phases = self.settings.response_phases
-        if phases is not None and phases.on_head:
-            return False  # the routes may change the head: iterated, through _send_headers
+        if (phases is not None and phases.on_head) or self.transform is not None:
+            return False  # the routes or transformations may change the head: iterated
         if offload is None or send_file is None or self.headers_sent or self.status is None or not self.send_body:
             return False
         fobj = wrapper.filelike

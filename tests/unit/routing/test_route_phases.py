@@ -49,7 +49,9 @@ def test_a_status_rule_runs_only_for_its_status():
     ("final-route-run", "clearheaders:503", "--response-route"),
     ("response-route-run", "clearheaders:abc", "clearheaders expects a status"),
     ("final-route-run", "disableheaders:", "already sent"),
-    ("response-route-run", "flush:", "not supported"),
+    ("response-route-run", "flush:", "request chain"),
+    ("error-route-run", "gzip:", "request chain"),
+    ("final-route-run", "tofile:filename=/tmp/x", "request chain"),
 ])
 def test_rules_that_cannot_work_in_their_chain_are_refused(option, value, fragment):
     with pytest.raises(RouteSyntaxError, match=fragment):
