@@ -284,10 +284,11 @@ def _main(argv: List[str]) -> None:
     routing = bool(cfg.http or cfg.https)
     if cfg.http_to_https and not routing:
         _fail("--http-to-https needs the HTTP router: add --http or --https")
-    if not (_worker_sockets_given(cfg) or routing):
+    fastrouter = bool(cfg.fastrouter)
+    if not (_worker_sockets_given(cfg) or routing or fastrouter):
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
     has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount)
-    if not has_app and not (routing and cfg.http_to):
+    if not has_app and not (routing and cfg.http_to) and not (fastrouter and not routing):
         _fail("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE")
     _run_asap(cfg)
     # Extra processes the master spawns and respawns: the --http/--https router.
@@ -302,6 +303,10 @@ def _main(argv: List[str]) -> None:
         _fail(str(e))
     if cfg.spooler or cfg.spooler_external:
         children.extend(_spooler_children(cfg))
+    if fastrouter:
+        children.extend(_fastrouter_children(cfg))
+        if not has_app and not routing:  # a FastRouter-only instance: the master runs it, no workers
+            sys.exit(_run_master(cfg, [], children, workers=0))
     internal = None
     if routing:
         routers, internal = _router_children(cfg)
@@ -889,6 +894,17 @@ def _spooler_children(cfg: Config) -> List[Any]:
     except spooler.SpoolerConfigError as e:
         _fail(str(e))
     return child_specs(cfg, spooler.current)
+
+
+def _fastrouter_children(cfg: Config) -> List[Any]:
+    """The FastRouter processes (``--fastrouter``), their sockets bound before any fork."""
+    from gateway.router.fastrouter_main import FastRouterError, fastrouter_children
+
+    try:
+        specs, _ = fastrouter_children(cfg)
+    except FastRouterError as e:
+        _fail(str(e))
+    return specs
 
 
 def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:

@@ -1733,8 +1733,6 @@ class ConfigFields:
     subscription_mountpoints: Optional[str]
     #: --subscription-notify-socket: not supported yet: uWSGI option, not supported yet by gateway
     subscription_notify_socket: Optional[str]
-    #: --subscription-tolerance: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_tolerance: Optional[str]
     #: --subscription-tolerance-inactive: not supported yet: uWSGI option, not supported yet by gateway
     subscription_tolerance_inactive: Optional[str]
     #: --subscriptions-credentials-check: not supported yet: uWSGI option, not supported yet by gateway
@@ -1767,3 +1765,69 @@ class ConfigFields:
     multicast_ttl: Optional[str]
     #: --multicast-loop: not supported yet: uWSGI option, not supported yet by gateway
     multicast_loop: Optional[str]
+    #: --fastrouter: run the FastRouter (a uwsgi proxy process, "uWSGI fastrouter 1") on ADDR (host:port, a UNIX path or…
+    fastrouter: List[str]
+    #: --fastrouter-to: a uwsgi node the FastRouter forwards to; repeat for round-robin with failover to the next on refusal
+    fastrouter_to: List[str]
+    #: --fastrouter-use-socket: the FastRouter forwards to this instance's uwsgi --socket N (0 alone)
+    fastrouter_use_socket: Optional[int]
+    #: --fastrouter-fallback: FastRouter: a node tried, in the order given, when every other candidate refused
+    fastrouter_fallback: List[str]
+    #: --fastrouter-processes: run N FastRouter processes on the same sockets
+    fastrouter_processes: int
+    #: --fastrouter-timeout: FastRouter: close a connection silent (both ways) for SECONDS
+    fastrouter_timeout: int
+    #: --fastrouter-stats: FastRouter: a stats server on ADDR answering each connection with uWSGI's corerouter JSON, subscrip…
+    fastrouter_stats: Optional[str]
+    #: --fastrouter-quiet: FastRouter: do not log failed connections to nodes
+    fastrouter_quiet: bool
+    #: --fastrouter-buffer-size: FastRouter: the largest uwsgi vars block accepted from a client (0: 65535)
+    fastrouter_buffer_size: int
+    #: --fastrouter-force-key: FastRouter: route every request by KEY instead of its vars
+    fastrouter_force_key: Optional[str]
+    #: --fastrouter-subscription-server: FastRouter: receive uWSGI subscription announces on this UDP address and route each request to a no…
+    fastrouter_subscription_server: List[str]
+    #: --fastrouter-subscription-fallback-key: FastRouter: the subscription key used when a request's key has no node
+    fastrouter_subscription_fallback_key: Optional[str]
+    #: --subscription-tolerance: a subscription server drops a node that sent no announce for SECONDS
+    subscription_tolerance: int
+    #: --fastrouter-events: accepted: uWSGI's event batch size; the loop has no such setting
+    fastrouter_events: int
+    #: --fastrouter-zerg: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_zerg: Optional[str]
+    #: --fastrouter-use-cache: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_use_cache: Optional[str]
+    #: --fastrouter-use-pattern: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_use_pattern: Optional[str]
+    #: --fastrouter-use-base: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_use_base: Optional[str]
+    #: --fastrouter-use-code-string: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_use_code_string: Optional[str]
+    #: --fastrouter-gracetime: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_gracetime: Optional[str]
+    #: --fastrouter-cheap: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_cheap: bool
+    #: --fastrouter-subscription-slot: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_subscription_slot: Optional[str]
+    #: --fastrouter-post-buffering: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_post_buffering: Optional[str]
+    #: --fastrouter-post-buffering-dir: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_post_buffering_dir: Optional[str]
+    #: --fastrouter-harakiri: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_harakiri: Optional[str]
+    #: --fastrouter-uid: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_uid: Optional[str]
+    #: --fastrouter-gid: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_gid: Optional[str]
+    #: --fastrouter-resubscribe: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_resubscribe: Optional[str]
+    #: --fastrouter-resubscribe-bind: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_resubscribe_bind: Optional[str]
+    #: --fastrouter-fallback-on-no-key: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_fallback_on_no_key: bool
+    #: --fastrouter-emperor-socket: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_emperor_socket: Optional[str]
+    #: --fastrouter-defer-connect-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_defer_connect_timeout: Optional[str]
+    #: --fastrouter-max-retries: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_max_retries: Optional[str]

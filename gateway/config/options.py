@@ -1059,8 +1059,9 @@ _C_SYMBOL_HINT = ("gateway is pure Python: it loads no shared library and calls 
 _LEGION_HINT = "legions (uWSGI's clustering of instances over UDP) are not supported"
 _ZERG_HINT = ("zerg mode (receiving listening sockets from another instance) is not supported: "
               "use --reuse-port or --shared-socket")
-_SUBSCRIPTION_HINT = ("the subscription system (instances announcing themselves to a router) is not "
-                      "supported: give the router its backends with --http-to")
+_SUBSCRIPTION_HINT = ("only the router side of the subscription system is supported (--fastrouter-"
+                      "subscription-server): instances cannot announce themselves yet; give the router "
+                      "its backends with --fastrouter-to or --http-to")
 _MULTICAST_HINT = "gateway joins no multicast group (uWSGI uses them for legions and the cache)"
 _SNMP_HINT = "gateway has no SNMP agent: read the numbers from --stats, --stats-push or --carbon"
 _RAW_HINT = "gateway has no raw-socket mode: every socket speaks a protocol (--socket, --http-socket...)"
@@ -1069,6 +1070,72 @@ _MODIFIER_HINT = ("gateway answers a fixed set of modifier1 values (see --plugin
                   "restricted or remapped")
 _BINARY_HINT = ("gateway has no binary of its own (it runs as python -m gateway): there is no path to "
                 "force or data to append")
+
+
+def _fastrouter_options() -> tuple[Option, ...]:
+    """uWSGI's FastRouter (a uwsgi-in, uwsgi-out proxy process) and its subscription server
+    (:mod:`gateway.router.fastrouter_main`)."""
+    hint = "see the FastRouter section of the README"
+    refused = {
+        "fastrouter-zerg": "zerg mode is not supported",
+        "fastrouter-use-cache": "cache mappers are not supported: use --fastrouter-to or a subscription server",
+        "fastrouter-use-pattern": "pattern mappers are not supported: use --fastrouter-to or a subscription server",
+        "fastrouter-use-base": "base-dir mappers are not supported: use --fastrouter-to or a subscription server",
+        "fastrouter-use-code-string": "code-string mappers are not supported: use --fastrouter-to",
+        "fastrouter-gracetime": "dead static nodes are not remembered: each connection tries the nodes in turn",
+        "fastrouter-cheap": "the FastRouter always accepts",
+        "fastrouter-subscription-slot": "deprecated in uWSGI too (useless since its new implementation)",
+        "fastrouter-post-buffering": "the FastRouter streams the body to the node",
+        "fastrouter-post-buffering-dir": "the FastRouter streams the body to the node",
+        "fastrouter-harakiri": "no harakiri for the FastRouter process",
+        "fastrouter-uid": "the FastRouter runs as the instance's user",
+        "fastrouter-gid": "the FastRouter runs as the instance's group",
+        "fastrouter-resubscribe": "subscriptions are not forwarded to other subscription servers",
+        "fastrouter-resubscribe-bind": "subscriptions are not forwarded to other subscription servers",
+        "fastrouter-fallback-on-no-key": "an unknown key closes the connection",
+        "fastrouter-emperor-socket": "the FastRouter does not ask an Emperor to spawn vassals",
+        "fastrouter-defer-connect-timeout": "the FastRouter does not wait for vassals to spawn",
+        "fastrouter-max-retries": "each connection tries every candidate node once",
+    }
+    flags = ("fastrouter-cheap", "fastrouter-fallback-on-no-key")
+    return (
+        Option("fastrouter", repeatable=True, section=SOCKETS, metavar="ADDR",
+               help="run the FastRouter (a uwsgi proxy process, \"uWSGI fastrouter 1\") on ADDR (host:port, a "
+                    "UNIX path or @abstract): it reads each client's uwsgi packet and forwards it to a node"),
+        Option("fastrouter-to", repeatable=True, section=SOCKETS, metavar="ADDR",
+               help="a uwsgi node the FastRouter forwards to; repeat for round-robin with failover to the "
+                    "next on refusal"),
+        Option("fastrouter-use-socket", type=conv.integer, optional_value=True, minimum=0, section=SOCKETS,
+               metavar="[N]", help="the FastRouter forwards to this instance's uwsgi --socket N (0 alone)"),
+        Option("fastrouter-fallback", repeatable=True, section=SOCKETS, metavar="ADDR",
+               help="FastRouter: a node tried, in the order given, when every other candidate refused"),
+        Option("fastrouter-processes", ("fastrouter-workers",), type=conv.integer, default=1, minimum=1,
+               section=SOCKETS, metavar="N", help="run N FastRouter processes on the same sockets"),
+        Option("fastrouter-timeout", type=conv.integer, default=60, minimum=1, section=SOCKETS,
+               metavar="SECONDS", help="FastRouter: close a connection silent (both ways) for SECONDS"),
+        Option("fastrouter-stats", ("fastrouter-stats-server", "fastrouter-ss"), section=SOCKETS, metavar="ADDR",
+               help="FastRouter: a stats server on ADDR answering each connection with uWSGI's corerouter "
+                    "JSON, subscriptions included (served by the first FastRouter process)"),
+        Option("fastrouter-quiet", type=conv.boolean, default=False, section=SOCKETS, metavar="BOOL",
+               help="FastRouter: do not log failed connections to nodes"),
+        Option("fastrouter-buffer-size", type=conv.integer, default=0, minimum=0, maximum=65535,
+               section=SOCKETS, metavar="BYTES",
+               help="FastRouter: the largest uwsgi vars block accepted from a client (0: 65535)"),
+        Option("fastrouter-force-key", section=SOCKETS, metavar="KEY",
+               help="FastRouter: route every request by KEY instead of its vars"),
+        Option("fastrouter-subscription-server", repeatable=True, section=SOCKETS, metavar="HOST:PORT",
+               help="FastRouter: receive uWSGI subscription announces on this UDP address and route each "
+                    "request to a node subscribed under its key (UWSGI_FASTROUTER_KEY, HTTP_HOST or "
+                    "SERVER_NAME)"),
+        Option("fastrouter-subscription-fallback-key", section=SOCKETS, metavar="KEY",
+               help="FastRouter: the subscription key used when a request's key has no node"),
+        Option("subscription-tolerance", type=conv.integer, default=17, minimum=1, section=SOCKETS,
+               metavar="SECONDS",
+               help="a subscription server drops a node that sent no announce for SECONDS"),
+        Option("fastrouter-events", type=conv.integer, default=0, minimum=0, noop=True, section=SOCKETS,
+               metavar="N", help="accepted: uWSGI's event batch size; the loop has no such setting"),
+        *(_unsupported(name, flag=name in flags, hint="%s (%s)" % (why, hint)) for name, why in refused.items()),
+    )
 
 
 def _core_tail_options() -> tuple[Option, ...]:
@@ -1217,7 +1284,7 @@ def _core_tail_options() -> tuple[Option, ...]:
         *(_unsupported(name, hint=_SUBSCRIPTION_HINT)
           for name in ("subscribe-freq", "subscribe-with-modifier1", "subscription-algo",
                        "subscription-mountpoint", "subscription-mountpoints", "subscription-notify-socket",
-                       "subscription-tolerance", "subscription-tolerance-inactive",
+                       "subscription-tolerance-inactive",
                        "subscriptions-credentials-check", "subscriptions-sign-check",
                        "subscriptions-sign-check-tolerance", "subscriptions-sign-skip-uid",
                        "weight", "auto-weight")),
@@ -2448,6 +2515,8 @@ OPTIONS: tuple[Option, ...] = (
     *_privilege_and_startup_options(),
     # the long tail of uWSGI's core options: implemented, accepted no-ops, refused families
     *_core_tail_options(),
+    # uWSGI's FastRouter and the router side of the subscription system (gateway/router/fastrouter*.py)
+    *_fastrouter_options(),
 )
 
 
