@@ -529,7 +529,8 @@ def _needs_master(cfg: Config) -> bool:
                 or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store or triggers.needs_master(cfg)
                 or cfg.alarm or cfg.metric_threshold or cfg.alarm_fd or cfg.alarm_backlog or cfg.not_log_alarm
                 or cfg.cache_store or cfg.cache_udp_server or cfg.cache_udp_node
-                or cfg.static_cache_paths)
+                or cfg.static_cache_paths
+                or cfg.subscribe_to or cfg.subscribe2)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -670,7 +671,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
     from gateway import alarms, mules, pushers, spooler
-    from gateway.process import cron_tasks, daemons, master_watch, triggers
+    from gateway.process import cron_tasks, daemons, master_watch, subscriber, triggers
     from gateway.spooler import runner as spooler_runner
     from gateway.subsystems import metrics_source
 
@@ -696,7 +697,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         metrics_source.attach(master, cfg)
         pushers.attach(master, cfg)
         alarms.attach(master, cfg)
-    except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
+        subscriber.attach(master, cfg, sockets, numproc)  # --subscribe-to, --subscribe2
+    except (ListenError, subscriber.SubscriberConfigError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
             mules.MuleConfigError, pushers.PusherConfigError, alarms.AlarmConfigError) as e:
         _fail(str(e))
     _child_privileges(cfg, master)

@@ -1717,48 +1717,6 @@ class ConfigFields:
     zerg_server: Optional[str]
     #: --zerg-fallback: not supported yet: uWSGI option, not supported yet by gateway
     zerg_fallback: bool
-    #: --subscribe-to: not supported yet: uWSGI option, not supported yet by gateway
-    subscribe_to: List[str]
-    #: --subscribe2: not supported yet: uWSGI option, not supported yet by gateway
-    subscribe2: List[str]
-    #: --subscribe-freq: not supported yet: uWSGI option, not supported yet by gateway
-    subscribe_freq: Optional[str]
-    #: --subscribe-with-modifier1: not supported yet: uWSGI option, not supported yet by gateway
-    subscribe_with_modifier1: Optional[str]
-    #: --subscription-algo: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_algo: Optional[str]
-    #: --subscription-mountpoint: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_mountpoint: Optional[str]
-    #: --subscription-mountpoints: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_mountpoints: Optional[str]
-    #: --subscription-notify-socket: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_notify_socket: Optional[str]
-    #: --subscription-tolerance-inactive: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_tolerance_inactive: Optional[str]
-    #: --subscriptions-credentials-check: not supported yet: uWSGI option, not supported yet by gateway
-    subscriptions_credentials_check: Optional[str]
-    #: --subscriptions-sign-check: not supported yet: uWSGI option, not supported yet by gateway
-    subscriptions_sign_check: Optional[str]
-    #: --subscriptions-sign-check-tolerance: not supported yet: uWSGI option, not supported yet by gateway
-    subscriptions_sign_check_tolerance: Optional[str]
-    #: --subscriptions-sign-skip-uid: not supported yet: uWSGI option, not supported yet by gateway
-    subscriptions_sign_skip_uid: Optional[str]
-    #: --weight: not supported yet: uWSGI option, not supported yet by gateway
-    weight: Optional[str]
-    #: --auto-weight: not supported yet: uWSGI option, not supported yet by gateway
-    auto_weight: Optional[str]
-    #: --start-unsubscribed: not supported yet: uWSGI option, not supported yet by gateway
-    start_unsubscribed: bool
-    #: --unsubscribe-on-graceful-reload: not supported yet: uWSGI option, not supported yet by gateway
-    unsubscribe_on_graceful_reload: bool
-    #: --subscription-clear-on-shutdown: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_clear_on_shutdown: bool
-    #: --subscription-dotsplit: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_dotsplit: bool
-    #: --subscription-vassal-required: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_vassal_required: bool
-    #: --subscriptions-use-credentials: not supported yet: uWSGI option, not supported yet by gateway
-    subscriptions_use_credentials: bool
     #: --multicast: not supported yet: uWSGI option, not supported yet by gateway
     multicast: Optional[str]
     #: --multicast-ttl: not supported yet: uWSGI option, not supported yet by gateway
@@ -1831,3 +1789,45 @@ class ConfigFields:
     fastrouter_defer_connect_timeout: Optional[str]
     #: --fastrouter-max-retries: not supported yet: uWSGI option, not supported yet by gateway
     fastrouter_max_retries: Optional[str]
+    #: --subscribe-to: announce this instance (its first socket, or SOCKET; =N= for its N-th) under KEY to the subscriptio…
+    subscribe_to: List[str]
+    #: --subscribe2: as --subscribe-to in key=value form: server, key, socket (a number), addr, weight, modifier1, modif…
+    subscribe2: List[str]
+    #: --subscribe-freq: send the subscription announces every SECONDS
+    subscribe_freq: int
+    #: --weight: the weight announced to subscription servers (weighted round-robin)
+    weight: int
+    #: --auto-weight: announce processes x cores as the weight
+    auto_weight: bool
+    #: --subscribe-with-modifier1: announce this modifier1 whatever the subscription says
+    subscribe_with_modifier1: Optional[int]
+    #: --unsubscribe-on-graceful-reload: unsubscribe while a graceful reload runs, subscribe again once it is over
+    unsubscribe_on_graceful_reload: bool
+    #: --subscription-algo: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_algo: Optional[str]
+    #: --subscription-mountpoint: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_mountpoint: Optional[str]
+    #: --subscription-mountpoints: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_mountpoints: Optional[str]
+    #: --subscription-notify-socket: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_notify_socket: Optional[str]
+    #: --subscription-tolerance-inactive: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_tolerance_inactive: Optional[str]
+    #: --subscriptions-credentials-check: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_credentials_check: Optional[str]
+    #: --subscriptions-sign-check: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_sign_check: Optional[str]
+    #: --subscriptions-sign-check-tolerance: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_sign_check_tolerance: Optional[str]
+    #: --subscriptions-sign-skip-uid: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_sign_skip_uid: Optional[str]
+    #: --start-unsubscribed: not supported yet: uWSGI option, not supported yet by gateway
+    start_unsubscribed: bool
+    #: --subscription-clear-on-shutdown: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_clear_on_shutdown: bool
+    #: --subscription-dotsplit: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_dotsplit: bool
+    #: --subscription-vassal-required: not supported yet: uWSGI option, not supported yet by gateway
+    subscription_vassal_required: bool
+    #: --subscriptions-use-credentials: not supported yet: uWSGI option, not supported yet by gateway
+    subscriptions_use_credentials: bool

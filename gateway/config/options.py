@@ -1059,9 +1059,6 @@ _C_SYMBOL_HINT = ("gateway is pure Python: it loads no shared library and calls 
 _LEGION_HINT = "legions (uWSGI's clustering of instances over UDP) are not supported"
 _ZERG_HINT = ("zerg mode (receiving listening sockets from another instance) is not supported: "
               "use --reuse-port or --shared-socket")
-_SUBSCRIPTION_HINT = ("only the router side of the subscription system is supported (--fastrouter-"
-                      "subscription-server): instances cannot announce themselves yet; give the router "
-                      "its backends with --fastrouter-to or --http-to")
 _MULTICAST_HINT = "gateway joins no multicast group (uWSGI uses them for legions and the cache)"
 _SNMP_HINT = "gateway has no SNMP agent: read the numbers from --stats, --stats-push or --carbon"
 _RAW_HINT = "gateway has no raw-socket mode: every socket speaks a protocol (--socket, --http-socket...)"
@@ -1135,6 +1132,43 @@ def _fastrouter_options() -> tuple[Option, ...]:
         Option("fastrouter-events", type=conv.integer, default=0, minimum=0, noop=True, section=SOCKETS,
                metavar="N", help="accepted: uWSGI's event batch size; the loop has no such setting"),
         *(_unsupported(name, flag=name in flags, hint="%s (%s)" % (why, hint)) for name, why in refused.items()),
+        # the instance side: the master announces this instance (gateway/process/subscriber.py)
+        Option("subscribe-to", ("st", "subscribe"), repeatable=True, section=SOCKETS,
+               metavar="[SOCKET=]SERVER:KEY[,MODIFIER1]",
+               help="announce this instance (its first socket, or SOCKET; =N= for its N-th) under KEY to the "
+                    "subscription server SERVER (HOST:PORT or a UNIX datagram path), every --subscribe-freq "
+                    "seconds, and unsubscribe at shutdown; SERVER:@FILE reads one KEY[,MODIFIER1] a line"),
+        Option("subscribe2", repeatable=True, section=SOCKETS, metavar="server=..,key=..[,..]",
+               help="as --subscribe-to in key=value form: server, key, socket (a number), addr, weight, "
+                    "modifier1, modifier2, check (skip while this file exists), sni_key, sni_crt, sni_ca"),
+        Option("subscribe-freq", type=conv.integer, default=10, minimum=1, maximum=3600, section=SOCKETS,
+               metavar="SECONDS", help="send the subscription announces every SECONDS"),
+        Option("weight", type=conv.integer, default=1, minimum=0, maximum=2 ** 32, section=SOCKETS, metavar="N",
+               help="the weight announced to subscription servers (weighted round-robin)"),
+        Option("auto-weight", type=conv.boolean, default=False, section=SOCKETS, metavar="BOOL",
+               help="announce processes x cores as the weight"),
+        Option("subscribe-with-modifier1", type=conv.integer, minimum=0, maximum=255, section=SOCKETS,
+               metavar="N", help="announce this modifier1 whatever the subscription says"),
+        Option("unsubscribe-on-graceful-reload", flag=True, section=SOCKETS,
+               help="unsubscribe while a graceful reload runs, subscribe again once it is over"),
+        *(_unsupported(name, hint="%s (%s)" % (why, hint)) for name, why in (
+            ("subscription-algo", "only weighted round-robin (uWSGI's default, wrr) is implemented"),
+            ("subscription-mountpoint", "subscription keys are matched whole: no mountpoints"),
+            ("subscription-mountpoints", "subscription keys are matched whole: no mountpoints"),
+            ("subscription-notify-socket", "subscription servers send no notifications"),
+            ("subscription-tolerance-inactive", "no Emperor vassal tracking in subscriptions"),
+            ("subscriptions-credentials-check", "UNIX credentials are not checked"),
+            ("subscriptions-sign-check", "signed subscriptions are not supported"),
+            ("subscriptions-sign-check-tolerance", "signed subscriptions are not supported"),
+            ("subscriptions-sign-skip-uid", "signed subscriptions are not supported"),
+        )),
+        *(_unsupported(name, flag=True, hint="%s (%s)" % (why, hint)) for name, why in (
+            ("start-unsubscribed", "the master FIFO has no 'S' command to start the announces"),
+            ("subscription-clear-on-shutdown", "the shutdown sends an unsubscribe, never a clear"),
+            ("subscription-dotsplit", "subscription keys are matched whole"),
+            ("subscription-vassal-required", "no Emperor vassal tracking in subscriptions"),
+            ("subscriptions-use-credentials", "UNIX credentials are not sent"),
+        )),
     )
 
 
@@ -1279,18 +1313,6 @@ def _core_tail_options() -> tuple[Option, ...]:
         _unsupported("zerg", repeatable=True, hint=_ZERG_HINT),
         _unsupported("zerg-server", hint=_ZERG_HINT),
         _unsupported("zerg-fallback", flag=True, hint=_ZERG_HINT),
-        _unsupported("subscribe-to", "st", "subscribe", repeatable=True, hint=_SUBSCRIPTION_HINT),
-        _unsupported("subscribe2", repeatable=True, hint=_SUBSCRIPTION_HINT),
-        *(_unsupported(name, hint=_SUBSCRIPTION_HINT)
-          for name in ("subscribe-freq", "subscribe-with-modifier1", "subscription-algo",
-                       "subscription-mountpoint", "subscription-mountpoints", "subscription-notify-socket",
-                       "subscription-tolerance-inactive",
-                       "subscriptions-credentials-check", "subscriptions-sign-check",
-                       "subscriptions-sign-check-tolerance", "subscriptions-sign-skip-uid",
-                       "weight", "auto-weight")),
-        *(_unsupported(name, flag=True, hint=_SUBSCRIPTION_HINT)
-          for name in ("start-unsubscribed", "unsubscribe-on-graceful-reload", "subscription-clear-on-shutdown",
-                       "subscription-dotsplit", "subscription-vassal-required", "subscriptions-use-credentials")),
         _unsupported("multicast", hint=_MULTICAST_HINT),
         _unsupported("multicast-ttl", hint=_MULTICAST_HINT),
         _unsupported("multicast-loop", hint=_MULTICAST_HINT),

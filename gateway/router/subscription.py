@@ -20,7 +20,7 @@ line a bad datagram costs), :func:`encode_subscription` builds one, and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gateway.protocol.uwsgi import HEADER_SIZE, UwsgiError, decode_header, decode_vars, encode_packet, encode_vars
 
@@ -120,11 +120,11 @@ def parse_subscription(datagram: bytes) -> Subscription:
     return Subscription(command, key.decode("latin-1"), address.decode("latin-1"), **numbers)
 
 
-def encode_subscription(sub: Subscription) -> bytes:
-    """The datagram announcing ``sub`` (uWSGI's var order)."""
+def encode_subscription(sub: Subscription, extra: Sequence[Tuple[str, str]] = ()) -> bytes:
+    """The datagram announcing ``sub`` (uWSGI's var order), ``extra`` vars (``sni_key``...) last."""
     pairs = [("key", sub.key), ("address", sub.address), ("modifier1", str(sub.modifier1)),
              ("modifier2", str(sub.modifier2)), ("cores", str(sub.cores)), ("load", str(sub.load)),
-             ("weight", str(sub.weight))]
+             ("weight", str(sub.weight)), *extra]
     return encode_packet(SUBSCRIPTION_MODIFIER1, encode_vars(pairs), sub.command)
 
 
