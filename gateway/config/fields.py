@@ -1795,7 +1795,7 @@ class ConfigFields:
     subscribe2: List[str]
     #: --subscribe-freq: send the subscription announces every SECONDS
     subscribe_freq: int
-    #: --weight: the weight announced to subscription servers (weighted round-robin)
+    #: --weight: the weight announced to subscription servers for weighted round-robin (0, the default, counts as 1)
     weight: int
     #: --auto-weight: announce processes x cores as the weight
     auto_weight: bool

@@ -1143,8 +1143,9 @@ def _fastrouter_options() -> tuple[Option, ...]:
                     "modifier1, modifier2, check (skip while this file exists), sni_key, sni_crt, sni_ca"),
         Option("subscribe-freq", type=conv.integer, default=10, minimum=1, maximum=3600, section=SOCKETS,
                metavar="SECONDS", help="send the subscription announces every SECONDS"),
-        Option("weight", type=conv.integer, default=1, minimum=0, maximum=2 ** 32, section=SOCKETS, metavar="N",
-               help="the weight announced to subscription servers (weighted round-robin)"),
+        Option("weight", type=conv.integer, default=0, minimum=0, maximum=2 ** 32, section=SOCKETS, metavar="N",
+               help="the weight announced to subscription servers for weighted round-robin (0, the default, "
+                    "counts as 1)"),
         Option("auto-weight", type=conv.boolean, default=False, section=SOCKETS, metavar="BOOL",
                help="announce processes x cores as the weight"),
         Option("subscribe-with-modifier1", type=conv.integer, minimum=0, maximum=255, section=SOCKETS,
