@@ -303,9 +303,9 @@ def _main(argv: List[str]) -> None:
         _fail(str(e))
     if cfg.spooler or cfg.spooler_external:
         children.extend(_spooler_children(cfg))
-    if fastrouter:
-        children.extend(_fastrouter_children(cfg))
-        if not has_app and not routing:  # a FastRouter-only instance: the master runs it, no workers
+    if fastrouter and not has_app:
+        children.extend(_fastrouter_children(cfg, []))
+        if not routing:  # a FastRouter-only instance: the master runs it, no workers
             sys.exit(_run_master(cfg, [], children, workers=0))
     internal = None
     if routing:
@@ -345,6 +345,8 @@ def _main(argv: List[str]) -> None:
         for sock in sockets:
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if fastrouter and has_app:  # after the worker sockets: --fastrouter-use-socket names a bound one
+        children.extend(_fastrouter_children(cfg, sockets))
     if internal is not None:
         # --http without --socket/--http-to: the workers serve the router on this one
         set_socket_protocol(internal, "uwsgi")
@@ -898,12 +900,13 @@ def _spooler_children(cfg: Config) -> List[Any]:
     return child_specs(cfg, spooler.current)
 
 
-def _fastrouter_children(cfg: Config) -> List[Any]:
-    """The FastRouter processes (``--fastrouter``), their sockets bound before any fork."""
+def _fastrouter_children(cfg: Config, sockets: List[Any]) -> List[Any]:
+    """The FastRouter processes (``--fastrouter``), their sockets bound before any fork;
+    ``sockets``: the bound worker sockets (``--fastrouter-use-socket`` picks one)."""
     from gateway.router.fastrouter_main import FastRouterError, fastrouter_children
 
     try:
-        specs, _ = fastrouter_children(cfg)
+        specs, _ = fastrouter_children(cfg, sockets)
     except FastRouterError as e:
         _fail(str(e))
     return specs

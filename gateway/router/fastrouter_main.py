@@ -95,17 +95,20 @@ def bind_fastrouter(cfg: Config) -> FastRouterSockets:
     return out
 
 
-def fastrouter_nodes(cfg: Config) -> List[str]:
-    """The static nodes: ``--fastrouter-to``, else ``--fastrouter-use-socket`` (a ``--socket``)."""
+def fastrouter_nodes(cfg: Config, sockets: List[socket.socket]) -> List[str]:
+    """The static nodes: ``--fastrouter-to``, else ``--fastrouter-use-socket`` (the N-th bound
+    uwsgi socket of ``sockets``, port 0 resolved)."""
     if cfg.fastrouter_to:
         return list(cfg.fastrouter_to)
     if cfg.fastrouter_use_socket is not None:
+        from gateway.server.listeners import socket_protocol
+
         index = 0 if cfg.fastrouter_use_socket == "" else int(cfg.fastrouter_use_socket)
-        sockets = list(cfg.socket or []) if (cfg.protocol or "uwsgi") == "uwsgi" else []
-        if index >= len(sockets):
-            raise FastRouterError("--fastrouter-use-socket %d: there is no uwsgi --socket %d (%d given, numbered "
-                                  "from 0)" % (index, index, len(sockets)))
-        return [sockets[index]]
+        uwsgi = [s for s in sockets if socket_protocol(s) == "uwsgi"]
+        if index >= len(uwsgi):
+            raise FastRouterError("--fastrouter-use-socket %d: there is no uwsgi --socket %d (%d bound, numbered "
+                                  "from 0)" % (index, index, len(uwsgi)))
+        return [listen_address(uwsgi[index])]
     return []
 
 
@@ -248,13 +251,14 @@ def run_fastrouter(cfg: Config, socks: FastRouterSockets, nodes: List[str], serv
     return 0
 
 
-def fastrouter_children(cfg: Config) -> Tuple[List[Any], FastRouterSockets]:
-    """The ChildSpecs of the FastRouter processes ("uWSGI fastrouter 1".."N"), sockets bound."""
+def fastrouter_children(cfg: Config, sockets: List[socket.socket]) -> Tuple[List[Any], FastRouterSockets]:
+    """The ChildSpecs of the FastRouter processes ("uWSGI fastrouter 1".."N"), sockets bound;
+    ``sockets``: the instance's bound worker sockets (for ``--fastrouter-use-socket``)."""
     import functools
 
     from gateway.process.master import ChildSpec
 
-    nodes = fastrouter_nodes(cfg)
+    nodes = fastrouter_nodes(cfg, sockets)
     socks = bind_fastrouter(cfg)
     if not nodes and not socks.subscription and not cfg.fastrouter_fallback:
         for sock in socks.listeners:
