@@ -1745,6 +1745,8 @@ class ConfigFields:
     fastrouter_force_key: Optional[str]
     #: --fastrouter-subscription-server: FastRouter: receive uWSGI subscription announces on this UDP address and route each request to a no…
     fastrouter_subscription_server: List[str]
+    #: --fastrouter-fallback-on-no-key: FastRouter: a request whose key has no subscribed node goes to the --fastrouter-fallback nodes (by…
+    fastrouter_fallback_on_no_key: bool
     #: --fastrouter-subscription-fallback-key: FastRouter: the subscription key used when a request's key has no node
     fastrouter_subscription_fallback_key: Optional[str]
     #: --subscription-tolerance: a subscription server drops a node that sent no announce for SECONDS
@@ -1781,8 +1783,6 @@ class ConfigFields:
     fastrouter_resubscribe: Optional[str]
     #: --fastrouter-resubscribe-bind: not supported yet: uWSGI option, not supported yet by gateway
     fastrouter_resubscribe_bind: Optional[str]
-    #: --fastrouter-fallback-on-no-key: not supported yet: uWSGI option, not supported yet by gateway
-    fastrouter_fallback_on_no_key: bool
     #: --fastrouter-emperor-socket: not supported yet: uWSGI option, not supported yet by gateway
     fastrouter_emperor_socket: Optional[str]
     #: --fastrouter-defer-connect-timeout: not supported yet: uWSGI option, not supported yet by gateway

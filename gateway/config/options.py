@@ -1089,12 +1089,11 @@ def _fastrouter_options() -> tuple[Option, ...]:
         "fastrouter-gid": "the FastRouter runs as the instance's group",
         "fastrouter-resubscribe": "subscriptions are not forwarded to other subscription servers",
         "fastrouter-resubscribe-bind": "subscriptions are not forwarded to other subscription servers",
-        "fastrouter-fallback-on-no-key": "an unknown key closes the connection",
         "fastrouter-emperor-socket": "the FastRouter does not ask an Emperor to spawn vassals",
         "fastrouter-defer-connect-timeout": "the FastRouter does not wait for vassals to spawn",
         "fastrouter-max-retries": "each connection tries every candidate node once",
     }
-    flags = ("fastrouter-cheap", "fastrouter-fallback-on-no-key")
+    flags = ("fastrouter-cheap",)
     return (
         Option("fastrouter", repeatable=True, section=SOCKETS, metavar="ADDR",
                help="run the FastRouter (a uwsgi proxy process, \"uWSGI fastrouter 1\") on ADDR (host:port, a "
@@ -1124,6 +1123,9 @@ def _fastrouter_options() -> tuple[Option, ...]:
                help="FastRouter: receive uWSGI subscription announces on this UDP address and route each "
                     "request to a node subscribed under its key (UWSGI_FASTROUTER_KEY, HTTP_HOST or "
                     "SERVER_NAME)"),
+        Option("fastrouter-fallback-on-no-key", flag=True, section=SOCKETS,
+               help="FastRouter: a request whose key has no subscribed node goes to the --fastrouter-fallback "
+                    "nodes (by default the connection is closed)"),
         Option("fastrouter-subscription-fallback-key", section=SOCKETS, metavar="KEY",
                help="FastRouter: the subscription key used when a request's key has no node"),
         Option("subscription-tolerance", type=conv.integer, default=17, minimum=1, section=SOCKETS,

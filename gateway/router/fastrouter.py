@@ -11,7 +11,11 @@ node answers goes back, until the node closes.  The node is:
   closes the connection with no answer, as uWSGI does;
 * else the ``--fastrouter-to`` nodes (or the ``--fastrouter-use-socket`` one),
   round-robin, a refused connection moving on to the next;
-* then, when every candidate refused, the ``--fastrouter-fallback`` nodes in order.
+* then, when every candidate refused, the ``--fastrouter-fallback`` nodes in order (for a key
+  with no subscribed node only with ``--fastrouter-fallback-on-no-key``, as uWSGI).
+
+A subscribed node that refuses a connection is dropped from the table (uWSGI's "marking ...
+as failed") until its next announce.
 
 Connections use :class:`~gateway.router.upstream.Upstream` (the HTTP router's socket
 driver); one sweep per second closes connections silent for ``--fastrouter-timeout``.
@@ -49,7 +53,7 @@ class FastRouterSettings:
 
     def __init__(self, nodes: List[str], fallbacks: List[str], timeout: float, max_head: int = 0xFFFF,
                  force_key: str = "", fallback_key: str = "", quiet: bool = False,
-                 connect_timeout: float = 3.0) -> None:
+                 connect_timeout: float = 3.0, fallback_on_no_key: bool = False) -> None:
         self.nodes = nodes
         self.fallbacks = fallbacks
         self.timeout = timeout
@@ -57,6 +61,8 @@ class FastRouterSettings:
         self.force_key = force_key
         self.fallback_key = fallback_key
         self.quiet = quiet
+        #: ``--fastrouter-fallback-on-no-key``: a key with no subscribed node goes to the fallback nodes
+        self.fallback_on_no_key = fallback_on_no_key
         self.connect_timeout = connect_timeout
 
 
@@ -220,7 +226,7 @@ class FastRouterConnection(asyncio.Protocol):
     def _connect(self) -> None:
         router = self.router
         target = router.candidate(self.key, self._tried)
-        if target is None:
+        if target is None and (self._tried or router.table is None or router.settings.fallback_on_no_key):
             target = router.fallback(self._fallback)
             if target is not None:
                 self._fallback += 1
@@ -280,10 +286,9 @@ class FastRouterConnection(asyncio.Protocol):
                 log_limited("connect-" + self.spec, "[fastrouter] cannot connect to node %s (key %r): %s",
                             self.spec, self.key, message)
             table = self.router.table
-            if table is not None:
-                for node in table.keys.get(self.key, ()):
-                    if node.address == self.spec:
-                        node.failcount += 1
+            if table is not None and table.mark_failed(self.spec):
+                # as uWSGI: a subscribed node that refuses is dropped until it announces again
+                log_limited("failed-" + self.spec, "[fastrouter] %s => marking %s as failed", self.key, self.spec)
             self._connect()
             return
         log_limited("io-" + self.spec, "[fastrouter] lost the connection to node %s: %s", self.spec, message)

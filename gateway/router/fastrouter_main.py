@@ -121,6 +121,7 @@ def _settings(cfg: Config, nodes: List[str]) -> FastRouterSettings:
         force_key=cfg.fastrouter_force_key or "",
         fallback_key=cfg.fastrouter_subscription_fallback_key or "",
         quiet=bool(cfg.fastrouter_quiet),
+        fallback_on_no_key=bool(cfg.fastrouter_fallback_on_no_key),
     )
 
 

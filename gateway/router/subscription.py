@@ -196,6 +196,18 @@ class SubscriptionTable:
             del self.keys[key]
             del self.hits[key]
 
+    def mark_failed(self, address: str) -> bool:
+        """Drop ``address`` from every key (it refused a connection); True if it was there.
+
+        Its next announce adds it back (uWSGI's death mark works the same way)."""
+        found = False
+        for key, nodes in list(self.keys.items()):
+            for node in list(nodes):
+                if node.address == address:
+                    self._remove(key, node)
+                    found = True
+        return found
+
     def expire(self, now: float) -> List[str]:
         """Drop the nodes silent for longer than the tolerance; a log line for each."""
         lines = []

@@ -122,6 +122,26 @@ def test_a_node_that_stops_announcing_expires_after_the_tolerance():
         assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("on_no_key", [False, True])
+def test_fallback_and_subscriptions(on_no_key):
+    """A subscribed node that refuses is dropped ("marking ... as failed") and the fallback
+    answers; a key with no node reaches the fallback only with --fastrouter-fallback-on-no-key."""
+    with run_server(node_args("fb")) as fb:
+        args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-subscription-server", "127.0.0.1:0",
+                "--fastrouter-fallback", "127.0.0.1:%d" % fb.uwsgi_port]
+        with run_fastrouter(args + ["--fastrouter-fallback-on-no-key"] * on_no_key) as fr:
+            dead = dead_address()
+            host, port = fr.subscription.rsplit(":", 1)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+                tx.sendto(encode_subscription(Subscription(SUBSCRIBE, "dead.example", dead)), (host, int(port)))
+            fr.wait_for_line(r"dead\.example => new node: %s" % dead, 5)
+            assert uwsgi_request(fr.port, host="dead.example") == (200, b"fb 0 /")
+            fr.wait_for_line(r"dead\.example => marking %s as failed" % dead, 5)
+            expected = (200, b"fb 0 /") if on_no_key else (0, b"")
+            assert uwsgi_request(fr.port, host="dead.example") == expected  # the node is gone: no key now
+            assert uwsgi_request(fr.port, host="other.example") == expected
+
+
 def test_a_silent_node_is_closed_after_the_timeout():
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))

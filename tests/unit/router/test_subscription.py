@@ -121,6 +121,17 @@ def test_pick_skips_the_nodes_already_tried():
     assert t.pick("a.example", exclude=["n1:1", "n2:1"]) is None
 
 
+def test_a_failed_node_leaves_every_key_until_it_announces_again():
+    t = SubscriptionTable()
+    t.apply(sub(key="k1", address="n1:1"), 0)
+    t.apply(sub(key="k2", address="n1:1"), 0)
+    t.apply(sub(key="k2", address="n2:1"), 0)
+    assert t.mark_failed("n1:1") is True
+    assert list(t.keys) == ["k2"] and [n.address for n in t.keys["k2"]] == ["n2:1"]
+    assert t.mark_failed("n1:1") is False
+    assert t.apply(sub(key="k1", address="n1:1"), 1) == "k1 => new node: n1:1"
+
+
 def test_the_table_is_bounded():
     t = SubscriptionTable(max_keys=2, max_nodes=2)
     t.apply(sub(key="k1"), 0)
