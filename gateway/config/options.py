@@ -1440,9 +1440,11 @@ def _socket_extra_options() -> tuple[Option, ...]:
     router_hints = {
         "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
         "http-zerg": "zerg mode is not supported",
-        "http-subscription-server": "the subscription system is not supported: use --http-to",
-        "http-subscription-fallback-key": "the subscription system is not supported",
-        "http-resubscribe": "the subscription system is not supported",
+        "http-subscription-server": ("the HTTP router has no subscription server: point --http-to at a "
+                                     "--fastrouter with --fastrouter-subscription-server (it routes by Host)"),
+        "http-subscription-fallback-key": ("the HTTP router has no subscription server: see "
+                                           "--fastrouter-subscription-fallback-key"),
+        "http-resubscribe": "the HTTP router has no subscription server, and subscriptions are not forwarded",
         "http-use-cache": "cache mappers are not supported: use --http-to",
         "http-use-pattern": "mappers are not supported: use --http-to",
         "http-use-base": "mappers are not supported: use --http-to",

@@ -24,7 +24,8 @@ import pytest
 from gateway.router.subscription import SUBSCRIBE, Subscription, encode_subscription
 from server import ROOT, run_cli, run_server
 from support.fastrouter import run_fastrouter, uwsgi_request
-from support.router import free_port
+from support.httpclient import request
+from support.router import free_port, run_router
 from support.waits import wait_until
 
 APP = os.path.join(ROOT, "tests", "apps", "fastrouter_node.py")
@@ -105,6 +106,19 @@ def test_subscribed_nodes_share_requests_by_weight_and_leave_at_shutdown():
             heavy.stop()
             fr.wait_for_line(r"a\.example => removing node 127\.0\.0\.1:%d" % heavy.uwsgi_port, 10)
             assert all(uwsgi_request(fr.port)[1].startswith(b"light") for _ in range(3))
+
+
+def test_the_http_router_in_front_of_the_fastrouter_routes_by_host():
+    """--http-subscription-server is refused; --http-to a subscription FastRouter does its job."""
+    args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-subscription-server", "127.0.0.1:0"]
+    with run_fastrouter(args) as fr:
+        with run_server(node_args("one", "--subscribe-to", fr.subscription + ":one.example")), \
+                run_server(node_args("two", "--subscribe-to", fr.subscription + ":two.example")):
+            wait_until(lambda: len([ln for ln in fr.lines if "=> new node" in ln]) == 2, 10, "both nodes")
+            with run_router(["--http", "127.0.0.1:0", "--http-to", "127.0.0.1:%d" % fr.port]) as http:
+                for name in ("one", "two"):
+                    r = request(http.port, "/p", headers={"Host": name + ".example"}, timeout=10)
+                    assert (r.status, r.body) == (200, name.encode() + b" 0 /p")
 
 
 def test_a_node_that_stops_announcing_expires_after_the_tolerance():
