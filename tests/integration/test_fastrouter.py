@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import time
 from collections import Counter
@@ -119,6 +120,41 @@ def test_the_http_router_in_front_of_the_fastrouter_routes_by_host():
                 for name in ("one", "two"):
                     r = request(http.port, "/p", headers={"Host": name + ".example"}, timeout=10)
                     assert (r.status, r.body) == (200, name.encode() + b" 0 /p")
+
+
+def test_a_paused_or_reloading_node_unsubscribes_then_comes_back():
+    """SIGTSTP pauses the node: it unsubscribes, and subscribes again when resumed; with
+    --unsubscribe-on-graceful-reload a SIGHUP does the same around the reload."""
+    args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-subscription-server", "127.0.0.1:0"]
+    with run_fastrouter(args) as fr:
+        with run_server(node_args("n", "--subscribe-to", fr.subscription + ":a.example",
+                                  "--unsubscribe-on-graceful-reload")) as node:
+            address = "127.0.0.1:%d" % node.uwsgi_port
+
+            def count(what: str) -> int:
+                return len([ln for ln in fr.lines if "a.example => %s %s" % (what, address) in ln])
+
+            wait_until(lambda: count("new node:") == 1, 10, "the first announce")
+            for round_, sig in enumerate((signal.SIGTSTP, signal.SIGHUP), 1):
+                os.kill(node.pid, sig)
+                wait_until(lambda n=round_: count("removing node") == n, 10, "the unsubscribe")
+                if sig == signal.SIGTSTP:
+                    assert uwsgi_request(fr.port) == (0, b"")
+                    os.kill(node.pid, signal.SIGTSTP)  # resume
+                wait_until(lambda n=round_: count("new node:") == n + 1, 10, "the new announce")
+                assert uwsgi_request(fr.port) == (200, b"n 0 /")
+
+
+@pytest.mark.parametrize("option", ["--fastrouter-force-key", "--fastrouter-subscription-fallback-key"])
+def test_forced_and_fallback_keys(option):
+    args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-subscription-server", "127.0.0.1:0", option, "d.example"]
+    with run_fastrouter(args) as fr:
+        with run_server(node_args("d", "--subscribe-to", fr.subscription + ":d.example")), \
+                run_server(node_args("x", "--subscribe-to", fr.subscription + ":x.example")):
+            wait_until(lambda: len([ln for ln in fr.lines if "=> new node" in ln]) == 2, 10, "both nodes")
+            assert uwsgi_request(fr.port, host="unknown.example") == (200, b"d 0 /")
+            expected = b"d 0 /" if option == "--fastrouter-force-key" else b"x 0 /"
+            assert uwsgi_request(fr.port, host="x.example") == (200, expected)
 
 
 def test_a_node_that_stops_announcing_expires_after_the_tolerance():
