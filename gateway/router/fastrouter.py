@@ -37,12 +37,20 @@ from gateway.router.upstream import Upstream, parse_upstream
 __all__ = ["FastRouter", "FastRouterSettings", "FastRouterConnection"]
 
 _LOG_INTERVAL = 1.0
+#: kinds remembered by :func:`log_limited` (kinds name nodes: announces could make many)
+_MAX_LOG_KINDS = 1024
 _last_logged: dict = {}
 
 
 def log_limited(kind: str, message: str, *args: Any) -> None:
     """One line on ``gateway.general`` per ``kind`` per second (hostile input must not flood the log)."""
     now = time.monotonic()
+    if len(_last_logged) >= _MAX_LOG_KINDS and kind not in _last_logged:
+        for old, when in list(_last_logged.items()):
+            if now - when >= _LOG_INTERVAL:
+                del _last_logged[old]
+        if len(_last_logged) >= _MAX_LOG_KINDS:
+            return  # over a thousand kinds logged within the second: drop this line
     if now - _last_logged.get(kind, -10.0) >= _LOG_INTERVAL:
         _last_logged[kind] = now
         gen_log.error(message, *args)

@@ -54,3 +54,4 @@ def test_a_broken_vars_block_is_refused():
 ])
 def test_routing_key_order(pairs, key):
     assert routing_key(pairs) == key
+
