@@ -51,13 +51,18 @@ def _resolve(server: str) -> Tuple[int, Any]:
     if server.startswith("/"):
         return socket.AF_UNIX, server
     host, _, port = server.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    try:
-        info = socket.getaddrinfo(host, int(port), 0, socket.SOCK_DGRAM)
-    except (OSError, UnicodeError) as e:
-        raise SubscriberConfigError("cannot resolve the subscription server %s: %s" % (server, e)) from None
-    family, _, _, _, sockaddr = info[0]
-    return family, sockaddr
+    families = [socket.AF_INET, socket.AF_UNSPEC]  # IPv4 first, as uWSGI (it takes IPv4 only)
+    if host.startswith("[") and host.endswith("]"):
+        host, families = host[1:-1], [socket.AF_INET6]
+    error: Any = None
+    for family in families:
+        try:
+            info = socket.getaddrinfo(host, int(port), family, socket.SOCK_DGRAM)
+        except (OSError, UnicodeError) as e:
+            error = e
+            continue
+        return info[0][0], info[0][4]
+    raise SubscriberConfigError("cannot resolve the subscription server %s: %s" % (server, error))
 
 
 class Subscriber:

@@ -3,7 +3,7 @@ and ``--subscribe2`` values, and building the announce datagrams.
 
 ``--subscribe-to`` (aliases ``--st``, ``--subscribe``) takes uWSGI's compact form::
 
-    [SOCKET=]SERVER:KEY[,MODIFIER1]       SERVER is HOST:PORT (UDP) or /a/unix/path (datagram)
+    [SOCKET=]SERVER:KEY[,MODIFIER1]       SERVER is HOST:PORT or [IPv6]:PORT (UDP), or /a/unix/path
     [SOCKET=]SERVER:@FILE                 FILE holds one KEY[,MODIFIER1] a line (# comments)
     =N=SERVER:KEY                         announce this instance's N-th socket (from 0)
 
@@ -97,6 +97,9 @@ def parse_subscribe_to(value: str, option: str = "subscribe-to") -> SubscribeTar
             raise _fail(option, value, "empty socket name before '='")
     if rest.startswith("/"):
         cut = rest.find(":", 1)
+    elif rest.startswith("["):  # [IPv6]:PORT (uWSGI takes IPv4 only)
+        port = rest.find("]:")
+        cut = rest.find(":", port + 2) if port >= 0 else -1
     else:
         port = rest.find(":")
         cut = rest.find(":", port + 1) if port >= 0 else -1

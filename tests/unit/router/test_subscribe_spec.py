@@ -27,6 +27,7 @@ from gateway.router.subscription import SUBSCRIBE, UNSUBSCRIBE, parse_subscripti
     ("=1=127.0.0.1:7000:a.example", SubscribeTarget("127.0.0.1:7000", key="a.example", socket_index=1)),
     ("127.0.0.1:7000:@/etc/keys", SubscribeTarget("127.0.0.1:7000", keys_file="/etc/keys")),
     ("localhost:7000:a.example:8080", SubscribeTarget("localhost:7000", key="a.example:8080")),
+    ("[::1]:7000:a.example", SubscribeTarget("[::1]:7000", key="a.example")),
 ])
 def test_subscribe_to_forms(value, expected):
     assert parse_subscribe_to(value) == expected
@@ -133,3 +134,12 @@ def test_announce_sends_the_datagrams():
         s.close()
     finally:
         rx.close()
+
+
+def test_server_names_resolve_to_ipv4_first_and_bad_names_fail_at_startup():
+    s = Subscriber([("subscribe-to", parse_subscribe_to("localhost:7000:k"))], ["127.0.0.1:3031"], 1, 0)
+    assert s.servers["localhost:7000"] == (socket.AF_INET, ("127.0.0.1", 7000))
+    s = Subscriber([("subscribe-to", parse_subscribe_to("[::1]:7000:k"))], ["127.0.0.1:3031"], 1, 0)
+    assert s.servers["[::1]:7000"][0] == socket.AF_INET6
+    with pytest.raises(SubscriberConfigError, match="--subscribe-to: cannot resolve the subscription server"):
+        Subscriber([("subscribe-to", parse_subscribe_to("no-such-host.invalid:7000:k"))], ["127.0.0.1:3031"], 1, 0)
