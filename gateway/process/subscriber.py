@@ -50,6 +50,8 @@ def _resolve(server: str) -> Tuple[int, Any]:
     """``(family, sockaddr)`` of a subscription server, resolved once at startup."""
     if server.startswith("/"):
         return socket.AF_UNIX, server
+    if server.startswith("@"):
+        return socket.AF_UNIX, "\0" + server[1:]
     host, _, port = server.rpartition(":")
     families = [socket.AF_INET, socket.AF_UNSPEC]  # IPv4 first, as uWSGI (it takes IPv4 only)
     if host.startswith("[") and host.endswith("]"):

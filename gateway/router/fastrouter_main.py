@@ -57,7 +57,34 @@ def _bind_stream(spec: str, backlog: int) -> socket.socket:
     return bind_unix(spec, backlog)
 
 
+def _bind_unix_dgram(spec: str) -> socket.socket:
+    """A UNIX datagram socket at ``spec`` (``@name``: abstract); a stale socket file is replaced."""
+    import stat
+
+    address = "\0" + spec[1:] if spec.startswith("@") else spec
+    if not spec.startswith("@"):
+        try:
+            if not stat.S_ISSOCK(os.stat(spec).st_mode):
+                raise ListenError("cannot bind %s: a file that is not a socket is in the way" % spec)
+            os.unlink(spec)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise ListenError("cannot bind %s: %s" % (spec, e.strerror or e)) from None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        raise ListenError("cannot bind %s: %s" % (spec, e.strerror or e)) from None
+    sock.setblocking(False)
+    return sock
+
+
 def _bind_udp(spec: str) -> socket.socket:
+    """The subscription server's socket: UDP ``HOST:PORT``, or a UNIX datagram ``/path`` or ``@name``."""
+    if spec.startswith(("/", "@")) or "/" in spec:
+        return _bind_unix_dgram(spec)
     try:
         host, port = parse_address(spec)
     except ListenError:
@@ -233,7 +260,7 @@ def run_fastrouter(cfg: Config, socks: FastRouterSockets, nodes: List[str], serv
     line = "gateway fastrouter ready: pid=%d fastrouter=%s" % (os.getpid(), ",".join(
         bound_address(s) if s.family != socket.AF_UNIX else listen_address(s) for s in socks.listeners))
     if socks.subscription:
-        line += " subscription=" + ",".join(bound_address(s) for s in socks.subscription)
+        line += " subscription=" + ",".join(listen_address(s) for s in socks.subscription)
     gen_log.info("*** uWSGI fastrouter %d: %s ***", index,
                  "subscription server" if table is not None else "forwarding to " + ", ".join(nodes))
     sys.stderr.write(line + "\n")

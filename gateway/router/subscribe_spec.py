@@ -3,7 +3,7 @@ and ``--subscribe2`` values, and building the announce datagrams.
 
 ``--subscribe-to`` (aliases ``--st``, ``--subscribe``) takes uWSGI's compact form::
 
-    [SOCKET=]SERVER:KEY[,MODIFIER1]       SERVER is HOST:PORT or [IPv6]:PORT (UDP), or /a/unix/path
+    [SOCKET=]SERVER:KEY[,MODIFIER1]       SERVER: HOST:PORT, [IPv6]:PORT (UDP), /unix/path, @abstract
     [SOCKET=]SERVER:@FILE                 FILE holds one KEY[,MODIFIER1] a line (# comments)
     =N=SERVER:KEY                         announce this instance's N-th socket (from 0)
 
@@ -68,11 +68,11 @@ def _byte(option: str, value: str, name: str, raw: str) -> int:
 
 
 def _check_server(option: str, value: str, server: str) -> None:
-    if server.startswith("/"):
+    if server.startswith("/") or (server.startswith("@") and len(server) > 1):
         return
     host, sep, port = server.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
-        raise _fail(option, value, "the subscription server must be HOST:PORT or a /unix/path, not %r" % server)
+        raise _fail(option, value, "the subscription server must be HOST:PORT, a /unix/path or an @abstract name, not %r" % server)
 
 
 def _check_key(option: str, value: str, key: str) -> None:
@@ -95,7 +95,7 @@ def parse_subscribe_to(value: str, option: str = "subscribe-to") -> SubscribeTar
         address, _, rest = rest.partition("=")
         if not address:
             raise _fail(option, value, "empty socket name before '='")
-    if rest.startswith("/"):
+    if rest.startswith(("/", "@")):
         cut = rest.find(":", 1)
     elif rest.startswith("["):  # [IPv6]:PORT (uWSGI takes IPv4 only)
         port = rest.find("]:")

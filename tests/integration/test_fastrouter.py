@@ -157,6 +157,17 @@ def test_forced_and_fallback_keys(option):
             assert uwsgi_request(fr.port, host="x.example") == (200, expected)
 
 
+@pytest.mark.parametrize("kind", ["path", "abstract"])
+def test_a_unix_datagram_subscription_server(tmp_path, kind):
+    server = str(tmp_path / "sub.sock") if kind == "path" else "@gateway-test-sub-%d" % os.getpid()
+    args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-subscription-server", server]
+    with run_fastrouter(args) as fr:
+        assert fr.subscription == server
+        with run_server(node_args("u", "--subscribe-to", server + ":u.example")):
+            fr.wait_for_line(r"u\.example => new node: ", 10)
+            assert uwsgi_request(fr.port, host="u.example") == (200, b"u 0 /")
+
+
 def test_a_node_that_stops_announcing_expires_after_the_tolerance():
     args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-subscription-server", "127.0.0.1:0",
             "--subscription-tolerance", "1"]

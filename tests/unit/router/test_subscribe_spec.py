@@ -28,6 +28,7 @@ from gateway.router.subscription import SUBSCRIBE, UNSUBSCRIBE, parse_subscripti
     ("127.0.0.1:7000:@/etc/keys", SubscribeTarget("127.0.0.1:7000", keys_file="/etc/keys")),
     ("localhost:7000:a.example:8080", SubscribeTarget("localhost:7000", key="a.example:8080")),
     ("[::1]:7000:a.example", SubscribeTarget("[::1]:7000", key="a.example")),
+    ("@sub:a.example", SubscribeTarget("@sub", key="a.example")),
 ])
 def test_subscribe_to_forms(value, expected):
     assert parse_subscribe_to(value) == expected
@@ -37,8 +38,8 @@ def test_subscribe_to_forms(value, expected):
     ("127.0.0.1:7000", "expected SERVER:KEY"),
     ("nohost", "expected SERVER:KEY"),
     ("127.0.0.1:7000:", "no key"),
-    ("127.0.0.1:x:key", "HOST:PORT or a /unix/path"),
-    (":7000:key", "HOST:PORT or a /unix/path"),
+    ("127.0.0.1:x:key", "HOST:PORT, a /unix/path"),
+    (":7000:key", "HOST:PORT, a /unix/path"),
     ("127.0.0.1:7000:key,5,/sign.pem", "signed subscriptions"),
     ("127.0.0.1:7000:key,999", "modifier1 must be a number from 0 to 255"),
     ("=x=127.0.0.1:7000:key", "expected =N=SERVER:KEY"),
