@@ -284,10 +284,11 @@ def _main(argv: List[str]) -> None:
     routing = bool(cfg.http or cfg.https)
     if cfg.http_to_https and not routing:
         _fail("--http-to-https needs the HTTP router: add --http or --https")
-    if not (_worker_sockets_given(cfg) or routing):
+    fastrouter = bool(cfg.fastrouter)
+    if not (_worker_sockets_given(cfg) or routing or fastrouter):
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
     has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount)
-    if not has_app and not (routing and cfg.http_to):
+    if not has_app and not (routing and cfg.http_to) and not (fastrouter and not routing):
         _fail("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE")
     _run_asap(cfg)
     # Extra processes the master spawns and respawns: the --http/--https router.
@@ -302,6 +303,10 @@ def _main(argv: List[str]) -> None:
         _fail(str(e))
     if cfg.spooler or cfg.spooler_external:
         children.extend(_spooler_children(cfg))
+    if fastrouter and not has_app:
+        children.extend(_fastrouter_children(cfg, []))
+        if not routing:  # a FastRouter-only instance: the master runs it, no workers
+            sys.exit(_run_master(cfg, [], children, workers=0))
     internal = None
     if routing:
         routers, internal = _router_children(cfg)
@@ -340,6 +345,8 @@ def _main(argv: List[str]) -> None:
         for sock in sockets:
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if fastrouter and has_app:  # after the worker sockets: --fastrouter-use-socket names a bound one
+        children.extend(_fastrouter_children(cfg, sockets))
     if internal is not None:
         # --http without --socket/--http-to: the workers serve the router on this one
         set_socket_protocol(internal, "uwsgi")
@@ -524,7 +531,8 @@ def _needs_master(cfg: Config) -> bool:
                 or cfg.enable_metrics or cfg.metrics_no_cores or cfg.queue_store or triggers.needs_master(cfg)
                 or cfg.alarm or cfg.metric_threshold or cfg.alarm_fd or cfg.alarm_backlog or cfg.not_log_alarm
                 or cfg.cache_store or cfg.cache_udp_server or cfg.cache_udp_node
-                or cfg.static_cache_paths)
+                or cfg.static_cache_paths
+                or cfg.subscribe_to or cfg.subscribe2)
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
@@ -665,7 +673,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     except (SubsystemsConfigError, OSError) as e:
         _fail(str(e))
     from gateway import alarms, mules, pushers, spooler
-    from gateway.process import cron_tasks, daemons, master_watch, triggers
+    from gateway.process import cron_tasks, daemons, master_watch, subscriber, triggers
     from gateway.spooler import runner as spooler_runner
     from gateway.subsystems import metrics_source
 
@@ -691,7 +699,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         metrics_source.attach(master, cfg)
         pushers.attach(master, cfg)
         alarms.attach(master, cfg)
-    except (ListenError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
+        subscriber.attach(master, cfg, sockets, numproc)  # --subscribe-to, --subscribe2
+    except (ListenError, subscriber.SubscriberConfigError, CheaperConfigError, daemons.DaemonConfigError, cron_tasks.CronConfigError,
             mules.MuleConfigError, pushers.PusherConfigError, alarms.AlarmConfigError) as e:
         _fail(str(e))
     _child_privileges(cfg, master)
@@ -889,6 +898,18 @@ def _spooler_children(cfg: Config) -> List[Any]:
     except spooler.SpoolerConfigError as e:
         _fail(str(e))
     return child_specs(cfg, spooler.current)
+
+
+def _fastrouter_children(cfg: Config, sockets: List[Any]) -> List[Any]:
+    """The FastRouter processes (``--fastrouter``), their sockets bound before any fork;
+    ``sockets``: the bound worker sockets (``--fastrouter-use-socket`` picks one)."""
+    from gateway.router.fastrouter_main import FastRouterError, fastrouter_children
+
+    try:
+        specs, _ = fastrouter_children(cfg, sockets)
+    except FastRouterError as e:
+        _fail(str(e))
+    return specs
 
 
 def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:

@@ -1717,14 +1717,92 @@ class ConfigFields:
     zerg_server: Optional[str]
     #: --zerg-fallback: not supported yet: uWSGI option, not supported yet by gateway
     zerg_fallback: bool
-    #: --subscribe-to: not supported yet: uWSGI option, not supported yet by gateway
+    #: --multicast: not supported yet: uWSGI option, not supported yet by gateway
+    multicast: Optional[str]
+    #: --multicast-ttl: not supported yet: uWSGI option, not supported yet by gateway
+    multicast_ttl: Optional[str]
+    #: --multicast-loop: not supported yet: uWSGI option, not supported yet by gateway
+    multicast_loop: Optional[str]
+    #: --fastrouter: run the FastRouter (a uwsgi proxy process, "uWSGI fastrouter 1") on ADDR (host:port, a UNIX path or…
+    fastrouter: List[str]
+    #: --fastrouter-to: a uwsgi node the FastRouter forwards to; repeat for round-robin with failover to the next on refusal
+    fastrouter_to: List[str]
+    #: --fastrouter-use-socket: the FastRouter forwards to this instance's uwsgi --socket N (0 alone)
+    fastrouter_use_socket: Optional[int]
+    #: --fastrouter-fallback: FastRouter: a node tried, in the order given, when every other candidate refused
+    fastrouter_fallback: List[str]
+    #: --fastrouter-processes: run N FastRouter processes on the same sockets
+    fastrouter_processes: int
+    #: --fastrouter-timeout: FastRouter: close a connection silent (both ways) for SECONDS
+    fastrouter_timeout: int
+    #: --fastrouter-stats: FastRouter: a stats server on ADDR answering each connection with uWSGI's corerouter JSON, subscrip…
+    fastrouter_stats: Optional[str]
+    #: --fastrouter-quiet: FastRouter: do not log failed connections to nodes
+    fastrouter_quiet: bool
+    #: --fastrouter-buffer-size: FastRouter: the largest uwsgi vars block accepted from a client (0: 65535)
+    fastrouter_buffer_size: int
+    #: --fastrouter-force-key: FastRouter: route every request by KEY instead of its vars
+    fastrouter_force_key: Optional[str]
+    #: --fastrouter-subscription-server: FastRouter: receive uWSGI subscription announces on this UDP address and route each request to a no…
+    fastrouter_subscription_server: List[str]
+    #: --fastrouter-fallback-on-no-key: FastRouter: a request whose key has no subscribed node goes to the --fastrouter-fallback nodes (by…
+    fastrouter_fallback_on_no_key: bool
+    #: --fastrouter-subscription-fallback-key: FastRouter: the subscription key used when a request's key has no node
+    fastrouter_subscription_fallback_key: Optional[str]
+    #: --subscription-tolerance: a subscription server drops a node that sent no announce for SECONDS
+    subscription_tolerance: int
+    #: --fastrouter-events: accepted: uWSGI's event batch size; the loop has no such setting
+    fastrouter_events: int
+    #: --fastrouter-zerg: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_zerg: Optional[str]
+    #: --fastrouter-use-cache: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_use_cache: Optional[str]
+    #: --fastrouter-use-pattern: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_use_pattern: Optional[str]
+    #: --fastrouter-use-base: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_use_base: Optional[str]
+    #: --fastrouter-use-code-string: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_use_code_string: Optional[str]
+    #: --fastrouter-gracetime: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_gracetime: Optional[str]
+    #: --fastrouter-cheap: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_cheap: bool
+    #: --fastrouter-subscription-slot: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_subscription_slot: Optional[str]
+    #: --fastrouter-post-buffering: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_post_buffering: Optional[str]
+    #: --fastrouter-post-buffering-dir: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_post_buffering_dir: Optional[str]
+    #: --fastrouter-harakiri: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_harakiri: Optional[str]
+    #: --fastrouter-uid: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_uid: Optional[str]
+    #: --fastrouter-gid: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_gid: Optional[str]
+    #: --fastrouter-resubscribe: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_resubscribe: Optional[str]
+    #: --fastrouter-resubscribe-bind: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_resubscribe_bind: Optional[str]
+    #: --fastrouter-emperor-socket: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_emperor_socket: Optional[str]
+    #: --fastrouter-defer-connect-timeout: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_defer_connect_timeout: Optional[str]
+    #: --fastrouter-max-retries: not supported yet: uWSGI option, not supported yet by gateway
+    fastrouter_max_retries: Optional[str]
+    #: --subscribe-to: announce this instance (its first socket, or SOCKET; =N= for its N-th) under KEY to the subscriptio…
     subscribe_to: List[str]
-    #: --subscribe2: not supported yet: uWSGI option, not supported yet by gateway
+    #: --subscribe2: as --subscribe-to in key=value form: server, key, socket (a number), addr, weight, modifier1, modif…
     subscribe2: List[str]
-    #: --subscribe-freq: not supported yet: uWSGI option, not supported yet by gateway
-    subscribe_freq: Optional[str]
-    #: --subscribe-with-modifier1: not supported yet: uWSGI option, not supported yet by gateway
-    subscribe_with_modifier1: Optional[str]
+    #: --subscribe-freq: send the subscription announces every SECONDS
+    subscribe_freq: int
+    #: --weight: the weight announced to subscription servers for weighted round-robin (0, the default, counts as 1)
+    weight: int
+    #: --auto-weight: announce processes x cores as the weight
+    auto_weight: bool
+    #: --subscribe-with-modifier1: announce this modifier1 whatever the subscription says
+    subscribe_with_modifier1: Optional[int]
+    #: --unsubscribe-on-graceful-reload: unsubscribe while a graceful reload runs, subscribe again once it is over
+    unsubscribe_on_graceful_reload: bool
     #: --subscription-algo: not supported yet: uWSGI option, not supported yet by gateway
     subscription_algo: Optional[str]
     #: --subscription-mountpoint: not supported yet: uWSGI option, not supported yet by gateway
@@ -1733,8 +1811,6 @@ class ConfigFields:
     subscription_mountpoints: Optional[str]
     #: --subscription-notify-socket: not supported yet: uWSGI option, not supported yet by gateway
     subscription_notify_socket: Optional[str]
-    #: --subscription-tolerance: not supported yet: uWSGI option, not supported yet by gateway
-    subscription_tolerance: Optional[str]
     #: --subscription-tolerance-inactive: not supported yet: uWSGI option, not supported yet by gateway
     subscription_tolerance_inactive: Optional[str]
     #: --subscriptions-credentials-check: not supported yet: uWSGI option, not supported yet by gateway
@@ -1745,14 +1821,8 @@ class ConfigFields:
     subscriptions_sign_check_tolerance: Optional[str]
     #: --subscriptions-sign-skip-uid: not supported yet: uWSGI option, not supported yet by gateway
     subscriptions_sign_skip_uid: Optional[str]
-    #: --weight: not supported yet: uWSGI option, not supported yet by gateway
-    weight: Optional[str]
-    #: --auto-weight: not supported yet: uWSGI option, not supported yet by gateway
-    auto_weight: Optional[str]
     #: --start-unsubscribed: not supported yet: uWSGI option, not supported yet by gateway
     start_unsubscribed: bool
-    #: --unsubscribe-on-graceful-reload: not supported yet: uWSGI option, not supported yet by gateway
-    unsubscribe_on_graceful_reload: bool
     #: --subscription-clear-on-shutdown: not supported yet: uWSGI option, not supported yet by gateway
     subscription_clear_on_shutdown: bool
     #: --subscription-dotsplit: not supported yet: uWSGI option, not supported yet by gateway
@@ -1761,12 +1831,6 @@ class ConfigFields:
     subscription_vassal_required: bool
     #: --subscriptions-use-credentials: not supported yet: uWSGI option, not supported yet by gateway
     subscriptions_use_credentials: bool
-    #: --multicast: not supported yet: uWSGI option, not supported yet by gateway
-    multicast: Optional[str]
-    #: --multicast-ttl: not supported yet: uWSGI option, not supported yet by gateway
-    multicast_ttl: Optional[str]
-    #: --multicast-loop: not supported yet: uWSGI option, not supported yet by gateway
-    multicast_loop: Optional[str]
     #: --rawrouter: not supported yet: uWSGI option, not supported yet by gateway
     rawrouter: Optional[str]
     #: --rawrouter-processes: not supported yet: uWSGI option, not supported yet by gateway

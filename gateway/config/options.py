@@ -1060,8 +1060,6 @@ _C_SYMBOL_HINT = ("gateway is pure Python: it loads no shared library and calls 
 _LEGION_HINT = "legions (uWSGI's clustering of instances over UDP) are not supported"
 _ZERG_HINT = ("zerg mode (receiving listening sockets from another instance) is not supported: "
               "use --reuse-port or --shared-socket")
-_SUBSCRIPTION_HINT = ("the subscription system (instances announcing themselves to a router) is not "
-                      "supported: give the router its backends with --http-to")
 _MULTICAST_HINT = "gateway joins no multicast group (uWSGI uses them for legions and the cache)"
 _SNMP_HINT = "gateway has no SNMP agent: read the numbers from --stats, --stats-push or --carbon"
 _RAW_HINT = "gateway has no raw-socket mode: every socket speaks a protocol (--socket, --http-socket...)"
@@ -1070,6 +1068,112 @@ _MODIFIER_HINT = ("gateway answers a fixed set of modifier1 values (see --plugin
                   "restricted or remapped")
 _BINARY_HINT = ("gateway has no binary of its own (it runs as python -m gateway): there is no path to "
                 "force or data to append")
+
+
+def _fastrouter_options() -> tuple[Option, ...]:
+    """uWSGI's FastRouter (a uwsgi-in, uwsgi-out proxy process) and its subscription server
+    (:mod:`gateway.router.fastrouter_main`)."""
+    hint = "see the FastRouter section of the README"
+    refused = {
+        "fastrouter-zerg": "zerg mode is not supported",
+        "fastrouter-use-cache": "cache mappers are not supported: use --fastrouter-to or a subscription server",
+        "fastrouter-use-pattern": "pattern mappers are not supported: use --fastrouter-to or a subscription server",
+        "fastrouter-use-base": "base-dir mappers are not supported: use --fastrouter-to or a subscription server",
+        "fastrouter-use-code-string": "code-string mappers are not supported: use --fastrouter-to",
+        "fastrouter-gracetime": "dead static nodes are not remembered: each connection tries the nodes in turn",
+        "fastrouter-cheap": "the FastRouter always accepts",
+        "fastrouter-subscription-slot": "deprecated in uWSGI too (useless since its new implementation)",
+        "fastrouter-post-buffering": "the FastRouter streams the body to the node",
+        "fastrouter-post-buffering-dir": "the FastRouter streams the body to the node",
+        "fastrouter-harakiri": "no harakiri for the FastRouter process",
+        "fastrouter-uid": "the FastRouter runs as the instance's user",
+        "fastrouter-gid": "the FastRouter runs as the instance's group",
+        "fastrouter-resubscribe": "subscriptions are not forwarded to other subscription servers",
+        "fastrouter-resubscribe-bind": "subscriptions are not forwarded to other subscription servers",
+        "fastrouter-emperor-socket": "the FastRouter does not ask an Emperor to spawn vassals",
+        "fastrouter-defer-connect-timeout": "the FastRouter does not wait for vassals to spawn",
+        "fastrouter-max-retries": "each connection tries every candidate node once",
+    }
+    flags = ("fastrouter-cheap",)
+    return (
+        Option("fastrouter", repeatable=True, section=SOCKETS, metavar="ADDR",
+               help="run the FastRouter (a uwsgi proxy process, \"uWSGI fastrouter 1\") on ADDR (host:port, a "
+                    "UNIX path or @abstract): it reads each client's uwsgi packet and forwards it to a node"),
+        Option("fastrouter-to", repeatable=True, section=SOCKETS, metavar="ADDR",
+               help="a uwsgi node the FastRouter forwards to; repeat for round-robin with failover to the "
+                    "next on refusal"),
+        Option("fastrouter-use-socket", type=conv.integer, optional_value=True, minimum=0, section=SOCKETS,
+               metavar="[N]", help="the FastRouter forwards to this instance's uwsgi --socket N (0 alone)"),
+        Option("fastrouter-fallback", repeatable=True, section=SOCKETS, metavar="ADDR",
+               help="FastRouter: a node tried, in the order given, when every other candidate refused"),
+        Option("fastrouter-processes", ("fastrouter-workers",), type=conv.integer, default=1, minimum=1,
+               section=SOCKETS, metavar="N", help="run N FastRouter processes on the same sockets"),
+        Option("fastrouter-timeout", type=conv.integer, default=60, minimum=1, section=SOCKETS,
+               metavar="SECONDS", help="FastRouter: close a connection silent (both ways) for SECONDS"),
+        Option("fastrouter-stats", ("fastrouter-stats-server", "fastrouter-ss"), section=SOCKETS, metavar="ADDR",
+               help="FastRouter: a stats server on ADDR answering each connection with uWSGI's corerouter "
+                    "JSON, subscriptions included (served by the first FastRouter process)"),
+        Option("fastrouter-quiet", type=conv.boolean, default=False, section=SOCKETS, metavar="BOOL",
+               help="FastRouter: do not log failed connections to nodes"),
+        Option("fastrouter-buffer-size", type=conv.integer, default=0, minimum=0, maximum=65535,
+               section=SOCKETS, metavar="BYTES",
+               help="FastRouter: the largest uwsgi vars block accepted from a client (0: 65535)"),
+        Option("fastrouter-force-key", section=SOCKETS, metavar="KEY",
+               help="FastRouter: route every request by KEY instead of its vars"),
+        Option("fastrouter-subscription-server", repeatable=True, section=SOCKETS, metavar="HOST:PORT",
+               help="FastRouter: receive uWSGI subscription announces on this UDP address and route each "
+                    "request to a node subscribed under its key (UWSGI_FASTROUTER_KEY, HTTP_HOST or "
+                    "SERVER_NAME)"),
+        Option("fastrouter-fallback-on-no-key", flag=True, section=SOCKETS,
+               help="FastRouter: a request whose key has no subscribed node goes to the --fastrouter-fallback "
+                    "nodes (by default the connection is closed)"),
+        Option("fastrouter-subscription-fallback-key", section=SOCKETS, metavar="KEY",
+               help="FastRouter: the subscription key used when a request's key has no node"),
+        Option("subscription-tolerance", type=conv.integer, default=17, minimum=1, section=SOCKETS,
+               metavar="SECONDS",
+               help="a subscription server drops a node that sent no announce for SECONDS"),
+        Option("fastrouter-events", type=conv.integer, default=0, minimum=0, noop=True, section=SOCKETS,
+               metavar="N", help="accepted: uWSGI's event batch size; the loop has no such setting"),
+        *(_unsupported(name, flag=name in flags, hint="%s (%s)" % (why, hint)) for name, why in refused.items()),
+        # the instance side: the master announces this instance (gateway/process/subscriber.py)
+        Option("subscribe-to", ("st", "subscribe"), repeatable=True, section=SOCKETS,
+               metavar="[SOCKET=]SERVER:KEY[,MODIFIER1]",
+               help="announce this instance (its first socket, or SOCKET; =N= for its N-th) under KEY to the "
+                    "subscription server SERVER (HOST:PORT or a UNIX datagram path), every --subscribe-freq "
+                    "seconds, and unsubscribe at shutdown; SERVER:@FILE reads one KEY[,MODIFIER1] a line"),
+        Option("subscribe2", repeatable=True, section=SOCKETS, metavar="server=..,key=..[,..]",
+               help="as --subscribe-to in key=value form: server, key, socket (a number), addr, weight, "
+                    "modifier1, modifier2, check (skip while this file exists), sni_key, sni_crt, sni_ca"),
+        Option("subscribe-freq", type=conv.integer, default=10, minimum=1, maximum=3600, section=SOCKETS,
+               metavar="SECONDS", help="send the subscription announces every SECONDS"),
+        Option("weight", type=conv.integer, default=0, minimum=0, maximum=2 ** 32, section=SOCKETS, metavar="N",
+               help="the weight announced to subscription servers for weighted round-robin (0, the default, "
+                    "counts as 1)"),
+        Option("auto-weight", type=conv.boolean, default=False, section=SOCKETS, metavar="BOOL",
+               help="announce processes x cores as the weight"),
+        Option("subscribe-with-modifier1", type=conv.integer, minimum=0, maximum=255, section=SOCKETS,
+               metavar="N", help="announce this modifier1 whatever the subscription says"),
+        Option("unsubscribe-on-graceful-reload", flag=True, section=SOCKETS,
+               help="unsubscribe while a graceful reload runs, subscribe again once it is over"),
+        *(_unsupported(name, hint="%s (%s)" % (why, hint)) for name, why in (
+            ("subscription-algo", "only weighted round-robin (uWSGI's default, wrr) is implemented"),
+            ("subscription-mountpoint", "subscription keys are matched whole: no mountpoints"),
+            ("subscription-mountpoints", "subscription keys are matched whole: no mountpoints"),
+            ("subscription-notify-socket", "subscription servers send no notifications"),
+            ("subscription-tolerance-inactive", "no Emperor vassal tracking in subscriptions"),
+            ("subscriptions-credentials-check", "UNIX credentials are not checked"),
+            ("subscriptions-sign-check", "signed subscriptions are not supported"),
+            ("subscriptions-sign-check-tolerance", "signed subscriptions are not supported"),
+            ("subscriptions-sign-skip-uid", "signed subscriptions are not supported"),
+        )),
+        *(_unsupported(name, flag=True, hint="%s (%s)" % (why, hint)) for name, why in (
+            ("start-unsubscribed", "the master FIFO has no 'S' command to start the announces"),
+            ("subscription-clear-on-shutdown", "the shutdown sends an unsubscribe, never a clear"),
+            ("subscription-dotsplit", "subscription keys are matched whole"),
+            ("subscription-vassal-required", "no Emperor vassal tracking in subscriptions"),
+            ("subscriptions-use-credentials", "UNIX credentials are not sent"),
+        )),
+    )
 
 
 def _core_tail_options() -> tuple[Option, ...]:
@@ -1213,18 +1317,6 @@ def _core_tail_options() -> tuple[Option, ...]:
         _unsupported("zerg", repeatable=True, hint=_ZERG_HINT),
         _unsupported("zerg-server", hint=_ZERG_HINT),
         _unsupported("zerg-fallback", flag=True, hint=_ZERG_HINT),
-        _unsupported("subscribe-to", "st", "subscribe", repeatable=True, hint=_SUBSCRIPTION_HINT),
-        _unsupported("subscribe2", repeatable=True, hint=_SUBSCRIPTION_HINT),
-        *(_unsupported(name, hint=_SUBSCRIPTION_HINT)
-          for name in ("subscribe-freq", "subscribe-with-modifier1", "subscription-algo",
-                       "subscription-mountpoint", "subscription-mountpoints", "subscription-notify-socket",
-                       "subscription-tolerance", "subscription-tolerance-inactive",
-                       "subscriptions-credentials-check", "subscriptions-sign-check",
-                       "subscriptions-sign-check-tolerance", "subscriptions-sign-skip-uid",
-                       "weight", "auto-weight")),
-        *(_unsupported(name, flag=True, hint=_SUBSCRIPTION_HINT)
-          for name in ("start-unsubscribed", "unsubscribe-on-graceful-reload", "subscription-clear-on-shutdown",
-                       "subscription-dotsplit", "subscription-vassal-required", "subscriptions-use-credentials")),
         _unsupported("multicast", hint=_MULTICAST_HINT),
         _unsupported("multicast-ttl", hint=_MULTICAST_HINT),
         _unsupported("multicast-loop", hint=_MULTICAST_HINT),
@@ -1349,9 +1441,11 @@ def _socket_extra_options() -> tuple[Option, ...]:
     router_hints = {
         "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
         "http-zerg": "zerg mode is not supported",
-        "http-subscription-server": "the subscription system is not supported: use --http-to",
-        "http-subscription-fallback-key": "the subscription system is not supported",
-        "http-resubscribe": "the subscription system is not supported",
+        "http-subscription-server": ("the HTTP router has no subscription server: point --http-to at a "
+                                     "--fastrouter with --fastrouter-subscription-server (it routes by Host)"),
+        "http-subscription-fallback-key": ("the HTTP router has no subscription server: see "
+                                           "--fastrouter-subscription-fallback-key"),
+        "http-resubscribe": "the HTTP router has no subscription server, and subscriptions are not forwarded",
         "http-use-cache": "cache mappers are not supported: use --http-to",
         "http-use-pattern": "mappers are not supported: use --http-to",
         "http-use-base": "mappers are not supported: use --http-to",
@@ -2449,6 +2543,8 @@ OPTIONS: tuple[Option, ...] = (
     *_privilege_and_startup_options(),
     # the long tail of uWSGI's core options: implemented, accepted no-ops, refused families
     *_core_tail_options(),
+    # uWSGI's FastRouter and the router side of the subscription system (gateway/router/fastrouter*.py)
+    *_fastrouter_options(),
 )
 
 

@@ -1,0 +1,300 @@
+"""The FastRouter process: bind in the parent, serve in a child ("uWSGI fastrouter N").
+
+As the HTTP router (:mod:`gateway.router.main`): every ``--fastrouter`` address, the
+``--fastrouter-subscription-server`` UDP sockets and the ``--fastrouter-stats`` socket are
+bound by the CLI before any fork (a port in use fails at startup with one line naming the
+option); each of the ``--fastrouter-processes`` children runs its own event loop (uvloop
+when installed) until SIGINT/SIGTERM/SIGQUIT or until its parent dies.  Each process
+keeps its own subscription table; with several processes each reads the announces the
+kernel hands it, so run one process (the default) with a subscription server, or expect
+every process to learn the nodes only from the datagrams it receives (uWSGI forwards them
+between its processes; gateway does not).
+
+When ready each process prints one machine-readable line::
+
+    gateway fastrouter ready: pid=1234 fastrouter=127.0.0.1:3017 [subscription=127.0.0.1:7000]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any, List, Optional, Tuple
+
+from gateway.config.model import Config
+from gateway.logs import gen_log
+from gateway.router.fastrouter import FastRouter, FastRouterSettings, log_limited
+from gateway.router.subscription import SubscriptionError, SubscriptionTable, parse_subscription
+from gateway.server.listeners import ListenError, bind_tcp, bind_unix, bound_address, listen_address, parse_address
+
+__all__ = ["FastRouterError", "FastRouterSockets", "bind_fastrouter", "run_fastrouter", "GRACEFUL_TIMEOUT"]
+
+#: Seconds a stopping FastRouter waits for connections in flight.
+GRACEFUL_TIMEOUT = 10.0
+
+
+class FastRouterError(Exception):
+    """A FastRouter option cannot be honoured; ``str()`` says why, naming the option."""
+
+
+class FastRouterSockets:
+    """The sockets bound before the fork: listeners, subscription servers, stats."""
+
+    def __init__(self) -> None:
+        self.listeners: List[socket.socket] = []
+        self.subscription: List[socket.socket] = []
+        self.stats: Optional[socket.socket] = None
+
+
+def _bind_stream(spec: str, backlog: int) -> socket.socket:
+    if ":" in spec and "/" not in spec and not spec.startswith("@"):
+        return bind_tcp(spec, backlog)
+    return bind_unix(spec, backlog)
+
+
+def _bind_unix_dgram(spec: str) -> socket.socket:
+    """A UNIX datagram socket at ``spec`` (``@name``: abstract); a stale socket file is replaced."""
+    import stat
+
+    address = "\0" + spec[1:] if spec.startswith("@") else spec
+    if not spec.startswith("@"):
+        try:
+            if not stat.S_ISSOCK(os.stat(spec).st_mode):
+                raise ListenError("cannot bind %s: a file that is not a socket is in the way" % spec)
+            os.unlink(spec)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise ListenError("cannot bind %s: %s" % (spec, e.strerror or e)) from None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        raise ListenError("cannot bind %s: %s" % (spec, e.strerror or e)) from None
+    sock.setblocking(False)
+    return sock
+
+
+def _bind_udp(spec: str) -> socket.socket:
+    """The subscription server's socket: UDP ``HOST:PORT``, or a UNIX datagram ``/path`` or ``@name``."""
+    if spec.startswith(("/", "@")) or "/" in spec:
+        return _bind_unix_dgram(spec)
+    try:
+        host, port = parse_address(spec)
+    except ListenError:
+        raise
+    except (ValueError, TypeError):
+        raise ListenError("%s: expected HOST:PORT" % spec) from None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ListenError("cannot bind %s: %s" % (spec, e.strerror or e)) from None
+    sock.setblocking(False)
+    return sock
+
+
+def bind_fastrouter(cfg: Config) -> FastRouterSockets:
+    """Bind every FastRouter socket (call before forking); :class:`FastRouterError` on failure."""
+    out = FastRouterSockets()
+    option = "--fastrouter"
+    try:
+        for spec in cfg.fastrouter:
+            out.listeners.append(_bind_stream(spec, cfg.listen))
+        option = "--fastrouter-subscription-server"
+        for spec in cfg.fastrouter_subscription_server:
+            out.subscription.append(_bind_udp(spec))
+        if cfg.fastrouter_stats:
+            option = "--fastrouter-stats"
+            out.stats = _bind_stream(cfg.fastrouter_stats, cfg.listen)
+    except ListenError as e:
+        for sock in out.listeners + out.subscription:
+            sock.close()
+        raise FastRouterError("%s: %s" % (option, e)) from None
+    return out
+
+
+def fastrouter_nodes(cfg: Config, sockets: List[socket.socket]) -> List[str]:
+    """The static nodes: ``--fastrouter-to``, else ``--fastrouter-use-socket`` (the N-th bound
+    uwsgi socket of ``sockets``, port 0 resolved)."""
+    if cfg.fastrouter_to:
+        return list(cfg.fastrouter_to)
+    if cfg.fastrouter_use_socket is not None:
+        from gateway.server.listeners import socket_protocol
+
+        index = 0 if cfg.fastrouter_use_socket == "" else int(cfg.fastrouter_use_socket)
+        uwsgi = [s for s in sockets if socket_protocol(s) == "uwsgi"]
+        if index >= len(uwsgi):
+            raise FastRouterError("--fastrouter-use-socket %d: there is no uwsgi --socket %d (%d bound, numbered "
+                                  "from 0)" % (index, index, len(uwsgi)))
+        return [listen_address(uwsgi[index])]
+    return []
+
+
+def _settings(cfg: Config, nodes: List[str]) -> FastRouterSettings:
+    return FastRouterSettings(
+        nodes,
+        list(cfg.fastrouter_fallback),
+        timeout=float(cfg.fastrouter_timeout or cfg.socket_timeout),
+        max_head=int(cfg.fastrouter_buffer_size or 0xFFFF),
+        force_key=cfg.fastrouter_force_key or "",
+        fallback_key=cfg.fastrouter_subscription_fallback_key or "",
+        quiet=bool(cfg.fastrouter_quiet),
+        fallback_on_no_key=bool(cfg.fastrouter_fallback_on_no_key),
+    )
+
+
+class SubscriptionServer(asyncio.DatagramProtocol):
+    """One ``--fastrouter-subscription-server`` socket: each datagram updates the table.
+
+    A bad datagram costs one rate-limited log line and nothing else."""
+
+    def __init__(self, table: SubscriptionTable) -> None:
+        self.table = table
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        try:
+            line = self.table.apply(parse_subscription(data), time.time())
+        except SubscriptionError as e:
+            log_limited("subscription", "[fastrouter-subscription] datagram from %s refused: %s",
+                        addr[0] if isinstance(addr, tuple) else addr, e)
+            return
+        if line:
+            gen_log.info("[fastrouter-subscription] %s", line)
+
+    def error_received(self, exc: Exception) -> None:
+        log_limited("subscription-io", "[fastrouter-subscription] receive error: %s", exc)
+
+
+def stats_json(router: FastRouter, listeners: List[str]) -> bytes:
+    """uWSGI's corerouter stats document for the FastRouter, with its subscriptions."""
+    from gateway.router.stats import stats_document
+
+    doc = stats_document(len(router.connections), listeners)
+    doc["fastrouter"] = doc.pop("http")
+    doc["subscriptions"] = router.table.stats() if router.table is not None else []
+    return json.dumps(doc).encode()
+
+
+async def _serve_stats(loop: asyncio.AbstractEventLoop, sock: socket.socket, router: FastRouter,
+                       listeners: List[str], http: bool) -> Any:
+    from gateway.router.stats import StatsConnection
+
+    def render() -> bytes:
+        return stats_json(router, listeners)
+
+    if sock.family == socket.AF_UNIX:
+        return await loop.create_unix_server(lambda: StatsConnection(render, http), sock=sock)
+    return await loop.create_server(lambda: StatsConnection(render, http), sock=sock)
+
+
+def run_fastrouter(cfg: Config, socks: FastRouterSockets, nodes: List[str], serve_stats: bool,
+                   index: int = 1) -> int:
+    """Serve until stopped (in the FastRouter process, after fork); returns the exit status."""
+    from gateway.process.worker import new_event_loop
+
+    loop = new_event_loop(cfg.loop or "")
+    asyncio.set_event_loop(loop)
+    table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance)) if socks.subscription else None
+    router = FastRouter(_settings(cfg, nodes), loop, table)
+    parent = os.getppid()
+    stopping: List[bool] = []
+
+    def stop(sig: Optional[int] = None) -> None:
+        if stopping:
+            if sig is not None and loop.is_running():
+                gen_log.warning("[fastrouter] second signal: exiting now")
+                loop.stop()
+            return
+        stopping.append(True)
+        if sig is not None:
+            gen_log.info("[fastrouter] %s received: stopping the FastRouter (pid: %d)",
+                         signal.Signals(sig).name, os.getpid())
+        router.stop_accepting()
+        for transport in transports:
+            transport.close()
+        deadline = loop.time() + GRACEFUL_TIMEOUT
+
+        def check() -> None:
+            if router.busy() == 0 or loop.time() > deadline:
+                router.close_all()
+                loop.stop()
+            else:
+                loop.call_later(0.05, check)
+
+        check()
+
+    def watch_parent() -> None:
+        if os.getppid() != parent and not stopping:
+            gen_log.warning("[fastrouter] the parent process %d is gone: stopping", parent)
+            stop()
+
+    router.on_sweep = watch_parent
+    loop.run_until_complete(router.start(socks.listeners, cfg.listen))
+    transports: List[Any] = []
+    for sock in socks.subscription:
+        assert table is not None
+        transport, _ = loop.run_until_complete(loop.create_datagram_endpoint(
+            lambda: SubscriptionServer(table), sock=sock))
+        transports.append(transport)
+    names = [listen_address(s) for s in socks.listeners]
+    stats_server = None
+    if serve_stats and socks.stats is not None:
+        stats_server = loop.run_until_complete(_serve_stats(loop, socks.stats, router, names, bool(cfg.stats_http)))
+        gen_log.info("*** fastrouter stats server enabled on %s fd: %d ***", listen_address(socks.stats),
+                     socks.stats.fileno())
+
+    def arm_signals() -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+            loop.add_signal_handler(sig, stop, sig)
+
+    loop.call_soon(arm_signals)
+    line = "gateway fastrouter ready: pid=%d fastrouter=%s" % (os.getpid(), ",".join(
+        bound_address(s) if s.family != socket.AF_UNIX else listen_address(s) for s in socks.listeners))
+    if socks.subscription:
+        line += " subscription=" + ",".join(listen_address(s) for s in socks.subscription)
+    gen_log.info("*** uWSGI fastrouter %d: %s ***", index,
+                 "subscription server" if table is not None else "forwarding to " + ", ".join(nodes))
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    try:
+        loop.run_forever()
+    finally:
+        if stats_server is not None:
+            stats_server.close()
+        router.close_all()
+        try:
+            loop.run_until_complete(asyncio.sleep(0))
+        except RuntimeError:  # stopped again by a late signal: nothing left to flush
+            pass
+        loop.close()
+    return 0
+
+
+def fastrouter_children(cfg: Config, sockets: List[socket.socket]) -> Tuple[List[Any], FastRouterSockets]:
+    """The ChildSpecs of the FastRouter processes ("uWSGI fastrouter 1".."N"), sockets bound;
+    ``sockets``: the instance's bound worker sockets (for ``--fastrouter-use-socket``)."""
+    import functools
+
+    from gateway.process.master import ChildSpec
+
+    nodes = fastrouter_nodes(cfg, sockets)
+    socks = bind_fastrouter(cfg)
+    if not nodes and not socks.subscription and not cfg.fastrouter_fallback:
+        for sock in socks.listeners:
+            sock.close()
+        raise FastRouterError("--fastrouter needs somewhere to route: --fastrouter-to ADDR, "
+                              "--fastrouter-use-socket or --fastrouter-subscription-server ADDR")
+    count = int(cfg.fastrouter_processes or 1)
+    specs = [ChildSpec("uWSGI fastrouter %d" % n,
+                       functools.partial(run_fastrouter, cfg, socks, nodes, n == 1, n))
+             for n in range(1, count + 1)]
+    return specs, socks
