@@ -28,8 +28,11 @@ functions (``websocket_*``, :mod:`gateway.server.websocket`), mules and farms
 :mod:`gateway.request_api`), the socket helpers (``connect``, ``async_connect``, ``send``,
 ``recv``, ``close``, ``is_connected``, ``disconnect``; :mod:`gateway.api_sockets`),
 ``listen_queue``, ``ready``, ``stop``, ``add_ms_timer``, ``set_warning_message``,
-``spooler_dir``, ``logsize`` and the hooks ``post_fork_hook`` / ``atexit`` /
-``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr`` tells the truth) until
+``spooler_dir``, ``logsize``, ``chunked_read``/``chunked_read_nb``/``sendfile``
+(:mod:`gateway.body_api`), ``parsefile``/``extract`` (:mod:`gateway.file_api`),
+``install_mule_msg_hook``, the legion queries with no legion (``i_am_the_lord``...),
+``embedded_data`` and ``offload`` as uWSGI 2.0.31 answers them, and the hooks
+``post_fork_hook`` / ``atexit`` / ``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr`` tells the truth) until
 implemented.
 """
 
@@ -55,6 +58,11 @@ from gateway.api_sockets import disconnect as disconnect
 from gateway.api_sockets import is_connected as is_connected
 from gateway.api_sockets import recv as recv
 from gateway.api_sockets import send as send
+from gateway.body_api import chunked_read as chunked_read  # per-request body and file: README "The uwsgi module"
+from gateway.body_api import chunked_read_nb as chunked_read_nb
+from gateway.body_api import sendfile as sendfile
+from gateway.file_api import extract as extract
+from gateway.file_api import parsefile as parsefile
 from gateway.logs import gen_log
 from gateway.request_api import add_var as add_var  # per-request: README "The uwsgi module"
 from gateway.request_api import cl as cl
@@ -131,6 +139,8 @@ post_fork_hook: Optional[Callable[[], Any]] = None
 atexit: Optional[Callable[[], Any]] = None
 #: Called with each message a mule's message loop receives (``@mulefunc`` sets it).
 mule_msg_hook: Optional[Callable[[bytes], Any]] = None
+#: the hooks of :func:`install_mule_msg_hook`, called after ``mule_msg_hook`` for each message
+mule_msg_extra_hooks: List[Callable[[bytes], Any]] = []
 
 
 class _Runtime:
@@ -700,6 +710,54 @@ def erlang_recv_message(node: Any, timeout: Optional[float] = None) -> Any:
 
 def erlang_register_process(name: Any, func: Callable[..., Any]) -> Any:
     return _erlang_api().erlang_register_process(name, func)
+
+
+def install_mule_msg_hook(func: Callable[[bytes], Any]) -> None:
+    """Add ``func`` to the hooks a mule's message loop calls with each message (after
+    ``mule_msg_hook``, each in the order installed), as uWSGI's ``mule_msg_extra_hooks``."""
+    mule_msg_extra_hooks.append(func)
+    return None
+
+
+# -- what uWSGI answers without the feature behind it ----------------------------------------
+
+
+def i_am_the_lord(legion: Union[str, bytes]) -> bool:
+    """False: gateway has no legions (``--legion`` is refused), so this instance is the lord
+    of none, uWSGI's answer for a legion it does not know."""
+    _legion_name(legion, "i_am_the_lord")
+    return False
+
+
+def lord_scroll(legion: Union[str, bytes]) -> None:
+    """None: no legion, no lord's scroll (uWSGI's answer for an unknown legion)."""
+    _legion_name(legion, "lord_scroll")
+    return None
+
+
+def scrolls(legion: Union[str, bytes]) -> None:
+    """None: no legion, no scrolls (uWSGI's answer for an unknown legion)."""
+    _legion_name(legion, "scrolls")
+    return None
+
+
+def _legion_name(legion: Any, what: str) -> None:
+    if not isinstance(legion, (str, bytes)):
+        raise TypeError("%s() argument must be str, not %s" % (what, type(legion).__name__))
+
+
+def embedded_data(name: Union[str, bytes]) -> bytes:
+    """uWSGI returns data linked into its binary (``_binary_NAME_start``); gateway has no
+    binary to link into, so every name is unknown: uWSGI's ``ValueError``."""
+    if not isinstance(name, (str, bytes)):
+        raise TypeError("embedded_data() argument must be str, not %s" % type(name).__name__)
+    raise ValueError("unable to find symbol %s" % (os.fsdecode(name),))
+
+
+def offload(*args: Any) -> bytes:
+    """``b""`` and nothing else, as in uWSGI 2.0.31, whose body of this call is commented
+    out; a file is offloaded by returning ``wsgi.file_wrapper`` with ``--offload-threads``."""
+    return b""
 
 
 def install() -> None:

@@ -1351,8 +1351,8 @@ class ConfigFields:
     no_site: bool
     #: --chunked-input-limit: not supported yet: uWSGI option, not supported yet by gateway
     chunked_input_limit: Optional[str]
-    #: --chunked-input-timeout: not supported yet: uWSGI option, not supported yet by gateway
-    chunked_input_timeout: Optional[str]
+    #: --chunked-input-timeout: how long uwsgi.chunked_read() (without a timeout of its own) waits for the next body bytes (0: --so…
+    chunked_input_timeout: int
     #: --dynamic-apps: not supported yet: uWSGI option, not supported yet by gateway
     dynamic_apps: bool
     #: --start-response-nodelay: not supported yet: uWSGI option, not supported yet by gateway

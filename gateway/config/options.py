@@ -701,9 +701,12 @@ def _python_options() -> tuple[Option, ...]:
         _unsupported("no-site", flag=True,
                      hint="gateway is itself imported from site-packages: start Python with -S yourself"),
         _unsupported("chunked-input-limit",
-                     hint="gateway has no uwsgi.chunked_read(): chunked bodies are decoded into wsgi.input"),
-        _unsupported("chunked-input-timeout",
-                     hint="gateway has no uwsgi.chunked_read(): wsgi.input waits --socket-timeout"),
+                     hint="gateway's uwsgi.chunked_read() returns the body bytes as they arrive and never "
+                          "buffers a whole chunk: the body is bounded by --limit-post"),
+        Option("chunked-input-timeout", type=conv.integer, default=0, minimum=0, section=PROCESSES,
+               metavar="SECONDS",
+               help="how long uwsgi.chunked_read() (without a timeout of its own) waits for the next "
+                    "body bytes (0: --socket-timeout)"),
         _unsupported("dynamic-apps", flag=True,
                      hint="gateway does not load apps named by the web server (UWSGI_SCRIPT...): "
                           "use --mount"),

@@ -73,7 +73,7 @@ def test_bad_values_name_the_option(run, argv, fragment):
     (["--no-site"], "-S"),
     (["--py-programname", "x"], "already started"),
     (["--dynamic-apps"], "--mount"),
-    (["--chunked-input-timeout", "3"], "uwsgi.chunked_read"),
+    (["--chunked-input-limit", "3"], "--limit-post"),
 ])
 def test_refused_by_name_with_a_hint(run, argv, hint):
     with pytest.raises(ConfigError) as info:

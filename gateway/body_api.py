@@ -1,0 +1,139 @@
+"""The ``uwsgi`` module's request-body and response-file calls: ``chunked_read``,
+``chunked_read_nb`` and ``sendfile``.
+
+::
+
+    while True:                               # a Transfer-Encoding: chunked upload
+        chunk = uwsgi.chunked_read(30)        # IOError after 30 s without bytes
+        if not chunk:
+            break                             # b"": the body is complete
+        consume(chunk)
+
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    uwsgi.sendfile("/srv/report.txt")         # the file goes out now, as the body (so far)
+    return []
+
+Signatures and return values are uWSGI 2.0.31's (``plugins/python/uwsgi_pymodule.c``).
+Each call acts on the request the caller serves (:mod:`gateway.server.current_request`)
+and raises uWSGI's ``SystemError`` outside one.
+
+``chunked_read`` reads through ``wsgi.input`` (:class:`gateway.server.wsgi_input.WSGIInput`),
+so a wait parks only the calling core and the body's bounds (``--body-timeout``,
+``--limit-post``) apply; it returns the decoded body bytes as they arrive rather than one
+whole chunk as the client framed it (gateway's parser de-chunks while it reads and never
+buffers a chunk whole).  A body that is not chunked (a ``CONTENT_LENGTH`` or no
+``Transfer-Encoding: chunked``) raises uWSGI's ``IOError("unable to receive chunked
+part")`` (uWSGI fails to parse it as chunks).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Optional
+
+from gateway.logs import gen_log
+from gateway.server.current_request import current_environ
+from gateway.server.wsgi_input import BodyError, WSGIInput
+
+#: what uWSGI's IOError says when a chunk cannot be read
+CHUNK_ERROR = "unable to receive chunked part"
+#: bytes one ``sendfile`` block reads when the app gives no ``chunk`` (and the largest it may give)
+SENDFILE_BLOCK = 65536
+SENDFILE_MAX_BLOCK = 4 * 1048576
+
+
+def _is_chunked(environ: Dict[str, Any]) -> bool:
+    return (not environ.get("CONTENT_LENGTH")
+            and environ.get("HTTP_TRANSFER_ENCODING", "").strip().lower() == "chunked")
+
+
+def _stall(environ: Dict[str, Any], timeout: int) -> Optional[float]:
+    """The bound of one wait: ``timeout`` > 0 seconds; 0: ``--chunked-input-timeout``, else
+    ``--socket-timeout`` (-1); < 0: none, only the body's deadline (``--body-timeout``)."""
+    if timeout > 0:
+        return float(timeout)
+    if timeout < 0:
+        return None
+    response = environ.get("gateway.response")
+    configured = getattr(getattr(response, "settings", None), "chunked_input_timeout", 0.0)
+    return float(configured) if configured > 0 else -1.0
+
+
+def _read(what: str, timeout: int, nb: bool) -> Optional[bytes]:
+    if isinstance(timeout, bool) or not isinstance(timeout, int):
+        raise TypeError("%s() argument must be int, not %s" % (what, type(timeout).__name__))
+    environ = current_environ(what)
+    if not _is_chunked(environ):
+        raise OSError(CHUNK_ERROR)  # the app's mistake: a 500, as uWSGI
+    source = environ.get("wsgi.input")
+    if not isinstance(source, WSGIInput):
+        # --post-buffering already read the (decoded) body into a file
+        return source.read(SENDFILE_BLOCK) if source is not None else b""
+    try:
+        return source.read_chunk(_stall(environ, timeout), nb)
+    except BodyError as e:
+        raise BodyError(CHUNK_ERROR, e.status) from e
+
+
+def chunked_read(timeout: int = 0) -> bytes:
+    """The next bytes of this request's chunked body, waiting for them (parking only this
+    core) at most ``timeout`` seconds (0: ``--chunked-input-timeout`` or
+    ``--socket-timeout``; negative: no bound of its own); ``b""`` at the end of the body.
+    ``IOError("unable to receive chunked part")`` on a timeout, a broken body or a body
+    that is not chunked."""
+    data = _read("chunked_read", timeout, False)
+    return data if data is not None else b""
+
+
+def chunked_read_nb() -> Optional[bytes]:
+    """:func:`chunked_read` without waiting: None when no body bytes have arrived yet
+    (``suspend()`` or ``wait_fd_read(connection_fd())`` and try again)."""
+    return _read("chunked_read_nb", 0, True)
+
+
+def sendfile(what: Any, chunk: int = 0, pos: int = 0, filesize: int = 0) -> Optional[bool]:
+    """Send a file as (the next part of) this request's response body; True when sent.
+
+    ``what`` is a path (str or bytes) or a file object or descriptor (not closed here,
+    unlike uWSGI, which closes the descriptor under its Python file object).  ``pos`` is
+    where to start, ``filesize`` how many bytes (0: to the end of the file), ``chunk``
+    how many each read takes (0: 64 KiB, at most 4 MiB).  The bytes go through the
+    response's ``write()`` (headers first, framing, ``--limit``s, a slow client parking
+    this core), as a ``wsgi.file_wrapper`` body does without ``--offload-threads``.
+    A path that cannot be opened is logged and gives None, as uWSGI.
+    """
+    for name, value in (("chunk", chunk), ("pos", pos), ("filesize", filesize)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("sendfile() %s must be int, not %s" % (name, type(value).__name__))
+        if value < 0:
+            raise ValueError("sendfile() %s must not be negative" % name)
+    environ = current_environ("sendfile")
+    response = environ["gateway.response"]
+    if isinstance(what, (str, bytes)):
+        try:
+            fd = os.open(what, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as e:
+            gen_log.error("uwsgi.sendfile(): open(%r): %s", what, e.strerror or e)
+            return None
+        owned = True
+    else:
+        fd = what if isinstance(what, int) and not isinstance(what, bool) else what.fileno()
+        owned = False
+    try:
+        if filesize:
+            left = filesize
+        else:
+            left = max(os.fstat(fd).st_size - pos, 0)
+        block = min(chunk or SENDFILE_BLOCK, SENDFILE_MAX_BLOCK)
+        response.from_file = True  # --log-sendfile, as uWSGI's sendfile responses
+        while left > 0:
+            data = os.pread(fd, min(block, left), pos)
+            if not data:
+                break  # the file is shorter than filesize
+            response.write(data)
+            pos += len(data)
+            left -= len(data)
+    finally:
+        if owned:
+            os.close(fd)
+    return True
