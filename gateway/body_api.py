@@ -32,7 +32,7 @@ import os
 from typing import Any, Dict, Optional
 
 from gateway.logs import gen_log
-from gateway.server.current_request import current_environ
+from gateway.server.current_request import current_environ, environ_or_none
 from gateway.server.wsgi_input import BodyError, WSGIInput
 
 #: what uWSGI's IOError says when a chunk cannot be read
@@ -47,15 +47,14 @@ def _is_chunked(environ: Dict[str, Any]) -> bool:
             and environ.get("HTTP_TRANSFER_ENCODING", "").strip().lower() == "chunked")
 
 
-def _stall(environ: Dict[str, Any], timeout: int) -> Optional[float]:
+def _stall(settings: Any, timeout: int) -> Optional[float]:
     """The bound of one wait: ``timeout`` > 0 seconds; 0: ``--chunked-input-timeout``, else
     ``--socket-timeout`` (-1); < 0: none, only the body's deadline (``--body-timeout``)."""
     if timeout > 0:
         return float(timeout)
     if timeout < 0:
         return None
-    response = environ.get("gateway.response")
-    configured = getattr(getattr(response, "settings", None), "chunked_input_timeout", 0.0)
+    configured = getattr(settings, "chunked_input_timeout", 0.0)
     return float(configured) if configured > 0 else -1.0
 
 
@@ -69,10 +68,70 @@ def _read(what: str, timeout: int, nb: bool) -> Optional[bytes]:
     if not isinstance(source, WSGIInput):
         # --post-buffering already read the (decoded) body into a file
         return source.read(SENDFILE_BLOCK) if source is not None else b""
+    settings = source._settings
     try:
-        return source.read_chunk(_stall(environ, timeout), nb)
+        return source.read_chunk(_stall(settings, timeout), nb, getattr(settings, "chunked_input_limit", 0))
     except BodyError as e:
+        gen_log.error("uwsgi.%s(): %s", what, e.args[0] if e.args else e)
         raise BodyError(CHUNK_ERROR, e.status) from e
+
+
+class BodyWatch:
+    """``uwsgi.wait_fd_read(uwsgi.connection_fd())`` while a chunked body is still coming
+    (uWSGI's ``chunked_read_nb()`` loop): "readable" when body bytes that the parser can
+    use are there, or the body ended, or the client left.  The bytes are pulled into
+    ``wsgi.input``'s buffer (so a partial chunk does not make the fd readable forever);
+    the wait itself is the connection's body waiter, woken by its ``data_received``."""
+
+    def __init__(self, source: WSGIInput) -> None:
+        self.source = source
+        self.conn: Any = source._conn
+        self.callback: Optional[Any] = None
+
+    def _ready_now(self) -> bool:
+        source = self.source
+        if source.at_end or self.conn.closed:
+            return True
+        try:
+            return source._fill(65536, None, True) or source._eof
+        except OSError:
+            return True  # a broken body: the next chunked_read_nb() raises
+
+    def watch(self, callback: Optional[Any]) -> None:
+        """Call ``callback`` once readable (at once if so already); None cancels."""
+        conn = self.conn
+        if callback is None:
+            if conn._body_waiter is self:
+                conn._body_waiter = None
+            self.callback = None
+            return
+        if self._ready_now():
+            callback()
+            return
+        self.callback = callback
+        conn._resume_reading()
+        conn._body_waiter = self  # woken by wake_body() / fail_waiters(), as a parked read
+
+    def fire(self, *args: Any) -> None:
+        callback, self.callback = self.callback, None
+        if callback is not None:
+            callback()
+
+    throw = fire
+
+
+def body_watch_for_fd(fd: int) -> Optional[BodyWatch]:
+    """For ``wait_fd_read(fd)`` in a core: a :class:`BodyWatch` when ``fd`` is the request's
+    connection and its chunked body has not all been read, else None."""
+    from gateway.api_sockets import _connection_fd
+
+    environ = environ_or_none()
+    if environ is None or fd < 0 or fd != _connection_fd() or not _is_chunked(environ):
+        return None
+    source = environ.get("wsgi.input")
+    if not isinstance(source, WSGIInput) or source.at_end:
+        return None
+    return BodyWatch(source)
 
 
 def chunked_read(timeout: int = 0) -> bytes:

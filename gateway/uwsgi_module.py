@@ -30,7 +30,7 @@ functions (``websocket_*``, :mod:`gateway.server.websocket`), mules and farms
 ``listen_queue``, ``ready``, ``stop``, ``add_ms_timer``, ``set_warning_message``,
 ``spooler_dir``, ``logsize``, ``chunked_read``/``chunked_read_nb``/``sendfile``
 (:mod:`gateway.body_api`), ``parsefile``/``extract`` (:mod:`gateway.file_api`),
-``install_mule_msg_hook``, the legion queries with no legion (``i_am_the_lord``...),
+``route`` (:mod:`gateway.route_api`), ``install_mule_msg_hook``, the legion queries with no legion (``i_am_the_lord``...),
 ``embedded_data`` and ``offload`` as uWSGI 2.0.31 answers them, and the hooks
 ``post_fork_hook`` / ``atexit`` / ``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr`` tells the truth) until
 implemented.
@@ -58,6 +58,7 @@ from gateway.api_sockets import disconnect as disconnect
 from gateway.api_sockets import is_connected as is_connected
 from gateway.api_sockets import recv as recv
 from gateway.api_sockets import send as send
+from gateway.body_api import body_watch_for_fd
 from gateway.body_api import chunked_read as chunked_read  # per-request body and file: README "The uwsgi module"
 from gateway.body_api import chunked_read_nb as chunked_read_nb
 from gateway.body_api import sendfile as sendfile
@@ -69,6 +70,7 @@ from gateway.request_api import cl as cl
 from gateway.request_api import get_logvar as get_logvar
 from gateway.request_api import log_this_request as log_this_request
 from gateway.request_api import set_logvar as set_logvar
+from gateway.route_api import route as route
 from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as _websocket_server
 from gateway.server.websocket import websocket_handshake as websocket_handshake  # README "WebSockets"
@@ -605,12 +607,18 @@ class _FdWaits:
         registered: List[int] = []
         ws = None
         raw = None
+        body = None
         try:
             for fd, reader in self.waits:
                 ws_here = _websocket_server.websocket_for_fd(fd) if reader else None
                 if ws_here is not None:
                     ws = ws_here
                     ws.watch(functools.partial(w.fire, fd))
+                    continue
+                body_here = body_watch_for_fd(fd) if reader else None
+                if body_here is not None:  # chunked_read_nb()'s loop: the body's next bytes
+                    body = body_here
+                    body.watch(functools.partial(w.fire, fd))
                     continue
                 raw_here = _api_sockets.raw_connection_for_fd(fd) if reader else None
                 if raw_here is not None:
@@ -631,6 +639,8 @@ class _FdWaits:
                 ws.watch(None)
             if raw is not None:
                 raw.watch(None)
+            if body is not None:
+                body.watch(None)
             for fd in registered:
                 io_loop.remove_handler(fd)
         current = loop_engine.current_core()

@@ -700,9 +700,9 @@ def _python_options() -> tuple[Option, ...]:
                           "--py-sys-executable for sys.executable"),
         _unsupported("no-site", flag=True,
                      hint="gateway is itself imported from site-packages: start Python with -S yourself"),
-        _unsupported("chunked-input-limit",
-                     hint="gateway's uwsgi.chunked_read() returns the body bytes as they arrive and never "
-                          "buffers a whole chunk: the body is bounded by --limit-post"),
+        Option("chunked-input-limit", type=conv.integer, default=1048576, minimum=0, section=PROCESSES,
+               metavar="BYTES",
+               help="the largest chunk uwsgi.chunked_read() returns: a larger one is an IOError (0: no limit)"),
         Option("chunked-input-timeout", type=conv.integer, default=0, minimum=0, section=PROCESSES,
                metavar="SECONDS",
                help="how long uwsgi.chunked_read() (without a timeout of its own) waits for the next "

@@ -143,6 +143,8 @@ class ServerSettings:
         self.upload_progress: Optional[str] = None
         #: --chunked-input-timeout: seconds one ``uwsgi.chunked_read()`` waits by default (0: --socket-timeout)
         self.chunked_input_timeout = 0.0
+        #: --chunked-input-limit: the largest chunk ``uwsgi.chunked_read()`` returns (0: none)
+        self.chunked_input_limit = 1048576
         #: set by the worker: ``retire(reason)`` stops it gracefully (a master respawns it)
         self.retire: Optional[Callable[[str], None]] = None
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line

@@ -95,7 +95,8 @@ class ClientDisconnected(OSError):
 class WSGIInput:
     """File-like, read-only view of one request body (PEP 3333 ``wsgi.input``)."""
 
-    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed", "_warn_at")
+    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed", "_warn_at",
+                 "_chunk_end")
 
     def __init__(self, conn: BodySource, eof: bool, settings: "ServerSettings") -> None:
         self._conn = conn
@@ -109,6 +110,8 @@ class WSGIInput:
         self.consumed = 0
         # --body-read-warning MB: a read returning more is logged, once per request (None: done)
         self._warn_at: Optional[int] = getattr(settings, "body_read_warning", 8) * 1048576
+        # the last bytes pulled completed a chunk of a chunked body (uwsgi.chunked_read())
+        self._chunk_end = False
 
     @property
     def at_end(self) -> bool:
@@ -154,6 +157,8 @@ class WSGIInput:
             return False
         if not data:
             return False  # nb: nothing yet
+        # a parser that cannot tell where a chunk ends (FastCGI, SCGI) makes each piece one
+        self._chunk_end = getattr(getattr(self._conn, "parser", None), "chunk_ended", True)
         self._received += len(data)
         if self._pos:
             self._buf = self._buf[self._pos :] + data
@@ -189,17 +194,22 @@ class WSGIInput:
 
     # -- uwsgi.chunked_read() ---------------------------------------------------------
 
-    def read_chunk(self, stall: Optional[float], nb: bool = False) -> Optional[bytes]:
-        """The body bytes buffered, else the next ones to arrive (``uwsgi.chunked_read``);
-        ``b""`` at the end of the body.  ``stall`` bounds the wait (None: only the body's
-        deadline).  With ``nb`` it never waits: None when nothing has arrived yet."""
-        if not self._available():
+    def read_chunk(self, stall: Optional[float], nb: bool = False, limit: int = 0) -> Optional[bytes]:
+        """The next chunk of a chunked body, whole, as the client framed it
+        (``uwsgi.chunked_read``); ``b""`` at the end of the body.  ``stall`` bounds each
+        wait (None: only the body's deadline); ``limit`` (> 0) is the largest chunk, a
+        larger one raises :class:`BodyError` (413).  With ``nb`` it never waits: None while
+        the chunk is incomplete (what has arrived stays buffered for the next call)."""
+        while not (self._chunk_end and self._available()):
             if self._eof:
-                return b""
+                return self._take(self._available())
             if not self._fill(65536, stall, nb):
                 if self._eof:
-                    return b""
+                    continue
                 return None
+            if limit and self._available() > limit:
+                raise BodyError("a chunk of the request body is over --chunked-input-limit (%d bytes)" % limit, 413)
+        self._chunk_end = False
         return self._take(self._available())
 
     # -- PEP 3333 ---------------------------------------------------------------
