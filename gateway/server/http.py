@@ -366,6 +366,8 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
                 return None
             if event is NEED_DATA:
                 if nb:
+                    if self.closed:  # gone without an EOF the parser could see (a reset)
+                        raise BodyError("%s disconnected while sending the request body" % self.WHO)
                     self._resume_reading()
                     return b""
                 try:

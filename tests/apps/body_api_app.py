@@ -5,7 +5,7 @@ through a real server.  Each answer is a Python literal (``ast.literal_eval``).
   list of chunks, or ``("IOError", chunks so far, message)``;
 * ``/chunks-nb``: uWSGI's non-blocking loop, ``chunked_read_nb()`` then
   ``wait_fd_read(connection_fd(), 5)`` + ``suspend()`` when it gives None: the chunks and
-  how many times it waited;
+  how many times it waited (an IOError is logged: ``chunks-nb: IOError ...``);
 * ``/sendfile?PATH&CHUNK&POS&SIZE``: ``start_response`` then ``sendfile(...)``, nothing
   returned (the file is the body); ``/sendfile-fd?PATH``: the same with an open file;
 * ``/extract?PATH``, ``/parsefile?PATH``: the call's result;
@@ -37,7 +37,11 @@ def read_chunks_nb():
     chunks = []
     waits = 0
     while waits < 1000:
-        chunk = uwsgi.chunked_read_nb()
+        try:
+            chunk = uwsgi.chunked_read_nb()
+        except IOError as e:
+            uwsgi.log("chunks-nb: IOError after %d chunks: %s" % (len(chunks), e))
+            return ("IOError", chunks, str(e))
         if chunk is None:
             waits += 1
             uwsgi.wait_fd_read(uwsgi.connection_fd(), 5)

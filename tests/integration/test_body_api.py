@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import os
 import socket
+import struct
 import time
 
 import pytest
@@ -83,6 +84,17 @@ def test_chunked_read_nb_loop_waits_on_connection_fd(http_server, protocol):
         report = answer(c)
     assert report["chunks"] == [b"abc", b"de"]
     assert report["waited"] >= 1  # it found nothing at first and waited on connection_fd()
+
+
+def test_a_client_reset_during_the_nb_loop_is_an_ioerror_not_a_spin(http_server):
+    s = socket.create_connection(("127.0.0.1", http_server.port), timeout=5)
+    s.sendall(http_head("/chunks-nb") + b"3\r\nabc\r\n4\r\nde")
+    assert request(http_server.port, "/ping").body == b"'pong'"  # it is waiting on the fd
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # a reset: no EOF for the parser
+    http_server.wait_for_line(r"chunks-nb: IOError after 1 chunks: unable to receive chunked part")
+    for _ in range(3):  # the worker's loop is free: both cores answer
+        assert request(http_server.port, "/ping", timeout=3).body == b"'pong'"
 
 
 def test_a_chunk_over_chunked_input_limit_is_an_ioerror(http_server):
