@@ -2,6 +2,9 @@
 server (tests/integration/test_api_gaps.py).  Answers are Python literals.
 
 * ``/route``: a series of ``uwsgi.route()`` calls: their codes and the environ after them;
+* ``/route-headers``: ``addheader``/``delheader`` before and after ``start_response``;
+* ``/route-answer?ACTION&ARGS``: ``route(ACTION, ARGS)`` (its code logged), then ``return []``;
+* ``/route-late-answer``: ``route("return", "403")`` after ``start_response`` (-1);
 * ``/harakiri-park?S``: a ``@harakiri(1)`` function parks S seconds (cancelled past 1 s);
 * ``/harakiri-done?S``: a ``@harakiri(1)`` function returns at once, then the request parks
   S seconds (its deadline was cleared when the function returned);
@@ -65,10 +68,25 @@ def application(environ, start_response):
             uwsgi.route("break", ""),
             uwsgi.route("nosuchaction", "x"),
             uwsgi.route("addvar", "no-equal-sign"),
-            uwsgi.route("redirect", "/elsewhere"),
+            uwsgi.route("clearheaders", "404"),
         ]
         return respond(start_response, {"codes": codes, "PATH_INFO": environ["PATH_INFO"],
                                         "ROUTED": environ.get("ROUTED")})
+    if path == "/route-headers":
+        uwsgi.route("addheader", "X-Early: ${REQUEST_METHOD}")
+        uwsgi.route("delheader", "X-Drop")
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Drop", "x"), ("X-Keep", "k")])
+        uwsgi.route("addheader", "X-Late: ${PATH_INFO}")
+        uwsgi.route("remheader", "X-Keep")
+        return [b"headers"]
+    if path == "/route-answer":
+        action, _, args = query.partition("&")
+        uwsgi.log("route-answer %s: %d" % (action, uwsgi.route(action, args)))
+        return []
+    if path == "/route-late-answer":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        uwsgi.log("route-late-answer: %d" % uwsgi.route("return", "403"))
+        return [b"from the app"]
     if path == "/harakiri-park":
         return respond(start_response, guarded(float(query)))
     if path == "/harakiri-done":

@@ -44,7 +44,45 @@ def test_route_runs_one_action_on_the_request(srv):
     assert report == {"codes": [0, 0, 0, 1, 2, -1, -1, -1], "PATH_INFO": "/changed", "ROUTED": "/changed!"}
     srv.wait_for_line(r"route-api GET /route$")
     srv.wait_for_line(r"uwsgi.route\('addvar', 'no-equal-sign'\): ")
-    srv.wait_for_line(r"uwsgi.route\('redirect'\): an action that writes the response is not supported")
+    srv.wait_for_line(r"uwsgi.route\('clearheaders'\): a response-chain action, not supported")
+
+
+def test_route_edits_the_response_headers_before_and_after_start_response(srv):
+    r = request(srv.port, "/route-headers")
+    assert (r.status, r.body) == (200, b"headers")
+    assert r.header("X-Early") == "GET" and r.header("X-Late") == "/route-headers"
+    assert r.header("X-Drop") is None and r.header("X-Keep") is None
+
+
+@pytest.mark.parametrize("query, status, body, header", [
+    ("return&403", 403, b"Forbidden", None),
+    ("break&404", 404, b"", None),
+    ("redirect&/elsewhere", 302, b"Moved", ("Location", "/elsewhere")),
+    ("basicauth&realm,user:pass", 401, b"Unauthorized", ("WWW-Authenticate", 'Basic realm="realm"')),
+    ("send&hello", 200, b"hello", None),
+])
+def test_route_answers_at_once_with_code_2(srv, query, status, body, header):
+    r = request(srv.port, "/route-answer?" + query)
+    assert r.status == status, r
+    if body is not None:
+        assert r.body == body
+    if header is not None:
+        assert r.header(header[0]) == header[1]
+    action = query.split("&")[0]
+    srv.wait_for_line(r"route-answer %s: %d$" % (action, 0 if action == "send" else 2))
+
+
+def test_route_static_serves_the_file(srv, tmp_path):
+    (tmp_path / "page.txt").write_bytes(b"static page")
+    r = request(srv.port, "/route-answer?static&%s" % (tmp_path / "page.txt"))
+    assert (r.status, r.body, r.header("Content-Type")) == (200, b"static page", "text/plain")
+
+
+def test_route_answer_after_start_response_is_refused(srv):
+    r = request(srv.port, "/route-late-answer")
+    assert (r.status, r.body) == (200, b"from the app")
+    srv.wait_for_line(r"route-late-answer: -1$")
+    srv.wait_for_line(r"the app already called start_response: nothing sent")
 
 
 def test_harakiri_decorator_bounds_the_call_and_clears_after_it(srv):
