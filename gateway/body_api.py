@@ -29,9 +29,10 @@ part")`` (uWSGI fails to parse it as chunks).
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from gateway.logs import gen_log
+from gateway.server.app_threads import THREAD_RESPOND
 from gateway.server.current_request import current_environ, environ_or_none
 from gateway.server.wsgi_input import BodyError, WSGIInput
 
@@ -40,6 +41,16 @@ CHUNK_ERROR = "unable to receive chunked part"
 #: bytes one ``sendfile`` block reads when the app gives no ``chunk`` (and the largest it may give)
 SENDFILE_BLOCK = 65536
 SENDFILE_MAX_BLOCK = 4 * 1048576
+
+
+def respond_callables(environ: Dict[str, Any]) -> Tuple[Callable[..., Any], Callable[[bytes], Any]]:
+    """``(start_response, write)`` for a ``uwsgi`` call that answers: the response's own in a
+    core; in a ``--threads`` thread the thread's, which hand the bytes to its core."""
+    pair = environ.get(THREAD_RESPOND)
+    if pair is not None:
+        return pair
+    response = environ["gateway.response"]
+    return response.start_response, response.write
 
 
 def _is_chunked(environ: Dict[str, Any]) -> bool:
@@ -65,10 +76,11 @@ def _read(what: str, timeout: int, nb: bool) -> Optional[bytes]:
     if not _is_chunked(environ):
         raise OSError(CHUNK_ERROR)  # the app's mistake: a 500, as uWSGI
     source = environ.get("wsgi.input")
-    if not isinstance(source, WSGIInput):
+    if not hasattr(source, "read_chunk"):  # WSGIInput, or a --threads thread's view of it
         # --post-buffering already read the (decoded) body into a file
         return source.read(SENDFILE_BLOCK) if source is not None else b""
-    settings = source._settings
+    assert source is not None
+    settings = getattr(environ.get("gateway.response"), "settings", None)
     try:
         return source.read_chunk(_stall(settings, timeout), nb, getattr(settings, "chunked_input_limit", 0))
     except BodyError as e:
@@ -168,6 +180,7 @@ def sendfile(what: Any, chunk: int = 0, pos: int = 0, filesize: int = 0) -> Opti
             raise ValueError("sendfile() %s must not be negative" % name)
     environ = current_environ("sendfile")
     response = environ["gateway.response"]
+    write = respond_callables(environ)[1]
     if isinstance(what, (str, bytes)):
         try:
             fd = os.open(what, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -189,7 +202,7 @@ def sendfile(what: Any, chunk: int = 0, pos: int = 0, filesize: int = 0) -> Opti
             data = os.pread(fd, min(block, left), pos)
             if not data:
                 break  # the file is shorter than filesize
-            response.write(data)
+            write(data)
             pos += len(data)
             left -= len(data)
     finally:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
+from gateway.body_api import respond_callables
 from gateway.logs import gen_log
 from gateway.routing.actions import ACTIONS, BREAK, CONTINUE, NEXT, Answer, Goto, RouteState, ServeFile, compile_action
 from gateway.routing.conditions import RouteSyntaxError
@@ -104,8 +105,9 @@ def _answer(environ: Dict[str, Any], response: Any, result: Any) -> bool:
         gen_log.error("uwsgi.route(): the action answers the request, but the app already called "
                       "start_response: nothing sent")
         return False
+    start_response, write = respond_callables(environ)
     if isinstance(result, Answer):
-        write = response.start_response(result.status, list(result.headers))
+        start_response(result.status, list(result.headers))
         write(result.body)
         return True
     from gateway.server.static_files import file_response
@@ -115,14 +117,14 @@ def _answer(environ: Dict[str, Any], response: Any, result: Any) -> bool:
         st: Optional[os.stat_result] = os.stat(result.path)
     except OSError:
         st = None
-    body = file_response(environ, response.start_response, result.path, st) if st is not None else None
+    body = file_response(environ, start_response, result.path, st) if st is not None else None
     if body is None:
-        response.start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
-        response.write(b"Not Found")
+        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+        write(b"Not Found")
         return True
     try:
         for chunk in body:
-            response.write(chunk)
+            write(chunk)
     finally:
         close = getattr(body, "close", None)
         if close is not None:
@@ -159,11 +161,12 @@ def route(name: str, args: str) -> int:
     response = environ.get("gateway.response")
     if response is not None and (state.add_headers or state.del_headers):
         _edit_headers(response, state)
-    if state.sent and response is not None and not response.headers_sent and response.status is None:
-        response.start_response("200 OK", [])
-    for data in state.sent:  # send/send-crnl: body bytes, at once
-        if response is not None:
-            response.write(data)
+    if state.sent and response is not None:  # send/send-crnl: body bytes, at once
+        start_response, write = respond_callables(environ)
+        if response.status is None:
+            start_response("200 OK", [])
+        for data in state.sent:
+            write(data)
     if result is NEXT or isinstance(result, Goto):  # a goto outside a chain goes nowhere (uWSGI: NEXT)
         return ROUTE_NEXT
     if result is CONTINUE:

@@ -105,3 +105,16 @@ def test_install_mule_msg_hook_runs_after_mule_msg_hook(srv, gaps_dir):
         wait_until(lambda p=path: os.path.exists(p), 10, name)
         with open(path) as f:
             assert f.read() == "1"  # in mule 1
+
+
+def test_route_from_a_threads_thread(gaps_dir):
+    """With --threads, route()'s answers and header edits go through the thread's callables."""
+    with run_server(["--wsgi-file", "tests/apps/api_gaps_app.py", "--threads", "2"],
+                    env={"GAPS_DIR": str(gaps_dir)}) as threaded:
+        r = request(threaded.port, "/route-headers")
+        assert (r.status, r.body, r.header("X-Early"), r.header("X-Late")) == (200, b"headers", "GET", "/route-headers")
+        assert r.header("X-Drop") is None and r.header("X-Keep") is None
+        r = request(threaded.port, "/route-answer?redirect&/there")
+        assert (r.status, r.header("Location")) == (302, "/there")
+        assert request(threaded.port, "/route-answer?send&hi").body == b"hi"
+        threaded.check_tracebacks()

@@ -119,6 +119,20 @@ def test_a_body_that_is_not_chunked_is_an_ioerror(http_server, protocol):
         assert answer(c) == ("IOError", [], "unable to receive chunked part")
 
 
+def test_chunked_read_and_sendfile_from_a_threads_thread(data_file):
+    """With --threads the app's thread asks its core for the chunk, as for wsgi.input, and
+    sendfile() hands the bytes to the core as the thread's write() does."""
+    with run_server(APP + ["--threads", "2"]) as srv:
+        with Conn(srv.port) as c:
+            c.send(http_head("/chunks") + b"5\r\nhel")
+            assert request(srv.port, "/ping").body == b"'pong'"  # the other thread answers
+            c.send(b"lo\r\n2\r\nab\r\n0\r\n\r\n")
+            assert answer(c) == [b"hello", b"ab"]
+        r = request(srv.port, "/sendfile?%s&1000&10&100000" % data_file, timeout=10)
+        assert (r.status, r.body) == (200, data_file.read_bytes()[10:100010])
+        srv.check_tracebacks()
+
+
 def test_chunked_input_timeout_bounds_the_wait_and_an_argument_overrides_it():
     with run_server(APP + ENGINE + ["--chunked-input-timeout", "1", "--socket-timeout", "30"]) as srv:
         for path, bound in (("/chunks", 1.0), ("/chunks?2", 2.0)):
