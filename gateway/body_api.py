@@ -19,11 +19,14 @@ and raises uWSGI's ``SystemError`` outside one.
 
 ``chunked_read`` reads through ``wsgi.input`` (:class:`gateway.server.wsgi_input.WSGIInput`),
 so a wait parks only the calling core and the body's bounds (``--body-timeout``,
-``--limit-post``) apply; it returns the decoded body bytes as they arrive rather than one
-whole chunk as the client framed it (gateway's parser de-chunks while it reads and never
-buffers a chunk whole).  A body that is not chunked (a ``CONTENT_LENGTH`` or no
-``Transfer-Encoding: chunked``) raises uWSGI's ``IOError("unable to receive chunked
-part")`` (uWSGI fails to parse it as chunks).
+``--limit-post``) apply; it returns each chunk whole, as the client framed it (the parser
+says where a chunk ends: ``chunk_ended``), at most ``--chunked-input-limit`` bytes.  A body
+that is not chunked (a ``CONTENT_LENGTH`` or no ``Transfer-Encoding: chunked``) raises
+uWSGI's ``IOError("unable to receive chunked part")`` (uWSGI fails to parse it as chunks).
+``chunked_read_nb`` never waits; ``wait_fd_read(connection_fd())`` then waits for the
+body's next bytes (:class:`BodyWatch`), so uWSGI's non-blocking loop works.  In a
+``--threads`` thread the read is done by the core and ``sendfile`` writes through the
+thread's ``write()`` (:func:`respond_callables`).
 """
 
 from __future__ import annotations
@@ -147,18 +150,18 @@ def body_watch_for_fd(fd: int) -> Optional[BodyWatch]:
 
 
 def chunked_read(timeout: int = 0) -> bytes:
-    """The next bytes of this request's chunked body, waiting for them (parking only this
-    core) at most ``timeout`` seconds (0: ``--chunked-input-timeout`` or
+    """The next chunk of this request's chunked body, whole, waiting for it (parking only
+    this core) at most ``timeout`` seconds per wait (0: ``--chunked-input-timeout`` or
     ``--socket-timeout``; negative: no bound of its own); ``b""`` at the end of the body.
-    ``IOError("unable to receive chunked part")`` on a timeout, a broken body or a body
-    that is not chunked."""
+    ``IOError("unable to receive chunked part")`` on a timeout, a broken body, a chunk
+    over ``--chunked-input-limit`` or a body that is not chunked."""
     data = _read("chunked_read", timeout, False)
     return data if data is not None else b""
 
 
 def chunked_read_nb() -> Optional[bytes]:
-    """:func:`chunked_read` without waiting: None when no body bytes have arrived yet
-    (``suspend()`` or ``wait_fd_read(connection_fd())`` and try again)."""
+    """:func:`chunked_read` without waiting: None while the next chunk is incomplete (what
+    arrived stays buffered; ``wait_fd_read(connection_fd())`` + ``suspend()`` and try again)."""
     return _read("chunked_read_nb", 0, True)
 
 
