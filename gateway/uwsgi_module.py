@@ -28,8 +28,11 @@ functions (``websocket_*``, :mod:`gateway.server.websocket`), mules and farms
 :mod:`gateway.request_api`), the socket helpers (``connect``, ``async_connect``, ``send``,
 ``recv``, ``close``, ``is_connected``, ``disconnect``; :mod:`gateway.api_sockets`),
 ``listen_queue``, ``ready``, ``stop``, ``add_ms_timer``, ``set_warning_message``,
-``spooler_dir``, ``logsize`` and the hooks ``post_fork_hook`` / ``atexit`` /
-``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr`` tells the truth) until
+``spooler_dir``, ``logsize``, ``chunked_read``/``chunked_read_nb``/``sendfile``
+(:mod:`gateway.body_api`), ``parsefile``/``extract`` (:mod:`gateway.file_api`),
+``route`` (:mod:`gateway.route_api`), ``install_mule_msg_hook``, the legion queries with no legion (``i_am_the_lord``...),
+``embedded_data`` and ``offload`` as uWSGI 2.0.31 answers them, and the hooks
+``post_fork_hook`` / ``atexit`` / ``mule_msg_hook``.  Everything else uWSGI has is absent (``hasattr`` tells the truth) until
 implemented.
 """
 
@@ -55,12 +58,19 @@ from gateway.api_sockets import disconnect as disconnect
 from gateway.api_sockets import is_connected as is_connected
 from gateway.api_sockets import recv as recv
 from gateway.api_sockets import send as send
+from gateway.body_api import body_watch_for_fd
+from gateway.body_api import chunked_read as chunked_read  # per-request body and file: README "The uwsgi module"
+from gateway.body_api import chunked_read_nb as chunked_read_nb
+from gateway.body_api import sendfile as sendfile
+from gateway.file_api import extract as extract
+from gateway.file_api import parsefile as parsefile
 from gateway.logs import gen_log
 from gateway.request_api import add_var as add_var  # per-request: README "The uwsgi module"
 from gateway.request_api import cl as cl
 from gateway.request_api import get_logvar as get_logvar
 from gateway.request_api import log_this_request as log_this_request
 from gateway.request_api import set_logvar as set_logvar
+from gateway.route_api import route as route
 from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as _websocket_server
 from gateway.server.websocket import websocket_handshake as websocket_handshake  # README "WebSockets"
@@ -131,6 +141,8 @@ post_fork_hook: Optional[Callable[[], Any]] = None
 atexit: Optional[Callable[[], Any]] = None
 #: Called with each message a mule's message loop receives (``@mulefunc`` sets it).
 mule_msg_hook: Optional[Callable[[bytes], Any]] = None
+#: the hooks of :func:`install_mule_msg_hook`, called after ``mule_msg_hook`` for each message
+mule_msg_extra_hooks: List[Callable[[bytes], Any]] = []
 
 
 class _Runtime:
@@ -595,12 +607,18 @@ class _FdWaits:
         registered: List[int] = []
         ws = None
         raw = None
+        body = None
         try:
             for fd, reader in self.waits:
                 ws_here = _websocket_server.websocket_for_fd(fd) if reader else None
                 if ws_here is not None:
                     ws = ws_here
                     ws.watch(functools.partial(w.fire, fd))
+                    continue
+                body_here = body_watch_for_fd(fd) if reader else None
+                if body_here is not None:  # chunked_read_nb()'s loop: the body's next bytes
+                    body = body_here
+                    body.watch(functools.partial(w.fire, fd))
                     continue
                 raw_here = _api_sockets.raw_connection_for_fd(fd) if reader else None
                 if raw_here is not None:
@@ -621,6 +639,8 @@ class _FdWaits:
                 ws.watch(None)
             if raw is not None:
                 raw.watch(None)
+            if body is not None:
+                body.watch(None)
             for fd in registered:
                 io_loop.remove_handler(fd)
         current = loop_engine.current_core()
@@ -700,6 +720,54 @@ def erlang_recv_message(node: Any, timeout: Optional[float] = None) -> Any:
 
 def erlang_register_process(name: Any, func: Callable[..., Any]) -> Any:
     return _erlang_api().erlang_register_process(name, func)
+
+
+def install_mule_msg_hook(func: Callable[[bytes], Any]) -> None:
+    """Add ``func`` to the hooks a mule's message loop calls with each message (after
+    ``mule_msg_hook``, each in the order installed), as uWSGI's ``mule_msg_extra_hooks``."""
+    mule_msg_extra_hooks.append(func)
+    return None
+
+
+# -- what uWSGI answers without the feature behind it ----------------------------------------
+
+
+def i_am_the_lord(legion: Union[str, bytes]) -> bool:
+    """False: gateway has no legions (``--legion`` is refused), so this instance is the lord
+    of none, uWSGI's answer for a legion it does not know."""
+    _legion_name(legion, "i_am_the_lord")
+    return False
+
+
+def lord_scroll(legion: Union[str, bytes]) -> None:
+    """None: no legion, no lord's scroll (uWSGI's answer for an unknown legion)."""
+    _legion_name(legion, "lord_scroll")
+    return None
+
+
+def scrolls(legion: Union[str, bytes]) -> None:
+    """None: no legion, no scrolls (uWSGI's answer for an unknown legion)."""
+    _legion_name(legion, "scrolls")
+    return None
+
+
+def _legion_name(legion: Any, what: str) -> None:
+    if not isinstance(legion, (str, bytes)):
+        raise TypeError("%s() argument must be str, not %s" % (what, type(legion).__name__))
+
+
+def embedded_data(name: Union[str, bytes]) -> bytes:
+    """uWSGI returns data linked into its binary (``_binary_NAME_start``); gateway has no
+    binary to link into, so every name is unknown: uWSGI's ``ValueError``."""
+    if not isinstance(name, (str, bytes)):
+        raise TypeError("embedded_data() argument must be str, not %s" % type(name).__name__)
+    raise ValueError("unable to find symbol %s" % (os.fsdecode(name),))
+
+
+def offload(*args: Any) -> bytes:
+    """``b""`` and nothing else, as in uWSGI 2.0.31, whose body of this call is commented
+    out; a file is offloaded by returning ``wsgi.file_wrapper`` with ``--offload-threads``."""
+    return b""
 
 
 def install() -> None:

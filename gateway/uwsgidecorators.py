@@ -1,5 +1,5 @@
 """``uwsgidecorators`` for hosted apps: ``@postfork``, ``@rpc``, ``@erlang``, the signal
-family (``@signal``, ``@timer``, ``@rbtimer``, ``@cron``, ``@filemon``), ``@lock``,
+family (``@signal``, ``@timer``, ``@mstimer``, ``@rbtimer``, ``@cron``, ``@filemon``), ``@lock``,
 ``@thread``, the spooler's ``@spool``, ``@spoolraw`` and ``@spoolforever``, and the mule
 family (``@mulefunc``, ``@mule``, ``@muleloop``, ``@mulemsg``, ``@farm``:
 :mod:`gateway.mules.decorators`).
@@ -10,8 +10,7 @@ module it does not demand a master process at import: with a single worker (no m
 so the seed's per-worker ``t_application.listen(8000 + uwsgi.worker_id())`` works.
 Every worker imports the app itself, so every worker applies ``@timer`` & co.; the
 shared signal table adds an identical timer only once (see :mod:`gateway.usignals.table`).
-``@harakiri`` raises ``NotImplementedError`` when applied (gateway has no
-``uwsgi.set_user_harakiri()`` yet): a decorated function must never be silently inert.
+``@harakiri(seconds)`` arms ``uwsgi.set_user_harakiri()`` around each call.
 
 The spooler decorators behave as uWSGI 2.0's: calling the decorated function spools a
 task naming it (``ud_spool_func``) instead of running it; the spooler process calls it
@@ -129,6 +128,20 @@ class timer:
     def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
         uwsgi.register_signal(self.num, self.target, f)
         uwsgi.add_timer(self.num, self.secs)
+        return f
+
+
+class mstimer:
+    """``@mstimer(msecs, signum=free, target="")``: run the function every ``msecs`` milliseconds."""
+
+    def __init__(self, msecs: int, **kwargs: Any) -> None:
+        self.num = kwargs["signum"] if "signum" in kwargs else get_free_signal()
+        self.msecs = msecs
+        self.target = kwargs.get("target", "")
+
+    def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        uwsgi.register_signal(self.num, self.target, f)
+        uwsgi.add_ms_timer(self.num, self.msecs)
         return f
 
 
@@ -322,15 +335,24 @@ def spoolforever(f: Any = None, pass_arguments: bool = False) -> Any:
 
 from gateway.mules.decorators import farm, mule, mule_functions, mule_msg_dispatcher, mulefunc, muleloop, mulemsg  # noqa: E402,F401
 
-# -- refused: subsystems gateway does not have ------------------------------------------
+# -- harakiri ---------------------------------------------------------------------------
 
 
-def _not_supported(name: str, what: str) -> Callable[..., Any]:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("@%s is not supported by gateway: it has no %s" % (name, what))
+class harakiri:
+    """``@harakiri(seconds)``: each call of the function runs under its own harakiri
+    (``uwsgi.set_user_harakiri(seconds)``, cleared with ``set_user_harakiri(0)`` when it
+    returns), as uWSGI's decorator; like uWSGI's, a call that raises leaves it armed
+    (the request's end clears it)."""
 
-    refuse.__name__ = name
-    return refuse
+    def __init__(self, seconds: int) -> None:
+        self.s = seconds
 
+    def real_call(self, *args: Any, **kwargs: Any) -> Any:
+        uwsgi.set_user_harakiri(self.s)
+        r = self.f(*args, **kwargs)
+        uwsgi.set_user_harakiri(0)
+        return r
 
-harakiri = _not_supported("harakiri", "uwsgi.set_user_harakiri() yet")
+    def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        self.f = f
+        return self.real_call

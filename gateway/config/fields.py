@@ -1349,10 +1349,10 @@ class ConfigFields:
     py_program_name: Optional[str]
     #: --no-site: not supported yet: uWSGI option, not supported yet by gateway
     no_site: bool
-    #: --chunked-input-limit: not supported yet: uWSGI option, not supported yet by gateway
-    chunked_input_limit: Optional[str]
-    #: --chunked-input-timeout: not supported yet: uWSGI option, not supported yet by gateway
-    chunked_input_timeout: Optional[str]
+    #: --chunked-input-limit: the largest chunk uwsgi.chunked_read() returns: a larger one is an IOError (0: no limit)
+    chunked_input_limit: int
+    #: --chunked-input-timeout: how long uwsgi.chunked_read() (without a timeout of its own) waits for the next body bytes (0: --so…
+    chunked_input_timeout: int
     #: --dynamic-apps: not supported yet: uWSGI option, not supported yet by gateway
     dynamic_apps: bool
     #: --start-response-nodelay: not supported yet: uWSGI option, not supported yet by gateway

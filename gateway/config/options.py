@@ -701,10 +701,13 @@ def _python_options() -> tuple[Option, ...]:
                           "--py-sys-executable for sys.executable"),
         _unsupported("no-site", flag=True,
                      hint="gateway is itself imported from site-packages: start Python with -S yourself"),
-        _unsupported("chunked-input-limit",
-                     hint="gateway has no uwsgi.chunked_read(): chunked bodies are decoded into wsgi.input"),
-        _unsupported("chunked-input-timeout",
-                     hint="gateway has no uwsgi.chunked_read(): wsgi.input waits --socket-timeout"),
+        Option("chunked-input-limit", type=conv.integer, default=1048576, minimum=0, section=PROCESSES,
+               metavar="BYTES",
+               help="the largest chunk uwsgi.chunked_read() returns: a larger one is an IOError (0: no limit)"),
+        Option("chunked-input-timeout", type=conv.integer, default=0, minimum=0, section=PROCESSES,
+               metavar="SECONDS",
+               help="how long uwsgi.chunked_read() (without a timeout of its own) waits for the next "
+                    "body bytes (0: --socket-timeout)"),
         _unsupported("dynamic-apps", flag=True,
                      hint="gateway does not load apps named by the web server (UWSGI_SCRIPT...): "
                           "use --mount"),

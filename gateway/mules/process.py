@@ -148,17 +148,20 @@ class MuleRuntime:
             self.mules.disarm_harakiri(self.mid)
 
     def dispatch(self, message: bytes) -> None:
-        """The message loop's handling of one message: ``uwsgi.mule_msg_hook(message)``."""
+        """The message loop's handling of one message: ``uwsgi.mule_msg_hook(message)``, then
+        each hook of ``uwsgi.install_mule_msg_hook()`` in turn."""
         from gateway import uwsgi_module
 
         hook = getattr(uwsgi_module, "mule_msg_hook", None)
-        if hook is None:
+        extra = uwsgi_module.mule_msg_extra_hooks  # uwsgi.install_mule_msg_hook(): after the hook, as uWSGI
+        if hook is None and not extra:
             gen_log.info("*** mule %d received a %d bytes message ***", self.mid, len(message))
             return
-        try:
-            hook(message)
-        except Exception:
-            app_log.exception("error in uwsgi.mule_msg_hook (mule %d)", self.mid)
+        for func in ([hook] if hook is not None else []) + extra:
+            try:
+                func(message)
+            except Exception:
+                app_log.exception("error in uwsgi.mule_msg_hook (mule %d)", self.mid)
 
     def message_loop(self) -> int:
         """The plain mule: messages and signals, forever."""

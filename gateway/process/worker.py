@@ -297,6 +297,8 @@ class Worker:
         self.settings.retire = self._retire
         self.settings.response_headers_limit = int(cfg.response_headers_limit)
         self.settings.upload_progress = cfg.upload_progress or None
+        self.settings.chunked_input_timeout = float(cfg.chunked_input_timeout or 0)
+        self.settings.chunked_input_limit = int(cfg.chunked_input_limit)
         from gateway.process import worker_triggers
 
         worker_triggers.install(self)  # --reaper, --reload-on-exception-type, --reload-on-pss...

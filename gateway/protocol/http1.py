@@ -259,6 +259,12 @@ class RequestParser:
         return bytes(self._buf[self._pos :]), self._eof
 
     @property
+    def chunk_ended(self) -> bool:
+        """Whether the last ``Data`` event completed a chunk of a chunked body (its data,
+        not yet its CRLF): where ``uwsgi.chunked_read()`` ends one chunk as the client framed it."""
+        return self._reader is RequestParser._read_chunk_end
+
+    @property
     def state(self) -> str:
         """``"HEAD"``, ``"BODY"``, ``"DONE"`` (paused), ``"CLOSED"`` or ``"ERROR"``."""
         return _STATE_NAMES.get(self._reader, "BODY")

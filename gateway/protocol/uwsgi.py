@@ -330,6 +330,12 @@ class PacketParser(ByteStreamParser):
     def _truncated_body(self, missing: int) -> UwsgiError:
         return TruncatedBody("uwsgi request body: EOF with %d of its bytes missing" % missing)
 
+    @property
+    def chunk_ended(self) -> bool:
+        """Whether the last ``Data`` event of a chunked body completed a chunk (see
+        :attr:`gateway.protocol.http1.RequestParser.chunk_ended`)."""
+        return self._dechunker is not None and self._dechunker.chunk_ended
+
     def take(self, n: int) -> bytes:
         """Up to ``n`` raw bytes received after a complete :class:`Packet` (a payload that
         follows it unframed, e.g. a remote cache value); ``b""`` when none are buffered."""

@@ -48,6 +48,9 @@ from loop_engine import Waiter, current_core
 
 _ASKS = ("input",)
 
+#: environ key: ``(start_response, write)`` of the app's thread, for the ``uwsgi`` calls that answer
+THREAD_RESPOND = "gateway.thread_respond"
+
 
 #: Body bytes a thread may produce ahead of what its core has written.
 MAX_INFLIGHT = 256 * 1024
@@ -203,6 +206,10 @@ class _ThreadInput:
     def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
         return self._bridge.ask("input", ("readlines", (hint,)))
 
+    def read_chunk(self, stall: Optional[float], nb: bool = False, limit: int = 0) -> Optional[bytes]:
+        """``uwsgi.chunked_read()``'s read (:meth:`gateway.server.wsgi_input.WSGIInput.read_chunk`)."""
+        return self._bridge.ask("input", ("read_chunk", (stall, nb, limit)))
+
     def __iter__(self) -> Iterator[bytes]:
         while True:
             line = self.readline()
@@ -276,6 +283,9 @@ class ThreadedApp:
 
         def thread_write(data: bytes) -> None:
             bridge.post_write(data)
+
+        # what uwsgi.sendfile()/route() write through from the thread (never the response itself)
+        environ[THREAD_RESPOND] = (thread_start_response, thread_write)
 
         self.busy_cores.add(core.id)
         self.pool.submit(self._run, bridge, environ, thread_start_response)

@@ -342,8 +342,9 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
 
     # -- used by the core ------------------------------------------------------------
 
-    def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
-        """Next body bytes (suspending the core at most ``timeout`` s per wait), or None at the end."""
+    def read_body_chunk(self, want: int, timeout: Optional[float], nb: bool = False) -> Optional[bytes]:
+        """Next body bytes (suspending the core at most ``timeout`` s per wait), or None at the
+        end; with ``nb`` ``b""`` instead of a wait (see :class:`~gateway.server.wsgi_input.BodySource`)."""
         if self._body_done:
             return None
         if self._continue_pending:
@@ -364,6 +365,11 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
                 self._eom_seen = True
                 return None
             if event is NEED_DATA:
+                if nb:
+                    if self.closed:  # gone without an EOF the parser could see (a reset)
+                        raise BodyError("%s disconnected while sending the request body" % self.WHO)
+                    self._resume_reading()
+                    return b""
                 try:
                     self.wait_for_body(want, timeout)
                 except BodyTimeout:

@@ -141,6 +141,10 @@ class ServerSettings:
         self.response_headers_limit = 65535
         #: --upload-progress: the directory of the progress files of buffered uploads (None: off)
         self.upload_progress: Optional[str] = None
+        #: --chunked-input-timeout: seconds one ``uwsgi.chunked_read()`` waits by default (0: --socket-timeout)
+        self.chunked_input_timeout = 0.0
+        #: --chunked-input-limit: the largest chunk ``uwsgi.chunked_read()`` returns (0: none)
+        self.chunked_input_limit = 1048576
         #: set by the worker: ``retire(reason)`` stops it gracefully (a master respawns it)
         self.retire: Optional[Callable[[str], None]] = None
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line

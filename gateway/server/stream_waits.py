@@ -113,7 +113,7 @@ class ConnectionWaits:
 
     # -- in a core ---------------------------------------------------------------------------
 
-    def park_for_body(self, timeout: float) -> None:
+    def park_for_body(self, timeout: Optional[float]) -> None:
         """Resume reading and park until `wake_body`; `CoreTimeout` after ``timeout`` s,
         `ClientDisconnected` if the connection is lost meanwhile."""
         self._resume_reading()
@@ -125,7 +125,7 @@ class ConnectionWaits:
             self._body_waiter = None
             raise
 
-    def wait_for_body(self, want: int, timeout: float) -> None:
+    def wait_for_body(self, want: int, timeout: Optional[float]) -> None:
         """`park_for_body` for ``wsgi.input``: the errors become `BodyTimeout` / `BodyError`."""
         if self.closed:
             raise BodyError("%s disconnected while sending the request body" % self.WHO)

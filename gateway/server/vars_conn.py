@@ -184,8 +184,9 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
         environ["wsgi.input"] = WSGIInput(self, self._body_done, self.settings)
         run_request(self.settings, self, environ)
 
-    def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
-        """Next body bytes (suspending the core at most ``timeout`` s per wait), or None at the end."""
+    def read_body_chunk(self, want: int, timeout: Optional[float], nb: bool = False) -> Optional[bytes]:
+        """Next body bytes (suspending the core at most ``timeout`` s per wait), or None at the
+        end; with ``nb`` ``b""`` instead of a wait (see :class:`~gateway.server.wsgi_input.BodySource`)."""
         if self._body_done:
             return None
         parser = self.parser
@@ -200,6 +201,11 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
                 self._body_done = True
                 return None
             if event is NEED_DATA:
+                if nb:
+                    if self.closed:  # gone without an EOF the parser could see (a reset)
+                        raise BodyError("%s disconnected while sending the request body" % self.WHO)
+                    self._resume_reading()
+                    return b""
                 self.wait_for_body(want, timeout)
                 continue
             if not self.side_event(event):

@@ -44,6 +44,8 @@ from gateway.server.wsgi_input import BodyError, ClientDisconnected
 from loop_engine import Core, current_core
 
 _CRLF = b"\r\n"
+#: environ key: header edits ``uwsgi.route()`` left for ``start_response`` (headers -> headers)
+ROUTE_HEADER_EDITS = "gateway.route_header_edits"
 
 REASONS = {
     400: "Bad Request",
@@ -205,6 +207,9 @@ class WSGIResponse:
         elif self.status is not None:
             raise AssertionError("start_response() called twice without exc_info (PEP 3333)")
         code = status_code(status)
+        edits = self.environ.get(ROUTE_HEADER_EDITS)
+        if edits is not None:  # uwsgi.route("addheader"/"delheader") before start_response
+            headers = edits(headers)
         head, content_length, count = serialize_headers(headers)
         try:
             status_bytes = status.encode("latin-1")

@@ -37,11 +37,13 @@ class BodySource(Protocol):
     #: who is on the other side, for log lines (``127.0.0.1``, ``127.0.0.1:41000``, ``unix``)
     peer: str
 
-    def read_body_chunk(self, want: int, timeout: float) -> Optional[bytes]:
+    def read_body_chunk(self, want: int, timeout: Optional[float], nb: bool = False) -> Optional[bytes]:
         """The next body bytes, suspending the current core at most ``timeout`` seconds
-        while none are buffered; None at the end of the body.  Raises :class:`BodyTimeout`
-        when the wait times out (without logging: the caller knows which bound it was) and
-        :class:`BodyError` on truncation or a protocol error."""
+        (None: no bound) while none are buffered; None at the end of the body.  Raises
+        :class:`BodyTimeout` when the wait times out (without logging: the caller knows
+        which bound it was) and :class:`BodyError` on truncation or a protocol error.
+        With ``nb`` it never waits: ``b""`` when no body bytes have arrived yet (reading
+        from the peer is resumed, so they will)."""
 
 
 class BodyError(OSError):
@@ -93,7 +95,8 @@ class ClientDisconnected(OSError):
 class WSGIInput:
     """File-like, read-only view of one request body (PEP 3333 ``wsgi.input``)."""
 
-    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed", "_warn_at")
+    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed", "_warn_at",
+                 "_chunk_end")
 
     def __init__(self, conn: BodySource, eof: bool, settings: "ServerSettings") -> None:
         self._conn = conn
@@ -107,6 +110,8 @@ class WSGIInput:
         self.consumed = 0
         # --body-read-warning MB: a read returning more is logged, once per request (None: done)
         self._warn_at: Optional[int] = getattr(settings, "body_read_warning", 8) * 1048576
+        # the last bytes pulled completed a chunk of a chunked body (uwsgi.chunked_read())
+        self._chunk_end = False
 
     @property
     def at_end(self) -> bool:
@@ -115,24 +120,28 @@ class WSGIInput:
 
     # -- the pull ---------------------------------------------------------------
 
-    def _fill(self, want: int) -> bool:
-        """Append the next body bytes to the buffer; False at the end of the body."""
+    def _fill(self, want: int, stall: Optional[float] = -1.0, nb: bool = False) -> bool:
+        """Append the next body bytes to the buffer; False at the end of the body (and,
+        with ``nb``, when none have arrived yet).  ``stall``: the bound of one wait
+        (-1: ``--socket-timeout``, None: none, only the body's deadline)."""
         if self._eof:
             return False
         settings = self._settings
-        timeout = stall = settings.socket_timeout
+        if stall is not None and stall < 0:
+            stall = settings.socket_timeout
+        timeout = stall
         now = time.monotonic()
         deadline = self._deadline
         if deadline is None:
             deadline = self._deadline = BodyDeadline(now, settings.body_timeout, settings.body_min_rate)
         remaining = deadline.remaining(now, self._received)
-        if remaining is not None and remaining < stall:
+        if remaining is not None and (stall is None or remaining < stall):
             timeout = max(remaining, 0.0)
         try:
-            data = self._conn.read_body_chunk(want, timeout)
+            data = self._conn.read_body_chunk(want, timeout, nb)
         except BodyTimeout:
             peer = self._conn.peer
-            if timeout < stall:
+            if stall is None or (timeout is not None and timeout < stall):
                 gen_log.info(
                     "[body-read] request body from %s too slow: %d bytes in %.1fs (--body-timeout %s"
                     " + 1 s per --body-min-rate %d bytes): 408",
@@ -146,6 +155,10 @@ class WSGIInput:
         if data is None:
             self._eof = True
             return False
+        if not data:
+            return False  # nb: nothing yet
+        # a parser that cannot tell where a chunk ends (FastCGI, SCGI) makes each piece one
+        self._chunk_end = getattr(getattr(self._conn, "parser", None), "chunk_ended", True)
         self._received += len(data)
         if self._pos:
             self._buf = self._buf[self._pos :] + data
@@ -178,6 +191,26 @@ class WSGIInput:
         self._warn_at = None
         gen_log.warning("[uwsgi-warning] you are using read() on request body allocating over than %d MB, "
                         "that is really bad and can be avoided...", size >> 20)
+
+    # -- uwsgi.chunked_read() ---------------------------------------------------------
+
+    def read_chunk(self, stall: Optional[float], nb: bool = False, limit: int = 0) -> Optional[bytes]:
+        """The next chunk of a chunked body, whole, as the client framed it
+        (``uwsgi.chunked_read``); ``b""`` at the end of the body.  ``stall`` bounds each
+        wait (None: only the body's deadline); ``limit`` (> 0) is the largest chunk, a
+        larger one raises :class:`BodyError` (413).  With ``nb`` it never waits: None while
+        the chunk is incomplete (what has arrived stays buffered for the next call)."""
+        while not (self._chunk_end and self._available()):
+            if self._eof:
+                return self._take(self._available())
+            if not self._fill(65536, stall, nb):
+                if self._eof:
+                    continue
+                return None
+            if limit and self._available() > limit:
+                raise BodyError("a chunk of the request body is over --chunked-input-limit (%d bytes)" % limit, 413)
+        self._chunk_end = False
+        return self._take(self._available())
 
     # -- PEP 3333 ---------------------------------------------------------------
 

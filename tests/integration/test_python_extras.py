@@ -248,7 +248,7 @@ def test_paste_name_picks_the_app_section(tmp_path):
     (["--no-site"], "start Python with -S yourself"),
     (["--dynamic-apps"], "does not load apps named by the web server"),
     (["--py-program-name", "/usr/bin/python3"], "--py-sys-executable"),
-    (["--chunked-input-limit", "1000"], "uwsgi.chunked_read"),
+    (["--python-raw", "raw.py"], "no raw request mode"),
 ])
 def test_refused_python_options_say_why(option, hint):
     result = run_cli(SOCKET + ["--wsgi-file", "tests/apps/hello.py"] + option)
