@@ -23,8 +23,9 @@ APP = ["--wsgi-file", "tests/apps/alarm_app.py"]
 
 
 def _cmd_to(path):
-    """An alarm command appending its stdin, then a separator line, to ``path``."""
-    return "cmd:cat >> %s; echo '<end>' >> %s" % (path, path)
+    """An alarm command appending its stdin, then a separator line, to ``path`` in one
+    ``write`` (two alarms' commands may run at once: separate writes would interleave)."""
+    return "cmd:m=$(cat); printf '%%s\\n<end>\\n' \"$m\" >> %s" % path
 
 
 def _alarms_in(path):
@@ -32,7 +33,9 @@ def _alarms_in(path):
         text = path.read_text()
     except FileNotFoundError:
         return []
-    return [m.strip("\n") for m in text.split("<end>\n") if m.strip("\n")]
+    # only the messages whose command has ended (its '<end>' written): a command still
+    # running would interleave with the next one's lines
+    return [m.strip("\n") for m in text.split("<end>\n")[:-1] if m.strip("\n")]
 
 
 def test_a_log_line_raises_the_alarm_and_anti_flood_skips_its_repeats(tmp_path):
