@@ -181,7 +181,9 @@ def _materialize(spec: HTTPSSpec, directory: str, option: str) -> HTTPSSpec:
         try:
             if os.path.lexists(path):
                 os.unlink(path)  # read-only from the previous start
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o400)
+            # created anew, never through what appeared there since (a symlink planted in a
+            # shared directory would have the key written, as root, wherever it leads)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o400)
             with os.fdopen(fd, "w") as f:
                 f.write(body.replace("\\n", "\n"))
         except OSError as e:

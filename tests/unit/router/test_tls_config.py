@@ -165,3 +165,23 @@ def test_tmp_dir_writes_pem_text(pair, tmp_path):
     # file names are left alone
     server_context(HTTPSSpec("b", cert, key), settings=TLSSettings(tmp_dir=str(tmp_path)))
     assert not (tmp_path / "b.crt").exists()
+
+
+def test_tmp_dir_never_writes_through_a_planted_symlink(pair, tmp_path, monkeypatch):
+    """A user able to write in a shared --ssl-tmp-dir (/tmp) plants a symlink at the name
+    between the removal of the old file and the creation of the new one: the private key
+    must not be written where it leads (a file of root's, truncated and filled)."""
+    cert, key = pair
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    real_unlink = os.unlink
+
+    def racing_unlink(path, *args, **kwargs):
+        real_unlink(path, *args, **kwargs)
+        os.symlink(str(victim), path)  # the attacker wins the race
+
+    monkeypatch.setattr(os, "unlink", racing_unlink)
+    (tmp_path / "a.key").write_text("old")
+    with pytest.raises(TLSConfigError, match="--ssl-tmp-dir .*cannot write .*a.key"):
+        server_context(HTTPSSpec("a", cert, open(key).read()), settings=TLSSettings(tmp_dir=str(tmp_path)))
+    assert victim.read_text() == "precious"
