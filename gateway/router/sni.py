@@ -130,20 +130,29 @@ class SNISelector:
         gen_log.info("[sni for pid %d] added TLS context for %s", os.getpid(), name)
         return ctx
 
-    def callback(self, conn: Any, server_name: Optional[str], current: ssl.SSLContext) -> None:
-        """The ``sni_callback``: switch ``conn`` to the chosen context, with its client verification."""
-        from gateway.router.tls_native import adopt_verify
+    def callback(self, conn: Any, server_name: Optional[str], current: ssl.SSLContext) -> Optional[int]:
+        """The ``sni_callback``: switch ``conn`` to the chosen context, with its client verification.
+
+        When that context verifies clients more strictly than the listener's and its verify mode
+        cannot be put on the connection, the handshake is refused (an alert), never let through
+        without the client certificate check the configuration asks for."""
+        from gateway.router import tls_native
 
         ctx = self.choose(server_name)
         if self.verbose:
             gen_log.info("[ssl] SNI %r: %s", server_name, "matched" if ctx is not None else "default certificate")
         if ctx is None or ctx is current:
-            return
+            return None
         conn.context = ctx
         if ctx.verify_mode == current.verify_mode == ssl.CERT_NONE:
-            return
-        if not adopt_verify(conn, ctx) and ctx.verify_mode != current.verify_mode:
-            gen_log.warning("[ssl] SNI %r: the client CA of its context cannot be applied here", server_name)
+            return None
+        if not tls_native.adopt_verify(conn, ctx) and ctx.verify_mode != current.verify_mode:
+            # the connection keeps the listener's verify mode (OpenSSL's SSL_set_SSL_CTX)
+            gen_log.warning("[ssl] SNI %r: the client verification of its context cannot be applied here",
+                            server_name)
+            if ctx.verify_mode > current.verify_mode:  # CERT_NONE < CERT_OPTIONAL < CERT_REQUIRED
+                return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+        return None
 
     def install(self, ctx: ssl.SSLContext) -> None:
         ctx.sni_callback = self.callback

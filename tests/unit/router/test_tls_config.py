@@ -185,3 +185,33 @@ def test_tmp_dir_never_writes_through_a_planted_symlink(pair, tmp_path, monkeypa
     with pytest.raises(TLSConfigError, match="--ssl-tmp-dir .*cannot write .*a.key"):
         server_context(HTTPSSpec("a", cert, open(key).read()), settings=TLSSettings(tmp_dir=str(tmp_path)))
     assert victim.read_text() == "precious"
+
+
+class _Ctx:
+    def __init__(self, verify_mode):
+        self.verify_mode = verify_mode
+
+
+class _Conn:
+    context = None
+
+
+@pytest.mark.parametrize("listener_mode", [ssl.CERT_NONE, ssl.CERT_OPTIONAL])
+def test_sni_switch_never_verifies_less_than_its_context_asks(monkeypatch, listener_mode):
+    """The SNI context asks for client certificates (its CA); when its verify mode cannot be
+    put on the connection, the handshake is refused rather than go on without the check."""
+    strict = _Ctx(ssl.CERT_REQUIRED)
+    sel = SNISelector(lambda spec, option: strict)
+    sel.add(parse_sni("secure.test /c,/k,,/ca"))
+    monkeypatch.setattr(tls_native, "adopt_verify", lambda conn, ctx: False)
+    conn = _Conn()
+    assert sel.callback(conn, "secure.test", _Ctx(listener_mode)) == ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+    # adopted: the handshake goes on
+    monkeypatch.setattr(tls_native, "adopt_verify", lambda conn, ctx: True)
+    assert sel.callback(_Conn(), "secure.test", _Ctx(listener_mode)) is None
+    # the listener's own verification is the stricter one: kept, nothing weaker happens
+    lax = _Ctx(ssl.CERT_NONE)
+    sel = SNISelector(lambda spec, option: lax)
+    sel.add(parse_sni("open.test /c,/k"))
+    monkeypatch.setattr(tls_native, "adopt_verify", lambda conn, ctx: False)
+    assert sel.callback(_Conn(), "open.test", _Ctx(ssl.CERT_REQUIRED)) is None
