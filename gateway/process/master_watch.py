@@ -15,7 +15,8 @@ The CLI calls :func:`attach` in the master before any fork; everything then runs
   server: a stat there can hang for good, so it never runs in the master's loop), the master logs
   ``mountpoint PATH failed, triggering detonation...``, kills every process (SIGKILL) and exits
   with status 1, as uWSGI's does;
-* ``--notify-socket PATH``: a UNIX datagram socket bound at PATH (a file there is replaced);
+* ``--notify-socket PATH``: a UNIX datagram socket bound at PATH (a socket there is replaced,
+  another file refused);
   each datagram is logged as ``[notify-socket] TEXT``.  uWSGI's subscription servers send their
   notifications there; gateway has no subscription system, so it receives what local programs
   send (``socat - UNIX-SENDTO:PATH``).
@@ -116,13 +117,18 @@ def _watch_fd(master: Any, option: str, fd: int, nbytes: int, message: str, brut
 
 
 def bind_notify_socket(path: str) -> socket.socket:
-    """The ``--notify-socket`` datagram socket, bound at ``path`` (a file there is removed)."""
+    """The ``--notify-socket`` datagram socket, bound at ``path`` (a socket there is replaced,
+    any other file refused, as for gateway's own UNIX sockets)."""
+    try:
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise ListenError("--notify-socket %s: a file that is not a socket is in the way" % path)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise ListenError("--notify-socket %s: %s" % (path, e.strerror or e)) from None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
         sock.bind(path)
     except OSError as e:
         sock.close()

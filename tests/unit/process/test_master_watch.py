@@ -105,3 +105,21 @@ def test_clock_and_lock_engine_refuse_what_gateway_does_not_have():
         load(["--clock", "monotonic"], {})
     with pytest.raises(ConfigError, match="lock engine only"):
         load(["--lock-engine", "pthread"], {})
+
+
+def test_the_notify_socket_replaces_a_socket_but_never_another_file(tmp_path):
+    """A stale socket at PATH is replaced; a regular file (a typo naming a config file) is
+    refused, not deleted: the same rule as gateway's own UNIX sockets."""
+    from gateway.process.master_watch import bind_notify_socket
+    from gateway.server.listeners import ListenError
+
+    stale = tmp_path / "notify"
+    old = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    old.bind(str(stale))
+    old.close()
+    bind_notify_socket(str(stale)).close()
+    precious = tmp_path / "app.ini"
+    precious.write_text("[uwsgi]\n")
+    with pytest.raises(ListenError, match="--notify-socket .*app.ini: .*not a socket"):
+        bind_notify_socket(str(precious))
+    assert precious.read_text() == "[uwsgi]\n"
