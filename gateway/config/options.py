@@ -1137,8 +1137,8 @@ def _core_tail_options() -> tuple[Option, ...]:
         Option("pcre-jit", flag=True, noop=True, section=CONFIG,
                help="accepted: gateway's regular expressions are Python's re (no PCRE to JIT-compile)"),
         Option("backtrace-depth", type=conv.integer, default=64, minimum=0, noop=True, section=LOGGING,
-               metavar="N", help="accepted: a crash prints Python's whole traceback (faulthandler), "
-                                 "not a C backtrace of N frames"),
+               metavar="N", help="accepted: gateway prints no C backtrace when a process crashes (its "
+                                 "Python exceptions are logged with their whole traceback)"),
         Option("persistent-ipcsem", flag=True, noop=True, section=SUBSYSTEMS,
                help="accepted: gateway creates no SysV semaphores to keep or remove"),
         Option("ftok", type=conv.path, noop=True, section=SUBSYSTEMS, metavar="FILE",
