@@ -94,10 +94,12 @@ def client_cert_vars(ssl_object: Any, export_pem: bool = False) -> List[Tuple[st
 
 
 def server_context(spec: HTTPSSpec, option: str = "--https", settings: Optional[TLSSettings] = None,
-                   session_context: Optional[str] = None) -> ssl.SSLContext:
+                   session_context: Optional[str] = None, interactive: bool = True) -> ssl.SSLContext:
     """A server-side context for ``spec``; raises :class:`TLSConfigError` with the reason
     (naming ``option``).  ``settings``: the ``--ssl-*`` options; ``session_context``:
-    ``--https-session-context``."""
+    ``--https-session-context``.  ``interactive=False``: an encrypted key fails instead of
+    OpenSSL asking the controlling terminal for its pass phrase (a context built while a
+    client's handshake waits, in an event loop, must never wait for someone to type)."""
     settings = settings or TLSSettings()
     if settings.tmp_dir:
         spec = _materialize(spec, settings.tmp_dir, option)
@@ -111,7 +113,7 @@ def server_context(spec: HTTPSSpec, option: str = "--https", settings: Optional[
         except (ValueError, ssl.SSLError) as e:
             raise TLSConfigError("--ssl-enable-tlsv1: this OpenSSL refuses TLS 1.0: %s" % e) from None
     try:
-        ctx.load_cert_chain(spec.cert, spec.key)
+        ctx.load_cert_chain(spec.cert, spec.key, password=None if interactive else _no_pass_phrase)
     except FileNotFoundError as e:
         raise TLSConfigError("%s %s: %s: no such file" % (option, spec.address, e.filename or spec.cert)) from None
     except (ssl.SSLError, OSError) as e:
@@ -138,6 +140,11 @@ def server_context(spec: HTTPSSpec, option: str = "--https", settings: Optional[
     if settings.verbose:
         _log_alerts(ctx, option, spec.address)
     return ctx
+
+
+def _no_pass_phrase() -> bytes:
+    """The pass phrase of a key loaded without a terminal: none (an encrypted key fails)."""
+    return b""
 
 
 def _native_settings(ctx: ssl.SSLContext, settings: TLSSettings, session_context: Optional[str],

@@ -42,7 +42,8 @@ def sni_selector(cfg: Any, settings: TLSSettings) -> Optional[SNISelector]:
         return None
 
     def build(spec: HTTPSSpec, option: str) -> ssl.SSLContext:
-        return server_context(spec, option, settings)
+        # --sni-dir files are loaded during a handshake: never a pass phrase prompt then
+        return server_context(spec, option, settings, interactive=option != "--sni-dir")
 
     selector = SNISelector(build, settings.verbose)
     for value in cfg.sni:

@@ -215,3 +215,48 @@ def test_sni_switch_never_verifies_less_than_its_context_asks(monkeypatch, liste
     sel.add(parse_sni("open.test /c,/k"))
     monkeypatch.setattr(tls_native, "adopt_verify", lambda conn, ctx: False)
     assert sel.callback(_Conn(), "open.test", _Ctx(ssl.CERT_REQUIRED)) is None
+
+
+def test_sni_dir_never_asks_a_terminal_for_a_pass_phrase(pair, tmp_path):
+    """A --sni-dir key is loaded while a client's handshake waits, in the process's event loop:
+    an encrypted one must fail (logged), not make OpenSSL prompt on the controlling terminal
+    (the loop would wait for someone to type it)."""
+    import pty
+    import select
+    import signal
+    import sys
+    import time
+
+    cert, key = pair
+    subprocess.run([require("openssl"), "rsa", "-in", key, "-out", str(tmp_path / "enc.test.key"), "-aes256",
+                    "-passout", "pass:secret"], check=True, capture_output=True, timeout=60)
+    (tmp_path / "enc.test.crt").write_text(open(cert).read())
+    script = ("from gateway.config import load\n"
+              "from gateway.router.tls_config import sni_selector, tls_settings\n"
+              "cfg = load(['--sni-dir', %r, '--wsgi-file', 'x.py'], {})\n"
+              "sel = sni_selector(cfg, tls_settings(cfg))\n"
+              "print('CHOSEN', sel.choose('enc.test'), flush=True)\n" % str(tmp_path))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child has the pty as its controlling terminal
+        os.execv(sys.executable, [sys.executable, "-c", script])
+    out = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"CHOSEN" not in out and b"pass phrase" not in out.lower() and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"pass phrase" not in out.lower()
+    assert b"CHOSEN None" in out
