@@ -39,10 +39,11 @@ import stat
 import time
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from urllib.parse import quote
 
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 
-__all__ = ["StaticFiles", "file_response", "parse_static_map"]
+__all__ = ["StaticFiles", "file_response", "parse_static_map", "serve_header_value"]
 
 
 _PATH_MAX = 4096
@@ -209,9 +210,9 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
         headers.append(("Cache-Control", "max-age=%d" % max(0, int(expires_at - time.time() + 0.5))))
     if policy.serve_header:
         # --file-serve-mode: the web server in front sends the file (uWSGI neither opens it
-        # nor says its length); the name is the real path's bytes, tunnelled as latin-1.
-        name = os.fsencode(path).decode("latin-1")
-        if "\r" in name or "\n" in name:
+        # nor says its length)
+        name = serve_header_value(policy.serve_header, path)
+        if name is None:
             return None  # not a header value: the app answers, as for an unreadable file
         headers.append((policy.serve_header, name))
         headers.append(("Last-Modified", last_modified))
@@ -228,6 +229,26 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
     if wrapper is not None:
         return wrapper(f, 65536)
     return _read_blocks(f)
+
+
+def serve_header_value(header: str, path: str) -> Optional[str]:
+    """The value of ``header`` (``--file-serve-mode``) naming the file ``path``, or None when
+    it cannot name it.
+
+    ``X-Accel-Redirect`` is a URI to nginx: it cuts it at a ``?`` (the rest becomes its
+    arguments) and decodes ``%XX`` escapes, so the real path's bytes are percent-encoded
+    (all but the unreserved characters and ``/``) and nginx opens this very file, not
+    ``a`` for ``a?b.txt`` nor ``50A.txt`` for ``50%41.txt``.  ``X-Sendfile`` is the path
+    itself (its bytes tunnelled as latin-1), as uWSGI sends it; one with a CR or LF cannot be
+    a header value (None).
+    """
+    raw = os.fsencode(path)
+    if header == "X-Accel-Redirect":
+        return quote(raw, safe="/")
+    name = raw.decode("latin-1")
+    if "\r" in name or "\n" in name:
+        return None
+    return name
 
 
 def _read_blocks(f: Any) -> Iterable[bytes]:

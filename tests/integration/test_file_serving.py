@@ -115,6 +115,19 @@ def test_nginx_sends_the_file_named_by_x_accel_redirect(behind_nginx):
     assert status == 200 and json.loads(body)["DOCUMENT_ROOT"] == str(site)
 
 
+def test_nginx_sends_files_whose_names_hold_a_question_mark_or_a_percent(behind_nginx):
+    # nginx cut a raw '?' (a?b.txt: it sent the file "a") and decoded a raw %41 (50%41.txt: it
+    # sent 50A.txt); the X-Accel-Redirect value is escaped, so it sends the very file
+    ngx, site = behind_nginx
+    static = site / "static"
+    for name, body in (("a", b"the file a"), ("a?b.txt", b"question"), ("50A.txt", b"fifty A"),
+                       ("50%41.txt", b"percent"), ("sp ace.txt", b"space")):
+        (static / name).write_bytes(body)
+    assert _get(ngx.port, "/static/a%3Fb.txt")[::2] == (200, b"question")
+    assert _get(ngx.port, "/static/50%2541.txt")[::2] == (200, b"percent")
+    assert _get(ngx.port, "/static/sp%20ace.txt")[::2] == (200, b"space")
+
+
 def test_check_static_docroot_needs_a_document_root(site):
     # over --http-socket no DOCUMENT_ROOT var exists (a header would be HTTP_DOCUMENT_ROOT)
     with run_server(APP + ["--check-static-docroot"]) as srv:

@@ -89,6 +89,24 @@ def test_serve_header_names_the_real_file_without_a_body(site, header):
     assert headers[header] == real + ".gz" and headers["Content-Encoding"] == "gzip"
 
 
+def test_x_accel_redirect_names_the_file_as_a_uri(site):
+    """nginx reads X-Accel-Redirect as a URI: a raw '?' cut the name (a?b.txt served the file
+    'a') and a raw '%41' was decoded (50%41.txt served 50A.txt); the bytes are escaped."""
+    static = site / "static"
+    for name in ("a?b.txt", "50%41.txt", "new\nline.txt", "sp ace #1.txt"):
+        (static / name).write_bytes(b"x")
+    real = os.path.realpath(static)
+    accel = StaticFiles(_app, maps=[("/s", str(static))], policy=FilePolicy(serve_header="X-Accel-Redirect"))
+    sendfile = StaticFiles(_app, maps=[("/s", str(static))], policy=FilePolicy(serve_header="X-Sendfile"))
+    assert _call(accel, _env("/s/a?b.txt"))[1]["X-Accel-Redirect"] == real + "/a%3Fb.txt"
+    assert _call(accel, _env("/s/50%41.txt"))[1]["X-Accel-Redirect"] == real + "/50%2541.txt"
+    assert _call(accel, _env("/s/new\nline.txt"))[1]["X-Accel-Redirect"] == real + "/new%0Aline.txt"
+    assert _call(accel, _env("/s/sp ace #1.txt"))[1]["X-Accel-Redirect"] == real + "/sp%20ace%20%231.txt"
+    # X-Sendfile: the path as it is (uWSGI's), but never a CR/LF in a header: the app answers
+    assert _call(sendfile, _env("/s/a?b.txt"))[1]["X-Sendfile"] == real + "/a?b.txt"
+    assert _call(sendfile, _env("/s/new\nline.txt"))[2] == b"app"
+
+
 def test_serve_header_still_answers_304(site):
     app = StaticFiles(_app, maps=[("/s", str(site / "static"))], policy=FilePolicy(serve_header="X-Sendfile"))
     _, headers, _ = _call(app, _env("/s/a.css"))
