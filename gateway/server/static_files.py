@@ -186,8 +186,12 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
     """
     ctype, encoding = policy.content_type(path)
     expires_at = policy.expiry(environ, path, ctype, st.st_mtime)
-    variant = policy.precompressed(environ, path) if encoding is None else None
-    vary = policy.wants_precompressed(path)
+    # nginx drops the Content-Encoding of an answer it follows through X-Accel-Redirect: a
+    # .gz/.br variant named there would reach the client as compressed bytes it takes for the
+    # file itself, so that mode names the file (nginx's gzip_static can choose a variant)
+    precompress = policy.serve_header != "X-Accel-Redirect"
+    variant = policy.precompressed(environ, path) if encoding is None and precompress else None
+    vary = precompress and policy.wants_precompressed(path)
     if variant is not None:
         path, st, encoding = variant
     mtime = int(st.st_mtime)

@@ -4,6 +4,7 @@ through the real CLI (and a real nginx for X-Accel-Redirect and DOCUMENT_ROOT)."
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -126,6 +127,27 @@ def test_nginx_sends_files_whose_names_hold_a_question_mark_or_a_percent(behind_
     assert _get(ngx.port, "/static/a%3Fb.txt")[::2] == (200, b"question")
     assert _get(ngx.port, "/static/50%2541.txt")[::2] == (200, b"percent")
     assert _get(ngx.port, "/static/sp%20ace.txt")[::2] == (200, b"space")
+
+
+def test_nginx_never_sends_a_precompressed_variant_without_its_encoding(site):
+    # nginx drops the Content-Encoding of an answer it follows through X-Accel-Redirect: naming
+    # a.css.gz there sent the gzip bytes as the stylesheet itself
+    static = site / "static"
+    (static / "p.css").write_bytes(b"body{color:red}" * 10)
+    (static / "p.css.gz").write_bytes(gzip.compress(b"body{color:red}" * 10))
+    args = APP + ["--socket", "127.0.0.1:0", "--static-map", "/static=%s" % static, "--static-gzip-all",
+                  "--file-serve-mode", "x-accel-redirect"]
+    with run_server(args) as srv:
+        with Nginx(NGINX % {"backend": srv.uwsgi_addresses[0], "site": os.path.realpath(site)}) as ngx:
+            conn = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=10)
+            try:
+                conn.request("GET", "/static/p.css", headers={"Accept-Encoding": "gzip"})
+                resp = conn.getresponse()
+                body, encoding = resp.read(), resp.getheader("Content-Encoding")
+            finally:
+                conn.close()
+    assert resp.status == 200
+    assert (gzip.decompress(body) if encoding == "gzip" else body) == b"body{color:red}" * 10
 
 
 def test_check_static_docroot_needs_a_document_root(site):
