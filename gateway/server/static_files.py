@@ -90,8 +90,12 @@ class StaticFiles:
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (self.skip_ext and path.endswith(self.skip_ext)):
             found = self._find(path)
-            if found is None and self.docroot and environ.get("DOCUMENT_ROOT"):
-                found = self._lookup(os.path.realpath(environ["DOCUMENT_ROOT"]), path)
+            if found is None and self.docroot:
+                root = environ.get("DOCUMENT_ROOT")
+                # an absolute path only: a NUL made realpath() raise (a 500), and a relative
+                # one would be looked up from the worker's directory (the app's own files)
+                if isinstance(root, str) and os.path.isabs(root) and "\0" not in root:
+                    found = self._lookup(os.path.realpath(root), path)
             if found is not None:
                 return self._serve(environ, start_response, *found)
         return self.app(environ, start_response)

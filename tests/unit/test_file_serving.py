@@ -128,6 +128,16 @@ def test_check_static_docroot_uses_the_requests_document_root(site):
     assert _call(StaticFiles(_app), _env("/a.css", DOCUMENT_ROOT=str(site / "static")))[2] == b"app"  # off
 
 
+def test_check_static_docroot_ignores_a_document_root_that_is_no_absolute_path(site, monkeypatch):
+    """A NUL in DOCUMENT_ROOT made realpath() raise ValueError (a 500 for the request); a
+    relative one was looked up from the worker's directory (the app's own source files)."""
+    app = StaticFiles(_app, docroot=True)
+    assert _call(app, _env("/a.css", DOCUMENT_ROOT=str(site / "static") + "\0x"))[2] == b"app"
+    monkeypatch.chdir(site)
+    assert _call(app, _env("/a.css", DOCUMENT_ROOT="static"))[2] == b"app"
+    assert _call(app, _env("/a.css", DOCUMENT_ROOT=str(site / "static")))[2] == b"body{}"
+
+
 def test_a_root_directory_serves_its_files(tmp_path):
     # "/" as the directory: its files are inside it (the containment check's edge)
     app = StaticFiles(_app, docroot=True)
