@@ -235,14 +235,14 @@ def test_sni_dir_never_asks_a_terminal_for_a_pass_phrase(pair, tmp_path):
               "from gateway.router.tls_config import sni_selector, tls_settings\n"
               "cfg = load(['--sni-dir', %r, '--wsgi-file', 'x.py'], {})\n"
               "sel = sni_selector(cfg, tls_settings(cfg))\n"
-              "print('CHOSEN', sel.choose('enc.test'), flush=True)\n" % str(tmp_path))
+              "print('CHOSEN', sel.choose('enc.test'), 'END', flush=True)\n" % str(tmp_path))
     pid, fd = pty.fork()
     if pid == 0:  # the child has the pty as its controlling terminal
         os.execv(sys.executable, [sys.executable, "-c", script])
     out = b""
     try:
         deadline = time.monotonic() + 30
-        while b"CHOSEN" not in out and b"pass phrase" not in out.lower() and time.monotonic() < deadline:
+        while b"END" not in out and b"pass phrase" not in out.lower() and time.monotonic() < deadline:
             if select.select([fd], [], [], 0.5)[0]:
                 try:
                     chunk = os.read(fd, 4096)
@@ -259,4 +259,4 @@ def test_sni_dir_never_asks_a_terminal_for_a_pass_phrase(pair, tmp_path):
         os.waitpid(pid, 0)
         os.close(fd)
     assert b"pass phrase" not in out.lower()
-    assert b"CHOSEN None" in out
+    assert b"CHOSEN None END" in out
