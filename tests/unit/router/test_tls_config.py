@@ -105,6 +105,36 @@ def test_sni_dir_bad_files_are_logged_not_fatal(tmp_path):
     assert sel.choose("missing") is None
 
 
+def test_sni_dir_files_that_fail_are_not_reloaded_at_every_handshake(tmp_path, monkeypatch, caplog):
+    """Each handshake naming a broken --sni-dir entry read, parsed and logged it again (any
+    client could flood the log and busy the loop); it waits SNI_DIR_RETRY seconds now."""
+    tries = []
+
+    def build(spec, option):
+        tries.append(spec.address)
+        raise TLSConfigError("%s %s: cannot load certificate" % (option, spec.address))
+
+    sel = SNISelector(build)
+    sel.set_directory(str(tmp_path))
+    now = [1000.0]
+    sel.clock = lambda: now[0]
+    (tmp_path / "bad.test.crt").write_text("x")
+    (tmp_path / "bad.test.key").write_text("x")
+    for _ in range(5):
+        assert sel.choose("bad.test") is None
+    assert tries == ["bad.test"]
+    assert sum("cannot load certificate" in r.getMessage() for r in caplog.records) == 1
+    now[0] += sni.SNI_DIR_RETRY
+    assert sel.choose("bad.test") is None
+    assert tries == ["bad.test", "bad.test"]
+    monkeypatch.setattr(sni, "SNI_DIR_CONTEXTS", 2)  # the failures kept are bounded too
+    for name in ("x1", "x2", "x3"):
+        (tmp_path / (name + ".crt")).write_text("x")
+        (tmp_path / (name + ".key")).write_text("x")
+        sel.choose(name)
+    assert list(sel._failed) == ["x2", "x3"]
+
+
 def _cfg(argv):
     return load(argv + ["--wsgi-file", "x.py"], {})
 
