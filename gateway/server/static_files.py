@@ -22,7 +22,8 @@ thin WSGI layer in front of the apps (created in each worker)::
   (``--static-gzip*``) follow the worker's :class:`~gateway.server.static_policy.FilePolicy`.
 
 A file that is not there (or a directory without an index) goes on to the app, as in uWSGI.
-Only ``GET`` and ``HEAD`` are served; the path is percent-decoded already (``PATH_INFO``), and
+Only ``GET`` and ``HEAD`` are served; the path is percent-decoded already (``PATH_INFO``, its
+bytes tunnelled as latin-1: they are looked up as the file name those bytes make), and
 the resolved real path must stay inside the mapped directory or a ``--static-safe`` one (``..``
 or a symlink out of them goes to the app, never to the file).  The answer: ``Content-Type``,
 ``Content-Length``, ``Last-Modified``, and ``304 Not Modified`` for an ``If-Modified-Since``
@@ -87,11 +88,12 @@ class StaticFiles:
         self.safe = tuple(os.path.realpath(d) for d in safe)
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (self.skip_ext and path.endswith(self.skip_ext)):
+        path = _file_name(environ.get("PATH_INFO", ""))
+        if path is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (
+                self.skip_ext and path.endswith(self.skip_ext)):
             found = self._find(path)
             if found is None and self.docroot:
-                root = environ.get("DOCUMENT_ROOT")
+                root = _file_name(environ.get("DOCUMENT_ROOT"))
                 # an absolute path only: a NUL made realpath() raise (a 500), and a relative
                 # one would be looked up from the worker's directory (the app's own files)
                 if isinstance(root, str) and os.path.isabs(root) and "\0" not in root:
@@ -172,6 +174,20 @@ class StaticFiles:
         if result is None:
             return self.app(environ, start_response)  # gone or unreadable since the stat
         return result
+
+
+def _file_name(value: Any) -> Optional[str]:
+    """A WSGI environ path (its bytes tunnelled as latin-1, PEP 3333) as the file name ``os``
+    functions take (the filesystem encoding, undecodable bytes as surrogates), so that a file
+    named ``caf\u00e9.txt`` is found from ``/caf\xc3\xa9.txt``; None when it is no such string."""
+    if not isinstance(value, str):
+        return None
+    if value.isascii():
+        return value
+    try:
+        return os.fsdecode(value.encode("latin-1"))
+    except UnicodeEncodeError:
+        return None  # not a latin-1 tunnelled value (set by an app or a route): no file name
 
 
 def file_response(environ: Dict[str, Any], start_response: Callable, path: str, st: os.stat_result,

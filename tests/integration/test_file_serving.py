@@ -274,3 +274,11 @@ def test_upload_progress_on_the_uwsgi_protocol(tmp_path):
             s.sendall(body[80000:])
             answer = read_to_eof(s).split(b"\r\n\r\n", 1)[1]
         assert json.loads(answer) == {"size": 200000, "left": []}
+
+
+def test_static_file_with_a_utf8_name(site):
+    # PATH_INFO holds the bytes as latin-1: looked up as that text, caf\u00e9.txt was never found
+    (site / "static" / "caf\u00e9.txt").write_bytes(b"coffee")
+    with run_server(APP + ["--static-map", "/s=%s" % (site / "static")]) as srv:
+        r = request(srv.port, "/s/caf%C3%A9.txt")
+        assert (r.status, r.body) == (200, b"coffee"), r

@@ -138,6 +138,22 @@ def test_check_static_docroot_ignores_a_document_root_that_is_no_absolute_path(s
     assert _call(app, _env("/a.css", DOCUMENT_ROOT=str(site / "static")))[2] == b"body{}"
 
 
+def test_file_names_that_are_not_ascii_are_found(site):
+    """PATH_INFO carries the path's bytes as latin-1 (PEP 3333): they were looked up as that
+    text, so a UTF-8 name (caf\xc3\xa9 for caf\u00e9) was never found and went to the app."""
+    static = site / "static"
+    (static / "caf\u00e9.txt").write_bytes(b"coffee")
+    (static / "d\u00e9j\u00e0").mkdir()
+    (static / "d\u00e9j\u00e0" / "x.txt").write_bytes(b"deep")
+    app = StaticFiles(_app, maps=[("/s", str(static))])
+    assert _call(app, _env("/s/caf\xc3\xa9.txt"))[2] == b"coffee"
+    assert _call(StaticFiles(_app, docroot=True),
+                 _env("/x.txt", DOCUMENT_ROOT=str(static / "d\u00e9j\u00e0").encode().decode("latin-1")))[2] == b"deep"
+    sendfile = StaticFiles(_app, maps=[("/s", str(static))], policy=FilePolicy(serve_header="X-Sendfile"))
+    assert _call(sendfile, _env("/s/caf\xc3\xa9.txt"))[1]["X-Sendfile"].endswith("/caf\xc3\xa9.txt")
+    assert _call(app, _env("/s/caf\u0100.txt"))[2] == b"app"  # not latin-1 tunnelled: no file
+
+
 def test_a_root_directory_serves_its_files(tmp_path):
     # "/" as the directory: its files are inside it (the containment check's edge)
     app = StaticFiles(_app, docroot=True)
