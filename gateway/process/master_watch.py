@@ -17,7 +17,7 @@ The CLI calls :func:`attach` in the master before any fork; everything then runs
   with status 1, as uWSGI's does;
 * ``--notify-socket PATH``: a UNIX datagram socket bound at PATH (a socket there is replaced,
   another file refused);
-  each datagram is logged as ``[notify-socket] TEXT``.  uWSGI's subscription servers send their
+  each datagram is logged as ``[notify-socket] TEXT`` (control characters escaped).  uWSGI's subscription servers send their
   notifications there; gateway has no subscription system, so it receives what local programs
   send (``socat - UNIX-SENDTO:PATH``).
 """
@@ -38,7 +38,7 @@ from gateway.config.options import MOUNT_CHECK_TIMEOUT
 from gateway.logs import gen_log
 from gateway.server.listeners import ListenError
 
-__all__ = ["MountChecker", "attach", "needs_master"]
+__all__ = ["MountChecker", "attach", "needs_master", "notification_text"]
 
 #: At most this many datagrams are read from the notification socket per wake-up of the master.
 NOTIFY_BATCH = 64
@@ -148,7 +148,19 @@ def _read_notifications(sock: socket.socket) -> None:
             gen_log.error("[notify-socket] recv(): %s", e.strerror)
             return
         if data:
-            gen_log.info("[notify-socket] %s", data.decode("utf-8", "replace").rstrip("\n"))
+            gen_log.info("[notify-socket] %s", notification_text(data))
+
+
+#: the control characters a notification may not put in the log as they are
+_CONTROL = {c: "\\x%02x" % c for c in (*range(0x20), 0x7f) if c != 0x09}
+
+
+def notification_text(data: bytes) -> str:
+    """A datagram as one log line: UTF-8 (bad bytes replaced), trailing newlines cut, and any
+    other control character escaped (``\\x0a``), so a sender cannot write lines of its own
+    into the master's log (a forged ``mountpoint ... failed`` for a log alarm) nor terminal
+    escape sequences."""
+    return data.decode("utf-8", "replace").rstrip("\r\n").translate(_CONTROL)
 
 
 class MountChecker:

@@ -123,3 +123,24 @@ def test_the_notify_socket_replaces_a_socket_but_never_another_file(tmp_path):
     with pytest.raises(ListenError, match="--notify-socket .*app.ini: .*not a socket"):
         bind_notify_socket(str(precious))
     assert precious.read_text() == "[uwsgi]\n"
+
+
+
+def test_a_notification_is_one_log_line(caplog):
+    """A datagram was logged as it came: its newlines wrote lines of the sender's choosing into
+    the master's log (a forged mountpoint failure for a --log-alarm), escapes reached terminals."""
+    from gateway.process.master_watch import _read_notifications
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        ours.setblocking(False)
+        for datagram in (b"ready\n", b"a\tb \xc3\xa9", b"hi\nmountpoint /data failed\r\n\x1b[2Jx\x00\n"):
+            theirs.send(datagram)
+        with caplog.at_level("INFO"):
+            _read_notifications(ours)
+    finally:
+        ours.close()
+        theirs.close()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[notify-socket]")]
+    assert lines == ["[notify-socket] ready", "[notify-socket] a\tb \u00e9",
+                     "[notify-socket] hi\\x0amountpoint /data failed\\x0d\\x0a\\x1b[2Jx\\x00"]
