@@ -51,6 +51,13 @@ def sni_selector(cfg: Any, settings: TLSSettings) -> Optional[SNISelector]:
     for value in cfg.sni_regexp:
         selector.add_regexp(parse_sni(value, "--sni-regexp"))
     if cfg.sni_dir:
+        if cfg.sni_dir_ciphers:
+            # used at the first handshake of each name only: a typo would make every --sni-dir
+            # certificate fail then (logged, the listener's used), never the start
+            try:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).set_ciphers(cfg.sni_dir_ciphers)
+            except ssl.SSLError:
+                raise TLSConfigError("--sni-dir-ciphers %s: no usable cipher" % cfg.sni_dir_ciphers) from None
         selector.set_directory(cfg.sni_dir, cfg.sni_dir_ciphers or None)
     return selector
 

@@ -139,6 +139,18 @@ def _cfg(argv):
     return load(argv + ["--wsgi-file", "x.py"], {})
 
 
+def test_sni_dir_ciphers_are_checked_at_startup(tmp_path):
+    """A --sni-dir-ciphers typo was found only at each name's first handshake: every --sni-dir
+    certificate failed then (logged, the listener's certificate used); it fails the start."""
+    from gateway.router.tls_config import sni_selector
+
+    cfg = _cfg(["--sni-dir", str(tmp_path), "--sni-dir-ciphers", "NO-SUCH-CIPHER"])
+    with pytest.raises(TLSConfigError, match="--sni-dir-ciphers NO-SUCH-CIPHER: no usable cipher"):
+        sni_selector(cfg, tls_settings(cfg))
+    cfg = _cfg(["--sni-dir", str(tmp_path), "--sni-dir-ciphers", "HIGH"])
+    assert sni_selector(cfg, tls_settings(cfg)).dir_ciphers == "HIGH"
+
+
 def test_tls_settings_from_the_configuration():
     cfg = _cfg(["--ssl-option", "4", "--ssl-option", "16", "--ssl-enable-tlsv1", "--ssl-sessions-timeout", "30",
                 "--ssl-verify-depth", "--ssl-verbose", "--ssl-tmp-dir", "/tmp"])
