@@ -302,3 +302,13 @@ def test_sni_dir_never_asks_a_terminal_for_a_pass_phrase(pair, tmp_path):
         os.close(fd)
     assert b"pass phrase" not in out.lower()
     assert b"CHOSEN None END" in out
+
+
+def test_tls_options_without_a_tls_listener_are_named():
+    from gateway.router.tls_config import unused_tls_options
+
+    assert unused_tls_options(_cfg([])) == []
+    assert unused_tls_options(_cfg(["--sni-dir", "/d", "--ssl-verify-depth", "--ssl-option", "4"])) == [
+        "--sni-dir", "--ssl-option", "--ssl-verify-depth"]
+    assert unused_tls_options(_cfg(["--sni-dir", "/d", "--https-socket", "127.0.0.1:0,c,k"])) == []
+    assert unused_tls_options(_cfg(["--ssl-verbose", "--https", "127.0.0.1:0,c,k"])) == []
