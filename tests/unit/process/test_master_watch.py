@@ -69,9 +69,19 @@ def test_the_watch_options_imply_a_master_and_parse_their_specs():
     assert needs_master(cfg)
     assert needs_master(load(["--mount-check", "/srv"], {})) and load(["--check-mount", "/x"], {}).check_mountpoint == ["/x"]
     assert not needs_master(load([], {}))
-    for bad in ("x", "3:y", "3:999999"):
+    for bad in ("x", "3:y", "3:999999", "99999999999"):
         with pytest.raises(ConfigError, match="reload-on-fd"):
             load(["--reload-on-fd", bad], {})
+
+
+def test_descriptor_numbers_beyond_a_c_int_are_refused_by_name():
+    """--reload-on-fd 99999999999 made the master's os.fstat() raise OverflowError (a traceback
+    at startup) and --safe-fd 99999999999 made every --worker-exec worker die of it."""
+    assert load(["--reload-on-fd", "2147483647"], {}).reload_on_fd == [(2147483647, 1, "")]
+    with pytest.raises(ConfigError, match="reload-on-fd.*up to 2147483647"):
+        load(["--reload-on-fd", "2147483648 m"], {})
+    with pytest.raises(ConfigError, match="safe-fd"):
+        load(["--safe-fd", "99999999999"], {})
 
 
 def test_signal_bufsize_sizes_the_signal_socketpairs():
