@@ -154,3 +154,14 @@ def test_a_notification_is_one_log_line(caplog):
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[notify-socket]")]
     assert lines == ["[notify-socket] ready", "[notify-socket] a\tb \u00e9",
                      "[notify-socket] hi\\x0amountpoint /data failed\\x0d\\x0a\\x1b[2Jx\\x00"]
+
+
+def test_a_path_with_a_nul_byte_is_refused_by_name(tmp_path):
+    """A NUL (possible in a config file) passed: --check-mountpoint's statfs then raised
+    ValueError in the checker's thread, which died busy, and 10 s later the master destroyed the
+    instance for a mount that 'did not answer'; --notify-socket raised at the bind."""
+    ini = tmp_path / "app.ini"
+    for option in ("check-mountpoint", "notify-socket", "upload-progress"):
+        ini.write_text("[uwsgi]\n%s = /srv/a\0b\n" % option)
+        with pytest.raises(ConfigError, match="%s.*NUL" % option):
+            load(["--ini", str(ini)], {})
