@@ -94,9 +94,7 @@ class StaticFiles:
             found = self._find(path)
             if found is None and self.docroot:
                 root = _file_name(environ.get("DOCUMENT_ROOT"))
-                # an absolute path only: a NUL made realpath() raise (a 500), and a relative
-                # one would be looked up from the worker's directory (the app's own files)
-                if isinstance(root, str) and os.path.isabs(root) and "\0" not in root:
+                if root is not None and _plain_root(root):
                     found = self._lookup(os.path.realpath(root), path)
             if found is not None:
                 return self._serve(environ, start_response, *found)
@@ -174,6 +172,15 @@ class StaticFiles:
         if result is None:
             return self.app(environ, start_response)  # gone or unreadable since the stat
         return result
+
+
+def _plain_root(root: str) -> bool:
+    """Is ``root`` a ``DOCUMENT_ROOT`` to look files up under: an absolute path (a relative one
+    would be looked up from the worker's directory: the app's own files), without a NUL
+    (realpath() raises) nor a ``..`` component.  A route may build it from request values
+    (``setdocroot:/srv/${HTTP_HOST}``): ``Host: ..`` would make it the parent directory, and
+    the containment check of the lookup holds under the root it is given."""
+    return os.path.isabs(root) and "\0" not in root and ".." not in root.split("/")
 
 
 def _file_name(value: Any) -> Optional[str]:

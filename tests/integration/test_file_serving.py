@@ -150,6 +150,19 @@ def test_nginx_never_sends_a_precompressed_variant_without_its_encoding(site):
     assert (gzip.decompress(body) if encoding == "gzip" else body) == b"body{color:red}" * 10
 
 
+def test_check_static_docroot_from_the_host_header_stays_in_the_sites(tmp_path):
+    # setdocroot from the Host header: 'Host: ..' served the files above the sites' directory
+    (tmp_path / "sites" / "a.test").mkdir(parents=True)
+    (tmp_path / "sites" / "a.test" / "index.txt").write_bytes(b"site a")
+    (tmp_path / "secret.txt").write_bytes(b"SECRET")
+    args = APP + ["--check-static-docroot", "--route-run", "setdocroot:%s/${HTTP_HOST}" % (tmp_path / "sites")]
+    with run_server(args) as srv:
+        assert request(srv.port, "/index.txt", headers={"Host": "a.test"}).body == b"site a"
+        for host in ("..", "a.test/../.."):
+            r = request(srv.port, "/secret.txt", headers={"Host": host})
+            assert r.body != b"SECRET" and _json(r)["PATH_INFO"] == "/secret.txt", host  # the app
+
+
 def test_check_static_docroot_needs_a_document_root(site):
     # over --http-socket no DOCUMENT_ROOT var exists (a header would be HTTP_DOCUMENT_ROOT)
     with run_server(APP + ["--check-static-docroot"]) as srv:

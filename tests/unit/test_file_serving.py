@@ -154,6 +154,20 @@ def test_file_names_that_are_not_ascii_are_found(site):
     assert _call(app, _env("/s/caf\u0100.txt"))[2] == b"app"  # not latin-1 tunnelled: no file
 
 
+def test_check_static_docroot_refuses_a_document_root_climbing_out(tmp_path):
+    """A route building DOCUMENT_ROOT from request values (setdocroot:/srv/${HTTP_HOST}) made
+    'Host: ..' or 'Host: a.test/../..' a root above the sites: their files were served."""
+    sites = tmp_path / "sites"
+    (sites / "a.test").mkdir(parents=True)
+    (sites / "a.test" / "index.txt").write_bytes(b"site a")
+    (tmp_path / "secret.txt").write_bytes(b"SECRET")
+    app = StaticFiles(_app, docroot=True)
+    assert _call(app, _env("/index.txt", DOCUMENT_ROOT=str(sites) + "/a.test"))[2] == b"site a"
+    for host in ("..", "a.test/../..", "../"):
+        assert _call(app, _env("/secret.txt", DOCUMENT_ROOT=str(sites) + "/" + host))[2] == b"app", host
+    assert _call(app, _env("/index.txt", DOCUMENT_ROOT=str(sites) + "/a.test/"))[2] == b"site a"
+
+
 def test_a_root_directory_serves_its_files(tmp_path):
     # "/" as the directory: its files are inside it (the containment check's edge)
     app = StaticFiles(_app, docroot=True)
