@@ -12,7 +12,8 @@ thin WSGI layer in front of the apps (created in each worker)::
 * ``--check-static /srv/public``: any request path is looked up under the directory;
 * ``--check-static-docroot``: then under the request's own ``DOCUMENT_ROOT`` (a var the web
   server sends: nginx's ``uwsgi_params`` has ``DOCUMENT_ROOT $document_root``; an HTTP
-  client cannot set it, its headers become ``HTTP_*``);
+  client cannot set it, its headers become ``HTTP_*``; a route may build it from request
+  values, so only an absolute one without a ``..`` component is used);
 * ``--static-index index.html`` (repeatable): a directory is answered by the first of these
   files it holds;
 * ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app;
