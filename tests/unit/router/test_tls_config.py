@@ -312,3 +312,25 @@ def test_tls_options_without_a_tls_listener_are_named():
         "--sni-dir", "--ssl-option", "--ssl-verify-depth"]
     assert unused_tls_options(_cfg(["--sni-dir", "/d", "--https-socket", "127.0.0.1:0,c,k"])) == []
     assert unused_tls_options(_cfg(["--ssl-verbose", "--https", "127.0.0.1:0,c,k"])) == []
+
+
+def test_enable_tlsv1_warns_when_tls10_is_still_refused(pair, caplog):
+    """--ssl-enable-tlsv1 alone lowered the minimum version, but OpenSSL 3's security level (and
+    Python's default cipher string) still refused every TLS 1.0 client: silently, no effect."""
+    cert, key = pair
+    server_context(HTTPSSpec("127.0.0.1:0", cert, key), "--https-socket", TLSSettings(enable_tlsv1=True))
+    warned = [r.getMessage() for r in caplog.records if "--ssl-enable-tlsv1" in r.getMessage()]
+    assert len(warned) == 1 and "still refuses TLS 1.0 clients" in warned[0] and "@SECLEVEL=0" in warned[0]
+    caplog.clear()
+    lowered = server_context(HTTPSSpec("127.0.0.1:0", cert, key, "DEFAULT:@SECLEVEL=0"), "--https-socket",
+                             TLSSettings(enable_tlsv1=True))
+    from gateway.router.tls import tls10_refusal
+
+    refusal = tls10_refusal(lowered)
+    if refusal is not None:
+        pytest.skip("this OpenSSL refuses TLS 1.0 even at security level 0: %s" % refusal)
+    assert not [r for r in caplog.records if "--ssl-enable-tlsv1" in r.getMessage()]
+    # a listener requiring client certificates: the version is agreed, the probe says so
+    required = server_context(HTTPSSpec("127.0.0.1:0", cert, key, "DEFAULT:@SECLEVEL=0", "!" + cert),
+                              "--https-socket", TLSSettings(enable_tlsv1=True))
+    assert tls10_refusal(required) is None
