@@ -24,9 +24,11 @@ The CLI calls :func:`attach` in the master before any fork; everything then runs
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import queue
+import select
 import socket
 import stat
 import threading
@@ -89,12 +91,16 @@ def _watch_fd(master: Any, option: str, fd: int, nbytes: int, message: str, brut
         raise ListenError("--%s %d: a regular file or directory is always readable: give a pipe, "
                           "a socket, an eventfd..." % (option, fd))
     action: Callable[[], None] = master.brutal_reload if brutal else master.reload
+    sock = stat.S_ISSOCK(mode)
 
     def readable() -> None:
+        # never a blocking read in the master: the descriptor may be blocking (it is not ours to
+        # change: its file status is shared with whoever passed it) and its data may be gone
+        # since the loop saw it ready (another reader; a UDP datagram dropped for its checksum)
         try:
-            data = os.read(fd, nbytes)
+            data = _read_now(fd, nbytes, sock)
         except BlockingIOError:
-            return  # another reader took it
+            return  # nothing there any more
         except OSError as e:
             data = b""
             gen_log.error("[%s] read() on fd %d: %s", option, fd, e.strerror)
@@ -114,6 +120,27 @@ def _watch_fd(master: Any, option: str, fd: int, nbytes: int, message: str, brut
         raise ListenError("--%s %d: cannot watch the descriptor (%s)" % (option, fd, e)) from None
     gen_log.info("added %s reload monitor for fd %d (read size: %d)", "brutal" if brutal else "graceful",
                  fd, nbytes)
+
+
+def _read_now(fd: int, nbytes: int, sock: bool) -> bytes:
+    """Up to ``nbytes`` from ``fd`` without blocking; :class:`BlockingIOError` when nothing is
+    there.  A socket is read with ``MSG_DONTWAIT`` (for this call only); anything else only
+    once ``poll`` says, right now, that a read returns at once."""
+    if sock:
+        try:
+            view: Optional[socket.socket] = socket.socket(fileno=fd)  # detached (not closed) after
+        except OSError:
+            view = None  # a family Python does not know: as any descriptor
+        if view is not None:
+            try:
+                return view.recv(nbytes, socket.MSG_DONTWAIT)
+            finally:
+                view.detach()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    if not poller.poll(0):
+        raise BlockingIOError(errno.EAGAIN, "no data")
+    return os.read(fd, nbytes)
 
 
 def bind_notify_socket(path: str) -> socket.socket:

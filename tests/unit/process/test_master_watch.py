@@ -3,6 +3,7 @@ statfs, one that hangs), the reload-on-fd spec, and the options that map onto ga
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 
@@ -165,3 +166,59 @@ def test_a_path_with_a_nul_byte_is_refused_by_name(tmp_path):
         ini.write_text("[uwsgi]\n%s = /srv/a\0b\n" % option)
         with pytest.raises(ConfigError, match="%s.*NUL" % option):
             load(["--ini", str(ini)], {})
+
+
+class _Master:
+    """The hooks _watch_fd uses: the reader callbacks and the reloads asked for."""
+
+    def __init__(self):
+        self.readers, self.reloads = {}, []
+
+    def add_reader(self, fd, callback):
+        self.readers[fd] = callback
+
+    def remove_reader(self, fd):
+        self.readers.pop(fd)
+
+    def reload(self):
+        self.reloads.append("graceful")
+
+    def brutal_reload(self):
+        self.reloads.append("brutal")
+
+
+def _in_time(call, seconds=3.0):
+    """Run ``call`` in a thread; False when it is still running after ``seconds`` (blocked)."""
+    done = threading.Event()
+    threading.Thread(target=lambda: (call(), done.set()), daemon=True).start()
+    return done.wait(seconds)
+
+
+@pytest.mark.parametrize("kind", ["socket", "pipe"])
+def test_reload_on_fd_never_blocks_the_master_when_the_data_is_gone(kind):
+    """The master read the descriptor with a blocking read once the loop saw it ready: when the
+    data was gone meanwhile (another reader, a UDP datagram dropped) the master hung there."""
+    from gateway.process.master_watch import _watch_fd
+
+    if kind == "socket":
+        ours, theirs = socket.socketpair()
+        fd, writer = ours.fileno(), theirs.send
+    else:
+        r, w = os.pipe()
+        fd, writer = r, lambda data: os.write(w, data)
+    master = _Master()
+    try:
+        _watch_fd(master, "reload-on-fd", fd, 1, "", False)
+        assert os.get_blocking(fd)  # left as it was given
+        assert _in_time(master.readers[fd])  # ready no more: nothing read, no hang
+        assert master.reloads == [] and fd in master.readers
+        writer(b"x")
+        master.readers[fd]()
+        assert master.reloads == ["graceful"]
+    finally:
+        if kind == "socket":
+            ours.close()
+            theirs.close()
+        else:
+            os.close(r)
+            os.close(w)
