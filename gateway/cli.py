@@ -480,9 +480,12 @@ def _bind_https(cfg: Config) -> List[socket.socket]:
     TLS): the TLS contexts are built now, with the router's code (:mod:`gateway.router.tls_config`),
     so a bad certificate fails at startup with one line; the worker terminates TLS."""
     from gateway.router.tls import TLSConfigError
-    from gateway.router.tls_config import listener_contexts
+    from gateway.router.tls_config import listener_contexts, unused_tls_options
     from gateway.server.listeners import set_tls_context
 
+    unused = unused_tls_options(cfg)
+    if unused:
+        logs.gen_log.warning("%s: no --https, --https-socket or --ssl-socket to apply to (ignored)", ", ".join(unused))
     values = [("--https-socket", v) for v in cfg.https_socket] + [("--ssl-socket", v) for v in cfg.ssl_socket]
     try:
         contexts = listener_contexts(cfg, values)

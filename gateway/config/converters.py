@@ -150,9 +150,11 @@ def text(raw: str) -> str:
 
 
 def path(raw: str) -> str:
-    """A filesystem path (not checked for existence here: its user reports that)."""
-    if raw == "":
-        raise Invalid("a path")
+    """A filesystem path (not checked for existence here: its user reports that).  A NUL byte
+    (possible in a config file) is refused: no system call takes one, and Python raises
+    ValueError, not OSError, wherever the path is used (a traceback, or a thread dying)."""
+    if raw == "" or "\0" in raw:
+        raise Invalid("a path" if raw == "" else "a path without a NUL byte")
     return raw
 
 

@@ -1577,7 +1577,7 @@ class ConfigFields:
     thunder_lock_watchdog: bool
     #: --pcre-jit: accepted: gateway's regular expressions are Python's re (no PCRE to JIT-compile)
     pcre_jit: bool
-    #: --backtrace-depth: accepted: a crash prints Python's whole traceback (faulthandler), not a C backtrace of N frames
+    #: --backtrace-depth: accepted: gateway prints no C backtrace when a process crashes (its Python exceptions are logged wi…
     backtrace_depth: int
     #: --persistent-ipcsem: accepted: gateway creates no SysV semaphores to keep or remove
     persistent_ipcsem: bool

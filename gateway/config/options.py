@@ -1022,6 +1022,8 @@ def _fd_watch_spec(raw: str) -> tuple[int, int, str]:
     fd, colon, size = head.partition(":")
     if not _SIGNUM.fullmatch(fd) or (colon and not _SIGNUM.fullmatch(size)):
         raise Invalid("FD[:BYTES] [MESSAGE] (such as 3, 3:8 or '3 config changed')")
+    if int(fd) > MAX_FD:
+        raise Invalid("FD[:BYTES] [MESSAGE] with a descriptor number up to %d" % MAX_FD)
     nbytes = int(size) if colon and int(size) else 1
     if nbytes > MAX_FD_READ:
         raise Invalid("FD[:BYTES] [MESSAGE] with at most %d BYTES" % MAX_FD_READ)
@@ -1030,6 +1032,8 @@ def _fd_watch_spec(raw: str) -> tuple[int, int, str]:
 
 #: ``--reload-on-fd FD:BYTES``: the largest read (uWSGI allocates whatever it is given).
 MAX_FD_READ = 65536
+#: the largest descriptor number (a C int): a larger one made os.fstat() raise OverflowError
+MAX_FD = 2 ** 31 - 1
 
 
 def _exit_status(raw: str) -> int:
@@ -1235,7 +1239,8 @@ def _core_tail_options() -> tuple[Option, ...]:
                metavar="SECONDS",
                help="seconds between two measures of the workers' memory for --evil-reload-on-rss/-as "
                     "(gateway's default 1; uWSGI's 3)"),
-        Option("safe-fd", ("fd-safe",), repeatable=True, type=conv.integer, minimum=0, section=PROCESSES,
+        Option("safe-fd", ("fd-safe",), repeatable=True, type=conv.integer, minimum=0, maximum=MAX_FD,
+               section=PROCESSES,
                metavar="FD",
                help="keep the inherited descriptor FD open in what gateway starts: the Emperor's "
                     "vassals and the --worker-exec programs (gateway never closes it itself)"),
@@ -1245,8 +1250,8 @@ def _core_tail_options() -> tuple[Option, ...]:
         Option("pcre-jit", flag=True, noop=True, section=CONFIG,
                help="accepted: gateway's regular expressions are Python's re (no PCRE to JIT-compile)"),
         Option("backtrace-depth", type=conv.integer, default=64, minimum=0, noop=True, section=LOGGING,
-               metavar="N", help="accepted: a crash prints Python's whole traceback (faulthandler), "
-                                 "not a C backtrace of N frames"),
+               metavar="N", help="accepted: gateway prints no C backtrace when a process crashes (its "
+                                 "Python exceptions are logged with their whole traceback)"),
         Option("persistent-ipcsem", flag=True, noop=True, section=SUBSYSTEMS,
                help="accepted: gateway creates no SysV semaphores to keep or remove"),
         Option("ftok", type=conv.path, noop=True, section=SUBSYSTEMS, metavar="FILE",

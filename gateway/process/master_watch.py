@@ -15,17 +15,20 @@ The CLI calls :func:`attach` in the master before any fork; everything then runs
   server: a stat there can hang for good, so it never runs in the master's loop), the master logs
   ``mountpoint PATH failed, triggering detonation...``, kills every process (SIGKILL) and exits
   with status 1, as uWSGI's does;
-* ``--notify-socket PATH``: a UNIX datagram socket bound at PATH (a file there is replaced);
-  each datagram is logged as ``[notify-socket] TEXT``.  uWSGI's subscription servers send their
+* ``--notify-socket PATH``: a UNIX datagram socket bound at PATH (a socket there is replaced,
+  another file refused);
+  each datagram is logged as ``[notify-socket] TEXT`` (control characters escaped).  uWSGI's subscription servers send their
   notifications there; gateway has no subscription system, so it receives what local programs
   send (``socat - UNIX-SENDTO:PATH``).
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import queue
+import select
 import socket
 import stat
 import threading
@@ -37,7 +40,7 @@ from gateway.config.options import MOUNT_CHECK_TIMEOUT
 from gateway.logs import gen_log
 from gateway.server.listeners import ListenError
 
-__all__ = ["MountChecker", "attach", "needs_master"]
+__all__ = ["MountChecker", "attach", "needs_master", "notification_text"]
 
 #: At most this many datagrams are read from the notification socket per wake-up of the master.
 NOTIFY_BATCH = 64
@@ -88,12 +91,16 @@ def _watch_fd(master: Any, option: str, fd: int, nbytes: int, message: str, brut
         raise ListenError("--%s %d: a regular file or directory is always readable: give a pipe, "
                           "a socket, an eventfd..." % (option, fd))
     action: Callable[[], None] = master.brutal_reload if brutal else master.reload
+    sock = stat.S_ISSOCK(mode)
 
     def readable() -> None:
+        # never a blocking read in the master: the descriptor may be blocking (it is not ours to
+        # change: its file status is shared with whoever passed it) and its data may be gone
+        # since the loop saw it ready (another reader; a UDP datagram dropped for its checksum)
         try:
-            data = os.read(fd, nbytes)
+            data = _read_now(fd, nbytes, sock)
         except BlockingIOError:
-            return  # another reader took it
+            return  # nothing there any more
         except OSError as e:
             data = b""
             gen_log.error("[%s] read() on fd %d: %s", option, fd, e.strerror)
@@ -115,14 +122,40 @@ def _watch_fd(master: Any, option: str, fd: int, nbytes: int, message: str, brut
                  fd, nbytes)
 
 
+def _read_now(fd: int, nbytes: int, sock: bool) -> bytes:
+    """Up to ``nbytes`` from ``fd`` without blocking; :class:`BlockingIOError` when nothing is
+    there.  A socket is read with ``MSG_DONTWAIT`` (for this call only); anything else only
+    once ``poll`` says, right now, that a read returns at once."""
+    if sock:
+        try:
+            view: Optional[socket.socket] = socket.socket(fileno=fd)  # detached (not closed) after
+        except OSError:
+            view = None  # a family Python does not know: as any descriptor
+        if view is not None:
+            try:
+                return view.recv(nbytes, socket.MSG_DONTWAIT)
+            finally:
+                view.detach()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    if not poller.poll(0):
+        raise BlockingIOError(errno.EAGAIN, "no data")
+    return os.read(fd, nbytes)
+
+
 def bind_notify_socket(path: str) -> socket.socket:
-    """The ``--notify-socket`` datagram socket, bound at ``path`` (a file there is removed)."""
+    """The ``--notify-socket`` datagram socket, bound at ``path`` (a socket there is replaced,
+    any other file refused, as for gateway's own UNIX sockets)."""
+    try:
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise ListenError("--notify-socket %s: a file that is not a socket is in the way" % path)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise ListenError("--notify-socket %s: %s" % (path, e.strerror or e)) from None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
         sock.bind(path)
     except OSError as e:
         sock.close()
@@ -142,7 +175,19 @@ def _read_notifications(sock: socket.socket) -> None:
             gen_log.error("[notify-socket] recv(): %s", e.strerror)
             return
         if data:
-            gen_log.info("[notify-socket] %s", data.decode("utf-8", "replace").rstrip("\n"))
+            gen_log.info("[notify-socket] %s", notification_text(data))
+
+
+#: the control characters a notification may not put in the log as they are
+_CONTROL = {c: "\\x%02x" % c for c in (*range(0x20), 0x7f) if c != 0x09}
+
+
+def notification_text(data: bytes) -> str:
+    """A datagram as one log line: UTF-8 (bad bytes replaced), trailing newlines cut, and any
+    other control character escaped (``\\x0a``), so a sender cannot write lines of its own
+    into the master's log (a forged ``mountpoint ... failed`` for a log alarm) nor terminal
+    escape sequences."""
+    return data.decode("utf-8", "replace").rstrip("\r\n").translate(_CONTROL)
 
 
 class MountChecker:

@@ -8,7 +8,9 @@ present) are loaded on first use.  No match, or no name at all: the listener's o
 certificate.  Unlike uWSGI, a name is looked up in ``--sni-dir`` only when it is a plain
 host name (letters, digits, ``.``, ``-``, ``_``, not starting with a dot), so a client
 cannot make the server open ``../`` paths, and at most :data:`SNI_DIR_CONTEXTS` loaded
-contexts are kept (the oldest is dropped and reloaded when asked again).
+contexts are kept (the oldest is dropped and reloaded when asked again).  Files that fail
+to load are not tried again for :data:`SNI_DIR_RETRY` seconds (one error line then, not one
+per handshake any client can start).
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from __future__ import annotations
 import os
 import re
 import ssl
+import time
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Tuple
 
 from gateway.logs import gen_log
 from gateway.router.tls import HTTPSSpec, TLSConfigError
 
-__all__ = ["SNIRule", "SNISelector", "SNI_DIR_CONTEXTS", "parse_sni"]
+__all__ = ["SNIRule", "SNISelector", "SNI_DIR_CONTEXTS", "SNI_DIR_RETRY", "parse_sni"]
 
 #: contexts loaded from --sni-dir kept per process
 SNI_DIR_CONTEXTS = 256
+#: seconds during which a name whose --sni-dir files failed to load is not tried again
+SNI_DIR_RETRY = 30.0
 #: a server name that may be looked up as a file name in --sni-dir
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,252}")
 
@@ -71,6 +76,9 @@ class SNISelector:
         self.directory: Optional[str] = None
         self.dir_ciphers: Optional[str] = None
         self._loaded: "OrderedDict[str, ssl.SSLContext]" = OrderedDict()
+        #: --sni-dir names whose files failed to load -> when they may be tried again
+        self._failed: "OrderedDict[str, float]" = OrderedDict()
+        self.clock: Callable[[], float] = time.monotonic
 
     def add(self, rule: SNIRule) -> None:
         """An exact ``--sni`` name; the first one given for a name wins, as in uWSGI."""
@@ -115,6 +123,11 @@ class SNISelector:
         if not _PLAIN_NAME.fullmatch(name):
             return None
         assert self.directory is not None
+        retry = self._failed.get(name)
+        if retry is not None:
+            if self.clock() < retry:
+                return None
+            del self._failed[name]
         base = os.path.join(self.directory, name)
         if not (os.path.isfile(base + ".crt") and os.path.isfile(base + ".key")):
             return None
@@ -122,7 +135,12 @@ class SNISelector:
         try:
             ctx = self.build(HTTPSSpec(name, base + ".crt", base + ".key", self.dir_ciphers, ca), "--sni-dir")
         except TLSConfigError as e:
-            gen_log.error("%s", e)
+            # every handshake naming it would read, parse and log again: a client could flood
+            # the log and keep the loop busy; tried again after SNI_DIR_RETRY seconds
+            gen_log.error("%s (not tried again for %g seconds)", e, SNI_DIR_RETRY)
+            self._failed[name] = self.clock() + SNI_DIR_RETRY
+            if len(self._failed) > SNI_DIR_CONTEXTS:
+                self._failed.popitem(last=False)
             return None
         self._loaded[name] = ctx
         if len(self._loaded) > SNI_DIR_CONTEXTS:
@@ -130,20 +148,29 @@ class SNISelector:
         gen_log.info("[sni for pid %d] added TLS context for %s", os.getpid(), name)
         return ctx
 
-    def callback(self, conn: Any, server_name: Optional[str], current: ssl.SSLContext) -> None:
-        """The ``sni_callback``: switch ``conn`` to the chosen context, with its client verification."""
-        from gateway.router.tls_native import adopt_verify
+    def callback(self, conn: Any, server_name: Optional[str], current: ssl.SSLContext) -> Optional[int]:
+        """The ``sni_callback``: switch ``conn`` to the chosen context, with its client verification.
+
+        When that context verifies clients more strictly than the listener's and its verify mode
+        cannot be put on the connection, the handshake is refused (an alert), never let through
+        without the client certificate check the configuration asks for."""
+        from gateway.router import tls_native
 
         ctx = self.choose(server_name)
         if self.verbose:
             gen_log.info("[ssl] SNI %r: %s", server_name, "matched" if ctx is not None else "default certificate")
         if ctx is None or ctx is current:
-            return
+            return None
         conn.context = ctx
         if ctx.verify_mode == current.verify_mode == ssl.CERT_NONE:
-            return
-        if not adopt_verify(conn, ctx) and ctx.verify_mode != current.verify_mode:
-            gen_log.warning("[ssl] SNI %r: the client CA of its context cannot be applied here", server_name)
+            return None
+        if not tls_native.adopt_verify(conn, ctx) and ctx.verify_mode != current.verify_mode:
+            # the connection keeps the listener's verify mode (OpenSSL's SSL_set_SSL_CTX)
+            gen_log.warning("[ssl] SNI %r: the client verification of its context cannot be applied here",
+                            server_name)
+            if ctx.verify_mode > current.verify_mode:  # CERT_NONE < CERT_OPTIONAL < CERT_REQUIRED
+                return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+        return None
 
     def install(self, ctx: ssl.SSLContext) -> None:
         ctx.sni_callback = self.callback

@@ -18,7 +18,8 @@ import ssl
 import warnings
 from typing import Any, List, NamedTuple, Optional, Tuple
 
-__all__ = ["HTTPSSpec", "TLSConfigError", "TLSSettings", "client_cert_vars", "parse_https", "server_context"]
+__all__ = ["HTTPSSpec", "TLSConfigError", "TLSSettings", "client_cert_vars", "parse_https", "server_context",
+           "tls10_refusal"]
 
 
 class TLSConfigError(Exception):
@@ -94,10 +95,13 @@ def client_cert_vars(ssl_object: Any, export_pem: bool = False) -> List[Tuple[st
 
 
 def server_context(spec: HTTPSSpec, option: str = "--https", settings: Optional[TLSSettings] = None,
-                   session_context: Optional[str] = None) -> ssl.SSLContext:
+                   session_context: Optional[str] = None, interactive: bool = True) -> ssl.SSLContext:
     """A server-side context for ``spec``; raises :class:`TLSConfigError` with the reason
     (naming ``option``).  ``settings``: the ``--ssl-*`` options; ``session_context``:
-    ``--https-session-context``."""
+    ``--https-session-context``.  ``interactive=False``: a context built while a client's
+    handshake waits, in an event loop (``--sni-dir``): an encrypted key fails instead of
+    OpenSSL asking the controlling terminal for its pass phrase (nobody would type it), and
+    the ``--ssl-enable-tlsv1`` probe (a warning at startup) is not run."""
     settings = settings or TLSSettings()
     if settings.tmp_dir:
         spec = _materialize(spec, settings.tmp_dir, option)
@@ -111,7 +115,7 @@ def server_context(spec: HTTPSSpec, option: str = "--https", settings: Optional[
         except (ValueError, ssl.SSLError) as e:
             raise TLSConfigError("--ssl-enable-tlsv1: this OpenSSL refuses TLS 1.0: %s" % e) from None
     try:
-        ctx.load_cert_chain(spec.cert, spec.key)
+        ctx.load_cert_chain(spec.cert, spec.key, password=None if interactive else _no_pass_phrase)
     except FileNotFoundError as e:
         raise TLSConfigError("%s %s: %s: no such file" % (option, spec.address, e.filename or spec.cert)) from None
     except (ssl.SSLError, OSError) as e:
@@ -135,9 +139,69 @@ def server_context(spec: HTTPSSpec, option: str = "--https", settings: Optional[
     if settings.options:
         ctx.options |= settings.options
     _native_settings(ctx, settings, session_context, option)
+    if settings.enable_tlsv1 and interactive:
+        refusal = tls10_refusal(ctx)
+        if refusal is not None:
+            from gateway.logs import gen_log
+
+            gen_log.warning("--ssl-enable-tlsv1: %s %s still refuses TLS 1.0 clients (%s); OpenSSL 3's "
+                            "security level must be lowered in its cipher string (CERT,KEY,DEFAULT:@SECLEVEL=0)",
+                            option, spec.address, refusal)
     if settings.verbose:
         _log_alerts(ctx, option, spec.address)
     return ctx
+
+
+#: OpenSSL's reasons for a handshake refused for its protocol version or ciphers
+_VERSION_REFUSALS = {"NO_SHARED_CIPHER", "UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE", "VERSION_TOO_LOW",
+                     "WRONG_VERSION_NUMBER", "TLSV1_ALERT_PROTOCOL_VERSION", "SSLV3_ALERT_HANDSHAKE_FAILURE",
+                     "NO_CIPHERS_AVAILABLE", "NO_SUITABLE_SIGNATURE_ALGORITHM", "LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED"}
+
+
+def tls10_refusal(ctx: ssl.SSLContext) -> Optional[str]:
+    """Why a TLS 1.0 client cannot complete a handshake with the server context ``ctx``, or
+    None when it can: an in-memory handshake with such a client (no network).
+
+    ``--ssl-enable-tlsv1`` lowers the minimum version, but OpenSSL 3 refuses TLS 1.0 at its
+    default security level anyway (the option alone did nothing, silently)."""
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            client.minimum_version = ssl.TLSVersion.TLSv1
+            client.maximum_version = ssl.TLSVersion.TLSv1
+        client.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError) as e:
+        return "this OpenSSL has no TLS 1.0: %s" % e
+    to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
+    from_server, from_client = ssl.MemoryBIO(), ssl.MemoryBIO()
+    peer = client.wrap_bio(to_client, from_client)
+    server = ctx.wrap_bio(to_server, from_server, server_side=True)
+    done = set()
+    for _ in range(8):
+        for side in (peer, server):
+            if side in done:
+                continue
+            try:
+                side.do_handshake()
+                done.add(side)
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError as e:
+                # a refused client certificate, say, means the version and cipher were agreed
+                return str(e) if (e.reason or "") in _VERSION_REFUSALS else None
+        to_server.write(from_client.read())
+        to_client.write(from_server.read())
+        if len(done) == 2:
+            return None
+    return None
+
+
+def _no_pass_phrase() -> bytes:
+    """The pass phrase of a key loaded without a terminal: none (an encrypted key fails)."""
+    return b""
 
 
 def _native_settings(ctx: ssl.SSLContext, settings: TLSSettings, session_context: Optional[str],
@@ -181,7 +245,9 @@ def _materialize(spec: HTTPSSpec, directory: str, option: str) -> HTTPSSpec:
         try:
             if os.path.lexists(path):
                 os.unlink(path)  # read-only from the previous start
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o400)
+            # created anew, never through what appeared there since (a symlink planted in a
+            # shared directory would have the key written, as root, wherever it leads)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o400)
             with os.fdopen(fd, "w") as f:
                 f.write(body.replace("\\n", "\n"))
         except OSError as e:

@@ -15,7 +15,7 @@ from typing import Any, List, Optional, Tuple
 from gateway.router.sni import SNISelector, parse_sni
 from gateway.router.tls import HTTPSSpec, TLSConfigError, TLSSettings, parse_https, server_context
 
-__all__ = ["listener_contexts", "sni_selector", "tls_settings"]
+__all__ = ["listener_contexts", "sni_selector", "tls_settings", "unused_tls_options"]
 
 
 def tls_settings(cfg: Any) -> TLSSettings:
@@ -42,7 +42,8 @@ def sni_selector(cfg: Any, settings: TLSSettings) -> Optional[SNISelector]:
         return None
 
     def build(spec: HTTPSSpec, option: str) -> ssl.SSLContext:
-        return server_context(spec, option, settings)
+        # --sni-dir files are loaded during a handshake: never a pass phrase prompt then
+        return server_context(spec, option, settings, interactive=option != "--sni-dir")
 
     selector = SNISelector(build, settings.verbose)
     for value in cfg.sni:
@@ -50,6 +51,13 @@ def sni_selector(cfg: Any, settings: TLSSettings) -> Optional[SNISelector]:
     for value in cfg.sni_regexp:
         selector.add_regexp(parse_sni(value, "--sni-regexp"))
     if cfg.sni_dir:
+        if cfg.sni_dir_ciphers:
+            # used at the first handshake of each name only: a typo would make every --sni-dir
+            # certificate fail then (logged, the listener's used), never the start
+            try:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).set_ciphers(cfg.sni_dir_ciphers)
+            except ssl.SSLError:
+                raise TLSConfigError("--sni-dir-ciphers %s: no usable cipher" % cfg.sni_dir_ciphers) from None
         selector.set_directory(cfg.sni_dir, cfg.sni_dir_ciphers or None)
     return selector
 
@@ -70,3 +78,18 @@ def listener_contexts(cfg: Any, values: List[Tuple[str, str]],
             selector.install(ctx)
         out.append((spec, ctx))
     return out
+
+
+def unused_tls_options(cfg: Any) -> List[str]:
+    """The SNI and ``--ssl-*`` options given in ``cfg`` while it has no TLS listener
+    (``--https``, ``--https-socket``, ``--ssl-socket``): they apply to nothing, and their
+    files are never even read (a missing ``--sni`` certificate goes unnoticed)."""
+    if cfg.https or cfg.https_socket or cfg.ssl_socket:
+        return []
+    given = (("--sni", cfg.sni), ("--sni-regexp", cfg.sni_regexp), ("--sni-dir", cfg.sni_dir),
+             ("--sni-dir-ciphers", cfg.sni_dir_ciphers), ("--ssl-option", cfg.ssl_option),
+             ("--ssl-sessions-timeout", cfg.ssl_sessions_timeout),
+             ("--ssl-verify-depth", cfg.ssl_verify_depth is not None), ("--ssl-tmp-dir", cfg.ssl_tmp_dir),
+             ("--ssl-enable-tlsv1", cfg.ssl_enable_tlsv1), ("--ssl-verbose", cfg.ssl_verbose),
+             ("--https-session-context", cfg.https_session_context))
+    return [name for name, value in given if value]

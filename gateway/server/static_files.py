@@ -12,7 +12,8 @@ thin WSGI layer in front of the apps (created in each worker)::
 * ``--check-static /srv/public``: any request path is looked up under the directory;
 * ``--check-static-docroot``: then under the request's own ``DOCUMENT_ROOT`` (a var the web
   server sends: nginx's ``uwsgi_params`` has ``DOCUMENT_ROOT $document_root``; an HTTP
-  client cannot set it, its headers become ``HTTP_*``);
+  client cannot set it, its headers become ``HTTP_*``; a route may build it from request
+  values, so only an absolute one without a ``..`` component is used);
 * ``--static-index index.html`` (repeatable): a directory is answered by the first of these
   files it holds;
 * ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app;
@@ -22,7 +23,8 @@ thin WSGI layer in front of the apps (created in each worker)::
   (``--static-gzip*``) follow the worker's :class:`~gateway.server.static_policy.FilePolicy`.
 
 A file that is not there (or a directory without an index) goes on to the app, as in uWSGI.
-Only ``GET`` and ``HEAD`` are served; the path is percent-decoded already (``PATH_INFO``), and
+Only ``GET`` and ``HEAD`` are served; the path is percent-decoded already (``PATH_INFO``, its
+bytes tunnelled as latin-1: they are looked up as the file name those bytes make), and
 the resolved real path must stay inside the mapped directory or a ``--static-safe`` one (``..``
 or a symlink out of them goes to the app, never to the file).  The answer: ``Content-Type``,
 ``Content-Length``, ``Last-Modified``, and ``304 Not Modified`` for an ``If-Modified-Since``
@@ -39,10 +41,11 @@ import stat
 import time
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from urllib.parse import quote
 
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 
-__all__ = ["StaticFiles", "file_response", "parse_static_map"]
+__all__ = ["StaticFiles", "file_response", "parse_static_map", "serve_header_value"]
 
 
 _PATH_MAX = 4096
@@ -86,11 +89,14 @@ class StaticFiles:
         self.safe = tuple(os.path.realpath(d) for d in safe)
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (self.skip_ext and path.endswith(self.skip_ext)):
+        path = _file_name(environ.get("PATH_INFO", ""))
+        if path is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (
+                self.skip_ext and path.endswith(self.skip_ext)):
             found = self._find(path)
-            if found is None and self.docroot and environ.get("DOCUMENT_ROOT"):
-                found = self._lookup(os.path.realpath(environ["DOCUMENT_ROOT"]), path)
+            if found is None and self.docroot:
+                root = _file_name(environ.get("DOCUMENT_ROOT"))
+                if root is not None and _plain_root(root):
+                    found = self._lookup(os.path.realpath(root), path)
             if found is not None:
                 return self._serve(environ, start_response, *found)
         return self.app(environ, start_response)
@@ -169,6 +175,29 @@ class StaticFiles:
         return result
 
 
+def _plain_root(root: str) -> bool:
+    """Is ``root`` a ``DOCUMENT_ROOT`` to look files up under: an absolute path (a relative one
+    would be looked up from the worker's directory: the app's own files), without a NUL
+    (realpath() raises) nor a ``..`` component.  A route may build it from request values
+    (``setdocroot:/srv/${HTTP_HOST}``): ``Host: ..`` would make it the parent directory, and
+    the containment check of the lookup holds under the root it is given."""
+    return os.path.isabs(root) and "\0" not in root and ".." not in root.split("/")
+
+
+def _file_name(value: Any) -> Optional[str]:
+    """A WSGI environ path (its bytes tunnelled as latin-1, PEP 3333) as the file name ``os``
+    functions take (the filesystem encoding, undecodable bytes as surrogates), so that a file
+    named ``caf\u00e9.txt`` is found from ``/caf\xc3\xa9.txt``; None when it is no such string."""
+    if not isinstance(value, str):
+        return None
+    if value.isascii():
+        return value
+    try:
+        return os.fsdecode(value.encode("latin-1"))
+    except UnicodeEncodeError:
+        return None  # not a latin-1 tunnelled value (set by an app or a route): no file name
+
+
 def file_response(environ: Dict[str, Any], start_response: Callable, path: str, st: os.stat_result,
                   policy: FilePolicy = DEFAULT_POLICY) -> Optional[Iterable[bytes]]:
     """Answer the regular file ``path`` (``st``: its stat) as a WSGI response, or return
@@ -185,8 +214,12 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
     """
     ctype, encoding = policy.content_type(path)
     expires_at = policy.expiry(environ, path, ctype, st.st_mtime)
-    variant = policy.precompressed(environ, path) if encoding is None else None
-    vary = policy.wants_precompressed(path)
+    # nginx drops the Content-Encoding of an answer it follows through X-Accel-Redirect: a
+    # .gz/.br variant named there would reach the client as compressed bytes it takes for the
+    # file itself, so that mode names the file (nginx's gzip_static can choose a variant)
+    precompress = policy.serve_header != "X-Accel-Redirect"
+    variant = policy.precompressed(environ, path) if encoding is None and precompress else None
+    vary = precompress and policy.wants_precompressed(path)
     if variant is not None:
         path, st, encoding = variant
     mtime = int(st.st_mtime)
@@ -209,9 +242,9 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
         headers.append(("Cache-Control", "max-age=%d" % max(0, int(expires_at - time.time() + 0.5))))
     if policy.serve_header:
         # --file-serve-mode: the web server in front sends the file (uWSGI neither opens it
-        # nor says its length); the name is the real path's bytes, tunnelled as latin-1.
-        name = os.fsencode(path).decode("latin-1")
-        if "\r" in name or "\n" in name:
+        # nor says its length)
+        name = serve_header_value(policy.serve_header, path)
+        if name is None:
             return None  # not a header value: the app answers, as for an unreadable file
         headers.append((policy.serve_header, name))
         headers.append(("Last-Modified", last_modified))
@@ -228,6 +261,26 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
     if wrapper is not None:
         return wrapper(f, 65536)
     return _read_blocks(f)
+
+
+def serve_header_value(header: str, path: str) -> Optional[str]:
+    """The value of ``header`` (``--file-serve-mode``) naming the file ``path``, or None when
+    it cannot name it.
+
+    ``X-Accel-Redirect`` is a URI to nginx: it cuts it at a ``?`` (the rest becomes its
+    arguments) and decodes ``%XX`` escapes, so the real path's bytes are percent-encoded
+    (all but the unreserved characters and ``/``) and nginx opens this very file, not
+    ``a`` for ``a?b.txt`` nor ``50A.txt`` for ``50%41.txt``.  ``X-Sendfile`` is the path
+    itself (its bytes tunnelled as latin-1), as uWSGI sends it; one with a CR or LF cannot be
+    a header value (None).
+    """
+    raw = os.fsencode(path)
+    if header == "X-Accel-Redirect":
+        return quote(raw, safe="/")
+    name = raw.decode("latin-1")
+    if "\r" in name or "\n" in name:
+        return None
+    return name
 
 
 def _read_blocks(f: Any) -> Iterable[bytes]:

@@ -4,6 +4,7 @@ through the real CLI (and a real nginx for X-Accel-Redirect and DOCUMENT_ROOT)."
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -113,6 +114,53 @@ def test_nginx_sends_the_file_named_by_x_accel_redirect(behind_nginx):
     assert (status, body) == (200, b"docroot file") and "ETag" in headers
     status, _, body = _get(ngx.port, "/docroot/missing.txt")  # not there: the app, DOCUMENT_ROOT as sent
     assert status == 200 and json.loads(body)["DOCUMENT_ROOT"] == str(site)
+
+
+def test_nginx_sends_files_whose_names_hold_a_question_mark_or_a_percent(behind_nginx):
+    # nginx cut a raw '?' (a?b.txt: it sent the file "a") and decoded a raw %41 (50%41.txt: it
+    # sent 50A.txt); the X-Accel-Redirect value is escaped, so it sends the very file
+    ngx, site = behind_nginx
+    static = site / "static"
+    for name, body in (("a", b"the file a"), ("a?b.txt", b"question"), ("50A.txt", b"fifty A"),
+                       ("50%41.txt", b"percent"), ("sp ace.txt", b"space")):
+        (static / name).write_bytes(body)
+    assert _get(ngx.port, "/static/a%3Fb.txt")[::2] == (200, b"question")
+    assert _get(ngx.port, "/static/50%2541.txt")[::2] == (200, b"percent")
+    assert _get(ngx.port, "/static/sp%20ace.txt")[::2] == (200, b"space")
+
+
+def test_nginx_never_sends_a_precompressed_variant_without_its_encoding(site):
+    # nginx drops the Content-Encoding of an answer it follows through X-Accel-Redirect: naming
+    # a.css.gz there sent the gzip bytes as the stylesheet itself
+    static = site / "static"
+    (static / "p.css").write_bytes(b"body{color:red}" * 10)
+    (static / "p.css.gz").write_bytes(gzip.compress(b"body{color:red}" * 10))
+    args = APP + ["--socket", "127.0.0.1:0", "--static-map", "/static=%s" % static, "--static-gzip-all",
+                  "--file-serve-mode", "x-accel-redirect"]
+    with run_server(args) as srv:
+        with Nginx(NGINX % {"backend": srv.uwsgi_addresses[0], "site": os.path.realpath(site)}) as ngx:
+            conn = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=10)
+            try:
+                conn.request("GET", "/static/p.css", headers={"Accept-Encoding": "gzip"})
+                resp = conn.getresponse()
+                body, encoding = resp.read(), resp.getheader("Content-Encoding")
+            finally:
+                conn.close()
+    assert resp.status == 200
+    assert (gzip.decompress(body) if encoding == "gzip" else body) == b"body{color:red}" * 10
+
+
+def test_check_static_docroot_from_the_host_header_stays_in_the_sites(tmp_path):
+    # setdocroot from the Host header: 'Host: ..' served the files above the sites' directory
+    (tmp_path / "sites" / "a.test").mkdir(parents=True)
+    (tmp_path / "sites" / "a.test" / "index.txt").write_bytes(b"site a")
+    (tmp_path / "secret.txt").write_bytes(b"SECRET")
+    args = APP + ["--check-static-docroot", "--route-run", "setdocroot:%s/${HTTP_HOST}" % (tmp_path / "sites")]
+    with run_server(args) as srv:
+        assert request(srv.port, "/index.txt", headers={"Host": "a.test"}).body == b"site a"
+        for host in ("..", "a.test/../.."):
+            r = request(srv.port, "/secret.txt", headers={"Host": host})
+            assert r.body != b"SECRET" and _json(r)["PATH_INFO"] == "/secret.txt", host  # the app
 
 
 def test_check_static_docroot_needs_a_document_root(site):
@@ -239,3 +287,11 @@ def test_upload_progress_on_the_uwsgi_protocol(tmp_path):
             s.sendall(body[80000:])
             answer = read_to_eof(s).split(b"\r\n\r\n", 1)[1]
         assert json.loads(answer) == {"size": 200000, "left": []}
+
+
+def test_static_file_with_a_utf8_name(site):
+    # PATH_INFO holds the bytes as latin-1: looked up as that text, caf\u00e9.txt was never found
+    (site / "static" / "caf\u00e9.txt").write_bytes(b"coffee")
+    with run_server(APP + ["--static-map", "/s=%s" % (site / "static")]) as srv:
+        r = request(srv.port, "/s/caf%C3%A9.txt")
+        assert (r.status, r.body) == (200, b"coffee"), r

@@ -286,3 +286,11 @@ def test_ssl_enable_tlsv1(certs):
             assert _tls10_handshake(_port(srv.ready_fields["https-socket"])) == "TLSv1"
         except ssl.SSLError as e:
             pytest.skip("this OpenSSL refuses TLS 1.0 even at security level 0: %s" % e)
+
+
+def test_sni_and_ssl_options_without_a_tls_listener_are_reported(tmp_path):
+    # they applied to nothing, silently: not even a missing --sni certificate was noticed
+    args = APP + ["--sni", "a.test %s,%s" % (tmp_path / "missing.crt", tmp_path / "missing.key"),
+                  "--ssl-verbose"]
+    with run_server(args) as srv:
+        srv.wait_for_line(r"--sni, --ssl-verbose: no --https, --https-socket or --ssl-socket to apply to")

@@ -82,11 +82,33 @@ def test_serve_header_names_the_real_file_without_a_body(site, header):
     assert (status, body, headers[header]) == ("200 OK", b"", real)
     assert headers["Content-Type"] == "text/css" and headers["Last-Modified"]
     assert "Content-Length" not in headers  # the web server in front says it (as uWSGI)
-    # a precompressed variant: its name is the one sent
+    # a precompressed variant: its name is the one sent (X-Sendfile), never through nginx, which
+    # drops an X-Accel-Redirect answer's Content-Encoding (the client got gzip bytes as the file)
     gz = FilePolicy(serve_header=header, gzip_all=True)
     status, headers, _ = _call(StaticFiles(_app, maps=[("/s", str(site / "static"))], policy=gz),
                                _env("/s/a.css", HTTP_ACCEPT_ENCODING="gzip"))
-    assert headers[header] == real + ".gz" and headers["Content-Encoding"] == "gzip"
+    if header == "X-Sendfile":
+        assert headers[header] == real + ".gz" and headers["Content-Encoding"] == "gzip"
+    else:
+        assert headers[header] == real and "Content-Encoding" not in headers and "Vary" not in headers
+
+
+def test_x_accel_redirect_names_the_file_as_a_uri(site):
+    """nginx reads X-Accel-Redirect as a URI: a raw '?' cut the name (a?b.txt served the file
+    'a') and a raw '%41' was decoded (50%41.txt served 50A.txt); the bytes are escaped."""
+    static = site / "static"
+    for name in ("a?b.txt", "50%41.txt", "new\nline.txt", "sp ace #1.txt"):
+        (static / name).write_bytes(b"x")
+    real = os.path.realpath(static)
+    accel = StaticFiles(_app, maps=[("/s", str(static))], policy=FilePolicy(serve_header="X-Accel-Redirect"))
+    sendfile = StaticFiles(_app, maps=[("/s", str(static))], policy=FilePolicy(serve_header="X-Sendfile"))
+    assert _call(accel, _env("/s/a?b.txt"))[1]["X-Accel-Redirect"] == real + "/a%3Fb.txt"
+    assert _call(accel, _env("/s/50%41.txt"))[1]["X-Accel-Redirect"] == real + "/50%2541.txt"
+    assert _call(accel, _env("/s/new\nline.txt"))[1]["X-Accel-Redirect"] == real + "/new%0Aline.txt"
+    assert _call(accel, _env("/s/sp ace #1.txt"))[1]["X-Accel-Redirect"] == real + "/sp%20ace%20%231.txt"
+    # X-Sendfile: the path as it is (uWSGI's), but never a CR/LF in a header: the app answers
+    assert _call(sendfile, _env("/s/a?b.txt"))[1]["X-Sendfile"] == real + "/a?b.txt"
+    assert _call(sendfile, _env("/s/new\nline.txt"))[2] == b"app"
 
 
 def test_serve_header_still_answers_304(site):
@@ -104,6 +126,46 @@ def test_check_static_docroot_uses_the_requests_document_root(site):
     (site / "secret.txt").write_bytes(b"secret")
     assert _call(app, _env("/../secret.txt", DOCUMENT_ROOT=str(site / "static")))[2] == b"app"  # out of it
     assert _call(StaticFiles(_app), _env("/a.css", DOCUMENT_ROOT=str(site / "static")))[2] == b"app"  # off
+
+
+def test_check_static_docroot_ignores_a_document_root_that_is_no_absolute_path(site, monkeypatch):
+    """A NUL in DOCUMENT_ROOT made realpath() raise ValueError (a 500 for the request); a
+    relative one was looked up from the worker's directory (the app's own source files)."""
+    app = StaticFiles(_app, docroot=True)
+    assert _call(app, _env("/a.css", DOCUMENT_ROOT=str(site / "static") + "\0x"))[2] == b"app"
+    monkeypatch.chdir(site)
+    assert _call(app, _env("/a.css", DOCUMENT_ROOT="static"))[2] == b"app"
+    assert _call(app, _env("/a.css", DOCUMENT_ROOT=str(site / "static")))[2] == b"body{}"
+
+
+def test_file_names_that_are_not_ascii_are_found(site):
+    """PATH_INFO carries the path's bytes as latin-1 (PEP 3333): they were looked up as that
+    text, so a UTF-8 name (caf\xc3\xa9 for caf\u00e9) was never found and went to the app."""
+    static = site / "static"
+    (static / "caf\u00e9.txt").write_bytes(b"coffee")
+    (static / "d\u00e9j\u00e0").mkdir()
+    (static / "d\u00e9j\u00e0" / "x.txt").write_bytes(b"deep")
+    app = StaticFiles(_app, maps=[("/s", str(static))])
+    assert _call(app, _env("/s/caf\xc3\xa9.txt"))[2] == b"coffee"
+    assert _call(StaticFiles(_app, docroot=True),
+                 _env("/x.txt", DOCUMENT_ROOT=str(static / "d\u00e9j\u00e0").encode().decode("latin-1")))[2] == b"deep"
+    sendfile = StaticFiles(_app, maps=[("/s", str(static))], policy=FilePolicy(serve_header="X-Sendfile"))
+    assert _call(sendfile, _env("/s/caf\xc3\xa9.txt"))[1]["X-Sendfile"].endswith("/caf\xc3\xa9.txt")
+    assert _call(app, _env("/s/caf\u0100.txt"))[2] == b"app"  # not latin-1 tunnelled: no file
+
+
+def test_check_static_docroot_refuses_a_document_root_climbing_out(tmp_path):
+    """A route building DOCUMENT_ROOT from request values (setdocroot:/srv/${HTTP_HOST}) made
+    'Host: ..' or 'Host: a.test/../..' a root above the sites: their files were served."""
+    sites = tmp_path / "sites"
+    (sites / "a.test").mkdir(parents=True)
+    (sites / "a.test" / "index.txt").write_bytes(b"site a")
+    (tmp_path / "secret.txt").write_bytes(b"SECRET")
+    app = StaticFiles(_app, docroot=True)
+    assert _call(app, _env("/index.txt", DOCUMENT_ROOT=str(sites) + "/a.test"))[2] == b"site a"
+    for host in ("..", "a.test/../..", "../"):
+        assert _call(app, _env("/secret.txt", DOCUMENT_ROOT=str(sites) + "/" + host))[2] == b"app", host
+    assert _call(app, _env("/index.txt", DOCUMENT_ROOT=str(sites) + "/a.test/"))[2] == b"site a"
 
 
 def test_a_root_directory_serves_its_files(tmp_path):

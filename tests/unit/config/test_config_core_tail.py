@@ -198,3 +198,17 @@ def test_exit_alone_is_status_one(tmp_path):
 def test_exit_skips_the_inherited_files(files, tmp_path):
     missing = os.path.join(str(tmp_path), "missing.ini")
     assert _load(["--inherit", missing, "--exit", "2"], tmp_path).exit == 2
+
+
+def test_backtrace_depth_help_promises_no_crash_traceback():
+    """No process enables faulthandler for fatal signals: a crash (SIGSEGV) prints nothing,
+    so the no-op's help must not say it prints Python's traceback."""
+    import pathlib
+
+    import gateway
+    from gateway.config.options import find
+
+    sources = "".join(p.read_text() for p in pathlib.Path(gateway.__file__).parent.rglob("*.py"))
+    help_text = find("backtrace-depth").help
+    assert "faulthandler.enable(" in sources or ("traceback (faulthandler)" not in help_text
+                                                 and "no C backtrace" in help_text)

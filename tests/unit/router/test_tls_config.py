@@ -105,8 +105,50 @@ def test_sni_dir_bad_files_are_logged_not_fatal(tmp_path):
     assert sel.choose("missing") is None
 
 
+def test_sni_dir_files_that_fail_are_not_reloaded_at_every_handshake(tmp_path, monkeypatch, caplog):
+    """Each handshake naming a broken --sni-dir entry read, parsed and logged it again (any
+    client could flood the log and busy the loop); it waits SNI_DIR_RETRY seconds now."""
+    tries = []
+
+    def build(spec, option):
+        tries.append(spec.address)
+        raise TLSConfigError("%s %s: cannot load certificate" % (option, spec.address))
+
+    sel = SNISelector(build)
+    sel.set_directory(str(tmp_path))
+    now = [1000.0]
+    sel.clock = lambda: now[0]
+    (tmp_path / "bad.test.crt").write_text("x")
+    (tmp_path / "bad.test.key").write_text("x")
+    for _ in range(5):
+        assert sel.choose("bad.test") is None
+    assert tries == ["bad.test"]
+    assert sum("cannot load certificate" in r.getMessage() for r in caplog.records) == 1
+    now[0] += sni.SNI_DIR_RETRY
+    assert sel.choose("bad.test") is None
+    assert tries == ["bad.test", "bad.test"]
+    monkeypatch.setattr(sni, "SNI_DIR_CONTEXTS", 2)  # the failures kept are bounded too
+    for name in ("x1", "x2", "x3"):
+        (tmp_path / (name + ".crt")).write_text("x")
+        (tmp_path / (name + ".key")).write_text("x")
+        sel.choose(name)
+    assert list(sel._failed) == ["x2", "x3"]
+
+
 def _cfg(argv):
     return load(argv + ["--wsgi-file", "x.py"], {})
+
+
+def test_sni_dir_ciphers_are_checked_at_startup(tmp_path):
+    """A --sni-dir-ciphers typo was found only at each name's first handshake: every --sni-dir
+    certificate failed then (logged, the listener's certificate used); it fails the start."""
+    from gateway.router.tls_config import sni_selector
+
+    cfg = _cfg(["--sni-dir", str(tmp_path), "--sni-dir-ciphers", "NO-SUCH-CIPHER"])
+    with pytest.raises(TLSConfigError, match="--sni-dir-ciphers NO-SUCH-CIPHER: no usable cipher"):
+        sni_selector(cfg, tls_settings(cfg))
+    cfg = _cfg(["--sni-dir", str(tmp_path), "--sni-dir-ciphers", "HIGH"])
+    assert sni_selector(cfg, tls_settings(cfg)).dir_ciphers == "HIGH"
 
 
 def test_tls_settings_from_the_configuration():
@@ -165,3 +207,130 @@ def test_tmp_dir_writes_pem_text(pair, tmp_path):
     # file names are left alone
     server_context(HTTPSSpec("b", cert, key), settings=TLSSettings(tmp_dir=str(tmp_path)))
     assert not (tmp_path / "b.crt").exists()
+
+
+def test_tmp_dir_never_writes_through_a_planted_symlink(pair, tmp_path, monkeypatch):
+    """A user able to write in a shared --ssl-tmp-dir (/tmp) plants a symlink at the name
+    between the removal of the old file and the creation of the new one: the private key
+    must not be written where it leads (a file of root's, truncated and filled)."""
+    cert, key = pair
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    real_unlink = os.unlink
+
+    def racing_unlink(path, *args, **kwargs):
+        real_unlink(path, *args, **kwargs)
+        os.symlink(str(victim), path)  # the attacker wins the race
+
+    monkeypatch.setattr(os, "unlink", racing_unlink)
+    (tmp_path / "a.key").write_text("old")
+    with pytest.raises(TLSConfigError, match="--ssl-tmp-dir .*cannot write .*a.key"):
+        server_context(HTTPSSpec("a", cert, open(key).read()), settings=TLSSettings(tmp_dir=str(tmp_path)))
+    assert victim.read_text() == "precious"
+
+
+class _Ctx:
+    def __init__(self, verify_mode):
+        self.verify_mode = verify_mode
+
+
+class _Conn:
+    context = None
+
+
+@pytest.mark.parametrize("listener_mode", [ssl.CERT_NONE, ssl.CERT_OPTIONAL])
+def test_sni_switch_never_verifies_less_than_its_context_asks(monkeypatch, listener_mode):
+    """The SNI context asks for client certificates (its CA); when its verify mode cannot be
+    put on the connection, the handshake is refused rather than go on without the check."""
+    strict = _Ctx(ssl.CERT_REQUIRED)
+    sel = SNISelector(lambda spec, option: strict)
+    sel.add(parse_sni("secure.test /c,/k,,/ca"))
+    monkeypatch.setattr(tls_native, "adopt_verify", lambda conn, ctx: False)
+    conn = _Conn()
+    assert sel.callback(conn, "secure.test", _Ctx(listener_mode)) == ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+    # adopted: the handshake goes on
+    monkeypatch.setattr(tls_native, "adopt_verify", lambda conn, ctx: True)
+    assert sel.callback(_Conn(), "secure.test", _Ctx(listener_mode)) is None
+    # the listener's own verification is the stricter one: kept, nothing weaker happens
+    lax = _Ctx(ssl.CERT_NONE)
+    sel = SNISelector(lambda spec, option: lax)
+    sel.add(parse_sni("open.test /c,/k"))
+    monkeypatch.setattr(tls_native, "adopt_verify", lambda conn, ctx: False)
+    assert sel.callback(_Conn(), "open.test", _Ctx(ssl.CERT_REQUIRED)) is None
+
+
+def test_sni_dir_never_asks_a_terminal_for_a_pass_phrase(pair, tmp_path):
+    """A --sni-dir key is loaded while a client's handshake waits, in the process's event loop:
+    an encrypted one must fail (logged), not make OpenSSL prompt on the controlling terminal
+    (the loop would wait for someone to type it)."""
+    import pty
+    import select
+    import signal
+    import sys
+    import time
+
+    cert, key = pair
+    subprocess.run([require("openssl"), "rsa", "-in", key, "-out", str(tmp_path / "enc.test.key"), "-aes256",
+                    "-passout", "pass:secret"], check=True, capture_output=True, timeout=60)
+    (tmp_path / "enc.test.crt").write_text(open(cert).read())
+    script = ("from gateway.config import load\n"
+              "from gateway.router.tls_config import sni_selector, tls_settings\n"
+              "cfg = load(['--sni-dir', %r, '--wsgi-file', 'x.py'], {})\n"
+              "sel = sni_selector(cfg, tls_settings(cfg))\n"
+              "print('CHOSEN', sel.choose('enc.test'), 'END', flush=True)\n" % str(tmp_path))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child has the pty as its controlling terminal
+        os.execv(sys.executable, [sys.executable, "-c", script])
+    out = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"END" not in out and b"pass phrase" not in out.lower() and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"pass phrase" not in out.lower()
+    assert b"CHOSEN None END" in out
+
+
+def test_tls_options_without_a_tls_listener_are_named():
+    from gateway.router.tls_config import unused_tls_options
+
+    assert unused_tls_options(_cfg([])) == []
+    assert unused_tls_options(_cfg(["--sni-dir", "/d", "--ssl-verify-depth", "--ssl-option", "4"])) == [
+        "--sni-dir", "--ssl-option", "--ssl-verify-depth"]
+    assert unused_tls_options(_cfg(["--sni-dir", "/d", "--https-socket", "127.0.0.1:0,c,k"])) == []
+    assert unused_tls_options(_cfg(["--ssl-verbose", "--https", "127.0.0.1:0,c,k"])) == []
+
+
+def test_enable_tlsv1_warns_when_tls10_is_still_refused(pair, caplog):
+    """--ssl-enable-tlsv1 alone lowered the minimum version, but OpenSSL 3's security level (and
+    Python's default cipher string) still refused every TLS 1.0 client: silently, no effect."""
+    cert, key = pair
+    server_context(HTTPSSpec("127.0.0.1:0", cert, key), "--https-socket", TLSSettings(enable_tlsv1=True))
+    warned = [r.getMessage() for r in caplog.records if "--ssl-enable-tlsv1" in r.getMessage()]
+    assert len(warned) == 1 and "still refuses TLS 1.0 clients" in warned[0] and "@SECLEVEL=0" in warned[0]
+    caplog.clear()
+    lowered = server_context(HTTPSSpec("127.0.0.1:0", cert, key, "DEFAULT:@SECLEVEL=0"), "--https-socket",
+                             TLSSettings(enable_tlsv1=True))
+    from gateway.router.tls import tls10_refusal
+
+    refusal = tls10_refusal(lowered)
+    if refusal is not None:
+        pytest.skip("this OpenSSL refuses TLS 1.0 even at security level 0: %s" % refusal)
+    assert not [r for r in caplog.records if "--ssl-enable-tlsv1" in r.getMessage()]
+    # a listener requiring client certificates: the version is agreed, the probe says so
+    required = server_context(HTTPSSpec("127.0.0.1:0", cert, key, "DEFAULT:@SECLEVEL=0", "!" + cert),
+                              "--https-socket", TLSSettings(enable_tlsv1=True))
+    assert tls10_refusal(required) is None
