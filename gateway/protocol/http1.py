@@ -71,6 +71,7 @@ from .http1_head import (
     show,
     split_block,
     split_other_target,
+    valid_host,
 )
 
 __all__ = [
@@ -182,6 +183,7 @@ class RequestParser:
         self._max_chunk_ext = max_chunk_ext
         self._chunk_line_limit = max_chunk_size_digits + max_chunk_ext + 2
         self._require_host = require_host
+        self._valid_host: str | None = None
         self._buf: bytes | bytearray = b""
         self._pos = 0  # bytes of _buf already consumed
         self._eof = False
@@ -399,7 +401,11 @@ class RequestParser:
             headers = merge_content_length(headers, content_length)
         if authority is not None:
             host = authority
-        elif host is None and http11 and self._require_host:
+        elif host is not None:
+            if host != self._valid_host and not valid_host(host):
+                raise RemoteProtocolError(f"client sent an invalid Host header: {show(host)}")
+            self._valid_host = host  # (a connection repeats its Host: checked once)
+        elif http11 and self._require_host:
             raise RemoteProtocolError("client sent an HTTP/1.1 request without a Host header")
 
         return _new(

@@ -32,7 +32,9 @@ Decisions (RFC 9112 unless said otherwise):
   ``Content-Type`` cannot be merged into a list: which one is the body?); a
   missing ``Host`` in HTTP/1.1 is only
   refused with ``require_host=True`` (RFC 9112 §3.2 says MUST, uWSGI does not
-  care; the default follows uWSGI).
+  care; the default follows uWSGI).  A ``Host`` that is not ``host[:port]``
+  (RFC 9110 §7.2: ``/``, ``@``, spaces...) or whose host holds ``..`` is 400, as
+  in nginx (uWSGI passes any value on, and ``HTTP_HOST`` ends up in paths).
 * **Body framing** (§6.3): ``Transfer-Encoding`` together with
   ``Content-Length`` is 400; ``Transfer-Encoding`` in HTTP/1.0 is 400; a
   coding list whose final coding is not ``chunked``, that holds an empty
@@ -217,8 +219,7 @@ def split_other_target(method: str, target: str) -> tuple[str, str, str | None]:
             f" nor '*': {show(target)}"
         )
     _, authority, rest = absolute.groups()
-    match = AUTHORITY.fullmatch(authority)
-    if match is None or (match.group(1)[0] == "[" and not valid_ip_literal(match.group(1)[1:-1])):
+    if not authority or not valid_host(authority):
         raise RemoteProtocolError(
             f"client sent an absolute-form target without a valid authority: {show(target)}"
         )
@@ -226,6 +227,24 @@ def split_other_target(method: str, target: str) -> tuple[str, str, str | None]:
     if path[:1] != "/":
         path = "/" + path
     return path, query, authority
+
+
+def valid_host(value: str) -> bool:
+    """Whether a ``Host`` value (or an absolute-form authority) is ``host[:port]``.
+
+    RFC 9110 §7.2 (``uri-host [":" port]``, empty allowed), plus nginx's rule that a
+    host holding ``..`` is invalid: apps and routes build paths from ``HTTP_HOST``
+    (``setdocroot:/srv/${HTTP_HOST}``), so neither a ``/`` nor a ``..`` may reach them.
+    """
+    if not value:
+        return True
+    match = AUTHORITY.fullmatch(value)
+    if match is None:
+        return False
+    host = match.group(1)
+    if host[0] == "[":
+        return valid_ip_literal(host[1:-1])
+    return ".." not in host
 
 
 def valid_ip_literal(inside: str) -> bool:

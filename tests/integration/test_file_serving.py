@@ -150,17 +150,21 @@ def test_nginx_never_sends_a_precompressed_variant_without_its_encoding(site):
     assert (gzip.decompress(body) if encoding == "gzip" else body) == b"body{color:red}" * 10
 
 
-def test_check_static_docroot_from_the_host_header_stays_in_the_sites(tmp_path):
-    # setdocroot from the Host header: 'Host: ..' served the files above the sites' directory
+def test_check_static_docroot_from_a_request_header_stays_in_the_sites(tmp_path):
+    # setdocroot from a request header: 'X-Site: ..' served the files above the sites' directory
+    # (the Host header itself cannot carry '..' or '/': the HTTP parser answers 400)
     (tmp_path / "sites" / "a.test").mkdir(parents=True)
     (tmp_path / "sites" / "a.test" / "index.txt").write_bytes(b"site a")
     (tmp_path / "secret.txt").write_bytes(b"SECRET")
-    args = APP + ["--check-static-docroot", "--route-run", "setdocroot:%s/${HTTP_HOST}" % (tmp_path / "sites")]
+    args = APP + ["--check-static-docroot", "--route-run", "setdocroot:%s/${HTTP_X_SITE}" % (tmp_path / "sites")]
     with run_server(args) as srv:
-        assert request(srv.port, "/index.txt", headers={"Host": "a.test"}).body == b"site a"
+        assert request(srv.port, "/index.txt", headers={"X-Site": "a.test"}).body == b"site a"
+        for site in ("..", "a.test/../.."):
+            r = request(srv.port, "/secret.txt", headers={"X-Site": site})
+            assert r.body != b"SECRET" and _json(r)["PATH_INFO"] == "/secret.txt", site  # the app
         for host in ("..", "a.test/../.."):
             r = request(srv.port, "/secret.txt", headers={"Host": host})
-            assert r.body != b"SECRET" and _json(r)["PATH_INFO"] == "/secret.txt", host  # the app
+            assert r.status == 400 and b"invalid Host header" in r.body and b"SECRET" not in r.body, host
 
 
 def test_check_static_docroot_needs_a_document_root(site):

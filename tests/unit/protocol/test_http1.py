@@ -441,3 +441,30 @@ def test_limits_are_parameters() -> None:
     p.receive_data(b"\r\nGET / HTTP/1.1\r\n\r\n")
     with pytest.raises(RemoteProtocolError, match="more than 0 empty lines"):
         p.next_event()
+
+
+@pytest.mark.parametrize("host", ["example.com", "example.com.", "h:8080", "h:", "127.0.0.1", "[::1]:9090",
+                                  "xn--caf-dma.example", "a_b.local", ""])
+def test_a_host_that_is_host_port_is_accepted(host):
+    req = parse(b"GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % host.encode())[0]
+    assert type(req) is Request and req.host == host
+
+
+@pytest.mark.parametrize("host", ["..", "a/b", "../etc", "a..b", "h:80/x", "user@h", "h:8o", "[::1", "[zz]",
+                                  "a b", "h\\x", "\xe9.example"])
+def test_a_host_that_is_not_host_port_or_holds_dotdot_is_400(host):
+    # apps and routes build paths from HTTP_HOST (setdocroot:/srv/${HTTP_HOST}): nginx refuses these too
+    with pytest.raises(RemoteProtocolError, match="invalid Host header") as info:
+        parse(b"GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % host.encode("latin-1"))
+    assert info.value.status_hint == 400
+
+
+def test_an_absolute_form_authority_with_dotdot_is_400_and_a_repeated_host_is_still_checked():
+    with pytest.raises(RemoteProtocolError, match="valid authority"):
+        parse(b"GET http://../x HTTP/1.1\r\nHost: h\r\n\r\n")
+    p = RequestParser()
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: good\r\n\r\nGET / HTTP/1.1\r\nHost: ..\r\n\r\n")
+    assert events_of(p)[0].host == "good"
+    p.start_next_request()
+    with pytest.raises(RemoteProtocolError, match="invalid Host header"):
+        events_of(p)
