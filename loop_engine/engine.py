@@ -27,7 +27,7 @@ import logging
 import socket
 import threading
 import weakref
-from typing import Any, Callable, Deque, List, Optional, Tuple
+from typing import Any, Callable, Deque, List, Optional, Set, Tuple
 
 import greenlet
 from tornado.ioloop import IOLoop
@@ -126,8 +126,8 @@ class Engine:
         self._queue: Deque[Tuple[Callable[..., Any], Tuple[Any, ...]]] = collections.deque()
         self._listeners: List[_Listener] = []
         self._accept_paused = False
-        #: :meth:`hold_accepting`: no listener accepts, whatever the free cores
-        self._held = False
+        #: :meth:`hold_accepting`: the reasons no listener accepts, whatever the free cores
+        self._holds: Set[str] = set()
         self._drain_scheduled = False
         self._last_full_log = float("-inf")
         #: Greenlets whose last request is over, waiting for the next one (at most
@@ -367,7 +367,7 @@ class Engine:
         return remove
 
     def _activate(self, lst: _Listener) -> None:
-        if not lst.active and not self._held:
+        if not lst.active and not self._holds:
             if lst.toggle is not None:
                 lst.toggle(True)
             else:
@@ -387,7 +387,7 @@ class Engine:
         accept = lst.sock.accept
         on_accept = lst.on_accept
         for _ in range(lst.batch):
-            if self._accept_paused or self._held:
+            if self._accept_paused or self._holds:
                 return
             try:
                 conn, addr = accept()
@@ -441,23 +441,29 @@ class Engine:
 
     @property
     def accepting(self) -> bool:
-        return not self._accept_paused and not self._held
+        return not self._accept_paused and not self._holds
 
-    def hold_accepting(self, held: bool) -> None:
+    def hold_accepting(self, held: bool, reason: str = "held") -> None:
         """Stop accepting new connections (``held``) or accept again, whatever the free cores:
         work in flight and connections already accepted go on (a suspended uWSGI worker
-        finishes its request and takes no other)."""
-        if held == self._held:
+        finishes its request and takes no other).
+
+        Each ``reason`` (a suspended worker, a full connection budget...) holds on its own:
+        accepting resumes when the last one is released.
+        """
+        if held == (reason in self._holds):
             return
+        was_held = bool(self._holds)
         if held:
+            self._holds.add(reason)
+        else:
+            self._holds.discard(reason)
+        if held and not was_held:
             for lst in self._listeners:
                 self._deactivate(lst)
-            self._held = True
-        else:
-            self._held = False
-            if not self._accept_paused:
-                for lst in self._listeners:
-                    self._activate(lst)
+        elif not self._holds and not self._accept_paused:
+            for lst in self._listeners:
+                self._activate(lst)
 
     # -- shutdown ----------------------------------------------------------------------
 

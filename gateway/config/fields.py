@@ -383,6 +383,8 @@ class ConfigFields:
     limit_post: int
     #: --socket-timeout: seconds to wait on a client or an RPC peer
     socket_timeout: int
+    #: --max-connections: client connections one worker holds at once (every --http-socket, --socket, --fastcgi-socket
+    max_connections: int
     #: --body-timeout: seconds a request body may take from the app's first read, plus one per --body-min-rate bytes recei…
     body_timeout: float
     #: --body-min-rate: bytes per second that extend the --body-timeout deadline by one second each; 0: the deadline is fix…

@@ -1714,6 +1714,11 @@ OPTIONS: tuple[Option, ...] = (
            help="seconds to wait on a client or an RPC peer.  --tornado raises the default "
                 "to 30; a value given explicitly always wins (uWSGI also raises a value given "
                 "before --tornado on the command line)"),
+    Option("max-connections", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="N",
+           help="client connections one worker holds at once (every --http-socket, --socket, "
+                "--fastcgi-socket... together); at N it stops accepting until one closes (the "
+                "listen queue and the other workers take the next clients); 0: the descriptor "
+                "limit less 64.  gateway only"),
     Option("body-timeout", type=conv.number, default=30, minimum=0, section=HTTP, metavar="SECONDS",
            help="seconds a request body may take from the app's first read, plus one per "
                 "--body-min-rate bytes received; past it the read fails with a 408 and the "

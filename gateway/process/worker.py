@@ -50,6 +50,7 @@ from gateway.routing import chain_from_config
 from gateway.rpc import registry as _rpc_registry
 from gateway.server import websocket as websocket_server
 from gateway.server.app_threads import ThreadedApp
+from gateway.server.conn_budget import ConnectionBudget, default_limit
 from gateway.server.fastcgi import FastCGIServer
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import ready_addresses, socket_protocol, tls_context
@@ -295,6 +296,7 @@ class Worker:
             body_read_warning=int(cfg.body_read_warning if cfg.body_read_warning is not None else 8),
         )
         self.settings.retire = self._retire
+        self.settings.connection_budget = ConnectionBudget(engine, int(cfg.max_connections) or default_limit())
         self.settings.response_headers_limit = int(cfg.response_headers_limit)
         self.settings.upload_progress = cfg.upload_progress or None
         self.settings.chunked_input_timeout = float(cfg.chunked_input_timeout or 0)

@@ -51,6 +51,10 @@ class ConnectionServer:
         # Connection tasks in flight (uvloop's public path): the loop only keeps weak references to
         # tasks, so an unreferenced one may be collected before it runs.
         self._accepting: Set[Any] = set()
+        #: --max-connections: the worker's budget, shared by its listeners (None: unbounded)
+        self.budget = settings.connection_budget
+        if self.budget is not None:
+            self.budget.servers.append(self)
 
     def start(self, sock: socket.socket) -> Callable[[], None]:
         """Serve ``sock`` (a bound, listening socket); returns the undo callable.
@@ -96,7 +100,15 @@ class ConnectionServer:
     def _sweep(self) -> None:
         raise NotImplementedError
 
+    def check_budget(self) -> None:
+        """After a connection opened or closed: hold or release accepting (``--max-connections``)."""
+        if self.budget is not None:
+            self.budget.check()
+
     def close_all(self) -> None:
+        if self.budget is not None and self in self.budget.servers:
+            self.budget.servers.remove(self)
+            self.budget.check()
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None

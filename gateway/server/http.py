@@ -164,6 +164,7 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
                 self.remote_addr = self.peer = addr[0]
                 self.remote_port = str(addr[1])
         self.server.connections.add(self)
+        self.server.check_budget()
         self.deadline = self.server.loop.time() + self.settings.socket_timeout
 
     def data_received(self, data: bytes) -> None:
@@ -219,6 +220,7 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self.closed = True
         self.state = CLOSED
         self.server.connections.discard(self)
+        self.server.check_budget()
         self.fail_waiters()
 
     # -- request dispatch (hub) ------------------------------------------------------
@@ -462,6 +464,7 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self.state = BUSY  # no more parsing or timeouts for this connection
         self.closed = True
         self.server.connections.discard(self)
+        self.server.check_budget()
         leftover = self.parser.trailing_data[0] if self.parser.buffered() else b""
         return self.transport, leftover
 

@@ -145,6 +145,9 @@ class ServerSettings:
         self.chunked_input_timeout = 0.0
         #: --chunked-input-limit: the largest chunk ``uwsgi.chunked_read()`` returns (0: none)
         self.chunked_input_limit = 1048576
+        #: --max-connections: a ``gateway.server.conn_budget.ConnectionBudget`` the worker sets
+        #: (None: unbounded), shared by its listeners
+        self.connection_budget: Optional[Any] = None
         #: set by the worker: ``retire(reason)`` stops it gracefully (a master respawns it)
         self.retire: Optional[Callable[[str], None]] = None
         #: --log-format: a ``gateway.logformat.LogFormat`` the worker sets, or None for uWSGI's line

@@ -109,6 +109,7 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
             if isinstance(addr, tuple):
                 self.peer = "%s:%s" % addr[:2]
         self.server.connections.add(self)
+        self.server.check_budget()
         self.deadline = self.server.loop.time() + self.settings.socket_timeout
         if self.early:
             early, self.early = self.early, b""
@@ -133,6 +134,7 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self.closed = True
         self.server.connections.discard(self)
+        self.server.check_budget()
         self.fail_waiters()
 
     def _process(self) -> None:
@@ -277,6 +279,7 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
         self.closed = True
         self.deadline = 0.0
         self.server.connections.discard(self)
+        self.server.check_budget()
         leftover = b""
         if self.parser.buffered():
             leftover = self.parser._buf

@@ -416,3 +416,27 @@ def test_hold_accepting_stops_every_listener_until_released(io_loop):
     finally:
         for s in accepted + [client, lsock]:
             s.close()
+
+
+def test_each_hold_reason_holds_until_it_is_released(io_loop):
+    """A suspended worker whose connection budget is also full accepts again only when
+    both reasons are gone, whatever order they go in."""
+    import socket as socketlib
+
+    engine = Engine(1, io_loop)
+    lsock = socketlib.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    try:
+        engine.add_listener(lsock, lambda conn, addr: conn.close())
+        lst = engine._listeners[0]
+        engine.hold_accepting(True, "suspend")
+        engine.hold_accepting(True, "max-connections")
+        engine.hold_accepting(False, "suspend")
+        assert not lst.active and not engine.accepting
+        engine.hold_accepting(False, "suspend")  # twice: still held by the other reason
+        assert not lst.active
+        engine.hold_accepting(False, "max-connections")
+        assert lst.active and engine.accepting
+    finally:
+        lsock.close()

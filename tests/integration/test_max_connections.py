@@ -1,0 +1,58 @@
+"""``--max-connections``: a worker holding N client connections accepts no more until one
+closes; the next client waits in the listen queue and is then served, and one log line says why."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from gateway.protocol.uwsgi import encode_request
+from server import run_server
+
+pytestmark = pytest.mark.timeout(60)
+
+GET = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+UWSGI_GET = encode_request([("REQUEST_METHOD", "GET"), ("PATH_INFO", "/"), ("QUERY_STRING", ""),
+                            ("SERVER_PROTOCOL", "HTTP/1.1"), ("SERVER_NAME", "t"), ("SERVER_PORT", "80"),
+                            ("HTTP_HOST", "t")])
+
+
+def _served(sock: socket.socket, timeout: float) -> bytes:
+    """The head of the response to ``GET`` on ``sock`` (b"" if none came within ``timeout``)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    return data
+
+
+@pytest.mark.parametrize("proto", ["--http-socket", "--socket"])
+def test_the_worker_stops_accepting_at_the_budget_and_serves_the_next_client_when_one_closes(proto):
+    args = [proto, "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--max-connections", "2",
+            "--socket-timeout", "30", "--http-keepalive", "30"]
+    with run_server(args) as srv:
+        held = []
+        try:
+            # two silent connections (a slow client, a flood): accepted, each holds a place
+            for _ in range(2):
+                held.append(socket.create_connection(("127.0.0.1", srv.port), timeout=10))
+            srv.wait_for_line(r"\*\*\* 2 client connections open \(--max-connections 2\): not accepting "
+                              r"new ones until one closes \*\*\*", timeout=10)
+            late = socket.create_connection(("127.0.0.1", srv.port), timeout=10)  # the listen queue takes it
+            held.append(late)
+            # an HTTP client sends at once; nginx's uwsgi_pass too: the request waits, unread
+            late.sendall(GET if proto == "--http-socket" else UWSGI_GET)
+            assert _served(late, 1.0) == b""  # not accepted yet (a bounded wait for an absence)
+            held.pop(0).close()
+            assert _served(late, 10).startswith(b"HTTP/1.1 200 OK")
+        finally:
+            for s in held:
+                s.close()
+
