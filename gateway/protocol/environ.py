@@ -12,11 +12,13 @@ Rules that new servers get wrong, applied here once (style.md, pitfalls 9 and 10
 * ``Content-Type`` / ``Content-Length`` map to ``CONTENT_TYPE`` / ``CONTENT_LENGTH``.
 
 The static part of every environ (``wsgi.*``, server name and port, ``uwsgi.*``) is
-built once per listener by :func:`base_environ` and copied per request.
+built once per listener by :func:`base_environ` and copied per request.  :func:`file_name`
+turns a tunnelled path back into the name the filesystem knows (static files, ``static:``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Dict, Iterable, Optional, Tuple
 from urllib.parse import unquote_to_bytes
@@ -146,3 +148,17 @@ def request_environ(
         if scheme in ("http", "https"):
             env["wsgi.url_scheme"] = scheme
     return env
+
+
+def file_name(value: Any) -> Optional[str]:
+    """A WSGI environ path (its bytes tunnelled as latin-1, PEP 3333) as the file name ``os``
+    functions take (the filesystem encoding, undecodable bytes as surrogates), so that a file
+    named ``caf\u00e9.txt`` is found from ``/caf\xc3\xa9.txt``; None when it is no such string."""
+    if not isinstance(value, str):
+        return None
+    if value.isascii():
+        return value
+    try:
+        return os.fsdecode(value.encode("latin-1"))
+    except UnicodeEncodeError:
+        return None  # not a latin-1 tunnelled value (set by an app or a route): no file name

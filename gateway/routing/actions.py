@@ -30,6 +30,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple, Union
 from urllib.parse import unquote_to_bytes
 
 from gateway.logs import gen_log
+from gateway.protocol.environ import file_name
 from gateway.protocol.wsgi_response import HOP_BY_HOP
 from gateway.routing.conditions import RouteSyntaxError
 from gateway.routing.transforms import (
@@ -446,12 +447,21 @@ _NOT_FOUND = Answer("404 Not Found", (("Content-Type", "text/plain"), ("Content-
                     managed=True)
 
 
+def _as_file_name(value: str) -> str:
+    """A request value as part of a file name; one that is no tunnelled bytes gives a NUL,
+    which no file name holds (the lookup then fails)."""
+    name = file_name(value)
+    return "\0" if name is None else name
+
+
 def _static(next_on_missing: bool) -> Callable[[str], Action]:
     def build(arg: str) -> Action:
         root = static_root(arg)
 
         def run(state: RouteState, req: RequestView) -> Result:
-            path = expand(arg, req)
+            # request values are bytes tunnelled as latin-1 (PEP 3333): the file named by
+            # those bytes (``/caf\xc3\xa9.txt`` is ``café.txt``); the rule's own text as written
+            path = expand(arg, req, _as_file_name)
             # a request value (``..``, a symlink) must not lead out of the rule's directory
             if path and "\0" not in path and _contained(path, root) and os.path.isfile(path):
                 return ServeFile(path)

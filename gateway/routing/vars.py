@@ -207,8 +207,9 @@ def _lookup(req: RequestView, key: str) -> str:
     return request_var(req.environ, key) or ""
 
 
-def expand(template: str, req: RequestView) -> str:
-    """``template`` with ``$N`` and ``${...}`` replaced (see the module docstring)."""
+def expand(template: str, req: RequestView, convert: Optional[Callable[[str], str]] = None) -> str:
+    """``template`` with ``$N`` and ``${...}`` replaced (see the module docstring);
+    ``convert`` is applied to each substituted value (not to the template's own text)."""
     if "$" not in template:
         return template
     out = []
@@ -223,14 +224,16 @@ def expand(template: str, req: RequestView) -> str:
         if nxt.isdigit() and nxt.isascii():
             group = int(nxt)
             if group < len(req.captures):
-                out.append(req.captures[group] or "")
+                piece = req.captures[group] or ""
+                out.append(piece if convert is None else convert(piece))
             i += 2
         elif nxt == "{":
             close = template.find("}", i + 2)
             if close < 0:  # unterminated: kept as written (uWSGI does the same)
                 out.append(template[i:])
                 break
-            out.append(_lookup(req, template[i + 2:close]))
+            piece = _lookup(req, template[i + 2:close])
+            out.append(piece if convert is None else convert(piece))
             i = close + 1
         else:
             out.append(c)

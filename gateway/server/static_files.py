@@ -43,6 +43,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
+from gateway.protocol.environ import file_name
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 
 __all__ = ["StaticFiles", "file_response", "parse_static_map", "serve_header_value"]
@@ -89,12 +90,12 @@ class StaticFiles:
         self.safe = tuple(os.path.realpath(d) for d in safe)
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        path = _file_name(environ.get("PATH_INFO", ""))
+        path = file_name(environ.get("PATH_INFO", ""))
         if path is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (
                 self.skip_ext and path.endswith(self.skip_ext)):
             found = self._find(path)
             if found is None and self.docroot:
-                root = _file_name(environ.get("DOCUMENT_ROOT"))
+                root = file_name(environ.get("DOCUMENT_ROOT"))
                 if root is not None and _plain_root(root):
                     found = self._lookup(os.path.realpath(root), path)
             if found is not None:
@@ -182,20 +183,6 @@ def _plain_root(root: str) -> bool:
     (``setdocroot:/srv/${HTTP_HOST}``): ``Host: ..`` would make it the parent directory, and
     the containment check of the lookup holds under the root it is given."""
     return os.path.isabs(root) and "\0" not in root and ".." not in root.split("/")
-
-
-def _file_name(value: Any) -> Optional[str]:
-    """A WSGI environ path (its bytes tunnelled as latin-1, PEP 3333) as the file name ``os``
-    functions take (the filesystem encoding, undecodable bytes as surrogates), so that a file
-    named ``caf\u00e9.txt`` is found from ``/caf\xc3\xa9.txt``; None when it is no such string."""
-    if not isinstance(value, str):
-        return None
-    if value.isascii():
-        return value
-    try:
-        return os.fsdecode(value.encode("latin-1"))
-    except UnicodeEncodeError:
-        return None  # not a latin-1 tunnelled value (set by an app or a route): no file name
 
 
 def file_response(environ: Dict[str, Any], start_response: Callable, path: str, st: os.stat_result,

@@ -183,3 +183,18 @@ def test_static_rules_never_serve_a_file_outside_their_directory(tmp_path):
                 s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 reply = read_to_eof(s)
             assert b"secret" not in reply and reply.startswith(b"HTTP/1.1 404 "), (target, reply[:200])
+
+
+def test_static_action_finds_a_file_with_a_utf8_name_in_a_directory_with_one(tmp_path):
+    # request values are bytes tunnelled as latin-1: looked up as that text, caf\u00e9.txt was
+    # never found; the rule's own text (a directory named in UTF-8) stays as written
+    d = tmp_path / "d\u00e9p\u00f4t"
+    d.mkdir()
+    (d / "caf\u00e9.txt").write_bytes(b"coffee")
+    (d / "plain.txt").write_bytes(b"plain")
+    with run_server(APP + ["--route", "^/f/(.*) static:%s/$1" % d]) as srv:
+        r = request(srv.port, "/f/caf%C3%A9.txt")
+        assert (r.status, r.body) == (200, b"coffee"), r
+        assert request(srv.port, "/f/plain.txt").body == b"plain"
+        r = request(srv.port, "/f/caf%E9.txt")  # latin-1 bytes: no such file name
+        assert r.status == 404
