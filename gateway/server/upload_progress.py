@@ -10,7 +10,12 @@ block::
 and removed once the body is in (or the reading failed).  A page polls it (through the web
 server, or an app that reads it) to draw a progress bar.  The id must be a UUID
 (``8-4-4-4-12`` hex digits), so it never names anything outside DIR; the file is created
-with ``O_EXCL`` (a second upload with the same id gets no progress file, as in uWSGI).
+with ``O_EXCL`` (a second upload with the same id gets no progress file, as in uWSGI).  A
+file left by a worker killed mid-upload (harakiri, SIGKILL) is replaced once it has not
+changed for ``stale_after`` seconds (twice ``--socket-timeout``, at least
+:data:`MIN_STALE`): a live upload rewrites it at every block, and a block comes within
+``--socket-timeout`` or the upload fails.  uWSGI leaves such a file, and its id never gets
+a progress file again.
 
 :func:`progress_id` and :func:`progress_line` are pure; :class:`UploadProgress` owns one file.
 """
@@ -19,11 +24,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import Optional
 
 from gateway.logs import gen_log
 
 __all__ = ["UploadProgress", "progress_id", "progress_line"]
+
+#: Seconds without a change after which a progress file is taken for a dead upload's, at least.
+MIN_STALE = 60.0
 
 _MARK = "X-Progress-ID="
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -56,9 +65,10 @@ class UploadProgress:
         self.size = size
 
     @classmethod
-    def open(cls, directory: str, uri: str, size: int) -> Optional["UploadProgress"]:
+    def open(cls, directory: str, uri: str, size: int, stale_after: float = MIN_STALE) -> Optional["UploadProgress"]:
         """The tracker for an upload of ``size`` bytes to ``uri``, or None (no valid
-        ``X-Progress-ID``, or the file cannot be created: logged)."""
+        ``X-Progress-ID``, an upload with that id in progress, or the file cannot be
+        created: logged)."""
         ident = progress_id(uri)
         if ident is None:
             if _MARK in uri:
@@ -67,6 +77,13 @@ class UploadProgress:
         path = os.path.join(directory, ident + ".js")
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except FileExistsError:
+            if not _replace_stale(path, max(stale_after, MIN_STALE)):
+                return None  # an upload with this id is in progress (uWSGI: no file either)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            except OSError:
+                return None  # another worker took it meanwhile
         except OSError as e:
             gen_log.error("--upload-progress: cannot create %s: %s", path, e)
             return None
@@ -92,3 +109,20 @@ class UploadProgress:
             os.unlink(self.path)
         except OSError as e:
             gen_log.error("--upload-progress: cannot remove %s: %s", self.path, e)
+
+
+def _replace_stale(path: str, stale_after: float) -> bool:
+    """Remove ``path`` (never following a symlink) when it has not changed for
+    ``stale_after`` seconds: a dead upload's file; True when it is gone."""
+    try:
+        age = time.time() - os.lstat(path).st_mtime
+        if age < stale_after:
+            return False
+        os.unlink(path)
+    except FileNotFoundError:
+        return True
+    except OSError as e:
+        gen_log.error("--upload-progress: cannot replace the stale %s: %s", path, e)
+        return False
+    gen_log.info("--upload-progress: replaced %s, unchanged for %ds (its upload died)", path, int(age))
+    return True

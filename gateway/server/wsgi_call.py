@@ -605,7 +605,8 @@ class WSGIResponse:
             if size > settings.post_buffering:
                 from gateway.server.upload_progress import UploadProgress
 
-                progress = UploadProgress.open(settings.upload_progress, self.environ.get("REQUEST_URI", ""), size)
+                progress = UploadProgress.open(settings.upload_progress, self.environ.get("REQUEST_URI", ""), size,
+                                               stale_after=2 * settings.socket_timeout)
         received = 0
         try:
             while True:

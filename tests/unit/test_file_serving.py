@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -224,3 +225,25 @@ def test_progress_file_lifecycle(tmp_path):
     assert not path.exists()
     assert UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=nope", 5) is None
     assert UploadProgress.open(str(tmp_path / "missing"), "/u?X-Progress-ID=" + UUID, 5) is None
+
+
+def test_a_dead_uploads_progress_file_is_replaced_once_stale(tmp_path):
+    # a worker killed mid-upload leaves its file: that id got no progress file ever again
+    path = tmp_path / (UUID + ".js")
+    path.write_bytes(progress_line(10, 100))
+    assert UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 5, stale_after=120) is None  # fresh
+    old = time.time() - 121
+    os.utime(path, (old, old))
+    p = UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 5, stale_after=120)
+    assert p is not None
+    p.update(3)
+    assert json.loads(path.read_bytes()) == {"state": "uploading", "received": 3, "size": 5}
+    p.close()
+    # a stale symlink planted there is removed, never followed
+    target = tmp_path / "target"
+    target.write_bytes(b"keep")
+    path.symlink_to(target)
+    os.utime(path, (old, old), follow_symlinks=False)
+    p = UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 5, stale_after=60)
+    assert p is not None and not path.is_symlink() and target.read_bytes() == b"keep"
+    p.close()
