@@ -95,16 +95,21 @@ class FastRouter:
         """``(family, address, spec, modifier1, modifier2)`` of the next node to try, or None.
 
         ``modifier1`` is -1 when the packet's own modifiers are kept (static nodes)."""
-        if self.table is not None:
-            node = self.table.pick(key, tried)
-            if node is None and self.settings.fallback_key and not tried:
-                node = self.table.pick(self.settings.fallback_key, tried)
-            if node is not None:
+        table = self.table
+        if table is not None:
+            while True:
+                node = table.pick(key, tried)
+                if node is None and self.settings.fallback_key and not tried:
+                    node = table.pick(self.settings.fallback_key, tried)
+                if node is None:
+                    break
                 try:
                     family, address = parse_upstream(node.address)
                 except ValueError:
-                    node.failcount += 1
-                    return None
+                    # (announces are checked: not expected) the node leaves the table, the
+                    # request goes on to the next one instead of failing with it
+                    table.mark_failed(node.address)
+                    continue
                 return family, address, node.address, node.modifier1, node.modifier2
         nodes = self._nodes
         if nodes and len(tried) < len(nodes):

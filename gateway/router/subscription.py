@@ -19,6 +19,7 @@ line a bad datagram costs), :func:`encode_subscription` builds one, and
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -27,7 +28,7 @@ from gateway.protocol.uwsgi import HEADER_SIZE, UwsgiError, decode_header, decod
 __all__ = [
     "SUBSCRIPTION_MODIFIER1", "SUBSCRIBE", "UNSUBSCRIBE", "MAX_KEYS", "MAX_NODES_PER_KEY", "MAX_KEY_SIZE",
     "MAX_DATAGRAM", "DEFAULT_TOLERANCE", "Subscription", "SubscriptionError", "SubscriptionTable", "Node",
-    "parse_subscription", "encode_subscription",
+    "parse_subscription", "encode_subscription", "node_address_error",
 ]
 
 #: modifier1 of a subscription packet
@@ -45,6 +46,8 @@ MAX_DATAGRAM = 4096
 #: uWSGI's default --subscription-tolerance (seconds without an announce before a node is dropped)
 DEFAULT_TOLERANCE = 17
 _MAX_VARS = 32
+#: the longest UNIX socket path (sun_path holds 108 bytes, its NUL included)
+_MAX_UNIX_PATH = 107
 _NUMBERS = ("modifier1", "modifier2", "cores", "load", "weight")
 
 
@@ -75,6 +78,35 @@ def _number(name: str, raw: bytes, maximum: int) -> int:
     if value > maximum:
         raise SubscriptionError("subscription var %s=%d: over %d" % (name, value, maximum))
     return value
+
+
+def node_address_error(address: str) -> Optional[str]:
+    """Why a subscribed node's ``address`` cannot be connected to without a name lookup,
+    or None when it can: ``IPv4:PORT`` (an empty host is 127.0.0.1), ``[IPv6]:PORT``, a
+    UNIX socket ``/path`` or an ``@abstract`` name.  The router connects from its event
+    loop: a host name would stop every connection of the process while it is resolved
+    (and an unresolvable one, or a port over 65535, would fail each request routed to it)."""
+    if address.startswith("@"):
+        return None if 1 < len(address.encode("latin-1")) <= _MAX_UNIX_PATH else "not an @abstract socket name"
+    if "/" in address or ":" not in address:
+        return None if len(address.encode("latin-1")) <= _MAX_UNIX_PATH else "a UNIX socket path over %d bytes" % (
+            _MAX_UNIX_PATH)
+    if address.startswith("["):
+        host, sep, port = address[1:].partition("]:")
+        version = 6
+    else:
+        host, sep, port = address.rpartition(":")
+        version = 4
+    if not sep or not (port.isdigit() and port.isascii() and 0 < int(port) < 65536):
+        return "the port is not a number from 1 to 65535"
+    if host or version == 6:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return "the host is not an IPv%d address (names are not resolved)" % version
+        if ip.version != version:
+            return "the host is not an IPv%d address (names are not resolved)" % version
+    return None
 
 
 def parse_subscription(datagram: bytes) -> Subscription:
@@ -117,7 +149,11 @@ def parse_subscription(datagram: bytes) -> Subscription:
                for name in _NUMBERS}
     if b"weight" not in found or numbers["weight"] == 0:
         numbers["weight"] = 1  # uWSGI treats a missing or zero weight as 1
-    return Subscription(command, key.decode("latin-1"), address.decode("latin-1"), **numbers)
+    text = address.decode("latin-1")
+    why = node_address_error(text)
+    if why is not None:
+        raise SubscriptionError("subscription address %r: %s" % (text, why))
+    return Subscription(command, key.decode("latin-1"), text, **numbers)
 
 
 def encode_subscription(sub: Subscription, extra: Sequence[Tuple[str, str]] = ()) -> bytes:
