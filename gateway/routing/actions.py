@@ -670,7 +670,7 @@ def _gzip(arg: str) -> Action:
 
 def _template(arg: str) -> Action:
     def run(state: RouteState, req: RequestView) -> Result:
-        state.transforms.append(Template(lambda text: expand(text, req)))
+        state.transforms.append(Template(lambda text, limit: expand(text, req, limit)))
         return NEXT
     return run
 

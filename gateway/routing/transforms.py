@@ -179,7 +179,8 @@ class FixCL(Buffering):
 
 class Template(Buffering):
     """``template``: ``$N`` and ``${...}`` in the body replaced as in a rule's arguments
-    (the body read as latin-1, so any bytes survive)."""
+    (the body read as latin-1, so any bytes survive); ``expand(text, limit)`` raises
+    ``ValueError`` past ``limit`` characters, so the result is at most :data:`MAX_BUFFERED`."""
 
     name = "template"
 
@@ -191,7 +192,13 @@ class Template(Buffering):
         if b"$" not in body:
             return body
         chain.resized = True
-        return self.expand(body.decode("latin-1")).encode("latin-1", "replace")
+        try:
+            # the body can name long values many times over: the result is bounded as a buffer is
+            text = self.expand(body.decode("latin-1"), MAX_BUFFERED)
+        except ValueError:  # ExpansionTooLarge
+            raise TransformError("the template transformation: the expanded body is over %d bytes "
+                                 "(gateway.routing.transforms.MAX_BUFFERED)" % MAX_BUFFERED) from None
+        return text.encode("latin-1", "replace")
 
 
 class ToFile(Buffering):
