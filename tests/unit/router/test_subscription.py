@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from gateway.protocol.uwsgi import encode_packet, encode_vars
+from gateway.router import subscription
 from gateway.router.subscription import (
     SUBSCRIBE,
     UNSUBSCRIBE,
@@ -163,6 +164,22 @@ def test_the_table_is_bounded():
     t.apply(sub(key="k1", address="n2:1"), 0)
     with pytest.raises(SubscriptionError, match="already 2 nodes"):
         t.apply(sub(key="k1", address="n3:1"), 0)
+
+
+def test_the_table_is_bounded_in_all_not_only_per_key():
+    # 4096 keys x 64 nodes was the only bound: a flood of announces could fill 260,000 nodes
+    t = SubscriptionTable(max_keys=10, max_nodes=10, max_total=15)
+    for i in range(15):
+        t.apply(sub(key="k%d" % (i // 8), address="10.0.0.1:%d" % (i + 1)), 0)
+    with pytest.raises(SubscriptionError, match="already 15 nodes in all"):
+        t.apply(sub(key="k1", address="10.0.0.2:1"), 0)
+    with pytest.raises(SubscriptionError, match="already 15 nodes in all"):
+        t.apply(sub(key="k9", address="10.0.0.2:1"), 0)
+    assert sorted(t.keys) == ["k0", "k1"]  # the refused new key left nothing behind
+    t.apply(sub(key="k0", address="10.0.0.1:1", command=UNSUBSCRIBE), 0)
+    t.apply(sub(key="k9", address="10.0.0.2:1"), 0)  # room again
+    assert t.mark_failed("10.0.0.2:1") and "k9" not in t.keys
+    assert subscription.MAX_NODES <= 16384
 
 
 def test_stats_follow_uwsgis_subscriptions_list():
