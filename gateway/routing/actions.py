@@ -695,7 +695,7 @@ def _tofile(arg: str) -> Action:
             # a request value led out of the directory the rule names: nothing stored
             state.logs.append("route tofile: refusing path %r (outside %s)" % (path, root))
             return NEXT
-        state.transforms.append(ToFile(path, mode))
+        state.transforms.append(ToFile(path, mode, None if root is None else lambda p: _contained(p, root)))
         return NEXT
     return run
 

@@ -204,22 +204,29 @@ class Template(Buffering):
 class ToFile(Buffering):
     """``tofile:filename=PATH[,mode=OCTAL]``: a 200 response's body stored in PATH
     (created or truncated, locked while written, removed if the write fails) and passed on
-    unchanged.  ``path`` is already expanded and checked by the action."""
+    unchanged.  ``path`` is already expanded and checked by the action; ``contained`` (a
+    path built from request values) checks it again when the body is complete, and the
+    file is then opened without following a symlink: the directory may have changed while
+    the app ran."""
 
     name = "tofile"
 
-    def __init__(self, path: str, mode: int = 0o644) -> None:
+    def __init__(self, path: str, mode: int = 0o644, contained: Optional[Callable[[str], bool]] = None) -> None:
         super().__init__()
         self.path = path
         self.mode = mode
         self.status = 0
+        self.contained = contained
 
     def start(self, status: int, headers: Sequence[Tuple[str, str]], chain: "TransformChain") -> None:
         self.status = status
 
     def whole(self, body: bytes, chain: "TransformChain") -> bytes:
         if self.status == 200 and body:
-            store(self.path, body, self.mode)
+            if self.contained is not None and not self.contained(self.path):
+                gen_log.error("tofile transformation: %s now leads out of its directory: not written", self.path)
+                return body
+            store(self.path, body, self.mode, nofollow=self.contained is not None)
         return body
 
 
@@ -253,11 +260,15 @@ class CacheStore(Buffering):
         return body
 
 
-def store(path: str, body: bytes, mode: int) -> bool:
+def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
     """Write ``body`` to ``path`` under an exclusive lock; a failure is logged (the response
-    still goes out, as in uWSGI) and the partial file removed."""
+    still goes out, as in uWSGI) and the partial file removed.  ``nofollow``: a symlink at
+    ``path`` is refused (ELOOP), not written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    if nofollow:
+        flags |= os.O_NOFOLLOW
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        fd = os.open(path, flags, mode)
     except OSError as e:
         gen_log.error("tofile transformation: cannot open %s: %s", path, e)
         return False

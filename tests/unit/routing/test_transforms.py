@@ -223,6 +223,28 @@ def test_tofile_expands_its_path_and_stays_in_the_configured_directory(tmp_path)
     assert outcome.state.transforms == [] and "refusing path" in outcome.state.logs[0]
 
 
+def test_tofile_does_not_write_through_a_symlink_made_while_the_app_ran(tmp_path, gateway_errors):
+    # the path is checked when the rule runs, the file written when the body is complete:
+    # a symlink planted in between must not make a request value write outside the directory
+    cache, outside = tmp_path / "cache", tmp_path / "outside"
+    cache.mkdir()
+    outside.write_bytes(b"precious")
+    rule = ("route", "^/c/(.*) tofile:filename=%s/$1" % cache)
+    (step,) = chain_steps([rule], {"PATH_INFO": "/c/page"})
+    (cache / "page").symlink_to(outside)
+    assert drive([step], [b"body"])[1] == b"body"
+    assert outside.read_bytes() == b"precious"
+    assert any("tofile transformation" in r.getMessage() for r in gateway_errors.records)
+    # a symlink that stays inside is refused too (not followed), a plain file is written
+    (cache / "page").unlink()
+    (cache / "page").symlink_to(cache / "other")
+    drive([step], [b"body"])
+    assert not (cache / "other").exists()
+    (cache / "page").unlink()
+    drive([step], [b"body"])
+    assert (cache / "page").read_bytes() == b"body"
+
+
 @pytest.mark.parametrize("arg, fragment", [
     ("", "bad item"), ("mode=0644", "a filename is needed"), ("filename=/tmp/x,mode=rw", "octal"),
     ("filename=/tmp/x,owner=me", "bad item"),
