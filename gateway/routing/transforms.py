@@ -63,6 +63,9 @@ class Step:
         """The end of the body (``data``: the rest of it, or for a buffering step all of it)."""
         return self.process(data, chain) if data else b""
 
+    def reset(self) -> None:
+        """Forget the body seen so far (the app replaced its response before the head went out)."""
+
 
 class ToUpper(Step):
     """``toupper``: ASCII letters in upper case (as C's toupper in the "C" locale)."""
@@ -98,6 +101,10 @@ class Gzip(Step):
             chain.resized = True
         self.seen += len(data)
         return self.z.compress(data) + self.z.flush(zlib.Z_SYNC_FLUSH)
+
+    def reset(self) -> None:
+        self.z = None
+        self.seen = 0
 
     def close(self, data: bytes, chain: "TransformChain") -> bytes:
         out = self.process(data, chain) if data else b""
@@ -146,6 +153,10 @@ class Buffering(Step):
             raise TransformError("the %s transformation buffers the whole response body: more than %d bytes "
                                  "(gateway.routing.transforms.MAX_BUFFERED)" % (self.name, MAX_BUFFERED))
         self.parts.append(data)
+
+    def reset(self) -> None:
+        self.parts = []
+        self.size = 0
 
     def close(self, data: bytes, chain: "TransformChain") -> bytes:
         if data:
@@ -323,6 +334,15 @@ class TransformChain:
     def start(self, status: int, headers: Sequence[Tuple[str, str]]) -> None:
         for step in self.steps:
             step.start(status, headers, self)
+
+    def restart(self) -> None:
+        """Forget the body and the head edits so far: ``start_response(..., exc_info)`` replaced
+        the response while a buffering step still held its first bytes (nothing went out)."""
+        self.headers.clear()
+        self.self_chunked = False
+        self.resized = False
+        for step in self.steps:
+            step.reset()
 
     def edit_headers(self, headers: Sequence[Tuple[str, str]]) -> Headers:
         """The app's ``headers`` as the steps want them (call when the head goes out)."""
