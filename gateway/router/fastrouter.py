@@ -181,7 +181,7 @@ class FastRouterConnection(asyncio.Protocol):
         self._client_eof = False
         self._connected = False
         self._closed = False
-        self.last_activity = router.loop.time()
+        self.last_activity = self.started = router.loop.time()
 
     # -- client side ------------------------------------------------------------------
 
@@ -321,6 +321,13 @@ class FastRouterConnection(asyncio.Protocol):
         if upstream is not None and upstream.connect_overdue(now):
             upstream.close()
             self.upstream_failed("connect timeout", True)
+            return
+        if self.reader is not None and now - self.started > self.router.settings.timeout:
+            # the head is due within the timeout of the connection, not of its last byte:
+            # a client dripping a 64 KiB head a byte at a time would hold it for days
+            log_limited("slow-head", "[fastrouter] no complete uwsgi packet head from a client in %ss: closing",
+                        self.router.settings.timeout)
+            self.close()
             return
         if now - self.last_activity > self.router.settings.timeout:
             if self.upstream is not None:

@@ -22,3 +22,37 @@ def test_a_node_whose_address_cannot_be_used_is_dropped_and_the_next_node_serves
         loop.close()
     assert all(p is not None and p[2] == "127.0.0.1:3031" for p in picks)
     assert [n.address for n in table.keys["k"]] == ["127.0.0.1:3031"]
+
+
+def test_a_client_dripping_its_head_is_closed_after_the_timeout():
+    # each byte reset the silence timer: a head of up to 64 KiB sent a byte every few seconds
+    # held the connection (and its buffer) for days
+    from gateway.router.fastrouter import FastRouterConnection
+
+    class Transport:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+        abort = close
+
+        def pause_reading(self):
+            pass
+
+    loop = asyncio.new_event_loop()
+    try:
+        router = FastRouter(FastRouterSettings(["127.0.0.1:1"], [], timeout=4.0), loop)
+        conn = FastRouterConnection(router)
+        transport = Transport()
+        conn.connection_made(transport)
+        start = conn.last_activity
+        conn.data_received(b"\x00\xff\xff\x00")  # a head of 65535 bytes announced
+        for i in range(8):  # then a byte a second: never silent for 4 s
+            conn.data_received(b"\x01")
+            conn.last_activity = start + i
+            conn.on_timeout(start + i + 0.5)
+            assert conn.reader is not None  # still reading the head
+        assert transport.closed and conn not in router.connections
+    finally:
+        loop.close()
