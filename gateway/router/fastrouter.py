@@ -258,9 +258,18 @@ class FastRouterConnection(asyncio.Protocol):
         packet = head.packet if modifier1 < 0 else head.with_modifiers(modifier1, modifier2)
         self._packet = packet
         self._connected = False
-        upstream = Upstream(self.loop, self, family, address, router.settings.connect_timeout)
+        try:
+            upstream = Upstream(self.loop, self, family, address, router.settings.connect_timeout)
+        except OSError as e:  # no socket to be had (EMFILE, ENFILE...): this client fails, not the loop
+            log_limited("socket", "[fastrouter] cannot create a socket for node %s: %s", self.spec, e.strerror or e)
+            self.close()
+            return
         self.upstream = upstream
-        upstream.connect()
+        try:
+            upstream.connect()
+        except (OSError, OverflowError, ValueError) as e:  # an address the kernel refuses outright
+            upstream.close()
+            self.upstream_failed(str(e), True)
 
     def upstream_connected(self) -> None:
         upstream = self.upstream

@@ -56,3 +56,34 @@ def test_a_client_dripping_its_head_is_closed_after_the_timeout():
         assert transport.closed and conn not in router.connections
     finally:
         loop.close()
+
+
+def test_no_socket_for_the_node_fails_the_client_not_the_event_loop(monkeypatch):
+    # out of file descriptors: the OSError went up through data_received (a traceback a
+    # connection in the log); the client is closed with one rate-limited line instead
+    import errno
+
+    from gateway.router import fastrouter
+
+    def no_socket(*args, **kwargs):
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    class Transport:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+        abort = close
+
+    monkeypatch.setattr(fastrouter, "Upstream", no_socket)
+    loop = asyncio.new_event_loop()
+    try:
+        router = FastRouter(FastRouterSettings(["127.0.0.1:1"], [], timeout=4.0), loop)
+        conn = fastrouter.FastRouterConnection(router)
+        transport = Transport()
+        conn.connection_made(transport)
+        conn.data_received(b"\x00\x00\x00\x00")  # a complete (empty) head
+        assert transport.closed and conn not in router.connections
+    finally:
+        loop.close()
