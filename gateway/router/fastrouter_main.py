@@ -143,8 +143,8 @@ def resolve_nodes(option: str, specs: List[str]) -> List[str]:
             info = socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)
         except (OSError, UnicodeError) as e:
             raise FastRouterError("%s %s: cannot resolve %s: %s" % (option, spec, host, e)) from None
-        family, sockaddr = info[0][0], info[0][4]
-        out.append("[%s]:%d" % sockaddr[:2] if family == socket.AF_INET6 else "%s:%d" % sockaddr[:2])
+        family, ip = info[0][0], str(info[0][4][0])
+        out.append(("[%s]:%s" if family == socket.AF_INET6 else "%s:%s") % (ip, port))
     return out
 
 
