@@ -117,6 +117,17 @@ def test_a_check_file_that_exists_skips_its_subscription(tmp_path):
     assert s.datagrams(SUBSCRIBE) == []
 
 
+def test_an_address_gateways_router_refuses_is_a_startup_warning(gateway_errors):
+    # a gateway FastRouter refuses a host name in an announce: the instance says so at start
+    # instead of being silently never routed to
+    Subscriber([("subscribe2", parse_subscribe2("server=127.0.0.1:7000,key=k,addr=app.internal:3031"))], [], 1, 0)
+    assert any("the announced address app.internal:3031 cannot be used by gateway's FastRouter" in r.getMessage()
+               for r in gateway_errors.records)
+    gateway_errors.clear()
+    Subscriber([("subscribe2", parse_subscribe2("server=127.0.0.1:7000,key=k,addr=10.0.0.5:3031"))], [], 1, 0)
+    assert not gateway_errors.records
+
+
 def test_forced_modifier1():
     s = Subscriber([("subscribe-to", parse_subscribe_to("127.0.0.1:7000:k,5"))], ["127.0.0.1:3031"], 1, 0,
                    force_modifier1=9)
