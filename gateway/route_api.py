@@ -21,7 +21,8 @@ returns is dropped).  ``send``/``send-crnl`` write their bytes as body (a ``200 
 first when the app has not called ``start_response``).  ``addheader``/``delheader``
 (``remheader``) edit the response's headers until they are sent (uWSGI's additional and
 removed headers).  Not run (-1, logged): ``clearheaders``/``resetheaders``/``disableheaders``
-(response-chain actions) and an answer once the app has called ``start_response``.
+(response-chain actions), the response transformations (``gzip``, ``tofile``...: a ``--route``
+rule adds them) and an answer once the app has called ``start_response``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,18 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from gateway.body_api import respond_callables
 from gateway.logs import gen_log
-from gateway.routing.actions import ACTIONS, BREAK, CONTINUE, NEXT, Answer, Goto, RouteState, ServeFile, compile_action
+from gateway.routing.actions import (
+    ACTIONS,
+    BREAK,
+    CONTINUE,
+    NEXT,
+    TRANSFORM_ACTIONS,
+    Answer,
+    Goto,
+    RouteState,
+    ServeFile,
+    compile_action,
+)
 from gateway.routing.conditions import RouteSyntaxError
 from gateway.routing.vars import RequestView
 from gateway.server.current_request import current_environ
@@ -143,6 +155,11 @@ def route(name: str, args: str) -> int:
     if name in NOT_IN_ROUTE_API:
         gen_log.error("uwsgi.route(%r): a response-chain action, not supported by gateway's route(): use an "
                       "--error-route or --response-route rule", name)
+        return ROUTE_ERROR
+    if name in TRANSFORM_ACTIONS:
+        # its step would go into a state that nothing reads: the body would pass untransformed
+        gen_log.error("uwsgi.route(%r): a response transformation, not supported by gateway's route(): use a "
+                      "--route rule", name)
         return ROUTE_ERROR
     try:
         action = compile_action(name + ":" + args)

@@ -341,17 +341,19 @@ from gateway.mules.decorators import farm, mule, mule_functions, mule_msg_dispat
 class harakiri:
     """``@harakiri(seconds)``: each call of the function runs under its own harakiri
     (``uwsgi.set_user_harakiri(seconds)``, cleared with ``set_user_harakiri(0)`` when it
-    returns), as uWSGI's decorator; like uWSGI's, a call that raises leaves it armed
-    (the request's end clears it)."""
+    returns or raises).  uWSGI's decorator leaves it armed when the call raises: in a mule
+    or the spooler, whose loop catches the exception and goes on, the idle process would
+    then be killed ``seconds`` later, maybe in the middle of its next task."""
 
     def __init__(self, seconds: int) -> None:
         self.s = seconds
 
     def real_call(self, *args: Any, **kwargs: Any) -> Any:
         uwsgi.set_user_harakiri(self.s)
-        r = self.f(*args, **kwargs)
-        uwsgi.set_user_harakiri(0)
-        return r
+        try:
+            return self.f(*args, **kwargs)
+        finally:
+            uwsgi.set_user_harakiri(0)
 
     def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
         self.f = f

@@ -32,7 +32,7 @@ from gateway.router.subscribe_spec import (
     parse_subscribe_to,
     read_keys_file,
 )
-from gateway.router.subscription import SUBSCRIBE, UNSUBSCRIBE, Subscription, encode_subscription
+from gateway.router.subscription import SUBSCRIBE, UNSUBSCRIBE, Subscription, encode_subscription, node_address_error
 
 __all__ = ["SubscriberConfigError", "Subscriber", "configured", "attach"]
 
@@ -84,6 +84,11 @@ class Subscriber:
                     self.servers[target.server] = _resolve(target.server)
                 except SubscriberConfigError as e:
                     raise SubscriberConfigError("--%s: %s" % (option, e)) from None
+            why = node_address_error(target.address) if target.address else None
+            if why is not None:
+                # uWSGI's router resolves a name; gateway's refuses the announce (one line there)
+                gen_log.warning("--%s: the announced address %s cannot be used by gateway's FastRouter (%s): "
+                                "announce an IP:PORT or a socket path", option, target.address, why)
             if not target.address and target.socket_index >= len(addresses):
                 raise SubscriberConfigError(
                     "--%s: this instance has no socket %d to announce (%d socket(s), numbered from 0): "

@@ -95,16 +95,21 @@ class FastRouter:
         """``(family, address, spec, modifier1, modifier2)`` of the next node to try, or None.
 
         ``modifier1`` is -1 when the packet's own modifiers are kept (static nodes)."""
-        if self.table is not None:
-            node = self.table.pick(key, tried)
-            if node is None and self.settings.fallback_key and not tried:
-                node = self.table.pick(self.settings.fallback_key, tried)
-            if node is not None:
+        table = self.table
+        if table is not None:
+            while True:
+                node = table.pick(key, tried)
+                if node is None and self.settings.fallback_key and not tried:
+                    node = table.pick(self.settings.fallback_key, tried)
+                if node is None:
+                    break
                 try:
                     family, address = parse_upstream(node.address)
                 except ValueError:
-                    node.failcount += 1
-                    return None
+                    # (announces are checked: not expected) the node leaves the table, the
+                    # request goes on to the next one instead of failing with it
+                    table.mark_failed(node.address)
+                    continue
                 return family, address, node.address, node.modifier1, node.modifier2
         nodes = self._nodes
         if nodes and len(tried) < len(nodes):
@@ -176,7 +181,7 @@ class FastRouterConnection(asyncio.Protocol):
         self._client_eof = False
         self._connected = False
         self._closed = False
-        self.last_activity = router.loop.time()
+        self.last_activity = self.started = router.loop.time()
 
     # -- client side ------------------------------------------------------------------
 
@@ -253,9 +258,18 @@ class FastRouterConnection(asyncio.Protocol):
         packet = head.packet if modifier1 < 0 else head.with_modifiers(modifier1, modifier2)
         self._packet = packet
         self._connected = False
-        upstream = Upstream(self.loop, self, family, address, router.settings.connect_timeout)
+        try:
+            upstream = Upstream(self.loop, self, family, address, router.settings.connect_timeout)
+        except OSError as e:  # no socket to be had (EMFILE, ENFILE...): this client fails, not the loop
+            log_limited("socket", "[fastrouter] cannot create a socket for node %s: %s", self.spec, e.strerror or e)
+            self.close()
+            return
         self.upstream = upstream
-        upstream.connect()
+        try:
+            upstream.connect()
+        except (OSError, OverflowError, ValueError) as e:  # an address the kernel refuses outright
+            upstream.close()
+            self.upstream_failed(str(e), True)
 
     def upstream_connected(self) -> None:
         upstream = self.upstream
@@ -316,6 +330,13 @@ class FastRouterConnection(asyncio.Protocol):
         if upstream is not None and upstream.connect_overdue(now):
             upstream.close()
             self.upstream_failed("connect timeout", True)
+            return
+        if self.reader is not None and now - self.started > self.router.settings.timeout:
+            # the head is due within the timeout of the connection, not of its last byte:
+            # a client dripping a 64 KiB head a byte at a time would hold it for days
+            log_limited("slow-head", "[fastrouter] no complete uwsgi packet head from a client in %ss: closing",
+                        self.router.settings.timeout)
+            self.close()
             return
         if now - self.last_activity > self.router.settings.timeout:
             if self.upstream is not None:

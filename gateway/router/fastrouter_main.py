@@ -29,10 +29,11 @@ from typing import Any, List, Optional, Tuple
 from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.router.fastrouter import FastRouter, FastRouterSettings, log_limited
-from gateway.router.subscription import SubscriptionError, SubscriptionTable, parse_subscription
+from gateway.router.subscription import SubscriptionError, SubscriptionTable, node_address_error, parse_subscription
 from gateway.server.listeners import ListenError, bind_tcp, bind_unix, bound_address, listen_address, parse_address
 
-__all__ = ["FastRouterError", "FastRouterSockets", "bind_fastrouter", "run_fastrouter", "GRACEFUL_TIMEOUT"]
+__all__ = ["FastRouterError", "FastRouterSockets", "bind_fastrouter", "run_fastrouter", "resolve_nodes",
+           "GRACEFUL_TIMEOUT"]
 
 #: Seconds a stopping FastRouter waits for connections in flight.
 GRACEFUL_TIMEOUT = 10.0
@@ -122,11 +123,36 @@ def bind_fastrouter(cfg: Config) -> FastRouterSockets:
     return out
 
 
+def resolve_nodes(option: str, specs: List[str]) -> List[str]:
+    """``specs`` (``--fastrouter-to``/``--fastrouter-fallback`` nodes) with host names resolved
+    once, now (before the fork): the router connects from its event loop, where a name
+    would be looked up again, blocking every client of the process, at each connection.
+    :class:`FastRouterError` naming ``option`` for a bad address or a name that does not resolve."""
+    out = []
+    for spec in specs:
+        if node_address_error(spec) is None:
+            out.append(spec)
+            continue
+        host, sep, port = spec.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not (sep and host and port.isdigit() and port.isascii() and 0 < int(port) < 65536):
+            raise FastRouterError("%s %s: expected HOST:PORT (a port from 1 to 65535), a /unix/path or an @name"
+                                  % (option, spec))
+        try:
+            info = socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as e:
+            raise FastRouterError("%s %s: cannot resolve %s: %s" % (option, spec, host, e)) from None
+        family, ip = info[0][0], str(info[0][4][0])
+        out.append(("[%s]:%s" if family == socket.AF_INET6 else "%s:%s") % (ip, port))
+    return out
+
+
 def fastrouter_nodes(cfg: Config, sockets: List[socket.socket]) -> List[str]:
-    """The static nodes: ``--fastrouter-to``, else ``--fastrouter-use-socket`` (the N-th bound
-    uwsgi socket of ``sockets``, port 0 resolved)."""
+    """The static nodes: ``--fastrouter-to`` (names resolved), else ``--fastrouter-use-socket``
+    (the N-th bound uwsgi socket of ``sockets``, port 0 resolved)."""
     if cfg.fastrouter_to:
-        return list(cfg.fastrouter_to)
+        return resolve_nodes("--fastrouter-to", list(cfg.fastrouter_to))
     if cfg.fastrouter_use_socket is not None:
         from gateway.server.listeners import socket_protocol
 
@@ -139,10 +165,10 @@ def fastrouter_nodes(cfg: Config, sockets: List[socket.socket]) -> List[str]:
     return []
 
 
-def _settings(cfg: Config, nodes: List[str]) -> FastRouterSettings:
+def _settings(cfg: Config, nodes: List[str], fallbacks: Optional[List[str]] = None) -> FastRouterSettings:
     return FastRouterSettings(
         nodes,
-        list(cfg.fastrouter_fallback),
+        list(cfg.fastrouter_fallback) if fallbacks is None else fallbacks,
         timeout=float(cfg.fastrouter_timeout or cfg.socket_timeout),
         max_head=int(cfg.fastrouter_buffer_size or 0xFFFF),
         force_key=cfg.fastrouter_force_key or "",
@@ -197,14 +223,14 @@ async def _serve_stats(loop: asyncio.AbstractEventLoop, sock: socket.socket, rou
 
 
 def run_fastrouter(cfg: Config, socks: FastRouterSockets, nodes: List[str], serve_stats: bool,
-                   index: int = 1) -> int:
+                   index: int = 1, fallbacks: Optional[List[str]] = None) -> int:
     """Serve until stopped (in the FastRouter process, after fork); returns the exit status."""
     from gateway.process.worker import new_event_loop
 
     loop = new_event_loop(cfg.loop or "")
     asyncio.set_event_loop(loop)
     table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance)) if socks.subscription else None
-    router = FastRouter(_settings(cfg, nodes), loop, table)
+    router = FastRouter(_settings(cfg, nodes, fallbacks), loop, table)
     parent = os.getppid()
     stopping: List[bool] = []
 
@@ -287,6 +313,7 @@ def fastrouter_children(cfg: Config, sockets: List[socket.socket]) -> Tuple[List
     from gateway.process.master import ChildSpec
 
     nodes = fastrouter_nodes(cfg, sockets)
+    fallbacks = resolve_nodes("--fastrouter-fallback", list(cfg.fastrouter_fallback))
     socks = bind_fastrouter(cfg)
     if not nodes and not socks.subscription and not cfg.fastrouter_fallback:
         for sock in socks.listeners:
@@ -295,6 +322,6 @@ def fastrouter_children(cfg: Config, sockets: List[socket.socket]) -> Tuple[List
                               "--fastrouter-use-socket or --fastrouter-subscription-server ADDR")
     count = int(cfg.fastrouter_processes or 1)
     specs = [ChildSpec("uWSGI fastrouter %d" % n,
-                       functools.partial(run_fastrouter, cfg, socks, nodes, n == 1, n))
+                       functools.partial(run_fastrouter, cfg, socks, nodes, n == 1, n, fallbacks))
              for n in range(1, count + 1)]
     return specs, socks

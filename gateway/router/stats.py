@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional
 from gateway import UWSGI_COMPAT_VERSION
 from gateway.server.listeners import ListenError, bind_tcp, bind_unix, listen_address
 
-#: seconds a stats client (with --stats-http) has to send its request
+#: seconds a stats client has to send its request (with --stats-http), then to read the document
 STATS_TIMEOUT = 4.0
 
 
@@ -82,6 +82,11 @@ class StatsConnection(asyncio.Protocol):
                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
         self.transport.write(body)
         self.transport.close()
+        if self._timer is not None:
+            self._timer.cancel()
+        # a client that does not read would keep the document (and the socket) forever:
+        # what it has not taken within STATS_TIMEOUT is dropped
+        self._timer = asyncio.get_running_loop().call_later(STATS_TIMEOUT, self.transport.abort)
 
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         if self._timer is not None:

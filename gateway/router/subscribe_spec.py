@@ -82,6 +82,17 @@ def _check_key(option: str, value: str, key: str) -> None:
         raise _fail(option, value, "the key is over %d bytes" % MAX_KEY_SIZE)
 
 
+#: the longest ``sni_key``/``sni_crt``/``sni_ca`` value: with a key and an address of 255
+#: bytes the datagram stays under the router's 4096 bytes (gateway.router.subscription.MAX_DATAGRAM)
+MAX_SNI_VALUE = 1024
+
+
+def _check_address(option: str, value: str, address: str) -> None:
+    # the router refuses a longer address (uWSGI's too): the announces would go nowhere, silently
+    if len(address.encode("latin-1", "replace")) > MAX_KEY_SIZE:
+        raise _fail(option, value, "the announced address is over %d bytes" % MAX_KEY_SIZE)
+
+
 def parse_subscribe_to(value: str, option: str = "subscribe-to") -> SubscribeTarget:
     """``[SOCKET=]SERVER:KEY[,MODIFIER1]``, ``SERVER:@FILE`` or ``=N=SERVER:KEY`` (see the module doc)."""
     rest = value
@@ -107,6 +118,7 @@ def parse_subscribe_to(value: str, option: str = "subscribe-to") -> SubscribeTar
         raise _fail(option, value, "expected SERVER:KEY, SERVER being HOST:PORT or a /unix/path")
     server, key = rest[:cut], rest[cut + 1:]
     _check_server(option, value, server)
+    _check_address(option, value, address)
     if key.startswith("@"):
         if not key[1:]:
             raise _fail(option, value, "no file name after '@'")
@@ -139,6 +151,10 @@ def parse_subscribe2(value: str, option: str = "subscribe2") -> SubscribeTarget:
         raise _fail(option, value, "server= and key= are required")
     _check_server(option, value, server)
     _check_key(option, value, key)
+    _check_address(option, value, found.get("addr", ""))
+    for name in ("sni_key", "sni_crt", "sni_ca"):
+        if len(found.get(name, "").encode("latin-1", "replace")) > MAX_SNI_VALUE:
+            raise _fail(option, value, "%s is over %d bytes" % (name, MAX_SNI_VALUE))
     weight = None
     if "weight" in found:
         if not found["weight"].isdigit():

@@ -19,15 +19,16 @@ line a bad datagram costs), :func:`encode_subscription` builds one, and
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from gateway.protocol.uwsgi import HEADER_SIZE, UwsgiError, decode_header, decode_vars, encode_packet, encode_vars
 
 __all__ = [
-    "SUBSCRIPTION_MODIFIER1", "SUBSCRIBE", "UNSUBSCRIBE", "MAX_KEYS", "MAX_NODES_PER_KEY", "MAX_KEY_SIZE",
+    "SUBSCRIPTION_MODIFIER1", "SUBSCRIBE", "UNSUBSCRIBE", "MAX_KEYS", "MAX_NODES_PER_KEY", "MAX_NODES", "MAX_KEY_SIZE",
     "MAX_DATAGRAM", "DEFAULT_TOLERANCE", "Subscription", "SubscriptionError", "SubscriptionTable", "Node",
-    "parse_subscription", "encode_subscription",
+    "parse_subscription", "encode_subscription", "node_address_error",
 ]
 
 #: modifier1 of a subscription packet
@@ -38,6 +39,9 @@ SUBSCRIBE, UNSUBSCRIBE = 0, 1
 MAX_KEYS = 4096
 #: at most this many nodes per key
 MAX_NODES_PER_KEY = 64
+#: at most this many nodes in all (key, address pairs): MAX_KEYS x MAX_NODES_PER_KEY would let a
+#: flood of announces fill 260,000 nodes, a 60 MiB stats document and a 100 MB table
+MAX_NODES = 16384
 #: uWSGI keeps keys (and the request key it matches) in a 255-byte buffer
 MAX_KEY_SIZE = 0xFF
 #: bytes read per datagram (a real announce is a few hundred bytes)
@@ -45,6 +49,8 @@ MAX_DATAGRAM = 4096
 #: uWSGI's default --subscription-tolerance (seconds without an announce before a node is dropped)
 DEFAULT_TOLERANCE = 17
 _MAX_VARS = 32
+#: the longest UNIX socket path (sun_path holds 108 bytes, its NUL included)
+_MAX_UNIX_PATH = 107
 _NUMBERS = ("modifier1", "modifier2", "cores", "load", "weight")
 
 
@@ -75,6 +81,35 @@ def _number(name: str, raw: bytes, maximum: int) -> int:
     if value > maximum:
         raise SubscriptionError("subscription var %s=%d: over %d" % (name, value, maximum))
     return value
+
+
+def node_address_error(address: str) -> Optional[str]:
+    """Why a subscribed node's ``address`` cannot be connected to without a name lookup,
+    or None when it can: ``IPv4:PORT`` (an empty host is 127.0.0.1), ``[IPv6]:PORT``, a
+    UNIX socket ``/path`` or an ``@abstract`` name.  The router connects from its event
+    loop: a host name would stop every connection of the process while it is resolved
+    (and an unresolvable one, or a port over 65535, would fail each request routed to it)."""
+    if address.startswith("@"):
+        return None if 1 < len(address.encode("latin-1")) <= _MAX_UNIX_PATH else "not an @abstract socket name"
+    if "/" in address or ":" not in address:
+        return None if len(address.encode("latin-1")) <= _MAX_UNIX_PATH else "a UNIX socket path over %d bytes" % (
+            _MAX_UNIX_PATH)
+    if address.startswith("["):
+        host, sep, port = address[1:].partition("]:")
+        version = 6
+    else:
+        host, sep, port = address.rpartition(":")
+        version = 4
+    if not sep or not (port.isdigit() and port.isascii() and 0 < int(port) < 65536):
+        return "the port is not a number from 1 to 65535"
+    if host or version == 6:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return "the host is not an IPv%d address (names are not resolved)" % version
+        if ip.version != version:
+            return "the host is not an IPv%d address (names are not resolved)" % version
+    return None
 
 
 def parse_subscription(datagram: bytes) -> Subscription:
@@ -117,7 +152,11 @@ def parse_subscription(datagram: bytes) -> Subscription:
                for name in _NUMBERS}
     if b"weight" not in found or numbers["weight"] == 0:
         numbers["weight"] = 1  # uWSGI treats a missing or zero weight as 1
-    return Subscription(command, key.decode("latin-1"), address.decode("latin-1"), **numbers)
+    text = address.decode("latin-1")
+    why = node_address_error(text)
+    if why is not None:
+        raise SubscriptionError("subscription address %r: %s" % (text, why))
+    return Subscription(command, key.decode("latin-1"), text, **numbers)
 
 
 def encode_subscription(sub: Subscription, extra: Sequence[Tuple[str, str]] = ()) -> bytes:
@@ -153,11 +192,15 @@ class SubscriptionTable:
     """
 
     def __init__(self, tolerance: float = DEFAULT_TOLERANCE, max_keys: int = MAX_KEYS,
-                 max_nodes: int = MAX_NODES_PER_KEY) -> None:
+                 max_nodes: int = MAX_NODES_PER_KEY, max_total: int = MAX_NODES) -> None:
         self.tolerance = tolerance
         self.max_keys = max_keys
         self.max_nodes = max_nodes
+        self.max_total = max_total
         self.keys: Dict[str, List[Node]] = {}
+        #: address -> the keys it serves (a refused connection drops it from those, not a scan of all)
+        self._where: Dict[str, Set[str]] = {}
+        self._total = 0
         #: requests routed per key (uWSGI's "hits")
         self.hits: Dict[str, int] = {}
 
@@ -172,6 +215,9 @@ class SubscriptionTable:
                     return "%s => removing node %s" % (sub.key, sub.address)
             return None
         if nodes is None:
+            if self._total >= self.max_total:
+                raise SubscriptionError("subscription of %s to key %r refused: already %d nodes in all (the maximum)"
+                                        % (sub.address, sub.key, self.max_total))
             if len(self.keys) >= self.max_keys:
                 raise SubscriptionError("subscription key %r refused: already %d keys (the maximum)"
                                         % (sub.key, self.max_keys))
@@ -183,15 +229,29 @@ class SubscriptionTable:
                 node.cores, node.load, node.weight = sub.cores, sub.load, sub.weight
                 node.last_check = now
                 return None
-        if len(nodes) >= self.max_nodes:
-            raise SubscriptionError("subscription of %s to key %r refused: already %d nodes (the maximum)"
-                                    % (sub.address, sub.key, self.max_nodes))
+        if len(nodes) >= self.max_nodes or self._total >= self.max_total:
+            if not nodes:
+                del self.keys[sub.key]
+                del self.hits[sub.key]
+            if len(nodes) >= self.max_nodes:
+                raise SubscriptionError("subscription of %s to key %r refused: already %d nodes (the maximum)"
+                                        % (sub.address, sub.key, self.max_nodes))
+            raise SubscriptionError("subscription of %s to key %r refused: already %d nodes in all (the maximum)"
+                                    % (sub.address, sub.key, self.max_total))
         nodes.append(Node(sub.address, sub.modifier1, sub.modifier2, sub.cores, sub.load, sub.weight, now))
+        self._where.setdefault(sub.address, set()).add(sub.key)
+        self._total += 1
         return "%s => new node: %s" % (sub.key, sub.address)
 
     def _remove(self, key: str, node: Node) -> None:
         nodes = self.keys[key]
         nodes.remove(node)
+        self._total -= 1
+        where = self._where.get(node.address)
+        if where is not None:
+            where.discard(key)
+            if not where:
+                del self._where[node.address]
         if not nodes:
             del self.keys[key]
             del self.hits[key]
@@ -201,8 +261,8 @@ class SubscriptionTable:
 
         Its next announce adds it back (uWSGI's death mark works the same way)."""
         found = False
-        for key, nodes in list(self.keys.items()):
-            for node in list(nodes):
+        for key in list(self._where.get(address, ())):
+            for node in list(self.keys[key]):
                 if node.address == address:
                     self._remove(key, node)
                     found = True

@@ -680,7 +680,7 @@ def _gzip(arg: str) -> Action:
 
 def _template(arg: str) -> Action:
     def run(state: RouteState, req: RequestView) -> Result:
-        state.transforms.append(Template(lambda text: expand(text, req)))
+        state.transforms.append(Template(lambda text, limit: expand(text, req, limit)))
         return NEXT
     return run
 
@@ -705,7 +705,7 @@ def _tofile(arg: str) -> Action:
             # a request value led out of the directory the rule names: nothing stored
             state.logs.append("route tofile: refusing path %r (outside %s)" % (path, root))
             return NEXT
-        state.transforms.append(ToFile(path, mode))
+        state.transforms.append(ToFile(path, mode, None if root is None else lambda p: _contained(p, root)))
         return NEXT
     return run
 

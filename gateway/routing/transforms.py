@@ -63,6 +63,9 @@ class Step:
         """The end of the body (``data``: the rest of it, or for a buffering step all of it)."""
         return self.process(data, chain) if data else b""
 
+    def reset(self) -> None:
+        """Forget the body seen so far (the app replaced its response before the head went out)."""
+
 
 class ToUpper(Step):
     """``toupper``: ASCII letters in upper case (as C's toupper in the "C" locale)."""
@@ -98,6 +101,10 @@ class Gzip(Step):
             chain.resized = True
         self.seen += len(data)
         return self.z.compress(data) + self.z.flush(zlib.Z_SYNC_FLUSH)
+
+    def reset(self) -> None:
+        self.z = None
+        self.seen = 0
 
     def close(self, data: bytes, chain: "TransformChain") -> bytes:
         out = self.process(data, chain) if data else b""
@@ -147,6 +154,10 @@ class Buffering(Step):
                                  "(gateway.routing.transforms.MAX_BUFFERED)" % (self.name, MAX_BUFFERED))
         self.parts.append(data)
 
+    def reset(self) -> None:
+        self.parts = []
+        self.size = 0
+
     def close(self, data: bytes, chain: "TransformChain") -> bytes:
         if data:
             self.buffer(data)
@@ -179,7 +190,8 @@ class FixCL(Buffering):
 
 class Template(Buffering):
     """``template``: ``$N`` and ``${...}`` in the body replaced as in a rule's arguments
-    (the body read as latin-1, so any bytes survive)."""
+    (the body read as latin-1, so any bytes survive); ``expand(text, limit)`` raises
+    ``ValueError`` past ``limit`` characters, so the result is at most :data:`MAX_BUFFERED`."""
 
     name = "template"
 
@@ -191,28 +203,41 @@ class Template(Buffering):
         if b"$" not in body:
             return body
         chain.resized = True
-        return self.expand(body.decode("latin-1")).encode("latin-1", "replace")
+        try:
+            # the body can name long values many times over: the result is bounded as a buffer is
+            text = self.expand(body.decode("latin-1"), MAX_BUFFERED)
+        except ValueError:  # ExpansionTooLarge
+            raise TransformError("the template transformation: the expanded body is over %d bytes "
+                                 "(gateway.routing.transforms.MAX_BUFFERED)" % MAX_BUFFERED) from None
+        return text.encode("latin-1", "replace")
 
 
 class ToFile(Buffering):
     """``tofile:filename=PATH[,mode=OCTAL]``: a 200 response's body stored in PATH
     (created or truncated, locked while written, removed if the write fails) and passed on
-    unchanged.  ``path`` is already expanded and checked by the action."""
+    unchanged.  ``path`` is already expanded and checked by the action; ``contained`` (a
+    path built from request values) checks it again when the body is complete, and the
+    file is then opened without following a symlink: the directory may have changed while
+    the app ran."""
 
     name = "tofile"
 
-    def __init__(self, path: str, mode: int = 0o644) -> None:
+    def __init__(self, path: str, mode: int = 0o644, contained: Optional[Callable[[str], bool]] = None) -> None:
         super().__init__()
         self.path = path
         self.mode = mode
         self.status = 0
+        self.contained = contained
 
     def start(self, status: int, headers: Sequence[Tuple[str, str]], chain: "TransformChain") -> None:
         self.status = status
 
     def whole(self, body: bytes, chain: "TransformChain") -> bytes:
         if self.status == 200 and body:
-            store(self.path, body, self.mode)
+            if self.contained is not None and not self.contained(self.path):
+                gen_log.error("tofile transformation: %s now leads out of its directory: not written", self.path)
+                return body
+            store(self.path, body, self.mode, nofollow=self.contained is not None)
         return body
 
 
@@ -246,11 +271,15 @@ class CacheStore(Buffering):
         return body
 
 
-def store(path: str, body: bytes, mode: int) -> bool:
+def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
     """Write ``body`` to ``path`` under an exclusive lock; a failure is logged (the response
-    still goes out, as in uWSGI) and the partial file removed."""
+    still goes out, as in uWSGI) and the partial file removed.  ``nofollow``: a symlink at
+    ``path`` is refused (ELOOP), not written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    if nofollow:
+        flags |= os.O_NOFOLLOW
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        fd = os.open(path, flags, mode)
     except OSError as e:
         gen_log.error("tofile transformation: cannot open %s: %s", path, e)
         return False
@@ -305,6 +334,15 @@ class TransformChain:
     def start(self, status: int, headers: Sequence[Tuple[str, str]]) -> None:
         for step in self.steps:
             step.start(status, headers, self)
+
+    def restart(self) -> None:
+        """Forget the body and the head edits so far: ``start_response(..., exc_info)`` replaced
+        the response while a buffering step still held its first bytes (nothing went out)."""
+        self.headers.clear()
+        self.self_chunked = False
+        self.resized = False
+        for step in self.steps:
+            step.reset()
 
     def edit_headers(self, headers: Sequence[Tuple[str, str]]) -> Headers:
         """The app's ``headers`` as the steps want them (call when the head goes out)."""

@@ -29,7 +29,8 @@ import uuid
 from email.utils import formatdate
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-__all__ = ["NO_SERVICES", "RESPONSE_KEYS", "ROUTE_VARS", "RequestView", "Services", "expand", "request_var"]
+__all__ = ["NO_SERVICES", "RESPONSE_KEYS", "ROUTE_VARS", "ExpansionTooLarge", "RequestView", "Services", "expand",
+           "request_var"]
 
 #: ``${uwsgi[status|rsize|rtime]}`` -> the environ key the response chains fill (ints)
 RESPONSE_KEYS = {"status": "gateway.route_status", "rsize": "gateway.route_rsize", "rtime": "gateway.route_rtime"}
@@ -207,35 +208,57 @@ def _lookup(req: RequestView, key: str) -> str:
     return request_var(req.environ, key) or ""
 
 
-def expand(template: str, req: RequestView, convert: Optional[Callable[[str], str]] = None) -> str:
-    """``template`` with ``$N`` and ``${...}`` replaced (see the module docstring);
+class ExpansionTooLarge(ValueError):
+    """:func:`expand` with a ``limit``: the result would be longer."""
+
+
+def expand(template: str, req: RequestView, limit: Optional[int] = None,
+           convert: Optional[Callable[[str], str]] = None) -> str:
+    """``template`` with ``$N`` and ``${...}`` replaced (see the module docstring).
+
+    The text between variables is copied a span at a time (a ``template`` transformation
+    expands a whole response body).  ``limit``: the longest result, else
+    :class:`ExpansionTooLarge` (a body of short variables naming long values grows).
     ``convert`` is applied to each substituted value (not to the template's own text)."""
-    if "$" not in template:
+    find = template.find
+    i = find("$")
+    if i < 0:
         return template
-    out = []
-    i, n = 0, len(template)
-    while i < n:
-        c = template[i]
-        if c != "$" or i + 1 >= n:
-            out.append(c)
+    out = [template[:i]]
+    size = i
+    n = len(template)
+    while i >= 0:
+        if i + 1 >= n:  # a trailing "$" stays
+            out.append("$")
+            size += 1
             i += 1
-            continue
+            break
         nxt = template[i + 1]
         if nxt.isdigit() and nxt.isascii():
             group = int(nxt)
-            if group < len(req.captures):
-                piece = req.captures[group] or ""
-                out.append(piece if convert is None else convert(piece))
+            piece = (req.captures[group] or "") if group < len(req.captures) else ""
+            if convert is not None:
+                piece = convert(piece)
             i += 2
         elif nxt == "{":
-            close = template.find("}", i + 2)
+            close = find("}", i + 2)
             if close < 0:  # unterminated: kept as written (uWSGI does the same)
-                out.append(template[i:])
-                break
-            piece = _lookup(req, template[i + 2:close])
-            out.append(piece if convert is None else convert(piece))
-            i = close + 1
+                piece = template[i:]
+                i = n
+            else:
+                piece = _lookup(req, template[i + 2:close])
+                if convert is not None:
+                    piece = convert(piece)
+                i = close + 1
         else:
-            out.append(c)
+            piece = "$"
             i += 1
+        following = find("$", i)
+        literal = template[i:following] if following >= 0 else template[i:]
+        out.append(piece)
+        out.append(literal)
+        size += len(piece) + len(literal)
+        if limit is not None and size > limit:
+            raise ExpansionTooLarge("the expansion is over %d characters" % limit)
+        i = following
     return "".join(out)

@@ -245,6 +245,10 @@ class WSGIResponse:
         if chain is None or not body_allowed(code, "GET"):
             self.transform = None
             return
+        if self.transform is not None:
+            # start_response(..., exc_info) before the head went out: the new response's body
+            # must not follow what the buffering steps hold of the old one
+            chain.restart()
         # a HEAD response runs the chain too (its body then dropped), so that its head says
         # what a GET's would: Content-Encoding, the length fixcl finds...
         if not self.sink.peer_parses_chunked():

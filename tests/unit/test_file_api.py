@@ -131,6 +131,19 @@ def test_harakiri_decorator_arms_and_clears_user_harakiri(decorators):
     assert calls == [("harakiri", 7), ("work", 1, 2), ("harakiri", 0)]
 
 
+def test_harakiri_decorator_clears_user_harakiri_when_the_call_raises(decorators):
+    # a mule's loop catches the exception and goes on: an armed harakiri would kill it idle later
+    ud, calls = decorators
+
+    @ud.harakiri(7)
+    def work():
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        work()
+    assert calls == [("harakiri", 7), ("harakiri", 0)]
+
+
 def test_mstimer_registers_a_free_signal(decorators):
     ud, calls = decorators
 

@@ -217,3 +217,23 @@ def test_a_buffer_over_the_limit_after_a_flush_aborts(monkeypatch, gateway_error
 def test_a_rule_answer_is_transformed_too():
     sink = run(fixed, [("route-run", "toupper:"), ("route", "^/x return:403")])
     assert body_of(sink) == b"FORBIDDEN"
+
+
+def test_an_error_answer_after_buffered_output_is_not_glued_to_it():
+    # PEP 3333: before the head is out, start_response(..., exc_info) replaces the response;
+    # a buffering step holds the first body's bytes then, and they must not go out with the error
+    import sys
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            write(b"half of the page")
+            raise RuntimeError("boom")
+        except RuntimeError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+            return [b"sorry"]
+
+    sink = run(app, [("route-run", "fixcl:")])
+    assert b"500 Internal Server Error" in head_of(sink)
+    assert body_of(sink) == b"sorry"
+    assert b"Content-Length: 5" in head_of(sink)

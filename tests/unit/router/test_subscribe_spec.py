@@ -45,6 +45,7 @@ def test_subscribe_to_forms(value, expected):
     ("=x=127.0.0.1:7000:key", "expected =N=SERVER:KEY"),
     ("127.0.0.1:7000:@", "no file name"),
     ("127.0.0.1:7000:" + "k" * 256, "over 255 bytes"),
+    ("/" + "s" * 300 + "=127.0.0.1:7000:key", "the announced address is over 255 bytes"),
 ])
 def test_subscribe_to_errors_name_the_option(value, why):
     with pytest.raises(SubscribeSpecError, match=why) as e:
@@ -68,6 +69,11 @@ def test_subscribe2_keys():
     ("server=h:1,key=k,weight", "is not KEY=VALUE"),
     ("server=h:1,key=k,weight=x", "weight must be a number"),
     ("server=h:1,key=k,sign=/p.pem", "signed subscriptions"),
+    # the router refuses an address over 255 bytes (announces lost silently); over 65535 the
+    # master's announce round raised instead of sending
+    ("server=h:1,key=k,addr=" + "a" * 256, "the announced address is over 255 bytes"),
+    ("server=h:1,key=k,addr=" + "a" * 70000, "the announced address is over 255 bytes"),
+    ("server=h:1,key=k,sni_crt=/" + "c" * 1024, "sni_crt is over 1024 bytes"),
 ])
 def test_subscribe2_errors(value, why):
     with pytest.raises(SubscribeSpecError, match=why):
@@ -109,6 +115,17 @@ def test_a_check_file_that_exists_skips_its_subscription(tmp_path):
     assert len(s.datagrams(SUBSCRIBE)) == 1
     flag.write_text("")
     assert s.datagrams(SUBSCRIBE) == []
+
+
+def test_an_address_gateways_router_refuses_is_a_startup_warning(gateway_errors):
+    # a gateway FastRouter refuses a host name in an announce: the instance says so at start
+    # instead of being silently never routed to
+    Subscriber([("subscribe2", parse_subscribe2("server=127.0.0.1:7000,key=k,addr=app.internal:3031"))], [], 1, 0)
+    assert any("the announced address app.internal:3031 cannot be used by gateway's FastRouter" in r.getMessage()
+               for r in gateway_errors.records)
+    gateway_errors.clear()
+    Subscriber([("subscribe2", parse_subscribe2("server=127.0.0.1:7000,key=k,addr=10.0.0.5:3031"))], [], 1, 0)
+    assert not gateway_errors.records
 
 
 def test_forced_modifier1():

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from gateway.protocol.uwsgi import encode_packet, encode_vars
+from gateway.router import subscription
 from gateway.router.subscription import (
     SUBSCRIBE,
     UNSUBSCRIBE,
@@ -59,21 +60,43 @@ def test_extra_vars_come_last():
 
 @pytest.mark.parametrize("raw, why", [
     (b"\xe0\x00", "shorter than a uwsgi header"),
-    (packet([("key", "k"), ("address", "a:1")], modifier1=0), "not a subscription packet"),
-    (packet([("key", "k"), ("address", "a:1")], modifier2=7), "unknown subscription command"),
-    (packet([("key", "k"), ("address", "a:1")]) + b"x", "announces"),
-    (packet([("address", "a:1")]), "without a key"),
+    (packet([("key", "k"), ("address", "10.0.0.1:1")], modifier1=0), "not a subscription packet"),
+    (packet([("key", "k"), ("address", "10.0.0.1:1")], modifier2=7), "unknown subscription command"),
+    (packet([("key", "k"), ("address", "10.0.0.1:1")]) + b"x", "announces"),
+    (packet([("address", "10.0.0.1:1")]), "without a key"),
     (packet([("key", "k")]), "without an address"),
-    (packet([("key", "k" * 256), ("address", "a:1")]), "key of 256 bytes"),
-    (packet([("key", "k"), ("address", "a:1"), ("weight", "x")]), "weight is not a number"),
-    (packet([("key", "k"), ("address", "a:1"), ("modifier1", "300")]), "over 255"),
-    (packet([("key", "k"), ("address", "a:1"), ("sign", "xx"), ("unix", "1")]), "signed"),
+    (packet([("key", "k" * 256), ("address", "10.0.0.1:1")]), "key of 256 bytes"),
+    (packet([("key", "k"), ("address", "10.0.0.1:1"), ("weight", "x")]), "weight is not a number"),
+    (packet([("key", "k"), ("address", "10.0.0.1:1"), ("modifier1", "300")]), "over 255"),
+    (packet([("key", "k"), ("address", "10.0.0.1:1"), ("sign", "xx"), ("unix", "1")]), "signed"),
     (b"\xe0\x04\x00\x00\x03\x00ke", "runs past the end"),
     (b"\xe0" + b"\x00" * 5000, "over 4096"),
 ])
 def test_bad_datagrams_are_refused_with_a_reason(raw, why):
     with pytest.raises(SubscriptionError, match=why):
         parse_subscription(raw)
+
+
+@pytest.mark.parametrize("address, why", [
+    ("evil.example:3031", "not an IPv4 address"),  # a name: resolving it would stop the router's loop
+    ("127.0.0.1:99999", "port is not a number"),
+    ("127.0.0.1:http", "port is not a number"),
+    ("127.0.0.1:", "port is not a number"),
+    ("[::1]:0", "port is not a number"),
+    ("[evil.example]:3031", "not an IPv6 address"),
+    ("[127.0.0.1]:3031", "not an IPv6 address"),
+    ("::1:3031", "not an IPv4 address"),
+    ("/" + "x" * 200, "over 107 bytes"),
+    ("@", "not an @abstract"),
+])
+def test_announced_addresses_the_router_cannot_connect_to_without_a_lookup_are_refused(address, why):
+    with pytest.raises(SubscriptionError, match=why):
+        parse_subscription(packet([("key", "k"), ("address", address)]))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:3031", ":3031", "[::1]:3031", "/run/app.sock", "app.sock", "@app"])
+def test_numeric_and_unix_addresses_are_accepted(address):
+    assert parse_subscription(packet([("key", "k"), ("address", address)])).address == address
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -141,6 +164,22 @@ def test_the_table_is_bounded():
     t.apply(sub(key="k1", address="n2:1"), 0)
     with pytest.raises(SubscriptionError, match="already 2 nodes"):
         t.apply(sub(key="k1", address="n3:1"), 0)
+
+
+def test_the_table_is_bounded_in_all_not_only_per_key():
+    # 4096 keys x 64 nodes was the only bound: a flood of announces could fill 260,000 nodes
+    t = SubscriptionTable(max_keys=10, max_nodes=10, max_total=15)
+    for i in range(15):
+        t.apply(sub(key="k%d" % (i // 8), address="10.0.0.1:%d" % (i + 1)), 0)
+    with pytest.raises(SubscriptionError, match="already 15 nodes in all"):
+        t.apply(sub(key="k1", address="10.0.0.2:1"), 0)
+    with pytest.raises(SubscriptionError, match="already 15 nodes in all"):
+        t.apply(sub(key="k9", address="10.0.0.2:1"), 0)
+    assert sorted(t.keys) == ["k0", "k1"]  # the refused new key left nothing behind
+    t.apply(sub(key="k0", address="10.0.0.1:1", command=UNSUBSCRIBE), 0)
+    t.apply(sub(key="k9", address="10.0.0.2:1"), 0)  # room again
+    assert t.mark_failed("10.0.0.2:1") and "k9" not in t.keys
+    assert subscription.MAX_NODES <= 16384
 
 
 def test_stats_follow_uwsgis_subscriptions_list():

@@ -141,9 +141,42 @@ def test_template_expands_route_vars_in_the_body():
     from gateway.routing.vars import RequestView, expand
 
     req = RequestView(env, ("/p",))
-    during, end, chain = drive([Template(lambda text: expand(text, req))], [b"host=${HTTP_HOST} ", b"m=$0 \xff"])
+    during, end, chain = drive([Template(lambda text, limit: expand(text, req, limit))],
+                               [b"host=${HTTP_HOST} ", b"m=$0 \xff"])
     assert end == b"host=example.org m=/p \xff"
     assert chain.edit_headers(HEADERS) == [("Content-Type", "text/plain")]  # resized: the app's length dropped
+
+
+def test_template_output_is_bounded_as_a_buffer_is(monkeypatch):
+    # a short body naming a long value many times (an app echoing "$1$1$1...", a 4 KiB
+    # cookie): the expansion, not only the body, must stay under MAX_BUFFERED
+    from gateway.routing import actions
+    from gateway.routing.vars import RequestView
+
+    monkeypatch.setattr(transforms, "MAX_BUFFERED", 1000)
+    state = actions.RouteState({})
+    actions.compile_action("template:")(state, RequestView({}, ("x" * 100,)))
+    step = state.transforms[0]
+    assert drive([step], [b"$0" * 10])[1] == b"x" * 1000
+    with pytest.raises(TransformError, match="template transformation: the expanded body is over 1000 bytes"):
+        drive([step.__class__(step.expand)], [b"$0" * 11])
+
+
+def test_template_expansion_copies_the_text_between_variables_in_spans():
+    # a large body with few variables must not cost a Python step (and a list item) per byte
+    import tracemalloc
+
+    from gateway.routing.vars import RequestView, expand
+
+    body = "a" * (4 * 1048576) + "${HTTP_HOST}"
+    tracemalloc.start()
+    try:
+        out = expand(body, RequestView({"HTTP_HOST": "h"}, ()))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out == "a" * (4 * 1048576) + "h"
+    assert peak < 3 * len(body)  # the copy and the result: no per-character list
 
 
 def test_a_buffering_step_over_its_limit_fails_clearly(monkeypatch):
@@ -188,6 +221,28 @@ def test_tofile_expands_its_path_and_stays_in_the_configured_directory(tmp_path)
     assert (step.path, step.mode) == ("%s/page.html" % tmp_path, 0o640)
     outcome = compile_chain([rule]).run({"PATH_INFO": "/c/../../etc/evil"})
     assert outcome.state.transforms == [] and "refusing path" in outcome.state.logs[0]
+
+
+def test_tofile_does_not_write_through_a_symlink_made_while_the_app_ran(tmp_path, gateway_errors):
+    # the path is checked when the rule runs, the file written when the body is complete:
+    # a symlink planted in between must not make a request value write outside the directory
+    cache, outside = tmp_path / "cache", tmp_path / "outside"
+    cache.mkdir()
+    outside.write_bytes(b"precious")
+    rule = ("route", "^/c/(.*) tofile:filename=%s/$1" % cache)
+    (step,) = chain_steps([rule], {"PATH_INFO": "/c/page"})
+    (cache / "page").symlink_to(outside)
+    assert drive([step], [b"body"])[1] == b"body"
+    assert outside.read_bytes() == b"precious"
+    assert any("tofile transformation" in r.getMessage() for r in gateway_errors.records)
+    # a symlink that stays inside is refused too (not followed), a plain file is written
+    (cache / "page").unlink()
+    (cache / "page").symlink_to(cache / "other")
+    drive([step], [b"body"])
+    assert not (cache / "other").exists()
+    (cache / "page").unlink()
+    drive([step], [b"body"])
+    assert (cache / "page").read_bytes() == b"body"
 
 
 @pytest.mark.parametrize("arg, fragment", [
