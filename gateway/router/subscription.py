@@ -20,7 +20,7 @@ line a bad datagram costs), :func:`encode_subscription` builds one, and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from gateway.protocol.uwsgi import HEADER_SIZE, UwsgiError, decode_header, decode_vars, encode_packet, encode_vars
 
@@ -160,6 +160,11 @@ class SubscriptionTable:
         self.keys: Dict[str, List[Node]] = {}
         #: requests routed per key (uWSGI's "hits")
         self.hits: Dict[str, int] = {}
+        #: address -> how many keys list it
+        self._refs: Dict[str, int] = {}
+        #: called with an address once no key lists it any more (unsubscribed, failed or expired
+        #: under its last key): the HTTP router closes its idle pooled connections to it
+        self.on_gone: Optional[Callable[[str], Any]] = None
 
     def apply(self, sub: Subscription, now: float) -> Optional[str]:
         nodes = self.keys.get(sub.key)
@@ -187,6 +192,7 @@ class SubscriptionTable:
             raise SubscriptionError("subscription of %s to key %r refused: already %d nodes (the maximum)"
                                     % (sub.address, sub.key, self.max_nodes))
         nodes.append(Node(sub.address, sub.modifier1, sub.modifier2, sub.cores, sub.load, sub.weight, now))
+        self._refs[sub.address] = self._refs.get(sub.address, 0) + 1
         return "%s => new node: %s" % (sub.key, sub.address)
 
     def _remove(self, key: str, node: Node) -> None:
@@ -195,6 +201,17 @@ class SubscriptionTable:
         if not nodes:
             del self.keys[key]
             del self.hits[key]
+        refs = self._refs.get(node.address, 0) - 1
+        if refs > 0:
+            self._refs[node.address] = refs
+            return
+        self._refs.pop(node.address, None)
+        if self.on_gone is not None:
+            self.on_gone(node.address)
+
+    def has_address(self, address: str) -> bool:
+        """Does any key list ``address``?"""
+        return address in self._refs
 
     def mark_failed(self, address: str) -> bool:
         """Drop ``address`` from every key (it refused a connection); True if it was there.
