@@ -8,6 +8,7 @@ nodes subscribed under it (the real uWSGI node is in test_fastrouter_interop.py)
 * a refused node is dropped until it announces again, the request served by another node;
 * with ``--http-to-gateway`` the pooled keep-alive connections are per node, and a node that
   leaves the table (while still running) gets no request through its pooled connections;
+* one instance can be the router and its node (the key: the Host with its port);
 * a bad address fails at startup naming the option.
 """
 
@@ -150,3 +151,15 @@ def test_a_router_only_instance_and_a_bad_address():
         taken.bind(("127.0.0.1", port))
         res = run_cli(["--http", "127.0.0.1:0", "--http-subscription-server", "127.0.0.1:%d" % port])
     assert res.returncode == 1 and "--http-subscription-server: cannot bind 127.0.0.1:%d" % port in res.stderr
+
+
+def test_one_instance_serves_itself_by_a_host_with_its_port():
+    """The router and a node in one instance; the key is the Host as sent, port included."""
+    http_port, sub_port = free_port(), free_port()
+    host = "127.0.0.1:%d" % http_port
+    args = ["--http", host, "--http-subscription-server", "127.0.0.1:%d" % sub_port,
+            *node_args("self", "--subscribe-to", "127.0.0.1:%d:%s" % (sub_port, host))]
+    with run_router(args) as http:
+        http.wait_for_line(r"\[http-subscription\] %s => new node: 127\.0\.0\.1:\d+" % host, 20)
+        assert get(http.port, host, "/x") == (200, b"self 0 /x")
+        assert get(http.port, "127.0.0.1")[0] == 502  # another key: no node
