@@ -6,8 +6,11 @@ by ``--socket-timeout``), hands each connection a
 :class:`~gateway.router.http_front.RouterConnection`, and picks the worker address
 for each request round-robin over the configured ones (one address, the workers'
 socket, in the common case; ``--http-to`` may give several, and a refused
-connection moves on to the next).  Deadlines are checked by one sweep per second
-over all connections, so no timer is armed per request.
+connection moves on to the next).  With a subscription table
+(``--http-subscription-server``) the connections are
+:class:`~gateway.router.http_subscription.SubscribedConnection` instead, which pick a node
+by the request's ``Host``, and the sweep also expires silent nodes.  Deadlines are checked
+by one sweep per second over all connections, so no timer is armed per request.
 """
 
 from __future__ import annotations
