@@ -288,7 +288,8 @@ def _main(argv: List[str]) -> None:
     if not (_worker_sockets_given(cfg) or routing or fastrouter):
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
     has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount)
-    if not has_app and not (routing and cfg.http_to) and not (fastrouter and not routing):
+    subscribed = routing and bool(cfg.http_subscription_server)  # the router's nodes announce themselves
+    if not has_app and not (routing and (cfg.http_to or subscribed)) and not (fastrouter and not routing):
         _fail("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE")
     _run_asap(cfg)
     # Extra processes the master spawns and respawns: the --http/--https router.
@@ -311,7 +312,7 @@ def _main(argv: List[str]) -> None:
     if routing:
         routers, internal = _router_children(cfg)
         children.extend(routers)
-        if not has_app or (cfg.http_to and not _worker_sockets_given(cfg)):
+        if not has_app or ((cfg.http_to or subscribed) and not _worker_sockets_given(cfg)):
             sys.exit(_run_master(cfg, [], children, workers=0))
     sockets = []
     try:
@@ -924,7 +925,13 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
     startup.  Each router has its own loop, worker connection pool and timeout sweep."""
     from gateway.process.master import ChildSpec
     from gateway.process.privileges import PrivilegeError, resolve_group, resolve_user
-    from gateway.router.main import RouterError, bind_router_sockets, run_router, worker_addresses
+    from gateway.router.main import (
+        RouterError,
+        bind_router_sockets,
+        bind_subscription_servers,
+        run_router,
+        worker_addresses,
+    )
 
     try:  # --http-uid/--http-gid: an unknown name fails now, not in each router
         if cfg.http_uid:
@@ -933,9 +940,16 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
             resolve_group(cfg.http_gid)
     except PrivilegeError as e:
         _fail(str(e).replace("--uid", "--http-uid").replace("--gid", "--http-gid"))
+    subscription: List[Any] = []
+    upstreams: List[str] = []
     try:
         listeners = bind_router_sockets(cfg)
-        upstreams, internal = worker_addresses(cfg)
+        if cfg.http_subscription_server:
+            # the nodes come from the subscription table (as uWSGI, --http-to is then unused)
+            subscription = bind_subscription_servers(cfg)
+            internal = None
+        else:
+            upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
     stats = None
@@ -958,7 +972,7 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
         beats = Heartbeats(count)  # shared with the routers: made before any fork
     specs = [ChildSpec("uWSGI http %d" % n,
                        functools.partial(run_router, cfg, listeners, upstreams, ours, stats if n == 1 else None,
-                                         (beats, n - 1) if beats is not None else None))
+                                         (beats, n - 1) if beats is not None else None, subscription))
              for n in range(1, count + 1)]
     if beats is not None:
         from gateway.process.master import master_hooks

@@ -125,14 +125,14 @@ class ConfigFields:
     http_use_socket: Optional[int]
     #: --http-events: accepted: uWSGI's size of its event batch; the router's loop has no such setting
     http_events: int
+    #: --http-subscription-server: --http router: receive uWSGI subscription announces on this UDP address (or UNIX datagram path) and…
+    http_subscription_server: List[str]
+    #: --http-subscription-fallback-key: --http router: the subscription key used when a request's Host has no node
+    http_subscription_fallback_key: Optional[str]
     #: --http-raw-body: not supported yet: uWSGI option, not supported yet by gateway
     http_raw_body: bool
     #: --http-zerg: not supported yet: uWSGI option, not supported yet by gateway
     http_zerg: Optional[str]
-    #: --http-subscription-server: not supported yet: uWSGI option, not supported yet by gateway
-    http_subscription_server: Optional[str]
-    #: --http-subscription-fallback-key: not supported yet: uWSGI option, not supported yet by gateway
-    http_subscription_fallback_key: Optional[str]
     #: --http-resubscribe: not supported yet: uWSGI option, not supported yet by gateway
     http_resubscribe: Optional[str]
     #: --http-use-pattern: not supported yet: uWSGI option, not supported yet by gateway

@@ -1445,15 +1445,17 @@ def _socket_extra_options() -> tuple[Option, ...]:
                     "which must be a uwsgi --socket"),
         Option("http-events", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="N",
                noop=True, help="accepted: uWSGI's size of its event batch; the router's loop has no such setting"),
+        # the HTTP router's subscription server (gateway/router/http_subscription.py)
+        Option("http-subscription-server", repeatable=True, section=HTTP, metavar="HOST:PORT",
+               help="--http router: receive uWSGI subscription announces on this UDP address (or UNIX "
+                    "datagram path) and send each request to a node subscribed under its Host"),
+        Option("http-subscription-fallback-key", section=HTTP, metavar="KEY",
+               help="--http router: the subscription key used when a request's Host has no node"),
     ]
     router_hints = {
         "http-raw-body": "the router streams bodies by their framing and tunnels upgraded (101) connections",
         "http-zerg": "zerg mode is not supported",
-        "http-subscription-server": ("the HTTP router has no subscription server: point --http-to at a "
-                                     "--fastrouter with --fastrouter-subscription-server (it routes by Host)"),
-        "http-subscription-fallback-key": ("the HTTP router has no subscription server: see "
-                                           "--fastrouter-subscription-fallback-key"),
-        "http-resubscribe": "the HTTP router has no subscription server, and subscriptions are not forwarded",
+        "http-resubscribe": "subscriptions are not forwarded to other subscription servers",
         "http-use-cache": "cache mappers are not supported: use --http-to",
         "http-use-pattern": "mappers are not supported: use --http-to",
         "http-use-base": "mappers are not supported: use --http-to",

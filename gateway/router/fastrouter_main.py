@@ -23,14 +23,14 @@ import os
 import signal
 import socket
 import sys
-import time
 from typing import Any, List, Optional, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
-from gateway.router.fastrouter import FastRouter, FastRouterSettings, log_limited
-from gateway.router.subscription import SubscriptionError, SubscriptionTable, node_address_error, parse_subscription
-from gateway.server.listeners import ListenError, bind_tcp, bind_unix, bound_address, listen_address, parse_address
+from gateway.router.fastrouter import FastRouter, FastRouterSettings
+from gateway.router.subscription import SubscriptionTable, node_address_error
+from gateway.router.subscription_server import SubscriptionServer, bind_subscription_socket
+from gateway.server.listeners import ListenError, bind_tcp, bind_unix, bound_address, listen_address
 
 __all__ = ["FastRouterError", "FastRouterSockets", "bind_fastrouter", "run_fastrouter", "resolve_nodes",
            "GRACEFUL_TIMEOUT"]
@@ -58,51 +58,6 @@ def _bind_stream(spec: str, backlog: int) -> socket.socket:
     return bind_unix(spec, backlog)
 
 
-def _bind_unix_dgram(spec: str) -> socket.socket:
-    """A UNIX datagram socket at ``spec`` (``@name``: abstract); a stale socket file is replaced."""
-    import stat
-
-    address = "\0" + spec[1:] if spec.startswith("@") else spec
-    if not spec.startswith("@"):
-        try:
-            if not stat.S_ISSOCK(os.stat(spec).st_mode):
-                raise ListenError("cannot bind %s: a file that is not a socket is in the way" % spec)
-            os.unlink(spec)
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            raise ListenError("cannot bind %s: %s" % (spec, e.strerror or e)) from None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        sock.bind(address)
-    except OSError as e:
-        sock.close()
-        raise ListenError("cannot bind %s: %s" % (spec, e.strerror or e)) from None
-    sock.setblocking(False)
-    return sock
-
-
-def _bind_udp(spec: str) -> socket.socket:
-    """The subscription server's socket: UDP ``HOST:PORT``, or a UNIX datagram ``/path`` or ``@name``."""
-    if spec.startswith(("/", "@")) or "/" in spec:
-        return _bind_unix_dgram(spec)
-    try:
-        host, port = parse_address(spec)
-    except ListenError:
-        raise
-    except (ValueError, TypeError):
-        raise ListenError("%s: expected HOST:PORT" % spec) from None
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise ListenError("cannot bind %s: %s" % (spec, e.strerror or e)) from None
-    sock.setblocking(False)
-    return sock
-
-
 def bind_fastrouter(cfg: Config) -> FastRouterSockets:
     """Bind every FastRouter socket (call before forking); :class:`FastRouterError` on failure."""
     out = FastRouterSockets()
@@ -112,7 +67,7 @@ def bind_fastrouter(cfg: Config) -> FastRouterSockets:
             out.listeners.append(_bind_stream(spec, cfg.listen))
         option = "--fastrouter-subscription-server"
         for spec in cfg.fastrouter_subscription_server:
-            out.subscription.append(_bind_udp(spec))
+            out.subscription.append(bind_subscription_socket(spec))
         if cfg.fastrouter_stats:
             option = "--fastrouter-stats"
             out.stats = _bind_stream(cfg.fastrouter_stats, cfg.listen)
@@ -176,28 +131,6 @@ def _settings(cfg: Config, nodes: List[str], fallbacks: Optional[List[str]] = No
         quiet=bool(cfg.fastrouter_quiet),
         fallback_on_no_key=bool(cfg.fastrouter_fallback_on_no_key),
     )
-
-
-class SubscriptionServer(asyncio.DatagramProtocol):
-    """One ``--fastrouter-subscription-server`` socket: each datagram updates the table.
-
-    A bad datagram costs one rate-limited log line and nothing else."""
-
-    def __init__(self, table: SubscriptionTable) -> None:
-        self.table = table
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        try:
-            line = self.table.apply(parse_subscription(data), time.time())
-        except SubscriptionError as e:
-            log_limited("subscription", "[fastrouter-subscription] datagram from %s refused: %s",
-                        addr[0] if isinstance(addr, tuple) else addr, e)
-            return
-        if line:
-            gen_log.info("[fastrouter-subscription] %s", line)
-
-    def error_received(self, exc: Exception) -> None:
-        log_limited("subscription-io", "[fastrouter-subscription] receive error: %s", exc)
 
 
 def stats_json(router: FastRouter, listeners: List[str]) -> bytes:

@@ -141,6 +141,9 @@ class RouterConnection(asyncio.Protocol):
         self.deadline = 0.0
         self.activity = 0.0
         self.upstream: Optional[Upstream] = None
+        #: ``() -> (family, address, spec)``: the worker address for the next attempt (a subclass,
+        #: gateway.router.http_subscription, picks a subscribed node by the request's Host instead)
+        self._next_target = router.next_upstream
         self._req: Optional[Request] = None
         self._packet = b""
         self._attempts = 0
@@ -340,7 +343,7 @@ class RouterConnection(asyncio.Protocol):
             self._start_buffering(req)
             return
         if persist and req.method in _REPLAYABLE and (req.content_length or 0) <= REPLAY_MAX:
-            target = self.router.next_upstream()
+            target = self._next_target()
             upstream = self.router.pool.get(target[2])
             if upstream is None:
                 self._connect(target)
@@ -421,7 +424,7 @@ class RouterConnection(asyncio.Protocol):
         self._spool = self._spooled = None
 
     def _connect(self, target: Any = None) -> None:
-        family, address, self._spec = target or self.router.next_upstream()
+        family, address, self._spec = target or self._next_target()
         self._attempts += 1
         upstream = Upstream(self.loop, self, family, address, self.settings.connect_timeout)
         self.upstream = upstream

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import os
 import secrets
 import signal
 import socket
 import sys
 import tempfile
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
@@ -39,7 +40,8 @@ from gateway.router.tls_config import listener_contexts
 from gateway.server.listeners import ListenError, bind_tcp, bound_address, listen_address, shared_socket
 
 __all__ = [
-    "RouterError", "bind_router_sockets", "run_router", "router_settings", "worker_addresses", "GRACEFUL_TIMEOUT",
+    "RouterError", "bind_router_sockets", "bind_subscription_servers", "run_router", "router_settings",
+    "worker_addresses", "GRACEFUL_TIMEOUT",
 ]
 
 #: Seconds a stopping router waits for requests in flight.
@@ -83,6 +85,22 @@ def bind_router_sockets(cfg: Config) -> List[Listener]:
             listener.sock.close()
         raise RouterError(str(e)) from None
     return listeners
+
+
+def bind_subscription_servers(cfg: Config) -> List[socket.socket]:
+    """Bind every ``--http-subscription-server`` (call before forking): UDP ``HOST:PORT`` or a
+    UNIX datagram ``/path``/``@name``; :class:`RouterError` naming the option on failure."""
+    from gateway.router.subscription_server import bind_subscription_socket
+
+    socks: List[socket.socket] = []
+    try:
+        for spec in cfg.http_subscription_server:
+            socks.append(bind_subscription_socket(spec))
+    except ListenError as e:
+        for sock in socks:
+            sock.close()
+        raise RouterError("--http-subscription-server: %s" % e) from None
+    return socks
 
 
 def worker_addresses(cfg: Config) -> Tuple[List[str], Optional[socket.socket]]:
@@ -190,6 +208,8 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         auto_gzip=bool(cfg.http_auto_gzip),
         fallbacks=list(cfg.http_fallback),
         post_buffering=int(cfg.http_post_buffering or 0),
+        subscription=bool(cfg.http_subscription_server),
+        subscription_fallback_key=cfg.http_subscription_fallback_key or "",
     )
     settings.keep_encoded_slashes = bool(cfg.http_path_info_no_decode_slashes)
     return settings
@@ -202,12 +222,15 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
 
 
 def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], internal: bool = False,
-               stats: Optional[socket.socket] = None, heartbeat: Optional[Tuple[Any, int]] = None) -> int:
+               stats: Optional[socket.socket] = None, heartbeat: Optional[Tuple[Any, int]] = None,
+               subscription: Sequence[socket.socket] = ()) -> int:
     """Serve until stopped (call in the router process, after fork); returns the exit status.
 
     ``internal``: ``upstreams`` is the internal worker socket (see :func:`router_settings`);
     ``stats``: the bound ``--http-stats`` socket, for this router to serve; ``heartbeat``:
-    ``(Heartbeats, index)`` for ``--http-harakiri`` (:mod:`gateway.router.harakiri`)."""
+    ``(Heartbeats, index)`` for ``--http-harakiri`` (:mod:`gateway.router.harakiri`);
+    ``subscription``: the bound ``--http-subscription-server`` sockets (each router process reads
+    them into its own table: :mod:`gateway.router.http_subscription`)."""
     from gateway import hooks
 
     hooks.run_in_child(cfg, "as-gateway")  # uWSGI's --hook-as-gateway, in each router process
@@ -222,7 +245,12 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
     settings = router_settings(cfg, upstreams, internal)
     loop = _new_loop(cfg.loop or "")
     asyncio.set_event_loop(loop)
-    router = Router(settings, loop)
+    table = None
+    if subscription:
+        from gateway.router.subscription import SubscriptionTable
+
+        table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance))
+    router = Router(settings, loop, table)
     parent = os.getppid()
     stopping: List[bool] = []
 
@@ -236,6 +264,8 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
         if sig is not None:
             gen_log.info("[router] %s received: stopping the HTTP router (pid: %d)", signal.Signals(sig).name, os.getpid())
         router.stop_accepting()
+        for transport in transports:
+            transport.close()
         router.close_idle()
         deadline = loop.time() + GRACEFUL_TIMEOUT
 
@@ -262,12 +292,21 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
     if heartbeat is not None:
         heartbeat[0].beat(heartbeat[1])
     loop.run_until_complete(router.start(listeners))
+    transports: List[Any] = []
+    for sock in subscription:
+        from gateway.router.subscription_server import SubscriptionServer
+
+        assert table is not None
+        transport, _ = loop.run_until_complete(loop.create_datagram_endpoint(
+            functools.partial(SubscriptionServer, table, "http-subscription"), sock=sock))
+        transports.append(transport)
     stats_server = None
     if stats is not None:
         from gateway.router.stats import serve_stats
 
         stats_server = loop.run_until_complete(serve_stats(
-            loop, stats, lambda: len(router.connections), [x.sock for x in listeners], http=bool(cfg.stats_http)))
+            loop, stats, lambda: len(router.connections), [x.sock for x in listeners], http=bool(cfg.stats_http),
+            subscriptions=table.stats if table is not None else None))
         gen_log.info("*** http stats server enabled on %s fd: %d ***", listen_address(stats), stats.fileno())
 
     def arm_signals() -> None:
@@ -286,8 +325,15 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
         line += " https=" + https
     if redirect:
         line += " http-to-https=" + redirect
+    if subscription:
+        names = ",".join(listen_address(s) for s in subscription)
+        line += " subscription=" + names
+        target = "the nodes subscribed on " + names
+        upstreams = ["subscription"]
+    else:
+        target = ", ".join(upstreams)
     gen_log.info(
-        "*** HTTP router (%s) forwarding to %s%s ***", type(loop).__module__.split(".")[0], ", ".join(upstreams),
+        "*** HTTP router (%s) forwarding to %s%s ***", type(loop).__module__.split(".")[0], target,
         " (persistent connections, up to %d idle)" % settings.upstream_keepalive if settings.persistent else "",
     )
     sys.stderr.write(line + " upstream=" + ",".join(upstreams) + "\n")

@@ -86,6 +86,16 @@ class UpstreamPool:
             else:
                 del self._idle[spec]
 
+    def drop(self, spec: str) -> int:
+        """Close every idle connection to ``spec`` (a node that left); how many were held."""
+        idle = self._idle.pop(spec, None)
+        if not idle:
+            return 0
+        for upstream in idle:
+            upstream.close()
+        self.count -= len(idle)
+        return len(idle)
+
     def close_all(self) -> None:
         for idle in self._idle.values():
             for upstream in idle:

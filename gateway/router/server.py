@@ -6,8 +6,11 @@ by ``--socket-timeout``), hands each connection a
 :class:`~gateway.router.http_front.RouterConnection`, and picks the worker address
 for each request round-robin over the configured ones (one address, the workers'
 socket, in the common case; ``--http-to`` may give several, and a refused
-connection moves on to the next).  Deadlines are checked by one sweep per second
-over all connections, so no timer is armed per request.
+connection moves on to the next).  With a subscription table
+(``--http-subscription-server``) the connections are
+:class:`~gateway.router.http_subscription.SubscribedConnection` instead, which pick a node
+by the request's ``Host``, and the sweep also expires silent nodes.  Deadlines are checked
+by one sweep per second over all connections, so no timer is armed per request.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ import asyncio
 import functools
 import socket
 import ssl
+import time
 from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
+from gateway.logs import gen_log
 from gateway.router.http_front import BUSY, TUNNEL, RouterConnection
 from gateway.router.https_redirect import HttpsRedirect
 from gateway.router.pool import UpstreamPool
+from gateway.router.subscription import SubscriptionTable
 from gateway.router.upstream import parse_upstream
 from gateway.router.vars import VarsBuilder
 
@@ -73,8 +79,10 @@ class RouterSettings:
         auto_gzip: bool = False,
         fallbacks: Sequence[str] = (),
         post_buffering: int = 0,
+        subscription: bool = False,
+        subscription_fallback_key: str = "",
     ) -> None:
-        if not upstreams:
+        if not upstreams and not subscription:
             raise ValueError("the router needs at least one worker address")
         self.upstreams = upstreams
         self.max_head = max_head
@@ -117,12 +125,18 @@ class RouterSettings:
         self.fallbacks = list(fallbacks)
         #: --http-post-buffering: bytes of a body kept in memory while it is read whole first (0: off)
         self.post_buffering = post_buffering
+        #: --http-subscription-server: requests go to the nodes subscribed under their Host
+        #: (gateway.router.http_subscription); ``upstreams`` is then unused
+        self.subscription = subscription
+        #: --http-subscription-fallback-key: the key used when a request's key has no node
+        self.subscription_fallback_key = subscription_fallback_key
 
 
 class Router:
     """All client connections of one router process (see the module docstring)."""
 
-    def __init__(self, settings: RouterSettings, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, settings: RouterSettings, loop: asyncio.AbstractEventLoop,
+                 table: Optional[SubscriptionTable] = None) -> None:
         self.settings = settings
         self.loop = loop
         self.connections: Set[RouterConnection] = set()
@@ -131,7 +145,20 @@ class Router:
         #: --http-fallback nodes, ``(family, address, spec)``, in order
         self.fallbacks = [(*parse_upstream(spec), spec) for spec in settings.fallbacks]
         self._next = 0
-        self.pool = UpstreamPool(loop, settings.upstream_keepalive, settings.upstream_idle)
+        #: the subscription table (--http-subscription-server), else None
+        self.table = table
+        self.connection_class: Any = RouterConnection
+        if table is not None:
+            from gateway.router.http_subscription import SubscribedConnection, SubscribedPool
+
+            self.connection_class = SubscribedConnection
+            self.pool: UpstreamPool = SubscribedPool(loop, settings.upstream_keepalive, settings.upstream_idle, table)
+            table.on_gone = self.pool.drop
+            #: the key of a request without a Host (uWSGI's: the system's host name)
+            self.default_key = socket.gethostname()
+            self.fallback_key = settings.subscription_fallback_key
+        else:
+            self.pool = UpstreamPool(loop, settings.upstream_keepalive, settings.upstream_idle)
         self._servers: List[Any] = []
         self._sweeper: Optional[asyncio.TimerHandle] = None
         #: called once a second by the sweep (the router process checks its parent there)
@@ -171,7 +198,7 @@ class Router:
             if listener.ssl is not None:
                 kwargs["ssl"] = listener.ssl
                 kwargs["ssl_handshake_timeout"] = s.socket_timeout
-            server = await self.loop.create_server(functools.partial(RouterConnection, self, builder), **kwargs)
+            server = await self.loop.create_server(functools.partial(self.connection_class, self, builder), **kwargs)
             self._servers.append(server)
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
@@ -181,6 +208,9 @@ class Router:
         for conn in list(self.connections):
             conn.on_timeout(now)
         self.pool.sweep(now)
+        if self.table is not None:
+            for line in self.table.expire(time.time()):
+                gen_log.info("[http-subscription] %s", line)
         if self.on_sweep is not None:
             self.on_sweep()
         self._sweeper = self.loop.call_later(1.0, self._sweep)

@@ -94,12 +94,19 @@ class StatsConnection(asyncio.Protocol):
 
 
 async def serve_stats(loop: asyncio.AbstractEventLoop, sock: socket.socket, sessions: Callable[[], int],
-                      listeners: List[socket.socket], http: bool = False) -> Any:
-    """Serve the stats socket in the router's loop; returns the asyncio server."""
+                      listeners: List[socket.socket], http: bool = False,
+                      subscriptions: Optional[Callable[[], List[Dict[str, Any]]]] = None) -> Any:
+    """Serve the stats socket in the router's loop; returns the asyncio server.
+
+    ``subscriptions``: the table's ``stats`` (``--http-subscription-server``), listed under
+    ``subscriptions`` as uWSGI's corerouters list them."""
     names = [listen_address(s) for s in listeners]
 
     def render() -> bytes:
-        return json.dumps(stats_document(sessions(), names), indent=None).encode()
+        doc = stats_document(sessions(), names)
+        if subscriptions is not None:
+            doc["subscriptions"] = subscriptions()
+        return json.dumps(doc, indent=None).encode()
 
     if sock.family == socket.AF_UNIX:
         return await loop.create_unix_server(lambda: StatsConnection(render, http), sock=sock)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from gateway.protocol.uwsgi import HEADER_SIZE, UwsgiError, decode_header, decode_vars, encode_packet, encode_vars
 
@@ -203,6 +203,9 @@ class SubscriptionTable:
         self._total = 0
         #: requests routed per key (uWSGI's "hits")
         self.hits: Dict[str, int] = {}
+        #: called with an address once no key lists it any more (unsubscribed, failed or expired
+        #: under its last key): the HTTP router closes its idle pooled connections to it
+        self.on_gone: Optional[Callable[[str], Any]] = None
 
     def apply(self, sub: Subscription, now: float) -> Optional[str]:
         nodes = self.keys.get(sub.key)
@@ -247,14 +250,20 @@ class SubscriptionTable:
         nodes = self.keys[key]
         nodes.remove(node)
         self._total -= 1
+        if not nodes:
+            del self.keys[key]
+            del self.hits[key]
         where = self._where.get(node.address)
         if where is not None:
             where.discard(key)
             if not where:
                 del self._where[node.address]
-        if not nodes:
-            del self.keys[key]
-            del self.hits[key]
+                if self.on_gone is not None:
+                    self.on_gone(node.address)
+
+    def has_address(self, address: str) -> bool:
+        """Does any key list ``address``?"""
+        return address in self._where
 
     def mark_failed(self, address: str) -> bool:
         """Drop ``address`` from every key (it refused a connection); True if it was there.

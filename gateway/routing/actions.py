@@ -461,7 +461,7 @@ def _static(next_on_missing: bool) -> Callable[[str], Action]:
         def run(state: RouteState, req: RequestView) -> Result:
             # request values are bytes tunnelled as latin-1 (PEP 3333): the file named by
             # those bytes (``/caf\xc3\xa9.txt`` is ``café.txt``); the rule's own text as written
-            path = expand(arg, req, _as_file_name)
+            path = expand(arg, req, convert=_as_file_name)
             # a request value (``..``, a symlink) must not lead out of the rule's directory
             if path and "\0" not in path and _contained(path, root) and os.path.isfile(path):
                 return ServeFile(path)

@@ -110,7 +110,8 @@ def test_subscribed_nodes_share_requests_by_weight_and_leave_at_shutdown():
 
 
 def test_the_http_router_in_front_of_the_fastrouter_routes_by_host():
-    """--http-subscription-server is refused; --http-to a subscription FastRouter does its job."""
+    """--http-to a subscription FastRouter routes by Host too (the HTTP router's own subscription
+    server is in test_router_subscription.py)."""
     args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-subscription-server", "127.0.0.1:0"]
     with run_fastrouter(args) as fr:
         with run_server(node_args("one", "--subscribe-to", fr.subscription + ":one.example")), \

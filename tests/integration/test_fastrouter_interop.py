@@ -5,7 +5,9 @@
   serves its requests, and drops it when it unsubscribes at shutdown (SIGINT);
 * our node ``--subscribe-to`` a real uWSGI FastRouter's subscription server: uWSGI serves our
   requests through it, and marks the node dead when we unsubscribe at shutdown;
-* our FastRouter ``--fastrouter-to`` a real uWSGI node.
+* our FastRouter ``--fastrouter-to`` a real uWSGI node;
+* a real uWSGI node ``--subscribe-to`` our HTTP router's ``--http-subscription-server``: served
+  by its Host, dropped when it unsubscribes at shutdown.
 
 Every process is stopped by the pid this test started.
 """
@@ -24,7 +26,8 @@ from typing import Iterator, List
 from peers import require_uwsgi
 from server import ROOT, run_server
 from support.fastrouter import run_fastrouter, uwsgi_request
-from support.router import free_port, wait_listening
+from support.httpclient import request
+from support.router import free_port, run_router, wait_listening
 from support.waits import wait_until
 
 APP = os.path.join(ROOT, "tests", "apps", "fastrouter_node.py")
@@ -94,6 +97,25 @@ def test_a_real_uwsgi_node_subscribes_to_our_fastrouter(tmp_path):
             assert "unsubscribing from" in read_log(log)
             fr.wait_for_line(r"real\.example => removing node 127\.0\.0\.1:%d" % port, 10)
             assert uwsgi_request(fr.port, host="real.example") == (0, b"")
+
+
+def test_a_real_uwsgi_node_subscribes_to_our_http_router(tmp_path):
+    with run_router(["--http", "127.0.0.1:0", "--http-subscription-server", "127.0.0.1:0"]) as http:
+        port = free_port()
+        log = str(tmp_path / "uwsgi.log")
+        with real_uwsgi(["--socket", "127.0.0.1:%d" % port, "--wsgi-file", APP, "--env", "NODE=real",
+                         "--subscribe-to", http.subscription + ":real.example"], log) as node:
+            wait_listening(port, 20, node)
+            http.wait_for_line(r"\[http-subscription\] real\.example => new node: 127\.0\.0\.1:%d" % port, 20)
+            r = request(http.port, "/a", headers={"Host": "real.example"}, timeout=10)
+            assert (r.status, r.body) == (200, b"real 0 /a")
+            r = request(http.port, "/b", method="POST", headers={"Host": "real.example"}, body=b"y" * 100000,
+                        timeout=10)
+            assert (r.status, r.body) == (200, b"real 100000 /b")
+            stop(node)
+            assert "unsubscribing from" in read_log(log)
+            http.wait_for_line(r"real\.example => removing node 127\.0\.0\.1:%d" % port, 10)
+            assert request(http.port, "/", headers={"Host": "real.example"}, timeout=10).status == 502
 
 
 def test_our_node_subscribes_to_a_real_uwsgi_fastrouter(tmp_path):

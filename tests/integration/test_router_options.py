@@ -314,7 +314,7 @@ def test_no_op_router_options_load():
 
 @pytest.mark.parametrize("args, hint", [
     (["--http-zerg", "/tmp/z"], "zerg"),
-    (["--http-subscription-server", "127.0.0.1:0"], "subscription"),
+    (["--http-resubscribe", "127.0.0.1:0"], "forwarded"),
     (["--http-use-cache"], "cache"),
     (["--http-raw-body"], "tunnels"),
     (["--http-manage-rtsp"], "RTSP"),

@@ -4,6 +4,8 @@
 
     with run_router(["--http", "127.0.0.1:0", "--http-to", addr]) as r:
         r.port, r.https_port, r.pid (the CLI's), r.router_pid, r.output()
+    with run_router(["--http", "127.0.0.1:0", "--http-subscription-server", "127.0.0.1:0"]) as r:
+        r.subscription (HOST:PORT of the first subscription server, from the ready line)
     with run_router([..., "--http-processes", "3"], routers=3) as r:
         r.router_pids (one per ready line, in order), r.router_names() ({"uWSGI http 1": pid, ...})
 
@@ -26,6 +28,8 @@ from typing import Dict, Iterator, List, Optional
 from server import ServerProcess, spawn
 
 ROUTER_READY = re.compile(r"gateway router ready: pid=(\d+)(?: http=(\S+))?(?: https=(\S+))?")
+#: the ready line's subscription servers (--http-subscription-server)
+ROUTER_SUBSCRIPTION = re.compile(r" subscription=(\S+)")
 #: the master's line for each router process it forks (uWSGI's wording)
 ROUTER_SPAWNED = re.compile(r"(?:re)?spawned (uWSGI http \d+) \(pid: (\d+)\)")
 
@@ -35,6 +39,7 @@ class RouterProcess(ServerProcess):
         self.kind = ""
         self.router_pid = 0
         self.https_port = 0
+        self.subscription = ""
         self.ready_count = 0
         #: the pid of every ready line, in order (a respawned router adds one)
         self.router_pids: List[int] = []
@@ -53,6 +58,9 @@ class RouterProcess(ServerProcess):
                     self.port = int(m.group(2).split(",")[0].rsplit(":", 1)[1])
                 if m.group(3):
                     self.https_port = int(m.group(3).split(",")[0].rsplit(":", 1)[1])
+                sub = ROUTER_SUBSCRIPTION.search(line)
+                if sub:
+                    self.subscription = sub.group(1).split(",")[0]
                 self.ready_count += 1
                 self._router_ready.set()
         self._router_ready.set()
