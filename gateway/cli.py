@@ -929,6 +929,7 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
         RouterError,
         bind_router_sockets,
         bind_subscription_servers,
+        check_fallbacks,
         run_router,
         worker_addresses,
     )
@@ -943,6 +944,7 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
     subscription: List[Any] = []
     upstreams: List[str] = []
     try:
+        check_fallbacks(cfg)
         listeners = bind_router_sockets(cfg)
         if cfg.http_subscription_server:
             # the nodes come from the subscription table (as uWSGI, --http-to is then unused)

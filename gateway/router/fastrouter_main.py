@@ -28,8 +28,9 @@ from typing import Any, List, Optional, Tuple
 from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.router.fastrouter import FastRouter, FastRouterSettings
-from gateway.router.subscription import SubscriptionTable, node_address_error
+from gateway.router.subscription import SubscriptionTable
 from gateway.router.subscription_server import SubscriptionServer, bind_subscription_socket
+from gateway.router.upstream import resolve_upstreams
 from gateway.server.listeners import ListenError, bind_tcp, bind_unix, bound_address, listen_address
 
 __all__ = ["FastRouterError", "FastRouterSockets", "bind_fastrouter", "run_fastrouter", "resolve_nodes",
@@ -80,27 +81,12 @@ def bind_fastrouter(cfg: Config) -> FastRouterSockets:
 
 def resolve_nodes(option: str, specs: List[str]) -> List[str]:
     """``specs`` (``--fastrouter-to``/``--fastrouter-fallback`` nodes) with host names resolved
-    once, now (before the fork): the router connects from its event loop, where a name
-    would be looked up again, blocking every client of the process, at each connection.
-    :class:`FastRouterError` naming ``option`` for a bad address or a name that does not resolve."""
-    out = []
-    for spec in specs:
-        if node_address_error(spec) is None:
-            out.append(spec)
-            continue
-        host, sep, port = spec.rpartition(":")
-        if host.startswith("[") and host.endswith("]"):
-            host = host[1:-1]
-        if not (sep and host and port.isdigit() and port.isascii() and 0 < int(port) < 65536):
-            raise FastRouterError("%s %s: expected HOST:PORT (a port from 1 to 65535), a /unix/path or an @name"
-                                  % (option, spec))
-        try:
-            info = socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as e:
-            raise FastRouterError("%s %s: cannot resolve %s: %s" % (option, spec, host, e)) from None
-        family, ip = info[0][0], str(info[0][4][0])
-        out.append(("[%s]:%s" if family == socket.AF_INET6 else "%s:%s") % (ip, port))
-    return out
+    once, now (:func:`gateway.router.upstream.resolve_upstreams`); :class:`FastRouterError`
+    naming ``option`` for a bad address or a name that does not resolve."""
+    try:
+        return resolve_upstreams(option, specs)
+    except ValueError as e:
+        raise FastRouterError(str(e)) from None
 
 
 def fastrouter_nodes(cfg: Config, sockets: List[socket.socket]) -> List[str]:

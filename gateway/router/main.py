@@ -37,6 +37,7 @@ from gateway.logs import gen_log
 from gateway.router.server import Listener, Router, RouterSettings
 from gateway.router.tls import TLSConfigError
 from gateway.router.tls_config import listener_contexts
+from gateway.router.upstream import resolve_upstreams
 from gateway.server.listeners import ListenError, bind_tcp, bound_address, listen_address, shared_socket
 
 __all__ = [
@@ -103,6 +104,15 @@ def bind_subscription_servers(cfg: Config) -> List[socket.socket]:
     return socks
 
 
+def check_fallbacks(cfg: Config) -> None:
+    """``--http-fallback`` nodes must resolve (:class:`RouterError` now, at startup, rather
+    than in each router process; each resolves them again when it starts)."""
+    try:
+        resolve_upstreams("--http-fallback", list(cfg.http_fallback))
+    except ValueError as e:
+        raise RouterError(str(e)) from None
+
+
 def worker_addresses(cfg: Config) -> Tuple[List[str], Optional[socket.socket]]:
     """Where the router forwards, as uWSGI decides: ``--http-to``, else the first ``--socket``.
 
@@ -114,7 +124,10 @@ def worker_addresses(cfg: Config) -> Tuple[List[str], Optional[socket.socket]]:
     a fresh private directory, removed when its creator exits.  Call before forking.
     """
     if cfg.http_to:
-        return list(cfg.http_to), None
+        try:  # names resolved once, here: the router's loop never looks one up
+            return resolve_upstreams("--http-to", list(cfg.http_to)), None
+        except ValueError as e:
+            raise RouterError(str(e)) from None
     if cfg.http_use_socket is not None:
         return [_use_socket(cfg, cfg.http_use_socket)], None
     sockets = (cfg.socket or []) if cfg.protocol == "uwsgi" else []  # --protocol http/...: not a uwsgi socket
@@ -206,7 +219,7 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         quiet=bool(cfg.http_quiet),
         expect_limit=int(cfg.http_manage_expect or 0),
         auto_gzip=bool(cfg.http_auto_gzip),
-        fallbacks=list(cfg.http_fallback),
+        fallbacks=resolve_upstreams("--http-fallback", list(cfg.http_fallback)),
         post_buffering=int(cfg.http_post_buffering or 0),
         subscription=bool(cfg.http_subscription_server),
         subscription_fallback_key=cfg.http_subscription_fallback_key or "",

@@ -39,6 +39,34 @@ _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 _STREAM = socket.SOCK_STREAM | _NONBLOCK | getattr(socket, "SOCK_CLOEXEC", 0)
 
 
+def resolve_upstreams(option: str, specs: List[str]) -> List[str]:
+    """``specs`` (upstream nodes given by an option: ``--http-to``, ``--fastrouter-to``...)
+    with host names resolved once, now (at startup): a router connects from its event loop,
+    where ``connect`` on a name would look it up again, blocking every client of the
+    process, at each connection.  ``ValueError`` naming ``option`` for a bad address or a
+    name that does not resolve."""
+    from gateway.router.subscription import node_address_error
+
+    out = []
+    for spec in specs:
+        if node_address_error(spec) is None:
+            out.append(spec)
+            continue
+        host, sep, port = spec.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not (sep and host and port.isdigit() and port.isascii() and 0 < int(port) < 65536):
+            raise ValueError("%s %s: expected HOST:PORT (a port from 1 to 65535), a /unix/path or an @name"
+                             % (option, spec))
+        try:
+            info = socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as e:
+            raise ValueError("%s %s: cannot resolve %s: %s" % (option, spec, host, e)) from None
+        family, ip = info[0][0], str(info[0][4][0])
+        out.append(("[%s]:%s" if family == socket.AF_INET6 else "%s:%s") % (ip, port))
+    return out
+
+
 def parse_upstream(spec: str) -> Tuple[int, Any]:
     """``(family, sockaddr)`` for a worker address: ``host:port``, ``/path`` or ``@abstract``."""
     if spec.startswith("@"):
