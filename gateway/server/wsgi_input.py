@@ -93,25 +93,31 @@ class ClientDisconnected(OSError):
 class WSGIInput:
     """File-like, read-only view of one request body (PEP 3333 ``wsgi.input``)."""
 
-    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed", "_warn_at")
+    # One is made per request: the state is kept to these slots (the bytes received are
+    # derived, see _received).
+    __slots__ = ("_conn", "_settings", "_deadline", "_buf", "_pos", "_eof", "consumed", "_warn_at")
 
     def __init__(self, conn: BodySource, eof: bool, settings: "ServerSettings") -> None:
         self._conn = conn
         self._settings = settings
         self._deadline: Optional[BodyDeadline] = None  # started by the first read
-        self._received = 0  # body bytes pulled from the connection
         self._buf = b""
         self._pos = 0
         self._eof = eof
         #: Body bytes handed to the app so far.
         self.consumed = 0
         # --body-read-warning MB: a read returning more is logged, once per request (None: done)
-        self._warn_at: Optional[int] = getattr(settings, "body_read_warning", 8) * 1048576
+        self._warn_at: Optional[int] = settings.body_read_warning
 
     @property
     def at_end(self) -> bool:
         """Nothing left to read: no body, or all of it handed out."""
         return self._eof and self._pos >= len(self._buf)
+
+    @property
+    def _received(self) -> int:
+        """Body bytes pulled from the connection: those handed to the app plus those buffered."""
+        return self.consumed + len(self._buf) - self._pos
 
     # -- the pull ---------------------------------------------------------------
 
@@ -146,7 +152,6 @@ class WSGIInput:
         if data is None:
             self._eof = True
             return False
-        self._received += len(data)
         if self._pos:
             self._buf = self._buf[self._pos :] + data
             self._pos = 0
@@ -169,7 +174,7 @@ class WSGIInput:
                 self._buf = b""
                 self._pos = 0
         self.consumed += len(out)
-        if self._warn_at is not None and len(out) > self._warn_at:
+        if self._warn_at is not None and len(out) > self._warn_at << 20:
             self._warn(len(out))
         return out
 
