@@ -437,7 +437,7 @@ class WSGIResponse:
     def run(self, app: Callable) -> bool:
         """Call the app and send its response; return whether it went out complete."""
         sink = self.sink
-        result = None
+        result: Any = None
         escaped: Optional[BaseException] = None
         settings = self.settings
         try:
@@ -468,7 +468,7 @@ class WSGIResponse:
                 self.headers_sent = True
                 self.head_bytes = sink.send_head(self, body, True)
                 self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
-            elif type(result) is FileWrapper and self._file_response() and self._offload(result):
+            elif kind is FileWrapper and self._file_response() and self._offload(result):
                 result = None  # the connection sends the file and closes it; this core is free
                 return True
             else:
@@ -616,13 +616,13 @@ class WSGIResponse:
                 self.write(chunk)
             except ClientDisconnected:
                 self._write_failed(it)
-                continue
-            if core is not None:
-                # schedule_fix: let other cores and callbacks run between chunks.
-                self.switches += 1
-                engine.schedule_fix(core)
-            if sink.closed and not self.settings.write_errors_tolerance:
-                self._write_failed(it)  # stop now rather than after the app's next chunk
+            else:
+                if core is not None:
+                    # schedule_fix: let other cores and callbacks run between chunks.
+                    self.switches += 1
+                    engine.schedule_fix(core)
+                if sink.closed and not self.settings.write_errors_tolerance:
+                    self._write_failed(it)  # stop now rather than after the app's next chunk
 
     def _write_failed(self, it: Any) -> None:
         """One more chunk could not be sent, the client being gone.  Up to
