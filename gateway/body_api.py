@@ -200,7 +200,7 @@ def sendfile(what: Any, chunk: int = 0, pos: int = 0, filesize: int = 0) -> Opti
         else:
             left = max(os.fstat(fd).st_size - pos, 0)
         block = min(chunk or SENDFILE_BLOCK, SENDFILE_MAX_BLOCK)
-        response.from_file = True  # --log-sendfile, as uWSGI's sendfile responses
+        response.note().from_file = True  # --log-sendfile, as uWSGI's sendfile responses
         while left > 0:
             data = os.pread(fd, min(block, left), pos)
             if not data:

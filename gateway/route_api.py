@@ -105,8 +105,9 @@ def _edit_headers(response: Any, state: RouteState) -> None:
         lines = kept
     lines += [("%s: %s" % (n, v)).encode("latin-1") for n, v in state.add_headers]
     if response.settings.response_phases is not None:  # the response chains make the head again from these
-        response.app_headers = [(n, v) for n, v in response.app_headers if n.lower() not in state.del_headers]
-        response.app_headers += state.add_headers
+        notes = response.note()
+        notes.app_headers = [(n, v) for n, v in notes.app_headers if n.lower() not in state.del_headers]
+        notes.app_headers += state.add_headers
     response.head = b"\r\n".join([status] + lines) + b"\r\n"
     response.headers_count = len(lines)
 

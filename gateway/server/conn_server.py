@@ -29,17 +29,19 @@ class ConnectionServer:
 
     connection_class: Callable[..., asyncio.Protocol]
 
-    #: the socket's forced modifier1 is 30 (``--http-socket-modifier1 30`` and the like):
-    #: ``SCRIPT_NAME`` is removed from the front of ``PATH_INFO``
-    strip_script_name = False
-    #: ``--http-path-info-no-decode-slashes``: ``%2F`` stays encoded in ``PATH_INFO`` (HTTP only)
-    keep_encoded_slashes = False
-    #: ``--fastcgi-nph-socket``/``--scgi-nph-socket``: the answer starts with an HTTP status
-    #: line (``HTTP/1.1 200 OK``) instead of CGI's ``Status: 200 OK``
-    nph = False
-
     def __init__(self, settings: ServerSettings, base_environ: Dict[str, Any],
                  tls: Optional[ssl.SSLContext] = None) -> None:
+        # The per-socket switches the worker sets are instance attributes, not class defaults:
+        # read on every request, an instance attribute is the cheap lookup (CPython 3.11
+        # specialises it; a class attribute read through the instance is not).
+        #: the socket's forced modifier1 is 30 (``--http-socket-modifier1 30`` and the like):
+        #: ``SCRIPT_NAME`` is removed from the front of ``PATH_INFO``
+        self.strip_script_name = False
+        #: ``--http-path-info-no-decode-slashes``: ``%2F`` stays encoded in ``PATH_INFO`` (HTTP only)
+        self.keep_encoded_slashes = False
+        #: ``--fastcgi-nph-socket``/``--scgi-nph-socket``: the answer starts with an HTTP status
+        #: line (``HTTP/1.1 200 OK``) instead of CGI's ``Status: 200 OK``
+        self.nph = False
         self.settings = settings
         #: ``--https-socket``: every connection is wrapped in TLS (server side) by the loop
         self.tls = tls

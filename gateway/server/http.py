@@ -389,13 +389,14 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self._input = inp
         self._keep_alive = req.keep_alive
         self._chunked = False
+        server = self.server
         environ = request_environ(
-            self.server.base_environ,
+            server.base_environ,
             req.method, req.target, req.path, req.query, req.version, req.headers,
-            self.remote_addr, self.remote_port, self.server.keep_encoded_slashes,
+            self.remote_addr, self.remote_port, server.keep_encoded_slashes,
         )
         environ["wsgi.input"] = inp
-        if self.server.strip_script_name:  # modifier1 30 (--http-socket-modifier1)
+        if server.strip_script_name:  # modifier1 30 (--http-socket-modifier1)
             script, path = environ["SCRIPT_NAME"], environ["PATH_INFO"]
             if script and path.startswith(script) and path[len(script):len(script) + 1] in ("", "/"):
                 environ["PATH_INFO"] = path[len(script):]

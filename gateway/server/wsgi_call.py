@@ -32,7 +32,7 @@ import stat
 import tempfile
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from gateway.logs import access_log, app_log, gen_log
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
@@ -104,11 +104,10 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     response = WSGIResponse(sink, environ, settings)
     environ["gateway.response"] = response  # for protocol take-overs (websocket)
     ok = response.run(settings.app)
-    phases = settings.response_phases
-    if phases is not None and phases.on_final:
+    if settings.response_phases is not None and settings.response_phases.on_final:
         try:
             # --final-route*: before the log line, as uWSGI
-            phases.final(environ, response.code, response.body_bytes, time.time() - start)
+            settings.response_phases.final(environ, response.code, response.body_bytes, time.time() - start)
         except Exception:
             app_log.exception("error in the final routes of %s %s", environ.get("REQUEST_METHOD"),
                               environ.get("REQUEST_URI"))
@@ -124,7 +123,7 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     elif settings.log_requests or "gateway.log_this" in environ or (  # uwsgi.log_this_request()
             settings.log_some and worth_logging(settings, response, start)):
         log_request(settings, environ, response, start, core)
-    if response.raised and settings.reload_on_exception and settings.retire is not None:
+    if response.exception is not None and settings.reload_on_exception and settings.retire is not None:
         settings.retire("reload-on-exception: the app raised for %s %s" % (
             environ.get("REQUEST_METHOD", ""), environ.get("REQUEST_URI", "")))
     # environ <-> response is a reference cycle: break it, or each connection (its parser and
@@ -144,19 +143,43 @@ def close_iterable(result: Any) -> None:
             app_log.exception("error in close() of the WSGI response iterable")
 
 
+class ResponseNotes:
+    """What only some responses have to remember: failed writes, the routes' state, what
+    ``--log-sendfile`` and ``--log-ioerror`` look at.  Made by the first note
+    (:meth:`WSGIResponse.note`): a plain response never makes one."""
+
+    __slots__ = ("write_errors", "app_headers", "headless", "from_file", "io_error", "truncated_warned")
+
+    def __init__(self) -> None:
+        #: chunks that could not be sent, the client being gone (--write-errors-tolerance)
+        self.write_errors = 0
+        #: the app's header list, kept by start_response when ``settings.response_phases`` edits heads
+        self.app_headers: Sequence[Any] = ()
+        #: a ``disableheaders`` rule: the body went out alone (the connection then closes)
+        self.headless = False
+        #: the body was a wsgi.file_wrapper (--log-sendfile)
+        self.from_file = False
+        #: reading the request body or writing the response failed (--log-ioerror)
+        self.io_error = False
+        #: the app sent more than its Content-Length (warned once)
+        self.truncated_warned = False
+
+
 class WSGIResponse:
     """One WSGI call: ``start_response``, ``write``, the iterable, ``close()``, errors.
 
     What the sink may read: ``head`` (``b"200 OK\\r\\n"`` + the app's header lines),
     ``code``, ``content_length`` (the app's, or None), ``send_body`` (False for HEAD,
     1xx, 204, 304), ``environ``.
+
+    One is made per request, so it stays small: slots, set to constants by the
+    constructor; what only some responses need is in :attr:`notes` (None until then).
     """
 
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "_truncated_warned", "offloaded", "raised", "exception", "method", "write_errors",
-        "app_headers", "headless", "from_file", "io_error", "transform",
+        "on_app_return", "offloaded", "exception", "method", "notes", "transform",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -172,30 +195,42 @@ class WSGIResponse:
         self.content_length: Optional[int] = None
         self.headers_sent = False
         self.body_bytes = 0
-        #: the body was a wsgi.file_wrapper (--log-sendfile); reading the request body or writing the
-        #: response failed (--log-ioerror)
-        self.from_file = False
-        self.io_error = False
         self.head_bytes = 0
         self.send_body = True
         self.switches = 0
         self.detached = False
         self.on_app_return: Optional[Callable[[Optional[BaseException]], None]] = None
-        self._truncated_warned = False
         #: the body went to the sink's ``offload_file`` (--offload-threads)
         self.offloaded = False
-        #: the app raised (logged on gateway.app)
-        self.raised = False
-        #: what the app raised (for --reload-on-exception-type/-value/-repr), None if nothing
+        #: what the app raised (logged on gateway.app; for --reload-on-exception and its
+        #: -type/-value/-repr variants), None if nothing
         self.exception: Optional[BaseException] = None
-        #: chunks that could not be sent, the client being gone (--write-errors-tolerance)
-        self.write_errors = 0
-        #: the app's header list, kept when ``settings.response_phases`` edits heads
-        self.app_headers: List = []
-        #: a ``disableheaders`` rule: the body went out alone (the connection then closes)
-        self.headless = False
         #: the request's response transformations (``--route ... gzip:``), None: none
         self.transform: Optional[TransformChain] = None
+        #: see :meth:`note`
+        self.notes: Optional[ResponseNotes] = None
+
+    def note(self) -> ResponseNotes:
+        """This response's :class:`ResponseNotes`, made on first use."""
+        notes = self.notes
+        if notes is None:
+            notes = self.notes = ResponseNotes()
+        return notes
+
+    @property
+    def headless(self) -> bool:
+        """A ``disableheaders`` rule sent the body alone (the connection then closes)."""
+        return self.notes is not None and self.notes.headless
+
+    @property
+    def from_file(self) -> bool:
+        """The body was a ``wsgi.file_wrapper`` (``--log-sendfile``)."""
+        return self.notes is not None and self.notes.from_file
+
+    @property
+    def io_error(self) -> bool:
+        """Reading the request body or writing the response failed (``--log-ioerror``)."""
+        return self.notes is not None and self.notes.io_error
 
     def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
@@ -219,16 +254,17 @@ class WSGIResponse:
         self.code = code
         settings = self.settings
         if settings.response_phases is not None:
-            self.app_headers = list(headers)  # the head is made again from them when it goes out
+            self.note().app_headers = list(headers)  # the head is made again from them when it goes out
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
             count += settings.extra_headers_count
-        self.head = status_bytes + _CRLF + head
-        if len(self.head) > settings.response_headers_limit:
-            size, self.head, self.status, self.code = len(self.head), b"", None, 0  # as if never called
+        head = status_bytes + _CRLF + head
+        if len(head) > settings.response_headers_limit:
+            self.head, self.status, self.code = b"", None, 0  # as if never called
             # uWSGI's start_response fails the same way (its headers buffer is full)
             raise TypeError("unable to add header to the response: %d bytes of status and headers, "
-                            "more than --response-headers-limit %d" % (size, settings.response_headers_limit))
+                            "more than --response-headers-limit %d" % (len(head), settings.response_headers_limit))
+        self.head = head
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(code, self.method)
@@ -254,7 +290,7 @@ class WSGIResponse:
         if not self.sink.peer_parses_chunked():
             chain.drop_chunked()
         self.transform = chain
-        self.app_headers = list(headers)  # the head is made again, with the steps' edits, when it goes out
+        self.note().app_headers = list(headers)  # the head is made again, with the steps' edits, when it goes out
         chain.start(code, headers)
 
     def _transform_write(self, data: bytes) -> None:
@@ -305,8 +341,9 @@ class WSGIResponse:
         """``self.head`` made again from the app's headers as the steps edited them."""
         transform = self.transform
         assert transform is not None and self.status is not None
-        self.app_headers = transform.edit_headers(self.app_headers)
-        head, self.content_length, count = serialize_headers(self.app_headers)
+        notes = self.note()
+        notes.app_headers = transform.edit_headers(notes.app_headers)
+        head, self.content_length, count = serialize_headers(notes.app_headers)
         settings = self.settings
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
@@ -325,9 +362,10 @@ class WSGIResponse:
         try:
             self.write(data)
         except ClientDisconnected:
-            self.write_errors += 1
+            notes = self.note()
+            notes.write_errors += 1
             settings = self.settings
-            if settings.write_exceptions and self.write_errors > settings.write_errors_tolerance:
+            if settings.write_exceptions and notes.write_errors > settings.write_errors_tolerance:
                 raise
 
     def _as_bytes(self, data: Any) -> bytes:
@@ -346,8 +384,7 @@ class WSGIResponse:
         """Status line + headers (+ ``first`` body bytes), in one write by the sink."""
         if self.transform is not None:
             self._transform_head()
-        phases = self.settings.response_phases
-        if phases is not None and phases.on_head and self._run_phases(first):
+        if self.settings.response_phases is not None and self._run_phases(first):
             return
         if first and self.send_body:
             if self.content_length is not None:
@@ -365,7 +402,9 @@ class WSGIResponse:
         cut, and the app's write() fails as on a vanished client)."""
         phases = self.settings.response_phases
         assert self.status is not None and phases is not None
-        reply = phases.head(self.environ, self.status, self.app_headers)
+        if not phases.on_head:
+            return False
+        reply = phases.head(self.environ, self.status, self.note().app_headers)
         if reply.cut:
             self.headers_sent = True
             self.send_body = False
@@ -424,7 +463,7 @@ class WSGIResponse:
         """``disableheaders``: the body alone (the app's, from ``first`` on, or a rule's
         ``replacement``), through ``send_body``; without a head nothing frames it, so the
         connection closes after it (the runner returns False)."""
-        self.headless = True
+        self.note().headless = True
         self.headers_sent = True
         self.head = b""
         self.headers_count = 0
@@ -446,8 +485,9 @@ class WSGIResponse:
         cl = self.content_length
         if cl is not None and self.body_bytes + len(data) > cl:
             data = data[: max(cl - self.body_bytes, 0)]
-            if not self._truncated_warned:
-                self._truncated_warned = True
+            notes = self.note()
+            if not notes.truncated_warned:
+                notes.truncated_warned = True
                 app_log.warning(
                     "%s %s: the app sent more than its Content-Length (%d); extra bytes dropped",
                     self.environ.get("REQUEST_METHOD"), self.environ.get("REQUEST_URI"), cl,
@@ -471,9 +511,10 @@ class WSGIResponse:
             return
         if not data or not self.send_body:
             return
-        data = self._clip(data)
-        if not data:
-            return
+        if self.content_length is not None:
+            data = self._clip(data)
+            if not data:
+                return
         self.body_bytes += len(data)
         self.sink.send_body(data)
 
@@ -498,37 +539,41 @@ class WSGIResponse:
     def run(self, app: Callable) -> bool:
         """Call the app and send its response; return whether it went out complete."""
         sink = self.sink
-        result = None
+        result: Any = None
         escaped: Optional[BaseException] = None
+        settings = self.settings
         try:
-            if self.settings.post_buffering:
+            if settings.post_buffering:
                 self._buffer_body()
             result = app(self.environ, self.start_response)
-            if type(result) is not list and not self.settings.wsgi_strict and self._is_body(result):
-                result = [result]  # uWSGI sends a returned bytes object whole (unless --wsgi-strict)
-            if type(result) is list and len(result) == 1 and not self.headers_sent and self.transform is None:
+            kind = type(result)
+            if ((kind is bytes or (settings.accept_buffers and kind is not list and self._is_body(result)))
+                    and not settings.wsgi_strict):
+                # uWSGI sends a returned bytes object whole (unless --wsgi-strict)
+                result, kind = [result], list
+            if kind is list and len(result) == 1 and not self.headers_sent and self.transform is None:
                 # The common `return [body]`: one write with an exact Content-Length.
+                body = result[0]
+                result = None  # (an exact list has no close())
                 if self.status is None:
                     raise AssertionError("the app returned without calling start_response()")
-                body = result[0]
                 if type(body) is not bytes:
                     body = self._as_bytes(body)
-                phases = self.settings.response_phases
-                if phases is not None and phases.on_head and self._run_phases(body):
+                if settings.response_phases is not None and self._run_phases(body):
                     sink.finish()
                     return not self.headless
                 # (_send_headers, inlined: this is the hot path)
                 if self.send_body:
-                    if self.content_length is not None:
+                    if self.content_length is not None and len(body) > self.content_length:
                         body = self._clip(body)
                     self.body_bytes = len(body)
                 self.headers_sent = True
                 self.head_bytes = sink.send_head(self, body, True)
                 self.switches = 1  # uWSGI counts one switch per item (plus one, see the log)
-            elif type(result) is list and len(result) == 1 and not self.headers_sent and self.status is not None:
+            elif kind is list and len(result) == 1 and not self.headers_sent and self.status is not None:
                 body = result[0]  # (a transformed response: the chain sees the whole body at once)
                 self._transform_whole(body if type(body) is bytes else self._as_bytes(body))
-            elif type(result) is FileWrapper and self._file_response() and self._offload(result):
+            elif kind is FileWrapper and self._file_response() and self._offload(result):
                 result = None  # the connection sends the file and closes it; this core is free
                 return True
             else:
@@ -543,11 +588,11 @@ class WSGIResponse:
                     self._send_headers(b"", True)
             sink.finish()
         except ClientDisconnected:
-            self.io_error = True
+            self.note().io_error = True
             sink.abort()
             return False
         except BodyError as e:
-            self.io_error = True
+            self.note().io_error = True
             self._fail(e, e.status, log=False)
             return False
         except TransformError as e:
@@ -560,10 +605,11 @@ class WSGIResponse:
                 return False
             escaped = e  # detached: reported by the connection's new owner
         finally:
-            close_iterable(result)
+            if result is not None:
+                close_iterable(result)
             if self.on_app_return is not None:
                 self.on_app_return(escaped)
-        if self.detached or self.headless:
+        if self.detached or (self.notes is not None and self.notes.headless):
             return False
         if self.content_length is not None and self.send_body and self.body_bytes < self.content_length:
             # Fewer bytes than promised: the client can only notice by the close.
@@ -585,7 +631,7 @@ class WSGIResponse:
 
     def _file_response(self) -> bool:
         """Note a ``wsgi.file_wrapper`` body (uWSGI's sendfile responses, for --log-sendfile)."""
-        self.from_file = True
+        self.note().from_file = True
         return True
 
     def _buffer_body(self) -> None:
@@ -671,9 +717,7 @@ class WSGIResponse:
             self.switches = len(result)
             return
         it = iter(result)
-        settings = self.settings
-        engine = settings.engine
-        tolerant = settings.write_errors_tolerance > 0
+        engine = self.settings.engine
         core = current_core()
         sink = self.sink
         for chunk in it:
@@ -684,13 +728,13 @@ class WSGIResponse:
                 self.write(chunk)
             except ClientDisconnected:
                 self._write_failed(it)
-                continue
-            if core is not None:
-                # schedule_fix: let other cores and callbacks run between chunks.
-                self.switches += 1
-                engine.schedule_fix(core)
-            if sink.closed and not tolerant:
-                self._write_failed(it)  # stop now rather than after the app's next chunk
+            else:
+                if core is not None:
+                    # schedule_fix: let other cores and callbacks run between chunks.
+                    self.switches += 1
+                    engine.schedule_fix(core)
+                if sink.closed and not self.settings.write_errors_tolerance:
+                    self._write_failed(it)  # stop now rather than after the app's next chunk
 
     def _write_failed(self, it: Any) -> None:
         """One more chunk could not be sent, the client being gone.  Up to
@@ -698,9 +742,10 @@ class WSGIResponse:
         :class:`ClientDisconnected` ends the response, after being thrown into the app's
         generator with ``--write-errors-exception-only`` (the app may clean up; what it yields
         then is dropped and the generator closed)."""
-        self.write_errors += 1
+        notes = self.note()
+        notes.write_errors += 1
         settings = self.settings
-        if self.write_errors <= settings.write_errors_tolerance:
+        if notes.write_errors <= settings.write_errors_tolerance:
             return
         error = ClientDisconnected("write error: the client went away")
         throw = getattr(it, "throw", None)
@@ -714,7 +759,6 @@ class WSGIResponse:
     def _fail(self, exc: BaseException, status: int, log: bool) -> None:
         sink = self.sink
         if log:
-            self.raised = True
             self.exception = exc
             self.settings.stats.exceptions += 1
             app_log.error(

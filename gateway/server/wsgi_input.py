@@ -95,28 +95,31 @@ class ClientDisconnected(OSError):
 class WSGIInput:
     """File-like, read-only view of one request body (PEP 3333 ``wsgi.input``)."""
 
-    __slots__ = ("_conn", "_settings", "_deadline", "_received", "_buf", "_pos", "_eof", "consumed", "_warn_at",
-                 "_chunk_end")
+    # One is made per request: the state is kept to these slots (the bytes received are
+    # derived, see _received; where a chunk ends is the parser's, see read_chunk).
+    __slots__ = ("_conn", "_settings", "_deadline", "_buf", "_pos", "_eof", "consumed", "_warn_at")
 
     def __init__(self, conn: BodySource, eof: bool, settings: "ServerSettings") -> None:
         self._conn = conn
         self._settings = settings
         self._deadline: Optional[BodyDeadline] = None  # started by the first read
-        self._received = 0  # body bytes pulled from the connection
         self._buf = b""
         self._pos = 0
         self._eof = eof
         #: Body bytes handed to the app so far.
         self.consumed = 0
         # --body-read-warning MB: a read returning more is logged, once per request (None: done)
-        self._warn_at: Optional[int] = getattr(settings, "body_read_warning", 8) * 1048576
-        # the last bytes pulled completed a chunk of a chunked body (uwsgi.chunked_read())
-        self._chunk_end = False
+        self._warn_at: Optional[int] = settings.body_read_warning
 
     @property
     def at_end(self) -> bool:
         """Nothing left to read: no body, or all of it handed out."""
         return self._eof and self._pos >= len(self._buf)
+
+    @property
+    def _received(self) -> int:
+        """Body bytes pulled from the connection: those handed to the app plus those buffered."""
+        return self.consumed + len(self._buf) - self._pos
 
     # -- the pull ---------------------------------------------------------------
 
@@ -157,9 +160,6 @@ class WSGIInput:
             return False
         if not data:
             return False  # nb: nothing yet
-        # a parser that cannot tell where a chunk ends (FastCGI, SCGI) makes each piece one
-        self._chunk_end = getattr(getattr(self._conn, "parser", None), "chunk_ended", True)
-        self._received += len(data)
         if self._pos:
             self._buf = self._buf[self._pos :] + data
             self._pos = 0
@@ -182,7 +182,7 @@ class WSGIInput:
                 self._buf = b""
                 self._pos = 0
         self.consumed += len(out)
-        if self._warn_at is not None and len(out) > self._warn_at:
+        if self._warn_at is not None and len(out) > self._warn_at << 20:
             self._warn(len(out))
         return out
 
@@ -200,16 +200,20 @@ class WSGIInput:
         wait (None: only the body's deadline); ``limit`` (> 0) is the largest chunk, a
         larger one raises :class:`BodyError` (413).  With ``nb`` it never waits: None while
         the chunk is incomplete (what has arrived stays buffered for the next call)."""
-        while not (self._chunk_end and self._available()):
+        # the parser says whether the last bytes pulled completed a chunk; one that cannot
+        # tell (FastCGI, SCGI) makes each piece one.  Bytes left buffered by a read() count.
+        parser = getattr(self._conn, "parser", None)
+        ended = self._available() > 0 and getattr(parser, "chunk_ended", True)
+        while not (ended and self._available()):
             if self._eof:
                 return self._take(self._available())
             if not self._fill(65536, stall, nb):
                 if self._eof:
                     continue
                 return None
+            ended = getattr(parser, "chunk_ended", True)
             if limit and self._available() > limit:
                 raise BodyError("a chunk of the request body is over --chunked-input-limit (%d bytes)" % limit, 413)
-        self._chunk_end = False
         return self._take(self._available())
 
     # -- PEP 3333 ---------------------------------------------------------------

@@ -344,3 +344,45 @@ def test_post_buffering_reads_bufsize_at_a_time():
     source = Source(b"y" * 25)
     sink = run_with(app, environ={"wsgi.input": source}, post_buffering=100, post_buffering_bufsize=10)
     assert source.sizes == [10, 10, 10, 10] and sink.calls[0][2] == b"y" * 25
+
+
+def _noted(app, sink=None, **options):
+    """The app's WSGIResponse after the request, and the sink."""
+    seen = []
+
+    def capture(environ, start_response):
+        seen.append(environ["gateway.response"])
+        return app(environ, start_response)
+
+    sink = run_with(capture, sink, **options)
+    return seen[0], sink
+
+
+def test_a_plain_response_makes_no_notes():
+    """What only some responses need (``ResponseNotes``) is made on its first use, so a plain
+    response pays nothing for it (bench/hotpath_bench.py measures this path)."""
+    def listed(environ, start_response):
+        start_response("200 OK", [("Content-Length", "5")])
+        return [b"hello"]
+
+    def returned(environ, start_response):
+        start_response("200 OK", [])
+        return b"hello"
+
+    for app in (listed, returned, Generator()):
+        resp, sink = _noted(app)
+        assert resp.notes is None and ("done", True) in sink.calls
+        assert not (resp.io_error or resp.from_file or resp.headless)
+
+
+def test_notes_keep_what_happened_to_the_response():
+    def surplus(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return iter([b"abc", b"def"])
+
+    resp, sink = _noted(surplus)
+    assert resp.notes is not None and resp.notes.truncated_warned and not resp.io_error
+    assert [c for c in sink.calls if c[0] == "head"][0][2] == b"ab"
+
+    resp, sink = _noted(Generator(), FailAfterHead(), write_errors_tolerance=2)
+    assert resp.io_error and resp.notes is not None and resp.notes.write_errors == 3
