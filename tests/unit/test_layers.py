@@ -4,7 +4,7 @@
 * ``loop_engine`` never imports ``gateway``;
 * ``server/`` never imports ``process/``;
 * ``routing/``'s rule modules (all but its WSGI layer, ``wsgi.py`` and ``response.py``) import only the standard library, their
-  own package and ``gateway.protocol``;
+  own package, ``gateway.protocol`` and ``gateway.logs`` (the loggers, which import nothing of gateway's);
 * nothing imports ``gateway.cli``.
 """
 
@@ -64,7 +64,8 @@ def test_routing_rules_are_sans_io():
             continue
         for imp in imports_of(path):
             top = imp.split(".")[0]
-            if top in STDLIB or top == "__future__" or imp.startswith(("gateway.routing", "gateway.protocol")):
+            if top in STDLIB or top == "__future__" or imp.startswith(("gateway.routing", "gateway.protocol")) \
+                    or imp == "gateway.logs":
                 continue
             if name == "gateway.routing.__init__" and imp == "gateway.config":  # TYPE_CHECKING only
                 continue
@@ -90,4 +91,10 @@ def test_server_never_imports_process_and_nothing_imports_cli():
                 bad.append("%s imports %s" % (name, imp))
             if imp.startswith("gateway.cli") and name not in ("gateway.__main__", "gateway.cli"):
                 bad.append("%s imports %s" % (name, imp))
+    assert not bad, bad
+
+
+def test_logs_imports_nothing_of_gateway():
+    """Any layer may log: ``gateway.logs`` must then depend on no other layer."""
+    bad = [imp for imp in imports_of(os.path.join(ROOT, "gateway", "logs.py")) if imp.split(".")[0] == "gateway"]
     assert not bad, bad
