@@ -1718,9 +1718,10 @@ OPTIONS: tuple[Option, ...] = (
                 "before --tornado on the command line)"),
     Option("max-connections", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="N",
            help="client connections one worker holds at once (every --http-socket, --socket, "
-                "--fastcgi-socket... together); at N it stops accepting until one closes (the "
-                "listen queue and the other workers take the next clients); 0: the descriptor "
-                "limit less 64.  gateway only"),
+                "--fastcgi-socket... together), and each --http router process; at N it stops "
+                "accepting until one closes (the listen queue and the other processes take the "
+                "next clients); 0: the descriptor limit less 64 (halved for a router, whose "
+                "clients each hold a worker connection too).  gateway only"),
     Option("body-timeout", type=conv.number, default=30, minimum=0, section=HTTP, metavar="SECONDS",
            help="seconds a request body may take from the app's first read, plus one per "
                 "--body-min-rate bytes received; past it the read fails with a 408 and the "

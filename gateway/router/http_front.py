@@ -188,6 +188,7 @@ class RouterConnection(asyncio.Protocol):
             self.remote_addr = peer[0]
             self.remote_port = str(peer[1])
         self.router.connections.add(self)
+        self.router.check_budget()
         self.deadline = self.loop.time() + self.settings.keepalive_timeout
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:  # --https: a client certificate's vars, once per connection
@@ -267,6 +268,7 @@ class RouterConnection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         self.state = CLOSED
         self.router.connections.discard(self)
+        self.router.check_budget()
         if self._spool is not None or self._spooled is not None:
             self._drop_spools()
         if self.upstream is not None:

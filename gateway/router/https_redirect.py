@@ -56,11 +56,13 @@ class HttpsRedirect(asyncio.Protocol):
         if isinstance(peer, tuple):
             self.remote_addr = peer[0]
         self.router.connections.add(self)
+        self.router.check_budget()
         self.deadline = self.router.loop.time() + self.router.settings.socket_timeout
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.state = CLOSED
         self.router.connections.discard(self)
+        self.router.check_budget()
 
     def data_received(self, data: bytes) -> None:
         if self.state == CLOSED:

@@ -38,6 +38,7 @@ from gateway.router.server import Listener, Router, RouterSettings
 from gateway.router.tls import TLSConfigError
 from gateway.router.tls_config import listener_contexts
 from gateway.router.upstream import resolve_upstreams
+from gateway.server.conn_budget import default_limit
 from gateway.server.listeners import ListenError, bind_tcp, bound_address, listen_address, shared_socket
 
 __all__ = [
@@ -223,6 +224,8 @@ def router_settings(cfg: Config, upstreams: List[str], internal: bool = False) -
         post_buffering=int(cfg.http_post_buffering or 0),
         subscription=bool(cfg.http_subscription_server),
         subscription_fallback_key=cfg.http_subscription_fallback_key or "",
+        # each client holds a connection to a worker too: two descriptors
+        max_connections=int(cfg.max_connections) or default_limit(2),
     )
     settings.keep_encoded_slashes = bool(cfg.http_path_info_no_decode_slashes)
     return settings

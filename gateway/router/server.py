@@ -29,6 +29,7 @@ from gateway.router.pool import UpstreamPool
 from gateway.router.subscription import SubscriptionTable
 from gateway.router.upstream import parse_upstream
 from gateway.router.vars import VarsBuilder
+from gateway.server.accept import LoopServer
 
 __all__ = ["Listener", "Router", "RouterSettings"]
 
@@ -81,6 +82,7 @@ class RouterSettings:
         post_buffering: int = 0,
         subscription: bool = False,
         subscription_fallback_key: str = "",
+        max_connections: int = 0,
     ) -> None:
         if not upstreams and not subscription:
             raise ValueError("the router needs at least one worker address")
@@ -130,6 +132,9 @@ class RouterSettings:
         self.subscription = subscription
         #: --http-subscription-fallback-key: the key used when a request's key has no node
         self.subscription_fallback_key = subscription_fallback_key
+        #: --max-connections: client connections held at once (0: unbounded); at it the
+        #: router stops accepting until one closes
+        self.max_connections = max_connections
 
 
 class Router:
@@ -159,7 +164,13 @@ class Router:
             self.fallback_key = settings.subscription_fallback_key
         else:
             self.pool = UpstreamPool(loop, settings.upstream_keepalive, settings.upstream_idle)
-        self._servers: List[Any] = []
+        #: the listeners' :class:`~gateway.server.accept.LoopServer` s: closed while the
+        #: connection budget is full (--max-connections), the listening sockets kept
+        self._servers: List[LoopServer] = []
+        self._accepting = False
+        self._full = False
+        self._full_logged = float("-inf")
+        self._opening: Set[Any] = set()
         self._sweeper: Optional[asyncio.TimerHandle] = None
         #: called once a second by the sweep (the router process checks its parent there)
         self.on_sweep: Optional[Callable[[], None]] = None
@@ -178,10 +189,7 @@ class Router:
         s = self.settings
         for listener in listeners:
             if listener.redirect_port is not None:
-                server = await self.loop.create_server(
-                    functools.partial(HttpsRedirect, self, listener.redirect_port),
-                    sock=listener.sock, backlog=s.backlog)
-                self._servers.append(server)
+                self._serve(listener.sock, functools.partial(HttpsRedirect, self, listener.redirect_port))
                 continue
             port = str(listener.sock.getsockname()[1])
             builder = VarsBuilder(
@@ -194,12 +202,10 @@ class Router:
                 extra_vars=s.extra_vars,
                 keep_slashes=s.keep_encoded_slashes,
             )
-            kwargs: dict = {"sock": listener.sock, "backlog": s.backlog}
-            if listener.ssl is not None:
-                kwargs["ssl"] = listener.ssl
-                kwargs["ssl_handshake_timeout"] = s.socket_timeout
-            server = await self.loop.create_server(functools.partial(self.connection_class, self, builder), **kwargs)
-            self._servers.append(server)
+            self._serve(listener.sock, functools.partial(self.connection_class, self, builder), listener.ssl)
+        self._accepting = True
+        for server in self._servers:
+            await server.open()
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
 
@@ -215,10 +221,38 @@ class Router:
             self.on_sweep()
         self._sweeper = self.loop.call_later(1.0, self._sweep)
 
+    def _serve(self, sock: socket.socket, factory: Callable[[], asyncio.Protocol],
+               tls: Optional[ssl.SSLContext] = None) -> None:
+        self._servers.append(LoopServer(self.loop, sock, factory, self.settings.backlog, self._opening,
+                                        tls=tls, handshake_timeout=self.settings.socket_timeout))
+
+    def check_budget(self) -> None:
+        """After a client connection opened or closed: stop accepting at ``--max-connections``
+        (the next clients wait in the listen queue), accept again below it."""
+        limit = self.settings.max_connections
+        if not limit:
+            return
+        n = len(self.connections)
+        if n >= limit:
+            if not self._full:
+                self._full = True
+                for server in self._servers:
+                    server.toggle(False)
+                now = self.loop.time()
+                if now - self._full_logged >= 10.0:
+                    self._full_logged = now
+                    gen_log.warning("[router] *** %d client connections open (--max-connections %d): not accepting "
+                                    "new ones until one closes ***", n, limit)
+        elif self._full:
+            self._full = False
+            if self._accepting:
+                for server in self._servers:
+                    server.toggle(True)
+
     def stop_accepting(self) -> None:
+        self._accepting = False
         for server in self._servers:
-            server.close()
-        self._servers = []
+            server.toggle(False)
 
     def busy(self) -> int:
         """Connections with a request or a tunnel in flight."""

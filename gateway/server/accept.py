@@ -46,6 +46,13 @@ class LoopServer:
         self.server: Any = None
         self.opening = False
 
+    async def open(self) -> None:
+        """Accept now (the first opening, awaited: connections are accepted once it returns)."""
+        self.want = True
+        if self.server is None and not self.opening:
+            self.opening = True
+            await self._open()
+
     def toggle(self, on: bool) -> None:
         self.want = on
         if on and self.server is None and not self.opening:

@@ -24,13 +24,15 @@ LOG_INTERVAL = 10.0
 FD_RESERVE = 64
 
 
-def default_limit() -> int:
+def default_limit(per_connection: int = 1) -> int:
     """The budget when ``--max-connections`` is 0: the soft descriptor limit less
-    :data:`FD_RESERVE` (at least 16), so accepting stops before ``accept`` fails."""
+    :data:`FD_RESERVE`, divided by the descriptors one connection takes (a router's client
+    also holds a connection to a worker), at least 16; so accepting stops before ``accept``
+    fails."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return 65536
-    return max(16, soft - FD_RESERVE)
+    return max(16, (soft - FD_RESERVE) // per_connection)
 
 
 class ConnectionBudget:

@@ -1,5 +1,6 @@
-"""``--max-connections``: a worker holding N client connections accepts no more until one
-closes; the next client waits in the listen queue and is then served, and one log line says why."""
+"""``--max-connections``: a worker (or the ``--http`` router) holding N client connections
+accepts no more until one closes; the next client waits in the listen queue and is then served,
+and one log line says why."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from gateway.protocol.uwsgi import encode_request
 from server import run_server
+from support.router import run_router
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,3 +58,29 @@ def test_the_worker_stops_accepting_at_the_budget_and_serves_the_next_client_whe
             for s in held:
                 s.close()
 
+
+def test_the_http_router_stops_accepting_at_the_budget_and_serves_the_next_client_when_one_closes():
+    args = ["--http", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--max-connections", "2",
+            "--socket-timeout", "30", "--http-keepalive", "30"]
+    with run_router(args) as r:
+        held = []
+        try:
+            for _ in range(2):
+                held.append(socket.create_connection(("127.0.0.1", r.port), timeout=10))
+            r.wait_for_line(r"\[router\] \*\*\* 2 client connections open \(--max-connections 2\): not "
+                            r"accepting new ones until one closes \*\*\*", timeout=10)
+            late = socket.create_connection(("127.0.0.1", r.port), timeout=10)
+            held.append(late)
+            late.sendall(GET)
+            assert _served(late, 1.0) == b""  # in the listen queue (a bounded wait for an absence)
+            held.pop(0).close()
+            assert _served(late, 10).startswith(b"HTTP/1.1 200 OK")
+            # and the router accepts as before once below the budget
+            held.pop(0).close()
+            fresh = socket.create_connection(("127.0.0.1", r.port), timeout=10)
+            held.append(fresh)
+            fresh.sendall(GET)
+            assert _served(fresh, 10).startswith(b"HTTP/1.1 200 OK")
+        finally:
+            for s in held:
+                s.close()
