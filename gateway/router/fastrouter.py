@@ -140,7 +140,7 @@ class FastRouter:
         for conn in list(self.connections):
             conn.on_timeout(now)
         if self.table is not None:
-            for line in self.table.expire(time.time()):
+            for line in self.table.expire(time.monotonic()):
                 gen_log.info("[fastrouter-subscription] %s", line)
         if self.on_sweep is not None:
             self.on_sweep()

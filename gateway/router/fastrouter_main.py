@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from typing import Any, List, Optional, Tuple
 
 from gateway.config.model import Config
@@ -125,7 +126,7 @@ def stats_json(router: FastRouter, listeners: List[str]) -> bytes:
 
     doc = stats_document(len(router.connections), listeners)
     doc["fastrouter"] = doc.pop("http")
-    doc["subscriptions"] = router.table.stats() if router.table is not None else []
+    doc["subscriptions"] = router.table.stats(time.time() - time.monotonic()) if router.table is not None else []
     return json.dumps(doc).encode()
 
 

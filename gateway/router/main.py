@@ -30,6 +30,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 from typing import Any, List, Optional, Sequence, Tuple
 
 from gateway.config.model import Config
@@ -322,7 +323,7 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
 
         stats_server = loop.run_until_complete(serve_stats(
             loop, stats, lambda: len(router.connections), [x.sock for x in listeners], http=bool(cfg.stats_http),
-            subscriptions=table.stats if table is not None else None))
+            subscriptions=(lambda: table.stats(time.time() - time.monotonic())) if table is not None else None))
         gen_log.info("*** http stats server enabled on %s fd: %d ***", listen_address(stats), stats.fileno())
 
     def arm_signals() -> None:

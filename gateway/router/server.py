@@ -215,7 +215,7 @@ class Router:
             conn.on_timeout(now)
         self.pool.sweep(now)
         if self.table is not None:
-            for line in self.table.expire(time.time()):
+            for line in self.table.expire(time.monotonic()):
                 gen_log.info("[http-subscription] %s", line)
         if self.on_sweep is not None:
             self.on_sweep()

@@ -313,14 +313,16 @@ class SubscriptionTable:
         self.hits[key] += 1
         return best
 
-    def stats(self) -> List[Dict[str, Any]]:
-        """The ``subscriptions`` list of uWSGI's corerouter stats."""
+    def stats(self, wall_offset: float = 0.0) -> List[Dict[str, Any]]:
+        """The ``subscriptions`` list of uWSGI's corerouter stats.  The table's times are its
+        callers' clock (a monotonic one: a wall-clock jump must neither keep dead nodes nor
+        drop live ones); ``wall_offset`` turns them into the unix times uWSGI shows."""
         return [{
             "key": key,
             "hits": self.hits.get(key, 0),
             "nodes": [{
                 "name": n.address, "modifier1": n.modifier1, "modifier2": n.modifier2,
-                "last_check": int(n.last_check), "requests": n.requests, "cores": n.cores,
+                "last_check": int(n.last_check + wall_offset), "requests": n.requests, "cores": n.cores,
                 "load": n.load, "weight": n.weight, "failcount": n.failcount,
             } for n in nodes],
         } for key, nodes in self.keys.items()]

@@ -80,7 +80,7 @@ class SubscriptionServer(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         try:
-            line = self.table.apply(parse_subscription(data), time.time())
+            line = self.table.apply(parse_subscription(data), time.monotonic())
         except SubscriptionError as e:
             log_limited("subscription", "[%s] datagram from %s refused: %s", self.name,
                         addr[0] if isinstance(addr, tuple) else addr, e)

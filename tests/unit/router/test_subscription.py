@@ -189,3 +189,11 @@ def test_stats_follow_uwsgis_subscriptions_list():
     assert t.stats() == [{"key": "k", "hits": 1, "nodes": [{
         "name": "n:1", "modifier1": 5, "modifier2": 0, "last_check": 1234, "requests": 1, "cores": 4,
         "load": 2, "weight": 2, "failcount": 0}]}]
+
+
+def test_times_are_the_callers_monotonic_clock_and_stats_show_unix_times():
+    # the routers pass time.monotonic(): a wall-clock jump neither keeps dead nodes nor drops live ones
+    t = SubscriptionTable(tolerance=30)
+    t.apply(Subscription(SUBSCRIBE, "k", "n:1"), 500.0)  # monotonic seconds
+    assert t.stats(wall_offset=1_700_000_000.0)[0]["nodes"][0]["last_check"] == 1_700_000_500
+    assert t.expire(529.0) == [] and t.expire(531.0) != []
