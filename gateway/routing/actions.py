@@ -24,6 +24,7 @@ import mimetypes
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Callable, Dict, List, Optional, Set, Tuple, Union
@@ -443,6 +444,9 @@ def _contained(path: str, root: Optional[str]) -> bool:
     return real == root or real.startswith(root.rstrip("/") + "/")
 
 
+#: Seconds between two failure lines of one ``cachestore`` rule.
+CACHESTORE_LOG_INTERVAL = 10.0
+
 _NOT_FOUND = Answer("404 Not Found", (("Content-Type", "text/plain"), ("Content-Length", "9")), b"Not Found",
                     managed=True)
 
@@ -555,6 +559,9 @@ def _cachestore(arg: str) -> Action:
         numbers[item] = int(text or 0)
     status = numbers["status"] or numbers["code"]
     expires = numbers["expires"]
+    # the failure line of this rule: at most one per CACHESTORE_LOG_INTERVAL (a key built
+    # from each request's URI may fail for every request), with the count of those skipped
+    noted = [float("-inf"), 0]
 
     def run(state: RouteState, req: RequestView) -> Result:
         services = req.services
@@ -564,7 +571,13 @@ def _cachestore(arg: str) -> Action:
             if services.cache_update(name, data, expires, cache_name):
                 return True
             # uWSGI stores quietly; a line says why a later cache: finds nothing
-            gen_log.warning("cachestore: cannot store %r in cache %s", name, cache_name or "(default)")
+            now = time.monotonic()
+            if now - noted[0] < CACHESTORE_LOG_INTERVAL:
+                noted[1] += 1
+                return False
+            skipped, noted[0], noted[1] = noted[1], now, 0
+            gen_log.warning("cachestore: cannot store %r in cache %s%s", name, cache_name or "(default)",
+                            " (and %d more failures since the last line)" % skipped if skipped else "")
             return False
 
         state.transforms.append(CacheStore(

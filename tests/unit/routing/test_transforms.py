@@ -324,3 +324,15 @@ def test_cachestore_value_replaces_the_body_and_an_empty_one_is_not_stored(gatew
 def test_cachestore_syntax_errors(arg, fragment):
     with pytest.raises(RouteSyntaxError, match=fragment):
         compile_chain([("route-run", "cachestore:" + arg)])
+
+
+def test_cachestore_failures_of_one_rule_are_logged_at_most_once_per_interval(gateway_errors):
+    # a key built from each request's URI may fail for every request: one line, then a count
+    rules = compile_chain([("route", "^/(\\w+)$ cachestore:key=$1")])
+    for path in ("/a", "/b", "/c"):
+        chain = TransformChain(rules.run({"PATH_INFO": path}, 1, FakeCache(ok=False)).state.transforms)
+        chain.start(200, HEADERS)
+        chain.feed(b"x")
+        assert chain.finish() == [b"x"]
+    lines = [r.getMessage() for r in gateway_errors.records if "cannot store" in r.getMessage()]
+    assert lines == ["cachestore: cannot store 'a' in cache (default)"]
