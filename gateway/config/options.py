@@ -1718,7 +1718,7 @@ OPTIONS: tuple[Option, ...] = (
                 "before --tornado on the command line)"),
     Option("max-connections", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="N",
            help="client connections one worker holds at once (every --http-socket, --socket, "
-                "--fastcgi-socket... together), and each --http router process; at N it stops "
+                "--fastcgi-socket... together), and each --http router or --fastrouter process; at N it stops "
                 "accepting until one closes (the listen queue and the other processes take the "
                 "next clients); 0: the descriptor limit less 64 (halved for a router, whose "
                 "clients each hold a worker connection too).  gateway only"),

@@ -24,13 +24,13 @@ driver); one sweep per second closes connections silent for ``--fastrouter-timeo
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any, Callable, List, Optional, Set, Tuple
 
 from gateway.logs import gen_log
 from gateway.protocol.uwsgi import UwsgiError
 from gateway.router.fastrouter_head import Head, HeadReader, routing_key
+from gateway.router.listeners_budget import BudgetedListeners
 from gateway.router.subscription import SubscriptionTable
 from gateway.router.upstream import Upstream, parse_upstream
 
@@ -61,7 +61,7 @@ class FastRouterSettings:
 
     def __init__(self, nodes: List[str], fallbacks: List[str], timeout: float, max_head: int = 0xFFFF,
                  force_key: str = "", fallback_key: str = "", quiet: bool = False,
-                 connect_timeout: float = 3.0, fallback_on_no_key: bool = False) -> None:
+                 connect_timeout: float = 3.0, fallback_on_no_key: bool = False, max_connections: int = 0) -> None:
         self.nodes = nodes
         self.fallbacks = fallbacks
         self.timeout = timeout
@@ -72,6 +72,8 @@ class FastRouterSettings:
         #: ``--fastrouter-fallback-on-no-key``: a key with no subscribed node goes to the fallback nodes
         self.fallback_on_no_key = fallback_on_no_key
         self.connect_timeout = connect_timeout
+        #: --max-connections: client connections held at once (0: unbounded)
+        self.max_connections = max_connections
 
 
 class FastRouter:
@@ -86,7 +88,9 @@ class FastRouter:
         self._nodes = [(*parse_upstream(spec), spec) for spec in settings.nodes]
         self.fallbacks = [(*parse_upstream(spec), spec) for spec in settings.fallbacks]
         self._next = 0
-        self._servers: List[Any] = []
+        #: the listeners, closed while the connection budget is full (--max-connections)
+        self.listeners = BudgetedListeners(loop, settings.max_connections, lambda: len(self.connections),
+                                           "[fastrouter]")
         self._sweeper: Optional[asyncio.TimerHandle] = None
         #: called once a second by the sweep
         self.on_sweep: Optional[Callable[[], None]] = None
@@ -125,13 +129,8 @@ class FastRouter:
 
     async def start(self, socks: List[Any], backlog: int) -> None:
         for sock in socks:
-            if sock.family == socket.AF_UNIX:
-                server = await self.loop.create_unix_server(lambda: FastRouterConnection(self), sock=sock,
-                                                            backlog=backlog)
-            else:
-                server = await self.loop.create_server(lambda: FastRouterConnection(self), sock=sock,
-                                                       backlog=backlog)
-            self._servers.append(server)
+            self.listeners.add(sock, lambda: FastRouterConnection(self), backlog)
+        await self.listeners.open()
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
 
@@ -146,10 +145,12 @@ class FastRouter:
             self.on_sweep()
         self._sweeper = self.loop.call_later(1.0, self._sweep)
 
+    def check_budget(self) -> None:
+        """After a client connection opened or closed (``--max-connections``)."""
+        self.listeners.check()
+
     def stop_accepting(self) -> None:
-        for server in self._servers:
-            server.close()
-        self._servers = []
+        self.listeners.stop()
 
     def busy(self) -> int:
         return sum(1 for c in self.connections if c.upstream is not None)
@@ -188,6 +189,7 @@ class FastRouterConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.router.connections.add(self)
+        self.router.check_budget()
 
     def data_received(self, data: bytes) -> None:
         self.last_activity = self.loop.time()
@@ -322,6 +324,7 @@ class FastRouterConnection(asyncio.Protocol):
         if upstream is not None:
             upstream.close()
         self.router.connections.discard(self)
+        self.router.check_budget()
 
     # -- ends -------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from gateway.router.fastrouter import FastRouter, FastRouterSettings
 from gateway.router.subscription import SubscriptionTable
 from gateway.router.subscription_server import SubscriptionServer, bind_subscription_socket
 from gateway.router.upstream import resolve_upstreams
+from gateway.server.conn_budget import default_limit
 from gateway.server.listeners import ListenError, bind_tcp, bind_unix, bound_address, listen_address
 
 __all__ = ["FastRouterError", "FastRouterSockets", "bind_fastrouter", "run_fastrouter", "resolve_nodes",
@@ -117,6 +118,8 @@ def _settings(cfg: Config, nodes: List[str], fallbacks: Optional[List[str]] = No
         fallback_key=cfg.fastrouter_subscription_fallback_key or "",
         quiet=bool(cfg.fastrouter_quiet),
         fallback_on_no_key=bool(cfg.fastrouter_fallback_on_no_key),
+        # each client holds a connection to a node too: two descriptors
+        max_connections=int(cfg.max_connections) or default_limit(2),
     )
 
 

@@ -25,11 +25,11 @@ from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Set, Tup
 from gateway.logs import gen_log
 from gateway.router.http_front import BUSY, TUNNEL, RouterConnection
 from gateway.router.https_redirect import HttpsRedirect
+from gateway.router.listeners_budget import BudgetedListeners
 from gateway.router.pool import UpstreamPool
 from gateway.router.subscription import SubscriptionTable
 from gateway.router.upstream import parse_upstream
 from gateway.router.vars import VarsBuilder
-from gateway.server.accept import LoopServer
 
 __all__ = ["Listener", "Router", "RouterSettings"]
 
@@ -164,13 +164,8 @@ class Router:
             self.fallback_key = settings.subscription_fallback_key
         else:
             self.pool = UpstreamPool(loop, settings.upstream_keepalive, settings.upstream_idle)
-        #: the listeners' :class:`~gateway.server.accept.LoopServer` s: closed while the
-        #: connection budget is full (--max-connections), the listening sockets kept
-        self._servers: List[LoopServer] = []
-        self._accepting = False
-        self._full = False
-        self._full_logged = float("-inf")
-        self._opening: Set[Any] = set()
+        #: the listeners, closed while the connection budget is full (--max-connections)
+        self.listeners = BudgetedListeners(loop, settings.max_connections, lambda: len(self.connections), "[router]")
         self._sweeper: Optional[asyncio.TimerHandle] = None
         #: called once a second by the sweep (the router process checks its parent there)
         self.on_sweep: Optional[Callable[[], None]] = None
@@ -189,7 +184,8 @@ class Router:
         s = self.settings
         for listener in listeners:
             if listener.redirect_port is not None:
-                self._serve(listener.sock, functools.partial(HttpsRedirect, self, listener.redirect_port))
+                self.listeners.add(listener.sock, functools.partial(HttpsRedirect, self, listener.redirect_port),
+                                   s.backlog)
                 continue
             port = str(listener.sock.getsockname()[1])
             builder = VarsBuilder(
@@ -202,10 +198,9 @@ class Router:
                 extra_vars=s.extra_vars,
                 keep_slashes=s.keep_encoded_slashes,
             )
-            self._serve(listener.sock, functools.partial(self.connection_class, self, builder), listener.ssl)
-        self._accepting = True
-        for server in self._servers:
-            await server.open()
+            self.listeners.add(listener.sock, functools.partial(self.connection_class, self, builder), s.backlog,
+                               listener.ssl, s.socket_timeout)
+        await self.listeners.open()
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
 
@@ -221,38 +216,12 @@ class Router:
             self.on_sweep()
         self._sweeper = self.loop.call_later(1.0, self._sweep)
 
-    def _serve(self, sock: socket.socket, factory: Callable[[], asyncio.Protocol],
-               tls: Optional[ssl.SSLContext] = None) -> None:
-        self._servers.append(LoopServer(self.loop, sock, factory, self.settings.backlog, self._opening,
-                                        tls=tls, handshake_timeout=self.settings.socket_timeout))
-
     def check_budget(self) -> None:
-        """After a client connection opened or closed: stop accepting at ``--max-connections``
-        (the next clients wait in the listen queue), accept again below it."""
-        limit = self.settings.max_connections
-        if not limit:
-            return
-        n = len(self.connections)
-        if n >= limit:
-            if not self._full:
-                self._full = True
-                for server in self._servers:
-                    server.toggle(False)
-                now = self.loop.time()
-                if now - self._full_logged >= 10.0:
-                    self._full_logged = now
-                    gen_log.warning("[router] *** %d client connections open (--max-connections %d): not accepting "
-                                    "new ones until one closes ***", n, limit)
-        elif self._full:
-            self._full = False
-            if self._accepting:
-                for server in self._servers:
-                    server.toggle(True)
+        """After a client connection opened or closed (``--max-connections``)."""
+        self.listeners.check()
 
     def stop_accepting(self) -> None:
-        self._accepting = False
-        for server in self._servers:
-            server.toggle(False)
+        self.listeners.stop()
 
     def busy(self) -> int:
         """Connections with a request or a tunnel in flight."""

@@ -1,15 +1,17 @@
-"""``--max-connections``: a worker (or the ``--http`` router) holding N client connections
+"""``--max-connections``: a worker (or an ``--http`` router, or a FastRouter) holding N client connections
 accepts no more until one closes; the next client waits in the listen queue and is then served,
 and one log line says why."""
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
 
 from gateway.protocol.uwsgi import encode_request
-from server import run_server
+from server import ROOT, run_server
+from support.fastrouter import run_fastrouter
 from support.router import run_router
 
 pytestmark = pytest.mark.timeout(60)
@@ -84,3 +86,27 @@ def test_the_http_router_stops_accepting_at_the_budget_and_serves_the_next_clien
         finally:
             for s in held:
                 s.close()
+
+
+def test_the_fastrouter_stops_accepting_at_the_budget_and_serves_the_next_client_when_one_closes():
+    node = ["--socket", "127.0.0.1:0", "--wsgi-file", os.path.join(ROOT, "tests", "apps", "fastrouter_node.py"),
+            "--env", "NODE=n1", "--disable-logging"]
+    with run_server(node) as n1:
+        args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-to", "127.0.0.1:%d" % n1.uwsgi_port,
+                "--max-connections", "2", "--fastrouter-timeout", "30"]
+        with run_fastrouter(args) as fr:
+            held = []
+            try:
+                for _ in range(2):
+                    held.append(socket.create_connection(("127.0.0.1", fr.port), timeout=10))
+                fr.wait_for_line(r"\[fastrouter\] \*\*\* 2 client connections open \(--max-connections 2\): "
+                                 r"not accepting new ones until one closes \*\*\*", timeout=10)
+                late = socket.create_connection(("127.0.0.1", fr.port), timeout=10)
+                held.append(late)
+                late.sendall(UWSGI_GET)
+                assert _served(late, 1.0) == b""
+                held.pop(0).close()
+                assert _served(late, 10).startswith(b"HTTP/1.1 200 OK")
+            finally:
+                for s in held:
+                    s.close()
