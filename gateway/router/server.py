@@ -205,6 +205,8 @@ class Router:
             self._serve(listener.sock, functools.partial(self.connection_class, self, builder), listener.ssl)
         self._accepting = True
         for server in self._servers:
+            if self._full or not self._accepting:  # clients of the listeners already open filled
+                break  # the budget (the rest opens when one closes, see check_budget), or a stop came
             await server.open()
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
