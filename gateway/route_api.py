@@ -104,7 +104,8 @@ def _edit_headers(response: Any, state: RouteState) -> None:
             response.content_length = None
         lines = kept
     lines += [("%s: %s" % (n, v)).encode("latin-1") for n, v in state.add_headers]
-    if response.settings.response_phases is not None:  # the response chains make the head again from these
+    if response.settings.response_phases is not None or response.transform is not None:
+        # the response chains and the transformations make the head again from these
         notes = response.note()
         notes.app_headers = [(n, v) for n, v in notes.app_headers if n.lower() not in state.del_headers]
         notes.app_headers += state.add_headers

@@ -399,13 +399,14 @@ class RequestParser:
             if content_types > 1:
                 raise RemoteProtocolError("client sent more than one Content-Type header")
             headers = merge_content_length(headers, content_length)
-        if authority is not None:
-            host = authority
-        elif host is not None:
+        if host is not None:
+            # checked even behind an absolute-form target: HTTP_HOST is made from the header
             if host != self._valid_host and not valid_host(host):
                 raise RemoteProtocolError(f"client sent an invalid Host header: {show(host)}")
             self._valid_host = host  # (a connection repeats its Host: checked once)
-        elif http11 and self._require_host:
+        if authority is not None:
+            host = authority
+        elif host is None and http11 and self._require_host:
             raise RemoteProtocolError("client sent an HTTP/1.1 request without a Host header")
 
         return _new(

@@ -48,6 +48,8 @@ class BudgetedListeners:
         """Start accepting on every listener (connections are accepted once this returns)."""
         self.accepting = True
         for server in self.servers:
+            if self.full or not self.accepting:  # clients of the listeners already open filled
+                break  # the budget (the rest opens when one closes, see check), or a stop came
             await server.open()
 
     def check(self) -> None:

@@ -62,7 +62,11 @@ def resolve_upstreams(option: str, specs: List[str]) -> List[str]:
             info = socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)
         except (OSError, UnicodeError) as e:
             raise ValueError("%s %s: cannot resolve %s: %s" % (option, spec, host, e)) from None
-        family, ip = info[0][0], str(info[0][4][0])
+        # an IPv4 address when the name has one: a plain HOST:PORT node was connected over
+        # IPv4 (as uWSGI resolves), and a ::1 listed first for localhost is refused by an app
+        # bound to 127.0.0.1 or 0.0.0.0
+        first = next((i for i in info if i[0] == socket.AF_INET), info[0])
+        family, ip = first[0], str(first[4][0])
         out.append(("[%s]:%s" if family == socket.AF_INET6 else "%s:%s") % (ip, port))
     return out
 

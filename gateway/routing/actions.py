@@ -31,7 +31,6 @@ from typing import Callable, Dict, List, Optional, Set, Tuple, Union
 from urllib.parse import unquote_to_bytes
 
 from gateway.logs import gen_log
-from gateway.protocol.environ import file_name
 from gateway.protocol.wsgi_response import HOP_BY_HOP
 from gateway.routing.conditions import RouteSyntaxError
 from gateway.routing.transforms import (
@@ -425,7 +424,8 @@ def static_root(template: str) -> Optional[str]:
     """The directory a ``static:`` path built from request values must stay in: the literal
     part before the first variable (``/srv/site`` of ``/srv/site${PATH_INFO}``) when it is a
     directory, else the directory it ends in; None for a path with no variable (the rule
-    names one file)."""
+    names one file).  A path that starts with a variable (``${DOCUMENT_ROOT}${PATH_INFO}``)
+    has its root per request: see :func:`leading_variable`."""
     cut = template.find("$")
     if cut < 0:
         return None
@@ -435,6 +435,26 @@ def static_root(template: str) -> Optional[str]:
     else:
         root = os.path.dirname(literal) or "."
     return os.path.realpath(root)
+
+
+def leading_variable(template: str) -> Optional[str]:
+    """The variable a ``static:`` path starts with (``${DOCUMENT_ROOT}`` of
+    ``${DOCUMENT_ROOT}${PATH_INFO}``, uWSGI's usual rule), else None.  Its value, the document
+    root nginx or a ``setdocroot`` rule gave, is the directory the rest must stay in."""
+    if template.startswith("${"):
+        close = template.find("}")
+        return template[:close + 1] if close > 0 else None
+    if len(template) > 1 and template[0] == "$" and template[1].isdigit() and template[1].isascii():
+        return template[:2]
+    return None
+
+
+def _dynamic_root(value: str) -> Optional[str]:
+    """The directory a path starting with ``value`` must stay in: ``value`` itself, an
+    absolute path without ``..`` (None: such a rule serves nothing)."""
+    if not value.startswith("/") or "\0" in value or ".." in value.split("/"):
+        return None
+    return os.path.realpath(value.rstrip("/") or "/")
 
 
 def _contained(path: str, root: Optional[str]) -> bool:
@@ -452,20 +472,33 @@ _NOT_FOUND = Answer("404 Not Found", (("Content-Type", "text/plain"), ("Content-
 
 
 def _as_file_name(value: str) -> str:
-    """A request value as part of a file name; one that is no tunnelled bytes gives a NUL,
-    which no file name holds (the lookup then fails)."""
-    name = file_name(value)
-    return "\0" if name is None else name
+    """A substituted value as part of a file name.  A request's values are its bytes tunnelled
+    as latin-1 (``/caf\xc3\xa9.txt``: the UTF-8 file name ``café.txt``); a value a rule set
+    from its own text (``setdocroot:/srv/dépôt``, ``addvar:``) is text already.  Both are
+    strings: a value whose latin-1 bytes are UTF-8 is taken for tunnelled bytes, any other
+    as the text it is."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value  # not tunnelled UTF-8: text, as written
 
 
 def _static(next_on_missing: bool) -> Callable[[str], Action]:
     def build(arg: str) -> Action:
-        root = static_root(arg)
+        lead = leading_variable(arg)
+        fixed_root = static_root(arg) if lead is None else None
 
         def run(state: RouteState, req: RequestView) -> Result:
             # request values are bytes tunnelled as latin-1 (PEP 3333): the file named by
             # those bytes (``/caf\xc3\xa9.txt`` is ``café.txt``); the rule's own text as written
             path = expand(arg, req, convert=_as_file_name)
+            root = fixed_root
+            if lead is not None:
+                root = _dynamic_root(expand(lead, req, convert=_as_file_name))
+                if root is None:
+                    path = ""
             # a request value (``..``, a symlink) must not lead out of the rule's directory
             if path and "\0" not in path and _contained(path, root) and os.path.isfile(path):
                 return ServeFile(path)

@@ -22,6 +22,10 @@ from typing import Any, Callable, Optional, Set
 
 from gateway.logs import gen_log
 
+#: Seconds before a failed opening (``dup``/``create_server`` failing, e.g. out of
+#: descriptors) is tried again, while accepting is still wanted.
+RETRY_DELAY = 1.0
+
 
 def loop_accepts_faster(loop: Any) -> bool:
     """True when the loop has no synchronous way to adopt an accepted socket (uvloop)."""
@@ -65,8 +69,9 @@ class LoopServer:
             self.server = None
 
     async def _open(self) -> None:
-        dup = self.sock.dup()
+        dup: Optional[socket.socket] = None
         try:
+            dup = self.sock.dup()
             extra: dict = {}
             if self.tls is not None:
                 extra = {"ssl": self.tls, "ssl_handshake_timeout": self.handshake_timeout}
@@ -75,8 +80,11 @@ class LoopServer:
             else:
                 server = await self.loop.create_server(self.factory, sock=dup, backlog=self.backlog, **extra)
         except Exception:
-            dup.close()
+            if dup is not None:
+                dup.close()
             gen_log.exception("cannot accept on %s", self.sock)
+            # nothing else toggles it again (the cores stay free, the budget released): retry
+            self.loop.call_later(RETRY_DELAY, self._retry)
             return
         finally:
             self.opening = False
@@ -84,3 +92,7 @@ class LoopServer:
             self.server = server
         else:  # every core got busy meanwhile
             server.close()
+
+    def _retry(self) -> None:
+        if self.want:
+            self.toggle(True)

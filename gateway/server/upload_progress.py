@@ -13,15 +13,17 @@ server, or an app that reads it) to draw a progress bar.  The id must be a UUID
 with ``O_EXCL`` (a second upload with the same id gets no progress file, as in uWSGI).  A
 file left by a worker killed mid-upload (harakiri, SIGKILL) is replaced once it has not
 changed for ``stale_after`` seconds (twice ``--socket-timeout``, at least
-:data:`MIN_STALE`): a live upload rewrites it at every block, and a block comes within
-``--socket-timeout`` or the upload fails.  uWSGI leaves such a file, and its id never gets
-a progress file again.
+:data:`MIN_STALE`) and no upload holds it: the live upload keeps an ``flock`` on its file
+(the kernel releases it when the process dies), since a slow one may not rewrite it for
+minutes (once per block read, 64 KiB by default).  uWSGI leaves such a file, and its id
+never gets a progress file again.
 
 :func:`progress_id` and :func:`progress_line` are pure; :class:`UploadProgress` owns one file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import time
@@ -87,6 +89,10 @@ class UploadProgress:
         except OSError as e:
             gen_log.error("--upload-progress: cannot create %s: %s", path, e)
             return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # "this upload is alive" (see _replace_stale)
+        except OSError:
+            pass  # a file system without flock: the age alone then decides
         return cls(path, fd, size)
 
     def update(self, received: int) -> None:
@@ -100,23 +106,47 @@ class UploadProgress:
             self.close()
 
     def close(self) -> None:
-        """Close and remove the file (once)."""
+        """Close and remove the file (once), unless another upload's file took its place."""
         fd, self._fd = self._fd, None
         if fd is None:
             return
-        os.close(fd)
         try:
-            os.unlink(self.path)
+            ours = os.fstat(fd)
+            there = os.lstat(self.path)
+            if (there.st_dev, there.st_ino) == (ours.st_dev, ours.st_ino):
+                os.unlink(self.path)
+        except FileNotFoundError:
+            pass
         except OSError as e:
             gen_log.error("--upload-progress: cannot remove %s: %s", self.path, e)
+        finally:
+            os.close(fd)
+
+
+def _held(path: str) -> bool:
+    """Whether a live upload holds ``path`` (its ``flock``); a symlink is nobody's."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def _replace_stale(path: str, stale_after: float) -> bool:
     """Remove ``path`` (never following a symlink) when it has not changed for
-    ``stale_after`` seconds: a dead upload's file; True when it is gone."""
+    ``stale_after`` seconds and no live upload holds it: a dead upload's file; True when
+    it is gone."""
     try:
         age = time.time() - os.lstat(path).st_mtime
-        if age < stale_after:
+        if age < stale_after or _held(path):
             return False
         os.unlink(path)
     except FileNotFoundError:

@@ -192,9 +192,17 @@ def test_static_action_finds_a_file_with_a_utf8_name_in_a_directory_with_one(tmp
     d.mkdir()
     (d / "caf\u00e9.txt").write_bytes(b"coffee")
     (d / "plain.txt").write_bytes(b"plain")
-    with run_server(APP + ["--route", "^/f/(.*) static:%s/$1" % d]) as srv:
+    (tmp_path / "\u65e5\u672c").mkdir()
+    (tmp_path / "\u65e5\u672c" / "ja.txt").write_bytes(b"ja")
+    with run_server(APP + ["--route", "^/f/(.*) static:%s/$1" % d,
+                           # a value a rule set from its own text is text, not tunnelled bytes
+                           "--route", "^/g/ setdocroot:%s" % d, "--route", "^/g/(.*) static:${DOCUMENT_ROOT}/$1",
+                           "--route", "^/j/ addvar:JDIR=%s/\u65e5\u672c" % tmp_path,
+                           "--route", "^/j/(.*) static:${JDIR}/$1"]) as srv:
         r = request(srv.port, "/f/caf%C3%A9.txt")
         assert (r.status, r.body) == (200, b"coffee"), r
         assert request(srv.port, "/f/plain.txt").body == b"plain"
-        r = request(srv.port, "/f/caf%E9.txt")  # latin-1 bytes: no such file name
-        assert r.status == 404
+        r = request(srv.port, "/g/caf%C3%A9.txt")
+        assert (r.status, r.body) == (200, b"coffee"), r
+        r = request(srv.port, "/j/ja.txt")
+        assert (r.status, r.body) == (200, b"ja"), r

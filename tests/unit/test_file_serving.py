@@ -247,3 +247,32 @@ def test_a_dead_uploads_progress_file_is_replaced_once_stale(tmp_path):
     p = UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 5, stale_after=60)
     assert p is not None and not path.is_symlink() and target.read_bytes() == b"keep"
     p.close()
+
+
+def test_a_live_slow_uploads_progress_file_is_not_taken_for_a_dead_ones(tmp_path):
+    # the file is rewritten once per block read (64 KiB by default): a slow upload (500 bytes/s
+    # is within --body-min-rate) leaves it unchanged for minutes; a second request with its id
+    # replaced it, and the first's close() then removed the second's file
+    path = tmp_path / (UUID + ".js")
+    live = UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 100)
+    assert live is not None
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    assert UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 5, stale_after=60) is None
+    live.update(50)
+    assert json.loads(path.read_bytes())["received"] == 50
+    live.close()
+    assert not path.exists()
+
+
+def test_closing_a_replaced_progress_file_leaves_the_new_one(tmp_path):
+    path = tmp_path / (UUID + ".js")
+    first = UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 100)
+    assert first is not None
+    os.unlink(path)  # (as a replacement racing it would)
+    second = UploadProgress.open(str(tmp_path), "/u?X-Progress-ID=" + UUID, 5)
+    assert second is not None
+    first.close()
+    assert path.exists()
+    second.close()
+    assert not path.exists()

@@ -237,3 +237,25 @@ def test_an_error_answer_after_buffered_output_is_not_glued_to_it():
     assert b"500 Internal Server Error" in head_of(sink)
     assert body_of(sink) == b"sorry"
     assert b"Content-Length: 5" in head_of(sink)
+
+
+def test_uwsgi_route_header_edits_after_start_response_survive_a_transformation():
+    # the head of a transformed response is made again from the app's headers when it goes
+    # out: uwsgi.route("addheader"/"delheader") after start_response must edit those too
+    from gateway import route_api
+    from gateway.server.current_request import set_thread_environ
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Secret", "s")])
+        set_thread_environ(environ)
+        try:
+            assert route_api.route("addheader", "X-Late: 1") == route_api.ROUTE_NEXT
+            assert route_api.route("delheader", "X-Secret") == route_api.ROUTE_NEXT
+        finally:
+            set_thread_environ(None)
+        return [b"hello"]
+
+    sink = run(app, [("route-run", "toupper:")])
+    head = head_of(sink)
+    assert b"X-Late: 1\r\n" in head and b"X-Secret" not in head
+    assert body_of(sink) == b"HELLO"

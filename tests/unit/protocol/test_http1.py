@@ -468,3 +468,12 @@ def test_an_absolute_form_authority_with_dotdot_is_400_and_a_repeated_host_is_st
     p.start_next_request()
     with pytest.raises(RemoteProtocolError, match="invalid Host header"):
         events_of(p)
+
+
+def test_the_host_header_of_an_absolute_form_request_is_still_checked():
+    # the authority is the request's host, but HTTP_HOST is made from the Host header: a
+    # 'Host: ..' behind 'GET http://h/x' reached routes and apps that build paths from it
+    with pytest.raises(RemoteProtocolError, match="invalid Host header"):
+        parse(b"GET http://h/x HTTP/1.1\r\nHost: ..\r\n\r\n")
+    req = parse(b"GET http://h/x HTTP/1.1\r\nHost: other\r\n\r\n")[0]
+    assert type(req) is Request and req.host == "h"

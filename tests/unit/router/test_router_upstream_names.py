@@ -30,3 +30,21 @@ def test_an_unusable_node_is_a_startup_error_naming_the_option(option, spec, why
     with pytest.raises(RouterError, match="%s %s: .*%s" % (option, spec.replace(".", r"\."), why)):
         check_fallbacks(cfg)
         worker_addresses(cfg)
+
+
+def test_a_dual_stack_name_resolves_to_its_ipv4_address(monkeypatch):
+    # connect() on 'localhost:3031' used to be IPv4 (as uWSGI's resolver is): a system listing
+    # ::1 first for localhost must not send the router to [::1]:3031, where an app bound to
+    # 127.0.0.1 or 0.0.0.0 refuses it; a name with only an IPv6 address still works
+    import socket
+
+    from gateway.router.upstream import resolve_upstreams
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        v6 = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0))
+        v4 = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))
+        found = [v6, v4] if host == "dual.test" else [v6]
+        return [info for info in found if family in (0, info[0])]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert resolve_upstreams("--http-to", ["dual.test:3031", "v6only.test:3032"]) == ["127.0.0.1:3031", "[::1]:3032"]

@@ -482,3 +482,21 @@ def test_static_never_leads_out_of_the_rules_directory(tmp_path):
     (site / "img_1").write_text("1")
     assert run(rules, HTTP_X_ID="1")[0].kind == "file"
     assert run(rules, HTTP_X_ID="/../../secret.txt")[0].kind == "answer"
+
+
+def test_static_starting_with_a_variable_stays_in_that_variables_directory(tmp_path, monkeypatch):
+    # uWSGI's usual rule, static:${DOCUMENT_ROOT}${PATH_INFO}: its root was the worker's own
+    # directory (nothing served outside it); it is the document root the request carries
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "ok.txt").write_text("ok")
+    (tmp_path / "secret.txt").write_text("secret")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    rules = [("route-run", "static:${DOCUMENT_ROOT}${PATH_INFO}")]
+    assert run(rules, DOCUMENT_ROOT=str(site), PATH_INFO="/ok.txt")[0].kind == "file"
+    assert run(rules, DOCUMENT_ROOT=str(site) + "/", PATH_INFO="/ok.txt")[0].kind == "file"
+    for root, path in ((str(site), "/../secret.txt"), (str(site) + "/..", "/secret.txt"), ("site", "/ok.txt"),
+                       ("", "/ok.txt")):
+        assert run(rules, DOCUMENT_ROOT=root, PATH_INFO=path)[0].kind == "answer", (root, path)  # 404
