@@ -34,7 +34,9 @@ def test_a_modified_module_reloads_the_workers(tmp_path):
         _write(helper, "VERSION = b'v2'\n", 5)
         srv.wait_for_line(r"\[uwsgi-python-reloader\] module/file %s has been modified" % helper, timeout=10)
         assert wait_until(lambda: request(srv.port, "/").body == b"v2", what="the reloaded worker")
-        # the same graceful reload, asked by the app itself
+        # the same graceful reload, asked by the app itself, once the first is over (the old
+        # worker reaped: a reload asked meanwhile is ignored, and a slow machine takes a while)
+        srv.wait_for_line(r"worker 1 buried after \d+ seconds", timeout=15)
         reloads = srv.output().count("...gracefully killing workers...")
         assert request(srv.port, "/reload").body == b"True"
         assert wait_until(lambda: srv.output().count("...gracefully killing workers...") == reloads + 1,
