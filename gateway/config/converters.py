@@ -262,6 +262,30 @@ FEATURE_PLUGINS = frozenset({
 })
 
 
+def modifier_list(raw: str) -> list[int]:
+    """``--allowed-modifiers``: modifier1 values (0-255), comma separated (``0,173``)."""
+    out = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item.isdigit() or not item.isascii() or int(item) > 255:
+            raise Invalid("a comma-separated list of modifier1 values from 0 to 255 (e.g. 0,173)")
+        out.append(int(item))
+    return out
+
+
+def modifier_remap(raw: str) -> list[tuple[int, int]]:
+    """``--remap-modifier``: ``SRC:DST`` pairs, comma separated (``0:5``: packets of modifier1 5
+    are served as modifier1 0's)."""
+    out = []
+    for item in raw.split(","):
+        src, sep, dst = item.strip().partition(":")
+        ok = sep and all(x.isdigit() and x.isascii() and int(x) <= 255 for x in (src, dst))
+        if not ok:
+            raise Invalid("SRC:DST modifier1 pairs from 0 to 255, comma separated (e.g. 0:5)")
+        out.append((int(src), int(dst)))
+    return out
+
+
 def plugin_list(raw: str) -> list[str]:
     """A comma-separated list of plugin names gateway has built in (see :data:`BUILTIN_PLUGINS`
     and :data:`FEATURE_PLUGINS`); uWSGI's ``NAME_plugin.so`` spelling is accepted too."""

@@ -413,6 +413,10 @@ class ConfigFields:
     http_connect_timeout: int
     #: --http-max-response-head: HTTP router: maximum size of a response head from a worker (larger: 502)
     http_max_response_head: int
+    #: --allowed-modifiers: the modifier1 values the uwsgi sockets (--socket) serve; a packet of any other gets '-- unavailable…
+    allowed_modifiers: Optional[List[int]]
+    #: --remap-modifier: uwsgi sockets serve packets of modifier1 DST as those of SRC (0:5: a packet of modifier1 5 is a WSG…
+    remap_modifier: Optional[List[Tuple[int, int]]]
     #: --http-modifier1: HTTP router: modifier1 of the uwsgi packets it sends
     http_modifier1: int
     #: --http-modifier2: HTTP router: modifier2 of the uwsgi packets it sends
@@ -1631,10 +1635,6 @@ class ConfigFields:
     no_server: bool
     #: --cgi-mode: not supported yet: uWSGI option, not supported yet by gateway
     cgi_mode: bool
-    #: --allowed-modifiers: not supported yet: uWSGI option, not supported yet by gateway
-    allowed_modifiers: Optional[str]
-    #: --remap-modifier: not supported yet: uWSGI option, not supported yet by gateway
-    remap_modifier: Optional[str]
     #: --binary-path: not supported yet: uWSGI option, not supported yet by gateway
     binary_path: Optional[str]
     #: --binary-append-data: not supported yet: uWSGI option, not supported yet by gateway

@@ -1071,8 +1071,6 @@ _MULTICAST_HINT = "gateway joins no multicast group (uWSGI uses them for legions
 _SNMP_HINT = "gateway has no SNMP agent: read the numbers from --stats, --stats-push or --carbon"
 _RAW_HINT = "gateway has no raw-socket mode: every socket speaks a protocol (--socket, --http-socket...)"
 _FORK_SERVER_HINT = "gateway has no fork server: the Emperor starts each vassal as a new process"
-_MODIFIER_HINT = ("gateway answers a fixed set of modifier1 values (see --plugins-list): they cannot be "
-                  "restricted or remapped")
 _BINARY_HINT = ("gateway has no binary of its own (it runs as python -m gateway): there is no path to "
                 "force or data to append")
 
@@ -1294,8 +1292,6 @@ def _core_tail_options() -> tuple[Option, ...]:
         _unsupported("force-gateway", flag=True, hint="the --http router always runs as a child of a master"),
         _unsupported("no-server", flag=True, hint="gateway always serves: give it a socket"),
         _unsupported("cgi-mode", flag=True, hint="gateway serves WSGI apps, not CGI scripts"),
-        _unsupported("allowed-modifiers", hint=_MODIFIER_HINT),
-        _unsupported("remap-modifier", hint=_MODIFIER_HINT),
         _unsupported("binary-path", hint=_BINARY_HINT),
         _unsupported("binary-append-data", hint=_BINARY_HINT),
         _unsupported("fork-server", hint=_FORK_SERVER_HINT),
@@ -1773,6 +1769,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("http-max-response-head", type=conv.integer, default=65536, minimum=256, section=HTTP,
            metavar="BYTES",
            help="HTTP router: maximum size of a response head from a worker (larger: 502)"),
+    Option("allowed-modifiers", type=conv.modifier_list, section=HTTP, metavar="N[,N...]",
+           help="the modifier1 values the uwsgi sockets (--socket) serve; a packet of any other "
+                "gets '-- unavailable modifier requested: N --' and is closed (e.g. 0,30 refuses "
+                "RPC, cache and ping packets)"),
+    Option("remap-modifier", type=conv.modifier_remap, section=HTTP, metavar="SRC:DST[,...]",
+           help="uwsgi sockets serve packets of modifier1 DST as those of SRC (0:5: a packet of "
+                "modifier1 5 is a WSGI request); applied after --allowed-modifiers, as uWSGI"),
     Option("http-modifier1", type=conv.integer, default=0, minimum=0, maximum=255, section=HTTP,
            metavar="N", help="HTTP router: modifier1 of the uwsgi packets it sends"),
     Option("http-modifier2", type=conv.integer, default=0, minimum=0, maximum=255, section=HTTP,

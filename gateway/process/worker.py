@@ -54,6 +54,7 @@ from gateway.server.conn_budget import ConnectionBudget, default_limit
 from gateway.server.fastcgi import FastCGIServer
 from gateway.server.http import FileWrapper, HTTPServer, RequestStats, ServerSettings
 from gateway.server.listeners import ready_addresses, socket_protocol, tls_context
+from gateway.server.modifiers import modifier_table
 from gateway.server.scgi import ScgiServer
 from gateway.server.socket_map import parse_maps, served
 from gateway.server.uwsgi import UwsgiServer
@@ -296,6 +297,7 @@ class Worker:
             body_read_warning=int(cfg.body_read_warning if cfg.body_read_warning is not None else 8),
         )
         self.settings.retire = self._retire
+        self.settings.uwsgi_modifiers = modifier_table(cfg.allowed_modifiers, cfg.remap_modifier)
         self.settings.connection_budget = ConnectionBudget(engine, int(cfg.max_connections) or default_limit())
         self.settings.response_headers_limit = int(cfg.response_headers_limit)
         self.settings.upload_progress = cfg.upload_progress or None

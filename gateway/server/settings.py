@@ -145,6 +145,9 @@ class ServerSettings:
         self.chunked_input_timeout = 0.0
         #: --chunked-input-limit: the largest chunk ``uwsgi.chunked_read()`` returns (0: none)
         self.chunked_input_limit = 1048576
+        #: --allowed-modifiers/--remap-modifier: the uwsgi sockets' wire modifier1 -> served
+        #: modifier1 table (``gateway.server.modifiers``), None: every modifier1 as itself
+        self.uwsgi_modifiers: Optional[Dict[int, int]] = None
         #: --max-connections: a ``gateway.server.conn_budget.ConnectionBudget`` the worker sets
         #: (None: unbounded), shared by its listeners
         self.connection_budget: Optional[Any] = None

@@ -75,6 +75,7 @@ from gateway.protocol.uwsgi import (
     Request,
 )
 from gateway.server.file_offload import FileOffload
+from gateway.server.modifiers import served_as
 from gateway.server.settings import ServerSettings
 from gateway.server.sink import CHUNKED, body_framing
 from gateway.server.uwsgi_rpc import answer as rpc_answer
@@ -132,6 +133,11 @@ class UwsgiServer(VarsServer):
         #: --socket-keepalive-max: the bound of :attr:`idle`; 0 ignores the router's marker
         self.keepalive_max = settings.uwsgi_keepalive_max
         self.draining = False
+        #: --allowed-modifiers/--remap-modifier: wire modifier1 -> served modifier1 (None: itself)
+        self.modifiers = settings.uwsgi_modifiers
+        #: the wire modifier1 values whose packets are WSGI requests (a vars block and a body)
+        self.vars_modifiers = (wire.VARS_MODIFIERS if self.modifiers is None
+                               else served_as(self.modifiers, wire.VARS_MODIFIERS))
 
     def _on_accept(self, conn: socket.socket, addr: Any) -> None:
         # nginx and RPC clients send their packet as soon as they are connected: it is
@@ -229,7 +235,8 @@ class UwsgiConnection(FileOffload, VarsConnection):
 
     def make_parser(self) -> PacketParser:
         s = self.settings
-        return PacketParser(max_size=s.max_head, max_vars=s.max_vars, max_body=s.max_body)
+        return PacketParser(max_size=s.max_head, max_vars=s.max_vars, max_body=s.max_body,
+                            vars_modifiers=self.server.vars_modifiers)
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -278,18 +285,22 @@ class UwsgiConnection(FileOffload, VarsConnection):
         self._close()  # ConnectionClosed: the peer went away before a packet
 
     def _packet(self, pkt: Packet) -> None:
-        if pkt.modifier1 == wire.MOD1_PING:
+        served = pkt.modifier1
+        modifiers = self.server.modifiers
+        if modifiers is not None:
+            served = modifiers[served]
+        if served == wire.MOD1_PING:
             gen_log.debug("PING from %s", self.peer)
             if self.transport is not None:
                 self.transport.write(ping_reply())  # uwsgi.set_warning_message's text, if any
             self._close()
             return
-        handler = HANDLERS.get(pkt.modifier1)
+        handler = HANDLERS.get(served)
         if handler is None:
             gen_log.info("-- unavailable modifier requested: %d -- (from %s)", pkt.modifier1, self.peer)
             self._close(abort=True)
             return
-        self.server.engine.submit(self._run_packet, handler, pkt)
+        self.server.engine.submit(self._run_packet, handler, pkt, served)
 
     def on_timeout(self) -> None:
         if self in self.server.idle and not self.parser.buffered():
@@ -301,9 +312,9 @@ class UwsgiConnection(FileOffload, VarsConnection):
 
     # -- in a core ------------------------------------------------------------------------
 
-    def _run_packet(self, handler: Callable[..., List[bytes]], pkt: Packet) -> None:
+    def _run_packet(self, handler: Callable[..., List[bytes]], pkt: Packet, served: int) -> None:
         try:
-            if pkt.modifier1 in WANTS_BODY:
+            if served in WANTS_BODY:
                 bufs = handler(pkt.modifier2, pkt.payload, self.peer, self.read_raw)
             else:
                 bufs = handler(pkt.modifier2, pkt.payload, self.peer)
@@ -322,7 +333,9 @@ class UwsgiConnection(FileOffload, VarsConnection):
         if KEEPALIVE_VAR in environ:
             del environ[KEEPALIVE_VAR]  # the router's business, not the app's
         self._protocol = environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0").encode("latin-1")
-        self.start_request(environ, req.modifier1 == wire.MOD1_WSGI_STRIP)
+        modifiers = self.server.modifiers
+        served = req.modifier1 if modifiers is None else modifiers[req.modifier1]
+        self.start_request(environ, served == wire.MOD1_WSGI_STRIP)
 
     def read_raw(self, n: int) -> bytes:
         """Exactly ``n`` raw bytes after a packet, parking the core while they arrive."""

@@ -360,3 +360,18 @@ def test_vhost_picks_the_mounted_app_by_host():
             if body is not None:
                 assert r.read() == body
             c.close()
+
+
+def test_allowed_and_remapped_modifiers():
+    # a multi-user host keeps ping (100) and RPC (173) packets off an app's socket; a client
+    # speaking modifier1 5 is served as WSGI
+    args = ["--socket", "127.0.0.1:0", "--wsgi-file", "tests/apps/uwsgi_probe.py", "--allowed-modifiers", "0,30",
+            "--remap-modifier", "0:5"] + ENGINE
+    get = [("REQUEST_METHOD", "GET"), ("PATH_INFO", "/hello"), ("SERVER_PROTOCOL", "HTTP/1.1")]
+    with run_server(args) as srv:
+        assert raw_uwsgi(srv.uwsgi_port, uwsgi_wire.encode_request(get)).endswith(b"\r\n\r\nhello")
+        assert raw_uwsgi(srv.uwsgi_port, uwsgi_wire.encode_request(get, modifier1=5)).endswith(b"\r\n\r\nhello")
+        assert raw_uwsgi(srv.uwsgi_port, uwsgi_wire.PING_REQUEST) == b""
+        srv.wait_for_line(r"-- unavailable modifier requested: 100 --")
+        assert raw_uwsgi(srv.uwsgi_port, uwsgi_wire.encode_packet(173, b"")) == b""
+        srv.wait_for_line(r"-- unavailable modifier requested: 173 --")
