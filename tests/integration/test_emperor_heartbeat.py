@@ -173,3 +173,32 @@ def test_real_uwsgi_emperor_understands_a_gateway_vassals_heartbeat(tmp_path, su
         wait_until(lambda: not pid_alive(first["masterpid"]), timeout=10, what="the hung master gone")
     finally:
         srv.stop()
+
+
+def test_our_emperor_understands_a_real_uwsgi_vassals_heartbeat(tmp_path, suspended):
+    """Interop the other way: uWSGI 2.0 as a vassal of our Emperor (``--emperor-wrapper``)
+    beats from its worker; once that worker is suspended the beats stop and our Emperor kills
+    the instance."""
+    from peers import require_uwsgi
+
+    uwsgi = require_uwsgi()
+    vdir = tmp_path / "vassals"
+    vdir.mkdir()
+    port = free_port()
+    write_vassal(str(vdir), "app.ini", port, "master = true\nprocesses = 1\nheartbeat = 1\n")
+    with emperor(["--emperor", str(vdir), "--emperor-wrapper", uwsgi, "--emperor-required-heartbeat", "2",
+                  "--emperor-stats", "127.0.0.1:0"]) as srv:
+        line = srv.wait_for_line(r"gateway ready: pid=%d emperor=" % srv.pid)
+        stats_port = int(line.rsplit(":", 1)[1])
+        ready(srv, "app.ini")
+        rep = probe(port)
+        start = wait_until(lambda: vassal_stats(stats_port, "app.ini").get("last_heartbeat") or None, timeout=10,
+                           what="a heartbeat from uWSGI's worker")
+        wait_until(lambda: vassal_stats(stats_port, "app.ini")["last_heartbeat"] >= start + 4, timeout=20,
+                   what="heartbeats for 4 s")
+        assert "brutally respawning" not in srv.output()
+        assert vassal_stats(stats_port, "app.ini")["pid"] == rep["masterpid"]
+        suspended.stop(rep["pid"])  # uWSGI beats from its workers: silence the only one
+        srv.wait_for_line(HUNG, timeout=15)
+        srv.wait_for_line(r"\[emperor\] vassal app\.ini \(pid: %d\) died, killed by signal 9" % rep["masterpid"],
+                          timeout=10)
