@@ -1181,6 +1181,10 @@ class ConfigFields:
     vassals_include_before: List[str]
     #: --vassal-set: give every vassal --set NAME=VALUE
     vassal_set: List[str]
+    #: --heartbeat: (in a vassal) the master tells its Emperor every SECONDS that it is alive (0: never), so an Emperor…
+    heartbeat: Optional[int]
+    #: --emperor-required-heartbeat: a vassal that sent heartbeats and then none for more than SECONDS is hung: killed and respawned (uW…
+    emperor_required_heartbeat: int
     #: --emperor-on-demand-extension: not supported yet: uWSGI option, not supported yet by gateway
     emperor_on_demand_extension: Optional[str]
     #: --emperor-on-demand-ext: not supported yet: uWSGI option, not supported yet by gateway
@@ -1231,8 +1235,6 @@ class ConfigFields:
     emperor_magic_exec: bool
     #: --emperor-proxy-socket: not supported yet: uWSGI option, not supported yet by gateway
     emperor_proxy_socket: Optional[str]
-    #: --emperor-required-heartbeat: not supported yet: uWSGI option, not supported yet by gateway
-    emperor_required_heartbeat: Optional[str]
     #: --emperor-subreaper: not supported yet: uWSGI option, not supported yet by gateway
     emperor_subreaper: bool
     #: --emperor-tyrant-nofollow: not supported yet: uWSGI option, not supported yet by gateway
@@ -1253,8 +1255,6 @@ class ConfigFields:
     emperor_wait_for_command_ignore: Optional[str]
     #: --early-emperor: not supported yet: uWSGI option, not supported yet by gateway
     early_emperor: bool
-    #: --heartbeat: not supported yet: uWSGI option, not supported yet by gateway
-    heartbeat: Optional[str]
     #: --touch-signal: raise uWSGI signal SIGNAL (routed like uwsgi.signal) when FILE is modified or touched
     touch_signal: List[Tuple[str, int]]
     #: --touch-exec: run COMMAND (through /bin/sh, in a child of the master) when FILE is modified or touched

@@ -226,10 +226,10 @@ def _emperor_options() -> tuple[Option, ...]:
                "vassals-cap", "vassal-cap", "emperor-collect-attribute", "emperor-collect-attr",
                "emperor-fork-server-attr", "emperor-wrapper-attr", "emperor-chdir-attr",
                "emperor-wrapper-override", "emperor-wrapper-fallback", "emperor-magic-exec",
-               "emperor-proxy-socket", "emperor-required-heartbeat", "emperor-subreaper",
+               "emperor-proxy-socket", "emperor-subreaper",
                "emperor-tyrant-nofollow", "emperor-tyrant-initgroups", "vassals-start-hook",
                "vassals-stop-hook", "emperor-extra-extension", "emperor-extra-ext",
-               "emperor-wait-for-command", "emperor-wait-for-command-ignore", "early-emperor", "heartbeat")
+               "emperor-wait-for-command", "emperor-wait-for-command-ignore", "early-emperor")
     flags = {"emperor-wait-for-command", "early-emperor", "emperor-magic-exec", "emperor-subreaper",
              "emperor-tyrant-nofollow", "emperor-tyrant-initgroups"}
     supported = (
@@ -282,6 +282,14 @@ def _emperor_options() -> tuple[Option, ...]:
                help="every vassal loads FILE (as --include) before its own config"),
         Option("vassal-set", ("vassals-set",), repeatable=True, type=conv.key_value, section=EMPEROR,
                metavar="NAME=VALUE", help="give every vassal --set NAME=VALUE"),
+        # heartbeats (gateway/emperor/heartbeat.py)
+        Option("heartbeat", type=conv.integer, minimum=0, maximum=3600, section=EMPEROR, metavar="SECONDS",
+               help="(in a vassal) the master tells its Emperor every SECONDS that it is alive (0: never), so an "
+                    "Emperor can restart it when it hangs"),
+        Option("emperor-required-heartbeat", type=conv.integer, default=30, minimum=1, maximum=86_400,
+               section=EMPEROR, metavar="SECONDS",
+               help="a vassal that sent heartbeats and then none for more than SECONDS is hung: "
+                    "killed and respawned (uWSGI's default: 30)"),
     )
     return supported + tuple(_unsupported(name, flag=name in flags) for name in refused)
 

@@ -9,7 +9,8 @@ A small ``selectors`` loop, as the master's (no IOLoop, no thread).  What it wat
 * the ``--emperor-stats`` listener;
 * a clock: the scan every ``--emperor-freq`` seconds (sooner after a death, so a respawn
   waits only for its throttle), the ``--emperor-curse-tolerance`` deadline of a vassal asked to
-  stop, and uWSGI's 30 s mercy at shutdown.
+  stop, the ``--emperor-required-heartbeat`` silence of a vassal that sends heartbeats
+  (:mod:`~gateway.emperor.heartbeat`), and uWSGI's 30 s mercy at shutdown.
 
 Each vassal is ``python -m gateway --ini FILE`` (the flag chosen by the extension), started in
 the vassal directory (a glob's vassals in the Emperor's directory) with stdin on ``/dev/null``,
@@ -33,6 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from gateway import UWSGI_COMPAT_VERSION
 from gateway.emperor import protocol
+from gateway.emperor.heartbeat import Beats
 from gateway.emperor.monitor import Found, Known, Source, decide, scan, vassal_args, vassal_environ
 from gateway.emperor.throttle import Blacklist
 from gateway.logs import gen_log
@@ -74,6 +76,7 @@ class Vassal:
         self.born = int(found.mtime)
         self.first_run = self.last_run = int(time.time())
         self.last_loyal = self.last_ready = self.last_accepting = 0
+        self.last_heartbeat = 0        # wall-clock second of the last heartbeat (the stats' field)
         self.respawns = 0
 
     def known(self) -> Known:
@@ -103,6 +106,7 @@ class Emperor:
         self.blacklist = Blacklist(int(config.emperor_throttle), int(config.emperor_max_throttle))
         self.no_blacklist = bool(config.emperor_no_blacklist)
         self.curse_tolerance = float(config.emperor_curse_tolerance)
+        self.beats = Beats(float(config.emperor_required_heartbeat))
         self.mercy = float(config.reload_mercy or DEFAULT_MERCY)
         # templates given relative to the Emperor's directory (vassals start elsewhere)
         self.templates = {name: [_absolute_spec(v, cwd) for v in config.get(name)]
@@ -183,6 +187,7 @@ class Emperor:
             if time.monotonic() >= self.next_scan:
                 self.scan()
             self._check_curses()
+            self._check_heartbeats()
         if self.stats is not None:
             self.stats.close()
         gen_log.info("The Emperor is buried.")
@@ -313,6 +318,7 @@ class Emperor:
             return
         vassal.respawns += 1
         vassal.last_mod = mtime
+        self.beats.forget(vassal.key)  # a reloaded vassal may have dropped --heartbeat: re-armed by its next beat
         vassal.last_run = int(time.time())
         # unlike uWSGI's re-exec, the master stays and its old workers serve until the new
         # ones do: the vassal stays ready and accepting
@@ -333,6 +339,17 @@ class Emperor:
                 gen_log.warning("[emperor] vassal %s (pid: %d) did not stop in %ds: killing it",
                                 vassal.name, vassal.pid, int(self.curse_tolerance))
                 _kill(vassal.pid, signal.SIGKILL)
+
+    def _check_heartbeats(self) -> None:
+        """Kill the vassals whose heartbeats stopped (uWSGI's "brutally respawning it"): their
+        death is then handled as any other.  A vassal being stopped is left to the curse."""
+        for key in self.beats.overdue(time.monotonic()):
+            vassal = self.vassals.get(key)
+            if vassal is None or not vassal.pid or vassal.stopping:
+                continue
+            gen_log.warning("[emperor] vassal %s sent no heartbeat in last %d seconds, brutally respawning it...",
+                            vassal.name, int(self.beats.tolerance))
+            _kill(vassal.pid, signal.SIGKILL)
 
     # -- the channel --------------------------------------------------------------------------------
 
@@ -372,7 +389,9 @@ class Emperor:
         elif byte == protocol.STOP_ME:
             self.stop(vassal)
         elif byte == protocol.HEARTBEAT:
-            pass
+            vassal.last_heartbeat = now
+            if not vassal.stopping:
+                self.beats.beat(vassal.key, time.monotonic())
         else:
             gen_log.warning("[emperor] unknown message %d from vassal %s", byte, vassal.name)
 
@@ -403,6 +422,8 @@ class Emperor:
 
     def _on_death(self, vassal: Vassal, pid: int, status: int) -> None:
         self._close_channel(vassal)
+        if self.vassals.get(vassal.key) is vassal:
+            self.beats.forget(vassal.key)
         if not vassal.stop_asked:
             gen_log.warning("[emperor] vassal %s (pid: %d) died, %s", vassal.name, pid, describe_status(status))
         if self.vassals.get(vassal.key) is vassal:
@@ -469,7 +490,7 @@ class Emperor:
         for v in self.vassals.values():
             vassals.append({
                 "id": v.name, "pid": v.pid or -1, "born": v.born, "last_mod": int(v.last_mod),
-                "last_heartbeat": 0, "loyal": int(v.loyal), "ready": int(v.ready),
+                "last_heartbeat": v.last_heartbeat, "loyal": int(v.loyal), "ready": int(v.ready),
                 "accepting": int(v.accepting), "last_loyal": v.last_loyal, "last_ready": v.last_ready,
                 "last_accepting": v.last_accepting, "first_run": v.first_run, "last_run": v.last_run,
                 "cursed": int(v.cursed_at > 0), "zerg": 0, "on_demand": "", "suspended": 0, "adopted": 0,

@@ -26,5 +26,5 @@ ACCEPTING = 5
 LOYAL = 17
 #: "stop me" (``--die-on-idle`` under an Emperor: not respawned while its file stays)
 STOP_ME = 22
-#: a heartbeat (uWSGI's ``--heartbeat``; read and ignored)
+#: a heartbeat (uWSGI's ``--heartbeat``: :mod:`gateway.emperor.heartbeat`)
 HEARTBEAT = 26

@@ -10,6 +10,8 @@ comes while an in-place reload still runs is remembered and runs when that one i
 Emperor has already taken the file's new time), ``2``
 stops gracefully (SIGTERM's shutdown), ``0`` stops at once (SIGQUIT's).  When the channel closes (the
 Emperor is gone) it stops gracefully: "lost connection with my emperor !!!".
+With ``--heartbeat N`` the master also sends ``26`` every ``N`` seconds
+(:mod:`gateway.emperor.heartbeat`), as does a sub-Emperor from its own loop.
 
 Everything is non-blocking in the master's ``selectors`` loop; a write the Emperor cannot take
 is dropped (the messages are hints, the Emperor also watches the process itself).  The
@@ -27,6 +29,7 @@ import sys
 from typing import Any, MutableMapping, Optional
 
 from gateway.emperor import protocol
+from gateway.emperor.heartbeat import Pulse
 from gateway.logs import gen_log
 
 #: Seconds between two looks at the scoreboard for the first request (the loyalty message).
@@ -45,6 +48,8 @@ class EmperorLink:
         self.master: Any = None
         #: a reload came while another still ran: it runs when that one is over
         self.reload_pending = False
+        #: ``--heartbeat``'s beats, when asked for
+        self.pulse: Optional[Pulse] = None
 
     def send(self, byte: int) -> bool:
         """Send one message; False when the Emperor cannot take it now (or is gone)."""
@@ -62,6 +67,14 @@ class EmperorLink:
         master.on_ready(lambda: self.send(protocol.ACCEPTING))
         self.send(protocol.READY)
         master.call_later(LOYALTY_CHECK, self._check_loyalty)
+        self._start_pulse(master.config, master.call_later)
+
+    def _start_pulse(self, config: Any, schedule: Any) -> None:
+        """``--heartbeat N``: one beat now, then one every N seconds from this loop."""
+        interval = int(config.heartbeat or 0)
+        if interval > 0:
+            self.pulse = Pulse(interval, lambda: self.send(protocol.HEARTBEAT), schedule)
+            self.pulse.start()
 
     def _check_loyalty(self) -> None:
         master = self.master
@@ -127,6 +140,8 @@ class EmperorLink:
 
     def _lost(self) -> None:
         gen_log.error("lost connection with my emperor !!!")
+        if self.pulse is not None:
+            self.pulse.stop()
         try:
             self.master.remove_reader(self.sock)
         except (KeyError, ValueError):
@@ -142,6 +157,7 @@ class EmperorLink:
         RAGNAROK and its parent's reload reloads every vassal."""
         gen_log.info("announcing my loyalty to the Emperor...")
         self.loyal = self.send(protocol.LOYAL)
+        self._start_pulse(emperor.config, emperor.call_later)
 
         def readable() -> None:
             try:
@@ -152,6 +168,8 @@ class EmperorLink:
                 data = b""
             if not data:
                 gen_log.error("lost connection with my emperor !!!")
+                if self.pulse is not None:
+                    self.pulse.stop()
                 emperor.sel.unregister(self.sock)
                 self.sock.close()
                 emperor.ragnarok()
