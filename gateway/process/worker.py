@@ -256,7 +256,8 @@ class Worker:
             app = CheckCache(app, cfg.check_cache)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
-            self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))
+            self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads),
+                                                  nodelay=bool(cfg.start_response_nodelay))
         self.settings = ServerSettings(
             app,
             engine,
@@ -298,6 +299,10 @@ class Worker:
         self.settings.retire = self._retire
         self.settings.connection_budget = ConnectionBudget(engine, int(cfg.max_connections) or default_limit())
         self.settings.response_headers_limit = int(cfg.response_headers_limit)
+        if cfg.start_response_nodelay:  # the head goes out from start_response (a class, not a test per request)
+            from gateway.server.wsgi_call import NodelayResponse
+
+            self.settings.response_class = NodelayResponse
         self.settings.upload_progress = cfg.upload_progress or None
         self.settings.chunked_input_timeout = float(cfg.chunked_input_timeout or 0)
         self.settings.chunked_input_limit = int(cfg.chunked_input_limit)

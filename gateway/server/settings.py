@@ -9,7 +9,7 @@ patching a protocol.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Type
 
 from loop_engine import Core, Engine
 
@@ -158,6 +158,11 @@ class ServerSettings:
         #: a --route* rule adds response transformations (``gzip:``, ``chunked:``...): the runner
         #: then looks for the request's chain (``gateway.routing.transforms``)
         self.transforms = False
+        #: the class of a request's response: ``WSGIResponse``, or ``NodelayResponse`` with
+        #: ``--start-response-nodelay`` (the head goes out from ``start_response``)
+        from gateway.server.wsgi_call import WSGIResponse
+
+        self.response_class: Type[WSGIResponse] = WSGIResponse
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
         self.stats = stats if stats is not None else RequestStats()
         #: ``hook(core, environ)`` before the app is called (in the request's core; ``core``

@@ -7,7 +7,8 @@ the request, and nothing that is not:
 
 * the WSGI call (:class:`WSGIResponse`): ``start_response`` validated by the sans-IO
   :mod:`gateway.protocol.wsgi_response`, headers delayed until the first non-empty
-  chunk (or the end), ``write()``, the iterable with ``schedule_fix`` between generator
+  chunk (or the end; sent by ``start_response`` itself with ``--start-response-nodelay``:
+  :class:`NodelayResponse`), ``write()``, the iterable with ``schedule_fix`` between generator
   chunks, surplus bytes cut to the app's Content-Length (one warning), ``close()`` on
   every path, a 500 while nothing is sent yet or an abort once bytes are out;
 * the routing chains around the response (``--error-route*``, ``--response-route*`` just
@@ -30,6 +31,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import threading
 import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -44,6 +46,8 @@ from gateway.server.wsgi_input import BodyError, ClientDisconnected
 from loop_engine import Core, current_core
 
 _CRLF = b"\r\n"
+#: the worker's loop runs in the main thread (``--threads`` apps in others)
+_MAIN_THREAD = threading.main_thread().ident
 #: environ key: header edits ``uwsgi.route()`` left for ``start_response`` (headers -> headers)
 ROUTE_HEADER_EDITS = "gateway.route_header_edits"
 
@@ -101,7 +105,7 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     if settings.request_start_hooks:
         for hook in settings.request_start_hooks:
             hook(core, environ)
-    response = WSGIResponse(sink, environ, settings)
+    response = settings.response_class(sink, environ, settings)  # WSGIResponse, or NodelayResponse
     environ["gateway.response"] = response  # for protocol take-overs (websocket)
     ok = response.run(settings.app)
     if settings.response_phases is not None and settings.response_phases.on_final:
@@ -799,7 +803,7 @@ class WSGIResponse:
             if settings.catch_exceptions:
                 detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             body, ctype = ("Internal Server Error\n" + detail).encode("utf-8", "replace"), "text/plain"
-        self.start_response("500 Internal Server Error",
+        WSGIResponse.start_response(self, "500 Internal Server Error",  # (never nodelay: one write below)
                             [("Content-Type", ctype), ("Content-Length", str(len(body)))],
                             (type(exc), exc, exc.__traceback__))
         try:
@@ -812,6 +816,42 @@ class WSGIResponse:
                               self.environ.get("REQUEST_URI"))
             self.sink.abort()
         return True
+
+
+class NodelayResponse(WSGIResponse):
+    """``--start-response-nodelay``: the status line and headers go out when the app calls
+    ``start_response``, not with the first body bytes (uWSGI's "PEP violation").
+
+    A subclass, chosen once per worker (``settings.response_class``), so that the default
+    path does not test the option per request.  What follows from the head being out early:
+
+    * ``return [body]`` gets no computed Content-Length (the head is already gone): the
+      body is chunked for an HTTP/1.1 client, else it ends with the connection, unless the
+      app gave its own Content-Length;
+    * a later ``start_response(..., exc_info)`` re-raises the exception (PEP 3333), so an
+      app's error after ``start_response`` cuts the response instead of answering 500;
+    * the response chains (``--response-route*``, ``--error-route*``) and the header options
+      run inside ``start_response`` (as in uWSGI); a rule's own answer then replaces the
+      app's body, which is dropped;
+    * with response transformations (``--route ... gzip:``) the head still waits for the
+      chain's first output, as the steps edit it (Content-Encoding, fixcl's Content-Length);
+    * with ``--threads``, ``start_response`` runs in the app's thread: the head is sent by the
+      request's core, which the thread asks at once (:mod:`gateway.server.app_threads`).
+    """
+
+    __slots__ = ()
+
+    def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
+        write = WSGIResponse.start_response(self, status, headers, exc_info)
+        if threading.get_ident() == _MAIN_THREAD:  # (in an app thread, the core is asked to)
+            self.flush_head()
+        return write
+
+    def flush_head(self) -> None:
+        """Send the head now if it has not gone out (and no transformation holds it);
+        :class:`ClientDisconnected` (an ``OSError``) if the client is gone."""
+        if not self.headers_sent and self.status is not None and self.transform is None:
+            self._send_headers(b"", False)
 
 
 def worth_logging(settings: ServerSettings, resp: WSGIResponse, start: float) -> bool:
