@@ -299,10 +299,6 @@ class Worker:
         self.settings.retire = self._retire
         self.settings.connection_budget = ConnectionBudget(engine, int(cfg.max_connections) or default_limit())
         self.settings.response_headers_limit = int(cfg.response_headers_limit)
-        if cfg.start_response_nodelay:  # the head goes out from start_response (a class, not a test per request)
-            from gateway.server.wsgi_call import NodelayResponse
-
-            self.settings.response_class = NodelayResponse
         self.settings.upload_progress = cfg.upload_progress or None
         self.settings.chunked_input_timeout = float(cfg.chunked_input_timeout or 0)
         self.settings.chunked_input_limit = int(cfg.chunked_input_limit)
@@ -509,8 +505,10 @@ class Worker:
         from gateway.routing.actions import TRANSFORM_ACTIONS
 
         chain = chain_from_config(cfg)
-        # --route* transformations: the runner looks for a request's chain only when some rule adds one
-        self.settings.transforms = any(chain.uses(name) for name in TRANSFORM_ACTIONS)
+        # --route* transformations: the runner looks for a request's chain only when some rule adds
+        # one; --start-response-nodelay: the head goes out from start_response
+        self.settings.set_start_hooks(any(chain.uses(name) for name in TRANSFORM_ACTIONS),
+                                      bool(cfg.start_response_nodelay))
         error_pages.configure({403: cfg.error_page_403, 404: cfg.error_page_404, 500: cfg.error_page_500})
 
     def _retire(self, reason: str) -> None:

@@ -9,7 +9,7 @@ patching a protocol.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from loop_engine import Core, Engine
 
@@ -156,13 +156,14 @@ class ServerSettings:
         #: ``gateway.routing.response.ResponsePhases`` the worker sets, or None (none given)
         self.response_phases: Optional[ResponsePhases] = None
         #: a --route* rule adds response transformations (``gzip:``, ``chunked:``...): the runner
-        #: then looks for the request's chain (``gateway.routing.transforms``)
+        #: then looks for the request's chain (``gateway.routing.transforms``); set by
+        #: :meth:`set_start_hooks`
         self.transforms = False
-        #: the class of a request's response: ``WSGIResponse``, or ``NodelayResponse`` with
-        #: ``--start-response-nodelay`` (the head goes out from ``start_response``)
-        from gateway.server.wsgi_call import WSGIResponse
-
-        self.response_class: Type[WSGIResponse] = WSGIResponse
+        #: --start-response-nodelay: the head goes out from ``start_response`` (``WSGIResponse.flush_head``)
+        self.start_response_nodelay = False
+        #: ``start_response`` has more to do (``transforms`` or ``start_response_nodelay``): one
+        #: test per request for both (set by :meth:`set_start_hooks`)
+        self.start_hooks = False
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
         self.stats = stats if stats is not None else RequestStats()
         #: ``hook(core, environ)`` before the app is called (in the request's core; ``core``
@@ -170,3 +171,11 @@ class ServerSettings:
         self.request_start_hooks: List[Callable[[Optional[Core], Dict[str, Any]], None]] = []
         #: ``hook(core, environ, resp)`` after the response, before the log line.
         self.request_end_hooks: List[Callable[[Optional[Core], Dict[str, Any], WSGIResponse], None]] = []
+
+    def set_start_hooks(self, transforms: bool, nodelay: bool) -> None:
+        """What ``start_response`` does beyond recording the head: start the request's
+        transformation chain (some ``--route`` rule adds one), send the head at once
+        (``--start-response-nodelay``)."""
+        self.transforms = transforms
+        self.start_response_nodelay = nodelay
+        self.start_hooks = transforms or nodelay

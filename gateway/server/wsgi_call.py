@@ -7,8 +7,8 @@ the request, and nothing that is not:
 
 * the WSGI call (:class:`WSGIResponse`): ``start_response`` validated by the sans-IO
   :mod:`gateway.protocol.wsgi_response`, headers delayed until the first non-empty
-  chunk (or the end; sent by ``start_response`` itself with ``--start-response-nodelay``:
-  :class:`NodelayResponse`), ``write()``, the iterable with ``schedule_fix`` between generator
+  chunk (or the end; by ``start_response`` itself with ``--start-response-nodelay``:
+  :meth:`WSGIResponse.flush_head`), ``write()``, the iterable with ``schedule_fix`` between generator
   chunks, surplus bytes cut to the app's Content-Length (one warning), ``close()`` on
   every path, a 500 while nothing is sent yet or an abort once bytes are out;
 * the routing chains around the response (``--error-route*``, ``--response-route*`` just
@@ -105,7 +105,7 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     if settings.request_start_hooks:
         for hook in settings.request_start_hooks:
             hook(core, environ)
-    response = settings.response_class(sink, environ, settings)  # WSGIResponse, or NodelayResponse
+    response = WSGIResponse(sink, environ, settings)
     environ["gateway.response"] = response  # for protocol take-overs (websocket)
     ok = response.run(settings.app)
     if settings.response_phases is not None and settings.response_phases.on_final:
@@ -272,11 +272,30 @@ class WSGIResponse:
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(code, self.method)
-        if settings.transforms:
-            self._start_transform(code, headers)
+        if settings.start_hooks:  # (one test for both: the default path pays for one)
+            if settings.transforms:
+                self._start_transform(code, headers)
+            if settings.start_response_nodelay and threading.get_ident() == _MAIN_THREAD:
+                self.flush_head()  # (in an app thread, --threads: the thread asks the core to)
         if settings.write_exceptions and not settings.write_errors_tolerance:
             return self.write
         return self._write_quietly
+
+    def flush_head(self) -> None:
+        """``--start-response-nodelay`` (uWSGI's "PEP violation"): send the status line and
+        headers now, from ``start_response``, not with the first body bytes.  Not when they
+        are out already, nor while a transformation chain holds them (its steps edit the
+        head: Content-Encoding, fixcl's Content-Length).  :class:`ClientDisconnected` (an
+        ``OSError``, in the app's ``start_response``) when the client is gone.
+
+        What follows from the early head: a ``return [body]`` gets no computed Content-Length
+        (chunked for an HTTP/1.1 client, else the body ends with the connection); an error
+        after ``start_response`` cuts the response instead of answering 500, and
+        ``start_response(..., exc_info)`` re-raises (PEP 3333); the response chains and header
+        options (``settings.response_phases``) run now, inside ``start_response``, as in uWSGI
+        (a rule's own answer then replaces the app's body, which is dropped)."""
+        if not self.headers_sent and self.status is not None and self.transform is None:
+            self._send_headers(b"", False)
 
     def _start_transform(self, code: int, headers: List) -> None:
         """A ``--route`` rule gave this request transformations: the body goes through them
@@ -803,11 +822,14 @@ class WSGIResponse:
             if settings.catch_exceptions:
                 detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             body, ctype = ("Internal Server Error\n" + detail).encode("utf-8", "replace"), "text/plain"
-        WSGIResponse.start_response(self, "500 Internal Server Error",  # (never nodelay: one write below)
+        self.start_response("500 Internal Server Error",
                             [("Content-Type", ctype), ("Content-Length", str(len(body)))],
                             (type(exc), exc, exc.__traceback__))
         try:
-            self._send_headers(body, True)
+            if self.headers_sent:  # --start-response-nodelay sent the head
+                self.write(body)
+            else:
+                self._send_headers(body, True)
             self.sink.finish()
         except ClientDisconnected:
             self.sink.abort()
@@ -816,42 +838,6 @@ class WSGIResponse:
                               self.environ.get("REQUEST_URI"))
             self.sink.abort()
         return True
-
-
-class NodelayResponse(WSGIResponse):
-    """``--start-response-nodelay``: the status line and headers go out when the app calls
-    ``start_response``, not with the first body bytes (uWSGI's "PEP violation").
-
-    A subclass, chosen once per worker (``settings.response_class``), so that the default
-    path does not test the option per request.  What follows from the head being out early:
-
-    * ``return [body]`` gets no computed Content-Length (the head is already gone): the
-      body is chunked for an HTTP/1.1 client, else it ends with the connection, unless the
-      app gave its own Content-Length;
-    * a later ``start_response(..., exc_info)`` re-raises the exception (PEP 3333), so an
-      app's error after ``start_response`` cuts the response instead of answering 500;
-    * the response chains (``--response-route*``, ``--error-route*``) and the header options
-      run inside ``start_response`` (as in uWSGI); a rule's own answer then replaces the
-      app's body, which is dropped;
-    * with response transformations (``--route ... gzip:``) the head still waits for the
-      chain's first output, as the steps edit it (Content-Encoding, fixcl's Content-Length);
-    * with ``--threads``, ``start_response`` runs in the app's thread: the head is sent by the
-      request's core, which the thread asks at once (:mod:`gateway.server.app_threads`).
-    """
-
-    __slots__ = ()
-
-    def start_response(self, status: str, headers: List, exc_info: Any = None) -> Callable[[bytes], None]:
-        write = WSGIResponse.start_response(self, status, headers, exc_info)
-        if threading.get_ident() == _MAIN_THREAD:  # (in an app thread, the core is asked to)
-            self.flush_head()
-        return write
-
-    def flush_head(self) -> None:
-        """Send the head now if it has not gone out (and no transformation holds it);
-        :class:`ClientDisconnected` (an ``OSError``) if the client is gone."""
-        if not self.headers_sent and self.status is not None and self.transform is None:
-            self._send_headers(b"", False)
 
 
 def worth_logging(settings: ServerSettings, resp: WSGIResponse, start: float) -> bool:

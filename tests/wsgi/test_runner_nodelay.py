@@ -1,5 +1,5 @@
-"""``NodelayResponse`` (``--start-response-nodelay``) against a recording sink: the head goes
-out inside ``start_response``; what the default ``WSGIResponse`` does instead."""
+"""``--start-response-nodelay`` (``WSGIResponse.flush_head``) against a recording sink: the
+head goes out inside ``start_response``; what the default does instead."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, List, Tuple
 import pytest
 
 from gateway.server.settings import ServerSettings
-from gateway.server.wsgi_call import NodelayResponse, WSGIResponse, run_request
+from gateway.server.wsgi_call import run_request
 
 
 class RecordingSink:
@@ -46,15 +46,15 @@ class RecordingSink:
 
 def run(app: Any, nodelay: bool = True, method: str = "GET") -> List[Tuple[Any, ...]]:
     settings = ServerSettings(app, None, log_requests=False)  # type: ignore[arg-type]
-    if nodelay:
-        settings.response_class = NodelayResponse
+    settings.set_start_hooks(False, nodelay)
     sink = RecordingSink()
     run_request(settings, sink, {"REQUEST_METHOD": method, "REQUEST_URI": "/"})  # type: ignore[arg-type]
     return sink.calls
 
 
-def test_the_default_class_is_the_plain_response():
-    assert ServerSettings(None, None).response_class is WSGIResponse  # type: ignore[arg-type]
+def test_off_by_default():
+    settings = ServerSettings(None, None)  # type: ignore[arg-type]
+    assert not settings.start_response_nodelay and not settings.start_hooks
 
 
 @pytest.mark.parametrize("nodelay", [True, False])
@@ -105,3 +105,22 @@ def test_an_app_failing_before_start_response_still_gets_a_500(expect_log):
 
     with expect_log("gateway.app", r"RuntimeError: early"):
         assert run(app) == [("error", 500), ("done", False)]
+
+
+def test_the_500_of_an_error_page_goes_out_once_head_then_body(tmp_path, expect_log):
+    # --error-page-500: the runner answers with start_response itself, which sends the head
+    from gateway.server import error_pages
+
+    page = tmp_path / "500.html"
+    page.write_text("<h1>oops</h1>")
+    error_pages.configure({500: [str(page)]})
+    try:
+        def app(environ, start_response):
+            raise RuntimeError("early")
+
+        with expect_log("gateway.app", r"RuntimeError: early"):
+            calls = run(app)
+    finally:
+        error_pages.configure({})
+    assert calls[0][:2] == ("head", b"500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 13\r\n")
+    assert calls[1:] == [("body", b"<h1>oops</h1>"), ("finish",), ("done", False)]
