@@ -34,6 +34,15 @@ class RequestStats:
 class ServerSettings:
     """``ServerSettings(app, engine, socket_timeout=30)``: one per worker, shared by its listeners."""
 
+    #: a --route* rule adds response transformations (``gzip:``, ``chunked:``...): the runner
+    #: then looks for the request's chain (``gateway.routing.transforms``)
+    transforms = False
+    #: --start-response-nodelay: the head goes out from ``start_response`` (``WSGIResponse.flush_head``)
+    start_response_nodelay = False
+    # (these two are read only when ``start_hooks`` is set: class defaults, so that the instance
+    # keeps the attributes it had; two more cost the uwsgi request path ~0.25 % of its
+    # instructions in bench/hotpath_instructions.py)
+
     def __init__(
         self,
         app: Callable,
@@ -155,14 +164,8 @@ class ServerSettings:
         #: --error-route*/--response-route*/--final-route* and --del/collect/pull-header: a
         #: ``gateway.routing.response.ResponsePhases`` the worker sets, or None (none given)
         self.response_phases: Optional[ResponsePhases] = None
-        #: a --route* rule adds response transformations (``gzip:``, ``chunked:``...): the runner
-        #: then looks for the request's chain (``gateway.routing.transforms``); set by
-        #: :meth:`set_start_hooks`
-        self.transforms = False
-        #: --start-response-nodelay: the head goes out from ``start_response`` (``WSGIResponse.flush_head``)
-        self.start_response_nodelay = False
-        #: ``start_response`` has more to do (``transforms`` or ``start_response_nodelay``): one
-        #: test per request for both (set by :meth:`set_start_hooks`)
+        #: ``start_response`` has more to do (``transforms`` or ``start_response_nodelay``, set
+        #: by :meth:`set_start_hooks`): one test per request for both
         self.start_hooks = False
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
         self.stats = stats if stats is not None else RequestStats()
