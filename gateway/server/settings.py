@@ -39,9 +39,8 @@ class ServerSettings:
     transforms = False
     #: --start-response-nodelay: the head goes out from ``start_response`` (``WSGIResponse.flush_head``)
     start_response_nodelay = False
-    # (these two are read only when ``start_hooks`` is set: class defaults, so that the instance
-    # keeps the attributes it had; two more cost the uwsgi request path ~0.25 % of its
-    # instructions in bench/hotpath_instructions.py)
+    # (these two are read only when ``start_hooks`` is set, which the worker does with
+    # set_start_hooks: class defaults, instance attributes once set)
 
     def __init__(
         self,
