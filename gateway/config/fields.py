@@ -1361,7 +1361,7 @@ class ConfigFields:
     chunked_input_timeout: int
     #: --dynamic-apps: not supported yet: uWSGI option, not supported yet by gateway
     dynamic_apps: bool
-    #: --start-response-nodelay: not supported yet: uWSGI option, not supported yet by gateway
+    #: --start-response-nodelay: send WSGI http headers as soon as possible (PEP violation): when the app calls start_response, not…
     start_response_nodelay: bool
     #: --py-master-check-signals: not supported yet: uWSGI option, not supported yet by gateway
     py_master_check_signals: bool

@@ -719,8 +719,9 @@ def _python_options() -> tuple[Option, ...]:
         _unsupported("dynamic-apps", flag=True,
                      hint="gateway does not load apps named by the web server (UWSGI_SCRIPT...): "
                           "use --mount"),
-        _unsupported("start-response-nodelay", "start_response-nodelay", flag=True,
-                     hint="gateway sends the headers with the first body bytes, as PEP 3333 asks"),
+        Option("start-response-nodelay", ("start_response-nodelay",), flag=True, section=PROCESSES,
+               help="send WSGI http headers as soon as possible (PEP violation): when the app calls "
+                    "start_response, not with the first body bytes"),
         _unsupported("py-master-check-signals", flag=True,
                      hint="gateway's master runs no Python signal handlers of the app"),
         _unsupported("py-sharedarea", repeatable=True, hint="use --sharedarea size=BYTES"),

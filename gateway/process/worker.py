@@ -257,7 +257,8 @@ class Worker:
             app = CheckCache(app, cfg.check_cache)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
-            self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads))
+            self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads),
+                                                  nodelay=bool(cfg.start_response_nodelay))
         self.settings = ServerSettings(
             app,
             engine,
@@ -506,8 +507,10 @@ class Worker:
         from gateway.routing.actions import TRANSFORM_ACTIONS
 
         chain = chain_from_config(cfg)
-        # --route* transformations: the runner looks for a request's chain only when some rule adds one
-        self.settings.transforms = any(chain.uses(name) for name in TRANSFORM_ACTIONS)
+        # --route* transformations: the runner looks for a request's chain only when some rule adds
+        # one; --start-response-nodelay: the head goes out from start_response
+        self.settings.set_start_hooks(any(chain.uses(name) for name in TRANSFORM_ACTIONS),
+                                      bool(cfg.start_response_nodelay))
         error_pages.configure({403: cfg.error_page_403, 404: cfg.error_page_404, 500: cfg.error_page_500})
 
     def _retire(self, reason: str) -> None:

@@ -7,7 +7,8 @@ suspends the core (not the loop) until the thread has something for it.  Everyth
 that touches a socket still happens in the core, on the loop's thread:
 
 * ``start_response`` is validated in the thread (so errors raise inside the app) —
-  it only records the status and headers;
+  it only records the status and headers (with ``--start-response-nodelay`` it also asks
+  the core to send the head at once);
 * ``write(data)`` and every chunk of the app's iterable travel to the core, which
   writes them with the usual back-pressure; the thread runs ahead of a slow client by
   at most :data:`MAX_INFLIGHT` bytes, then waits (no round trip per chunk);
@@ -257,11 +258,13 @@ class ThreadedApp:
     running in a thread (harakiri cannot cancel those).
     """
 
-    def __init__(self, app: Callable, threads: int, offload: bool = False) -> None:
+    def __init__(self, app: Callable, threads: int, offload: bool = False, nodelay: bool = False) -> None:
         self.app = app
         self.threads = threads
         #: --offload-threads: hand file wrappers to the runner (see the module docstring)
         self.offload = offload
+        #: --start-response-nodelay: the thread's start_response asks the core to send the head
+        self.nodelay = nodelay
         self.pool = _ThreadPool(threads, "wsgi")
         self.busy_cores: Set[int] = set()
 
@@ -277,8 +280,12 @@ class ThreadedApp:
         environ["wsgi.input"] = _ThreadInput(bridge, real_input)
         real_write: List[Callable[[bytes], None]] = []
 
+        nodelay = self.nodelay
+
         def thread_start_response(status: str, headers: List, exc_info: Any = None) -> Callable:
             real_write[:] = [start_response(status, headers, exc_info)]
+            if nodelay:
+                bridge.post("head", None)
             return thread_write
 
         def thread_write(data: bytes) -> None:
@@ -315,6 +322,11 @@ class ThreadedApp:
         if kind == "write":  # no answer: a failed write ends the request (the runner sees it)
             real_write[0](value)
             bridge.written(len(value))
+            return
+        if kind == "head":  # --start-response-nodelay: the head, now (a failure ends the request)
+            flush = getattr(real_write[0], "__self__", None) if real_write else None
+            if flush is not None and hasattr(flush, "flush_head"):
+                flush.flush_head()
             return
         try:
             method, args = value

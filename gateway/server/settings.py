@@ -34,6 +34,14 @@ class RequestStats:
 class ServerSettings:
     """``ServerSettings(app, engine, socket_timeout=30)``: one per worker, shared by its listeners."""
 
+    #: a --route* rule adds response transformations (``gzip:``, ``chunked:``...): the runner
+    #: then looks for the request's chain (``gateway.routing.transforms``)
+    transforms = False
+    #: --start-response-nodelay: the head goes out from ``start_response`` (``WSGIResponse.flush_head``)
+    start_response_nodelay = False
+    # (these two are read only when ``start_hooks`` is set, which the worker does with
+    # set_start_hooks: class defaults, instance attributes once set)
+
     def __init__(
         self,
         app: Callable,
@@ -158,9 +166,9 @@ class ServerSettings:
         #: --error-route*/--response-route*/--final-route* and --del/collect/pull-header: a
         #: ``gateway.routing.response.ResponsePhases`` the worker sets, or None (none given)
         self.response_phases: Optional[ResponsePhases] = None
-        #: a --route* rule adds response transformations (``gzip:``, ``chunked:``...): the runner
-        #: then looks for the request's chain (``gateway.routing.transforms``)
-        self.transforms = False
+        #: ``start_response`` has more to do (``transforms`` or ``start_response_nodelay``, set
+        #: by :meth:`set_start_hooks`): one test per request for both
+        self.start_hooks = False
         #: Counters shared with the ``uwsgi`` module (requests per app, per worker).
         self.stats = stats if stats is not None else RequestStats()
         #: ``hook(core, environ)`` before the app is called (in the request's core; ``core``
@@ -168,3 +176,11 @@ class ServerSettings:
         self.request_start_hooks: List[Callable[[Optional[Core], Dict[str, Any]], None]] = []
         #: ``hook(core, environ, resp)`` after the response, before the log line.
         self.request_end_hooks: List[Callable[[Optional[Core], Dict[str, Any], WSGIResponse], None]] = []
+
+    def set_start_hooks(self, transforms: bool, nodelay: bool) -> None:
+        """What ``start_response`` does beyond recording the head: start the request's
+        transformation chain (some ``--route`` rule adds one), send the head at once
+        (``--start-response-nodelay``)."""
+        self.transforms = transforms
+        self.start_response_nodelay = nodelay
+        self.start_hooks = transforms or nodelay

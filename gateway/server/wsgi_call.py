@@ -7,7 +7,8 @@ the request, and nothing that is not:
 
 * the WSGI call (:class:`WSGIResponse`): ``start_response`` validated by the sans-IO
   :mod:`gateway.protocol.wsgi_response`, headers delayed until the first non-empty
-  chunk (or the end), ``write()``, the iterable with ``schedule_fix`` between generator
+  chunk (or the end; by ``start_response`` itself with ``--start-response-nodelay``:
+  :meth:`WSGIResponse.flush_head`), ``write()``, the iterable with ``schedule_fix`` between generator
   chunks, surplus bytes cut to the app's Content-Length (one warning), ``close()`` on
   every path, a 500 while nothing is sent yet or an abort once bytes are out;
 * the routing chains around the response (``--error-route*``, ``--response-route*`` just
@@ -30,6 +31,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import threading
 import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -44,6 +46,8 @@ from gateway.server.wsgi_input import BodyError, ClientDisconnected
 from loop_engine import Core, current_core
 
 _CRLF = b"\r\n"
+#: the worker's loop runs in the main thread (``--threads`` apps in others)
+_MAIN_THREAD = threading.main_thread().ident
 #: environ key: header edits ``uwsgi.route()`` left for ``start_response`` (headers -> headers)
 ROUTE_HEADER_EDITS = "gateway.route_header_edits"
 
@@ -268,11 +272,30 @@ class WSGIResponse:
         self.headers_count = count
         self.content_length = content_length
         self.send_body = body_allowed(code, self.method)
-        if settings.transforms:
-            self._start_transform(code, headers)
+        if settings.start_hooks:  # (one test for both: the default path pays for one)
+            if settings.transforms:
+                self._start_transform(code, headers)
+            if settings.start_response_nodelay and threading.get_ident() == _MAIN_THREAD:
+                self.flush_head()  # (in an app thread, --threads: the thread asks the core to)
         if settings.write_exceptions and not settings.write_errors_tolerance:
             return self.write
         return self._write_quietly
+
+    def flush_head(self) -> None:
+        """``--start-response-nodelay`` (uWSGI's "PEP violation"): send the status line and
+        headers now, from ``start_response``, not with the first body bytes.  Not when they
+        are out already, nor while a transformation chain holds them (its steps edit the
+        head: Content-Encoding, fixcl's Content-Length).  :class:`ClientDisconnected` (an
+        ``OSError``, in the app's ``start_response``) when the client is gone.
+
+        What follows from the early head: a ``return [body]`` gets no computed Content-Length
+        (chunked for an HTTP/1.1 client, else the body ends with the connection); an error
+        after ``start_response`` cuts the response instead of answering 500, and
+        ``start_response(..., exc_info)`` re-raises (PEP 3333); the response chains and header
+        options (``settings.response_phases``) run now, inside ``start_response``, as in uWSGI
+        (a rule's own answer then replaces the app's body, which is dropped)."""
+        if not self.headers_sent and self.status is not None and self.transform is None:
+            self._send_headers(b"", False)
 
     def _start_transform(self, code: int, headers: List) -> None:
         """A ``--route`` rule gave this request transformations: the body goes through them
@@ -803,7 +826,10 @@ class WSGIResponse:
                             [("Content-Type", ctype), ("Content-Length", str(len(body)))],
                             (type(exc), exc, exc.__traceback__))
         try:
-            self._send_headers(body, True)
+            if self.headers_sent:  # --start-response-nodelay sent the head
+                self.write(body)
+            else:
+                self._send_headers(body, True)
             self.sink.finish()
         except ClientDisconnected:
             self.sink.abort()

@@ -58,7 +58,7 @@ class FakeEngine:
 def run(app, rules, path="/x", method="GET", accept="gzip", http11=True, **settings_kw):
     settings = ServerSettings(Router(app, compile_chain(list(rules))), FakeEngine(),  # type: ignore[arg-type]
                               log_requests=False, **settings_kw)
-    settings.transforms = True
+    settings.set_start_hooks(True, False)
     sink = Sink()
     sink.http11 = http11
     environ = {"REQUEST_METHOD": method, "REQUEST_URI": path, "PATH_INFO": path, "QUERY_STRING": "",

@@ -22,6 +22,8 @@ from gateway.config import ConfigError
     (["-J", "json"], "test", "json"),
     (["--early-python-import", "a", "--early-pyimport", "b"], "early_pyimport", ["a", "b"]),
     (["--wsgi-accept-buffers"], "wsgi_accept_buffer", True),
+    (["--start_response-nodelay"], "start_response_nodelay", True),
+    (["--start-response-nodelay"], "start_response_nodelay", True),
     (["--pymodule-alias", "settings = conf/prod.py"], "pymodule_alias", ["settings=conf/prod.py"]),
     (["--post-pymodule-alias", "a.b=json"], "post_pymodule_alias", ["a.b=json"]),
     (["--pyshell"], "pyshell", ""),
@@ -41,7 +43,7 @@ def test_defaults(run):
     config = run()
     assert config.max_apps == 64 and config.body_read_warning == 8 and config.write_errors_tolerance == 0
     assert config.pyshell is None and config.python is None and config.post_buffering_bufsize == 0
-    assert config.pymodule_alias == [] and not config.wsgi_strict
+    assert config.pymodule_alias == [] and not config.wsgi_strict and not config.start_response_nodelay
     assert config.chunked_input_limit == 1048576 and config.chunked_input_timeout == 0
 
 
@@ -74,7 +76,6 @@ def test_bad_values_name_the_option(run, argv, fragment):
     (["--python-raw", "raw.py"], "no raw request mode"),
     (["--py-sharedarea", "4096"], "--sharedarea size=BYTES"),
     (["--py-master-check-signals"], "no Python signal handlers"),
-    (["--start_response-nodelay"], "PEP 3333"),
     (["--no-site"], "-S"),
     (["--py-programname", "x"], "already started"),
     (["--dynamic-apps"], "--mount"),
