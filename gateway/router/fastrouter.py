@@ -155,6 +155,10 @@ class FastRouter:
     def busy(self) -> int:
         return sum(1 for c in self.connections if c.upstream is not None)
 
+    def close_idle(self) -> None:
+        """Nothing to close early: a client connection carries one request, and those still
+        sending their head end with :meth:`close_all` (a graceful stop waits for the busy)."""
+
     def close_all(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()

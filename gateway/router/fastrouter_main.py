@@ -29,6 +29,7 @@ from typing import Any, List, Optional, Tuple
 from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.router.fastrouter import FastRouter, FastRouterSettings
+from gateway.router.graceful_stop import GracefulStop
 from gateway.router.subscription import SubscriptionTable
 from gateway.router.subscription_server import SubscriptionServer, bind_subscription_socket
 from gateway.router.upstream import resolve_upstreams
@@ -154,46 +155,14 @@ def run_fastrouter(cfg: Config, socks: FastRouterSockets, nodes: List[str], serv
     asyncio.set_event_loop(loop)
     table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance)) if socks.subscription else None
     router = FastRouter(_settings(cfg, nodes, fallbacks), loop, table)
-    parent = os.getppid()
-    stopping: List[bool] = []
-
-    def stop(sig: Optional[int] = None) -> None:
-        if stopping:
-            if sig is not None and loop.is_running():
-                gen_log.warning("[fastrouter] second signal: exiting now")
-                loop.stop()
-            return
-        stopping.append(True)
-        if sig is not None:
-            gen_log.info("[fastrouter] %s received: stopping the FastRouter (pid: %d)",
-                         signal.Signals(sig).name, os.getpid())
-        router.stop_accepting()
-        for transport in transports:
-            transport.close()
-        deadline = loop.time() + GRACEFUL_TIMEOUT
-
-        def check() -> None:
-            if router.busy() == 0 or loop.time() > deadline:
-                router.close_all()
-                loop.stop()
-            else:
-                loop.call_later(0.05, check)
-
-        check()
-
-    def watch_parent() -> None:
-        if os.getppid() != parent and not stopping:
-            gen_log.warning("[fastrouter] the parent process %d is gone: stopping", parent)
-            stop()
-
-    router.on_sweep = watch_parent
+    stop = GracefulStop(loop, router, "[fastrouter]", "the FastRouter", GRACEFUL_TIMEOUT)
+    router.on_sweep = stop.watch_parent
     loop.run_until_complete(router.start(socks.listeners, cfg.listen))
-    transports: List[Any] = []
     for sock in socks.subscription:
         assert table is not None
         transport, _ = loop.run_until_complete(loop.create_datagram_endpoint(
             lambda: SubscriptionServer(table), sock=sock))
-        transports.append(transport)
+        stop.transports.append(transport)
     names = [listen_address(s) for s in socks.listeners]
     stats_server = None
     if serve_stats and socks.stats is not None:

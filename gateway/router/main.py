@@ -35,6 +35,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from gateway.config.model import Config
 from gateway.logs import gen_log
+from gateway.router.graceful_stop import GracefulStop
 from gateway.router.server import Listener, Router, RouterSettings
 from gateway.router.tls import TLSConfigError
 from gateway.router.tls_config import listener_contexts
@@ -268,55 +269,24 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
 
         table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance))
     router = Router(settings, loop, table)
-    parent = os.getppid()
-    stopping: List[bool] = []
-
-    def stop(sig: Optional[int] = None) -> None:
-        if stopping:
-            if sig is not None:
-                gen_log.warning("[router] second signal: exiting now")
-                loop.stop()
-            return
-        stopping.append(True)
-        if sig is not None:
-            gen_log.info("[router] %s received: stopping the HTTP router (pid: %d)", signal.Signals(sig).name, os.getpid())
-        router.stop_accepting()
-        for transport in transports:
-            transport.close()
-        router.close_idle()
-        deadline = loop.time() + GRACEFUL_TIMEOUT
-
-        def check() -> None:
-            busy = router.busy()
-            if busy == 0 or loop.time() > deadline:
-                if busy:
-                    gen_log.warning("[router] %d requests still in flight after %ss: exiting anyway", busy, GRACEFUL_TIMEOUT)
-                router.close_all()
-                loop.stop()
-            else:
-                loop.call_later(0.05, check)
-
-        check()
+    stop = GracefulStop(loop, router, "[router]", "the HTTP router", GRACEFUL_TIMEOUT)
 
     def watch_parent() -> None:
         if heartbeat is not None:
             heartbeat[0].beat(heartbeat[1])  # --http-harakiri: this loop came back
-        if os.getppid() != parent and not stopping:
-            gen_log.warning("[router] the parent process %d is gone: stopping", parent)
-            stop()
+        stop.watch_parent()
 
     router.on_sweep = watch_parent
     if heartbeat is not None:
         heartbeat[0].beat(heartbeat[1])
     loop.run_until_complete(router.start(listeners))
-    transports: List[Any] = []
     for sock in subscription:
         from gateway.router.subscription_server import SubscriptionServer
 
         assert table is not None
         transport, _ = loop.run_until_complete(loop.create_datagram_endpoint(
             functools.partial(SubscriptionServer, table, "http-subscription"), sock=sock))
-        transports.append(transport)
+        stop.transports.append(transport)
     stats_server = None
     if stats is not None:
         from gateway.router.stats import serve_stats

@@ -353,12 +353,16 @@ class WSGIResponse:
         if not self.headers_sent:
             self._send_headers(data, False)
             return
-        if not self.send_body:
-            return
-        data = self._clip(data)
-        if data:
-            self.body_bytes += len(data)
-            self.sink.send_body(data)
+        self._send_body_chunk(data)
+
+    def _send_body_chunk(self, data: bytes) -> None:
+        """``data`` as body bytes after the head, clipped to the Content-Length (the rare
+        paths: transformations, rules' replacements; ``write`` inlines it)."""
+        if data and self.send_body:
+            data = self._clip(data)
+            if data:
+                self.body_bytes += len(data)
+                self.sink.send_body(data)
 
     def _transform_head(self) -> None:
         """``self.head`` made again from the app's headers as the steps edited them."""
@@ -472,11 +476,7 @@ class WSGIResponse:
                 self.headers_sent = True
                 self.head_bytes = self.sink.send_head(self, b"", False)
                 for chunk in body:
-                    if chunk and self.send_body:
-                        chunk = self._clip(chunk)
-                        if chunk:
-                            self.body_bytes += len(chunk)
-                            self.sink.send_body(chunk)
+                    self._send_body_chunk(chunk)
         finally:
             close_iterable(body)
         self.send_body = False  # what the app still writes goes nowhere (uWSGI's ignore_body)
@@ -493,11 +493,7 @@ class WSGIResponse:
         chunks = [first] if replacement is None else replacement
         try:
             for chunk in chunks:
-                if chunk and self.send_body:
-                    chunk = self._clip(chunk)
-                    if chunk:
-                        self.body_bytes += len(chunk)
-                        self.sink.send_body(chunk)
+                self._send_body_chunk(chunk)
         finally:
             if replacement is not None:
                 close_iterable(replacement)

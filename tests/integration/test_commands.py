@@ -5,7 +5,6 @@ real uWSGI for the two uwsgi-protocol commands."""
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import signal
@@ -17,6 +16,7 @@ import pytest
 from peers import require_uwsgi
 from server import ServerProcess, run_cli, spawn
 from support.httpclient import request
+from support.stats import fetch_stats
 from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -35,14 +35,7 @@ def _start(args, tmp_path) -> ServerProcess:
 
 def _stats(addr: str) -> dict:
     host, port = addr.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
+    return fetch_stats(int(port), host)
 
 
 def _pid(port: int) -> int:

@@ -13,7 +13,6 @@ with gateway on both sides (the real uWSGI interop is in test_fastrouter_interop
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -27,6 +26,7 @@ from server import ROOT, run_cli, run_server
 from support.fastrouter import run_fastrouter, uwsgi_request
 from support.httpclient import request
 from support.router import free_port, run_router
+from support.stats import fetch_stats
 from support.waits import wait_until
 
 APP = os.path.join(ROOT, "tests", "apps", "fastrouter_node.py")
@@ -39,18 +39,6 @@ def node_args(name: str, *extra: str) -> list:
 
 def dead_address() -> str:
     return "127.0.0.1:%d" % free_port()  # nothing listens there: connections are refused
-
-
-def stats(port: int) -> dict:
-    with socket.create_connection(("127.0.0.1", port), 5) as s:
-        s.settimeout(5)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
 
 
 def test_static_nodes_round_robin_with_failover_and_bodies():
@@ -97,7 +85,7 @@ def test_subscribed_nodes_share_requests_by_weight_and_leave_at_shutdown():
             # UWSGI_FASTROUTER_KEY wins over HTTP_HOST
             assert uwsgi_request(fr.port, host="b.example", extra=(("UWSGI_FASTROUTER_KEY", "a.example"),))[0] == 200
             assert uwsgi_request(fr.port, host="unknown.example") == (0, b"")
-            doc = stats(stats_port)
+            doc = fetch_stats(stats_port)
             (entry,) = doc["subscriptions"]
             assert entry["key"] == "a.example" and entry["hits"] == 9
             assert sorted(n["weight"] for n in entry["nodes"]) == [1, 3]

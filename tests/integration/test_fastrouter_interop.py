@@ -14,10 +14,8 @@ Every process is stopped by the pid this test started.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from contextlib import contextmanager
@@ -28,6 +26,7 @@ from server import ROOT, run_server
 from support.fastrouter import run_fastrouter, uwsgi_request
 from support.httpclient import request
 from support.router import free_port, run_router, wait_listening
+from support.stats import fetch_stats
 from support.waits import wait_until
 
 APP = os.path.join(ROOT, "tests", "apps", "fastrouter_node.py")
@@ -61,21 +60,9 @@ def read_log(path: str) -> str:
         return f.read().decode("utf-8", "replace")
 
 
-def uwsgi_stats(port: int) -> dict:
-    with socket.create_connection(("127.0.0.1", port), 5) as s:
-        s.settimeout(5)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
-
-
 def live_nodes(port: int, key: str) -> List[str]:
     """The nodes uWSGI's FastRouter would route ``key`` to (its stats: not death-marked)."""
-    for entry in uwsgi_stats(port).get("subscriptions", []):
+    for entry in fetch_stats(port).get("subscriptions", []):
         if entry["key"] == key:
             return [n["name"] for n in entry["nodes"] if not n["death_mark"]]
     return []

@@ -5,6 +5,7 @@ and one log line says why."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 
 import pytest
@@ -37,46 +38,37 @@ def _served(sock: socket.socket, timeout: float) -> bytes:
     return data
 
 
+def _check_budget(proc, port: int, label: str, request: bytes) -> list:
+    """Fill a budget of 2 with silent connections (a slow client, a flood), then show that a
+    third client waits in the listen queue, its request unread, until one of them closes.
+    Returns the connections still open (for the caller to close)."""
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    proc.wait_for_line(re.escape(label) + r"\*\*\* 2 client connections open \(--max-connections 2\): not "
+                       r"accepting new ones until one closes \*\*\*", timeout=10)
+    late = socket.create_connection(("127.0.0.1", port), timeout=10)  # the listen queue takes it
+    held.append(late)
+    late.sendall(request)  # an HTTP client, or nginx's uwsgi_pass, sends at once
+    assert _served(late, 1.0) == b""  # not accepted yet (a bounded wait for an absence)
+    held.pop(0).close()
+    assert _served(late, 10).startswith(b"HTTP/1.1 200 OK")
+    return held
+
+
 @pytest.mark.parametrize("proto", ["--http-socket", "--socket"])
 def test_the_worker_stops_accepting_at_the_budget_and_serves_the_next_client_when_one_closes(proto):
     args = [proto, "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--max-connections", "2",
             "--socket-timeout", "30", "--http-keepalive", "30"]
     with run_server(args) as srv:
-        held = []
-        try:
-            # two silent connections (a slow client, a flood): accepted, each holds a place
-            for _ in range(2):
-                held.append(socket.create_connection(("127.0.0.1", srv.port), timeout=10))
-            srv.wait_for_line(r"\*\*\* 2 client connections open \(--max-connections 2\): not accepting "
-                              r"new ones until one closes \*\*\*", timeout=10)
-            late = socket.create_connection(("127.0.0.1", srv.port), timeout=10)  # the listen queue takes it
-            held.append(late)
-            # an HTTP client sends at once; nginx's uwsgi_pass too: the request waits, unread
-            late.sendall(GET if proto == "--http-socket" else UWSGI_GET)
-            assert _served(late, 1.0) == b""  # not accepted yet (a bounded wait for an absence)
-            held.pop(0).close()
-            assert _served(late, 10).startswith(b"HTTP/1.1 200 OK")
-        finally:
-            for s in held:
-                s.close()
+        for s in _check_budget(srv, srv.port, "", GET if proto == "--http-socket" else UWSGI_GET):
+            s.close()
 
 
 def test_the_http_router_stops_accepting_at_the_budget_and_serves_the_next_client_when_one_closes():
     args = ["--http", "127.0.0.1:0", "--wsgi-file", "tests/apps/hello.py", "--max-connections", "2",
             "--socket-timeout", "30", "--http-keepalive", "30"]
     with run_router(args) as r:
-        held = []
+        held = _check_budget(r, r.port, "[router] ", GET)
         try:
-            for _ in range(2):
-                held.append(socket.create_connection(("127.0.0.1", r.port), timeout=10))
-            r.wait_for_line(r"\[router\] \*\*\* 2 client connections open \(--max-connections 2\): not "
-                            r"accepting new ones until one closes \*\*\*", timeout=10)
-            late = socket.create_connection(("127.0.0.1", r.port), timeout=10)
-            held.append(late)
-            late.sendall(GET)
-            assert _served(late, 1.0) == b""  # in the listen queue (a bounded wait for an absence)
-            held.pop(0).close()
-            assert _served(late, 10).startswith(b"HTTP/1.1 200 OK")
             # and the router accepts as before once below the budget
             held.pop(0).close()
             fresh = socket.create_connection(("127.0.0.1", r.port), timeout=10)
@@ -95,18 +87,5 @@ def test_the_fastrouter_stops_accepting_at_the_budget_and_serves_the_next_client
         args = ["--fastrouter", "127.0.0.1:0", "--fastrouter-to", "127.0.0.1:%d" % n1.uwsgi_port,
                 "--max-connections", "2", "--fastrouter-timeout", "30"]
         with run_fastrouter(args) as fr:
-            held = []
-            try:
-                for _ in range(2):
-                    held.append(socket.create_connection(("127.0.0.1", fr.port), timeout=10))
-                fr.wait_for_line(r"\[fastrouter\] \*\*\* 2 client connections open \(--max-connections 2\): "
-                                 r"not accepting new ones until one closes \*\*\*", timeout=10)
-                late = socket.create_connection(("127.0.0.1", fr.port), timeout=10)
-                held.append(late)
-                late.sendall(UWSGI_GET)
-                assert _served(late, 1.0) == b""
-                held.pop(0).close()
-                assert _served(late, 10).startswith(b"HTTP/1.1 200 OK")
-            finally:
-                for s in held:
-                    s.close()
+            for s in _check_budget(fr, fr.port, "[fastrouter] ", UWSGI_GET):
+                s.close()

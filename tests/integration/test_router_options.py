@@ -13,7 +13,7 @@ import time
 import pytest
 
 from server import run_cli
-from support.httpclient import Conn
+from support.httpclient import Conn, read_to_eof
 from support.router import free_port, run_router
 
 pytestmark = pytest.mark.timeout(90)
@@ -116,12 +116,7 @@ def _stats(port: int, http: bool = False) -> dict:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         if http:
             s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_eof(s)
     if http:
         head, _, data = data.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.0 200 OK") and b"application/json" in head

@@ -14,7 +14,6 @@ nodes subscribed under it (the real uWSGI node is in test_fastrouter_interop.py)
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections import Counter
@@ -23,6 +22,7 @@ from gateway.router.subscription import SUBSCRIBE, UNSUBSCRIBE, Subscription, en
 from server import ROOT, run_cli, run_server
 from support.httpclient import Conn, request
 from support.router import free_port, run_router
+from support.stats import fetch_stats
 from support.waits import wait_until
 
 APP = os.path.join(ROOT, "tests", "apps", "fastrouter_node.py")
@@ -53,18 +53,6 @@ def count(router, text: str) -> int:
     return len([ln for ln in list(router.lines) if text in ln])
 
 
-def stats(port: int) -> dict:
-    with socket.create_connection(("127.0.0.1", port), 5) as s:
-        s.settimeout(5)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
-
-
 def test_nodes_are_served_by_host_and_leave_at_shutdown():
     stats_port = free_port()
     with run_router(router_args("--http-stats", "127.0.0.1:%d" % stats_port)) as http:
@@ -82,7 +70,7 @@ def test_nodes_are_served_by_host_and_leave_at_shutdown():
             assert (r.status, r.body) == (200, b"one 200000 /up")
             status, body = get(http.port, "unknown.example")
             assert status == 502 and b"no node is subscribed" in body
-            doc = stats(stats_port)
+            doc = fetch_stats(stats_port)
             assert {e["key"]: e["hits"] for e in doc["subscriptions"]} == {"one.example": 2, "two.example": 8}
             one.stop()
             http.wait_for_line(r"\[http-subscription\] one\.example => removing node 127\.0\.0\.1:%d"

@@ -16,8 +16,9 @@ import pytest
 
 from peers import require
 from server import run_cli, run_server
-from support.httpclient import Conn
+from support.httpclient import Conn, read_to_eof
 from support.router import make_self_signed
+from support.stats import fetch_stats
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -234,12 +235,7 @@ def test_fastcgi_nph_socket_answers_with_an_http_status_line(nph):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.sendall(_fcgi_record(1, struct.pack(">HB5x", 1, 0)) + _fcgi_record(4, params) + _fcgi_record(4, b"")
                       + _fcgi_record(5, b""))
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_to_eof(s)
         stdout, pos = b"", 0
         while pos < len(data):
             _, kind, _, length, padding = struct.unpack(">BBHHB", data[pos:pos + 7])
@@ -317,12 +313,5 @@ def test_websockets_and_stats_over_an_https_socket_with_a_master(tls_files):
             assert ws.recv(timeout=10) == "hello"
             ws.send("x" * 100000)
             assert len(ws.recv(timeout=10)) == 100000
-        with socket.create_connection(("127.0.0.1", stats_port), timeout=10) as s:
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        sockets = json.loads(data)["sockets"]
+        sockets = fetch_stats(stats_port)["sockets"]
         assert [(x["name"], x["proto"]) for x in sockets] == [("127.0.0.1:%d" % port, "https")]

@@ -12,36 +12,7 @@ from gateway.server import error_pages
 from gateway.server.settings import ServerSettings
 from gateway.server.wsgi_call import run_request
 from gateway.server.wsgi_input import ClientDisconnected
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.closed = False
-        self.calls: list = []
-
-    def send_head(self, resp, first, final):
-        self.calls.append(("head", resp.head, first if resp.send_body else b"", final))
-        return 10
-
-    def send_body(self, data):
-        self.calls.append(("body", data))
-
-    def finish(self):
-        self.calls.append(("finish",))
-
-    def send_error(self, status, reason, detail=""):
-        self.calls.append(("error", status))
-        return 5
-
-    def abort(self):
-        self.closed = True
-        self.calls.append(("abort",))
-
-    def detach(self):
-        raise AssertionError("no detach here")
-
-    def request_done(self, ok):
-        self.calls.append(("done", ok))
+from support.recording_sink import Sink
 
 
 class FakeEngine:

@@ -10,44 +10,9 @@ import pytest
 from gateway.routing.rules import compile_chain
 from gateway.routing.wsgi import Router
 from gateway.server.settings import ServerSettings
-from gateway.server.sink import CHUNKED, FRAMED, body_framing
+from gateway.server.sink import CHUNKED, FRAMED
 from gateway.server.wsgi_call import run_request
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.closed = False
-        self.calls: list = []
-        self.framing = None
-        self.http11 = True
-
-    def send_head(self, resp, first, final):
-        self.framing = body_framing(resp, first, final, True)
-        self.calls.append(("head", resp.head, first if resp.send_body else b"", final))
-        return 10
-
-    def peer_parses_chunked(self):
-        return self.http11
-
-    def send_body(self, data):
-        self.calls.append(("body", data))
-
-    def finish(self):
-        self.calls.append(("finish",))
-
-    def send_error(self, status, reason, detail=""):
-        self.calls.append(("error", status))
-        return 5
-
-    def abort(self):
-        self.closed = True
-        self.calls.append(("abort",))
-
-    def detach(self):
-        raise AssertionError("no detach here")
-
-    def request_done(self, ok):
-        self.calls.append(("done", ok))
+from support.recording_sink import Sink
 
 
 class FakeEngine:
