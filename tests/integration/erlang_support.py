@@ -1,6 +1,6 @@
 """Helpers for the Erlang integration tests and the benchmark: real OTP nodes, a loop thread.
 
-``ErlNode`` starts ``shared/tools/erl-test-node`` (resolved next to the repository,
+``ErlNode`` starts ``shared/tools/erl-test-node`` (:func:`support.shared_dir.shared_dir`,
 overridable with ``ERL_TEST_NODE``) for one OTP release and stops it by its own pid.
 ``LoopThread`` runs an asyncio/Tornado loop in a background thread, so the tests can
 drive our node both as coroutines on the loop and through the synchronous
@@ -18,9 +18,11 @@ import subprocess
 import threading
 from typing import Any
 
+from support.shared_dir import shared_dir
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-DEFAULT_TOOL = os.path.join(REPO, "..", "shared", "tools", "erl-test-node")
+DEFAULT_TOOL = os.path.join(shared_dir(), "tools", "erl-test-node")
 _counter = itertools.count(1)
 
 

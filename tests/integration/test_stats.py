@@ -13,6 +13,7 @@ import pytest
 
 from server import run_server
 from support.httpclient import read_to_eof, request
+from support.shared_dir import shared_dir
 from support.stats import fetch_stats as fetch
 from support.stats import stats_port
 from support.uwsgitop import uwsgitop_path, uwsgitop_screen
@@ -25,8 +26,7 @@ PROBE = ["--wsgi-file", "tests/apps/process_probe.py", "--tornado", "3", "--gree
 
 
 def test_document_has_uwsgis_shape_and_shows_the_request_in_a_core():
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference",
-                           "uwsgi-stats-sample.json")) as f:
+    with open(os.path.join(shared_dir(), "reference", "uwsgi-stats-sample.json")) as f:
         sample = json.load(f)
     with run_server(PROBE + ["--stats", "127.0.0.1:0"]) as srv:
         port = stats_port(srv)
