@@ -39,7 +39,6 @@ from gateway.sharedmem.layout import (
     _FREE_OFF,
     _FULL_OFF,
     _FULL_SWEEP_OFF,
-    _GEN,
     _GEN_OFF,
     _GEOM,
     _GEOM_OFF,
@@ -72,6 +71,7 @@ from gateway.sharedmem.spec import (  # noqa: F401  (re-exported: the public API
     CacheSpec,
     specs_from_config,
 )
+from gateway.sharedmem.words import word_view
 
 if TYPE_CHECKING:
     from gateway.subsystems.cache_udp import NodeSender
@@ -127,6 +127,9 @@ class SharedCache:
             self._storage = Region("cache-table-" + spec.name, off)
             self.buf = self._storage.buf
         self.journal = Journal(self.buf, journal_off, journal_cap)
+        #: the generation word, stored in one instruction (never through struct.pack_into,
+        #: which passes through 0: :mod:`gateway.sharedmem.words`)
+        self.gen_word = word_view(self.buf, _GEN_OFF, "Q")
         self.lock = ShortLock(self.region, 0, "cache_" + spec.name)
         self.lock.on_acquire = self._recover
         self._slot_off = 0
@@ -177,14 +180,13 @@ class SharedCache:
     def _load_stored(self) -> None:
         """A table recovered from the store file: finish or undo what a crashed writer left,
         then check every invariant; a table that fails them is emptied (with a warning)."""
-        buf = self.buf
         self._recover()
         problems = check_table(self, lru=False)
         if problems:
             gen_log.warning('cache "%s": the store file %s is inconsistent (%s): starting empty',
                             self.name, self.spec.store, "; ".join(problems[:3]))
             self._clear_locked()
-            _GEN.pack_into(buf, _GEN_OFF, (_GEN.unpack_from(buf, _GEN_OFF)[0] | 1) + 1)
+            self.gen_word[0] = (self.gen_word[0] | 1) + 1
         elif self.spec.purge_lru and check_lru(self, self._linked()):
             self._rebuild_lru()
         gen_log.info("[uwsgi-cache] restored %d items", self.items_count())
@@ -245,7 +247,7 @@ class SharedCache:
         One load of the word replaces the hash walk: what makes repeated reads of
         hot keys fast.  Bounded: values up to 4 KiB, 1 MiB in all, then it restarts.
         """
-        gen = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
+        gen = self.gen_word[0]
         memo = self.memo
         if gen != self.memo_gen:
             memo.clear()
@@ -291,22 +293,20 @@ class SharedCache:
         elif undone:
             gen_log.warning('cache "%s": rolled back a write interrupted by the death of its process '
                             '(%d stores undone)', self.name, undone)
-        gen = _GEN.unpack_from(buf, _GEN_OFF)[0]
+        gen = self.gen_word[0]
         if gen & 1:
-            _GEN.pack_into(buf, _GEN_OFF, gen + 1)
+            self.gen_word[0] = gen + 1
 
     # -- transactions -----------------------------------------------------------------
 
     def _begin(self) -> None:
-        gen = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
-        _GEN.pack_into(self.buf, _GEN_OFF, gen | 1)
+        self.gen_word[0] |= 1
 
     def _end(self) -> None:
         if self.spec.lastmod:
             _U64.pack_into(self.buf, _LASTMOD_OFF, int(time.time()))
         self.journal.commit()
-        gen = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
-        _GEN.pack_into(self.buf, _GEN_OFF, (gen | 1) + 1)
+        self.gen_word[0] = (self.gen_word[0] | 1) + 1
 
     # -- the LRU list (purge_lru; lock held, journaled) ---------------------------------
 
@@ -421,8 +421,9 @@ class SharedCache:
         h = zlib.crc32(key)
         buf = self.buf
         if _LOCKFREE_READS:
+            gen_word = self.gen_word
             for _ in range(4):
-                g1 = _GEN.unpack_from(buf, _GEN_OFF)[0]
+                g1 = gen_word[0]
                 if g1 & 1:
                     continue
                 try:
@@ -435,7 +436,7 @@ class SharedCache:
                             value = buf[start: start + vs]
                 except struct.error:
                     continue
-                if _GEN.unpack_from(buf, _GEN_OFF)[0] == g1:
+                if gen_word[0] == g1:
                     self._count(value is not None)
                     return value, g1
         with self.lock:
@@ -461,14 +462,14 @@ class SharedCache:
                 return idx != 0
         if _LOCKFREE_READS:
             for _ in range(4):
-                g1 = _GEN.unpack_from(self.buf, _GEN_OFF)[0]
+                g1 = self.gen_word[0]
                 if g1 & 1:
                     continue
                 try:
                     idx = self._index(key, h)
                 except struct.error:
                     continue
-                if _GEN.unpack_from(self.buf, _GEN_OFF)[0] == g1:
+                if self.gen_word[0] == g1:
                     return idx != 0
         with self.lock:
             return self._index(key, h) != 0
@@ -804,6 +805,8 @@ class SharedCache:
         if self._file is not None:
             self.sync(wait=True)
         if self._storage is not None:
+            self.journal.release()
+            self.gen_word.release()
             self._storage.close()
             self._storage = None
         self.region.close()

@@ -4,8 +4,9 @@ cannot leave half done.
 A writer holding the region's lock calls :meth:`Journal.write` for every store that
 other processes could observe; each call first appends ``(offset, old bytes)`` to
 the journal, then publishes the entry by storing the new entry count (one aligned
-native 4-byte store: a process killed at any instruction leaves either the old or
-the new count, never a mix of their bytes), then performs the store.  Recovery
+native 4-byte store, :mod:`gateway.sharedmem.words`: a process killed at any
+instruction leaves either the old or the new count, never 0 or a mix of their
+bytes), then performs the store.  Recovery
 walks ``count`` self-describing entries; nothing else in the header is trusted.  :meth:`commit` empties the journal.
 Whoever takes the lock next calls :meth:`recover`: a non-empty journal means the
 previous holder died mid-transaction (the kernel released its record lock), and the
@@ -21,8 +22,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-_COUNT = struct.Struct("I")  # native: memcpy of 4 bytes = one store
-_USED = struct.Struct("I")
+from gateway.sharedmem.words import word_view
+
 HEADER_FIELDS = 8
 _ENTRY = struct.Struct("<QII")
 HEADER = HEADER_FIELDS
@@ -35,7 +36,7 @@ class JournalFull(RuntimeError):
 class Journal:
     """Undo journal of ``capacity`` bytes at ``base`` in ``buf``."""
 
-    __slots__ = ("buf", "base", "capacity", "_count", "_used")
+    __slots__ = ("buf", "base", "capacity", "_count", "_used", "_header")
 
     def __init__(self, buf: Any, base: int, capacity: int) -> None:
         self.buf = buf
@@ -43,6 +44,8 @@ class Journal:
         self.capacity = capacity
         self._count = 0
         self._used = 0
+        #: [count, used] in the mapping, each stored in one instruction
+        self._header = word_view(buf, base, "I", 2)
 
     @staticmethod
     def size_for(capacity: int) -> int:
@@ -60,25 +63,30 @@ class Journal:
         buf[pos + _ENTRY.size: pos + need] = buf[offset: offset + n]
         self._count += 1
         self._used += need
-        _USED.pack_into(buf, self.base + 4, self._used)
-        _COUNT.pack_into(buf, self.base, self._count)  # publishes the entry
+        header = self._header
+        header[1] = self._used
+        header[0] = self._count  # publishes the entry
         buf[offset: offset + n] = data
 
     def pack(self, st: struct.Struct, offset: int, *values: Any) -> None:
         self.write(offset, st.pack(*values))
 
     def commit(self) -> None:
-        _COUNT.pack_into(self.buf, self.base, 0)
+        self._header[0] = 0
         self._count = 0
         self._used = 0
 
     def pending(self) -> int:
-        return _COUNT.unpack_from(self.buf, self.base)[0]
+        return self._header[0]
+
+    def release(self) -> None:
+        """Let go of the mapping (before it is closed)."""
+        self._header.release()
 
     def recover(self) -> int:
         """Undo an interrupted transaction; returns how many stores were undone."""
         buf = self.buf
-        count = _COUNT.unpack_from(buf, self.base)[0]
+        count = self._header[0]
         if not count:
             self._count = self._used = 0
             return 0

@@ -48,9 +48,8 @@ _GEOM_OFF = 64
 # then: when sweep_on_full may sweep again (unix seconds)
 _FULL_SWEEP_OFF = 96
 _U64 = struct.Struct("<Q")
-# the generation word: native (one aligned 8-byte store), so a reader never sees a mix
-# of an old and a new value's bytes
-_GEN = struct.Struct("Q")
+# the generation word (native u64 at _GEN_OFF) is read and written through
+# SharedCache.gen_word, one aligned 8-byte load or store (gateway.sharedmem.words)
 _U32 = struct.Struct("<I")
 _I64 = struct.Struct("<q")
 _HITS = struct.Struct("<QQ")
@@ -110,7 +109,7 @@ def check_table(c: "SharedCache", lru: bool = True) -> List[str]:
         problems.append("free stack overlaps linked items or repeats")
     if len(free) + len(linked) != c.max_items - 1:
         problems.append("%d free + %d linked != %d" % (len(free), len(linked), c.max_items - 1))
-    if _GEN.unpack_from(buf, _GEN_OFF)[0] & 1:
+    if c.gen_word[0] & 1:
         problems.append("generation odd after recovery")
     if lru and c.spec.purge_lru:
         problems += check_lru(c, linked)

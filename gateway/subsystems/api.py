@@ -18,11 +18,9 @@ import gateway.subsystems as _subs
 import loop_engine
 from gateway.api_args import bytes_arg as _b
 from gateway.api_args import int_arg as _int
-from gateway.sharedmem.cache import _GEN, _GEN_OFF
 from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, TableFull
 
 Key = Union[str, bytes, bytearray, memoryview]
-_gen_of = _GEN.unpack_from
 
 
 def _cache(name: Optional[Any], what: str) -> Any:
@@ -106,7 +104,7 @@ def cache_get(key: Key, cache: Optional[str] = None) -> Optional[bytes]:
         return None
     if type(c) is _Remote:
         return c.get_memo(key)
-    if _gen_of(c.buf, _GEN_OFF)[0] == c.memo_gen:
+    if c.gen_word[0] == c.memo_gen:
         try:
             value = c.memo[key]
         except (KeyError, TypeError):

@@ -142,6 +142,35 @@ def test_writers_killed_mid_write_leave_a_consistent_cache(extra):
     assert c.check() == []
 
 
+def test_the_generation_word_only_moves_forward_while_another_process_writes():
+    # lock-free readers and every process's memo trust this word: it must never read
+    # lower than before (struct.pack_into passed it through 0 on every write)
+    c = make("name=g,items=8,blocksize=16")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            c.after_fork(1)
+            n = 0
+            while True:
+                c.update(b"k", b"%d" % (n % 1000))
+                n += 1
+        finally:
+            os._exit(1)
+    try:
+        last = seen = 0
+        deadline = time.monotonic() + 10
+        while seen < 1_000_000 and time.monotonic() < deadline:
+            for _ in range(10_000):
+                gen = struct.unpack_from("Q", c.buf, 8)[0]
+                assert gen >= last, "generation went from %d back to %d" % (last, gen)
+                last = gen
+            seen += 10_000
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert last > 100 and c.check() == []
+
+
 def test_a_writer_killed_holding_the_lock_with_a_half_done_insert_is_rolled_back():
     c = make("name=h,items=8,blocksize=16,hashsize=3")
     for i in range(4):

@@ -262,6 +262,8 @@ def test_a_store_left_mid_write_is_rolled_back_on_open(tmp_path):
         c._begin()
         c.journal.pack(layout._U64, layout._NITEMS_OFF, 99)
     c.buf.flush()
+    c.journal.release()  # the views pin the mapping
+    c.gen_word.release()
     c._storage.close()
     c._storage = None
     c2 = make(spec)
