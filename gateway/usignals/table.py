@@ -22,6 +22,7 @@ import struct
 from typing import List, Tuple
 
 from gateway.sharedmem.region import Region, ShortLock
+from gateway.sharedmem.words import word_view
 
 TIMER, RB_TIMER, CRON, FILEMON = 1, 2, 3, 4
 KIND_NAMES = {TIMER: "timer", RB_TIMER: "rbtimer", CRON: "cron", FILEMON: "filemon"}
@@ -30,7 +31,6 @@ MAX_WORKERS = 256
 TARGET_SIZE = 64
 
 _ENTRY = struct.Struct("<%ds32s" % TARGET_SIZE)
-_U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 # kind, signal, pad, a, b, c, d, e, path
 _SOURCE = struct.Struct("<BBHiiiii256s")
@@ -55,6 +55,9 @@ class SignalTable:
         size = self.sources_off + _SOURCE.size * _MAX_SOURCES
         self.region = Region("signals", size)
         self.buf = self.region.buf
+        #: handled-signal counters, one per worker, read by the stats while workers count
+        #: (single stores: gateway.sharedmem.words)
+        self.counters = word_view(self.buf, self.counters_off, "Q", MAX_WORKERS)
         self.lock = ShortLock(self.region, 0, "signal")
         #: event sources :meth:`clear` keeps (the config's --timer/--rbtimer, added first)
         self.pinned = 0
@@ -123,12 +126,11 @@ class SignalTable:
 
     def count_handled(self, wid: int) -> None:
         if 0 <= wid < MAX_WORKERS:
-            off = self.counters_off + 8 * wid
-            _U64.pack_into(self.buf, off, _U64.unpack_from(self.buf, off)[0] + 1)
+            self.counters[wid] = (self.counters[wid] + 1) & 0xFFFFFFFFFFFFFFFF
 
     def handled(self, wid: int) -> int:
         if 0 <= wid < MAX_WORKERS:
-            return _U64.unpack_from(self.buf, self.counters_off + 8 * wid)[0]
+            return self.counters[wid]
         return 0
 
     # -- event sources ------------------------------------------------------------------
@@ -167,4 +169,5 @@ class SignalTable:
         return self.lock.holder()
 
     def close(self) -> None:
+        self.counters.release()
         self.region.close()
