@@ -187,6 +187,8 @@ class RouterConnection(asyncio.Protocol):
         if isinstance(peer, tuple):
             self.remote_addr = peer[0]
             self.remote_port = str(peer[1])
+        if self.router.handshakes:  # an --https client: its handshake is over
+            self.router.handshakes.done(self)
         self.router.connections.add(self)
         self.router.check_budget()
         self.deadline = self.loop.time() + self.settings.keepalive_timeout

@@ -30,6 +30,7 @@ from gateway.router.pool import UpstreamPool
 from gateway.router.subscription import SubscriptionTable
 from gateway.router.upstream import parse_upstream
 from gateway.router.vars import VarsBuilder
+from gateway.server.handshakes import PendingHandshakes
 
 __all__ = ["Listener", "Router", "RouterSettings"]
 
@@ -165,7 +166,10 @@ class Router:
         else:
             self.pool = UpstreamPool(loop, settings.upstream_keepalive, settings.upstream_idle)
         #: the listeners, closed while the connection budget is full (--max-connections)
-        self.listeners = BudgetedListeners(loop, settings.max_connections, lambda: len(self.connections), "[router]")
+        self.listeners = BudgetedListeners(loop, settings.max_connections,
+                                           lambda: len(self.connections) + len(self.handshakes), "[router]")
+        #: --https clients accepted whose TLS handshake is in progress (the budget counts them)
+        self.handshakes = PendingHandshakes(loop, settings.socket_timeout, self.check_budget)
         self._sweeper: Optional[asyncio.TimerHandle] = None
         #: called once a second by the sweep (the router process checks its parent there)
         self.on_sweep: Optional[Callable[[], None]] = None
@@ -198,14 +202,18 @@ class Router:
                 extra_vars=s.extra_vars,
                 keep_slashes=s.keep_encoded_slashes,
             )
-            self.listeners.add(listener.sock, functools.partial(self.connection_class, self, builder), s.backlog,
-                               listener.ssl, s.socket_timeout)
+            factory: Callable[[], asyncio.Protocol] = functools.partial(self.connection_class, self, builder)
+            if listener.ssl is not None:
+                factory = self.handshakes.wrap(factory)
+            self.listeners.add(listener.sock, factory, s.backlog, listener.ssl, s.socket_timeout)
         await self.listeners.open()
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)
 
     def _sweep(self) -> None:
         now = self.loop.time()
+        if self.handshakes:
+            self.handshakes.expire(now)
         for conn in list(self.connections):
             conn.on_timeout(now)
         self.pool.sweep(now)

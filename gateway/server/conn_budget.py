@@ -50,11 +50,12 @@ class ConnectionBudget:
         self._logged = float("-inf")
 
     def count(self) -> int:
-        return sum(len(server.connections) for server in self.servers)
+        """Open connections, TLS handshakes in progress included."""
+        return sum(len(server.connections) + len(server.handshakes) for server in self.servers)
 
     def check(self) -> None:
         """Hold or release accepting by the current count."""
-        n = sum(len(server.connections) for server in self.servers)
+        n = self.count()
         if n >= self.limit:
             if not self.full:
                 self.full = True

@@ -14,6 +14,7 @@ import ssl
 from typing import Any, Callable, Dict, Optional, Set
 
 from gateway.server.accept import LoopServer, loop_accepts_faster
+from gateway.server.handshakes import PendingHandshakes
 from gateway.server.settings import ServerSettings
 
 
@@ -49,6 +50,8 @@ class ConnectionServer:
         self.engine = settings.engine
         self.loop = self.engine.asyncio_loop
         self.connections: Set[Any] = set()
+        #: TLS connections accepted whose handshake is in progress (--max-connections counts them)
+        self.handshakes = PendingHandshakes(self.loop, settings.socket_timeout, self.check_budget)
         self._sweeper: Optional[asyncio.TimerHandle] = None
         # Connection tasks in flight (uvloop's public path): the loop only keeps weak references to
         # tasks, so an unreferenced one may be collected before it runs.
@@ -72,7 +75,7 @@ class ConnectionServer:
         if self.tls is not None:
             # TLS: the loop's own server does the handshake (bounded by --socket-timeout);
             # the engine's accept toggle still holds it while every core is busy
-            factory = functools.partial(self.connection_class, self, None)
+            factory = self.handshakes.wrap(functools.partial(self.connection_class, self, None))
             ls = LoopServer(self.loop, sock, factory, self.settings.listen, self._accepting,
                             tls=self.tls, handshake_timeout=self.settings.socket_timeout)
             remove = self.engine.add_accept_toggle(ls.toggle)
@@ -100,6 +103,15 @@ class ConnectionServer:
             task.add_done_callback(self._accepting.discard)
 
     def _sweep(self) -> None:
+        """Every second: forget the TLS handshakes that failed, then apply the protocol's
+        own rule to its connections (:meth:`_sweep_connections`)."""
+        now = self.loop.time()
+        if self.handshakes:
+            self.handshakes.expire(now)
+        self._sweep_connections(now)
+        self._sweeper = self.loop.call_later(1.0, self._sweep)
+
+    def _sweep_connections(self, now: float) -> None:
         raise NotImplementedError
 
     def check_budget(self) -> None:
@@ -114,6 +126,7 @@ class ConnectionServer:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        self.handshakes.clear()
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.close()

@@ -84,12 +84,10 @@ class HTTPServer(ConnectionServer):
             self._date = b"Date: " + _http_date(now) + _CRLF
         return self._date
 
-    def _sweep(self) -> None:
-        now = self.loop.time()
+    def _sweep_connections(self, now: float) -> None:
         for conn in list(self.connections):
             if conn.state != BUSY and conn.deadline and now > conn.deadline:
                 conn.on_timeout()
-        self._sweeper = self.loop.call_later(1.0, self._sweep)
 
     def begin_drain(self) -> None:
         """Graceful stop: close idle keep-alive connections now; every other one closes
@@ -163,6 +161,8 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             if isinstance(addr, tuple):
                 self.remote_addr = self.peer = addr[0]
                 self.remote_port = str(addr[1])
+        if self.server.handshakes:  # a TLS connection: its handshake is over
+            self.server.handshakes.done(self)
         self.server.connections.add(self)
         self.server.check_budget()
         self.deadline = self.server.loop.time() + self.settings.socket_timeout

@@ -68,12 +68,10 @@ class VarsServer(ConnectionServer):
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._attach(conn, self.connection_class(self, addr))
 
-    def _sweep(self) -> None:
-        now = self.loop.time()
+    def _sweep_connections(self, now: float) -> None:
         for conn in list(self.connections):
             if conn.deadline and now > conn.deadline:
                 conn.on_timeout()
-        self._sweeper = self.loop.call_later(1.0, self._sweep)
 
 
 class VarsConnection(ConnectionWaits, asyncio.Protocol):
@@ -108,6 +106,8 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
             addr = transport.get_extra_info("peername")
             if isinstance(addr, tuple):
                 self.peer = "%s:%s" % addr[:2]
+        if self.server.handshakes:  # a TLS connection: its handshake is over
+            self.server.handshakes.done(self)
         self.server.connections.add(self)
         self.server.check_budget()
         self.deadline = self.server.loop.time() + self.settings.socket_timeout

@@ -89,3 +89,59 @@ def test_the_fastrouter_stops_accepting_at_the_budget_and_serves_the_next_client
         with run_fastrouter(args) as fr:
             for s in _check_budget(fr, fr.port, "[fastrouter] ", UWSGI_GET):
                 s.close()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    from peers import require
+    from support.router import make_self_signed
+
+    return make_self_signed(str(tmp_path_factory.mktemp("tls")), require("openssl"))
+
+
+def _check_tls_budget(proc, port: int, label: str, cert: str) -> None:
+    """Two peers connect and never send a ClientHello: until their handshakes end
+    (--socket-timeout) they hold a budget of 2 as much as open connections do; then
+    accepting resumes."""
+    import ssl
+
+    silent = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    try:
+        proc.wait_for_line(re.escape(label) + r"\*\*\* 2 client connections open \(--max-connections 2\): not "
+                           r"accepting new ones until one closes \*\*\*", timeout=10)
+        ctx = ssl.create_default_context(cafile=cert)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)  # the listen queue takes it
+        raw.settimeout(1.0)
+        with pytest.raises(socket.timeout):  # no handshake: not accepted (a bounded wait for an absence)
+            ctx.wrap_socket(raw, server_hostname="localhost")
+        raw.close()
+    finally:
+        for s in silent:
+            s.close()
+    # the silent handshakes ended (their peers left; at the latest --socket-timeout): accepting resumes
+    ctx = ssl.create_default_context(cafile=cert)
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as raw:
+        raw.settimeout(15)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(GET)
+            assert _served(tls, 15).startswith(b"HTTP/1.1 200 OK")
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_tls_handshakes_in_progress_count_against_the_worker_budget(tls_files, loop):
+    cert, key = tls_files
+    args = ["--https-socket", "127.0.0.1:0,%s,%s" % (cert, key), "--wsgi-file", "tests/apps/hello.py",
+            "--max-connections", "2", "--socket-timeout", "3", "--loop", loop]
+    with run_server(args) as srv:
+        _check_tls_budget(srv, int(srv.ready_fields["https-socket"].rsplit(":", 1)[1]), "", cert)
+
+
+def test_tls_handshakes_in_progress_count_against_the_https_router_budget(tls_files):
+    from support.router import free_port
+
+    cert, key = tls_files
+    port = free_port()
+    args = ["--https", "127.0.0.1:%d,%s,%s" % (port, cert, key), "--wsgi-file", "tests/apps/hello.py",
+            "--max-connections", "2", "--socket-timeout", "3"]
+    with run_router(args) as r:
+        _check_tls_budget(r, port, "[router] ", cert)
