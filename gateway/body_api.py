@@ -35,6 +35,7 @@ import os
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from gateway.logs import gen_log
+from gateway.regular_files import open_regular
 from gateway.server.app_threads import THREAD_RESPOND
 from gateway.server.current_request import current_environ, environ_or_none
 from gateway.server.wsgi_input import BodyError, WSGIInput
@@ -174,7 +175,8 @@ def sendfile(what: Any, chunk: int = 0, pos: int = 0, filesize: int = 0) -> Opti
     how many each read takes (0: 64 KiB, at most 4 MiB).  The bytes go through the
     response's ``write()`` (headers first, framing, ``--limit``s, a slow client parking
     this core), as a ``wsgi.file_wrapper`` body does without ``--offload-threads``.
-    A path that cannot be opened is logged and gives None, as uWSGI.
+    A path that cannot be opened is logged and gives None, as uWSGI; so does a path that
+    is not a regular file (a FIFO, a device), which uWSGI would block on.
     """
     for name, value in (("chunk", chunk), ("pos", pos), ("filesize", filesize)):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -186,7 +188,7 @@ def sendfile(what: Any, chunk: int = 0, pos: int = 0, filesize: int = 0) -> Opti
     write = respond_callables(environ)[1]
     if isinstance(what, (str, bytes)):
         try:
-            fd = os.open(what, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fd = open_regular(what)[0]  # a FIFO or a device would block this core's loop
         except OSError as e:
             gen_log.error("uwsgi.sendfile(): open(%r): %s", what, e.strerror or e)
             return None

@@ -11,7 +11,9 @@ of bytes for modifier1 0 or 17 (a spooler file), None for another modifier1, a f
 cannot be read or a broken block.  ``extract`` gives a file's bytes, None when it is
 empty; uWSGI's ``http://``, ``sym://``... addresses are refused (as by ``--extract``).
 Differences: a file that cannot be opened gives None with a log line (uWSGI's
-``extract`` exits the worker), and ``extract`` reads at most :data:`EXTRACT_MAX` bytes.
+``extract`` exits the worker), so does a FIFO, device or directory (opened without
+blocking: :mod:`gateway.regular_files`), and ``extract`` reads at most
+:data:`EXTRACT_MAX` bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Dict, Optional
 
 from gateway.logs import gen_log
 from gateway.protocol.uwsgi import HEADER_SIZE, MAX_PACKET, UwsgiError, decode_header, decode_vars
+from gateway.regular_files import open_regular
 
 #: modifier1 values whose packets ``parsefile`` decodes: a request (0) and a spooler job (17)
 PARSEFILE_MODIFIERS = (0, 17)
@@ -56,7 +59,7 @@ def parsefile(path: Any) -> Optional[Dict[bytes, bytes]]:
     """The vars of the uwsgi packet saved in file ``path`` (a dict of bytes), or None."""
     name = _path(path, "parsefile")
     try:
-        with open(name, "rb") as f:
+        with os.fdopen(open_regular(name)[0], "rb") as f:
             data = f.read(HEADER_SIZE + MAX_PACKET)
     except OSError as e:
         gen_log.error("uwsgi.parsefile(): open(%r): %s", name, e.strerror or e)
@@ -75,7 +78,7 @@ def extract(path: Any) -> Optional[bytes]:
                       "supported by gateway)", name, name.split("://", 1)[0] + "://")
         return None
     try:
-        with open(name, "rb") as f:
+        with os.fdopen(open_regular(name)[0], "rb") as f:
             data = f.read(EXTRACT_MAX + 1)
     except OSError as e:
         gen_log.error("uwsgi.extract(): open(%r): %s", name, e.strerror or e)

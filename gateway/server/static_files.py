@@ -44,6 +44,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from urllib.parse import quote
 
 from gateway.protocol.environ import file_name
+from gateway.regular_files import open_regular
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 
 __all__ = ["StaticFiles", "file_response", "parse_static_map", "serve_header_value"]
@@ -238,9 +239,11 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
         start_response("200 OK", headers)
         return []
     try:
-        f = open(path, "rb")
+        # what was checked may have changed since (into a FIFO: an open that blocks the loop)
+        fd, st = open_regular(path)
     except OSError:
         return None
+    f = os.fdopen(fd, "rb")
     headers.append(("Content-Length", str(st.st_size)))
     headers.append(("Last-Modified", last_modified))
     start_response("200 OK", headers)

@@ -202,6 +202,25 @@ def test_extract_and_parsefile_in_a_request(http_server, tmp_path):
     assert request(http_server.port, "/parsefile?%s" % job).body == b"None"
 
 
+def test_a_fifo_given_to_sendfile_extract_or_parsefile_is_refused_at_once(http_server, tmp_path):
+    # open() of a FIFO without a writer blocks: it would stall the worker's loop and every core
+    fifo = tmp_path / "fifo"
+    os.mkfifo(str(fifo))
+    try:
+        for path, expected in (("/sendfile?%s&0&0&0" % fifo, b"not sent: None"),
+                               ("/extract?%s" % fifo, b"None"), ("/parsefile?%s" % fifo, b"None")):
+            assert request(http_server.port, path, timeout=10).body == expected
+        http_server.wait_for_line(r"uwsgi\.sendfile\(\): open\(.*fifo'\): not a regular file")
+        http_server.wait_for_line(r"uwsgi\.extract\(\): open\(.*fifo'\): not a regular file")
+        assert request(http_server.port, "/ping", timeout=10).body == b"'pong'"
+    finally:
+        # a worker still blocked in open() (the defect) is let go before the server stops
+        try:
+            os.close(os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # ENXIO: nobody has it open for reading
+            pass
+
+
 def test_through_nginx_uwsgi_pass_a_chunked_upload_arrives_with_a_content_length(http_server):
     """nginx buffers a chunked upload and sends CONTENT_LENGTH (also with request buffering
     off): chunked_read() raises, as in uWSGI, and the app reads wsgi.input."""
