@@ -540,7 +540,8 @@ def _needs_master(cfg: Config) -> bool:
 
 
 def _socket_files(cfg: Config, sockets: List[Any]) -> None:
-    """``--chmod-socket``, ``--chown-socket`` and ``--vacuum`` for the UNIX sockets just bound."""
+    """``--chmod-socket``, ``--chown-socket`` and ``--vacuum`` for the UNIX sockets just bound
+    (the workers', the routers', the subscription servers'; TCP and abstract ones are left)."""
     from gateway.process.privileges import PrivilegeError, resolve_group, resolve_user
 
     uid = gid = -1
@@ -910,9 +911,10 @@ def _fastrouter_children(cfg: Config, sockets: List[Any]) -> List[Any]:
     from gateway.router.fastrouter_main import FastRouterError, fastrouter_children
 
     try:
-        specs, _ = fastrouter_children(cfg, sockets)
+        specs, socks = fastrouter_children(cfg, sockets)
     except FastRouterError as e:
         _fail(str(e))
+    _socket_files(cfg, socks.listeners + socks.subscription)
     return specs
 
 
@@ -954,6 +956,8 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
             upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
+    # the routers' UNIX sockets as the workers' (uWSGI's bind_to_unix); the subscription ones too
+    _socket_files(cfg, [listener.sock for listener in listeners] + subscription)
     stats = None
     if cfg.http_stats:
         from gateway.router.stats import bind_stats
