@@ -20,8 +20,9 @@ after it still see the body (for ``tofile``) but their output is not sent.
 
 from __future__ import annotations
 
-import fcntl
+import errno
 import gzip
+import itertools
 import os
 import zlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -214,7 +215,7 @@ class Template(Buffering):
 
 class ToFile(Buffering):
     """``tofile:filename=PATH[,mode=OCTAL]``: a 200 response's body stored in PATH
-    (created or truncated, locked while written, removed if the write fails) and passed on
+    (a new file renamed over it: :func:`store`) and passed on
     unchanged.  ``path`` is already expanded and checked by the action; ``contained`` (a
     path built from request values) checks it again when the body is complete, and the
     file is then opened without following a symlink: the directory may have changed while
@@ -272,33 +273,44 @@ class CacheStore(Buffering):
 
 
 def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
-    """Write ``body`` to ``path`` under an exclusive lock; a failure is logged (the response
-    still goes out, as in uWSGI) and the partial file removed.  ``nofollow``: a symlink at
-    ``path`` is refused (ELOOP), not written through."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
-    if nofollow:
-        flags |= os.O_NOFOLLOW
+    """Replace ``path`` with a file holding ``body``: written to a temporary file beside it
+    (``.NAME.tofile-PID-N``, created with ``mode``), then renamed over it.  A reader (nginx
+    serving the file) sees the old file or the new one, whole; two writers of one path never
+    mix their bytes; nobody waits (uWSGI truncates, then writes under ``lockf``, which blocks
+    a worker behind any other holder of the lock).  A failure is logged (the response still
+    goes out, as in uWSGI) and the temporary file removed.  ``nofollow``: a symlink at
+    ``path`` is refused (the rename would never write through it anyway)."""
+    if nofollow and os.path.islink(path):
+        gen_log.error("tofile transformation: cannot open %s: %s", path, os.strerror(errno.ELOOP))
+        return False
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, ".%s.tofile-%d-%d" % (name, os.getpid(), next(_store_serial)))
     try:
-        fd = os.open(path, flags, mode)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     except OSError as e:
         gen_log.error("tofile transformation: cannot open %s: %s", path, e)
         return False
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX)
-        view = memoryview(body)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        try:
+            view = memoryview(body)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
         return True
     except OSError as e:
         gen_log.error("tofile transformation: cannot write %s: %s", path, e)
         try:
-            os.unlink(path)
+            os.unlink(tmp)
         except OSError:
             pass
         return False
-    finally:
-        os.close(fd)
+
+
+#: tells apart the temporary files of one process's concurrent stores (threads)
+_store_serial = itertools.count()
 
 
 class TransformChain:

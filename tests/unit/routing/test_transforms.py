@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import time
 import zlib
 
 import pytest
@@ -134,6 +135,46 @@ def test_tofile_stores_nothing_for_another_status_or_an_empty_body(tmp_path):
 def test_tofile_cannot_open_logs_and_the_body_still_goes(tmp_path, gateway_errors):
     assert drive([ToFile(str(tmp_path / "no" / "dir" / "f"))], [b"body"])[1] == b"body"
     assert any("tofile transformation: cannot open" in r.getMessage() for r in gateway_errors.records)
+
+
+def test_tofile_never_waits_for_a_lock_and_readers_see_whole_files(tmp_path):
+    import fcntl
+    import threading
+
+    from gateway.routing.transforms import store
+
+    path = tmp_path / "page"
+    path.write_bytes(b"old")
+    holder = os.open(str(path), os.O_RDWR)
+    fcntl.lockf(holder, fcntl.LOCK_EX)  # another process's tool holding uWSGI's lock on it
+    pid = os.fork()
+    if pid == 0:  # the lock belongs to a process: a child's store must not wait for it
+        os._exit(0 if store(str(path), b"new", 0o644) else 1)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("store() waited for another process's lock")
+    os.close(holder)
+    assert status == 0 and path.read_bytes() == b"new"
+    # writers of one path at once: the file is always one body, whole
+    bodies = [bytes([65 + i]) * 200_000 for i in range(4)]
+    threads = [threading.Thread(target=lambda b=b: [store(str(path), b, 0o644) for _ in range(20)]) for b in bodies]
+    for t in threads:
+        t.start()
+    seen = set()
+    while any(t.is_alive() for t in threads):
+        seen.add(path.read_bytes())
+    for t in threads:
+        t.join()
+    seen.add(path.read_bytes())
+    assert seen <= set(bodies) | {b"new"}
+    assert sorted(os.listdir(str(tmp_path))) == ["page"]  # no temporary file left
 
 
 def test_template_expands_route_vars_in_the_body():
