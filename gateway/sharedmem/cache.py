@@ -113,9 +113,11 @@ class SharedCache:
         off = (off + 4095) & ~4095
         self.data_off = off
         off += bs * n
-        # the lock bytes and the per-process hit/miss counters (slot n at _HITS.size * n)
+        # the lock bytes and the per-process hit/miss counters (slot n at _HITS.size * n; see hits_words)
         self.region = Region("cache-" + spec.name, _HITS.size * slots)
-        self.hits_buf = self.region.buf
+        #: [hits, misses] of process slot n at 2n, 2n + 1: summed by the stats while workers add
+        #: to theirs, so each is stored in one instruction (gateway.sharedmem.words)
+        self.hits_words = word_view(self.region.buf, 0, "Q", 2 * slots)
         #: what holds the table: the store file's mapping, or an anonymous Region
         self._storage: Any
         created = True
@@ -132,7 +134,7 @@ class SharedCache:
         self.gen_word = word_view(self.buf, _GEN_OFF, "Q")
         self.lock = ShortLock(self.region, 0, "cache_" + spec.name)
         self.lock.on_acquire = self._recover
-        self._slot_off = 0
+        self._slot = 0
         # process-local memo of values read at generation ``memo_gen`` (see get_memo)
         self.memo: Dict[object, Optional[bytes]] = {}
         self.memo_gen = -1
@@ -224,7 +226,7 @@ class SharedCache:
     def after_fork(self, slot: int) -> None:
         """Per-process state of a freshly forked worker (``slot`` < ``slots``)."""
         self.lock.after_fork()
-        self._slot_off = _HITS.size * (slot % self.slots)
+        self._slot = 2 * (slot % self.slots)
         self.memo = {}
         self.memo_gen = -1
         self.memo_bytes = 0
@@ -235,8 +237,10 @@ class SharedCache:
         h, m = self.local_hits, self.local_miss
         if h or m:
             self.local_hits = self.local_miss = 0
-            hh, mm = _HITS.unpack_from(self.hits_buf, self._slot_off)
-            _HITS.pack_into(self.hits_buf, self._slot_off, hh + h, mm + m)
+            words = self.hits_words
+            slot = self._slot  # the index of this process's hits word
+            words[slot] = (words[slot] + h) & 0xFFFFFFFFFFFFFFFF
+            words[slot + 1] = (words[slot + 1] + m) & 0xFFFFFFFFFFFFFFFF
 
     def get_memo(self, key: object) -> Optional[bytes]:
         """:meth:`get` through a process-local memo.
@@ -765,7 +769,7 @@ class SharedCache:
         _, _, _, n_items, _, _, last_mod, full = _HDR.unpack_from(self.buf, 0)
         hits = miss = 0
         for s in range(self.slots):
-            hh, mm = _HITS.unpack_from(self.hits_buf, _HITS.size * s)
+            hh, mm = self.hits_words[2 * s], self.hits_words[2 * s + 1]
             hits += hh
             miss += mm
         return {
@@ -809,6 +813,7 @@ class SharedCache:
             self.gen_word.release()
             self._storage.close()
             self._storage = None
+        self.hits_words.release()
         self.region.close()
 
 
