@@ -8,7 +8,9 @@ The CLI calls :func:`attach` in the master before any fork; everything then runs
   descriptor FD is readable, the master reads BYTES from it (default 1), logs
   ``*** fd FD ready: MESSAGE ***`` (``*** fd FD ready !!! ***`` without one) and reloads
   gracefully (brutally).  A descriptor at its end (the writer closed it) is logged once and no
-  longer watched, where uWSGI would reload in a loop;
+  longer watched, where uWSGI would reload in a loop.  No read blocks the master: a pipe is read
+  through a description of its own (:func:`_own_nonblocking_pipe`), a socket with
+  ``MSG_DONTWAIT``, anything else right after a ``poll``;
 * ``--check-mountpoint PATH`` (``--mount-check``, ...): every ``--check-interval`` seconds a
   helper thread ``statfs``-es each PATH; when one fails (``ENOENT``, ``ENOTCONN`` for a FUSE
   daemon gone, ``ESTALE``...), or takes longer than ``MOUNT_CHECK_TIMEOUT`` seconds (a dead NFS
@@ -92,13 +94,14 @@ def _watch_fd(master: Any, option: str, fd: int, nbytes: int, message: str, brut
                           "a socket, an eventfd..." % (option, fd))
     action: Callable[[], None] = master.brutal_reload if brutal else master.reload
     sock = stat.S_ISSOCK(mode)
+    watched = _own_nonblocking_pipe(fd) if stat.S_ISFIFO(mode) else None
 
     def readable() -> None:
         # never a blocking read in the master: the descriptor may be blocking (it is not ours to
         # change: its file status is shared with whoever passed it) and its data may be gone
         # since the loop saw it ready (another reader; a UDP datagram dropped for its checksum)
         try:
-            data = _read_now(fd, nbytes, sock)
+            data = os.read(watched, nbytes) if watched is not None else _read_now(fd, nbytes, sock)
         except BlockingIOError:
             return  # nothing there any more
         except OSError as e:
@@ -106,7 +109,7 @@ def _watch_fd(master: Any, option: str, fd: int, nbytes: int, message: str, brut
             gen_log.error("[%s] read() on fd %d: %s", option, fd, e.strerror)
         if not data:
             gen_log.error("[%s] fd %d is at its end: no longer watched", option, fd)
-            master.remove_reader(fd)
+            master.remove_reader(watched if watched is not None else fd)
             return
         if message:
             gen_log.info("*** fd %d ready: %s ***", fd, message)
@@ -115,11 +118,27 @@ def _watch_fd(master: Any, option: str, fd: int, nbytes: int, message: str, brut
         action()
 
     try:
-        master.add_reader(fd, readable)
+        master.add_reader(watched if watched is not None else fd, readable)
+        if watched is not None:
+            master.on_fork_child(functools.partial(os.close, watched))
     except (OSError, ValueError, KeyError) as e:
         raise ListenError("--%s %d: cannot watch the descriptor (%s)" % (option, fd, e)) from None
     gen_log.info("added %s reload monitor for fd %d (read size: %d)", "brutal" if brutal else "graceful",
                  fd, nbytes)
+
+
+def _own_nonblocking_pipe(fd: int) -> Optional[int]:
+    """The master's own non-blocking open file description of the pipe (or FIFO) ``fd``,
+    through ``/proc/self/fd`` (None where that is not possible).
+
+    ``fd``'s description is shared with whoever passed it, so the master cannot make it
+    non-blocking, and "poll, then read" leaves a window: another reader of the same pipe may
+    drain it in between, and the read then blocks the master.  A read on a description of
+    its own with ``O_NONBLOCK`` returns ``EAGAIN`` instead, whatever the others do."""
+    try:
+        return os.open("/proc/self/fd/%d" % fd, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
 
 
 def _read_now(fd: int, nbytes: int, sock: bool) -> bytes:
