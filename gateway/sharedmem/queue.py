@@ -16,6 +16,12 @@ spooler sees the same slots; each operation holds the queue's short cross-proces
   ``n`` slots before ``pos``, newest first (``None`` for empty ones);
 * ``queue_slot()`` / ``queue_pull_slot()``: ``pos`` / ``pull_pos``; ``queue_size``: N.
 
+A process killed inside an operation (harakiri, the OOM killer) leaves every slot empty or
+whole, and each position old or new: the positions are single-store words
+(:mod:`gateway.sharedmem.words`), a slot's size is written last, and a pull moves
+``pull_pos`` before it empties the slot.  The value being pushed or pulled may be lost,
+never the queue.
+
 Results are uWSGI's: ``True`` or ``None`` for ``push``/``set``; bytes or ``None`` for the
 readers.  :class:`Ring` is the sans-IO part (any writable buffer); :class:`SharedQueue` adds
 the mapping (anonymous, or ``--queue-store FILE`` mapped ``MAP_SHARED``) and the lock.
@@ -34,6 +40,7 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 from gateway.api_args import bytes_arg, int_arg
 from gateway.logs import gen_log
 from gateway.sharedmem.region import Region, ShortLock
+from gateway.sharedmem.words import word_view
 
 __all__ = ["FUNCTIONS", "QueueConfigError", "Ring", "SharedQueue", "check_geometry"]
 
@@ -41,6 +48,8 @@ __all__ = ["FUNCTIONS", "QueueConfigError", "Ring", "SharedQueue", "check_geomet
 HEADER = struct.Struct("=QQ")
 #: each slot's item header: size, ts (uWSGI's struct uwsgi_queue_item: uint64_t, time_t)
 ITEM = struct.Struct("=Qq")
+_SIZE = struct.Struct("=Q")
+_TIME = struct.Struct("=q")
 DEFAULT_BLOCKSIZE = 8192
 #: the largest queue (N x blocksize): a typo like '--queue 100000000' must not take the machine's memory
 MAX_BYTES = 1 << 31
@@ -80,15 +89,27 @@ class Ring:
         self.blocksize = blocksize
         self.capacity = blocksize - ITEM.size
         self.clock = clock
+        #: pos, pull_pos (gateway.sharedmem.words)
+        self._header = word_view(buf, 0, "Q", 2)
 
     # -- header ---------------------------------------------------------------------------
 
     def positions(self) -> Tuple[int, int]:
-        pos, pull = HEADER.unpack_from(self.buf, 0)
-        return int(pos), int(pull)
+        header = self._header
+        return header[0], header[1]
 
     def _set_positions(self, pos: int, pull: int) -> None:
-        HEADER.pack_into(self.buf, 0, pos, pull)
+        # each word in one store, and only the one that moves: a process killed here leaves
+        # the old or the new position (struct.pack_into would pass both through 0)
+        header = self._header
+        if header[0] != pos:
+            header[0] = pos
+        if header[1] != pull:
+            header[1] = pull
+
+    def release(self) -> None:
+        """Let go of the buffer (before the mapping is closed)."""
+        self._header.release()
 
     def repair(self) -> bool:
         """Bring a header read from a store file back in range (True if it was not)."""
@@ -112,13 +133,18 @@ class Ring:
         return bytes(self.buf[start:start + size])
 
     def _write(self, index: int, value: bytes) -> None:
+        # the size word goes to 0 first and gets its value last (its pack_into passes through 0
+        # too: empty): a process killed at any point leaves an empty slot or the whole value
         off = self._offset(index)
-        ITEM.pack_into(self.buf, off, len(value), int(self.clock()))
+        buf = self.buf
+        _SIZE.pack_into(buf, off, 0)
         start = off + ITEM.size
-        self.buf[start:start + len(value)] = value
+        buf[start:start + len(value)] = value
+        _TIME.pack_into(buf, off + _SIZE.size, int(self.clock()))
+        _SIZE.pack_into(buf, off, len(value))
 
     def _clear(self, index: int) -> None:
-        struct.pack_into("=Q", self.buf, self._offset(index), 0)
+        _SIZE.pack_into(self.buf, self._offset(index), 0)
 
     def fits(self, value: bytes) -> bool:
         return 0 < len(value) <= self.capacity
@@ -155,8 +181,11 @@ class Ring:
         value = self._read(pull)
         if value is None:
             return None
-        self._clear(pull)
+        # pull_pos moves first: a process killed in between leaves the value behind pull_pos
+        # (lost with its puller), never pull_pos on an emptied slot, where every later pull
+        # would return None until the ring wrapped
         self._set_positions(pos, (pull + 1) % self.items)
+        self._clear(pull)
         return value
 
     def get(self, index: int) -> Optional[bytes]:
@@ -272,6 +301,7 @@ class SharedQueue:
             gen_log.error("msync() of the queue store %s: %s", self.store, e)
 
     def close(self) -> None:
+        self.ring.release()
         if self._file is not None:
             self.sync(wait=True)
             self._file.close()

@@ -224,3 +224,72 @@ def test_store_sync_is_asynchronous_and_close_writes_everything(tmp_path):
             assert again.ring.pull() == b"kept"
     finally:
         again.close()
+
+
+def _value(n: int) -> bytes:
+    """Value number ``n``: its number, then a length and a byte that both follow from it."""
+    return struct.pack("<Q", n) + bytes([n % 251]) * (100 + n % 3000)
+
+
+def _whole(value: bytes) -> bool:
+    n = struct.unpack_from("<Q", value)[0] if len(value) >= 8 else -1
+    return n >= 0 and value == _value(n)
+
+
+def _queue_churn(sq, seed: int) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    n = seed * 1_000_000
+    while True:
+        with sq.lock:
+            pos, pull = sq.ring.positions()
+            if (pos - pull) % sq.items < sq.items - 2 and rnd.random() < 0.55:
+                n += 1
+                sq.ring.push(_value(n))
+            else:
+                sq.ring.pull()
+
+
+def test_workers_killed_inside_queue_operations_never_break_the_queue():
+    # push and pull only, never full: the slots from pull_pos to pos hold whole values and the
+    # others are empty, except the two a killed operation may have been between: the one at
+    # pos (written, pos not moved yet) and the one before pull_pos (pull_pos moved, not emptied
+    # yet), each holding a whole value a later push overwrites
+    import random
+    import signal
+    import time
+
+    sq = q.SharedQueue(16, 4096)
+    rnd = random.Random(7)
+    try:
+        for round_ in range(40):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    sq.after_fork()
+                    _queue_churn(sq, round_ + 1)
+                finally:
+                    os._exit(1)
+            time.sleep(rnd.uniform(0.002, 0.03))
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            with sq.lock:
+                pos, pull = sq.ring.positions()
+                assert pos < sq.items and pull < sq.items, "round %d: positions %d, %d" % (round_, pos, pull)
+                inside = {(pull + i) % sq.items for i in range((pos - pull) % sq.items)}
+                boundary = {pos, (pull - 1) % sq.items} - inside
+                for slot in range(sq.items):
+                    value = sq.ring.get(slot)
+                    where = "round %d: slot %d (pull_pos %d, pos %d)" % (round_, slot, pull, pos)
+                    if slot in inside:
+                        assert value is not None and _whole(value), where + " should hold a whole value"
+                    elif slot in boundary:
+                        assert value is None or _whole(value), where + " holds a torn value"
+                        sq.ring._clear(slot)  # the next rounds' invariant: a push would overwrite it
+                    else:
+                        assert value is None, where + " should be empty"
+                if inside:  # and the queue goes on: the oldest value comes out, whole
+                    assert _whole(sq.ring.pull())
+    finally:
+        sq.close()
