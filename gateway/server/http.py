@@ -161,7 +161,7 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             if isinstance(addr, tuple):
                 self.remote_addr = self.peer = addr[0]
                 self.remote_port = str(addr[1])
-        if self.server.handshakes:  # a TLS connection: its handshake is over
+        if self.server.tls is not None:  # a TLS connection: its handshake is over
             self.server.handshakes.done(self)
         self.server.connections.add(self)
         self.server.check_budget()

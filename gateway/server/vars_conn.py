@@ -106,7 +106,7 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
             addr = transport.get_extra_info("peername")
             if isinstance(addr, tuple):
                 self.peer = "%s:%s" % addr[:2]
-        if self.server.handshakes:  # a TLS connection: its handshake is over
+        if self.server.tls is not None:  # a TLS connection: its handshake is over
             self.server.handshakes.done(self)
         self.server.connections.add(self)
         self.server.check_budget()
