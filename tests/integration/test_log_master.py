@@ -182,7 +182,10 @@ def test_log_maxsize_rotates_the_file_and_loses_no_line(tmp_path):
     finally:
         srv.stop()
     rotated = sorted(tmp_path.glob("gateway.log.*"))
-    assert len(rotated) >= 5, rotated
+    # each file holds at most the limit plus one batch of the log master (64 KiB; batches grow
+    # when the machine is busy), so the bytes written set how few rotations there can be
+    total = sum(path.stat().st_size for path in rotated + [log])
+    assert len(rotated) >= 2 and len(rotated) + 1 >= -(-total // (20000 + 64 * 1024)), rotated
     for path in rotated:
         text = path.read_text()
         name = re.escape(str(path))
