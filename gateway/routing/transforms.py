@@ -274,7 +274,7 @@ class CacheStore(Buffering):
 
 def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
     """Replace ``path`` with a file holding ``body``: written to a temporary file beside it
-    (``.NAME.tofile-PID-N``, created with ``mode``), then renamed over it.  A reader (nginx
+    (``.tofile-PID-N``, created with ``mode``), then renamed over it.  A reader (nginx
     serving the file) sees the old file or the new one, whole; two writers of one path never
     mix their bytes; nobody waits (uWSGI truncates, then writes under ``lockf``, which blocks
     a worker behind any other holder of the lock).  A failure is logged (the response still
@@ -283,8 +283,8 @@ def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
     if nofollow and os.path.islink(path):
         gen_log.error("tofile transformation: cannot open %s: %s", path, os.strerror(errno.ELOOP))
         return False
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, ".%s.tofile-%d-%d" % (name, os.getpid(), next(_store_serial)))
+    # (a short name: NAME plus a suffix could pass NAME_MAX where NAME alone does not)
+    tmp = os.path.join(os.path.dirname(path), ".tofile-%d-%d" % (os.getpid(), next(_store_serial)))
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     except OSError as e:

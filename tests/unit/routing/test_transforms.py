@@ -377,3 +377,11 @@ def test_cachestore_failures_of_one_rule_are_logged_at_most_once_per_interval(ga
         assert chain.finish() == [b"x"]
     lines = [r.getMessage() for r in gateway_errors.records if "cannot store" in r.getMessage()]
     assert lines == ["cachestore: cannot store 'a' in cache (default)"]
+
+
+def test_tofile_stores_under_the_longest_file_name(tmp_path):
+    from gateway.routing.transforms import store
+
+    path = tmp_path / ("n" * 255)  # NAME_MAX: the temporary name must not be longer
+    assert store(str(path), b"body", 0o644) and path.read_bytes() == b"body"
+    assert os.listdir(str(tmp_path)) == ["n" * 255]
