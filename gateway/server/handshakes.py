@@ -6,13 +6,24 @@ protocol's ``connection_made`` only once the handshake succeeded; a failed or ab
 handshake is never reported to the protocol.  Until then the connection already holds a
 descriptor and the handshake's buffers, so a peer that connects and stays silent would
 otherwise sidestep the budget.  :class:`PendingHandshakes` counts each protocol from the
-factory call to its ``connection_made`` (:meth:`PendingHandshakes.done`), or to its deadline
-(the handshake timeout, ``--socket-timeout``, plus a second): by then the loop has ended it.
+factory call to its ``connection_made`` (:meth:`PendingHandshakes.done`), or until the loop
+lets go of it (a failed handshake: the peer left, sent something else than TLS, or the
+handshake timed out), or to its deadline (the handshake timeout, ``--socket-timeout``, plus
+a second): by then the loop has ended it.
+
+The loops say nothing to the protocol of a failed handshake, but they drop it: the protocol
+is counted through a weak reference, whose callback frees its place.  uvloop drops it at
+once; asyncio's accepting coroutine keeps it in a reference cycle (the traceback of the
+handshake's exception), which the sweep's young-generation collection frees (:meth:`expire`).
+Without that, a TCP health check or a port scan held a place of the budget for the whole
+handshake timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -26,8 +37,9 @@ class PendingHandshakes:
         self.loop = loop
         self.timeout = timeout + 1.0
         self.on_change = on_change
-        # protocol -> loop time by which its handshake has ended; insertion order is deadline order
-        self._pending: "OrderedDict[Any, float]" = OrderedDict()
+        # weak reference to the protocol -> loop time by which its handshake has ended;
+        # insertion order is deadline order
+        self._pending: "OrderedDict[weakref.ref, float]" = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -40,7 +52,7 @@ class PendingHandshakes:
 
         def counting() -> asyncio.Protocol:
             protocol = factory()
-            self._pending[protocol] = self.loop.time() + self.timeout
+            self._pending[weakref.ref(protocol, self._dropped)] = self.loop.time() + self.timeout
             # not now: the budget's hold closes the loop's server, and a server closed while it
             # builds this connection's transport drops the connection (asyncio's Server._attach)
             self.loop.call_soon(self.on_change)
@@ -51,10 +63,27 @@ class PendingHandshakes:
     def done(self, protocol: Any) -> None:
         """``protocol``'s handshake succeeded (call it from ``connection_made``, before the
         connection is counted as open)."""
-        self._pending.pop(protocol, None)
+        self._pending.pop(weakref.ref(protocol), None)
+
+    def _dropped(self, ref: "weakref.ref") -> None:
+        # a weak reference's callback runs wherever the protocol was freed (a collection
+        # started by an app thread too): forget it on the loop's thread
+        if ref in self._pending:
+            try:
+                self.loop.call_soon_threadsafe(self._forget, ref)
+            except RuntimeError:  # the loop is closed: nothing counts any more
+                pass
+
+    def _forget(self, ref: "weakref.ref") -> None:
+        if self._pending.pop(ref, None) is not None:
+            self.on_change()
 
     def expire(self, now: float) -> None:
-        """Forget the handshakes past their deadline (they failed); call it about once a second."""
+        """Forget the handshakes past their deadline (they failed); call it about once a second.
+
+        First a collection of the young generations frees the protocols of failed handshakes
+        that only a reference cycle still holds (asyncio's; cheap: young objects only)."""
+        gc.collect(1)
         pending = self._pending
         expired = False
         while pending:

@@ -145,3 +145,42 @@ def test_tls_handshakes_in_progress_count_against_the_https_router_budget(tls_fi
             "--max-connections", "2", "--socket-timeout", "3"]
     with run_router(args) as r:
         _check_tls_budget(r, port, "[router] ", cert)
+
+
+def _check_failed_handshakes_release(proc, port: int, label: str, cert: str) -> None:
+    """Two peers connect and leave at once (a TCP health check, a port scan, a plain-HTTP
+    client on the TLS port): the loop ends their handshakes at once, and so must the budget
+    of 2, long before --socket-timeout (30 s here)."""
+    import ssl
+
+    for _ in range(2):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")  # not a ClientHello: the handshake fails
+        s.close()
+    proc.wait_for_line(re.escape(label) + r"\*\*\* 2 client connections open \(--max-connections 2\)", timeout=10)
+    ctx = ssl.create_default_context(cafile=cert)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.settimeout(8)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(GET)
+            assert _served(tls, 8).startswith(b"HTTP/1.1 200 OK")
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_failed_tls_handshakes_leave_the_worker_budget_at_once(tls_files, loop):
+    cert, key = tls_files
+    args = ["--https-socket", "127.0.0.1:0,%s,%s" % (cert, key), "--wsgi-file", "tests/apps/hello.py",
+            "--max-connections", "2", "--socket-timeout", "30", "--loop", loop]
+    with run_server(args) as srv:
+        _check_failed_handshakes_release(srv, int(srv.ready_fields["https-socket"].rsplit(":", 1)[1]), "", cert)
+
+
+def test_failed_tls_handshakes_leave_the_https_router_budget_at_once(tls_files):
+    from support.router import free_port
+
+    cert, key = tls_files
+    port = free_port()
+    args = ["--https", "127.0.0.1:%d,%s,%s" % (port, cert, key), "--wsgi-file", "tests/apps/hello.py",
+            "--max-connections", "2", "--socket-timeout", "30"]
+    with run_router(args) as r:
+        _check_failed_handshakes_release(r, port, "[router] ", cert)
