@@ -24,6 +24,7 @@ import errno
 import gzip
 import itertools
 import os
+import stat
 import zlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -278,11 +279,20 @@ def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
     serving the file) sees the old file or the new one, whole; two writers of one path never
     mix their bytes; nobody waits (uWSGI truncates, then writes under ``lockf``, which blocks
     a worker behind any other holder of the lock).  A failure is logged (the response still
-    goes out, as in uWSGI) and the temporary file removed.  ``nofollow``: a symlink at
-    ``path`` is refused (the rename would never write through it anyway)."""
-    if nofollow and os.path.islink(path):
-        gen_log.error("tofile transformation: cannot open %s: %s", path, os.strerror(errno.ELOOP))
-        return False
+    goes out, as in uWSGI) and the temporary file removed.  As uWSGI's ``O_TRUNC``, a file
+    that exists keeps its mode, owner and group (``mode`` is for a new file), and a symlink
+    at ``path`` is written through (its target replaced).  ``nofollow``: a symlink at
+    ``path`` is refused."""
+    if nofollow:
+        if os.path.islink(path):
+            gen_log.error("tofile transformation: cannot open %s: %s", path, os.strerror(errno.ELOOP))
+            return False
+    else:
+        path = os.path.realpath(path)
+    try:
+        old: Optional[os.stat_result] = os.lstat(path)
+    except OSError:
+        old = None
     # (a short name: NAME plus a suffix could pass NAME_MAX where NAME alone does not)
     tmp = os.path.join(os.path.dirname(path), ".tofile-%d-%d" % (os.getpid(), next(_store_serial)))
     try:
@@ -292,6 +302,8 @@ def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
         return False
     try:
         try:
+            if old is not None and stat.S_ISREG(old.st_mode):
+                _same_owner_and_mode(fd, old)
             view = memoryview(body)
             while view:
                 n = os.write(fd, view)
@@ -307,6 +319,20 @@ def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
         except OSError:
             pass
         return False
+
+
+def _same_owner_and_mode(fd: int, old: os.stat_result) -> None:
+    """Give the new file ``fd`` the owner, group and mode of the file it replaces (the
+    owner, or the group, only where this process may: as it would stay with ``O_TRUNC``)."""
+    if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(fd, old.st_uid, old.st_gid)
+        except OSError:
+            try:
+                os.fchown(fd, -1, old.st_gid)
+            except OSError:
+                pass
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))  # after fchown, which clears set-id bits
 
 
 #: tells apart the temporary files of one process's concurrent stores (threads)

@@ -385,3 +385,42 @@ def test_tofile_stores_under_the_longest_file_name(tmp_path):
     path = tmp_path / ("n" * 255)  # NAME_MAX: the temporary name must not be longer
     assert store(str(path), b"body", 0o644) and path.read_bytes() == b"body"
     assert os.listdir(str(tmp_path)) == ["n" * 255]
+
+
+def test_tofile_keeps_the_mode_and_group_of_the_file_it_replaces(tmp_path):
+    # uWSGI opens an existing file with O_TRUNC: its mode (0640 for a group such as nginx's)
+    # and owner stay, mode= applies only to a new file; a rename must not change that
+    from gateway.routing.transforms import store
+
+    path = tmp_path / "export"
+    path.write_bytes(b"old")
+    os.chmod(str(path), 0o640)
+    gid = os.getgroups()[-1] if os.getgroups() else os.getgid()
+    os.chown(str(path), -1, gid)
+    assert store(str(path), b"new", 0o644)
+    st = os.stat(str(path))
+    assert path.read_bytes() == b"new"
+    assert oct(st.st_mode & 0o7777) == oct(0o640) and st.st_gid == gid
+    fresh = tmp_path / "fresh"
+    old_umask = os.umask(0o022)
+    try:
+        assert store(str(fresh), b"x", 0o604)
+    finally:
+        os.umask(old_umask)
+    assert oct(os.stat(str(fresh)).st_mode & 0o7777) == oct(0o604)  # a new file: mode=, less the umask
+
+
+def test_tofile_writes_through_a_symlink_the_config_names(tmp_path):
+    # as uWSGI's open(O_TRUNC): PATH -> real file, the real file gets the body, the link stays
+    from gateway.routing.transforms import store
+
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    (real_dir / "page").write_bytes(b"old")
+    link = tmp_path / "page"
+    link.symlink_to(real_dir / "page")
+    assert store(str(link), b"new", 0o644)
+    assert link.is_symlink() and (real_dir / "page").read_bytes() == b"new"
+    assert sorted(os.listdir(str(tmp_path))) == ["page", "real"]
+    assert not store(str(link), b"newer", 0o644, nofollow=True)  # a path built from the request: refused
+    assert (real_dir / "page").read_bytes() == b"new"
