@@ -37,7 +37,6 @@ from gateway.sharedmem.cache_store import CacheStoreError, msync, open_store
 from gateway.sharedmem.journal import Journal
 from gateway.sharedmem.layout import (
     _FREE_OFF,
-    _FULL_OFF,
     _FULL_SWEEP_OFF,
     _GEN_OFF,
     _GEOM,
@@ -50,7 +49,6 @@ from gateway.sharedmem.layout import (
     _ITEM_NEXT,
     _ITEM_PREV,
     _ITEM_VALSIZE,
-    _LASTMOD_OFF,
     _LRU_ENDS_OFF,
     _MAGIC,
     _NEXT_SCAN_OFF,
@@ -132,6 +130,9 @@ class SharedCache:
         #: the generation word, stored in one instruction (never through struct.pack_into,
         #: which passes through 0: :mod:`gateway.sharedmem.words`)
         self.gen_word = word_view(self.buf, _GEN_OFF, "Q")
+        #: [next_scan, last_modified, full] (the header words at _NEXT_SCAN_OFF): the stats and
+        #: the sweeper read them without the lock, so each is stored in one instruction too
+        self.header_words = word_view(self.buf, _NEXT_SCAN_OFF, "Q", 3)
         self.lock = ShortLock(self.region, 0, "cache_" + spec.name)
         self.lock.on_acquire = self._recover
         self._slot = 0
@@ -308,7 +309,7 @@ class SharedCache:
 
     def _end(self) -> None:
         if self.spec.lastmod:
-            _U64.pack_into(self.buf, _LASTMOD_OFF, int(time.time()))
+            self.header_words[1] = int(time.time())  # last_modified
         self.journal.commit()
         self.gen_word[0] = (self.gen_word[0] | 1) + 1
 
@@ -514,7 +515,8 @@ class SharedCache:
         the cache asks (uWSGI's order: purge_lru, then sweep_on_full, then clear_on_full)."""
         buf = self.buf
         spec = self.spec
-        _U64.pack_into(buf, _FULL_OFF, _U64.unpack_from(buf, _FULL_OFF)[0] + 1)
+        words = self.header_words
+        words[2] = (words[2] + 1) & 0xFFFFFFFFFFFFFFFF  # full
         if not spec.ignore_full:
             if spec.purge_lru:
                 gen_log.info('LRU item will be purged from cache "%s"', self.name)
@@ -749,7 +751,7 @@ class SharedCache:
                 freed += 1
             elif not new_next or new_next > exp:
                 new_next = exp
-        _U64.pack_into(buf, _NEXT_SCAN_OFF, new_next)
+        self.header_words[0] = new_next  # next_scan
         self._end()
         return freed
 
@@ -811,6 +813,7 @@ class SharedCache:
         if self._storage is not None:
             self.journal.release()
             self.gen_word.release()
+            self.header_words.release()
             self._storage.close()
             self._storage = None
         self.hits_words.release()

@@ -212,3 +212,35 @@ def test_the_read_memo_sees_writes_from_other_processes():
         c.get_memo(5)
     c.flush_counters()
     assert c.stats()["hits"] >= 4 and c.stats()["miss"] >= 2
+
+
+def test_the_stats_words_never_read_zero_while_another_process_writes():
+    # the stats (the master) read "full" and "last_modified_at" without the lock while workers
+    # store them: struct.pack_into passed each through 0 on every store
+    c = make("name=s,items=2,blocksize=16,lastmod=1,ignore_full=1")
+    c.update(b"k", b"v")
+    c.set(b"other", b"x")  # full: counted
+    pid = os.fork()
+    if pid == 0:
+        try:
+            c.after_fork(1)
+            while True:
+                c.update(b"k", b"v")
+                c.set(b"other", b"x")
+        finally:
+            os._exit(1)
+    try:
+        full = seen = zeros = 0
+        deadline = time.monotonic() + 10
+        while (seen < 1_000_000 or full <= 1000) and time.monotonic() < deadline:
+            for _ in range(10_000):
+                stats = struct.unpack_from("<Q", c.buf, 40)[0], struct.unpack_from("<Q", c.buf, 48)[0]
+                if not stats[0]:
+                    zeros += 1
+                assert stats[1] >= full, "full went from %d back to %d" % (full, stats[1])
+                full = stats[1]
+            seen += 10_000
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert zeros == 0 and full > 1000

@@ -264,6 +264,7 @@ def test_a_store_left_mid_write_is_rolled_back_on_open(tmp_path):
     c.buf.flush()
     c.journal.release()  # the views pin the mapping
     c.gen_word.release()
+    c.header_words.release()
     c._storage.close()
     c._storage = None
     c2 = make(spec)
