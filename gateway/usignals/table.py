@@ -72,12 +72,16 @@ class SignalTable:
         if len(tb) >= TARGET_SIZE:
             raise ValueError("unable to register signal: target %r is longer than 63 bytes" % target)
         off = self.entries_off + sig * _ENTRY.size
+        padded = tb.ljust(TARGET_SIZE, b"\0")
+        buf = self.buf
         with self.lock:
-            _, mask = _ENTRY.unpack_from(self.buf, off)
-            mask = bytearray(mask)
+            # only what changes, in place: the master reads the entry without the lock (route),
+            # and struct.pack_into would blank all of it first (no target: the wrong workers)
+            if buf[off: off + TARGET_SIZE] != padded:
+                buf[off: off + TARGET_SIZE] = padded
             if 0 <= wid < MAX_WORKERS:
-                mask[wid // 8] |= 1 << (wid % 8)
-            _ENTRY.pack_into(self.buf, off, tb, bytes(mask))
+                at = off + TARGET_SIZE + wid // 8
+                buf[at] |= 1 << (wid % 8)  # one byte: one store
 
     def target(self, sig: int) -> Tuple[str, List[int]]:
         """(target, worker ids that registered a handler) of ``sig``."""
@@ -89,14 +93,13 @@ class SignalTable:
         """A worker died: it will register again when respawned."""
         if not 0 <= wid < MAX_WORKERS:
             return
+        buf = self.buf
+        bit = 1 << (wid % 8)
         with self.lock:
             for sig in range(256):
-                off = self.entries_off + sig * _ENTRY.size
-                tb, mask = _ENTRY.unpack_from(self.buf, off)
-                if mask[wid // 8] & (1 << (wid % 8)):
-                    m = bytearray(mask)
-                    m[wid // 8] &= ~(1 << (wid % 8)) & 0xFF
-                    _ENTRY.pack_into(self.buf, off, tb, bytes(m))
+                at = self.entries_off + sig * _ENTRY.size + TARGET_SIZE + wid // 8
+                if buf[at] & bit:
+                    buf[at] &= ~bit & 0xFF  # one byte (see register)
 
     def snapshot(self) -> Tuple[bytes, bytes]:
         """Targets and event sources, for :meth:`restore` (not the counters)."""
