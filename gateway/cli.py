@@ -20,7 +20,7 @@ import os
 import site
 import socket
 import sys
-from typing import Any, List, NoReturn, Optional, Tuple
+from typing import Any, List, NoReturn, Optional, Sequence, Tuple
 
 from gateway import UWSGI_COMPAT_VERSION, __version__, hooks, logs
 from gateway.app_loader import AppLoadError
@@ -539,9 +539,11 @@ def _needs_master(cfg: Config) -> bool:
                 or cfg.subscribe_to or cfg.subscribe2)
 
 
-def _socket_files(cfg: Config, sockets: List[Any]) -> None:
+def _socket_files(cfg: Config, sockets: List[Any], vacuum_only: Sequence[Any] = ()) -> None:
     """``--chmod-socket``, ``--chown-socket`` and ``--vacuum`` for the UNIX sockets just bound
-    (the workers', the routers', the subscription servers'; TCP and abstract ones are left)."""
+    (the workers', the routers'; TCP and abstract ones are left).  ``vacuum_only``: sockets that
+    keep the umask, as in uWSGI (the subscription servers': ``--chmod-socket 666`` opens the
+    app's socket to the web server, and must not let everyone subscribe nodes)."""
     from gateway.process.privileges import PrivilegeError, resolve_group, resolve_user
 
     uid = gid = -1
@@ -560,7 +562,7 @@ def _socket_files(cfg: Config, sockets: List[Any]) -> None:
     except ListenError as e:
         _fail(str(e))
     if cfg.vacuum:
-        vacuum_on_exit(sockets)
+        vacuum_on_exit(list(sockets) + list(vacuum_only))
 
 
 def _set_limits(cfg: Config) -> None:
@@ -914,7 +916,7 @@ def _fastrouter_children(cfg: Config, sockets: List[Any]) -> List[Any]:
         specs, socks = fastrouter_children(cfg, sockets)
     except FastRouterError as e:
         _fail(str(e))
-    _socket_files(cfg, socks.listeners + socks.subscription)
+    _socket_files(cfg, socks.listeners, vacuum_only=socks.subscription)
     return specs
 
 
@@ -956,8 +958,9 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
             upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
-    # the routers' UNIX sockets as the workers' (uWSGI's bind_to_unix); the subscription ones too
-    _socket_files(cfg, [listener.sock for listener in listeners] + subscription)
+    # the routers' UNIX sockets as the workers' (uWSGI's bind_to_unix); the subscription ones
+    # are only vacuumed
+    _socket_files(cfg, [listener.sock for listener in listeners], vacuum_only=subscription)
     stats = None
     if cfg.http_stats:
         from gateway.router.stats import bind_stats

@@ -95,21 +95,25 @@ def test_bad_values_are_refused_naming_the_option(tmp_path, args, message):
 
 
 @pytest.mark.parametrize("router", ["--http", "--fastrouter"])
-def test_the_routers_unix_sockets_and_subscription_sockets_get_chmod_and_vacuum(tmp_path, router):
+def test_the_routers_unix_sockets_get_chmod_and_vacuum_and_subscription_sockets_keep_the_umask(tmp_path, router):
     # the router's own socket as uWSGI's bind_to_unix does; the datagram subscription socket
-    # too (uWSGI leaves it at the umask, where any local user may subscribe a node)
+    # is vacuumed too but keeps the umask, as uWSGI: --chmod-socket 666 opens the app's
+    # socket to nginx, and must not let every local user subscribe nodes
     # (the HTTP router listens on TCP only)
-    files = [str(tmp_path / "sub.sock")] + ([str(tmp_path / "front.sock")] if router == "--fastrouter" else [])
+    sub = str(tmp_path / "sub.sock")
+    front_file = [str(tmp_path / "front.sock")] if router == "--fastrouter" else []
     subscription = "--http-subscription-server" if router == "--http" else "--fastrouter-subscription-server"
-    front = files[1] if router == "--fastrouter" else "127.0.0.1:0"
-    srv = ServerProcess(spawn(APP + ["--socket", str(tmp_path / "app.sock"), router, front, subscription, files[0],
-                                     "--chmod-socket", "600", "--vacuum", "--master"]))
+    front = front_file[0] if front_file else "127.0.0.1:0"
+    srv = ServerProcess(spawn(APP + ["--socket", str(tmp_path / "app.sock"), router, front, subscription, sub,
+                                     "--chmod-socket", "666", "--umask", "022", "--vacuum", "--master"]))
     try:
         srv.wait_for_line(r"gateway ready: pid=\d+", timeout=20)
-        for path in files:
+        for path in front_file:
             st = os.stat(path)
-            assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, path
+            assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o666, path
+        st = os.stat(sub)
+        assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o755, oct(st.st_mode)
         assert _stop(srv) == 0
     finally:
         srv.stop()
-    assert not any(os.path.exists(path) for path in files)  # --vacuum
+    assert not any(os.path.exists(path) for path in front_file + [sub])  # --vacuum
