@@ -294,12 +294,20 @@ def store(path: str, body: bytes, mode: int, nofollow: bool = False) -> bool:
     except OSError:
         old = None
     # (a short name: NAME plus a suffix could pass NAME_MAX where NAME alone does not)
-    tmp = os.path.join(os.path.dirname(path), ".tofile-%d-%d" % (os.getpid(), next(_store_serial)))
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    except OSError as e:
-        gen_log.error("tofile transformation: cannot open %s: %s", path, e)
-        return False
+    for attempt in range(_TMP_ATTEMPTS):
+        tmp = os.path.join(os.path.dirname(path), ".tofile-%d-%d" % (os.getpid(), next(_store_serial)))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+            break
+        except FileExistsError as e:
+            # left by a process killed mid-store whose pid this one reuses (a container's
+            # workers get the same pids at every start): the next name
+            if attempt + 1 == _TMP_ATTEMPTS:
+                gen_log.error("tofile transformation: cannot open %s: %s", path, e)
+                return False
+        except OSError as e:
+            gen_log.error("tofile transformation: cannot open %s: %s", path, e)
+            return False
     try:
         try:
             if old is not None and stat.S_ISREG(old.st_mode):
@@ -334,6 +342,9 @@ def _same_owner_and_mode(fd: int, old: os.stat_result) -> None:
                 pass
     os.fchmod(fd, stat.S_IMODE(old.st_mode))  # after fchown, which clears set-id bits
 
+
+#: temporary names tried before giving up (each taken by a leftover file)
+_TMP_ATTEMPTS = 16
 
 #: tells apart the temporary files of one process's concurrent stores (threads)
 _store_serial = itertools.count()

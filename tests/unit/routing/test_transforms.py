@@ -424,3 +424,15 @@ def test_tofile_writes_through_a_symlink_the_config_names(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ["page", "real"]
     assert not store(str(link), b"newer", 0o644, nofollow=True)  # a path built from the request: refused
     assert (real_dir / "page").read_bytes() == b"new"
+
+
+def test_tofile_steps_over_a_temporary_file_a_killed_process_left(tmp_path):
+    # a worker killed mid-store leaves .tofile-PID-N; the next start's worker may get that pid
+    # again (a container's pids repeat), and its store must still succeed
+    from gateway.routing import transforms
+
+    serial = next(transforms._store_serial)
+    for n in range(serial + 1, serial + 4):
+        (tmp_path / (".tofile-%d-%d" % (os.getpid(), n))).write_bytes(b"left")
+    path = tmp_path / "page"
+    assert transforms.store(str(path), b"body", 0o644) and path.read_bytes() == b"body"
