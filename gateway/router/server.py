@@ -169,8 +169,7 @@ class Router:
         self.listeners = BudgetedListeners(loop, settings.max_connections,
                                            lambda: len(self.connections) + len(self.handshakes), "[router]")
         #: --https clients accepted whose TLS handshake is in progress (the budget counts them)
-        self.handshakes = PendingHandshakes(loop, settings.socket_timeout, self.check_budget,
-                                            lambda: self.listeners.full)
+        self.handshakes = PendingHandshakes(loop, settings.socket_timeout, self.check_budget)
         self._sweeper: Optional[asyncio.TimerHandle] = None
         #: called once a second by the sweep (the router process checks its parent there)
         self.on_sweep: Optional[Callable[[], None]] = None

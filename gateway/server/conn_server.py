@@ -51,8 +51,7 @@ class ConnectionServer:
         self.loop = self.engine.asyncio_loop
         self.connections: Set[Any] = set()
         #: TLS connections accepted whose handshake is in progress (--max-connections counts them)
-        self.handshakes = PendingHandshakes(self.loop, settings.socket_timeout, self.check_budget,
-                                            lambda: self.budget is not None and self.budget.full)
+        self.handshakes = PendingHandshakes(self.loop, settings.socket_timeout, self.check_budget)
         self._sweeper: Optional[asyncio.TimerHandle] = None
         # Connection tasks in flight (uvloop's public path): the loop only keeps weak references to
         # tasks, so an unreferenced one may be collected before it runs.

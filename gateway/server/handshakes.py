@@ -14,9 +14,7 @@ a second): by then the loop has ended it.
 The loops say nothing to the protocol of a failed handshake, but they drop it: the protocol
 is counted through a weak reference, whose callback frees its place.  uvloop drops it at
 once; asyncio's accepting coroutine keeps it in a reference cycle (the traceback of the
-handshake's exception), which the sweep's collection frees (:meth:`expire`: of the young
-generations, or of all of them while the budget is full, as a handshake that lasted more than a
-collection has reached the oldest).
+handshake's exception), which the sweep's young-generation collection frees (:meth:`expire`).
 Without that, a TCP health check or a port scan held a place of the budget for the whole
 handshake timeout.
 """
@@ -35,13 +33,10 @@ class PendingHandshakes:
     factory; ``on_change()`` runs (on the next loop iteration) after the count grew, and
     from :meth:`expire` after it shrank."""
 
-    def __init__(self, loop: Any, timeout: float, on_change: Callable[[], None],
-                 full: Callable[[], bool] = lambda: False) -> None:
+    def __init__(self, loop: Any, timeout: float, on_change: Callable[[], None]) -> None:
         self.loop = loop
         self.timeout = timeout + 1.0
         self.on_change = on_change
-        #: whether the budget holds accepting (then :meth:`expire` collects every generation)
-        self.full = full
         # weak reference to the protocol -> loop time by which its handshake has ended;
         # insertion order is deadline order
         self._pending: "OrderedDict[weakref.ref, float]" = OrderedDict()
@@ -86,10 +81,9 @@ class PendingHandshakes:
     def expire(self, now: float) -> None:
         """Forget the handshakes past their deadline (they failed); call it about once a second.
 
-        First a collection frees the protocols of failed handshakes that only a reference cycle
-        still holds (asyncio's): of the young generations (cheap), of every one while the
-        budget is full (a protocol that waited through a collection is in the oldest)."""
-        gc.collect(2 if self.full() else 1)
+        First a collection of the young generations frees the protocols of failed handshakes
+        that only a reference cycle still holds (asyncio's; cheap: young objects only)."""
+        gc.collect(1)
         pending = self._pending
         expired = False
         while pending:
