@@ -4,6 +4,7 @@ and one log line says why."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -119,68 +120,60 @@ def _check_tls_budget(proc, port: int, label: str, cert: str) -> None:
         for s in silent:
             s.close()
     # the silent handshakes ended (their peers left; at the latest --socket-timeout): accepting resumes
+    _assert_tls_client_served(port, cert, 15)
+
+
+def _assert_tls_client_served(port: int, cert: str, timeout: float) -> None:
+    import ssl
+
     ctx = ssl.create_default_context(cafile=cert)
-    with socket.create_connection(("127.0.0.1", port), timeout=15) as raw:
-        raw.settimeout(15)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.settimeout(timeout)
         with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
             tls.sendall(GET)
-            assert _served(tls, 15).startswith(b"HTTP/1.1 200 OK")
-
-
-@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
-def test_tls_handshakes_in_progress_count_against_the_worker_budget(tls_files, loop):
-    cert, key = tls_files
-    args = ["--https-socket", "127.0.0.1:0,%s,%s" % (cert, key), "--wsgi-file", "tests/apps/hello.py",
-            "--max-connections", "2", "--socket-timeout", "3", "--loop", loop]
-    with run_server(args) as srv:
-        _check_tls_budget(srv, int(srv.ready_fields["https-socket"].rsplit(":", 1)[1]), "", cert)
-
-
-def test_tls_handshakes_in_progress_count_against_the_https_router_budget(tls_files):
-    from support.router import free_port
-
-    cert, key = tls_files
-    port = free_port()
-    args = ["--https", "127.0.0.1:%d,%s,%s" % (port, cert, key), "--wsgi-file", "tests/apps/hello.py",
-            "--max-connections", "2", "--socket-timeout", "3"]
-    with run_router(args) as r:
-        _check_tls_budget(r, port, "[router] ", cert)
+            assert _served(tls, timeout).startswith(b"HTTP/1.1 200 OK")
 
 
 def _check_failed_handshakes_release(proc, port: int, label: str, cert: str) -> None:
     """Two peers connect and leave at once (a TCP health check, a port scan, a plain-HTTP
     client on the TLS port): the loop ends their handshakes at once, and so must the budget
     of 2, long before --socket-timeout (30 s here)."""
-    import ssl
 
     for _ in range(2):
         s = socket.create_connection(("127.0.0.1", port), timeout=10)
         s.sendall(b"GET / HTTP/1.0\r\n\r\n")  # not a ClientHello: the handshake fails
         s.close()
     proc.wait_for_line(re.escape(label) + r"\*\*\* 2 client connections open \(--max-connections 2\)", timeout=10)
-    ctx = ssl.create_default_context(cafile=cert)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        raw.settimeout(8)
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(GET)
-            assert _served(tls, 8).startswith(b"HTTP/1.1 200 OK")
+    _assert_tls_client_served(port, cert, 8)
 
 
-@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
-def test_failed_tls_handshakes_leave_the_worker_budget_at_once(tls_files, loop):
-    cert, key = tls_files
-    args = ["--https-socket", "127.0.0.1:0,%s,%s" % (cert, key), "--wsgi-file", "tests/apps/hello.py",
-            "--max-connections", "2", "--socket-timeout", "30", "--loop", loop]
-    with run_server(args) as srv:
-        _check_failed_handshakes_release(srv, int(srv.ready_fields["https-socket"].rsplit(":", 1)[1]), "", cert)
+TLS_SERVERS = ["worker-uvloop", "worker-asyncio", "https-router"]
 
 
-def test_failed_tls_handshakes_leave_the_https_router_budget_at_once(tls_files):
+@contextlib.contextmanager
+def _tls_server(kind: str, cert: str, key: str, socket_timeout: int):
+    """``(process, TLS port, log label)`` of a worker's ``--https-socket`` (on the given loop)
+    or an ``--https`` router, with a budget of 2."""
     from support.router import free_port
 
-    cert, key = tls_files
-    port = free_port()
-    args = ["--https", "127.0.0.1:%d,%s,%s" % (port, cert, key), "--wsgi-file", "tests/apps/hello.py",
-            "--max-connections", "2", "--socket-timeout", "30"]
-    with run_router(args) as r:
-        _check_failed_handshakes_release(r, port, "[router] ", cert)
+    common = ["--wsgi-file", "tests/apps/hello.py", "--max-connections", "2", "--socket-timeout", str(socket_timeout)]
+    if kind == "https-router":
+        port = free_port()
+        with run_router(["--https", "127.0.0.1:%d,%s,%s" % (port, cert, key)] + common) as r:
+            yield r, port, "[router] "
+    else:
+        loop = kind.split("-", 1)[1]
+        with run_server(["--https-socket", "127.0.0.1:0,%s,%s" % (cert, key), "--loop", loop] + common) as srv:
+            yield srv, int(srv.ready_fields["https-socket"].rsplit(":", 1)[1]), ""
+
+
+@pytest.mark.parametrize("kind", TLS_SERVERS)
+def test_tls_handshakes_in_progress_count_against_the_budget(tls_files, kind):
+    with _tls_server(kind, *tls_files, socket_timeout=3) as (proc, port, label):
+        _check_tls_budget(proc, port, label, tls_files[0])
+
+
+@pytest.mark.parametrize("kind", TLS_SERVERS)
+def test_failed_tls_handshakes_leave_the_budget_at_once(tls_files, kind):
+    with _tls_server(kind, *tls_files, socket_timeout=30) as (proc, port, label):
+        _check_failed_handshakes_release(proc, port, label, tls_files[0])

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from gateway.sharedmem.cache import CacheConfigError, Caches, CacheSpec, SharedCache
+from support.writer_process import writer_process
 
 
 def make(spec="name=c1,items=3,blocksize=64,keysize=32", slots=2):
@@ -146,18 +147,9 @@ def test_the_generation_word_only_moves_forward_while_another_process_writes():
     # lock-free readers and every process's memo trust this word: it must never read
     # lower than before (struct.pack_into passed it through 0 on every write)
     c = make("name=g,items=8,blocksize=16")
-    pid = os.fork()
-    if pid == 0:
-        try:
-            c.after_fork(1)
-            n = 0
-            while True:
-                c.update(b"k", b"%d" % (n % 1000))
-                n += 1
-        finally:
-            os._exit(1)
-    try:
-        last = seen = 0
+    n = iter(range(1 << 62))
+    last = seen = 0
+    with writer_process(lambda: c.update(b"k", b"%d" % (next(n) % 1000)), lambda: c.after_fork(1)):
         deadline = time.monotonic() + 10
         while (seen < 1_000_000 or last <= 100) and time.monotonic() < deadline:  # (a starved writer)
             for _ in range(10_000):
@@ -165,9 +157,6 @@ def test_the_generation_word_only_moves_forward_while_another_process_writes():
                 assert gen >= last, "generation went from %d back to %d" % (last, gen)
                 last = gen
             seen += 10_000
-    finally:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
     assert last > 100 and c.check() == []
 
 
@@ -220,17 +209,13 @@ def test_the_stats_words_never_read_zero_while_another_process_writes():
     c = make("name=s,items=2,blocksize=16,lastmod=1,ignore_full=1")
     c.update(b"k", b"v")
     c.set(b"other", b"x")  # full: counted
-    pid = os.fork()
-    if pid == 0:
-        try:
-            c.after_fork(1)
-            while True:
-                c.update(b"k", b"v")
-                c.set(b"other", b"x")
-        finally:
-            os._exit(1)
-    try:
-        full = seen = zeros = 0
+
+    def rewrite():
+        c.update(b"k", b"v")
+        c.set(b"other", b"x")
+
+    full = seen = zeros = 0
+    with writer_process(rewrite, lambda: c.after_fork(1)):
         deadline = time.monotonic() + 10
         while (seen < 1_000_000 or full <= 1000) and time.monotonic() < deadline:
             for _ in range(10_000):
@@ -240,7 +225,4 @@ def test_the_stats_words_never_read_zero_while_another_process_writes():
                 assert stats[1] >= full, "full went from %d back to %d" % (full, stats[1])
                 full = stats[1]
             seen += 10_000
-    finally:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
     assert zeros == 0 and full > 1000

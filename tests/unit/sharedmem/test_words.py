@@ -2,13 +2,12 @@
 reading one while it is rewritten sees the old or the new value, never 0."""
 
 import mmap
-import os
-import signal
 import time
 
 import pytest
 
 from gateway.sharedmem.words import word_view
+from support.writer_process import writer_process
 
 
 def _zeros_seen(write_pair, reads=2_000_000, budget=10.0):
@@ -17,24 +16,16 @@ def _zeros_seen(write_pair, reads=2_000_000, budget=10.0):
     buf = mmap.mmap(-1, mmap.PAGESIZE)
     view = word_view(buf, 8, "Q")
     view[0] = 1
-    pid = os.fork()
-    if pid == 0:
-        try:
-            while True:
-                write_pair(buf, view)
-        finally:
-            os._exit(1)
     zeros = done = 0
     deadline = time.monotonic() + budget
     try:
-        while done < reads and time.monotonic() < deadline:
-            for _ in range(10_000):
-                if view[0] == 0:
-                    zeros += 1
-            done += 10_000
+        with writer_process(lambda: write_pair(buf, view)):
+            while done < reads and time.monotonic() < deadline:
+                for _ in range(10_000):
+                    if view[0] == 0:
+                        zeros += 1
+                done += 10_000
     finally:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
         view.release()
         buf.close()
     return zeros, done
