@@ -92,6 +92,22 @@ else
   "${PIP[@]}" install -q py-spy || say "py-spy not installed (optional; bench/profile.sh needs it)"
 fi
 
+# The system tools the benches drive: wrk (every bench), nginx (nginx_uwsgi_bench.py), erl
+# (the Erlang benches).  Installed from Debian's packages when missing and we are root;
+# otherwise named, so a bench does not fail later on a missing binary.
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v erl >/dev/null 2>&1 || need+=(erlang-nox)
+if [ "${#need[@]}" -eq 0 ]; then
+  say "wrk, nginx and erl found"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say "installing ${need[*]} (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+else
+  say "WARNING: missing ${need[*]}: install them (Debian: apt-get install ${need[*]}) before running the benches"
+fi
+
 say "versions:"
 "$PY" - <<'PYEOF'
 from importlib.metadata import version, PackageNotFoundError
