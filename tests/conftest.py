@@ -15,6 +15,8 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 
+from support.gen_test import io_loop  # noqa: E402,F401  (the fixture of @gen_test tests)
+
 
 @pytest.fixture(autouse=True)
 def _traceback_guard(request):

@@ -1,4 +1,4 @@
-"""The loop engine on its own (pytest-tornado): cores, waits, the seed's patterns, schedule_fix."""
+"""The loop engine on its own (tests written as coroutines: tests/support/gen_test.py): cores, waits, the seed's patterns, schedule_fix."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tornado.testing import bind_unused_port
 
 import loop_engine
 from loop_engine import CoreTimeout, Engine, NotInCore
+from support.gen_test import gen_test
 
 
 def run_in_core(engine: Engine, func, *args) -> asyncio.Future:
@@ -31,7 +32,7 @@ def run_in_core(engine: Engine, func, *args) -> asyncio.Future:
     return fut
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_wait_returns_results_raises_errors_and_times_out(io_loop):
     engine = Engine(4, io_loop)
 
@@ -72,7 +73,7 @@ def test_suspending_outside_a_core_is_a_clear_error():
         loop_engine.sleep(0.1)
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_seed_pattern_asynchttpclient_with_add_future(io_loop):
     """The seed's Tornado-6 form: fetch() future + add_future(me.switch) + me.parent.switch()."""
 
@@ -98,7 +99,7 @@ def test_seed_pattern_asynchttpclient_with_add_future(io_loop):
     server.stop()
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_seed_pattern_chained_timer(io_loop):
     """``io_loop.add_timeout(time.time() + 10, functools.partial(sleeper, me))``, scaled to 0.1 s."""
     engine = Engine(2, io_loop)
@@ -121,7 +122,7 @@ def test_seed_pattern_chained_timer(io_loop):
     assert 0.09 <= elapsed < 1.0
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_cores_are_lifo_and_work_queues_when_all_are_busy(io_loop):
     engine = Engine(3, io_loop)
     seen = []
@@ -140,7 +141,7 @@ def test_cores_are_lifo_and_work_queues_when_all_are_busy(io_loop):
     assert engine.total_requests == 5
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_schedule_fix_is_replaceable(io_loop):
     engine = Engine(2, io_loop)
     calls = []
@@ -161,7 +162,7 @@ def test_schedule_fix_is_replaceable(io_loop):
     assert n == 3 and calls == [1, 1, 1]
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_stray_switch_into_a_waiting_core_does_not_wake_it(io_loop):
     engine = Engine(1, io_loop)
 
@@ -176,7 +177,7 @@ def test_stray_switch_into_a_waiting_core_does_not_wake_it(io_loop):
     assert elapsed >= 0.09
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_suspend_runs_a_registered_wait_or_yields_once(io_loop):
     engine = Engine(2, io_loop)
     order = []
@@ -200,7 +201,7 @@ def test_suspend_runs_a_registered_wait_or_yields_once(io_loop):
     assert order == ["yielder", "sleeper"]
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_wait_fd_read_resumes_on_data_and_times_out(io_loop):
     import socket
 
@@ -224,7 +225,7 @@ def test_wait_fd_read_resumes_on_data_and_times_out(io_loop):
     b.close()
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_set_schedule_fix_reaches_existing_and_future_engines(io_loop):
     calls = []
     existing = Engine(1, io_loop)
@@ -239,7 +240,7 @@ def test_set_schedule_fix_reaches_existing_and_future_engines(io_loop):
     assert Engine(1, io_loop).schedule_fix is loop_engine.default_schedule_fix
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_accept_backs_off_when_out_of_fds_then_recovers(io_loop, caplog):
     """EMFILE on accept: stop polling the listener for 10 ms (doubling), never spin, then go on."""
     import errno
@@ -273,7 +274,7 @@ def test_accept_backs_off_when_out_of_fds_then_recovers(io_loop, caplog):
         s.close()
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_greenlets_are_reused_only_after_waiter_only_requests(io_loop, expect_log):
     """A request that suspended only through Waiter waits (or not at all) hands its greenlet
     to the next request; one that suspended by hand (the seed's ``me.parent.switch()``) or
@@ -314,7 +315,7 @@ def test_greenlets_are_reused_only_after_waiter_only_requests(io_loop, expect_lo
     assert (yield run_in_core(engine, who)) is not g
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_a_stray_switch_never_reaches_a_later_request(io_loop):
     """The seed pattern left a wake-up behind (two callbacks for one wait): it fires after
     the request is over, and must not resume the next request, which waits on a Waiter,
@@ -350,7 +351,7 @@ def test_a_stray_switch_never_reaches_a_later_request(io_loop):
     assert engine.free_cores == 1
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_at_most_idle_greenlets_wait_for_reuse(io_loop):
     """A burst of suspended requests on many cores leaves IDLE_GREENLETS greenlets behind, not one
     per request."""

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 import loop_engine
 from loop_engine import CoreTimeout, Engine, Waiter
+from support.gen_test import gen_test
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_parked_greenlets_hold_no_core(io_loop):
     engine = Engine(2, io_loop)
     waiters = []
@@ -49,7 +48,7 @@ def test_parked_greenlets_hold_no_core(io_loop):
     assert engine.parked == 0 and engine.free_cores == 2
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_unparking_waits_for_a_free_core_fifo(io_loop):
     engine = Engine(1, io_loop)
     order = []
@@ -83,7 +82,7 @@ def test_unparking_waits_for_a_free_core_fifo(io_loop):
     assert engine.free_cores == 1 and engine.accepting
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_parked_timeout_and_exception_take_the_core_back(io_loop):
     engine = Engine(1, io_loop)
     out = asyncio.get_event_loop().create_future()
@@ -109,7 +108,7 @@ def test_parked_timeout_and_exception_take_the_core_back(io_loop):
     assert engine.free_cores == 1
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_park_hook_sees_release_and_reacquire(io_loop):
     engine = Engine(1, io_loop)
     calls = []

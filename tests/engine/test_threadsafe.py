@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 
-import pytest
-
 import loop_engine
 from loop_engine import Engine, Waiter
+from support.gen_test import gen_test
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_waiters_fired_from_other_threads_resume_their_cores_on_the_loop(io_loop):
     engine = Engine(20, io_loop)
     loop_thread = threading.get_ident()
@@ -34,7 +33,7 @@ def test_waiters_fired_from_other_threads_resume_their_cores_on_the_loop(io_loop
     assert sorted(results) == list(range(20))
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_throw_from_another_thread(io_loop):
     engine = Engine(1, io_loop)
     done = asyncio.get_event_loop().create_future()

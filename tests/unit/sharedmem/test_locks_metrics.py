@@ -16,6 +16,7 @@ from gateway.sharedmem.cache import CacheSpec, SharedCache
 from gateway.sharedmem.locks import UserLocks
 from gateway.sharedmem.metrics import ABSOLUTE, COUNTER, GAUGE, MetricConfigError, Metrics, MetricSpec
 from loop_engine import Engine
+from support.gen_test import gen_test
 
 
 def _child_holds(locks: UserLocks, n: int, seconds: float, die: bool = False) -> int:
@@ -36,7 +37,7 @@ def _child_holds(locks: UserLocks, n: int, seconds: float, die: bool = False) ->
     return pid
 
 
-@pytest.mark.gen_test(timeout=20)
+@gen_test(timeout=20)
 def test_cores_contending_with_each_other_and_another_process_count_exactly(io_loop):
     locks = UserLocks(2)
     cache = SharedCache(CacheSpec.parse("name=c,items=8,blocksize=16"), 2)
@@ -116,7 +117,7 @@ def test_lock_numbers_and_is_locked_from_another_process():
     assert locks.get(1).holder() == 0
 
 
-@pytest.mark.gen_test(timeout=10)
+@gen_test(timeout=10)
 def test_waiting_outside_a_core_for_a_lock_a_core_holds_raises(io_loop):
     locks = UserLocks(0)
     engine = Engine(2, io_loop)
