@@ -33,6 +33,7 @@ from gateway.router.graceful_stop import GracefulStop
 from gateway.router.subscription import SubscriptionTable
 from gateway.router.subscription_server import SubscriptionServer, bind_subscription_socket
 from gateway.router.upstream import resolve_upstreams
+from gateway.server.accept import serve_on_socket
 from gateway.server.conn_budget import default_limit
 from gateway.server.listeners import ListenError, bind_tcp, bind_unix, bound_address, listen_address
 
@@ -141,9 +142,7 @@ async def _serve_stats(loop: asyncio.AbstractEventLoop, sock: socket.socket, rou
     def render() -> bytes:
         return stats_json(router, listeners)
 
-    if sock.family == socket.AF_UNIX:
-        return await loop.create_unix_server(lambda: StatsConnection(render, http), sock=sock)
-    return await loop.create_server(lambda: StatsConnection(render, http), sock=sock)
+    return await serve_on_socket(loop, lambda: StatsConnection(render, http), sock)
 
 
 def run_fastrouter(cfg: Config, socks: FastRouterSockets, nodes: List[str], serve_stats: bool,

@@ -20,6 +20,7 @@ import socket
 from typing import Any, Callable, Dict, List, Optional
 
 from gateway import UWSGI_COMPAT_VERSION
+from gateway.server.accept import serve_on_socket
 from gateway.server.listeners import ListenError, bind_tcp, bind_unix, listen_address
 
 #: seconds a stats client has to send its request (with --stats-http), then to read the document
@@ -108,6 +109,4 @@ async def serve_stats(loop: asyncio.AbstractEventLoop, sock: socket.socket, sess
             doc["subscriptions"] = subscriptions()
         return json.dumps(doc, indent=None).encode()
 
-    if sock.family == socket.AF_UNIX:
-        return await loop.create_unix_server(lambda: StatsConnection(render, http), sock=sock)
-    return await loop.create_server(lambda: StatsConnection(render, http), sock=sock)
+    return await serve_on_socket(loop, lambda: StatsConnection(render, http), sock)

@@ -16,6 +16,7 @@ loops) keep the engine's ``add_listener`` path (see :func:`loop_accepts_faster`)
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
 import ssl
 from typing import Any, Callable, Optional, Set
@@ -25,6 +26,40 @@ from gateway.logs import gen_log
 #: Seconds before a failed opening (``dup``/``create_server`` failing, e.g. out of
 #: descriptors) is tried again, while accepting is still wanted.
 RETRY_DELAY = 1.0
+
+
+async def serve_on_socket(loop: Any, factory: Callable[[], asyncio.Protocol], sock: socket.socket,
+                          **kwargs: Any) -> Any:
+    """``loop.create_server(factory, sock=sock, **kwargs)``, or ``create_unix_server`` for a
+    UNIX socket, whose path stays when the server closes.
+
+    Since Python 3.13, asyncio's ``create_unix_server`` (and uvloop's, on 3.13) unlinks the
+    socket's path when the server closes (``cleanup_socket=True``), even for a socket it was
+    given.  Our servers run on sockets bound by the master and shared by every worker, and
+    close whenever every core is busy (:class:`LoopServer`): the path would vanish under
+    nginx's ``uwsgi_pass unix:...`` at the first busy moment, and never come back.  The path
+    is the master's to remove (``--vacuum``), so ``cleanup_socket=False`` wherever the loop
+    knows the argument."""
+    if sock.family == socket.AF_UNIX:
+        if _knows_cleanup_socket(loop):
+            kwargs["cleanup_socket"] = False
+        return await loop.create_unix_server(factory, sock=sock, **kwargs)
+    return await loop.create_server(factory, sock=sock, **kwargs)
+
+
+_CLEANUP_ARG: dict = {}
+
+
+def _knows_cleanup_socket(loop: Any) -> bool:
+    kind = type(loop)
+    known = _CLEANUP_ARG.get(kind)
+    if known is None:
+        try:
+            known = "cleanup_socket" in inspect.signature(loop.create_unix_server).parameters
+        except (TypeError, ValueError):  # a loop whose method has no signature: assume the old API
+            known = False
+        _CLEANUP_ARG[kind] = known
+    return known
 
 
 def loop_accepts_faster(loop: Any) -> bool:
@@ -75,10 +110,7 @@ class LoopServer:
             extra: dict = {}
             if self.tls is not None:
                 extra = {"ssl": self.tls, "ssl_handshake_timeout": self.handshake_timeout}
-            if dup.family == socket.AF_UNIX:
-                server = await self.loop.create_unix_server(self.factory, sock=dup, backlog=self.backlog, **extra)
-            else:
-                server = await self.loop.create_server(self.factory, sock=dup, backlog=self.backlog, **extra)
+            server = await serve_on_socket(self.loop, self.factory, dup, backlog=self.backlog, **extra)
         except Exception:
             if dup is not None:
                 dup.close()

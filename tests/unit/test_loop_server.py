@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
+
+import pytest
 
 from gateway.server import accept
 from gateway.server.accept import LoopServer
@@ -75,4 +78,60 @@ def test_no_retry_once_accepting_is_no_longer_wanted(monkeypatch, expect_log):
             ls = asyncio.run(scenario())
         assert ls.server is None and not ls.opening
     finally:
+        listener.close()
+
+
+def _loops():
+    out = [("asyncio", asyncio.new_event_loop)]
+    try:
+        import uvloop
+    except ImportError:
+        return out
+    return out + [("uvloop", uvloop.new_event_loop)]
+
+
+@pytest.mark.parametrize("name, new_loop", _loops(), ids=[n for n, _ in _loops()])
+def test_a_unix_server_closed_when_every_core_is_busy_leaves_the_socket_path(tmp_path, name, new_loop):
+    # Python 3.13's asyncio (and uvloop there) unlink a UNIX server's path when it closes, even
+    # for a socket they were given: the first busy moment of a worker removed the path nginx
+    # connects to, for good
+    path = str(tmp_path / "app.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(8)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        ls = LoopServer(loop, listener, asyncio.Protocol, 8, set())
+        await ls.open()
+        server = ls.server
+        ls.toggle(False)  # every core busy
+        await server.wait_closed()
+        assert os.path.exists(path)
+        ls.toggle(True)  # a core free again: a client connects by the path
+        for _ in range(200):
+            if ls.server is not None:
+                break
+            await asyncio.sleep(0.01)
+        reader, writer = await asyncio.open_unix_connection(path)
+        writer.close()
+        await writer.wait_closed()
+        ls.toggle(False)
+        await asyncio.sleep(0.01)  # the server side's EOF closes its transport
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(scenario())
+        # the control: where the loop can clean up, asking it to removes the path (so the
+        # assertion above could fail)
+        if accept._knows_cleanup_socket(loop):
+            async def cleaning() -> None:
+                server = await loop.create_unix_server(asyncio.Protocol, sock=listener.dup(), cleanup_socket=True)
+                server.close()
+                await server.wait_closed()
+
+            loop.run_until_complete(cleaning())
+            assert not os.path.exists(path)
+    finally:
+        loop.close()
         listener.close()

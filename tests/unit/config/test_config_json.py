@@ -49,7 +49,9 @@ def test_unicode_escapes_and_non_ascii_text():
 
 
 @pytest.mark.parametrize("text, message", [
-    ('{"uwsgi": {"a": 1,}}', "app.json line 1 column 19: Expecting property name enclosed in double quotes"),
+    # the json module's own words (Python 3.13 names the trailing comma, one column earlier)
+    ('{"uwsgi": {"a": 1,}}', ("app.json line 1 column 19: Expecting property name enclosed in double quotes",
+                              "app.json line 1 column 18: Illegal trailing comma before end of object")),
     ('{"uwsgi": {\n  "a": 1\n  "b": 2}}', "app.json line 3 column 3: Expecting ',' delimiter"),
     ('', "app.json line 1 column 1: Expecting value"),
     ('{"uwsgi": {}} trailing', "app.json line 1 column 15: Extra data"),
@@ -67,4 +69,4 @@ def test_unicode_escapes_and_non_ascii_text():
 def test_malformed_or_unusable_json_is_one_clear_error(text, message):
     with pytest.raises(ConfigError) as info:
         parse_json(text, "uwsgi", "app.json")
-    assert str(info.value).startswith(message)
+    assert str(info.value).startswith(message if isinstance(message, tuple) else (message,))
