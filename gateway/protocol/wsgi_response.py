@@ -13,6 +13,7 @@ server needs for framing: the declared Content-Length, if any.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Dict, List, Optional, Sequence, Tuple
 
 HOP_BY_HOP = frozenset(
@@ -53,6 +54,22 @@ def status_code(status: str) -> int:
     if len(_STATUS_CODES) < 512:  # apps use a handful of distinct status lines
         _STATUS_CODES[status] = code
     return code
+
+
+def with_reason(status: str, code: int) -> str:
+    """``status`` with a reason phrase: an app's bare ``"404"`` (or ``"404 "``) becomes
+    ``"404 Not Found"`` (``"599 Unknown"`` for a code without one), as uWSGI completes it.
+
+    HTTP/1.1's status line needs the space after the code (RFC 9112 §4), and clients and
+    proxies that read the phrase (logs, ``http.client``'s ``reason``) get the usual one.
+    """
+    if len(status) > 4:
+        return status
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return "%d %s" % (code, phrase)
 
 
 def _check_name(name: str) -> str:

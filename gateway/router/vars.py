@@ -152,9 +152,7 @@ class VarsBuilder:
         """The 4-byte header and the vars block for ``req`` (its body follows unframed);
         ``keepalive`` adds the persistent-connection marker (gateway workers only);
         ``connection_vars``: the connection's own vars, encoded (:meth:`encode_connection_vars`)."""
-        path = req.path
-        if "%" in path:
-            path = decode_path(path, self.keep_slashes)
+        path = decode_path(req.path, self.keep_slashes)
         u16 = _u16
         method = req.method
         target = req.target

@@ -37,7 +37,7 @@ import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from gateway.logs import access_log, app_log, gen_log
-from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
+from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code, with_reason
 from gateway.routing.transforms import TRANSFORMS_KEY, TransformChain, TransformError
 from gateway.server import error_pages
 from gateway.server.settings import ServerSettings
@@ -246,6 +246,8 @@ class WSGIResponse:
         elif self.status is not None:
             raise AssertionError("start_response() called twice without exc_info (PEP 3333)")
         code = status_code(status)
+        if len(status) <= 4:
+            status = with_reason(status, code)
         edits = self.environ.get(ROUTE_HEADER_EDITS)
         if edits is not None:  # uwsgi.route("addheader"/"delheader") before start_response
             headers = edits(headers)
