@@ -117,3 +117,13 @@ def test_body_allowed():
     assert body_allowed(200, "GET")
     assert not body_allowed(200, "HEAD")
     assert not body_allowed(204, "GET") and not body_allowed(304, "GET") and not body_allowed(101, "GET")
+
+
+def test_cgi_path_info_from_request_uri_decodes_raw_bytes_once():
+    # SCGI/FastCGI without PATH_INFO nor DOCUMENT_URI: the path is REQUEST_URI's, decoded as an
+    # HTTP request's (it was decoded as UTF-8 a second time: '/cafÃ\x83Â©' for café)
+    from gateway.server.vars_conn import cgi_path_info
+
+    env = {"REQUEST_URI": "/caf\xc3\xa9/%20/../x?q", "SCRIPT_NAME": ""}
+    cgi_path_info(env)
+    assert env["PATH_INFO"] == "/caf\xc3\xa9/x"
