@@ -13,7 +13,9 @@ By PATH_INFO's last segment (any prefix, so mounts and ``SCRIPT_NAME`` work):
 * ``strbody``: the iterable yields ``str`` (an error under PEP 3333);
 * ``empty-cl``: an empty body with ``Content-Length: 0``;
 * ``write``: the ``write()`` callable, then an iterable;
-* ``head-body``: a body for every method (a server must drop it for HEAD).
+* ``head-body``: a body for every method (a server must drop it for HEAD);
+* ``input``: the ``wsgi.input`` calls named in the query (``readline,read:3,read``: a call
+  per item, ``:N`` its size argument; ``iter``, ``readlines``) and what each returned, as JSON.
 """
 
 import json
@@ -77,6 +79,22 @@ def application(environ, start_response):
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"written,")
         return [b"returned"]
+    if last == "input":
+        inp = environ["wsgi.input"]
+        results = []
+        for op in environ.get("QUERY_STRING", "").split(","):
+            name, _, arg = op.partition(":")
+            try:
+                if name == "iter":
+                    value = list(inp)
+                else:
+                    value = getattr(inp, name)(*([int(arg)] if arg else []))
+                results.append(repr(value))
+            except Exception as e:  # the probe reports what the server raised
+                results.append("raised %s" % type(e).__name__)
+        data = json.dumps(results).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [data]
     if last == "head-body":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
         return [b"body"]

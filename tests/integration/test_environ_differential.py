@@ -133,6 +133,17 @@ def test_socket_behind_nginx_environ_agrees(peers, name):
     assert_agree(theirs, ours, NOT_COMPARED_NGINX | {"REMOTE_PORT"})
 
 
+@pytest.mark.parametrize("ops", [
+    "readline,readline,readline,readline", "read:-1,read", "readlines", "iter", "read:5,iter", "read:2,readlines",
+    "read:3,readline,read:100,read",
+])
+def test_wsgi_input_calls_agree(peers, ops):
+    real, ours, _ = peers
+    body = b"line1\nline2\nline3"
+    raw = req("POST /input?%s HTTP/1.1\nHost: h\nContent-Length: %d\nConnection: close\n" % (ops, len(body)), body)
+    assert json.loads(exchange(real.http_port, raw).body) == json.loads(exchange(ours.http_port, raw).body)
+
+
 #: headers each server adds its own way (framing, date)
 FRAMING = {"date", "content-length", "transfer-encoding", "connection"}
 
