@@ -65,11 +65,18 @@ def with_reason(status: str, code: int) -> str:
     """
     if len(status) > 4:
         return status
-    try:
-        phrase = HTTPStatus(code).phrase
-    except ValueError:
-        phrase = "Unknown"
+    phrase = _UWSGI_PHRASES.get(code)
+    if phrase is None:
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Unknown"
     return "%d %s" % (code, phrase)
+
+
+#: where uWSGI's table (``core/init.c``) says otherwise than Python's; codes it lacks
+#: (``308``, ``423``...) get Python's phrase here, ``Unknown`` there
+_UWSGI_PHRASES = {418: "I'm a teapot", 509: "Bandwidth Limit Exceeded"}
 
 
 def _check_name(name: str) -> str:

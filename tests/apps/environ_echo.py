@@ -14,12 +14,15 @@ By PATH_INFO's last segment (any prefix, so mounts and ``SCRIPT_NAME`` work):
 * ``empty-cl``: an empty body with ``Content-Length: 0``;
 * ``write``: the ``write()`` callable, then an iterable;
 * ``head-body``: a body for every method (a server must drop it for HEAD);
+* ``custom``: the response the query describes: ``s`` the status, each ``h`` a ``Name:value``
+  header, each ``b`` a body chunk (``start_response`` raising gives ``raised <type>``);
 * ``input``: the ``wsgi.input`` calls named in the query (``readline,read:3,read``: a call
   per item, ``:N`` its size argument; ``iter``, ``readlines``) and what each returned, as JSON.
 """
 
 import json
 import sys
+from urllib.parse import parse_qsl
 
 _FLAGS = ("wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once")
 
@@ -79,6 +82,16 @@ def application(environ, start_response):
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"written,")
         return [b"returned"]
+    if last == "custom":
+        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        status = next((v for k, v in query if k == "s"), "200 OK")
+        headers = [tuple(v.split(":", 1)) for k, v in query if k == "h"]
+        try:
+            start_response(status, headers)
+        except Exception as e:  # the probe reports what the server raised
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+            return [("raised %s" % type(e).__name__).encode()]
+        return [v.encode("latin-1") for k, v in query if k == "b"]
     if last == "input":
         inp = environ["wsgi.input"]
         results = []

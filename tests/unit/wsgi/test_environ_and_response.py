@@ -108,6 +108,7 @@ def test_serialize_headers_refuses(headers):
 
 @pytest.mark.parametrize("status, full", [
     ("200", "200 OK"), ("404 ", "404 Not Found"), ("599", "599 Unknown"), ("200 Fine", "200 Fine"),
+    ("418", "418 I'm a teapot"), ("509", "509 Bandwidth Limit Exceeded"), ("308", "308 Permanent Redirect"),
 ])
 def test_a_bare_status_code_gets_its_reason_phrase(status, full):
     assert with_reason(status, status_code(status)) == full
