@@ -183,7 +183,7 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "offloaded", "exception", "method", "notes", "transform",
+        "on_app_return", "offloaded", "exception", "method", "notes", "transform", "close_connection",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -213,6 +213,8 @@ class WSGIResponse:
         self.transform: Optional[TransformChain] = None
         #: see :meth:`note`
         self.notes: Optional[ResponseNotes] = None
+        #: the app sent ``Connection: close`` (left out of the head): the HTTP sink closes after
+        self.close_connection = False
 
     def note(self) -> ResponseNotes:
         """This response's :class:`ResponseNotes`, made on first use."""
@@ -251,7 +253,8 @@ class WSGIResponse:
         edits = self.environ.get(ROUTE_HEADER_EDITS)
         if edits is not None:  # uwsgi.route("addheader"/"delheader") before start_response
             headers = edits(headers)
-        head, content_length, count = serialize_headers(headers)
+        head, content_length, count, close = serialize_headers(headers)
+        self.close_connection = close
         try:
             status_bytes = status.encode("latin-1")
         except UnicodeEncodeError:
@@ -372,7 +375,7 @@ class WSGIResponse:
         assert transform is not None and self.status is not None
         notes = self.note()
         notes.app_headers = transform.edit_headers(notes.app_headers)
-        head, self.content_length, count = serialize_headers(notes.app_headers)
+        head, self.content_length, count, _ = serialize_headers(notes.app_headers)
         settings = self.settings
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
@@ -438,7 +441,7 @@ class WSGIResponse:
             self.headers_sent = True
             self.send_body = False
             raise ClientDisconnected("a route ended the request without a response")
-        head, content_length, count = serialize_headers(reply.headers)
+        head, content_length, count, _ = serialize_headers(reply.headers)
         if reply.status != self.status:
             self.code = status_code(reply.status)
             self.status = reply.status
@@ -447,7 +450,7 @@ class WSGIResponse:
             head += settings.extra_headers
             count += settings.extra_headers_count
         if reply.added:  # the chains' addheader lines, last (as uWSGI adds them)
-            added, _, n = serialize_headers(reply.added)
+            added, _, n, _ = serialize_headers(reply.added)
             head += added
             count += n
         if self.transform is not None:

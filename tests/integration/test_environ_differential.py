@@ -153,6 +153,7 @@ FRAMING = {"date", "content-length", "transfer-encoding", "connection"}
     ("/duphdr", "HTTP/1.1"),    # two X-Dup headers, in order
     ("/empty-cl", "HTTP/1.1"),  # an empty body with Content-Length: 0
     ("/write", "HTTP/1.0"),     # write() then the iterable
+    ("/custom?s=200%20OK&h=Connection:keep-alive&h=X-A:1&b=x", "HTTP/1.1"),  # a hop-by-hop hint: no 500
 ])
 def test_responses_agree(peers, path, version):
     real, ours, _ = peers

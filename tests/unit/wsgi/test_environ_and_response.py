@@ -79,9 +79,19 @@ def test_status_code_refuses(status):
 
 
 def test_serialize_headers_block_and_content_length():
-    block, cl, n = serialize_headers([("Content-Type", "text/plain"), ("Content-Length", " 13 ")])
+    block, cl, n, close = serialize_headers([("Content-Type", "text/plain"), ("Content-Length", " 13 ")])
     assert block == b"Content-Type: text/plain\r\nContent-Length:  13 \r\n"
-    assert cl == 13 and n == 2
+    assert cl == 13 and n == 2 and not close
+
+
+@pytest.mark.parametrize("hint, close", [
+    (("Connection", "keep-alive"), False), (("Connection", "Keep-Alive, Close"), True), (("Keep-Alive", "5"), False),
+    (("Transfer-Encoding", "Chunked"), False),
+])
+def test_connection_hints_are_left_out_and_close_is_reported(hint, close):
+    # apps set these under uWSGI, which passes them on (an event stream's Connection: keep-alive)
+    block, cl, n, closing = serialize_headers([("Content-Type", "text/event-stream"), hint])
+    assert (block, cl, n, closing) == (b"Content-Type: text/event-stream\r\n", None, 1, close)
 
 
 @pytest.mark.parametrize(
@@ -92,8 +102,9 @@ def test_serialize_headers_block_and_content_length():
         [(b"X", "v")],
         [("X", b"v")],
         [("Bad Name", "v")],
-        [("Transfer-Encoding", "chunked")],
-        [("Keep-Alive", "5")],
+        [("Transfer-Encoding", "gzip, chunked")],
+        [("Upgrade", "websocket")],
+        [("TE", "trailers")],
         [("X", "\u20ac")],
         [("Content-Length", "-1")],
         [("Content-Length", "1"), ("Content-Length", "2")],
