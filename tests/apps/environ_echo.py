@@ -16,10 +16,12 @@ By PATH_INFO's last segment (any prefix, so mounts and ``SCRIPT_NAME`` work):
 * ``head-body``: a body for every method (a server must drop it for HEAD);
 * ``custom``: the response the query describes: ``s`` the status, each ``h`` a ``Name:value``
   header, each ``b`` a body chunk (``start_response`` raising gives ``raised <type>``);
+* ``filewrap``: ``wsgi.file_wrapper`` over this file (``?bytesio``: over an ``io.BytesIO``);
 * ``input``: the ``wsgi.input`` calls named in the query (``readline,read:3,read``: a call
   per item, ``:N`` its size argument; ``iter``, ``readlines``) and what each returned, as JSON.
 """
 
+import io
 import json
 import sys
 from urllib.parse import parse_qsl
@@ -92,6 +94,11 @@ def application(environ, start_response):
             start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
             return [("raised %s" % type(e).__name__).encode()]
         return [v.encode("latin-1") for k, v in query if k == "b"]
+    if last == "filewrap":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        if environ.get("QUERY_STRING") == "bytesio":
+            return environ["wsgi.file_wrapper"](io.BytesIO(b"from bytesio"), 4)
+        return environ["wsgi.file_wrapper"](open(__file__, "rb"))
     if last == "input":
         inp = environ["wsgi.input"]
         results = []

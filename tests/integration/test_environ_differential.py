@@ -154,6 +154,8 @@ FRAMING = {"date", "content-length", "transfer-encoding", "connection"}
     ("/empty-cl", "HTTP/1.1"),  # an empty body with Content-Length: 0
     ("/write", "HTTP/1.0"),     # write() then the iterable
     ("/custom?s=200%20OK&h=Connection:keep-alive&h=X-A:1&b=x", "HTTP/1.1"),  # a hop-by-hop hint: no 500
+    ("/filewrap?bytesio", "HTTP/1.1"),  # wsgi.file_wrapper over a file-like object, 4-byte blocks
+    ("/filewrap", "HTTP/1.0"),          # ... over a real file
 ])
 def test_responses_agree(peers, path, version):
     real, ours, _ = peers
