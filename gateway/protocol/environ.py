@@ -3,12 +3,13 @@
 Rules that new servers get wrong, applied here once (style.md, pitfalls 9 and 10):
 
 * every CGI value is a native ``str``; bytes are tunnelled as latin-1;
-* ``PATH_INFO`` is percent-decoded bytes as latin-1, ``QUERY_STRING`` stays raw,
-  ``REQUEST_URI`` is the raw request target (uWSGI sets it; many apps read it);
+* ``PATH_INFO`` is percent-decoded bytes as latin-1, its ``.``/``..`` segments removed
+  first (as uWSGI's and nginx's), ``QUERY_STRING`` stays raw, ``REQUEST_URI`` is the raw
+  request target (uWSGI sets it; many apps read it);
 * ``SERVER_PORT`` and ``REMOTE_PORT`` are strings;
 * header names containing ``_`` are dropped (``X-Auth_User`` must not spoof
   ``X-Auth-User``; nginx drops them too);
-* repeated ``Cookie`` headers are joined with ``"; "``, other repeats with ``","``;
+* repeated ``Cookie`` headers are joined with ``"; "``, other repeats with ``", "`` (uWSGI's);
 * ``Content-Type`` / ``Content-Length`` map to ``CONTENT_TYPE`` / ``CONTENT_LENGTH``.
 
 The static part of every environ (``wsgi.*``, server name and port, ``uwsgi.*``) is
@@ -55,23 +56,57 @@ def header_key(name: str) -> Optional[str]:
 _ENCODED_SLASH = re.compile("(%2[fF])")
 
 
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4 on a raw (still percent-encoded) absolute path: ``/a/./b/../c`` is
+    ``/a/c``; ``..`` never climbs above the root (``/../a`` is ``/a``, ``/..`` is ``/``).
+
+    uWSGI does this before decoding (``http_url_decode``, for ``--http-socket``, its router and
+    ``rewrite``), and nginx does it for ``$document_uri``, so an app behind either never sees a
+    ``..`` segment; an app that joins ``PATH_INFO`` to a directory relies on that.  Segments are
+    the raw path's, so ``%2F`` never makes one (``/a%2F..%2Fb`` keeps its ``..``, as in uWSGI);
+    a dot written ``%2E`` counts as a dot (RFC 3986 §6.2.2.2: ``%2E`` *is* ``.``; uWSGI misses
+    ``/%2e%2e/``, nginx does not).  A path that does not start with ``/`` (``*``) is kept.
+    """
+    if not path.startswith("/") or ("/." not in path and "/%2" not in path):
+        return path
+    out = []
+    trailing = False
+    for segment in path[1:].split("/"):
+        dots = segment.replace("%2e", ".").replace("%2E", ".") if "%" in segment else segment
+        trailing = dots in (".", "..")
+        if not trailing:
+            out.append(segment)
+        elif dots == ".." and out:
+            out.pop()
+    if trailing:
+        out.append("")
+    return "/" + "/".join(out)
+
+
 def decode_path(path: str, keep_slashes: bool = False) -> str:
-    """Percent-decode a request path into PEP 3333's latin-1 tunnelled ``str``.
+    """The ``PATH_INFO`` of a raw request path: dot segments removed
+    (:func:`remove_dot_segments`), then percent-decoded into PEP 3333's latin-1 tunnelled ``str``.
 
     ``path`` is itself the latin-1 decoding of the bytes on the wire, raw non-ASCII bytes
     included (``/\xc3\xa0%20k``): it goes back to those bytes before the escapes are
     decoded.  (``unquote_to_bytes`` given a ``str`` encodes it as UTF-8 first, which would
     decode the raw bytes a second time: ``'/Ã\x83Â\xa0 k'`` instead of ``'/Ã\xa0 k'``.)
+    An invalid escape (``%zz``, a ``%`` at the end) stays as written.
 
     With ``keep_slashes`` (``--http-path-info-no-decode-slashes``) an encoded slash stays
     as it was written (``%2F`` or ``%2f``), so ``/a%2Fb/c`` keeps two segments apart from
     ``/a/b/c``; every other escape is decoded.
     """
+    path = remove_dot_segments(path)
     if "%" not in path:
         return path
     if keep_slashes:
         parts = _ENCODED_SLASH.split(path)  # the odd items are the separators, kept verbatim
-        return "".join(part if i % 2 else decode_path(part) for i, part in enumerate(parts))
+        return "".join(part if i % 2 else _unquote(part) for i, part in enumerate(parts))
+    return _unquote(path)
+
+
+def _unquote(path: str) -> str:
     return unquote_to_bytes(path.encode("latin-1")).decode("latin-1")
 
 
@@ -122,7 +157,7 @@ def request_environ(
     env = base.copy()
     env["REQUEST_METHOD"] = method
     env["REQUEST_URI"] = target
-    env["PATH_INFO"] = path if "%" not in path else decode_path(path, keep_slashes)
+    env["PATH_INFO"] = decode_path(path, keep_slashes)
     env["QUERY_STRING"] = query
     env["SERVER_PROTOCOL"] = version
     env["REMOTE_ADDR"] = remote_addr
@@ -140,7 +175,7 @@ def request_environ(
         elif key == "HTTP_COOKIE":
             env[key] = old + "; " + value
         else:
-            env[key] = old + "," + value
+            env[key] = old + ", " + value
     scheme = env.get("HTTP_X_FORWARDED_PROTO")
     if scheme is not None:
         # uWSGI maps X-Forwarded-Proto to wsgi.url_scheme; only the two sane values.

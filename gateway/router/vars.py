@@ -12,9 +12,9 @@ Where we differ from uWSGI, on purpose:
 
 * header names containing ``_`` are dropped (as ``--http-socket`` does: they
   would spoof the dashed name once mapped to CGI);
-* repeated headers are merged as ``--http-socket`` merges them (``Cookie`` with
-  ``"; "``, others with ``","``), so the worker's environ is the same whichever
-  door the request came through;
+* repeated ``Cookie`` headers are merged with ``"; "`` (uWSGI: ``", "``), others with
+  ``", "`` as uWSGI does, the same as ``--http-socket``, so the worker's environ is the
+  same whichever door the request came through;
 * ``Expect`` is not forwarded: the router answers ``100 Continue`` itself once a
   worker is connected;
 * a chunked body is forwarded chunked (re-framed canonically by the router),
@@ -152,9 +152,7 @@ class VarsBuilder:
         """The 4-byte header and the vars block for ``req`` (its body follows unframed);
         ``keepalive`` adds the persistent-connection marker (gateway workers only);
         ``connection_vars``: the connection's own vars, encoded (:meth:`encode_connection_vars`)."""
-        path = req.path
-        if "%" in path:
-            path = decode_path(path, self.keep_slashes)
+        path = decode_path(req.path, self.keep_slashes)
         u16 = _u16
         method = req.method
         target = req.target
@@ -184,7 +182,7 @@ class VarsBuilder:
                 seen[prefix] = len(parts)
                 parts += (prefix, u16(len(value)), value)
             else:  # a repeated header: merged into the first one's value
-                value = parts[index + 2] + ("; " if prefix == _K_COOKIE else ",") + value
+                value = parts[index + 2] + ("; " if prefix == _K_COOKIE else ", ") + value
                 parts[index + 1] = u16(len(value))
                 parts[index + 2] = value
         if self._name_from_host is not None:  # uWSGI's: the Host value as is (port included)

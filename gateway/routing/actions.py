@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Callable, Dict, List, Optional, Set, Tuple, Union
-from urllib.parse import unquote_to_bytes
 
 from gateway.logs import gen_log
+from gateway.protocol.environ import decode_path
 from gateway.protocol.wsgi_response import HOP_BY_HOP
 from gateway.routing.conditions import RouteSyntaxError
 from gateway.routing.transforms import (
@@ -296,8 +296,9 @@ def _chdir(arg: str) -> Action:
 
 
 def _wsgi_path(text: str) -> str:
-    """A percent-encoded path -> PEP 3333's ``PATH_INFO`` (decoded bytes as latin-1)."""
-    return unquote_to_bytes(text.encode("latin-1", "replace")).decode("latin-1")
+    """A percent-encoded path -> PEP 3333's ``PATH_INFO`` (dot segments removed, decoded bytes
+    as latin-1), as a request's own path becomes one (uWSGI's ``rewrite`` decodes the same way)."""
+    return decode_path(text.encode("latin-1", "replace").decode("latin-1"))
 
 
 def _rewrite(last: bool) -> Callable[[str], Action]:

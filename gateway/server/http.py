@@ -415,7 +415,7 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             self._chunked = True
         elif kind == TO_CLOSE:
             self._keep_alive = False
-        if self._keep_alive and self._close_after:
+        if self._keep_alive and (self._close_after or resp.close_connection):
             self._keep_alive = False
         if version == "HTTP/1.1":
             if not self._keep_alive:

@@ -30,9 +30,9 @@ import asyncio
 import socket
 import struct
 from typing import Any, Dict, List, Optional, Set
-from urllib.parse import unquote_to_bytes
 
 from gateway.logs import gen_log
+from gateway.protocol.environ import decode_path
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage
 from gateway.server.conn_server import ConnectionServer
@@ -297,7 +297,7 @@ def cgi_path_info(environ: Dict[str, Any]) -> None:
     ``$fastcgi_script_name`` (the whole path); its ``scgi_params`` send neither.  An app
     routing on ``PATH_INFO`` would see every request as ``/``.  So, when ``PATH_INFO`` is
     absent, the path is ``DOCUMENT_URI`` (nginx's decoded ``$document_uri``; else
-    ``REQUEST_URI``'s path, percent-decoded): a ``SCRIPT_NAME`` that is a mountpoint in
+    ``REQUEST_URI``'s path, as an HTTP request's becomes ``PATH_INFO``): a ``SCRIPT_NAME`` that is a mountpoint in
     front of it (``/app`` before ``/app/x``) stays and is cut from ``PATH_INFO``; one that
     is the whole path, or not in front of it, becomes ``""``.  A ``PATH_INFO`` given
     (``fastcgi_split_path_info``, ``fastcgi_param PATH_INFO ...``) is used as is.
@@ -306,7 +306,7 @@ def cgi_path_info(environ: Dict[str, Any]) -> None:
         return
     path = environ.get("DOCUMENT_URI")
     if path is None:
-        path = unquote_to_bytes(environ.get("REQUEST_URI", "").split("?", 1)[0]).decode("latin-1")
+        path = decode_path(environ.get("REQUEST_URI", "").split("?", 1)[0])
     script = environ.get("SCRIPT_NAME", "").rstrip("/")
     if script and path.startswith(script) and path[len(script):len(script) + 1] == "/":
         environ["SCRIPT_NAME"] = script

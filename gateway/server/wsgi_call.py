@@ -37,7 +37,7 @@ import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from gateway.logs import access_log, app_log, gen_log
-from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
+from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code, with_reason
 from gateway.routing.transforms import TRANSFORMS_KEY, TransformChain, TransformError
 from gateway.server import error_pages
 from gateway.server.settings import ServerSettings
@@ -183,7 +183,7 @@ class WSGIResponse:
     __slots__ = (
         "sink", "environ", "settings", "status", "code", "head", "headers_count", "content_length",
         "headers_sent", "body_bytes", "send_body", "head_bytes", "switches", "detached",
-        "on_app_return", "offloaded", "exception", "method", "notes", "transform",
+        "on_app_return", "offloaded", "exception", "method", "notes", "transform", "close_connection",
     )
 
     def __init__(self, sink: ResponseSink, environ: Dict[str, Any], settings: ServerSettings) -> None:
@@ -213,6 +213,8 @@ class WSGIResponse:
         self.transform: Optional[TransformChain] = None
         #: see :meth:`note`
         self.notes: Optional[ResponseNotes] = None
+        #: the app sent ``Connection: close`` (left out of the head): the HTTP sink closes after
+        self.close_connection = False
 
     def note(self) -> ResponseNotes:
         """This response's :class:`ResponseNotes`, made on first use."""
@@ -246,10 +248,13 @@ class WSGIResponse:
         elif self.status is not None:
             raise AssertionError("start_response() called twice without exc_info (PEP 3333)")
         code = status_code(status)
+        if len(status) <= 4:
+            status = with_reason(status, code)
         edits = self.environ.get(ROUTE_HEADER_EDITS)
         if edits is not None:  # uwsgi.route("addheader"/"delheader") before start_response
             headers = edits(headers)
-        head, content_length, count = serialize_headers(headers)
+        head, content_length, count, close = serialize_headers(headers)
+        self.close_connection = close
         try:
             status_bytes = status.encode("latin-1")
         except UnicodeEncodeError:
@@ -370,7 +375,7 @@ class WSGIResponse:
         assert transform is not None and self.status is not None
         notes = self.note()
         notes.app_headers = transform.edit_headers(notes.app_headers)
-        head, self.content_length, count = serialize_headers(notes.app_headers)
+        head, self.content_length, count, _ = serialize_headers(notes.app_headers)
         settings = self.settings
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
@@ -436,7 +441,7 @@ class WSGIResponse:
             self.headers_sent = True
             self.send_body = False
             raise ClientDisconnected("a route ended the request without a response")
-        head, content_length, count = serialize_headers(reply.headers)
+        head, content_length, count, _ = serialize_headers(reply.headers)
         if reply.status != self.status:
             self.code = status_code(reply.status)
             self.status = reply.status
@@ -445,7 +450,7 @@ class WSGIResponse:
             head += settings.extra_headers
             count += settings.extra_headers_count
         if reply.added:  # the chains' addheader lines, last (as uWSGI adds them)
-            added, _, n = serialize_headers(reply.added)
+            added, _, n, _ = serialize_headers(reply.added)
             head += added
             count += n
         if self.transform is not None:

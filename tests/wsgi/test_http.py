@@ -120,6 +120,22 @@ def test_http10_closes_without_keepalive_and_keeps_with_it(hello):
         assert c.read_response().body == b"Hello, World!"
 
 
+def test_an_apps_connection_close_closes_and_its_keep_alive_is_left_out():
+    def app(environ, start_response):
+        hint = environ["PATH_INFO"][1:]
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", hint)])
+        return [hint.encode()]
+
+    with ThreadServer(app) as srv, Conn(srv.port) as c:
+        c.send(b"GET /keep-alive HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        assert (r.status, r.body, r.header("Connection")) == (200, b"keep-alive", None)
+        c.send(b"GET /close HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        assert (r.status, r.body, r.header("Connection")) == (200, b"close", "close")
+        assert c.at_eof()
+
+
 @pytest.mark.parametrize("style", ["read", "readline", "iter", "readlines", "small"])
 def test_chunked_request_body_every_read_style(style):
     body = b"line one\nline two\n" + b"x" * 5000 + b"\nend"
@@ -371,7 +387,7 @@ def test_second_start_response_without_exc_info_is_an_error(gateway_errors, expe
     [
         [("X-Evil", "a\r\nSet-Cookie: x=1")],
         [(b"X-Bytes", "v")],
-        [("Connection", "keep-alive")],
+        [("Upgrade", "h2c")],  # (Connection, Keep-Alive: hints, left out)
         [("Bad Name", "v")],
         [("X-Uni", "\u2603")],
     ],
@@ -512,7 +528,7 @@ def test_environ_latin1_path_raw_query_and_header_mapping():
     assert seen["REQUEST_URI"] == "/%E6%BC%A2/x?q=%20&a=b"
     assert seen["HTTP_X_AUTH_USER"] == "ok"
     assert seen["HTTP_COOKIE"] == "a=1; b=2"
-    assert seen["HTTP_ACCEPT"] == "a,b"
+    assert seen["HTTP_ACCEPT"] == "a, b"  # uWSGI joins repeats with ", "
     assert seen["CONTENT_TYPE"] == "text/x" and "HTTP_CONTENT_TYPE" not in seen
     assert seen["SERVER_PORT"] == str(srv.port) and isinstance(seen["REMOTE_PORT"], str)
     assert seen["SCRIPT_NAME"] == "" and seen["wsgi.url_scheme"] == "http"

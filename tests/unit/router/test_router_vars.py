@@ -71,7 +71,7 @@ def test_repeats_merged_underscores_dropped_expect_not_forwarded():
     env = dict(pairs)
     assert len(env) == len(pairs)  # one var per name: the worker's "last wins" cannot lose values
     assert env["HTTP_COOKIE"] == "a=1; b=2"
-    assert env["HTTP_X_A"] == "1,2"
+    assert env["HTTP_X_A"] == "1, 2"  # uWSGI's router and --http-socket join with ", "
     assert "HTTP_X_AUTH_USER" not in env and "HTTP_EXPECT" not in env
     assert env["CONTENT_LENGTH"] == "3"
 
@@ -132,3 +132,9 @@ def test_encoded_slashes_stay_encoded_with_keep_slashes():
     env = dict(pairs)
     assert env["PATH_INFO"] == "/a%2Fb/c%2f d\xc3\xa9"
     assert env["REQUEST_URI"] == "/a%2Fb/c%2f%20d%C3%A9?x=%2F"
+
+
+def test_path_info_loses_dot_segments_as_uwsgis_router_does():
+    _, _, pairs, _ = decode(build(b"GET //a/../b/./c?q HTTP/1.1\r\nHost: h\r\n\r\n"))
+    env = dict(pairs)
+    assert (env["PATH_INFO"], env["REQUEST_URI"]) == ("//b/c", "//a/../b/./c?q")

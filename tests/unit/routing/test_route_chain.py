@@ -176,6 +176,9 @@ def test_rewrite_sets_path_and_query_and_goes_on():
     assert env["QUERY_STRING"] == "from=old&q=1" and env["AFTER"] == "1" and outcome.kind == "app"
     _, env = run([("route-run", "rewrite:/p%C3%A9")], QUERY_STRING="keep=1")
     assert env["PATH_INFO"] == "/p\xc3\xa9" and env["QUERY_STRING"] == "keep=1"  # PEP 3333 latin-1 str
+    # dot segments go, as in uWSGI's rewrite (http_url_decode) and a request's own PATH_INFO
+    _, env = run([("route", "^/(.*) rewrite:/static/$1")], PATH_INFO="/../etc/passwd")
+    assert env["PATH_INFO"] == "/etc/passwd"
 
 
 def test_rewrite_last_stops_routing():
