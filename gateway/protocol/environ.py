@@ -157,7 +157,8 @@ def request_environ(
     env = base.copy()
     env["REQUEST_METHOD"] = method
     env["REQUEST_URI"] = target
-    env["PATH_INFO"] = decode_path(path, keep_slashes)
+    # the common path has neither an escape nor a dot segment: no call
+    env["PATH_INFO"] = path if "%" not in path and "/." not in path else decode_path(path, keep_slashes)
     env["QUERY_STRING"] = query
     env["SERVER_PROTOCOL"] = version
     env["REMOTE_ADDR"] = remote_addr

@@ -152,7 +152,9 @@ class VarsBuilder:
         """The 4-byte header and the vars block for ``req`` (its body follows unframed);
         ``keepalive`` adds the persistent-connection marker (gateway workers only);
         ``connection_vars``: the connection's own vars, encoded (:meth:`encode_connection_vars`)."""
-        path = decode_path(req.path, self.keep_slashes)
+        path = req.path
+        if "%" in path or "/." in path:  # the common path has neither: no call
+            path = decode_path(path, self.keep_slashes)
         u16 = _u16
         method = req.method
         target = req.target
