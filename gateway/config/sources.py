@@ -148,6 +148,8 @@ class _Assembler:
         self.warnings: list[str] = []
         #: the last file read of each format, for ``:section`` alone
         self.last_files: dict[str, str] = {}
+        #: the first config file's magic table (its letters are the uppercase ``%D``, ``%N``...)
+        self.first_magic: dict[str, str] | None = None
         #: the ``fallback-config`` file seen so far (absolute)
         self.fallback_config: str | None = None
         #: ``inherit`` entries, read once every other source is in
@@ -360,7 +362,9 @@ class _Assembler:
                                   f"'{spec}': the file name must end in {', '.join(EXTENSIONS)}{where(entry)}")
         loaded = read_config(spec, self.context, kind=kind, last_file=self.last_files.get(kind),
                              read_file=self.read_file, inject_before=self.inject_before,
-                             inject_after=self.inject_after)
+                             inject_after=self.inject_after, first_magic=self.first_magic)
+        if self.first_magic is None:
+            self.first_magic = loaded.magic
         identity = f"{os.path.realpath(os.path.join(self.context.cwd, loaded.path))}:{loaded.section}"
         if identity in stack:
             chain = " -> ".join(s.rsplit(":", 1)[0] for s in (*stack, identity))
