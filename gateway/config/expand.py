@@ -7,7 +7,8 @@ entries in order (``core/utils.c``, ``uwsgi_apply_config_pass``):
    or empty, ``$(NAME-default)`` when unset, as documented since uWSGI 2.0.18);
 2. ``@(path)`` → the content of a file, without its final newline;
 3. ``%(name)`` → the value of the **first** entry with that key, an option or a
-   placeholder (so ``%(socket)`` works too).  Entries earlier in the order are
+   placeholder (so ``%(socket)`` works too); with spaces, ``%(a + 1)`` is uWSGI's
+   placeholder arithmetic (:func:`placeholder_math`).  Entries earlier in the order are
    already expanded; after a substitution the value is scanned again, so a
    placeholder may refer to placeholders defined later.
 
@@ -22,6 +23,7 @@ is an error instead of uWSGI's endless loop.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
@@ -131,15 +133,68 @@ def file_resolver(read_file: Callable[[str], str], what: Callable[[], str]) -> R
 
 
 def entries_resolver(entries: Sequence[Entry]) -> Resolver:
-    """``%(name)``: the current value of the first entry keyed ``name`` (flags given bare have none)."""
+    """``%(name)``: the current value of the first entry keyed ``name`` (flags given bare have none);
+    ``%(a + 1)``, with a space in it, is uWSGI's placeholder arithmetic (:func:`placeholder_math`)."""
 
-    def resolve(key: str) -> str | None:
+    def lookup(key: str) -> str | None:
         for entry in entries:
             if entry.key == key:
                 return entry.value if isinstance(entry.value, str) else None
         return None
 
+    def resolve(key: str) -> str | None:
+        if " " in key:
+            return placeholder_math(key, lookup)
+        return lookup(key)
+
     return resolve
+
+
+_INTEGER_PREFIX = re.compile(r"\s*[+-]?\d+")
+_OPERATORS = {"+": "sum", "-": "sub", "*": "mul", "/": "div"}
+
+
+def _strtoll(text: str) -> int:
+    """C's ``strtoll(text, NULL, 10)``: the leading integer, 0 when there is none."""
+    match = _INTEGER_PREFIX.match(text)
+    return int(match.group()) if match else 0
+
+
+def placeholder_math(expression: str, lookup: Resolver) -> str | None:
+    """uWSGI's ``%(processes cpus + 2)``: the space-separated words, left to right; a number is
+    itself, any other word the value of that option or placeholder ('' when none), and two
+    operands in a row are concatenated; ``+ - * /`` apply 64-bit integer arithmetic to the result
+    so far and the next operand (``/ 0`` is 0), ``++`` and ``--`` add or subtract one.  None when
+    there was no operand (the reference is then kept verbatim, as in uWSGI)."""
+    current: str | None = None
+    state = "concat"
+    for word in expression.split(" "):
+        if not word:
+            continue
+        if word in _OPERATORS:
+            state = _OPERATORS[word]
+            continue
+        if word in ("++", "--"):
+            if current is not None:
+                current = str(_strtoll(current) + (1 if word == "++" else -1))
+            state = "concat"
+            continue
+        value = word if word.isdigit() and word.isascii() else (lookup(word) or "")
+        if state == "concat":
+            current = (current or "") + value
+        else:
+            left, right = _strtoll(current or ""), _strtoll(value)
+            if state == "sum":
+                result = left + right
+            elif state == "sub":
+                result = left - right
+            elif state == "mul":
+                result = left * right
+            else:  # C division truncates toward zero; uWSGI makes / 0 give 0
+                result = 0 if right == 0 else abs(left) // abs(right) * (1 if (left < 0) == (right < 0) else -1)
+            current = str(result)
+        state = "concat"
+    return current
 
 
 #: Options whose ``%(name)`` left unresolved are request-log variables, not typos.

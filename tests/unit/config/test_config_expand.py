@@ -95,3 +95,15 @@ def test_immediate_options_are_not_expanded():
 def test_placeholder_cycles_are_bounded():
     with pytest.raises(ConfigError, match="does not terminate"):
         expand_entries([E("a", "%(b)"), E("b", "%(a)")], {}, no_files, max_substitutions=20)
+
+
+def test_placeholder_math_as_uwsgi():
+    """``%(a + b)``: uWSGI 2.0.31's placeholder arithmetic (results checked against it)."""
+    entries = [E("a", "2"), E("b", "3")] + [E(k, v) for k, v in [
+        ("c", "%(a + b)"), ("d", "%(a b)"), ("e", "%(a * 10)"), ("f", "%(b / 0)"), ("g", "%(a ++)"),
+        ("h", "%(nope + 1)"), ("i", "%(a - b - 1)"), ("j", "%(a -)"), ("k", "%(x1 + 1)"),
+        ("l", "%(-7 / 2)"), ("m", "%( + )")]]
+    expanded, _, _ = expand_entries(entries, {}, no_files)
+    assert values(expanded)[2:] == [("c", "5"), ("d", "23"), ("e", "20"), ("f", "0"), ("g", "3"),
+                                    ("h", "1"), ("i", "-2"), ("j", "2"), ("k", "1"),
+                                    ("l", "0"), ("m", "%( + )")]
