@@ -5,7 +5,8 @@ entries in order (``core/utils.c``, ``uwsgi_apply_config_pass``):
 
 1. ``$(NAME)`` → the environment variable NAME (``$(NAME:-default)`` when unset
    or empty, ``$(NAME-default)`` when unset, as documented since uWSGI 2.0.18);
-2. ``@(path)`` → the content of a file, without its final newline;
+2. ``@(path)`` → the content of a file, without its final newline (``@(exec://COMMAND)``:
+   what the command prints);
 3. ``%(name)`` → the value of the **first** entry with that key, an option or a
    placeholder (so ``%(socket)`` works too); with spaces, ``%(a + 1)`` is uWSGI's
    placeholder arithmetic (:func:`placeholder_math`).  Entries earlier in the order are
@@ -29,6 +30,7 @@ from typing import Callable, Mapping, Sequence
 
 from gateway.config.errors import ConfigError
 from gateway.config.model import Entry
+from gateway.config.schemes import UnsupportedScheme, read_scheme, scheme_of
 
 #: Keys acted on while reading the sources, whose values the passes leave alone.
 IMMEDIATE = frozenset({
@@ -117,11 +119,14 @@ def environment_resolver(environ: Mapping[str, str]) -> Resolver:
 
 
 def file_resolver(read_file: Callable[[str], str], what: Callable[[], str]) -> Resolver:
-    """``@(path)``: the file's content without one trailing newline."""
+    """``@(path)``: the file's content without one trailing newline; ``@(exec://COMMAND)`` and
+    ``@(fd://N)`` read what uWSGI's schemes read (:mod:`gateway.config.schemes`)."""
 
     def resolve(key: str) -> str | None:
         try:
-            content = read_file(key)
+            content = read_scheme(key) if scheme_of(key) else read_file(key)
+        except UnsupportedScheme as exc:
+            raise ConfigError(f"@({key}) in {what()}: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"cannot read file '{key}' referenced as @({key}) in {what()}: "
                               f"{exc.strerror or exc}") from None

@@ -107,3 +107,24 @@ def test_placeholder_math_as_uwsgi():
     assert values(expanded)[2:] == [("c", "5"), ("d", "23"), ("e", "20"), ("f", "0"), ("g", "3"),
                                     ("h", "1"), ("i", "-2"), ("j", "2"), ("k", "1"),
                                     ("l", "0"), ("m", "%( + )")]
+
+
+def test_at_exec_reads_what_the_command_prints_and_other_schemes_are_refused():
+    expanded, _, _ = expand_entries([E("a", "@(exec://echo hi; echo there >&2)"), E("b", "x@(exec://printf 1)y")],
+                                    {}, no_files)
+    assert values(expanded) == [("a", "hi"), ("b", "x1y")]
+    with pytest.raises(ConfigError, match=r"@\(http://example\.com/x\) in 'c' .*http:// scheme is not supported"):
+        expand_entries([E("c", "@(http://example.com/x)")], {}, no_files)
+
+
+def test_at_fd_reads_an_inherited_descriptor(tmp_path):
+    import os
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"from a pipe\n")
+    os.close(write_end)
+    try:
+        expanded, _, _ = expand_entries([E("a", "@(fd://%d)" % read_end)], {}, no_files)
+    finally:
+        os.close(read_end)
+    assert values(expanded) == [("a", "from a pipe")]
