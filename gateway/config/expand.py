@@ -40,6 +40,16 @@ IMMEDIATE = frozenset({
 
 DEFAULT_MAX_SUBSTITUTIONS = 100
 
+
+def _is_logic_key(key: str) -> bool:
+    """``if-env``, ``for``... ``endif`` (any spelling): immediate in uWSGI, so never expanded by
+    the passes (their argument was expanded when the block opened)."""
+    from gateway.config.logic import BLOCK_KEYS, END_KEYS
+    from gateway.config.options import find
+
+    option = find(key)
+    return option is not None and option.name in BLOCK_KEYS | END_KEYS
+
 Resolver = Callable[[str], "str | None"]
 
 
@@ -225,7 +235,8 @@ def expand_entries(
 
     for symbol in ("$", "@", "%"):
         for index, entry in enumerate(current):
-            if entry.key in IMMEDIATE or not isinstance(entry.value, str) or symbol + "(" not in entry.value:
+            if (entry.key in IMMEDIATE or not isinstance(entry.value, str) or symbol + "(" not in entry.value
+                    or _is_logic_key(entry.key)):
                 continue
             if symbol == "$":
                 resolve = environment_resolver(environ)

@@ -102,9 +102,13 @@ class Block:
             return [value.replace("%(_)", item) for item in self._items(facts)]
         ok, tested = self._condition(facts)
         self.failed = not ok
-        return [value.replace("%(_)", tested)] if ok else []
+        if not ok:
+            return []
+        return [value if tested is None else value.replace("%(_)", tested)]
 
-    def _condition(self, facts: LogicFacts) -> "tuple[bool, str]":
+    def _condition(self, facts: LogicFacts) -> "tuple[bool, Optional[str]]":
+        """Whether the condition holds, and what ``%(_)`` is (None: left as written, as uWSGI
+        does for an unset ``if-not-env``/``if-not-opt`` and for ``if-reload``)."""
         kind, arg = self.kind, self.arg
         negate = kind.startswith("if-not-")
         base = "if-" + kind[len("if-not-"):] if negate else kind
@@ -112,7 +116,7 @@ class Block:
             name, eq, wanted = arg.partition("=")
             found = facts.environ.get(name) if base == "if-env" else facts.option_value(name)
             ok = found is not None and (not eq or found == wanted)
-            return (not ok if negate else ok), (found or "")
+            return (not ok if negate else ok), found
         if base in ("if-exists", "if-file", "if-dir"):
             path = os.path.join(facts.cwd, arg)
             check = {"if-exists": os.path.exists, "if-file": os.path.isfile, "if-dir": os.path.isdir}[base]
@@ -127,7 +131,7 @@ class Block:
         elif base == "if-plugin":
             ok = arg.strip().lower() in BUILTIN_PLUGINS
         elif base == "if-reload":
-            ok = False  # the master never re-executes itself
+            return negate, None  # the master never re-executes itself
         else:  # pragma: no cover - the option table only routes known kinds here
             raise LogicError("unknown logic option '%s'" % kind)
         return (not ok if negate else ok), arg
@@ -135,11 +139,13 @@ class Block:
     def _items(self, facts: LogicFacts) -> List[str]:
         kind, arg = self.kind, self.arg
         if kind == "for":
-            items = arg.split()
+            items = [item for item in arg.split(" ") if item]  # spaces only, as uWSGI's strtok
         elif kind == "for-glob":
             found = sorted(glob.glob(os.path.join(facts.cwd, arg)))
             if not os.path.isabs(arg):  # relative pattern, relative paths (as uWSGI's glob gives)
                 found = [os.path.relpath(path, facts.cwd) for path in found]
+            # GLOB_MARK, as uWSGI: a directory ends with '/'
+            found = [path + "/" if os.path.isdir(os.path.join(facts.cwd, path)) else path for path in found]
             items = found or [arg]
         elif kind == "for-times":
             try:
@@ -154,7 +160,10 @@ class Block:
                 text = facts.read_file(os.path.join(facts.cwd, arg))
             except OSError as e:
                 raise LogicError("'for-readline %s': %s" % (arg, e.strerror or e)) from None
-            items = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()  # the end of the last line, not an empty line
+            items = [line.rstrip("\r") for line in lines]  # empty lines too, as uWSGI
         if len(items) > MAX_ITEMS:
             raise LogicError("'%s %s': more than %d items" % (kind, arg, MAX_ITEMS))
         return items

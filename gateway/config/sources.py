@@ -173,9 +173,11 @@ class _Assembler:
         if option is not None and not self.in_logic:
             if option.name in END_KEYS:
                 self.block, self.last_failed = None, False
+                self.out.append(entry)  # shown in uwsgi.opt and --show-config, as uWSGI
                 return
             if option.name in BLOCK_KEYS:
                 self.open_logic(option.name, entry)
+                self.out.append(entry)
                 return
         if self.block is not None and not self.in_logic:
             self.through_logic(entry, stack)
@@ -336,11 +338,11 @@ class _Assembler:
 
     def facts(self) -> logic.LogicFacts:
         def option_value(name: str) -> str | None:
-            option = find(name)
+            # the first entry spelled ``name`` (uWSGI's uwsgi_get_exported_opt: another
+            # spelling of the option does not count, a flag given bare has no value)
             for e in self.out:
-                same = e.key == name or (option is not None and find(e.key) is option)
-                if same and isinstance(e.value, str):
-                    return e.value
+                if e.key == name:
+                    return e.value if isinstance(e.value, str) else None
             return None
 
         return logic.LogicFacts(self.environ, self.context.hostname, option_value, cwd=self.context.cwd,
