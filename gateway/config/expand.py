@@ -54,13 +54,21 @@ Resolver = Callable[[str], "str | None"]
 
 
 def find_reference(value: str, symbol: str, start: int) -> tuple[int, int] | None:
-    """The next ``S(...)`` at or after ``start``: (index of S, index of the closing paren)."""
+    """The next ``S(...)`` at or after ``start``: (index of S, index of the closing paren).
+
+    As uWSGI's scanner, an ``S`` inside a reference starts over there, so the innermost
+    reference comes first (``%(%(name))`` expands ``%(name)``, then what it made).
+    """
     opener = symbol + "("
     position = value.find(opener, start)
     while position >= 0:
         depth = 0
+        resume = position + 2
         for index in range(position + 2, len(value)):
             char = value[index]
+            if char == symbol:
+                resume = index  # an inner reference (or a stray symbol: uWSGI drops this one)
+                break
             if char == "(":
                 depth += 1
             elif char == ")":
@@ -71,7 +79,7 @@ def find_reference(value: str, symbol: str, start: int) -> tuple[int, int] | Non
                 depth -= 1
         else:
             return None  # unbalanced: nothing more to find
-        position = value.find(opener, position + 2)
+        position = value.find(opener, resume)
     return None
 
 

@@ -297,6 +297,7 @@ class _Assembler:
                               % (entry.key, self.max_include_depth, where(entry)))
         value = entry.value if isinstance(entry.value, str) else ""
         words = self.expand_now(entry).split(" ") if value else [""]
+        self.out.append(entry)  # uwsgi.opt shows NAME; the options it gives are applied, not exported
         for item in self.custom[entry.key].split(";"):
             key, sep, raw = item.partition("=")
             if not sep:
@@ -304,7 +305,7 @@ class _Assembler:
             for n in range(len(words), 0, -1):  # $10 before $1
                 key = key.replace("$%d" % n, words[n - 1])
                 raw = raw.replace("$%d" % n, words[n - 1])
-            self.add(Entry(key.strip(), raw, "%s (custom option %s)" % (entry.origin, entry.key), entry.exported),
+            self.add(Entry(key.strip(), raw, "%s (custom option %s)" % (entry.origin, entry.key), exported=False),
                      stack + (entry.key,))
 
     def open_logic(self, kind: str, entry: Entry) -> None:

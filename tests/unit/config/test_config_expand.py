@@ -128,3 +128,12 @@ def test_at_fd_reads_an_inherited_descriptor(tmp_path):
     finally:
         os.close(read_end)
     assert values(expanded) == [("a", "from a pipe")]
+
+
+def test_innermost_reference_first_as_uwsgi():
+    expanded, _, _ = expand_entries([E("n", "b"), E("b", "bee"), E("a", "x%(%(n))"), E("s", "%(a%b)")],
+                                    {"B": "1", "A1": "nested"}, no_files)
+    assert values(expanded)[2:] == [("a", "xbee"), ("s", "%(a%b)")]
+    expanded, _, _ = expand_entries([E("x", "$(A$(B))")], {"B": "1", "A1": "nested"}, no_files)
+    assert values(expanded) == [("x", "nested")]
+    assert find_reference("%(a %(b)", "%", 0) == (4, 7)
