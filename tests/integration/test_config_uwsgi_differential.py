@@ -28,10 +28,9 @@ from typing import Dict, List, Optional, Sequence
 
 import pytest
 
-from peers import require_uwsgi
-
 from gateway.commands import format_config
 from gateway.config import ConfigError, MagicContext, load
+from peers import require_uwsgi
 
 pytestmark = pytest.mark.timeout(120)
 
