@@ -4,7 +4,7 @@ uWSGI expands these after every source has been read, in three passes over all
 entries in order (``core/utils.c``, ``uwsgi_apply_config_pass``):
 
 1. ``$(NAME)`` → the environment variable NAME (``$(NAME:-default)`` when unset
-   or empty, ``$(NAME-default)`` when unset, as documented since uWSGI 2.0.18);
+   or empty, ``$(NAME-default)`` when unset, from uWSGI's master branch: 2.0.x keeps them verbatim);
 2. ``@(path)`` → the content of a file, without its final newline (``@(exec://COMMAND)``:
    what the command prints);
 3. ``%(name)`` → the value of the **first** entry with that key, an option or a

@@ -25,10 +25,12 @@ value given so far to that option or placeholder), ``if-exists PATH`` / ``if-not
 ``if-not-hostname``, ``if-hostname-match REGEXP`` / ``if-not-hostname-match`` (a search in the
 host name, with Python's :mod:`re` where uWSGI uses PCRE), ``if-plugin`` / ``if-not-plugin`` (the plugins gateway has built in:
 python, python3, tornado, greenlet, http...), ``if-reload`` / ``if-not-reload`` (gateway's
-master never re-executes itself: never a reload).  ``else`` opens a block that adds its
-entries when the last condition failed.  The loops: ``for`` (space-separated items),
-``for-glob PATTERN`` (the matching paths, or the pattern itself when nothing matches),
-``for-times N`` (1..N), ``for-readline FILE`` (each line).
+master never re-executes itself: never a reload).  ``else`` (from uWSGI's master branch;
+2.0.x has none) opens a block that adds its entries when the last condition failed.  The
+loops: ``for`` (items separated by spaces), ``for-glob PATTERN`` (the matching paths, a
+directory with a final ``/``, or the pattern itself when nothing matches), ``for-times N``
+(1..N), ``for-readline FILE`` (each line, empty ones too).  ``%(_)`` is left as written when
+nothing was tested (an unset ``if-not-env``/``if-not-opt``, ``if-reload``), as in uWSGI.
 
 Nesting is refused with uWSGI's message; a block left open runs to the end of the
 sources, as in uWSGI.  Unlike uWSGI, the argument of a logic key has ``$(ENV)`` and
