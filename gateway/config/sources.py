@@ -54,7 +54,7 @@ from gateway.config.expand import (
     expand_text,
 )
 from gateway.config.files import EXTENSIONS, format_of, read_config
-from gateway.config.ini import MagicContext, read_text, split_spec
+from gateway.config.ini import FIRST_FILE_LETTERS, MagicContext, read_text, split_spec
 from gateway.config.logic import BLOCK_KEYS, END_KEYS
 from gateway.config.model import Entry
 from gateway.config.options import RESOLVE_TIMEOUT, find, suggest
@@ -363,10 +363,16 @@ class _Assembler:
             if kind is None:
                 raise ConfigError(f"option '{spelled(entry.key, entry)}' cannot tell the format of "
                                   f"'{spec}': the file name must end in {', '.join(EXTENSIONS)}{where(entry)}")
+        # uWSGI's include and inherit (uwsgi_opt_load) never make the "first" file of the
+        # uppercase magic variables: before one is read, they are empty there
+        template = find(entry.key) in (find("include"), find("inherit"))
+        first = self.first_magic
+        if first is None and template:
+            first = dict.fromkeys(FIRST_FILE_LETTERS, "")
         loaded = read_config(spec, self.context, kind=kind, last_file=self.last_files.get(kind),
                              read_file=self.read_file, inject_before=self.inject_before,
-                             inject_after=self.inject_after, first_magic=self.first_magic)
-        if self.first_magic is None:
+                             inject_after=self.inject_after, first_magic=first)
+        if self.first_magic is None and not template:
             self.first_magic = loaded.magic
         identity = f"{os.path.realpath(os.path.join(self.context.cwd, loaded.path))}:{loaded.section}"
         if identity in stack:

@@ -112,6 +112,9 @@ CASES = [
         mine = %n %x %o
         first = %N [%X] %O %C %S %E %D %P %J %I
         """}, ["--ini", "a.ini"]),
+    _case("include never makes the first file", {"a.ini": "[uwsgi]\nfirst = [%N]\n", "b.ini": "[uwsgi]\nb = [%N]\n",
+                                                  "c.ini": "[uwsgi]\nc = [%N]\ninclude = a.ini\n"},
+          ["--include", "a.ini", "--ini", "b.ini", "--ini", "c.ini"]),
     _case("an unknown magic letter and a % ending a line", {"a.ini": "[uwsgi]\nx = 50%\ny = 2\nz = %(x)%w\n"},
           ["--ini", "a.ini"]),
     _case("environment references", {"a.ini": """

@@ -168,3 +168,11 @@ def test_magic_context_from_system_reads_the_process():
     ctx = MagicContext.from_system()
     assert ctx.cwd == os.getcwd()
     assert ctx.cpu_count >= 1 and ctx.uid == os.getuid()
+
+
+def test_include_and_inherit_never_make_the_first_file_of_uppercase_magic(run, write):
+    """As uWSGI's uwsgi_opt_load: before the first --ini/--yaml/... file, %N is empty there."""
+    write("a.ini", "[uwsgi]\nfirst = [%N]\n")
+    write("b.ini", "[uwsgi]\nsecond = [%N]\ninherit = a.ini\n")
+    opt = run("--include", "a.ini", "--ini", "b.ini").uwsgi_opt()
+    assert opt["first"] == [b"[]", b"[b]"] and opt["second"] == b"[b]"
