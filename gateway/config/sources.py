@@ -69,6 +69,18 @@ _LOADERS: dict[str, str | None] = {"ini": "ini", "json": "json", "yaml": "yaml",
                                    "include": None, "config": None}
 
 
+def _strict_exempt(entry: Entry) -> bool:
+    """Placeholders ``--strict`` allows: uWSGI's "configured" ones, from ``set-placeholder``
+    (``set-ph``) and ``resolve`` (a plain ``set`` of a name that is no option is refused)."""
+    return entry.origin.endswith(("(via set-placeholder)", "(via resolve)"))
+
+
+def _strict_error(entry: Entry) -> ConfigError:
+    close = suggest(entry.key)
+    hint = f" (did you mean '{close}'?)" if close else ""
+    return ConfigError(f"unknown option '{entry.key}'{hint}{where(entry)}; --strict forbids placeholders")
+
+
 class _StopReading(Exception):
     """``exit``: nothing after it is read."""
 
@@ -182,11 +194,8 @@ class _Assembler:
         if self.block is not None and not self.in_logic:
             self.through_logic(entry, stack)
             return
-        if option is None and self.strict and not entry.origin.endswith("(via set)"):
-            close = suggest(key)
-            hint = f" (did you mean '{close}'?)" if close else ""
-            raise ConfigError(f"unknown option '{key}'{hint}{where(entry)}; "
-                              "--strict forbids placeholders")
+        if option is None and self.strict and not _strict_exempt(entry):
+            raise _strict_error(entry)
         self.out.append(entry)
         if option is None or not isinstance(entry.value, str):
             if option is not None and option.name == "strict":
@@ -397,7 +406,8 @@ class _Assembler:
                               f"got '{entry.value}'{where(entry)}") from None
         if placeholder_only and find(name) is not None:
             raise ConfigError(f"'{name}' cannot be a placeholder: it is an option{where(entry)}")
-        self.add(Entry(name, value, f"{entry.origin} (via set)", entry.exported))
+        via = "set-placeholder" if placeholder_only else "set"
+        self.add(Entry(name, value, f"{entry.origin} (via {via})", entry.exported))
 
     def expand_now(self, entry: Entry) -> str:
         value = str(entry.value)
@@ -433,6 +443,12 @@ def assemble(
             assembler.finish()
         except _StopReading:
             pass  # ``exit``: what follows it is never read
+        if assembler.strict:
+            # uWSGI checks every option again once all are read: a placeholder given before
+            # ``strict`` (an ``UWSGI_*`` variable, an earlier line) is refused too
+            for entry in assembler.out:
+                if find(entry.key) is None and entry.key not in assembler.custom and not _strict_exempt(entry):
+                    raise _strict_error(entry)
     except ConfigError as exc:
         exc.fallback_config = assembler.fallback_config
         raise

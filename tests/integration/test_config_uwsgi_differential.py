@@ -277,6 +277,15 @@ CASES = [
                            "  <foo>%n [%x]</foo>\n</uwsgi>\n",
                   "b.xml": "<all><uwsgi id='dev'><x>%x</x></uwsgi><uwsgi><y>%x</y></uwsgi></all>"},
           ["--xml", "a.xml", "b.xml"]),
+    _case("strict allows set-placeholder and resolve", {"a.ini": """
+        [uwsgi]
+        strict = true
+        set-ph = a=1
+        resolve = h=localhost
+        set = processes=%(a)
+        declare-option = mine=threads=$1
+        mine = 2
+        """}, ["--ini", "a.ini"]),
     _case("a section not in the file", {"a.ini": "[uwsgi]\nfoo = 1\n"}, ["--ini", "a.ini:nosuch", "--ini", "a.ini:"]),
 ]
 
@@ -308,6 +317,10 @@ ERRORS = [
     _case("missing included file", {"a.ini": "[uwsgi]\nini = nope.ini\n"}, ["--ini", "a.ini"]),
     _case("missing @(file)", {"a.ini": "[uwsgi]\nx = @(nope.txt)\n"}, ["--ini", "a.ini"]),
     _case("strict refuses a placeholder", {"a.ini": "[uwsgi]\nstrict = true\nfoo = 1\n"}, ["--ini", "a.ini"]),
+    _case("strict refuses a placeholder given before it", {"a.ini": "[uwsgi]\nfoo = 1\nstrict = true\n"},
+          ["--ini", "a.ini"]),
+    _case("strict refuses an UWSGI_ placeholder", {}, ["--strict"], {"UWSGI_FOO": "1"}),
+    _case("strict refuses a plain set placeholder", {}, ["--strict", "--set", "foo=1"]),
     _case("set-ph of an option", {}, ["--set-ph", "processes=2"]),
     _case("nested logic", {"a.ini": "[uwsgi]\nif-env = PATH\nif-env = PATH\nendif =\n"}, ["--ini", "a.ini"]),
     _case("blacklisted option", {"a.ini": "[uwsgi]\nblacklist = processes\nprocesses = 2\n"}, ["--ini", "a.ini"]),
