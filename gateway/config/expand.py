@@ -24,6 +24,7 @@ is an error instead of uWSGI's endless loop.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import replace
 from typing import Callable, Mapping, Sequence
@@ -174,7 +175,6 @@ def entries_resolver(entries: Sequence[Entry]) -> Resolver:
 
 
 _INTEGER_PREFIX = re.compile(r"\s*[+-]?\d+")
-_OPERATORS = {"+": "sum", "-": "sub", "*": "mul", "/": "div"}
 
 
 def _strtoll(text: str) -> int:
@@ -183,40 +183,44 @@ def _strtoll(text: str) -> int:
     return int(match.group()) if match else 0
 
 
+def _c_division(left: int, right: int) -> int:
+    """C's integer division (toward zero); uWSGI makes ``/ 0`` give 0."""
+    if right == 0:
+        return 0
+    quotient = abs(left) // abs(right)
+    return quotient if (left < 0) == (right < 0) else -quotient
+
+
+_ARITHMETIC: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": _c_division,
+}
+
+
 def placeholder_math(expression: str, lookup: Resolver) -> str | None:
     """uWSGI's ``%(processes cpus + 2)``: the space-separated words, left to right; a number is
     itself, any other word the value of that option or placeholder ('' when none), and two
-    operands in a row are concatenated; ``+ - * /`` apply 64-bit integer arithmetic to the result
+    operands in a row are concatenated; ``+ - * /`` apply integer arithmetic to the result
     so far and the next operand (``/ 0`` is 0), ``++`` and ``--`` add or subtract one.  None when
     there was no operand (the reference is then kept verbatim, as in uWSGI)."""
     current: str | None = None
-    state = "concat"
+    pending: Callable[[int, int], int] | None = None
     for word in expression.split(" "):
         if not word:
             continue
-        if word in _OPERATORS:
-            state = _OPERATORS[word]
+        if word in _ARITHMETIC:
+            pending = _ARITHMETIC[word]
             continue
         if word in ("++", "--"):
             if current is not None:
                 current = str(_strtoll(current) + (1 if word == "++" else -1))
-            state = "concat"
+            pending = None
             continue
         value = word if word.isdigit() and word.isascii() else (lookup(word) or "")
-        if state == "concat":
+        if pending is None:
             current = (current or "") + value
         else:
-            left, right = _strtoll(current or ""), _strtoll(value)
-            if state == "sum":
-                result = left + right
-            elif state == "sub":
-                result = left - right
-            elif state == "mul":
-                result = left * right
-            else:  # C division truncates toward zero; uWSGI makes / 0 give 0
-                result = 0 if right == 0 else abs(left) // abs(right) * (1 if (left < 0) == (right < 0) else -1)
-            current = str(result)
-        state = "concat"
+            current = str(pending(_strtoll(current or ""), _strtoll(value)))
+        pending = None
     return current
 
 

@@ -86,6 +86,18 @@ MAGIC = """
     V = %V
     """
 
+#: (condition, the line it guards, the key that ends it): one block each, with ``%(_)`` in most
+_CONDITIONS = [
+    ("if-env = FOO", "a = %(_)", "endif"), ("if-env = NOPE", "b = 1", "endif"),
+    ("if-not-env = NOPE", "c = %(_)", "endif"), ("if-env = FOO=foo", "d = %(_)", "end-if"),
+    ("if-not-env = FOO=bar", "e = %(_)", "endif"), ("if-env = EMPTY", "f = [%(_)]", "endif"),
+    ("if-exists = a.ini", "g = %(_)", "endif"), ("if-file = sub", "h = 1", "endif"),
+    ("ifdir = sub", "i = %(_)", "endif"), ("if-not-file = nope", "j = %(_)", "endif"),
+    ("if-opt = processes=4", "k = %(_)", "endif"), ("if-opt = workers", "l = 1", "endif"),
+    ("if-not-opt = threads", "m = %(_)", "endif"), ("if-not-reload =", "n = %(_)", "end"),
+]
+IF_BLOCKS = "[uwsgi]\nprocesses = 4\n" + "".join("%s\n%s\n%s =\n" % block for block in _CONDITIONS)
+
 CASES = [
     _case("placeholders", {"a.ini": """
         [uwsgi]
@@ -192,65 +204,20 @@ CASES = [
         """, "b.ini": "[uwsgi]\nb = from-b\nini = conf/c.ini:other\n[other]\nmine = %x\n",
         "conf/c.ini": "[uwsgi]\nx = %c\n[other]\ncc = %x-%n\nini = %dd.ini\n", "conf/d.ini": "[uwsgi]\nd = %o\n"},
         ["--ini", "a.ini"]),
-    _case("if blocks", {"a.ini": """
-        [uwsgi]
-        processes = 4
-        if-env = FOO
-        a = %(_)
-        endif =
-        if-env = NOPE
-        b = 1
-        endif =
-        if-not-env = NOPE
-        c = %(_)
-        endif =
-        if-env = FOO=foo
-        d = %(_)
-        end-if =
-        if-not-env = FOO=bar
-        e = %(_)
-        endif =
-        if-env = EMPTY
-        f = [%(_)]
-        endif =
-        if-exists = a.ini
-        g = %(_)
-        endif =
-        if-file = sub
-        h = 1
-        endif =
-        ifdir = sub
-        i = %(_)
-        endif =
-        if-not-file = nope
-        j = %(_)
-        endif =
-        if-opt = processes=4
-        k = %(_)
-        endif =
-        if-opt = workers
-        l = 1
-        endif =
-        if-not-opt = threads
-        m = %(_)
-        endif =
-        if-not-reload =
-        n = %(_)
-        end =
-        """, "sub/x": ""}, ["--ini", "a.ini"], {"FOO": "foo", "EMPTY": ""}),
+    _case("if blocks", {"a.ini": IF_BLOCKS, "sub/x": ""}, ["--ini", "a.ini"], {"FOO": "foo", "EMPTY": ""}),
     _case("loops", {"a.ini": """
         [uwsgi]
         for = a b  c
         env = X_%(_)=1
+        endfor =
+        for-glob = d/*
+        g = %(_)
         endfor =
         for-times = 3
         t = %(_)
         end-for =
         for-readline = lines.txt
         r = [%(_)]
-        endfor =
-        for-glob = d/*
-        g = %(_)
         endfor =
         for-glob = nomatch*
         n = %(_)
