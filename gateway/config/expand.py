@@ -4,10 +4,12 @@ uWSGI expands these after every source has been read, in three passes over all
 entries in order (``core/utils.c``, ``uwsgi_apply_config_pass``):
 
 1. ``$(NAME)`` → the environment variable NAME (``$(NAME:-default)`` when unset
-   or empty, ``$(NAME-default)`` when unset, as documented since uWSGI 2.0.18);
-2. ``@(path)`` → the content of a file, without its final newline;
+   or empty, ``$(NAME-default)`` when unset, from uWSGI's master branch: 2.0.x keeps them verbatim);
+2. ``@(path)`` → the content of a file, without its final newline (``@(exec://COMMAND)``:
+   what the command prints);
 3. ``%(name)`` → the value of the **first** entry with that key, an option or a
-   placeholder (so ``%(socket)`` works too).  Entries earlier in the order are
+   placeholder (so ``%(socket)`` works too); with spaces, ``%(a + 1)`` is uWSGI's
+   placeholder arithmetic (:func:`placeholder_math`).  Entries earlier in the order are
    already expanded; after a substitution the value is scanned again, so a
    placeholder may refer to placeholders defined later.
 
@@ -22,11 +24,14 @@ is an error instead of uWSGI's endless loop.
 from __future__ import annotations
 
 import functools
+import operator
+import re
 from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
 from gateway.config.errors import ConfigError
 from gateway.config.model import Entry
+from gateway.config.schemes import UnsupportedScheme, read_scheme, scheme_of
 
 #: Keys acted on while reading the sources, whose values the passes leave alone.
 IMMEDIATE = frozenset({
@@ -36,17 +41,35 @@ IMMEDIATE = frozenset({
 
 DEFAULT_MAX_SUBSTITUTIONS = 100
 
+
+def _is_logic_key(key: str) -> bool:
+    """``if-env``, ``for``... ``endif`` (any spelling): immediate in uWSGI, so never expanded by
+    the passes (their argument was expanded when the block opened)."""
+    from gateway.config.logic import BLOCK_KEYS, END_KEYS
+    from gateway.config.options import find
+
+    option = find(key)
+    return option is not None and option.name in BLOCK_KEYS | END_KEYS
+
 Resolver = Callable[[str], "str | None"]
 
 
 def find_reference(value: str, symbol: str, start: int) -> tuple[int, int] | None:
-    """The next ``S(...)`` at or after ``start``: (index of S, index of the closing paren)."""
+    """The next ``S(...)`` at or after ``start``: (index of S, index of the closing paren).
+
+    As uWSGI's scanner, an ``S`` inside a reference starts over there, so the innermost
+    reference comes first (``%(%(name))`` expands ``%(name)``, then what it made).
+    """
     opener = symbol + "("
     position = value.find(opener, start)
     while position >= 0:
         depth = 0
+        resume = position + 2
         for index in range(position + 2, len(value)):
             char = value[index]
+            if char == symbol:
+                resume = index  # an inner reference (or a stray symbol: uWSGI drops this one)
+                break
             if char == "(":
                 depth += 1
             elif char == ")":
@@ -57,7 +80,7 @@ def find_reference(value: str, symbol: str, start: int) -> tuple[int, int] | Non
                 depth -= 1
         else:
             return None  # unbalanced: nothing more to find
-        position = value.find(opener, position + 2)
+        position = value.find(opener, resume)
     return None
 
 
@@ -115,11 +138,14 @@ def environment_resolver(environ: Mapping[str, str]) -> Resolver:
 
 
 def file_resolver(read_file: Callable[[str], str], what: Callable[[], str]) -> Resolver:
-    """``@(path)``: the file's content without one trailing newline."""
+    """``@(path)``: the file's content without one trailing newline; ``@(exec://COMMAND)`` and
+    ``@(fd://N)`` read what uWSGI's schemes read (:mod:`gateway.config.schemes`)."""
 
     def resolve(key: str) -> str | None:
         try:
-            content = read_file(key)
+            content = read_scheme(key) if scheme_of(key) else read_file(key)
+        except UnsupportedScheme as exc:
+            raise ConfigError(f"@({key}) in {what()}: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"cannot read file '{key}' referenced as @({key}) in {what()}: "
                               f"{exc.strerror or exc}") from None
@@ -131,15 +157,71 @@ def file_resolver(read_file: Callable[[str], str], what: Callable[[], str]) -> R
 
 
 def entries_resolver(entries: Sequence[Entry]) -> Resolver:
-    """``%(name)``: the current value of the first entry keyed ``name`` (flags given bare have none)."""
+    """``%(name)``: the current value of the first entry keyed ``name`` (flags given bare have none);
+    ``%(a + 1)``, with a space in it, is uWSGI's placeholder arithmetic (:func:`placeholder_math`)."""
 
-    def resolve(key: str) -> str | None:
+    def lookup(key: str) -> str | None:
         for entry in entries:
             if entry.key == key:
                 return entry.value if isinstance(entry.value, str) else None
         return None
 
+    def resolve(key: str) -> str | None:
+        if " " in key:
+            return placeholder_math(key, lookup)
+        return lookup(key)
+
     return resolve
+
+
+_INTEGER_PREFIX = re.compile(r"\s*[+-]?\d+")
+
+
+def _strtoll(text: str) -> int:
+    """C's ``strtoll(text, NULL, 10)``: the leading integer, 0 when there is none."""
+    match = _INTEGER_PREFIX.match(text)
+    return int(match.group()) if match else 0
+
+
+def _c_division(left: int, right: int) -> int:
+    """C's integer division (toward zero); uWSGI makes ``/ 0`` give 0."""
+    if right == 0:
+        return 0
+    quotient = abs(left) // abs(right)
+    return quotient if (left < 0) == (right < 0) else -quotient
+
+
+_ARITHMETIC: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": _c_division,
+}
+
+
+def placeholder_math(expression: str, lookup: Resolver) -> str | None:
+    """uWSGI's ``%(processes cpus + 2)``: the space-separated words, left to right; a number is
+    itself, any other word the value of that option or placeholder ('' when none), and two
+    operands in a row are concatenated; ``+ - * /`` apply integer arithmetic to the result
+    so far and the next operand (``/ 0`` is 0), ``++`` and ``--`` add or subtract one.  None when
+    there was no operand (the reference is then kept verbatim, as in uWSGI)."""
+    current: str | None = None
+    pending: Callable[[int, int], int] | None = None
+    for word in expression.split(" "):
+        if not word:
+            continue
+        if word in _ARITHMETIC:
+            pending = _ARITHMETIC[word]
+            continue
+        if word in ("++", "--"):
+            if current is not None:
+                current = str(_strtoll(current) + (1 if word == "++" else -1))
+            pending = None
+            continue
+        value = word if word.isdigit() and word.isascii() else (lookup(word) or "")
+        if pending is None:
+            current = (current or "") + value
+        else:
+            current = str(pending(_strtoll(current or ""), _strtoll(value)))
+        pending = None
+    return current
 
 
 #: Options whose ``%(name)`` left unresolved are request-log variables, not typos.
@@ -165,7 +247,8 @@ def expand_entries(
 
     for symbol in ("$", "@", "%"):
         for index, entry in enumerate(current):
-            if entry.key in IMMEDIATE or not isinstance(entry.value, str) or symbol + "(" not in entry.value:
+            if (entry.key in IMMEDIATE or not isinstance(entry.value, str) or symbol + "(" not in entry.value
+                    or _is_logic_key(entry.key)):
                 continue
             if symbol == "$":
                 resolve = environment_resolver(environ)

@@ -17,7 +17,7 @@ Each format has a pure parser (``ini.py``, ``jsonconf.py``, ``yamlconf.py``,
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from gateway.config import jsonconf, xmlconf, yamlconf
@@ -85,6 +85,8 @@ class ConfigFile:
     format: str
     entries: list[Entry]
     warnings: list[str]
+    #: its magic-variable table (the first file's gives the uppercase letters of the others)
+    magic: dict[str, str] = field(default_factory=dict)
 
 
 def read_config(
@@ -96,12 +98,14 @@ def read_config(
     read_file: ReadFile = read_text,
     inject_before: Sequence[str] = (),
     inject_after: Sequence[str] = (),
+    first_magic: dict[str, str] | None = None,
 ) -> ConfigFile:
     """Read ``file[:section]`` (relative to ``context.cwd``) into entries, magic variables applied.
 
     ``kind`` is a key of :data:`FORMATS`; None means "by the extension", an
     error when the extension is none of uWSGI's.  Includes inside the file are
     returned as ordinary entries; following them is the caller's job.
+    ``first_magic`` is the magic table of the first config file read (None: this is the first).
     ``inject_before`` / ``inject_after`` name files (relative to ``context.cwd``) whose text
     goes before / after the file's own, before the magic variables are replaced (uWSGI's
     ``--inject-before``/``--inject-after``); a newline is added where a part lacks one.
@@ -118,6 +122,7 @@ def read_config(
             raise ConfigError(f"cannot tell the format of config file '{file}': its name must end in "
                               + ", ".join(EXTENSIONS))
     fmt = FORMATS[kind]
+    written_section = section or ""
     section = section or fmt.default_section
     if "://" in file:
         raise ConfigError(f"{fmt.label} '{file}': loading configuration from a URL is not supported yet "
@@ -128,10 +133,10 @@ def read_config(
         raise ConfigError(f"cannot read {fmt.label} file '{file}': {exc.strerror or exc}") from None
     if inject_before or inject_after:
         text = _injected(text, inject_before, inject_after, context.cwd, read_file)
-    table = magic_variables(file, absolute_path(file, context.cwd), section, context)
+    table = magic_variables(file, absolute_path(file, context.cwd), written_section, context, first_magic)
     entries, found = fmt.parse(substitute_magic(text, table), section, file)
     warnings = [] if found else [fmt.missing.format(section=section, label=fmt.label, file=file)]
-    return ConfigFile(file, section, kind, entries, warnings)
+    return ConfigFile(file, section, kind, entries, warnings, table)
 
 
 def _injected(text: str, before: Sequence[str], after: Sequence[str], cwd: str, read_file: ReadFile) -> str:

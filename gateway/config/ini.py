@@ -18,11 +18,15 @@ What uWSGI 2.0's ini reader does, and so what this one does:
   anything else: ``%d`` (directory of the file, **with** trailing slash), ``%p``
   (absolute path), ``%s`` (file name), ``%n`` (name without extension), ``%e``
   (extension), ``%c`` (name of the directory), ``%o`` (path as given), ``%x``
-  (section), ``%0``..``%9`` (components of ``%d``), ``%h`` (hostname), ``%k``
-  (CPU count), ``%v`` (working directory), ``%V`` (uWSGI version emulated),
-  ``%t``/``%T`` (start time in s/µs), ``%u``/``%U``/``%g``/``%G`` (uid, user,
-  gid, group) and ``%%`` (a literal ``%``).  ``%(`` is left for placeholders.
-  uWSGI replaces an unknown ``%X`` with nothing; here it is kept verbatim.
+  (the section written after the ``:``, empty without one), ``%0``..``%9``
+  (components of ``%d``), ``%h`` (hostname), ``%k`` (CPU count), ``%v`` (working
+  directory), ``%V`` (uWSGI version emulated), ``%t``/``%T`` (start time in s/µs),
+  ``%u``/``%U``/``%g``/``%G`` (uid, user, gid, group), ``%j`` (the hex djb33x hash
+  of ``%p``), ``%i`` (its inode), ``%b`` (the interpreter running gateway, where
+  uWSGI names its binary) and ``%%`` (a literal ``%``); the uppercase ``%O %D %S
+  %P %C %E %N %X %I %J`` are the first config file's.  ``%(`` is left for
+  placeholders; any other ``%X`` becomes nothing, as in uWSGI (``100%q`` is
+  ``100``, and a ``%`` ending a line joins the next line to it).
 
 A section missing from the file is a warning, not an error, as in uWSGI.
 """
@@ -32,6 +36,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -60,6 +65,8 @@ class MagicContext:
     user: str = ""
     group: str = ""
     now: float = field(default_factory=time.time)
+    #: ``%b``: what runs gateway (uWSGI's ``%b`` is its binary)
+    binary: str = ""
 
     @classmethod
     def from_system(cls, cwd: str | None = None) -> "MagicContext":
@@ -85,6 +92,7 @@ class MagicContext:
             gid=gid,
             user=user,
             group=group,
+            binary=sys.executable,
         )
 
 
@@ -103,14 +111,36 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     return head + file, (section or None)
 
 
-def magic_variables(given: str, absolute: str, section: str, context: MagicContext) -> dict[str, str]:
-    """The magic-variable table of one config file (keys are the letters after ``%``)."""
+#: The letters whose uppercase form is the first config file's value (uWSGI's "first round").
+FIRST_FILE_LETTERS = "odspcenxij"
+
+
+def djb33x_hex(text: str) -> str:
+    """``%j``: uWSGI's djb33x hash of ``text``'s bytes (each a signed C ``char``), its four bytes
+    in little-endian order as uppercase hex."""
+    value = 5381
+    for byte in os.fsencode(text):
+        value = (((value << 5) + value) ^ (byte - 256 if byte > 127 else byte)) & 0xFFFFFFFF
+    return value.to_bytes(4, "little").hex().upper()
+
+
+def magic_variables(given: str, absolute: str, section: str, context: MagicContext,
+                    first: dict[str, str] | None = None) -> dict[str, str]:
+    """The magic-variable table of one config file (keys are the letters after ``%``).
+
+    ``section`` is the one written after the ``:`` (empty when none: ``%x``); ``first`` is the
+    table of the first config file read, for the uppercase letters (None: this one is it).
+    """
     directory, name = os.path.split(absolute)
     directory = directory.rstrip("/") + "/"
     stem, dot, extension = name.rpartition(".")
     if not dot:
         stem, extension = name, ""
     components = [part for part in directory.split("/") if part]
+    try:
+        inode = str(os.lstat(absolute).st_ino)
+    except OSError:
+        inode = ""
     table = {
         "o": given,
         "p": absolute,
@@ -120,6 +150,9 @@ def magic_variables(given: str, absolute: str, section: str, context: MagicConte
         "e": extension,
         "n": stem,
         "x": section,
+        "i": inode,
+        "j": djb33x_hex(absolute),
+        "b": context.binary,
         "h": context.hostname,
         "k": str(context.cpu_count),
         "v": context.cwd,
@@ -131,9 +164,12 @@ def magic_variables(given: str, absolute: str, section: str, context: MagicConte
         "g": str(context.gid),
         "G": context.group,
         "%": "%",
+        "(": "%(",
     }
     for index in range(10):
         table[str(index)] = components[index] if index < len(components) else ""
+    for letter in FIRST_FILE_LETTERS:
+        table[letter.upper()] = (first or table)[letter]
     return table
 
 
@@ -141,8 +177,9 @@ _MAGIC = re.compile(r"%(.)", re.DOTALL)
 
 
 def substitute_magic(text: str, table: dict[str, str]) -> str:
-    """Replace ``%X`` for every ``X`` in ``table``; leave ``%(`` and unknown letters alone."""
-    return _MAGIC.sub(lambda m: table.get(m.group(1), m.group(0)), text)
+    """Replace ``%X`` by ``table[X]``; a letter not in the table becomes nothing, as in uWSGI
+    (``%(`` stays: the table maps ``(`` to ``%(``)."""
+    return _MAGIC.sub(lambda m: table.get(m.group(1), ""), text)
 
 
 def parse_ini(text: str, section: str = DEFAULT_SECTION, name: str = "<ini>") -> tuple[list[Entry], bool]:

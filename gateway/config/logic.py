@@ -25,10 +25,12 @@ value given so far to that option or placeholder), ``if-exists PATH`` / ``if-not
 ``if-not-hostname``, ``if-hostname-match REGEXP`` / ``if-not-hostname-match`` (a search in the
 host name, with Python's :mod:`re` where uWSGI uses PCRE), ``if-plugin`` / ``if-not-plugin`` (the plugins gateway has built in:
 python, python3, tornado, greenlet, http...), ``if-reload`` / ``if-not-reload`` (gateway's
-master never re-executes itself: never a reload).  ``else`` opens a block that adds its
-entries when the last condition failed.  The loops: ``for`` (space-separated items),
-``for-glob PATTERN`` (the matching paths, or the pattern itself when nothing matches),
-``for-times N`` (1..N), ``for-readline FILE`` (each line).
+master never re-executes itself: never a reload).  ``else`` (from uWSGI's master branch;
+2.0.x has none) opens a block that adds its entries when the last condition failed.  The
+loops: ``for`` (items separated by spaces), ``for-glob PATTERN`` (the matching paths, a
+directory with a final ``/``, or the pattern itself when nothing matches), ``for-times N``
+(1..N), ``for-readline FILE`` (each line, empty ones too).  ``%(_)`` is left as written when
+nothing was tested (an unset ``if-not-env``/``if-not-opt``, ``if-reload``), as in uWSGI.
 
 Nesting is refused with uWSGI's message; a block left open runs to the end of the
 sources, as in uWSGI.  Unlike uWSGI, the argument of a logic key has ``$(ENV)`` and
@@ -102,9 +104,13 @@ class Block:
             return [value.replace("%(_)", item) for item in self._items(facts)]
         ok, tested = self._condition(facts)
         self.failed = not ok
-        return [value.replace("%(_)", tested)] if ok else []
+        if not ok:
+            return []
+        return [value if tested is None else value.replace("%(_)", tested)]
 
-    def _condition(self, facts: LogicFacts) -> "tuple[bool, str]":
+    def _condition(self, facts: LogicFacts) -> "tuple[bool, Optional[str]]":
+        """Whether the condition holds, and what ``%(_)`` is (None: left as written, as uWSGI
+        does for an unset ``if-not-env``/``if-not-opt`` and for ``if-reload``)."""
         kind, arg = self.kind, self.arg
         negate = kind.startswith("if-not-")
         base = "if-" + kind[len("if-not-"):] if negate else kind
@@ -112,7 +118,7 @@ class Block:
             name, eq, wanted = arg.partition("=")
             found = facts.environ.get(name) if base == "if-env" else facts.option_value(name)
             ok = found is not None and (not eq or found == wanted)
-            return (not ok if negate else ok), (found or "")
+            return (not ok if negate else ok), found
         if base in ("if-exists", "if-file", "if-dir"):
             path = os.path.join(facts.cwd, arg)
             check = {"if-exists": os.path.exists, "if-file": os.path.isfile, "if-dir": os.path.isdir}[base]
@@ -127,7 +133,7 @@ class Block:
         elif base == "if-plugin":
             ok = arg.strip().lower() in BUILTIN_PLUGINS
         elif base == "if-reload":
-            ok = False  # the master never re-executes itself
+            return negate, None  # the master never re-executes itself
         else:  # pragma: no cover - the option table only routes known kinds here
             raise LogicError("unknown logic option '%s'" % kind)
         return (not ok if negate else ok), arg
@@ -135,11 +141,13 @@ class Block:
     def _items(self, facts: LogicFacts) -> List[str]:
         kind, arg = self.kind, self.arg
         if kind == "for":
-            items = arg.split()
+            items = [item for item in arg.split(" ") if item]  # spaces only, as uWSGI's strtok
         elif kind == "for-glob":
             found = sorted(glob.glob(os.path.join(facts.cwd, arg)))
             if not os.path.isabs(arg):  # relative pattern, relative paths (as uWSGI's glob gives)
                 found = [os.path.relpath(path, facts.cwd) for path in found]
+            # GLOB_MARK, as uWSGI: a directory ends with '/'
+            found = [path + "/" if os.path.isdir(os.path.join(facts.cwd, path)) else path for path in found]
             items = found or [arg]
         elif kind == "for-times":
             try:
@@ -154,7 +162,10 @@ class Block:
                 text = facts.read_file(os.path.join(facts.cwd, arg))
             except OSError as e:
                 raise LogicError("'for-readline %s': %s" % (arg, e.strerror or e)) from None
-            items = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()  # the end of the last line, not an empty line
+            items = [line.rstrip("\r") for line in lines]  # empty lines too, as uWSGI
         if len(items) > MAX_ITEMS:
             raise LogicError("'%s %s': more than %d items" % (kind, arg, MAX_ITEMS))
         return items

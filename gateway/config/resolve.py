@@ -24,9 +24,13 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from gateway.config.errors import ConfigError, Invalid
+from gateway.config.logic import BLOCK_KEYS, END_KEYS
 from gateway.config.model import Config, Entry
 from gateway.config.options import OPTIONS, Option, find, suggest
 from gateway.config.sources import spelled, where
+
+#: The logic keys (``if-env``... ``endif``): entries of their own, with nothing to convert.
+LOGIC_KEYS = BLOCK_KEYS | END_KEYS
 
 #: ``socket-timeout`` under ``--tornado`` when not given (uWSGI's tornado plugin does the same).
 TORNADO_SOCKET_TIMEOUT = 30
@@ -79,6 +83,8 @@ def resolve(
             continue
         if not entry.exported and option.name == "ini":
             continue  # a positional config file: read, not recorded (uWSGI does the same)
+        if option.name in LOGIC_KEYS:
+            continue  # acted on while the sources were read; kept for uwsgi.opt
         if not option.supported:
             if _is_default(option, entry):
                 continue

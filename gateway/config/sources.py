@@ -54,7 +54,7 @@ from gateway.config.expand import (
     expand_text,
 )
 from gateway.config.files import EXTENSIONS, format_of, read_config
-from gateway.config.ini import MagicContext, read_text, split_spec
+from gateway.config.ini import FIRST_FILE_LETTERS, MagicContext, read_text, split_spec
 from gateway.config.logic import BLOCK_KEYS, END_KEYS
 from gateway.config.model import Entry
 from gateway.config.options import RESOLVE_TIMEOUT, find, suggest
@@ -67,6 +67,18 @@ _SETTERS = {"set": False, "set-placeholder": True, "set-ph": True}
 #: Options that read a config file where they stand → its format (None: by its extension).
 _LOADERS: dict[str, str | None] = {"ini": "ini", "json": "json", "yaml": "yaml", "xml": "xml",
                                    "include": None, "config": None}
+
+
+def _strict_exempt(entry: Entry) -> bool:
+    """Placeholders ``--strict`` allows: uWSGI's "configured" ones, from ``set-placeholder``
+    (``set-ph``) and ``resolve`` (a plain ``set`` of a name that is no option is refused)."""
+    return entry.origin.endswith(("(via set-placeholder)", "(via resolve)"))
+
+
+def _strict_error(entry: Entry) -> ConfigError:
+    close = suggest(entry.key)
+    hint = f" (did you mean '{close}'?)" if close else ""
+    return ConfigError(f"unknown option '{entry.key}'{hint}{where(entry)}; --strict forbids placeholders")
 
 
 class _StopReading(Exception):
@@ -148,6 +160,8 @@ class _Assembler:
         self.warnings: list[str] = []
         #: the last file read of each format, for ``:section`` alone
         self.last_files: dict[str, str] = {}
+        #: the first config file's magic table (its letters are the uppercase ``%D``, ``%N``...)
+        self.first_magic: dict[str, str] | None = None
         #: the ``fallback-config`` file seen so far (absolute)
         self.fallback_config: str | None = None
         #: ``inherit`` entries, read once every other source is in
@@ -171,18 +185,17 @@ class _Assembler:
         if option is not None and not self.in_logic:
             if option.name in END_KEYS:
                 self.block, self.last_failed = None, False
+                self.out.append(entry)  # shown in uwsgi.opt and --show-config, as uWSGI
                 return
             if option.name in BLOCK_KEYS:
                 self.open_logic(option.name, entry)
+                self.out.append(entry)
                 return
         if self.block is not None and not self.in_logic:
             self.through_logic(entry, stack)
             return
-        if option is None and self.strict and not entry.origin.endswith("(via set)"):
-            close = suggest(key)
-            hint = f" (did you mean '{close}'?)" if close else ""
-            raise ConfigError(f"unknown option '{key}'{hint}{where(entry)}; "
-                              "--strict forbids placeholders")
+        if option is None and self.strict and not _strict_exempt(entry):
+            raise _strict_error(entry)
         self.out.append(entry)
         if option is None or not isinstance(entry.value, str):
             if option is not None and option.name == "strict":
@@ -293,6 +306,7 @@ class _Assembler:
                               % (entry.key, self.max_include_depth, where(entry)))
         value = entry.value if isinstance(entry.value, str) else ""
         words = self.expand_now(entry).split(" ") if value else [""]
+        self.out.append(entry)  # uwsgi.opt shows NAME; the options it gives are applied, not exported
         for item in self.custom[entry.key].split(";"):
             key, sep, raw = item.partition("=")
             if not sep:
@@ -300,7 +314,7 @@ class _Assembler:
             for n in range(len(words), 0, -1):  # $10 before $1
                 key = key.replace("$%d" % n, words[n - 1])
                 raw = raw.replace("$%d" % n, words[n - 1])
-            self.add(Entry(key.strip(), raw, "%s (custom option %s)" % (entry.origin, entry.key), entry.exported),
+            self.add(Entry(key.strip(), raw, "%s (custom option %s)" % (entry.origin, entry.key), exported=False),
                      stack + (entry.key,))
 
     def open_logic(self, kind: str, entry: Entry) -> None:
@@ -334,11 +348,11 @@ class _Assembler:
 
     def facts(self) -> logic.LogicFacts:
         def option_value(name: str) -> str | None:
-            option = find(name)
+            # the first entry spelled ``name`` (uWSGI's uwsgi_get_exported_opt: another
+            # spelling of the option does not count, a flag given bare has no value)
             for e in self.out:
-                same = e.key == name or (option is not None and find(e.key) is option)
-                if same and isinstance(e.value, str):
-                    return e.value
+                if e.key == name:
+                    return e.value if isinstance(e.value, str) else None
             return None
 
         return logic.LogicFacts(self.environ, self.context.hostname, option_value, cwd=self.context.cwd,
@@ -358,9 +372,17 @@ class _Assembler:
             if kind is None:
                 raise ConfigError(f"option '{spelled(entry.key, entry)}' cannot tell the format of "
                                   f"'{spec}': the file name must end in {', '.join(EXTENSIONS)}{where(entry)}")
+        # uWSGI's include and inherit (uwsgi_opt_load) never make the "first" file of the
+        # uppercase magic variables: before one is read, they are empty there
+        template = find(entry.key) in (find("include"), find("inherit"))
+        first = self.first_magic
+        if first is None and template:
+            first = dict.fromkeys(FIRST_FILE_LETTERS, "")
         loaded = read_config(spec, self.context, kind=kind, last_file=self.last_files.get(kind),
                              read_file=self.read_file, inject_before=self.inject_before,
-                             inject_after=self.inject_after)
+                             inject_after=self.inject_after, first_magic=first)
+        if self.first_magic is None and not template:
+            self.first_magic = loaded.magic
         identity = f"{os.path.realpath(os.path.join(self.context.cwd, loaded.path))}:{loaded.section}"
         if identity in stack:
             chain = " -> ".join(s.rsplit(":", 1)[0] for s in (*stack, identity))
@@ -384,7 +406,8 @@ class _Assembler:
                               f"got '{entry.value}'{where(entry)}") from None
         if placeholder_only and find(name) is not None:
             raise ConfigError(f"'{name}' cannot be a placeholder: it is an option{where(entry)}")
-        self.add(Entry(name, value, f"{entry.origin} (via set)", entry.exported))
+        via = "set-placeholder" if placeholder_only else "set"
+        self.add(Entry(name, value, f"{entry.origin} (via {via})", entry.exported))
 
     def expand_now(self, entry: Entry) -> str:
         value = str(entry.value)
@@ -420,6 +443,12 @@ def assemble(
             assembler.finish()
         except _StopReading:
             pass  # ``exit``: what follows it is never read
+        if assembler.strict:
+            # uWSGI checks every option again once all are read: a placeholder given before
+            # ``strict`` (an ``UWSGI_*`` variable, an earlier line) is refused too
+            for entry in assembler.out:
+                if find(entry.key) is None and entry.key not in assembler.custom and not _strict_exempt(entry):
+                    raise _strict_error(entry)
     except ConfigError as exc:
         exc.fallback_config = assembler.fallback_config
         raise

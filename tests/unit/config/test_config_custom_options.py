@@ -67,3 +67,16 @@ def test_an_undeclared_name_stays_a_placeholder(run, write):
     """)
     cfg = run("app.ini")
     assert cfg.socket == []  # declared after its use: uWSGI reads the options in order
+
+
+def test_uwsgi_opt_shows_the_custom_option_not_what_it_sets(run, write):
+    """As uWSGI 2.0.31: NAME is an exported option; its template's options are applied only."""
+    write("app.ini", """
+        [uwsgi]
+        declare-option = mysock=socket-timeout=$1;harakiri=$2
+        mysock = 10 20
+        """)
+    cfg = run("app.ini")
+    assert (cfg.socket_timeout, cfg.harakiri) == (10, 20)
+    assert cfg.uwsgi_opt() == {"declare-option": b"mysock=socket-timeout=$1;harakiri=$2",
+                               "mysock": b"10 20"}

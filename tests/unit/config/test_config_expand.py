@@ -95,3 +95,45 @@ def test_immediate_options_are_not_expanded():
 def test_placeholder_cycles_are_bounded():
     with pytest.raises(ConfigError, match="does not terminate"):
         expand_entries([E("a", "%(b)"), E("b", "%(a)")], {}, no_files, max_substitutions=20)
+
+
+def test_placeholder_math_as_uwsgi():
+    """``%(a + b)``: uWSGI 2.0.31's placeholder arithmetic (results checked against it)."""
+    entries = [E("a", "2"), E("b", "3")] + [E(k, v) for k, v in [
+        ("c", "%(a + b)"), ("d", "%(a b)"), ("e", "%(a * 10)"), ("f", "%(b / 0)"), ("g", "%(a ++)"),
+        ("h", "%(nope + 1)"), ("i", "%(a - b - 1)"), ("j", "%(a -)"), ("k", "%(x1 + 1)"),
+        ("l", "%(-7 / 2)"), ("m", "%( + )")]]
+    expanded, _, _ = expand_entries(entries, {}, no_files)
+    assert values(expanded)[2:] == [("c", "5"), ("d", "23"), ("e", "20"), ("f", "0"), ("g", "3"),
+                                    ("h", "1"), ("i", "-2"), ("j", "2"), ("k", "1"),
+                                    ("l", "0"), ("m", "%( + )")]
+
+
+def test_at_exec_reads_what_the_command_prints_and_other_schemes_are_refused():
+    expanded, _, _ = expand_entries([E("a", "@(exec://echo hi; echo there >&2)"), E("b", "x@(exec://printf 1)y")],
+                                    {}, no_files)
+    assert values(expanded) == [("a", "hi"), ("b", "x1y")]
+    with pytest.raises(ConfigError, match=r"@\(http://example\.com/x\) in 'c' .*http:// scheme is not supported"):
+        expand_entries([E("c", "@(http://example.com/x)")], {}, no_files)
+
+
+def test_at_fd_reads_an_inherited_descriptor(tmp_path):
+    import os
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"from a pipe\n")
+    os.close(write_end)
+    try:
+        expanded, _, _ = expand_entries([E("a", "@(fd://%d)" % read_end)], {}, no_files)
+    finally:
+        os.close(read_end)
+    assert values(expanded) == [("a", "from a pipe")]
+
+
+def test_innermost_reference_first_as_uwsgi():
+    expanded, _, _ = expand_entries([E("n", "b"), E("b", "bee"), E("a", "x%(%(n))"), E("s", "%(a%b)")],
+                                    {"B": "1", "A1": "nested"}, no_files)
+    assert values(expanded)[2:] == [("a", "xbee"), ("s", "%(a%b)")]
+    expanded, _, _ = expand_entries([E("x", "$(A$(B))")], {"B": "1", "A1": "nested"}, no_files)
+    assert values(expanded) == [("x", "nested")]
+    assert find_reference("%(a %(b)", "%", 0) == (4, 7)

@@ -11,6 +11,7 @@ from gateway.config.files import read_config
 from gateway.config.ini import (
     MAX_CONFIG_FILE_BYTES,
     MagicContext,
+    djb33x_hex,
     magic_variables,
     parse_ini,
     split_spec,
@@ -95,10 +96,23 @@ def test_magic_variables_of_a_file(context):
     assert table["V"] == "2.0.31"
 
 
-def test_substitute_magic_keeps_placeholders_and_unknown_letters():
-    table = {"d": "/srv/", "n": "app", "%": "%"}
+def test_substitute_magic_keeps_placeholders_and_drops_unknown_letters_as_uwsgi():
+    table = {"d": "/srv/", "n": "app", "%": "%", "(": "%("}
     assert substitute_magic("base = %d\nname = hello-%n", table) == "base = /srv/\nname = hello-app"
-    assert substitute_magic("a = %(name) %z 100%% 5%", table) == "a = %(name) %z 100% 5%"
+    assert substitute_magic("a = %(name) %z 100%% 5%", table) == "a = %(name)  100% 5%"
+    assert substitute_magic("a = 50%\nb = 2", table) == "a = 50b = 2"  # uWSGI joins the lines
+
+
+def test_magic_variables_hash_inode_and_uppercase_first_file(tmp_path, context):
+    path = tmp_path / "app.ini"
+    path.write_text("")
+    first = magic_variables("app.ini", str(path), "", context)
+    assert first["j"] == djb33x_hex(str(path)) and len(first["j"]) == 8
+    assert djb33x_hex("/tmp/dc-tjc_puxf/sub/dir/a.b.ini") == "66482BBA"  # real uWSGI 2.0.31's %j
+    assert first["i"] == str(os.lstat(path).st_ino)
+    assert (first["x"], first["X"], first["N"]) == ("", "", "app")
+    other = magic_variables("b.ini", "/srv/b.ini", "dev", context, first)
+    assert (other["n"], other["N"], other["x"], other["X"], other["O"]) == ("b", "app", "dev", "", "app.ini")
 
 
 def test_read_config_applies_magic_variables_from_the_file_itself(tmp_path, context, write):
@@ -112,7 +126,7 @@ def test_read_config_applies_magic_variables_from_the_file_itself(tmp_path, cont
     result = read_config("cfg/app.ini", context)
     real = os.path.realpath(tmp_path / "cfg")
     assert kv(result.entries) == [("base", real + "/"), ("myvar", "hello-app"),
-                                  ("section", "uwsgi"), ("where", "cfg")]
+                                  ("section", ""), ("where", "cfg")]
     assert result.warnings == []
 
 
@@ -154,3 +168,11 @@ def test_magic_context_from_system_reads_the_process():
     ctx = MagicContext.from_system()
     assert ctx.cwd == os.getcwd()
     assert ctx.cpu_count >= 1 and ctx.uid == os.getuid()
+
+
+def test_include_and_inherit_never_make_the_first_file_of_uppercase_magic(run, write):
+    """As uWSGI's uwsgi_opt_load: before the first --ini/--yaml/... file, %N is empty there."""
+    write("a.ini", "[uwsgi]\nfirst = [%N]\n")
+    write("b.ini", "[uwsgi]\nsecond = [%N]\ninherit = a.ini\n")
+    opt = run("--include", "a.ini", "--ini", "b.ini").uwsgi_opt()
+    assert opt["first"] == [b"[]", b"[b]"] and opt["second"] == b"[b]"

@@ -206,8 +206,25 @@ def test_strict_refuses_placeholders(run, write):
     with pytest.raises(ConfigError, match=r"^unknown option 'procesess' \(did you mean 'processes'\?\) "
                                           r"\(from app\.ini line 3\); --strict forbids placeholders$"):
         run("--ini", "app.ini")
-    write("ok.ini", "[uwsgi]\nprocesess = 2\nstrict = true\n")
-    assert run("--ini", "ok.ini").strict is True  # strict applies to keys after it, as in uWSGI
+    write("ok.ini", "[uwsgi]\nprocesess = 2\nstrict = false\n")
+    assert run("--ini", "ok.ini").strict is False
+
+
+def test_strict_refuses_placeholders_given_before_it_and_by_set_as_uwsgi(run, write):
+    """uWSGI 2.0.31 checks every option again once all are read: a placeholder before ``strict``
+    is refused too; ``set-ph`` and ``resolve`` placeholders are allowed, a plain ``set`` not."""
+    write("before.ini", "[uwsgi]\nprocesess = 2\nstrict = true\n")
+    with pytest.raises(ConfigError, match=r"^unknown option 'procesess'.*line 2\); --strict forbids"):
+        run("--ini", "before.ini")
+    with pytest.raises(ConfigError, match=r"^unknown option 'foo' \(from environment variable UWSGI_FOO\)"):
+        run("--strict", env={"UWSGI_FOO": "1"})
+    write("set.ini", "[uwsgi]\nstrict = true\nset-ph = a=1\nset = processes=%(a)\nset = b=2\n")
+    with pytest.raises(ConfigError, match=r"^unknown option 'b' \(from set\.ini line 5 \(via set\)\)"):
+        run("--ini", "set.ini")
+    write("ok.ini", "[uwsgi]\nstrict = true\nset-ph = a=1\nset = processes=%(a)\n"
+                    "declare-option = mine=threads=$1\nmine = 2\n")
+    cfg = run("--ini", "ok.ini")
+    assert (cfg.processes, cfg.threads) == (1, 2)
 
 
 def test_unresolved_placeholder_is_kept_and_warned(run):

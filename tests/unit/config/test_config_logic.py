@@ -92,7 +92,7 @@ def test_file_dir_hostname_plugin_opt_and_reload_conditions(run, write, tmp_path
 
 
 def test_for_loops(run, write, tmp_path):
-    (tmp_path / "hosts.txt").write_text("a:1\nb:2\n\n")
+    (tmp_path / "hosts.txt").write_text("a:1\nb:2\n")
     (tmp_path / "m1.ini").write_text("")
     (tmp_path / "m2.ini").write_text("")
     write("app.ini", """
@@ -115,6 +115,53 @@ def test_for_loops(run, write, tmp_path):
     assert cfg.http_to == ["a:1", "b:2"]
     assert cfg.env[:3] == ["T1=x", "T2=x", "T3=x"]
     assert [e.rsplit("/", 1)[-1] for e in cfg.env[3:]] == ["G=m1.ini", "G=m2.ini"]
+
+
+def test_loop_items_as_uwsgi(run, write, tmp_path):
+    """uWSGI 2.0.31's items: ``for`` splits on spaces only, ``for-readline`` keeps empty lines,
+    ``for-glob`` marks directories with '/'; the logic keys stay in ``uwsgi.opt``."""
+    (tmp_path / "lines.txt").write_text("one\n\n two \nthree")
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "f1").write_text("")
+    write("app.ini", """
+        [uwsgi]
+        for = a\tb  c
+        x = %(_)
+        endfor =
+        for-readline = lines.txt
+        y = [%(_)]
+        endfor =
+        for-glob = d/*
+        z = %(_)
+        endfor =
+        """)
+    opt = run("app.ini").uwsgi_opt()
+    assert opt["x"] == [b"a\tb", b"c"]
+    assert opt["y"] == [b"[one]", b"[]", b"[ two ]", b"[three]"]
+    assert opt["z"] == [b"d/f1", b"d/sub/"]
+    assert opt["for"] == b"a\tb  c" and opt["endfor"] == [b"", b"", b""]
+
+
+def test_unset_tested_value_keeps_underscore_and_if_opt_wants_the_spelling(run, write):
+    write("app.ini", """
+        [uwsgi]
+        processes = 2
+        if-not-env = NOPE
+        a = %(_)
+        endif =
+        if-not-reload =
+        b = %(_)
+        endif =
+        if-opt = workers
+        c = 1
+        endif =
+        if-opt = processes
+        d = %(_)
+        endif =
+        """)
+    opt = run("app.ini").uwsgi_opt()
+    assert (opt["a"], opt["b"], opt["d"]) == (b"%(_)", b"%(_)", b"2")  # uWSGI leaves %(_) there
+    assert "c" not in opt  # uWSGI's if-opt looks for that spelling only
 
 
 def test_logic_works_on_the_command_line_too(run):
