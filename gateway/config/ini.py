@@ -120,6 +120,17 @@ def magic_variables(given: str, absolute: str, section: str, context: MagicConte
         "e": extension,
         "n": stem,
         "x": section,
+    }
+    table.update(process_magic(context))
+    for index in range(10):
+        table[str(index)] = components[index] if index < len(components) else ""
+    return table
+
+
+def process_magic(context: MagicContext) -> dict[str, str]:
+    """The magic variables that do not depend on a config file (the process's facts): what
+    uWSGI's ``uwsgi.magic_table`` holds when no config file was read."""
+    return {
         "h": context.hostname,
         "k": str(context.cpu_count),
         "v": context.cwd,
@@ -132,9 +143,6 @@ def magic_variables(given: str, absolute: str, section: str, context: MagicConte
         "G": context.group,
         "%": "%",
     }
-    for index in range(10):
-        table[str(index)] = components[index] if index < len(components) else ""
-    return table
 
 
 _MAGIC = re.compile(r"%(.)", re.DOTALL)
