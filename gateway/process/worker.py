@@ -667,7 +667,7 @@ class Worker:
             snap["id"] = (slot - 1) % max(board.workers // 2, 1) + 1
             snap["status"] = snap["status"].encode()
             snap.pop("cores", None)
-            snap["apps"] = ()
+            snap["apps"] = uwsgi_module.worker_apps(snap["requests"], snap["exceptions"])
             out.append(snap)
         return tuple(out)
 
