@@ -338,8 +338,13 @@ def request_id() -> int:
     """Requests the calling core finished before the current one (uWSGI's per-core counter,
     counted when a request ends: 0 in a core's first request)."""
     core = loop_engine.current_core()
-    if core is None:
-        return 0
+    if core is None:  # a --threads thread: the core that handed it the request
+        environ = _current_env()
+        engine = _runtime.engine
+        core_id = environ.get("uwsgi.core") if environ is not None else None
+        if core_id is None or engine is None:
+            return 0
+        core = engine.cores[core_id]
     return core.requests - 1 if core.in_request else core.requests
 
 
