@@ -29,6 +29,11 @@ def _rpc_boom(*args):
     raise RuntimeError("boom")
 
 
+def _spooler(env):
+    return uwsgi.SPOOL_OK  # (the probe's tasks are only there to be written)
+
+
+uwsgi.spooler = _spooler  # (in place of uwsgidecorators' manage_spool_request)
 uwsgi.register_rpc("echo", _rpc_echo)
 uwsgi.register_rpc("boom", _rpc_boom)
 uwsgi.register_rpc("text", lambda *args: "text")
@@ -256,6 +261,31 @@ STEPS = [
     ("call_raises", lambda: uwsgi.call(b"boom")),
     ("call_returns_str", lambda: uwsgi.call(b"text")),
     ("call_returns_none", lambda: uwsgi.call(b"none")),
+    # spooler and queue (only with --spooler / --queue: else AttributeError in both)
+    ("spool", lambda: uwsgi.spool({b"probe": b"1"}).startswith(uwsgi.spoolers[0])),
+    ("spool_type", lambda: type(uwsgi.spool({"probe": "2"})).__name__),
+    ("spool_kwargs", lambda: type(uwsgi.spool(probe=b"3")).__name__),
+    ("spool_bad_value", lambda: uwsgi.spool({b"probe": 3})),
+    ("send_to_spooler", lambda: type(uwsgi.send_to_spooler({b"probe": b"4"})).__name__),
+    ("spoolers_type", lambda: (type(uwsgi.spoolers).__name__, [type(x).__name__ for x in uwsgi.spoolers])),
+    ("spooler_pid_type", lambda: type(uwsgi.spooler_pid()).__name__),
+    ("spooler_pids_type", lambda: (type(uwsgi.spooler_pids()).__name__, len(uwsgi.spooler_pids()))),
+    ("spooler_jobs_type", lambda: type(uwsgi.spooler_jobs()).__name__),
+    ("spooler_get_task_missing", lambda: uwsgi.spooler_get_task("/nonexistent/task")),
+    ("set_spooler_frequency", lambda: uwsgi.set_spooler_frequency(1)),
+    ("queue_size", lambda: uwsgi.queue_size),
+    ("queue_push", lambda: uwsgi.queue_push(b"one")),
+    ("queue_push_str", lambda: uwsgi.queue_push("two")),
+    ("queue_last", lambda: uwsgi.queue_last()),
+    ("queue_last_2", lambda: uwsgi.queue_last(2)),
+    ("queue_get", lambda: uwsgi.queue_get(0)),
+    ("queue_get_empty", lambda: uwsgi.queue_get(5)),
+    ("queue_set", lambda: uwsgi.queue_set(5, b"five")),
+    ("queue_slot", lambda: uwsgi.queue_slot()),
+    ("queue_pull_slot", lambda: uwsgi.queue_pull_slot()),
+    ("queue_pop", lambda: uwsgi.queue_pop()),
+    ("queue_pull", lambda: uwsgi.queue_pull()),
+    ("queue_pull_empty", lambda: [uwsgi.queue_pull() for _ in range(12)]),
     # decorators module
     ("decorators_names", lambda: sorted(n for n in dir(uwsgidecorators) if not n.startswith("_"))),
 ]

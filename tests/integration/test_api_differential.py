@@ -27,13 +27,14 @@ pytestmark = pytest.mark.timeout(120)
 COMMON = ["--master", "--processes", "2", "--cache2", "name=c,items=10", "--sharedarea", "2",
           "--metric", "name=m", "--metric", "name=m2", "--die-on-term", "--disable-logging",
           "--wsgi-file", "tests/apps/api_probe.py"]
-ENGINES = {"prefork": [], "tornado": ["--tornado", "10", "--greenlet"], "threads": ["--threads", "2"]}
+ENGINES = {"prefork": [], "tornado": ["--tornado", "10", "--greenlet"], "threads": ["--threads", "2"],
+           "spooler": ["--queue", "10"]}  # (and a --spooler directory of its own for each server)
 COUNTS = 4
 
 #: steps whose value legitimately differs between two instances: compared by type only
 #: (which worker serves the probe; uWSGI's total_requests() lags at times: its workers add to
 #: one shared counter unlocked and its master rewrites it, see test_counters_match_real_uwsgi)
-VOLATILE = {"masterpid", "started_on", "request_id", "worker_id", "total_requests"}
+VOLATILE = {"masterpid", "started_on", "request_id", "worker_id", "total_requests", "spooler_pid", "spooler_pids"}
 
 #: steps where gateway differs on purpose (README says so), with where
 DELIBERATE = {
@@ -67,6 +68,9 @@ DELIBERATE_FOR = {
     # README "Master and workers" (threads): uwsgi.env is the thread's request (uWSGI: none with
     # --threads); the websocket calls need a core (OSError "no request in this core")
     "threads": {"env_type", "env_path", "env_in_dir", "websocket_handshake_plain"},
+    # README "The spooler": a task's keys and values may be str or numbers too (uWSGI 2.0.31 on
+    # Python 3 wants bytes only, so its spool(key=value) always fails)
+    "spooler": {"spool_type", "spool_kwargs", "spool_bad_value"},
 }
 
 #: uWSGI names gateway's ``uwsgi`` lacks on purpose (README "The uwsgi module")
@@ -95,14 +99,18 @@ def answers(port: int) -> dict:
 
 
 @pytest.fixture(scope="module", params=sorted(ENGINES))
-def pair(request):
+def pair(request, tmp_path_factory):
     """``{"uwsgi": answers, "gateway": answers}`` for one engine."""
     args = COMMON + ENGINES[request.param]
+
+    def spooler():
+        return ["--spooler", str(tmp_path_factory.mktemp("spool"))] if request.param == "spooler" else []
+
     with ExitStack() as stack:
         port = free_port()
-        node = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port] + args)
+        node = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port] + args + spooler())
         stack.callback(node.stop)
-        ours = stack.enter_context(run_server(args))
+        ours = stack.enter_context(run_server(args + spooler()))
         ours.expect_traceback("RuntimeError: boom")  # the rpc function that raises, logged
         yield {"uwsgi": answers(port), "gateway": answers(ours.port),
                "deliberate": set(DELIBERATE) | DELIBERATE_FOR.get(request.param, set()), "engine": request.param}
