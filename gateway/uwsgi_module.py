@@ -436,6 +436,20 @@ def workers() -> Tuple[Dict[str, Any], ...]:
     )
 
 
+def workers_from_board(board: Any, slots: Optional[Callable[[], List[int]]]) -> Tuple[Dict[str, Any], ...]:
+    """``workers()`` under a master: every worker's dict, read from the shared scoreboard
+    (``slots()``: the current workers' slots), in a worker or a mule alike."""
+    out = []
+    for slot in (slots() if slots is not None else []):
+        snap = board.snapshot(slot)
+        snap["id"] = (slot - 1) % max(board.workers // 2, 1) + 1
+        snap["status"] = snap["status"].encode()
+        snap.pop("cores", None)
+        snap["apps"] = worker_apps(snap["requests"], snap["exceptions"])
+        out.append(snap)
+    return tuple(out)
+
+
 def worker_apps(requests: int, exceptions: int) -> Tuple[Dict[str, Any], ...]:
     """The ``apps`` of a worker's ``workers()`` dict: uWSGI's keys and types, for the one app
     (as the stats server's ``apps``); ``interpreter`` and ``callable`` (addresses in uWSGI)

@@ -34,10 +34,11 @@ def _spooler(env):
 
 
 uwsgi.spooler = _spooler  # (in place of uwsgidecorators' manage_spool_request)
-uwsgi.register_rpc("echo", _rpc_echo)
-uwsgi.register_rpc("boom", _rpc_boom)
-uwsgi.register_rpc("text", lambda *args: "text")
-uwsgi.register_rpc("none", lambda *args: None)
+if not uwsgi.mule_id():  # (uWSGI's mules may not register RPC functions)
+    uwsgi.register_rpc("echo", _rpc_echo)
+    uwsgi.register_rpc("boom", _rpc_boom)
+    uwsgi.register_rpc("text", lambda *args: "text")
+    uwsgi.register_rpc("none", lambda *args: None)
 
 
 def _workers_apps():
@@ -291,10 +292,23 @@ STEPS = [
 ]
 
 
-def run_steps():
+#: the steps a mule runs too (``--mule=tests/apps/api_probe.py``: it stores their answers in the
+#: cache ``mule``, which ``/mule`` reads); per-request calls are left out (uWSGI's mule crashes)
+MULE_STEPS = {
+    "numproc", "worker_id", "mule_id", "masterpid_is_ppid", "total_requests", "cores", "ready",
+    "i_am_the_spooler", "in_farm", "in_farm_name", "mule_msg_no_mules", "env_type", "log",
+    "workers_apps", "lock", "is_locked", "unlock", "cache_get_missing", "cache_set", "cache_get",
+    "metric_get", "metric_inc", "listen_queue", "logsize", "mem", "register_signal", "add_timer",
+    "signal_unregistered", "sharedarea_read", "rpc_local_bytes", "call_missing", "setprocname",
+}
+
+
+def run_steps(only=None):
     out = {}
     trace = os.environ.get("PROBE_TRACE")
     for name, step in STEPS:
+        if only is not None and name not in only:
+            continue
         if trace:
             print("probe step", name, file=sys.stderr, flush=True)
         try:
@@ -319,9 +333,17 @@ def application(environ, start_response):
         uwsgi.register_signal(20, "worker", _signal_handler)
         uwsgi.signal_wait(20)
         body = json.dumps(uwsgi.signal_received()).encode()
+    elif environ["PATH_INFO"] == "/mule":
+        body = uwsgi.cache_get("mule", "mule") or b"null"
     elif environ["PATH_INFO"] == "/raise":
         body = json.dumps(uwsgi.signal(20)).encode()
     else:
         body = json.dumps(run_steps(), indent=1, sort_keys=True).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+if uwsgi.mule_id():  # run as a mule's script
+    uwsgi.cache_set("mule", json.dumps(run_steps(MULE_STEPS), sort_keys=True).encode(), 0, "mule")
+    while True:
+        uwsgi.mule_get_msg()

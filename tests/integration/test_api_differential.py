@@ -28,7 +28,8 @@ COMMON = ["--master", "--processes", "2", "--cache2", "name=c,items=10", "--shar
           "--metric", "name=m", "--metric", "name=m2", "--die-on-term", "--disable-logging",
           "--wsgi-file", "tests/apps/api_probe.py"]
 ENGINES = {"prefork": [], "tornado": ["--tornado", "10", "--greenlet"], "threads": ["--threads", "2"],
-           "spooler": ["--queue", "10"]}  # (and a --spooler directory of its own for each server)
+           "spooler": ["--queue", "10"],  # (and a --spooler directory of its own for each server)
+           "mule": ["--mule=tests/apps/api_probe.py", "--cache2", "name=mule,items=2,blocksize=65536"]}
 COUNTS = 4
 
 #: steps whose value legitimately differs between two instances: compared by type only
@@ -73,6 +74,11 @@ DELIBERATE_FOR = {
     "spooler": {"spool_type", "spool_kwargs", "spool_bad_value"},
 }
 
+#: in the mule, where gateway differs on purpose: README "Mules and farms" (a mule may register
+#: signal handlers), "The uwsgi module" (loop), "RPC" (failures raise)
+MULE_DELIBERATE = {"register_signal", "call_missing", "loop", "dir"}
+DELIBERATE_FOR["mule"] = {"opt_cache2"}  # (repeated: a list, see opt_shape)
+
 #: uWSGI names gateway's ``uwsgi`` lacks on purpose (README "The uwsgi module")
 ABSENT = {"SymbolsImporter", "SymbolsZipImporter", "ZipImporter", "sharedarea_object", "start_response"}
 #: uwsgidecorators names gateway lacks: uWSGI's imports and its internal helper classes
@@ -92,10 +98,16 @@ def get_json(port: int, path: str, deadline: float) -> object:
             time.sleep(0.05)
 
 
-def answers(port: int) -> dict:
+def answers(port: int, mule: bool) -> dict:
     deadline = time.monotonic() + 20
     counts = [get_json(port, "/count", deadline) for _ in range(COUNTS)]
-    return {"counts": counts, "probe": get_json(port, "/", deadline)}
+    got = {"counts": counts, "probe": get_json(port, "/", deadline)}
+    while mule:  # what the mule stored once it ran its steps
+        got["mule"] = get_json(port, "/mule", deadline)
+        if got["mule"] is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return got
 
 
 @pytest.fixture(scope="module", params=sorted(ENGINES))
@@ -112,16 +124,16 @@ def pair(request, tmp_path_factory):
         stack.callback(node.stop)
         ours = stack.enter_context(run_server(args + spooler()))
         ours.expect_traceback("RuntimeError: boom")  # the rpc function that raises, logged
-        yield {"uwsgi": answers(port), "gateway": answers(ours.port),
+        mule = request.param == "mule"
+        yield {"uwsgi": answers(port, mule), "gateway": answers(ours.port, mule),
                "deliberate": set(DELIBERATE) | DELIBERATE_FOR.get(request.param, set()), "engine": request.param}
 
 
-def test_probe_steps_match_real_uwsgi(pair):
-    theirs, ours = pair["uwsgi"]["probe"], pair["gateway"]["probe"]
-    assert set(theirs) == set(ours)
+def differences_of(theirs: dict, ours: dict, deliberate: set) -> list:
+    """The steps whose answers differ, but the deliberate ones (VOLATILE ones by type only)."""
     differences = []
     for step in sorted(theirs):
-        if step in pair["deliberate"]:
+        if step in deliberate:
             continue
         expected, got = theirs[step], ours[step]
         if "msg" in got:  # (an AttributeError names the module: ours is gateway.uwsgi_module)
@@ -130,6 +142,13 @@ def test_probe_steps_match_real_uwsgi(pair):
             expected, got = expected.get("type"), got.get("type")
         if expected != got:
             differences.append("%s: uWSGI %s, gateway %s" % (step, expected, got))
+    return differences
+
+
+def test_probe_steps_match_real_uwsgi(pair):
+    theirs, ours = pair["uwsgi"]["probe"], pair["gateway"]["probe"]
+    assert set(theirs) == set(ours)
+    differences = differences_of(theirs, ours, pair["deliberate"])
     assert not differences, "\n".join(differences)
 
 
@@ -188,3 +207,12 @@ def test_signal_received_is_what_the_requests_signal_wait_got():
         waiter.join(5)
         assert got == [b"20"]
         assert request(srv.port, "/count").body.endswith(b", 0]")  # a request that did not wait
+
+
+def test_mule_steps_match_real_uwsgi(pair):
+    if pair["engine"] != "mule":
+        pytest.skip("the mule pair only")
+    theirs, ours = pair["uwsgi"]["mule"], pair["gateway"]["mule"]
+    assert theirs and set(theirs) == set(ours)
+    differences = differences_of(theirs, ours, MULE_DELIBERATE)
+    assert not differences, "\n".join(differences)
