@@ -353,14 +353,14 @@ SIGNAL_RECEIVED = "gateway.signal_received"
 def signal_received() -> int:
     """uWSGI's: the signal the request's last ``signal_wait()`` received (-1 while it waits),
     0 in a request that did not wait; outside a request, the last signal this worker handled
-    (-1 before any)."""
+    (0 before any, as uWSGI's zeroed request)."""
     environ = environ_or_none()
     if environ is not None:
         return int(environ.get(SIGNAL_RECEIVED, 0))
     s = _subs.current
     if s is None or s.receiver is None:
-        return -1
-    return s.receiver.last_received
+        return 0
+    return max(s.receiver.last_received, 0)
 
 
 __all__ = [

@@ -292,6 +292,33 @@ STEPS = [
 ]
 
 
+def _import_time():
+    """What the module says while the app is imported (by the master, before the fork)."""
+    steps = {
+        "worker_id": uwsgi.worker_id, "mule_id": uwsgi.mule_id, "ready": uwsgi.ready,
+        "masterpid_is_me": lambda: uwsgi.masterpid() == os.getpid(), "numproc": lambda: uwsgi.numproc,
+        "cores": lambda: uwsgi.cores, "total_requests": uwsgi.total_requests,
+        "workers_len": lambda: len(uwsgi.workers()), "env": lambda: hasattr(uwsgi, "env"),
+        "sockets": lambda: len(uwsgi.sockets), "started_on": lambda: type(uwsgi.started_on).__name__,
+        "cache_get": lambda: uwsgi.cache_get("nope", "c"), "metric_get": lambda: uwsgi.metric_get("m"),
+        "lock": uwsgi.lock, "unlock": uwsgi.unlock, "is_locked": uwsgi.is_locked,
+        "request_id": uwsgi.request_id, "signal_received": uwsgi.signal_received,
+        "connection_fd": uwsgi.connection_fd, "cl": uwsgi.cl, "accepting": uwsgi.accepting,
+    }
+    out = {}
+    for name, step in sorted(steps.items()):
+        try:
+            value = step()
+        except Exception as e:
+            out[name] = "%s: %s" % (type(e).__name__, e)
+        else:
+            out[name] = repr(value)
+    return out
+
+
+IMPORT_TIME = _import_time() if not uwsgi.mule_id() else None
+
+
 #: the steps a mule runs too (``--mule=tests/apps/api_probe.py``: it stores their answers in the
 #: cache ``mule``, which ``/mule`` reads); per-request calls are left out (uWSGI's mule crashes)
 MULE_STEPS = {
@@ -333,6 +360,8 @@ def application(environ, start_response):
         uwsgi.register_signal(20, "worker", _signal_handler)
         uwsgi.signal_wait(20)
         body = json.dumps(uwsgi.signal_received()).encode()
+    elif environ["PATH_INFO"] == "/import":
+        body = json.dumps(IMPORT_TIME).encode()
     elif environ["PATH_INFO"] == "/mule":
         body = uwsgi.cache_get("mule", "mule") or b"null"
     elif environ["PATH_INFO"] == "/raise":

@@ -101,7 +101,7 @@ def get_json(port: int, path: str, deadline: float) -> object:
 def answers(port: int, mule: bool) -> dict:
     deadline = time.monotonic() + 20
     counts = [get_json(port, "/count", deadline) for _ in range(COUNTS)]
-    got = {"counts": counts, "probe": get_json(port, "/", deadline)}
+    got = {"counts": counts, "probe": get_json(port, "/", deadline), "import": get_json(port, "/import", deadline)}
     while mule:  # what the mule stored once it ran its steps
         got["mule"] = get_json(port, "/mule", deadline)
         if got["mule"] is not None or time.monotonic() > deadline:
@@ -215,4 +215,18 @@ def test_mule_steps_match_real_uwsgi(pair):
     theirs, ours = pair["uwsgi"]["mule"], pair["gateway"]["mule"]
     assert theirs and set(theirs) == set(ours)
     differences = differences_of(theirs, ours, MULE_DELIBERATE)
+    assert not differences, "\n".join(differences)
+
+
+def test_import_time_answers_match_real_uwsgi(pair):
+    """While the master imports the app: identity, subsystems, and the per-request calls (uWSGI
+    answers those from a zeroed request, 0; here they raise SystemError/OSError outside a
+    request, README "The uwsgi module"), and ``workers()`` (uWSGI lists its not yet spawned
+    workers; here the master has none to show)."""
+    if pair["engine"] != "prefork":
+        pytest.skip("the same in every pair")
+    theirs, ours = pair["uwsgi"]["import"], pair["gateway"]["import"]
+    assert set(theirs) == set(ours)
+    differences = ["%s: uWSGI %s, gateway %s" % (k, theirs[k], ours[k]) for k in sorted(theirs)
+                   if k not in ("cl", "connection_fd", "workers_len") and theirs[k] != ours[k]]
     assert not differences, "\n".join(differences)
