@@ -289,6 +289,21 @@ STEPS = [
     ("queue_pull_empty", lambda: [uwsgi.queue_pull() for _ in range(12)]),
     # decorators module
     ("decorators_names", lambda: sorted(n for n in dir(uwsgidecorators) if not n.startswith("_"))),
+    ("get_free_signal", lambda: uwsgidecorators.get_free_signal()),
+    ("dec_rpc", lambda: uwsgidecorators.rpc("decorated")(_rpc_echo) is _rpc_echo),
+    ("dec_rpc_call", lambda: uwsgi.call(b"decorated", b"x")),
+    ("dec_signal", lambda: uwsgidecorators.signal(50)(_signal_handler) is _signal_handler),
+    ("dec_signal_registered", lambda: uwsgi.signal_registered(50)),
+    ("dec_timer", lambda: uwsgidecorators.timer(100, signum=51)(_signal_handler) is _signal_handler),
+    ("dec_rbtimer", lambda: uwsgidecorators.rbtimer(100, signum=52)(_signal_handler) is _signal_handler),
+    ("dec_cron", lambda: uwsgidecorators.cron(0, 0, -1, -1, -1, signum=53)(_signal_handler) is _signal_handler),
+    ("dec_filemon", lambda: uwsgidecorators.filemon("/tmp", signum=54)(_signal_handler) is _signal_handler),
+    ("dec_lock", lambda: uwsgidecorators.lock(lambda: (uwsgi.is_locked(), "in"))()),
+    ("dec_lock_after", lambda: uwsgi.is_locked()),
+    ("dec_postfork", lambda: type(uwsgidecorators.postfork(_signal_handler)).__name__),
+    ("dec_harakiri", lambda: uwsgidecorators.harakiri(30)(lambda: "done")()),
+    ("dec_thread", lambda: type(uwsgidecorators.thread(lambda: None)).__name__),
+    ("dec_mulefunc_no_mules", lambda: type(uwsgidecorators.mulefunc(1)(_signal_handler)).__name__),
 ]
 
 
