@@ -411,7 +411,7 @@ def is_connected(fd: Any) -> bool:
     fd = _fd(fd, "is_connected")
     try:
         sock = socket.socket(fileno=fd)
-    except OSError:
+    except (OSError, ValueError):  # not a socket, or a negative fd: False, as uWSGI
         return False
     try:
         return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0

@@ -45,7 +45,7 @@ import socket as _socket
 import sys
 import time
 import types
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
 import loop_engine
 from gateway import UWSGI_COMPAT_VERSION, __version__
@@ -122,7 +122,8 @@ gateway_version = __version__
 hostname = _socket.gethostname().encode()
 numproc = 1
 cores = 1
-has_threads = True
+#: an int, as uWSGI's (1: Python threads are enabled, always here)
+has_threads = 1
 loop: Optional[bytes] = None
 opt: Dict[str, Any] = {}
 sockets: List[int] = []
@@ -180,7 +181,7 @@ def _configure(
 ) -> None:
     """Called by the worker (after fork) before the app is loaded, and by the master
     (``worker_id=0``) before it loads the app it shares with its workers."""
-    global numproc, cores, opt, sockets, buffer_size, loop, started_on
+    global numproc, cores, opt, sockets, buffer_size, loop, started_on, magic_table
     _runtime.worker_id = worker_id
     _runtime.masterpid = masterpid
     _runtime.workers = workers
@@ -193,9 +194,22 @@ def _configure(
     buffer_size = buffer
     loop = loop_name
     started_on = int(time.time())
+    magic_table = _magic_table()
     _bind_spooler_functions()
     _bind_sharedarea_functions()
     _bind_queue_functions()
+
+
+def _magic_table() -> Dict[bytes, bytes]:
+    """uWSGI's ``uwsgi.magic_table``: the config magic variables that are not empty, as bytes
+    (here those that do not depend on a config file: uWSGI's also holds the last file's)."""
+    from gateway.config.ini import MagicContext, process_magic
+
+    table = {key.encode(): value.encode("utf-8", "surrogateescape")
+             for key, value in process_magic(MagicContext.from_system(os.getcwd())).items() if value}
+    table[b"("] = b"%("
+    table[b"["] = b"\x1b"
+    return table
 
 
 def _bind_queue_functions() -> None:
@@ -312,15 +326,26 @@ def masterpid() -> int:
 
 
 def total_requests() -> int:
-    """Requests served by this instance so far."""
+    """Requests this instance finished so far: every worker's under a master (uWSGI's
+    ``workers[0].requests``), this worker's without one."""
+    if _runtime.workers is not None:
+        return sum(int(w.get("requests", 0)) for w in _runtime.workers())
     stats = _runtime.stats
     return stats.requests if stats is not None else 0
 
 
 def request_id() -> int:
-    """Requests served so far by the calling core (uWSGI's per-core counter)."""
+    """Requests the calling core finished before the current one (uWSGI's per-core counter,
+    counted when a request ends: 0 in a core's first request)."""
     core = loop_engine.current_core()
-    return core.requests if core is not None else 0
+    if core is None:  # a --threads thread: the core that handed it the request
+        environ = _current_env()
+        engine = _runtime.engine
+        core_id = environ.get("uwsgi.core") if environ is not None else None
+        if core_id is None or engine is None:
+            return 0
+        core = engine.cores[core_id]
+    return core.requests - 1 if core.in_request else core.requests
 
 
 def micros() -> int:
@@ -406,14 +431,41 @@ def workers() -> Tuple[Dict[str, Any], ...]:
             "respawn_count": 1,
             "tx": stats.tx if stats else 0,
             "avg_rt": 0,
-            "apps": (),
+            "apps": worker_apps(stats.requests if stats else 0, stats.exceptions if stats else 0),
         },
     )
 
 
-def accepting(flag: Optional[int] = None) -> bool:
-    engine = _runtime.engine
-    return bool(engine.accepting) if engine is not None else False
+def workers_from_board(board: Any, slots: Optional[Callable[[], List[int]]]) -> Tuple[Dict[str, Any], ...]:
+    """``workers()`` under a master: every worker's dict, read from the shared scoreboard
+    (``slots()``: the current workers' slots), in a worker or a mule alike."""
+    out = []
+    for slot in (slots() if slots is not None else []):
+        snap = board.snapshot(slot)
+        snap["id"] = (slot - 1) % max(board.workers // 2, 1) + 1
+        snap["status"] = snap["status"].encode()
+        snap.pop("cores", None)
+        snap["apps"] = worker_apps(snap["requests"], snap["exceptions"])
+        out.append(snap)
+    return tuple(out)
+
+
+def worker_apps(requests: int, exceptions: int) -> Tuple[Dict[str, Any], ...]:
+    """The ``apps`` of a worker's ``workers()`` dict: uWSGI's keys and types, for the one app
+    (as the stats server's ``apps``); ``interpreter`` and ``callable`` (addresses in uWSGI)
+    are 0."""
+    return ({"id": 0, "modifier1": 0, "mountpoint": b"", "startup_time": 0, "interpreter": 0, "callable": 0,
+             "requests": requests, "exceptions": exceptions, "chdir": b""},)
+
+
+def accepting(flag: int = 1) -> None:
+    """Mark this worker accepting (or not, with 0) in the scoreboard, as uWSGI's
+    ``uwsgi.accepting()``: what ``workers()`` and the stats show as ``accepting``.  It does
+    not start or stop accepting connections; returns None, as uWSGI."""
+    setter = getattr(_runtime.stats, "set_accepting", None)
+    if setter is not None:
+        setter(bool(int(flag)))
+    return None
 
 
 def log(message: Union[str, bytes]) -> bool:
@@ -803,3 +855,28 @@ def run_atexit() -> None:
             from gateway.logs import app_log
 
             app_log.exception("error in uwsgi.atexit")
+
+
+def _current_env() -> Optional[Dict[str, Any]]:
+    from gateway.server.current_request import environ_or_none
+
+    return environ_or_none()
+
+
+if not TYPE_CHECKING:  # (a module __getattr__ would make every name of this module "exist" for mypy)
+
+    def __getattr__(name: str) -> Any:
+        """``uwsgi.env``: the environ of the request the caller serves, as uWSGI sets it for
+        each request (here per core, and per thread with ``--threads``, where uWSGI has none);
+        absent outside a request, as in uWSGI."""
+        if name == "env":
+            environ = _current_env()
+            if environ is not None:
+                return environ
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+    def __dir__() -> List[str]:
+        names = list(globals())
+        if _current_env() is not None:
+            names.append("env")
+        return sorted(names)

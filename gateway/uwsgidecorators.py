@@ -33,7 +33,8 @@ import uwsgi  # resolved to gateway.uwsgi_module inside the server
 postfork_chain: List[Tuple[Callable[[], Any], int]] = []
 
 
-def _run_postfork_chain() -> None:
+def postfork_chain_hook() -> None:
+    """Run the ``@postfork`` functions (uWSGI's name: it is ``uwsgi.post_fork_hook``)."""
     me = uwsgi.worker_id()
     for func, only in list(postfork_chain):
         if only == 0 or only == me:
@@ -44,7 +45,7 @@ def _run_postfork_chain() -> None:
                 uwsgi.log("error in postfork hook %s:\n%s" % (getattr(func, "__name__", func), traceback.format_exc()))
 
 
-uwsgi.post_fork_hook = _run_postfork_chain
+uwsgi.post_fork_hook = postfork_chain_hook
 
 
 class postfork:
@@ -305,10 +306,12 @@ class _spoolforever(_spoolraw):
     ret = -1  # uwsgi.SPOOL_RETRY: the task runs again at every scan
 
 
-def _decorate(f: Any, pass_arguments: bool, cls: type) -> Any:
+def spool_decorate(f: Any = None, pass_arguments: bool = False, _class: type = _spoolraw) -> Any:
+    """uWSGI's helper behind the spool decorators: ``_class(f, pass_arguments)``, or a
+    decorator making one when ``f`` is None."""
     if f is None:
-        return partial(cls, pass_arguments=pass_arguments)
-    return cls(f, pass_arguments)
+        return partial(_class, pass_arguments=pass_arguments)
+    return _class(f, pass_arguments)
 
 
 def spoolraw(f: Any = None, pass_arguments: bool = False) -> Any:
@@ -317,18 +320,18 @@ def spoolraw(f: Any = None, pass_arguments: bool = False) -> Any:
     ``pass_arguments`` the function gets the task dict (str keys and values); with it,
     its own arguments, pickled into the task (``spooler``, ``priority``, ``at`` and
     ``body`` keyword arguments go to the spooler instead)."""
-    return _decorate(f, pass_arguments, _spoolraw)
+    return spool_decorate(f, pass_arguments, _spoolraw)
 
 
 def spool(f: Any = None, pass_arguments: bool = False) -> Any:
     """``@spool``: as :func:`spoolraw`, and the task is done once the function returns
     (an exception retries it)."""
-    return _decorate(f, pass_arguments, _spool)
+    return spool_decorate(f, pass_arguments, _spool)
 
 
 def spoolforever(f: Any = None, pass_arguments: bool = False) -> Any:
     """``@spoolforever``: as :func:`spoolraw`, and the task runs again at every scan."""
-    return _decorate(f, pass_arguments, _spoolforever)
+    return spool_decorate(f, pass_arguments, _spoolforever)
 
 
 # -- mules and farms (gateway/mules/decorators.py) ----------------------------------------

@@ -41,9 +41,9 @@ def _buf() -> Any:
     return _region.buf if _region is not None else _local
 
 
-def set_message(message: Any) -> None:
+def set_message(message: Any) -> bool:
     """``uwsgi.set_warning_message``: a str of at most 80 UTF-8 bytes (longer ones are cut,
-    with uWSGI's log line); returns None."""
+    with uWSGI's log line); returns True, as uWSGI."""
     if not isinstance(message, str):
         raise TypeError("set_warning_message() argument 1 must be str, not %s" % type(message).__name__)
     if "\0" in message:
@@ -54,7 +54,7 @@ def set_message(message: Any) -> None:
         data = data[:MAX_LEN]
     buf = _buf()
     buf[: len(data) + 1] = data + b"\0"
-    return None
+    return True
 
 
 def message() -> bytes:

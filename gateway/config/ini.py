@@ -153,6 +153,20 @@ def magic_variables(given: str, absolute: str, section: str, context: MagicConte
         "i": inode,
         "j": djb33x_hex(absolute),
         "b": context.binary,
+        "(": "%(",
+    }
+    table.update(process_magic(context))
+    for index in range(10):
+        table[str(index)] = components[index] if index < len(components) else ""
+    for letter in FIRST_FILE_LETTERS:
+        table[letter.upper()] = (first or table)[letter]
+    return table
+
+
+def process_magic(context: MagicContext) -> dict[str, str]:
+    """The magic variables that do not depend on a config file (the process's facts): what
+    uWSGI's ``uwsgi.magic_table`` holds when no config file was read."""
+    return {
         "h": context.hostname,
         "k": str(context.cpu_count),
         "v": context.cwd,
@@ -164,13 +178,7 @@ def magic_variables(given: str, absolute: str, section: str, context: MagicConte
         "g": str(context.gid),
         "G": context.group,
         "%": "%",
-        "(": "%(",
     }
-    for index in range(10):
-        table[str(index)] = components[index] if index < len(components) else ""
-    for letter in FIRST_FILE_LETTERS:
-        table[letter.upper()] = (first or table)[letter]
-    return table
 
 
 _MAGIC = re.compile(r"%(.)", re.DOTALL)

@@ -236,7 +236,7 @@ def attach(master: Any, cfg: Config) -> Optional[MuleSet]:
     ctl = control = _MuleControl(master, mules, mercy)
     master.on_reload(ctl.cursed)
     for mid in range(1, mules.count + 1):
-        spec = ChildSpec("uWSGI mule %d" % mid, functools.partial(run_mule, mules, mid, cfg, master.sockets),
+        spec = ChildSpec("uWSGI mule %d" % mid, functools.partial(run_mule, mules, mid, cfg, master.sockets, master.board),
                          reload_signal=signal.SIGHUP, stop_timeout=mercy)
         spec.on_death = functools.partial(_reloaded, master, spec, mid, ctl.reloading)
         ctl.specs.append(spec)

@@ -21,6 +21,7 @@ its queues, and runs app code synchronously.  :func:`run_mule` is the
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import runpy
@@ -185,7 +186,7 @@ def _die_with_master() -> None:
         pass
 
 
-def run_mule(mules: Any, mid: int, cfg: Config, sockets: List[socket.socket]) -> int:
+def run_mule(mules: Any, mid: int, cfg: Config, sockets: List[socket.socket], board: Any = None) -> int:
     """The ChildSpec target of mule ``mid`` (see the module docstring); its exit status."""
     global runtime
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -214,6 +215,9 @@ def run_mule(mules: Any, mid: int, cfg: Config, sockets: List[socket.socket]) ->
         # uwsgi.signal(n) in a mule: its signal socket carries the request to the master
         receiver.fd = mules.queues.signals[("mule", mid)].recv_end.fileno()
     uwsgi_module.mark_ready()  # mules start after the master's uwsgi_notify_ready
+    if board is not None:  # uwsgi.workers() and total_requests() see the workers, as uWSGI's mules
+        uwsgi_module._runtime.workers = functools.partial(uwsgi_module.workers_from_board, board,
+                                                          board.current_slots)
     if cfg.lazy_apps:
         from gateway.process.app_reload import AppReloader
 

@@ -659,17 +659,7 @@ class Worker:
         os._exit(0)
 
     def _workers_info(self) -> tuple:
-        board = self.scoreboard
-        slots = self.slots() if self.slots is not None else []
-        out = []
-        for slot in slots:
-            snap = board.snapshot(slot)
-            snap["id"] = (slot - 1) % max(board.workers // 2, 1) + 1
-            snap["status"] = snap["status"].encode()
-            snap.pop("cores", None)
-            snap["apps"] = ()
-            out.append(snap)
-        return tuple(out)
+        return uwsgi_module.workers_from_board(self.scoreboard, self.slots)
 
     def _start_erlang(self) -> str:
         from gateway.erlang import api as erlang_api

@@ -440,8 +440,13 @@ def websocket_for_fd(fd: int) -> Optional[WebSocket]:
 
 
 def connection_fd() -> int:
-    """The fd of the current request's client connection (-1 if unknown)."""
-    environ = _environ("connection_fd()")
+    """The fd of the current request's client connection (-1 if unknown); also from a
+    ``--threads`` thread serving the request (it only reads which fd it is), as uWSGI."""
+    from gateway.server.current_request import environ_or_none
+
+    environ = environ_or_none() if loop_engine.current_core() is None else None
+    if environ is None:
+        environ = _environ("connection_fd()")
     ws = environ.get("gateway.websocket")
     if ws is not None:
         return ws.fileno()

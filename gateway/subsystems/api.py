@@ -18,6 +18,7 @@ import gateway.subsystems as _subs
 import loop_engine
 from gateway.api_args import bytes_arg as _b
 from gateway.api_args import int_arg as _int
+from gateway.server.current_request import environ_or_none
 from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, TableFull
 
 Key = Union[str, bytes, bytearray, memoryview]
@@ -334,17 +335,32 @@ def add_file_monitor(num: int, path: str) -> None:
 def signal_wait(num: Optional[int] = None) -> bytes:
     """Suspend this core until the worker handles a signal (``num`` only, if given)."""
     s = _receiver("signal_wait")
+    environ = environ_or_none()
+    if environ is not None:
+        environ[SIGNAL_RECEIVED] = -1  # as uWSGI, while waiting
     w = loop_engine.Waiter()
     s.receiver.waiters.append((None if num is None else _sig(num), w))
-    w.wait()
+    received = w.wait()
+    if environ is not None and isinstance(received, int):
+        environ[SIGNAL_RECEIVED] = received
     return b""
 
 
+#: where :func:`signal_wait` records, in the request's environ, the signal it received
+SIGNAL_RECEIVED = "gateway.signal_received"
+
+
 def signal_received() -> int:
+    """uWSGI's: the signal the request's last ``signal_wait()`` received (-1 while it waits),
+    0 in a request that did not wait; outside a request, the last signal this worker handled
+    (0 before any, as uWSGI's zeroed request)."""
+    environ = environ_or_none()
+    if environ is not None:
+        return int(environ.get(SIGNAL_RECEIVED, 0))
     s = _subs.current
     if s is None or s.receiver is None:
-        return -1
-    return s.receiver.last_received
+        return 0
+    return max(s.receiver.last_received, 0)
 
 
 __all__ = [

@@ -16,7 +16,7 @@ def clean():
 
 def test_ping_reply_without_and_with_a_message():
     assert wm.ping_reply() == b"\x64\x00\x00\x01"  # uWSGI's plain PING answer
-    assert wm.set_message("degraded") is None
+    assert wm.set_message("degraded") is True  # uWSGI 2.0.31 returns True
     assert wm.message() == b"degraded"
     assert wm.ping_reply() == b"\x64\x08\x00\x01degraded"
     wm.set_message("ok")  # a shorter message replaces the longer one entirely
