@@ -327,10 +327,11 @@ class Worker:
                 max_workers=cfg.offload_threads, thread_name_prefix="offload")
         if cfg.log_format:
             from gateway.logformat import LogFormat
-            from gateway.logs import date_format
+            from gateway.logs import DEFAULT_LOGDATE, date_format
 
-            self.settings.log_format = LogFormat(cfg.log_format,
-                                                 ftime=date_format(cfg) if cfg.log_format_strftime else None)
+            # %(ftime): the --logdate format; with none (or uWSGI's default date) it is %(ltime)
+            ftime = date_format(cfg) if cfg.log_format_strftime else None
+            self.settings.log_format = LogFormat(cfg.log_format, ftime=None if ftime == DEFAULT_LOGDATE else ftime)
         board = self.board
         if board is not None:
             # The master sees every request in every core through the scoreboard.

@@ -36,7 +36,8 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from gateway.logs import access_log, app_log, gen_log
+from gateway.logformat import process_memory, request_vars
+from gateway.logs import APP_TRACEBACK, access_log, app_log, gen_log
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
 from gateway.routing.transforms import TRANSFORMS_KEY, TransformChain, TransformError
 from gateway.server import error_pages
@@ -152,11 +153,14 @@ class ResponseNotes:
     ``--log-sendfile`` and ``--log-ioerror`` look at.  Made by the first note
     (:meth:`WSGIResponse.note`): a plain response never makes one."""
 
-    __slots__ = ("write_errors", "app_headers", "headless", "from_file", "io_error", "truncated_warned")
+    __slots__ = ("write_errors", "read_errors", "app_headers", "headless", "from_file", "io_error",
+                 "truncated_warned")
 
     def __init__(self) -> None:
         #: chunks that could not be sent, the client being gone (--write-errors-tolerance)
         self.write_errors = 0
+        #: the request body could not be read (``%(rerr)`` in --log-format)
+        self.read_errors = 0
         #: the app's header list, kept by start_response when ``settings.response_phases`` edits heads
         self.app_headers: Sequence[Any] = ()
         #: a ``disableheaders`` rule: the body went out alone (the connection then closes)
@@ -230,6 +234,14 @@ class WSGIResponse:
     def from_file(self) -> bool:
         """The body was a ``wsgi.file_wrapper`` (``--log-sendfile``)."""
         return self.notes is not None and self.notes.from_file
+
+    def logged_switches(self) -> int:
+        """uWSGI's switch count in the request log (async mode): one per body item the app's
+        iterable gave, plus the last step; 0 when the body was a file sent whole (sendfile,
+        offload: nothing iterated) or the app raised before responding."""
+        if self.switches < 0 or self.from_file:
+            return 0
+        return self.switches + 1
 
     @property
     def io_error(self) -> bool:
@@ -607,11 +619,15 @@ class WSGIResponse:
                     self._send_headers(b"", True)
             sink.finish()
         except ClientDisconnected:
-            self.note().io_error = True
+            notes = self.note()
+            notes.io_error = True
+            notes.write_errors = notes.write_errors or 1
             sink.abort()
             return False
         except BodyError as e:
-            self.note().io_error = True
+            notes = self.note()
+            notes.io_error = True
+            notes.read_errors += 1
             self._fail(e, e.status, log=False)
             return False
         except TransformError as e:
@@ -783,6 +799,7 @@ class WSGIResponse:
             app_log.error(
                 "error in the WSGI app for %s %s",
                 self.environ.get("REQUEST_METHOD"), self.environ.get("REQUEST_URI"), exc_info=exc,
+                extra=APP_TRACEBACK,
             )
         if self.headers_sent or sink.closed:
             # Bytes are out: all we can do is abort, so the peer sees a truncated
@@ -799,7 +816,9 @@ class WSGIResponse:
         detail = ""
         if log and self.settings.catch_exceptions:  # --catch-exceptions: the traceback, for the developer
             detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self.body_bytes = sink.send_error(status, reason, detail)
+        self.headers_count, self.head_bytes, self.body_bytes = sink.send_error(status, reason, detail)
+        if log:
+            self.switches = -1  # the app raised before responding (logged_switches)
 
     def _answer_500(self, exc: BaseException) -> bool:
         """The 500 of an app that raised, as a response of its own when the routes may see
@@ -867,24 +886,20 @@ def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIRes
         took = "%d micros" % int(elapsed * 1e6)
     else:
         took = "%d msecs" % int(elapsed * 1000)
-    nvars = 0
-    vsize = 0
-    for k, v in environ.items():
-        if type(v) is str:
-            nvars += 1
-            vsize += len(k) + len(v) + 4
+    nvars, vsize = request_vars(environ)
     get = environ.get
     prefix = ""
     if settings.memory_report:
-        from gateway.logformat import process_memory
-
         rss, vsz = process_memory()
         prefix = "{address space usage: %d bytes/%dMB} {rss usage: %d bytes/%dMB} " % (vsz, vsz >> 20, rss, rss >> 20)
     access_log.info(
-        "%s[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s (%s %d) %d headers in %d bytes (%d switches on core %d)",
+        "%s[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s%s(%s %d) %d headers in %d bytes (%d switches on core %d)",
         prefix, os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.requests,
         (settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", ""),
-        get("REMOTE_USER", ""), nvars * 2, vsize, time.ctime(start), get("REQUEST_METHOD", ""),
-        get("REQUEST_URI", ""), resp.body_bytes, took, get("SERVER_PROTOCOL", ""), resp.code,
-        resp.headers_count, resp.head_bytes, resp.switches + 1, core.id if core is not None else 0,
+        get("REMOTE_USER", ""), nvars, vsize, time.ctime(start), get("REQUEST_METHOD", ""),
+        get("REQUEST_URI", ""), resp.body_bytes, took,
+        # uWSGI marks how a file body went: sendfile() in the core, or an offload thread
+        " via offload() " if resp.offloaded else " via sendfile() " if resp.from_file else " ",
+        get("SERVER_PROTOCOL", ""), resp.code,
+        resp.headers_count, resp.head_bytes, resp.logged_switches(), core.id if core is not None else 0,
     )

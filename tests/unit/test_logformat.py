@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from gateway.logformat import ADDED_VARS, LOGVARS, LogFormat
+from gateway.logformat import ADDED_VARS, LOGVARS, MODIFIERS, LogFormat, request_vars
 
-RESP = SimpleNamespace(code=200, body_bytes=5, head_bytes=40, switches=0, headers_count=1)
+RESP = SimpleNamespace(code=200, body_bytes=5, head_bytes=40, switches=0, headers_count=1, notes=None,
+                       logged_switches=lambda: 1)
 
 
 def render(template: str, environ: dict) -> str:
@@ -33,3 +34,39 @@ def test_request_vars_added_ones_win_over_the_environ():
 def test_log_variable_names_are_any_text_up_to_the_parenthesis():
     environ = {LOGVARS: {b"user-name": b"b\xc3\xb6b"}}
     assert render("u=%(user-name);", environ) == "u=b\u00f6b;"
+
+
+def test_size_is_head_and_body_rsize_the_body_as_uwsgi():
+    # uWSGI's core/logging.c: rsize is response_size, size adds headers_size (real uWSGI agrees)
+    assert render("%(size) %(rsize) %(hsize)", {}) == "45 5 40"
+
+
+def test_vars_and_pktsize_count_the_request_variables_as_uwsgi():
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http", "wsgi.input": object(),
+               "gateway.app_id": 0}
+    # two per variable (uWSGI counts keys and values); wsgi.url_scheme is no request variable
+    assert request_vars(environ) == (4, (4 + 14 + 3) + (4 + 9 + 1))
+    assert render("%(vars) %(pktsize)", environ) == "4 35"
+
+
+def test_host_is_the_server_name_without_a_host_header():
+    assert render("%(host)", {"SERVER_NAME": "srv", "HTTP_HOST": "h.example"}) == "h.example"
+    assert render("%(host)", {"SERVER_NAME": "srv"}) == "srv"
+
+
+def test_start_time_in_milli_and_microseconds():
+    assert LogFormat("%(tmsecs) %(tmicros) %(time)").render({}, RESP, 1000.25, None, None) == (  # type: ignore[arg-type]
+        "1000250 1000250000 1000")
+
+
+def test_modifiers_and_io_error_counts():
+    assert render("%(modifier1) %(modifier2)", {}) == "0 0"
+    assert render("%(modifier1) %(modifier2)", {MODIFIERS: (30, 2)}) == "30 2"
+    assert render("%(werr) %(rerr) %(ioerr)", {}) == "0 0 0"
+    failed = SimpleNamespace(**dict(vars(RESP), notes=SimpleNamespace(write_errors=2, read_errors=1)))
+    line = LogFormat("%(werr) %(rerr) %(ioerr)").render({}, failed, 1000.0, None, None)  # type: ignore[arg-type]
+    assert line == "2 1 3"
+
+
+def test_a_metric_without_metrics_is_0():
+    assert render("%(metric.worker.0.requests)", {}) == "0"
