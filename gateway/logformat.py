@@ -173,11 +173,17 @@ def _worker_id() -> int:
     return mod.worker_id() if mod is not None else 0
 
 
+def _forwarded_for(e: Dict[str, Any], r: Any, s: float, c: Any, st: Any, now: float) -> Any:
+    return e.get("HTTP_X_FORWARDED_FOR") or e.get("REMOTE_ADDR", "")
+
+
 class LogFormat:
     """A compiled ``--log-format`` template (``ftime``: the strftime format of ``%(ftime)``,
-    ``--log-format-strftime``; None: ``%(ftime)`` is ``%(ltime)``)."""
+    ``--log-format-strftime``; None: ``%(ftime)`` is ``%(ltime)``; ``forwarded_for``:
+    ``--log-x-forwarded-for``, ``%(addr)`` is the ``X-Forwarded-For`` header when there is one,
+    as uWSGI's ``remote_addr``)."""
 
-    def __init__(self, template: str, ftime: Optional[str] = None) -> None:
+    def __init__(self, template: str, ftime: Optional[str] = None, forwarded_for: bool = False) -> None:
         self.template = template
         self.parts: List[Union[str, Callable[..., Any]]] = []
         pos = 0
@@ -185,7 +191,12 @@ class LogFormat:
             if m.start() > pos:
                 self.parts.append(template[pos : m.start()])
             name = m.group(1)
-            self.parts.append(_ftime(ftime) if name == "ftime" and ftime else variable(name))
+            if name == "ftime" and ftime:
+                self.parts.append(_ftime(ftime))
+            elif name == "addr" and forwarded_for:
+                self.parts.append(_forwarded_for)
+            else:
+                self.parts.append(variable(name))
             pos = m.end()
         if pos < len(template):
             self.parts.append(template[pos:])

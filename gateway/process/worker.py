@@ -331,7 +331,8 @@ class Worker:
 
             # %(ftime): the --logdate format; with none (or uWSGI's default date) it is %(ltime)
             ftime = date_format(cfg) if cfg.log_format_strftime else None
-            self.settings.log_format = LogFormat(cfg.log_format, ftime=None if ftime == DEFAULT_LOGDATE else ftime)
+            self.settings.log_format = LogFormat(cfg.log_format, ftime=None if ftime == DEFAULT_LOGDATE else ftime,
+                                                 forwarded_for=bool(cfg.log_x_forwarded_for))
         board = self.board
         if board is not None:
             # The master sees every request in every core through the scoreboard.

@@ -71,7 +71,7 @@ FORMAT = "|".join("%s=%%(%s)" % (v, v) for v in (
 CONFIGS: Dict[str, List[str]] = {
     # the default line; --logdate dates uwsgi.log() lines only; --log-x-forwarded-for
     "default": ["--logdate=true", "--log-x-forwarded-for"],
-    "format": ["--log-format", FORMAT, "--log-format-strftime", "--logdate=%Y@%m"],
+    "format": ["--log-format", FORMAT, "--log-format-strftime", "--logdate=%Y@%m", "--log-x-forwarded-for"],
     "selection": ["--disable-logging", "--log-4xx", "--log-5xx", "--log-big", "1000", "--log-zero"],
 }
 

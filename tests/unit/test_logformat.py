@@ -70,3 +70,12 @@ def test_modifiers_and_io_error_counts():
 
 def test_a_metric_without_metrics_is_0():
     assert render("%(metric.worker.0.requests)", {}) == "0"
+
+
+def test_log_x_forwarded_for_makes_addr_the_header_as_uwsgi():
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "10.1.2.3"}
+    line = LogFormat("%(addr) %(var.REMOTE_ADDR)", forwarded_for=True).render(environ, RESP, 1000.0, None, None)  # type: ignore[arg-type]
+    assert line == "10.1.2.3 127.0.0.1"
+    assert render("%(addr)", environ) == "127.0.0.1"
+    assert LogFormat("%(addr)", forwarded_for=True).render({"REMOTE_ADDR": "127.0.0.1"}, RESP, 1000.0, None, None) == (  # type: ignore[arg-type]
+        "127.0.0.1")
