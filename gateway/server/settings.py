@@ -30,6 +30,11 @@ class RequestStats:
         self.exceptions = 0
         self.tx = 0
 
+    @property
+    def total_requests(self) -> int:
+        """The instance's requests (the log line's ``req: N/TOTAL``): a lone worker's own."""
+        return self.requests
+
 
 class ServerSettings:
     """``ServerSettings(app, engine, socket_timeout=30)``: one per worker, shared by its listeners."""

@@ -894,7 +894,7 @@ def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIRes
         prefix = "{address space usage: %d bytes/%dMB} {rss usage: %d bytes/%dMB} " % (vsz, vsz >> 20, rss, rss >> 20)
     access_log.info(
         "%s[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s%s(%s %d) %d headers in %d bytes (%d switches on core %d)",
-        prefix, os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.requests,
+        prefix, os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.total_requests,
         (settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", ""),
         get("REMOTE_USER", ""), nvars, vsize, time.ctime(start), get("REQUEST_METHOD", ""),
         get("REQUEST_URI", ""), resp.body_bytes, took,
