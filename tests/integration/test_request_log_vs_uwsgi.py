@@ -72,7 +72,8 @@ CONFIGS: Dict[str, List[str]] = {
     # the default line; --logdate dates uwsgi.log() lines only; --log-x-forwarded-for
     "default": ["--logdate=true", "--log-x-forwarded-for"],
     "format": ["--log-format", FORMAT, "--log-format-strftime", "--logdate=%Y@%m", "--log-x-forwarded-for"],
-    "selection": ["--disable-logging", "--log-4xx", "--log-5xx", "--log-big", "1000", "--log-zero"],
+    "selection": ["--disable-logging", "--log-4xx", "--log-5xx", "--log-big", "1000", "--log-zero",
+                  "--memory-report", "--log-micros"],
 }
 
 #: what must differ; a date keeps its spaces (ctime pads the day with one: "Dec  5")
@@ -80,7 +81,8 @@ MASKS = [
     (r"pid: \d+", "pid: P"),
     (r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} - |\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\]",
      lambda m: re.sub(r"\d", "9", m.group(0))),
-    (r" in \d+ msecs", " in T msecs"),
+    (r" in \d+ (msecs|micros)", r" in T \1"),
+    (r"^\{address space usage: \d+ bytes/\d+MB\} \{rss usage: \d+ bytes/\d+MB\} ", "{MEMORY} "),
     (r"\b(msecs|micros|time|tmsecs|tmicros|epoch)=\d+", r"\1=N"),
     (r"\bsecs=\d+\.\d{6}", "secs=N"),
     (r"\bltime=\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}", "ltime=L"),
@@ -188,6 +190,7 @@ def test_the_request_log_lines_are_uwsgis(pair):
     joined = "\n".join(ours)
     if pair.name == "selection":
         assert re.findall(r"\] (\w+ \S+) =>", joined) == ["GET /boom", "GET /404", "GET /empty", "GET /big", "GET /file"]
+        assert joined.count("{MEMORY} [pid: P|") == joined.count(" in T micros ") == 5
     else:
         assert joined.count("Traceback (most recent call last):") == 2 and "a line from the app" in joined
         assert len(re.findall(r"^\[pid: |^uri=", joined, re.M)) == len(names)
