@@ -148,6 +148,10 @@ def close_iterable(result: Any) -> None:
             app_log.exception("error in close() of the WSGI response iterable")
 
 
+#: :attr:`WSGIResponse.switches` of a response uWSGI logs with 0 switches (``logged_switches``)
+NO_SWITCHES = -1
+
+
 class ResponseNotes:
     """What only some responses have to remember: failed writes, the routes' state, what
     ``--log-sendfile`` and ``--log-ioerror`` look at.  Made by the first note
@@ -232,16 +236,15 @@ class WSGIResponse:
 
     @property
     def from_file(self) -> bool:
-        """The body was a ``wsgi.file_wrapper`` (``--log-sendfile``)."""
+        """The body was a ``wsgi.file_wrapper`` of a file with a descriptor (``--log-sendfile``)."""
         return self.notes is not None and self.notes.from_file
 
     def logged_switches(self) -> int:
         """uWSGI's switch count in the request log (async mode): one per body item the app's
-        iterable gave, plus the last step; 0 when the body was a file sent whole (sendfile,
-        offload: nothing iterated) or the app raised before responding."""
-        if self.switches < 0 or self.from_file:
-            return 0
-        return self.switches + 1
+        iterable gave, plus the last step; 0 (:data:`NO_SWITCHES`) when the body was a
+        ``wsgi.file_wrapper`` (uWSGI sends it in one go, by sendfile or ``read()``) or the
+        app raised before responding."""
+        return 0 if self.switches < 0 else self.switches + 1
 
     @property
     def io_error(self) -> bool:
@@ -604,11 +607,13 @@ class WSGIResponse:
             elif kind is list and len(result) == 1 and not self.headers_sent and self.status is not None:
                 body = result[0]  # (a transformed response: the chain sees the whole body at once)
                 self._transform_whole(body if type(body) is bytes else self._as_bytes(body))
-            elif kind is FileWrapper and self._file_response() and self._offload(result):
+            elif kind is FileWrapper and self._file_response(result) and self._offload(result):
                 result = None  # the connection sends the file and closes it; this core is free
                 return True
             else:
                 self._iterate(result)
+                if kind is FileWrapper:
+                    self.switches = NO_SWITCHES
                 if self.detached:
                     return False
                 if self.status is None:
@@ -664,9 +669,16 @@ class WSGIResponse:
             return False
         return True
 
-    def _file_response(self) -> bool:
-        """Note a ``wsgi.file_wrapper`` body (uWSGI's sendfile responses, for --log-sendfile)."""
-        self.note().from_file = True
+    def _file_response(self, wrapper: FileWrapper) -> bool:
+        """Note a ``wsgi.file_wrapper`` body of a file with a descriptor: uWSGI's sendfile
+        responses (``via sendfile()`` in the log line, ``--log-sendfile``); uWSGI reads any
+        other file-like object (``io.BytesIO``) as an iterable.  Always True."""
+        try:
+            has_fd = type(wrapper.filelike.fileno()) is int
+        except (AttributeError, OSError, ValueError):
+            has_fd = False
+        if has_fd:
+            self.note().from_file = True
         return True
 
     def _buffer_body(self) -> None:
@@ -742,6 +754,7 @@ class WSGIResponse:
         self.head_bytes = self.sink.send_head(self, b"", False)
         self.body_bytes = count
         self.offloaded = True
+        self.switches = NO_SWITCHES
         send_file(fobj, fd, offset, count, offload, getattr(wrapper, "close", None))
         return True
 
@@ -818,7 +831,7 @@ class WSGIResponse:
             detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.headers_count, self.head_bytes, self.body_bytes = sink.send_error(status, reason, detail)
         if log:
-            self.switches = -1  # the app raised before responding (logged_switches)
+            self.switches = NO_SWITCHES  # the app raised before responding
 
     def _answer_500(self, exc: BaseException) -> bool:
         """The 500 of an app that raised, as a response of its own when the routes may see

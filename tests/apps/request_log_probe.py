@@ -5,7 +5,9 @@ only the ``uwsgi`` module they share.
 ``/hello`` (2 headers, one body item), ``/post`` (echoes the body), ``/boom`` (raises before
 responding), ``/genboom`` (raises after the first chunk), ``/logvar`` (``uwsgi.set_logvar``),
 ``/ulog`` (``uwsgi.log``), ``/404``, ``/empty`` (a 204 with no body), ``/big`` (5000 bytes),
-``/file`` (a ``wsgi.file_wrapper`` body)."""
+``/file`` (a ``wsgi.file_wrapper`` body), ``/bytesio`` (one of an object without a descriptor)."""
+
+import io
 
 import uwsgi
 
@@ -39,6 +41,9 @@ def application(environ, start_response):
     if path == "/big":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"x" * 5000]
+    if path == "/bytesio":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return environ["wsgi.file_wrapper"](io.BytesIO(b"line1\nline2\n"))
     if path == "/file":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return environ["wsgi.file_wrapper"](open(__file__, "rb"))

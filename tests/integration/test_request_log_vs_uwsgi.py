@@ -57,6 +57,7 @@ REQUESTS = {  # path (the line's "METHOD URI") -> packet
     "GET /404": packet("GET", "/404", HOST + (("HTTP_X_FORWARDED_FOR", "10.1.2.3"), ("REMOTE_USER", "bob"))),
     "GET /empty": packet("GET", "/empty", proto="HTTP/1.0"),  # no Host: %(host) is SERVER_NAME
     "GET /big": packet("GET", "/big", HOST),
+    "GET /bytesio": packet("GET", "/bytesio", HOST),
     "GET /file": packet("GET", "/file", HOST),
 }
 
