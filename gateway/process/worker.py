@@ -325,6 +325,8 @@ class Worker:
 
             self.settings.offload = ThreadPoolExecutor(  # type: ignore[attr-defined]
                 max_workers=cfg.offload_threads, thread_name_prefix="offload")
+        if not cfg.tornado:
+            self.settings.sync_switches = True  # the log's switches as uWSGI's sync mode
         if cfg.log_format:
             from gateway.logformat import LogFormat
             from gateway.logs import DEFAULT_LOGDATE, date_format

@@ -44,6 +44,9 @@ class ServerSettings:
     transforms = False
     #: --start-response-nodelay: the head goes out from ``start_response`` (``WSGIResponse.flush_head``)
     start_response_nodelay = False
+    #: the request log counts switches as uWSGI's sync mode (no ``--tornado``): one per body
+    #: item, not one more (``WSGIResponse.logged_switches``)
+    sync_switches = False
     # (these two are read only when ``start_hooks`` is set, which the worker does with
     # set_start_hooks: class defaults, instance attributes once set)
 

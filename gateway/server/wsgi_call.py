@@ -92,6 +92,18 @@ class FileWrapper:
         raise StopIteration
 
 
+def note_file_body(resp: "WSGIResponse", wrapper: FileWrapper) -> None:
+    """The app answered a ``wsgi.file_wrapper``: for the request log, a body uWSGI sends in one
+    go (0 switches) and, when the file has a descriptor, by ``sendfile()`` (``via sendfile()``,
+    ``--log-sendfile``); uWSGI ``read()``s any other file-like object (``io.BytesIO``)."""
+    notes = resp.note()
+    notes.file_body = True
+    try:
+        notes.from_file = type(wrapper.filelike.fileno()) is int
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
 def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str, Any]) -> None:
     """Run ``settings.app`` for one request, in the current core; never raises.
 
@@ -157,7 +169,7 @@ class ResponseNotes:
     ``--log-sendfile`` and ``--log-ioerror`` look at.  Made by the first note
     (:meth:`WSGIResponse.note`): a plain response never makes one."""
 
-    __slots__ = ("write_errors", "read_errors", "app_headers", "headless", "from_file", "io_error",
+    __slots__ = ("write_errors", "read_errors", "app_headers", "headless", "from_file", "file_body", "io_error",
                  "truncated_warned")
 
     def __init__(self) -> None:
@@ -169,8 +181,11 @@ class ResponseNotes:
         self.app_headers: Sequence[Any] = ()
         #: a ``disableheaders`` rule: the body went out alone (the connection then closes)
         self.headless = False
-        #: the body was a wsgi.file_wrapper (--log-sendfile)
+        #: the body was a file sent from its descriptor: a wsgi.file_wrapper's, uwsgi.sendfile()
+        #: (uWSGI's sendfile responses: ``via sendfile()``, --log-sendfile)
         self.from_file = False
+        #: the body was a wsgi.file_wrapper (of any file-like object: uWSGI logs 0 switches)
+        self.file_body = False
         #: reading the request body or writing the response failed (--log-ioerror)
         self.io_error = False
         #: the app sent more than its Content-Length (warned once)
@@ -240,11 +255,14 @@ class WSGIResponse:
         return self.notes is not None and self.notes.from_file
 
     def logged_switches(self) -> int:
-        """uWSGI's switch count in the request log (async mode): one per body item the app's
-        iterable gave, plus the last step; 0 (:data:`NO_SWITCHES`) when the body was a
+        """uWSGI's switch count in the request log: one per body item the app's iterable gave,
+        plus the last step in async mode (``--tornado``; not in sync mode,
+        ``settings.sync_switches``); 0 (:data:`NO_SWITCHES`) when the body was a
         ``wsgi.file_wrapper`` (uWSGI sends it in one go, by sendfile or ``read()``) or the
         app raised before responding."""
-        return 0 if self.switches < 0 else self.switches + 1
+        if self.switches < 0 or (self.notes is not None and self.notes.file_body):
+            return 0
+        return self.switches if self.settings.sync_switches else self.switches + 1
 
     @property
     def io_error(self) -> bool:
@@ -612,8 +630,6 @@ class WSGIResponse:
                 return True
             else:
                 self._iterate(result)
-                if kind is FileWrapper:
-                    self.switches = NO_SWITCHES
                 if self.detached:
                     return False
                 if self.status is None:
@@ -670,15 +686,8 @@ class WSGIResponse:
         return True
 
     def _file_response(self, wrapper: FileWrapper) -> bool:
-        """Note a ``wsgi.file_wrapper`` body of a file with a descriptor: uWSGI's sendfile
-        responses (``via sendfile()`` in the log line, ``--log-sendfile``); uWSGI reads any
-        other file-like object (``io.BytesIO``) as an iterable.  Always True."""
-        try:
-            has_fd = type(wrapper.filelike.fileno()) is int
-        except (AttributeError, OSError, ValueError):
-            has_fd = False
-        if has_fd:
-            self.note().from_file = True
+        """:func:`note_file_body`; always True."""
+        note_file_body(self, wrapper)
         return True
 
     def _buffer_body(self) -> None:
@@ -754,7 +763,6 @@ class WSGIResponse:
         self.head_bytes = self.sink.send_head(self, b"", False)
         self.body_bytes = count
         self.offloaded = True
-        self.switches = NO_SWITCHES
         send_file(fobj, fd, offset, count, offload, getattr(wrapper, "close", None))
         return True
 

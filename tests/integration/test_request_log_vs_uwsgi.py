@@ -1,7 +1,7 @@
 """The request log, byte for byte against real uWSGI 2.0.31: log pipelines parse uWSGI's lines.
 
 Both servers run ``tests/apps/request_log_probe.py`` with the same options (``--tornado 4
---greenlet``: both async, so the core ids and switch counts mean the same), get the same uwsgi
+--greenlet``, or uWSGI's sync mode: the same core ids and switch counts either way), get the same uwsgi
 packets on ``--socket`` (so the request variables and the response heads are the same bytes) and
 log to a file.  The lines from the first request on are compared once masked where they must
 differ: pids, dates, durations.  Where gateway answers differently on purpose (README, "Logging"),
@@ -29,7 +29,7 @@ from support.waits import wait_until
 pytestmark = pytest.mark.timeout(90)
 
 APP = os.path.join(ROOT, "tests", "apps", "request_log_probe.py")
-ENGINE = ["--tornado", "4", "--greenlet"]
+ASYNC = ["--tornado", "4", "--greenlet"]
 
 
 def packet(method: str, uri: str, headers: Tuple[Tuple[str, str], ...] = (), body: bytes = b"",
@@ -71,10 +71,15 @@ FORMAT = "|".join("%s=%%(%s)" % (v, v) for v in (
 
 CONFIGS: Dict[str, List[str]] = {
     # the default line; --logdate dates uwsgi.log() lines only; --log-x-forwarded-for
-    "default": ["--logdate=true", "--log-x-forwarded-for"],
-    "format": ["--log-format", FORMAT, "--log-format-strftime", "--logdate=%Y@%m", "--log-x-forwarded-for"],
-    "selection": ["--disable-logging", "--log-4xx", "--log-5xx", "--log-big", "1000", "--log-zero",
-                  "--memory-report", "--log-micros"],
+    "default": ASYNC + ["--logdate=true", "--log-x-forwarded-for"],
+    "format": ASYNC + ["--log-format", FORMAT, "--log-format-strftime", "--logdate=%Y@%m", "--log-x-forwarded-for"],
+    "selection": ASYNC + ["--disable-logging", "--log-4xx", "--log-5xx", "--log-big", "1000", "--log-zero",
+                          "--memory-report", "--log-micros"],
+    # uWSGI's sync mode (one core): its switch counts are one less
+    "sync": [],
+    # and with --threads, whose app thread reads a wsgi.file_wrapper here (one thread: with
+    # more, a request's line may come after the next one's, in uWSGI too)
+    "threads": ["--threads", "1"],
 }
 
 #: what must differ; a date keeps its spaces (ctime pads the day with one: "Dec  5")
@@ -122,7 +127,7 @@ class Pair:
     def __init__(self, tmp: str, options: List[str]) -> None:
         self.logs = {"uwsgi": os.path.join(tmp, "uwsgi.log"), "gateway": os.path.join(tmp, "gateway.log")}
         self.ports = {"uwsgi": free_port(), "gateway": free_port()}
-        common = ["--wsgi-file", APP] + ENGINE + options
+        common = ["--wsgi-file", APP] + options
         self.uwsgi = subprocess.Popen(
             [require_uwsgi(), "--socket", "127.0.0.1:%d" % self.ports["uwsgi"], "--logto", self.logs["uwsgi"]]
             + common, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -184,7 +189,8 @@ def test_the_request_log_lines_are_uwsgis(pair):
     if pair.name == "selection":
         names.remove("HEAD /hello")  # no body here, so --log-zero logs it (uWSGI sends the body)
     lines = pair.run(names, "GET /file")
-    ours = [masked(line) for line in lines["gateway"]]
+    # (the loop engine says so once in 10 s when its only core is busy: README "Logging")
+    ours = [masked(line) for line in lines["gateway"] if not line.startswith("*** all 1 async cores are busy")]
     theirs = [masked(_documented(line)) for line in lines["uwsgi"]]
     assert ours == theirs
     # (what is compared: the request lines, uwsgi.log's, the app's tracebacks)
