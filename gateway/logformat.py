@@ -40,20 +40,42 @@ LOGVARS = "gateway.logvars"
 ADDED_VARS = "gateway.vars"
 #: environ key of a uwsgi packet's ``(modifier1, modifier2)`` when either is not 0
 MODIFIERS = "gateway.modifiers"
+#: environ key of a uwsgi packet's ``(variables, vars block size)``: what uWSGI counts
+PACKET_VARS = "gateway.packet_vars"
 
 
 def request_vars(environ: Dict[str, Any]) -> Tuple[int, int]:
     """uWSGI's ``{N vars in B bytes}``: N counts the request variables twice (uWSGI counts
     keys and values), B is the size of the uwsgi vars block they make (``2 + key + 2 + value``
-    each).  The request variables are the environ's strings but the WSGI, uWSGI and gateway
-    additions (``wsgi.url_scheme``...), whose names have a dot that CGI names never have."""
-    n = 0
-    size = 0
-    for k, v in environ.items():
-        if type(v) is str and "." not in k:
-            n += 1
-            size += len(k) + len(v) + 4
+    each), ``uwsgi.add_var``'s included.  The request variables are the uwsgi packet's
+    (:data:`PACKET_VARS`: not what the environ adds, ``SCRIPT_NAME``...), else the environ's
+    strings but the WSGI, uWSGI and gateway additions (``wsgi.url_scheme``...), whose names
+    have a dot that CGI names never have."""
+    packet = environ.get(PACKET_VARS)
+    if packet is not None:
+        n, size = packet
+    else:
+        n = size = 0
+        for k, v in environ.items():
+            if type(v) is str and "." not in k:
+                n += 1
+                size += len(k) + len(v) + 4
+    added = environ.get(ADDED_VARS)
+    if added:
+        n += len(added)
+        size += sum(len(k) + len(v) + 4 for k, v in added.items())
     return n * 2, size
+
+
+def log_text(value: str) -> str:
+    """An environ string (PEP 3333: the request's bytes as latin-1) as the log line shows it:
+    those bytes, as UTF-8 (uWSGI writes them raw), a byte that is no UTF-8 as ``\\xNN``."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # (a str an app or a route made, not the wire's)
+        return value
 
 
 def process_memory() -> Tuple[int, int]:
@@ -68,7 +90,7 @@ def process_memory() -> Tuple[int, int]:
 
 
 def _env(key: str, default: str = "") -> Callable[..., str]:
-    return lambda e, r, s, c, st, now: e.get(key, default) or default
+    return lambda e, r, s, c, st, now: log_text(e.get(key, default) or default)
 
 
 _VARS: Dict[str, Callable[..., Any]] = {
@@ -76,7 +98,7 @@ _VARS: Dict[str, Callable[..., Any]] = {
     "method": _env("REQUEST_METHOD"),
     "user": _env("REMOTE_USER", "-"),
     "addr": _env("REMOTE_ADDR"),
-    "host": lambda e, r, s, c, st, now: e.get("HTTP_HOST") or e.get("SERVER_NAME", ""),  # as uWSGI's wsgi_req->host
+    "host": lambda e, r, s, c, st, now: log_text(e.get("HTTP_HOST") or e.get("SERVER_NAME", "")),  # as uWSGI
     "proto": _env("SERVER_PROTOCOL"),
     "uagent": _env("HTTP_USER_AGENT"),
     "referer": _env("HTTP_REFERER"),
@@ -132,9 +154,9 @@ def _request_var(name: str) -> Callable[..., Any]:
     def get(e: Dict[str, Any], r: Any, s: float, c: Any, st: Any, now: float) -> Any:
         added = e.get(ADDED_VARS)
         if added is not None and name in added:
-            return added[name]
+            return log_text(added[name])
         value = e.get(name)
-        return value if type(value) is str else ""
+        return log_text(value) if type(value) is str else ""
     return get
 
 
@@ -144,7 +166,7 @@ def _logvar(name: str) -> Callable[..., Any]:
     def get(e: Dict[str, Any], r: Any, s: float, c: Any, st: Any, now: float) -> Any:
         logvars = e.get(LOGVARS)
         value = logvars.get(key) if logvars is not None else None
-        return value.decode("utf-8", "replace") if value else ""
+        return value.decode("utf-8", "backslashreplace") if value else ""
     return get
 
 
@@ -174,7 +196,7 @@ def _worker_id() -> int:
 
 
 def _forwarded_for(e: Dict[str, Any], r: Any, s: float, c: Any, st: Any, now: float) -> Any:
-    return e.get("HTTP_X_FORWARDED_FOR") or e.get("REMOTE_ADDR", "")
+    return log_text(e.get("HTTP_X_FORWARDED_FOR") or e.get("REMOTE_ADDR", ""))
 
 
 class LogFormat:

@@ -62,7 +62,7 @@ import socket
 import struct
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from gateway.logformat import MODIFIERS
+from gateway.logformat import MODIFIERS, PACKET_VARS
 from gateway.logs import gen_log
 from gateway.protocol import uwsgi as wire
 from gateway.protocol.uwsgi import (
@@ -331,11 +331,14 @@ class UwsgiConnection(FileOffload, VarsConnection):
 
     def _run(self, req: Request) -> None:
         environ = pairs_environ(self.server.base_environ, req.vars, req.env)
+        nvars, block = len(req.vars), req.size - 4
         if KEEPALIVE_VAR in environ:
-            del environ[KEEPALIVE_VAR]  # the router's business, not the app's
+            # the router's business, not the app's (nor the log's)
+            nvars, block = nvars - 1, block - 4 - len(KEEPALIVE_VAR) - len(environ.pop(KEEPALIVE_VAR))
         self._protocol = environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0").encode("latin-1")
         if req.modifier1 or req.modifier2:  # (--log-format's %(modifier1), %(modifier2))
             environ[MODIFIERS] = (req.modifier1, req.modifier2)
+        environ[PACKET_VARS] = (nvars, block)  # the log's {N vars in B bytes}, as uWSGI
         modifiers = self.server.modifiers
         served = req.modifier1 if modifiers is None else modifiers[req.modifier1]
         self.start_request(environ, served == wire.MOD1_WSGI_STRIP)

@@ -36,7 +36,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from gateway.logformat import process_memory, request_vars
+from gateway.logformat import log_text, process_memory, request_vars
 from gateway.logs import APP_TRACEBACK, access_log, app_log, gen_log
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code
 from gateway.routing.transforms import TRANSFORMS_KEY, TransformChain, TransformError
@@ -916,11 +916,11 @@ def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIRes
     access_log.info(
         "%s[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s%s(%s %d) %d headers in %d bytes (%d switches on core %d)",
         prefix, os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.total_requests,
-        (settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", ""),
-        get("REMOTE_USER", ""), nvars, vsize, time.ctime(start), get("REQUEST_METHOD", ""),
-        get("REQUEST_URI", ""), resp.body_bytes, took,
+        log_text((settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", "")),
+        log_text(get("REMOTE_USER", "")), nvars, vsize, time.ctime(start), log_text(get("REQUEST_METHOD", "")),
+        log_text(get("REQUEST_URI", "")), resp.body_bytes, took,
         # uWSGI marks how a file body went: sendfile() in the core, or an offload thread
         " via offload() " if resp.offloaded else " via sendfile() " if resp.from_file else " ",
-        get("SERVER_PROTOCOL", ""), resp.code,
+        log_text(get("SERVER_PROTOCOL", "")), resp.code,
         resp.headers_count, resp.head_bytes, resp.logged_switches(), core.id if core is not None else 0,
     )

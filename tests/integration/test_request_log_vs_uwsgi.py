@@ -56,6 +56,11 @@ REQUESTS = {  # path (the line's "METHOD URI") -> packet
     "GET /ulog": packet("GET", "/ulog", HOST),
     "GET /404": packet("GET", "/404", HOST + (("HTTP_X_FORWARDED_FOR", "10.1.2.3"), ("REMOTE_USER", "bob"))),
     "GET /empty": packet("GET", "/empty", proto="HTTP/1.0"),  # no Host: %(host) is SERVER_NAME
+    # raw UTF-8 (nginx passes the request's bytes), and no SCRIPT_NAME (nginx's uwsgi_params has none)
+    "GET /caf\u00c3\u00a9": encode_request([
+        (b"REQUEST_METHOD", b"GET"), (b"REQUEST_URI", b"/caf\xc3\xa9?q=\xc3\xa9"), (b"PATH_INFO", b"/caf\xc3\xa9"),
+        (b"QUERY_STRING", b"q=\xc3\xa9"), (b"SERVER_PROTOCOL", b"HTTP/1.1"), (b"SERVER_NAME", b"localhost"),
+        (b"SERVER_PORT", b"80"), (b"REMOTE_ADDR", b"127.0.0.1"), (b"HTTP_USER_AGENT", b"\xe2\x98\x83 agent")]),
     "GET /big": packet("GET", "/big", HOST),
     "GET /bytesio": packet("GET", "/bytesio", HOST),
     "GET /file": packet("GET", "/file", HOST),
@@ -138,7 +143,7 @@ class Pair:
 
     def text(self, server: str) -> str:
         try:
-            with open(self.logs[server], errors="replace") as f:
+            with open(self.logs[server], encoding="utf-8", errors="surrogateescape") as f:
                 return f.read()
         except FileNotFoundError:
             return ""

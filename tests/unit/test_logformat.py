@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from gateway.logformat import ADDED_VARS, LOGVARS, MODIFIERS, LogFormat, request_vars
+from gateway.logformat import ADDED_VARS, LOGVARS, MODIFIERS, PACKET_VARS, LogFormat, log_text, request_vars
 
 RESP = SimpleNamespace(code=200, body_bytes=5, head_bytes=40, switches=0, headers_count=1, notes=None,
                        logged_switches=lambda: 1)
@@ -79,3 +79,18 @@ def test_log_x_forwarded_for_makes_addr_the_header_as_uwsgi():
     assert render("%(addr)", environ) == "127.0.0.1"
     assert LogFormat("%(addr)", forwarded_for=True).render({"REMOTE_ADDR": "127.0.0.1"}, RESP, 1000.0, None, None) == (  # type: ignore[arg-type]
         "127.0.0.1")
+
+
+def test_the_packets_vars_are_counted_not_what_the_environ_adds_and_add_var_counts():
+    # nginx sends no SCRIPT_NAME: uWSGI counts what came (9 pairs), gateway's environ has one more
+    environ = {"SCRIPT_NAME": "", "REQUEST_METHOD": "GET", PACKET_VARS: (9, 196)}
+    assert request_vars(environ) == (18, 196)
+    environ[ADDED_VARS] = {"MYVAR": "value1"}  # uwsgi.add_var appends to uWSGI's vars
+    assert request_vars(environ) == (20, 196 + 4 + 5 + 6)
+
+
+def test_the_requests_bytes_are_logged_as_utf8_not_latin1_reencoded():
+    uri = b"/caf\xc3\xa9?q=\xe9".decode("latin-1")  # PEP 3333's tunnelling of the raw bytes
+    assert log_text(uri) == "/caf\u00e9?q=\\xe9"  # UTF-8 as sent; a stray byte as \xNN
+    assert log_text("/plain") == "/plain" and log_text("\u2603") == "\u2603"  # (not the wire's: as is)
+    assert render("%(uri) %(var.REQUEST_URI)", {"REQUEST_URI": uri}) == "/caf\u00e9?q=\\xe9 /caf\u00e9?q=\\xe9"
