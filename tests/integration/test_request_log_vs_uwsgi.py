@@ -138,8 +138,12 @@ class Pair:
             + common, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.gateway = ServerProcess(spawn(
             ["--socket", "127.0.0.1:%d" % self.ports["gateway"], "--logto", self.logs["gateway"]] + common))
-        wait_until(lambda: "spawned uWSGI worker" in self.text("uwsgi"), timeout=30, what="uWSGI's worker")
-        wait_until(lambda: "gateway ready:" in self.text("gateway"), timeout=30, what="gateway's ready line")
+        try:
+            wait_until(lambda: "spawned uWSGI worker" in self.text("uwsgi"), timeout=30, what="uWSGI's worker")
+            wait_until(lambda: "gateway ready:" in self.text("gateway"), timeout=30, what="gateway's ready line")
+        except BaseException:
+            self.stop()  # (a server that did not start: the other one goes too)
+            raise
 
     def text(self, server: str) -> str:
         try:
