@@ -12,8 +12,11 @@ This module is a leaf: it imports only the standard library.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+import traceback
+from types import TracebackType
 from typing import Any, Optional, TextIO
 
 access_log = logging.getLogger("gateway.access")
@@ -21,19 +24,42 @@ app_log = logging.getLogger("gateway.app")
 gen_log = logging.getLogger("gateway.error")
 
 
-#: ``--logdate`` without a format: uWSGI's ``ctime()``-style prefix.
-DEFAULT_LOGDATE = "%a %b %d %H:%M:%S %Y"
+#: ``--logdate`` without a format: uWSGI's ``ctime()`` prefix (``Sat Dec  5 02:18:23 2026``).
+DEFAULT_LOGDATE = "%a %b %e %H:%M:%S %Y"
+
+#: ``extra`` of a record whose exception is printed as uWSGI prints an app's (``PyErr_Print``):
+#: the traceback alone, from the app's first frame, never prefixed by ``--logdate``.
+APP_TRACEBACK = {"app_traceback": True}
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-class _DateFormatter(logging.Formatter):
-    """``--logdate``: each line prefixed with the local time as ``strftime(datefmt)`` and `` - ``."""
+def _app_frames(tb: Optional[TracebackType]) -> Optional[TracebackType]:
+    """``tb`` without its leading frames in gateway's own code (the runner that called the
+    app), as uWSGI's traceback starts in the app; all of ``tb`` if every frame is gateway's."""
+    first = tb
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+        tb = tb.tb_next
+    return tb if tb is not None else first
 
-    def __init__(self, datefmt: str) -> None:
+
+class _LineFormatter(logging.Formatter):
+    """A bare message per line, uWSGI style.  With ``--logdate`` (``datefmt``) the line starts
+    with the local time as ``strftime(datefmt)`` and `` - ``, except where uWSGI writes without
+    its ``uwsgi_log()`` (which adds the date): the request lines and the apps' tracebacks."""
+
+    def __init__(self, datefmt: Optional[str] = None) -> None:
         super().__init__("%(message)s")
         self._datefmt = datefmt
 
     def format(self, record: logging.LogRecord) -> str:
-        return time.strftime(self._datefmt, time.localtime(record.created)) + " - " + super().format(record)
+        exc = record.exc_info
+        if exc and exc[1] is not None and getattr(record, "app_traceback", False):
+            return "".join(traceback.format_exception(exc[0], exc[1], _app_frames(exc[2]))).rstrip("\n")
+        line = super().format(record)
+        if self._datefmt is None or record.name == "gateway.access":
+            return line
+        return time.strftime(self._datefmt, time.localtime(record.created)) + " - " + line
 
 
 def date_format(cfg: Any) -> Optional[str]:
@@ -56,7 +82,7 @@ def setup(level: int = logging.INFO, stream: Optional[TextIO] = None, logdate: O
     root = logging.getLogger("gateway")
     if getattr(root, "_gateway_configured", False):
         return
-    formatter = _DateFormatter(logdate) if logdate else logging.Formatter("%(message)s")
+    formatter = _LineFormatter(logdate or None)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root.addHandler(handler)
@@ -74,7 +100,7 @@ def requests_to_fd(fd: int) -> None:
     """In a child of the log master: the request lines of ``gateway.access`` go to ``fd`` (the
     write end of its request-log pipe, ``--req-logger``), with the same format as the others."""
     root = logging.getLogger("gateway")
-    formatter = root.handlers[0].formatter if root.handlers else logging.Formatter("%(message)s")
+    formatter = root.handlers[0].formatter if root.handlers else _LineFormatter()
     for handler in list(access_log.handlers):
         access_log.removeHandler(handler)
     stream = open(fd, "w", buffering=1, encoding="utf-8", errors="backslashreplace")

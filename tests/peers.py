@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
 from typing import Optional
 
@@ -89,3 +91,16 @@ def require_uwsgi() -> str:
         pytest.fail(message + " and CI=true: peers must be installed in CI", pytrace=False)
     pytest.skip(message)
     raise AssertionError("unreachable")
+
+
+def stop_uwsgi(proc: subprocess.Popen) -> None:
+    """Stop a real uWSGI the test started, by its PID: SIGINT, as uWSGI 2.0's master shuts down
+    on it (SIGTERM would only reload it); SIGKILL if it is still there after 15 s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)

@@ -309,6 +309,13 @@ class WorkerBoard:
     def delta_requests(self) -> int:
         return self._ints[self._w + W_DELTA_REQUESTS]
 
+    @property
+    def total_requests(self) -> int:
+        """Every worker's requests: the log line's ``req: N/TOTAL``, as uWSGI's
+        ``workers[0].requests`` (``N`` is this worker's, of its app)."""
+        i, board = self._ints, self.board
+        return sum(i[board.wbase(w) + W_REQUESTS] for w in range(1, board.workers + 1))
+
     # per-request hooks -----------------------------------------------------------------
 
     def begin(self, core_id: int, environ: Dict[str, Any], start: float) -> None:

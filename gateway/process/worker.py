@@ -325,12 +325,16 @@ class Worker:
 
             self.settings.offload = ThreadPoolExecutor(  # type: ignore[attr-defined]
                 max_workers=cfg.offload_threads, thread_name_prefix="offload")
+        if not cfg.tornado:
+            self.settings.sync_switches = True  # the log's switches as uWSGI's sync mode
         if cfg.log_format:
             from gateway.logformat import LogFormat
-            from gateway.logs import date_format
+            from gateway.logs import DEFAULT_LOGDATE, date_format
 
-            self.settings.log_format = LogFormat(cfg.log_format,
-                                                 ftime=date_format(cfg) if cfg.log_format_strftime else None)
+            # %(ftime): the --logdate format; with none (or uWSGI's default date) it is %(ltime)
+            ftime = date_format(cfg) if cfg.log_format_strftime else None
+            self.settings.log_format = LogFormat(cfg.log_format, ftime=None if ftime == DEFAULT_LOGDATE else ftime,
+                                                 forwarded_for=bool(cfg.log_x_forwarded_for))
         board = self.board
         if board is not None:
             # The master sees every request in every core through the scoreboard.

@@ -44,7 +44,7 @@ import threading
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 
 from gateway.server.current_request import set_thread_environ
-from gateway.server.wsgi_call import FileWrapper, close_iterable
+from gateway.server.wsgi_call import FileWrapper, close_iterable, note_file_body
 from loop_engine import Waiter, current_core
 
 _ASKS = ("input",)
@@ -361,6 +361,9 @@ class ThreadedApp:
         set_thread_environ(environ)  # uwsgi.set_logvar() & co. in the app's thread
         try:
             result = self.app(environ, start_response)
+            response = environ.get("gateway.response")
+            if type(result) is FileWrapper and response is not None:  # (the core waits for our next message)
+                note_file_body(response, result)
             if type(result) is list or (self.offload and type(result) is FileWrapper):
                 bridge.post("list", result)
                 result = None  # the runner closes what it got (nothing for a list)

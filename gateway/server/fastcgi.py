@@ -48,7 +48,7 @@ never upgrades a FastCGI request): the handshake fails with uWSGI's ``OSError``.
 
 from __future__ import annotations
 
-from typing import Any, Set
+from typing import Any, Set, Tuple
 
 from gateway.logs import gen_log
 from gateway.protocol import fastcgi as wire
@@ -201,7 +201,7 @@ class FastCGIConnection(VarsConnection):
         if not self.keep:
             self._close()
 
-    def send_error(self, status: int, reason: str, detail: str = "") -> int:
+    def send_error(self, status: int, reason: str, detail: str = "") -> Tuple[int, int, int]:
         self.keep = False
         return super().send_error(status, reason, detail)
 

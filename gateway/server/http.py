@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any, Dict, Optional, Set
+from typing import Any, Dict, Optional, Set, Tuple
 
 from gateway.logs import gen_log
 from gateway.protocol import proxy_header
@@ -44,7 +44,7 @@ from gateway.protocol.http1 import (
 from gateway.server.conn_server import ConnectionServer
 from gateway.server.file_offload import FileOffload
 from gateway.server.settings import RequestStats, ServerSettings
-from gateway.server.sink import CHUNKED, TO_CLOSE, body_framing
+from gateway.server.sink import CHUNKED, TO_CLOSE, answer_sizes, body_framing
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.wsgi_call import REASONS, FileWrapper, WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, BodyTimeout, WSGIInput
@@ -441,16 +441,16 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         if self._chunked:
             self.write(b"0\r\n\r\n")
 
-    def send_error(self, status: int, reason: str, detail: str = "") -> int:
+    def send_error(self, status: int, reason: str, detail: str = "") -> Tuple[int, int, int]:
         self._close_after = True
         req = self._request
         body = (reason + "\n" + detail).encode("utf-8", "replace")
-        self.write(
-            b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n%s"
-            % (req.version.encode(), status, reason.encode(), len(body),  # type: ignore[union-attr]
-               self.server.date_header(), body if req.method != "HEAD" else b"")  # type: ignore[union-attr]
-        )
-        return len(body)
+        sent = body if req.method != "HEAD" else b""  # type: ignore[union-attr]
+        answer = (b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n%s"
+                  % (req.version.encode(), status, reason.encode(), len(body),  # type: ignore[union-attr]
+                     self.server.date_header(), sent))
+        self.write(answer)
+        return answer_sizes(answer, len(sent))
 
     def abort(self) -> None:
         self._close_after = True

@@ -30,6 +30,11 @@ class RequestStats:
         self.exceptions = 0
         self.tx = 0
 
+    @property
+    def total_requests(self) -> int:
+        """The instance's requests (the log line's ``req: N/TOTAL``): a lone worker's own."""
+        return self.requests
+
 
 class ServerSettings:
     """``ServerSettings(app, engine, socket_timeout=30)``: one per worker, shared by its listeners."""
@@ -39,6 +44,9 @@ class ServerSettings:
     transforms = False
     #: --start-response-nodelay: the head goes out from ``start_response`` (``WSGIResponse.flush_head``)
     start_response_nodelay = False
+    #: the request log counts switches as uWSGI's sync mode (no ``--tornado``): one per body
+    #: item, not one more (``WSGIResponse.logged_switches``)
+    sync_switches = False
     # (these two are read only when ``start_hooks`` is set, which the worker does with
     # set_start_hooks: class defaults, instance attributes once set)
 

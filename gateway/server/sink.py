@@ -67,10 +67,10 @@ class ResponseSink(Protocol):
     def finish(self) -> None:
         """The body is complete (HTTP: the last chunk; uwsgi: close the connection)."""
 
-    def send_error(self, status: int, reason: str, detail: str = "") -> int:
+    def send_error(self, status: int, reason: str, detail: str = "") -> Tuple[int, int, int]:
         """Nothing was sent yet and the request failed: answer ``status`` and end the
         connection after it (``detail``: more text for the body, ``--catch-exceptions``'s
-        traceback).  Return the size of the error body."""
+        traceback).  Return what the request log counts of it, :func:`answer_sizes`."""
 
     def abort(self) -> None:
         """The response failed after bytes went out: cut the connection so the peer sees
@@ -83,6 +83,14 @@ class ResponseSink(Protocol):
     def request_done(self, ok: bool) -> None:
         """The request is over (``ok``: the response went out complete and correct):
         keep the connection for the next request, or close it."""
+
+
+def answer_sizes(answer: bytes, body_sent: int) -> Tuple[int, int, int]:
+    """``(headers, head bytes, body bytes)`` of an answer a sink wrote whole (an error),
+    ``answer`` being its status line, headers, blank line and the ``body_sent`` bytes of body:
+    the request log's ``N headers in B bytes`` and ``generated N bytes``, as for an app's."""
+    head = len(answer) - body_sent
+    return answer.count(b"\r\n", 0, head) - 2, head, body_sent
 
 
 #: :func:`body_framing` kinds: the head says where the body ends (a Content-Length, or no

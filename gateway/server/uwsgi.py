@@ -60,8 +60,9 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from gateway.logformat import MODIFIERS, PACKET_VARS
 from gateway.logs import gen_log
 from gateway.protocol import uwsgi as wire
 from gateway.protocol.uwsgi import (
@@ -77,7 +78,7 @@ from gateway.protocol.uwsgi import (
 from gateway.server.file_offload import FileOffload
 from gateway.server.modifiers import served_as
 from gateway.server.settings import ServerSettings
-from gateway.server.sink import CHUNKED, body_framing
+from gateway.server.sink import CHUNKED, answer_sizes, body_framing
 from gateway.server.uwsgi_rpc import answer as rpc_answer
 from gateway.server.vars_conn import VarsConnection, VarsServer, pairs_environ
 from gateway.server.wsgi_call import WSGIResponse
@@ -330,9 +331,14 @@ class UwsgiConnection(FileOffload, VarsConnection):
 
     def _run(self, req: Request) -> None:
         environ = pairs_environ(self.server.base_environ, req.vars, req.env)
+        nvars, block = len(req.vars), req.size - 4
         if KEEPALIVE_VAR in environ:
-            del environ[KEEPALIVE_VAR]  # the router's business, not the app's
+            # the router's business, not the app's (nor the log's)
+            nvars, block = nvars - 1, block - 4 - len(KEEPALIVE_VAR) - len(environ.pop(KEEPALIVE_VAR))
         self._protocol = environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0").encode("latin-1")
+        if req.modifier1 or req.modifier2:  # (--log-format's %(modifier1), %(modifier2))
+            environ[MODIFIERS] = (req.modifier1, req.modifier2)
+        environ[PACKET_VARS] = (nvars, block)  # the log's {N vars in B bytes}, as uWSGI
         modifiers = self.server.modifiers
         served = req.modifier1 if modifiers is None else modifiers[req.modifier1]
         self.start_request(environ, served == wire.MOD1_WSGI_STRIP)
@@ -403,17 +409,16 @@ class UwsgiConnection(FileOffload, VarsConnection):
         if not self._persist:
             self._close()
 
-    def send_error(self, status: int, reason: str, detail: str = "") -> int:
+    def send_error(self, status: int, reason: str, detail: str = "") -> Tuple[int, int, int]:
         body = (reason + "\n" + detail).encode("utf-8", "replace")
-        head_only = self._method == "HEAD"
-        self.write(
-            b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
-            % (self._protocol, status, reason.encode(), len(body),
-               b"Connection: close\r\n" if self._persist else b"", b"" if head_only else body)
-        )
+        sent = b"" if self._method == "HEAD" else body
+        answer = (b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
+                  % (self._protocol, status, reason.encode(), len(body),
+                     b"Connection: close\r\n" if self._persist else b"", sent))
+        self.write(answer)
         self._persist = False
         self._close()
-        return len(body)
+        return answer_sizes(answer, len(sent))
 
     def request_done(self, ok: bool) -> None:
         if self.defer_request_done(ok):

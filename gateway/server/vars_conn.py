@@ -29,13 +29,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from gateway.logs import gen_log
 from gateway.protocol.environ import decode_path
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage
 from gateway.server.conn_server import ConnectionServer
+from gateway.server.sink import answer_sizes
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.wsgi_call import WSGIResponse, run_request
 from gateway.server.wsgi_input import BodyError, WSGIInput
@@ -256,12 +257,13 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
         return b"%s%d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (
             self.STATUS_PREFIX, status, reason.encode(), len(body), b"" if self._method == "HEAD" else body)
 
-    def send_error(self, status: int, reason: str, detail: str = "") -> int:
+    def send_error(self, status: int, reason: str, detail: str = "") -> Tuple[int, int, int]:
         body = (reason + "\n" + detail).encode("utf-8", "replace")
+        answer = self.error_response(status, reason, body)
         if not self.closed:
-            self.write(self.frame(self.error_response(status, reason, body)))
+            self.write(self.frame(answer))
             self.end_response()
-        return len(body)
+        return answer_sizes(answer, 0 if self._method == "HEAD" else len(body))
 
     def abort(self) -> None:
         # An RST (SO_LINGER 0), not a FIN: with no Content-Length the end of the body is

@@ -36,7 +36,8 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from gateway.logs import access_log, app_log, gen_log
+from gateway.logformat import log_text, process_memory, request_vars
+from gateway.logs import APP_TRACEBACK, access_log, app_log, gen_log
 from gateway.protocol.wsgi_response import body_allowed, serialize_headers, status_code, with_reason
 from gateway.routing.transforms import TRANSFORMS_KEY, TransformChain, TransformError
 from gateway.server import error_pages
@@ -89,6 +90,18 @@ class FileWrapper:
         if data:
             return data
         raise StopIteration
+
+
+def note_file_body(resp: "WSGIResponse", wrapper: FileWrapper) -> None:
+    """The app answered a ``wsgi.file_wrapper``: for the request log, a body uWSGI sends in one
+    go (0 switches) and, when the file has a descriptor, by ``sendfile()`` (``via sendfile()``,
+    ``--log-sendfile``); uWSGI ``read()``s any other file-like object (``io.BytesIO``)."""
+    notes = resp.note()
+    notes.file_body = True
+    try:
+        notes.from_file = type(wrapper.filelike.fileno()) is int
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str, Any]) -> None:
@@ -147,22 +160,32 @@ def close_iterable(result: Any) -> None:
             app_log.exception("error in close() of the WSGI response iterable")
 
 
+#: :attr:`WSGIResponse.switches` of a response uWSGI logs with 0 switches (``logged_switches``)
+NO_SWITCHES = -1
+
+
 class ResponseNotes:
     """What only some responses have to remember: failed writes, the routes' state, what
     ``--log-sendfile`` and ``--log-ioerror`` look at.  Made by the first note
     (:meth:`WSGIResponse.note`): a plain response never makes one."""
 
-    __slots__ = ("write_errors", "app_headers", "headless", "from_file", "io_error", "truncated_warned")
+    __slots__ = ("write_errors", "read_errors", "app_headers", "headless", "from_file", "file_body", "io_error",
+                 "truncated_warned")
 
     def __init__(self) -> None:
         #: chunks that could not be sent, the client being gone (--write-errors-tolerance)
         self.write_errors = 0
+        #: the request body could not be read (``%(rerr)`` in --log-format)
+        self.read_errors = 0
         #: the app's header list, kept by start_response when ``settings.response_phases`` edits heads
         self.app_headers: Sequence[Any] = ()
         #: a ``disableheaders`` rule: the body went out alone (the connection then closes)
         self.headless = False
-        #: the body was a wsgi.file_wrapper (--log-sendfile)
+        #: the body was a file sent from its descriptor: a wsgi.file_wrapper's, uwsgi.sendfile()
+        #: (uWSGI's sendfile responses: ``via sendfile()``, --log-sendfile)
         self.from_file = False
+        #: the body was a wsgi.file_wrapper (of any file-like object: uWSGI logs 0 switches)
+        self.file_body = False
         #: reading the request body or writing the response failed (--log-ioerror)
         self.io_error = False
         #: the app sent more than its Content-Length (warned once)
@@ -230,8 +253,18 @@ class WSGIResponse:
 
     @property
     def from_file(self) -> bool:
-        """The body was a ``wsgi.file_wrapper`` (``--log-sendfile``)."""
+        """The body was a ``wsgi.file_wrapper`` of a file with a descriptor (``--log-sendfile``)."""
         return self.notes is not None and self.notes.from_file
+
+    def logged_switches(self) -> int:
+        """uWSGI's switch count in the request log: one per body item the app's iterable gave,
+        plus the last step in async mode (``--tornado``; not in sync mode,
+        ``settings.sync_switches``); 0 (:data:`NO_SWITCHES`) when the body was a
+        ``wsgi.file_wrapper`` (uWSGI sends it in one go, by sendfile or ``read()``) or the
+        app raised before responding."""
+        if self.switches < 0 or (self.notes is not None and self.notes.file_body):
+            return 0
+        return self.switches if self.settings.sync_switches else self.switches + 1
 
     @property
     def io_error(self) -> bool:
@@ -597,7 +630,7 @@ class WSGIResponse:
             elif kind is list and len(result) == 1 and not self.headers_sent and self.status is not None:
                 body = result[0]  # (a transformed response: the chain sees the whole body at once)
                 self._transform_whole(body if type(body) is bytes else self._as_bytes(body))
-            elif kind is FileWrapper and self._file_response() and self._offload(result):
+            elif kind is FileWrapper and self._file_response(result) and self._offload(result):
                 result = None  # the connection sends the file and closes it; this core is free
                 return True
             else:
@@ -612,11 +645,15 @@ class WSGIResponse:
                     self._send_headers(b"", True)
             sink.finish()
         except ClientDisconnected:
-            self.note().io_error = True
+            notes = self.note()
+            notes.io_error = True
+            notes.write_errors = notes.write_errors or 1
             sink.abort()
             return False
         except BodyError as e:
-            self.note().io_error = True
+            notes = self.note()
+            notes.io_error = True
+            notes.read_errors += 1
             self._fail(e, e.status, log=False)
             return False
         except TransformError as e:
@@ -653,9 +690,9 @@ class WSGIResponse:
             return False
         return True
 
-    def _file_response(self) -> bool:
-        """Note a ``wsgi.file_wrapper`` body (uWSGI's sendfile responses, for --log-sendfile)."""
-        self.note().from_file = True
+    def _file_response(self, wrapper: FileWrapper) -> bool:
+        """:func:`note_file_body`; always True."""
+        note_file_body(self, wrapper)
         return True
 
     def _buffer_body(self) -> None:
@@ -788,6 +825,7 @@ class WSGIResponse:
             app_log.error(
                 "error in the WSGI app for %s %s",
                 self.environ.get("REQUEST_METHOD"), self.environ.get("REQUEST_URI"), exc_info=exc,
+                extra=APP_TRACEBACK,
             )
         if self.headers_sent or sink.closed:
             # Bytes are out: all we can do is abort, so the peer sees a truncated
@@ -804,7 +842,9 @@ class WSGIResponse:
         detail = ""
         if log and self.settings.catch_exceptions:  # --catch-exceptions: the traceback, for the developer
             detail = "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self.body_bytes = sink.send_error(status, reason, detail)
+        self.headers_count, self.head_bytes, self.body_bytes = sink.send_error(status, reason, detail)
+        if log:
+            self.switches = NO_SWITCHES  # the app raised before responding
 
     def _answer_500(self, exc: BaseException) -> bool:
         """The 500 of an app that raised, as a response of its own when the routes may see
@@ -872,24 +912,20 @@ def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIRes
         took = "%d micros" % int(elapsed * 1e6)
     else:
         took = "%d msecs" % int(elapsed * 1000)
-    nvars = 0
-    vsize = 0
-    for k, v in environ.items():
-        if type(v) is str:
-            nvars += 1
-            vsize += len(k) + len(v) + 4
+    nvars, vsize = request_vars(environ)
     get = environ.get
     prefix = ""
     if settings.memory_report:
-        from gateway.logformat import process_memory
-
         rss, vsz = process_memory()
         prefix = "{address space usage: %d bytes/%dMB} {rss usage: %d bytes/%dMB} " % (vsz, vsz >> 20, rss, rss >> 20)
     access_log.info(
-        "%s[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s (%s %d) %d headers in %d bytes (%d switches on core %d)",
-        prefix, os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.requests,
-        (settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", ""),
-        get("REMOTE_USER", ""), nvars * 2, vsize, time.ctime(start), get("REQUEST_METHOD", ""),
-        get("REQUEST_URI", ""), resp.body_bytes, took, get("SERVER_PROTOCOL", ""), resp.code,
-        resp.headers_count, resp.head_bytes, resp.switches + 1, core.id if core is not None else 0,
+        "%s[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s%s(%s %d) %d headers in %d bytes (%d switches on core %d)",
+        prefix, os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.total_requests,
+        log_text((settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", "")),
+        log_text(get("REMOTE_USER", "")), nvars, vsize, time.ctime(start), log_text(get("REQUEST_METHOD", "")),
+        log_text(get("REQUEST_URI", "")), resp.body_bytes, took,
+        # uWSGI marks how a file body went: sendfile() in the core, or an offload thread
+        " via offload() " if resp.offloaded else " via sendfile() " if resp.from_file else " ",
+        log_text(get("SERVER_PROTOCOL", "")), resp.code,
+        resp.headers_count, resp.head_bytes, resp.logged_switches(), core.id if core is not None else 0,
     )

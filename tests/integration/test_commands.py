@@ -7,13 +7,12 @@ from __future__ import annotations
 import ast
 import os
 import re
-import signal
 import socket
 import subprocess
 
 import pytest
 
-from peers import require_uwsgi
+from peers import require_uwsgi, stop_uwsgi
 from server import ServerProcess, run_cli, spawn
 from support.httpclient import request
 from support.stats import fetch_stats
@@ -199,16 +198,6 @@ def _real_uwsgi(tmp_path, app_text: str):
     return proc, "127.0.0.1:%d" % port
 
 
-def _stop_real_uwsgi(proc: subprocess.Popen) -> None:
-    """SIGINT: uWSGI 2.0's master shuts down on it (SIGTERM would only reload it)."""
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
 def test_signal_and_ping_against_real_uwsgi(tmp_path):
     log = tmp_path / "usignal.log"
     proc, addr = _real_uwsgi(tmp_path, (
@@ -227,7 +216,7 @@ def test_signal_and_ping_against_real_uwsgi(tmp_path):
         assert done.returncode == 0, done.stderr
         assert wait_until(lambda: log.exists() and "got 17" in log.read_text(), what="uWSGI's handler ran")
     finally:
-        _stop_real_uwsgi(proc)
+        stop_uwsgi(proc)
 
 
 def test_get_show_config_and_lists_from_the_cli(tmp_path):

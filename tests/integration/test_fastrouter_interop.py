@@ -15,13 +15,12 @@ Every process is stopped by the pid this test started.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from contextlib import contextmanager
 from typing import Iterator, List
 
-from peers import require_uwsgi
+from peers import require_uwsgi, stop_uwsgi
 from server import ROOT, run_server
 from support.fastrouter import run_fastrouter, uwsgi_request
 from support.httpclient import request
@@ -42,17 +41,7 @@ def real_uwsgi(args: List[str], log: str) -> Iterator[subprocess.Popen]:
     try:
         yield proc
     finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_uwsgi(proc)
 
 
 def read_log(path: str) -> str:
@@ -80,7 +69,7 @@ def test_a_real_uwsgi_node_subscribes_to_our_fastrouter(tmp_path):
             assert uwsgi_request(fr.port, host="real.example", path="/a") == (200, b"real 0 /a")
             body = os.urandom(100000)
             assert uwsgi_request(fr.port, host="real.example", body=body)[1] == b"real 100000 /"
-            stop(node)
+            stop_uwsgi(node)
             assert "unsubscribing from" in read_log(log)
             fr.wait_for_line(r"real\.example => removing node 127\.0\.0\.1:%d" % port, 10)
             assert uwsgi_request(fr.port, host="real.example") == (0, b"")
@@ -99,7 +88,7 @@ def test_a_real_uwsgi_node_subscribes_to_our_http_router(tmp_path):
             r = request(http.port, "/b", method="POST", headers={"Host": "real.example"}, body=b"y" * 100000,
                         timeout=10)
             assert (r.status, r.body) == (200, b"real 100000 /b")
-            stop(node)
+            stop_uwsgi(node)
             assert "unsubscribing from" in read_log(log)
             http.wait_for_line(r"real\.example => removing node 127\.0\.0\.1:%d" % port, 10)
             assert request(http.port, "/", headers={"Host": "real.example"}, timeout=10).status == 502

@@ -296,7 +296,7 @@ def test_logto_and_log_format(tmp_path):
 
     proc = spawn(["--http-socket", "127.0.0.1:0"] + PROBE + [
         "--master", "--processes", "2", "--logto", str(log),
-        "--log-format", '%(addr) - %(user) "%(method) %(uri) %(proto)" %(status) %(size) w=%(wid) %(unknown)'])
+        "--log-format", '%(addr) - %(user) "%(method) %(uri) %(proto)" %(status) %(rsize) w=%(wid) %(unknown)'])
     srv = ServerProcess(proc)
     try:
         def ready():

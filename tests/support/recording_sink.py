@@ -33,7 +33,7 @@ class Sink:
 
     def send_error(self, status, reason, detail=""):
         self.calls.append(("error", status))
-        return 5
+        return 0, 0, 5
 
     def abort(self):
         self.closed = True

@@ -36,7 +36,7 @@ class RecordingSink:
 
     def send_error(self, status, reason, detail=""):
         self.calls.append(("error", status, reason) + ((detail,) if detail else ()))
-        return 22
+        return 2, 60, 22
 
     def abort(self):
         self.calls.append(("abort",))

@@ -33,9 +33,9 @@ class RecordingSink:
     def finish(self) -> None:
         self.calls.append(("finish",))
 
-    def send_error(self, status: int, reason: str, detail: str = "") -> int:
+    def send_error(self, status: int, reason: str, detail: str = "") -> tuple:
         self.calls.append(("error", status))
-        return 0
+        return 0, 0, 0
 
     def abort(self) -> None:
         self.calls.append(("abort",))

@@ -127,3 +127,15 @@ def test_user_deadlines_stand_beside_harakiri():
     # a deadline later than --harakiri's does not delay it
     early = [(0, now - 4 * S), (1, now - 4 * S)]
     assert policy.harakiri_verdict(1, now, now - 3 * S, early, {0: now + 60 * S}) == [0, 1]
+
+
+def test_the_log_lines_total_counts_every_workers_requests_as_uwsgi():
+    board = Scoreboard(2, 1)
+    one, two = WorkerBoard(board, 1), WorkerBoard(board, 2)
+    one.requests += 1
+    two.requests += 1
+    two.requests += 1
+    # "req: N/TOTAL": uWSGI's workers[0].requests is the instance's, kept over respawns
+    assert (one.total_requests, two.total_requests, two.requests) == (3, 3, 2)
+    board.spawned(2, 4242, 1)
+    assert one.total_requests == 3
