@@ -107,6 +107,9 @@ def server_context(spec: HTTPSSpec, option: str = "--https", settings: Optional[
         spec = _materialize(spec, settings.tmp_dir, option)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.options |= ssl.OP_NO_COMPRESSION
+    # TLS 1.2+ unless asked: Python 3.10+ starts a server context there, 3.9 at OpenSSL's own
+    # minimum (TLS 1.0 where the system's security level allows it)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if settings.enable_tlsv1:
         try:
             with warnings.catch_warnings():  # deprecated indeed: the user asked for it by name

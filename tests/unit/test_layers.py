@@ -16,7 +16,24 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SANS_IO_ERLANG = {"etf", "epmd", "handshake", "dist", "flags", "names", "errors"}
-STDLIB = set(sys.stdlib_module_names)
+
+def _stdlib_names() -> set:
+    """The standard library's top-level module names (``sys.stdlib_module_names``, Python 3.10+;
+    on 3.9, the built-in ones and what the stdlib directory holds)."""
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is not None:
+        return set(names)
+    import sysconfig
+
+    found = set(sys.builtin_module_names)
+    for directory in (sysconfig.get_paths()["stdlib"], os.path.join(sysconfig.get_paths()["stdlib"], "lib-dynload")):
+        for entry in os.listdir(directory):
+            if entry != "site-packages":
+                found.add(entry.split(".", 1)[0])
+    return found
+
+
+STDLIB = _stdlib_names()
 
 
 def imports_of(path: str):

@@ -38,6 +38,7 @@ def test_ruff_is_clean():
     assert res.returncode == 0, "ruff check . found problems:\n" + res.stdout + res.stderr
 
 
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="mypy no longer checks for Python 3.9: the type check runs on 3.10+")
 def test_mypy_is_clean():
     _tool("mypy")
     # mypy keeps its incremental cache in .mypy_cache (gitignored): a second run takes about a second.
