@@ -131,7 +131,7 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     stats = settings.stats
     stats.requests += 1
     stats.app_requests += 1
-    stats.tx += response.body_bytes
+    stats.tx += response.head_bytes + response.body_bytes  # uWSGI's tx: every byte sent, headers too
     if settings.request_end_hooks:
         for end_hook in settings.request_end_hooks:
             end_hook(core, environ, response)
