@@ -5,7 +5,9 @@ worker, a TCP and a UNIX ``--socket``, a spooler, a cache, metrics) and get the 
 packets, so their documents must agree key by key (presence, type, order at every level) and
 value by value for what the traffic decides (requests, exceptions, tx, statuses...).  What
 must differ is masked (pids, addresses, times, memory); what differs on purpose (README,
-"Stats" and "Caches") is listed in :data:`DOCUMENTED`.  One pair of servers for the module.
+"Stats" and "Caches") is listed in :data:`DOCUMENTED`.  A second pair runs with
+``--stats-http --stats-minified --threads 2`` and only ``--mount`` apps.  Each pair is shared
+by the module's tests.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ DOCUMENTED = {
 
 #: the traffic: /boom raises before responding (gateway answers 500: README "Logging")
 PATHS = ["/hello", "/404", "/big", "/boom", "/file", "/hello"]
+#: the bytes of gateway's answer to /boom, where uWSGI sends none
+BOOM_500 = 106
 
 
 def packet(path: str) -> bytes:
@@ -54,8 +58,8 @@ def packet(path: str) -> bytes:
 
 
 def flatten(value: Any, path: str = "") -> List[Tuple[str, Any]]:
-    """Every (path, leaf) of a document in order, dict keys included as their own entries so
-    the key order counts; list items after the first of ``workers[].cores`` are alike."""
+    """Every (path, leaf) of a document in order, each dict's key list and each list's length
+    included as entries of their own (so key order counts); :data:`VOLATILE` leaves as types."""
     out: List[Tuple[str, Any]] = []
     if isinstance(value, dict):
         out.append((path, "{%s}" % ",".join(value)))
@@ -75,9 +79,12 @@ def flatten(value: Any, path: str = "") -> List[Tuple[str, Any]]:
 
 
 class Pair:
-    """Real uWSGI and gateway with the same options and a stats server each."""
+    """Real uWSGI and gateway with the same ``options`` and a stats server each (``http``: read
+    with an HTTP request, its head kept in :attr:`heads`), after the same :data:`PATHS`."""
 
-    def __init__(self, tmp: str) -> None:
+    def __init__(self, tmp: str, options: List[str], http: bool = False) -> None:
+        self.http = http
+        self.heads: Dict[str, bytes] = {}
         self.ports: Dict[str, int] = {}
         self.stats: Dict[str, int] = {}
         self.logs: Dict[str, str] = {}
@@ -90,8 +97,8 @@ class Pair:
             self.logs[server] = os.path.join(base, "log")
             args = ["--socket", "127.0.0.1:%d" % self.ports[server], "--socket", os.path.join(base, "s.sock"),
                     "--stats", "127.0.0.1:%d" % self.stats[server], "--logto", self.logs[server],
-                    "--wsgi-file", APP, "--master", "--processes", "1", "--spooler", os.path.join(base, "spool"),
-                    "--cache2", "name=c,items=10", "--metric", "name=mymetric,type=counter"]
+                    "--master", "--processes", "1"] + [
+                        os.path.join(base, "spool") if o == "SPOOL" else o for o in options]
             if server == "uwsgi":
                 procs[server] = subprocess.Popen([require_uwsgi()] + args, cwd=base, stdin=subprocess.DEVNULL,
                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -100,7 +107,8 @@ class Pair:
         self.uwsgi, self.gateway = procs["uwsgi"], procs["gateway"]
         try:
             for server, ready in (("uwsgi", "spawned uWSGI worker"), ("gateway", "gateway ready:")):
-                wait_until(lambda s=server, r=ready: r in self.text(s) and "spooler" in self.text(s),
+                wait_until(lambda s=server, r=ready: r in self.text(s) and ("spooler" in self.text(s)
+                                                                            or "--spooler" not in options),
                            timeout=30, what="%s's worker" % server)
             for server in ("uwsgi", "gateway"):
                 self.received[server] = sum(self.exchange(server, path) for path in PATHS)
@@ -125,14 +133,22 @@ class Pair:
         uWSGI's master has run its periodic checks (metrics, the TCP sockets' ``max_queue``),
         with the server's own directory written ``BASE``."""
         def settled() -> Any:
-            doc = fetch_stats(self.stats[server])
+            doc = self.fetch(server)
             done = doc["workers"][0]["requests"] == len(PATHS) and doc["sockets"][0]["max_queue"] and \
-                doc["metrics"]["worker.1.requests"]["value"] == len(PATHS)
+                ("metrics" not in doc or doc["metrics"]["worker.1.requests"]["value"] == len(PATHS))
             return doc if done else None
 
         doc = wait_until(settled, timeout=10, what="%s's counters" % server)
         base = os.path.dirname(self.logs[server])
         return json.loads(json.dumps(doc).replace(json.dumps(base)[1:-1], "BASE"))
+
+    def fetch(self, server: str) -> Dict[str, Any]:
+        if not self.http:
+            return fetch_stats(self.stats[server])
+        with socket.create_connection(("127.0.0.1", self.stats[server]), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            self.heads[server], _, body = read_to_eof(s).partition(b"\r\n\r\n")
+        return json.loads(body)
 
     def stop(self) -> None:
         stop_uwsgi(self.uwsgi)
@@ -141,7 +157,20 @@ class Pair:
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    servers = Pair(str(tmp_path_factory.mktemp("stats")))
+    servers = Pair(str(tmp_path_factory.mktemp("stats")), [
+        "--wsgi-file", APP, "--spooler", "SPOOL", "--cache2", "name=c,items=10", "--metric", "name=mymetric,type=counter"])
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
+@pytest.fixture(scope="module")
+def http_pair(tmp_path_factory):
+    """--stats-http, --stats-minified, two threads, and only --mount apps (the first is the default)."""
+    servers = Pair(str(tmp_path_factory.mktemp("stats-http")), [
+        "--stats-http", "--stats-minified", "--threads", "2", "--mount", "/a=" + APP,
+        "--mount", "/b=" + os.path.join(ROOT, "tests", "apps", "hello.py")], http=True)
     try:
         yield servers
     finally:
@@ -169,3 +198,20 @@ def test_unix_sockets_have_no_max_queue_and_spoolers_their_lock_and_counters(pai
         assert doc["locks"][-1] == {"spooler on BASE/spool": 0}, server
         assert {k: v for k, v in doc["spoolers"][0].items() if k not in ("pid", "dir")} == {
             "tasks": 0, "respawns": 0, "running": 0}, server
+
+
+def test_stats_http_minified_with_threads_and_mounts(http_pair):
+    theirs, ours = http_pair.document("uwsgi"), http_pair.document("gateway")
+    # the mounts: one apps entry here (README "Stats"), so the apps lists are compared apart
+    assert [(a["id"], a["mountpoint"]) for a in theirs["workers"][0].pop("apps")] == [(0, "/a"), (1, "/b")]
+    assert [(a["mountpoint"], a["requests"]) for a in ours["workers"][0].pop("apps")] == [("", len(PATHS))]
+    # which thread took which request is the scheduler's: the cores' total is compared
+    assert [sum(c.pop("requests") for c in d["workers"][0]["cores"]) for d in (theirs, ours)] == [len(PATHS)] * 2
+    assert flatten(ours) == flatten(theirs)
+    # every request reached the default app, the first mount: the same bytes both ways
+    assert http_pair.received["gateway"] - http_pair.received["uwsgi"] == BOOM_500
+    assert b"\t" not in http_pair.heads["uwsgi"]
+    ours_head = http_pair.heads["gateway"].split(b"\r\n")
+    assert ours_head[-1].startswith(b"Content-Length: ")  # added (README "Stats")
+    assert ours_head[:-1] == http_pair.heads["uwsgi"].split(b"\r\n") == [
+        b"HTTP/1.0 200 OK", b"Connection: close", b"Access-Control-Allow-Origin: *", b"Content-Type: application/json"]
