@@ -281,8 +281,8 @@ def has_tasks(directory: str, top: bool = True) -> bool:
 
 def stats_section(master: Any, spoolers: Spoolers) -> Callable[[Dict[str, Any]], None]:
     """The master's ``stats_hooks`` entry: uWSGI's ``spoolers`` list (directory, pid, tasks run
-    by the current process, respawns, 1 while a task runs), and each spooler's lock in ``locks``
-    (``spooler on DIR``, after the others, as uWSGI registers it last)."""
+    by the current process, respawns, 1 while a task runs), and each spooler process's lock in
+    ``locks`` (``spooler on DIR``, after the others, as uWSGI registers them last)."""
 
     def section(doc: Dict[str, Any]) -> None:
         spawns = {proc.pid: proc.spawns for proc in master.children if proc.pid}
@@ -290,7 +290,7 @@ def stats_section(master: Any, spoolers: Spoolers) -> Callable[[Dict[str, Any]],
                             "respawns": max(spawns.get(spoolers.pid(slot), 1) - 1, 0),
                             "running": spoolers.running(slot)}
                            for slot, directory in enumerate(spoolers.slots)]
-        doc["locks"] = doc.get("locks", []) + [{"spooler on %s" % d: 0} for d in dict.fromkeys(spoolers.slots)]
+        doc["locks"] = doc.get("locks", []) + [{"spooler on %s" % d: 0} for d in spoolers.slots]
 
     return section
 

@@ -1,7 +1,7 @@
 """The stats document against real uWSGI 2.0.31's: uwsgitop, dashboards and exporters parse it.
 
 Both servers run ``tests/apps/request_log_probe.py`` with the same options (a master, one
-worker, a TCP and a UNIX ``--socket``, a spooler, a cache, metrics) and get the same uwsgi
+worker, a TCP and a UNIX ``--socket``, two spooler processes, a cache, metrics) and get the same uwsgi
 packets, so their documents must agree key by key (presence, type, order at every level) and
 value by value for what the traffic decides (requests, exceptions, tx, statuses...).  What
 must differ is masked (pids, addresses, times, memory); what differs on purpose (README,
@@ -158,7 +158,7 @@ class Pair:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     servers = Pair(str(tmp_path_factory.mktemp("stats")), [
-        "--wsgi-file", APP, "--spooler", "SPOOL", "--cache2", "name=c,items=10", "--metric", "name=mymetric,type=counter"])
+        "--wsgi-file", APP, "--spooler", "SPOOL", "--spooler-processes", "2", "--cache2", "name=c,items=10", "--metric", "name=mymetric,type=counter"])
     try:
         yield servers
     finally:
@@ -195,9 +195,9 @@ def test_unix_sockets_have_no_max_queue_and_spoolers_their_lock_and_counters(pai
     for server in ("uwsgi", "gateway"):
         doc = pair.document(server)
         assert [s["max_queue"] for s in doc["sockets"]] == [100, 0], server
-        assert doc["locks"][-1] == {"spooler on BASE/spool": 0}, server
-        assert {k: v for k, v in doc["spoolers"][0].items() if k not in ("pid", "dir")} == {
-            "tasks": 0, "respawns": 0, "running": 0}, server
+        assert doc["locks"][-3:] == [{"metrics": 0}] + [{"spooler on BASE/spool": 0}] * 2, server
+        assert [{k: v for k, v in sp.items() if k != "pid"} for sp in doc["spoolers"]] == [
+            {"dir": "BASE/spool", "tasks": 0, "respawns": 0, "running": 0}] * 2, server
 
 
 def test_stats_http_minified_with_threads_and_mounts(http_pair):
