@@ -44,6 +44,9 @@ def test_document_has_uwsgis_shape_and_shows_the_request_in_a_core():
 
         doc, core = wait_until(busy)
         t.join(10)
+    # uWSGI counts the app's request when it starts, the worker's when it ends
+    held = next(w for w in doc["workers"] if core in w["cores"])
+    assert held["apps"][0]["requests"] == held["requests"] + 1
     top = [k for k in sample if k in doc]
     assert top == [k for k in doc if k in sample]  # same keys, same order
     assert set(sample) - {"daemons"} <= set(doc)
