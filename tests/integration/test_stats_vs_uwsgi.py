@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from typing import Any, Dict, List, Tuple
@@ -26,6 +27,7 @@ from server import ROOT, ServerProcess, spawn
 from support.httpclient import read_to_eof
 from support.router import free_port
 from support.stats import fetch_stats
+from support.uwsgitop import uwsgitop_screen
 from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -215,3 +217,24 @@ def test_stats_http_minified_with_threads_and_mounts(http_pair):
     assert ours_head[-1].startswith(b"Content-Length: ")  # added (README "Stats")
     assert ours_head[:-1] == http_pair.heads["uwsgi"].split(b"\r\n") == [
         b"HTTP/1.0 200 OK", b"Connection: close", b"Access-Control-Allow-Origin: *", b"Content-Type: application/json"]
+
+
+def screen_facts(screen: str) -> Tuple[Any, ...]:
+    """What uwsgitop shows that the traffic decides: the title's version, requests and listen
+    queue, the column titles, and worker 1's row (WID, REQ, EXC, SIG, STATUS)."""
+    text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|\(B)", "|", screen)
+    title = re.search(r"(uwsgi-[\d.]+) - .* - req: (\d+) - RPS: \d+ - lq: (\d+) - tx: ", text)
+    columns = re.search(r"\| (WID .*?RSS)\|", text)
+    row = re.search(r"\|(1)\|[\d.]+\s+\d+\s+(\d+)\|\d+\s+(\d+)\|(\d+)\|(\w+)\s", text)
+    assert title and columns and row, text
+    return title.groups(), columns.group(1).split(), row.groups()
+
+
+def test_uwsgitop_shows_the_same(pair):
+    facts = {}
+    for server in ("uwsgi", "gateway"):
+        pair.document(server)  # counted
+        facts[server] = screen_facts(uwsgitop_screen(pair.stats[server], lambda t: "WID" in t and "idle" in t))
+    assert facts["gateway"] == facts["uwsgi"] == (
+        ("uwsgi-2.0.31", str(len(PATHS)), "0"), ["WID", "%", "PID", "REQ", "RPS", "EXC", "SIG", "STATUS", "AVG", "RSS"],
+        ("1", str(len(PATHS)), "1", "0", "idle"))
