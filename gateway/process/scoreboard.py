@@ -246,7 +246,6 @@ class Scoreboard:
             "cores": cores,
         }
 
-
     def app_requests(self, worker_id: int) -> int:
         """Requests the worker's app started (the stats' ``apps[].requests``, counted at the
         start as uWSGI does; the worker's ``requests`` are counted at the end)."""
