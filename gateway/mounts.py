@@ -16,9 +16,9 @@ knows).  Choosing the app for a request, as uWSGI does:
   =app.py`` or ``/=app.py``), whatever ``SCRIPT_NAME`` says; ``--manage-script-name`` still
   moves the mountpoint from ``PATH_INFO`` to ``SCRIPT_NAME`` (as uWSGI does: its apps are
   keyed by ``SCRIPT_NAME`` after that rewrite, and this option empties the key);
-* otherwise the default app (``--wsgi-file``/``--module``), if there is one and
-  ``--no-default-app`` is not given; if not, uWSGI's ``--- no python application found ---``
-  and a ``500``.
+* otherwise the default app, unless ``--no-default-app``: as in uWSGI the first app loaded
+  (``--wsgi-file``/``--module``, else the first ``--mount``); with ``--no-default-app``,
+  uWSGI's ``--- no python application found ---`` and a ``500``.
 
 ``environ["gateway.app_id"]`` is the app's index (the default app is 0, mounts follow
 in the order given), shown as ``app: N`` in the request log line.
@@ -68,6 +68,10 @@ class Mounts:
         self.by_mountpoint: Dict[str, Tuple[int, WSGIApp]] = {}
         for i, (mountpoint, app) in enumerate(mounts):
             self.by_mountpoint[mountpoint.rstrip("/")] = (first + i, app)
+        if self.default is None and default_fallback and self.by_mountpoint:
+            # uWSGI's default app is the first one loaded: without --wsgi-file/--module, the
+            # first mount takes the requests no mountpoint matches (its id is 0 then)
+            self.default = next(iter(self.by_mountpoint.values()))[1]
         #: longest first, for the prefix search
         self.ordered: List[Tuple[str, int, WSGIApp]] = sorted(
             ((m, i, a) for m, (i, a) in self.by_mountpoint.items()), key=lambda t: -len(t[0]))

@@ -11,8 +11,7 @@ The document has uWSGI's shape (``reference/uwsgi-stats-sample.json``): ``versio
 ``pid``, ``uid``, ``gid``, ``cwd``, ``locks`` (subsystems: ``caches``, ``metrics``),
 ``sockets`` and ``workers`` with their ``cores`` (the current request's vars while
 ``in_request``), then what the master's ``stats_hooks`` add: ``spoolers``, ``daemons``
-and ``crons`` when there are any (uWSGI's keys; ``spoolers`` without the ``tasks`` and
-``running`` counters gateway does not keep).  Every number comes from
+and ``crons`` when there are any (uWSGI's keys).  Every number comes from
 the shared scoreboard, so rendering costs the workers nothing.
 
 Everything runs in the master's ``selectors`` loop, non-blocking: a slow reader is
@@ -237,8 +236,10 @@ class StatsServer:
         backlog = int(master.config.listen or 100)
         from gateway.server.listeners import SHARED, listen_address, socket_protocol
 
+        # max_queue: uWSGI reads it with TCP_INFO, so a UNIX socket shows 0
         doc["sockets"] = [
-            {"name": listen_address(s), "proto": socket_protocol(s), "queue": q, "max_queue": backlog,
+            {"name": listen_address(s), "proto": socket_protocol(s), "queue": q,
+             "max_queue": 0 if s.family == socket.AF_UNIX else backlog,
              "shared": 1 if s in SHARED else 0,
              "can_offload": 1 if getattr(master.config, "offload_threads", 0) else 0}
             for s, q in zip(sockets, queues)
@@ -252,7 +253,8 @@ class StatsServer:
                 snap["signals"] = subs.worker_signals(wid)
             cores = snap.pop("cores")
             snap["apps"] = [{"id": 0, "modifier1": 0, "mountpoint": "", "startup_time": 0,
-                             "requests": snap["requests"], "exceptions": snap["exceptions"], "chdir": ""}]
+                             "requests": board.app_requests(master.slot(wid, proc.generation)),
+                             "exceptions": snap["exceptions"], "chdir": ""}]
             if not getattr(master.config, "stats_no_cores", False):  # --stats-no-cores: uWSGI leaves the key out
                 snap["cores"] = cores
             workers.append(snap)

@@ -431,7 +431,7 @@ def workers() -> Tuple[Dict[str, Any], ...]:
             "respawn_count": 1,
             "tx": stats.tx if stats else 0,
             "avg_rt": 0,
-            "apps": worker_apps(stats.requests if stats else 0, stats.exceptions if stats else 0),
+            "apps": worker_apps(stats.app_requests if stats else 0, stats.exceptions if stats else 0),
         },
     )
 
@@ -445,7 +445,7 @@ def workers_from_board(board: Any, slots: Optional[Callable[[], List[int]]]) -> 
         snap["id"] = (slot - 1) % max(board.workers // 2, 1) + 1
         snap["status"] = snap["status"].encode()
         snap.pop("cores", None)
-        snap["apps"] = worker_apps(snap["requests"], snap["exceptions"])
+        snap["apps"] = worker_apps(board.app_requests(slot), snap["exceptions"])
         out.append(snap)
     return tuple(out)
 

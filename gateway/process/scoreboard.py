@@ -246,6 +246,11 @@ class Scoreboard:
             "cores": cores,
         }
 
+    def app_requests(self, worker_id: int) -> int:
+        """Requests the worker's app started (the stats' ``apps[].requests``, counted at the
+        start as uWSGI does; the worker's ``requests`` are counted at the end)."""
+        return self.ints[self.wbase(worker_id) + W_APP_REQUESTS]
+
 
 class WorkerBoard:
     """One worker's view of its own slot: the hot-path writers.

@@ -344,8 +344,8 @@ class Worker:
 
             def ended(core: Optional[Core], environ: Dict[str, Any], response: WSGIResponse) -> None:
                 if core is not None:
-                    board.end(core.id, core.request_start, offloaded=response.offloaded,
-                              routed="gateway.routed" in environ)
+                    board.end(core.id, core.request_start, failed=response.exception is not None,
+                              offloaded=response.offloaded, routed="gateway.routed" in environ)
                     if self._user_harakiri:
                         self._user_harakiri.pop(core.id, None)
 

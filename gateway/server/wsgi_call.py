@@ -120,6 +120,9 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
             hook(core, environ)
     response = WSGIResponse(sink, environ, settings)
     environ["gateway.response"] = response  # for protocol take-overs (websocket)
+    # uWSGI counts the app's request when it starts (the stats' apps[].requests include the
+    # running ones and one ended by harakiri); the worker's requests when it ends
+    settings.stats.app_requests += 1
     ok = response.run(settings.app)
     if settings.response_phases is not None and settings.response_phases.on_final:
         try:
@@ -130,8 +133,7 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
                               environ.get("REQUEST_URI"))
     stats = settings.stats
     stats.requests += 1
-    stats.app_requests += 1
-    stats.tx += response.body_bytes
+    stats.tx += response.head_bytes + response.body_bytes  # uWSGI's tx: every byte sent, headers too
     if settings.request_end_hooks:
         for end_hook in settings.request_end_hooks:
             end_hook(core, environ, response)

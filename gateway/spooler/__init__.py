@@ -83,8 +83,9 @@ class Spoolers:
         self.imports = list(imports or [])
         self.max_size = int(max_size)
         self.quiet = quiet
-        # [0] = frequency set by uwsgi.set_spooler_frequency (0: the option's), [1 + i] = pid of slot i
-        self._shm = mmap.mmap(-1, 8 * (1 + len(self.slots)))
+        # [0] = frequency set by uwsgi.set_spooler_frequency (0: the option's), then per slot i:
+        # [1 + 3i] = pid, [2 + 3i] = tasks run by that process, [3 + 3i] = 1 while it runs one
+        self._shm = mmap.mmap(-1, 8 * (1 + 3 * len(self.slots)))
         self._table = memoryview(self._shm).cast("q")
 
     @classmethod
@@ -101,10 +102,24 @@ class Spoolers:
     # -- the shared table ------------------------------------------------------------------
 
     def pid(self, slot: int) -> int:
-        return int(self._table[1 + slot])
+        return int(self._table[1 + 3 * slot])
 
     def set_pid(self, slot: int, pid: int) -> None:
-        self._table[1 + slot] = pid
+        self._table[1 + 3 * slot] = pid
+
+    def tasks(self, slot: int) -> int:
+        """Tasks run by slot's current process (the stats' ``tasks``: uWSGI resets it at each spawn)."""
+        return int(self._table[2 + 3 * slot])
+
+    def set_tasks(self, slot: int, count: int) -> None:
+        self._table[2 + 3 * slot] = count
+
+    def running(self, slot: int) -> int:
+        """1 while slot's process runs a task (the stats' ``running``), else 0."""
+        return int(self._table[3 + 3 * slot])
+
+    def set_running(self, slot: int, running: bool) -> None:
+        self._table[3 + 3 * slot] = 1 if running else 0
 
     def pids(self) -> List[int]:
         return [self.pid(i) for i in range(len(self.slots))]

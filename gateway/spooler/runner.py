@@ -72,6 +72,8 @@ class SpoolerProcess:
     def run(self) -> int:
         self.install_signals()
         self.pid = os.getpid()
+        self.spoolers.set_tasks(self.slot, 0)  # per process, as uWSGI resets it at each spawn
+        self.spoolers.set_running(self.slot, False)
         self.spoolers.set_pid(self.slot, self.pid)  # only now can a worker's SIGUSR1 reach us safely
         try:
             fd = os.open(os.devnull, os.O_RDONLY)
@@ -157,6 +159,7 @@ class SpoolerProcess:
             # Deleted (done by another spooler) between our open and our lock?
             if not os.access(path, os.R_OK | os.W_OK) or os.fstat(fd).st_nlink == 0:
                 return None
+            self.spoolers.set_running(self.slot, True)  # the stats' "running", as uWSGI: once locked
             data = _read_bounded(fd, self.spoolers.max_size)
             try:
                 task = decode_task(data)
@@ -166,6 +169,7 @@ class SpoolerProcess:
             return self._run(path, task)
         finally:
             os.close(fd)  # releases the lock
+            self.spoolers.set_running(self.slot, False)
 
     def _run(self, path: str, task: Any) -> Verdict:
         quiet = self.spoolers.quiet
@@ -191,6 +195,7 @@ class SpoolerProcess:
                 gen_log.warning("unable to find the spooler function, have you loaded it into the spooler process ?")
             return outcome
         self.tasks += 1
+        self.spoolers.set_tasks(self.slot, self.tasks)
         if outcome is Verdict.DONE:
             if not quiet:
                 gen_log.info("[spooler %s pid: %d] done with task %s after %d seconds", self.dir, self.pid,
@@ -275,13 +280,17 @@ def has_tasks(directory: str, top: bool = True) -> bool:
 
 
 def stats_section(master: Any, spoolers: Spoolers) -> Callable[[Dict[str, Any]], None]:
-    """The master's ``stats_hooks`` entry: uWSGI's ``spoolers`` list (directory, pid, respawns)."""
+    """The master's ``stats_hooks`` entry: uWSGI's ``spoolers`` list (directory, pid, tasks run
+    by the current process, respawns, 1 while a task runs), and each spooler process's lock in
+    ``locks`` (``spooler on DIR``, after the others, as uWSGI registers them last)."""
 
     def section(doc: Dict[str, Any]) -> None:
         spawns = {proc.pid: proc.spawns for proc in master.children if proc.pid}
-        doc["spoolers"] = [{"dir": directory, "pid": spoolers.pid(slot),
-                            "respawns": max(spawns.get(spoolers.pid(slot), 1) - 1, 0)}
+        doc["spoolers"] = [{"dir": directory, "pid": spoolers.pid(slot), "tasks": spoolers.tasks(slot),
+                            "respawns": max(spawns.get(spoolers.pid(slot), 1) - 1, 0),
+                            "running": spoolers.running(slot)}
                            for slot, directory in enumerate(spoolers.slots)]
+        doc["locks"] = doc.get("locks", []) + [{"spooler on %s" % d: 0} for d in spoolers.slots]
 
     return section
 

@@ -44,6 +44,9 @@ def test_document_has_uwsgis_shape_and_shows_the_request_in_a_core():
 
         doc, core = wait_until(busy)
         t.join(10)
+    # uWSGI counts the app's request when it starts, the worker's when it ends
+    held = next(w for w in doc["workers"] if core in w["cores"])
+    assert held["apps"][0]["requests"] == held["requests"] + 1
     top = [k for k in sample if k in doc]
     assert top == [k for k in doc if k in sample]  # same keys, same order
     assert set(sample) - {"daemons"} <= set(doc)
@@ -123,3 +126,21 @@ def test_spoolers_daemons_and_crons_sections(tmp_path):
     cron = doc["crons"][0]
     assert (cron["minute"], cron["hour"], cron["command"], cron["unique"]) == (-1, -1, "sleep 20", 1)
     assert cron["started_at"] > 0
+
+
+def test_spoolers_count_their_tasks_and_show_the_one_running(tmp_path):
+    """uWSGI's ``tasks`` (run by the spooler's current process) and ``running`` (1 during one)."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    args = ["--wsgi-file", "tests/apps/spooler_app.py", "--master", "--stats", "127.0.0.1:0",
+            "--spooler", str(tmp_path / "spool")]
+    env = dict(os.environ, SPOOL_MARKERS=str(markers))
+    with run_server(args, env=env) as srv:
+        port = stats_port(srv)
+        request(srv.port, "/spool?name=a")
+        wait_until(lambda: fetch(port)["spoolers"][0]["tasks"] == 1, what="the first task counted")
+        request(srv.port, "/spool?name=b&sleep=30")
+        spooler = wait_until(lambda: (lambda s: s if s["running"] else None)(fetch(port)["spoolers"][0]),
+                             what="the sleeping task running")
+    assert spooler["tasks"] == 1 and spooler["respawns"] == 0
+    assert list(spooler) == ["dir", "pid", "tasks", "respawns", "running"]

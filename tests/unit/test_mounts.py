@@ -53,10 +53,15 @@ def test_without_manage_script_name_the_web_servers_script_name_selects_and_path
     assert call(app, "/a/b/z")[1] == "D||/a/b/z|0"
 
 
-def test_no_app_is_a_500():
+def test_without_wsgi_file_the_first_mount_is_the_default_app():
     app = Mounts(MOUNTS, manage_script_name=True)
-    assert call(app, "/nothing")[0] == "500 Internal Server Error"
     assert call(app, "/a/x")[1] == "A|/a|/x|0"  # without a default app, mounts count from 0
+    assert call(app, "/nothing")[1] == "A||/nothing|0"  # as uWSGI 2.0.31: app 0 is its "(default app)"
+
+
+def test_no_app_is_a_500():
+    app = Mounts(MOUNTS, manage_script_name=True, default_fallback=False)
+    assert call(app, "/nothing")[0] == "500 Internal Server Error"
 
 
 def test_no_app_answers_the_error_page_500(tmp_path):
@@ -65,7 +70,8 @@ def test_no_app_answers_the_error_page_500(tmp_path):
     (tmp_path / "500.html").write_text("<p>no app</p>")
     error_pages.configure({500: [str(tmp_path / "500.html")]})
     try:
-        assert call(Mounts(MOUNTS, manage_script_name=True), "/nothing") == ("500 Internal Server Error", "<p>no app</p>")
+        assert call(Mounts(MOUNTS, manage_script_name=True, default_fallback=False),
+                    "/nothing") == ("500 Internal Server Error", "<p>no app</p>")
     finally:
         error_pages.configure({})
 
@@ -102,7 +108,7 @@ def test_vhost_picks_the_app_by_host_and_script_name():
     assert call_host(app, "api.example.org")[1].startswith("D|")  # no /v1: the default app
     hosted = Mounts([("www.example.org|", named("W"))], vhost="HTTP_HOST")
     assert call_host(hosted, "www.example.org:8080", key="HTTP_HOST")[1].startswith("W|")
-    assert call_host(hosted, "other.org", key="HTTP_HOST")[0].startswith("500")
+    assert call_host(hosted, "other.org", key="HTTP_HOST")[1].startswith("W|")  # the first app is the default
 
 
 def test_no_default_app_turns_a_miss_into_a_500():
