@@ -34,6 +34,7 @@ from gateway.routing.rules import RouteChain
 from gateway.routing.vars import NO_SERVICES, RESPONSE_KEYS, Services
 from gateway.routing.wsgi import NO_HEADERS, note_outcome, outcome_response
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
+from gateway.server.wsgi_call import ROUTE_ADDED_HEADERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from gateway.config import Config
@@ -121,7 +122,10 @@ class ResponsePhases:
     def head(self, environ: Dict[str, Any], status: str, headers: Sequence[Tuple[str, str]]) -> Reply:
         """The response about to go out (``status``, the app's ``headers``) after the header
         rules, the error chain and the response chain."""
-        reply = Reply(status, self.header_rules.apply(environ, headers))
+        # (the request chain's addheader lines go out whatever the later chains do: uWSGI keeps
+        # them in one list with the later chains' own, sent last)
+        reply = Reply(status, self.header_rules.apply(environ, headers),
+                      added=list(environ.get(ROUTE_ADDED_HEADERS) or ()))
         for chain in (self.error, self.response):
             if not len(chain):
                 continue
@@ -144,9 +148,8 @@ class ResponsePhases:
             captured = _Captured()
             body = outcome_response(outcome, environ, captured.start_response, self.policy)
             _close(reply.body)
-            # (the answer carries the chain's addheader lines: outcome_response adds them)
             reply = Reply(captured.status, self.header_rules.apply(environ, captured.headers), body,
-                          added=reply.added)
+                          added=reply.added + state.add_headers)
         reply.no_headers = bool(environ.get(NO_HEADERS))
         return reply
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway.routing.response import HeaderRules, ResponsePhases
 from gateway.routing.rules import compile_chain
+from gateway.routing.wsgi import Router
 from gateway.server import error_pages
 from gateway.server.settings import ServerSettings
 from gateway.server.wsgi_call import run_request
@@ -52,6 +53,27 @@ def test_a_response_rule_edits_the_head_of_return_body_and_keeps_one_final_write
                                        ("response-route-run", "delheader:X-Secret")], add_headers=["X-Add: 2"])
     assert calls == [("head", b"200 OK\r\nContent-Type: text/plain\r\nX-Add: 2\r\nX-Route: 1\r\n", b"hello", True),
                      ("finish",), ("done", True)]
+
+
+def test_request_rules_add_their_headers_last_on_any_response_as_uwsgi():
+    """uWSGI keeps the request chain's addheader lines in one list with the later chains' and
+    sends them after --add-header, whatever the response (checked against uWSGI 2.0.31)."""
+    routed = Router(hello, compile_chain([("route-run", "addheader:X-Req: r"), ("route-run", "addheader:X-Secret: t")]))
+    calls, _, _ = run(routed, add_headers=["X-Add: 2"])  # no later chain: the runner's fast path
+    assert calls[0][1] == b"200 OK\r\nContent-Type: text/plain\r\nX-Secret: s\r\nX-Add: 2\r\nX-Req: r\r\nX-Secret: t\r\n"
+    # --del-header is not applied to them; a later chain's clearheaders or answer keeps them
+    calls, _, _ = run(routed, add_headers=["X-Add: 2"], rules=HeaderRules(remove=["x-secret"]))
+    assert calls[0][1] == b"200 OK\r\nContent-Type: text/plain\r\nX-Add: 2\r\nX-Req: r\r\nX-Secret: t\r\n"
+    calls, _, _ = run(routed, response=[("response-route-run", "clearheaders:201"),
+                                        ("response-route-run", "addheader:X-Resp: s")], add_headers=["X-Add: 2"])
+    assert calls[0][1] == b"201 Created\r\nX-Add: 2\r\nX-Req: r\r\nX-Secret: t\r\nX-Resp: s\r\n"
+    calls, _, _ = run(routed, error=[("error-route-run", "addheader:X-Err: e"), ("error-route-run", "return:202")],
+                      add_headers=["X-Add: 2"])
+    assert calls[0][1] == (b"202 Accepted\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nX-Add: 2\r\n"
+                           b"X-Req: r\r\nX-Secret: t\r\nX-Err: e\r\n")
+    answered = Router(hello, compile_chain([("route-run", "addheader:X-Req: r"), ("route-run", "return:403")]))
+    calls, _, _ = run(answered, add_headers=["X-Add: 2"])
+    assert calls[0][1] == b"403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nX-Add: 2\r\nX-Req: r\r\n"
 
 
 def test_del_header_and_pull_header_on_every_response():

@@ -6,6 +6,7 @@ import pytest
 
 from gateway.routing.rules import compile_chain
 from gateway.routing.wsgi import RouteBreak, Router
+from gateway.server.wsgi_call import ROUTE_ADDED_HEADERS
 
 
 def app(environ, start_response):
@@ -19,7 +20,8 @@ def call(rules, path="/", **extra):
     seen = {}
 
     def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, headers
+        # (the runner sends the request chain's addheader lines last: gateway.server.wsgi_call)
+        seen["status"], seen["headers"] = status, headers + environ.get(ROUTE_ADDED_HEADERS, [])
         return lambda data: None
 
     body = b"".join(Router(app, compile_chain(rules), worker_id=1)(environ, start_response))
