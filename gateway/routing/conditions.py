@@ -32,6 +32,7 @@ import os
 import re
 from typing import Callable, Dict, Optional, Tuple
 
+from gateway.pcre_syntax import compile_pcre
 from gateway.routing.vars import RequestView, _leading_int, expand
 
 __all__ = ["CONDITIONS", "Condition", "RouteSyntaxError", "compile_condition"]
@@ -108,7 +109,7 @@ class Condition:
         self._left, self._right = left, right
         if canonical == "regexp":
             try:
-                self._regexp = re.compile(right)
+                self._regexp = compile_pcre(right)
             except re.error as exc:
                 raise RouteSyntaxError("bad regular expression %r in route condition %r: %s" % (right, name, exc)) from None
 

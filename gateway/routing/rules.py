@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from gateway.pcre_syntax import compile_pcre
 from gateway.routing.actions import (
     BREAK,
     CONTINUE,
@@ -173,7 +174,7 @@ def parse_rule(option: str, value: str, pos: int) -> Rule:
     if subject is None:
         raise RouteSyntaxError("%s is not a routing option" % option)
     try:
-        pattern = re.compile(head)
+        pattern = compile_pcre(head)
     except re.error as exc:
         raise RouteSyntaxError("bad regular expression %r: %s" % (head, exc)) from None
     return Rule(pos, option, value, subject=subject, pattern=pattern, action=_action(phase, action_text))

@@ -89,6 +89,9 @@ RULES: List[Tuple[str, str]] = [
     ("route-remote-addr", r"^127\. addheader:X-Local: 1"),
     ("route-if", r"regexp:${qs[v]};^(\d+)-(\d+)$ addheader:X-G: $2.$1"),
     ("route-if-not", "empty:${HTTP_X_T} addheader:X-T: [${HTTP_X_T}]"),
+    # PCRE's named groups (numbered as the others)
+    ("route", r"^/named/(?<year>\d+)/(?'slug'[a-z]+)$ addheader:X-N: $2-$1"),
+    ("route-if", r"regexp:${qs[w]};^(?<w>[a-z])\k<w>$ addheader:X-W: $1"),
     # variables
     ("route", "^/v1$ addheader:X-V: ${HTTP_X_A}|${qs[a]}|${cookie[c]}|${REQUEST_METHOD}|${NOPE}|"),
     ("route", "^/v2$ addheader:X-V: ${base64[HTTP_X_A]}|${hex[HTTP_X_A]}|${uwsgi[wid]}"),
@@ -101,10 +104,10 @@ RULES: List[Tuple[str, str]] = [
     ("route-label", "L1"),
     ("route", "^/g1$ addheader:X-L1: yes"),
     ("route", "^/g2$ goto:NOPE${qs[x]}"),
-    ("route", "^/gn$ goto:66"),
+    ("route", "^/gn$ goto:68"),
     ("route", "^/gn$ return:500"),
     ("route", "^/gn$ return:501"),
-    ("route", "^/gn$ return:502"),  # rule 66
+    ("route", "^/gn$ return:502"),  # rule 68
     ("route", "^/lb$ addheader:X-A: 1"),
     ("route", "^/lb$ last:"),
     ("route", "^/lb$ addheader:X-B: 1"),
@@ -161,6 +164,7 @@ REQUESTS: List[Request] = [
     b"GET /v1?a=hello&n=21&b=1&a=2 HTTP/1.0\r\nX-A: AbC\r\nCookie: c=1; d=two;e=3\r\n\r\n", "/v1",
     b"GET /v2 HTTP/1.0\r\nX-A: AbC\r\n\r\n",
     b"GET /v3?a=hello&b=1 HTTP/1.0\r\nCookie: c=1; d=two;e=3\r\n\r\n", "/v3", "/v4/a", "/v4/ab",
+    "/named/2024/abc", "/named/x/abc", "/x?w=aa", "/x?w=ab",
     "/g1", "/g2", "/gn", "/lb", "/bk", "/co", "/rx/abc", "/ret-hdr", "/red-hdr",
     "/rpre/404", "/status/404", "/status/500", "/status/201", "/rpre/201", "/status/418", "/status/402",
     "/status/406", "/status/200",
