@@ -26,12 +26,11 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Callable, Dict, List, Optional, Set, Tuple, Union
 
 from gateway.logs import gen_log
 from gateway.protocol.environ import decode_path
-from gateway.protocol.wsgi_response import HOP_BY_HOP
+from gateway.protocol.wsgi_response import HOP_BY_HOP, reason_phrase
 from gateway.routing.conditions import RouteSyntaxError
 from gateway.routing.transforms import (
     CacheStore,
@@ -127,11 +126,12 @@ Action = Callable[[RouteState, RequestView], Result]
 
 
 def _status_line(code: str) -> Optional[str]:
-    """``"403"`` -> ``"403 Forbidden"`` (None for a code HTTP does not know)."""
+    """``"403"`` -> ``"403 Forbidden"``, with uWSGI's phrases (None for a code HTTP does not know)."""
     try:
-        return "%d %s" % (int(code), HTTPStatus(int(code)).phrase)
+        phrase = reason_phrase(int(code))
     except ValueError:
         return None
+    return None if phrase is None else "%d %s" % (int(code), phrase)
 
 
 def _set_var(key: str, template: str, transform: Callable[[str], str] = lambda v: v) -> Action:

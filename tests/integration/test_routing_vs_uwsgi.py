@@ -34,9 +34,16 @@ pytestmark = pytest.mark.timeout(90)
 APP = os.path.join(ROOT, "tests", "apps", "route_probe.py")
 
 RULES: List[Tuple[str, str]] = [
+    # goto:N jumps to rule N, counted from 0 (first here, so the count stays put)
+    ("route", "^/gn$ goto:3"),
+    ("route", "^/gn$ return:500"),
+    ("route", "^/gn$ return:501"),
+    ("route", "^/gn$ return:502"),  # rule 3
     # the request chain's actions
     ("route", "^/ret$ return:403"),
     ("route", "^/ret200$ return:200"),
+    ("route", "^/ret418$ return:418"),
+    ("route", "^/ret509$ return:509"),
     ("route", "^/brk$ break:"),
     ("route", "^/bws$ break-with-status:410"),
     ("route", "^/red$ redirect:/elsewhere"),
@@ -104,10 +111,6 @@ RULES: List[Tuple[str, str]] = [
     ("route-label", "L1"),
     ("route", "^/g1$ addheader:X-L1: yes"),
     ("route", "^/g2$ goto:NOPE${qs[x]}"),
-    ("route", "^/gn$ goto:68"),
-    ("route", "^/gn$ return:500"),
-    ("route", "^/gn$ return:501"),
-    ("route", "^/gn$ return:502"),  # rule 68
     ("route", "^/lb$ addheader:X-A: 1"),
     ("route", "^/lb$ last:"),
     ("route", "^/lb$ addheader:X-B: 1"),
@@ -148,7 +151,7 @@ CONDITION_QUERIES = ("", "?a=x&n=7", "?a=xy&n=5&e=", "?a=yx&n=3&e=1", "?n=-1")
 
 Request = Union[str, bytes]
 REQUESTS: List[Request] = [
-    "/ret", "/ret200", "/brk", "/bws", "/red", "/red301", "/red302", "/redperm", "/rd3?to=http://a/b%20c",
+    "/ret", "/ret200", "/ret418", "/ret509", "/brk", "/bws", "/red", "/red301", "/red302", "/redperm", "/rd3?to=http://a/b%20c",
     "/rw/f.txt", "/rw/a%20b?q=2", "/rwl/f.txt", "/rwq?a=1", "/rwq2?a=1", "/av", "/ah", "/case", "/dh", "/rh",
     "/sp", "/sp?x=1", "/sq", "/sn", "/sm", "/su", "/sra", "/sdr", "/ssch", "/su2", "/fpi", "/fpi/x",
     "/log", "/dnl", "/lv", "/plus", "/minus", "/mul", "/cs/k.css", "/ca/k.css", "/cact/k.css", "/ca/none",
