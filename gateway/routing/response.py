@@ -10,9 +10,10 @@ uWSGI walks three more chains besides ``--route*`` (core/routing.c, core/writer.
 
 The first two may change the headers (``addheader``, ``delheader``), replace the response
 with an action's answer (``break:STATUS``, ``return``, ``redirect``, ``static``...; the
-app's body is then dropped, as uWSGI ignores the body writes after it), or end the request
-with nothing sent (``break:``: the connection is closed).  A replacement made by the error
-chain still goes through the response chain, as in uWSGI.
+app's body is then dropped, as uWSGI ignores the body writes after it), or stop: the response
+chain's ``break:`` sends the head as the rules left it without the body (as uWSGI), the error
+chain's ends the request with nothing sent (the connection is closed).  A replacement made by
+the error chain still goes through the response chain, as in uWSGI.
 
 The header options act on the headers of the app (or of a replacement) before the chains
 run, so the variables they fill are there for ``${VAR}`` in the rules:
@@ -134,17 +135,24 @@ class ResponsePhases:
             outcome = chain.run(environ, self.worker_id, self.services, status=code)
             note_outcome(environ, outcome)
             state = outcome.state
-            if outcome.kind == "app":  # no rule answered: the edits apply to what goes out
+            if outcome.kind == "close" and chain is self.error:
+                # (uWSGI sends a bare CRLF there, no status line: the connection is cut here)
+                _close(reply.body)
+                return Reply(reply.status, [], cut=True)
+            if outcome.kind in ("app", "close"):  # no rule answered: the edits apply to what goes out
                 if state.clear_status is not None:  # clearheaders:STATUS
                     reply.status, reply.headers = state.clear_status, []
                 if state.del_headers:
                     reply.headers = [(name, value) for name, value in reply.headers
                                      if name.lower() not in state.del_headers]
                 reply.added += state.add_headers
+                if outcome.kind == "close":
+                    # the response chain's break: the head as the rules left it, without the
+                    # body (as uWSGI, which writes the head and stops; framed here: length 0)
+                    _close(reply.body)
+                    reply.headers = [(name, value) for name, value in reply.headers if name.lower() != "content-length"]
+                    reply.body = [b""]
                 continue
-            if outcome.kind == "close":
-                _close(reply.body)
-                return Reply(reply.status, [], cut=True)
             captured = _Captured()
             body = outcome_response(outcome, environ, captured.start_response, self.policy)
             _close(reply.body)

@@ -8,7 +8,7 @@ that).  The rules cover the request chain's actions, conditions and variables, t
 ``goto``/``last``/``break``/``continue``, and the response and error chains around the app.
 Left out are the differences the README documents ("Internal routing": ``send:``, a
 ``static:`` of a missing file, ``break:STATUS``'s ``Connection: close``, ``/:``, a backward
-``goto``, ``delheader`` in the later chains...).
+``goto``, ``delheader`` and ``break:`` in the error chain...).
 
 uWSGI has routing only when built with PCRE (``tests/support/build_uwsgi.sh`` needs
 libpcre2-dev, which ``.ci/run`` installs); without it the module is skipped (failed under CI).
@@ -133,6 +133,9 @@ RULES: List[Tuple[str, str]] = [
     ("response-route", "^/status/418$ clearheaders:419"),
     ("response-route", "^/status/402$ return:403"),
     ("error-route", "^/status/406$ redirect:/else"),
+    ("response-route", "^/status/202$ addheader:X-Before-Break: 1"),
+    ("response-route", "^/status/202$ break:"),
+    ("response-route", "^/status/202$ addheader:X-After-Break: 1"),
     ("response-route-run", "addheader:X-Resp-All: s"),
 ]
 
@@ -170,7 +173,7 @@ REQUESTS: List[Request] = [
     "/named/2024/abc", "/named/x/abc", "/x?w=aa", "/x?w=ab",
     "/g1", "/g2", "/gn", "/lb", "/bk", "/co", "/rx/abc", "/ret-hdr", "/red-hdr",
     "/rpre/404", "/status/404", "/status/500", "/status/201", "/rpre/201", "/status/418", "/status/402",
-    "/status/406", "/status/200",
+    "/status/406", "/status/202", "/status/200",
 ] + ["/c/%s%s" % (name, query) for name in CONDITIONS for query in CONDITION_QUERIES]
 
 #: dropped from both responses: framing (see the module docstring) and dates

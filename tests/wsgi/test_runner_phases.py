@@ -88,11 +88,24 @@ def test_an_error_rule_replaces_a_streamed_response_and_drops_the_app_body():
     assert settings.stats.requests == 1
 
 
-def test_break_in_the_response_chain_cuts_the_connection():
-    calls, _, _ = run(streaming, response=[("response-route-status", "404 break:")])
+def test_break_in_the_error_chain_cuts_the_connection():
+    calls, _, _ = run(streaming, error=[("error-route-status", "404 break:")])
     assert ("abort",) in calls and not [c for c in calls if c[0] == "head"] and calls[-1] == ("done", False)
-    calls, _, _ = run(hello, response=[("response-route-run", "break:")])
+    calls, _, _ = run(hello, error=[("error-route-run", "break:")])
     assert ("abort",) in calls and not [c for c in calls if c[0] == "head"]
+
+
+def test_break_in_the_response_chain_sends_the_head_without_the_body_as_uwsgi():
+    """uWSGI 2.0.31 writes the head as the chain left it and stops (the rules after the break
+    do not run); here the empty body is framed, so keep-alive goes on."""
+    calls, _, _ = run(streaming, response=[("response-route-run", "addheader:X-A: 1"),
+                                           ("response-route-status", "404 break:"),
+                                           ("response-route-run", "addheader:X-B: 1")])
+    assert calls[0] == ("head", b"404 Not Found\r\nContent-Type: text/plain\r\nX-A: 1\r\n", b"", True)
+    assert calls[-1] == ("done", True)
+    counted = Router(hello, compile_chain([("route-run", "addheader:X-Req: r")]))
+    calls, _, _ = run(counted, response=[("response-route-run", "delheader:X-Secret"), ("response-route-run", "break:")])
+    assert calls[0] == ("head", b"200 OK\r\nContent-Type: text/plain\r\nX-Req: r\r\n", b"", True)
 
 
 def test_the_app_write_fails_when_a_route_cut_the_response():
@@ -107,7 +120,7 @@ def test_the_app_write_fails_when_a_route_cut_the_response():
             raise
         return []
 
-    calls, _, _ = run(writer, response=[("response-route-run", "break:")])
+    calls, _, _ = run(writer, error=[("error-route-run", "break:")])
     assert seen == ["cut"] and ("abort",) in calls
 
 
