@@ -143,6 +143,7 @@ RULES: List[Tuple[str, str]] = [
 CONDITIONS = {
     "eq": "equal:${qs[a]};x", "eq2": "eq:${qs[a]};x", "sw": "startswith:${qs[a]};x", "ew": "endswith:${qs[a]};y",
     "re": "regexp:${qs[a]};^x(y)?$", "ct": "contains:${qs[a]};y", "ct2": "contain:${qs[a]};y",
+    "ct3": "contains:${qs[a]};${qs[e]}", "sw2": "startswith:${qs[a]};${qs[e]}", "ew2": "endswith:${qs[a]};${qs[e]}",
     "hi": "ishigher:${qs[n]};5", "lo": "islower:${qs[n]};5", "hie": "ishigherequal:${qs[n]};5",
     "loe": "islowerequal:${qs[n]};5", "gt": ">:${qs[n]};5", "lt": "<:${qs[n]};5", "hi2": "ishigher:${qs[n]};abc",
     "emp": "empty:${qs[e]}", "isf": "isfile:${DOCROOT}/f.txt", "isd": "isdir:${DOCROOT}", "isd2": "isdir:${DOCROOT}/f.txt",
