@@ -80,6 +80,7 @@ RESPONSE_ONLY_ACTIONS = frozenset({
     "addheader", "delheader", "remheader", "send", "send-crnl", "return", "break-with-status",
     "redirect", "redirect-302", "redirect-permanent", "redirect-301", "static", "static-next",
     "basicauth", "basicauth-next", "cache", "disableheaders",
+    "file", "file-next", "sendfile", "sendfile-next", "fastfile", "fastfile-next",
 })
 
 
@@ -133,6 +134,8 @@ class Outcome:
     answer: Optional[Answer] = None
     path: str = ""
     routed: bool = False
+    #: ``"file"`` of the ``file:`` action: its status and headers (None: ``--static-map``'s)
+    file_head: Optional[Tuple[str, Tuple[Tuple[str, str], ...]]] = None
 
 
 def _action(phase: str, text: str) -> Action:
@@ -320,5 +323,5 @@ class RouteChain:
         if isinstance(result, Answer):
             return Outcome("answer", state, answer=result, routed=True)
         if isinstance(result, ServeFile):
-            return Outcome("file", state, path=result.path, routed=True)
+            return Outcome("file", state, path=result.path, routed=True, file_head=result.head)
         return Outcome("close", state, routed=True)

@@ -156,6 +156,15 @@ def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: 
             return managed_error(int(answer.status[:3]), respond, answer.body)  # --error-page-404
         respond(answer.status, list(answer.headers))
         return [answer.body]
+    if outcome.kind == "file" and outcome.file_head is not None:  # the file: action's own head
+        try:
+            f = open(outcome.path, "rb")
+        except OSError:
+            return managed_error(404, respond)
+        status, headers = outcome.file_head
+        respond(status, list(headers))
+        wrapper = environ.get("wsgi.file_wrapper")
+        return wrapper(f) if wrapper is not None else _chunks(f)
     if outcome.kind == "file":
         try:
             st = os.stat(outcome.path)
@@ -166,6 +175,18 @@ def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: 
             return result
         return managed_error(404, respond)
     raise RouteBreak("a route ended the request without a response")
+
+
+def _chunks(f: Any) -> Iterable[bytes]:
+    """The file ``f`` in 64 KiB pieces, closed at the end (no ``wsgi.file_wrapper``)."""
+    try:
+        while True:
+            data = f.read(65536)
+            if not data:
+                return
+            yield data
+    finally:
+        f.close()
 
 
 def _edit_headers(start_response: Callable, state: RouteState) -> Callable:

@@ -87,6 +87,13 @@ RULES: List[Tuple[str, str]] = [
     ("route", "^/cs/(.*)$ cachestore:key=$1"),
     ("route", "^/ca/(.*)$ cache:key=$1"),
     ("route", "^/cact/(.*)$ cache:key=$1,content_type=text/css"),
+    # router_static's file actions (the docroot is the servers' directory)
+    ("route", "^/f1$ file:filename=${DOCROOT}/f.txt"),
+    ("route", "^/f2$ file:filename=${DOCROOT}/f.txt,content_type=text/css,status=203"),
+    ("route", "^/f3$ addheader:X-A: 1"),
+    ("route", "^/f3$ sendfile:filename=${DOCROOT}/f.txt,no_cl=1"),
+    ("route", "^/f4/(.*)$ file-next:filename=${DOCROOT}/$1"),
+    ("route", "^/f5$ fastfile:filename=${DOCROOT}/f.txt,no_headers=1"),
     # the other subjects
     ("route-host", "^other$ return:451"),
     ("route-uri", r"^/uri\?z=1$ return:452"),
@@ -158,6 +165,7 @@ REQUESTS: List[Request] = [
     "/ret", "/ret200", "/ret418", "/ret509", "/brk", "/bws", "/red", "/red301", "/red302", "/redperm", "/rd3?to=http://a/b%20c",
     "/rw/f.txt", "/rw/a%20b?q=2", "/rwl/f.txt", "/rwq?a=1", "/rwq2?a=1", "/av", "/ah", "/case", "/dh", "/rh",
     "/sp", "/sp?x=1", "/sq", "/sn", "/sm", "/su", "/sra", "/sdr", "/ssch", "/su2", "/fpi", "/fpi/x",
+    "/f1", "/f2", "/f3", "/f4/f.txt", "/f4/nope", "/f5",
     "/log", "/dnl", "/lv", "/plus", "/minus", "/mul", "/cs/k.css", "/ca/k.css", "/cact/k.css", "/ca/none",
     b"GET /ba HTTP/1.0\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n",  # user:pass
     b"GET /ba HTTP/1.0\r\nAuthorization: Basic dXNlcjp4\r\n\r\n",
@@ -222,7 +230,7 @@ def ports(tmp_path_factory):
     os.symlink(str(docroot / "sub"), str(docroot / "lnk"))
     options: List[str] = []
     for option, value in RULES:
-        options += ["--" + option, value]
+        options += ["--" + option, value.replace("${DOCROOT}", str(docroot))]
     for name, condition in CONDITIONS.items():
         condition = condition.replace("${DOCROOT}", str(docroot))
         options += ["--route", "^/c/%s$ goto:%s" % (name, name)]

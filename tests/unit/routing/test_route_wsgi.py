@@ -57,6 +57,22 @@ def test_static_serves_the_file(tmp_path):
     assert dict(headers)["Content-Type"] == "text/css" and dict(headers)["Content-Length"] == "6"
 
 
+def test_the_file_action_answers_with_its_own_head_as_uwsgi(tmp_path):
+    """uWSGI's router_static ``file:``: ``200 OK``, Content-Length, ``text/html`` unless told
+    (checked against uWSGI 2.0.31); ``-next`` goes on when the file is missing."""
+    (tmp_path / "a.css").write_text("body{}")
+    status, headers, body, _ = call([("route", "^/f/(.*) file:filename=%s/$1" % tmp_path)], "/f/a.css")
+    assert (status, headers, body) == ("200 OK", [("Content-Length", "6"), ("Content-Type", "text/html")], b"body{}")
+    rule = "file:filename=%s/a.css,mime=1,no_cl=1,status=${STATUS}" % tmp_path
+    status, headers, body, _ = call([("route-run", "addheader:X-A: 1"), ("route-run", rule)], STATUS="203")
+    assert (status, headers, body) == ("203 Non-Authoritative Information", [("Content-Type", "text/css"), ("X-A", "1")],
+                                       b"body{}")
+    status, _, body, _ = call([("route-run", "file-next:filename=%s/missing" % tmp_path)], "/x")
+    assert (status, body) == ("200 OK", b"app saw /x")
+    status, _, body, _ = call([("route-run", "sendfile:filename=%s/missing" % tmp_path)])
+    assert (status, body) == ("404 Not Found", b"Not Found")
+
+
 def test_a_missing_file_is_a_404(tmp_path):
     status, _, body, _ = call([("route-run", "static:%s/missing.txt" % tmp_path)])
     assert (status, body) == ("404 Not Found", b"Not Found")
