@@ -32,7 +32,7 @@ import os
 import re
 from typing import Callable, Dict, Optional, Tuple
 
-from gateway.pcre_syntax import compile_pcre
+from gateway.routing.pcre import compile_pcre
 from gateway.routing.vars import RequestView, _leading_int, expand
 
 __all__ = ["CONDITIONS", "Condition", "RouteSyntaxError", "compile_condition"]

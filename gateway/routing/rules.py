@@ -29,7 +29,6 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from gateway.pcre_syntax import compile_pcre
 from gateway.routing.actions import (
     BREAK,
     CONTINUE,
@@ -43,6 +42,7 @@ from gateway.routing.actions import (
     compile_action,
 )
 from gateway.routing.conditions import Condition, RouteSyntaxError, compile_condition
+from gateway.routing.pcre import compile_pcre
 from gateway.routing.vars import NO_SERVICES, RequestView, Services, request_var
 
 __all__ = [

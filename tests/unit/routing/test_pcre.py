@@ -1,10 +1,10 @@
-"""PCRE's named groups read by Python's re (gateway.pcre_syntax), as uWSGI's rules use them."""
+"""PCRE's named groups read by Python's re (gateway.routing.pcre), as uWSGI's rules use them."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.pcre_syntax import compile_pcre, to_python
+from gateway.routing.pcre import compile_pcre, to_python
 from gateway.routing.rules import compile_chain
 
 
