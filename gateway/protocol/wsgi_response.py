@@ -74,18 +74,24 @@ def with_reason(status: str, code: int) -> str:
     """
     if len(status) > 4:
         return status
-    phrase = _UWSGI_PHRASES.get(code)
-    if phrase is None:
-        try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "Unknown"
-    return "%d %s" % (code, phrase)
+    return "%d %s" % (code, reason_phrase(code) or "Unknown")
 
 
 #: where uWSGI's table (``core/init.c``) says otherwise than Python's; codes it lacks
 #: (``308``, ``423``...) get Python's phrase here, ``Unknown`` there
 _UWSGI_PHRASES = {418: "I'm a teapot", 509: "Bandwidth Limit Exceeded"}
+
+
+def reason_phrase(code: int) -> Optional[str]:
+    """The reason phrase of ``code`` as uWSGI writes it (``418 I'm a teapot``), else Python's
+    (for the codes uWSGI's table lacks); None for a code neither knows."""
+    phrase = _UWSGI_PHRASES.get(code)
+    if phrase is not None:
+        return phrase
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return None
 
 
 def _check_name(name: str) -> str:

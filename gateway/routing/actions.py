@@ -26,12 +26,11 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Callable, Dict, List, Optional, Set, Tuple, Union
 
 from gateway.logs import gen_log
 from gateway.protocol.environ import decode_path
-from gateway.protocol.wsgi_response import HOP_BY_HOP
+from gateway.protocol.wsgi_response import HOP_BY_HOP, reason_phrase
 from gateway.routing.conditions import RouteSyntaxError
 from gateway.routing.transforms import (
     CacheStore,
@@ -81,9 +80,12 @@ class Answer:
 
 @dataclass(frozen=True)
 class ServeFile:
-    """Answer the file at ``path`` (a regular file, checked by the action)."""
+    """Answer the file at ``path`` (a regular file, checked by the action): with the head
+    ``--static-map`` gives it, or with ``head`` (status, headers) as the ``file:`` action
+    writes it."""
 
     path: str
+    head: Optional[Tuple[str, Tuple[Tuple[str, str], ...]]] = None
 
 
 @dataclass(frozen=True)
@@ -127,11 +129,12 @@ Action = Callable[[RouteState, RequestView], Result]
 
 
 def _status_line(code: str) -> Optional[str]:
-    """``"403"`` -> ``"403 Forbidden"`` (None for a code HTTP does not know)."""
+    """``"403"`` -> ``"403 Forbidden"``, with uWSGI's phrases (None for a code HTTP does not know)."""
     try:
-        return "%d %s" % (int(code), HTTPStatus(int(code)).phrase)
+        phrase = reason_phrase(int(code))
     except ValueError:
         return None
+    return None if phrase is None else "%d %s" % (int(code), phrase)
 
 
 def _set_var(key: str, template: str, transform: Callable[[str], str] = lambda v: v) -> Action:
@@ -486,26 +489,75 @@ def _as_file_name(value: str) -> str:
         return value  # not tunnelled UTF-8: text, as written
 
 
+def _file_finder(template: str) -> Callable[[RequestView], Optional[str]]:
+    """The regular file a rule's PATH template names for a request, or None: request values
+    are bytes tunnelled as latin-1 (PEP 3333), so the file named by those bytes
+    (``/caf\xc3\xa9.txt`` is ``café.txt``), the rule's own text as written; and a request
+    value (``..``, a symlink) must not lead out of the rule's directory."""
+    lead = leading_variable(template)
+    fixed_root = static_root(template) if lead is None else None
+
+    def find(req: RequestView) -> Optional[str]:
+        path = expand(template, req, convert=_as_file_name)
+        root = fixed_root
+        if lead is not None:
+            root = _dynamic_root(expand(lead, req, convert=_as_file_name))
+            if root is None:
+                return None
+        if path and "\0" not in path and _contained(path, root) and os.path.isfile(path):
+            return path
+        return None
+    return find
+
+
 def _static(next_on_missing: bool) -> Callable[[str], Action]:
     def build(arg: str) -> Action:
-        lead = leading_variable(arg)
-        fixed_root = static_root(arg) if lead is None else None
+        find = _file_finder(arg)
 
         def run(state: RouteState, req: RequestView) -> Result:
-            # request values are bytes tunnelled as latin-1 (PEP 3333): the file named by
-            # those bytes (``/caf\xc3\xa9.txt`` is ``café.txt``); the rule's own text as written
-            path = expand(arg, req, convert=_as_file_name)
-            root = fixed_root
-            if lead is not None:
-                root = _dynamic_root(expand(lead, req, convert=_as_file_name))
-                if root is None:
-                    path = ""
-            # a request value (``..``, a symlink) must not lead out of the rule's directory
-            if path and "\0" not in path and _contained(path, root) and os.path.isfile(path):
+            path = find(req)
+            if path is not None:
                 return ServeFile(path)
             if next_on_missing:
                 return NEXT
             return _NOT_FOUND
+        return run
+    return build
+
+
+def _file(next_on_missing: bool, always_cl: bool) -> Callable[[str], Action]:
+    """uWSGI's ``file:``, ``sendfile:``, ``fastfile:`` (``-next``: go on when the file is
+    missing): ``filename=PATH[,status=S][,content_type=T][,mime=1][,no_cl=1][,no_headers=1]``;
+    the file with ``200 OK`` (or S, expanded), ``Content-Length`` (not with ``no_cl``, which
+    ``sendfile``/``fastfile`` ignore) and ``Content-Type`` T (``text/html`` by default;
+    ``mime=1``: guessed from PATH, else T); ``no_headers``: the body alone."""
+    def build(arg: str) -> Action:
+        conf = _kvlist("file", arg, ("filename", "status", "content_type", "nocl", "no_cl",
+                                     "no_content_length", "mime", "no_headers"))
+        filename = conf.get("filename")
+        if not filename:
+            raise RouteSyntaxError("file: you need to specify a filename (filename=...)")
+        find = _file_finder(filename)
+        status = conf.get("status") or "200 OK"
+        content_type = conf.get("content_type") or "text/html"
+        by_mime = bool(conf.get("mime"))
+        no_cl = not always_cl and any(conf.get(k) for k in ("nocl", "no_cl", "no_content_length"))
+        no_headers = bool(conf.get("no_headers"))
+
+        def run(state: RouteState, req: RequestView) -> Result:
+            path = find(req)
+            if path is None:
+                return NEXT if next_on_missing else _NOT_FOUND
+            headers: List[Tuple[str, str]] = []
+            if not no_cl:
+                try:
+                    headers.append(("Content-Length", str(os.stat(path).st_size)))
+                except OSError:
+                    return NEXT if next_on_missing else _NOT_FOUND
+            headers.append(("Content-Type", (mimetypes.guess_type(path)[0] if by_mime else None) or content_type))
+            if no_headers:
+                state.disable_headers = True
+            return ServeFile(path, (_clear_status(expand(status, req)) or "200 OK", tuple(headers)))
         return run
     return build
 
@@ -811,6 +863,12 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "metricset": _metric_action("set"),
     "signal": _signal,
     "cache": _cache,
+    "file": _file(False, False),
+    "file-next": _file(True, False),
+    "sendfile": _file(False, True),
+    "sendfile-next": _file(True, True),
+    "fastfile": _file(False, True),
+    "fastfile-next": _file(True, True),
     # transformations (gateway.routing.transforms)
     "gzip": _gzip,
     "chunked": _transform(Chunked),
@@ -846,8 +904,7 @@ for _alias, _name in (("memcached-store", "memcachedstore"), ("redis-store", "re
 NOT_SUPPORTED = frozenset({
     "donotoffload",
     "setapp", "setfile", "setprocname", "setmodifier1", "setmodifier2",
-    "offload", "file", "file-next", "sendfile", "sendfile-next", "fastfile",
-    "fastfile-next", "http", "uwsgi", "cache-continue", "cachevar",
+    "offload", "http", "uwsgi", "cache-continue", "cachevar",
     "cacheset", "cacheinc", "cachedec", "cachemul", "cachediv", "memcached", "memcachedstore",
     "redis", "redisstore", "fcgi", "rpc", "call", "expires", "radius", "spnego", "xmldir", "hash",
 })

@@ -12,7 +12,7 @@ two-argument ones split the text at the first ``;`` into ``LEFT;RIGHT``:
 ``empty:VALUE``                                the expanded value is empty
 ``equal`` ``isequal`` ``eq`` ``==``            LEFT equals RIGHT
 ``startswith`` / ``endswith``                  LEFT starts / ends with RIGHT
-``contains`` ``contain``                       RIGHT occurs in LEFT
+``contains`` ``contain``                       RIGHT occurs in LEFT (an empty RIGHT never does)
 ``regexp`` ``re``                              the regexp RIGHT (not expanded) is found in LEFT;
                                                its groups become ``$0``..``$9`` for the action
 ``ishigher`` ``>``  ``ishigherequal`` ``>=``   LEFT and RIGHT compared as integers (C's
@@ -32,6 +32,7 @@ import os
 import re
 from typing import Callable, Dict, Optional, Tuple
 
+from gateway.routing.pcre import compile_pcre
 from gateway.routing.vars import RequestView, _leading_int, expand
 
 __all__ = ["CONDITIONS", "Condition", "RouteSyntaxError", "compile_condition"]
@@ -66,7 +67,7 @@ _PAIR_TESTS: Dict[str, Callable[[str, str], bool]] = {
     "equal": lambda a, b: a == b,
     "startswith": lambda a, b: a.startswith(b),
     "endswith": lambda a, b: a.endswith(b),
-    "contains": lambda a, b: b in a,
+    "contains": lambda a, b: bool(b) and b in a,  # (an empty RIGHT is in nothing, as in uWSGI)
     "ishigher": lambda a, b: _leading_int(a) > _leading_int(b),
     "ishigherequal": lambda a, b: _leading_int(a) >= _leading_int(b),
     "islower": lambda a, b: _leading_int(a) < _leading_int(b),
@@ -108,7 +109,7 @@ class Condition:
         self._left, self._right = left, right
         if canonical == "regexp":
             try:
-                self._regexp = re.compile(right)
+                self._regexp = compile_pcre(right)
             except re.error as exc:
                 raise RouteSyntaxError("bad regular expression %r in route condition %r: %s" % (right, name, exc)) from None
 

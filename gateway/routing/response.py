@@ -10,9 +10,10 @@ uWSGI walks three more chains besides ``--route*`` (core/routing.c, core/writer.
 
 The first two may change the headers (``addheader``, ``delheader``), replace the response
 with an action's answer (``break:STATUS``, ``return``, ``redirect``, ``static``...; the
-app's body is then dropped, as uWSGI ignores the body writes after it), or end the request
-with nothing sent (``break:``: the connection is closed).  A replacement made by the error
-chain still goes through the response chain, as in uWSGI.
+app's body is then dropped, as uWSGI ignores the body writes after it), or stop: the response
+chain's ``break:`` sends the head as the rules left it without the body (as uWSGI), the error
+chain's ends the request with nothing sent (the connection is closed).  A replacement made by
+the error chain still goes through the response chain, as in uWSGI.
 
 The header options act on the headers of the app (or of a replacement) before the chains
 run, so the variables they fill are there for ``${VAR}`` in the rules:
@@ -34,6 +35,7 @@ from gateway.routing.rules import RouteChain
 from gateway.routing.vars import NO_SERVICES, RESPONSE_KEYS, Services
 from gateway.routing.wsgi import NO_HEADERS, note_outcome, outcome_response
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
+from gateway.server.wsgi_call import ROUTE_ADDED_HEADERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from gateway.config import Config
@@ -121,7 +123,10 @@ class ResponsePhases:
     def head(self, environ: Dict[str, Any], status: str, headers: Sequence[Tuple[str, str]]) -> Reply:
         """The response about to go out (``status``, the app's ``headers``) after the header
         rules, the error chain and the response chain."""
-        reply = Reply(status, self.header_rules.apply(environ, headers))
+        # (the request chain's addheader lines go out whatever the later chains do: uWSGI keeps
+        # them in one list with the later chains' own, sent last)
+        reply = Reply(status, self.header_rules.apply(environ, headers),
+                      added=list(environ.get(ROUTE_ADDED_HEADERS) or ()))
         for chain in (self.error, self.response):
             if not len(chain):
                 continue
@@ -130,23 +135,29 @@ class ResponsePhases:
             outcome = chain.run(environ, self.worker_id, self.services, status=code)
             note_outcome(environ, outcome)
             state = outcome.state
-            if outcome.kind == "app":  # no rule answered: the edits apply to what goes out
+            if outcome.kind == "close" and chain is self.error:
+                # (uWSGI sends a bare CRLF there, no status line: the connection is cut here)
+                _close(reply.body)
+                return Reply(reply.status, [], cut=True)
+            if outcome.kind in ("app", "close"):  # no rule answered: the edits apply to what goes out
                 if state.clear_status is not None:  # clearheaders:STATUS
                     reply.status, reply.headers = state.clear_status, []
                 if state.del_headers:
                     reply.headers = [(name, value) for name, value in reply.headers
                                      if name.lower() not in state.del_headers]
                 reply.added += state.add_headers
+                if outcome.kind == "close":
+                    # the response chain's break: the head as the rules left it, without the
+                    # body (as uWSGI, which writes the head and stops; framed here: length 0)
+                    _close(reply.body)
+                    reply.headers = [(name, value) for name, value in reply.headers if name.lower() != "content-length"]
+                    reply.body = [b""]
                 continue
-            if outcome.kind == "close":
-                _close(reply.body)
-                return Reply(reply.status, [], cut=True)
             captured = _Captured()
             body = outcome_response(outcome, environ, captured.start_response, self.policy)
             _close(reply.body)
-            # (the answer carries the chain's addheader lines: outcome_response adds them)
             reply = Reply(captured.status, self.header_rules.apply(environ, captured.headers), body,
-                          added=reply.added)
+                          added=reply.added + state.add_headers)
         reply.no_headers = bool(environ.get(NO_HEADERS))
         return reply
 

@@ -42,6 +42,7 @@ from gateway.routing.actions import (
     compile_action,
 )
 from gateway.routing.conditions import Condition, RouteSyntaxError, compile_condition
+from gateway.routing.pcre import compile_pcre
 from gateway.routing.vars import NO_SERVICES, RequestView, Services, request_var
 
 __all__ = [
@@ -79,6 +80,7 @@ RESPONSE_ONLY_ACTIONS = frozenset({
     "addheader", "delheader", "remheader", "send", "send-crnl", "return", "break-with-status",
     "redirect", "redirect-302", "redirect-permanent", "redirect-301", "static", "static-next",
     "basicauth", "basicauth-next", "cache", "disableheaders",
+    "file", "file-next", "sendfile", "sendfile-next", "fastfile", "fastfile-next",
 })
 
 
@@ -132,6 +134,8 @@ class Outcome:
     answer: Optional[Answer] = None
     path: str = ""
     routed: bool = False
+    #: ``"file"`` of the ``file:`` action: its status and headers (None: ``--static-map``'s)
+    file_head: Optional[Tuple[str, Tuple[Tuple[str, str], ...]]] = None
 
 
 def _action(phase: str, text: str) -> Action:
@@ -173,7 +177,7 @@ def parse_rule(option: str, value: str, pos: int) -> Rule:
     if subject is None:
         raise RouteSyntaxError("%s is not a routing option" % option)
     try:
-        pattern = re.compile(head)
+        pattern = compile_pcre(head)
     except re.error as exc:
         raise RouteSyntaxError("bad regular expression %r: %s" % (head, exc)) from None
     return Rule(pos, option, value, subject=subject, pattern=pattern, action=_action(phase, action_text))
@@ -319,5 +323,5 @@ class RouteChain:
         if isinstance(result, Answer):
             return Outcome("answer", state, answer=result, routed=True)
         if isinstance(result, ServeFile):
-            return Outcome("file", state, path=result.path, routed=True)
+            return Outcome("file", state, path=result.path, routed=True, file_head=result.head)
         return Outcome("close", state, routed=True)

@@ -27,6 +27,7 @@ from gateway.routing.vars import Services
 from gateway.server.error_pages import managed_error
 from gateway.server.static_files import file_response
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
+from gateway.server.wsgi_call import ROUTE_ADDED_HEADERS
 from gateway.server.wsgi_input import ClientDisconnected
 
 __all__ = ["NO_HEADERS", "RouteBreak", "Router", "note_outcome", "outcome_response"]
@@ -117,9 +118,11 @@ class Router:
         if outcome.state.transforms:  # the response body goes through them (the runner drives it)
             environ[TRANSFORMS_KEY] = TransformChain(outcome.state.transforms,
                                                      self.del_headers | outcome.state.del_headers)
+        state = outcome.state
+        if state.add_headers:  # (the runner sends them after --add-header, on any response)
+            environ[ROUTE_ADDED_HEADERS] = state.add_headers
         if outcome.kind == "app":
-            state = outcome.state
-            respond = _edit_headers(start_response, state) if state.add_headers or state.del_headers else start_response
+            respond = _edit_headers(start_response, state) if state.del_headers else start_response
             return self.app(environ, respond)
         return outcome_response(outcome, environ, start_response, self.policy)
 
@@ -141,10 +144,11 @@ def note_outcome(environ: Dict[str, Any], outcome: Outcome) -> None:
 def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: Callable,
                      policy: FilePolicy = DEFAULT_POLICY) -> Iterable[bytes]:
     """The response of an outcome that is not "call the app": an action's answer (with the
-    chain's ``addheader``/``delheader``), a file, or RouteBreak for a request ended unanswered.
-    Shared by the request chain and the later ones (:mod:`gateway.routing.response`)."""
+    chain's ``delheader``), a file, or RouteBreak for a request ended unanswered.  Shared by
+    the request chain and the later ones (:mod:`gateway.routing.response`); the chain's
+    ``addheader`` lines are the caller's, sent after ``--add-header`` as uWSGI does."""
     state = outcome.state
-    respond = _edit_headers(start_response, state) if state.add_headers or state.del_headers else start_response
+    respond = _edit_headers(start_response, state) if state.del_headers else start_response
     if outcome.kind == "answer":
         answer = outcome.answer
         assert answer is not None
@@ -152,6 +156,15 @@ def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: 
             return managed_error(int(answer.status[:3]), respond, answer.body)  # --error-page-404
         respond(answer.status, list(answer.headers))
         return [answer.body]
+    if outcome.kind == "file" and outcome.file_head is not None:  # the file: action's own head
+        try:
+            f = open(outcome.path, "rb")
+        except OSError:
+            return managed_error(404, respond)
+        status, headers = outcome.file_head
+        respond(status, list(headers))
+        wrapper = environ.get("wsgi.file_wrapper")
+        return wrapper(f) if wrapper is not None else _chunks(f)
     if outcome.kind == "file":
         try:
             st = os.stat(outcome.path)
@@ -164,11 +177,23 @@ def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: 
     raise RouteBreak("a route ended the request without a response")
 
 
+def _chunks(f: Any) -> Iterable[bytes]:
+    """The file ``f`` in 64 KiB pieces, closed at the end (no ``wsgi.file_wrapper``)."""
+    try:
+        while True:
+            data = f.read(65536)
+            if not data:
+                return
+            yield data
+    finally:
+        f.close()
+
+
 def _edit_headers(start_response: Callable, state: RouteState) -> Callable:
+    """``start_response`` without the headers the chain's ``delheader`` rules name."""
     removed = state.del_headers
-    added = state.add_headers
 
     def respond(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable:
-        kept = [(name, value) for name, value in headers if name.lower() not in removed] if removed else list(headers)
-        return start_response(status, kept + added, exc_info)
+        return start_response(status, [(name, value) for name, value in headers if name.lower() not in removed],
+                              exc_info)
     return respond

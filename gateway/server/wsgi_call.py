@@ -51,6 +51,9 @@ _CRLF = b"\r\n"
 _MAIN_THREAD = threading.main_thread().ident
 #: environ key: header edits ``uwsgi.route()`` left for ``start_response`` (headers -> headers)
 ROUTE_HEADER_EDITS = "gateway.route_header_edits"
+#: environ key: the request chain's ``addheader`` lines, sent after ``--add-header`` on whatever
+#: response goes out (the app's, a rule's answer, a later chain's replacement), as uWSGI does
+ROUTE_ADDED_HEADERS = "gateway.route_added_headers"
 
 REASONS = {
     400: "Bad Request",
@@ -302,6 +305,11 @@ class WSGIResponse:
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
             count += settings.extra_headers_count
+        added = self.environ.get(ROUTE_ADDED_HEADERS)
+        if added:  # the request chain's addheader lines, last
+            extra, _, n, _ = serialize_headers(added)
+            head += extra
+            count += n
         head = status_bytes + _CRLF + head
         if len(head) > settings.response_headers_limit:
             self.head, self.status, self.code = b"", None, 0  # as if never called
@@ -415,6 +423,11 @@ class WSGIResponse:
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
             count += settings.extra_headers_count
+        added = self.environ.get(ROUTE_ADDED_HEADERS)
+        if added:  # the request chain's addheader lines, last
+            extra, _, n, _ = serialize_headers(added)
+            head += extra
+            count += n
         if transform.self_chunked:
             head += b"Transfer-Encoding: chunked\r\n"  # (hop-by-hop: no app may set it, a step may)
             count += 1
@@ -484,7 +497,7 @@ class WSGIResponse:
         if settings.extra_headers:  # --add-header
             head += settings.extra_headers
             count += settings.extra_headers_count
-        if reply.added:  # the chains' addheader lines, last (as uWSGI adds them)
+        if reply.added:  # every chain's addheader lines (the request chain's first), last as in uWSGI
             added, _, n, _ = serialize_headers(reply.added)
             head += added
             count += n

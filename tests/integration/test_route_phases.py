@@ -25,7 +25,8 @@ def rules(page):
         "--response-route-status", "404 addheader:X-Was: 404",
         "--response-route-run", "addheader:X-Who: ${APPUSER}",
         "--error-route-status", "418 return:403",
-        "--response-route", "^/cut break:",
+        "--error-route", "^/cut break:",
+        "--response-route", "^/headonly break:",
         "--route", "^/raw disableheaders:",
         "--response-route-if", "equal:${PATH_INFO};/busy clearheaders:503",
         "--error-route-status", "500 addheader:X-Failed: yes",
@@ -64,7 +65,10 @@ def check_answers(get, cut):
     assert (status, body) == (500, b"<h1>sorry</h1>")
     assert headers["Content-Type"] == "text/html" and headers["X-Failed"] == "yes"
 
-    assert cut("/cut") == b""  # break: nothing at all, the connection closed
+    status, headers, body = get("/headonly")  # the response chain's break: the head so far, no body
+    assert (status, body, headers["X-Who"], headers["X-App"]) == (200, b"", "alice", "yes")
+
+    assert cut("/cut") == b""  # the error chain's break: nothing at all, the connection closed
     assert cut("/raw") == b"app /raw"  # disableheaders: the body alone, then the close
 
 
@@ -91,7 +95,7 @@ def test_phases_over_http_socket(page, extra):
             # every request so far went through the final chain (the cut and the failed one too):
             # it runs before the connection takes its next request
             c.send(b"GET /metric HTTP/1.1\r\nHost: t\r\n\r\n")
-            assert c.read_response().body == b"9"
+            assert c.read_response().body == b"10"
         srv.wait_for_line(r"FINAL-404 /status/404 user=alice")
         out = srv.output()
         assert "*** dumping internal response routing table ***" in out

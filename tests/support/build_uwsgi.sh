@@ -9,6 +9,8 @@
 # (one per Python version: the embedded interpreter must match the tests' python3).  The
 # tornado plugin includes "greenlet/greenlet.h" from the venv's site-packages, hence
 # CFLAGS=-I<site-packages> and --no-build-isolation.  ~1-3 min the first time, instant after.
+# uWSGI builds its internal routing (--route...) only when it finds PCRE: libpcre2-dev must be
+# installed first (.ci/run does); a cached build without it is built again.
 set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 PYVER="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
@@ -21,7 +23,7 @@ ok() {
   [ -x "$UWSGI" ] && [ -f "$VENV/.built" ] || return 1
   local help
   help="$("$UWSGI" --help 2>/dev/null)" || true
-  grep -q -- '--tornado' <<<"$help" && grep -q -- '--greenlet' <<<"$help"
+  grep -q -- '--tornado' <<<"$help" && grep -q -- '--greenlet' <<<"$help" && grep -q -- '--route ' <<<"$help"
 }
 
 mkdir -p "$(dirname "$VENV")"
@@ -51,6 +53,6 @@ if ok; then
   say "built: $UWSGI ($("$UWSGI" --version))"
   echo "$UWSGI"
 else
-  say "ERROR: $UWSGI lacks --tornado/--greenlet"
+  say "ERROR: $UWSGI lacks --tornado/--greenlet/--route (routing needs libpcre2-dev)"
   exit 1
 fi

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway.routing.response import HeaderRules, ResponsePhases
 from gateway.routing.rules import compile_chain
+from gateway.routing.wsgi import Router
 from gateway.server import error_pages
 from gateway.server.settings import ServerSettings
 from gateway.server.wsgi_call import run_request
@@ -54,6 +55,27 @@ def test_a_response_rule_edits_the_head_of_return_body_and_keeps_one_final_write
                      ("finish",), ("done", True)]
 
 
+def test_request_rules_add_their_headers_last_on_any_response_as_uwsgi():
+    """uWSGI keeps the request chain's addheader lines in one list with the later chains' and
+    sends them after --add-header, whatever the response (checked against uWSGI 2.0.31)."""
+    routed = Router(hello, compile_chain([("route-run", "addheader:X-Req: r"), ("route-run", "addheader:X-Secret: t")]))
+    calls, _, _ = run(routed, add_headers=["X-Add: 2"])  # no later chain: the runner's fast path
+    assert calls[0][1] == b"200 OK\r\nContent-Type: text/plain\r\nX-Secret: s\r\nX-Add: 2\r\nX-Req: r\r\nX-Secret: t\r\n"
+    # --del-header is not applied to them; a later chain's clearheaders or answer keeps them
+    calls, _, _ = run(routed, add_headers=["X-Add: 2"], rules=HeaderRules(remove=["x-secret"]))
+    assert calls[0][1] == b"200 OK\r\nContent-Type: text/plain\r\nX-Add: 2\r\nX-Req: r\r\nX-Secret: t\r\n"
+    calls, _, _ = run(routed, response=[("response-route-run", "clearheaders:201"),
+                                        ("response-route-run", "addheader:X-Resp: s")], add_headers=["X-Add: 2"])
+    assert calls[0][1] == b"201 Created\r\nX-Add: 2\r\nX-Req: r\r\nX-Secret: t\r\nX-Resp: s\r\n"
+    calls, _, _ = run(routed, error=[("error-route-run", "addheader:X-Err: e"), ("error-route-run", "return:202")],
+                      add_headers=["X-Add: 2"])
+    assert calls[0][1] == (b"202 Accepted\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nX-Add: 2\r\n"
+                           b"X-Req: r\r\nX-Secret: t\r\nX-Err: e\r\n")
+    answered = Router(hello, compile_chain([("route-run", "addheader:X-Req: r"), ("route-run", "return:403")]))
+    calls, _, _ = run(answered, add_headers=["X-Add: 2"])
+    assert calls[0][1] == b"403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nX-Add: 2\r\nX-Req: r\r\n"
+
+
 def test_del_header_and_pull_header_on_every_response():
     calls, environ, _ = run(hello, rules=HeaderRules(remove=["x-secret"], pull=["Content-Type CT"]))
     assert calls[0] == ("head", b"200 OK\r\n", b"hello", True) and environ["CT"] == "text/plain"
@@ -66,11 +88,24 @@ def test_an_error_rule_replaces_a_streamed_response_and_drops_the_app_body():
     assert settings.stats.requests == 1
 
 
-def test_break_in_the_response_chain_cuts_the_connection():
-    calls, _, _ = run(streaming, response=[("response-route-status", "404 break:")])
+def test_break_in_the_error_chain_cuts_the_connection():
+    calls, _, _ = run(streaming, error=[("error-route-status", "404 break:")])
     assert ("abort",) in calls and not [c for c in calls if c[0] == "head"] and calls[-1] == ("done", False)
-    calls, _, _ = run(hello, response=[("response-route-run", "break:")])
+    calls, _, _ = run(hello, error=[("error-route-run", "break:")])
     assert ("abort",) in calls and not [c for c in calls if c[0] == "head"]
+
+
+def test_break_in_the_response_chain_sends_the_head_without_the_body_as_uwsgi():
+    """uWSGI 2.0.31 writes the head as the chain left it and stops (the rules after the break
+    do not run); here the empty body is framed, so keep-alive goes on."""
+    calls, _, _ = run(streaming, response=[("response-route-run", "addheader:X-A: 1"),
+                                           ("response-route-status", "404 break:"),
+                                           ("response-route-run", "addheader:X-B: 1")])
+    assert calls[0] == ("head", b"404 Not Found\r\nContent-Type: text/plain\r\nX-A: 1\r\n", b"", True)
+    assert calls[-1] == ("done", True)
+    counted = Router(hello, compile_chain([("route-run", "addheader:X-Req: r")]))
+    calls, _, _ = run(counted, response=[("response-route-run", "delheader:X-Secret"), ("response-route-run", "break:")])
+    assert calls[0] == ("head", b"200 OK\r\nContent-Type: text/plain\r\nX-Req: r\r\n", b"", True)
 
 
 def test_the_app_write_fails_when_a_route_cut_the_response():
@@ -85,7 +120,7 @@ def test_the_app_write_fails_when_a_route_cut_the_response():
             raise
         return []
 
-    calls, _, _ = run(writer, response=[("response-route-run", "break:")])
+    calls, _, _ = run(writer, error=[("error-route-run", "break:")])
     assert seen == ["cut"] and ("abort",) in calls
 
 

@@ -40,6 +40,8 @@ def test_path_conditions(files):
     ("startswith:${A};ab", True), ("startswith:${A};b", False),
     ("endswith:${A};bc", True), ("endswith:${A};abcd", False),
     ("contains:${A};b", True), ("contain:${A};z", False),
+    ("contains:${A};", False), ("contains:;", False),  # uWSGI 2.0.31: an empty RIGHT is in nothing
+    ("startswith:${A};", True), ("endswith:${A};", True),  # (there it starts and ends everything)
     ("empty:${MISSING}", True), ("empty:${A}", False),
     ("ishigher:${N};9", True), (">:${N};10", False), ("ishigherequal:${N};10", True), (">=:9;10", False),
     ("islower:${N};11", True), ("<:${N};10", False), ("islowerequal:${N};10", True), ("<=:11;10", False),

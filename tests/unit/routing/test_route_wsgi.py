@@ -6,6 +6,7 @@ import pytest
 
 from gateway.routing.rules import compile_chain
 from gateway.routing.wsgi import RouteBreak, Router
+from gateway.server.wsgi_call import ROUTE_ADDED_HEADERS
 
 
 def app(environ, start_response):
@@ -19,7 +20,8 @@ def call(rules, path="/", **extra):
     seen = {}
 
     def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, headers
+        # (the runner sends the request chain's addheader lines last: gateway.server.wsgi_call)
+        seen["status"], seen["headers"] = status, headers + environ.get(ROUTE_ADDED_HEADERS, [])
         return lambda data: None
 
     body = b"".join(Router(app, compile_chain(rules), worker_id=1)(environ, start_response))
@@ -53,6 +55,22 @@ def test_static_serves_the_file(tmp_path):
     status, headers, body, _ = call([("route", "^/s/(.*) static:%s/$1" % tmp_path)], "/s/a.css")
     assert (status, body) == ("200 OK", b"body{}")
     assert dict(headers)["Content-Type"] == "text/css" and dict(headers)["Content-Length"] == "6"
+
+
+def test_the_file_action_answers_with_its_own_head_as_uwsgi(tmp_path):
+    """uWSGI's router_static ``file:``: ``200 OK``, Content-Length, ``text/html`` unless told
+    (checked against uWSGI 2.0.31); ``-next`` goes on when the file is missing."""
+    (tmp_path / "a.css").write_text("body{}")
+    status, headers, body, _ = call([("route", "^/f/(.*) file:filename=%s/$1" % tmp_path)], "/f/a.css")
+    assert (status, headers, body) == ("200 OK", [("Content-Length", "6"), ("Content-Type", "text/html")], b"body{}")
+    rule = "file:filename=%s/a.css,mime=1,no_cl=1,status=${STATUS}" % tmp_path
+    status, headers, body, _ = call([("route-run", "addheader:X-A: 1"), ("route-run", rule)], STATUS="203")
+    assert (status, headers, body) == ("203 Non-Authoritative Information", [("Content-Type", "text/css"), ("X-A", "1")],
+                                       b"body{}")
+    status, _, body, _ = call([("route-run", "file-next:filename=%s/missing" % tmp_path)], "/x")
+    assert (status, body) == ("200 OK", b"app saw /x")
+    status, _, body, _ = call([("route-run", "sendfile:filename=%s/missing" % tmp_path)])
+    assert (status, body) == ("404 Not Found", b"Not Found")
 
 
 def test_a_missing_file_is_a_404(tmp_path):
