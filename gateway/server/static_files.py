@@ -193,41 +193,47 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
 
     Shared by :class:`StaticFiles` and the ``static:`` route action: ``Content-Type`` from
     the ``policy`` (the name's extension), ``Content-Length``, ``Last-Modified``, ``304 Not
-    Modified`` for an ``If-Modified-Since`` at or after the file's time, ``Expires`` and
+    Modified`` for an ``If-Modified-Since`` at or after the file's time (with the ``Vary``,
+    ``Expires`` and ``Cache-Control`` of the full answer), ``Expires`` and
     ``Cache-Control`` from the policy's first matching rule, a precompressed ``.br``/``.gz``
     variant when the policy selects the file and the client accepts it (``Content-Encoding``,
     ``Vary: Accept-Encoding``), and a ``wsgi.file_wrapper`` body (so ``--offload-threads``
     sends it from the loop).  With the policy's ``serve_header`` (``--file-serve-mode``) the
     answer is that header naming the file, and no body.
     """
-    ctype, encoding = policy.content_type(path)
+    ctype = policy.content_type(path)
     expires_at = policy.expiry(environ, path, ctype, st.st_mtime)
     # nginx drops the Content-Encoding of an answer it follows through X-Accel-Redirect: a
     # .gz/.br variant named there would reach the client as compressed bytes it takes for the
     # file itself, so that mode names the file (nginx's gzip_static can choose a variant)
     precompress = policy.serve_header != "X-Accel-Redirect"
-    variant = policy.precompressed(environ, path) if encoding is None and precompress else None
+    variant = policy.precompressed(environ, path) if precompress else None
     vary = precompress and policy.wants_precompressed(path)
+    encoding = None
     if variant is not None:
         path, st, encoding = variant
+    # the headers a cache keeps for this answer, in a 304 too (RFC 9110 15.4.5: a 304 renews
+    # a stored answer's freshness with its Expires/Cache-Control; uWSGI's 304 has none)
+    cache_headers: List[Tuple[str, str]] = []
+    if vary:
+        cache_headers.append(("Vary", "Accept-Encoding"))  # caches must keep both variants apart
+    if expires_at is not None:
+        cache_headers.append(("Expires", formatdate(expires_at, usegmt=True)))
+        cache_headers.append(("Cache-Control", "max-age=%d" % max(0, int(expires_at - time.time() + 0.5))))
     mtime = int(st.st_mtime)
     last_modified = formatdate(mtime, usegmt=True)
     since = environ.get("HTTP_IF_MODIFIED_SINCE")
     if since:
         try:
             if mtime <= parsedate_to_datetime(since).timestamp():
-                start_response("304 Not Modified", [("Last-Modified", last_modified)])
+                start_response("304 Not Modified", cache_headers + [("Last-Modified", last_modified)])
                 return []
         except (TypeError, ValueError, IndexError, OverflowError):
             pass  # an unreadable date: answer the file
     headers: List[Tuple[str, str]] = [("Content-Type", ctype or "application/octet-stream")]
     if encoding:
         headers.append(("Content-Encoding", encoding))
-    if vary:
-        headers.append(("Vary", "Accept-Encoding"))  # caches must keep both variants apart
-    if expires_at is not None:
-        headers.append(("Expires", formatdate(expires_at, usegmt=True)))
-        headers.append(("Cache-Control", "max-age=%d" % max(0, int(expires_at - time.time() + 0.5))))
+    headers += cache_headers
     if policy.serve_header:
         # --file-serve-mode: the web server in front sends the file (uWSGI neither opens it
         # nor says its length)
