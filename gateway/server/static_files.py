@@ -16,7 +16,8 @@ thin WSGI layer in front of the apps (created in each worker)::
   values, so only an absolute one without a ``..`` component is used);
 * ``--static-index index.html`` (repeatable): a directory is answered by the first of these
   files it holds;
-* ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app;
+* ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app, and
+  so do files whose real path ends so (a symlink to one, an index file), as uWSGI checks;
 * ``--static-safe DIR`` (repeatable): a file whose real path leads out of the mapped
   directory (a symlink) is still served when it is under DIR;
 * the answer's type, expiry (``--static-expires*``) and precompressed variants
@@ -120,13 +121,16 @@ class StaticFiles:
     def _lookup(self, directory: str, rest: str) -> Optional[Tuple[str, os.stat_result]]:
         if "\0" in rest:
             return None
-        candidate = self._realpath(os.path.join(directory, rest.lstrip("/")))
+        joined = os.path.join(directory, rest.lstrip("/"))
+        candidate = self._realpath(joined)
         inside = directory if directory.endswith(os.sep) else directory + os.sep  # "/" is a root too
         if candidate != directory and not candidate.startswith(inside) and not any(
                 candidate.startswith(safe + os.sep) for safe in self.safe):
             return None  # .. or a symlink leading out of the directory (and not to a --static-safe one)
         try:
-            st = os.stat(candidate)
+            # the name asked for, not its real path: the kernel refuses "a.txt/" and "a.txt/x/.."
+            # (ENOTDIR), which realpath() turns into "a.txt" (uWSGI's realpath() fails there too)
+            st = os.stat(joined)
         except OSError:
             return None
         if stat.S_ISDIR(st.st_mode):
@@ -137,6 +141,8 @@ class StaticFiles:
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
+        if self.skip_ext and candidate.endswith(self.skip_ext):
+            return None  # --static-skip-ext on the file itself too: a symlink to it, an index
         return candidate, st
 
     def _realpath(self, filename: str) -> str:

@@ -55,6 +55,7 @@ def peers(tmp_path_factory) -> Iterator[Tuple[int, int]]:
     (safe / "s.txt").write_bytes(b"safe\n")
     os.symlink(other / "secret.txt", root / "out.txt")
     os.symlink(safe / "s.txt", root / "safelink.txt")
+    os.symlink("skip.py", root / "link.txt")
     for p in root.rglob("*"):
         os.utime(p, (MTIME, MTIME), follow_symlinks=False)
     (base / "mime.types").write_text(MIME)
@@ -144,6 +145,9 @@ CORPUS: Dict[str, str] = {
     "an empty file": "GET /s/zero.txt HTTP/1.1|Host: h",
     "a large file": "GET /s/big.bin HTTP/1.1|Host: h",
     "--static-skip-ext": "GET /s/skip.py HTTP/1.1|Host: h",
+    "--static-skip-ext, a trailing slash": "GET /s/skip.py/ HTTP/1.1|Host: h",
+    "--static-skip-ext, a symlink to the file": "GET /s/link.txt HTTP/1.1|Host: h",
+    "a file asked as a directory": "GET /s/a.txt/ HTTP/1.1|Host: h",
     "POST goes to the app": "POST /s/a.txt HTTP/1.1|Host: h|Content-Length: 0",
     "a query string": "GET /s/a.txt?v=1 HTTP/1.1|Host: h",
     "gzip variant": "GET /s/c.css HTTP/1.1|Host: h|Accept-Encoding: gzip, deflate",
