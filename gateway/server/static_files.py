@@ -121,7 +121,8 @@ class StaticFiles:
     def _lookup(self, directory: str, rest: str) -> Optional[Tuple[str, os.stat_result]]:
         if "\0" in rest:
             return None
-        joined = os.path.join(directory, rest.lstrip("/"))
+        # a map to a file (--static-map /favicon.ico=/srv/icon.png) is asked with no rest
+        joined = os.path.join(directory, rest.lstrip("/")) if rest else directory
         candidate = self._realpath(joined)
         inside = directory if directory.endswith(os.sep) else directory + os.sep  # "/" is a root too
         if candidate != directory and not candidate.startswith(inside) and not any(

@@ -60,7 +60,8 @@ def peers(tmp_path_factory) -> Iterator[Tuple[int, int]]:
         os.utime(p, (MTIME, MTIME), follow_symlinks=False)
     (base / "mime.types").write_text(MIME)
     options = [
-        "--wsgi-file", "tests/apps/hello.py", "--static-map", "/s=%s" % root, "--check-static", str(root / "sub"),
+        "--wsgi-file", "tests/apps/hello.py", "--static-map", "/s=%s" % root,
+        "--static-map", "/favicon.ico=%s" % (root / "a.png"), "--check-static", str(root / "sub"),
         "--static-index", "index.html", "--static-skip-ext", ".py", "--static-safe", str(safe), "--honour-range",
         "--static-gzip-ext", ".css", "--static-expires-type", "text/html=100",
         "--static-expires-type-mtime", "text/plain=100", "--mimefile", str(base / "mime.types"),
@@ -148,6 +149,7 @@ CORPUS: Dict[str, str] = {
     "--static-skip-ext, a trailing slash": "GET /s/skip.py/ HTTP/1.1|Host: h",
     "--static-skip-ext, a symlink to the file": "GET /s/link.txt HTTP/1.1|Host: h",
     "a file asked as a directory": "GET /s/a.txt/ HTTP/1.1|Host: h",
+    "a map to a file": "GET /favicon.ico HTTP/1.1|Host: h",
     "POST goes to the app": "POST /s/a.txt HTTP/1.1|Host: h|Content-Length: 0",
     "a query string": "GET /s/a.txt?v=1 HTTP/1.1|Host: h",
     "gzip variant": "GET /s/c.css HTTP/1.1|Host: h|Accept-Encoding: gzip, deflate",
