@@ -84,11 +84,13 @@ def static_expires(raw: str) -> tuple[str, int]:
 
 
 def static_expires_type(raw: str) -> tuple[str, int]:
-    """``TYPE SECONDS`` (a content type such as ``text/css``, a space, seconds) -> the pair."""
-    ctype, _, seconds = raw.strip().rpartition(" ")
-    ctype = ctype.strip()
+    """``TYPE=SECONDS`` (uWSGI's spelling: a content type such as ``text/css``, ``=``, seconds)
+    or ``TYPE SECONDS`` -> the pair."""
+    text = raw.strip()
+    ctype, _, seconds = text.partition("=") if "=" in text else text.rpartition(" ")
+    ctype, seconds = ctype.strip(), seconds.strip()
     if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", ctype) or not seconds.isdigit():
-        raise Invalid("TYPE SECONDS, such as 'text/css 3600'")
+        raise Invalid("TYPE=SECONDS, such as 'text/css=3600'")
     return ctype, int(seconds)
 
 

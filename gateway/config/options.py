@@ -2246,10 +2246,10 @@ OPTIONS: tuple[Option, ...] = (
            metavar="'REGEXP SECONDS'",
            help="--static-expires, SECONDS from the file's modification time instead of now"),
     Option("static-expires-type", repeatable=True, type=conv.static_expires_type, section=PROCESSES,
-           metavar="'TYPE SECONDS'", help="static files of content type TYPE (text/css) get Expires "
+           metavar="TYPE=SECONDS", help="static files of content type TYPE (text/css) get Expires "
                                           "and Cache-Control max-age SECONDS"),
     Option("static-expires-type-mtime", repeatable=True, type=conv.static_expires_type, section=PROCESSES,
-           metavar="'TYPE SECONDS'", help="the same, SECONDS from the file's modification time"),
+           metavar="TYPE=SECONDS", help="the same, SECONDS from the file's modification time"),
     Option("static-gzip", repeatable=True, type=conv.regexp, section=PROCESSES, metavar="REGEXP",
            help="static files whose path matches REGEXP are sent as FILE.br or FILE.gz, when that "
                 "exists and the client accepts it"),

@@ -16,7 +16,8 @@ thin WSGI layer in front of the apps (created in each worker)::
   values, so only an absolute one without a ``..`` component is used);
 * ``--static-index index.html`` (repeatable): a directory is answered by the first of these
   files it holds;
-* ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app;
+* ``--static-skip-ext .py`` (repeatable): request paths ending so always go to the app, and
+  so do files whose real path ends so (a symlink to one, an index file), as uWSGI checks;
 * ``--static-safe DIR`` (repeatable): a file whose real path leads out of the mapped
   directory (a symlink) is still served when it is under DIR;
 * the answer's type, expiry (``--static-expires*``) and precompressed variants
@@ -120,13 +121,17 @@ class StaticFiles:
     def _lookup(self, directory: str, rest: str) -> Optional[Tuple[str, os.stat_result]]:
         if "\0" in rest:
             return None
-        candidate = self._realpath(os.path.join(directory, rest.lstrip("/")))
+        # a map to a file (--static-map /favicon.ico=/srv/icon.png) is asked with no rest
+        joined = os.path.join(directory, rest.lstrip("/")) if rest else directory
+        candidate = self._realpath(joined)
         inside = directory if directory.endswith(os.sep) else directory + os.sep  # "/" is a root too
         if candidate != directory and not candidate.startswith(inside) and not any(
                 candidate.startswith(safe + os.sep) for safe in self.safe):
             return None  # .. or a symlink leading out of the directory (and not to a --static-safe one)
         try:
-            st = os.stat(candidate)
+            # the name asked for, not its real path: the kernel refuses "a.txt/" and "a.txt/x/.."
+            # (ENOTDIR), which realpath() turns into "a.txt" (uWSGI's realpath() fails there too)
+            st = os.stat(joined)
         except OSError:
             return None
         if stat.S_ISDIR(st.st_mode):
@@ -137,6 +142,8 @@ class StaticFiles:
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
+        if self.skip_ext and candidate.endswith(self.skip_ext):
+            return None  # --static-skip-ext on the file itself too: a symlink to it, an index
         return candidate, st
 
     def _realpath(self, filename: str) -> str:
@@ -193,41 +200,47 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
 
     Shared by :class:`StaticFiles` and the ``static:`` route action: ``Content-Type`` from
     the ``policy`` (the name's extension), ``Content-Length``, ``Last-Modified``, ``304 Not
-    Modified`` for an ``If-Modified-Since`` at or after the file's time, ``Expires`` and
+    Modified`` for an ``If-Modified-Since`` at or after the file's time (with the ``Vary``,
+    ``Expires`` and ``Cache-Control`` of the full answer), ``Expires`` and
     ``Cache-Control`` from the policy's first matching rule, a precompressed ``.br``/``.gz``
     variant when the policy selects the file and the client accepts it (``Content-Encoding``,
     ``Vary: Accept-Encoding``), and a ``wsgi.file_wrapper`` body (so ``--offload-threads``
     sends it from the loop).  With the policy's ``serve_header`` (``--file-serve-mode``) the
     answer is that header naming the file, and no body.
     """
-    ctype, encoding = policy.content_type(path)
+    ctype = policy.content_type(path)
     expires_at = policy.expiry(environ, path, ctype, st.st_mtime)
     # nginx drops the Content-Encoding of an answer it follows through X-Accel-Redirect: a
     # .gz/.br variant named there would reach the client as compressed bytes it takes for the
     # file itself, so that mode names the file (nginx's gzip_static can choose a variant)
     precompress = policy.serve_header != "X-Accel-Redirect"
-    variant = policy.precompressed(environ, path) if encoding is None and precompress else None
+    variant = policy.precompressed(environ, path) if precompress else None
     vary = precompress and policy.wants_precompressed(path)
+    encoding = None
     if variant is not None:
         path, st, encoding = variant
+    # the headers a cache keeps for this answer, in a 304 too (RFC 9110 15.4.5: a 304 renews
+    # a stored answer's freshness with its Expires/Cache-Control; uWSGI's 304 has none)
+    cache_headers: List[Tuple[str, str]] = []
+    if vary:
+        cache_headers.append(("Vary", "Accept-Encoding"))  # caches must keep both variants apart
+    if expires_at is not None:
+        cache_headers.append(("Expires", formatdate(expires_at, usegmt=True)))
+        cache_headers.append(("Cache-Control", "max-age=%d" % max(0, int(expires_at - time.time() + 0.5))))
     mtime = int(st.st_mtime)
     last_modified = formatdate(mtime, usegmt=True)
     since = environ.get("HTTP_IF_MODIFIED_SINCE")
     if since:
         try:
             if mtime <= parsedate_to_datetime(since).timestamp():
-                start_response("304 Not Modified", [("Last-Modified", last_modified)])
+                start_response("304 Not Modified", cache_headers + [("Last-Modified", last_modified)])
                 return []
         except (TypeError, ValueError, IndexError, OverflowError):
             pass  # an unreadable date: answer the file
     headers: List[Tuple[str, str]] = [("Content-Type", ctype or "application/octet-stream")]
     if encoding:
         headers.append(("Content-Encoding", encoding))
-    if vary:
-        headers.append(("Vary", "Accept-Encoding"))  # caches must keep both variants apart
-    if expires_at is not None:
-        headers.append(("Expires", formatdate(expires_at, usegmt=True)))
-        headers.append(("Cache-Control", "max-age=%d" % max(0, int(expires_at - time.time() + 0.5))))
+    headers += cache_headers
     if policy.serve_header:
         # --file-serve-mode: the web server in front sends the file (uWSGI neither opens it
         # nor says its length)

@@ -4,10 +4,11 @@ Shared by ``--static-map``/``--check-static`` (:mod:`gateway.server.static_files
 ``static:`` route action, built once per worker from the options::
 
     policy = FilePolicy.from_config(cfg)
-    ctype, encoding = policy.content_type("/srv/site/app.css")
+    ctype = policy.content_type("/srv/site/app.css")
 
 * **Types**: :mod:`mimetypes` (which reads ``/etc/mime.types`` as uWSGI does by default),
-  then each ``--mimefile FILE`` (``type ext1 ext2`` lines), the later winning.
+  then each ``--mimefile FILE`` (``type ext1 ext2`` lines), the later winning; by the name's
+  last extension (``a.tar.gz`` is ``application/gzip``, sent without ``Content-Encoding``).
 * **Expiry** (uWSGI's ``--static-expires*`` families, each ``MATCH SECONDS``): a regexp on the
   file's real path (``--static-expires``), on ``PATH_INFO`` (``-path-info``), on
   ``REQUEST_URI`` (``-uri``), or the exact content type (``-type``); the ``-mtime``
@@ -107,14 +108,24 @@ class FilePolicy:
             gzip_exts=cfg.static_gzip_ext, mime_types=mime, serve_header=cfg.file_serve_mode or "",
         )
 
-    def content_type(self, path: str) -> Tuple[Optional[str], Optional[str]]:
-        """``(type, encoding)`` of a file from its name (``.tar.gz``: the tar type and gzip)."""
+    def content_type(self, path: str) -> Optional[str]:
+        """The type of a file from its name's last extension, as uWSGI looks it up.
+
+        A compressed file is its own type, never the inner one with a ``Content-Encoding``:
+        ``a.tar.gz`` is ``application/gzip`` (what :func:`mimetypes.guess_type` would call
+        ``application/x-tar`` encoded ``gzip``), so a browser saves the archive a user
+        downloads, not its unpacked contents under the ``.gz`` name, and a cache stores the
+        bytes as they are.
+        """
+        ext = os.path.splitext(path)[1]
         if self._mime:
-            root, ext = os.path.splitext(path)
             ctype = self._mime.get(ext.lower())
             if ctype is not None:
-                return ctype, None
-        return mimetypes.guess_type(path)
+                return ctype
+        guessed, encoding = mimetypes.guess_type(path)
+        if encoding is None:
+            return guessed
+        return mimetypes.types_map.get(ext) or mimetypes.types_map.get(ext.lower())
 
     def expiry(self, environ: Dict[str, Any], path: str, ctype: Optional[str], mtime: float) -> Optional[float]:
         """When the answer expires (a timestamp), or None when no rule matches."""

@@ -75,6 +75,31 @@ def site(tmp_path):
     return tmp_path
 
 
+@pytest.mark.parametrize("path", ["/s/app.py/", "/s/app.py/.", "/s/app.py/x/..", "/s/link.txt", "/s/pkg/",
+                                  "/s/a.css/", "/s/a.css/."])
+def test_skip_ext_and_a_file_asked_as_a_directory_go_to_the_app(site, path):
+    """``--static-skip-ext .py`` holds on the file served, not only on the request path
+    (``/s/app.py/`` sent the source: realpath() drops the slash), and a file is never a
+    directory (uWSGI's realpath() fails with ENOTDIR there)."""
+    static = site / "static"
+    (static / "app.py").write_bytes(b"SECRET = 1")
+    os.symlink("app.py", static / "link.txt")
+    (static / "pkg").mkdir()
+    (static / "pkg" / "index.py").write_bytes(b"SECRET = 2")
+    app = StaticFiles(_app, maps=[("/s", str(static))], index=["index.py"], skip_ext=[".py"])
+    assert _call(app, _env(path))[2] == b"app"
+    assert _call(app, _env("/s/a.css"))[2] == b"body{}"
+
+
+def test_a_map_to_a_file_serves_it(site):
+    """``--static-map /favicon.ico=/srv/icon.css`` (uWSGI: "mountpoint to static directory
+    (or file)"); the file asked as a directory is not there."""
+    app = StaticFiles(_app, maps=[("/favicon.ico", str(site / "static" / "a.css"))])
+    assert _call(app, _env("/favicon.ico"))[2] == b"body{}"
+    assert _call(app, _env("/favicon.ico/"))[2] == b"app"
+    assert _call(app, _env("/favicon.icox"))[2] == b"app"
+
+
 @pytest.mark.parametrize("header", ["X-Sendfile", "X-Accel-Redirect"])
 def test_serve_header_names_the_real_file_without_a_body(site, header):
     app = StaticFiles(_app, maps=[("/s", str(site / "static"))], policy=FilePolicy(serve_header=header))

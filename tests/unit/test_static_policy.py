@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import time
 
@@ -16,10 +17,19 @@ def test_mime_file_overrides_and_adds_types(tmp_path):
     assert read_mime_file(str(mt)) == {".gwx": "application/x-gateway", ".gwy": "application/x-gateway",
                                        ".css": "text/x-css-custom"}
     policy = FilePolicy(mime_types=read_mime_file(str(mt)))
-    assert policy.content_type("/a/b.GWX") == ("application/x-gateway", None)
-    assert policy.content_type("/a/b.css") == ("text/x-css-custom", None)
-    assert FilePolicy().content_type("/a/b.css") == ("text/css", None)
-    assert FilePolicy().content_type("/a/b.tar.gz") == ("application/x-tar", "gzip")
+    assert policy.content_type("/a/b.GWX") == "application/x-gateway"
+    assert policy.content_type("/a/b.css") == "text/x-css-custom"
+    assert FilePolicy().content_type("/a/b.css") == "text/css"
+
+
+@pytest.mark.parametrize("name", ["b.tar.gz", "b.gz", "b.tgz", "b.css.gz", "b.css.br", "b.tar.xz"])
+def test_a_compressed_file_is_its_own_type(name):
+    """As uWSGI: the last extension's type (``application/gzip`` for ``.gz`` where the
+    system's mime.types says so), never the inner file's type with a content coding (which
+    made a browser unpack a downloaded ``.tar.gz``)."""
+    ext = os.path.splitext(name)[1]
+    assert FilePolicy().content_type("/a/" + name) == mimetypes.types_map.get(ext)
+    assert FilePolicy(mime_types={".gz": "application/gzip"}).content_type("/a/b.tar.gz") == "application/gzip"
 
 
 def test_expiry_order_and_mtime_variants():
@@ -92,3 +102,35 @@ def test_a_variant_must_stay_in_the_directory_of_the_file(tmp_path):
     (tmp_path / "link").symlink_to(site)
     assert policy.precompressed(gz, str(tmp_path / "link" / "c.txt")) is not None
     assert policy.precompressed(gz, str(tmp_path / "link" / "a.css")) is None
+
+
+@pytest.mark.parametrize("raw", ["text/css=3600", "text/css 3600", " text/css = 3600 "])
+def test_static_expires_type_takes_uwsgis_spelling(raw):
+    """uWSGI's ``--static-expires-type`` is a ``TYPE=SECONDS`` dictionary entry; a uWSGI
+    config's ``text/css=3600`` was refused here."""
+    from gateway.config.converters import static_expires_type
+
+    assert static_expires_type(raw) == ("text/css", 3600)
+
+
+def test_a_304_keeps_the_answers_cache_headers(files):
+    """RFC 9110 15.4.5: a 304 carries the Expires, Cache-Control and Vary the full answer
+    would have (a cache renews the stored answer's freshness from them)."""
+    from email.utils import formatdate
+
+    from gateway.server.static_files import StaticFiles
+
+    policy = FilePolicy(expires_type=[("text/css", 600)], gzip_all=True)
+    app = StaticFiles(lambda e, s: [], maps=[("/s", str(files))], policy=policy)
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    since = formatdate(time.time() + 60, usegmt=True)
+    list(app({"REQUEST_METHOD": "GET", "PATH_INFO": "/s/a.css", "HTTP_IF_MODIFIED_SINCE": since}, start_response))
+    assert seen["status"] == "304 Not Modified"
+    headers = seen["headers"]
+    assert headers["Cache-Control"] == "max-age=600" and "Expires" in headers
+    assert headers["Vary"] == "Accept-Encoding" and "Last-Modified" in headers
+    assert "Content-Type" not in headers and "Content-Length" not in headers
