@@ -49,6 +49,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from gateway.app_loader import FAILED_APP_CODE
 from gateway.config.model import Config
 from gateway.emperor.vassal import has_emperor
 from gateway.logs import gen_log
@@ -162,6 +163,7 @@ class Proc:
         self.cheaped = False  # --cheaper: stopped (or stopping) on purpose, not respawned
         self.restarting = False  # an extra child stopped by a reload, to be spawned again
         self.first_spawn = False  # the first process ever of this worker id (--hook-accepting-once)
+        self.cursed_at = 0  # epoch second it was first told to stop (uWSGI's "buried after N seconds")
 
     @property
     def label(self) -> str:
@@ -645,7 +647,16 @@ class Master:
             masterpid=self.pid if self.config.master or wants_log_master(self.config) or has_emperor() else 0,
             scoreboard=self.board, slots=self.board.current_slots, first_spawn=proc.first_spawn,
         )
-        return worker.run()
+        from gateway.app_loader import AppLoadError
+
+        try:  # under --need-app the master stops the instance with the same status
+            return worker.run()
+        except AppLoadError as e:
+            if not self.config.need_app:
+                raise
+            # --lazy-apps: uWSGI's worker exits with UWSGI_FAILED_APP_CODE, the master ends it all
+            gen_log.error("%s\n*** no app loaded. GAME OVER ***", e)
+            return FAILED_APP_CODE
 
     def _name_process(self, label: str) -> None:
         """``--auto-procname`` and ``--procname-*``: this process's name in ps and top."""
@@ -754,6 +765,8 @@ class Master:
             self.log_master.drain(proc.log_fd)  # its last lines before the line about its death
             proc.log_fd = -1
         lifetime = time.monotonic() - proc.spawned_at
+        # uWSGI counts from the stop request (its cursed_at), in whole epoch seconds
+        buried = int(time.time()) - proc.cursed_at if proc.cursed_at else (max(int(lifetime), 1) if lifetime >= 1 else 0)
         how = describe_status(status)
         if proc.kind == "worker":
             self.board.died(self.slot(proc.ident, proc.generation))
@@ -770,11 +783,19 @@ class Master:
             self._respawn(proc)
             return
         if proc.retiring or self.state == "stopping":
-            gen_log.info("%s buried after %d seconds (pid: %d, %s)", proc.label, max(int(lifetime), 1) if lifetime >= 1 else 0, proc.pid, how)
+            gen_log.info("%s buried after %d seconds (pid: %d, %s)", proc.label, buried, proc.pid, how)
             proc.pid = 0
             if proc in self.retiring:
                 self.retiring.remove(proc)
                 self._reload_over()
+            return
+        if proc.kind == "worker" and self.config.need_app and os.WIFEXITED(status) \
+                and os.WEXITSTATUS(status) == FAILED_APP_CODE:
+            gen_log.error("OOPS ! failed loading app in worker %d (pid %d)", proc.ident, proc.pid)
+            gen_log.error("need-app requested, destroying the instance...")
+            proc.pid = 0
+            self.exit_code = FAILED_APP_CODE
+            self.shutdown(graceful=False, why="need-app")
             return
         if proc.kind == "worker" and proc.cheaped:
             gen_log.info("uWSGI worker %d cheaped.", proc.ident)
@@ -1164,8 +1185,15 @@ class Master:
                 self._kill(proc.pid, signal.SIGTSTP)
 
     def handle_sigusr1(self) -> None:
-        if self.stats_server is not None:
-            gen_log.info("%s", self.stats_server.render().decode("utf-8", "replace"))
+        """uWSGI's statistics in the log: the configuration, then each worker's request
+        counters (:mod:`gateway.process.stats_log`), with or without ``--stats``."""
+        from gateway.process.stats_log import stats_text
+
+        rows = []
+        for wid, proc in sorted(self.workers.items()):
+            snap = self.board.snapshot(self.slot(wid, proc.generation))
+            rows.append((wid, snap["requests"], snap["exceptions"]))
+        gen_log.info("%s", stats_text(self.config, rows))
 
     def shutdown(self, graceful: bool, why: str) -> None:
         if self.state == "stopping":
@@ -1189,6 +1217,8 @@ class Master:
                 self._close_channel(proc)
                 proc.pid = 0
         mono = time.monotonic()
+        for proc in self.by_pid.values():
+            proc.cursed_at = proc.cursed_at or int(time.time())
         if graceful:
             gen_log.info("%s received...gracefully killing workers (mercy: %ds)...", why, int(self.mercy))
             self.stop_deadline = mono + self.mercy
@@ -1254,6 +1284,10 @@ class Master:
         if not self._may_reload("brutal reload"):
             return
         self.reload()
+        self._kill_retiring()
+
+    def _kill_retiring(self) -> None:
+        """SIGKILL the workers a reload has just replaced (a brutal reload's second half)."""
         for proc in list(self.retiring):
             if proc.pid:
                 gen_log.info("brutally killing worker %d (pid: %d)...", proc.ident, proc.pid)
@@ -1271,6 +1305,14 @@ class Master:
             return
         gen_log.info("...gracefully killing workers...")
         self._replace_all()
+
+    def brutal_reload_workers(self) -> None:
+        """The master FIFO's ``W``: every worker replaced at once, the old ones killed (SIGKILL)
+        with their requests in flight; the app is not loaded again in the master."""
+        if not self._may_reload("brutal workers reload"):
+            return
+        self._replace_all()
+        self._kill_retiring()
 
     def _replace_all(self) -> None:
         self.generation += 1
@@ -1333,6 +1375,7 @@ class Master:
         new.fast_deaths = 0
         if old.pid:
             old.retiring = True
+            old.cursed_at = int(time.time())
             old.kill_at = mono + self.mercy
             self.retiring.append(old)
             self._copy_counters(old, new)
@@ -1376,7 +1419,9 @@ class Master:
 
         return {
             "r": self.reload,
-            "R": self.reload,
+            "R": self.brutal_reload,
+            "w": self.reload_workers,
+            "W": self.brutal_reload_workers,
             "c": self.chain_reload,
             "q": lambda: self.shutdown(graceful=True, why="master FIFO 'q'"),
             "Q": lambda: self.shutdown(graceful=False, why="master FIFO 'Q'"),
