@@ -33,8 +33,8 @@ master forks them after the workers and respawns each one when it dies::
     sys.exit(master.run())
 
 Lifecycle lines follow uWSGI's wording (``spawned uWSGI worker 1 (pid: 123, cores:
-100)``, ``DAMN ! worker 2 (pid: 456) died, killed by signal 9 (SIGKILL) :( trying
-respawn ...``), so what operators grep for keeps working.
+100)``, ``DAMN ! worker 2 (pid: 456) died, killed by signal 9 :( trying respawn ...``,
+byte for byte), so what operators grep for keeps working.
 """
 
 from __future__ import annotations
@@ -814,6 +814,14 @@ class Master:
             gen_log.info("worker %d (pid: %d) exited (%s): respawning", proc.ident, proc.pid, how)
         elif proc.spec is not None and proc.spec.death_line is not None:
             gen_log.warning(proc.spec.death_line, {"pid": proc.pid, "how": how})
+        elif proc.kind == "worker":
+            # uWSGI's two lines exactly (log parsers match them); the exit status on a line before
+            if os.WIFSIGNALED(status):
+                gen_log.warning("DAMN ! worker %d (pid: %d) died, killed by signal %d :( trying respawn ...",
+                                proc.ident, proc.pid, os.WTERMSIG(status))
+            else:
+                gen_log.warning("worker %d (pid: %d) %s", proc.ident, proc.pid, how)
+                gen_log.warning("DAMN ! worker %d (pid: %d) died :( trying respawn ...", proc.ident, proc.pid)
         else:
             gen_log.warning("DAMN ! %s (pid: %d) died, %s :( trying respawn ...", proc.label, proc.pid, how)
         # A worker's clean exit is a recycle (--max-requests...); any other child that exits at

@@ -148,6 +148,23 @@ def test_the_fifo_reloads_the_workers_only(pair, command, line):
         assert json.loads(request(pair.ports[server], "/").body)["pid"] in pair.worker_pids(server)
 
 
+def test_a_killed_worker_is_respawned_with_uwsgis_lines(pair):
+    lines = {}
+    for server in SERVERS:
+        victim = min(pair.worker_pids(server))
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda s=server, v=victim: "Respawned uWSGI worker" in pair.text(s).split("(pid: %d) died" % v, 1)[-1]
+                   and v not in pair.worker_pids(s), what="%s's respawn" % server)
+        text = pair.text(server).split("(pid: %d) died" % victim, 1)
+        damn = text[0].rsplit("\n", 1)[1] + "(pid: %d) died" % victim + text[1].split("\n", 1)[0]
+        respawned = re.search(r"^Respawned uWSGI worker \d \(new pid: \d+\)$", text[1], re.M)
+        assert respawned, text[1]
+        lines[server] = [re.sub(r"\d+", "N", line) for line in (damn, respawned.group(0))]
+    assert lines["gateway"] == lines["uwsgi"] == [
+        "DAMN ! worker N (pid: N) died, killed by signal N :( trying respawn ...",
+        "Respawned uWSGI worker N (new pid: N)"]
+
+
 def test_the_last_shutdown_buries_each_worker_after_the_seconds_it_took(tmp_path):
     """``worker N buried after S seconds``: S counts from the stop request, as uWSGI's, not
     from the worker's spawn (idle workers stop at once however long they ran)."""
