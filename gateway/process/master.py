@@ -142,6 +142,10 @@ class ChildSpec:
         self.own_user = own_user
 
 
+#: a worker still there when its reload or shutdown mercy is over, SIGKILLed (uWSGI's line)
+NO_MERCY = "worker %d (pid: %d) is taking too much time to die...NO MERCY !!!"
+
+
 class Proc:
     """A child the master knows: a worker (``worker_id`` > 0) or an extra child."""
 
@@ -864,14 +868,16 @@ class Master:
                 self._respawn(proc)
         for proc in list(self.retiring):
             if proc.pid and proc.kill_at and mono >= proc.kill_at:
-                gen_log.warning("worker %d (pid: %d) still running after %ds of mercy: killing it",
-                                proc.ident, proc.pid, int(self.mercy))
+                gen_log.warning(NO_MERCY, proc.ident, proc.pid)
                 proc.kill_at = 0.0
                 self._kill(proc.pid, signal.SIGKILL)
         if self.state == "stopping" and self.stop_deadline and mono >= self.stop_deadline:
             self.stop_deadline = 0.0
             for pid, proc in list(self.by_pid.items()):
-                gen_log.warning("%s (pid: %d) still running after %ds: killing it", proc.label, pid, int(self.mercy))
+                if proc.kind == "worker":
+                    gen_log.warning(NO_MERCY, proc.ident, pid)
+                else:
+                    gen_log.warning("%s (pid: %d) still running after %ds: killing it", proc.label, pid, int(self.mercy))
                 self._signal(proc, signal.SIGKILL)
         if self.state == "stopping":
             for proc in self.children:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 from typing import Dict, List, Set
 
@@ -21,7 +22,7 @@ import pytest
 
 from peers import require_uwsgi, stop_uwsgi
 from server import ROOT, ServerProcess, run_cli, spawn
-from support.httpclient import request
+from support.httpclient import read_to_eof, request
 from support.router import free_port
 from support.waits import wait_until
 
@@ -58,11 +59,7 @@ class Pair:
             raise
 
     def text(self, server: str) -> str:
-        try:
-            with open(self.logs[server], encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return _read(self.logs[server])
 
     def say(self, server: str, command: str) -> None:
         fd = os.open(self.fifos[server], os.O_WRONLY | os.O_NONBLOCK)
@@ -163,6 +160,57 @@ def test_a_killed_worker_is_respawned_with_uwsgis_lines(pair):
     assert lines["gateway"] == lines["uwsgi"] == [
         "DAMN ! worker N (pid: N) died, killed by signal N :( trying respawn ...",
         "Respawned uWSGI worker N (new pid: N)"]
+
+
+SLEEPER = """
+import sys, time
+def application(environ, start_response):
+    sys.stderr.write("sleeping\\n")
+    sys.stderr.flush()
+    time.sleep(30)
+    start_response("200 OK", [])
+    return [b"late"]
+"""
+
+
+def test_a_worker_past_its_reload_mercy_is_killed_with_uwsgis_line(tmp_path):
+    """``--worker-reload-mercy``: a worker still busy when a reload's mercy is over is killed,
+    its request unanswered, in both servers; the line is uWSGI's."""
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    lines = []
+    for server in SERVERS:
+        port, log = free_port(), str(tmp_path / (server + ".log"))
+        args = ["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", str(tmp_path / "sleeper.py"), "--master",
+                "--processes", "1", "--worker-reload-mercy", "1", "--logto", log]
+        if server == "uwsgi":
+            master = subprocess.Popen([require_uwsgi()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        else:
+            master = spawn(args)
+        try:
+            wait_until(lambda log=log: "spawned uWSGI worker 1" in _read(log), timeout=30, what="%s's worker" % server)
+            with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                wait_until(lambda log=log: "sleeping" in _read(log), what="%s's request sleeping" % server)
+                master.send_signal(signal.SIGHUP)
+                found = wait_until(lambda log=log: re.search(r"(worker 1 \(pid: \d+\) .*MERCY.*)$", _read(log), re.M),
+                                   timeout=15, what="%s's mercy line" % server)
+                assert read_to_eof(conn) == b""  # killed in its request: no answer
+            lines.append(re.sub(r"\d+", "N", found.group(1)))
+        finally:
+            if server == "uwsgi":
+                stop_uwsgi(master)
+            else:
+                ServerProcess(master).stop()
+    assert lines[0] == lines[1] == "worker N (pid: N) is taking too much time to die...NO MERCY !!!"
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def test_the_last_shutdown_buries_each_worker_after_the_seconds_it_took(tmp_path):
