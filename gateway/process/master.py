@@ -815,7 +815,7 @@ class Master:
             return
         clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if clean and proc.kind == "worker":
-            gen_log.info("worker %d (pid: %d) exited (%s): respawning", proc.ident, proc.pid, how)
+            gen_log.info("worker %d killed successfully (pid: %d)", proc.ident, proc.pid)  # uWSGI's line
         elif proc.spec is not None and proc.spec.death_line is not None:
             gen_log.warning(proc.spec.death_line, {"pid": proc.pid, "how": how})
         elif proc.kind == "worker":

@@ -182,11 +182,7 @@ def test_a_worker_past_its_reload_mercy_is_killed_with_uwsgis_line(tmp_path):
         port, log = free_port(), str(tmp_path / (server + ".log"))
         args = ["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", str(tmp_path / "sleeper.py"), "--master",
                 "--processes", "1", "--worker-reload-mercy", "1", "--logto", log]
-        if server == "uwsgi":
-            master = subprocess.Popen([require_uwsgi()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-        else:
-            master = spawn(args)
+        master = _start(server, args)
         try:
             wait_until(lambda log=log: "spawned uWSGI worker 1" in _read(log), timeout=30, what="%s's worker" % server)
             with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
@@ -198,11 +194,48 @@ def test_a_worker_past_its_reload_mercy_is_killed_with_uwsgis_line(tmp_path):
                 assert read_to_eof(conn) == b""  # killed in its request: no answer
             lines.append(re.sub(r"\d+", "N", found.group(1)))
         finally:
-            if server == "uwsgi":
-                stop_uwsgi(master)
-            else:
-                ServerProcess(master).stop()
+            _stop(server, master)
     assert lines[0] == lines[1] == "worker N (pid: N) is taking too much time to die...NO MERCY !!!"
+
+
+def test_max_requests_recycles_with_uwsgis_lines(tmp_path):
+    """``--max-requests``: the worker's goodbye and the master's lines around the respawn."""
+    wanted = re.compile(r"^(\.\.\.The work of process \d+ is done\. Seeya!|worker 1 killed successfully \(pid: \d+\)"
+                        r"|Respawned uWSGI worker 1 \(new pid: \d+\))$", re.M)
+    lines = {}
+    for server in SERVERS:
+        port, log = free_port(), str(tmp_path / (server + ".log"))
+        master = _start(server, ["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", APP, "--master",
+                                 "--processes", "1", "--max-requests", "2", "--min-worker-lifetime", "1",
+                                 "--logto", log])
+        try:
+            worker = int(wait_until(lambda log=log: re.search(r"spawned uWSGI worker 1 \(pid: (\d+)", _read(log)),
+                                    timeout=30, what="%s's worker" % server).group(1))
+            wait_until(lambda w=worker: _age(w) >= 1.2, timeout=5, what="a worker past --min-worker-lifetime")
+            for _ in range(3):
+                request(port, "/")
+            wait_until(lambda log=log: "Respawned uWSGI worker 1" in _read(log), timeout=15,
+                       what="%s's respawn" % server)
+            lines[server] = [re.sub(r"\d+", "N", m.group(0)) for m in wanted.finditer(_read(log))]
+        finally:
+            _stop(server, master)
+    assert lines["gateway"] == lines["uwsgi"] == [
+        "...The work of process N is done. Seeya!", "worker N killed successfully (pid: N)",
+        "Respawned uWSGI worker N (new pid: N)"]
+
+
+def _start(server: str, args: List[str]) -> subprocess.Popen:
+    if server == "uwsgi":
+        return subprocess.Popen([require_uwsgi()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    return spawn(args)
+
+
+def _stop(server: str, proc: subprocess.Popen) -> None:
+    if server == "uwsgi":
+        stop_uwsgi(proc)
+    else:
+        ServerProcess(proc).stop()
 
 
 def _read(path: str) -> str:
