@@ -1239,6 +1239,8 @@ class Master:
             for proc in list(self.by_pid.values()):
                 spec = proc.spec
                 if spec is None:
+                    if proc.kind == "worker":
+                        gen_log.info("Gracefully killing worker %d (pid: %d)...", proc.ident, proc.pid)  # uWSGI's
                     self._kill(proc.pid, signal.SIGTERM)
                     continue
                 if spec.stop_timeout is not None and not proc.kill_at:

@@ -257,6 +257,8 @@ def test_the_last_shutdown_buries_each_worker_after_the_seconds_it_took(tmp_path
         os.kill(srv.pid, signal.SIGINT)
         assert srv.proc.wait(20) == 0
         srv.wait_for_line("goodbye to uWSGI")
+        # each worker told to stop, as in uWSGI's graceful shutdown (the FIFO's q)
+        srv.wait_for_line(r"^Gracefully killing worker 1 \(pid: %d\)\.\.\.$" % worker)
     finally:
         srv.stop()
     buried = srv.wait_for_line(r"worker 1 buried after \d+ seconds")
