@@ -29,6 +29,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from gateway.config.model import Config
 
 
+#: the exit status when no app loads under ``--need-app`` (uWSGI's ``UWSGI_FAILED_APP_CODE``):
+#: the CLI's, and a ``--lazy-apps`` worker's, on which the master stops the instance with it
+FAILED_APP_CODE = 22
+
+
 class AppLoadError(Exception):
     """The app could not be loaded; ``str()`` says exactly why."""
 

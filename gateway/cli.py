@@ -7,7 +7,8 @@
     UWSGI_PROCESSES=1 gateway ...       # UWSGI_* environment variables are options too
 
 Every failure before serving (a bad option, a socket that cannot be bound, an app
-that cannot be loaded) prints one ``gateway: ...`` message and exits with status 1.
+that cannot be loaded) prints one ``gateway: ...`` message and exits with status 1
+(an app that cannot be loaded under ``--need-app``: status 22, uWSGI's).
 With ``--fallback-config FILE`` such an exit runs ``gateway FILE`` instead, as uWSGI
 re-executes itself from its ``atexit`` hook.
 """
@@ -23,7 +24,7 @@ import sys
 from typing import Any, List, NoReturn, Optional, Sequence, Tuple
 
 from gateway import UWSGI_COMPAT_VERSION, __version__, hooks, logs
-from gateway.app_loader import AppLoadError
+from gateway.app_loader import FAILED_APP_CODE, AppLoadError
 from gateway.config import Config, ConfigError, format_help, load
 from gateway.process.log_master import logger_problem, rotation_problem, wants_log_master
 from gateway.routing import RouteSyntaxError, chains_from_config
@@ -44,6 +45,17 @@ def _fail(message: str) -> NoReturn:
     sys.stderr.write("gateway: %s\n" % message)
     sys.stderr.flush()
     sys.exit(1)
+
+
+def _fail_app(cfg: Config, error: BaseException) -> NoReturn:
+    """The app (or a hook around it) failed to load: status 1, or with ``--need-app`` uWSGI's
+    ``*** no app loaded. GAME OVER ***`` and status 22, which process managers written for
+    uWSGI tell apart from a configuration error (``RestartPreventExitStatus=22``)."""
+    if not (cfg.need_app and isinstance(error, AppLoadError)):
+        _fail(str(error))
+    sys.stderr.write("gateway: %s\n*** no app loaded. GAME OVER ***\n" % error)
+    sys.stderr.flush()
+    sys.exit(FAILED_APP_CODE)
 
 
 #: Fallbacks in a row (one re-executing the next) at most, so that a fallback that fails
@@ -372,7 +384,7 @@ def _main(argv: List[str]) -> None:
     try:
         code = worker.run()
     except (AppLoadError, hooks.HookFailed) as e:
-        _fail(str(e))
+        _fail_app(cfg, e)
     sys.exit(code)
 
 
@@ -717,7 +729,7 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         try:
             master.app = reloader.load()
         except (AppLoadError, hooks.HookFailed) as e:
-            _fail(str(e))
+            _fail_app(cfg, e)
         master.app_loader = reloader.reload
     if cfg.daemonize2:
         from gateway.emperor.vassal import has_emperor

@@ -347,7 +347,7 @@ class ConfigFields:
     umount_as_vassal: List[str]
     #: --umount-as-emperor: not supported yet: uWSGI option, not supported yet by gateway
     umount_as_emperor: List[str]
-    #: --need-app: accepted for uWSGI compatibility: gateway always exits with an error when no application can be loa…
+    #: --need-app: exit with uWSGI's status 22 ('*** no app loaded
     need_app: bool
     #: --plugins: accepted for uWSGI compatibility: the plugins whose features gateway has built in (python, python3X…
     plugins: List[str]

@@ -11,7 +11,7 @@ Three kinds of entries:
 * **supported** options, with a type, a default and help;
 * **accepted no-ops** (``noop=True``): spellings uWSGI users write that need no
   action here (``--enable-threads``, a no-op in uWSGI too since 2.0.27;
-  ``--need-app``, which gateway always honours; ``--plugins python3``).  Each one
+  ``--plugins python3``).  Each one
   says why in its help;
 * **known but not supported yet** (``supported=False``): uWSGI options gateway
   refuses with "option '--X' is not supported yet by gateway" rather than
@@ -1662,9 +1662,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("unenv", repeatable=True, section=APP, metavar="NAME",
            help="remove NAME from the environment before loading the application; repeatable"),
     *_hook_options(),
-    Option("need-app", flag=True, noop=True, section=APP,
-           help="accepted for uWSGI compatibility: gateway always exits with an error "
-                "when no application can be loaded"),
+    Option("need-app", flag=True, section=APP,
+           help="exit with uWSGI's status 22 ('*** no app loaded. GAME OVER ***') when the "
+                "application cannot be loaded, also in a --lazy-apps worker (without it gateway "
+                "exits with status 1 at startup, where uWSGI 2.0 runs on without an app)"),
     Option("plugins", ("plugin", "need-plugin", "need-plugins"), repeatable=True, type=conv.plugin_list, noop=True,
            section=APP, metavar="NAMES",
            help="accepted for uWSGI compatibility: the plugins whose features gateway has built in "

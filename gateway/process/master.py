@@ -33,8 +33,8 @@ master forks them after the workers and respawns each one when it dies::
     sys.exit(master.run())
 
 Lifecycle lines follow uWSGI's wording (``spawned uWSGI worker 1 (pid: 123, cores:
-100)``, ``DAMN ! worker 2 (pid: 456) died, killed by signal 9 (SIGKILL) :( trying
-respawn ...``), so what operators grep for keeps working.
+100)``, ``DAMN ! worker 2 (pid: 456) died, killed by signal 9 :( trying respawn ...``,
+byte for byte), so what operators grep for keeps working.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from gateway.app_loader import FAILED_APP_CODE
 from gateway.config.model import Config
 from gateway.emperor.vassal import has_emperor
 from gateway.logs import gen_log
@@ -141,6 +142,10 @@ class ChildSpec:
         self.own_user = own_user
 
 
+#: a worker still there when its reload or shutdown mercy is over, SIGKILLed (uWSGI's line)
+NO_MERCY = "worker %d (pid: %d) is taking too much time to die...NO MERCY !!!"
+
+
 class Proc:
     """A child the master knows: a worker (``worker_id`` > 0) or an extra child."""
 
@@ -162,6 +167,7 @@ class Proc:
         self.cheaped = False  # --cheaper: stopped (or stopping) on purpose, not respawned
         self.restarting = False  # an extra child stopped by a reload, to be spawned again
         self.first_spawn = False  # the first process ever of this worker id (--hook-accepting-once)
+        self.cursed_at = 0  # epoch second it was first told to stop (uWSGI's "buried after N seconds")
 
     @property
     def label(self) -> str:
@@ -645,7 +651,16 @@ class Master:
             masterpid=self.pid if self.config.master or wants_log_master(self.config) or has_emperor() else 0,
             scoreboard=self.board, slots=self.board.current_slots, first_spawn=proc.first_spawn,
         )
-        return worker.run()
+        from gateway.app_loader import AppLoadError
+
+        try:  # under --need-app the master stops the instance with the same status
+            return worker.run()
+        except AppLoadError as e:
+            if not self.config.need_app:
+                raise
+            # --lazy-apps: uWSGI's worker exits with UWSGI_FAILED_APP_CODE, the master ends it all
+            gen_log.error("%s\n*** no app loaded. GAME OVER ***", e)
+            return FAILED_APP_CODE
 
     def _name_process(self, label: str) -> None:
         """``--auto-procname`` and ``--procname-*``: this process's name in ps and top."""
@@ -754,6 +769,8 @@ class Master:
             self.log_master.drain(proc.log_fd)  # its last lines before the line about its death
             proc.log_fd = -1
         lifetime = time.monotonic() - proc.spawned_at
+        # uWSGI counts from the stop request (its cursed_at), in whole epoch seconds
+        buried = int(time.time()) - proc.cursed_at if proc.cursed_at else (max(int(lifetime), 1) if lifetime >= 1 else 0)
         how = describe_status(status)
         if proc.kind == "worker":
             self.board.died(self.slot(proc.ident, proc.generation))
@@ -770,11 +787,19 @@ class Master:
             self._respawn(proc)
             return
         if proc.retiring or self.state == "stopping":
-            gen_log.info("%s buried after %d seconds (pid: %d, %s)", proc.label, max(int(lifetime), 1) if lifetime >= 1 else 0, proc.pid, how)
+            gen_log.info("%s buried after %d seconds (pid: %d, %s)", proc.label, buried, proc.pid, how)
             proc.pid = 0
             if proc in self.retiring:
                 self.retiring.remove(proc)
                 self._reload_over()
+            return
+        if proc.kind == "worker" and self.config.need_app and os.WIFEXITED(status) \
+                and os.WEXITSTATUS(status) == FAILED_APP_CODE:
+            gen_log.error("OOPS ! failed loading app in worker %d (pid %d)", proc.ident, proc.pid)
+            gen_log.error("need-app requested, destroying the instance...")
+            proc.pid = 0
+            self.exit_code = FAILED_APP_CODE
+            self.shutdown(graceful=False, why="need-app")
             return
         if proc.kind == "worker" and proc.cheaped:
             gen_log.info("uWSGI worker %d cheaped.", proc.ident)
@@ -790,9 +815,17 @@ class Master:
             return
         clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if clean and proc.kind == "worker":
-            gen_log.info("worker %d (pid: %d) exited (%s): respawning", proc.ident, proc.pid, how)
+            gen_log.info("worker %d killed successfully (pid: %d)", proc.ident, proc.pid)  # uWSGI's line
         elif proc.spec is not None and proc.spec.death_line is not None:
             gen_log.warning(proc.spec.death_line, {"pid": proc.pid, "how": how})
+        elif proc.kind == "worker":
+            # uWSGI's two lines exactly (log parsers match them); the exit status on a line before
+            if os.WIFSIGNALED(status):
+                gen_log.warning("DAMN ! worker %d (pid: %d) died, killed by signal %d :( trying respawn ...",
+                                proc.ident, proc.pid, os.WTERMSIG(status))
+            else:
+                gen_log.warning("worker %d (pid: %d) %s", proc.ident, proc.pid, how)
+                gen_log.warning("DAMN ! worker %d (pid: %d) died :( trying respawn ...", proc.ident, proc.pid)
         else:
             gen_log.warning("DAMN ! %s (pid: %d) died, %s :( trying respawn ...", proc.label, proc.pid, how)
         # A worker's clean exit is a recycle (--max-requests...); any other child that exits at
@@ -835,14 +868,16 @@ class Master:
                 self._respawn(proc)
         for proc in list(self.retiring):
             if proc.pid and proc.kill_at and mono >= proc.kill_at:
-                gen_log.warning("worker %d (pid: %d) still running after %ds of mercy: killing it",
-                                proc.ident, proc.pid, int(self.mercy))
+                gen_log.warning(NO_MERCY, proc.ident, proc.pid)
                 proc.kill_at = 0.0
                 self._kill(proc.pid, signal.SIGKILL)
         if self.state == "stopping" and self.stop_deadline and mono >= self.stop_deadline:
             self.stop_deadline = 0.0
             for pid, proc in list(self.by_pid.items()):
-                gen_log.warning("%s (pid: %d) still running after %ds: killing it", proc.label, pid, int(self.mercy))
+                if proc.kind == "worker":
+                    gen_log.warning(NO_MERCY, proc.ident, pid)
+                else:
+                    gen_log.warning("%s (pid: %d) still running after %ds: killing it", proc.label, pid, int(self.mercy))
                 self._signal(proc, signal.SIGKILL)
         if self.state == "stopping":
             for proc in self.children:
@@ -1164,8 +1199,15 @@ class Master:
                 self._kill(proc.pid, signal.SIGTSTP)
 
     def handle_sigusr1(self) -> None:
-        if self.stats_server is not None:
-            gen_log.info("%s", self.stats_server.render().decode("utf-8", "replace"))
+        """uWSGI's statistics in the log: the configuration, then each worker's request
+        counters (:mod:`gateway.process.stats_log`), with or without ``--stats``."""
+        from gateway.process.stats_log import stats_text
+
+        rows = []
+        for wid, proc in sorted(self.workers.items()):
+            snap = self.board.snapshot(self.slot(wid, proc.generation))
+            rows.append((wid, snap["requests"], snap["exceptions"]))
+        gen_log.info("%s", stats_text(self.config, rows))
 
     def shutdown(self, graceful: bool, why: str) -> None:
         if self.state == "stopping":
@@ -1189,12 +1231,16 @@ class Master:
                 self._close_channel(proc)
                 proc.pid = 0
         mono = time.monotonic()
+        for proc in self.by_pid.values():
+            proc.cursed_at = proc.cursed_at or int(time.time())
         if graceful:
             gen_log.info("%s received...gracefully killing workers (mercy: %ds)...", why, int(self.mercy))
             self.stop_deadline = mono + self.mercy
             for proc in list(self.by_pid.values()):
                 spec = proc.spec
                 if spec is None:
+                    if proc.kind == "worker":
+                        gen_log.info("Gracefully killing worker %d (pid: %d)...", proc.ident, proc.pid)  # uWSGI's
                     self._kill(proc.pid, signal.SIGTERM)
                     continue
                 if spec.stop_timeout is not None and not proc.kill_at:
@@ -1254,6 +1300,10 @@ class Master:
         if not self._may_reload("brutal reload"):
             return
         self.reload()
+        self._kill_retiring()
+
+    def _kill_retiring(self) -> None:
+        """SIGKILL the workers a reload has just replaced (a brutal reload's second half)."""
         for proc in list(self.retiring):
             if proc.pid:
                 gen_log.info("brutally killing worker %d (pid: %d)...", proc.ident, proc.pid)
@@ -1271,6 +1321,14 @@ class Master:
             return
         gen_log.info("...gracefully killing workers...")
         self._replace_all()
+
+    def brutal_reload_workers(self) -> None:
+        """The master FIFO's ``W``: every worker replaced at once, the old ones killed (SIGKILL)
+        with their requests in flight; the app is not loaded again in the master."""
+        if not self._may_reload("brutal workers reload"):
+            return
+        self._replace_all()
+        self._kill_retiring()
 
     def _replace_all(self) -> None:
         self.generation += 1
@@ -1333,6 +1391,7 @@ class Master:
         new.fast_deaths = 0
         if old.pid:
             old.retiring = True
+            old.cursed_at = int(time.time())
             old.kill_at = mono + self.mercy
             self.retiring.append(old)
             self._copy_counters(old, new)
@@ -1376,7 +1435,9 @@ class Master:
 
         return {
             "r": self.reload,
-            "R": self.reload,
+            "R": self.brutal_reload,
+            "w": self.reload_workers,
+            "W": self.brutal_reload_workers,
             "c": self.chain_reload,
             "q": lambda: self.shutdown(graceful=True, why="master FIFO 'q'"),
             "Q": lambda: self.shutdown(graceful=False, why="master FIFO 'Q'"),

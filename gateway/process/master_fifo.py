@@ -4,9 +4,11 @@ uWSGI's Master FIFO (1.9.17+), without PIDs or signals: ``echo r > /run/app.fifo
 byte is a command, several may come at once (``echo sq``); the master reads them in its
 ``selectors`` loop.  Implemented:
 
-* ``r`` graceful reload (as SIGHUP), ``R`` the same (gateway has no brutal reload);
+* ``r`` graceful reload (as SIGHUP), ``R`` brutal reload (the old workers are killed);
+* ``w`` every worker replaced gracefully (the app not loaded again in the master), ``W`` the
+  same with the old workers killed at once;
 * ``q`` graceful shutdown (as SIGTERM), ``Q`` immediate shutdown (as SIGQUIT);
-* ``s`` the stats document in the log (as SIGUSR1; needs ``--stats``);
+* ``s`` uWSGI's statistics in the log (as SIGUSR1);
 * ``l`` reopen the log file, ``L`` rotate it (``--log-master``-backed logging, ``--logto``);
 * ``P`` write the pidfiles again;
 * ``0`` to ``9``: with several ``--master-fifo``, only the chosen one (in the order given) is

@@ -520,7 +520,7 @@ class Worker:
     def _retire(self, reason: str) -> None:
         """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""
         if not self._stopping:
-            gen_log.info("%s ...The work of process %d is done. Seeya!", reason, os.getpid())
+            _goodbye(reason)
             self.stop(signal.SIGTERM, quiet=True)
 
     def _pin_cpus(self, per_worker: int) -> None:
@@ -575,7 +575,7 @@ class Worker:
         if not self._stopping:
             reason = self._retire_reason()
             if reason:
-                gen_log.info("%s ...The work of process %d is done. Seeya!", reason, os.getpid())
+                _goodbye(reason)
                 self.stop(signal.SIGTERM, quiet=True)
         self.io_loop.call_later(HEARTBEAT, self._heartbeat)
 
@@ -831,3 +831,10 @@ _TURNS_BEFORE_FIRST_LOOK = 3
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _goodbye(reason: str) -> None:
+    """A worker retiring on its own: why, then uWSGI's own line on a line of its own (log
+    parsers match ``...The work of process N is done. Seeya!`` whole)."""
+    gen_log.info("%s", reason)
+    gen_log.info("...The work of process %d is done. Seeya!", os.getpid())

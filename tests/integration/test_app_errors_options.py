@@ -51,7 +51,8 @@ def test_reload_on_exception_recycles_the_worker():
         first = int(request(srv.port, "/").body)
         assert int(request(srv.port, "/").body) == first  # a good request changes nothing
         assert request(srv.port, "/boom").status == 500
-        srv.wait_for_line(r"reload-on-exception: the app raised for GET /boom \.\.\.The work of process %d" % first)
+        srv.wait_for_line(r"reload-on-exception: the app raised for GET /boom$")
+        srv.wait_for_line(r"^\.\.\.The work of process %d is done\. Seeya!$" % first)
         assert wait_until(lambda: int(request(srv.port, "/").body) != first, what="the respawned worker")
 
 

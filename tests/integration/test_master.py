@@ -365,9 +365,10 @@ def test_reload_on_rss_recycles_the_worker():
     with run_server(PROBE + ["--master", "--processes", "1", "--reload-on-rss", "1",
                              "--min-worker-lifetime", "0"]) as srv:
         assert probe(srv.port)["worker_id"] == 1  # a worker serves at least one request
-        first = srv.wait_for_line(r"rss \d+ MB above reload-on-rss \(1 MB\) \.\.\.The work of process (\d+) is done")
+        srv.wait_for_line(r"^worker 1 rss \d+ MB above reload-on-rss \(1 MB\)$")
+        first = srv.wait_for_line(r"^\.\.\.The work of process (\d+) is done\. Seeya!$")
         pid = int(re.search(r"process (\d+) is done", first).group(1))
-        srv.wait_for_line(r"worker 1 \(pid: %d\) exited \(exit status 0\): respawning" % pid)
+        srv.wait_for_line(r"^worker 1 killed successfully \(pid: %d\)$" % pid)
         assert probe(srv.port)["worker_id"] == 1
 
 
@@ -430,7 +431,8 @@ def test_graceful_harakiri_signal_reaches_the_apps_handler_which_exits(tmp_path)
         first = int(request(srv.port, "/").body)
         t, result = request_in_background(srv.port, "/block?30", timeout=30)
         srv.wait_for_line(r"\*\*\* HARAKIRI ON WORKER 1 \(pid: %d, try: 1, graceful: yes\) \*\*\*" % first, timeout=15)
-        srv.wait_for_line(r"DAMN ! worker 1 \(pid: %d\) died, exit status 3" % first, timeout=15)
+        srv.wait_for_line(r"^worker 1 \(pid: %d\) exit status 3$" % first, timeout=15)
+        srv.wait_for_line(r"^DAMN ! worker 1 \(pid: %d\) died :\( trying respawn \.\.\.$" % first, timeout=15)
         t.join(15)
         assert mark.read_text() == "signal %d in pid %d" % (signal.SIGSYS, first)
         assert "killed by signal 9" not in srv.output() and "still running" not in srv.output()
@@ -462,7 +464,7 @@ def test_graceful_harakiri_with_sigterm_lets_the_stuck_request_finish_then_the_w
         t.join(20)
         assert result.get("r") is not None and result["r"].status == 200, result
         assert int(result["r"].body) == first
-        srv.wait_for_line(r"worker 1 \(pid: %d\) exited \(exit status 0\): respawning" % first, timeout=15)
+        srv.wait_for_line(r"^worker 1 killed successfully \(pid: %d\)$" % first, timeout=15)
         assert "killed by signal 9" not in srv.output()
         assert wait_until(lambda: int(request(srv.port, "/").body) != first, what="the respawned worker")
 
@@ -478,9 +480,9 @@ def test_harakiri_graceful_signal_refuses_what_cannot_be_caught(value):
 def test_max_worker_lifetime_recycles_the_worker_gracefully():
     with run_server(PROBE + ["--master", "--processes", "1", "--max-worker-lifetime", "1"]) as srv:
         first = probe(srv.port)["pid"]
-        srv.wait_for_line(r"worker 1 lifetime reached, it was running for \d+ second\(s\) \.\.\.The work of process "
-                          r"%d is done\. Seeya!" % first, timeout=15)
-        srv.wait_for_line(r"worker 1 \(pid: %d\) exited \(exit status 0\): respawning" % first, timeout=15)
+        srv.wait_for_line(r"^worker 1 lifetime reached, it was running for \d+ second\(s\)$", timeout=15)
+        srv.wait_for_line(r"^\.\.\.The work of process %d is done\. Seeya!$" % first, timeout=15)
+        srv.wait_for_line(r"^worker 1 killed successfully \(pid: %d\)$" % first, timeout=15)
         assert wait_until(lambda: probe(srv.port)["pid"] != first, what="the new worker")
 
 
@@ -559,7 +561,7 @@ def test_reload_mercy_caps_how_long_a_graceful_stop_waits():
         took = time.monotonic() - start
         out = srv.output()
     assert "gracefully killing workers (mercy: 1s)" in out
-    assert re.search(r"worker 1 \(pid: \d+\) still running after 1s: killing it", out), out
+    assert re.search(r"^worker 1 \(pid: \d+\) is taking too much time to die\.\.\.NO MERCY !!!$", out, re.M), out
     assert took < 10  # not --worker-reload-mercy's 60 s
 
 

@@ -41,7 +41,7 @@ def test_reload_stats_pidfile_and_graceful_stop(tmp_path):
         srv.wait_for_line(r"\.\.\.gracefully killing workers\.\.\.")
         assert wait_until(lambda: _pid(srv.port) != first, what="the reloaded worker")
         _say(fifo, "s")
-        srv.wait_for_line(r'"workers":\[')  # the stats document, in the log
+        srv.wait_for_line(r"^\tworker 1 app 0 \[\] requests: \d+ exceptions: 0$")  # uWSGI's statistics, in the log
         pidfile.unlink()
         _say(fifo, "Px")
         assert wait_until(lambda: pidfile.exists() and pidfile.read_text() == "%d\n" % srv.proc.pid, what="the pidfile")

@@ -54,7 +54,8 @@ def test_max_requests_delta_and_reload_on_as(tmp_path):
                            "--min-worker-lifetime", "0"]) as srv:
         for _ in range(3):
             _probe(srv.port)
-        srv.wait_for_line(r"worker 1 reached max-requests \(3\) \.\.\.The work of process \d+ is done", timeout=10)
+        srv.wait_for_line(r"^worker 1 reached max-requests \(3\)$", timeout=10)
+        srv.wait_for_line(r"^\.\.\.The work of process \d+ is done\. Seeya!$", timeout=10)
     with run_server(APP + ["--master", "--reload-on-as", "1", "--min-worker-lifetime", "0"]) as srv:
         _probe(srv.port)
         srv.wait_for_line(r"worker 1 address space \d+ MB above reload-on-as \(1 MB\)", timeout=10)

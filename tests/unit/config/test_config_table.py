@@ -99,7 +99,7 @@ def test_unsupported_options_are_marked_and_known():
                  "emperor-broodlord", "emperor-on-demand-dir", "vassal-sos",
                  "spooler-signal-as-task", "gevent"):
         assert find(name).supported is False, name
-    for name in ("enable-threads", "need-app", "plugins", "single-interpreter", "thunder-lock", "die-on-term",
+    for name in ("enable-threads", "plugins", "single-interpreter", "thunder-lock", "die-on-term",
                  "http-auto-chunked"):
         assert find(name).supported and find(name).noop, name
 

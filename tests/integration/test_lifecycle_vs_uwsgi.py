@@ -1,0 +1,301 @@
+"""The master's lifecycle as a process manager sees it, against real uWSGI 2.0.31.
+
+One pair of servers (``--master --processes 2``, a master FIFO) is shared by the module: the
+SIGUSR1 statistics (and the FIFO's ``s``) and the FIFO's workers-only reloads ``w``/``W`` are
+compared line for line and pid for pid.  ``--need-app`` is compared on its exit status (22,
+with uWSGI's ``*** no app loaded. GAME OVER ***``), with and without a master, with
+``--lazy-apps`` too.  The deliberate differences (SIGTERM shuts gateway down; an app that
+cannot load ends gateway even without ``--need-app``) are in the README, "Master and workers".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+from typing import Dict, List, Set
+
+import pytest
+
+from peers import require_uwsgi, stop_uwsgi
+from server import ROOT, ServerProcess, run_cli, spawn
+from support.httpclient import read_to_eof, request
+from support.router import free_port
+from support.waits import wait_until
+
+pytestmark = pytest.mark.timeout(90)
+
+APP = os.path.join(ROOT, "tests", "apps", "os_probe.py")
+BROKEN = os.path.join(ROOT, "tests", "apps", "imports_missing.py")
+SERVERS = ("uwsgi", "gateway")
+
+
+class Pair:
+    """Real uWSGI and gateway with the same options, each logging to its own file and
+    listening to its own master FIFO."""
+
+    def __init__(self, tmp: str) -> None:
+        self.logs = {s: os.path.join(tmp, s + ".log") for s in SERVERS}
+        self.fifos = {s: os.path.join(tmp, s + ".fifo") for s in SERVERS}
+        self.ports = {s: free_port() for s in SERVERS}
+
+        def options(server: str) -> List[str]:
+            return ["--http-socket", "127.0.0.1:%d" % self.ports[server], "--logto", self.logs[server],
+                    "--master-fifo", self.fifos[server], "--wsgi-file", APP, "--master", "--processes", "2"]
+
+        self.uwsgi = subprocess.Popen([require_uwsgi()] + options("uwsgi"), cwd=tmp, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.gateway = ServerProcess(spawn(options("gateway"), cwd=tmp))
+        try:
+            for server in SERVERS:
+                wait_until(lambda s=server: self.text(s).count("spawned uWSGI worker") >= 2, timeout=30,
+                           what="%s's workers" % server)
+                wait_until(lambda s=server: os.path.exists(self.fifos[s]), what="%s's FIFO" % server)
+        except BaseException:
+            self.stop()
+            raise
+
+    def text(self, server: str) -> str:
+        return _read(self.logs[server])
+
+    def say(self, server: str, command: str) -> None:
+        fd = os.open(self.fifos[server], os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            os.write(fd, command.encode())
+        finally:
+            os.close(fd)
+
+    def master_pid(self, server: str) -> int:
+        return self.uwsgi.pid if server == "uwsgi" else self.gateway.pid
+
+    def worker_pids(self, server: str) -> Set[int]:
+        """The pids of the master's children, from /proc (its workers: no other child runs)."""
+        master = self.master_pid(server)
+        with open("/proc/%d/task/%d/children" % (master, master)) as f:
+            return {int(p) for p in f.read().split()}
+
+    def stop(self) -> None:
+        stop_uwsgi(self.uwsgi)
+        self.gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    servers = Pair(str(tmp_path_factory.mktemp("lifecycle")))
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
+def _stats_lines(text: str) -> List[str]:
+    """The counters of the last SIGUSR1 statistics in a log (the lines after the config)."""
+    tail = text.rsplit(";end of configuration\n", 1)[1]
+    lines = []
+    for line in tail.splitlines()[1:]:
+        if not line.startswith(("\t", "-")):
+            break
+        lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("how", ["SIGUSR1", "fifo s"])
+def test_the_statistics_in_the_log_are_uwsgis(pair, how):
+    counters: Dict[str, List[str]] = {}
+    for server in SERVERS:
+        for _ in range(3):
+            assert json.loads(request(pair.ports[server], "/").body)["pid"] in pair.worker_pids(server)
+        mark = pair.text(server).count(";uWSGI instance configuration")
+        if how == "SIGUSR1":
+            os.kill(pair.master_pid(server), signal.SIGUSR1)
+        else:
+            pair.say(server, "s")
+        wait_until(lambda s=server, m=mark: pair.text(s).count(";uWSGI instance configuration") > m
+                   and re.search(r"\tworker 2 app 0 .*\n-+\n", pair.text(s).rsplit(";end of configuration", 1)[1]),
+                   what="%s's statistics" % server)
+        text = pair.text(server)
+        assert "\n[uwsgi]\nhttp-socket = 127.0.0.1:%d\n" % pair.ports[server] in text
+        # the request counts depend on the earlier tests: compare the layout, and the total
+        lines = _stats_lines(text)
+        total = int(lines[0].rsplit(" ", 1)[1])
+        per_worker = [int(re.search(r"requests: (\d+)", line).group(1)) for line in lines if "app 0" in line]
+        assert total == sum(per_worker), lines
+        counters[server] = [re.sub(r"\d+", "N", line) for line in lines]
+    assert counters["gateway"] == counters["uwsgi"] == [
+        "\tworkers total requests: N", "-----------------",
+        "\tworker N app N [] requests: N exceptions: N", "-----------------",
+        "\tworker N app N [] requests: N exceptions: N", "-----------------"]
+
+
+@pytest.mark.parametrize("command, line", [("w", r"Gracefully killing worker 2 \(pid: \d+\)\.\.\."),
+                                           ("W", r"killing worker 2 \(pid: \d+\)")])
+def test_the_fifo_reloads_the_workers_only(pair, command, line):
+    """``w``/``W``: every worker replaced (new pids), the master stays, no request refused."""
+    before = {s: pair.worker_pids(s) for s in SERVERS}
+    for server in SERVERS:
+        pair.say(server, command)
+    for server in SERVERS:
+        wait_until(lambda s=server: (lambda now: len(now) == 2 and not now & before[s])(pair.worker_pids(s)),
+                   timeout=20, what="%s's new workers after %r" % (server, command))
+        assert re.search(line, pair.text(server)), pair.text(server)
+        assert pair.gateway.proc.poll() is None and pair.uwsgi.poll() is None
+        assert json.loads(request(pair.ports[server], "/").body)["pid"] in pair.worker_pids(server)
+
+
+def test_a_killed_worker_is_respawned_with_uwsgis_lines(pair):
+    lines = {}
+    for server in SERVERS:
+        victim = min(pair.worker_pids(server))
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda s=server, v=victim: "Respawned uWSGI worker" in pair.text(s).split("(pid: %d) died" % v, 1)[-1]
+                   and v not in pair.worker_pids(s), what="%s's respawn" % server)
+        text = pair.text(server).split("(pid: %d) died" % victim, 1)
+        damn = text[0].rsplit("\n", 1)[1] + "(pid: %d) died" % victim + text[1].split("\n", 1)[0]
+        respawned = re.search(r"^Respawned uWSGI worker \d \(new pid: \d+\)$", text[1], re.M)
+        assert respawned, text[1]
+        lines[server] = [re.sub(r"\d+", "N", line) for line in (damn, respawned.group(0))]
+    assert lines["gateway"] == lines["uwsgi"] == [
+        "DAMN ! worker N (pid: N) died, killed by signal N :( trying respawn ...",
+        "Respawned uWSGI worker N (new pid: N)"]
+
+
+SLEEPER = """
+import sys, time
+def application(environ, start_response):
+    sys.stderr.write("sleeping\\n")
+    sys.stderr.flush()
+    time.sleep(30)
+    start_response("200 OK", [])
+    return [b"late"]
+"""
+
+
+def test_a_worker_past_its_reload_mercy_is_killed_with_uwsgis_line(tmp_path):
+    """``--worker-reload-mercy``: a worker still busy when a reload's mercy is over is killed,
+    its request unanswered, in both servers; the line is uWSGI's."""
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    lines = []
+    for server in SERVERS:
+        port, log = free_port(), str(tmp_path / (server + ".log"))
+        args = ["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", str(tmp_path / "sleeper.py"), "--master",
+                "--processes", "1", "--worker-reload-mercy", "1", "--logto", log]
+        master = _start(server, args)
+        try:
+            wait_until(lambda log=log: "spawned uWSGI worker 1" in _read(log), timeout=30, what="%s's worker" % server)
+            with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                wait_until(lambda log=log: "sleeping" in _read(log), what="%s's request sleeping" % server)
+                master.send_signal(signal.SIGHUP)
+                found = wait_until(lambda log=log: re.search(r"(worker 1 \(pid: \d+\) .*MERCY.*)$", _read(log), re.M),
+                                   timeout=15, what="%s's mercy line" % server)
+                assert read_to_eof(conn) == b""  # killed in its request: no answer
+            lines.append(re.sub(r"\d+", "N", found.group(1)))
+        finally:
+            _stop(server, master)
+    assert lines[0] == lines[1] == "worker N (pid: N) is taking too much time to die...NO MERCY !!!"
+
+
+def test_max_requests_recycles_with_uwsgis_lines(tmp_path):
+    """``--max-requests``: the worker's goodbye and the master's lines around the respawn."""
+    wanted = re.compile(r"^(\.\.\.The work of process \d+ is done\. Seeya!|worker 1 killed successfully \(pid: \d+\)"
+                        r"|Respawned uWSGI worker 1 \(new pid: \d+\))$", re.M)
+    lines = {}
+    for server in SERVERS:
+        port, log = free_port(), str(tmp_path / (server + ".log"))
+        master = _start(server, ["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", APP, "--master",
+                                 "--processes", "1", "--max-requests", "2", "--min-worker-lifetime", "1",
+                                 "--logto", log])
+        try:
+            worker = int(wait_until(lambda log=log: re.search(r"spawned uWSGI worker 1 \(pid: (\d+)", _read(log)),
+                                    timeout=30, what="%s's worker" % server).group(1))
+            wait_until(lambda w=worker: _age(w) >= 1.2, timeout=5, what="a worker past --min-worker-lifetime")
+            for _ in range(3):
+                request(port, "/")
+            wait_until(lambda log=log: "Respawned uWSGI worker 1" in _read(log), timeout=15,
+                       what="%s's respawn" % server)
+            lines[server] = [re.sub(r"\d+", "N", m.group(0)) for m in wanted.finditer(_read(log))]
+        finally:
+            _stop(server, master)
+    assert lines["gateway"] == lines["uwsgi"] == [
+        "...The work of process N is done. Seeya!", "worker N killed successfully (pid: N)",
+        "Respawned uWSGI worker N (new pid: N)"]
+
+
+def _start(server: str, args: List[str]) -> subprocess.Popen:
+    if server == "uwsgi":
+        return subprocess.Popen([require_uwsgi()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    return spawn(args)
+
+
+def _stop(server: str, proc: subprocess.Popen) -> None:
+    if server == "uwsgi":
+        stop_uwsgi(proc)
+    else:
+        ServerProcess(proc).stop()
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def test_the_last_shutdown_buries_each_worker_after_the_seconds_it_took(tmp_path):
+    """``worker N buried after S seconds``: S counts from the stop request, as uWSGI's, not
+    from the worker's spawn (idle workers stop at once however long they ran)."""
+    srv = ServerProcess(spawn(["--http-socket", "127.0.0.1:0", "--wsgi-file", APP, "--master", "--processes", "1"]))
+    try:
+        srv.wait_ready(20)
+        worker = int(re.search(r"pid: (\d+)", srv.wait_for_line(r"spawned uWSGI worker 1")).group(1))
+        wait_until(lambda: _age(worker) >= 2.5, timeout=5, what="a worker 2.5 s old")
+        os.kill(srv.pid, signal.SIGINT)
+        assert srv.proc.wait(20) == 0
+        srv.wait_for_line("goodbye to uWSGI")
+        # each worker told to stop, as in uWSGI's graceful shutdown (the FIFO's q)
+        srv.wait_for_line(r"^Gracefully killing worker 1 \(pid: %d\)\.\.\.$" % worker)
+    finally:
+        srv.stop()
+    buried = srv.wait_for_line(r"worker 1 buried after \d+ seconds")
+    assert int(re.search(r"after (\d+) seconds", buried).group(1)) <= 1, srv.output()
+
+
+def _age(pid: int) -> float:
+    """Seconds since process ``pid`` started (its /proc start time)."""
+    with open("/proc/%d/stat" % pid) as f:
+        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+# -- --need-app -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("options", [[], ["--master", "--processes", "2"],
+                                     ["--master", "--processes", "2", "--lazy-apps"]],
+                         ids=["no-master", "master", "lazy-apps"])
+def test_need_app_exits_22_when_the_app_does_not_load(tmp_path, options):
+    args = ["--http-socket", "127.0.0.1:0", "--wsgi-file", BROKEN, "--need-app"] + options
+    real = subprocess.run([require_uwsgi()] + args, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=30)
+    ours = run_cli(args, cwd=str(tmp_path), timeout=30)
+    assert real.returncode == 22, real.stderr
+    assert ours.returncode == 22, ours.stderr
+    for result in (real, ours):
+        assert "*** no app loaded. GAME OVER ***" in result.stderr
+    if "--lazy-apps" in options:  # a worker failed: the master ends the instance
+        for result in (real, ours):
+            assert re.search(r"OOPS ! failed loading app in worker \d \(pid \d+\)", result.stderr), result.stderr
+            assert "need-app requested, destroying the instance..." in result.stderr
+
+
+def test_without_need_app_a_failed_app_is_status_1_here(tmp_path):
+    """uWSGI 2.0 goes on in "full dynamic mode" instead (README: a deliberate difference)."""
+    result = run_cli(["--http-socket", "127.0.0.1:0", "--wsgi-file", BROKEN, "--master"], cwd=str(tmp_path))
+    assert result.returncode == 1 and "GAME OVER" not in result.stderr, result.stderr
