@@ -56,8 +56,9 @@ def _log_prefix(raw: str) -> str:
 
 
 _SEGFAULT_HINT = ("gateway is pure Python and installs no SIGSEGV handler: a worker killed by a "
-                  "segfault in a C extension is logged by the master ('... killed by signal 11 "
-                  "(SIGSEGV)'): raise an alarm from that line with --log-alarm 'NAME SIGSEGV'")
+                  "segfault in a C extension is logged by the master ('DAMN ! worker N (pid: P) died, "
+                  "killed by signal 11 :( trying respawn ...'): raise an alarm from that line with "
+                  "--log-alarm 'NAME killed by signal 11 '")
 
 
 def alarm_options(option: Callable[..., object], unsupported: Callable[..., object], section: str) -> tuple:
