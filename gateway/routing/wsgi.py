@@ -166,6 +166,8 @@ def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: 
         wrapper = environ.get("wsgi.file_wrapper")
         return wrapper(f) if wrapper is not None else _chunks(f)
     if outcome.kind == "file":
+        if policy.skipped(os.path.realpath(outcome.path)):  # --static-skip-ext: as a missing file
+            return managed_error(404, respond)
         try:
             st = os.stat(outcome.path)
         except OSError:

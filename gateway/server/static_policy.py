@@ -72,6 +72,7 @@ class FilePolicy:
         gzip_exts: Sequence[str] = (),
         mime_types: Optional[Dict[str, str]] = None,
         serve_header: str = "",
+        skip_ext: Sequence[str] = (),
     ) -> None:
         def compiled(rules: Rules) -> List[Tuple["re.Pattern[str]", int]]:
             return [(re.compile(rx), seconds) for rx, seconds in rules]
@@ -91,6 +92,14 @@ class FilePolicy:
         #: --file-serve-mode: "X-Sendfile" / "X-Accel-Redirect" answers with the file's name
         #: in that header and no body; "": the file's bytes
         self.serve_header = serve_header
+        #: --static-skip-ext: files whose real path ends so are never served (the static map's
+        #: lookup and the ``static:`` route action both ask :meth:`skipped`, as uWSGI's
+        #: ``uwsgi_file_serve`` checks for both)
+        self.skip_ext = tuple(skip_ext)
+
+    def skipped(self, path: str) -> bool:
+        """``path`` ends with a ``--static-skip-ext`` extension: not to be served."""
+        return bool(self.skip_ext) and path.endswith(self.skip_ext)
 
     @classmethod
     def from_config(cls, cfg: Any) -> "FilePolicy":
@@ -106,6 +115,7 @@ class FilePolicy:
             expires_type=cfg.static_expires_type, expires_type_mtime=cfg.static_expires_type_mtime,
             gzip_all=bool(cfg.static_gzip_all), gzip=cfg.static_gzip, gzip_dirs=cfg.static_gzip_dir,
             gzip_exts=cfg.static_gzip_ext, mime_types=mime, serve_header=cfg.file_serve_mode or "",
+            skip_ext=cfg.static_skip_ext or (),
         )
 
     def content_type(self, path: str) -> Optional[str]:

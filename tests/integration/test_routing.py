@@ -187,6 +187,29 @@ def test_static_rules_never_serve_a_file_outside_their_directory(tmp_path):
             assert b"secret" not in reply and reply.startswith(b"HTTP/1.1 404 "), (target, reply[:200])
 
 
+def test_static_skip_ext_holds_for_the_static_action_too(tmp_path):
+    # uWSGI's static: serves through uwsgi_file_serve, which applies --static-skip-ext to the
+    # file's real path; ours served app.py's source (also through a symlink, and from the
+    # response chain's X-Sendfile emulation)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "app.py").write_bytes(b"SECRET = 1")
+    (site / "page.txt").write_bytes(b"page")
+    (site / "link.txt").symlink_to(site / "app.py")
+    args = APP + ["--static-skip-ext", ".py",
+                  "--route", "^/s/(.*) static:%s/$1" % site,
+                  "--collect-header", "X-Sendfile X_SENDFILE",
+                  "--response-route-if-not", "empty:${X_SENDFILE} static:${X_SENDFILE}"]
+    with run_server(args) as srv:
+        assert request(srv.port, "/s/page.txt").body == b"page"
+        for path in ("/s/app.py", "/s/link.txt"):
+            r = request(srv.port, path)
+            assert r.status == 404 and b"SECRET" not in r.body, (path, r)
+        assert request(srv.port, "/sendfile", headers={"X-Path": str(site / "page.txt")}).body == b"page"
+        r = request(srv.port, "/sendfile", headers={"X-Path": str(site / "app.py")})
+        assert r.status == 404 and b"SECRET" not in r.body, r
+
+
 def test_static_action_finds_a_file_with_a_utf8_name_in_a_directory_with_one(tmp_path):
     # request values are bytes tunnelled as latin-1: looked up as that text, caf\u00e9.txt was
     # never found; the rule's own text (a directory named in UTF-8) stays as written
