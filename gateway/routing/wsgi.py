@@ -20,12 +20,13 @@ import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from gateway.logs import gen_log
+from gateway.regular_files import open_regular
 from gateway.routing.actions import RouteState
 from gateway.routing.rules import Outcome, RouteChain
 from gateway.routing.transforms import TRANSFORMS_KEY, TransformChain
 from gateway.routing.vars import Services
 from gateway.server.error_pages import managed_error
-from gateway.server.static_files import file_response
+from gateway.server.static_files import file_body, file_response
 from gateway.server.static_policy import DEFAULT_POLICY, FilePolicy
 from gateway.server.wsgi_call import ROUTE_ADDED_HEADERS
 from gateway.server.wsgi_input import ClientDisconnected
@@ -158,13 +159,12 @@ def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: 
         return [answer.body]
     if outcome.kind == "file" and outcome.file_head is not None:  # the file: action's own head
         try:
-            f = open(outcome.path, "rb")
+            fd, _ = open_regular(outcome.path)  # (a FIFO swapped in since the check: no blocking open)
         except OSError:
             return managed_error(404, respond)
         status, headers = outcome.file_head
         respond(status, list(headers))
-        wrapper = environ.get("wsgi.file_wrapper")
-        return wrapper(f) if wrapper is not None else _chunks(f)
+        return file_body(environ, os.fdopen(fd, "rb"))
     if outcome.kind == "file":
         if policy.skipped(os.path.realpath(outcome.path)):  # --static-skip-ext: as a missing file
             return managed_error(404, respond)
@@ -177,18 +177,6 @@ def outcome_response(outcome: Outcome, environ: Dict[str, Any], start_response: 
             return result
         return managed_error(404, respond)
     raise RouteBreak("a route ended the request without a response")
-
-
-def _chunks(f: Any) -> Iterable[bytes]:
-    """The file ``f`` in 64 KiB pieces, closed at the end (no ``wsgi.file_wrapper``)."""
-    try:
-        while True:
-            data = f.read(65536)
-            if not data:
-                return
-            yield data
-    finally:
-        f.close()
 
 
 def _edit_headers(start_response: Callable, state: RouteState) -> Callable:

@@ -260,6 +260,12 @@ def file_response(environ: Dict[str, Any], start_response: Callable, path: str, 
     headers.append(("Content-Length", str(st.st_size)))
     headers.append(("Last-Modified", last_modified))
     start_response("200 OK", headers)
+    return file_body(environ, f)
+
+
+def file_body(environ: Dict[str, Any], f: Any) -> Iterable[bytes]:
+    """The body of an open file ``f``: the server's ``wsgi.file_wrapper`` (sendfile, offload)
+    where there is one, else its 64 KiB blocks; ``f`` is closed at the end either way."""
     wrapper = environ.get("wsgi.file_wrapper")
     if wrapper is not None:
         return wrapper(f, 65536)

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from gateway.logformat import log_text, process_memory, request_vars
 from gateway.logs import APP_TRACEBACK, access_log, app_log, gen_log
@@ -302,14 +302,9 @@ class WSGIResponse:
         settings = self.settings
         if settings.response_phases is not None:
             self.note().app_headers = list(headers)  # the head is made again from them when it goes out
-        if settings.extra_headers:  # --add-header
-            head += settings.extra_headers
-            count += settings.extra_headers_count
         added = self.environ.get(ROUTE_ADDED_HEADERS)
-        if added:  # the request chain's addheader lines, last
-            extra, _, n, _ = serialize_headers(added)
-            head += extra
-            count += n
+        if settings.extra_headers or added:
+            head, count = self._server_headers(head, count, added)
         head = status_bytes + _CRLF + head
         if len(head) > settings.response_headers_limit:
             self.head, self.status, self.code = b"", None, 0  # as if never called
@@ -412,6 +407,20 @@ class WSGIResponse:
                 self.body_bytes += len(data)
                 self.sink.send_body(data)
 
+    def _server_headers(self, head: bytes, count: int, added: Any) -> Tuple[bytes, int]:
+        """``head`` (the app's header block) and its ``count`` with the server's lines after
+        them, in uWSGI's order: ``--add-header``'s, then ``added``, the ``addheader`` lines of
+        the routing chains (whatever response goes out: the app's, or one a chain made)."""
+        settings = self.settings
+        if settings.extra_headers:
+            head += settings.extra_headers
+            count += settings.extra_headers_count
+        if added:
+            extra, _, n, _ = serialize_headers(added)
+            head += extra
+            count += n
+        return head, count
+
     def _transform_head(self) -> None:
         """``self.head`` made again from the app's headers as the steps edited them."""
         transform = self.transform
@@ -419,15 +428,7 @@ class WSGIResponse:
         notes = self.note()
         notes.app_headers = transform.edit_headers(notes.app_headers)
         head, self.content_length, count, _ = serialize_headers(notes.app_headers)
-        settings = self.settings
-        if settings.extra_headers:  # --add-header
-            head += settings.extra_headers
-            count += settings.extra_headers_count
-        added = self.environ.get(ROUTE_ADDED_HEADERS)
-        if added:  # the request chain's addheader lines, last
-            extra, _, n, _ = serialize_headers(added)
-            head += extra
-            count += n
+        head, count = self._server_headers(head, count, self.environ.get(ROUTE_ADDED_HEADERS))
         if transform.self_chunked:
             head += b"Transfer-Encoding: chunked\r\n"  # (hop-by-hop: no app may set it, a step may)
             count += 1
@@ -493,14 +494,8 @@ class WSGIResponse:
         if reply.status != self.status:
             self.code = status_code(reply.status)
             self.status = reply.status
-        settings = self.settings
-        if settings.extra_headers:  # --add-header
-            head += settings.extra_headers
-            count += settings.extra_headers_count
-        if reply.added:  # every chain's addheader lines (the request chain's first), last as in uWSGI
-            added, _, n, _ = serialize_headers(reply.added)
-            head += added
-            count += n
+        # every chain's addheader lines (the request chain's first), last as in uWSGI
+        head, count = self._server_headers(head, count, reply.added)
         if self.transform is not None:
             if reply.body is None and self.transform.self_chunked:
                 head += b"Transfer-Encoding: chunked\r\n"
@@ -645,7 +640,7 @@ class WSGIResponse:
             elif kind is list and len(result) == 1 and not self.headers_sent and self.status is not None:
                 body = result[0]  # (a transformed response: the chain sees the whole body at once)
                 self._transform_whole(body if type(body) is bytes else self._as_bytes(body))
-            elif kind is FileWrapper and self._file_response(result) and self._offload(result):
+            elif kind is FileWrapper and self._file_body(result):
                 result = None  # the connection sends the file and closes it; this core is free
                 return True
             else:
@@ -705,10 +700,11 @@ class WSGIResponse:
             return False
         return True
 
-    def _file_response(self, wrapper: FileWrapper) -> bool:
-        """:func:`note_file_body`; always True."""
+    def _file_body(self, wrapper: FileWrapper) -> bool:
+        """A ``wsgi.file_wrapper`` body: noted for the request log (:func:`note_file_body`), then
+        offloaded where it can be (:meth:`_offload`); True when it was."""
         note_file_body(self, wrapper)
-        return True
+        return self._offload(wrapper)
 
     def _buffer_body(self) -> None:
         """``--post-buffering N``: the whole request body is read (this core parking while it
