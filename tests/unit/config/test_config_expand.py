@@ -130,6 +130,17 @@ def test_at_fd_reads_an_inherited_descriptor(tmp_path):
     assert values(expanded) == [("a", "from a pipe")]
 
 
+def test_at_exec_is_bounded_and_a_bad_fd_is_a_clear_error(monkeypatch):
+    # uWSGI waits forever for an @(exec://) command: here it fails the config after EXEC_TIMEOUT
+    from gateway.config import schemes
+
+    monkeypatch.setattr(schemes, "EXEC_TIMEOUT", 0.3)
+    with pytest.raises(ConfigError, match=r"@\(exec://sleep 30\) in 'a' .*did not end in 0.3 seconds"):
+        expand_entries([E("a", "@(exec://sleep 30)")], {}, no_files)
+    with pytest.raises(ConfigError, match=r"@\(fd://x\) in 'b' .*'x' is not a file descriptor number"):
+        expand_entries([E("b", "@(fd://x)")], {}, no_files)
+
+
 def test_innermost_reference_first_as_uwsgi():
     expanded, _, _ = expand_entries([E("n", "b"), E("b", "bee"), E("a", "x%(%(n))"), E("s", "%(a%b)")],
                                     {"B": "1", "A1": "nested"}, no_files)
