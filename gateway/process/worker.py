@@ -235,7 +235,7 @@ class Worker:
             from gateway.server.static_files import StaticFiles, parse_static_map
 
             app = StaticFiles(app, [parse_static_map(spec) for spec in cfg.static_map], cfg.check_static,
-                              cfg.static_index, cfg.static_skip_ext, policy,
+                              cfg.static_index, policy,
                               [parse_static_map(spec) for spec in cfg.static_map2], cfg.static_safe,
                               (cfg.static_cache_paths_name or None, int(cfg.static_cache_paths))
                               if cfg.static_cache_paths else None, docroot=bool(cfg.check_static_docroot))

@@ -68,7 +68,7 @@ class StaticFiles:
     """The WSGI layer (see the module docstring)."""
 
     def __init__(self, app: Callable, maps: Sequence[Tuple[str, str]] = (), roots: Sequence[str] = (),
-                 index: Sequence[str] = (), skip_ext: Sequence[str] = (),
+                 index: Sequence[str] = (),
                  policy: FilePolicy = DEFAULT_POLICY, maps_whole_path: Sequence[Tuple[str, str]] = (),
                  safe: Sequence[str] = (), paths_cache: Optional[Tuple[Optional[str], int]] = None,
                  docroot: bool = False) -> None:
@@ -84,8 +84,6 @@ class StaticFiles:
         self.maps = sorted(mounts, key=lambda mdw: -len(mdw[0]))
         self.roots = [os.path.realpath(r) for r in roots]
         self.index = list(index)
-        #: --static-skip-ext: paths ending so are never served as files (they go to the app)
-        self.skip_ext = tuple(skip_ext)
         #: types, expiry, precompressed variants (--static-expires*, --static-gzip*, --mimefile)
         self.policy = policy
         #: --static-safe: directories a mapped file's real path may lead into
@@ -94,7 +92,7 @@ class StaticFiles:
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = file_name(environ.get("PATH_INFO", ""))
         if path is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not (
-                self.skip_ext and path.endswith(self.skip_ext)):
+                self.policy.skipped(path)):  # --static-skip-ext: to the app
             found = self._find(path)
             if found is None and self.docroot:
                 root = file_name(environ.get("DOCUMENT_ROOT"))
@@ -142,7 +140,7 @@ class StaticFiles:
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
-        if self.skip_ext and candidate.endswith(self.skip_ext):
+        if self.policy.skipped(candidate):
             return None  # --static-skip-ext on the file itself too: a symlink to it, an index
         return candidate, st
 

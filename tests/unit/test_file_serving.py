@@ -86,7 +86,7 @@ def test_skip_ext_and_a_file_asked_as_a_directory_go_to_the_app(site, path):
     os.symlink("app.py", static / "link.txt")
     (static / "pkg").mkdir()
     (static / "pkg" / "index.py").write_bytes(b"SECRET = 2")
-    app = StaticFiles(_app, maps=[("/s", str(static))], index=["index.py"], skip_ext=[".py"])
+    app = StaticFiles(_app, maps=[("/s", str(static))], index=["index.py"], policy=FilePolicy(skip_ext=[".py"]))
     assert _call(app, _env(path))[2] == b"app"
     assert _call(app, _env("/s/a.css"))[2] == b"body{}"
 
