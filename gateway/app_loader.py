@@ -19,9 +19,10 @@ import importlib
 import importlib.util
 import os
 import sys
+import time
 import traceback
 import types
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Tuple
 
 from gateway.logs import gen_log
 
@@ -154,34 +155,54 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
         configure_paste_logging(cfg.paste)
     mounts = list(cfg.mount or [])
     callable_name = cfg.callable or "application"
+    has_default = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste)
+    del load_seconds[:]
     if not mounts:
-        return load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste, cfg.paste_name)
+        return _timed(0, "", wsgi_file=cfg.wsgi_file, module=cfg.module, callable_name=callable_name,
+                      eval_code=cfg.eval, paste=cfg.paste, paste_name=cfg.paste_name)
     from gateway.mounts import Mounts, split_mount
 
     if cfg.vhost:
         gen_log.info("VirtualHosting mode enabled.")
 
-    has_default = cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste
     max_apps = int(cfg.max_apps or 64)
     if len(mounts) + (1 if has_default else 0) > max_apps:
         raise AppLoadError("you cannot load more than %d apps in a worker (--max-apps): %d --mount%s"
                            % (max_apps, len(mounts), " and a default app" if has_default else ""))
-    default = load_app(cfg.wsgi_file, cfg.module, callable_name, cfg.eval, cfg.paste,
-                       cfg.paste_name) if has_default else None
+    default = _timed(0, "", wsgi_file=cfg.wsgi_file, module=cfg.module, callable_name=callable_name,
+                     eval_code=cfg.eval, paste=cfg.paste, paste_name=cfg.paste_name) if has_default else None
     apps = []
     for spec in mounts:
         try:
             mountpoint, target = split_mount(spec, vhost=bool(cfg.vhost))
         except ValueError as e:
             raise AppLoadError(str(e)) from None
-        if target.endswith((".py", ".wsgi")) or "/" in target:
-            app = load_app(wsgi_file=target, callable_name=callable_name)
-        else:
-            app = load_app(module=target, callable_name=callable_name)
-        apps.append((mountpoint, app))
+        gen_log.info("mounting %s on %s", target, mountpoint)
+        as_file = target.endswith((".py", ".wsgi")) or "/" in target
+        apps.append((mountpoint, _timed(len(load_seconds), mountpoint, callable_name=callable_name,
+                                        **{"wsgi_file" if as_file else "module": target})))
     return Mounts(apps, default=default, manage_script_name=bool(cfg.manage_script_name),
                   vhost=("HTTP_HOST" if cfg.vhost_host else "SERVER_NAME") if cfg.vhost else None,
                   default_fallback=not cfg.no_default_app, ignore_script_name=bool(cfg.ignore_script_name))
+
+
+#: Whole seconds each app of this process's last load took, by app id (the stats'
+#: ``apps[].startup_time``): a worker copies them into its scoreboard slot, whether it loaded
+#: the apps itself (``--lazy-apps``) or inherited the master's.
+load_seconds: List[int] = []
+
+
+def _timed(app_id: int, mountpoint: str, **how: Any) -> Callable[..., Any]:
+    """:func:`load_app` with ``how``, then log uWSGI's line for the loaded app (``WSGI app 0 (mountpoint='')
+    ready in 0 seconds on interpreter 0x... pid: 42 (default app)``, which deployment
+    scripts wait for); the interpreter is named by its ``sys`` module's address."""
+    start = time.monotonic()
+    app = load_app(**how)
+    seconds = int(time.monotonic() - start)
+    load_seconds.append(seconds)
+    gen_log.info("WSGI app %d (mountpoint='%s') ready in %d seconds on interpreter 0x%x pid: %d%s", app_id,
+                 mountpoint, seconds, id(sys), os.getpid(), " (default app)" if app_id == 0 else "")
+    return app
 
 
 def _split_module_spec(spec: str, default_callable: str) -> Tuple[str, str, bool]:

@@ -26,9 +26,12 @@ in the order given), shown as ``app: N`` in the request log line.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from gateway.logs import gen_log
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gateway.config.model import Config
 
 WSGIApp = Callable[..., Any]
 
@@ -49,6 +52,21 @@ def split_mount(spec: str, vhost: bool = False) -> Tuple[str, str]:
     if mountpoint and not mountpoint.startswith("/"):
         raise ValueError("--mount %r: the mountpoint must start with /" % spec)
     return mountpoint.rstrip("/"), target.strip()
+
+
+def app_mountpoints(cfg: "Config") -> List[str]:
+    """The mountpoints of the apps ``cfg`` loads, indexed by app id: ``""`` for the default
+    app (``--wsgi-file``/``--module``/``--eval``/``--paste``, id 0), then each ``--mount`` in
+    the order given (from id 0 when there is no default app).  Loading is all or nothing, so
+    this is also what a loaded worker holds: the stats' ``apps`` and ``uwsgi.workers()`` list
+    it without asking the workers.  Empty when a ``--mount`` is malformed (the app load says
+    why, and nothing starts)."""
+    out = [""] if (cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste) else []
+    try:
+        out.extend(split_mount(spec, vhost=bool(cfg.vhost))[0] for spec in cfg.mount or ())
+    except ValueError:
+        return []
+    return out
 
 
 class Mounts:
@@ -117,4 +135,10 @@ class Mounts:
             return managed_error(500, start_response, b"Internal Server Error\n")  # --error-page-500
         app_id, app = found
         environ["gateway.app_id"] = app_id
+        if app_id:
+            # the runner counted the request for app 0 when it started (uWSGI counts at the
+            # start, so a request harakiri ends is counted): it belongs to this app
+            response = environ.get("gateway.response")
+            if response is not None:
+                response.settings.stats.app_switched(app_id)
         return app(environ, start_response)

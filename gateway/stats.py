@@ -252,9 +252,7 @@ class StatsServer:
             if subs is not None:
                 snap["signals"] = subs.worker_signals(wid)
             cores = snap.pop("cores")
-            snap["apps"] = [{"id": 0, "modifier1": 0, "mountpoint": "", "startup_time": 0,
-                             "requests": board.app_requests(master.slot(wid, proc.generation)),
-                             "exceptions": snap["exceptions"], "chdir": ""}]
+            snap["apps"] = board.app_list(master.slot(wid, proc.generation))
             if not getattr(master.config, "stats_no_cores", False):  # --stats-no-cores: uWSGI leaves the key out
                 snap["cores"] = cores
             workers.append(snap)

@@ -45,7 +45,7 @@ import socket as _socket
 import sys
 import time
 import types
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import loop_engine
 from gateway import UWSGI_COMPAT_VERSION, __version__
@@ -431,7 +431,7 @@ def workers() -> Tuple[Dict[str, Any], ...]:
             "respawn_count": 1,
             "tx": stats.tx if stats else 0,
             "avg_rt": 0,
-            "apps": worker_apps(stats.app_requests if stats else 0, stats.exceptions if stats else 0),
+            "apps": worker_apps(stats.app_list() if stats else ()),
         },
     )
 
@@ -445,17 +445,19 @@ def workers_from_board(board: Any, slots: Optional[Callable[[], List[int]]]) -> 
         snap["id"] = (slot - 1) % max(board.workers // 2, 1) + 1
         snap["status"] = snap["status"].encode()
         snap.pop("cores", None)
-        snap["apps"] = worker_apps(board.app_requests(slot), snap["exceptions"])
+        snap["apps"] = worker_apps(board.app_list(slot))
         out.append(snap)
     return tuple(out)
 
 
-def worker_apps(requests: int, exceptions: int) -> Tuple[Dict[str, Any], ...]:
-    """The ``apps`` of a worker's ``workers()`` dict: uWSGI's keys and types, for the one app
-    (as the stats server's ``apps``); ``interpreter`` and ``callable`` (addresses in uWSGI)
-    are 0."""
-    return ({"id": 0, "modifier1": 0, "mountpoint": b"", "startup_time": 0, "interpreter": 0, "callable": 0,
-             "requests": requests, "exceptions": exceptions, "chdir": b""},)
+def worker_apps(apps: Iterable[Dict[str, Any]]) -> Tuple[Dict[str, Any], ...]:
+    """The ``apps`` of a worker's ``workers()`` dict from the stats' ``apps`` (uWSGI's keys
+    and types: ``mountpoint`` and ``chdir`` as bytes, plus ``interpreter`` and ``callable``,
+    addresses in uWSGI, 0 here)."""
+    return tuple({"id": app["id"], "modifier1": app["modifier1"], "mountpoint": app["mountpoint"].encode(),
+                  "startup_time": app["startup_time"], "interpreter": 0, "callable": 0,
+                  "requests": app["requests"], "exceptions": app["exceptions"], "chdir": app["chdir"].encode()}
+                 for app in apps)
 
 
 def accepting(flag: int = 1) -> None:

@@ -53,6 +53,7 @@ from gateway.app_loader import FAILED_APP_CODE
 from gateway.config.model import Config
 from gateway.emperor.vassal import has_emperor
 from gateway.logs import gen_log
+from gateway.mounts import app_mountpoints
 from gateway.process import channel as _channel
 from gateway.process import policy
 from gateway.process.cheaper import Cheaper, Slot
@@ -207,7 +208,7 @@ class Master:
         self.pid = os.getpid()
         # Two slots per worker id: during a reload the old and the new process of the
         # same id write their own counters.
-        self.board = Scoreboard(2 * max(self.numproc, 1), self.cores)
+        self.board = Scoreboard(2 * max(self.numproc, 1), self.cores, app_mountpoints(config))
         self.generation = 0
         self.workers: Dict[int, Proc] = {}        # id -> current process
         self.retiring: List[Proc] = []            # old processes finishing their requests
@@ -1404,14 +1405,7 @@ class Master:
             self._spawn(new)
 
     def _copy_counters(self, old: Proc, new: Proc) -> None:
-        from gateway.process import scoreboard as sb
-
-        src = self.board.wbase(self.slot(old.ident, old.generation))
-        dst = self.board.wbase(self.slot(new.ident, new.generation))
-        ints = self.board.ints
-        for field in (sb.W_REQUESTS, sb.W_EXCEPTIONS, sb.W_HARAKIRI_COUNT, sb.W_TX, sb.W_RUNNING_TIME,
-                      sb.W_RESPAWN_COUNT, sb.W_AVG_RT, sb.W_APP_REQUESTS):
-            ints[dst + field] = ints[src + field]
+        self.board.copy_counters(self.slot(old.ident, old.generation), self.slot(new.ident, new.generation))
 
     def _fifo_commands(self) -> Dict[str, Callable[[], None]]:
         """``--master-fifo``'s commands (:mod:`gateway.process.master_fifo`)."""
@@ -1502,3 +1496,4 @@ def stopping_status() -> int:
 
 
 __all__ = ["ChildSpec", "Master", "master_hooks", "W_STATUS"]
+

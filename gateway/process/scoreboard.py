@@ -10,7 +10,8 @@ the cumulative counters across respawns, as uWSGI's ``requests`` does).
 Layout (all fields ``int64``; times in microseconds since the epoch unless noted)::
 
     header   [HEADER_FIELDS]
-    worker 1 [W_FIELDS] [core 0: C_FIELDS] ... [core N-1]   then worker 2 ...
+    worker 1 [W_FIELDS] [core 0: C_FIELDS] ... [core N-1] [app 0: A_FIELDS] ... [app M-1]
+    worker 2 ...
     vars     [VARS_BYTES per core, for every worker and core]
 
 Single writer per slot (the worker owning it; the master only when the worker is
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import mmap
 import time
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 # -- header ---------------------------------------------------------------------------
 H_MAGIC, H_MASTER_PID, H_WORKERS, H_CORES = range(4)
@@ -50,9 +51,8 @@ MAGIC = 0x67617465776179  # "gateway"
     W_HEARTBEAT,      # µs: the worker's loop turned at this time
     W_GENERATION,     # reload generation the running process belongs to
     W_SIGNAL_QUEUE,
-    W_APP_REQUESTS,
     W_SUSPENDED,      # 1: the master paused the instance (SIGTSTP): accept nothing new
-) = range(20)
+) = range(19)
 W_FIELDS = 24
 
 ST_NONE, ST_STARTING, ST_IDLE, ST_STOPPING, ST_DEAD, ST_CHEAP, ST_PAUSE = range(7)
@@ -74,6 +74,14 @@ STATUS_NAMES = {ST_NONE: "idle", ST_STARTING: "starting", ST_IDLE: "idle", ST_ST
 ) = range(10)
 C_FIELDS = 10
 
+# -- per app of a worker (its id: the order of loading, see gateway.mounts.app_mountpoints) --
+(
+    A_REQUESTS,       # counted when the request starts, as uWSGI (harakiri-ended ones included)
+    A_EXCEPTIONS,
+    A_STARTUP,        # whole seconds the app took to load
+) = range(3)
+A_FIELDS = 3
+
 #: Bytes of request vars kept per core (``KEY=VALUE\\0`` records; cut at this size).
 VARS_BYTES = 1024
 #: The vars recorded for the stats server and harakiri logs: the request line and
@@ -88,15 +96,20 @@ def now_us() -> int:
 
 
 class Scoreboard:
-    """The shared table for ``workers`` workers of ``cores`` cores each.
+    """The shared table for ``workers`` workers of ``cores`` cores each, running the apps
+    mounted at ``mountpoints`` (by app id; ``""`` is the root).
 
     Create it in the master before forking; :meth:`worker` gives a worker its slot.
     """
 
-    def __init__(self, workers: int, cores: int) -> None:
+    def __init__(self, workers: int, cores: int, mountpoints: Sequence[str] = ("",)) -> None:
         self.workers = workers
         self.cores = cores
-        self.worker_stride = W_FIELDS + cores * C_FIELDS
+        #: what the stats' ``apps`` list: fixed at startup (loading is all or nothing)
+        self.mountpoints = tuple(mountpoints)
+        #: app slots per worker: one at least (the runner counts app 0 before any is chosen)
+        self.apps = max(len(self.mountpoints), 1)
+        self.worker_stride = W_FIELDS + cores * C_FIELDS + self.apps * A_FIELDS
         ints = HEADER_FIELDS + workers * self.worker_stride
         self._vars_offset = ints * 8
         size = self._vars_offset + workers * cores * VARS_BYTES
@@ -114,6 +127,9 @@ class Scoreboard:
 
     def cbase(self, worker_id: int, core: int) -> int:
         return self.wbase(worker_id) + W_FIELDS + core * C_FIELDS
+
+    def abase(self, worker_id: int, app_id: int) -> int:
+        return self.wbase(worker_id) + W_FIELDS + self.cores * C_FIELDS + app_id * A_FIELDS
 
     def vars_offset(self, worker_id: int, core: int) -> int:
         return self._vars_offset + ((worker_id - 1) * self.cores + core) * VARS_BYTES
@@ -175,6 +191,17 @@ class Scoreboard:
             i[c + C_REQUEST_START] = 0
             i[c + C_VARS_LEN] = 0
             i[c + C_USER_HARAKIRI] = 0
+
+    def copy_counters(self, src: int, dst: int) -> None:
+        """A reload moves worker id's cumulative counters from slot ``src`` to ``dst`` (its
+        apps' included), so they survive it as they survive a respawn."""
+        i, s, d = self.ints, self.wbase(src), self.wbase(dst)
+        for field in (W_REQUESTS, W_EXCEPTIONS, W_HARAKIRI_COUNT, W_TX, W_RUNNING_TIME, W_RESPAWN_COUNT, W_AVG_RT):
+            i[d + field] = i[s + field]
+        for app_id in range(self.apps):
+            s, d = self.abase(src, app_id), self.abase(dst, app_id)
+            i[d + A_REQUESTS] = i[s + A_REQUESTS]
+            i[d + A_EXCEPTIONS] = i[s + A_EXCEPTIONS]
 
     def died(self, worker_id: int) -> None:
         i, b = self.ints, self.wbase(worker_id)
@@ -246,10 +273,17 @@ class Scoreboard:
             "cores": cores,
         }
 
-    def app_requests(self, worker_id: int) -> int:
-        """Requests the worker's app started (the stats' ``apps[].requests``, counted at the
-        start as uWSGI does; the worker's ``requests`` are counted at the end)."""
-        return self.ints[self.wbase(worker_id) + W_APP_REQUESTS]
+    def app_list(self, worker_id: int) -> List[Dict[str, Any]]:
+        """The worker's apps with uWSGI's keys and types (the stats server's ``apps``);
+        ``requests`` are counted when a request starts, as uWSGI does (a worker's
+        ``requests`` when it ends)."""
+        out = []
+        for app_id, mountpoint in enumerate(self.mountpoints):
+            a = self.abase(worker_id, app_id)
+            out.append({"id": app_id, "modifier1": 0, "mountpoint": mountpoint,
+                        "startup_time": self.ints[a + A_STARTUP], "requests": self.ints[a + A_REQUESTS],
+                        "exceptions": self.ints[a + A_EXCEPTIONS], "chdir": ""})
+        return out
 
 
 class WorkerBoard:
@@ -261,7 +295,7 @@ class WorkerBoard:
     :class:`~gateway.server.http.RequestStats` interface the server already uses.
     """
 
-    __slots__ = ("board", "worker_id", "_ints", "_w", "_c0", "_mm", "_v0", "_cores")
+    __slots__ = ("board", "worker_id", "_ints", "_w", "_c0", "_a0", "_mm", "_v0", "_cores", "_apps")
 
     def __init__(self, board: Scoreboard, worker_id: int) -> None:
         self.board = board
@@ -270,8 +304,10 @@ class WorkerBoard:
         self._mm = board.mm
         self._w = board.wbase(worker_id)
         self._c0 = self._w + W_FIELDS
+        self._a0 = board.abase(worker_id, 0)
         self._v0 = board.vars_offset(worker_id, 0)
         self._cores = board.cores
+        self._apps = board.apps
 
     # RequestStats-compatible counters ---------------------------------------------
 
@@ -288,19 +324,40 @@ class WorkerBoard:
 
     @property
     def app_requests(self) -> int:
-        return self._ints[self._w + W_APP_REQUESTS]
+        """App 0's requests: the runner adds one as each request starts, before the app is
+        chosen (:meth:`app_switched` moves it when a ``--mount`` app takes it)."""
+        return self._ints[self._a0 + A_REQUESTS]
 
     @app_requests.setter
     def app_requests(self, value: int) -> None:
-        self._ints[self._w + W_APP_REQUESTS] = value
+        self._ints[self._a0 + A_REQUESTS] = value
+
+    def app_switched(self, app_id: int) -> None:
+        """The request just counted for app 0 went to app ``app_id``."""
+        if 0 < app_id < self._apps:
+            i, a0 = self._ints, self._a0
+            i[a0 + A_REQUESTS] -= 1
+            i[a0 + app_id * A_FIELDS + A_REQUESTS] += 1
+
+    def app_request_count(self, app_id: int) -> int:
+        """App ``app_id``'s requests (the request log's ``req: N/TOTAL``)."""
+        return self._ints[self._a0 + app_id * A_FIELDS + A_REQUESTS] if 0 <= app_id < self._apps else 0
+
+    def app_loaded(self, seconds: List[int]) -> None:
+        """The whole seconds each app took to load, by app id (``apps[].startup_time``)."""
+        for app_id, n in enumerate(seconds[: self._apps]):
+            self._ints[self._a0 + app_id * A_FIELDS + A_STARTUP] = n
 
     @property
     def exceptions(self) -> int:
         return self._ints[self._w + W_EXCEPTIONS]
 
-    @exceptions.setter
-    def exceptions(self, value: int) -> None:
-        self._ints[self._w + W_EXCEPTIONS] = value
+    def count_exception(self, app_id: int = 0) -> None:
+        """An app raised: the worker's ``exceptions`` and app ``app_id``'s."""
+        i = self._ints
+        i[self._w + W_EXCEPTIONS] += 1
+        if 0 <= app_id < self._apps:
+            i[self._a0 + app_id * A_FIELDS + A_EXCEPTIONS] += 1
 
     @property
     def tx(self) -> int:

@@ -40,10 +40,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from tornado.ioloop import IOLoop
 
-from gateway import hooks, rpc, uwsgi_module
+from gateway import app_loader, hooks, rpc, uwsgi_module
 from gateway.app_loader import load_apps
 from gateway.config.model import Config
 from gateway.logs import gen_log
+from gateway.mounts import app_mountpoints
 from gateway.process import heap_trim
 from gateway.protocol.environ import base_environ
 from gateway.routing import chain_from_config
@@ -191,7 +192,7 @@ class Worker:
         engine = Engine(cores_per_worker(cfg), self.io_loop)
         self.engine = engine
         heap_trim.start(self.io_loop, float(cfg.heap_trim_interval))
-        settings_stats = self.board if self.board is not None else RequestStats()
+        settings_stats = self.board if self.board is not None else RequestStats(app_mountpoints(cfg))
         uwsgi_module._configure(
             worker_id=self.worker_id,
             processes=cfg.processes or 1,
@@ -224,6 +225,7 @@ class Worker:
         if app is None:
             app = load_apps(cfg)
             self.app = app
+        settings_stats.app_loaded(app_loader.load_seconds)  # this process's load, or the master's
         if cfg.chdir2:
             gen_log.info("chdir() to %s", cfg.chdir2)
             os.chdir(cfg.chdir2)  # checked by the CLI at startup

@@ -20,15 +20,54 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class RequestStats:
-    """Per-worker counters shared with the ``uwsgi`` module and the stats server."""
+    """Per-worker counters shared with the ``uwsgi`` module (a worker without a master's
+    scoreboard: :class:`~gateway.process.scoreboard.WorkerBoard` is the other holder of this
+    interface).  ``mountpoints``: the apps, by app id."""
 
-    __slots__ = ("requests", "app_requests", "exceptions", "tx")
+    __slots__ = ("requests", "exceptions", "tx", "mountpoints", "_app_requests", "_app_exceptions", "_startup")
 
-    def __init__(self) -> None:
+    def __init__(self, mountpoints: Sequence[str] = ("",)) -> None:
         self.requests = 0
-        self.app_requests = 0
         self.exceptions = 0
         self.tx = 0
+        self.mountpoints = tuple(mountpoints)
+        n = max(len(self.mountpoints), 1)
+        self._app_requests = [0] * n
+        self._app_exceptions = [0] * n
+        self._startup = [0] * n
+
+    @property
+    def app_requests(self) -> int:
+        """App 0's requests, counted as each request starts (see :meth:`app_switched`)."""
+        return self._app_requests[0]
+
+    @app_requests.setter
+    def app_requests(self, value: int) -> None:
+        self._app_requests[0] = value
+
+    def app_switched(self, app_id: int) -> None:
+        """The request just counted for app 0 went to the ``--mount`` app ``app_id``."""
+        if 0 < app_id < len(self._app_requests):
+            self._app_requests[0] -= 1
+            self._app_requests[app_id] += 1
+
+    def app_request_count(self, app_id: int) -> int:
+        return self._app_requests[app_id] if 0 <= app_id < len(self._app_requests) else 0
+
+    def app_loaded(self, seconds: List[int]) -> None:
+        n = min(len(seconds), len(self._startup))
+        self._startup[:n] = seconds[:n]
+
+    def count_exception(self, app_id: int = 0) -> None:
+        self.exceptions += 1
+        if 0 <= app_id < len(self._app_exceptions):
+            self._app_exceptions[app_id] += 1
+
+    def app_list(self) -> List[Dict[str, Any]]:
+        """The apps as the stats server's ``apps`` lists them."""
+        return [{"id": i, "modifier1": 0, "mountpoint": m, "startup_time": self._startup[i],
+                 "requests": self._app_requests[i], "exceptions": self._app_exceptions[i], "chdir": ""}
+                for i, m in enumerate(self.mountpoints)]
 
     @property
     def total_requests(self) -> int:

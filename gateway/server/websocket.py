@@ -122,7 +122,7 @@ class WebSocket(asyncio.Protocol):
 
     # Thousands of these may sit idle in a worker: no per-instance dict.
     __slots__ = (
-        "hub", "transport", "peer", "what", "reader", "inbox", "inbox_bytes", "closed", "close_sent",
+        "hub", "transport", "peer", "what", "app_id", "reader", "inbox", "inbox_bytes", "closed", "close_sent",
         "waiter", "watcher", "_drain_waiter", "_write_paused", "_reading_paused", "last_ping",
         "ping_outstanding", "pending_close", "pending_since", "draining_since", "peer_closed",
     )
@@ -132,6 +132,7 @@ class WebSocket(asyncio.Protocol):
         self.transport = transport
         self.peer = environ.get("REMOTE_ADDR", "")
         self.what = "%s %s" % (environ.get("REQUEST_METHOD", "GET"), environ.get("REQUEST_URI", ""))
+        self.app_id = environ.get("gateway.app_id", 0)
         self.reader = FrameReader(max_size=hub.max_size)
         self.inbox: Deque[bytes] = collections.deque()
         self.inbox_bytes = 0
@@ -356,7 +357,7 @@ class WebSocket(asyncio.Protocol):
             app_log.error("error in the WSGI app for websocket %s", self.what, exc_info=exc)
             stats = self.hub.stats
             if stats is not None:
-                stats.exceptions += 1
+                stats.count_exception(self.app_id)
         if not self.close_sent:
             self.close(wsproto.INTERNAL_ERROR if failed else wsproto.NORMAL_CLOSURE)
         # Else our CLOSE is out and close() decided: the connection is closed already

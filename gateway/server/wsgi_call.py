@@ -832,7 +832,7 @@ class WSGIResponse:
         sink = self.sink
         if log:
             self.exception = exc
-            self.settings.stats.exceptions += 1
+            self.settings.stats.count_exception(self.environ.get("gateway.app_id", 0))
             app_log.error(
                 "error in the WSGI app for %s %s",
                 self.environ.get("REQUEST_METHOD"), self.environ.get("REQUEST_URI"), exc_info=exc,
@@ -925,13 +925,14 @@ def log_request(settings: ServerSettings, environ: Dict[str, Any], resp: WSGIRes
         took = "%d msecs" % int(elapsed * 1000)
     nvars, vsize = request_vars(environ)
     get = environ.get
+    app_id = get("gateway.app_id", 0)
     prefix = ""
     if settings.memory_report:
         rss, vsz = process_memory()
         prefix = "{address space usage: %d bytes/%dMB} {rss usage: %d bytes/%dMB} " % (vsz, vsz >> 20, rss, rss >> 20)
     access_log.info(
         "%s[pid: %d|app: %d|req: %d/%d] %s (%s) {%d vars in %d bytes} [%s] %s %s => generated %d bytes in %s%s(%s %d) %d headers in %d bytes (%d switches on core %d)",
-        prefix, os.getpid(), get("gateway.app_id", 0), stats.app_requests, stats.total_requests,
+        prefix, os.getpid(), app_id, stats.app_request_count(app_id), stats.total_requests,
         log_text((settings.log_x_forwarded_for and get("HTTP_X_FORWARDED_FOR")) or get("REMOTE_ADDR", "")),
         log_text(get("REMOTE_USER", "")), nvars, vsize, time.ctime(start), log_text(get("REQUEST_METHOD", "")),
         log_text(get("REQUEST_URI", "")), resp.body_bytes, took,

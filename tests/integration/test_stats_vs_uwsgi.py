@@ -82,10 +82,11 @@ def flatten(value: Any, path: str = "") -> List[Tuple[str, Any]]:
 
 class Pair:
     """Real uWSGI and gateway with the same ``options`` and a stats server each (``http``: read
-    with an HTTP request, its head kept in :attr:`heads`), after the same :data:`PATHS`."""
+    with an HTTP request, its head kept in :attr:`heads`), after the same ``paths``."""
 
-    def __init__(self, tmp: str, options: List[str], http: bool = False) -> None:
+    def __init__(self, tmp: str, options: List[str], http: bool = False, paths: List[str] = PATHS) -> None:
         self.http = http
+        self.paths = paths
         self.heads: Dict[str, bytes] = {}
         self.ports: Dict[str, int] = {}
         self.stats: Dict[str, int] = {}
@@ -113,7 +114,7 @@ class Pair:
                                                                             or "--spooler" not in options),
                            timeout=30, what="%s's worker" % server)
             for server in ("uwsgi", "gateway"):
-                self.received[server] = sum(self.exchange(server, path) for path in PATHS)
+                self.received[server] = sum(self.exchange(server, path) for path in paths)
         except BaseException:
             self.stop()
             raise
@@ -136,8 +137,8 @@ class Pair:
         with the server's own directory written ``BASE``."""
         def settled() -> Any:
             doc = self.fetch(server)
-            done = doc["workers"][0]["requests"] == len(PATHS) and doc["sockets"][0]["max_queue"] and \
-                ("metrics" not in doc or doc["metrics"]["worker.1.requests"]["value"] == len(PATHS))
+            done = doc["workers"][0]["requests"] == len(self.paths) and doc["sockets"][0]["max_queue"] and \
+                ("metrics" not in doc or doc["metrics"]["worker.1.requests"]["value"] == len(self.paths))
             return doc if done else None
 
         doc = wait_until(settled, timeout=10, what="%s's counters" % server)
@@ -161,6 +162,23 @@ class Pair:
 def pair(tmp_path_factory):
     servers = Pair(str(tmp_path_factory.mktemp("stats")), [
         "--wsgi-file", APP, "--spooler", "SPOOL", "--spooler-processes", "2", "--cache2", "name=c,items=10", "--metric", "name=mymetric,type=counter"])
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
+#: the mounts pair's traffic: each app of ``--wsgi-file hello.py --mount /a=APP --mount /b=hello.py``
+MOUNTED_PATHS = ["/", "/a/hello", "/a/boom", "/b", "/a/hello", "/elsewhere"]
+
+
+@pytest.fixture(scope="module")
+def mounts_pair(tmp_path_factory):
+    """A default app and two --mount apps, --manage-script-name: the apps' own counters."""
+    hello = os.path.join(ROOT, "tests", "apps", "hello.py")
+    servers = Pair(str(tmp_path_factory.mktemp("stats-mounts")), [
+        "--wsgi-file", hello, "--mount", "/a=" + APP, "--mount", "/b=" + hello, "--manage-script-name"],
+        paths=MOUNTED_PATHS)
     try:
         yield servers
     finally:
@@ -204,9 +222,9 @@ def test_unix_sockets_have_no_max_queue_and_spoolers_their_lock_and_counters(pai
 
 def test_stats_http_minified_with_threads_and_mounts(http_pair):
     theirs, ours = http_pair.document("uwsgi"), http_pair.document("gateway")
-    # the mounts: one apps entry here (README "Stats"), so the apps lists are compared apart
-    assert [(a["id"], a["mountpoint"]) for a in theirs["workers"][0].pop("apps")] == [(0, "/a"), (1, "/b")]
-    assert [(a["mountpoint"], a["requests"]) for a in ours["workers"][0].pop("apps")] == [("", len(PATHS))]
+    # the mounts: one apps entry each, the first mount the default app (it took every request)
+    assert [(a["id"], a["mountpoint"], a["requests"]) for a in theirs["workers"][0]["apps"]] == [
+        (0, "/a", len(PATHS)), (1, "/b", 0)]
     # which thread took which request is the scheduler's: the cores' total is compared
     assert [sum(c.pop("requests") for c in d["workers"][0]["cores"]) for d in (theirs, ours)] == [len(PATHS)] * 2
     assert flatten(ours) == flatten(theirs)
@@ -217,6 +235,25 @@ def test_stats_http_minified_with_threads_and_mounts(http_pair):
     assert ours_head[-1].startswith(b"Content-Length: ")  # added (README "Stats")
     assert ours_head[:-1] == http_pair.heads["uwsgi"].split(b"\r\n") == [
         b"HTTP/1.0 200 OK", b"Connection: close", b"Access-Control-Allow-Origin: *", b"Content-Type: application/json"]
+
+
+def test_each_mounted_app_has_its_own_entry_counters_and_log_numbers(mounts_pair):
+    docs = {server: mounts_pair.document(server) for server in ("uwsgi", "gateway")}
+    apps = [(a["id"], a["mountpoint"], a["requests"], a["exceptions"]) for a in docs["gateway"]["workers"][0]["apps"]]
+    assert apps == [(0, "", 2, 0), (1, "/a", 3, 1), (2, "/b", 1, 0)]
+    assert flatten(docs["gateway"]) == flatten(docs["uwsgi"])
+
+    def facts(server: str) -> List[Tuple[str, ...]]:
+        text = mounts_pair.text(server)
+        return re.findall(r"^(mounting \S+ on \S+)$", text, re.M) + [
+            m.groups("") for m in re.finditer(
+                r"^WSGI app (\d+) \(mountpoint='([^']*)'\) ready in \d+ seconds on interpreter 0x[0-9a-f]+ pid: \d+"
+                r"( \(default app\))?$", text, re.M)] + re.findall(r"\|app: (\d+)\|req: (\d+)/(\d+)\]", text)
+
+    assert facts("gateway") == facts("uwsgi") == [
+        "mounting %s on /a" % APP, "mounting %s on /b" % os.path.join(ROOT, "tests", "apps", "hello.py"),
+        ("0", "", " (default app)"), ("1", "/a", ""), ("2", "/b", ""),
+        ("0", "1", "1"), ("1", "1", "2"), ("1", "2", "3"), ("2", "1", "4"), ("1", "3", "5"), ("0", "2", "6")]
 
 
 def screen_facts(screen: str) -> Tuple[Any, ...]:
