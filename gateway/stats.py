@@ -204,68 +204,72 @@ class StatsServer:
             state["conn"].close()
         self.sock.close()
 
-    # -- the document --------------------------------------------------------------------------
-
-    def document(self) -> Dict[str, Any]:
-        master = self.master
-        sockets = master.sockets
-        queues = [listen_queue(s) for s in sockets]
-        lq = max(queues) if queues else 0
-        doc: Dict[str, Any] = {
-            "version": UWSGI_COMPAT_VERSION,
-            "listen_queue": lq,
-            "listen_queue_errors": 0,
-            "signal_queue": 0,
-            "load": lq,
-            "pid": master.pid,
-            "uid": os.getuid(),
-            "gid": os.getgid(),
-            "cwd": os.getcwd(),
-            "locks": [{name: 0} for name in DEFAULT_LOCKS],
-        }
-        subs = getattr(master, "subsystems", None)
-        if subs is not None:
-            # Caches, locks and metrics live in the subsystems' shared memory.
-            doc["locks"] = subs.stats_locks()
-            caches = subs.stats_caches()
-            if caches is not None:
-                doc["caches"] = caches
-            metrics = subs.stats_metrics()
-            if metrics is not None and not master.config.stats_no_metrics:
-                doc["metrics"] = metrics
-        backlog = int(master.config.listen or 100)
-        from gateway.server.listeners import SHARED, listen_address, socket_protocol
-
-        # max_queue: uWSGI reads it with TCP_INFO, so a UNIX socket shows 0
-        doc["sockets"] = [
-            {"name": listen_address(s), "proto": socket_protocol(s), "queue": q,
-             "max_queue": 0 if s.family == socket.AF_UNIX else backlog,
-             "shared": 1 if s in SHARED else 0,
-             "can_offload": 1 if getattr(master.config, "offload_threads", 0) else 0}
-            for s, q in zip(sockets, queues)
-        ]
-        workers = []
-        board = master.board
-        for wid, proc in sorted(master.workers.items()):
-            snap = board.snapshot(master.slot(wid, proc.generation))
-            snap["id"] = wid
-            if subs is not None:
-                snap["signals"] = subs.worker_signals(wid)
-            cores = snap.pop("cores")
-            snap["apps"] = board.app_list(master.slot(wid, proc.generation))
-            if not getattr(master.config, "stats_no_cores", False):  # --stats-no-cores: uWSGI leaves the key out
-                snap["cores"] = cores
-            workers.append(snap)
-        doc["workers"] = workers
-        for section in list(master.stats_hooks):
-            try:
-                section(doc)
-            except Exception:
-                gen_log.exception("error in a stats section")
-        return doc
-
     def render(self) -> bytes:
-        doc = self.document()
-        if self.minified:
-            return json.dumps(doc, separators=(",", ":")).encode()
-        return json.dumps(doc, indent="\t", separators=(",", ":")).encode()
+        return render(self.master, self.minified)
+
+
+def document(master: "Master") -> Dict[str, Any]:
+    """The stats document of ``master``'s instance (the stats server's, the ``file`` pusher's)."""
+    sockets = master.sockets
+    queues = [listen_queue(s) for s in sockets]
+    lq = max(queues) if queues else 0
+    doc: Dict[str, Any] = {
+        "version": UWSGI_COMPAT_VERSION,
+        "listen_queue": lq,
+        "listen_queue_errors": 0,
+        "signal_queue": 0,
+        "load": lq,
+        "pid": master.pid,
+        "uid": os.getuid(),
+        "gid": os.getgid(),
+        "cwd": os.getcwd(),
+        "locks": [{name: 0} for name in DEFAULT_LOCKS],
+    }
+    subs = getattr(master, "subsystems", None)
+    if subs is not None:
+        # Caches, locks and metrics live in the subsystems' shared memory.
+        doc["locks"] = subs.stats_locks()
+        caches = subs.stats_caches()
+        if caches is not None:
+            doc["caches"] = caches
+        metrics = subs.stats_metrics()
+        if metrics is not None and not master.config.stats_no_metrics:
+            doc["metrics"] = metrics
+    backlog = int(master.config.listen or 100)
+    from gateway.server.listeners import SHARED, listen_address, socket_protocol
+
+    # max_queue: uWSGI reads it with TCP_INFO, so a UNIX socket shows 0
+    doc["sockets"] = [
+        {"name": listen_address(s), "proto": socket_protocol(s), "queue": q,
+         "max_queue": 0 if s.family == socket.AF_UNIX else backlog,
+         "shared": 1 if s in SHARED else 0,
+         "can_offload": 1 if getattr(master.config, "offload_threads", 0) else 0}
+        for s, q in zip(sockets, queues)
+    ]
+    workers = []
+    board = master.board
+    for wid, proc in sorted(master.workers.items()):
+        snap = board.snapshot(master.slot(wid, proc.generation))
+        snap["id"] = wid
+        if subs is not None:
+            snap["signals"] = subs.worker_signals(wid)
+        cores = snap.pop("cores")
+        snap["apps"] = board.app_list(master.slot(wid, proc.generation))
+        if not getattr(master.config, "stats_no_cores", False):  # --stats-no-cores: uWSGI leaves the key out
+            snap["cores"] = cores
+        workers.append(snap)
+    doc["workers"] = workers
+    for section in list(master.stats_hooks):
+        try:
+            section(doc)
+        except Exception:
+            gen_log.exception("error in a stats section")
+    return doc
+
+
+def render(master: "Master", minified: bool = False) -> bytes:
+    """:func:`document` as JSON: uWSGI's tab-indented form, or one line with ``--stats-minified``."""
+    doc = document(master)
+    if minified:
+        return json.dumps(doc, separators=(",", ":")).encode()
+    return json.dumps(doc, indent="\t", separators=(",", ":")).encode()

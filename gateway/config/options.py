@@ -2472,7 +2472,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("stats-push", repeatable=True, type=_stats_push_spec, section=SUBSYSTEMS,
            metavar="statsd:ADDR[,PREFIX]",
            help="push every metric to a statsd server (host:port, [v6]:port or a UNIX datagram "
-                "socket) as PREFIX.NAME:VALUE|g or |c datagrams (PREFIX: uwsgi); implies --master"),
+                "socket) as PREFIX.NAME:VALUE|g or |c datagrams (PREFIX: uwsgi); socket:ADDR[,PREFIX] "
+                "sends PREFIX.NAME TYPE VALUE datagrams instead; file[:path=FILE,separator=TEXT,freq=N] "
+                "appends the stats document to FILE (uwsgi.stats); implies --master"),
     Option("stats-pusher-default-freq", ("stats-pushers-default-freq",), type=conv.integer, default=3,
            minimum=1, section=SUBSYSTEMS, metavar="SECONDS", help="how often --stats-push pushes"),
     Option("statsd-no-workers", flag=True, section=SUBSYSTEMS,

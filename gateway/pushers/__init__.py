@@ -1,10 +1,13 @@
-"""uWSGI's metrics pushers, run by the master: ``--stats-push statsd:...`` and ``--carbon``.
+"""uWSGI's metrics pushers, run by the master: ``--stats-push statsd:...`` (``socket:``,
+``file``) and ``--carbon``.
 
 uWSGI runs its pushers in a thread of the master that wakes once a second; here they
-run in the master's ``selectors`` loop (:class:`PushRunner`), and never block it:
+run in the master's ``selectors`` loop (:class:`PushRunner`), and never block it on the
+network:
 
-* statsd (:mod:`~gateway.pushers.statsd`): datagrams on a non-blocking UDP (or UNIX
-  datagram) socket, dropped when the socket buffer is full;
+* statsd and socket (:mod:`~gateway.pushers.statsd`): datagrams on a non-blocking UDP (or
+  UNIX datagram) socket, dropped when the socket buffer is full;
+* file (:mod:`~gateway.pushers.file_pusher`): the stats document appended to a local file;
 * carbon (:mod:`~gateway.pushers.carbon`): one short TCP connection per server and
   period, connected and written as the selector reports it writable, abandoned after
   ``--carbon-timeout`` seconds without progress.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from gateway.logs import gen_log
 from gateway.pushers.carbon import (
@@ -33,8 +36,9 @@ from gateway.pushers.carbon import (
     carbon_id,
     carbon_root,
 )
+from gateway.pushers.file_pusher import FilePusher
 from gateway.pushers.schedule import Schedule
-from gateway.pushers.specs import Endpoint, PushSpecError, numeric_host, parse_carbon, parse_stats_push
+from gateway.pushers.specs import Endpoint, FileSpec, PushSpecError, numeric_host, parse_carbon, parse_stats_push
 from gateway.pushers.statsd import StatsdPusher
 from gateway.subsystems.metrics_source import MetricsSource, source_of
 
@@ -75,17 +79,24 @@ def resolve(endpoint: Endpoint, socktype: int, *, names: bool, option: str) -> T
     return family, sockaddr
 
 
-def _statsd_pushers(cfg: Any) -> List[StatsdPusher]:
-    out = []
+def _stats_pushers(cfg: Any, freq: int) -> Tuple[List[StatsdPusher], List[Tuple[FilePusher, Schedule]]]:
+    """The ``--stats-push`` pushers: the datagram ones, and the file ones with their own period."""
+    datagram, files = [], []
     for text in cfg.stats_push:
         try:
             spec = parse_stats_push(text)
         except PushSpecError as e:
             raise PusherConfigError("--stats-push %s: %s" % (text, e)) from None
+        if isinstance(spec, FileSpec):
+            every = spec.freq or freq
+            gen_log.info("[uwsgi-stats-pusher] file %s, every %ds", spec.path, every)
+            files.append((FilePusher(spec.path, spec.separator), Schedule(every)))
+            continue
         family, sockaddr = resolve(spec.endpoint, socket.SOCK_DGRAM, names=True, option="--stats-push")
-        out.append(StatsdPusher(str(spec.endpoint), family, sockaddr, spec.prefix,
-                                all_gauges=bool(cfg.statsd_all_gauges), no_workers=bool(cfg.statsd_no_workers)))
-    return out
+        datagram.append(StatsdPusher(str(spec.endpoint), family, sockaddr, spec.prefix, kind=spec.kind,
+                                     all_gauges=bool(cfg.statsd_all_gauges), no_workers=bool(cfg.statsd_no_workers)))
+        gen_log.info("[uwsgi-stats-pusher] %s %s (prefix %s), every %ds", spec.kind, spec.endpoint, spec.prefix, freq)
+    return datagram, files
 
 
 def _carbon(master: Any, cfg: Any) -> Optional[CarbonPusher]:
@@ -127,11 +138,12 @@ class PushRunner:
     """The pushers of one master, on its timers (see the module docstring)."""
 
     def __init__(self, master: Any, source: MetricsSource, statsd: List[StatsdPusher], freq: int,
-                 carbon: Optional[CarbonPusher]) -> None:
+                 carbon: Optional[CarbonPusher], files: Sequence[Tuple[FilePusher, Schedule]] = ()) -> None:
         self.master = master
         self.source = source
         self.statsd = [(p, Schedule(freq)) for p in statsd]
         self.carbon = carbon
+        self.files = list(files)
         self._next_overload_check = 0.0
 
     def start(self) -> None:
@@ -154,6 +166,15 @@ class PushRunner:
             self._next_overload_check = now + 1.0
             self.source.tick(now)
         carbon = self.carbon
+        due_files = [(p, s) for p, s in self.files if s.due(now)]
+        if due_files:
+            from gateway.stats import render
+
+            document = render(self.master, bool(self.master.config.stats_minified))
+            for file_pusher, schedule in due_files:
+                schedule.start(now)
+                file_pusher.push(document, now)
+                schedule.finish(now, False)  # uWSGI's file pusher never asks for a retry
         due_statsd = [(p, s) for p, s in self.statsd if s.due(now)]
         carbon_due = carbon is not None and carbon.schedule.due(now)
         if not due_statsd and not carbon_due:
@@ -169,7 +190,7 @@ class PushRunner:
             carbon.push(workers, metrics, now, retry)
 
     def _sleep(self, now: float) -> float:
-        dues = [s.next_due() for _, s in self.statsd]
+        dues = [s.next_due() for _, s in self.statsd + self.files]
         if self.carbon is not None and not self.carbon.schedule.running:
             dues.append(self.carbon.schedule.next_due())
         dues.append(self._next_overload_check)
@@ -197,10 +218,8 @@ def attach(master: Any, cfg: Any) -> Optional[PushRunner]:
     """Give ``master`` the pushers ``cfg`` declares (None if none); raises PusherConfigError."""
     if not configured(cfg):
         return None
-    statsd = _statsd_pushers(cfg)
     freq = int(cfg.stats_pusher_default_freq or 0) or DEFAULT_FREQ
-    for pusher in statsd:
-        gen_log.info("[uwsgi-stats-pusher] statsd %s (prefix %s), every %ds", pusher.label, pusher.prefix, freq)
-    runner = PushRunner(master, source_of(master, cfg), statsd, freq, _carbon(master, cfg))
+    statsd, files = _stats_pushers(cfg, freq)
+    runner = PushRunner(master, source_of(master, cfg), statsd, freq, _carbon(master, cfg), files)
     runner.start()
     return runner

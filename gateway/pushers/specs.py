@@ -1,8 +1,10 @@
 """The text of ``--stats-push`` and ``--carbon``, parsed without touching the network.
 
-``--stats-push NAME:ARG`` names a pusher (only ``statsd`` here) and its argument;
-``statsd:ADDR[,PREFIX]`` is a statsd server (``host:port``, ``[v6]:port`` or a UNIX
-datagram socket path) and the prefix of every metric name (``uwsgi`` by default).
+``--stats-push NAME:ARG`` names a pusher and its argument: ``statsd:ADDR[,PREFIX]`` is a
+statsd server (``host:port``, ``[v6]:port`` or a UNIX datagram socket path) and the
+prefix of every metric name (``uwsgi`` by default); ``socket:ADDR[,PREFIX]`` the same for
+uWSGI's plain datagram format; ``file[:path=FILE,separator=TEXT,freq=SECONDS]`` a file
+the stats document is appended to.
 ``--carbon HOST:PORT`` is a carbon (Graphite) line receiver.  Host names are kept as
 text: they are resolved once, at startup, by :mod:`gateway.pushers.addresses`.
 """
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
-#: the pushers gateway has (uWSGI's plugins also offer file, socket, mongodb, zabbix...)
-PUSHERS = ("statsd",)
+from gateway.sharedmem.keyvals import parse_keyvals
+
+#: the pushers gateway has (uWSGI's plugins also offer mongodb, zabbix, rrdtool...)
+PUSHERS = ("statsd", "socket", "file")
 #: the statsd prefix when none is given (uWSGI's)
 DEFAULT_STATSD_PREFIX = "uwsgi"
 
@@ -39,8 +43,21 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class StatsdSpec:
+    """A datagram pusher: ``kind`` is ``statsd`` or ``socket`` (one line per metric each)."""
+
     endpoint: Endpoint
     prefix: str
+    kind: str = "statsd"
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """``file``: the stats document appended to ``path``, then ``separator``; ``freq``
+    seconds apart (None: ``--stats-pusher-default-freq``)."""
+
+    path: str = "uwsgi.stats"
+    separator: str = "\n\n"
+    freq: Optional[int] = None
 
 
 def parse_endpoint(text: str, *, unix: bool) -> Endpoint:
@@ -70,23 +87,37 @@ def split_pusher(text: str) -> tuple[str, str]:
     name, sep, arg = text.strip().partition(":")
     if name not in PUSHERS:
         raise PushSpecError("unknown stats pusher %r (gateway has: %s)" % (name, ", ".join(PUSHERS)))
-    if not sep or not arg:
-        raise PushSpecError("%s: the address is missing (statsd:HOST:PORT[,PREFIX])" % name)
+    if (not sep or not arg) and name != "file":
+        raise PushSpecError("%s: the address is missing (%s:HOST:PORT[,PREFIX])" % (name, name))
     return name, arg
 
 
-def parse_statsd(arg: str) -> StatsdSpec:
+def parse_statsd(arg: str, kind: str = "statsd") -> StatsdSpec:
     """``ADDR[,PREFIX]``: split at the first comma, as uWSGI does."""
     addr, sep, prefix = arg.partition(",")
     if sep and not prefix:
         raise PushSpecError("%r: the prefix after the comma is empty" % arg)
-    return StatsdSpec(parse_endpoint(addr, unix=True), prefix if sep else DEFAULT_STATSD_PREFIX)
+    return StatsdSpec(parse_endpoint(addr, unix=True), prefix if sep else DEFAULT_STATSD_PREFIX, kind)
 
 
-def parse_stats_push(text: str) -> StatsdSpec:
-    """A whole ``--stats-push`` value (``statsd:...``)."""
-    _, arg = split_pusher(text)
-    return parse_statsd(arg)
+def parse_file(arg: str) -> FileSpec:
+    """``path=FILE,separator=TEXT,freq=SECONDS``, each optional (uWSGI's keys and defaults)."""
+    kv = parse_keyvals(arg)
+    if kv is None or set(kv) - {"path", "separator", "freq"}:
+        raise PushSpecError("%r: expected path=FILE,separator=TEXT,freq=SECONDS" % arg)
+    freq = kv.get("freq")
+    if freq is not None and (not freq.isdigit() or int(freq) < 1):
+        raise PushSpecError("freq=%s: a number of seconds, 1 or more" % freq)
+    return FileSpec(kv.get("path") or FileSpec.path, kv.get("separator") or FileSpec.separator,
+                    int(freq) if freq is not None else None)
+
+
+def parse_stats_push(text: str) -> Union[StatsdSpec, FileSpec]:
+    """A whole ``--stats-push`` value (``statsd:...``, ``socket:...``, ``file[:...]``)."""
+    name, arg = split_pusher(text)
+    if name == "file":
+        return parse_file(arg)
+    return parse_statsd(arg, name)
 
 
 def parse_carbon(text: str) -> Endpoint:

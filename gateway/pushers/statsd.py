@@ -1,10 +1,14 @@
-"""``--stats-push statsd:ADDR[,PREFIX]``: every metric as one statsd datagram over UDP.
+"""``--stats-push statsd:ADDR[,PREFIX]`` (and ``socket:``): every metric as one datagram over UDP.
 
 What uWSGI's ``stats_pusher_statsd`` sends, one datagram per metric, in the order of
 the metrics (:mod:`gateway.subsystems.builtin_metrics`, then the ``--metric`` ones)::
 
     PREFIX.NAME:VALUE|g     a gauge (or any metric with --statsd-all-gauges)
     PREFIX.NAME:VALUE|c     every other type (counters, absolutes, aliases)
+
+``socket:`` is uWSGI's ``stats_pusher_socket``, the same pusher with a plainer line
+(``PREFIX.NAME TYPE VALUE``, TYPE the metric's type number: 0 counter, 1 gauge, 2
+absolute, 3 alias), every metric (the ``--statsd-*`` options are statsd's only).
 
 Values are the metric's current value (a counter is sent as its running total, as uWSGI
 does: statsd adds what it receives, so graph it with --statsd-all-gauges or a
@@ -35,8 +39,12 @@ def format_metric(prefix: str, metric: Metric, all_gauges: bool = False) -> byte
 
 
 def datagrams(prefix: str, metrics: Iterable[Metric], *, all_gauges: bool = False,
-              no_workers: bool = False) -> Iterator[bytes]:
-    """The datagrams of one push, in order (sans-IO)."""
+              no_workers: bool = False, kind: str = "statsd") -> Iterator[bytes]:
+    """The datagrams of one push, in order (sans-IO); ``kind`` ``socket``: uWSGI's socket pusher's."""
+    if kind == "socket":
+        for m in metrics:
+            yield ("%s.%s %d %d" % (prefix, m.name, m.type, m.value)).encode("utf-8")
+        return
     for m in metrics:
         if no_workers and m.name.startswith("worker."):
             continue
@@ -44,12 +52,12 @@ def datagrams(prefix: str, metrics: Iterable[Metric], *, all_gauges: bool = Fals
 
 
 class StatsdPusher:
-    """One ``--stats-push statsd:...`` target: a non-blocking datagram socket."""
-
-    name = "statsd"
+    """One ``--stats-push statsd:...`` (or ``socket:...``, ``kind``) target: a non-blocking
+    datagram socket."""
 
     def __init__(self, label: str, family: int, sockaddr: Any, prefix: str, *,
-                 all_gauges: bool = False, no_workers: bool = False) -> None:
+                 all_gauges: bool = False, no_workers: bool = False, kind: str = "statsd") -> None:
+        self.name = kind
         self.label = label
         self.family = family
         self.sockaddr = sockaddr
@@ -73,7 +81,8 @@ class StatsdPusher:
         except OSError as e:
             self._failed(now, e)
             return False
-        for data in datagrams(self.prefix, metrics, all_gauges=self.all_gauges, no_workers=self.no_workers):
+        for data in datagrams(self.prefix, metrics, all_gauges=self.all_gauges, no_workers=self.no_workers,
+                              kind=self.name):
             try:
                 sock.sendto(data, self.sockaddr)
             except (BlockingIOError, InterruptedError):
@@ -85,13 +94,13 @@ class StatsdPusher:
                 return False
             self.sent += 1
         if self.log.success():
-            gen_log.info("[uwsgi-stats-pusher] statsd %s works again", self.label)
+            gen_log.info("[uwsgi-stats-pusher] %s %s works again", self.name, self.label)
         return True
 
     def _failed(self, now: float, e: OSError) -> None:
         missed = self.log.failure(now)
         if missed is not None:
-            gen_log.warning("[uwsgi-stats-pusher] statsd %s: sendto(): %s%s", self.label, e.strerror or e,
+            gen_log.warning("[uwsgi-stats-pusher] %s %s: sendto(): %s%s", self.name, self.label, e.strerror or e,
                             " (%d more failures not logged)" % missed if missed else "")
 
     def close(self) -> None:

@@ -7,95 +7,18 @@ import re
 import socket
 import threading
 import time
-from typing import Dict, List
 
 import pytest
 
 from server import run_cli, run_server
 from support.httpclient import request
+from support.push_sinks import CarbonSink, StatsdSink
 from support.stats import fetch_stats, stats_port
 from support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
 PROBE = ["--wsgi-file", "tests/apps/process_probe.py", "--processes", "2"]
-
-
-class StatsdSink:
-    """A UDP socket collecting datagrams in a thread: ``latest`` maps name -> (value, type)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.datagrams: List[bytes] = []
-        self.latest: Dict[str, tuple] = {}
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            self.datagrams.append(data)
-            m = re.fullmatch(rb"(.+):(-?\d+)\|([gc])", data)
-            if m:
-                self.latest[m.group(1).decode()] = (int(m.group(2)), m.group(3).decode())
-
-    def close(self) -> None:
-        self._stop = True
-        self._thread.join(2)
-        self.sock.close()
-
-
-class CarbonSink:
-    """A TCP listener collecting carbon lines: ``connections`` counts the pushes received."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.lines: List[str] = []
-        self.connections = 0
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            conn.settimeout(5)
-            data = b""
-            with conn:
-                while True:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-            self.lines.extend(data.decode().splitlines())
-            self.connections += 1
-
-    def value(self, path: str):
-        """The latest (value, timestamp) of ``path``, or None."""
-        for line in reversed(self.lines):
-            name, value, stamp = line.split(" ")
-            if name == path:
-                return int(value), int(stamp)
-        return None
-
-    def close(self) -> None:
-        self._stop = True
-        self._thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture
@@ -198,7 +121,9 @@ def test_a_dead_carbon_server_costs_a_log_line_and_never_blocks(carbon):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--stats-push", "file:/tmp/stats"], "option '--stats-push': unknown stats pusher 'file' (gateway has: statsd)"),
+    (["--stats-push", "zabbix:127.0.0.1:10051"],
+     "option '--stats-push': unknown stats pusher 'zabbix' (gateway has: statsd, socket, file)"),
+    (["--stats-push", "file:/tmp/stats"], "option '--stats-push': '/tmp/stats': expected path=FILE,separator=TEXT,freq=SECONDS"),
     (["--stats-push", "statsd:127.0.0.1:http"], "option '--stats-push': '127.0.0.1:http': the port must be a number"),
     (["--carbon", "carbon.invalid:2003"], "--carbon carbon.invalid:2003: carbon.invalid is not an IP address "
                                           "(add --carbon-name-resolve to use host names)"),

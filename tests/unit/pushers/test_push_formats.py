@@ -35,7 +35,9 @@ def test_stats_push_arguments(text, spec):
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("file:/tmp/x", "unknown stats pusher 'file'"),
+    ("zabbix:127.0.0.1:10051", "unknown stats pusher 'zabbix'"),
+    ("file:/tmp/x", "expected path=FILE,separator=TEXT,freq=SECONDS"),
+    ("file:freq=0", "freq=0: a number of seconds"),
     ("statsd", "the address is missing"),
     ("statsd:", "the address is missing"),
     ("statsd:127.0.0.1:99999", "port must be a number"),
