@@ -168,6 +168,9 @@ SAME = {
 }
 SAME.update(("modifier1 %d" % m, wsgi(BASE, modifier1=m)) for m in (1, 5, 9, 22, 31, 111, 250, 255))
 SAME["modifier1 5, empty"] = encode_header(5, 0)
+# remote spooling: neither has a --spooler, both answer "not spooled" (ff 00 00 00)
+SAME["modifier1 17, no spooler"] = wsgi([("name", "task")], modifier1=17)
+SAME["modifier1 17, empty, no spooler"] = encode_header(17, 0)
 
 #: answered without a byte and closed by both, also when the client half-closes after sending
 SHUT = {
