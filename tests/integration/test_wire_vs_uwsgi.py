@@ -296,6 +296,12 @@ def test_modifier2_3_is_xmlrpc_in_uwsgi_and_raw_here(ports):
     assert both(ports, rpc(b"hello", b"a", b"b", modifier2=3)) == [SERVER_ERROR, b"Hello a,b"]
 
 
+def test_a_remote_signal_without_a_master(ports):
+    """modifier1 110: signals work without --master here, so the packet is routed (01); uWSGI's
+    lone worker cannot route it (00).  Under --master both say 01 (checked by hand)."""
+    assert both(ports, b"\x6e\x00\x00\x11") == [b"\xff\x00\x00\x00", b"\xff\x00\x00\x01"]
+
+
 # -- uwsgi.rpc(node, ...) from each app to each server ---------------------------------------------
 
 def call(ports, caller: int, node: int, func: str, *args: str) -> str:
