@@ -130,6 +130,7 @@ SAME = {
     # -- RPC, modifier2 0 (reply packet) --------------------------------------------------------
     "rpc hello": rpc(b"hello", b"a", b"b"),
     "rpc returning bytes": rpc(b"bytesret"),
+    "rpc without arguments": rpc(b"hello"),
     "rpc zero-length argument skipped": rpc(b"echo", b"a", b"", b"b"),
     "rpc zero-length item before the name": rpc(b"", b"hello", b"x"),
     "rpc 253 arguments": rpc(b"nargs", *[b"a"] * 253),
@@ -260,6 +261,7 @@ EMPTY_REPLY = b"\xad\x00\x00\x00"
     (rpc(b"nargs", *[b"a"] * 255), b"\xad\x03\x00\x00254", b"\xad\x00\x00\x0c"),  # uWSGI: 254 of them
     (rpc(b"strret"), b"", b"\xad\x06\x00\x00str \xc3\xa9"),   # str is a result (UTF-8); uWSGI: none
     (rpc(b"echo", b"a", b""), b"", b"\xad\x01\x00\x00a"),     # a trailing empty item (uWSGI: refused)
+    (rpc(b"hello\x00x", b"a"), b"\xad\x07\x00\x00Hello a", b"\xad\x00\x00\x0a"),  # uWSGI: C string compare
 ])
 def test_rpc_packet_replies_where_uwsgi_closes(ports, data, theirs, ours):
     assert both(ports, data) == [theirs, ours]
