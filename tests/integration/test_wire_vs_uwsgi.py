@@ -1,12 +1,11 @@
 """``--socket`` byte for byte against a real uWSGI 2.0.31: the same raw packets, the same reply
 bytes, the same close, and both workers still serving afterwards.
 
-One real uWSGI and one gateway, both ``--socket 127.0.0.1:P --tornado 10 --greenlet`` running
-``tests/apps/wire_probe.py`` (its WSGI answer lists the vars it got and the body it read; its RPC
+One real uWSGI and one gateway at a time, both ``--socket 127.0.0.1:P --tornado 10 --greenlet``,
+then both ``--processes 2`` (the plain prefork form), running ``tests/apps/wire_probe.py`` (its WSGI answer lists the vars it got and the body it read; its RPC
 functions are ``tests/apps/rpc_peer.py``'s and three more).  Each packet of a corpus goes to both;
 where the answers differ by design the test says both sides, and the README says why ("The uwsgi
-protocol", "RPC").  The same corpus was run by hand against the plain prefork form of both
-(no ``--tornado``): the same answers.
+protocol", "RPC").
 """
 
 from __future__ import annotations
@@ -24,7 +23,9 @@ from support.httpclient import Conn
 from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
 from tests.server import run_server
 
-OPTIONS = ["--pythonpath", "tests/apps", "--wsgi-file", "tests/apps/wire_probe.py", "--tornado", "10", "--greenlet"]
+OPTIONS = ["--pythonpath", "tests/apps", "--wsgi-file", "tests/apps/wire_probe.py"]
+#: the two forms both servers are compared in, one pair at a time
+FORMS = {"async": ["--tornado", "10", "--greenlet"], "prefork": ["--processes", "2"]}
 
 #: what nginx's uwsgi_params always sends (SERVER_NAME/PORT too: see test_vars_a_client_left_out)
 BASE = [("SERVER_NAME", "h"), ("SERVER_PORT", "80"), ("REQUEST_METHOD", "GET"), ("PATH_INFO", "/x"),
@@ -37,14 +38,15 @@ def base(**changes: str) -> List[Tuple[str, str]]:
     return pairs + list(changes.items())
 
 
-@pytest.fixture(scope="module")
-def ports() -> Iterator[Tuple[int, int]]:
-    """(real uWSGI's --socket port, gateway's)."""
+@pytest.fixture(scope="module", params=sorted(FORMS))
+def ports(request) -> Iterator[Tuple[int, int]]:
+    """(real uWSGI's --socket port, gateway's), both in one of :data:`FORMS`."""
     port = free_port()
-    real = RealUWSGI(["--socket", "127.0.0.1:%d" % port] + OPTIONS)
+    options = OPTIONS + FORMS[request.param]
+    real = RealUWSGI(["--socket", "127.0.0.1:%d" % port] + options)
     try:
         wait_listening(port, real.proc)
-        with run_server(["--socket", "127.0.0.1:0"] + OPTIONS) as gw:
+        with run_server(["--socket", "127.0.0.1:0"] + options) as gw:
             gw.expect_traceback("ValueError: boom")  # rpc_peer's 'raises', called on purpose
             yield port, gw.uwsgi_port
     finally:
