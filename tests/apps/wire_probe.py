@@ -41,6 +41,7 @@ def application(environ, start_response):
     keys = sorted(k for k, v in environ.items() if k.isupper() and isinstance(v, str) and k not in OWN)
     lines = ["%s=%s" % (k, environ[k]) for k in keys]
     lines.append("SCRIPT_NAME=%s" % environ.get("SCRIPT_NAME", ""))
+    lines.append("wsgi.url_scheme=%s" % environ.get("wsgi.url_scheme"))
     lines.append("body=%s" % body.decode("latin-1"))
     out = "\n".join(lines).encode("latin-1")
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(out)))])

@@ -110,6 +110,15 @@ SAME = {
     "a value past the end": packet(0, encode_vars(BASE) + b"\x02\x00ab\x05\x00xy"),
     "SERVER_PROTOCOL is the status line's": wsgi(base(SERVER_PROTOCOL="FOO/9")),
     "modifier2 is ignored": wsgi(BASE, modifier2=1),
+    # -- wsgi.url_scheme -------------------------------------------------------------------------
+    "HTTPS on": wsgi(base(HTTPS="on")),
+    "HTTPS 1": wsgi(base(HTTPS="1")),
+    "HTTPS ON": wsgi(base(HTTPS="ON")),
+    "HTTPS off": wsgi(base(HTTPS="off")),
+    "HTTPS yes": wsgi(base(HTTPS="yes")),
+    "UWSGI_SCHEME": wsgi(base(UWSGI_SCHEME="https")),
+    "UWSGI_SCHEME wins over HTTPS": wsgi(base(HTTPS="on", UWSGI_SCHEME="http")),
+    "X-Forwarded-Proto": wsgi(base(HTTP_X_FORWARDED_PROTO="https")),
     # -- the body, by CONTENT_LENGTH -----------------------------------------------------------
     "CONTENT_LENGTH exact": wsgi(BASE + [("CONTENT_LENGTH", "3")], b"abc"),
     "no CONTENT_LENGTH: no body": wsgi(BASE, b"abc"),
@@ -212,9 +221,9 @@ def test_vars_a_client_left_out(ports):
     """PEP 3333's required keys are always in our environ: a packet without them gets the
     socket's SERVER_NAME/SERVER_PORT, GET, and "" for PATH_INFO/QUERY_STRING (uWSGI leaves them out)."""
     theirs, ours = both(ports, wsgi([("SERVER_PROTOCOL", "HTTP/1.1")]))
-    assert vars_of(theirs) == ["SCRIPT_NAME=", "body="]
+    assert vars_of(theirs) == ["SCRIPT_NAME=", "wsgi.url_scheme=http", "body="]
     assert vars_of(ours) == ["PATH_INFO=", "QUERY_STRING=", "REQUEST_METHOD=GET", "SERVER_NAME=127.0.0.1",
-                             "SERVER_PORT=%d" % ports[1], "SCRIPT_NAME=", "body="]
+                             "SERVER_PORT=%d" % ports[1], "SCRIPT_NAME=", "wsgi.url_scheme=http", "body="]
 
 
 def test_modifier1_30_strips_script_name_here_only(ports):
@@ -238,6 +247,22 @@ def test_a_truncated_body_is_a_400_here(ports):
     with the read's own status, as for any BodyError (README, "HTTP")."""
     theirs, ours = both(ports, wsgi(BASE + [("CONTENT_LENGTH", "10")], b"abc"), shut=True)
     assert theirs == b"" and ours.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+@pytest.mark.parametrize("changes, theirs, ours", [
+    # nginx's own word (UWSGI_SCHEME, HTTPS) wins over a client's header here; in uWSGI the
+    # header, sent after nginx's params, overrides both
+    (dict(HTTPS="on", HTTP_X_FORWARDED_PROTO="http"), "http", "https"),
+    (dict(UWSGI_SCHEME="https", HTTP_X_FORWARDED_PROTO="http"), "http", "https"),
+    # the header counts as http or https, the first of a list, any case; uWSGI copies it
+    (dict(HTTP_X_FORWARDED_PROTO="HTTPS"), "HTTPS", "https"),
+    (dict(HTTP_X_FORWARDED_PROTO="https, http"), "https, http", "https"),
+    (dict(HTTP_X_FORWARDED_PROTO="wss"), "wss", "http"),
+])
+def test_url_scheme_differences(ports, changes, theirs, ours):
+    answers = both(ports, wsgi(base(**changes)))
+    assert [[v for v in vars_of(a) if v.startswith("wsgi.url_scheme=")] for a in answers] == [
+        ["wsgi.url_scheme=" + theirs], ["wsgi.url_scheme=" + ours]]
 
 
 def test_chunked_without_content_length_is_read_here(ports):
