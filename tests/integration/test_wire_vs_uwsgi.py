@@ -115,6 +115,8 @@ SAME = {
     "HTTPS 1": wsgi(base(HTTPS="1")),
     "HTTPS ON": wsgi(base(HTTPS="ON")),
     "HTTPS off": wsgi(base(HTTPS="off")),
+    "HTTPS oN: its start, any case": wsgi(base(HTTPS="oN")),
+    "HTTPS 10: its first digit": wsgi(base(HTTPS="10")),
     "HTTPS yes": wsgi(base(HTTPS="yes")),
     "UWSGI_SCHEME": wsgi(base(UWSGI_SCHEME="https")),
     "UWSGI_SCHEME wins over HTTPS": wsgi(base(HTTPS="on", UWSGI_SCHEME="http")),
