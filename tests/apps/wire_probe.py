@@ -12,6 +12,7 @@ are the app's alone.
 """
 
 import uwsgi
+from environ_echo import application as echo_application
 from rpc_peer import application as rpc_application
 
 #: upper-case environ entries a server adds by itself (gateway's and uWSGI's differ)
@@ -37,6 +38,8 @@ for _f in (strret, intret, bytesret):
 def application(environ, start_response):
     if environ.get("PATH_INFO") == "/call":
         return rpc_application(environ, start_response)
+    if environ.get("PATH_INFO", "").startswith("/echo/"):
+        return echo_application(environ, start_response)
     body = environ["wsgi.input"].read()
     keys = sorted(k for k, v in environ.items() if k.isupper() and isinstance(v, str) and k not in OWN)
     lines = ["%s=%s" % (k, environ[k]) for k in keys]
