@@ -2,7 +2,7 @@
 bytes, the same close, and both workers still serving afterwards.
 
 One real uWSGI and one gateway at a time, both ``--socket 127.0.0.1:P --tornado 10 --greenlet``,
-then both ``--processes 2`` (the plain prefork form), running ``tests/apps/wire_probe.py`` (its WSGI answer lists the vars it got and the body it read; its RPC
+then both ``--master --processes 2`` (the plain prefork form), running ``tests/apps/wire_probe.py`` (its WSGI answer lists the vars it got and the body it read; its RPC
 functions are ``tests/apps/rpc_peer.py``'s and three more).  Each packet of a corpus goes to both;
 where the answers differ by design the test says both sides, and the README says why ("The uwsgi
 protocol", "RPC").
@@ -21,11 +21,12 @@ from gateway.protocol.uwsgi import encode_header, encode_vars
 from gateway.protocol.uwsgi_rpc import encode_array
 from support.httpclient import Conn
 from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
+from tests.peers import stop_uwsgi
 from tests.server import run_server
 
 OPTIONS = ["--pythonpath", "tests/apps", "--wsgi-file", "tests/apps/wire_probe.py"]
 #: the two forms both servers are compared in, one pair at a time
-FORMS = {"async": ["--tornado", "10", "--greenlet"], "prefork": ["--processes", "2"]}
+FORMS = {"async": ["--tornado", "10", "--greenlet"], "prefork": ["--master", "--processes", "2"]}
 
 #: what nginx's uwsgi_params always sends (SERVER_NAME/PORT too: see test_vars_a_client_left_out)
 BASE = [("SERVER_NAME", "h"), ("SERVER_PORT", "80"), ("REQUEST_METHOD", "GET"), ("PATH_INFO", "/x"),
@@ -50,7 +51,7 @@ def ports(request) -> Iterator[Tuple[int, int]]:
             gw.expect_traceback("ValueError: boom")  # rpc_peer's 'raises', called on purpose
             yield port, gw.uwsgi_port
     finally:
-        real.stop()
+        stop_uwsgi(real.proc)  # SIGINT: its master stops the workers too
 
 
 def packet(modifier1: int, payload: bytes, modifier2: int = 0) -> bytes:
@@ -348,10 +349,11 @@ def test_modifier2_3_is_xmlrpc_in_uwsgi_and_raw_here(ports):
     assert both(ports, rpc(b"hello", b"a", b"b", modifier2=3)) == [SERVER_ERROR, b"Hello a,b"]
 
 
-def test_a_remote_signal_without_a_master(ports):
-    """modifier1 110: signals work without --master here, so the packet is routed (01); uWSGI's
-    lone worker cannot route it (00).  Under --master both say 01 (checked by hand)."""
-    assert both(ports, b"\x6e\x00\x00\x11") == [b"\xff\x00\x00\x00", b"\xff\x00\x00\x01"]
+def test_a_remote_signal(ports, request):
+    """modifier1 110: under --master both route it (01); without one, signals still work here
+    (01), while uWSGI's lone worker cannot route it (00)."""
+    master = "--master" in FORMS[request.node.callspec.params["ports"]]
+    assert both(ports, b"\x6e\x00\x00\x11") == [b"\xff\x00\x00\x01" if master else b"\xff\x00\x00\x00", b"\xff\x00\x00\x01"]
 
 
 # -- uwsgi.rpc(node, ...) from each app to each server ---------------------------------------------
