@@ -22,7 +22,8 @@ Then, by modifier1:
   one), so nginx can tell a truncated file, and the close still ends the body.
 * 100 (ping): answered ``64 LL LL 01`` and ``uwsgi.set_warning_message``'s text (LL its
   length; ``64 00 00 01`` without one) from the loop, then closed.
-* any modifier1 with a handler in :data:`HANDLERS` (173: RPC, :mod:`gateway.server.uwsgi_rpc`):
+* any modifier1 with a handler in :data:`HANDLERS` (173: RPC, :mod:`gateway.server.uwsgi_rpc`;
+  17: remote spooling, :mod:`gateway.spooler.remote`):
   ``handler(modifier2, payload, peer) -> [bytes]`` runs in a core (counted as a
   request, not access-logged), its buffers are written, then the connection closes.
   A handler registered with ``wants_body=True`` also gets ``read(n)``, which returns
@@ -83,6 +84,7 @@ from gateway.server.uwsgi_rpc import answer as rpc_answer
 from gateway.server.vars_conn import VarsConnection, VarsServer, pairs_environ
 from gateway.server.wsgi_call import WSGIResponse
 from gateway.server.wsgi_input import BodyError, ClientDisconnected
+from gateway.spooler import remote as remote_spool
 from gateway.warning_message import ping_reply
 from loop_engine import CoreTimeout, wait_fd_write
 
@@ -115,6 +117,7 @@ def register_handler(modifier1: int, handler: Callable[..., List[bytes]], wants_
 
 
 HANDLERS[wire.MOD1_RPC] = rpc_answer
+HANDLERS[remote_spool.MODIFIER1] = remote_spool.answer
 
 
 class UwsgiServer(VarsServer):

@@ -21,7 +21,9 @@ modifier2 of the request (reference/uwsgi.md §1.7):
   where uWSGI 2.0.31 refuses the whole packet.
 * 2: the HTTP bridge: the payload is a vars block, ``PATH_INFO`` ``/func/arg1/arg2``;
   200 with the result, 404 for an unknown function or no result, 500 without a
-  function name or when the function raised (uWSGI: 404 for that too).
+  function name or when the function raised (uWSGI: 404 for that too).  A packet
+  that is not a vars block, or an empty one (uWSGI: ``Empty RPC request. skip.``),
+  is closed without a byte, as uWSGI.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ def answer(modifier2: int, payload: bytes, peer: str = "-") -> List[bytes]:
 
 
 def _http_bridge(payload: bytes, peer: str) -> List[bytes]:
+    if not payload:
+        gen_log.info("uwsgi RPC (HTTP bridge) from %s: empty request", peer)
+        return []
     try:
         env = _vars(payload)
         proto = env.get(b"SERVER_PROTOCOL")

@@ -43,7 +43,10 @@ from gateway.server.wsgi_input import BodyError, WSGIInput
 
 __all__ = ["VarsConnection", "VarsServer", "LINGER_RST", "cgi_path_info", "pairs_environ"]
 
-_HTTPS_ON = ("on", "1", "ON", "On")
+def https_on(value: Optional[str]) -> bool:
+    """uWSGI's reading of the ``HTTPS`` var: it starts with ``on`` (any case) or ``1``."""
+    return value is not None and (value[:2].lower() == "on" or value[:1] == "1")
+
 #: SO_LINGER 0: close with an RST, so a peer reading to EOF sees a truncated answer as one
 LINGER_RST = struct.pack("ii", 1, 0)
 
@@ -174,7 +177,7 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
                 environ["PATH_INFO"] = path[len(script):]
         scheme = environ.get("UWSGI_SCHEME")
         if scheme is None:
-            if environ.get("HTTPS") in _HTTPS_ON:
+            if https_on(environ.get("HTTPS")):
                 scheme = "https"
             else:
                 fwd = environ.get("HTTP_X_FORWARDED_PROTO")

@@ -64,6 +64,12 @@ def enqueue(spoolers: Spoolers, task: Dict[Any, Any]) -> str:
     vars, a file over ``--spooler-max-size``) or ``OSError``.
     """
     pairs, body = task_pairs(task)
+    return enqueue_pairs(spoolers, pairs, body)
+
+
+def enqueue_pairs(spoolers: Spoolers, pairs: List[Tuple[bytes, bytes]], body: bytes = b"") -> str:
+    """:func:`enqueue` of a task already in its vars (a remote spool packet's, modifier1 17):
+    the reserved keys (``spooler``, ``priority``, ``at``) work the same."""
     reserved = reserved_fields(pairs)
     directory = spoolers.dir_for(reserved.spooler)
     if directory is None:

@@ -14,8 +14,9 @@ import re
 import signal
 import time
 
+from gateway.protocol.uwsgi import encode_header, encode_vars
 from server import run_server
-from support.httpclient import request
+from support.httpclient import Conn, request
 from support.waits import wait_until
 
 APP = "tests/apps/spooler_app.py"
@@ -74,6 +75,22 @@ def test_tasks_run_in_the_spooler_process_and_done_tasks_are_deleted(tmp_path):
         sp.wait_runs("raw")
         wait_until(lambda: not os.path.exists(raw_file), 5, "the @spoolraw task's file to go")
         srv.wait_for_line(r"\[spooler \S+ pid: %d\] done with task" % run["pid"])
+
+
+def test_a_remote_spool_packet_is_spooled_here(tmp_path):
+    """modifier1 17 on --socket (uWSGI's spooler plugin): the vars are the task; ff 00 00 01."""
+    sp = Spooled(tmp_path)
+    with run_server(["--http-socket", "127.0.0.1:0", "--socket", "127.0.0.1:0"] + sp.args, env=sp.env) as srv:
+        block = encode_vars([("name", "remote"), ("priority", "3"), ("x", "1")])
+        with Conn(srv.uwsgi_port) as c:
+            c.send(encode_header(17, len(block)) + block)
+            assert c.read_to_eof() == b"\xff\x00\x00\x01"
+        run = sp.wait_runs("remote")[0]
+        assert run["spooler"] is True and run["keys"] == ["name", "priority", "spooler_task_name", "x"]
+        with Conn(srv.uwsgi_port) as c:  # an unknown spooler: not spooled
+            block = encode_vars([("name", "lost"), ("spooler", "/nonexistent")])
+            c.send(encode_header(17, len(block)) + block)
+            assert c.read_to_eof() == b"\xff\x00\x00\x00"
 
 
 def test_retry_keeps_the_file_and_runs_again(tmp_path):

@@ -58,4 +58,5 @@ def test_failures_in_raw_and_bridge_modes(caplog, expect_log):
     assert bridge(b"/raises").startswith(b"HTTP/1.0 500 Internal Server Error\r\n")  # uWSGI: 404
     assert bridge(b"/empty").startswith(b"HTTP/1.0 404 Not Found\r\n")
     assert answer(2, b"\x00\x00") == []  # a null key: not a vars block
+    assert answer(2, b"") == []  # an empty packet: uWSGI's "Empty RPC request. skip." (not a 500)
     assert sum("RPC function" in r.getMessage() and "raised" in r.getMessage() for r in caplog.records) == 2

@@ -10,8 +10,10 @@ import time
 
 import pytest
 
+from gateway import spooler
 from gateway.protocol import spool_file as S
-from gateway.spooler import Spoolers
+from gateway.protocol.uwsgi import encode_vars
+from gateway.spooler import Spoolers, remote
 from gateway.spooler.runner import SpoolerProcess, has_tasks
 from gateway.spooler.tasks import SPOOL_IGNORE, SPOOL_OK, SPOOL_RETRY, Verdict, run_task
 from gateway.spooler.writer import SpoolError, enqueue
@@ -142,6 +144,21 @@ def test_the_writer_refuses_what_uwsgi_would_mangle(spoolers, tmp_path):
         enqueue(spoolers, {b"k": None})
     assert enqueue(spoolers, {b"spooler": spoolers.dirs[0].encode()}).startswith(spoolers.dirs[0])
     assert [n for n in os.listdir(spoolers.dirs[0]) if n.startswith(".tmp_")] == []
+
+
+def test_a_remote_spool_packet_is_a_task_file_with_its_vars_verbatim(spoolers, monkeypatch, caplog):
+    """modifier1 17 (gateway.spooler.remote): the file is the packet uWSGI would write."""
+    monkeypatch.setattr(spooler, "current", None)
+    block = encode_vars([(b"name", b"r"), (b"k", b"\xff")])
+    assert remote.answer(0, block) == [remote.NOT_SPOOLED]  # no --spooler: uWSGI's "inactive"
+    monkeypatch.setattr(spooler, "current", spoolers)
+    assert remote.answer(0, block) == [remote.SPOOLED]
+    (name,) = os.listdir(spoolers.dirs[0])
+    with open(os.path.join(spoolers.dirs[0], name), "rb") as f:
+        assert f.read() == b"\x11" + len(block).to_bytes(2, "little") + b"\x00" + block
+    assert remote.answer(0, b"\x05\x00ab") == [remote.NOT_SPOOLED]  # not a vars block (uWSGI writes it)
+    assert remote.answer(0, encode_vars([(b"spooler", b"/nonexistent")])) == [remote.NOT_SPOOLED]
+    assert len(os.listdir(spoolers.dirs[0])) == 1
 
 
 def test_the_shared_table(spoolers):
