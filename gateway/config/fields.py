@@ -399,7 +399,7 @@ class ConfigFields:
     https_export_cert: bool
     #: --http-enable-proxy-protocol: the same, for the --http router only (uWSGI's http plugin option)
     http_enable_proxy_protocol: bool
-    #: --http-keepalive: seconds an idle keep-alive HTTP connection is kept open; 0 closes it after each response
+    #: --http-keepalive: seconds an idle keep-alive HTTP connection is kept open; 0 closes it after each response; alone or…
     http_keepalive: int
     #: --http-auto-chunked: accepted: the --http router always sends a body without Content-Length to an HTTP/1.1 client chunke…
     http_auto_chunked: bool
