@@ -1075,6 +1075,16 @@ def _keepalive_seconds(raw: str) -> int:
     return KEEPALIVE_DEFAULT if value == 1 else value
 
 
+def _expect_limit(raw: str) -> int:
+    """``--http-manage-expect [BYTES]``: the body size over which ``Expect`` gets a 413; 0: none.
+
+    uWSGI checks the size only from 2 up (``manage_expect > 1``): 1 (``http-manage-expect = 1``,
+    or the option alone, which stores 1) just turns the option on, so it is no limit here either.
+    """
+    value = conv.integer(raw)
+    return 0 if value == 1 else value
+
+
 def _resolve_spec(raw: str) -> str:
     """``--resolve PLACEHOLDER=NAME``: both parts required."""
     name, sep, host = raw.partition("=")
@@ -1431,10 +1441,11 @@ def _socket_extra_options() -> tuple[Option, ...]:
         Option("http-chunked-input", flag=True, noop=True, section=HTTP,
                help="accepted: the --http router always streams a chunked request body to the worker, "
                     "where wsgi.input de-chunks it"),
-        Option("http-manage-expect", type=conv.integer, optional_value=True, minimum=0, section=HTTP,
+        Option("http-manage-expect", type=_expect_limit, optional_value=True, minimum=0, section=HTTP,
                metavar="[BYTES]",
-               help="the --http router answers Expect: 100-continue itself (always); with BYTES, a "
-                    "request whose Content-Length is larger gets 413 instead (uWSGI's answer)"),
+               help="the --http router answers Expect: 100-continue itself (always); with BYTES "
+                    "(from 2: 1 is uWSGI's 'on'), a request whose Content-Length is larger gets "
+                    "413 instead (uWSGI's answer)"),
         Option("http-headers-timeout", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="SECONDS",
                help="--http router: seconds a request head may take (408 after); 0: --socket-timeout"),
         Option("http-buffer-size", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="BYTES",

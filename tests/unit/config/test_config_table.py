@@ -129,3 +129,13 @@ def test_convert_enforces_ranges():
 ])
 def test_http_keepalive_alone_or_1_turns_keepalive_on_as_in_uwsgi(argv, seconds):
     assert load(argv, {}).http_keepalive == seconds
+
+
+@pytest.mark.parametrize("argv, limit", [
+    (["--http-manage-expect=1"], 0),   # uWSGI's "on": its size check starts at 2
+    (["--http-manage-expect", "1"], 0),
+    (["--http-manage-expect", "2"], 2),
+    (["--http-manage-expect", "1048576"], 1048576),
+])
+def test_http_manage_expect_1_is_on_without_a_size_limit_as_in_uwsgi(argv, limit):
+    assert int(load(argv, {}).http_manage_expect or 0) == limit
