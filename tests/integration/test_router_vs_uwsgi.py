@@ -1,7 +1,8 @@
 """The HTTP router (``--http``, ``--https``) against real uWSGI 2.0.31's router on the same raw requests.
 
 One real uWSGI and one gateway per module, both started as a user starts uWSGI's router
-(``--http ADDR --https ADDR,cert,key --http-keepalive --master --processes 1``), both serving
+(``--http ADDR --https ADDR,cert,key --http-keepalive --master --processes 1``, with
+``--http-var``, ``--http-manage-expect=1`` and ``--http-auto-gzip``), both serving
 ``tests/apps/environ_echo.py`` with ``tests/apps/router_app.py`` mounted on ``/r``.  Each request
 goes to both routers: the environs the app sees must agree (every key but ``SERVER_PORT``,
 each router's own, and ``REMOTE_PORT``, see below), and so must the responses once the framing
@@ -13,6 +14,7 @@ malformed or oversized request or an unknown HTTP version met with a bare close.
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import ssl
@@ -34,7 +36,7 @@ pytestmark = pytest.mark.timeout(90)
 #: ``--http-keepalive`` last and alone (both store 1)
 OPTIONS = ["--wsgi-file", "tests/apps/environ_echo.py", "--mount", "/r=tests/apps/router_app.py",
            "--manage-script-name", "--master", "--processes", "1", "--http-var", "X_ROUTER_VAR=on",
-           "--http-manage-expect=1", "--http-keepalive"]
+           "--http-manage-expect=1", "--http-auto-gzip", "--http-keepalive"]
 #: each router's own listening port; REMOTE_PORT: test_remote_port_is_the_clients
 NOT_COMPARED = {"SERVER_PORT", "REMOTE_PORT"}
 #: headers each router adds its own way (framing, date)
@@ -180,6 +182,28 @@ def test_keep_alive_agrees(routers):
     finally:
         for c in conns:
             c.close()
+
+
+def test_auto_gzip_agrees(routers):
+    """``--http-auto-gzip``: an answer marked ``uWSGI-Encoding: gzip`` goes gzipped and chunked
+    to an HTTP/1.1 client that accepts gzip (uWSGI also passes the marker on; ours drops it)."""
+    raw = req("GET /custom?h=uWSGI-Encoding:gzip&h=Content-Type:text/plain&b=hello&b=world HTTP/1.1\nHost: h\n"
+              "Accept-Encoding: gzip\nConnection: close\n")
+    theirs, ours = both(routers, raw)
+    for r in (theirs, ours):
+        assert r.header("Content-Encoding") == "gzip" and r.header("Transfer-Encoding") == "chunked"
+        assert gzip.decompress(r.body) == b"helloworld"
+    assert theirs.header("uWSGI-Encoding") == "gzip" and ours.header("uWSGI-Encoding") is None
+    plain = req("GET /custom?h=uWSGI-Encoding:gzip&b=hello HTTP/1.1\nHost: h\nConnection: close\n")
+    same_response(*both(routers, plain))  # no Accept-Encoding: as the app sent it
+
+
+def test_auto_gzip_to_http10_is_close_delimited_here_uwsgi_chunks_it(routers):
+    raw = req("GET /custom?h=uWSGI-Encoding:gzip&b=hello HTTP/1.0\nAccept-Encoding: gzip\n")
+    theirs, ours = (to_eof(r.port, raw) for r in routers)
+    assert theirs.startswith(b"HTTP/1.0 200 OK\r\n") and b"\r\nTransfer-Encoding: chunked\r\n" in theirs
+    head, _, body = ours.partition(b"\r\n\r\n")
+    assert b"Transfer-Encoding" not in head and gzip.decompress(body) == b"hello"
 
 
 # -- where uWSGI's router is broken and ours deliberately differs (README) ----------------------
