@@ -95,7 +95,7 @@ class ConfigFields:
     http_websockets: bool
     #: --http-chunked-input: accepted: the --http router always streams a chunked request body to the worker, where wsgi.input d…
     http_chunked_input: bool
-    #: --http-manage-expect: the --http router answers Expect: 100-continue itself (always); with BYTES, a request whose Content…
+    #: --http-manage-expect: the --http router answers Expect: 100-continue itself (always); with BYTES (from 2: 1 is uWSGI's 'o…
     http_manage_expect: Optional[int]
     #: --http-headers-timeout: --http router: seconds a request head may take (408 after); 0: --socket-timeout
     http_headers_timeout: int
@@ -399,7 +399,7 @@ class ConfigFields:
     https_export_cert: bool
     #: --http-enable-proxy-protocol: the same, for the --http router only (uWSGI's http plugin option)
     http_enable_proxy_protocol: bool
-    #: --http-keepalive: seconds an idle keep-alive HTTP connection is kept open; 0 closes it after each response
+    #: --http-keepalive: seconds an idle keep-alive HTTP connection is kept open; 0 closes it after each response; alone or…
     http_keepalive: int
     #: --http-auto-chunked: accepted: the --http router always sends a body without Content-Length to an HTTP/1.1 client chunke…
     http_auto_chunked: bool

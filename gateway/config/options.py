@@ -86,6 +86,9 @@ class Option:
     short_key: str | None = None
     #: getopt's ``optional_argument``: ``--mule`` alone (value ``""``) or ``--mule=VALUE``
     optional_value: bool = False
+    #: with ``optional_value``: the text the option alone stands for, converted as any value
+    #: (None: the value is ``""``); uWSGI's integer options alone store 1
+    bare: str | None = None
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -114,7 +117,9 @@ class Option:
         if self.flag:
             return True if raw is True else conv.boolean(str(raw))
         if self.optional_value and (raw is True or not str(raw).strip()):
-            return ""  # --mule alone, or "mule =" in an ini file
+            if self.bare is None:
+                return ""  # --mule alone, or "mule =" in an ini file
+            raw = self.bare
         if not isinstance(raw, str):  # cannot happen from the sources, which require values
             raise Invalid("a value")
         value = self.type(raw)
@@ -1055,6 +1060,31 @@ def _exit_status(raw: str) -> int:
     return value
 
 
+#: ``--http-keepalive``'s idle seconds when absent, alone or 1
+KEEPALIVE_DEFAULT = 15
+
+
+def _keepalive_seconds(raw: str) -> int:
+    """``--http-keepalive [SECONDS]``: 1 means on, for :data:`KEEPALIVE_DEFAULT` seconds.
+
+    uWSGI's option is a switch that doubles as a duration: alone (it stores 1) or 1 turns
+    its router's keep-alive on with its default idle bound, 2 and up are that bound, so
+    ``http-keepalive = 1``, uWSGI's usual spelling, must not mean a one-second timeout here.
+    """
+    value = conv.integer(raw)
+    return KEEPALIVE_DEFAULT if value == 1 else value
+
+
+def _expect_limit(raw: str) -> int:
+    """``--http-manage-expect [BYTES]``: the body size over which ``Expect`` gets a 413; 0: none.
+
+    uWSGI checks the size only from 2 up (``manage_expect > 1``): 1 (``http-manage-expect = 1``,
+    or the option alone, which stores 1) just turns the option on, so it is no limit here either.
+    """
+    value = conv.integer(raw)
+    return 0 if value == 1 else value
+
+
 def _resolve_spec(raw: str) -> str:
     """``--resolve PLACEHOLDER=NAME``: both parts required."""
     name, sep, host = raw.partition("=")
@@ -1411,10 +1441,11 @@ def _socket_extra_options() -> tuple[Option, ...]:
         Option("http-chunked-input", flag=True, noop=True, section=HTTP,
                help="accepted: the --http router always streams a chunked request body to the worker, "
                     "where wsgi.input de-chunks it"),
-        Option("http-manage-expect", type=conv.integer, optional_value=True, minimum=0, section=HTTP,
+        Option("http-manage-expect", type=_expect_limit, optional_value=True, minimum=0, section=HTTP,
                metavar="[BYTES]",
-               help="the --http router answers Expect: 100-continue itself (always); with BYTES, a "
-                    "request whose Content-Length is larger gets 413 instead (uWSGI's answer)"),
+               help="the --http router answers Expect: 100-continue itself (always); with BYTES "
+                    "(from 2: 1 is uWSGI's 'on'), a request whose Content-Length is larger gets "
+                    "413 instead (uWSGI's answer)"),
         Option("http-headers-timeout", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="SECONDS",
                help="--http router: seconds a request head may take (408 after); 0: --socket-timeout"),
         Option("http-buffer-size", type=conv.integer, default=0, minimum=0, section=HTTP, metavar="BYTES",
@@ -1751,11 +1782,12 @@ OPTIONS: tuple[Option, ...] = (
                 "in HTTPS_CC (HTTPS_DN and HTTPS_CLIENT_CERTIFICATE are always set)"),
     Option("http-enable-proxy-protocol", flag=True, section=HTTP,
            help="the same, for the --http router only (uWSGI's http plugin option)"),
-    Option("http-keepalive", type=conv.integer, default=15, minimum=0, section=HTTP,
-           metavar="SECONDS",
+    Option("http-keepalive", type=_keepalive_seconds, default=KEEPALIVE_DEFAULT, minimum=0, section=HTTP,
+           optional_value=True, bare="1", metavar="[SECONDS]",
            help="seconds an idle keep-alive HTTP connection is kept open; 0 closes it after "
-                "each response.  Unlike uWSGI's option of this name (for its HTTP router "
-                "process), the value is a duration"),
+                "each response; alone or 1: on, for %d seconds (uWSGI's --http-keepalive alone "
+                "or 1 turns its router's keep-alive on; from 2 up its value is this duration "
+                "too)" % KEEPALIVE_DEFAULT),
     Option("http-auto-chunked", flag=True, noop=True, section=HTTP,
            help="accepted: the --http router always sends a body without Content-Length to "
                 "an HTTP/1.1 client chunked, keeping the connection alive (uWSGI does so only "

@@ -892,10 +892,14 @@ class RouterConnection(asyncio.Protocol):
         except ValueError:
             reason = "Error"
         body = ("%d %s: %s\n" % (status, reason, message)).encode("latin-1", "replace")
+        req = self._req
+        # the answer to a HEAD has no body (its Content-Length still says what a GET would get):
+        # a keep-alive client would read the body as the next response
+        head_only = self.state == BUSY and req is not None and req.method == "HEAD"
         transport.write(
             b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s%s\r\n%s"
             % (status, reason.encode(), len(body), _Date.header(),
-               b"" if keep_alive else b"Connection: close\r\n", body)
+               b"" if keep_alive else b"Connection: close\r\n", b"" if head_only else body)
         )
 
     def _send_error(self, status: int, message: str) -> None:

@@ -289,6 +289,8 @@ def test_502_while_no_worker_is_reachable_then_recovery():
             c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
             resp = c.read_response()
             assert resp.status == 502 and b"no worker is reachable" in resp.body
+            c.send(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")  # its 502 has no body: the next answer is next
+            assert c.read_response("HEAD").status == 502
             proc = start_uwsgi(port)
             try:
                 c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # same client connection

@@ -117,3 +117,25 @@ def test_convert_enforces_ranges():
         find("processes").convert("4x")
     # buffer-size clamps instead of refusing (the resolver lowers it, as uWSGI does)
     assert find("buffer-size").convert("100000") == 100000
+
+
+@pytest.mark.parametrize("argv, seconds", [
+    (["--http-keepalive"], 15),              # uWSGI's usual spelling: alone (getopt stores 1)...
+    (["--http-keepalive", "--master"], 15),  # ...before another option
+    (["--http-keepalive", "1"], 15),         # ...or http-keepalive = 1: on, not a 1 s timeout
+    (["--http-keepalive=1"], 15),
+    (["--http-keepalive", "30"], 30),        # from 2 up a duration, in uWSGI too
+    (["--http-keepalive", "0"], 0),
+])
+def test_http_keepalive_alone_or_1_turns_keepalive_on_as_in_uwsgi(argv, seconds):
+    assert load(argv, {}).http_keepalive == seconds
+
+
+@pytest.mark.parametrize("argv, limit", [
+    (["--http-manage-expect=1"], 0),   # uWSGI's "on": its size check starts at 2
+    (["--http-manage-expect", "1"], 0),
+    (["--http-manage-expect", "2"], 2),
+    (["--http-manage-expect", "1048576"], 1048576),
+])
+def test_http_manage_expect_1_is_on_without_a_size_limit_as_in_uwsgi(argv, limit):
+    assert int(load(argv, {}).http_manage_expect or 0) == limit
