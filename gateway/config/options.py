@@ -1764,6 +1764,14 @@ OPTIONS: tuple[Option, ...] = (
                 "--body-min-rate bytes received; past it the read fails with a 408 and the "
                 "connection closes (a client trickling bytes cannot hold a core).  0: no "
                 "deadline (only --socket-timeout per wait, as uWSGI).  gateway only"),
+    Option("discard-body-max", type=conv.integer, default=1 << 20, minimum=0, section=HTTP, metavar="BYTES",
+           help="--http-socket and the --http router: after a response, at most BYTES of a request body "
+                "the app did not read are read and dropped so the connection goes on; past it the "
+                "connection is closed without a TCP reset (see --linger-timeout).  gateway only"),
+    Option("linger-timeout", type=conv.number, default=2, minimum=0, section=HTTP, metavar="SECONDS",
+           help="closing a connection whose client is still sending (an unread body past "
+                "--discard-body-max): our FIN goes first, and what arrives is dropped for at most "
+                "SECONDS, so the client reads the response instead of a reset.  gateway only"),
     Option("body-min-rate", type=conv.integer, default=500, minimum=0, section=HTTP,
            metavar="BYTES", help="bytes per second that extend the --body-timeout deadline "
                                  "by one second each; 0: the deadline is fixed.  gateway only"),

@@ -275,6 +275,8 @@ class Worker:
             body_timeout=float(cfg.body_timeout),
             body_min_rate=cfg.body_min_rate,
             keepalive_timeout=float(cfg.http_keepalive),
+            discard_max=int(cfg.discard_body_max),
+            linger_timeout=float(cfg.linger_timeout),
             log_requests=not cfg.disable_logging,
             log_micros=bool(cfg.log_micros),
             stats=settings_stats,

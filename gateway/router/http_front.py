@@ -69,6 +69,7 @@ from gateway.protocol.upstream_response import ChunkedBody, UpstreamProtocolErro
 from gateway.router.gzip_body import GzipRelay, client_accepts_gzip, gzip_head_lines, wants_gzip
 from gateway.router.upstream import Upstream
 from gateway.router.vars import VarsTooLarge
+from gateway.server.body_discard import drop_body, start_linger
 
 __all__ = ["RouterConnection", "REPLAY_MAX"]
 
@@ -78,6 +79,8 @@ HEAD = 1    # a request head is arriving: --socket-timeout
 BUSY = 2    # a request is being relayed: --http-timeout of inactivity
 TUNNEL = 3  # after a 101: raw bytes both ways, --http-timeout of inactivity
 CLOSED = 4
+DISCARD = 5  # the response is out: the rest of the client's body is read and dropped
+LINGER = 6   # our FIN is out: what still arrives is dropped until EOF or --linger-timeout
 
 # Response framing modes.
 AWAIT_HEAD = 0  # reading the worker's response head
@@ -174,6 +177,9 @@ class RouterConnection(asyncio.Protocol):
         self._spool: Optional[Any] = None
         self._spooled: Optional[Any] = None
         self._rechunk = False
+        #: DISCARD: bytes of the unread body still allowed, and whether to keep the connection after
+        self._discard_budget = 0
+        self._discard_keep = False
         #: the connection's own uwsgi vars (a TLS client certificate's), encoded
         self._conn_vars = ""
         #: the first bytes until it is known whether they start with a PROXY header
@@ -213,6 +219,9 @@ class RouterConnection(asyncio.Protocol):
             self.activity = self.loop.time()
             if not self.upstream.write(data):  # type: ignore[union-attr]
                 self._pause_reading()
+            return
+        if state >= DISCARD:
+            self._drop_unread(data)
             return
         self.parser.receive_data(data)
         if state == BUSY:
@@ -258,6 +267,9 @@ class RouterConnection(asyncio.Protocol):
                 self._close()  # both directions are done
             else:
                 self.upstream.shutdown_write()
+            return True
+        if self.state >= DISCARD:
+            self._close()  # the client is done sending: nothing is left unread
             return True
         self.parser.receive_data(b"")
         if self.state == BUSY:
@@ -803,12 +815,29 @@ class RouterConnection(asyncio.Protocol):
                 upstream.close()
         self._reusable = False
         self._req = None
-        if not self._keep_alive or self.state == CLOSED:
+        if self.state == CLOSED:
             self._close()
             return
-        if self._body_pending and not self._drain_body():
+        if self._body_pending:
+            # The worker answered without taking the whole body: the rest is read and dropped
+            # here (gateway.server.body_discard), so the client never meets a reset
+            self._body_pending = False
+            verdict, self._discard_budget = drop_body(self.parser, self.settings.discard_max)
+            if verdict is None:
+                self._discard_keep = self._keep_alive
+                self.state = DISCARD
+                self.deadline = self.loop.time() + self.settings.socket_timeout
+                self._resume_reading()
+                return
+            if not verdict:
+                self._linger()
+                return
+        if not self._keep_alive:
             self._close()
             return
+        self._next_request()
+
+    def _next_request(self) -> None:
         self.parser.start_next_request()
         self.state = IDLE
         self.deadline = self.loop.time() + self.settings.keepalive_timeout
@@ -817,17 +846,28 @@ class RouterConnection(asyncio.Protocol):
         else:
             self._resume_reading()
 
-    def _drain_body(self) -> bool:
-        """Discard the rest of a request body the worker did not read, if it is all buffered."""
-        while True:
-            try:
-                event = self.parser.next_event()
-            except RemoteProtocolError:
-                return False
-            if type(event) is Data:
-                continue
-            self._body_pending = False
-            return type(event) is EndOfMessage
+    def _drop_unread(self, data: bytes) -> None:
+        """DISCARD: feed the parser and drop the body's bytes; LINGER: drop everything."""
+        if self.state == LINGER:
+            return
+        self.parser.receive_data(data)
+        self.deadline = self.loop.time() + self.settings.socket_timeout
+        verdict, self._discard_budget = drop_body(self.parser, self._discard_budget)
+        if verdict is None:
+            return
+        if not verdict:
+            self._linger()
+        elif self._discard_keep:
+            self._next_request()
+        else:
+            self._close()
+
+    def _linger(self) -> None:
+        """Close without a reset: our FIN now, the close at the client's EOF or the deadline."""
+        self.state = LINGER
+        self.deadline = self.loop.time() + self.settings.linger_timeout
+        start_linger(self.transport)
+        self._resume_reading()
 
     def _start_tunnel(self, head: bytes, rest: bytes) -> None:
         self.state = TUNNEL
@@ -868,7 +908,7 @@ class RouterConnection(asyncio.Protocol):
         if state == HEAD and now > self.deadline:
             gen_log.info("request head from %s not complete after %ss: 408", self.remote_addr, self.settings.head_timeout)
             self._send_error(408, "request head not received in time")
-        elif state == IDLE and now > self.deadline:
+        elif (state == IDLE or state >= DISCARD) and now > self.deadline:
             self._close()
         elif state in (BUSY, TUNNEL):
             upstream = self.upstream

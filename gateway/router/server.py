@@ -30,6 +30,7 @@ from gateway.router.pool import UpstreamPool
 from gateway.router.subscription import SubscriptionTable
 from gateway.router.upstream import parse_upstream
 from gateway.router.vars import VarsBuilder
+from gateway.server.body_discard import DISCARD_MAX, LINGER_TIMEOUT
 from gateway.server.handshakes import PendingHandshakes
 
 __all__ = ["Listener", "Router", "RouterSettings"]
@@ -60,6 +61,8 @@ class RouterSettings:
         max_body: int = 0,
         socket_timeout: float = 4.0,
         keepalive_timeout: float = 15.0,
+        discard_max: int = DISCARD_MAX,
+        linger_timeout: float = LINGER_TIMEOUT,
         http_timeout: float = 60.0,
         connect_timeout: float = 0.0,
         max_response_head: int = 65536,
@@ -93,6 +96,9 @@ class RouterSettings:
         self.max_body = max_body
         self.socket_timeout = socket_timeout
         self.keepalive_timeout = keepalive_timeout
+        #: --discard-body-max / --linger-timeout: a body the worker did not read (gateway.server.body_discard)
+        self.discard_max = discard_max
+        self.linger_timeout = linger_timeout
         self.http_timeout = http_timeout
         self.connect_timeout = connect_timeout or http_timeout
         self.max_response_head = max_response_head

@@ -41,6 +41,7 @@ from gateway.protocol.http1 import (
     Request,
     RequestParser,
 )
+from gateway.server.body_discard import drop_body, start_linger
 from gateway.server.conn_server import ConnectionServer
 from gateway.server.file_offload import FileOffload
 from gateway.server.settings import RequestStats, ServerSettings
@@ -57,6 +58,8 @@ IDLE = 0  # between requests: keep-alive timeout
 HEAD = 1  # some bytes of a request head arrived: head timeout
 BUSY = 2  # a request is queued or running in a core: core-level timeouts apply
 CLOSED = 3
+DISCARD = 4  # the response is out, the rest of its request body is read and dropped
+LINGER = 5  # our FIN is out, what still arrives is dropped until EOF or --linger-timeout
 
 _CRLF = b"\r\n"
 
@@ -145,6 +148,9 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self._eom_seen = True
         self._keep_alive = True
         self._chunked = False
+        #: DISCARD: bytes of the unread body still allowed, and whether to keep the connection after
+        self._discard_budget = 0
+        self._discard_keep = False
         #: Requests dispatched on this connection (0: freshly accepted).
         self.served = 0
         self.init_offload()  # --offload-threads: a file sent from the loop after its core moved on
@@ -173,8 +179,12 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
             if not rest:
                 return
             data = rest
+        state = self.state
+        if state >= DISCARD:
+            self._drop_unread(data)
+            return
         self.parser.receive_data(data)
-        if self.state == BUSY:
+        if state == BUSY:
             if not self.wake_body() and self.parser.buffered() > self.settings.max_head + 65536:
                 # Pipelined bytes piling up behind a running request: stop reading.
                 self._pause_reading()
@@ -209,6 +219,9 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self._eof = True
+        if self.state >= DISCARD:
+            self._close()  # the client is done sending: nothing is left unread
+            return True
         self.parser.receive_data(b"")
         if self.state == BUSY:
             self.wake_body()
@@ -280,9 +293,28 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         self._input = None
         if self.closed:
             return
-        if not keep_alive or not self._drain_body():
+        if not self._eom_seen:
+            if self._close_after and not self._body_done:
+                self._linger()  # the body failed (timeout, malformed): no point reading on
+                return
+            # What the app left of the body (a bodiless request still has its EndOfMessage)
+            verdict, self._discard_budget = drop_body(self.parser, self.settings.discard_max)
+            if verdict is None:  # still on the wire: read and drop it (gateway.server.body_discard)
+                self._discard_keep = keep_alive
+                self.state = DISCARD
+                self.deadline = self.server.loop.time() + self.settings.socket_timeout
+                if self._reading_paused:
+                    self._resume_reading()
+                return
+            if not verdict:
+                self._linger()
+                return
+        if not keep_alive:
             self._close()
             return
+        self._next_request()
+
+    def _next_request(self) -> None:
         self.parser.start_next_request()
         self.state = IDLE
         self.deadline = self.server.loop.time() + self.settings.keepalive_timeout
@@ -291,27 +323,29 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         if self.parser.has_input() or self._reading_paused:
             self.server.loop.call_soon(self._process)
 
-    def _drain_body(self) -> bool:
-        """Discard what is left of a request body if it is already buffered; else give up.
+    def _drop_unread(self, data: bytes) -> None:
+        """DISCARD: feed the parser and drop the body's bytes; LINGER: drop everything."""
+        if self.state == LINGER:
+            return
+        self.parser.receive_data(data)
+        self.deadline = self.server.loop.time() + self.settings.socket_timeout
+        verdict, self._discard_budget = drop_body(self.parser, self._discard_budget)
+        if verdict is None:
+            return
+        if not verdict:
+            self._linger()
+        elif self._discard_keep and not self._close_after:
+            self._next_request()
+        else:
+            self._close()
 
-        Also consumes the parser's EndOfMessage, which bodiless requests still have.
-        """
-        if self._eom_seen:
-            return True
-        parser = self.parser
-        while True:
-            try:
-                event = parser.next_event()
-            except RemoteProtocolError:
-                return False
-            if type(event) is Data:
-                continue
-            if type(event) is EndOfMessage:
-                self._body_done = True
-                self._eom_seen = True
-                return True
-            # Body still on the wire: closing is cheaper and safer than reading it.
-            return False
+    def _linger(self) -> None:
+        """Close without a reset: our FIN now, the close at the client's EOF or the deadline."""
+        self.state = LINGER
+        self.deadline = self.server.loop.time() + self.settings.linger_timeout
+        start_linger(self.transport)
+        if self._reading_paused:
+            self._resume_reading()
 
     # -- timeouts, errors, flow control ----------------------------------------------
 

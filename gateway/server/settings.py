@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
+from gateway.server.body_discard import DISCARD_MAX, LINGER_TIMEOUT
 from loop_engine import Core, Engine
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,6 +129,8 @@ class ServerSettings:
         write_errors_exception_only: bool = False,
         post_buffering_bufsize: int = 0,
         body_read_warning: int = 8,
+        discard_max: int = DISCARD_MAX,
+        linger_timeout: float = LINGER_TIMEOUT,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -144,6 +147,10 @@ class ServerSettings:
         self.body_timeout = body_timeout
         self.body_min_rate = body_min_rate
         self.keepalive_timeout = keepalive_timeout
+        #: --discard-body-max / --linger-timeout: an unread body after its response
+        #: (gateway.server.body_discard)
+        self.discard_max = discard_max
+        self.linger_timeout = linger_timeout
         #: --listen: the backlog, for servers that (re)start listening themselves
         self.listen = listen
         #: several workers share the listening sockets and --greedy-accept is off: accept

@@ -1,0 +1,68 @@
+"""What is left of a request body once its response is out: dropped, never a reset.
+
+An app may answer without reading the request body (a 401 or 413 to an upload, a
+redirect after a POST it ignores).  The body is still coming.  Closing the connection
+with those bytes unread makes the kernel send a TCP reset, and a reset can reach the
+client before it has read the response: the client sees ``Connection reset by peer``
+and never the answer (what nginx's "lingering close" exists for).  Keeping the
+connection needs the rest of the body read anyway.
+
+So, after the response, ``--http-socket`` connections and the ``--http`` router's
+client connections read and drop what is left of the body, through the same parser
+(so a chunked body ends where the parser says):
+
+* up to ``--discard-body-max`` bytes: the connection then goes on with the next request
+  as if the app had read the body (or closes cleanly, if it was not to be kept);
+* past it, or on a malformed body: a *lingering close*: our FIN goes out after the
+  response (``write_eof``), whatever still arrives is dropped, and the connection closes
+  at the client's EOF or after ``--linger-timeout`` seconds, whichever comes first.
+
+Each wait for the body's bytes is bounded by ``--socket-timeout`` as any other.
+:func:`drop_body` is the sans-IO step both connection classes call with what arrived.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+from gateway.protocol.errors import RemoteProtocolError
+from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage
+
+#: --discard-body-max's default: bytes of an unread body dropped to keep the connection
+DISCARD_MAX = 1 << 20
+#: --linger-timeout's default: seconds a lingering close drops bytes before closing
+LINGER_TIMEOUT = 2.0
+
+
+def drop_body(parser: Any, budget: int) -> Tuple[Optional[bool], int]:
+    """Drop the request body events ``parser`` has, within ``budget`` bytes.
+
+    Returns ``(verdict, budget left)``: verdict True when the body ended (the parser is
+    ready for the next request), None when more bytes are needed, False when the
+    connection must be given up (over the budget, a malformed or truncated body).
+    """
+    while True:
+        try:
+            event = parser.next_event()
+        except RemoteProtocolError:
+            return False, budget
+        kind = type(event)
+        if kind is Data:
+            budget -= len(event.data)
+            if budget < 0:
+                return False, budget
+            continue
+        if kind is EndOfMessage:
+            return True, budget
+        if event is NEED_DATA:
+            return None, budget
+        return False, budget  # ConnectionClosed, PAUSED: the body will not end
+
+
+def start_linger(transport: Any) -> None:
+    """Our FIN after what is written (when the transport can half-close: TLS cannot)."""
+    try:
+        if transport.can_write_eof():
+            transport.write_eof()
+    except (OSError, RuntimeError):  # already closing
+        pass
