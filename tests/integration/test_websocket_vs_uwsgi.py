@@ -1,0 +1,405 @@
+"""WebSockets, differentially: ``tests/apps/websocket_probe.py`` under a real uWSGI 2.0.31 and
+under gateway, with the same options, driven with the same raw frames.
+
+One pair of servers per engine (``--tornado 10 --greenlet``, one preforking worker, and
+``--threads 2``), started once for the module.  The probe reports every message it receives back as TEXT, and how its
+receive loop ended on ``/last``, so each test compares what the client sees and what the app
+got.  Where gateway differs on purpose (README "WebSockets", "Differences from uWSGI") the test
+asserts both sides, so a difference that disappears is noticed; uWSGI cases that crash its
+worker (a continuation frame with no message started) are run against gateway only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import struct
+import time
+from contextlib import ExitStack
+
+import pytest
+import websockets
+
+from gateway.protocol import websocket as wsproto
+from tests.integration.test_api_differential import get_json
+from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
+from tests.server import run_server
+from tests.support.httpclient import request
+from tests.support.wsclient import Close, Message, Ping, Pong, WSClient
+
+pytestmark = pytest.mark.timeout(120)
+
+COMMON = ["--wsgi-file", "tests/apps/websocket_probe.py", "--processes", "1", "--websockets-max-size", "100",
+          "--websockets-ping-freq", "1", "--websockets-pong-tolerance", "1"]
+ENGINES = {"tornado": ["--tornado", "10", "--greenlet"], "prefork": [], "threads": ["--threads", "2"]}
+MAX = 100 * 1024  # --websockets-max-size 100 (Kbytes)
+TEXT, BINARY, CONT, CLOSE, PING, PONG = wsproto.TEXT, wsproto.BINARY, 0, wsproto.CLOSE, wsproto.PING, wsproto.PONG
+END = b"END"  # the last frame of every exchange: its report says the connection is still open
+ENDED = b"bytes:b'END'"
+RECV_ERROR = "OSError: unable to receive websocket message"
+OVER = {"recv": RECV_ERROR, "send": "OSError: unable to send websocket message", "recv_again": RECV_ERROR}
+
+
+class Peer:
+    """One server of a pair: its port, and its log lines."""
+
+    def __init__(self, name: str, port: int, lines) -> None:
+        self.name = name
+        self.port = port
+        self._lines = lines
+
+    def wait_for_line(self, pattern: str, timeout: float = 5.0) -> str:
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self._lines():
+                if rx.search(line):
+                    return line
+            assert time.monotonic() < deadline, "%s logged no line matching %r" % (self.name, pattern)
+            time.sleep(0.02)
+
+
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def pair(request, tmp_path_factory):
+    """``(uwsgi, gateway)``: :class:`Peer` for one engine."""
+    args = COMMON + ENGINES[request.param]
+    logto = tmp_path_factory.mktemp("uwsgi") / "log"
+    logto.touch()
+    with ExitStack() as stack:
+        port = free_port()
+        node = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--master", "--die-on-term",
+                          "--logto", str(logto)] + args)
+        stack.callback(node.stop)
+        ours = stack.enter_context(run_server(args))
+        ours.expect_traceback("ValueError: probe raised")
+        deadline = time.monotonic() + 20
+        get_json(port, "/last", deadline)  # (an HTTP request: uWSGI's tornado engine counts a bare connect)
+        yield (Peer("uWSGI", port, lambda: logto.read_text(errors="replace").splitlines()),
+               Peer("gateway", ours.port, lambda: list(ours.lines)))
+
+
+def frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0, masked: bool = True) -> bytes:
+    return wsproto.build_frame(opcode, payload, fin=fin, mask=os.urandom(4) if masked else None, rsv=rsv)
+
+
+def talk(peer: Peer, frames=(), query: str = "", headers=None, end: bool = True):
+    """Open ``/ws?query`` on ``peer``, send ``frames`` (then a TEXT ``END`` if ``end``) and
+    return ``(client, events)``: what the server sent until END's report, its CLOSE, or EOF.
+
+    Events: ``(opcode, data)`` for messages, ``("pong", payload)``, ``("close", code)``
+    (None: no status), ``"EOF"``.  The server's PINGs are answered and left out.  After
+    the server's CLOSE the client answers with one (echoing its status), shuts its side
+    down and reads to EOF.
+    """
+    ident = "%d-%f" % (os.getpid(), time.monotonic())
+    client = WSClient(peer.port, "/ws?id=%s&%s" % (ident, query), headers=headers)
+    client.ident = ident
+    for data in frames:
+        client.send_raw(data)
+    if end:
+        client.send(TEXT, END)
+    events = []
+    while True:
+        event = client.event()
+        kind = type(event)
+        if event == "EOF":
+            events.append("EOF")
+            break
+        if kind is Ping:
+            client.send(PONG, event.payload)
+        elif kind is Message:
+            if event.data == ENDED:
+                break
+            events.append((event.opcode, event.data))
+        elif kind is Pong:
+            events.append(("pong", event.payload))
+        elif kind is Close:
+            code = None if event.code == wsproto.NO_STATUS else event.code
+            events.append(("close", code))
+            client.send_raw(wsproto.close_frame(code, mask=os.urandom(4)))
+            try:
+                client.sock.shutdown(socket.SHUT_WR)  # (a server that refused our frames reads no CLOSE)
+            except OSError:
+                pass  # it closed already
+    return client, events
+
+
+def outcome(peer: Peer, client: WSClient, timeout: float = 10.0) -> dict:
+    """How the probe's receive loop of ``client``'s websocket ended (after the client closed)."""
+    client.close()
+    deadline = time.monotonic() + timeout
+    while True:
+        got = get_json(peer.port, "/last?id=" + client.ident, deadline)
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.02)
+
+
+def both(pair, *args, **kwargs):
+    """``talk`` to each server of ``pair``: ``[(events, outcome), (events, outcome)]``."""
+    results = []
+    for peer in pair:
+        client, events = talk(peer, *args, **kwargs)
+        results.append((events, outcome(peer, client)))
+    return results
+
+
+def report(data: bytes) -> tuple:
+    """The probe's TEXT report of a received message."""
+    return (TEXT, b"bytes:" + repr(data).encode())
+
+
+# -- the handshake -------------------------------------------------------------------------------
+
+HANDSHAKES = {
+    "plain": ("", []),
+    "origin": ("", [("Origin", "http://o.example")]),
+    "one protocol": ("", [("Sec-WebSocket-Protocol", "chat")]),
+    "proto argument": ("call=('','','chat')", []),
+    "origin argument": ("call=('','http://a')", [("Origin", "http://o")]),
+    "key argument": ("call=('abc',)", []),
+    "bytes arguments": ("call=(b'a2V5',b'http://b',b'p')", [("Origin", "http://o")]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HANDSHAKES))
+def test_handshake_responses_match(pair, case):
+    query, headers = HANDSHAKES[case]
+    heads = []
+    for peer in pair:
+        client = WSClient(peer.port, "/ws?" + query, headers=headers)
+        heads.append(client.head.replace(wsproto.accept_key(client.key), "ACCEPT(KEY)"))  # (a random key)
+        client.close()
+    assert heads[0] == heads[1]
+    assert heads[0].startswith("HTTP/1.1 101 Web Socket Protocol Handshake\r\n")
+
+
+def test_several_offered_protocols_are_not_echoed_as_one(pair):
+    """Deliberate: uWSGI echoes the client's whole ``Sec-WebSocket-Protocol`` (not one protocol)."""
+    theirs, ours = (WSClient(peer.port, "/ws", headers=[("Sec-WebSocket-Protocol", "chat, super")]) for peer in pair)
+    assert theirs.headers["sec-websocket-protocol"] == "chat, super"
+    assert "sec-websocket-protocol" not in ours.headers
+    theirs.close()
+    ours.close()
+
+
+@pytest.mark.parametrize("headers", [{}, {"Upgrade": "websocket", "Connection": "Upgrade"},
+                                     {"Upgrade": "websocket", "Sec-WebSocket-Key": ""}])
+def test_handshake_without_a_key_raises_the_same(pair, headers):
+    bodies = [request(peer.port, "/ws", headers=headers).body for peer in pair]
+    assert bodies == [b"OSError: unable to complete websocket handshake"] * 2
+
+
+def test_bad_handshake_arguments_raise_type_errors(pair):
+    for call in ("(1,)", "('a','b','c','d')"):
+        bodies = [request(peer.port, "/ws?call=" + call).body for peer in pair]
+        assert [b.split(b":")[0] for b in bodies] == [b"TypeError"] * 2, bodies
+
+
+def test_none_arguments_mean_not_given(pair):
+    """Deliberate: ``websocket_handshake(None, None, "chat")`` (uWSGI: TypeError, its ``s#``)."""
+    theirs, ours = (WSClient(peer.port, "/ws?call=(None,None,'chat')") for peer in pair)
+    assert theirs.status == 200 and ours.status == 101
+    assert ours.headers["sec-websocket-protocol"] == "chat"
+    theirs.close()
+    ours.close()
+
+
+def test_handshake_without_upgrade_headers_and_any_method_still_answers_101(pair):
+    """Neither server checks ``Upgrade``/``Connection``/``Sec-WebSocket-Version``: the app decides."""
+    for peer in pair:
+        r = request(peer.port, "/ws", method="POST", headers={"Sec-WebSocket-Key": "a2V5",
+                                                             "Sec-WebSocket-Version": "8"}, timeout=2)
+        assert r.status == 101, (peer.name, r)
+
+
+def test_second_handshake_raises_the_same(pair):
+    events = [talk(peer, query="then=twice")[1] for peer in pair]
+    assert events[0] == events[1] == [(TEXT, b"OSError: unable to complete websocket handshake")]
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+MESSAGES = {
+    "text": [b"hello"],
+    "binary": [b"\x00\xff"],
+    "empty": [b""],
+    "16-bit length": [b"x" * 300],
+    "64-bit length": [b"y" * 70000],
+    "the largest": [b"z" * MAX],
+}
+
+
+@pytest.mark.parametrize("case", sorted(MESSAGES))
+def test_messages_reach_the_app_as_bytes(pair, case):
+    sent = MESSAGES[case]
+    results = both(pair, [frame(BINARY if case == "binary" else TEXT, m) for m in sent])
+    assert results[0] == results[1]
+    events, ended = results[0]
+    assert events == [report(m) for m in sent]
+    assert ended == OVER
+
+
+def test_frames_in_one_segment_and_unsolicited_pongs(pair):
+    results = both(pair, [frame(TEXT, b"a") + frame(PONG, b"x") + frame(BINARY, b"b")])
+    assert results[0] == results[1]
+    assert results[0][0] == [report(b"a"), report(b"b")]
+
+
+def test_send_frames_and_argument_types(pair):
+    events = [talk(peer, query="then=send")[1] for peer in pair]
+    sizes = [(op, n) for n in (0, 125, 126, 65535, 65536) for op in (TEXT, BINARY)]
+    expected = [(op, (b"t" if op == TEXT else b"b") * n) for op, n in sizes]
+    expected += [(TEXT, "é".encode()), (BINARY, "é".encode()), (TEXT, b"by"), (BINARY, b"by")]
+    refused = [(TEXT, b"%s(%s) TypeError" % (f, t)) for t in (b"int", b"NoneType")
+               for f in (b"websocket_send", b"websocket_send_binary")]
+    # Deliberate: any bytes-like object is sent (uWSGI's ``s#`` wants bytes or str)
+    views = [(TEXT, b"ba"), (BINARY, b"ba"), (TEXT, b"mv"), (BINARY, b"mv")]
+    theirs_views = [(TEXT, b"%s(%s) TypeError" % (f, t)) for t in (b"bytearray", b"memoryview")
+                    for f in (b"websocket_send", b"websocket_send_binary")]
+    assert events[0] == expected + theirs_views + refused
+    assert events[1] == expected + views + refused
+
+
+def test_recv_nb_returns_empty_bytes_then_messages(pair):
+    results = both(pair, [frame(PING), frame(TEXT, b"one"), frame(BINARY, b"two")], query="then=nb")
+    assert results[0] == results[1]
+    assert results[0][0] == [("pong", b""), report(b"one"), report(b"two")]
+    assert results[0][1] == OVER
+
+
+def test_client_disconnect_mid_recv(pair):
+    """The app's ``websocket_recv()`` raises, a send after it raises too (gateway sent into the
+    closing connection before), a second receive raises again; the worker serves on."""
+    for peer in pair:
+        client = WSClient(peer.port, "/ws?id=gone")
+        client.ident = "gone"
+        assert outcome(peer, client) == OVER, peer.name
+        assert request(peer.port, "/").body == b"plain"
+
+
+# -- fragments, control frames, closing ------------------------------------------------------------
+
+def test_fragmented_message(pair):
+    """Deliberate: uWSGI 2.0.31 returns ``b"\\x00"`` for every non-final fragment (and keeps one
+    continuation buffer per process, so two clients' fragments mix); here a message is whole."""
+    parts = [frame(TEXT, b"ab", fin=False), frame(PING, b"pp"), frame(CONT, b"cd", fin=False), frame(CONT, b"ef")]
+    (theirs, theirs_end), (ours, ours_end) = both(pair, parts)
+    assert theirs == [report(b"\x00"), ("pong", b""), report(b"\x00"), report(b"abcdef")]
+    assert ours == [("pong", b"pp"), report(b"abcdef")]
+    assert theirs_end == ours_end == OVER
+
+
+def test_ping_payload(pair):
+    """Deliberate: the PONG echoes the PING's payload (RFC 6455 §5.5.3; uWSGI's is empty)."""
+    (theirs, _), (ours, _) = both(pair, [frame(PING, b"payload"), frame(PING)])
+    assert theirs == [("pong", b""), ("pong", b"")]
+    assert ours == [("pong", b"payload"), ("pong", b"")]
+
+
+@pytest.mark.parametrize("payload", [struct.pack("!H", 1000) + b"bye", b"", struct.pack("!H", 4000)])
+def test_client_close(pair, payload):
+    """Both answer a CLOSE and close the connection; the app's receive raises.  Deliberate: our
+    CLOSE echoes the status (uWSGI's is always empty)."""
+    (theirs, theirs_end), (ours, ours_end) = both(pair, [frame(CLOSE, payload)], end=False)
+    assert theirs == [("close", None), "EOF"]
+    assert ours == [("close", struct.unpack("!H", payload[:2])[0] if payload else None), "EOF"]
+    assert theirs_end == ours_end == OVER
+
+
+#: frames, what uWSGI does (the probe's reports, or its CLOSE), our CLOSE status, our log line
+PROTOCOL_ERRORS = {
+    "unmasked": (frame(TEXT, b"u", masked=False), [report(b"u")], 1002, "unmasked frame"),
+    "reserved bit": (frame(TEXT, b"r", rsv=4), [report(b"r")], 1002, "reserved bits"),
+    "reserved opcode": (frame(3, b"o"), [], 1002, "reserved data opcode"),
+    "reserved control opcode": (frame(11, b"o"), [], 1002, "reserved control opcode"),
+    "invalid UTF-8": (frame(TEXT, b"\xff\xfe"), [report(b"\xff\xfe")], 1007, "not valid UTF-8"),
+    "big PING": (frame(PING, b"p" * 126), [("pong", b"")], 1002, "control frame payload"),
+    "new message inside fragments": (frame(TEXT, b"a", fin=False) + frame(TEXT, b"b"),
+                                     [report(b"\x00"), report(b"b")], 1002, "inside a fragmented"),
+    "CLOSE 999": (frame(CLOSE, struct.pack("!H", 999)), [("close", None), "EOF"], 1002, "invalid status code 999"),
+    "CLOSE of 1 byte": (frame(CLOSE, b"\x03"), [("close", None), "EOF"], 1002, "1-byte payload"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROTOCOL_ERRORS))
+def test_protocol_errors_close_the_websocket(pair, case):
+    """Deliberate (RFC 6455): uWSGI accepts these frames; here they end the websocket with a
+    CLOSE 1002/1007 and one log line in uWSGI's ``[uwsgi-websocket] "GET ..." (addr)`` form."""
+    data, uwsgi_does, code, logged = PROTOCOL_ERRORS[case]
+    (theirs, theirs_end), (ours, ours_end) = both(pair, [data])
+    assert theirs == uwsgi_does
+    assert ours == [("close", code), "EOF"]
+    assert theirs_end == ours_end == OVER
+    pair[1].wait_for_line(r'\[uwsgi-websocket\] "GET /ws\?\S+" \(127\.0\.0\.1\) .*%s.*: closing with status %d'
+                          % (logged, code))
+
+
+def test_gateway_refuses_what_crashes_uwsgis_worker(pair):
+    """A continuation frame with no message started (also after a fragmented PING) makes uWSGI
+    2.0.31's worker dereference NULL (SIGSEGV, every websocket of the worker lost): not sent to
+    it.  Here: CLOSE 1002, and the worker serves on."""
+    ours = pair[1]
+    for data in (frame(CONT, b"xx"), frame(PING, b"q", fin=False) + frame(CONT, b"r")):
+        client, events = talk(ours, [data])
+        assert events == [("close", 1002), "EOF"]
+        assert outcome(ours, client) == OVER
+    assert request(ours.port, "/").body == b"plain"
+
+
+def test_oversized_frame(pair):
+    """Both refuse a frame over ``--websockets-max-size`` from its header, log it in the same
+    form and the app's receive raises; deliberate: we say so with CLOSE 1009 (uWSGI just closes)."""
+    data = frame(BINARY, b"z" * (MAX + 1))[:4096]  # the header and a little payload
+    (theirs, theirs_end), (ours, ours_end) = both(pair, [data], end=False)
+    assert theirs == ["EOF"]
+    assert ours == [("close", 1009), "EOF"]
+    assert theirs_end == ours_end == OVER
+    prefix = r'\[uwsgi-websocket\] "GET /ws\?\S+" \(127\.0\.0\.1\) '
+    pair[0].wait_for_line(prefix + "invalid packet size received: %d, max allowed: %d" % (MAX + 1, MAX))
+    pair[1].wait_for_line(prefix + "message of %d bytes or more exceeds the limit of %d bytes" % (MAX + 1, MAX))
+
+
+def test_app_return_and_raise(pair):
+    """Deliberate: the end of the app is said with CLOSE 1000, an exception with 1011 (uWSGI
+    closes the connection without a CLOSE frame)."""
+    for then, code in (("return", 1000), ("raise", 1011)):
+        theirs, ours = (talk(peer, query="then=" + then, end=False)[1] for peer in pair)
+        assert theirs == ["EOF"]
+        assert ours == [("close", code), "EOF"]
+
+
+def test_dead_peer(pair):
+    """A client that never answers PINGs: both PING within ``--websockets-ping-freq`` (1 s)
+    and drop it ``--websockets-pong-tolerance`` (1 s) later, with the same log line."""
+    clients = [WSClient(peer.port, "/ws?id=dead") for peer in pair]  # (both at once: seconds each)
+    start = time.monotonic()
+    for peer, client in zip(pair, clients):
+        client.ident = "dead"
+        first = client.event(timeout=5)
+        assert type(first) is Ping and first.payload == b"", peer.name
+        while True:  # (uWSGI's clock has whole seconds: it may PING again before it gives up)
+            event = client.event(timeout=5)
+            if event == "EOF":
+                break
+            assert type(event) is Ping, (peer.name, event)
+        assert time.monotonic() - start < 5
+        assert outcome(peer, client) == OVER
+        peer.wait_for_line(r'\[uwsgi-websocket\] "GET /ws\?id=dead" \(127\.0\.0\.1\) no PONG received in 1 seconds !!!')
+
+
+def test_websockets_library_client(pair):
+    """The ``websockets`` library: a subprotocol, a text round trip, the close handshake."""
+    async def go(peer):
+        uri = "ws://127.0.0.1:%d/ws?id=lib" % peer.port
+        async with websockets.connect(uri, subprotocols=["chat"]) as ws:
+            assert ws.subprotocol == "chat"
+            await ws.send("κόσμε")
+            got = await ws.recv()
+        return got, ws.close_code
+
+    theirs, ours = (asyncio.run(asyncio.wait_for(go(peer), 20)) for peer in pair)
+    assert theirs[0] == ours[0] == "bytes:%r" % "κόσμε".encode()
+    assert theirs[1] == 1005 and ours[1] == 1000  # (uWSGI's CLOSE is empty; ours echoes 1000)
