@@ -12,9 +12,12 @@ Every answer goes back to the client, so two servers can be compared frame by fr
     twice    a second handshake: its exception (or ``ok``) as TEXT, then ``report``
     return   return at once (how the server ends the connection)
     raise    raise ValueError at once
+    body     return ``[b"tail"]`` at once
     send     TEXT and BINARY messages of 0, 125, 126, 65535, 65536 bytes, then the send
              functions with other types (what each raised, as TEXT), then ``report``
 /last?id=ID  JSON: how that websocket's loop ended (``{}`` until it did)
+/before-handshake      what websocket_send() and websocket_recv_nb() do before a handshake
+/after-start-response  start_response(), then the handshake; its exception, or ``handshake done``
 /          ``plain``
 """
 
@@ -102,9 +105,27 @@ def application(env, start_response):
             return []
         elif mode == "raise":
             raise ValueError("probe raised")
+        elif mode == "body":
+            return [b"tail"]
         elif mode == "send":
             _send_all()
         return _report(mode, ident)
+    if path == "/before-handshake":
+        out = []
+        for call in (lambda: uwsgi.websocket_send("x"), uwsgi.websocket_recv_nb):
+            try:
+                out.append(repr(call()))
+            except Exception as e:
+                out.append(_error(e))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [repr(out).encode()]
+    if path == "/after-start-response":
+        start_response("200 OK", [("X-Started", "yes")])
+        try:
+            uwsgi.websocket_handshake()
+        except Exception as e:
+            return [_error(e).encode()]
+        return [b"handshake done"]
     if path == "/last":
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(LAST.get(ident, {})).encode()]

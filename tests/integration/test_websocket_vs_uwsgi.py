@@ -26,7 +26,7 @@ from gateway.protocol import websocket as wsproto
 from tests.integration.test_api_differential import get_json
 from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
 from tests.server import run_server
-from tests.support.httpclient import request
+from tests.support.httpclient import Conn, request
 from tests.support.wsclient import Close, Message, Ping, Pong, WSClient
 
 pytestmark = pytest.mark.timeout(120)
@@ -218,6 +218,41 @@ def test_handshake_without_upgrade_headers_and_any_method_still_answers_101(pair
 def test_second_handshake_raises_the_same(pair):
     events = [talk(peer, query="then=twice")[1] for peer in pair]
     assert events[0] == events[1] == [(TEXT, b"OSError: unable to complete websocket handshake")]
+
+
+def raw_exchange(peer: Peer, path: str, headers: str = "") -> bytes:
+    """Every byte ``peer`` sends for a ``GET path`` (``Connection: close``), to its EOF."""
+    with Conn(peer.port) as conn:
+        conn.send(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n" % (path, headers)).encode())
+        return conn.read_to_eof()
+
+
+def test_calls_before_the_handshake_raise(pair):
+    """Deliberate: ``websocket_send()``/``websocket_recv_nb()`` before a handshake raise
+    (uWSGI writes a TEXT frame, or a PING, as the HTTP response)."""
+    theirs, ours = (raw_exchange(peer, "/before-handshake") for peer in pair)
+    assert theirs.startswith(b"\x81\x01x")
+    assert ours.startswith(b"HTTP/1.1 200 OK\r\n") and ours.endswith(
+        b"['OSError: websocket_send(): no websocket handshake in this request', "
+        b"'OSError: websocket_recv_nb(): no websocket handshake in this request']")
+
+
+def test_handshake_after_start_response(pair):
+    """Deliberate: after ``start_response()`` the handshake raises (uWSGI drops the headers
+    given, answers 101, then writes the app's body raw into the websocket)."""
+    theirs, ours = (raw_exchange(peer, "/after-start-response", "Sec-WebSocket-Key: a2V5\r\n") for peer in pair)
+    assert theirs.startswith(b"HTTP/1.1 101 ") and b"X-Started" not in theirs
+    assert theirs.endswith(b"\r\n\r\nhandshake done")
+    assert ours.startswith(b"HTTP/1.1 200 OK\r\nX-Started: yes\r\n")
+    assert ours.endswith(b"\r\n\r\nOSError: unable to complete websocket handshake")
+
+
+def test_body_returned_after_the_handshake(pair):
+    """Deliberate: what the app returns after the handshake is not sent, the websocket ends with
+    CLOSE 1000 (uWSGI writes it raw after the 101: no frame, garbage to a client)."""
+    theirs = raw_exchange(pair[0], "/ws?then=body", "Sec-WebSocket-Key: a2V5\r\n")
+    assert theirs.startswith(b"HTTP/1.1 101 ") and theirs.endswith(b"\r\n\r\ntail")
+    assert talk(pair[1], query="then=body", end=False)[1] == [("close", 1000), "EOF"]
 
 
 # -- messages ------------------------------------------------------------------------------------
