@@ -131,7 +131,7 @@ class WebSocket(asyncio.Protocol):
     __slots__ = (
         "hub", "transport", "peer", "what", "reader", "inbox", "inbox_bytes", "closed", "close_sent",
         "waiter", "watcher", "_drain_waiter", "_write_paused", "_reading_paused", "last_ping",
-        "ping_outstanding", "pending_close", "pending_since", "draining_since", "peer_closed",
+        "ping_outstanding", "pending_close", "pending_since", "draining_since", "peer_closed", "response",
     )
 
     def __init__(self, hub: WebSocketHub, transport: Any, environ: Dict[str, Any]) -> None:
@@ -139,6 +139,9 @@ class WebSocket(asyncio.Protocol):
         self.transport = transport
         self.peer = environ.get("REMOTE_ADDR", "")
         self.what = "%s %s" % (environ.get("REQUEST_METHOD", "GET"), environ.get("REQUEST_URI", ""))
+        #: The request's response: every frame we send counts in its ``body_bytes``, so the
+        #: request's log line says "generated N bytes" for the whole session, as uWSGI's.
+        self.response = environ["gateway.response"]
         self.reader = FrameReader(max_size=hub.max_size)
         self.inbox: Deque[bytes] = collections.deque()
         self.inbox_bytes = 0
@@ -372,6 +375,7 @@ class WebSocket(asyncio.Protocol):
     def _write(self, data: bytes) -> None:
         if not self.transport.is_closing():
             self.transport.write(data)
+            self.response.body_bytes += len(data)
 
     # -- the app's side (in its core) -----------------------------------------------------
 
@@ -404,7 +408,9 @@ class WebSocket(asyncio.Protocol):
     def send(self, data: bytes, opcode: int, what: str) -> None:
         if self.close_sent or self.transport.is_closing():
             raise OSError("unable to send websocket %s" % what)
-        self.transport.write(wsproto.build_frame(opcode, data))
+        frame = wsproto.build_frame(opcode, data)
+        self.transport.write(frame)
+        self.response.body_bytes += len(frame)
         if self._write_paused:
             w = Waiter()
             self._drain_waiter = w
@@ -539,7 +545,10 @@ def websocket_handshake(key: Union[str, bytes, None] = None, origin: Union[str, 
     ws = WebSocket(hub, transport, environ)
     holder.append(ws)
     environ["gateway.websocket"] = ws
-    transport.write(b"".join(head))
+    head_bytes = b"".join(head)
+    transport.write(head_bytes)
+    response.head_bytes = len(head_bytes)  # (the request's log line: "N headers in M bytes", as uWSGI)
+    response.headers_count = 5 if proto_b else 4
     ws.start(leftover)
 
 

@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import time
 from contextlib import ExitStack
 
@@ -24,8 +25,9 @@ import websockets
 
 from gateway.protocol import websocket as wsproto
 from tests.integration.test_api_differential import get_json
-from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
-from tests.server import run_server
+from tests.integration.test_uwsgi_interop import free_port
+from tests.peers import require_uwsgi, stop_uwsgi
+from tests.server import ROOT, run_server
 from tests.support.httpclient import Conn, request
 from tests.support.wsclient import Close, Message, Ping, Pong, WSClient
 
@@ -69,9 +71,10 @@ def pair(request, tmp_path_factory):
     logto.touch()
     with ExitStack() as stack:
         port = free_port()
-        node = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--master", "--die-on-term",
-                          "--logto", str(logto)] + args)
-        stack.callback(node.stop)
+        node = subprocess.Popen([require_uwsgi(), "--http-socket", "127.0.0.1:%d" % port, "--master",
+                                 "--logto", str(logto)] + args, cwd=ROOT, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stack.callback(stop_uwsgi, node)
         ours = stack.enter_context(run_server(args))
         ours.expect_traceback("ValueError: probe raised")
         deadline = time.monotonic() + 20
@@ -423,6 +426,21 @@ def test_dead_peer(pair):
         assert time.monotonic() - start < 5
         assert outcome(peer, client) == OVER
         peer.wait_for_line(r'\[uwsgi-websocket\] "GET /ws\?id=dead" \(127\.0\.0\.1\) no PONG received in 1 seconds !!!')
+
+
+def test_request_log_line_counts_the_session(pair):
+    """The request's log line: status 101, the 101's headers, and every byte of frames sent
+    in the session as the bytes generated (here: one TEXT report of 16 bytes)."""
+    for peer in pair:
+        client = WSClient(peer.port, "/ws?id=logline")
+        client.ident = "logline"
+        client.send(TEXT, b"hello")
+        assert type(client.event()) is Message
+        assert outcome(peer, client) == OVER
+        line = peer.wait_for_line(r"GET /ws\?id=logline => generated \d+ bytes in \d+ msecs \(HTTP/1.1 101\) "
+                                  r"4 headers in 164 bytes")
+        generated = int(re.search(r"generated (\d+) bytes", line).group(1))
+        assert generated in (16, 18, 20), (peer.name, line)  # (+ 2 per PING, should one come)
 
 
 def test_websockets_library_client(pair):
