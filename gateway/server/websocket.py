@@ -21,7 +21,8 @@ greenlet takes a core again when a message (or the end) arrives.
 
 From a ``--threads`` thread each call is done by the request's core
 (``environ[CORE_CALL]``, :mod:`gateway.server.app_threads`) while the thread blocks, as
-a uWSGI thread does: such a websocket holds its thread for its whole life.
+a uWSGI thread does: such a websocket holds its thread (and its core, which is not
+parked) for its whole life.
 
 One :class:`WebSocketHub` per worker (created after fork, by the worker) holds the
 options and the open websockets, and runs one sweep per second: a PING to every
@@ -132,6 +133,7 @@ class WebSocket(asyncio.Protocol):
         "hub", "transport", "peer", "what", "reader", "inbox", "inbox_bytes", "closed", "close_sent",
         "waiter", "watcher", "_drain_waiter", "_write_paused", "_reading_paused", "last_ping",
         "ping_outstanding", "pending_close", "pending_since", "draining_since", "peer_closed", "response",
+        "park",
     )
 
     def __init__(self, hub: WebSocketHub, transport: Any, environ: Dict[str, Any]) -> None:
@@ -142,6 +144,9 @@ class WebSocket(asyncio.Protocol):
         #: The request's response: every frame we send counts in its ``body_bytes``, so the
         #: request's log line says "generated N bytes" for the whole session, as uWSGI's.
         self.response = environ["gateway.response"]
+        #: Wait for messages parked, holding no core; not for a ``--threads`` request, whose
+        #: core stays with its thread (the pool counts it busy until the thread is done).
+        self.park = CORE_CALL not in environ
         self.reader = FrameReader(max_size=hub.max_size)
         self.inbox: Deque[bytes] = collections.deque()
         self.inbox_bytes = 0
@@ -400,7 +405,10 @@ class WebSocket(asyncio.Protocol):
             w = Waiter()
             self.waiter = w
             try:
-                self.hub.engine.wait_parked(w)
+                if self.park:
+                    self.hub.engine.wait_parked(w)
+                else:
+                    w.wait()
             finally:
                 if self.waiter is w:
                     self.waiter = None

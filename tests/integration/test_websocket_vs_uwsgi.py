@@ -400,6 +400,16 @@ def test_oversized_frame(pair):
     pair[1].wait_for_line(prefix + "message of %d bytes or more exceeds the limit of %d bytes" % (MAX + 1, MAX))
 
 
+def test_size_limit_is_per_message(pair):
+    """Deliberate: ``--websockets-max-size`` bounds a whole message (uWSGI checks each frame
+    alone, and only frames with a 16- or 64-bit length: fragments make any size)."""
+    half = b"h" * (MAX // 2 + 1)
+    (theirs, _), (ours, ours_end) = both(pair, [frame(BINARY, half, fin=False), frame(CONT, half)])
+    assert theirs == [report(b"\x00"), report(half + half)]
+    assert ours == [("close", 1009), "EOF"]
+    assert ours_end == OVER
+
+
 def test_app_return_and_raise(pair):
     """Deliberate: the end of the app is said with CLOSE 1000, an exception with 1011 (uWSGI
     closes the connection without a CLOSE frame)."""
