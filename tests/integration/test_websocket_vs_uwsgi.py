@@ -29,6 +29,7 @@ from tests.integration.test_uwsgi_interop import free_port
 from tests.peers import require_uwsgi, stop_uwsgi
 from tests.server import ROOT, run_server
 from tests.support.httpclient import Conn, request
+from tests.support.waits import wait_for, wait_until
 from tests.support.wsclient import Close, Message, Ping, Pong, WSClient
 
 pytestmark = pytest.mark.timeout(120)
@@ -54,13 +55,8 @@ class Peer:
 
     def wait_for_line(self, pattern: str, timeout: float = 5.0) -> str:
         rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self._lines():
-                if rx.search(line):
-                    return line
-            assert time.monotonic() < deadline, "%s logged no line matching %r" % (self.name, pattern)
-            time.sleep(0.02)
+        return wait_until(lambda: next((line for line in self._lines() if rx.search(line)), None),
+                          timeout, "%s to log a line matching %r" % (self.name, pattern))
 
 
 @pytest.fixture(scope="module", params=sorted(ENGINES))
@@ -133,11 +129,7 @@ def outcome(peer: Peer, client: WSClient, timeout: float = 10.0) -> dict:
     """How the probe's receive loop of ``client``'s websocket ended (after the client closed)."""
     client.close()
     deadline = time.monotonic() + timeout
-    while True:
-        got = get_json(peer.port, "/last?id=" + client.ident, deadline)
-        if got or time.monotonic() > deadline:
-            return got
-        time.sleep(0.02)
+    return wait_for(lambda: get_json(peer.port, "/last?id=" + client.ident, deadline), timeout, 0.02)
 
 
 def both(pair, *args, **kwargs):
