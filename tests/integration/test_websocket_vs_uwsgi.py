@@ -411,21 +411,53 @@ def test_app_return_and_raise(pair):
         assert ours == [("close", code), "EOF"]
 
 
-def test_dead_peer(pair):
-    """A client that never answers PINGs: both PING within ``--websockets-ping-freq`` (1 s)
-    and drop it ``--websockets-pong-tolerance`` (1 s) later, with the same log line."""
-    clients = [WSClient(peer.port, "/ws?id=dead") for peer in pair]  # (both at once: seconds each)
+def ping_loop(pair, ident: str, answer: bool, seconds: float):
+    """One websocket per server (a preforking one serves one at a time), PINGs answered or not,
+    for ``seconds`` or until both servers dropped theirs: ``(clients, PINGs each, dropped)``."""
+    clients = [WSClient(peer.port, "/ws?id=" + ident) for peer in pair]
+    pings = [0, 0]
+    gone = [False, False]
     start = time.monotonic()
-    for peer, client in zip(pair, clients):
-        client.ident = "dead"
-        first = client.event(timeout=5)
-        assert type(first) is Ping and first.payload == b"", peer.name
-        while True:  # (uWSGI's clock has whole seconds: it may PING again before it gives up)
-            event = client.event(timeout=5)
+    while time.monotonic() - start < seconds and not all(gone):
+        for i, client in enumerate(clients):
+            if gone[i]:
+                continue
+            try:
+                event = client.event(timeout=0.05)
+            except TimeoutError:
+                continue
             if event == "EOF":
-                break
-            assert type(event) is Ping, (peer.name, event)
-        assert time.monotonic() - start < 5
+                gone[i] = True
+                continue
+            assert type(event) is Ping and event.payload == b"", (pair[i].name, event)
+            pings[i] += 1
+            if answer:
+                client.send(PONG, event.payload)
+    for client in clients:
+        client.ident = ident
+    return clients, pings, gone
+
+
+def test_pings_keep_an_answering_client(pair):
+    """Both PING within ``--websockets-ping-freq`` (1 s; ours from a once-a-second sweep, so
+    within 2 s) and keep a client that answers past the pong tolerance."""
+    clients, pings, gone = ping_loop(pair, "alive", True, 2.5)
+    assert pings[0] >= 1 and pings[1] >= 1 and gone == [False, False], pings
+    for peer, client in zip(pair, clients):
+        client.send(TEXT, b"still")
+        event = client.event(timeout=5)
+        while type(event) is Ping:
+            event = client.event(timeout=5)
+        assert type(event) is Message and event.data == b"bytes:b'still'", peer.name
+        assert outcome(peer, client) == OVER
+
+
+def test_dead_peer(pair):
+    """A client that never answers PINGs is dropped ``--websockets-pong-tolerance`` (1 s) after
+    one, by both, with the same log line; its app's receive raises."""
+    clients, pings, gone = ping_loop(pair, "dead", False, 8)
+    assert pings[0] >= 1 and pings[1] >= 1 and gone == [True, True], pings
+    for peer, client in zip(pair, clients):
         assert outcome(peer, client) == OVER
         peer.wait_for_line(r'\[uwsgi-websocket\] "GET /ws\?id=dead" \(127\.0\.0\.1\) no PONG received in 1 seconds !!!')
 
