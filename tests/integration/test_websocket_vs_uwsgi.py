@@ -2,9 +2,9 @@
 under gateway, with the same options, driven with the same raw frames.
 
 One pair of servers per engine (``--tornado 10 --greenlet``, one preforking worker, and
-``--threads 2``), started once for the module.  The probe reports every message it receives back as TEXT, and how its
-receive loop ended on ``/last``, so each test compares what the client sees and what the app
-got.  Where gateway differs on purpose (README "WebSockets", "Differences from uWSGI") the test
+``--threads 2``), started once for the module.  The probe reports every message it receives
+back as TEXT, and how its receive loop ended on ``/last``, so each test compares what the
+client sees and what the app got.  Where gateway differs on purpose (README "WebSockets", "Differences from uWSGI") the test
 asserts both sides, so a difference that disappears is noticed; uWSGI cases that crash its
 worker (a continuation frame with no message started) are run against gateway only.
 """
