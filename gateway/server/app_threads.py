@@ -13,7 +13,9 @@ that touches a socket still happens in the core, on the loop's thread:
   writes them with the usual back-pressure; the thread runs ahead of a slow client by
   at most :data:`MAX_INFLIGHT` bytes, then waits (no round trip per chunk);
 * ``wsgi.input`` reads are requests to the core, which reads from the connection and
-  answers;
+  answers; so are the websocket calls (``environ[CORE_CALL]``): the core does the
+  handshake and waits for messages (parked, holding no core), the thread waits for the
+  answer, as a uWSGI thread blocks in ``websocket_recv()``;
 * ``return [body]`` is handed over whole, so the response keeps its exact
   Content-Length; a generator is iterated, and closed, in the thread (when the thread
   has already sent all of it by the time the core wakes, as for a typical Flask or
@@ -47,10 +49,13 @@ from gateway.server.current_request import set_thread_environ
 from gateway.server.wsgi_call import FileWrapper, close_iterable, note_file_body
 from loop_engine import Waiter, current_core
 
-_ASKS = ("input",)
+_ASKS = ("input", "call")
 
 #: environ key: ``(start_response, write)`` of the app's thread, for the ``uwsgi`` calls that answer
 THREAD_RESPOND = "gateway.thread_respond"
+#: environ key: ``call(func, *args)``, from the app's thread: ``func(*args)`` run in the request's
+#: core (which may suspend), its result or exception handed back; the websocket calls use it
+CORE_CALL = "gateway.core_call"
 
 
 #: Body bytes a thread may produce ahead of what its core has written.
@@ -293,6 +298,7 @@ class ThreadedApp:
 
         # what uwsgi.sendfile()/route() write through from the thread (never the response itself)
         environ[THREAD_RESPOND] = (thread_start_response, thread_write)
+        environ[CORE_CALL] = lambda func, *args: bridge.ask("call", (func, args))
 
         self.busy_cores.add(core.id)
         self.pool.submit(self._run, bridge, environ, thread_start_response)
@@ -329,8 +335,12 @@ class ThreadedApp:
                 flush.flush_head()
             return
         try:
-            method, args = value
-            result = getattr(real_input, method)(*args)
+            if kind == "call":  # CORE_CALL
+                func, args = value
+                result = func(*args)
+            else:
+                method, args = value
+                result = getattr(real_input, method)(*args)
         except BaseException as e:  # handed to the thread, raised there, inside the app
             bridge.answer(e)
             return

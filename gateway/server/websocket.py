@@ -19,6 +19,11 @@ From then on frames are parsed in the loop by the sans-IO
 ``--tornado 100`` serves plain requests while any number of websockets wait, and the
 greenlet takes a core again when a message (or the end) arrives.
 
+From a ``--threads`` thread each call is done by the request's core
+(``environ[CORE_CALL]``, :mod:`gateway.server.app_threads`) while the thread blocks, as
+a uWSGI thread does: such a websocket holds its thread (and its core, which is not
+parked) for its whole life.
+
 One :class:`WebSocketHub` per worker (created after fork, by the worker) holds the
 options and the open websockets, and runs one sweep per second: a PING to every
 websocket every ``--websockets-ping-freq`` seconds, and a websocket whose PONG is more
@@ -30,13 +35,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any, Callable, Deque, Dict, Optional, Set, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Optional, Set, Tuple, TypeVar, Union
 
 import loop_engine
 from gateway.api_args import bytes_arg
 from gateway.logs import app_log, gen_log
 from gateway.protocol import websocket as wsproto
 from gateway.protocol.websocket import NEED_DATA, Close, FrameReader, Message, Ping, Pong, WebSocketError
+from gateway.server.app_threads import CORE_CALL
 from loop_engine import CoreTimeout, Waiter
 
 __all__ = [
@@ -49,6 +55,8 @@ __all__ = [
     "websocket_send",
     "websocket_send_binary",
 ]
+
+_T = TypeVar("_T")
 
 #: Seconds we wait for the peer's CLOSE (or EOF) after ours, reading and dropping its bytes.
 DRAIN_TIMEOUT = 2.0
@@ -124,7 +132,8 @@ class WebSocket(asyncio.Protocol):
     __slots__ = (
         "hub", "transport", "peer", "what", "app_id", "reader", "inbox", "inbox_bytes", "closed", "close_sent",
         "waiter", "watcher", "_drain_waiter", "_write_paused", "_reading_paused", "last_ping",
-        "ping_outstanding", "pending_close", "pending_since", "draining_since", "peer_closed",
+        "ping_outstanding", "pending_close", "pending_since", "draining_since", "peer_closed", "response",
+        "park",
     )
 
     def __init__(self, hub: WebSocketHub, transport: Any, environ: Dict[str, Any]) -> None:
@@ -133,6 +142,12 @@ class WebSocket(asyncio.Protocol):
         self.peer = environ.get("REMOTE_ADDR", "")
         self.what = "%s %s" % (environ.get("REQUEST_METHOD", "GET"), environ.get("REQUEST_URI", ""))
         self.app_id = environ.get("gateway.app_id", 0)
+        #: The request's response: every frame we send counts in its ``body_bytes``, so the
+        #: request's log line says "generated N bytes" for the whole session, as uWSGI's.
+        self.response = environ["gateway.response"]
+        #: Wait for messages parked, holding no core; not for a ``--threads`` request, whose
+        #: core stays with its thread (the pool counts it busy until the thread is done).
+        self.park = CORE_CALL not in environ
         self.reader = FrameReader(max_size=hub.max_size)
         self.inbox: Deque[bytes] = collections.deque()
         self.inbox_bytes = 0
@@ -196,7 +211,7 @@ class WebSocket(asyncio.Protocol):
                     self._end(None if code == wsproto.NO_STATUS else code)
                     break
         except WebSocketError as e:
-            gen_log.info("websocket %s from %s: %s: closing with status %d", self.what, self.peer, e.args[0], e.code)
+            gen_log.info('[uwsgi-websocket] "%s" (%s) %s: closing with status %d', self.what, self.peer, e.args[0], e.code)
             self._end(e.code)
         if self.inbox_bytes > self.hub.max_size and not self._reading_paused and not self.closed:
             # The app reads slower than the peer sends: stop reading until it catches up.
@@ -334,7 +349,7 @@ class WebSocket(asyncio.Protocol):
         if self.ping_outstanding:
             if now - self.last_ping > hub.pong_tolerance:
                 gen_log.warning(
-                    '[uwsgi-websocket] "%s" (%s) no PONG received in %g seconds: closing',
+                    '[uwsgi-websocket] "%s" (%s) no PONG received in %g seconds !!!',
                     self.what, self.peer, hub.pong_tolerance,
                 )
                 self.abort()
@@ -366,6 +381,7 @@ class WebSocket(asyncio.Protocol):
     def _write(self, data: bytes) -> None:
         if not self.transport.is_closing():
             self.transport.write(data)
+            self.response.body_bytes += len(data)
 
     # -- the app's side (in its core) -----------------------------------------------------
 
@@ -381,13 +397,19 @@ class WebSocket(asyncio.Protocol):
                 return data
             if self.closed:
                 self._finish_close()
+                # As uWSGI: once the app has been told the websocket is over, a send
+                # fails too (after the peer's EOF the transport is not closing yet).
+                self.close_sent = True
                 raise OSError("unable to receive websocket message")
             if nb:
                 return b""
             w = Waiter()
             self.waiter = w
             try:
-                self.hub.engine.wait_parked(w)
+                if self.park:
+                    self.hub.engine.wait_parked(w)
+                else:
+                    w.wait()
             finally:
                 if self.waiter is w:
                     self.waiter = None
@@ -395,7 +417,9 @@ class WebSocket(asyncio.Protocol):
     def send(self, data: bytes, opcode: int, what: str) -> None:
         if self.close_sent or self.transport.is_closing():
             raise OSError("unable to send websocket %s" % what)
-        self.transport.write(wsproto.build_frame(opcode, data))
+        frame = wsproto.build_frame(opcode, data)
+        self.transport.write(frame)
+        self.response.body_bytes += len(frame)
         if self._write_paused:
             w = Waiter()
             self._drain_waiter = w
@@ -404,7 +428,7 @@ class WebSocket(asyncio.Protocol):
             except CoreTimeout:
                 self._drain_waiter = None
                 gen_log.info(
-                    "websocket %s from %s: client did not read for %ss: closing",
+                    '[uwsgi-websocket] "%s" (%s) client did not read for %ss: closing',
                     self.what, self.peer, self.hub.send_timeout,
                 )
                 self.abort()
@@ -414,6 +438,18 @@ class WebSocket(asyncio.Protocol):
 
 
 # -- the uwsgi module's functions ------------------------------------------------------------
+
+def _from_thread(what: str, func: Callable[..., _T], *args: Any) -> _T:
+    """From a ``--threads`` thread: ``func(*args)`` run in the request's core, which does the
+    websocket's I/O (the thread blocks meanwhile, as a uWSGI thread in ``websocket_recv()``)."""
+    from gateway.server.current_request import environ_or_none
+
+    environ = environ_or_none()
+    call = environ.get(CORE_CALL) if environ is not None else None
+    if call is None:
+        raise OSError("%s: no request in this core (call it from inside a request)" % what)
+    return call(func, *args)
+
 
 def _environ(what: str) -> Dict[str, Any]:
     core = loop_engine.current_core()
@@ -486,6 +522,9 @@ def websocket_handshake(key: Union[str, bytes, None] = None, origin: Union[str, 
     complete websocket handshake") without a key, after a response was started, or
     for a second handshake, as uWSGI does.
     """
+    if loop_engine.current_core() is None:
+        _from_thread("websocket_handshake()", websocket_handshake, key, origin, proto)
+        return
     environ = _environ("websocket_handshake()")
     key_b = _text(key, "key")
     origin_b = _text(origin, "origin")
@@ -515,7 +554,10 @@ def websocket_handshake(key: Union[str, bytes, None] = None, origin: Union[str, 
     ws = WebSocket(hub, transport, environ)
     holder.append(ws)
     environ["gateway.websocket"] = ws
-    transport.write(b"".join(head))
+    head_bytes = b"".join(head)
+    transport.write(head_bytes)
+    response.head_bytes = len(head_bytes)  # (the request's log line: "N headers in M bytes", as uWSGI)
+    response.headers_count = 5 if proto_b else 4
     ws.start(leftover)
 
 
@@ -527,21 +569,31 @@ def websocket_recv() -> bytes:
     the protocol, sent a message over ``--websockets-max-size`` or stopped answering
     PINGs, as uWSGI does.
     """
+    if loop_engine.current_core() is None:
+        return _from_thread("websocket_recv()", websocket_recv)
     return _current("websocket_recv()").recv(False)
 
 
 def websocket_recv_nb() -> bytes:
     """The next message if one is pending, else ``b""``; ``IOError`` after the end."""
+    if loop_engine.current_core() is None:
+        return _from_thread("websocket_recv_nb()", websocket_recv_nb)
     return _current("websocket_recv_nb()").recv(True)
 
 
 def websocket_send(message: Union[str, bytes]) -> None:
     """Send a TEXT message (str is UTF-8 encoded); ``IOError`` if the websocket is closed."""
-    _current("websocket_send()").send(bytes_arg(message, "websocket_send"), wsproto.TEXT, "message")
+    data = bytes_arg(message, "websocket_send")
+    if loop_engine.current_core() is None:
+        _from_thread("websocket_send()", websocket_send, data)
+        return
+    _current("websocket_send()").send(data, wsproto.TEXT, "message")
 
 
 def websocket_send_binary(message: Union[str, bytes]) -> None:
     """Send a BINARY message; ``IOError`` if the websocket is closed."""
-    _current("websocket_send_binary()").send(
-        bytes_arg(message, "websocket_send_binary"), wsproto.BINARY, "binary message"
-    )
+    data = bytes_arg(message, "websocket_send_binary")
+    if loop_engine.current_core() is None:
+        _from_thread("websocket_send_binary()", websocket_send_binary, data)
+        return
+    _current("websocket_send_binary()").send(data, wsproto.BINARY, "binary message")

@@ -67,8 +67,8 @@ DELIBERATE = {
 #: more of them, for one engine
 DELIBERATE_FOR = {
     # README "Master and workers" (threads): uwsgi.env is the thread's request (uWSGI: none with
-    # --threads); the websocket calls need a core (OSError "no request in this core")
-    "threads": {"env_type", "env_path", "env_in_dir", "websocket_handshake_plain"},
+    # --threads)
+    "threads": {"env_type", "env_path", "env_in_dir"},
     # README "The spooler": a task's keys and values may be str or numbers too (uWSGI 2.0.31 on
     # Python 3 wants bytes only, so its spool(key=value) always fails)
     "spooler": {"spool_type", "spool_kwargs", "spool_bad_value"},

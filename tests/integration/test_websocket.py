@@ -317,3 +317,19 @@ def test_a_parked_websocket_is_not_harakiri_killed():
                 assert await ws.recv() == "after"
         run(go())
         assert not [line for line in srv.lines if "HARAKIRI" in line], srv.output()
+
+
+def test_websockets_from_threads():
+    """--threads: the calls work from the app's thread (each done by its core), as in uWSGI;
+    the app's receive raises once the client closed, and the worker serves on."""
+    with run_server(["--wsgi-file", "tests/apps/websocket_echo.py", "--threads", "2"]) as srv:
+        async def go():
+            async with websockets.connect(url(srv, "/echo")) as ws:
+                for text in ("one", "κόσμε"):
+                    await ws.send(text)
+                    assert await ws.recv() == text
+            async with websockets.connect(url(srv, "/proto"), subprotocols=["chat"]) as ws:
+                assert ws.subprotocol == "chat" and await ws.recv() == "hello"
+        run(go())
+        assert request(srv.port, "/last").body == b"{'echo': 'unable to receive websocket message'}"
+        assert request(srv.port, "/").body == b"plain"
