@@ -279,10 +279,12 @@ def request_plugins() -> List[Tuple[int, str]]:
     from gateway.protocol import uwsgi as wire
     from gateway.protocol import uwsgi_cache
     from gateway.server.uwsgi import HANDLERS
+    from gateway.spooler import remote as remote_spool
     from gateway.usignals import remote
 
     names = {wire.MOD1_WSGI: "python", wire.MOD1_WSGI_STRIP: "python", wire.MOD1_PING: "ping",
-             remote.MODIFIER1: "signal", uwsgi_cache.MODIFIER1: "cache", wire.MOD1_RPC: "rpc"}
+             remote.MODIFIER1: "signal", uwsgi_cache.MODIFIER1: "cache", wire.MOD1_RPC: "rpc",
+             remote_spool.MODIFIER1: "spooler"}
     served = set(wire.VARS_MODIFIERS) | {wire.MOD1_PING, remote.MODIFIER1, uwsgi_cache.MODIFIER1} | set(HANDLERS)
     return [(mod, names.get(mod, "?")) for mod in sorted(served)]
 

@@ -131,6 +131,20 @@ def _log_limited(kind: str, message: str, *args: Any) -> None:
 class RouterConnection(asyncio.Protocol):
     """One client connection of the HTTP router (see the module docstring)."""
 
+    # Slots: more than 30 instance attributes would leave CPython's shared-key instance
+    # dicts, and every attribute access on the hot path would pay for it.  (__weakref__:
+    # TLS handshakes in progress are counted through weak references.)
+    __slots__ = (
+        "__weakref__",
+        "_attempts", "_body_pending", "_chunked_body", "_client_eof", "_conn_vars", "_dechunk",
+        "_discard_budget", "_discard_keep", "_gzip", "_gzip_ok", "_head", "_head_sent", "_keep_alive",
+        "_keepalive_on", "_mode", "_next_target", "_packet", "_persist", "_processing", "_proxy",
+        "_reading_paused", "_rechunk", "_remaining", "_replay", "_req", "_reusable", "_sent_continue",
+        "_spec", "_spool", "_spooled", "_upstream_eof", "_write_paused", "activity", "deadline", "loop",
+        "parser", "remote_addr", "remote_port", "router", "settings", "state", "transport", "upstream",
+        "vars",
+    )
+
     def __init__(self, router: Any, vars_builder: Any) -> None:
         self.router = router
         self.settings = s = router.settings

@@ -62,6 +62,8 @@ class SubscribedPool(UpstreamPool):
 class SubscribedConnection(RouterConnection):
     """A client connection whose requests go to the node subscribed under their ``Host``."""
 
+    __slots__ = ("_key", "_tried", "_fallback")
+
     def __init__(self, router: Any, vars_builder: Any) -> None:
         super().__init__(router, vars_builder)
         self._next_target = self._pick

@@ -121,6 +121,16 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
     WHO = "client"
     SLOW_READER = "client %s did not read the response for %ss: closing"
 
+    # Slots: more than 30 instance attributes would leave CPython's shared-key instance
+    # dicts, and every attribute access on the hot path would pay for it.
+    __slots__ = (
+        "_body_done", "_body_waiter", "_chunked", "_close_after", "_continue_pending", "_discard_budget",
+        "_discard_keep", "_drain_future", "_drain_waiter", "_eof", "_eom_seen", "_input", "_keep_alive",
+        "_offload_done", "_offload_task", "_processing", "_proxy", "_reading_paused", "_request",
+        "_write_paused", "closed", "deadline", "parser", "peer", "remote_addr", "remote_port", "served",
+        "server", "settings", "state", "transport",
+    )
+
     def __init__(self, server: HTTPServer, addr: Any) -> None:
         self.server = server
         self.settings = server.settings

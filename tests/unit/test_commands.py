@@ -256,7 +256,8 @@ def test_plugins_list_has_the_request_plugins_by_modifier1():
     text = commands.listing("plugins-list")
     generic, _, request = text.partition("*** uWSGI loaded request plugins ***")
     assert "python" in generic and "tornado" in generic and "greenlet" in generic
-    assert ["0: python", "30: python", "100: ping", "110: signal", "111: cache", "173: rpc"] == _names(request)
+    assert ["0: python", "17: spooler", "30: python", "100: ping", "110: signal", "111: cache", "173: rpc"] == \
+        _names(request)
 
 
 def test_inspection_prints_then_goes_on_only_when_something_is_served(capsys):
