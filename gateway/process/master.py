@@ -165,6 +165,9 @@ class Proc:
         self.log_fd = -1  # --log-master: the read end of its output pipe
         self.spawns = 0
         self.cheaped = False  # --cheaper: stopped (or stopping) on purpose, not respawned
+        self.quiet_death = False  # --idle's cheap mode stopped it: its death is not logged (as uWSGI)
+        #: the pid a harakiri was fired at (its respawned successor, under the same id, has its own)
+        self.harakiri_pid = 0
         self.restarting = False  # an extra child stopped by a reload, to be spawned again
         self.first_spawn = False  # the first process ever of this worker id (--hook-accepting-once)
         self.cursed_at = 0  # epoch second it was first told to stop (uWSGI's "buried after N seconds")
@@ -200,6 +203,7 @@ class Master:
         #: SIGTSTP toggled the instance into pause (:meth:`suspend_resume`)
         self.suspended = False
         self._idle_since = time.monotonic()
+        self._idle_since_wall = int(time.time())
         self._idle_seen = -1
         #: --harakiri-graceful-timeout/-signal: a graceful attempt before the SIGKILL
         self.harakiri_graceful = float(getattr(config, "harakiri_graceful_timeout", 0) or 0)
@@ -481,7 +485,7 @@ class Master:
         self._master_start_hooks()
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
         for path in self.config.touch_chain_reload or []:
-            self._touch_actions[path] = (_mtime(path), self.chain_reload, "chain reload")
+            self._touch_actions[path] = (_mtime(path), self._touched_chain_reload, "chain reload !!!")
         for path in self.config.touch_workers_reload or []:
             self._touch_actions[path] = (_mtime(path), self.reload_workers, "workers reload !!!")
         if self.log_master is not None:
@@ -612,7 +616,10 @@ class Master:
         self.sel.register(master_end, selectors.EVENT_READ, ("channel", proc))
         if proc.kind == "worker":
             self.board.ints[self.board.wbase(self.slot(proc.ident, proc.generation))] = pid
-            gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
+            if proc.spawns > 1:  # uWSGI's one line for a worker spawned again (after a death, a cheap...)
+                gen_log.info("Respawned uWSGI worker %d (new pid: %d)", proc.ident, pid)
+            else:
+                gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
         elif proc.spec is not None and proc.spec.spawn_line is not None:
             line = proc.spec.spawn_line(pid)
             if line is not None:
@@ -802,7 +809,12 @@ class Master:
             self.shutdown(graceful=False, why="need-app")
             return
         if proc.kind == "worker" and proc.cheaped:
-            gen_log.info("uWSGI worker %d cheaped.", proc.ident)
+            if proc.quiet_death:
+                proc.quiet_death = False
+            else:  # the --cheaper algorithm's victim, told to stop: uWSGI's two lines
+                if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                    gen_log.info("worker %d killed successfully (pid: %d)", proc.ident, proc.pid)
+                gen_log.info("uWSGI worker %d cheaped.", proc.ident)
             self._cheap_slot(proc)
             return
         spec = proc.spec
@@ -847,8 +859,6 @@ class Master:
         if self.state == "stopping":
             return
         self._spawn(proc)
-        if proc.kind == "worker":
-            gen_log.info("Respawned uWSGI worker %d (new pid: %d)", proc.ident, proc.pid)
 
     # -- periodic checks --------------------------------------------------------------------------
 
@@ -909,8 +919,12 @@ class Master:
                 now = _mtime(path)
                 if now != seen:
                     self._touch_actions[path] = (now, action, what)
-                    action()
-                    gen_log.info("*** %s has been touched... %s ***", path, what)  # in the new file
+                    if what.endswith("!!!"):  # a reload: uWSGI's line first, then the reload's lines
+                        gen_log.info("*** %s has been touched... %s ***", path, what)
+                        action()
+                    else:  # the log rotated or reopened: the line lands in the new file
+                        action()
+                        gen_log.info("*** %s has been touched... %s ***", path, what)
             for path, seen in list(self._touch.items()):
                 now = _mtime(path)
                 if now != seen:
@@ -1025,8 +1039,11 @@ class Master:
         if busy or started != self._idle_seen:
             self._idle_seen = started
             self._idle_since = mono
-        elif mono - self._idle_since >= self.idle:
-            gen_log.info("workers have been inactive for more than %d seconds", int(self.idle))
+            self._idle_since_wall = int(time.time())
+        elif mono - self._idle_since > self.idle and int(time.time()) - self._idle_since_wall > self.idle:
+            # uWSGI's check, in whole seconds, and its line with both times
+            gen_log.info("workers have been inactive for more than %d seconds (%d-%d)", int(self.idle),
+                         int(time.time()), self._idle_since_wall)
             if self.die_on_idle:
                 self.shutdown(graceful=True, why="die-on-idle")
             else:
@@ -1039,7 +1056,7 @@ class Master:
         for proc in self.workers.values():
             proc.cheaped = True
             if proc.pid:
-                gen_log.info("killing worker %d (pid: %d)", proc.ident, proc.pid)
+                proc.quiet_death = True  # uWSGI logs nothing more until the workers come back
                 self._kill(proc.pid, signal.SIGHUP)  # idle: its graceful stop is immediate
                 self._pending_kill.append((mono + 3.0, proc.pid, None))  # uWSGI's 3 seconds, then SIGKILL
         self._wait_for_connection()
@@ -1064,6 +1081,7 @@ class Master:
                 proc.generation = self.generation
                 self._spawn(proc)
         self._idle_since = time.monotonic()
+        self._idle_since_wall = int(time.time())
         self._idle_seen = -1
 
     def _check_harakiri(self) -> None:
@@ -1071,7 +1089,7 @@ class Master:
         ints = board.ints
         now = now_us()
         for proc in list(self.workers.values()) + list(self.retiring):
-            if not proc.pid or getattr(proc, "harakiri_fired", False):
+            if not proc.pid or proc.harakiri_pid == proc.pid:  # this process is being killed already
                 continue
             slot = self.slot(proc.ident, proc.generation)
             starts = []
@@ -1084,11 +1102,15 @@ class Master:
                         user[core] = ints[c + C_USER_HARAKIRI]
             if not starts or (self.harakiri <= 0 and not user):
                 continue
-            blamed = policy.harakiri_verdict(self.harakiri, now, board.get(slot, W_HEARTBEAT), starts, user)
+            beat = board.get(slot, W_HEARTBEAT)
+            blamed = policy.harakiri_verdict(self.harakiri, now, beat, starts, user)
             if blamed and self._harakiri_queue_below(proc):
                 continue
             if blamed:
-                self._harakiri(proc, slot, blamed)
+                # uWSGI's "(user)": the request's own deadline decided, --harakiri alone would not yet
+                by_user = bool(user) and blamed[0] not in (policy.harakiri_verdict(self.harakiri, now, beat, starts)
+                                                           or [])
+                self._harakiri(proc, slot, blamed, by_user)
 
     def _harakiri_queue_below(self, proc: Proc) -> bool:
         """``--harakiri-queue-threshold``: True (no harakiri now) while fewer connections than
@@ -1105,19 +1127,27 @@ class Master:
                             "threshold (%d < %d)", proc.ident, backlog, self.harakiri_queue_threshold)
         return True
 
-    def _harakiri(self, proc: Proc, slot: int, blamed: List[int]) -> None:
+    def _harakiri(self, proc: Proc, slot: int, blamed: List[int], user: bool = False) -> None:
+        """Kill ``proc`` for the requests of cores ``blamed`` (``user``: past the deadline a
+        request set with ``uwsgi.set_user_harakiri``, not ``--harakiri``'s), with uWSGI's lines."""
         board = self.board
-        proc.harakiri_fired = True  # type: ignore[attr-defined]
+        proc.harakiri_pid = proc.pid
         board.ints[board.wbase(slot) + W_HARAKIRI_COUNT] += 1
         graceful = self.harakiri_graceful > 0
         gen_log.error("*** HARAKIRI ON WORKER %d (pid: %d, try: 1, graceful: %s) ***", proc.ident, proc.pid,
                       "yes" if graceful else "no")
-        for core in blamed:
+        # uWSGI's dump of the worker: every core in a request, not only the blamed ones
+        gen_log.error("HARAKIRI !!! worker %d status !!!", proc.ident)
+        for core in range(board.cores):
+            if not board.core_get(slot, core, C_IN_REQUEST):
+                continue
             vars_ = dict(v.split("=", 1) for v in board.core_vars(slot, core) if "=" in v)
             start = board.core_get(slot, core, C_REQUEST_START) / 1e6
             gen_log.error("HARAKIRI [core %d] %s - %s %s since %d", core, vars_.get("REMOTE_ADDR", ""),
                           vars_.get("REQUEST_METHOD", ""), vars_.get("REQUEST_URI", ""), int(start))
-        gen_log.error("HARAKIRI triggered by worker %d core %d !!!", proc.ident, blamed[0])
+        gen_log.error("HARAKIRI !!! end of worker %d status !!!", proc.ident)
+        gen_log.error("HARAKIRI %striggered by worker %d core %d !!!", "(user) " if user else "", proc.ident,
+                      blamed[0])
         if self.harakiri_verbose:
             # The worker dumps every thread's stack from its SIGUSR2 handler (faulthandler:
             # works while its loop is blocked), then dies.
@@ -1319,8 +1349,7 @@ class Master:
         app again in the master (so new code only with ``--lazy-apps``, as in uWSGI)."""
         if not self._may_reload("workers reload"):
             return
-        gen_log.info("...gracefully killing workers...")
-        self._replace_all()
+        self._replace_all()  # each worker's "Gracefully killing worker N" only, as uWSGI
 
     def brutal_reload_workers(self) -> None:
         """The master FIFO's ``W``: every worker replaced at once, the old ones killed (SIGKILL)
@@ -1336,7 +1365,7 @@ class Master:
         for wid in sorted(self.workers):
             self._replace_worker(wid, mono)
 
-    def chain_reload(self) -> None:
+    def chain_reload(self, announce: bool = True) -> None:
         """uWSGI's chain reload: one worker at a time is replaced, the next only once the new
         one serves (with ``--lazy-apps`` each loads the new code itself), so all but one
         worker keep serving throughout."""
@@ -1346,8 +1375,14 @@ class Master:
             return
         self.generation += 1
         self._chain = sorted(self.workers)
-        gen_log.info("chain reload starting...")
+        if announce:
+            gen_log.info("chain reload starting...")
         self._chain_next()
+
+    def _touched_chain_reload(self) -> None:
+        """``--touch-chain-reload``: after uWSGI's ``touched... chain reload !!!`` line, the
+        chain without the ``starting`` line (uWSGI logs that one for the FIFO's ``c`` only)."""
+        self.chain_reload(announce=False)
 
     def _chain_next(self) -> None:
         self._chain_waiting = 0

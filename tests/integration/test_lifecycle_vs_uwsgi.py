@@ -23,6 +23,10 @@ import pytest
 from peers import require_uwsgi, stop_uwsgi
 from server import ROOT, ServerProcess, run_cli, spawn
 from support.httpclient import read_to_eof, request
+from support.peer_pair import process_age as _age
+from support.peer_pair import read_log as _read
+from support.peer_pair import start_server as _start
+from support.peer_pair import stop_server as _stop
 from support.router import free_port
 from support.waits import wait_until
 
@@ -224,28 +228,6 @@ def test_max_requests_recycles_with_uwsgis_lines(tmp_path):
         "Respawned uWSGI worker N (new pid: N)"]
 
 
-def _start(server: str, args: List[str]) -> subprocess.Popen:
-    if server == "uwsgi":
-        return subprocess.Popen([require_uwsgi()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-    return spawn(args)
-
-
-def _stop(server: str, proc: subprocess.Popen) -> None:
-    if server == "uwsgi":
-        stop_uwsgi(proc)
-    else:
-        ServerProcess(proc).stop()
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
 def test_the_last_shutdown_buries_each_worker_after_the_seconds_it_took(tmp_path):
     """``worker N buried after S seconds``: S counts from the stop request, as uWSGI's, not
     from the worker's spawn (idle workers stop at once however long they ran)."""
@@ -263,15 +245,6 @@ def test_the_last_shutdown_buries_each_worker_after_the_seconds_it_took(tmp_path
         srv.stop()
     buried = srv.wait_for_line(r"worker 1 buried after \d+ seconds")
     assert int(re.search(r"after (\d+) seconds", buried).group(1)) <= 1, srv.output()
-
-
-def _age(pid: int) -> float:
-    """Seconds since process ``pid`` started (its /proc start time)."""
-    with open("/proc/%d/stat" % pid) as f:
-        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 # -- --need-app -----------------------------------------------------------------------------------

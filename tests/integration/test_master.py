@@ -279,6 +279,18 @@ def test_harakiri_cancels_a_parked_request_and_kills_a_blocked_worker():
         assert wid in (1, 2)
 
 
+def test_harakiri_fires_again_on_the_respawned_worker():
+    """The worker respawned after a harakiri (same id) is itself killed by the next one."""
+    with run_server(PROBE + ["--master", "--processes", "1", "--harakiri", "1"]) as srv:
+        for n in (1, 2):
+            t, result = request_in_background(srv.port, "/block?30")
+            wait_until(lambda n=n: len(re.findall(r"HARAKIRI triggered by worker 1 core \d+ !!!", srv.output())) == n,
+                       timeout=10, what="harakiri number %d" % n)
+            t.join(15)
+            assert "e" in result or result["r"].status != 200
+            wait_until(lambda n=n: srv.output().count("Respawned uWSGI worker 1") == n, what="respawn %d" % n)
+
+
 def test_max_requests_recycles_the_worker():
     with run_server(PROBE + ["--master", "--processes", "1", "--max-requests", "5",
                              "--min-worker-lifetime", "0"]) as srv:
