@@ -1136,6 +1136,15 @@ class Master:
         graceful = self.harakiri_graceful > 0
         gen_log.error("*** HARAKIRI ON WORKER %d (pid: %d, try: 1, graceful: %s) ***", proc.ident, proc.pid,
                       "yes" if graceful else "no")
+        if self.harakiri_verbose:  # uWSGI's two lines from /proc; the stacks follow (below)
+            for what in ("syscall", "wchan"):
+                try:
+                    with open("/proc/%d/%s" % (proc.pid, what)) as f:
+                        found = f.read(4096).strip()
+                except OSError:
+                    continue
+                if found:
+                    gen_log.error("HARAKIRI: -- %s> %s", what, found)
         # uWSGI's dump of the worker: every core in a request, not only the blamed ones
         gen_log.error("HARAKIRI !!! worker %d status !!!", proc.ident)
         for core in range(board.cores):
@@ -1146,6 +1155,9 @@ class Master:
             gen_log.error("HARAKIRI [core %d] %s - %s %s since %d", core, vars_.get("REMOTE_ADDR", ""),
                           vars_.get("REQUEST_METHOD", ""), vars_.get("REQUEST_URI", ""), int(start))
         gen_log.error("HARAKIRI !!! end of worker %d status !!!", proc.ident)
+        if graceful:
+            gen_log.error("HARAKIRI: graceful termination attempt on worker %d with signal %d. Next harakiri: %d",
+                          proc.ident, self.harakiri_signal, int(time.time() + self.harakiri_graceful))
         gen_log.error("HARAKIRI %striggered by worker %d core %d !!!", "(user) " if user else "", proc.ident,
                       blamed[0])
         if self.harakiri_verbose:

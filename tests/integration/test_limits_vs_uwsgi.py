@@ -85,17 +85,19 @@ def _respawns(pair: LoggedPair, server: str) -> int:
 @pytest.fixture(scope="module", params=sorted(MODES))
 def harakiri_pair(request, tmp_path_factory):
     yield from _pair(tmp_path_factory, "harakiri-" + request.param,
-                     ["--processes", "2", "--harakiri", "2", "--limit-post", "1000"] + MODES[request.param], 2)
+                     ["--processes", "2", "--harakiri", "2", "--harakiri-verbose", "--limit-post", "1000"]
+                     + MODES[request.param], 2)
 
 
 def _harakiri_lines(pair: LoggedPair, server: str, after: int) -> List[str]:
     """The lines from a harakiri to the respawn, comparable (the ``graceful`` field aside:
-    uWSGI says ``yes`` for a SIGKILL, README)."""
+    uWSGI says ``yes`` for a SIGKILL, README), ``--harakiri-verbose``'s /proc lines as their
+    names (gateway's stack dump, its own, left out)."""
     lines = pair.lines(server)[after:]
     first = next(i for i, ln in enumerate(lines) if "*** HARAKIRI ON WORKER" in ln)
     last = next(i for i, ln in enumerate(lines) if ln.startswith("Respawned uWSGI worker"))
-    kept = [re.sub(r"graceful: \w+", "graceful: -", comparable(ln)) for ln in lines[first:last + 1]
-            if not ln.startswith("sleeping in worker")]
+    kept = [re.sub(r"graceful: \w+", "graceful: -", re.sub(r"> .*", ">", comparable(ln)))
+            for ln in lines[first:last + 1] if re.match(r"(\w{3} .* - )?(\*\*\* |HARAKIRI|DAMN|Respawned)", ln)]
     return kept
 
 
@@ -127,6 +129,7 @@ def test_a_blocked_request_gets_its_worker_killed_with_uwsgis_lines(harakiri_pai
     lines = {s: _harakiri_lines(pair, s, marks[s]) for s in SERVERS}
     assert lines["gateway"] == lines["uwsgi"] == [
         "*** HARAKIRI ON WORKER N (pid: N, try: N, graceful: -) ***",
+        "HARAKIRI: -- syscall>", "HARAKIRI: -- wchan>",
         "HARAKIRI !!! worker N status !!!",
         "HARAKIRI [core N] N.N.N.N - GET %s since N" % re.sub(r"\d+", "N", path),
         "HARAKIRI !!! end of worker N status !!!",

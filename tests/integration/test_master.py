@@ -459,6 +459,8 @@ def test_graceful_harakiri_ends_in_sigkill_when_the_worker_stays(tmp_path):
         first = int(request(srv.port, "/").body)
         t, result = request_in_background(srv.port, "/block?30", timeout=30)
         srv.wait_for_line(r"HARAKIRI ON WORKER 1 \(pid: %d, try: 1, graceful: yes\)" % first, timeout=15)
+        # uWSGI 2.0.31's line
+        srv.wait_for_line(r"^HARAKIRI: graceful termination attempt on worker 1 with signal 31\. Next harakiri: \d+$")
         srv.wait_for_line(r"HARAKIRI: worker 1 \(pid: %d\) still running 1s after signal 31: killing it" % first,
                           timeout=15)
         srv.wait_for_line(r"DAMN ! worker 1 \(pid: %d\) died, killed by signal 9" % first, timeout=15)
