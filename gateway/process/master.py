@@ -297,6 +297,7 @@ class Master:
         self.evil_rss = int(config.evil_reload_on_rss or 0) * 1024 * 1024
         self.evil_as = int(config.evil_reload_on_as or 0) * 1024 * 1024
         self._evil_next = 0.0
+        self._listen_next = 0.0  # the next look at the listen queues (once a second, as uWSGI)
         self._start_stats()
         self.fifo: Any = None
         if config.master_fifo:
@@ -896,6 +897,9 @@ class Master:
                     gen_log.warning("%s (pid: %d) did not die in time: killing it", proc.label, proc.pid)
                     self._signal(proc, signal.SIGKILL)
         self._check_harakiri()  # --harakiri, and the deadlines of uwsgi.set_user_harakiri
+        if self.state == "running" and mono >= self._listen_next:
+            self._listen_next = mono + 1.0
+            self._check_listen_queues()
         if (self.evil_rss or self.evil_as) and mono >= self._evil_next:
             self._evil_next = mono + float(getattr(self.config, "mem_collector_freq", 1) or 1)
             self._check_evil_memory()
@@ -1083,6 +1087,22 @@ class Master:
         self._idle_since = time.monotonic()
         self._idle_since_wall = int(time.time())
         self._idle_seen = -1
+
+    def _check_listen_queues(self) -> None:
+        """uWSGI's warning, once a second, for each TCP socket whose accept queue is full
+        (``--listen``): ``*** uWSGI listen queue of socket "127.0.0.1:8000" (fd: 3) full !!!
+        (101/100) ***`` (``--alarm-backlog`` raises its alarms on the same check)."""
+        from gateway.alarms.core import backlog_message
+        from gateway.server.listeners import listen_address
+        from gateway.stats import listen_queue
+
+        limit = int(getattr(self.config, "listen", 0) or 100)
+        for sock in self.sockets:
+            if sock.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            queue = listen_queue(sock)
+            if queue > 0 and queue >= limit:
+                gen_log.warning("*** uWSGI %s ***", backlog_message(listen_address(sock), sock.fileno(), queue, limit))
 
     def _check_harakiri(self) -> None:
         board = self.board

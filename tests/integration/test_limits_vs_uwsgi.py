@@ -378,3 +378,41 @@ def test_a_touch_replaces_every_worker_with_uwsgis_line(touch_pair, what, line):
                                "chain reloading complete"], (server, lines)
         assert not any(ln.startswith("...gracefully killing workers") for ln in lines), (server, lines)
         assert request(pair.ports[server], "/").status == 200
+
+
+# -- --listen ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def listen_pair(tmp_path_factory):
+    yield from _pair(tmp_path_factory, "listen", ["--processes", "1", "--listen", "5"], 1)
+
+
+def test_a_full_listen_queue_is_logged_once_a_second(listen_pair):
+    """uWSGI's master warns about every TCP socket whose accept queue is full, alarm or not."""
+    pair = listen_pair
+
+    def fill(server: str) -> Any:
+        waiting = [threading.Thread(target=lambda p=path: _quiet(request, pair.ports[server], p, timeout=30))
+                   for path in ["/sleep?s=3"] + ["/"] * 9]
+        waiting[0].start()  # the only worker sleeps: the others wait in the queue
+        wait_until(lambda: "sleeping in worker" in pair.text(server), what="%s's sleeping worker" % server)
+        for t in waiting[1:]:
+            t.start()
+        line = wait_until(lambda: re.search(r"^.*listen queue of socket.*$", pair.text(server), re.M), timeout=10,
+                          what="%s's warning" % server).group(0)
+        for t in waiting:
+            t.join(60)
+        return comparable(line), int(re.search(r"fd: (\d+)", line).group(1))
+
+    results = both(fill)
+    assert results["uwsgi"][0] == results["gateway"][0] == \
+        '*** uWSGI listen queue of socket "N.N.N.N:N" (fd: N) full !!! (N/N) ***'
+
+
+def _quiet(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """``call(...)``, whatever it raises (a client the test only needs to be waiting)."""
+    try:
+        call(*args, **kwargs)
+    except Exception:
+        pass
