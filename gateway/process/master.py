@@ -826,8 +826,11 @@ class Master:
             gen_log.info("%s (pid: %d) exited, %s", proc.label, proc.pid, how)
             proc.pid = 0
             return
-        clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-        if clean and proc.kind == "worker":
+        quiet = proc.kind == "worker" and os.WIFEXITED(status) and os.WEXITSTATUS(status) == policy.QUIET_EXIT
+        clean = quiet or (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0)
+        if quiet:
+            pass  # a worker past --max-worker-lifetime: uWSGI's master said why, and says no more
+        elif clean and proc.kind == "worker":
             gen_log.info("worker %d killed successfully (pid: %d)", proc.ident, proc.pid)  # uWSGI's line
         elif proc.spec is not None and proc.spec.death_line is not None:
             gen_log.warning(proc.spec.death_line, {"pid": proc.pid, "how": how})

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import List, Mapping, Optional, Sequence, Tuple
 
+#: The exit status of a worker that retires without a word from the master (uWSGI's
+#: ``UWSGI_QUIET_CODE``): one past ``--max-worker-lifetime``, which the master announced.
+QUIET_EXIT = 29
+
 #: A worker that dies sooner than this after its spawn counts as dying "at start".
 FAST_DEATH = 2.0
 #: Back-off for workers that keep dying at start: 0.1 s doubling up to this.

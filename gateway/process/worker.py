@@ -44,7 +44,7 @@ from gateway import hooks, rpc, uwsgi_module
 from gateway.app_loader import load_apps
 from gateway.config.model import Config
 from gateway.logs import gen_log
-from gateway.process import heap_trim
+from gateway.process import heap_trim, policy
 from gateway.protocol.environ import base_environ
 from gateway.routing import chain_from_config
 from gateway.rpc import registry as _rpc_registry
@@ -182,6 +182,8 @@ class Worker:
         self._paused = False
         #: uwsgi.set_user_harakiri: core id -> its request's deadline (µs since the epoch)
         self._user_harakiri: Dict[int, int] = {}
+        #: the process's exit status once it served (``QUIET_EXIT``: a recycle the master does not log)
+        self.exit_status = 0
 
     def setup(self) -> None:
         """Everything up to (not including) serving; raises on a bad app."""
@@ -585,7 +587,13 @@ class Worker:
             self._cancel_expired()
         if not self._stopping:
             reason = self._retire_reason()
-            if reason:
+            if reason and " lifetime reached" in reason:
+                # uWSGI's master says it and the worker just goes: no goodbye, and its exit
+                # status tells our master not to log "killed successfully" either
+                gen_log.info("%s", reason)
+                self.exit_status = policy.QUIET_EXIT
+                self.stop(signal.SIGTERM, quiet=True)
+            elif reason:
                 _goodbye(reason)
                 self.stop(signal.SIGTERM, quiet=True)
         self.io_loop.call_later(HEARTBEAT, self._heartbeat)
@@ -764,6 +772,7 @@ class Worker:
             hijacked = hijack(self.config, self.worker_id)  # --pyshell, --python-worker-override
             if hijacked is None:
                 self.serve()
+                status = self.exit_status
             else:
                 status = hijacked
         except hooks.HookFailed as e:

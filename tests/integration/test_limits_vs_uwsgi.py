@@ -249,6 +249,9 @@ def test_max_worker_lifetime_recycles_worker_k_after_its_delta(lifetime_pair):
     for server in SERVERS:
         one, two = int(found[server].group(1)), int(found[server].group(3))
         assert 2 <= one <= 3 and 3 <= two <= 4 and two > one, (server, one, two)
+        # the master's line is all: no goodbye from the worker, no "killed successfully"
+        text = pair.text(server)
+        assert "Seeya" not in text and "killed successfully" not in text, text
 
 
 # -- --cheaper -----------------------------------------------------------------------------------
