@@ -6,9 +6,10 @@ the same way, both at once: what the client gets, the master's lines (numbers an
 date prefix aside), their order, and what ``uwsgi.workers()`` says.  Covered: ``--harakiri``
 and ``uwsgi.set_user_harakiri`` (with processes, ``--tornado 10 --greenlet`` and
 ``--threads 2``), ``--max-requests`` with ``--max-requests-delta``, ``--reload-on-rss``,
-``--max-worker-lifetime`` with its delta, ``--cheaper``/``--cheaper-initial``/
+``--max-worker-lifetime`` with its delta, ``--evil-reload-on-rss``,
+``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial``/
 ``--cheaper-step``, ``--idle`` (cheap mode) and ``--die-on-idle``, ``--limit-post``,
-``--touch-workers-reload``/``--touch-chain-reload``.  The deliberate differences (README,
+``--touch-workers-reload``/``--touch-chain-reload``, the full listen queue's warning.  The deliberate differences (README,
 "Master and workers") are asserted as such.
 """
 
@@ -154,6 +155,38 @@ def test_a_body_over_limit_post_is_refused(harakiri_pair):
     assert results["uwsgi"][1] == results["gateway"][1] == {"length": 100}
 
 
+@pytest.fixture(scope="module")
+def graceful_pair(tmp_path_factory):
+    yield from _pair(tmp_path_factory, "graceful", ["--processes", "1", "--harakiri", "1",
+                                                    "--harakiri-graceful-timeout", "1"], 1)
+
+
+def test_a_graceful_harakiri_signals_first_with_uwsgis_lines(graceful_pair):
+    """SIGTERM first (``graceful: yes`` and uWSGI's line announcing the next attempt), then the
+    worker goes: uWSGI's exits at once on it; gateway's lets the request finish, so the master
+    SIGKILLs it at the timeout (README: deliberate)."""
+    pair = graceful_pair
+
+    def hang(server: str) -> Any:
+        answer = _unanswered(pair, server, "/sleep?s=10")
+        wait_until(lambda: "Respawned uWSGI worker" in pair.text(server), what="%s's respawn" % server)
+        lines = [comparable(ln) for ln in pair.lines(server) if ln.startswith(("HARAKIRI", "***", "DAMN"))
+                 or " - HARAKIRI" in ln or " - *** HARAKIRI" in ln]
+        return answer, [ln for ln in lines if "HARAKIRI" in ln or ln.startswith("DAMN")]
+
+    results = both(hang)
+    assert results["uwsgi"][0] == results["gateway"][0] == b""
+    common = ["*** HARAKIRI ON WORKER N (pid: N, try: N, graceful: yes) ***",
+              "HARAKIRI !!! worker N status !!!", "HARAKIRI [core N] N.N.N.N - GET /sleep?s=N since N",
+              "HARAKIRI !!! end of worker N status !!!",
+              "HARAKIRI: graceful termination attempt on worker N with signal N. Next harakiri: N",
+              "HARAKIRI triggered by worker N core N !!!"]
+    assert results["uwsgi"][1] == common + ["DAMN ! worker N (pid: N) died :( trying respawn ..."]
+    assert results["gateway"][1] == common + [
+        "HARAKIRI: worker N (pid: N) still running Ns after signal N: killing it",
+        "DAMN ! worker N (pid: N) died, killed by signal N :( trying respawn ..."]
+
+
 # -- --max-requests, --max-requests-delta, --reload-on-rss ----------------------------------------
 
 
@@ -223,6 +256,28 @@ def test_reload_on_rss_recycles_right_after_the_request_that_grew(rss_pair):
         assert after != first, server
     assert results["uwsgi"][2] == results["gateway"][2] == [
         "...The work of process N is done. Seeya!", "worker N killed successfully (pid: N)",
+        "Respawned uWSGI worker N (new pid: N)"]
+
+
+@pytest.fixture(scope="module")
+def evil_pair(tmp_path_factory):
+    yield from _pair(tmp_path_factory, "evil", ["--processes", "1", "--evil-reload-on-rss", "70"], 1)
+
+
+def test_evil_reload_on_rss_kills_the_worker_over_the_limit(evil_pair):
+    pair = evil_pair
+
+    def drive(server: str) -> Any:
+        first = _get(pair, server, "/")["pid"]
+        assert _get(pair, server, "/grow?mb=90") == {"kept": 1}  # answered: the master kills it later
+        wait_until(lambda: "Respawned uWSGI worker 1" in pair.text(server), what="%s's respawn" % server)
+        assert _get(pair, server, "/")["pid"] != first
+        return [comparable(ln) for ln in pair.lines(server) if ln.startswith(("*** EVIL", "DAMN", "Respawned"))]
+
+    results = both(drive)
+    assert results["uwsgi"] == results["gateway"] == [
+        "*** EVIL RELOAD ON WORKER N RSS: N (pid: N) ***",
+        "DAMN ! worker N (pid: N) died, killed by signal N :( trying respawn ...",
         "Respawned uWSGI worker N (new pid: N)"]
 
 
