@@ -7,9 +7,9 @@ date prefix aside), their order, and what ``uwsgi.workers()`` says.  Covered: ``
 and ``uwsgi.set_user_harakiri`` (with processes, ``--tornado 10 --greenlet`` and
 ``--threads 2``), ``--max-requests`` with ``--max-requests-delta``, ``--reload-on-rss``,
 ``--max-worker-lifetime`` with its delta, ``--evil-reload-on-rss``,
-``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial``/
-``--cheaper-step``, ``--idle`` (cheap mode) and ``--die-on-idle``, ``--limit-post``,
-``--touch-workers-reload``/``--touch-chain-reload``, the full listen queue's warning.  The deliberate differences (README,
+``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial``/``--cheaper-step``,
+``--idle`` (cheap mode) and ``--die-on-idle``, ``--limit-post``, ``--touch-workers-reload``/
+``--touch-chain-reload``, the full listen queue's warning.  The deliberate differences (README,
 "Master and workers") are asserted as such.
 """
 
