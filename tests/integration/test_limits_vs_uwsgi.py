@@ -65,6 +65,15 @@ def _pair(tmp_path_factory, name: str, options: List[str], workers: int):
         pair.stop()
 
 
+def _setup(name: str, options: List[str], workers: int) -> Any:
+    """A module fixture: the pair of servers started with ``options``."""
+    @pytest.fixture(scope="module")
+    def pair(tmp_path_factory):
+        yield from _pair(tmp_path_factory, name, options, workers)
+
+    return pair
+
+
 def _get(pair: LoggedPair, server: str, path: str, timeout: float = 10) -> Dict[str, Any]:
     return json.loads(request(pair.ports[server], path, timeout=timeout).body)
 
@@ -155,10 +164,7 @@ def test_a_body_over_limit_post_is_refused(harakiri_pair):
     assert results["uwsgi"][1] == results["gateway"][1] == {"length": 100}
 
 
-@pytest.fixture(scope="module")
-def graceful_pair(tmp_path_factory):
-    yield from _pair(tmp_path_factory, "graceful", ["--processes", "1", "--harakiri", "1",
-                                                    "--harakiri-graceful-timeout", "1"], 1)
+graceful_pair = _setup("graceful", ["--processes", "1", "--harakiri", "1", "--harakiri-graceful-timeout", "1"], 1)
 
 
 def test_a_graceful_harakiri_signals_first_with_uwsgis_lines(graceful_pair):
@@ -232,10 +238,7 @@ def test_max_requests_recycles_right_after_the_last_request(max_requests_pair):
         assert sorted(w["respawn_count"] for w in workers) == [1, 1], (server, workers)
 
 
-@pytest.fixture(scope="module")
-def rss_pair(tmp_path_factory):
-    yield from _pair(tmp_path_factory, "rss", ["--processes", "1", "--reload-on-rss", "60",
-                                               "--min-worker-lifetime", "0"], 1)
+rss_pair = _setup("rss", ["--processes", "1", "--reload-on-rss", "60", "--min-worker-lifetime", "0"], 1)
 
 
 def test_reload_on_rss_recycles_right_after_the_request_that_grew(rss_pair):
@@ -259,9 +262,7 @@ def test_reload_on_rss_recycles_right_after_the_request_that_grew(rss_pair):
         "Respawned uWSGI worker N (new pid: N)"]
 
 
-@pytest.fixture(scope="module")
-def evil_pair(tmp_path_factory):
-    yield from _pair(tmp_path_factory, "evil", ["--processes", "1", "--evil-reload-on-rss", "70"], 1)
+evil_pair = _setup("evil", ["--processes", "1", "--evil-reload-on-rss", "70"], 1)
 
 
 def test_evil_reload_on_rss_kills_the_worker_over_the_limit(evil_pair):
@@ -284,11 +285,8 @@ def test_evil_reload_on_rss_kills_the_worker_over_the_limit(evil_pair):
 # -- --max-worker-lifetime -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def lifetime_pair(tmp_path_factory):
-    yield from _pair(tmp_path_factory, "lifetime", ["--processes", "2", "--max-worker-lifetime", "1",
-                                                    "--max-worker-lifetime-delta", "1", "--min-worker-lifetime", "0"],
-                     2)
+lifetime_pair = _setup("lifetime", ["--processes", "2", "--max-worker-lifetime", "1",
+                                   "--max-worker-lifetime-delta", "1", "--min-worker-lifetime", "0"], 2)
 
 
 def test_max_worker_lifetime_recycles_worker_k_after_its_delta(lifetime_pair):
@@ -312,10 +310,8 @@ def test_max_worker_lifetime_recycles_worker_k_after_its_delta(lifetime_pair):
 # -- --cheaper -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cheaper_pair(tmp_path_factory):
-    yield from _pair(tmp_path_factory, "cheaper", ["--processes", "3", "--cheaper", "1", "--cheaper-initial", "2",
-                                                   "--cheaper-step", "1"], 2)
+cheaper_pair = _setup("cheaper", ["--processes", "3", "--cheaper", "1", "--cheaper-initial", "2",
+                                 "--cheaper-step", "1"], 2)
 
 
 def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper_pair):
@@ -352,9 +348,7 @@ def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper
 # -- --idle, --die-on-idle -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def idle_pair(tmp_path_factory):
-    yield from _pair(tmp_path_factory, "idle", ["--processes", "2", "--idle", "2"], 2)
+idle_pair = _setup("idle", ["--processes", "2", "--idle", "2"], 2)
 
 
 def test_idle_goes_cheap_quietly_and_a_connection_respawns_the_workers(idle_pair):
@@ -441,9 +435,7 @@ def test_a_touch_replaces_every_worker_with_uwsgis_line(touch_pair, what, line):
 # -- --listen ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def listen_pair(tmp_path_factory):
-    yield from _pair(tmp_path_factory, "listen", ["--processes", "1", "--listen", "5"], 1)
+listen_pair = _setup("listen", ["--processes", "1", "--listen", "5"], 1)
 
 
 def test_a_full_listen_queue_is_logged_once_a_second(listen_pair):
