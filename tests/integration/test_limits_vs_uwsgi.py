@@ -1,7 +1,7 @@
 """The master's worker recycling and limits, against real uWSGI 2.0.31.
 
 One real uWSGI and one gateway per setup (``--master --processes N`` plus the options under
-test), shared by the module, run the same app (``tests/apps/limits_peer.py``) and are driven
+test), shared by the setup's tests, run the same app (``tests/apps/limits_peer.py``) and are driven
 the same way, both at once: what the client gets, the master's lines (numbers and uWSGI's
 date prefix aside), their order, and what ``uwsgi.workers()`` says.  Covered: ``--harakiri``
 and ``uwsgi.set_user_harakiri`` (with processes, ``--tornado 10 --greenlet`` and
@@ -66,8 +66,9 @@ def _pair(tmp_path_factory, name: str, options: List[str], workers: int):
 
 
 def _setup(name: str, options: List[str], workers: int) -> Any:
-    """A module fixture: the pair of servers started with ``options``."""
-    @pytest.fixture(scope="module")
+    """A fixture: the pair of servers started with ``options``, for the one test that uses it
+    (stopped after it: the module's pairs are not all left running until its end)."""
+    @pytest.fixture()
     def pair(tmp_path_factory):
         yield from _pair(tmp_path_factory, name, options, workers)
 
