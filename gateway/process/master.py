@@ -68,6 +68,7 @@ from gateway.process.scoreboard import (
     W_REQUESTS,
     W_RUNNING_TIME,
     W_STATUS,
+    W_THREAD_CORES,
     Scoreboard,
     now_us,
 )
@@ -1126,13 +1127,15 @@ class Master:
             if not starts or (self.harakiri <= 0 and not user):
                 continue
             beat = board.get(slot, W_HEARTBEAT)
-            blamed = policy.harakiri_verdict(self.harakiri, now, beat, starts, user)
+            mask = board.get(slot, W_THREAD_CORES)
+            threads = {core for core, _start in starts if mask >> core & 1} if mask else set()
+            blamed = policy.harakiri_verdict(self.harakiri, now, beat, starts, user, threads)
             if blamed and self._harakiri_queue_below(proc):
                 continue
             if blamed:
                 # uWSGI's "(user)": the request's own deadline decided, --harakiri alone would not yet
-                by_user = bool(user) and blamed[0] not in (policy.harakiri_verdict(self.harakiri, now, beat, starts)
-                                                           or [])
+                alone = policy.harakiri_verdict(self.harakiri, now, beat, starts, None, threads) or []
+                by_user = bool(user) and blamed[0] not in alone
                 self._harakiri(proc, slot, blamed, by_user)
 
     def _harakiri_queue_below(self, proc: Proc) -> bool:

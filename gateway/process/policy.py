@@ -6,7 +6,7 @@ so these rules are tested as plain functions.
 
 from __future__ import annotations
 
-from typing import List, Mapping, Optional, Sequence, Tuple
+from typing import Collection, List, Mapping, Optional, Sequence, Tuple
 
 #: The exit status of a worker that retires without a word from the master (uWSGI's
 #: ``UWSGI_QUIET_CODE``): one past ``--max-worker-lifetime``, which the master announced.
@@ -47,11 +47,13 @@ def harakiri_verdict(
     heartbeat_us: int,
     core_starts_us: Sequence[Tuple[int, int]],
     user_deadlines_us: Optional[Mapping[int, int]] = None,
+    uncancellable: Collection[int] = (),
 ) -> Optional[List[int]]:
     """Should the master kill this worker?  ``core_starts_us``: ``(core, request start)``
     of its cores in a request; ``user_deadlines_us``: core -> the deadline its request set
-    with ``uwsgi.set_user_harakiri`` (absent or 0: none).  Returns the cores to blame
-    (non-empty) or None.
+    with ``uwsgi.set_user_harakiri`` (absent or 0: none); ``uncancellable``: cores whose request
+    an app thread holds, which the worker cannot cancel (no grace for them).  Returns the cores
+    to blame (non-empty) or None.
 
     For ``--harakiri``, two cases: the worker's loop has not turned for more than
     ``harakiri`` seconds while requests are in flight (blamed: the cores busy since before
@@ -73,7 +75,8 @@ def harakiri_verdict(
                       or [core for core, start in core_starts_us if now_us - start > limit])
         if not blamed:
             grace = int((harakiri + HARAKIRI_GRACE) * 1_000_000)
-            blamed = [core for core, start in core_starts_us if now_us - start > grace]
+            blamed = [core for core, start in core_starts_us
+                      if now_us - start > (limit if core in uncancellable else grace)]
     if user_deadlines_us:
         grace_us = int(HARAKIRI_GRACE * 1_000_000)
         blocked = stalled_us > int(STALLED * 1_000_000)
@@ -81,7 +84,7 @@ def harakiri_verdict(
             deadline = user_deadlines_us.get(core, 0)
             if not deadline or now_us <= deadline or core in blamed:
                 continue
-            if now_us > deadline + grace_us or (blocked and heartbeat_us < deadline):
+            if now_us > deadline + grace_us or (blocked and heartbeat_us < deadline) or core in uncancellable:
                 blamed.append(core)
     return blamed or None
 

@@ -583,6 +583,8 @@ class Worker:
             board.heartbeat(rss, vsz)
         else:
             board.heartbeat()
+        if self.threaded is not None:  # the master kills at the deadline for these, without a grace
+            board.set_thread_cores(list(self.threaded.busy_cores))
         if self.harakiri > 0 or self._user_harakiri:
             self._cancel_expired()
         if not self._stopping:

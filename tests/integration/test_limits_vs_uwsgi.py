@@ -117,10 +117,9 @@ def _harakiri_lines(pair: LoggedPair, server: str, after: int) -> List[str]:
                          ids=["harakiri", "user-harakiri"])
 def test_a_blocked_request_gets_its_worker_killed_with_uwsgis_lines(harakiri_pair, path, deadline, trigger):
     """Killed within a second of its deadline here (uWSGI's master, in whole seconds of a
-    cached clock, fires from one second early to two late; a request in an app thread, which
-    no loop beat tells apart, gets HARAKIRI_GRACE more here)."""
+    cached clock, fires from one second early to two late)."""
     pair = harakiri_pair
-    bound = deadline + 1 + (1.5 if "--threads" in pair.options else 0)
+    bound = deadline + 1
     marks = {s: len(pair.lines(s)) for s in SERVERS}
     before = {s: _respawns(pair, s) for s in SERVERS}
 

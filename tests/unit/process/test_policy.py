@@ -152,3 +152,14 @@ def test_the_log_lines_total_counts_every_workers_requests_as_uwsgi():
     assert (one.total_requests, two.total_requests, two.requests) == (3, 3, 2)
     board.spawned(2, 4242, 1)
     assert one.total_requests == 3
+
+
+def test_a_request_held_by_an_app_thread_gets_no_grace():
+    """The worker cannot cancel a thread: the master kills at the deadline itself."""
+    now = 100 * S
+    fresh_beat = now - S // 10
+    starts = [(0, now - int(2.1 * S))]
+    assert policy.harakiri_verdict(2, now, fresh_beat, starts) is None  # a loop core: the grace
+    assert policy.harakiri_verdict(2, now, fresh_beat, starts, None, {0}) == [0]
+    assert policy.harakiri_verdict(0, now, fresh_beat, starts, {0: now - S // 10}, {0}) == [0]
+    assert policy.harakiri_verdict(0, now, fresh_beat, starts, {0: now + S // 10}, {0}) is None
