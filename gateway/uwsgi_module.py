@@ -428,7 +428,7 @@ def workers() -> Tuple[Dict[str, Any], ...]:
             "vsz": vsz,
             "running_time": 0,
             "last_spawn": started_on,
-            "respawn_count": 1,
+            "respawn_count": 0,
             "tx": stats.tx if stats else 0,
             "avg_rt": 0,
             "apps": worker_apps(stats.app_list() if stats else ()),
@@ -444,6 +444,8 @@ def workers_from_board(board: Any, slots: Optional[Callable[[], List[int]]]) -> 
         snap = board.snapshot(slot)
         snap["id"] = (slot - 1) % max(board.workers // 2, 1) + 1
         snap["status"] = snap["status"].encode()
+        # uWSGI's uwsgi.workers() counts the respawns only (its stats server, the spawns)
+        snap["respawn_count"] = max(snap["respawn_count"] - 1, 0)
         snap.pop("cores", None)
         snap["apps"] = worker_apps(board.app_list(slot))
         out.append(snap)

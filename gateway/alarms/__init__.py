@@ -184,8 +184,7 @@ class _Sources:
             queue = listen_queue(sock)
             if queue > 0 and queue >= self.max_queue:
                 msg = backlog_message(listen_address(sock), sock.fileno(), queue, self.max_queue)
-                gen_log.warning("*** uWSGI %s ***", msg)
-                for name in self.backlog:
+                for name in self.backlog:  # (the master logs uWSGI's line itself, alarm or not)
                     self.alarms.raise_alarm(name, msg.encode("utf-8"))
 
     def apply_thresholds(self, metrics: Any, now: Optional[float] = None) -> None:

@@ -69,6 +69,7 @@ from gateway.process.scoreboard import (
     W_REQUESTS,
     W_RUNNING_TIME,
     W_STATUS,
+    W_THREAD_CORES,
     Scoreboard,
     now_us,
 )
@@ -166,6 +167,9 @@ class Proc:
         self.log_fd = -1  # --log-master: the read end of its output pipe
         self.spawns = 0
         self.cheaped = False  # --cheaper: stopped (or stopping) on purpose, not respawned
+        self.quiet_death = False  # --idle's cheap mode stopped it: its death is not logged (as uWSGI)
+        #: the pid a harakiri was fired at (its respawned successor, under the same id, has its own)
+        self.harakiri_pid = 0
         self.restarting = False  # an extra child stopped by a reload, to be spawned again
         self.first_spawn = False  # the first process ever of this worker id (--hook-accepting-once)
         self.cursed_at = 0  # epoch second it was first told to stop (uWSGI's "buried after N seconds")
@@ -201,6 +205,7 @@ class Master:
         #: SIGTSTP toggled the instance into pause (:meth:`suspend_resume`)
         self.suspended = False
         self._idle_since = time.monotonic()
+        self._idle_since_wall = int(time.time())
         self._idle_seen = -1
         #: --harakiri-graceful-timeout/-signal: a graceful attempt before the SIGKILL
         self.harakiri_graceful = float(getattr(config, "harakiri_graceful_timeout", 0) or 0)
@@ -294,6 +299,7 @@ class Master:
         self.evil_rss = int(config.evil_reload_on_rss or 0) * 1024 * 1024
         self.evil_as = int(config.evil_reload_on_as or 0) * 1024 * 1024
         self._evil_next = 0.0
+        self._listen_next = 0.0  # the next look at the listen queues (once a second, as uWSGI)
         self._start_stats()
         self.fifo: Any = None
         if config.master_fifo:
@@ -482,7 +488,7 @@ class Master:
         self._master_start_hooks()
         self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
         for path in self.config.touch_chain_reload or []:
-            self._touch_actions[path] = (_mtime(path), self.chain_reload, "chain reload")
+            self._touch_actions[path] = (_mtime(path), self._touched_chain_reload, "chain reload !!!")
         for path in self.config.touch_workers_reload or []:
             self._touch_actions[path] = (_mtime(path), self.reload_workers, "workers reload !!!")
         if self.log_master is not None:
@@ -613,7 +619,10 @@ class Master:
         self.sel.register(master_end, selectors.EVENT_READ, ("channel", proc))
         if proc.kind == "worker":
             self.board.ints[self.board.wbase(self.slot(proc.ident, proc.generation))] = pid
-            gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
+            if proc.spawns > 1:  # uWSGI's one line for a worker spawned again (after a death, a cheap...)
+                gen_log.info("Respawned uWSGI worker %d (new pid: %d)", proc.ident, pid)
+            else:
+                gen_log.info("spawned uWSGI worker %d (pid: %d, cores: %d)", proc.ident, pid, self.cores)
         elif proc.spec is not None and proc.spec.spawn_line is not None:
             line = proc.spec.spawn_line(pid)
             if line is not None:
@@ -803,7 +812,12 @@ class Master:
             self.shutdown(graceful=False, why="need-app")
             return
         if proc.kind == "worker" and proc.cheaped:
-            gen_log.info("uWSGI worker %d cheaped.", proc.ident)
+            if proc.quiet_death:
+                proc.quiet_death = False
+            else:  # the --cheaper algorithm's victim, told to stop: uWSGI's two lines
+                if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                    gen_log.info("worker %d killed successfully (pid: %d)", proc.ident, proc.pid)
+                gen_log.info("uWSGI worker %d cheaped.", proc.ident)
             self._cheap_slot(proc)
             return
         spec = proc.spec
@@ -814,8 +828,11 @@ class Master:
             gen_log.info("%s (pid: %d) exited, %s", proc.label, proc.pid, how)
             proc.pid = 0
             return
-        clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-        if clean and proc.kind == "worker":
+        quiet = proc.kind == "worker" and os.WIFEXITED(status) and os.WEXITSTATUS(status) == policy.QUIET_EXIT
+        clean = quiet or (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0)
+        if quiet:
+            pass  # a worker past --max-worker-lifetime: uWSGI's master said why, and says no more
+        elif clean and proc.kind == "worker":
             gen_log.info("worker %d killed successfully (pid: %d)", proc.ident, proc.pid)  # uWSGI's line
         elif proc.spec is not None and proc.spec.death_line is not None:
             gen_log.warning(proc.spec.death_line, {"pid": proc.pid, "how": how})
@@ -848,8 +865,6 @@ class Master:
         if self.state == "stopping":
             return
         self._spawn(proc)
-        if proc.kind == "worker":
-            gen_log.info("Respawned uWSGI worker %d (new pid: %d)", proc.ident, proc.pid)
 
     # -- periodic checks --------------------------------------------------------------------------
 
@@ -887,6 +902,9 @@ class Master:
                     gen_log.warning("%s (pid: %d) did not die in time: killing it", proc.label, proc.pid)
                     self._signal(proc, signal.SIGKILL)
         self._check_harakiri()  # --harakiri, and the deadlines of uwsgi.set_user_harakiri
+        if self.state == "running" and mono >= self._listen_next:
+            self._listen_next = mono + 1.0
+            self._check_listen_queues()
         if (self.evil_rss or self.evil_as) and mono >= self._evil_next:
             self._evil_next = mono + float(getattr(self.config, "mem_collector_freq", 1) or 1)
             self._check_evil_memory()
@@ -910,8 +928,12 @@ class Master:
                 now = _mtime(path)
                 if now != seen:
                     self._touch_actions[path] = (now, action, what)
-                    action()
-                    gen_log.info("*** %s has been touched... %s ***", path, what)  # in the new file
+                    if what.endswith("!!!"):  # a reload: uWSGI's line first, then the reload's lines
+                        gen_log.info("*** %s has been touched... %s ***", path, what)
+                        action()
+                    else:  # the log rotated or reopened: the line lands in the new file
+                        action()
+                        gen_log.info("*** %s has been touched... %s ***", path, what)
             for path, seen in list(self._touch.items()):
                 now = _mtime(path)
                 if now != seen:
@@ -1026,8 +1048,11 @@ class Master:
         if busy or started != self._idle_seen:
             self._idle_seen = started
             self._idle_since = mono
-        elif mono - self._idle_since >= self.idle:
-            gen_log.info("workers have been inactive for more than %d seconds", int(self.idle))
+            self._idle_since_wall = int(time.time())
+        elif mono - self._idle_since > self.idle and int(time.time()) - self._idle_since_wall > self.idle:
+            # uWSGI's check, in whole seconds, and its line with both times
+            gen_log.info("workers have been inactive for more than %d seconds (%d-%d)", int(self.idle),
+                         int(time.time()), self._idle_since_wall)
             if self.die_on_idle:
                 self.shutdown(graceful=True, why="die-on-idle")
             else:
@@ -1040,7 +1065,7 @@ class Master:
         for proc in self.workers.values():
             proc.cheaped = True
             if proc.pid:
-                gen_log.info("killing worker %d (pid: %d)", proc.ident, proc.pid)
+                proc.quiet_death = True  # uWSGI logs nothing more until the workers come back
                 self._kill(proc.pid, signal.SIGHUP)  # idle: its graceful stop is immediate
                 self._pending_kill.append((mono + 3.0, proc.pid, None))  # uWSGI's 3 seconds, then SIGKILL
         self._wait_for_connection()
@@ -1065,14 +1090,31 @@ class Master:
                 proc.generation = self.generation
                 self._spawn(proc)
         self._idle_since = time.monotonic()
+        self._idle_since_wall = int(time.time())
         self._idle_seen = -1
+
+    def _check_listen_queues(self) -> None:
+        """uWSGI's warning, once a second, for each TCP socket whose accept queue is full
+        (``--listen``): ``*** uWSGI listen queue of socket "127.0.0.1:8000" (fd: 3) full !!!
+        (101/100) ***`` (``--alarm-backlog`` raises its alarms on the same check)."""
+        from gateway.alarms.core import backlog_message
+        from gateway.server.listeners import listen_address
+        from gateway.stats import listen_queue
+
+        limit = int(getattr(self.config, "listen", 0) or 100)
+        for sock in self.sockets:
+            if sock.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            queue = listen_queue(sock)
+            if queue > 0 and queue >= limit:
+                gen_log.warning("*** uWSGI %s ***", backlog_message(listen_address(sock), sock.fileno(), queue, limit))
 
     def _check_harakiri(self) -> None:
         board = self.board
         ints = board.ints
         now = now_us()
         for proc in list(self.workers.values()) + list(self.retiring):
-            if not proc.pid or getattr(proc, "harakiri_fired", False):
+            if not proc.pid or proc.harakiri_pid == proc.pid:  # this process is being killed already
                 continue
             slot = self.slot(proc.ident, proc.generation)
             starts = []
@@ -1085,11 +1127,17 @@ class Master:
                         user[core] = ints[c + C_USER_HARAKIRI]
             if not starts or (self.harakiri <= 0 and not user):
                 continue
-            blamed = policy.harakiri_verdict(self.harakiri, now, board.get(slot, W_HEARTBEAT), starts, user)
+            beat = board.get(slot, W_HEARTBEAT)
+            mask = board.get(slot, W_THREAD_CORES)
+            threads = {core for core, _start in starts if mask >> core & 1} if mask else set()
+            blamed = policy.harakiri_verdict(self.harakiri, now, beat, starts, user, threads)
             if blamed and self._harakiri_queue_below(proc):
                 continue
             if blamed:
-                self._harakiri(proc, slot, blamed)
+                # uWSGI's "(user)": the request's own deadline decided, --harakiri alone would not yet
+                alone = policy.harakiri_verdict(self.harakiri, now, beat, starts, None, threads) or []
+                by_user = bool(user) and blamed[0] not in alone
+                self._harakiri(proc, slot, blamed, by_user)
 
     def _harakiri_queue_below(self, proc: Proc) -> bool:
         """``--harakiri-queue-threshold``: True (no harakiri now) while fewer connections than
@@ -1106,19 +1154,39 @@ class Master:
                             "threshold (%d < %d)", proc.ident, backlog, self.harakiri_queue_threshold)
         return True
 
-    def _harakiri(self, proc: Proc, slot: int, blamed: List[int]) -> None:
+    def _harakiri(self, proc: Proc, slot: int, blamed: List[int], user: bool = False) -> None:
+        """Kill ``proc`` for the requests of cores ``blamed`` (``user``: past the deadline a
+        request set with ``uwsgi.set_user_harakiri``, not ``--harakiri``'s), with uWSGI's lines."""
         board = self.board
-        proc.harakiri_fired = True  # type: ignore[attr-defined]
+        proc.harakiri_pid = proc.pid
         board.ints[board.wbase(slot) + W_HARAKIRI_COUNT] += 1
         graceful = self.harakiri_graceful > 0
         gen_log.error("*** HARAKIRI ON WORKER %d (pid: %d, try: 1, graceful: %s) ***", proc.ident, proc.pid,
                       "yes" if graceful else "no")
-        for core in blamed:
+        if self.harakiri_verbose:  # uWSGI's two lines from /proc; the stacks follow (below)
+            for what in ("syscall", "wchan"):
+                try:
+                    with open("/proc/%d/%s" % (proc.pid, what)) as f:
+                        found = f.read(4096).strip()
+                except OSError:
+                    continue
+                if found:
+                    gen_log.error("HARAKIRI: -- %s> %s", what, found)
+        # uWSGI's dump of the worker: every core in a request, not only the blamed ones
+        gen_log.error("HARAKIRI !!! worker %d status !!!", proc.ident)
+        for core in range(board.cores):
+            if not board.core_get(slot, core, C_IN_REQUEST):
+                continue
             vars_ = dict(v.split("=", 1) for v in board.core_vars(slot, core) if "=" in v)
             start = board.core_get(slot, core, C_REQUEST_START) / 1e6
             gen_log.error("HARAKIRI [core %d] %s - %s %s since %d", core, vars_.get("REMOTE_ADDR", ""),
                           vars_.get("REQUEST_METHOD", ""), vars_.get("REQUEST_URI", ""), int(start))
-        gen_log.error("HARAKIRI triggered by worker %d core %d !!!", proc.ident, blamed[0])
+        gen_log.error("HARAKIRI !!! end of worker %d status !!!", proc.ident)
+        if graceful:
+            gen_log.error("HARAKIRI: graceful termination attempt on worker %d with signal %d. Next harakiri: %d",
+                          proc.ident, self.harakiri_signal, int(time.time() + self.harakiri_graceful))
+        gen_log.error("HARAKIRI %striggered by worker %d core %d !!!", "(user) " if user else "", proc.ident,
+                      blamed[0])
         if self.harakiri_verbose:
             # The worker dumps every thread's stack from its SIGUSR2 handler (faulthandler:
             # works while its loop is blocked), then dies.
@@ -1320,8 +1388,7 @@ class Master:
         app again in the master (so new code only with ``--lazy-apps``, as in uWSGI)."""
         if not self._may_reload("workers reload"):
             return
-        gen_log.info("...gracefully killing workers...")
-        self._replace_all()
+        self._replace_all()  # each worker's "Gracefully killing worker N" only, as uWSGI
 
     def brutal_reload_workers(self) -> None:
         """The master FIFO's ``W``: every worker replaced at once, the old ones killed (SIGKILL)
@@ -1337,7 +1404,7 @@ class Master:
         for wid in sorted(self.workers):
             self._replace_worker(wid, mono)
 
-    def chain_reload(self) -> None:
+    def chain_reload(self, announce: bool = True) -> None:
         """uWSGI's chain reload: one worker at a time is replaced, the next only once the new
         one serves (with ``--lazy-apps`` each loads the new code itself), so all but one
         worker keep serving throughout."""
@@ -1347,8 +1414,14 @@ class Master:
             return
         self.generation += 1
         self._chain = sorted(self.workers)
-        gen_log.info("chain reload starting...")
+        if announce:
+            gen_log.info("chain reload starting...")
         self._chain_next()
+
+    def _touched_chain_reload(self) -> None:
+        """``--touch-chain-reload``: after uWSGI's ``touched... chain reload !!!`` line, the
+        chain without the ``starting`` line (uWSGI logs that one for the FIFO's ``c`` only)."""
+        self.chain_reload(announce=False)
 
     def _chain_next(self) -> None:
         self._chain_waiting = 0

@@ -52,8 +52,13 @@ MAGIC = 0x67617465776179  # "gateway"
     W_GENERATION,     # reload generation the running process belongs to
     W_SIGNAL_QUEUE,
     W_SUSPENDED,      # 1: the master paused the instance (SIGTSTP): accept nothing new
-) = range(19)
+    W_THREAD_CORES,   # bit N: core N's request runs in an app thread (--threads), which no harakiri can cancel
+) = range(20)
 W_FIELDS = 24
+
+#: Cores (0 to this - 1) ``W_THREAD_CORES`` can name; a request held by a later core's thread
+#: gets the master's usual grace.
+THREAD_CORE_BITS = 62
 
 ST_NONE, ST_STARTING, ST_IDLE, ST_STOPPING, ST_DEAD, ST_CHEAP, ST_PAUSE = range(7)
 STATUS_NAMES = {ST_NONE: "idle", ST_STARTING: "starting", ST_IDLE: "idle", ST_STOPPING: "stopping",
@@ -185,6 +190,7 @@ class Scoreboard:
         i[b + W_GENERATION] = generation
         i[b + W_RSS] = 0
         i[b + W_VSZ] = 0
+        i[b + W_THREAD_CORES] = 0
         for core in range(self.cores):
             c = self.cbase(worker_id, core)
             i[c + C_IN_REQUEST] = 0
@@ -441,6 +447,12 @@ class WorkerBoard:
 
     def set_accepting(self, flag: bool) -> None:
         self._ints[self._w + W_ACCEPTING] = 1 if flag else 0
+
+    def set_thread_cores(self, cores: Any) -> None:
+        """The cores whose request an app thread holds now (``--threads``): the master kills
+        the worker for them at their harakiri deadline, without the grace it gives the worker
+        to cancel a request suspended on its loop (a thread cannot be cancelled)."""
+        self._ints[self._w + W_THREAD_CORES] = sum(1 << core for core in cores if core < THREAD_CORE_BITS)
 
     @property
     def suspended(self) -> bool:

@@ -45,7 +45,7 @@ from gateway.app_loader import load_apps
 from gateway.config.model import Config
 from gateway.logs import gen_log
 from gateway.mounts import app_mountpoints
-from gateway.process import heap_trim
+from gateway.process import heap_trim, policy
 from gateway.protocol.environ import base_environ
 from gateway.routing import chain_from_config
 from gateway.rpc import registry as _rpc_registry
@@ -167,13 +167,14 @@ class Worker:
         self.harakiri = float(config.harakiri or 0)
         self.max_requests = int(config.max_requests or 0)
         if self.max_requests and config.max_requests_delta:
-            self.max_requests += worker_id * int(config.max_requests_delta)  # uWSGI 2.0.29's spread
+            # uWSGI's spread: worker K retires after max-requests + (K - 1) * delta requests
+            self.max_requests += (worker_id - 1) * int(config.max_requests_delta)
         self.reload_on_rss = int(config.reload_on_rss or 0) * 1024 * 1024
         self.reload_on_as = int(config.reload_on_as or 0) * 1024 * 1024
         self.min_lifetime = float(config.min_worker_lifetime if config.min_worker_lifetime is not None else 10)
         self.max_lifetime = float(config.max_worker_lifetime or 0)
         if self.max_lifetime and config.max_worker_lifetime_delta:
-            self.max_lifetime += worker_id * float(config.max_worker_lifetime_delta)  # uWSGI's spread
+            self.max_lifetime += (worker_id - 1) * float(config.max_worker_lifetime_delta)  # uWSGI's spread
         self.graceful_timeout = float(config.worker_reload_mercy or (60 if board is not None else GRACEFUL_TIMEOUT))
         self._beats = 0
         self.threaded: Optional[ThreadedApp] = None
@@ -182,6 +183,8 @@ class Worker:
         self._paused = False
         #: uwsgi.set_user_harakiri: core id -> its request's deadline (µs since the epoch)
         self._user_harakiri: Dict[int, int] = {}
+        #: the process's exit status once it served (``QUIET_EXIT``: a recycle the master does not log)
+        self.exit_status = 0
 
     def setup(self) -> None:
         """Everything up to (not including) serving; raises on a bad app."""
@@ -352,6 +355,12 @@ class Worker:
                               offloaded=response.offloaded, routed="gateway.routed" in environ)
                     if self._user_harakiri:
                         self._user_harakiri.pop(core.id, None)
+                if self.max_requests or self.reload_on_rss or self.reload_on_as:
+                    # as uWSGI, right after the request that reaches the limit: the worker
+                    # takes no request more (the heartbeat catches the ones --min-worker-lifetime held)
+                    reason = self._retire_reason()
+                    if reason:
+                        self._retire(reason)
 
             def parked(core: Any, parking: bool) -> None:
                 # A parked websocket (Engine.wait_parked) holds no core: the scoreboard
@@ -419,8 +428,11 @@ class Worker:
                 loop.add_signal_handler(signal.SIGTSTP, gen_log.warning,
                                         "SIGTSTP ignored: --pause/--resume need a master (--master)")
             else:
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, self.stop, sig)
+                # SIGHUP: the master's graceful stop (a reload, --cheaper, --idle), which it
+                # logs itself when uWSGI does: the worker says nothing more
+                loop.add_signal_handler(signal.SIGHUP, self.stop, signal.SIGHUP, True)
                 loop.add_signal_handler(signal.SIGQUIT, self._exit_now)
                 # the master's pause toggle (ignored until now): follow its flag, from now on
                 # and at once (respawned while the instance is paused)
@@ -522,7 +534,8 @@ class Worker:
         error_pages.configure({403: cfg.error_page_403, 404: cfg.error_page_404, 500: cfg.error_page_500})
 
     def _retire(self, reason: str) -> None:
-        """Stop gracefully now (``--reload-on-exception``): a master respawns this worker."""
+        """Stop gracefully now (``--reload-on-exception``, ``--max-requests``...): a master
+        respawns this worker."""
         if not self._stopping:
             _goodbye(reason)
             self.stop(signal.SIGTERM, quiet=True)
@@ -574,18 +587,26 @@ class Worker:
             board.heartbeat(rss, vsz)
         else:
             board.heartbeat()
+        if self.threaded is not None:  # the master kills at the deadline for these, without a grace
+            board.set_thread_cores(list(self.threaded.busy_cores))
         if self.harakiri > 0 or self._user_harakiri:
             self._cancel_expired()
         if not self._stopping:
             reason = self._retire_reason()
-            if reason:
+            if reason and " lifetime reached" in reason:
+                # uWSGI's master says it and the worker just goes: no goodbye, and its exit
+                # status tells our master not to log "killed successfully" either
+                gen_log.info("%s", reason)
+                self.exit_status = policy.QUIET_EXIT
+                self.stop(signal.SIGTERM, quiet=True)
+            elif reason:
                 _goodbye(reason)
                 self.stop(signal.SIGTERM, quiet=True)
         self.io_loop.call_later(HEARTBEAT, self._heartbeat)
 
     def _retire_reason(self) -> str:
         age = time.monotonic() - self._spawned
-        if self.max_lifetime and age >= self.max_lifetime:
+        if self.max_lifetime and int(age) > self.max_lifetime:  # uWSGI's whole seconds, past the limit
             return "worker %d lifetime reached, it was running for %d second(s)" % (self.worker_id, int(age))
         if age < self.min_lifetime:
             return ""
@@ -593,10 +614,10 @@ class Worker:
             return "worker %d reached max-requests (%d)" % (self.worker_id, self.max_requests)
         if (self.reload_on_rss or self.reload_on_as) and self.board.delta_requests:  # uWSGI checks after a request
             rss, vsz = uwsgi_module.mem()  # one read of /proc for both limits
-            if self.reload_on_rss and rss > self.reload_on_rss:
+            if self.reload_on_rss and rss >= self.reload_on_rss:
                 return "worker %d rss %d MB above reload-on-rss (%d MB)" % (
                     self.worker_id, rss >> 20, self.reload_on_rss >> 20)
-            if self.reload_on_as and vsz > self.reload_on_as:
+            if self.reload_on_as and vsz >= self.reload_on_as:
                 return "worker %d address space %d MB above reload-on-as (%d MB)" % (
                     self.worker_id, vsz >> 20, self.reload_on_as >> 20)
         return ""
@@ -757,6 +778,7 @@ class Worker:
             hijacked = hijack(self.config, self.worker_id)  # --pyshell, --python-worker-override
             if hijacked is None:
                 self.serve()
+                status = self.exit_status
             else:
                 status = hijacked
         except hooks.HookFailed as e:

@@ -16,13 +16,18 @@ import re
 import signal
 import socket
 import subprocess
-from typing import Dict, List, Set
+from typing import Dict, List
 
 import pytest
 
-from peers import require_uwsgi, stop_uwsgi
+from peers import require_uwsgi
 from server import ROOT, ServerProcess, run_cli, spawn
 from support.httpclient import read_to_eof, request
+from support.peer_pair import SERVERS, LoggedPair
+from support.peer_pair import process_age as _age
+from support.peer_pair import read_log as _read
+from support.peer_pair import start_server as _start
+from support.peer_pair import stop_server as _stop
 from support.router import free_port
 from support.waits import wait_until
 
@@ -30,36 +35,22 @@ pytestmark = pytest.mark.timeout(90)
 
 APP = os.path.join(ROOT, "tests", "apps", "os_probe.py")
 BROKEN = os.path.join(ROOT, "tests", "apps", "imports_missing.py")
-SERVERS = ("uwsgi", "gateway")
 
 
-class Pair:
+class Pair(LoggedPair):
     """Real uWSGI and gateway with the same options, each logging to its own file and
     listening to its own master FIFO."""
 
     def __init__(self, tmp: str) -> None:
-        self.logs = {s: os.path.join(tmp, s + ".log") for s in SERVERS}
         self.fifos = {s: os.path.join(tmp, s + ".fifo") for s in SERVERS}
-        self.ports = {s: free_port() for s in SERVERS}
-
-        def options(server: str) -> List[str]:
-            return ["--http-socket", "127.0.0.1:%d" % self.ports[server], "--logto", self.logs[server],
-                    "--master-fifo", self.fifos[server], "--wsgi-file", APP, "--master", "--processes", "2"]
-
-        self.uwsgi = subprocess.Popen([require_uwsgi()] + options("uwsgi"), cwd=tmp, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.gateway = ServerProcess(spawn(options("gateway"), cwd=tmp))
+        super().__init__(tmp, ["--master-fifo", os.path.join(tmp, "{server}.fifo"), "--wsgi-file", APP, "--master",
+                               "--processes", "2"], workers=2)
         try:
             for server in SERVERS:
-                wait_until(lambda s=server: self.text(s).count("spawned uWSGI worker") >= 2, timeout=30,
-                           what="%s's workers" % server)
                 wait_until(lambda s=server: os.path.exists(self.fifos[s]), what="%s's FIFO" % server)
         except BaseException:
             self.stop()
             raise
-
-    def text(self, server: str) -> str:
-        return _read(self.logs[server])
 
     def say(self, server: str, command: str) -> None:
         fd = os.open(self.fifos[server], os.O_WRONLY | os.O_NONBLOCK)
@@ -67,19 +58,6 @@ class Pair:
             os.write(fd, command.encode())
         finally:
             os.close(fd)
-
-    def master_pid(self, server: str) -> int:
-        return self.uwsgi.pid if server == "uwsgi" else self.gateway.pid
-
-    def worker_pids(self, server: str) -> Set[int]:
-        """The pids of the master's children, from /proc (its workers: no other child runs)."""
-        master = self.master_pid(server)
-        with open("/proc/%d/task/%d/children" % (master, master)) as f:
-            return {int(p) for p in f.read().split()}
-
-    def stop(self) -> None:
-        stop_uwsgi(self.uwsgi)
-        self.gateway.stop()
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +119,7 @@ def test_the_fifo_reloads_the_workers_only(pair, command, line):
         wait_until(lambda s=server: (lambda now: len(now) == 2 and not now & before[s])(pair.worker_pids(s)),
                    timeout=20, what="%s's new workers after %r" % (server, command))
         assert re.search(line, pair.text(server)), pair.text(server)
-        assert pair.gateway.proc.poll() is None and pair.uwsgi.poll() is None
+        assert pair.procs["gateway"].poll() is None and pair.procs["uwsgi"].poll() is None
         assert json.loads(request(pair.ports[server], "/").body)["pid"] in pair.worker_pids(server)
 
 
@@ -224,28 +202,6 @@ def test_max_requests_recycles_with_uwsgis_lines(tmp_path):
         "Respawned uWSGI worker N (new pid: N)"]
 
 
-def _start(server: str, args: List[str]) -> subprocess.Popen:
-    if server == "uwsgi":
-        return subprocess.Popen([require_uwsgi()] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-    return spawn(args)
-
-
-def _stop(server: str, proc: subprocess.Popen) -> None:
-    if server == "uwsgi":
-        stop_uwsgi(proc)
-    else:
-        ServerProcess(proc).stop()
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
 def test_the_last_shutdown_buries_each_worker_after_the_seconds_it_took(tmp_path):
     """``worker N buried after S seconds``: S counts from the stop request, as uWSGI's, not
     from the worker's spawn (idle workers stop at once however long they ran)."""
@@ -263,15 +219,6 @@ def test_the_last_shutdown_buries_each_worker_after_the_seconds_it_took(tmp_path
         srv.stop()
     buried = srv.wait_for_line(r"worker 1 buried after \d+ seconds")
     assert int(re.search(r"after (\d+) seconds", buried).group(1)) <= 1, srv.output()
-
-
-def _age(pid: int) -> float:
-    """Seconds since process ``pid`` started (its /proc start time)."""
-    with open("/proc/%d/stat" % pid) as f:
-        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 # -- --need-app -----------------------------------------------------------------------------------

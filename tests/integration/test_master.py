@@ -279,6 +279,18 @@ def test_harakiri_cancels_a_parked_request_and_kills_a_blocked_worker():
         assert wid in (1, 2)
 
 
+def test_harakiri_fires_again_on_the_respawned_worker():
+    """The worker respawned after a harakiri (same id) is itself killed by the next one."""
+    with run_server(PROBE + ["--master", "--processes", "1", "--harakiri", "1"]) as srv:
+        for n in (1, 2):
+            t, result = request_in_background(srv.port, "/block?30")
+            wait_until(lambda n=n: len(re.findall(r"HARAKIRI triggered by worker 1 core \d+ !!!", srv.output())) == n,
+                       timeout=10, what="harakiri number %d" % n)
+            t.join(15)
+            assert "e" in result or result["r"].status != 200
+            wait_until(lambda n=n: srv.output().count("Respawned uWSGI worker 1") == n, what="respawn %d" % n)
+
+
 def test_max_requests_recycles_the_worker():
     with run_server(PROBE + ["--master", "--processes", "1", "--max-requests", "5",
                              "--min-worker-lifetime", "0"]) as srv:
@@ -447,6 +459,8 @@ def test_graceful_harakiri_ends_in_sigkill_when_the_worker_stays(tmp_path):
         first = int(request(srv.port, "/").body)
         t, result = request_in_background(srv.port, "/block?30", timeout=30)
         srv.wait_for_line(r"HARAKIRI ON WORKER 1 \(pid: %d, try: 1, graceful: yes\)" % first, timeout=15)
+        # uWSGI 2.0.31's line
+        srv.wait_for_line(r"^HARAKIRI: graceful termination attempt on worker 1 with signal 31\. Next harakiri: \d+$")
         srv.wait_for_line(r"HARAKIRI: worker 1 \(pid: %d\) still running 1s after signal 31: killing it" % first,
                           timeout=15)
         srv.wait_for_line(r"DAMN ! worker 1 \(pid: %d\) died, killed by signal 9" % first, timeout=15)
@@ -481,9 +495,11 @@ def test_max_worker_lifetime_recycles_the_worker_gracefully():
     with run_server(PROBE + ["--master", "--processes", "1", "--max-worker-lifetime", "1"]) as srv:
         first = probe(srv.port)["pid"]
         srv.wait_for_line(r"^worker 1 lifetime reached, it was running for \d+ second\(s\)$", timeout=15)
-        srv.wait_for_line(r"^\.\.\.The work of process %d is done\. Seeya!$" % first, timeout=15)
-        srv.wait_for_line(r"^worker 1 killed successfully \(pid: %d\)$" % first, timeout=15)
+        srv.wait_for_line(r"^Respawned uWSGI worker 1 \(new pid: \d+\)$", timeout=15)
         assert wait_until(lambda: probe(srv.port)["pid"] != first, what="the new worker")
+        # uWSGI's lines: that one is all (no goodbye, no "killed successfully"), and no DAMN
+        assert "Seeya" not in srv.output() and "killed successfully" not in srv.output()
+        assert "DAMN" not in srv.output()
 
 
 def test_register_at_fork_hooks_run_in_every_worker(tmp_path):

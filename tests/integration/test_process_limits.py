@@ -50,11 +50,15 @@ def test_cpu_affinity_pins_each_worker_to_its_cpus():
 
 
 def test_max_requests_delta_and_reload_on_as(tmp_path):
-    with run_server(APP + ["--master", "--max-requests", "2", "--max-requests-delta", "1",
+    # uWSGI's spread: worker K after max-requests + (K - 1) * delta, so worker 2 after 3
+    with run_server(APP + ["--master", "--processes", "2", "--max-requests", "2", "--max-requests-delta", "1",
                            "--min-worker-lifetime", "0"]) as srv:
-        for _ in range(3):
+        for _ in range(30):  # until both went (which worker takes a request is the kernel's choice)
             _probe(srv.port)
-        srv.wait_for_line(r"^worker 1 reached max-requests \(3\)$", timeout=10)
+            if "worker 1 reached" in srv.output() and "worker 2 reached" in srv.output():
+                break
+        srv.wait_for_line(r"^worker 1 reached max-requests \(2\)$", timeout=10)
+        srv.wait_for_line(r"^worker 2 reached max-requests \(3\)$", timeout=10)
         srv.wait_for_line(r"^\.\.\.The work of process \d+ is done\. Seeya!$", timeout=10)
     with run_server(APP + ["--master", "--reload-on-as", "1", "--min-worker-lifetime", "0"]) as srv:
         _probe(srv.port)
@@ -68,11 +72,11 @@ def test_an_impossible_limit_is_a_startup_error():
 
 
 def test_max_worker_lifetime_delta_spreads_the_recycling():
-    with run_server(APP + ["--master", "--max-worker-lifetime", "1", "--max-worker-lifetime-delta", "2",
-                           "--min-worker-lifetime", "0"]) as srv:
-        line = srv.wait_for_line(r"worker 1 lifetime reached, it was running for \d+ second", timeout=15)
-    # worker 1: 1 + 1 * 2 seconds (without the delta it would go after 1)
-    assert int(line.rsplit("running for ", 1)[1].split()[0]) >= 3, line
+    with run_server(APP + ["--master", "--processes", "2", "--max-worker-lifetime", "1",
+                           "--max-worker-lifetime-delta", "2", "--min-worker-lifetime", "0"]) as srv:
+        line = srv.wait_for_line(r"worker 2 lifetime reached, it was running for \d+ second", timeout=15)
+    # worker 2: past 1 + (2 - 1) * 2 whole seconds, as uWSGI (without the delta it would go after 2)
+    assert int(line.rsplit("running for ", 1)[1].split()[0]) >= 4, line
 
 
 def _port_taken_by(srv_port: int, reuse_port: bool) -> bool:

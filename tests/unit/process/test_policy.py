@@ -37,6 +37,15 @@ def test_a_stalled_loop_blames_the_cores_busy_since_before_the_stall():
     assert verdict == [1]
 
 
+def test_a_stalled_loop_blames_the_request_that_started_just_after_its_last_beat():
+    """The request that blocks the loop usually started after its last beat: it is blamed as
+    soon as it has run ``harakiri`` seconds, not ``HARAKIRI_GRACE`` later."""
+    now = 100 * S
+    beat = now - int(2.2 * S)
+    assert policy.harakiri_verdict(2, now, beat, [(0, now - int(2.1 * S))]) == [0]
+    assert policy.harakiri_verdict(2, now, beat, [(0, now - int(1.9 * S))]) is None
+
+
 def test_a_live_loop_gets_a_grace_to_cancel_its_suspended_core():
     now = 100 * S
     fresh_beat = now - S // 10
@@ -120,10 +129,14 @@ def test_user_deadlines_stand_beside_harakiri():
     # no --harakiri: only core 0's own deadline counts; the worker may still cancel it (live loop)
     assert policy.harakiri_verdict(0, now, fresh_beat, starts, {0: now - S // 2}) is None
     assert policy.expired_cores(0, now, starts, {0: now - S // 2, 1: now + S}) == [0]
-    # past the grace, stuck loop or not: the master kills; within it, never (the worker cancels)
+    # past the grace, stuck loop or not: the master kills; within it, only a loop stuck since
+    # before the deadline (a loop that turned after it may be cancelling the request)
     assert policy.harakiri_verdict(0, now, fresh_beat, starts, {0: now - 2 * S}) == [0]
     assert policy.harakiri_verdict(0, now, now - 3 * S, starts, {1: now - 2 * S}) == [1]
-    assert policy.harakiri_verdict(0, now, now - 3 * S, starts, {1: now - S}) is None
+    assert policy.harakiri_verdict(0, now, now - 3 * S, starts, {1: now - S}) == [1]
+    assert policy.harakiri_verdict(0, now, now - S, starts, {1: now - 2 * S}) == [1]  # past the grace
+    assert policy.harakiri_verdict(0, now, now - S // 2, starts, {1: now - S}) is None  # beat after it
+    assert policy.harakiri_verdict(0, now, now - S // 5, starts, {1: now - S // 10}) is None  # not stalled
     # a deadline later than --harakiri's does not delay it
     early = [(0, now - 4 * S), (1, now - 4 * S)]
     assert policy.harakiri_verdict(1, now, now - 3 * S, early, {0: now + 60 * S}) == [0, 1]
@@ -139,3 +152,14 @@ def test_the_log_lines_total_counts_every_workers_requests_as_uwsgi():
     assert (one.total_requests, two.total_requests, two.requests) == (3, 3, 2)
     board.spawned(2, 4242, 1)
     assert one.total_requests == 3
+
+
+def test_a_request_held_by_an_app_thread_gets_no_grace():
+    """The worker cannot cancel a thread: the master kills at the deadline itself."""
+    now = 100 * S
+    fresh_beat = now - S // 10
+    starts = [(0, now - int(2.1 * S))]
+    assert policy.harakiri_verdict(2, now, fresh_beat, starts) is None  # a loop core: the grace
+    assert policy.harakiri_verdict(2, now, fresh_beat, starts, None, {0}) == [0]
+    assert policy.harakiri_verdict(0, now, fresh_beat, starts, {0: now - S // 10}, {0}) == [0]
+    assert policy.harakiri_verdict(0, now, fresh_beat, starts, {0: now + S // 10}, {0}) is None
