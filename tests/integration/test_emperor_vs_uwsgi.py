@@ -5,7 +5,7 @@ both and compares what a user sees: which vassals serve, what they answer, the `
 lines (times and pids aside) and the ``--emperor-stats`` document.
 
 One pair of Emperors (``--emperor-freq 1``, a 200 ms throttle capped at 1 s, a
-``--vassals-include`` template and a ``--vassal-set``) is shared by the module; each test uses
+``--vassals-include`` and a ``--vassals-inherit`` template, a ``--vassal-set``) is shared by the module; each test uses
 its own vassal names and ports.  The deliberate differences (a touched file reloads in place, a
 removed vassal is stopped gracefully, doubling throttle, ...) are in the README, "The Emperor".
 """
@@ -122,10 +122,13 @@ def start_pair(base: str, extra: List[str]) -> Dict[str, Empire]:
 @pytest.fixture(scope="module")
 def empires(tmp_path_factory) -> Iterator[Dict[str, Empire]]:
     base = str(tmp_path_factory.mktemp("empires"))
-    template = os.path.join(base, "template.ini")
+    template, parent = os.path.join(base, "template.ini"), os.path.join(base, "parent.ini")
     with open(template, "w") as f:
         f.write("[uwsgi]\nenv = GW_INCLUDED=%n\n")
-    pair = start_pair(base, ["--vassals-include", template, "--vassal-set", "gwvar=fromset"])
+    with open(parent, "w") as f:
+        f.write("[uwsgi]\nenv = GW_INHERITED=%n\n")
+    pair = start_pair(base, ["--vassals-include", template, "--vassals-inherit", parent,
+                             "--vassal-set", "gwvar=fromset"])
     yield pair
     for e in pair.values():
         e.stop()
@@ -192,7 +195,7 @@ def test_magic_variables_template_and_vassal_set_reach_the_vassal(empires):
                           report["cwd"].replace(e.dir, "DIR"))
     assert seen["gateway"] == seen["uwsgi"]
     assert seen["uwsgi"] == ({"GW_N": "magic", "GW_P": "DIR/magic.ini", "GW_D": "DIR/", "GW_S": "magic.ini",
-                              "GW_SET": "fromset", "GW_INCLUDED": "template"}, "DIR")  # %n: the file it is in
+                              "GW_SET": "fromset", "GW_INCLUDED": "template", "GW_INHERITED": "parent"}, "DIR")  # %n: the file it is in
     for e in both(empires):
         os.unlink(e.path("magic.ini"))
         e.wait_count("[emperor] removed uwsgi instance magic.ini")
@@ -223,6 +226,40 @@ def test_vassals_that_cannot_start_are_throttled_up_to_the_maximum(empires):
     for e in both(empires):
         wait_until(lambda e=e: not {"noapp.ini", "nosection.ini"} & {v["id"] for v in e.stats()["vassals"]},
                    timeout=15, what="%s: the failing vassals gone" % e.server)
+
+
+def test_a_running_vassals_file_made_invalid_then_fixed(empires):
+    """A file that loses its ``[uwsgi]`` section: the vassal re-executed into it has no socket and
+    dies, again and again (throttled) until the file is fixed."""
+    for e in both(empires):
+        e.add("broken.ini")
+    for e in both(empires):
+        ready(e, "broken.ini")
+        loyal(e, "broken.ini")
+        e.write("broken.ini", "[other]\nhttp-socket = 127.0.0.1:%d\n" % e.ports["broken.ini"])
+        e.touch("broken.ini")
+    for e in both(empires):
+        e.wait_count("[emperor] unloyal bad behaving vassal found: broken.ini throttling it...")
+        assert "broken.ini" in {b["id"] for b in e.stats()["blacklist"]}
+        assert not _answers(e, "broken.ini")
+    for e in both(empires):
+        e.write("broken.ini", vassal_ini(e.ports["broken.ini"], "env = GW_FIXED=yes\n"))
+        e.touch("broken.ini")
+    for e in both(empires):
+        wait_until(lambda e=e: _answers(e, "broken.ini").get("GW_FIXED") == "yes", timeout=30,
+                   what="%s running the fixed file" % e.server)
+        os.unlink(e.path("broken.ini"))
+    for e in both(empires):
+        wait_until(lambda e=e: "broken.ini" not in {v["id"] for v in e.stats()["vassals"]}, timeout=15,
+                   what="%s: broken.ini gone" % e.server)
+
+
+def _answers(e: Empire, name: str) -> Dict[str, str]:
+    """The vassal's ``GW_*`` environment, empty while nothing answers."""
+    try:
+        return e.probe(name)["env"]
+    except OSError:
+        return {}
 
 
 def test_a_vassal_that_dies_is_respawned_without_throttling_once_loyal(empires):
@@ -290,6 +327,11 @@ def test_stats_document_has_uwsgis_keys(empires):
     assert mine["monitor"] == empires["gateway"].dir and their["monitor"] == empires["uwsgi"].dir
     assert ours["emperor"] == [empires["gateway"].dir] and theirs["emperor"] == [empires["uwsgi"].dir]
     assert ours["emperor_tyrant"] == theirs["emperor_tyrant"] == 0
+    assert ours["throttle_level"] == theirs["throttle_level"]
+    for server, v in (("gateway", mine), ("uwsgi", their)):
+        mtime = int(os.stat(empires[server].path("stats.ini")).st_mtime)
+        assert v["born"] == v["last_mod"] == mtime, (server, v)
+        assert v["first_run"] == v["last_run"] and v["last_loyal"] >= v["last_accepting"] >= v["last_ready"] > 0, (server, v)
     for e in both(empires):
         e.srv.proc.send_signal(signal.SIGUSR1)
     for e in both(empires):
