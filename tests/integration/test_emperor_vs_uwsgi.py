@@ -174,6 +174,7 @@ def test_spawned_ready_loyal_then_touched_changed_and_removed(empires):
         ready(e, "life.ini", 2)  # the re-executed vassal's workers accept again
         # a binary reload is no new spawn: "has been spawned" once (the fix: ours said it again)
         assert e.count("[emperor] vassal life.ini has been spawned") == 1, (e.server, e.lines("life.ini"))
+        assert e.vassal("life.ini")["respawns"] == 2, e.server  # the stats count reloads
         os.unlink(e.path("life.ini"))
     for e in both(empires):
         e.wait_count("[emperor] removed uwsgi instance life.ini")
@@ -277,6 +278,7 @@ def test_a_vassal_that_dies_is_respawned_without_throttling_once_loyal(empires):
         assert e.count("[emperor] vassal dies.ini has been spawned") == 2
         second = e.vassal("dies.ini")
         assert second["pid"] != first[e.server] and e.probe("dies.ini")
+        assert second["respawns"] == 0 and second["loyal"] == 0, (e.server, second)  # a new instance
         assert not any("unloyal" in line for line in e.lines("dies.ini")), e.server
         os.unlink(e.path("dies.ini"))
         e.wait_count("[emperor] removed uwsgi instance dies.ini", 2)
