@@ -149,12 +149,18 @@ def loyal(e: Empire, name: str, n: int = 1) -> None:
     e.wait_count("[emperor] vassal %s is now loyal" % name, n)
 
 
+def add_loyal(empires: Dict[str, Empire], name: str) -> None:
+    """Vassal ``name`` added to both Emperors, serving and loyal."""
+    for e in both(empires):
+        e.add(name)
+    for e in both(empires):
+        ready(e, name)
+        loyal(e, name)
+
+
 def test_spawned_ready_loyal_then_touched_changed_and_removed(empires):
+    add_loyal(empires, "life.ini")
     for e in both(empires):
-        e.add("life.ini")
-    for e in both(empires):
-        ready(e, "life.ini")
-        loyal(e, "life.ini")
         assert e.lines("life.ini")[:3] == ["[emperor] vassal life.ini has been spawned",
                                            "[emperor] vassal life.ini is ready to accept requests",
                                            "[emperor] vassal life.ini is now loyal"], e.server
@@ -232,11 +238,8 @@ def test_vassals_that_cannot_start_are_throttled_up_to_the_maximum(empires):
 def test_a_running_vassals_file_made_invalid_then_fixed(empires):
     """A file that loses its ``[uwsgi]`` section: the vassal re-executed into it has no socket and
     dies, again and again (throttled) until the file is fixed."""
+    add_loyal(empires, "broken.ini")
     for e in both(empires):
-        e.add("broken.ini")
-    for e in both(empires):
-        ready(e, "broken.ini")
-        loyal(e, "broken.ini")
         e.write("broken.ini", "[other]\nhttp-socket = 127.0.0.1:%d\n" % e.ports["broken.ini"])
         e.touch("broken.ini")
     for e in both(empires):
@@ -264,12 +267,9 @@ def _answers(e: Empire, name: str) -> Dict[str, str]:
 
 
 def test_a_vassal_that_dies_is_respawned_without_throttling_once_loyal(empires):
-    for e in both(empires):
-        e.add("dies.ini")
+    add_loyal(empires, "dies.ini")
     first = {}
     for e in both(empires):
-        ready(e, "dies.ini")
-        loyal(e, "dies.ini")
         first[e.server] = e.vassal("dies.ini")["pid"]
         os.kill(first[e.server], signal.SIGKILL)
     for e in both(empires):
@@ -312,13 +312,8 @@ def test_renamed_file_and_symlinked_vassal(empires):
 
 
 def test_stats_document_has_uwsgis_keys(empires):
-    for e in both(empires):
-        e.add("stats.ini")
-    docs = {}
-    for e in both(empires):
-        ready(e, "stats.ini")
-        loyal(e, "stats.ini")
-        docs[e.server] = e.stats()
+    add_loyal(empires, "stats.ini")
+    docs = {e.server: e.stats() for e in both(empires)}
     theirs, ours = docs["uwsgi"], docs["gateway"]
     assert list(ours) == list(theirs)
     mine = next(v for v in ours["vassals"] if v["id"] == "stats.ini")
