@@ -503,7 +503,8 @@ class Emperor:
         return {
             "version": UWSGI_COMPAT_VERSION, "pid": os.getpid(), "uid": os.getuid(), "gid": os.getgid(),
             "cwd": os.getcwd(), "emperor": [s.arg for s in self.sources], "emperor_tyrant": int(self.tyrant),
-            "throttle_level": int(self.blacklist.base), "vassals": vassals, "blacklist": blacklist,
+            # uWSGI's global fork-rate throttle, which gateway has not ("zero for now" in 2.0 too)
+            "throttle_level": 0, "vassals": vassals, "blacklist": blacklist,
         }
 
 
