@@ -485,7 +485,8 @@ class Emperor:
     # -- stats ---------------------------------------------------------------------------------------------
 
     def document(self) -> Dict[str, Any]:
-        """The ``--emperor-stats`` document, in uWSGI's shape."""
+        """The ``--emperor-stats`` document, in uWSGI 2.0's shape (its keys, in its order; not
+        the later ``suspended``/``adopted``/``attrs``, which 2.0 does not have)."""
         vassals = []
         for v in self.vassals.values():
             vassals.append({
@@ -493,9 +494,8 @@ class Emperor:
                 "last_heartbeat": v.last_heartbeat, "loyal": int(v.loyal), "ready": int(v.ready),
                 "accepting": int(v.accepting), "last_loyal": v.last_loyal, "last_ready": v.last_ready,
                 "last_accepting": v.last_accepting, "first_run": v.first_run, "last_run": v.last_run,
-                "cursed": int(v.cursed_at > 0), "zerg": 0, "on_demand": "", "suspended": 0, "adopted": 0,
-                "uid": v.uid, "gid": v.gid, "monitor": v.found.source.arg, "attrs": [],
-                "respawns": v.respawns,
+                "cursed": int(v.cursed_at > 0), "zerg": 0, "on_demand": "",
+                "uid": v.uid, "gid": v.gid, "monitor": v.found.source.arg, "respawns": v.respawns,
             })
         blacklist = [{"id": e.id, "throttle_level": int(e.throttle * 1000), "attempt": e.attempt,
                       "first_attempt": int(e.first_attempt), "last_attempt": int(e.last_attempt)}
@@ -503,7 +503,8 @@ class Emperor:
         return {
             "version": UWSGI_COMPAT_VERSION, "pid": os.getpid(), "uid": os.getuid(), "gid": os.getgid(),
             "cwd": os.getcwd(), "emperor": [s.arg for s in self.sources], "emperor_tyrant": int(self.tyrant),
-            "throttle_level": int(self.blacklist.base), "vassals": vassals, "blacklist": blacklist,
+            # uWSGI's global fork-rate throttle, which gateway has not ("zero for now" in 2.0 too)
+            "throttle_level": 0, "vassals": vassals, "blacklist": blacklist,
         }
 
 

@@ -36,6 +36,8 @@ class Origin:
     argv: List[str] = field(default_factory=list)
     environ: Dict[str, str] = field(default_factory=dict)
     cwd: str = ""
+    #: this process is a binary reload of a previous one (same pid, same Emperor channel)
+    reloaded: bool = False
 
 
 #: set by the CLI at startup
@@ -56,6 +58,7 @@ def capture(argv: List[str], environ: MutableMapping[str, str]) -> None:
     ORIGIN.argv = list(argv)
     ORIGIN.environ = {k: v for k, v in environ.items() if k != ENV_FD}
     ORIGIN.cwd = os.getcwd()
+    ORIGIN.reloaded = raw is not None
     INHERITED.clear()
     if raw:
         try:

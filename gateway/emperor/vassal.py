@@ -2,7 +2,7 @@
 
 A gateway started with ``UWSGI_EMPEROR_FD`` in its environment (by gateway's Emperor, or by
 uWSGI's) is a vassal: it runs a master even without ``--master`` (as uWSGI forces one), tells
-the Emperor when the master is up (``1``), when the workers accept requests (``5``) and after
+the Emperor when the master is up (``1``; not again after a binary reload, as uWSGI), when the workers accept requests (``5``) and after
 its first request (``17``, loyal: a loyal vassal is respawned without throttling), and obeys
 its one-byte commands: ``1`` reloads (the master's SIGHUP reload when the configuration is the
 same, otherwise a binary reload running the new one: :mod:`gateway.emperor.reexec`; one that
@@ -65,7 +65,12 @@ class EmperorLink:
         self.master = master
         master.add_reader(self.sock, self._readable)
         master.on_ready(lambda: self.send(protocol.ACCEPTING))
-        self.send(protocol.READY)
+        from gateway.emperor import reexec
+
+        if not reexec.ORIGIN.reloaded:
+            # as uWSGI (its ``notify_ready`` is not set up again after a reload): the Emperor
+            # logs "has been spawned" once per spawn, not after each binary reload
+            self.send(protocol.READY)
         master.call_later(LOYALTY_CHECK, self._check_loyalty)
         self._start_pulse(master.config, master.call_later)
 

@@ -44,3 +44,14 @@ def test_malformed_variable_is_ignored(capsys):
     reexec.capture([], env)
     assert reexec.INHERITED == {}
     assert "malformed GATEWAY_REEXEC_SOCKETS" in capsys.readouterr().err
+
+
+def test_a_process_knows_it_is_a_binary_reload():
+    """Its vassal link then does not say "spawned" again (uWSGI's Emperor logs it once per spawn)."""
+    try:
+        reexec.capture([], {reexec.ENV_SOCKETS: "{}"})
+        assert reexec.ORIGIN.reloaded
+        reexec.capture([], {"PATH": "/bin"})
+        assert not reexec.ORIGIN.reloaded
+    finally:
+        reexec.capture([], {})
