@@ -6,9 +6,9 @@ the PARAMS stream is complete (within ``--socket-timeout`` of the connection, so
 dribbling peer never pins a core) the params become the environ and the request runs in
 a core through :func:`~gateway.server.wsgi_call.run_request`, exactly as on ``--socket``.
 The body is the STDIN stream, cut at ``CONTENT_LENGTH`` when the params give one
-(PEP 3333, and what uWSGI's ``wsgi.input`` does); without one (nginx's ``$content_length``
-is empty for a chunked upload it does not buffer) it is the whole stream, where uWSGI reads
-nothing.  ``wsgi.input`` parks only the current core.
+(PEP 3333, and what uWSGI's ``wsgi.input`` does); without one (absent or empty: nginx under
+``fastcgi_request_buffering off`` passes a chunked upload it has not read whole so) it is the
+whole stream, where uWSGI reads nothing.  ``wsgi.input`` parks only the current core.
 
 The answer is CGI-style, as uWSGI writes it: ``Status: 200 OK``, the app's headers
 verbatim, the body, all in STDOUT records of at most 65535 bytes, then an empty STDOUT
@@ -65,8 +65,8 @@ __all__ = ["FastCGIConnection", "FastCGIServer", "declared_length"]
 
 def declared_length(env: Dict[str, str]) -> Optional[int]:
     """The body length ``CONTENT_LENGTH`` gives, read as on ``--socket`` (its leading
-    digits, as uWSGI); None when it is absent or empty (nginx's ``$content_length`` for a
-    chunked upload it does not buffer): then the STDIN stream says where the body ends."""
+    digits, as uWSGI); None when it is absent or empty: then the STDIN stream says where the
+    body ends."""
     raw = env.get("CONTENT_LENGTH")
     return content_length(raw) if raw else None
 
@@ -105,8 +105,8 @@ class FastCGIConnection(VarsConnection):
         self.keep = False
         #: reading stopped until the peer reads the management answers already written
         self._answers_held = False
-        #: body bytes the app may still read: ``CONTENT_LENGTH`` when the params give a
-        #: number, else None (the whole STDIN stream: nginx's unbuffered chunked uploads)
+        #: body bytes the app may still read: ``CONTENT_LENGTH`` when the params give one,
+        #: else None (the whole STDIN stream)
         self._body_left: Optional[int] = None
 
     def make_parser(self) -> wire.FastCGIParser:

@@ -12,6 +12,7 @@ answers differ by design the test says both sides, and the README says why ("Fas
 
 from __future__ import annotations
 
+import http.client
 import json
 import struct
 from typing import Dict, Iterator, List, Tuple
@@ -21,6 +22,7 @@ import pytest
 from gateway.protocol import fastcgi as F
 from gateway.protocol import scgi as S
 from support.httpclient import Conn
+from support.nginx import Nginx
 from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
 from tests.integration.test_wire_vs_uwsgi import BASE, base
 from tests.peers import stop_uwsgi
@@ -267,7 +269,7 @@ DIFFERENT_FCGI = {
     "129 params": (fcgi(BASE + [("X%03d" % i, "v") for i in range(129 - len(BASE))]), answer(b""), ([], True)),
     # an empty PARAMS stream: uWSGI's "Empty python request"; the app runs here, on PEP 3333's defaults
     "no params": (begin() + rec(F.PARAMS) + rec(F.STDIN), answer(b""), None),
-    # without CONTENT_LENGTH the STDIN stream is the body (nginx's unbuffered chunked uploads)
+    # without CONTENT_LENGTH the STDIN stream is the body (see the nginx test below); uWSGI reads none
     "a body without CONTENT_LENGTH": (fcgi(BASE, b"abcd"), REQUEST_1, answer(probe_says(BASE, b"abcd"))),
     # a STDIN stream shorter than CONTENT_LENGTH: uWSGI's read raises, the app gets what came here
     "a body shorter than CONTENT_LENGTH": (fcgi(CL6, b"abcd"), answer(b""), answer(probe_says(CL6, b"abcd"))),
@@ -358,3 +360,73 @@ def test_scgi_without_path_info_the_path_comes_from_document_uri_here(ports):
     pairs = [p for p in SB if p[0] != b"PATH_INFO"] + [(b"DOCUMENT_URI", b"/d/u"), (b"REQUEST_URI", b"/d/u?x")]
     theirs, ours = both(ports, "scgi-socket", netstring(block(pairs)))
     assert b"\nPATH_INFO=" not in theirs[0] and b"\nPATH_INFO=/d/u\n" in ours[0]
+
+
+# -- behind a real nginx (Debian's stock fastcgi_params, no PATH_INFO) -----------------------------
+
+NGINX_CONFIG = """
+    upstream ukept { server 127.0.0.1:%(u)d; keepalive 2; }
+    upstream gkept { server 127.0.0.1:%(g)d; keepalive 2; }
+    server {
+        listen {listen};
+        location /u/ { include fastcgi_params; fastcgi_pass 127.0.0.1:%(u)d; }
+        location /g/ { include fastcgi_params; fastcgi_pass 127.0.0.1:%(g)d; }
+        location /ub/ { include fastcgi_params; fastcgi_request_buffering off; fastcgi_pass 127.0.0.1:%(u)d; }
+        location /gb/ { include fastcgi_params; fastcgi_request_buffering off; fastcgi_pass 127.0.0.1:%(g)d; }
+        location /uk/ { include fastcgi_params; fastcgi_keep_conn on; fastcgi_pass ukept; }
+        location /gk/ { include fastcgi_params; fastcgi_keep_conn on; fastcgi_pass gkept; }
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def nginx(ports) -> Iterator[int]:
+    """nginx in front of both FastCGI sockets: its port (``/u...`` uWSGI, ``/g...`` gateway)."""
+    u, g = ports["fastcgi-socket"]
+    with Nginx(NGINX_CONFIG % {"u": u, "g": g}) as ngx:
+        yield ngx.port
+
+
+def through_nginx(port: int, path: str, body=None) -> Tuple[int, str]:
+    """Status and wire_probe's ``body=`` line of a request through nginx (an iterable ``body``
+    goes chunked)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("POST" if body is not None else "GET", path, body=body,
+                  encode_chunked=body is not None and not isinstance(body, bytes))
+        r = c.getresponse()
+        return r.status, r.read().decode("latin-1").rsplit("\n", 1)[-1]
+    finally:
+        c.close()
+
+
+def test_through_nginx_a_posted_body(nginx):
+    body = b"p" * 100000
+    assert [through_nginx(nginx, prefix + "/x", body) for prefix in ("/u", "/g")] == [(200, "body=" + "p" * 100000)] * 2
+
+
+def chunked_in_two(port: int, path: str) -> str:
+    """wire_probe's ``body=`` line for a chunked upload whose second chunk is sent only once
+    the answer is seen not to come without it (within :data:`QUIET`)."""
+    with Conn(port, timeout=QUIET) as c:
+        c.send(b"POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+               b"3\r\nabc\r\n" % path.encode())
+        try:
+            c.read_until(b"\r\n\r\n")
+        except AssertionError:  # no answer yet: the app waits for the rest of its body
+            c.send(b"3\r\ndef\r\n0\r\n\r\n")
+            c.sock.settimeout(10)
+        return c.read_to_eof().decode("latin-1").rsplit("\n", 1)[-1]
+
+
+def test_through_nginx_an_unbuffered_chunked_upload_reaches_the_app_here_only(nginx):
+    """Under ``fastcgi_request_buffering off`` nginx passes a chunked body it has not read whole
+    with an empty CONTENT_LENGTH, as a STDIN stream: uWSGI gives the app no body (and answers
+    before the upload is done), here the app reads the stream."""
+    assert [chunked_in_two(nginx, prefix + "/x") for prefix in ("/ub", "/gb")] == ["body=", "body=abcdef"]
+
+
+def test_through_nginx_keep_conn(nginx):
+    """``fastcgi_keep_conn on``: uWSGI closes after every answer (nginx copes), we keep it."""
+    for _ in range(3):
+        assert [through_nginx(nginx, prefix + "/x") for prefix in ("/uk", "/gk")] == [(200, "body=")] * 2
