@@ -8,6 +8,8 @@ is not used: its tornado worker segfaults on a malformed FastCGI request, see be
 STDOUT ones joined: where the stream is cut into records is free (uWSGI writes the head and each
 body chunk as records of their own, we fewer, larger ones; both at most 65535 bytes).  Where the
 answers differ by design the test says both sides, and the README says why ("FastCGI and SCGI").
+``--socket`` with ``--protocol fastcgi`` is checked once, and a real nginx (Debian's stock
+``fastcgi_params``) in front of both FastCGI sockets at the end.
 """
 
 from __future__ import annotations
@@ -46,18 +48,20 @@ NGINX = [("QUERY_STRING", "a=1"), ("REQUEST_METHOD", "GET"), ("CONTENT_TYPE", ""
 
 @pytest.fixture(scope="module")
 def ports() -> Iterator[Dict[str, Tuple[int, int]]]:
-    """Each socket kind: (real uWSGI's port, gateway's)."""
-    theirs = {kind: free_port() for kind in KINDS}
-    args: List[str] = []
-    for kind, port in theirs.items():
-        args += ["--" + kind, "127.0.0.1:%d" % port]
-    real = RealUWSGI(args + OPTIONS)
+    """Each socket kind: (real uWSGI's port, gateway's); ``socket`` is ``--socket`` with
+    ``--protocol fastcgi``."""
+    theirs = {kind: free_port() for kind in KINDS + ("socket",)}
+    mine = {kind: free_port() for kind in KINDS + ("socket",)}
+
+    def args(ports: Dict[str, int]) -> List[str]:
+        return sum((["--" + kind, "127.0.0.1:%d" % port] for kind, port in ports.items()), ["--protocol", "fastcgi"])
+
+    real = RealUWSGI(args(theirs) + OPTIONS)
     try:
         for port in theirs.values():
             wait_listening(port, real.proc)
-        mine = sum((["--" + kind, "127.0.0.1:0"] for kind in KINDS), [])
-        with run_server(mine + OPTIONS) as gw:
-            yield {kind: (theirs[kind], int(gw.ready_fields[kind].rsplit(":", 1)[1])) for kind in KINDS}
+        with run_server(args(mine) + OPTIONS):
+            yield {kind: (theirs[kind], mine[kind]) for kind in theirs}
     finally:
         stop_uwsgi(real.proc)  # SIGINT: its master stops the workers too
 
@@ -97,7 +101,7 @@ def records(data: bytes) -> List[Record]:
 def both(ports: Dict[str, Tuple[int, int]], kind: str, data: bytes) -> List[Tuple[object, bool]]:
     """Each server's answer to ``data`` (records for FastCGI) and whether it closed; then each
     must still answer a plain request."""
-    fcgi = kind.startswith("fastcgi")
+    fcgi = not kind.startswith("scgi")  # "socket": --protocol fastcgi
     answers = []
     for port in ports[kind]:
         got, closed = exchange(port, data)
@@ -213,6 +217,10 @@ def test_the_environ_from_nginx_params(ports):
         assert envs[1]["REMOTE_ADDR"] == "10.0.0.9" and envs[1]["wsgi.url_scheme"] == "https"
 
 
+def test_protocol_fastcgi_makes_socket_speak_it(ports):
+    assert both(ports, "socket", F.encode_request(BASE)) == [REQUEST_1] * 2
+
+
 @pytest.mark.parametrize("kind, line", [("fastcgi-nph-socket", b"HTTP/1.1 200 OK\r\n"),
                                         ("scgi-nph-socket", b"HTTP/1.1 200 OK\r\n")])
 def test_nph_sockets_answer_with_a_status_line(ports, kind, line):
@@ -226,6 +234,11 @@ def test_nph_sockets_answer_with_a_status_line(ports, kind, line):
 # -- FastCGI: the documented differences (README, "FastCGI and SCGI") ------------------------------
 
 REQUEST_1 = answer(probe_says(BASE))
+
+
+def padded(size: int) -> List[Tuple[str, str]]:
+    """BASE and an X_PAD whose PARAMS stream is ``size`` bytes (X_PAD's lengths: 1 + 4 bytes)."""
+    return BASE + [("X_PAD", "p" * (size - len(P) - 10))]
 
 
 def end_request(rid: int, protocol_status: int) -> Record:
@@ -267,6 +280,10 @@ DIFFERENT_FCGI = {
     # 502), we close without a byte (the same 502), as for every malformation
     "an empty name": (fcgi(BASE + [("", "v")]), answer(b""), ([], True)),
     "129 params": (fcgi(BASE + [("X%03d" % i, "v") for i in range(129 - len(BASE))]), answer(b""), ([], True)),
+    # --buffer-size bounds the PARAMS stream as received; uWSGI bounds the params re-encoded as
+    # uwsgi vars (here 11 bytes more), and over its bound never answers (its async worker segfaults)
+    "a PARAMS stream of --buffer-size bytes": (fcgi(padded(4096)), ([], False), answer(probe_says(padded(4096)))),
+    "a PARAMS stream over --buffer-size": (fcgi(padded(4097)), ([], False), ([], True)),
     # an empty PARAMS stream: uWSGI's "Empty python request"; the app runs here, on PEP 3333's defaults
     "no params": (begin() + rec(F.PARAMS) + rec(F.STDIN), answer(b""), None),
     # without CONTENT_LENGTH the STDIN stream is the body (see the nginx test below); uWSGI reads none
