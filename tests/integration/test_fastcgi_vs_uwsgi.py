@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import struct
 from typing import Dict, Iterator, List, Tuple
 
@@ -69,11 +70,13 @@ def ports() -> Iterator[Dict[str, Tuple[int, int]]]:
 # -- the client side ----------------------------------------------------------------------------
 
 
-def exchange(port: int, data: bytes) -> Tuple[bytes, bool]:
-    """Send ``data``; what comes back, and whether the server closed (else it went quiet for
-    :data:`QUIET` seconds with the connection open)."""
+def exchange(port: int, data: bytes, shut: bool = False) -> Tuple[bytes, bool]:
+    """Send ``data`` (then half-close if ``shut``); what comes back, and whether the server
+    closed (else it went quiet for :data:`QUIET` seconds with the connection open)."""
     with Conn(port, timeout=QUIET) as c:
         c.send(data)
+        if shut:
+            c.sock.shutdown(socket.SHUT_WR)
         try:
             return c.read_to_eof(), True
         except AssertionError:  # Conn's word for a read that timed out
@@ -98,13 +101,13 @@ def records(data: bytes) -> List[Record]:
     return out
 
 
-def both(ports: Dict[str, Tuple[int, int]], kind: str, data: bytes) -> List[Tuple[object, bool]]:
+def both(ports: Dict[str, Tuple[int, int]], kind: str, data: bytes, shut: bool = False) -> List[Tuple[object, bool]]:
     """Each server's answer to ``data`` (records for FastCGI) and whether it closed; then each
     must still answer a plain request."""
     fcgi = not kind.startswith("scgi")  # "socket": --protocol fastcgi
     answers = []
     for port in ports[kind]:
-        got, closed = exchange(port, data)
+        got, closed = exchange(port, data, shut)
         answers.append((records(got) if fcgi else got, closed))
     plain = F.encode_request(BASE) if fcgi else S.encode_request(BASE)
     for port in ports[kind]:
@@ -308,6 +311,17 @@ def test_fastcgi_differences(ports, name):
         assert got[1][1] and got[1][0][0][2].startswith(b"Status: 200 OK\r\n")
     else:
         assert got[1] == ours
+
+
+def test_a_request_cut_by_eof_in_its_body_is_a_400_here(ports):
+    """As on ``--socket`` (README, "HTTP"): the app's read fails in both, uWSGI then sends an
+    empty answer (SCGI: nothing), we the read's own status."""
+    data = fcgi(CL6, b"abc")[:-8]  # without the empty STDIN record
+    theirs, ours = both(ports, "fastcgi-socket", data, shut=True)
+    assert theirs == answer(b"")
+    assert ours[1] and ours[0][0][2].startswith(b"Status: 400 Bad Request\r\n")
+    theirs, ours = both(ports, "scgi-socket", scgi(b"6", body=b"abc"), shut=True)
+    assert theirs == (b"", True) and ours[0].startswith(b"Status: 400 Bad Request\r\n")
 
 
 # -- SCGI ----------------------------------------------------------------------------------------
