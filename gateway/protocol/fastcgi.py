@@ -25,7 +25,9 @@ Use it like :mod:`gateway.protocol.uwsgi`::
 
 One request at a time per connection, as nginx sends them: a ``BEGIN_REQUEST`` for
 another id while one is active gets :class:`Rejected` with ``CANT_MPX_CONN`` (the spec's
-answer, and ``FCGI_MPXS_CONNS`` is 0), a role other than RESPONDER ``UNKNOWN_ROLE``.
+answer, and ``FCGI_MPXS_CONNS`` is 0), a role other than RESPONDER or AUTHORIZER (lighttpd's
+``"mode" => "authorizer"``, Apache's ``mod_authnz_fcgi``: the app runs as for a responder,
+as in uWSGI) ``UNKNOWN_ROLE``.
 Records for an id that is not active are ignored, as the spec says.
 
 Every malformation raises its own :class:`FastCGIError` subclass; after an error every
@@ -45,7 +47,7 @@ from gateway.protocol.http1 import NEED_DATA, PAUSED, ConnectionClosed, Data, En
 
 __all__ = [
     "VERSION", "BEGIN_REQUEST", "ABORT_REQUEST", "END_REQUEST", "PARAMS", "STDIN", "STDOUT",
-    "STDERR", "DATA", "GET_VALUES", "GET_VALUES_RESULT", "UNKNOWN_TYPE", "RESPONDER",
+    "STDERR", "DATA", "GET_VALUES", "GET_VALUES_RESULT", "UNKNOWN_TYPE", "RESPONDER", "AUTHORIZER", "FILTER",
     "KEEP_CONN", "REQUEST_COMPLETE", "CANT_MPX_CONN", "OVERLOADED", "UNKNOWN_ROLE", "MAX_CONTENT",
     "FastCGIError", "BadVersion", "ParamsTooLarge", "TooManyVars", "BadParams", "UnexpectedRecord",
     "BodyTooLarge", "TruncatedRecord", "TruncatedRequest",
@@ -67,8 +69,12 @@ DATA = 8
 GET_VALUES = 9
 GET_VALUES_RESULT = 10
 UNKNOWN_TYPE = 11
-#: the one role served (AUTHORIZER and FILTER are refused with UNKNOWN_ROLE)
+#: the roles served: both run the app, which answers as the role asks (an authorizer's
+#: ``Status: 200`` grants, any other status denies; ``Variable-*`` headers pass values on)
 RESPONDER = 1
+AUTHORIZER = 2
+#: refused with UNKNOWN_ROLE: its file (the DATA stream) could not reach a WSGI app
+FILTER = 3
 #: BEGIN_REQUEST flag: keep the connection open after END_REQUEST
 KEEP_CONN = 1
 # END_REQUEST protocol status
@@ -138,7 +144,7 @@ class Request(NamedTuple):
     request_id: int
     #: ``(name, value)`` in wire order, duplicates kept
     vars: List[Tuple[str, str]]
-    #: ``CONTENT_LENGTH`` (0 when absent); the STDIN stream is the body whatever it says
+    #: ``CONTENT_LENGTH`` (0 when absent)
     content_length: int
     #: the web server keeps the connection for more requests (flag KEEP_CONN)
     keep_conn: bool
@@ -355,7 +361,7 @@ class FastCGIParser(ByteStreamParser):
             role, flags = _BEGIN_BODY.unpack(content)
             if state != _IDLE:
                 return Rejected(rid, CANT_MPX_CONN)
-            if role != RESPONDER:
+            if role != RESPONDER and role != AUTHORIZER:
                 return Rejected(rid, UNKNOWN_ROLE)
             self._id = rid
             self._keep = bool(flags & KEEP_CONN)

@@ -5,7 +5,10 @@ parsed in the loop by the sans-IO :class:`~gateway.protocol.fastcgi.FastCGIParse
 the PARAMS stream is complete (within ``--socket-timeout`` of the connection, so a
 dribbling peer never pins a core) the params become the environ and the request runs in
 a core through :func:`~gateway.server.wsgi_call.run_request`, exactly as on ``--socket``.
-The body is the STDIN stream (``wsgi.input`` parks only the current core).
+The body is the STDIN stream, cut at ``CONTENT_LENGTH`` when the params give one
+(PEP 3333, and what uWSGI's ``wsgi.input`` does); without one (absent or empty: nginx under
+``fastcgi_request_buffering off`` passes a chunked upload it has not read whole so) it is the
+whole stream, where uWSGI reads nothing.  ``wsgi.input`` parks only the current core.
 
 The answer is CGI-style, as uWSGI writes it: ``Status: 200 OK``, the app's headers
 verbatim, the body, all in STDOUT records of at most 65535 bytes, then an empty STDOUT
@@ -27,7 +30,7 @@ Management records (request id 0) are answered from the loop: ``GET_VALUES`` wit
 ``FCGI_MAX_CONNS`` and ``FCGI_MAX_REQS`` (this worker's cores) and ``FCGI_MPXS_CONNS``
 0; any other type with ``UNKNOWN_TYPE``.  A second request on the same connection
 while one runs (multiplexing) gets END_REQUEST ``CANT_MPX_CONN``, a role other than
-responder ``UNKNOWN_ROLE``.  These answers obey back-pressure as a response does: while
+responder or authorizer ``UNKNOWN_ROLE``.  These answers obey back-pressure as a response does: while
 the transport is over its high-water mark the connection reads no further (in a core, the
 core waits for the drain), so a peer that streams management records without reading the
 answers cannot grow the worker; it is closed by the ``--socket-timeout`` sweep.
@@ -48,15 +51,24 @@ never upgrades a FastCGI request): the handshake fails with uWSGI's ``OSError``.
 
 from __future__ import annotations
 
-from typing import Any, Set, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 
 from gateway.logs import gen_log
 from gateway.protocol import fastcgi as wire
+from gateway.protocol.uwsgi import content_length
 from gateway.server.vars_conn import VarsConnection, VarsServer, cgi_path_info, pairs_environ
 from gateway.server.wsgi_input import ClientDisconnected
 from loop_engine import in_core
 
-__all__ = ["FastCGIConnection", "FastCGIServer"]
+__all__ = ["FastCGIConnection", "FastCGIServer", "declared_length"]
+
+
+def declared_length(env: Dict[str, str]) -> Optional[int]:
+    """The body length ``CONTENT_LENGTH`` gives, read as on ``--socket`` (its leading
+    digits, as uWSGI); None when it is absent or empty: then the STDIN stream says where the
+    body ends."""
+    raw = env.get("CONTENT_LENGTH")
+    return content_length(raw) if raw else None
 
 
 class FastCGIServer(VarsServer):
@@ -93,6 +105,9 @@ class FastCGIConnection(VarsConnection):
         self.keep = False
         #: reading stopped until the peer reads the management answers already written
         self._answers_held = False
+        #: body bytes the app may still read: ``CONTENT_LENGTH`` when the params give one,
+        #: else None (the whole STDIN stream)
+        self._body_left: Optional[int] = None
 
     def make_parser(self) -> wire.FastCGIParser:
         s = self.settings
@@ -123,6 +138,7 @@ class FastCGIConnection(VarsConnection):
                 self.rid = event.request_id
                 self.keep = event.keep_conn and not self.server.draining
                 self._body_done = False  # the STDIN stream always ends with an empty record
+                self._body_left = declared_length(event.env)
                 if not self.server.engine.submit(self._run, event):
                     self._pause_reading()
                 return
@@ -190,6 +206,21 @@ class FastCGIConnection(VarsConnection):
         environ = pairs_environ(self.server.base_environ, req.vars, req.env)
         cgi_path_info(environ)
         self.start_request(environ, self.server.strip_script_name)
+
+    def read_body_chunk(self, want: int, timeout: Optional[float], nb: bool = False) -> Optional[bytes]:
+        """The STDIN stream, cut at ``CONTENT_LENGTH`` when the params give one (PEP 3333,
+        and uWSGI's ``wsgi.input``); the rest is drained after the answer."""
+        left = self._body_left
+        if left is None:
+            return super().read_body_chunk(want, timeout, nb)
+        if left <= 0:
+            return None
+        chunk = super().read_body_chunk(want, timeout, nb)
+        if chunk:
+            if len(chunk) > left:
+                chunk = chunk[:left]
+            self._body_left = left - len(chunk)
+        return chunk
 
     # -- ResponseSink: STDOUT records, END_REQUEST ---------------------------------------
 

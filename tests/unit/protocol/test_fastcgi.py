@@ -170,11 +170,21 @@ def test_a_second_request_while_one_is_active_is_rejected():
     assert p.next_event().request_id == 1
 
 
-def test_roles_other_than_responder_are_rejected():
+@pytest.mark.parametrize("role", [F.FILTER, 9])
+def test_roles_other_than_responder_and_authorizer_are_rejected(role):
     p = F.FastCGIParser()
-    p.receive_data(F.encode_begin_request(3, role=2))
+    p.receive_data(F.encode_begin_request(3, role=role))
     assert p.next_event() == F.Rejected(3, F.UNKNOWN_ROLE)
     assert p.next_event() is F.NEED_DATA
+
+
+def test_an_authorizer_request_is_served_as_a_responder_is():
+    """lighttpd's and Apache's FastCGI authorizers: the app answers, as in uWSGI."""
+    p = F.FastCGIParser()
+    p.receive_data(F.encode_begin_request(3, role=F.AUTHORIZER)
+                   + F.encode_record(F.PARAMS, 3, F.encode_params([("FCGI_ROLE", "AUTHORIZER")]))
+                   + F.encode_record(F.PARAMS, 3))
+    assert p.next_event() == F.Request(3, [("FCGI_ROLE", "AUTHORIZER")], 0, False, {"FCGI_ROLE": "AUTHORIZER"})
 
 
 def test_abort_and_records_of_other_ids():
