@@ -9,30 +9,28 @@ import threading
 from typing import Dict, List
 
 
-class StatsdSink:
-    """A UDP socket collecting datagrams in a thread: ``latest`` maps name -> (value, type)."""
+class _Sink:
+    """A socket on 127.0.0.1 served by :meth:`_receive_one` in a thread until :meth:`close`."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
         self.sock.bind(("127.0.0.1", 0))
+        if sock.type == socket.SOCK_STREAM:
+            self.sock.listen(8)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
-        self.datagrams: List[bytes] = []
-        self.latest: Dict[str, tuple] = {}
         self._stop = False
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
 
     def _run(self) -> None:
         while not self._stop:
             try:
-                data = self.sock.recv(65536)
+                self._receive_one()
             except socket.timeout:
                 continue
-            self.datagrams.append(data)
-            m = re.fullmatch(rb"(.+):(-?\d+)\|([gc])", data)
-            if m:
-                self.latest[m.group(1).decode()] = (int(m.group(2)), m.group(3).decode())
+
+    def _receive_one(self) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._stop = True
@@ -40,37 +38,44 @@ class StatsdSink:
         self.sock.close()
 
 
-class CarbonSink:
-    """A TCP listener collecting carbon lines: ``connections`` counts the pushes received."""
+class StatsdSink(_Sink):
+    """Datagrams as they come: ``latest`` maps a statsd name -> (value, type)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.lines: List[str] = []
-        self.connections = 0
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        self.datagrams: List[bytes] = []
+        self.latest: Dict[str, tuple] = {}
         self._thread.start()
 
-    def _run(self) -> None:
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            conn.settimeout(5)
-            data = b""
-            with conn:
-                while True:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-            self.lines.extend(data.decode().splitlines())
-            self.connections += 1
+    def _receive_one(self) -> None:
+        data = self.sock.recv(65536)
+        self.datagrams.append(data)
+        m = re.fullmatch(rb"(.+):(-?\d+)\|([gc])", data)
+        if m:
+            self.latest[m.group(1).decode()] = (int(m.group(2)), m.group(3).decode())
+
+
+class CarbonSink(_Sink):
+    """Carbon lines, one connection per push: ``connections`` counts the pushes received."""
+
+    def __init__(self) -> None:
+        super().__init__(socket.socket())
+        self.lines: List[str] = []
+        self.connections = 0
+        self._thread.start()
+
+    def _receive_one(self) -> None:
+        conn, _ = self.sock.accept()
+        conn.settimeout(5)
+        data = b""
+        with conn:
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        self.lines.extend(data.decode().splitlines())
+        self.connections += 1
 
     def value(self, path: str):
         """The latest (value, timestamp) of ``path``, or None."""
@@ -79,8 +84,3 @@ class CarbonSink:
             if name == path:
                 return int(value), int(stamp)
         return None
-
-    def close(self) -> None:
-        self._stop = True
-        self._thread.join(2)
-        self.sock.close()
