@@ -17,7 +17,7 @@ import uwsgi
 import uwsgidecorators
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # (uWSGI's --wsgi-file does not)
-from probe_steps import outcome  # noqa: E402
+from probe_steps import outcome
 
 
 def _rpc_echo(*args):

@@ -14,7 +14,6 @@ answers are diffed) is ``test_api_differential``'s.
 from __future__ import annotations
 
 import collections
-import os
 import re
 import threading
 import time
@@ -184,7 +183,7 @@ def test_timers_tick_as_uwsgis(pair):
     timers are checked on its master's 1 s cycle: up to a second late, so 0.3 to 2.1 s apart)."""
     for server in ("uwsgi", "gateway"):
         ticks = collections.defaultdict(list)
-        for tag, sig, wid, _, when in pair[server]["log"]:
+        for _, sig, wid, _, when in pair[server]["log"]:
             if sig in ("19", "22"):
                 ticks[sig, wid if sig == "19" else "any"].append(float(when))
         assert {key[0] for key in ticks} == {"19", "22"}, (server, ticks)
@@ -196,7 +195,8 @@ def test_timers_tick_as_uwsgis(pair):
 
 def test_error_log_lines_as_uwsgis(pair):
     """A handler that raises logs its traceback; a signal nobody handles logs ``error managing
-    signal N on worker W``; targets nobody can reach are logged and dropped."""
+    signal N on worker W``; targets nobody can reach are logged and dropped; a timer of 0 or -1
+    seconds never fires."""
     for server in ("uwsgi", "gateway"):
         log = pair[server + "_log"]()
         assert "RuntimeError: handler boom 18" in log, server
@@ -205,6 +205,8 @@ def test_error_log_lines_as_uwsgis(pair):
             assert "^^^ UNSUPPORTED SIGNAL TARGET: %s ^^^" % target in log, (server, target)
         assert "invalid signal target: worker3" in log, server
         assert "unknown farm: nope" in log, server
+        # add_timer(44, 0) and add_timer(44, -1): never fire (44 has no handler: each tick would log)
+        assert "error managing signal 44" not in log, server
 
 
 def test_stats_caches_after_the_same_operations(pair):
