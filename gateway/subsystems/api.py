@@ -341,8 +341,10 @@ def signal_wait(num: Optional[int] = None) -> bytes:
     w = loop_engine.Waiter()
     s.receiver.waiters.append((None if num is None else _sig(num), w))
     received = w.wait()
-    if environ is not None and isinstance(received, int):
-        environ[SIGNAL_RECEIVED] = received
+    if isinstance(received, int):
+        s.receiver.handle(received)  # (in this core, as uWSGI's signal_wait)
+        if environ is not None:
+            environ[SIGNAL_RECEIVED] = received
     return b""
 
 

@@ -6,7 +6,9 @@ master's routing).  A signal arriving from the master (or from the local router
 without a master) is handed to :meth:`loop_engine.Engine.submit`: the handler runs
 in a core on the worker's IOLoop, queued like a request when every core is busy, so
 it may itself wait (``loop_engine.wait``, ``uwsgi.lock``...) without blocking
-anything.  A handler that raises is logged on ``gateway.app`` and the worker serves
+anything; a signal a core waits for in ``uwsgi.signal_wait`` is handed to that core,
+which runs the handler itself (so a worker of one core, its core waiting, is not
+deadlocked behind its own wait).  A handler that raises is logged on ``gateway.app`` and the worker serves
 on.
 """
 
@@ -108,26 +110,29 @@ class SignalReceiver:
             self.deliver(sig)
 
     def deliver(self, sig: int) -> bool:
-        """Run the handler of ``sig`` in a core (from the IOLoop)."""
+        """Hand ``sig`` to a core waiting for it in ``signal_wait``, which runs its handler
+        itself (uWSGI's ``signal_wait`` reads the signal and runs the handler in the waiting
+        request); else run the handler in a core (from the IOLoop)."""
+        for i, (want, w) in enumerate(self.waiters):
+            if (want is None or want == sig) and not w.done:
+                del self.waiters[i]
+                w.fire(sig)
+                return True
         if sig not in self.handlers:
             gen_log.warning("error managing signal %d on worker %d: no handler registered", sig, self.wid)
             return False
-        self.engine.submit(self._run, sig)
+        self.engine.submit(self.handle, sig)
         return True
 
-    def _run(self, sig: int) -> None:
+    def handle(self, sig: int) -> None:
+        """Run the handler of ``sig`` here (a core; nothing if it has none: a signal
+        ``signal_wait`` received without a handler, as uWSGI)."""
+        self.last_received = sig
         entry = self.handlers.get(sig)
         if entry is None:
             return
         self.table.count_handled(self.wid)
-        self.last_received = sig
         try:
             entry[1](sig)
         except Exception:
             app_log.exception("error in the handler of uWSGI signal %d (worker %d)", sig, self.wid)
-        waiters, self.waiters = self.waiters, []
-        for want, w in waiters:
-            if want is None or want == sig:
-                w.fire(sig)
-            else:
-                self.waiters.append((want, w))

@@ -6,7 +6,8 @@ environment variable ``SIGCACHE_LOG`` (``O_APPEND``: one ``write`` per line, so 
 processes never mix), which ``GET /log`` answers as a JSON list of lines.  Handlers are
 registered at import time (uWSGI: in the master, before the fork) on signals 1..29 and by
 requests (``/register?num=N&target=T``: in the worker that serves it).  ``/signal?num=N`` raises
-a signal from a request; ``/cache`` runs :data:`CACHE_STEPS` once, in order.
+a signal from a request, ``/wait`` waits for one; ``/cache``, ``/cache_late``, ``/signals`` and
+``/store`` run their steps once, in order.
 """
 
 import json
@@ -163,11 +164,18 @@ def cache_steps():
         ("math_initial_mul", lambda: (uwsgi.cache_mul("p", 3, 0, "mi"), uwsgi.cache_num("p", "mi"))),
         # blk: items=10, blocksize=16, blocks=20
         ("blocks_set", lambda: (uwsgi.cache_set("a", "x" * 16, 0, "blk"), uwsgi.cache_set("b", "x" * 17, 0, "blk"))),
-        # store: what a previous instance left (the test restarts the servers)
-        ("store_keys", lambda: sorted(uwsgi.cache_keys("store"))),
-        ("store_get", lambda: uwsgi.cache_get("kept", "store")),
-        ("store_set", lambda: uwsgi.cache_update("kept", "v%d" % (int((uwsgi.cache_get("kept", "store") or b"v0")[1:]) + 1),
-                                                 0, "store")),
+    ]
+
+
+def store_steps():
+    """What the previous instance left in the cache ``store`` (the test restarts the servers)."""
+    return [
+        ("keys", lambda: sorted(uwsgi.cache_keys("store"))),
+        ("get", lambda: uwsgi.cache_get("kept", "store")),
+        ("update", lambda: uwsgi.cache_update("kept", b"v%d" % (int((uwsgi.cache_get("kept", "store") or b"v0")[1:]) + 1),
+                                              0, "store")),
+        ("inc", lambda: (uwsgi.cache_inc("n", 1, 0, "store"), uwsgi.cache_num("n", "store"))),
+        ("expiring", lambda: (uwsgi.cache_exists("e", "store"), uwsgi.cache_set("e", "v", 3600, "store"))),
     ]
 
 
@@ -226,8 +234,9 @@ def application(environ, start_response):
                 body = json.dumps(f.read().splitlines())
         except OSError:
             body = "[]"
-    elif path in ("/cache", "/cache_late", "/signals"):
-        steps = {"/cache": cache_steps, "/cache_late": cache_late_steps, "/signals": signal_steps}[path]()
+    elif path in ("/cache", "/cache_late", "/signals", "/store"):
+        steps = {"/cache": cache_steps, "/cache_late": cache_late_steps, "/signals": signal_steps,
+                 "/store": store_steps}[path]()
         body = json.dumps({name: outcome(step) for name, step in steps}, indent=1, sort_keys=True)
     elif path == "/sleep":
         time.sleep(float(query["secs"]))

@@ -26,6 +26,7 @@ from support.waits import wait_until
 from tests.integration.test_api_differential import differences_of, get_json
 from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
 from tests.server import run_server
+from tests.support.httpclient import request
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -59,6 +60,7 @@ def run(port: int, stats: int, watched: str, log) -> dict:
     """Drive one server through the sequence; its answers."""
     deadline = time.monotonic() + 30
     got = {"cache": get_json(port, "/cache", deadline)}
+    expired = time.monotonic() + 3.2  # the items set with expires=1 are gone (the sweeper: every 1 s)
     got["raised"] = [get_json(port, "/signal?num=%d" % n, deadline) for n in RAISED]
     got["signals"] = get_json(port, "/signals", deadline)  # (registers 40 "workers" in one worker)
     got["raised"] += [get_json(port, "/signal?num=40", deadline) for _ in range(2)]
@@ -69,10 +71,36 @@ def run(port: int, stats: int, watched: str, log) -> dict:
         lines = log()
         return all(sum(1 for line in lines if line.startswith("h 19 %d " % w)) >= 3 for w in (1, 2))
     wait_until(timer_fired_thrice, timeout=15, what="three ticks of the 1 s timer in both workers")
+    wait_until(lambda: time.monotonic() > expired, what="the expiry of the items set with expires=1")
     got["late"] = get_json(port, "/cache_late", deadline)
     got["log"] = [line.split() for line in log()]
     got["stats"] = lambda: fetch_stats(stats)["caches"]
+    got["waits"] = [wait_for_signal(port, query) for query in ("?num=21", "")]
     return got
+
+
+def wait_for_signal(port: int, query: str) -> list:
+    """``/wait`` in one worker (it blocks there) while the other raises signal 21 (target
+    ``workers``: the waiting worker gets it too) until the wait is over: ``[answer]``, or ``[]``
+    if it is not over within 5 s."""
+    waited: list = []
+    deadline = time.monotonic() + 5
+
+    def wait():
+        try:
+            waited.append(get_json(port, "/wait" + query, deadline))
+        except (AssertionError, OSError):  # (no answer: waited stays empty)
+            pass
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    while waiter.is_alive() and time.monotonic() < deadline:
+        try:
+            request(port, "/signal?num=21", timeout=max(0.5, deadline - time.monotonic()))
+        except (OSError, AssertionError):  # (no answer: both workers are stuck)
+            break
+        waiter.join(0.1)
+    waiter.join(max(0.0, deadline - time.monotonic()))
+    return waited
 
 
 def read_lines(path: str) -> list:
@@ -140,6 +168,54 @@ def test_signal_steps_match_real_uwsgi(pair):
     differences = differences_of(theirs, ours, MESSAGES)
     assert not differences, "\n".join(differences)
     assert pair["uwsgi"]["raised"] == pair["gateway"]["raised"]
+
+
+def test_signal_wait_in_a_preforking_worker_as_uwsgis(pair):
+    """``signal_wait(21)`` and ``signal_wait()`` return once the worker got the signal (its
+    handler ran), ``signal_received()`` is that signal afterwards (``signal_wait()``: whichever
+    comes first, 21 or a tick of the timers)."""
+    for server in ("uwsgi", "gateway"):
+        specific, any_signal = pair[server]["waits"]
+        assert specific == [[{"type": "bytes", "repr": "b''"}, 21]], server
+        assert len(any_signal) == 1 and any_signal[0][0] == {"type": "bytes", "repr": "b''"}, server
+        assert any_signal[0][1] in (19, 21, 22), server
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """``/store`` twice for each server, restarted in between with the same ``store`` file."""
+    tmp = tmp_path_factory.mktemp("store")
+    answers = {}
+
+    def twice(who):
+        args = ["--master", "--processes", "1", "--die-on-term", "--wsgi-file", "tests/apps/sigcache_probe.py",
+                "--cache2", "name=store,items=10,store=%s,store_sync=1" % (tmp / who)]
+        got = answers[who] = []
+        for _ in range(2):
+            if who == "uwsgi":
+                port = free_port()
+                node = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port] + args)
+                try:
+                    got.append(get_json(port, "/store", time.monotonic() + 20))
+                finally:
+                    node.stop()
+            else:
+                with run_server(args) as ours:
+                    got.append(get_json(ours.port, "/store", time.monotonic() + 20))
+    threads = [threading.Thread(target=twice, args=(who,)) for who in ("uwsgi", "gateway")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
+def test_a_store_file_keeps_the_cache_across_restarts(stored):
+    assert len(stored["gateway"]) == len(stored["uwsgi"]) == 2
+    for theirs, ours in zip(stored["uwsgi"], stored["gateway"]):
+        differences = differences_of(theirs, ours, set())
+        assert not differences, "\n".join(differences)
+    assert stored["gateway"][1]["get"] == {"type": "bytes", "repr": "b'v1'"}
 
 
 def deliveries(lines: list) -> collections.Counter:
