@@ -16,10 +16,36 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from gateway.logs import app_log, gen_log
 from gateway.usignals.table import SignalTable
+
+
+class ThreadWaiter:
+    """What ``signal_wait`` waits on in a request thread (``--threads``: not an async core):
+    a core :class:`loop_engine.Waiter`'s ``done``/``fire``/``wait`` on a ``threading.Event``
+    (fired from the worker's IOLoop, waited on by the request's thread)."""
+
+    __slots__ = ("_event", "_value")
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._value: Any = None
+
+    @property
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def fire(self, value: Any = None) -> None:
+        if not self._event.is_set():
+            self._value = value
+            self._event.set()
+
+    def wait(self) -> Any:
+        self._event.wait()
+        return self._value
 
 
 class SignalReceiver:

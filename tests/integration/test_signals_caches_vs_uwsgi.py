@@ -1,8 +1,9 @@
 """Signals and caches, differentially: ``tests/apps/sigcache_probe.py`` runs unchanged under a
-real uWSGI 2.0.31 and under gateway (``--master --processes 2`` and a mule, preforking: uWSGI's
-tornado engine never delivers signals), with the same options, and their answers are compared.
+real uWSGI 2.0.31 and under gateway (``--master --processes 2`` and a mule, preforking and with
+``--threads 2``: uWSGI's tornado engine never delivers signals), with the same options, and their
+answers are compared.
 
-One pair of servers for the module, both driven at once by the same sequence: the cache steps,
+One pair of servers per engine, both driven at once by the same sequence: the cache steps,
 one ``uwsgi.signal(n)`` per import-time registration (targets ``""``, ``worker``, ``workers``,
 ``workerN``, ``active-workers``, ``mule``, ``mules``, ``spooler``, ``cluster``...), a touch of
 the monitored file, then a wait until the 1-second timer has fired three times in every worker.
@@ -36,6 +37,8 @@ CACHES = ["--cache2", "name=small,items=4,blocksize=16,keysize=8", "--cache2", "
           "--cache", "5", "--cache-blocksize", "32", "--cache-expire-freq", "1"]
 COMMON = ["--master", "--processes", "2", "--mule", "--die-on-term", "--disable-logging",
           "--wsgi-file", "tests/apps/sigcache_probe.py"] + CACHES
+#: uWSGI's tornado engine never delivers signals: the preforking workers, and 2 threads each
+ENGINES = {"prefork": [], "threads": ["--threads", "2"]}
 
 #: the import-time registrations raised once each from a request (sigcache_probe.TARGETS, the
 #: handler that raises, the decorated ones); 99 has no handler
@@ -111,8 +114,8 @@ def read_lines(path: str) -> list:
         return []
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory):
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def pair(request, tmp_path_factory):
     """``{"uwsgi": answers, "gateway": answers, "uwsgi_log": str, "gateway_log": str}``."""
     tmp = tmp_path_factory.mktemp("sigcache")
     answers, errors, logs = {}, [], {}
@@ -121,7 +124,7 @@ def pair(tmp_path_factory):
         for who in ("uwsgi", "gateway"):
             log, watched, stats = str(tmp / (who + ".log")), str(tmp / (who + ".watched")), free_port()
             open(watched, "w").close()
-            args = COMMON + ["--env", "SIGCACHE_LOG=" + log, "--env", "SIGCACHE_WATCHED=" + watched,
+            args = COMMON + ENGINES[request.param] + ["--env", "SIGCACHE_LOG=" + log, "--env", "SIGCACHE_WATCHED=" + watched,
                              "--stats", "127.0.0.1:%d" % stats]
             if who == "uwsgi":
                 port, logto = free_port(), str(tmp / "uwsgi.stderr")
@@ -170,9 +173,9 @@ def test_signal_steps_match_real_uwsgi(pair):
     assert pair["uwsgi"]["raised"] == pair["gateway"]["raised"]
 
 
-def test_signal_wait_in_a_preforking_worker_as_uwsgis(pair):
-    """``signal_wait(21)`` and ``signal_wait()`` return once the worker got the signal (its
-    handler ran), ``signal_received()`` is that signal afterwards (``signal_wait()``: whichever
+def test_signal_wait_as_uwsgis(pair):
+    """``signal_wait(21)`` and ``signal_wait()`` (in a worker's only core, in a request thread)
+    return once the worker got the signal (its handler ran), ``signal_received()`` is that signal afterwards (``signal_wait()``: whichever
     comes first, 21 or a tick of the timers)."""
     for server in ("uwsgi", "gateway"):
         specific, any_signal = pair[server]["waits"]
