@@ -88,6 +88,11 @@ class SignalReceiver:
 
     def register(self, sig: int, target: str, handler: Callable[[int], Any]) -> None:
         sig &= 0xFF
+        if sig in self.handlers and not self.wid and self.fd is None and self.io_loop is None:
+            # the master (importing the app), as uWSGI: a second handler for a number the app
+            # already uses is a clash of two modules, reported instead of replacing the first
+            gen_log.warning("[uwsgi-signal] you cannot re-register a signal as the master !!!")
+            raise ValueError("unable to register signal")
         self.handlers[sig] = (target, handler)
         if self.wid:
             self.table.register(sig, target, self.wid)

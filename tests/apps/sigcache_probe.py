@@ -50,6 +50,13 @@ TARGETS = {1: "", 2: "worker", 3: "workers", 4: "worker1", 5: "worker2", 6: "act
 if not uwsgi.mule_id():
     for _num, _target in sorted(TARGETS.items()):
         uwsgi.register_signal(_num, _target, handler)
+    #: what the master's import-time calls answered (``/import``)
+    AT_IMPORT = {
+        "register_again": outcome(lambda: uwsgi.register_signal(1, "workers", handler)),
+        "registered": outcome(lambda: uwsgi.signal_registered(1)),
+        "signal_unregistered": outcome(lambda: uwsgi.signal(98)),
+        "add_timer_no_handler": outcome(lambda: uwsgi.add_timer(97, 3600)),
+    }
     uwsgi.register_signal(18, "workers", raising)
     uwsgi.register_signal(19, "workers", handler)  # (a timer's, below)
     uwsgi.add_timer(19, 1)
@@ -228,6 +235,8 @@ def application(environ, start_response):
     elif path == "/wait":  # signal_wait(num) then what signal_received() says
         waited = outcome(lambda: uwsgi.signal_wait(int(query["num"])) if "num" in query else uwsgi.signal_wait())
         body = json.dumps([waited, uwsgi.signal_received()])
+    elif path == "/import":
+        body = json.dumps(AT_IMPORT)
     elif path == "/log":
         try:
             with open(LOG) as f:

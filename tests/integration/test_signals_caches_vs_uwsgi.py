@@ -62,7 +62,7 @@ DELIBERATE = {"none_name"}
 def run(port: int, stats: int, watched: str, log) -> dict:
     """Drive one server through the sequence; its answers."""
     deadline = time.monotonic() + 30
-    got = {"cache": get_json(port, "/cache", deadline)}
+    got = {"cache": get_json(port, "/cache", deadline), "import": get_json(port, "/import", deadline)}
     expired = time.monotonic() + 3.2  # the items set with expires=1 are gone (the sweeper: every 1 s)
     got["raised"] = [get_json(port, "/signal?num=%d" % n, deadline) for n in RAISED]
     got["signals"] = get_json(port, "/signals", deadline)  # (registers 40 "workers" in one worker)
@@ -219,6 +219,13 @@ def test_a_store_file_keeps_the_cache_across_restarts(stored):
         differences = differences_of(theirs, ours, set())
         assert not differences, "\n".join(differences)
     assert stored["gateway"][1]["get"] == {"type": "bytes", "repr": "b'v1'"}
+
+
+def test_import_time_signal_calls_as_uwsgis(pair):
+    """In the master, while it imports the app: registering a signal again, ``signal(n)`` of a
+    signal nobody registered, a timer for it."""
+    differences = differences_of(pair["uwsgi"]["import"], pair["gateway"]["import"], set())
+    assert not differences, "\n".join(differences)
 
 
 def deliveries(lines: list) -> collections.Counter:
