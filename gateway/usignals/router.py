@@ -11,7 +11,8 @@ Routing (uWSGI's ``uwsgi_route_signal``): target ``""``, ``"worker"`` or
 every worker; ``"active-workers"`` → every worker unless the instance is paused
 (:attr:`SignalRouter.suspended`, uWSGI skips its suspended workers); ``"workerN"`` → worker N.  Other
 targets go to the ``extra_targets`` hooks (the mules add ``mule``, ``mules``,
-``muleN``, ``farm_NAME``, ``farmN``: :mod:`gateway.mules`); spooler and subscription
+``muleN``, ``farm_NAME``, ``farmN``: :mod:`gateway.mules`; ``spooler``:
+:mod:`gateway.spooler.signals`, or dropped with uWSGI's log line without spoolers); subscription
 targets do not exist in gateway: the signal is dropped with uWSGI's log line.
 
 Timers fire every ``secs`` seconds (first after ``secs``; never, logged, when ``secs`` ≤ 0); an
@@ -109,7 +110,10 @@ class SignalRouter:
                     self.routed += got
                     self.unrouted += 0 if got else 1
                     return got
-            gen_log.warning("^^^ UNSUPPORTED SIGNAL TARGET: %s ^^^", target)
+            if target == "spooler":  # (no spooler: no hook took it)
+                gen_log.warning("could not deliver signal %d to the spooler", sig)
+            else:
+                gen_log.warning("^^^ UNSUPPORTED SIGNAL TARGET: %s ^^^", target)
             self.unrouted += 1
             return 0
         sent = 0

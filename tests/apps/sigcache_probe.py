@@ -6,7 +6,7 @@ environment variable ``SIGCACHE_LOG`` (``O_APPEND``: one ``write`` per line, so 
 processes never mix), which ``GET /log`` answers as a JSON list of lines.  Handlers are
 registered at import time (uWSGI: in the master, before the fork) on signals 1..29 and by
 requests (``/register?num=N&target=T``: in the worker that serves it).  ``/signal?num=N`` raises
-a signal from a request, ``/wait`` waits for one; ``/cache``, ``/cache_late``, ``/signals`` and
+a signal from a request, ``/spool?num=N`` from the spooler, ``/wait`` waits for one; ``/cache``, ``/cache_late``, ``/signals`` and
 ``/store`` run their steps once, in order.
 """
 
@@ -58,6 +58,7 @@ if not uwsgi.mule_id():
         "add_timer_no_handler": outcome(lambda: uwsgi.add_timer(97, 3600)),
     }
     uwsgi.register_signal(18, "workers", raising)
+    uwsgi.register_signal(25, "workers", handler)  # (raised by the spooler: /spool)
     uwsgi.register_signal(19, "workers", handler)  # (a timer's, below)
     uwsgi.add_timer(19, 1)
     uwsgi.register_signal(28, "workers", handler)  # (the file monitor's)
@@ -86,6 +87,15 @@ if not uwsgi.mule_id():
     @uwsgidecorators.lock
     def _locked():
         return uwsgi.is_locked()
+
+
+def _spooler(env):
+    """A task of ``/spool``: raise its signal from the spooler."""
+    uwsgi.signal(int(env[b"num"]))
+    return uwsgi.SPOOL_OK
+
+
+uwsgi.spooler = _spooler
 
 
 def cache_steps():
@@ -235,6 +245,8 @@ def application(environ, start_response):
     elif path == "/wait":  # signal_wait(num) then what signal_received() says
         waited = outcome(lambda: uwsgi.signal_wait(int(query["num"])) if "num" in query else uwsgi.signal_wait())
         body = json.dumps([waited, uwsgi.signal_received()])
+    elif path == "/spool":
+        body = json.dumps(outcome(lambda: uwsgi.spool({b"num": query["num"].encode()}) is not None))
     elif path == "/import":
         body = json.dumps(AT_IMPORT)
     elif path == "/log":

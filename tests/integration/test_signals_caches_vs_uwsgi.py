@@ -65,6 +65,7 @@ def run(port: int, stats: int, watched: str, log) -> dict:
     got = {"cache": get_json(port, "/cache", deadline), "import": get_json(port, "/import", deadline)}
     expired = time.monotonic() + 3.2  # the items set with expires=1 are gone (the sweeper: every 1 s)
     got["raised"] = [get_json(port, "/signal?num=%d" % n, deadline) for n in RAISED]
+    got["spooled"] = get_json(port, "/spool?num=25", deadline)  # (the spooler raises 25: workers)
     got["signals"] = get_json(port, "/signals", deadline)  # (registers 40 "workers" in one worker)
     got["raised"] += [get_json(port, "/signal?num=40", deadline) for _ in range(2)]
     with open(watched, "a") as f:
@@ -72,8 +73,9 @@ def run(port: int, stats: int, watched: str, log) -> dict:
 
     def timer_fired_thrice():
         lines = log()
-        return all(sum(1 for line in lines if line.startswith("h 19 %d " % w)) >= 3 for w in (1, 2))
-    wait_until(timer_fired_thrice, timeout=15, what="three ticks of the 1 s timer in both workers")
+        return all(sum(1 for line in lines if line.startswith("h 19 %d " % w)) >= 3 for w in (1, 2)) \
+            and all("h 25 %d 0" % w in " ".join(lines) for w in (1, 2))
+    wait_until(timer_fired_thrice, timeout=15, what="three ticks of the 1 s timer, the spooler's signal")
     wait_until(lambda: time.monotonic() > expired, what="the expiry of the items set with expires=1")
     got["late"] = get_json(port, "/cache_late", deadline)
     got["log"] = [line.split() for line in log()]
@@ -125,7 +127,7 @@ def pair(request, tmp_path_factory):
             log, watched, stats = str(tmp / (who + ".log")), str(tmp / (who + ".watched")), free_port()
             open(watched, "w").close()
             args = COMMON + ENGINES[request.param] + ["--env", "SIGCACHE_LOG=" + log, "--env", "SIGCACHE_WATCHED=" + watched,
-                             "--stats", "127.0.0.1:%d" % stats]
+                             "--stats", "127.0.0.1:%d" % stats, "--spooler", str(tmp / (who + ".spool")), "--spooler-frequency", "1"]
             if who == "uwsgi":
                 port, logto = free_port(), str(tmp / "uwsgi.stderr")
                 stack.callback(RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--logto", logto] + args).stop)
@@ -171,6 +173,7 @@ def test_signal_steps_match_real_uwsgi(pair):
     differences = differences_of(theirs, ours, MESSAGES)
     assert not differences, "\n".join(differences)
     assert pair["uwsgi"]["raised"] == pair["gateway"]["raised"]
+    assert pair["uwsgi"]["spooled"] == pair["gateway"]["spooled"] == {"type": "bool", "repr": "True"}
 
 
 def test_signal_wait_as_uwsgis(pair):
@@ -238,6 +241,7 @@ def deliveries(lines: list) -> collections.Counter:
 
 def test_each_handler_runs_where_and_as_often_as_in_uwsgi(pair):
     assert deliveries(pair["gateway"]["log"]) == deliveries(pair["uwsgi"]["log"])
+    assert deliveries(pair["uwsgi"]["log"])["h", 8, "0", "0"] == 1  # (the spooler: no worker, no mule)
     for server in ("uwsgi", "gateway"):  # cron(-1, -1, -1, -1, -1): at once, then every minute
         assert 1 <= sum(1 for line in pair[server]["log"] if line[:2] == ["cron", "23"]) <= 2
 

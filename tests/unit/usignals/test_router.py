@@ -54,6 +54,14 @@ def test_targets():
     assert table.target(1) == ("", [3])
 
 
+def test_the_spooler_target_without_spoolers_is_logged_as_uwsgi(caplog):
+    """No spooler took it (gateway.spooler.signals hooks the target when there are spoolers)."""
+    table, router, sent, _ = make(1)
+    table.register(8, "spooler", 1)
+    assert router.route(8) == 0 and sent == [] and router.unrouted == 1
+    assert "could not deliver signal 8 to the spooler" in caplog.text
+
+
 def test_active_workers_skips_a_paused_instance():
     """uWSGI's ``active-workers`` leaves suspended workers out (``--pause``); ``workers`` does not."""
     table, router, sent, _ = make(2)
