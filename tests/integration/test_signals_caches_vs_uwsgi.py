@@ -1,12 +1,14 @@
 """Signals and caches, differentially: ``tests/apps/sigcache_probe.py`` runs unchanged under a
-real uWSGI 2.0.31 and under gateway (``--master --processes 2`` and a mule, preforking and with
-``--threads 2``: uWSGI's tornado engine never delivers signals), with the same options, and their
-answers are compared.
+real uWSGI 2.0.31 and under gateway (``--master --processes 2``, a mule and a spooler, preforking
+and with ``--threads 2``: uWSGI's tornado engine never delivers signals), with the same options,
+and their answers are compared.
 
 One pair of servers per engine, both driven at once by the same sequence: the cache steps,
 one ``uwsgi.signal(n)`` per import-time registration (targets ``""``, ``worker``, ``workers``,
-``workerN``, ``active-workers``, ``mule``, ``mules``, ``spooler``, ``cluster``...), a touch of
-the monitored file, then a wait until the 1-second timer has fired three times in every worker.
+``workerN``, ``active-workers``, ``mule``, ``mules``, ``spooler``, ``cluster``...), one raised by
+the spooler, the signal steps, a touch of the monitored file, then a wait until the 1-second timer
+has fired three times in every worker; then ``signal_wait``.  Another pair restarts on the same
+cache ``store`` file.
 Every handler appends ``TAG SIGNUM WORKER MULE TIME`` to a file of its server's: which processes
 ran which handler, how many times, and when.  The machinery (servers, step outcomes, how step
 answers are diffed) is ``test_api_differential``'s.
