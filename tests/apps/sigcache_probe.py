@@ -175,6 +175,10 @@ def cache_steps():
         ("ignore_full_keys", lambda: sorted(uwsgi.cache_keys("ign"))),
         # lazy: lazy_expire (expired items go away when looked up)
         ("lazy_set", lambda: uwsgi.cache_set("a", "v", 1, "lazy")),
+        # cof: items=3, clear_on_full; sof: items=3, sweep_on_full=1 (its expired "a": /cache_late)
+        ("clear_on_full", lambda: ([uwsgi.cache_set(k, k, 0, "cof") for k in "abc"], sorted(uwsgi.cache_keys("cof")))),
+        ("sweep_on_full_fill", lambda: (uwsgi.cache_set("a", "a", 1, "sof"), uwsgi.cache_set("b", "b", 0, "sof"),
+                                        uwsgi.cache_set("c", "c", 0, "sof"))),
         # mi: math_initial=100
         ("math_initial_inc", lambda: (uwsgi.cache_inc("n", 1, 0, "mi"), uwsgi.cache_num("n", "mi"))),
         ("math_initial_dec", lambda: (uwsgi.cache_dec("o", 1, 0, "mi"), uwsgi.cache_num("o", "mi"))),
@@ -205,6 +209,7 @@ def cache_late_steps():
         ("lazy_expired_keys", lambda: sorted(uwsgi.cache_keys("lazy"))),
         ("lazy_expired_get", lambda: uwsgi.cache_get("a", "lazy")),
         ("lazy_expired_keys_after", lambda: sorted(uwsgi.cache_keys("lazy"))),
+        ("sweep_on_full", lambda: (uwsgi.cache_set("c", "c", 0, "sof"), sorted(uwsgi.cache_keys("sof")))),
     ]
 
 

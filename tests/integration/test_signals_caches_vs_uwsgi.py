@@ -36,6 +36,7 @@ pytestmark = pytest.mark.timeout(90)
 CACHES = ["--cache2", "name=small,items=4,blocksize=16,keysize=8", "--cache2", "name=lru,items=4,purge_lru=1",
           "--cache2", "name=ign,items=3,ignore_full=1", "--cache2", "name=lazy,items=10,lazy_expire=1",
           "--cache2", "name=mi,items=10,math_initial=100", "--cache2", "name=blk,items=10,blocksize=16,blocks=20",
+          "--cache2", "name=cof,items=3,clear_on_full=1", "--cache2", "name=sof,items=3,sweep_on_full=1,no_expire=1",
           "--cache", "5", "--cache-blocksize", "32", "--cache-expire-freq", "1"]
 COMMON = ["--master", "--processes", "2", "--mule", "--die-on-term", "--disable-logging",
           "--wsgi-file", "tests/apps/sigcache_probe.py"] + CACHES
