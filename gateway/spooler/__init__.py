@@ -75,6 +75,8 @@ class Spoolers:
         self.cheap = cheap
         #: the master's ChildSpec of each slot (set by runner.child_specs)
         self.specs: List[Any] = []
+        #: the signals routed to the spoolers (set by runner.attach: gateway.spooler.signals)
+        self.signals: Any = None
         self.frequency = int(frequency) or DEFAULT_FREQUENCY
         self.ordered = ordered
         self.max_tasks = int(max_tasks)

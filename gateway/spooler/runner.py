@@ -75,6 +75,8 @@ class SpoolerProcess:
         self.spoolers.set_tasks(self.slot, 0)  # per process, as uWSGI resets it at each spawn
         self.spoolers.set_running(self.slot, False)
         self.spoolers.set_pid(self.slot, self.pid)  # only now can a worker's SIGUSR1 reach us safely
+        if self.spoolers.signals is not None:
+            self.spoolers.signals.in_spooler()
         try:
             fd = os.open(os.devnull, os.O_RDONLY)
             os.dup2(fd, 0)
@@ -94,11 +96,17 @@ class SpoolerProcess:
             self.wait(self.spoolers.current_frequency)
 
     def wait(self, timeout: float) -> None:
-        """Sleep until ``timeout`` or a SIGUSR1, whichever first."""
+        """Sleep until ``timeout`` or a SIGUSR1, whichever first; run the handlers of the
+        uWSGI signals routed to the spoolers meanwhile."""
+        signals = self.spoolers.signals
+        watched = [self._wake_r] if signals is None else [self._wake_r, signals.fileno()]
         try:
-            ready, _, _ = select.select([self._wake_r], [], [], timeout)
+            ready, _, _ = select.select(watched, [], [], timeout)
         except InterruptedError:
             ready = [self._wake_r]
+        if signals is not None and signals.fileno() in ready:
+            signals.receive(self.pid)
+            ready.remove(signals.fileno())
         if ready:
             try:
                 while os.read(self._wake_r, 4096):
@@ -237,6 +245,12 @@ def attach(master: Any, cfg: Config, spoolers: Spoolers) -> None:
     ``--spooler-cheap``, a check every ``--spooler-frequency`` seconds that spawns the
     spooler of a directory holding tasks (uWSGI's ``uwsgi_spooler_cheap_check``)."""
     master.stats_hooks.append(stats_section(master, spoolers))
+    from gateway import subsystems
+
+    if subsystems.current is not None:  # signals with the target "spooler"
+        from gateway.spooler import signals
+
+        spoolers.signals = signals.attach(master, subsystems.current.router)
     for path in cfg.touch_spoolers_reload:
         master.on_touch(path, lambda: master.restart_children(spoolers.specs), "spoolers reload")
     if spoolers.cheap and spoolers.specs:

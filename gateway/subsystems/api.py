@@ -12,6 +12,7 @@ over modifier1 110 (:mod:`gateway.usignals.remote`).
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Any, Callable, List, Optional, Union
 
 import gateway.subsystems as _subs
@@ -338,11 +339,18 @@ def signal_wait(num: Optional[int] = None) -> bytes:
     environ = environ_or_none()
     if environ is not None:
         environ[SIGNAL_RECEIVED] = -1  # as uWSGI, while waiting
-    w = loop_engine.Waiter()
+    if loop_engine.current_core() is None and threading.current_thread() is not threading.main_thread():
+        from gateway.usignals.receiver import ThreadWaiter
+
+        w: Any = ThreadWaiter()  # a request thread (--threads)
+    else:
+        w = loop_engine.Waiter()  # (on the loop outside a core: NotInCore)
     s.receiver.waiters.append((None if num is None else _sig(num), w))
     received = w.wait()
-    if environ is not None and isinstance(received, int):
-        environ[SIGNAL_RECEIVED] = received
+    if isinstance(received, int):
+        s.receiver.handle(received)  # (in this core, as uWSGI's signal_wait)
+        if environ is not None:
+            environ[SIGNAL_RECEIVED] = received
     return b""
 
 

@@ -6,7 +6,9 @@ master's routing).  A signal arriving from the master (or from the local router
 without a master) is handed to :meth:`loop_engine.Engine.submit`: the handler runs
 in a core on the worker's IOLoop, queued like a request when every core is busy, so
 it may itself wait (``loop_engine.wait``, ``uwsgi.lock``...) without blocking
-anything.  A handler that raises is logged on ``gateway.app`` and the worker serves
+anything; a signal a core waits for in ``uwsgi.signal_wait`` is handed to that core,
+which runs the handler itself (so a worker of one core, its core waiting, is not
+deadlocked behind its own wait).  A handler that raises is logged on ``gateway.app`` and the worker serves
 on.
 """
 
@@ -14,10 +16,36 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from gateway.logs import app_log, gen_log
 from gateway.usignals.table import SignalTable
+
+
+class ThreadWaiter:
+    """What ``signal_wait`` waits on in a request thread (``--threads``: not an async core):
+    a core :class:`loop_engine.Waiter`'s ``done``/``fire``/``wait`` on a ``threading.Event``
+    (fired from the worker's IOLoop, waited on by the request's thread)."""
+
+    __slots__ = ("_event", "_value")
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._value: Any = None
+
+    @property
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def fire(self, value: Any = None) -> None:
+        if not self._event.is_set():
+            self._value = value
+            self._event.set()
+
+    def wait(self) -> Any:
+        self._event.wait()
+        return self._value
 
 
 class SignalReceiver:
@@ -60,6 +88,11 @@ class SignalReceiver:
 
     def register(self, sig: int, target: str, handler: Callable[[int], Any]) -> None:
         sig &= 0xFF
+        if sig in self.handlers and not self.wid and self.fd is None and self.io_loop is None:
+            # the master (importing the app), as uWSGI: a second handler for a number the app
+            # already uses is a clash of two modules, reported instead of replacing the first
+            gen_log.warning("[uwsgi-signal] you cannot re-register a signal as the master !!!")
+            raise ValueError("unable to register signal")
         self.handlers[sig] = (target, handler)
         if self.wid:
             self.table.register(sig, target, self.wid)
@@ -108,26 +141,29 @@ class SignalReceiver:
             self.deliver(sig)
 
     def deliver(self, sig: int) -> bool:
-        """Run the handler of ``sig`` in a core (from the IOLoop)."""
+        """Hand ``sig`` to a core waiting for it in ``signal_wait``, which runs its handler
+        itself (uWSGI's ``signal_wait`` reads the signal and runs the handler in the waiting
+        request); else run the handler in a core (from the IOLoop)."""
+        for i, (want, w) in enumerate(self.waiters):
+            if (want is None or want == sig) and not w.done:
+                del self.waiters[i]
+                w.fire(sig)
+                return True
         if sig not in self.handlers:
             gen_log.warning("error managing signal %d on worker %d: no handler registered", sig, self.wid)
             return False
-        self.engine.submit(self._run, sig)
+        self.engine.submit(self.handle, sig)
         return True
 
-    def _run(self, sig: int) -> None:
+    def handle(self, sig: int) -> None:
+        """Run the handler of ``sig`` here (a core; nothing if it has none: a signal
+        ``signal_wait`` received without a handler, as uWSGI)."""
+        self.last_received = sig
         entry = self.handlers.get(sig)
         if entry is None:
             return
         self.table.count_handled(self.wid)
-        self.last_received = sig
         try:
             entry[1](sig)
         except Exception:
             app_log.exception("error in the handler of uWSGI signal %d (worker %d)", sig, self.wid)
-        waiters, self.waiters = self.waiters, []
-        for want, w in waiters:
-            if want is None or want == sig:
-                w.fire(sig)
-            else:
-                self.waiters.append((want, w))

@@ -11,11 +11,12 @@ Routing (uWSGI's ``uwsgi_route_signal``): target ``""``, ``"worker"`` or
 every worker; ``"active-workers"`` → every worker unless the instance is paused
 (:attr:`SignalRouter.suspended`, uWSGI skips its suspended workers); ``"workerN"`` → worker N.  Other
 targets go to the ``extra_targets`` hooks (the mules add ``mule``, ``mules``,
-``muleN``, ``farm_NAME``, ``farmN``: :mod:`gateway.mules`); spooler and subscription
+``muleN``, ``farm_NAME``, ``farmN``: :mod:`gateway.mules`; ``spooler``:
+:mod:`gateway.spooler.signals`, or dropped with uWSGI's log line without spoolers); subscription
 targets do not exist in gateway: the signal is dropped with uWSGI's log line.
 
-Timers fire every ``secs`` seconds (first after ``secs``); an rb-timer with
-``iterations`` > 0 stops after that many; crons are checked at every minute
+Timers fire every ``secs`` seconds (first after ``secs``; never, logged, when ``secs`` ≤ 0); an
+rb-timer with ``iterations`` > 0 stops after that many; crons are checked at every minute
 boundary; file monitors poll ``stat()`` once a second and fire when a file's or a
 directory's metadata changes.
 """
@@ -28,7 +29,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
 from gateway.usignals.cron import cron_matches
-from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, SignalTable
+from gateway.usignals.table import CRON, FILEMON, KIND_NAMES, RB_TIMER, TIMER, SignalTable
 
 FILEMON_INTERVAL = 1.0
 
@@ -109,7 +110,10 @@ class SignalRouter:
                     self.routed += got
                     self.unrouted += 0 if got else 1
                     return got
-            gen_log.warning("^^^ UNSUPPORTED SIGNAL TARGET: %s ^^^", target)
+            if target == "spooler":  # (no spooler: no hook took it)
+                gen_log.warning("could not deliver signal %d to the spooler", sig)
+            else:
+                gen_log.warning("^^^ UNSUPPORTED SIGNAL TARGET: %s ^^^", target)
             self.unrouted += 1
             return 0
         sent = 0
@@ -129,12 +133,12 @@ class SignalRouter:
         while len(self.armed) < count:
             kind, sig, fields, path = self.table.source(len(self.armed))
             a = _Armed(kind, sig, fields, path.decode(errors="surrogateescape"))
-            if kind == TIMER and fields[2]:  # add_ms_timer: seconds + milliseconds
-                a.interval = fields[0] + fields[2] / 1000.0
+            if kind in (TIMER, RB_TIMER):
+                a.interval = fields[0] + (fields[2] / 1000.0 if kind == TIMER else 0.0)  # (add_ms_timer's ms)
                 a.deadline = now + a.interval
-            elif kind in (TIMER, RB_TIMER):
-                a.interval = float(max(fields[0], 1))
-                a.deadline = now + a.interval
+                if a.interval <= 0:
+                    self._never(a)
+                    continue
             elif kind == CRON:
                 a.deadline = now  # checked at once, then at every minute boundary
             elif kind == FILEMON:
@@ -143,6 +147,14 @@ class SignalRouter:
             self.armed.append(a)
             gen_log.info("[uwsgi-signal] %s for signal %d armed", {TIMER: "timer", RB_TIMER: "rb_timer",
                                                                     CRON: "cron", FILEMON: "file monitor"}.get(kind, "?"), sig)
+
+    def _never(self, a: _Armed) -> None:
+        """A timer of 0 or fewer seconds is never armed (uWSGI's timerfd of 0 s is a disarmed
+        one, a negative one fails; its rb timer of 0 s would route the signal in a busy loop)."""
+        a.deadline = -1
+        self.armed.append(a)
+        gen_log.warning("[uwsgi-signal] %s for signal %d not armed: a period of %g seconds", KIND_NAMES[a.kind],
+                        a.sig, a.interval)
 
     def next_timeout(self) -> Optional[float]:
         """Seconds until the next event source needs attention; None if there is none."""

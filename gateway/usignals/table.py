@@ -10,10 +10,9 @@ workers, read by the master:
 * the event sources (``add_timer``, ``add_rb_timer``, ``add_cron``,
   ``add_file_monitor``), up to 64 of each kind, as in uWSGI.
 
-Every worker imports the app itself (there is no app in the master), so every worker
-registers the same ``@timer``: an event source identical to one already in the
-table is not added twice (uWSGI, which loads the app once in the master, gets one
-timer; gateway too).
+With ``--lazy-apps`` every worker imports the app itself, so every worker registers
+the same ``@timer``: an event source identical to one already in the table is not
+added twice (uWSGI's lazy workers each add theirs).
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ import sys
 import uwsgi
 import uwsgidecorators
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # (uWSGI's --wsgi-file does not)
+from probe_steps import outcome
+
 
 def _rpc_echo(*args):
     return b"|".join(args)
@@ -353,12 +356,7 @@ def run_steps(only=None):
             continue
         if trace:
             print("probe step", name, file=sys.stderr, flush=True)
-        try:
-            value = step()
-        except Exception as e:  # report any failure: exception type and message are the data
-            out[name] = {"exc": type(e).__name__, "msg": str(e)}
-        else:
-            out[name] = {"type": type(value).__name__, "repr": repr(value)}
+        out[name] = outcome(step)
     out["dir"] = {"type": "list", "repr": repr(sorted(n for n in dir(uwsgi) if not n.startswith("_")))}
     return out
 

@@ -54,6 +54,14 @@ def test_targets():
     assert table.target(1) == ("", [3])
 
 
+def test_the_spooler_target_without_spoolers_is_logged_as_uwsgi(caplog):
+    """No spooler took it (gateway.spooler.signals hooks the target when there are spoolers)."""
+    table, router, sent, _ = make(1)
+    table.register(8, "spooler", 1)
+    assert router.route(8) == 0 and sent == [] and router.unrouted == 1
+    assert "could not deliver signal 8 to the spooler" in caplog.text
+
+
 def test_active_workers_skips_a_paused_instance():
     """uWSGI's ``active-workers`` leaves suspended workers out (``--pause``); ``workers`` does not."""
     table, router, sent, _ = make(2)
@@ -172,6 +180,22 @@ def test_ms_timer_interval_is_seconds_plus_milliseconds():
         fired += router.tick()
     assert fired == 4 and sent == [(1, 9)] * 4  # every 250 ms, not every second
     assert router.next_timeout() == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("kind,seconds", [(TIMER, 0), (TIMER, -1), (RB_TIMER, 0), (RB_TIMER, -3)])
+def test_a_timer_of_no_seconds_never_fires(kind, seconds, caplog):
+    """uWSGI 2.0.31: ``add_timer(n, 0)`` arms a zeroed timerfd (never fires), ``-1`` fails
+    (``timerfd_settime(): Invalid argument``); its rb timer of 0 s would loop in the master.
+    Never armed here either, with a line saying so (it fired every second before)."""
+    table, router, sent, clock = make(1)
+    table.register(9, "", 1)
+    table.add_source(kind, 9, (seconds, 0, 0, 0, 0))
+    assert router.next_timeout() is None  # nothing to wait for
+    for _ in range(3):
+        clock.t += 1
+        router.tick()
+    assert sent == []
+    assert "for signal 9 not armed: a period of %d seconds" % seconds in caplog.text
 
 
 def test_pinned_sources_survive_clear():
