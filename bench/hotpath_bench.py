@@ -68,6 +68,12 @@ class FakeTransport:
     def get_extra_info(self, name, default=None):
         return default
 
+    def can_write_eof(self):
+        return True
+
+    def write_eof(self):
+        pass
+
 
 def measure(app, n: int) -> float:
     loop = asyncio.new_event_loop()

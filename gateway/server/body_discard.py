@@ -7,12 +7,15 @@ client before it has read the response: the client sees ``Connection reset by pe
 and never the answer (what nginx's "lingering close" exists for).  Keeping the
 connection needs the rest of the body read anyway.
 
-So, after the response, ``--http-socket`` connections and the ``--http`` router's
-client connections read and drop what is left of the body, through the same parser
-(so a chunked body ends where the parser says):
+So, after the response, ``--http-socket`` connections, the ``--http`` router's client
+connections and ``--socket`` (uwsgi) connections read and drop what is left of the body,
+through the same parser (so a chunked body ends where the parser says).  Behind nginx this
+is what keeps the answer: nginx still sending the body when the app's worker resets the
+connection answers its client ``502``, whatever the app said.
 
 * up to ``--discard-body-max`` bytes: the connection then goes on with the next request
-  as if the app had read the body (or closes cleanly, if it was not to be kept);
+  as if the app had read the body (or closes cleanly, if it was not to be kept: one
+  packet per uwsgi connection);
 * past it, or on a malformed body: a *lingering close*: our FIN goes out after the
   response (``write_eof``), whatever still arrives is dropped, and the connection closes
   at the client's EOF or after ``--linger-timeout`` seconds, whichever comes first.
@@ -26,7 +29,7 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple
 
 from gateway.protocol.errors import RemoteProtocolError
-from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage
+from gateway.protocol.http1 import NEED_DATA, PAUSED, Data, EndOfMessage
 
 #: --discard-body-max's default: bytes of an unread body dropped to keep the connection
 DISCARD_MAX = 1 << 20
@@ -52,7 +55,7 @@ def drop_body(parser: Any, budget: int) -> Tuple[Optional[bool], int]:
             if budget < 0:
                 return False, budget
             continue
-        if kind is EndOfMessage:
+        if kind is EndOfMessage or event is PAUSED:  # (PAUSED: its EndOfMessage went by already)
             return True, budget
         if event is NEED_DATA:
             return None, budget

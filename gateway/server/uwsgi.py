@@ -69,13 +69,11 @@ from gateway.protocol import uwsgi as wire
 from gateway.protocol.uwsgi import (
     KEEPALIVE_VAR,
     NEED_DATA,
-    PAUSED,
-    Data,
-    EndOfMessage,
     Packet,
     PacketParser,
     Request,
 )
+from gateway.server.body_discard import drop_body, start_linger
 from gateway.server.file_offload import FileOffload
 from gateway.server.modifiers import served_as
 from gateway.server.settings import ServerSettings
@@ -236,6 +234,9 @@ class UwsgiConnection(FileOffload, VarsConnection):
         self.kept = False
         self._chunked = False
         self._close_after = False
+        #: after an answer, what the app left of the body is dropped (gateway.server.body_discard):
+        #: the bytes still allowed; -1 while lingering; None otherwise
+        self._discarding: Optional[int] = None
 
     def make_parser(self) -> PacketParser:
         s = self.settings
@@ -247,6 +248,18 @@ class UwsgiConnection(FileOffload, VarsConnection):
     def connection_lost(self, exc: Optional[BaseException]) -> None:
         super().connection_lost(exc)
         self.server.idle.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self._discarding is not None:
+            self._drop_unread(data)
+            return
+        super().data_received(data)
+
+    def eof_received(self) -> bool:
+        if self._discarding is not None:
+            self._close()  # the peer is done sending: nothing is left unread
+            return True
+        return super().eof_received()
 
     # -- the packet, in the loop ------------------------------------------------------
 
@@ -307,6 +320,9 @@ class UwsgiConnection(FileOffload, VarsConnection):
         self.server.engine.submit(self._run_packet, handler, pkt, served)
 
     def on_timeout(self) -> None:
+        if self._discarding is not None:
+            self._close()  # the rest of the body did not come, or the linger is over
+            return
         if self in self.server.idle and not self.parser.buffered():
             self.server.idle.discard(self)
             self._close()  # a persistent connection idle for --socket-timeout: no news
@@ -409,8 +425,10 @@ class UwsgiConnection(FileOffload, VarsConnection):
             self._chunked = False
             if not self.closed:
                 self.write(b"0\r\n\r\n")
-        if not self._persist:
-            self._close()
+        if not self._persist and not self.closed:
+            # The end of the answer is our FIN (nginx reads to EOF); the close itself waits for
+            # request_done, which first drops what the app left of the body (no reset)
+            start_linger(self.transport)
 
     def send_error(self, status: int, reason: str, detail: str = "") -> Tuple[int, int, int]:
         body = (reason + "\n" + detail).encode("utf-8", "replace")
@@ -429,10 +447,52 @@ class UwsgiConnection(FileOffload, VarsConnection):
         self._request = None
         persist, self._persist = self._persist, False
         self._chunked = False
-        if not (persist and ok) or self.closed or self._close_after or not self._drain_body():
-            self._close()
+        if self.closed:
             return
-        # A persistent connection (gateway's router): wait for the next packet.
+        verdict, budget = drop_body(self.parser, self.settings.discard_max)
+        if verdict is None and ok and not self._close_after:
+            # The body is still coming (nginx sends all of it): read and drop it, so the
+            # peer meets no reset before it has read the answer
+            self._discarding = budget
+            self._persist = persist
+            self.deadline = self.server.loop.time() + self.settings.socket_timeout
+            self._resume_reading()
+            return
+        if not verdict:
+            self._linger()
+        elif persist and ok and not self._close_after:
+            self._keep()
+        else:
+            self._close()
+
+    def _drop_unread(self, data: bytes) -> None:
+        budget = self._discarding
+        if budget is None or budget < 0:
+            return  # lingering: everything is dropped
+        self.parser.receive_data(data)
+        self.deadline = self.server.loop.time() + self.settings.socket_timeout
+        verdict, self._discarding = drop_body(self.parser, budget)
+        if verdict is None:
+            return
+        if not verdict:
+            self._linger()
+            return
+        self._discarding = None
+        persist, self._persist = self._persist, False
+        if persist:
+            self._keep()
+        else:
+            self._close()
+
+    def _linger(self) -> None:
+        """Close without a reset: our FIN now, the close at the peer's EOF or the deadline."""
+        self._discarding = -1
+        self.deadline = self.server.loop.time() + self.settings.linger_timeout
+        start_linger(self.transport)
+        self._resume_reading()
+
+    def _keep(self) -> None:
+        """A persistent connection (gateway's router): wait for the next packet."""
         self.kept = True
         self.parser.start_next()
         self.busy = False
@@ -447,18 +507,6 @@ class UwsgiConnection(FileOffload, VarsConnection):
             if self.parser.buffered():
                 self._process()
 
-    def _drain_body(self) -> bool:
-        """Discard what the app left of the request body if it is all here; else False."""
-        parser = self.parser
-        while True:
-            try:
-                event = parser.next_event()
-            except wire.UwsgiError:
-                return False
-            if event is PAUSED or type(event) is EndOfMessage:
-                return True
-            if type(event) is not Data:
-                return False  # still on the wire: closing is cheaper than reading it
 
 
 UwsgiServer.connection_class = UwsgiConnection

@@ -45,6 +45,12 @@ class Transport:
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return default
 
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        pass
+
 
 def hello(environ, start_response):
     start_response("200 OK", [("Content-Length", "2")])
