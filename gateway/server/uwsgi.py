@@ -426,9 +426,12 @@ class UwsgiConnection(FileOffload, VarsConnection):
             if not self.closed:
                 self.write(b"0\r\n\r\n")
         if not self._persist and not self.closed:
-            # The end of the answer is our FIN (nginx reads to EOF); the close itself waits for
-            # request_done, which first drops what the app left of the body (no reset)
-            start_linger(self.transport)
+            if self._body_done:
+                self._close()  # the end of the answer (nginx reads to EOF)
+            else:
+                # The end of the answer is our FIN; the close waits for request_done, which
+                # first drops what the app left of the body (no reset)
+                start_linger(self.transport)
 
     def send_error(self, status: int, reason: str, detail: str = "") -> Tuple[int, int, int]:
         body = (reason + "\n" + detail).encode("utf-8", "replace")
