@@ -354,13 +354,9 @@ def micros() -> int:
 
 def mem() -> Tuple[int, int]:
     """(rss, vsz) of this process in bytes, from /proc."""
-    try:
-        with open("/proc/self/statm") as f:
-            vsz_pages, rss_pages = (int(x) for x in f.read().split()[:2])
-        page = os.sysconf("SC_PAGE_SIZE")
-        return rss_pages * page, vsz_pages * page
-    except (OSError, ValueError):
-        return 0, 0
+    from gateway.logformat import process_memory
+
+    return process_memory()
 
 
 #: Set by a worker under a master: ``hook(core_id, seconds)`` for set_user_harakiri.
