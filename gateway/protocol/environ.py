@@ -183,7 +183,17 @@ def request_environ(
         scheme = scheme.split(",", 1)[0].strip().lower()
         if scheme in ("http", "https"):
             env["wsgi.url_scheme"] = scheme
+    else:
+        ssl = env.get("HTTP_X_FORWARDED_SSL")
+        if ssl is not None and forwarded_ssl(ssl):
+            env["wsgi.url_scheme"] = "https"
     return env
+
+
+def forwarded_ssl(value: str) -> bool:
+    """uWSGI's reading of ``X-Forwarded-Ssl`` (and of the ``HTTPS`` var): https when it starts
+    with ``on`` (any case) or ``1``."""
+    return value[:2].lower() == "on" or value[:1] == "1"
 
 
 def file_name(value: Any) -> Optional[str]:

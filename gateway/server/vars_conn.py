@@ -32,7 +32,7 @@ import struct
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from gateway.logs import gen_log
-from gateway.protocol.environ import decode_path
+from gateway.protocol.environ import decode_path, forwarded_ssl
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage
 from gateway.server.conn_server import ConnectionServer
@@ -45,7 +45,7 @@ __all__ = ["VarsConnection", "VarsServer", "LINGER_RST", "cgi_path_info", "pairs
 
 def https_on(value: Optional[str]) -> bool:
     """uWSGI's reading of the ``HTTPS`` var: it starts with ``on`` (any case) or ``1``."""
-    return value is not None and (value[:2].lower() == "on" or value[:1] == "1")
+    return value is not None and forwarded_ssl(value)
 
 #: SO_LINGER 0: close with an RST, so a peer reading to EOF sees a truncated answer as one
 LINGER_RST = struct.pack("ii", 1, 0)
@@ -185,6 +185,8 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
                     fwd = fwd.split(",", 1)[0].strip().lower()
                     if fwd in ("http", "https"):
                         scheme = fwd
+                elif https_on(environ.get("HTTP_X_FORWARDED_SSL")):
+                    scheme = "https"  # a proxy's X-Forwarded-Ssl: on, read as uWSGI reads it
         if scheme is not None:
             environ["wsgi.url_scheme"] = scheme
         environ["wsgi.input"] = WSGIInput(self, self._body_done, self.settings)

@@ -122,6 +122,11 @@ SAME = {
     "UWSGI_SCHEME": wsgi(base(UWSGI_SCHEME="https")),
     "UWSGI_SCHEME wins over HTTPS": wsgi(base(HTTPS="on", UWSGI_SCHEME="http")),
     "X-Forwarded-Proto": wsgi(base(HTTP_X_FORWARDED_PROTO="https")),
+    "X-Forwarded-Ssl on": wsgi(base(HTTP_X_FORWARDED_SSL="on")),
+    "X-Forwarded-Ssl 1": wsgi(base(HTTP_X_FORWARDED_SSL="1")),
+    "X-Forwarded-Ssl off": wsgi(base(HTTP_X_FORWARDED_SSL="off")),
+    "X-Forwarded-Ssl on after HTTPS off": wsgi(base(HTTPS="off", HTTP_X_FORWARDED_SSL="on")),
+    "X-Forwarded-Proto wins over X-Forwarded-Ssl": wsgi(base(HTTP_X_FORWARDED_PROTO="http", HTTP_X_FORWARDED_SSL="on")),
     # -- the body, by CONTENT_LENGTH -----------------------------------------------------------
     "CONTENT_LENGTH exact": wsgi(BASE + [("CONTENT_LENGTH", "3")], b"abc"),
     "no CONTENT_LENGTH: no body": wsgi(BASE, b"abc"),

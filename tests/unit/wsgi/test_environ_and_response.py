@@ -67,6 +67,19 @@ def test_request_environ_types_and_joining():
     assert "HTTP_COOKIE" not in base  # the base is copied, never mutated
 
 
+@pytest.mark.parametrize("headers, scheme", [
+    ([("X-Forwarded-Ssl", "on")], "https"),
+    ([("X-Forwarded-Ssl", "ON")], "https"),
+    ([("X-Forwarded-Ssl", "1")], "https"),
+    ([("X-Forwarded-Ssl", "off")], "http"),
+    ([("X-Forwarded-Proto", "http"), ("X-Forwarded-Ssl", "on")], "http"),  # the scheme's own header wins
+])
+def test_x_forwarded_ssl_as_uwsgi_reads_it(headers, scheme):
+    base = base_environ("h", "80", multithread=True, multiprocess=False, errors=None, file_wrapper=None)
+    env = request_environ(base, "GET", "/", "/", "", "HTTP/1.1", headers, "10.0.0.1", "5555")
+    assert env["wsgi.url_scheme"] == scheme
+
+
 @pytest.mark.parametrize("status, code", [("200 OK", 200), ("404 Not Found", 404), ("599 Custom", 599), ("204", 204)])
 def test_status_code_accepts(status, code):
     assert status_code(status) == code
