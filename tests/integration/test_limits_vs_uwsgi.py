@@ -237,14 +237,14 @@ def test_max_requests_recycles_right_after_the_last_request(max_requests_pair):
         # respawns, not spawns, as uWSGI's workers(): each worker's count is the number of its
         # "Respawned" lines (a busy worker may have been recycled twice while the other got its
         # requests; the /workers request itself may recycle one more after answering)
-        before = _respawns(pair.text(server))
+        before = _respawned_lines(pair.text(server))
         workers = _get(pair, server, "/workers")["workers"]
-        after = _respawns(pair.text(server))
+        after = _respawned_lines(pair.text(server))
         for w in workers:
             assert 1 <= before[w["id"]] <= w["respawn_count"] <= after[w["id"]], (server, workers, before)
 
 
-def _respawns(text: str) -> Dict[int, int]:
+def _respawned_lines(text: str) -> Dict[int, int]:
     """Worker id -> how many times the log says it was respawned."""
     counts: Dict[int, int] = {1: 0, 2: 0}
     for wid in re.findall(r"^Respawned uWSGI worker (\d+) ", text, re.M):

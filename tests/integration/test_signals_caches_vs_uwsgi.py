@@ -185,11 +185,14 @@ def test_signal_wait_as_uwsgis(pair):
     comes first, 21 or a tick of the timers)."""
     for server in ("uwsgi", "gateway"):
         specific, any_signal = pair[server]["waits"]
-        assert specific == [[{"type": "bytes", "repr": "b''"}, 21]], server
-        assert len(any_signal) == 1 and any_signal[0][0] == {"type": "bytes", "repr": "b''"}, server
         # (uWSGI's threads all poll the worker's signal sockets: when another thread read the
-        # byte first, its signal_wait() returns anyway, having received "0")
-        assert any_signal[0][1] in ((0, 19, 21, 22) if server == "uwsgi" else (19, 21, 22)), server
+        # byte first, its signal_wait() returns anyway, having received "0": CI saw it for the
+        # specific wait too)
+        racy = (0,) if server == "uwsgi" else ()
+        assert len(specific) == 1 and specific[0][0] == {"type": "bytes", "repr": "b''"}, server
+        assert specific[0][1] in (21,) + racy, (server, specific)
+        assert len(any_signal) == 1 and any_signal[0][0] == {"type": "bytes", "repr": "b''"}, server
+        assert any_signal[0][1] in ((19, 21, 22) + racy), server
 
 
 @pytest.fixture(scope="module")
