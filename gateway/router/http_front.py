@@ -69,7 +69,7 @@ from gateway.protocol.upstream_response import ChunkedBody, UpstreamProtocolErro
 from gateway.router.gzip_body import GzipRelay, client_accepts_gzip, gzip_head_lines, wants_gzip
 from gateway.router.upstream import Upstream
 from gateway.router.vars import VarsTooLarge
-from gateway.server.body_discard import drop_body, start_linger
+from gateway.server.body_discard import BodyDiscarding
 
 __all__ = ["RouterConnection", "REPLAY_MAX"]
 
@@ -128,8 +128,11 @@ def _log_limited(kind: str, message: str, *args: Any) -> None:
         gen_log.error(message, *args)
 
 
-class RouterConnection(asyncio.Protocol):
+class RouterConnection(BodyDiscarding, asyncio.Protocol):
     """One client connection of the HTTP router (see the module docstring)."""
+
+    DISCARD = DISCARD
+    LINGER = LINGER
 
     # Slots: more than 30 instance attributes would leave CPython's shared-key instance
     # dicts, and every attribute access on the hot path would pay for it.  (__weakref__:
@@ -137,11 +140,11 @@ class RouterConnection(asyncio.Protocol):
     __slots__ = (
         "__weakref__",
         "_attempts", "_body_pending", "_chunked_body", "_client_eof", "_conn_vars", "_dechunk",
-        "_discard_budget", "_discard_keep", "_gzip", "_gzip_ok", "_head", "_head_sent", "_keep_alive",
+        "_gzip", "_gzip_ok", "_head", "_head_sent", "_keep_alive",
         "_keepalive_on", "_mode", "_next_target", "_packet", "_persist", "_processing", "_proxy",
         "_reading_paused", "_rechunk", "_remaining", "_replay", "_req", "_reusable", "_sent_continue",
-        "_spec", "_spool", "_spooled", "_upstream_eof", "_write_paused", "activity", "deadline", "loop",
-        "parser", "remote_addr", "remote_port", "router", "settings", "state", "transport", "upstream",
+        "_spec", "_spool", "_spooled", "_upstream_eof", "_write_paused", "activity", "loop",
+        "parser", "remote_addr", "remote_port", "router", "settings", "transport", "upstream",
         "vars",
     )
 
@@ -836,15 +839,7 @@ class RouterConnection(asyncio.Protocol):
             # The worker answered without taking the whole body: the rest is read and dropped
             # here (gateway.server.body_discard), so the client never meets a reset
             self._body_pending = False
-            verdict, self._discard_budget = drop_body(self.parser, self.settings.discard_max)
-            if verdict is None:
-                self._discard_keep = self._keep_alive
-                self.state = DISCARD
-                self.deadline = self.loop.time() + self.settings.socket_timeout
-                self._resume_reading()
-                return
-            if not verdict:
-                self._linger()
+            if not self._discard_rest(self._keep_alive):
                 return
         if not self._keep_alive:
             self._close()
@@ -860,28 +855,14 @@ class RouterConnection(asyncio.Protocol):
         else:
             self._resume_reading()
 
-    def _drop_unread(self, data: bytes) -> None:
-        """DISCARD: feed the parser and drop the body's bytes; LINGER: drop everything."""
-        if self.state == LINGER:
-            return
-        self.parser.receive_data(data)
-        self.deadline = self.loop.time() + self.settings.socket_timeout
-        verdict, self._discard_budget = drop_body(self.parser, self._discard_budget)
-        if verdict is None:
-            return
-        if not verdict:
-            self._linger()
-        elif self._discard_keep:
+    def _clock(self) -> float:
+        return self.loop.time()
+
+    def _body_dropped(self, keep: bool) -> None:
+        if keep:
             self._next_request()
         else:
             self._close()
-
-    def _linger(self) -> None:
-        """Close without a reset: our FIN now, the close at the client's EOF or the deadline."""
-        self.state = LINGER
-        self.deadline = self.loop.time() + self.settings.linger_timeout
-        start_linger(self.transport)
-        self._resume_reading()
 
     def _start_tunnel(self, head: bytes, rest: bytes) -> None:
         self.state = TUNNEL

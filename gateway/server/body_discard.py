@@ -21,7 +21,8 @@ connection answers its client ``502``, whatever the app said.
   at the client's EOF or after ``--linger-timeout`` seconds, whichever comes first.
 
 Each wait for the body's bytes is bounded by ``--socket-timeout`` as any other.
-:func:`drop_body` is the sans-IO step both connection classes call with what arrived.
+:func:`drop_body` is the sans-IO step; :class:`BodyDiscarding` the connection side the HTTP and
+router connections share (``--socket`` keeps its own, stateless one).
 """
 
 from __future__ import annotations
@@ -69,3 +70,69 @@ def start_linger(transport: Any) -> None:
             transport.write_eof()
     except (OSError, RuntimeError):  # already closing
         pass
+
+
+class BodyDiscarding:
+    """Mixin: DISCARD and LINGER for a connection with a ``parser``, a ``transport`` and
+    ``settings``.  It holds the connection's ``state`` (the class names its own ``DISCARD``
+    and ``LINGER`` values, above its other states) and ``deadline`` (for its sweep).  The class gives ``_clock()`` (its loop's time),
+    ``_resume_reading()``, ``_close()`` and ``_body_dropped(keep)`` (the body ended after
+    the answer: go on with the next request when ``keep``, else close)."""
+
+    __slots__ = ("state", "deadline", "_discard_budget", "_discard_keep")
+    DISCARD: int
+    LINGER: int
+    parser: Any
+    transport: Any
+    settings: Any
+
+    # (what the connection class gives; this mixin comes after any base that gives them)
+    def _clock(self) -> float:
+        raise NotImplementedError
+
+    def _resume_reading(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _body_dropped(self, keep: bool) -> None:
+        raise NotImplementedError
+
+    def _discard_rest(self, keep: bool) -> bool:
+        """The answer is out and the body may not have ended: True when it has (its
+        EndOfMessage consumed: the caller goes on); False when dropping what is still on
+        the wire, or lingering, took the connection over."""
+        verdict, self._discard_budget = drop_body(self.parser, self.settings.discard_max)
+        if verdict:
+            return True
+        if verdict is None:
+            self._discard_keep = keep
+            self.state = self.DISCARD
+            self.deadline = self._clock() + self.settings.socket_timeout
+            self._resume_reading()
+        else:
+            self._linger()
+        return False
+
+    def _drop_unread(self, data: bytes) -> None:
+        """What arrived in DISCARD (fed to the parser, the body's bytes dropped) or LINGER
+        (dropped)."""
+        if self.state == self.LINGER:
+            return
+        self.parser.receive_data(data)
+        self.deadline = self._clock() + self.settings.socket_timeout
+        verdict, self._discard_budget = drop_body(self.parser, self._discard_budget)
+        if verdict is None:
+            return
+        if verdict:
+            self._body_dropped(self._discard_keep)
+        else:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Close without a reset: our FIN now, the close at the peer's EOF or the deadline."""
+        self.state = self.LINGER
+        self.deadline = self._clock() + self.settings.linger_timeout
+        start_linger(self.transport)
+        self._resume_reading()

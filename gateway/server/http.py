@@ -41,7 +41,7 @@ from gateway.protocol.http1 import (
     Request,
     RequestParser,
 )
-from gateway.server.body_discard import drop_body, start_linger
+from gateway.server.body_discard import BodyDiscarding
 from gateway.server.conn_server import ConnectionServer
 from gateway.server.file_offload import FileOffload
 from gateway.server.settings import RequestStats, ServerSettings
@@ -115,20 +115,22 @@ def _http_date(ts: int) -> bytes:
     )
 
 
-class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
+class HTTPConnection(FileOffload, ConnectionWaits, BodyDiscarding, asyncio.Protocol):
     """One client connection: parse in the loop, run each request in a core."""
 
     WHO = "client"
     SLOW_READER = "client %s did not read the response for %ss: closing"
+    DISCARD = DISCARD
+    LINGER = LINGER
 
     # Slots: more than 30 instance attributes would leave CPython's shared-key instance
     # dicts, and every attribute access on the hot path would pay for it.
     __slots__ = (
-        "_body_done", "_body_waiter", "_chunked", "_close_after", "_continue_pending", "_discard_budget",
-        "_discard_keep", "_drain_future", "_drain_waiter", "_eof", "_eom_seen", "_input", "_keep_alive",
+        "_body_done", "_body_waiter", "_chunked", "_close_after", "_continue_pending",
+        "_drain_future", "_drain_waiter", "_eof", "_eom_seen", "_input", "_keep_alive",
         "_offload_done", "_offload_task", "_processing", "_proxy", "_reading_paused", "_request",
-        "_write_paused", "closed", "deadline", "parser", "peer", "remote_addr", "remote_port", "served",
-        "server", "settings", "state", "transport",
+        "_write_paused", "closed", "parser", "peer", "remote_addr", "remote_port", "served",
+        "server", "settings", "transport",
     )
 
     def __init__(self, server: HTTPServer, addr: Any) -> None:
@@ -308,16 +310,7 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
                 self._linger()  # the body failed (timeout, malformed): no point reading on
                 return
             # What the app left of the body (a bodiless request still has its EndOfMessage)
-            verdict, self._discard_budget = drop_body(self.parser, self.settings.discard_max)
-            if verdict is None:  # still on the wire: read and drop it (gateway.server.body_discard)
-                self._discard_keep = keep_alive
-                self.state = DISCARD
-                self.deadline = self.server.loop.time() + self.settings.socket_timeout
-                if self._reading_paused:
-                    self._resume_reading()
-                return
-            if not verdict:
-                self._linger()
+            if not self._discard_rest(keep_alive):
                 return
         if not keep_alive:
             self._close()
@@ -333,29 +326,14 @@ class HTTPConnection(FileOffload, ConnectionWaits, asyncio.Protocol):
         if self.parser.has_input() or self._reading_paused:
             self.server.loop.call_soon(self._process)
 
-    def _drop_unread(self, data: bytes) -> None:
-        """DISCARD: feed the parser and drop the body's bytes; LINGER: drop everything."""
-        if self.state == LINGER:
-            return
-        self.parser.receive_data(data)
-        self.deadline = self.server.loop.time() + self.settings.socket_timeout
-        verdict, self._discard_budget = drop_body(self.parser, self._discard_budget)
-        if verdict is None:
-            return
-        if not verdict:
-            self._linger()
-        elif self._discard_keep and not self._close_after:
+    def _clock(self) -> float:
+        return self.server.loop.time()
+
+    def _body_dropped(self, keep: bool) -> None:
+        if keep and not self._close_after:
             self._next_request()
         else:
             self._close()
-
-    def _linger(self) -> None:
-        """Close without a reset: our FIN now, the close at the client's EOF or the deadline."""
-        self.state = LINGER
-        self.deadline = self.server.loop.time() + self.settings.linger_timeout
-        start_linger(self.transport)
-        if self._reading_paused:
-            self._resume_reading()
 
     # -- timeouts, errors, flow control ----------------------------------------------
 

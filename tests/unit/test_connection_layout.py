@@ -108,3 +108,13 @@ def test_the_router_connection_has_no_instance_dict():
     assert not hasattr(conn, "__dict__")
     assert conn.state == 0 and conn.upstream is None
     assert weakref.ref(conn)() is conn  # (handshakes in progress are counted by weak reference)
+
+
+def test_the_discarding_mixin_never_shadows_what_the_connections_give():
+    """BodyDiscarding declares what it needs as stubs: a connection must resolve each to its
+    own (the mixin placed first in the bases once made every resume a NotImplementedError)."""
+    from gateway.server.body_discard import BodyDiscarding
+
+    for cls in (HTTPConnection, RouterConnection):
+        for name in ("_clock", "_resume_reading", "_close", "_body_dropped"):
+            assert getattr(cls, name) is not getattr(BodyDiscarding, name), (cls.__name__, name)
