@@ -467,6 +467,20 @@ class Master:
             hook(self)
         if self.stats_server is not None:
             self.stats_server.attach(self.sel)
+        # The touch files' baselines before the first worker exists: a touch right after the
+        # "spawned uWSGI worker" lines (a deploy script's, a test's) must not become the
+        # baseline itself and be missed, as it was when read after the spawns and hooks.
+        self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
+        for path in self.config.touch_chain_reload or []:
+            self._touch_actions[path] = (_mtime(path), self._touched_chain_reload, "chain reload !!!")
+        for path in self.config.touch_workers_reload or []:
+            self._touch_actions[path] = (_mtime(path), self.reload_workers, "workers reload !!!")
+        if self.log_master is not None:
+            for path in self.config.touch_logrotate or []:
+                self._touch_actions[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
+            for path in self.config.touch_logreopen or []:
+                self._touch_actions[path] = (_mtime(path), self.log_master.reopen, "reopening the log")
+        self._next_touch_check = time.monotonic() + self.check_interval
         initial = self.cheaper.initial(int(self.config.cheaper_initial or 0)) if self.cheaper else self.numproc
         if getattr(self.config, "cheap", False):
             initial = 0  # --cheap: no worker until the first connection
@@ -486,17 +500,6 @@ class Master:
             self._wait_for_connection()
             self._instance_ready()  # the sockets listen: connections wait in the backlog
         self._master_start_hooks()
-        self._touch = {path: _mtime(path) for path in (self.config.touch_reload or [])}
-        for path in self.config.touch_chain_reload or []:
-            self._touch_actions[path] = (_mtime(path), self._touched_chain_reload, "chain reload !!!")
-        for path in self.config.touch_workers_reload or []:
-            self._touch_actions[path] = (_mtime(path), self.reload_workers, "workers reload !!!")
-        if self.log_master is not None:
-            for path in self.config.touch_logrotate or []:
-                self._touch_actions[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
-            for path in self.config.touch_logreopen or []:
-                self._touch_actions[path] = (_mtime(path), self.log_master.reopen, "reopening the log")
-        self._next_touch_check = time.monotonic() + self.check_interval
         subs = self.subsystems
         while True:
             timeout = TICK if subs is None else min(TICK, subs.next_timeout())
