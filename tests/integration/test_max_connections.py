@@ -139,11 +139,13 @@ def _check_failed_handshakes_release(proc, port: int, label: str, cert: str) -> 
     client on the TLS port): the loop ends their handshakes at once, and so must the budget
     of 2, long before --socket-timeout (30 s here)."""
 
-    for _ in range(2):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    # Both connect first, so both hold the budget together whatever the machine's load (one
+    # sent and gone before the other connected could be over before the second is accepted)
+    peers = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    proc.wait_for_line(re.escape(label) + r"\*\*\* 2 client connections open \(--max-connections 2\)", timeout=10)
+    for s in peers:
         s.sendall(b"GET / HTTP/1.0\r\n\r\n")  # not a ClientHello: the handshake fails
         s.close()
-    proc.wait_for_line(re.escape(label) + r"\*\*\* 2 client connections open \(--max-connections 2\)", timeout=10)
     _assert_tls_client_served(port, cert, 8)
 
 
