@@ -194,8 +194,9 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
 def allows_no_app(cfg: Config) -> bool:
     """Whether the instance may start without an app, serving only the dynamic apps requests
     name (uWSGI's full dynamic mode): with ``--vhost`` or ``--no-default-app``, the options of
-    such a setup; otherwise a missing app is the CLI's ``no app given`` error."""
-    return bool(cfg.vhost or cfg.no_default_app)
+    such a setup; otherwise (and always with ``--need-app``) a missing app is the CLI's
+    ``no app given`` error."""
+    return bool((cfg.vhost or cfg.no_default_app) and not cfg.need_app)
 
 
 def load_dynamic(environ: Dict[str, Any], callable_name: str = "application") -> Callable[..., Any]:

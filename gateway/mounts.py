@@ -222,6 +222,11 @@ class Mounts:
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
         found = self.select(environ)
         if found is None:
+            # uWSGI's app -1 (the request log's "app: -1|req: -1/N"): not app 0's request
+            environ["gateway.app_id"] = -1
+            response = environ.get("gateway.response")
+            if response is not None:
+                response.settings.stats.app_switched(-1)
             gen_log.error("--- no python application found, check your startup logs for errors --- (%s %s)",
                           environ.get("REQUEST_METHOD", ""), environ.get("REQUEST_URI", environ.get("PATH_INFO", "")))
             from gateway.server.error_pages import managed_error

@@ -341,20 +341,22 @@ class WorkerBoard:
         self._ints[self._a0 + A_REQUESTS] = value
 
     def app_switched(self, app_id: int) -> None:
-        """The request just counted for app 0 went to app ``app_id``."""
+        """The request just counted for app 0 went to app ``app_id`` (-1: to no app)."""
         if 0 < app_id < self._apps:
             i, a0 = self._ints, self._a0
             i[a0 + A_REQUESTS] -= 1
             i[a0 + app_id * A_FIELDS + A_REQUESTS] += 1
-        elif app_id > 0:
+        elif app_id:
             self._ints[self._a0 + A_REQUESTS] -= 1
-            self._more[app_id] = self._more.get(app_id, 0) + 1
+            if app_id > 0:
+                self._more[app_id] = self._more.get(app_id, 0) + 1
 
     def app_request_count(self, app_id: int) -> int:
-        """App ``app_id``'s requests (the request log's ``req: N/TOTAL``)."""
+        """App ``app_id``'s requests (the request log's ``req: N/TOTAL``; -1 for app -1, a
+        request no app took, as uWSGI logs it)."""
         if 0 <= app_id < self._apps:
             return self._ints[self._a0 + app_id * A_FIELDS + A_REQUESTS]
-        return self._more.get(app_id, 0)
+        return self._more.get(app_id, 0) if app_id > 0 else -1
 
     def app_loaded(self, seconds: List[int]) -> None:
         """The whole seconds each app took to load, by app id (``apps[].startup_time``)."""

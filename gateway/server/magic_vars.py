@@ -1,16 +1,14 @@
-"""uWSGI's per-request "magic vars" that act before any app runs: ``UWSGI_SETENV`` and
-``UWSGI_POSTFILE`` (the ones that choose or load an app are :mod:`gateway.mounts`', and
-``UWSGI_CACHE_GET`` is :mod:`gateway.server.check_cache`'s).
+"""uWSGI's per-request "magic var" that acts before any app runs: ``UWSGI_SETENV`` (the ones
+that choose or load an app are :mod:`gateway.mounts`', ``UWSGI_CACHE_GET`` is
+:mod:`gateway.server.check_cache`'s, ``UWSGI_POSTFILE`` :mod:`gateway.server.post_file`'s).
 
-The web server sets them (``uwsgi_param UWSGI_SETENV TZ=UTC;``); an HTTP client cannot (its
+The web server sets it (``uwsgi_param UWSGI_SETENV TZ=UTC;``); an HTTP client cannot (its
 headers arrive as ``HTTP_*``).  :func:`request_hook` runs as each request starts, as uWSGI
-applies them while it parses the vars:
+applies it while it parses the vars:
 
 * ``UWSGI_SETENV NAME=VALUE``: ``setenv()`` in the worker, for this request and the next
   ones: C libraries and child processes see it; Python's ``os.environ`` (a copy made at start)
   does not, unless ``--reload-os-env``, as in uWSGI.  A value without ``=`` does nothing.
-* ``UWSGI_POSTFILE PATH``: ignored, with one warning per worker (uWSGI reads the body from
-  that file instead of the connection; see the README for why gateway does not).
 """
 
 from __future__ import annotations
@@ -19,10 +17,6 @@ import os
 from typing import Any, Dict, Optional
 
 from gateway.logs import gen_log
-from gateway.mounts import warn_once
-
-POSTFILE_IGNORED = ("UWSGI_POSTFILE is ignored: the body is read from the connection (uWSGI opens the "
-                    "file the web server names and hands it to the app as the body)")
 
 
 def request_hook(core: Optional[Any], environ: Dict[str, Any]) -> None:
@@ -30,8 +24,6 @@ def request_hook(core: Optional[Any], environ: Dict[str, Any]) -> None:
     setenv = environ.get("UWSGI_SETENV")
     if setenv is not None:
         apply_setenv(setenv)
-    if "UWSGI_POSTFILE" in environ:
-        warn_once("UWSGI_POSTFILE", POSTFILE_IGNORED)
 
 
 def apply_setenv(spec: str) -> None:

@@ -50,18 +50,20 @@ class RequestStats:
         self._app_requests[0] = value
 
     def app_switched(self, app_id: int) -> None:
-        """The request just counted for app 0 went to the ``--mount`` app ``app_id``."""
+        """The request just counted for app 0 went to the ``--mount`` app ``app_id`` (a
+        dynamic app past the configured ones, or -1: no app)."""
         if 0 < app_id < len(self._app_requests):
             self._app_requests[0] -= 1
             self._app_requests[app_id] += 1
-        elif app_id > 0:
+        elif app_id:
             self._app_requests[0] -= 1
-            self._more[app_id] = self._more.get(app_id, 0) + 1
+            if app_id > 0:
+                self._more[app_id] = self._more.get(app_id, 0) + 1
 
     def app_request_count(self, app_id: int) -> int:
         if 0 <= app_id < len(self._app_requests):
             return self._app_requests[app_id]
-        return self._more.get(app_id, 0)
+        return self._more.get(app_id, 0) if app_id > 0 else -1
 
     def app_loaded(self, seconds: List[int]) -> None:
         n = min(len(seconds), len(self._startup))

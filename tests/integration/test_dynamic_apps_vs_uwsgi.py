@@ -155,11 +155,15 @@ def test_a_failed_load_is_a_500_and_is_retried(dynamic):
 
 def test_no_app_for_the_request(dynamic):
     """Full dynamic mode with --no-default-app: a request naming no app gets uWSGI's 500."""
+    marks = mark(dynamic)
     answers = ask(dynamic, SCRIPT_NAME="/nothing-here")
     # the same status line and body (uWSGI's headers: Connection: close; gateway's: Content-Length)
     for answer in answers.values():
         assert answer.startswith(ERROR_500) and answer.endswith(b"\r\n\r\nInternal Server Error")
     logged(dynamic, "--- no python application found, check your startup logs for errors ---")
+    for server in SERVERS:
+        wait_until(lambda s=server: "|app: -1|req: -1/" in "".join(request_lines(dynamic, s)[marks[s]:]),
+                   what="%s's request line for app -1" % server)
 
 
 def test_setenv_reaches_the_process_environment_not_os_environ(dynamic):
@@ -190,6 +194,24 @@ def test_cache_get_answers_from_the_cache(dynamic):
     assert answers["gateway"] == b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\ncached-value"
     # a miss goes on to the app
     assert same(dynamic, UWSGI_CACHE_GET="nokey", SCRIPT_NAME="/cache").startswith(OK + b"hello sn=/cache")
+
+
+def test_postfile_is_the_body(dynamic):
+    """UWSGI_POSTFILE: the body is the file's (nginx's $request_body_file), CONTENT_LENGTH of it."""
+    path = os.path.join(os.path.dirname(dynamic.logs["uwsgi"]), "posted")
+    with open(path, "wb") as f:
+        f.write(b"posted body")
+    echo = dict(UWSGI_SCRIPT="dyn_hello:echo", SCRIPT_NAME="/echo")
+    assert same(dynamic, UWSGI_POSTFILE=path, CONTENT_LENGTH="11", **echo) == OK + b"body=posted body"
+    assert same(dynamic, UWSGI_POSTFILE=path, CONTENT_LENGTH="6", **echo) == OK + b"body=posted"
+    # a file that cannot be opened: logged, and the body is the connection's
+    answers = {s: exchange(dynamic.ports[s], wsgi(base(UWSGI_POSTFILE=path + ".missing", CONTENT_LENGTH="3", **echo),
+                                                  b"abc")) for s in SERVERS}
+    assert answers["uwsgi"] == answers["gateway"] == OK + b"body=abc"
+    logged(dynamic, 'open("%s.missing"): No such file or directory' % path)
+    # deliberate: a file shorter than CONTENT_LENGTH is a shorter body (uWSGI's read fails: 500)
+    answers = ask(dynamic, UWSGI_POSTFILE=path, CONTENT_LENGTH="50", **echo)
+    assert answers["uwsgi"] == b"" and answers["gateway"] == OK + b"body=posted body"
 
 
 def test_the_default_app_takes_what_no_dynamic_app_does(with_default):

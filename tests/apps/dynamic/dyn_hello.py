@@ -4,7 +4,7 @@ request (``UWSGI_SCRIPT dyn_hello``, ``dyn_hello:other``, ``dyn_hello:factory()`
 Each answer says which callable ran and what it sees: SCRIPT_NAME, PATH_INFO, the working
 directory's name, ``DYN_X`` in ``os.environ`` and in the process environment (libc's
 ``getenv``, where ``UWSGI_SETENV`` writes).  ``PATH_INFO /setcache`` first stores ``k1`` in
-the cache ``c1``.
+the cache ``c1``.  ``echo`` answers the request body it read.
 """
 
 import ctypes
@@ -37,3 +37,9 @@ def other(environ, start_response):
 
 def factory():
     return lambda environ, start_response: _answer("made", environ, start_response)
+
+
+def echo(environ, start_response):
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"body=" + body]
