@@ -6,9 +6,9 @@ worker loads it on the first such request and keeps it under the request's key (
 uWSGI and one gateway started with the same options (``--socket``, a master, one worker,
 ``--tornado 10 --greenlet``, ``--single-interpreter``: without it uWSGI loads each dynamic app
 in a sub-interpreter, and its greenlet engine then aborts the worker with ``Fatal Python
-error: PyGILState_Release`` on the second app).  Two setups, one pair each, shared by the
-module: full dynamic mode (no app, ``--no-default-app``) and a default app with
-``--max-apps 2``.  Compared: status and body, the log lines (``WSGI app N (mountpoint='/a')
+error: PyGILState_Release`` on the second app).  Three setups, one pair each, shared by the
+module: full dynamic mode (no app, ``--no-default-app``), the same with ``--vhost``, and a
+default app with ``--max-apps 2``; ``UWSGI_TOUCH_RELOAD`` gets a prefork pair of its own.  Compared: status and body, the log lines (``WSGI app N (mountpoint='/a')
 ready``, ``unable to load app``, ``ERROR: you cannot load more than N apps``, ``--- no python
 application found``), the request log's ``app: N``.  The deliberate differences (README, "The
 uwsgi protocol") are asserted as such.
@@ -26,6 +26,7 @@ import pytest
 from support.peer_pair import SERVERS, LoggedPair, comparable
 from support.waits import wait_until
 from tests.integration.test_wire_vs_uwsgi import base, exchange, wsgi
+from tests.server import run_server
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -38,6 +39,16 @@ COMMON = ["--master", "--processes", "1", "--tornado", "10", "--greenlet", "--si
 def dynamic(tmp_path_factory) -> Iterator[LoggedPair]:
     """Full dynamic mode: no app given, only the ones requests name."""
     pair = LoggedPair(str(tmp_path_factory.mktemp("dynamic")), COMMON + ["--no-default-app"], socket="--socket")
+    try:
+        yield pair
+    finally:
+        pair.stop()
+
+
+@pytest.fixture(scope="module")
+def vhosted(tmp_path_factory) -> Iterator[LoggedPair]:
+    """Full dynamic mode with --vhost: the apps are keyed HOST|SCRIPT_NAME."""
+    pair = LoggedPair(str(tmp_path_factory.mktemp("vhost")), COMMON + ["--vhost"], socket="--socket")
     try:
         yield pair
     finally:
@@ -214,6 +225,21 @@ def test_postfile_is_the_body(dynamic):
     assert answers["uwsgi"] == b"" and answers["gateway"] == OK + b"body=posted body"
 
 
+def test_vhost_keys_the_dynamic_apps_by_host(vhosted):
+    assert same(vhosted, UWSGI_SCRIPT="dyn_hello", SERVER_NAME="a.example").startswith(OK + b"hello sn= ")
+    lines = logged(vhosted, "mountpoint='a.example|') ready")
+    assert lines["uwsgi"] == lines["gateway"] == ["WSGI app N (mountpoint='a.example|') ready in N seconds on "
+                                                   "interpreter Nx pid: N"]  # not a path: no default app
+    assert same(vhosted, SERVER_NAME="a.example").startswith(OK + b"hello sn= ")
+    assert all(a.startswith(ERROR_500) for a in ask(vhosted, SERVER_NAME="b.example").values())
+    assert same(vhosted, UWSGI_SCRIPT="dyn_hello:other", SERVER_NAME="a.example", SCRIPT_NAME="/o").startswith(
+        OK + b"other sn=/o")
+    logged(vhosted, "mountpoint='a.example|/o') ready")
+    # deliberate: host names compared without case (uWSGI: A.EXAMPLE is another host, no app)
+    answers = ask(vhosted, SERVER_NAME="A.EXAMPLE")
+    assert answers["uwsgi"].startswith(ERROR_500) and answers["gateway"].startswith(OK + b"hello sn= ")
+
+
 def test_the_default_app_takes_what_no_dynamic_app_does(with_default):
     """A failed load falls back to the default app; the dynamic apps are numbered after it;
     past --max-apps nothing more loads (uWSGI's line), the default app answers."""
@@ -261,3 +287,22 @@ def test_touch_reload_recycles_the_worker(tmp_path_factory):
         assert same(pair, UWSGI_SCRIPT="dyn_hello", SCRIPT_NAME="/t").startswith(OK + b"hello sn=/t")
     finally:
         pair.stop()
+
+
+def test_touch_reload_recycles_the_worker_under_the_async_engine_too(tmp_path):
+    """Deliberate: gateway acts on UWSGI_TOUCH_RELOAD under --tornado/--greenlet too (uWSGI's
+    async engines never do: its worker goes on with the old app)."""
+    touched = tmp_path / "touch.txt"
+    touched.write_text("")
+    with run_server(["--socket", "127.0.0.1:0", "--master", "--tornado", "10", "--greenlet", "--no-default-app",
+                     "--pythonpath", APPS]) as gw:
+        port = gw.uwsgi_port
+        assert exchange(port, wsgi(base(UWSGI_SCRIPT="dyn_hello", UWSGI_TOUCH_RELOAD=str(touched),
+                                        SCRIPT_NAME="/t"))).startswith(OK)
+        later = time.time() + 5
+        os.utime(touched, (later, later))
+        assert exchange(port, wsgi(base(SCRIPT_NAME="/t"))).startswith(OK + b"hello sn=/t")
+        gw.wait_for_line(r"UWSGI_TOUCH_RELOAD: .*touch.txt was modified", timeout=10)
+        gw.wait_for_line(r"Respawned uWSGI worker 1", timeout=20)
+        wait_until(lambda: exchange(port, wsgi(base(SCRIPT_NAME="/t"))).startswith(ERROR_500), timeout=20,
+                   what="the new worker, without the app")
