@@ -284,7 +284,8 @@ def warn_once(key: str, message: str) -> None:
 
 def is_dynamic(environ: Dict[str, Any]) -> bool:
     """Whether the request names an app to load (even an empty name, as uWSGI)."""
-    return any(var in environ for var in DYNAMIC_VARS)
+    return ("UWSGI_SCRIPT" in environ or "UWSGI_MODULE" in environ or "UWSGI_FILE" in environ
+            or "UWSGI_CALLABLE" in environ)  # DYNAMIC_VARS, unrolled: this runs per request
 
 
 def _chdir(path: str) -> None:
