@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 import types
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from gateway.logs import gen_log
 
@@ -151,15 +151,14 @@ def configure_paste_logging(spec: str) -> None:
 
 
 def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
+    """The default app and the ``--mount`` ones, in a :class:`gateway.mounts.Mounts` (always:
+    it also loads the dynamic apps requests name).  Without any: uWSGI's full dynamic mode."""
     if cfg.paste and cfg.paste_logger:
         configure_paste_logging(cfg.paste)
     mounts = list(cfg.mount or [])
     callable_name = cfg.callable or "application"
     has_default = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste)
     del load_seconds[:]
-    if not mounts:
-        return _timed(0, "", wsgi_file=cfg.wsgi_file, module=cfg.module, callable_name=callable_name,
-                      eval_code=cfg.eval, paste=cfg.paste, paste_name=cfg.paste_name)
     from gateway.mounts import Mounts, split_mount
 
     if cfg.vhost:
@@ -169,7 +168,7 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
     if len(mounts) + (1 if has_default else 0) > max_apps:
         raise AppLoadError("you cannot load more than %d apps in a worker (--max-apps): %d --mount%s"
                            % (max_apps, len(mounts), " and a default app" if has_default else ""))
-    default = _timed(0, "", wsgi_file=cfg.wsgi_file, module=cfg.module, callable_name=callable_name,
+    default = _timed(0, "", not cfg.no_default_app, wsgi_file=cfg.wsgi_file, module=cfg.module, callable_name=callable_name,
                      eval_code=cfg.eval, paste=cfg.paste, paste_name=cfg.paste_name) if has_default else None
     apps = []
     for spec in mounts:
@@ -179,11 +178,42 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
             raise AppLoadError(str(e)) from None
         gen_log.info("mounting %s on %s", target, mountpoint)
         as_file = target.endswith((".py", ".wsgi")) or "/" in target
-        apps.append((mountpoint, _timed(len(load_seconds), mountpoint, callable_name=callable_name,
+        apps.append((mountpoint, _timed(len(load_seconds), mountpoint, not cfg.no_default_app,
+                                        callable_name=callable_name,
                                         **{"wsgi_file" if as_file else "module": target})))
+    if not apps and default is None:
+        if not allows_no_app(cfg):
+            raise AppLoadError("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE")
+        gen_log.info("*** no app loaded. going in full dynamic mode ***")
     return Mounts(apps, default=default, manage_script_name=bool(cfg.manage_script_name),
                   vhost=("HTTP_HOST" if cfg.vhost_host else "SERVER_NAME") if cfg.vhost else None,
-                  default_fallback=not cfg.no_default_app, ignore_script_name=bool(cfg.ignore_script_name))
+                  default_fallback=not cfg.no_default_app, ignore_script_name=bool(cfg.ignore_script_name),
+                  loader=lambda environ: load_dynamic(environ, callable_name), max_apps=max_apps)
+
+
+def allows_no_app(cfg: Config) -> bool:
+    """Whether the instance may start without an app, serving only the dynamic apps requests
+    name (uWSGI's full dynamic mode): with ``--vhost`` or ``--no-default-app``, the options of
+    such a setup; otherwise (and always with ``--need-app``) a missing app is the CLI's
+    ``no app given`` error."""
+    return bool((cfg.vhost or cfg.no_default_app) and not cfg.need_app)
+
+
+def load_dynamic(environ: Dict[str, Any], callable_name: str = "application") -> Callable[..., Any]:
+    """The app a request names, as uWSGI's dynamic loader reads it: ``UWSGI_SCRIPT``
+    (``mod``, ``mod:callable``, ``mod:factory()``), else ``UWSGI_MODULE`` (with
+    ``UWSGI_CALLABLE``), else ``UWSGI_FILE``; ``callable_name`` (``--callable``) when none is
+    named.  Raises :class:`AppLoadError`."""
+    script = environ.get("UWSGI_SCRIPT")
+    module = environ.get("UWSGI_MODULE")
+    if script:
+        return load_app(module=script, callable_name=callable_name)
+    if module:
+        name = environ.get("UWSGI_CALLABLE")
+        return load_app(module="%s:%s" % (module, name) if name else module, callable_name=callable_name)
+    if environ.get("UWSGI_FILE"):
+        return load_app(wsgi_file=environ["UWSGI_FILE"], callable_name=callable_name)
+    raise AppLoadError("the request names no app to load (UWSGI_CALLABLE needs UWSGI_MODULE)")
 
 
 #: Whole seconds each app of this process's last load took, by app id (the stats'
@@ -192,17 +222,23 @@ def _load_configured_apps(cfg: Config) -> Callable[..., Any]:
 load_seconds: List[int] = []
 
 
-def _timed(app_id: int, mountpoint: str, **how: Any) -> Callable[..., Any]:
-    """:func:`load_app` with ``how``, then log uWSGI's line for the loaded app (``WSGI app 0 (mountpoint='')
-    ready in 0 seconds on interpreter 0x... pid: 42 (default app)``, which deployment
-    scripts wait for); the interpreter is named by its ``sys`` module's address."""
+def _timed(app_id: int, mountpoint: str, default: bool = True, **how: Any) -> Callable[..., Any]:
+    """:func:`load_app` with ``how``, then :func:`log_ready` (app 0 is the default app, unless
+    ``default`` is False: ``--no-default-app``)."""
     start = time.monotonic()
     app = load_app(**how)
     seconds = int(time.monotonic() - start)
     load_seconds.append(seconds)
-    gen_log.info("WSGI app %d (mountpoint='%s') ready in %d seconds on interpreter 0x%x pid: %d%s", app_id,
-                 mountpoint, seconds, id(sys), os.getpid(), " (default app)" if app_id == 0 else "")
+    log_ready(app_id, mountpoint, seconds, default and app_id == 0)
     return app
+
+
+def log_ready(app_id: int, mountpoint: str, seconds: int, default: bool) -> None:
+    """uWSGI's line for a loaded app (``WSGI app 0 (mountpoint='') ready in 0 seconds on
+    interpreter 0x... pid: 42 (default app)``, which deployment scripts wait for); the
+    interpreter is named by its ``sys`` module's address."""
+    gen_log.info("WSGI app %d (mountpoint='%s') ready in %d seconds on interpreter 0x%x pid: %d%s", app_id,
+                 mountpoint, seconds, id(sys), os.getpid(), " (default app)" if default else "")
 
 
 def _split_module_spec(spec: str, default_callable: str) -> Tuple[str, str, bool]:

@@ -24,7 +24,7 @@ import sys
 from typing import Any, List, NoReturn, Optional, Sequence, Tuple
 
 from gateway import UWSGI_COMPAT_VERSION, __version__, hooks, logs
-from gateway.app_loader import FAILED_APP_CODE, AppLoadError
+from gateway.app_loader import FAILED_APP_CODE, AppLoadError, allows_no_app
 from gateway.config import Config, ConfigError, format_help, load
 from gateway.process.log_master import logger_problem, rotation_problem, wants_log_master
 from gateway.routing import RouteSyntaxError, chains_from_config
@@ -300,9 +300,12 @@ def _main(argv: List[str]) -> None:
     if not (_worker_sockets_given(cfg) or routing or fastrouter):
         _fail("no socket to serve: give --http-socket ADDR (e.g. --http-socket :9090), --socket ADDR or --http ADDR")
     has_app = bool(cfg.wsgi_file or cfg.module or cfg.eval or cfg.paste or cfg.mount)
+    if not has_app and _worker_sockets_given(cfg) and allows_no_app(cfg):
+        has_app = True  # uWSGI's full dynamic mode: the apps the requests name (gateway.mounts)
     subscribed = routing and bool(cfg.http_subscription_server)  # the router's nodes announce themselves
     if not has_app and not (routing and (cfg.http_to or subscribed)) and not (fastrouter and not routing):
-        _fail("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE")
+        _fail("no app given: use --wsgi-file FILE, --module MODULE[:CALLABLE] or --eval CODE (or, to serve "
+              "only the dynamic apps the web server names with UWSGI_SCRIPT/UWSGI_FILE, --vhost or --no-default-app)")
     _run_asap(cfg)
     # Extra processes the master spawns and respawns: the --http/--https router.
     children: List[Any] = []

@@ -301,7 +301,7 @@ class WorkerBoard:
     :class:`~gateway.server.http.RequestStats` interface the server already uses.
     """
 
-    __slots__ = ("board", "worker_id", "_ints", "_w", "_c0", "_a0", "_mm", "_v0", "_cores", "_apps")
+    __slots__ = ("board", "worker_id", "_ints", "_w", "_c0", "_a0", "_mm", "_v0", "_cores", "_apps", "_more")
 
     def __init__(self, board: Scoreboard, worker_id: int) -> None:
         self.board = board
@@ -314,6 +314,8 @@ class WorkerBoard:
         self._v0 = board.vars_offset(worker_id, 0)
         self._cores = board.cores
         self._apps = board.apps
+        #: requests of the apps past the board's slots (dynamic apps: this worker's own), by app id
+        self._more: Dict[int, int] = {}
 
     # RequestStats-compatible counters ---------------------------------------------
 
@@ -339,15 +341,22 @@ class WorkerBoard:
         self._ints[self._a0 + A_REQUESTS] = value
 
     def app_switched(self, app_id: int) -> None:
-        """The request just counted for app 0 went to app ``app_id``."""
+        """The request just counted for app 0 went to app ``app_id`` (-1: to no app)."""
         if 0 < app_id < self._apps:
             i, a0 = self._ints, self._a0
             i[a0 + A_REQUESTS] -= 1
             i[a0 + app_id * A_FIELDS + A_REQUESTS] += 1
+        elif app_id:
+            self._ints[self._a0 + A_REQUESTS] -= 1
+            if app_id > 0:
+                self._more[app_id] = self._more.get(app_id, 0) + 1
 
     def app_request_count(self, app_id: int) -> int:
-        """App ``app_id``'s requests (the request log's ``req: N/TOTAL``)."""
-        return self._ints[self._a0 + app_id * A_FIELDS + A_REQUESTS] if 0 <= app_id < self._apps else 0
+        """App ``app_id``'s requests (the request log's ``req: N/TOTAL``; -1 for app -1, a
+        request no app took, as uWSGI logs it)."""
+        if 0 <= app_id < self._apps:
+            return self._ints[self._a0 + app_id * A_FIELDS + A_REQUESTS]
+        return self._more.get(app_id, 0) if app_id > 0 else -1
 
     def app_loaded(self, seconds: List[int]) -> None:
         """The whole seconds each app took to load, by app id (``apps[].startup_time``)."""

@@ -255,11 +255,12 @@ class Worker:
             from gateway.server.range_layer import RangeLayer
 
             app = RangeLayer(app)
-        if cfg.check_cache is not None:
-            # --check-cache: a GET of a cached REQUEST_URI never reaches the chain
+        if cfg.check_cache is not None or (subsystems.current is not None and subsystems.current.caches.caches):
+            # --check-cache: a GET of a cached REQUEST_URI never reaches the chain; with a
+            # cache, UWSGI_CACHE_GET is answered from it likewise
             from gateway.server.check_cache import CheckCache
 
-            app = CheckCache(app, cfg.check_cache)
+            app = CheckCache(app, cfg.check_cache, check_uri=cfg.check_cache is not None)
         if (cfg.threads or 1) > 1:
             # --threads M: the app runs in M OS threads, the loop keeps the I/O.
             self.threaded = app = ThreadedApp(app, cfg.threads, offload=bool(cfg.offload_threads),
@@ -314,6 +315,9 @@ class Worker:
         from gateway.process import worker_triggers
 
         worker_triggers.install(self)  # --reaper, --reload-on-exception-type, --reload-on-pss...
+        from gateway.server import magic_vars
+
+        self.settings.request_start_hooks.append(magic_vars.request_hook)  # UWSGI_SETENV...
         if cfg.reload_os_env:
             from gateway import python_extras
 

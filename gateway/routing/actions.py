@@ -835,6 +835,9 @@ ACTIONS: Dict[str, Callable[[str], Action]] = {
     "setpathinfo": lambda a: _set_var("PATH_INFO", a),
     "setdocroot": lambda a: _set_var("DOCUMENT_ROOT", a),
     "sethome": lambda a: _set_var("UWSGI_HOME", a),
+    # the app's key and a file to load as a dynamic app (gateway.mounts), as uWSGI's
+    "setapp": lambda a: _set_var("UWSGI_APPID", a),
+    "setfile": lambda a: _set_var("UWSGI_FILE", a),
     "setscheme": _setscheme,
     "fixpathinfo": _fixpathinfo,
     "chdir": _chdir,
@@ -903,7 +906,7 @@ for _alias, _name in (("memcached-store", "memcachedstore"), ("redis-store", "re
 #: uWSGI actions that exist there but not here (refused with "not supported").
 NOT_SUPPORTED = frozenset({
     "donotoffload",
-    "setapp", "setfile", "setprocname", "setmodifier1", "setmodifier2",
+    "setprocname", "setmodifier1", "setmodifier2",
     "offload", "http", "uwsgi", "cache-continue", "cachevar",
     "cacheset", "cacheinc", "cachedec", "cachemul", "cachediv", "memcached", "memcachedstore",
     "redis", "redisstore", "fcgi", "rpc", "call", "expires", "radius", "spnego", "xmldir", "hash",

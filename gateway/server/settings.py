@@ -25,7 +25,8 @@ class RequestStats:
     scoreboard: :class:`~gateway.process.scoreboard.WorkerBoard` is the other holder of this
     interface).  ``mountpoints``: the apps, by app id."""
 
-    __slots__ = ("requests", "exceptions", "tx", "mountpoints", "_app_requests", "_app_exceptions", "_startup")
+    __slots__ = ("requests", "exceptions", "tx", "mountpoints", "_app_requests", "_app_exceptions", "_startup",
+                 "_more")
 
     def __init__(self, mountpoints: Sequence[str] = ("",)) -> None:
         self.requests = 0
@@ -36,6 +37,8 @@ class RequestStats:
         self._app_requests = [0] * n
         self._app_exceptions = [0] * n
         self._startup = [0] * n
+        #: requests of the apps past the configured ones (dynamic apps), by app id
+        self._more: Dict[int, int] = {}
 
     @property
     def app_requests(self) -> int:
@@ -47,13 +50,20 @@ class RequestStats:
         self._app_requests[0] = value
 
     def app_switched(self, app_id: int) -> None:
-        """The request just counted for app 0 went to the ``--mount`` app ``app_id``."""
+        """The request just counted for app 0 went to the ``--mount`` app ``app_id`` (a
+        dynamic app past the configured ones, or -1: no app)."""
         if 0 < app_id < len(self._app_requests):
             self._app_requests[0] -= 1
             self._app_requests[app_id] += 1
+        elif app_id:
+            self._app_requests[0] -= 1
+            if app_id > 0:
+                self._more[app_id] = self._more.get(app_id, 0) + 1
 
     def app_request_count(self, app_id: int) -> int:
-        return self._app_requests[app_id] if 0 <= app_id < len(self._app_requests) else 0
+        if 0 <= app_id < len(self._app_requests):
+            return self._app_requests[app_id]
+        return self._more.get(app_id, 0) if app_id > 0 else -1
 
     def app_loaded(self, seconds: List[int]) -> None:
         n = min(len(seconds), len(self._startup))

@@ -11,7 +11,8 @@ They differ only in framing, so one :class:`VarsConnection` does the rest:
   scheme from ``UWSGI_SCHEME``/``HTTPS``/``X-Forwarded-Proto``, ``SCRIPT_NAME``
   stripped from ``PATH_INFO`` when asked) and the one WSGI runner,
   :func:`~gateway.server.wsgi_call.run_request`;
-* ``wsgi.input``: the parser's ``Data``/``EndOfMessage`` events, parking only the core;
+* ``wsgi.input``: the parser's ``Data``/``EndOfMessage`` events, parking only the core (or
+  the file ``UWSGI_POSTFILE`` names: :mod:`gateway.server.post_file`);
 * the :class:`~gateway.server.sink.ResponseSink`: a status line (:meth:`status_line`:
   ``Status: 200 OK`` for the CGI protocols, as uWSGI writes them; uwsgi writes
   ``SERVER_PROTOCOL 200 OK``), the app's headers verbatim (nothing added, no chunking),
@@ -36,6 +37,7 @@ from gateway.protocol.environ import decode_path, forwarded_ssl
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage
 from gateway.server.conn_server import ConnectionServer
+from gateway.server.post_file import body_source
 from gateway.server.sink import answer_sizes
 from gateway.server.stream_waits import ConnectionWaits
 from gateway.server.wsgi_call import WSGIResponse, run_request
@@ -189,7 +191,11 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
                     scheme = "https"  # a proxy's X-Forwarded-Ssl: on, read as uWSGI reads it
         if scheme is not None:
             environ["wsgi.url_scheme"] = scheme
-        environ["wsgi.input"] = WSGIInput(self, self._body_done, self.settings)
+        post_file = body_source(environ, self.peer) if "UWSGI_POSTFILE" in environ else None
+        if post_file is not None:
+            environ["wsgi.input"] = WSGIInput(post_file, False, self.settings)  # the web server's file
+        else:
+            environ["wsgi.input"] = WSGIInput(self, self._body_done, self.settings)
         run_request(self.settings, self, environ)
 
     def read_body_chunk(self, want: int, timeout: Optional[float], nb: bool = False) -> Optional[bytes]:

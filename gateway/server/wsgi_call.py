@@ -148,6 +148,8 @@ def run_request(settings: ServerSettings, sink: ResponseSink, environ: Dict[str,
     if response.exception is not None and settings.reload_on_exception and settings.retire is not None:
         settings.retire("reload-on-exception: the app raised for %s %s" % (
             environ.get("REQUEST_METHOD", ""), environ.get("REQUEST_URI", "")))
+    elif "gateway.retire_after" in environ and settings.retire is not None:
+        settings.retire(environ["gateway.retire_after"])  # this request served, the worker goes
     # environ <-> response is a reference cycle: break it, or each connection (its parser and
     # buffers, up to --buffer-size + a read) lives until a full gc pass (issue 9.2).
     environ.pop("gateway.response", None)

@@ -65,10 +65,11 @@ def comparable(line: str) -> str:
 
 class LoggedPair:
     """Real uWSGI and gateway started with the same ``options`` (plus their own
-    ``--http-socket`` and ``--logto``; ``{server}`` in an option is the server's name, for a
-    file of its own), ready once each logged ``workers`` worker spawns."""
+    ``--http-socket`` (``socket``: another socket option, ``--socket``) and ``--logto``;
+    ``{server}`` in an option is the server's name, for a file of its own), ready once each
+    logged ``workers`` worker spawns."""
 
-    def __init__(self, tmp: str, options: List[str], workers: int = 1) -> None:
+    def __init__(self, tmp: str, options: List[str], workers: int = 1, socket: str = "--http-socket") -> None:
         self.logs = {s: os.path.join(tmp, s + ".log") for s in SERVERS}
         self.ports = {s: free_port() for s in SERVERS}
         self.options = options
@@ -76,7 +77,7 @@ class LoggedPair:
         try:
             for server in SERVERS:
                 self.procs[server] = start_server(
-                    server, ["--http-socket", "127.0.0.1:%d" % self.ports[server], "--logto", self.logs[server]]
+                    server, [socket, "127.0.0.1:%d" % self.ports[server], "--logto", self.logs[server]]
                     + [o.replace("{server}", server) for o in options], cwd=tmp)
             for server in SERVERS:
                 wait_until(lambda s=server: self.text(s).count("spawned uWSGI worker") >= workers, timeout=30,

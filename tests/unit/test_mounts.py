@@ -114,7 +114,9 @@ def test_vhost_picks_the_app_by_host_and_script_name():
 def test_no_default_app_turns_a_miss_into_a_500():
     app = Mounts([("/a", named("A"))], default=named("D"), manage_script_name=True, default_fallback=False)
     assert call(app, "/a/x")[1].startswith("A|")
-    assert call(app, "/other")[0].startswith("500")
+    assert call(app, "/other", script_name="/zz")[0].startswith("500")
+    # as in uWSGI, the default app is mounted at "": an empty SCRIPT_NAME still reaches it
+    assert call(app, "/other")[1] == "D||/other|0"
 
 
 @pytest.mark.parametrize("spec", ["|/x=app.py", "host|x=app.py"])

@@ -143,6 +143,8 @@ def test_static_goto_labels_are_checked_when_compiling():
     ("setremoteaddr:1.2.3.4", "REMOTE_ADDR", "1.2.3.4"),
     ("setdocroot:/srv", "DOCUMENT_ROOT", "/srv"),
     ("sethome:/venv", "UWSGI_HOME", "/venv"),
+    ("setapp:site${PATH_INFO}", "UWSGI_APPID", "site/p"),
+    ("setfile:/srv/app.py", "UWSGI_FILE", "/srv/app.py"),
     ("setuser:bob:secret", "REMOTE_USER", "bob"),  # up to the first colon
     ("setscheme:https", "wsgi.url_scheme", "https"),
     ("addvar:GREETING=hi ${PATH_INFO}", "GREETING", "hi /p"),
