@@ -17,11 +17,16 @@ line that is not ``HTTP/1.x NNN reason`` or a head over ``max_size`` raises
 less than a library but more than a client: conflicting ``Content-Length``
 values, bad digits and control characters are refused all the same.
 
+**Connection: close.**  A worker passes the app's ``Connection: close`` on (uWSGI's
+worker verbatim, gateway's as a line of its own): :attr:`ResponseHead.client_close`, the
+router closes the client's connection after this answer, as uWSGI's router does.
+
 **Persistent worker connections** (gateway's own extension, see
 :data:`gateway.protocol.uwsgi.KEEPALIVE_VAR`): a gateway worker asked to keep the
 connection frames its answer (``Content-Length``, else ``Transfer-Encoding: chunked``)
-and says ``Connection: close`` (:attr:`ResponseHead.connection_close`) when it closes
-anyway.  :class:`ChunkedBody` reads such a chunked body without I/O: payload out, the
+and says ``Connection: gateway-close`` (:data:`~gateway.protocol.uwsgi.KEEPALIVE_END`)
+when it closes anyway for its own reasons; either token sets
+:attr:`ResponseHead.connection_close` (the worker's connection ends here).  :class:`ChunkedBody` reads such a chunked body without I/O: payload out, the
 end of the body found, anything after it refused (nothing may follow an answer until
 the next request)::
 
@@ -41,6 +46,7 @@ from typing import List, NamedTuple, Optional, Tuple, Union
 
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage, chunked_body_parser
+from gateway.protocol.uwsgi import KEEPALIVE_END
 
 __all__ = ["ChunkedBody", "ResponseHead", "UpstreamProtocolError", "parse_response_head"]
 
@@ -60,6 +66,8 @@ _CL_VALUE = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]{1,19})[ \t]*(?:\r\n|\Z
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: |\r\n|\Z)")
 # Bytes allowed in a head line besides the CRLFs: HTAB, SP..~, obs-text.
 _PLAIN = bytes([9]) + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+#: ``gateway-close``: a persistent worker connection ends, the client's does not
+_KEEPALIVE_END_TOKEN = KEEPALIVE_END.partition(b":")[2].strip().lower()
 _DROP = frozenset((b"connection", b"keep-alive", b"transfer-encoding", b"proxy-connection"))
 
 
@@ -82,8 +90,10 @@ class ResponseHead(NamedTuple):
     upgrade: Optional[bytes]
     #: bytes of the head, blank line included: the body starts there
     size: int
-    #: the worker said ``Connection: close`` (a persistent connection that ends here)
+    #: the worker said ``Connection: close`` or ``gateway-close`` (its connection ends here)
     connection_close: bool = False
+    #: the app said ``Connection: close``: the client's connection ends after this answer too
+    client_close: bool = False
 
     @property
     def lines(self) -> Tuple[bytes, ...]:
@@ -150,7 +160,7 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
     kept: List[bytes] = []
     chunked = False
     upgrade = None
-    close = False
+    close = client_close = False
     for line in head[first + 2 :].split(b"\r\n"):
         name, sep, value = line.partition(b":")
         key = name.lower()
@@ -168,8 +178,12 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
             kept.append(line)
             continue
         if key in _DROP:
-            if key == b"connection" and b"close" in [t.strip(b" \t").lower() for t in value.split(b",")]:
-                close = True
+            if key == b"connection":
+                tokens = [t.strip(b" \t").lower() for t in value.split(b",")]
+                if b"close" in tokens:
+                    close = client_close = True
+                elif _KEEPALIVE_END_TOKEN in tokens:
+                    close = True
             continue
         kept.append(line)
     if chunked and content_length is not None:
@@ -178,7 +192,7 @@ def parse_response_head(buf: Buffer, max_size: int = 65536) -> Optional[Response
         # Without chunking there is nothing left for a Transfer-Encoding line to say.
         kept = [k for k in kept if k.partition(b":")[0].lower() != b"transfer-encoding"]
     return ResponseHead(status, status_line, b"\r\n".join(kept), content_length, chunked, has_date, upgrade, size,
-                        close)
+                        close, client_close)
 
 
 def _status(line: bytes) -> int:

@@ -17,8 +17,11 @@ The wire format (reference/uwsgi.md §1, fixtures in ``tests/fixtures/uwsgi/``):
 * a second gateway-only extension, **persistent connections**: a request carrying the var
   :data:`KEEPALIVE_VAR` (``GATEWAY_KEEPALIVE``, sent only by gateway's own ``--http``
   router toward workers known to be gateway's) asks the worker to frame its HTTP answer
-  (``Content-Length``, else ``Transfer-Encoding: chunked``; ``Connection: close`` when it
-  closes anyway) and to wait for the next packet on the same connection.  uWSGI matches
+  (``Content-Length``, else ``Transfer-Encoding: chunked``) and to wait for the next packet
+  on the same connection; when it closes anyway it says :data:`KEEPALIVE_END`
+  (``Connection: gateway-close``: this worker connection ends, the client's does not), and
+  when the app said ``Connection: close`` it says that (both end, as a worker answering
+  without the var says it: the router in front closes the client's connection).  uWSGI matches
   its ``UWSGI_*`` vars by exact name, so the name cannot clash; a real uWSGI worker would
   pass it into the environ and close as usual.  The parser itself is unchanged: it
   already reads one packet after another (``start_next``).
@@ -66,7 +69,7 @@ from gateway.protocol.http1 import (
 
 __all__ = [
     "HEADER_SIZE", "MAX_PACKET", "MOD1_WSGI", "MOD1_WSGI_STRIP", "MOD1_PING", "MOD1_RPC",
-    "PING_REQUEST", "PING_REPLY", "VARS_MODIFIERS", "KEEPALIVE_VAR",
+    "PING_REQUEST", "PING_REPLY", "VARS_MODIFIERS", "KEEPALIVE_VAR", "KEEPALIVE_END",
     "UwsgiError", "PacketTooLarge", "TooManyVars", "NullKey", "TruncatedVars", "EmptyRequest",
     "BodyTooLarge", "TruncatedPacket", "TruncatedBody", "BadChunkedBody",
     "encode_header", "decode_header", "encode_vars", "decode_vars", "encode_packet", "encode_request",
@@ -88,6 +91,10 @@ PING_REPLY = b"\x64\x00\x00\x01"
 #: the var by which gateway's HTTP router asks a gateway worker to keep the connection
 #: for more packets (see the module docstring); its value is ``1``.
 KEEPALIVE_VAR = "GATEWAY_KEEPALIVE"
+#: the header line by which a worker says a persistent connection ends after this answer
+#: for its own reasons (idle bound, stopping, an error), leaving the client's connection alone;
+#: the app's ``Connection: close`` is passed on as such and ends both.
+KEEPALIVE_END = b"Connection: gateway-close\r\n"
 
 _HEADER = struct.Struct("<BHB")
 _U16 = struct.Struct("<H")

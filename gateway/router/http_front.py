@@ -18,11 +18,13 @@ connected.
 connection's answer is framed instead, below); the
 router reads the head (:mod:`gateway.protocol.upstream_response`) and frames the
 body for the client: the worker's ``Content-Length`` passed through (the
+connection stays alive); a body the app chunked itself decoded and re-chunked (the
 connection stays alive); else chunked for HTTP/1.1 clients; else close-delimited.
-No body on ``HEAD``, 1xx, 204 and 304.  A ``Date`` header is added when the app
-gave none.  When the client reads slower than the worker writes, the router stops
-reading from the worker (the worker's own send then blocks, parking only its
-core).
+No body on ``HEAD``, 1xx, 204 and 304.  The app's ``Connection: close`` (passed on by
+the worker) closes the client's connection after the answer, as uWSGI's router does.
+A ``Date`` header is added when the app gave none.  When the client reads slower than
+the worker writes, the router stops reading from the worker (the worker's own send then
+blocks, parking only its core).
 
 **Persistent worker connections** (gateway workers only, :mod:`gateway.router.pool`):
 a request whose body is delimited carries ``GATEWAY_KEEPALIVE``; the worker then frames
@@ -86,10 +88,10 @@ LINGER = 6   # our FIN is out: what still arrives is dropped until EOF or --ling
 AWAIT_HEAD = 0  # reading the worker's response head
 LENGTH = 1      # relaying Content-Length bytes
 CHUNKING = 2    # chunk-framing a body that ends at the worker's close
-TO_CLOSE = 3    # relaying until the worker closes, then closing the client (HTTP/1.0, or a pre-chunked body)
+TO_CLOSE = 3    # relaying until the worker closes, then closing the client (HTTP/1.0)
 RAW = 4         # tunnel
 DONE = 5
-DECHUNK = 6     # a persistent worker connection's chunked answer: decoded, re-framed for the client
+DECHUNK = 6     # a chunked answer (a persistent connection's, an app's own): decoded, re-framed for the client
 GZIP = 7        # --http-auto-gzip: the worker's body decoded, gzipped, re-framed (gateway.router.gzip_body)
 
 #: Methods whose requests may take a pooled worker connection: replayed once if it was stale.
@@ -605,21 +607,20 @@ class RouterConnection(BodyDiscarding, asyncio.Protocol):
         http11 = req.version == "HTTP/1.1"
         drop_te: Optional[bytes] = None
         if self._gzip_ok and req.method != "HEAD" and status not in (204, 304) and wants_gzip(head.lines):
-            self._start_gzip(head, rest, keep_alive and http11, http11)
+            self._start_gzip(head, rest, keep_alive and http11 and not head.client_close, http11)
             return
         if req.method == "HEAD" or status in (204, 304):
             mode = DONE
-        elif head.chunked and self._persist:
-            mode = DECHUNK  # a gateway worker's framing: decoded, then re-chunked for HTTP/1.1
+        elif head.chunked:
+            # a gateway worker's framing, or an app's own chunks: decoded, then re-chunked for
+            # HTTP/1.1 (the end is known: the client's connection stays alive)
+            mode = DECHUNK
             self._dechunk = ChunkedBody(self.settings.max_response_head)
             self._rechunk = http11
             if not http11:
                 keep_alive = False
                 lines = [x for x in head.lines if x.partition(b":")[0].lower() != b"transfer-encoding"]
                 drop_te = b"\r\n".join(lines)
-        elif head.chunked:
-            mode = TO_CLOSE
-            keep_alive = False
         elif head.content_length is not None:
             mode = LENGTH
             self._remaining = head.content_length
@@ -630,8 +631,13 @@ class RouterConnection(BodyDiscarding, asyncio.Protocol):
         else:
             mode = TO_CLOSE
             keep_alive = False
+        if head.connection_close:  # the worker's connection ends here (the common case reads only this)
+            self._reusable = False
+            if head.client_close:
+                keep_alive = False  # the app's Connection: close ends the client's too, as in uWSGI's router
+        else:
+            self._reusable = self._persist and mode in (DONE, LENGTH, DECHUNK)
         self._keep_alive = keep_alive
-        self._reusable = self._persist and not head.connection_close and mode in (DONE, LENGTH, DECHUNK)
         extra = b"" if head.has_date else _Date.header()
         if mode == CHUNKING:
             extra += b"Transfer-Encoding: chunked\r\n"

@@ -37,7 +37,9 @@ body is delimited (``CONTENT_LENGTH`` or none, not a de-chunked upload), the ans
 framed as on ``--http-socket`` (the same :func:`~gateway.server.sink.body_framing`:
 ``Content-Length``, else chunked) and the connection waits for the next packet instead
 of closing.  Bounded: at most ``--socket-keepalive-max`` idle ones per listening socket
-(over it the answer says ``Connection: close`` and the connection closes), each idle at
+(over it the answer says ``Connection: gateway-close``, :data:`~gateway.protocol.uwsgi.KEEPALIVE_END`,
+and the connection closes; the app's own ``Connection: close`` is passed on as such, here as
+without the marker, and closes it too), each idle at
 most ``--socket-timeout``; a graceful stop (:meth:`UwsgiServer.begin_drain`) closes the
 idle ones at once and the busy ones after their answer.  A packet arriving on a *kept*
 connection while every core of this worker is busy is refused by closing the connection
@@ -67,6 +69,7 @@ from gateway.logformat import MODIFIERS, PACKET_VARS
 from gateway.logs import gen_log
 from gateway.protocol import uwsgi as wire
 from gateway.protocol.uwsgi import (
+    KEEPALIVE_END,
     KEEPALIVE_VAR,
     NEED_DATA,
     Packet,
@@ -385,6 +388,10 @@ class UwsgiConnection(FileOffload, VarsConnection):
     # -- ResponseSink (gateway.server.sink): raw HTTP, end = close (or framed: persistent) --
 
     def status_line(self, resp: WSGIResponse) -> bytes:
+        if resp.close_connection:
+            # the app's Connection: close goes on, as uWSGI's worker passes it: the router in
+            # front (uWSGI's or ours) then closes the client's connection; nginx ignores it
+            return b"%s %sConnection: close\r\n\r\n" % (self._protocol, resp.head)
         return b"%s %s\r\n" % (self._protocol, resp.head)
 
     def peer_parses_chunked(self) -> bool:
@@ -399,9 +406,12 @@ class UwsgiConnection(FileOffload, VarsConnection):
         """The head of a persistent connection's answer: framed so the router knows its end."""
         extra, kind = body_framing(resp, first, final, True)
         server = self.server
-        if self._close_after or server.draining or len(server.idle) >= server.keepalive_max:
-            self._persist = False  # still framed: the router reads it the same way
+        if resp.close_connection:
+            self._persist = False  # the app's close: the router closes the client's connection too
             extra += b"Connection: close\r\n"
+        elif self._close_after or server.draining or len(server.idle) >= server.keepalive_max:
+            self._persist = False  # still framed: the router reads it the same way
+            extra += KEEPALIVE_END
         head = b"%s %s%s\r\n" % (self._protocol, resp.head, extra)
         if kind == CHUNKED:
             self._chunked = True
@@ -438,7 +448,7 @@ class UwsgiConnection(FileOffload, VarsConnection):
         sent = b"" if self._method == "HEAD" else body
         answer = (b"%s %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s"
                   % (self._protocol, status, reason.encode(), len(body),
-                     b"Connection: close\r\n" if self._persist else b"", sent))
+                     KEEPALIVE_END if self._persist else b"", sent))
         self.write(answer)
         self._persist = False
         self._close()

@@ -9,7 +9,10 @@ each router's own, and ``REMOTE_PORT``, see below), and so must the responses on
 headers are dropped.  Where uWSGI's router is broken or ours is deliberately safer the test pins
 both sides (the README's "Differences from uWSGI's router"): ``REMOTE_PORT`` in network byte
 order, a ``HEAD`` answered with the app's body, pipelined requests dropped, an app error, a
-malformed or oversized request or an unknown HTTP version met with a bare close.
+malformed or oversized request or an unknown HTTP version met with a bare close.  A second
+pair (``crossed``) puts each router in front of the other's ``--socket`` worker: an app's own
+chunked body through ours, the app's ``Connection: close`` from gateway's worker through uWSGI's
+router, and ``--http-auto-chunked``'s framing against ours.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 
 from peers import require, require_uwsgi, stop_uwsgi
-from server import ROOT
+from server import ROOT, run_server
 from support.httpclient import Conn, Response
 from support.router import free_port, make_self_signed, run_router, wait_listening
 from tests.integration.test_environ_differential import HTTP_CORPUS, assert_agree, echo, exchange, req
@@ -53,13 +56,10 @@ class Router:
 @pytest.fixture(scope="module")
 def routers(tmp_path_factory) -> Iterator[Tuple[Router, Router]]:
     """(real uWSGI's router, gateway's), each in front of its own single worker."""
-    uwsgi = require_uwsgi()
     cert, key = make_self_signed(str(tmp_path_factory.mktemp("router-tls")), require("openssl"))
     http, https = free_port(), free_port()
-    real = subprocess.Popen(
-        [uwsgi, "--disable-logging", "--http", "127.0.0.1:%d" % http,
-         "--https", "127.0.0.1:%d,%s,%s" % (https, cert, key)] + OPTIONS,
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    real = start_uwsgi(["--http", "127.0.0.1:%d" % http, "--https", "127.0.0.1:%d,%s,%s" % (https, cert, key)]
+                       + OPTIONS)
     try:
         wait_listening(http, proc=real)
         wait_listening(https, proc=real)
@@ -68,6 +68,12 @@ def routers(tmp_path_factory) -> Iterator[Tuple[Router, Router]]:
             yield Router("uwsgi", http, https), Router("gateway", ours.port, ours.https_port)
     finally:
         stop_uwsgi(real)
+
+
+def start_uwsgi(args: List[str]) -> subprocess.Popen:
+    """A real uWSGI (``--disable-logging`` + ``args``), to be stopped with ``stop_uwsgi``."""
+    return subprocess.Popen([require_uwsgi(), "--disable-logging"] + args, cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def both(routers: Tuple[Router, Router], raw: bytes, method: str = "GET") -> List[Response]:
@@ -206,6 +212,105 @@ def test_auto_gzip_to_http10_is_close_delimited_here_uwsgi_chunks_it(routers):
     assert b"Transfer-Encoding" not in head and gzip.decompress(body) == b"hello"
 
 
+@pytest.mark.parametrize("query", ["h=Connection:close&h=Content-Length:2&b=ok",  # the app's length
+                                   "h=Connection:close&b=o&b=k"])                  # none: framed by each
+def test_apps_connection_close_closes_the_clients_connection(routers, query):
+    """The app's ``Connection: close`` ends the client's keep-alive connection after the answer,
+    and the answer says so (uWSGI's router passes the app's line on where the app put it;
+    ours writes its own, after the app's headers).  Ours kept the connection alive."""
+    raw = req("GET /custom?%s HTTP/1.1\nHost: h\n" % query)
+    answers = []
+    for r in routers:
+        with Conn(r.port) as c:
+            c.send(raw)
+            answer = c.read_response()
+            assert answer.header("Connection") == "close" and answer.body == b"ok", r.name
+            assert c.at_eof(), r.name
+            answers.append(answer)
+    same_response(*answers)
+
+
+@pytest.fixture(scope="module")
+def crossed() -> Iterator[Tuple[Router, Router]]:
+    """(uWSGI's router in front of a gateway ``--socket`` worker, gateway's router in front of a
+    uWSGI ``--socket`` worker): what each router makes of the other's worker.  uWSGI's has
+    ``--http-keepalive --http-auto-chunked``; ours its defaults (it keeps no connection to a
+    worker that is not gateway's)."""
+    app = ["--master", "--processes", "1", "--wsgi-file", "tests/apps/environ_echo.py"]
+    their_port, their_worker = free_port(), free_port()
+    worker = start_uwsgi(["--socket", "127.0.0.1:%d" % their_worker] + app)
+    try:
+        wait_listening(their_worker, proc=worker)
+        with run_server(["--socket", "127.0.0.1:0"] + app) as our_worker:
+            router = start_uwsgi(["--master", "--http", "127.0.0.1:%d" % their_port,
+                                  "--http-to", our_worker.uwsgi_addresses[0], "--http-keepalive", "--http-auto-chunked"])
+            try:
+                wait_listening(their_port, proc=router)
+                with run_router(["--disable-logging", "--http", "127.0.0.1:0",
+                                 "--http-to", "127.0.0.1:%d" % their_worker]) as ours:
+                    yield Router("uwsgi", their_port, 0), Router("gateway", ours.port, 0)
+            finally:
+                stop_uwsgi(router)
+    finally:
+        stop_uwsgi(worker)
+
+
+def test_app_chunked_body_keeps_the_connection(routers, crossed):
+    """An app that sets ``Transfer-Encoding: chunked`` and frames its body itself (as it must
+    under uWSGI), behind a uWSGI worker: both routers relay the chunks and keep the client's
+    connection (ours closed it after relaying the body as it came)."""
+    raw = req("GET /custom?h=Transfer-Encoding:chunked&b=2%0D%0Aok%0D%0A&b=3%0D%0Aabc%0D%0A&b=0%0D%0A%0D%0A "
+              "HTTP/1.1\nHost: h\n")
+    for r in (routers[0], crossed[1]):  # each router in front of a uWSGI worker
+        with Conn(r.port) as c:
+            for _ in range(2):
+                c.send(raw)
+                answer = c.read_response()
+                assert answer.header("Transfer-Encoding") == "chunked" and answer.body == b"okabc", r.name
+                assert answer.header("Connection") is None, r.name
+            assert not c.at_eof(0.2), r.name
+
+
+def test_gateway_workers_pass_the_apps_connection_close_on(crossed):
+    """A gateway ``--socket`` worker passes the app's ``Connection: close`` on, as uWSGI's
+    worker does, so uWSGI's router in front closes its client's connection (it dropped the
+    line: uWSGI's router kept the connection)."""
+    raw = req("GET /custom?h=Connection:close&h=Content-Length:2&b=ok HTTP/1.1\nHost: h\n")
+    with Conn(crossed[0].port) as c:
+        c.send(raw)
+        answer = c.read_response()
+        assert answer.header("Connection") == "close" and answer.body == b"ok"
+        assert c.at_eof()
+
+
+def test_auto_chunked_framing_differs_only_in_the_hex_case(crossed):
+    """A body without a length to an HTTP/1.1 keep-alive client: uWSGI's ``--http-auto-chunked``
+    and our router (always) frame it alike, one chunk per read from the worker, no
+    extensions, ``0\\r\\n\\r\\n`` at the end, but uWSGI writes the sizes in upper-case hex
+    (``1A``), ours in lower case (``1a``): the same to any HTTP/1.1 client."""
+    raw = req("GET /custom?h=Content-Type:text/plain&b=%s HTTP/1.1\nHost: h\n" % ("x" * 26))
+    for r, size in zip(crossed, (b"1A", b"1a")):
+        with Conn(r.port) as c:
+            c.send(raw)
+            head = c.read_until(b"\r\n\r\n")
+            assert b"\r\nTransfer-Encoding: chunked\r\n" in head, r.name
+            assert c.read_until(b"0\r\n\r\n") == size + b"\r\n" + b"x" * 26 + b"\r\n0\r\n\r\n", r.name
+            assert not c.at_eof(0.2), r.name
+
+
+def test_half_close_after_the_request_is_answered_then_closed(routers):
+    """A client that shuts its sending side after the request gets the whole answer from both,
+    then the close (ours says ``Connection: close``, uWSGI's says nothing)."""
+    raw = req("GET /r/length HTTP/1.1\nHost: h\n")
+    for r, says in zip(routers, (None, "close")):
+        with Conn(r.port) as c:
+            c.send(raw)
+            c.sock.shutdown(socket.SHUT_WR)
+            answer = c.read_response()
+            assert answer.body == b"hello world" and answer.header("Connection") == says, r.name
+            assert c.at_eof(), r.name
+
+
 # -- where uWSGI's router is broken and ours deliberately differs (README) ----------------------
 
 
@@ -312,3 +417,18 @@ def test_https_scheme_stays_https_here_uwsgi_takes_the_clients_header(routers):
     assert ours["env"]["wsgi.url_scheme"] == "https"
     theirs["env"]["wsgi.url_scheme"] = "https"
     assert_agree(theirs, ours, NOT_COMPARED)
+
+
+def test_204_gets_no_chunked_framing_here_uwsgi_auto_chunks_it(crossed):
+    """``--http-auto-chunked`` keeps a 204 alive by sending it ``Transfer-Encoding: chunked`` and
+    a last chunk, a body a 204 must not have (the next response on the connection would start
+    with ``0\\r\\n\\r\\n``); ours sends the bare head and keeps the connection."""
+    raw = req("GET /custom?s=204+No+Content&h=X-A:1 HTTP/1.1\nHost: h\n")
+    for r, tail in zip(crossed, (b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"\r\n\r\n")):
+        with Conn(r.port) as c:
+            c.send(raw)
+            head = c.read_until(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n"), r.name
+            got = head + (c.read_until(b"0\r\n\r\n") if r.name == "uwsgi" else b"")
+            assert got.endswith(tail) and b"Transfer-Encoding" not in got[: -len(tail)], r.name
+            assert not c.at_eof(0.2), r.name

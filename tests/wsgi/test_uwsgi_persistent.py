@@ -36,6 +36,9 @@ def _app(environ, start_response):
         return [b"ok"]
     if path == "/boom":
         raise RuntimeError("boom")
+    if path == "/close":  # the app ends the client's connection
+        start_response("200 OK", [("Connection", "close"), ("Content-Length", "3")])
+        return [b"bye"]
     if path == "/park":  # holds its core (not the loop) for a while
         import loop_engine
 
@@ -146,8 +149,23 @@ def test_a_chunked_upload_or_an_app_error_closes_after_the_answer(srv, expect_lo
     with _connect(srv) as c, expect_log("gateway.app", r"RuntimeError: boom"):
         c.sendall(_packet("/boom"))
         head, body = _read_response(c)
-        assert head.status == 500 and head.connection_close
+        assert head.status == 500 and head.connection_close and not head.client_close  # gateway-close
         assert _closed(c)
+
+
+def test_an_apps_connection_close_is_passed_on_and_closes(srv):
+    """The app's ``Connection: close`` reaches the router in front (uWSGI's worker passes it
+    on verbatim, and uWSGI's router then closes its client's connection), marked or not;
+    a persistent connection ends with it."""
+    with _connect(srv) as c:
+        c.sendall(_packet("/close"))
+        head, body = _read_response(c)
+        assert head.client_close and head.connection_close and body == b"bye"
+        assert _closed(c)
+    with _connect(srv) as c:
+        c.sendall(_packet("/close", keep=False))
+        data = read_to_eof(c)
+    assert data == b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye"
 
 
 def test_idle_persistent_connections_close_after_the_socket_timeout_and_on_drain(srv):
@@ -178,7 +196,7 @@ def test_over_the_idle_bound_the_answer_says_close():
             assert not _read_response(a)[0].connection_close
             b.sendall(_packet("/"))
             head, _ = _read_response(b)
-            assert head.connection_close
+            assert head.connection_close and not head.client_close  # gateway-close: the client stays
             assert _closed(b)
             a.sendall(_packet("/"))
             assert _read_response(a)[1] == b"clean"

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.protocol.upstream_response import ChunkedBody, UpstreamProtocolError, parse_response_head
+from gateway.protocol.uwsgi import KEEPALIVE_END
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "router")
 
@@ -147,6 +148,18 @@ def test_a_persistent_answer_that_closes_says_so():
     assert not parse_response_head(fixture("ok_length.http")).connection_close
     head = parse_response_head(b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\n\r\n")
     assert head is not None and head.connection_close
+
+
+def test_the_apps_close_ends_the_clients_connection_the_workers_own_does_not():
+    """``Connection: close`` (the app's, passed on by the worker) ends both connections;
+    ``gateway-close`` (KEEPALIVE_END: the worker's idle bound, a stop, an error) only the worker's."""
+    head = parse_response_head(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    assert head is not None and head.connection_close and head.client_close
+    head = parse_response_head(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + KEEPALIVE_END + b"\r\n")
+    assert head is not None and head.connection_close and not head.client_close
+    assert b"Connection" not in head.rebuild()
+    head = parse_response_head(b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")
+    assert head is not None and not head.connection_close and not head.client_close
 
 
 def _body_of(raw: bytes) -> bytes:
