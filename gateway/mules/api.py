@@ -11,7 +11,7 @@ import os
 from typing import Any, Optional, Union
 
 from gateway import mules as _mules
-from gateway.api_args import bytes_arg, int_arg
+from gateway.api_args import bytes_arg, c_int_arg, int_arg
 from gateway.mules import process as _process
 
 Message = Union[bytes, bytearray, memoryview, str]
@@ -52,7 +52,8 @@ def mule_get_msg(signals: Any = True, farms: Any = True, buffer_size: int = 6553
     rt = _process.runtime
     if rt is None:
         raise ValueError("you can receive mule messages only in a mule !!!")
-    return rt.get_msg(signals not in (None, False), farms not in (None, False), int(buffer_size), int(timeout))
+    size, wait = c_int_arg(buffer_size, "mule_get_msg", "i"), c_int_arg(timeout, "mule_get_msg", "i")  # (uWSGI's "ii")
+    return rt.get_msg(signals not in (None, False), farms not in (None, False), size, wait)
 
 
 def farm_get_msg() -> Optional[bytes]:
