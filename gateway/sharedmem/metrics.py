@@ -208,8 +208,9 @@ class Metrics:
                 continue
             path = os.path.join(self.metrics_dir, s.name)
             tmp = path + ".tmp"
-            try:
-                with open(tmp, "w") as f:
+            try:  # (mode 0640 before the umask, as uWSGI's files)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+                with open(fd, "w") as f:
                     f.write("%d\n" % value)
                 os.replace(tmp, path)
                 self._written[s.name] = value

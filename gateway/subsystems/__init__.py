@@ -115,6 +115,9 @@ class Subsystems:
             gen_log.warning("--metrics-dir-restore without --metrics-dir: nothing to restore")
         self.metrics = Metrics(metric_specs, cfg.metrics_dir or None, restore=bool(cfg.metrics_dir_restore))
         if self.metrics_enabled:
+            for spec in metric_specs:
+                if not spec.collected:  # (uWSGI's line for each --metric)
+                    gen_log.info("added custom metric: %s", spec.name)
             gen_log.info("initialized %d metrics", len(self.metrics.specs))
         self.table = SignalTable(self.workers + 1)
         self.pairs: Dict[int, Tuple[socket.socket, socket.socket]] = {}
