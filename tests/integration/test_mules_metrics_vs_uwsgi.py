@@ -1,0 +1,282 @@
+"""Mules, sharedareas, metrics and locks, differentially: ``tests/apps/mulemetric_probe.py`` runs
+unchanged under a real uWSGI 2.0.31 and under gateway, with the same options (a master, two
+workers, three plain mules and a ``--mule=`` script, a farm of mules 1 and 2, one sharedarea of
+two pages, four user locks, three ``--metric``, a ``--metrics-dir``), and their answers are
+compared: return values, exception types and messages, where the mules' messages went, the
+master's log lines about mules and metrics, the ``--metrics-dir`` files.
+
+One pair of servers for the module, driven at once by the same sequence: mule 3's ``@mule``
+steps first (it runs them at its start), then each group of steps in one request, then the
+script mule is told to end (it is respawned), then two workers contend for a lock.  The
+machinery (servers, step outcomes, how answers are diffed) is ``test_api_differential``'s.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import stat
+import threading
+import time
+from contextlib import ExitStack
+
+import pytest
+
+from support.waits import wait_until
+from tests.integration.test_api_differential import differences_of, get_json
+from tests.integration.test_signals_caches_vs_uwsgi import read_lines
+from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
+from tests.server import run_server
+
+pytestmark = pytest.mark.timeout(90)
+
+COMMON = ["--master", "--processes", "2", "--mules", "3", "--mule=tests/apps/mulemetric_mule.py",
+          "--farm", "fast:1,2", "--sharedarea", "2", "--locks", "4",
+          "--metric", "name=cnt,type=counter", "--metric", "name=gau,type=gauge,initial_value=5",
+          "--metric", "name=abso,type=absolute", "--die-on-term", "--disable-logging",
+          "--wsgi-file", "tests/apps/mulemetric_probe.py"]
+GROUPS = ("mules", "sharedarea", "metrics", "locks")
+
+#: the same exception type, gateway's message says more (or Python's own for a missing argument)
+MESSAGES = {
+    "mules": {"msg_int_message"},
+    "mule3": {"get_msg_bad_kw", "get_msg_str_timeout"},
+    "sharedarea": {"write_int", "read_id_str", "no_args"},
+    "metrics": {"set_float", "set_str", "get_bytes_name", "get_int_name", "get_no_args"},
+    "locks": {"lock_str", "lock_float"},
+}
+#: steps where gateway differs on purpose, with the README section that says so
+DELIBERATE = {
+    "mules": {
+        # "Mules and farms": None is the shared queue (uWSGI: ValueError "invalid mule")
+        "msg_none": "None target",
+        # "Mules and farms": a farm is named by a str (or bytes); uWSGI 2.0.31 on Python 3 takes
+        # bytes only (ValueError "invalid mule" for a str), so its own @mulefunc("farm") fails
+        "msg_farm": "str farm", "msg_farm_missing": "str farm", "mulefunc_fast": "str farm",
+        # "Mules and farms": an out-of-range mule is a ValueError (uWSGI's check is a no-op: it
+        # writes to whatever descriptor lies beyond its table, False)
+        "msg_mule_missing": "mule range", "msg_mule_negative": "mule range",
+        # "Mules and farms": bigger than --mule-msg-size raises (uWSGI sends it, its mule reads
+        # 65536 bytes of it)
+        "msg_big": "mule-msg-size",
+        # "Mules and farms": a @mulefunc call returns what mule_msg did (uWSGI: None)
+        "mulefunc_one": "mulefunc result", "mulefunc_any": "mulefunc result",
+        # beyond 2.0.31 (uWSGI's master branch has them)
+        "mule_file": "newer uWSGI", "mule_msg_recv_size": "newer uWSGI",
+    },
+    "mule3": {},
+    "sharedarea": {
+        # "Shared areas": bytes-like values are taken (uWSGI's "s#" wants read-only bytes)
+        "write_bytearray": "bytes-like",
+        # "Shared areas": uWSGI's write16 parses an unsigned int into a 2-byte variable (stack
+        # overrun; here it made the call fail and wrote nothing); gateway keeps the low 16 bits
+        "write16_big": "write16", "read16_big": "write16", "write16_negative": "write16",
+        "read16_negative": "write16",
+        # "Shared areas": uWSGI's inc64 checks for 4 bytes of room and writes 8 past the end
+        "inc64_at_end": "inc64 bound",
+        # "Shared areas": sharedarea_update is an extra (uWSGI 2.0.31's module lacks it), and
+        # sharedarea_object is absent
+        "update": "extra", "update_missing": "extra", "object": "absent",
+    },
+    "metrics": {},
+    "locks": {},
+}
+
+
+def drive(port: int, log) -> dict:
+    """One server through the sequence; its answers."""
+    deadline = time.monotonic() + 30
+    while True:  # mule 3 runs its steps at its start (three waits of 1 s)
+        mule3 = get_json(port, "/mule3", deadline)
+        if mule3 is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    got = {"mule3": mule3}
+    for group in GROUPS:
+        got[group] = get_json(port, "/steps?group=" + group, deadline)
+    # the script mule (mule 4) returns: the master respawns it, and it starts again
+    get_json(port, "/poke?pos=4000&value=1", deadline)
+    wait_until(lambda: any(line.startswith("script 4 2") for line in log()), timeout=15,
+               what="the script mule's second start")
+    # the messages the steps sent were all handled (the last one sent to mule 1 is b'after')
+    wait_until(lambda: any(" b'after' " in line for line in log()), timeout=10, what="the mules' messages")
+    got["log"] = sorted(log())
+    got["contention"] = contend(port)
+    return got
+
+
+def contend(port: int) -> list:
+    """Lock 2 held for 1 s by one worker (a request that sleeps holding it): what the other
+    worker sees meanwhile (``is_locked(2)``) and how long its ``lock(2)`` waits."""
+    deadline = time.monotonic() + 10
+    holder: list = []
+    hold = threading.Thread(target=lambda: holder.append(get_json(port, "/hold?n=2&secs=1.5", deadline)))
+    started = time.monotonic()
+    hold.start()
+    seen = None
+    while time.monotonic() - started < 1.0:  # (the holder's worker is busy: the other answers)
+        seen = get_json(port, "/is_locked?n=2", deadline)
+        if seen[1]:
+            break
+        time.sleep(0.02)
+    waited = get_json(port, "/lock_wait?n=2", deadline)
+    hold.join(10)
+    return [holder[0] if holder else None, seen, waited]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """``{"uwsgi": answers, "gateway": answers, "<who>_log": lines(), "<who>_dir": metrics dir}``."""
+    tmp = tmp_path_factory.mktemp("mulemetric")
+    answers, errors, result = {}, [], {}
+    with ExitStack() as stack:
+        servers = {}
+        for who in ("uwsgi", "gateway"):
+            log, metrics = str(tmp / (who + ".log")), str(tmp / (who + "-metrics"))
+            os.mkdir(metrics)
+            args = COMMON + ["--env", "MM_LOG=" + log, "--metrics-dir", metrics]
+            if who == "uwsgi":
+                port, logto = free_port(), str(tmp / "uwsgi.stderr")
+                stack.callback(RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--logto", logto] + args).stop)
+                result["uwsgi_log"] = lambda logto=logto: read_lines(logto)
+            else:
+                ours = stack.enter_context(run_server(args))
+                ours.expect_traceback("RuntimeError: hook boom")
+                port = ours.port
+                result["gateway_log"] = lambda ours=ours: ours.output().splitlines()
+            result[who + "_dir"] = metrics
+            servers[who] = (port, lambda log=log: read_lines(log))
+
+        def run(who):
+            try:
+                answers[who] = drive(*servers[who])
+            except Exception as e:  # (reported below, in the test's thread)
+                errors.append((who, e))
+        threads = [threading.Thread(target=run, args=(who,)) for who in servers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(80)
+        assert not errors, errors
+        result.update(answers)
+        yield result
+
+
+@pytest.mark.parametrize("group", ("mule3",) + GROUPS)
+def test_steps_match_real_uwsgi(pair, group):
+    theirs, ours = pair["uwsgi"][group], pair["gateway"][group]
+    assert theirs and set(theirs) == set(ours)
+    differences = differences_of(theirs, ours, MESSAGES[group] | set(DELIBERATE[group]))
+    differences += ["%s: uWSGI %s, gateway %s" % (step, theirs[step], ours[step]) for step in MESSAGES[group]
+                    if theirs[step].get("exc") is None or theirs[step].get("exc") != ours[step].get("exc")]
+    assert not differences, "\n".join(differences)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_deliberate_differences_still_differ(pair, group):
+    theirs, ours = pair["uwsgi"][group], pair["gateway"][group]
+    assert [step for step in DELIBERATE[group] if theirs[step] == ours[step]] == []
+
+
+def test_numbers_beyond_the_c_types_raise_as_in_uwsgi(pair):
+    """uWSGI's ``PyArg_ParseTuple`` formats: until 2026-12-05 gateway cut these values to the
+    width silently (``write8(0, 20, 256)`` wrote 0, ``metric_set("abso", 2 ** 64)`` stored 0)."""
+    expected = {("sharedarea", "write8_256"): "OverflowError", ("sharedarea", "write8_negative"): "OverflowError",
+                ("sharedarea", "write64_over"): "OverflowError", ("sharedarea", "read_id_str"): "TypeError",
+                ("metrics", "set_too_big"): "OverflowError", ("mule3", "get_msg_str_timeout"): "TypeError"}
+    for server in ("uwsgi", "gateway"):
+        assert {key: pair[server][key[0]][key[1]].get("exc") for key in expected} == expected, server
+
+
+#: messages whose mule is the shared queue's (or a farm's) choice: compared without it
+ANY_MULE = {"b'shared'", "b'zero'", "b'x'", "b'farm_msg'", "b''"}
+#: handled by one server only (DELIBERATE above): None and str farm targets, the oversized one
+ONLY_GATEWAY = {("msg", "b'none'"), ("msg", "b'farmed'"), ("mulefuncfast", "b")}
+ONLY_UWSGI = {("msg", "b'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'")}
+
+
+def deliveries(lines: list) -> list:
+    """What the mules handled: ``(tag, mule, what)``, the mule as ``*`` where it is the queue's
+    choice (``mulefuncany``: the shared queue too; ``farm``-wide ones: 1 or 2)."""
+    got = []
+    for line in lines:
+        tag, mule, what = (line.split(" ", 2) + ["", ""])[:3]
+        if tag in ("mstep", "script"):
+            continue
+        what = what.rsplit(" ", 1)[0] if tag == "msg" else what  # (drop the length: checked below)
+        if (tag, what) in ONLY_GATEWAY | ONLY_UWSGI:
+            continue
+        got.append((tag, "*" if what in ANY_MULE or tag == "mulefuncany" else mule, what))
+    return sorted(got)
+
+
+def test_messages_reach_the_same_mules(pair):
+    assert deliveries(pair["gateway"]["log"]) == deliveries(pair["uwsgi"]["log"])
+    for server in ("uwsgi", "gateway"):  # the 64 KiB one whole, to mule 2; the farm's in mule 1 or 2
+        assert "msg 2 b'%s' 65536" % ("y" * 40) in pair[server]["log"], server
+        assert any(re.match(r"msg [12] b'farm_msg' 8$", line) for line in pair[server]["log"]), server
+    # the mule whose hook raised went on (b'after' came after b'raise', to mule 1)
+    assert "msg 1 b'after' 5" in pair["gateway"]["log"] and "msg 1 b'after' 5" in pair["uwsgi"]["log"]
+    assert ("msg", "b'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'") in {tuple(line.split(" ")[::2][:2])
+                                                                    for line in pair["uwsgi"]["log"]}
+
+
+def test_script_mule_starts_ends_and_is_respawned_with_uwsgis_lines(pair):
+    """``--mule=SCRIPT``: the script returns, the mule ends, the master respawns it: uWSGI's
+    ``OOOPS mule 4 (pid: N) crippled...trying respawn...`` then ``spawned uWSGI mule 4 (pid: M)``
+    (until 2026-12-05: ``DAMN ! uWSGI mule 4 (pid: N) died, exit status 1 :( trying respawn ...``
+    and ``respawned uWSGI mule 4``)."""
+    for server in ("uwsgi", "gateway"):
+        assert [line for line in pair[server]["log"] if line.startswith("script")] == ["script 4 1", "script 4 2"]
+        lines = [line for line in pair[server + "_log"]() if "mule" in line]
+        spawned = [int(m.group(1)) for m in map(re.compile(r"spawned uWSGI mule 4 \(pid: (\d+)\)$").search, lines) if m]
+        crippled = [m.group(1) for m in map(re.compile(r"OOOPS mule 4 \(pid: (\d+)\) crippled\.\.\.trying respawn\.\.\.$").search,
+                                            lines) if m]
+        assert len(spawned) == 2 and crippled == [str(spawned[0])], (server, lines)
+        for mule in (1, 2, 3):
+            assert any(re.search(r"spawned uWSGI mule %d \(pid: \d+\)$" % mule, line) for line in lines), (server, mule)
+        assert any(line.endswith("created farm 1 name: fast mules:1,2") for line in lines), server
+
+
+def test_metric_lines_as_uwsgis(pair):
+    """``added custom metric: NAME`` for each ``--metric`` (gateway logged none until
+    2026-12-05), then ``initialized N metrics``."""
+    for server in ("uwsgi", "gateway"):
+        lines = [re.sub(r"^.*?(added custom metric|initialized)", r"\1", line) for line in pair[server + "_log"]()
+                 if "added custom metric" in line or re.search(r"initialized \d+ metrics", line)]
+        assert lines == ["added custom metric: cnt", "added custom metric: gau", "added custom metric: abso",
+                         "initialized 57 metrics"], server
+
+
+def test_metrics_dir_files_as_uwsgis(pair):
+    """One file per metric, the same names, mode 0640 (gateway's were 0644 until 2026-12-05).
+    Contents differ on purpose (README "Caches, locks, metrics, signals and timers"): gateway
+    writes ``VALUE\\n`` and keeps user metrics' files current; uWSGI's are a page of text then
+    NULs, and a ``--metric`` without a collector is never written (empty)."""
+    names = {server: sorted(os.listdir(pair[server + "_dir"])) for server in ("uwsgi", "gateway")}
+    assert names["uwsgi"] == names["gateway"] and "worker.2.core.0.requests" in names["gateway"]
+    for server in ("uwsgi", "gateway"):
+        modes = {stat.S_IMODE(os.stat(os.path.join(pair[server + "_dir"], name)).st_mode) for name in names[server]}
+        assert modes == {0o640 & ~current_umask()}, server
+    with open(os.path.join(pair["uwsgi_dir"], "gau"), "rb") as f:
+        assert f.read().strip(b"\0") == b""
+    gauge = ast.literal_eval(pair["gateway"]["metrics"]["div_default"]["repr"])[1]  # (its last step)
+    with open(os.path.join(pair["gateway_dir"], "gau")) as f:
+        assert f.read() == "%d\n" % gauge
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_lock_held_by_one_worker_is_seen_and_waited_for_by_the_other(pair):
+    """``lock(2)`` in a request of one worker: the other worker's ``is_locked(2)`` is True
+    meanwhile and its ``lock(2)`` waits for the holder's ``unlock(2)`` (as in uWSGI)."""
+    for server in ("uwsgi", "gateway"):
+        holder, seen, waited = pair[server]["contention"]
+        assert holder is not None and seen is not None, server
+        assert seen[0] != holder and seen[1] is True, (server, holder, seen)
+        assert waited[0] != holder and waited[1] > 0.2, (server, holder, waited)
