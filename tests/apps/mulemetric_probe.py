@@ -5,7 +5,7 @@
 ``GET /steps?group=G`` runs the steps of group G in order, in one request, and answers a JSON
 object: each step's result as ``{"type": ..., "repr": ...}`` or its exception as ``{"exc": ...,
 "msg": ...}`` (``probe_steps.outcome``).  What the mules receive is appended, one line per event,
-to the file named by the environment variable ``MM_LOG`` (``GET /log``): ``msg MULE REPR`` from
+to the file named by the environment variable ``MM_LOG`` (the test reads it): ``msg MULE REPR`` from
 the plain mules' hook, ``mulefunc MULE ARG`` from ``@mulefunc`` functions, ``farm MULE REPR`` from
 ``@farm``.  Mule 3's ``@mule`` body runs the mule-side steps once (``GET /mule3``), then serves messages.
 """
@@ -274,17 +274,6 @@ def application(environ, start_response):
     query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
     if path == "/steps":
         body = json.dumps({name: outcome(step) for name, step in GROUPS[query["group"]]()}, indent=1, sort_keys=True)
-    elif path == "/step":  # one step of a group, alone
-        step = dict(GROUPS[query["group"]]())[query["name"]]
-        body = json.dumps(outcome(step))
-    elif path == "/names":
-        body = json.dumps([name for name, _ in GROUPS[query["group"]]()])
-    elif path == "/log":
-        try:
-            with open(LOG) as f:
-                body = json.dumps(f.read().splitlines())
-        except OSError:
-            body = "[]"
     elif path == "/mule3":
         try:
             with open(MULE3) as f:

@@ -14,6 +14,7 @@ machinery (servers, step outcomes, how answers are diffed) is ``test_api_differe
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import stat
@@ -24,7 +25,7 @@ from contextlib import ExitStack
 import pytest
 
 from support.waits import wait_until
-from tests.integration.test_api_differential import differences_of, get_json
+from tests.integration.test_api_differential import at_once, differences_of, get_json
 from tests.integration.test_signals_caches_vs_uwsgi import read_lines
 from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
 from tests.server import run_server
@@ -129,7 +130,7 @@ def contend(port: int) -> list:
 def pair(tmp_path_factory):
     """``{"uwsgi": answers, "gateway": answers, "<who>_log": lines(), "<who>_dir": metrics dir}``."""
     tmp = tmp_path_factory.mktemp("mulemetric")
-    answers, errors, result = {}, [], {}
+    result: dict = {}
     with ExitStack() as stack:
         servers = {}
         for who in ("uwsgi", "gateway"):
@@ -147,19 +148,7 @@ def pair(tmp_path_factory):
                 result["gateway_log"] = lambda ours=ours: ours.output().splitlines()
             result[who + "_dir"] = metrics
             servers[who] = (port, lambda log=log: read_lines(log))
-
-        def run(who):
-            try:
-                answers[who] = drive(*servers[who])
-            except Exception as e:  # (reported below, in the test's thread)
-                errors.append((who, e))
-        threads = [threading.Thread(target=run, args=(who,)) for who in servers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(80)
-        assert not errors, errors
-        result.update(answers)
+        result.update(at_once({who: functools.partial(drive, *server) for who, server in servers.items()}, 80))
         yield result
 
 
@@ -256,20 +245,14 @@ def test_metrics_dir_files_as_uwsgis(pair):
     NULs, and a ``--metric`` without a collector is never written (empty)."""
     names = {server: sorted(os.listdir(pair[server + "_dir"])) for server in ("uwsgi", "gateway")}
     assert names["uwsgi"] == names["gateway"] and "worker.2.core.0.requests" in names["gateway"]
-    for server in ("uwsgi", "gateway"):
-        modes = {stat.S_IMODE(os.stat(os.path.join(pair[server + "_dir"], name)).st_mode) for name in names[server]}
-        assert modes == {0o640 & ~current_umask()}, server
+    modes = {server: {stat.S_IMODE(os.stat(os.path.join(pair[server + "_dir"], name)).st_mode) for name in names[server]}
+             for server in ("uwsgi", "gateway")}
+    assert modes["gateway"] == modes["uwsgi"] and len(modes["uwsgi"]) == 1 and not modes["uwsgi"].pop() & 0o137
     with open(os.path.join(pair["uwsgi_dir"], "gau"), "rb") as f:
         assert f.read().strip(b"\0") == b""
     gauge = ast.literal_eval(pair["gateway"]["metrics"]["div_default"]["repr"])[1]  # (its last step)
     with open(os.path.join(pair["gateway_dir"], "gau")) as f:
         assert f.read() == "%d\n" % gauge
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def test_a_lock_held_by_one_worker_is_seen_and_waited_for_by_the_other(pair):
