@@ -36,11 +36,26 @@ def record(*fields):
         os.close(fd)
 
 
+def hold(n, release):
+    """Hold user lock ``n`` until the file ``release`` exists (20 s at most)."""
+    uwsgi.lock(n)
+    try:
+        deadline = time.monotonic() + 20
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        uwsgi.unlock(n)
+
+
 def hook(message):
     """The plain mules' ``mule_msg_hook``: ``@mulefunc`` calls (pickles) go to uwsgidecorators'
     dispatcher, the others are recorded."""
     if message[:1] == b"\x80":
         return uwsgidecorators.mule_msg_dispatcher(message)
+    if message.startswith(b"hold "):  # hold user lock 2 until the file named after "hold " exists
+        hold(2, message[5:].decode())
+        record("held", uwsgi.mule_id(), 2)
+        return True
     record("msg", uwsgi.mule_id(), repr(message[:40]), len(message))
     if message == b"raise":
         raise RuntimeError("hook boom")
@@ -245,6 +260,18 @@ def metric_steps():
     ]
 
 
+def collected_steps():
+    """The ``--metric`` collectors and alias (the test's options), once the master has collected
+    after the metric steps."""
+    return [(name, (lambda name=name: uwsgi.metric_get(name)))
+            for name in ("cnt", "gau", "total", "average", "adder", "multiplier", "from_file", "field_0",
+                         "field_past", "no_file", "slow", "alias")] + [
+        ("set_collected", lambda: uwsgi.metric_set("total", 5)),
+        ("inc_alias", lambda: uwsgi.metric_inc("alias")),
+        ("alias_after", lambda: uwsgi.metric_get("alias")),
+    ]
+
+
 def lock_steps():
     return [
         ("lock_0", lambda: (uwsgi.lock(0), uwsgi.is_locked(0), uwsgi.unlock(0), uwsgi.is_locked(0))),
@@ -266,7 +293,8 @@ def lock_steps():
     ]
 
 
-GROUPS = {"mules": mule_steps, "sharedarea": sharedarea_steps, "metrics": metric_steps, "locks": lock_steps}
+GROUPS = {"mules": mule_steps, "sharedarea": sharedarea_steps, "metrics": metric_steps, "locks": lock_steps,
+          "collected": collected_steps}
 
 
 def application(environ, start_response):
@@ -283,20 +311,17 @@ def application(environ, start_response):
     elif path == "/poke":  # sharedarea 0: the 64-bit word at POS = VALUE (the script mule waits on it)
         uwsgi.sharedarea_write64(0, int(query["pos"]), int(query["value"]))
         body = "null"
-    elif path == "/hold":  # hold user lock N for SECS seconds
-        uwsgi.lock(int(query["n"]))
-        try:
-            time.sleep(float(query["secs"]))
-        finally:
-            uwsgi.unlock(int(query["n"]))
-        body = json.dumps(uwsgi.worker_id())
+    elif path == "/hold":  # mule 3 holds user lock N until the file RELEASE exists
+        body = json.dumps(uwsgi.mule_msg(b"hold " + query["release"].encode(), 3))
     elif path == "/is_locked":
         body = json.dumps([uwsgi.worker_id(), uwsgi.is_locked(int(query["n"]))])
-    elif path == "/lock_wait":  # how long lock(N) took here
+    elif path == "/lock_wait":  # whether N was locked, then (the file MARK made) how long lock(N) took
+        locked = uwsgi.is_locked(int(query["n"]))
+        open(query["mark"], "w").close()
         started = time.monotonic()
         uwsgi.lock(int(query["n"]))
         uwsgi.unlock(int(query["n"]))
-        body = json.dumps([uwsgi.worker_id(), time.monotonic() - started])
+        body = json.dumps([uwsgi.worker_id(), locked, time.monotonic() - started])
     else:
         body = json.dumps(uwsgi.worker_id())
     start_response("200 OK", [("Content-Type", "application/json")])

@@ -37,6 +37,14 @@ COMMON = ["--master", "--processes", "2", "--mules", "3", "--mule=tests/apps/mul
           "--metric", "name=cnt,type=counter", "--metric", "name=gau,type=gauge,initial_value=5",
           "--metric", "name=abso,type=absolute", "--die-on-term", "--disable-logging",
           "--wsgi-file", "tests/apps/mulemetric_probe.py"]
+#: --metric collectors and an alias (FILE: a file holding FIELDS)
+COLLECTED = ["name=total,collector=sum,children=cnt;gau", "name=average,collector=avg,children=cnt;gau",
+             "name=adder,collector=adder,children=cnt,arg1n=10",
+             "name=multiplier,collector=multiplier,children=gau,arg1n=3,initial_value=1",
+             "name=from_file,collector=file,arg1=FILE,arg1n=1", "name=field_0,collector=file,arg1=FILE",
+             "name=field_past,collector=file,arg1=FILE,arg1n=5", "name=no_file,collector=file,arg1=/nonexistent/mm",
+             "name=slow,collector=sum,children=gau,freq=3600", "name=alias,type=alias,alias=gau"]
+FIELDS = "7 42\t-9\n"
 GROUPS = ("mules", "sharedarea", "metrics", "locks")
 
 #: the same exception type, gateway's message says more (or Python's own for a missing argument)
@@ -46,6 +54,7 @@ MESSAGES = {
     "sharedarea": {"write_int", "read_id_str", "no_args"},
     "metrics": {"set_float", "set_str", "get_bytes_name", "get_int_name", "get_no_args"},
     "locks": {"lock_str", "lock_float"},
+    "collected": set(),
 }
 #: steps where gateway differs on purpose, with the README section that says so
 DELIBERATE = {
@@ -82,10 +91,11 @@ DELIBERATE = {
     },
     "metrics": {},
     "locks": {},
+    "collected": {},
 }
 
 
-def drive(port: int, log) -> dict:
+def drive(port: int, log, prefix: str) -> dict:
     """One server through the sequence; its answers."""
     deadline = time.monotonic() + 30
     while True:  # mule 3 runs its steps at its start (three waits of 1 s)
@@ -96,6 +106,12 @@ def drive(port: int, log) -> dict:
     got = {"mule3": mule3}
     for group in GROUPS:
         got[group] = get_json(port, "/steps?group=" + group, deadline)
+
+    def collected_after_the_steps():  # (the master collects every second)
+        got["collected"] = get_json(port, "/steps?group=collected", deadline)
+        value = {name: int(got["collected"][name]["repr"]) for name in ("cnt", "gau", "total")}
+        return value["total"] == value["cnt"] + value["gau"]
+    wait_until(collected_after_the_steps, timeout=10, what="a collection after the metric steps")
     # the script mule (mule 4) returns: the master respawns it, and it starts again
     get_json(port, "/poke?pos=4000&value=1", deadline)
     wait_until(lambda: any(line.startswith("script 4 2") for line in log()), timeout=15,
@@ -103,27 +119,31 @@ def drive(port: int, log) -> dict:
     # the messages the steps sent were all handled (the last one sent to mule 1 is b'after')
     wait_until(lambda: any(" b'after' " in line for line in log()), timeout=10, what="the mules' messages")
     got["log"] = sorted(log())
-    got["contention"] = contend(port)
+    got["contention"] = contend(port, prefix, log)
     return got
 
 
-def contend(port: int) -> list:
-    """Lock 2 held for 1 s by one worker (a request that sleeps holding it): what the other
-    worker sees meanwhile (``is_locked(2)``) and how long its ``lock(2)`` waits."""
-    deadline = time.monotonic() + 10
-    holder: list = []
-    hold = threading.Thread(target=lambda: holder.append(get_json(port, "/hold?n=2&secs=1.5", deadline)))
-    started = time.monotonic()
-    hold.start()
-    seen = None
-    while time.monotonic() - started < 1.0:  # (the holder's worker is busy: the other answers)
-        seen = get_json(port, "/is_locked?n=2", deadline)
-        if seen[1]:
-            break
-        time.sleep(0.02)
-    waited = get_json(port, "/lock_wait?n=2", deadline)
-    hold.join(10)
-    return [holder[0] if holder else None, seen, waited]
+def contend(port: int, prefix: str, log) -> list:
+    """Lock 2 held by mule 3 (until the file PREFIX.release exists): what a worker sees
+    meanwhile (``is_locked(2)``), then how long its ``lock(2)`` waits (the test makes the file
+    0.3 s after that request is about to lock), and the mule's record of it."""
+    deadline = time.monotonic() + 20
+    release, mark = prefix + ".release", prefix + ".mark"
+    sent = get_json(port, "/hold?release=" + release, deadline)
+
+    def locked_elsewhere():
+        got = get_json(port, "/is_locked?n=2", deadline)
+        return got if got[1] else None
+    seen = wait_until(locked_elsewhere, timeout=10, what="lock 2 taken by mule 3")
+    waiter: list = []
+    wait = threading.Thread(target=lambda: waiter.append(get_json(port, "/lock_wait?n=2&mark=" + mark, deadline)))
+    wait.start()
+    wait_until(lambda: os.path.exists(mark), timeout=10, what="the waiter about to lock")
+    time.sleep(0.3)  # (what the waiter's lock(2) must then wait, at least)
+    open(release, "w").close()
+    wait.join(10)
+    held = wait_until(lambda: [line for line in log() if line.startswith("held ")], timeout=10, what="the mule's unlock")
+    return [sent, seen, waiter[0] if waiter else None, held]
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +154,12 @@ def pair(tmp_path_factory):
     with ExitStack() as stack:
         servers = {}
         for who in ("uwsgi", "gateway"):
-            log, metrics = str(tmp / (who + ".log")), str(tmp / (who + "-metrics"))
+            log, metrics, fields = str(tmp / (who + ".log")), str(tmp / (who + "-metrics")), tmp / (who + ".fields")
             os.mkdir(metrics)
+            fields.write_text(FIELDS)
             args = COMMON + ["--env", "MM_LOG=" + log, "--metrics-dir", metrics]
+            for metric in COLLECTED:
+                args += ["--metric", metric.replace("FILE", str(fields))]
             if who == "uwsgi":
                 port, logto = free_port(), str(tmp / "uwsgi.stderr")
                 stack.callback(RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--logto", logto] + args).stop)
@@ -147,12 +170,12 @@ def pair(tmp_path_factory):
                 port = ours.port
                 result["gateway_log"] = lambda ours=ours: ours.output().splitlines()
             result[who + "_dir"] = metrics
-            servers[who] = (port, lambda log=log: read_lines(log))
+            servers[who] = (port, lambda log=log: read_lines(log), str(tmp / who))
         result.update(at_once({who: functools.partial(drive, *server) for who, server in servers.items()}, 80))
         yield result
 
 
-@pytest.mark.parametrize("group", ("mule3",) + GROUPS)
+@pytest.mark.parametrize("group", ("mule3",) + GROUPS + ("collected",))
 def test_steps_match_real_uwsgi(pair, group):
     theirs, ours = pair["uwsgi"][group], pair["gateway"][group]
     assert theirs and set(theirs) == set(ours)
@@ -191,7 +214,7 @@ def deliveries(lines: list) -> list:
     got = []
     for line in lines:
         tag, mule, what = (line.split(" ", 2) + ["", ""])[:3]
-        if tag in ("mstep", "script"):
+        if tag in ("mstep", "script", "held"):
             continue
         what = what.rsplit(" ", 1)[0] if tag == "msg" else what  # (drop the length: checked below)
         if (tag, what) in ONLY_GATEWAY | ONLY_UWSGI:
@@ -234,8 +257,8 @@ def test_metric_lines_as_uwsgis(pair):
     for server in ("uwsgi", "gateway"):
         lines = [re.sub(r"^.*?(added custom metric|initialized)", r"\1", line) for line in pair[server + "_log"]()
                  if "added custom metric" in line or re.search(r"initialized \d+ metrics", line)]
-        assert lines == ["added custom metric: cnt", "added custom metric: gau", "added custom metric: abso",
-                         "initialized 57 metrics"], server
+        names = ["cnt", "gau", "abso"] + [metric.split(",")[0][5:] for metric in COLLECTED]
+        assert lines == ["added custom metric: " + name for name in names] + ["initialized 67 metrics"], server
 
 
 def test_metrics_dir_files_as_uwsgis(pair):
@@ -255,11 +278,13 @@ def test_metrics_dir_files_as_uwsgis(pair):
         assert f.read() == "%d\n" % gauge
 
 
-def test_a_lock_held_by_one_worker_is_seen_and_waited_for_by_the_other(pair):
-    """``lock(2)`` in a request of one worker: the other worker's ``is_locked(2)`` is True
-    meanwhile and its ``lock(2)`` waits for the holder's ``unlock(2)`` (as in uWSGI)."""
+def test_a_lock_held_by_a_mule_is_seen_and_waited_for_by_a_worker(pair):
+    """``lock(2)`` in mule 3 (its message hook): a worker's ``is_locked(2)`` is True meanwhile and
+    its ``lock(2)`` waits for the mule's ``unlock(2)``, as in uWSGI.  (A mule holds it, not a
+    request of the other worker: gateway's worker may have accepted the next connection before
+    its one core blocked in the app, and that request would wait behind the holder.)"""
     for server in ("uwsgi", "gateway"):
-        holder, seen, waited = pair[server]["contention"]
-        assert holder is not None and seen is not None, server
-        assert seen[0] != holder and seen[1] is True, (server, holder, seen)
-        assert waited[0] != holder and waited[1] > 0.2, (server, holder, waited)
+        sent, seen, waited, held = pair[server]["contention"]
+        assert sent is True and held == ["held 3 2"], (server, sent, held)
+        assert seen[1] is True, (server, seen)
+        assert waited is not None and waited[1] is True and waited[2] > 0.25, (server, waited)
