@@ -80,6 +80,12 @@ def on_any_mule(arg):
     record("mulefuncany", uwsgi.mule_id(), arg)
 
 
+@uwsgidecorators.farm("solo")
+def on_solo(message):
+    """Mule 5's loop (``--farm solo:5``): each message of the farm."""
+    record("farm", uwsgi.mule_id(), repr(message))
+
+
 def mule_side_steps():
     """Run in mule 3 by ``@mule(3)``, before its message loop (nothing is queued for it yet but
     what these steps send)."""
@@ -141,6 +147,8 @@ def mule_steps():
         ("msg_after_raise", lambda: uwsgi.mule_msg(b"after", 1)),
         ("farm_msg", lambda: uwsgi.farm_msg("fast", b"farm_msg")),
         ("farm_msg_missing", lambda: uwsgi.farm_msg("nope", b"x")),
+        ("farm_msg_solo", lambda: uwsgi.farm_msg("solo", b"to-solo")),
+        ("msg_solo_bytes", lambda: uwsgi.mule_msg(b"to-solo-2", b"solo")),
         ("mulefunc_one", lambda: on_mule_one("a")),
         ("mulefunc_fast", lambda: on_farm_fast("b")),
         ("mulefunc_any", lambda: on_any_mule("c")),
@@ -245,6 +253,11 @@ def metric_steps():
         ("set_max", lambda: (uwsgi.metric_set("abso", 5), uwsgi.metric_set_max("abso", 9), uwsgi.metric_set_max("abso", 2),
                              uwsgi.metric_get("abso"))),
         ("set_min", lambda: (uwsgi.metric_set_min("abso", 1), uwsgi.metric_set_min("abso", 4), uwsgi.metric_get("abso"))),
+        # low: initial_value=5 (uWSGI's set_min ignores values not above it)
+        ("set_min_not_above_initial", lambda: (uwsgi.metric_set("low", 9), uwsgi.metric_set_min("low", 5),
+                                               uwsgi.metric_set_min("low", -1), uwsgi.metric_get("low"))),
+        ("set_min_above_initial", lambda: (uwsgi.metric_set("low", 9), uwsgi.metric_set_min("low", 6),
+                                           uwsgi.metric_get("low"))),
         ("get_missing", lambda: uwsgi.metric_get("nope")),
         ("set_missing", lambda: uwsgi.metric_set("nope", 1)),
         ("inc_missing", lambda: uwsgi.metric_inc("nope")),

@@ -32,10 +32,11 @@ from tests.server import run_server
 
 pytestmark = pytest.mark.timeout(90)
 
-COMMON = ["--master", "--processes", "2", "--mules", "3", "--mule=tests/apps/mulemetric_mule.py",
-          "--farm", "fast:1,2", "--sharedarea", "2", "--locks", "4",
+COMMON = ["--master", "--processes", "2", "--mules", "3", "--mule=tests/apps/mulemetric_mule.py", "--mule",
+          "--farm", "fast:1,2", "--farm", "solo:5", "--sharedarea", "2", "--locks", "4",
           "--metric", "name=cnt,type=counter", "--metric", "name=gau,type=gauge,initial_value=5",
-          "--metric", "name=abso,type=absolute", "--die-on-term", "--disable-logging",
+          "--metric", "name=abso,type=absolute", "--metric", "name=low,type=gauge,initial_value=5",
+          "--die-on-term", "--disable-logging",
           "--wsgi-file", "tests/apps/mulemetric_probe.py"]
 #: --metric collectors and an alias (FILE: a file holding FIELDS)
 COLLECTED = ["name=total,collector=sum,children=cnt;gau", "name=average,collector=avg,children=cnt;gau",
@@ -89,7 +90,12 @@ DELIBERATE = {
         # sharedarea_object is absent
         "update": "extra", "update_missing": "extra", "object": "absent",
     },
-    "metrics": {},
+    "metrics": {
+        # "Caches, locks, metrics...": set_min keeps the smaller value; uWSGI's also ignores any
+        # value not above the metric's initial_value (a minimum started at a high sentinel never
+        # moves there)
+        "set_min_not_above_initial": "set_min",
+    },
     "locks": {},
     "collected": {},
 }
@@ -228,6 +234,9 @@ def test_messages_reach_the_same_mules(pair):
     for server in ("uwsgi", "gateway"):  # the 64 KiB one whole, to mule 2; the farm's in mule 1 or 2
         assert "msg 2 b'%s' 65536" % ("y" * 40) in pair[server]["log"], server
         assert any(re.match(r"msg [12] b'farm_msg' 8$", line) for line in pair[server]["log"]), server
+    for server in ("uwsgi", "gateway"):  # @farm("solo"): mule 5 (--farm solo:5) loops on farm_get_msg()
+        assert [line for line in pair[server]["log"] if line.startswith("farm ")] == \
+            ["farm 5 b'to-solo'", "farm 5 b'to-solo-2'"], server
     # the mule whose hook raised went on (b'after' came after b'raise', to mule 1)
     assert "msg 1 b'after' 5" in pair["gateway"]["log"] and "msg 1 b'after' 5" in pair["uwsgi"]["log"]
     assert ("msg", "b'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'") in {tuple(line.split(" ")[::2][:2])
@@ -246,9 +255,10 @@ def test_script_mule_starts_ends_and_is_respawned_with_uwsgis_lines(pair):
         crippled = [m.group(1) for m in map(re.compile(r"OOOPS mule 4 \(pid: (\d+)\) crippled\.\.\.trying respawn\.\.\.$").search,
                                             lines) if m]
         assert len(spawned) == 2 and crippled == [str(spawned[0])], (server, lines)
-        for mule in (1, 2, 3):
+        for mule in (1, 2, 3, 5):
             assert any(re.search(r"spawned uWSGI mule %d \(pid: \d+\)$" % mule, line) for line in lines), (server, mule)
         assert any(line.endswith("created farm 1 name: fast mules:1,2") for line in lines), server
+        assert any(line.endswith("created farm 2 name: solo mules:5") for line in lines), server
 
 
 def test_metric_lines_as_uwsgis(pair):
@@ -257,8 +267,8 @@ def test_metric_lines_as_uwsgis(pair):
     for server in ("uwsgi", "gateway"):
         lines = [re.sub(r"^.*?(added custom metric|initialized)", r"\1", line) for line in pair[server + "_log"]()
                  if "added custom metric" in line or re.search(r"initialized \d+ metrics", line)]
-        names = ["cnt", "gau", "abso"] + [metric.split(",")[0][5:] for metric in COLLECTED]
-        assert lines == ["added custom metric: " + name for name in names] + ["initialized 67 metrics"], server
+        names = ["cnt", "gau", "abso", "low"] + [metric.split(",")[0][5:] for metric in COLLECTED]
+        assert lines == ["added custom metric: " + name for name in names] + ["initialized 68 metrics"], server
 
 
 def test_metrics_dir_files_as_uwsgis(pair):
