@@ -24,6 +24,7 @@ from contextlib import ExitStack
 
 import pytest
 
+from support.stats import fetch_stats
 from support.waits import wait_until
 from tests.integration.test_api_differential import at_once, differences_of, get_json
 from tests.integration.test_signals_caches_vs_uwsgi import read_lines
@@ -46,6 +47,7 @@ COLLECTED = ["name=total,collector=sum,children=cnt;gau", "name=average,collecto
              "name=field_past,collector=file,arg1=FILE,arg1n=5", "name=no_file,collector=file,arg1=/nonexistent/mm",
              "name=slow,collector=sum,children=gau,freq=3600", "name=alias,type=alias,alias=gau"]
 FIELDS = "7 42\t-9\n"
+USER_METRICS = ["cnt", "gau", "abso", "low"] + [metric.split(",")[0][5:] for metric in COLLECTED]
 GROUPS = ("mules", "sharedarea", "metrics", "locks")
 
 #: the same exception type, gateway's message says more (or Python's own for a missing argument)
@@ -101,7 +103,7 @@ DELIBERATE = {
 }
 
 
-def drive(port: int, log, prefix: str) -> dict:
+def drive(port: int, log, prefix: str, stats: int) -> dict:
     """One server through the sequence; its answers."""
     deadline = time.monotonic() + 30
     while True:  # mule 3 runs its steps at its start (three waits of 1 s)
@@ -118,6 +120,7 @@ def drive(port: int, log, prefix: str) -> dict:
         value = {name: int(got["collected"][name]["repr"]) for name in ("cnt", "gau", "total")}
         return value["total"] == value["cnt"] + value["gau"]
     wait_until(collected_after_the_steps, timeout=10, what="a collection after the metric steps")
+    got["stats"] = {name: entry for name, entry in fetch_stats(stats)["metrics"].items() if name in USER_METRICS}
     # the script mule (mule 4) returns: the master respawns it, and it starts again
     get_json(port, "/poke?pos=4000&value=1", deadline)
     wait_until(lambda: any(line.startswith("script 4 2") for line in log()), timeout=15,
@@ -163,7 +166,8 @@ def pair(tmp_path_factory):
             log, metrics, fields = str(tmp / (who + ".log")), str(tmp / (who + "-metrics")), tmp / (who + ".fields")
             os.mkdir(metrics)
             fields.write_text(FIELDS)
-            args = COMMON + ["--env", "MM_LOG=" + log, "--metrics-dir", metrics]
+            stats = free_port()
+            args = COMMON + ["--env", "MM_LOG=" + log, "--metrics-dir", metrics, "--stats", "127.0.0.1:%d" % stats]
             for metric in COLLECTED:
                 args += ["--metric", metric.replace("FILE", str(fields))]
             if who == "uwsgi":
@@ -176,7 +180,7 @@ def pair(tmp_path_factory):
                 port = ours.port
                 result["gateway_log"] = lambda ours=ours: ours.output().splitlines()
             result[who + "_dir"] = metrics
-            servers[who] = (port, lambda log=log: read_lines(log), str(tmp / who))
+            servers[who] = (port, lambda log=log: read_lines(log), str(tmp / who), stats)
         result.update(at_once({who: functools.partial(drive, *server) for who, server in servers.items()}, 80))
         yield result
 
@@ -267,8 +271,7 @@ def test_metric_lines_as_uwsgis(pair):
     for server in ("uwsgi", "gateway"):
         lines = [re.sub(r"^.*?(added custom metric|initialized)", r"\1", line) for line in pair[server + "_log"]()
                  if "added custom metric" in line or re.search(r"initialized \d+ metrics", line)]
-        names = ["cnt", "gau", "abso", "low"] + [metric.split(",")[0][5:] for metric in COLLECTED]
-        assert lines == ["added custom metric: " + name for name in names] + ["initialized 68 metrics"], server
+        assert lines == ["added custom metric: " + name for name in USER_METRICS] + ["initialized 68 metrics"], server
 
 
 def test_metrics_dir_files_as_uwsgis(pair):
@@ -298,3 +301,13 @@ def test_a_lock_held_by_a_mule_is_seen_and_waited_for_by_a_worker(pair):
         assert sent is True and held == ["held 3 2"], (server, sent, held)
         assert seen[1] is True, (server, seen)
         assert waited is not None and waited[1] is True and waited[2] > 0.25, (server, waited)
+
+
+def test_the_stats_metrics_of_the_user_metrics_as_uwsgis(pair):
+    """The stats document's ``metrics`` entries of the ``--metric`` ones, read once the master
+    collected after the steps: type (an alias is 3), OID (an alias shows its target's) and value,
+    in uWSGI's order (after the built-in ones)."""
+    theirs, ours = pair["uwsgi"]["stats"], pair["gateway"]["stats"]
+    assert list(ours) == list(theirs) == USER_METRICS
+    assert ours == theirs
+    assert ours["alias"]["type"] == 3 and ours["alias"]["value"] == ours["gau"]["value"]
