@@ -276,9 +276,9 @@ def test_metric_lines_as_uwsgis(pair):
 
 def test_metrics_dir_files_as_uwsgis(pair):
     """One file per metric, the same names, mode 0640 (gateway's were 0644 until 2026-12-05).
-    Contents differ on purpose (README "Caches, locks, metrics, signals and timers"): gateway
-    writes ``VALUE\\n`` and keeps user metrics' files current; uWSGI's are a page of text then
-    NULs, and a ``--metric`` without a collector is never written (empty)."""
+    A collector's file holds its value in both (uWSGI's: then NULs to a page). Otherwise contents
+    differ on purpose (README "Caches, locks, metrics, signals and timers"): gateway keeps every
+    file current; uWSGI never writes a ``--metric`` without a collector (its file stays empty)."""
     names = {server: sorted(os.listdir(pair[server + "_dir"])) for server in ("uwsgi", "gateway")}
     assert names["uwsgi"] == names["gateway"] and "worker.2.core.0.requests" in names["gateway"]
     modes = {server: {stat.S_IMODE(os.stat(os.path.join(pair[server + "_dir"], name)).st_mode) for name in names[server]}
@@ -286,6 +286,10 @@ def test_metrics_dir_files_as_uwsgis(pair):
     assert modes["gateway"] == modes["uwsgi"] and len(modes["uwsgi"]) == 1 and not modes["uwsgi"].pop() & 0o137
     with open(os.path.join(pair["uwsgi_dir"], "gau"), "rb") as f:
         assert f.read().strip(b"\0") == b""
+    for name in ("total", "from_file", "multiplier"):  # (collected: uWSGI writes them too)
+        with open(os.path.join(pair["uwsgi_dir"], name), "rb") as theirs, \
+                open(os.path.join(pair["gateway_dir"], name), "rb") as ours:
+            assert theirs.read().rstrip(b"\0") == ours.read() == b"%d\n" % int(pair["gateway"]["stats"][name]["value"])
     gauge = ast.literal_eval(pair["gateway"]["metrics"]["div_default"]["repr"])[1]  # (its last step)
     with open(os.path.join(pair["gateway_dir"], "gau")) as f:
         assert f.read() == "%d\n" % gauge
