@@ -65,6 +65,16 @@ def hook(message):
 uwsgi.mule_msg_hook = hook
 
 
+def slow_handler(num):
+    """Signal 30's handler (target ``mule2``): longer than ``--mule-harakiri``."""
+    record("sig", uwsgi.mule_id(), num)
+    time.sleep(10)
+
+
+if not uwsgi.mule_id():  # (registered in the master, at import: every mule inherits it)
+    uwsgi.register_signal(30, "mule2", slow_handler)
+
+
 @uwsgidecorators.mulefunc(1)
 def on_mule_one(arg):
     record("mulefunc1", uwsgi.mule_id(), arg)
@@ -132,8 +142,6 @@ def mule_steps():
         ("msg_zero", lambda: uwsgi.mule_msg(b"zero", 0)),
         ("msg_mule1", lambda: uwsgi.mule_msg(b"one", 1)),
         ("msg_mule2_str", lambda: uwsgi.mule_msg("two", 2)),
-        ("msg_mule_missing", lambda: uwsgi.mule_msg(b"x", 9)),
-        ("msg_mule_negative", lambda: uwsgi.mule_msg(b"x", -1)),
         ("msg_farm", lambda: uwsgi.mule_msg(b"farmed", "fast")),
         ("msg_farm_missing", lambda: uwsgi.mule_msg(b"x", "nope")),
         ("msg_farm_missing_bytes", lambda: uwsgi.mule_msg(b"x", b"nope")),
@@ -210,7 +218,6 @@ def sharedarea_steps():
         ("read32_at_end", lambda: uwsgi.sharedarea_read32(0, 8190)),
         ("read16_at_end", lambda: uwsgi.sharedarea_read16(0, 8191)),
         ("read8_at_end", lambda: uwsgi.sharedarea_read8(0, 8192)),
-        ("inc64_at_end", lambda: uwsgi.sharedarea_inc64(0, 8188)),
         ("inc32_at_end", lambda: uwsgi.sharedarea_inc32(0, 8190)),
         ("read8_missing_id", lambda: uwsgi.sharedarea_read8(9, 0)),
         ("inc64_missing_id", lambda: uwsgi.sharedarea_inc64(9, 0)),
@@ -326,6 +333,8 @@ def application(environ, start_response):
         body = "null"
     elif path == "/hold":  # mule 3 holds user lock N until the file RELEASE exists
         body = json.dumps(uwsgi.mule_msg(b"hold " + query["release"].encode(), 3))
+    elif path == "/signal":
+        body = json.dumps(uwsgi.signal(int(query["num"])))
     elif path == "/is_locked":
         body = json.dumps([uwsgi.worker_id(), uwsgi.is_locked(int(query["n"]))])
     elif path == "/lock_wait":  # whether N was locked, then (the file MARK made) how long lock(N) took

@@ -51,6 +51,15 @@ def test_read_write_bytes_and_bounds(areas):
             bad()
 
 
+def test_an_increment_needs_room_for_its_whole_integer(areas):
+    """uWSGI's inc64/dec64 check for 4 bytes of room and write 8: past the end of the area
+    (its worker segfaults when the next page is not mapped); here it is out of range."""
+    for call in (lambda: fn("sharedarea_inc64")(0, mmap.PAGESIZE - 4), lambda: fn("sharedarea_dec64")(0, mmap.PAGESIZE - 7)):
+        with pytest.raises(ValueError, match="error calling uwsgi_sharedarea_(inc|dec)64"):
+            call()
+    fn("sharedarea_inc64")(0, mmap.PAGESIZE - 8)
+
+
 def test_integers_wrap_like_c_and_increments(areas):
     fn("sharedarea_write8")(0, 0, 200)
     assert fn("sharedarea_readbyte")(0, 0) == -56  # an unsigned byte in, a signed one out (uWSGI's)
