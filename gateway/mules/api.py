@@ -35,9 +35,18 @@ def mule_msg(message: Message, mule: Any = None) -> bool:
     return ms.send(data, mule)
 
 
+def _farm_name(name: Any, what: str) -> str:
+    """A farm name where uWSGI parses it with ``s``: a str, else uWSGI's TypeError."""
+    if not isinstance(name, str):
+        raise TypeError("%s() argument 1 must be str, not %s" % (what, type(name).__name__))
+    return name
+
+
 def farm_msg(farm: str, message: Message) -> None:
     """Queue ``message`` for the first free mule of ``farm`` (uWSGI returns None, and an
-    unknown farm is silently ignored there too)."""
+    unknown farm is silently ignored there too).  ``farm`` is a str (uWSGI's TypeError
+    otherwise; ``mule_msg`` takes bytes too)."""
+    farm = _farm_name(farm, "farm_msg")
     data = bytes_arg(message, "farm_msg")
     ms = _mules.current
     if ms is None or farm not in ms.farm_names:
@@ -89,7 +98,10 @@ def mule_msg_recv_size() -> int:
 
 
 def in_farm(name: Optional[str] = None) -> Optional[bool]:
-    """True when this mule belongs to farm ``name`` (any farm without a name); else None."""
+    """True when this mule belongs to farm ``name`` (any farm without a name); else None.
+    ``name`` is a str (uWSGI's TypeError otherwise, in any process)."""
+    if name is not None:
+        name = _farm_name(name, "in_farm")
     rt = _process.runtime
     if rt is None:
         return None

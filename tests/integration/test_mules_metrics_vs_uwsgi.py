@@ -73,6 +73,7 @@ DELIBERATE = {
         # "Mules and farms": a farm is named by a str (or bytes); uWSGI 2.0.31 on Python 3 takes
         # bytes only (ValueError "invalid mule" for a str), so its own @mulefunc("farm") fails
         "msg_farm": "str farm", "msg_farm_missing": "str farm", "mulefunc_fast": "str farm",
+        "msg_empty_farm": "str farm",
         # "Mules and farms": bigger than --mule-msg-size raises (uWSGI sends it, its mule reads
         # 65536 bytes of it)
         "msg_big": "mule-msg-size",
@@ -126,8 +127,10 @@ def drive(port: int, log, prefix: str, stats: int, server_log) -> dict:
     get_json(port, "/poke?pos=4000&value=1", deadline)
     wait_until(lambda: any(line.startswith("script 4 2") for line in log()), timeout=15,
                what="the script mule's second start")
-    # the messages the steps sent were all handled (the last one sent to mule 1 is b'after')
-    wait_until(lambda: any(" b'after' " in line for line in log()), timeout=10, what="the mules' messages")
+    # the messages the steps sent were all handled (the last ones to mule 1, farm solo, any mule)
+    last = ("msg 1 b'after' 5", "farm 5 b'to-solo-2'", "mulefuncany")
+    wait_until(lambda: all(any(line.startswith(end) for line in log()) for end in last), timeout=10,
+               what="the mules' messages")
     got["log"] = sorted(log())
     got["contention"] = contend(port, prefix, log)
     # signal 30 (target mule2): its handler sleeps past --mule-harakiri 1: killed, respawned
