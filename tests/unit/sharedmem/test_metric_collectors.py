@@ -70,3 +70,16 @@ def test_a_missing_file_is_0_and_logged_once(caplog):
 def test_uwsgis_startup_errors(texts, message):
     with pytest.raises(MetricConfigError, match=message.replace("(", r"\(").replace("!", "!")):
         metrics(*texts)
+
+
+def test_restore_gives_a_collected_counter_its_old_value_as_initial_value(tmp_path):
+    """``--metrics-dir-restore``: a collector counter counts on from its file's value (as uWSGI's
+    initial_value); a collector gauge starts afresh (uWSGI would add the old value to it too)."""
+    for name, value in (("a", "4\n"), ("count", "100\n"), ("gauge", "100\n"), ("al", "9\n")):
+        (tmp_path / name).write_text(value)
+    m = Metrics([MetricSpec.parse(t) for t in ("name=a", "name=count,collector=sum,children=a",
+                                                "name=gauge,type=gauge,collector=sum,children=a",
+                                                "name=al,type=alias,alias=a")], str(tmp_path), restore=True)
+    m.run_collectors(0.0)
+    assert [m.get(n) for n in ("a", "count", "gauge", "al")] == [4, 104, 4, 4]
+    m.close()
