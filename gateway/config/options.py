@@ -2481,8 +2481,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("locks", type=conv.integer, default=0, minimum=0, maximum=1024, section=SUBSYSTEMS, metavar="N",
            help="user locks 1..N for uwsgi.lock(n) (lock 0 always exists)"),
     Option("metric", repeatable=True, type=_metric_spec, section=SUBSYSTEMS, metavar="KEYVAL",
-           help="declare a metric shared by all workers: name=NAME[,type=counter|gauge|absolute]"
-                "[,initial_value=N][,oid=OID]"),
+           help="declare a metric shared by all workers: name=NAME[,type=counter|gauge|absolute|alias]"
+                " [,initial_value=N][,oid=OID], and collector=file|sum|avg|accumulator|adder|multiplier with"
+                " freq=S, arg1=FILE, arg1n=N, children=A;B, or alias=METRIC"),
     Option("sharedarea", repeatable=True, type=_sharedarea_spec, section=SUBSYSTEMS,
            metavar="N|pages=N|size=BYTES",
            help="add a raw shared memory area (ids from 0) of N pages (or BYTES), shared by every "

@@ -236,8 +236,12 @@ def attach(master: Any, cfg: Config) -> Optional[MuleSet]:
     ctl = control = _MuleControl(master, mules, mercy)
     master.on_reload(ctl.cursed)
     for mid in range(1, mules.count + 1):
+        # uWSGI's lines: a respawned mule says "spawned" again, a dead one "crippled" (whatever
+        # its exit status; log parsers match them)
         spec = ChildSpec("uWSGI mule %d" % mid, functools.partial(run_mule, mules, mid, cfg, master.sockets, master.board),
-                         reload_signal=signal.SIGHUP, stop_timeout=mercy)
+                         reload_signal=signal.SIGHUP, stop_timeout=mercy,
+                         spawn_line=functools.partial("spawned uWSGI mule {} (pid: {})".format, mid),
+                         death_line="OOOPS mule %d (pid: %%(pid)d) crippled...trying respawn..." % mid)
         spec.on_death = functools.partial(_reloaded, master, spec, mid, ctl.reloading)
         ctl.specs.append(spec)
         master.add_child(spec)

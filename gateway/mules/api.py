@@ -11,7 +11,7 @@ import os
 from typing import Any, Optional, Union
 
 from gateway import mules as _mules
-from gateway.api_args import bytes_arg, int_arg
+from gateway.api_args import bytes_arg, c_int_arg, int_arg
 from gateway.mules import process as _process
 
 Message = Union[bytes, bytearray, memoryview, str]
@@ -35,9 +35,18 @@ def mule_msg(message: Message, mule: Any = None) -> bool:
     return ms.send(data, mule)
 
 
+def _farm_name(name: Any, what: str) -> str:
+    """A farm name where uWSGI parses it with ``s``: a str, else uWSGI's TypeError."""
+    if not isinstance(name, str):
+        raise TypeError("%s() argument 1 must be str, not %s" % (what, type(name).__name__))
+    return name
+
+
 def farm_msg(farm: str, message: Message) -> None:
     """Queue ``message`` for the first free mule of ``farm`` (uWSGI returns None, and an
-    unknown farm is silently ignored there too)."""
+    unknown farm is silently ignored there too).  ``farm`` is a str (uWSGI's TypeError
+    otherwise; ``mule_msg`` takes bytes too)."""
+    farm = _farm_name(farm, "farm_msg")
     data = bytes_arg(message, "farm_msg")
     ms = _mules.current
     if ms is None or farm not in ms.farm_names:
@@ -52,7 +61,8 @@ def mule_get_msg(signals: Any = True, farms: Any = True, buffer_size: int = 6553
     rt = _process.runtime
     if rt is None:
         raise ValueError("you can receive mule messages only in a mule !!!")
-    return rt.get_msg(signals not in (None, False), farms not in (None, False), int(buffer_size), int(timeout))
+    size, wait = c_int_arg(buffer_size, "mule_get_msg", "i"), c_int_arg(timeout, "mule_get_msg", "i")  # (uWSGI's "ii")
+    return rt.get_msg(signals not in (None, False), farms not in (None, False), size, wait)
 
 
 def farm_get_msg() -> Optional[bytes]:
@@ -88,7 +98,10 @@ def mule_msg_recv_size() -> int:
 
 
 def in_farm(name: Optional[str] = None) -> Optional[bool]:
-    """True when this mule belongs to farm ``name`` (any farm without a name); else None."""
+    """True when this mule belongs to farm ``name`` (any farm without a name); else None.
+    ``name`` is a str (uWSGI's TypeError otherwise, in any process)."""
+    if name is not None:
+        name = _farm_name(name, "in_farm")
     rt = _process.runtime
     if rt is None:
         return None

@@ -87,7 +87,7 @@ def message_queue(target: object, mules: int, farm_names: Sequence[str]) -> Queu
     """The queue ``uwsgi.mule_msg(msg, target)`` writes to.
 
     ``None`` or ``0``: the shared queue (the first free mule takes it); ``n``: mule n's
-    own queue; a farm name (str or bytes): that farm's queue.  Raises ValueError with
+    own queue (``True`` is 1, ``False`` 0, as uWSGI's); a farm name (str or bytes): that farm's queue.  Raises ValueError with
     uWSGI's words otherwise ("no mule configured", "invalid mule number", "unknown
     farm", "invalid mule").
     """
@@ -101,7 +101,8 @@ def message_queue(target: object, mules: int, farm_names: Sequence[str]) -> Queu
         if target in farm_names:
             return ("farm", list(farm_names).index(target))
         raise ValueError("unknown farm")
-    if isinstance(target, int) and not isinstance(target, bool):
+    if isinstance(target, int):  # (a bool too, as uWSGI's PyLong_Check: True is mule 1)
+        target = int(target)
         if target == 0:
             return SHARED
         if 0 < target <= mules:

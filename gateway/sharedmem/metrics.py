@@ -11,6 +11,11 @@ Return values follow uWSGI: ``metric_inc/dec/mul/div/set`` give ``True``, or
 an unknown one.  ``--metrics-dir DIR`` keeps one file per metric holding its value
 as text (what uWSGI's collector writes), refreshed by the master once a second.
 
+A ``--metric`` may have a collector (``collector=file|sum|avg|accumulator|adder|multiplier``,
+``freq=``, ``arg1=``, ``arg1n=``, ``children=A;B``: :mod:`gateway.sharedmem.metric_collectors`),
+which the master runs (:meth:`Metrics.run_collectors`, once a second), or be an alias
+(``type=alias,alias=OTHER``: the other metric's value and OID, read through it).
+
 Metrics registered with ``collected=True`` (uWSGI's built-in ``worker.N.requests`` & co.,
 :mod:`gateway.subsystems.builtin_metrics`) get their value from the master
 (:meth:`Metrics.collect`, once a second): applications can read them but not change them
@@ -21,14 +26,18 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
-from typing import Dict, List, Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional, Sequence, Tuple
 
+from gateway.logs import gen_log
+from gateway.sharedmem import metric_collectors
 from gateway.sharedmem.keyvals import parse_keyvals
 from gateway.sharedmem.region import Region, ShortLock
 
 COUNTER, GAUGE, ABSOLUTE, ALIAS = 0, 1, 2, 3
-_TYPES = {"counter": COUNTER, "gauge": GAUGE, "absolute": ABSOLUTE}
+_TYPES = {"counter": COUNTER, "gauge": GAUGE, "absolute": ABSOLUTE, "alias": ALIAS}
+#: keys uWSGI's --metric takes that gateway accepts and ignores (only its ``func`` collector reads them)
+_IGNORED_KEYS = {"arg2", "arg3", "arg2n", "arg3n"}
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 #: what --metrics-dir-restore reads of a file: optional blanks, then a signed integer
 _LEADING_INT = re.compile(rb"[ \t\r\n]*[+-]?[0-9]+")
@@ -47,6 +56,14 @@ class MetricSpec:
     initial_value: int = 0
     #: the master sets the value (a built-in metric); applications cannot change it
     collected: bool = False
+    #: a --metric's collector (metric_collectors.COLLECTORS), run every ``freq`` seconds
+    collector: str = ""
+    freq: int = 1
+    arg1: str = ""
+    arg1n: int = 0
+    children: Tuple[str, ...] = field(default_factory=tuple)
+    #: type=alias: the metric whose value (and OID) this one shows
+    alias: str = ""
 
     @classmethod
     def parse(cls, text: str) -> "MetricSpec":
@@ -61,24 +78,40 @@ class MetricSpec:
             spec = cls(name=kv.pop("name"))
             t = kv.pop("type", "counter")
             if t not in _TYPES:
-                raise MetricConfigError("metric %r: type must be counter, gauge or absolute, got %r" % (spec.name, t))
+                raise MetricConfigError("metric %r: type must be counter, gauge, absolute or alias, got %r"
+                                        % (spec.name, t))
             spec.type = _TYPES[t]
             spec.oid = kv.pop("oid", "")
-            if "initial_value" in kv:
-                try:
-                    spec.initial_value = int(kv.pop("initial_value"))
-                except ValueError:
-                    raise MetricConfigError("metric %r: initial_value must be an integer" % spec.name) from None
+            spec.initial_value = _int_key(spec.name, kv, "initial_value")
+            spec.arg1n = _int_key(spec.name, kv, "arg1n")
+            spec.freq = _int_key(spec.name, kv, "freq") or 1  # (uWSGI: 0 is 1)
+            if spec.freq < 0:
+                raise MetricConfigError("metric %r: freq must be a number of seconds" % spec.name)
+            spec.arg1 = kv.pop("arg1", "")
+            spec.alias = kv.pop("alias", "")
+            spec.children = tuple(c for c in kv.pop("children", "").split(";") if c)
+            spec.collector = kv.pop("collector", "")
+            if spec.collector in metric_collectors.UNSUPPORTED:
+                raise MetricConfigError("metric %r: collector %r is not supported by gateway: %s"
+                                        % (spec.name, spec.collector, metric_collectors.UNSUPPORTED[spec.collector]))
+            if spec.collector and spec.collector not in metric_collectors.COLLECTORS:
+                raise MetricConfigError('unable to find metric collector "%s"' % spec.collector)
             for k in kv:
-                raise MetricConfigError("metric %r: %r is not supported by gateway" % (spec.name, k))
+                if k not in _IGNORED_KEYS:
+                    raise MetricConfigError("metric %r: %r is not supported by gateway" % (spec.name, k))
         if not _NAME.match(spec.name):
             raise MetricConfigError("invalid metric name: %s" % spec.name)
         return spec
 
 
-def _wrap(v: int) -> int:
-    v &= 0xFFFFFFFFFFFFFFFF
-    return v - (1 << 64) if v >= 1 << 63 else v
+def _int_key(name: str, kv: Dict[str, str], key: str) -> int:
+    try:
+        return int(kv.pop(key, "0"))
+    except ValueError:
+        raise MetricConfigError("metric %r: %s must be an integer" % (name, key)) from None
+
+
+_wrap = metric_collectors.wrap64
 
 
 class Metrics:
@@ -104,7 +137,16 @@ class Metrics:
                 self.collected_count += 1
             self.index[s.name] = len(self.specs)
             self.specs.append(s)
-        self.collected = [s.collected or s.type == ALIAS for s in self.specs]
+        #: the built-in metrics, whose values :meth:`collect` stores
+        self.builtin = [s.collected for s in self.specs]
+        #: where each metric's value lives: its own slot, or an alias's target's
+        self.slot = self._slots()
+        #: metrics the application cannot change: built-in, aliases, with a collector
+        self.collected = [s.collected or s.type == ALIAS or bool(s.collector) for s in self.specs]
+        #: (index, children's indexes) of the --metric collectors, in registration order
+        self._collectors = [(i, [self.index[c] for c in s.children]) for i, s in enumerate(self.specs) if s.collector]
+        self._last_collect: Dict[int, float] = {}
+        self._file_errors: Dict[int, str] = {}
         self.region = Region("metrics", 8 * max(1, len(self.specs)))
         self.buf = self.region.buf
         #: the values as native 64-bit integers: one aligned load or store each
@@ -119,6 +161,24 @@ class Metrics:
         if self.metrics_dir:
             os.makedirs(self.metrics_dir, exist_ok=True)
             self.write_dir()
+
+    def _slots(self) -> List[int]:
+        """Each metric's value slot; checks what aliases and children name (uWSGI's startup
+        errors: they must be metrics registered before)."""
+        slots = list(range(len(self.specs)))
+        for i, s in enumerate(self.specs):
+            for child in s.children:
+                if self.index.get(child, len(self.specs)) >= i:
+                    raise MetricConfigError('unable to find metric "%s"' % child)
+            if s.type != ALIAS or s.collected:
+                continue
+            if not s.alias:
+                raise MetricConfigError('metric alias "%s" requires a mapping !!!' % s.name)
+            target = self.index.get(s.alias)
+            if target is None or target >= i:
+                raise MetricConfigError('unable to find metric "%s"' % s.alias)
+            slots[i] = slots[target]
+        return slots
 
     def _restore(self, directory: str) -> None:
         """``--metrics-dir-restore``: a metric's initial value is what its file holds (the
@@ -149,7 +209,41 @@ class Metrics:
 
     def get(self, name: str) -> int:
         i = self.index.get(name)
-        return 0 if i is None else self.ints[i]
+        return 0 if i is None else self.ints[self.slot[i]]
+
+    def run_collectors(self, now: float) -> None:
+        """The master's pass over the --metric collectors (once a second): each one due (every
+        ``freq`` seconds, the first pass at once) gets ``initial_value + collector()``, in
+        registration order (a collector sees the children collected before it in this pass)."""
+        ints, specs, slot = self.ints, self.specs, self.slot
+        for i, children in self._collectors:
+            s = specs[i]
+            last = self._last_collect.get(i)
+            if last is not None and now - last < s.freq - 0.001:
+                continue
+            self._last_collect[i] = now
+            if s.collector == "file":
+                collected = self._read_file(i, s)
+            else:
+                collected = metric_collectors.COLLECTORS[s.collector]([ints[slot[c]] for c in children], ints[i], s.arg1n)
+            ints[i] = _wrap(s.initial_value + collected)
+
+    def _read_file(self, i: int, s: MetricSpec) -> int:
+        """The ``file`` collector; a file it cannot read gives 0 and one log line until it can
+        again (uWSGI logs every attempt)."""
+        if not s.arg1:
+            return 0
+        try:
+            with open(s.arg1, "rb") as f:
+                data = f.read(metric_collectors.FILE_READ)
+        except OSError as e:
+            error = 'open("%s"): %s' % (s.arg1, e.strerror or e)
+            if self._file_errors.get(i) != error:
+                self._file_errors[i] = error
+                gen_log.error("metric %s: %s", s.name, error)
+            return 0
+        self._file_errors.pop(i, None)
+        return metric_collectors.file_field(data, s.arg1n)
 
     def collect(self, values: Sequence[int]) -> None:
         """Store the master's values of the collected metrics registered first, in
@@ -158,9 +252,9 @@ class Metrics:
         a built-in one) is skipped.  One writer (the master) and aligned stores: no lock."""
         if len(values) != self.collected_count:
             raise ValueError("%d values for %d collected metrics" % (len(values), self.collected_count))
-        collected, ints, specs = self.collected, self.ints, self.specs
+        builtin, ints, specs = self.builtin, self.ints, self.specs
         for i in range(len(values)):
-            if collected[i]:
+            if builtin[i]:
                 ints[i] = _wrap(specs[i].initial_value + values[i])
 
     def op(self, name: str, op: str, value: int) -> bool:
@@ -193,9 +287,10 @@ class Metrics:
 
     def stats(self) -> Dict[str, Dict[str, object]]:
         """The stats JSON ``metrics`` object: ``{name: {type, oid, value}}``."""
-        return {
-            s.name: {"type": s.type, "oid": s.oid, "value": self.ints[i]}
-            for i, s in enumerate(self.specs)
+        specs, slot = self.specs, self.slot
+        return {  # (an alias shows its target's OID, as uWSGI's)
+            s.name: {"type": s.type, "oid": specs[slot[i]].oid if slot[i] != i else s.oid, "value": self.ints[slot[i]]}
+            for i, s in enumerate(specs)
         }
 
     def write_dir(self) -> None:
@@ -203,13 +298,14 @@ class Metrics:
         if not self.metrics_dir:
             return
         for i, s in enumerate(self.specs):
-            value = self.ints[i]
+            value = self.ints[self.slot[i]]
             if self._written.get(s.name) == value:
                 continue
             path = os.path.join(self.metrics_dir, s.name)
             tmp = path + ".tmp"
-            try:
-                with open(tmp, "w") as f:
+            try:  # (mode 0640 before the umask, as uWSGI's files)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+                with open(fd, "w") as f:
                     f.write("%d\n" % value)
                 os.replace(tmp, path)
                 self._written[s.name] = value

@@ -13,7 +13,11 @@ returns bytes (``len`` 0 or absent: up to the end); ``sharedarea_write(id, pos, 
 (``inclong``) and ``dec32/64`` add or subtract (1 by default) in place; ``sharedarea_update``
 counts an update; ``sharedarea_memoryview(id)`` is a writable view on the area itself.
 A position or length outside the area, or an unknown id, raises ``ValueError`` ("error
-calling uwsgi_sharedarea_read()", uWSGI's words), never a crash.  Every read, write and
+calling uwsgi_sharedarea_read()", uWSGI's words), never a crash.  Arguments are checked as
+uWSGI's ``PyArg_ParseTuple`` formats check them: an id that is not an integer is a
+``TypeError``, a number too large for the C type it is parsed into an ``OverflowError``
+(``write8`` takes 0..255, ``write64`` and the positions a signed 64-bit integer, ``inc32``/``dec32``
+a 32-bit one); ``write16``/``write32`` keep the low bits, as uWSGI's unchecked ``I``.  Every read, write and
 increment holds the area's short cross-process lock, so an increment is atomic across
 workers.
 
@@ -31,7 +35,7 @@ import mmap
 import struct
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from gateway.api_args import bytes_arg, int_arg
+from gateway.api_args import bytes_arg, c_int_arg, int_arg
 from gateway.sharedmem.locks import UserLock
 from gateway.sharedmem.region import Region, ShortLock
 
@@ -176,31 +180,58 @@ class SharedAreas:
 current: Optional[SharedAreas] = None
 
 
+def _id(ident: Any, what: str) -> int:
+    """An area id (uWSGI's ``i``: a C int; all arguments are parsed before any is looked up)."""
+    return c_int_arg(ident, "sharedarea_" + what, "i")
+
+
 def _area(ident: Any, what: str) -> SharedArea:
+    ident = _id(ident, what)
     if current is None:
         raise ValueError("error calling uwsgi_sharedarea_%s(): no --sharedarea configured" % what)
     return current.get(ident, what)
 
 
+def _pos(pos: Any, what: str) -> int:
+    """A position or length (uWSGI's ``L``: a signed 64-bit integer)."""
+    return c_int_arg(pos, "sharedarea_" + what, "L")
+
+
 def sharedarea_read(ident: int, pos: int, length: int = 0) -> bytes:
+    ident, pos, length = _id(ident, "read"), _pos(pos, "read"), _pos(length, "read")
     return _area(ident, "read").read(pos, length)
 
 
 def sharedarea_write(ident: int, pos: int, data: Any) -> None:
-    _area(ident, "write").write(pos, bytes_arg(data, "sharedarea_write"))
+    ident, pos, blob = _id(ident, "write"), _pos(pos, "write"), bytes_arg(data, "sharedarea_write")
+    _area(ident, "write").write(pos, blob)
 
 
 def _reader(fmt: str, what: str) -> Callable[[int, int], int]:
     def read(ident: int, pos: int) -> int:
+        ident, pos = _id(ident, what), _pos(pos, what)
         return _area(ident, what).read_int(pos, fmt)
 
     read.__name__ = "sharedarea_" + what
     return read
 
 
+#: the ``PyArg_ParseTuple`` format of each writer's value: checked ranges (``b``, ``L``), or
+#: None for uWSGI's unchecked ``I`` (any integer, its low bits kept)
+_VALUE_FORMATS = {"write8": "b", "write16": None, "write32": None, "write64": "L",
+                  "inc32": "i", "dec32": "i", "inc64": "l", "dec64": "l"}
+
+
+def _value(value: Any, what: str) -> int:
+    fmt = _VALUE_FORMATS[what]
+    name = "sharedarea_" + what
+    return int_arg(value, name) if fmt is None else c_int_arg(value, name, fmt)
+
+
 def _writer(fmt: str, what: str) -> Callable[[int, int, int], None]:
     def write(ident: int, pos: int, value: int) -> None:
-        _area(ident, what).write_int(pos, fmt, int_arg(value, "sharedarea_" + what))
+        ident, pos, value = _id(ident, what), _pos(pos, what), _value(value, what)
+        _area(ident, what).write_int(pos, fmt, value)
 
     write.__name__ = "sharedarea_" + what
     return write
@@ -208,7 +239,8 @@ def _writer(fmt: str, what: str) -> Callable[[int, int, int], None]:
 
 def _adder(fmt: str, what: str, sign: int) -> Callable[..., None]:
     def add(ident: int, pos: int, value: int = 1) -> None:
-        _area(ident, what).add(pos, fmt, sign * int_arg(value, "sharedarea_" + what), what)
+        ident, pos, value = _id(ident, what), _pos(pos, what), _value(value, what)
+        _area(ident, what).add(pos, fmt, sign * value, what)
 
     add.__name__ = "sharedarea_" + what
     return add
@@ -233,6 +265,7 @@ def sharedarea_unlock(ident: int) -> None:
 
 
 def sharedarea_memoryview(ident: int) -> memoryview:
+    ident = c_int_arg(ident, "sharedarea_memoryview", "i")
     if current is None or not isinstance(ident, int) or not 0 <= ident < len(current.areas):
         raise ValueError("cannot get a memoryview object from sharedarea %s" % (ident,))
     area = current.areas[ident]

@@ -113,8 +113,15 @@ class Subsystems:
             metric_specs = list(builtin_metrics) + metric_specs
         if cfg.metrics_dir_restore and not cfg.metrics_dir:
             gen_log.warning("--metrics-dir-restore without --metrics-dir: nothing to restore")
-        self.metrics = Metrics(metric_specs, cfg.metrics_dir or None, restore=bool(cfg.metrics_dir_restore))
+        try:
+            self.metrics = Metrics(metric_specs, cfg.metrics_dir or None, restore=bool(cfg.metrics_dir_restore))
+        except MetricConfigError as e:  # (an alias or a child naming no metric registered before)
+            self.caches.close()
+            raise SubsystemsConfigError(str(e)) from None
         if self.metrics_enabled:
+            for spec in metric_specs:
+                if not spec.collected:  # (uWSGI's line for each --metric)
+                    gen_log.info("added custom metric: %s", spec.name)
             gen_log.info("initialized %d metrics", len(self.metrics.specs))
         self.table = SignalTable(self.workers + 1)
         self.pairs: Dict[int, Tuple[socket.socket, socket.socket]] = {}
@@ -236,6 +243,7 @@ class Subsystems:
             self._next_housekeeping = now + HOUSEKEEPING_INTERVAL
             self.caches.flush_counters()
             self.caches.sync_stores(now)  # store_sync: msync(MS_ASYNC), never waits for the disk
+            self.metrics.run_collectors(now)
             self.metrics.write_dir()
         if self.queue_sync_every and now >= self._next_queue_sync and self.queue is not None:
             self._next_queue_sync = now + self.queue_sync_every

@@ -18,6 +18,7 @@ from typing import Any, Callable, List, Optional, Union
 import gateway.subsystems as _subs
 import loop_engine
 from gateway.api_args import bytes_arg as _b
+from gateway.api_args import c_int_arg as _c_int
 from gateway.api_args import int_arg as _int
 from gateway.server.current_request import environ_or_none
 from gateway.usignals.table import CRON, FILEMON, RB_TIMER, TIMER, TableFull
@@ -193,7 +194,7 @@ def cache_num(key: Key, cache: Optional[str] = None) -> int:
 
 def _lock(n: Any, what: str) -> Any:
     s = _subs.current
-    n = _int(n, what)
+    n = _c_int(n, what, "i")  # (uWSGI's "|i": a C int)
     if s is None:
         if n != 0:
             raise ValueError("Invalid lock number")
@@ -221,7 +222,7 @@ def _metric_op(op: str) -> Callable[..., Optional[bool]]:
     def f(key: str, value: int = 1) -> Optional[bool]:
         if not isinstance(key, str):
             raise TypeError("metric_%s: the metric name must be str" % op)
-        v = _int(value, "metric_" + op)
+        v = _c_int(value, "metric_" + op, "l")  # (uWSGI's "s|l": a signed 64-bit integer)
         s = _subs.current
         return None if s is None else _ok(s.metrics.op(key, op, v))
 

@@ -125,8 +125,8 @@ def test_signals_reach_mule_targets(srv, mdir):
 def test_a_killed_mule_is_respawned_and_keeps_serving(srv, mdir):
     old = mule_pids(srv)[2]
     os.kill(old, signal.SIGKILL)
-    srv.wait_for_line(r"DAMN ! uWSGI mule 2 \(pid: %d\) died, killed by signal 9" % old)
-    line = srv.wait_for_line(r"respawned uWSGI mule 2 \(pid: \d+\)")
+    srv.wait_for_line(r"OOOPS mule 2 \(pid: %d\) crippled\.\.\.trying respawn\.\.\.$" % old)  # (uWSGI's lines)
+    line = srv.wait_for_line(r"spawned uWSGI mule 2 \(pid: (?!%d\))\d+\)" % old)
     new = int(re.search(r"pid: (\d+)", line).group(1))
     assert new != old
     call(srv.port, "/send?data=reborn&target=2")

@@ -17,6 +17,7 @@ answers are diffed) is ``test_api_differential``'s.
 from __future__ import annotations
 
 import collections
+import functools
 import re
 import threading
 import time
@@ -26,7 +27,7 @@ import pytest
 
 from support.stats import fetch_stats
 from support.waits import wait_until
-from tests.integration.test_api_differential import differences_of, get_json
+from tests.integration.test_api_differential import at_once, differences_of, get_json
 from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
 from tests.server import run_server
 from tests.support.httpclient import request
@@ -123,7 +124,7 @@ def read_lines(path: str) -> list:
 def pair(request, tmp_path_factory):
     """``{"uwsgi": answers, "gateway": answers, "uwsgi_log": str, "gateway_log": str}``."""
     tmp = tmp_path_factory.mktemp("sigcache")
-    answers, errors, logs = {}, [], {}
+    logs: dict = {}
     with ExitStack() as stack:
         servers = {}
         for who in ("uwsgi", "gateway"):
@@ -140,18 +141,7 @@ def pair(request, tmp_path_factory):
                 ours.expect_traceback("RuntimeError: handler boom 18")
                 port, logs[who] = ours.port, ours.output
             servers[who] = (port, stats, watched, lambda log=log: read_lines(log))
-
-        def drive(who):
-            try:
-                answers[who] = run(*servers[who])
-            except Exception as e:  # (reported below, in the test's thread)
-                errors.append((who, e))
-        threads = [threading.Thread(target=drive, args=(who,)) for who in servers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert not errors, errors
+        answers = at_once({who: functools.partial(run, *server) for who, server in servers.items()}, 60)
         yield dict(answers, uwsgi_log=logs["uwsgi"], gateway_log=logs["gateway"])
 
 

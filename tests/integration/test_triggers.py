@@ -268,7 +268,8 @@ def test_mule_harakiri_kills_a_stuck_signal_handler_and_the_mule_is_respawned(tm
         get(srv.port, "/signal?n=30")
         assert wait_until(lambda: marks(mdir, 30), 10, "the mule's handler") == [mule]
         srv.wait_for_line(r"\*\*\* HARAKIRI ON MULE 1 HANDLING SIGNAL 30 \(pid: %d\) \*\*\*" % mule, 10)
-        srv.wait_for_line(r"respawned uWSGI mule 1 \(pid: \d+\)", 10)
+        srv.wait_for_line(r"OOOPS mule 1 \(pid: %d\) crippled\.\.\.trying respawn\.\.\.$" % mule, 10)  # (uWSGI's lines)
+        srv.wait_for_line(r"spawned uWSGI mule 1 \(pid: (?!%d\))\d+\)" % mule, 10)
         wait_until(lambda: not pid_alive(mule), 10, "the stuck mule gone")
 
 

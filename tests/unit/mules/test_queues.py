@@ -111,6 +111,11 @@ def test_the_uwsgi_functions_outside_a_mule():
     finally:
         mules_pkg.current = saved
     assert api.mule_id() == 0 and api.in_farm() is None
+    # uWSGI's "s": a farm name is a str (until 2026-12-05 these were None)
+    with pytest.raises(TypeError, match="^in_farm\\(\\) argument 1 must be str, not bytes$"):
+        api.in_farm(b"fast")
+    with pytest.raises(TypeError, match="^farm_msg\\(\\) argument 1 must be str, not int$"):
+        api.farm_msg(5, b"x")
     with pytest.raises(ValueError, match="only in a mule"):
         api.mule_get_msg()
     with pytest.raises(TypeError):

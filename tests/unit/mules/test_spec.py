@@ -62,6 +62,8 @@ def test_message_targets():
         message_queue("other", 2, farms)
     with pytest.raises(ValueError, match="invalid mule"):
         message_queue(1.5, 2, farms)
+    # uWSGI's PyLong_Check takes a bool (until 2026-12-05: ValueError "invalid mule")
+    assert message_queue(True, 2, farms) == ("mule", 1) and message_queue(False, 2, farms) == SHARED
 
 
 def test_signal_targets():

@@ -51,10 +51,21 @@ def test_read_write_bytes_and_bounds(areas):
             bad()
 
 
+def test_an_increment_needs_room_for_its_whole_integer(areas):
+    """uWSGI's inc64/dec64 check for 4 bytes of room and write 8: past the end of the area
+    (its worker segfaults when the next page is not mapped); here it is out of range."""
+    for call in (lambda: fn("sharedarea_inc64")(0, mmap.PAGESIZE - 4), lambda: fn("sharedarea_dec64")(0, mmap.PAGESIZE - 7)):
+        with pytest.raises(ValueError, match="error calling uwsgi_sharedarea_(inc|dec)64"):
+            call()
+    fn("sharedarea_inc64")(0, mmap.PAGESIZE - 8)
+
+
 def test_integers_wrap_like_c_and_increments(areas):
-    fn("sharedarea_write8")(0, 0, 300)
-    assert fn("sharedarea_readbyte")(0, 0) == 44  # 300 wraps in a signed byte
+    fn("sharedarea_write8")(0, 0, 200)
+    assert fn("sharedarea_readbyte")(0, 0) == -56  # an unsigned byte in, a signed one out (uWSGI's)
     fn("sharedarea_write16")(0, 2, -2)
+    fn("sharedarea_write16")(0, 12, 70000)
+    assert fn("sharedarea_read16")(0, 12) == 4464  # (uWSGI's unchecked "I": the low bits)
     assert fn("sharedarea_read16")(0, 2) == -2
     fn("sharedarea_write32")(0, 4, 2**31 - 1)
     fn("sharedarea_inc32")(0, 4)
@@ -115,3 +126,25 @@ def test_arguments_are_checked_as_uwsgis_are(areas):
         fn("sharedarea_write64")(0, 0, "7")
     fn("sharedarea_write")(0, 0, "é")  # a str is UTF-8
     assert fn("sharedarea_read")(0, 0, 2) == "é".encode()
+
+
+@pytest.mark.parametrize("call, error, message", [
+    # uWSGI 2.0.31's PyArg_ParseTuple formats: "b" (0..255), "L" (64-bit), "i" (C int), "l" (long)
+    (lambda: fn("sharedarea_write8")(0, 0, 256), OverflowError, "unsigned byte integer is greater than maximum"),
+    (lambda: fn("sharedarea_writebyte")(0, 0, -1), OverflowError, "unsigned byte integer is less than minimum"),
+    (lambda: fn("sharedarea_write64")(0, 0, 2 ** 63), OverflowError, "int too big to convert"),
+    (lambda: fn("sharedarea_writelong")(0, 0, -2 ** 63 - 1), OverflowError, "int too big to convert"),
+    (lambda: fn("sharedarea_inc32")(0, 0, 2 ** 31), OverflowError, "signed integer is greater than maximum"),
+    (lambda: fn("sharedarea_dec64")(0, 0, 2 ** 63), OverflowError, "Python int too large to convert to C long"),
+    (lambda: fn("sharedarea_read")(0, 2 ** 64), OverflowError, "int too big to convert"),
+    (lambda: fn("sharedarea_read")(2 ** 31, 0), OverflowError, "signed integer is greater than maximum"),
+    (lambda: fn("sharedarea_read")("0", 0, 1), TypeError, "sharedarea_read: an integer is required, not 'str'"),
+    (lambda: fn("sharedarea_memoryview")(0.0), TypeError, "an integer is required, not 'float'"),
+    # the arguments are all parsed before the area is looked up (area 9 does not exist)
+    (lambda: fn("sharedarea_write8")(9, 0, 256), OverflowError, "greater than maximum"),
+])
+def test_numbers_beyond_uwsgis_c_types_raise_as_there(areas, call, error, message):
+    """Until 2026-12-05 they were cut to the width silently (``write8(id, pos, 256)`` wrote 0)
+    or, for an id, raised ValueError."""
+    with pytest.raises(error, match=message):
+        call()
