@@ -192,7 +192,9 @@ class StatsServer:
             except (KeyError, ValueError):
                 pass
         self.sock.close()
-        if self.sock.family == socket.AF_UNIX:
+        from gateway.process import vacuum
+
+        if self.sock.family == socket.AF_UNIX and not vacuum.owns(self.spec):  # --vacuum's, with its line
             try:
                 os.unlink(self.spec)
             except OSError:

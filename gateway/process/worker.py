@@ -680,7 +680,8 @@ class Worker:
 
     def _master_gone(self) -> None:
         if not self._stopping:
-            gen_log.warning("worker %d (pid: %d): the master is gone, stopping", self.worker_id, os.getpid())
+            gen_log.warning("uWSGI worker %d error: the master disconnected from this worker. Shutting down the worker.",
+                            self.worker_id)  # uWSGI's line
             self.stop(signal.SIGTERM, quiet=True)
 
     def _exit_now(self) -> None:

@@ -48,7 +48,7 @@ def test_reload_stats_pidfile_and_graceful_stop(tmp_path):
         srv.wait_for_line(r"\[master-fifo\] unknown command 'x'")
         _say(fifo, "q")
         assert srv.proc.wait(20) == 0
-        assert "master FIFO 'q' received...gracefully killing workers" in srv.output()
+        assert "\ngraceful shutdown triggered...\n" in srv.output()  # uWSGI's line
     finally:
         srv.stop()
     assert not fifo.exists()  # --vacuum: it was created here
@@ -59,7 +59,7 @@ def test_slots_select_which_fifo_is_read(tmp_path):
     with run_server(APP + ["--master-fifo", str(a), "--master-fifo", str(b)]) as srv:
         _say(b, "r")  # slot 0 (a) is the active one: ignored
         _say(b, "1")
-        srv.wait_for_line(r"\[master-fifo\] enabled slot 1 \(%s\)" % b)
+        srv.wait_for_line(r"^active master fifo is now %s$" % b)
         _say(a, "r")  # now a is ignored...
         _say(b, "r")  # ...and b reloads
         srv.wait_for_line(r"\.\.\.gracefully killing workers\.\.\.")
@@ -94,3 +94,41 @@ def test_log_rotate_and_reopen_commands(tmp_path):
         assert wait_until(lambda: "GET / =>" in log.read_text(), what="a request line in the reopened log")
     finally:
         srv.stop()
+
+
+def test_s_blocks_and_unblocks_the_subscription_announces(tmp_path):
+    """``--start-unsubscribed``: nothing is announced until the FIFO's ``S`` (uWSGI's
+    ``subscriptions re-enabled``); blocked again, not even the shutdown's unsubscribe is sent."""
+    import socket
+
+    from gateway.router.subscription import SUBSCRIBE, parse_subscription
+
+    fifo = tmp_path / "ctl.fifo"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.settimeout(1.5)  # past the first announce round (--subscribe-freq 1)
+        server = "127.0.0.1:%d" % sink.getsockname()[1]
+        srv = ServerProcess(spawn(APP + ["--http-socket", "127.0.0.1:0", "--master-fifo", str(fifo),
+                                         "--subscribe-to", server + ":app.example", "--subscribe-freq", "1",
+                                         "--start-unsubscribed"]))
+        try:
+            srv.wait_ready(20)
+            with pytest.raises(socket.timeout):
+                sink.recv(4096)
+            _say(fifo, "S")
+            srv.wait_for_line(r"^subscriptions re-enabled$")
+            sink.settimeout(5)
+            announce = parse_subscription(sink.recv(4096))
+            assert (announce.command, announce.key) == (SUBSCRIBE, "app.example")
+            _say(fifo, "S")
+            srv.wait_for_line(r"^subscriptions blocked$")
+            _say(fifo, "q")
+            assert srv.proc.wait(20) == 0
+            sink.settimeout(0)
+            while True:  # what was sent before the block: announces only, no unsubscribe
+                try:
+                    assert parse_subscription(sink.recv(4096)).command == SUBSCRIBE
+                except BlockingIOError:
+                    break
+        finally:
+            srv.stop()
