@@ -262,7 +262,11 @@ def _main(argv: List[str]) -> None:
         _log_to(log_file, cfg=cfg)
     _write_pidfiles(cfg, ("pidfile", "safe-pidfile"))
     logs.setup(logdate=logs.date_format(cfg), request_stream=_request_log(cfg))
+    from gateway import startup_lines
+
+    startup_lines.hold(startup_lines.first_lines(cfg))
     _after_log_setup(cfg)
+    startup_lines.hold(startup_lines.limit_lines(cfg, master=_runs_master(cfg)))
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
     if vassal.current is not None:
@@ -365,6 +369,9 @@ def _main(argv: List[str]) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
+    numproc = int(cfg.processes or 1)
+    startup_lines.hold(startup_lines.socket_lines(sockets) + startup_lines.python_lines()
+                       + startup_lines.server_lines(cfg, sockets, numproc))
     if _needs_master(cfg) or children:
         sys.exit(_run_master(cfg, sockets, children))
 
@@ -380,6 +387,7 @@ def _main(argv: List[str]) -> None:
         _fail(str(e))
 
     _drop_privileges(cfg)
+    startup_lines.flush()
     worker = Worker(cfg, sockets, worker_id=1)
     try:
         code = worker.run()
@@ -459,7 +467,10 @@ def _run_emperor(cfg: Config) -> int:
     from gateway.emperor import vassal
     from gateway.emperor.emperor import Emperor, EmperorError
 
+    from gateway import startup_lines
+
     _drop_privileges(cfg)
+    startup_lines.flush()  # uWSGI's banner, before "*** starting uWSGI Emperor ***"
     try:
         return Emperor(cfg, link=vassal.current).run()
     except (EmperorError, ListenError) as e:
@@ -531,6 +542,12 @@ def _run_asap(cfg: Config) -> None:
 
         uwsgi_module.install()  # a shared module may ``import uwsgi`` as the app does
         import_modules(cfg.shared_import)
+
+
+def _runs_master(cfg: Config) -> bool:
+    """True if this instance will run a master: :func:`_needs_master`, or children of its own
+    (the routers, the spooler, the Emperor's loop)."""
+    return bool(_needs_master(cfg) or cfg.http or cfg.https or cfg.fastrouter or cfg.emperor)
 
 
 def _needs_master(cfg: Config) -> bool:
@@ -724,12 +741,16 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         _fail(str(e))
     _child_privileges(cfg, master)
     _drop_privileges(cfg, keep_root=_root_kept(cfg))
+    from gateway import startup_lines
+
+    startup_lines.flush()
     if not cfg.lazy_apps and numproc:
         reloader = AppReloader(cfg, sockets)
         try:
             master.app = reloader.load()
         except (AppLoadError, hooks.HookFailed) as e:
             _fail_app(cfg, e)
+        startup_lines.log_lines(startup_lines.app_loaded_lines(cfg))
         master.app_loader = reloader.reload
     if cfg.daemonize2:
         from gateway.emperor.vassal import has_emperor

@@ -496,6 +496,8 @@ class Master:
         for proc in self.children:
             if proc.spec is None or proc.spec.autostart:
                 self._spawn(proc)
+        if self.stats_server is not None:
+            self.stats_server.announce()
         self.state = "running"
         if getattr(self.config, "cheap", False) and self.numproc:
             self.is_cheap = True

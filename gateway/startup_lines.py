@@ -1,0 +1,172 @@
+"""uWSGI's startup lines, where their facts are gateway's: what the instance runs on and with.
+
+uWSGI describes its environment as it starts, and people (and scripts) read those lines to
+check a deployment: the limits, the sockets, the mode.  gateway prints the same lines, in
+uWSGI's order, with its own values (this machine, this process's limits, its sockets and
+descriptors, its Python)::
+
+    *** Starting gateway 0.1.0 (64bit) on [Sat Dec  5 07:50:10 2026] ***
+    os: Linux-6.1.0 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1
+    nodename: web1
+    machine: x86_64
+    detected number of CPU cores: 2
+    current working directory: /srv/app
+    writing pidfile to /run/app.pid
+    *** WARNING: you are running uWSGI without its master process manager ***
+    your processes number limit is 96369
+    your memory page size is 4096 bytes
+    detected max file descriptor number: 1024
+    - async cores set to 100 - fd table size: 1024
+    thunder lock: disabled (you can enable it with --thunder-lock)
+    uwsgi socket 0 bound to TCP address 127.0.0.1:8000 fd 3
+    Python version: 3.11.7 (main, ...) [GCC 12.2.0]
+    Python main interpreter initialized at 0x7f3a5c2b0ca0
+    python threads support enabled
+    your server socket listen backlog is limited to 100 connections
+    your mercy for graceful operations on workers is 60 seconds
+    *** Operational MODE: async ***
+    WSGI app 0 (mountpoint='') ready in 0 seconds on interpreter 0x7f3a5c2b0ca0 pid: 42 (default app)
+    enabled greenlet engine
+    spawned uWSGI worker 1 (and the only) (pid: 42, cores: 100)
+
+Each line's value is read where uWSGI reads it, but the lines are held (:func:`hold`) and
+logged together (:func:`flush`) once every option was accepted, right before the app is
+loaded: a refused configuration is still one ``gateway: ...`` line (uWSGI prints its banner
+first), and gateway's own lines of that phase (a deprecation warning, ``--route`` dumps) come
+before the banner instead of after it.
+
+The lines about uWSGI's build are left out, having no counterpart here: ``compiled with
+version``, ``clock source``, ``pcre jit``, ``detected binary path``, ``lock engine``, ``mapped N
+bytes (N KB) for N cores`` (uWSGI's per-core buffers) and ``*** uWSGI is running in multiple
+interpreter mode ***``.  The first line names gateway and its version, not uWSGI's.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import struct
+import sys
+import time
+from typing import Any, List, Sequence
+
+from gateway.logs import gen_log
+
+__all__ = ["first_lines", "limit_lines", "socket_lines", "python_lines", "server_lines", "app_loaded_lines",
+           "hold", "flush", "log_lines"]
+
+#: The pidfile options whose writing uWSGI announces, in its order
+_PIDFILES = ("pidfile", "safe-pidfile")
+
+
+#: Lines held until the instance is known to start (:func:`flush`)
+_held: List[str] = []
+
+
+def hold(lines: Sequence[str]) -> None:
+    """Keep ``lines`` (their values read now) for :func:`flush`: a configuration refused at
+    startup stays one ``gateway: ...`` line, without the banner before it."""
+    _held.extend(lines)
+
+
+def flush() -> None:
+    """Log the held lines: the options were all accepted, the app is about to be loaded."""
+    log_lines(_held)
+    del _held[:]
+
+
+def log_lines(lines: Sequence[str]) -> None:
+    for line in lines:
+        gen_log.info("%s", line)
+
+
+def first_lines(cfg: Any) -> List[str]:
+    """The banner, the machine and the directory (uWSGI's first lines, before its limits)."""
+    from gateway import __version__
+
+    uname = os.uname()
+    lines = ["*** Starting gateway %s (%dbit) on [%s] ***" % (__version__, struct.calcsize("P") * 8,
+                                                           time.ctime()),
+             "os: %s-%s %s" % (uname.sysname, uname.release, uname.version),
+             "nodename: %s" % uname.nodename,
+             "machine: %s" % uname.machine,
+             "detected number of CPU cores: %d" % (os.cpu_count() or 1),
+             "current working directory: %s" % os.getcwd()]
+    for name in _PIDFILES:
+        if cfg.get(name):
+            lines.append("writing pidfile to %s" % cfg.get(name))
+    return lines
+
+
+def limit_lines(cfg: Any, master: bool) -> List[str]:
+    """The master warning and the process limits (after ``--limit-nproc``/``--limit-as`` apply)."""
+    lines = []
+    if not master:
+        lines.append("*** WARNING: you are running uWSGI without its master process manager ***")
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    if nproc != resource.RLIM_INFINITY:
+        lines.append("your processes number limit is %d" % nproc)
+    address_space = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if address_space != resource.RLIM_INFINITY:
+        lines.append("your process address space limit is %d bytes (%d MB)"
+                     % (address_space, address_space // 1024 // 1024))
+    lines.append("your memory page size is %d bytes" % resource.getpagesize())
+    max_fd = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    lines.append("detected max file descriptor number: %d" % max_fd)
+    if int(cfg.tornado or 0) > 1:
+        lines.append("- async cores set to %d - fd table size: %d" % (int(cfg.tornado), max_fd))
+    lines.append("thunder lock: enabled" if cfg.thunder_lock
+                 else "thunder lock: disabled (you can enable it with --thunder-lock)")
+    return lines
+
+
+def socket_lines(sockets: Sequence[socket.socket]) -> List[str]:
+    """``uwsgi socket N bound to TCP address HOST:PORT fd N`` for each worker socket."""
+    lines = []
+    for index, sock in enumerate(sockets):
+        if sock.family == socket.AF_UNIX:
+            name = sock.getsockname()
+            if isinstance(name, bytes):
+                name = "@" + name[1:].decode("utf-8", "replace")  # abstract
+            lines.append("uwsgi socket %d bound to UNIX address %s fd %d" % (index, name, sock.fileno()))
+        else:
+            host, port = sock.getsockname()[:2]
+            six = sock.family == socket.AF_INET6
+            address = "[%s]:%d" % (host, port) if six else "%s:%d" % (host, port)
+            lines.append("uwsgi socket %d bound to %s address %s fd %d"
+                         % (index, "TCP6" if six else "TCP", address, sock.fileno()))
+    return lines
+
+
+def python_lines() -> List[str]:
+    """The Python plugin's lines: the interpreter (named by its ``sys`` module's address, as the
+    ``WSGI app 0 ... on interpreter 0x...`` line names it), threads always on."""
+    return ["Python version: %s" % sys.version.replace("\n", " "),
+            "Python main interpreter initialized at 0x%x" % id(sys),
+            "python threads support enabled"]
+
+
+def server_lines(cfg: Any, sockets: Sequence[socket.socket], numproc: int) -> List[str]:
+    """The listen backlog, the workers' mercy and the operational mode (uWSGI's rules)."""
+    lines = []
+    if sockets:
+        lines.append("your server socket listen backlog is limited to %d connections" % int(cfg.listen or 100))
+    lines.append("your mercy for graceful operations on workers is %d seconds" % int(cfg.worker_reload_mercy))
+    threads, cores = int(cfg.threads or 1), int(cfg.tornado or 1)
+    if not numproc:
+        mode = "no-workers"
+    elif threads > 1:
+        mode = "preforking+threaded" if numproc > 1 else "threaded"
+    elif cores > 1:
+        mode = "preforking+async" if numproc > 1 else "async"
+    else:
+        mode = "preforking" if numproc > 1 else "single process"
+    lines.append("*** Operational MODE: %s ***" % mode)
+    return lines
+
+
+def app_loaded_lines(cfg: Any) -> List[str]:
+    """After the app is loaded (in the master, or in each worker with ``--lazy-apps``): the
+    greenlet plugin's line."""
+    return ["enabled greenlet engine"] if cfg.greenlet else []
