@@ -266,7 +266,6 @@ def _main(argv: List[str]) -> None:
 
     startup_lines.hold(startup_lines.first_lines(cfg))
     _after_log_setup(cfg)
-    startup_lines.hold(startup_lines.limit_lines(cfg, master=_runs_master(cfg)))
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
     if vassal.current is not None:
@@ -278,6 +277,7 @@ def _main(argv: List[str]) -> None:
     _check_emperor(cfg)
     _apply_envdirs(cfg.envdir, "envdir")
     apply_environment(cfg)
+    startup_lines.hold(startup_lines.chdir_lines(cfg) + startup_lines.limit_lines(cfg, master=_runs_master(cfg)))
     if cfg.emperor:
         sys.exit(_run_emperor(cfg))
     _prepare_python(cfg)
@@ -370,7 +370,7 @@ def _main(argv: List[str]) -> None:
         sockets.append(internal)
 
     numproc = int(cfg.processes or 1)
-    startup_lines.hold(startup_lines.socket_lines(sockets) + startup_lines.python_lines()
+    startup_lines.hold(startup_lines.socket_lines(sockets) + startup_lines.python_lines(cfg)
                        + startup_lines.server_lines(cfg, sockets, numproc))
     if _needs_master(cfg) or children:
         sys.exit(_run_master(cfg, sockets, children))
@@ -490,6 +490,9 @@ def _bind(spec: str, backlog: int, protocol: str) -> socket.socket:
     sock = bind_socket(spec, backlog, protocol)
     if not spec.startswith("="):
         reexec.remember(sock, protocol, spec)
+        from gateway import startup_lines
+
+        startup_lines.name_socket(sock, spec)
     return sock
 
 

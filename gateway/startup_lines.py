@@ -43,17 +43,19 @@ interpreter mode ***``.  The first line names gateway and its version, not uWSGI
 
 from __future__ import annotations
 
+import glob
 import os
 import resource
 import socket
 import struct
 import sys
 import time
-from typing import Any, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 from gateway.logs import gen_log
 
-__all__ = ["first_lines", "limit_lines", "socket_lines", "python_lines", "server_lines", "app_loaded_lines",
+__all__ = ["first_lines", "chdir_lines", "limit_lines", "name_socket", "socket_lines", "python_lines",
+           "pythonpath_lines", "server_lines", "app_loaded_lines",
            "hold", "flush", "log_lines"]
 
 #: The pidfile options whose writing uWSGI announces, in its order
@@ -121,30 +123,73 @@ def limit_lines(cfg: Any, master: bool) -> List[str]:
     return lines
 
 
+#: The address each socket was bound from, as given (uWSGI names a socket so: ``:9090``)
+_names: Dict[int, str] = {}
+
+
+def name_socket(sock: socket.socket, spec: str) -> None:
+    """Remember that ``sock`` was bound from ``spec`` (for :func:`socket_lines`)."""
+    _names[sock.fileno()] = spec
+
+
 def socket_lines(sockets: Sequence[socket.socket]) -> List[str]:
-    """``uwsgi socket N bound to TCP address HOST:PORT fd N`` for each worker socket."""
+    """``uwsgi socket N bound to TCP address ADDRESS fd N`` for each worker socket, named as
+    it was given (a port 0 as the one the kernel chose, ``(port auto-assigned)``)."""
     lines = []
     for index, sock in enumerate(sockets):
+        given = _names.get(sock.fileno())
         if sock.family == socket.AF_UNIX:
             name = sock.getsockname()
             if isinstance(name, bytes):
                 name = "@" + name[1:].decode("utf-8", "replace")  # abstract
-            lines.append("uwsgi socket %d bound to UNIX address %s fd %d" % (index, name, sock.fileno()))
-        else:
-            host, port = sock.getsockname()[:2]
-            six = sock.family == socket.AF_INET6
-            address = "[%s]:%d" % (host, port) if six else "%s:%d" % (host, port)
-            lines.append("uwsgi socket %d bound to %s address %s fd %d"
-                         % (index, "TCP6" if six else "TCP", address, sock.fileno()))
+            lines.append("uwsgi socket %d bound to UNIX address %s fd %d" % (index, given or name, sock.fileno()))
+            continue
+        host, port = sock.getsockname()[:2]
+        six = sock.family == socket.AF_INET6
+        address, auto = "[%s]:%d" % (host, port) if six else "%s:%d" % (host, port), ""
+        if given and "," not in given:
+            if given.endswith(":0"):
+                auto = " (port auto-assigned)"
+            else:
+                address = given
+        lines.append("uwsgi socket %d bound to %s address %s%s fd %d"
+                     % (index, "TCP6" if six else "TCP", address, auto, sock.fileno()))
     return lines
 
 
-def python_lines() -> List[str]:
-    """The Python plugin's lines: the interpreter (named by its ``sys`` module's address, as the
-    ``WSGI app 0 ... on interpreter 0x...`` line names it), threads always on."""
-    return ["Python version: %s" % sys.version.replace("\n", " "),
-            "Python main interpreter initialized at 0x%x" % id(sys),
-            "python threads support enabled"]
+def chdir_lines(cfg: Any) -> List[str]:
+    """``--chdir`` done, then ``--pidfile2``/``--safe-pidfile2`` (written after the drop)."""
+    lines = ["chdir() to %s" % cfg.chdir] if cfg.chdir else []
+    for name in ("pidfile2", "safe-pidfile2"):
+        if cfg.get(name):
+            lines.append("writing pidfile to %s" % cfg.get(name))
+    return lines
+
+
+def python_lines(cfg: Any) -> List[str]:
+    """The Python plugin's lines: the version, the ``--virtualenv``, the interpreter (named by
+    its ``sys`` module's address, as the ``WSGI app 0 ... on interpreter 0x...`` line names
+    it), threads always on."""
+    lines = ["Python version: %s" % sys.version.replace("\n", " ")]
+    if cfg.virtualenv:
+        if os.path.isfile(os.path.join(cfg.virtualenv, "pyvenv.cfg")):
+            lines.append("PEP 405 virtualenv detected: %s" % cfg.virtualenv)
+        lines.append("Set PythonHome to %s" % cfg.virtualenv)
+    lines += ["Python main interpreter initialized at 0x%x" % id(sys), "python threads support enabled"]
+    return lines
+
+
+def pythonpath_lines(cfg: Any) -> List[str]:
+    """``added DIR/ to pythonpath.`` for each ``--pythonpath`` entry (a glob: each match,
+    directories marked with a slash, as uWSGI's ``GLOB_MARK``)."""
+    lines = []
+    for entry in cfg.pythonpath:
+        matches = sorted(glob.glob(entry))
+        for path in matches or [entry]:
+            if matches and os.path.isdir(path) and not path.endswith("/"):
+                path += "/"
+            lines.append("added %s to pythonpath." % path)
+    return lines
 
 
 def server_lines(cfg: Any, sockets: Sequence[socket.socket], numproc: int) -> List[str]:
@@ -163,7 +208,7 @@ def server_lines(cfg: Any, sockets: Sequence[socket.socket], numproc: int) -> Li
     else:
         mode = "preforking" if numproc > 1 else "single process"
     lines.append("*** Operational MODE: %s ***" % mode)
-    return lines
+    return lines + pythonpath_lines(cfg)
 
 
 def app_loaded_lines(cfg: Any) -> List[str]:

@@ -1,7 +1,8 @@
 """The lines both servers print as they start, against real uWSGI 2.0.31, line for line.
 
-Four typical configurations (one ``--http-socket`` process; ``--master --processes 2 --threads
-2``; a UNIX ``--socket``; ``--tornado 100 --greenlet``) are started by both servers with the
+Five typical configurations (one ``--http-socket`` process; ``--master --processes 2 --threads
+2``; a UNIX ``--socket``; ``--tornado 100 --greenlet``; ``--chdir``, ``--pythonpath`` and the
+pidfiles) are started by both servers with the
 same options, each logging to its own file, and their lines up to the last ``spawned uWSGI
 worker`` are compared once every number is ``N`` (:func:`support.peer_pair.comparable`).  Left
 out on each side: uWSGI's lines about its build (``gateway/startup_lines.py`` says which), the
@@ -57,8 +58,10 @@ def _startup(text: str, tmp: str, server: str, workers: int) -> List[str]:
 
 
 def _both(tmp: str, options: List[str], workers: int) -> dict:
-    with open(os.path.join(tmp, "app.py"), "w") as f:
-        f.write(APP)
+    for directory in (tmp, os.path.join(tmp, "sub")):
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "app.py"), "w") as f:
+            f.write(APP)
     printed = {}
     for server in SERVERS:
         log = os.path.join(tmp, server + ".log")
@@ -80,7 +83,9 @@ def _both(tmp: str, options: List[str], workers: int) -> dict:
      "preforking+threaded"),
     (["--socket", "{tmp}/{server}.sock"], 1, "single process"),
     (["--http-socket", "127.0.0.1:{port}", "--tornado", "100", "--greenlet"], 1, "async"),
-], ids=["http-socket", "master-threads", "unix-socket", "tornado-greenlet"])
+    (["--http-socket", ":{port}", "--chdir", "{tmp}/sub", "--pythonpath", "{tmp}", "--pidfile", "{tmp}/{server}.pid",
+      "--pidfile2", "{tmp}/{server}-2.pid"], 1, "single process"),
+], ids=["http-socket", "master-threads", "unix-socket", "tornado-greenlet", "chdir-pythonpath-pidfiles"])
 def test_the_startup_lines_are_uwsgis(tmp_path, options, workers, mode):
     tmp = str(tmp_path)
     options = [o.replace("{tmp}", tmp) for o in options]
