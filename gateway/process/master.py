@@ -1361,8 +1361,9 @@ class Master:
             for proc in list(self.by_pid.values()):
                 self._signal(proc, signal.SIGKILL)
 
-    def reload(self) -> None:
-        """Graceful reload: new workers (re-importing the app) take over, old ones finish."""
+    def reload(self, line: str = "...gracefully killing workers...") -> None:
+        """Graceful reload: new workers (re-importing the app) take over, old ones finish;
+        ``line`` is uWSGI's first line (a brutal reload's is ``...brutally killing workers...``)."""
         if not self._may_reload("reload"):
             return
         if getattr(self.config, "exit_on_reload", False):
@@ -1372,7 +1373,7 @@ class Master:
             return
         if self.config.log_reopen and self.log_master is not None:
             self.log_master.reopen()
-        gen_log.info("...gracefully killing workers...")
+        gen_log.info("%s", line)
         if not self._reload_app():
             return
         for proc in self.children:
@@ -1409,7 +1410,7 @@ class Master:
         instead of finishing their requests."""
         if not self._may_reload("brutal reload"):
             return
-        self.reload()
+        self.reload(line="...brutally killing workers...")
         self._kill_retiring()
 
     def _kill_retiring(self) -> None:
@@ -1535,11 +1536,14 @@ class Master:
             return run
 
         def pidfiles() -> None:
+            """``P``: each pidfile written again, with uWSGI's line, in its order."""
             from gateway.process.pidfile import write_pidfiles
 
-            problem = write_pidfiles(self.config, ("pidfile", "safe-pidfile", "pidfile2", "safe-pidfile2"))
-            if problem:
-                gen_log.warning("[master-fifo] %s", problem)
+            for name in ("pidfile", "pidfile2", "safe-pidfile", "safe-pidfile2"):
+                if self.config.get(name):
+                    gen_log.info("writing pidfile to %s", self.config.get(name))
+                    if write_pidfiles(self.config, (name,)):
+                        gen_log.warning("could not write pidfile.")  # uWSGI's
 
         return {
             "r": self.reload,

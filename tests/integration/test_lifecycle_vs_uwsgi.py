@@ -191,6 +191,21 @@ def test_the_fifo_commands_lines_are_uwsgis(pair, commands, lines):
             (server, printed)
 
 
+def test_the_fifo_brutal_reload_says_uwsgis_line(pair):
+    """``R``: every worker replaced, the old ones killed; uWSGI's first line."""
+    before = {s: pair.worker_pids(s) for s in SERVERS}
+    marks = {s: len(pair.text(s)) for s in SERVERS}
+    for server in SERVERS:
+        pair.say(server, "R")
+    for server in SERVERS:
+        wait_until(lambda s=server: (lambda now: len(now) == 2 and not now & before[s])(pair.worker_pids(s))
+                   and pair.text(s)[marks[s]:].count("spawned uWSGI worker") + pair.text(s)[marks[s]:].count(
+                       "Respawned uWSGI worker") >= 2, timeout=20, what="%s's brutal reload" % server)
+        assert _since(pair.text(server), marks[server])[0] == "...brutally killing workers...", pair.text(server)
+        # uWSGI re-executes itself: its FIFO is made again
+        wait_until(lambda s=server: os.path.exists(pair.fifos[s]), what="%s's FIFO" % server)
+
+
 def _ended(pair: LoggedPair) -> None:
     for server in SERVERS:
         pair.procs[server].wait(20)
@@ -226,8 +241,8 @@ def test_the_fifo_slot_switch_and_q_lines_are_uwsgis(tmp_path):
 
 
 def test_vacuum_removes_the_files_with_uwsgis_lines(tmp_path):
-    """``--vacuum`` after the FIFO's ``Q``: the pidfiles, the UNIX sockets and the stats socket
-    are removed, each with uWSGI's line, in its order."""
+    """The FIFO's ``P`` (the pidfiles written again), then ``Q``; with ``--vacuum`` the pidfiles, the UNIX sockets and the stats socket are removed at exit, each
+    with uWSGI's line, in its order."""
     tmp = str(tmp_path)
     files = ["pidfile", "pidfile2", "safe-pidfile", "safe-pidfile2", "socket", "stats"]
     options = ["--vacuum"]
@@ -237,6 +252,13 @@ def test_vacuum_removes_the_files_with_uwsgis_lines(tmp_path):
     try:
         for server in SERVERS:
             assert all(os.path.exists(os.path.join(tmp, server + "." + name)) for name in files)
+            mark = len(pair.text(server))
+            pair.say(server, "P")
+            wait_until(lambda s=server: pair.text(s)[mark:].count("writing pidfile to") == 4,
+                       what="%s's pidfiles" % server)
+            assert _since(pair.text(server), mark, tmp, server) == [
+                "writing pidfile to TMP/SERVER.pidfile", "writing pidfile to TMP/SERVER.pidfileN",
+                "writing pidfile to TMP/SERVER.safe-pidfile", "writing pidfile to TMP/SERVER.safe-pidfileN"]
             mark = len(pair.text(server))
             pair.say(server, "Q")
             pair.procs[server].wait(20)
