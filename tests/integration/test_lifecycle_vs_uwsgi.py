@@ -1,8 +1,10 @@
 """The master's lifecycle as a process manager sees it, against real uWSGI 2.0.31.
 
 One pair of servers (``--master --processes 2``, a master FIFO) is shared by the module: the
-SIGUSR1 statistics (and the FIFO's ``s``) and the FIFO's workers-only reloads ``w``/``W`` are
-compared line for line and pid for pid.  ``--need-app`` is compared on its exit status (22,
+SIGUSR1 statistics (and the FIFO's ``s``), the FIFO's workers-only reloads ``w``/``W``, its
+``C`` (cheap mode), ``S``, ``B``, ``E`` and ``R``, and SIGWINCH/SIGURG (ignored) are compared
+line for line and pid for pid.  Pairs of their own compare the FIFO slots (``1``) with ``q``,
+``P`` then ``Q`` with ``--vacuum``'s lines, and the worker's line when its master is killed.  ``--need-app`` is compared on its exit status (22,
 with uWSGI's ``*** no app loaded. GAME OVER ***``), with and without a master, with
 ``--lazy-apps`` too.  The deliberate differences (SIGTERM shuts gateway down; an app that
 cannot load ends gateway even without ``--need-app``) are in the README, "Master and workers".
@@ -167,8 +169,12 @@ def test_the_fifo_goes_cheap_with_uwsgis_lines(pair):
         "going cheap...", "killing worker N (pid: N)", "killing worker N (pid: N)",
         "cheap mode enabled: waiting for socket connection..."]
     for server in SERVERS:  # the first connection brings every worker back
+        marks[server] = len(pair.text(server))
         assert json.loads(request(pair.ports[server], "/").body)["pid"] in pair.worker_pids(server)
-        wait_until(lambda s=server: len(pair.worker_pids(s)) == 2, what="%s's workers back" % server)
+        wait_until(lambda s=server: len(pair.worker_pids(s)) == 2 and pair.text(s)[marks[s]:].count("uWSGI worker") == 2,
+                   what="%s's workers back" % server)
+    assert _since(pair.text("gateway"), marks["gateway"]) == _since(pair.text("uwsgi"), marks["uwsgi"]) == [
+        "Respawned uWSGI worker N (new pid: N)", "Respawned uWSGI worker N (new pid: N)"]
 
 
 @pytest.mark.parametrize("commands, lines", [
@@ -189,6 +195,21 @@ def test_the_fifo_commands_lines_are_uwsgis(pair, commands, lines):
         printed = _since(pair.text(server), marks[server])
         assert [ln for ln in printed[:printed.index(";uWSGI instance configuration")] if ln] == lines, \
             (server, printed)
+
+
+def test_sigwinch_and_sigurg_are_ignored_by_both_masters(pair):
+    """No handler in either master: the default action (ignore), nothing logged."""
+    marks = {s: len(pair.text(s)) for s in SERVERS}
+    for server in SERVERS:
+        for sig in (signal.SIGWINCH, signal.SIGURG):
+            os.kill(pair.master_pid(server), sig)
+        pair.say(server, "s")  # the statistics mark the end of what the signals printed
+    for server in SERVERS:
+        wait_until(lambda s=server: ";end of configuration" in pair.text(s)[marks[s]:],
+                   what="%s's statistics" % server)
+        printed = _since(pair.text(server), marks[server])
+        assert [ln for ln in printed[:printed.index(";uWSGI instance configuration")] if ln] == []
+        assert pair.procs[server].poll() is None
 
 
 def test_the_fifo_brutal_reload_says_uwsgis_line(pair):
