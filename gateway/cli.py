@@ -994,6 +994,9 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
             upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
+    from gateway import startup_lines
+
+    startup_lines.hold(startup_lines.router_lines(cfg.http, [listener.sock for listener in listeners], subscription))
     # the routers' UNIX sockets as the workers' (uWSGI's bind_to_unix); the subscription ones
     # are only vacuumed
     _socket_files(cfg, [listener.sock for listener in listeners], vacuum_only=subscription)

@@ -54,7 +54,7 @@ from typing import Any, Dict, List, Sequence
 
 from gateway.logs import gen_log
 
-__all__ = ["first_lines", "chdir_lines", "limit_lines", "name_socket", "socket_lines", "python_lines",
+__all__ = ["first_lines", "chdir_lines", "limit_lines", "name_socket", "socket_lines", "router_lines", "python_lines",
            "pythonpath_lines", "server_lines", "app_loaded_lines",
            "hold", "flush", "log_lines"]
 
@@ -163,6 +163,21 @@ def chdir_lines(cfg: Any) -> List[str]:
     for name in ("pidfile2", "safe-pidfile2"):
         if cfg.get(name):
             lines.append("writing pidfile to %s" % cfg.get(name))
+    return lines
+
+
+def router_lines(specs: Sequence[str], sockets: Sequence[socket.socket],
+                 subscription: Sequence[socket.socket] = ()) -> List[str]:
+    """The HTTP router's sockets (``--http`` named as given, ``--https`` and the others by
+    address): ``uWSGI http bound on ADDRESS fd N``, then its subscription servers'."""
+    from gateway.server.listeners import listen_address
+
+    lines = []
+    for index, sock in enumerate(sockets):
+        name = specs[index] if index < len(specs) else listen_address(sock)
+        lines.append("uWSGI http bound on %s fd %d" % (name, sock.fileno()))
+    for sock in subscription:
+        lines.append("uWSGI http subscription server bound on %s fd %d" % (listen_address(sock), sock.fileno()))
     return lines
 
 

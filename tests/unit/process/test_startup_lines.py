@@ -63,3 +63,17 @@ def test_held_lines_wait_for_flush(caplog):
     assert caplog.text.count("one") == 1 and "two" in caplog.text
     startup_lines.flush()
     assert caplog.text.count("one") == 1
+
+
+def test_the_router_sockets_are_named_as_given():
+    http, sub = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        http.bind(("127.0.0.1", 0))
+        sub.bind(("127.0.0.1", 0))
+        spec = ":%d" % http.getsockname()[1]
+        assert startup_lines.router_lines([spec], [http], [sub]) == [
+            "uWSGI http bound on %s fd %d" % (spec, http.fileno()),
+            "uWSGI http subscription server bound on 127.0.0.1:%d fd %d" % (sub.getsockname()[1], sub.fileno())]
+    finally:
+        http.close()
+        sub.close()
