@@ -464,10 +464,9 @@ def _check_emperor(cfg: Config) -> None:
 
 def _run_emperor(cfg: Config) -> int:
     """``--emperor``: govern one vassal per config file (:mod:`gateway.emperor`)."""
+    from gateway import startup_lines
     from gateway.emperor import vassal
     from gateway.emperor.emperor import Emperor, EmperorError
-
-    from gateway import startup_lines
 
     _drop_privileges(cfg)
     startup_lines.flush()  # uWSGI's banner, before "*** starting uWSGI Emperor ***"

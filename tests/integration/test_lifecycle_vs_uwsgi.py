@@ -275,7 +275,7 @@ def test_vacuum_removes_the_files_with_uwsgis_lines(tmp_path):
             assert all(os.path.exists(os.path.join(tmp, server + "." + name)) for name in files)
             mark = len(pair.text(server))
             pair.say(server, "P")
-            wait_until(lambda s=server: pair.text(s)[mark:].count("writing pidfile to") == 4,
+            wait_until(lambda s=server, m=mark: pair.text(s)[m:].count("writing pidfile to") == 4,
                        what="%s's pidfiles" % server)
             assert _since(pair.text(server), mark, tmp, server) == [
                 "writing pidfile to TMP/SERVER.pidfile", "writing pidfile to TMP/SERVER.pidfileN",
