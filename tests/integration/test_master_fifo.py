@@ -89,7 +89,10 @@ def test_log_rotate_and_reopen_commands(tmp_path):
         moved = tmp_path / "moved.log"
         os.rename(log, moved)
         _say(fifo, "l")
-        assert wait_until(lambda: log.exists(), what="the reopened log")
+        assert wait_until(lambda: log.exists() and "reopened." in log.read_text(), what="the reopened log")
+        # uWSGI's lines: the last one of the old file, the first one of the new
+        assert re.search(r"^\[\d+\] logsize: \d+, triggering log-reopen\.\.\.$", moved.read_text(), re.M)
+        assert re.match(r"\[\d+\] %s reopened\.\n" % re.escape(str(log)), log.read_text()), log.read_text()
         request(port, "/")
         assert wait_until(lambda: "GET / =>" in log.read_text(), what="a request line in the reopened log")
     finally:
