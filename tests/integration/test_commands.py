@@ -14,6 +14,7 @@ import pytest
 
 from peers import require_uwsgi, stop_uwsgi
 from server import ServerProcess, run_cli, spawn
+from support.fifo import say
 from support.httpclient import request
 from support.stats import fetch_stats
 from support.waits import wait_until
@@ -256,11 +257,7 @@ def test_master_fifo_p_toggles_the_pause(tmp_path):
     srv = _start(["--http-socket", "127.0.0.1:0", "--master-fifo", str(fifo)], tmp_path)
     try:
         for expected in (r"\*\*\* worker 1 suspended \*\*\*", r"\*\*\* worker 1 resumed \*\*\*"):
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            try:
-                os.write(fd, b"p")
-            finally:
-                os.close(fd)
+            say(fifo, "p")
             srv.wait_for_line(expected)
         assert request(srv.port, "/").status == 200
     finally:

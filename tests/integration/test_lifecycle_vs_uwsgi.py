@@ -24,6 +24,7 @@ import pytest
 
 from peers import require_uwsgi
 from server import ROOT, ServerProcess, run_cli, spawn
+from support.fifo import say
 from support.httpclient import read_to_eof, request
 from support.peer_pair import SERVERS, LoggedPair, comparable
 from support.peer_pair import process_age as _age
@@ -55,15 +56,7 @@ class Pair(LoggedPair):
             raise
 
     def say(self, server: str, command: str) -> None:
-        _write(self.fifos[server], command)
-
-
-def _write(fifo: str, command: str) -> None:
-    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        os.write(fd, command.encode())
-    finally:
-        os.close(fd)
+        say(self.fifos[server], command)
 
 
 @pytest.fixture(scope="module")
@@ -243,11 +236,11 @@ def test_the_fifo_slot_switch_and_q_lines_are_uwsgis(tmp_path):
         marks = {s: len(pair.text(s)) for s in SERVERS}
         for server in SERVERS:
             wait_until(lambda s=server: os.path.exists(fifos[s][0]), what="%s's first FIFO" % server)
-            _write(fifos[server][0], "1")
+            say(fifos[server][0], "1")
         for server in SERVERS:  # uWSGI makes the second one once the writer of the first is gone
             wait_until(lambda s=server: os.path.exists(fifos[s][1]) and "active master fifo" in pair.text(s),
                        what="%s's second FIFO" % server)
-            _write(fifos[server][1], "q")
+            say(fifos[server][1], "q")
         _ended(pair)
         # gateway's own lines left out: its readiness line, its worker's, its "buried" line (uWSGI
         # waits for each worker in silence after a q)
