@@ -264,7 +264,7 @@ def _main(argv: List[str]) -> None:
     logs.setup(logdate=logs.date_format(cfg), request_stream=_request_log(cfg))
     from gateway import startup_lines
 
-    startup_lines.hold(startup_lines.first_lines(cfg))
+    startup_lines.hold(startup_lines.config_lines(cfg) + startup_lines.first_lines(cfg))
     _after_log_setup(cfg)
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)

@@ -54,7 +54,7 @@ from typing import Any, Dict, List, Sequence
 
 from gateway.logs import gen_log
 
-__all__ = ["first_lines", "chdir_lines", "limit_lines", "name_socket", "socket_lines", "router_lines", "python_lines",
+__all__ = ["config_lines", "first_lines", "chdir_lines", "limit_lines", "name_socket", "socket_lines", "router_lines", "python_lines",
            "pythonpath_lines", "server_lines", "app_loaded_lines",
            "hold", "flush", "log_lines"]
 
@@ -81,6 +81,29 @@ def flush() -> None:
 def log_lines(lines: Sequence[str]) -> None:
     for line in lines:
         gen_log.info("%s", line)
+
+
+#: uWSGI's names of the config formats whose reading it announces (not XML's)
+_FORMAT_LABELS = {"ini": "INI", "yaml": "YAML", "json": "JSON"}
+
+
+def config_lines(cfg: Any) -> List[str]:
+    """``[uWSGI] getting INI configuration from FILE`` for each config file read (``--ini``,
+    ``--yaml``, ``--json``, an ``--include``/``--inherit`` of those, a lone ``FILE.ini``)."""
+    from gateway.config.files import format_of
+    from gateway.config.ini import split_spec
+    from gateway.config.options import find
+
+    lines = []
+    for entry in cfg.sources:
+        option = find(entry.key)
+        if option is None or option.name not in ("ini", "yaml", "json", "include", "inherit"):
+            continue
+        file = split_spec(str(entry.value))[0]
+        label = _FORMAT_LABELS.get(option.name if option.name in _FORMAT_LABELS else format_of(file) or "")
+        if label and file:  # ":section" alone reads the last file again, unannounced (uWSGI)
+            lines.append("[uWSGI] getting %s configuration from %s" % (label, file))
+    return lines
 
 
 def first_lines(cfg: Any) -> List[str]:

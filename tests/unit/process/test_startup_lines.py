@@ -77,3 +77,12 @@ def test_the_router_sockets_are_named_as_given():
     finally:
         http.close()
         sub.close()
+
+
+def test_each_config_file_read_is_announced(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.ini").write_text("[uwsgi]\nhttp-socket = :0\nwsgi-file = x.py\n[other]\nprocesses = 2\n")
+    (tmp_path / "more.yaml").write_text("uwsgi:\n  threads: 2\n")
+    cfg = load(["--ini", "app.ini", "--ini", ":other", "--include", "more.yaml"], {})
+    assert startup_lines.config_lines(cfg) == ["[uWSGI] getting INI configuration from app.ini",
+                                               "[uWSGI] getting YAML configuration from more.yaml"]
