@@ -265,6 +265,7 @@ def _main(argv: List[str]) -> None:
     from gateway import startup_lines
 
     startup_lines.hold(startup_lines.config_lines(cfg) + startup_lines.first_lines(cfg))
+    startup_lines.banner_held()
     _after_log_setup(cfg)
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
@@ -314,8 +315,9 @@ def _main(argv: List[str]) -> None:
     set_socket_tuning(sndbuf=int(cfg.socket_sndbuf or 0), rcvbuf=int(cfg.socket_rcvbuf or 0),
                       fast_open=int(cfg.tcp_fast_open or 0), abstract=bool(cfg.abstract_socket))
     try:
-        for spec in cfg.shared_socket:
-            bind_shared(spec, cfg.listen)
+        for index, spec in enumerate(cfg.shared_socket):
+            startup_lines.hold(startup_lines.shared_socket_lines(index, spec, bind_shared(spec, cfg.listen)),
+                               early=True)
     except ListenError as e:
         _fail(str(e))
     if cfg.spooler or cfg.spooler_external:
@@ -370,6 +372,7 @@ def _main(argv: List[str]) -> None:
         sockets.append(internal)
 
     numproc = int(cfg.processes or 1)
+    startup_lines.hold(startup_lines.socket_lines(sockets, mapped=True), early=True)
     startup_lines.hold(startup_lines.socket_lines(sockets) + startup_lines.python_lines(cfg)
                        + startup_lines.server_lines(cfg, sockets, numproc))
     if _needs_master(cfg) or children:
@@ -486,12 +489,12 @@ def _bind(spec: str, backlog: int, protocol: str) -> socket.socket:
     if sock is not None:
         set_socket_protocol(sock, protocol)
         return sock
+    from gateway import startup_lines
+
     sock = bind_socket(spec, backlog, protocol)
     if not spec.startswith("="):
         reexec.remember(sock, protocol, spec)
-        from gateway import startup_lines
-
-        startup_lines.name_socket(sock, spec)
+    startup_lines.name_socket(sock, spec)
     return sock
 
 

@@ -54,9 +54,9 @@ from typing import Any, Dict, List, Sequence
 
 from gateway.logs import gen_log
 
-__all__ = ["config_lines", "first_lines", "chdir_lines", "limit_lines", "name_socket", "socket_lines", "router_lines", "python_lines",
+__all__ = ["config_lines", "first_lines", "chdir_lines", "limit_lines", "name_socket", "shared_socket_lines", "socket_lines", "router_lines", "python_lines",
            "pythonpath_lines", "server_lines", "app_loaded_lines",
-           "hold", "flush", "log_lines"]
+           "hold", "banner_held", "flush", "log_lines"]
 
 #: The pidfile options whose writing uWSGI announces, in its order
 _PIDFILES = ("pidfile", "safe-pidfile")
@@ -66,16 +66,31 @@ _PIDFILES = ("pidfile", "safe-pidfile")
 _held: List[str] = []
 
 
-def hold(lines: Sequence[str]) -> None:
+#: Where the lines uWSGI prints right after its banner go in :data:`_held` (the shared sockets')
+_early = [0]
+
+
+def hold(lines: Sequence[str], early: bool = False) -> None:
     """Keep ``lines`` (their values read now) for :func:`flush`: a configuration refused at
-    startup stays one ``gateway: ...`` line, without the banner before it."""
-    _held.extend(lines)
+    startup stays one ``gateway: ...`` line, without the banner before it.  ``early``: lines
+    uWSGI prints right after the banner (``--shared-socket``'s), though made later here."""
+    if early:
+        _held[_early[0]:_early[0]] = lines
+        _early[0] += len(lines)
+    else:
+        _held.extend(lines)
+
+
+def banner_held() -> None:
+    """The banner was held: the ``early`` lines go after it."""
+    _early[0] = len(_held)
 
 
 def flush() -> None:
     """Log the held lines: the options were all accepted, the app is about to be loaded."""
     log_lines(_held)
     del _held[:]
+    _early[0] = 0
 
 
 def log_lines(lines: Sequence[str]) -> None:
@@ -148,6 +163,8 @@ def limit_lines(cfg: Any, master: bool) -> List[str]:
 
 #: The address each socket was bound from, as given (uWSGI names a socket so: ``:9090``)
 _names: Dict[int, str] = {}
+#: The ``--shared-socket`` addresses, by index
+_shared: Dict[int, str] = {}
 
 
 def name_socket(sock: socket.socket, spec: str) -> None:
@@ -155,12 +172,30 @@ def name_socket(sock: socket.socket, spec: str) -> None:
     _names[sock.fileno()] = spec
 
 
-def socket_lines(sockets: Sequence[socket.socket]) -> List[str]:
+def shared_socket_lines(index: int, spec: str, sock: socket.socket) -> List[str]:
+    """``--shared-socket``: ``uwsgi shared socket 0 bound to TCP address ADDRESS fd N``."""
+    if sock.family == socket.AF_UNIX:
+        kind = "UNIX"
+    else:
+        kind = "TCP6" if sock.family == socket.AF_INET6 else "TCP"
+    _shared[index] = spec
+    return ["uwsgi shared socket %d bound to %s address %s fd %d" % (index, kind, spec, sock.fileno())]
+
+
+def socket_lines(sockets: Sequence[socket.socket], mapped: bool = False) -> List[str]:
     """``uwsgi socket N bound to TCP address ADDRESS fd N`` for each worker socket, named as
-    it was given (a port 0 as the one the kernel chose, ``(port auto-assigned)``)."""
+    it was given (a port 0 as the one the kernel chose, ``(port auto-assigned)``); with
+    ``mapped``, the lines of the ones that are ``--shared-socket``'s (``=N``) instead."""
     lines = []
     for index, sock in enumerate(sockets):
         given = _names.get(sock.fileno())
+        if (given or "").startswith("=") != mapped:
+            continue
+        if mapped:
+            shared = int(str(given)[1:])
+            lines.append("uwsgi socket %d mapped to shared socket %d (%s) fd %d"
+                         % (index, shared, _shared.get(shared, given), sock.fileno()))
+            continue
         if sock.family == socket.AF_UNIX:
             name = sock.getsockname()
             if isinstance(name, bytes):

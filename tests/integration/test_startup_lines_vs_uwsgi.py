@@ -1,8 +1,8 @@
 """The lines both servers print as they start, against real uWSGI 2.0.31, line for line.
 
-Five typical configurations (one ``--http-socket`` process; ``--master --processes 2 --threads
+Six typical configurations (one ``--http-socket`` process; ``--master --processes 2 --threads
 2``; a UNIX ``--socket``; ``--tornado 100 --greenlet``; ``--chdir``, ``--pythonpath`` and the
-pidfiles) are started by both servers with the
+pidfiles; a ``--shared-socket``) are started by both servers with the
 same options, each logging to its own file, and their lines up to the last ``spawned uWSGI
 worker`` are compared once every number is ``N`` (:func:`support.peer_pair.comparable`).  Left
 out on each side: uWSGI's lines about its build (``gateway/startup_lines.py`` says which), the
@@ -85,7 +85,9 @@ def _both(tmp: str, options: List[str], workers: int) -> dict:
     (["--http-socket", "127.0.0.1:{port}", "--tornado", "100", "--greenlet"], 1, "async"),
     (["--http-socket", ":{port}", "--chdir", "{tmp}/sub", "--pythonpath", "{tmp}", "--pidfile", "{tmp}/{server}.pid",
       "--pidfile2", "{tmp}/{server}-2.pid"], 1, "single process"),
-], ids=["http-socket", "master-threads", "unix-socket", "tornado-greenlet", "chdir-pythonpath-pidfiles"])
+    (["--shared-socket", "127.0.0.1:{port}", "--http-socket", "=0"], 1, "single process"),
+], ids=["http-socket", "master-threads", "unix-socket", "tornado-greenlet", "chdir-pythonpath-pidfiles",
+        "shared-socket"])
 def test_the_startup_lines_are_uwsgis(tmp_path, options, workers, mode):
     tmp = str(tmp_path)
     options = [o.replace("{tmp}", tmp) for o in options]
@@ -96,4 +98,5 @@ def test_the_startup_lines_are_uwsgis(tmp_path, options, workers, mode):
     assert lines[0].startswith("*** Starting SERVER VERSION (Nbit) on [")
     assert "*** Operational MODE: %s ***" % mode in lines
     assert ("*** WARNING: you are running uWSGI without its master process manager ***" in lines) == (workers == 1)
-    assert any(line.startswith("uwsgi socket N bound to ") for line in lines)
+    assert any(line.startswith(("uwsgi socket N bound to ", "uwsgi socket N mapped to shared socket N"))
+               for line in lines)

@@ -86,3 +86,24 @@ def test_each_config_file_read_is_announced(tmp_path, monkeypatch):
     cfg = load(["--ini", "app.ini", "--ini", ":other", "--include", "more.yaml"], {})
     assert startup_lines.config_lines(cfg) == ["[uWSGI] getting INI configuration from app.ini",
                                                "[uWSGI] getting YAML configuration from more.yaml"]
+
+
+def test_a_shared_socket_is_announced_right_after_the_banner(caplog):
+    shared = socket.socket()
+    try:
+        shared.bind(("127.0.0.1", 0))
+        spec = "127.0.0.1:%d" % shared.getsockname()[1]
+        startup_lines.hold(["banner"])
+        startup_lines.banner_held()
+        startup_lines.hold(["limits"])
+        startup_lines.hold(startup_lines.shared_socket_lines(0, spec, shared), early=True)
+        startup_lines.name_socket(shared, "=0")
+        startup_lines.hold(startup_lines.socket_lines([shared], mapped=True), early=True)
+        assert startup_lines.socket_lines([shared]) == []
+        with caplog.at_level("INFO", logger="gateway.error"):
+            startup_lines.flush()
+        assert [r.getMessage() for r in caplog.records] == [
+            "banner", "uwsgi shared socket 0 bound to TCP address %s fd %d" % (spec, shared.fileno()),
+            "uwsgi socket 0 mapped to shared socket 0 (%s) fd %d" % (spec, shared.fileno()), "limits"]
+    finally:
+        shared.close()
