@@ -262,6 +262,10 @@ def _main(argv: List[str]) -> None:
         _log_to(log_file, cfg=cfg)
     _write_pidfiles(cfg, ("pidfile", "safe-pidfile"))
     logs.setup(logdate=logs.date_format(cfg), request_stream=_request_log(cfg))
+    from gateway import startup_lines
+
+    startup_lines.hold(startup_lines.config_lines(cfg) + startup_lines.first_lines(cfg))
+    startup_lines.banner_held()
     _after_log_setup(cfg)
     for warning in cfg.warnings:
         logs.gen_log.warning("gateway: %s", warning)
@@ -274,6 +278,7 @@ def _main(argv: List[str]) -> None:
     _check_emperor(cfg)
     _apply_envdirs(cfg.envdir, "envdir")
     apply_environment(cfg)
+    startup_lines.hold(startup_lines.chdir_lines(cfg) + startup_lines.limit_lines(cfg, master=_runs_master(cfg)))
     if cfg.emperor:
         sys.exit(_run_emperor(cfg))
     _prepare_python(cfg)
@@ -313,8 +318,9 @@ def _main(argv: List[str]) -> None:
     set_socket_tuning(sndbuf=int(cfg.socket_sndbuf or 0), rcvbuf=int(cfg.socket_rcvbuf or 0),
                       fast_open=int(cfg.tcp_fast_open or 0), abstract=bool(cfg.abstract_socket))
     try:
-        for spec in cfg.shared_socket:
-            bind_shared(spec, cfg.listen)
+        for index, spec in enumerate(cfg.shared_socket):
+            startup_lines.hold(startup_lines.shared_socket_lines(index, spec, bind_shared(spec, cfg.listen)),
+                               early=True)
     except ListenError as e:
         _fail(str(e))
     if cfg.spooler or cfg.spooler_external:
@@ -368,6 +374,10 @@ def _main(argv: List[str]) -> None:
         set_socket_protocol(internal, "uwsgi")
         sockets.append(internal)
 
+    numproc = int(cfg.processes or 1)
+    startup_lines.hold(startup_lines.socket_lines(sockets, mapped=True), early=True)
+    startup_lines.hold(startup_lines.socket_lines(sockets) + startup_lines.python_lines(cfg)
+                       + startup_lines.server_lines(cfg, sockets, numproc))
     if _needs_master(cfg) or children:
         sys.exit(_run_master(cfg, sockets, children))
 
@@ -383,6 +393,7 @@ def _main(argv: List[str]) -> None:
         _fail(str(e))
 
     _drop_privileges(cfg)
+    startup_lines.flush()
     worker = Worker(cfg, sockets, worker_id=1)
     try:
         code = worker.run()
@@ -459,10 +470,12 @@ def _check_emperor(cfg: Config) -> None:
 
 def _run_emperor(cfg: Config) -> int:
     """``--emperor``: govern one vassal per config file (:mod:`gateway.emperor`)."""
+    from gateway import startup_lines
     from gateway.emperor import vassal
     from gateway.emperor.emperor import Emperor, EmperorError
 
     _drop_privileges(cfg)
+    startup_lines.flush()  # uWSGI's banner, before "*** starting uWSGI Emperor ***"
     try:
         return Emperor(cfg, link=vassal.current).run()
     except (EmperorError, ListenError) as e:
@@ -479,9 +492,12 @@ def _bind(spec: str, backlog: int, protocol: str) -> socket.socket:
     if sock is not None:
         set_socket_protocol(sock, protocol)
         return sock
+    from gateway import startup_lines
+
     sock = bind_socket(spec, backlog, protocol)
     if not spec.startswith("="):
         reexec.remember(sock, protocol, spec)
+    startup_lines.name_socket(sock, spec)
     return sock
 
 
@@ -534,6 +550,12 @@ def _run_asap(cfg: Config) -> None:
 
         uwsgi_module.install()  # a shared module may ``import uwsgi`` as the app does
         import_modules(cfg.shared_import)
+
+
+def _runs_master(cfg: Config) -> bool:
+    """True if this instance will run a master: :func:`_needs_master`, or children of its own
+    (the routers, the spooler, the Emperor's loop)."""
+    return bool(_needs_master(cfg) or cfg.http or cfg.https or cfg.fastrouter or cfg.emperor)
 
 
 def _needs_master(cfg: Config) -> bool:
@@ -727,12 +749,16 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         _fail(str(e))
     _child_privileges(cfg, master)
     _drop_privileges(cfg, keep_root=_root_kept(cfg))
+    from gateway import startup_lines
+
+    startup_lines.flush()
     if not cfg.lazy_apps and numproc:
         reloader = AppReloader(cfg, sockets)
         try:
             master.app = reloader.load()
         except (AppLoadError, hooks.HookFailed) as e:
             _fail_app(cfg, e)
+        startup_lines.log_lines(startup_lines.app_loaded_lines(cfg))
         master.app_loader = reloader.reload
     if cfg.daemonize2:
         from gateway.emperor.vassal import has_emperor
@@ -973,6 +999,9 @@ def _router_children(cfg: Config) -> Tuple[List[Any], Optional[Any]]:
             upstreams, internal = worker_addresses(cfg)
     except RouterError as e:
         _fail(str(e))
+    from gateway import startup_lines
+
+    startup_lines.hold(startup_lines.router_lines(cfg.http, [listener.sock for listener in listeners], subscription))
     # the routers' UNIX sockets as the workers' (uWSGI's bind_to_unix); the subscription ones
     # are only vacuumed
     _socket_files(cfg, [listener.sock for listener in listeners], vacuum_only=subscription)

@@ -73,7 +73,10 @@ class StatsServer:
         if not is_loopback(address):
             gen_log.warning("*** the stats server on %s is reachable beyond this machine: it shows "
                             "request vars to anyone; bind it to 127.0.0.1 or a UNIX socket ***", address)
-        gen_log.info("stats server enabled on %s fd: %d", self.address, self.sock.fileno())
+
+    def announce(self) -> None:
+        """uWSGI's line, which its master prints once the first workers are spawned."""
+        gen_log.info("*** Stats server enabled on %s fd: %d ***", self.address, self.sock.fileno())
 
     def _bind(self, address: str) -> socket.socket:
         from gateway.server.listeners import ListenError
@@ -192,7 +195,9 @@ class StatsServer:
             except (KeyError, ValueError):
                 pass
         self.sock.close()
-        if self.sock.family == socket.AF_UNIX:
+        from gateway.process import vacuum
+
+        if self.sock.family == socket.AF_UNIX and not vacuum.owns(self.spec):  # --vacuum's, with its line
             try:
                 os.unlink(self.spec)
             except OSError:

@@ -1809,6 +1809,8 @@ class ConfigFields:
     subscribe_with_modifier1: Optional[int]
     #: --unsubscribe-on-graceful-reload: unsubscribe while a graceful reload runs, subscribe again once it is over
     unsubscribe_on_graceful_reload: bool
+    #: --start-unsubscribed: configure the subscriptions but send nothing until the master FIFO's S
+    start_unsubscribed: bool
     #: --subscription-algo: not supported yet: uWSGI option, not supported yet by gateway
     subscription_algo: Optional[str]
     #: --subscription-mountpoint: not supported yet: uWSGI option, not supported yet by gateway
@@ -1827,8 +1829,6 @@ class ConfigFields:
     subscriptions_sign_check_tolerance: Optional[str]
     #: --subscriptions-sign-skip-uid: not supported yet: uWSGI option, not supported yet by gateway
     subscriptions_sign_skip_uid: Optional[str]
-    #: --start-unsubscribed: not supported yet: uWSGI option, not supported yet by gateway
-    start_unsubscribed: bool
     #: --subscription-clear-on-shutdown: not supported yet: uWSGI option, not supported yet by gateway
     subscription_clear_on_shutdown: bool
     #: --subscription-dotsplit: not supported yet: uWSGI option, not supported yet by gateway

@@ -1199,6 +1199,8 @@ def _fastrouter_options() -> tuple[Option, ...]:
                metavar="N", help="announce this modifier1 whatever the subscription says"),
         Option("unsubscribe-on-graceful-reload", flag=True, section=SOCKETS,
                help="unsubscribe while a graceful reload runs, subscribe again once it is over"),
+        Option("start-unsubscribed", flag=True, section=SOCKETS,
+               help="configure the subscriptions but send nothing until the master FIFO's S"),
         *(_unsupported(name, hint="%s (%s)" % (why, hint)) for name, why in (
             ("subscription-algo", "only weighted round-robin (uWSGI's default, wrr) is implemented"),
             ("subscription-mountpoint", "subscription keys are matched whole: no mountpoints"),
@@ -1211,7 +1213,6 @@ def _fastrouter_options() -> tuple[Option, ...]:
             ("subscriptions-sign-skip-uid", "signed subscriptions are not supported"),
         )),
         *(_unsupported(name, flag=True, hint="%s (%s)" % (why, hint)) for name, why in (
-            ("start-unsubscribed", "the master FIFO has no 'S' command to start the announces"),
             ("subscription-clear-on-shutdown", "the shutdown sends an unsubscribe, never a clear"),
             ("subscription-dotsplit", "subscription keys are matched whole"),
             ("subscription-vassal-required", "no Emperor vassal tracking in subscriptions"),

@@ -147,7 +147,8 @@ class Emperor:
             from gateway.process.pidfile import write_pidfile
 
             try:
-                write_pidfile(self.config.emperor_pidfile, vacuum=bool(self.config.vacuum))
+                write_pidfile(self.config.emperor_pidfile, vacuum=bool(self.config.vacuum),
+                              name="emperor-pidfile")
             except OSError as e:
                 raise EmperorError("--emperor-pidfile %s: %s" % (self.config.emperor_pidfile, e.strerror or e)) \
                     from None
@@ -392,6 +393,8 @@ class Emperor:
             vassal.last_heartbeat = now
             if not vassal.stopping:
                 self.beats.beat(vassal.key, time.monotonic())
+        elif byte == protocol.SOS:
+            pass  # a vassal's call for reinforcements: only a broodlord Emperor answers, as uWSGI's
         else:
             gen_log.warning("[emperor] unknown message %d from vassal %s", byte, vassal.name)
 

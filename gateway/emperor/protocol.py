@@ -26,5 +26,7 @@ ACCEPTING = 5
 LOYAL = 17
 #: "stop me" (``--die-on-idle`` under an Emperor: not respawned while its file stays)
 STOP_ME = 22
+#: "send reinforcements" (uWSGI's ``vassal_sos``: the master FIFO's ``B``, for a broodlord Emperor)
+SOS = 30
 #: a heartbeat (uWSGI's ``--heartbeat``: :mod:`gateway.emperor.heartbeat`)
 HEARTBEAT = 26

@@ -556,8 +556,10 @@ class LogMaster:
         """Open the log file's path again (appending), for when something else moved it."""
         with self._lock:
             self._pump_locked()
-            if self.path is not None:
-                self._reopen(os.O_APPEND)
+            if self.path is not None:  # uWSGI's two lines, in the old file and in the new one
+                self._raw(b"[%d] logsize: %d, triggering log-reopen...\n" % (int(time.time()), self.size))
+                if self._reopen(os.O_APPEND):
+                    self._raw(b"[%d] %s reopened.\n" % (int(time.time()), os.fsencode(self.path)))
 
     def _backup_name(self) -> str:
         if self.backupname:
@@ -582,13 +584,14 @@ class LogMaster:
         self.rotations += 1
         self._reopen(os.O_TRUNC)
 
-    def _reopen(self, mode: int) -> None:
+    def _reopen(self, mode: int) -> bool:
+        """Open the path again in place of the current file; False (and a line) if it cannot."""
         assert self.path is not None
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | mode, 0o640)
         except OSError as e:
             self._raw(b"gateway: cannot reopen the log %s: %s\n" % (os.fsencode(self.path), (e.strerror or str(e)).encode()))
-            return
+            return False
         try:
             old = os.fstat(self.fd)
             # the master's raw stdout (C extensions, subprocesses) follows its stderr to the new file
@@ -598,6 +601,7 @@ class LogMaster:
             self.size = os.fstat(self.fd).st_size
         finally:
             os.close(fd)
+        return True
 
     def _raw(self, data: bytes) -> None:
         """A line straight into the current file (the rotation's own notices)."""

@@ -204,6 +204,8 @@ class Master:
         self.is_cheap = False
         #: SIGTSTP toggled the instance into pause (:meth:`suspend_resume`)
         self.suspended = False
+        #: the master FIFO's ``S`` (``--start-unsubscribed``): no subscription announce is sent
+        self.subscriptions_blocked = bool(getattr(config, "start_unsubscribed", False))
         self._idle_since = time.monotonic()
         self._idle_since_wall = int(time.time())
         self._idle_seen = -1
@@ -494,6 +496,8 @@ class Master:
         for proc in self.children:
             if proc.spec is None or proc.spec.autostart:
                 self._spawn(proc)
+        if self.stats_server is not None:
+            self.stats_server.announce()
         self.state = "running"
         if getattr(self.config, "cheap", False) and self.numproc:
             self.is_cheap = True
@@ -1073,6 +1077,38 @@ class Master:
                 self._pending_kill.append((mono + 3.0, proc.pid, None))  # uWSGI's 3 seconds, then SIGKILL
         self._wait_for_connection()
 
+    def go_cheap(self) -> None:
+        """The master FIFO's ``C``: cheap mode now, as ``--idle`` would enter it, but the
+        workers killed at once with uWSGI's lines (``going cheap...``, ``killing worker 1 (pid:
+        4242)``, ``cheap mode enabled: waiting for socket connection...``)."""
+        if self.is_cheap or self.state != "running":
+            return
+        gen_log.info("going cheap...")
+        self.is_cheap = True
+        for wid, proc in sorted(self.workers.items()):
+            proc.cheaped = True
+            if proc.pid:
+                gen_log.info("killing worker %d (pid: %d)", wid, proc.pid)
+                proc.quiet_death = True
+                self._kill(proc.pid, signal.SIGKILL)
+        self._wait_for_connection()
+
+    def toggle_subscriptions(self) -> None:
+        """The master FIFO's ``S``: stop (or start again) sending the subscription announces,
+        uWSGI's toggle (``--start-unsubscribed`` starts stopped); nothing is sent meanwhile,
+        not even an unsubscribe (:mod:`gateway.process.subscriber`)."""
+        self.subscriptions_blocked = not self.subscriptions_blocked
+        gen_log.info("subscriptions blocked" if self.subscriptions_blocked else "subscriptions re-enabled")
+
+    def ask_for_reinforcements(self) -> None:
+        """The master FIFO's ``B``: uWSGI's SOS to the Emperor (one byte, 30, on its channel)."""
+        from gateway.emperor import protocol, vassal
+
+        if vassal.current is None:
+            gen_log.info("[broodlord] instance not governed by an Emperor !!!")
+        elif not vassal.current.send(protocol.SOS):
+            gen_log.warning("vassal_sos()/write(): the Emperor cannot take it")
+
     def _wait_for_connection(self) -> None:
         """Cheap mode: the first connection on any socket spawns the workers."""
         for sock in self.sockets:
@@ -1281,7 +1317,9 @@ class Master:
             rows.append((wid, snap["requests"], snap["exceptions"]))
         gen_log.info("%s", stats_text(self.config, rows))
 
-    def shutdown(self, graceful: bool, why: str) -> None:
+    def shutdown(self, graceful: bool, why: str, line: Optional[str] = None) -> None:
+        """Stop every child and end the instance (``graceful``: the workers finish their
+        requests first); ``why`` names the cause in the first line, or ``line`` replaces it."""
         if self.state == "stopping":
             if graceful:
                 gen_log.warning("%s received again: killing workers now", why)
@@ -1306,7 +1344,7 @@ class Master:
         for proc in self.by_pid.values():
             proc.cursed_at = proc.cursed_at or int(time.time())
         if graceful:
-            gen_log.info("%s received...gracefully killing workers (mercy: %ds)...", why, int(self.mercy))
+            gen_log.info("%s", line or "%s received...gracefully killing workers (mercy: %ds)..." % (why, int(self.mercy)))
             self.stop_deadline = mono + self.mercy
             for proc in list(self.by_pid.values()):
                 spec = proc.spec
@@ -1319,12 +1357,13 @@ class Master:
                     proc.kill_at = mono + spec.stop_timeout
                 self._signal(proc, spec.stop_signal)
         else:
-            gen_log.info("%s received...brutally killing workers...", why)
+            gen_log.info("%s", line or "%s received...brutally killing workers..." % why)
             for proc in list(self.by_pid.values()):
                 self._signal(proc, signal.SIGKILL)
 
-    def reload(self) -> None:
-        """Graceful reload: new workers (re-importing the app) take over, old ones finish."""
+    def reload(self, line: str = "...gracefully killing workers...") -> None:
+        """Graceful reload: new workers (re-importing the app) take over, old ones finish;
+        ``line`` is uWSGI's first line (a brutal reload's is ``...brutally killing workers...``)."""
         if not self._may_reload("reload"):
             return
         if getattr(self.config, "exit_on_reload", False):
@@ -1334,7 +1373,7 @@ class Master:
             return
         if self.config.log_reopen and self.log_master is not None:
             self.log_master.reopen()
-        gen_log.info("...gracefully killing workers...")
+        gen_log.info("%s", line)
         if not self._reload_app():
             return
         for proc in self.children:
@@ -1371,7 +1410,7 @@ class Master:
         instead of finishing their requests."""
         if not self._may_reload("brutal reload"):
             return
-        self.reload()
+        self.reload(line="...brutally killing workers...")
         self._kill_retiring()
 
     def _kill_retiring(self) -> None:
@@ -1497,11 +1536,14 @@ class Master:
             return run
 
         def pidfiles() -> None:
+            """``P``: each pidfile written again, with uWSGI's line, in its order."""
             from gateway.process.pidfile import write_pidfiles
 
-            problem = write_pidfiles(self.config, ("pidfile", "safe-pidfile", "pidfile2", "safe-pidfile2"))
-            if problem:
-                gen_log.warning("[master-fifo] %s", problem)
+            for name in ("pidfile", "pidfile2", "safe-pidfile", "safe-pidfile2"):
+                if self.config.get(name):
+                    gen_log.info("writing pidfile to %s", self.config.get(name))
+                    if write_pidfiles(self.config, (name,)):
+                        gen_log.warning("could not write pidfile.")  # uWSGI's
 
         return {
             "r": self.reload,
@@ -1509,8 +1551,10 @@ class Master:
             "w": self.reload_workers,
             "W": self.brutal_reload_workers,
             "c": self.chain_reload,
-            "q": lambda: self.shutdown(graceful=True, why="master FIFO 'q'"),
-            "Q": lambda: self.shutdown(graceful=False, why="master FIFO 'Q'"),
+            "q": lambda: self.shutdown(graceful=True, why="master FIFO 'q'",
+                                       line="graceful shutdown triggered..."),
+            "Q": lambda: self.shutdown(graceful=False, why="master FIFO 'Q'",
+                                       line="SIGINT/SIGTERM received...killing workers..."),
             "s": self.handle_sigusr1,
             "l": log_action("l"),
             "L": log_action("L"),
@@ -1518,6 +1562,10 @@ class Master:
             "+": self.cheaper_more,
             "-": self.cheaper_less,
             "p": self.suspend_resume,
+            "C": self.go_cheap,
+            "S": self.toggle_subscriptions,
+            "B": self.ask_for_reinforcements,
+            "E": lambda: None,  # uWSGI's rescan of the Emperor its master runs: never one here
         }
 
     # -- stats -----------------------------------------------------------------------------------------
@@ -1531,6 +1579,10 @@ class Master:
         self.stats_server = StatsServer(self, addr, http=bool(self.config.stats_http),
                                         minified=bool(self.config.stats_minified),
                                         timeout=float(self.config.socket_timeout or 4))
+        if self.config.vacuum and self.stats_server.sock.family == socket.AF_UNIX and not addr.startswith("@"):
+            from gateway.process import vacuum
+
+            vacuum.add_stats_socket(addr)
 
 
 def listen_backlog(sockets: List[socket.socket]) -> int:

@@ -11,12 +11,20 @@ byte is a command, several may come at once (``echo sq``); the master reads them
 * ``s`` uWSGI's statistics in the log (as SIGUSR1);
 * ``l`` reopen the log file, ``L`` rotate it (``--log-master``-backed logging, ``--logto``);
 * ``P`` write the pidfiles again;
-* ``0`` to ``9``: with several ``--master-fifo``, only the chosen one (in the order given) is
-  read from then on, as in uWSGI (each one reads ``0``-``9`` from any).
+* ``c`` chain reload, ``+``/``-`` one worker more/fewer (``--cheaper``), ``p`` pause/resume;
+* ``C`` cheap mode now (every worker killed until the next connection), ``S`` block/unblock
+  the subscription announces, ``B`` ask the Emperor for reinforcements, ``E`` nothing (an
+  Emperor here never runs inside an instance's master);
+* ``0`` to ``9``: with several ``--master-fifo``, the chosen one (in the order given) is read
+  from after this write (``active master fifo is now PATH``, uWSGI's line; a slot past the
+  last one is the first, as in uWSGI).  Every FIFO stays open and reads ``0``-``9``: uWSGI
+  reads only the active one, a write to another blocking for want of a reader.
 
-Anything else is logged once per byte as an unknown command and ignored.  The FIFO is created
-(mode 0600: it controls the instance) when missing; an existing file that is not a FIFO is a
-startup error; ``--vacuum`` removes the ones created here at exit.
+Anything else is logged once per byte as an unknown command and ignored (uWSGI ignores it
+silently: ``f``, its re-fork of the master, is one here).  The FIFO is created (mode 0600: it
+controls the instance) when missing; an existing file that is not a FIFO is a startup error
+(uWSGI removes whatever is there); ``--vacuum`` removes the ones created here at exit (uWSGI
+leaves them).
 """
 
 from __future__ import annotations
@@ -79,14 +87,14 @@ class MasterFifo:
                 gen_log.warning("--master-fifo: read error: %s", e.strerror or e)
             return
         index = self._fds.index(fd) if fd in self._fds else -1
+        active = self.active  # a switch applies after this write, as uWSGI's after the writer's
         for ch in data.decode("latin-1"):
             if ch in "0123456789":
                 slot = int(ch)
-                if slot < len(self._fds):
-                    self.active = slot
-                    gen_log.info("[master-fifo] enabled slot %d (%s)", slot, self.paths[slot])
+                self.active = slot if slot < len(self._fds) else 0
+                gen_log.info("active master fifo is now %s", self.paths[self.active])
                 continue
-            if index != self.active or ch in "\r\n \t":
+            if index != active or ch in "\r\n \t":
                 continue
             command = self.commands.get(ch)
             if command is None:

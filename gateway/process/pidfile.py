@@ -5,7 +5,8 @@ and run by init scripts.
   before privileges are dropped; ``--pidfile2 FILE`` after (so the new user owns it).  The
   content is the pid and a newline.  ``--safe-pidfile FILE`` is ``--pidfile`` written
   atomically (a temporary file renamed over it), so a reader never sees it half written.
-  With ``--vacuum`` each is removed at exit if it still holds this pid.
+  With ``--vacuum`` each is removed at exit if it still holds this pid
+  (:mod:`gateway.process.vacuum`, uWSGI's ``VACUUM: pidfile removed.``).
 * ``--daemonize LOGFILE`` detaches first thing (fork, ``setsid``, fork: the command returns
   at once, as uWSGI's), stdin reads ``/dev/null`` and everything is logged to LOGFILE,
   appended, as ``--logto`` does.
@@ -13,15 +14,14 @@ and run by init scripts.
 
 from __future__ import annotations
 
-import atexit
 import os
 from typing import Any, Optional, Tuple
 
 __all__ = ["daemonize", "write_pidfile", "write_pidfiles"]
 
 
-def write_pidfile(path: str, atomic: bool = False, vacuum: bool = False) -> None:
-    """Write this process's pid to ``path``; OSError when it cannot."""
+def write_pidfile(path: str, atomic: bool = False, vacuum: bool = False, name: str = "pidfile") -> None:
+    """Write this process's pid to ``path`` (``--NAME``'s file); OSError when it cannot."""
     pid = os.getpid()
     data = b"%d\n" % pid
     if atomic:
@@ -33,18 +33,9 @@ def write_pidfile(path: str, atomic: bool = False, vacuum: bool = False) -> None
         with open(path, "wb") as f:
             f.write(data)
     if vacuum:
-        def remove() -> None:
-            if os.getpid() != pid:  # a forked child exiting
-                return
-            try:
-                with open(path, "rb") as f:
-                    if f.read().strip() != str(pid).encode():
-                        return  # a newer instance wrote it
-                os.unlink(path)
-            except OSError:
-                pass
+        from gateway.process import vacuum as _vacuum
 
-        atexit.register(remove)
+        _vacuum.add_pidfile(name, path)
 
 
 def write_pidfiles(cfg: Any, names: Tuple[str, ...], vacuum: bool = False) -> Optional[str]:
@@ -54,7 +45,7 @@ def write_pidfiles(cfg: Any, names: Tuple[str, ...], vacuum: bool = False) -> Op
         path = cfg.get(name)
         if path:
             try:
-                write_pidfile(path, atomic=name in ("safe-pidfile", "safe-pidfile2"), vacuum=vacuum)
+                write_pidfile(path, atomic=name in ("safe-pidfile", "safe-pidfile2"), vacuum=vacuum, name=name)
             except OSError as e:
                 return "--%s %s: %s" % (name, path, e.strerror or e)
     return None

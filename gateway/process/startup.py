@@ -143,7 +143,6 @@ def adjusted_workers(workers: int, master: bool, log: Any) -> int:
     soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
     if soft == resource.RLIM_INFINITY:
         return workers
-    log.info("your processes number limit is %d", soft)
     if soft < workers + int(master):
         workers = max(1, soft - 1)
         log.warning("!!! number of workers adjusted to %d due to system limits !!!", workers)

@@ -7,7 +7,9 @@ datagram) uwsgi packet per subscription, modifier1 224, at start, then every
 and forgets it ``--subscription-tolerance`` seconds after the announces stop.  At shutdown
 the master sends the same packets with modifier2 1 (unsubscribe), and the router drops the
 node at once.  While the instance is paused (SIGTSTP, ``--pause``) it is unsubscribed, as
-uWSGI does; with ``--unsubscribe-on-graceful-reload`` also during a reload.
+uWSGI does; with ``--unsubscribe-on-graceful-reload`` also during a reload.  The master
+FIFO's ``S`` (and ``--start-unsubscribed``, from the start) blocks every announce, unsubscribes
+included, until the next ``S`` (uWSGI's ``subscriptions blocked``/``re-enabled``).
 
 Announces are fire-and-forget: a send that fails costs one log line (at most one per
 server per announce round), never a retry.  The values are read by
@@ -194,6 +196,9 @@ def attach(master: Any, cfg: Config, sockets: List[socket.socket], numproc: int)
     def cycle() -> None:
         if master.state == "stopping":
             return
+        if master.subscriptions_blocked:  # the master FIFO's S: nothing sent, as uWSGI
+            master.call_later(min(1.0, freq), cycle)
+            return
         now = time.monotonic()
         if not sync() and not state["off"] and now >= state["next"]:
             sub.announce(SUBSCRIBE, verbose=state["next"] == 0.0)  # the first round is logged
@@ -201,7 +206,7 @@ def attach(master: Any, cfg: Config, sockets: List[socket.socket], numproc: int)
         master.call_later(min(1.0, freq), cycle)
 
     def shutdown() -> None:
-        if not state["off"]:
+        if not state["off"] and not master.subscriptions_blocked:
             sub.announce(UNSUBSCRIBE, verbose=True)
         state["off"] = True
         sub.close()

@@ -226,9 +226,15 @@ class Worker:
             self._become(str(cfg.worker_exec2), "worker-exec2")
         app = self.app
         if app is None:
+            from gateway import startup_lines
+
             app = load_apps(cfg)
             self.app = app
+            startup_lines.log_lines(startup_lines.app_loaded_lines(cfg))
         settings_stats.app_loaded(app_loader.load_seconds)  # this process's load, or the master's
+        if self.board is None:  # no master: uWSGI's line for its one worker, once the app is loaded
+            gen_log.info("spawned uWSGI worker 1 (and the only) (pid: %d, cores: %d)", os.getpid(),
+                         cores_per_worker(cfg))
         if cfg.chdir2:
             gen_log.info("chdir() to %s", cfg.chdir2)
             os.chdir(cfg.chdir2)  # checked by the CLI at startup
@@ -684,7 +690,8 @@ class Worker:
 
     def _master_gone(self) -> None:
         if not self._stopping:
-            gen_log.warning("worker %d (pid: %d): the master is gone, stopping", self.worker_id, os.getpid())
+            gen_log.warning("uWSGI worker %d error: the master disconnected from this worker. Shutting down the worker.",
+                            self.worker_id)  # uWSGI's line
             self.stop(signal.SIGTERM, quiet=True)
 
     def _exit_now(self) -> None:

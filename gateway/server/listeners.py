@@ -208,29 +208,13 @@ def set_socket_file_access(sock: socket.socket, mode: Optional[int], uid: int = 
 
 def vacuum_on_exit(socks: List[socket.socket]) -> None:
     """``--vacuum``: when this process exits, remove the socket files it bound, each only if it
-    is still the one bound here (a newer instance may have replaced it)."""
-    import atexit
+    is still the one bound here (a newer instance may have replaced it): :mod:`gateway.process.vacuum`."""
+    from gateway.process import vacuum
 
-    pid = os.getpid()
-    files = []
     for sock in socks:
         path = unix_socket_file(sock)
         if path is not None:
-            st = os.stat(path)
-            files.append((path, st.st_dev, st.st_ino))
-
-    def remove() -> None:
-        if os.getpid() != pid:  # a forked child exiting: the socket is still the master's
-            return
-        for path, dev, ino in files:
-            try:
-                st = os.stat(path)
-                if (st.st_dev, st.st_ino) == (dev, ino):
-                    os.unlink(path)
-            except OSError:
-                pass
-
-    atexit.register(remove)
+            vacuum.add_socket(path)
 
 
 #: ``--shared-socket`` sockets, bound first, in order: ``=N`` refers to ``SHARED[N]``.

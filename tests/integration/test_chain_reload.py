@@ -11,6 +11,7 @@ import time
 import pytest
 
 from server import run_server
+from support.fifo import say
 from support.httpclient import request
 from support.waits import wait_until
 
@@ -51,9 +52,7 @@ def test_fifo_c_and_uwsgi_chain_reload(tmp_path):
     with run_server(["--wsgi-file", str(app), "--tornado", "4", "--greenlet", "--master", "--processes", "3",
                      "--master-fifo", str(fifo)]) as srv:
         before = len(srv.output())
-        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        os.write(fd, b"c")
-        os.close(fd)
+        say(fifo, "c")
         _check_chain(srv, before)
         before = len(srv.output())
         assert request(srv.port, "/").body == b"True"

@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from server import run_cli, run_server
+from support.fifo import say
 from support.httpclient import Conn, request
 from support.stats import fetch_stats, stats_port
 from support.uwsgitop import uwsgitop_screen
@@ -54,19 +55,12 @@ def test_manual_algo_follows_the_master_fifo_and_a_reload_keeps_cheaped_ids(tmp_
     with run_server(args) as srv:
         assert statuses(srv) == ["idle", "idle", "cheap"]
 
-        def say(text: str) -> None:
-            fd = os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK)
-            try:
-                os.write(fd, text.encode())
-            finally:
-                os.close(fd)
-
-        say("+")
+        say(fifo, "+")
         srv.wait_for_line(r"spawned uWSGI worker 3 \(pid: \d+", timeout=10)
         assert wait_until(lambda: running(srv) == 3, what="3 workers")
-        say("-")
-        say("-")
-        say("-")  # a third one would go below --cheaper 1: ignored
+        say(fifo, "-")
+        say(fifo, "-")
+        say(fifo, "-")  # a third one would go below --cheaper 1: ignored
         assert wait_until(lambda: running(srv) == 1 and srv.output().count("cheaped.") == 2,
                           timeout=15, what="back to one worker")
         before = statuses(srv)

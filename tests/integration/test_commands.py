@@ -14,6 +14,7 @@ import pytest
 
 from peers import require_uwsgi, stop_uwsgi
 from server import ServerProcess, run_cli, spawn
+from support.fifo import say
 from support.httpclient import request
 from support.stats import fetch_stats
 from support.waits import wait_until
@@ -63,7 +64,7 @@ def test_reload_then_stop_through_the_pidfile(tmp_path):
 
 def test_pause_holds_new_connections_until_resume(tmp_path):
     srv = _start(["--http-socket", "127.0.0.1:0", "--stats", "127.0.0.1:0"], tmp_path)
-    stats_addr = re.search(r"stats server enabled on (\S+)", srv.wait_for_line(r"stats server enabled on")).group(1)
+    stats_addr = re.search(r"Stats server enabled on (\S+)", srv.wait_for_line(r"Stats server enabled on")).group(1)
     try:
         assert request(srv.port, "/").status == 200
         assert run_cli(["--pause", str(srv.pidfile)]).returncode == 0
@@ -97,7 +98,7 @@ def test_pause_holds_new_connections_until_resume(tmp_path):
 
 def test_a_worker_respawned_while_paused_starts_paused(tmp_path):
     srv = _start(["--http-socket", "127.0.0.1:0", "--stats", "127.0.0.1:0"], tmp_path)
-    stats_addr = re.search(r"stats server enabled on (\S+)", srv.wait_for_line(r"stats server enabled on")).group(1)
+    stats_addr = re.search(r"Stats server enabled on (\S+)", srv.wait_for_line(r"Stats server enabled on")).group(1)
     try:
         assert run_cli(["--suspend", str(srv.pidfile)]).returncode == 0
         srv.wait_for_line(r"\*\*\* worker 1 suspended \*\*\*")
@@ -256,11 +257,7 @@ def test_master_fifo_p_toggles_the_pause(tmp_path):
     srv = _start(["--http-socket", "127.0.0.1:0", "--master-fifo", str(fifo)], tmp_path)
     try:
         for expected in (r"\*\*\* worker 1 suspended \*\*\*", r"\*\*\* worker 1 resumed \*\*\*"):
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            try:
-                os.write(fd, b"p")
-            finally:
-                os.close(fd)
+            say(fifo, "p")
             srv.wait_for_line(expected)
         assert request(srv.port, "/").status == 200
     finally:
@@ -282,7 +279,7 @@ def test_without_a_master_pause_is_refused_and_the_server_keeps_serving(tmp_path
 
 def test_a_reload_resumes_a_paused_instance(tmp_path):
     srv = _start(["--http-socket", "127.0.0.1:0", "--stats", "127.0.0.1:0"], tmp_path)
-    stats_addr = re.search(r"stats server enabled on (\S+)", srv.wait_for_line(r"stats server enabled on")).group(1)
+    stats_addr = re.search(r"Stats server enabled on (\S+)", srv.wait_for_line(r"Stats server enabled on")).group(1)
     try:
         assert run_cli(["--pause", str(srv.pidfile)]).returncode == 0
         srv.wait_for_line(r"\*\*\* worker 2 suspended \*\*\*")

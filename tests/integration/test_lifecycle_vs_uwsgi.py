@@ -1,8 +1,10 @@
 """The master's lifecycle as a process manager sees it, against real uWSGI 2.0.31.
 
 One pair of servers (``--master --processes 2``, a master FIFO) is shared by the module: the
-SIGUSR1 statistics (and the FIFO's ``s``) and the FIFO's workers-only reloads ``w``/``W`` are
-compared line for line and pid for pid.  ``--need-app`` is compared on its exit status (22,
+SIGUSR1 statistics (and the FIFO's ``s``), the FIFO's workers-only reloads ``w``/``W``, its
+``C`` (cheap mode), ``S``, ``B``, ``E`` and ``R``, and SIGWINCH/SIGURG (ignored) are compared
+line for line and pid for pid.  Pairs of their own compare the FIFO slots (``1``) with ``q``,
+``P`` then ``Q`` with ``--vacuum``'s lines, and the worker's line when its master is killed.  ``--need-app`` is compared on its exit status (22,
 with uWSGI's ``*** no app loaded. GAME OVER ***``), with and without a master, with
 ``--lazy-apps`` too.  The deliberate differences (SIGTERM shuts gateway down; an app that
 cannot load ends gateway even without ``--need-app``) are in the README, "Master and workers".
@@ -16,14 +18,15 @@ import re
 import signal
 import socket
 import subprocess
-from typing import Dict, List
+from typing import Dict, List, Optional, Set
 
 import pytest
 
 from peers import require_uwsgi
 from server import ROOT, ServerProcess, run_cli, spawn
+from support.fifo import say
 from support.httpclient import read_to_eof, request
-from support.peer_pair import SERVERS, LoggedPair
+from support.peer_pair import SERVERS, LoggedPair, comparable
 from support.peer_pair import process_age as _age
 from support.peer_pair import read_log as _read
 from support.peer_pair import start_server as _start
@@ -41,10 +44,10 @@ class Pair(LoggedPair):
     """Real uWSGI and gateway with the same options, each logging to its own file and
     listening to its own master FIFO."""
 
-    def __init__(self, tmp: str) -> None:
+    def __init__(self, tmp: str, options: Optional[List[str]] = None) -> None:
         self.fifos = {s: os.path.join(tmp, s + ".fifo") for s in SERVERS}
         super().__init__(tmp, ["--master-fifo", os.path.join(tmp, "{server}.fifo"), "--wsgi-file", APP, "--master",
-                               "--processes", "2"], workers=2)
+                               "--processes", "2"] + (options or []), workers=2)
         try:
             for server in SERVERS:
                 wait_until(lambda s=server: os.path.exists(self.fifos[s]), what="%s's FIFO" % server)
@@ -53,11 +56,7 @@ class Pair(LoggedPair):
             raise
 
     def say(self, server: str, command: str) -> None:
-        fd = os.open(self.fifos[server], os.O_WRONLY | os.O_NONBLOCK)
-        try:
-            os.write(fd, command.encode())
-        finally:
-            os.close(fd)
+        say(self.fifos[server], command)
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +137,179 @@ def test_a_killed_worker_is_respawned_with_uwsgis_lines(pair):
     assert lines["gateway"] == lines["uwsgi"] == [
         "DAMN ! worker N (pid: N) died, killed by signal N :( trying respawn ...",
         "Respawned uWSGI worker N (new pid: N)"]
+
+
+def _since(text: str, mark: int, tmp: str = "", server: str = "") -> List[str]:
+    """The comparable lines (:func:`comparable`) of a log after its first ``mark`` characters
+    (``tmp`` as ``TMP``, ``server`` as ``SERVER``), without the request log lines and gateway's
+    worker lines (``*** running tornado loop engine...``: a worker respawned by the test before
+    may print it late)."""
+    text = text[mark:]
+    if tmp:
+        text = text.replace(tmp, "TMP").replace(server, "SERVER")
+    return [comparable(line) for line in text.splitlines() if not line.startswith(("[pid: ", "*** running "))]
+
+
+def test_the_fifo_goes_cheap_with_uwsgis_lines(pair):
+    """``C``: every worker killed at once, then cheap mode until a connection comes."""
+    marks = {s: len(pair.text(s)) for s in SERVERS}
+    for server in SERVERS:
+        pair.say(server, "C")
+    for server in SERVERS:
+        wait_until(lambda s=server: "cheap mode enabled" in pair.text(s)[marks[s]:] and not pair.worker_pids(s),
+                   what="%s's cheap mode" % server)
+    assert _since(pair.text("gateway"), marks["gateway"]) == _since(pair.text("uwsgi"), marks["uwsgi"]) == [
+        "going cheap...", "killing worker N (pid: N)", "killing worker N (pid: N)",
+        "cheap mode enabled: waiting for socket connection..."]
+    for server in SERVERS:  # the first connection brings every worker back
+        marks[server] = len(pair.text(server))
+        assert json.loads(request(pair.ports[server], "/").body)["pid"] in pair.worker_pids(server)
+        wait_until(lambda s=server: len(pair.worker_pids(s)) == 2 and pair.text(s)[marks[s]:].count("uWSGI worker") == 2,
+                   what="%s's workers back" % server)
+    assert _since(pair.text("gateway"), marks["gateway"]) == _since(pair.text("uwsgi"), marks["uwsgi"]) == [
+        "Respawned uWSGI worker N (new pid: N)", "Respawned uWSGI worker N (new pid: N)"]
+
+
+@pytest.mark.parametrize("commands, lines", [
+    ("SS", ["subscriptions blocked", "subscriptions re-enabled"]),
+    ("B", ["[broodlord] instance not governed by an Emperor !!!"]),
+    ("E", []),
+])
+def test_the_fifo_commands_lines_are_uwsgis(pair, commands, lines):
+    """``S`` toggles the subscription announces, ``B`` asks an Emperor for reinforcements,
+    ``E`` asks the Emperor the master runs to rescan (none here: nothing happens)."""
+    marks = {s: len(pair.text(s)) for s in SERVERS}
+    for server in SERVERS:
+        for command in commands + "s":  # the statistics mark the end of what the commands printed
+            pair.say(server, command)
+    for server in SERVERS:
+        wait_until(lambda s=server: ";end of configuration" in pair.text(s)[marks[s]:],
+                   what="%s's statistics" % server)
+        printed = _since(pair.text(server), marks[server])
+        assert [ln for ln in printed[:printed.index(";uWSGI instance configuration")] if ln] == lines, \
+            (server, printed)
+
+
+def test_sigwinch_and_sigurg_are_ignored_by_both_masters(pair):
+    """No handler in either master: the default action (ignore), nothing logged."""
+    marks = {s: len(pair.text(s)) for s in SERVERS}
+    for server in SERVERS:
+        for sig in (signal.SIGWINCH, signal.SIGURG):
+            os.kill(pair.master_pid(server), sig)
+        pair.say(server, "s")  # the statistics mark the end of what the signals printed
+    for server in SERVERS:
+        wait_until(lambda s=server: ";end of configuration" in pair.text(s)[marks[s]:],
+                   what="%s's statistics" % server)
+        printed = _since(pair.text(server), marks[server])
+        assert [ln for ln in printed[:printed.index(";uWSGI instance configuration")] if ln] == []
+        assert pair.procs[server].poll() is None
+
+
+def test_the_fifo_brutal_reload_says_uwsgis_line(pair):
+    """``R``: every worker replaced, the old ones killed; uWSGI's first line."""
+    before = {s: pair.worker_pids(s) for s in SERVERS}
+    marks = {s: len(pair.text(s)) for s in SERVERS}
+    for server in SERVERS:
+        pair.say(server, "R")
+    for server in SERVERS:
+        wait_until(lambda s=server: (lambda now: len(now) == 2 and not now & before[s])(pair.worker_pids(s))
+                   and pair.text(s)[marks[s]:].count("spawned uWSGI worker") + pair.text(s)[marks[s]:].count(
+                       "Respawned uWSGI worker") >= 2, timeout=20, what="%s's brutal reload" % server)
+        assert _since(pair.text(server), marks[server])[0] == "...brutally killing workers...", pair.text(server)
+        # uWSGI re-executes itself: its FIFO is made again
+        wait_until(lambda s=server: os.path.exists(pair.fifos[s]), what="%s's FIFO" % server)
+
+
+def _ended(pair: LoggedPair) -> None:
+    for server in SERVERS:
+        pair.procs[server].wait(20)
+
+
+def test_the_fifo_slot_switch_and_q_lines_are_uwsgis(tmp_path):
+    """``1``: the second ``--master-fifo`` takes the commands (uWSGI's ``active master fifo is
+    now PATH``); ``q`` from it: uWSGI's graceful shutdown lines."""
+    tmp = str(tmp_path)
+    fifos = {s: [os.path.join(tmp, "%s-%s.fifo" % (s, n)) for n in "ab"] for s in SERVERS}
+    pair = LoggedPair(tmp, ["--master-fifo", os.path.join(tmp, "{server}-a.fifo"), "--master-fifo",
+                            os.path.join(tmp, "{server}-b.fifo"), "--wsgi-file", APP, "--master"])
+    try:
+        marks = {s: len(pair.text(s)) for s in SERVERS}
+        for server in SERVERS:
+            wait_until(lambda s=server: os.path.exists(fifos[s][0]), what="%s's first FIFO" % server)
+            say(fifos[server][0], "1")
+        for server in SERVERS:  # uWSGI makes the second one once the writer of the first is gone
+            wait_until(lambda s=server: os.path.exists(fifos[s][1]) and "active master fifo" in pair.text(s),
+                       what="%s's second FIFO" % server)
+            say(fifos[server][1], "q")
+        _ended(pair)
+        # gateway's own lines left out: its readiness line, its worker's, its "buried" line (uWSGI
+        # waits for each worker in silence after a q)
+        printed = {s: [ln for ln in _since(pair.text(s), marks[s], tmp, s)
+                       if not ln.startswith(("SIGTERM received: stopping worker", "SERVER ready: ", "worker N buried"))]
+                   for s in SERVERS}
+        assert printed["gateway"] == printed["uwsgi"] == [
+            "active master fifo is now TMP/SERVER-b.fifo", "graceful shutdown triggered...",
+            "Gracefully killing worker N (pid: N)...", "goodbye to uWSGI."]
+    finally:
+        pair.stop()
+
+
+def test_vacuum_removes_the_files_with_uwsgis_lines(tmp_path):
+    """The FIFO's ``P`` (the pidfiles written again), then ``Q``; with ``--vacuum`` the pidfiles, the UNIX sockets and the stats socket are removed at exit, each
+    with uWSGI's line, in its order."""
+    tmp = str(tmp_path)
+    files = ["pidfile", "pidfile2", "safe-pidfile", "safe-pidfile2", "socket", "stats"]
+    options = ["--vacuum"]
+    for name in files:
+        options += ["--" + name, os.path.join(tmp, "{server}." + name)]
+    pair = Pair(tmp, options)
+    try:
+        for server in SERVERS:
+            assert all(os.path.exists(os.path.join(tmp, server + "." + name)) for name in files)
+            mark = len(pair.text(server))
+            pair.say(server, "P")
+            wait_until(lambda s=server, m=mark: pair.text(s)[m:].count("writing pidfile to") == 4,
+                       what="%s's pidfiles" % server)
+            assert _since(pair.text(server), mark, tmp, server) == [
+                "writing pidfile to TMP/SERVER.pidfile", "writing pidfile to TMP/SERVER.pidfileN",
+                "writing pidfile to TMP/SERVER.safe-pidfile", "writing pidfile to TMP/SERVER.safe-pidfileN"]
+            mark = len(pair.text(server))
+            pair.say(server, "Q")
+            pair.procs[server].wait(20)
+            printed = _since(pair.text(server), mark, tmp, server)
+            assert printed[0] == "SIGINT/SIGTERM received...killing workers...", printed
+            assert printed[printed.index("goodbye to uWSGI."):] == [
+                "goodbye to uWSGI.", "VACUUM: pidfile removed.", "VACUUM: pidfileN removed.",
+                "VACUUM: safe pidfile removed.", "VACUUM: safe pidfileN removed.",
+                "VACUUM: unix socket TMP/SERVER.socket removed.",
+                "VACUUM: unix socket TMP/SERVER.stats (stats) removed."], (server, printed)
+            assert not any(os.path.exists(os.path.join(tmp, server + "." + name)) for name in files)
+    finally:
+        pair.stop()
+
+
+def test_a_worker_whose_master_is_killed_says_uwsgis_line(tmp_path):
+    """The master gone (SIGKILL), the worker notices and stops with uWSGI's line."""
+    pair = LoggedPair(str(tmp_path), ["--wsgi-file", APP, "--master"])
+    workers: Set[int] = set()
+    try:
+        for server in SERVERS:
+            workers |= pair.worker_pids(server)
+            os.kill(pair.master_pid(server), signal.SIGKILL)
+        for server in SERVERS:
+            wait_until(lambda s=server: "disconnected" in pair.text(s), timeout=15, what="%s's worker line" % server)
+            line = [ln for ln in pair.lines(server) if "disconnected" in ln][0]
+            assert comparable(line) == ("uWSGI worker N error: the master disconnected from this worker. "
+                                        "Shutting down the worker."), line
+        wait_until(lambda: not any(os.path.exists("/proc/%d" % w) for w in workers), timeout=15,
+                   what="the workers' end")
+    finally:
+        for worker in workers:
+            try:
+                os.kill(worker, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pair.stop()
 
 
 SLEEPER = """

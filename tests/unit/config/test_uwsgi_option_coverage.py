@@ -104,7 +104,6 @@ def test_every_uwsgi_option_name_is_known():
     ("unique-legion-cron", False, "legions"),
     ("zerg-fallback", True, "zerg mode"),
     ("subscriptions-sign-check", False, "signed subscriptions"),
-    ("start-unsubscribed", True, "has no 'S' command"),
     ("multicast-ttl", False, "multicast"),
     ("dlopen", False, "C symbol"),
     ("call-as-vassal1", False, "C symbol"),
