@@ -25,6 +25,7 @@ and back: opening, locking and scheduling are :mod:`gateway.spooler`'s business.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, List, NamedTuple, Optional, Tuple
 
 from gateway.protocol.uwsgi import (
@@ -152,9 +153,19 @@ def is_priority_name(name: str) -> bool:
     return name.isdigit() and name.isascii()
 
 
-def scan_order(name: str) -> Tuple[int, int, str]:
-    """Sort key of ``--spooler-ordered`` (uWSGI's ``uwsgi_versionsort``): numeric names
-    first, by value (so priority 1 before 10), then the others by their bytes."""
-    if is_priority_name(name):
-        return (0, int(name), name)
-    return (1, 0, name)
+def scan_order(name: str) -> Tuple[Tuple[int, int], ...]:
+    """Sort key of ``--spooler-ordered``: uWSGI scans with glibc's ``versionsort``, names
+    compared character by character but each run of digits as one number.  So priority 1
+    comes before 10, the numeric names before the task files (a digit sorts before a
+    letter), and a writer's task 9 before its task 10 (its counter, in the name, is a
+    number: bytewise, ``..._10_`` would come first)."""
+    key: List[Tuple[int, int]] = []
+    for run in _RUNS.findall(name):
+        if run.isdigit() and run.isascii():
+            key.append((0x30, int(run)))  # a number sorts where its first digit would
+        else:
+            key.extend((ord(c), -1) for c in run)
+    return tuple(key)
+
+
+_RUNS = re.compile(r"[0-9]+|[^0-9]+")
