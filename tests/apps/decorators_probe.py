@@ -99,7 +99,7 @@ def under_harakiri(x):
 IMPORT = {"postfork_returns": type(after_fork).__name__, "postfork1_returns": repr(decorated_for_worker_1),
           "spool_returns": type(plain).__name__, "spool_attribute": type(plain.f.spool).__name__,
           "cron_returns": type(every_minute).__name__, "free_signal": ud.get_free_signal(),
-          "timer_signal": uwsgi.signal_registered(1)}
+          "timer_signal": uwsgi.signal_registered(1), "spoolers": [os.path.basename(os.fsdecode(d)) for d in uwsgi.spoolers]}
 
 CALLS = {
     "/spool": lambda: plain(a="1", b="2"),
