@@ -1,6 +1,7 @@
 """A spooler callable recording the order it runs tasks in (``test_decorators_spooler_vs_uwsgi``):
-each task's ``n`` appended to ``$SPOOL_ORDER_OUT``.  A task ``n=slow`` sleeps 5 s the first
-time it runs (a ``--spooler-harakiri`` victim), and is done at once the next time.  Two signal
+each task's ``n`` appended to ``$SPOOL_ORDER_OUT``.  A task ``n=slow`` sleeps 10 s the first
+time it runs (a ``--spooler-harakiri`` victim), and is done at once the next time; ``n=user``
+the same after ``uwsgi.set_user_harakiri(1)``.  Two signal
 crons (one ``@cron``, one ``uwsgi.add_cron`` with negative fields) record their signal."""
 
 import os
@@ -20,9 +21,11 @@ def record(line):
 def spooler(env):
     n = env[b"n"].decode()
     record("task %s" % n)
-    if n == "slow" and not os.path.exists(OUT + ".slow"):
-        open(OUT + ".slow", "w").close()
-        time.sleep(5)
+    if n in ("slow", "user") and not os.path.exists(OUT + "." + n):
+        open(OUT + "." + n, "w").close()
+        if n == "user":
+            uwsgi.set_user_harakiri(1)
+        time.sleep(10)  # (killed long before: uWSGI's master checks the deadlines about once a second)
     return uwsgi.SPOOL_OK
 
 

@@ -13,7 +13,8 @@ the same options, each its own port, log and files), shared by the module:
 * ``recycled``: 14 tasks written before the start (three in priority subdirectories, eleven
   whose counters cross from 9 to 10), ``--spooler-ordered --spooler-max-tasks 5``: the order
   they run in and the recycling lines;
-* ``timed``: ``--spooler-harakiri 1 --spooler-quiet`` with a task that sleeps, and command
+* ``timed``: ``--spooler-harakiri 2 --spooler-quiet`` with tasks that sleep (one under its own
+  ``uwsgi.set_user_harakiri(1)``), and command
   crons (``--cron``, ``--unique-cron``, ``--cron2`` with ``harakiri=``, ``--cron-harakiri``)
   plus two signal crons (``@cron``, ``uwsgi.add_cron`` with -1 fields): every field -1, so
   they fire at the first check, without waiting for a minute.
@@ -263,15 +264,15 @@ def test_max_tasks_recycles_after_the_nth_task_as_uwsgi(recycled):
 
 @pytest.fixture(scope="module")
 def timed(tmp_path_factory) -> Iterator[dict]:
-    """``--spooler-harakiri 1 --spooler-quiet`` with a task that sleeps 5 s once, and crons that
-    fire at the first check."""
+    """``--spooler-harakiri 2 --spooler-quiet`` with two tasks that sleep 10 s once (one under
+    ``set_user_harakiri(1)``), and crons that fire at the first check."""
     tmp = str(tmp_path_factory.mktemp("timed"))
     for server in SERVERS:
-        write_task(os.path.join(tmp, server + ".spool"), 1, "slow")
-        write_task(os.path.join(tmp, server + ".spool"), 2, "after")
+        for counter, n in enumerate(("slow", "user", "after"), 1):
+            write_task(os.path.join(tmp, server + ".spool"), counter, n)
     out = os.path.join(tmp, "{server}.out")
     pair = LoggedPair(tmp, ["--master", "--spooler", os.path.join(tmp, "{server}.spool"), "--spooler-ordered",
-                            "--spooler-harakiri", "1", "--spooler-quiet", "--spooler-frequency", "1",
+                            "--spooler-harakiri", "2", "--spooler-quiet", "--spooler-frequency", "1",
                             "--cron", "-1 -1 -1 -1 -1 echo every", "--unique-cron", "-1 -1 -1 -1 -1 sleep 1",
                             "--cron2", "minute=-1,harakiri=1 sleep 30", "--cron", "-7 -1 -1 -1 -1 echo sevenths",
                             "--cron-harakiri", "20",
@@ -290,14 +291,16 @@ def timed(tmp_path_factory) -> Iterator[dict]:
 
 
 def test_spooler_harakiri_as_uwsgis(timed):
-    """A task over ``--spooler-harakiri``: ``*** HARAKIRI ON THE SPOOLER (pid: N) ***``, the
-    spooler respawned, the task run again (gateway's line was missing until 2026-12-05: its
-    spooler's watchdog dumps the stacks, then exits); ``--spooler-quiet``: no task lines."""
+    """A task over ``--spooler-harakiri`` (2 s), then one over its own ``set_user_harakiri(1)``:
+    each time ``*** HARAKIRI ON THE SPOOLER (pid: N) ***``, the spooler respawned, the task
+    run again (gateway's line was missing until 2026-12-05: its spooler's watchdog dumps the
+    stacks, then exits); ``--spooler-quiet``: no task lines."""
     theirs = spooler_lines(timed["uwsgi"]["log"])
     assert spooler_lines(timed["gateway"]["log"]) == theirs
-    assert "*** HARAKIRI ON THE SPOOLER (pid: N) ***" in theirs
+    assert theirs.count("*** HARAKIRI ON THE SPOOLER (pid: N) ***") == 2
     for server in SERVERS:
-        assert [r for r in timed[server]["records"] if r.startswith("task")] == ["task slow", "task slow", "task after"]
+        assert [r for r in timed[server]["records"] if r.startswith("task")] == [
+            "task slow", "task slow", "task user", "task user", "task after"], server
 
 
 def cron_lines(log: List[str], needle: str) -> List[str]:
