@@ -14,9 +14,11 @@ master, without waiting: ``[uwsgi-cron] running "CMD" (pid N)``, and at its end 
 command "CMD" running with pid N exited after S second(s)``.  ``--cron-harakiri S`` (or
 ``harakiri=S``) kills a run still going after S seconds (``*** HARAKIRI ON CRON "CMD" (pid: N) ***``).
 
-Deliberate difference: each entry has at most one run at a time.  uWSGI starts a plain
-``--cron`` entry again while its previous run is still going; here that occurrence is
-skipped with a log line, as ``--unique-cron`` always does.
+A unique entry still running is passed over without using up the occurrence (uWSGI's
+order: it starts again at the first check after its run ended, if the time still matches).
+Deliberate difference: a plain entry has at most one run at a time too.  uWSGI starts a
+plain ``--cron`` entry again while its previous run is still going; here that occurrence is
+skipped with a log line.
 """
 
 from __future__ import annotations
@@ -146,6 +148,11 @@ class _Task:
                 os.killpg(self.pid, signal.SIGKILL)
             except OSError:
                 pass
+        if self.pid and entry.unique:
+            # uWSGI skips a running unique entry before matching, without a word and without
+            # using up the occurrence: it starts again at the first check after its run ended,
+            # if the time still matches
+            return
         if now - self.last_job < 60 or not cron_matches(entry.fields, time.localtime(now)):
             return
         self.last_job = now
