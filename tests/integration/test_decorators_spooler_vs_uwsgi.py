@@ -14,7 +14,7 @@ the same options, each its own port, log and files), shared by the module:
   whose counters cross from 9 to 10), ``--spooler-ordered --spooler-max-tasks 5``: the order
   they run in and the recycling lines;
 * ``timed``: ``--spooler-harakiri 2 --spooler-quiet`` with tasks that sleep (one under its own
-  ``uwsgi.set_user_harakiri(1)``), and command
+  ``uwsgi.set_user_harakiri(1)``) and a truncated task file, and command
   crons (``--cron``, ``--unique-cron``, ``--cron2`` with ``harakiri=``, ``--cron-harakiri``)
   plus two signal crons (``@cron``, ``uwsgi.add_cron`` with -1 fields): every field -1, so
   they fire at the first check, without waiting for a minute.
@@ -198,6 +198,10 @@ def test_spooler_log_lines_as_uwsgis(decorated):
         "gateway", "unable to find the spooler function")
 
 
+#: a truncated task file in the ``timed`` pair's directory
+SHORT = task_file_name(os.uname().nodename, 4242, 9, 7, 1700000000, 9)
+
+
 def tasks_run(path: str) -> List[str]:
     """The ``n`` of each task the order probe ran, in order."""
     return [line.split()[1] for line in read_log(path).splitlines() if line.startswith("task ")]
@@ -249,7 +253,7 @@ def spooler_lines(log: List[str]) -> List[str]:
     spooler"), dropped here."""
     keep = ("[spooler ", "spooler is no more", "HARAKIRI ON THE SPOOLER")
     lines = [re.sub(r"\.\.\. \(pid: N, .*\)$", "...", mask(comparable(line))) for line in log
-             if any(k in line for k in keep)]
+             if any(k in line for k in keep) and "malformed_" not in line]
     return lines + ["%d spawn lines" % sum(1 for line in log if "spawned the uWSGI spooler" in line)]
 
 
@@ -270,6 +274,8 @@ def timed(tmp_path_factory) -> Iterator[dict]:
     for server in SERVERS:
         for counter, n in enumerate(("slow", "user", "after"), 1):
             write_task(os.path.join(tmp, server + ".spool"), counter, n)
+        with open(os.path.join(tmp, server + ".spool", SHORT), "wb") as f:
+            f.write(b"\x11\x20\x00\x00\x01\x00")  # 32 bytes of vars announced, 2 follow
     out = os.path.join(tmp, "{server}.out")
     pair = LoggedPair(tmp, ["--master", "--spooler", os.path.join(tmp, "{server}.spool"), "--spooler-ordered",
                             "--spooler-harakiri", "2", "--spooler-quiet", "--spooler-frequency", "1",
@@ -280,12 +286,13 @@ def timed(tmp_path_factory) -> Iterator[dict]:
     try:
         for server in SERVERS:
             wait_until(lambda s=server: "after" in tasks_run(out.format(server=s))
+                       and not os.path.exists(os.path.join(tmp, s + ".spool", SHORT))
                        and all(re.search(r'"%s" running with pid \d+ exited' % c, pair.text(s))
                                for c in ("echo every", "sleep 1", "sleep 30"))
                        and "routing signal 31" in pair.text(s),
                        timeout=30, what="%s's spooler harakiri and crons" % server)
-        yield {server: {"records": read_log(out.format(server=server)).splitlines(), "log": pair.lines(server)}
-               for server in SERVERS}
+        yield {server: {"records": read_log(out.format(server=server)).splitlines(), "log": pair.lines(server),
+                        "files": sorted(os.listdir(os.path.join(tmp, server + ".spool")))} for server in SERVERS}
     finally:
         pair.stop()
 
@@ -301,6 +308,14 @@ def test_spooler_harakiri_as_uwsgis(timed):
     for server in SERVERS:
         assert [r for r in timed[server]["records"] if r.startswith("task")] == [
             "task slow", "task slow", "task user", "task user", "task after"], server
+
+
+def test_a_malformed_task_file_is_set_aside(timed):
+    """Deliberate (README "The spooler"): a task file shorter than its header says is renamed
+    ``malformed_...`` and logged; uWSGI deletes it."""
+    assert timed["uwsgi"]["files"] == []
+    assert timed["gateway"]["files"] == ["malformed_" + SHORT]
+    assert any("spool file truncated" in line and "moved to" in line for line in timed["gateway"]["log"])
 
 
 def cron_lines(log: List[str], needle: str) -> List[str]:
