@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, NamedTuple, Optional, Tuple
 
+from gateway.protocol.errors import LocalProtocolError
 from gateway.protocol.uwsgi import (
     HEADER_SIZE,
     MAX_PACKET,
@@ -88,10 +89,13 @@ def encode_task(pairs: Iterable[Tuple[bytes, bytes]], body: bytes = b"") -> byte
     Raises :class:`TaskTooLarge` when the vars block is over 64 KiB (put big values in
     the body, as uWSGI says) and :class:`SpoolFileError` for an empty key.
     """
+    pairs = list(pairs)
+    if any(not key for key, _ in pairs):
+        raise SpoolFileError("uwsgi var keys cannot be empty")
     try:
         block = encode_vars(pairs)
-    except ValueError as e:  # LocalProtocolError: an empty key or a value over 65535 bytes
-        raise SpoolFileError(str(e)) from None
+    except LocalProtocolError as e:  # a key or value over 65535 bytes (uWSGI would cut it short)
+        raise TaskTooLarge("%s: use the 'body' for bigger values" % e) from None
     if len(block) > MAX_PACKET:
         raise TaskTooLarge("spooler args buffer is limited to 64k (got %d bytes): use the 'body' for bigger "
                            "values" % len(block))

@@ -110,6 +110,9 @@ CALLS = {
     "/spool_args": lambda: with_args(1, "two", k="v"),
     "/spool_args_special": lambda: with_args(5, priority="3", at="4000000000", body=b"BODY", k="w"),
     "/spool_args_spooler": lambda: with_args(6, spooler=os.environ["DECOR_OTHER"].encode()),
+    "/spool_unknown": lambda: plain(spooler="nope"),
+    "/spool_huge": lambda: plain(a="x" * 70000),
+    "/spool_big_total": lambda: plain(a="x" * 40000, b="y" * 40000),
     "/raw_ok": lambda: raw(ret="ok"),
     "/raw_ignore": lambda: raw(ret="ignore"),
     "/raw_none": lambda: raw(ret="none"),
@@ -131,6 +134,6 @@ def application(environ, start_response):
         try:
             answer = {"repr": repr(CALLS[path]())}
         except Exception as e:
-            answer = {"exc": type(e).__name__, "msg": str(e)}
+            answer = {"exc": type(e).__name__, "msg": str(e), "ValueError": isinstance(e, ValueError)}
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(answer).encode()]

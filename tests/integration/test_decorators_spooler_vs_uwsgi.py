@@ -48,8 +48,14 @@ APPS = os.path.join(ROOT, "tests", "apps")
 
 #: the decorators probe's request paths (each calls one decorated function)
 CALLS = ["/spool", "/spool_dict", "/spool_dot", "/spool_old_spelling", "/spool_positional", "/spool_args",
-         "/spool_args_special", "/spool_args_spooler", "/raw_ok", "/raw_ignore", "/raw_none", "/raw_str",
-         "/raw_args", "/forever", "/raises", "/lock", "/thread", "/harakiri"]
+         "/spool_args_special", "/spool_args_spooler", "/spool_unknown", "/spool_huge", "/spool_big_total",
+         "/raw_ok", "/raw_ignore", "/raw_none", "/raw_str", "/raw_args", "/forever", "/raises", "/lock", "/thread",
+         "/harakiri"]
+#: calls refused by both with a ValueError, gateway's message saying more (uWSGI: "unable to spool job")
+MESSAGES = {"/spool_unknown", "/spool_big_total"}
+#: a value over the 65535 bytes a var may hold: uWSGI cuts it to its length modulo 65536 and
+#: spools that, gateway refuses it (a ValueError; README "The spooler")
+CUT = "/spool_huge"
 #: the records of tasks that are never done: each runs again at every scan
 RETRIED = ["spoolraw ignore", "spoolraw none", "spoolraw str", "spoolforever", "raises"]
 
@@ -129,9 +135,24 @@ def test_what_each_decorated_call_returns_as_uwsgis(decorated):
     value, ``@thread`` the function itself."""
     for path in CALLS:
         theirs, ours = decorated["uwsgi"][path], decorated["gateway"][path]
-        assert {k: mask(v) for k, v in ours.items()} == {k: mask(v) for k, v in theirs.items()}, path
+        if path in MESSAGES:
+            assert theirs == {"exc": "ValueError", "msg": "unable to spool job", "ValueError": True}, path
+            assert ours["ValueError"] and ours["exc"] == "SpoolError", path
+        elif path != CUT:
+            assert {k: mask(str(v)) for k, v in ours.items()} == {k: mask(str(v)) for k, v in theirs.items()}, path
     assert decorated["uwsgi"]["/spool"]["repr"].startswith("b'/")
     assert decorated["uwsgi"]["/spool_positional"]["exc"] == "TypeError"
+
+
+def test_a_value_over_64k_is_refused(decorated):
+    """Deliberate: uWSGI spools ``a`` cut to 70000 - 65536 bytes (the function gets that);
+    gateway raises a ValueError saying to use the body (it raised an exception that was no
+    ValueError until 2026-12-05)."""
+    assert decorated["uwsgi"][CUT]["repr"].startswith("b'/")
+    assert [len(dict(r[1])["a"]) for r in decorated["uwsgi"]["records"] if r[0] == "spool" and
+            len(dict(r[1]).get("a", "")) > 100] == [70000 - 65536]
+    ours = decorated["gateway"][CUT]
+    assert ours["ValueError"] and "use the 'body' for bigger values" in ours["msg"]
 
 
 def test_import_time_answers_as_uwsgis(decorated):
@@ -153,7 +174,7 @@ def test_spooled_functions_get_what_uwsgis_get(decorated):
     the worker and in each spooler (worker id 0), ``@postfork(1)`` in worker 1 only."""
     def distinct(server):
         return sorted({mask(json.dumps(r)) for r in decorated[server]["records"]
-                       if r[0] not in ("timer", "cron", "thread", "after_raise")})
+                       if r[0] not in ("timer", "cron", "thread", "after_raise") and len(json.dumps(r)) < 1000})
     assert distinct("gateway") == distinct("uwsgi")
     for server in SERVERS:
         kinds = Counter(tag(r) for r in decorated[server]["records"])
@@ -186,14 +207,22 @@ def test_the_task_files_left_as_uwsgis(decorated):
 
 def test_spooler_log_lines_as_uwsgis(decorated):
     """``[spooler] written N bytes to file ...`` for every task, ``done with task`` for the
-    ones done.  Deliberate: gateway says ``[spooler] task ... raised (it will be retried):``
+    ones done, ``[uwsgi-spooler]`` lines for a task refused (gateway had none until
+    2026-12-05).  Deliberate: gateway says ``[spooler] task ... raised (it will be retried):``
     before a traceback, and logs no ``unable to find the spooler function`` for a
     ``SPOOL_IGNORE`` (README "The spooler")."""
     def lines(server, needle):
         return sorted(mask(comparable(line)) for line in decorated[server]["log"] if needle in line)
-    assert lines("gateway", "[spooler] written") == lines("uwsgi", "[spooler] written")
-    assert len(lines("uwsgi", "[spooler] written")) == len(CALLS) - 4  # (not lock, thread, harakiri, f(1, 2))
-    assert lines("gateway", "done with task") == lines("uwsgi", "done with task")
+    theirs = lines("uwsgi", "[spooler] written")
+    theirs.remove(mask("[spooler] written 4513 bytes to file " + decorated["uwsgi"][CUT]["repr"][2:-1]))
+    assert lines("gateway", "[spooler] written") == theirs
+    assert len(theirs) == len(CALLS) - 7  # (not lock, thread, harakiri, f(1, 2) and the three refused)
+    for line in ('[uwsgi-spooler] unable to find spooler "nope"',
+                 "[uwsgi-spooler] args buffer is limited to 64k, use the 'body' for bigger values"):
+        assert set(lines("gateway", line)) == set(lines("uwsgi", line)) == {mask(line)}, line  # (gateway: CUT too)
+    cut = os.path.basename(decorated["uwsgi"][CUT]["repr"][2:-1])
+    assert lines("gateway", "done with task") == sorted(
+        mask(comparable(line)) for line in decorated["uwsgi"]["log"] if "done with task" in line and cut not in line)
     assert lines("uwsgi", "unable to find the spooler function") and not lines(
         "gateway", "unable to find the spooler function")
 
