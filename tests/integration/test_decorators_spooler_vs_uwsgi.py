@@ -4,7 +4,7 @@ Three configurations, one real uWSGI and one gateway each (:class:`~support.peer
 the same options, each its own port, log and files), shared by the module:
 
 * ``decorated``: ``tests/apps/decorators_probe.py`` with two ``--spooler`` directories (two
-  ``--spooler-processes`` each, ``--spooler-chdir``): every
+  ``--spooler-processes`` each, ``--spooler-chdir``, ``--spooler-import``): every
   call form of ``@spool``/``@spoolraw``/``@spoolforever`` (with and without
   ``pass_arguments``, the ``spooler``/``priority``/``at``/``body`` keywords, every return
   code, an exception), ``@postfork``, ``@lock``, ``@thread``, ``@harakiri``, ``@cron`` and
@@ -100,6 +100,7 @@ def decorated(tmp_path_factory) -> Iterator[dict]:
     out, other = os.path.join(tmp, "{server}.out"), os.path.join(tmp, "{server}.other")
     pair = LoggedPair(tmp, ["--master", "--spooler", os.path.join(tmp, "{server}.spool"), "--spooler", other,
                             "--spooler-processes", "2", "--spooler-frequency", "1", "--spooler-chdir", tmp,
+                            "--spooler-import", os.path.join(APPS, "spooler_import_probe.py"),
                             "--wsgi-file", os.path.join(APPS, "decorators_probe.py"),
                             "--env", "DECOR_OUT=" + out, "--env", "DECOR_OTHER=" + other])
     try:
@@ -180,6 +181,8 @@ def test_spooled_functions_get_what_uwsgis_get(decorated):
         kinds = Counter(tag(r) for r in decorated[server]["records"])
         assert kinds["postfork"] == 5 and kinds["postfork1"] == 1, server  # the worker and the four spoolers
         assert kinds["spoolraw ok"] == 1 and kinds["spool_pass_arguments"] == 2, server
+        assert [r for r in decorated[server]["records"] if r[0] == "spooler_import"] == [
+            ["spooler_import", True, 0]] * 4, server  # --spooler-import: in each spooler
         assert {"timer", "cron", "thread"} <= set(kinds), server
     spooled = [r for r in decorated["uwsgi"]["records"] if r[0] == "spool"]
     assert {r[2] for r in spooled} == {os.path.dirname(decorated["uwsgi"]["out"])}  # --spooler-chdir
