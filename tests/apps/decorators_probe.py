@@ -123,6 +123,7 @@ CALLS = {
     "/lock": lambda: locked(4),
     "/thread": lambda: in_a_thread(7) is in_a_thread.f,
     "/harakiri": lambda: under_harakiri(1),
+    "/spooler_pids": lambda: (len(uwsgi.spooler_pids()), len(set(uwsgi.spooler_pids())), uwsgi.spooler_pid() > 0),
 }
 
 

@@ -50,7 +50,7 @@ APPS = os.path.join(ROOT, "tests", "apps")
 CALLS = ["/spool", "/spool_dict", "/spool_dot", "/spool_old_spelling", "/spool_positional", "/spool_args",
          "/spool_args_special", "/spool_args_spooler", "/spool_unknown", "/spool_huge", "/spool_big_total",
          "/raw_ok", "/raw_ignore", "/raw_none", "/raw_str", "/raw_args", "/forever", "/raises", "/lock", "/thread",
-         "/harakiri"]
+         "/harakiri", "/spooler_pids"]
 #: calls refused by both with a ValueError, gateway's message saying more (uWSGI: "unable to spool job")
 MESSAGES = {"/spool_unknown", "/spool_big_total"}
 #: a value over the 65535 bytes a var may hold: uWSGI cuts it to its length modulo 65536 and
@@ -219,7 +219,7 @@ def test_spooler_log_lines_as_uwsgis(decorated):
     theirs = lines("uwsgi", "[spooler] written")
     theirs.remove(mask("[spooler] written 4513 bytes to file " + decorated["uwsgi"][CUT]["repr"][2:-1]))
     assert lines("gateway", "[spooler] written") == theirs
-    assert len(theirs) == len(CALLS) - 7  # (not lock, thread, harakiri, f(1, 2) and the three refused)
+    assert len(theirs) == len(CALLS) - 8  # (not lock, thread, harakiri, spooler_pids, f(1, 2), the three refused)
     for line in ('[uwsgi-spooler] unable to find spooler "nope"',
                  "[uwsgi-spooler] args buffer is limited to 64k, use the 'body' for bigger values"):
         assert set(lines("gateway", line)) == set(lines("uwsgi", line)) == {mask(line)}, line  # (gateway: CUT too)
