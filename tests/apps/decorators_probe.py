@@ -26,7 +26,7 @@ def plain(args):
 
 @ud.spool(pass_arguments=True)
 def with_args(*args, **kwargs):
-    record("spool_pass_arguments", args, sorted(kwargs.items()))
+    record("spool_pass_arguments", args, sorted(kwargs.items()), repr(locked(2)))  # (@lock: None in a spooler)
     return "ignored: @spool is done once it returns"
 
 
