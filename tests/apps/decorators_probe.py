@@ -81,6 +81,21 @@ def ticking(num):
     record("timer", num)
 
 
+@ud.rbtimer(3600, target="workers")
+def hourly(num):
+    record("rbtimer", num)
+
+
+@ud.signal(50, target="workers")
+def on_50(num):
+    record("signal", num)
+
+
+@ud.rpc("probe_rpc")
+def probe_rpc():
+    return b"rpc"
+
+
 @ud.lock
 def locked(x):
     return x * 2
@@ -99,6 +114,8 @@ def under_harakiri(x):
 IMPORT = {"postfork_returns": type(after_fork).__name__, "postfork1_returns": repr(decorated_for_worker_1),
           "spool_returns": type(plain).__name__, "spool_attribute": type(plain.f.spool).__name__,
           "cron_returns": type(every_minute).__name__, "free_signal": ud.get_free_signal(),
+          "others_return": [type(f).__name__ for f in (ticking, hourly, on_50, probe_rpc, locked, in_a_thread)],
+          "registered": [uwsgi.signal_registered(n) for n in (0, 1, 2, 3, 50)],
           "timer_signal": uwsgi.signal_registered(1), "spoolers": [os.path.basename(os.fsdecode(d)) for d in uwsgi.spoolers]}
 
 CALLS = {
