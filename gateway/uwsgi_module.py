@@ -392,6 +392,12 @@ def set_user_harakiri(seconds: int) -> None:
         if _user_harakiri_hook is not None:
             _user_harakiri_hook(core_id, seconds)
         return None
+    if _runtime.spooler_dir is not None:
+        from gateway.spooler import runner
+
+        if runner.current is not None:
+            runner.current.arm_harakiri(seconds)
+            return None
     if _runtime.spooler_dir is not None or mule_id():
         import faulthandler
 

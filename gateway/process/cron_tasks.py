@@ -12,11 +12,13 @@ Once a second the master checks every entry; a match at most once a minute start
 command (``/bin/sh -c``, stdin from ``/dev/null``, no inherited sockets) as a child of the
 master, without waiting: ``[uwsgi-cron] running "CMD" (pid N)``, and at its end ``[uwsgi-cron]
 command "CMD" running with pid N exited after S second(s)``.  ``--cron-harakiri S`` (or
-``harakiri=S``) kills a run still going after S seconds.
+``harakiri=S``) kills a run still going after S seconds (``*** HARAKIRI ON CRON "CMD" (pid: N) ***``).
 
-Deliberate difference: each entry has at most one run at a time.  uWSGI starts a plain
-``--cron`` entry again while its previous run is still going; here that occurrence is
-skipped with a log line, as ``--unique-cron`` always does.
+A unique entry still running is passed over without using up the occurrence (uWSGI's
+order: it starts again at the first check after its run ended, if the time still matches).
+Deliberate difference: a plain entry has at most one run at a time too.  uWSGI starts a
+plain ``--cron`` entry again while its previous run is still going; here that occurrence is
+skipped with a log line.
 """
 
 from __future__ import annotations
@@ -101,10 +103,16 @@ def _checked(entry: CronEntry, option: str, text: str) -> CronEntry:
 
 
 def entries_from_config(cfg: Any) -> List[CronEntry]:
+    """The entries of ``--cron``, ``--unique-cron`` and ``--cron2`` in the order they were
+    given, across the three options: uWSGI's one list, which it registers, logs and runs in
+    that order."""
     harakiri = int(cfg.cron_harakiri or 0)
-    entries = [parse_cron(t, harakiri=harakiri) for t in cfg.cron]
-    entries += [parse_cron(t, unique=True, harakiri=harakiri, option="--unique-cron") for t in cfg.unique_cron]
-    entries += [parse_cron2(t, harakiri=harakiri) for t in cfg.cron2]
+    entries = []
+    for option, text in cfg.in_order("cron", "unique-cron", "cron2"):
+        if option == "cron2":
+            entries.append(parse_cron2(text, harakiri=harakiri))
+        else:
+            entries.append(parse_cron(text, unique=option == "unique-cron", harakiri=harakiri, option="--" + option))
     return entries
 
 
@@ -135,11 +143,16 @@ class _Task:
     def check(self, now: float) -> None:
         entry = self.entry
         if self.pid and entry.harakiri and now - self.started_at >= entry.harakiri:
-            gen_log.warning('[uwsgi-cron] command "%s" running with pid %d killed by harakiri', entry.command, self.pid)
+            gen_log.error('*** HARAKIRI ON CRON "%s" (pid: %d) ***', entry.command, self.pid)
             try:
                 os.killpg(self.pid, signal.SIGKILL)
             except OSError:
                 pass
+        if self.pid and entry.unique:
+            # uWSGI skips a running unique entry before matching, without a word and without
+            # using up the occurrence: it starts again at the first check after its run ended,
+            # if the time still matches
+            return
         if now - self.last_job < 60 or not cron_matches(entry.fields, time.localtime(now)):
             return
         self.last_job = now

@@ -25,8 +25,10 @@ and back: opening, locking and scheduling are :mod:`gateway.spooler`'s business.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, List, NamedTuple, Optional, Tuple
 
+from gateway.protocol.errors import LocalProtocolError
 from gateway.protocol.uwsgi import (
     HEADER_SIZE,
     MAX_PACKET,
@@ -87,10 +89,13 @@ def encode_task(pairs: Iterable[Tuple[bytes, bytes]], body: bytes = b"") -> byte
     Raises :class:`TaskTooLarge` when the vars block is over 64 KiB (put big values in
     the body, as uWSGI says) and :class:`SpoolFileError` for an empty key.
     """
+    pairs = list(pairs)
+    if any(not key for key, _ in pairs):
+        raise SpoolFileError("uwsgi var keys cannot be empty")
     try:
         block = encode_vars(pairs)
-    except ValueError as e:  # LocalProtocolError: an empty key or a value over 65535 bytes
-        raise SpoolFileError(str(e)) from None
+    except LocalProtocolError as e:  # a key or value over 65535 bytes (uWSGI would cut it short)
+        raise TaskTooLarge("%s: use the 'body' for bigger values" % e) from None
     if len(block) > MAX_PACKET:
         raise TaskTooLarge("spooler args buffer is limited to 64k (got %d bytes): use the 'body' for bigger "
                            "values" % len(block))
@@ -152,9 +157,19 @@ def is_priority_name(name: str) -> bool:
     return name.isdigit() and name.isascii()
 
 
-def scan_order(name: str) -> Tuple[int, int, str]:
-    """Sort key of ``--spooler-ordered`` (uWSGI's ``uwsgi_versionsort``): numeric names
-    first, by value (so priority 1 before 10), then the others by their bytes."""
-    if is_priority_name(name):
-        return (0, int(name), name)
-    return (1, 0, name)
+def scan_order(name: str) -> Tuple[Tuple[int, int], ...]:
+    """Sort key of ``--spooler-ordered``: uWSGI scans with glibc's ``versionsort``, names
+    compared character by character but each run of digits as one number.  So priority 1
+    comes before 10, the numeric names before the task files (a digit sorts before a
+    letter), and a writer's task 9 before its task 10 (its counter, in the name, is a
+    number: bytewise, ``..._10_`` would come first)."""
+    key: List[Tuple[int, int]] = []
+    for run in _RUNS.findall(name):
+        if run.isdigit() and run.isascii():
+            key.append((0x30, int(run)))  # a number sorts where its first digit would
+        else:
+            key.extend((ord(c), -1) for c in run)
+    return tuple(key)
+
+
+_RUNS = re.compile(r"[0-9]+|[^0-9]+")

@@ -32,6 +32,8 @@ current: Optional["Spoolers"] = None
 
 #: uWSGI's default --spooler-frequency
 DEFAULT_FREQUENCY = 30
+#: the shared table's fields per spooler process (see Spoolers.__init__)
+_FIELDS = 4
 #: gateway's default --spooler-max-size: the largest task file a spooler reads (bytes)
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 
@@ -86,8 +88,9 @@ class Spoolers:
         self.max_size = int(max_size)
         self.quiet = quiet
         # [0] = frequency set by uwsgi.set_spooler_frequency (0: the option's), then per slot i:
-        # [1 + 3i] = pid, [2 + 3i] = tasks run by that process, [3 + 3i] = 1 while it runs one
-        self._shm = mmap.mmap(-1, 8 * (1 + 3 * len(self.slots)))
+        # [1 + 4i] = pid, [2 + 4i] = tasks run by that process, [3 + 4i] = 1 while it runs one,
+        # [4 + 4i] = its harakiri deadline (unix time in milliseconds; 0: none armed)
+        self._shm = mmap.mmap(-1, 8 * (1 + _FIELDS * len(self.slots)))
         self._table = memoryview(self._shm).cast("q")
 
     @classmethod
@@ -104,24 +107,32 @@ class Spoolers:
     # -- the shared table ------------------------------------------------------------------
 
     def pid(self, slot: int) -> int:
-        return int(self._table[1 + 3 * slot])
+        return int(self._table[1 + _FIELDS * slot])
 
     def set_pid(self, slot: int, pid: int) -> None:
-        self._table[1 + 3 * slot] = pid
+        self._table[1 + _FIELDS * slot] = pid
 
     def tasks(self, slot: int) -> int:
         """Tasks run by slot's current process (the stats' ``tasks``: uWSGI resets it at each spawn)."""
-        return int(self._table[2 + 3 * slot])
+        return int(self._table[2 + _FIELDS * slot])
 
     def set_tasks(self, slot: int, count: int) -> None:
-        self._table[2 + 3 * slot] = count
+        self._table[2 + _FIELDS * slot] = count
 
     def running(self, slot: int) -> int:
         """1 while slot's process runs a task (the stats' ``running``), else 0."""
-        return int(self._table[3 + 3 * slot])
+        return int(self._table[3 + _FIELDS * slot])
 
     def set_running(self, slot: int, running: bool) -> None:
-        self._table[3 + 3 * slot] = 1 if running else 0
+        self._table[3 + _FIELDS * slot] = 1 if running else 0
+
+    def harakiri_deadline(self, slot: int) -> float:
+        """When slot's process is to be killed by a harakiri (``--spooler-harakiri`` or
+        ``uwsgi.set_user_harakiri`` in a task), as a unix time; 0 when none is armed."""
+        return self._table[4 + _FIELDS * slot] / 1000.0
+
+    def set_harakiri_deadline(self, slot: int, when: float) -> None:
+        self._table[4 + _FIELDS * slot] = int(when * 1000)
 
     def pids(self) -> List[int]:
         return [self.pid(i) for i in range(len(self.slots))]

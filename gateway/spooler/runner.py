@@ -37,6 +37,14 @@ from gateway.protocol.spool_file import MalformedTask, decode_task, is_priority_
 from gateway.spooler import Spoolers
 from gateway.spooler.tasks import Verdict, run_task, task_dict
 
+#: seconds a spooler may die before its recorded harakiri deadline and still be logged as
+#: killed by it (the watchdog's clock and the wall clock of the deadline are not the same)
+HARAKIRI_SLACK = 0.5
+
+
+#: the SpoolerProcess of this process, once it runs (None elsewhere)
+current: Optional["SpoolerProcess"] = None
+
 
 class SpoolerProcess:
     """Spooler ``slot`` of ``spoolers``, in its own process (:meth:`run` never returns
@@ -70,6 +78,8 @@ class SpoolerProcess:
             signal.signal(sig, signal.SIG_DFL)
 
     def run(self) -> int:
+        global current
+        current = self
         self.install_signals()
         self.pid = os.getpid()
         self.spoolers.set_tasks(self.slot, 0)  # per process, as uWSGI resets it at each spawn
@@ -89,11 +99,29 @@ class SpoolerProcess:
             if self.spoolers.cheap and self.tasks == before:
                 gen_log.info("cheaping spooler %s ...", self.dir)  # nothing left to do: exit until needed
                 return 0
-            if self.spoolers.max_tasks and self.tasks >= self.spoolers.max_tasks:
+            if self.exhausted():
                 gen_log.info("[spooler %s pid: %d] maximum number of tasks reached (%d) recycling ...",
                              self.dir, self.pid, self.spoolers.max_tasks)
                 return 0
             self.wait(self.spoolers.current_frequency)
+
+    def arm_harakiri(self, seconds: float) -> None:
+        """Exit in ``seconds`` unless called again first (0: disarm).  A watchdog thread in
+        C dumps every stack and exits even if the task never returns to the interpreter; the
+        master respawns us and the file stays.  The deadline is in the shared table, so the
+        master that reaps us logs uWSGI's ``*** HARAKIRI ON THE SPOOLER (pid: N) ***``."""
+        if seconds > 0:
+            self.spoolers.set_harakiri_deadline(self.slot, time.time() + seconds)
+            faulthandler.dump_traceback_later(seconds, exit=True, file=sys.stderr)
+        else:
+            faulthandler.cancel_dump_traceback_later()
+            self.spoolers.set_harakiri_deadline(self.slot, 0)
+
+    def exhausted(self) -> bool:
+        """Has this process run its ``--spooler-max-tasks``?  Checked after each task, as
+        uWSGI does: the scan stops there and the process is recycled, the remaining tasks
+        left to the next one."""
+        return bool(self.spoolers.max_tasks) and self.tasks >= self.spoolers.max_tasks
 
     def wait(self, timeout: float) -> None:
         """Sleep until ``timeout`` or a SIGUSR1, whichever first; run the handlers of the
@@ -130,6 +158,8 @@ class SpoolerProcess:
             names.sort(key=scan_order)
         now = time.time()
         for name in names:
+            if self.exhausted():
+                return
             if top and is_priority_name(name):
                 path = os.path.join(directory, name)
                 if os.path.isdir(path) and not os.path.islink(path):
@@ -190,14 +220,12 @@ class SpoolerProcess:
         started = time.time()
         func = self.spooler_callable()
         if self.spoolers.harakiri > 0:
-            # A watchdog thread in C: dumps every stack and exits even if the task never
-            # returns to the interpreter; the master respawns us and the file stays.
-            faulthandler.dump_traceback_later(self.spoolers.harakiri, exit=True, file=sys.stderr)
+            self.arm_harakiri(self.spoolers.harakiri)
         try:
             outcome = run_task(func, task_dict(os.path.basename(path), task))
         finally:
             if self.spoolers.harakiri > 0:
-                faulthandler.cancel_dump_traceback_later()
+                self.arm_harakiri(0)
         if outcome is Verdict.IGNORED:
             if func is None:
                 gen_log.warning("unable to find the spooler function, have you loaded it into the spooler process ?")
@@ -318,6 +346,10 @@ def child_specs(cfg: Config, spoolers: Spoolers) -> List[Any]:
 
     def on_exit(slot: int) -> Callable[[int], None]:
         def forget(pid: int) -> None:
+            deadline = spoolers.harakiri_deadline(slot)
+            if deadline and deadline <= time.time() + HARAKIRI_SLACK:  # (before the master's death line)
+                gen_log.error("*** HARAKIRI ON THE SPOOLER (pid: %d) ***", pid)
+            spoolers.set_harakiri_deadline(slot, 0)
             if spoolers.pid(slot) == pid:  # no SIGUSR1 to a pid the kernel may give to another process
                 spoolers.set_pid(slot, 0)
         return forget

@@ -17,7 +17,7 @@ import time
 from typing import Any, Dict, List, Mapping, Tuple
 
 from gateway.logs import gen_log
-from gateway.protocol.spool_file import encode_task, is_priority_name, reserved_fields, task_file_name
+from gateway.protocol.spool_file import TaskTooLarge, encode_task, is_priority_name, reserved_fields, task_file_name
 from gateway.spooler import Spoolers
 
 #: per-process task counter (uWSGI's ``internal_counter``: with the pid, it makes names unique)
@@ -73,10 +73,14 @@ def enqueue_pairs(spoolers: Spoolers, pairs: List[Tuple[bytes, bytes]], body: by
     reserved = reserved_fields(pairs)
     directory = spoolers.dir_for(reserved.spooler)
     if directory is None:
-        raise SpoolError("unable to find spooler %r (the --spooler directories are %s)"
-                         % (os.fsdecode(reserved.spooler or b""), ", ".join(spoolers.dirs)))
+        name = os.fsdecode(reserved.spooler or b"")
+        gen_log.error('[uwsgi-spooler] unable to find spooler "%s"', name)  # (uWSGI's line)
+        raise SpoolError("unable to find spooler %r (the --spooler directories are %s)" % (name, ", ".join(spoolers.dirs)))
     try:
         data = encode_task(pairs, body)
+    except TaskTooLarge as e:
+        gen_log.error("[uwsgi-spooler] args buffer is limited to 64k, use the 'body' for bigger values")
+        raise SpoolError(str(e)) from None
     except ValueError as e:
         raise SpoolError(str(e)) from None
     if len(data) > spoolers.max_size:

@@ -30,7 +30,7 @@ def test_a_cron_command_runs_from_the_master_without_blocking_it(tmp_path):
 def test_cron2_harakiri_kills_a_run_that_takes_too_long(tmp_path):
     with run_server(APP + ["--cron2", "minute=-1,unique=1,harakiri=2 sleep 30"]) as srv:
         srv.wait_for_line(r'\[uwsgi-cron\] running "sleep 30"', timeout=10)
-        srv.wait_for_line(r'\[uwsgi-cron\] command "sleep 30" running with pid \d+ killed by harakiri', timeout=10)
+        srv.wait_for_line(r'\*\*\* HARAKIRI ON CRON "sleep 30" \(pid: \d+\) \*\*\*', timeout=10)
         srv.wait_for_line(r'\[uwsgi-cron\] command "sleep 30" running with pid \d+ exited after [23] second',
                           timeout=10)
 

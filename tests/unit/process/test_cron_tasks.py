@@ -4,7 +4,33 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.process.cron_tasks import CronConfigError, CronEntry, parse_cron, parse_cron2
+from gateway.process.cron_tasks import CronConfigError, CronEntry, _Task, parse_cron, parse_cron2
+
+
+class FakeMaster:
+    """What a cron entry needs of the master: ``start_child`` (a new pid each time)."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def start_child(self, spec) -> int:
+        self.started += 1
+        return 1000 + self.started
+
+
+def test_a_unique_cron_still_running_starts_again_once_its_run_ended():
+    """As uWSGI: a ``--unique-cron`` entry whose run still goes is passed over without using up
+    the occurrence, so once the run ends it starts at the next check where the time matches
+    (gateway skipped that occurrence, with a line, until 2026-12-05)."""
+    master = FakeMaster()
+    task = _Task(master, parse_cron("-1 -1 -1 -1 -1 sleep 90", unique=True))
+    task.check(1_000_000.0)
+    assert master.started == 1
+    task.check(1_000_060.0)  # a minute later: still running, passed over
+    assert master.started == 1
+    task._on_death(task.pid, 0)
+    task.check(1_000_091.0)
+    assert master.started == 2
 
 
 def test_cron_fields_and_a_command_with_spaces():

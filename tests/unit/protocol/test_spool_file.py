@@ -60,3 +60,5 @@ def test_names_and_scan_order():
     assert name == "uwsgi_spoolfile_on_host_12_3_99_1700000000_5"
     assert S.is_task_name(name) and not S.is_task_name(".tmp_" + name) and not S.is_task_name("malformed_" + name)
     assert sorted(["b", "10", name, "2", "a"], key=S.scan_order) == ["2", "10", "a", "b", name]
+    ninth, tenth = (S.task_file_name("host", 12, n, 99, 1700000000, 5) for n in (9, 10))
+    assert sorted([tenth, ninth], key=S.scan_order) == [ninth, tenth]  # numbers as numbers (versionsort)
