@@ -37,7 +37,6 @@ from gateway.server.listeners import (
     set_socket_file_access,
     set_socket_protocol,
     set_socket_tuning,
-    vacuum_on_exit,
 )
 
 
@@ -599,7 +598,9 @@ def _socket_files(cfg: Config, sockets: List[Any], vacuum_only: Sequence[Any] = 
     except ListenError as e:
         _fail(str(e))
     if cfg.vacuum:
-        vacuum_on_exit(list(sockets) + list(vacuum_only))
+        from gateway.process import vacuum
+
+        vacuum.add_sockets(list(sockets) + list(vacuum_only))
 
 
 def _set_limits(cfg: Config) -> None:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import atexit
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from gateway.logs import gen_log
 
-__all__ = ["add_pidfile", "add_socket", "add_stats_socket", "owns", "run"]
+__all__ = ["add_pidfile", "add_socket", "add_sockets", "add_stats_socket", "owns", "run"]
 
 #: uWSGI's names for the pidfile options, in the order it removes them
 PIDFILE_LABELS = {"pidfile": "pidfile", "pidfile2": "pidfile2",
@@ -55,6 +55,17 @@ def add_socket(path: str) -> None:
     """A UNIX socket file this process just bound (its inode is remembered)."""
     st = os.stat(path)
     _add(path, "socket", (st.st_dev, st.st_ino))
+
+
+def add_sockets(socks: List[Any]) -> None:
+    """The UNIX sockets among ``socks`` (just bound by this process); TCP and abstract ones
+    have no file to remove."""
+    from gateway.server.listeners import unix_socket_file
+
+    for sock in socks:
+        path = unix_socket_file(sock)
+        if path is not None:
+            add_socket(path)
 
 
 def add_stats_socket(path: str) -> None:

@@ -206,17 +206,6 @@ def set_socket_file_access(sock: socket.socket, mode: Optional[int], uid: int = 
         raise ListenError("%s: cannot set its owner or permissions: %s" % (path, e.strerror or e)) from None
 
 
-def vacuum_on_exit(socks: List[socket.socket]) -> None:
-    """``--vacuum``: when this process exits, remove the socket files it bound, each only if it
-    is still the one bound here (a newer instance may have replaced it): :mod:`gateway.process.vacuum`."""
-    from gateway.process import vacuum
-
-    for sock in socks:
-        path = unix_socket_file(sock)
-        if path is not None:
-            vacuum.add_socket(path)
-
-
 #: ``--shared-socket`` sockets, bound first, in order: ``=N`` refers to ``SHARED[N]``.
 SHARED: List[socket.socket] = []
 

@@ -268,7 +268,9 @@ def test_two_file_monitors_on_one_file_both_fire(pair):
 
 def test_timers_tick_as_uwsgis(pair):
     """The 1 s timer (target workers) and rb timer (one worker) tick every second (uWSGI's rb
-    timers are checked on its master's 1 s cycle: up to a second late, so 0.3 to 2.1 s apart)."""
+    timers are checked on its master's 1 s cycle: up to a second late, so up to 2.1 s apart, and
+    a late tick may be followed by one on time at once: CI saw 0.16 s then 1.84 s; their mean
+    stays a second)."""
     for server in ("uwsgi", "gateway"):
         ticks = collections.defaultdict(list)
         for _, sig, wid, _, when in pair[server]["log"]:
@@ -277,8 +279,9 @@ def test_timers_tick_as_uwsgis(pair):
         assert {key[0] for key in ticks} == {"19", "22"}, (server, ticks)
         for key, times in ticks.items():
             gaps = [b - a for a, b in zip(times, times[1:])]
-            low, high = (0.7, 1.3) if key[0] == "19" else (0.3, 2.1)
+            low, high = (0.7, 1.3) if key[0] == "19" else (0.3 if server == "gateway" else 0.0, 2.1)
             assert gaps and all(low < gap < high for gap in gaps), (server, key, gaps)
+            assert 0.7 < sum(gaps) / len(gaps) < 1.3, (server, key, gaps)
 
 
 def test_error_log_lines_as_uwsgis(pair):
