@@ -26,7 +26,8 @@ writer.  Ours keeps that idea and differs where it matters:
 ``--log-reopen``, each implying ``--log-master``): the master is the one writer of the
 ``--logto`` file, so it alone renames and reopens it, and no process keeps writing into
 the renamed file.  Past ``--log-maxsize`` bytes, after a batch of whole lines, it writes
-uWSGI's ``logsize: N, triggering rotation to FILE.1733318400...`` line, renames the file
+uWSGI's dated ``Sat Dec  5 08:17:45 2026 - logsize: N, triggering rotation to
+FILE.1733318400...`` line, renames the file
 (``--log-backupname`` replaces one backup; the default name gets ``.2``, ``.3`` ... when
 a second rotation falls in the same second) and ``dup2`` s a new empty file onto its
 descriptor.  A rename that fails is one line in the log, tried again after another
@@ -552,12 +553,21 @@ class LogMaster:
             if self.path is not None and self.size > 0:
                 self._rotate_locked()
 
-    def reopen(self) -> None:
-        """Open the log file's path again (appending), for when something else moved it."""
+    def reopen(self, announce: bool = True) -> None:
+        """Open the log file's path again (appending), for when something else moved it.
+
+        ``announce``: uWSGI's two lines (``--touch-logreopen``, the master FIFO's ``l``),
+        ``[UNIX TIME] logsize: N, triggering log-reopen...`` in the file left behind and
+        ``[UNIX TIME] PATH reopened.`` in the reopened one; a reload's ``--log-reopen``
+        reopens without a word, as uWSGI's re-executed master opens its ``--logto``."""
         with self._lock:
             self._pump_locked()
-            if self.path is not None:
-                self._reopen(os.O_APPEND)
+            if self.path is None:
+                return
+            if announce:
+                self._raw(b"[%d] logsize: %d, triggering log-reopen...\n" % (int(time.time()), self.size))
+            if self._reopen(os.O_APPEND) and announce:
+                self._raw(b"[%d] %s reopened.\n" % (int(time.time()), os.fsencode(self.path)))
 
     def _backup_name(self) -> str:
         if self.backupname:
@@ -572,7 +582,9 @@ class LogMaster:
     def _rotate_locked(self) -> None:
         assert self.path is not None
         target = self._backup_name()
-        self._raw(b"logsize: %d, triggering rotation to %s...\n" % (self.size, os.fsencode(target)))
+        # written as uWSGI's uwsgi_logfile_write() does: always dated, ctime() style
+        self._raw(b"%s - logsize: %d, triggering rotation to %s...\n"
+                  % (time.ctime().encode(), self.size, os.fsencode(target)))
         try:
             os.rename(self.path, target)
         except OSError as e:
@@ -582,13 +594,15 @@ class LogMaster:
         self.rotations += 1
         self._reopen(os.O_TRUNC)
 
-    def _reopen(self, mode: int) -> None:
+    def _reopen(self, mode: int) -> bool:
+        """``dup2`` the path opened again onto the log's descriptor; False (and a line in the
+        current file) when it cannot be opened."""
         assert self.path is not None
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | mode, 0o640)
         except OSError as e:
             self._raw(b"gateway: cannot reopen the log %s: %s\n" % (os.fsencode(self.path), (e.strerror or str(e)).encode()))
-            return
+            return False
         try:
             old = os.fstat(self.fd)
             # the master's raw stdout (C extensions, subprocesses) follows its stderr to the new file
@@ -598,6 +612,7 @@ class LogMaster:
             self.size = os.fstat(self.fd).st_size
         finally:
             os.close(fd)
+        return True
 
     def _raw(self, data: bytes) -> None:
         """A line straight into the current file (the rotation's own notices)."""

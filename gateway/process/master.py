@@ -250,7 +250,7 @@ class Master:
         self._pending_kill: List[Tuple[float, int, Optional[str]]] = []
         self._touch: Dict[str, float] = {}
         #: --touch-chain-reload/--touch-logrotate/--touch-logreopen: path -> (mtime seen, action, what)
-        self._touch_actions: Dict[str, Tuple[float, Callable[[], None], str]] = {}
+        self._touch_actions: Dict[str, Tuple[float, Callable[[], None], Optional[str]]] = {}
         self._next_touch_check = 0.0
         #: --check-interval: seconds between two checks of the touch files
         self.check_interval = float(getattr(config, "check_interval", 1) or 1)
@@ -475,11 +475,11 @@ class Master:
             self._touch_actions[path] = (_mtime(path), self._touched_chain_reload, "chain reload !!!")
         for path in self.config.touch_workers_reload or []:
             self._touch_actions[path] = (_mtime(path), self.reload_workers, "workers reload !!!")
-        if self.log_master is not None:
+        if self.log_master is not None:  # (uWSGI logs no "touched" line for these: the log's own lines say it)
             for path in self.config.touch_logrotate or []:
-                self._touch_actions[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
+                self._touch_actions[path] = (_mtime(path), self.log_master.rotate, None)
             for path in self.config.touch_logreopen or []:
-                self._touch_actions[path] = (_mtime(path), self.log_master.reopen, "reopening the log")
+                self._touch_actions[path] = (_mtime(path), self.log_master.reopen, None)
         self._next_touch_check = time.monotonic() + self.check_interval
         initial = self.cheaper.initial(int(self.config.cheaper_initial or 0)) if self.cheaper else self.numproc
         if getattr(self.config, "cheap", False):
@@ -931,10 +931,12 @@ class Master:
                 now = _mtime(path)
                 if now != seen:
                     self._touch_actions[path] = (now, action, what)
-                    if what.endswith("!!!"):  # a reload: uWSGI's line first, then the reload's lines
+                    if what is None:  # the log rotated or reopened: its own lines say so
+                        action()
+                    elif what.endswith("!!!"):  # a reload: uWSGI's line first, then the reload's lines
                         gen_log.info("*** %s has been touched... %s ***", path, what)
                         action()
-                    else:  # the log rotated or reopened: the line lands in the new file
+                    else:
                         action()
                         gen_log.info("*** %s has been touched... %s ***", path, what)
             for path, seen in list(self._touch.items()):
@@ -1333,7 +1335,7 @@ class Master:
             self.shutdown(graceful=True, why="reload with --exit-on-reload")
             return
         if self.config.log_reopen and self.log_master is not None:
-            self.log_master.reopen()
+            self.log_master.reopen(announce=False)
         gen_log.info("...gracefully killing workers...")
         if not self._reload_app():
             return

@@ -63,6 +63,7 @@ REQUESTS = {  # path (the line's "METHOD URI") -> packet
         (b"SERVER_PORT", b"80"), (b"REMOTE_ADDR", b"127.0.0.1"), (b"HTTP_USER_AGENT", b"\xe2\x98\x83 agent")]),
     "GET /big": packet("GET", "/big", HOST),
     "GET /bytesio": packet("GET", "/bytesio", HOST),
+    "GET /slow": packet("GET", "/slow", HOST),
     "GET /file": packet("GET", "/file", HOST),
 }
 
@@ -80,6 +81,9 @@ CONFIGS: Dict[str, List[str]] = {
     "format": ASYNC + ["--log-format", FORMAT, "--log-format-strftime", "--logdate=%Y@%m", "--log-x-forwarded-for"],
     "selection": ASYNC + ["--disable-logging", "--log-4xx", "--log-5xx", "--log-big", "1000", "--log-zero",
                           "--memory-report", "--log-micros"],
+    # the other selectors, as uWSGI's command line spells them (--log-sendfile wants a value
+    # there), and a bare --logdate (uWSGI's ctime() date)
+    "selection2": ["--disable-logging", "--log-sendfile=1", "--log-slow", "250", "--log-ioerror", "1", "--logdate"],
     # uWSGI's sync mode (one core): its switch counts are one less
     "sync": [],
     # and with --threads, whose app thread reads a wsgi.file_wrapper here (one thread: with
@@ -207,6 +211,50 @@ def test_the_request_log_lines_are_uwsgis(pair):
     if pair.name == "selection":
         assert re.findall(r"\] (\w+ \S+) =>", joined) == ["GET /boom", "GET /404", "GET /empty", "GET /big", "GET /file"]
         assert joined.count("{MEMORY} [pid: P|") == joined.count(" in T micros ") == 5
+    elif pair.name == "selection2":
+        assert re.findall(r"\] (\w+ \S+) =>", joined) == ["GET /slow", "GET /file"]
+        assert re.search(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} - a line from the app$", joined, re.M)
     else:
         assert joined.count("Traceback (most recent call last):") == 2 and "a line from the app" in joined
         assert len(re.findall(r"^\[pid: |^uri=", joined, re.M)) == len(names)
+
+
+def _rotation_lines(path: str, server: str, tmp: str) -> List[str]:
+    """The rotation's and the reopen's lines of one log file, masked: dates, sizes, times."""
+    with open(path, encoding="utf-8") as f:
+        lines = [line for line in f.read().splitlines() if "logsize: " in line or line.endswith(" reopened.")]
+    out = []
+    for line in lines:
+        line = line.replace(tmp, "TMP").replace(server, "SERVER")
+        line = re.sub(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} - ", "DATE - ", line)
+        line = re.sub(r"^\[\d{10}\] ", "[UNIX] ", line)
+        out.append(re.sub(r"\.log\.\d{10}", ".log.UNIX", re.sub(r"logsize: \d+", "logsize: N", line)))
+    return out
+
+
+def test_log_maxsize_and_touch_logreopen_write_uwsgis_lines(tmp_path):
+    trigger = tmp_path / "reopen.trigger"
+    trigger.write_text("")
+    tmp = str(tmp_path)
+    servers = Pair(tmp, ["--master", "--log-maxsize", "4000", "--touch-logreopen", str(trigger)])
+    try:
+        for server in ("uwsgi", "gateway"):
+            for _ in range(25):  # 25 request lines of ~200 bytes: past the limit
+                exchange(servers.ports[server], REQUESTS["GET /hello"])
+        rotated = {}
+        for server in ("uwsgi", "gateway"):
+            rotated[server] = wait_until(lambda s=server: sorted(tmp_path.glob(s + ".log.*")), timeout=15,
+                                         what="%s's rotated log" % server)
+        # then logrotate's way: the server is told to reopen its path (checked once a second)
+        os.utime(trigger, (os.path.getmtime(trigger) + 5,) * 2)
+        for server in ("uwsgi", "gateway"):
+            wait_until(lambda s=server: " reopened." in servers.text(s), timeout=15, what="%s's reopen" % server)
+    finally:
+        servers.stop()
+    for server in ("uwsgi", "gateway"):
+        assert len(rotated[server]) == 1, rotated
+    got = {server: (_rotation_lines(str(rotated[server][0]), server, tmp),
+                    _rotation_lines(servers.logs[server], server, tmp)) for server in ("uwsgi", "gateway")}
+    assert got["gateway"] == got["uwsgi"]
+    assert got["uwsgi"] == (["DATE - logsize: N, triggering rotation to TMP/SERVER.log.UNIX..."],
+                            ["[UNIX] logsize: N, triggering log-reopen...", "[UNIX] TMP/SERVER.log reopened."])
