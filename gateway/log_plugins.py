@@ -312,7 +312,8 @@ class Channel:
         self.unnamed = [target for spec, target in loggers if spec.id is None] or [default]
         self.named: Dict[str, Any] = dict(named_fallback or {})
         self.named.update({spec.id: target for spec, target in loggers if spec.id is not None})
-        self._target_id = {id(target): spec.id for spec, target in loggers if spec.id is not None}
+        # (a request route may reach a named --logger: the encoders naming it apply there too)
+        self._target_id = {id(target): ident for ident, target in self.named.items()}
         self.encoders = list(encoders)
         self.routes: List[Tuple[Any, Pattern[str]]] = []
         for ident, rx in routes:

@@ -21,6 +21,7 @@ warning, since it is most likely a typo that uWSGI would silently ignore.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 from gateway.config.errors import ConfigError, Invalid
@@ -139,10 +140,10 @@ def _apply_logger(values: dict[str, Any], given: dict[str, str]) -> None:
     spec = logto_logger([parse_logger(raw) for raw in values["logger"]])
     if spec is None or spec.arg is None:
         return
-    if values["logto"] and values["logto"] != spec.arg:
+    if values["logto"] and os.path.abspath(values["logto"]) != os.path.abspath(spec.arg):  # (one file, two spellings)
         raise ConfigError("--logger %s and --logto %s: give one log file" % (spec, values["logto"])
                           + _from(given, "logger"))
-    values["logto"] = spec.arg
+    values["logto"] = values["logto"] or spec.arg
     given.setdefault("logto", given["logger"])
 
 

@@ -22,6 +22,7 @@ import pytest
 from gateway.protocol.uwsgi import encode_request
 from peers import require_uwsgi, stop_uwsgi
 from server import ROOT, ServerProcess, spawn
+from support.datagrams import Receiver
 from support.httpclient import read_to_eof
 from support.router import free_port
 from support.waits import wait_until
@@ -131,17 +132,22 @@ def exchange(port: int, data: bytes) -> bytes:
 
 
 class Pair:
-    """Real uWSGI and gateway with the same options, each logging to its own file."""
+    """Real uWSGI and gateway with the same options, each logging to its own file (in
+    ``tmp``, their working directory; ``{server}`` in an option is the server's name)."""
 
     def __init__(self, tmp: str, options: List[str]) -> None:
         self.logs = {"uwsgi": os.path.join(tmp, "uwsgi.log"), "gateway": os.path.join(tmp, "gateway.log")}
         self.ports = {"uwsgi": free_port(), "gateway": free_port()}
-        common = ["--wsgi-file", APP] + options
+
+        def common(server: str) -> List[str]:
+            return ["--wsgi-file", APP] + [option.replace("{server}", server) for option in options]
+
         self.uwsgi = subprocess.Popen(
             [require_uwsgi(), "--socket", "127.0.0.1:%d" % self.ports["uwsgi"], "--logto", self.logs["uwsgi"]]
-            + common, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            + common("uwsgi"), cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.gateway = ServerProcess(spawn(
-            ["--socket", "127.0.0.1:%d" % self.ports["gateway"], "--logto", self.logs["gateway"]] + common))
+            ["--socket", "127.0.0.1:%d" % self.ports["gateway"], "--logto", self.logs["gateway"]] + common("gateway"),
+            cwd=tmp))
         try:
             wait_until(lambda: "spawned uWSGI worker" in self.text("uwsgi"), timeout=30, what="uWSGI's worker")
             wait_until(lambda: "gateway ready:" in self.text("gateway"), timeout=30, what="gateway's ready line")
@@ -255,6 +261,68 @@ def test_log_maxsize_and_touch_logreopen_write_uwsgis_lines(tmp_path):
         assert len(rotated[server]) == 1, rotated
     got = {server: (_rotation_lines(str(rotated[server][0]), server, tmp),
                     _rotation_lines(servers.logs[server], server, tmp)) for server in ("uwsgi", "gateway")}
-    assert got["gateway"] == got["uwsgi"]
+    import json; print(json.dumps(got, indent=1)); assert got["gateway"] == got["uwsgi"]
     assert got["uwsgi"] == (["DATE - logsize: N, triggering rotation to TMP/SERVER.log.UNIX..."],
                             ["[UNIX] logsize: N, triggering log-reopen...", "[UNIX] TMP/SERVER.log reopened."])
+
+
+#: loggers, encoders and routes, each server's datagram sockets named after it (relative paths: the
+#: servers run in the test's directory); the file logger keeps the lines Pair waits for
+LOGGERS = [
+    "--logger", "file:{server}.log", "--logger", "named socket:{server}-named.sock",
+    "--log-route", "named a line from the app|^Traceback",
+    "--log-encoder", "prefix [all] ", "--log-encoder", "format:named <${msgnl}> ${unix} ${millis} ${strftime:%Y} $x",
+    "--log-encoder", 'json:named {"msg":"${msg}","nl":"${msgnl}"}', "--log-encoder", "nl:named",
+    "--req-logger", "socket:{server}-req.sock", "--logger-req", "reqnamed socket:{server}-reqnamed.sock",
+    "--log-req-route", "named GET /404", "--log-req-route", "reqnamed GET /empty",
+    "--log-req-encoder", "suffix  [req]", "--log-req-encoder", "prefix:named N ",
+]
+
+
+def _masked_datagram(data: bytes) -> str:
+    text = masked(data.decode("utf-8", "surrogateescape")).replace("[pid: P|", "[pid: P|")
+    text = re.sub(r"> \d{10} \d{13} \d{4} \$x", "> UNIX MILLIS YEAR $x", text)
+    return re.sub(r"\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\]", "[DATE]", text)
+
+
+def test_loggers_encoders_and_routes_send_uwsgis_datagrams(tmp_path):
+    tmp = str(tmp_path)
+    receivers = {(server, name): Receiver(socket.AF_UNIX, os.path.join(tmp, "%s-%s.sock" % (server, name)))
+                 for server in ("uwsgi", "gateway") for name in ("named", "req", "reqnamed")}
+    try:
+        servers = Pair(tmp, LOGGERS)
+        try:
+            for server in ("uwsgi", "gateway"):
+                for name in ("GET /hello", "GET /ulog", "GET /404", "GET /empty", "GET /boom"):
+                    exchange(servers.ports[server], REQUESTS[name])
+            for server in ("uwsgi", "gateway"):
+                receivers[server, "req"].wait_for(rb"GET /boom ")
+                receivers[server, "named"].wait_for(rb"GET /404 ")
+        finally:
+            servers.stop()
+        got = {}
+        for server in ("uwsgi", "gateway"):
+            # (sorted: the request lines and the others reach the master on separate pipes)
+            got[server] = {name: sorted(_masked_datagram(d) for d in receivers[server, name].poll())
+                           for name in ("named", "req", "reqnamed")}
+    finally:
+        for receiver in receivers.values():
+            receiver.close()
+    theirs = got["uwsgi"]
+    # (README: a --log-req-route to a named --req-logger reaches it here; it never does in uWSGI)
+    assert theirs["reqnamed"] == [] and [d for d in got["gateway"]["req"] if " GET /empty " in d] == []
+    ours = dict(got["gateway"], req=sorted(got["gateway"]["req"] + got["gateway"]["reqnamed"]), reqnamed=[])
+    assert ours == dict(theirs, req=sorted(_documented(line) for line in theirs["req"]))
+    # the log lines a route sends to the named logger: every encoder, its own ones too
+    assert len(theirs["named"]) == 3
+    assert theirs["named"][2] == '{"msg":"<[all] a line from the app\\n> UNIX MILLIS YEAR $x","nl":"<[all] a line ' \
+        'from the app\\n> UNIX MILLIS YEAR $x"}\n'
+    assert theirs["named"][1].startswith('{"msg":"<[all] Traceback (most recent call last):\\n> ')
+    # the request line the request route sends to a --logger named one, with the request encoders
+    assert re.fullmatch(r"N \[pid: P\|.* GET /404 => .*\n \[req\]", theirs["named"][0])
+    # the others to the unnamed request logger: uWSGI's --log-req-route never finds a named request
+    # logger (it looks among --logger's), so GET /empty is there too
+    assert sorted(re.search(r"\] (GET \S+) =>", d).group(1) for d in theirs["req"]) == \
+        ["GET /boom", "GET /empty", "GET /hello", "GET /ulog"]
+    assert all(d.endswith("\n [req]") for d in theirs["req"])
+    assert [re.search(r"\] (GET \S+) =>", d).group(1) for d in got["gateway"]["reqnamed"]] == ["GET /empty"]

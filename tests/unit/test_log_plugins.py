@@ -183,6 +183,14 @@ def test_named_fallback_lets_request_routes_use_log_loggers():
     assert requests.route(b"HTTP 500\n") == [("E", b"HTTP 500\n")]
 
 
+def test_request_encoders_naming_a_log_logger_apply_where_a_request_route_reaches_it():
+    main = _channel()
+    requests = Channel([(parse_logger("stdio"), "FD")], "FD", routes=[parse_route("errs 500")],
+                       encoders=[parse_encoder("prefix:errs E "), parse_encoder("suffix !")], named_fallback=main.named)
+    assert requests.route(b"HTTP 500\n") == [("E", b"E HTTP 500\n!")]  # uWSGI: by the logger's id
+    assert requests.route(b"HTTP 200\n") == [("FD", b"HTTP 200\n!")]
+
+
 def test_encoders_apply_in_order_and_per_logger_id():
     ch = _channel(encoders=[parse_encoder("prefix <"), parse_encoder("suffix:errs !"), parse_encoder("suffix >")],
                   routes=[parse_route("errs bad")])

@@ -482,6 +482,10 @@ def test_max_vars_default_and_bounds(run):
 def test_logger_file_is_logto_unless_stdio_is_a_logger_too(run):
     assert run("--logger", "file:/var/log/app.log").logto == "/var/log/app.log"
     assert run("--logger", "file:/x.log", "--logto", "/x.log").logto == "/x.log"
+    # one file, spelled relative and absolute (uWSGI opens both: the same file)
+    here = os.path.join(os.getcwd(), "x.log")
+    assert run("--logger", "file:x.log", "--logto", here).logto == here
+    assert run("--logger", "file:%s" % here, "--logto", "./x.log").logto == "./x.log"
     assert run("--logger", "stdio").logto is None
     assert run("--logger", "socket:127.0.0.1:514", "--logger", "file:/a.log").logto == "/a.log"
     assert run("--logger", "stdio", "--logger", "file:/a.log").logto is None
