@@ -729,9 +729,12 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     _drop_privileges(cfg, keep_root=_root_kept(cfg))
     if not cfg.lazy_apps and numproc:
         reloader = AppReloader(cfg, sockets)
+        master.capture_log()  # the app's import-time lines through the encoders and loggers, as uWSGI's
         try:
             master.app = reloader.load()
         except (AppLoadError, hooks.HookFailed) as e:
+            if master.log_master is not None:
+                master.log_master.finish(1.0)  # what the app printed, before the error
             _fail_app(cfg, e)
         master.app_loader = reloader.reload
     if cfg.daemonize2:

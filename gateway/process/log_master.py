@@ -326,9 +326,20 @@ class LogMaster:
 
     def start(self, add_reader: Callable[[int, Callable[[], None]], None], remove_reader: Callable[[int], None],
               add_writer: Callable[[int, Callable[[], None]], None], remove_writer: Callable[[int], None]) -> None:
-        """In the master: take over its own output, hook into its selectors loop."""
+        """In the master: take over its own output (unless :meth:`capture` did), hook into its
+        selectors loop, and write what waited for it."""
+        self.capture()
         self._add_reader, self._remove_reader = add_reader, remove_reader
         self._add_writer, self._remove_writer = add_writer, remove_writer
+        self._pump()
+
+    def capture(self) -> None:
+        """In the master, before it loads the app: its output (``print()``, the logging
+        handlers) goes through the queue, encoders and loggers from now on, as in uWSGI, whose
+        log master exists before the app is imported.  Until :meth:`start` a target that is
+        not writable at once keeps the lines queued."""
+        if self._saved:
+            return
         sys.stdout.flush()
         sys.stderr.flush()
         stream = _MasterStream(self)

@@ -435,6 +435,20 @@ class Master:
 
     # -- main loop ------------------------------------------------------------------------
 
+    def capture_log(self) -> None:
+        """With ``--log-master`` (or an option implying it): create the log master, and this
+        process's output goes through it from now on (the CLI calls this before loading the
+        app, so what the app prints at import reaches the encoders and loggers too)."""
+        if self.log_master is not None or not wants_log_master(self.config):
+            return
+        from gateway.process.log_master import LogMaster
+
+        cfg = self.config
+        self.log_master = LogMaster(max_line=int(cfg.log_master_bufsize), backlog=int(cfg.log_master_backlog),
+                                    path=cfg.logto, maxsize=int(cfg.log_maxsize or 0),
+                                    backupname=cfg.log_backupname, routing=self.log_routing)
+        self.log_master.capture()
+
     def run(self) -> int:
         self.board.ints[1] = self.pid
         self._name_process("uWSGI master")
@@ -444,13 +458,8 @@ class Master:
             fifo = self.fifo
             for fd in fifo.fds():
                 self.add_reader(fd, functools.partial(fifo.on_readable, fd))
-        if wants_log_master(self.config):
-            from gateway.process.log_master import LogMaster
-
-            cfg = self.config
-            self.log_master = LogMaster(max_line=int(cfg.log_master_bufsize), backlog=int(cfg.log_master_backlog),
-                                        path=cfg.logto, maxsize=int(cfg.log_maxsize or 0),
-                                        backupname=cfg.log_backupname, routing=self.log_routing)
+        self.capture_log()
+        if self.log_master is not None:
             self.log_master.start(self.add_reader, self.remove_reader, self.add_writer, self.remove_reader)
         gen_log.info("spawned uWSGI master process (pid: %d)", self.pid)
         from gateway.process.privileges import warn_if_root

@@ -308,6 +308,12 @@ def test_loggers_encoders_and_routes_send_uwsgis_datagrams(tmp_path):
     finally:
         for receiver in receivers.values():
             receiver.close()
+    for server in ("uwsgi", "gateway"):
+        # every line through the encoders, those of the app's loading in the master too
+        lines = servers.text(server).splitlines()
+        assert lines and [line for line in lines if not line.startswith("[all] ")] == [], server
+        assert re.search(r"^\[all\] WSGI app 0 \(mountpoint=''\) ready in \d+ seconds on interpreter 0x[0-9a-f]+ "
+                         r"pid: \d+ \(default app\)$", "\n".join(lines), re.M), server
     theirs = got["uwsgi"]
     # (README: a --log-req-route to a named --req-logger reaches it here; it never does in uWSGI)
     assert theirs["reqnamed"] == [] and [d for d in got["gateway"]["req"] if " GET /empty " in d] == []
