@@ -332,3 +332,32 @@ def test_loggers_encoders_and_routes_send_uwsgis_datagrams(tmp_path):
         ["GET /boom", "GET /empty", "GET /hello", "GET /ulog"]
     assert all(d.endswith("\n [req]") for d in theirs["req"])
     assert [re.search(r"\] (GET \S+) =>", d).group(1) for d in got["gateway"]["reqnamed"]] == ["GET /empty"]
+
+
+def test_logto_a_udp_address_sends_a_datagram_per_line(tmp_path):
+    """uWSGI's ``--logto HOST:PORT``: no file of that name, a datagram per line."""
+    receivers = {server: Receiver(socket.AF_INET, ("127.0.0.1", 0)) for server in ("uwsgi", "gateway")}
+    ports = {server: free_port() for server in ("uwsgi", "gateway")}
+    args = {server: ["--socket", "127.0.0.1:%d" % ports[server], "--wsgi-file", APP,
+                     "--logto", receivers[server].address] for server in ("uwsgi", "gateway")}
+    uwsgi = subprocess.Popen([require_uwsgi()] + args["uwsgi"], cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gateway = ServerProcess(spawn(args["gateway"], cwd=str(tmp_path)))
+    try:
+        receivers["uwsgi"].wait_for(rb"^spawned uWSGI worker 1 ", timeout=30)
+        receivers["gateway"].wait_for(rb"^gateway ready: ", timeout=30)
+        got = {}
+        for server in ("uwsgi", "gateway"):
+            mark = len(receivers[server].poll())
+            for name in ("GET /ulog", "GET /404"):
+                exchange(ports[server], REQUESTS[name])
+            receivers[server].wait_for(rb"\] GET /404 => ")
+            got[server] = [masked(d.decode()) for d in receivers[server].poll()[mark:]]
+    finally:
+        stop_uwsgi(uwsgi)
+        gateway.stop()
+        for receiver in receivers.values():
+            receiver.close()
+    assert got["gateway"] == got["uwsgi"]
+    assert got["uwsgi"][0] == "a line from the app\n" and len(got["uwsgi"]) == 3
+    assert os.listdir(str(tmp_path)) == [] and gateway.output() == ""  # no file, nothing on stderr

@@ -495,6 +495,14 @@ def test_logger_file_is_logto_unless_stdio_is_a_logger_too(run):
         run("--logger", "file:/a.log", "--logto", "/b.log")
 
 
+def test_logto_a_udp_address_is_a_socket_logger(run):
+    cfg = run("--logto", "127.0.0.1:5140")  # uWSGI's --logto HOST:PORT: a datagram per line
+    assert cfg.logto is None and cfg.logger == ["socket:127.0.0.1:5140"]
+    assert run("--logto", "logs/a:1").logto == "logs/a:1"  # a path (a slash) stays a file
+    cfg = run("--logto", "127.0.0.1:5140", "--logger", "socket:127.0.0.1:9")  # the loggers take the lines
+    assert cfg.logto is None and cfg.logger == ["socket:127.0.0.1:9"]
+
+
 def test_logger_plugins_are_checked_at_load(run):
     cfg = run("--logger", "syslog:myapp,local3", "--logger", "errs  socket:/run/log.sock,app: ",
               "--log-socket", "10.0.0.1:514", "--log-syslog", "web")
