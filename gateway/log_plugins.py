@@ -206,7 +206,7 @@ class Encoder:
         if name == "nl":
             return line + b"\n"
         if name == "gzip":
-            return gzip.compress(line)
+            return gzip.compress(line, mtime=0)  # (uWSGI's header has no time either)
         if name == "compress":
             return zlib.compress(line)
         return self._template(line, name == "json")

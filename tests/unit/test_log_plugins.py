@@ -98,6 +98,7 @@ def test_simple_encoders():
     assert parse_encoder("suffix  <<").encode(line) == b"hello\n <<"
     assert parse_encoder("nl").encode(b"hello") == b"hello\n"
     assert gzip.decompress(parse_encoder("gzip").encode(line)) == line
+    assert parse_encoder("gzip").encode(line)[4:8] == b"\0\0\0\0"  # no time in the header, as uWSGI's
     assert zlib.decompress(parse_encoder("compress").encode(line)) == line
 
 
