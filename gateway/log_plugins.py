@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
 #: The logger plugins gateway has (uWSGI's names).
-PLUGINS = ("file", "stdio", "socket", "syslog", "rsyslog")
+PLUGINS = ("file", "fd", "stdio", "socket", "syslog", "rsyslog")
 
 #: syslog facilities by name (``syslog:IDENT,FACILITY``), the values of <syslog.h>.
 FACILITIES: Dict[str, int] = {
@@ -90,6 +90,9 @@ def parse_logger(raw: str) -> LoggerSpec:
             raise SpecError("file:PATH needs a path")
         if value.startswith(("logfile=", "maxsize=", "backupname=")):
             raise SpecError("file:logfile=...,maxsize=... is not supported: use --logto FILE with --log-maxsize")
+    elif plugin == "fd":
+        if value is None or not value.strip().isdigit():
+            raise SpecError("fd:N needs a file descriptor number")
     elif plugin == "socket":
         if value is None:
             raise SpecError("socket:ADDR needs a host:port (UDP) or a UNIX datagram socket path")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import socket
 import subprocess
 from typing import Dict, List, Tuple
@@ -261,7 +262,7 @@ def test_log_maxsize_and_touch_logreopen_write_uwsgis_lines(tmp_path):
         assert len(rotated[server]) == 1, rotated
     got = {server: (_rotation_lines(str(rotated[server][0]), server, tmp),
                     _rotation_lines(servers.logs[server], server, tmp)) for server in ("uwsgi", "gateway")}
-    import json; print(json.dumps(got, indent=1)); assert got["gateway"] == got["uwsgi"]
+    assert got["gateway"] == got["uwsgi"]
     assert got["uwsgi"] == (["DATE - logsize: N, triggering rotation to TMP/SERVER.log.UNIX..."],
                             ["[UNIX] logsize: N, triggering log-reopen...", "[UNIX] TMP/SERVER.log reopened."])
 
@@ -361,3 +362,45 @@ def test_logto_a_udp_address_sends_a_datagram_per_line(tmp_path):
     assert got["gateway"] == got["uwsgi"]
     assert got["uwsgi"][0] == "a line from the app\n" and len(got["uwsgi"]) == 3
     assert os.listdir(str(tmp_path)) == [] and gateway.output() == ""  # no file, nothing on stderr
+
+
+def test_the_fd_logger_writes_each_line_to_an_inherited_descriptor(tmp_path):
+    """``--logger fd:N`` (uWSGI's logfile plugin): the lines, encoded, on descriptor N."""
+    pipes = {server: os.pipe() for server in ("uwsgi", "gateway")}
+    ports = {server: free_port() for server in ("uwsgi", "gateway")}
+    args = {server: ["--socket", "127.0.0.1:%d" % ports[server], "--wsgi-file", APP, "--master",
+                     "--logger", "fd:%d" % pipes[server][1], "--log-encoder", "prefix [fd] "]
+            for server in ("uwsgi", "gateway")}
+    uwsgi = subprocess.Popen([require_uwsgi()] + args["uwsgi"], cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=[pipes["uwsgi"][1]])
+    gateway = ServerProcess(spawn(args["gateway"], cwd=str(tmp_path), pass_fds=(pipes["gateway"][1],)))
+    received = {server: b"" for server in ("uwsgi", "gateway")}
+
+    def text(server: str) -> str:
+        fd = pipes[server][0]
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            received[server] += data
+        return received[server].decode()
+
+    try:
+        for server in ("uwsgi", "gateway"):
+            os.close(pipes[server][1])
+        wait_until(lambda: "[fd] spawned uWSGI worker 1 " in text("uwsgi"), timeout=30, what="uWSGI's worker")
+        wait_until(lambda: "[fd] gateway ready: " in text("gateway"), timeout=30, what="gateway's ready line")
+        got = {}
+        for server in ("uwsgi", "gateway"):
+            mark = len(text(server))
+            for name in ("GET /ulog", "GET /404"):
+                exchange(ports[server], REQUESTS[name])
+            wait_until(lambda s=server: "] GET /404 => " in text(s), what="%s's request line" % server)
+            got[server] = [masked(line) for line in text(server)[mark:].splitlines()]
+    finally:
+        stop_uwsgi(uwsgi)
+        gateway.stop()
+        for server in ("uwsgi", "gateway"):
+            os.close(pipes[server][0])
+    assert got["gateway"] == got["uwsgi"]
+    assert got["uwsgi"][0] == "[fd] a line from the app" and len(got["uwsgi"]) == 3

@@ -57,6 +57,7 @@ def test_parse_logger(raw, spec):
     ("my-log file:/x", "the 'my-log file' logger plugin"),  # not an id: '-' is not alphanumeric
     ("stdio:x", "stdio takes no argument"),
     ("file", "file:PATH needs a path"),
+    ("fd:x", "fd:N needs a file descriptor number"),
     ("socket:", "socket:ADDR needs"),
     ("socket:host:99999", "bad port"),
     ("syslog:app,local9", "unknown facility 'local9'"),
