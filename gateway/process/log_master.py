@@ -564,21 +564,14 @@ class LogMaster:
             if self.path is not None and self.size > 0:
                 self._rotate_locked()
 
-    def reopen(self, announce: bool = True) -> None:
-        """Open the log file's path again (appending), for when something else moved it.
-
-        ``announce``: uWSGI's two lines (``--touch-logreopen``, the master FIFO's ``l``),
-        ``[UNIX TIME] logsize: N, triggering log-reopen...`` in the file left behind and
-        ``[UNIX TIME] PATH reopened.`` in the reopened one; a reload's ``--log-reopen``
-        reopens without a word, as uWSGI's re-executed master opens its ``--logto``."""
+    def reopen(self) -> None:
+        """Open the log file's path again (appending), for when something else moved it."""
         with self._lock:
             self._pump_locked()
-            if self.path is None:
-                return
-            if announce:
+            if self.path is not None:  # uWSGI's two lines, in the old file and in the new one
                 self._raw(b"[%d] logsize: %d, triggering log-reopen...\n" % (int(time.time()), self.size))
-            if self._reopen(os.O_APPEND) and announce:
-                self._raw(b"[%d] %s reopened.\n" % (int(time.time()), os.fsencode(self.path)))
+                if self._reopen(os.O_APPEND):
+                    self._raw(b"[%d] %s reopened.\n" % (int(time.time()), os.fsencode(self.path)))
 
     def _backup_name(self) -> str:
         if self.backupname:
@@ -606,8 +599,7 @@ class LogMaster:
         self._reopen(os.O_TRUNC)
 
     def _reopen(self, mode: int) -> bool:
-        """``dup2`` the path opened again onto the log's descriptor; False (and a line in the
-        current file) when it cannot be opened."""
+        """Open the path again in place of the current file; False (and a line) if it cannot."""
         assert self.path is not None
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | mode, 0o640)

@@ -1344,7 +1344,7 @@ class Master:
             self.shutdown(graceful=True, why="reload with --exit-on-reload")
             return
         if self.config.log_reopen and self.log_master is not None:
-            self.log_master.reopen(announce=False)
+            self.log_master.reopen()
         gen_log.info("...gracefully killing workers...")
         if not self._reload_app():
             return
