@@ -703,6 +703,9 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     try:
         master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
         master.log_routing = routing
+        # from here on this process's lines go through the log master (encoders, loggers), the
+        # startup lines and what the app prints at import included, as uWSGI's
+        master.capture_log()
         # extra children: external daemons (after the workers), cron commands (on schedule),
         # mules (their queues now, the processes after the workers)
         daemons.attach(master, cfg)
@@ -729,7 +732,6 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     _drop_privileges(cfg, keep_root=_root_kept(cfg))
     if not cfg.lazy_apps and numproc:
         reloader = AppReloader(cfg, sockets)
-        master.capture_log()  # the app's import-time lines through the encoders and loggers, as uWSGI's
         try:
             master.app = reloader.load()
         except (AppLoadError, hooks.HookFailed) as e:
