@@ -726,6 +726,9 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
     try:
         master = Master(cfg, sockets, children=children, workers=numproc)  # binds --stats
         master.log_routing = routing
+        # from here on this process's lines go through the log master (encoders, loggers), the
+        # startup lines and what the app prints at import included, as uWSGI's
+        master.capture_log()
         # extra children: external daemons (after the workers), cron commands (on schedule),
         # mules (their queues now, the processes after the workers)
         daemons.attach(master, cfg)
@@ -758,6 +761,8 @@ def _run_master(cfg: Config, sockets: List[Any], children: List[Any], workers: O
         try:
             master.app = reloader.load()
         except (AppLoadError, hooks.HookFailed) as e:
+            if master.log_master is not None:
+                master.log_master.finish(1.0)  # what the app printed, before the error
             _fail_app(cfg, e)
         startup_lines.log_lines(startup_lines.app_loaded_lines(cfg))
         master.app_loader = reloader.reload

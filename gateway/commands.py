@@ -325,9 +325,9 @@ def listing(option: str) -> str:
     elif option == "clock-list":
         lines = _list("clocks", "clocks", CLOCKS)
     elif option == "alarm-list":
-        from gateway.alarms.spec import PLUGINS
+        from gateway.alarms.spec import PLUGINS as ALARM_PLUGINS
 
-        lines = _list("alarms", "alarms", PLUGINS)
+        lines = _list("alarms", "alarms", ALARM_PLUGINS)
     else:
         raise KeyError(option)
     return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
 #: The logger plugins gateway has (uWSGI's names).
-PLUGINS = ("file", "stdio", "socket", "syslog", "rsyslog")
+PLUGINS = ("file", "fd", "stdio", "socket", "syslog", "rsyslog")
 
 #: syslog facilities by name (``syslog:IDENT,FACILITY``), the values of <syslog.h>.
 FACILITIES: Dict[str, int] = {
@@ -90,6 +90,9 @@ def parse_logger(raw: str) -> LoggerSpec:
             raise SpecError("file:PATH needs a path")
         if value.startswith(("logfile=", "maxsize=", "backupname=")):
             raise SpecError("file:logfile=...,maxsize=... is not supported: use --logto FILE with --log-maxsize")
+    elif plugin == "fd":
+        if value is None or not value.strip().isdigit():
+            raise SpecError("fd:N needs a file descriptor number")
     elif plugin == "socket":
         if value is None:
             raise SpecError("socket:ADDR needs a host:port (UDP) or a UNIX datagram socket path")
@@ -206,7 +209,7 @@ class Encoder:
         if name == "nl":
             return line + b"\n"
         if name == "gzip":
-            return gzip.compress(line)
+            return gzip.compress(line, mtime=0)  # (uWSGI's header has no time either)
         if name == "compress":
             return zlib.compress(line)
         return self._template(line, name == "json")
@@ -312,7 +315,8 @@ class Channel:
         self.unnamed = [target for spec, target in loggers if spec.id is None] or [default]
         self.named: Dict[str, Any] = dict(named_fallback or {})
         self.named.update({spec.id: target for spec, target in loggers if spec.id is not None})
-        self._target_id = {id(target): spec.id for spec, target in loggers if spec.id is not None}
+        # (a request route may reach a named --logger: the encoders naming it apply there too)
+        self._target_id = {id(target): ident for ident, target in self.named.items()}
         self.encoders = list(encoders)
         self.routes: List[Tuple[Any, Pattern[str]]] = []
         for ident, rx in routes:

@@ -15,6 +15,8 @@ Each sink takes one encoded line at a time (:meth:`Sink.send`) in the log master
   ``--rsyslog-packet-size`` bytes (longer lines are cut, or split in several
   datagrams with ``--rsyslog-split-messages``), as uWSGI's rsyslog plugin.
 * ``file:PATH`` (all but the one that is ``--logto``): appended, one ``write`` per line.
+* ``fd:N``: written to the inherited descriptor N (a pipe, a socket, a file), one ``write``
+  per line when ``poll()`` says it takes bytes.
 
 Datagrams go out with ``MSG_DONTWAIT``: a target that does not take one (no one bound
 to the path, a full receive queue, ``/dev/log`` missing) costs a dropped, counted line,
@@ -26,7 +28,9 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import socket
+import stat
 import time
 from typing import Any, Callable, List, Optional
 
@@ -123,6 +127,33 @@ class FileSink(Sink):
         os.close(self.fd)
 
 
+class FdSink(Sink):
+    """``fd:N``: an inherited descriptor, written when it polls writable (at most ``PIPE_BUF``
+    bytes per ``write``, which then cannot block a pipe); never closed, it is not ours."""
+
+    def __init__(self, label: str, fd: int) -> None:
+        super().__init__(label)
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            raise SpecError("%s: descriptor %d is not open" % (label, fd)) from None
+        self.fd = fd
+        self._regular = stat.S_ISREG(info.st_mode)
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLOUT)
+
+    def _put(self, data: bytes) -> bool:
+        try:
+            while data:
+                if not self._regular and not self._poll.poll(0):
+                    return False
+                n = os.write(self.fd, data if self._regular else data[:select.PIPE_BUF])
+                data = data[n:]
+        except OSError:
+            return False
+        return True
+
+
 def open_sink(spec: LoggerSpec, hostname: str, packet_size: int = RSYSLOG_PACKET_SIZE, split: bool = False,
               syslog_socket: str = SYSLOG_SOCKET, clock: Callable[[], float] = time.time) -> Sink:
     """The sink of one ``file``/``socket``/``syslog``/``rsyslog`` spec (``stdio`` has none:
@@ -131,6 +162,9 @@ def open_sink(spec: LoggerSpec, hostname: str, packet_size: int = RSYSLOG_PACKET
     if spec.plugin == "file":
         assert spec.arg is not None
         return FileSink(label, spec.arg)
+    if spec.plugin == "fd":
+        assert spec.arg is not None
+        return FdSink(label, int(spec.arg))
     if spec.plugin == "socket":
         assert spec.arg is not None
         addr, comma, prefix = spec.arg.partition(",")

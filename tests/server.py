@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from support.logguard import tracebacks_in
 
@@ -117,14 +117,15 @@ def gateway_command(args: List[str]) -> List[str]:
     return [sys.executable, "-m", "gateway"] + list(args)
 
 
-def spawn(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None) -> subprocess.Popen:
+def spawn(args: List[str], env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None,
+          pass_fds: Tuple[int, ...] = ()) -> subprocess.Popen:
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, full_env.get("PYTHONPATH")) if p)
     full_env.pop("UWSGI_PROCESSES", None)
     if env:
         full_env.update(env)
     return subprocess.Popen(
-        gateway_command(args), cwd=cwd or ROOT, env=full_env, stdin=subprocess.DEVNULL,
+        gateway_command(args), cwd=cwd or ROOT, env=full_env, stdin=subprocess.DEVNULL, pass_fds=pass_fds,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
     )
 

@@ -106,7 +106,7 @@ def alarm_options(option: Callable[..., object], unsupported: Callable[..., obje
 def more_log_options(option: Callable[..., object], section: str) -> tuple:
     """uWSGI's other logging options: conditions, the log file's mode and owner, aliases."""
     return (
-        option("log-prefix", optional_value=True, type=_log_prefix, section=section, metavar="TEXT",
+        option("log-prefix", optional_value=True, bare="true", type=_log_prefix, section=section, metavar="[TEXT]",
                help="start every server log line with TEXT (a strftime format allowed) and ' - '; uWSGI's "
                     "--logdate under another name: the last of the two given wins"),
         option("log-format-strftime", ("logformat-strftime",), flag=True, section=section,
@@ -120,10 +120,13 @@ def more_log_options(option: Callable[..., object], section: str) -> tuple:
                help="give the --logto file to --uid/--gid (as root, before they are dropped)"),
         option("log-zero", flag=True, section=section,
                help="with --disable-logging: still log the responses without a body"),
-        option("log-sendfile", flag=True, section=section,
-               help="with --disable-logging: still log the responses sent from a file "
+        # uWSGI 2.0.31 declares these two with a required value (--log-sendfile=1, or
+        # --log-sendfile 1); alone they are flags, as its other --log-* selectors
+        option("log-sendfile", optional_value=True, bare="1", type=conv.boolean, default=False, section=section,
+               metavar="[BOOL]", help="with --disable-logging: still log the responses sent from a file "
                     "(wsgi.file_wrapper, static files)"),
-        option("log-ioerror", flag=True, section=section,
+        option("log-ioerror", optional_value=True, bare="1", type=conv.boolean, default=False, section=section,
+               metavar="[BOOL]",
                help="with --disable-logging: still log the requests whose body could not be read "
                     "(cut short, timed out, malformed) or whose response could not be written"),
         option("log-master-stream", flag=True, noop=True, section=section,

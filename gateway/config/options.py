@@ -1880,7 +1880,8 @@ OPTIONS: tuple[Option, ...] = (
            help="with --disable-logging: still log the requests that took MSECS or more"),
     Option("log-big", type=conv.integer, default=0, minimum=0, section=LOGGING, metavar="BYTES",
            help="with --disable-logging: still log the responses of BYTES or more"),
-    Option("logdate", ("log-date",), type=conv.log_date, section=LOGGING, metavar="FORMAT",
+    Option("logdate", ("log-date",), type=conv.log_date, optional_value=True, bare="true", section=LOGGING,
+           metavar="[FORMAT]",
            help="start every server log line with the time: a strftime FORMAT, or true for "
                 "uWSGI's default (Fri Dec  4 13:11:29 2026 - )"),
     Option("memory-report", flag=True, short="m", section=LOGGING,

@@ -21,6 +21,8 @@ warning, since it is most likely a typo that uWSGI would silently ignore.
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any, Sequence
 
 from gateway.config.errors import ConfigError, Invalid
@@ -123,10 +125,14 @@ def _from(given: dict[str, str], name: str) -> str:
     return "" if origin == "command line" else f" (from {origin})"
 
 
+#: ``--logto`` as uWSGI reads a UDP address: ``HOST:PORT`` (no ``/``: a path is a file)
+UDP_LOGTO = re.compile(r"[^/:]*:\d+")
+
+
 def _apply_logger(values: dict[str, Any], given: dict[str, str]) -> None:
     """``--log-socket``/``--log-syslog`` are ``--logger`` values; the first ``--logger file:PATH``
     is ``--logto PATH`` (so rotation and the log master apply to it), unless ``--logger stdio``
-    keeps the original stderr."""
+    keeps the original stderr; ``--logto HOST:PORT`` is ``--logger socket:HOST:PORT``."""
     from gateway.log_plugins import SpecError, logto_logger, parse_logger
 
     for alias, plugin in (("log-socket", "socket"), ("log-syslog", "syslog")):
@@ -136,13 +142,22 @@ def _apply_logger(values: dict[str, Any], given: dict[str, str]) -> None:
             except SpecError as e:
                 raise ConfigError("--%s %s: %s" % (alias, value, e) + _from(given, alias)) from None
             given.setdefault("logger", given[alias])
+    udp = values["logto"] and UDP_LOGTO.fullmatch(values["logto"])
+    if udp:
+        # uWSGI's --logto HOST:PORT: a datagram per line; the socket logger sends them without
+        # blocking (through the log master, which it implies); lost if an unnamed logger takes
+        # the lines, as uWSGI then writes nothing to its --logto either
+        if not any(parse_logger(raw).id is None for raw in values["logger"]):
+            values["logger"].append("socket:%s" % values["logto"])
+            given.setdefault("logger", given.get("logto", "command line"))
+        values["logto"] = None
     spec = logto_logger([parse_logger(raw) for raw in values["logger"]])
     if spec is None or spec.arg is None:
         return
-    if values["logto"] and values["logto"] != spec.arg:
+    if values["logto"] and os.path.abspath(values["logto"]) != os.path.abspath(spec.arg):  # (one file, two spellings)
         raise ConfigError("--logger %s and --logto %s: give one log file" % (spec, values["logto"])
                           + _from(given, "logger"))
-    values["logto"] = spec.arg
+    values["logto"] = values["logto"] or spec.arg
     given.setdefault("logto", given["logger"])
 
 

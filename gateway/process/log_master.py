@@ -26,7 +26,8 @@ writer.  Ours keeps that idea and differs where it matters:
 ``--log-reopen``, each implying ``--log-master``): the master is the one writer of the
 ``--logto`` file, so it alone renames and reopens it, and no process keeps writing into
 the renamed file.  Past ``--log-maxsize`` bytes, after a batch of whole lines, it writes
-uWSGI's ``logsize: N, triggering rotation to FILE.1733318400...`` line, renames the file
+uWSGI's dated ``Sat Dec  5 08:17:45 2026 - logsize: N, triggering rotation to
+FILE.1733318400...`` line, renames the file
 (``--log-backupname`` replaces one backup; the default name gets ``.2``, ``.3`` ... when
 a second rotation falls in the same second) and ``dup2`` s a new empty file onto its
 descriptor.  A rename that fails is one line in the log, tried again after another
@@ -325,9 +326,20 @@ class LogMaster:
 
     def start(self, add_reader: Callable[[int, Callable[[], None]], None], remove_reader: Callable[[int], None],
               add_writer: Callable[[int, Callable[[], None]], None], remove_writer: Callable[[int], None]) -> None:
-        """In the master: take over its own output, hook into its selectors loop."""
+        """In the master: take over its own output (unless :meth:`capture` did), hook into its
+        selectors loop, and write what waited for it."""
+        self.capture()
         self._add_reader, self._remove_reader = add_reader, remove_reader
         self._add_writer, self._remove_writer = add_writer, remove_writer
+        self._pump()
+
+    def capture(self) -> None:
+        """In the master, before it loads the app: its output (``print()``, the logging
+        handlers) goes through the queue, encoders and loggers from now on, as in uWSGI, whose
+        log master exists before the app is imported.  Until :meth:`start` a target that is
+        not writable at once keeps the lines queued."""
+        if self._saved:
+            return
         sys.stdout.flush()
         sys.stderr.flush()
         stream = _MasterStream(self)
@@ -574,7 +586,9 @@ class LogMaster:
     def _rotate_locked(self) -> None:
         assert self.path is not None
         target = self._backup_name()
-        self._raw(b"logsize: %d, triggering rotation to %s...\n" % (self.size, os.fsencode(target)))
+        # written as uWSGI's uwsgi_logfile_write() does: always dated, ctime() style
+        self._raw(b"%s - logsize: %d, triggering rotation to %s...\n"
+                  % (time.ctime().encode(), self.size, os.fsencode(target)))
         try:
             os.rename(self.path, target)
         except OSError as e:

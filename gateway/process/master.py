@@ -252,7 +252,7 @@ class Master:
         self._pending_kill: List[Tuple[float, int, Optional[str]]] = []
         self._touch: Dict[str, float] = {}
         #: --touch-chain-reload/--touch-logrotate/--touch-logreopen: path -> (mtime seen, action, what)
-        self._touch_actions: Dict[str, Tuple[float, Callable[[], None], str]] = {}
+        self._touch_actions: Dict[str, Tuple[float, Callable[[], None], Optional[str]]] = {}
         self._next_touch_check = 0.0
         #: --check-interval: seconds between two checks of the touch files
         self.check_interval = float(getattr(config, "check_interval", 1) or 1)
@@ -437,6 +437,20 @@ class Master:
 
     # -- main loop ------------------------------------------------------------------------
 
+    def capture_log(self) -> None:
+        """With ``--log-master`` (or an option implying it): create the log master, and this
+        process's output goes through it from now on (the CLI calls this before loading the
+        app, so what the app prints at import reaches the encoders and loggers too)."""
+        if self.log_master is not None or not wants_log_master(self.config):
+            return
+        from gateway.process.log_master import LogMaster
+
+        cfg = self.config
+        self.log_master = LogMaster(max_line=int(cfg.log_master_bufsize), backlog=int(cfg.log_master_backlog),
+                                    path=cfg.logto, maxsize=int(cfg.log_maxsize or 0),
+                                    backupname=cfg.log_backupname, routing=self.log_routing)
+        self.log_master.capture()
+
     def run(self) -> int:
         self.board.ints[1] = self.pid
         self._name_process("uWSGI master")
@@ -446,13 +460,8 @@ class Master:
             fifo = self.fifo
             for fd in fifo.fds():
                 self.add_reader(fd, functools.partial(fifo.on_readable, fd))
-        if wants_log_master(self.config):
-            from gateway.process.log_master import LogMaster
-
-            cfg = self.config
-            self.log_master = LogMaster(max_line=int(cfg.log_master_bufsize), backlog=int(cfg.log_master_backlog),
-                                        path=cfg.logto, maxsize=int(cfg.log_maxsize or 0),
-                                        backupname=cfg.log_backupname, routing=self.log_routing)
+        self.capture_log()
+        if self.log_master is not None:
             self.log_master.start(self.add_reader, self.remove_reader, self.add_writer, self.remove_reader)
         gen_log.info("spawned uWSGI master process (pid: %d)", self.pid)
         from gateway.process.privileges import warn_if_root
@@ -477,11 +486,11 @@ class Master:
             self._touch_actions[path] = (_mtime(path), self._touched_chain_reload, "chain reload !!!")
         for path in self.config.touch_workers_reload or []:
             self._touch_actions[path] = (_mtime(path), self.reload_workers, "workers reload !!!")
-        if self.log_master is not None:
+        if self.log_master is not None:  # (uWSGI logs no "touched" line for these: the log's own lines say it)
             for path in self.config.touch_logrotate or []:
-                self._touch_actions[path] = (_mtime(path), self.log_master.rotate, "rotating the log")
+                self._touch_actions[path] = (_mtime(path), self.log_master.rotate, None)
             for path in self.config.touch_logreopen or []:
-                self._touch_actions[path] = (_mtime(path), self.log_master.reopen, "reopening the log")
+                self._touch_actions[path] = (_mtime(path), self.log_master.reopen, None)
         self._next_touch_check = time.monotonic() + self.check_interval
         initial = self.cheaper.initial(int(self.config.cheaper_initial or 0)) if self.cheaper else self.numproc
         if getattr(self.config, "cheap", False):
@@ -935,10 +944,12 @@ class Master:
                 now = _mtime(path)
                 if now != seen:
                     self._touch_actions[path] = (now, action, what)
-                    if what.endswith("!!!"):  # a reload: uWSGI's line first, then the reload's lines
+                    if what is None:  # the log rotated or reopened: its own lines say so
+                        action()
+                    elif what.endswith("!!!"):  # a reload: uWSGI's line first, then the reload's lines
                         gen_log.info("*** %s has been touched... %s ***", path, what)
                         action()
-                    else:  # the log rotated or reopened: the line lands in the new file
+                    else:
                         action()
                         gen_log.info("*** %s has been touched... %s ***", path, what)
             for path, seen in list(self._touch.items()):

@@ -5,9 +5,11 @@ only the ``uwsgi`` module they share.
 ``/hello`` (2 headers, one body item), ``/post`` (echoes the body), ``/boom`` (raises before
 responding), ``/genboom`` (raises after the first chunk), ``/logvar`` (``uwsgi.set_logvar``),
 ``/ulog`` (``uwsgi.log``), ``/404``, ``/empty`` (a 204 with no body), ``/big`` (5000 bytes),
-``/file`` (a ``wsgi.file_wrapper`` body), ``/bytesio`` (one of an object without a descriptor)."""
+``/file`` (a ``wsgi.file_wrapper`` body), ``/bytesio`` (one of an object without a descriptor),
+``/slow`` (answers after 0.3 s)."""
 
 import io
+import time
 
 import uwsgi
 
@@ -24,6 +26,8 @@ def application(environ, start_response):
     if path == "/genboom":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _gen()
+    if path == "/slow":
+        time.sleep(0.3)
     if path == "/logvar":
         uwsgi.set_logvar("myvar", "hello")
     if path == "/ulog":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import socket
 import subprocess
 from typing import Dict, List, Tuple
@@ -22,6 +23,7 @@ import pytest
 from gateway.protocol.uwsgi import encode_request
 from peers import require_uwsgi, stop_uwsgi
 from server import ROOT, ServerProcess, spawn
+from support.datagrams import Receiver
 from support.httpclient import read_to_eof
 from support.router import free_port
 from support.waits import wait_until
@@ -63,6 +65,7 @@ REQUESTS = {  # path (the line's "METHOD URI") -> packet
         (b"SERVER_PORT", b"80"), (b"REMOTE_ADDR", b"127.0.0.1"), (b"HTTP_USER_AGENT", b"\xe2\x98\x83 agent")]),
     "GET /big": packet("GET", "/big", HOST),
     "GET /bytesio": packet("GET", "/bytesio", HOST),
+    "GET /slow": packet("GET", "/slow", HOST),
     "GET /file": packet("GET", "/file", HOST),
 }
 
@@ -80,6 +83,9 @@ CONFIGS: Dict[str, List[str]] = {
     "format": ASYNC + ["--log-format", FORMAT, "--log-format-strftime", "--logdate=%Y@%m", "--log-x-forwarded-for"],
     "selection": ASYNC + ["--disable-logging", "--log-4xx", "--log-5xx", "--log-big", "1000", "--log-zero",
                           "--memory-report", "--log-micros"],
+    # the other selectors, as uWSGI's command line spells them (--log-sendfile wants a value
+    # there), and a bare --logdate (uWSGI's ctime() date)
+    "selection2": ["--disable-logging", "--log-sendfile=1", "--log-slow", "250", "--log-ioerror", "1", "--logdate"],
     # uWSGI's sync mode (one core): its switch counts are one less
     "sync": [],
     # and with --threads, whose app thread reads a wsgi.file_wrapper here (one thread: with
@@ -127,17 +133,22 @@ def exchange(port: int, data: bytes) -> bytes:
 
 
 class Pair:
-    """Real uWSGI and gateway with the same options, each logging to its own file."""
+    """Real uWSGI and gateway with the same options, each logging to its own file (in
+    ``tmp``, their working directory; ``{server}`` in an option is the server's name)."""
 
     def __init__(self, tmp: str, options: List[str]) -> None:
         self.logs = {"uwsgi": os.path.join(tmp, "uwsgi.log"), "gateway": os.path.join(tmp, "gateway.log")}
         self.ports = {"uwsgi": free_port(), "gateway": free_port()}
-        common = ["--wsgi-file", APP] + options
+
+        def common(server: str) -> List[str]:
+            return ["--wsgi-file", APP] + [option.replace("{server}", server) for option in options]
+
         self.uwsgi = subprocess.Popen(
             [require_uwsgi(), "--socket", "127.0.0.1:%d" % self.ports["uwsgi"], "--logto", self.logs["uwsgi"]]
-            + common, cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            + common("uwsgi"), cwd=tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.gateway = ServerProcess(spawn(
-            ["--socket", "127.0.0.1:%d" % self.ports["gateway"], "--logto", self.logs["gateway"]] + common))
+            ["--socket", "127.0.0.1:%d" % self.ports["gateway"], "--logto", self.logs["gateway"]] + common("gateway"),
+            cwd=tmp))
         try:
             wait_until(lambda: "spawned uWSGI worker" in self.text("uwsgi"), timeout=30, what="uWSGI's worker")
             wait_until(lambda: "gateway ready:" in self.text("gateway"), timeout=30, what="gateway's ready line")
@@ -207,6 +218,189 @@ def test_the_request_log_lines_are_uwsgis(pair):
     if pair.name == "selection":
         assert re.findall(r"\] (\w+ \S+) =>", joined) == ["GET /boom", "GET /404", "GET /empty", "GET /big", "GET /file"]
         assert joined.count("{MEMORY} [pid: P|") == joined.count(" in T micros ") == 5
+    elif pair.name == "selection2":
+        assert re.findall(r"\] (\w+ \S+) =>", joined) == ["GET /slow", "GET /file"]
+        assert re.search(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} - a line from the app$", joined, re.M)
     else:
         assert joined.count("Traceback (most recent call last):") == 2 and "a line from the app" in joined
         assert len(re.findall(r"^\[pid: |^uri=", joined, re.M)) == len(names)
+
+
+def _rotation_lines(path: str, server: str, tmp: str) -> List[str]:
+    """The rotation's and the reopen's lines of one log file, masked: dates, sizes, times."""
+    with open(path, encoding="utf-8") as f:
+        lines = [line for line in f.read().splitlines() if "logsize: " in line or line.endswith(" reopened.")]
+    out = []
+    for line in lines:
+        line = line.replace(tmp, "TMP").replace(server, "SERVER")
+        line = re.sub(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} - ", "DATE - ", line)
+        line = re.sub(r"^\[\d{10}\] ", "[UNIX] ", line)
+        out.append(re.sub(r"\.log\.\d{10}", ".log.UNIX", re.sub(r"logsize: \d+", "logsize: N", line)))
+    return out
+
+
+def test_log_maxsize_and_touch_logreopen_write_uwsgis_lines(tmp_path):
+    trigger = tmp_path / "reopen.trigger"
+    trigger.write_text("")
+    tmp = str(tmp_path)
+    servers = Pair(tmp, ["--master", "--log-maxsize", "4000", "--touch-logreopen", str(trigger)])
+    try:
+        for server in ("uwsgi", "gateway"):
+            for _ in range(25):  # 25 request lines of ~200 bytes: past the limit
+                exchange(servers.ports[server], REQUESTS["GET /hello"])
+        rotated = {}
+        for server in ("uwsgi", "gateway"):
+            rotated[server] = wait_until(lambda s=server: sorted(tmp_path.glob(s + ".log.*")), timeout=15,
+                                         what="%s's rotated log" % server)
+        # then logrotate's way: the server is told to reopen its path (checked once a second)
+        os.utime(trigger, (os.path.getmtime(trigger) + 5,) * 2)
+        for server in ("uwsgi", "gateway"):
+            wait_until(lambda s=server: " reopened." in servers.text(s), timeout=15, what="%s's reopen" % server)
+    finally:
+        servers.stop()
+    for server in ("uwsgi", "gateway"):
+        assert len(rotated[server]) == 1, rotated
+    got = {server: (_rotation_lines(str(rotated[server][0]), server, tmp),
+                    _rotation_lines(servers.logs[server], server, tmp)) for server in ("uwsgi", "gateway")}
+    assert got["gateway"] == got["uwsgi"]
+    assert got["uwsgi"] == (["DATE - logsize: N, triggering rotation to TMP/SERVER.log.UNIX..."],
+                            ["[UNIX] logsize: N, triggering log-reopen...", "[UNIX] TMP/SERVER.log reopened."])
+
+
+#: loggers, encoders and routes, each server's datagram sockets named after it (relative paths: the
+#: servers run in the test's directory); the file logger keeps the lines Pair waits for
+LOGGERS = [
+    "--logger", "file:{server}.log", "--logger", "named socket:{server}-named.sock",
+    "--log-route", "named a line from the app|^Traceback",
+    "--log-encoder", "prefix [all] ", "--log-encoder", "format:named <${msgnl}> ${unix} ${millis} ${strftime:%Y} $x",
+    "--log-encoder", 'json:named {"msg":"${msg}","nl":"${msgnl}"}', "--log-encoder", "nl:named",
+    "--req-logger", "socket:{server}-req.sock", "--logger-req", "reqnamed socket:{server}-reqnamed.sock",
+    "--log-req-route", "named GET /404", "--log-req-route", "reqnamed GET /empty",
+    "--log-req-encoder", "suffix  [req]", "--log-req-encoder", "prefix:named N ",
+]
+
+
+def _masked_datagram(data: bytes) -> str:
+    text = masked(data.decode("utf-8", "surrogateescape")).replace("[pid: P|", "[pid: P|")
+    text = re.sub(r"> \d{10} \d{13} \d{4} \$x", "> UNIX MILLIS YEAR $x", text)
+    return re.sub(r"\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\]", "[DATE]", text)
+
+
+def test_loggers_encoders_and_routes_send_uwsgis_datagrams(tmp_path):
+    tmp = str(tmp_path)
+    receivers = {(server, name): Receiver(socket.AF_UNIX, os.path.join(tmp, "%s-%s.sock" % (server, name)))
+                 for server in ("uwsgi", "gateway") for name in ("named", "req", "reqnamed")}
+    try:
+        servers = Pair(tmp, LOGGERS)
+        try:
+            for server in ("uwsgi", "gateway"):
+                for name in ("GET /hello", "GET /ulog", "GET /404", "GET /empty", "GET /boom"):
+                    exchange(servers.ports[server], REQUESTS[name])
+            for server in ("uwsgi", "gateway"):
+                receivers[server, "req"].wait_for(rb"GET /boom ")
+                receivers[server, "named"].wait_for(rb"GET /404 ")
+        finally:
+            servers.stop()
+        got = {}
+        for server in ("uwsgi", "gateway"):
+            # (sorted: the request lines and the others reach the master on separate pipes)
+            got[server] = {name: sorted(_masked_datagram(d) for d in receivers[server, name].poll())
+                           for name in ("named", "req", "reqnamed")}
+    finally:
+        for receiver in receivers.values():
+            receiver.close()
+    for server in ("uwsgi", "gateway"):
+        # every line through the encoders, those of the app's loading in the master too
+        lines = servers.text(server).splitlines()
+        assert lines and [line for line in lines if not line.startswith("[all] ")] == [], server
+        assert re.search(r"^\[all\] WSGI app 0 \(mountpoint=''\) ready in \d+ seconds on interpreter 0x[0-9a-f]+ "
+                         r"pid: \d+ \(default app\)$", "\n".join(lines), re.M), server
+    theirs = got["uwsgi"]
+    # (README: a --log-req-route to a named --req-logger reaches it here; it never does in uWSGI)
+    assert theirs["reqnamed"] == [] and [d for d in got["gateway"]["req"] if " GET /empty " in d] == []
+    ours = dict(got["gateway"], req=sorted(got["gateway"]["req"] + got["gateway"]["reqnamed"]), reqnamed=[])
+    assert ours == dict(theirs, req=sorted(_documented(line) for line in theirs["req"]))
+    # the log lines a route sends to the named logger: every encoder, its own ones too
+    assert len(theirs["named"]) == 3
+    assert theirs["named"][2] == '{"msg":"<[all] a line from the app\\n> UNIX MILLIS YEAR $x","nl":"<[all] a line ' \
+        'from the app\\n> UNIX MILLIS YEAR $x"}\n'
+    assert theirs["named"][1].startswith('{"msg":"<[all] Traceback (most recent call last):\\n> ')
+    # the request line the request route sends to a --logger named one, with the request encoders
+    assert re.fullmatch(r"N \[pid: P\|.* GET /404 => .*\n \[req\]", theirs["named"][0])
+    # the others to the unnamed request logger: uWSGI's --log-req-route never finds a named request
+    # logger (it looks among --logger's), so GET /empty is there too
+    assert sorted(re.search(r"\] (GET \S+) =>", d).group(1) for d in theirs["req"]) == \
+        ["GET /boom", "GET /empty", "GET /hello", "GET /ulog"]
+    assert all(d.endswith("\n [req]") for d in theirs["req"])
+    assert [re.search(r"\] (GET \S+) =>", d).group(1) for d in got["gateway"]["reqnamed"]] == ["GET /empty"]
+
+
+def test_logto_a_udp_address_sends_a_datagram_per_line(tmp_path):
+    """uWSGI's ``--logto HOST:PORT``: no file of that name, a datagram per line."""
+    receivers = {server: Receiver(socket.AF_INET, ("127.0.0.1", 0)) for server in ("uwsgi", "gateway")}
+    ports = {server: free_port() for server in ("uwsgi", "gateway")}
+    args = {server: ["--socket", "127.0.0.1:%d" % ports[server], "--wsgi-file", APP,
+                     "--logto", receivers[server].address] for server in ("uwsgi", "gateway")}
+    uwsgi = subprocess.Popen([require_uwsgi()] + args["uwsgi"], cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gateway = ServerProcess(spawn(args["gateway"], cwd=str(tmp_path)))
+    try:
+        receivers["uwsgi"].wait_for(rb"^spawned uWSGI worker 1 ", timeout=30)
+        receivers["gateway"].wait_for(rb"^gateway ready: ", timeout=30)
+        got = {}
+        for server in ("uwsgi", "gateway"):
+            mark = len(receivers[server].poll())
+            for name in ("GET /ulog", "GET /404"):
+                exchange(ports[server], REQUESTS[name])
+            receivers[server].wait_for(rb"\] GET /404 => ")
+            got[server] = [masked(d.decode()) for d in receivers[server].poll()[mark:]]
+    finally:
+        stop_uwsgi(uwsgi)
+        gateway.stop()
+        for receiver in receivers.values():
+            receiver.close()
+    assert got["gateway"] == got["uwsgi"]
+    assert got["uwsgi"][0] == "a line from the app\n" and len(got["uwsgi"]) == 3
+    assert os.listdir(str(tmp_path)) == [] and gateway.output() == ""  # no file, nothing on stderr
+
+
+def test_the_fd_logger_writes_each_line_to_an_inherited_descriptor(tmp_path):
+    """``--logger fd:N`` (uWSGI's logfile plugin): the lines, encoded, on descriptor N."""
+    pipes = {server: os.pipe() for server in ("uwsgi", "gateway")}
+    ports = {server: free_port() for server in ("uwsgi", "gateway")}
+    args = {server: ["--socket", "127.0.0.1:%d" % ports[server], "--wsgi-file", APP, "--master",
+                     "--logger", "fd:%d" % pipes[server][1], "--log-encoder", "prefix [fd] "]
+            for server in ("uwsgi", "gateway")}
+    uwsgi = subprocess.Popen([require_uwsgi()] + args["uwsgi"], cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=[pipes["uwsgi"][1]])
+    gateway = ServerProcess(spawn(args["gateway"], cwd=str(tmp_path), pass_fds=(pipes["gateway"][1],)))
+    received = {server: b"" for server in ("uwsgi", "gateway")}
+
+    def text(server: str) -> str:
+        fd = pipes[server][0]
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            received[server] += data
+        return received[server].decode()
+
+    try:
+        for server in ("uwsgi", "gateway"):
+            os.close(pipes[server][1])
+        wait_until(lambda: "[fd] spawned uWSGI worker 1 " in text("uwsgi"), timeout=30, what="uWSGI's worker")
+        wait_until(lambda: "[fd] gateway ready: " in text("gateway"), timeout=30, what="gateway's ready line")
+        got = {}
+        for server in ("uwsgi", "gateway"):
+            mark = len(text(server))
+            for name in ("GET /ulog", "GET /404"):
+                exchange(ports[server], REQUESTS[name])
+            wait_until(lambda s=server: "] GET /404 => " in text(s), what="%s's request line" % server)
+            got[server] = [masked(line) for line in text(server)[mark:].splitlines()]
+    finally:
+        stop_uwsgi(uwsgi)
+        gateway.stop()
+        for server in ("uwsgi", "gateway"):
+            os.close(pipes[server][0])
+    assert got["gateway"] == got["uwsgi"]
+    assert got["uwsgi"][0] == "[fd] a line from the app" and len(got["uwsgi"]) == 3

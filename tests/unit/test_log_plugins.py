@@ -57,6 +57,7 @@ def test_parse_logger(raw, spec):
     ("my-log file:/x", "the 'my-log file' logger plugin"),  # not an id: '-' is not alphanumeric
     ("stdio:x", "stdio takes no argument"),
     ("file", "file:PATH needs a path"),
+    ("fd:x", "fd:N needs a file descriptor number"),
     ("socket:", "socket:ADDR needs"),
     ("socket:host:99999", "bad port"),
     ("syslog:app,local9", "unknown facility 'local9'"),
@@ -98,6 +99,7 @@ def test_simple_encoders():
     assert parse_encoder("suffix  <<").encode(line) == b"hello\n <<"
     assert parse_encoder("nl").encode(b"hello") == b"hello\n"
     assert gzip.decompress(parse_encoder("gzip").encode(line)) == line
+    assert parse_encoder("gzip").encode(line)[4:8] == b"\0\0\0\0"  # no time in the header, as uWSGI's
     assert zlib.decompress(parse_encoder("compress").encode(line)) == line
 
 
@@ -181,6 +183,14 @@ def test_named_fallback_lets_request_routes_use_log_loggers():
     requests = Channel([(parse_logger("stdio"), "FD")], "FD", routes=[parse_route("errs 500")],
                        named_fallback=main.named)
     assert requests.route(b"HTTP 500\n") == [("E", b"HTTP 500\n")]
+
+
+def test_request_encoders_naming_a_log_logger_apply_where_a_request_route_reaches_it():
+    main = _channel()
+    requests = Channel([(parse_logger("stdio"), "FD")], "FD", routes=[parse_route("errs 500")],
+                       encoders=[parse_encoder("prefix:errs E "), parse_encoder("suffix !")], named_fallback=main.named)
+    assert requests.route(b"HTTP 500\n") == [("E", b"E HTTP 500\n!")]  # uWSGI: by the logger's id
+    assert requests.route(b"HTTP 200\n") == [("FD", b"HTTP 200\n!")]
 
 
 def test_encoders_apply_in_order_and_per_logger_id():

@@ -116,3 +116,22 @@ def test_file_sink_appends_and_a_fifo_nobody_reads_is_refused(tmp_path):
         open_sink(parse_logger("file:" + fifo), "box")
     with pytest.raises(SpecError, match="No such file or directory"):
         open_sink(parse_logger("file:%s/no/dir.log" % tmp_path), "box")
+
+
+def test_fd_sink_writes_while_the_pipe_takes_bytes_and_never_blocks():
+    r, w = os.pipe()
+    try:
+        sink = open_sink(parse_logger("fd:%d" % w), "box")
+        sink.send(b"one\n")
+        assert os.read(r, 100) == b"one\n"
+        line = b"x" * 1000 + b"\n"
+        for _ in range(200):  # far more than the pipe holds: dropped and counted, never a wait
+            sink.send(line)
+        assert sink.dropped > 0 and sink.sent > 1
+        sink.close()
+        os.fstat(w)  # not ours: still open
+    finally:
+        os.close(r)
+        os.close(w)
+    with pytest.raises(SpecError, match="descriptor %d is not open" % w):
+        open_sink(parse_logger("fd:%d" % w), "box")

@@ -482,6 +482,10 @@ def test_max_vars_default_and_bounds(run):
 def test_logger_file_is_logto_unless_stdio_is_a_logger_too(run):
     assert run("--logger", "file:/var/log/app.log").logto == "/var/log/app.log"
     assert run("--logger", "file:/x.log", "--logto", "/x.log").logto == "/x.log"
+    # one file, spelled relative and absolute (uWSGI opens both: the same file)
+    here = os.path.join(os.getcwd(), "x.log")
+    assert run("--logger", "file:x.log", "--logto", here).logto == here
+    assert run("--logger", "file:%s" % here, "--logto", "./x.log").logto == "./x.log"
     assert run("--logger", "stdio").logto is None
     assert run("--logger", "socket:127.0.0.1:514", "--logger", "file:/a.log").logto == "/a.log"
     assert run("--logger", "stdio", "--logger", "file:/a.log").logto is None
@@ -489,6 +493,14 @@ def test_logger_file_is_logto_unless_stdio_is_a_logger_too(run):
     assert run("--req-logger", "file:/r.log").req_logger == ["file:/r.log"]
     with pytest.raises(ConfigError, match=r"--logger file:/a.log and --logto /b.log: give one log file"):
         run("--logger", "file:/a.log", "--logto", "/b.log")
+
+
+def test_logto_a_udp_address_is_a_socket_logger(run):
+    cfg = run("--logto", "127.0.0.1:5140")  # uWSGI's --logto HOST:PORT: a datagram per line
+    assert cfg.logto is None and cfg.logger == ["socket:127.0.0.1:5140"]
+    assert run("--logto", "logs/a:1").logto == "logs/a:1"  # a path (a slash) stays a file
+    cfg = run("--logto", "127.0.0.1:5140", "--logger", "socket:127.0.0.1:9")  # the loggers take the lines
+    assert cfg.logto is None and cfg.logger == ["socket:127.0.0.1:9"]
 
 
 def test_logger_plugins_are_checked_at_load(run):
