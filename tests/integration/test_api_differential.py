@@ -98,26 +98,6 @@ def get_json(port: int, path: str, deadline: float) -> object:
             time.sleep(0.05)
 
 
-def at_once(drivers: dict, timeout: float) -> dict:
-    """Run each ``drivers[who]()`` in a thread of its own, all at once (one real uWSGI and one
-    gateway driven by the same sequence): their results by ``who``; an exception in one fails
-    the caller, with every driver's error."""
-    results, errors = {}, []
-
-    def run(who):
-        try:
-            results[who] = drivers[who]()
-        except Exception as e:  # (reported below, in the caller's thread)
-            errors.append((who, e))
-    threads = [threading.Thread(target=run, args=(who,)) for who in drivers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    assert not errors, errors
-    return results
-
-
 def answers(port: int, mule: bool) -> dict:
     deadline = time.monotonic() + 20
     counts = [get_json(port, "/count", deadline) for _ in range(COUNTS)]

@@ -27,10 +27,11 @@ import pytest
 
 from support.stats import fetch_stats
 from support.waits import wait_until
-from tests.integration.test_api_differential import at_once, differences_of, get_json
+from tests.integration.test_api_differential import differences_of, get_json
 from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
 from tests.server import run_server
 from tests.support.httpclient import request
+from tests.support.peer_pair import at_once
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -206,11 +207,7 @@ def stored(tmp_path_factory):
             else:
                 with run_server(args) as ours:
                     got.append(get_json(ours.port, "/store", time.monotonic() + 20))
-    threads = [threading.Thread(target=twice, args=(who,)) for who in ("uwsgi", "gateway")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    at_once({who: functools.partial(twice, who) for who in ("uwsgi", "gateway")}, 60)
     return answers
 
 

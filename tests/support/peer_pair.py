@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from typing import Dict, List, Optional, Set
+import threading
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from peers import require_uwsgi, stop_uwsgi
 from server import ServerProcess, spawn
@@ -23,6 +24,32 @@ SERVERS = ("uwsgi", "gateway")
 
 #: ``uwsgi_log_verbose``'s prefix (``Sat Dec  5 04:51:17 2026 - ``)
 _DATE = re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} - ")
+
+
+def at_once(drivers: Dict[str, Callable[[], Any]], timeout: float) -> Dict[str, Any]:
+    """Run each ``drivers[who]()`` in a thread of its own, all at once (one real uWSGI and one
+    gateway driven by the same sequence): their results by ``who``.  The first exception (a
+    failed assertion, or pytest's skip when uWSGI is not built) is raised again here, in the
+    test's thread, where pytest sees it; a driver still running after ``timeout`` fails."""
+    results: Dict[str, Any] = {}
+    errors: List[BaseException] = []
+
+    def run(who: str) -> None:
+        try:
+            results[who] = drivers[who]()
+        except BaseException as e:  # raised again below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(who,), daemon=True) for who in drivers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    if errors:
+        raise errors[0]
+    late = sorted(set(drivers) - set(results))
+    assert not late, "still running after %gs: %s" % (timeout, late)
+    return results
 
 
 def start_server(server: str, args: List[str], cwd: Optional[str] = None) -> subprocess.Popen:
