@@ -642,8 +642,8 @@ def test_a_parked_requests_user_harakiri_stays_with_it_not_with_the_core():
         ws = WSClient(srv.port, "/ws")
         assert ws.status == 101
         # the websocket parked, its core free; the next requests run past its 2 s deadline
-        t0 = time.time()
+        t0 = time.monotonic()
         assert request(srv.port, "/park?3", timeout=10).body == b"done"
-        assert time.time() - t0 >= 3
+        assert time.monotonic() - t0 >= 2.9  # (the loop may run a timer up to its clock resolution early)
         assert "set_user_harakiri deadline" not in srv.output()
         ws.close()
