@@ -2044,7 +2044,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("cheaper-step", type=conv.integer, default=1, minimum=1, section=PROCESSES, metavar="N",
            help="--cheaper: workers started at once when more are needed"),
     Option("cheaper-overload", type=conv.integer, default=3, minimum=1, section=PROCESSES, metavar="N",
-           help="--cheaper: cycles (seconds) of overload before spawning, and of idleness "
+           help="--cheaper: spawn after more than N cycles (seconds) of overload; cycles of idleness "
                 "between two stops (spare); the listen-queue threshold (backlog); the seconds of "
                 "each measure (busyness)"),
     Option("cheaper-idle", type=conv.integer, default=10, minimum=1, section=PROCESSES, metavar="N",

@@ -7,7 +7,8 @@ date prefix aside), their order, and what ``uwsgi.workers()`` says.  Covered: ``
 and ``uwsgi.set_user_harakiri`` (with processes, ``--tornado 10 --greenlet`` and
 ``--threads 2``), ``--max-requests`` with ``--max-requests-delta``, ``--reload-on-rss``,
 ``--max-worker-lifetime`` with its delta, ``--evil-reload-on-rss``,
-``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial``/``--cheaper-step``,
+``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial`` (and its warnings)/``--cheaper-step``/
+``--cheaper-overload`` (spare's count),
 ``--idle`` (cheap mode) and ``--die-on-idle``, ``--limit-post``, ``--touch-workers-reload``/
 ``--touch-chain-reload``, the full listen queue's warning.  The deliberate differences (README,
 "Master and workers") are asserted as such.
@@ -325,7 +326,7 @@ def test_max_worker_lifetime_recycles_worker_k_after_its_delta(lifetime_pair):
 
 
 cheaper_pair = _setup("cheaper", ["--processes", "3", "--cheaper", "1", "--cheaper-initial", "2",
-                                 "--cheaper-step", "1"], 2)
+                                 "--cheaper-step", "1", "--cheaper-overload", "2"], 2)
 
 
 def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper_pair):
@@ -357,6 +358,47 @@ def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper
         "worker 2 killed successfully ", "uWSGI worker 2 cheaped."]
     for server in SERVERS:
         assert results[server][2][:2] == ["cheap", "cheap"], results[server]
+
+
+@pytest.fixture(params=[("2", "1", 2), ("1", "5", 3)], ids=["below-cheaper", "above-processes"])
+def initial_pair(request, tmp_path_factory):
+    cheaper, initial, workers = request.param
+    yield from _pair(tmp_path_factory, "initial", ["--processes", "3", "--cheaper", cheaper,
+                                                   "--cheaper-initial", initial], workers)
+
+
+def test_cheaper_initial_out_of_range_is_clamped_with_uwsgis_warning(initial_pair):
+    """The workers started, and uWSGI's warning saying so."""
+    pair = initial_pair
+    found = {s: ([ln for ln in pair.lines(s) if "cheaper-initial" in ln],
+                 [w["status"] == "cheap" for w in _get(pair, s, "/workers")["workers"]]) for s in SERVERS}
+    assert found["gateway"] == found["uwsgi"]
+    assert len(found["uwsgi"][0]) == 1 and found["uwsgi"][0][0].startswith("warning: invalid cheaper-initial value")
+
+
+spare_pair = _setup("spare", ["--processes", "2", "--cheaper", "1", "--cheaper-overload", "2"], 1)
+
+
+def test_cheaper_spare_spawns_after_more_than_overload_busy_cycles(spare_pair):
+    """uWSGI 2.0 spawns once *more than* ``--cheaper-overload`` cycles (1 s each) saw every
+    worker busy: the 3rd with 2, so over 2 s after the only worker got busy."""
+    pair = spare_pair
+
+    def drive(server: str) -> Any:
+        parked = threading.Thread(target=_quiet, args=(request, pair.ports[server], "/sleep?s=4"),
+                                  kwargs={"timeout": 20})
+        parked.start()
+        wait_until(lambda: "sleeping in worker 1" in pair.text(server), what="%s's busy worker" % server)
+        start = time.monotonic()
+        wait_until(lambda: "spawned uWSGI worker 2 " in pair.text(server), timeout=10, interval=0.02,
+                   what="%s's worker 2" % server)
+        took = time.monotonic() - start
+        parked.join(20)
+        return took
+
+    took = both(drive)
+    # (a cycle may come just before the test sees the line; uWSGI's follow its whole-second clock)
+    assert 1.3 < took["uwsgi"] < 4 and 1.8 < took["gateway"] < 4, took
 
 
 # -- --idle, --die-on-idle -----------------------------------------------------------------------
