@@ -8,7 +8,7 @@ and ``uwsgi.set_user_harakiri`` (with processes, ``--tornado 10 --greenlet`` and
 ``--threads 2``), ``--max-requests`` with ``--max-requests-delta``, ``--reload-on-rss``,
 ``--max-worker-lifetime`` with its delta, ``--evil-reload-on-rss``,
 ``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial`` (and its warnings)/``--cheaper-step``/
-``--cheaper-overload`` (spare's count),
+``--cheaper-overload`` (spare's count), ``--cheaper-algo busyness`` and ``manual`` (with the master FIFO),
 ``--idle`` (cheap mode) and ``--die-on-idle``, ``--limit-post``, ``--touch-workers-reload``/
 ``--touch-chain-reload``, the full listen queue's warning.  The deliberate differences (README,
 "Master and workers") are asserted as such.
@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
+from support.fifo import say
 from support.httpclient import read_to_eof, request
 from support.peer_pair import SERVERS, LoggedPair, comparable, read_log, start_server, stop_server
 from support.router import free_port
@@ -399,6 +400,73 @@ def test_cheaper_spare_spawns_after_more_than_overload_busy_cycles(spare_pair):
     took = both(drive)
     # (a cycle may come just before the test sees the line; uWSGI's follow its whole-second clock)
     assert 1.3 < took["uwsgi"] < 4 and 1.8 < took["gateway"] < 4, took
+
+
+busyness_pair = _setup("busyness", ["--processes", "3", "--cheaper", "1", "--cheaper-algo", "busyness",
+                                   "--cheaper-overload", "1", "--cheaper-busyness-multiplier", "2"], 1)
+
+
+def test_cheaper_busyness_spawns_and_cheaps_with_uwsgis_lines(busyness_pair):
+    """One long request: a 100% window spawns worker 2; idle again, the cheaper timer runs
+    out and the oldest idle worker goes."""
+    pair = busyness_pair
+    wanted = re.compile(r"^(\[busyness\] .*|spawned uWSGI worker \d .*|worker \d killed successfully .*"
+                        r"|uWSGI worker \d cheaped\.)$", re.M)
+
+    def drive(server: str) -> Any:
+        parked = threading.Thread(target=_quiet, args=(request, pair.ports[server], "/sleep?s=3"),
+                                  kwargs={"timeout": 20})
+        parked.start()
+        wait_until(lambda: "spawned uWSGI worker 2 " in pair.text(server), timeout=10, what="%s's worker 2" % server)
+        parked.join(20)
+        wait_until(lambda: " cheaped." in pair.text(server), timeout=20, what="%s's cheaping" % server)
+        return [comparable(m.group(0)) for m in wanted.finditer(pair.text(server))]
+
+    lines = both(drive)
+    assert lines["gateway"] == lines["uwsgi"] == [
+        "[busyness] settings: min=N%, max=N%, overload=N, multiplier=N, respawn penalty=N",
+        "[busyness] backlog alert is set to N request(s), step is N",
+        "[busyness] backlog non-zero alert is set to N second(s)",
+        "spawned uWSGI worker N (pid: N, cores: N)",
+        "[busyness] Ns average busyness is at N%, will spawn N new worker(s)",
+        "spawned uWSGI worker N (pid: N, cores: N)",
+        "[busyness] Ns average busyness is at N%, cheap one of N running workers",
+        "worker N killed successfully (pid: N)", "uWSGI worker N cheaped."], lines
+    for server in SERVERS:  # the oldest idle one
+        assert "uWSGI worker 1 cheaped." in pair.text(server), server
+
+
+manual_pair = _setup("manual", ["--processes", "3", "--cheaper", "1", "--cheaper-algo", "manual",
+                               "--master-fifo", "{server}.fifo"], 1)
+
+
+def test_cheaper_manual_follows_the_fifo_with_uwsgis_lines(manual_pair):
+    """``+`` spawns (a cheaped id: ``Respawned``), ``-`` stops the oldest idle worker; at
+    ``--cheaper`` uWSGI's ``-`` still stops one, gateway's does nothing (README: deliberate)."""
+    pair = manual_pair
+    wanted = re.compile(r"^(spawned uWSGI worker \d .*|Respawned uWSGI worker .*|worker \d killed successfully .*"
+                        r"|uWSGI worker \d cheaped\.)$", re.M)
+
+    def drive(server: str) -> Any:
+        fifo = os.path.join(os.path.dirname(pair.logs[server]), server + ".fifo")
+        wait_until(lambda: os.path.exists(fifo), what="%s's FIFO" % server)
+        for command, line in [("+", "spawned uWSGI worker 2 "), ("-", "uWSGI worker 1 cheaped."),
+                              ("+", "Respawned uWSGI worker 1 "), ("-", "uWSGI worker 2 cheaped.")]:
+            say(fifo, command)
+            wait_until(lambda line=line: line in pair.text(server), what="%s's %r" % (server, line))
+        say(fifo, "-")  # at --cheaper 1
+        try:
+            wait_until(lambda: pair.text(server).count(" cheaped.") > 2, timeout=3)
+        except AssertionError:
+            pass
+        return [re.sub(r"\(.*", "", m.group(0)) for m in wanted.finditer(pair.text(server))]
+
+    lines = both(drive)
+    common = ["spawned uWSGI worker 1 ", "spawned uWSGI worker 2 ", "worker 1 killed successfully ",
+              "uWSGI worker 1 cheaped.", "Respawned uWSGI worker 1 ", "worker 2 killed successfully ",
+              "uWSGI worker 2 cheaped."]
+    assert lines["gateway"] == common, lines
+    assert lines["uwsgi"] == common + ["worker 1 killed successfully ", "uWSGI worker 1 cheaped."], lines
 
 
 # -- --idle, --die-on-idle -----------------------------------------------------------------------
