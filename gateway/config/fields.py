@@ -587,7 +587,7 @@ class ConfigFields:
     cheaper: int
     #: --cheaper-initial: --cheaper: workers started at boot (default: --cheaper)
     cheaper_initial: int
-    #: --cheaper-step: --cheaper: workers started at once when more are needed
+    #: --cheaper-step: --cheaper: workers started at once when more are needed (0 means 1, as in uWSGI)
     cheaper_step: int
     #: --cheaper-overload: --cheaper: spawn after more than N cycles (seconds) of overload; cycles of idleness between two sto…
     cheaper_overload: int
