@@ -8,7 +8,7 @@ and ``uwsgi.set_user_harakiri`` (with processes, ``--tornado 10 --greenlet`` and
 ``--threads 2``), ``--max-requests`` with ``--max-requests-delta``, ``--reload-on-rss``,
 ``--max-worker-lifetime`` with its delta, ``--evil-reload-on-rss``,
 ``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial`` (and its warnings)/``--cheaper-step``/
-``--cheaper-overload`` (spare's count), ``--cheaper-algo busyness`` and ``manual`` (with the master FIFO),
+``--cheaper-overload`` (spare's count), ``--cheaper-algo backlog``, ``busyness`` and ``manual`` (with the master FIFO),
 ``--idle`` (cheap mode) and ``--die-on-idle``, ``--limit-post``, ``--touch-workers-reload``/
 ``--touch-chain-reload``, the full listen queue's warning.  The deliberate differences (README,
 "Master and workers") are asserted as such.
@@ -402,6 +402,38 @@ def test_cheaper_spare_spawns_after_more_than_overload_busy_cycles(spare_pair):
     assert 1.3 < took["uwsgi"] < 4 and 1.8 < took["gateway"] < 4, took
 
 
+backlog_pair = _setup("backlog", ["--processes", "3", "--cheaper", "1", "--cheaper-algo", "backlog",
+                                 "--cheaper-overload", "2"], 1)
+
+
+def test_cheaper_backlog_spawns_for_the_listen_queue_and_cheaps_once_it_empties(backlog_pair):
+    """The only worker sleeps in a request: the next ones wait in the listen queue; more than
+    ``--cheaper-overload`` of them spawn worker 2, which serves them; the queue empty, the idle
+    worker 2 goes (worker 1 still sleeps)."""
+    pair = backlog_pair
+    wanted = re.compile(r"^(spawned uWSGI worker \d .*|Respawned uWSGI worker .*|worker \d killed successfully .*"
+                        r"|uWSGI worker \d cheaped\.)$", re.M)
+
+    def drive(server: str) -> Any:
+        clients = [threading.Thread(target=_quiet, args=(request, pair.ports[server], path), kwargs={"timeout": 20})
+                   for path in ["/sleep?s=4"] + ["/"] * 4]
+        clients[0].start()
+        wait_until(lambda: "sleeping in worker 1" in pair.text(server), what="%s's busy worker" % server)
+        for t in clients[1:]:
+            t.start()
+        for t in clients[1:]:
+            t.join(20)
+        wait_until(lambda: " cheaped." in pair.text(server), timeout=10, what="%s's cheaping" % server)
+        lines = [re.sub(r"\(.*", "", m.group(0)) for m in wanted.finditer(pair.text(server))]
+        clients[0].join(20)
+        return lines
+
+    lines = both(drive)
+    assert lines["gateway"] == lines["uwsgi"] == [
+        "spawned uWSGI worker 1 ", "spawned uWSGI worker 2 ", "worker 2 killed successfully ",
+        "uWSGI worker 2 cheaped."], lines
+
+
 busyness_pair = _setup("busyness", ["--processes", "3", "--cheaper", "1", "--cheaper-algo", "busyness",
                                    "--cheaper-overload", "1", "--cheaper-busyness-multiplier", "2"], 1)
 
@@ -456,7 +488,7 @@ def test_cheaper_manual_follows_the_fifo_with_uwsgis_lines(manual_pair):
             wait_until(lambda line=line: line in pair.text(server), what="%s's %r" % (server, line))
         say(fifo, "-")  # at --cheaper 1
         try:
-            wait_until(lambda: pair.text(server).count(" cheaped.") > 2, timeout=3)
+            wait_until(lambda: pair.text(server).count(" cheaped.") > 2, timeout=2.5)
         except AssertionError:
             pass
         return [re.sub(r"\(.*", "", m.group(0)) for m in wanted.finditer(pair.text(server))]
