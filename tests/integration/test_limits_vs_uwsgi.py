@@ -326,14 +326,16 @@ def test_max_worker_lifetime_recycles_worker_k_after_its_delta(lifetime_pair):
 # -- --cheaper -----------------------------------------------------------------------------------
 
 
+#: the master's lines about --cheaper's spawns and stops
+_CHEAPER_LINES = re.compile(r"^(spawned uWSGI worker \d .*|Respawned uWSGI worker .*|worker \d killed successfully .*"
+                            r"|uWSGI worker \d cheaped\.)$", re.M)
+
 cheaper_pair = _setup("cheaper", ["--processes", "3", "--cheaper", "1", "--cheaper-initial", "2",
                                  "--cheaper-step", "1", "--cheaper-overload", "2"], 2)
 
 
 def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper_pair):
     pair = cheaper_pair
-    wanted = re.compile(r"^(spawned uWSGI worker \d .*|Respawned uWSGI worker .*|worker \d killed successfully .*"
-                        r"|uWSGI worker \d cheaped\.)$", re.M)
 
     def drive(server: str) -> Any:
         boot = [w["status"] == "cheap" for w in _get(pair, server, "/workers")["workers"]]
@@ -346,7 +348,7 @@ def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper
         for t in parked:
             t.join(20)
         wait_until(lambda: pair.text(server).count(" cheaped.") >= 2, timeout=30, what="%s's cheaping" % server)
-        lines = [m.group(0) for m in wanted.finditer(pair.text(server))]
+        lines = [m.group(0) for m in _CHEAPER_LINES.finditer(pair.text(server))]
         statuses = [w["status"] for w in _get(pair, server, "/workers")["workers"]]
         return boot, lines, statuses
 
@@ -411,8 +413,6 @@ def test_cheaper_backlog_spawns_for_the_listen_queue_and_cheaps_once_it_empties(
     ``--cheaper-overload`` of them spawn worker 2, which serves them; the queue empty, the idle
     worker 2 goes (worker 1 still sleeps)."""
     pair = backlog_pair
-    wanted = re.compile(r"^(spawned uWSGI worker \d .*|Respawned uWSGI worker .*|worker \d killed successfully .*"
-                        r"|uWSGI worker \d cheaped\.)$", re.M)
 
     def drive(server: str) -> Any:
         clients = [threading.Thread(target=_quiet, args=(request, pair.ports[server], path), kwargs={"timeout": 20})
@@ -424,7 +424,7 @@ def test_cheaper_backlog_spawns_for_the_listen_queue_and_cheaps_once_it_empties(
         for t in clients[1:]:
             t.join(20)
         wait_until(lambda: " cheaped." in pair.text(server), timeout=10, what="%s's cheaping" % server)
-        lines = [re.sub(r"\(.*", "", m.group(0)) for m in wanted.finditer(pair.text(server))]
+        lines = [re.sub(r"\(.*", "", m.group(0)) for m in _CHEAPER_LINES.finditer(pair.text(server))]
         clients[0].join(20)
         return lines
 
@@ -442,8 +442,7 @@ def test_cheaper_busyness_spawns_and_cheaps_with_uwsgis_lines(busyness_pair):
     """One long request: a 100% window spawns worker 2; idle again, the cheaper timer runs
     out and the oldest idle worker goes."""
     pair = busyness_pair
-    wanted = re.compile(r"^(\[busyness\] .*|spawned uWSGI worker \d .*|worker \d killed successfully .*"
-                        r"|uWSGI worker \d cheaped\.)$", re.M)
+    wanted = re.compile(r"^\[busyness\] .*$|" + _CHEAPER_LINES.pattern, re.M)
 
     def drive(server: str) -> Any:
         parked = threading.Thread(target=_quiet, args=(request, pair.ports[server], "/sleep?s=3"),
@@ -476,8 +475,6 @@ def test_cheaper_manual_follows_the_fifo_with_uwsgis_lines(manual_pair):
     """``+`` spawns (a cheaped id: ``Respawned``), ``-`` stops the oldest idle worker; at
     ``--cheaper`` uWSGI's ``-`` still stops one, gateway's does nothing (README: deliberate)."""
     pair = manual_pair
-    wanted = re.compile(r"^(spawned uWSGI worker \d .*|Respawned uWSGI worker .*|worker \d killed successfully .*"
-                        r"|uWSGI worker \d cheaped\.)$", re.M)
 
     def drive(server: str) -> Any:
         fifo = os.path.join(os.path.dirname(pair.logs[server]), server + ".fifo")
@@ -491,7 +488,7 @@ def test_cheaper_manual_follows_the_fifo_with_uwsgis_lines(manual_pair):
             wait_until(lambda: pair.text(server).count(" cheaped.") > 2, timeout=2.5)
         except AssertionError:
             pass
-        return [re.sub(r"\(.*", "", m.group(0)) for m in wanted.finditer(pair.text(server))]
+        return [re.sub(r"\(.*", "", m.group(0)) for m in _CHEAPER_LINES.finditer(pair.text(server))]
 
     lines = both(drive)
     common = ["spawned uWSGI worker 1 ", "spawned uWSGI worker 2 ", "worker 1 killed successfully ",
