@@ -587,9 +587,9 @@ class ConfigFields:
     cheaper: int
     #: --cheaper-initial: --cheaper: workers started at boot (default: --cheaper)
     cheaper_initial: int
-    #: --cheaper-step: --cheaper: workers started at once when more are needed
+    #: --cheaper-step: --cheaper: workers started at once when more are needed (0 means 1, as in uWSGI)
     cheaper_step: int
-    #: --cheaper-overload: --cheaper: cycles (seconds) of overload before spawning, and of idleness between two stops (spare);…
+    #: --cheaper-overload: --cheaper: spawn after more than N cycles (seconds) of overload; cycles of idleness between two sto…
     cheaper_overload: int
     #: --cheaper-idle: --cheaper-algo spare2: cycles with too many idle workers before one stops
     cheaper_idle: int

@@ -2041,10 +2041,10 @@ OPTIONS: tuple[Option, ...] = (
                 "and let --cheaper-algo start and stop the others; implies a master"),
     Option("cheaper-initial", type=conv.integer, default=0, minimum=0, section=PROCESSES, metavar="N",
            help="--cheaper: workers started at boot (default: --cheaper)"),
-    Option("cheaper-step", type=conv.integer, default=1, minimum=1, section=PROCESSES, metavar="N",
-           help="--cheaper: workers started at once when more are needed"),
+    Option("cheaper-step", type=conv.integer, default=1, minimum=0, section=PROCESSES, metavar="N",
+           help="--cheaper: workers started at once when more are needed (0 means 1, as in uWSGI)"),
     Option("cheaper-overload", type=conv.integer, default=3, minimum=1, section=PROCESSES, metavar="N",
-           help="--cheaper: cycles (seconds) of overload before spawning, and of idleness "
+           help="--cheaper: spawn after more than N cycles (seconds) of overload; cycles of idleness "
                 "between two stops (spare); the listen-queue threshold (backlog); the seconds of "
                 "each measure (busyness)"),
     Option("cheaper-idle", type=conv.integer, default=10, minimum=1, section=PROCESSES, metavar="N",

@@ -12,10 +12,12 @@ The algorithms are uWSGI's, with its defaults (``--cheaper-step 1``,
 ``--cheaper-overload 3``, ``--cheaper-idle 10``):
 
 * ``spare`` (the default): every cycle in which all running workers are busy counts as
-  overload; ``--cheaper-overload`` such cycles spawn up to ``--cheaper-step`` workers.
+  overload; more than ``--cheaper-overload`` such cycles (uWSGI 2.0's count: the 4th with
+  the default 3) spawn up to ``--cheaper-step`` workers.
   Once no cycle is overloaded, a worker is stopped every ``--cheaper-overload`` idle
   cycles while more than M run, except in the "stable" state of exactly one idle worker.
-* ``spare2``: keeps M *idle* workers: fewer idle ones spawn up to ``--cheaper-step``;
+* ``spare2`` (from uWSGI's development branch: 2.0 has neither it nor ``--cheaper-idle``):
+  keeps M *idle* workers: fewer idle ones spawn up to ``--cheaper-step``;
   more than M idle for ``--cheaper-idle`` cycles stop one.
 * ``backlog``: spawns while more than ``--cheaper-overload`` connections wait in the
   listen queue, stops one while fewer do.
@@ -107,10 +109,23 @@ class Cheaper:
         return self.busyness.settings() if self.busyness is not None else []
 
     def initial(self, requested: int) -> int:
-        """``--cheaper-initial``: how many workers to start with, clamped as uWSGI clamps it."""
+        """``--cheaper-initial``: how many workers to start with, clamped as uWSGI clamps it.
+
+        A value out of ``--cheaper``..``--processes`` leaves uWSGI's warning in :attr:`note`
+        (the master logs it at startup, as uWSGI does).
+        """
+        self.note = None
         if not requested:
             return self.minimum
-        return min(max(requested, self.minimum), self.processes)
+        if requested < self.minimum:
+            self.note = ("warning: invalid cheaper-initial value (%d), must be equal or higher than cheaper (%d), "
+                         "using %d as initial number of workers" % (requested, self.minimum, self.minimum))
+            return self.minimum
+        if requested > self.processes:
+            self.note = ("warning: invalid cheaper-initial value (%d), must be lower or equal than worker count (%d), "
+                         "using %d as initial number of workers" % (requested, self.processes, self.processes))
+            return self.processes
+        return requested
 
     def decide(self, slots: Sequence[Slot], backlog: int = 0, rss: int = 0, requested: int = 0,
                now: float = 0.0) -> int:
@@ -157,7 +172,7 @@ class Cheaper:
             self._idle_count = 0
         elif self._overload_count > 0:
             self._overload_count -= 1
-        if self._overload_count >= self.overload:
+        if self._can_spawn and self._overload_count > self.overload:  # uWSGI 2.0's ">", not ">="
             self._overload_count = 0
             return self.step
         if self._overload_count == 0:

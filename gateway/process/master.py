@@ -286,6 +286,8 @@ class Master:
         self._chain_waiting = 0
         #: --cheaper: the algorithm (None without it), the FIFO's pending + and -, the next cycle
         self.cheaper: Optional[Cheaper] = None
+        #: the workers started at boot (--cheaper-initial, clamped, with --cheaper)
+        self._cheaper_initial = self.numproc
         if config.cheaper and self.numproc:
             self.cheaper = Cheaper(int(config.cheaper), self.numproc, algo=str(config.cheaper_algo or "spare"),
                                    step=int(config.cheaper_step or 1), overload=int(config.cheaper_overload or 3),
@@ -293,6 +295,10 @@ class Master:
                                    rss_soft=int(config.cheaper_rss_limit_soft or 0),
                                    rss_hard=int(config.cheaper_rss_limit_hard or 0),
                                    busyness=busyness_options(config) if config.cheaper_algo == "busyness" else None)
+            # (uWSGI's warning about --cheaper-initial first, as its option check logs it)
+            self._cheaper_initial = self.cheaper.initial(int(config.cheaper_initial or 0))
+            if self.cheaper.note:
+                gen_log.warning("%s", self.cheaper.note)
             for line in self.cheaper.settings():
                 gen_log.info("%s", line)
         self._cheaper_delta = 0
@@ -492,7 +498,7 @@ class Master:
             for path in self.config.touch_logreopen or []:
                 self._touch_actions[path] = (_mtime(path), self.log_master.reopen, None)
         self._next_touch_check = time.monotonic() + self.check_interval
-        initial = self.cheaper.initial(int(self.config.cheaper_initial or 0)) if self.cheaper else self.numproc
+        initial = self._cheaper_initial
         if getattr(self.config, "cheap", False):
             initial = 0  # --cheap: no worker until the first connection
         for wid in range(1, self.numproc + 1):

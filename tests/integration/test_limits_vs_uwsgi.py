@@ -7,7 +7,8 @@ date prefix aside), their order, and what ``uwsgi.workers()`` says.  Covered: ``
 and ``uwsgi.set_user_harakiri`` (with processes, ``--tornado 10 --greenlet`` and
 ``--threads 2``), ``--max-requests`` with ``--max-requests-delta``, ``--reload-on-rss``,
 ``--max-worker-lifetime`` with its delta, ``--evil-reload-on-rss``,
-``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial``/``--cheaper-step``,
+``--harakiri-graceful-timeout``, ``--cheaper``/``--cheaper-initial`` (and its warnings)/``--cheaper-step``/
+``--cheaper-overload`` (spare's count), ``--cheaper-algo backlog``, ``busyness`` and ``manual`` (with the master FIFO),
 ``--idle`` (cheap mode) and ``--die-on-idle``, ``--limit-post``, ``--touch-workers-reload``/
 ``--touch-chain-reload``, the full listen queue's warning.  The deliberate differences (README,
 "Master and workers") are asserted as such.
@@ -25,6 +26,7 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
+from support.fifo import say
 from support.httpclient import read_to_eof, request
 from support.peer_pair import SERVERS, LoggedPair, comparable, read_log, start_server, stop_server
 from support.router import free_port
@@ -324,14 +326,16 @@ def test_max_worker_lifetime_recycles_worker_k_after_its_delta(lifetime_pair):
 # -- --cheaper -----------------------------------------------------------------------------------
 
 
+#: the master's lines about --cheaper's spawns and stops
+_CHEAPER_LINES = re.compile(r"^(spawned uWSGI worker \d .*|Respawned uWSGI worker .*|worker \d killed successfully .*"
+                            r"|uWSGI worker \d cheaped\.)$", re.M)
+
 cheaper_pair = _setup("cheaper", ["--processes", "3", "--cheaper", "1", "--cheaper-initial", "2",
-                                 "--cheaper-step", "1"], 2)
+                                 "--cheaper-step", "1", "--cheaper-overload", "2"], 2)
 
 
 def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper_pair):
     pair = cheaper_pair
-    wanted = re.compile(r"^(spawned uWSGI worker \d .*|Respawned uWSGI worker .*|worker \d killed successfully .*"
-                        r"|uWSGI worker \d cheaped\.)$", re.M)
 
     def drive(server: str) -> Any:
         boot = [w["status"] == "cheap" for w in _get(pair, server, "/workers")["workers"]]
@@ -344,7 +348,7 @@ def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper
         for t in parked:
             t.join(20)
         wait_until(lambda: pair.text(server).count(" cheaped.") >= 2, timeout=30, what="%s's cheaping" % server)
-        lines = [m.group(0) for m in wanted.finditer(pair.text(server))]
+        lines = [m.group(0) for m in _CHEAPER_LINES.finditer(pair.text(server))]
         statuses = [w["status"] for w in _get(pair, server, "/workers")["workers"]]
         return boot, lines, statuses
 
@@ -357,6 +361,146 @@ def test_cheaper_spare_spawns_under_load_and_cheaps_the_oldest_idle_ones(cheaper
         "worker 2 killed successfully ", "uWSGI worker 2 cheaped."]
     for server in SERVERS:
         assert results[server][2][:2] == ["cheap", "cheap"], results[server]
+
+
+@pytest.fixture(params=[("2", "1", 2), ("1", "5", 3)], ids=["below-cheaper", "above-processes"])
+def initial_pair(request, tmp_path_factory):
+    cheaper, initial, workers = request.param
+    yield from _pair(tmp_path_factory, "initial", ["--processes", "3", "--cheaper", cheaper,
+                                                   "--cheaper-initial", initial], workers)
+
+
+def test_cheaper_initial_out_of_range_is_clamped_with_uwsgis_warning(initial_pair):
+    """The workers started, and uWSGI's warning saying so."""
+    pair = initial_pair
+    found = {s: ([ln for ln in pair.lines(s) if "cheaper-initial" in ln],
+                 [w["status"] == "cheap" for w in _get(pair, s, "/workers")["workers"]]) for s in SERVERS}
+    assert found["gateway"] == found["uwsgi"]
+    assert len(found["uwsgi"][0]) == 1 and found["uwsgi"][0][0].startswith("warning: invalid cheaper-initial value")
+
+
+spare_pair = _setup("spare", ["--processes", "3", "--cheaper", "1", "--cheaper-overload", "2"], 1)
+
+
+def test_cheaper_spare_spawns_after_more_than_overload_busy_cycles(spare_pair):
+    """uWSGI 2.0 spawns once *more than* ``--cheaper-overload`` cycles (1 s each) saw every
+    worker busy: the 3rd with 2.  Measured from a spawn (a cycle) to the next one, with both
+    workers kept busy in between: 3 s."""
+    pair = spare_pair
+
+    def park(server: str, seconds: int, worker: int) -> None:
+        threading.Thread(target=_quiet, args=(request, pair.ports[server], "/sleep?s=%d" % seconds),
+                         kwargs={"timeout": 20}, daemon=True).start()
+        wait_until(lambda: "sleeping in worker %d" % worker in pair.text(server), what="%s's worker %d busy"
+                   % (server, worker))
+
+    def drive(server: str) -> Any:
+        park(server, 8, 1)
+        wait_until(lambda: "spawned uWSGI worker 2 " in pair.text(server), timeout=10, interval=0.01,
+                   what="%s's worker 2" % server)
+        start = time.monotonic()
+        park(server, 5, 2)  # worker 1 still sleeps: worker 2 takes it
+        wait_until(lambda: "spawned uWSGI worker 3 " in pair.text(server), timeout=10, interval=0.01,
+                   what="%s's worker 3" % server)
+        return time.monotonic() - start
+
+    took = both(drive)
+    # (uWSGI's cycles follow its whole-second clock: they may come a little early or late)
+    assert 1.5 < took["uwsgi"] < 4.5 and 2.5 < took["gateway"] < 3.5, took
+
+
+backlog_pair = _setup("backlog", ["--processes", "3", "--cheaper", "1", "--cheaper-algo", "backlog",
+                                 "--cheaper-overload", "2"], 1)
+
+
+def test_cheaper_backlog_spawns_for_the_listen_queue_and_cheaps_once_it_empties(backlog_pair):
+    """The only worker sleeps in a request: the next ones wait in the listen queue; more than
+    ``--cheaper-overload`` of them spawn worker 2, which serves them; the queue empty, the idle
+    worker 2 goes (worker 1 still sleeps)."""
+    pair = backlog_pair
+
+    def drive(server: str) -> Any:
+        clients = [threading.Thread(target=_quiet, args=(request, pair.ports[server], path), kwargs={"timeout": 20})
+                   for path in ["/sleep?s=4"] + ["/"] * 4]
+        clients[0].start()
+        wait_until(lambda: "sleeping in worker 1" in pair.text(server), what="%s's busy worker" % server)
+        for t in clients[1:]:
+            t.start()
+        for t in clients[1:]:
+            t.join(20)
+        wait_until(lambda: " cheaped." in pair.text(server), timeout=10, what="%s's cheaping" % server)
+        lines = [re.sub(r"\(.*", "", m.group(0)) for m in _CHEAPER_LINES.finditer(pair.text(server))]
+        clients[0].join(20)
+        return lines
+
+    lines = both(drive)
+    assert lines["gateway"] == lines["uwsgi"] == [
+        "spawned uWSGI worker 1 ", "spawned uWSGI worker 2 ", "worker 2 killed successfully ",
+        "uWSGI worker 2 cheaped."], lines
+
+
+busyness_pair = _setup("busyness", ["--processes", "3", "--cheaper", "1", "--cheaper-algo", "busyness",
+                                   "--cheaper-overload", "1", "--cheaper-busyness-multiplier", "2"], 1)
+
+
+def test_cheaper_busyness_spawns_and_cheaps_with_uwsgis_lines(busyness_pair):
+    """One long request: a 100% window spawns worker 2; idle again, the cheaper timer runs
+    out and the oldest idle worker goes."""
+    pair = busyness_pair
+    wanted = re.compile(r"^\[busyness\] .*$|" + _CHEAPER_LINES.pattern, re.M)
+
+    def drive(server: str) -> Any:
+        parked = threading.Thread(target=_quiet, args=(request, pair.ports[server], "/sleep?s=3"),
+                                  kwargs={"timeout": 20})
+        parked.start()
+        wait_until(lambda: "spawned uWSGI worker 2 " in pair.text(server), timeout=10, what="%s's worker 2" % server)
+        parked.join(20)
+        wait_until(lambda: " cheaped." in pair.text(server), timeout=20, what="%s's cheaping" % server)
+        return [comparable(m.group(0)) for m in wanted.finditer(pair.text(server))]
+
+    lines = both(drive)
+    assert lines["gateway"] == lines["uwsgi"] == [
+        "[busyness] settings: min=N%, max=N%, overload=N, multiplier=N, respawn penalty=N",
+        "[busyness] backlog alert is set to N request(s), step is N",
+        "[busyness] backlog non-zero alert is set to N second(s)",
+        "spawned uWSGI worker N (pid: N, cores: N)",
+        "[busyness] Ns average busyness is at N%, will spawn N new worker(s)",
+        "spawned uWSGI worker N (pid: N, cores: N)",
+        "[busyness] Ns average busyness is at N%, cheap one of N running workers",
+        "worker N killed successfully (pid: N)", "uWSGI worker N cheaped."], lines
+    for server in SERVERS:  # the oldest idle one
+        assert "uWSGI worker 1 cheaped." in pair.text(server), server
+
+
+manual_pair = _setup("manual", ["--processes", "3", "--cheaper", "1", "--cheaper-algo", "manual",
+                               "--master-fifo", "{server}.fifo"], 1)
+
+
+def test_cheaper_manual_follows_the_fifo_with_uwsgis_lines(manual_pair):
+    """``+`` spawns (a cheaped id: ``Respawned``), ``-`` stops the oldest idle worker; at
+    ``--cheaper`` uWSGI's ``-`` still stops one, gateway's does nothing (README: deliberate)."""
+    pair = manual_pair
+
+    def drive(server: str) -> Any:
+        fifo = os.path.join(os.path.dirname(pair.logs[server]), server + ".fifo")
+        wait_until(lambda: os.path.exists(fifo), what="%s's FIFO" % server)
+        for command, line in [("+", "spawned uWSGI worker 2 "), ("-", "uWSGI worker 1 cheaped."),
+                              ("+", "Respawned uWSGI worker 1 "), ("-", "uWSGI worker 2 cheaped.")]:
+            say(fifo, command)
+            wait_until(lambda line=line: line in pair.text(server), what="%s's %r" % (server, line))
+        say(fifo, "-")  # at --cheaper 1
+        try:
+            wait_until(lambda: pair.text(server).count(" cheaped.") > 2, timeout=2.5)
+        except AssertionError:
+            pass
+        return [re.sub(r"\(.*", "", m.group(0)) for m in _CHEAPER_LINES.finditer(pair.text(server))]
+
+    lines = both(drive)
+    common = ["spawned uWSGI worker 1 ", "spawned uWSGI worker 2 ", "worker 1 killed successfully ",
+              "uWSGI worker 1 cheaped.", "Respawned uWSGI worker 1 ", "worker 2 killed successfully ",
+              "uWSGI worker 2 cheaped."]
+    assert lines["gateway"] == common, lines
+    assert lines["uwsgi"] == common + ["worker 1 killed successfully ", "uWSGI worker 1 cheaped."], lines
 
 
 # -- --idle, --die-on-idle -----------------------------------------------------------------------

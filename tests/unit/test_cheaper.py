@@ -13,17 +13,18 @@ def slots(busy: int, idle: int, cheaped: int):
             + [Slot(False, False, True)] * cheaped)
 
 
-def test_spare_spawns_a_step_after_overload_cycles_of_all_busy():
+def test_spare_spawns_a_step_after_more_than_overload_cycles_of_all_busy():
+    """uWSGI 2.0's count: ``overload_count > cheaper_overload``, the 4th cycle with 3."""
     c = Cheaper(2, 8, step=2, overload=3)
-    assert [c.decide(slots(2, 0, 6)) for _ in range(3)] == [0, 0, 2]
+    assert [c.decide(slots(2, 0, 6)) for _ in range(4)] == [0, 0, 0, 2]
     # the counter starts again after a spawn
-    assert [c.decide(slots(4, 0, 4)) for _ in range(3)] == [0, 0, 2]
+    assert [c.decide(slots(4, 0, 4)) for _ in range(4)] == [0, 0, 0, 2]
 
 
 def test_spare_never_spawns_more_than_are_cheaped():
     c = Cheaper(2, 3, step=4, overload=1)
-    assert c.decide(slots(2, 0, 1)) == 1
-    assert c.decide(slots(3, 0, 0)) == 0
+    assert [c.decide(slots(2, 0, 1)) for _ in range(2)] == [0, 1]
+    assert [c.decide(slots(3, 0, 0)) for _ in range(2)] == [0, 0]
 
 
 def test_spare_an_idle_cycle_undoes_one_overloaded_cycle():
@@ -32,7 +33,15 @@ def test_spare_an_idle_cycle_undoes_one_overloaded_cycle():
     assert c.decide(slots(1, 0, 3)) == 0
     assert c.decide(slots(1, 1, 2)) == 0  # a free worker: overload 2 -> 1
     assert c.decide(slots(2, 0, 2)) == 0  # 2
-    assert c.decide(slots(2, 0, 2)) == 1  # 3: spawn
+    assert c.decide(slots(2, 0, 2)) == 0  # 3
+    assert c.decide(slots(2, 0, 2)) == 1  # 4: spawn
+
+
+def test_spare_keeps_counting_overload_while_it_may_not_spawn():
+    """Over the soft rss limit uWSGI's spare keeps its count: the first cycle under it spawns."""
+    c = Cheaper(1, 4, overload=1, rss_soft=100 * MB)
+    assert [c.decide(slots(2, 0, 2), rss=120 * MB) for _ in range(3)] == [0, 0, 0]
+    assert c.decide(slots(2, 0, 2), rss=80 * MB) == 1
 
 
 def test_spare_stops_one_worker_every_overload_idle_cycles_down_to_the_minimum():
@@ -81,6 +90,18 @@ def test_bad_configurations_name_the_option():
 def test_initial_is_clamped_as_uwsgi_clamps_it():
     c = Cheaper(2, 6)
     assert c.initial(0) == 2 and c.initial(1) == 2 and c.initial(4) == 4 and c.initial(9) == 6
+
+
+@pytest.mark.parametrize("requested, note", [
+    (0, None), (4, None),
+    (1, "warning: invalid cheaper-initial value (1), must be equal or higher than cheaper (2), "
+        "using 2 as initial number of workers"),
+    (9, "warning: invalid cheaper-initial value (9), must be lower or equal than worker count (6), "
+        "using 6 as initial number of workers")])
+def test_a_clamped_initial_leaves_uwsgis_warning(requested, note):
+    c = Cheaper(2, 6)
+    c.initial(requested)
+    assert c.note == note
 
 
 MB = 1 << 20

@@ -53,7 +53,13 @@ def test_pyshell_in_an_ini_file(run, write):
     assert config.pyshell == "" and config.py_call_uwsgi_fork_hooks and config.wsgi_manage_chunked_input
 
 
+def test_a_cheaper_step_of_0_is_accepted_as_uwsgi_accepts_it(run):
+    """uWSGI's algorithms spawn at least one worker whatever the step; 0 is its default."""
+    assert run("--cheaper-step", "0").cheaper_step == 0
+
+
 @pytest.mark.parametrize("argv, fragment", [
+    (["--cheaper-overload", "0"], "option '--cheaper-overload' expects an integer of at least 1"),
     (["--pymodule-alias", "settings"], "option '--pymodule-alias' expects NAME=MODULE or NAME=FILE"),
     (["--pymodule-alias", "bad-name=json"], "option '--pymodule-alias' expects NAME=MODULE"),
     (["--post-pymodule-alias", "x="], "option '--post-pymodule-alias' expects NAME=MODULE"),
