@@ -11,7 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from typing import Optional
+from typing import List, Optional
 
 import pytest
 
@@ -104,3 +104,23 @@ def stop_uwsgi(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+class RealUWSGI:
+    """A real uWSGI process (``uwsgi --disable-logging ARGS``, run from the checkout), stopped
+    by PID: the interop and differential tests' peer."""
+
+    def __init__(self, args: List[str]) -> None:
+        self.binary = require_uwsgi()
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.proc = subprocess.Popen([self.binary, "--disable-logging"] + list(args), cwd=root,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)

@@ -18,9 +18,10 @@ from contextlib import ExitStack
 
 import pytest
 
-from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
+from tests.peers import RealUWSGI
 from tests.server import run_server
 from tests.support.httpclient import request
+from tests.support.router import free_port
 
 pytestmark = pytest.mark.timeout(120)
 

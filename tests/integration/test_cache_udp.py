@@ -11,7 +11,8 @@ import pytest
 from server import run_cli, run_server
 from support.httpclient import request
 from support.waits import wait_for
-from tests.integration.test_uwsgi_interop import RealUWSGI, wait_listening
+from tests.peers import RealUWSGI
+from tests.support.router import wait_listening
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -86,7 +87,7 @@ def test_a_real_uwsgi_node_replicates_with_gateway_both_ways():
                       "--wsgi-file", "tests/apps/cache_policies_app.py",
                       "--cache2", "name=r,items=20,blocksize=64,udp=127.0.0.1:%d,nodes=127.0.0.1:%d" % (pu, pg)])
     try:
-        wait_listening(uport, node.proc)
+        wait_listening(uport, proc=node.proc)
         with run_server(node_args(pg, pu)) as gw:
             # gateway -> uWSGI (uWSGI's udp server thread starts with its master: retry until it listens)
             assert wait_for(lambda: out(gw.port, "/update?c=r&k=g&v=from-gateway") and

@@ -17,8 +17,9 @@ import pytest
 
 from support.httpclient import Conn, Response
 from support.nginx import Nginx
-from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
+from tests.peers import RealUWSGI
 from tests.server import run_server
+from tests.support.router import free_port, wait_listening
 
 APP = "tests/apps/environ_echo.py"
 OPTIONS = ["--wsgi-file", APP, "--mount", "/app=" + APP, "--manage-script-name"]
@@ -49,8 +50,8 @@ def peers() -> Iterator[Tuple[Peer, Peer, Nginx]]:
     http_port, uwsgi_port = free_port(), free_port()
     real = RealUWSGI(["--http-socket", "127.0.0.1:%d" % http_port, "--socket", "127.0.0.1:%d" % uwsgi_port] + OPTIONS)
     try:
-        wait_listening(http_port, real.proc)
-        wait_listening(uwsgi_port, real.proc)
+        wait_listening(http_port, proc=real.proc)
+        wait_listening(uwsgi_port, proc=real.proc)
         with run_server(["--http-socket", "127.0.0.1:0", "--socket", "127.0.0.1:0"] + OPTIONS) as gw:
             ours = Peer(gw.port, gw.uwsgi_addresses[0])
             with Nginx(NGINX % {"uwsgi": "127.0.0.1:%d" % uwsgi_port, "gw": ours.uwsgi_address}) as ngx:

@@ -26,10 +26,10 @@ from gateway.protocol import fastcgi as F
 from gateway.protocol import scgi as S
 from support.httpclient import Conn
 from support.nginx import Nginx
-from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
 from tests.integration.test_wire_vs_uwsgi import BASE, base
-from tests.peers import stop_uwsgi
+from tests.peers import RealUWSGI, stop_uwsgi
 from tests.server import run_server
+from tests.support.router import free_port, wait_listening
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -60,7 +60,7 @@ def ports() -> Iterator[Dict[str, Tuple[int, int]]]:
     real = RealUWSGI(args(theirs) + OPTIONS)
     try:
         for port in theirs.values():
-            wait_listening(port, real.proc)
+            wait_listening(port, proc=real.proc)
         with run_server(args(mine) + OPTIONS):
             yield {kind: (theirs[kind], mine[kind]) for kind in theirs}
     finally:

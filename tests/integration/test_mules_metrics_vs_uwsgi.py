@@ -28,9 +28,10 @@ from support.stats import fetch_stats
 from support.waits import wait_until
 from tests.integration.test_api_differential import differences_of, get_json
 from tests.integration.test_signals_caches_vs_uwsgi import read_lines
-from tests.integration.test_uwsgi_interop import RealUWSGI, free_port
+from tests.peers import RealUWSGI
 from tests.server import run_server
 from tests.support.peer_pair import at_once
+from tests.support.router import free_port
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
+from tests.peers import RealUWSGI
 from tests.server import run_server
 from tests.support.httpclient import request
+from tests.support.router import free_port, wait_listening
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -21,7 +22,7 @@ def uwsgi_cache_node():
     node = RealUWSGI(["--socket", "127.0.0.1:%d" % port, "--wsgi-file", "tests/apps/rpc_peer.py",
                       "--cache2", "name=c1,items=10,blocksize=64"])
     try:
-        wait_listening(port, node.proc)
+        wait_listening(port, proc=node.proc)
         yield "127.0.0.1:%d" % port
     finally:
         node.stop()
@@ -87,7 +88,7 @@ def test_a_real_uwsgi_client_uses_our_cache_server(gw_cache_node):
     port = free_port()
     client = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", "tests/apps/remote_cache_client.py"])
     try:
-        wait_listening(port, client.proc)
+        wait_listening(port, proc=client.proc)
         c = "c1@" + addr
         assert uwsgi_client_call(port, "set", c, k="k", v="hello") == "True"
         assert uwsgi_client_call(port, "set", c, k="k", v="again") == "None"
@@ -132,7 +133,7 @@ def test_remote_signals_both_ways():
         port = free_port()
         client = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port, "--wsgi-file", "tests/apps/remote_cache_client.py"])
         try:
-            wait_listening(port, client.proc)
+            wait_listening(port, proc=client.proc)
             assert request(port, "/?op=signal&n=17&node=" + node).body == b"None"
             assert request(port, "/?op=signal&n=17&node=127.0.0.1:%d" % free_port()).body.startswith(b"'OSError")
         finally:

@@ -12,9 +12,13 @@ import urllib.parse
 import pytest
 
 from support.nginx import Nginx
-from tests.integration.test_uwsgi_interop import ENGINE, RealUWSGI, free_port, wait_listening
+from tests.peers import RealUWSGI
 from tests.server import run_server
 from tests.support.httpclient import request
+from tests.support.router import free_port, wait_listening
+
+#: the loop engine our nodes run
+ENGINE = ["--tornado", "4", "--greenlet"]
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +28,8 @@ def real():
     node = RealUWSGI(["--socket", "127.0.0.1:%d" % sport, "--http-socket", "127.0.0.1:%d" % hport,
                       "--wsgi-file", "tests/apps/rpc_peer.py", "--tornado", "4", "--greenlet"])
     try:
-        wait_listening(sport, node.proc)
-        wait_listening(hport, node.proc)
+        wait_listening(sport, proc=node.proc)
+        wait_listening(hport, proc=node.proc)
         yield "127.0.0.1:%d" % sport, hport
     finally:
         node.stop()
@@ -43,7 +47,6 @@ def ours(unix_path):
                      "--wsgi-file", "tests/apps/rpc_client.py", "--socket-timeout", "5"] + ENGINE) as srv:
         srv.expect_traceback("ValueError: boom")  # the tests call the 'raises' function on purpose
         yield "127.0.0.1:%d" % srv.uwsgi_port, srv.port
-
 
 def via(http_port, node, func, *args, path="/call"):
     q = urllib.parse.urlencode([("node", node), ("func", func)] + [("arg", a) for a in args])

@@ -22,8 +22,9 @@ from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
-from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
+from tests.peers import RealUWSGI
 from tests.server import run_server
+from tests.support.router import free_port, wait_listening
 
 MIME = "text/plain txt\ntext/css css\ntext/html html\napplication/json json\nimage/png png\n" \
        "application/gzip gz\nfont/woff2 woff2\n"
@@ -70,7 +71,7 @@ def peers(tmp_path_factory) -> Iterator[Tuple[int, int]]:
     port = free_port()
     real = RealUWSGI(["--http-socket", "127.0.0.1:%d" % port] + options)
     try:
-        wait_listening(port, real.proc)
+        wait_listening(port, proc=real.proc)
         with run_server(["--http-socket", "127.0.0.1:0"] + options) as gw:
             yield port, gw.port
     finally:

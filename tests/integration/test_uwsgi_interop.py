@@ -10,9 +10,10 @@ import urllib.parse
 
 import pytest
 
-from tests.peers import require_uwsgi
-from tests.server import ROOT, run_server
+from tests.peers import RealUWSGI, require_uwsgi
+from tests.server import run_server
 from tests.support.httpclient import request
+from tests.support.router import free_port, wait_listening
 
 
 def test_the_real_uwsgi_peer_has_the_tornado_and_greenlet_plugins():
@@ -28,51 +29,13 @@ def test_the_real_uwsgi_peer_has_the_tornado_and_greenlet_plugins():
 ENGINE = ["--tornado", "4", "--greenlet"]
 
 
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "uWSGI exited with %s" % proc.returncode
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("uWSGI did not listen on %d" % port)
-
-
-class RealUWSGI:
-    """A real uWSGI process (``uwsgi ARGS``), stopped by PID."""
-
-    def __init__(self, args):
-        self.binary = require_uwsgi()
-        self.proc = subprocess.Popen([self.binary, "--disable-logging"] + args, cwd=ROOT,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
 @pytest.fixture(scope="module")
 def uwsgi_rpc_node():
     """A real uWSGI serving tests/apps/rpc_peer.py's functions on --socket: its address."""
     port = free_port()
     node = RealUWSGI(["--socket", "127.0.0.1:%d" % port, "--wsgi-file", "tests/apps/rpc_peer.py"])
     try:
-        wait_listening(port, node.proc)
+        wait_listening(port, proc=node.proc)
         yield "127.0.0.1:%d" % port
     finally:
         node.stop()

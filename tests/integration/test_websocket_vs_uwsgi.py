@@ -25,10 +25,10 @@ import websockets
 
 from gateway.protocol import websocket as wsproto
 from tests.integration.test_api_differential import get_json
-from tests.integration.test_uwsgi_interop import free_port
 from tests.peers import require_uwsgi, stop_uwsgi
 from tests.server import ROOT, run_server
 from tests.support.httpclient import Conn, request
+from tests.support.router import free_port
 from tests.support.waits import wait_for, wait_until
 from tests.support.wsclient import Close, Message, Ping, Pong, WSClient
 

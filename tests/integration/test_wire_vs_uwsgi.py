@@ -20,9 +20,9 @@ import pytest
 from gateway.protocol.uwsgi import encode_header, encode_vars
 from gateway.protocol.uwsgi_rpc import encode_array
 from support.httpclient import Conn
-from tests.integration.test_uwsgi_interop import RealUWSGI, free_port, wait_listening
-from tests.peers import stop_uwsgi
+from tests.peers import RealUWSGI, stop_uwsgi
 from tests.server import run_server
+from tests.support.router import free_port, wait_listening
 
 OPTIONS = ["--pythonpath", "tests/apps", "--wsgi-file", "tests/apps/wire_probe.py"]
 #: the two forms both servers are compared in, one pair at a time
@@ -46,7 +46,7 @@ def ports(request) -> Iterator[Tuple[int, int]]:
     options = OPTIONS + FORMS[request.param]
     real = RealUWSGI(["--socket", "127.0.0.1:%d" % port] + options)
     try:
-        wait_listening(port, real.proc)
+        wait_listening(port, proc=real.proc)
         with run_server(["--socket", "127.0.0.1:0"] + options) as gw:
             gw.expect_traceback("ValueError: boom")  # rpc_peer's 'raises', called on purpose
             yield port, gw.uwsgi_port
