@@ -31,6 +31,7 @@ from gateway.protocol import websocket as ws
 from gateway.protocol.uwsgi import encode_request
 from peers import require
 from server import ServerProcess, run_server
+from support.httpclient import Conn, read_to_eof
 from support.router import run_router
 from support.waits import pid_alive, wait_until
 from support.wsclient import WSClient
@@ -71,30 +72,17 @@ def usage(pid: int) -> Dict[str, int]:
     return {"fds": len(os.listdir("/proc/%d/fd" % pid)), "rss": rss, "cpu": int(fields[11]) + int(fields[12])}
 
 
-def recv_all(sock: socket.socket, limit: int = 1 << 20) -> bytes:
-    """What the server sends until it closes (or the socket's timeout, or ``limit`` bytes)."""
-    out = b""
-    try:
-        while len(out) < limit:
-            data = sock.recv(65536)
-            if not data:
-                break
-            out += data
-    except (socket.timeout, ConnectionResetError):
-        pass
-    return out
-
-
-def exchange(port: int, data: bytes, timeout: float = 3.0, shut: bool = True) -> bytes:
-    """Send ``data`` (then our FIN when ``shut``), return the answer up to the server's close."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+def exchange(port: int, data: bytes, timeout: float = 5.0, shut: bool = True) -> bytes:
+    """Send ``data`` (then our FIN when ``shut``), return the answer up to the server's close
+    (a server that answered and closed before taking it all is fine: a reset ends the read)."""
+    with Conn(port, timeout=timeout) as c:
         try:
-            s.sendall(data)
+            c.send(data)
             if shut:
-                s.shutdown(socket.SHUT_WR)
+                c.sock.shutdown(socket.SHUT_WR)
         except OSError:
-            pass  # the server already answered and closed: read what it said
-        return recv_all(s)
+            pass
+        return c.read_to_eof()
 
 
 def good_request(door: Door) -> None:
@@ -242,7 +230,7 @@ def test_expect_100_continue_abuse(async_door):
             answer += s.recv(1000)
         s.sendall(b"POST /echo HTTP/1.1\r\n" + H + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")
         # no body: the body's wait is bounded by --socket-timeout (3 s), then the connection closes
-        rest = recv_all(s)
+        rest = read_to_eof(s)
         assert rest.startswith(b"HTTP/1.1 100 Continue"), rest
     assert_healthy(async_door, since, max_lines=4)
 
@@ -355,7 +343,7 @@ def test_idle_connections_past_max_connections(async_door):
     t = time.monotonic()
     s = socket.create_connection(("127.0.0.1", async_door.ports["http"]), timeout=10)
     s.sendall(b"GET /queued HTTP/1.0\r\n\r\n")
-    assert recv_all(s).endswith(b"ok /queued")
+    assert read_to_eof(s).endswith(b"ok /queued")
     assert time.monotonic() - t < 8
     for c in idle:
         c.close()
@@ -381,9 +369,9 @@ def test_tls_handshake_garbage(async_door):
     ctx.verify_mode = ssl.CERT_NONE
     with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5)) as tls:
         tls.sendall(b"GET /tls HTTP/1.0\r\n\r\n")
-        assert recv_all(tls).endswith(b"ok /tls")
-    assert recv_all(half) == b""  # dropped after --socket-timeout, not held
-    assert recv_all(silent) == b""
+        assert read_to_eof(tls).endswith(b"ok /tls")
+    assert read_to_eof(half) == b""  # dropped after --socket-timeout, not held
+    assert read_to_eof(silent) == b""
     half.close()
     silent.close()
     assert_healthy(async_door, since, max_lines=10)
@@ -426,6 +414,46 @@ def test_bad_uwsgi_packets(async_door, name):
         assert answer.count(b"ok /u") == 2000
         assert time.monotonic() - t < 2.5
     assert_healthy(async_door, since, max_lines=2002 if name == "keepalive-pipeline-flood" else 2)
+
+
+def _fcgi(kind: int, rid: int, content: bytes, pad: int = 0) -> bytes:
+    return struct.pack(">BBHHBB", 1, kind, rid, len(content), pad, 0) + content + b"\0" * pad
+
+
+def _nv(name: bytes, value: bytes) -> bytes:
+    return bytes([len(name), len(value)]) + name + value
+
+
+def _begin(rid: int = 1, role: int = 1, flags: int = 0) -> bytes:
+    return _fcgi(1, rid, struct.pack(">HB5x", role, flags))
+
+
+FCGI_PARAMS = _nv(b"REQUEST_METHOD", b"GET") + _nv(b"PATH_INFO", b"/f") + _nv(b"SERVER_PROTOCOL", b"HTTP/1.1")
+FCGI_REQUEST = _fcgi(4, 1, FCGI_PARAMS) + _fcgi(4, 1, b"") + _fcgi(5, 1, b"")
+FASTCGI_SCGI = {
+    # (door, bytes, FastCGI STDOUT answers expected)
+    "fcgi-keep-conn-flood": ("fastcgi", (_begin(flags=1) + FCGI_REQUEST) * 500, 500),
+    "fcgi-params-byte-by-byte": ("fastcgi", _begin() + b"".join(_fcgi(4, 1, bytes([c])) for c in FCGI_PARAMS * 100), 0),
+    "fcgi-unknown-role": ("fastcgi", _begin(role=99) + FCGI_REQUEST, 0),
+    "fcgi-interleaved-ids": ("fastcgi", _begin(1) + _begin(2) + _fcgi(4, 2, FCGI_PARAMS) + FCGI_REQUEST, 1),
+    "fcgi-abort": ("fastcgi", _begin() + _fcgi(2, 1, b""), 0),
+    "fcgi-get-values-flood": ("fastcgi", _fcgi(9, 0, _nv(b"FCGI_MAX_CONNS", b"") * 1000), 0),
+    "fcgi-unknown-type": ("fastcgi", _fcgi(77, 0, b"xx"), 0),
+    "fcgi-pair-past-end": ("fastcgi", _begin() + _fcgi(4, 1, b"\xff\xff\xff\xff\x01abc") + _fcgi(4, 1, b""), 0),
+    "fcgi-version-0": ("fastcgi", b"\x00" + (_begin() + FCGI_REQUEST)[1:], 0),
+    "scgi-huge-length": ("scgi", b"99999999999:", 0),
+    "scgi-negative-length": ("scgi", b"-5:", 0),
+    "scgi-no-comma": ("scgi", b"24:CONTENT_LENGTH\x000\x00SCGI\x001\x00;", 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FASTCGI_SCGI))
+def test_bad_fastcgi_and_scgi(async_door, name):
+    door, data, answers = FASTCGI_SCGI[name]
+    since = async_door.lines()
+    answer = exchange(async_door.ports[door], data)
+    assert answer.count(b"Status: 200 OK") == answers
+    assert_healthy(async_door, since, max_lines=answers + 2)
 
 
 @pytest.mark.parametrize("kind", ["http", "https", "uwsgi", "fastcgi", "scgi", "stats"])
