@@ -14,6 +14,7 @@ a second one runs ``--threads 4``; a third is the ``--http`` router in front of 
 from __future__ import annotations
 
 import os
+import random
 import re
 import socket
 import ssl
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 
 from gateway.protocol import websocket as ws
 from gateway.protocol.uwsgi import encode_request
+from gateway.router.subscription import SUBSCRIBE, Subscription, encode_subscription
 from peers import require
 from server import ServerProcess, run_server
 from support.httpclient import Conn, read_to_eof
@@ -558,3 +560,35 @@ def test_websocket_ping_floods(async_door):
     deaf.close()
     assert_healthy(async_door, since, max_lines=4)
 
+
+
+# -- the subscription server -------------------------------------------------------------------
+
+
+def test_subscription_flood_is_bounded():
+    """Announces for 150 made-up keys (three nodes each) and 450 random datagrams against ``--subscription-max-keys
+    5 --subscription-max-nodes-per-key 2``: the table keeps 5 keys of at most 2 nodes, the
+    refusals are rate-limited lines, and the router still answers (502 for an unknown key)."""
+    args = ["--http", "127.0.0.1:0", "--http-subscription-server", "127.0.0.1:0",
+            "--subscription-max-keys", "5", "--subscription-max-nodes-per-key", "2"]
+    with run_router(args) as r:
+        host, port = r.subscription.rsplit(":", 1)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rnd = random.Random(7)
+        try:
+            for i in range(450):  # 150 keys, three addresses each
+                address = "127.0.0.1:%d" % (3000 + i)
+                udp.sendto(encode_subscription(Subscription(SUBSCRIBE, "k%d.test" % (i % 150), address)),
+                           (host, int(port)))
+                udp.sendto(bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 600))), (host, int(port)))
+        finally:
+            udp.close()
+        wait_until(lambda: sum("=> new node" in line for line in r.lines) >= 10, 5, "five keys of two nodes")
+        answer = exchange(r.port, b"GET / HTTP/1.0\r\nHost: unknown.test\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 502")
+        new = [line for line in r.lines if "=> new node" in line]
+        assert len(new) == 10, new
+        refused = [line for line in r.lines if "refused" in line]
+        assert 1 <= len(refused) <= 3, refused  # rate-limited: not one per datagram
+        assert len(r.lines) < 30, r.output()
+        assert pid_alive(r.router_pid)
