@@ -1757,6 +1757,12 @@ class ConfigFields:
     fastrouter_subscription_fallback_key: Optional[str]
     #: --subscription-tolerance: a subscription server drops a node that sent no announce for SECONDS
     subscription_tolerance: int
+    #: --subscription-max-keys: a subscription server keeps at most N keys (an announce for one more is refused with one rate-limit…
+    subscription_max_keys: int
+    #: --subscription-max-nodes: a subscription server keeps at most N nodes over all its keys (gateway only)
+    subscription_max_nodes: int
+    #: --subscription-max-nodes-per-key: a subscription server keeps at most N nodes per key (gateway only)
+    subscription_max_nodes_per_key: int
     #: --fastrouter-events: accepted: uWSGI's event batch size; the loop has no such setting
     fastrouter_events: int
     #: --fastrouter-zerg: not supported yet: uWSGI option, not supported yet by gateway

@@ -1176,6 +1176,13 @@ def _fastrouter_options() -> tuple[Option, ...]:
         Option("subscription-tolerance", type=conv.integer, default=17, minimum=1, section=SOCKETS,
                metavar="SECONDS",
                help="a subscription server drops a node that sent no announce for SECONDS"),
+        Option("subscription-max-keys", type=conv.integer, default=4096, minimum=1, section=SOCKETS,
+               metavar="N", help="a subscription server keeps at most N keys (an announce for one more is "
+                                 "refused with one rate-limited line; gateway only)"),
+        Option("subscription-max-nodes", type=conv.integer, default=16384, minimum=1, section=SOCKETS,
+               metavar="N", help="a subscription server keeps at most N nodes over all its keys (gateway only)"),
+        Option("subscription-max-nodes-per-key", type=conv.integer, default=64, minimum=1, section=SOCKETS,
+               metavar="N", help="a subscription server keeps at most N nodes per key (gateway only)"),
         Option("fastrouter-events", type=conv.integer, default=0, minimum=0, noop=True, section=SOCKETS,
                metavar="N", help="accepted: uWSGI's event batch size; the loop has no such setting"),
         *(_unsupported(name, flag=name in flags, hint="%s (%s)" % (why, hint)) for name, why in refused.items()),

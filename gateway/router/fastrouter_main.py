@@ -152,7 +152,10 @@ def run_fastrouter(cfg: Config, socks: FastRouterSockets, nodes: List[str], serv
 
     loop = new_event_loop(cfg.loop or "")
     asyncio.set_event_loop(loop)
-    table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance)) if socks.subscription else None
+    table = None
+    if socks.subscription:
+        table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance), max_keys=cfg.subscription_max_keys,
+                                  max_nodes=cfg.subscription_max_nodes_per_key, max_total=cfg.subscription_max_nodes)
     router = FastRouter(_settings(cfg, nodes, fallbacks), loop, table)
     stop = GracefulStop(loop, router, "[fastrouter]", "the FastRouter", GRACEFUL_TIMEOUT)
     router.on_sweep = stop.watch_parent

@@ -40,9 +40,10 @@ class BudgetedListeners:
         self._tasks: Set[Any] = set()
 
     def add(self, sock: socket.socket, factory: Callable[[], asyncio.Protocol], backlog: int,
-            tls: Optional[ssl.SSLContext] = None, handshake_timeout: float = 60.0) -> None:
+            tls: Optional[ssl.SSLContext] = None, handshake_timeout: float = 60.0,
+            shutdown_timeout: float = 2.0) -> None:
         self.servers.append(LoopServer(self.loop, sock, factory, backlog, self._tasks, tls=tls,
-                                       handshake_timeout=handshake_timeout))
+                                       handshake_timeout=handshake_timeout, shutdown_timeout=shutdown_timeout))
 
     async def open(self) -> None:
         """Start accepting on every listener (connections are accepted once this returns)."""

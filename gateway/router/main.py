@@ -269,7 +269,8 @@ def run_router(cfg: Config, listeners: List[Listener], upstreams: List[str], int
     if subscription:
         from gateway.router.subscription import SubscriptionTable
 
-        table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance))
+        table = SubscriptionTable(tolerance=float(cfg.subscription_tolerance), max_keys=cfg.subscription_max_keys,
+                                  max_nodes=cfg.subscription_max_nodes_per_key, max_total=cfg.subscription_max_nodes)
     router = Router(settings, loop, table)
     stop = GracefulStop(loop, router, "[router]", "the HTTP router", GRACEFUL_TIMEOUT)
 

@@ -211,7 +211,7 @@ class Router:
             factory: Callable[[], asyncio.Protocol] = functools.partial(self.connection_class, self, builder)
             if listener.ssl is not None:
                 factory = self.handshakes.wrap(factory)
-            self.listeners.add(listener.sock, factory, s.backlog, listener.ssl, s.socket_timeout)
+            self.listeners.add(listener.sock, factory, s.backlog, listener.ssl, s.socket_timeout, s.linger_timeout)
         await self.listeners.open()
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(1.0, self._sweep)

@@ -35,7 +35,8 @@ __all__ = [
 SUBSCRIPTION_MODIFIER1 = 224
 #: modifier2 values: the command
 SUBSCRIBE, UNSUBSCRIBE = 0, 1
-#: at most this many keys in a table (a flood of made-up keys cannot grow it further)
+#: at most this many keys in a table (a flood of made-up keys cannot grow it further);
+#: the defaults of --subscription-max-keys, --subscription-max-nodes-per-key, --subscription-max-nodes
 MAX_KEYS = 4096
 #: at most this many nodes per key
 MAX_NODES_PER_KEY = 64
@@ -219,10 +220,10 @@ class SubscriptionTable:
             return None
         if nodes is None:
             if self._total >= self.max_total:
-                raise SubscriptionError("subscription of %s to key %r refused: already %d nodes in all (the maximum)"
+                raise SubscriptionError("subscription of %s to key %r refused: already %d nodes in all (--subscription-max-nodes)"
                                         % (sub.address, sub.key, self.max_total))
             if len(self.keys) >= self.max_keys:
-                raise SubscriptionError("subscription key %r refused: already %d keys (the maximum)"
+                raise SubscriptionError("subscription key %r refused: already %d keys (--subscription-max-keys)"
                                         % (sub.key, self.max_keys))
             nodes = self.keys[sub.key] = []
             self.hits[sub.key] = 0
@@ -237,9 +238,9 @@ class SubscriptionTable:
                 del self.keys[sub.key]
                 del self.hits[sub.key]
             if len(nodes) >= self.max_nodes:
-                raise SubscriptionError("subscription of %s to key %r refused: already %d nodes (the maximum)"
+                raise SubscriptionError("subscription of %s to key %r refused: already %d nodes (--subscription-max-nodes-per-key)"
                                         % (sub.address, sub.key, self.max_nodes))
-            raise SubscriptionError("subscription of %s to key %r refused: already %d nodes in all (the maximum)"
+            raise SubscriptionError("subscription of %s to key %r refused: already %d nodes in all (--subscription-max-nodes)"
                                     % (sub.address, sub.key, self.max_total))
         nodes.append(Node(sub.address, sub.modifier1, sub.modifier2, sub.cores, sub.load, sub.weight, now))
         self._where.setdefault(sub.address, set()).add(sub.key)

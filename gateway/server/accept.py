@@ -47,19 +47,39 @@ async def serve_on_socket(loop: Any, factory: Callable[[], asyncio.Protocol], so
     return await loop.create_server(factory, sock=sock, **kwargs)
 
 
-_CLEANUP_ARG: dict = {}
+_KNOWN_ARGS: dict = {}
+
+
+def _knows_arg(loop: Any, method: str, arg: str) -> bool:
+    """Whether ``loop.<method>`` takes ``arg`` (cached per loop class)."""
+    key = (type(loop), method, arg)
+    known = _KNOWN_ARGS.get(key)
+    if known is None:
+        try:
+            known = arg in inspect.signature(getattr(loop, method)).parameters
+        except (TypeError, ValueError):  # a loop whose method has no signature: assume the old API
+            known = False
+        _KNOWN_ARGS[key] = known
+    return known
 
 
 def _knows_cleanup_socket(loop: Any) -> bool:
-    kind = type(loop)
-    known = _CLEANUP_ARG.get(kind)
-    if known is None:
-        try:
-            known = "cleanup_socket" in inspect.signature(loop.create_unix_server).parameters
-        except (TypeError, ValueError):  # a loop whose method has no signature: assume the old API
-            known = False
-        _CLEANUP_ARG[kind] = known
-    return known
+    return _knows_arg(loop, "create_unix_server", "cleanup_socket")
+
+
+def tls_server_args(loop: Any, tls: ssl.SSLContext, handshake_timeout: float,
+                    shutdown_timeout: float) -> dict:
+    """``create_server``'s TLS arguments: the context, the handshake's bound, and the bound
+    on our TLS close (``ssl_shutdown_timeout``), where the loop knows it (uvloop, Python 3.11+).
+
+    Closing a TLS connection sends our ``close_notify`` and waits for the peer's; the loops'
+    default wait is 30 s, during which a peer that never answers (a slowloris cut by its 408,
+    a deaf client) keeps its descriptor and its ``--max-connections`` place.  Here that wait is
+    ``--linger-timeout``, the bound of every other lingering close."""
+    extra = {"ssl": tls, "ssl_handshake_timeout": handshake_timeout}
+    if _knows_arg(loop, "create_server", "ssl_shutdown_timeout"):
+        extra["ssl_shutdown_timeout"] = max(shutdown_timeout, 0.1)  # (the loops refuse 0)
+    return extra
 
 
 def loop_accepts_faster(loop: Any) -> bool:
@@ -72,11 +92,14 @@ class LoopServer:
     ``tls`` (``--https-socket``) the loop's server also does the TLS handshake, on any loop."""
 
     def __init__(self, loop: Any, sock: socket.socket, factory: Callable[[], asyncio.Protocol], backlog: int,
-                 tasks: Set[Any], tls: Optional[ssl.SSLContext] = None, handshake_timeout: float = 60.0) -> None:
+                 tasks: Set[Any], tls: Optional[ssl.SSLContext] = None, handshake_timeout: float = 60.0,
+                 shutdown_timeout: float = 2.0) -> None:
         self.loop = loop
         #: ``--https-socket``: the loop's server wraps each connection in TLS
         self.tls = tls
         self.handshake_timeout = handshake_timeout
+        #: how long our TLS close waits for the peer's close_notify (``--linger-timeout``)
+        self.shutdown_timeout = shutdown_timeout
         self.sock = sock
         self.factory = factory
         self.backlog = backlog
@@ -109,7 +132,7 @@ class LoopServer:
             dup = self.sock.dup()
             extra: dict = {}
             if self.tls is not None:
-                extra = {"ssl": self.tls, "ssl_handshake_timeout": self.handshake_timeout}
+                extra = tls_server_args(self.loop, self.tls, self.handshake_timeout, self.shutdown_timeout)
             server = await serve_on_socket(self.loop, self.factory, dup, backlog=self.backlog, **extra)
         except Exception:
             if dup is not None:

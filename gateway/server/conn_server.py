@@ -77,7 +77,8 @@ class ConnectionServer:
             # the engine's accept toggle still holds it while every core is busy
             factory = self.handshakes.wrap(functools.partial(self.connection_class, self, None))
             ls = LoopServer(self.loop, sock, factory, self.settings.listen, self._accepting,
-                            tls=self.tls, handshake_timeout=self.settings.socket_timeout)
+                            tls=self.tls, handshake_timeout=self.settings.socket_timeout,
+                            shutdown_timeout=self.settings.linger_timeout)
             remove = self.engine.add_accept_toggle(ls.toggle)
         elif self.settings.fair_accept and self.long_lived_connections:
             remove = self.engine.add_listener(sock, self._on_accept, batch=1)

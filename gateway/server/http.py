@@ -256,7 +256,10 @@ class HTTPConnection(FileOffload, ConnectionWaits, BodyDiscarding, asyncio.Proto
             return
         self._processing = True
         try:
-            while self.state != BUSY and not self.closed:
+            # IDLE or HEAD only: a request that failed its body inside this loop (a core
+            # that ran at once) leaves the connection in DISCARD/LINGER, whose bytes are
+            # not the next request's (parsing them again would answer a second time).
+            while self.state < BUSY and not self.closed:
                 try:
                     event = self.parser.next_event()
                 except RemoteProtocolError as e:

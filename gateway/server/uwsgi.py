@@ -509,6 +509,9 @@ class UwsgiConnection(FileOffload, VarsConnection):
         self.kept = True
         self.parser.start_next()
         self.busy = False
+        if self.parser.eof and not self.parser.buffered():
+            self._close()  # the peer half-closed after its last packet: none will come
+            return
         self.deadline = self.server.loop.time() + self.settings.socket_timeout
         self.server.idle.add(self)
         if self.parser.buffered() or self._reading_paused:

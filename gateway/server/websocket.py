@@ -8,7 +8,10 @@ bytes already received, and a :class:`WebSocket` becomes the transport's protoco
 From then on frames are parsed in the loop by the sans-IO
 :class:`~gateway.protocol.websocket.FrameReader`, as they arrive:
 
-* PING is answered with a PONG at once, a CLOSE with a CLOSE (then the connection is
+* PING is answered with a PONG at once (while the peer does not read what we send, only
+  the last PING is answered, once it reads again: RFC 6455 §5.5.3 allows that, and a peer
+  flooding PINGs it never reads the answers of cannot make the worker buffer PONGs
+  without bound), a CLOSE with a CLOSE (then the connection is
   closed), a protocol error with a CLOSE carrying its status (1002, 1007, or 1009 for
   ``--websockets-max-size``) and one INFO line;
 * complete messages queue in an inbox (bounded: reading pauses while the app has more
@@ -133,7 +136,7 @@ class WebSocket(asyncio.Protocol):
         "hub", "transport", "peer", "what", "app_id", "reader", "inbox", "inbox_bytes", "closed", "close_sent",
         "waiter", "watcher", "_drain_waiter", "_write_paused", "_reading_paused", "last_ping",
         "ping_outstanding", "pending_close", "pending_since", "draining_since", "peer_closed", "response",
-        "park",
+        "park", "_pong_owed",
     )
 
     def __init__(self, hub: WebSocketHub, transport: Any, environ: Dict[str, Any]) -> None:
@@ -160,6 +163,8 @@ class WebSocket(asyncio.Protocol):
         self._drain_waiter: Optional[Waiter] = None
         self._write_paused = False
         self._reading_paused = False
+        #: the payload of the last PING received while writing was paused (answered on resume)
+        self._pong_owed: Optional[bytes] = None
         now = hub.loop.time()
         self.last_ping = now
         self.ping_outstanding = False
@@ -201,7 +206,10 @@ class WebSocket(asyncio.Protocol):
                     self.inbox_bytes += len(event.data)  # type: ignore[union-attr]
                 elif kind is Ping:
                     payload = event.payload  # type: ignore[union-attr]
-                    self._write(wsproto.build_frame(wsproto.PONG, payload) if payload else _PONG_EMPTY)
+                    if self._write_paused:
+                        self._pong_owed = payload  # the peer is not reading: answer the last one later
+                    else:
+                        self._write(wsproto.build_frame(wsproto.PONG, payload) if payload else _PONG_EMPTY)
                 elif kind is Pong:
                     self.ping_outstanding = False
                 elif kind is Close:
@@ -237,6 +245,11 @@ class WebSocket(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        owed = self._pong_owed
+        if owed is not None:
+            self._pong_owed = None
+            if not self.close_sent:
+                self._write(wsproto.build_frame(wsproto.PONG, owed) if owed else _PONG_EMPTY)
         w = self._drain_waiter
         if w is not None:
             self._drain_waiter = None
