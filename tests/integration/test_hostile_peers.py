@@ -42,7 +42,7 @@ pytestmark = pytest.mark.timeout(180)
 
 APP = ["--wsgi-file", "tests/apps/hostile_app.py", "--socket-timeout", "3"]
 WORKER = re.compile(r"spawned uWSGI worker 1 \(pid: (\d+)")
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 # -- the servers and their health ---------------------------------------------------------------
@@ -571,25 +571,31 @@ def test_websocket_ping_floods(async_door):
         pongs += 1
     assert 1 <= pongs <= 20000
     c.close()
+    # A deaf peer (a 4 KB receive buffer it never reads) floods 8 MB of PINGs: the old worker
+    # grew by twice that, queueing every PONG
     deaf = _ws(async_door)
     deaf.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     deaf.sock.settimeout(2)
     burst = b"".join(_frame(ws.PING, b"p" * 100) for _ in range(10000))
-    sent_all = True
     try:
-        for _ in range(60):  # 64 MB
+        for _ in range(8):
             deaf.sock.sendall(burst)
-        deaf.sock.sendall(_frame(ws.PING, b"last"))
     except socket.timeout:
-        sent_all = False  # (at times loopback TCP stops taking bytes first: nothing piles up either)
-    assert usage(async_door.pid)["rss"] < async_door.base["rss"] + 16 * 1024
+        pass  # (at times loopback TCP stops taking bytes first: nothing piles up either)
+    assert usage(async_door.pid)["rss"] < async_door.base["rss"] + 6 * 1024
     good_request(async_door)
-    while sent_all:  # reading again: the owed PONG answers the last PING
-        ev = deaf.event(10)
+    deaf.close()
+    # Once such a peer reads again, the PONG owed answers its last PING (a smaller flood: with
+    # a 4 KB window, loopback TCP moves about 4 KB per delayed ACK, 40 ms)
+    late = _ws(async_door)
+    late.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    late.sock.sendall(b"".join(_frame(ws.PING, b"p" * 100) for _ in range(3000)) + _frame(ws.PING, b"last"))
+    while True:
+        ev = late.event(10)
         assert type(ev) is ws.Pong
         if ev.payload == b"last":
             break
-    deaf.close()
+    late.close()
     assert_healthy(async_door, since, max_lines=4)
 
 
