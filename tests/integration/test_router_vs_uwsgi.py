@@ -300,14 +300,15 @@ def test_auto_chunked_framing_differs_only_in_the_hex_case(crossed):
 
 def test_half_close_after_the_request_is_answered_then_closed(routers):
     """A client that shuts its sending side after the request gets the whole answer from both,
-    then the close (ours says ``Connection: close``, uWSGI's says nothing)."""
+    then the close (uWSGI's says nothing; ours says ``Connection: close`` when the client's FIN
+    came before the answer's head went out, else nothing: CI saw both)."""
     raw = req("GET /r/length HTTP/1.1\nHost: h\n")
-    for r, says in zip(routers, (None, "close")):
+    for r, says in zip(routers, ({None}, {None, "close"})):
         with Conn(r.port) as c:
             c.send(raw)
             c.sock.shutdown(socket.SHUT_WR)
             answer = c.read_response()
-            assert answer.body == b"hello world" and answer.header("Connection") == says, r.name
+            assert answer.body == b"hello world" and answer.header("Connection") in says, r.name
             assert c.at_eof(), r.name
 
 
