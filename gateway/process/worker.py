@@ -321,9 +321,6 @@ class Worker:
         from gateway.process import worker_triggers
 
         worker_triggers.install(self)  # --reaper, --reload-on-exception-type, --reload-on-pss...
-        from gateway.server import magic_vars
-
-        self.settings.request_start_hooks.append(magic_vars.request_hook)  # UWSGI_SETENV...
         if cfg.reload_os_env:
             from gateway import python_extras
 

@@ -2,9 +2,11 @@
 that choose or load an app are :mod:`gateway.mounts`', ``UWSGI_CACHE_GET`` is
 :mod:`gateway.server.check_cache`'s, ``UWSGI_POSTFILE`` :mod:`gateway.server.post_file`'s).
 
-The web server sets it (``uwsgi_param UWSGI_SETENV TZ=UTC;``); an HTTP client cannot (its
-headers arrive as ``HTTP_*``).  :func:`request_hook` runs as each request starts, as uWSGI
-applies it while it parses the vars:
+The web server sets it (``uwsgi_param UWSGI_SETENV TZ=UTC;``), so only the vars protocols
+(``--socket``, FastCGI, SCGI) carry it; an HTTP client cannot (its headers arrive as
+``HTTP_*``).  :class:`~gateway.server.vars_conn.VarsConnection` applies it as it builds the
+environ, before the request runs, as uWSGI applies it while it parses the vars (so a route's
+``addvar:`` comes too late for it there and here):
 
 * ``UWSGI_SETENV NAME=VALUE``: ``setenv()`` in the worker, for this request and the next
   ones: C libraries and child processes see it; Python's ``os.environ`` (a copy made at start)
@@ -14,16 +16,8 @@ applies it while it parses the vars:
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
 
 from gateway.logs import gen_log
-
-
-def request_hook(core: Optional[Any], environ: Dict[str, Any]) -> None:
-    """A request-start hook of :class:`~gateway.server.settings.ServerSettings`."""
-    setenv = environ.get("UWSGI_SETENV")
-    if setenv is not None:
-        apply_setenv(setenv)
 
 
 def apply_setenv(spec: str) -> None:

@@ -37,6 +37,7 @@ from gateway.protocol.environ import decode_path, forwarded_ssl
 from gateway.protocol.errors import RemoteProtocolError
 from gateway.protocol.http1 import NEED_DATA, Data, EndOfMessage
 from gateway.server.conn_server import ConnectionServer
+from gateway.server.magic_vars import apply_setenv
 from gateway.server.post_file import body_source
 from gateway.server.sink import answer_sizes
 from gateway.server.stream_waits import ConnectionWaits
@@ -191,6 +192,8 @@ class VarsConnection(ConnectionWaits, asyncio.Protocol):
                     scheme = "https"  # a proxy's X-Forwarded-Ssl: on, read as uWSGI reads it
         if scheme is not None:
             environ["wsgi.url_scheme"] = scheme
+        if "UWSGI_SETENV" in environ:
+            apply_setenv(environ["UWSGI_SETENV"])  # as uWSGI, while the vars are read
         post_file = body_source(environ, self.peer) if "UWSGI_POSTFILE" in environ else None
         if post_file is not None:
             environ["wsgi.input"] = WSGIInput(post_file, False, self.settings)  # the web server's file

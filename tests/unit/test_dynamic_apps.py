@@ -178,17 +178,19 @@ def test_load_dynamic_reads_the_vars_as_uwsgi(tmp_path):
         load_dynamic({"UWSGI_SCRIPT": "no_such_module_for_dynamic_apps"})
 
 
-def test_setenv_writes_the_process_environment_only():
+def test_setenv_writes_the_process_environment_only(caplog):
     import ctypes
 
     libc = ctypes.CDLL(None)
     libc.getenv.restype = ctypes.c_char_p
     name = "GATEWAY_TEST_SETENV_%d" % os.getpid()
-    magic_vars.request_hook(None, {"UWSGI_SETENV": "%s=a=b" % name})
+    magic_vars.apply_setenv("%s=a=b" % name)
     assert libc.getenv(name.encode()) == b"a=b"
     assert name not in os.environ  # as uWSGI: os.environ is refreshed only by --reload-os-env
-    magic_vars.request_hook(None, {"UWSGI_SETENV": name})  # no '=': nothing
+    magic_vars.apply_setenv(name)  # no '=': nothing
     assert libc.getenv(name.encode()) == b"a=b"
+    magic_vars.apply_setenv("=x")  # no name: libc refuses it, one line, the request goes on
+    assert "setenv(): " in caplog.text and "UWSGI_SETENV '=x'" in caplog.text
     os.unsetenv(name)
 
 
