@@ -38,33 +38,24 @@ COMMON = ["--master", "--processes", "1", "--tornado", "10", "--greenlet", "--si
 @pytest.fixture(scope="module")
 def dynamic(tmp_path_factory) -> Iterator[LoggedPair]:
     """Full dynamic mode: no app given, only the ones requests name."""
-    pair = LoggedPair(str(tmp_path_factory.mktemp("dynamic")), COMMON + ["--no-default-app"], socket="--socket")
-    try:
+    with LoggedPair(str(tmp_path_factory.mktemp("dynamic")), COMMON + ["--no-default-app"], socket="--socket") as pair:
         yield pair
-    finally:
-        pair.stop()
 
 
 @pytest.fixture(scope="module")
 def vhosted(tmp_path_factory) -> Iterator[LoggedPair]:
     """Full dynamic mode with --vhost: the apps are keyed HOST|SCRIPT_NAME."""
-    pair = LoggedPair(str(tmp_path_factory.mktemp("vhost")), COMMON + ["--vhost"], socket="--socket")
-    try:
+    with LoggedPair(str(tmp_path_factory.mktemp("vhost")), COMMON + ["--vhost"], socket="--socket") as pair:
         yield pair
-    finally:
-        pair.stop()
 
 
 @pytest.fixture(scope="module")
 def with_default(tmp_path_factory) -> Iterator[LoggedPair]:
     """A default app, room for one dynamic app more (``--max-apps 2``)."""
     tmp = tmp_path_factory.mktemp("default")
-    pair = LoggedPair(str(tmp), COMMON + ["--wsgi-file", os.path.join(APPS, "default_app.py"), "--max-apps", "2"],
-                      socket="--socket")
-    try:
+    with LoggedPair(str(tmp), COMMON + ["--wsgi-file", os.path.join(APPS, "default_app.py"), "--max-apps", "2"],
+                    socket="--socket") as pair:
         yield pair
-    finally:
-        pair.stop()
 
 
 def ask(pair: LoggedPair, **variables: str) -> Dict[str, bytes]:

@@ -16,6 +16,7 @@ and ``uwsgi.set_user_harakiri`` (with processes, ``--tornado 10 --greenlet`` and
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -28,7 +29,7 @@ import pytest
 
 from support.fifo import say
 from support.httpclient import read_to_eof, request
-from support.peer_pair import SERVERS, LoggedPair, comparable, read_log, start_server, stop_server
+from support.peer_pair import SERVERS, LoggedPair, at_once, comparable, read_log, start_server, stop_server
 from support.router import free_port
 from support.waits import wait_until
 
@@ -40,31 +41,12 @@ MODES = {"processes": [], "tornado": ["--tornado", "10", "--greenlet"], "threads
 
 def both(action: Callable[[str], Any]) -> Dict[str, Any]:
     """``action(server)`` for uWSGI and gateway at once (each waits for its own server)."""
-    results: Dict[str, Any] = {}
-    errors: List[BaseException] = []
-
-    def run(server: str) -> None:
-        try:
-            results[server] = action(server)
-        except BaseException as e:  # re-raised in the test's thread
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in SERVERS]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(100)
-    if errors:
-        raise errors[0]
-    return results
+    return at_once({server: functools.partial(action, server) for server in SERVERS}, 100)
 
 
 def _pair(tmp_path_factory, name: str, options: List[str], workers: int):
-    pair = LoggedPair(str(tmp_path_factory.mktemp(name)), ["--wsgi-file", APP, "--master"] + options, workers)
-    try:
+    with LoggedPair(str(tmp_path_factory.mktemp(name)), ["--wsgi-file", APP, "--master"] + options, workers) as pair:
         yield pair
-    finally:
-        pair.stop()
 
 
 def _setup(name: str, options: List[str], workers: int) -> Any:

@@ -132,3 +132,9 @@ class LoggedPair:
     def stop(self) -> None:
         for server, proc in self.procs.items():
             stop_server(server, proc)
+
+    def __enter__(self) -> "LoggedPair":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
