@@ -8,7 +8,9 @@ opens that file for :class:`~gateway.server.wsgi_input.WSGIInput` (every way of 
 ``wsgi.input`` works on it: ``read``/``readline``, ``uwsgi.chunked_read``, ``--threads``,
 ``--post-buffering``).  It gives ``CONTENT_LENGTH`` bytes at most; a shorter file ends the
 body there (uWSGI fails the app's read).  A file that cannot be opened is logged as uWSGI
-does (``open("/tmp/x"): No such file or directory``) and the body is the connection's.
+does (``open("/tmp/x"): No such file or directory``) and the body is the connection's; so is
+one that is not a regular file (a FIFO would block the worker's loop in ``open()``, a device
+never end: :func:`~gateway.regular_files.open_regular`).
 
 The file is the web server's: it is closed at the end of the body or when the request's
 environ goes, never removed.
@@ -16,10 +18,12 @@ environ goes, never removed.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import IO, Any, Dict, Optional
 
 from gateway.logs import gen_log
+from gateway.regular_files import open_regular
 
 _DIGITS = re.compile(r"\d*")
 
@@ -57,10 +61,10 @@ def body_source(environ: Dict[str, Any], peer: str) -> Optional[PostFile]:
     if path is None:
         return None
     try:
-        f = open(path, "rb")
+        fd, _ = open_regular(path)  # never a FIFO or a device: either would stall the worker
     except OSError as e:
         gen_log.error('open("%s"): %s', path, e.strerror or e)
         return None
     # uWSGI's reading of CONTENT_LENGTH: its leading digits
     length = int(_DIGITS.match(environ.get("CONTENT_LENGTH", "")).group() or 0)  # type: ignore[union-attr]
-    return PostFile(f, length, peer)
+    return PostFile(os.fdopen(fd, "rb"), length, peer)

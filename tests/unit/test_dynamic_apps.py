@@ -238,3 +238,8 @@ def test_postfile_is_the_body_up_to_content_length(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="gateway.error"):
         assert wsgi_input(UWSGI_POSTFILE=str(tmp_path / "missing"), CONTENT_LENGTH="3") is None
     assert 'open("%s"): No such file or directory' % (tmp_path / "missing") in caplog.text
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # nobody writes it: a plain open() would block here for ever
+    with caplog.at_level(logging.INFO, logger="gateway.error"):
+        assert wsgi_input(UWSGI_POSTFILE=str(fifo), CONTENT_LENGTH="3") is None
+    assert 'open("%s"): not a regular file' % fifo in caplog.text
