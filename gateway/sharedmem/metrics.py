@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from gateway.logs import gen_log
+from gateway.regular_files import open_regular
 from gateway.sharedmem import metric_collectors
 from gateway.sharedmem.keyvals import parse_keyvals
 from gateway.sharedmem.region import Region, ShortLock
@@ -234,7 +235,8 @@ class Metrics:
         if not s.arg1:
             return 0
         try:
-            with open(s.arg1, "rb") as f:
+            fd, _ = open_regular(s.arg1)  # never a FIFO or a device: the master's loop reads it
+            with os.fdopen(fd, "rb") as f:
                 data = f.read(metric_collectors.FILE_READ)
         except OSError as e:
             error = 'open("%s"): %s' % (s.arg1, e.strerror or e)

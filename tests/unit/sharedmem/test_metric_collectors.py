@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from gateway.sharedmem import metric_collectors as mc
@@ -54,6 +56,17 @@ def test_a_missing_file_is_0_and_logged_once(caplog):
     m.run_collectors(1.0)
     assert m.get("f") == 0
     assert [r.getMessage() for r in caplog.records] == ['metric f: open("/nonexistent/metric"): No such file or directory']
+    m.close()
+
+
+def test_a_fifo_is_refused_not_waited_for(tmp_path, caplog):
+    """The collectors run in the master's loop: a FIFO nobody writes would block it in open()."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    m = metrics("name=f,collector=file,arg1=%s" % fifo)
+    m.run_collectors(0.0)
+    assert m.get("f") == 0
+    assert [r.getMessage() for r in caplog.records] == ['metric f: open("%s"): not a regular file' % fifo]
     m.close()
 
 
